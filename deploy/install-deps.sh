@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages mlq needs to build, test and run.
+# Idempotent: installs only what is missing; safe to run again.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git
+  libzmq3-dev libsodium-dev libmsgpack-dev libsqlite3-dev sqlite3 uuid-dev
+  libcmocka-dev libjansson-dev libmicrohttpd-dev
+  python3 procps iproute2
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "mlq: installing ${missing[*]}" >&2
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
