@@ -1,0 +1,223 @@
+/* proto: every message of the mlq wire protocol, encoded and decoded in one
+ * place. docs/protocol.md is the normative description; keep them in step.
+ *
+ * A body is one msgpack map with "v" (MLQ_PROTO_VERSION), "t" (type name) and
+ * "rid" (request id, echoed in the reply) plus the type's fields. Unknown keys
+ * are ignored; a missing or mistyped required key is MLQ_EPROTO. Before
+ * unpacking, the raw bytes are validated (every declared array/map/str/bin
+ * length fits in what remains, nesting <= MLQ_MAX_DEPTH) so a tiny frame can
+ * never make msgpack-c reserve huge amounts of memory; after unpacking, each
+ * field is checked against the bounds in limits.h.
+ *
+ * Ownership: mlq_proto_decode() allocates every string and array inside the
+ * message; mlq_proto_msg_free() releases them (the struct itself belongs to the
+ * caller, usually on the stack). Encoders never take ownership of anything. */
+#ifndef MLQ_PROTO_H
+#define MLQ_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "jobstate.h"
+#include "limits.h"
+
+enum mlq_msg_type {
+    /* replies usable by anyone */
+    MLQ_MSG_ERROR = 0, /* "error"      code, msg */
+    MLQ_MSG_OK,        /* "ok"         (no fields) */
+    /* client -> scheduler, and their replies */
+    MLQ_MSG_SUBMIT,      /* "submit"      spec */
+    MLQ_MSG_SUBMITTED,   /* "submitted"   job_id */
+    MLQ_MSG_JOBS,        /* "jobs"        ids[] (prefixes), state, limit */
+    MLQ_MSG_JOB_LIST,    /* "job_list"    jobs[] */
+    MLQ_MSG_CANCEL,      /* "cancel"      ids[] (prefixes); reply job_list */
+    MLQ_MSG_WORKERS,     /* "workers"     (no fields) */
+    MLQ_MSG_WORKER_LIST, /* "worker_list" workers[] */
+    MLQ_MSG_LOGS,        /* "logs"        job (prefix), stream, offset, max */
+    MLQ_MSG_LOG_DATA,    /* "log_data"    data, offset, size, state, done */
+    /* worker -> scheduler */
+    MLQ_MSG_REGISTER,  /* "register"  name, cpus_m, mem, gpus, attempts[] */
+    MLQ_MSG_HEARTBEAT, /* "heartbeat" name */
+    MLQ_MSG_REPORT,    /* "report"    attempt report */
+    MLQ_MSG_LOG_CHUNK, /* "log_chunk" token, data, size, err */
+    /* scheduler -> worker */
+    MLQ_MSG_REGISTERED, /* "registered" heartbeat_ms, lease_ms */
+    MLQ_MSG_HB_ACK,     /* "hb_ack"     (no fields) */
+    MLQ_MSG_ASSIGN,     /* "assign"     attempt_id, job_id, attempt, spec, gpu_ids[] */
+    MLQ_MSG_KILL,       /* "kill"       attempt_id, reason */
+    MLQ_MSG_REPORT_ACK, /* "report_ack" attempt_id, phase, accepted */
+    MLQ_MSG_LOG_READ,   /* "log_read"   token, attempt_id, stream, offset, max */
+    MLQ_MSG_TYPE_COUNT
+};
+
+enum mlq_stream { MLQ_STREAM_STDOUT = 0, MLQ_STREAM_STDERR = 1 };
+
+/* What a user asks for. owner is filled by the client (issue 5 replaces it
+ * with the authenticated identity). */
+struct mlq_jobspec {
+    char *name;    /* may be NULL */
+    char *owner;   /* user name */
+    char **argv;   /* argc >= 1 entries, each non-empty for argv[0] */
+    uint32_t argc;
+    char **env;    /* "KEY=VALUE" entries, KEY non-empty without '=' */
+    uint32_t envc;
+    char *workdir; /* absolute path */
+    int64_t cpus_m; /* > 0 */
+    int64_t mem;    /* bytes, > 0 */
+    int32_t gpus;   /* >= 0 */
+};
+
+/* What the scheduler tells about a job. Strings may be NULL when unknown. */
+struct mlq_jobinfo {
+    char id[MLQ_ID_LEN + 1];
+    char *name;
+    char *owner;
+    enum mlq_job_state state;
+    char *reason;      /* why pending / why it ended, human text */
+    char **argv;
+    uint32_t argc;
+    char *workdir;
+    int64_t cpus_m;
+    int64_t mem;
+    int32_t gpus;
+    int64_t submit_ms; /* wall clock ms; 0 when not yet */
+    int64_t start_ms;
+    int64_t end_ms;
+    int32_t attempt;   /* number of the current/last attempt; 0 = none yet */
+    char *attempt_id;
+    char *worker;
+    char *gpu_ids;     /* "0,1" */
+    int32_t exit_code; /* -1 when none */
+    int32_t signal;    /* 0 when none */
+};
+
+struct mlq_workerinfo {
+    char *name;
+    char *state; /* "UP", "LOST" */
+    int64_t cpus_m, cpus_used_m;
+    int64_t mem, mem_used;
+    int32_t gpus, gpus_used;
+    int32_t running;        /* running attempts */
+    int64_t last_seen_ms;   /* wall clock of the last heartbeat */
+};
+
+/* An attempt a worker holds, named in "register". */
+struct mlq_held_attempt {
+    char attempt_id[MLQ_ID_LEN + 1];
+    bool finished; /* outcome in spool, report not yet acknowledged */
+};
+
+enum mlq_report_phase { MLQ_PHASE_STARTED = 0, MLQ_PHASE_FINISHED = 1 };
+
+enum mlq_outcome {
+    MLQ_OUT_NONE = 0,  /* phase STARTED */
+    MLQ_OUT_EXITED,    /* exit_code valid */
+    MLQ_OUT_SIGNALED,  /* signal valid */
+    MLQ_OUT_START_FAILED, /* could not be started (bad workdir, spool error) */
+    MLQ_OUT_LOST,      /* shim vanished without writing an outcome */
+};
+
+struct mlq_msg {
+    enum mlq_msg_type type;
+    uint64_t rid;
+    union {
+        struct { int32_t code; char *msg; } error;
+        struct { struct mlq_jobspec spec; } submit;
+        struct { char id[MLQ_ID_LEN + 1]; } submitted;
+        struct {
+            char **ids; uint32_t nids; /* prefixes; 0 = all */
+            int32_t state;             /* -1 = any */
+            uint32_t limit;            /* 0 = default */
+        } jobs;
+        struct { struct mlq_jobinfo *jobs; uint32_t njobs; } job_list;
+        struct { char **ids; uint32_t nids; } cancel;
+        struct { struct mlq_workerinfo *workers; uint32_t nworkers; } worker_list;
+        struct {
+            char *job;                 /* id prefix */
+            enum mlq_stream stream;
+            int64_t offset;            /* >= 0 */
+            uint32_t max;              /* <= MLQ_MAX_LOG_CHUNK */
+        } logs;
+        struct {
+            uint8_t *data; uint32_t len;
+            int64_t offset;            /* offset of data */
+            int64_t size;              /* file size known to the worker */
+            enum mlq_job_state state;
+            bool done;                 /* job terminal and no more data */
+        } log_data;
+        struct {
+            char *name;
+            int64_t cpus_m, mem; int32_t gpus;
+            struct mlq_held_attempt *attempts; uint32_t nattempts;
+        } reg;
+        struct { char *name; } heartbeat;
+        struct {
+            char attempt_id[MLQ_ID_LEN + 1];
+            enum mlq_report_phase phase;
+            enum mlq_outcome outcome;
+            int32_t exit_code;         /* when EXITED */
+            int32_t signal;            /* when SIGNALED */
+            int64_t pid;               /* shim pid, STARTED */
+            int64_t start_ms, end_ms;  /* worker wall clock, informative */
+            char *detail;              /* may be NULL */
+        } report;
+        struct {
+            uint64_t token;
+            uint8_t *data; uint32_t len;
+            int64_t size;
+            int32_t err;               /* 0 or MLQ_E* */
+        } log_chunk;
+        struct { int64_t heartbeat_ms, lease_ms; } registered;
+        struct {
+            char attempt_id[MLQ_ID_LEN + 1];
+            char job_id[MLQ_ID_LEN + 1];
+            int32_t attempt;
+            struct mlq_jobspec spec;
+            int32_t *gpu_ids; uint32_t ngpu_ids;
+            int64_t kill_grace_ms;
+        } assign;
+        struct { char attempt_id[MLQ_ID_LEN + 1]; char *reason; } kill;
+        struct {
+            char attempt_id[MLQ_ID_LEN + 1];
+            enum mlq_report_phase phase;
+            bool accepted;             /* false: fenced, kill the attempt */
+        } report_ack;
+        struct {
+            uint64_t token;
+            char attempt_id[MLQ_ID_LEN + 1];
+            enum mlq_stream stream;
+            int64_t offset;
+            uint32_t max;
+        } log_read;
+    } u;
+};
+
+/* Encodes msg into a malloc'd buffer the caller frees. */
+int mlq_proto_encode(const struct mlq_msg *msg, char **out, size_t *out_len, struct mlq_err *err);
+/* Validates and decodes one body. On success *msg owns its allocations (free
+ * with mlq_proto_msg_free); on failure *msg holds nothing to free. */
+int mlq_proto_decode(const void *buf, size_t len, struct mlq_msg *msg, struct mlq_err *err);
+/* Releases everything a decoded message owns; leaves *msg zeroed. */
+void mlq_proto_msg_free(struct mlq_msg *msg);
+/* Wire name of a type ("submit"); "?" when out of range. */
+const char *mlq_proto_type_name(enum mlq_msg_type t);
+
+/* Field-level helpers shared by decoders elsewhere (also freeing helpers). */
+void mlq_proto_jobspec_free(struct mlq_jobspec *spec);
+void mlq_proto_jobinfo_free(struct mlq_jobinfo *info);
+void mlq_proto_workerinfo_free(struct mlq_workerinfo *w);
+/* Checks a spec against limits.h and the rules above (argc >= 1, env syntax,
+ * absolute workdir, positive cpus/mem, gpus in range). */
+int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err);
+/* Deep copy; caller frees dst with mlq_proto_jobspec_free. */
+int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *src,
+                           struct mlq_err *err);
+/* Encodes/decodes a jobspec alone (the scheduler stores specs as this blob). */
+int mlq_proto_jobspec_pack(const struct mlq_jobspec *spec, char **out, size_t *out_len,
+                           struct mlq_err *err);
+int mlq_proto_jobspec_unpack(const void *buf, size_t len, struct mlq_jobspec *spec,
+                             struct mlq_err *err);
+
+#endif

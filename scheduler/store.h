@@ -1,0 +1,134 @@
+/* store: all of the scheduler's SQL, and nothing else.
+ *
+ * One SQLite file (WAL, synchronous=FULL, foreign keys on, busy timeout) with
+ * a versioned schema migrated forward on open (PRAGMA user_version). Tables:
+ * jobs, attempts, workers, and an append-only events history that gets a row
+ * for every job/attempt state change.
+ *
+ * Transactions are grouped by the caller: the scheduler loop calls
+ * mlq_store_begin() before its first write of an iteration (a no-op when one
+ * is already open) and mlq_store_commit() once at the end, before any reply
+ * leaves. Reads inside an open transaction see its own writes.
+ *
+ * Rows are plain structs; strings inside rows filled by the store belong to
+ * the caller and are released with the matching *_free function. */
+#ifndef MLQ_STORE_H
+#define MLQ_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "jobstate.h"
+#include "limits.h"
+#include "proto.h"
+
+#define MLQ_STORE_SCHEMA_VERSION 1
+#define MLQ_GPU_IDS_MAX 256 /* "0,1,...,63" */
+
+struct mlq_store;
+
+struct mlq_store_job {
+    char id[MLQ_ID_LEN + 1];
+    int64_t seq; /* submit order, assigned by insert */
+    enum mlq_job_state state;
+    char *reason; /* may be NULL */
+    struct mlq_jobspec spec;
+    int64_t submit_ms, start_ms, end_ms; /* wall clock; 0 = not yet */
+    int32_t attempts;                    /* attempts created so far */
+    int32_t node_failures;               /* attempts lost with their worker */
+    char current_attempt[MLQ_ID_LEN + 1]; /* "" when none */
+    int32_t exit_code;                   /* -1 none */
+    int32_t signal;                      /* 0 none */
+};
+
+struct mlq_store_attempt {
+    char id[MLQ_ID_LEN + 1];
+    char job_id[MLQ_ID_LEN + 1];
+    int32_t num; /* 1-based */
+    char worker[MLQ_MAX_NAME + 1];
+    enum mlq_attempt_state state;
+    char gpu_ids[MLQ_GPU_IDS_MAX]; /* "0,1" or "" */
+    int64_t assigned_ms, start_ms, end_ms;
+    int32_t exit_code; /* -1 none */
+    int32_t signal;    /* 0 none */
+    char *detail;      /* may be NULL */
+};
+
+struct mlq_store_worker {
+    char name[MLQ_MAX_NAME + 1];
+    int64_t cpus_m, mem;
+    int32_t gpus;
+    int64_t first_seen_ms, last_seen_ms;
+};
+
+/* Opens (creating when absent) the database at path (":memory:" for tests)
+ * and migrates it to MLQ_STORE_SCHEMA_VERSION. */
+int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err);
+/* Rolls back any open transaction, closes, sets *st to NULL; accepts NULL. */
+void mlq_store_close(struct mlq_store **st);
+
+int mlq_store_begin(struct mlq_store *st, struct mlq_err *err); /* no-op when open */
+int mlq_store_commit(struct mlq_store *st, struct mlq_err *err); /* no-op when none */
+void mlq_store_rollback(struct mlq_store *st);
+bool mlq_store_in_tx(const struct mlq_store *st);
+
+/* Inserts a new PENDING job (spec stored as a msgpack blob plus its resource
+ * columns), sets job->seq, appends a "submit" event. job->id must be set. */
+int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err);
+/* Writes every mutable column of job (state, reason, times, attempts,
+ * node_failures, current_attempt, exit_code, signal). When from != job->state
+ * appends a "state" event (from -> to, reason). */
+int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
+                       enum mlq_job_state from, struct mlq_err *err);
+/* Inserts or updates an attempt. prev < 0 means new (event "attempt");
+ * otherwise an "attempt_state" event is appended when prev != a->state. */
+int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt *a, int prev,
+                           struct mlq_err *err);
+/* Appends a free-form event (e.g. "worker_up", "worker_lost"). Any of the ids
+ * may be NULL. */
+int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_id,
+                        const char *attempt_id, const char *worker, const char *detail,
+                        struct mlq_err *err);
+
+/* Loads one job by full id. MLQ_ENOTFOUND when absent. */
+int mlq_store_job_get(struct mlq_store *st, const char *id, struct mlq_store_job *out,
+                      struct mlq_err *err);
+/* Loads one attempt by id. MLQ_ENOTFOUND when absent. */
+int mlq_store_attempt_get(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
+                          struct mlq_err *err);
+/* Resolves a unique id prefix to a full id. MLQ_ENOTFOUND / MLQ_EAMBIG with a
+ * message naming the prefix. */
+int mlq_store_job_resolve(struct mlq_store *st, const char *prefix, char out[MLQ_ID_LEN + 1],
+                          struct mlq_err *err);
+
+/* Calls fn for every non-terminal job, in seq order. A non-zero return from fn
+ * stops the walk and is returned. The row is only valid during the call. */
+typedef int (*mlq_store_job_fn)(const struct mlq_store_job *job, void *ctx);
+int mlq_store_each_active_job(struct mlq_store *st, mlq_store_job_fn fn, void *ctx,
+                              struct mlq_err *err);
+/* Calls fn for every attempt in state ASSIGNED or RUNNING (whatever its job's
+ * state: a cancelled job's attempt stays RUNNING until its worker reports). */
+typedef int (*mlq_store_attempt_fn)(const struct mlq_store_attempt *a, void *ctx);
+int mlq_store_each_live_attempt(struct mlq_store *st, mlq_store_attempt_fn fn, void *ctx,
+                                struct mlq_err *err);
+
+/* Fills a jobinfo for the CLI (job row joined with its current attempt). */
+int mlq_store_job_info(struct mlq_store *st, const char *id, struct mlq_jobinfo *out,
+                       struct mlq_err *err);
+/* Newest first; state < 0 for any; at most limit rows (limit <= MLQ_MAX_LIST).
+ * *out is a calloc'd array the caller frees with mlq_store_jobinfo_array_free. */
+int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct mlq_jobinfo **out,
+                       uint32_t *n, struct mlq_err *err);
+void mlq_store_jobinfo_array_free(struct mlq_jobinfo **arr, uint32_t n);
+
+int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w,
+                          struct mlq_err *err);
+typedef int (*mlq_store_worker_fn)(const struct mlq_store_worker *w, void *ctx);
+int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ctx,
+                          struct mlq_err *err);
+
+void mlq_store_job_free(struct mlq_store_job *job);         /* frees the strings inside */
+void mlq_store_attempt_free(struct mlq_store_attempt *a);   /* frees detail */
+
+#endif
