@@ -15,8 +15,7 @@ int mlq_fs_mkdirs(const char *path, mode_t mode, struct mlq_err *err);
 int mlq_fs_write_atomic(const char *path, const void *data, size_t len, struct mlq_err *err);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer the
  * caller owns and must free(). */
-int mlq_fs_read_all(const char *path, size_t max, char **out, size_t *out_len,
-                    struct mlq_err *err);
+int mlq_fs_read_all(const char *path, size_t max, char **out, size_t *out_len, struct mlq_err *err);
 /* Writes "PID\n" to path atomically. */
 int mlq_fs_write_pidfile(const char *path, pid_t pid, struct mlq_err *err);
 /* Reads a pid file; MLQ_ENOTFOUND when absent, MLQ_EINVAL when malformed. */

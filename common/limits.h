@@ -4,24 +4,24 @@
 
 #define MLQ_PROTO_VERSION 1
 
-#define MLQ_MAX_MSG (4 * 1024 * 1024) /* ZMQ_MAXMSGSIZE on every socket */
-#define MLQ_MAX_DEPTH 8               /* msgpack nesting depth */
-#define MLQ_MAX_STR 4096              /* any single string field */
-#define MLQ_MAX_NAME 128              /* job and worker names */
-#define MLQ_MAX_PATH 4096             /* working directory, spool paths */
-#define MLQ_MAX_ARGC 1024             /* argv entries */
-#define MLQ_MAX_ARGV_BYTES (256 * 1024) /* sum of argv string lengths */
-#define MLQ_MAX_ENVC 256              /* --env entries */
-#define MLQ_MAX_IDS 1024              /* job ids in one request */
-#define MLQ_MAX_LIST 10000            /* rows in one listing reply */
-#define MLQ_MAX_WORKERS 4096          /* workers in one listing */
-#define MLQ_MAX_GPUS 64               /* GPUs per worker (bitmap width) */
-#define MLQ_MAX_ATTEMPTS_LIST 4096    /* attempts named in one register */
-#define MLQ_MAX_LOG_CHUNK (1024 * 1024) /* bytes of log in one reply */
-#define MLQ_MAX_CPUS_M (1024 * 1000)  /* 1024 CPUs, in millicores */
-#define MLQ_MAX_MEM (1LL << 50)       /* 1 PiB */
+#define MLQ_MAX_MSG           (4 * 1024 * 1024) /* ZMQ_MAXMSGSIZE on every socket */
+#define MLQ_MAX_DEPTH         8                 /* msgpack nesting depth */
+#define MLQ_MAX_STR           4096              /* any single string field */
+#define MLQ_MAX_NAME          128               /* job and worker names */
+#define MLQ_MAX_PATH          4096              /* working directory, spool paths */
+#define MLQ_MAX_ARGC          1024              /* argv entries */
+#define MLQ_MAX_ARGV_BYTES    (256 * 1024)      /* sum of argv string lengths */
+#define MLQ_MAX_ENVC          256               /* --env entries */
+#define MLQ_MAX_IDS           1024              /* job ids in one request */
+#define MLQ_MAX_LIST          10000             /* rows in one listing reply */
+#define MLQ_MAX_WORKERS       4096              /* workers in one listing */
+#define MLQ_MAX_GPUS          64                /* GPUs per worker (bitmap width) */
+#define MLQ_MAX_ATTEMPTS_LIST 4096              /* attempts named in one register */
+#define MLQ_MAX_LOG_CHUNK     (1024 * 1024)     /* bytes of log in one reply */
+#define MLQ_MAX_CPUS_M        (1024 * 1000)     /* 1024 CPUs, in millicores */
+#define MLQ_MAX_MEM           (1LL << 50)       /* 1 PiB */
 
-#define MLQ_ID_LEN 36 /* canonical UUID text, without the NUL */
+#define MLQ_ID_LEN       36 /* canonical UUID text, without the NUL */
 #define MLQ_SHORT_ID_LEN 8
 
 #endif

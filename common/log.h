@@ -12,8 +12,8 @@ void mlq_log_init(const char *progname, enum mlq_log_level min_level);
 void mlq_log(enum mlq_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define mlq_debug(...) mlq_log(MLQ_LOG_DEBUG, __VA_ARGS__)
-#define mlq_info(...) mlq_log(MLQ_LOG_INFO, __VA_ARGS__)
-#define mlq_warn(...) mlq_log(MLQ_LOG_WARN, __VA_ARGS__)
+#define mlq_info(...)  mlq_log(MLQ_LOG_INFO, __VA_ARGS__)
+#define mlq_warn(...)  mlq_log(MLQ_LOG_WARN, __VA_ARGS__)
 #define mlq_error(...) mlq_log(MLQ_LOG_ERROR, __VA_ARGS__)
 
 #endif

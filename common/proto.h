@@ -57,13 +57,13 @@ enum mlq_stream { MLQ_STREAM_STDOUT = 0, MLQ_STREAM_STDERR = 1 };
 /* What a user asks for. owner is filled by the client (issue 5 replaces it
  * with the authenticated identity). */
 struct mlq_jobspec {
-    char *name;    /* may be NULL */
-    char *owner;   /* user name */
-    char **argv;   /* argc >= 1 entries, each non-empty for argv[0] */
+    char *name;  /* may be NULL */
+    char *owner; /* user name */
+    char **argv; /* argc >= 1 entries, each non-empty for argv[0] */
     uint32_t argc;
-    char **env;    /* "KEY=VALUE" entries, KEY non-empty without '=' */
+    char **env; /* "KEY=VALUE" entries, KEY non-empty without '=' */
     uint32_t envc;
-    char *workdir; /* absolute path */
+    char *workdir;  /* absolute path */
     int64_t cpus_m; /* > 0 */
     int64_t mem;    /* bytes, > 0 */
     int32_t gpus;   /* >= 0 */
@@ -75,7 +75,7 @@ struct mlq_jobinfo {
     char *name;
     char *owner;
     enum mlq_job_state state;
-    char *reason;      /* why pending / why it ended, human text */
+    char *reason; /* why pending / why it ended, human text */
     char **argv;
     uint32_t argc;
     char *workdir;
@@ -85,7 +85,7 @@ struct mlq_jobinfo {
     int64_t submit_ms; /* wall clock ms; 0 when not yet */
     int64_t start_ms;
     int64_t end_ms;
-    int32_t attempt;   /* number of the current/last attempt; 0 = none yet */
+    int32_t attempt; /* number of the current/last attempt; 0 = none yet */
     char *attempt_id;
     char *worker;
     char *gpu_ids;     /* "0,1" */
@@ -99,8 +99,8 @@ struct mlq_workerinfo {
     int64_t cpus_m, cpus_used_m;
     int64_t mem, mem_used;
     int32_t gpus, gpus_used;
-    int32_t running;        /* running attempts */
-    int64_t last_seen_ms;   /* wall clock of the last heartbeat */
+    int32_t running;      /* running attempts */
+    int64_t last_seen_ms; /* wall clock of the last heartbeat */
 };
 
 /* An attempt a worker holds, named in "register". */
@@ -112,77 +112,106 @@ struct mlq_held_attempt {
 enum mlq_report_phase { MLQ_PHASE_STARTED = 0, MLQ_PHASE_FINISHED = 1 };
 
 enum mlq_outcome {
-    MLQ_OUT_NONE = 0,  /* phase STARTED */
-    MLQ_OUT_EXITED,    /* exit_code valid */
-    MLQ_OUT_SIGNALED,  /* signal valid */
+    MLQ_OUT_NONE = 0,     /* phase STARTED */
+    MLQ_OUT_EXITED,       /* exit_code valid */
+    MLQ_OUT_SIGNALED,     /* signal valid */
     MLQ_OUT_START_FAILED, /* could not be started (bad workdir, spool error) */
-    MLQ_OUT_LOST,      /* shim vanished without writing an outcome */
+    MLQ_OUT_LOST,         /* shim vanished without writing an outcome */
 };
 
 struct mlq_msg {
     enum mlq_msg_type type;
     uint64_t rid;
     union {
-        struct { int32_t code; char *msg; } error;
-        struct { struct mlq_jobspec spec; } submit;
-        struct { char id[MLQ_ID_LEN + 1]; } submitted;
         struct {
-            char **ids; uint32_t nids; /* prefixes; 0 = all */
-            int32_t state;             /* -1 = any */
-            uint32_t limit;            /* 0 = default */
+            int32_t code;
+            char *msg;
+        } error;
+        struct {
+            struct mlq_jobspec spec;
+        } submit;
+        struct {
+            char id[MLQ_ID_LEN + 1];
+        } submitted;
+        struct {
+            char **ids;
+            uint32_t nids;  /* prefixes; 0 = all */
+            int32_t state;  /* -1 = any */
+            uint32_t limit; /* 0 = default */
         } jobs;
-        struct { struct mlq_jobinfo *jobs; uint32_t njobs; } job_list;
-        struct { char **ids; uint32_t nids; } cancel;
-        struct { struct mlq_workerinfo *workers; uint32_t nworkers; } worker_list;
         struct {
-            char *job;                 /* id prefix */
+            struct mlq_jobinfo *jobs;
+            uint32_t njobs;
+        } job_list;
+        struct {
+            char **ids;
+            uint32_t nids;
+        } cancel;
+        struct {
+            struct mlq_workerinfo *workers;
+            uint32_t nworkers;
+        } worker_list;
+        struct {
+            char *job; /* id prefix */
             enum mlq_stream stream;
-            int64_t offset;            /* >= 0 */
-            uint32_t max;              /* <= MLQ_MAX_LOG_CHUNK */
+            int64_t offset; /* >= 0 */
+            uint32_t max;   /* <= MLQ_MAX_LOG_CHUNK */
         } logs;
         struct {
-            uint8_t *data; uint32_t len;
-            int64_t offset;            /* offset of data */
-            int64_t size;              /* file size known to the worker */
+            uint8_t *data;
+            uint32_t len;
+            int64_t offset; /* offset of data */
+            int64_t size;   /* file size known to the worker */
             enum mlq_job_state state;
-            bool done;                 /* job terminal and no more data */
+            bool done; /* job terminal and no more data */
         } log_data;
         struct {
             char *name;
-            int64_t cpus_m, mem; int32_t gpus;
-            struct mlq_held_attempt *attempts; uint32_t nattempts;
+            int64_t cpus_m, mem;
+            int32_t gpus;
+            struct mlq_held_attempt *attempts;
+            uint32_t nattempts;
         } reg;
-        struct { char *name; } heartbeat;
+        struct {
+            char *name;
+        } heartbeat;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
             enum mlq_report_phase phase;
             enum mlq_outcome outcome;
-            int32_t exit_code;         /* when EXITED */
-            int32_t signal;            /* when SIGNALED */
-            int64_t pid;               /* shim pid, STARTED */
-            int64_t start_ms, end_ms;  /* worker wall clock, informative */
-            char *detail;              /* may be NULL */
+            int32_t exit_code;        /* when EXITED */
+            int32_t signal;           /* when SIGNALED */
+            int64_t pid;              /* shim pid, STARTED */
+            int64_t start_ms, end_ms; /* worker wall clock, informative */
+            char *detail;             /* may be NULL */
         } report;
         struct {
             uint64_t token;
-            uint8_t *data; uint32_t len;
+            uint8_t *data;
+            uint32_t len;
             int64_t size;
-            int32_t err;               /* 0 or MLQ_E* */
+            int32_t err; /* 0 or MLQ_E* */
         } log_chunk;
-        struct { int64_t heartbeat_ms, lease_ms; } registered;
+        struct {
+            int64_t heartbeat_ms, lease_ms;
+        } registered;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
             char job_id[MLQ_ID_LEN + 1];
             int32_t attempt;
             struct mlq_jobspec spec;
-            int32_t *gpu_ids; uint32_t ngpu_ids;
+            int32_t *gpu_ids;
+            uint32_t ngpu_ids;
             int64_t kill_grace_ms;
         } assign;
-        struct { char attempt_id[MLQ_ID_LEN + 1]; char *reason; } kill;
+        struct {
+            char attempt_id[MLQ_ID_LEN + 1];
+            char *reason;
+        } kill;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
             enum mlq_report_phase phase;
-            bool accepted;             /* false: fenced, kill the attempt */
+            bool accepted; /* false: fenced, kill the attempt */
         } report_ack;
         struct {
             uint64_t token;

@@ -24,8 +24,8 @@ int mlq_res_parse_gpus(const char *s, int32_t *out, struct mlq_err *err);
 int mlq_res_parse_duration(const char *s, int64_t *out_ms, struct mlq_err *err);
 
 /* Formatting into caller buffers; always NUL-terminated; return buf. */
-char *mlq_res_fmt_cpus(int64_t cpus_m, char *buf, size_t len);   /* "0.5", "2" */
-char *mlq_res_fmt_mem(int64_t bytes, char *buf, size_t len);     /* "512M", "1.5G" */
-char *mlq_res_fmt_duration(int64_t ms, char *buf, size_t len);   /* "1h02m", "3.2s" */
+char *mlq_res_fmt_cpus(int64_t cpus_m, char *buf, size_t len); /* "0.5", "2" */
+char *mlq_res_fmt_mem(int64_t bytes, char *buf, size_t len);   /* "512M", "1.5G" */
+char *mlq_res_fmt_duration(int64_t ms, char *buf, size_t len); /* "1h02m", "3.2s" */
 
 #endif

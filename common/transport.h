@@ -8,6 +8,7 @@
 #ifndef MLQ_TRANSPORT_H
 #define MLQ_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

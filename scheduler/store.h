@@ -24,7 +24,7 @@
 #include "proto.h"
 
 #define MLQ_STORE_SCHEMA_VERSION 1
-#define MLQ_GPU_IDS_MAX 256 /* "0,1,...,63" */
+#define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
 
@@ -34,12 +34,12 @@ struct mlq_store_job {
     enum mlq_job_state state;
     char *reason; /* may be NULL */
     struct mlq_jobspec spec;
-    int64_t submit_ms, start_ms, end_ms; /* wall clock; 0 = not yet */
-    int32_t attempts;                    /* attempts created so far */
-    int32_t node_failures;               /* attempts lost with their worker */
+    int64_t submit_ms, start_ms, end_ms;  /* wall clock; 0 = not yet */
+    int32_t attempts;                     /* attempts created so far */
+    int32_t node_failures;                /* attempts lost with their worker */
     char current_attempt[MLQ_ID_LEN + 1]; /* "" when none */
-    int32_t exit_code;                   /* -1 none */
-    int32_t signal;                      /* 0 none */
+    int32_t exit_code;                    /* -1 none */
+    int32_t signal;                       /* 0 none */
 };
 
 struct mlq_store_attempt {
@@ -68,7 +68,7 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
 /* Rolls back any open transaction, closes, sets *st to NULL; accepts NULL. */
 void mlq_store_close(struct mlq_store **st);
 
-int mlq_store_begin(struct mlq_store *st, struct mlq_err *err); /* no-op when open */
+int mlq_store_begin(struct mlq_store *st, struct mlq_err *err);  /* no-op when open */
 int mlq_store_commit(struct mlq_store *st, struct mlq_err *err); /* no-op when none */
 void mlq_store_rollback(struct mlq_store *st);
 bool mlq_store_in_tx(const struct mlq_store *st);
@@ -128,7 +128,7 @@ typedef int (*mlq_store_worker_fn)(const struct mlq_store_worker *w, void *ctx);
 int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ctx,
                           struct mlq_err *err);
 
-void mlq_store_job_free(struct mlq_store_job *job);         /* frees the strings inside */
-void mlq_store_attempt_free(struct mlq_store_attempt *a);   /* frees detail */
+void mlq_store_job_free(struct mlq_store_job *job);       /* frees the strings inside */
+void mlq_store_attempt_free(struct mlq_store_attempt *a); /* frees detail */
 
 #endif
