@@ -1,0 +1,236 @@
+/* jobtab: see jobtab.h. Two chained hash tables (by job id, by live attempt
+ * id) over the same job records, plus an intrusive doubly linked queue. */
+#include "jobtab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct mlq_jobtab {
+    struct mlq_job **by_id, **by_att;
+    size_t nbuckets, count;
+    struct mlq_job *q_head, *q_tail;
+    size_t queued;
+};
+
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+struct mlq_jobtab *mlq_jobtab_create(void)
+{
+    struct mlq_jobtab *tab = calloc(1, sizeof *tab);
+    if (!tab)
+        return NULL;
+    tab->nbuckets = 1024;
+    tab->by_id = calloc(tab->nbuckets, sizeof *tab->by_id);
+    tab->by_att = calloc(tab->nbuckets, sizeof *tab->by_att);
+    if (!tab->by_id || !tab->by_att) {
+        free(tab->by_id);
+        free(tab->by_att);
+        free(tab);
+        return NULL;
+    }
+    return tab;
+}
+
+static void job_free(struct mlq_job *job)
+{
+    mlq_store_job_free(&job->row);
+    mlq_store_attempt_free(&job->att);
+    free(job);
+}
+
+void mlq_jobtab_destroy(struct mlq_jobtab **tab)
+{
+    if (!tab || !*tab)
+        return;
+    for (size_t i = 0; i < (*tab)->nbuckets; i++) {
+        struct mlq_job *j = (*tab)->by_id[i];
+        while (j) {
+            struct mlq_job *next = j->h_id;
+            job_free(j);
+            j = next;
+        }
+    }
+    free((*tab)->by_id);
+    free((*tab)->by_att);
+    free(*tab);
+    *tab = NULL;
+}
+
+/* Doubles the bucket arrays when the table gets crowded; on allocation
+ * failure it keeps the old (slower, still correct) arrays. */
+static void maybe_grow(struct mlq_jobtab *tab)
+{
+    if (tab->count < tab->nbuckets)
+        return;
+    size_t n = tab->nbuckets * 2;
+    struct mlq_job **by_id = calloc(n, sizeof *by_id), **by_att = calloc(n, sizeof *by_att);
+    if (!by_id || !by_att) {
+        free(by_id);
+        free(by_att);
+        return;
+    }
+    for (size_t i = 0; i < tab->nbuckets; i++) {
+        for (struct mlq_job *j = tab->by_id[i], *next; j; j = next) {
+            next = j->h_id;
+            size_t b = hash_str(j->row.id) & (n - 1);
+            j->h_id = by_id[b];
+            by_id[b] = j;
+        }
+        for (struct mlq_job *j = tab->by_att[i], *next; j; j = next) {
+            next = j->h_att;
+            size_t b = hash_str(j->att.id) & (n - 1);
+            j->h_att = by_att[b];
+            by_att[b] = j;
+        }
+    }
+    free(tab->by_id);
+    free(tab->by_att);
+    tab->by_id = by_id;
+    tab->by_att = by_att;
+    tab->nbuckets = n;
+}
+
+struct mlq_job *mlq_jobtab_get(struct mlq_jobtab *tab, const char *id)
+{
+    for (struct mlq_job *j = tab->by_id[hash_str(id) & (tab->nbuckets - 1)]; j; j = j->h_id)
+        if (strcmp(j->row.id, id) == 0)
+            return j;
+    return NULL;
+}
+
+struct mlq_job *mlq_jobtab_by_attempt(struct mlq_jobtab *tab, const char *attempt_id)
+{
+    size_t b = hash_str(attempt_id) & (tab->nbuckets - 1);
+    for (struct mlq_job *j = tab->by_att[b]; j; j = j->h_att)
+        if (strcmp(j->att.id, attempt_id) == 0)
+            return j;
+    return NULL;
+}
+
+struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row)
+{
+    if (mlq_jobtab_get(tab, row->id))
+        return NULL;
+    struct mlq_job *job = calloc(1, sizeof *job);
+    if (!job)
+        return NULL;
+    job->row = *row;
+    memset(row, 0, sizeof *row);
+    maybe_grow(tab);
+    size_t b = hash_str(job->row.id) & (tab->nbuckets - 1);
+    job->h_id = tab->by_id[b];
+    tab->by_id[b] = job;
+    tab->count++;
+    return job;
+}
+
+static void unlink_chain(struct mlq_job **head, struct mlq_job *job, bool by_att)
+{
+    for (struct mlq_job **pp = head; *pp; pp = by_att ? &(*pp)->h_att : &(*pp)->h_id) {
+        if (*pp == job) {
+            *pp = by_att ? job->h_att : job->h_id;
+            return;
+        }
+    }
+}
+
+void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job)
+{
+    if (job->live) {
+        unlink_chain(&tab->by_att[hash_str(job->att.id) & (tab->nbuckets - 1)], job, true);
+        job->h_att = NULL;
+    }
+    mlq_store_attempt_free(&job->att);
+    memset(&job->att, 0, sizeof job->att);
+    job->live = false;
+    job->gpu_mask = 0;
+}
+
+void mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
+                            const struct mlq_store_attempt *a)
+{
+    mlq_jobtab_clear_attempt(tab, job);
+    job->att = *a;
+    job->att.detail = a->detail ? strdup(a->detail) : NULL;
+    job->live = true;
+    size_t b = hash_str(job->att.id) & (tab->nbuckets - 1);
+    job->h_att = tab->by_att[b];
+    tab->by_att[b] = job;
+}
+
+void mlq_jobtab_remove(struct mlq_jobtab *tab, struct mlq_job *job)
+{
+    mlq_jobtab_dequeue(tab, job);
+    mlq_jobtab_clear_attempt(tab, job);
+    unlink_chain(&tab->by_id[hash_str(job->row.id) & (tab->nbuckets - 1)], job, false);
+    tab->count--;
+    job_free(job);
+}
+
+size_t mlq_jobtab_count(const struct mlq_jobtab *tab)
+{
+    return tab->count;
+}
+
+void mlq_jobtab_enqueue(struct mlq_jobtab *tab, struct mlq_job *job)
+{
+    if (job->queued)
+        return;
+    /* New submissions have the highest seq and go to the tail at once;
+     * requeued jobs walk back to their place so age order is kept. */
+    struct mlq_job *after = tab->q_tail;
+    while (after && after->row.seq > job->row.seq)
+        after = after->q_prev;
+    job->q_prev = after;
+    job->q_next = after ? after->q_next : tab->q_head;
+    if (job->q_next)
+        job->q_next->q_prev = job;
+    else
+        tab->q_tail = job;
+    if (after)
+        after->q_next = job;
+    else
+        tab->q_head = job;
+    job->queued = true;
+    tab->queued++;
+}
+
+void mlq_jobtab_dequeue(struct mlq_jobtab *tab, struct mlq_job *job)
+{
+    if (!job->queued)
+        return;
+    if (job->q_prev)
+        job->q_prev->q_next = job->q_next;
+    else
+        tab->q_head = job->q_next;
+    if (job->q_next)
+        job->q_next->q_prev = job->q_prev;
+    else
+        tab->q_tail = job->q_prev;
+    job->q_prev = job->q_next = NULL;
+    job->queued = false;
+    tab->queued--;
+}
+
+struct mlq_job *mlq_jobtab_first_queued(struct mlq_jobtab *tab)
+{
+    return tab->q_head;
+}
+
+size_t mlq_jobtab_queued_count(const struct mlq_jobtab *tab)
+{
+    return tab->queued;
+}
+
+void mlq_jobtab_each(struct mlq_jobtab *tab, mlq_jobtab_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < tab->nbuckets; i++)
+        for (struct mlq_job *j = tab->by_id[i]; j; j = j->h_id)
+            fn(j, ctx);
+}

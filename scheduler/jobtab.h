@@ -1,0 +1,60 @@
+/* jobtab: the scheduler's in-memory set of active jobs.
+ *
+ * A job is here while it is not terminal or while it still has a live
+ * attempt (a cancelled job's process runs until its worker reports the end).
+ * Jobs are indexed by id and by live attempt id, and PENDING jobs sit in a
+ * queue ordered by submit sequence. The table owns every job and the strings
+ * inside its rows. */
+#ifndef MLQ_JOBTAB_H
+#define MLQ_JOBTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct mlq_job {
+    struct mlq_store_job row;     /* as persisted */
+    struct mlq_store_attempt att; /* the live attempt, when live */
+    bool live;                    /* att is ASSIGNED or RUNNING on a worker */
+    bool confirmed;               /* the worker confirmed att since this scheduler started */
+    int64_t confirm_by;           /* monotonic deadline for that confirmation */
+    uint64_t gpu_mask;            /* att's GPUs */
+    bool queued;                  /* in the pending queue */
+    struct mlq_job *q_prev, *q_next;
+    struct mlq_job *h_id, *h_att; /* hash chains */
+};
+
+struct mlq_jobtab;
+
+struct mlq_jobtab *mlq_jobtab_create(void);
+/* Frees every job; sets *tab to NULL; accepts NULL. */
+void mlq_jobtab_destroy(struct mlq_jobtab **tab);
+
+/* Adds a job, moving row's strings into the table (row is zeroed). NULL on
+ * allocation failure (row untouched) or when the id is already present. */
+struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row);
+struct mlq_job *mlq_jobtab_get(struct mlq_jobtab *tab, const char *id);
+struct mlq_job *mlq_jobtab_by_attempt(struct mlq_jobtab *tab, const char *attempt_id);
+/* Removes and frees job. */
+void mlq_jobtab_remove(struct mlq_jobtab *tab, struct mlq_job *job);
+size_t mlq_jobtab_count(const struct mlq_jobtab *tab);
+
+/* Makes a (copied) the job's live attempt, indexed by its id; replaces any
+ * previous one. Clearing drops the index and frees att.detail. */
+void mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
+                            const struct mlq_store_attempt *a);
+void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job);
+
+/* Pending queue, ascending seq. */
+void mlq_jobtab_enqueue(struct mlq_jobtab *tab, struct mlq_job *job);
+void mlq_jobtab_dequeue(struct mlq_jobtab *tab, struct mlq_job *job);
+struct mlq_job *mlq_jobtab_first_queued(struct mlq_jobtab *tab);
+size_t mlq_jobtab_queued_count(const struct mlq_jobtab *tab);
+
+/* Calls fn for every job; fn must not add or remove jobs. */
+typedef void (*mlq_jobtab_fn)(struct mlq_job *job, void *ctx);
+void mlq_jobtab_each(struct mlq_jobtab *tab, mlq_jobtab_fn fn, void *ctx);
+
+#endif
