@@ -1,0 +1,1209 @@
+/* store: every SQL statement of the scheduler, behind a small typed API.
+ *
+ * Invariants:
+ * - Every statement is prepared once in mlq_store_open() and kept in
+ *   st->stmt[]; values always travel as bound parameters, never as SQL text.
+ *   After each use a statement is reset and its bindings cleared, which is what
+ *   makes binding caller strings with SQLITE_STATIC safe.
+ * - The schema is the list of steps in migrations[]; step i takes a database
+ *   from user_version i to i + 1 and sets that version itself, inside one
+ *   transaction. Never edit a released step: add a new one.
+ * - A write that touches several rows (a job and its event) runs inside a
+ *   savepoint, so it is applied whole or not at all, inside or outside the
+ *   caller's transaction.
+ * - st->tx is the caller's view ("I called begin"). SQLite may roll a
+ *   transaction back by itself after SQLITE_FULL or SQLITE_IOERR; then every
+ *   write and the commit fail until the caller rolls back, so half an
+ *   iteration is never committed as if it were whole.
+ * - Any SQLite failure is MLQ_EDB with sqlite3_errmsg() in the message. */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+
+#define BUSY_TIMEOUT_MS    5000
+#define DEFAULT_LIST_LIMIT 100
+
+/* ---- schema ---------------------------------------------------------- */
+
+/* migrations[i] upgrades user_version i to i + 1. */
+static const char *const migrations[] = {
+    /* v1: jobs, attempts, workers, append-only events. */
+    "CREATE TABLE jobs ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " seq INTEGER UNIQUE NOT NULL," /* submit order; the UNIQUE index serves ORDER BY seq */
+    " name TEXT, owner TEXT, state INTEGER NOT NULL, reason TEXT,"
+    " spec BLOB NOT NULL," /* mlq_proto_jobspec_pack(); the columns below copy it for queries */
+    " cpus_m INTEGER NOT NULL, mem INTEGER NOT NULL, gpus INTEGER NOT NULL,"
+    " workdir TEXT, argv0 TEXT,"
+    " submit_ms INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL, node_failures INTEGER NOT NULL,"
+    " current_attempt TEXT," /* NULL when none */
+    " exit_code INTEGER NOT NULL, signal INTEGER NOT NULL);"
+    "CREATE INDEX jobs_state ON jobs(state);"
+    "CREATE TABLE attempts ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " job_id TEXT NOT NULL REFERENCES jobs(id),"
+    " num INTEGER NOT NULL, worker TEXT NOT NULL, state INTEGER NOT NULL,"
+    " gpu_ids TEXT, assigned_ms INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL, exit_code INTEGER NOT NULL, signal INTEGER NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX attempts_state ON attempts(state);"
+    "CREATE UNIQUE INDEX attempts_job ON attempts(job_id, num);"
+    "CREATE TABLE workers ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " cpus_m INTEGER NOT NULL, mem INTEGER NOT NULL, gpus INTEGER NOT NULL,"
+    " first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL);"
+    "CREATE TABLE events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, job_id TEXT, attempt_id TEXT, worker TEXT,"
+    " from_state TEXT, to_state TEXT, detail TEXT);"
+    "CREATE INDEX events_job ON events(job_id);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "PRAGMA user_version = 1;",
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* ---- statements ------------------------------------------------------ */
+
+enum stmt_id {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_SAVEPOINT,
+    S_RELEASE,
+    S_ROLLBACK_TO,
+    S_JOB_INSERT,
+    S_JOB_SAVE,
+    S_JOB_GET,
+    S_JOB_RESOLVE,
+    S_JOB_ACTIVE,
+    S_JOB_INFO,
+    S_JOB_LIST_ALL,
+    S_JOB_LIST_STATE,
+    S_ATT_INSERT,
+    S_ATT_UPDATE,
+    S_ATT_GET,
+    S_ATT_LIVE,
+    S_EVENT_ADD,
+    S_WORKER_SAVE,
+    S_WORKER_EACH,
+    S_COUNT
+};
+
+/* Column order shared by every statement that returns a job row; the
+ * indexes are enum job_col. */
+#define JOB_COLS                                                                                   \
+    "id, seq, state, reason, spec, submit_ms, start_ms, end_ms, attempts, node_failures,"          \
+    " current_attempt, exit_code, signal"
+enum job_col {
+    JC_ID,
+    JC_SEQ,
+    JC_STATE,
+    JC_REASON,
+    JC_SPEC,
+    JC_SUBMIT,
+    JC_START,
+    JC_END,
+    JC_ATTEMPTS,
+    JC_NODE_FAIL,
+    JC_CUR_ATT,
+    JC_EXIT,
+    JC_SIGNAL
+};
+
+#define ATT_COLS                                                                                   \
+    "id, job_id, num, worker, state, gpu_ids, assigned_ms, start_ms, end_ms, exit_code, signal,"   \
+    " detail"
+enum att_col {
+    AC_ID,
+    AC_JOB,
+    AC_NUM,
+    AC_WORKER,
+    AC_STATE,
+    AC_GPUS,
+    AC_ASSIGNED,
+    AC_START,
+    AC_END,
+    AC_EXIT,
+    AC_SIGNAL,
+    AC_DETAIL
+};
+
+/* A job joined with its current attempt, or its last one when none is
+ * current (a job waiting for a retry still shows where it last ran). */
+#define INFO_SELECT                                                                                \
+    "SELECT j.id, j.state, j.reason, j.spec, j.submit_ms, j.start_ms, j.end_ms, j.exit_code,"      \
+    " j.signal, a.num, a.id, a.worker, a.gpu_ids FROM jobs j LEFT JOIN attempts a ON a.id ="       \
+    " COALESCE(j.current_attempt,"                                                                 \
+    " (SELECT id FROM attempts WHERE job_id = j.id ORDER BY num DESC LIMIT 1)) "
+enum info_col {
+    IC_ID,
+    IC_STATE,
+    IC_REASON,
+    IC_SPEC,
+    IC_SUBMIT,
+    IC_START,
+    IC_END,
+    IC_EXIT,
+    IC_SIGNAL,
+    IC_ATT_NUM,
+    IC_ATT_ID,
+    IC_WORKER,
+    IC_GPUS
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT store_op",
+    [S_RELEASE] = "RELEASE store_op",
+    [S_ROLLBACK_TO] = "ROLLBACK TO store_op",
+    [S_JOB_INSERT] =
+        "INSERT INTO jobs (id, seq, name, owner, state, reason, spec, cpus_m, mem, gpus, workdir,"
+        " argv0, submit_ms, start_ms, end_ms, attempts, node_failures, current_attempt, exit_code,"
+        " signal) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6,"
+        " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) RETURNING seq",
+    [S_JOB_SAVE] = "UPDATE jobs SET state = ?2, reason = ?3, submit_ms = ?4, start_ms = ?5,"
+                   " end_ms = ?6, attempts = ?7, node_failures = ?8, current_attempt = ?9,"
+                   " exit_code = ?10, signal = ?11 WHERE id = ?1",
+    [S_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
+    /* ?2 is the prefix followed by '~', which sorts after every id character. */
+    [S_JOB_RESOLVE] = "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
+    [S_JOB_ACTIVE] = "SELECT " JOB_COLS " FROM jobs WHERE state IN (?1, ?2, ?3) ORDER BY seq",
+    [S_JOB_INFO] = INFO_SELECT "WHERE j.id = ?1",
+    [S_JOB_LIST_ALL] = INFO_SELECT "ORDER BY j.seq DESC LIMIT ?1",
+    [S_JOB_LIST_STATE] = INFO_SELECT "WHERE j.state = ?1 ORDER BY j.seq DESC LIMIT ?2",
+    [S_ATT_INSERT] = "INSERT INTO attempts (" ATT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                     " ?9, ?10, ?11, ?12)",
+    [S_ATT_UPDATE] = "UPDATE attempts SET worker = ?4, state = ?5, gpu_ids = ?6,"
+                     " assigned_ms = ?7, start_ms = ?8, end_ms = ?9, exit_code = ?10,"
+                     " signal = ?11, detail = ?12 WHERE id = ?1 AND job_id = ?2 AND num = ?3",
+    [S_ATT_GET] = "SELECT " ATT_COLS " FROM attempts WHERE id = ?1",
+    [S_ATT_LIVE] = "SELECT " ATT_COLS " FROM attempts WHERE state IN (?1, ?2) ORDER BY rowid",
+    [S_EVENT_ADD] = "INSERT INTO events (time_ms, kind, job_id, attempt_id, worker, from_state,"
+                    " to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_WORKER_SAVE] = "INSERT INTO workers (name, cpus_m, mem, gpus, first_seen_ms,"
+                      " last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO UPDATE"
+                      " SET cpus_m = excluded.cpus_m, mem = excluded.mem, gpus = excluded.gpus,"
+                      " last_seen_ms = excluded.last_seen_ms",
+    [S_WORKER_EACH] = "SELECT name, cpus_m, mem, gpus, first_seen_ms, last_seen_ms FROM workers"
+                      " ORDER BY name",
+};
+
+struct mlq_store {
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT];
+    bool tx; /* the caller's transaction is open */
+};
+
+/* One event row; NULL fields are stored as NULL. */
+struct event {
+    const char *kind, *job_id, *attempt_id, *worker, *from, *to, *detail;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int db_err(struct mlq_store *st, struct mlq_err *err, const char *what)
+{
+    return mlq_err_set(err, MLQ_EDB, "%s: %s", what, sqlite3_errmsg(st->db));
+}
+
+static int bind_err(int rc, struct mlq_err *err, const char *what)
+{
+    return mlq_err_set(err, MLQ_EDB, "%s: binding parameters: %s", what, sqlite3_errstr(rc));
+}
+
+static void finish(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+/* Steps s once expecting no row (or, for RETURNING, ignores the row), then
+ * resets it. */
+static int exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what, struct mlq_err *err)
+{
+    int rc = sqlite3_step(s);
+    int ret = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : db_err(st, err, what);
+    finish(s);
+    return ret;
+}
+
+/* NULL or "" is stored as NULL. */
+static int bind_opt(sqlite3_stmt *s, int i, const char *v)
+{
+    if (!v || !*v)
+        return sqlite3_bind_null(s, i);
+    return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* True when a fixed-size field holds a terminated string. */
+static bool fixed_ok(const char *v, size_t cap)
+{
+    return strnlen(v, cap) < cap;
+}
+
+/* Ids are canonical lowercase UUID text; resolve's range query relies on it. */
+static bool id_chars_ok(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n == 0 || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/* Copies untrusted text for an error message: at most 40 printable chars. */
+static void quote_safe(char *dst, size_t cap, const char *src)
+{
+    size_t max = cap - 4 < 40 ? cap - 4 : 40; /* room for "..." and the NUL */
+    size_t i = 0;
+    for (; src && src[i] && i < max; i++)
+        dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+    if (src && src[i]) {
+        memcpy(dst + i, "...", 3);
+        i += 3;
+    }
+    dst[i] = '\0';
+}
+
+static const char *job_state_str(int s)
+{
+    return mlq_job_state_name((enum mlq_job_state)s);
+}
+
+static const char *att_state_str(int s)
+{
+    return mlq_attempt_state_name((enum mlq_attempt_state)s);
+}
+
+/* Column text as a new string; SQL NULL gives NULL. */
+static int col_dup(sqlite3_stmt *s, int i, char **out)
+{
+    *out = NULL;
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return 0;
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    if (t)
+        *out = strdup(t);
+    return *out ? 0 : MLQ_ENOMEM;
+}
+
+/* Column text into a fixed buffer; SQL NULL gives "". */
+static int col_fixed(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+    dst[0] = '\0';
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return 0;
+    const char *t = (const char *)sqlite3_column_text(s, i);
+    if (!t)
+        return MLQ_ENOMEM;
+    size_t n = (size_t)sqlite3_column_bytes(s, i);
+    if (n >= cap)
+        return MLQ_EDB;
+    memcpy(dst, t, n + 1);
+    return 0;
+}
+
+static int row_err(int rc, struct mlq_err *err, const char *what)
+{
+    if (rc == MLQ_ENOMEM)
+        return mlq_err_set(err, MLQ_ENOMEM, "%s: out of memory", what);
+    return mlq_err_set(err, MLQ_EDB, "%s: corrupt row", what);
+}
+
+/* ---- open, close, transactions ------------------------------------- */
+
+static int pragma_text(struct mlq_store *st, const char *sql, char *out, size_t cap,
+                       struct mlq_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return db_err(st, err, sql);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_text(s, 0))
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_err(st, err, sql);
+    sqlite3_finalize(s);
+    return ret;
+}
+
+static int exec_sql(struct mlq_store *st, const char *sql, const char *what, struct mlq_err *err)
+{
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_err(st, err, what);
+    return 0;
+}
+
+static int set_pragmas(struct mlq_store *st, const char *path, struct mlq_err *err)
+{
+    char v[32];
+    int rc = pragma_text(st, "PRAGMA journal_mode = WAL", v, sizeof v, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(path, ":memory:") != 0 && strcmp(v, "wal") != 0)
+        return mlq_err_set(err, MLQ_EDB, "%s: cannot use WAL journal (journal_mode is %s)", path,
+                           v);
+    rc = exec_sql(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "setting pragmas",
+                  err);
+    if (rc < 0)
+        return rc;
+    /* foreign_keys is silently ignored by a SQLite built without them. */
+    rc = pragma_text(st, "PRAGMA foreign_keys", v, sizeof v, err);
+    if (rc == 0 && strcmp(v, "1") != 0)
+        return mlq_err_set(err, MLQ_EDB, "%s: SQLite refuses foreign keys", path);
+    return rc;
+}
+
+/* Runs the next migration step when one is due; *done is set when the
+ * database is current. The version is read inside the write transaction so
+ * two processes opening one file cannot both migrate it. */
+static int migrate_step(struct mlq_store *st, bool *done, struct mlq_err *err)
+{
+    char v[32];
+    int rc = exec_sql(st, "BEGIN IMMEDIATE", "migrating schema", err);
+    if (rc < 0)
+        return rc;
+    rc = pragma_text(st, "PRAGMA user_version", v, sizeof v, err);
+    int ver = atoi(v);
+    if (rc == 0 && ver > MLQ_STORE_SCHEMA_VERSION)
+        rc = mlq_err_set(err, MLQ_EDB,
+                         "database schema version %d is newer than this mlq-scheduler supports "
+                         "(%d); upgrade mlq",
+                         ver, MLQ_STORE_SCHEMA_VERSION);
+    else if (rc == 0 && ver < 0)
+        rc = mlq_err_set(err, MLQ_EDB, "database schema version %d is invalid", ver);
+    *done = rc == 0 && ver == MLQ_STORE_SCHEMA_VERSION;
+    if (rc == 0 && !*done)
+        rc = exec_sql(st, migrations[ver], "migrating schema", err);
+    if (rc == 0 && !*done) {
+        rc = pragma_text(st, "PRAGMA user_version", v, sizeof v, err);
+        if (rc == 0 && atoi(v) != ver + 1)
+            rc = mlq_err_set(err, MLQ_EDB, "schema step %d did not set its version", ver + 1);
+    }
+    if (rc == 0)
+        rc = exec_sql(st, "COMMIT", "migrating schema", err);
+    if (rc < 0 && !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int migrate(struct mlq_store *st, struct mlq_err *err)
+{
+    bool done = false;
+    for (int i = 0; i <= MLQ_STORE_SCHEMA_VERSION && !done; i++) {
+        int rc = migrate_step(st, &done, err);
+        if (rc < 0)
+            return rc;
+    }
+    return done ? 0 : mlq_err_set(err, MLQ_EDB, "schema migration did not finish");
+}
+
+static int prepare_all(struct mlq_store *st, struct mlq_err *err)
+{
+    for (int i = 0; i < S_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+                               NULL) != SQLITE_OK)
+            return db_err(st, err, "preparing statements");
+    }
+    return 0;
+}
+
+int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err)
+{
+    *out = NULL;
+    struct mlq_store *st = calloc(1, sizeof *st);
+    if (!st)
+        return mlq_err_set(err, MLQ_ENOMEM, "opening %s: out of memory", path);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = 0;
+    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK)
+        rc = st->db ? mlq_err_set(err, MLQ_EDB, "opening %s: %s", path, sqlite3_errmsg(st->db))
+                    : mlq_err_set(err, MLQ_ENOMEM, "opening %s: out of memory", path);
+    if (rc == 0) {
+        sqlite3_extended_result_codes(st->db, 1);
+        sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+        /* Refuse writes to sqlite_master and other ways of corrupting the file. */
+        sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+        rc = set_pragmas(st, path, err);
+    }
+    if (rc == 0)
+        rc = migrate(st, err);
+    if (rc == 0)
+        rc = prepare_all(st, err);
+    if (rc < 0) {
+        mlq_store_close(&st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+void mlq_store_close(struct mlq_store **stp)
+{
+    struct mlq_store *st = stp ? *stp : NULL;
+    if (!st)
+        return;
+    if (st->db && !sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->db);
+    free(st);
+    *stp = NULL;
+}
+
+/* Fails when the caller's transaction was rolled back under it by SQLite. */
+static int tx_check(struct mlq_store *st, struct mlq_err *err)
+{
+    if (st->tx && sqlite3_get_autocommit(st->db))
+        return mlq_err_set(err, MLQ_EDB,
+                           "transaction was rolled back after an earlier database error");
+    return 0;
+}
+
+int mlq_store_begin(struct mlq_store *st, struct mlq_err *err)
+{
+    if (st->tx)
+        return tx_check(st, err);
+    int rc = exec_stmt(st, st->stmt[S_BEGIN], "starting transaction", err);
+    if (rc == 0)
+        st->tx = true;
+    return rc;
+}
+
+int mlq_store_commit(struct mlq_store *st, struct mlq_err *err)
+{
+    if (!st->tx)
+        return 0;
+    int rc = tx_check(st, err);
+    st->tx = false;
+    if (rc < 0)
+        return rc;
+    rc = exec_stmt(st, st->stmt[S_COMMIT], "committing", err);
+    /* A COMMIT can fail and leave the transaction open (deferred constraint,
+     * busy): end it, so the next iteration starts clean. */
+    if (rc < 0 && !sqlite3_get_autocommit(st->db))
+        exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
+    return rc;
+}
+
+void mlq_store_rollback(struct mlq_store *st)
+{
+    st->tx = false;
+    if (!sqlite3_get_autocommit(st->db))
+        exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
+}
+
+bool mlq_store_in_tx(const struct mlq_store *st)
+{
+    return st->tx;
+}
+
+/* Opens a savepoint around one multi-row write. */
+static int op_begin(struct mlq_store *st, struct mlq_err *err)
+{
+    int rc = tx_check(st, err);
+    if (rc == 0)
+        rc = exec_stmt(st, st->stmt[S_SAVEPOINT], "starting write", err);
+    return rc;
+}
+
+/* Releases the savepoint when rc is 0 (committing when it was the outermost
+ * transaction), otherwise undoes it; returns the resulting code. */
+static int op_end(struct mlq_store *st, int rc, struct mlq_err *err)
+{
+    if (rc == 0) {
+        rc = exec_stmt(st, st->stmt[S_RELEASE], "finishing write", err);
+        if (rc == 0)
+            return 0;
+    }
+    /* Either may fail when SQLite already rolled back; the first error wins. */
+    exec_stmt(st, st->stmt[S_ROLLBACK_TO], "undoing write", NULL);
+    exec_stmt(st, st->stmt[S_RELEASE], "undoing write", NULL);
+    return rc;
+}
+
+/* ---- events --------------------------------------------------------- */
+
+static int event_insert(struct mlq_store *st, const struct event *ev, struct mlq_err *err)
+{
+    sqlite3_stmt *s = st->stmt[S_EVENT_ADD];
+    int rc = sqlite3_bind_int64(s, 1, mlq_clock_wall_ms());
+    rc |= sqlite3_bind_text(s, 2, ev->kind, -1, SQLITE_STATIC);
+    rc |= bind_opt(s, 3, ev->job_id);
+    rc |= bind_opt(s, 4, ev->attempt_id);
+    rc |= bind_opt(s, 5, ev->worker);
+    rc |= bind_opt(s, 6, ev->from);
+    rc |= bind_opt(s, 7, ev->to);
+    rc |= bind_opt(s, 8, ev->detail);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "adding event");
+    }
+    return exec_stmt(st, s, "adding event", err);
+}
+
+int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_id,
+                        const char *attempt_id, const char *worker, const char *detail,
+                        struct mlq_err *err)
+{
+    if (!kind || !*kind)
+        return mlq_err_set(err, MLQ_EINVAL, "event without a kind");
+    int rc = tx_check(st, err);
+    if (rc < 0)
+        return rc;
+    struct event ev = {.kind = kind,
+                       .job_id = job_id,
+                       .attempt_id = attempt_id,
+                       .worker = worker,
+                       .detail = detail};
+    return event_insert(st, &ev, err);
+}
+
+/* ---- jobs: writes --------------------------------------------------- */
+
+static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const char *blob,
+                           size_t blob_len)
+{
+    const struct mlq_jobspec *sp = &j->spec;
+    int rc = sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
+    rc |= bind_opt(s, 2, sp->name);
+    rc |= bind_opt(s, 3, sp->owner);
+    rc |= sqlite3_bind_int(s, 4, (int)j->state);
+    rc |= bind_opt(s, 5, j->reason);
+    rc |= sqlite3_bind_blob64(s, 6, blob, blob_len, SQLITE_STATIC);
+    rc |= sqlite3_bind_int64(s, 7, sp->cpus_m);
+    rc |= sqlite3_bind_int64(s, 8, sp->mem);
+    rc |= sqlite3_bind_int(s, 9, sp->gpus);
+    rc |= bind_opt(s, 10, sp->workdir);
+    rc |= bind_opt(s, 11, sp->argc > 0 && sp->argv ? sp->argv[0] : NULL);
+    rc |= sqlite3_bind_int64(s, 12, j->submit_ms);
+    rc |= sqlite3_bind_int64(s, 13, j->start_ms);
+    rc |= sqlite3_bind_int64(s, 14, j->end_ms);
+    rc |= sqlite3_bind_int(s, 15, j->attempts);
+    rc |= sqlite3_bind_int(s, 16, j->node_failures);
+    rc |= bind_opt(s, 17, j->current_attempt);
+    rc |= sqlite3_bind_int(s, 18, j->exit_code);
+    rc |= sqlite3_bind_int(s, 19, j->signal);
+    return rc;
+}
+
+static int job_row_insert(struct mlq_store *st, struct mlq_store_job *job, const char *blob,
+                          size_t blob_len, struct mlq_err *err)
+{
+    sqlite3_stmt *s = st->stmt[S_JOB_INSERT];
+    int rc = bind_job_insert(s, job, blob, blob_len);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "inserting job");
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        job->seq = sqlite3_column_int64(s, 0);
+    /* RETURNING buffers its rows: the insert is only complete at DONE. */
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    int ret = rc == SQLITE_DONE ? 0 : db_err(st, err, "inserting job");
+    finish(s);
+    return ret;
+}
+
+static int check_job(const struct mlq_store_job *job, struct mlq_err *err)
+{
+    if (!fixed_ok(job->id, sizeof job->id) || strlen(job->id) != MLQ_ID_LEN ||
+        !id_chars_ok(job->id, MLQ_ID_LEN))
+        return mlq_err_set(err, MLQ_EINVAL, "job row without a valid id");
+    if ((unsigned)job->state >= MLQ_JOB_STATE_COUNT)
+        return mlq_err_set(err, MLQ_EINVAL, "job %s: state %d out of range", job->id,
+                           (int)job->state);
+    if (!fixed_ok(job->current_attempt, sizeof job->current_attempt))
+        return mlq_err_set(err, MLQ_EINVAL, "job %s: current attempt not terminated", job->id);
+    return 0;
+}
+
+int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
+{
+    int rc = check_job(job, err);
+    if (rc < 0)
+        return rc;
+    char *blob = NULL;
+    size_t blob_len = 0;
+    rc = mlq_proto_jobspec_pack(&job->spec, &blob, &blob_len, err);
+    if (rc < 0)
+        return rc;
+    rc = op_begin(st, err);
+    if (rc < 0) {
+        free(blob);
+        return rc;
+    }
+    rc = job_row_insert(st, job, blob, blob_len, err);
+    free(blob);
+    if (rc == 0) {
+        struct event ev = {.kind = "submit",
+                           .job_id = job->id,
+                           .to = job_state_str(job->state),
+                           .detail = job->reason};
+        rc = event_insert(st, &ev, err);
+    }
+    return op_end(st, rc, err);
+}
+
+static int job_row_update(struct mlq_store *st, const struct mlq_store_job *j, struct mlq_err *err)
+{
+    sqlite3_stmt *s = st->stmt[S_JOB_SAVE];
+    int rc = sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_int(s, 2, (int)j->state);
+    rc |= bind_opt(s, 3, j->reason);
+    rc |= sqlite3_bind_int64(s, 4, j->submit_ms);
+    rc |= sqlite3_bind_int64(s, 5, j->start_ms);
+    rc |= sqlite3_bind_int64(s, 6, j->end_ms);
+    rc |= sqlite3_bind_int(s, 7, j->attempts);
+    rc |= sqlite3_bind_int(s, 8, j->node_failures);
+    rc |= bind_opt(s, 9, j->current_attempt);
+    rc |= sqlite3_bind_int(s, 10, j->exit_code);
+    rc |= sqlite3_bind_int(s, 11, j->signal);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "saving job");
+    }
+    rc = exec_stmt(st, s, "saving job", err);
+    if (rc == 0 && sqlite3_changes(st->db) == 0)
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %s", j->id);
+    return rc;
+}
+
+int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
+                       enum mlq_job_state from, struct mlq_err *err)
+{
+    int rc = check_job(job, err);
+    if (rc < 0)
+        return rc;
+    rc = op_begin(st, err);
+    if (rc < 0)
+        return rc;
+    rc = job_row_update(st, job, err);
+    if (rc == 0 && from != job->state) {
+        struct event ev = {.kind = "state",
+                           .job_id = job->id,
+                           .attempt_id = job->current_attempt,
+                           .from = job_state_str(from),
+                           .to = job_state_str(job->state),
+                           .detail = job->reason};
+        rc = event_insert(st, &ev, err);
+    }
+    return op_end(st, rc, err);
+}
+
+/* ---- attempts: writes ----------------------------------------------- */
+
+static int check_attempt(const struct mlq_store_attempt *a, struct mlq_err *err)
+{
+    if (!fixed_ok(a->id, sizeof a->id) || !id_chars_ok(a->id, MLQ_ID_LEN) ||
+        !fixed_ok(a->job_id, sizeof a->job_id) || !id_chars_ok(a->job_id, MLQ_ID_LEN))
+        return mlq_err_set(err, MLQ_EINVAL, "attempt row without valid ids");
+    if (!fixed_ok(a->worker, sizeof a->worker) || !fixed_ok(a->gpu_ids, sizeof a->gpu_ids))
+        return mlq_err_set(err, MLQ_EINVAL, "attempt %s: field not terminated", a->id);
+    if ((unsigned)a->state >= MLQ_ATT_STATE_COUNT)
+        return mlq_err_set(err, MLQ_EINVAL, "attempt %s: state %d out of range", a->id,
+                           (int)a->state);
+    return 0;
+}
+
+/* Insert and update share their parameter numbers. */
+static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq_store_attempt *a,
+                         struct mlq_err *err)
+{
+    int rc = sqlite3_bind_text(s, 1, a->id, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_text(s, 2, a->job_id, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_int(s, 3, a->num);
+    rc |= sqlite3_bind_text(s, 4, a->worker, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_int(s, 5, (int)a->state);
+    rc |= bind_opt(s, 6, a->gpu_ids);
+    rc |= sqlite3_bind_int64(s, 7, a->assigned_ms);
+    rc |= sqlite3_bind_int64(s, 8, a->start_ms);
+    rc |= sqlite3_bind_int64(s, 9, a->end_ms);
+    rc |= sqlite3_bind_int(s, 10, a->exit_code);
+    rc |= sqlite3_bind_int(s, 11, a->signal);
+    rc |= bind_opt(s, 12, a->detail);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "saving attempt");
+    }
+    return exec_stmt(st, s, "saving attempt", err);
+}
+
+int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt *a, int prev,
+                           struct mlq_err *err)
+{
+    int rc = check_attempt(a, err);
+    if (rc < 0)
+        return rc;
+    rc = op_begin(st, err);
+    if (rc < 0)
+        return rc;
+    bool is_new = prev < 0;
+    rc = att_row_write(st, st->stmt[is_new ? S_ATT_INSERT : S_ATT_UPDATE], a, err);
+    if (rc == 0 && !is_new && sqlite3_changes(st->db) == 0)
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no attempt %s of job %s", a->id, a->job_id);
+    if (rc == 0 && (is_new || prev != (int)a->state)) {
+        struct event ev = {.kind = is_new ? "attempt" : "attempt_state",
+                           .job_id = a->job_id,
+                           .attempt_id = a->id,
+                           .worker = a->worker,
+                           .from = is_new ? NULL : att_state_str(prev),
+                           .to = att_state_str(a->state),
+                           .detail = a->detail};
+        rc = event_insert(st, &ev, err);
+    }
+    return op_end(st, rc, err);
+}
+
+/* ---- jobs: reads ---------------------------------------------------- */
+
+static int spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
+                         struct mlq_err *err)
+{
+    const void *blob = sqlite3_column_blob(s, i);
+    int len = sqlite3_column_bytes(s, i);
+    if (!blob && len > 0)
+        return mlq_err_set(err, MLQ_ENOMEM, "job %s: out of memory", id);
+    struct mlq_err e = {0};
+    if (mlq_proto_jobspec_unpack(blob ? blob : "", (size_t)len, spec, &e) < 0)
+        return mlq_err_set(err, MLQ_EDB, "job %s: stored spec unreadable: %s", id, e.msg);
+    return 0;
+}
+
+static int job_from_row(sqlite3_stmt *s, struct mlq_store_job *j, struct mlq_err *err)
+{
+    memset(j, 0, sizeof *j);
+    int rc = col_fixed(s, JC_ID, j->id, sizeof j->id);
+    rc = rc ? rc : col_fixed(s, JC_CUR_ATT, j->current_attempt, sizeof j->current_attempt);
+    rc = rc ? rc : col_dup(s, JC_REASON, &j->reason);
+    int state = sqlite3_column_int(s, JC_STATE);
+    if (rc == 0 && (state < 0 || state >= MLQ_JOB_STATE_COUNT))
+        rc = MLQ_EDB;
+    if (rc < 0) {
+        mlq_store_job_free(j);
+        return row_err(rc, err, "reading job");
+    }
+    j->seq = sqlite3_column_int64(s, JC_SEQ);
+    j->state = (enum mlq_job_state)state;
+    j->submit_ms = sqlite3_column_int64(s, JC_SUBMIT);
+    j->start_ms = sqlite3_column_int64(s, JC_START);
+    j->end_ms = sqlite3_column_int64(s, JC_END);
+    j->attempts = sqlite3_column_int(s, JC_ATTEMPTS);
+    j->node_failures = sqlite3_column_int(s, JC_NODE_FAIL);
+    j->exit_code = sqlite3_column_int(s, JC_EXIT);
+    j->signal = sqlite3_column_int(s, JC_SIGNAL);
+    rc = spec_from_col(s, JC_SPEC, &j->spec, j->id, err);
+    if (rc < 0)
+        mlq_store_job_free(j);
+    return rc;
+}
+
+int mlq_store_job_get(struct mlq_store *st, const char *id, struct mlq_store_job *out,
+                      struct mlq_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = st->stmt[S_JOB_GET];
+    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "loading job");
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = job_from_row(s, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %.36s", id);
+    else
+        rc = db_err(st, err, "loading job");
+    finish(s);
+    return rc;
+}
+
+int mlq_store_job_resolve(struct mlq_store *st, const char *prefix, char out[MLQ_ID_LEN + 1],
+                          struct mlq_err *err)
+{
+    char shown[48];
+    quote_safe(shown, sizeof shown, prefix);
+    out[0] = '\0';
+    if (!prefix || !id_chars_ok(prefix, MLQ_ID_LEN))
+        return mlq_err_set(err, MLQ_EINVAL, "invalid job id \"%s\"", shown);
+    char upper[MLQ_ID_LEN + 2];
+    snprintf(upper, sizeof upper, "%s~", prefix);
+    sqlite3_stmt *s = st->stmt[S_JOB_RESOLVE];
+    int rc = sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_text(s, 2, upper, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "resolving job id");
+    }
+    int found = 0;
+    bool bad = false;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (found++ == 0 && col_fixed(s, 0, out, MLQ_ID_LEN + 1) < 0)
+            bad = true;
+    if (rc != SQLITE_DONE)
+        rc = db_err(st, err, "resolving job id");
+    else if (bad)
+        rc = mlq_err_set(err, MLQ_EDB, "resolving job id: corrupt row");
+    else if (found == 0)
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job matches \"%s\"", shown);
+    else if (found > 1)
+        rc = mlq_err_set(err, MLQ_EAMBIG, "\"%s\" matches several jobs; give more characters",
+                         shown);
+    else
+        rc = 0;
+    finish(s);
+    if (rc < 0)
+        out[0] = '\0';
+    return rc;
+}
+
+/* Refuses to restart a walk whose statement is already stepping (a callback
+ * calling the same walk again). */
+static int walk_start(sqlite3_stmt *s, struct mlq_err *err)
+{
+    if (sqlite3_stmt_busy(s))
+        return mlq_err_set(err, MLQ_ESTATE, "store walk re-entered from its own callback");
+    return 0;
+}
+
+int mlq_store_each_active_job(struct mlq_store *st, mlq_store_job_fn fn, void *ctx,
+                              struct mlq_err *err)
+{
+    sqlite3_stmt *s = st->stmt[S_JOB_ACTIVE];
+    int rc = walk_start(s, err);
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_bind_int(s, 1, MLQ_JOB_PENDING);
+    rc |= sqlite3_bind_int(s, 2, MLQ_JOB_ASSIGNED);
+    rc |= sqlite3_bind_int(s, 3, MLQ_JOB_RUNNING);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "loading active jobs");
+    }
+    int ret = 0;
+    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct mlq_store_job job;
+        ret = job_from_row(s, &job, err);
+        if (ret == 0) {
+            ret = fn(&job, ctx);
+            mlq_store_job_free(&job);
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_err(st, err, "loading active jobs");
+    finish(s);
+    return ret;
+}
+
+/* ---- attempts: reads ------------------------------------------------ */
+
+static int att_from_row(sqlite3_stmt *s, struct mlq_store_attempt *a, struct mlq_err *err)
+{
+    memset(a, 0, sizeof *a);
+    int rc = col_fixed(s, AC_ID, a->id, sizeof a->id);
+    rc = rc ? rc : col_fixed(s, AC_JOB, a->job_id, sizeof a->job_id);
+    rc = rc ? rc : col_fixed(s, AC_WORKER, a->worker, sizeof a->worker);
+    rc = rc ? rc : col_fixed(s, AC_GPUS, a->gpu_ids, sizeof a->gpu_ids);
+    rc = rc ? rc : col_dup(s, AC_DETAIL, &a->detail);
+    int state = sqlite3_column_int(s, AC_STATE);
+    if (rc == 0 && (state < 0 || state >= MLQ_ATT_STATE_COUNT))
+        rc = MLQ_EDB;
+    if (rc < 0) {
+        mlq_store_attempt_free(a);
+        return row_err(rc, err, "reading attempt");
+    }
+    a->num = sqlite3_column_int(s, AC_NUM);
+    a->state = (enum mlq_attempt_state)state;
+    a->assigned_ms = sqlite3_column_int64(s, AC_ASSIGNED);
+    a->start_ms = sqlite3_column_int64(s, AC_START);
+    a->end_ms = sqlite3_column_int64(s, AC_END);
+    a->exit_code = sqlite3_column_int(s, AC_EXIT);
+    a->signal = sqlite3_column_int(s, AC_SIGNAL);
+    return 0;
+}
+
+int mlq_store_attempt_get(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
+                          struct mlq_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = st->stmt[S_ATT_GET];
+    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "loading attempt");
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = att_from_row(s, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no attempt %.36s", id);
+    else
+        rc = db_err(st, err, "loading attempt");
+    finish(s);
+    return rc;
+}
+
+int mlq_store_each_live_attempt(struct mlq_store *st, mlq_store_attempt_fn fn, void *ctx,
+                                struct mlq_err *err)
+{
+    sqlite3_stmt *s = st->stmt[S_ATT_LIVE];
+    int rc = walk_start(s, err);
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_bind_int(s, 1, MLQ_ATT_ASSIGNED);
+    rc |= sqlite3_bind_int(s, 2, MLQ_ATT_RUNNING);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "loading live attempts");
+    }
+    int ret = 0;
+    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct mlq_store_attempt a;
+        ret = att_from_row(s, &a, err);
+        if (ret == 0) {
+            ret = fn(&a, ctx);
+            mlq_store_attempt_free(&a);
+        }
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_err(st, err, "loading live attempts");
+    finish(s);
+    return ret;
+}
+
+/* ---- job info and listings ------------------------------------------ */
+
+/* Moves the listing fields of the stored spec into info; frees the rest. */
+static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_err *err)
+{
+    struct mlq_jobspec spec = {0};
+    int rc = spec_from_col(s, IC_SPEC, &spec, info->id, err);
+    if (rc < 0)
+        return rc;
+    info->name = spec.name;
+    info->owner = spec.owner;
+    info->argv = spec.argv;
+    info->argc = spec.argc;
+    info->workdir = spec.workdir;
+    info->cpus_m = spec.cpus_m;
+    info->mem = spec.mem;
+    info->gpus = spec.gpus;
+    spec.name = spec.owner = spec.workdir = NULL;
+    spec.argv = NULL;
+    spec.argc = 0;
+    mlq_proto_jobspec_free(&spec);
+    return 0;
+}
+
+static int info_from_row(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_err *err)
+{
+    memset(info, 0, sizeof *info);
+    int rc = col_fixed(s, IC_ID, info->id, sizeof info->id);
+    rc = rc ? rc : col_dup(s, IC_REASON, &info->reason);
+    rc = rc ? rc : col_dup(s, IC_ATT_ID, &info->attempt_id);
+    rc = rc ? rc : col_dup(s, IC_WORKER, &info->worker);
+    rc = rc ? rc : col_dup(s, IC_GPUS, &info->gpu_ids);
+    int state = sqlite3_column_int(s, IC_STATE);
+    if (rc == 0 && (state < 0 || state >= MLQ_JOB_STATE_COUNT))
+        rc = MLQ_EDB;
+    rc = rc < 0 ? row_err(rc, err, "reading job") : info_take_spec(s, info, err);
+    if (rc < 0) {
+        mlq_proto_jobinfo_free(info);
+        return rc;
+    }
+    info->state = (enum mlq_job_state)state;
+    info->submit_ms = sqlite3_column_int64(s, IC_SUBMIT);
+    info->start_ms = sqlite3_column_int64(s, IC_START);
+    info->end_ms = sqlite3_column_int64(s, IC_END);
+    info->exit_code = sqlite3_column_int(s, IC_EXIT);
+    info->signal = sqlite3_column_int(s, IC_SIGNAL);
+    info->attempt = sqlite3_column_int(s, IC_ATT_NUM); /* NULL reads as 0 */
+    return 0;
+}
+
+int mlq_store_job_info(struct mlq_store *st, const char *id, struct mlq_jobinfo *out,
+                       struct mlq_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = st->stmt[S_JOB_INFO];
+    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "loading job");
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = info_from_row(s, out, err);
+    else if (rc == SQLITE_DONE)
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %.36s", id);
+    else
+        rc = db_err(st, err, "loading job");
+    finish(s);
+    return rc;
+}
+
+/* Appends the current row to *arr, growing it as needed. */
+static int list_push(sqlite3_stmt *s, struct mlq_jobinfo **arr, uint32_t *n, uint32_t *cap,
+                     struct mlq_err *err)
+{
+    if (*n == *cap) {
+        uint32_t ncap = *cap * 2;
+        struct mlq_jobinfo *p = realloc(*arr, (size_t)ncap * sizeof *p);
+        if (!p)
+            return mlq_err_set(err, MLQ_ENOMEM, "listing jobs: out of memory");
+        *arr = p;
+        *cap = ncap;
+    }
+    int rc = info_from_row(s, &(*arr)[*n], err);
+    if (rc == 0)
+        (*n)++;
+    return rc;
+}
+
+static sqlite3_stmt *list_stmt(struct mlq_store *st, int state, uint32_t limit, int *rc)
+{
+    sqlite3_stmt *s = st->stmt[state < 0 ? S_JOB_LIST_ALL : S_JOB_LIST_STATE];
+    if (state < 0) {
+        *rc = sqlite3_bind_int64(s, 1, limit);
+    } else {
+        *rc = sqlite3_bind_int(s, 1, state);
+        *rc |= sqlite3_bind_int64(s, 2, limit);
+    }
+    return s;
+}
+
+int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct mlq_jobinfo **out,
+                       uint32_t *n, struct mlq_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (state >= MLQ_JOB_STATE_COUNT)
+        return mlq_err_set(err, MLQ_EINVAL, "unknown job state %d", state);
+    if (limit == 0)
+        limit = DEFAULT_LIST_LIMIT;
+    if (limit > MLQ_MAX_LIST)
+        limit = MLQ_MAX_LIST;
+    uint32_t cap = 16;
+    struct mlq_jobinfo *arr = calloc(cap, sizeof *arr);
+    if (!arr)
+        return mlq_err_set(err, MLQ_ENOMEM, "listing jobs: out of memory");
+    int rc;
+    sqlite3_stmt *s = list_stmt(st, state, limit, &rc);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        free(arr);
+        return bind_err(rc, err, "listing jobs");
+    }
+    int ret = 0;
+    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        ret = list_push(s, &arr, n, &cap, err);
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_err(st, err, "listing jobs");
+    finish(s);
+    if (ret < 0) {
+        mlq_store_jobinfo_array_free(&arr, *n);
+        *n = 0;
+        return ret;
+    }
+    *out = arr;
+    return 0;
+}
+
+void mlq_store_jobinfo_array_free(struct mlq_jobinfo **arr, uint32_t n)
+{
+    if (!arr || !*arr)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        mlq_proto_jobinfo_free(&(*arr)[i]);
+    free(*arr);
+    *arr = NULL;
+}
+
+/* ---- workers -------------------------------------------------------- */
+
+int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w,
+                          struct mlq_err *err)
+{
+    if (!fixed_ok(w->name, sizeof w->name) || !w->name[0])
+        return mlq_err_set(err, MLQ_EINVAL, "worker row without a valid name");
+    int rc = tx_check(st, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = st->stmt[S_WORKER_SAVE];
+    rc = sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_int64(s, 2, w->cpus_m);
+    rc |= sqlite3_bind_int64(s, 3, w->mem);
+    rc |= sqlite3_bind_int(s, 4, w->gpus);
+    rc |= sqlite3_bind_int64(s, 5, w->first_seen_ms);
+    rc |= sqlite3_bind_int64(s, 6, w->last_seen_ms);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "saving worker");
+    }
+    return exec_stmt(st, s, "saving worker", err);
+}
+
+int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ctx,
+                          struct mlq_err *err)
+{
+    sqlite3_stmt *s = st->stmt[S_WORKER_EACH];
+    int ret = walk_start(s, err);
+    if (ret < 0)
+        return ret;
+    int rc = SQLITE_DONE;
+    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct mlq_store_worker w = {0};
+        if (col_fixed(s, 0, w.name, sizeof w.name) < 0) {
+            ret = mlq_err_set(err, MLQ_EDB, "reading worker: corrupt row");
+            break;
+        }
+        w.cpus_m = sqlite3_column_int64(s, 1);
+        w.mem = sqlite3_column_int64(s, 2);
+        w.gpus = sqlite3_column_int(s, 3);
+        w.first_seen_ms = sqlite3_column_int64(s, 4);
+        w.last_seen_ms = sqlite3_column_int64(s, 5);
+        ret = fn(&w, ctx);
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_err(st, err, "loading workers");
+    finish(s);
+    return ret;
+}
+
+/* ---- freeing -------------------------------------------------------- */
+
+void mlq_store_job_free(struct mlq_store_job *job)
+{
+    if (!job)
+        return;
+    free(job->reason);
+    job->reason = NULL;
+    mlq_proto_jobspec_free(&job->spec);
+}
+
+void mlq_store_attempt_free(struct mlq_store_attempt *a)
+{
+    if (!a)
+        return;
+    free(a->detail);
+    a->detail = NULL;
+}
