@@ -1,0 +1,291 @@
+/* client: see client.h. Reads come from the store (which sees the current
+ * transaction), so a listing always agrees with what was just acknowledged;
+ * pending reasons come from memory because they depend on live workers. */
+#include "client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobops.h"
+#include "log.h"
+#include "logrelay.h"
+#include "res.h"
+
+#define LIST_DEFAULT         100
+#define LOG_RELAY_TIMEOUT_MS 5000
+
+static int reply(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *m, uint64_t rid,
+                 struct mlq_err *err)
+{
+    m->rid = rid;
+    return mlq_outbox_reply(c->out, peer, m, err);
+}
+
+int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         struct mlq_err *err)
+{
+    int rc = mlq_proto_jobspec_check(&msg->u.submit.spec, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED};
+    rc = mlq_jobops_submit(c, &msg->u.submit.spec, m.u.submitted.id, err);
+    if (rc < 0)
+        return rc;
+    mlq_info("job %.8s submitted by %s", m.u.submitted.id,
+             msg->u.submit.spec.owner ? msg->u.submit.spec.owner : "?");
+    return reply(c, peer, &m, msg->rid, err);
+}
+
+/* Pending jobs without a stored reason get one computed from the workers. */
+static int fill_reason(struct mlq_ctx *c, struct mlq_jobinfo *info)
+{
+    if (info->state != MLQ_JOB_PENDING || info->reason)
+        return 0;
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, info->id);
+    if (!job)
+        return 0;
+    char buf[256];
+    mlq_jobops_pending_reason(c, job, buf, sizeof buf);
+    info->reason = strdup(buf);
+    return info->reason ? 0 : MLQ_ENOMEM;
+}
+
+static int reply_infos(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                       struct mlq_jobinfo *infos, uint32_t n, struct mlq_err *err)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (fill_reason(c, &infos[i]) < 0)
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    struct mlq_msg m = {.type = MLQ_MSG_JOB_LIST};
+    m.u.job_list.jobs = infos;
+    m.u.job_list.njobs = n;
+    return reply(c, peer, &m, rid, err);
+}
+
+/* Resolves every prefix first so that one bad id changes nothing. */
+static int resolve_all(struct mlq_ctx *c, char **ids, uint32_t n, char (*out)[MLQ_ID_LEN + 1],
+                       struct mlq_err *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = mlq_store_job_resolve(c->store, ids[i], out[i], err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int reply_ids(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                     char (*ids)[MLQ_ID_LEN + 1], uint32_t n, struct mlq_err *err)
+{
+    struct mlq_jobinfo *infos = calloc(n ? n : 1, sizeof *infos);
+    if (!infos)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = 0;
+    uint32_t got = 0;
+    for (; got < n && rc == 0; got++)
+        rc = mlq_store_job_info(c->store, ids[got], &infos[got], err);
+    if (rc == 0)
+        rc = reply_infos(c, peer, rid, infos, n, err);
+    mlq_store_jobinfo_array_free(&infos, got);
+    return rc;
+}
+
+int mlq_client_on_jobs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                       struct mlq_err *err)
+{
+    uint32_t n = msg->u.jobs.nids;
+    if (n == 0) {
+        uint32_t limit = msg->u.jobs.limit ? msg->u.jobs.limit : LIST_DEFAULT;
+        struct mlq_jobinfo *infos = NULL;
+        uint32_t got = 0;
+        int rc = mlq_store_job_list(c->store, msg->u.jobs.state, limit, &infos, &got, err);
+        if (rc == 0)
+            rc = reply_infos(c, peer, msg->rid, infos, got, err);
+        mlq_store_jobinfo_array_free(&infos, got);
+        return rc;
+    }
+    char(*ids)[MLQ_ID_LEN + 1] = calloc(n, sizeof *ids);
+    if (!ids)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = resolve_all(c, msg->u.jobs.ids, n, ids, err);
+    if (rc == 0)
+        rc = reply_ids(c, peer, msg->rid, ids, n, err);
+    free(ids);
+    return rc;
+}
+
+int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         struct mlq_err *err)
+{
+    uint32_t n = msg->u.cancel.nids;
+    if (n == 0)
+        return mlq_err_set(err, MLQ_EINVAL, "cancel needs at least one job id");
+    char(*ids)[MLQ_ID_LEN + 1] = calloc(n, sizeof *ids);
+    if (!ids)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = resolve_all(c, msg->u.cancel.ids, n, ids, err);
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        struct mlq_job *job = mlq_jobtab_get(c->jobs, ids[i]);
+        if (job) /* not in the table: already terminal, listed unchanged */
+            rc = mlq_jobops_cancel(c, job, "user", err);
+    }
+    if (rc == 0)
+        rc = reply_ids(c, peer, msg->rid, ids, n, err);
+    free(ids);
+    return rc;
+}
+
+int mlq_client_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                          struct mlq_err *err)
+{
+    size_t n = mlq_workers_count(c->workers);
+    struct mlq_workerinfo *v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        v[i] = (struct mlq_workerinfo){
+            .name = (char *)w->name,
+            .state = (char *)mlq_worker_state_name(w->state),
+            .cpus_m = w->cpus_m,
+            .cpus_used_m = w->cpus_used_m,
+            .mem = w->mem,
+            .mem_used = w->mem_used,
+            .gpus = w->gpus,
+            .gpus_used = __builtin_popcountll(w->gpu_used),
+            .running = w->running,
+            .last_seen_ms = w->last_seen_wall,
+        };
+    }
+    struct mlq_msg m = {.type = MLQ_MSG_WORKER_LIST};
+    m.u.worker_list.workers = v;
+    m.u.worker_list.nworkers = (uint32_t)n;
+    int rc = reply(c, peer, &m, msg->rid, err);
+    free(v);
+    return rc;
+}
+
+static int reply_log_data(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                          const uint8_t *data, uint32_t len, int64_t offset, int64_t size,
+                          const char *job_id, struct mlq_err *err)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_LOG_DATA};
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, job_id);
+    enum mlq_job_state st;
+    if (job) {
+        st = job->row.state;
+    } else {
+        struct mlq_store_job row;
+        int rc = mlq_store_job_get(c->store, job_id, &row, err);
+        if (rc < 0)
+            return rc;
+        st = row.state;
+        mlq_store_job_free(&row);
+    }
+    /* Final only once the process has ended and been reported. */
+    bool settled = mlq_job_state_terminal(st) && !(job && job->live);
+    m.u.log_data.data = (uint8_t *)data;
+    m.u.log_data.len = len;
+    m.u.log_data.offset = offset;
+    m.u.log_data.size = size;
+    m.u.log_data.state = st;
+    m.u.log_data.done = settled && offset + len >= size;
+    return reply(c, peer, &m, rid, err);
+}
+
+/* The attempt whose output `mlq logs` shows: the job's current one. */
+static int log_attempt(struct mlq_ctx *c, const char *job_id, struct mlq_store_attempt *a,
+                       struct mlq_err *err)
+{
+    struct mlq_store_job row;
+    int rc = mlq_store_job_get(c->store, job_id, &row, err);
+    if (rc < 0)
+        return rc;
+    rc = row.current_attempt[0] ? mlq_store_attempt_get(c->store, row.current_attempt, a, err)
+                                : MLQ_ENOTFOUND;
+    mlq_store_job_free(&row);
+    return rc;
+}
+
+static int relay_log_read(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                          const struct mlq_store_attempt *a, struct mlq_err *err)
+{
+    struct mlq_worker *w = mlq_workers_get(c->workers, a->worker);
+    if (!w || w->state != MLQ_WORKER_UP)
+        return mlq_err_set(err, MLQ_EUNAVAIL,
+                           "worker %s, which ran job %.8s, is not connected; its log is there",
+                           a->worker, a->job_id);
+    struct mlq_logreq req = {.client = *peer, .rid = msg->rid, .offset = msg->u.logs.offset};
+    memcpy(req.job_id, a->job_id, sizeof req.job_id);
+    snprintf(req.worker, sizeof req.worker, "%s", w->name);
+    req.deadline_mono = c->now_mono + LOG_RELAY_TIMEOUT_MS;
+    uint64_t token = mlq_logrelay_add(c->logs, &req);
+    if (!token)
+        return mlq_err_set(err, MLQ_EUNAVAIL, "too many log requests in flight; try again");
+    struct mlq_msg m = {.type = MLQ_MSG_LOG_READ};
+    m.u.log_read.token = token;
+    memcpy(m.u.log_read.attempt_id, a->id, sizeof m.u.log_read.attempt_id);
+    m.u.log_read.stream = msg->u.logs.stream;
+    m.u.log_read.offset = msg->u.logs.offset;
+    m.u.log_read.max = msg->u.logs.max ? msg->u.logs.max : MLQ_MAX_LOG_CHUNK;
+    return mlq_outbox_push(c->out, &w->peer, &m, err);
+}
+
+int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                       struct mlq_err *err)
+{
+    char id[MLQ_ID_LEN + 1];
+    int rc = mlq_store_job_resolve(c->store, msg->u.logs.job, id, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_store_attempt a;
+    rc = log_attempt(c, id, &a, err);
+    if (rc == MLQ_ENOTFOUND) /* never started: nothing to show yet */
+        return reply_log_data(c, peer, msg->rid, NULL, 0, msg->u.logs.offset, 0, id, err);
+    if (rc < 0)
+        return rc;
+    rc = relay_log_read(c, peer, msg, &a, err);
+    mlq_store_attempt_free(&a);
+    return rc;
+}
+
+int mlq_client_on_log_chunk(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                            struct mlq_err *err)
+{
+    struct mlq_logreq req;
+    const struct mlq_worker *w = mlq_workers_by_peer(c->workers, peer);
+    if (!w || mlq_logrelay_take(c->logs, msg->u.log_chunk.token, &req) < 0)
+        return 0; /* late or unknown: the client already got a timeout */
+    if (strcmp(req.worker, w->name) != 0) {
+        mlq_logrelay_add(c->logs, &req); /* not this worker's to answer */
+        return 0;
+    }
+    struct mlq_err e2;
+    int rc;
+    if (msg->u.log_chunk.err < 0)
+        rc = mlq_outbox_reply(
+            c->out, &req.client,
+            &(struct mlq_msg){.type = MLQ_MSG_ERROR,
+                              .rid = req.rid,
+                              .u.error = {MLQ_ENOTFOUND, "the worker has no such log"}},
+            &e2);
+    else
+        rc = reply_log_data(c, &req.client, req.rid, msg->u.log_chunk.data, msg->u.log_chunk.len,
+                            req.offset, msg->u.log_chunk.size, req.job_id, &e2);
+    if (rc < 0)
+        mlq_warn("could not answer a log request: %s", e2.msg);
+    (void)err;
+    return rc == MLQ_EDB ? mlq_err_set(err, rc, "%s", e2.msg) : 0;
+}
+
+void mlq_client_expire_logs(struct mlq_ctx *c)
+{
+    struct mlq_logreq req;
+    while (mlq_logrelay_take_expired(c->logs, c->now_mono, &req)) {
+        struct mlq_msg m = {.type = MLQ_MSG_ERROR, .rid = req.rid};
+        m.u.error.code = MLQ_EUNAVAIL;
+        m.u.error.msg = "the worker did not answer the log request in time";
+        mlq_outbox_reply(c->out, &req.client, &m, NULL);
+    }
+}

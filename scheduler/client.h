@@ -1,0 +1,34 @@
+/* client: handlers for requests from `mlq` (submit, jobs, cancel, workers,
+ * logs) and for the worker's answer to a relayed log read.
+ *
+ * Every handler either queues its reply in the outbox or returns a negative
+ * MLQ_E* code with err filled; the loop turns that into an `error` reply
+ * (and, for MLQ_EDB, abandons the iteration's transaction). */
+#ifndef MLQ_CLIENT_H
+#define MLQ_CLIENT_H
+
+#include "ctx.h"
+#include "err.h"
+#include "proto.h"
+#include "transport.h"
+
+typedef int (*mlq_handler_fn)(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                              struct mlq_err *err);
+
+int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         struct mlq_err *err);
+int mlq_client_on_jobs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                       struct mlq_err *err);
+int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         struct mlq_err *err);
+int mlq_client_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                          struct mlq_err *err);
+int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                       struct mlq_err *err);
+/* A worker's log_chunk: answers the client request it belongs to. */
+int mlq_client_on_log_chunk(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                            struct mlq_err *err);
+/* Answers relayed log reads that waited too long. */
+void mlq_client_expire_logs(struct mlq_ctx *c);
+
+#endif

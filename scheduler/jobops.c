@@ -1,0 +1,569 @@
+/* jobops: see jobops.h.
+ *
+ * Invariants kept here:
+ * - a job in the table is non-terminal or has a live attempt;
+ * - a job is queued iff its state is PENDING;
+ * - a worker's usage is the sum of the requests of live attempts on it;
+ * - every change reaches the store (inside the loop's transaction) before the
+ *   message that depends on it is queued in the outbox. */
+#include "jobops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsm.h"
+#include "id.h"
+#include "log.h"
+#include "placement.h"
+
+static struct mlq_request job_request(const struct mlq_job *job)
+{
+    struct mlq_request r = {job->row.spec.cpus_m, job->row.spec.mem, job->row.spec.gpus};
+    return r;
+}
+
+static int set_reason(struct mlq_job *job, const char *reason)
+{
+    free(job->row.reason);
+    job->row.reason = reason ? strdup(reason) : NULL;
+    return reason && !job->row.reason ? MLQ_ENOMEM : 0;
+}
+
+/* Moves job through the state machine and persists the new row. */
+static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event ev,
+                      const char *reason, enum mlq_fsm_action *act, struct mlq_err *err)
+{
+    enum mlq_job_state from = job->row.state, to;
+    int rc = mlq_fsm_step(from, ev, &to, act, err);
+    if (rc < 0)
+        return rc;
+    job->row.state = to;
+    if (set_reason(job, reason) < 0)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (to == MLQ_JOB_RUNNING && !job->row.start_ms)
+        job->row.start_ms = c->now_wall;
+    if (mlq_job_state_terminal(to))
+        job->row.end_ms = c->now_wall;
+    if ((rc = mlq_store_begin(c->store, err)) < 0)
+        return rc;
+    return mlq_store_job_save(c->store, &job->row, from, err);
+}
+
+static int save_attempt(struct mlq_ctx *c, const struct mlq_store_attempt *a, int prev,
+                        struct mlq_err *err)
+{
+    int rc = mlq_store_begin(c->store, err);
+    return rc < 0 ? rc : mlq_store_attempt_save(c->store, a, prev, err);
+}
+
+/* Takes the live attempt off its worker's books and out of the table. */
+static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
+{
+    struct mlq_worker *w = mlq_workers_get(c->workers, job->att.worker);
+    struct mlq_request r = job_request(job);
+    if (w)
+        mlq_place_release(w, &r, job->gpu_mask);
+    mlq_jobtab_clear_attempt(c->jobs, job);
+    c->dirty = true;
+}
+
+/* Drops a job from memory once nothing about it can change any more. */
+static void maybe_forget(struct mlq_ctx *c, struct mlq_job *job)
+{
+    if (mlq_job_state_terminal(job->row.state) && !job->live)
+        mlq_jobtab_remove(c->jobs, job);
+}
+
+static void push_kill(struct mlq_ctx *c, const struct mlq_worker *w, const char *attempt_id,
+                      const char *reason)
+{
+    if (!w || w->state != MLQ_WORKER_UP)
+        return; /* it is fenced when it registers again */
+    struct mlq_msg m = {.type = MLQ_MSG_KILL};
+    snprintf(m.u.kill.attempt_id, sizeof m.u.kill.attempt_id, "%s", attempt_id);
+    m.u.kill.reason = (char *)reason;
+    if (mlq_outbox_push(c->out, &w->peer, &m, NULL) < 0)
+        mlq_warn("could not queue kill of attempt %.8s", attempt_id);
+}
+
+int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
+                      struct mlq_err *err)
+{
+    struct mlq_store_job row = {.state = MLQ_JOB_PENDING, .exit_code = -1};
+    mlq_id_new(row.id);
+    row.spec = *spec;
+    row.submit_ms = c->now_wall;
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_job_insert(c->store, &row, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_job *job = mlq_jobtab_add(c->jobs, &row);
+    if (!job)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory adding a job");
+    memset(spec, 0, sizeof *spec);
+    memcpy(id, job->row.id, MLQ_ID_LEN + 1);
+    mlq_jobtab_enqueue(c->jobs, job);
+    c->dirty = true;
+    return 0;
+}
+
+static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struct mlq_worker *w,
+                       struct mlq_err *err)
+{
+    int32_t gpu_ids[MLQ_MAX_GPUS];
+    uint32_t n = 0;
+    for (int i = 0; i < MLQ_MAX_GPUS; i++)
+        if (job->gpu_mask & (1ULL << i))
+            gpu_ids[n++] = i;
+    struct mlq_msg m = {.type = MLQ_MSG_ASSIGN};
+    memcpy(m.u.assign.attempt_id, job->att.id, sizeof m.u.assign.attempt_id);
+    memcpy(m.u.assign.job_id, job->row.id, sizeof m.u.assign.job_id);
+    m.u.assign.attempt = job->att.num;
+    m.u.assign.spec = job->row.spec;
+    m.u.assign.gpu_ids = gpu_ids;
+    m.u.assign.ngpu_ids = n;
+    m.u.assign.kill_grace_ms = c->kill_grace_ms;
+    return mlq_outbox_push(c->out, &w->peer, &m, err);
+}
+
+/* Creates the attempt, records it ASSIGNED, reserves, queues ASSIGN. */
+static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w,
+                    struct mlq_err *err)
+{
+    struct mlq_request r = job_request(job);
+    uint64_t mask = 0;
+    if (mlq_place_pick_gpus(w, r.gpus, &mask) < 0)
+        return 0; /* cannot happen when fits_now held; skip rather than fail */
+    struct mlq_store_attempt a = {.num = job->row.attempts + 1, .state = MLQ_ATT_ASSIGNED};
+    mlq_id_new(a.id);
+    memcpy(a.job_id, job->row.id, sizeof a.job_id);
+    snprintf(a.worker, sizeof a.worker, "%s", w->name);
+    mlq_place_gpus_fmt(mask, a.gpu_ids, sizeof a.gpu_ids);
+    a.assigned_ms = c->now_wall;
+    a.exit_code = -1;
+
+    job->row.attempts = a.num;
+    memcpy(job->row.current_attempt, a.id, sizeof a.id);
+    enum mlq_fsm_action act;
+    int rc = save_attempt(c, &a, -1, err);
+    if (rc == 0)
+        rc = transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
+    if (rc < 0)
+        return rc;
+    mlq_jobtab_dequeue(c->jobs, job);
+    mlq_jobtab_set_attempt(c->jobs, job, &a);
+    job->confirmed = true;
+    job->gpu_mask = mask;
+    mlq_place_reserve(w, &r, mask);
+    mlq_info("job %.8s attempt %d -> worker %s (gpus %s)", job->row.id, a.num, w->name,
+             a.gpu_ids[0] ? a.gpu_ids : "-");
+    return push_assign(c, job, w, err);
+}
+
+int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
+{
+    c->dirty = false;
+    struct mlq_job *job = mlq_jobtab_first_queued(c->jobs), *next;
+    for (; job; job = next) {
+        next = job->q_next;
+        struct mlq_request r = job_request(job);
+        struct mlq_worker *w = mlq_place_best(c->workers, &r);
+        if (!w)
+            continue;
+        int rc = dispatch(c, job, w, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
+{
+    if (job->att.state == MLQ_ATT_ASSIGNED) {
+        job->att.state = MLQ_ATT_RUNNING;
+        job->att.start_ms = c->now_wall;
+        int rc = save_attempt(c, &job->att, MLQ_ATT_ASSIGNED, err);
+        if (rc < 0)
+            return rc;
+    }
+    job->confirmed = true;
+    if (job->row.state != MLQ_JOB_ASSIGNED)
+        return 0; /* already running, or cancelled meanwhile */
+    enum mlq_fsm_action act;
+    return transition(c, job, MLQ_EV_START, NULL, &act, err);
+}
+
+/* Human reason for an attempt that did not succeed. */
+static void failure_reason(const struct mlq_msg *rep, char *buf, size_t len)
+{
+    const char *d = rep->u.report.detail ? rep->u.report.detail : "";
+    switch (rep->u.report.outcome) {
+    case MLQ_OUT_EXITED:
+        snprintf(buf, len, "exited with code %d", rep->u.report.exit_code);
+        break;
+    case MLQ_OUT_SIGNALED:
+        snprintf(buf, len, "killed by signal %d", rep->u.report.signal);
+        break;
+    case MLQ_OUT_START_FAILED:
+        snprintf(buf, len, "could not start: %s", d);
+        break;
+    default:
+        snprintf(buf, len, "lost on its worker: %s", d);
+        break;
+    }
+}
+
+int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
+                        struct mlq_err *err)
+{
+    bool ok = rep->u.report.outcome == MLQ_OUT_EXITED && rep->u.report.exit_code == 0;
+    enum mlq_attempt_state prev = job->att.state;
+    job->att.state = ok ? MLQ_ATT_SUCCEEDED : MLQ_ATT_FAILED;
+    if (job->row.state == MLQ_JOB_CANCELLED)
+        job->att.state = MLQ_ATT_CANCELLED;
+    if (!job->att.start_ms)
+        job->att.start_ms = rep->u.report.start_ms ? c->now_wall : 0;
+    job->att.end_ms = c->now_wall;
+    job->att.exit_code = rep->u.report.outcome == MLQ_OUT_EXITED ? rep->u.report.exit_code : -1;
+    job->att.signal = rep->u.report.outcome == MLQ_OUT_SIGNALED ? rep->u.report.signal : 0;
+    free(job->att.detail);
+    job->att.detail = rep->u.report.detail ? strdup(rep->u.report.detail) : NULL;
+    job->row.exit_code = job->att.exit_code;
+    job->row.signal = job->att.signal;
+    int rc = save_attempt(c, &job->att, (int)prev, err);
+    if (rc < 0)
+        return rc;
+    release_attempt(c, job);
+    if (mlq_job_state_terminal(job->row.state)) {
+        rc = mlq_store_job_save(c->store, &job->row, job->row.state, err);
+    } else {
+        char reason[256];
+        failure_reason(rep, reason, sizeof reason);
+        enum mlq_fsm_action act;
+        rc = transition(c, job, ok ? MLQ_EV_EXIT_OK : MLQ_EV_EXIT_FAIL, ok ? NULL : reason, &act,
+                        err);
+    }
+    if (rc == 0) {
+        mlq_info("job %.8s %s", job->row.id, mlq_job_state_name(job->row.state));
+        maybe_forget(c, job);
+    }
+    return rc;
+}
+
+int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *who, struct mlq_err *err)
+{
+    if (mlq_job_state_terminal(job->row.state))
+        return 0;
+    char reason[MLQ_MAX_NAME + 32];
+    snprintf(reason, sizeof reason, "cancelled by %s", who);
+    enum mlq_fsm_action act;
+    int rc = transition(c, job, MLQ_EV_CANCEL, reason, &act, err);
+    if (rc < 0)
+        return rc;
+    if (act == MLQ_ACT_DEQUEUE)
+        mlq_jobtab_dequeue(c->jobs, job);
+    else if (act == MLQ_ACT_KILL && job->live)
+        push_kill(c, mlq_workers_get(c->workers, job->att.worker), job->att.id, reason);
+    mlq_info("job %.8s %s", job->row.id, reason);
+    maybe_forget(c, job);
+    return 0;
+}
+
+/* The live attempt is gone with its worker: requeue the job or fail it. */
+static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
+                        struct mlq_err *err)
+{
+    enum mlq_attempt_state prev = job->att.state;
+    job->att.state = MLQ_ATT_LOST;
+    job->att.end_ms = c->now_wall;
+    free(job->att.detail);
+    job->att.detail = strdup(why);
+    int rc = save_attempt(c, &job->att, (int)prev, err);
+    if (rc < 0)
+        return rc;
+    release_attempt(c, job);
+    mlq_warn("job %.8s: attempt lost (%s)", job->row.id, why);
+    if (mlq_job_state_terminal(job->row.state)) {
+        maybe_forget(c, job);
+        return 0;
+    }
+    job->row.node_failures++;
+    bool again = job->row.node_failures < MLQ_MAX_NODE_FAILURES;
+    char reason[256];
+    if (again)
+        snprintf(reason, sizeof reason, "requeued: %s", why);
+    else
+        snprintf(reason, sizeof reason, "lost its worker %d times (last: %s)",
+                 job->row.node_failures, why);
+    enum mlq_fsm_action act;
+    rc = transition(c, job, again ? MLQ_EV_LOST : MLQ_EV_LOST_FINAL, reason, &act, err);
+    if (rc < 0)
+        return rc;
+    if (act == MLQ_ACT_REQUEUE)
+        mlq_jobtab_enqueue(c->jobs, job);
+    maybe_forget(c, job);
+    return 0;
+}
+
+/* Collects the jobs matching pred first: losing an attempt may free a job,
+ * which must not happen while walking the table. */
+struct job_pick {
+    struct mlq_job **v;
+    size_t n, cap;
+    const char *worker; /* NULL: unconfirmed past deadline */
+    int64_t now;
+};
+
+static void pick_job(struct mlq_job *job, void *ctx)
+{
+    struct job_pick *p = ctx;
+    if (!job->live)
+        return;
+    bool hit = p->worker ? strcmp(job->att.worker, p->worker) == 0
+                         : !job->confirmed && job->confirm_by <= p->now;
+    if (!hit || p->n == p->cap)
+        return;
+    p->v[p->n++] = job;
+}
+
+static int collect(struct mlq_ctx *c, struct job_pick *p)
+{
+    p->cap = mlq_jobtab_count(c->jobs);
+    p->n = 0;
+    p->v = calloc(p->cap ? p->cap : 1, sizeof *p->v);
+    if (!p->v)
+        return MLQ_ENOMEM;
+    mlq_jobtab_each(c->jobs, pick_job, p);
+    return 0;
+}
+
+static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, struct mlq_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < p->n && rc == 0; i++)
+        rc = lose_attempt(c, p->v[i], why, err);
+    free(p->v);
+    return rc;
+}
+
+static int worker_lost(struct mlq_ctx *c, struct mlq_worker *w, struct mlq_err *err)
+{
+    struct job_pick p = {.worker = w->name};
+    char why[MLQ_MAX_NAME + 64];
+    snprintf(why, sizeof why, "worker %s missed its lease", w->name);
+    mlq_warn("%s", why);
+    w->state = MLQ_WORKER_LOST;
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_event_add(c->store, "worker_lost", NULL, NULL, w->name, why, err);
+    if (rc == 0)
+        rc = collect(c, &p);
+    return rc < 0 ? rc : lose_all(c, &p, why, err);
+}
+
+int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
+{
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
+        struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        if (w->state == MLQ_WORKER_UP && c->now_mono - w->last_seen_mono > c->lease_ms) {
+            int rc = worker_lost(c, w, err);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    struct job_pick p = {.worker = NULL, .now = c->now_mono};
+    int rc = collect(c, &p);
+    return rc < 0 ? rc : lose_all(c, &p, "its worker did not confirm it after a restart", err);
+}
+
+static int held_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct mlq_held_attempt *)a)->attempt_id,
+                  ((const struct mlq_held_attempt *)b)->attempt_id);
+}
+
+/* Confirms or fences each attempt the worker says it holds. */
+static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
+                           const struct mlq_held_attempt *h)
+{
+    struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, h->attempt_id);
+    if (job && strcmp(job->att.worker, w->name) == 0) {
+        job->confirmed = true;
+        if (!h->finished && job->row.state == MLQ_JOB_CANCELLED)
+            push_kill(c, w, h->attempt_id, job->row.reason ? job->row.reason : "cancelled");
+        return;
+    }
+    if (!h->finished) /* fencing: not (or no longer) the current attempt */
+        push_kill(c, w, h->attempt_id, "attempt is no longer current");
+}
+
+int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
+                         const struct mlq_held_attempt *held, size_t n, struct mlq_err *err)
+{
+    struct mlq_held_attempt *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    if (!sorted)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    memcpy(sorted, held, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, held_cmp);
+    for (size_t i = 0; i < n; i++)
+        reconcile_held(c, w, &sorted[i]);
+
+    /* Attempts placed on w that it does not hold are gone. */
+    struct job_pick p = {.worker = w->name};
+    int rc = collect(c, &p);
+    size_t gone = 0;
+    for (size_t i = 0; rc == 0 && i < p.n; i++) {
+        struct mlq_held_attempt key;
+        memcpy(key.attempt_id, p.v[i]->att.id, sizeof key.attempt_id);
+        if (!bsearch(&key, sorted, n, sizeof *sorted, held_cmp))
+            p.v[gone++] = p.v[i];
+    }
+    p.n = gone;
+    free(sorted);
+    if (rc < 0)
+        return mlq_err_set(err, rc, "out of memory");
+    return lose_all(c, &p, "its worker no longer holds it", err);
+}
+
+void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len)
+{
+    struct mlq_request r = job_request(job);
+    mlq_place_explain(c->workers, &r, buf, len);
+}
+
+struct recover_ctx {
+    struct mlq_ctx *c;
+    struct mlq_err *err;
+};
+
+static int recover_worker(const struct mlq_store_worker *sw, void *arg)
+{
+    struct recover_ctx *rc = arg;
+    struct mlq_worker *w = mlq_workers_add(rc->c->workers, sw->name);
+    if (!w)
+        return mlq_err_set(rc->err, MLQ_ENOMEM, "too many workers in the database");
+    w->state = MLQ_WORKER_DOWN;
+    w->cpus_m = sw->cpus_m;
+    w->mem = sw->mem;
+    w->gpus = sw->gpus;
+    w->first_seen_wall = sw->first_seen_ms;
+    w->last_seen_wall = sw->last_seen_ms;
+    return 0;
+}
+
+/* Deep copy of a row handed to a store callback (valid only during it). */
+static int copy_row(struct mlq_store_job *dst, const struct mlq_store_job *src, struct mlq_err *err)
+{
+    *dst = *src;
+    dst->reason = NULL;
+    memset(&dst->spec, 0, sizeof dst->spec);
+    if (src->reason && !(dst->reason = strdup(src->reason)))
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = mlq_proto_jobspec_copy(&dst->spec, &src->spec, err);
+    if (rc < 0)
+        free(dst->reason);
+    return rc;
+}
+
+static int add_row(struct recover_ctx *rc, const struct mlq_store_job *row, struct mlq_job **out)
+{
+    struct mlq_store_job copy;
+    int r = copy_row(&copy, row, rc->err);
+    if (r < 0)
+        return r;
+    *out = mlq_jobtab_add(rc->c->jobs, &copy);
+    if (!*out) {
+        mlq_store_job_free(&copy);
+        return mlq_err_set(rc->err, MLQ_ENOMEM, "cannot load job %s", row->id);
+    }
+    return 0;
+}
+
+static int recover_job(const struct mlq_store_job *row, void *arg)
+{
+    struct recover_ctx *rc = arg;
+    struct mlq_job *job;
+    int r = add_row(rc, row, &job);
+    if (r == 0 && job->row.state == MLQ_JOB_PENDING)
+        mlq_jobtab_enqueue(rc->c->jobs, job);
+    return r;
+}
+
+static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
+{
+    struct recover_ctx *rc = arg;
+    struct mlq_ctx *c = rc->c;
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, a->job_id);
+    if (!job) { /* a cancelled job whose process had not ended yet */
+        struct mlq_store_job row;
+        int r = mlq_store_job_get(c->store, a->job_id, &row, rc->err);
+        if (r < 0)
+            return r;
+        r = add_row(rc, &row, &job);
+        mlq_store_job_free(&row);
+        if (r < 0)
+            return r;
+    }
+    uint64_t mask = 0;
+    if (mlq_place_gpus_parse(a->gpu_ids, &mask) < 0)
+        mlq_warn("attempt %.8s: bad GPU list \"%s\" in database", a->id, a->gpu_ids);
+    struct mlq_worker *w = mlq_workers_add(c->workers, a->worker);
+    if (!w)
+        return mlq_err_set(rc->err, MLQ_ENOMEM, "too many workers");
+    mlq_jobtab_set_attempt(c->jobs, job, a);
+    job->confirmed = false;
+    job->confirm_by = c->now_mono + c->lease_ms;
+    job->gpu_mask = mask;
+    struct mlq_request r = job_request(job);
+    mlq_place_reserve(w, &r, mask);
+    return 0;
+}
+
+/* A job ASSIGNED or RUNNING without a live attempt cannot be resumed; it
+ * goes back to the queue (transitions commit together, so this only guards
+ * against a hand-edited database). */
+static void find_orphans(struct mlq_job *job, void *arg)
+{
+    struct job_pick *p = arg;
+    bool active = job->row.state == MLQ_JOB_ASSIGNED || job->row.state == MLQ_JOB_RUNNING;
+    if (active && !job->live && p->n < p->cap)
+        p->v[p->n++] = job;
+}
+
+static int requeue_orphans(struct mlq_ctx *c, struct mlq_err *err)
+{
+    struct job_pick p = {.cap = mlq_jobtab_count(c->jobs)};
+    p.v = calloc(p.cap ? p.cap : 1, sizeof *p.v);
+    if (!p.v)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    mlq_jobtab_each(c->jobs, find_orphans, &p);
+    int rc = 0;
+    for (size_t i = 0; i < p.n && rc == 0; i++) {
+        enum mlq_fsm_action act;
+        rc = transition(c, p.v[i], MLQ_EV_LOST, "requeued: no live attempt at start-up", &act, err);
+        if (rc == 0)
+            mlq_jobtab_enqueue(c->jobs, p.v[i]);
+    }
+    free(p.v);
+    return rc;
+}
+
+int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err)
+{
+    struct recover_ctx rc = {c, err};
+    int r = mlq_store_each_worker(c->store, recover_worker, &rc, err);
+    if (r == 0)
+        r = mlq_store_each_active_job(c->store, recover_job, &rc, err);
+    if (r == 0)
+        r = mlq_store_each_live_attempt(c->store, recover_attempt, &rc, err);
+    if (r == 0)
+        r = requeue_orphans(c, err);
+    if (r == 0) {
+        mlq_info("recovered %zu active jobs (%zu pending), %zu workers", mlq_jobtab_count(c->jobs),
+                 mlq_jobtab_queued_count(c->jobs), mlq_workers_count(c->workers));
+        c->dirty = true;
+    }
+    return r;
+}

@@ -1,0 +1,45 @@
+/* jobops: every change of a job's state, each one persisted through the
+ * store before anything is sent (the outbox holds messages until commit).
+ *
+ * The functions move jobs through the table in fsm.c, keep worker resource
+ * usage equal to the sum of live attempts, and keep the pending queue and the
+ * job table in step. A negative return means the store refused a write; the
+ * loop then rolls back the iteration and reloads state from the database. */
+#ifndef MLQ_JOBOPS_H
+#define MLQ_JOBOPS_H
+
+#include <stddef.h>
+
+#include "ctx.h"
+#include "err.h"
+#include "proto.h"
+
+/* A job is requeued after losing its worker at most this many times. */
+#define MLQ_MAX_NODE_FAILURES 3
+
+/* Loads workers, non-terminal jobs and live attempts from the store into an
+ * empty ctx (start-up and after a failed commit). Live attempts must be
+ * confirmed by their worker within one lease. */
+int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err);
+/* Stores a new PENDING job; on success the spec's contents are moved into the
+ * job (spec is zeroed) and id holds the new job id. */
+int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
+                      struct mlq_err *err);
+/* Places queued jobs on workers that fit, in submit order. */
+int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err);
+/* The worker confirmed the live attempt is running. */
+int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err);
+/* The live attempt ended as the report says; may free the job. */
+int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *report,
+                        struct mlq_err *err);
+/* User cancel; who names the requester for the reason. May free the job. */
+int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *who, struct mlq_err *err);
+/* A worker registered holding these attempts: confirm, fence or lose. */
+int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
+                         const struct mlq_held_attempt *held, size_t n, struct mlq_err *err);
+/* Lease checks: workers silent too long and unconfirmed attempts. */
+int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err);
+/* Why a PENDING job waits, for `mlq status`. */
+void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len);
+
+#endif

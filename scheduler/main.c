@@ -1,0 +1,207 @@
+/* mlq-scheduler: parse options, take the state directory, run the loop.
+ * The only file-scope variable is the signal pipe's write end. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "fsutil.h"
+#include "log.h"
+#include "res.h"
+#include "sched.h"
+#include "transport.h"
+
+static int signal_pipe_w = -1;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    char c = (char)sig;
+    if (write(signal_pipe_w, &c, 1) < 0) {
+        /* pipe full: a stop is already pending */
+    }
+    errno = saved;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mlq-scheduler [options]\n"
+               "\n"
+               "The mlq scheduler daemon: queues jobs, places them on workers, keeps\n"
+               "every state change in DIR/mlq.db.\n"
+               "\n"
+               "  --listen ADDR       ZeroMQ endpoint to bind (default tcp://127.0.0.1:7710;\n"
+               "                      loopback only in this version)\n"
+               "  --state-dir DIR     state directory: mlq.db, scheduler.pid (default ./.mlq)\n"
+               "  --heartbeat DUR     how often workers heartbeat (default 5s)\n"
+               "  --lease DUR         a worker silent this long is lost (default 30s)\n"
+               "  --kill-grace DUR    SIGTERM to SIGKILL delay on cancel (default 10s)\n"
+               "  --log-level LEVEL   debug, info, warn or error (default info)\n"
+               "  -h, --help          show this help\n");
+}
+
+struct opts {
+    struct mlq_sched_opts s;
+    enum mlq_log_level level;
+};
+
+static int parse_level(const char *s, enum mlq_log_level *out)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum mlq_log_level)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int parse_duration_opt(const char *name, const char *v, int64_t *out)
+{
+    struct mlq_err e;
+    if (mlq_res_parse_duration(v, out, &e) < 0) {
+        fprintf(stderr, "mlq-scheduler: --%s: %s\n", name, e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 0 to run, 1 to exit 0 (help), -1 to exit 2 (usage). */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"state-dir", required_argument, NULL, 'd'},
+        {"heartbeat", required_argument, NULL, 'b'},
+        {"lease", required_argument, NULL, 'L'},
+        {"kill-grace", required_argument, NULL, 'g'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int rc = 0;
+        switch (ch) {
+        case 'l':
+            o->s.listen = optarg;
+            break;
+        case 'd':
+            o->s.state_dir = optarg;
+            break;
+        case 'b':
+            rc = parse_duration_opt("heartbeat", optarg, &o->s.heartbeat_ms);
+            break;
+        case 'L':
+            rc = parse_duration_opt("lease", optarg, &o->s.lease_ms);
+            break;
+        case 'g':
+            rc = parse_duration_opt("kill-grace", optarg, &o->s.kill_grace_ms);
+            break;
+        case 'v':
+            if ((rc = parse_level(optarg, &o->level)) < 0)
+                fprintf(stderr,
+                        "mlq-scheduler: --log-level: expected debug, info, warn or error\n");
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            usage(stderr);
+            return -1;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mlq-scheduler: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    if (o->s.lease_ms <= o->s.heartbeat_ms) {
+        fprintf(stderr, "mlq-scheduler: --lease must be longer than --heartbeat\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Takes an exclusive lock on DIR/scheduler.lock (held until exit) so two
+ * schedulers never share a database, then writes DIR/scheduler.pid. */
+static int claim_state_dir(const char *dir, int *lock_fd)
+{
+    struct mlq_err e;
+    char path[MLQ_MAX_PATH + 32];
+    if (mlq_fs_mkdirs(dir, 0700, &e) < 0) {
+        fprintf(stderr, "mlq-scheduler: %s\n", e.msg);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/scheduler.lock", dir);
+    *lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        fprintf(stderr, "mlq-scheduler: another scheduler is using %s (%s)\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/scheduler.pid", dir);
+    if (mlq_fs_write_pidfile(path, getpid(), &e) < 0) {
+        fprintf(stderr, "mlq-scheduler: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_signals(int pipefd[2])
+{
+    if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -1;
+    signal_pipe_w = pipefd[1];
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {
+        .s = {"tcp://127.0.0.1:7710", ".mlq", 5000, 30000, 10000},
+        .level = MLQ_LOG_INFO,
+    };
+    int prc = parse_args(argc, argv, &o);
+    if (prc != 0)
+        return prc > 0 ? 0 : 2;
+    mlq_log_init("mlq-scheduler", o.level);
+    if (!mlq_transport_is_local(o.s.listen)) {
+        fprintf(stderr,
+                "mlq-scheduler: refusing to listen on %s: without CURVE keys only "
+                "loopback addresses are allowed\n",
+                o.s.listen);
+        return 2;
+    }
+    int lock_fd = -1, pipefd[2];
+    if (claim_state_dir(o.s.state_dir, &lock_fd) < 0 || setup_signals(pipefd) < 0)
+        return 1;
+    struct mlq_sched *s = NULL;
+    struct mlq_err e = {0};
+    int rc = mlq_sched_create(&o.s, &s, &e);
+    if (rc == 0) {
+        mlq_info("listening on %s, state in %s", o.s.listen, o.s.state_dir);
+        rc = mlq_sched_run(s, pipefd[0], &e);
+    }
+    if (rc < 0)
+        mlq_error("%s", e.msg);
+    mlq_sched_destroy(&s);
+    char path[MLQ_MAX_PATH + 32];
+    snprintf(path, sizeof path, "%s/scheduler.pid", o.s.state_dir);
+    unlink(path);
+    mlq_info("stopped");
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,35 @@
+/* outbox: messages the scheduler loop will send once the iteration's
+ * transaction has committed (DESIGN.md rules 1 and 2: a job id or an ASSIGN
+ * never leaves before the state it depends on is durable).
+ *
+ * Messages are encoded when queued. If the commit fails, every queued reply
+ * to a request is turned into an error reply and every other message is
+ * dropped, so no client is told something the database does not hold. */
+#ifndef MLQ_OUTBOX_H
+#define MLQ_OUTBOX_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "proto.h"
+#include "transport.h"
+
+struct mlq_outbox;
+
+struct mlq_outbox *mlq_outbox_create(void);
+void mlq_outbox_destroy(struct mlq_outbox **ob);
+
+/* Queues a reply to a request (converted to an error on commit failure). */
+int mlq_outbox_reply(struct mlq_outbox *ob, const struct mlq_peer *peer, const struct mlq_msg *msg,
+                     struct mlq_err *err);
+/* Queues a message that only makes sense if the commit succeeds. */
+int mlq_outbox_push(struct mlq_outbox *ob, const struct mlq_peer *peer, const struct mlq_msg *msg,
+                    struct mlq_err *err);
+/* Sends everything in order and empties the box. Returns how many could not
+ * be delivered (peer gone). */
+size_t mlq_outbox_flush(struct mlq_outbox *ob, void *router);
+/* Replaces replies by `error` (code, msg) and drops pushes. */
+void mlq_outbox_fail(struct mlq_outbox *ob, int code, const char *msg);
+size_t mlq_outbox_count(const struct mlq_outbox *ob);
+
+#endif

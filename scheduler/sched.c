@@ -1,0 +1,242 @@
+/* sched: see sched.h. */
+#include "sched.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "client.h"
+#include "clock.h"
+#include "ctx.h"
+#include "fsutil.h"
+#include "jobops.h"
+#include "log.h"
+#include "logrelay.h"
+#include "wproto.h"
+
+#define BATCH_MAX   512  /* messages handled per iteration */
+#define TICK_MS     250  /* lease and log-relay checks */
+#define DB_RETRY_MS 1000 /* after a failed reload */
+
+enum { FROM_ANY, FROM_WORKER };
+
+/* Which handler serves each message type, and who may send it. Types
+ * missing here (replies, scheduler-to-worker messages) are refused. */
+static const struct {
+    mlq_handler_fn fn;
+    int from;
+} handlers[MLQ_MSG_TYPE_COUNT] = {
+    [MLQ_MSG_SUBMIT] = {mlq_client_on_submit, FROM_ANY},
+    [MLQ_MSG_JOBS] = {mlq_client_on_jobs, FROM_ANY},
+    [MLQ_MSG_CANCEL] = {mlq_client_on_cancel, FROM_ANY},
+    [MLQ_MSG_WORKERS] = {mlq_client_on_workers, FROM_ANY},
+    [MLQ_MSG_LOGS] = {mlq_client_on_logs, FROM_ANY},
+    [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, FROM_ANY},
+    [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, FROM_WORKER},
+    [MLQ_MSG_REPORT] = {mlq_wproto_on_report, FROM_WORKER},
+    [MLQ_MSG_LOG_CHUNK] = {mlq_client_on_log_chunk, FROM_WORKER},
+};
+
+struct mlq_sched {
+    struct mlq_ctx c;
+    void *zctx;
+    int64_t next_tick;
+    bool failed; /* the iteration hit a store error: roll it back */
+    struct mlq_err fail_err;
+};
+
+static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
+{
+    c->jobs = mlq_jobtab_create();
+    c->workers = mlq_workers_create();
+    if (!c->jobs || !c->workers)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    return 0;
+}
+
+int mlq_sched_create(const struct mlq_sched_opts *o, struct mlq_sched **out, struct mlq_err *err)
+{
+    struct mlq_sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    struct mlq_ctx *c = &s->c;
+    c->heartbeat_ms = o->heartbeat_ms;
+    c->lease_ms = o->lease_ms;
+    c->kill_grace_ms = o->kill_grace_ms;
+    c->now_mono = mlq_clock_mono_ms();
+    c->now_wall = mlq_clock_wall_ms();
+    char path[MLQ_MAX_PATH + 16];
+    snprintf(path, sizeof path, "%s/mlq.db", o->state_dir);
+    int rc = mlq_store_open(path, &c->store, err);
+    if (rc == 0)
+        rc = ctx_init_memory(c, err);
+    if (rc == 0 && (!(c->out = mlq_outbox_create()) || !(c->logs = mlq_logrelay_create())))
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = mlq_jobops_recover(c, err);
+    if (rc == 0)
+        rc = mlq_store_commit(c->store, err);
+    if (rc == 0 && !(s->zctx = zmq_ctx_new()))
+        rc = mlq_err_set(err, MLQ_EIO, "zmq_ctx_new: %s", zmq_strerror(errno));
+    if (rc == 0)
+        rc = mlq_transport_router(s->zctx, o->listen, &c->router, err);
+    if (rc < 0) {
+        mlq_sched_destroy(&s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void mlq_sched_destroy(struct mlq_sched **sp)
+{
+    if (!sp || !*sp)
+        return;
+    struct mlq_sched *s = *sp;
+    if (s->c.router)
+        zmq_close(s->c.router);
+    if (s->zctx)
+        zmq_ctx_term(s->zctx);
+    mlq_store_close(&s->c.store);
+    mlq_jobtab_destroy(&s->c.jobs);
+    mlq_workers_destroy(&s->c.workers);
+    mlq_outbox_destroy(&s->c.out);
+    mlq_logrelay_destroy(&s->c.logs);
+    free(s);
+    *sp = NULL;
+}
+
+static void reply_error(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                        const struct mlq_err *e)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_ERROR, .rid = rid};
+    m.u.error.code = e->code;
+    m.u.error.msg = (char *)e->msg;
+    mlq_outbox_reply(c->out, peer, &m, NULL);
+}
+
+/* Decodes, checks the sender, runs the handler; answers errors. */
+static void handle_one(struct mlq_sched *s, const struct mlq_peer *peer, struct mlq_msg *msg)
+{
+    struct mlq_ctx *c = &s->c;
+    struct mlq_err e = {0};
+    int rc;
+    if ((unsigned)msg->type >= MLQ_MSG_TYPE_COUNT || !handlers[msg->type].fn)
+        rc = mlq_err_set(&e, MLQ_EPROTO, "message type %s is not a request",
+                         mlq_proto_type_name(msg->type));
+    else if (handlers[msg->type].from == FROM_WORKER && !mlq_workers_by_peer(c->workers, peer))
+        rc = mlq_err_set(&e, MLQ_ENOTFOUND, "unknown worker connection; register first");
+    else
+        rc = handlers[msg->type].fn(c, peer, msg, &e);
+    if (rc == MLQ_EDB) {
+        s->failed = true;
+        s->fail_err = e;
+    } else if (rc < 0) {
+        reply_error(c, peer, msg->rid, &e);
+    }
+}
+
+static void drain_socket(struct mlq_sched *s)
+{
+    for (int i = 0; i < BATCH_MAX && !s->failed; i++) {
+        struct mlq_peer peer;
+        struct mlq_msg msg;
+        struct mlq_err e = {0};
+        int rc = mlq_transport_recv_from(s->c.router, &peer, &msg, &e);
+        if (rc == MLQ_EUNAVAIL)
+            return;
+        if (rc < 0) {
+            mlq_warn("bad message: %s", e.msg);
+            if (rc == MLQ_EPROTO)
+                reply_error(&s->c, &peer, 0, &e);
+            continue;
+        }
+        handle_one(s, &peer, &msg);
+        mlq_proto_msg_free(&msg);
+    }
+}
+
+/* Throws away the iteration and rebuilds memory from the database, as at
+ * start-up. Workers find out through the "register first" answer to their
+ * next heartbeat, and re-register with the attempts they hold. */
+static int reload(struct mlq_sched *s, struct mlq_err *err)
+{
+    struct mlq_ctx *c = &s->c;
+    mlq_store_rollback(c->store);
+    mlq_jobtab_destroy(&c->jobs);
+    mlq_workers_destroy(&c->workers);
+    int rc = ctx_init_memory(c, err);
+    if (rc == 0)
+        rc = mlq_jobops_recover(c, err);
+    if (rc == 0)
+        rc = mlq_store_commit(c->store, err);
+    return rc;
+}
+
+static void end_iteration(struct mlq_sched *s)
+{
+    struct mlq_ctx *c = &s->c;
+    struct mlq_err e = {0};
+    if (!s->failed && mlq_store_commit(c->store, &e) < 0) {
+        s->failed = true;
+        s->fail_err = e;
+    }
+    if (s->failed) {
+        mlq_error("database write failed, iteration rolled back: %s", s->fail_err.msg);
+        char msg[MLQ_ERR_MSG_MAX + 32];
+        snprintf(msg, sizeof msg, "database error: %s", s->fail_err.msg);
+        mlq_outbox_fail(c->out, MLQ_EDB, msg);
+        if (reload(s, &e) < 0) {
+            mlq_error("reload from database failed: %s", e.msg);
+            s->next_tick = c->now_mono + DB_RETRY_MS;
+        }
+        s->failed = false;
+    }
+    mlq_outbox_flush(c->out, c->router);
+}
+
+static void run_timers(struct mlq_sched *s)
+{
+    struct mlq_ctx *c = &s->c;
+    if (c->now_mono < s->next_tick || s->failed)
+        return;
+    s->next_tick = c->now_mono + TICK_MS;
+    struct mlq_err e = {0};
+    if (mlq_jobops_check_leases(c, &e) < 0) {
+        s->failed = true;
+        s->fail_err = e;
+    }
+    mlq_client_expire_logs(c);
+}
+
+static void schedule_if_dirty(struct mlq_sched *s)
+{
+    struct mlq_err e = {0};
+    if (s->c.dirty && !s->failed && mlq_jobops_schedule(&s->c, &e) < 0) {
+        s->failed = true;
+        s->fail_err = e;
+    }
+}
+
+int mlq_sched_run(struct mlq_sched *s, int stop_fd, struct mlq_err *err)
+{
+    struct mlq_ctx *c = &s->c;
+    bool stop = false;
+    while (!stop) {
+        int64_t wait = s->next_tick - mlq_clock_mono_ms();
+        zmq_pollitem_t items[] = {{c->router, 0, ZMQ_POLLIN, 0}, {NULL, stop_fd, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 2, wait < 0 ? 0 : (long)wait);
+        if (n < 0 && errno != EINTR)
+            return mlq_err_set(err, MLQ_EIO, "zmq_poll: %s", zmq_strerror(errno));
+        c->now_mono = mlq_clock_mono_ms();
+        c->now_wall = mlq_clock_wall_ms();
+        stop = n > 0 && (items[1].revents & ZMQ_POLLIN);
+        drain_socket(s);
+        run_timers(s);
+        schedule_if_dirty(s);
+        end_iteration(s);
+    }
+    return 0;
+}

@@ -1,0 +1,142 @@
+/* wproto: see wproto.h.
+ *
+ * Fencing lives here: a report is applied only when it names the live
+ * attempt of its job and comes from the worker that attempt was placed on.
+ * Anything else is acknowledged as not accepted, which tells the worker to
+ * kill what it is running under that attempt id. */
+#include "wproto.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "jobops.h"
+#include "log.h"
+
+static int save_worker(struct mlq_ctx *c, const struct mlq_worker *w, struct mlq_err *err)
+{
+    struct mlq_store_worker sw = {.cpus_m = w->cpus_m, .mem = w->mem, .gpus = w->gpus};
+    snprintf(sw.name, sizeof sw.name, "%s", w->name);
+    sw.first_seen_ms = w->first_seen_wall;
+    sw.last_seen_ms = w->last_seen_wall;
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_worker_save(c->store, &sw, err);
+    if (rc == 0)
+        rc = mlq_store_event_add(c->store, "worker_up", NULL, NULL, w->name, NULL, err);
+    return rc;
+}
+
+static int check_register(const struct mlq_msg *msg, struct mlq_err *err)
+{
+    const char *name = msg->u.reg.name;
+    if (!name || !name[0] || strlen(name) > MLQ_MAX_NAME)
+        return mlq_err_set(err, MLQ_EINVAL, "worker name must be 1 to %d characters", MLQ_MAX_NAME);
+    for (const char *p = name; *p; p++)
+        if (*p <= ' ' || *p == '/' || *p > '~')
+            return mlq_err_set(err, MLQ_EINVAL, "worker name \"%s\" has a forbidden character",
+                               name);
+    if (msg->u.reg.cpus_m <= 0 || msg->u.reg.cpus_m > MLQ_MAX_CPUS_M || msg->u.reg.mem <= 0 ||
+        msg->u.reg.mem > MLQ_MAX_MEM || msg->u.reg.gpus < 0 || msg->u.reg.gpus > MLQ_MAX_GPUS)
+        return mlq_err_set(err, MLQ_EINVAL, "worker %s declares impossible resources", name);
+    return 0;
+}
+
+int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                           struct mlq_err *err)
+{
+    int rc = check_register(msg, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_worker *w = mlq_workers_add(c->workers, msg->u.reg.name);
+    if (!w)
+        return mlq_err_set(err, MLQ_ETOOBIG, "too many workers (at most %d)", MLQ_MAX_WORKERS);
+    /* A newer connection under the same name replaces the old one. */
+    w->peer = *peer;
+    w->state = MLQ_WORKER_UP;
+    w->cpus_m = msg->u.reg.cpus_m;
+    w->mem = msg->u.reg.mem;
+    w->gpus = msg->u.reg.gpus;
+    w->last_seen_mono = c->now_mono;
+    w->last_seen_wall = c->now_wall;
+    if (!w->first_seen_wall)
+        w->first_seen_wall = c->now_wall;
+    rc = save_worker(c, w, err);
+    if (rc == 0)
+        rc = mlq_jobops_reconcile(c, w, msg->u.reg.attempts, msg->u.reg.nattempts, err);
+    if (rc < 0)
+        return rc;
+    mlq_info("worker %s up: %zu attempts held", w->name, (size_t)msg->u.reg.nattempts);
+    c->dirty = true;
+    struct mlq_msg m = {.type = MLQ_MSG_REGISTERED, .rid = msg->rid};
+    m.u.registered.heartbeat_ms = c->heartbeat_ms;
+    m.u.registered.lease_ms = c->lease_ms;
+    return mlq_outbox_reply(c->out, peer, &m, err);
+}
+
+/* The registered worker behind this connection, or an error telling the
+ * worker to register (again). */
+static int known_worker(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_worker **out,
+                        struct mlq_err *err)
+{
+    *out = mlq_workers_by_peer(c->workers, peer);
+    if (!*out)
+        return mlq_err_set(err, MLQ_ENOTFOUND, "unknown worker connection; register first");
+    (*out)->last_seen_mono = c->now_mono;
+    (*out)->last_seen_wall = c->now_wall;
+    return 0;
+}
+
+int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                            struct mlq_err *err)
+{
+    struct mlq_worker *w;
+    int rc = known_worker(c, peer, &w, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_msg m = {.type = MLQ_MSG_HB_ACK, .rid = msg->rid};
+    return mlq_outbox_reply(c->out, peer, &m, err);
+}
+
+/* A report about an attempt that is not live: a duplicate of a finished
+ * report is acknowledged again; anything else is fenced. */
+static bool stale_report_accepted(struct mlq_ctx *c, const struct mlq_msg *msg,
+                                  const struct mlq_worker *w)
+{
+    if (msg->u.report.phase != MLQ_PHASE_FINISHED)
+        return false;
+    struct mlq_store_attempt a;
+    if (mlq_store_attempt_get(c->store, msg->u.report.attempt_id, &a, NULL) < 0)
+        return false;
+    bool dup = strcmp(a.worker, w->name) == 0 && mlq_attempt_state_terminal(a.state);
+    mlq_store_attempt_free(&a);
+    return dup;
+}
+
+int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         struct mlq_err *err)
+{
+    struct mlq_worker *w;
+    int rc = known_worker(c, peer, &w, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, msg->u.report.attempt_id);
+    bool current = job && job->live && strcmp(job->att.worker, w->name) == 0;
+    bool accepted = current;
+    if (current && msg->u.report.phase == MLQ_PHASE_STARTED)
+        rc = mlq_jobops_started(c, job, err);
+    else if (current)
+        rc = mlq_jobops_finished(c, job, msg, err);
+    else
+        accepted = stale_report_accepted(c, msg, w);
+    if (rc < 0)
+        return rc;
+    if (!accepted)
+        mlq_warn("fenced %s report for attempt %.8s from worker %s",
+                 msg->u.report.phase == MLQ_PHASE_STARTED ? "started" : "finished",
+                 msg->u.report.attempt_id, w->name);
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT_ACK, .rid = msg->rid};
+    memcpy(m.u.report_ack.attempt_id, msg->u.report.attempt_id, sizeof m.u.report_ack.attempt_id);
+    m.u.report_ack.phase = msg->u.report.phase;
+    m.u.report_ack.accepted = accepted;
+    return mlq_outbox_reply(c->out, peer, &m, err);
+}

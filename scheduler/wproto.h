@@ -1,0 +1,15 @@
+/* wproto: the scheduler's side of the worker protocol (register, heartbeat,
+ * report). See docs/protocol.md. Same handler contract as client.h. */
+#ifndef MLQ_WPROTO_H
+#define MLQ_WPROTO_H
+
+#include "client.h"
+
+int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                           struct mlq_err *err);
+int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                            struct mlq_err *err);
+int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         struct mlq_err *err);
+
+#endif
