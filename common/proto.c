@@ -1,0 +1,1035 @@
+/* proto: see proto.h and docs/protocol.md (normative).
+ *
+ * One row per message type in `kinds` below: wire name, number of fields,
+ * encoder, decoder and the function that frees what the decoder allocated.
+ * Dispatch by type name goes through that table only.
+ *
+ * Invariants the decoders keep so that a failure anywhere can be cleaned up
+ * by mlq_proto_msg_free(): the message starts zeroed, every pointer is either
+ * NULL or owned, and an array's count is set as soon as the (zeroed) array
+ * is allocated, before its entries are filled. */
+#include "proto.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpk.h"
+
+static const char *const stream_names[] = {"stdout", "stderr"};
+static const char *const phase_names[] = {"started", "finished"};
+static const char *const outcome_names[] = {"none", "exited", "signaled", "start_failed", "lost"};
+/* Same spelling as mlq_job_state_name(); test_proto checks they agree. */
+static const char *const state_names[MLQ_JOB_STATE_COUNT] = {
+    "PENDING", "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT",
+};
+
+#define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *name_of(const char *const *names, int n, int v)
+{
+    return v >= 0 && v < n ? names[v] : "?";
+}
+
+/* ---- shared structures: encoding ---------------------------------------- */
+
+#define JOBSPEC_KEYS    8
+#define JOBINFO_KEYS    19
+#define WORKERINFO_KEYS 10
+
+static void put_jobspec(msgpack_packer *pk, const struct mlq_jobspec *s)
+{
+    msgpack_pack_map(pk, JOBSPEC_KEYS);
+    mlq_mpk_kv_str(pk, "name", s->name);
+    mlq_mpk_kv_str(pk, "owner", s->owner);
+    mlq_mpk_kv_strv(pk, "argv", s->argv, s->argc);
+    mlq_mpk_kv_strv(pk, "env", s->env, s->envc);
+    mlq_mpk_kv_str(pk, "workdir", s->workdir);
+    mlq_mpk_kv_int(pk, "cpus_m", s->cpus_m);
+    mlq_mpk_kv_int(pk, "mem", s->mem);
+    mlq_mpk_kv_int(pk, "gpus", s->gpus);
+}
+
+static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
+{
+    msgpack_pack_map(pk, JOBINFO_KEYS);
+    mlq_mpk_kv_str(pk, "id", j->id);
+    mlq_mpk_kv_str(pk, "name", j->name);
+    mlq_mpk_kv_str(pk, "owner", j->owner);
+    mlq_mpk_kv_str(pk, "state", mlq_job_state_name(j->state));
+    mlq_mpk_kv_str(pk, "reason", j->reason);
+    mlq_mpk_kv_strv(pk, "argv", j->argv, j->argc);
+    mlq_mpk_kv_str(pk, "workdir", j->workdir);
+    mlq_mpk_kv_int(pk, "cpus_m", j->cpus_m);
+    mlq_mpk_kv_int(pk, "mem", j->mem);
+    mlq_mpk_kv_int(pk, "gpus", j->gpus);
+    mlq_mpk_kv_int(pk, "submit_ms", j->submit_ms);
+    mlq_mpk_kv_int(pk, "start_ms", j->start_ms);
+    mlq_mpk_kv_int(pk, "end_ms", j->end_ms);
+    mlq_mpk_kv_int(pk, "attempt", j->attempt);
+    mlq_mpk_kv_str(pk, "attempt_id", j->attempt_id);
+    mlq_mpk_kv_str(pk, "worker", j->worker);
+    mlq_mpk_kv_str(pk, "gpu_ids", j->gpu_ids);
+    mlq_mpk_kv_int(pk, "exit_code", j->exit_code);
+    mlq_mpk_kv_int(pk, "signal", j->signal);
+}
+
+static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
+{
+    msgpack_pack_map(pk, WORKERINFO_KEYS);
+    mlq_mpk_kv_str(pk, "name", w->name);
+    mlq_mpk_kv_str(pk, "state", w->state);
+    mlq_mpk_kv_int(pk, "cpus_m", w->cpus_m);
+    mlq_mpk_kv_int(pk, "cpus_used_m", w->cpus_used_m);
+    mlq_mpk_kv_int(pk, "mem", w->mem);
+    mlq_mpk_kv_int(pk, "mem_used", w->mem_used);
+    mlq_mpk_kv_int(pk, "gpus", w->gpus);
+    mlq_mpk_kv_int(pk, "gpus_used", w->gpus_used);
+    mlq_mpk_kv_int(pk, "running", w->running);
+    mlq_mpk_kv_int(pk, "last_seen_ms", w->last_seen_ms);
+}
+
+/* ---- shared structures: decoding ---------------------------------------- */
+
+/* Decoded specs obey the same rules as user input; a violation is a
+ * protocol error here because a well-behaved sender checks before sending. */
+static int read_jobspec(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    int rc = mlq_mpk_read_str(m, "name", MLQ_MAX_NAME, true, &s->name);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "owner", MLQ_MAX_NAME, false, &s->owner);
+    if (rc == 0)
+        rc = mlq_mpk_read_strv(m, "argv", 1, MLQ_MAX_ARGC, MLQ_MAX_ARGV_BYTES, MLQ_MAX_ARGV_BYTES,
+                               &s->argv, &s->argc);
+    if (rc == 0)
+        rc = mlq_mpk_read_strv(m, "env", 0, MLQ_MAX_ENVC, MLQ_MAX_STR,
+                               (size_t)MLQ_MAX_ENVC * MLQ_MAX_STR, &s->env, &s->envc);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "workdir", MLQ_MAX_PATH, false, &s->workdir);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "cpus_m", 1, MLQ_MAX_CPUS_M, &s->cpus_m);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "mem", 1, MLQ_MAX_MEM, &s->mem);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "gpus", 0, MLQ_MAX_GPUS, &s->gpus);
+    struct mlq_err e;
+    if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);
+    return rc;
+}
+
+/* Nested jobspec under key; the spec is freed again on failure. */
+static int read_jobspec_at(const struct mlq_mpk_map *m, const char *key, struct mlq_jobspec *s)
+{
+    struct mlq_mpk_map sub;
+    int rc = mlq_mpk_read_map(m, key, key, &sub);
+    if (rc == 0)
+        rc = read_jobspec(&sub, s);
+    if (rc < 0)
+        mlq_proto_jobspec_free(s);
+    return rc;
+}
+
+static int read_jobinfo_text(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
+{
+    int state;
+    int rc = mlq_mpk_read_id(m, "id", j->id);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "name", MLQ_MAX_NAME, true, &j->name);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "owner", MLQ_MAX_NAME, true, &j->owner);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(m, "state", state_names, NELEM(state_names), false, &state);
+    j->state = rc == 0 ? (enum mlq_job_state)state : MLQ_JOB_PENDING;
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "reason", MLQ_MAX_STR, true, &j->reason);
+    if (rc == 0)
+        rc = mlq_mpk_read_strv(m, "argv", 0, MLQ_MAX_ARGC, MLQ_MAX_ARGV_BYTES, MLQ_MAX_ARGV_BYTES,
+                               &j->argv, &j->argc);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "workdir", MLQ_MAX_PATH, true, &j->workdir);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "attempt_id", MLQ_ID_LEN, true, &j->attempt_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "worker", MLQ_MAX_NAME, true, &j->worker);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "gpu_ids", MLQ_MAX_STR, true, &j->gpu_ids);
+    return rc;
+}
+
+static int read_jobinfo_nums(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
+{
+    int rc = mlq_mpk_read_int(m, "cpus_m", 0, INT64_MAX, &j->cpus_m);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "mem", 0, INT64_MAX, &j->mem);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "gpus", 0, INT32_MAX, &j->gpus);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "submit_ms", 0, INT64_MAX, &j->submit_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "start_ms", 0, INT64_MAX, &j->start_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "end_ms", 0, INT64_MAX, &j->end_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "attempt", 0, INT32_MAX, &j->attempt);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "exit_code", INT32_MIN, INT32_MAX, &j->exit_code);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "signal", 0, INT32_MAX, &j->signal);
+    return rc;
+}
+
+static int read_workerinfo(const struct mlq_mpk_map *m, struct mlq_workerinfo *w)
+{
+    int rc = mlq_mpk_read_str(m, "name", MLQ_MAX_NAME, false, &w->name);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "state", MLQ_MAX_NAME, false, &w->state);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "cpus_m", 0, INT64_MAX, &w->cpus_m);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "cpus_used_m", 0, INT64_MAX, &w->cpus_used_m);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "mem", 0, INT64_MAX, &w->mem);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "mem_used", 0, INT64_MAX, &w->mem_used);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "gpus", 0, INT32_MAX, &w->gpus);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "gpus_used", 0, INT32_MAX, &w->gpus_used);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "running", 0, INT32_MAX, &w->running);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "last_seen_ms", 0, INT64_MAX, &w->last_seen_ms);
+    return rc;
+}
+
+/* Entry i of an array that must hold maps. */
+static int entry_map(const struct mlq_mpk_map *m, const msgpack_object_array *a, uint32_t i,
+                     const char *where, struct mlq_mpk_map *out)
+{
+    return mlq_mpk_map_init(out, &a->ptr[i], where, m->err);
+}
+
+/* ---- per-message encoders, decoders and freers -------------------------- */
+
+static void enc_error(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_int(pk, "code", m->u.error.code);
+    mlq_mpk_kv_str(pk, "msg", m->u.error.msg);
+}
+
+static int dec_error(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_i32(mp, "code", INT32_MIN, INT32_MAX, &m->u.error.code);
+    return rc < 0 ? rc : mlq_mpk_read_str(mp, "msg", MLQ_MAX_STR, false, &m->u.error.msg);
+}
+
+static void free_error(struct mlq_msg *m)
+{
+    free(m->u.error.msg);
+}
+
+static void enc_submit(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_put_str(pk, "spec");
+    put_jobspec(pk, &m->u.submit.spec);
+}
+
+static int dec_submit(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    return read_jobspec_at(mp, "spec", &m->u.submit.spec);
+}
+
+static void free_submit(struct mlq_msg *m)
+{
+    mlq_proto_jobspec_free(&m->u.submit.spec);
+}
+
+static void enc_submitted(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "id", m->u.submitted.id);
+}
+
+static int dec_submitted(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    return mlq_mpk_read_id(mp, "id", m->u.submitted.id);
+}
+
+static void enc_jobs(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    int st = m->u.jobs.state;
+    mlq_mpk_kv_strv(pk, "ids", m->u.jobs.ids, m->u.jobs.nids);
+    mlq_mpk_kv_str(pk, "state", st < 0 ? NULL : name_of(state_names, NELEM(state_names), st));
+    mlq_mpk_kv_uint(pk, "limit", m->u.jobs.limit);
+}
+
+static int dec_jobs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int st = -1;
+    uint64_t limit = 0;
+    int rc = mlq_mpk_read_strv(mp, "ids", 0, MLQ_MAX_IDS, MLQ_ID_LEN, (size_t)MLQ_MAX_IDS * 64,
+                               &m->u.jobs.ids, &m->u.jobs.nids);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "state", state_names, NELEM(state_names), true, &st);
+    if (rc == 0)
+        rc = mlq_mpk_read_uint(mp, "limit", MLQ_MAX_LIST, &limit);
+    m->u.jobs.state = st;
+    m->u.jobs.limit = (uint32_t)limit;
+    return rc;
+}
+
+static void free_jobs(struct mlq_msg *m)
+{
+    mlq_mpk_strv_free(m->u.jobs.ids, m->u.jobs.nids);
+}
+
+static void enc_job_list(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    uint32_t n = m->u.job_list.jobs ? m->u.job_list.njobs : 0;
+    mlq_mpk_kv_array(pk, "jobs", n);
+    for (uint32_t i = 0; i < n; i++)
+        put_jobinfo(pk, &m->u.job_list.jobs[i]);
+}
+
+static int dec_job_list(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    const msgpack_object_array *a;
+    int rc = mlq_mpk_read_array(mp, "jobs", 0, MLQ_MAX_LIST, &a);
+    if (rc < 0 || a->size == 0)
+        return rc;
+    m->u.job_list.jobs = calloc(a->size, sizeof *m->u.job_list.jobs);
+    if (!m->u.job_list.jobs)
+        return mlq_err_set(mp->err, MLQ_ENOMEM, "job_list: out of memory");
+    m->u.job_list.njobs = a->size;
+    for (uint32_t i = 0; i < a->size && rc == 0; i++) {
+        struct mlq_mpk_map jm;
+        rc = entry_map(mp, a, i, "jobinfo", &jm);
+        if (rc == 0)
+            rc = read_jobinfo_text(&jm, &m->u.job_list.jobs[i]);
+        if (rc == 0)
+            rc = read_jobinfo_nums(&jm, &m->u.job_list.jobs[i]);
+    }
+    return rc;
+}
+
+static void free_job_list(struct mlq_msg *m)
+{
+    for (uint32_t i = 0; m->u.job_list.jobs && i < m->u.job_list.njobs; i++)
+        mlq_proto_jobinfo_free(&m->u.job_list.jobs[i]);
+    free(m->u.job_list.jobs);
+}
+
+static void enc_cancel(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_strv(pk, "ids", m->u.cancel.ids, m->u.cancel.nids);
+}
+
+static int dec_cancel(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    return mlq_mpk_read_strv(mp, "ids", 1, MLQ_MAX_IDS, MLQ_ID_LEN, (size_t)MLQ_MAX_IDS * 64,
+                             &m->u.cancel.ids, &m->u.cancel.nids);
+}
+
+static void free_cancel(struct mlq_msg *m)
+{
+    mlq_mpk_strv_free(m->u.cancel.ids, m->u.cancel.nids);
+}
+
+static void enc_worker_list(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    uint32_t n = m->u.worker_list.workers ? m->u.worker_list.nworkers : 0;
+    mlq_mpk_kv_array(pk, "workers", n);
+    for (uint32_t i = 0; i < n; i++)
+        put_workerinfo(pk, &m->u.worker_list.workers[i]);
+}
+
+static int dec_worker_list(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    const msgpack_object_array *a;
+    int rc = mlq_mpk_read_array(mp, "workers", 0, MLQ_MAX_WORKERS, &a);
+    if (rc < 0 || a->size == 0)
+        return rc;
+    m->u.worker_list.workers = calloc(a->size, sizeof *m->u.worker_list.workers);
+    if (!m->u.worker_list.workers)
+        return mlq_err_set(mp->err, MLQ_ENOMEM, "worker_list: out of memory");
+    m->u.worker_list.nworkers = a->size;
+    for (uint32_t i = 0; i < a->size && rc == 0; i++) {
+        struct mlq_mpk_map wm;
+        rc = entry_map(mp, a, i, "workerinfo", &wm);
+        if (rc == 0)
+            rc = read_workerinfo(&wm, &m->u.worker_list.workers[i]);
+    }
+    return rc;
+}
+
+static void free_worker_list(struct mlq_msg *m)
+{
+    for (uint32_t i = 0; m->u.worker_list.workers && i < m->u.worker_list.nworkers; i++)
+        mlq_proto_workerinfo_free(&m->u.worker_list.workers[i]);
+    free(m->u.worker_list.workers);
+}
+
+static void enc_logs(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "job", m->u.logs.job);
+    mlq_mpk_kv_str(pk, "stream", name_of(stream_names, NELEM(stream_names), m->u.logs.stream));
+    mlq_mpk_kv_int(pk, "offset", m->u.logs.offset);
+    mlq_mpk_kv_uint(pk, "max", m->u.logs.max);
+}
+
+static int dec_logs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int stream = 0;
+    uint64_t max = 0;
+    int rc = mlq_mpk_read_str(mp, "job", MLQ_ID_LEN, false, &m->u.logs.job);
+    if (rc == 0 && m->u.logs.job[0] == '\0')
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "logs: key 'job' must not be empty");
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "stream", stream_names, NELEM(stream_names), false, &stream);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "offset", 0, INT64_MAX, &m->u.logs.offset);
+    if (rc == 0)
+        rc = mlq_mpk_read_uint(mp, "max", MLQ_MAX_LOG_CHUNK, &max);
+    m->u.logs.stream = stream == 1 ? MLQ_STREAM_STDERR : MLQ_STREAM_STDOUT;
+    m->u.logs.max = (uint32_t)max;
+    return rc;
+}
+
+static void free_logs(struct mlq_msg *m)
+{
+    free(m->u.logs.job);
+}
+
+static void enc_log_data(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_bin(pk, "data", m->u.log_data.data, m->u.log_data.len);
+    mlq_mpk_kv_int(pk, "offset", m->u.log_data.offset);
+    mlq_mpk_kv_int(pk, "size", m->u.log_data.size);
+    mlq_mpk_kv_str(pk, "state", mlq_job_state_name(m->u.log_data.state));
+    mlq_mpk_kv_bool(pk, "done", m->u.log_data.done);
+}
+
+static int dec_log_data(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int st = 0;
+    int rc =
+        mlq_mpk_read_bin(mp, "data", MLQ_MAX_LOG_CHUNK, &m->u.log_data.data, &m->u.log_data.len);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "offset", 0, INT64_MAX, &m->u.log_data.offset);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "size", 0, INT64_MAX, &m->u.log_data.size);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "state", state_names, NELEM(state_names), false, &st);
+    if (rc == 0)
+        rc = mlq_mpk_read_bool(mp, "done", &m->u.log_data.done);
+    m->u.log_data.state = st < 0 ? MLQ_JOB_PENDING : (enum mlq_job_state)st;
+    return rc;
+}
+
+static void free_log_data(struct mlq_msg *m)
+{
+    free(m->u.log_data.data);
+}
+
+static void enc_register(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    uint32_t n = m->u.reg.attempts ? m->u.reg.nattempts : 0;
+    mlq_mpk_kv_str(pk, "name", m->u.reg.name);
+    mlq_mpk_kv_int(pk, "cpus_m", m->u.reg.cpus_m);
+    mlq_mpk_kv_int(pk, "mem", m->u.reg.mem);
+    mlq_mpk_kv_int(pk, "gpus", m->u.reg.gpus);
+    mlq_mpk_kv_array(pk, "attempts", n);
+    for (uint32_t i = 0; i < n; i++) {
+        msgpack_pack_map(pk, 2);
+        mlq_mpk_kv_str(pk, "attempt_id", m->u.reg.attempts[i].attempt_id);
+        mlq_mpk_kv_bool(pk, "finished", m->u.reg.attempts[i].finished);
+    }
+}
+
+static int dec_held_attempts(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    const msgpack_object_array *a;
+    int rc = mlq_mpk_read_array(mp, "attempts", 0, MLQ_MAX_ATTEMPTS_LIST, &a);
+    if (rc < 0 || a->size == 0)
+        return rc;
+    m->u.reg.attempts = calloc(a->size, sizeof *m->u.reg.attempts);
+    if (!m->u.reg.attempts)
+        return mlq_err_set(mp->err, MLQ_ENOMEM, "register: out of memory");
+    m->u.reg.nattempts = a->size;
+    for (uint32_t i = 0; i < a->size && rc == 0; i++) {
+        struct mlq_mpk_map am;
+        rc = entry_map(mp, a, i, "attempts", &am);
+        if (rc == 0)
+            rc = mlq_mpk_read_id(&am, "attempt_id", m->u.reg.attempts[i].attempt_id);
+        if (rc == 0)
+            rc = mlq_mpk_read_bool(&am, "finished", &m->u.reg.attempts[i].finished);
+    }
+    return rc;
+}
+
+static int dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_str(mp, "name", MLQ_MAX_NAME, false, &m->u.reg.name);
+    if (rc == 0 && m->u.reg.name[0] == '\0')
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "register: key 'name' must not be empty");
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "cpus_m", 0, MLQ_MAX_CPUS_M, &m->u.reg.cpus_m);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "mem", 0, MLQ_MAX_MEM, &m->u.reg.mem);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(mp, "gpus", 0, MLQ_MAX_GPUS, &m->u.reg.gpus);
+    if (rc == 0)
+        rc = dec_held_attempts(mp, m);
+    return rc;
+}
+
+static void free_register(struct mlq_msg *m)
+{
+    free(m->u.reg.name);
+    free(m->u.reg.attempts);
+}
+
+static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "name", m->u.heartbeat.name);
+}
+
+static int dec_heartbeat(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    return mlq_mpk_read_str(mp, "name", MLQ_MAX_NAME, false, &m->u.heartbeat.name);
+}
+
+static void free_heartbeat(struct mlq_msg *m)
+{
+    free(m->u.heartbeat.name);
+}
+
+static void enc_report(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "attempt_id", m->u.report.attempt_id);
+    mlq_mpk_kv_str(pk, "phase", name_of(phase_names, NELEM(phase_names), m->u.report.phase));
+    mlq_mpk_kv_str(pk, "outcome",
+                   name_of(outcome_names, NELEM(outcome_names), m->u.report.outcome));
+    mlq_mpk_kv_int(pk, "exit_code", m->u.report.exit_code);
+    mlq_mpk_kv_int(pk, "signal", m->u.report.signal);
+    mlq_mpk_kv_int(pk, "pid", m->u.report.pid);
+    mlq_mpk_kv_int(pk, "start_ms", m->u.report.start_ms);
+    mlq_mpk_kv_int(pk, "end_ms", m->u.report.end_ms);
+    mlq_mpk_kv_str(pk, "detail", m->u.report.detail);
+}
+
+static int dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int phase = 0, outcome = 0;
+    int rc = mlq_mpk_read_id(mp, "attempt_id", m->u.report.attempt_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "phase", phase_names, NELEM(phase_names), false, &phase);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "outcome", outcome_names, NELEM(outcome_names), false, &outcome);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(mp, "exit_code", INT32_MIN, INT32_MAX, &m->u.report.exit_code);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(mp, "signal", 0, INT32_MAX, &m->u.report.signal);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "pid", INT64_MIN, INT64_MAX, &m->u.report.pid);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "start_ms", 0, INT64_MAX, &m->u.report.start_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "end_ms", 0, INT64_MAX, &m->u.report.end_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "detail", MLQ_MAX_STR, true, &m->u.report.detail);
+    m->u.report.phase = phase == 1 ? MLQ_PHASE_FINISHED : MLQ_PHASE_STARTED;
+    m->u.report.outcome = outcome < 0 ? MLQ_OUT_NONE : (enum mlq_outcome)outcome;
+    return rc;
+}
+
+static void free_report(struct mlq_msg *m)
+{
+    free(m->u.report.detail);
+}
+
+static void enc_log_chunk(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_uint(pk, "token", m->u.log_chunk.token);
+    mlq_mpk_kv_bin(pk, "data", m->u.log_chunk.data, m->u.log_chunk.len);
+    mlq_mpk_kv_int(pk, "size", m->u.log_chunk.size);
+    mlq_mpk_kv_int(pk, "err", m->u.log_chunk.err);
+}
+
+static int dec_log_chunk(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_uint(mp, "token", UINT64_MAX, &m->u.log_chunk.token);
+    if (rc == 0)
+        rc = mlq_mpk_read_bin(mp, "data", MLQ_MAX_LOG_CHUNK, &m->u.log_chunk.data,
+                              &m->u.log_chunk.len);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "size", 0, INT64_MAX, &m->u.log_chunk.size);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(mp, "err", INT32_MIN, 0, &m->u.log_chunk.err);
+    return rc;
+}
+
+static void free_log_chunk(struct mlq_msg *m)
+{
+    free(m->u.log_chunk.data);
+}
+
+static void enc_registered(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_int(pk, "heartbeat_ms", m->u.registered.heartbeat_ms);
+    mlq_mpk_kv_int(pk, "lease_ms", m->u.registered.lease_ms);
+}
+
+static int dec_registered(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_int(mp, "heartbeat_ms", 0, INT64_MAX, &m->u.registered.heartbeat_ms);
+    return rc < 0 ? rc : mlq_mpk_read_int(mp, "lease_ms", 0, INT64_MAX, &m->u.registered.lease_ms);
+}
+
+static void enc_assign(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    uint32_t n = m->u.assign.gpu_ids ? m->u.assign.ngpu_ids : 0;
+    mlq_mpk_kv_str(pk, "attempt_id", m->u.assign.attempt_id);
+    mlq_mpk_kv_str(pk, "job_id", m->u.assign.job_id);
+    mlq_mpk_kv_int(pk, "attempt", m->u.assign.attempt);
+    mlq_mpk_put_str(pk, "spec");
+    put_jobspec(pk, &m->u.assign.spec);
+    mlq_mpk_kv_array(pk, "gpu_ids", n);
+    for (uint32_t i = 0; i < n; i++)
+        msgpack_pack_int64(pk, m->u.assign.gpu_ids[i]);
+    mlq_mpk_kv_int(pk, "kill_grace_ms", m->u.assign.kill_grace_ms);
+}
+
+static int dec_gpu_ids(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    const msgpack_object_array *a;
+    int rc = mlq_mpk_read_array(mp, "gpu_ids", 0, MLQ_MAX_GPUS, &a);
+    if (rc < 0 || a->size == 0)
+        return rc;
+    m->u.assign.gpu_ids = calloc(a->size, sizeof *m->u.assign.gpu_ids);
+    if (!m->u.assign.gpu_ids)
+        return mlq_err_set(mp->err, MLQ_ENOMEM, "assign: out of memory");
+    m->u.assign.ngpu_ids = a->size;
+    for (uint32_t i = 0; i < a->size; i++) {
+        const msgpack_object *o = &a->ptr[i];
+        if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 >= MLQ_MAX_GPUS)
+            return mlq_err_set(mp->err, MLQ_EPROTO,
+                               "assign: key 'gpu_ids' entries must be integers below %d",
+                               MLQ_MAX_GPUS);
+        m->u.assign.gpu_ids[i] = (int32_t)o->via.u64;
+    }
+    return 0;
+}
+
+static int dec_assign(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_id(mp, "attempt_id", m->u.assign.attempt_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_id(mp, "job_id", m->u.assign.job_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(mp, "attempt", 1, INT32_MAX, &m->u.assign.attempt);
+    if (rc == 0)
+        rc = read_jobspec_at(mp, "spec", &m->u.assign.spec);
+    if (rc == 0)
+        rc = dec_gpu_ids(mp, m);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "kill_grace_ms", 0, INT64_MAX, &m->u.assign.kill_grace_ms);
+    return rc;
+}
+
+static void free_assign(struct mlq_msg *m)
+{
+    mlq_proto_jobspec_free(&m->u.assign.spec);
+    free(m->u.assign.gpu_ids);
+}
+
+static void enc_kill(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "attempt_id", m->u.kill.attempt_id);
+    mlq_mpk_kv_str(pk, "reason", m->u.kill.reason);
+}
+
+static int dec_kill(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_id(mp, "attempt_id", m->u.kill.attempt_id);
+    return rc < 0 ? rc : mlq_mpk_read_str(mp, "reason", MLQ_MAX_STR, true, &m->u.kill.reason);
+}
+
+static void free_kill(struct mlq_msg *m)
+{
+    free(m->u.kill.reason);
+}
+
+static void enc_report_ack(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "attempt_id", m->u.report_ack.attempt_id);
+    mlq_mpk_kv_str(pk, "phase", name_of(phase_names, NELEM(phase_names), m->u.report_ack.phase));
+    mlq_mpk_kv_bool(pk, "accepted", m->u.report_ack.accepted);
+}
+
+static int dec_report_ack(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int phase = 0;
+    int rc = mlq_mpk_read_id(mp, "attempt_id", m->u.report_ack.attempt_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "phase", phase_names, NELEM(phase_names), false, &phase);
+    if (rc == 0)
+        rc = mlq_mpk_read_bool(mp, "accepted", &m->u.report_ack.accepted);
+    m->u.report_ack.phase = phase == 1 ? MLQ_PHASE_FINISHED : MLQ_PHASE_STARTED;
+    return rc;
+}
+
+static void enc_log_read(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_uint(pk, "token", m->u.log_read.token);
+    mlq_mpk_kv_str(pk, "attempt_id", m->u.log_read.attempt_id);
+    mlq_mpk_kv_str(pk, "stream", name_of(stream_names, NELEM(stream_names), m->u.log_read.stream));
+    mlq_mpk_kv_int(pk, "offset", m->u.log_read.offset);
+    mlq_mpk_kv_uint(pk, "max", m->u.log_read.max);
+}
+
+static int dec_log_read(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int stream = 0;
+    uint64_t max = 0;
+    int rc = mlq_mpk_read_uint(mp, "token", UINT64_MAX, &m->u.log_read.token);
+    if (rc == 0)
+        rc = mlq_mpk_read_id(mp, "attempt_id", m->u.log_read.attempt_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "stream", stream_names, NELEM(stream_names), false, &stream);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "offset", 0, INT64_MAX, &m->u.log_read.offset);
+    if (rc == 0)
+        rc = mlq_mpk_read_uint(mp, "max", MLQ_MAX_LOG_CHUNK, &max);
+    m->u.log_read.stream = stream == 1 ? MLQ_STREAM_STDERR : MLQ_STREAM_STDOUT;
+    m->u.log_read.max = (uint32_t)max;
+    return rc;
+}
+
+/* ---- dispatch table ----------------------------------------------------- */
+
+typedef void (*enc_fn)(msgpack_packer *pk, const struct mlq_msg *m);
+typedef int (*dec_fn)(const struct mlq_mpk_map *mp, struct mlq_msg *m);
+typedef void (*free_fn)(struct mlq_msg *m);
+
+struct msg_kind {
+    const char *name;
+    uint32_t nkeys; /* fields enc writes besides v, t and rid */
+    enc_fn enc;     /* NULL: no fields */
+    dec_fn dec;
+    free_fn free; /* NULL: the decoder allocates nothing */
+};
+
+static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
+    [MLQ_MSG_ERROR] = {"error", 2, enc_error, dec_error, free_error},
+    [MLQ_MSG_OK] = {"ok", 0, NULL, NULL, NULL},
+    [MLQ_MSG_SUBMIT] = {"submit", 1, enc_submit, dec_submit, free_submit},
+    [MLQ_MSG_SUBMITTED] = {"submitted", 1, enc_submitted, dec_submitted, NULL},
+    [MLQ_MSG_JOBS] = {"jobs", 3, enc_jobs, dec_jobs, free_jobs},
+    [MLQ_MSG_JOB_LIST] = {"job_list", 1, enc_job_list, dec_job_list, free_job_list},
+    [MLQ_MSG_CANCEL] = {"cancel", 1, enc_cancel, dec_cancel, free_cancel},
+    [MLQ_MSG_WORKERS] = {"workers", 0, NULL, NULL, NULL},
+    [MLQ_MSG_WORKER_LIST] = {"worker_list", 1, enc_worker_list, dec_worker_list, free_worker_list},
+    [MLQ_MSG_LOGS] = {"logs", 4, enc_logs, dec_logs, free_logs},
+    [MLQ_MSG_LOG_DATA] = {"log_data", 5, enc_log_data, dec_log_data, free_log_data},
+    [MLQ_MSG_REGISTER] = {"register", 5, enc_register, dec_register, free_register},
+    [MLQ_MSG_HEARTBEAT] = {"heartbeat", 1, enc_heartbeat, dec_heartbeat, free_heartbeat},
+    [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
+    [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
+    [MLQ_MSG_REGISTERED] = {"registered", 2, enc_registered, dec_registered, NULL},
+    [MLQ_MSG_HB_ACK] = {"hb_ack", 0, NULL, NULL, NULL},
+    [MLQ_MSG_ASSIGN] = {"assign", 6, enc_assign, dec_assign, free_assign},
+    [MLQ_MSG_KILL] = {"kill", 2, enc_kill, dec_kill, free_kill},
+    [MLQ_MSG_REPORT_ACK] = {"report_ack", 3, enc_report_ack, dec_report_ack, NULL},
+    [MLQ_MSG_LOG_READ] = {"log_read", 5, enc_log_read, dec_log_read, NULL},
+};
+
+const char *mlq_proto_type_name(enum mlq_msg_type t)
+{
+    return (unsigned)t < MLQ_MSG_TYPE_COUNT ? kinds[t].name : "?";
+}
+
+/* ---- top level ---------------------------------------------------------- */
+
+int mlq_proto_encode(const struct mlq_msg *msg, char **out, size_t *out_len, struct mlq_err *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!msg || (unsigned)msg->type >= MLQ_MSG_TYPE_COUNT)
+        return mlq_err_set(err, MLQ_EINVAL, "cannot encode message type %d",
+                           msg ? (int)msg->type : -1);
+    const struct msg_kind *k = &kinds[msg->type];
+    struct mlq_mpk_out o;
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 3 + k->nkeys);
+    mlq_mpk_kv_uint(&o.pk, "v", MLQ_PROTO_VERSION);
+    mlq_mpk_kv_str(&o.pk, "t", k->name);
+    mlq_mpk_kv_uint(&o.pk, "rid", msg->rid);
+    if (k->enc)
+        k->enc(&o.pk, msg);
+    return mlq_mpk_out_finish(&o, out, out_len, err);
+}
+
+/* Validates the raw bytes, then unpacks them into up (destroyed again on
+ * failure). */
+static int unpack_checked(const void *buf, size_t len, msgpack_unpacked *up, struct mlq_err *err)
+{
+    msgpack_unpacked_init(up);
+    if (!buf || len == 0)
+        return mlq_err_set(err, MLQ_EPROTO, "empty message");
+    if (len > MLQ_MAX_MSG)
+        return mlq_err_set(err, MLQ_EPROTO, "message of %zu bytes exceeds %d", len, MLQ_MAX_MSG);
+    int rc = mlq_mpk_validate(buf, len, MLQ_MAX_DEPTH, err);
+    if (rc < 0)
+        return rc;
+    size_t off = 0;
+    msgpack_unpack_return r = msgpack_unpack_next(up, buf, len, &off);
+    if (r == MSGPACK_UNPACK_SUCCESS && off == len)
+        return 0;
+    msgpack_unpacked_destroy(up);
+    msgpack_unpacked_init(up);
+    if (r == MSGPACK_UNPACK_NOMEM_ERROR)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory decoding a message");
+    return mlq_err_set(err, MLQ_EPROTO, "malformed msgpack");
+}
+
+static int find_kind(const struct mlq_mpk_map *m, int *type)
+{
+    const msgpack_object *t = mlq_mpk_get(m, "t");
+    if (!t)
+        return mlq_err_set(m->err, MLQ_EPROTO, "message: missing key 't'");
+    if (t->type != MSGPACK_OBJECT_STR)
+        return mlq_err_set(m->err, MLQ_EPROTO, "message: key 't' must be a string");
+    for (int i = 0; i < MLQ_MSG_TYPE_COUNT; i++) {
+        if (t->via.str.size == strlen(kinds[i].name) &&
+            memcmp(t->via.str.ptr, kinds[i].name, t->via.str.size) == 0) {
+            *type = i;
+            return 0;
+        }
+    }
+    return mlq_err_set(m->err, MLQ_EPROTO, "message: unknown message type");
+}
+
+static int decode_top(const msgpack_object *obj, struct mlq_msg *msg, struct mlq_err *err)
+{
+    struct mlq_mpk_map m;
+    int64_t v;
+    int type;
+    int rc = mlq_mpk_map_init(&m, obj, "message", err);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(&m, "v", INT64_MIN, INT64_MAX, &v);
+    if (rc == 0 && v != MLQ_PROTO_VERSION)
+        rc = mlq_err_set(err, MLQ_EPROTO, "unsupported protocol version %lld", (long long)v);
+    if (rc == 0)
+        rc = find_kind(&m, &type);
+    if (rc == 0)
+        rc = mlq_mpk_read_uint(&m, "rid", UINT64_MAX, &msg->rid);
+    if (rc < 0)
+        return rc;
+    msg->type = (enum mlq_msg_type)type;
+    m.where = kinds[type].name;
+    return kinds[type].dec ? kinds[type].dec(&m, msg) : 0;
+}
+
+int mlq_proto_decode(const void *buf, size_t len, struct mlq_msg *msg, struct mlq_err *err)
+{
+    msgpack_unpacked up;
+    memset(msg, 0, sizeof *msg);
+    int rc = unpack_checked(buf, len, &up, err);
+    if (rc < 0)
+        return rc;
+    rc = decode_top(&up.data, msg, err);
+    msgpack_unpacked_destroy(&up);
+    if (rc < 0)
+        mlq_proto_msg_free(msg);
+    return rc;
+}
+
+void mlq_proto_msg_free(struct mlq_msg *msg)
+{
+    if (!msg)
+        return;
+    if ((unsigned)msg->type < MLQ_MSG_TYPE_COUNT && kinds[msg->type].free)
+        kinds[msg->type].free(msg);
+    memset(msg, 0, sizeof *msg);
+}
+
+/* ---- jobspec helpers ---------------------------------------------------- */
+
+void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
+{
+    if (!spec)
+        return;
+    free(spec->name);
+    free(spec->owner);
+    mlq_mpk_strv_free(spec->argv, spec->argc);
+    mlq_mpk_strv_free(spec->env, spec->envc);
+    free(spec->workdir);
+    memset(spec, 0, sizeof *spec);
+}
+
+void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
+{
+    if (!info)
+        return;
+    free(info->name);
+    free(info->owner);
+    free(info->reason);
+    mlq_mpk_strv_free(info->argv, info->argc);
+    free(info->workdir);
+    free(info->attempt_id);
+    free(info->worker);
+    free(info->gpu_ids);
+    memset(info, 0, sizeof *info);
+}
+
+void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
+{
+    if (!w)
+        return;
+    free(w->name);
+    free(w->state);
+    memset(w, 0, sizeof *w);
+}
+
+static int check_argv(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    size_t total = 0;
+    if (s->argc < 1 || !s->argv)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: argv must not be empty");
+    if (s->argc > MLQ_MAX_ARGC)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d arguments", MLQ_MAX_ARGC);
+    for (uint32_t i = 0; i < s->argc; i++) {
+        if (!s->argv[i])
+            return mlq_err_set(err, MLQ_EINVAL, "spec: argv[%u] is missing", i);
+        total += strlen(s->argv[i]);
+        if (total > MLQ_MAX_ARGV_BYTES)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: arguments exceed %d bytes",
+                               MLQ_MAX_ARGV_BYTES);
+    }
+    if (s->argv[0][0] == '\0')
+        return mlq_err_set(err, MLQ_EINVAL, "spec: the command (argv[0]) is empty");
+    return 0;
+}
+
+static int check_env(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    if (s->envc > MLQ_MAX_ENVC)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d environment entries", MLQ_MAX_ENVC);
+    if (s->envc > 0 && !s->env)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: env is missing");
+    for (uint32_t i = 0; i < s->envc; i++) {
+        const char *e = s->env[i];
+        if (!e)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is missing", i);
+        if (strlen(e) > MLQ_MAX_STR)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is longer than %d bytes", i,
+                               MLQ_MAX_STR);
+        const char *eq = strchr(e, '=');
+        if (!eq || eq == e)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is not KEY=VALUE", i);
+    }
+    return 0;
+}
+
+static int check_text(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    if (s->name && strlen(s->name) > MLQ_MAX_NAME)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: name is longer than %d bytes", MLQ_MAX_NAME);
+    if (!s->owner || s->owner[0] == '\0')
+        return mlq_err_set(err, MLQ_EINVAL, "spec: owner is missing");
+    if (strlen(s->owner) > MLQ_MAX_NAME)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: owner is longer than %d bytes", MLQ_MAX_NAME);
+    if (!s->workdir || s->workdir[0] != '/')
+        return mlq_err_set(err, MLQ_EINVAL, "spec: workdir must be an absolute path");
+    if (strlen(s->workdir) > MLQ_MAX_PATH)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: workdir is longer than %d bytes", MLQ_MAX_PATH);
+    return 0;
+}
+
+int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    int rc = check_text(spec, err);
+    if (rc == 0)
+        rc = check_argv(spec, err);
+    if (rc == 0)
+        rc = check_env(spec, err);
+    if (rc < 0)
+        return rc;
+    if (spec->cpus_m < 1 || spec->cpus_m > MLQ_MAX_CPUS_M)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: cpus must be between 0.001 and %d",
+                           MLQ_MAX_CPUS_M / 1000);
+    if (spec->mem < 1 || spec->mem > MLQ_MAX_MEM)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: memory must be between 1 byte and 1 PiB");
+    if (spec->gpus < 0 || spec->gpus > MLQ_MAX_GPUS)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: gpus must be between 0 and %d", MLQ_MAX_GPUS);
+    return 0;
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+static int dup_strv(char ***dst, char *const *src, uint32_t n)
+{
+    *dst = NULL;
+    if (!src || n == 0)
+        return 0;
+    *dst = calloc(n, sizeof **dst);
+    if (!*dst)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (dup_opt(&(*dst)[i], src[i]) < 0)
+            return -1;
+    return 0;
+}
+
+int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *src,
+                           struct mlq_err *err)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->cpus_m = src->cpus_m;
+    dst->mem = src->mem;
+    dst->gpus = src->gpus;
+    /* counts first, so a failure half way frees exactly what was copied */
+    dst->argc = src->argv ? src->argc : 0;
+    dst->envc = src->env ? src->envc : 0;
+    if (dup_opt(&dst->name, src->name) < 0 || dup_opt(&dst->owner, src->owner) < 0 ||
+        dup_opt(&dst->workdir, src->workdir) < 0 || dup_strv(&dst->argv, src->argv, dst->argc) ||
+        dup_strv(&dst->env, src->env, dst->envc) < 0) {
+        mlq_proto_jobspec_free(dst);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
+    }
+    return 0;
+}
+
+int mlq_proto_jobspec_pack(const struct mlq_jobspec *spec, char **out, size_t *out_len,
+                           struct mlq_err *err)
+{
+    struct mlq_mpk_out o;
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    put_jobspec(&o.pk, spec);
+    return mlq_mpk_out_finish(&o, out, out_len, err);
+}
+
+int mlq_proto_jobspec_unpack(const void *buf, size_t len, struct mlq_jobspec *spec,
+                             struct mlq_err *err)
+{
+    msgpack_unpacked up;
+    struct mlq_mpk_map m;
+    memset(spec, 0, sizeof *spec);
+    int rc = unpack_checked(buf, len, &up, err);
+    if (rc < 0)
+        return rc;
+    rc = mlq_mpk_map_init(&m, &up.data, "spec", err);
+    if (rc == 0)
+        rc = read_jobspec(&m, spec);
+    msgpack_unpacked_destroy(&up);
+    if (rc < 0)
+        mlq_proto_jobspec_free(spec);
+    return rc;
+}
