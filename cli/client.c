@@ -1,0 +1,247 @@
+/* client: scheduler address resolution, the request helper and the mapping
+ * from error codes to exit codes, shared by every mlq command.
+ *
+ * Every reply is untrusted: an error message from the scheduler is copied
+ * with control characters replaced, so a hostile peer cannot drive the
+ * user's terminal through it. */
+#include "client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "id.h"
+#include "limits.h"
+#include "transport.h"
+
+void mlq_cli_init(struct mlq_cli *cli)
+{
+    memset(cli, 0, sizeof(*cli));
+    cli->timeout_ms = MLQ_CLI_DEFAULT_TIMEOUT_MS;
+    cli->next_rid = 1;
+}
+
+void mlq_cli_fini(struct mlq_cli *cli)
+{
+    if (cli->zctx)
+        zmq_ctx_term(cli->zctx);
+    cli->zctx = NULL;
+    free(cli->addr);
+    cli->addr = NULL;
+}
+
+/* One row per code; anything not listed is a plain failure (exit 1). */
+static const struct {
+    int code;
+    int exit_code;
+} exit_map[] = {
+    {MLQ_OK, MLQ_EXIT_OK},
+    {MLQ_ENOTFOUND, MLQ_EXIT_NOT_FOUND},
+    {MLQ_EAMBIG, MLQ_EXIT_INVALID},
+    {MLQ_EINVAL, MLQ_EXIT_INVALID},
+    {MLQ_ETOOBIG, MLQ_EXIT_INVALID},
+    {MLQ_EPERM, MLQ_EXIT_PERM},
+    {MLQ_EUNREACH, MLQ_EXIT_UNREACHABLE},
+    {MLQ_CLI_EUSAGE, MLQ_EXIT_USAGE},
+    {MLQ_CLI_ETIMEOUT, MLQ_EXIT_TIMEOUT},
+    {MLQ_CLI_EFAILED, MLQ_EXIT_FAILED},
+};
+
+int mlq_cli_exit_code(int code)
+{
+    for (size_t i = 0; i < sizeof(exit_map) / sizeof(exit_map[0]); i++)
+        if (exit_map[i].code == code)
+            return exit_map[i].exit_code;
+    return MLQ_EXIT_FAILED;
+}
+
+static int dup_addr(const char *addr, const char *origin, char **out, struct mlq_err *err)
+{
+    if (addr[0] == '\0' || strlen(addr) > MLQ_MAX_PATH)
+        return mlq_err_set(err, MLQ_EINVAL, "bad scheduler address from %s", origin);
+    *out = strdup(addr);
+    if (!*out)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The `scheduler` key of the client config; *out stays NULL when there is no
+ * config file or no such key. A config that exists but is broken is an error:
+ * silently ignoring it would send requests somewhere the user did not mean. */
+static int addr_from_config(char **out, struct mlq_err *err)
+{
+    char *path = mlq_config_default_path();
+    if (!path)
+        return 0;
+    struct mlq_config *cfg = NULL;
+    int rc = mlq_config_load(path, &cfg, err);
+    if (rc == MLQ_ENOTFOUND) {
+        mlq_err_clear(err);
+        rc = 0;
+    } else if (rc == 0) {
+        const char *v = mlq_config_get(cfg, "scheduler");
+        if (v)
+            rc = dup_addr(v, path, out, err);
+    }
+    mlq_config_destroy(&cfg);
+    free(path);
+    return rc;
+}
+
+int mlq_cli_resolve_scheduler(const char *opt, char **out, struct mlq_err *err)
+{
+    *out = NULL;
+    if (opt)
+        return dup_addr(opt, "--scheduler", out, err);
+    const char *env = getenv("MLQ_SCHEDULER");
+    if (env && env[0])
+        return dup_addr(env, "MLQ_SCHEDULER", out, err);
+    int rc = addr_from_config(out, err);
+    if (rc < 0 || *out)
+        return rc;
+    return dup_addr(MLQ_CLI_DEFAULT_SCHEDULER, "the default", out, err);
+}
+
+int mlq_cli_address(struct mlq_cli *cli, const char **out, struct mlq_err *err)
+{
+    if (!cli->addr) {
+        int rc = mlq_cli_resolve_scheduler(cli->scheduler_opt, &cli->addr, err);
+        if (rc < 0)
+            return rc;
+    }
+    *out = cli->addr;
+    return 0;
+}
+
+/* Copies an untrusted message, replacing control characters. */
+static void copy_clean(char *dst, size_t len, const char *src)
+{
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    dst[i] = '\0';
+}
+
+/* Turns an `error` reply into a code and message; the code must be one of
+ * ours, otherwise the peer is speaking nonsense. */
+static int from_error_reply(const struct mlq_msg *reply, struct mlq_err *err)
+{
+    int code = reply->u.error.code;
+    if (code >= 0 || code < MLQ_EUNAVAIL)
+        return mlq_err_set(err, MLQ_EPROTO, "scheduler sent an error with unknown code %d", code);
+    char msg[MLQ_ERR_MSG_MAX];
+    copy_clean(msg, sizeof(msg), reply->u.error.msg);
+    if (msg[0] == '\0')
+        return mlq_err_set(err, code, "%s", mlq_strerror(code));
+    return mlq_err_set(err, code, "%s", msg);
+}
+
+static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
+{
+    if (cli->zctx)
+        return 0;
+    cli->zctx = zmq_ctx_new();
+    if (!cli->zctx)
+        return mlq_err_set(err, MLQ_EIO, "cannot create ZeroMQ context: %s", strerror(errno));
+    return 0;
+}
+
+int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type expect,
+                    struct mlq_msg *reply, struct mlq_err *err)
+{
+    memset(reply, 0, sizeof(*reply));
+    const char *addr;
+    int rc = mlq_cli_address(cli, &addr, err);
+    if (rc < 0 || (rc = ensure_ctx(cli, err)) < 0)
+        return rc;
+    req->rid = cli->next_rid++;
+    rc = mlq_transport_request(cli->zctx, addr, req, reply, cli->timeout_ms, err);
+    if (rc == MLQ_EUNREACH)
+        return mlq_err_set(err, rc, "no answer from the scheduler at %s within %d ms", addr,
+                           cli->timeout_ms);
+    if (rc < 0)
+        return rc;
+    if (reply->type == MLQ_MSG_ERROR) {
+        rc = from_error_reply(reply, err);
+    } else if (reply->type != expect) {
+        rc = mlq_err_set(err, MLQ_EPROTO, "scheduler answered %s to %s",
+                         mlq_proto_type_name(reply->type), mlq_proto_type_name(req->type));
+    }
+    if (rc < 0)
+        mlq_proto_msg_free(reply);
+    return rc;
+}
+
+int mlq_cli_check_ids(char *const *ids, int n, struct mlq_err *err)
+{
+    if (n > MLQ_MAX_IDS)
+        return mlq_err_set(err, MLQ_ETOOBIG, "too many job ids (at most %d)", MLQ_MAX_IDS);
+    for (int i = 0; i < n; i++) {
+        if (!mlq_id_prefix_valid(ids[i])) {
+            char shown[64];
+            copy_clean(shown, sizeof(shown), ids[i]);
+            return mlq_err_set(err, MLQ_EINVAL, "'%s' is not a job id (or a prefix of one)", shown);
+        }
+    }
+    return 0;
+}
+
+int mlq_cli_fetch_jobs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_msg *reply,
+                       struct mlq_err *err)
+{
+    struct mlq_msg req = {.type = MLQ_MSG_JOBS};
+    req.u.jobs.ids = (char **)ids;
+    req.u.jobs.nids = (uint32_t)n;
+    req.u.jobs.state = -1;
+    int rc = mlq_cli_request(cli, &req, MLQ_MSG_JOB_LIST, reply, err);
+    if (rc < 0)
+        return rc;
+    if (reply->u.job_list.njobs != (uint32_t)n) {
+        mlq_proto_msg_free(reply);
+        return mlq_err_set(err, MLQ_EPROTO, "scheduler answered %d ids with %u jobs", n,
+                           reply->u.job_list.njobs);
+    }
+    return 0;
+}
+
+int mlq_cli_getopt_error(const char *cmd, int c, int argc, char **argv, struct mlq_err *err)
+{
+    /* getopt leaves optind just past the offending element, except for an
+     * unknown short option inside a cluster, where it may not advance yet. */
+    const char *bad = (optind > 0 && optind <= argc) ? argv[optind - 1] : "?";
+    char shown[64];
+    copy_clean(shown, sizeof(shown), bad);
+    if (c == ':')
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: option '%s' needs a value", cmd, shown);
+    if (optopt > 0 && optopt < 0x100 && bad[0] == '-' && bad[1] != '-')
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: unknown option '-%c'", cmd, optopt);
+    return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: unknown option '%s'", cmd, shown);
+}
+
+int mlq_cli_parse_int(const char *what, const char *s, long min, long max, long *out,
+                      struct mlq_err *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < min || v > max)
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "bad %s '%.40s' (expected %ld..%ld)", what, s, min,
+                           max);
+    *out = v;
+    return 0;
+}
+
+void mlq_cli_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}

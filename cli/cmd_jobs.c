@@ -1,0 +1,528 @@
+/* cmd_jobs: `mlq status`, `mlq list`, `mlq cancel` and `mlq wait`.
+ *
+ * Job ids on the command line are prefixes; they are checked locally (junk
+ * never reaches the scheduler) and resolved by the scheduler with one `jobs`
+ * request, after which only full ids are sent, so a job submitted meanwhile
+ * can never make a prefix ambiguous halfway through a command. */
+#include "cmd_jobs.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "id.h"
+#include "output.h"
+#include "res.h"
+
+#define WAIT_POLL_MS        500
+#define WAIT_UNREACH_MAX_MS 30000 /* scheduler restarts are survived, outages not */
+#define DEFAULT_LIST_LIMIT  100
+
+enum { OPT_STATE = MLQ_CLI_OPT_FIRST_FREE, OPT_LIMIT, OPT_WAIT_TIMEOUT };
+
+/* Options of every command here; each command's table names the ones it
+ * takes. */
+struct jobs_opts {
+    bool json;
+    int state;       /* -1 = any */
+    long limit;      /* 0 = default */
+    int64_t wait_ms; /* 0 = forever */
+};
+
+struct jobs_cmd {
+    const char *name;
+    const char *usage;
+    const struct option *longopts;
+    bool needs_ids; /* at least one JOB argument */
+};
+
+static int usage_error(const struct jobs_cmd *cmd, const struct mlq_err *err)
+{
+    fprintf(stderr, "mlq: %s\n%s", err->msg, cmd->usage);
+    return MLQ_EXIT_USAGE;
+}
+
+static int parse_state(const char *s, int *out, struct mlq_err *err)
+{
+    *out = mlq_job_state_parse(s);
+    if (*out >= 0)
+        return 0;
+    char names[128] = "";
+    for (int i = 0; i < MLQ_JOB_STATE_COUNT; i++) {
+        strcat(names, i ? ", " : "");
+        strcat(names, mlq_job_state_name(i));
+    }
+    return mlq_err_set(err, MLQ_CLI_EUSAGE, "bad --state '%.40s' (one of %s)", s, names);
+}
+
+static int one_opt(int c, struct mlq_cli *cli, struct jobs_opts *o, struct mlq_err *err)
+{
+    switch (c) {
+    case MLQ_CLI_OPT_JSON:
+        o->json = true;
+        return 0;
+    case MLQ_CLI_OPT_SCHEDULER:
+        cli->scheduler_opt = optarg;
+        return 0;
+    case OPT_STATE:
+        return parse_state(optarg, &o->state, err);
+    case OPT_LIMIT:
+        return mlq_cli_parse_int("--limit", optarg, 1, MLQ_MAX_LIST, &o->limit, err);
+    case OPT_WAIT_TIMEOUT:
+        if (mlq_res_parse_duration(optarg, &o->wait_ms, err) < 0)
+            return mlq_err_set(err, MLQ_CLI_EUSAGE, "bad --timeout: %s", err->msg);
+        return 0;
+    default:
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: unexpected option", "mlq");
+    }
+}
+
+/* Parses argv; returns -1 to go on (job ids are argv[optind..argc)), else
+ * the exit code. */
+static int parse_opts(const struct jobs_cmd *cmd, struct mlq_cli *cli, int argc, char **argv,
+                      struct jobs_opts *o)
+{
+    struct mlq_err err = {0};
+    memset(o, 0, sizeof(*o));
+    o->state = -1;
+    int c, rc = 0;
+    optind = 0;
+    opterr = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":h", cmd->longopts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(cmd->usage, stdout);
+            return MLQ_EXIT_OK;
+        }
+        if (c == '?' || c == ':')
+            rc = mlq_cli_getopt_error(cmd->name, c, argc, argv, &err);
+        else
+            rc = one_opt(c, cli, o, &err);
+    }
+    if (rc == 0 && cmd->needs_ids && optind >= argc)
+        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "%s: no job given", cmd->name);
+    if (rc == 0 && !cmd->needs_ids && optind < argc)
+        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "%s: unexpected argument '%.40s'", cmd->name,
+                         argv[optind]);
+    if (rc == MLQ_CLI_EUSAGE)
+        return usage_error(cmd, &err);
+    if (rc == 0 && cmd->needs_ids)
+        rc = mlq_cli_check_ids(argv + optind, argc - optind, &err);
+    return rc < 0 ? mlq_out_fail(rc, &err) : -1;
+}
+
+/* Prints a list of jobs as {"jobs": [...]}, or one job as an object. */
+static int print_jobs_json(const struct mlq_jobinfo *jobs, uint32_t n, bool wrap)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && i < n; i++)
+        if (json_array_append_new(arr, mlq_out_job_json(&jobs[i])) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    if (!arr)
+        return mlq_out_fail(MLQ_ENOMEM, NULL);
+    json_t *doc = wrap ? json_pack("{s:o}", "jobs", arr) : json_incref(json_array_get(arr, 0));
+    if (!wrap)
+        json_decref(arr);
+    int rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
+    json_decref(doc);
+    return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
+}
+
+/* ---- status ---- */
+
+static void detail_line(const char *label, const char *value)
+{
+    char buf[1024];
+    printf("%-11s %s\n", label, mlq_out_clean(value, buf, sizeof(buf)));
+}
+
+static void detail_state(const struct mlq_jobinfo *j, bool colour)
+{
+    char reason[512];
+    const char *c = colour ? mlq_out_state_colour(j->state) : "";
+    printf("%-11s %s%s%s", "state:", c, mlq_job_state_name(j->state), c[0] ? "\033[0m" : "");
+    if (j->reason && j->reason[0])
+        printf(" (%s)", mlq_out_clean(j->reason, reason, sizeof(reason)));
+    putchar('\n');
+}
+
+static void detail_resources(const struct mlq_jobinfo *j)
+{
+    char cpus[32], mem[32];
+    printf("%-11s cpus %s, mem %s, gpus %d\n",
+           "resources:", mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
+           mlq_res_fmt_mem(j->mem, mem, sizeof(mem)), (int)j->gpus);
+}
+
+static void detail_times(const struct mlq_jobinfo *j)
+{
+    char buf[64];
+    detail_line("submitted:", mlq_out_time_local(j->submit_ms, buf, sizeof(buf)));
+    detail_line("started:", mlq_out_time_local(j->start_ms, buf, sizeof(buf)));
+    detail_line("ended:", mlq_out_time_local(j->end_ms, buf, sizeof(buf)));
+    if (j->start_ms > 0) {
+        int64_t end = j->end_ms > 0 ? j->end_ms : mlq_clock_wall_ms();
+        int64_t ms = end > j->start_ms ? end - j->start_ms : 0;
+        detail_line("run time:", mlq_res_fmt_duration(ms, buf, sizeof(buf)));
+    }
+}
+
+static void print_job_detail(const struct mlq_jobinfo *j, bool colour)
+{
+    char buf[4096];
+    detail_line("id:", j->id);
+    detail_line("name:", j->name);
+    detail_state(j, colour);
+    detail_line("owner:", j->owner);
+    detail_line("command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
+    detail_line("workdir:", j->workdir);
+    detail_resources(j);
+    if (j->attempt > 0) {
+        char id[64];
+        snprintf(buf, sizeof(buf), "%d (%s)", (int)j->attempt,
+                 mlq_out_clean(j->attempt_id, id, sizeof(id)));
+        detail_line("attempt:", buf);
+    }
+    detail_line("worker:", j->worker);
+    if (j->gpus > 0 || (j->gpu_ids && j->gpu_ids[0]))
+        detail_line("gpu ids:", j->gpu_ids);
+    detail_times(j);
+    if (j->exit_code >= 0 || j->signal > 0)
+        detail_line("exit:", mlq_out_exit(j, buf, sizeof(buf)));
+}
+
+static const struct option status_longopts[] = {
+    MLQ_CLI_COMMON_LONGOPTS,
+    {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct jobs_cmd status_cmd = {
+    "status",
+    "usage: mlq status [--json] JOB...\n\n"
+    "Shows everything about each job (any unique prefix of its id).\n"
+    "  --json            one JSON object (or {\"jobs\": [...]} for several jobs)\n"
+    "  --scheduler ADDR  scheduler address\n",
+    status_longopts, true};
+
+int mlq_cmd_status(struct mlq_cli *cli, int argc, char **argv)
+{
+    struct jobs_opts o;
+    int rc = parse_opts(&status_cmd, cli, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    struct mlq_err err = {0};
+    struct mlq_msg reply;
+    int n = argc - optind;
+    if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, n, &reply, &err)) < 0)
+        return mlq_out_fail(rc, &err);
+    const struct mlq_jobinfo *jobs = reply.u.job_list.jobs;
+    if (o.json) {
+        rc = print_jobs_json(jobs, reply.u.job_list.njobs, n > 1);
+    } else {
+        for (int i = 0; i < n; i++) {
+            if (i > 0)
+                putchar('\n');
+            print_job_detail(&jobs[i], cli->stdout_tty);
+        }
+        rc = MLQ_EXIT_OK;
+    }
+    mlq_proto_msg_free(&reply);
+    return rc;
+}
+
+/* ---- list ---- */
+
+static int newest_first(const void *a, const void *b)
+{
+    const struct mlq_jobinfo *x = a, *y = b;
+    if (x->submit_ms != y->submit_ms)
+        return x->submit_ms > y->submit_ms ? -1 : 1;
+    return -strcmp(x->id, y->id);
+}
+
+static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j)
+{
+    char id[MLQ_SHORT_ID_LEN + 1], cpus[32], mem[32], gpus[16], when[64], exit[32];
+    mlq_id_short(j->id, id);
+    snprintf(gpus, sizeof(gpus), "%d", (int)j->gpus);
+    const char *cells[] = {
+        id,
+        j->name ? j->name : "-",
+        mlq_job_state_name(j->state),
+        j->worker ? j->worker : "-",
+        mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
+        mlq_res_fmt_mem(j->mem, mem, sizeof(mem)),
+        gpus,
+        mlq_out_time_local(j->submit_ms, when, sizeof(when)),
+        mlq_out_exit(j, exit, sizeof(exit)),
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(cells) / sizeof(cells[0]); i++)
+        rc = mlq_table_add(t, cells[i], i == 2 ? mlq_out_state_colour(j->state) : NULL);
+    return rc;
+}
+
+static int print_jobs_table(const struct mlq_jobinfo *jobs, uint32_t n, bool colour)
+{
+    static const char *const headers[] = {"ID",  "NAME", "STATE",     "WORKER", "CPUS",
+                                          "MEM", "GPUS", "SUBMITTED", "EXIT"};
+    struct mlq_table *t = mlq_table_create(9, headers);
+    int rc = t ? 0 : MLQ_ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        rc = add_job_row(t, &jobs[i]);
+    if (rc == 0)
+        rc = mlq_table_print(t, stdout, colour);
+    mlq_table_destroy(&t);
+    return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
+}
+
+static const struct option list_longopts[] = {
+    MLQ_CLI_COMMON_LONGOPTS,
+    {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct jobs_cmd list_cmd = {
+    "list",
+    "usage: mlq list [--state STATE] [--limit N] [--json]\n\n"
+    "Lists jobs, newest first.\n"
+    "  --state STATE     only jobs in this state (PENDING, RUNNING, FAILED, ...)\n"
+    "  --limit N         at most N jobs (default 100, at most 10000)\n"
+    "  --json            {\"jobs\": [...]}\n"
+    "  --scheduler ADDR  scheduler address\n",
+    list_longopts, false};
+
+int mlq_cmd_list(struct mlq_cli *cli, int argc, char **argv)
+{
+    struct jobs_opts o;
+    int rc = parse_opts(&list_cmd, cli, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    struct mlq_err err = {0};
+    struct mlq_msg req = {.type = MLQ_MSG_JOBS}, reply;
+    req.u.jobs.state = o.state;
+    req.u.jobs.limit = (uint32_t)(o.limit ? o.limit : DEFAULT_LIST_LIMIT);
+    if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_JOB_LIST, &reply, &err)) < 0)
+        return mlq_out_fail(rc, &err);
+    struct mlq_jobinfo *jobs = reply.u.job_list.jobs;
+    uint32_t n = reply.u.job_list.njobs;
+    if (n > 1)
+        qsort(jobs, n, sizeof(*jobs), newest_first);
+    rc = o.json ? print_jobs_json(jobs, n, true) : print_jobs_table(jobs, n, cli->stdout_tty);
+    mlq_proto_msg_free(&reply);
+    return rc;
+}
+
+/* ---- cancel ---- */
+
+static const struct option cancel_longopts[] = {
+    MLQ_CLI_COMMON_LONGOPTS,
+    {NULL, 0, NULL, 0},
+};
+
+static const struct jobs_cmd cancel_cmd = {
+    "cancel",
+    "usage: mlq cancel JOB...\n\n"
+    "Cancels jobs (any unique prefix of their ids); running jobs are killed.\n"
+    "  --scheduler ADDR  scheduler address\n",
+    cancel_longopts, true};
+
+static const struct mlq_jobinfo *find_job(const struct mlq_msg *list, const char *id)
+{
+    for (uint32_t i = 0; i < list->u.job_list.njobs; i++)
+        if (strcmp(list->u.job_list.jobs[i].id, id) == 0)
+            return &list->u.job_list.jobs[i];
+    return NULL;
+}
+
+/* Reports what happened to one job: `after` is its state in the cancel reply
+ * (NULL when it was terminal already and not sent). */
+static void report_cancel(const struct mlq_jobinfo *before, const struct mlq_jobinfo *after)
+{
+    char id[MLQ_SHORT_ID_LEN + 1];
+    mlq_id_short(before->id, id);
+    const struct mlq_jobinfo *now = after ? after : before;
+    if (mlq_job_state_terminal(now->state) && (!after || now->state != MLQ_JOB_CANCELLED))
+        fprintf(stderr, "%s already %s\n", id, mlq_job_state_name(now->state));
+    else
+        fprintf(stderr, "cancelled %s\n", id);
+}
+
+/* Sends `cancel` for the jobs of `before` that are not terminal yet. */
+static int send_cancel(struct mlq_cli *cli, const struct mlq_msg *before, struct mlq_msg *reply,
+                       struct mlq_err *err)
+{
+    uint32_t n = before->u.job_list.njobs, k = 0;
+    char **ids = calloc(n ? n : 1, sizeof(*ids));
+    if (!ids)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++)
+        if (!mlq_job_state_terminal(before->u.job_list.jobs[i].state))
+            ids[k++] = (char *)before->u.job_list.jobs[i].id;
+    int rc = 0;
+    memset(reply, 0, sizeof(*reply));
+    if (k > 0) {
+        struct mlq_msg req = {.type = MLQ_MSG_CANCEL};
+        req.u.cancel.ids = ids;
+        req.u.cancel.nids = k;
+        rc = mlq_cli_request(cli, &req, MLQ_MSG_JOB_LIST, reply, err);
+    }
+    free(ids);
+    return rc;
+}
+
+int mlq_cmd_cancel(struct mlq_cli *cli, int argc, char **argv)
+{
+    struct jobs_opts o;
+    int rc = parse_opts(&cancel_cmd, cli, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    struct mlq_err err = {0};
+    struct mlq_msg before, after;
+    if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, argc - optind, &before, &err)) < 0)
+        return mlq_out_fail(rc, &err);
+    if ((rc = send_cancel(cli, &before, &after, &err)) < 0) {
+        mlq_proto_msg_free(&before);
+        return mlq_out_fail(rc, &err);
+    }
+    for (uint32_t i = 0; i < before.u.job_list.njobs; i++) {
+        const struct mlq_jobinfo *b = &before.u.job_list.jobs[i];
+        report_cancel(b, mlq_job_state_terminal(b->state) ? NULL : find_job(&after, b->id));
+    }
+    mlq_proto_msg_free(&after);
+    mlq_proto_msg_free(&before);
+    return MLQ_EXIT_OK;
+}
+
+/* ---- wait ---- */
+
+static const struct option wait_longopts[] = {
+    MLQ_CLI_COMMON_LONGOPTS,
+    {"timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+    {NULL, 0, NULL, 0},
+};
+
+static const struct jobs_cmd wait_cmd = {
+    "wait",
+    "usage: mlq wait [--timeout DUR] JOB...\n\n"
+    "Waits until every job has ended. Exit status 0 when all succeeded, 1 when\n"
+    "any did not, 7 when --timeout expired first.\n"
+    "  --timeout DUR     give up after DUR (e.g. 30s, 5m, 2h)\n"
+    "  --scheduler ADDR  scheduler address\n",
+    wait_longopts, true};
+
+/* "2 succeeded, 1 failed" for the states of the jobs in list. */
+static void wait_summary(const struct mlq_msg *list, bool timed_out)
+{
+    int count[MLQ_JOB_STATE_COUNT] = {0};
+    for (uint32_t i = 0; i < list->u.job_list.njobs; i++)
+        if ((unsigned)list->u.job_list.jobs[i].state < MLQ_JOB_STATE_COUNT)
+            count[list->u.job_list.jobs[i].state]++;
+    static const char *const words[MLQ_JOB_STATE_COUNT] = {
+        "pending", "assigned", "running", "succeeded", "failed", "cancelled", "timed out"};
+    fputs(timed_out ? "timed out waiting: " : "", stderr);
+    const char *sep = "";
+    for (int s = MLQ_JOB_SUCCEEDED; s < MLQ_JOB_STATE_COUNT + MLQ_JOB_SUCCEEDED; s++) {
+        int st = s % MLQ_JOB_STATE_COUNT; /* terminal states first */
+        if (count[st] > 0) {
+            fprintf(stderr, "%s%d %s", sep, count[st], words[st]);
+            sep = ", ";
+        }
+    }
+    fputc('\n', stderr);
+}
+
+static bool all_terminal(const struct mlq_msg *list, bool *all_ok)
+{
+    *all_ok = true;
+    for (uint32_t i = 0; i < list->u.job_list.njobs; i++) {
+        enum mlq_job_state s = list->u.job_list.jobs[i].state;
+        if (!mlq_job_state_terminal(s))
+            return false;
+        if (s != MLQ_JOB_SUCCEEDED)
+            *all_ok = false;
+    }
+    return true;
+}
+
+/* Full ids of the jobs in list, pointing into it. */
+static char **full_ids(const struct mlq_msg *list)
+{
+    uint32_t n = list->u.job_list.njobs;
+    char **ids = calloc(n ? n : 1, sizeof(*ids));
+    for (uint32_t i = 0; ids && i < n; i++)
+        ids[i] = (char *)list->u.job_list.jobs[i].id;
+    return ids;
+}
+
+/* Polls until every job is terminal or the deadline passes. The ids sent
+ * point into first (the resolving answer); *latest receives the newest
+ * answer and *have_latest says whether one came (the caller frees it). */
+static int wait_poll(struct mlq_cli *cli, const struct mlq_msg *first, struct mlq_msg *latest,
+                     bool *have_latest, int64_t deadline, struct mlq_err *err)
+{
+    char **ids = full_ids(first);
+    if (!ids)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = 0;
+    int64_t unreach_since = 0;
+    bool ok;
+    *have_latest = false;
+    while (!all_terminal(*have_latest ? latest : first, &ok)) {
+        int64_t now = mlq_clock_mono_ms();
+        if (deadline > 0 && now >= deadline) {
+            rc = MLQ_CLI_ETIMEOUT;
+            break;
+        }
+        int64_t nap = deadline > 0 && deadline - now < WAIT_POLL_MS ? deadline - now : WAIT_POLL_MS;
+        mlq_cli_sleep_ms(nap);
+        struct mlq_msg next;
+        rc = mlq_cli_fetch_jobs(cli, ids, (int)first->u.job_list.njobs, &next, err);
+        if (rc == MLQ_EUNREACH) {
+            unreach_since = unreach_since ? unreach_since : now;
+            if (now - unreach_since < WAIT_UNREACH_MAX_MS)
+                continue;
+        }
+        if (rc < 0)
+            break;
+        unreach_since = 0;
+        if (*have_latest)
+            mlq_proto_msg_free(latest);
+        *latest = next;
+        *have_latest = true;
+    }
+    free(ids);
+    return rc;
+}
+
+int mlq_cmd_wait(struct mlq_cli *cli, int argc, char **argv)
+{
+    struct jobs_opts o;
+    int rc = parse_opts(&wait_cmd, cli, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    int64_t deadline = o.wait_ms > 0 ? mlq_clock_mono_ms() + o.wait_ms : 0;
+    struct mlq_err err = {0};
+    struct mlq_msg first, latest;
+    if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, argc - optind, &first, &err)) < 0)
+        return mlq_out_fail(rc, &err);
+    bool have_latest, ok = false;
+    rc = wait_poll(cli, &first, &latest, &have_latest, deadline, &err);
+    const struct mlq_msg *last = have_latest ? &latest : &first;
+    if (rc == 0 || rc == MLQ_CLI_ETIMEOUT) {
+        wait_summary(last, rc == MLQ_CLI_ETIMEOUT);
+        all_terminal(last, &ok);
+    }
+    if (have_latest)
+        mlq_proto_msg_free(&latest);
+    mlq_proto_msg_free(&first);
+    if (rc < 0 && rc != MLQ_CLI_ETIMEOUT)
+        return mlq_out_fail(rc, &err);
+    return rc == MLQ_CLI_ETIMEOUT ? MLQ_EXIT_TIMEOUT : ok ? MLQ_EXIT_OK : MLQ_EXIT_FAILED;
+}

@@ -1,0 +1,30 @@
+/* cmd_submit: `mlq submit [options] [--] CMD ARGS...`. */
+#ifndef MLQ_CLI_CMD_SUBMIT_H
+#define MLQ_CLI_CMD_SUBMIT_H
+
+#include <stdbool.h>
+
+#include "client.h"
+#include "err.h"
+#include "proto.h"
+
+struct mlq_cli_submit_opts {
+    bool json;             /* --json */
+    bool help;             /* --help: nothing else was parsed */
+    const char *scheduler; /* --scheduler, or NULL; points into argv */
+};
+
+/* Parses argv (argv[0] is "submit") into spec and opts without touching the
+ * network. spec gets owner (the current user), workdir (absolute; default
+ * the current directory) and defaults cpus 1, mem 1G, gpus 0; it is checked
+ * with mlq_proto_jobspec_check(). Returns 0, MLQ_CLI_EUSAGE (unknown option,
+ * no command), MLQ_EINVAL / MLQ_ETOOBIG (bad value), with err filled. On
+ * success the caller frees spec with mlq_proto_jobspec_free(); on failure it
+ * holds nothing. */
+int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,
+                         struct mlq_cli_submit_opts *opts, struct mlq_err *err);
+
+/* Runs `mlq submit`; returns the exit code. */
+int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv);
+
+#endif

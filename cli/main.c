@@ -1,0 +1,139 @@
+/* mlq: the command-line client. Parses the global options, looks the command
+ * up in one table and runs it; every command lives in a cmd_*.c file and
+ * returns the process exit code (DESIGN.md "CLI conventions"). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "cmd_cluster.h"
+#include "cmd_jobs.h"
+#include "cmd_logs.h"
+#include "cmd_submit.h"
+#include "output.h"
+#include "res.h"
+
+struct command {
+    const char *name;
+    int (*fn)(struct mlq_cli *cli, int argc, char **argv);
+    const char *summary;
+};
+
+static int cmd_help(struct mlq_cli *cli, int argc, char **argv);
+
+static const struct command commands[] = {
+    {"submit", mlq_cmd_submit, "submit a job; prints its id"},
+    {"status", mlq_cmd_status, "show everything about one or more jobs"},
+    {"list", mlq_cmd_list, "list jobs, newest first"},
+    {"logs", mlq_cmd_logs, "print (or follow) a job's output"},
+    {"wait", mlq_cmd_wait, "wait until jobs end; exit 0 when all succeeded"},
+    {"cancel", mlq_cmd_cancel, "cancel jobs"},
+    {"workers", mlq_cmd_workers, "list workers and their resources"},
+    {"up", mlq_cmd_up, "start a local cluster (scheduler + workers)"},
+    {"down", mlq_cmd_down, "stop the local cluster"},
+    {"help", cmd_help, "show this help"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mlq [--scheduler ADDR] [--timeout DUR] COMMAND [ARGS...]\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\nglobal options:\n"
+            "  --scheduler ADDR  scheduler address (default: $MLQ_SCHEDULER, the client\n"
+            "                    config written by `mlq up`, then %s)\n"
+            "  --timeout DUR     how long to wait for each reply (default 10s)\n"
+            "  -h, --help        show this help\n\n"
+            "`mlq COMMAND --help` describes a command.\n",
+            MLQ_CLI_DEFAULT_SCHEDULER);
+}
+
+static int cmd_help(struct mlq_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    (void)argc;
+    (void)argv;
+    usage(stdout);
+    return MLQ_EXIT_OK;
+}
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* Parses the options before the command; returns -1 to go on, else the exit
+ * code. */
+static int parse_global(struct mlq_cli *cli, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"scheduler", required_argument, NULL, MLQ_CLI_OPT_SCHEDULER},
+        {"timeout", required_argument, NULL, MLQ_CLI_OPT_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct mlq_err err = {0};
+    int64_t ms;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case MLQ_CLI_OPT_SCHEDULER:
+            cli->scheduler_opt = optarg;
+            break;
+        case MLQ_CLI_OPT_TIMEOUT:
+            if (mlq_res_parse_duration(optarg, &ms, &err) < 0 || ms > 3600 * 1000) {
+                fprintf(stderr, "mlq: bad --timeout '%.40s' (e.g. 10s, 500ms; at most 1h)\n",
+                        optarg);
+                return MLQ_EXIT_USAGE;
+            }
+            cli->timeout_ms = (int)ms;
+            break;
+        case 'h':
+            usage(stdout);
+            return MLQ_EXIT_OK;
+        default:
+            mlq_cli_getopt_error("mlq", c, argc, argv, &err);
+            fprintf(stderr, "mlq: %s\n", err.msg);
+            usage(stderr);
+            return MLQ_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    struct mlq_cli cli;
+    mlq_cli_init(&cli);
+    int rc = parse_global(&cli, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (optind >= argc) {
+        usage(stderr);
+        return MLQ_EXIT_USAGE;
+    }
+    const struct command *cmd = find_command(argv[optind]);
+    if (!cmd) {
+        fprintf(stderr, "mlq: unknown command '%.40s' (see `mlq help`)\n", argv[optind]);
+        return MLQ_EXIT_USAGE;
+    }
+    /* `mlq logs | head` should end quietly: the default SIGPIPE does that. */
+    signal(SIGPIPE, SIG_DFL);
+    cli.stdout_tty = mlq_out_colour(stdout);
+    rc = cmd->fn(&cli, argc - optind, argv + optind);
+    mlq_cli_fini(&cli);
+    if (fflush(stdout) == EOF && rc == MLQ_EXIT_OK) {
+        fprintf(stderr, "mlq: cannot write output\n");
+        rc = MLQ_EXIT_FAILED;
+    }
+    return rc;
+}

@@ -1,0 +1,65 @@
+/* output: how the CLI shows things. JSON documents (jansson) for --json,
+ * aligned tables, time formatting, tty detection.
+ *
+ * JSON field names are part of the CLI's interface for scripts; change them
+ * only together with the user guide. */
+#ifndef MLQ_CLI_OUTPUT_H
+#define MLQ_CLI_OUTPUT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "proto.h"
+
+/* Prints "mlq: <message>" on stderr (the message of err, else the name of
+ * code) and returns the exit code for code. */
+int mlq_out_fail(int code, const struct mlq_err *err);
+
+/* True when f is a terminal and colour is not disabled ($NO_COLOR). */
+bool mlq_out_colour(FILE *f);
+
+/* A job as a JSON object: id, name, owner, state, reason, argv, workdir,
+ * cpus (number), mem (bytes), gpus, submit_time/start_time/end_time (ISO 8601
+ * UTC or null), attempt, attempt_id, worker, gpu_ids (ints), exit_code and
+ * signal (null when none). New reference, NULL when out of memory. */
+json_t *mlq_out_job_json(const struct mlq_jobinfo *job);
+/* A worker as a JSON object: name, state, cpus, cpus_used, mem, mem_used,
+ * gpus, gpus_used, running, last_seen (ISO or null). */
+json_t *mlq_out_worker_json(const struct mlq_workerinfo *w);
+/* Writes doc (indented) and a newline to f; 0 or MLQ_EIO. */
+int mlq_out_json_print(FILE *f, const json_t *doc);
+
+/* "2024-05-01T12:00:03.250Z" (UTC); "" when ms <= 0. Returns buf. */
+char *mlq_out_time_iso(int64_t ms, char *buf, size_t len);
+/* "2024-05-01 14:00:03" in local time; "-" when ms <= 0. Returns buf. */
+char *mlq_out_time_local(int64_t ms, char *buf, size_t len);
+/* "2s ago", "5m ago", "3h ago", "2d ago"; "never" when then_ms <= 0. */
+char *mlq_out_time_ago(int64_t now_ms, int64_t then_ms, char *buf, size_t len);
+/* "0", "137", "SIGKILL" or "-": how a job ended, for tables. */
+char *mlq_out_exit(const struct mlq_jobinfo *job, char *buf, size_t len);
+/* Copies untrusted text for display, replacing control characters; "-" for
+ * NULL. Returns buf. */
+char *mlq_out_clean(const char *s, char *buf, size_t len);
+/* ANSI colour for a job state, "" for none. */
+const char *mlq_out_state_colour(enum mlq_job_state s);
+/* Joins argv into one line, quoting words the shell would split, and
+ * replacing control characters. Returns buf. */
+char *mlq_out_argv(char *const *argv, uint32_t argc, char *buf, size_t len);
+
+/* A table of text cells with aligned columns. Cells are copied. */
+struct mlq_table;
+
+/* NULL when out of memory. */
+struct mlq_table *mlq_table_create(int ncols, const char *const *headers);
+/* Frees *t and sets it to NULL; accepts NULL. */
+void mlq_table_destroy(struct mlq_table **t);
+/* Appends a cell to the current row, starting a new row after ncols cells.
+ * colour (may be NULL) is used only when printing with colour. */
+int mlq_table_add(struct mlq_table *t, const char *text, const char *colour);
+/* Prints the header and the rows; bold header and colours when colour. */
+int mlq_table_print(const struct mlq_table *t, FILE *f, bool colour);
+
+#endif
