@@ -1,0 +1,130 @@
+/* exec: see exec.h.
+ *
+ * Exec failures are reported through a close-on-exec pipe: the child writes
+ * its errno there when execv fails; a successful exec closes the pipe, so the
+ * parent reads end-of-file. */
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "limits.h"
+
+#define ERR_FD 3 /* where the child keeps the error pipe */
+
+static void close_from(int lowfd)
+{
+    if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+        return;
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = lowfd; fd < max; fd++)
+        close(fd);
+}
+
+/* In the forked child: async-signal-safe calls only. Never returns. */
+static void child(const char *shim_path, char *const argv[], int err_fd)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &sa, NULL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+        _exit(127);
+    if (err_fd != ERR_FD && dup2(err_fd, ERR_FD) < 0)
+        _exit(127);
+    fcntl(ERR_FD, F_SETFD, FD_CLOEXEC);
+    close_from(ERR_FD + 1);
+    execv(shim_path, argv);
+    int e = errno;
+    ssize_t w = write(ERR_FD, &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+/* Reads the child's exec errno; 0 when the exec succeeded. */
+static int read_exec_errno(int fd)
+{
+    int e = 0;
+    ssize_t r;
+    do {
+        r = read(fd, &e, sizeof e);
+    } while (r < 0 && errno == EINTR);
+    return r == (ssize_t)sizeof e ? e : 0;
+}
+
+int mlq_exec_start_shim(const char *shim_path, const char *attempt_dir, struct mlq_shim_id *out,
+                        struct mlq_err *err)
+{
+    char *argv[] = {(char *)shim_path, (char *)attempt_dir, NULL};
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return mlq_err_set(err, MLQ_EIO, "pipe: %s", strerror(errno));
+    int64_t start_ms = mlq_clock_wall_ms();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(pfd[0]);
+        close(pfd[1]);
+        return mlq_err_set(err, MLQ_EIO, "fork: %s", strerror(e));
+    }
+    if (pid == 0)
+        child(shim_path, argv, pfd[1]);
+    close(pfd[1]);
+    int e = read_exec_errno(pfd[0]);
+    close(pfd[0]);
+    if (e != 0) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return mlq_err_set(err, MLQ_EIO, "cannot execute shim %s: %s", shim_path, strerror(e));
+    }
+    out->pid = pid;
+    out->start_ms = start_ms;
+    /* The shim is our unreaped child, so its /proc entry is still there even
+     * if it already exited. */
+    out->starttime = mlq_fs_pid_starttime(pid);
+    return 0;
+}
+
+int mlq_exec_signal(const struct mlq_shim_id *id, int sig, struct mlq_err *err)
+{
+    if (!mlq_spool_shim_alive(id))
+        return mlq_err_set(err, MLQ_ENOTFOUND, "shim %ld is gone", (long)id->pid);
+    if (kill(id->pid, sig) != 0)
+        return mlq_err_set(err, errno == ESRCH ? MLQ_ENOTFOUND : MLQ_EIO, "kill %ld: %s",
+                           (long)id->pid, strerror(errno));
+    return 0;
+}
+
+char *mlq_exec_default_shim(void)
+{
+    char exe[MLQ_MAX_PATH];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || (size_t)n >= sizeof exe - 1)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    slash[1] = '\0';
+    char *path = NULL;
+    if (asprintf(&path, "%smlq-shim", exe) < 0)
+        return NULL;
+    return path;
+}

@@ -1,0 +1,8 @@
+/* mlq-worker: placeholder until the agent lands. */
+#include <stdio.h>
+
+int main(void)
+{
+    fprintf(stderr, "mlq-worker: not implemented yet\n");
+    return 1;
+}

@@ -1,0 +1,391 @@
+/* shim: see shim.h.
+ *
+ * Signals are never handled asynchronously here: SIGCHLD, SIGTERM, SIGINT and
+ * SIGHUP are blocked and collected with sigtimedwait(), so the supervision
+ * loop is plain sequential code. The job's main process is detected with
+ * waitid(WNOWAIT) and left a zombie until the rest of its process group has
+ * been killed: while the zombie exists, its pid (= the group id) cannot be
+ * reused, so kill(-pgid) can never hit an unrelated process. */
+#include "shim.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "res.h"
+#include "spool.h"
+
+extern char **environ;
+
+#define DEFAULT_GRACE_MS 10000
+#define MAX_GRACE_MS     (24LL * 3600 * 1000)
+#define REAP_WAIT_MS     2000 /* how long leftovers may take to die */
+
+struct shim {
+    const char *dir;
+    struct mlq_msg assign;
+    char **argv; /* NULL-terminated copy of the spec's pointers */
+    char **envp; /* owned strings, NULL-terminated */
+    size_t envc;
+    int out_fd, err_fd;
+    int64_t grace_ms;
+    pid_t job;
+    struct mlq_status st;
+};
+
+/* ---- environment ---- */
+
+static size_t env_key_len(const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* Sets one "KEY=VALUE" (copied), replacing an entry with the same key. */
+static int env_put(struct shim *s, const char *kv)
+{
+    size_t klen = env_key_len(kv);
+    char *copy = strdup(kv);
+    if (!copy)
+        return MLQ_ENOMEM;
+    for (size_t i = 0; i < s->envc; i++) {
+        if (env_key_len(s->envp[i]) == klen && strncmp(s->envp[i], kv, klen) == 0) {
+            free(s->envp[i]);
+            s->envp[i] = copy;
+            return 0;
+        }
+    }
+    char **nv = realloc(s->envp, (s->envc + 2) * sizeof *nv);
+    if (!nv) {
+        free(copy);
+        return MLQ_ENOMEM;
+    }
+    s->envp = nv;
+    s->envp[s->envc++] = copy;
+    s->envp[s->envc] = NULL;
+    return 0;
+}
+
+static int env_putf(struct shim *s, const char *key, const char *value)
+{
+    char *kv = NULL;
+    if (asprintf(&kv, "%s=%s", key, value) < 0)
+        return MLQ_ENOMEM;
+    int rc = env_put(s, kv);
+    free(kv);
+    return rc;
+}
+
+static void format_gpus(const struct shim *s, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < s->assign.u.assign.ngpu_ids && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%" PRId32, i ? "," : "",
+                         s->assign.u.assign.gpu_ids[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* The shim's own environment, then the user's --env entries, then the
+ * variables mlq defines (which the user cannot override). A job without GPUs
+ * gets CUDA_VISIBLE_DEVICES="" so it sees none rather than all. */
+static int build_env(struct shim *s)
+{
+    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
+    int rc = 0;
+    for (char **e = environ; e && *e && rc == 0; e++)
+        rc = env_put(s, *e);
+    for (uint32_t i = 0; i < spec->envc && rc == 0; i++)
+        rc = env_put(s, spec->env[i]);
+    char num[32], cpus[32], gpus[MLQ_MAX_GPUS * 4 + 1];
+    snprintf(num, sizeof num, "%" PRId32, s->assign.u.assign.attempt);
+    mlq_res_fmt_cpus(spec->cpus_m, cpus, sizeof cpus);
+    format_gpus(s, gpus, sizeof gpus);
+    if (rc == 0)
+        rc = env_putf(s, "MLQ_JOB_ID", s->assign.u.assign.job_id);
+    if (rc == 0)
+        rc = env_putf(s, "MLQ_ATTEMPT", num);
+    if (rc == 0)
+        rc = env_putf(s, "MLQ_CPUS", cpus);
+    if (rc == 0)
+        rc = env_putf(s, "MLQ_GPUS", gpus);
+    if (rc == 0)
+        rc = env_putf(s, "CUDA_VISIBLE_DEVICES", gpus);
+    if (rc == 0)
+        rc = env_putf(s, "NVIDIA_VISIBLE_DEVICES", gpus);
+    return rc;
+}
+
+/* ---- preparation ---- */
+
+static void start_failed(struct shim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void start_failed(struct shim *s, const char *fmt, ...)
+{
+    char msg[MLQ_SPOOL_DETAIL_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->st.outcome = MLQ_OUT_START_FAILED;
+    s->st.exit_code = -1;
+    s->st.end_ms = mlq_clock_wall_ms();
+    mlq_spool_set_detail(&s->st, msg);
+}
+
+static int open_log(struct shim *s, const char *name)
+{
+    char path[MLQ_MAX_PATH];
+    int n = snprintf(path, sizeof path, "%s/%s", s->dir, name);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+/* Everything that can fail before the fork; on failure s->st says why. */
+static int prepare(struct shim *s)
+{
+    struct mlq_err e;
+    if (mlq_spool_read_assign(s->dir, &s->assign, &e) < 0) {
+        start_failed(s, "cannot read the attempt's assign file: %s", e.msg);
+        return -1;
+    }
+    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
+    s->grace_ms = s->assign.u.assign.kill_grace_ms;
+    if (s->grace_ms <= 0)
+        s->grace_ms = DEFAULT_GRACE_MS;
+    if (s->grace_ms > MAX_GRACE_MS)
+        s->grace_ms = MAX_GRACE_MS;
+    if ((s->out_fd = open_log(s, "stdout")) < 0 || (s->err_fd = open_log(s, "stderr")) < 0) {
+        start_failed(s, "cannot open the job's log files in %s: %s", s->dir, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int werr = stat(spec->workdir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+    if (werr != 0) {
+        start_failed(s, "working directory %s: %s", spec->workdir, strerror(werr));
+        return -1;
+    }
+    s->argv = calloc((size_t)spec->argc + 1, sizeof *s->argv);
+    if (!s->argv || build_env(s) < 0) {
+        start_failed(s, "out of memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < spec->argc; i++)
+        s->argv[i] = spec->argv[i];
+    return 0;
+}
+
+/* ---- the job ---- */
+
+static void reset_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &sa, NULL); /* fails harmlessly for RT signals in use */
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* In the forked child: never returns. */
+static void exec_job(struct shim *s)
+{
+    setpgid(0, 0);
+    reset_signals();
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
+        _exit(127);
+    const char *workdir = s->assign.u.assign.spec.workdir;
+    if (chdir(workdir) != 0) {
+        dprintf(2, "mlq-shim: cannot enter working directory %s: %s\n", workdir, strerror(errno));
+        _exit(127);
+    }
+    environ = s->envp;
+    execvp(s->argv[0], s->argv);
+    dprintf(2, "mlq-shim: cannot execute %s: %s\n", s->argv[0], strerror(errno));
+    _exit(127);
+}
+
+static int start_job(struct shim *s)
+{
+    s->st.start_ms = mlq_clock_wall_ms();
+    s->job = fork();
+    if (s->job < 0) {
+        start_failed(s, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (s->job == 0)
+        exec_job(s);
+    /* Also from the parent, so the group exists before we may signal it. */
+    setpgid(s->job, s->job);
+    return 0;
+}
+
+/* Reaps children other than the job (orphans we adopted as subreaper);
+ * returns true once the job's main process has ended, leaving it unreaped. */
+static bool job_ended(pid_t job)
+{
+    for (;;) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+            return errno != EINTR; /* ECHILD: nothing left to wait for */
+        if (si.si_pid == 0)
+            return false;
+        if (si.si_pid == job)
+            return true;
+        waitpid(si.si_pid, NULL, 0);
+    }
+}
+
+static int wait_signal(const sigset_t *set, int64_t timeout_ms)
+{
+    struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000};
+    return sigtimedwait(set, NULL, &ts);
+}
+
+/* Waits for the job's main process, forwarding a termination request to its
+ * process group and escalating to SIGKILL after the grace period. */
+static void supervise(struct shim *s, const sigset_t *set)
+{
+    int64_t kill_at = -1;
+    bool term_sent = false;
+    while (!job_ended(s->job)) {
+        int64_t now = mlq_clock_mono_ms();
+        int64_t wait = 1000;
+        if (kill_at >= 0)
+            wait = kill_at > now ? kill_at - now : 0;
+        int sig = wait > 0 ? wait_signal(set, wait) : -1;
+        if ((sig == SIGTERM || sig == SIGINT) && !term_sent) {
+            term_sent = true;
+            kill(-s->job, SIGTERM);
+            kill_at = mlq_clock_mono_ms() + s->grace_ms;
+        }
+        if (kill_at >= 0 && mlq_clock_mono_ms() >= kill_at) {
+            kill(-s->job, SIGKILL);
+            kill_at = -1;
+        }
+    }
+}
+
+/* SIGKILLs every remaining child of ours (descendants that left the job's
+ * process group and were re-parented to us). */
+static void kill_children(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return;
+    long pid;
+    while (fscanf(f, "%ld", &pid) == 1) {
+        if (pid > 0)
+            kill((pid_t)pid, SIGKILL);
+    }
+    fclose(f);
+}
+
+/* The job's main process has ended: kill what is left of its group, collect
+ * its status, then reap every other descendant for a bounded time. */
+static void finish(struct shim *s)
+{
+    kill(-s->job, SIGKILL);
+    int ws = 0;
+    while (waitpid(s->job, &ws, 0) < 0 && errno == EINTR)
+        ;
+    s->st.end_ms = mlq_clock_wall_ms();
+    if (WIFSIGNALED(ws)) {
+        s->st.outcome = MLQ_OUT_SIGNALED;
+        s->st.exit_code = -1;
+        s->st.signal = WTERMSIG(ws);
+    } else {
+        s->st.outcome = MLQ_OUT_EXITED;
+        s->st.exit_code = WEXITSTATUS(ws);
+    }
+    int64_t deadline = mlq_clock_mono_ms() + REAP_WAIT_MS;
+    for (;;) {
+        pid_t p = waitpid(-1, NULL, WNOHANG);
+        if (p > 0 || (p < 0 && errno == EINTR))
+            continue;
+        if (p < 0 || mlq_clock_mono_ms() >= deadline)
+            break;
+        kill_children();
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- entry ---- */
+
+static int become_supervisor(const char *dir, sigset_t *set, struct mlq_err *err)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigprocmask(SIG_BLOCK, set, NULL);
+    setsid(); /* fails only when already a group leader: harmless */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    struct mlq_shim_id id = {.pid = getpid(), .start_ms = mlq_clock_wall_ms()};
+    id.starttime = mlq_fs_pid_starttime(id.pid);
+    return mlq_spool_write_shim(dir, &id, err);
+}
+
+static void shim_cleanup(struct shim *s)
+{
+    if (s->out_fd >= 0)
+        close(s->out_fd);
+    if (s->err_fd >= 0)
+        close(s->err_fd);
+    for (size_t i = 0; i < s->envc; i++)
+        free(s->envp[i]);
+    free(s->envp);
+    free(s->argv);
+    mlq_proto_msg_free(&s->assign);
+}
+
+int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
+{
+    sigset_t set;
+    int rc = become_supervisor(attempt_dir, &set, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_status existing;
+    if (mlq_spool_read_status(attempt_dir, &existing, NULL) == 0)
+        return 0; /* already decided: never run an attempt twice */
+    struct shim s = {.dir = attempt_dir, .out_fd = -1, .err_fd = -1};
+    s.st.exit_code = -1;
+    if (prepare(&s) == 0 && start_job(&s) == 0) {
+        supervise(&s, &set);
+        finish(&s);
+    }
+    rc = mlq_spool_write_status(attempt_dir, &s.st, err);
+    shim_cleanup(&s);
+    return rc;
+}

@@ -1,0 +1,592 @@
+/* spool: see spool.h for the layout.
+ *
+ * Invariants: an attempt directory under its final name always holds an
+ * assign file (it is built as attempts/.tmp-<id> and renamed); status is only
+ * ever replaced atomically, so a reader sees a whole outcome or none; the
+ * acked_finished marker is written last, after which the attempt is inert. */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "id.h"
+
+#define SPOOL_DIR_MODE 0750
+#define TMP_PREFIX     ".tmp-"
+#define STATUS_MAX     (8 * 1024)
+#define SHIM_PID_MAX   256
+
+struct mlq_spool {
+    char *root;
+    char *attempts; /* root/attempts */
+    int lock_fd;    /* -1 until mlq_spool_lock */
+};
+
+static const char *const outcome_names[] = {
+    [MLQ_OUT_NONE] = "none",         [MLQ_OUT_EXITED] = "exited",
+    [MLQ_OUT_SIGNALED] = "signaled", [MLQ_OUT_START_FAILED] = "start_failed",
+    [MLQ_OUT_LOST] = "lost",
+};
+
+const char *mlq_spool_outcome_name(enum mlq_outcome o)
+{
+    if ((unsigned)o >= sizeof outcome_names / sizeof outcome_names[0])
+        return "?";
+    return outcome_names[o];
+}
+
+static int outcome_from_name(const char *s, enum mlq_outcome *out)
+{
+    for (size_t i = 0; i < sizeof outcome_names / sizeof outcome_names[0]; i++) {
+        if (strcmp(s, outcome_names[i]) == 0) {
+            *out = (enum mlq_outcome)i;
+            return 0;
+        }
+    }
+    return MLQ_EINVAL;
+}
+
+/* dir + "/" + name into buf. */
+static int join(char *buf, size_t len, const char *dir, const char *name, struct mlq_err *err)
+{
+    int n = snprintf(buf, len, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= len)
+        return mlq_err_set(err, MLQ_ETOOBIG, "path too long: %s/%s", dir, name);
+    return 0;
+}
+
+static int fsync_dir(const char *dir, struct mlq_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return mlq_err_set(err, MLQ_EIO, "%s: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    if (rc != 0)
+        return mlq_err_set(err, MLQ_EIO, "fsync %s: %s", dir, strerror(saved));
+    return 0;
+}
+
+int mlq_spool_open(const char *root, struct mlq_spool **out, struct mlq_err *err)
+{
+    *out = NULL;
+    if (!root || !*root || strlen(root) > MLQ_MAX_PATH - 128)
+        return mlq_err_set(err, MLQ_EINVAL, "spool path is empty or too long");
+    struct mlq_spool *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    sp->lock_fd = -1;
+    sp->root = strdup(root);
+    if (sp->root && asprintf(&sp->attempts, "%s/attempts", root) < 0)
+        sp->attempts = NULL;
+    if (!sp->root || !sp->attempts) {
+        mlq_spool_close(&sp);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
+    int rc = mlq_fs_mkdirs(sp->attempts, SPOOL_DIR_MODE, err);
+    if (rc < 0) {
+        mlq_spool_close(&sp);
+        return rc;
+    }
+    *out = sp;
+    return 0;
+}
+
+void mlq_spool_close(struct mlq_spool **sp)
+{
+    if (!sp || !*sp)
+        return;
+    int saved = errno;
+    if ((*sp)->lock_fd >= 0)
+        close((*sp)->lock_fd);
+    free((*sp)->root);
+    free((*sp)->attempts);
+    free(*sp);
+    *sp = NULL;
+    errno = saved;
+}
+
+const char *mlq_spool_root(const struct mlq_spool *sp)
+{
+    return sp->root;
+}
+
+int mlq_spool_lock(struct mlq_spool *sp, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, sp->root, "worker.lock", err);
+    if (rc < 0)
+        return rc;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return mlq_err_set(err, MLQ_EIO, "%s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int saved = errno;
+        close(fd);
+        if (saved != EWOULDBLOCK)
+            return mlq_err_set(err, MLQ_EIO, "lock %s: %s", path, strerror(saved));
+        pid_t other = 0;
+        if (join(path, sizeof path, sp->root, "worker.pid", NULL) == 0)
+            mlq_fs_read_pidfile(path, &other, NULL);
+        return mlq_err_set(err, MLQ_ESTATE, "spool %s is in use by another worker (pid %ld)",
+                           sp->root, (long)other);
+    }
+    sp->lock_fd = fd;
+    if ((rc = join(path, sizeof path, sp->root, "worker.pid", err)) < 0)
+        return rc;
+    return mlq_fs_write_pidfile(path, getpid(), err);
+}
+
+void mlq_spool_release(struct mlq_spool *sp)
+{
+    char path[MLQ_MAX_PATH];
+    if (sp->lock_fd < 0)
+        return;
+    if (join(path, sizeof path, sp->root, "worker.pid", NULL) == 0)
+        unlink(path);
+    close(sp->lock_fd);
+    sp->lock_fd = -1;
+}
+
+int mlq_spool_attempt_dir(const struct mlq_spool *sp, const char *attempt_id, char *buf, size_t len,
+                          struct mlq_err *err)
+{
+    if (!attempt_id || !mlq_id_valid(attempt_id))
+        return mlq_err_set(err, MLQ_EINVAL, "invalid attempt id");
+    return join(buf, len, sp->attempts, attempt_id, err);
+}
+
+bool mlq_spool_attempt_exists(const struct mlq_spool *sp, const char *attempt_id)
+{
+    char dir[MLQ_MAX_PATH];
+    struct stat st;
+    if (mlq_spool_attempt_dir(sp, attempt_id, dir, sizeof dir, NULL) < 0)
+        return false;
+    return lstat(dir, &st) == 0;
+}
+
+/* Removes a flat folder (the spool never nests inside an attempt folder). */
+static void remove_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign, char *dir,
+                             size_t dir_len, struct mlq_err *err)
+{
+    const char *id = assign->u.assign.attempt_id;
+    int rc = mlq_spool_attempt_dir(sp, id, dir, dir_len, err);
+    if (rc < 0)
+        return rc;
+    if (mlq_spool_attempt_exists(sp, id))
+        return mlq_err_set(err, MLQ_ESTATE, "attempt %s already exists", id);
+    char tmp[MLQ_MAX_PATH];
+    snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", sp->attempts, id);
+    remove_flat_dir(tmp); /* left over from an interrupted creation */
+    if (mkdir(tmp, SPOOL_DIR_MODE) != 0)
+        return mlq_err_set(err, MLQ_EIO, "mkdir %s: %s", tmp, strerror(errno));
+    rc = mlq_spool_write_assign(tmp, assign, err);
+    if (rc == 0 && rename(tmp, dir) != 0)
+        rc = mlq_err_set(err, errno == ENOTEMPTY || errno == EEXIST ? MLQ_ESTATE : MLQ_EIO,
+                         "rename %s: %s", tmp, strerror(errno));
+    if (rc < 0) {
+        remove_flat_dir(tmp);
+        return rc;
+    }
+    return fsync_dir(sp->attempts, err);
+}
+
+int mlq_spool_write_assign(const char *dir, const struct mlq_msg *assign, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "assign", err);
+    if (rc < 0)
+        return rc;
+    if (assign->type != MLQ_MSG_ASSIGN)
+        return mlq_err_set(err, MLQ_EINVAL, "not an assign message");
+    char *buf = NULL;
+    size_t len = 0;
+    if ((rc = mlq_proto_encode(assign, &buf, &len, err)) < 0)
+        return rc;
+    rc = mlq_fs_write_atomic(path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+int mlq_spool_read_assign(const char *dir, struct mlq_msg *out, struct mlq_err *err)
+{
+    memset(out, 0, sizeof *out);
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "assign", err);
+    if (rc < 0)
+        return rc;
+    char *buf = NULL;
+    size_t len = 0;
+    if ((rc = mlq_fs_read_all(path, MLQ_MAX_MSG, &buf, &len, err)) < 0)
+        return rc;
+    rc = mlq_proto_decode(buf, len, out, err);
+    free(buf);
+    if (rc < 0)
+        return rc;
+    if (out->type != MLQ_MSG_ASSIGN)
+        rc = mlq_err_set(err, MLQ_EINVAL, "%s: not an assign message", path);
+    else
+        rc = mlq_proto_jobspec_check(&out->u.assign.spec, err);
+    if (rc < 0)
+        mlq_proto_msg_free(out);
+    return rc;
+}
+
+void mlq_spool_set_detail(struct mlq_status *st, const char *detail)
+{
+    snprintf(st->detail, sizeof st->detail, "%s", detail ? detail : "");
+    for (char *p = st->detail; *p; p++) {
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    }
+}
+
+void mlq_spool_status_lost(struct mlq_status *st, int64_t start_ms, const char *detail)
+{
+    memset(st, 0, sizeof *st);
+    st->outcome = MLQ_OUT_LOST;
+    st->exit_code = -1;
+    st->start_ms = start_ms;
+    st->end_ms = mlq_clock_wall_ms();
+    mlq_spool_set_detail(st, detail);
+}
+
+int mlq_spool_write_status(const char *dir, const struct mlq_status *st, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "status", err);
+    if (rc < 0)
+        return rc;
+    struct mlq_status clean = *st;
+    mlq_spool_set_detail(&clean, st->detail); /* keeps it one line */
+    char buf[STATUS_MAX];
+    int n = snprintf(buf, sizeof buf,
+                     "outcome=%s\nexit_code=%" PRId32 "\nsignal=%" PRId32 "\nstart_ms=%" PRId64
+                     "\nend_ms=%" PRId64 "\ndetail=%s\n",
+                     mlq_spool_outcome_name(st->outcome), st->exit_code, st->signal, st->start_ms,
+                     st->end_ms, clean.detail);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
+    return mlq_fs_write_atomic(path, buf, (size_t)n, err);
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return MLQ_EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_i32(const char *s, int32_t *out)
+{
+    int64_t v;
+    if (parse_i64(s, &v) < 0 || v < INT32_MIN || v > INT32_MAX)
+        return MLQ_EINVAL;
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* One "key=value" line of a status file. Unknown keys are ignored so a later
+ * version can add some. */
+static int status_field(struct mlq_status *st, char *line, bool *have_outcome)
+{
+    char *eq = strchr(line, '=');
+    if (!eq)
+        return MLQ_EINVAL;
+    *eq = '\0';
+    const char *k = line, *v = eq + 1;
+    if (strcmp(k, "outcome") == 0) {
+        *have_outcome = true;
+        return outcome_from_name(v, &st->outcome);
+    }
+    if (strcmp(k, "exit_code") == 0)
+        return parse_i32(v, &st->exit_code);
+    if (strcmp(k, "signal") == 0)
+        return parse_i32(v, &st->signal);
+    if (strcmp(k, "start_ms") == 0)
+        return parse_i64(v, &st->start_ms);
+    if (strcmp(k, "end_ms") == 0)
+        return parse_i64(v, &st->end_ms);
+    if (strcmp(k, "detail") == 0)
+        mlq_spool_set_detail(st, v);
+    return 0;
+}
+
+int mlq_spool_read_status(const char *dir, struct mlq_status *st, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "status", err);
+    if (rc < 0)
+        return rc;
+    char *buf = NULL;
+    size_t len = 0;
+    if ((rc = mlq_fs_read_all(path, STATUS_MAX, &buf, &len, err)) < 0)
+        return rc;
+    memset(st, 0, sizeof *st);
+    st->exit_code = -1;
+    bool have_outcome = false;
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line && rc == 0;
+         line = strtok_r(NULL, "\n", &save))
+        rc = status_field(st, line, &have_outcome);
+    free(buf);
+    if (rc < 0 || !have_outcome || st->outcome == MLQ_OUT_NONE)
+        return mlq_err_set(err, MLQ_EINVAL, "%s: malformed status", path);
+    return 0;
+}
+
+int mlq_spool_write_shim(const char *dir, const struct mlq_shim_id *id, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "shim.pid", err);
+    if (rc < 0)
+        return rc;
+    char buf[SHIM_PID_MAX];
+    int n = snprintf(buf, sizeof buf, "%ld %llu %" PRId64 "\n", (long)id->pid, id->starttime,
+                     id->start_ms);
+    return mlq_fs_write_atomic(path, buf, (size_t)n, err);
+}
+
+int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "shim.pid", err);
+    if (rc < 0)
+        return rc;
+    char *buf = NULL;
+    size_t len = 0;
+    if ((rc = mlq_fs_read_all(path, SHIM_PID_MAX, &buf, &len, err)) < 0)
+        return rc;
+    long pid = 0;
+    unsigned long long start = 0;
+    long long start_ms = 0;
+    char extra;
+    int n = sscanf(buf, "%ld %llu %lld %c", &pid, &start, &start_ms, &extra);
+    free(buf);
+    if (n != 3 || pid <= 0 || pid > INT32_MAX || start == 0)
+        return mlq_err_set(err, MLQ_EINVAL, "%s: malformed", path);
+    id->pid = (pid_t)pid;
+    id->starttime = start;
+    id->start_ms = start_ms;
+    return 0;
+}
+
+static const char *marker_name(enum mlq_report_phase phase)
+{
+    return phase == MLQ_PHASE_STARTED ? "acked_started" : "acked_finished";
+}
+
+int mlq_spool_mark_acked(const char *dir, enum mlq_report_phase phase, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, marker_name(phase), err);
+    if (rc < 0)
+        return rc;
+    return mlq_fs_write_atomic(path, "1\n", 2, err);
+}
+
+bool mlq_spool_is_acked(const char *dir, enum mlq_report_phase phase)
+{
+    char path[MLQ_MAX_PATH];
+    struct stat st;
+    if (join(path, sizeof path, dir, marker_name(phase), NULL) < 0)
+        return false;
+    return stat(path, &st) == 0;
+}
+
+bool mlq_spool_shim_alive(const struct mlq_shim_id *id)
+{
+    if (id->pid <= 0 || !mlq_fs_pid_alive(id->pid))
+        return false;
+    return mlq_fs_pid_starttime(id->pid) == id->starttime;
+}
+
+/* Classifies one attempt folder; returns 1 when it is held (filled into h),
+ * 0 when it is done. */
+static int scan_one(const char *dir, const char *id, struct mlq_spool_held *h, struct mlq_err *err)
+{
+    if (mlq_spool_is_acked(dir, MLQ_PHASE_FINISHED))
+        return 0;
+    memset(h, 0, sizeof *h);
+    snprintf(h->attempt_id, sizeof h->attempt_id, "%s", id);
+    h->acked_started = mlq_spool_is_acked(dir, MLQ_PHASE_STARTED);
+    bool have_shim = mlq_spool_read_shim(dir, &h->shim, NULL) == 0;
+    int rc = mlq_spool_read_status(dir, &h->status, NULL);
+    if (rc == 0) {
+        h->finished = true;
+        return 1;
+    }
+    if (have_shim && mlq_spool_shim_alive(&h->shim))
+        return 1;
+    /* The shim may have written its status between the two reads above. */
+    if (mlq_spool_read_status(dir, &h->status, NULL) == 0) {
+        h->finished = true;
+        return 1;
+    }
+    mlq_spool_status_lost(&h->status, h->shim.start_ms,
+                          have_shim ? "shim vanished" : "shim never started");
+    if ((rc = mlq_spool_write_status(dir, &h->status, err)) < 0)
+        return rc;
+    h->finished = true;
+    return 1;
+}
+
+static int scan_entry(struct mlq_spool *sp, const char *name, struct mlq_spool_held **arr,
+                      size_t *n, size_t *cap, struct mlq_err *err)
+{
+    char dir[MLQ_MAX_PATH];
+    if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0) {
+        if (join(dir, sizeof dir, sp->attempts, name, NULL) == 0)
+            remove_flat_dir(dir);
+        return 0;
+    }
+    if (mlq_spool_attempt_dir(sp, name, dir, sizeof dir, NULL) < 0)
+        return 0; /* not ours: ignore */
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        if (ncap > MLQ_MAX_ATTEMPTS_LIST)
+            ncap = MLQ_MAX_ATTEMPTS_LIST;
+        if (*n >= ncap)
+            return mlq_err_set(err, MLQ_ETOOBIG, "more than %d attempts held in the spool",
+                               MLQ_MAX_ATTEMPTS_LIST);
+        struct mlq_spool_held *na = realloc(*arr, ncap * sizeof *na);
+        if (!na)
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        *arr = na;
+        *cap = ncap;
+    }
+    int rc = scan_one(dir, name, &(*arr)[*n], err);
+    if (rc > 0)
+        (*n)++;
+    return rc < 0 ? rc : 0;
+}
+
+int mlq_spool_scan(struct mlq_spool *sp, struct mlq_spool_held **out, size_t *n,
+                   struct mlq_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(sp->attempts);
+    if (!d)
+        return mlq_err_set(err, MLQ_EIO, "%s: %s", sp->attempts, strerror(errno));
+    struct mlq_spool_held *arr = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' && strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0)
+            continue;
+        rc = scan_entry(sp, de->d_name, &arr, &cnt, &cap, err);
+    }
+    closedir(d);
+    if (rc < 0) {
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return 0;
+}
+
+static int open_log(const struct mlq_spool *sp, const char *attempt_id, enum mlq_stream stream,
+                    struct mlq_err *err)
+{
+    char dir[MLQ_MAX_PATH], path[MLQ_MAX_PATH];
+    int rc = mlq_spool_attempt_dir(sp, attempt_id, dir, sizeof dir, err);
+    if (rc < 0)
+        return rc;
+    if (stream != MLQ_STREAM_STDOUT && stream != MLQ_STREAM_STDERR)
+        return mlq_err_set(err, MLQ_EINVAL, "invalid stream");
+    rc = join(path, sizeof path, dir, stream == MLQ_STREAM_STDOUT ? "stdout" : "stderr", err);
+    if (rc < 0)
+        return rc;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return mlq_err_set(err, MLQ_ENOTFOUND, "no log for attempt %s", attempt_id);
+        return mlq_err_set(err, MLQ_EIO, "%s: %s", path, strerror(errno));
+    }
+    return fd;
+}
+
+/* Reads up to max bytes at offset; short reads only at end of file. */
+static int pread_some(int fd, uint8_t *buf, uint32_t max, int64_t offset, uint32_t *got)
+{
+    *got = 0;
+    while (*got < max) {
+        ssize_t r = pread(fd, buf + *got, max - *got, (off_t)(offset + *got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return MLQ_EIO;
+        if (r == 0)
+            break;
+        *got += (uint32_t)r;
+    }
+    return 0;
+}
+
+int mlq_spool_read_log(const struct mlq_spool *sp, const char *attempt_id, enum mlq_stream stream,
+                       int64_t offset, uint32_t max, uint8_t **data, uint32_t *len, int64_t *size,
+                       struct mlq_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    *size = 0;
+    if (offset < 0 || max > MLQ_MAX_LOG_CHUNK)
+        return mlq_err_set(err, MLQ_EINVAL, "invalid log offset or size");
+    int fd = open_log(sp, attempt_id, stream, err);
+    if (fd < 0)
+        return fd;
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = mlq_err_set(err, MLQ_EIO, "log of attempt %s is not a regular file", attempt_id);
+    *size = rc == 0 ? (int64_t)st.st_size : 0;
+    int64_t avail = *size > offset ? *size - offset : 0;
+    uint32_t want = avail < (int64_t)max ? (uint32_t)avail : max;
+    if (rc == 0 && want > 0) {
+        uint8_t *buf = malloc(want);
+        if (!buf)
+            rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        else if (pread_some(fd, buf, want, offset, len) < 0)
+            rc = mlq_err_set(err, MLQ_EIO, "read log of %s: %s", attempt_id, strerror(errno));
+        if (rc == 0 && *len > 0) {
+            *data = buf;
+        } else {
+            free(buf);
+            *len = 0;
+        }
+    }
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,126 @@
+/* spool: the worker's on-disk state, one directory per attempt.
+ *
+ *   SPOOL/worker.pid            pid of the running worker (mlq down reads it)
+ *   SPOOL/worker.lock           flock'd by the worker: one worker per spool
+ *   SPOOL/attempts/<attempt_id>/
+ *       assign          the encoded assign message (written before anything
+ *                       starts; an attempt directory always has one)
+ *       stdout, stderr  the job's output
+ *       shim.pid        "PID STARTTIME START_MS" written by the shim
+ *       status          the outcome, written atomically once the job ended
+ *       acked_started   the scheduler acknowledged the started report
+ *       acked_finished  the scheduler acknowledged the finished report: the
+ *                       attempt is done and never reported again
+ *
+ * Attempt ids come from the network: every function that turns one into a
+ * path checks that it is a full canonical UUID first, so "../x" or "a/b" can
+ * never name a file outside the spool. */
+#ifndef MLQ_SPOOL_H
+#define MLQ_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "limits.h"
+#include "proto.h"
+
+#define MLQ_SPOOL_DETAIL_MAX 512
+
+/* How an attempt ended, as kept in its status file. */
+struct mlq_status {
+    enum mlq_outcome outcome;
+    int32_t exit_code; /* -1 unless MLQ_OUT_EXITED */
+    int32_t signal;    /* 0 unless MLQ_OUT_SIGNALED */
+    int64_t start_ms;  /* wall clock; 0 when the job never started */
+    int64_t end_ms;
+    char detail[MLQ_SPOOL_DETAIL_MAX]; /* one line, "" when none */
+};
+
+/* Identity of a shim: a pid alone could be reused after it exits. */
+struct mlq_shim_id {
+    pid_t pid;                    /* 0 when unknown */
+    unsigned long long starttime; /* /proc/PID/stat field 22 */
+    int64_t start_ms;             /* wall clock when the shim started */
+};
+
+/* An attempt found in the spool whose finished report is not acknowledged. */
+struct mlq_spool_held {
+    char attempt_id[MLQ_ID_LEN + 1];
+    bool finished;      /* status present (possibly written by the scan) */
+    bool acked_started; /* the started report was acknowledged */
+    struct mlq_shim_id shim;
+    struct mlq_status status; /* valid when finished */
+};
+
+struct mlq_spool;
+
+/* Opens (creating when needed, mode 0750) the spool at root and its attempts
+ * folder. Caller owns *out (mlq_spool_close). */
+int mlq_spool_open(const char *root, struct mlq_spool **out, struct mlq_err *err);
+/* Closes the spool (releasing its lock); accepts NULL; nulls *sp. Leaves the
+ * pid file alone (see mlq_spool_release). */
+void mlq_spool_close(struct mlq_spool **sp);
+const char *mlq_spool_root(const struct mlq_spool *sp);
+
+/* Takes the exclusive lock on SPOOL/worker.lock and writes SPOOL/worker.pid.
+ * MLQ_ESTATE when another process holds the lock (its pid in the message). */
+int mlq_spool_lock(struct mlq_spool *sp, struct mlq_err *err);
+/* Removes the pid file and drops the lock (clean exit). */
+void mlq_spool_release(struct mlq_spool *sp);
+
+/* Writes SPOOL/attempts/<id> into buf. MLQ_EINVAL for an id that is not a
+ * full canonical UUID, MLQ_ETOOBIG when buf is too small. */
+int mlq_spool_attempt_dir(const struct mlq_spool *sp, const char *attempt_id, char *buf, size_t len,
+                          struct mlq_err *err);
+/* True when the attempt's directory exists (false for invalid ids). */
+bool mlq_spool_attempt_exists(const struct mlq_spool *sp, const char *attempt_id);
+/* Creates the attempt directory with its assign file, atomically (built under
+ * a temporary name, then renamed), and writes its path into dir. MLQ_ESTATE
+ * when the attempt already exists. */
+int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign, char *dir,
+                             size_t dir_len, struct mlq_err *err);
+
+/* Files inside one attempt directory (the shim only knows that folder). */
+int mlq_spool_write_assign(const char *dir, const struct mlq_msg *assign, struct mlq_err *err);
+/* Decodes and checks the assign file; *out must be freed with
+ * mlq_proto_msg_free. */
+int mlq_spool_read_assign(const char *dir, struct mlq_msg *out, struct mlq_err *err);
+/* Atomic and durable (tmp, fsync, rename, fsync of the folder). */
+int mlq_spool_write_status(const char *dir, const struct mlq_status *st, struct mlq_err *err);
+/* MLQ_ENOTFOUND when there is no status yet, MLQ_EINVAL when malformed. */
+int mlq_spool_read_status(const char *dir, struct mlq_status *st, struct mlq_err *err);
+int mlq_spool_write_shim(const char *dir, const struct mlq_shim_id *id, struct mlq_err *err);
+/* MLQ_ENOTFOUND when there is no shim.pid, MLQ_EINVAL when malformed. */
+int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err *err);
+/* Writes the acked_started / acked_finished marker durably. */
+int mlq_spool_mark_acked(const char *dir, enum mlq_report_phase phase, struct mlq_err *err);
+bool mlq_spool_is_acked(const char *dir, enum mlq_report_phase phase);
+
+/* Lists every attempt without acked_finished. An attempt whose shim is gone
+ * and that has no status gets a "lost" status written first, so every held
+ * attempt is either running (shim alive, no status) or finished. Leftover
+ * temporary folders of interrupted creations are removed. Caller frees *out. */
+int mlq_spool_scan(struct mlq_spool *sp, struct mlq_spool_held **out, size_t *n,
+                   struct mlq_err *err);
+
+/* Reads at most max bytes of the attempt's stdout/stderr at offset into a
+ * malloc'd *data (caller frees; NULL when *len is 0) and the file's current
+ * size. MLQ_ENOTFOUND when the attempt or file does not exist. */
+int mlq_spool_read_log(const struct mlq_spool *sp, const char *attempt_id, enum mlq_stream stream,
+                       int64_t offset, uint32_t max, uint8_t **data, uint32_t *len, int64_t *size,
+                       struct mlq_err *err);
+
+/* True when the shim with this identity still runs (pid alive, same start
+ * time). */
+bool mlq_spool_shim_alive(const struct mlq_shim_id *id);
+/* Fills st as a "lost" outcome ending now. */
+void mlq_spool_status_lost(struct mlq_status *st, int64_t start_ms, const char *detail);
+/* Copies detail into st->detail as one line (newlines become spaces). */
+void mlq_spool_set_detail(struct mlq_status *st, const char *detail);
+/* Wire name of an outcome ("exited"); "?" when out of range. */
+const char *mlq_spool_outcome_name(enum mlq_outcome o);
+
+#endif
