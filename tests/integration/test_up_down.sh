@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # job scripts are single-quoted on purpose
+# mlq up / mlq down: a second `up` on the same state dir is refused, `down`
+# stops whatever the pid files name (also a scheduler restarted by hand),
+# `down --kill-jobs` leaves no job process behind; --help everywhere.
+IT_DEADLINE=200
+. "$(dirname "$0")/lib.sh" "$@"
+
+# --- --help on every command and daemon --------------------------------------
+for cmd in up down submit status list logs wait cancel workers; do
+    expect_rc 0 "$MLQ" "$cmd" --help
+    assert_contains "${OUT,,}" usage "mlq $cmd --help"
+    assert_contains "$OUT" "$cmd" "mlq $cmd --help names the command"
+done
+expect_rc 0 "$MLQ" --help
+assert_contains "${OUT,,}" usage "mlq --help"
+for cmd in up down submit status list logs wait cancel workers; do
+    assert_contains "$OUT" "$cmd" "mlq --help lists $cmd"
+done
+expect_rc 2 "$MLQ"
+[ -n "$ERR" ] || fail "mlq without a command says nothing"
+for d in "$MLQ_SCHEDULER_BIN" "$MLQ_WORKER_BIN"; do
+    expect_rc 0 "$d" --help
+    assert_contains "${OUT,,}" usage "$(basename "$d") --help"
+    expect_rc 2 "$d" --bogus-option
+done
+
+# --- up, then up again on the same state dir ---------------------------------
+STATE=$T/state
+mlq_up "$STATE" --workers 2 --cpus 1 --mem 512M --gpus 0
+FIRST_ADDR=$UP_ADDR
+SCHED=$(tr -dc 0-9 <"$STATE/scheduler.pid")
+pid_alive "$SCHED" || fail "scheduler not running after mlq up"
+mapfile -t WPIDS < <(find "$STATE" -name worker.pid -exec cat {} \;)
+assert_eq 2 "${#WPIDS[@]}" "worker pid files"
+CFG=$(cat "$MLQ_CONFIG")
+
+other=$(free_port)
+run "$MLQ" up --workers 1 --listen "tcp://127.0.0.1:$other" --state-dir "$STATE"
+[ "$RC" != 0 ] || fail "second mlq up on the same state dir was accepted"
+[ -n "$ERR" ] || fail "second mlq up refused without a message"
+log "second up refused with exit $RC: $ERR"
+assert_eq "$SCHED" "$(tr -dc 0-9 <"$STATE/scheduler.pid")" "scheduler.pid after the refused up"
+pid_alive "$SCHED" || fail "the refused up stopped the running scheduler"
+assert_eq "$CFG" "$(cat "$MLQ_CONFIG")" "client config after the refused up"
+port_open "$other" && fail "the refused up left something listening on $other"
+
+# the cluster still works, found through the config
+ok "$MLQ" submit -- sh -c 'echo $$ > "$1"; sleep 300' sleeper "$T/job.pid"
+J=$OUT
+wait_until "[ -s $T/job.pid ]" 30 || fail "job did not start"
+jpid=$(cat "$T/job.pid")
+jpgid=$(ps -o pgid= -p "$jpid" | tr -d ' ')
+
+# --- down --kill-jobs: daemons and the job's process group are gone ---------
+ok "$MLQ" down --state-dir "$STATE" --kill-jobs
+for p in "$SCHED" "${WPIDS[@]}"; do
+    wait_until "! pid_alive $p" 15 || fail "daemon $p survived mlq down"
+done
+wait_until "! pid_alive $jpid" 15 || fail "job survived mlq down --kill-jobs"
+ps -e -o pgid= | tr -d ' ' | grep -x "$jpgid" >/dev/null && fail "job process group survived --kill-jobs"
+port_open "${FIRST_ADDR##*:}" && fail "scheduler port still open after down"
+
+# --- down stops a scheduler restarted by hand on the same state dir ----------
+SCHED_PORT=${FIRST_ADDR##*:}
+start_scheduler "$STATE"
+assert_eq "$SCHED_PID" "$(tr -dc 0-9 <"$STATE/scheduler.pid")" "pid file of the hand-started scheduler"
+ok mlq status "$J" --json
+assert_eq "$J" "$(json "d['id']" <<<"$OUT")" "job kept in the state dir across down/up"
+ok "$MLQ" down --state-dir "$STATE"
+wait_until "! pid_alive $SCHED_PID" 15 || fail "mlq down did not stop the hand-started scheduler"
+
+# --- up again on the same (now stopped) state dir works ---------------------
+mlq_up "$STATE" --workers 1 --cpus 1 --mem 512M --gpus 0
+assert_contains "$(cat "$MLQ_CONFIG")" "$UP_ADDR" "config rewritten by the new up"
+ok "$MLQ" status "$J" --json
+assert_eq "$J" "$(json "d['id']" <<<"$OUT")" "job found after the second up"
+ok "$MLQ" submit -- true
+expect_rc 0 "$MLQ" wait "$OUT" --timeout 30s
+SCHED=$(tr -dc 0-9 <"$STATE/scheduler.pid")
+ok "$MLQ" down --state-dir "$STATE"
+wait_until "! pid_alive $SCHED" 15 || fail "scheduler survived the last down"
