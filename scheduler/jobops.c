@@ -162,11 +162,23 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     return push_assign(c, job, w, err);
 }
 
+/* True when some UP worker has CPU and memory left, i.e. a pass can place
+ * anything at all; saves walking a long queue on a full cluster. */
+static bool any_capacity(struct mlq_ctx *c)
+{
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
+        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        if (w->state == MLQ_WORKER_UP && w->cpus_used_m < w->cpus_m && w->mem_used < w->mem)
+            return true;
+    }
+    return false;
+}
+
 int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
 {
     c->dirty = false;
     struct mlq_job *job = mlq_jobtab_first_queued(c->jobs), *next;
-    for (; job; job = next) {
+    for (; job && any_capacity(c); job = next) {
         next = job->q_next;
         struct mlq_request r = job_request(job);
         struct mlq_worker *w = mlq_place_best(c->workers, &r);
@@ -223,8 +235,10 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     job->att.state = ok ? MLQ_ATT_SUCCEEDED : MLQ_ATT_FAILED;
     if (job->row.state == MLQ_JOB_CANCELLED)
         job->att.state = MLQ_ATT_CANCELLED;
-    if (!job->att.start_ms)
-        job->att.start_ms = rep->u.report.start_ms ? c->now_wall : 0;
+    if (!job->att.start_ms) /* no "started" report was processed */
+        job->att.start_ms = rep->u.report.start_ms;
+    if (!job->row.start_ms)
+        job->row.start_ms = job->att.start_ms;
     job->att.end_ms = c->now_wall;
     job->att.exit_code = rep->u.report.outcome == MLQ_OUT_EXITED ? rep->u.report.exit_code : -1;
     job->att.signal = rep->u.report.outcome == MLQ_OUT_SIGNALED ? rep->u.report.signal : 0;
