@@ -178,7 +178,8 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
 {
     c->dirty = false;
     struct mlq_job *job = mlq_jobtab_first_queued(c->jobs), *next;
-    for (; job && any_capacity(c); job = next) {
+    bool room = any_capacity(c);
+    for (; job && room; job = next) {
         next = job->q_next;
         struct mlq_request r = job_request(job);
         struct mlq_worker *w = mlq_place_best(c->workers, &r);
@@ -187,6 +188,7 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
         int rc = dispatch(c, job, w, err);
         if (rc < 0)
             return rc;
+        room = any_capacity(c);
     }
     return 0;
 }
