@@ -1,0 +1,328 @@
+/* jobops on a real (in-memory) store: the job lifecycle, cancel, lost
+ * workers, restart recovery and reconciliation. The outbox stands in for the
+ * socket: its count shows which messages would leave after commit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "jobops.h"
+#include "logrelay.h"
+#include "placement.h"
+
+#define G (1024LL * 1024 * 1024)
+
+struct fx {
+    struct mlq_ctx c;
+    char path[64];
+};
+
+static void ctx_open(struct mlq_ctx *c, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(mlq_store_open(path, &c->store, NULL), 0);
+    c->jobs = mlq_jobtab_create();
+    c->workers = mlq_workers_create();
+    c->out = mlq_outbox_create();
+    c->logs = mlq_logrelay_create();
+    c->heartbeat_ms = 1000;
+    c->lease_ms = 5000;
+    c->kill_grace_ms = 1000;
+    c->now_mono = 1000000;
+    c->now_wall = 1700000000000;
+}
+
+static void ctx_close(struct mlq_ctx *c)
+{
+    mlq_store_close(&c->store);
+    mlq_jobtab_destroy(&c->jobs);
+    mlq_workers_destroy(&c->workers);
+    mlq_outbox_destroy(&c->out);
+    mlq_logrelay_destroy(&c->logs);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    strcpy(f->path, "/tmp/mlq-test-jobops-XXXXXX");
+    int fd = mkstemp(f->path);
+    close(fd);
+    unlink(f->path);
+    ctx_open(&f->c, f->path);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    ctx_close(&f->c);
+    char p[80];
+    unlink(f->path);
+    snprintf(p, sizeof p, "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->path);
+    unlink(p);
+    free(f);
+    return 0;
+}
+
+static struct mlq_worker *up(struct mlq_ctx *c, const char *name, int gpus)
+{
+    struct mlq_worker *w = mlq_workers_add(c->workers, name);
+    w->state = MLQ_WORKER_UP;
+    w->cpus_m = 4000;
+    w->mem = 8 * G;
+    w->gpus = gpus;
+    w->peer.len = strlen(name);
+    memcpy(w->peer.id, name, w->peer.len);
+    w->last_seen_mono = c->now_mono;
+    return w;
+}
+
+static struct mlq_job *submit(struct mlq_ctx *c, int64_t cpus_m, int32_t gpus)
+{
+    static char *argv[] = {"/bin/true"};
+    struct mlq_jobspec spec = {.argc = 1, .cpus_m = cpus_m, .mem = G, .gpus = gpus};
+    spec.argv = malloc(sizeof(char *));
+    spec.argv[0] = strdup(argv[0]);
+    spec.owner = strdup("alice");
+    spec.workdir = strdup("/tmp");
+    char id[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
+    assert_null(spec.argv); /* moved into the job */
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
+    assert_non_null(job);
+    return job;
+}
+
+static void commit(struct mlq_ctx *c)
+{
+    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
+}
+
+static enum mlq_job_state stored_state(struct mlq_ctx *c, const char *id)
+{
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
+    enum mlq_job_state s = row.state;
+    mlq_store_job_free(&row);
+    return s;
+}
+
+static struct mlq_msg report(const struct mlq_job *job, enum mlq_outcome out, int code)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    memcpy(m.u.report.attempt_id, job->att.id, sizeof m.u.report.attempt_id);
+    m.u.report.phase = MLQ_PHASE_FINISHED;
+    m.u.report.outcome = out;
+    m.u.report.exit_code = out == MLQ_OUT_EXITED ? code : 0;
+    m.u.report.signal = out == MLQ_OUT_SIGNALED ? code : 0;
+    return m;
+}
+
+static void test_lifecycle(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1", 2);
+    struct mlq_job *job = submit(c, 1000, 1);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    assert_true(job->live);
+    assert_string_equal(job->att.gpu_ids, "0");
+    assert_int_equal(w->cpus_used_m, 1000);
+    assert_int_equal(w->gpu_used, 1);
+    assert_int_equal(mlq_outbox_count(c->out), 1); /* the ASSIGN */
+    commit(c);
+    assert_int_equal(stored_state(c, id), MLQ_JOB_ASSIGNED);
+
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    assert_int_equal(stored_state(c, id), MLQ_JOB_RUNNING);
+    struct mlq_msg rep = report(job, MLQ_OUT_EXITED, 0);
+    assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+    commit(c);
+    assert_null(mlq_jobtab_get(c->jobs, id)); /* terminal jobs leave memory */
+    assert_int_equal(stored_state(c, id), MLQ_JOB_SUCCEEDED);
+    assert_int_equal(w->cpus_used_m, 0);
+    assert_int_equal(w->gpu_used, 0);
+    assert_int_equal(w->running, 0);
+}
+
+static void test_failure_reason_and_waiting(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 1);
+    struct mlq_job *a = submit(c, 1000, 1), *b = submit(c, 1000, 1);
+    char bid[MLQ_ID_LEN + 1];
+    strcpy(bid, b->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(a->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(b->row.state, MLQ_JOB_PENDING); /* the only GPU is taken */
+    char why[256];
+    mlq_jobops_pending_reason(c, b, why, sizeof why);
+    assert_non_null(strstr(why, "waiting for resources"));
+    struct mlq_msg rep = report(a, MLQ_OUT_EXITED, 3);
+    assert_int_equal(mlq_jobops_finished(c, a, &rep, NULL), 0);
+    assert_true(c->dirty);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    b = mlq_jobtab_get(c->jobs, bid);
+    assert_int_equal(b->row.state, MLQ_JOB_ASSIGNED);
+    commit(c);
+    struct mlq_jobinfo info;
+    char aid[MLQ_ID_LEN + 1];
+    struct mlq_jobinfo *list;
+    uint32_t n;
+    assert_int_equal(mlq_store_job_list(c->store, MLQ_JOB_FAILED, 10, &list, &n, NULL), 0);
+    assert_int_equal(n, 1);
+    strcpy(aid, list[0].id);
+    assert_int_equal(list[0].exit_code, 3);
+    assert_non_null(strstr(list[0].reason, "exited with code 3"));
+    mlq_store_jobinfo_array_free(&list, n);
+    assert_int_equal(mlq_store_job_info(c->store, aid, &info, NULL), 0);
+    assert_int_equal(info.state, MLQ_JOB_FAILED);
+    mlq_proto_jobinfo_free(&info);
+}
+
+static void test_never_fits(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 2);
+    struct mlq_job *job = submit(c, 1000, 8);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    char why[256];
+    mlq_jobops_pending_reason(c, job, why, sizeof why);
+    assert_non_null(strstr(why, "can never fit"));
+}
+
+static void test_cancel_running_waits_for_process(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1", 1);
+    struct mlq_job *job = submit(c, 1000, 1);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    size_t before = mlq_outbox_count(c->out);
+    assert_int_equal(mlq_jobops_cancel(c, job, "user", NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_CANCELLED);
+    assert_int_equal(mlq_outbox_count(c->out), before + 1); /* KILL */
+    assert_true(job->live);                                 /* GPU still held */
+    assert_int_equal(w->gpu_used, 1);
+    struct mlq_msg rep = report(job, MLQ_OUT_SIGNALED, 15);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+    assert_null(mlq_jobtab_get(c->jobs, id));
+    assert_int_equal(w->gpu_used, 0);
+    commit(c);
+    assert_int_equal(stored_state(c, id), MLQ_JOB_CANCELLED);
+
+    struct mlq_job *p = submit(c, 100000, 0); /* never fits: stays pending */
+    strcpy(id, p->row.id);
+    assert_int_equal(mlq_jobops_cancel(c, p, "user", NULL), 0);
+    assert_null(mlq_jobtab_get(c->jobs, id));
+    assert_int_equal(mlq_jobtab_queued_count(c->jobs), 0);
+}
+
+static void test_lost_worker_requeues_then_fails(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 0);
+    struct mlq_job *job = submit(c, 1000, 0);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    for (int i = 1; i <= MLQ_MAX_NODE_FAILURES; i++) {
+        struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
+        w->state = MLQ_WORKER_UP;
+        w->last_seen_mono = c->now_mono;
+        assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+        assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+        assert_int_equal(job->row.attempts, i);
+        c->now_mono += c->lease_ms + 1;
+        assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+        assert_int_equal(w->state, MLQ_WORKER_LOST);
+        assert_int_equal(w->running, 0);
+        job = mlq_jobtab_get(c->jobs, id);
+        if (i < MLQ_MAX_NODE_FAILURES) {
+            assert_non_null(job);
+            assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+            assert_true(job->queued);
+        }
+    }
+    assert_null(job);
+    commit(c);
+    assert_int_equal(stored_state(c, id), MLQ_JOB_FAILED);
+}
+
+static void test_recovery_and_reconcile(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_ctx *c = &f->c;
+    up(c, "w1", 2);
+    struct mlq_job *kept = submit(c, 1000, 1), *gone = submit(c, 1000, 1);
+    struct mlq_job *queued = submit(c, 1000, 1);
+    char kept_id[MLQ_ID_LEN + 1], gone_id[MLQ_ID_LEN + 1], q_id[MLQ_ID_LEN + 1];
+    char kept_att[MLQ_ID_LEN + 1];
+    strcpy(kept_id, kept->row.id);
+    strcpy(gone_id, gone->row.id);
+    strcpy(q_id, queued->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    strcpy(kept_att, kept->att.id);
+    assert_int_equal(mlq_jobops_started(c, kept, NULL), 0);
+    commit(c);
+
+    /* "Restart": a fresh context over the same database file. */
+    ctx_close(c);
+    ctx_open(c, f->path);
+    assert_int_equal(mlq_jobops_recover(c, NULL), 0);
+    assert_int_equal(mlq_jobtab_count(c->jobs), 3);
+    assert_int_equal(mlq_jobtab_queued_count(c->jobs), 1);
+    struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
+    assert_non_null(w);
+    assert_int_equal(w->state, MLQ_WORKER_DOWN);
+    assert_int_equal(w->gpu_used, 3); /* both live attempts hold their GPUs */
+    assert_false(mlq_jobtab_get(c->jobs, kept_id)->confirmed);
+
+    /* w1 comes back holding only one attempt plus a stranger. */
+    w->state = MLQ_WORKER_UP;
+    struct mlq_held_attempt held[2] = {{.finished = false}, {.finished = false}};
+    strcpy(held[0].attempt_id, kept_att);
+    strcpy(held[1].attempt_id, "dddddddd-0000-4000-8000-000000000000");
+    size_t before = mlq_outbox_count(c->out);
+    assert_int_equal(mlq_jobops_reconcile(c, w, held, 2, NULL), 0);
+    assert_int_equal(mlq_outbox_count(c->out), before + 1); /* KILL of the stranger */
+    assert_true(mlq_jobtab_get(c->jobs, kept_id)->confirmed);
+    struct mlq_job *g = mlq_jobtab_get(c->jobs, gone_id);
+    assert_int_equal(g->row.state, MLQ_JOB_PENDING); /* lost, requeued */
+    assert_int_equal(g->row.node_failures, 1);
+    assert_int_equal(w->gpu_used, 1);
+    /* the requeued job keeps its age: it is ahead of the never-placed one */
+    assert_string_equal(mlq_jobtab_first_queued(c->jobs)->row.id, gone_id);
+
+    /* An unconfirmed attempt is lost once the lease runs out. */
+    c->now_mono += c->lease_ms + 1;
+    w->last_seen_mono = c->now_mono;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(mlq_jobtab_get(c->jobs, kept_id)->row.state, MLQ_JOB_RUNNING);
+    commit(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failure_reason_and_waiting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_never_fits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_running_waits_for_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_worker_requeues_then_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_and_reconcile, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
