@@ -1,0 +1,476 @@
+/* spool: attempt folders, assign/status/shim.pid round trips, ack markers,
+ * the start-up scan in every state an attempt can be left in, the worker
+ * lock, log reads, and refusal of attempt ids that could escape the spool. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "spool.h"
+
+#define ID_A "11111111-1111-4111-8111-111111111111"
+#define ID_B "22222222-2222-4222-8222-222222222222"
+#define ID_C "33333333-3333-4333-8333-333333333333"
+#define ID_D "44444444-4444-4444-8444-444444444444"
+#define ID_G "77777777-7777-4777-8777-777777777777"
+#define JOB  "99999999-9999-4999-8999-999999999999"
+
+struct fx {
+    char root[64];
+    struct mlq_spool *sp;
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-spool-XXXXXX");
+    if (!mkdtemp(f->root))
+        return -1;
+    struct mlq_err e;
+    if (mlq_spool_open(f->root, &f->sp, &e) < 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    mlq_spool_close(&f->sp);
+    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static char *argv_echo[] = {"/bin/echo", "hello"};
+static char *env_foo[] = {"FOO=bar"};
+static int32_t gpus_01[] = {0, 1};
+
+static struct mlq_msg make_assign(const char *attempt_id)
+{
+    struct mlq_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MLQ_MSG_ASSIGN;
+    m.rid = 7;
+    snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", attempt_id);
+    snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB);
+    m.u.assign.attempt = 2;
+    m.u.assign.spec.owner = "alice";
+    m.u.assign.spec.argv = argv_echo;
+    m.u.assign.spec.argc = 2;
+    m.u.assign.spec.env = env_foo;
+    m.u.assign.spec.envc = 1;
+    m.u.assign.spec.workdir = "/tmp";
+    m.u.assign.spec.cpus_m = 500;
+    m.u.assign.spec.mem = 1 << 20;
+    m.u.assign.spec.gpus = 2;
+    m.u.assign.gpu_ids = gpus_01;
+    m.u.assign.ngpu_ids = 2;
+    m.u.assign.kill_grace_ms = 1500;
+    return m;
+}
+
+static void create(struct fx *f, const char *id, char *dir, size_t len)
+{
+    struct mlq_msg m = make_assign(id);
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_create_attempt(f->sp, &m, dir, len, &e), 0);
+}
+
+static void test_create_and_read_assign(void **state)
+{
+    struct fx *f = *state;
+    char dir[4096];
+    assert_false(mlq_spool_attempt_exists(f->sp, ID_A));
+    create(f, ID_A, dir, sizeof dir);
+    assert_true(mlq_spool_attempt_exists(f->sp, ID_A));
+    char want[4096];
+    snprintf(want, sizeof want, "%s/attempts/%s", f->root, ID_A);
+    assert_string_equal(dir, want);
+
+    struct mlq_msg back;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_read_assign(dir, &back, &e), 0);
+    assert_int_equal(back.type, MLQ_MSG_ASSIGN);
+    assert_string_equal(back.u.assign.attempt_id, ID_A);
+    assert_string_equal(back.u.assign.job_id, JOB);
+    assert_int_equal(back.u.assign.attempt, 2);
+    assert_int_equal(back.u.assign.spec.argc, 2);
+    assert_string_equal(back.u.assign.spec.argv[1], "hello");
+    assert_string_equal(back.u.assign.spec.env[0], "FOO=bar");
+    assert_int_equal(back.u.assign.spec.cpus_m, 500);
+    assert_int_equal(back.u.assign.ngpu_ids, 2);
+    assert_int_equal(back.u.assign.gpu_ids[1], 1);
+    assert_int_equal(back.u.assign.kill_grace_ms, 1500);
+    mlq_proto_msg_free(&back);
+
+    /* The same attempt is never created twice. */
+    struct mlq_msg again = make_assign(ID_A);
+    assert_int_equal(mlq_spool_create_attempt(f->sp, &again, dir, sizeof dir, &e), MLQ_ESTATE);
+}
+
+static void test_read_assign_garbage(void **state)
+{
+    struct fx *f = *state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/assign", f->root);
+    assert_int_equal(mlq_fs_write_atomic(path, "\x93\x01\x02", 3, NULL), 0);
+    struct mlq_msg m;
+    struct mlq_err e;
+    assert_true(mlq_spool_read_assign(f->root, &m, &e) < 0);
+    /* A missing file is an error too. */
+    assert_int_equal(mlq_spool_read_assign("/nonexistent-dir", &m, &e), MLQ_ENOTFOUND);
+}
+
+static void test_status_round_trip(void **state)
+{
+    struct fx *f = *state;
+    char dir[4096];
+    create(f, ID_A, dir, sizeof dir);
+    struct mlq_status st, back;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_read_status(dir, &back, &e), MLQ_ENOTFOUND);
+
+    memset(&st, 0, sizeof st);
+    st.outcome = MLQ_OUT_SIGNALED;
+    st.exit_code = -1;
+    st.signal = 9;
+    st.start_ms = 1700000000123;
+    st.end_ms = 1700000004567;
+    snprintf(st.detail, sizeof st.detail, "line one\nline=two");
+    assert_int_equal(mlq_spool_write_status(dir, &st, &e), 0);
+    assert_int_equal(mlq_spool_read_status(dir, &back, &e), 0);
+    assert_int_equal(back.outcome, MLQ_OUT_SIGNALED);
+    assert_int_equal(back.exit_code, -1);
+    assert_int_equal(back.signal, 9);
+    assert_int_equal(back.start_ms, 1700000000123);
+    assert_int_equal(back.end_ms, 1700000004567);
+    assert_string_equal(back.detail, "line one line=two");
+
+    st.outcome = MLQ_OUT_EXITED;
+    st.exit_code = 3;
+    st.signal = 0;
+    st.detail[0] = '\0';
+    assert_int_equal(mlq_spool_write_status(dir, &st, &e), 0);
+    assert_int_equal(mlq_spool_read_status(dir, &back, &e), 0);
+    assert_int_equal(back.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(back.exit_code, 3);
+    assert_string_equal(back.detail, "");
+}
+
+static void test_status_malformed(void **state)
+{
+    struct fx *f = *state;
+    static const char *const bad[] = {
+        "",
+        "exit_code=3\n",                          /* no outcome */
+        "outcome=exploded\n",                     /* unknown outcome */
+        "outcome=none\n",                         /* not a final outcome */
+        "outcome=exited\nexit_code=3x\n",         /* trailing garbage */
+        "outcome=exited\nexit_code=9999999999\n", /* out of range */
+        "outcome=exited\nnonsense\n",             /* not key=value */
+    };
+    char path[4200];
+    snprintf(path, sizeof path, "%s/status", f->root);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(mlq_fs_write_atomic(path, bad[i], strlen(bad[i]), NULL), 0);
+        struct mlq_status st;
+        struct mlq_err e;
+        assert_int_equal(mlq_spool_read_status(f->root, &st, &e), MLQ_EINVAL);
+    }
+}
+
+static void test_shim_pid_round_trip(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_shim_id id = {.pid = getpid(), .start_ms = 1234567};
+    id.starttime = mlq_fs_pid_starttime(id.pid);
+    struct mlq_shim_id back;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_read_shim(f->root, &back, &e), MLQ_ENOTFOUND);
+    assert_int_equal(mlq_spool_write_shim(f->root, &id, &e), 0);
+    assert_int_equal(mlq_spool_read_shim(f->root, &back, &e), 0);
+    assert_int_equal(back.pid, id.pid);
+    assert_int_equal(back.starttime, id.starttime);
+    assert_int_equal(back.start_ms, 1234567);
+    assert_true(mlq_spool_shim_alive(&back));
+    back.starttime++; /* same pid, another process */
+    assert_false(mlq_spool_shim_alive(&back));
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/shim.pid", f->root);
+    assert_int_equal(mlq_fs_write_atomic(path, "12 x\n", 5, NULL), 0);
+    assert_int_equal(mlq_spool_read_shim(f->root, &back, &e), MLQ_EINVAL);
+}
+
+static void test_markers(void **state)
+{
+    struct fx *f = *state;
+    char dir[4096];
+    create(f, ID_A, dir, sizeof dir);
+    struct mlq_err e;
+    assert_false(mlq_spool_is_acked(dir, MLQ_PHASE_STARTED));
+    assert_false(mlq_spool_is_acked(dir, MLQ_PHASE_FINISHED));
+    assert_int_equal(mlq_spool_mark_acked(dir, MLQ_PHASE_STARTED, &e), 0);
+    assert_true(mlq_spool_is_acked(dir, MLQ_PHASE_STARTED));
+    assert_false(mlq_spool_is_acked(dir, MLQ_PHASE_FINISHED));
+    assert_int_equal(mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e), 0);
+    assert_true(mlq_spool_is_acked(dir, MLQ_PHASE_FINISHED));
+}
+
+/* A pid that surely belongs to no process: a reaped child's. */
+static pid_t dead_pid(void)
+{
+    pid_t p = fork();
+    if (p == 0)
+        _exit(0);
+    waitpid(p, NULL, 0);
+    return p;
+}
+
+static const struct mlq_spool_held *find_held(const struct mlq_spool_held *h, size_t n,
+                                              const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(h[i].attempt_id, id) == 0)
+            return &h[i];
+    return NULL;
+}
+
+/* Builds one attempt in each state a crashed worker can leave behind. */
+static void make_scan_fixture(struct fx *f)
+{
+    char dir[4096];
+    struct mlq_err e;
+    /* A: running under a live "shim" (this test process). */
+    create(f, ID_A, dir, sizeof dir);
+    struct mlq_shim_id me = {.pid = getpid(), .start_ms = 42};
+    me.starttime = mlq_fs_pid_starttime(me.pid);
+    assert_int_equal(mlq_spool_write_shim(dir, &me, &e), 0);
+    assert_int_equal(mlq_spool_mark_acked(dir, MLQ_PHASE_STARTED, &e), 0);
+    /* B: finished, report not acknowledged. */
+    create(f, ID_B, dir, sizeof dir);
+    assert_int_equal(mlq_spool_write_shim(dir, &me, &e), 0);
+    struct mlq_status st = {.outcome = MLQ_OUT_EXITED, .exit_code = 4, .start_ms = 1, .end_ms = 2};
+    assert_int_equal(mlq_spool_write_status(dir, &st, &e), 0);
+    /* C: shim died without a status. */
+    create(f, ID_C, dir, sizeof dir);
+    struct mlq_shim_id dead = {.pid = dead_pid(), .starttime = 12345, .start_ms = 77};
+    assert_int_equal(mlq_spool_write_shim(dir, &dead, &e), 0);
+    /* D: finished and acknowledged: done. */
+    create(f, ID_D, dir, sizeof dir);
+    assert_int_equal(mlq_spool_write_status(dir, &st, &e), 0);
+    assert_int_equal(mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e), 0);
+    /* G: the shim never wrote its pid. */
+    create(f, ID_G, dir, sizeof dir);
+    /* Debris: an interrupted creation and a foreign folder. */
+    snprintf(dir, sizeof dir, "%s/attempts/.tmp-%s", f->root, ID_D);
+    assert_int_equal(mkdir(dir, 0750), 0);
+    snprintf(dir, sizeof dir, "%s/attempts/junk", f->root);
+    assert_int_equal(mkdir(dir, 0750), 0);
+}
+
+static void test_scan(void **state)
+{
+    struct fx *f = *state;
+    make_scan_fixture(f);
+    struct mlq_spool_held *h = NULL;
+    size_t n = 0;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_scan(f->sp, &h, &n, &e), 0);
+    assert_int_equal(n, 4);
+
+    const struct mlq_spool_held *a = find_held(h, n, ID_A);
+    assert_non_null(a);
+    assert_false(a->finished);
+    assert_true(a->acked_started);
+    assert_int_equal(a->shim.pid, getpid());
+    assert_int_equal(a->shim.start_ms, 42);
+
+    const struct mlq_spool_held *b = find_held(h, n, ID_B);
+    assert_non_null(b);
+    assert_true(b->finished);
+    assert_false(b->acked_started);
+    assert_int_equal(b->status.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(b->status.exit_code, 4);
+
+    const struct mlq_spool_held *c = find_held(h, n, ID_C);
+    assert_non_null(c);
+    assert_true(c->finished);
+    assert_int_equal(c->status.outcome, MLQ_OUT_LOST);
+    assert_string_equal(c->status.detail, "shim vanished");
+    assert_int_equal(c->status.start_ms, 77);
+
+    const struct mlq_spool_held *g = find_held(h, n, ID_G);
+    assert_non_null(g);
+    assert_true(g->finished);
+    assert_int_equal(g->status.outcome, MLQ_OUT_LOST);
+
+    assert_null(find_held(h, n, ID_D));
+    free(h);
+
+    /* The lost outcome was persisted, the debris removed, junk left alone. */
+    char dir[4096];
+    struct mlq_status st;
+    snprintf(dir, sizeof dir, "%s/attempts/%s", f->root, ID_C);
+    assert_int_equal(mlq_spool_read_status(dir, &st, &e), 0);
+    assert_int_equal(st.outcome, MLQ_OUT_LOST);
+    struct stat sb;
+    snprintf(dir, sizeof dir, "%s/attempts/.tmp-%s", f->root, ID_D);
+    assert_int_not_equal(stat(dir, &sb), 0);
+    snprintf(dir, sizeof dir, "%s/attempts/junk", f->root);
+    assert_int_equal(stat(dir, &sb), 0);
+}
+
+static void test_bad_attempt_ids(void **state)
+{
+    struct fx *f = *state;
+    static const char *const bad[] = {
+        "",
+        "..",
+        "../../etc",
+        "11111111-1111-4111-8111-11111111111",   /* too short */
+        "11111111-1111-4111-8111-1111111111111", /* too long */
+        "11111111-1111-4111-8111-11111111111/",
+        "../11111111-1111-4111-8111-1111111111",
+        "11111111/1111-4111-8111-111111111111",
+        "AAAAAAAA-1111-4111-8111-111111111111", /* uppercase */
+        "11111111-1111-4111-8111-11111111111g",
+    };
+    char dir[4096];
+    struct mlq_err e;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(mlq_spool_attempt_dir(f->sp, bad[i], dir, sizeof dir, &e), MLQ_EINVAL);
+        assert_false(mlq_spool_attempt_exists(f->sp, bad[i]));
+        uint8_t *data;
+        uint32_t len;
+        int64_t size;
+        assert_int_equal(
+            mlq_spool_read_log(f->sp, bad[i], MLQ_STREAM_STDOUT, 0, 10, &data, &len, &size, &e),
+            MLQ_EINVAL);
+    }
+    assert_int_equal(mlq_spool_attempt_dir(f->sp, NULL, dir, sizeof dir, &e), MLQ_EINVAL);
+    struct mlq_msg m = make_assign("../../../tmp/evil-attempt-xx");
+    assert_int_equal(mlq_spool_create_attempt(f->sp, &m, dir, sizeof dir, &e), MLQ_EINVAL);
+    /* A buffer too small for the path is refused, not truncated. */
+    char tiny[16];
+    assert_int_equal(mlq_spool_attempt_dir(f->sp, ID_A, tiny, sizeof tiny, &e), MLQ_ETOOBIG);
+}
+
+static void test_read_log(void **state)
+{
+    struct fx *f = *state;
+    char dir[4096], path[4200];
+    create(f, ID_A, dir, sizeof dir);
+    uint8_t *data = NULL;
+    uint32_t len = 0;
+    int64_t size = 0;
+    struct mlq_err e;
+    /* No output yet, unknown attempt. */
+    assert_int_equal(
+        mlq_spool_read_log(f->sp, ID_A, MLQ_STREAM_STDOUT, 0, 10, &data, &len, &size, &e),
+        MLQ_ENOTFOUND);
+    assert_int_equal(
+        mlq_spool_read_log(f->sp, ID_B, MLQ_STREAM_STDERR, 0, 10, &data, &len, &size, &e),
+        MLQ_ENOTFOUND);
+
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    assert_int_equal(mlq_fs_write_atomic(path, "0123456789", 10, NULL), 0);
+    assert_int_equal(
+        mlq_spool_read_log(f->sp, ID_A, MLQ_STREAM_STDOUT, 3, 4, &data, &len, &size, &e), 0);
+    assert_int_equal(len, 4);
+    assert_int_equal(size, 10);
+    assert_memory_equal(data, "3456", 4);
+    free(data);
+    /* Past the end: nothing, but the size is still told. */
+    assert_int_equal(
+        mlq_spool_read_log(f->sp, ID_A, MLQ_STREAM_STDOUT, 8, 100, &data, &len, &size, &e), 0);
+    assert_int_equal(len, 2);
+    free(data);
+    assert_int_equal(
+        mlq_spool_read_log(f->sp, ID_A, MLQ_STREAM_STDOUT, 50, 100, &data, &len, &size, &e), 0);
+    assert_int_equal(len, 0);
+    assert_null(data);
+    assert_int_equal(size, 10);
+    /* Bounds. */
+    assert_int_equal(mlq_spool_read_log(f->sp, ID_A, MLQ_STREAM_STDOUT, 0, MLQ_MAX_LOG_CHUNK + 1,
+                                        &data, &len, &size, &e),
+                     MLQ_EINVAL);
+    assert_int_equal(
+        mlq_spool_read_log(f->sp, ID_A, MLQ_STREAM_STDOUT, -1, 10, &data, &len, &size, &e),
+        MLQ_EINVAL);
+    /* A symlink planted as a log is not followed. */
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    assert_int_equal(symlink("/etc/passwd", path), 0);
+    assert_true(mlq_spool_read_log(f->sp, ID_A, MLQ_STREAM_STDERR, 0, 10, &data, &len, &size, &e) <
+                0);
+}
+
+static void test_lock(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_lock(f->sp, &e), 0);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/worker.pid", f->root);
+    pid_t pid = 0;
+    assert_int_equal(mlq_fs_read_pidfile(path, &pid, NULL), 0);
+    assert_int_equal(pid, getpid());
+
+    struct mlq_spool *other = NULL;
+    assert_int_equal(mlq_spool_open(f->root, &other, &e), 0);
+    assert_int_equal(mlq_spool_lock(other, &e), MLQ_ESTATE);
+    assert_non_null(strstr(e.msg, "in use"));
+
+    mlq_spool_release(f->sp);
+    assert_int_equal(mlq_fs_read_pidfile(path, &pid, NULL), MLQ_ENOTFOUND);
+    assert_int_equal(mlq_spool_lock(other, &e), 0);
+    mlq_spool_release(other);
+    mlq_spool_close(&other);
+}
+
+static void test_outcome_names(void **state)
+{
+    (void)state;
+    assert_string_equal(mlq_spool_outcome_name(MLQ_OUT_EXITED), "exited");
+    assert_string_equal(mlq_spool_outcome_name(MLQ_OUT_START_FAILED), "start_failed");
+    assert_string_equal(mlq_spool_outcome_name((enum mlq_outcome)99), "?");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_and_read_assign, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_assign_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shim_pid_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_markers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_attempt_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+        cmocka_unit_test(test_outcome_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
