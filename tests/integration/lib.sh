@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: helpers for mlq integration tests (real daemons on loopback).
 #
 # Source it first thing from a test script, passing the script's arguments:
@@ -46,6 +47,11 @@ mkdir -p "$T/logs" "$T/config"
 export XDG_CONFIG_HOME=$T/config
 export MLQ_CONFIG=$T/config/mlq/config
 unset MLQ_SCHEDULER
+# Sanitizer reports of any mlq process (CLI, daemons, shims) land in files
+# under T, and the EXIT trap fails the test when there are any: a daemon's
+# stderr is a log file nobody would otherwise read.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/logs/asan"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$T/logs/ubsan"
 # Extra marker inherited by everything we start, so cleanup can find it.
 export MLQ_IT_TAG=$T
 
@@ -67,7 +73,7 @@ it_dump_logs() {
         [ -s "$f" ] || continue
         printf '\n----- %s (last 40 lines) -----\n' "${f#"$T"/}" >&2
         tail -n 40 "$f" >&2 || true
-    done < <(find "$T" -type f \( -name '*.log' -o -name 'stderr' -o -name 'run.err' \) 2>/dev/null | sort)
+    done < <(find "$T" -type f \( -name '*.log' -o -name 'stderr' -o -name 'run.err' -o -name 'asan.*' -o -name 'ubsan.*' \) 2>/dev/null | sort)
 }
 
 fail() {
@@ -163,7 +169,7 @@ print(r if isinstance(r, str) else json.dumps(r))
 # test (a directory under IT_PORT_DIR, created atomically) so that tests
 # running in parallel never pick the same one.
 free_port() {
-    local p i
+    local p
     mkdir -p "$IT_PORT_DIR"
     for _ in $(seq 1 50); do
         p=$(python3 -c '
@@ -330,38 +336,62 @@ it_our_procs() {
     return 0
 }
 
+# it_kill_group PGID: SIGKILL to a job's process group when its leader is
+# ours; when the leader is gone, to each member that is ours (a pid in a
+# stale pid file may belong to someone else by now).
+it_kill_group() {
+    local pg=$1 p
+    if it_marked "$pg"; then
+        kill -KILL -- "-$pg" 2>/dev/null
+        return 0
+    fi
+    for p in $(ps -e -o pid=,pgid= | awk -v pg="$pg" '$2 == pg { print $1 }'); do
+        it_marked "$p" && kill -KILL "$p" 2>/dev/null
+    done
+    return 0
+}
+
 it_cleanup() {
     local rc=$? pid pgid f
     trap - EXIT
     set +e
-    # Daemons we started: TERM, short grace, KILL.
-    for pid in "${IT_PIDS[@]}"; do
+    # Daemons: the ones we started and the ones `mlq up` started (their pid
+    # files); TERM, a short grace, then KILL.
+    local daemons=("${IT_PIDS[@]+"${IT_PIDS[@]}"}")
+    while IFS= read -r f; do
+        pid=$(head -c 32 "$f" 2>/dev/null | tr -dc 0-9)
+        [ -n "$pid" ] && it_marked "$pid" && daemons+=("$pid")
+    done < <(find "$T" \( -name scheduler.pid -o -name worker.pid \) -type f 2>/dev/null)
+    for pid in "${daemons[@]+"${daemons[@]}"}"; do
         kill -TERM "$pid" 2>/dev/null
     done
-    for pid in "${IT_PIDS[@]}"; do
+    for pid in "${daemons[@]+"${daemons[@]}"}"; do
         wait_until "! pid_alive $pid" 3 || kill -KILL "$pid" 2>/dev/null
     done
-    # Daemons started by `mlq up` and job process groups: pid files under T.
+    # Jobs: each runs in its shim's process group.
     while IFS= read -r f; do
         pid=$(head -c 32 "$f" 2>/dev/null | tr -dc 0-9)
         [ -n "$pid" ] || continue
-        if [ "$(basename "$f")" = shim.pid ]; then
-            # The job runs in the shim's session/process group.
-            kill -KILL -- "-$pid" 2>/dev/null
-        fi
-        it_marked "$pid" && kill -KILL "$pid" 2>/dev/null
-    done < <(find "$T" -name '*.pid' -type f 2>/dev/null)
+        it_kill_group "$pid"
+    done < <(find "$T" -name shim.pid -type f 2>/dev/null)
     # Anything else that carries our marker (jobs whose worker died, ...).
     for pid in $(it_our_procs); do
         pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
         kill -KILL "$pid" 2>/dev/null
         [ -n "$pgid" ] && [ "$pgid" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] &&
-            it_marked "$pgid" && kill -KILL -- "-$pgid" 2>/dev/null
+            it_kill_group "$pgid"
     done
-    for pid in "${IT_PIDS[@]}"; do
+    for pid in "${IT_PIDS[@]+"${IT_PIDS[@]}"}"; do
         wait "$pid" 2>/dev/null
     done
-    for f in "${IT_PORTS[@]}"; do
+    # Sanitizer reports from any process of this test fail it.
+    if [ -n "$(find "$T/logs" -name 'asan.*' -o -name 'ubsan.*' 2>/dev/null)" ]; then
+        log "FAIL: sanitizer reports in $T/logs"
+        [ "$IT_FAILED" = 1 ] || it_dump_logs
+        IT_FAILED=1
+        [ "$rc" -ne 0 ] || rc=1
+    fi
+    for f in "${IT_PORTS[@]+"${IT_PORTS[@]}"}"; do
         rm -rf "${IT_PORT_DIR:?}/$f"
     done
     if [ "$rc" -ne 0 ] && [ "$IT_FAILED" = 0 ]; then
