@@ -1,0 +1,400 @@
+/* shim: runs the real supervisor (mlq_shim_run) in a forked child on a temp
+ * attempt folder and checks the status and log files it leaves: exit codes,
+ * signals, the kill grace, the job's environment, start failures. Every
+ * test bounds its waits and kills what it started. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "shim.h"
+#include "spool.h"
+
+#define JOB_ID "99999999-9999-4999-8999-999999999999"
+#define ATT_ID "11111111-1111-4111-8111-111111111111"
+
+struct fx {
+    char dir[64];
+    pid_t shim; /* forked child running mlq_shim_run, 0 when none */
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/mlq-test-shim-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+/* Kills the job groups of a shim left running by a failed test, then the
+ * shim itself (its children are the jobs, each leading its own group). */
+static void kill_leftovers(pid_t shim)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)shim, (long)shim);
+    FILE *fp = fopen(path, "r");
+    long pid;
+    while (fp && fscanf(fp, "%ld", &pid) == 1)
+        kill((pid_t)-pid, SIGKILL);
+    if (fp)
+        fclose(fp);
+    kill(shim, SIGKILL);
+    waitpid(shim, NULL, 0);
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f->shim > 0)
+        kill_leftovers(f->shim);
+    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+struct job {
+    char **argv;
+    uint32_t argc;
+    char **env;
+    uint32_t envc;
+    const char *workdir; /* NULL: the attempt folder */
+    int32_t *gpus;
+    uint32_t ngpus;
+    int64_t grace_ms;
+};
+
+static void write_assign(struct fx *f, const struct job *j)
+{
+    struct mlq_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MLQ_MSG_ASSIGN;
+    snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", ATT_ID);
+    snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
+    m.u.assign.attempt = 3;
+    m.u.assign.spec.owner = "alice";
+    m.u.assign.spec.argv = j->argv;
+    m.u.assign.spec.argc = j->argc;
+    m.u.assign.spec.env = j->env;
+    m.u.assign.spec.envc = j->envc;
+    m.u.assign.spec.workdir = (char *)(j->workdir ? j->workdir : f->dir);
+    m.u.assign.spec.cpus_m = 500;
+    m.u.assign.spec.mem = 1 << 20;
+    m.u.assign.spec.gpus = (int32_t)j->ngpus;
+    m.u.assign.gpu_ids = j->gpus;
+    m.u.assign.ngpu_ids = j->ngpus;
+    m.u.assign.kill_grace_ms = j->grace_ms ? j->grace_ms : 5000;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_write_assign(f->dir, &m, &e), 0);
+}
+
+static void start_shim(struct fx *f)
+{
+    f->shim = fork();
+    assert_true(f->shim >= 0);
+    if (f->shim == 0) {
+        struct mlq_err e;
+        _exit(mlq_shim_run(f->dir, &e) == 0 ? 0 : 1);
+    }
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits for the shim to exit (at most timeout_ms) and returns its exit
+ * status; kills it and fails the test on timeout. */
+static int wait_shim(struct fx *f, int64_t timeout_ms)
+{
+    int64_t end = mlq_clock_mono_ms() + timeout_ms;
+    int ws = 0;
+    while (waitpid(f->shim, &ws, WNOHANG) == 0) {
+        if (mlq_clock_mono_ms() > end)
+            fail_msg("shim still running after %ld ms", (long)timeout_ms);
+        sleep_ms(10);
+    }
+    f->shim = 0;
+    assert_true(WIFEXITED(ws));
+    return WEXITSTATUS(ws);
+}
+
+static char *read_file(struct fx *f, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    char *buf = NULL;
+    size_t len = 0;
+    if (mlq_fs_read_all(path, 1 << 20, &buf, &len, NULL) < 0)
+        return NULL;
+    return buf;
+}
+
+/* Waits until the named file contains text (the job is running). */
+static void wait_for_text(struct fx *f, const char *name, const char *text)
+{
+    int64_t end = mlq_clock_mono_ms() + 5000;
+    for (;;) {
+        char *s = read_file(f, name);
+        bool found = s && strstr(s, text);
+        free(s);
+        if (found)
+            return;
+        if (mlq_clock_mono_ms() > end)
+            fail_msg("%s never contained '%s'", name, text);
+        sleep_ms(10);
+    }
+}
+
+static struct mlq_status status_of(struct fx *f)
+{
+    struct mlq_status st;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_read_status(f->dir, &st, &e), 0);
+    return st;
+}
+
+static void test_exit_code_and_logs(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    int64_t before = mlq_clock_wall_ms();
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 3);
+    assert_int_equal(st.signal, 0);
+    assert_true(st.start_ms >= before);
+    assert_true(st.end_ms >= st.start_ms);
+    char *out = read_file(f, "stdout"), *err = read_file(f, "stderr");
+    assert_string_equal(out, "out\n");
+    assert_string_equal(err, "err\n");
+    free(out);
+    free(err);
+    /* shim.pid names the shim itself. */
+    struct mlq_shim_id id;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_read_shim(f->dir, &id, &e), 0);
+    assert_true(id.pid > 0);
+    assert_true(id.starttime > 0);
+}
+
+static void test_sigterm_ends_signaled(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    start_shim(f);
+    wait_for_text(f, "stdout", "ready");
+    int64_t t0 = mlq_clock_mono_ms();
+    kill(f->shim, SIGTERM);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    assert_true(mlq_clock_mono_ms() - t0 < 3000);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_SIGNALED);
+    assert_int_equal(st.signal, SIGTERM);
+    assert_int_equal(st.exit_code, -1);
+}
+
+static void test_sigkill_after_grace(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 20; echo survived"};
+    struct job j = {.argv = argv, .argc = 3, .grace_ms = 300};
+    write_assign(f, &j);
+    start_shim(f);
+    wait_for_text(f, "stdout", "ready");
+    int64_t t0 = mlq_clock_mono_ms();
+    kill(f->shim, SIGTERM);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    int64_t took = mlq_clock_mono_ms() - t0;
+    assert_true(took >= 250);
+    assert_true(took < 5000);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_SIGNALED);
+    assert_int_equal(st.signal, SIGKILL);
+    char *out = read_file(f, "stdout");
+    assert_null(strstr(out, "survived"));
+    free(out);
+}
+
+/* A background process left in the job's group dies with the job. */
+static void test_group_cleaned_up(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "sleep 30 & echo $! > bg.pid; exit 0"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 0);
+    char *s = read_file(f, "bg.pid");
+    assert_non_null(s);
+    pid_t bg = (pid_t)atol(s);
+    free(s);
+    assert_true(bg > 0);
+    assert_false(mlq_fs_pid_alive(bg));
+}
+
+static void test_environment(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c",
+                    "echo \"$MLQ_JOB_ID|$MLQ_ATTEMPT|$MLQ_CPUS|$MLQ_GPUS|$CUDA_VISIBLE_DEVICES|"
+                    "$NVIDIA_VISIBLE_DEVICES|$FOO|$HERITAGE|$(pwd)\""};
+    char *env[] = {"FOO=bar=baz", "MLQ_JOB_ID=forged", "CUDA_VISIBLE_DEVICES=7"};
+    int32_t gpus[] = {1, 3};
+    struct job j = {.argv = argv, .argc = 3, .env = env, .envc = 3, .gpus = gpus, .ngpus = 2};
+    write_assign(f, &j);
+    setenv("HERITAGE", "kept", 1);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    unsetenv("HERITAGE");
+    char *out = read_file(f, "stdout");
+    char want[512];
+    snprintf(want, sizeof want, "%s|3|0.5|1,3|1,3|1,3|bar=baz|kept|%s\n", JOB_ID, f->dir);
+    assert_string_equal(out, want);
+    free(out);
+}
+
+static void test_no_gpus_hides_all(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo \"[${CUDA_VISIBLE_DEVICES-unset}][$MLQ_GPUS]\""};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3", 1);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    unsetenv("CUDA_VISIBLE_DEVICES");
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, "[][]\n");
+    free(out);
+}
+
+static void test_missing_workdir(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/echo", "never"};
+    struct job j = {.argv = argv, .argc = 2, .workdir = "/nonexistent/mlq-dir"};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_string_equal(st.detail,
+                        "working directory /nonexistent/mlq-dir: No such file or directory");
+    char *out = read_file(f, "stdout");
+    assert_true(out == NULL || out[0] == '\0');
+    free(out);
+}
+
+static void test_nonexistent_program(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"no-such-program-mlq", "x"};
+    struct job j = {.argv = argv, .argc = 2};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 127);
+    char *err = read_file(f, "stderr");
+    assert_string_equal(
+        err, "mlq-shim: cannot execute no-such-program-mlq: No such file or directory\n");
+    free(err);
+}
+
+static void test_bad_assign_is_start_failed(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/assign", f->dir);
+    assert_int_equal(mlq_fs_write_atomic(path, "garbage", 7, NULL), 0);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_non_null(strstr(st.detail, "assign"));
+}
+
+/* An attempt that already has an outcome is never run again. */
+static void test_never_runs_twice(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo ran"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    struct mlq_status st = {.outcome = MLQ_OUT_LOST, .exit_code = -1};
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_write_status(f->dir, &st, &e), 0);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    assert_int_equal(status_of(f).outcome, MLQ_OUT_LOST);
+    char *out = read_file(f, "stdout");
+    assert_null(out);
+}
+
+static void test_output_appends(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/stdout", f->dir);
+    assert_int_equal(mlq_fs_write_atomic(path, "before\n", 7, NULL), 0);
+    char *argv[] = {"/bin/echo", "after"};
+    struct job j = {.argv = argv, .argc = 2};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, "before\nafter\n");
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_exit_code_and_logs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_ends_signaled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigkill_after_grace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_cleaned_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_gpus_hides_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_workdir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nonexistent_program, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_assign_is_start_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_never_runs_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_appends, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
