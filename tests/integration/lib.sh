@@ -296,6 +296,15 @@ stop_pid() {
     wait "$pid" 2>/dev/null || true
 }
 
+# pidfile_pid FILE: the pid a pid file names (its first word; shim.pid
+# holds "PID STARTTIME START_MS"); nothing when it names none.
+pidfile_pid() {
+    local pid=""
+    read -r pid _ <"$1" 2>/dev/null || true
+    case "$pid" in '' | *[!0-9]*) return 0 ;; esac
+    echo "$pid"
+}
+
 # job_state ID: prints the job's state from `mlq status --json`.
 job_state() {
     mlq status "$1" --json | json "d['state']"
@@ -359,7 +368,7 @@ it_cleanup() {
     # files); TERM, a short grace, then KILL.
     local daemons=("${IT_PIDS[@]+"${IT_PIDS[@]}"}")
     while IFS= read -r f; do
-        pid=$(head -c 32 "$f" 2>/dev/null | tr -dc 0-9)
+        pid=$(pidfile_pid "$f")
         [ -n "$pid" ] && it_marked "$pid" && daemons+=("$pid")
     done < <(find "$T" \( -name scheduler.pid -o -name worker.pid \) -type f 2>/dev/null)
     for pid in "${daemons[@]+"${daemons[@]}"}"; do
@@ -370,7 +379,7 @@ it_cleanup() {
     done
     # Jobs: each runs in its shim's process group.
     while IFS= read -r f; do
-        pid=$(head -c 32 "$f" 2>/dev/null | tr -dc 0-9)
+        pid=$(pidfile_pid "$f")
         [ -n "$pid" ] || continue
         it_kill_group "$pid"
     done < <(find "$T" -name shim.pid -type f 2>/dev/null)

@@ -12,13 +12,13 @@ mlq_up "$STATE" --workers 2 --cpus 1 --mem 1G --gpus 0
 [ -s "$MLQ_CONFIG" ] || fail "mlq up wrote no client config at $MLQ_CONFIG"
 assert_contains "$(cat "$MLQ_CONFIG")" "$UP_ADDR" "client config names the scheduler"
 [ -s "$STATE/scheduler.pid" ] || fail "no $STATE/scheduler.pid"
-SCHED=$(tr -dc 0-9 <"$STATE/scheduler.pid")
+SCHED=$(pidfile_pid "$STATE/scheduler.pid")
 pid_alive "$SCHED" || fail "scheduler from mlq up not running"
 mapfile -t WORKER_PIDFILES < <(find "$STATE" -name worker.pid)
 assert_eq 2 "${#WORKER_PIDFILES[@]}" "worker pid files under the state dir"
 DAEMONS=("$SCHED")
 for f in "${WORKER_PIDFILES[@]}"; do
-    DAEMONS+=("$(tr -dc 0-9 <"$f")")
+    DAEMONS+=("$(pidfile_pid "$f")")
 done
 
 # --- workers: two, UP, with the declared resources ------------------------

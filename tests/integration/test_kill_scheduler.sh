@@ -10,7 +10,7 @@ IT_DEADLINE=270
 STATE=$T/state
 SCHED_ARGS=(--heartbeat 1s --lease 5s)
 start_scheduler "$STATE" "${SCHED_ARGS[@]}"
-[ "$(tr -dc 0-9 <"$STATE/scheduler.pid")" = "$SCHED_PID" ] || fail "scheduler.pid does not name the scheduler"
+[ "$(pidfile_pid "$STATE/scheduler.pid")" = "$SCHED_PID" ] || fail "scheduler.pid does not name the scheduler"
 start_worker w1 "$T/spool-w1" --cpus 1 --mem 1G --gpus 0 --heartbeat 1s
 
 restart_scheduler() {

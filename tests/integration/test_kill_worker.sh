@@ -11,7 +11,7 @@ STATE=$T/state
 SPOOL=$T/spool-w1
 start_scheduler "$STATE" --heartbeat 1s --lease 15s
 start_worker w1 "$SPOOL" --cpus 2 --mem 1G --gpus 0 --heartbeat 1s
-[ "$(tr -dc 0-9 <"$SPOOL/worker.pid")" = "$WORKER_PID" ] || fail "worker.pid does not name the worker"
+[ "$(pidfile_pid "$SPOOL/worker.pid")" = "$WORKER_PID" ] || fail "worker.pid does not name the worker"
 
 sql() { sqlite3 "$STATE/mlq.db" "$1"; }
 

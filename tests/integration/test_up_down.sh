@@ -29,9 +29,9 @@ done
 STATE=$T/state
 mlq_up "$STATE" --workers 2 --cpus 1 --mem 512M --gpus 0
 FIRST_ADDR=$UP_ADDR
-SCHED=$(tr -dc 0-9 <"$STATE/scheduler.pid")
+SCHED=$(pidfile_pid "$STATE/scheduler.pid")
 pid_alive "$SCHED" || fail "scheduler not running after mlq up"
-mapfile -t WPIDS < <(find "$STATE" -name worker.pid -exec cat {} \;)
+mapfile -t WPIDS < <(find "$STATE" -name worker.pid -exec awk '{print $1}' {} \;)
 assert_eq 2 "${#WPIDS[@]}" "worker pid files"
 CFG=$(cat "$MLQ_CONFIG")
 
@@ -40,13 +40,13 @@ run "$MLQ" up --workers 1 --listen "tcp://127.0.0.1:$other" --state-dir "$STATE"
 [ "$RC" != 0 ] || fail "second mlq up on the same state dir was accepted"
 [ -n "$ERR" ] || fail "second mlq up refused without a message"
 log "second up refused with exit $RC: $ERR"
-assert_eq "$SCHED" "$(tr -dc 0-9 <"$STATE/scheduler.pid")" "scheduler.pid after the refused up"
+assert_eq "$SCHED" "$(pidfile_pid "$STATE/scheduler.pid")" "scheduler.pid after the refused up"
 pid_alive "$SCHED" || fail "the refused up stopped the running scheduler"
 assert_eq "$CFG" "$(cat "$MLQ_CONFIG")" "client config after the refused up"
 port_open "$other" && fail "the refused up left something listening on $other"
 
 # the cluster still works, found through the config
-ok "$MLQ" submit -- sh -c 'echo $$ > "$1"; sleep 300' sleeper "$T/job.pid"
+ok "$MLQ" submit --cpus 0.5 --mem 64M -- sh -c 'echo $$ > "$1"; sleep 300' sleeper "$T/job.pid"
 J=$OUT
 wait_until "[ -s $T/job.pid ]" 30 || fail "job did not start"
 jpid=$(cat "$T/job.pid")
@@ -64,7 +64,7 @@ port_open "${FIRST_ADDR##*:}" && fail "scheduler port still open after down"
 # --- down stops a scheduler restarted by hand on the same state dir ----------
 SCHED_PORT=${FIRST_ADDR##*:}
 start_scheduler "$STATE"
-assert_eq "$SCHED_PID" "$(tr -dc 0-9 <"$STATE/scheduler.pid")" "pid file of the hand-started scheduler"
+assert_eq "$SCHED_PID" "$(pidfile_pid "$STATE/scheduler.pid")" "pid file of the hand-started scheduler"
 ok mlq status "$J" --json
 assert_eq "$J" "$(json "d['id']" <<<"$OUT")" "job kept in the state dir across down/up"
 ok "$MLQ" down --state-dir "$STATE"
@@ -75,8 +75,8 @@ mlq_up "$STATE" --workers 1 --cpus 1 --mem 512M --gpus 0
 assert_contains "$(cat "$MLQ_CONFIG")" "$UP_ADDR" "config rewritten by the new up"
 ok "$MLQ" status "$J" --json
 assert_eq "$J" "$(json "d['id']" <<<"$OUT")" "job found after the second up"
-ok "$MLQ" submit -- true
+ok "$MLQ" submit --cpus 0.5 --mem 64M -- true
 expect_rc 0 "$MLQ" wait "$OUT" --timeout 30s
-SCHED=$(tr -dc 0-9 <"$STATE/scheduler.pid")
+SCHED=$(pidfile_pid "$STATE/scheduler.pid")
 ok "$MLQ" down --state-dir "$STATE"
 wait_until "! pid_alive $SCHED" 15 || fail "scheduler survived the last down"
