@@ -16,6 +16,7 @@
 #include "config.h"
 #include "id.h"
 #include "limits.h"
+#include "res.h"
 #include "transport.h"
 
 void mlq_cli_init(struct mlq_cli *cli)
@@ -244,4 +245,14 @@ void mlq_cli_sleep_ms(int64_t ms)
     struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
         ;
+}
+
+int mlq_cli_parse_timeout(const char *s, int *out_ms, struct mlq_err *err)
+{
+    int64_t ms;
+    if (mlq_res_parse_duration(s, &ms, err) < 0 || ms > 3600 * 1000)
+        return mlq_err_set(err, MLQ_CLI_EUSAGE,
+                           "bad --timeout '%.40s' (e.g. 10s, 500ms; at most 1h)", s);
+    *out_ms = (int)ms;
+    return 0;
 }

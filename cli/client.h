@@ -51,6 +51,12 @@ enum {
         "help", no_argument, NULL, 'h'                                                             \
     }
 
+/* --timeout (per-request timeout), taken by every command but `wait`. */
+#define MLQ_CLI_TIMEOUT_LONGOPT                                                                    \
+    {                                                                                              \
+        "timeout", required_argument, NULL, MLQ_CLI_OPT_TIMEOUT                                    \
+    }
+
 /* The state of one mlq invocation; lives on main()'s stack. */
 struct mlq_cli {
     const char *scheduler_opt; /* --scheduler, or NULL; points into argv */
@@ -99,6 +105,10 @@ int mlq_cli_fetch_jobs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_
  * (missing value); optind must still be the value getopt left. Returns
  * MLQ_CLI_EUSAGE. */
 int mlq_cli_getopt_error(const char *cmd, int c, int argc, char **argv, struct mlq_err *err);
+
+/* Parses a request timeout ("10s", "500ms"; at most 1h) into *out_ms;
+ * MLQ_CLI_EUSAGE when bad. */
+int mlq_cli_parse_timeout(const char *s, int *out_ms, struct mlq_err *err);
 
 /* Sleeps ms milliseconds (restarting after signals). */
 void mlq_cli_sleep_ms(int64_t ms);

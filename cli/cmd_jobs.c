@@ -40,7 +40,7 @@ struct jobs_cmd {
 
 static int usage_error(const struct jobs_cmd *cmd, const struct mlq_err *err)
 {
-    fprintf(stderr, "mlq: %s\n%s", err->msg, cmd->usage);
+    fprintf(stderr, "mlq: %s (see `mlq %s --help`)\n", err->msg, cmd->name);
     return MLQ_EXIT_USAGE;
 }
 
@@ -66,6 +66,8 @@ static int one_opt(int c, struct mlq_cli *cli, struct jobs_opts *o, struct mlq_e
     case MLQ_CLI_OPT_SCHEDULER:
         cli->scheduler_opt = optarg;
         return 0;
+    case MLQ_CLI_OPT_TIMEOUT:
+        return mlq_cli_parse_timeout(optarg, &cli->timeout_ms, err);
     case OPT_STATE:
         return parse_state(optarg, &o->state, err);
     case OPT_LIMIT:
@@ -196,6 +198,7 @@ static void print_job_detail(const struct mlq_jobinfo *j, bool colour)
 
 static const struct option status_longopts[] = {
     MLQ_CLI_COMMON_LONGOPTS,
+    MLQ_CLI_TIMEOUT_LONGOPT,
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -205,7 +208,8 @@ static const struct jobs_cmd status_cmd = {
     "usage: mlq status [--json] JOB...\n\n"
     "Shows everything about each job (any unique prefix of its id).\n"
     "  --json            one JSON object (or {\"jobs\": [...]} for several jobs)\n"
-    "  --scheduler ADDR  scheduler address\n",
+    "  --scheduler ADDR  scheduler address\n"
+    "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n",
     status_longopts, true};
 
 int mlq_cmd_status(struct mlq_cli *cli, int argc, char **argv)
@@ -282,6 +286,7 @@ static int print_jobs_table(const struct mlq_jobinfo *jobs, uint32_t n, bool col
 
 static const struct option list_longopts[] = {
     MLQ_CLI_COMMON_LONGOPTS,
+    MLQ_CLI_TIMEOUT_LONGOPT,
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {"state", required_argument, NULL, OPT_STATE},
     {"limit", required_argument, NULL, OPT_LIMIT},
@@ -295,7 +300,8 @@ static const struct jobs_cmd list_cmd = {
     "  --state STATE     only jobs in this state (PENDING, RUNNING, FAILED, ...)\n"
     "  --limit N         at most N jobs (default 100, at most 10000)\n"
     "  --json            {\"jobs\": [...]}\n"
-    "  --scheduler ADDR  scheduler address\n",
+    "  --scheduler ADDR  scheduler address\n"
+    "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n",
     list_longopts, false};
 
 int mlq_cmd_list(struct mlq_cli *cli, int argc, char **argv)
@@ -323,6 +329,7 @@ int mlq_cmd_list(struct mlq_cli *cli, int argc, char **argv)
 
 static const struct option cancel_longopts[] = {
     MLQ_CLI_COMMON_LONGOPTS,
+    MLQ_CLI_TIMEOUT_LONGOPT,
     {NULL, 0, NULL, 0},
 };
 
@@ -330,7 +337,8 @@ static const struct jobs_cmd cancel_cmd = {
     "cancel",
     "usage: mlq cancel JOB...\n\n"
     "Cancels jobs (any unique prefix of their ids); running jobs are killed.\n"
-    "  --scheduler ADDR  scheduler address\n",
+    "  --scheduler ADDR  scheduler address\n"
+    "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n",
     cancel_longopts, true};
 
 static const struct mlq_jobinfo *find_job(const struct mlq_msg *list, const char *id)

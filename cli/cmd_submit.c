@@ -31,6 +31,7 @@ enum {
 
 static const struct option submit_longopts[] = {
     MLQ_CLI_COMMON_LONGOPTS,
+    MLQ_CLI_TIMEOUT_LONGOPT,
     {"name", required_argument, NULL, OPT_NAME},
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"mem", required_argument, NULL, OPT_MEM},
@@ -55,6 +56,7 @@ static const char submit_usage[] =
     "  --workdir DIR      working directory (default: the current one)\n"
     "  --json             print {\"id\": ...} instead of the bare id\n"
     "  --scheduler ADDR   scheduler address\n"
+    "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
     "  -h, --help         show this help\n";
 
 static char *dup_or_null(const char *s)
@@ -125,6 +127,8 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case MLQ_CLI_OPT_SCHEDULER:
         opts->scheduler = optarg;
         return 0;
+    case MLQ_CLI_OPT_TIMEOUT:
+        return mlq_cli_parse_timeout(optarg, &opts->timeout_ms, err);
     case 'h':
         opts->help = true;
         return 0;
@@ -209,7 +213,7 @@ int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_cli_submit_opts opts;
     int rc = mlq_cli_submit_parse(argc, argv, &spec, &opts, &err);
     if (rc == MLQ_CLI_EUSAGE) {
-        fprintf(stderr, "mlq: %s\n%s", err.msg, submit_usage);
+        fprintf(stderr, "mlq: %s (see `mlq submit --help`)\n", err.msg);
         return MLQ_EXIT_USAGE;
     }
     if (rc < 0)
@@ -221,6 +225,8 @@ int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv)
     }
     if (opts.scheduler)
         cli->scheduler_opt = opts.scheduler;
+    if (opts.timeout_ms > 0)
+        cli->timeout_ms = opts.timeout_ms;
     struct mlq_msg req = {.type = MLQ_MSG_SUBMIT}, reply;
     req.u.submit.spec = spec;
     rc = mlq_cli_request(cli, &req, MLQ_MSG_SUBMITTED, &reply, &err);

@@ -12,6 +12,7 @@ struct mlq_cli_submit_opts {
     bool json;             /* --json */
     bool help;             /* --help: nothing else was parsed */
     const char *scheduler; /* --scheduler, or NULL; points into argv */
+    int timeout_ms;        /* --timeout, or 0 */
 };
 
 /* Parses argv (argv[0] is "submit") into spec and opts without touching the

@@ -11,8 +11,8 @@
 #include "cmd_jobs.h"
 #include "cmd_logs.h"
 #include "cmd_submit.h"
+#include "cmd_workers.h"
 #include "output.h"
-#include "res.h"
 
 struct command {
     const char *name;
@@ -81,7 +81,6 @@ static int parse_global(struct mlq_cli *cli, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct mlq_err err = {0};
-    int64_t ms;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
@@ -90,20 +89,17 @@ static int parse_global(struct mlq_cli *cli, int argc, char **argv)
             cli->scheduler_opt = optarg;
             break;
         case MLQ_CLI_OPT_TIMEOUT:
-            if (mlq_res_parse_duration(optarg, &ms, &err) < 0 || ms > 3600 * 1000) {
-                fprintf(stderr, "mlq: bad --timeout '%.40s' (e.g. 10s, 500ms; at most 1h)\n",
-                        optarg);
+            if (mlq_cli_parse_timeout(optarg, &cli->timeout_ms, &err) < 0) {
+                fprintf(stderr, "mlq: %s\n", err.msg);
                 return MLQ_EXIT_USAGE;
             }
-            cli->timeout_ms = (int)ms;
             break;
         case 'h':
             usage(stdout);
             return MLQ_EXIT_OK;
         default:
             mlq_cli_getopt_error("mlq", c, argc, argv, &err);
-            fprintf(stderr, "mlq: %s\n", err.msg);
-            usage(stderr);
+            fprintf(stderr, "mlq: %s (see `mlq --help`)\n", err.msg);
             return MLQ_EXIT_USAGE;
         }
     }
