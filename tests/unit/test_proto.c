@@ -1,0 +1,1181 @@
+/* Unit tests for common/proto (and its private helper common/mpk): a round
+ * trip of a filled-in sample of every message type compared field by field,
+ * then hostile and malformed input: wrong version, missing or unknown type,
+ * mistyped and oversized fields, huge declared lengths in a few bytes,
+ * trailing garbage, every truncation, deep nesting, flipped bytes.
+ *
+ * With MLQ_PROTO_SEED_DIR set, the encoded samples are also written there
+ * (that is how tests/fuzz/corpus/fuzz_proto/ was seeded). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "jobstate.h"
+#include "mpk.h"
+#include "proto.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char ID1[] = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f";
+static const char ID2[] = "f0e1d2c3-b4a5-4968-8776-655443322110";
+
+/* ---- samples ------------------------------------------------------------ */
+
+static char *spec_argv[] = {"python", "train.py", "--lr=0.1", ""};
+static char *spec_env[] = {"CUDA_VISIBLE_DEVICES=", "A=b=c"};
+
+static void fill_spec(struct mlq_jobspec *s)
+{
+    s->name = "resnet";
+    s->owner = "alice";
+    s->argv = spec_argv;
+    s->argc = N(spec_argv);
+    s->env = spec_env;
+    s->envc = N(spec_env);
+    s->workdir = "/home/alice/work";
+    s->cpus_m = 2500;
+    s->mem = 16LL << 30;
+    s->gpus = 2;
+}
+
+static struct mlq_jobinfo sample_jobs[2];
+static struct mlq_workerinfo sample_workers[2];
+static struct mlq_held_attempt sample_held[2];
+static char *sample_ids[] = {"0b8e", "f0e1d2c3-b4a5", "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f"};
+static int32_t sample_gpus[] = {0, 3, 63};
+static uint8_t sample_bytes[] = {'h', 'i', 0, 0xff, '\n'};
+
+static void fill_jobinfo(void)
+{
+    struct mlq_jobinfo *j = &sample_jobs[0];
+    memset(sample_jobs, 0, sizeof sample_jobs);
+    strcpy(j->id, ID1);
+    j->name = "resnet";
+    j->owner = "alice";
+    j->state = MLQ_JOB_FAILED;
+    j->reason = "exit code 3";
+    j->argv = spec_argv;
+    j->argc = N(spec_argv);
+    j->workdir = "/w";
+    j->cpus_m = 1500;
+    j->mem = 1LL << 40;
+    j->gpus = 1;
+    j->submit_ms = 1700000000000;
+    j->start_ms = 1700000000500;
+    j->end_ms = 1700000009999;
+    j->attempt = 3;
+    j->attempt_id = (char *)ID2;
+    j->worker = "node-a";
+    j->gpu_ids = "0,1";
+    j->exit_code = 3;
+    j->signal = 0;
+    /* the second one is pending: every optional string unset */
+    strcpy(sample_jobs[1].id, ID2);
+    sample_jobs[1].owner = "bob";
+    sample_jobs[1].exit_code = -1;
+}
+
+static void fill_workers(void)
+{
+    memset(sample_workers, 0, sizeof sample_workers);
+    sample_workers[0] = (struct mlq_workerinfo){"node-a",  "UP", 8000, 2500, 1LL << 34,
+                                                1LL << 30, 4,    1,    2,    1700000000123};
+    sample_workers[1] = (struct mlq_workerinfo){"node-b", "LOST", 1000, 0, 1 << 20, 0, 0, 0, 0, 0};
+    memset(sample_held, 0, sizeof sample_held);
+    strcpy(sample_held[0].attempt_id, ID1);
+    strcpy(sample_held[1].attempt_id, ID2);
+    sample_held[1].finished = true;
+}
+
+/* A filled-in message of type t whose every field differs from zero where
+ * it can. Points at static data: never free it. */
+static void fill_sample(enum mlq_msg_type t, struct mlq_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->type = t;
+    m->rid = 0x1234567890abcdefULL + t;
+    fill_jobinfo();
+    fill_workers();
+    switch (t) {
+    case MLQ_MSG_ERROR:
+        m->u.error.code = MLQ_ENOTFOUND;
+        m->u.error.msg = "no job matches 'abc'";
+        break;
+    case MLQ_MSG_OK:
+    case MLQ_MSG_WORKERS:
+    case MLQ_MSG_HB_ACK:
+        break;
+    case MLQ_MSG_SUBMIT:
+        fill_spec(&m->u.submit.spec);
+        break;
+    case MLQ_MSG_SUBMITTED:
+        strcpy(m->u.submitted.id, ID1);
+        break;
+    case MLQ_MSG_JOBS:
+        m->u.jobs.ids = sample_ids;
+        m->u.jobs.nids = N(sample_ids);
+        m->u.jobs.state = MLQ_JOB_TIMED_OUT;
+        m->u.jobs.limit = 250;
+        break;
+    case MLQ_MSG_JOB_LIST:
+        m->u.job_list.jobs = sample_jobs;
+        m->u.job_list.njobs = N(sample_jobs);
+        break;
+    case MLQ_MSG_CANCEL:
+        m->u.cancel.ids = sample_ids;
+        m->u.cancel.nids = N(sample_ids);
+        break;
+    case MLQ_MSG_WORKER_LIST:
+        m->u.worker_list.workers = sample_workers;
+        m->u.worker_list.nworkers = N(sample_workers);
+        break;
+    case MLQ_MSG_LOGS:
+        m->u.logs.job = "0b8e7c";
+        m->u.logs.stream = MLQ_STREAM_STDERR;
+        m->u.logs.offset = 5000000000LL;
+        m->u.logs.max = MLQ_MAX_LOG_CHUNK;
+        break;
+    case MLQ_MSG_LOG_DATA:
+        m->u.log_data.data = sample_bytes;
+        m->u.log_data.len = sizeof sample_bytes;
+        m->u.log_data.offset = 10;
+        m->u.log_data.size = 15;
+        m->u.log_data.state = MLQ_JOB_SUCCEEDED;
+        m->u.log_data.done = true;
+        break;
+    case MLQ_MSG_REGISTER:
+        m->u.reg.name = "node-a";
+        m->u.reg.cpus_m = 64000;
+        m->u.reg.mem = 256LL << 30;
+        m->u.reg.gpus = 8;
+        m->u.reg.attempts = sample_held;
+        m->u.reg.nattempts = N(sample_held);
+        break;
+    case MLQ_MSG_HEARTBEAT:
+        m->u.heartbeat.name = "node-b";
+        break;
+    case MLQ_MSG_REPORT:
+        strcpy(m->u.report.attempt_id, ID2);
+        m->u.report.phase = MLQ_PHASE_FINISHED;
+        m->u.report.outcome = MLQ_OUT_SIGNALED;
+        m->u.report.exit_code = -1;
+        m->u.report.signal = 9;
+        m->u.report.pid = 4242;
+        m->u.report.start_ms = 1700000000000;
+        m->u.report.end_ms = 1700000001000;
+        m->u.report.detail = "killed by SIGKILL";
+        break;
+    case MLQ_MSG_LOG_CHUNK:
+        m->u.log_chunk.token = UINT64_MAX - 1;
+        m->u.log_chunk.data = sample_bytes;
+        m->u.log_chunk.len = sizeof sample_bytes;
+        m->u.log_chunk.size = 1LL << 33;
+        m->u.log_chunk.err = MLQ_ENOTFOUND;
+        break;
+    case MLQ_MSG_REGISTERED:
+        m->u.registered.heartbeat_ms = 1000;
+        m->u.registered.lease_ms = 30000;
+        break;
+    case MLQ_MSG_ASSIGN:
+        strcpy(m->u.assign.attempt_id, ID2);
+        strcpy(m->u.assign.job_id, ID1);
+        m->u.assign.attempt = 2;
+        fill_spec(&m->u.assign.spec);
+        m->u.assign.gpu_ids = sample_gpus;
+        m->u.assign.ngpu_ids = N(sample_gpus);
+        m->u.assign.kill_grace_ms = 10000;
+        break;
+    case MLQ_MSG_KILL:
+        strcpy(m->u.kill.attempt_id, ID1);
+        m->u.kill.reason = "fenced";
+        break;
+    case MLQ_MSG_REPORT_ACK:
+        strcpy(m->u.report_ack.attempt_id, ID1);
+        m->u.report_ack.phase = MLQ_PHASE_FINISHED;
+        m->u.report_ack.accepted = true;
+        break;
+    case MLQ_MSG_LOG_READ:
+        m->u.log_read.token = 77;
+        strcpy(m->u.log_read.attempt_id, ID2);
+        m->u.log_read.stream = MLQ_STREAM_STDERR;
+        m->u.log_read.offset = 123;
+        m->u.log_read.max = 4096;
+        break;
+    case MLQ_MSG_TYPE_COUNT:
+        fail_msg("no sample for type %d", t);
+    }
+}
+
+/* ---- comparisons -------------------------------------------------------- */
+
+static void assert_str_same(const char *a, const char *b)
+{
+    if (!a || !b)
+        assert_ptr_equal(a, b);
+    else
+        assert_string_equal(a, b);
+}
+
+static void assert_strv_same(char *const *a, uint32_t na, char *const *b, uint32_t nb)
+{
+    assert_int_equal(na, nb);
+    for (uint32_t i = 0; i < na; i++)
+        assert_str_same(a[i], b[i]);
+}
+
+static void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
+{
+    assert_str_same(a->name, b->name);
+    assert_str_same(a->owner, b->owner);
+    assert_strv_same(a->argv, a->argc, b->argv, b->argc);
+    assert_strv_same(a->env, a->envc, b->env, b->envc);
+    assert_str_same(a->workdir, b->workdir);
+    assert_int_equal(a->cpus_m, b->cpus_m);
+    assert_int_equal(a->mem, b->mem);
+    assert_int_equal(a->gpus, b->gpus);
+}
+
+static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobinfo *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_str_same(a->name, b->name);
+    assert_str_same(a->owner, b->owner);
+    assert_int_equal(a->state, b->state);
+    assert_str_same(a->reason, b->reason);
+    assert_strv_same(a->argv, a->argc, b->argv, b->argc);
+    assert_str_same(a->workdir, b->workdir);
+    assert_int_equal(a->cpus_m, b->cpus_m);
+    assert_int_equal(a->mem, b->mem);
+    assert_int_equal(a->gpus, b->gpus);
+    assert_int_equal(a->submit_ms, b->submit_ms);
+    assert_int_equal(a->start_ms, b->start_ms);
+    assert_int_equal(a->end_ms, b->end_ms);
+    assert_int_equal(a->attempt, b->attempt);
+    assert_str_same(a->attempt_id, b->attempt_id);
+    assert_str_same(a->worker, b->worker);
+    assert_str_same(a->gpu_ids, b->gpu_ids);
+    assert_int_equal(a->exit_code, b->exit_code);
+    assert_int_equal(a->signal, b->signal);
+}
+
+static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct mlq_workerinfo *b)
+{
+    assert_str_same(a->name, b->name);
+    assert_str_same(a->state, b->state);
+    assert_int_equal(a->cpus_m, b->cpus_m);
+    assert_int_equal(a->cpus_used_m, b->cpus_used_m);
+    assert_int_equal(a->mem, b->mem);
+    assert_int_equal(a->mem_used, b->mem_used);
+    assert_int_equal(a->gpus, b->gpus);
+    assert_int_equal(a->gpus_used, b->gpus_used);
+    assert_int_equal(a->running, b->running);
+    assert_int_equal(a->last_seen_ms, b->last_seen_ms);
+}
+
+static void assert_bytes_eq(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
+{
+    assert_int_equal(na, nb);
+    if (na)
+        assert_memory_equal(a, b, na);
+}
+
+static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    if (a->type == MLQ_MSG_JOB_LIST) {
+        assert_int_equal(a->u.job_list.njobs, b->u.job_list.njobs);
+        for (uint32_t i = 0; i < a->u.job_list.njobs; i++)
+            assert_jobinfo_eq(&a->u.job_list.jobs[i], &b->u.job_list.jobs[i]);
+    } else if (a->type == MLQ_MSG_WORKER_LIST) {
+        assert_int_equal(a->u.worker_list.nworkers, b->u.worker_list.nworkers);
+        for (uint32_t i = 0; i < a->u.worker_list.nworkers; i++)
+            assert_workerinfo_eq(&a->u.worker_list.workers[i], &b->u.worker_list.workers[i]);
+    } else if (a->type == MLQ_MSG_REGISTER) {
+        assert_str_same(a->u.reg.name, b->u.reg.name);
+        assert_int_equal(a->u.reg.cpus_m, b->u.reg.cpus_m);
+        assert_int_equal(a->u.reg.mem, b->u.reg.mem);
+        assert_int_equal(a->u.reg.gpus, b->u.reg.gpus);
+        assert_int_equal(a->u.reg.nattempts, b->u.reg.nattempts);
+        for (uint32_t i = 0; i < a->u.reg.nattempts; i++) {
+            assert_string_equal(a->u.reg.attempts[i].attempt_id, b->u.reg.attempts[i].attempt_id);
+            assert_int_equal(a->u.reg.attempts[i].finished, b->u.reg.attempts[i].finished);
+        }
+    }
+}
+
+static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    if (a->type == MLQ_MSG_REPORT) {
+        assert_string_equal(a->u.report.attempt_id, b->u.report.attempt_id);
+        assert_int_equal(a->u.report.phase, b->u.report.phase);
+        assert_int_equal(a->u.report.outcome, b->u.report.outcome);
+        assert_int_equal(a->u.report.exit_code, b->u.report.exit_code);
+        assert_int_equal(a->u.report.signal, b->u.report.signal);
+        assert_int_equal(a->u.report.pid, b->u.report.pid);
+        assert_int_equal(a->u.report.start_ms, b->u.report.start_ms);
+        assert_int_equal(a->u.report.end_ms, b->u.report.end_ms);
+        assert_str_same(a->u.report.detail, b->u.report.detail);
+    } else if (a->type == MLQ_MSG_ASSIGN) {
+        assert_string_equal(a->u.assign.attempt_id, b->u.assign.attempt_id);
+        assert_string_equal(a->u.assign.job_id, b->u.assign.job_id);
+        assert_int_equal(a->u.assign.attempt, b->u.assign.attempt);
+        assert_spec_eq(&a->u.assign.spec, &b->u.assign.spec);
+        assert_int_equal(a->u.assign.ngpu_ids, b->u.assign.ngpu_ids);
+        for (uint32_t i = 0; i < a->u.assign.ngpu_ids; i++)
+            assert_int_equal(a->u.assign.gpu_ids[i], b->u.assign.gpu_ids[i]);
+        assert_int_equal(a->u.assign.kill_grace_ms, b->u.assign.kill_grace_ms);
+    } else if (a->type == MLQ_MSG_LOG_CHUNK) {
+        assert_true(a->u.log_chunk.token == b->u.log_chunk.token);
+        assert_bytes_eq(a->u.log_chunk.data, a->u.log_chunk.len, b->u.log_chunk.data,
+                        b->u.log_chunk.len);
+        assert_int_equal(a->u.log_chunk.size, b->u.log_chunk.size);
+        assert_int_equal(a->u.log_chunk.err, b->u.log_chunk.err);
+    } else if (a->type == MLQ_MSG_LOG_READ) {
+        assert_true(a->u.log_read.token == b->u.log_read.token);
+        assert_string_equal(a->u.log_read.attempt_id, b->u.log_read.attempt_id);
+        assert_int_equal(a->u.log_read.stream, b->u.log_read.stream);
+        assert_int_equal(a->u.log_read.offset, b->u.log_read.offset);
+        assert_int_equal(a->u.log_read.max, b->u.log_read.max);
+    }
+}
+
+/* Compares every field of two messages of the same type. */
+static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    assert_int_equal(a->type, b->type);
+    assert_true(a->rid == b->rid);
+    switch (a->type) {
+    case MLQ_MSG_ERROR:
+        assert_int_equal(a->u.error.code, b->u.error.code);
+        assert_str_same(a->u.error.msg, b->u.error.msg);
+        break;
+    case MLQ_MSG_OK:
+    case MLQ_MSG_WORKERS:
+    case MLQ_MSG_HB_ACK:
+    case MLQ_MSG_TYPE_COUNT:
+        break;
+    case MLQ_MSG_SUBMIT:
+        assert_spec_eq(&a->u.submit.spec, &b->u.submit.spec);
+        break;
+    case MLQ_MSG_SUBMITTED:
+        assert_string_equal(a->u.submitted.id, b->u.submitted.id);
+        break;
+    case MLQ_MSG_JOBS:
+        assert_strv_same(a->u.jobs.ids, a->u.jobs.nids, b->u.jobs.ids, b->u.jobs.nids);
+        assert_int_equal(a->u.jobs.state, b->u.jobs.state);
+        assert_int_equal(a->u.jobs.limit, b->u.jobs.limit);
+        break;
+    case MLQ_MSG_CANCEL:
+        assert_strv_same(a->u.cancel.ids, a->u.cancel.nids, b->u.cancel.ids, b->u.cancel.nids);
+        break;
+    case MLQ_MSG_LOGS:
+        assert_str_same(a->u.logs.job, b->u.logs.job);
+        assert_int_equal(a->u.logs.stream, b->u.logs.stream);
+        assert_int_equal(a->u.logs.offset, b->u.logs.offset);
+        assert_int_equal(a->u.logs.max, b->u.logs.max);
+        break;
+    case MLQ_MSG_LOG_DATA:
+        assert_bytes_eq(a->u.log_data.data, a->u.log_data.len, b->u.log_data.data,
+                        b->u.log_data.len);
+        assert_int_equal(a->u.log_data.offset, b->u.log_data.offset);
+        assert_int_equal(a->u.log_data.size, b->u.log_data.size);
+        assert_int_equal(a->u.log_data.state, b->u.log_data.state);
+        assert_int_equal(a->u.log_data.done, b->u.log_data.done);
+        break;
+    case MLQ_MSG_HEARTBEAT:
+        assert_str_same(a->u.heartbeat.name, b->u.heartbeat.name);
+        break;
+    case MLQ_MSG_REGISTERED:
+        assert_int_equal(a->u.registered.heartbeat_ms, b->u.registered.heartbeat_ms);
+        assert_int_equal(a->u.registered.lease_ms, b->u.registered.lease_ms);
+        break;
+    case MLQ_MSG_KILL:
+        assert_string_equal(a->u.kill.attempt_id, b->u.kill.attempt_id);
+        assert_str_same(a->u.kill.reason, b->u.kill.reason);
+        break;
+    case MLQ_MSG_REPORT_ACK:
+        assert_string_equal(a->u.report_ack.attempt_id, b->u.report_ack.attempt_id);
+        assert_int_equal(a->u.report_ack.phase, b->u.report_ack.phase);
+        assert_int_equal(a->u.report_ack.accepted, b->u.report_ack.accepted);
+        break;
+    case MLQ_MSG_JOB_LIST:
+    case MLQ_MSG_WORKER_LIST:
+    case MLQ_MSG_REGISTER:
+        assert_lists_eq(a, b);
+        break;
+    case MLQ_MSG_REPORT:
+    case MLQ_MSG_ASSIGN:
+    case MLQ_MSG_LOG_CHUNK:
+    case MLQ_MSG_LOG_READ:
+        assert_worker_msgs_eq(a, b);
+        break;
+    }
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void encode_ok(const struct mlq_msg *m, char **buf, size_t *len)
+{
+    struct mlq_err err = {0};
+    int rc = mlq_proto_encode(m, buf, len, &err);
+    if (rc != 0)
+        fail_msg("encode %s: %d %s", mlq_proto_type_name(m->type), rc, err.msg);
+}
+
+static void roundtrip(const struct mlq_msg *in)
+{
+    char *buf;
+    size_t len;
+    struct mlq_msg out;
+    struct mlq_err err = {0};
+    encode_ok(in, &buf, &len);
+    int rc = mlq_proto_decode(buf, len, &out, &err);
+    if (rc != 0)
+        fail_msg("decode %s: %d %s", mlq_proto_type_name(in->type), rc, err.msg);
+    assert_msg_eq(in, &out);
+    mlq_proto_msg_free(&out);
+    free(buf);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+/* Decoding must fail with MLQ_EPROTO, a message containing want (when
+ * given), and leave nothing in *msg. */
+static void expect_reject(const void *buf, size_t len, const char *want)
+{
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    memset(&m, 0xa5, sizeof m);
+    int rc = mlq_proto_decode(buf, len, &m, &err);
+    if (rc != MLQ_EPROTO || (want && !strstr(err.msg, want)))
+        fail_msg("rc %d, message \"%s\", wanted \"%s\"", rc, err.msg, want ? want : "");
+    assert_int_equal(err.code, MLQ_EPROTO);
+    assert_true(all_zero(&m, sizeof m));
+}
+
+static void expect_msg_reject(const struct mlq_msg *m, const char *want)
+{
+    char *buf;
+    size_t len;
+    encode_ok(m, &buf, &len);
+    expect_reject(buf, len, want);
+    free(buf);
+}
+
+/* Hand-built bodies: header with nkeys entries in all (v, t and rid count). */
+static void raw_begin(struct mlq_mpk_out *o, uint32_t nkeys, const char *t)
+{
+    mlq_mpk_out_init(o, 2 * MLQ_MAX_MSG);
+    msgpack_pack_map(&o->pk, nkeys);
+    mlq_mpk_kv_uint(&o->pk, "v", MLQ_PROTO_VERSION);
+    mlq_mpk_kv_str(&o->pk, "t", t);
+    mlq_mpk_kv_uint(&o->pk, "rid", 1);
+}
+
+static void raw_reject(struct mlq_mpk_out *o, const char *want)
+{
+    char *buf;
+    size_t len;
+    assert_int_equal(mlq_mpk_out_finish(o, &buf, &len, NULL), 0);
+    expect_reject(buf, len, want);
+    free(buf);
+}
+
+static int raw_decode(struct mlq_mpk_out *o, struct mlq_msg *m, struct mlq_err *err)
+{
+    char *buf;
+    size_t len;
+    assert_int_equal(mlq_mpk_out_finish(o, &buf, &len, NULL), 0);
+    int rc = mlq_proto_decode(buf, len, m, err);
+    free(buf);
+    return rc;
+}
+
+static void write_seed(const char *dir, const char *name, const char *buf, size_t len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* ---- round trips -------------------------------------------------------- */
+
+static void test_every_type_roundtrips(void **state)
+{
+    (void)state;
+    const char *seed_dir = getenv("MLQ_PROTO_SEED_DIR");
+    for (int t = 0; t < MLQ_MSG_TYPE_COUNT; t++) {
+        struct mlq_msg m;
+        fill_sample((enum mlq_msg_type)t, &m);
+        roundtrip(&m);
+        if (seed_dir) {
+            char *buf, name[64];
+            size_t len;
+            encode_ok(&m, &buf, &len);
+            snprintf(name, sizeof name, "valid_%s", mlq_proto_type_name(m.type));
+            write_seed(seed_dir, name, buf, len);
+            free(buf);
+        }
+    }
+}
+
+static void test_type_names(void **state)
+{
+    (void)state;
+    for (int t = 0; t < MLQ_MSG_TYPE_COUNT; t++) {
+        const char *name = mlq_proto_type_name((enum mlq_msg_type)t);
+        assert_string_not_equal(name, "?");
+        for (int u = 0; u < t; u++)
+            assert_string_not_equal(name, mlq_proto_type_name((enum mlq_msg_type)u));
+    }
+    assert_string_equal(mlq_proto_type_name(MLQ_MSG_SUBMIT), "submit");
+    assert_string_equal(mlq_proto_type_name(MLQ_MSG_TYPE_COUNT), "?");
+}
+
+/* Every enum value survives, and job states use mlq_job_state_name()'s
+ * spelling on the wire. */
+static void test_enum_values_roundtrip(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_LOG_DATA, &m);
+    for (int s = 0; s < MLQ_JOB_STATE_COUNT; s++) {
+        char *buf;
+        size_t len;
+        m.u.log_data.state = (enum mlq_job_state)s;
+        encode_ok(&m, &buf, &len);
+        assert_non_null(memmem(buf, len, mlq_job_state_name(s), strlen(mlq_job_state_name(s))));
+        free(buf);
+        roundtrip(&m);
+    }
+    fill_sample(MLQ_MSG_REPORT, &m);
+    for (int o = MLQ_OUT_NONE; o <= MLQ_OUT_LOST; o++) {
+        m.u.report.outcome = (enum mlq_outcome)o;
+        m.u.report.phase = o == MLQ_OUT_NONE ? MLQ_PHASE_STARTED : MLQ_PHASE_FINISHED;
+        roundtrip(&m);
+    }
+    fill_sample(MLQ_MSG_LOGS, &m);
+    m.u.logs.stream = MLQ_STREAM_STDOUT;
+    roundtrip(&m);
+}
+
+/* Optional parts left out: nil strings, empty arrays and bins, extremes. */
+static void test_sparse_roundtrips(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_JOBS, &m);
+    m.u.jobs.ids = NULL;
+    m.u.jobs.nids = 0;
+    m.u.jobs.state = -1;
+    m.u.jobs.limit = 0;
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.name = NULL;
+    m.u.submit.spec.env = NULL;
+    m.u.submit.spec.envc = 0;
+    m.u.submit.spec.gpus = 0;
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_REPORT, &m);
+    m.u.report.detail = NULL;
+    m.u.report.exit_code = INT32_MIN;
+    m.u.report.pid = -1;
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_LOG_DATA, &m);
+    m.u.log_data.data = NULL;
+    m.u.log_data.len = 0;
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_JOB_LIST, &m);
+    m.u.job_list.njobs = 0;
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_KILL, &m);
+    m.u.kill.reason = NULL;
+    m.rid = 0;
+    roundtrip(&m);
+}
+
+/* ---- rejections --------------------------------------------------------- */
+
+static void test_reject_version(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 3);
+    mlq_mpk_kv_uint(&o.pk, "v", 2);
+    mlq_mpk_kv_str(&o.pk, "t", "ok");
+    mlq_mpk_kv_uint(&o.pk, "rid", 1);
+    raw_reject(&o, "unsupported protocol version 2");
+
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 2);
+    mlq_mpk_kv_str(&o.pk, "t", "ok");
+    mlq_mpk_kv_uint(&o.pk, "rid", 1);
+    raw_reject(&o, "'v'");
+
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 3);
+    mlq_mpk_kv_int(&o.pk, "v", -1);
+    mlq_mpk_kv_str(&o.pk, "t", "ok");
+    mlq_mpk_kv_uint(&o.pk, "rid", 1);
+    raw_reject(&o, "unsupported protocol version -1");
+}
+
+static void test_reject_type(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 2);
+    mlq_mpk_kv_uint(&o.pk, "v", 1);
+    mlq_mpk_kv_uint(&o.pk, "rid", 1);
+    raw_reject(&o, "missing key 't'");
+
+    raw_begin(&o, 3, "launch_missiles");
+    raw_reject(&o, "unknown message type");
+
+    raw_begin(&o, 3, "o"); /* a prefix is not a match */
+    raw_reject(&o, "unknown message type");
+    raw_begin(&o, 3, "okay");
+    raw_reject(&o, "unknown message type");
+
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 3);
+    mlq_mpk_kv_uint(&o.pk, "v", 1);
+    mlq_mpk_kv_int(&o.pk, "t", 1);
+    mlq_mpk_kv_uint(&o.pk, "rid", 1);
+    raw_reject(&o, "key 't' must be a string");
+
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG); /* rid is required */
+    msgpack_pack_map(&o.pk, 2);
+    mlq_mpk_kv_uint(&o.pk, "v", 1);
+    mlq_mpk_kv_str(&o.pk, "t", "ok");
+    raw_reject(&o, "missing key 'rid'");
+
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG); /* the body must be a map */
+    msgpack_pack_array(&o.pk, 0);
+    raw_reject(&o, "not a map");
+}
+
+static void test_reject_field_types(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    raw_begin(&o, 4, "heartbeat");
+    mlq_mpk_kv_int(&o.pk, "name", 5);
+    raw_reject(&o, "heartbeat: key 'name' must be a string");
+
+    raw_begin(&o, 3, "heartbeat");
+    raw_reject(&o, "heartbeat: missing key 'name'");
+
+    raw_begin(&o, 4, "heartbeat");
+    mlq_mpk_kv_str(&o.pk, "name", NULL); /* nil where a string is required */
+    raw_reject(&o, "'name'");
+
+    raw_begin(&o, 5, "registered");
+    mlq_mpk_kv_str(&o.pk, "heartbeat_ms", "1000");
+    mlq_mpk_kv_int(&o.pk, "lease_ms", 1);
+    raw_reject(&o, "'heartbeat_ms' must be an integer");
+
+    raw_begin(&o, 5, "registered");
+    mlq_mpk_put_str(&o.pk, "heartbeat_ms");
+    msgpack_pack_double(&o.pk, 1.5);
+    mlq_mpk_kv_int(&o.pk, "lease_ms", 1);
+    raw_reject(&o, "'heartbeat_ms' must be an integer");
+
+    raw_begin(&o, 6, "report_ack");
+    mlq_mpk_kv_str(&o.pk, "attempt_id", ID1);
+    mlq_mpk_kv_str(&o.pk, "phase", "started");
+    mlq_mpk_kv_int(&o.pk, "accepted", 1);
+    raw_reject(&o, "'accepted' must be a boolean");
+
+    raw_begin(&o, 6, "report_ack");
+    mlq_mpk_kv_str(&o.pk, "attempt_id", ID1);
+    mlq_mpk_kv_str(&o.pk, "phase", "STARTED"); /* enums are exact */
+    mlq_mpk_kv_bool(&o.pk, "accepted", true);
+    raw_reject(&o, "'phase' has an unknown value");
+
+    raw_begin(&o, 5, "log_chunk"); /* data must be bin, not str */
+    mlq_mpk_kv_uint(&o.pk, "token", 1);
+    mlq_mpk_kv_str(&o.pk, "data", "text");
+    raw_reject(&o, "'data' must be binary");
+}
+
+static void test_reject_ints(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 3);
+    mlq_mpk_kv_uint(&o.pk, "v", 1);
+    mlq_mpk_kv_str(&o.pk, "t", "ok");
+    mlq_mpk_kv_int(&o.pk, "rid", -1);
+    raw_reject(&o, "'rid' must be a non-negative integer");
+
+    raw_begin(&o, 9, "log_read");
+    mlq_mpk_kv_uint(&o.pk, "token", 1);
+    mlq_mpk_kv_str(&o.pk, "attempt_id", ID1);
+    mlq_mpk_kv_str(&o.pk, "stream", "stdout");
+    mlq_mpk_kv_int(&o.pk, "offset", -5);
+    mlq_mpk_kv_uint(&o.pk, "max", 10);
+    mlq_mpk_kv_uint(&o.pk, "extra", 10); /* unknown keys are ignored */
+    raw_reject(&o, "'offset' out of range");
+
+    raw_begin(&o, 8, "log_read");
+    mlq_mpk_kv_uint(&o.pk, "token", 1);
+    mlq_mpk_kv_str(&o.pk, "attempt_id", ID1);
+    mlq_mpk_kv_str(&o.pk, "stream", "stdout");
+    mlq_mpk_kv_int(&o.pk, "offset", 0);
+    mlq_mpk_kv_uint(&o.pk, "max", MLQ_MAX_LOG_CHUNK + 1);
+    raw_reject(&o, "'max' is above");
+
+    raw_begin(&o, 5, "error");
+    mlq_mpk_kv_int(&o.pk, "code", (int64_t)INT32_MAX + 1);
+    mlq_mpk_kv_str(&o.pk, "msg", "x");
+    raw_reject(&o, "'code' out of range");
+
+    raw_begin(&o, 5, "error");
+    mlq_mpk_kv_uint(&o.pk, "code", UINT64_MAX);
+    mlq_mpk_kv_str(&o.pk, "msg", "x");
+    raw_reject(&o, "'code' is out of range");
+}
+
+static void test_unknown_keys_ignored(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    raw_begin(&o, 6, "registered");
+    mlq_mpk_kv_map(&o.pk, "future", 1); /* any shape, even nested */
+    mlq_mpk_kv_array(&o.pk, "x", 2);
+    msgpack_pack_nil(&o.pk);
+    msgpack_pack_double(&o.pk, 2.5);
+    mlq_mpk_kv_int(&o.pk, "lease_ms", 30000);
+    mlq_mpk_kv_int(&o.pk, "heartbeat_ms", 1000);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.type, MLQ_MSG_REGISTERED);
+    assert_int_equal(m.u.registered.heartbeat_ms, 1000);
+    assert_int_equal(m.u.registered.lease_ms, 30000);
+    mlq_proto_msg_free(&m);
+}
+
+static void test_reject_strings(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    char name[MLQ_MAX_NAME + 2];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    fill_sample(MLQ_MSG_HEARTBEAT, &m);
+    m.u.heartbeat.name = name;
+    expect_msg_reject(&m, "'name' is longer than 128 bytes");
+    name[MLQ_MAX_NAME] = '\0'; /* exactly the bound is fine */
+    roundtrip(&m);
+
+    static char big[MLQ_MAX_STR + 2];
+    memset(big, 'x', sizeof big - 1);
+    fill_sample(MLQ_MSG_ERROR, &m);
+    m.u.error.msg = big;
+    expect_msg_reject(&m, "'msg' is longer than 4096 bytes");
+
+    struct mlq_mpk_out o; /* a NUL inside a string would cut it short */
+    raw_begin(&o, 4, "heartbeat");
+    mlq_mpk_put_str(&o.pk, "name");
+    msgpack_pack_str(&o.pk, 5);
+    msgpack_pack_str_body(&o.pk, "ab\0cd", 5);
+    raw_reject(&o, "contains a NUL byte");
+
+    fill_sample(MLQ_MSG_SUBMITTED, &m);
+    strcpy(m.u.submitted.id, "0B8E7C1E-4A4F-4C5E-9D3A-2F1B6C7D8E9F");
+    expect_msg_reject(&m, "'id' is not a full lower-case id");
+    strcpy(m.u.submitted.id, "0b8e7c1e");
+    expect_msg_reject(&m, "'id' is not a full lower-case id");
+    strcpy(m.u.submitted.id, "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9g");
+    expect_msg_reject(&m, "'id'");
+    strcpy(m.u.submitted.id, "0b8e7c1e04a4f-4c5e-9d3a-2f1b6c7d8e9f");
+    expect_msg_reject(&m, "'id'");
+
+    fill_sample(MLQ_MSG_LOGS, &m);
+    m.u.logs.job = "";
+    expect_msg_reject(&m, "'job' must not be empty");
+    m.u.logs.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f0";
+    expect_msg_reject(&m, "'job' is longer");
+}
+
+static void test_reject_spec(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.argc = 0;
+    expect_msg_reject(&m, "'argv' must have 1..1024 entries");
+
+    char *empty_cmd[] = {""};
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.argv = empty_cmd;
+    m.u.submit.spec.argc = 1;
+    expect_msg_reject(&m, "argv[0]");
+
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.spec.cpus_m = 0;
+    expect_msg_reject(&m, "'cpus_m' out of range");
+
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.spec.workdir = "relative";
+    expect_msg_reject(&m, "workdir must be an absolute path");
+
+    char *bad_env[] = {"=x"};
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.env = bad_env;
+    m.u.submit.spec.envc = 1;
+    expect_msg_reject(&m, "env[0] is not KEY=VALUE");
+
+    int32_t bad_gpu[] = {MLQ_MAX_GPUS};
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.gpu_ids = bad_gpu;
+    m.u.assign.ngpu_ids = 1;
+    expect_msg_reject(&m, "'gpu_ids' entries must be integers below 64");
+}
+
+static char **make_ids(uint32_t n)
+{
+    char **ids = calloc(n, sizeof *ids);
+    assert_non_null(ids);
+    for (uint32_t i = 0; i < n; i++)
+        ids[i] = "abcd";
+    return ids;
+}
+
+static void test_reject_counts(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    char **ids = make_ids(MLQ_MAX_IDS + 1);
+    fill_sample(MLQ_MSG_CANCEL, &m);
+    m.u.cancel.ids = ids;
+    m.u.cancel.nids = MLQ_MAX_IDS + 1;
+    expect_msg_reject(&m, "'ids' must have 1..1024 entries");
+    m.u.cancel.nids = MLQ_MAX_IDS;
+    roundtrip(&m);
+    m.u.cancel.nids = 0; /* cancel names at least one job */
+    expect_msg_reject(&m, "'ids' must have 1..1024 entries");
+
+    fill_sample(MLQ_MSG_JOBS, &m);
+    m.u.jobs.ids = ids;
+    m.u.jobs.nids = MLQ_MAX_IDS + 1;
+    expect_msg_reject(&m, "'ids' must have 0..1024 entries");
+    free(ids);
+
+    fill_sample(MLQ_MSG_JOBS, &m);
+    m.u.jobs.limit = MLQ_MAX_LIST + 1;
+    expect_msg_reject(&m, "'limit' is above 10000");
+
+    int32_t gpus[MLQ_MAX_GPUS + 1] = {0};
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.gpu_ids = gpus;
+    m.u.assign.ngpu_ids = MLQ_MAX_GPUS + 1;
+    expect_msg_reject(&m, "'gpu_ids' must have 0..64 entries");
+}
+
+static void test_reject_big_log(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    uint8_t *data = calloc(1, MLQ_MAX_LOG_CHUNK + 1);
+    assert_non_null(data);
+    fill_sample(MLQ_MSG_LOG_CHUNK, &m);
+    m.u.log_chunk.data = data;
+    m.u.log_chunk.len = MLQ_MAX_LOG_CHUNK + 1;
+    expect_msg_reject(&m, "'data' is longer than 1048576 bytes");
+    m.u.log_chunk.len = MLQ_MAX_LOG_CHUNK;
+    roundtrip(&m);
+    free(data);
+
+    /* the encoder refuses to build a body the receiver would refuse */
+    uint8_t *huge = calloc(1, MLQ_MAX_MSG + 1);
+    char *buf = (char *)&m;
+    size_t len = 99;
+    struct mlq_err err = {0};
+    assert_non_null(huge);
+    fill_sample(MLQ_MSG_LOG_DATA, &m);
+    m.u.log_data.data = huge;
+    m.u.log_data.len = MLQ_MAX_MSG + 1;
+    assert_int_equal(mlq_proto_encode(&m, &buf, &len, &err), MLQ_ETOOBIG);
+    assert_null(buf);
+    assert_int_equal(len, 0);
+    free(huge);
+}
+
+/* A few bytes that declare gigabytes: refused before msgpack-c allocates. */
+static void test_reject_hostile_lengths(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t b[16];
+        size_t len;
+        const char *want;
+    } t[] = {
+        {{0xdd, 0xff, 0xff, 0xff, 0xff}, 5, "declared count exceeds"}, /* array 32 */
+        {{0xdf, 0xff, 0xff, 0xff, 0xff}, 5, "declared count exceeds"}, /* map 32 */
+        {{0xdc, 0xff, 0xff, 1, 2, 3}, 6, "declared count exceeds"},    /* array 16 */
+        {{0xde, 0x00, 0x02, 1, 2, 3}, 6, "declared count exceeds"},    /* 2 pairs, 3 bytes */
+        {{0xdb, 0xff, 0xff, 0xff, 0xff, 'a'}, 6, "declared length"},   /* str 32 */
+        {{0xc6, 0x7f, 0xff, 0xff, 0xff}, 5, "declared length"},        /* bin 32 */
+        {{0xc9, 0xff, 0xff, 0xff, 0xff, 1}, 6, "declared length"},     /* ext 32 */
+        {{0x81, 0xa1, 'v', 0xdd, 0x10, 0, 0, 0}, 8, "declared count"}, /* nested */
+        {{0x81, 0xa1, 'v', 0xd9, 0x20, 'x'}, 6, "declared length"},    /* str 8 */
+        {{0xc1}, 1, "0xc1"},                                           /* never used */
+        {{0x81, 0xa1, 'v', 0xcf, 0, 0}, 6, "truncated"},               /* uint 64 */
+        {{0x81, 0xa1, 'v', 0xd8, 0, 0}, 6, "truncated"},               /* fixext 16 */
+    };
+    for (size_t i = 0; i < N(t); i++) {
+        struct mlq_err err = {0};
+        assert_int_equal(mlq_mpk_validate(t[i].b, t[i].len, MLQ_MAX_DEPTH, &err), MLQ_EPROTO);
+        expect_reject(t[i].b, t[i].len, t[i].want);
+    }
+}
+
+static void test_reject_trailing(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    char *buf;
+    size_t len;
+    fill_sample(MLQ_MSG_SUBMITTED, &m);
+    encode_ok(&m, &buf, &len);
+    char *more = malloc(len + 1);
+    assert_non_null(more);
+    memcpy(more, buf, len);
+    more[len] = (char)0xc0; /* a second object, nil */
+    expect_reject(more, len + 1, "1 bytes of trailing garbage");
+    expect_reject(NULL, 0, "empty message");
+    free(more);
+    free(buf);
+}
+
+/* Every strict prefix of every sample is refused, without a crash. */
+static void test_reject_truncations(void **state)
+{
+    (void)state;
+    for (int t = 0; t < MLQ_MSG_TYPE_COUNT; t++) {
+        struct mlq_msg m;
+        char *buf;
+        size_t len;
+        fill_sample((enum mlq_msg_type)t, &m);
+        encode_ok(&m, &buf, &len);
+        for (size_t cut = 0; cut < len; cut++) {
+            /* a copy of exactly cut bytes, so ASan sees any over-read */
+            char *part = malloc(cut ? cut : 1);
+            assert_non_null(part);
+            memcpy(part, buf, cut);
+            expect_reject(part, cut, NULL);
+            free(part);
+        }
+        free(buf);
+    }
+}
+
+static void pack_nested(msgpack_packer *pk, int levels)
+{
+    for (int i = 0; i < levels; i++)
+        msgpack_pack_array(pk, 1);
+    msgpack_pack_nil(pk);
+}
+
+static void test_reject_depth(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    /* the body map is level 1, so 7 nested arrays inside it are allowed */
+    raw_begin(&o, 4, "ok");
+    mlq_mpk_put_str(&o.pk, "deep");
+    pack_nested(&o.pk, MLQ_MAX_DEPTH - 1);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    mlq_proto_msg_free(&m);
+
+    raw_begin(&o, 4, "ok");
+    mlq_mpk_put_str(&o.pk, "deep");
+    pack_nested(&o.pk, MLQ_MAX_DEPTH);
+    raw_reject(&o, "nesting deeper than 8 levels");
+
+    uint8_t deep[4000]; /* far past msgpack-c's own stack of 32 */
+    memset(deep, 0x91, sizeof deep);
+    deep[sizeof deep - 1] = 0xc0;
+    expect_reject(deep, sizeof deep, "nesting deeper");
+}
+
+/* Flipping any byte of a valid body must never crash or leak; whatever
+ * still decodes must encode again. */
+static void test_flipped_bytes(void **state)
+{
+    (void)state;
+    static const uint8_t subst[] = {0x00, 0xff, 0xc1, 0xdd, 0xdb, 0x7f, 0x90, 0xc0};
+    for (int t = 0; t < MLQ_MSG_TYPE_COUNT; t++) {
+        struct mlq_msg m;
+        char *buf;
+        size_t len;
+        fill_sample((enum mlq_msg_type)t, &m);
+        encode_ok(&m, &buf, &len);
+        for (size_t i = 0; i < len; i++) {
+            char saved = buf[i];
+            for (size_t k = 0; k < N(subst); k++) {
+                struct mlq_msg out;
+                buf[i] = (char)subst[k];
+                if (mlq_proto_decode(buf, len, &out, NULL) == 0) {
+                    char *again;
+                    size_t again_len;
+                    encode_ok(&out, &again, &again_len);
+                    free(again);
+                    mlq_proto_msg_free(&out);
+                }
+            }
+            buf[i] = saved;
+        }
+        free(buf);
+    }
+}
+
+/* ---- jobspec helpers ---------------------------------------------------- */
+
+static void expect_spec_bad(const struct mlq_jobspec *s, const char *want)
+{
+    struct mlq_err err = {0};
+    int rc = mlq_proto_jobspec_check(s, &err);
+    if (rc != MLQ_EINVAL || !strstr(err.msg, want))
+        fail_msg("rc %d, message \"%s\", wanted \"%s\"", rc, err.msg, want);
+}
+
+static void test_jobspec_check(void **state)
+{
+    (void)state;
+    struct mlq_jobspec s;
+    fill_spec(&s);
+    assert_int_equal(mlq_proto_jobspec_check(&s, NULL), 0);
+    s.argc = 0;
+    expect_spec_bad(&s, "argv must not be empty");
+    fill_spec(&s);
+    s.owner = NULL;
+    expect_spec_bad(&s, "owner");
+    fill_spec(&s);
+    s.workdir = "tmp";
+    expect_spec_bad(&s, "absolute");
+    fill_spec(&s);
+    s.cpus_m = MLQ_MAX_CPUS_M + 1;
+    expect_spec_bad(&s, "cpus");
+    fill_spec(&s);
+    s.mem = 0;
+    expect_spec_bad(&s, "memory");
+    fill_spec(&s);
+    s.gpus = MLQ_MAX_GPUS + 1;
+    expect_spec_bad(&s, "gpus");
+    fill_spec(&s);
+    s.gpus = -1;
+    expect_spec_bad(&s, "gpus");
+    char *env_noeq[] = {"A=1", "NOEQUALS"};
+    fill_spec(&s);
+    s.env = env_noeq;
+    s.envc = 2;
+    expect_spec_bad(&s, "env[1] is not KEY=VALUE");
+    fill_spec(&s);
+    s.envc = MLQ_MAX_ENVC + 1;
+    expect_spec_bad(&s, "environment entries");
+    char longname[MLQ_MAX_NAME + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    fill_spec(&s);
+    s.name = longname;
+    expect_spec_bad(&s, "name is longer");
+    char *big = malloc(MLQ_MAX_ARGV_BYTES / 2 + 1);
+    assert_non_null(big);
+    memset(big, 'a', MLQ_MAX_ARGV_BYTES / 2);
+    big[MLQ_MAX_ARGV_BYTES / 2] = '\0';
+    char *bigv[] = {"cmd", big, big};
+    fill_spec(&s);
+    s.argv = bigv;
+    s.argc = 3;
+    expect_spec_bad(&s, "arguments exceed");
+    free(big);
+}
+
+static void test_jobspec_copy_pack(void **state)
+{
+    (void)state;
+    struct mlq_jobspec s, c, u;
+    struct mlq_err err = {0};
+    char *buf;
+    size_t len;
+    fill_spec(&s);
+    assert_int_equal(mlq_proto_jobspec_copy(&c, &s, &err), 0);
+    assert_spec_eq(&s, &c);
+    assert_ptr_not_equal(c.argv, s.argv);
+    assert_ptr_not_equal(c.owner, s.owner);
+    assert_int_equal(mlq_proto_jobspec_pack(&c, &buf, &len, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_unpack(buf, len, &u, &err), 0);
+    assert_spec_eq(&s, &u);
+    /* a truncated blob is refused and leaves nothing behind */
+    assert_int_equal(mlq_proto_jobspec_unpack(buf, len - 1, &u, &err), MLQ_EPROTO);
+    assert_null(u.argv);
+    free(buf);
+    mlq_proto_jobspec_free(&u);
+    mlq_proto_jobspec_free(&c);
+    assert_null(c.owner);
+    mlq_proto_jobspec_free(NULL);
+
+    fill_spec(&c); /* unpack applies the same checks as decode */
+    c.cpus_m = 0;
+    assert_int_equal(mlq_proto_jobspec_pack(&c, &buf, &len, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_unpack(buf, len, &u, &err), MLQ_EPROTO);
+    free(buf);
+
+    memset(&s, 0, sizeof s); /* an empty spec copies as empty */
+    assert_int_equal(mlq_proto_jobspec_copy(&c, &s, &err), 0);
+    assert_null(c.argv);
+    mlq_proto_jobspec_free(&c);
+}
+
+static void test_encode_bad_type(void **state)
+{
+    (void)state;
+    struct mlq_msg m = {.type = MLQ_MSG_TYPE_COUNT};
+    char *buf;
+    size_t len;
+    assert_int_equal(mlq_proto_encode(&m, &buf, &len, NULL), MLQ_EINVAL);
+    mlq_proto_msg_free(NULL);
+    mlq_proto_msg_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_type_roundtrips), cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_enum_values_roundtrip), cmocka_unit_test(test_sparse_roundtrips),
+        cmocka_unit_test(test_reject_version),        cmocka_unit_test(test_reject_type),
+        cmocka_unit_test(test_reject_field_types),    cmocka_unit_test(test_reject_ints),
+        cmocka_unit_test(test_unknown_keys_ignored),  cmocka_unit_test(test_reject_strings),
+        cmocka_unit_test(test_reject_spec),           cmocka_unit_test(test_reject_counts),
+        cmocka_unit_test(test_reject_big_log),        cmocka_unit_test(test_reject_hostile_lengths),
+        cmocka_unit_test(test_reject_trailing),       cmocka_unit_test(test_reject_truncations),
+        cmocka_unit_test(test_reject_depth),          cmocka_unit_test(test_flipped_bytes),
+        cmocka_unit_test(test_jobspec_check),         cmocka_unit_test(test_jobspec_copy_pack),
+        cmocka_unit_test(test_encode_bad_type),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
