@@ -56,7 +56,6 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_pa
 export MLQ_IT_TAG=$T
 
 IT_PIDS=()      # daemons started by this test, in start order
-IT_PORTS=()     # ports reserved by this test
 IT_PORT_DIR=${TMPDIR:-/tmp}/mlq-it-ports
 IT_FAILED=0
 SCHED_PORT=""
@@ -180,7 +179,6 @@ print(s.getsockname()[1])
 s.close()')
         if mkdir "$IT_PORT_DIR/$p" 2>/dev/null; then
             echo "$T" >"$IT_PORT_DIR/$p/owner"
-            IT_PORTS+=("$p")
             echo "$p"
             return 0
         fi
@@ -400,8 +398,9 @@ it_cleanup() {
         IT_FAILED=1
         [ "$rc" -ne 0 ] || rc=1
     fi
-    for f in "${IT_PORTS[@]+"${IT_PORTS[@]}"}"; do
-        rm -rf "${IT_PORT_DIR:?}/$f"
+    # Port reservations (free_port runs in $(...), so find them by owner).
+    for f in "$IT_PORT_DIR"/*/owner; do
+        [ "$(cat "$f" 2>/dev/null)" = "$T" ] && rm -rf "$(dirname "$f")"
     done
     if [ "$rc" -ne 0 ] && [ "$IT_FAILED" = 0 ]; then
         log "exited with status $rc"
