@@ -59,7 +59,7 @@ ok mlq cancel "$P"
 assert_eq CANCELLED "$(job_state "$P")" "cancelled pending job (at once)"
 ok mlq status "$P" --json
 assert_eq 0 "$(json "d['attempt']" <<<"$OUT")" "a cancelled pending job has no attempt"
-assert_eq None "$(json "d['start_time']" <<<"$OUT")" "a cancelled pending job never started"
+assert_eq null "$(json "d['start_time']" <<<"$OUT")" "a cancelled pending job never started"
 expect_rc 1 mlq wait "$P" --timeout 10s
 ok mlq cancel "$BLK"
 wait_state "$BLK" CANCELLED 20

@@ -63,7 +63,7 @@ ok mlq status "$J1" --json
 S=$OUT
 for k in id name owner state reason argv workdir cpus mem gpus submit_time start_time end_time \
     attempt attempt_id worker gpu_ids exit_code signal; do
-    assert_eq True "$(json "'$k' in d" <<<"$S")" "status --json has field $k"
+    assert_eq true "$(json "'$k' in d" <<<"$S")" "status --json has field $k"
 done
 assert_eq "$J1" "$(json "d['id']" <<<"$S")" "status id"
 assert_eq envjob "$(json "d['name']" <<<"$S")" "status name"
@@ -78,7 +78,7 @@ want_argv=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' sh -c 
 assert_eq "$want_argv" "$(json "d['argv']" <<<"$S")" "status argv"
 WNAME=$(json "d['worker']" <<<"$S")
 assert_contains " $WORKER_NAMES " " $WNAME " "status worker is one of ours"
-assert_eq True "$(json "bool(d['start_time']) and bool(d['end_time']) and bool(d['submit_time'])" <<<"$S")" \
+assert_eq true "$(json "bool(d['start_time']) and bool(d['end_time']) and bool(d['submit_time'])" <<<"$S")" \
     "status times set"
 
 # logs: stdout has exactly the arguments, in order
