@@ -1,8 +1,318 @@
-/* mlq-worker: placeholder until the agent lands. */
+/* mlq-worker: options, then spool lock -> agent loop -> clean up.
+ *
+ * Exit codes: 0 after SIGTERM/SIGINT (running jobs stay alive under their
+ * shims and are re-adopted by the next start), 1 on a runtime failure
+ * (spool in use, cannot connect), 2 on a usage error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-int main(void)
+#include "agent.h"
+#include "exec.h"
+#include "limits.h"
+#include "log.h"
+#include "res.h"
+#include "spool.h"
+
+#define DEFAULT_SCHEDULER    "tcp://127.0.0.1:7710"
+#define DEFAULT_HEARTBEAT_MS 5000
+#define MIN_HEARTBEAT_MS     100
+#define MAX_ENDPOINT         256
+
+/* Write end of the signal pipe: the only file-scope state (STYLE.md). */
+static int sig_pipe_w = -1;
+
+struct opts {
+    const char *scheduler;
+    char name[MLQ_MAX_NAME + 1];
+    int64_t cpus_m, mem;
+    int32_t gpus;
+    int64_t heartbeat_ms;
+    char *spool;     /* owned */
+    char *shim;      /* owned */
+    bool shim_given; /* --shim: a bad path is a usage error */
+    enum mlq_log_level level;
+};
+
+static void usage(FILE *f)
 {
-    fprintf(stderr, "mlq-worker: not implemented yet\n");
-    return 1;
+    fprintf(f,
+            "usage: mlq-worker [options]\n"
+            "Runs jobs for an mlq scheduler on this machine.\n\n"
+            "  --scheduler ENDPOINT  scheduler address (default: $MLQ_SCHEDULER, then %s)\n"
+            "  --name NAME           worker name (default: the host name)\n"
+            "  --cpus N              CPUs offered, may be fractional (default: online CPUs)\n"
+            "  --mem SIZE            memory offered, e.g. 512M, 4G (default: physical memory)\n"
+            "  --gpus N              GPUs offered, as indices 0..N-1 (default: 0)\n"
+            "  --spool DIR           state folder: job logs, outcomes, pid and lock files\n"
+            "                        (default: /var/spool/mlq/NAME)\n"
+            "  --heartbeat DURATION  heartbeat interval, e.g. 5s, 500ms (default: 5s; the\n"
+            "                        scheduler's own interval wins when it is shorter)\n"
+            "  --shim PATH           the mlq-shim executable (default: next to mlq-worker)\n"
+            "  --log-level LEVEL     debug, info, warn or error (default: info)\n"
+            "  --help                show this help\n\n"
+            "SIGTERM or SIGINT stops the worker and leaves running jobs alive; the next\n"
+            "worker started on the same spool re-adopts them.\n",
+            DEFAULT_SCHEDULER);
+}
+
+static int bad(const char *opt, const char *msg)
+{
+    fprintf(stderr, "mlq-worker: %s: %s\n", opt, msg);
+    return 2;
+}
+
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= MLQ_MAX_NAME &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n &&
+           s[0] != '.';
+}
+
+static bool endpoint_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 6 && n <= MAX_ENDPOINT &&
+           (strncmp(s, "tcp://", 6) == 0 || strncmp(s, "ipc://", 6) == 0);
+}
+
+static int parse_level(const char *s, enum mlq_log_level *out)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum mlq_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int set_defaults(struct opts *o)
+{
+    const char *env = getenv("MLQ_SCHEDULER");
+    o->scheduler = env && *env ? env : DEFAULT_SCHEDULER;
+    if (gethostname(o->name, sizeof o->name) != 0)
+        snprintf(o->name, sizeof o->name, "worker");
+    o->name[sizeof o->name - 1] = '\0';
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->cpus_m = (ncpu > 0 ? ncpu : 1) * 1000;
+    if (o->cpus_m > MLQ_MAX_CPUS_M)
+        o->cpus_m = MLQ_MAX_CPUS_M;
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    o->mem = pages > 0 && psize > 0 ? (int64_t)pages * psize : 1LL << 30;
+    if (o->mem > MLQ_MAX_MEM)
+        o->mem = MLQ_MAX_MEM;
+    o->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    o->level = MLQ_LOG_INFO;
+    return 0;
+}
+
+enum {
+    OPT_SCHED = 256,
+    OPT_NAME,
+    OPT_CPUS,
+    OPT_MEM,
+    OPT_GPUS,
+    OPT_SPOOL,
+    OPT_HB,
+    OPT_SHIM,
+    OPT_LEVEL,
+    OPT_HELP
+};
+
+static const struct option long_opts[] = {
+    {"scheduler", required_argument, NULL, OPT_SCHED},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"mem", required_argument, NULL, OPT_MEM},
+    {"gpus", required_argument, NULL, OPT_GPUS},
+    {"spool", required_argument, NULL, OPT_SPOOL},
+    {"heartbeat", required_argument, NULL, OPT_HB},
+    {"shim", required_argument, NULL, OPT_SHIM},
+    {"log-level", required_argument, NULL, OPT_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option; returns 0, 2 on a bad value, or -1 for --help. */
+static int parse_one(struct opts *o, int c, const char *arg)
+{
+    struct mlq_err e = {0};
+    switch (c) {
+    case OPT_SCHED:
+        o->scheduler = arg;
+        return endpoint_ok(arg) ? 0 : bad("--scheduler", "expected tcp://HOST:PORT or ipc://PATH");
+    case OPT_NAME:
+        snprintf(o->name, sizeof o->name, "%s", arg);
+        return name_ok(arg) ? 0
+                            : bad("--name", "expected 1 to 128 characters among A-Z a-z 0-9 . _ -");
+    case OPT_CPUS:
+        return mlq_res_parse_cpus(arg, &o->cpus_m, &e) < 0 ? bad("--cpus", e.msg) : 0;
+    case OPT_MEM:
+        return mlq_res_parse_mem(arg, &o->mem, &e) < 0 ? bad("--mem", e.msg) : 0;
+    case OPT_GPUS:
+        return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? bad("--gpus", e.msg) : 0;
+    case OPT_SPOOL:
+        free(o->spool);
+        o->spool = strdup(arg);
+        return *arg ? 0 : bad("--spool", "empty path");
+    case OPT_HB:
+        if (mlq_res_parse_duration(arg, &o->heartbeat_ms, &e) < 0)
+            return bad("--heartbeat", e.msg);
+        return o->heartbeat_ms >= MIN_HEARTBEAT_MS ? 0 : bad("--heartbeat", "at least 100ms");
+    case OPT_SHIM:
+        free(o->shim);
+        o->shim = strdup(arg);
+        o->shim_given = true;
+        return 0;
+    case OPT_LEVEL:
+        return parse_level(arg, &o->level) == 0 ? 0
+                                                : bad("--log-level", "expected debug, info, "
+                                                                     "warn or error");
+    case OPT_HELP:
+        return -1;
+    default:
+        return 2; /* getopt already printed why */
+    }
+}
+
+/* Fills the paths that depend on other options and checks the shim. */
+static int finish_opts(struct opts *o)
+{
+    if (!name_ok(o->name))
+        return bad("--name", "the host name is not a valid worker name; pass --name");
+    if (!o->spool && asprintf(&o->spool, "/var/spool/mlq/%s", o->name) < 0)
+        o->spool = NULL;
+    if (!o->shim)
+        o->shim = mlq_exec_default_shim();
+    if (!o->spool || !o->shim) {
+        fprintf(stderr, "mlq-worker: out of memory or no /proc/self/exe\n");
+        return 1;
+    }
+    if (access(o->shim, X_OK) != 0) {
+        fprintf(stderr, "mlq-worker: shim %s: %s\n", o->shim, strerror(errno));
+        return o->shim_given ? 2 : 1;
+    }
+    return 0;
+}
+
+/* Returns 0 to run, else the exit code (0 after --help). */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    set_defaults(o);
+    int c;
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+        int rc = parse_one(o, c == 'h' ? OPT_HELP : c, optarg);
+        if (rc == -1) {
+            usage(stdout);
+            return -1;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    if (optind < argc)
+        return bad(argv[optind], "unexpected argument");
+    return finish_opts(o);
+}
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t w = write(sig_pipe_w, &b, 1); /* a full pipe already has news */
+    (void)w;
+    errno = saved;
+}
+
+/* Self-pipe for SIGTERM, SIGINT and SIGCHLD; returns the read end. */
+static int setup_signals(void)
+{
+    int p[2];
+    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+        return -1;
+    sig_pipe_w = p[1];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return p[0];
+}
+
+/* Makes sure 0..2 are open so no pipe or socket lands on them. */
+static void ensure_stdio(void)
+{
+    int fd;
+    while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+        ;
+    if (fd > 2)
+        close(fd);
+}
+
+static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
+{
+    struct mlq_agent_config cfg = {
+        .endpoint = o->scheduler,
+        .name = o->name,
+        .shim_path = o->shim,
+        .cpus_m = o->cpus_m,
+        .mem = o->mem,
+        .gpus = o->gpus,
+        .heartbeat_ms = o->heartbeat_ms,
+        .signal_fd = sig_fd,
+    };
+    struct mlq_agent *agent = NULL;
+    struct mlq_err err = {0};
+    int rc = mlq_agent_create(&cfg, spool, &agent, &err);
+    if (rc == 0) {
+        char cpus[32], mem[32];
+        mlq_info("worker %s up: %s cpus, %s memory, %" PRId32 " gpus, spool %s, scheduler %s",
+                 o->name, mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof cpus),
+                 mlq_res_fmt_mem(o->mem, mem, sizeof mem), o->gpus, o->spool, o->scheduler);
+        rc = mlq_agent_run(agent, &err);
+    }
+    if (rc < 0)
+        mlq_error("%s", err.msg);
+    else
+        mlq_info("stopping; running jobs stay under their shims");
+    mlq_agent_destroy(&agent);
+    return rc < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {0};
+    int rc = parse_opts(argc, argv, &o);
+    if (rc == 0) {
+        ensure_stdio();
+        mlq_log_init("mlq-worker", o.level);
+        struct mlq_spool *spool = NULL;
+        struct mlq_err err = {0};
+        int sig_fd = setup_signals();
+        if (sig_fd < 0 || mlq_spool_open(o.spool, &spool, &err) < 0 ||
+            mlq_spool_lock(spool, &err) < 0) {
+            fprintf(stderr, "mlq-worker: %s\n", sig_fd < 0 ? strerror(errno) : err.msg);
+            rc = 1;
+        } else {
+            rc = run(&o, spool, sig_fd);
+            mlq_spool_release(spool);
+        }
+        mlq_spool_close(&spool);
+    }
+    free(o.spool);
+    free(o.shim);
+    return rc < 0 ? 0 : rc;
 }

@@ -1,0 +1,59 @@
+/* agent: the worker's event loop and its side of the protocol
+ * (docs/protocol.md, "Worker <-> scheduler").
+ *
+ * One thread, one zmq_poll over the DEALER socket and the signal pipe, with
+ * timers: register (every 2 s until "registered"), heartbeat, report re-send
+ * (each unacknowledged report about once a second) and job watch (every
+ * 200 ms). Everything the agent learns about an attempt is in the spool
+ * before it is reported, so a worker killed at any point re-adopts its
+ * attempts on start (mlq_spool_scan) and every outcome reaches the scheduler
+ * exactly once. */
+#ifndef MLQ_AGENT_H
+#define MLQ_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "spool.h"
+
+struct mlq_agent_config {
+    const char *endpoint;  /* scheduler, e.g. tcp://127.0.0.1:7710 */
+    const char *name;      /* worker name, <= MLQ_MAX_NAME */
+    const char *shim_path; /* mlq-shim executable */
+    int64_t cpus_m;        /* declared totals */
+    int64_t mem;
+    int32_t gpus; /* GPU indices 0..gpus-1 */
+    int64_t heartbeat_ms;
+    /* Read end of a non-blocking pipe carrying one byte per caught signal
+     * (the signal number): SIGTERM/SIGINT stop the loop, SIGCHLD reaps. -1
+     * when there is none. */
+    int signal_fd;
+    void *zctx; /* ZeroMQ context to use; NULL: the agent makes its own */
+};
+
+struct mlq_agent;
+
+/* Loads the attempts held in spool (which must stay open and locked while
+ * the agent lives) and connects to the scheduler. The strings in cfg are
+ * borrowed and must outlive the agent. Caller owns *out. */
+int mlq_agent_create(const struct mlq_agent_config *cfg, struct mlq_spool *spool,
+                     struct mlq_agent **out, struct mlq_err *err);
+/* Closes the connection; running jobs keep running under their shims.
+ * Accepts NULL; nulls *a. */
+void mlq_agent_destroy(struct mlq_agent **a);
+
+/* One loop iteration: waits at most max_wait_ms for a message, a signal or
+ * the next timer, then handles what is due. */
+int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err);
+/* Steps until SIGTERM or SIGINT arrives on the signal pipe. */
+int mlq_agent_run(struct mlq_agent *a, struct mlq_err *err);
+
+/* For tests and logs. */
+bool mlq_agent_registered(const struct mlq_agent *a);
+bool mlq_agent_stopped(const struct mlq_agent *a);
+/* Attempts held (running, or finished and not yet acknowledged). */
+size_t mlq_agent_held(const struct mlq_agent *a);
+
+#endif
