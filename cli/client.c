@@ -163,9 +163,11 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
         return rc;
     req->rid = cli->next_rid++;
     rc = mlq_transport_request(cli->zctx, addr, req, reply, cli->timeout_ms, err);
-    if (rc == MLQ_EUNREACH)
-        return mlq_err_set(err, rc, "no answer from the scheduler at %s within %d ms", addr,
-                           cli->timeout_ms);
+    if (rc == MLQ_EUNREACH) {
+        char dur[32];
+        return mlq_err_set(err, rc, "no answer from the scheduler at %s within %s", addr,
+                           mlq_res_fmt_duration(cli->timeout_ms, dur, sizeof(dur)));
+    }
     if (rc < 0)
         return rc;
     if (reply->type == MLQ_MSG_ERROR) {

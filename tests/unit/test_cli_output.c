@@ -1,0 +1,296 @@
+/* Unit tests for the CLI's output and error mapping: JSON of a job and a
+ * worker (field names, types, nulls), time and exit formatting, shell
+ * quoting of commands, aligned tables, and the error-code -> exit-code
+ * table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "client.h"
+#include "output.h"
+
+/* 2024-05-01T12:00:03.250Z */
+#define T0 1714564803250LL
+
+static void fill_job(struct mlq_jobinfo *j, char **argv)
+{
+    memset(j, 0, sizeof(*j));
+    strcpy(j->id, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
+    j->name = "train";
+    j->owner = "alice";
+    j->state = MLQ_JOB_FAILED;
+    j->reason = "exit 3";
+    j->argv = argv;
+    j->argc = 3;
+    j->workdir = "/home/alice";
+    j->cpus_m = 500;
+    j->mem = 1LL << 30;
+    j->gpus = 2;
+    j->submit_ms = T0;
+    j->start_ms = T0 + 1000;
+    j->end_ms = T0 + 61000;
+    j->attempt = 1;
+    j->attempt_id = "11111111-2222-4333-8444-555555555555";
+    j->worker = "w1";
+    j->gpu_ids = "0,3";
+    j->exit_code = 3;
+    j->signal = 0;
+}
+
+static void test_job_json_fields(void **state)
+{
+    (void)state;
+    char *argv[] = {"python", "train.py", "--lr=0.1"};
+    struct mlq_jobinfo j;
+    fill_job(&j, argv);
+    json_t *o = mlq_out_job_json(&j);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "id")), j.id);
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "train");
+    assert_string_equal(json_string_value(json_object_get(o, "owner")), "alice");
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "FAILED");
+    assert_string_equal(json_string_value(json_object_get(o, "reason")), "exit 3");
+    json_t *a = json_object_get(o, "argv");
+    assert_int_equal(json_array_size(a), 3);
+    assert_string_equal(json_string_value(json_array_get(a, 2)), "--lr=0.1");
+    assert_string_equal(json_string_value(json_object_get(o, "workdir")), "/home/alice");
+    assert_true(json_is_real(json_object_get(o, "cpus")));
+    assert_true(json_real_value(json_object_get(o, "cpus")) == 0.5);
+    assert_int_equal(json_integer_value(json_object_get(o, "mem")), 1LL << 30);
+    assert_int_equal(json_integer_value(json_object_get(o, "gpus")), 2);
+    assert_string_equal(json_string_value(json_object_get(o, "submit_time")),
+                        "2024-05-01T12:00:03.250Z");
+    assert_string_equal(json_string_value(json_object_get(o, "start_time")),
+                        "2024-05-01T12:00:04.250Z");
+    assert_string_equal(json_string_value(json_object_get(o, "end_time")),
+                        "2024-05-01T12:01:04.250Z");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempt")), 1);
+    assert_string_equal(json_string_value(json_object_get(o, "attempt_id")), j.attempt_id);
+    assert_string_equal(json_string_value(json_object_get(o, "worker")), "w1");
+    json_t *g = json_object_get(o, "gpu_ids");
+    assert_int_equal(json_array_size(g), 2);
+    assert_int_equal(json_integer_value(json_array_get(g, 0)), 0);
+    assert_int_equal(json_integer_value(json_array_get(g, 1)), 3);
+    assert_int_equal(json_integer_value(json_object_get(o, "exit_code")), 3);
+    assert_true(json_is_null(json_object_get(o, "signal")));
+    assert_int_equal(json_object_size(o), 19);
+    json_decref(o);
+}
+
+/* A job that has not run yet: times, attempt id, worker, exit are null. */
+static void test_job_json_nulls(void **state)
+{
+    (void)state;
+    char *argv[] = {"true", "", ""};
+    struct mlq_jobinfo j;
+    fill_job(&j, argv);
+    j.argc = 1;
+    j.state = MLQ_JOB_PENDING;
+    j.name = NULL;
+    j.reason = NULL;
+    j.start_ms = j.end_ms = 0;
+    j.attempt = 0;
+    j.attempt_id = NULL;
+    j.worker = NULL;
+    j.gpu_ids = NULL;
+    j.exit_code = -1;
+    json_t *o = mlq_out_job_json(&j);
+    assert_non_null(o);
+    const char *nulls[] = {"name",   "reason",    "start_time", "end_time",
+                           "worker", "exit_code", "signal",     "attempt_id"};
+    for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+        if (!json_is_null(json_object_get(o, nulls[i])))
+            fail_msg("%s should be null", nulls[i]);
+    assert_int_equal(json_array_size(json_object_get(o, "gpu_ids")), 0);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "PENDING");
+    json_decref(o);
+}
+
+static void test_job_json_signal_and_bad_bytes(void **state)
+{
+    (void)state;
+    char *argv[] = {"a\xff", "b", "c"};
+    struct mlq_jobinfo j;
+    fill_job(&j, argv);
+    j.name = "bad\xc3name";
+    j.exit_code = -1;
+    j.signal = 9;
+    j.gpu_ids = "1,x,2";
+    json_t *o = mlq_out_job_json(&j);
+    assert_non_null(o); /* bytes that are not UTF-8 do not lose the job */
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "bad?name");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(o, "argv"), 0)), "a?");
+    assert_int_equal(json_integer_value(json_object_get(o, "signal")), 9);
+    assert_true(json_is_null(json_object_get(o, "exit_code")));
+    json_t *g = json_object_get(o, "gpu_ids");
+    assert_int_equal(json_array_size(g), 2);
+    assert_int_equal(json_integer_value(json_array_get(g, 1)), 2);
+    json_decref(o);
+}
+
+static void test_json_print_precision(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    json_t *doc = json_pack("{s:f}", "cpus", 0.1);
+    assert_int_equal(mlq_out_json_print(f, doc), 0);
+    fclose(f);
+    assert_non_null(strstr(buf, "\"cpus\": 0.1\n"));
+    assert_int_equal(buf[len - 1], '\n');
+    json_decref(doc);
+    free(buf);
+}
+
+static void test_worker_json(void **state)
+{
+    (void)state;
+    struct mlq_workerinfo w = {
+        .name = "w1",
+        .state = "UP",
+        .cpus_m = 4000,
+        .cpus_used_m = 1500,
+        .mem = 8LL << 30,
+        .mem_used = 1LL << 30,
+        .gpus = 2,
+        .gpus_used = 1,
+        .running = 2,
+        .last_seen_ms = T0,
+    };
+    json_t *o = mlq_out_worker_json(&w);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "w1");
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "UP");
+    assert_true(json_real_value(json_object_get(o, "cpus")) == 4.0);
+    assert_true(json_real_value(json_object_get(o, "cpus_used")) == 1.5);
+    assert_int_equal(json_integer_value(json_object_get(o, "mem")), 8LL << 30);
+    assert_int_equal(json_integer_value(json_object_get(o, "mem_used")), 1LL << 30);
+    assert_int_equal(json_integer_value(json_object_get(o, "gpus")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "gpus_used")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "running")), 2);
+    assert_string_equal(json_string_value(json_object_get(o, "last_seen")),
+                        "2024-05-01T12:00:03.250Z");
+    json_decref(o);
+}
+
+static void test_exit_code_map(void **state)
+{
+    (void)state;
+    static const struct {
+        int code, exit_code;
+    } cases[] = {
+        {0, 0},
+        {MLQ_EINVAL, 6},
+        {MLQ_ENOMEM, 1},
+        {MLQ_EIO, 1},
+        {MLQ_ENOTFOUND, 4},
+        {MLQ_EAMBIG, 6},
+        {MLQ_EPROTO, 1},
+        {MLQ_EPERM, 5},
+        {MLQ_EUNREACH, 3},
+        {MLQ_EDB, 1},
+        {MLQ_ESTATE, 1},
+        {MLQ_ETOOBIG, 6},
+        {MLQ_EUNAVAIL, 1},
+        {MLQ_CLI_EUSAGE, 2},
+        {MLQ_CLI_ETIMEOUT, 7},
+        {MLQ_CLI_EFAILED, 1},
+        {-999, 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (mlq_cli_exit_code(cases[i].code) != cases[i].exit_code)
+            fail_msg("code %d: expected exit %d, got %d", cases[i].code, cases[i].exit_code,
+                     mlq_cli_exit_code(cases[i].code));
+}
+
+static void test_times(void **state)
+{
+    (void)state;
+    char buf[64];
+    assert_string_equal(mlq_out_time_iso(T0, buf, sizeof(buf)), "2024-05-01T12:00:03.250Z");
+    assert_string_equal(mlq_out_time_iso(0, buf, sizeof(buf)), "");
+    assert_string_equal(mlq_out_time_local(0, buf, sizeof(buf)), "-");
+    assert_int_equal(strlen(mlq_out_time_local(T0, buf, sizeof(buf))), 19);
+    assert_string_equal(mlq_out_time_ago(T0 + 2500, T0, buf, sizeof(buf)), "2s ago");
+    assert_string_equal(mlq_out_time_ago(T0 + 300000, T0, buf, sizeof(buf)), "5m ago");
+    assert_string_equal(mlq_out_time_ago(T0 + 3 * 3600000LL, T0, buf, sizeof(buf)), "3h ago");
+    assert_string_equal(mlq_out_time_ago(T0 + 3 * 86400000LL, T0, buf, sizeof(buf)), "3d ago");
+    assert_string_equal(mlq_out_time_ago(T0 - 5000, T0, buf, sizeof(buf)), "0s ago");
+    assert_string_equal(mlq_out_time_ago(T0, 0, buf, sizeof(buf)), "never");
+}
+
+static void test_exit_text(void **state)
+{
+    (void)state;
+    char buf[32];
+    struct mlq_jobinfo j = {.exit_code = -1, .signal = 0};
+    assert_string_equal(mlq_out_exit(&j, buf, sizeof(buf)), "-");
+    j.exit_code = 137;
+    assert_string_equal(mlq_out_exit(&j, buf, sizeof(buf)), "137");
+    j.exit_code = -1;
+    j.signal = 9;
+    assert_string_equal(mlq_out_exit(&j, buf, sizeof(buf)), "SIGKILL");
+}
+
+static void test_argv_quoting(void **state)
+{
+    (void)state;
+    char buf[256];
+    char *a[] = {"sh", "-c", "echo 'hi' $X", "", "a\tb", "p/q.py"};
+    assert_string_equal(mlq_out_argv(a, 6, buf, sizeof(buf)),
+                        "sh -c 'echo '\\''hi'\\'' $X' '' 'a?b' p/q.py");
+    char small[12];
+    char *b[] = {"averyveryverylongword"};
+    mlq_out_argv(b, 1, small, sizeof(small));
+    assert_true(strlen(small) < sizeof(small));
+    assert_non_null(strstr(small, "..."));
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    static const char *const headers[] = {"ID", "NAME", "STATE"};
+    struct mlq_table *t = mlq_table_create(3, headers);
+    assert_non_null(t);
+    const char *cells[] = {"abc", "x", "RUNNING", "d", "longname\x1b", "PENDING"};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(mlq_table_add(t, cells[i], "\033[31m"), 0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(mlq_table_print(t, f, false), 0);
+    fclose(f);
+    assert_string_equal(buf, "ID   NAME       STATE\n"
+                             "abc  x          RUNNING\n"
+                             "d    longname?  PENDING\n");
+    free(buf);
+    mlq_table_destroy(&t);
+    assert_null(t);
+    mlq_table_destroy(&t);
+}
+
+int main(void)
+{
+    /* Local times in a fixed zone, so lengths do not depend on the host. */
+    setenv("TZ", "UTC", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_job_json_fields),
+        cmocka_unit_test(test_job_json_nulls),
+        cmocka_unit_test(test_job_json_signal_and_bad_bytes),
+        cmocka_unit_test(test_json_print_precision),
+        cmocka_unit_test(test_worker_json),
+        cmocka_unit_test(test_exit_code_map),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_exit_text),
+        cmocka_unit_test(test_argv_quoting),
+        cmocka_unit_test(test_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,295 @@
+/* Unit tests for `mlq submit` option parsing (no network): defaults,
+ * resources, repeated --env, `--` handling, job arguments that look like
+ * options, and every kind of bad input with its error code. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cmd_submit.h"
+
+#define GIB (1024LL * 1024 * 1024)
+#define MIB (1024LL * 1024)
+
+/* Runs the parser on a NULL-terminated list of words (argv[0] = "submit"). */
+static int parse(struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts, struct mlq_err *err,
+                 ...)
+{
+    char *words[64];
+    int n = 0;
+    va_list ap;
+    va_start(ap, err);
+    words[n++] = "submit";
+    for (char *w; (w = va_arg(ap, char *)) != NULL && n < 63;)
+        words[n++] = w;
+    va_end(ap);
+    words[n] = NULL;
+    mlq_err_clear(err);
+    return mlq_cli_submit_parse(n, words, spec, opts, err);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--", "true", NULL), 0);
+    assert_int_equal(spec.argc, 1);
+    assert_string_equal(spec.argv[0], "true");
+    assert_int_equal(spec.cpus_m, 1000);
+    assert_int_equal(spec.mem, GIB);
+    assert_int_equal(spec.gpus, 0);
+    assert_int_equal(spec.envc, 0);
+    assert_null(spec.name);
+    assert_non_null(spec.owner);
+    assert_true(spec.owner[0] != '\0');
+    char *cwd = getcwd(NULL, 0);
+    assert_string_equal(spec.workdir, cwd);
+    free(cwd);
+    assert_false(opts.json);
+    assert_false(opts.help);
+    assert_null(opts.scheduler);
+    assert_int_equal(opts.timeout_ms, 0);
+    mlq_proto_jobspec_free(&spec);
+}
+
+static void test_resources_and_name(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--cpus", "0.5", "--mem", "512M", "--gpus", "2",
+                           "--name", "train", "--json", "--scheduler", "tcp://127.0.0.1:9",
+                           "--timeout", "2s", "python", "x.py", NULL),
+                     0);
+    assert_int_equal(spec.cpus_m, 500);
+    assert_int_equal(spec.mem, 512 * MIB);
+    assert_int_equal(spec.gpus, 2);
+    assert_string_equal(spec.name, "train");
+    assert_int_equal(spec.argc, 2);
+    assert_string_equal(spec.argv[0], "python");
+    assert_string_equal(spec.argv[1], "x.py");
+    assert_true(opts.json);
+    assert_string_equal(opts.scheduler, "tcp://127.0.0.1:9");
+    assert_int_equal(opts.timeout_ms, 2000);
+    mlq_proto_jobspec_free(&spec);
+}
+
+static void test_fractional_cpus(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--cpus", "1.25", "true", NULL), 0);
+    assert_int_equal(spec.cpus_m, 1250);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--cpus=0.001", "true", NULL), 0);
+    assert_int_equal(spec.cpus_m, 1);
+    mlq_proto_jobspec_free(&spec);
+}
+
+static void test_repeated_env(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--env", "A=1", "--env", "B=x=y", "--env",
+                           "C=", "--", "cmd", NULL),
+                     0);
+    assert_int_equal(spec.envc, 3);
+    assert_string_equal(spec.env[0], "A=1");
+    assert_string_equal(spec.env[1], "B=x=y");
+    assert_string_equal(spec.env[2], "C=");
+    mlq_proto_jobspec_free(&spec);
+}
+
+/* The job's own options stay the job's, with or without `--`. */
+static void test_command_options_preserved(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--cpus", "2", "python", "--cpus", "5", "-h", "--",
+                           "--json", NULL),
+                     0);
+    assert_int_equal(spec.cpus_m, 2000);
+    assert_false(opts.help);
+    assert_false(opts.json);
+    const char *want[] = {"python", "--cpus", "5", "-h", "--", "--json"};
+    assert_int_equal(spec.argc, 6);
+    for (int i = 0; i < 6; i++)
+        assert_string_equal(spec.argv[i], want[i]);
+    mlq_proto_jobspec_free(&spec);
+
+    /* After `--`, even a command starting with '-' is the command. */
+    assert_int_equal(parse(&spec, &opts, &err, "--", "-weird", "--x", NULL), 0);
+    assert_int_equal(spec.argc, 2);
+    assert_string_equal(spec.argv[0], "-weird");
+    assert_string_equal(spec.argv[1], "--x");
+    mlq_proto_jobspec_free(&spec);
+}
+
+static void test_workdir_made_absolute(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--workdir", "sub/dir", "true", NULL), 0);
+    char *cwd = getcwd(NULL, 0);
+    char want[4096];
+    snprintf(want, sizeof(want), "%s/sub/dir", strcmp(cwd, "/") == 0 ? "" : cwd);
+    assert_string_equal(spec.workdir, want);
+    free(cwd);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--workdir", "/data/run", "true", NULL), 0);
+    assert_string_equal(spec.workdir, "/data/run");
+    mlq_proto_jobspec_free(&spec);
+}
+
+static void test_help(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--help", NULL), 0);
+    assert_true(opts.help);
+    mlq_proto_jobspec_free(&spec);
+}
+
+struct bad_case {
+    const char *what;
+    const char *words[6];
+    int code;
+};
+
+static const struct bad_case bad_cases[] = {
+    {"negative gpus", {"--gpus", "-1", "--", "true"}, MLQ_EINVAL},
+    {"too many gpus", {"--gpus", "65", "true"}, MLQ_EINVAL},
+    {"bad mem suffix", {"--mem", "5Q", "true"}, MLQ_EINVAL},
+    {"zero mem", {"--mem", "0", "true"}, MLQ_EINVAL},
+    {"zero cpus", {"--cpus", "0", "true"}, MLQ_EINVAL},
+    {"too precise cpus", {"--cpus", "0.0001", "true"}, MLQ_EINVAL},
+    {"cpus garbage", {"--cpus", "1x", "true"}, MLQ_EINVAL},
+    {"no command", {NULL}, MLQ_CLI_EUSAGE},
+    {"only --", {"--"}, MLQ_CLI_EUSAGE},
+    {"options but no command", {"--cpus", "1"}, MLQ_CLI_EUSAGE},
+    {"unknown option", {"--bogus", "--", "true"}, MLQ_CLI_EUSAGE},
+    {"unknown short option", {"-x", "true"}, MLQ_CLI_EUSAGE},
+    {"missing value", {"--cpus"}, MLQ_CLI_EUSAGE},
+    {"env empty key", {"--env", "=x", "true"}, MLQ_EINVAL},
+    {"env without =", {"--env", "NOEQUALS", "true"}, MLQ_EINVAL},
+    {"empty command", {"--", ""}, MLQ_EINVAL},
+    {"bad timeout", {"--timeout", "soon", "true"}, MLQ_CLI_EUSAGE},
+};
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        const struct bad_case *c = &bad_cases[i];
+        char *words[8] = {"submit"};
+        int n = 1;
+        for (int k = 0; k < 6 && c->words[k]; k++)
+            words[n++] = (char *)c->words[k];
+        words[n] = NULL;
+        struct mlq_jobspec spec;
+        struct mlq_cli_submit_opts opts;
+        struct mlq_err err;
+        mlq_err_clear(&err);
+        int rc = mlq_cli_submit_parse(n, words, &spec, &opts, &err);
+        if (rc != c->code)
+            fail_msg("%s: expected %d, got %d (%s)", c->what, c->code, rc, err.msg);
+        assert_true(err.msg[0] != '\0');
+        /* Nothing is left to free after a failure. */
+        assert_null(spec.argv);
+        assert_null(spec.env);
+        assert_null(spec.owner);
+    }
+}
+
+static void test_too_many_env(void **state)
+{
+    (void)state;
+    char *words[2 * MLQ_MAX_ENVC + 8];
+    static char kv[MLQ_MAX_ENVC + 1][16];
+    int n = 0;
+    words[n++] = "submit";
+    for (int i = 0; i <= MLQ_MAX_ENVC; i++) {
+        snprintf(kv[i], sizeof(kv[i]), "K%d=v", i);
+        words[n++] = "--env";
+        words[n++] = kv[i];
+    }
+    words[n++] = "true";
+    words[n] = NULL;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(mlq_cli_submit_parse(n, words, &spec, &opts, &err), MLQ_ETOOBIG);
+    /* One fewer is fine. */
+    words[n - 3] = "true";
+    words[n - 2] = NULL;
+    assert_int_equal(mlq_cli_submit_parse(n - 2, words, &spec, &opts, &err), 0);
+    assert_int_equal(spec.envc, MLQ_MAX_ENVC);
+    mlq_proto_jobspec_free(&spec);
+}
+
+static void test_long_name_rejected(void **state)
+{
+    (void)state;
+    char name[MLQ_MAX_NAME + 2];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--name", name, "true", NULL), MLQ_EINVAL);
+    name[MLQ_MAX_NAME] = '\0';
+    assert_int_equal(parse(&spec, &opts, &err, "--name", name, "true", NULL), 0);
+    mlq_proto_jobspec_free(&spec);
+}
+
+/* The parser can run twice in one process (getopt state is reset). */
+static void test_reparse(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(parse(&spec, &opts, &err, "--gpus", "1", "a", "b", NULL), 0);
+        assert_int_equal(spec.gpus, 1);
+        assert_int_equal(spec.argc, 2);
+        mlq_proto_jobspec_free(&spec);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_resources_and_name),
+        cmocka_unit_test(test_fractional_cpus),
+        cmocka_unit_test(test_repeated_env),
+        cmocka_unit_test(test_command_options_preserved),
+        cmocka_unit_test(test_workdir_made_absolute),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_too_many_env),
+        cmocka_unit_test(test_long_name_rejected),
+        cmocka_unit_test(test_reparse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
