@@ -1,0 +1,496 @@
+/* agent: drives the real worker loop against a fake scheduler (a ROUTER on
+ * inproc://) with real shims (mlq-shim from the build's bin/ folder):
+ * registration, assign -> started -> finished, report re-sends until
+ * acknowledged, markers in the spool, log reads, kill and fencing,
+ * re-registration, re-adoption of a spool left by a dead worker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "agent.h"
+#include "clock.h"
+#include "exec.h"
+#include "fsutil.h"
+#include "spool.h"
+#include "transport.h"
+
+#define JOB   "99999999-9999-4999-8999-999999999999"
+#define ATT_1 "11111111-1111-4111-8111-111111111111"
+#define ATT_2 "22222222-2222-4222-8222-222222222222"
+#define WAIT  5000
+
+struct fx {
+    char root[64];
+    char endpoint[64];
+    void *zctx;
+    void *router;
+    struct mlq_peer peer;
+    struct mlq_spool *sp;
+    struct mlq_agent *agent;
+    char *shim;
+    int sig[2];
+    uint64_t rid;
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-agent-XXXXXX");
+    if (!mkdtemp(f->root))
+        return -1;
+    snprintf(f->endpoint, sizeof f->endpoint, "inproc://agent-%ld", (long)getpid());
+    f->zctx = zmq_ctx_new();
+    struct mlq_err e;
+    if (mlq_transport_router(f->zctx, f->endpoint, &f->router, &e) < 0)
+        return -1;
+    if (mlq_spool_open(f->root, &f->sp, &e) < 0)
+        return -1;
+    if (pipe2(f->sig, O_NONBLOCK | O_CLOEXEC) != 0)
+        return -1;
+    f->shim = mlq_exec_default_shim();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    mlq_agent_destroy(&f->agent);
+    zmq_close(f->router);
+    zmq_ctx_term(f->zctx);
+    mlq_spool_close(&f->sp);
+    close(f->sig[0]);
+    close(f->sig[1]);
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        ;
+    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f->shim);
+    free(f);
+    return 0;
+}
+
+static void start_agent(struct fx *f, int32_t gpus)
+{
+    if (access(f->shim, X_OK) != 0) {
+        fprintf(stderr, "%s not built: skipping\n", f->shim);
+        skip();
+    }
+    struct mlq_agent_config cfg = {
+        .endpoint = f->endpoint,
+        .name = "w1",
+        .shim_path = f->shim,
+        .cpus_m = 2000,
+        .mem = 1 << 30,
+        .gpus = gpus,
+        .heartbeat_ms = 200,
+        .signal_fd = f->sig[0],
+        .zctx = f->zctx,
+    };
+    struct mlq_err e;
+    assert_int_equal(mlq_agent_create(&cfg, f->sp, &f->agent, &e), 0);
+}
+
+/* Steps the agent until the fake scheduler receives a message of type t
+ * (others are dropped; heartbeats answered). Fails after WAIT ms. */
+static void expect(struct fx *f, enum mlq_msg_type t, struct mlq_msg *out)
+{
+    int64_t end = mlq_clock_mono_ms() + WAIT;
+    struct mlq_err e;
+    while (mlq_clock_mono_ms() < end) {
+        assert_int_equal(mlq_agent_step(f->agent, 10, &e), 0);
+        struct mlq_msg m;
+        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) < 0)
+            continue;
+        if (m.type == t) {
+            *out = m;
+            return;
+        }
+        if (m.type == MLQ_MSG_HEARTBEAT) {
+            struct mlq_msg ack = {.type = MLQ_MSG_HB_ACK, .rid = m.rid};
+            mlq_transport_send_to(f->router, &f->peer, &ack, &e);
+        }
+        mlq_proto_msg_free(&m);
+    }
+    fail_msg("no '%s' message within %d ms", mlq_proto_type_name(t), WAIT);
+}
+
+static void sched_send(struct fx *f, struct mlq_msg *m)
+{
+    struct mlq_err e;
+    m->rid = ++f->rid;
+    assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
+}
+
+static void do_register(struct fx *f, struct mlq_msg *reg)
+{
+    expect(f, MLQ_MSG_REGISTER, reg);
+    struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
+    r.u.registered.heartbeat_ms = 200;
+    r.u.registered.lease_ms = 2000;
+    sched_send(f, &r);
+}
+
+static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
+                   uint32_t ngpus)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_ASSIGN};
+    snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", att);
+    snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB);
+    m.u.assign.attempt = 1;
+    m.u.assign.spec.owner = "alice";
+    m.u.assign.spec.argv = argv;
+    m.u.assign.spec.argc = argc;
+    m.u.assign.spec.workdir = f->root;
+    m.u.assign.spec.cpus_m = 1000;
+    m.u.assign.spec.mem = 1 << 20;
+    m.u.assign.spec.gpus = (int32_t)ngpus;
+    m.u.assign.gpu_ids = gpus;
+    m.u.assign.ngpu_ids = ngpus;
+    m.u.assign.kill_grace_ms = 1000;
+    sched_send(f, &m);
+}
+
+static void ack(struct fx *f, const char *att, enum mlq_report_phase phase, bool accepted)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT_ACK};
+    snprintf(m.u.report_ack.attempt_id, sizeof m.u.report_ack.attempt_id, "%s", att);
+    m.u.report_ack.phase = phase;
+    m.u.report_ack.accepted = accepted;
+    sched_send(f, &m);
+}
+
+static void expect_report(struct fx *f, const char *att, enum mlq_report_phase phase,
+                          struct mlq_msg *out)
+{
+    expect(f, MLQ_MSG_REPORT, out);
+    assert_string_equal(out->u.report.attempt_id, att);
+    assert_int_equal(out->u.report.phase, phase);
+}
+
+static void step_for(struct fx *f, int ms)
+{
+    int64_t end = mlq_clock_mono_ms() + ms;
+    struct mlq_err e;
+    while (mlq_clock_mono_ms() < end)
+        mlq_agent_step(f->agent, 10, &e);
+}
+
+static bool marker(struct fx *f, const char *att, enum mlq_report_phase phase)
+{
+    char dir[4096];
+    assert_int_equal(mlq_spool_attempt_dir(f->sp, att, dir, sizeof dir, NULL), 0);
+    return mlq_spool_is_acked(dir, phase);
+}
+
+static void test_job_round_trip(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    assert_string_equal(m.u.reg.name, "w1");
+    assert_int_equal(m.u.reg.cpus_m, 2000);
+    assert_int_equal(m.u.reg.nattempts, 0);
+    mlq_proto_msg_free(&m);
+
+    char *argv[] = {"/bin/sh", "-c", "echo hi; echo oops >&2; exit 3"};
+    assign(f, ATT_1, argv, 3, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    assert_true(m.u.report.pid > 0);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_NONE);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, true);
+
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(m.u.report.exit_code, 3);
+    mlq_proto_msg_free(&m);
+    assert_true(marker(f, ATT_1, MLQ_PHASE_STARTED));
+    assert_false(marker(f, ATT_1, MLQ_PHASE_FINISHED));
+    assert_int_equal(mlq_agent_held(f->agent), 1);
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    step_for(f, 50);
+    assert_true(marker(f, ATT_1, MLQ_PHASE_FINISHED));
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+
+    /* Logs stay readable after the end. */
+    struct mlq_msg rd = {.type = MLQ_MSG_LOG_READ};
+    rd.u.log_read.token = 77;
+    snprintf(rd.u.log_read.attempt_id, sizeof rd.u.log_read.attempt_id, "%s", ATT_1);
+    rd.u.log_read.stream = MLQ_STREAM_STDERR;
+    rd.u.log_read.max = 100;
+    sched_send(f, &rd);
+    expect(f, MLQ_MSG_LOG_CHUNK, &m);
+    assert_int_equal(m.rid, rd.rid);
+    assert_int_equal(m.u.log_chunk.token, 77);
+    assert_int_equal(m.u.log_chunk.err, 0);
+    assert_int_equal(m.u.log_chunk.size, 5);
+    assert_int_equal(m.u.log_chunk.len, 5);
+    assert_memory_equal(m.u.log_chunk.data, "oops\n", 5);
+    mlq_proto_msg_free(&m);
+
+    snprintf(rd.u.log_read.attempt_id, sizeof rd.u.log_read.attempt_id, "%s", ATT_2);
+    sched_send(f, &rd);
+    expect(f, MLQ_MSG_LOG_CHUNK, &m);
+    assert_int_equal(m.u.log_chunk.err, MLQ_ENOTFOUND);
+    assert_int_equal(m.u.log_chunk.len, 0);
+    mlq_proto_msg_free(&m);
+
+    /* An acknowledged attempt is never run or reported again. */
+    assign(f, ATT_1, argv, 3, NULL, 0);
+    step_for(f, 300);
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+}
+
+static void test_report_resent_until_acked(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/sleep", "30"};
+    assign(f, ATT_1, argv, 2, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    int64_t pid = m.u.report.pid;
+    mlq_proto_msg_free(&m);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m); /* again, no ack yet */
+    assert_int_equal(m.u.report.pid, pid);
+    mlq_proto_msg_free(&m);
+
+    /* Assigned again: no second shim, the same report. */
+    assign(f, ATT_1, argv, 2, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    assert_int_equal(m.u.report.pid, pid);
+    mlq_proto_msg_free(&m);
+
+    /* Scheduler-initiated kill: the job ends signaled. */
+    struct mlq_msg k = {.type = MLQ_MSG_KILL};
+    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_1);
+    k.u.kill.reason = "cancelled";
+    sched_send(f, &k);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_SIGNALED);
+    assert_int_equal(m.u.report.signal, SIGTERM);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+}
+
+static void test_fenced_attempt_is_killed(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/sleep", "30"};
+    assign(f, ATT_1, argv, 2, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, false);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_SIGNALED);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, false);
+    step_for(f, 50);
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+}
+
+static void test_bad_gpu_is_start_failed(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 2);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/true"};
+    int32_t gpus[] = {5};
+    assign(f, ATT_1, argv, 1, gpus, 1);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_START_FAILED);
+    assert_non_null(strstr(m.u.report.detail, "GPU 5"));
+    mlq_proto_msg_free(&m);
+    /* The outcome was persisted before it was reported. */
+    char dir[4096];
+    struct mlq_status st;
+    assert_int_equal(mlq_spool_attempt_dir(f->sp, ATT_1, dir, sizeof dir, NULL), 0);
+    assert_int_equal(mlq_spool_read_status(dir, &st, NULL), 0);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+}
+
+static void test_reregister(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    assert_false(mlq_agent_registered(f->agent));
+    step_for(f, 20);
+    assert_true(mlq_agent_registered(f->agent));
+
+    /* The scheduler forgot us: a heartbeat answered with not found. */
+    struct mlq_msg hb;
+    struct mlq_err e;
+    int64_t end = mlq_clock_mono_ms() + WAIT;
+    for (;;) {
+        assert_true(mlq_clock_mono_ms() < end);
+        mlq_agent_step(f->agent, 10, &e);
+        if (mlq_transport_recv_from(f->router, &f->peer, &hb, &e) == 0) {
+            bool is_hb = hb.type == MLQ_MSG_HEARTBEAT;
+            mlq_proto_msg_free(&hb);
+            if (is_hb)
+                break;
+        }
+    }
+    struct mlq_msg er = {.type = MLQ_MSG_ERROR};
+    er.u.error.code = MLQ_ENOTFOUND;
+    er.u.error.msg = "unknown worker";
+    sched_send(f, &er);
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    step_for(f, 20);
+    assert_true(mlq_agent_registered(f->agent));
+}
+
+static void test_silence_reregisters(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    step_for(f, 20);
+    assert_true(mlq_agent_registered(f->agent));
+    /* Drop every heartbeat unanswered. */
+    int64_t t0 = mlq_clock_mono_ms();
+    struct mlq_err e;
+    for (;;) {
+        assert_true(mlq_clock_mono_ms() - t0 < WAIT);
+        mlq_agent_step(f->agent, 10, &e);
+        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) < 0)
+            continue;
+        bool reg = m.type == MLQ_MSG_REGISTER;
+        mlq_proto_msg_free(&m);
+        if (reg)
+            break;
+    }
+    int64_t took = mlq_clock_mono_ms() - t0;
+    assert_true(took >= 500); /* 3 x 200 ms, minus the first interval's slack */
+}
+
+/* A spool left behind by a worker killed with -9. */
+static void test_readopt(void **state)
+{
+    struct fx *f = *state;
+    char dir[4096];
+    struct mlq_err e;
+    char *argv[] = {"/bin/true"};
+    struct mlq_msg a = {.type = MLQ_MSG_ASSIGN};
+    a.u.assign.attempt = 1;
+    snprintf(a.u.assign.job_id, sizeof a.u.assign.job_id, "%s", JOB);
+    a.u.assign.spec.owner = "alice";
+    a.u.assign.spec.argv = argv;
+    a.u.assign.spec.argc = 1;
+    a.u.assign.spec.workdir = "/";
+    a.u.assign.spec.cpus_m = 1000;
+    a.u.assign.spec.mem = 1000;
+    /* ATT_1 finished, not acknowledged. */
+    snprintf(a.u.assign.attempt_id, sizeof a.u.assign.attempt_id, "%s", ATT_1);
+    assert_int_equal(mlq_spool_create_attempt(f->sp, &a, dir, sizeof dir, &e), 0);
+    struct mlq_status st = {.outcome = MLQ_OUT_EXITED, .exit_code = 0, .start_ms = 5, .end_ms = 9};
+    assert_int_equal(mlq_spool_write_status(dir, &st, &e), 0);
+    /* ATT_2 running under a live "shim" (this process), started acked. */
+    snprintf(a.u.assign.attempt_id, sizeof a.u.assign.attempt_id, "%s", ATT_2);
+    assert_int_equal(mlq_spool_create_attempt(f->sp, &a, dir, sizeof dir, &e), 0);
+    struct mlq_shim_id me = {.pid = getpid(), .start_ms = 1};
+    me.starttime = mlq_fs_pid_starttime(me.pid);
+    assert_int_equal(mlq_spool_write_shim(dir, &me, &e), 0);
+    assert_int_equal(mlq_spool_mark_acked(dir, MLQ_PHASE_STARTED, &e), 0);
+
+    start_agent(f, 0);
+    assert_int_equal(mlq_agent_held(f->agent), 2);
+    struct mlq_msg m;
+    do_register(f, &m);
+    assert_int_equal(m.u.reg.nattempts, 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        bool one = strcmp(m.u.reg.attempts[i].attempt_id, ATT_1) == 0;
+        assert_int_equal(m.u.reg.attempts[i].finished, one);
+    }
+    mlq_proto_msg_free(&m);
+    /* Only the finished report is due: ATT_2's start was acknowledged. */
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(m.u.report.end_ms, 9);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    step_for(f, 1500);
+    assert_int_equal(mlq_agent_held(f->agent), 1);
+}
+
+static void test_sigterm_stops(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_err e;
+    assert_int_equal(mlq_agent_step(f->agent, 10, &e), 0);
+    assert_false(mlq_agent_stopped(f->agent));
+    unsigned char b = SIGTERM;
+    assert_int_equal(write(f->sig[1], &b, 1), 1);
+    assert_int_equal(mlq_agent_run(f->agent, &e), 0);
+    assert_true(mlq_agent_stopped(f->agent));
+}
+
+static void test_unexpected_messages_ignored(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    struct mlq_msg sub = {.type = MLQ_MSG_WORKERS};
+    sched_send(f, &sub);
+    struct mlq_msg kill = {.type = MLQ_MSG_KILL};
+    snprintf(kill.u.kill.attempt_id, sizeof kill.u.kill.attempt_id, "%s", ATT_2);
+    sched_send(f, &kill); /* unknown attempt */
+    step_for(f, 100);
+    assert_true(mlq_agent_registered(f->agent));
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_job_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_resent_until_acked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fenced_attempt_is_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_gpu_is_start_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reregister, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silence_reregisters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unexpected_messages_ignored, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
