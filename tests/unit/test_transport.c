@@ -1,0 +1,399 @@
+/* Unit tests for common/transport over inproc:// and loopback TCP on an
+ * ephemeral port: socket options, round trips both ways, a client request
+ * answered by a server thread (with a stray reply to skip), a request that
+ * times out, malformed frames on either side (consumed whole, reported as
+ * MLQ_EPROTO with the peer known), a vanished peer, and is_local. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "transport.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+struct fx {
+    void *zctx;
+    void *router;
+    char endpoint[256];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->zctx = zmq_ctx_new();
+    assert_non_null(f->zctx);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    if (f->router)
+        zmq_close(f->router);
+    zmq_ctx_term(f->zctx);
+    free(f);
+    return 0;
+}
+
+/* Binds the router on loopback TCP with an ephemeral port, or on inproc. */
+static void bind_router(struct fx *f, bool tcp)
+{
+    struct mlq_err err = {0};
+    const char *ep = tcp ? "tcp://127.0.0.1:*" : "inproc://test-router";
+    int rc = mlq_transport_router(f->zctx, ep, &f->router, &err);
+    if (rc != 0)
+        fail_msg("router: %s", err.msg);
+    size_t len = sizeof f->endpoint;
+    assert_int_equal(zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, f->endpoint, &len), 0);
+}
+
+static void *dealer_to(struct fx *f)
+{
+    void *d;
+    struct mlq_err err = {0};
+    int rc = mlq_transport_dealer(f->zctx, f->endpoint, &d, &err);
+    if (rc != 0)
+        fail_msg("dealer: %s", err.msg);
+    return d;
+}
+
+static void wait_in(void *sock)
+{
+    zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
+    assert_int_equal(zmq_poll(&it, 1, 5000), 1);
+}
+
+static void heartbeat(struct mlq_msg *m, uint64_t rid)
+{
+    memset(m, 0, sizeof *m);
+    m->type = MLQ_MSG_HEARTBEAT;
+    m->rid = rid;
+    m->u.heartbeat.name = "node-a";
+}
+
+static int get_int(void *s, int opt)
+{
+    int v = -1;
+    size_t len = sizeof v;
+    assert_int_equal(zmq_getsockopt(s, opt, &v, &len), 0);
+    return v;
+}
+
+static void test_options(void **state)
+{
+    struct fx *f = *state;
+    bind_router(f, true);
+    void *d = dealer_to(f);
+    int64_t max = 0;
+    size_t len = sizeof max;
+    assert_int_equal(zmq_getsockopt(f->router, ZMQ_MAXMSGSIZE, &max, &len), 0);
+    assert_int_equal(max, MLQ_MAX_MSG);
+    assert_int_equal(zmq_getsockopt(d, ZMQ_MAXMSGSIZE, &max, &len), 0);
+    assert_int_equal(max, MLQ_MAX_MSG);
+    assert_int_equal(get_int(d, ZMQ_HEARTBEAT_IVL), 2000);
+    assert_int_equal(get_int(d, ZMQ_HEARTBEAT_TIMEOUT), 10000);
+    assert_int_equal(get_int(d, ZMQ_IMMEDIATE), 0);
+    assert_in_range(get_int(d, ZMQ_LINGER), 0, 1000);
+    assert_in_range(get_int(f->router, ZMQ_LINGER), 0, 1000);
+    assert_non_null(strstr(f->endpoint, "tcp://127.0.0.1:"));
+    zmq_close(d);
+}
+
+/* dealer -> router -> dealer, decoding on both ends */
+static void roundtrip(struct fx *f)
+{
+    struct mlq_msg m, got;
+    struct mlq_peer peer;
+    struct mlq_err err = {0};
+    void *d = dealer_to(f);
+    heartbeat(&m, 41);
+    assert_int_equal(mlq_transport_send(d, &m, &err), 0);
+    wait_in(f->router);
+    assert_int_equal(mlq_transport_recv_from(f->router, &peer, &got, &err), 0);
+    assert_int_equal(got.type, MLQ_MSG_HEARTBEAT);
+    assert_int_equal(got.rid, 41);
+    assert_string_equal(got.u.heartbeat.name, "node-a");
+    assert_true(peer.len > 0);
+    mlq_proto_msg_free(&got);
+
+    memset(&m, 0, sizeof m);
+    m.type = MLQ_MSG_REGISTERED;
+    m.rid = 41;
+    m.u.registered.heartbeat_ms = 1000;
+    m.u.registered.lease_ms = 30000;
+    assert_int_equal(mlq_transport_send_to(f->router, &peer, &m, &err), 0);
+    assert_int_equal(mlq_transport_recv(d, &got, 5000, &err), 0);
+    assert_int_equal(got.type, MLQ_MSG_REGISTERED);
+    assert_int_equal(got.u.registered.lease_ms, 30000);
+    assert_int_equal(mlq_transport_recv_from(f->router, &peer, &got, &err), MLQ_EUNAVAIL);
+    zmq_close(d);
+}
+
+static void test_roundtrip_tcp(void **state)
+{
+    bind_router(*state, true);
+    roundtrip(*state);
+}
+
+static void test_roundtrip_inproc(void **state)
+{
+    bind_router(*state, false);
+    roundtrip(*state);
+}
+
+/* The server thread answers one request: first with a reply to some other
+ * rid (which the client must skip), then with the real one. */
+static void *serve_one(void *arg)
+{
+    struct fx *f = arg;
+    struct mlq_msg req, reply = {.type = MLQ_MSG_SUBMITTED};
+    struct mlq_peer peer;
+    zmq_pollitem_t it = {.socket = f->router, .events = ZMQ_POLLIN};
+    if (zmq_poll(&it, 1, 5000) != 1 || mlq_transport_recv_from(f->router, &peer, &req, NULL))
+        return NULL;
+    strcpy(reply.u.submitted.id, "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f");
+    reply.rid = req.rid + 1;
+    mlq_transport_send_to(f->router, &peer, &reply, NULL);
+    reply.rid = req.rid;
+    mlq_transport_send_to(f->router, &peer, &reply, NULL);
+    mlq_proto_msg_free(&req);
+    return NULL;
+}
+
+static void test_request(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_msg req, reply;
+    struct mlq_err err = {0};
+    pthread_t th;
+    bind_router(f, true);
+    assert_int_equal(pthread_create(&th, NULL, serve_one, f), 0);
+    heartbeat(&req, 99);
+    int rc = mlq_transport_request(f->zctx, f->endpoint, &req, &reply, 5000, &err);
+    pthread_join(th, NULL);
+    if (rc != 0)
+        fail_msg("request: %d %s", rc, err.msg);
+    assert_int_equal(reply.type, MLQ_MSG_SUBMITTED);
+    assert_int_equal(reply.rid, 99);
+    assert_string_equal(reply.u.submitted.id, "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f");
+    mlq_proto_msg_free(&reply);
+}
+
+static void test_request_timeout(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_msg req, reply;
+    struct mlq_err err = {0};
+    bind_router(f, true); /* bound but never answering */
+    heartbeat(&req, 1);
+    int64_t t0 = mlq_clock_mono_ms();
+    int rc = mlq_transport_request(f->zctx, f->endpoint, &req, &reply, 1000, &err);
+    int64_t took = mlq_clock_mono_ms() - t0;
+    assert_int_equal(rc, MLQ_EUNREACH);
+    assert_int_equal(err.code, MLQ_EUNREACH);
+    assert_non_null(strstr(err.msg, "did not answer within 1 s"));
+    assert_non_null(strstr(err.msg, f->endpoint));
+    assert_in_range(took, 950, 3000);
+
+    /* nobody listening at all: same answer, and closing does not hang */
+    rc = mlq_transport_request(f->zctx, "tcp://127.0.0.1:1", &req, &reply, 200, &err);
+    assert_int_equal(rc, MLQ_EUNREACH);
+    assert_non_null(strstr(err.msg, "200 ms"));
+}
+
+static void send_frames(void *sock, const char *const *frames, const size_t *lens, int n)
+{
+    for (int i = 0; i < n; i++)
+        assert_true(zmq_send(sock, frames[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0) >= 0);
+}
+
+static void expect_router_proto(struct fx *f, const char *want)
+{
+    struct mlq_peer peer;
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    wait_in(f->router);
+    assert_int_equal(mlq_transport_recv_from(f->router, &peer, &m, &err), MLQ_EPROTO);
+    assert_int_equal(peer.len, 7);
+    assert_memory_equal(peer.id, "bad-one", 7);
+    if (want && !strstr(err.msg, want))
+        fail_msg("message \"%s\", wanted \"%s\"", err.msg, want);
+}
+
+static void test_router_malformed(void **state)
+{
+    struct fx *f = *state;
+    bind_router(f, false); /* inproc: no ZMQ_MAXMSGSIZE there, so the size check shows */
+    void *raw = zmq_socket(f->zctx, ZMQ_DEALER);
+    assert_int_equal(zmq_setsockopt(raw, ZMQ_ROUTING_ID, "bad-one", 7), 0);
+    assert_int_equal(zmq_connect(raw, f->endpoint), 0);
+
+    const char *nodelim[] = {"x"}; /* body without delimiter */
+    send_frames(raw, nodelim, (size_t[]){1}, 1);
+    expect_router_proto(f, "frames");
+    const char *four[] = {"", "a", "b", "c"}; /* too many frames */
+    send_frames(raw, four, (size_t[]){0, 1, 1, 1}, 4);
+    expect_router_proto(f, "frames");
+    const char *notempty[] = {"d", "x"}; /* delimiter not empty */
+    send_frames(raw, notempty, (size_t[]){1, 1}, 2);
+    expect_router_proto(f, "frames");
+    const char *garbage[] = {"", "\xc1"};
+    send_frames(raw, garbage, (size_t[]){0, 1}, 2);
+    expect_router_proto(f, "0xc1");
+    char *big = calloc(1, MLQ_MAX_MSG + 1);
+    assert_non_null(big);
+    const char *huge[] = {"", big};
+    send_frames(raw, huge, (size_t[]){0, MLQ_MAX_MSG + 1}, 2);
+    free(big);
+    expect_router_proto(f, "exceeds");
+
+    /* every bad message was consumed whole: a good one still reads fine */
+    struct mlq_msg m, got;
+    struct mlq_peer peer;
+    struct mlq_err err = {0};
+    heartbeat(&m, 5);
+    assert_int_equal(mlq_transport_send(raw, &m, &err), 0);
+    wait_in(f->router);
+    assert_int_equal(mlq_transport_recv_from(f->router, &peer, &got, &err), 0);
+    assert_int_equal(got.rid, 5);
+    mlq_proto_msg_free(&got);
+    zmq_close(raw);
+}
+
+static void test_dealer_malformed(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_msg m, got;
+    struct mlq_err err = {0};
+    void *raw = zmq_socket(f->zctx, ZMQ_ROUTER);
+    assert_int_equal(zmq_bind(raw, "inproc://raw-router"), 0);
+    strcpy(f->endpoint, "inproc://raw-router");
+    void *d = dealer_to(f);
+    heartbeat(&m, 1); /* so that the raw router learns the dealer's id */
+    assert_int_equal(mlq_transport_send(d, &m, &err), 0);
+    char id[256];
+    int idlen = zmq_recv(raw, id, sizeof id, 0);
+    assert_true(idlen > 0);
+    char sink[64];
+    while (zmq_recv(raw, sink, sizeof sink, ZMQ_DONTWAIT) >= 0)
+        ;
+
+    const char *nodelim[] = {id, "x"};
+    send_frames(raw, nodelim, (size_t[]){(size_t)idlen, 1}, 2);
+    assert_int_equal(mlq_transport_recv(d, &got, 5000, &err), MLQ_EPROTO);
+    const char *three[] = {id, "", "a", "b"};
+    send_frames(raw, three, (size_t[]){(size_t)idlen, 0, 1, 1}, 4);
+    assert_int_equal(mlq_transport_recv(d, &got, 5000, &err), MLQ_EPROTO);
+    assert_non_null(strstr(err.msg, "3 frames"));
+
+    char *body;
+    size_t len;
+    m.rid = 77;
+    assert_int_equal(mlq_proto_encode(&m, &body, &len, &err), 0);
+    const char *good[] = {id, "", body};
+    send_frames(raw, good, (size_t[]){(size_t)idlen, 0, len}, 3);
+    free(body);
+    assert_int_equal(mlq_transport_recv(d, &got, 5000, &err), 0);
+    assert_int_equal(got.rid, 77);
+    mlq_proto_msg_free(&got);
+    assert_int_equal(mlq_transport_recv(d, &got, 0, &err), MLQ_EUNAVAIL);
+    zmq_close(d);
+    zmq_close(raw);
+}
+
+static void test_peer_gone(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    struct mlq_peer nobody = {.id = "nobody", .len = 6};
+    bind_router(f, true);
+    heartbeat(&m, 1);
+    assert_int_equal(mlq_transport_send_to(f->router, &nobody, &m, &err), MLQ_EUNAVAIL);
+    assert_non_null(strstr(err.msg, "gone"));
+    struct mlq_peer empty = {.len = 0};
+    assert_int_equal(mlq_transport_send_raw(f->router, &empty, "x", 1, &err), MLQ_EINVAL);
+    struct mlq_peer unused;
+    assert_int_equal(mlq_transport_recv_from(f->router, &unused, &m, &err), MLQ_EUNAVAIL);
+}
+
+static void test_bad_endpoints(void **state)
+{
+    struct fx *f = *state;
+    void *s = (void *)1;
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_transport_router(f->zctx, "tcp://256.0.0.1:1", &s, &err), MLQ_EIO);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "cannot bind tcp://256.0.0.1:1"));
+    assert_int_equal(mlq_transport_dealer(f->zctx, "bogus://x", &s, &err), MLQ_EIO);
+    assert_null(s);
+    assert_int_equal(mlq_transport_dealer(f->zctx, NULL, &s, &err), MLQ_EINVAL);
+}
+
+static void test_is_local(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ep;
+        bool local;
+    } t[] = {
+        {"tcp://127.0.0.1:7710", true},
+        {"tcp://127.3.2.1:1", true},
+        {"tcp://127.0.0.1:*", true},
+        {"tcp://localhost:7710", true},
+        {"tcp://LOCALHOST:7710", true},
+        {"tcp://[::1]:7710", true},
+        {"ipc:///tmp/mlq.sock", true},
+        {"inproc://sched", true},
+        {"tcp://*:7710", false},
+        {"tcp://0.0.0.0:7710", false},
+        {"tcp://[::]:7710", false},
+        {"tcp://10.0.0.1:7710", false},
+        {"tcp://128.0.0.1:7710", false},
+        {"tcp://127.0.0.1", false},
+        {"tcp://127.0.0.1:", false},
+        {"tcp://127.0.0.1:77x", false},
+        {"tcp://127.0.0.1.evil.com:7710", false},
+        {"tcp://localhost.evil.com:7710", false},
+        {"tcp://eth0;127.0.0.1:7710", false},
+        {"tcp://[::1]7710", false},
+        {"tcp://::1:7710", false},
+        {"tcp://:7710", false},
+        {"udp://127.0.0.1:7710", false},
+        {"127.0.0.1:7710", false},
+        {"", false},
+        {NULL, false},
+    };
+    for (size_t i = 0; i < N(t); i++)
+        if (mlq_transport_is_local(t[i].ep) != t[i].local)
+            fail_msg("%s: expected %s", t[i].ep ? t[i].ep : "(null)",
+                     t[i].local ? "local" : "not local");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_tcp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_inproc, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_router_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dealer_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_endpoints, setup, teardown),
+        cmocka_unit_test(test_is_local),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
