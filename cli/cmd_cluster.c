@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,22 @@ struct up_daemon {
     off_t log_start; /* size of the log before we started: our part follows */
     pid_t pid;
 };
+
+/* Prints a failure that may be longer than an mlq_err holds (it names
+ * paths) and leaves err empty, so that the caller prints nothing more. */
+static int up_fail(struct mlq_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int up_fail(struct mlq_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mlq: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    mlq_err_clear(err);
+    return MLQ_CLI_EFAILED;
+}
 
 static int usage_error(const char *cmd, const struct mlq_err *err)
 {
@@ -168,10 +185,10 @@ static int check_pidfile(const char *path, const char *what, const char *dir, st
 {
     pid_t pid;
     if (mlq_fs_read_pidfile(path, &pid, NULL) == 0 && mlq_daemon_is_ours(pid))
-        return mlq_err_set(err, MLQ_CLI_EFAILED,
-                           "a cluster is already running in %s (%s pid %ld); `mlq down "
-                           "--state-dir %s` stops it",
-                           dir, what, (long)pid, dir);
+        return up_fail(err,
+                       "a cluster is already running in %s (%s pid %ld); `mlq down --state-dir "
+                       "%s` stops it",
+                       dir, what, (long)pid, dir);
     return 0;
 }
 
@@ -244,15 +261,16 @@ static int up_spawn_worker(struct up_daemon *d, long i, const char *dir, const s
     return rc;
 }
 
-/* The last non-empty line a daemon wrote to its log since we started it,
- * so that "address in use" shows up in our own message. */
-static void log_last_line(const struct up_daemon *d, char *out, size_t len)
+/* The line of a daemon's log (written since we started it) that best says
+ * why it died: the last one with "ERROR", else the last one. This puts
+ * "Address already in use" into our own message. */
+static void log_reason(const struct up_daemon *d, char *out, size_t len)
 {
     out[0] = '\0';
     int fd = open(d->log, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    char buf[2048];
+    char buf[4096];
     off_t end = lseek(fd, 0, SEEK_END), from = end - (off_t)sizeof(buf) + 1;
     from = from < d->log_start ? d->log_start : from;
     ssize_t n = from < end ? pread(fd, buf, (size_t)(end - from), from) : 0;
@@ -260,10 +278,13 @@ static void log_last_line(const struct up_daemon *d, char *out, size_t len)
     if (n <= 0)
         return;
     buf[n] = '\0';
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    char *line = strrchr(buf, '\n');
-    mlq_out_clean(line ? line + 1 : buf, out, len);
+    const char *last = NULL, *error = NULL;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        last = line;
+        if (strstr(line, "ERROR"))
+            error = line;
+    }
+    mlq_out_clean(error ? error : last, out, len);
 }
 
 /* Fails when one of the daemons has died, naming it and its log. */
@@ -274,10 +295,10 @@ static int up_check_alive(struct up_daemon *d, int n, struct mlq_err *err)
         if (d[i].pid <= 0 || !mlq_daemon_exited(d[i].pid, how, sizeof(how)))
             continue;
         d[i].pid = 0;
-        log_last_line(&d[i], last, sizeof(last));
-        return mlq_err_set(err, MLQ_CLI_EFAILED, "%s exited during start-up (%s)%s%s; see %s",
-                           i == 0 ? "mlq-scheduler" : d[i].name, how, last[0] ? ": " : "", last,
-                           d[i].log);
+        log_reason(&d[i], last, sizeof(last));
+        return up_fail(err, "%s%s exited during start-up (%s)%s%s; see %s",
+                       i == 0 ? "mlq-scheduler" : "mlq-worker ", i == 0 ? "" : d[i].name, how,
+                       last[0] ? ": " : "", last, d[i].log);
     }
     return 0;
 }
@@ -312,13 +333,11 @@ static int up_wait(struct mlq_cli *cli, struct up_daemon *d, int n, struct mlq_e
         if ((up = up_count(cli, d, n)) == n - 1)
             break;
         if (mlq_clock_mono_ms() >= deadline && up < 0) {
-            rc =
-                mlq_err_set(err, MLQ_CLI_EFAILED, "the scheduler did not answer within %ds; see %s",
-                            UP_WAIT_MS / 1000, d[0].log);
+            rc = up_fail(err, "the scheduler did not answer within %ds; see %s", UP_WAIT_MS / 1000,
+                         d[0].log);
         } else if (mlq_clock_mono_ms() >= deadline) {
-            rc = mlq_err_set(err, MLQ_CLI_EFAILED,
-                             "%d of %d workers up after %ds; see their logs next to %s", up, n - 1,
-                             UP_WAIT_MS / 1000, d[0].log);
+            rc = up_fail(err, "%d of %d workers up after %ds; see their logs next to %s", up, n - 1,
+                         UP_WAIT_MS / 1000, d[0].log);
         }
         if (rc < 0)
             break;
@@ -413,6 +432,8 @@ int mlq_cmd_up(struct mlq_cli *cli, int argc, char **argv)
     if (rc == 0)
         rc = up_run(cli, dir, &o, &err);
     free(dir);
+    if (rc < 0 && !err.msg[0])
+        return mlq_cli_exit_code(rc); /* already said */
     return rc < 0 ? mlq_out_fail(rc, &err) : MLQ_EXIT_OK;
 }
 
