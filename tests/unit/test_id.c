@@ -1,0 +1,131 @@
+/* Unit tests for common/id: generation, validity and prefix rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "id.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define MANY 2000
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void test_new_valid_and_unique(void **state)
+{
+    (void)state;
+    static char ids[MANY][MLQ_ID_LEN + 1];
+    for (int i = 0; i < MANY; i++) {
+        mlq_id_new(ids[i]);
+        assert_int_equal(strlen(ids[i]), MLQ_ID_LEN);
+        assert_true(mlq_id_valid(ids[i]));
+        assert_true(mlq_id_prefix_valid(ids[i]));
+        assert_int_equal(ids[i][14], '4'); /* version 4: random */
+        assert_non_null(strchr("89ab", ids[i][19]));
+    }
+    qsort(ids, MANY, sizeof ids[0], cmp_id);
+    for (int i = 1; i < MANY; i++)
+        assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
+static void test_valid_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool ok;
+    } t[] = {
+        {"1a2b3c4d-0000-4000-8000-00000000abcd", true},
+        {"00000000-0000-0000-0000-000000000000", true},
+        {"ffffffff-ffff-ffff-ffff-ffffffffffff", true},
+        {"1A2B3C4D-0000-4000-8000-00000000ABCD", false},  /* uppercase */
+        {"1a2b3c4d-0000-4000-8000-00000000abc", false},   /* short */
+        {"1a2b3c4d-0000-4000-8000-00000000abcde", false}, /* long */
+        {"1a2b3c4d00000-4000-8000-00000000abcd", false},  /* dash missing */
+        {"1a2b3c4d-0000-4000-8000-00000000abcg", false},  /* not hex */
+        {"1a2b3c4d-0000-4000-8000_00000000abcd", false},
+        {"{1a2b3c4d-0000-4000-8000-00000000abc}", false},
+        {"", false},
+    };
+    for (size_t i = 0; i < N(t); i++)
+        if (mlq_id_valid(t[i].s) != t[i].ok)
+            fail_msg("mlq_id_valid(\"%s\") != %d", t[i].s, t[i].ok);
+    assert_false(mlq_id_valid(NULL));
+}
+
+static void test_prefix_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool ok;
+    } t[] = {
+        {"1", true},
+        {"1a2b", true},
+        {"1a2b3c4d", true},
+        {"1a2b3c4d-", true},
+        {"1a2b3c4d-0", true},
+        {"1a2b3c4d-0000-4", true},
+        {"1a2b3c4d-0000-4000-8000-00000000abcd", true},
+        {"", false},
+        {"-", false},
+        {"1a2b3c4d0", false}, /* position 8 must be '-' */
+        {"1a2b-", false},     /* '-' at position 4 */
+        {"1A2B", false},      /* uppercase refused */
+        {"1a2g", false},
+        {"1a2b3c4d-0000-4000-8000-00000000abcd0", false}, /* 37 chars */
+        {"1a2b3c4d-0000-40000", false},
+        {"1a2b ", false},
+        {" 1a2b", false},
+        {"%", false},
+    };
+    for (size_t i = 0; i < N(t); i++)
+        if (mlq_id_prefix_valid(t[i].s) != t[i].ok)
+            fail_msg("mlq_id_prefix_valid(\"%s\") != %d", t[i].s, t[i].ok);
+    assert_false(mlq_id_prefix_valid(NULL));
+}
+
+/* Every prefix of a generated id is a valid prefix. */
+static void test_every_prefix_of_new_id(void **state)
+{
+    (void)state;
+    char id[MLQ_ID_LEN + 1];
+    mlq_id_new(id);
+    for (size_t n = 1; n <= MLQ_ID_LEN; n++) {
+        char p[MLQ_ID_LEN + 1];
+        memcpy(p, id, n);
+        p[n] = '\0';
+        assert_true(mlq_id_prefix_valid(p));
+        assert_int_equal(mlq_id_valid(p), n == MLQ_ID_LEN);
+    }
+}
+
+static void test_short(void **state)
+{
+    (void)state;
+    char out[MLQ_SHORT_ID_LEN + 1];
+    mlq_id_short("1a2b3c4d-0000-4000-8000-00000000abcd", out);
+    assert_string_equal(out, "1a2b3c4d");
+    mlq_id_short("abc", out);
+    assert_string_equal(out, "abc");
+    mlq_id_short("", out);
+    assert_string_equal(out, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_valid_and_unique),
+        cmocka_unit_test(test_valid_table),
+        cmocka_unit_test(test_prefix_table),
+        cmocka_unit_test(test_every_prefix_of_new_id),
+        cmocka_unit_test(test_short),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
