@@ -91,7 +91,7 @@ assert_contains "$LOG" "JOB=$J1" "MLQ_JOB_ID"
 assert_contains "$LOG" "ATTEMPT=1" "MLQ_ATTEMPT"
 assert_contains "$LOG" "FOO=<bar baz>" "--env FOO"
 assert_contains "$LOG" "PWD=$T/wd" "working directory from --workdir"
-assert_contains "$LOG" "GPUS=0" "MLQ_GPUS"
+assert_eq "GPUS=" "$(grep '^GPUS=' <<<"$LOG")" "MLQ_GPUS (the granted GPU ids) empty without GPUs"
 assert_contains "$LOG" "CVD=<>" "CUDA_VISIBLE_DEVICES set and empty without GPUs"
 cpus=$(sed -n 's/^CPUS=//p' <<<"$LOG")
 assert_eq 0.5 "$(python3 -c "print(float('$cpus'))")" "MLQ_CPUS"

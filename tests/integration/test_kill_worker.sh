@@ -48,6 +48,12 @@ case "$st" in RUNNING | ASSIGNED) ;; *) fail "job s is $st while its worker is d
 
 start_worker w1 "$SPOOL" --cpus 2 --mem 1G --gpus 0 --heartbeat 1s
 [ "$WORKER_PID" != "$OLD_WORKER" ] || fail "worker did not restart"
+# one worker per spool: a second one on the same spool is refused
+run timeout 10 "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name w1-twin --cpus 1 --mem 1G \
+    --gpus 0 --spool "$SPOOL"
+case "$RC" in 0 | 124) fail "a second worker on the same spool was not refused (exit $RC)" ;; esac
+assert_contains "$ERR" "$WORKER_PID" "refusal names the worker holding the spool"
+pid_alive "$WORKER_PID" || fail "the refused twin stopped the worker"
 expect_rc 0 mlq wait "$S" --timeout 30s
 pid_alive "$fpid" || fail "job f died when the worker restarted"
 assert_eq RUNNING "$(job_state "$F")" "job f after its worker came back"

@@ -34,7 +34,7 @@ expect_rc 0 mlq wait "$C" --timeout 60s
 ok mlq logs "$C"
 cpus=$(sed -n 's/^CPUS=\([^ ]*\) .*/\1/p' <<<"$OUT")
 assert_eq 0.5 "$(python3 -c "print(float('$cpus'))")" "MLQ_CPUS of a 0.5-CPU job"
-assert_contains "$OUT" "GPUS=0 " "MLQ_GPUS of a CPU job"
+assert_contains "$OUT" "GPUS= " "MLQ_GPUS (granted GPU ids) of a CPU job is empty"
 assert_contains "$OUT" "CVD=<>" "CUDA_VISIBLE_DEVICES of a --gpus 0 job is empty"
 assert_contains "$OUT" "NVD=<" "NVIDIA_VISIBLE_DEVICES of a --gpus 0 job"
 assert_eq 0.5 "$(job_field "$C" cpus)" "status cpus"
@@ -51,7 +51,8 @@ cvd1=$(sed -n 's/^CVD=<\([^>]*\)>.*/\1/p' <<<"$l1")
 cvd2=$(sed -n 's/^CVD=<\([^>]*\)>.*/\1/p' <<<"$l2")
 assert_eq "0 1" "$(printf '%s\n' "$cvd1" "$cvd2" | sort | xargs)" "CUDA_VISIBLE_DEVICES of two 1-GPU jobs"
 assert_contains "$l1" "NVD=<$cvd1>" "NVIDIA_VISIBLE_DEVICES matches CUDA_VISIBLE_DEVICES"
-assert_contains "$l1" "GPUS=<1>" "MLQ_GPUS of a 1-GPU job"
+assert_contains "$l1" "GPUS=<$cvd1>" "MLQ_GPUS (granted GPU ids) of a 1-GPU job"
+assert_contains "$l2" "GPUS=<$cvd2>" "MLQ_GPUS (granted GPU ids) of a 1-GPU job"
 assert_eq "[$cvd1]" "$(job_field "$G1" gpu_ids)" "status gpu_ids of g1"
 assert_eq "[$cvd2]" "$(job_field "$G2" gpu_ids)" "status gpu_ids of g2"
 ok mlq workers --json
@@ -71,6 +72,7 @@ assert_eq PENDING "$(json "d['state']" <<<"$OUT")" "8-GPU job"
 reason=$(json "d['reason'] or ''" <<<"$OUT")
 [ -n "$reason" ] || fail "8-GPU job has no pending reason"
 assert_contains "${reason,,}" gpu "reason of the 8-GPU job names GPUs: $reason"
+assert_contains "${reason,,}" never "reason of the 8-GPU job says it can never fit: $reason"
 ok mlq status "$BIG"
 assert_contains "$OUT" "$reason" "status text shows the pending reason"
 
