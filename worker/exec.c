@@ -41,9 +41,14 @@ static void child(const char *shim_path, char *const argv[], int err_fd)
         if (sig != SIGKILL && sig != SIGSTOP)
             sigaction(sig, &sa, NULL);
     }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* A kill may come before the shim is ready to take it: it stays pending
+     * until the shim collects it (the shim blocks these anyway). */
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGTERM);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGHUP);
+    sigprocmask(SIG_SETMASK, &held, NULL);
     int null = open("/dev/null", O_RDWR);
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
         _exit(127);
