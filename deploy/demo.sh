@@ -58,7 +58,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+    step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n==> %s\n' "$*"; }
+fi
 show() {
     printf '$ %s\n' "$*"
     "$@"
@@ -74,8 +78,8 @@ UP=1
 show mlq workers
 
 step "Submit the training job (stdlib Python linear regression)"
-printf '$ mlq submit --name train --cpus 1 --mem 256M --workdir %s -- python3 train.py --epochs 60\n' "$WORK"
-TRAIN=$(mlq submit --name train --cpus 1 --mem 256M --workdir "$WORK" -- "$PY" train.py --epochs 60)
+printf '$ mlq submit --name train --cpus 1 --mem 256M --workdir %s -- %s train.py --epochs 30\n' "$WORK" "$PY"
+TRAIN=$(mlq submit --name train --cpus 1 --mem 256M --workdir "$WORK" -- "$PY" train.py --epochs 30)
 echo "$TRAIN"
 show mlq status "$TRAIN"
 
@@ -87,7 +91,7 @@ show mlq wait "$TRAIN" --timeout 5m
 }
 
 step "Submit the scoring job, which reads the model the training job wrote"
-printf '$ mlq submit --name score --cpus 0.5 --mem 128M --workdir %s -- python3 score.py\n' "$WORK"
+printf '$ mlq submit --name score --cpus 0.5 --mem 128M --workdir %s -- %s score.py\n' "$WORK" "$PY"
 SCORE=$(mlq submit --name score --cpus 0.5 --mem 128M --workdir "$WORK" -- "$PY" score.py)
 echo "$SCORE"
 show mlq wait "$SCORE" --timeout 5m
