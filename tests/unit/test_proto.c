@@ -1130,6 +1130,7 @@ static void test_jobspec_copy_pack(void **state)
     assert_int_equal(mlq_proto_jobspec_pack(&c, &buf, &len, &err), 0);
     assert_int_equal(mlq_proto_jobspec_unpack(buf, len, &u, &err), 0);
     assert_spec_eq(&s, &u);
+    mlq_proto_jobspec_free(&u);
     /* a truncated blob is refused and leaves nothing behind */
     assert_int_equal(mlq_proto_jobspec_unpack(buf, len - 1, &u, &err), MLQ_EPROTO);
     assert_null(u.argv);
