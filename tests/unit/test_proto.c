@@ -93,23 +93,15 @@ static void fill_workers(void)
     sample_held[1].finished = true;
 }
 
-/* A filled-in message of type t whose every field differs from zero where
- * it can. Points at static data: never free it. */
-static void fill_sample(enum mlq_msg_type t, struct mlq_msg *m)
+static void fill_client_sample(struct mlq_msg *m)
 {
-    memset(m, 0, sizeof *m);
-    m->type = t;
-    m->rid = 0x1234567890abcdefULL + t;
-    fill_jobinfo();
-    fill_workers();
-    switch (t) {
+    switch (m->type) {
     case MLQ_MSG_ERROR:
         m->u.error.code = MLQ_ENOTFOUND;
         m->u.error.msg = "no job matches 'abc'";
         break;
     case MLQ_MSG_OK:
     case MLQ_MSG_WORKERS:
-    case MLQ_MSG_HB_ACK:
         break;
     case MLQ_MSG_SUBMIT:
         fill_spec(&m->u.submit.spec);
@@ -148,6 +140,16 @@ static void fill_sample(enum mlq_msg_type t, struct mlq_msg *m)
         m->u.log_data.size = 15;
         m->u.log_data.state = MLQ_JOB_SUCCEEDED;
         m->u.log_data.done = true;
+        break;
+    default:
+        fail_msg("no client sample for type %d", m->type);
+    }
+}
+
+static void fill_worker_sample(struct mlq_msg *m)
+{
+    switch (m->type) {
+    case MLQ_MSG_HB_ACK:
         break;
     case MLQ_MSG_REGISTER:
         m->u.reg.name = "node-a";
@@ -207,9 +209,24 @@ static void fill_sample(enum mlq_msg_type t, struct mlq_msg *m)
         m->u.log_read.offset = 123;
         m->u.log_read.max = 4096;
         break;
-    case MLQ_MSG_TYPE_COUNT:
-        fail_msg("no sample for type %d", t);
+    default:
+        fail_msg("no worker sample for type %d", m->type);
     }
+}
+
+/* A filled-in message of type t whose every field differs from zero where
+ * it can. Points at static data: never free it. */
+static void fill_sample(enum mlq_msg_type t, struct mlq_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->type = t;
+    m->rid = 0x1234567890abcdefULL + t;
+    fill_jobinfo();
+    fill_workers();
+    if (t < MLQ_MSG_REGISTER)
+        fill_client_sample(m);
+    else
+        fill_worker_sample(m);
 }
 
 /* ---- comparisons -------------------------------------------------------- */
