@@ -222,7 +222,7 @@ int mlq_cli_getopt_error(const char *cmd, int c, int argc, char **argv, struct m
     copy_clean(shown, sizeof(shown), bad);
     if (c == ':')
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: option '%s' needs a value", cmd, shown);
-    if (optopt > 0 && optopt < 0x100 && bad[0] == '-' && bad[1] != '-')
+    if (optopt > 0 && optopt < 0x100) /* a short option */
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: unknown option '-%c'", cmd, optopt);
     return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: unknown option '%s'", cmd, shown);
 }

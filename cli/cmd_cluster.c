@@ -281,7 +281,7 @@ static void log_reason(const struct up_daemon *d, char *out, size_t len)
     const char *last = NULL, *error = NULL;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         last = line;
-        if (strstr(line, "ERROR"))
+        if (strstr(line, "ERROR") || strstr(line, "error:"))
             error = line;
     }
     mlq_out_clean(error ? error : last, out, len);

@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -70,6 +71,13 @@ static int print_workers_json(const struct mlq_workerinfo *w, uint32_t n)
     return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
 }
 
+/* w2 before w10: names sorted the way people number them. */
+static int by_name(const void *a, const void *b)
+{
+    const struct mlq_workerinfo *x = a, *y = b;
+    return strverscmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
 static const char *worker_colour(const char *state)
 {
     if (!state)
@@ -126,8 +134,10 @@ int mlq_cmd_workers(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_msg req = {.type = MLQ_MSG_WORKERS}, reply;
     if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_WORKER_LIST, &reply, &err)) < 0)
         return mlq_out_fail(rc, &err);
-    const struct mlq_workerinfo *w = reply.u.worker_list.workers;
+    struct mlq_workerinfo *w = reply.u.worker_list.workers;
     uint32_t n = reply.u.worker_list.nworkers;
+    if (n > 1)
+        qsort(w, n, sizeof(*w), by_name);
     rc = json ? print_workers_json(w, n) : print_workers_table(w, n, cli->stdout_tty);
     mlq_proto_msg_free(&reply);
     return rc;
