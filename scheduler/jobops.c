@@ -421,8 +421,10 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
     struct mlq_held_attempt *sorted = malloc((n ? n : 1) * sizeof *sorted);
     if (!sorted)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    memcpy(sorted, held, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, held_cmp);
+    if (n) {
+        memcpy(sorted, held, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, held_cmp);
+    }
     for (size_t i = 0; i < n; i++)
         reconcile_held(c, w, &sorted[i]);
 
