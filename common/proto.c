@@ -812,8 +812,8 @@ static int find_kind(const struct mlq_mpk_map *m, int *type)
 static int decode_top(const msgpack_object *obj, struct mlq_msg *msg, struct mlq_err *err)
 {
     struct mlq_mpk_map m;
-    int64_t v;
-    int type;
+    int64_t v = 0;
+    int type = 0;
     int rc = mlq_mpk_map_init(&m, obj, "message", err);
     if (rc == 0)
         rc = mlq_mpk_read_int(&m, "v", INT64_MIN, INT64_MAX, &v);
