@@ -520,7 +520,7 @@ int mlq_cmd_wait(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_msg first, latest;
     if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, argc - optind, &first, &err)) < 0)
         return mlq_out_fail(rc, &err);
-    bool have_latest, ok = false;
+    bool have_latest = false, ok = false;
     rc = wait_poll(cli, &first, &latest, &have_latest, deadline, &err);
     const struct mlq_msg *last = have_latest ? &latest : &first;
     if (rc == 0 || rc == MLQ_CLI_ETIMEOUT) {
