@@ -32,8 +32,6 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     rc = mlq_jobops_submit(c, &msg->u.submit.spec, m.u.submitted.id, err);
     if (rc < 0)
         return rc;
-    mlq_info("job %.8s submitted by %s", m.u.submitted.id,
-             msg->u.submit.spec.owner ? msg->u.submit.spec.owner : "?");
     return reply(c, peer, &m, msg->rid, err);
 }
 

@@ -106,6 +106,7 @@ int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_I
     memcpy(id, job->row.id, MLQ_ID_LEN + 1);
     mlq_jobtab_enqueue(c->jobs, job);
     c->dirty = true;
+    mlq_info("job %.8s submitted by %s", id, job->row.spec.owner ? job->row.spec.owner : "?");
     return 0;
 }
 
