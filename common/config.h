@@ -1,7 +1,7 @@
 /* config: the client config file written by `mlq up` and read by the CLI.
  *
  * Format: one `key = value` per line, `#` comments, blank lines ignored;
- * keys [a-z_]+, values trimmed, at most 4096 bytes per line and 64 keys.
+ * keys [a-z0-9_]+, values trimmed, at most 4096 bytes per line and 64 keys.
  * Anything else is an error naming the file and line. */
 #ifndef MLQ_CONFIG_H
 #define MLQ_CONFIG_H

@@ -29,7 +29,7 @@ enum mlq_msg_type {
     MLQ_MSG_OK,        /* "ok"         (no fields) */
     /* client -> scheduler, and their replies */
     MLQ_MSG_SUBMIT,      /* "submit"      spec */
-    MLQ_MSG_SUBMITTED,   /* "submitted"   job_id */
+    MLQ_MSG_SUBMITTED,   /* "submitted"   id */
     MLQ_MSG_JOBS,        /* "jobs"        ids[] (prefixes), state, limit */
     MLQ_MSG_JOB_LIST,    /* "job_list"    jobs[] */
     MLQ_MSG_CANCEL,      /* "cancel"      ids[] (prefixes); reply job_list */
