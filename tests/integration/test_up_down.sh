@@ -44,6 +44,12 @@ assert_eq "$SCHED" "$(pidfile_pid "$STATE/scheduler.pid")" "scheduler.pid after 
 pid_alive "$SCHED" || fail "the refused up stopped the running scheduler"
 assert_eq "$CFG" "$(cat "$MLQ_CONFIG")" "client config after the refused up"
 port_open "$other" && fail "the refused up left something listening on $other"
+# a second scheduler on the same state dir, by hand, is refused too
+run timeout 10 "$MLQ_SCHEDULER_BIN" --listen "tcp://127.0.0.1:$other" --state-dir "$STATE"
+case "$RC" in 0 | 124) fail "a second scheduler on the same state dir was not refused (exit $RC)" ;; esac
+[ -n "$ERR" ] || fail "second scheduler refused without a message"
+assert_eq "$SCHED" "$(pidfile_pid "$STATE/scheduler.pid")" "scheduler.pid after the refused scheduler"
+pid_alive "$SCHED" || fail "the refused scheduler stopped the running one"
 
 # the cluster still works, found through the config
 ok "$MLQ" submit --cpus 0.5 --mem 64M -- sh -c 'echo $$ > "$1"; sleep 300' sleeper "$T/job.pid"
