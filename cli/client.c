@@ -15,7 +15,7 @@
 
 #include "config.h"
 #include "id.h"
-#include "limits.h"
+#include "bounds.h"
 #include "res.h"
 #include "transport.h"
 

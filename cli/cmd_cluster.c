@@ -26,7 +26,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fsutil.h"
-#include "limits.h"
+#include "bounds.h"
 #include "output.h"
 #include "res.h"
 #include "transport.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "limits.h"
+#include "bounds.h"
 #include "output.h"
 #include "res.h"
 

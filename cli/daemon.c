@@ -19,7 +19,7 @@
 
 #include "clock.h"
 #include "fsutil.h"
-#include "limits.h"
+#include "bounds.h"
 
 #define STOP_POLL_MS 50
 

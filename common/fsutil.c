@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 #define FS_PID_MAX      4194304 /* PID_MAX_LIMIT on 64-bit Linux */
 #define FS_PIDFILE_MAX  32

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 /* Writes a new random UUID (36 chars + NUL) into out. */
 void mlq_id_new(char out[MLQ_ID_LEN + 1]);

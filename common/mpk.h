@@ -15,17 +15,6 @@
 #ifndef MLQ_MPK_H
 #define MLQ_MPK_H
 
-/* common/limits.h shadows the C library's <limits.h> on the include path,
- * and msgpack-c's pack template needs CHAR_MIN from the real one (the
- * compiler's own limits.h #undefs it before defining it, so no clash). */
-#ifndef CHAR_MIN
-#ifdef __CHAR_UNSIGNED__
-#define CHAR_MIN 0
-#else
-#define CHAR_MIN (-__SCHAR_MAX__ - 1)
-#endif
-#endif
-
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>

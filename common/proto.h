@@ -7,7 +7,7 @@
  * unpacking, the raw bytes are validated (every declared array/map/str/bin
  * length fits in what remains, nesting <= MLQ_MAX_DEPTH) so a tiny frame can
  * never make msgpack-c reserve huge amounts of memory; after unpacking, each
- * field is checked against the bounds in limits.h.
+ * field is checked against the bounds in bounds.h.
  *
  * Ownership: mlq_proto_decode() allocates every string and array inside the
  * message; mlq_proto_msg_free() releases them (the struct itself belongs to the
@@ -21,7 +21,7 @@
 
 #include "err.h"
 #include "jobstate.h"
-#include "limits.h"
+#include "bounds.h"
 
 enum mlq_msg_type {
     /* replies usable by anyone */
@@ -237,7 +237,7 @@ const char *mlq_proto_type_name(enum mlq_msg_type t);
 void mlq_proto_jobspec_free(struct mlq_jobspec *spec);
 void mlq_proto_jobinfo_free(struct mlq_jobinfo *info);
 void mlq_proto_workerinfo_free(struct mlq_workerinfo *w);
-/* Checks a spec against limits.h and the rules above (argc >= 1, env syntax,
+/* Checks a spec against bounds.h and the rules above (argc >= 1, env syntax,
  * absolute workdir, positive cpus/mem, gpus in range). */
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err);
 /* Deep copy; caller frees dst with mlq_proto_jobspec_free. */

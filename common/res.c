@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "bounds.h"
 
 #define RES_MAX_DECIMALS 3
 #define RES_WHOLE_CAP    1000000000000000000ULL /* 1e18: far above every bound */

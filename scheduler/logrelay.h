@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "transport.h"
 
 #define MLQ_LOGRELAY_MAX 1024

@@ -20,7 +20,7 @@
 
 #include "err.h"
 #include "jobstate.h"
-#include "limits.h"
+#include "bounds.h"
 #include "proto.h"
 
 #define MLQ_STORE_SCHEMA_VERSION 1

@@ -16,7 +16,7 @@
 
 #include "clock.h"
 #include "fsutil.h"
-#include "limits.h"
+#include "bounds.h"
 
 #define ERR_FD 3 /* where the child keeps the error pipe */
 

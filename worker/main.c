@@ -15,7 +15,7 @@
 
 #include "agent.h"
 #include "exec.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "res.h"
 #include "spool.h"

@@ -24,7 +24,7 @@
 #include <sys/types.h>
 
 #include "err.h"
-#include "limits.h"
+#include "bounds.h"
 #include "proto.h"
 
 #define MLQ_SPOOL_DETAIL_MAX 512

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "res.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

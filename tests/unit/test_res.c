@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "bounds.h"
 #include "res.h"
 
 struct good64 {

@@ -1,6 +1,6 @@
-/* limits: every bound on untrusted input, in one place (DESIGN.md rule 6). */
-#ifndef MLQ_LIMITS_H
-#define MLQ_LIMITS_H
+/* bounds: every bound on untrusted input, in one place (DESIGN.md rule 6). */
+#ifndef MLQ_BOUNDS_H
+#define MLQ_BOUNDS_H
 
 #define MLQ_PROTO_VERSION 1
 
