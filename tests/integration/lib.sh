@@ -51,7 +51,7 @@ unset MLQ_SCHEDULER
 # which ends up in a log file under T (daemon logs, logs/cli.log); the EXIT
 # trap fails the test when any of them holds one. (log_path is not used:
 # UBSan in a combined ASan+UBSan runtime ignores it.)
-IT_SAN_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY: [A-Za-z]*Sanitizer'
+IT_SAN_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|LeakSanitizer has encountered|Sanitizer:DEADLYSIGNAL|SUMMARY: [A-Za-z]*Sanitizer'
 # Extra marker inherited by everything we start, so cleanup can find it.
 export MLQ_IT_TAG=$T
 
