@@ -35,6 +35,10 @@ log "job after its worker was lost: reason [$(json "d['reason']" <<<"$OUT")]"
 assert_eq LOST "$(sql "SELECT to_state FROM events WHERE attempt_id='$A1' AND kind='attempt_state' ORDER BY seq DESC LIMIT 1")" \
     "attempt 1 after the lease expired"
 pid_alive "$p1" || fail "attempt 1 died although nobody could kill it"
+# its logs live on the worker, which is gone: a clear error, not a hang
+expect_rc 1 mlq logs "$J"
+[ -n "$ERR" ] || fail "logs of a job whose worker is gone: no message"
+log "logs while the worker is gone: $ERR"
 
 # The worker comes back: attempt 1 is fenced, attempt 2 runs.
 start_worker w1 "$SPOOL" --cpus 1 --mem 1G --gpus 0 --heartbeat 1s
