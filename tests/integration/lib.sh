@@ -56,7 +56,7 @@ IT_SAN_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|LeakSanit
 export MLQ_IT_TAG=$T
 
 IT_PIDS=()      # daemons started by this test, in start order
-IT_PORT_DIR=${TMPDIR:-/tmp}/mlq-it-ports
+IT_PORT_DIR=${TMPDIR:-/tmp}/mlq-it-ports-$(id -u)
 IT_FAILED=0
 SCHED_PORT=""
 SCHED_ADDR=""
