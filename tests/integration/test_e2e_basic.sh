@@ -67,6 +67,7 @@ for k in id name owner state reason argv workdir cpus mem gpus submit_time start
 done
 assert_eq "$J1" "$(json "d['id']" <<<"$S")" "status id"
 assert_eq envjob "$(json "d['name']" <<<"$S")" "status name"
+assert_eq "$(id -un)" "$(json "d['owner']" <<<"$S")" "status owner"
 assert_eq SUCCEEDED "$(json "d['state']" <<<"$S")" "status state"
 assert_eq 0 "$(json "d['exit_code']" <<<"$S")" "status exit_code"
 assert_eq 1 "$(json "d['attempt']" <<<"$S")" "status attempt"
@@ -105,6 +106,12 @@ assert_eq "$J1" "$(json "d['id']" <<<"$OUT")" "status by 8-char prefix"
 ok mlq logs "${J1:0:8}"
 assert_eq "$LOG" "$OUT" "logs by prefix"
 
+# --- submit --json ----------------------------------------------------------
+ok mlq submit --json --cpus 0.5 --mem 64M -- true
+JJ=$(json "d['id']" <<<"$OUT")
+[[ "$JJ" =~ ^[0-9a-f-]{36}$ ]] || fail "submit --json: $OUT"
+expect_rc 0 mlq wait "$JJ" --timeout 60s
+
 # --- default workdir is the submit directory -------------------------------
 mkdir -p "$T/here"
 J2=$(cd "$T/here" && mlq submit -- sh -c 'pwd -P')
@@ -131,12 +138,12 @@ J4=$OUT
 wait_state "$J4" RUNNING 30
 ok mlq list --json
 L=$OUT
-assert_eq "[\"$J4\", \"$J3\", \"$J2\", \"$J1\"]" "$(json "[j['id'] for j in d['jobs']]" <<<"$L")" \
+assert_eq "[\"$J4\", \"$J3\", \"$J2\", \"$JJ\", \"$J1\"]" "$(json "[j['id'] for j in d['jobs']]" <<<"$L")" \
     "list --json, newest first"
 ok mlq list --state running --json
 assert_eq "[\"$J4\"]" "$(json "[j['id'] for j in d['jobs']]" <<<"$OUT")" "list --state running"
 ok mlq list --state succeeded --json
-assert_eq "[\"$J2\", \"$J1\"]" "$(json "[j['id'] for j in d['jobs']]" <<<"$OUT")" "list --state succeeded"
+assert_eq "[\"$J2\", \"$JJ\", \"$J1\"]" "$(json "[j['id'] for j in d['jobs']]" <<<"$OUT")" "list --state succeeded"
 ok mlq list --limit 2 --json
 assert_eq "[\"$J4\", \"$J3\"]" "$(json "[j['id'] for j in d['jobs']]" <<<"$OUT")" "list --limit 2"
 ok mlq list
