@@ -17,13 +17,20 @@
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 static const char *const phase_names[] = {"started", "finished"};
-static const char *const outcome_names[] = {"none", "exited", "signaled", "start_failed", "lost"};
+static const char *const outcome_names[] = {"none", "exited",    "signaled", "start_failed",
+                                            "lost", "timed_out", "refused"};
 /* Same spelling as mlq_job_state_name(); test_proto checks they agree. */
 static const char *const state_names[MLQ_JOB_STATE_COUNT] = {
     "PENDING", "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT",
 };
+/* Same spelling as mlq_attempt_state_name(); test_proto checks they agree. */
+static const char *const att_state_names[MLQ_ATT_STATE_COUNT] = {
+    "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "LOST",
+};
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+#define MAX_SIGNAL 64 /* highest Linux real-time signal */
 
 static const char *name_of(const char *const *names, int n, int v)
 {
@@ -32,9 +39,10 @@ static const char *name_of(const char *const *names, int n, int v)
 
 /* ---- shared structures: encoding ---------------------------------------- */
 
-#define JOBSPEC_KEYS    8
-#define JOBINFO_KEYS    19
-#define WORKERINFO_KEYS 10
+#define JOBSPEC_KEYS     14
+#define JOBINFO_KEYS     23 /* plus "attempts" when there are any */
+#define WORKERINFO_KEYS  11
+#define ATTEMPTINFO_KEYS 10
 
 static void put_jobspec(msgpack_packer *pk, const struct mlq_jobspec *s)
 {
@@ -47,11 +55,33 @@ static void put_jobspec(msgpack_packer *pk, const struct mlq_jobspec *s)
     mlq_mpk_kv_int(pk, "cpus_m", s->cpus_m);
     mlq_mpk_kv_int(pk, "mem", s->mem);
     mlq_mpk_kv_int(pk, "gpus", s->gpus);
+    mlq_mpk_kv_int(pk, "retries", s->retries);
+    mlq_mpk_kv_int(pk, "retry_backoff_ms", s->retry_backoff_ms);
+    mlq_mpk_kv_int(pk, "time_limit_ms", s->time_limit_ms);
+    mlq_mpk_kv_int(pk, "kill_grace_ms", s->kill_grace_ms);
+    mlq_mpk_kv_int(pk, "warn_signal", s->warn_signal);
+    mlq_mpk_kv_int(pk, "warn_before_ms", s->warn_before_ms);
+}
+
+static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
+{
+    msgpack_pack_map(pk, ATTEMPTINFO_KEYS);
+    mlq_mpk_kv_int(pk, "num", a->num);
+    mlq_mpk_kv_str(pk, "id", a->id);
+    mlq_mpk_kv_str(pk, "worker", a->worker);
+    mlq_mpk_kv_str(pk, "state", mlq_attempt_state_name(a->state));
+    mlq_mpk_kv_str(pk, "gpu_ids", a->gpu_ids);
+    mlq_mpk_kv_int(pk, "start_ms", a->start_ms);
+    mlq_mpk_kv_int(pk, "end_ms", a->end_ms);
+    mlq_mpk_kv_int(pk, "exit_code", a->exit_code);
+    mlq_mpk_kv_int(pk, "signal", a->signal);
+    mlq_mpk_kv_str(pk, "detail", a->detail);
 }
 
 static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
 {
-    msgpack_pack_map(pk, JOBINFO_KEYS);
+    uint32_t na = j->attempts ? j->nattempts : 0;
+    msgpack_pack_map(pk, JOBINFO_KEYS + (na > 0));
     mlq_mpk_kv_str(pk, "id", j->id);
     mlq_mpk_kv_str(pk, "name", j->name);
     mlq_mpk_kv_str(pk, "owner", j->owner);
@@ -71,6 +101,15 @@ static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_str(pk, "gpu_ids", j->gpu_ids);
     mlq_mpk_kv_int(pk, "exit_code", j->exit_code);
     mlq_mpk_kv_int(pk, "signal", j->signal);
+    mlq_mpk_kv_int(pk, "retries", j->retries);
+    mlq_mpk_kv_int(pk, "node_failures", j->node_failures);
+    mlq_mpk_kv_int(pk, "not_before_ms", j->not_before_ms);
+    mlq_mpk_kv_int(pk, "time_limit_ms", j->time_limit_ms);
+    if (na == 0)
+        return;
+    mlq_mpk_kv_array(pk, "attempts", na);
+    for (uint32_t i = 0; i < na; i++)
+        put_attemptinfo(pk, &j->attempts[i]);
 }
 
 static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
@@ -85,10 +124,56 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     mlq_mpk_kv_int(pk, "gpus", w->gpus);
     mlq_mpk_kv_int(pk, "gpus_used", w->gpus_used);
     mlq_mpk_kv_int(pk, "running", w->running);
+    mlq_mpk_kv_bool(pk, "draining", w->draining);
     mlq_mpk_kv_int(pk, "last_seen_ms", w->last_seen_ms);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
+
+/* Optional keys (added after version 1 went out): absent or nil reads as 0 /
+ * false, so peers that predate them still interoperate; present, they are
+ * checked like any other key. */
+static bool absent(const struct mlq_mpk_map *m, const char *key)
+{
+    const msgpack_object *o = mlq_mpk_get(m, key);
+    return !o || o->type == MSGPACK_OBJECT_NIL;
+}
+
+static int opt_int(const struct mlq_mpk_map *m, const char *key, int64_t min, int64_t max,
+                   int64_t *out)
+{
+    *out = 0;
+    return absent(m, key) ? 0 : mlq_mpk_read_int(m, key, min, max, out);
+}
+
+static int opt_i32(const struct mlq_mpk_map *m, const char *key, int32_t min, int32_t max,
+                   int32_t *out)
+{
+    *out = 0;
+    return absent(m, key) ? 0 : mlq_mpk_read_i32(m, key, min, max, out);
+}
+
+static int opt_bool(const struct mlq_mpk_map *m, const char *key, bool *out)
+{
+    *out = false;
+    return absent(m, key) ? 0 : mlq_mpk_read_bool(m, key, out);
+}
+
+static int read_jobspec_limits(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    int rc = opt_i32(m, "retries", 0, MLQ_MAX_RETRIES, &s->retries);
+    if (rc == 0)
+        rc = opt_int(m, "retry_backoff_ms", 0, MLQ_MAX_TIME_MS, &s->retry_backoff_ms);
+    if (rc == 0)
+        rc = opt_int(m, "time_limit_ms", 0, MLQ_MAX_TIME_MS, &s->time_limit_ms);
+    if (rc == 0)
+        rc = opt_int(m, "kill_grace_ms", 0, MLQ_MAX_TIME_MS, &s->kill_grace_ms);
+    if (rc == 0)
+        rc = opt_i32(m, "warn_signal", 0, MAX_SIGNAL, &s->warn_signal);
+    if (rc == 0)
+        rc = opt_int(m, "warn_before_ms", 0, MLQ_MAX_TIME_MS, &s->warn_before_ms);
+    return rc;
+}
 
 /* Decoded specs obey the same rules as user input; a violation is a
  * protocol error here because a well-behaved sender checks before sending. */
@@ -111,6 +196,8 @@ static int read_jobspec(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
         rc = mlq_mpk_read_int(m, "mem", 1, MLQ_MAX_MEM, &s->mem);
     if (rc == 0)
         rc = mlq_mpk_read_i32(m, "gpus", 0, MLQ_MAX_GPUS, &s->gpus);
+    if (rc == 0)
+        rc = read_jobspec_limits(m, s);
     struct mlq_err e;
     if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
         rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);
@@ -178,6 +265,68 @@ static int read_jobinfo_nums(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
     return rc;
 }
 
+static int read_attemptinfo(const struct mlq_mpk_map *m, struct mlq_attemptinfo *a)
+{
+    int state = 0;
+    int rc = mlq_mpk_read_i32(m, "num", 0, INT32_MAX, &a->num);
+    if (rc == 0)
+        rc = mlq_mpk_read_id(m, "id", a->id);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "worker", MLQ_MAX_NAME, true, &a->worker);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(m, "state", att_state_names, NELEM(att_state_names), false, &state);
+    a->state = rc == 0 ? (enum mlq_attempt_state)state : MLQ_ATT_ASSIGNED;
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "gpu_ids", MLQ_MAX_STR, true, &a->gpu_ids);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "start_ms", 0, INT64_MAX, &a->start_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "end_ms", 0, INT64_MAX, &a->end_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "exit_code", INT32_MIN, INT32_MAX, &a->exit_code);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "signal", 0, INT32_MAX, &a->signal);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "detail", MLQ_MAX_STR, true, &a->detail);
+    return rc;
+}
+
+/* The optional "attempts" array of a jobinfo (only in replies to `status`). */
+static int read_jobinfo_attempts(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
+{
+    const msgpack_object_array *a;
+    if (absent(m, "attempts"))
+        return 0;
+    int rc = mlq_mpk_read_array(m, "attempts", 0, MLQ_MAX_ATTEMPT_INFO, &a);
+    if (rc < 0 || a->size == 0)
+        return rc;
+    j->attempts = calloc(a->size, sizeof *j->attempts);
+    if (!j->attempts)
+        return mlq_err_set(m->err, MLQ_ENOMEM, "jobinfo: out of memory");
+    j->nattempts = a->size;
+    for (uint32_t i = 0; i < a->size && rc == 0; i++) {
+        struct mlq_mpk_map am;
+        rc = mlq_mpk_map_init(&am, &a->ptr[i], "attemptinfo", m->err);
+        if (rc == 0)
+            rc = read_attemptinfo(&am, &j->attempts[i]);
+    }
+    return rc;
+}
+
+static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
+{
+    int rc = opt_i32(m, "retries", 0, INT32_MAX, &j->retries);
+    if (rc == 0)
+        rc = opt_i32(m, "node_failures", 0, INT32_MAX, &j->node_failures);
+    if (rc == 0)
+        rc = opt_int(m, "not_before_ms", 0, INT64_MAX, &j->not_before_ms);
+    if (rc == 0)
+        rc = opt_int(m, "time_limit_ms", 0, INT64_MAX, &j->time_limit_ms);
+    if (rc == 0)
+        rc = read_jobinfo_attempts(m, j);
+    return rc;
+}
+
 static int read_workerinfo(const struct mlq_mpk_map *m, struct mlq_workerinfo *w)
 {
     int rc = mlq_mpk_read_str(m, "name", MLQ_MAX_NAME, false, &w->name);
@@ -199,6 +348,8 @@ static int read_workerinfo(const struct mlq_mpk_map *m, struct mlq_workerinfo *w
         rc = mlq_mpk_read_i32(m, "running", 0, INT32_MAX, &w->running);
     if (rc == 0)
         rc = mlq_mpk_read_int(m, "last_seen_ms", 0, INT64_MAX, &w->last_seen_ms);
+    if (rc == 0)
+        rc = opt_bool(m, "draining", &w->draining);
     return rc;
 }
 
@@ -307,6 +458,8 @@ static int dec_job_list(const struct mlq_mpk_map *mp, struct mlq_msg *m)
             rc = read_jobinfo_text(&jm, &m->u.job_list.jobs[i]);
         if (rc == 0)
             rc = read_jobinfo_nums(&jm, &m->u.job_list.jobs[i]);
+        if (rc == 0)
+            rc = read_jobinfo_extra(&jm, &m->u.job_list.jobs[i]);
     }
     return rc;
 }
@@ -443,6 +596,7 @@ static void enc_register(msgpack_packer *pk, const struct mlq_msg *m)
         mlq_mpk_kv_str(pk, "attempt_id", m->u.reg.attempts[i].attempt_id);
         mlq_mpk_kv_bool(pk, "finished", m->u.reg.attempts[i].finished);
     }
+    mlq_mpk_kv_bool(pk, "draining", m->u.reg.draining);
 }
 
 static int dec_held_attempts(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -479,6 +633,8 @@ static int dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_i32(mp, "gpus", 0, MLQ_MAX_GPUS, &m->u.reg.gpus);
     if (rc == 0)
         rc = dec_held_attempts(mp, m);
+    if (rc == 0)
+        rc = opt_bool(mp, "draining", &m->u.reg.draining);
     return rc;
 }
 
@@ -491,11 +647,13 @@ static void free_register(struct mlq_msg *m)
 static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_str(pk, "name", m->u.heartbeat.name);
+    mlq_mpk_kv_bool(pk, "draining", m->u.heartbeat.draining);
 }
 
 static int dec_heartbeat(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
-    return mlq_mpk_read_str(mp, "name", MLQ_MAX_NAME, false, &m->u.heartbeat.name);
+    int rc = mlq_mpk_read_str(mp, "name", MLQ_MAX_NAME, false, &m->u.heartbeat.name);
+    return rc < 0 ? rc : opt_bool(mp, "draining", &m->u.heartbeat.draining);
 }
 
 static void free_heartbeat(struct mlq_msg *m)
@@ -705,6 +863,64 @@ static int dec_log_read(const struct mlq_mpk_map *mp, struct mlq_msg *m)
     return rc;
 }
 
+static void enc_log_upload(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    const char *st = name_of(stream_names, NELEM(stream_names), m->u.log_upload.stream);
+    mlq_mpk_kv_str(pk, "attempt_id", m->u.log_upload.attempt_id);
+    mlq_mpk_kv_str(pk, "stream", st);
+    mlq_mpk_kv_int(pk, "offset", m->u.log_upload.offset);
+    mlq_mpk_kv_bin(pk, "data", m->u.log_upload.data, m->u.log_upload.len);
+    mlq_mpk_kv_int(pk, "skipped", m->u.log_upload.skipped);
+    mlq_mpk_kv_bool(pk, "eof", m->u.log_upload.eof);
+}
+
+static int dec_log_upload(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int stream = 0;
+    int rc = mlq_mpk_read_id(mp, "attempt_id", m->u.log_upload.attempt_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "stream", stream_names, NELEM(stream_names), false, &stream);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "offset", 0, INT64_MAX, &m->u.log_upload.offset);
+    if (rc == 0)
+        rc = mlq_mpk_read_bin(mp, "data", MLQ_MAX_LOG_CHUNK, &m->u.log_upload.data,
+                              &m->u.log_upload.len);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "skipped", 0, INT64_MAX, &m->u.log_upload.skipped);
+    if (rc == 0)
+        rc = mlq_mpk_read_bool(mp, "eof", &m->u.log_upload.eof);
+    m->u.log_upload.stream = stream == 1 ? MLQ_STREAM_STDERR : MLQ_STREAM_STDOUT;
+    return rc;
+}
+
+static void free_log_upload(struct mlq_msg *m)
+{
+    free(m->u.log_upload.data);
+}
+
+static void enc_log_upload_ack(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    const char *st = name_of(stream_names, NELEM(stream_names), m->u.log_upload_ack.stream);
+    mlq_mpk_kv_str(pk, "attempt_id", m->u.log_upload_ack.attempt_id);
+    mlq_mpk_kv_str(pk, "stream", st);
+    mlq_mpk_kv_int(pk, "offset", m->u.log_upload_ack.offset);
+    mlq_mpk_kv_int(pk, "err", m->u.log_upload_ack.err);
+}
+
+static int dec_log_upload_ack(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int stream = 0;
+    int rc = mlq_mpk_read_id(mp, "attempt_id", m->u.log_upload_ack.attempt_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "stream", stream_names, NELEM(stream_names), false, &stream);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "offset", 0, INT64_MAX, &m->u.log_upload_ack.offset);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(mp, "err", INT32_MIN, 0, &m->u.log_upload_ack.err);
+    m->u.log_upload_ack.stream = stream == 1 ? MLQ_STREAM_STDERR : MLQ_STREAM_STDOUT;
+    return rc;
+}
+
 /* ---- dispatch table ----------------------------------------------------- */
 
 typedef void (*enc_fn)(msgpack_packer *pk, const struct mlq_msg *m);
@@ -731,21 +947,33 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_WORKER_LIST] = {"worker_list", 1, enc_worker_list, dec_worker_list, free_worker_list},
     [MLQ_MSG_LOGS] = {"logs", 4, enc_logs, dec_logs, free_logs},
     [MLQ_MSG_LOG_DATA] = {"log_data", 5, enc_log_data, dec_log_data, free_log_data},
-    [MLQ_MSG_REGISTER] = {"register", 5, enc_register, dec_register, free_register},
-    [MLQ_MSG_HEARTBEAT] = {"heartbeat", 1, enc_heartbeat, dec_heartbeat, free_heartbeat},
+    [MLQ_MSG_REGISTER] = {"register", 6, enc_register, dec_register, free_register},
+    [MLQ_MSG_HEARTBEAT] = {"heartbeat", 2, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
+    [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, enc_log_upload, dec_log_upload, free_log_upload},
     [MLQ_MSG_REGISTERED] = {"registered", 2, enc_registered, dec_registered, NULL},
     [MLQ_MSG_HB_ACK] = {"hb_ack", 0, NULL, NULL, NULL},
     [MLQ_MSG_ASSIGN] = {"assign", 6, enc_assign, dec_assign, free_assign},
     [MLQ_MSG_KILL] = {"kill", 2, enc_kill, dec_kill, free_kill},
     [MLQ_MSG_REPORT_ACK] = {"report_ack", 3, enc_report_ack, dec_report_ack, NULL},
     [MLQ_MSG_LOG_READ] = {"log_read", 5, enc_log_read, dec_log_read, NULL},
+    [MLQ_MSG_LOG_UPLOAD_ACK] = {"log_upload_ack", 4, enc_log_upload_ack, dec_log_upload_ack, NULL},
 };
+
+/* The table row of t, or NULL when t is out of range or has no row (a type
+ * added to the enum but not yet here must fail cleanly, not crash). */
+static const struct msg_kind *kind_of(int t)
+{
+    if (t < 0 || t >= MLQ_MSG_TYPE_COUNT || !kinds[t].name)
+        return NULL;
+    return &kinds[t];
+}
 
 const char *mlq_proto_type_name(enum mlq_msg_type t)
 {
-    return (unsigned)t < MLQ_MSG_TYPE_COUNT ? kinds[t].name : "?";
+    const struct msg_kind *k = kind_of((int)t);
+    return k ? k->name : "?";
 }
 
 /* ---- top level ---------------------------------------------------------- */
@@ -754,10 +982,10 @@ int mlq_proto_encode(const struct mlq_msg *msg, char **out, size_t *out_len, str
 {
     *out = NULL;
     *out_len = 0;
-    if (!msg || (unsigned)msg->type >= MLQ_MSG_TYPE_COUNT)
+    const struct msg_kind *k = msg ? kind_of((int)msg->type) : NULL;
+    if (!k)
         return mlq_err_set(err, MLQ_EINVAL, "cannot encode message type %d",
                            msg ? (int)msg->type : -1);
-    const struct msg_kind *k = &kinds[msg->type];
     struct mlq_mpk_out o;
     mlq_mpk_out_init(&o, MLQ_MAX_MSG);
     msgpack_pack_map(&o.pk, 3 + k->nkeys);
@@ -800,7 +1028,7 @@ static int find_kind(const struct mlq_mpk_map *m, int *type)
     if (t->type != MSGPACK_OBJECT_STR)
         return mlq_err_set(m->err, MLQ_EPROTO, "message: key 't' must be a string");
     for (int i = 0; i < MLQ_MSG_TYPE_COUNT; i++) {
-        if (t->via.str.size == strlen(kinds[i].name) &&
+        if (kind_of(i) && t->via.str.size == strlen(kinds[i].name) &&
             memcmp(t->via.str.ptr, kinds[i].name, t->via.str.size) == 0) {
             *type = i;
             return 0;
@@ -848,8 +1076,9 @@ void mlq_proto_msg_free(struct mlq_msg *msg)
 {
     if (!msg)
         return;
-    if ((unsigned)msg->type < MLQ_MSG_TYPE_COUNT && kinds[msg->type].free)
-        kinds[msg->type].free(msg);
+    const struct msg_kind *k = kind_of((int)msg->type);
+    if (k && k->free)
+        k->free(msg);
     memset(msg, 0, sizeof *msg);
 }
 
@@ -879,6 +1108,12 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->attempt_id);
     free(info->worker);
     free(info->gpu_ids);
+    for (uint32_t i = 0; info->attempts && i < info->nattempts; i++) {
+        free(info->attempts[i].worker);
+        free(info->attempts[i].gpu_ids);
+        free(info->attempts[i].detail);
+    }
+    free(info->attempts);
     memset(info, 0, sizeof *info);
 }
 
@@ -946,6 +1181,30 @@ static int check_text(const struct mlq_jobspec *s, struct mlq_err *err)
     return 0;
 }
 
+static bool bad_time(int64_t ms)
+{
+    return ms < 0 || ms > MLQ_MAX_TIME_MS;
+}
+
+/* Retries and time limits (all optional, 0 = unset). */
+static int check_limits(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    if (s->retries < 0 || s->retries > MLQ_MAX_RETRIES)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: retries must be between 0 and %d",
+                           MLQ_MAX_RETRIES);
+    if (bad_time(s->retry_backoff_ms) || bad_time(s->time_limit_ms) || bad_time(s->kill_grace_ms) ||
+        bad_time(s->warn_before_ms))
+        return mlq_err_set(err, MLQ_EINVAL, "spec: times must be between 0 and 366 days");
+    if (s->warn_signal < 0 || s->warn_signal > MAX_SIGNAL)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: warn_signal must be between 0 and %d",
+                           MAX_SIGNAL);
+    if (s->warn_before_ms > 0 && s->time_limit_ms > 0 && s->warn_before_ms >= s->time_limit_ms)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "spec: the warning must come before the time limit "
+                           "(warn_before_ms < time_limit_ms)");
+    return 0;
+}
+
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
 {
     int rc = check_text(spec, err);
@@ -962,7 +1221,7 @@ int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EINVAL, "spec: memory must be between 1 byte and 1 PiB");
     if (spec->gpus < 0 || spec->gpus > MLQ_MAX_GPUS)
         return mlq_err_set(err, MLQ_EINVAL, "spec: gpus must be between 0 and %d", MLQ_MAX_GPUS);
-    return 0;
+    return check_limits(spec, err);
 }
 
 static int dup_opt(char **dst, const char *src)
@@ -995,6 +1254,12 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
     dst->cpus_m = src->cpus_m;
     dst->mem = src->mem;
     dst->gpus = src->gpus;
+    dst->retries = src->retries;
+    dst->retry_backoff_ms = src->retry_backoff_ms;
+    dst->time_limit_ms = src->time_limit_ms;
+    dst->kill_grace_ms = src->kill_grace_ms;
+    dst->warn_signal = src->warn_signal;
+    dst->warn_before_ms = src->warn_before_ms;
     /* counts first, so a failure half way frees exactly what was copied */
     dst->argc = src->argv ? src->argc : 0;
     dst->envc = src->env ? src->envc : 0;

@@ -68,6 +68,11 @@ static const char *const migrations[] = {
     "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
     " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
     "PRAGMA user_version = 1;",
+    /* v2 (issue 4): a PENDING job waiting for its retry backoff or for a lost
+     * worker's old run to be surely dead. Retries and time limits live in the
+     * spec blob, whose new keys are optional, so old rows read as "none". */
+    "ALTER TABLE jobs ADD COLUMN not_before_ms INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 2;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -94,6 +99,7 @@ enum stmt_id {
     S_ATT_UPDATE,
     S_ATT_GET,
     S_ATT_LIVE,
+    S_ATT_OF_JOB,
     S_EVENT_ADD,
     S_WORKER_SAVE,
     S_WORKER_EACH,
@@ -104,7 +110,7 @@ enum stmt_id {
  * indexes are enum job_col. */
 #define JOB_COLS                                                                                   \
     "id, seq, state, reason, spec, submit_ms, start_ms, end_ms, attempts, node_failures,"          \
-    " current_attempt, exit_code, signal"
+    " current_attempt, exit_code, signal, not_before_ms"
 enum job_col {
     JC_ID,
     JC_SEQ,
@@ -118,7 +124,8 @@ enum job_col {
     JC_NODE_FAIL,
     JC_CUR_ATT,
     JC_EXIT,
-    JC_SIGNAL
+    JC_SIGNAL,
+    JC_NOT_BEFORE
 };
 
 #define ATT_COLS                                                                                   \
@@ -143,7 +150,8 @@ enum att_col {
  * current (a job waiting for a retry still shows where it last ran). */
 #define INFO_SELECT                                                                                \
     "SELECT j.id, j.state, j.reason, j.spec, j.submit_ms, j.start_ms, j.end_ms, j.exit_code,"      \
-    " j.signal, a.num, a.id, a.worker, a.gpu_ids FROM jobs j LEFT JOIN attempts a ON a.id ="       \
+    " j.signal, a.num, a.id, a.worker, a.gpu_ids, j.node_failures, j.not_before_ms"                \
+    " FROM jobs j LEFT JOIN attempts a ON a.id ="                                                  \
     " COALESCE(j.current_attempt,"                                                                 \
     " (SELECT id FROM attempts WHERE job_id = j.id ORDER BY num DESC LIMIT 1)) "
 enum info_col {
@@ -159,7 +167,9 @@ enum info_col {
     IC_ATT_NUM,
     IC_ATT_ID,
     IC_WORKER,
-    IC_GPUS
+    IC_GPUS,
+    IC_NODE_FAIL,
+    IC_NOT_BEFORE
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -172,11 +182,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_INSERT] =
         "INSERT INTO jobs (id, seq, name, owner, state, reason, spec, cpus_m, mem, gpus, workdir,"
         " argv0, submit_ms, start_ms, end_ms, attempts, node_failures, current_attempt, exit_code,"
-        " signal) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6,"
-        " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) RETURNING seq",
+        " signal, not_before_ms) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?2,"
+        " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+        " RETURNING seq",
     [S_JOB_SAVE] = "UPDATE jobs SET state = ?2, reason = ?3, submit_ms = ?4, start_ms = ?5,"
                    " end_ms = ?6, attempts = ?7, node_failures = ?8, current_attempt = ?9,"
-                   " exit_code = ?10, signal = ?11 WHERE id = ?1",
+                   " exit_code = ?10, signal = ?11, not_before_ms = ?12 WHERE id = ?1",
     [S_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
     /* ?2 is the prefix followed by '~', which sorts after every id character. */
     [S_JOB_RESOLVE] = "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
@@ -191,6 +202,9 @@ static const char *const stmt_sql[S_COUNT] = {
                      " signal = ?11, detail = ?12 WHERE id = ?1 AND job_id = ?2 AND num = ?3",
     [S_ATT_GET] = "SELECT " ATT_COLS " FROM attempts WHERE id = ?1",
     [S_ATT_LIVE] = "SELECT " ATT_COLS " FROM attempts WHERE state IN (?1, ?2) ORDER BY rowid",
+    /* The newest ?2 attempts of a job, oldest first (attempts_job serves both). */
+    [S_ATT_OF_JOB] = "SELECT * FROM (SELECT " ATT_COLS " FROM attempts WHERE job_id = ?1"
+                     " ORDER BY num DESC LIMIT ?2) ORDER BY num",
     [S_EVENT_ADD] = "INSERT INTO events (time_ms, kind, job_id, attempt_id, worker, from_state,"
                     " to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_WORKER_SAVE] = "INSERT INTO workers (name, cpus_m, mem, gpus, first_seen_ms,"
@@ -600,6 +614,7 @@ static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const
     rc |= bind_opt(s, 17, j->current_attempt);
     rc |= sqlite3_bind_int(s, 18, j->exit_code);
     rc |= sqlite3_bind_int(s, 19, j->signal);
+    rc |= sqlite3_bind_int64(s, 20, j->not_before_ms);
     return rc;
 }
 
@@ -677,6 +692,7 @@ static int job_row_update(struct mlq_store *st, const struct mlq_store_job *j, s
     rc |= bind_opt(s, 9, j->current_attempt);
     rc |= sqlite3_bind_int(s, 10, j->exit_code);
     rc |= sqlite3_bind_int(s, 11, j->signal);
+    rc |= sqlite3_bind_int64(s, 12, j->not_before_ms);
     if (rc != SQLITE_OK) {
         finish(s);
         return bind_err(rc, err, "saving job");
@@ -810,6 +826,7 @@ static int job_from_row(sqlite3_stmt *s, struct mlq_store_job *j, struct mlq_err
     j->node_failures = sqlite3_column_int(s, JC_NODE_FAIL);
     j->exit_code = sqlite3_column_int(s, JC_EXIT);
     j->signal = sqlite3_column_int(s, JC_SIGNAL);
+    j->not_before_ms = sqlite3_column_int64(s, JC_NOT_BEFORE);
     rc = spec_from_col(s, JC_SPEC, &j->spec, j->id, err);
     if (rc < 0)
         mlq_store_job_free(j);
@@ -1007,6 +1024,8 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->cpus_m = spec.cpus_m;
     info->mem = spec.mem;
     info->gpus = spec.gpus;
+    info->retries = spec.retries;
+    info->time_limit_ms = spec.time_limit_ms;
     spec.name = spec.owner = spec.workdir = NULL;
     spec.argv = NULL;
     spec.argc = 0;
@@ -1037,11 +1056,70 @@ static int info_from_row(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_e
     info->exit_code = sqlite3_column_int(s, IC_EXIT);
     info->signal = sqlite3_column_int(s, IC_SIGNAL);
     info->attempt = sqlite3_column_int(s, IC_ATT_NUM); /* NULL reads as 0 */
+    info->node_failures = sqlite3_column_int(s, IC_NODE_FAIL);
+    info->not_before_ms = sqlite3_column_int64(s, IC_NOT_BEFORE);
     return 0;
+}
+
+/* Moves a stored attempt into its listing form (takes detail). */
+static int attinfo_take(struct mlq_store_attempt *a, struct mlq_attemptinfo *out)
+{
+    memset(out, 0, sizeof *out);
+    out->num = a->num;
+    memcpy(out->id, a->id, sizeof out->id);
+    out->state = a->state;
+    out->start_ms = a->start_ms;
+    out->end_ms = a->end_ms;
+    out->exit_code = a->exit_code;
+    out->signal = a->signal;
+    out->detail = a->detail;
+    a->detail = NULL;
+    out->worker = strdup(a->worker);
+    out->gpu_ids = a->gpu_ids[0] ? strdup(a->gpu_ids) : NULL;
+    return out->worker && (out->gpu_ids || !a->gpu_ids[0]) ? 0 : MLQ_ENOMEM;
+}
+
+/* Fills info->attempts from the job's attempts, oldest first, the newest
+ * MLQ_MAX_ATTEMPT_INFO kept. */
+static int info_add_attempts(struct mlq_store *st, struct mlq_jobinfo *info, struct mlq_err *err)
+{
+    sqlite3_stmt *s = st->stmt[S_ATT_OF_JOB];
+    int rc = sqlite3_bind_text(s, 1, info->id, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_int(s, 2, MLQ_MAX_ATTEMPT_INFO);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "loading attempts");
+    }
+    int ret = 0;
+    while (ret == 0 && info->nattempts < MLQ_MAX_ATTEMPT_INFO &&
+           (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!info->attempts) {
+            info->attempts = calloc(MLQ_MAX_ATTEMPT_INFO, sizeof *info->attempts);
+            if (!info->attempts) {
+                ret = mlq_err_set(err, MLQ_ENOMEM, "loading attempts: out of memory");
+                break;
+            }
+        }
+        struct mlq_store_attempt a;
+        ret = att_from_row(s, &a, err);
+        if (ret == 0 && attinfo_take(&a, &info->attempts[info->nattempts++]) < 0)
+            ret = mlq_err_set(err, MLQ_ENOMEM, "loading attempts: out of memory");
+        mlq_store_attempt_free(&a);
+    }
+    if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        ret = db_err(st, err, "loading attempts");
+    finish(s);
+    return ret;
 }
 
 int mlq_store_job_info(struct mlq_store *st, const char *id, struct mlq_jobinfo *out,
                        struct mlq_err *err)
+{
+    return mlq_store_job_info_full(st, id, false, out, err);
+}
+
+int mlq_store_job_info_full(struct mlq_store *st, const char *id, bool with_attempts,
+                            struct mlq_jobinfo *out, struct mlq_err *err)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *s = st->stmt[S_JOB_INFO];
@@ -1058,6 +1136,10 @@ int mlq_store_job_info(struct mlq_store *st, const char *id, struct mlq_jobinfo 
     else
         rc = db_err(st, err, "loading job");
     finish(s);
+    if (rc == 0 && with_attempts)
+        rc = info_add_attempts(st, out, err);
+    if (rc < 0)
+        mlq_proto_jobinfo_free(out);
     return rc;
 }
 

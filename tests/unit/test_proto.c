@@ -42,14 +42,48 @@ static void fill_spec(struct mlq_jobspec *s)
     s->cpus_m = 2500;
     s->mem = 16LL << 30;
     s->gpus = 2;
+    s->retries = 3;
+    s->retry_backoff_ms = 30000;
+    s->time_limit_ms = 2 * 3600 * 1000;
+    s->kill_grace_ms = 45000;
+    s->warn_signal = 10;
+    s->warn_before_ms = 600000;
 }
 
 static struct mlq_jobinfo sample_jobs[2];
+static struct mlq_attemptinfo sample_attempts[3];
 static struct mlq_workerinfo sample_workers[2];
 static struct mlq_held_attempt sample_held[2];
 static char *sample_ids[] = {"0b8e", "f0e1d2c3-b4a5", "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f"};
 static int32_t sample_gpus[] = {0, 3, 63};
 static uint8_t sample_bytes[] = {'h', 'i', 0, 0xff, '\n'};
+
+static void fill_attempts(void)
+{
+    memset(sample_attempts, 0, sizeof sample_attempts);
+    sample_attempts[0] =
+        (struct mlq_attemptinfo){.num = 1,
+                                 .worker = "node-a",
+                                 .state = MLQ_ATT_LOST,
+                                 .gpu_ids = "0,1",
+                                 .start_ms = 1700000000500,
+                                 .end_ms = 1700000001500,
+                                 .exit_code = -1,
+                                 .detail = "self-fenced: no contact with the scheduler for 30 s"};
+    strcpy(sample_attempts[0].id, ID1);
+    sample_attempts[1] = (struct mlq_attemptinfo){.num = 2,
+                                                  .worker = "node-b",
+                                                  .state = MLQ_ATT_TIMED_OUT,
+                                                  .start_ms = 1,
+                                                  .end_ms = 2,
+                                                  .exit_code = -1,
+                                                  .signal = 15};
+    strcpy(sample_attempts[1].id, ID2);
+    /* assigned, never started: every optional string unset */
+    sample_attempts[2] =
+        (struct mlq_attemptinfo){.num = 3, .state = MLQ_ATT_ASSIGNED, .exit_code = INT32_MIN};
+    strcpy(sample_attempts[2].id, ID1);
+}
 
 static void fill_jobinfo(void)
 {
@@ -75,6 +109,13 @@ static void fill_jobinfo(void)
     j->gpu_ids = "0,1";
     j->exit_code = 3;
     j->signal = 0;
+    j->retries = 2;
+    j->node_failures = 1;
+    j->not_before_ms = 1700000010000;
+    j->time_limit_ms = 3600000;
+    fill_attempts();
+    j->attempts = sample_attempts;
+    j->nattempts = N(sample_attempts);
     /* the second one is pending: every optional string unset */
     strcpy(sample_jobs[1].id, ID2);
     sample_jobs[1].owner = "bob";
@@ -84,9 +125,19 @@ static void fill_jobinfo(void)
 static void fill_workers(void)
 {
     memset(sample_workers, 0, sizeof sample_workers);
-    sample_workers[0] = (struct mlq_workerinfo){"node-a",  "UP", 8000, 2500, 1LL << 34,
-                                                1LL << 30, 4,    1,    2,    1700000000123};
-    sample_workers[1] = (struct mlq_workerinfo){"node-b", "LOST", 1000, 0, 1 << 20, 0, 0, 0, 0, 0};
+    sample_workers[0] = (struct mlq_workerinfo){.name = "node-a",
+                                                .state = "UP",
+                                                .cpus_m = 8000,
+                                                .cpus_used_m = 2500,
+                                                .mem = 1LL << 34,
+                                                .mem_used = 1LL << 30,
+                                                .gpus = 4,
+                                                .gpus_used = 1,
+                                                .running = 2,
+                                                .draining = true,
+                                                .last_seen_ms = 1700000000123};
+    sample_workers[1] =
+        (struct mlq_workerinfo){.name = "node-b", .state = "LOST", .cpus_m = 1000, .mem = 1 << 20};
     memset(sample_held, 0, sizeof sample_held);
     strcpy(sample_held[0].attempt_id, ID1);
     strcpy(sample_held[1].attempt_id, ID2);
@@ -146,6 +197,24 @@ static void fill_client_sample(struct mlq_msg *m)
     }
 }
 
+static void fill_upload_sample(struct mlq_msg *m)
+{
+    if (m->type == MLQ_MSG_LOG_UPLOAD) {
+        strcpy(m->u.log_upload.attempt_id, ID2);
+        m->u.log_upload.stream = MLQ_STREAM_STDERR;
+        m->u.log_upload.offset = 3LL << 20;
+        m->u.log_upload.data = sample_bytes;
+        m->u.log_upload.len = sizeof sample_bytes;
+        m->u.log_upload.skipped = 5LL << 30;
+        m->u.log_upload.eof = true;
+    } else {
+        strcpy(m->u.log_upload_ack.attempt_id, ID1);
+        m->u.log_upload_ack.stream = MLQ_STREAM_STDERR;
+        m->u.log_upload_ack.offset = 1LL << 24;
+        m->u.log_upload_ack.err = MLQ_EDB; /* disk full: retry later */
+    }
+}
+
 static void fill_worker_sample(struct mlq_msg *m)
 {
     switch (m->type) {
@@ -158,9 +227,11 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.reg.gpus = 8;
         m->u.reg.attempts = sample_held;
         m->u.reg.nattempts = N(sample_held);
+        m->u.reg.draining = true;
         break;
     case MLQ_MSG_HEARTBEAT:
         m->u.heartbeat.name = "node-b";
+        m->u.heartbeat.draining = true;
         break;
     case MLQ_MSG_REPORT:
         strcpy(m->u.report.attempt_id, ID2);
@@ -209,6 +280,10 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.log_read.offset = 123;
         m->u.log_read.max = 4096;
         break;
+    case MLQ_MSG_LOG_UPLOAD:
+    case MLQ_MSG_LOG_UPLOAD_ACK:
+        fill_upload_sample(m);
+        break;
     default:
         fail_msg("no worker sample for type %d", m->type);
     }
@@ -256,6 +331,26 @@ static void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec
     assert_int_equal(a->cpus_m, b->cpus_m);
     assert_int_equal(a->mem, b->mem);
     assert_int_equal(a->gpus, b->gpus);
+    assert_int_equal(a->retries, b->retries);
+    assert_int_equal(a->retry_backoff_ms, b->retry_backoff_ms);
+    assert_int_equal(a->time_limit_ms, b->time_limit_ms);
+    assert_int_equal(a->kill_grace_ms, b->kill_grace_ms);
+    assert_int_equal(a->warn_signal, b->warn_signal);
+    assert_int_equal(a->warn_before_ms, b->warn_before_ms);
+}
+
+static void assert_attemptinfo_eq(const struct mlq_attemptinfo *a, const struct mlq_attemptinfo *b)
+{
+    assert_int_equal(a->num, b->num);
+    assert_string_equal(a->id, b->id);
+    assert_str_same(a->worker, b->worker);
+    assert_int_equal(a->state, b->state);
+    assert_str_same(a->gpu_ids, b->gpu_ids);
+    assert_int_equal(a->start_ms, b->start_ms);
+    assert_int_equal(a->end_ms, b->end_ms);
+    assert_int_equal(a->exit_code, b->exit_code);
+    assert_int_equal(a->signal, b->signal);
+    assert_str_same(a->detail, b->detail);
 }
 
 static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobinfo *b)
@@ -279,6 +374,13 @@ static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobi
     assert_str_same(a->gpu_ids, b->gpu_ids);
     assert_int_equal(a->exit_code, b->exit_code);
     assert_int_equal(a->signal, b->signal);
+    assert_int_equal(a->retries, b->retries);
+    assert_int_equal(a->node_failures, b->node_failures);
+    assert_int_equal(a->not_before_ms, b->not_before_ms);
+    assert_int_equal(a->time_limit_ms, b->time_limit_ms);
+    assert_int_equal(a->nattempts, b->nattempts);
+    for (uint32_t i = 0; i < a->nattempts; i++)
+        assert_attemptinfo_eq(&a->attempts[i], &b->attempts[i]);
 }
 
 static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct mlq_workerinfo *b)
@@ -292,6 +394,7 @@ static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct ml
     assert_int_equal(a->gpus, b->gpus);
     assert_int_equal(a->gpus_used, b->gpus_used);
     assert_int_equal(a->running, b->running);
+    assert_int_equal(a->draining, b->draining);
     assert_int_equal(a->last_seen_ms, b->last_seen_ms);
 }
 
@@ -317,6 +420,7 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_int_equal(a->u.reg.cpus_m, b->u.reg.cpus_m);
         assert_int_equal(a->u.reg.mem, b->u.reg.mem);
         assert_int_equal(a->u.reg.gpus, b->u.reg.gpus);
+        assert_int_equal(a->u.reg.draining, b->u.reg.draining);
         assert_int_equal(a->u.reg.nattempts, b->u.reg.nattempts);
         for (uint32_t i = 0; i < a->u.reg.nattempts; i++) {
             assert_string_equal(a->u.reg.attempts[i].attempt_id, b->u.reg.attempts[i].attempt_id);
@@ -358,6 +462,19 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         assert_int_equal(a->u.log_read.stream, b->u.log_read.stream);
         assert_int_equal(a->u.log_read.offset, b->u.log_read.offset);
         assert_int_equal(a->u.log_read.max, b->u.log_read.max);
+    } else if (a->type == MLQ_MSG_LOG_UPLOAD) {
+        assert_string_equal(a->u.log_upload.attempt_id, b->u.log_upload.attempt_id);
+        assert_int_equal(a->u.log_upload.stream, b->u.log_upload.stream);
+        assert_int_equal(a->u.log_upload.offset, b->u.log_upload.offset);
+        assert_bytes_eq(a->u.log_upload.data, a->u.log_upload.len, b->u.log_upload.data,
+                        b->u.log_upload.len);
+        assert_int_equal(a->u.log_upload.skipped, b->u.log_upload.skipped);
+        assert_int_equal(a->u.log_upload.eof, b->u.log_upload.eof);
+    } else if (a->type == MLQ_MSG_LOG_UPLOAD_ACK) {
+        assert_string_equal(a->u.log_upload_ack.attempt_id, b->u.log_upload_ack.attempt_id);
+        assert_int_equal(a->u.log_upload_ack.stream, b->u.log_upload_ack.stream);
+        assert_int_equal(a->u.log_upload_ack.offset, b->u.log_upload_ack.offset);
+        assert_int_equal(a->u.log_upload_ack.err, b->u.log_upload_ack.err);
     }
 }
 
@@ -406,6 +523,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         break;
     case MLQ_MSG_HEARTBEAT:
         assert_str_same(a->u.heartbeat.name, b->u.heartbeat.name);
+        assert_int_equal(a->u.heartbeat.draining, b->u.heartbeat.draining);
         break;
     case MLQ_MSG_REGISTERED:
         assert_int_equal(a->u.registered.heartbeat_ms, b->u.registered.heartbeat_ms);
@@ -429,6 +547,8 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_ASSIGN:
     case MLQ_MSG_LOG_CHUNK:
     case MLQ_MSG_LOG_READ:
+    case MLQ_MSG_LOG_UPLOAD:
+    case MLQ_MSG_LOG_UPLOAD_ACK:
         assert_worker_msgs_eq(a, b);
         break;
     }
@@ -581,7 +701,7 @@ static void test_enum_values_roundtrip(void **state)
         roundtrip(&m);
     }
     fill_sample(MLQ_MSG_REPORT, &m);
-    for (int o = MLQ_OUT_NONE; o <= MLQ_OUT_LOST; o++) {
+    for (int o = MLQ_OUT_NONE; o <= MLQ_OUT_REFUSED; o++) {
         m.u.report.outcome = (enum mlq_outcome)o;
         m.u.report.phase = o == MLQ_OUT_NONE ? MLQ_PHASE_STARTED : MLQ_PHASE_FINISHED;
         roundtrip(&m);
@@ -589,6 +709,17 @@ static void test_enum_values_roundtrip(void **state)
     fill_sample(MLQ_MSG_LOGS, &m);
     m.u.logs.stream = MLQ_STREAM_STDOUT;
     roundtrip(&m);
+    fill_sample(MLQ_MSG_JOB_LIST, &m); /* attempt states use their own names */
+    for (int s = 0; s < MLQ_ATT_STATE_COUNT; s++) {
+        char *buf;
+        size_t len;
+        const char *name = mlq_attempt_state_name((enum mlq_attempt_state)s);
+        sample_attempts[1].state = (enum mlq_attempt_state)s;
+        encode_ok(&m, &buf, &len);
+        assert_non_null(memmem(buf, len, name, strlen(name)));
+        free(buf);
+        roundtrip(&m);
+    }
 }
 
 /* Optional parts left out: nil strings, empty arrays and bins, extremes. */
@@ -624,6 +755,103 @@ static void test_sparse_roundtrips(void **state)
     m.u.kill.reason = NULL;
     m.rid = 0;
     roundtrip(&m);
+}
+
+/* Bodies from a peer that predates the optional keys (issue 4) still
+ * decode, with every new field 0 / false / NULL. */
+static void test_optional_keys_absent(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    raw_begin(&o, 4, "heartbeat");
+    mlq_mpk_kv_str(&o.pk, "name", "old");
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_false(m.u.heartbeat.draining);
+    mlq_proto_msg_free(&m);
+
+    raw_begin(&o, 5, "heartbeat"); /* nil counts as absent */
+    mlq_mpk_kv_str(&o.pk, "name", "old");
+    mlq_mpk_kv_str(&o.pk, "draining", NULL);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_false(m.u.heartbeat.draining);
+    mlq_proto_msg_free(&m);
+
+    raw_begin(&o, 4, "submit"); /* a version-1 spec: the 8 original keys */
+    mlq_mpk_put_str(&o.pk, "spec");
+    msgpack_pack_map(&o.pk, 8);
+    mlq_mpk_kv_str(&o.pk, "name", NULL);
+    mlq_mpk_kv_str(&o.pk, "owner", "alice");
+    mlq_mpk_kv_strv(&o.pk, "argv", spec_argv, 1);
+    mlq_mpk_kv_strv(&o.pk, "env", NULL, 0);
+    mlq_mpk_kv_str(&o.pk, "workdir", "/");
+    mlq_mpk_kv_int(&o.pk, "cpus_m", 1000);
+    mlq_mpk_kv_int(&o.pk, "mem", 1 << 20);
+    mlq_mpk_kv_int(&o.pk, "gpus", 0);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    const struct mlq_jobspec *sp = &m.u.submit.spec;
+    assert_int_equal(sp->retries + sp->warn_signal, 0);
+    assert_int_equal(sp->retry_backoff_ms + sp->time_limit_ms + sp->kill_grace_ms, 0);
+    assert_int_equal(sp->warn_before_ms, 0);
+    mlq_proto_msg_free(&m);
+}
+
+static void test_optional_lists_absent(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    raw_begin(&o, 4, "worker_list");
+    mlq_mpk_kv_array(&o.pk, "workers", 1);
+    msgpack_pack_map(&o.pk, 10);
+    mlq_mpk_kv_str(&o.pk, "name", "w");
+    mlq_mpk_kv_str(&o.pk, "state", "UP");
+    const char *nums[] = {"cpus_m", "cpus_used_m", "mem",     "mem_used",
+                          "gpus",   "gpus_used",   "running", "last_seen_ms"};
+    for (size_t i = 0; i < N(nums); i++)
+        mlq_mpk_kv_int(&o.pk, nums[i], 1);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.u.worker_list.nworkers, 1);
+    assert_false(m.u.worker_list.workers[0].draining);
+    mlq_proto_msg_free(&m);
+
+    /* a version-1 jobinfo: the 19 original keys only */
+    raw_begin(&o, 4, "job_list");
+    mlq_mpk_kv_array(&o.pk, "jobs", 1);
+    msgpack_pack_map(&o.pk, 19);
+    mlq_mpk_kv_str(&o.pk, "id", ID1);
+    const char *strs[] = {"name", "owner", "reason", "workdir", "attempt_id", "worker", "gpu_ids"};
+    for (size_t i = 0; i < N(strs); i++)
+        mlq_mpk_kv_str(&o.pk, strs[i], NULL);
+    mlq_mpk_kv_str(&o.pk, "state", "PENDING");
+    mlq_mpk_kv_strv(&o.pk, "argv", NULL, 0);
+    const char *jnums[] = {"cpus_m", "mem",     "gpus",      "submit_ms", "start_ms",
+                           "end_ms", "attempt", "exit_code", "signal"};
+    for (size_t i = 0; i < N(jnums); i++)
+        mlq_mpk_kv_int(&o.pk, jnums[i], 7);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    const struct mlq_jobinfo *j = &m.u.job_list.jobs[0];
+    assert_int_equal(j->exit_code, 7);
+    assert_int_equal(j->retries + j->node_failures, 0);
+    assert_int_equal(j->not_before_ms + j->time_limit_ms, 0);
+    assert_null(j->attempts);
+    assert_int_equal(j->nattempts, 0);
+    mlq_proto_msg_free(&m);
+
+    char *buf; /* the encoder leaves "attempts" out when there are none */
+    size_t len;
+    fill_sample(MLQ_MSG_JOB_LIST, &m);
+    m.u.job_list.jobs = &sample_jobs[1];
+    m.u.job_list.njobs = 1;
+    encode_ok(&m, &buf, &len);
+    assert_null(memmem(buf, len, "attempts", 8));
+    free(buf);
+    fill_sample(MLQ_MSG_JOB_LIST, &m);
+    encode_ok(&m, &buf, &len);
+    assert_non_null(memmem(buf, len, "attempts", 8));
+    free(buf);
 }
 
 /* ---- rejections --------------------------------------------------------- */
@@ -870,6 +1098,90 @@ static void test_reject_spec(void **state)
     expect_msg_reject(&m, "'gpu_ids' entries must be integers below 64");
 }
 
+static void test_reject_issue4_fields(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.retries = MLQ_MAX_RETRIES + 1;
+    expect_msg_reject(&m, "'retries' out of range");
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.spec.time_limit_ms = MLQ_MAX_TIME_MS + 1;
+    expect_msg_reject(&m, "'time_limit_ms' out of range");
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.kill_grace_ms = -1;
+    expect_msg_reject(&m, "'kill_grace_ms' out of range");
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.warn_signal = 65;
+    expect_msg_reject(&m, "'warn_signal' out of range");
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.warn_before_ms = m.u.submit.spec.time_limit_ms;
+    expect_msg_reject(&m, "before the time limit");
+
+    struct mlq_mpk_out o;
+    raw_begin(&o, 5, "heartbeat");
+    mlq_mpk_kv_str(&o.pk, "name", "w");
+    mlq_mpk_kv_int(&o.pk, "draining", 1);
+    raw_reject(&o, "'draining' must be a boolean");
+
+    static struct mlq_attemptinfo many[MLQ_MAX_ATTEMPT_INFO + 1];
+    for (size_t i = 0; i < N(many); i++) {
+        many[i] = sample_attempts[2];
+        many[i].num = (int32_t)i + 1;
+    }
+    fill_sample(MLQ_MSG_JOB_LIST, &m);
+    sample_jobs[0].attempts = many;
+    sample_jobs[0].nattempts = MLQ_MAX_ATTEMPT_INFO + 1;
+    expect_msg_reject(&m, "'attempts' must have 0..256 entries");
+    sample_jobs[0].nattempts = MLQ_MAX_ATTEMPT_INFO;
+    roundtrip(&m);
+    sample_jobs[0].nattempts = 1;
+    many[0].state = MLQ_ATT_STATE_COUNT; /* encodes as "?" */
+    expect_msg_reject(&m, "'state' has an unknown value");
+}
+
+static void test_reject_upload(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    uint8_t *data = calloc(1, MLQ_MAX_LOG_CHUNK + 1);
+    assert_non_null(data);
+    fill_sample(MLQ_MSG_LOG_UPLOAD, &m);
+    m.u.log_upload.data = data;
+    m.u.log_upload.len = MLQ_MAX_LOG_CHUNK + 1;
+    expect_msg_reject(&m, "'data' is longer than 1048576 bytes");
+    m.u.log_upload.len = MLQ_MAX_LOG_CHUNK;
+    roundtrip(&m);
+    m.u.log_upload.len = 0; /* an empty stream is one empty chunk with eof */
+    m.u.log_upload.data = NULL;
+    roundtrip(&m);
+    free(data);
+    fill_sample(MLQ_MSG_LOG_UPLOAD, &m);
+    m.u.log_upload.offset = -1;
+    expect_msg_reject(&m, "'offset' out of range");
+    fill_sample(MLQ_MSG_LOG_UPLOAD, &m);
+    m.u.log_upload.skipped = -1;
+    expect_msg_reject(&m, "'skipped' out of range");
+    fill_sample(MLQ_MSG_LOG_UPLOAD, &m);
+    m.u.log_upload.stream = (enum mlq_stream)2;
+    expect_msg_reject(&m, "'stream' has an unknown value");
+    fill_sample(MLQ_MSG_LOG_UPLOAD_ACK, &m);
+    m.u.log_upload_ack.err = 1; /* errors are negative */
+    expect_msg_reject(&m, "'err' out of range");
+    fill_sample(MLQ_MSG_LOG_UPLOAD_ACK, &m);
+    m.u.log_upload_ack.err = 0;
+    roundtrip(&m);
+
+    struct mlq_mpk_out o; /* eof is required in this new message */
+    raw_begin(&o, 8, "log_upload");
+    mlq_mpk_kv_str(&o.pk, "attempt_id", ID1);
+    mlq_mpk_kv_str(&o.pk, "stream", "stdout");
+    mlq_mpk_kv_int(&o.pk, "offset", 0);
+    mlq_mpk_kv_bin(&o.pk, "data", NULL, 0);
+    mlq_mpk_kv_int(&o.pk, "skipped", 0);
+    raw_reject(&o, "log_upload: missing key 'eof'");
+}
+
 static char **make_ids(uint32_t n)
 {
     char **ids = calloc(n, sizeof *ids);
@@ -1080,6 +1392,32 @@ static void expect_spec_bad(const struct mlq_jobspec *s, const char *want)
         fail_msg("rc %d, message \"%s\", wanted \"%s\"", rc, err.msg, want);
 }
 
+static void test_jobspec_check_limits(void)
+{
+    struct mlq_jobspec s;
+    fill_spec(&s);
+    s.retries = MLQ_MAX_RETRIES;
+    s.retry_backoff_ms = s.kill_grace_ms = MLQ_MAX_TIME_MS;
+    s.warn_signal = 64;
+    assert_int_equal(mlq_proto_jobspec_check(&s, NULL), 0);
+    s.retries = -1;
+    expect_spec_bad(&s, "retries");
+    fill_spec(&s);
+    s.retry_backoff_ms = MLQ_MAX_TIME_MS + 1;
+    expect_spec_bad(&s, "times must be");
+    fill_spec(&s);
+    s.warn_before_ms = -5;
+    expect_spec_bad(&s, "times must be");
+    fill_spec(&s);
+    s.warn_signal = -1;
+    expect_spec_bad(&s, "warn_signal");
+    fill_spec(&s);
+    s.warn_before_ms = s.time_limit_ms + 1;
+    expect_spec_bad(&s, "before the time limit");
+    s.time_limit_ms = 0; /* no limit: nothing to compare with */
+    assert_int_equal(mlq_proto_jobspec_check(&s, NULL), 0);
+}
+
 static void test_jobspec_check(void **state)
 {
     (void)state;
@@ -1130,6 +1468,7 @@ static void test_jobspec_check(void **state)
     s.argc = 3;
     expect_spec_bad(&s, "arguments exceed");
     free(big);
+    test_jobspec_check_limits();
 }
 
 static void test_jobspec_copy_pack(void **state)
@@ -1193,7 +1532,9 @@ int main(void)
         cmocka_unit_test(test_reject_trailing),       cmocka_unit_test(test_reject_truncations),
         cmocka_unit_test(test_reject_depth),          cmocka_unit_test(test_flipped_bytes),
         cmocka_unit_test(test_jobspec_check),         cmocka_unit_test(test_jobspec_copy_pack),
-        cmocka_unit_test(test_encode_bad_type),
+        cmocka_unit_test(test_encode_bad_type),       cmocka_unit_test(test_optional_keys_absent),
+        cmocka_unit_test(test_optional_lists_absent), cmocka_unit_test(test_reject_issue4_fields),
+        cmocka_unit_test(test_reject_upload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,7 +207,7 @@ static void test_open_creates_schema(void **state)
     assert_non_null(f->st);
     sqlite3 *raw = NULL;
     assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
-    assert_int_equal(q_int(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(raw, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
                                 " name IN ('jobs', 'attempts', 'workers', 'events')"),
                      4);
@@ -229,7 +229,7 @@ static void test_reopen_idempotent(void **state)
         mlq_store_close(&f->st);
         assert_null(f->st);
         open_store(f, f->path);
-        assert_int_equal(q_int(f->db, "PRAGMA user_version"), 1);
+        assert_int_equal(q_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
         assert_int_equal(mlq_store_job_get(f->st, j.id, &got, &err), 0);
         assert_int_equal(got.seq, 1);
         mlq_store_job_free(&got);
@@ -245,7 +245,10 @@ static void test_newer_version_refused(void **state)
     mlq_store_close(&f->st);
     sqlite3 *raw = NULL;
     assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+    char sql[64], want[32];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", MLQ_STORE_SCHEMA_VERSION + 1);
+    snprintf(want, sizeof want, "version %d", MLQ_STORE_SCHEMA_VERSION + 1);
+    assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
 
     struct mlq_err err = {0};
@@ -253,10 +256,11 @@ static void test_newer_version_refused(void **state)
     assert_int_equal(mlq_store_open(f->path, &st, &err), MLQ_EDB);
     assert_null(st);
     assert_non_null(strstr(err.msg, "newer"));
-    assert_non_null(strstr(err.msg, "version 2"));
+    assert_non_null(strstr(err.msg, want));
 
     assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
-    assert_int_equal(q_int(raw, "PRAGMA user_version"), 2); /* untouched */
+    assert_int_equal(q_int(raw, "PRAGMA user_version"),
+                     MLQ_STORE_SCHEMA_VERSION + 1); /* untouched */
     sqlite3_close(raw);
 }
 
@@ -284,7 +288,147 @@ static void test_pragmas_memory(void **state)
     q_text(f->db, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "memory");
     assert_int_equal(q_int(f->db, "PRAGMA foreign_keys"), 1);
-    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
+}
+
+/* The version-1 schema exactly as issue 2 released it (store.c step 0). */
+static const char k_schema_v1[] =
+    "CREATE TABLE jobs ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " seq INTEGER UNIQUE NOT NULL,"
+    " name TEXT, owner TEXT, state INTEGER NOT NULL, reason TEXT,"
+    " spec BLOB NOT NULL,"
+    " cpus_m INTEGER NOT NULL, mem INTEGER NOT NULL, gpus INTEGER NOT NULL,"
+    " workdir TEXT, argv0 TEXT,"
+    " submit_ms INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL, node_failures INTEGER NOT NULL,"
+    " current_attempt TEXT,"
+    " exit_code INTEGER NOT NULL, signal INTEGER NOT NULL);"
+    "CREATE INDEX jobs_state ON jobs(state);"
+    "CREATE TABLE attempts ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " job_id TEXT NOT NULL REFERENCES jobs(id),"
+    " num INTEGER NOT NULL, worker TEXT NOT NULL, state INTEGER NOT NULL,"
+    " gpu_ids TEXT, assigned_ms INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL, exit_code INTEGER NOT NULL, signal INTEGER NOT NULL,"
+    " detail TEXT);"
+    "CREATE INDEX attempts_state ON attempts(state);"
+    "CREATE UNIQUE INDEX attempts_job ON attempts(job_id, num);"
+    "CREATE TABLE workers ("
+    " name TEXT PRIMARY KEY NOT NULL,"
+    " cpus_m INTEGER NOT NULL, mem INTEGER NOT NULL, gpus INTEGER NOT NULL,"
+    " first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL);"
+    "CREATE TABLE events ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, job_id TEXT, attempt_id TEXT, worker TEXT,"
+    " from_state TEXT, to_state TEXT, detail TEXT);"
+    "CREATE INDEX events_job ON events(job_id);"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "PRAGMA user_version = 1;";
+
+static const char k_v1_id[] = "0000abcd-0000-4000-8000-00000000abcd";
+
+/* Writes a version-1 database at path holding one RUNNING job (its spec blob
+ * in the issue-2 format, without the optional keys), its attempt and worker. */
+static void write_v1_db(const char *path)
+{
+    sqlite3 *raw = NULL;
+    sqlite3_stmt *s = NULL;
+    struct mlq_store_job j;
+    char *blob;
+    size_t len;
+    make_job_id(&j, k_v1_id);
+    assert_int_equal(mlq_proto_jobspec_pack(&j.spec, &blob, &len, NULL), 0);
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, k_schema_v1, NULL, NULL, NULL), SQLITE_OK);
+    const char *ins = "INSERT INTO jobs VALUES (?1, 1, 'train', 'alice', 2, 'running', ?2, 1500,"
+                      " 4294967296, 2, '/w', 'python', 1700000000000, 1700000000500, 0, 1, 1,"
+                      " '0000abcd-1111-4000-8000-00000000abcd', -1, 0)";
+    assert_int_equal(sqlite3_prepare_v2(raw, ins, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, k_v1_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, blob, (int)len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    free(blob);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "INSERT INTO attempts VALUES ('0000abcd-1111-4000-8000-"
+                                  "00000000abcd', '0000abcd-0000-4000-8000-00000000abcd', 1,"
+                                  " 'node-a', 1, '0', 1, 2, 0, -1, 0, NULL);"
+                                  "INSERT INTO workers VALUES ('node-a', 4000, 1024, 1, 1, 2);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+}
+
+/* A database written by issue 2 (schema v1) opens, is migrated to v2 and
+ * keeps every row; the new column reads as 0 and can be written. */
+static void test_migrate_v1(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_store_job got;
+    struct mlq_jobinfo info;
+    struct mlq_err err = {0};
+    mlq_store_close(&f->st);
+    rm_db_files(f->path);
+    write_v1_db(f->path);
+    open_store(f, f->path);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_table_info('jobs')"
+                                  " WHERE name = 'not_before_ms' AND \"notnull\" = 1"),
+                     1);
+    assert_int_equal(mlq_store_job_get(f->st, k_v1_id, &got, &err), 0);
+    assert_int_equal(got.state, MLQ_JOB_RUNNING);
+    assert_int_equal(got.seq, 1);
+    assert_int_equal(got.node_failures, 1);
+    assert_int_equal(got.not_before_ms, 0);
+    assert_int_equal(got.spec.retries, 0);
+    assert_int_equal(got.spec.time_limit_ms, 0);
+    assert_string_equal(got.current_attempt, "0000abcd-1111-4000-8000-00000000abcd");
+    got.not_before_ms = 1700000099000LL;
+    assert_int_equal(mlq_store_job_save(f->st, &got, got.state, &err), 0);
+    mlq_store_job_free(&got);
+    assert_int_equal(mlq_store_job_info_full(f->st, k_v1_id, true, &info, &err), 0);
+    assert_int_equal(info.not_before_ms, 1700000099000LL);
+    assert_int_equal(info.node_failures, 1);
+    assert_int_equal(info.nattempts, 1);
+    assert_string_equal(info.attempts[0].worker, "node-a");
+    assert_int_equal(info.attempts[0].state, MLQ_ATT_RUNNING);
+    mlq_proto_jobinfo_free(&info);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM workers"), 1);
+    char ok[16];
+    q_text(f->db, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
+    /* a second open finds nothing left to do */
+    mlq_store_close(&f->st);
+    open_store(f, f->path);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 2);
+}
+
+/* A failing step leaves the database at its old version, data intact. */
+static void test_migrate_v1_failure_rolls_back(void **state)
+{
+    struct fix *f = *state;
+    mlq_store_close(&f->st);
+    rm_db_files(f->path);
+    write_v1_db(f->path);
+    sqlite3 *raw = NULL; /* a column of that name already there makes ALTER fail */
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(raw, "ALTER TABLE jobs ADD COLUMN not_before_ms TEXT", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(raw);
+    struct mlq_err err = {0};
+    struct mlq_store *st = NULL;
+    assert_int_equal(mlq_store_open(f->path, &st, &err), MLQ_EDB);
+    assert_null(st);
+    assert_non_null(strstr(err.msg, "migrating schema"));
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    assert_int_equal(q_int(raw, "PRAGMA user_version"), 1);
+    assert_int_equal(q_int(raw, "SELECT count(*) FROM jobs"), 1);
+    sqlite3_close(raw);
 }
 
 /* ---- jobs ----------------------------------------------------------- */
@@ -319,6 +463,7 @@ static void test_job_roundtrip(void **state)
     assert_string_equal(got.current_attempt, "");
     assert_int_equal(got.exit_code, -1);
     assert_int_equal(got.signal, 0);
+    assert_int_equal(got.not_before_ms, 0);
     mlq_store_job_free(&got);
     assert_null(got.reason);
 
@@ -329,6 +474,50 @@ static void test_job_roundtrip(void **state)
     assert_int_equal(count_events(f->db, j.id), 1);
     event_row(f->db, j.id, 0, ev, sizeof ev);
     assert_string_equal(ev, "submit|-|PENDING|-|-|held by user");
+}
+
+/* not_before_ms and the spec's retry and time-limit keys survive insert, save,
+ * get and the active-job walk. */
+static int first_job(const struct mlq_store_job *job, void *ctx)
+{
+    *(int64_t *)ctx = job->not_before_ms;
+    return 1;
+}
+
+static void test_not_before_roundtrip(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_store_job j, got;
+    struct mlq_err err = {0};
+    make_job(&j, 8);
+    j.not_before_ms = 1700000001234LL;
+    j.spec.retries = 3;
+    j.spec.retry_backoff_ms = 30000;
+    j.spec.time_limit_ms = 7200000;
+    j.spec.kill_grace_ms = 5000;
+    j.spec.warn_signal = 10;
+    j.spec.warn_before_ms = 60000;
+    insert_job(f->st, &j);
+    assert_int_equal(mlq_store_job_get(f->st, j.id, &got, &err), 0);
+    assert_int_equal(got.not_before_ms, 1700000001234LL);
+    assert_int_equal(got.spec.retries, 3);
+    assert_int_equal(got.spec.retry_backoff_ms, 30000);
+    assert_int_equal(got.spec.time_limit_ms, 7200000);
+    assert_int_equal(got.spec.kill_grace_ms, 5000);
+    assert_int_equal(got.spec.warn_signal, 10);
+    assert_int_equal(got.spec.warn_before_ms, 60000);
+    mlq_store_job_free(&got);
+
+    j.not_before_ms = 1700000005678LL;
+    assert_int_equal(mlq_store_job_save(f->st, &j, j.state, &err), 0);
+    int64_t seen = 0;
+    assert_int_equal(mlq_store_each_active_job(f->st, first_job, &seen, &err), 1);
+    assert_int_equal(seen, 1700000005678LL);
+    j.not_before_ms = 0;
+    assert_int_equal(mlq_store_job_save(f->st, &j, j.state, &err), 0);
+    assert_int_equal(mlq_store_job_get(f->st, j.id, &got, &err), 0);
+    assert_int_equal(got.not_before_ms, 0);
+    mlq_store_job_free(&got);
 }
 
 static void test_job_insert_rejects_bad_rows(void **state)
@@ -663,6 +852,99 @@ static void test_job_info(void **state)
 
     assert_int_equal(mlq_store_job_info(f->st, "ffffffff-0000-4000-8000-000000000000", &info, &err),
                      MLQ_ENOTFOUND);
+}
+
+/* retries and time_limit_ms come from the spec, node_failures and
+ * not_before_ms from the row; attempts only when asked for. */
+static void test_job_info_issue4(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_store_job j;
+    struct mlq_store_attempt a;
+    struct mlq_jobinfo info;
+    struct mlq_err err = {0};
+    make_job(&j, 3);
+    j.spec.retries = 2;
+    j.spec.time_limit_ms = 90000;
+    insert_job(f->st, &j);
+    j.node_failures = 1;
+    j.not_before_ms = 1700000060000LL;
+    assert_int_equal(mlq_store_job_save(f->st, &j, j.state, &err), 0);
+
+    assert_int_equal(mlq_store_job_info_full(f->st, j.id, true, &info, &err), 0);
+    assert_int_equal(info.retries, 2);
+    assert_int_equal(info.time_limit_ms, 90000);
+    assert_int_equal(info.node_failures, 1);
+    assert_int_equal(info.not_before_ms, 1700000060000LL);
+    assert_null(info.attempts); /* none yet */
+    assert_int_equal(info.nattempts, 0);
+    mlq_proto_jobinfo_free(&info);
+
+    make_attempt(&a, j.id, 31, 1);
+    a.state = MLQ_ATT_LOST;
+    a.start_ms = 11;
+    a.end_ms = 12;
+    a.detail = "worker node-31 lost";
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+    make_attempt(&a, j.id, 32, 2);
+    a.state = MLQ_ATT_TIMED_OUT;
+    a.gpu_ids[0] = '\0';
+    a.signal = 15;
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+
+    assert_int_equal(mlq_store_job_info(f->st, j.id, &info, &err), 0);
+    assert_null(info.attempts);
+    assert_int_equal(info.attempt, 2);
+    mlq_proto_jobinfo_free(&info);
+
+    assert_int_equal(mlq_store_job_info_full(f->st, j.id, true, &info, &err), 0);
+    assert_int_equal(info.nattempts, 2);
+    const struct mlq_attemptinfo *x = &info.attempts[0];
+    assert_int_equal(x->num, 1);
+    assert_string_equal(x->id, "0000001f-1111-4000-8000-00000000001f");
+    assert_string_equal(x->worker, "node-31");
+    assert_int_equal(x->state, MLQ_ATT_LOST);
+    assert_string_equal(x->gpu_ids, "0,1");
+    assert_int_equal(x->start_ms, 11);
+    assert_int_equal(x->end_ms, 12);
+    assert_int_equal(x->exit_code, -1);
+    assert_string_equal(x->detail, "worker node-31 lost");
+    x = &info.attempts[1];
+    assert_int_equal(x->num, 2);
+    assert_int_equal(x->state, MLQ_ATT_TIMED_OUT);
+    assert_null(x->gpu_ids);
+    assert_null(x->detail);
+    assert_int_equal(x->signal, 15);
+    mlq_proto_jobinfo_free(&info);
+    assert_int_equal(
+        mlq_store_job_info_full(f->st, "ffffffff-0000-4000-8000-000000000000", true, &info, &err),
+        MLQ_ENOTFOUND);
+    assert_null(info.attempts);
+}
+
+/* More attempts than a reply may list: the newest are kept, oldest first. */
+static void test_job_info_attempts_capped(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_store_job j;
+    struct mlq_store_attempt a;
+    struct mlq_jobinfo info;
+    struct mlq_err err = {0};
+    const int total = MLQ_MAX_ATTEMPT_INFO + 5;
+    make_job(&j, 4);
+    insert_job(f->st, &j);
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    for (int n = 1; n <= total; n++) {
+        make_attempt(&a, j.id, 1000 + (unsigned)n, n);
+        a.state = MLQ_ATT_FAILED;
+        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+    }
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    assert_int_equal(mlq_store_job_info_full(f->st, j.id, true, &info, &err), 0);
+    assert_int_equal(info.nattempts, MLQ_MAX_ATTEMPT_INFO);
+    for (uint32_t i = 0; i < info.nattempts; i++)
+        assert_int_equal(info.attempts[i].num, total - MLQ_MAX_ATTEMPT_INFO + 1 + (int)i);
+    mlq_proto_jobinfo_free(&info);
 }
 
 static void test_job_list(void **state)
@@ -1077,6 +1359,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_each_live_attempt, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_resolve, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_job_info, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_job_info_issue4, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_job_info_attempts_capped, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_not_before_roundtrip, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v1, setup_file, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v1_failure_rolls_back, setup_file, teardown),
         cmocka_unit_test_setup_teardown(test_job_list, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_events_append_only, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_workers, setup_mem, teardown),
