@@ -21,6 +21,10 @@
 #define MLQ_MAX_CPUS_M        (1024 * 1000)     /* 1024 CPUs, in millicores */
 #define MLQ_MAX_MEM           (1LL << 50)       /* 1 PiB */
 
+#define MLQ_MAX_RETRIES      100                        /* --retries */
+#define MLQ_MAX_ATTEMPT_INFO 256                        /* attempts listed by `mlq status` */
+#define MLQ_MAX_TIME_MS      (366LL * 24 * 3600 * 1000) /* limits, backoffs, graces */
+
 #define MLQ_ID_LEN       36 /* canonical UUID text, without the NUL */
 #define MLQ_SHORT_ID_LEN 8
 

@@ -38,17 +38,19 @@ enum mlq_msg_type {
     MLQ_MSG_LOGS,        /* "logs"        job (prefix), stream, offset, max */
     MLQ_MSG_LOG_DATA,    /* "log_data"    data, offset, size, state, done */
     /* worker -> scheduler */
-    MLQ_MSG_REGISTER,  /* "register"  name, cpus_m, mem, gpus, attempts[] */
-    MLQ_MSG_HEARTBEAT, /* "heartbeat" name */
-    MLQ_MSG_REPORT,    /* "report"    attempt report */
-    MLQ_MSG_LOG_CHUNK, /* "log_chunk" token, data, size, err */
+    MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
+    MLQ_MSG_HEARTBEAT,  /* "heartbeat" name */
+    MLQ_MSG_REPORT,     /* "report"    attempt report */
+    MLQ_MSG_LOG_CHUNK,  /* "log_chunk" token, data, size, err */
+    MLQ_MSG_LOG_UPLOAD, /* "log_upload" attempt_id, stream, offset, data, skipped, eof */
     /* scheduler -> worker */
-    MLQ_MSG_REGISTERED, /* "registered" heartbeat_ms, lease_ms */
-    MLQ_MSG_HB_ACK,     /* "hb_ack"     (no fields) */
-    MLQ_MSG_ASSIGN,     /* "assign"     attempt_id, job_id, attempt, spec, gpu_ids[] */
-    MLQ_MSG_KILL,       /* "kill"       attempt_id, reason */
-    MLQ_MSG_REPORT_ACK, /* "report_ack" attempt_id, phase, accepted */
-    MLQ_MSG_LOG_READ,   /* "log_read"   token, attempt_id, stream, offset, max */
+    MLQ_MSG_REGISTERED,     /* "registered" heartbeat_ms, lease_ms */
+    MLQ_MSG_HB_ACK,         /* "hb_ack"     (no fields) */
+    MLQ_MSG_ASSIGN,         /* "assign"     attempt_id, job_id, attempt, spec, gpu_ids[] */
+    MLQ_MSG_KILL,           /* "kill"       attempt_id, reason */
+    MLQ_MSG_REPORT_ACK,     /* "report_ack" attempt_id, phase, accepted */
+    MLQ_MSG_LOG_READ,       /* "log_read"   token, attempt_id, stream, offset, max */
+    MLQ_MSG_LOG_UPLOAD_ACK, /* "log_upload_ack" attempt_id, stream, offset, err */
     MLQ_MSG_TYPE_COUNT
 };
 
@@ -67,6 +69,26 @@ struct mlq_jobspec {
     int64_t cpus_m; /* > 0 */
     int64_t mem;    /* bytes, > 0 */
     int32_t gpus;   /* >= 0 */
+    /* Optional on the wire (absent = 0 = the default in parentheses). */
+    int32_t retries;          /* re-runs after FAILED / TIMED_OUT, 0..MLQ_MAX_RETRIES (0) */
+    int64_t retry_backoff_ms; /* delay before the first retry, doubling (30 s) */
+    int64_t time_limit_ms;    /* wall time limit of one attempt (none) */
+    int64_t kill_grace_ms;    /* SIGTERM to SIGKILL delay (30 s) */
+    int32_t warn_signal;      /* sent warn_before_ms before the limit (none) */
+    int64_t warn_before_ms;
+};
+
+/* One attempt of a job, for `mlq status`. */
+struct mlq_attemptinfo {
+    int32_t num;
+    char id[MLQ_ID_LEN + 1];
+    char *worker;
+    enum mlq_attempt_state state;
+    char *gpu_ids;
+    int64_t start_ms, end_ms; /* 0 = not yet */
+    int32_t exit_code;        /* -1 none */
+    int32_t signal;           /* 0 none */
+    char *detail;             /* may be NULL */
 };
 
 /* What the scheduler tells about a job. Strings may be NULL when unknown. */
@@ -91,6 +113,14 @@ struct mlq_jobinfo {
     char *gpu_ids;     /* "0,1" */
     int32_t exit_code; /* -1 when none */
     int32_t signal;    /* 0 when none */
+    /* Optional on the wire. */
+    int32_t retries;                  /* retries allowed */
+    int32_t node_failures;            /* attempts lost with their worker */
+    int64_t not_before_ms;            /* PENDING until then (retry backoff); 0 none */
+    int64_t time_limit_ms;            /* 0 none */
+    struct mlq_attemptinfo *attempts; /* oldest first; only in replies to
+                                         `jobs` with ids (status) */
+    uint32_t nattempts;               /* <= MLQ_MAX_ATTEMPT_INFO */
 };
 
 struct mlq_workerinfo {
@@ -100,6 +130,7 @@ struct mlq_workerinfo {
     int64_t mem, mem_used;
     int32_t gpus, gpus_used;
     int32_t running;      /* running attempts */
+    bool draining;        /* takes no new jobs (optional on the wire) */
     int64_t last_seen_ms; /* wall clock of the last heartbeat */
 };
 
@@ -117,6 +148,9 @@ enum mlq_outcome {
     MLQ_OUT_SIGNALED,     /* signal valid */
     MLQ_OUT_START_FAILED, /* could not be started (bad workdir, spool error) */
     MLQ_OUT_LOST,         /* shim vanished without writing an outcome */
+    MLQ_OUT_TIMED_OUT,    /* killed at its time limit; signal valid */
+    MLQ_OUT_REFUSED,      /* the worker could not take it (spool full...):
+                             run it elsewhere, not the job's fault */
 };
 
 struct mlq_msg {
@@ -171,9 +205,11 @@ struct mlq_msg {
             int32_t gpus;
             struct mlq_held_attempt *attempts;
             uint32_t nattempts;
+            bool draining; /* optional: --drain-and-exit in progress */
         } reg;
         struct {
             char *name;
+            bool draining; /* optional */
         } heartbeat;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
@@ -220,6 +256,21 @@ struct mlq_msg {
             int64_t offset;
             uint32_t max;
         } log_read;
+        struct {
+            char attempt_id[MLQ_ID_LEN + 1];
+            enum mlq_stream stream;
+            int64_t offset; /* of data within the uploaded tail */
+            uint8_t *data;  /* <= MLQ_MAX_LOG_CHUNK */
+            uint32_t len;
+            int64_t skipped; /* bytes dropped from the head to respect the cap */
+            bool eof;        /* last chunk of this stream */
+        } log_upload;
+        struct {
+            char attempt_id[MLQ_ID_LEN + 1];
+            enum mlq_stream stream;
+            int64_t offset; /* next offset the scheduler expects */
+            int32_t err;    /* 0, or MLQ_E*: retry later (e.g. disk full) */
+        } log_upload_ack;
     } u;
 };
 

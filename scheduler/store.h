@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 1
+#define MLQ_STORE_SCHEMA_VERSION 2
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -40,6 +40,7 @@ struct mlq_store_job {
     char current_attempt[MLQ_ID_LEN + 1]; /* "" when none */
     int32_t exit_code;                    /* -1 none */
     int32_t signal;                       /* 0 none */
+    int64_t not_before_ms; /* wall clock; a PENDING job waits until then (schema v2) */
 };
 
 struct mlq_store_attempt {
@@ -113,7 +114,13 @@ typedef int (*mlq_store_attempt_fn)(const struct mlq_store_attempt *a, void *ctx
 int mlq_store_each_live_attempt(struct mlq_store *st, mlq_store_attempt_fn fn, void *ctx,
                                 struct mlq_err *err);
 
-/* Fills a jobinfo for the CLI (job row joined with its current attempt). */
+/* Fills a jobinfo for the CLI (job row joined with its current attempt),
+ * including retries, node_failures, not_before_ms and time_limit_ms. With
+ * with_attempts, also every attempt of the job, oldest first (at most
+ * MLQ_MAX_ATTEMPT_INFO, the newest kept). */
+int mlq_store_job_info_full(struct mlq_store *st, const char *id, bool with_attempts,
+                            struct mlq_jobinfo *out, struct mlq_err *err);
+/* Same as mlq_store_job_info_full(st, id, false, out, err). */
 int mlq_store_job_info(struct mlq_store *st, const char *id, struct mlq_jobinfo *out,
                        struct mlq_err *err);
 /* Newest first; state < 0 for any; at most limit rows (limit <= MLQ_MAX_LIST).
