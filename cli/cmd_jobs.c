@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "id.h"
+#include "jobview.h"
 #include "output.h"
 #include "res.h"
 
@@ -114,12 +115,14 @@ static int parse_opts(const struct jobs_cmd *cmd, struct mlq_cli *cli, int argc,
     return rc < 0 ? mlq_out_fail(rc, &err) : -1;
 }
 
-/* Prints a list of jobs as {"jobs": [...]}, or one job as an object. */
-static int print_jobs_json(const struct mlq_jobinfo *jobs, uint32_t n, bool wrap)
+/* Prints a list of jobs as {"jobs": [...]}, or one job as an object; with
+ * status, each with its attempts. */
+static int print_jobs_json(const struct mlq_jobinfo *jobs, uint32_t n, bool wrap, bool status)
 {
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && i < n; i++)
-        if (json_array_append_new(arr, mlq_out_job_json(&jobs[i])) < 0) {
+        if (json_array_append_new(arr, status ? mlq_out_job_status_json(&jobs[i])
+                                              : mlq_out_job_json(&jobs[i])) < 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -135,67 +138,6 @@ static int print_jobs_json(const struct mlq_jobinfo *jobs, uint32_t n, bool wrap
 
 /* ---- status ---- */
 
-static void detail_line(const char *label, const char *value)
-{
-    char buf[1024];
-    printf("%-11s %s\n", label, mlq_out_clean(value, buf, sizeof(buf)));
-}
-
-static void detail_state(const struct mlq_jobinfo *j, bool colour)
-{
-    char reason[512];
-    const char *c = colour ? mlq_out_state_colour(j->state) : "";
-    printf("%-11s %s%s%s", "state:", c, mlq_job_state_name(j->state), c[0] ? "\033[0m" : "");
-    if (j->reason && j->reason[0])
-        printf(" (%s)", mlq_out_clean(j->reason, reason, sizeof(reason)));
-    putchar('\n');
-}
-
-static void detail_resources(const struct mlq_jobinfo *j)
-{
-    char cpus[32], mem[32];
-    printf("%-11s cpus %s, mem %s, gpus %d\n",
-           "resources:", mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
-           mlq_res_fmt_mem(j->mem, mem, sizeof(mem)), (int)j->gpus);
-}
-
-static void detail_times(const struct mlq_jobinfo *j)
-{
-    char buf[64];
-    detail_line("submitted:", mlq_out_time_local(j->submit_ms, buf, sizeof(buf)));
-    detail_line("started:", mlq_out_time_local(j->start_ms, buf, sizeof(buf)));
-    detail_line("ended:", mlq_out_time_local(j->end_ms, buf, sizeof(buf)));
-    if (j->start_ms > 0) {
-        int64_t end = j->end_ms > 0 ? j->end_ms : mlq_clock_wall_ms();
-        int64_t ms = end > j->start_ms ? end - j->start_ms : 0;
-        detail_line("run time:", mlq_res_fmt_duration(ms, buf, sizeof(buf)));
-    }
-}
-
-static void print_job_detail(const struct mlq_jobinfo *j, bool colour)
-{
-    char buf[4096];
-    detail_line("id:", j->id);
-    detail_line("name:", j->name);
-    detail_state(j, colour);
-    detail_line("owner:", j->owner);
-    detail_line("command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
-    detail_line("workdir:", j->workdir);
-    detail_resources(j);
-    if (j->attempt > 0) {
-        char id[64];
-        snprintf(buf, sizeof(buf), "%d (%s)", (int)j->attempt,
-                 mlq_out_clean(j->attempt_id, id, sizeof(id)));
-        detail_line("attempt:", buf);
-    }
-    detail_line("worker:", j->worker);
-    if (j->gpus > 0 || (j->gpu_ids && j->gpu_ids[0]))
-        detail_line("gpu ids:", j->gpu_ids);
-    detail_times(j);
-    if (j->exit_code >= 0 || j->signal > 0)
-        detail_line("exit:", mlq_out_exit(j, buf, sizeof(buf)));
-}
-
 static const struct option status_longopts[] = {
     MLQ_CLI_COMMON_LONGOPTS,
     MLQ_CLI_TIMEOUT_LONGOPT,
@@ -206,7 +148,8 @@ static const struct option status_longopts[] = {
 static const struct jobs_cmd status_cmd = {
     "status",
     "usage: mlq status [--json] JOB...\n\n"
-    "Shows everything about each job (any unique prefix of its id).\n"
+    "Shows everything about each job (any unique prefix of its id): its state,\n"
+    "retries used, when a retry may start, and every attempt.\n"
     "  --json            one JSON object (or {\"jobs\": [...]} for several jobs)\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n",
@@ -225,14 +168,16 @@ int mlq_cmd_status(struct mlq_cli *cli, int argc, char **argv)
         return mlq_out_fail(rc, &err);
     const struct mlq_jobinfo *jobs = reply.u.job_list.jobs;
     if (o.json) {
-        rc = print_jobs_json(jobs, reply.u.job_list.njobs, n > 1);
+        rc = print_jobs_json(jobs, reply.u.job_list.njobs, n > 1, true);
     } else {
-        for (int i = 0; i < n; i++) {
+        int64_t now = mlq_clock_wall_ms();
+        rc = 0;
+        for (int i = 0; rc == 0 && i < n; i++) {
             if (i > 0)
                 putchar('\n');
-            print_job_detail(&jobs[i], cli->stdout_tty);
+            rc = mlq_jobview_print(stdout, &jobs[i], cli->stdout_tty, now);
         }
-        rc = MLQ_EXIT_OK;
+        rc = rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
     }
     mlq_proto_msg_free(&reply);
     return rc;
@@ -320,7 +265,8 @@ int mlq_cmd_list(struct mlq_cli *cli, int argc, char **argv)
     uint32_t n = reply.u.job_list.njobs;
     if (n > 1)
         qsort(jobs, n, sizeof(*jobs), newest_first);
-    rc = o.json ? print_jobs_json(jobs, n, true) : print_jobs_table(jobs, n, cli->stdout_tty);
+    rc =
+        o.json ? print_jobs_json(jobs, n, true, false) : print_jobs_table(jobs, n, cli->stdout_tty);
     mlq_proto_msg_free(&reply);
     return rc;
 }

@@ -8,9 +8,11 @@
 
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -19,6 +21,7 @@
 #include "res.h"
 
 #define DEFAULT_MEM "1G"
+#define MAX_SIGNAL  64
 
 enum {
     OPT_NAME = MLQ_CLI_OPT_FIRST_FREE,
@@ -27,6 +30,11 @@ enum {
     OPT_GPUS,
     OPT_ENV,
     OPT_WORKDIR,
+    OPT_RETRIES,
+    OPT_RETRY_BACKOFF,
+    OPT_TIME_LIMIT,
+    OPT_KILL_GRACE,
+    OPT_SIGNAL,
 };
 
 static const struct option submit_longopts[] = {
@@ -38,6 +46,11 @@ static const struct option submit_longopts[] = {
     {"gpus", required_argument, NULL, OPT_GPUS},
     {"env", required_argument, NULL, OPT_ENV},
     {"workdir", required_argument, NULL, OPT_WORKDIR},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
+    {"time-limit", required_argument, NULL, OPT_TIME_LIMIT},
+    {"kill-grace", required_argument, NULL, OPT_KILL_GRACE},
+    {"signal", required_argument, NULL, OPT_SIGNAL},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -54,6 +67,15 @@ static const char submit_usage[] =
     "  --gpus G           GPUs (default 0)\n"
     "  --env KEY=VALUE    set an environment variable for the job (repeatable)\n"
     "  --workdir DIR      working directory (default: the current one)\n"
+    "  --retries N        run again up to N times (0..100) after it fails or times out\n"
+    "                     (default 0)\n"
+    "  --retry-backoff DUR  wait before the first retry, doubling each time, at most\n"
+    "                     1h (default 30s)\n"
+    "  --time-limit DUR   stop each attempt after DUR of run time (default: none)\n"
+    "  --kill-grace DUR   time between SIGTERM and SIGKILL when the job is stopped\n"
+    "                     (default 30s)\n"
+    "  --signal SIG@DUR   send SIG (USR1, SIGUSR1, 10...) DUR before the time limit\n"
+    "                     (needs --time-limit)\n"
     "  --json             print {\"id\": ...} instead of the bare id\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
@@ -102,6 +124,101 @@ static int set_workdir(struct mlq_jobspec *spec, const char *dir, struct mlq_err
     return 0;
 }
 
+/* "USR1", "SIGUSR1", "usr1" or "10" -> 10; 0 when unknown. */
+static int parse_signal_name(const char *s)
+{
+    char *end = NULL;
+    if (s[0] >= '0' && s[0] <= '9') {
+        long v = strtol(s, &end, 10);
+        return *end == '\0' && v >= 1 && v <= MAX_SIGNAL ? (int)v : 0;
+    }
+    if (strncasecmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (int i = 1; i <= MAX_SIGNAL && s[0]; i++) {
+        const char *abbrev = sigabbrev_np(i);
+        if (abbrev && strcasecmp(abbrev, s) == 0)
+            return i;
+    }
+    return 0;
+}
+
+/* --signal SIG@DUR: the signal and how long before the time limit. */
+static int parse_warn_signal(const char *arg, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    char sig[32];
+    const char *at = strchr(arg, '@');
+    size_t n = at ? (size_t)(at - arg) : 0;
+    if (!at || n == 0 || n >= sizeof(sig) || !at[1])
+        return mlq_err_set(err, MLQ_EINVAL, "bad --signal '%.40s' (expected SIG@DUR, e.g. USR1@5m)",
+                           arg);
+    memcpy(sig, arg, n);
+    sig[n] = '\0';
+    spec->warn_signal = parse_signal_name(sig);
+    if (spec->warn_signal == 0)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "bad --signal '%.40s': unknown signal '%s' (a name like USR1 or a "
+                           "number 1..%d)",
+                           arg, sig, MAX_SIGNAL);
+    struct mlq_err e = {0};
+    if (mlq_res_parse_duration(at + 1, &spec->warn_before_ms, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad --signal: %s", e.msg);
+    return 0;
+}
+
+/* A duration option; the message names the option. */
+static int parse_dur_opt(const char *opt, const char *arg, int64_t *out, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    if (mlq_res_parse_duration(arg, out, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad %s: %s", opt, e.msg);
+    return 0;
+}
+
+static int parse_retries(const char *arg, int32_t *out, struct mlq_err *err)
+{
+    char *end = NULL;
+    long v = arg[0] >= '0' && arg[0] <= '9' ? strtol(arg, &end, 10) : -1;
+    if (v < 0 || v > MLQ_MAX_RETRIES || !end || *end != '\0')
+        return mlq_err_set(err, MLQ_EINVAL, "bad --retries '%.40s' (expected 0..%d)", arg,
+                           MLQ_MAX_RETRIES);
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* Retry and time-limit options. */
+static int limit_opt(int c, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    switch (c) {
+    case OPT_RETRIES:
+        return parse_retries(optarg, &spec->retries, err);
+    case OPT_RETRY_BACKOFF:
+        return parse_dur_opt("--retry-backoff", optarg, &spec->retry_backoff_ms, err);
+    case OPT_TIME_LIMIT:
+        return parse_dur_opt("--time-limit", optarg, &spec->time_limit_ms, err);
+    case OPT_KILL_GRACE:
+        return parse_dur_opt("--kill-grace", optarg, &spec->kill_grace_ms, err);
+    default:
+        return parse_warn_signal(optarg, spec, err);
+    }
+}
+
+/* Options may come in any order, so --signal is checked against
+ * --time-limit once all are read. */
+static int check_warn_signal(const struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    char a[32], b[32];
+    if (spec->warn_signal == 0)
+        return 0;
+    if (spec->time_limit_ms == 0)
+        return mlq_err_set(err, MLQ_EINVAL, "--signal needs --time-limit");
+    if (spec->warn_before_ms >= spec->time_limit_ms)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "--signal: DUR (%s) must be shorter than the --time-limit (%s)",
+                           mlq_res_fmt_duration(spec->warn_before_ms, a, sizeof(a)),
+                           mlq_res_fmt_duration(spec->time_limit_ms, b, sizeof(b)));
+    return 0;
+}
+
 /* Handles one option; name and workdir are only remembered (last wins). */
 static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
                       const char **name, const char **workdir, struct mlq_err *err)
@@ -121,6 +238,12 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_WORKDIR:
         *workdir = optarg;
         return 0;
+    case OPT_RETRIES:
+    case OPT_RETRY_BACKOFF:
+    case OPT_TIME_LIMIT:
+    case OPT_KILL_GRACE:
+    case OPT_SIGNAL:
+        return limit_opt(c, spec, err);
     case MLQ_CLI_OPT_JSON:
         opts->json = true;
         return 0;
@@ -160,7 +283,9 @@ static int copy_command(struct mlq_jobspec *spec, int argc, char **argv, struct 
 static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec, const char *name,
                          const char *workdir, struct mlq_err *err)
 {
-    int rc = copy_command(spec, argc - optind, argv + optind, err);
+    int rc = check_warn_signal(spec, err);
+    if (rc == 0)
+        rc = copy_command(spec, argc - optind, argv + optind, err);
     if (rc < 0 || (rc = set_workdir(spec, workdir, err)) < 0)
         return rc;
     spec->owner = current_user();

@@ -13,7 +13,9 @@
 
 static const char workers_usage[] =
     "usage: mlq workers [--json]\n\n"
-    "Lists the workers and their resources (used/total).\n"
+    "Lists the workers and their resources (used/total). A worker that is\n"
+    "draining (mlq-worker --drain-and-exit) shows as \"UP (draining)\": it finishes\n"
+    "its jobs but takes no new ones.\n"
     "  --json            {\"workers\": [...]}\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n";
@@ -78,16 +80,28 @@ static int by_name(const void *a, const void *b)
     return strverscmp(x->name ? x->name : "", y->name ? y->name : "");
 }
 
-static const char *worker_colour(const char *state)
+static const char *worker_colour(const struct mlq_workerinfo *w)
 {
-    if (!state)
+    if (!w->state)
         return NULL;
-    return strcmp(state, "UP") == 0 ? "\033[32m" : "\033[31m";
+    if (strcmp(w->state, "UP") != 0)
+        return "\033[31m";
+    return w->draining ? "\033[33m" : "\033[32m";
+}
+
+/* "UP", "LOST", or "UP (draining)" for a worker that takes no new jobs. */
+static const char *worker_state_text(const struct mlq_workerinfo *w, char *buf, size_t len)
+{
+    if (!w->draining)
+        return w->state;
+    snprintf(buf, len, "%.*s (draining)", MLQ_MAX_NAME, w->state ? w->state : "-");
+    return buf;
 }
 
 static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, int64_t now)
 {
     char cpus[64], a[32], b[32], mem[64], gpus[32], running[16], seen[32];
+    char state[MLQ_MAX_NAME + 16];
     snprintf(cpus, sizeof(cpus), "%s/%s", mlq_res_fmt_cpus(w->cpus_used_m, a, sizeof(a)),
              mlq_res_fmt_cpus(w->cpus_m, b, sizeof(b)));
     snprintf(mem, sizeof(mem), "%s/%s", mlq_res_fmt_mem(w->mem_used, a, sizeof(a)),
@@ -96,7 +110,7 @@ static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, i
     snprintf(running, sizeof(running), "%d", (int)w->running);
     const char *cells[] = {
         w->name,
-        w->state,
+        worker_state_text(w, state, sizeof(state)),
         cpus,
         mem,
         gpus,
@@ -105,7 +119,7 @@ static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, i
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof(cells) / sizeof(cells[0]); i++)
-        rc = mlq_table_add(t, cells[i], i == 1 ? worker_colour(w->state) : NULL);
+        rc = mlq_table_add(t, cells[i], i == 1 ? worker_colour(w) : NULL);
     return rc;
 }
 

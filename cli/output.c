@@ -79,18 +79,43 @@ char *mlq_out_time_ago(int64_t now_ms, int64_t then_ms, char *buf, size_t len)
     return buf;
 }
 
-char *mlq_out_exit(const struct mlq_jobinfo *job, char *buf, size_t len)
+char *mlq_out_exit_text(int32_t exit_code, int32_t signal, char *buf, size_t len)
 {
-    const char *abbrev = job->signal > 0 ? sigabbrev_np(job->signal) : NULL;
-    if (job->signal > 0 && abbrev)
+    const char *abbrev = signal > 0 ? sigabbrev_np(signal) : NULL;
+    if (signal > 0 && abbrev)
         snprintf(buf, len, "SIG%s", abbrev);
-    else if (job->signal > 0)
-        snprintf(buf, len, "signal %d", (int)job->signal);
-    else if (job->exit_code >= 0)
-        snprintf(buf, len, "%d", (int)job->exit_code);
+    else if (signal > 0)
+        snprintf(buf, len, "signal %d", (int)signal);
+    else if (exit_code >= 0)
+        snprintf(buf, len, "%d", (int)exit_code);
     else
         snprintf(buf, len, "-");
     return buf;
+}
+
+char *mlq_out_exit(const struct mlq_jobinfo *job, char *buf, size_t len)
+{
+    return mlq_out_exit_text(job->exit_code, job->signal, buf, len);
+}
+
+static bool att_failed(enum mlq_attempt_state s)
+{
+    return s == MLQ_ATT_FAILED || s == MLQ_ATT_TIMED_OUT;
+}
+
+int mlq_out_retries_used(const struct mlq_jobinfo *j)
+{
+    int failed = 0;
+    for (uint32_t i = 0; j->attempts && i < j->nattempts; i++)
+        failed += att_failed(j->attempts[i].state);
+    /* the failure that ended the job for good started no retry */
+    bool ended_by_failure = (j->state == MLQ_JOB_FAILED || j->state == MLQ_JOB_TIMED_OUT) &&
+                            j->nattempts > 0 && att_failed(j->attempts[j->nattempts - 1].state);
+    if (ended_by_failure)
+        failed--;
+    if (failed > j->retries)
+        failed = j->retries;
+    return failed > 0 ? failed : 0;
 }
 
 char *mlq_out_clean(const char *s, char *buf, size_t len)
@@ -238,7 +263,7 @@ static json_t *argv_json(char *const *argv, uint32_t argc)
     return arr;
 }
 
-json_t *mlq_out_job_json(const struct mlq_jobinfo *j)
+static json_t *job_json_base(const struct mlq_jobinfo *j)
 {
     /* json_pack steals the "o" references, also on failure. */
     return json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:f, s:I, s:i, s:o, s:o, s:o, "
@@ -256,14 +281,72 @@ json_t *mlq_out_job_json(const struct mlq_jobinfo *j)
                      j->signal > 0 ? json_integer(j->signal) : json_null());
 }
 
+/* Seconds as an integer when whole ("7200"), else a real; null for 0. */
+static json_t *seconds_or_null(int64_t ms)
+{
+    if (ms <= 0)
+        return json_null();
+    return ms % 1000 == 0 ? json_integer(ms / 1000) : json_real((double)ms / 1000.0);
+}
+
+/* The retry and failure fields every job object carries. */
+static int add_retry_fields(json_t *o, const struct mlq_jobinfo *j)
+{
+    int rc = json_object_set_new(o, "retries", json_integer(j->retries));
+    rc |= json_object_set_new(o, "node_failures", json_integer(j->node_failures));
+    rc |= json_object_set_new(o, "not_before", time_or_null(j->not_before_ms));
+    rc |= json_object_set_new(o, "time_limit", seconds_or_null(j->time_limit_ms));
+    return rc;
+}
+
+json_t *mlq_out_job_json(const struct mlq_jobinfo *j)
+{
+    json_t *o = job_json_base(j);
+    if (o && add_retry_fields(o, j) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+json_t *mlq_out_attempt_json(const struct mlq_attemptinfo *a)
+{
+    return json_pack("{s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "num", (int)a->num, "id",
+                     safe_string(a->id), "worker", str_or_null(a->worker), "state",
+                     mlq_attempt_state_name(a->state), "gpu_ids", gpu_ids_json(a->gpu_ids),
+                     "start_time", time_or_null(a->start_ms), "end_time", time_or_null(a->end_ms),
+                     "exit_code", a->exit_code >= 0 ? json_integer(a->exit_code) : json_null(),
+                     "signal", a->signal > 0 ? json_integer(a->signal) : json_null(), "detail",
+                     str_or_null(a->detail));
+}
+
+json_t *mlq_out_job_status_json(const struct mlq_jobinfo *j)
+{
+    json_t *o = mlq_out_job_json(j);
+    json_t *arr = o ? json_array() : NULL;
+    for (uint32_t i = 0; arr && j->attempts && i < j->nattempts; i++)
+        if (json_array_append_new(arr, mlq_out_attempt_json(&j->attempts[i])) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    int rc = arr ? json_object_set_new(o, "attempts", arr) : -1;
+    if (rc == 0)
+        rc = json_object_set_new(o, "retries_used", json_integer(mlq_out_retries_used(j)));
+    if (rc < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 json_t *mlq_out_worker_json(const struct mlq_workerinfo *w)
 {
-    return json_pack("{s:o, s:o, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o}", "name",
-                     str_or_null(w->name), "state", str_or_null(w->state), "cpus",
-                     (double)w->cpus_m / 1000.0, "cpus_used", (double)w->cpus_used_m / 1000.0,
-                     "mem", (json_int_t)w->mem, "mem_used", (json_int_t)w->mem_used, "gpus",
-                     (int)w->gpus, "gpus_used", (int)w->gpus_used, "running", (int)w->running,
-                     "last_seen", time_or_null(w->last_seen_ms));
+    return json_pack("{s:o, s:o, s:b, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o}", "name",
+                     str_or_null(w->name), "state", str_or_null(w->state), "draining",
+                     (int)w->draining, "cpus", (double)w->cpus_m / 1000.0, "cpus_used",
+                     (double)w->cpus_used_m / 1000.0, "mem", (json_int_t)w->mem, "mem_used",
+                     (json_int_t)w->mem_used, "gpus", (int)w->gpus, "gpus_used", (int)w->gpus_used,
+                     "running", (int)w->running, "last_seen", time_or_null(w->last_seen_ms));
 }
 
 int mlq_out_json_print(FILE *f, const json_t *doc)

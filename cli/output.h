@@ -24,10 +24,21 @@ bool mlq_out_colour(FILE *f);
 /* A job as a JSON object: id, name, owner, state, reason, argv, workdir,
  * cpus (number), mem (bytes), gpus, submit_time/start_time/end_time (ISO 8601
  * UTC or null), attempt, attempt_id, worker, gpu_ids (ints), exit_code and
- * signal (null when none). New reference, NULL when out of memory. */
+ * signal (null when none), retries (allowed), node_failures, not_before (ISO
+ * or null), time_limit (seconds or null). New reference, NULL when out of
+ * memory. */
 json_t *mlq_out_job_json(const struct mlq_jobinfo *job);
-/* A worker as a JSON object: name, state, cpus, cpus_used, mem, mem_used,
- * gpus, gpus_used, running, last_seen (ISO or null). */
+/* The same plus what `mlq status` shows: attempts (array of attempt objects,
+ * oldest first) and retries_used. */
+json_t *mlq_out_job_status_json(const struct mlq_jobinfo *job);
+/* An attempt: num, id, worker, state, gpu_ids (ints), start_time, end_time,
+ * exit_code, signal (null when none), detail (null when none). */
+json_t *mlq_out_attempt_json(const struct mlq_attemptinfo *a);
+/* Retries the job has used so far (failed or timed-out runs that were run
+ * again), from its attempts; 0 when the job carries none. */
+int mlq_out_retries_used(const struct mlq_jobinfo *job);
+/* A worker as a JSON object: name, state, draining (bool), cpus, cpus_used,
+ * mem, mem_used, gpus, gpus_used, running, last_seen (ISO or null). */
 json_t *mlq_out_worker_json(const struct mlq_workerinfo *w);
 /* Writes doc (indented) and a newline to f; 0 or MLQ_EIO. */
 int mlq_out_json_print(FILE *f, const json_t *doc);
@@ -40,6 +51,8 @@ char *mlq_out_time_local(int64_t ms, char *buf, size_t len);
 char *mlq_out_time_ago(int64_t now_ms, int64_t then_ms, char *buf, size_t len);
 /* "0", "137", "SIGKILL" or "-": how a job ended, for tables. */
 char *mlq_out_exit(const struct mlq_jobinfo *job, char *buf, size_t len);
+/* The same from an exit code (-1 none) and a signal (0 none). */
+char *mlq_out_exit_text(int32_t exit_code, int32_t signal, char *buf, size_t len);
 /* Copies untrusted text for display, replacing control characters; "-" for
  * NULL. Returns buf. */
 char *mlq_out_clean(const char *s, char *buf, size_t len);

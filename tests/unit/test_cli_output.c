@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "jobview.h"
 #include "output.h"
 
 /* 2024-05-01T12:00:03.250Z */
@@ -79,7 +80,12 @@ static void test_job_json_fields(void **state)
     assert_int_equal(json_integer_value(json_array_get(g, 1)), 3);
     assert_int_equal(json_integer_value(json_object_get(o, "exit_code")), 3);
     assert_true(json_is_null(json_object_get(o, "signal")));
-    assert_int_equal(json_object_size(o), 19);
+    assert_int_equal(json_integer_value(json_object_get(o, "retries")), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "node_failures")), 0);
+    assert_true(json_is_null(json_object_get(o, "not_before")));
+    assert_true(json_is_null(json_object_get(o, "time_limit")));
+    assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
+    assert_int_equal(json_object_size(o), 23);
     json_decref(o);
 }
 
@@ -178,6 +184,182 @@ static void test_worker_json(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "last_seen")),
                         "2024-05-01T12:00:03.250Z");
     json_decref(o);
+}
+
+static void test_worker_json_draining(void **state)
+{
+    (void)state;
+    struct mlq_workerinfo w = {.name = "w2", .state = "UP"};
+    json_t *o = mlq_out_worker_json(&w);
+    assert_true(json_is_false(json_object_get(o, "draining")));
+    json_decref(o);
+    w.draining = true;
+    o = mlq_out_worker_json(&w);
+    assert_true(json_is_true(json_object_get(o, "draining")));
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "UP");
+    json_decref(o);
+}
+
+/* A job that failed twice, lost a worker once and now waits for its second
+ * retry: LOST, FAILED, TIMED_OUT. */
+static struct mlq_attemptinfo k_atts[3];
+
+static void fill_retrying(struct mlq_jobinfo *j, char **argv)
+{
+    fill_job(j, argv);
+    memset(k_atts, 0, sizeof(k_atts));
+    k_atts[0] = (struct mlq_attemptinfo){.num = 1,
+                                         .worker = "w1",
+                                         .state = MLQ_ATT_LOST,
+                                         .gpu_ids = "0,3",
+                                         .start_ms = T0 + 1000,
+                                         .end_ms = T0 + 31000,
+                                         .exit_code = -1,
+                                         .detail = "lost on worker w1: self-fenced\x1b[2J"};
+    strcpy(k_atts[0].id, "aaaaaaaa-2222-4333-8444-555555555555");
+    k_atts[1] = (struct mlq_attemptinfo){.num = 2,
+                                         .worker = "w2",
+                                         .state = MLQ_ATT_FAILED,
+                                         .start_ms = T0 + 40000,
+                                         .end_ms = T0 + 50000,
+                                         .exit_code = 3};
+    strcpy(k_atts[1].id, "bbbbbbbb-2222-4333-8444-555555555555");
+    k_atts[2] = (struct mlq_attemptinfo){.num = 3,
+                                         .worker = "w2",
+                                         .state = MLQ_ATT_TIMED_OUT,
+                                         .start_ms = T0 + 60000,
+                                         .end_ms = T0 + 61500,
+                                         .exit_code = -1,
+                                         .signal = 15};
+    strcpy(k_atts[2].id, "cccccccc-2222-4333-8444-555555555555");
+    j->state = MLQ_JOB_PENDING;
+    j->reason = "retry 2/3 at 12:02:03 (timed out)";
+    j->attempt = 3;
+    j->retries = 3;
+    j->node_failures = 1;
+    j->not_before_ms = T0 + 120000;
+    j->time_limit_ms = 1500;
+    j->attempts = k_atts;
+    j->nattempts = 3;
+}
+
+static void test_job_status_json(void **state)
+{
+    (void)state;
+    char *argv[] = {"python", "train.py", "--lr=0.1"};
+    struct mlq_jobinfo j;
+    fill_retrying(&j, argv);
+    json_t *o = mlq_out_job_status_json(&j);
+    assert_non_null(o);
+    assert_int_equal(json_integer_value(json_object_get(o, "retries")), 3);
+    assert_int_equal(json_integer_value(json_object_get(o, "retries_used")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "node_failures")), 1);
+    assert_string_equal(json_string_value(json_object_get(o, "not_before")),
+                        "2024-05-01T12:02:03.250Z");
+    assert_true(json_real_value(json_object_get(o, "time_limit")) == 1.5);
+    json_t *a = json_object_get(o, "attempts");
+    assert_int_equal(json_array_size(a), 3);
+    json_t *x = json_array_get(a, 0);
+    assert_int_equal(json_object_size(x), 10);
+    assert_int_equal(json_integer_value(json_object_get(x, "num")), 1);
+    assert_string_equal(json_string_value(json_object_get(x, "id")), k_atts[0].id);
+    assert_string_equal(json_string_value(json_object_get(x, "worker")), "w1");
+    assert_string_equal(json_string_value(json_object_get(x, "state")), "LOST");
+    assert_int_equal(json_array_size(json_object_get(x, "gpu_ids")), 2);
+    assert_string_equal(json_string_value(json_object_get(x, "start_time")),
+                        "2024-05-01T12:00:04.250Z");
+    assert_true(json_is_null(json_object_get(x, "exit_code")));
+    assert_true(json_is_null(json_object_get(x, "signal")));
+    assert_non_null(strstr(json_string_value(json_object_get(x, "detail")), "self-fenced"));
+    x = json_array_get(a, 1);
+    assert_int_equal(json_integer_value(json_object_get(x, "exit_code")), 3);
+    assert_true(json_is_null(json_object_get(x, "detail")));
+    assert_int_equal(json_array_size(json_object_get(x, "gpu_ids")), 0);
+    x = json_array_get(a, 2);
+    assert_string_equal(json_string_value(json_object_get(x, "state")), "TIMED_OUT");
+    assert_int_equal(json_integer_value(json_object_get(x, "signal")), 15);
+    json_decref(o);
+
+    /* no attempts yet: an empty list, not a missing key; whole seconds */
+    j.attempts = NULL;
+    j.nattempts = 0;
+    j.time_limit_ms = 7200000;
+    o = mlq_out_job_status_json(&j);
+    assert_int_equal(json_array_size(json_object_get(o, "attempts")), 0);
+    assert_true(json_is_integer(json_object_get(o, "time_limit")));
+    assert_int_equal(json_integer_value(json_object_get(o, "time_limit")), 7200);
+    assert_int_equal(json_integer_value(json_object_get(o, "retries_used")), 0);
+    json_decref(o);
+}
+
+static void test_retries_used(void **state)
+{
+    (void)state;
+    char *argv[] = {"a", "b", "c"};
+    struct mlq_jobinfo j;
+    fill_retrying(&j, argv);
+    assert_int_equal(mlq_out_retries_used(&j), 2); /* LOST does not use a retry */
+    j.state = MLQ_JOB_TIMED_OUT;                   /* the last failure ended it: no retry started */
+    assert_int_equal(mlq_out_retries_used(&j), 1);
+    j.state = MLQ_JOB_FAILED;
+    j.nattempts = 1; /* ended by losing its worker, no failure at all */
+    assert_int_equal(mlq_out_retries_used(&j), 0);
+    j.state = MLQ_JOB_CANCELLED; /* cancelled while waiting for retry 2 */
+    j.nattempts = 3;
+    assert_int_equal(mlq_out_retries_used(&j), 2);
+    j.retries = 1; /* never more than allowed */
+    assert_int_equal(mlq_out_retries_used(&j), 1);
+    j.attempts = NULL;
+    assert_int_equal(mlq_out_retries_used(&j), 0);
+}
+
+static char *render(const struct mlq_jobinfo *j, int64_t now)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(mlq_jobview_print(f, j, false, now), 0);
+    fclose(f);
+    return buf;
+}
+
+static void test_jobview(void **state)
+{
+    (void)state;
+    char *argv[] = {"python", "train.py", "--lr=0.1"};
+    struct mlq_jobinfo j;
+    fill_retrying(&j, argv);
+    char *out = render(&j, T0 + 95000);
+    assert_non_null(strstr(out, "state:      PENDING (retry 2/3 at 12:02:03 (timed out))\n"));
+    assert_non_null(strstr(out, "retries:    2 of 3 used\n"));
+    assert_non_null(strstr(out, "retry at:   2024-05-01 12:02:03 (in 25s)\n"));
+    assert_non_null(strstr(out, "node fails: 1 "));
+    assert_non_null(strstr(out, "time limit: 1.5s\n"));
+    assert_non_null(strstr(out, "\nattempts:\n#  ATTEMPT   WORKER  STATE      START"));
+    assert_non_null(strstr(out,
+                           "\n1  aaaaaaaa  w1      LOST       2024-05-01 12:00:04  "
+                           "2024-05-01 12:00:34  -        lost on worker w1: self-fenced?[2J\n"));
+    assert_non_null(strstr(out, "\n2  bbbbbbbb  w2      FAILED  "));
+    assert_non_null(strstr(out, "  3        -\n")); /* exit 3, no detail */
+    assert_non_null(strstr(out, "TIMED_OUT  2024-05-01 12:01:03  2024-05-01 12:01:04  SIGTERM"));
+    assert_null(strchr(out, '\x1b')); /* nothing from the scheduler reaches the terminal raw */
+    free(out);
+
+    /* the retry time has passed: no "in"; a job without retries, lost
+     * workers, limit or attempts shows none of those lines */
+    out = render(&j, T0 + 200000);
+    assert_non_null(strstr(out, "retry at:   2024-05-01 12:02:03\n"));
+    free(out);
+    fill_job(&j, argv);
+    out = render(&j, T0);
+    assert_null(strstr(out, "retries:"));
+    assert_null(strstr(out, "retry at:"));
+    assert_null(strstr(out, "node fails:"));
+    assert_null(strstr(out, "time limit:"));
+    assert_null(strstr(out, "attempts:"));
+    assert_non_null(strstr(out, "exit:       3\n"));
+    free(out);
 }
 
 static void test_exit_code_map(void **state)
@@ -291,6 +473,10 @@ int main(void)
         cmocka_unit_test(test_exit_text),
         cmocka_unit_test(test_argv_quoting),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_worker_json_draining),
+        cmocka_unit_test(test_job_status_json),
+        cmocka_unit_test(test_retries_used),
+        cmocka_unit_test(test_jobview),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -47,6 +48,13 @@ static void test_defaults(void **state)
     assert_int_equal(spec.mem, GIB);
     assert_int_equal(spec.gpus, 0);
     assert_int_equal(spec.envc, 0);
+    /* no retries or limits unless asked: the scheduler fills its defaults */
+    assert_int_equal(spec.retries, 0);
+    assert_int_equal(spec.retry_backoff_ms, 0);
+    assert_int_equal(spec.time_limit_ms, 0);
+    assert_int_equal(spec.kill_grace_ms, 0);
+    assert_int_equal(spec.warn_signal, 0);
+    assert_int_equal(spec.warn_before_ms, 0);
     assert_null(spec.name);
     assert_non_null(spec.owner);
     assert_true(spec.owner[0] != '\0');
@@ -193,6 +201,27 @@ static const struct bad_case bad_cases[] = {
     {"env without =", {"--env", "NOEQUALS", "true"}, MLQ_EINVAL},
     {"empty command", {"--", ""}, MLQ_EINVAL},
     {"bad timeout", {"--timeout", "soon", "true"}, MLQ_CLI_EUSAGE},
+    {"retries above 100", {"--retries", "101", "true"}, MLQ_EINVAL},
+    {"negative retries", {"--retries", "-1", "true"}, MLQ_EINVAL},
+    {"fractional retries", {"--retries", "1.5", "true"}, MLQ_EINVAL},
+    {"empty retries", {"--retries", "", "true"}, MLQ_EINVAL},
+    {"retries garbage", {"--retries", "3x", "true"}, MLQ_EINVAL},
+    {"zero time limit", {"--time-limit", "0", "true"}, MLQ_EINVAL},
+    {"time limit garbage", {"--time-limit", "soon", "true"}, MLQ_EINVAL},
+    {"time limit too long", {"--time-limit", "400d", "true"}, MLQ_EINVAL},
+    {"negative backoff", {"--retry-backoff", "-5s", "true"}, MLQ_EINVAL},
+    {"kill grace suffix", {"--kill-grace", "5x", "true"}, MLQ_EINVAL},
+    {"signal without limit", {"--signal", "USR1@1m", "true"}, MLQ_EINVAL},
+    {"signal not before limit", {"--time-limit", "5m", "--signal", "USR1@5m", "true"}, MLQ_EINVAL},
+    {"signal after limit", {"--signal", "USR1@10m", "--time-limit", "5m", "true"}, MLQ_EINVAL},
+    {"signal unknown", {"--time-limit", "1h", "--signal", "FOO@1m", "true"}, MLQ_EINVAL},
+    {"signal number 0", {"--time-limit", "1h", "--signal", "0@1m", "true"}, MLQ_EINVAL},
+    {"signal number 65", {"--time-limit", "1h", "--signal", "65@1m", "true"}, MLQ_EINVAL},
+    {"signal without @", {"--time-limit", "1h", "--signal", "USR1", "true"}, MLQ_EINVAL},
+    {"signal without name", {"--time-limit", "1h", "--signal", "@1m", "true"}, MLQ_EINVAL},
+    {"signal without time", {"--time-limit", "1h", "--signal", "USR1@", "true"}, MLQ_EINVAL},
+    {"signal bad time", {"--time-limit", "1h", "--signal", "USR1@1y", "true"}, MLQ_EINVAL},
+    {"signal only SIG", {"--time-limit", "1h", "--signal", "SIG@1m", "true"}, MLQ_EINVAL},
 };
 
 static void test_bad_input(void **state)
@@ -261,6 +290,66 @@ static void test_long_name_rejected(void **state)
     mlq_proto_jobspec_free(&spec);
 }
 
+static void test_retries_and_limits(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    /* --signal may come before --time-limit */
+    assert_int_equal(parse(&spec, &opts, &err, "--signal", "SIGUSR1@5m", "--retries", "3",
+                           "--retry-backoff", "10s", "--time-limit", "2h", "--kill-grace", "1m",
+                           "--", "train", "--retries", "9", NULL),
+                     0);
+    assert_int_equal(spec.retries, 3);
+    assert_int_equal(spec.retry_backoff_ms, 10000);
+    assert_int_equal(spec.time_limit_ms, 2 * 3600 * 1000);
+    assert_int_equal(spec.kill_grace_ms, 60000);
+    assert_int_equal(spec.warn_signal, SIGUSR1);
+    assert_int_equal(spec.warn_before_ms, 300000);
+    assert_int_equal(spec.argc, 3); /* the job's own --retries stays the job's */
+    assert_string_equal(spec.argv[1], "--retries");
+    mlq_proto_jobspec_free(&spec);
+
+    static const struct {
+        const char *arg;
+        int sig;
+    } sigs[] = {{"USR1@1s", SIGUSR1},  {"usr2@1s", SIGUSR2}, {"TERM@1s", SIGTERM},
+                {"sigint@1s", SIGINT}, {"10@1s", 10},        {"64@1s", 64}};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        assert_int_equal(
+            parse(&spec, &opts, &err, "--time-limit", "1m", "--signal", sigs[i].arg, "true", NULL),
+            0);
+        assert_int_equal(spec.warn_signal, sigs[i].sig);
+        assert_int_equal(spec.warn_before_ms, 1000);
+        mlq_proto_jobspec_free(&spec);
+    }
+    assert_int_equal(parse(&spec, &opts, &err, "--retries", "0", "--retries", "100", "true", NULL),
+                     0);
+    assert_int_equal(spec.retries, 100); /* last wins */
+    mlq_proto_jobspec_free(&spec);
+}
+
+/* Bad values name the option in one line. */
+static void test_limit_messages(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(
+        parse(&spec, &opts, &err, "--time-limit", "5m", "--signal", "USR1@10m", "true", NULL),
+        MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "--signal"));
+    assert_non_null(strstr(err.msg, "--time-limit"));
+    assert_null(strchr(err.msg, '\n'));
+    assert_int_equal(parse(&spec, &opts, &err, "--kill-grace", "x", "true", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "--kill-grace"));
+    assert_int_equal(parse(&spec, &opts, &err, "--signal", "USR1@1m", "true", NULL), MLQ_EINVAL);
+    assert_string_equal(err.msg, "--signal needs --time-limit");
+    assert_int_equal(mlq_cli_exit_code(MLQ_EINVAL), 6);
+}
+
 /* The parser can run twice in one process (getopt state is reset). */
 static void test_reparse(void **state)
 {
@@ -290,6 +379,8 @@ int main(void)
         cmocka_unit_test(test_too_many_env),
         cmocka_unit_test(test_long_name_rejected),
         cmocka_unit_test(test_reparse),
+        cmocka_unit_test(test_retries_and_limits),
+        cmocka_unit_test(test_limit_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

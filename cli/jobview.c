@@ -1,0 +1,159 @@
+/* jobview: see jobview.h. One "label: value" line per field (labels padded
+ * to one width so values line up), then the attempts as an aligned table. */
+#include "jobview.h"
+
+#include <string.h>
+
+#include "err.h"
+#include "output.h"
+#include "res.h"
+
+#define DETAIL_MAX 200 /* characters of an attempt's detail shown in the table */
+
+static void line(FILE *f, const char *label, const char *value)
+{
+    char buf[1024];
+    fprintf(f, "%-11s %s\n", label, mlq_out_clean(value, buf, sizeof(buf)));
+}
+
+static void line_state(FILE *f, const struct mlq_jobinfo *j, bool colour)
+{
+    char reason[512];
+    const char *c = colour ? mlq_out_state_colour(j->state) : "";
+    fprintf(f, "%-11s %s%s%s", "state:", c, mlq_job_state_name(j->state), c[0] ? "\033[0m" : "");
+    if (j->reason && j->reason[0])
+        fprintf(f, " (%s)", mlq_out_clean(j->reason, reason, sizeof(reason)));
+    fputc('\n', f);
+}
+
+static void line_resources(FILE *f, const struct mlq_jobinfo *j)
+{
+    char cpus[32], mem[32];
+    fprintf(f, "%-11s cpus %s, mem %s, gpus %d\n",
+            "resources:", mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
+            mlq_res_fmt_mem(j->mem, mem, sizeof(mem)), (int)j->gpus);
+}
+
+static void lines_times(FILE *f, const struct mlq_jobinfo *j, int64_t now_ms)
+{
+    char buf[64];
+    line(f, "submitted:", mlq_out_time_local(j->submit_ms, buf, sizeof(buf)));
+    line(f, "started:", mlq_out_time_local(j->start_ms, buf, sizeof(buf)));
+    line(f, "ended:", mlq_out_time_local(j->end_ms, buf, sizeof(buf)));
+    if (j->start_ms > 0) {
+        int64_t end = j->end_ms > 0 ? j->end_ms : now_ms;
+        int64_t ms = end > j->start_ms ? end - j->start_ms : 0;
+        line(f, "run time:", mlq_res_fmt_duration(ms, buf, sizeof(buf)));
+    }
+}
+
+/* Retries used/allowed, when the next run may start, lost workers, limit. */
+static void lines_retries(FILE *f, const struct mlq_jobinfo *j, int64_t now_ms)
+{
+    char buf[128], t[64], d[32];
+    if (j->retries > 0) {
+        snprintf(buf, sizeof(buf), "%d of %d used", mlq_out_retries_used(j), (int)j->retries);
+        line(f, "retries:", buf);
+    }
+    if (j->state == MLQ_JOB_PENDING && j->not_before_ms > 0) {
+        mlq_out_time_local(j->not_before_ms, t, sizeof(t));
+        if (j->not_before_ms > now_ms)
+            snprintf(buf, sizeof(buf), "%s (in %s)", t,
+                     mlq_res_fmt_duration(j->not_before_ms - now_ms, d, sizeof(d)));
+        else
+            snprintf(buf, sizeof(buf), "%s", t);
+        line(f, "retry at:", buf);
+    }
+    if (j->node_failures > 0) {
+        snprintf(buf, sizeof(buf), "%d (attempts lost with their worker)", (int)j->node_failures);
+        line(f, "node fails:", buf);
+    }
+    if (j->time_limit_ms > 0)
+        line(f, "time limit:", mlq_res_fmt_duration(j->time_limit_ms, d, sizeof(d)));
+}
+
+static const char *att_colour(enum mlq_attempt_state s)
+{
+    switch (s) {
+    case MLQ_ATT_SUCCEEDED:
+        return mlq_out_state_colour(MLQ_JOB_SUCCEEDED);
+    case MLQ_ATT_FAILED:
+    case MLQ_ATT_TIMED_OUT:
+    case MLQ_ATT_LOST:
+        return mlq_out_state_colour(MLQ_JOB_FAILED);
+    case MLQ_ATT_ASSIGNED:
+    case MLQ_ATT_RUNNING:
+        return mlq_out_state_colour(MLQ_JOB_RUNNING);
+    default:
+        return NULL;
+    }
+}
+
+static int add_attempt_row(struct mlq_table *t, const struct mlq_attemptinfo *a)
+{
+    char num[16], id[MLQ_SHORT_ID_LEN + 1], start[32], end[32], ex[32], detail[DETAIL_MAX + 1];
+    snprintf(num, sizeof(num), "%d", (int)a->num);
+    memcpy(id, a->id, MLQ_SHORT_ID_LEN);
+    id[MLQ_SHORT_ID_LEN] = '\0';
+    const char *cells[] = {
+        num,
+        id,
+        a->worker,
+        mlq_attempt_state_name(a->state),
+        mlq_out_time_local(a->start_ms, start, sizeof(start)),
+        mlq_out_time_local(a->end_ms, end, sizeof(end)),
+        mlq_out_exit_text(a->exit_code, a->signal, ex, sizeof(ex)),
+        a->detail ? mlq_out_clean(a->detail, detail, sizeof(detail)) : NULL,
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(cells) / sizeof(cells[0]); i++)
+        rc = mlq_table_add(t, cells[i], i == 3 ? att_colour(a->state) : NULL);
+    return rc;
+}
+
+static int print_attempts(FILE *f, const struct mlq_jobinfo *j, bool colour)
+{
+    static const char *const headers[] = {"#",     "ATTEMPT", "WORKER", "STATE",
+                                          "START", "END",     "EXIT",   "DETAIL"};
+    if (!j->attempts || j->nattempts == 0)
+        return 0;
+    struct mlq_table *t = mlq_table_create(8, headers);
+    int rc = t ? 0 : MLQ_ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < j->nattempts; i++)
+        rc = add_attempt_row(t, &j->attempts[i]);
+    if (rc == 0) {
+        fputs("\nattempts:\n", f);
+        rc = mlq_table_print(t, f, colour);
+    }
+    mlq_table_destroy(&t);
+    return rc;
+}
+
+int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t now_ms)
+{
+    char buf[4096];
+    line(f, "id:", j->id);
+    line(f, "name:", j->name);
+    line_state(f, j, colour);
+    line(f, "owner:", j->owner);
+    line(f, "command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
+    line(f, "workdir:", j->workdir);
+    line_resources(f, j);
+    if (j->attempt > 0) {
+        char id[64];
+        snprintf(buf, sizeof(buf), "%d (%s)", (int)j->attempt,
+                 mlq_out_clean(j->attempt_id, id, sizeof(id)));
+        line(f, "attempt:", buf);
+    }
+    lines_retries(f, j, now_ms);
+    line(f, "worker:", j->worker);
+    if (j->gpus > 0 || (j->gpu_ids && j->gpu_ids[0]))
+        line(f, "gpu ids:", j->gpu_ids);
+    lines_times(f, j, now_ms);
+    if (j->exit_code >= 0 || j->signal > 0)
+        line(f, "exit:", mlq_out_exit(j, buf, sizeof(buf)));
+    int rc = print_attempts(f, j, colour);
+    if (rc == 0 && ferror(f))
+        rc = MLQ_EIO;
+    return rc;
+}
