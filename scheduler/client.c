@@ -10,6 +10,7 @@
 #include "jobops.h"
 #include "log.h"
 #include "logrelay.h"
+#include "logstore.h"
 #include "res.h"
 
 #define LIST_DEFAULT         100
@@ -74,7 +75,8 @@ static int resolve_all(struct mlq_ctx *c, char **ids, uint32_t n, char (*out)[ML
 }
 
 static int reply_ids(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
-                     char (*ids)[MLQ_ID_LEN + 1], uint32_t n, struct mlq_err *err)
+                     char (*ids)[MLQ_ID_LEN + 1], uint32_t n, bool with_attempts,
+                     struct mlq_err *err)
 {
     struct mlq_jobinfo *infos = calloc(n ? n : 1, sizeof *infos);
     if (!infos)
@@ -82,7 +84,7 @@ static int reply_ids(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t ri
     int rc = 0;
     uint32_t got = 0;
     for (; got < n && rc == 0; got++)
-        rc = mlq_store_job_info(c->store, ids[got], &infos[got], err);
+        rc = mlq_store_job_info_full(c->store, ids[got], with_attempts, &infos[got], err);
     if (rc == 0)
         rc = reply_infos(c, peer, rid, infos, n, err);
     mlq_store_jobinfo_array_free(&infos, got);
@@ -108,7 +110,7 @@ int mlq_client_on_jobs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     int rc = resolve_all(c, msg->u.jobs.ids, n, ids, err);
     if (rc == 0)
-        rc = reply_ids(c, peer, msg->rid, ids, n, err);
+        rc = reply_ids(c, peer, msg->rid, ids, n, true, err);
     free(ids);
     return rc;
 }
@@ -129,7 +131,7 @@ int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
             rc = mlq_jobops_cancel(c, job, "user", err);
     }
     if (rc == 0)
-        rc = reply_ids(c, peer, msg->rid, ids, n, err);
+        rc = reply_ids(c, peer, msg->rid, ids, n, false, err);
     free(ids);
     return rc;
 }
@@ -153,6 +155,7 @@ int mlq_client_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct
             .gpus = w->gpus,
             .gpus_used = __builtin_popcountll(w->gpu_used),
             .running = w->running,
+            .draining = w->draining,
             .last_seen_ms = w->last_seen_wall,
         };
     }
@@ -230,6 +233,24 @@ static int relay_log_read(struct mlq_ctx *c, const struct mlq_peer *peer, struct
     return mlq_outbox_push(c->out, &w->peer, &m, err);
 }
 
+/* The worker uploaded this log when the attempt ended: answer from here,
+ * whether or not the worker is still around. */
+static int reply_stored_log(struct mlq_ctx *c, const struct mlq_peer *peer,
+                            const struct mlq_msg *msg, const struct mlq_store_attempt *a,
+                            struct mlq_err *err)
+{
+    uint8_t *data = NULL;
+    uint32_t len = 0;
+    int64_t size = 0;
+    uint32_t max = msg->u.logs.max ? msg->u.logs.max : MLQ_MAX_LOG_CHUNK;
+    int rc = mlq_logstore_read(c->logstore, a->id, msg->u.logs.stream, msg->u.logs.offset, max,
+                               &data, &len, &size, err);
+    if (rc == 0)
+        rc = reply_log_data(c, peer, msg->rid, data, len, msg->u.logs.offset, size, a->job_id, err);
+    free(data);
+    return rc;
+}
+
 int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                        struct mlq_err *err)
 {
@@ -243,7 +264,10 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
         return reply_log_data(c, peer, msg->rid, NULL, 0, msg->u.logs.offset, 0, id, err);
     if (rc < 0)
         return rc;
-    rc = relay_log_read(c, peer, msg, &a, err);
+    if (mlq_logstore_has(c->logstore, a.id, msg->u.logs.stream))
+        rc = reply_stored_log(c, peer, msg, &a, err);
+    else
+        rc = relay_log_read(c, peer, msg, &a, err);
     mlq_store_attempt_free(&a);
     return rc;
 }

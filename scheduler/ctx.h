@@ -13,6 +13,7 @@
 #include "workers.h"
 
 struct mlq_logrelay;
+struct mlq_logstore;
 
 struct mlq_ctx {
     void *router;
@@ -21,11 +22,13 @@ struct mlq_ctx {
     struct mlq_workers *workers;
     struct mlq_outbox *out;
     struct mlq_logrelay *logs;
-    int64_t heartbeat_ms; /* told to workers */
-    int64_t lease_ms;     /* a worker silent this long is lost */
+    struct mlq_logstore *logstore; /* uploaded job logs */
+    int64_t heartbeat_ms;          /* told to workers */
+    int64_t lease_ms;              /* a worker silent this long is lost */
     int64_t kill_grace_ms;
     int64_t now_mono, now_wall; /* read once per loop iteration */
     bool dirty;                 /* something changed that may let a job start */
+    int64_t next_wake_wall;     /* earliest retry time of a queued job; 0 none */
 };
 
 #endif

@@ -27,6 +27,7 @@ static const struct fsm_row fsm_table[MLQ_JOB_STATE_COUNT][MLQ_EV_COUNT] = {
             [MLQ_EV_EXIT_OK] = ROW(SUCCEEDED, FINISH),
             [MLQ_EV_EXIT_FAIL] = ROW(FAILED, FINISH),
             [MLQ_EV_RETRY] = ROW(PENDING, REQUEUE),
+            [MLQ_EV_TIMEOUT] = ROW(TIMED_OUT, FINISH),
             [MLQ_EV_LOST] = ROW(PENDING, REQUEUE),
             [MLQ_EV_LOST_FINAL] = ROW(FAILED, FINISH),
             [MLQ_EV_CANCEL] = ROW(CANCELLED, KILL),

@@ -6,7 +6,7 @@
  *    │                                             └─worker lost─┐
  *    └──── retry / lost (attempts left) ◄────────────────────────┘
  *
- * ASSIGNED accepts the same exits as RUNNING: a worker may report a job that
+ * ASSIGNED accepts the same exits (and time-outs) as RUNNING: a worker may report a job that
  * ended before its "started" report was processed. Callers choose between
  * EXIT_FAIL and RETRY (and LOST and LOST_FINAL) by counting attempts; the
  * table only says which pairs are legal, where they lead and what to do. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fsm.h"
 #include "id.h"
@@ -87,12 +88,29 @@ static void push_kill(struct mlq_ctx *c, const struct mlq_worker *w, const char 
         mlq_warn("could not queue kill of attempt %.8s", attempt_id);
 }
 
+static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
+                        struct mlq_err *err);
+
+/* Back to the queue; a not-before time in the future arms the wake-up. */
+static void requeue(struct mlq_ctx *c, struct mlq_job *job)
+{
+    mlq_jobtab_enqueue(c->jobs, job);
+    if (job->row.not_before_ms > c->now_wall &&
+        (!c->next_wake_wall || job->row.not_before_ms < c->next_wake_wall))
+        c->next_wake_wall = job->row.not_before_ms;
+}
+
 int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
                       struct mlq_err *err)
 {
     struct mlq_store_job row = {.state = MLQ_JOB_PENDING, .exit_code = -1};
     mlq_id_new(row.id);
     row.spec = *spec;
+    /* Concrete values from here on, so workers need no defaults of their own. */
+    if (row.spec.kill_grace_ms <= 0)
+        row.spec.kill_grace_ms = c->kill_grace_ms;
+    if (row.spec.retry_backoff_ms <= 0)
+        row.spec.retry_backoff_ms = MLQ_DEFAULT_BACKOFF_MS;
     row.submit_ms = c->now_wall;
     int rc = mlq_store_begin(c->store, err);
     if (rc == 0)
@@ -180,8 +198,14 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
     c->dirty = false;
     struct mlq_job *job = mlq_jobtab_first_queued(c->jobs), *next;
     bool room = any_capacity(c);
+    c->next_wake_wall = 0;
     for (; job && room; job = next) {
         next = job->q_next;
+        if (job->row.not_before_ms > c->now_wall) { /* retry backoff */
+            if (!c->next_wake_wall || job->row.not_before_ms < c->next_wake_wall)
+                c->next_wake_wall = job->row.not_before_ms;
+            continue;
+        }
         struct mlq_request r = job_request(job);
         struct mlq_worker *w = mlq_place_best(c->workers, &r);
         if (!w)
@@ -221,6 +245,9 @@ static void failure_reason(const struct mlq_msg *rep, char *buf, size_t len)
     case MLQ_OUT_SIGNALED:
         snprintf(buf, len, "killed by signal %d", rep->u.report.signal);
         break;
+    case MLQ_OUT_TIMED_OUT:
+        snprintf(buf, len, "time limit reached, ended by signal %d", rep->u.report.signal);
+        break;
     case MLQ_OUT_START_FAILED:
         snprintf(buf, len, "could not start: %s", d);
         break;
@@ -230,12 +257,27 @@ static void failure_reason(const struct mlq_msg *rep, char *buf, size_t len)
     }
 }
 
-int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
-                        struct mlq_err *err)
+static enum mlq_attempt_state outcome_state(const struct mlq_msg *rep)
 {
-    bool ok = rep->u.report.outcome == MLQ_OUT_EXITED && rep->u.report.exit_code == 0;
+    switch (rep->u.report.outcome) {
+    case MLQ_OUT_EXITED:
+        return rep->u.report.exit_code == 0 ? MLQ_ATT_SUCCEEDED : MLQ_ATT_FAILED;
+    case MLQ_OUT_TIMED_OUT:
+        return MLQ_ATT_TIMED_OUT;
+    case MLQ_OUT_LOST:
+    case MLQ_OUT_REFUSED:
+        return MLQ_ATT_LOST;
+    default:
+        return MLQ_ATT_FAILED;
+    }
+}
+
+/* Copies the report's outcome into the live attempt and persists it. */
+static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
+                          struct mlq_err *err)
+{
     enum mlq_attempt_state prev = job->att.state;
-    job->att.state = ok ? MLQ_ATT_SUCCEEDED : MLQ_ATT_FAILED;
+    job->att.state = outcome_state(rep);
     if (job->row.state == MLQ_JOB_CANCELLED)
         job->att.state = MLQ_ATT_CANCELLED;
     if (!job->att.start_ms) /* no "started" report was processed */
@@ -244,24 +286,84 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         job->row.start_ms = job->att.start_ms;
     job->att.end_ms = c->now_wall;
     job->att.exit_code = rep->u.report.outcome == MLQ_OUT_EXITED ? rep->u.report.exit_code : -1;
-    job->att.signal = rep->u.report.outcome == MLQ_OUT_SIGNALED ? rep->u.report.signal : 0;
+    job->att.signal =
+        rep->u.report.outcome == MLQ_OUT_SIGNALED || rep->u.report.outcome == MLQ_OUT_TIMED_OUT
+            ? rep->u.report.signal
+            : 0;
     free(job->att.detail);
     job->att.detail = rep->u.report.detail ? strdup(rep->u.report.detail) : NULL;
     job->row.exit_code = job->att.exit_code;
     job->row.signal = job->att.signal;
-    int rc = save_attempt(c, &job->att, (int)prev, err);
+    return save_attempt(c, &job->att, (int)prev, err);
+}
+
+/* Delay before retry number k (1-based): the job's backoff doubled each
+ * time, capped, with +-20 % jitter so that a failing array does not come
+ * back all at once. The jitter is derived from the attempt id: random across
+ * jobs, yet reproducible. */
+static int64_t retry_delay(const struct mlq_job *job, int k)
+{
+    int64_t d = job->row.spec.retry_backoff_ms > 0 ? job->row.spec.retry_backoff_ms
+                                                   : MLQ_DEFAULT_BACKOFF_MS;
+    for (int i = 1; i < k && d < MLQ_MAX_BACKOFF_MS; i++)
+        d *= 2;
+    if (d > MLQ_MAX_BACKOFF_MS)
+        d = MLQ_MAX_BACKOFF_MS;
+    unsigned h = 2166136261u;
+    for (const char *p = job->att.id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    int64_t permille = (int64_t)(h % 401) - 200; /* -200..200 */
+    return d + d * permille / 1000;
+}
+
+/* Ends a failed attempt's job: back to the queue after a backoff while
+ * retries are left, else FAILED or TIMED_OUT. */
+static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
+                         struct mlq_err *err)
+{
+    char why[192], reason[256];
+    failure_reason(rep, why, sizeof why);
+    int failed_runs = job->row.attempts - job->row.node_failures;
+    bool timed_out = rep->u.report.outcome == MLQ_OUT_TIMED_OUT;
+    enum mlq_fsm_action act;
+    if (failed_runs > job->row.spec.retries)
+        return transition(c, job, timed_out ? MLQ_EV_TIMEOUT : MLQ_EV_EXIT_FAIL, why, &act, err);
+    int64_t delay = retry_delay(job, failed_runs);
+    job->row.not_before_ms = c->now_wall + delay;
+    time_t at = (time_t)(job->row.not_before_ms / 1000);
+    struct tm tm;
+    char hms[16];
+    localtime_r(&at, &tm);
+    strftime(hms, sizeof hms, "%H:%M:%S", &tm);
+    snprintf(reason, sizeof reason, "retry %d/%d at %s (%s)", failed_runs, job->row.spec.retries,
+             hms, why);
+    int rc = transition(c, job, MLQ_EV_RETRY, reason, &act, err);
+    if (rc == 0)
+        requeue(c, job);
+    return rc;
+}
+
+int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
+                        struct mlq_err *err)
+{
+    enum mlq_outcome out = rep->u.report.outcome;
+    if (out == MLQ_OUT_LOST || out == MLQ_OUT_REFUSED) {
+        char why[256];
+        snprintf(why, sizeof why, "%s on worker %s: %s", out == MLQ_OUT_LOST ? "lost" : "refused",
+                 job->att.worker, rep->u.report.detail ? rep->u.report.detail : "no detail");
+        return lose_attempt(c, job, why, err);
+    }
+    int rc = record_outcome(c, job, rep, err);
     if (rc < 0)
         return rc;
     release_attempt(c, job);
-    if (mlq_job_state_terminal(job->row.state)) {
+    enum mlq_fsm_action act;
+    if (mlq_job_state_terminal(job->row.state))
         rc = mlq_store_job_save(c->store, &job->row, job->row.state, err);
-    } else {
-        char reason[256];
-        failure_reason(rep, reason, sizeof reason);
-        enum mlq_fsm_action act;
-        rc = transition(c, job, ok ? MLQ_EV_EXIT_OK : MLQ_EV_EXIT_FAIL, ok ? NULL : reason, &act,
-                        err);
-    }
+    else if (out == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
+        rc = transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
+    else
+        rc = fail_or_retry(c, job, rep, err);
     if (rc == 0) {
         mlq_info("job %.8s %s", job->row.id, mlq_job_state_name(job->row.state));
         maybe_forget(c, job);
@@ -314,12 +416,16 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
     else
         snprintf(reason, sizeof reason, "lost its worker %d times (last: %s)",
                  job->row.node_failures, why);
+    /* The old run may still be alive on a cut-off worker until it fences
+     * itself (its kill grace after the lease): start the next run later. */
+    if (again)
+        job->row.not_before_ms = c->now_wall + job->row.spec.kill_grace_ms + 2 * c->heartbeat_ms;
     enum mlq_fsm_action act;
     rc = transition(c, job, again ? MLQ_EV_LOST : MLQ_EV_LOST_FINAL, reason, &act, err);
     if (rc < 0)
         return rc;
     if (act == MLQ_ACT_REQUEUE)
-        mlq_jobtab_enqueue(c->jobs, job);
+        requeue(c, job);
     maybe_forget(c, job);
     return 0;
 }

@@ -16,6 +16,10 @@
 
 /* A job is requeued after losing its worker at most this many times. */
 #define MLQ_MAX_NODE_FAILURES 3
+/* Retry backoff: the first delay when a job names none, and the cap of the
+ * doubling. */
+#define MLQ_DEFAULT_BACKOFF_MS (30 * 1000)
+#define MLQ_MAX_BACKOFF_MS     (3600 * 1000)
 
 /* Loads workers, non-terminal jobs and live attempts from the store into an
  * empty ctx (start-up and after a failed commit). Live attempts must be

@@ -44,7 +44,7 @@ struct mlq_worker *mlq_place_best(struct mlq_workers *ws, const struct mlq_reque
     struct mlq_worker *best = NULL;
     for (size_t i = 0; i < mlq_workers_count(ws); i++) {
         struct mlq_worker *w = mlq_workers_at(ws, i);
-        if (w->state != MLQ_WORKER_UP || !mlq_place_fits_now(w, r))
+        if (w->state != MLQ_WORKER_UP || w->draining || !mlq_place_fits_now(w, r))
             continue;
         if (!best || fit_compare(w, best, r) < 0)
             best = w;

@@ -14,6 +14,7 @@
 #include "jobops.h"
 #include "log.h"
 #include "logrelay.h"
+#include "logstore.h"
 #include "wproto.h"
 
 #define BATCH_MAX   512  /* messages handled per iteration */
@@ -37,6 +38,7 @@ static const struct {
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, FROM_WORKER},
     [MLQ_MSG_REPORT] = {mlq_wproto_on_report, FROM_WORKER},
     [MLQ_MSG_LOG_CHUNK] = {mlq_client_on_log_chunk, FROM_WORKER},
+    [MLQ_MSG_LOG_UPLOAD] = {mlq_wproto_on_log_upload, FROM_WORKER},
 };
 
 struct mlq_sched {
@@ -74,6 +76,9 @@ int mlq_sched_create(const struct mlq_sched_opts *o, struct mlq_sched **out, str
         rc = ctx_init_memory(c, err);
     if (rc == 0 && (!(c->out = mlq_outbox_create()) || !(c->logs = mlq_logrelay_create())))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    snprintf(path, sizeof path, "%s/logs", o->state_dir);
+    if (rc == 0)
+        rc = mlq_logstore_open(path, &c->logstore, err);
     if (rc == 0)
         rc = mlq_jobops_recover(c, err);
     if (rc == 0)
@@ -104,6 +109,7 @@ void mlq_sched_destroy(struct mlq_sched **sp)
     mlq_workers_destroy(&s->c.workers);
     mlq_outbox_destroy(&s->c.out);
     mlq_logrelay_destroy(&s->c.logs);
+    mlq_logstore_close(&s->c.logstore);
     free(s);
     *sp = NULL;
 }
@@ -203,6 +209,8 @@ static void run_timers(struct mlq_sched *s)
     if (c->now_mono < s->next_tick || s->failed)
         return;
     s->next_tick = c->now_mono + TICK_MS;
+    if (c->next_wake_wall && c->now_wall >= c->next_wake_wall)
+        c->dirty = true; /* a retry's backoff is over */
     struct mlq_err e = {0};
     if (mlq_jobops_check_leases(c, &e) < 0) {
         s->failed = true;

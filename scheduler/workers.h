@@ -28,6 +28,7 @@ struct mlq_worker {
     int64_t cpus_used_m, mem_used;
     uint64_t gpu_used; /* bit i set: GPU i is held by an attempt */
     int32_t running;   /* live attempts placed here */
+    bool draining;     /* takes no new jobs */
     int64_t last_seen_mono, last_seen_wall, first_seen_wall;
 };
 

@@ -11,6 +11,7 @@
 
 #include "jobops.h"
 #include "log.h"
+#include "logstore.h"
 
 static int save_worker(struct mlq_ctx *c, const struct mlq_worker *w, struct mlq_err *err)
 {
@@ -56,6 +57,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->cpus_m = msg->u.reg.cpus_m;
     w->mem = msg->u.reg.mem;
     w->gpus = msg->u.reg.gpus;
+    w->draining = msg->u.reg.draining;
     w->last_seen_mono = c->now_mono;
     w->last_seen_wall = c->now_wall;
     if (!w->first_seen_wall)
@@ -93,6 +95,10 @@ int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, stru
     int rc = known_worker(c, peer, &w, err);
     if (rc < 0)
         return rc;
+    if (w->draining != msg->u.heartbeat.draining) {
+        w->draining = msg->u.heartbeat.draining;
+        mlq_info("worker %s %s", w->name, w->draining ? "is draining" : "takes jobs again");
+    }
     struct mlq_msg m = {.type = MLQ_MSG_HB_ACK, .rid = msg->rid};
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
@@ -138,5 +144,54 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     memcpy(m.u.report_ack.attempt_id, msg->u.report.attempt_id, sizeof m.u.report_ack.attempt_id);
     m.u.report_ack.phase = msg->u.report.phase;
     m.u.report_ack.accepted = accepted;
+    return mlq_outbox_reply(c->out, peer, &m, err);
+}
+
+/* Only the worker that ran an attempt may upload its log, and only once the
+ * attempt is over (the file is then final). */
+static bool may_upload(struct mlq_ctx *c, const struct mlq_worker *w, const char *attempt_id,
+                       char job_id[MLQ_ID_LEN + 1])
+{
+    struct mlq_store_attempt a;
+    if (mlq_store_attempt_get(c->store, attempt_id, &a, NULL) < 0)
+        return false;
+    bool ok = strcmp(a.worker, w->name) == 0 && mlq_attempt_state_terminal(a.state);
+    memcpy(job_id, a.job_id, MLQ_ID_LEN + 1);
+    mlq_store_attempt_free(&a);
+    return ok;
+}
+
+int mlq_wproto_on_log_upload(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                             struct mlq_err *err)
+{
+    struct mlq_worker *w;
+    int rc = known_worker(c, peer, &w, err);
+    if (rc < 0)
+        return rc;
+    const __typeof__(msg->u.log_upload) *u = &msg->u.log_upload;
+    struct mlq_msg m = {.type = MLQ_MSG_LOG_UPLOAD_ACK, .rid = msg->rid};
+    memcpy(m.u.log_upload_ack.attempt_id, u->attempt_id, sizeof m.u.log_upload_ack.attempt_id);
+    m.u.log_upload_ack.stream = u->stream;
+    char job_id[MLQ_ID_LEN + 1] = "";
+    struct mlq_err e = {0};
+    if (!may_upload(c, w, u->attempt_id, job_id)) {
+        m.u.log_upload_ack.err = MLQ_ENOTFOUND;
+    } else if (mlq_logstore_put(c->logstore, u->attempt_id, u->stream, u->offset, u->data, u->len,
+                                u->eof, &m.u.log_upload_ack.offset, &e) < 0) {
+        mlq_warn("log upload for attempt %.8s: %s", u->attempt_id, e.msg);
+        m.u.log_upload_ack.err = e.code;
+        m.u.log_upload_ack.offset = u->offset;
+    } else if (u->eof && m.u.log_upload_ack.offset == u->offset + (int64_t)u->len) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "%s: %lld bytes stored, %lld dropped from the head",
+                 u->stream == MLQ_STREAM_STDERR ? "stderr" : "stdout",
+                 (long long)(u->offset + u->len), (long long)u->skipped);
+        rc = mlq_store_begin(c->store, err);
+        if (rc == 0)
+            rc = mlq_store_event_add(c->store, "log_stored", job_id, u->attempt_id, w->name, detail,
+                                     err);
+        if (rc < 0)
+            return rc;
+    }
     return mlq_outbox_reply(c->out, peer, &m, err);
 }

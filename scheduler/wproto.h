@@ -9,6 +9,9 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
                            struct mlq_err *err);
 int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                             struct mlq_err *err);
+/* A chunk of a finished attempt's log (docs/protocol.md "log_upload"). */
+int mlq_wproto_on_log_upload(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                             struct mlq_err *err);
 int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err);
 

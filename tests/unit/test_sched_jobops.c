@@ -242,6 +242,12 @@ static void test_lost_worker_requeues_then_fails(void **state)
         struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
         w->state = MLQ_WORKER_UP;
         w->last_seen_mono = c->now_mono;
+        if (i > 1) { /* requeued with a fencing delay: not at once */
+            assert_true(job->row.not_before_ms > c->now_wall);
+            assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+            assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+            c->now_wall = job->row.not_before_ms;
+        }
         assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
         assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
         assert_int_equal(job->row.attempts, i);
@@ -314,6 +320,105 @@ static void test_recovery_and_reconcile(void **state)
     commit(c);
 }
 
+static struct mlq_job *submit_retrying(struct mlq_ctx *c, int retries, int64_t backoff_ms)
+{
+    struct mlq_job *job = submit(c, 1000, 0);
+    job->row.spec.retries = retries;
+    job->row.spec.retry_backoff_ms = backoff_ms;
+    return job;
+}
+
+static void test_retries_with_backoff(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 0);
+    struct mlq_job *job = submit_retrying(c, 2, 10000);
+    assert_int_equal(job->row.spec.kill_grace_ms, c->kill_grace_ms); /* default filled */
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    for (int run = 1; run <= 3; run++) {
+        assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+        job = mlq_jobtab_get(c->jobs, id);
+        assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+        assert_int_equal(job->row.attempts, run);
+        struct mlq_msg rep = report(job, MLQ_OUT_EXITED, 7);
+        assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+        if (run == 3)
+            break;
+        job = mlq_jobtab_get(c->jobs, id);
+        assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+        int64_t base = 10000LL << (run - 1);
+        int64_t wait = job->row.not_before_ms - c->now_wall;
+        assert_true(wait >= base * 8 / 10 && wait <= base * 12 / 10);
+        assert_non_null(strstr(job->row.reason, "retry"));
+        assert_non_null(strstr(job->row.reason, "exited with code 7"));
+        assert_int_equal(c->next_wake_wall, job->row.not_before_ms);
+        /* Not before its time, even though the worker is idle. */
+        assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+        assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+        c->now_wall = job->row.not_before_ms;
+    }
+    assert_null(mlq_jobtab_get(c->jobs, id));
+    commit(c);
+    struct mlq_jobinfo info;
+    assert_int_equal(mlq_store_job_info_full(c->store, id, true, &info, NULL), 0);
+    assert_int_equal(info.state, MLQ_JOB_FAILED);
+    assert_int_equal(info.exit_code, 7);
+    assert_int_equal(info.nattempts, 3);
+    for (uint32_t i = 0; i < info.nattempts; i++)
+        assert_int_equal(info.attempts[i].state, MLQ_ATT_FAILED);
+    mlq_proto_jobinfo_free(&info);
+}
+
+static void test_timeout_and_success_after_retry(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 0);
+    struct mlq_job *a = submit_retrying(c, 0, 1000), *b = submit_retrying(c, 1, 1000);
+    char aid[MLQ_ID_LEN + 1], bid[MLQ_ID_LEN + 1];
+    strcpy(aid, a->row.id);
+    strcpy(bid, b->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    struct mlq_msg rep = report(a, MLQ_OUT_TIMED_OUT, 15);
+    assert_int_equal(mlq_jobops_finished(c, a, &rep, NULL), 0);
+    rep = report(b, MLQ_OUT_TIMED_OUT, 9);
+    assert_int_equal(mlq_jobops_finished(c, b, &rep, NULL), 0);
+    c->now_wall += 10000;
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    b = mlq_jobtab_get(c->jobs, bid);
+    rep = report(b, MLQ_OUT_EXITED, 0);
+    assert_int_equal(mlq_jobops_finished(c, b, &rep, NULL), 0);
+    commit(c);
+    assert_int_equal(stored_state(c, aid), MLQ_JOB_TIMED_OUT);
+    assert_int_equal(stored_state(c, bid), MLQ_JOB_SUCCEEDED);
+}
+
+static void test_refused_requeues_without_using_retries(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w1 = up(c, "w1", 0);
+    struct mlq_job *job = submit_retrying(c, 0, 1000);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    struct mlq_msg rep = report(job, MLQ_OUT_REFUSED, 0);
+    rep.u.report.detail = "spool full";
+    assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+    job = mlq_jobtab_get(c->jobs, id);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    assert_int_equal(job->row.node_failures, 1);
+    assert_true(job->row.not_before_ms > c->now_wall); /* fencing delay */
+    assert_non_null(strstr(job->row.reason, "spool full"));
+    c->now_wall = job->row.not_before_ms;
+    w1->draining = true; /* a draining worker takes nothing new */
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    up(c, "w2", 0);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    assert_string_equal(job->att.worker, "w2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +428,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_running_waits_for_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_worker_requeues_then_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_and_reconcile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retries_with_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout_and_success_after_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_requeues_without_using_retries, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

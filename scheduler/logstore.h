@@ -1,0 +1,40 @@
+/* logstore: job output the workers uploaded when their attempts ended, kept
+ * in STATE_DIR/logs/<attempt-id>.<stream>, so `mlq logs` works after the
+ * worker is gone (issue 4: logs survive the node).
+ *
+ * An upload is written to a ".part" file chunk by chunk and renamed into
+ * place, fsynced, on its last chunk: a complete file is never half written,
+ * and a worker that restarts simply uploads again from offset 0. */
+#ifndef MLQ_LOGSTORE_H
+#define MLQ_LOGSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "proto.h"
+
+struct mlq_logstore;
+
+/* Creates dir when needed. */
+int mlq_logstore_open(const char *dir, struct mlq_logstore **out, struct mlq_err *err);
+void mlq_logstore_close(struct mlq_logstore **ls);
+
+/* Applies one chunk at offset and sets *next to the offset the uploader
+ * should send next: offset + len when accepted, the current size of the
+ * partial file when the chunk does not continue it (nothing written), and
+ * past the chunk when the stream is already complete. Offset 0 restarts the
+ * stream. MLQ_EIO on a write error (disk full): the uploader retries later. */
+int mlq_logstore_put(struct mlq_logstore *ls, const char *attempt_id, enum mlq_stream stream,
+                     int64_t offset, const void *data, size_t len, bool eof, int64_t *next,
+                     struct mlq_err *err);
+/* True when the complete stream of this attempt is stored. */
+bool mlq_logstore_has(struct mlq_logstore *ls, const char *attempt_id, enum mlq_stream stream);
+/* Reads at most max bytes at offset of a complete stream into *data (caller
+ * frees); *size is the stored size. */
+int mlq_logstore_read(struct mlq_logstore *ls, const char *attempt_id, enum mlq_stream stream,
+                      int64_t offset, uint32_t max, uint8_t **data, uint32_t *len, int64_t *size,
+                      struct mlq_err *err);
+
+#endif
