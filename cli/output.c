@@ -294,7 +294,9 @@ static int add_retry_fields(json_t *o, const struct mlq_jobinfo *j)
 {
     int rc = json_object_set_new(o, "retries", json_integer(j->retries));
     rc |= json_object_set_new(o, "node_failures", json_integer(j->node_failures));
-    rc |= json_object_set_new(o, "not_before", time_or_null(j->not_before_ms));
+    /* A stale not-before of a job that has run since would only mislead. */
+    int64_t nb = j->state == MLQ_JOB_PENDING ? j->not_before_ms : 0;
+    rc |= json_object_set_new(o, "not_before", time_or_null(nb));
     rc |= json_object_set_new(o, "time_limit", seconds_or_null(j->time_limit_ms));
     return rc;
 }

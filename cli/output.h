@@ -24,9 +24,9 @@ bool mlq_out_colour(FILE *f);
 /* A job as a JSON object: id, name, owner, state, reason, argv, workdir,
  * cpus (number), mem (bytes), gpus, submit_time/start_time/end_time (ISO 8601
  * UTC or null), attempt, attempt_id, worker, gpu_ids (ints), exit_code and
- * signal (null when none), retries (allowed), node_failures, not_before (ISO
- * or null), time_limit (seconds or null). New reference, NULL when out of
- * memory. */
+ * signal (null when none), retries (allowed), node_failures, not_before (ISO;
+ * null unless the job is PENDING and waiting), time_limit (seconds or null). New reference, NULL
+ * when out of memory. */
 json_t *mlq_out_job_json(const struct mlq_jobinfo *job);
 /* The same plus what `mlq status` shows: attempts (array of attempt objects,
  * oldest first) and retries_used. */

@@ -257,6 +257,11 @@ static void test_job_status_json(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "not_before")),
                         "2024-05-01T12:02:03.250Z");
     assert_true(json_real_value(json_object_get(o, "time_limit")) == 1.5);
+    j.state = MLQ_JOB_RUNNING; /* once it runs again, the old retry time is not shown */
+    json_t *o2 = mlq_out_job_json(&j);
+    assert_true(json_is_null(json_object_get(o2, "not_before")));
+    json_decref(o2);
+    j.state = MLQ_JOB_PENDING;
     json_t *a = json_object_get(o, "attempts");
     assert_int_equal(json_array_size(a), 3);
     json_t *x = json_array_get(a, 0);
