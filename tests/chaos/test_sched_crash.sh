@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Chaos part 1, scheduler crashes: a workload of short jobs (random
+# durations 0-300 ms, some failing, some with retries, some failing only on
+# their first attempt) on 3 workers, while the scheduler is SIGKILLed at
+# random moments and restarted on the same state dir, submissions and jobs
+# going on all the while. Afterwards every job whose id `mlq submit` printed
+# is terminal with the state and exit code its script implies, ran as many
+# times as that implies, never twice at once, and the database passes
+# PRAGMA integrity_check.
+#
+# CI variant: 300 jobs, 8 kills. MLQ_CHAOS_FULL=1: 2,000 jobs, 25 kills.
+# MLQ_CHAOS_SEED fixes the workload and the kill moments.
+IT_DEADLINE=${IT_DEADLINE:-$([ "${MLQ_CHAOS_FULL:-0}" = 1 ] && echo 1500 || echo 420)}
+. "$(dirname "$0")/lib.sh" "$@"
+
+if [ "$CHAOS_FULL" = 1 ]; then
+    NJOBS=${MLQ_CHAOS_JOBS:-2000} KILLS=${MLQ_CHAOS_KILLS:-25}
+else
+    NJOBS=${MLQ_CHAOS_JOBS:-300} KILLS=${MLQ_CHAOS_KILLS:-8}
+fi
+SEED=${MLQ_CHAOS_SEED:-$RANDOM}
+RANDOM=$SEED
+log "seed $SEED: $NJOBS jobs, $KILLS scheduler kills"
+
+STATE=$T/state
+STAMPS=$T/stamps
+mkdir -p "$STAMPS"
+SCHED_ARGS=(--heartbeat 1s --lease 4s --kill-grace 1s)
+start_scheduler "$STATE" "${SCHED_ARGS[@]}"
+for w in w1 w2 w3; do
+    start_worker "$w" "$T/spool-$w" --cpus 4 --mem 4G --gpus 0 --heartbeat 1s
+done
+
+# --- the workload: NAME DURATION_MS MODE CODE RETRIES, and what it implies --
+python3 - "$SEED" "$NJOBS" "$T/plan" "$T/expect" <<'EOF'
+import random, sys
+rng = random.Random(int(sys.argv[1]))
+with open(sys.argv[3], "w") as plan, open(sys.argv[4], "w") as exp:
+    for i in range(int(sys.argv[2])):
+        name, dur, code = "c%d" % i, rng.randint(0, 300), rng.randint(1, 9)
+        r = rng.random()
+        if r < 0.55:    # succeeds; a few carry retries they never use
+            mode, retries = "ok", (rng.randint(1, 2) if rng.random() < 0.2 else 0)
+            want = ("SUCCEEDED", 0, 1)
+        elif r < 0.70:  # fails, no retries
+            mode, retries = "fail", 0
+            want = ("FAILED", code, 1)
+        elif r < 0.85:  # always fails, retried 1-2 times
+            mode, retries = "fail", rng.randint(1, 2)
+            want = ("FAILED", code, retries + 1)
+        else:           # fails on attempt 1 only
+            mode, retries = "flaky", rng.randint(1, 2)
+            want = ("SUCCEEDED", 0, 2)
+        plan.write("%s %d %s %d %d\n" % (name, dur, mode, code, retries))
+        exp.write("%s %s %d %d\n" % ((name,) + want))
+EOF
+
+# --- the submitter: every plan line until its submit is acknowledged -------
+# A submit that finds no scheduler (exit 3) is tried again; only ids that
+# were printed count as acknowledged ("NAME ID MS" in acked).
+: >"$T/acked"
+: >"$T/submit-retries"
+submitter() {
+    local name dur mode code retries id rc extra
+    while read -r name dur mode code retries; do
+        extra=()
+        [ "$retries" = 0 ] || extra=(--retries "$retries" --retry-backoff 200ms)
+        while :; do
+            rc=0
+            id=$("$MLQ" submit --scheduler "$SCHED_ADDR" --timeout 2s --name "$name" \
+                --cpus 0.5 --mem 32M "${extra[@]+"${extra[@]}"}" -- \
+                python3 -S "$CHAOS_JOB" "$STAMPS" "$dur" "$mode" "$code" \
+                2>>"$T/logs/submit.log") || rc=$?
+            if [ "$rc" = 0 ]; then
+                echo "$name $id $(now_ms)" >>"$T/acked"
+                break
+            fi
+            echo "$(now_ms)" >>"$T/submit-retries"
+            if [ "$rc" != 3 ]; then
+                echo "submit of $name exited $rc" >>"$T/submit-errors"
+                return 1
+            fi
+            sleep 0.2
+        done
+    done <"$T/plan"
+}
+submitter &
+SUBMITTER=$!
+IT_PIDS+=("$SUBMITTER")
+wait_until "[ -s $T/acked ] || [ -s $T/submit-errors ]" 30 || fail "no submit gets through"
+[ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors"); $(tail -n 5 "$T/logs/submit.log")"
+
+# --- the killer: SIGKILL at random moments, restart on the same state dir --
+: >"$T/kills"
+for k in $(seq 1 "$KILLS"); do
+    # Most kills some time after the restart, every third one right after
+    # it (while workers are still reconnecting and reconciling).
+    if [ $((k % 3)) = 0 ]; then
+        sleep "0.$((RANDOM % 6 + 1))"
+    else
+        sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+    fi
+    [ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors")"
+    log "kill $k/$KILLS ($(wc -l <"$T/acked") of $NJOBS acknowledged)"
+    now_ms >>"$T/kills"
+    kill_scheduler
+    # Sometimes stay down a little while.
+    [ $((RANDOM % 4)) != 0 ] || sleep "0.$((RANDOM % 10))"
+    start_scheduler "$STATE" "${SCHED_ARGS[@]}"
+done
+log "kills done; waiting for the submitter"
+wait_until "! pid_alive $SUBMITTER" $((NJOBS / 2 + 60)) || fail "submitter did not finish ($(wc -l <"$T/acked") of $NJOBS)"
+wait "$SUBMITTER" 2>/dev/null || true
+[ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors"); $(tail -n 5 "$T/logs/submit.log")"
+assert_eq "$NJOBS" "$(wc -l <"$T/acked")" "acknowledged submits"
+
+# --- everything ends ----------------------------------------------------------
+log "waiting for every job to end"
+wait_until "[ \"\$(sql 'SELECT count(*) FROM jobs WHERE state < 3')\" = 0 ]" $((NJOBS / 2 + 120)) ||
+    fail "jobs not terminal: $(sql 'SELECT name, state, reason FROM jobs WHERE state < 3 LIMIT 20')"
+mapfile -t IDS < <(awk '{ print $2 }' "$T/acked")
+: >"$T/status.jsonl"
+for ((i = 0; i < ${#IDS[@]}; i += 200)); do
+    batch=("${IDS[@]:i:200}")
+    run mlq wait "${batch[@]}" --timeout 60s
+    case "$RC" in 0 | 1) ;; *) fail "mlq wait exited $RC: $ERR" ;; esac
+    ok mlq status "${batch[@]}" --json
+    python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))' <<<"$OUT" >>"$T/status.jsonl"
+done
+integrity
+
+# --- the checks -------------------------------------------------------------
+run python3 "$CHAOS_CHECK" --db "$STATE/mlq.db" --stamps "$STAMPS" --expect "$T/expect" \
+    --acked "$T/acked" --status "$T/status.jsonl" --allow-extra
+printf '%s\n' "$ERR" >&2
+FIG=$OUT
+[ "$RC" = 0 ] || fail "the workload's outcomes are wrong ($FIG)"
+
+# Recovery: from each kill to the next acknowledged submit.
+REC=$(python3 - "$T/kills" "$T/acked" <<'EOF'
+import sys
+kills = [int(l) for l in open(sys.argv[1]) if l.strip()]
+acks = sorted(int(l.split()[2]) for l in open(sys.argv[2]) if len(l.split()) >= 3)
+rec = [min((a for a in acks if a > k), default=None) for k in kills]
+rec = [r - k for r, k in zip(rec, kills) if r is not None]
+print("max=%.1fs mean=%.1fs measured=%d" % (max(rec) / 1000, sum(rec) / len(rec) / 1000, len(rec))
+      if rec else "none")
+EOF
+)
+RETRIED=$(wc -l <"$T/submit-retries")
+summary "scheduler-crash" "$FIG kills=$KILLS submit_retries=$RETRIED submit_recovery=[$REC] seed=$SEED"
