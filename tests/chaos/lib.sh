@@ -58,12 +58,14 @@ chaos_check_needs() {
 }
 chaos_check_needs
 
-# shellcheck source=../integration/lib.sh
+# shellcheck source=tests/integration/lib.sh
 . "$CHAOS_LIB_DIR/../integration/lib.sh" "$@"
 
 CHAOS_FULL=${MLQ_CHAOS_FULL:-0}
 [ "$CHAOS_FULL" = 1 ] || CHAOS_FULL=0
+# shellcheck disable=SC2034 # used by the tests that source this
 CHAOS_JOB=$CHAOS_LIB_DIR/job.py
+# shellcheck disable=SC2034
 CHAOS_CHECK=$CHAOS_LIB_DIR/check_runs.py
 CHAOS_EXIT_CMDS=()
 CHAOS_NETNS=()
@@ -127,6 +129,8 @@ mono_ns() { python3 -c 'import time; print(time.monotonic_ns())'; }
 # secs MS: milliseconds as seconds with one decimal.
 secs() { printf '%d.%d' $(($1 / 1000)) $((($1 % 1000) / 100)); }
 
+# sql QUERY, integrity: on the test's $STATE/mlq.db.
+# shellcheck disable=SC2153
 sql() { sqlite3 -cmd '.timeout 5000' "$STATE/mlq.db" "$1"; }
 
 integrity() {

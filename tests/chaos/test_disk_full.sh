@@ -11,7 +11,9 @@
 #     restarting anything.
 # Needs root (mount); skipped otherwise. The tmpfs is unmounted at exit.
 IT_DEADLINE=${IT_DEADLINE:-240}
+# shellcheck disable=SC2034 # read by lib.sh
 CHAOS_NEEDS="root mount"
+# shellcheck source=tests/chaos/lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
 STATE=$T/state
@@ -79,7 +81,8 @@ done
 
 # Reads keep working.
 ok mlq list --json
-ok mlq status $(awk '{ print $2 }' "$T/acked" | head -n 5) --json
+mapfile -t some < <(awk '{ print $2 }' "$T/acked" | head -n 5)
+ok mlq status "${some[@]}" --json
 ok mlq workers --json
 integrity
 

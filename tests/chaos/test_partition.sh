@@ -17,7 +17,9 @@
 # namespace's end of the pair going down: nothing arrives either way, and
 # nobody is told (no reset). Needs root and `ip`; skipped otherwise.
 IT_DEADLINE=${IT_DEADLINE:-240}
+# shellcheck disable=SC2034 # read by lib.sh
 CHAOS_NEEDS="root netns"
+# shellcheck source=tests/chaos/lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
 HB=1 LEASE=4 GRACE=1 SLACK=4
@@ -74,8 +76,9 @@ SCHED_ADDR=tcp://$HOST:$SCHED_PORT
     --lease "${LEASE}s" --kill-grace "${GRACE}s" >>"$T/logs/scheduler.log" 2>&1 &
 SCHED_PID=$!
 IT_PIDS+=("$SCHED_PID")
-wait_until "host_port_open $SCHED_PORT || ! pid_alive $SCHED_PID" 15 && pid_alive "$SCHED_PID" ||
+if ! wait_until "host_port_open $SCHED_PORT || ! pid_alive $SCHED_PID" 15 || ! pid_alive "$SCHED_PID"; then
     fail "scheduler did not start on $SCHED_ADDR"
+fi
 nsx python3 -c '
 import socket, sys
 socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()

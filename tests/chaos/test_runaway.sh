@@ -5,6 +5,7 @@
 # is free again only once none of its processes is left: a job waiting for
 # the same GPU checks, as it starts, that none of them is alive.
 IT_DEADLINE=${IT_DEADLINE:-200}
+# shellcheck source=tests/chaos/lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
 STATE=$T/state

@@ -11,6 +11,7 @@
 # CI variant: 300 jobs, 8 kills. MLQ_CHAOS_FULL=1: 2,000 jobs, 25 kills.
 # MLQ_CHAOS_SEED fixes the workload and the kill moments.
 IT_DEADLINE=${IT_DEADLINE:-$([ "${MLQ_CHAOS_FULL:-0}" = 1 ] && echo 1500 || echo 420)}
+# shellcheck source=tests/chaos/lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
 if [ "$CHAOS_FULL" = 1 ]; then
@@ -75,7 +76,7 @@ submitter() {
                 echo "$name $id $(now_ms)" >>"$T/acked"
                 break
             fi
-            echo "$(now_ms)" >>"$T/submit-retries"
+            now_ms >>"$T/submit-retries"
             if [ "$rc" != 3 ]; then
                 echo "submit of $name exited $rc" >>"$T/submit-errors"
                 return 1

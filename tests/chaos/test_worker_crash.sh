@@ -13,6 +13,7 @@
 #
 # CI variant: one round. MLQ_CHAOS_FULL=1: three rounds.
 IT_DEADLINE=${IT_DEADLINE:-$([ "${MLQ_CHAOS_FULL:-0}" = 1 ] && echo 600 || echo 240)}
+# shellcheck source=tests/chaos/lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
 ROUNDS=$([ "$CHAOS_FULL" = 1 ] && echo 3 || echo 1)
@@ -50,18 +51,20 @@ run_pid() { # run_pid JOB ATTEMPT: the pid job.py stamped for that attempt
 # descendants at once: everything is stopped first (so that nobody reacts
 # to the others dying, and no new child appears), then killed.
 kill_tree() {
-    local spool=$T/spool-$1 daemon pids p
+    local spool=$T/spool-$1 daemon pids p shims
     daemon=$(eval echo "\$PID_$1")
-    pids=$(proc_tree "$daemon" $(spool_shim_pids "$spool"))
+    mapfile -t shims < <(spool_shim_pids "$spool")
+    pids=$(proc_tree "$daemon" "${shims[@]}")
     for p in $pids; do kill -STOP "$p" 2>/dev/null || true; done
-    pids=$(proc_tree "$daemon" $(spool_shim_pids "$spool")) # anything forked meanwhile
+    mapfile -t shims < <(spool_shim_pids "$spool")
+    pids=$(proc_tree "$daemon" "${shims[@]}") # anything forked meanwhile
     for p in $pids; do kill -STOP "$p" 2>/dev/null || true; done
     for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
     wait "$daemon" 2>/dev/null || true
     for p in $pids; do
         wait_until "! pid_alive $p" 5 || fail "pid $p of $1's tree survived SIGKILL"
     done
-    log "killed $1's whole tree: $(echo $pids | wc -w) processes"
+    log "killed $1's whole tree: $(wc -w <<<"$pids") processes"
 }
 
 KILLS=0 MAXREC=0 READOPTED=0 RERUN=0
