@@ -14,11 +14,13 @@
 
 struct mlq_logrelay;
 struct mlq_logstore;
+struct mlq_queue;
 
 struct mlq_ctx {
     void *router;
     struct mlq_store *store;
     struct mlq_jobtab *jobs;
+    struct mlq_queue *queue; /* the PENDING jobs of jobs */
     struct mlq_workers *workers;
     struct mlq_outbox *out;
     struct mlq_logrelay *logs;
@@ -28,7 +30,6 @@ struct mlq_ctx {
     int64_t kill_grace_ms;
     int64_t now_mono, now_wall; /* read once per loop iteration */
     bool dirty;                 /* something changed that may let a job start */
-    int64_t next_wake_wall;     /* earliest retry time of a queued job; 0 none */
 };
 
 #endif

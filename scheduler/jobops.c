@@ -2,7 +2,7 @@
  *
  * Invariants kept here:
  * - a job in the table is non-terminal or has a live attempt;
- * - a job is queued iff its state is PENDING;
+ * - a job is in the queue iff its state is PENDING;
  * - a worker's usage is the sum of the requests of live attempts on it;
  * - every change reaches the store (inside the loop's transaction) before the
  *   message that depends on it is queued in the outbox. */
@@ -17,6 +17,7 @@
 #include "id.h"
 #include "log.h"
 #include "placement.h"
+#include "queue.h"
 
 static struct mlq_request job_request(const struct mlq_job *job)
 {
@@ -91,13 +92,15 @@ static void push_kill(struct mlq_ctx *c, const struct mlq_worker *w, const char 
 static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
                         struct mlq_err *err);
 
-/* Back to the queue; a not-before time in the future arms the wake-up. */
-static void requeue(struct mlq_ctx *c, struct mlq_job *job)
+/* Into the pending queue, behind older jobs (the key is the submit order);
+ * a job with a not-before time ahead waits in the queue's timer heap. */
+static int enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
-    mlq_jobtab_enqueue(c->jobs, job);
-    if (job->row.not_before_ms > c->now_wall &&
-        (!c->next_wake_wall || job->row.not_before_ms < c->next_wake_wall))
-        c->next_wake_wall = job->row.not_before_ms;
+    job->qkey = job->row.seq;
+    if (mlq_queue_add(c->queue, job, c->now_wall) < 0)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory queueing job %.8s", job->row.id);
+    c->dirty = true;
+    return 0;
 }
 
 int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
@@ -122,8 +125,8 @@ int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_I
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory adding a job");
     memset(spec, 0, sizeof *spec);
     memcpy(id, job->row.id, MLQ_ID_LEN + 1);
-    mlq_jobtab_enqueue(c->jobs, job);
-    c->dirty = true;
+    if ((rc = enqueue(c, job, err)) < 0)
+        return rc;
     mlq_info("job %.8s submitted by %s", id, job->row.spec.owner ? job->row.spec.owner : "?");
     return 0;
 }
@@ -171,7 +174,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
         rc = transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
     if (rc < 0)
         return rc;
-    mlq_jobtab_dequeue(c->jobs, job);
+    mlq_queue_remove(c->queue, job);
     mlq_jobtab_set_attempt(c->jobs, job, &a);
     job->confirmed = true;
     job->gpu_mask = mask;
@@ -196,24 +199,18 @@ static bool any_capacity(struct mlq_ctx *c)
 int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
 {
     c->dirty = false;
-    struct mlq_job *job = mlq_jobtab_first_queued(c->jobs), *next;
-    bool room = any_capacity(c);
-    c->next_wake_wall = 0;
-    for (; job && room; job = next) {
-        next = job->q_next;
-        if (job->row.not_before_ms > c->now_wall) { /* retry backoff */
-            if (!c->next_wake_wall || job->row.not_before_ms < c->next_wake_wall)
-                c->next_wake_wall = job->row.not_before_ms;
-            continue;
-        }
+    mlq_queue_pass_begin(c->queue);
+    struct mlq_job *job;
+    while (any_capacity(c) && (job = mlq_queue_pass_next(c->queue))) {
         struct mlq_request r = job_request(job);
         struct mlq_worker *w = mlq_place_best(c->workers, &r);
-        if (!w)
+        if (!w) {
+            mlq_queue_pass_skip(c->queue, job); /* nor anything of its shape */
             continue;
+        }
         int rc = dispatch(c, job, w, err);
         if (rc < 0)
             return rc;
-        room = any_capacity(c);
     }
     return 0;
 }
@@ -338,9 +335,7 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
     snprintf(reason, sizeof reason, "retry %d/%d at %s (%s)", failed_runs, job->row.spec.retries,
              hms, why);
     int rc = transition(c, job, MLQ_EV_RETRY, reason, &act, err);
-    if (rc == 0)
-        requeue(c, job);
-    return rc;
+    return rc < 0 ? rc : enqueue(c, job, err);
 }
 
 int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
@@ -382,7 +377,7 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *who, s
     if (rc < 0)
         return rc;
     if (act == MLQ_ACT_DEQUEUE)
-        mlq_jobtab_dequeue(c->jobs, job);
+        mlq_queue_remove(c->queue, job);
     else if (act == MLQ_ACT_KILL && job->live)
         push_kill(c, mlq_workers_get(c->workers, job->att.worker), job->att.id, reason);
     mlq_info("job %.8s %s", job->row.id, reason);
@@ -424,8 +419,8 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
     rc = transition(c, job, again ? MLQ_EV_LOST : MLQ_EV_LOST_FINAL, reason, &act, err);
     if (rc < 0)
         return rc;
-    if (act == MLQ_ACT_REQUEUE)
-        requeue(c, job);
+    if (act == MLQ_ACT_REQUEUE && (rc = enqueue(c, job, err)) < 0)
+        return rc;
     maybe_forget(c, job);
     return 0;
 }
@@ -612,7 +607,7 @@ static int recover_job(const struct mlq_store_job *row, void *arg)
     struct mlq_job *job;
     int r = add_row(rc, row, &job);
     if (r == 0 && job->row.state == MLQ_JOB_PENDING)
-        mlq_jobtab_enqueue(rc->c->jobs, job);
+        r = enqueue(rc->c, job, rc->err);
     return r;
 }
 
@@ -669,7 +664,7 @@ static int requeue_orphans(struct mlq_ctx *c, struct mlq_err *err)
         enum mlq_fsm_action act;
         rc = transition(c, p.v[i], MLQ_EV_LOST, "requeued: no live attempt at start-up", &act, err);
         if (rc == 0)
-            mlq_jobtab_enqueue(c->jobs, p.v[i]);
+            rc = enqueue(c, p.v[i], err);
     }
     free(p.v);
     return rc;
@@ -687,7 +682,7 @@ int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err)
         r = requeue_orphans(c, err);
     if (r == 0) {
         mlq_info("recovered %zu active jobs (%zu pending), %zu workers", mlq_jobtab_count(c->jobs),
-                 mlq_jobtab_queued_count(c->jobs), mlq_workers_count(c->workers));
+                 mlq_queue_count(c->queue), mlq_workers_count(c->workers));
         c->dirty = true;
     }
     return r;

@@ -1,5 +1,5 @@
 /* jobtab: see jobtab.h. Two chained hash tables (by job id, by live attempt
- * id) over the same job records, plus an intrusive doubly linked queue. */
+ * id) over the same job records. */
 #include "jobtab.h"
 
 #include <stdlib.h>
@@ -8,8 +8,6 @@
 struct mlq_jobtab {
     struct mlq_job **by_id, **by_att;
     size_t nbuckets, count;
-    struct mlq_job *q_head, *q_tail;
-    size_t queued;
 };
 
 static size_t hash_str(const char *s)
@@ -166,7 +164,6 @@ void mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
 
 void mlq_jobtab_remove(struct mlq_jobtab *tab, struct mlq_job *job)
 {
-    mlq_jobtab_dequeue(tab, job);
     mlq_jobtab_clear_attempt(tab, job);
     unlink_chain(&tab->by_id[hash_str(job->row.id) & (tab->nbuckets - 1)], job, false);
     tab->count--;
@@ -176,56 +173,6 @@ void mlq_jobtab_remove(struct mlq_jobtab *tab, struct mlq_job *job)
 size_t mlq_jobtab_count(const struct mlq_jobtab *tab)
 {
     return tab->count;
-}
-
-void mlq_jobtab_enqueue(struct mlq_jobtab *tab, struct mlq_job *job)
-{
-    if (job->queued)
-        return;
-    /* New submissions have the highest seq and go to the tail at once;
-     * requeued jobs walk back to their place so age order is kept. */
-    struct mlq_job *after = tab->q_tail;
-    while (after && after->row.seq > job->row.seq)
-        after = after->q_prev;
-    job->q_prev = after;
-    job->q_next = after ? after->q_next : tab->q_head;
-    if (job->q_next)
-        job->q_next->q_prev = job;
-    else
-        tab->q_tail = job;
-    if (after)
-        after->q_next = job;
-    else
-        tab->q_head = job;
-    job->queued = true;
-    tab->queued++;
-}
-
-void mlq_jobtab_dequeue(struct mlq_jobtab *tab, struct mlq_job *job)
-{
-    if (!job->queued)
-        return;
-    if (job->q_prev)
-        job->q_prev->q_next = job->q_next;
-    else
-        tab->q_head = job->q_next;
-    if (job->q_next)
-        job->q_next->q_prev = job->q_prev;
-    else
-        tab->q_tail = job->q_prev;
-    job->q_prev = job->q_next = NULL;
-    job->queued = false;
-    tab->queued--;
-}
-
-struct mlq_job *mlq_jobtab_first_queued(struct mlq_jobtab *tab)
-{
-    return tab->q_head;
-}
-
-size_t mlq_jobtab_queued_count(const struct mlq_jobtab *tab)
-{
-    return tab->queued;
 }
 
 void mlq_jobtab_each(struct mlq_jobtab *tab, mlq_jobtab_fn fn, void *ctx)

@@ -2,9 +2,9 @@
  *
  * A job is here while it is not terminal or while it still has a live
  * attempt (a cancelled job's process runs until its worker reports the end).
- * Jobs are indexed by id and by live attempt id, and PENDING jobs sit in a
- * queue ordered by submit sequence. The table owns every job and the strings
- * inside its rows. */
+ * Jobs are indexed by id and by live attempt id; PENDING ones are also in
+ * the queue (queue.h), which must drop a job before the table frees it. The
+ * table owns every job and the strings inside its rows. */
 #ifndef MLQ_JOBTAB_H
 #define MLQ_JOBTAB_H
 
@@ -21,8 +21,12 @@ struct mlq_job {
     bool confirmed;               /* the worker confirmed att since this scheduler started */
     int64_t confirm_by;           /* monotonic deadline for that confirmation */
     uint64_t gpu_mask;            /* att's GPUs */
-    bool queued;                  /* in the pending queue */
-    struct mlq_job *q_prev, *q_next;
+    /* Pending-queue bookkeeping, owned by queue.c. */
+    bool queued;                  /* in the queue (ready or waiting) */
+    bool qwaiting;                /* in the waiting heap (not-before time ahead) */
+    int64_t qkey;                 /* order in the queue: lower runs first */
+    size_t qpos;                  /* index in its heap */
+    void *qshape;                 /* its shape while ready */
     struct mlq_job *h_id, *h_att; /* hash chains */
 };
 
@@ -46,12 +50,6 @@ size_t mlq_jobtab_count(const struct mlq_jobtab *tab);
 void mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
                             const struct mlq_store_attempt *a);
 void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job);
-
-/* Pending queue, ascending seq. */
-void mlq_jobtab_enqueue(struct mlq_jobtab *tab, struct mlq_job *job);
-void mlq_jobtab_dequeue(struct mlq_jobtab *tab, struct mlq_job *job);
-struct mlq_job *mlq_jobtab_first_queued(struct mlq_jobtab *tab);
-size_t mlq_jobtab_queued_count(const struct mlq_jobtab *tab);
 
 /* Calls fn for every job; fn must not add or remove jobs. */
 typedef void (*mlq_jobtab_fn)(struct mlq_job *job, void *ctx);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "logrelay.h"
 #include "logstore.h"
+#include "queue.h"
 #include "wproto.h"
 
 #define BATCH_MAX   512  /* messages handled per iteration */
@@ -52,8 +53,9 @@ struct mlq_sched {
 static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
 {
     c->jobs = mlq_jobtab_create();
+    c->queue = mlq_queue_create();
     c->workers = mlq_workers_create();
-    if (!c->jobs || !c->workers)
+    if (!c->jobs || !c->queue || !c->workers)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
@@ -105,6 +107,7 @@ void mlq_sched_destroy(struct mlq_sched **sp)
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     mlq_store_close(&s->c.store);
+    mlq_queue_destroy(&s->c.queue); /* before the jobs it points to */
     mlq_jobtab_destroy(&s->c.jobs);
     mlq_workers_destroy(&s->c.workers);
     mlq_outbox_destroy(&s->c.out);
@@ -171,6 +174,7 @@ static int reload(struct mlq_sched *s, struct mlq_err *err)
 {
     struct mlq_ctx *c = &s->c;
     mlq_store_rollback(c->store);
+    mlq_queue_destroy(&c->queue);
     mlq_jobtab_destroy(&c->jobs);
     mlq_workers_destroy(&c->workers);
     int rc = ctx_init_memory(c, err);
@@ -209,7 +213,8 @@ static void run_timers(struct mlq_sched *s)
     if (c->now_mono < s->next_tick || s->failed)
         return;
     s->next_tick = c->now_mono + TICK_MS;
-    if (c->next_wake_wall && c->now_wall >= c->next_wake_wall)
+    int64_t next_due;
+    if (mlq_queue_release_due(c->queue, c->now_wall, &next_due) > 0)
         c->dirty = true; /* a retry's backoff is over */
     struct mlq_err e = {0};
     if (mlq_jobops_check_leases(c, &e) < 0) {

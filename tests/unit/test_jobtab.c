@@ -1,5 +1,5 @@
-/* jobtab: lookups by id and attempt, queue order by seq (requeued jobs go
- * back to their place), growth past the initial bucket count, removal. */
+/* jobtab: lookups by id and attempt, growth past the initial bucket count,
+ * removal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,41 +69,11 @@ static void test_attempt_index(void **state)
     mlq_jobtab_destroy(&tab);
 }
 
-static void test_queue_order(void **state)
-{
-    (void)state;
-    struct mlq_jobtab *tab = mlq_jobtab_create();
-    struct mlq_job *j[6];
-    for (int i = 1; i <= 5; i++) {
-        j[i] = add(tab, i * 10);
-        mlq_jobtab_enqueue(tab, j[i]);
-    }
-    mlq_jobtab_enqueue(tab, j[3]); /* twice is once */
-    assert_int_equal(mlq_jobtab_queued_count(tab), 5);
-    mlq_jobtab_dequeue(tab, j[2]);
-    mlq_jobtab_dequeue(tab, j[1]);
-    mlq_jobtab_dequeue(tab, j[1]);
-    assert_int_equal(mlq_jobtab_queued_count(tab), 3);
-    mlq_jobtab_enqueue(tab, j[2]); /* requeued: back between nothing and 30 */
-    mlq_jobtab_enqueue(tab, j[1]);
-    int64_t want[] = {10, 20, 30, 40, 50}, k = 0;
-    for (struct mlq_job *q = mlq_jobtab_first_queued(tab); q; q = q->q_next)
-        assert_int_equal(q->row.seq, want[k++]);
-    assert_int_equal(k, 5);
-    mlq_jobtab_remove(tab, j[3]); /* removal leaves the queue */
-    k = 0;
-    for (struct mlq_job *q = mlq_jobtab_first_queued(tab); q; q = q->q_next)
-        k++;
-    assert_int_equal(k, 4);
-    mlq_jobtab_destroy(&tab);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_and_growth),
         cmocka_unit_test(test_attempt_index),
-        cmocka_unit_test(test_queue_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

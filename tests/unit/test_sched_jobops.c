@@ -14,6 +14,7 @@
 #include "jobops.h"
 #include "logrelay.h"
 #include "placement.h"
+#include "queue.h"
 
 #define G (1024LL * 1024 * 1024)
 
@@ -27,6 +28,7 @@ static void ctx_open(struct mlq_ctx *c, const char *path)
     memset(c, 0, sizeof *c);
     assert_int_equal(mlq_store_open(path, &c->store, NULL), 0);
     c->jobs = mlq_jobtab_create();
+    c->queue = mlq_queue_create();
     c->workers = mlq_workers_create();
     c->out = mlq_outbox_create();
     c->logs = mlq_logrelay_create();
@@ -40,6 +42,7 @@ static void ctx_open(struct mlq_ctx *c, const char *path)
 static void ctx_close(struct mlq_ctx *c)
 {
     mlq_store_close(&c->store);
+    mlq_queue_destroy(&c->queue);
     mlq_jobtab_destroy(&c->jobs);
     mlq_workers_destroy(&c->workers);
     mlq_outbox_destroy(&c->out);
@@ -99,6 +102,15 @@ static struct mlq_job *submit(struct mlq_ctx *c, int64_t cpus_m, int32_t gpus)
     struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
     assert_non_null(job);
     return job;
+}
+
+/* Moves the wall clock and lets due retries into the queue, as the loop's
+ * timer does. */
+static void advance_to(struct mlq_ctx *c, int64_t wall)
+{
+    int64_t due;
+    c->now_wall = wall;
+    mlq_queue_release_due(c->queue, c->now_wall, &due);
 }
 
 static void commit(struct mlq_ctx *c)
@@ -228,7 +240,7 @@ static void test_cancel_running_waits_for_process(void **state)
     strcpy(id, p->row.id);
     assert_int_equal(mlq_jobops_cancel(c, p, "user", NULL), 0);
     assert_null(mlq_jobtab_get(c->jobs, id));
-    assert_int_equal(mlq_jobtab_queued_count(c->jobs), 0);
+    assert_int_equal(mlq_queue_count(c->queue), 0);
 }
 
 static void test_lost_worker_requeues_then_fails(void **state)
@@ -246,7 +258,7 @@ static void test_lost_worker_requeues_then_fails(void **state)
             assert_true(job->row.not_before_ms > c->now_wall);
             assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
             assert_int_equal(job->row.state, MLQ_JOB_PENDING);
-            c->now_wall = job->row.not_before_ms;
+            advance_to(c, job->row.not_before_ms);
         }
         assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
         assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
@@ -289,7 +301,7 @@ static void test_recovery_and_reconcile(void **state)
     ctx_open(c, f->path);
     assert_int_equal(mlq_jobops_recover(c, NULL), 0);
     assert_int_equal(mlq_jobtab_count(c->jobs), 3);
-    assert_int_equal(mlq_jobtab_queued_count(c->jobs), 1);
+    assert_int_equal(mlq_queue_count(c->queue), 1);
     struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
     assert_non_null(w);
     assert_int_equal(w->state, MLQ_WORKER_DOWN);
@@ -309,8 +321,11 @@ static void test_recovery_and_reconcile(void **state)
     assert_int_equal(g->row.state, MLQ_JOB_PENDING); /* lost, requeued */
     assert_int_equal(g->row.node_failures, 1);
     assert_int_equal(w->gpu_used, 1);
-    /* the requeued job keeps its age: it is ahead of the never-placed one */
-    assert_string_equal(mlq_jobtab_first_queued(c->jobs)->row.id, gone_id);
+    /* After its fencing delay the requeued job keeps its age: it is ahead of
+     * the never-placed one. */
+    assert_string_equal(mlq_queue_first(c->queue)->row.id, q_id);
+    advance_to(c, g->row.not_before_ms);
+    assert_string_equal(mlq_queue_first(c->queue)->row.id, gone_id);
 
     /* An unconfirmed attempt is lost once the lease runs out. */
     c->now_mono += c->lease_ms + 1;
@@ -352,11 +367,15 @@ static void test_retries_with_backoff(void **state)
         assert_true(wait >= base * 8 / 10 && wait <= base * 12 / 10);
         assert_non_null(strstr(job->row.reason, "retry"));
         assert_non_null(strstr(job->row.reason, "exited with code 7"));
-        assert_int_equal(c->next_wake_wall, job->row.not_before_ms);
+        assert_true(job->qwaiting);
+        int64_t due = 0;
+        assert_int_equal(mlq_queue_release_due(c->queue, c->now_wall, &due), 0);
+        assert_int_equal(due, job->row.not_before_ms);
         /* Not before its time, even though the worker is idle. */
         assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
         assert_int_equal(job->row.state, MLQ_JOB_PENDING);
         c->now_wall = job->row.not_before_ms;
+        assert_int_equal(mlq_queue_release_due(c->queue, c->now_wall, &due), 1);
     }
     assert_null(mlq_jobtab_get(c->jobs, id));
     commit(c);
@@ -383,7 +402,7 @@ static void test_timeout_and_success_after_retry(void **state)
     assert_int_equal(mlq_jobops_finished(c, a, &rep, NULL), 0);
     rep = report(b, MLQ_OUT_TIMED_OUT, 9);
     assert_int_equal(mlq_jobops_finished(c, b, &rep, NULL), 0);
-    c->now_wall += 10000;
+    advance_to(c, c->now_wall + 10000);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     b = mlq_jobtab_get(c->jobs, bid);
     rep = report(b, MLQ_OUT_EXITED, 0);
@@ -409,7 +428,7 @@ static void test_refused_requeues_without_using_retries(void **state)
     assert_int_equal(job->row.node_failures, 1);
     assert_true(job->row.not_before_ms > c->now_wall); /* fencing delay */
     assert_non_null(strstr(job->row.reason, "spool full"));
-    c->now_wall = job->row.not_before_ms;
+    advance_to(c, job->row.not_before_ms);
     w1->draining = true; /* a draining worker takes nothing new */
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);

@@ -1,0 +1,318 @@
+/* queue: see queue.h. Binary heaps of job pointers; each job remembers its
+ * heap position (qpos) so removal is O(log n). */
+#include "queue.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHAPE_BUCKETS 1024
+
+struct heap {
+    struct mlq_job **v;
+    size_t n, cap;
+    bool by_time; /* waiting heap: ordered by not_before_ms, else by qkey */
+};
+
+struct shape {
+    int64_t cpus_m, mem;
+    int32_t gpus;
+    struct heap jobs;
+    size_t active_idx;   /* position in q->active */
+    uint64_t skipped_in; /* pass number in which it was skipped */
+    struct shape *next;  /* hash chain */
+};
+
+struct mlq_queue {
+    struct shape *buckets[SHAPE_BUCKETS];
+    struct shape **active; /* shapes with ready jobs */
+    size_t nactive, cap_active;
+    struct heap waiting;
+    size_t count;
+    uint64_t pass; /* current pass number, from 1 */
+};
+
+static bool before(const struct heap *h, const struct mlq_job *a, const struct mlq_job *b)
+{
+    if (h->by_time && a->row.not_before_ms != b->row.not_before_ms)
+        return a->row.not_before_ms < b->row.not_before_ms;
+    if (a->qkey != b->qkey)
+        return a->qkey < b->qkey;
+    return a->row.seq < b->row.seq;
+}
+
+static void heap_set(struct heap *h, size_t i, struct mlq_job *job)
+{
+    h->v[i] = job;
+    job->qpos = i;
+}
+
+static void sift_up(struct heap *h, size_t i)
+{
+    struct mlq_job *job = h->v[i];
+    while (i > 0 && before(h, job, h->v[(i - 1) / 2])) {
+        heap_set(h, i, h->v[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    heap_set(h, i, job);
+}
+
+static void sift_down(struct heap *h, size_t i)
+{
+    struct mlq_job *job = h->v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && before(h, h->v[c + 1], h->v[c]))
+            c++;
+        if (!before(h, h->v[c], job))
+            break;
+        heap_set(h, i, h->v[c]);
+        i = c;
+    }
+    heap_set(h, i, job);
+}
+
+static int heap_push(struct heap *h, struct mlq_job *job)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 16;
+        struct mlq_job **v = realloc(h->v, cap * sizeof *v);
+        if (!v)
+            return MLQ_ENOMEM;
+        h->v = v;
+        h->cap = cap;
+    }
+    heap_set(h, h->n++, job);
+    sift_up(h, h->n - 1);
+    return 0;
+}
+
+static void heap_remove(struct heap *h, size_t i)
+{
+    struct mlq_job *last = h->v[--h->n];
+    if (i == h->n)
+        return;
+    heap_set(h, i, last);
+    sift_up(h, i);
+    sift_down(h, last->qpos);
+}
+
+struct mlq_queue *mlq_queue_create(void)
+{
+    struct mlq_queue *q = calloc(1, sizeof *q);
+    if (q)
+        q->waiting.by_time = true;
+    return q;
+}
+
+void mlq_queue_destroy(struct mlq_queue **qp)
+{
+    if (!qp || !*qp)
+        return;
+    struct mlq_queue *q = *qp;
+    for (size_t b = 0; b < SHAPE_BUCKETS; b++) {
+        for (struct shape *s = q->buckets[b], *next; s; s = next) {
+            next = s->next;
+            free(s->jobs.v);
+            free(s);
+        }
+    }
+    free(q->active);
+    free(q->waiting.v);
+    free(q);
+    *qp = NULL;
+}
+
+static size_t bucket_of(int64_t cpus_m, int64_t mem, int32_t gpus)
+{
+    uint64_t h = (uint64_t)cpus_m * 0x9e3779b97f4a7c15ULL;
+    h ^= (uint64_t)mem + (h << 6) + (h >> 2);
+    h ^= (uint64_t)gpus * 0xff51afd7ed558ccdULL;
+    return (size_t)(h % SHAPE_BUCKETS);
+}
+
+static size_t job_bucket(const struct mlq_job *job)
+{
+    return bucket_of(job->row.spec.cpus_m, job->row.spec.mem, job->row.spec.gpus);
+}
+
+static struct shape *shape_find(struct mlq_queue *q, const struct mlq_job *job)
+{
+    for (struct shape *s = q->buckets[job_bucket(job)]; s; s = s->next)
+        if (s->cpus_m == job->row.spec.cpus_m && s->mem == job->row.spec.mem &&
+            s->gpus == job->row.spec.gpus)
+            return s;
+    return NULL;
+}
+
+static int activate(struct mlq_queue *q, struct shape *s)
+{
+    if (q->nactive == q->cap_active) {
+        size_t cap = q->cap_active ? q->cap_active * 2 : 16;
+        struct shape **a = realloc(q->active, cap * sizeof *a);
+        if (!a)
+            return MLQ_ENOMEM;
+        q->active = a;
+        q->cap_active = cap;
+    }
+    s->active_idx = q->nactive;
+    q->active[q->nactive++] = s;
+    return 0;
+}
+
+/* The job's shape, created when new; NULL on allocation failure. */
+static struct shape *shape_get(struct mlq_queue *q, const struct mlq_job *job)
+{
+    struct shape *s = shape_find(q, job);
+    if (s)
+        return s;
+    if (!(s = calloc(1, sizeof *s)))
+        return NULL;
+    s->cpus_m = job->row.spec.cpus_m;
+    s->mem = job->row.spec.mem;
+    s->gpus = job->row.spec.gpus;
+    if (activate(q, s) < 0) {
+        free(s);
+        return NULL;
+    }
+    size_t b = job_bucket(job);
+    s->next = q->buckets[b];
+    q->buckets[b] = s;
+    return s;
+}
+
+/* An empty shape leaves the active list and the hash, and is freed, so the
+ * pass never walks shapes nobody asks for any more. */
+static void shape_drop_if_empty(struct mlq_queue *q, struct shape *s)
+{
+    if (s->jobs.n > 0)
+        return;
+    struct shape *last = q->active[--q->nactive];
+    q->active[s->active_idx] = last;
+    last->active_idx = s->active_idx;
+    struct shape **pp = &q->buckets[bucket_of(s->cpus_m, s->mem, s->gpus)];
+    while (*pp != s)
+        pp = &(*pp)->next;
+    *pp = s->next;
+    free(s->jobs.v);
+    free(s);
+}
+
+static int add_ready(struct mlq_queue *q, struct mlq_job *job)
+{
+    struct shape *s = shape_get(q, job);
+    if (!s)
+        return MLQ_ENOMEM;
+    int rc = heap_push(&s->jobs, job);
+    if (rc < 0) {
+        shape_drop_if_empty(q, s);
+        return rc;
+    }
+    job->qshape = s;
+    job->qwaiting = false;
+    return 0;
+}
+
+int mlq_queue_add(struct mlq_queue *q, struct mlq_job *job, int64_t now_wall)
+{
+    if (job->queued)
+        return 0;
+    int rc;
+    if (job->row.not_before_ms > now_wall) {
+        rc = heap_push(&q->waiting, job);
+        job->qwaiting = true;
+        job->qshape = NULL;
+    } else {
+        rc = add_ready(q, job);
+    }
+    if (rc == 0) {
+        job->queued = true;
+        q->count++;
+    }
+    return rc;
+}
+
+void mlq_queue_remove(struct mlq_queue *q, struct mlq_job *job)
+{
+    if (!job->queued)
+        return;
+    if (job->qwaiting) {
+        heap_remove(&q->waiting, job->qpos);
+    } else {
+        struct shape *s = job->qshape;
+        heap_remove(&s->jobs, job->qpos);
+        shape_drop_if_empty(q, s);
+    }
+    job->queued = false;
+    job->qshape = NULL;
+    q->count--;
+}
+
+size_t mlq_queue_count(const struct mlq_queue *q)
+{
+    return q->count;
+}
+
+size_t mlq_queue_release_due(struct mlq_queue *q, int64_t now_wall, int64_t *next_due)
+{
+    size_t moved = 0;
+    while (q->waiting.n > 0 && q->waiting.v[0]->row.not_before_ms <= now_wall) {
+        struct mlq_job *job = q->waiting.v[0];
+        heap_remove(&q->waiting, 0);
+        if (add_ready(q, job) < 0) { /* out of memory: try again next time */
+            heap_push(&q->waiting, job);
+            job->qwaiting = true;
+            break;
+        }
+        moved++;
+    }
+    *next_due = q->waiting.n > 0 ? q->waiting.v[0]->row.not_before_ms : 0;
+    return moved;
+}
+
+void mlq_queue_pass_begin(struct mlq_queue *q)
+{
+    q->pass++;
+}
+
+static bool key_before(const struct mlq_job *a, const struct mlq_job *b)
+{
+    return a->qkey != b->qkey ? a->qkey < b->qkey : a->row.seq < b->row.seq;
+}
+
+struct mlq_job *mlq_queue_pass_next(struct mlq_queue *q)
+{
+    struct mlq_job *best = NULL;
+    for (size_t i = 0; i < q->nactive; i++) {
+        if (q->active[i]->skipped_in == q->pass)
+            continue;
+        struct mlq_job *h = q->active[i]->jobs.v[0];
+        if (!best || key_before(h, best))
+            best = h;
+    }
+    return best;
+}
+
+void mlq_queue_pass_skip(struct mlq_queue *q, struct mlq_job *job)
+{
+    if (job->queued && !job->qwaiting)
+        ((struct shape *)job->qshape)->skipped_in = q->pass;
+}
+
+size_t mlq_queue_nshapes(const struct mlq_queue *q)
+{
+    return q->nactive;
+}
+
+struct mlq_job *mlq_queue_first(const struct mlq_queue *q)
+{
+    struct mlq_job *best = NULL;
+    for (size_t i = 0; i < q->nactive; i++) {
+        struct mlq_job *h = q->active[i]->jobs.v[0];
+        if (!best || key_before(h, best))
+            best = h;
+    }
+    return best;
+}

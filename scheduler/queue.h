@@ -1,0 +1,53 @@
+/* queue: the PENDING jobs, organised for the placement pass.
+ *
+ * Jobs that ask for the same resources (a "shape") are interchangeable for
+ * placement: if the first of them does not fit anywhere, none of them does.
+ * So pending jobs sit in one heap per shape, ordered by their queue key, and
+ * a pass only looks at the head of each shape: its cost grows with the
+ * number of distinct shapes and the number of jobs it starts, never with the
+ * length of the queue. Jobs waiting for a not-before time (retry backoff,
+ * fencing delay) sit in a separate heap ordered by that time until due.
+ *
+ * The queue stores pointers to jobs owned by the job table; a job must be
+ * removed from the queue before the table frees it. */
+#ifndef MLQ_QUEUE_H
+#define MLQ_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "jobtab.h"
+
+struct mlq_queue;
+
+struct mlq_queue *mlq_queue_create(void);
+/* Frees the queue (not the jobs); sets *q to NULL; accepts NULL. */
+void mlq_queue_destroy(struct mlq_queue **q);
+
+/* Adds job (no-op when already queued): to its shape's heap when it may run
+ * at now_wall, else to the waiting heap. Lower job->qkey runs first. */
+int mlq_queue_add(struct mlq_queue *q, struct mlq_job *job, int64_t now_wall);
+/* Removes job when queued. */
+void mlq_queue_remove(struct mlq_queue *q, struct mlq_job *job);
+size_t mlq_queue_count(const struct mlq_queue *q);
+
+/* Moves waiting jobs whose time has come into their shapes and returns how
+ * many moved; *next_due gets the earliest not-before time still waiting (0
+ * when none). */
+size_t mlq_queue_release_due(struct mlq_queue *q, int64_t now_wall, int64_t *next_due);
+
+/* A placement pass: pass_next returns the ready job with the lowest key
+ * among shapes not skipped in this pass (NULL when none is left);
+ * pass_skip(job) takes the job's whole shape out of the rest of the pass
+ * (it does not fit now, so neither does anything of the same shape). */
+void mlq_queue_pass_begin(struct mlq_queue *q);
+struct mlq_job *mlq_queue_pass_next(struct mlq_queue *q);
+void mlq_queue_pass_skip(struct mlq_queue *q, struct mlq_job *job);
+
+/* Number of shapes with ready jobs, and the ready job with the lowest key
+ * across all of them (NULL when none). */
+size_t mlq_queue_nshapes(const struct mlq_queue *q);
+struct mlq_job *mlq_queue_first(const struct mlq_queue *q);
+
+#endif
