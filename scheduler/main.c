@@ -42,7 +42,7 @@ static void usage(FILE *f)
                "  --state-dir DIR     state directory: mlq.db, scheduler.pid (default ./.mlq)\n"
                "  --heartbeat DUR     how often workers heartbeat (default 5s)\n"
                "  --lease DUR         a worker silent this long is lost (default 30s)\n"
-               "  --kill-grace DUR    SIGTERM to SIGKILL delay on cancel (default 10s)\n"
+               "  --kill-grace DUR    default SIGTERM to SIGKILL delay of jobs (default 30s)\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
                "  -h, --help          show this help\n");
 }
@@ -172,7 +172,7 @@ static int setup_signals(int pipefd[2])
 int main(int argc, char **argv)
 {
     struct opts o = {
-        .s = {"tcp://127.0.0.1:7710", ".mlq", 5000, 30000, 10000},
+        .s = {"tcp://127.0.0.1:7710", ".mlq", 5000, 30000, 30000},
         .level = MLQ_LOG_INFO,
     };
     int prc = parse_args(argc, argv, &o);
