@@ -15,6 +15,9 @@
 
 #define LIST_DEFAULT         100
 #define LOG_RELAY_TIMEOUT_MS 5000
+/* Attempt histories go into a `jobs` reply only for this many jobs at most:
+ * 64 jobs x 256 attempts stay well under the message size limit. */
+#define STATUS_ATTEMPTS_MAX_JOBS 64
 
 static int reply(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *m, uint64_t rid,
                  struct mlq_err *err)
@@ -110,7 +113,7 @@ int mlq_client_on_jobs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     int rc = resolve_all(c, msg->u.jobs.ids, n, ids, err);
     if (rc == 0)
-        rc = reply_ids(c, peer, msg->rid, ids, n, true, err);
+        rc = reply_ids(c, peer, msg->rid, ids, n, n <= STATUS_ATTEMPTS_MAX_JOBS, err);
     free(ids);
     return rc;
 }
