@@ -3,11 +3,23 @@
  *
  * One thread, one zmq_poll over the DEALER socket and the signal pipe, with
  * timers: register (every 2 s until "registered"), heartbeat, report re-send
- * (each unacknowledged report about once a second) and job watch (every
- * 200 ms). Everything the agent learns about an attempt is in the spool
- * before it is reported, so a worker killed at any point re-adopts its
- * attempts on start (mlq_spool_scan) and every outcome reaches the scheduler
- * exactly once. */
+ * (each unacknowledged report about once a second), job watch and log
+ * uploads (every 200 ms) and self-fencing. Everything the agent learns about
+ * an attempt is in the spool before it is reported, so a worker killed at
+ * any point re-adopts its attempts on start (mlq_spool_scan) and every
+ * outcome reaches the scheduler exactly once; after an accepted finished
+ * report it uploads the attempt's logs (logupload.h).
+ *
+ * Self-fencing: when nothing at all came from the scheduler for its lease
+ * (CLOCK_MONOTONIC; the lease is kept in the spool across restarts), the
+ * scheduler has declared this worker lost and requeued its jobs, so every
+ * running attempt is ended (SIGTERM to its whole tree, SIGKILL after its
+ * grace) and recorded as lost.
+ *
+ * Draining (SIGUSR2): heartbeats say draining, new assignments are refused,
+ * and the loop ends once no attempt is held any more (all finished,
+ * reported, acknowledged and uploaded). An assignment the spool cannot hold
+ * (disk full, read-only) is refused too, and the worker carries on. */
 #ifndef MLQ_AGENT_H
 #define MLQ_AGENT_H
 
@@ -26,9 +38,10 @@ struct mlq_agent_config {
     int64_t mem;
     int32_t gpus; /* GPU indices 0..gpus-1 */
     int64_t heartbeat_ms;
+    int64_t log_cap; /* bytes of each stream uploaded (the tail); 0: 16 MiB */
     /* Read end of a non-blocking pipe carrying one byte per caught signal
-     * (the signal number): SIGTERM/SIGINT stop the loop, SIGCHLD reaps. -1
-     * when there is none. */
+     * (the signal number): SIGTERM/SIGINT stop the loop, SIGUSR2 starts
+     * draining, SIGCHLD reaps. -1 when there is none. */
     int signal_fd;
     void *zctx; /* ZeroMQ context to use; NULL: the agent makes its own */
 };
@@ -47,13 +60,18 @@ void mlq_agent_destroy(struct mlq_agent **a);
 /* One loop iteration: waits at most max_wait_ms for a message, a signal or
  * the next timer, then handles what is due. */
 int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err);
-/* Steps until SIGTERM or SIGINT arrives on the signal pipe. */
+/* Steps until SIGTERM or SIGINT arrives on the signal pipe, or until a
+ * drain is complete. */
 int mlq_agent_run(struct mlq_agent *a, struct mlq_err *err);
 
 /* For tests and logs. */
 bool mlq_agent_registered(const struct mlq_agent *a);
 bool mlq_agent_stopped(const struct mlq_agent *a);
-/* Attempts held (running, or finished and not yet acknowledged). */
+bool mlq_agent_draining(const struct mlq_agent *a);
+/* The loop stopped because a drain completed (exit 0, nothing left). */
+bool mlq_agent_drained(const struct mlq_agent *a);
+/* Attempts held (running, finished and not yet acknowledged, or uploading
+ * their logs). */
 size_t mlq_agent_held(const struct mlq_agent *a);
 
 #endif

@@ -1,8 +1,10 @@
-/* mlq-worker: options, then spool lock -> agent loop -> clean up.
+/* mlq-worker: options, then spool lock -> agent loop -> clean up; or, with
+ * --drain-and-exit, ask the running worker of a spool to drain and wait for
+ * it to exit.
  *
  * Exit codes: 0 after SIGTERM/SIGINT (running jobs stay alive under their
- * shims and are re-adopted by the next start), 1 on a runtime failure
- * (spool in use, cannot connect), 2 on a usage error. */
+ * shims and are re-adopted by the next start) or a completed drain, 1 on a
+ * runtime failure (spool in use, cannot connect), 2 on a usage error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,12 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
-#include "exec.h"
 #include "bounds.h"
+#include "clock.h"
+#include "drainctl.h"
+#include "exec.h"
 #include "log.h"
+#include "logupload.h"
 #include "res.h"
 #include "spool.h"
 
@@ -24,6 +30,8 @@
 #define DEFAULT_HEARTBEAT_MS 5000
 #define MIN_HEARTBEAT_MS     100
 #define MAX_ENDPOINT         256
+#define DRAIN_POLL_MS        200
+#define DRAIN_REPORT_MS      5000 /* progress line at least this often */
 
 /* Write end of the signal pipe: the only file-scope state (STYLE.md). */
 static int sig_pipe_w = -1;
@@ -38,6 +46,8 @@ struct opts {
     char *shim;      /* owned */
     bool shim_given; /* --shim: a bad path is a usage error */
     enum mlq_log_level level;
+    int64_t log_cap;
+    bool drain_and_exit;
 };
 
 static void usage(FILE *f)
@@ -55,10 +65,17 @@ static void usage(FILE *f)
             "  --heartbeat DURATION  heartbeat interval, e.g. 5s, 500ms (default: 5s; the\n"
             "                        scheduler's own interval wins when it is shorter)\n"
             "  --shim PATH           the mlq-shim executable (default: next to mlq-worker)\n"
+            "  --log-cap SIZE        bytes of each job stream uploaded to the scheduler when\n"
+            "                        the job ends, the last ones kept (default: 16M)\n"
             "  --log-level LEVEL     debug, info, warn or error (default: info)\n"
+            "  --drain-and-exit      do not run a worker: ask the one running on --spool to\n"
+            "                        drain (finish its jobs, take no new ones, exit) and wait\n"
+            "                        until it has exited\n"
             "  --help                show this help\n\n"
             "SIGTERM or SIGINT stops the worker and leaves running jobs alive; the next\n"
-            "worker started on the same spool re-adopts them.\n",
+            "worker started on the same spool re-adopts them. SIGUSR2 makes it drain: it\n"
+            "refuses new jobs and exits once its jobs are done, reported and their logs\n"
+            "uploaded.\n",
             DEFAULT_SCHEDULER);
 }
 
@@ -112,6 +129,7 @@ static int set_defaults(struct opts *o)
         o->mem = MLQ_MAX_MEM;
     o->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
     o->level = MLQ_LOG_INFO;
+    o->log_cap = MLQ_LOGUPLOAD_DEFAULT_CAP;
     return 0;
 }
 
@@ -125,6 +143,8 @@ enum {
     OPT_HB,
     OPT_SHIM,
     OPT_LEVEL,
+    OPT_LOG_CAP,
+    OPT_DRAIN,
     OPT_HELP
 };
 
@@ -138,6 +158,8 @@ static const struct option long_opts[] = {
     {"heartbeat", required_argument, NULL, OPT_HB},
     {"shim", required_argument, NULL, OPT_SHIM},
     {"log-level", required_argument, NULL, OPT_LEVEL},
+    {"log-cap", required_argument, NULL, OPT_LOG_CAP},
+    {"drain-and-exit", no_argument, NULL, OPT_DRAIN},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -177,6 +199,11 @@ static int parse_one(struct opts *o, int c, const char *arg)
         return parse_level(arg, &o->level) == 0 ? 0
                                                 : bad("--log-level", "expected debug, info, "
                                                                      "warn or error");
+    case OPT_LOG_CAP:
+        return mlq_res_parse_mem(arg, &o->log_cap, &e) < 0 ? bad("--log-cap", e.msg) : 0;
+    case OPT_DRAIN:
+        o->drain_and_exit = true;
+        return 0;
     case OPT_HELP:
         return -1;
     default:
@@ -193,6 +220,8 @@ static int finish_opts(struct opts *o)
         o->spool = NULL;
     if (!o->shim)
         o->shim = mlq_exec_default_shim();
+    if (o->drain_and_exit)
+        return o->spool ? 0 : 1;
     if (!o->spool || !o->shim) {
         fprintf(stderr, "mlq-worker: out of memory or no /proc/self/exe\n");
         return 1;
@@ -248,6 +277,7 @@ static int setup_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return p[0];
 }
@@ -272,6 +302,7 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
         .mem = o->mem,
         .gpus = o->gpus,
         .heartbeat_ms = o->heartbeat_ms,
+        .log_cap = o->log_cap,
         .signal_fd = sig_fd,
     };
     struct mlq_agent *agent = NULL;
@@ -286,17 +317,71 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
     }
     if (rc < 0)
         mlq_error("%s", err.msg);
+    else if (mlq_agent_drained(agent))
+        mlq_info("drained; exiting");
     else
         mlq_info("stopping; running jobs stay under their shims");
     mlq_agent_destroy(&agent);
     return rc < 0 ? 1 : 0;
 }
 
+/* One progress line on stderr when the counts changed or every
+ * DRAIN_REPORT_MS. */
+static void drain_progress(const char *spool, pid_t pid, struct mlq_drainctl_counts *last,
+                           int64_t *last_ms)
+{
+    struct mlq_drainctl_counts c;
+    if (mlq_drainctl_count(spool, &c, NULL) < 0)
+        return;
+    int64_t now = mlq_clock_mono_ms();
+    if (memcmp(&c, last, sizeof c) == 0 && now - *last_ms < DRAIN_REPORT_MS)
+        return;
+    fprintf(stderr,
+            "mlq-worker: waiting for worker %ld: %d job(s) running, %d outcome(s) to report, "
+            "%d log upload(s)\n",
+            (long)pid, c.running, c.reporting, c.uploading);
+    *last = c;
+    *last_ms = now;
+}
+
+/* --drain-and-exit: SIGUSR2 to the spool's worker, then wait until it is
+ * gone (its lock released). */
+static int drain_and_exit(const struct opts *o)
+{
+    pid_t pid = 0, now_pid = 0;
+    struct mlq_err err = {0};
+    if (mlq_drainctl_signal(o->spool, &pid, &err) < 0) {
+        fprintf(stderr, "mlq-worker: %s\n", err.msg);
+        return 1;
+    }
+    if (pid == 0) {
+        fprintf(stderr, "mlq-worker: no worker is running on spool %s: nothing to drain\n",
+                o->spool);
+        return 0;
+    }
+    fprintf(stderr, "mlq-worker: worker %ld on spool %s is draining\n", (long)pid, o->spool);
+    struct mlq_drainctl_counts last = {-1, -1, -1};
+    int64_t last_ms = 0;
+    while (mlq_drainctl_owner(o->spool, &now_pid, NULL) == 0 && now_pid == pid) {
+        drain_progress(o->spool, pid, &last, &last_ms);
+        struct timespec ts = {0, DRAIN_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    struct mlq_drainctl_counts c;
+    if (mlq_drainctl_count(o->spool, &c, NULL) == 0 && c.running + c.reporting + c.uploading > 0)
+        fprintf(stderr, "mlq-worker: worker %ld stopped before its drain completed\n", (long)pid);
+    else
+        fprintf(stderr, "mlq-worker: worker %ld drained and exited\n", (long)pid);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {0};
     int rc = parse_opts(argc, argv, &o);
-    if (rc == 0) {
+    if (rc == 0 && o.drain_and_exit) {
+        rc = drain_and_exit(&o);
+    } else if (rc == 0) {
         ensure_stdio();
         mlq_log_init("mlq-worker", o.level);
         struct mlq_spool *spool = NULL;

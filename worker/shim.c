@@ -2,10 +2,13 @@
  *
  * Signals are never handled asynchronously here: SIGCHLD, SIGTERM, SIGINT and
  * SIGHUP are blocked and collected with sigtimedwait(), so the supervision
- * loop is plain sequential code. The job's main process is detected with
- * waitid(WNOWAIT) and left a zombie until the rest of its process group has
- * been killed: while the zombie exists, its pid (= the group id) cannot be
- * reused, so kill(-pgid) can never hit an unrelated process. */
+ * loop is plain sequential code driven by three deadlines on CLOCK_MONOTONIC
+ * (warning signal, time limit, SIGKILL after the grace).
+ *
+ * The job is every descendant of the shim (jobtree.h): termination signals go
+ * to all of them, not only to the main process's group, and the status is
+ * written only once none is left, so the job's resources (GPUs) are really
+ * free when the worker reports the outcome. */
 #include "shim.h"
 
 #include <dirent.h>
@@ -25,14 +28,15 @@
 
 #include "clock.h"
 #include "fsutil.h"
+#include "jobtree.h"
 #include "res.h"
 #include "spool.h"
 
 extern char **environ;
 
-#define DEFAULT_GRACE_MS 10000
-#define MAX_GRACE_MS     (24LL * 3600 * 1000)
-#define REAP_WAIT_MS     2000 /* how long leftovers may take to die */
+#define DEFAULT_GRACE_MS 30000
+#define MAX_KILL_PAUSE   100 /* ms between SIGKILL rounds at the end */
+#define MAX_WAIT_MS      1000
 
 struct shim {
     const char *dir;
@@ -41,8 +45,15 @@ struct shim {
     char **envp; /* owned strings, NULL-terminated */
     size_t envc;
     int out_fd, err_fd;
-    int64_t grace_ms;
+    struct mlq_jobtree *tree;
+    int64_t grace_ms, limit_ms, warn_before_ms;
+    int warn_signal;
     pid_t job;
+    /* Monotonic deadlines, -1 when none (or already acted on). */
+    int64_t warn_at, limit_at, kill_at;
+    bool terminating; /* SIGTERM sent to the job */
+    bool timed_out;
+    int last_signal; /* the last signal the shim sent to the whole job */
     struct mlq_status st;
 };
 
@@ -161,6 +172,39 @@ static int open_log(struct shim *s, const char *name)
     return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
 }
 
+/* Time limits from the spec; the spec's kill grace wins over the assign's
+ * (older schedulers only sent the latter). */
+static void read_limits(struct shim *s)
+{
+    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
+    s->grace_ms = spec->kill_grace_ms > 0 ? spec->kill_grace_ms : s->assign.u.assign.kill_grace_ms;
+    if (s->grace_ms <= 0)
+        s->grace_ms = DEFAULT_GRACE_MS;
+    if (s->grace_ms > MLQ_MAX_TIME_MS)
+        s->grace_ms = MLQ_MAX_TIME_MS;
+    s->limit_ms =
+        spec->time_limit_ms > 0 && spec->time_limit_ms <= MLQ_MAX_TIME_MS ? spec->time_limit_ms : 0;
+    s->warn_signal = spec->warn_signal > 0 && spec->warn_signal < NSIG ? spec->warn_signal : 0;
+    s->warn_before_ms = spec->warn_before_ms > 0 ? spec->warn_before_ms : 0;
+}
+
+/* The job's process tree (and cgroup, named in the spool so that the worker
+ * can still end the job if this shim dies). */
+static int make_tree(struct shim *s)
+{
+    struct mlq_err e;
+    if (mlq_jobtree_create(s->assign.u.assign.attempt_id, &s->tree, &e) < 0) {
+        start_failed(s, "cannot set up the job's process tree: %s", e.msg);
+        return -1;
+    }
+    const char *cg = mlq_jobtree_cgroup(s->tree);
+    if (cg && mlq_spool_write_note(s->dir, MLQ_SPOOL_CGROUP, cg, &e) < 0) {
+        start_failed(s, "%s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* Everything that can fail before the fork; on failure s->st says why. */
 static int prepare(struct shim *s)
 {
@@ -170,11 +214,7 @@ static int prepare(struct shim *s)
         return -1;
     }
     const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
-    s->grace_ms = s->assign.u.assign.kill_grace_ms;
-    if (s->grace_ms <= 0)
-        s->grace_ms = DEFAULT_GRACE_MS;
-    if (s->grace_ms > MAX_GRACE_MS)
-        s->grace_ms = MAX_GRACE_MS;
+    read_limits(s);
     if ((s->out_fd = open_log(s, "stdout")) < 0 || (s->err_fd = open_log(s, "stderr")) < 0) {
         start_failed(s, "cannot open the job's log files in %s: %s", s->dir, strerror(errno));
         return -1;
@@ -192,7 +232,7 @@ static int prepare(struct shim *s)
     }
     for (uint32_t i = 0; i < spec->argc; i++)
         s->argv[i] = spec->argv[i];
-    return 0;
+    return make_tree(s);
 }
 
 /* ---- the job ---- */
@@ -215,6 +255,7 @@ static void reset_signals(void)
 /* In the forked child: never returns. */
 static void exec_job(struct shim *s)
 {
+    mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
     setpgid(0, 0);
     reset_signals();
     int null = open("/dev/null", O_RDONLY);
@@ -234,6 +275,13 @@ static void exec_job(struct shim *s)
 static int start_job(struct shim *s)
 {
     s->st.start_ms = mlq_clock_wall_ms();
+    int64_t start = mlq_clock_mono_ms();
+    s->warn_at = s->limit_at = s->kill_at = -1;
+    if (s->limit_ms > 0) {
+        s->limit_at = start + s->limit_ms;
+        if (s->warn_signal > 0)
+            s->warn_at = s->warn_before_ms < s->limit_ms ? s->limit_at - s->warn_before_ms : start;
+    }
     s->job = fork();
     if (s->job < 0) {
         start_failed(s, "fork: %s", strerror(errno));
@@ -241,8 +289,7 @@ static int start_job(struct shim *s)
     }
     if (s->job == 0)
         exec_job(s);
-    /* Also from the parent, so the group exists before we may signal it. */
-    setpgid(s->job, s->job);
+    setpgid(s->job, s->job); /* also from the parent: no race with the child */
     return 0;
 }
 
@@ -263,81 +310,115 @@ static bool job_ended(pid_t job)
     }
 }
 
+static void reap_all(void)
+{
+    pid_t p;
+    do {
+        p = waitpid(-1, NULL, WNOHANG);
+    } while (p > 0 || (p < 0 && errno == EINTR));
+}
+
 static int wait_signal(const sigset_t *set, int64_t timeout_ms)
 {
     struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000};
     return sigtimedwait(set, NULL, &ts);
 }
 
-/* Waits for the job's main process, forwarding a termination request to its
- * process group and escalating to SIGKILL after the grace period. */
+/* SIGTERM to the whole job now, SIGKILL after the grace. */
+static void terminate(struct shim *s, int64_t now)
+{
+    s->terminating = true;
+    s->warn_at = -1;
+    mlq_jobtree_signal(s->tree, SIGTERM);
+    s->last_signal = SIGTERM;
+    s->kill_at = now + s->grace_ms;
+}
+
+/* Acts on a termination request and on the deadlines that have passed. */
+static void on_tick(struct shim *s, int sig, int64_t now)
+{
+    if ((sig == SIGTERM || sig == SIGINT) && !s->terminating)
+        terminate(s, now);
+    if (s->warn_at >= 0 && now >= s->warn_at) {
+        s->warn_at = -1;
+        mlq_jobtree_signal(s->tree, s->warn_signal);
+    }
+    if (s->limit_at >= 0 && now >= s->limit_at) {
+        s->limit_at = -1;
+        if (!s->terminating) {
+            s->timed_out = true;
+            terminate(s, now);
+        }
+    }
+    if (s->kill_at >= 0 && now >= s->kill_at) {
+        s->kill_at = -1;
+        mlq_jobtree_kill(s->tree);
+        s->last_signal = SIGKILL;
+    }
+}
+
+/* Milliseconds until the nearest deadline, at most MAX_WAIT_MS. */
+static int64_t next_wait(const struct shim *s, int64_t now)
+{
+    int64_t wait = MAX_WAIT_MS;
+    const int64_t at[] = {s->warn_at, s->limit_at, s->kill_at};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        if (at[i] >= 0 && at[i] - now < wait)
+            wait = at[i] > now ? at[i] - now : 0;
+    }
+    return wait;
+}
+
+/* Waits for the job's main process while acting on signals and deadlines. */
 static void supervise(struct shim *s, const sigset_t *set)
 {
-    int64_t kill_at = -1;
-    bool term_sent = false;
     while (!job_ended(s->job)) {
-        int64_t now = mlq_clock_mono_ms();
-        int64_t wait = 1000;
-        if (kill_at >= 0)
-            wait = kill_at > now ? kill_at - now : 0;
+        int64_t wait = next_wait(s, mlq_clock_mono_ms());
         int sig = wait > 0 ? wait_signal(set, wait) : -1;
-        if ((sig == SIGTERM || sig == SIGINT) && !term_sent) {
-            term_sent = true;
-            kill(-s->job, SIGTERM);
-            kill_at = mlq_clock_mono_ms() + s->grace_ms;
-        }
-        if (kill_at >= 0 && mlq_clock_mono_ms() >= kill_at) {
-            kill(-s->job, SIGKILL);
-            kill_at = -1;
-        }
+        on_tick(s, sig, mlq_clock_mono_ms());
     }
 }
 
-/* SIGKILLs every remaining child of ours (descendants that left the job's
- * process group and were re-parented to us). */
-static void kill_children(void)
+static void record_outcome(struct shim *s, int ws)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return;
-    long pid;
-    while (fscanf(f, "%ld", &pid) == 1) {
-        if (pid > 0)
-            kill((pid_t)pid, SIGKILL);
+    s->st.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    s->st.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+    if (s->timed_out) {
+        char lim[32];
+        s->st.outcome = MLQ_OUT_TIMED_OUT;
+        if (s->st.signal == 0)
+            s->st.signal = s->last_signal; /* it exited on its own after our signal */
+        snprintf(s->st.detail, sizeof s->st.detail, "time limit of %s reached",
+                 mlq_res_fmt_duration(s->limit_ms, lim, sizeof lim));
+    } else {
+        s->st.outcome = WIFSIGNALED(ws) ? MLQ_OUT_SIGNALED : MLQ_OUT_EXITED;
     }
-    fclose(f);
 }
 
-/* The job's main process has ended: kill what is left of its group, collect
- * its status, then reap every other descendant for a bounded time. */
-static void finish(struct shim *s)
+/* The main process has ended: the rest of the job gets what is left of its
+ * grace when a termination is under way, then SIGKILL, round after round,
+ * until no process of the job is left. */
+static void finish(struct shim *s, const sigset_t *set)
 {
-    kill(-s->job, SIGKILL);
     int ws = 0;
     while (waitpid(s->job, &ws, 0) < 0 && errno == EINTR)
         ;
-    s->st.end_ms = mlq_clock_wall_ms();
-    if (WIFSIGNALED(ws)) {
-        s->st.outcome = MLQ_OUT_SIGNALED;
-        s->st.exit_code = -1;
-        s->st.signal = WTERMSIG(ws);
-    } else {
-        s->st.outcome = MLQ_OUT_EXITED;
-        s->st.exit_code = WEXITSTATUS(ws);
-    }
-    int64_t deadline = mlq_clock_mono_ms() + REAP_WAIT_MS;
-    for (;;) {
-        pid_t p = waitpid(-1, NULL, WNOHANG);
-        if (p > 0 || (p < 0 && errno == EINTR))
-            continue;
-        if (p < 0 || mlq_clock_mono_ms() >= deadline)
+    record_outcome(s, ws);
+    for (int64_t now = mlq_clock_mono_ms(); s->kill_at > now; now = mlq_clock_mono_ms()) {
+        reap_all();
+        if (mlq_jobtree_signal(s->tree, 0) == 0)
             break;
-        kill_children();
-        struct timespec ts = {0, 10 * 1000000};
+        wait_signal(set, s->kill_at - now < 50 ? s->kill_at - now : 50);
+    }
+    for (long pause = 1;; pause = pause * 2 > MAX_KILL_PAUSE ? MAX_KILL_PAUSE : pause * 2) {
+        reap_all();
+        if (mlq_jobtree_kill(s->tree) == 0)
+            break;
+        struct timespec ts = {0, pause * 1000000L};
         nanosleep(&ts, NULL);
     }
+    reap_all();
+    s->st.end_ms = mlq_clock_wall_ms();
 }
 
 /* ---- entry ---- */
@@ -367,7 +448,21 @@ static void shim_cleanup(struct shim *s)
         free(s->envp[i]);
     free(s->envp);
     free(s->argv);
+    mlq_jobtree_destroy(&s->tree);
     mlq_proto_msg_free(&s->assign);
+}
+
+/* A worker that fenced itself asked for the attempt's end: whatever the job
+ * did, the outcome is "lost" with the worker's reason. */
+static void apply_fence(struct shim *s)
+{
+    char detail[MLQ_SPOOL_DETAIL_MAX];
+    if (!mlq_spool_read_note(s->dir, MLQ_SPOOL_FENCED, detail, sizeof detail))
+        return;
+    s->st.outcome = MLQ_OUT_LOST;
+    s->st.exit_code = -1;
+    s->st.signal = 0;
+    mlq_spool_set_detail(&s->st, detail);
 }
 
 int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
@@ -383,7 +478,8 @@ int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
     s.st.exit_code = -1;
     if (prepare(&s) == 0 && start_job(&s) == 0) {
         supervise(&s, &set);
-        finish(&s);
+        finish(&s, &set);
+        apply_fence(&s);
     }
     rc = mlq_spool_write_status(attempt_dir, &s.st, err);
     shim_cleanup(&s);

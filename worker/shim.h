@@ -3,10 +3,16 @@
  * The worker starts one shim per attempt. The shim leaves the worker's session
  * (setsid) and becomes a child subreaper, so the job keeps running and is
  * still supervised when the worker dies or restarts. It reads the attempt's
- * assign file, runs argv (no shell) in its own process group with stdout and
- * stderr appended to the attempt's log files, forwards SIGTERM/SIGINT to the
- * job's process group and escalates to SIGKILL after the attempt's kill
- * grace, and finally writes the attempt's status file atomically. */
+ * assign file and runs argv (no shell) in its own process group (and cgroup
+ * v2 when it may create one, see jobtree.h) with stdout and stderr appended
+ * to the attempt's log files. It enforces the spec's time limit on
+ * CLOCK_MONOTONIC from the job's start (warn_signal warn_before_ms before
+ * it; at the limit SIGTERM, outcome timed_out), passes SIGTERM/SIGINT it
+ * receives on to the job, and sends SIGKILL kill_grace_ms after any SIGTERM.
+ * Signals go to every process of the job, including those that called
+ * setsid or double-forked. When the main process ends, whatever is left of
+ * the job is killed, and the attempt's status file is written atomically
+ * only once no process of the job remains. */
 #ifndef MLQ_SHIM_H
 #define MLQ_SHIM_H
 

@@ -25,6 +25,8 @@
 #define TMP_PREFIX     ".tmp-"
 #define STATUS_MAX     (8 * 1024)
 #define SHIM_PID_MAX   256
+#define NOTE_MAX       (MLQ_MAX_PATH + 64)
+#define UPLOAD_MAX     512
 
 struct mlq_spool {
     char *root;
@@ -35,7 +37,8 @@ struct mlq_spool {
 static const char *const outcome_names[] = {
     [MLQ_OUT_NONE] = "none",         [MLQ_OUT_EXITED] = "exited",
     [MLQ_OUT_SIGNALED] = "signaled", [MLQ_OUT_START_FAILED] = "start_failed",
-    [MLQ_OUT_LOST] = "lost",
+    [MLQ_OUT_LOST] = "lost",         [MLQ_OUT_TIMED_OUT] = "timed_out",
+    [MLQ_OUT_REFUSED] = "refused",
 };
 
 const char *mlq_spool_outcome_name(enum mlq_outcome o)
@@ -62,19 +65,6 @@ static int join(char *buf, size_t len, const char *dir, const char *name, struct
     int n = snprintf(buf, len, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= len)
         return mlq_err_set(err, MLQ_ETOOBIG, "path too long: %s/%s", dir, name);
-    return 0;
-}
-
-static int fsync_dir(const char *dir, struct mlq_err *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return mlq_err_set(err, MLQ_EIO, "%s: %s", dir, strerror(errno));
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    if (rc != 0)
-        return mlq_err_set(err, MLQ_EIO, "fsync %s: %s", dir, strerror(saved));
     return 0;
 }
 
@@ -191,6 +181,68 @@ static void remove_flat_dir(const char *dir)
     rmdir(dir);
 }
 
+/* Writes a new file name in dir and fsyncs it; -errno on failure. Used
+ * inside a folder that is not yet visible, so no temporary name is needed. */
+static int write_new_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    char path[MLQ_MAX_PATH];
+    if (join(path, sizeof path, dir, name, NULL) < 0)
+        return -ENAMETOOLONG;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fd < 0)
+        return -errno;
+    const char *p = data;
+    int rc = 0;
+    while (len > 0 && rc == 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno != EINTR)
+            rc = -errno;
+        else if (w > 0)
+            p += w, len -= (size_t)w;
+    }
+    if (rc == 0 && fsync(fd) != 0)
+        rc = -errno;
+    if (close(fd) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+static int dir_fsync_errno(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+/* Builds attempts/.tmp-<id> with the assign file and renames it to dir;
+ * -errno on failure, leaving nothing behind. */
+static int build_attempt(struct mlq_spool *sp, const char *id, const char *buf, size_t len,
+                         const char *dir)
+{
+    char tmp[MLQ_MAX_PATH];
+    int n = snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", sp->attempts, id);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return -ENAMETOOLONG;
+    remove_flat_dir(tmp); /* left over from an interrupted creation */
+    if (mkdir(tmp, SPOOL_DIR_MODE) != 0)
+        return -errno;
+    int rc = write_new_file(tmp, "assign", buf, len);
+    if (rc == 0)
+        rc = dir_fsync_errno(tmp);
+    if (rc == 0 && rename(tmp, dir) != 0)
+        rc = -errno;
+    if (rc < 0) {
+        remove_flat_dir(tmp);
+        return rc;
+    }
+    if ((rc = dir_fsync_errno(sp->attempts)) < 0)
+        remove_flat_dir(dir); /* not durable: as if never created */
+    return rc;
+}
+
 int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign, char *dir,
                              size_t dir_len, struct mlq_err *err)
 {
@@ -198,22 +250,21 @@ int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign,
     int rc = mlq_spool_attempt_dir(sp, id, dir, dir_len, err);
     if (rc < 0)
         return rc;
+    if (assign->type != MLQ_MSG_ASSIGN)
+        return mlq_err_set(err, MLQ_EINVAL, "not an assign message");
     if (mlq_spool_attempt_exists(sp, id))
         return mlq_err_set(err, MLQ_ESTATE, "attempt %s already exists", id);
-    char tmp[MLQ_MAX_PATH];
-    snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", sp->attempts, id);
-    remove_flat_dir(tmp); /* left over from an interrupted creation */
-    if (mkdir(tmp, SPOOL_DIR_MODE) != 0)
-        return mlq_err_set(err, MLQ_EIO, "mkdir %s: %s", tmp, strerror(errno));
-    rc = mlq_spool_write_assign(tmp, assign, err);
-    if (rc == 0 && rename(tmp, dir) != 0)
-        rc = mlq_err_set(err, errno == ENOTEMPTY || errno == EEXIST ? MLQ_ESTATE : MLQ_EIO,
-                         "rename %s: %s", tmp, strerror(errno));
-    if (rc < 0) {
-        remove_flat_dir(tmp);
+    char *buf = NULL;
+    size_t len = 0;
+    if ((rc = mlq_proto_encode(assign, &buf, &len, err)) < 0)
         return rc;
-    }
-    return fsync_dir(sp->attempts, err);
+    rc = build_attempt(sp, id, buf, len, dir);
+    free(buf);
+    if (rc == -ENOTEMPTY || rc == -EEXIST)
+        return mlq_err_set(err, MLQ_ESTATE, "attempt %s already exists", id);
+    if (rc < 0)
+        return mlq_err_set(err, MLQ_EIO, "spool %s: %s", sp->root, strerror(-rc));
+    return 0;
 }
 
 int mlq_spool_write_assign(const char *dir, const struct mlq_msg *assign, struct mlq_err *err)
@@ -423,6 +474,109 @@ bool mlq_spool_is_acked(const char *dir, enum mlq_report_phase phase)
     return stat(path, &st) == 0;
 }
 
+int mlq_spool_mark_uploaded(const char *dir, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "logs_uploaded", err);
+    if (rc < 0)
+        return rc;
+    return mlq_fs_write_atomic(path, "1\n", 2, err);
+}
+
+bool mlq_spool_is_uploaded(const char *dir)
+{
+    char path[MLQ_MAX_PATH];
+    struct stat st;
+    if (join(path, sizeof path, dir, "logs_uploaded", NULL) < 0)
+        return false;
+    return stat(path, &st) == 0;
+}
+
+/* "stdout SKIPPED OFFSET DONE" then the same for stderr. */
+int mlq_spool_write_upload(const char *dir, const struct mlq_upload_state *u, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH], buf[UPLOAD_MAX];
+    int rc = join(path, sizeof path, dir, "upload", err);
+    if (rc < 0)
+        return rc;
+    int n = snprintf(buf, sizeof buf,
+                     "stdout %" PRId64 " %" PRId64 " %d\nstderr %" PRId64 " %" PRId64 " %d\n",
+                     u->skipped[0], u->offset[0], u->done[0] ? 1 : 0, u->skipped[1], u->offset[1],
+                     u->done[1] ? 1 : 0);
+    return mlq_fs_write_atomic(path, buf, (size_t)n, err);
+}
+
+int mlq_spool_read_upload(const char *dir, struct mlq_upload_state *u, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "upload", err);
+    if (rc < 0)
+        return rc;
+    char *buf = NULL;
+    if ((rc = mlq_fs_read_all(path, UPLOAD_MAX, &buf, NULL, err)) < 0)
+        return rc;
+    long long sk[2], off[2];
+    int done[2];
+    char extra;
+    int n = sscanf(buf, "stdout %lld %lld %d stderr %lld %lld %d %c", &sk[0], &off[0], &done[0],
+                   &sk[1], &off[1], &done[1], &extra);
+    free(buf);
+    if (n != 6 || sk[0] < 0 || sk[1] < 0 || off[0] < 0 || off[1] < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "%s: malformed", path);
+    for (int i = 0; i < 2; i++) {
+        u->skipped[i] = sk[i];
+        u->offset[i] = off[i];
+        u->done[i] = done[i] != 0;
+    }
+    return 0;
+}
+
+int mlq_spool_write_note(const char *dir, const char *name, const char *text, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH], buf[NOTE_MAX];
+    int rc = join(path, sizeof path, dir, name, err);
+    if (rc < 0)
+        return rc;
+    int n = snprintf(buf, sizeof buf, "%s\n", text);
+    if (n < 0 || (size_t)n >= sizeof buf || strchr(text, '\n'))
+        return mlq_err_set(err, MLQ_EINVAL, "%s: not one short line", path);
+    return mlq_fs_write_atomic(path, buf, (size_t)n, err);
+}
+
+bool mlq_spool_read_note(const char *dir, const char *name, char *out, size_t len)
+{
+    char path[MLQ_MAX_PATH];
+    char *buf = NULL;
+    size_t n = 0;
+    if (join(path, sizeof path, dir, name, NULL) < 0 ||
+        mlq_fs_read_all(path, NOTE_MAX, &buf, &n, NULL) < 0)
+        return false;
+    if (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    bool ok = n > 0 && n < len && !memchr(buf, '\0', n);
+    if (ok)
+        memcpy(out, buf, n + 1);
+    free(buf);
+    return ok;
+}
+
+int mlq_spool_write_lease(struct mlq_spool *sp, int64_t lease_ms, struct mlq_err *err)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%" PRId64, lease_ms);
+    return mlq_spool_write_note(sp->root, "lease_ms", text, err);
+}
+
+int64_t mlq_spool_read_lease(const struct mlq_spool *sp)
+{
+    char text[32];
+    int64_t v = 0;
+    if (!mlq_spool_read_note(sp->root, "lease_ms", text, sizeof text) || parse_i64(text, &v) < 0 ||
+        v < 0)
+        return 0;
+    return v;
+}
+
 bool mlq_spool_shim_alive(const struct mlq_shim_id *id)
 {
     if (id->pid <= 0 || !mlq_fs_pid_alive(id->pid))
@@ -434,10 +588,16 @@ bool mlq_spool_shim_alive(const struct mlq_shim_id *id)
  * 0 when it is done. */
 static int scan_one(const char *dir, const char *id, struct mlq_spool_held *h, struct mlq_err *err)
 {
-    if (mlq_spool_is_acked(dir, MLQ_PHASE_FINISHED))
-        return 0;
     memset(h, 0, sizeof *h);
     snprintf(h->attempt_id, sizeof h->attempt_id, "%s", id);
+    if (mlq_spool_is_acked(dir, MLQ_PHASE_FINISHED)) {
+        struct mlq_upload_state u;
+        if (mlq_spool_is_uploaded(dir) || mlq_spool_read_upload(dir, &u, NULL) < 0)
+            return 0;
+        h->finished = h->acked_started = h->uploading = true;
+        mlq_spool_read_shim(dir, &h->shim, NULL);
+        return mlq_spool_read_status(dir, &h->status, NULL) == 0 ? 1 : 0;
+    }
     h->acked_started = mlq_spool_is_acked(dir, MLQ_PHASE_STARTED);
     bool have_shim = mlq_spool_read_shim(dir, &h->shim, NULL) == 0;
     int rc = mlq_spool_read_status(dir, &h->status, NULL);

@@ -10,7 +10,17 @@
  *       status          the outcome, written atomically once the job ended
  *       acked_started   the scheduler acknowledged the started report
  *       acked_finished  the scheduler acknowledged the finished report: the
- *                       attempt is done and never reported again
+ *                       attempt is never reported again
+ *       fenced          written by the worker before it kills an attempt it
+ *                       may no longer run (self-fencing): the shim then
+ *                       records outcome "lost" with this file's text
+ *       cgroup          path of the job's cgroup v2, when it has one
+ *       upload          log upload progress (see struct mlq_upload_state),
+ *                       written before acked_finished when the scheduler
+ *                       accepted the finished report
+ *       logs_uploaded   both streams uploaded: the attempt is done
+ *   SPOOL/lease_ms              the scheduler's lease, kept for fencing after
+ *                               a restart that cannot reach the scheduler
  *
  * Attempt ids come from the network: every function that turns one into a
  * path checks that it is a full canonical UUID first, so "../x" or "a/b" can
@@ -28,12 +38,14 @@
 #include "proto.h"
 
 #define MLQ_SPOOL_DETAIL_MAX 512
+#define MLQ_SPOOL_FENCED     "fenced"
+#define MLQ_SPOOL_CGROUP     "cgroup"
 
 /* How an attempt ended, as kept in its status file. */
 struct mlq_status {
     enum mlq_outcome outcome;
     int32_t exit_code; /* -1 unless MLQ_OUT_EXITED */
-    int32_t signal;    /* 0 unless MLQ_OUT_SIGNALED */
+    int32_t signal;    /* 0 unless MLQ_OUT_SIGNALED or MLQ_OUT_TIMED_OUT */
     int64_t start_ms;  /* wall clock; 0 when the job never started */
     int64_t end_ms;
     char detail[MLQ_SPOOL_DETAIL_MAX]; /* one line, "" when none */
@@ -46,11 +58,20 @@ struct mlq_shim_id {
     int64_t start_ms;             /* wall clock when the shim started */
 };
 
-/* An attempt found in the spool whose finished report is not acknowledged. */
+/* Log upload progress of one attempt, per stream (index enum mlq_stream). */
+struct mlq_upload_state {
+    int64_t skipped[2]; /* bytes dropped from the head to respect the cap */
+    int64_t offset[2];  /* acknowledged offset within the uploaded tail */
+    bool done[2];       /* acknowledged through eof */
+};
+
+/* An attempt found in the spool that still needs the scheduler: its finished
+ * report is not acknowledged, or its logs are not uploaded yet. */
 struct mlq_spool_held {
     char attempt_id[MLQ_ID_LEN + 1];
     bool finished;      /* status present (possibly written by the scan) */
     bool acked_started; /* the started report was acknowledged */
+    bool uploading;     /* finished report accepted; logs not all uploaded */
     struct mlq_shim_id shim;
     struct mlq_status status; /* valid when finished */
 };
@@ -79,7 +100,9 @@ int mlq_spool_attempt_dir(const struct mlq_spool *sp, const char *attempt_id, ch
 bool mlq_spool_attempt_exists(const struct mlq_spool *sp, const char *attempt_id);
 /* Creates the attempt directory with its assign file, atomically (built under
  * a temporary name, then renamed), and writes its path into dir. MLQ_ESTATE
- * when the attempt already exists. */
+ * when the attempt already exists. When the spool cannot be written (disk
+ * full, read-only...) the error is MLQ_EIO with the message
+ * "spool ROOT: <reason>" and nothing is left behind. */
 int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign, char *dir,
                              size_t dir_len, struct mlq_err *err);
 
@@ -98,8 +121,24 @@ int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err 
 /* Writes the acked_started / acked_finished marker durably. */
 int mlq_spool_mark_acked(const char *dir, enum mlq_report_phase phase, struct mlq_err *err);
 bool mlq_spool_is_acked(const char *dir, enum mlq_report_phase phase);
+/* The logs_uploaded marker (durable). */
+int mlq_spool_mark_uploaded(const char *dir, struct mlq_err *err);
+bool mlq_spool_is_uploaded(const char *dir);
+/* Upload progress; MLQ_ENOTFOUND when the attempt has none. */
+int mlq_spool_write_upload(const char *dir, const struct mlq_upload_state *u, struct mlq_err *err);
+int mlq_spool_read_upload(const char *dir, struct mlq_upload_state *u, struct mlq_err *err);
+/* A small one-line text file of the attempt (MLQ_SPOOL_FENCED,
+ * MLQ_SPOOL_CGROUP), written atomically and durably; read returns false when
+ * it is absent or empty, and strips the trailing newline. */
+int mlq_spool_write_note(const char *dir, const char *name, const char *text, struct mlq_err *err);
+bool mlq_spool_read_note(const char *dir, const char *name, char *buf, size_t len);
 
-/* Lists every attempt without acked_finished. An attempt whose shim is gone
+/* The scheduler's lease (ms) as last told, 0 when never told. */
+int mlq_spool_write_lease(struct mlq_spool *sp, int64_t lease_ms, struct mlq_err *err);
+int64_t mlq_spool_read_lease(const struct mlq_spool *sp);
+
+/* Lists every attempt without acked_finished, and every one with upload
+ * progress but no logs_uploaded (uploading). An attempt whose shim is gone
  * and that has no status gets a "lost" status written first, so every held
  * attempt is either running (shim alive, no status) or finished. Leftover
  * temporary folders of interrupted creations are removed. Caller frees *out. */

@@ -2,7 +2,11 @@
  * inproc://) with real shims (mlq-shim from the build's bin/ folder):
  * registration, assign -> started -> finished, report re-sends until
  * acknowledged, markers in the spool, log reads, kill and fencing,
- * re-registration, re-adoption of a spool left by a dead worker. */
+ * re-registration, re-adoption of a spool left by a dead worker; log
+ * uploads (chunks, the cap, eof, empty streams, resuming from the acked
+ * offset, retries after an error, after a restart), self-fencing when the
+ * scheduler goes silent for its lease, draining, and assignments refused
+ * when the spool cannot hold them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +34,7 @@
 #define JOB   "99999999-9999-4999-8999-999999999999"
 #define ATT_1 "11111111-1111-4111-8111-111111111111"
 #define ATT_2 "22222222-2222-4222-8222-222222222222"
+#define ATT_3 "33333333-3333-4333-8333-333333333333"
 #define WAIT  5000
 
 struct fx {
@@ -90,7 +95,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void start_agent(struct fx *f, int32_t gpus)
+static void start_agent_cap(struct fx *f, int32_t gpus, int64_t log_cap)
 {
     if (access(f->shim, X_OK) != 0) {
         fprintf(stderr, "%s not built: skipping\n", f->shim);
@@ -104,11 +109,17 @@ static void start_agent(struct fx *f, int32_t gpus)
         .mem = 1 << 30,
         .gpus = gpus,
         .heartbeat_ms = 200,
+        .log_cap = log_cap,
         .signal_fd = f->sig[0],
         .zctx = f->zctx,
     };
     struct mlq_err e;
     assert_int_equal(mlq_agent_create(&cfg, f->sp, &f->agent, &e), 0);
+}
+
+static void start_agent(struct fx *f, int32_t gpus)
+{
+    start_agent_cap(f, gpus, 0);
 }
 
 /* Steps the agent until the fake scheduler receives a message of type t
@@ -142,13 +153,18 @@ static void sched_send(struct fx *f, struct mlq_msg *m)
     assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
 }
 
-static void do_register(struct fx *f, struct mlq_msg *reg)
+static void do_register_lease(struct fx *f, struct mlq_msg *reg, int64_t lease_ms)
 {
     expect(f, MLQ_MSG_REGISTER, reg);
     struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
     r.u.registered.heartbeat_ms = 200;
-    r.u.registered.lease_ms = 2000;
+    r.u.registered.lease_ms = lease_ms;
     sched_send(f, &r);
+}
+
+static void do_register(struct fx *f, struct mlq_msg *reg)
+{
+    do_register_lease(f, reg, 2000);
 }
 
 static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
@@ -188,6 +204,41 @@ static void expect_report(struct fx *f, const char *att, enum mlq_report_phase p
     assert_int_equal(out->u.report.phase, phase);
 }
 
+static void expect_upload(struct fx *f, const char *att, enum mlq_stream stream,
+                          struct mlq_msg *out)
+{
+    expect(f, MLQ_MSG_LOG_UPLOAD, out);
+    assert_string_equal(out->u.log_upload.attempt_id, att);
+    assert_int_equal(out->u.log_upload.stream, stream);
+}
+
+static void upload_ack(struct fx *f, const char *att, enum mlq_stream stream, int64_t offset,
+                       int32_t err)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_LOG_UPLOAD_ACK};
+    snprintf(m.u.log_upload_ack.attempt_id, sizeof m.u.log_upload_ack.attempt_id, "%s", att);
+    m.u.log_upload_ack.stream = stream;
+    m.u.log_upload_ack.offset = offset;
+    m.u.log_upload_ack.err = err;
+    sched_send(f, &m);
+}
+
+/* Expects one whole small stream in one chunk with eof, and acknowledges it. */
+static void expect_small_stream(struct fx *f, const char *att, enum mlq_stream stream,
+                                const char *text)
+{
+    struct mlq_msg m;
+    expect_upload(f, att, stream, &m);
+    assert_int_equal(m.u.log_upload.offset, 0);
+    assert_int_equal(m.u.log_upload.skipped, 0);
+    assert_true(m.u.log_upload.eof);
+    assert_int_equal(m.u.log_upload.len, strlen(text));
+    if (*text)
+        assert_memory_equal(m.u.log_upload.data, text, strlen(text));
+    mlq_proto_msg_free(&m);
+    upload_ack(f, att, stream, (int64_t)strlen(text), 0);
+}
+
 static void step_for(struct fx *f, int ms)
 {
     int64_t end = mlq_clock_mono_ms() + ms;
@@ -201,6 +252,13 @@ static bool marker(struct fx *f, const char *att, enum mlq_report_phase phase)
     char dir[4096];
     assert_int_equal(mlq_spool_attempt_dir(f->sp, att, dir, sizeof dir, NULL), 0);
     return mlq_spool_is_acked(dir, phase);
+}
+
+static bool uploaded(struct fx *f, const char *att)
+{
+    char dir[4096];
+    assert_int_equal(mlq_spool_attempt_dir(f->sp, att, dir, sizeof dir, NULL), 0);
+    return mlq_spool_is_uploaded(dir);
 }
 
 static void test_job_round_trip(void **state)
@@ -230,8 +288,14 @@ static void test_job_round_trip(void **state)
     assert_false(marker(f, ATT_1, MLQ_PHASE_FINISHED));
     assert_int_equal(mlq_agent_held(f->agent), 1);
     ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
-    step_for(f, 50);
+    /* Accepted: the logs go up, stdout then stderr; held until both are. */
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDOUT, "hi\n");
     assert_true(marker(f, ATT_1, MLQ_PHASE_FINISHED));
+    assert_int_equal(mlq_agent_held(f->agent), 1);
+    assert_false(uploaded(f, ATT_1));
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "oops\n");
+    step_for(f, 50);
+    assert_true(uploaded(f, ATT_1));
     assert_int_equal(mlq_agent_held(f->agent), 0);
 
     /* Logs stay readable after the end. */
@@ -445,6 +509,9 @@ static void test_readopt(void **state)
     assert_int_equal(m.u.report.end_ms, 9);
     mlq_proto_msg_free(&m);
     ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    /* It never wrote logs: two empty streams. */
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDOUT, "");
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
     step_for(f, 1500);
     assert_int_equal(mlq_agent_held(f->agent), 1);
 }
@@ -479,6 +546,270 @@ static void test_unexpected_messages_ignored(void **state)
     assert_int_equal(mlq_agent_held(f->agent), 0);
 }
 
+/* ---- log uploads ---- */
+
+#define CAP       (1536 * 1024) /* 1.5 MiB: a full chunk and a half */
+#define SEQ_BYTES 2688895       /* size of `seq 1 400000` */
+#define SKIPPED   (SEQ_BYTES - CAP)
+
+/* Runs ATT_1 with a big stdout and empty stderr up to its accepted finished
+ * report; returns the stdout file's content (caller frees). */
+static char *run_big_job(struct fx *f)
+{
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/sh", "-c", "seq 1 400000"};
+    assign(f, ATT_1, argv, 3, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, true);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.exit_code, 0);
+    mlq_proto_msg_free(&m);
+    char path[4200], *out = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/attempts/%s/stdout", f->root, ATT_1);
+    assert_int_equal(mlq_fs_read_all(path, 4 << 20, &out, &len, NULL), 0);
+    assert_int_equal(len, SEQ_BYTES);
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    return out;
+}
+
+/* Expects a stdout chunk at offset and checks it against the file. */
+static void expect_chunk(struct fx *f, const char *out, int64_t offset, uint32_t len, bool eof)
+{
+    struct mlq_msg m;
+    expect_upload(f, ATT_1, MLQ_STREAM_STDOUT, &m);
+    assert_int_equal(m.u.log_upload.offset, offset);
+    assert_int_equal(m.u.log_upload.skipped, SKIPPED);
+    assert_int_equal(m.u.log_upload.len, len);
+    assert_int_equal(m.u.log_upload.eof, eof);
+    assert_memory_equal(m.u.log_upload.data, out + SKIPPED + offset, len);
+    mlq_proto_msg_free(&m);
+}
+
+static void test_log_upload_chunks(void **state)
+{
+    struct fx *f = *state;
+    start_agent_cap(f, 0, CAP);
+    char *out = run_big_job(f);
+    expect_chunk(f, out, 0, 1 << 20, false);
+    /* The scheduler only kept 1000 bytes: the worker continues from there. */
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 1000, 0);
+    expect_chunk(f, out, 1000, 1 << 20, false);
+    /* Its disk is full: the same chunk again, but only after a while. */
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 1000, MLQ_EDB);
+    int64_t t0 = mlq_clock_mono_ms();
+    expect_chunk(f, out, 1000, 1 << 20, false);
+    assert_true(mlq_clock_mono_ms() - t0 >= 900);
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 1000 + (1 << 20), 0);
+    expect_chunk(f, out, 1000 + (1 << 20), CAP - 1000 - (1 << 20), true);
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, CAP, 0);
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
+    step_for(f, 50);
+    assert_true(uploaded(f, ATT_1));
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+    free(out);
+}
+
+/* A worker restarted in the middle of an upload resumes it from the offset
+ * the scheduler acknowledged, without naming the attempt in register. */
+static void test_log_upload_resumes_after_restart(void **state)
+{
+    struct fx *f = *state;
+    start_agent_cap(f, 0, CAP);
+    char *out = run_big_job(f);
+    expect_chunk(f, out, 0, 1 << 20, false);
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 1 << 20, 0);
+    expect_chunk(f, out, 1 << 20, CAP - (1 << 20), true); /* not acknowledged */
+    mlq_agent_destroy(&f->agent);
+
+    start_agent_cap(f, 0, CAP);
+    assert_int_equal(mlq_agent_held(f->agent), 1);
+    struct mlq_msg m;
+    do_register(f, &m);
+    assert_int_equal(m.u.reg.nattempts, 0);
+    mlq_proto_msg_free(&m);
+    expect_chunk(f, out, 1 << 20, CAP - (1 << 20), true);
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, CAP, 0);
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
+    step_for(f, 50);
+    assert_true(uploaded(f, ATT_1));
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+    free(out);
+}
+
+/* ---- self-fencing ---- */
+
+/* Steps the agent for ms while the scheduler says nothing at all. */
+static void silence(struct fx *f, int ms)
+{
+    int64_t end = mlq_clock_mono_ms() + ms;
+    struct mlq_err e;
+    while (mlq_clock_mono_ms() < end) {
+        mlq_agent_step(f->agent, 10, &e);
+        struct mlq_msg m;
+        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) == 0)
+            mlq_proto_msg_free(&m);
+    }
+}
+
+/* Steps the agent for ms while the scheduler answers heartbeats and
+ * registrations (lease 1 s) and ignores the rest. */
+static void converse(struct fx *f, int ms)
+{
+    int64_t end = mlq_clock_mono_ms() + ms;
+    struct mlq_err e;
+    while (mlq_clock_mono_ms() < end) {
+        mlq_agent_step(f->agent, 10, &e);
+        struct mlq_msg m, r = {.type = MLQ_MSG_HB_ACK};
+        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) < 0)
+            continue;
+        if (m.type == MLQ_MSG_REGISTER) {
+            r.type = MLQ_MSG_REGISTERED;
+            r.u.registered.heartbeat_ms = 200;
+            r.u.registered.lease_ms = 1000;
+        }
+        if (m.type == MLQ_MSG_REGISTER || m.type == MLQ_MSG_HEARTBEAT)
+            sched_send(f, &r);
+        mlq_proto_msg_free(&m);
+    }
+}
+
+/* Gone or a zombie (the test process is the shim's parent and only reaps
+ * it at teardown). */
+static bool pid_gone(pid_t pid)
+{
+    return !mlq_fs_pid_alive(pid);
+}
+
+static void test_self_fence(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register_lease(f, &m, 1000);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/sleep", "30"};
+    assign(f, ATT_1, argv, 2, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    pid_t shim = (pid_t)m.u.report.pid;
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, true);
+    step_for(f, 20);
+    char path[4200], *lease = NULL;
+    snprintf(path, sizeof path, "%s/lease_ms", f->root);
+    assert_int_equal(mlq_fs_read_all(path, 100, &lease, NULL, NULL), 0);
+    assert_string_equal(lease, "1000\n");
+    free(lease);
+
+    /* A cut shorter than the lease changes nothing. */
+    silence(f, 550);
+    converse(f, 700);
+    assert_false(pid_gone(shim));
+
+    /* Silent for the lease: the job is ended and recorded as lost. The last
+     * word (an hb_ack) came at most one heartbeat before t0. */
+    int64_t t0 = mlq_clock_mono_ms();
+    silence(f, 700);
+    assert_false(pid_gone(shim));
+    while (!pid_gone(shim) && mlq_clock_mono_ms() - t0 < WAIT)
+        silence(f, 20);
+    assert_true(pid_gone(shim));
+    assert_true(mlq_clock_mono_ms() - t0 >= 750);
+    do_register_lease(f, &m, 1000);
+    mlq_proto_msg_free(&m);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_LOST);
+    assert_string_equal(m.u.report.detail, "self-fenced: no contact with the scheduler for 1 s");
+    mlq_proto_msg_free(&m);
+}
+
+/* ---- draining and refusals ---- */
+
+static void test_drain(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    assert_false(m.u.reg.draining);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/sh", "-c", "sleep 0.5; echo done"};
+    assign(f, ATT_1, argv, 3, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, true);
+
+    unsigned char b = SIGUSR2;
+    assert_int_equal(write(f->sig[1], &b, 1), 1);
+    expect(f, MLQ_MSG_HEARTBEAT, &m);
+    assert_true(m.u.heartbeat.draining);
+    mlq_proto_msg_free(&m);
+    assert_true(mlq_agent_draining(f->agent));
+
+    /* New work is refused; the running job carries on. */
+    assign(f, ATT_2, argv, 3, NULL, 0);
+    expect_report(f, ATT_2, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
+    assert_string_equal(m.u.report.detail, "worker is draining");
+    mlq_proto_msg_free(&m);
+    assert_false(mlq_spool_attempt_exists(f->sp, ATT_2));
+    ack(f, ATT_2, MLQ_PHASE_FINISHED, true);
+
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.exit_code, 0);
+    mlq_proto_msg_free(&m);
+    assert_false(mlq_agent_stopped(f->agent));
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDOUT, "done\n");
+    assert_false(mlq_agent_stopped(f->agent)); /* stderr still to upload */
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
+    struct mlq_err e;
+    assert_int_equal(mlq_agent_run(f->agent, &e), 0); /* returns once drained */
+    assert_true(mlq_agent_drained(f->agent));
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+}
+
+/* The spool cannot take the assignment: refused with the reason, nothing
+ * half-written, and the worker takes the next one once the spool is fine. */
+static void test_spool_unwritable_refused(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char attempts[4200], aside[4200];
+    snprintf(attempts, sizeof attempts, "%s/attempts", f->root);
+    snprintf(aside, sizeof aside, "%s/attempts.aside", f->root);
+    assert_int_equal(rename(attempts, aside), 0);
+    assert_int_equal(mlq_fs_write_atomic(attempts, "x", 1, NULL), 0);
+
+    char *argv[] = {"/bin/true"};
+    assign(f, ATT_1, argv, 1, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
+    char want[4200];
+    snprintf(want, sizeof want, "spool %s: Not a directory", f->root);
+    assert_string_equal(m.u.report.detail, want);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    step_for(f, 50);
+    assert_int_equal(mlq_agent_held(f->agent), 0); /* nothing to upload */
+
+    assert_int_equal(unlink(attempts), 0);
+    assert_int_equal(rename(aside, attempts), 0);
+    assign(f, ATT_3, argv, 1, NULL, 0);
+    expect_report(f, ATT_3, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    expect_report(f, ATT_3, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_EXITED);
+    mlq_proto_msg_free(&m);
+    assert_false(mlq_spool_attempt_exists(f->sp, ATT_1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +822,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_messages_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_upload_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_upload_resumes_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_fence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,13 @@
 /* shim: runs the real supervisor (mlq_shim_run) in a forked child on a temp
  * attempt folder and checks the status and log files it leaves: exit codes,
- * signals, the kill grace, the job's environment, start failures. Every
- * test bounds its waits and kills what it started. */
+ * signals, the kill grace, time limits and their warning signal, whole
+ * process trees (setsid, double forks, ignored SIGTERM) ended before the
+ * status is written, the job's environment, start failures. Every test
+ * bounds its waits and kills what it started.
+ *
+ * The tree tests run with whatever the machine offers: a cgroup v2 per job
+ * where /sys/fs/cgroup (or $MLQ_CGROUP_FS) allows one, else the /proc walk;
+ * run them with MLQ_CGROUP_FS=none and with a cgroup2 mount to cover both. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,11 +71,27 @@ static void kill_leftovers(pid_t shim)
     waitpid(shim, NULL, 0);
 }
 
+/* Kills the processes a failed tree test may have left (named in "pids"). */
+static void kill_listed(struct fx *f)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/pids", f->dir);
+    FILE *fp = fopen(path, "r");
+    long pid;
+    while (fp && fscanf(fp, "%ld", &pid) == 1) {
+        if (pid > 0)
+            kill((pid_t)pid, SIGKILL);
+    }
+    if (fp)
+        fclose(fp);
+}
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
     if (f->shim > 0)
         kill_leftovers(f->shim);
+    kill_listed(f);
     nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(f);
     return 0;
@@ -83,7 +105,11 @@ struct job {
     const char *workdir; /* NULL: the attempt folder */
     int32_t *gpus;
     uint32_t ngpus;
-    int64_t grace_ms;
+    int64_t grace_ms;      /* assign.kill_grace_ms (5 s when 0) */
+    int64_t spec_grace_ms; /* spec.kill_grace_ms, wins when set */
+    int64_t limit_ms;
+    int32_t warn_signal;
+    int64_t warn_before_ms;
 };
 
 static void write_assign(struct fx *f, const struct job *j)
@@ -106,6 +132,10 @@ static void write_assign(struct fx *f, const struct job *j)
     m.u.assign.gpu_ids = j->gpus;
     m.u.assign.ngpu_ids = j->ngpus;
     m.u.assign.kill_grace_ms = j->grace_ms ? j->grace_ms : 5000;
+    m.u.assign.spec.kill_grace_ms = j->spec_grace_ms;
+    m.u.assign.spec.time_limit_ms = j->limit_ms;
+    m.u.assign.spec.warn_signal = j->warn_signal;
+    m.u.assign.spec.warn_before_ms = j->warn_before_ms;
     struct mlq_err e;
     assert_int_equal(mlq_spool_write_assign(f->dir, &m, &e), 0);
 }
@@ -381,6 +411,201 @@ static void test_output_appends(void **state)
     free(out);
 }
 
+/* ---- time limits and whole trees ---- */
+
+/* A job that leaves behind, each writing its pid to "pids": a process in a
+ * new session that ignores SIGTERM (and its child, which inherits that), and
+ * a double-forked orphan. The main shell itself ignores SIGTERM when
+ * main_ignores_term. */
+static char *tree_script(bool main_ignores_term)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf,
+             "%s: > pids\n"
+             "setsid sh -c 'trap \"\" TERM; sleep 300 & echo $! >> pids; echo $$ >> pids; wait' &\n"
+             "(sh -c 'sleep 300 & echo $! >> pids' &)\n"
+             "while [ \"$(wc -l < pids)\" -lt 3 ]; do sleep 0.01; done\n"
+             "echo ready\n"
+             "sleep 300 & wait\n",
+             main_ignores_term ? "trap '' TERM\n" : "");
+    return buf;
+}
+
+/* Reads the pids the job wrote; returns how many. */
+static int listed_pids(struct fx *f, pid_t *out, int max)
+{
+    char *s = read_file(f, "pids");
+    int n = 0;
+    for (char *p = s, *end; p && *p && n < max; p = end) {
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        out[n++] = (pid_t)v;
+    }
+    free(s);
+    return n;
+}
+
+/* Every listed process is gone (not even a zombie). */
+static void assert_all_gone(struct fx *f)
+{
+    pid_t pids[8];
+    int n = listed_pids(f, pids, 8);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < n; i++) {
+        if (kill(pids[i], 0) == 0)
+            fail_msg("process %ld of the job is still there", (long)pids[i]);
+    }
+}
+
+/* Waits for the status file, then checks at once that the job's processes
+ * are all gone: the status must only appear after the whole tree ended. */
+static void wait_status_then_check(struct fx *f)
+{
+    wait_for_text(f, "status", "end_ms=");
+    assert_all_gone(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+}
+
+static void test_sigterm_ends_whole_tree(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", tree_script(false)};
+    struct job j = {.argv = argv, .argc = 3, .spec_grace_ms = 400, .grace_ms = 60000};
+    write_assign(f, &j);
+    start_shim(f);
+    wait_for_text(f, "stdout", "ready");
+    int64_t t0 = mlq_clock_mono_ms();
+    kill(f->shim, SIGTERM);
+    wait_status_then_check(f);
+    int64_t took = mlq_clock_mono_ms() - t0;
+    assert_true(took >= 350); /* the leftovers ignore SIGTERM: the spec's grace */
+    assert_true(took < 5000); /* ... not the assign's 60 s */
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_SIGNALED);
+    assert_int_equal(st.signal, SIGTERM);
+}
+
+static void test_time_limit_ends_whole_tree(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", tree_script(true)};
+    struct job j = {.argv = argv, .argc = 3, .limit_ms = 700, .spec_grace_ms = 300};
+    write_assign(f, &j);
+    int64_t t0 = mlq_clock_mono_ms();
+    start_shim(f);
+    wait_for_text(f, "stdout", "ready");
+    wait_status_then_check(f);
+    int64_t took = mlq_clock_mono_ms() - t0;
+    assert_true(took >= 950);
+    assert_true(took < 6000);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_TIMED_OUT);
+    assert_int_equal(st.signal, SIGKILL); /* the main shell ignored SIGTERM */
+    assert_int_equal(st.exit_code, -1);
+    assert_string_equal(st.detail, "time limit of 700ms reached");
+}
+
+static void test_time_limit_sigterm_suffices(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
+    struct job j = {.argv = argv, .argc = 3, .limit_ms = 300, .spec_grace_ms = 20000};
+    write_assign(f, &j);
+    int64_t t0 = mlq_clock_mono_ms();
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    int64_t took = mlq_clock_mono_ms() - t0;
+    assert_true(took >= 280);
+    assert_true(took < 5000);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_TIMED_OUT);
+    assert_int_equal(st.signal, SIGTERM);
+}
+
+/* The warning comes warn_before_ms before the limit; a job that handles it
+ * and exits in time is not timed out. */
+static void test_warn_signal(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c",
+                    "trap 'echo warned; exit 7' USR1; echo ready; "
+                    "while :; do sleep 0.05; done"};
+    struct job j = {
+        .argv = argv, .argc = 3, .limit_ms = 1500, .warn_signal = SIGUSR1, .warn_before_ms = 1100};
+    write_assign(f, &j);
+    int64_t t0 = mlq_clock_mono_ms();
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    int64_t took = mlq_clock_mono_ms() - t0;
+    assert_true(took >= 350);
+    assert_true(took < 1450);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 7);
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, "ready\nwarned\n");
+    free(out);
+}
+
+/* The main process exits on its own: its leftovers are killed before the
+ * status appears. */
+static void test_main_exit_ends_whole_tree(void **state)
+{
+    struct fx *f = *state;
+    char *script = tree_script(false);
+    char *cut = strstr(script, "sleep 300 & wait");
+    snprintf(cut, 32, "exit 4\n");
+    char *argv[] = {"/bin/sh", "-c", script};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    start_shim(f);
+    wait_status_then_check(f);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 4);
+}
+
+/* A worker that fenced itself writes "fenced" before the SIGTERM. */
+static void test_fenced_is_lost(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    start_shim(f);
+    wait_for_text(f, "stdout", "ready");
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_write_note(f->dir, MLQ_SPOOL_FENCED, "self-fenced: test", &e), 0);
+    kill(f->shim, SIGTERM);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_LOST);
+    assert_string_equal(st.detail, "self-fenced: test");
+}
+
+/* With a usable cgroup v2 the job ran in its own cgroup, removed at the end;
+ * without one, nothing is recorded. */
+static void test_cgroup_note(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "cat /proc/self/cgroup"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    char cg[4096];
+    if (!mlq_spool_read_note(f->dir, MLQ_SPOOL_CGROUP, cg, sizeof cg)) {
+        fprintf(stderr, "(no cgroup v2 here: the /proc walk was used)\n");
+        return;
+    }
+    char *out = read_file(f, "stdout");
+    assert_non_null(strstr(out, "/mlq-" ATT_ID));
+    free(out);
+    struct stat st;
+    assert_int_equal(stat(cg, &st), -1); /* removed */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +620,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_assign_is_start_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_runs_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_ends_whole_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_limit_ends_whole_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_limit_sigterm_suffices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_warn_signal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_main_exit_ends_whole_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fenced_is_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cgroup_note, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
 /* spool: attempt folders, assign/status/shim.pid round trips, ack markers,
- * the start-up scan in every state an attempt can be left in, the worker
- * lock, log reads, and refusal of attempt ids that could escape the spool. */
+ * upload progress, notes and the lease, the start-up scan in every state an
+ * attempt can be left in (uploading included), creation failing cleanly on
+ * an unwritable spool, the worker lock, log reads, refusal of attempt ids
+ * that could escape the spool; and drainctl, which looks at a spool from
+ * outside (lock owner, counts by state). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "drainctl.h"
 #include "fsutil.h"
 #include "spool.h"
 
@@ -24,6 +28,8 @@
 #define ID_B "22222222-2222-4222-8222-222222222222"
 #define ID_C "33333333-3333-4333-8333-333333333333"
 #define ID_D "44444444-4444-4444-8444-444444444444"
+#define ID_E "55555555-5555-4555-8555-555555555555"
+#define ID_F "66666666-6666-4666-8666-666666666666"
 #define ID_G "77777777-7777-4777-8777-777777777777"
 #define JOB  "99999999-9999-4999-8999-999999999999"
 
@@ -283,6 +289,17 @@ static void make_scan_fixture(struct fx *f)
     assert_int_equal(mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e), 0);
     /* G: the shim never wrote its pid. */
     create(f, ID_G, dir, sizeof dir);
+    /* E: acknowledged, logs half uploaded; F: uploads done. */
+    struct mlq_upload_state up = {.skipped = {0, 0}, .offset = {5, 0}};
+    create(f, ID_E, dir, sizeof dir);
+    assert_int_equal(mlq_spool_write_status(dir, &st, &e), 0);
+    assert_int_equal(mlq_spool_write_upload(dir, &up, &e), 0);
+    assert_int_equal(mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e), 0);
+    create(f, ID_F, dir, sizeof dir);
+    assert_int_equal(mlq_spool_write_status(dir, &st, &e), 0);
+    assert_int_equal(mlq_spool_write_upload(dir, &up, &e), 0);
+    assert_int_equal(mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e), 0);
+    assert_int_equal(mlq_spool_mark_uploaded(dir, &e), 0);
     /* Debris: an interrupted creation and a foreign folder. */
     snprintf(dir, sizeof dir, "%s/attempts/.tmp-%s", f->root, ID_D);
     assert_int_equal(mkdir(dir, 0750), 0);
@@ -298,7 +315,7 @@ static void test_scan(void **state)
     size_t n = 0;
     struct mlq_err e;
     assert_int_equal(mlq_spool_scan(f->sp, &h, &n, &e), 0);
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5);
 
     const struct mlq_spool_held *a = find_held(h, n, ID_A);
     assert_non_null(a);
@@ -326,7 +343,15 @@ static void test_scan(void **state)
     assert_true(g->finished);
     assert_int_equal(g->status.outcome, MLQ_OUT_LOST);
 
+    const struct mlq_spool_held *up = find_held(h, n, ID_E);
+    assert_non_null(up);
+    assert_true(up->uploading);
+    assert_true(up->finished);
+    assert_int_equal(up->status.exit_code, 4);
+    assert_false(b->uploading);
+
     assert_null(find_held(h, n, ID_D));
+    assert_null(find_held(h, n, ID_F));
     free(h);
 
     /* The lost outcome was persisted, the debris removed, junk left alone. */
@@ -449,11 +474,109 @@ static void test_lock(void **state)
     mlq_spool_close(&other);
 }
 
+static void test_upload_notes_lease(void **state)
+{
+    struct fx *f = *state;
+    char dir[4096];
+    struct mlq_err e;
+    create(f, ID_A, dir, sizeof dir);
+    struct mlq_upload_state u, back;
+    memset(&u, 0, sizeof u);
+    assert_int_equal(mlq_spool_read_upload(dir, &back, &e), MLQ_ENOTFOUND);
+    u.skipped[0] = 7;
+    u.offset[0] = 1048576;
+    u.offset[1] = 3;
+    u.done[0] = true;
+    assert_int_equal(mlq_spool_write_upload(dir, &u, &e), 0);
+    assert_int_equal(mlq_spool_read_upload(dir, &back, &e), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(back.skipped[i], u.skipped[i]);
+        assert_int_equal(back.offset[i], u.offset[i]);
+        assert_int_equal(back.done[i], u.done[i]);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/upload", dir);
+    assert_int_equal(mlq_fs_write_atomic(path, "stdout 1 -2 0\nstderr 0 0 0\n", 26, NULL), 0);
+    assert_int_equal(mlq_spool_read_upload(dir, &back, &e), MLQ_EINVAL);
+
+    assert_false(mlq_spool_is_uploaded(dir));
+    assert_int_equal(mlq_spool_mark_uploaded(dir, &e), 0);
+    assert_true(mlq_spool_is_uploaded(dir));
+
+    char note[64];
+    assert_false(mlq_spool_read_note(dir, MLQ_SPOOL_FENCED, note, sizeof note));
+    assert_int_equal(mlq_spool_write_note(dir, MLQ_SPOOL_FENCED, "self-fenced: x", &e), 0);
+    assert_true(mlq_spool_read_note(dir, MLQ_SPOOL_FENCED, note, sizeof note));
+    assert_string_equal(note, "self-fenced: x");
+    assert_false(mlq_spool_read_note(dir, MLQ_SPOOL_FENCED, note, 5)); /* too small */
+    assert_int_equal(mlq_spool_write_note(dir, "x", "two\nlines", &e), MLQ_EINVAL);
+
+    assert_int_equal(mlq_spool_read_lease(f->sp), 0);
+    assert_int_equal(mlq_spool_write_lease(f->sp, 15000, &e), 0);
+    assert_int_equal(mlq_spool_read_lease(f->sp), 15000);
+}
+
+/* An assignment the spool cannot hold fails with "spool ROOT: reason" and
+ * leaves nothing behind; once the spool is fine again it works. */
+static void test_create_unwritable(void **state)
+{
+    struct fx *f = *state;
+    char dir[4096], attempts[4200], aside[4200];
+    snprintf(attempts, sizeof attempts, "%s/attempts", f->root);
+    snprintf(aside, sizeof aside, "%s/attempts.aside", f->root);
+    assert_int_equal(rename(attempts, aside), 0);
+    assert_int_equal(mlq_fs_write_atomic(attempts, "x", 1, NULL), 0); /* not a folder */
+    struct mlq_msg m = make_assign(ID_A);
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_create_attempt(f->sp, &m, dir, sizeof dir, &e), MLQ_EIO);
+    char want[4200];
+    snprintf(want, sizeof want, "spool %s: Not a directory", f->root);
+    assert_string_equal(e.msg, want);
+    assert_int_equal(unlink(attempts), 0);
+    assert_int_equal(rename(aside, attempts), 0);
+    struct mlq_spool_held *h = NULL;
+    size_t n = 0;
+    assert_int_equal(mlq_spool_scan(f->sp, &h, &n, &e), 0);
+    assert_int_equal(n, 0);
+    free(h);
+    create(f, ID_A, dir, sizeof dir);
+    assert_true(mlq_spool_attempt_exists(f->sp, ID_A));
+}
+
+static void test_drainctl(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_err e;
+    pid_t pid = 123;
+    assert_int_equal(mlq_drainctl_owner("/nonexistent-mlq-spool", &pid, &e), MLQ_ENOTFOUND);
+    assert_int_equal(mlq_spool_lock(f->sp, &e), 0);
+    assert_int_equal(mlq_drainctl_owner(f->root, &pid, &e), 0);
+    assert_int_equal(pid, getpid());
+    mlq_spool_release(f->sp);
+    assert_int_equal(mlq_drainctl_owner(f->root, &pid, &e), 0);
+    assert_int_equal(pid, 0);
+    /* A stale pid file alone names no owner. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/worker.pid", f->root);
+    assert_int_equal(mlq_fs_write_pidfile(path, getpid(), &e), 0);
+    assert_int_equal(mlq_drainctl_signal(f->root, &pid, &e), 0);
+    assert_int_equal(pid, 0);
+
+    make_scan_fixture(f); /* A running, B/C/G without ack, E uploading */
+    struct mlq_drainctl_counts c;
+    assert_int_equal(mlq_drainctl_count(f->root, &c, &e), 0);
+    assert_int_equal(c.running, 3); /* A, C and G: no status yet */
+    assert_int_equal(c.reporting, 1);
+    assert_int_equal(c.uploading, 1);
+}
+
 static void test_outcome_names(void **state)
 {
     (void)state;
     assert_string_equal(mlq_spool_outcome_name(MLQ_OUT_EXITED), "exited");
     assert_string_equal(mlq_spool_outcome_name(MLQ_OUT_START_FAILED), "start_failed");
+    assert_string_equal(mlq_spool_outcome_name(MLQ_OUT_TIMED_OUT), "timed_out");
+    assert_string_equal(mlq_spool_outcome_name(MLQ_OUT_REFUSED), "refused");
     assert_string_equal(mlq_spool_outcome_name((enum mlq_outcome)99), "?");
 }
 
@@ -470,6 +593,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_attempt_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upload_notes_lease, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_unwritable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drainctl, setup, teardown),
         cmocka_unit_test(test_outcome_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,529 @@
+/* attempts: see attempts.h.
+ *
+ * Everything known about an attempt is in the spool before it is reported,
+ * so a worker killed at any point re-adopts its attempts on start and every
+ * outcome reaches the scheduler exactly once. */
+#include "attempts.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "exec.h"
+#include "id.h"
+#include "jobtree.h"
+#include "log.h"
+#include "logupload.h"
+
+#define RESEND_EVERY_MS 1000 /* an unacknowledged report is sent again */
+#define CGROUP_KILL_MS  1000 /* how long a dead shim's cgroup may take */
+
+struct attempt {
+    char id[MLQ_ID_LEN + 1];
+    struct mlq_shim_id shim;
+    bool finished;
+    bool acked_started;
+    bool persisted;    /* the spool has its folder (markers can be written) */
+    bool fenced;       /* self-fenced: being killed, outcome "lost" */
+    int64_t next_send; /* monotonic ms of the next (re-)send of its report */
+    struct mlq_status status;
+    struct mlq_logupload *up; /* uploading its logs; NULL otherwise */
+};
+
+struct mlq_attempts {
+    struct mlq_attempts_config cfg;
+    struct attempt *att;
+    size_t natt, cap;
+    bool online;
+};
+
+/* ---- table ---- */
+
+static struct attempt *find_attempt(struct mlq_attempts *t, const char *id)
+{
+    for (size_t i = 0; i < t->natt; i++) {
+        if (strcmp(t->att[i].id, id) == 0)
+            return &t->att[i];
+    }
+    return NULL;
+}
+
+static struct attempt *add_attempt(struct mlq_attempts *t, const char *id)
+{
+    if (t->natt >= MLQ_MAX_ATTEMPTS_LIST)
+        return NULL;
+    if (t->natt == t->cap) {
+        size_t ncap = t->cap ? t->cap * 2 : 16;
+        struct attempt *na = realloc(t->att, ncap * sizeof *na);
+        if (!na)
+            return NULL;
+        t->att = na;
+        t->cap = ncap;
+    }
+    struct attempt *at = &t->att[t->natt++];
+    memset(at, 0, sizeof *at);
+    snprintf(at->id, sizeof at->id, "%s", id);
+    at->status.exit_code = -1;
+    return at;
+}
+
+static void remove_attempt(struct mlq_attempts *t, struct attempt *at)
+{
+    size_t i = (size_t)(at - t->att);
+    mlq_logupload_close(&at->up);
+    t->att[i] = t->att[--t->natt];
+}
+
+static bool attempt_dir(struct mlq_attempts *t, const struct attempt *at, char *dir, size_t len)
+{
+    return at->persisted && mlq_spool_attempt_dir(t->cfg.spool, at->id, dir, len, NULL) == 0;
+}
+
+/* Sends the attempt's current report (started or finished) now; it is sent
+ * again after RESEND_EVERY_MS unless acknowledged. Before registration it
+ * only schedules the send. */
+static void send_report(struct mlq_attempts *t, struct attempt *at)
+{
+    at->next_send = mlq_clock_mono_ms() + RESEND_EVERY_MS;
+    if (!t->online)
+        return;
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    snprintf(m.u.report.attempt_id, sizeof m.u.report.attempt_id, "%s", at->id);
+    m.u.report.pid = at->shim.pid;
+    if (at->finished) {
+        m.u.report.phase = MLQ_PHASE_FINISHED;
+        m.u.report.outcome = at->status.outcome;
+        m.u.report.exit_code = at->status.exit_code;
+        m.u.report.signal = at->status.signal;
+        m.u.report.start_ms = at->status.start_ms;
+        m.u.report.end_ms = at->status.end_ms;
+        m.u.report.detail = at->status.detail[0] ? at->status.detail : NULL;
+    } else {
+        m.u.report.phase = MLQ_PHASE_STARTED;
+        m.u.report.outcome = MLQ_OUT_NONE;
+        m.u.report.exit_code = -1;
+        m.u.report.start_ms = at->shim.start_ms;
+    }
+    t->cfg.send(t->cfg.ctx, &m);
+}
+
+static bool needs_report(const struct attempt *at)
+{
+    return !at->up && (at->finished || !at->acked_started);
+}
+
+static void resend_reports(struct mlq_attempts *t, int64_t now, bool all)
+{
+    for (size_t i = 0; i < t->natt; i++) {
+        struct attempt *at = &t->att[i];
+        if (needs_report(at) && (all || now >= at->next_send))
+            send_report(t, at);
+    }
+}
+
+/* ---- attempts finishing ---- */
+
+static void finished(struct mlq_attempts *t, struct attempt *at)
+{
+    at->finished = true;
+    mlq_info("attempt %.8s finished: %s exit_code=%" PRId32 " signal=%" PRId32 "%s%s", at->id,
+             mlq_spool_outcome_name(at->status.outcome), at->status.exit_code, at->status.signal,
+             at->status.detail[0] ? " " : "", at->status.detail);
+    send_report(t, at);
+}
+
+/* Records an outcome decided by the worker itself (start failure, lost
+ * shim): into the spool first, then reported. */
+static void finish_here(struct mlq_attempts *t, struct attempt *at, enum mlq_outcome outcome,
+                        const char *detail)
+{
+    char dir[MLQ_MAX_PATH];
+    mlq_spool_status_lost(&at->status, at->shim.start_ms, detail);
+    at->status.outcome = outcome;
+    struct mlq_err e;
+    if (attempt_dir(t, at, dir, sizeof dir) && mlq_spool_write_status(dir, &at->status, &e) < 0)
+        mlq_error("attempt %.8s: cannot record its outcome: %s", at->id, e.msg);
+    finished(t, at);
+}
+
+/* A shim that died leaves its job's processes behind; when the job had a
+ * cgroup they can still be found and ended. */
+static void end_orphaned_cgroup(const struct attempt *at, const char *dir)
+{
+    char cg[MLQ_MAX_PATH];
+    struct mlq_err e;
+    if (mlq_spool_read_note(dir, MLQ_SPOOL_CGROUP, cg, sizeof cg) &&
+        mlq_jobtree_kill_cgroup(cg, CGROUP_KILL_MS, &e) < 0)
+        mlq_error("attempt %.8s: %s", at->id, e.msg);
+}
+
+static void watch_one(struct mlq_attempts *t, struct attempt *at)
+{
+    char dir[MLQ_MAX_PATH];
+    if (!attempt_dir(t, at, dir, sizeof dir))
+        return;
+    if (mlq_spool_read_status(dir, &at->status, NULL) == 0) {
+        finished(t, at);
+        return;
+    }
+    if (mlq_spool_shim_alive(&at->shim))
+        return;
+    /* The shim writes its status before exiting: look once more. */
+    if (mlq_spool_read_status(dir, &at->status, NULL) == 0) {
+        finished(t, at);
+        return;
+    }
+    mlq_warn("attempt %.8s: shim %ld vanished without an outcome", at->id, (long)at->shim.pid);
+    end_orphaned_cgroup(at, dir);
+    finish_here(t, at, MLQ_OUT_LOST, at->fenced ? "self-fenced; shim vanished" : "shim vanished");
+}
+
+void mlq_attempts_watch(struct mlq_attempts *t)
+{
+    for (size_t i = 0; i < t->natt; i++) {
+        if (!t->att[i].finished)
+            watch_one(t, &t->att[i]);
+    }
+}
+
+static void kill_attempt(struct attempt *at, const char *why)
+{
+    if (at->finished)
+        return;
+    struct mlq_err e;
+    if (mlq_exec_signal(&at->shim, SIGTERM, &e) < 0)
+        mlq_warn("attempt %.8s: cannot kill (%s): %s", at->id, why, e.msg);
+    else
+        mlq_info("attempt %.8s: killing (%s)", at->id, why);
+}
+
+/* The scheduler has declared this worker lost and requeued these attempts.
+ * The shim records outcome lost with the reason left in "fenced". */
+void mlq_attempts_fence(struct mlq_attempts *t, int64_t silent_ms)
+{
+    char why[MLQ_SPOOL_DETAIL_MAX], dir[MLQ_MAX_PATH];
+    snprintf(why, sizeof why, "self-fenced: no contact with the scheduler for %" PRId64 " s",
+             (silent_ms + 500) / 1000);
+    for (size_t i = 0; i < t->natt; i++) {
+        struct attempt *at = &t->att[i];
+        struct mlq_err e;
+        if (at->finished || at->fenced)
+            continue;
+        at->fenced = true;
+        mlq_warn("attempt %.8s: %s", at->id, why);
+        if (attempt_dir(t, at, dir, sizeof dir) &&
+            mlq_spool_write_note(dir, MLQ_SPOOL_FENCED, why, &e) < 0)
+            mlq_error("attempt %.8s: %s", at->id, e.msg);
+        kill_attempt(at, "self-fenced");
+    }
+}
+
+/* The scheduler's GPU choice must name distinct devices of this worker, as
+ * many as the spec asks for. */
+static bool gpus_ok(const struct mlq_attempts *t, const struct mlq_msg *m, char *why, size_t len)
+{
+    uint64_t seen = 0;
+    if ((int64_t)m->u.assign.ngpu_ids != m->u.assign.spec.gpus) {
+        snprintf(why, len, "assigned %" PRIu32 " GPU(s) for a job asking for %" PRId32,
+                 m->u.assign.ngpu_ids, m->u.assign.spec.gpus);
+        return false;
+    }
+    for (uint32_t i = 0; i < m->u.assign.ngpu_ids; i++) {
+        int32_t g = m->u.assign.gpu_ids[i];
+        if (g < 0 || g >= t->cfg.gpus || g >= MLQ_MAX_GPUS || (seen & (1ULL << g))) {
+            snprintf(why, len, "GPU %" PRId32 " is not a free device of this worker", g);
+            return false;
+        }
+        seen |= 1ULL << g;
+    }
+    return true;
+}
+
+static void start_attempt(struct mlq_attempts *t, struct attempt *at, const struct mlq_msg *m)
+{
+    char dir[MLQ_MAX_PATH], why[MLQ_SPOOL_DETAIL_MAX];
+    struct mlq_err e;
+    if (mlq_spool_create_attempt(t->cfg.spool, m, dir, sizeof dir, &e) < 0) {
+        /* Not the job's fault: the scheduler runs it elsewhere. */
+        mlq_error("attempt %.8s refused: %s", at->id, e.msg);
+        finish_here(t, at, MLQ_OUT_REFUSED, e.msg);
+        return;
+    }
+    at->persisted = true;
+    if (!gpus_ok(t, m, why, sizeof why)) {
+        finish_here(t, at, MLQ_OUT_START_FAILED, why);
+        return;
+    }
+    if (mlq_exec_start_shim(t->cfg.shim_path, dir, &at->shim, &e) < 0) {
+        mlq_error("attempt %.8s: %s", at->id, e.msg);
+        finish_here(t, at, MLQ_OUT_START_FAILED, e.msg);
+        return;
+    }
+    mlq_info("attempt %.8s (job %.8s #%" PRId32 ") started under shim %ld", at->id,
+             m->u.assign.job_id, m->u.assign.attempt, (long)at->shim.pid);
+    send_report(t, at);
+}
+
+void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const char *refuse_why)
+{
+    const char *id = m->u.assign.attempt_id;
+    if (!mlq_id_valid(id)) {
+        mlq_warn("assign with an invalid attempt id ignored");
+        return;
+    }
+    struct attempt *at = find_attempt(t, id);
+    if (at) {
+        mlq_info("attempt %.8s assigned again: re-sending its report", id);
+        send_report(t, at);
+        return;
+    }
+    if (mlq_spool_attempt_exists(t->cfg.spool, id)) {
+        mlq_warn("attempt %.8s assigned again after it was reported and acknowledged; ignored", id);
+        return;
+    }
+    if (!(at = add_attempt(t, id))) {
+        mlq_error("attempt %.8s ignored: too many attempts held", id);
+        return;
+    }
+    if (refuse_why) {
+        mlq_info("attempt %.8s refused: %s", id, refuse_why);
+        finish_here(t, at, MLQ_OUT_REFUSED, refuse_why);
+        return;
+    }
+    start_attempt(t, at, m);
+}
+
+/* Sends the attempt's next chunk when one is due (and we are registered). */
+static void pump_upload(struct mlq_attempts *t, struct attempt *at, int64_t now)
+{
+    struct mlq_msg m;
+    struct mlq_err e;
+    if (!t->online || !at->up)
+        return;
+    int rc = mlq_logupload_next(at->up, now, &m, &e);
+    if (rc < 0)
+        mlq_warn("attempt %.8s: log upload: %s", at->id, e.msg);
+    if (rc <= 0)
+        return;
+    t->cfg.send(t->cfg.ctx, &m);
+    free(m.u.log_upload.data);
+}
+
+static void pump_uploads(struct mlq_attempts *t, int64_t now)
+{
+    for (size_t i = 0; i < t->natt; i++)
+        pump_upload(t, &t->att[i], now);
+}
+
+/* After an accepted finished report: upload the logs before dropping the
+ * attempt. False when that cannot start (the attempt is dropped). */
+static bool start_upload(struct mlq_attempts *t, struct attempt *at)
+{
+    struct mlq_err e;
+    if (at->status.outcome == MLQ_OUT_REFUSED)
+        return false; /* never ran here: no logs */
+    if (mlq_logupload_open(t->cfg.spool, at->id, t->cfg.log_cap, &at->up, &e) < 0) {
+        mlq_error("attempt %.8s: cannot upload its logs: %s", at->id, e.msg);
+        return false;
+    }
+    if (mlq_logupload_done(at->up)) {
+        mlq_logupload_close(&at->up);
+        return false;
+    }
+    pump_upload(t, at, mlq_clock_mono_ms());
+    return true;
+}
+
+void mlq_attempts_upload_ack(struct mlq_attempts *t, const struct mlq_msg *m)
+{
+    const char *id = m->u.log_upload_ack.attempt_id;
+    struct attempt *at = find_attempt(t, id);
+    struct mlq_err e;
+    if (!at || !at->up) {
+        mlq_debug("log_upload_ack for attempt %.8s that is not uploading", id);
+        return;
+    }
+    if (m->u.log_upload_ack.err != 0)
+        mlq_warn("attempt %.8s: the scheduler could not store its logs (%s): retrying later", id,
+                 mlq_strerror(m->u.log_upload_ack.err));
+    int64_t now = mlq_clock_mono_ms();
+    int rc = mlq_logupload_ack(at->up, m, now, &e);
+    if (rc < 0)
+        mlq_error("attempt %.8s: %s", id, e.msg);
+    if (mlq_logupload_done(at->up)) {
+        mlq_info("attempt %.8s: logs uploaded", id);
+        remove_attempt(t, at);
+        return;
+    }
+    pump_upload(t, at, now);
+}
+
+void mlq_attempts_report_ack(struct mlq_attempts *t, const struct mlq_msg *m)
+{
+    const char *id = m->u.report_ack.attempt_id;
+    struct attempt *at = find_attempt(t, id);
+    char dir[MLQ_MAX_PATH];
+    struct mlq_err e;
+    if (!at) {
+        mlq_debug("report_ack for attempt %.8s that is not held", id);
+        return;
+    }
+    bool have_dir = attempt_dir(t, at, dir, sizeof dir);
+    if (m->u.report_ack.phase == MLQ_PHASE_STARTED) {
+        if (!at->acked_started && have_dir && mlq_spool_mark_acked(dir, MLQ_PHASE_STARTED, &e) < 0)
+            mlq_error("attempt %.8s: %s", id, e.msg);
+        at->acked_started = true;
+        if (!m->u.report_ack.accepted)
+            kill_attempt(at, "fenced by the scheduler");
+        return;
+    }
+    if (!at->finished) {
+        mlq_warn("finished report of running attempt %.8s acknowledged; ignored", id);
+        return;
+    }
+    if (at->up)
+        return; /* acknowledged before: already uploading */
+    /* The upload file goes before acked_finished, so a restart resumes. */
+    bool upload = have_dir && m->u.report_ack.accepted && start_upload(t, at);
+    if (have_dir && mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e) < 0)
+        mlq_error("attempt %.8s: %s", id, e.msg);
+    mlq_debug("attempt %.8s reported (accepted=%d)", id, m->u.report_ack.accepted);
+    if (!upload)
+        remove_attempt(t, at);
+}
+
+void mlq_attempts_kill(struct mlq_attempts *t, const struct mlq_msg *m)
+{
+    struct attempt *at = find_attempt(t, m->u.kill.attempt_id);
+    const char *reason = m->u.kill.reason ? m->u.kill.reason : "asked by the scheduler";
+    if (!at || at->finished) {
+        mlq_debug("kill for attempt %.8s that is not running", m->u.kill.attempt_id);
+        return;
+    }
+    kill_attempt(at, reason);
+}
+
+bool mlq_attempts_running_unfenced(const struct mlq_attempts *t)
+{
+    for (size_t i = 0; i < t->natt; i++) {
+        if (!t->att[i].finished && !t->att[i].fenced)
+            return true;
+    }
+    return false;
+}
+
+/* An upload a previous worker did not finish. When it cannot resume, the
+ * finished report is sent again: its acknowledgement restarts the upload. */
+static void resume_upload(struct mlq_attempts *t, struct attempt *at)
+{
+    struct mlq_err e;
+    if (mlq_logupload_open(t->cfg.spool, at->id, t->cfg.log_cap, &at->up, &e) < 0)
+        mlq_error("attempt %.8s: cannot resume its log upload: %s", at->id, e.msg);
+}
+
+static int load_held(struct mlq_attempts *t, struct mlq_err *err)
+{
+    struct mlq_spool_held *held = NULL;
+    size_t n = 0;
+    int rc = mlq_spool_scan(t->cfg.spool, &held, &n, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct attempt *at = add_attempt(t, held[i].attempt_id);
+        if (!at) {
+            rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+            break;
+        }
+        at->shim = held[i].shim;
+        at->finished = held[i].finished;
+        at->acked_started = held[i].acked_started;
+        at->persisted = true;
+        at->status = held[i].status;
+        if (held[i].uploading)
+            resume_upload(t, at);
+        mlq_info("re-adopted attempt %.8s (%s)", at->id,
+                 at->up         ? "uploading its logs"
+                 : at->finished ? mlq_spool_outcome_name(at->status.outcome)
+                                : "running");
+    }
+    free(held);
+    return rc;
+}
+
+/* ---- public ---- */
+
+void mlq_attempts_set_online(struct mlq_attempts *t, bool online, int64_t now)
+{
+    bool was = t->online;
+    t->online = online;
+    if (!online || was)
+        return;
+    resend_reports(t, now, true);
+    for (size_t i = 0; i < t->natt; i++) {
+        if (t->att[i].up)
+            mlq_logupload_kick(t->att[i].up, now);
+    }
+    pump_uploads(t, now);
+}
+
+void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
+{
+    mlq_attempts_watch(t);
+    if (t->online)
+        resend_reports(t, now, false);
+    pump_uploads(t, now);
+}
+
+size_t mlq_attempts_count(const struct mlq_attempts *t)
+{
+    return t->natt;
+}
+
+int mlq_attempts_held(const struct mlq_attempts *t, struct mlq_held_attempt **out, uint32_t *n,
+                      struct mlq_err *err)
+{
+    *n = 0;
+    *out = calloc(t->natt ? t->natt : 1, sizeof **out);
+    if (!*out)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    for (size_t i = 0; i < t->natt; i++) {
+        if (t->att[i].up)
+            continue; /* done as far as the scheduler is concerned */
+        snprintf((*out)[*n].attempt_id, sizeof(*out)[*n].attempt_id, "%s", t->att[i].id);
+        (*out)[(*n)++].finished = t->att[i].finished;
+    }
+    return 0;
+}
+
+int mlq_attempts_create(const struct mlq_attempts_config *cfg, struct mlq_attempts **out,
+                        struct mlq_err *err)
+{
+    *out = NULL;
+    if (!cfg->spool || !cfg->shim_path || !cfg->send || cfg->log_cap <= 0)
+        return mlq_err_set(err, MLQ_EINVAL, "incomplete attempts configuration");
+    struct mlq_attempts *t = calloc(1, sizeof *t);
+    if (!t)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    t->cfg = *cfg;
+    int rc = load_held(t, err);
+    if (rc < 0) {
+        mlq_attempts_destroy(&t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+void mlq_attempts_destroy(struct mlq_attempts **t)
+{
+    if (!t || !*t)
+        return;
+    for (size_t i = 0; i < (*t)->natt; i++)
+        mlq_logupload_close(&(*t)->att[i].up);
+    free((*t)->att);
+    free(*t);
+    *t = NULL;
+}
