@@ -9,7 +9,10 @@
 #   - the database passes PRAGMA integrity_check while full and after;
 #   - once the filler is deleted, submissions work again without
 #     restarting anything.
-# Needs root (mount); skipped otherwise. The tmpfs is unmounted at exit.
+# Then the same for a worker's spool (also a small tmpfs): an assignment it
+# cannot write is refused with a clear detail (attempt LOST, no retry used),
+# the worker keeps running, and takes the job once space returns.
+# Needs root (mount); skipped otherwise. The tmpfs are unmounted at exit.
 IT_DEADLINE=${IT_DEADLINE:-240}
 # shellcheck disable=SC2034 # read by lib.sh
 CHAOS_NEEDS="root mount"
@@ -119,4 +122,47 @@ integrity
 run python3 "$CHAOS_CHECK" --db "$STATE/mlq.db" --stamps "$STAMPS" --expect "$T/expect" --acked "$T/acked"
 printf '%s\n' "$ERR" >&2
 [ "$RC" = 0 ] || fail "outcomes are wrong ($OUT)"
-summary disk-full "$OUT failed_submits=$FAILED_SUBMITS acked_while_full=$FULL_OK recovery=$(secs "$REC_MS")s"
+FIG=$OUT
+
+# --- a worker's spool -------------------------------------------------------------
+# w1 goes away (and is LOST, so that nothing is placed on it): wf, on a
+# full spool, is the only worker.
+stop_pid "$WORKER_PID"
+wait_until "mlq workers --json | json \"[w['state'] for w in d['workers'] if w['name'] == 'w1'][0]\" | grep -qx LOST" 15 ||
+    fail "w1 not LOST after it stopped"
+SPOOL=$T/spool-wf
+mkdir -p "$SPOOL"
+mount -t tmpfs -o size=4m mlq-chaos-spool "$SPOOL" || fail "mount tmpfs on $SPOOL"
+chaos_on_exit "umount $SPOOL 2>/dev/null || umount -l $SPOOL"
+start_worker wf "$SPOOL" --cpus 4 --mem 4G --gpus 0 --heartbeat 1s
+WF=$WORKER_PID
+dd if=/dev/zero of="$SPOOL/filler" bs=64k 2>/dev/null || true
+log "spool full: $(df -k --output=avail "$SPOOL" | tail -n 1 | tr -d ' ') KiB free"
+submit spool 100
+[ "$RC" = 0 ] || fail "submit for the full spool: exit $RC: $ERR"
+J=$OUT
+wait_until "[ \"\$(sql \"SELECT state FROM attempts WHERE job_id = '$J' AND num = 1\")\" = 6 ]" 20 ||
+    fail "the assignment to a full spool was not refused ($(job_state "$J"))"
+rm -f "$SPOOL/filler"
+detail=$(sql "SELECT detail FROM attempts WHERE job_id = '$J' AND num = 1")
+log "refused: $detail"
+shopt -s nocasematch
+[[ "$detail" =~ refused && "$detail" =~ disk|space|full|spool|write ]] ||
+    fail "the refusal does not say why: $detail"
+shopt -u nocasematch
+pid_alive "$WF" || fail "the worker died when its spool filled"
+# The retry (without using a retry) runs on the same worker, now with room.
+expect_rc 0 mlq wait "$J" --timeout 30s
+ok mlq status "$J" --json
+assert_eq 2 "$(json "d['attempt']" <<<"$OUT")" "attempts of the refused job"
+assert_eq 1 "$(json "d.get('node_failures')" <<<"$OUT")" "node failures of the refused job"
+assert_eq wf "$(json "d['worker']" <<<"$OUT")" "worker of the refused job"
+submit spool2 100
+[ "$RC" = 0 ] || fail "submit after the spool recovered: exit $RC: $ERR"
+expect_rc 0 mlq wait "$OUT" --timeout 30s
+integrity
+run python3 "$CHAOS_CHECK" --db "$STATE/mlq.db" --stamps "$STAMPS" --expect "$T/expect" --acked "$T/acked"
+printf '%s\n' "$ERR" >&2
+[ "$RC" = 0 ] || fail "outcomes are wrong after the spool filled ($OUT)"
+summary disk-full "$FIG failed_submits=$FAILED_SUBMITS acked_while_full=$FULL_OK recovery=$(secs "$REC_MS")s" \
+    "spool_refused=1"

@@ -14,10 +14,12 @@ IT_DEADLINE=${IT_DEADLINE:-$([ "${MLQ_CHAOS_FULL:-0}" = 1 ] && echo 1500 || echo
 # shellcheck source=tests/chaos/lib.sh
 . "$(dirname "$0")/lib.sh" "$@"
 
+# GAP_S: kills come up to GAP_S seconds apart, so that they spread over
+# the submissions and the runs.
 if [ "$CHAOS_FULL" = 1 ]; then
-    NJOBS=${MLQ_CHAOS_JOBS:-2000} KILLS=${MLQ_CHAOS_KILLS:-25}
+    NJOBS=${MLQ_CHAOS_JOBS:-2000} KILLS=${MLQ_CHAOS_KILLS:-25} GAP_S=4
 else
-    NJOBS=${MLQ_CHAOS_JOBS:-300} KILLS=${MLQ_CHAOS_KILLS:-8}
+    NJOBS=${MLQ_CHAOS_JOBS:-300} KILLS=${MLQ_CHAOS_KILLS:-8} GAP_S=2
 fi
 SEED=${MLQ_CHAOS_SEED:-$RANDOM}
 RANDOM=$SEED
@@ -99,7 +101,7 @@ for k in $(seq 1 "$KILLS"); do
     if [ $((k % 3)) = 0 ]; then
         sleep "0.$((RANDOM % 6 + 1))"
     else
-        sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+        sleep "$((RANDOM % GAP_S)).$((RANDOM % 10))"
     fi
     [ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors")"
     log "kill $k/$KILLS ($(wc -l <"$T/acked") of $NJOBS acknowledged)"
