@@ -24,6 +24,13 @@
 #define MLQ_MAX_RETRIES      100                        /* --retries */
 #define MLQ_MAX_ATTEMPT_INFO 256                        /* attempts listed by `mlq status` */
 #define MLQ_MAX_TIME_MS      (366LL * 24 * 3600 * 1000) /* limits, backoffs, graces */
+#define MLQ_MAX_ARRAY        100000                     /* tasks in one job array */
+
+#define MLQ_MAX_PRIORITY  1000 /* --priority range is +-this */
+#define MLQ_MAX_LABELS    32   /* --label / --require entries */
+#define MLQ_MAX_LABEL_LEN 128  /* one "k=v" */
+#define MLQ_MAX_GPU_TYPE  32   /* normalised GPU type ("h100") */
+#define MLQ_MAX_REASON    255  /* `mlq drain --reason` */
 
 #define MLQ_ID_LEN       36 /* canonical UUID text, without the NUL */
 #define MLQ_SHORT_ID_LEN 8

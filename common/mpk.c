@@ -532,6 +532,32 @@ int mlq_mpk_read_array(const struct mlq_mpk_map *m, const char *key, uint32_t mi
     return 0;
 }
 
+bool mlq_mpk_absent(const struct mlq_mpk_map *m, const char *key)
+{
+    const msgpack_object *o = mlq_mpk_get(m, key);
+    return !o || o->type == MSGPACK_OBJECT_NIL;
+}
+
+int mlq_mpk_opt_int(const struct mlq_mpk_map *m, const char *key, int64_t min, int64_t max,
+                    int64_t *out)
+{
+    *out = 0;
+    return mlq_mpk_absent(m, key) ? 0 : mlq_mpk_read_int(m, key, min, max, out);
+}
+
+int mlq_mpk_opt_i32(const struct mlq_mpk_map *m, const char *key, int32_t min, int32_t max,
+                    int32_t *out)
+{
+    *out = 0;
+    return mlq_mpk_absent(m, key) ? 0 : mlq_mpk_read_i32(m, key, min, max, out);
+}
+
+int mlq_mpk_opt_bool(const struct mlq_mpk_map *m, const char *key, bool *out)
+{
+    *out = false;
+    return mlq_mpk_absent(m, key) ? 0 : mlq_mpk_read_bool(m, key, out);
+}
+
 void mlq_mpk_strv_free(char **v, uint32_t n)
 {
     if (!v)

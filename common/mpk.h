@@ -101,6 +101,15 @@ int mlq_mpk_read_array(const struct mlq_mpk_map *m, const char *key, uint32_t mi
  * most maxtotal, copied into a malloc'd vector (NULL when empty). */
 int mlq_mpk_read_strv(const struct mlq_mpk_map *m, const char *key, uint32_t minn, uint32_t maxn,
                       size_t maxlen, size_t maxtotal, char ***out, uint32_t *n);
+/* Optional keys (added after version 1 went out): absent or nil reads as 0 /
+ * false, so peers that predate them still interoperate; present, they are
+ * checked like required keys. */
+bool mlq_mpk_absent(const struct mlq_mpk_map *m, const char *key);
+int mlq_mpk_opt_int(const struct mlq_mpk_map *m, const char *key, int64_t min, int64_t max,
+                    int64_t *out);
+int mlq_mpk_opt_i32(const struct mlq_mpk_map *m, const char *key, int32_t min, int32_t max,
+                    int32_t *out);
+int mlq_mpk_opt_bool(const struct mlq_mpk_map *m, const char *key, bool *out);
 /* Frees a vector of n strings. */
 void mlq_mpk_strv_free(char **v, uint32_t n);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mpk.h"
+#include "protospec.h"
 
 static const char *const stream_names[] = {"stdout", "stderr"};
 static const char *const phase_names[] = {"started", "finished"};
@@ -30,8 +31,6 @@ static const char *const att_state_names[MLQ_ATT_STATE_COUNT] = {
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-#define MAX_SIGNAL 64 /* highest Linux real-time signal */
-
 static const char *name_of(const char *const *names, int n, int v)
 {
     return v >= 0 && v < n ? names[v] : "?";
@@ -39,29 +38,10 @@ static const char *name_of(const char *const *names, int n, int v)
 
 /* ---- shared structures: encoding ---------------------------------------- */
 
-#define JOBSPEC_KEYS     14
 #define JOBINFO_KEYS     23 /* plus "attempts" when there are any */
-#define WORKERINFO_KEYS  11
+#define WORKERINFO_KEYS  15
 #define ATTEMPTINFO_KEYS 10
-
-static void put_jobspec(msgpack_packer *pk, const struct mlq_jobspec *s)
-{
-    msgpack_pack_map(pk, JOBSPEC_KEYS);
-    mlq_mpk_kv_str(pk, "name", s->name);
-    mlq_mpk_kv_str(pk, "owner", s->owner);
-    mlq_mpk_kv_strv(pk, "argv", s->argv, s->argc);
-    mlq_mpk_kv_strv(pk, "env", s->env, s->envc);
-    mlq_mpk_kv_str(pk, "workdir", s->workdir);
-    mlq_mpk_kv_int(pk, "cpus_m", s->cpus_m);
-    mlq_mpk_kv_int(pk, "mem", s->mem);
-    mlq_mpk_kv_int(pk, "gpus", s->gpus);
-    mlq_mpk_kv_int(pk, "retries", s->retries);
-    mlq_mpk_kv_int(pk, "retry_backoff_ms", s->retry_backoff_ms);
-    mlq_mpk_kv_int(pk, "time_limit_ms", s->time_limit_ms);
-    mlq_mpk_kv_int(pk, "kill_grace_ms", s->kill_grace_ms);
-    mlq_mpk_kv_int(pk, "warn_signal", s->warn_signal);
-    mlq_mpk_kv_int(pk, "warn_before_ms", s->warn_before_ms);
-}
+#define GPUINFO_KEYS     6
 
 static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
 {
@@ -112,6 +92,20 @@ static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
         put_attemptinfo(pk, &j->attempts[i]);
 }
 
+static void put_gpu_list(msgpack_packer *pk, const struct mlq_gpuinfo *g, uint32_t n)
+{
+    mlq_mpk_kv_array(pk, "gpu_list", g ? n : 0);
+    for (uint32_t i = 0; g && i < n; i++) {
+        msgpack_pack_map(pk, GPUINFO_KEYS);
+        mlq_mpk_kv_int(pk, "index", g[i].index);
+        mlq_mpk_kv_str(pk, "uuid", g[i].uuid);
+        mlq_mpk_kv_str(pk, "model", g[i].model);
+        mlq_mpk_kv_str(pk, "type", g[i].type);
+        mlq_mpk_kv_int(pk, "mem", g[i].mem);
+        mlq_mpk_kv_str(pk, "job_id", g[i].job_id);
+    }
+}
+
 static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
 {
     msgpack_pack_map(pk, WORKERINFO_KEYS);
@@ -126,83 +120,13 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     mlq_mpk_kv_int(pk, "running", w->running);
     mlq_mpk_kv_bool(pk, "draining", w->draining);
     mlq_mpk_kv_int(pk, "last_seen_ms", w->last_seen_ms);
+    mlq_mpk_kv_str(pk, "pool", w->pool);
+    mlq_mpk_kv_strv(pk, "labels", w->labels, w->labels ? w->nlabels : 0);
+    mlq_mpk_kv_str(pk, "drain_reason", w->drain_reason);
+    put_gpu_list(pk, w->gpu_list, w->ngpu_list);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
-
-/* Optional keys (added after version 1 went out): absent or nil reads as 0 /
- * false, so peers that predate them still interoperate; present, they are
- * checked like any other key. */
-static bool absent(const struct mlq_mpk_map *m, const char *key)
-{
-    const msgpack_object *o = mlq_mpk_get(m, key);
-    return !o || o->type == MSGPACK_OBJECT_NIL;
-}
-
-static int opt_int(const struct mlq_mpk_map *m, const char *key, int64_t min, int64_t max,
-                   int64_t *out)
-{
-    *out = 0;
-    return absent(m, key) ? 0 : mlq_mpk_read_int(m, key, min, max, out);
-}
-
-static int opt_i32(const struct mlq_mpk_map *m, const char *key, int32_t min, int32_t max,
-                   int32_t *out)
-{
-    *out = 0;
-    return absent(m, key) ? 0 : mlq_mpk_read_i32(m, key, min, max, out);
-}
-
-static int opt_bool(const struct mlq_mpk_map *m, const char *key, bool *out)
-{
-    *out = false;
-    return absent(m, key) ? 0 : mlq_mpk_read_bool(m, key, out);
-}
-
-static int read_jobspec_limits(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
-{
-    int rc = opt_i32(m, "retries", 0, MLQ_MAX_RETRIES, &s->retries);
-    if (rc == 0)
-        rc = opt_int(m, "retry_backoff_ms", 0, MLQ_MAX_TIME_MS, &s->retry_backoff_ms);
-    if (rc == 0)
-        rc = opt_int(m, "time_limit_ms", 0, MLQ_MAX_TIME_MS, &s->time_limit_ms);
-    if (rc == 0)
-        rc = opt_int(m, "kill_grace_ms", 0, MLQ_MAX_TIME_MS, &s->kill_grace_ms);
-    if (rc == 0)
-        rc = opt_i32(m, "warn_signal", 0, MAX_SIGNAL, &s->warn_signal);
-    if (rc == 0)
-        rc = opt_int(m, "warn_before_ms", 0, MLQ_MAX_TIME_MS, &s->warn_before_ms);
-    return rc;
-}
-
-/* Decoded specs obey the same rules as user input; a violation is a
- * protocol error here because a well-behaved sender checks before sending. */
-static int read_jobspec(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
-{
-    int rc = mlq_mpk_read_str(m, "name", MLQ_MAX_NAME, true, &s->name);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "owner", MLQ_MAX_NAME, false, &s->owner);
-    if (rc == 0)
-        rc = mlq_mpk_read_strv(m, "argv", 1, MLQ_MAX_ARGC, MLQ_MAX_ARGV_BYTES, MLQ_MAX_ARGV_BYTES,
-                               &s->argv, &s->argc);
-    if (rc == 0)
-        rc = mlq_mpk_read_strv(m, "env", 0, MLQ_MAX_ENVC, MLQ_MAX_STR,
-                               (size_t)MLQ_MAX_ENVC * MLQ_MAX_STR, &s->env, &s->envc);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "workdir", MLQ_MAX_PATH, false, &s->workdir);
-    if (rc == 0)
-        rc = mlq_mpk_read_int(m, "cpus_m", 1, MLQ_MAX_CPUS_M, &s->cpus_m);
-    if (rc == 0)
-        rc = mlq_mpk_read_int(m, "mem", 1, MLQ_MAX_MEM, &s->mem);
-    if (rc == 0)
-        rc = mlq_mpk_read_i32(m, "gpus", 0, MLQ_MAX_GPUS, &s->gpus);
-    if (rc == 0)
-        rc = read_jobspec_limits(m, s);
-    struct mlq_err e;
-    if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
-        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);
-    return rc;
-}
 
 /* Nested jobspec under key; the spec is freed again on failure. */
 static int read_jobspec_at(const struct mlq_mpk_map *m, const char *key, struct mlq_jobspec *s)
@@ -210,7 +134,7 @@ static int read_jobspec_at(const struct mlq_mpk_map *m, const char *key, struct 
     struct mlq_mpk_map sub;
     int rc = mlq_mpk_read_map(m, key, key, &sub);
     if (rc == 0)
-        rc = read_jobspec(&sub, s);
+        rc = mlq_protospec_read(&sub, s);
     if (rc < 0)
         mlq_proto_jobspec_free(s);
     return rc;
@@ -295,7 +219,7 @@ static int read_attemptinfo(const struct mlq_mpk_map *m, struct mlq_attemptinfo 
 static int read_jobinfo_attempts(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
 {
     const msgpack_object_array *a;
-    if (absent(m, "attempts"))
+    if (mlq_mpk_absent(m, "attempts"))
         return 0;
     int rc = mlq_mpk_read_array(m, "attempts", 0, MLQ_MAX_ATTEMPT_INFO, &a);
     if (rc < 0 || a->size == 0)
@@ -315,15 +239,102 @@ static int read_jobinfo_attempts(const struct mlq_mpk_map *m, struct mlq_jobinfo
 
 static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
 {
-    int rc = opt_i32(m, "retries", 0, INT32_MAX, &j->retries);
+    int rc = mlq_mpk_opt_i32(m, "retries", 0, INT32_MAX, &j->retries);
     if (rc == 0)
-        rc = opt_i32(m, "node_failures", 0, INT32_MAX, &j->node_failures);
+        rc = mlq_mpk_opt_i32(m, "node_failures", 0, INT32_MAX, &j->node_failures);
     if (rc == 0)
-        rc = opt_int(m, "not_before_ms", 0, INT64_MAX, &j->not_before_ms);
+        rc = mlq_mpk_opt_int(m, "not_before_ms", 0, INT64_MAX, &j->not_before_ms);
     if (rc == 0)
-        rc = opt_int(m, "time_limit_ms", 0, INT64_MAX, &j->time_limit_ms);
+        rc = mlq_mpk_opt_int(m, "time_limit_ms", 0, INT64_MAX, &j->time_limit_ms);
     if (rc == 0)
         rc = read_jobinfo_attempts(m, j);
+    return rc;
+}
+
+/* Entry i of an array that must hold maps. */
+static int entry_map(const struct mlq_mpk_map *m, const msgpack_object_array *a, uint32_t i,
+                     const char *where, struct mlq_mpk_map *out)
+{
+    return mlq_mpk_map_init(out, &a->ptr[i], where, m->err);
+}
+
+/* An optional pool name (nil: the default pool), checked like user input. */
+static int read_pool(const struct mlq_mpk_map *m, char **pool)
+{
+    struct mlq_err e;
+    int rc = mlq_mpk_read_str(m, "pool", MLQ_MAX_NAME, true, pool);
+    if (rc == 0 && *pool && mlq_proto_pool_check(*pool, &e) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'pool': %s", m->where, e.msg);
+    return rc;
+}
+
+/* An optional id (nil: none) that, when present, is a full job id. */
+static int read_opt_id(const struct mlq_mpk_map *m, const char *key, char **out)
+{
+    int rc = mlq_mpk_read_str(m, key, MLQ_ID_LEN, true, out);
+    if (rc == 0 && *out && !mlq_mpk_is_uuid(*out, strlen(*out)))
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key '%s' is not a full lower-case id", m->where,
+                         key);
+    return rc;
+}
+
+static int read_gpuinfo(const struct mlq_mpk_map *m, struct mlq_gpuinfo *g)
+{
+    struct mlq_err e;
+    int rc = mlq_mpk_read_i32(m, "index", 0, MLQ_MAX_GPUS - 1, &g->index);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "uuid", MLQ_MAX_NAME, true, &g->uuid);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "model", MLQ_MAX_NAME, true, &g->model);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "type", MLQ_MAX_GPU_TYPE, false, &g->type);
+    if (rc == 0 && mlq_proto_gpu_type_check(g->type, &e) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'type': %s", m->where, e.msg);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "mem", 0, INT64_MAX, &g->mem);
+    if (rc == 0)
+        rc = read_opt_id(m, "job_id", &g->job_id);
+    return rc;
+}
+
+/* The optional "gpu_list" (absent, nil or empty: none): at most
+ * MLQ_MAX_GPUS entries with distinct indexes. */
+static int read_gpu_list(const struct mlq_mpk_map *m, struct mlq_gpuinfo **out, uint32_t *n)
+{
+    const msgpack_object_array *a;
+    uint64_t seen = 0;
+    if (mlq_mpk_absent(m, "gpu_list"))
+        return 0;
+    int rc = mlq_mpk_read_array(m, "gpu_list", 0, MLQ_MAX_GPUS, &a);
+    if (rc < 0 || a->size == 0)
+        return rc;
+    *out = calloc(a->size, sizeof **out);
+    if (!*out)
+        return mlq_err_set(m->err, MLQ_ENOMEM, "%s: out of memory", m->where);
+    *n = a->size;
+    for (uint32_t i = 0; i < a->size && rc == 0; i++) {
+        struct mlq_mpk_map gm;
+        rc = entry_map(m, a, i, "gpuinfo", &gm);
+        if (rc == 0)
+            rc = read_gpuinfo(&gm, &(*out)[i]);
+        if (rc == 0 && (seen & (1ULL << (*out)[i].index)))
+            rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'gpu_list' names GPU %d twice", m->where,
+                             (int)(*out)[i].index);
+        seen |= 1ULL << (*out)[i].index;
+    }
+    return rc;
+}
+
+/* Issue-3 keys of a workerinfo, all optional. */
+static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerinfo *w)
+{
+    int rc = read_pool(m, &w->pool);
+    if (rc == 0)
+        rc = mlq_protospec_read_labels(m, "labels", &w->labels, &w->nlabels);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "drain_reason", MLQ_MAX_REASON, true, &w->drain_reason);
+    if (rc == 0)
+        rc = read_gpu_list(m, &w->gpu_list, &w->ngpu_list);
     return rc;
 }
 
@@ -349,15 +360,10 @@ static int read_workerinfo(const struct mlq_mpk_map *m, struct mlq_workerinfo *w
     if (rc == 0)
         rc = mlq_mpk_read_int(m, "last_seen_ms", 0, INT64_MAX, &w->last_seen_ms);
     if (rc == 0)
-        rc = opt_bool(m, "draining", &w->draining);
+        rc = mlq_mpk_opt_bool(m, "draining", &w->draining);
+    if (rc == 0)
+        rc = read_workerinfo_desc(m, w);
     return rc;
-}
-
-/* Entry i of an array that must hold maps. */
-static int entry_map(const struct mlq_mpk_map *m, const msgpack_object_array *a, uint32_t i,
-                     const char *where, struct mlq_mpk_map *out)
-{
-    return mlq_mpk_map_init(out, &a->ptr[i], where, m->err);
 }
 
 /* ---- per-message encoders, decoders and freers -------------------------- */
@@ -382,7 +388,7 @@ static void free_error(struct mlq_msg *m)
 static void enc_submit(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_put_str(pk, "spec");
-    put_jobspec(pk, &m->u.submit.spec);
+    mlq_protospec_put(pk, &m->u.submit.spec);
 }
 
 static int dec_submit(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -597,6 +603,9 @@ static void enc_register(msgpack_packer *pk, const struct mlq_msg *m)
         mlq_mpk_kv_bool(pk, "finished", m->u.reg.attempts[i].finished);
     }
     mlq_mpk_kv_bool(pk, "draining", m->u.reg.draining);
+    mlq_mpk_kv_str(pk, "pool", m->u.reg.pool);
+    mlq_mpk_kv_strv(pk, "labels", m->u.reg.labels, m->u.reg.labels ? m->u.reg.nlabels : 0);
+    put_gpu_list(pk, m->u.reg.gpu_list, m->u.reg.ngpu_list);
 }
 
 static int dec_held_attempts(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -634,14 +643,34 @@ static int dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
     if (rc == 0)
         rc = dec_held_attempts(mp, m);
     if (rc == 0)
-        rc = opt_bool(mp, "draining", &m->u.reg.draining);
+        rc = mlq_mpk_opt_bool(mp, "draining", &m->u.reg.draining);
+    if (rc == 0)
+        rc = read_pool(mp, &m->u.reg.pool);
+    if (rc == 0)
+        rc = mlq_protospec_read_labels(mp, "labels", &m->u.reg.labels, &m->u.reg.nlabels);
+    if (rc == 0)
+        rc = read_gpu_list(mp, &m->u.reg.gpu_list, &m->u.reg.ngpu_list);
+    /* a list describes every GPU the worker offers, or none of them */
+    if (rc == 0 && m->u.reg.ngpu_list > 0 && m->u.reg.ngpu_list != (uint32_t)m->u.reg.gpus)
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "register: key 'gpu_list' has %u entries for %d GPUs",
+                         m->u.reg.ngpu_list, (int)m->u.reg.gpus);
     return rc;
+}
+
+static void free_gpu_list(struct mlq_gpuinfo *g, uint32_t n)
+{
+    for (uint32_t i = 0; g && i < n; i++)
+        mlq_proto_gpuinfo_free(&g[i]);
+    free(g);
 }
 
 static void free_register(struct mlq_msg *m)
 {
     free(m->u.reg.name);
     free(m->u.reg.attempts);
+    free(m->u.reg.pool);
+    mlq_mpk_strv_free(m->u.reg.labels, m->u.reg.nlabels);
+    free_gpu_list(m->u.reg.gpu_list, m->u.reg.ngpu_list);
 }
 
 static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
@@ -653,7 +682,7 @@ static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
 static int dec_heartbeat(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int rc = mlq_mpk_read_str(mp, "name", MLQ_MAX_NAME, false, &m->u.heartbeat.name);
-    return rc < 0 ? rc : opt_bool(mp, "draining", &m->u.heartbeat.draining);
+    return rc < 0 ? rc : mlq_mpk_opt_bool(mp, "draining", &m->u.heartbeat.draining);
 }
 
 static void free_heartbeat(struct mlq_msg *m)
@@ -750,7 +779,7 @@ static void enc_assign(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_str(pk, "job_id", m->u.assign.job_id);
     mlq_mpk_kv_int(pk, "attempt", m->u.assign.attempt);
     mlq_mpk_put_str(pk, "spec");
-    put_jobspec(pk, &m->u.assign.spec);
+    mlq_protospec_put(pk, &m->u.assign.spec);
     mlq_mpk_kv_array(pk, "gpu_ids", n);
     for (uint32_t i = 0; i < n; i++)
         msgpack_pack_int64(pk, m->u.assign.gpu_ids[i]);
@@ -921,6 +950,111 @@ static int dec_log_upload_ack(const struct mlq_mpk_map *mp, struct mlq_msg *m)
     return rc;
 }
 
+static void enc_drain(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "worker", m->u.drain.worker);
+    mlq_mpk_kv_str(pk, "reason", m->u.drain.reason);
+}
+
+static void enc_resume(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "worker", m->u.drain.worker);
+}
+
+static int read_worker_name(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_str(mp, "worker", MLQ_MAX_NAME, false, &m->u.drain.worker);
+    if (rc == 0 && m->u.drain.worker[0] == '\0')
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "%s: key 'worker' must not be empty", mp->where);
+    return rc;
+}
+
+/* The reason is shown to admins in `mlq workers`: no control characters
+ * that could rewrite their terminal. */
+static int dec_drain(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = read_worker_name(mp, m);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "reason", MLQ_MAX_REASON, true, &m->u.drain.reason);
+    for (const char *p = m->u.drain.reason; rc == 0 && p && *p; p++)
+        if ((unsigned char)*p < ' ' || *p == 0x7f)
+            rc = mlq_err_set(mp->err, MLQ_EPROTO, "drain: key 'reason' holds control characters");
+    return rc;
+}
+
+static int dec_resume(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    return read_worker_name(mp, m);
+}
+
+static void free_drain(struct mlq_msg *m)
+{
+    free(m->u.drain.worker);
+    free(m->u.drain.reason);
+}
+
+static void enc_why(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "job", m->u.why.job);
+}
+
+static int dec_why(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_str(mp, "job", MLQ_ID_LEN, false, &m->u.why.job);
+    if (rc == 0 && m->u.why.job[0] == '\0')
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "why: key 'job' must not be empty");
+    return rc;
+}
+
+static void free_why(struct mlq_msg *m)
+{
+    free(m->u.why.job);
+}
+
+static void enc_why_reply(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "job_id", m->u.why_reply.job_id);
+    mlq_mpk_kv_str(pk, "state", mlq_job_state_name(m->u.why_reply.state));
+    mlq_mpk_kv_str(pk, "blocker", m->u.why_reply.blocker);
+    mlq_mpk_kv_str(pk, "text", m->u.why_reply.text);
+    mlq_mpk_kv_str(pk, "closest_worker", m->u.why_reply.closest_worker);
+    mlq_mpk_kv_str(pk, "lacks", m->u.why_reply.lacks);
+    mlq_mpk_kv_uint(pk, "ahead", m->u.why_reply.ahead);
+}
+
+/* blocker is a string, not an enum, so that a newer scheduler may name a
+ * reason this client does not know yet. */
+static int dec_why_reply(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int st = 0;
+    uint64_t ahead = 0;
+    int rc = mlq_mpk_read_id(mp, "job_id", m->u.why_reply.job_id);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(mp, "state", state_names, NELEM(state_names), false, &st);
+    m->u.why_reply.state = st < 0 ? MLQ_JOB_PENDING : (enum mlq_job_state)st;
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "blocker", MLQ_MAX_NAME, false, &m->u.why_reply.blocker);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "text", MLQ_MAX_STR, false, &m->u.why_reply.text);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "closest_worker", MLQ_MAX_NAME, true,
+                              &m->u.why_reply.closest_worker);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "lacks", MLQ_MAX_STR, true, &m->u.why_reply.lacks);
+    if (rc == 0)
+        rc = mlq_mpk_read_uint(mp, "ahead", UINT32_MAX, &ahead);
+    m->u.why_reply.ahead = (uint32_t)ahead;
+    return rc;
+}
+
+static void free_why_reply(struct mlq_msg *m)
+{
+    free(m->u.why_reply.blocker);
+    free(m->u.why_reply.text);
+    free(m->u.why_reply.closest_worker);
+    free(m->u.why_reply.lacks);
+}
+
 /* ---- dispatch table ----------------------------------------------------- */
 
 typedef void (*enc_fn)(msgpack_packer *pk, const struct mlq_msg *m);
@@ -947,7 +1081,11 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_WORKER_LIST] = {"worker_list", 1, enc_worker_list, dec_worker_list, free_worker_list},
     [MLQ_MSG_LOGS] = {"logs", 4, enc_logs, dec_logs, free_logs},
     [MLQ_MSG_LOG_DATA] = {"log_data", 5, enc_log_data, dec_log_data, free_log_data},
-    [MLQ_MSG_REGISTER] = {"register", 6, enc_register, dec_register, free_register},
+    [MLQ_MSG_DRAIN] = {"drain", 2, enc_drain, dec_drain, free_drain},
+    [MLQ_MSG_RESUME] = {"resume", 1, enc_resume, dec_resume, free_drain},
+    [MLQ_MSG_WHY] = {"why", 1, enc_why, dec_why, free_why},
+    [MLQ_MSG_WHY_REPLY] = {"why_reply", 7, enc_why_reply, dec_why_reply, free_why_reply},
+    [MLQ_MSG_REGISTER] = {"register", 9, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 2, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
@@ -1084,18 +1222,6 @@ void mlq_proto_msg_free(struct mlq_msg *msg)
 
 /* ---- jobspec helpers ---------------------------------------------------- */
 
-void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
-{
-    if (!spec)
-        return;
-    free(spec->name);
-    free(spec->owner);
-    mlq_mpk_strv_free(spec->argv, spec->argc);
-    mlq_mpk_strv_free(spec->env, spec->envc);
-    free(spec->workdir);
-    memset(spec, 0, sizeof *spec);
-}
-
 void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
 {
     if (!info)
@@ -1123,153 +1249,22 @@ void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
         return;
     free(w->name);
     free(w->state);
+    free(w->pool);
+    mlq_mpk_strv_free(w->labels, w->nlabels);
+    free(w->drain_reason);
+    free_gpu_list(w->gpu_list, w->ngpu_list);
     memset(w, 0, sizeof *w);
 }
 
-static int check_argv(const struct mlq_jobspec *s, struct mlq_err *err)
+void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g)
 {
-    size_t total = 0;
-    if (s->argc < 1 || !s->argv)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: argv must not be empty");
-    if (s->argc > MLQ_MAX_ARGC)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d arguments", MLQ_MAX_ARGC);
-    for (uint32_t i = 0; i < s->argc; i++) {
-        if (!s->argv[i])
-            return mlq_err_set(err, MLQ_EINVAL, "spec: argv[%u] is missing", i);
-        total += strlen(s->argv[i]);
-        if (total > MLQ_MAX_ARGV_BYTES)
-            return mlq_err_set(err, MLQ_EINVAL, "spec: arguments exceed %d bytes",
-                               MLQ_MAX_ARGV_BYTES);
-    }
-    if (s->argv[0][0] == '\0')
-        return mlq_err_set(err, MLQ_EINVAL, "spec: the command (argv[0]) is empty");
-    return 0;
-}
-
-static int check_env(const struct mlq_jobspec *s, struct mlq_err *err)
-{
-    if (s->envc > MLQ_MAX_ENVC)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d environment entries", MLQ_MAX_ENVC);
-    if (s->envc > 0 && !s->env)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: env is missing");
-    for (uint32_t i = 0; i < s->envc; i++) {
-        const char *e = s->env[i];
-        if (!e)
-            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is missing", i);
-        if (strlen(e) > MLQ_MAX_STR)
-            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is longer than %d bytes", i,
-                               MLQ_MAX_STR);
-        const char *eq = strchr(e, '=');
-        if (!eq || eq == e)
-            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is not KEY=VALUE", i);
-    }
-    return 0;
-}
-
-static int check_text(const struct mlq_jobspec *s, struct mlq_err *err)
-{
-    if (s->name && strlen(s->name) > MLQ_MAX_NAME)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: name is longer than %d bytes", MLQ_MAX_NAME);
-    if (!s->owner || s->owner[0] == '\0')
-        return mlq_err_set(err, MLQ_EINVAL, "spec: owner is missing");
-    if (strlen(s->owner) > MLQ_MAX_NAME)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: owner is longer than %d bytes", MLQ_MAX_NAME);
-    if (!s->workdir || s->workdir[0] != '/')
-        return mlq_err_set(err, MLQ_EINVAL, "spec: workdir must be an absolute path");
-    if (strlen(s->workdir) > MLQ_MAX_PATH)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: workdir is longer than %d bytes", MLQ_MAX_PATH);
-    return 0;
-}
-
-static bool bad_time(int64_t ms)
-{
-    return ms < 0 || ms > MLQ_MAX_TIME_MS;
-}
-
-/* Retries and time limits (all optional, 0 = unset). */
-static int check_limits(const struct mlq_jobspec *s, struct mlq_err *err)
-{
-    if (s->retries < 0 || s->retries > MLQ_MAX_RETRIES)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: retries must be between 0 and %d",
-                           MLQ_MAX_RETRIES);
-    if (bad_time(s->retry_backoff_ms) || bad_time(s->time_limit_ms) || bad_time(s->kill_grace_ms) ||
-        bad_time(s->warn_before_ms))
-        return mlq_err_set(err, MLQ_EINVAL, "spec: times must be between 0 and 366 days");
-    if (s->warn_signal < 0 || s->warn_signal > MAX_SIGNAL)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: warn_signal must be between 0 and %d",
-                           MAX_SIGNAL);
-    if (s->warn_before_ms > 0 && s->time_limit_ms > 0 && s->warn_before_ms >= s->time_limit_ms)
-        return mlq_err_set(err, MLQ_EINVAL,
-                           "spec: the warning must come before the time limit "
-                           "(warn_before_ms < time_limit_ms)");
-    return 0;
-}
-
-int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
-{
-    int rc = check_text(spec, err);
-    if (rc == 0)
-        rc = check_argv(spec, err);
-    if (rc == 0)
-        rc = check_env(spec, err);
-    if (rc < 0)
-        return rc;
-    if (spec->cpus_m < 1 || spec->cpus_m > MLQ_MAX_CPUS_M)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: cpus must be between 0.001 and %d",
-                           MLQ_MAX_CPUS_M / 1000);
-    if (spec->mem < 1 || spec->mem > MLQ_MAX_MEM)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: memory must be between 1 byte and 1 PiB");
-    if (spec->gpus < 0 || spec->gpus > MLQ_MAX_GPUS)
-        return mlq_err_set(err, MLQ_EINVAL, "spec: gpus must be between 0 and %d", MLQ_MAX_GPUS);
-    return check_limits(spec, err);
-}
-
-static int dup_opt(char **dst, const char *src)
-{
-    *dst = NULL;
-    if (!src)
-        return 0;
-    *dst = strdup(src);
-    return *dst ? 0 : -1;
-}
-
-static int dup_strv(char ***dst, char *const *src, uint32_t n)
-{
-    *dst = NULL;
-    if (!src || n == 0)
-        return 0;
-    *dst = calloc(n, sizeof **dst);
-    if (!*dst)
-        return -1;
-    for (uint32_t i = 0; i < n; i++)
-        if (dup_opt(&(*dst)[i], src[i]) < 0)
-            return -1;
-    return 0;
-}
-
-int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *src,
-                           struct mlq_err *err)
-{
-    memset(dst, 0, sizeof *dst);
-    dst->cpus_m = src->cpus_m;
-    dst->mem = src->mem;
-    dst->gpus = src->gpus;
-    dst->retries = src->retries;
-    dst->retry_backoff_ms = src->retry_backoff_ms;
-    dst->time_limit_ms = src->time_limit_ms;
-    dst->kill_grace_ms = src->kill_grace_ms;
-    dst->warn_signal = src->warn_signal;
-    dst->warn_before_ms = src->warn_before_ms;
-    /* counts first, so a failure half way frees exactly what was copied */
-    dst->argc = src->argv ? src->argc : 0;
-    dst->envc = src->env ? src->envc : 0;
-    if (dup_opt(&dst->name, src->name) < 0 || dup_opt(&dst->owner, src->owner) < 0 ||
-        dup_opt(&dst->workdir, src->workdir) < 0 || dup_strv(&dst->argv, src->argv, dst->argc) ||
-        dup_strv(&dst->env, src->env, dst->envc) < 0) {
-        mlq_proto_jobspec_free(dst);
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
-    }
-    return 0;
+    if (!g)
+        return;
+    free(g->uuid);
+    free(g->model);
+    free(g->type);
+    free(g->job_id);
+    memset(g, 0, sizeof *g);
 }
 
 int mlq_proto_jobspec_pack(const struct mlq_jobspec *spec, char **out, size_t *out_len,
@@ -1277,7 +1272,7 @@ int mlq_proto_jobspec_pack(const struct mlq_jobspec *spec, char **out, size_t *o
 {
     struct mlq_mpk_out o;
     mlq_mpk_out_init(&o, MLQ_MAX_MSG);
-    put_jobspec(&o.pk, spec);
+    mlq_protospec_put(&o.pk, spec);
     return mlq_mpk_out_finish(&o, out, out_len, err);
 }
 
@@ -1292,7 +1287,7 @@ int mlq_proto_jobspec_unpack(const void *buf, size_t len, struct mlq_jobspec *sp
         return rc;
     rc = mlq_mpk_map_init(&m, &up.data, "spec", err);
     if (rc == 0)
-        rc = read_jobspec(&m, spec);
+        rc = mlq_protospec_read(&m, spec);
     msgpack_unpacked_destroy(&up);
     if (rc < 0)
         mlq_proto_jobspec_free(spec);

@@ -37,6 +37,10 @@ enum mlq_msg_type {
     MLQ_MSG_WORKER_LIST, /* "worker_list" workers[] */
     MLQ_MSG_LOGS,        /* "logs"        job (prefix), stream, offset, max */
     MLQ_MSG_LOG_DATA,    /* "log_data"    data, offset, size, state, done */
+    MLQ_MSG_DRAIN,       /* "drain"       worker, reason; reply worker_list */
+    MLQ_MSG_RESUME,      /* "resume"      worker; reply worker_list */
+    MLQ_MSG_WHY,         /* "why"         job (prefix) */
+    MLQ_MSG_WHY_REPLY,   /* "why_reply"   job_id, state, blocker, text, ... */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name */
@@ -76,6 +80,23 @@ struct mlq_jobspec {
     int64_t kill_grace_ms;    /* SIGTERM to SIGKILL delay (30 s) */
     int32_t warn_signal;      /* sent warn_before_ms before the limit (none) */
     int64_t warn_before_ms;
+    /* Issue 3, optional on the wire. */
+    int32_t priority;  /* -MLQ_MAX_PRIORITY..MLQ_MAX_PRIORITY (0) */
+    char *pool;        /* worker pool; NULL = "default" */
+    char **require;    /* "k=v" labels the worker must carry */
+    uint32_t nrequire; /* <= MLQ_MAX_LABELS */
+    char *gpu_type;    /* normalised GPU type ("h100"); NULL = any */
+};
+
+/* One GPU of a worker. In `register` it describes the device; in
+ * workerinfo, job_id names the job holding it. */
+struct mlq_gpuinfo {
+    int32_t index; /* 0..MLQ_MAX_GPUS-1, what CUDA_VISIBLE_DEVICES uses */
+    char *uuid;    /* "GPU-..."; NULL for fake GPUs */
+    char *model;   /* "NVIDIA H100 80GB HBM3"; NULL for fake GPUs */
+    char *type;    /* normalised lowercase type: "h100", "a100", "fake" */
+    int64_t mem;   /* bytes; 0 unknown */
+    char *job_id;  /* workerinfo only; NULL when free */
 };
 
 /* One attempt of a job, for `mlq status`. */
@@ -132,6 +153,13 @@ struct mlq_workerinfo {
     int32_t running;      /* running attempts */
     bool draining;        /* takes no new jobs (optional on the wire) */
     int64_t last_seen_ms; /* wall clock of the last heartbeat */
+    /* Issue 3, optional on the wire. */
+    char *pool;
+    char **labels; /* "k=v" */
+    uint32_t nlabels;
+    char *drain_reason; /* set when drained by an admin */
+    struct mlq_gpuinfo *gpu_list;
+    uint32_t ngpu_list;
 };
 
 /* An attempt a worker holds, named in "register". */
@@ -206,6 +234,11 @@ struct mlq_msg {
             struct mlq_held_attempt *attempts;
             uint32_t nattempts;
             bool draining; /* optional: --drain-and-exit in progress */
+            char *pool;    /* optional; NULL = "default" */
+            char **labels; /* optional "k=v" */
+            uint32_t nlabels;
+            struct mlq_gpuinfo *gpu_list; /* optional; when present, gpus == ngpu_list */
+            uint32_t ngpu_list;
         } reg;
         struct {
             char *name;
@@ -271,6 +304,25 @@ struct mlq_msg {
             int64_t offset; /* next offset the scheduler expects */
             int32_t err;    /* 0, or MLQ_E*: retry later (e.g. disk full) */
         } log_upload_ack;
+        struct {
+            char *worker;
+            char *reason; /* drain only; may be NULL */
+        } drain;          /* also "resume" (reason unused) */
+        struct {
+            char *job; /* id prefix */
+        } why;
+        struct {
+            char job_id[MLQ_ID_LEN + 1];
+            enum mlq_job_state state;
+            char *blocker;        /* "none", "dependency", "retry_wait", "priority",
+                                     "reservation", "pool", "labels", "gpu_type",
+                                     "never_fits", "resources", "drained",
+                                     "no_workers" */
+            char *text;           /* one line for humans */
+            char *closest_worker; /* may be NULL */
+            char *lacks;          /* what the closest worker lacks; may be NULL */
+            uint32_t ahead;       /* ready jobs that go first */
+        } why_reply;
     } u;
 };
 
@@ -288,8 +340,21 @@ const char *mlq_proto_type_name(enum mlq_msg_type t);
 void mlq_proto_jobspec_free(struct mlq_jobspec *spec);
 void mlq_proto_jobinfo_free(struct mlq_jobinfo *info);
 void mlq_proto_workerinfo_free(struct mlq_workerinfo *w);
+void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g);
+/* Syntax of the issue-3 names, shared by the CLI, the worker, the scheduler
+ * and the decoder; 0 or MLQ_EINVAL with a message that does not repeat the
+ * value (callers name the option or key).
+ * - a label / requirement "k=v": at most MLQ_MAX_LABEL_LEN bytes, k non-empty
+ *   of A-Z a-z 0-9 _ . -, v printable ASCII without spaces (may be empty);
+ * - a pool name: 1..MLQ_MAX_NAME printable ASCII bytes, no space, no '/';
+ * - a normalised GPU type: 1..MLQ_MAX_GPU_TYPE bytes of a-z 0-9 _ -. */
+int mlq_proto_label_check(const char *kv, struct mlq_err *err);
+int mlq_proto_pool_check(const char *pool, struct mlq_err *err);
+int mlq_proto_gpu_type_check(const char *type, struct mlq_err *err);
+void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g); /* the strings inside */
 /* Checks a spec against bounds.h and the rules above (argc >= 1, env syntax,
- * absolute workdir, positive cpus/mem, gpus in range). */
+ * absolute workdir, positive cpus/mem, gpus in range, priority in range,
+ * pool / require / gpu_type syntax, a gpu_type only with gpus >= 1). */
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err);
 /* Deep copy; caller frees dst with mlq_proto_jobspec_free. */
 int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *src,

@@ -73,6 +73,15 @@ static const char *const migrations[] = {
      * spec blob, whose new keys are optional, so old rows read as "none". */
     "ALTER TABLE jobs ADD COLUMN not_before_ms INTEGER NOT NULL DEFAULT 0;"
     "PRAGMA user_version = 2;",
+    /* v3 (issue 3): worker pools and admin drains, which must outlive a
+     * scheduler restart; an index on attempts.end_ms so that fair share reads
+     * only recent attempts. Priority, pool and requirements of a job live in
+     * its spec blob (optional keys again). */
+    "ALTER TABLE workers ADD COLUMN pool TEXT NOT NULL DEFAULT 'default';"
+    "ALTER TABLE workers ADD COLUMN drained INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE workers ADD COLUMN drain_reason TEXT;"
+    "CREATE INDEX attempts_end ON attempts(end_ms);"
+    "PRAGMA user_version = 3;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -103,6 +112,7 @@ enum stmt_id {
     S_EVENT_ADD,
     S_WORKER_SAVE,
     S_WORKER_EACH,
+    S_USAGE_EACH,
     S_COUNT
 };
 
@@ -208,11 +218,18 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_EVENT_ADD] = "INSERT INTO events (time_ms, kind, job_id, attempt_id, worker, from_state,"
                     " to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_WORKER_SAVE] = "INSERT INTO workers (name, cpus_m, mem, gpus, first_seen_ms,"
-                      " last_seen_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(name) DO UPDATE"
-                      " SET cpus_m = excluded.cpus_m, mem = excluded.mem, gpus = excluded.gpus,"
-                      " last_seen_ms = excluded.last_seen_ms",
-    [S_WORKER_EACH] = "SELECT name, cpus_m, mem, gpus, first_seen_ms, last_seen_ms FROM workers"
-                      " ORDER BY name",
+                      " last_seen_ms, pool, drained, drain_reason) VALUES (?1, ?2, ?3, ?4, ?5,"
+                      " ?6, ?7, ?8, ?9) ON CONFLICT(name) DO UPDATE SET cpus_m = excluded.cpus_m,"
+                      " mem = excluded.mem, gpus = excluded.gpus,"
+                      " last_seen_ms = excluded.last_seen_ms, pool = excluded.pool,"
+                      " drained = excluded.drained, drain_reason = excluded.drain_reason",
+    [S_WORKER_EACH] = "SELECT name, cpus_m, mem, gpus, first_seen_ms, last_seen_ms, pool,"
+                      " drained, drain_reason FROM workers ORDER BY name",
+    /* attempts_end serves both arms of the OR */
+    [S_USAGE_EACH] = "SELECT j.owner, j.cpus_m, j.gpus, a.start_ms, a.end_ms FROM attempts a"
+                     " JOIN jobs j ON j.id = a.job_id"
+                     " WHERE a.start_ms > 0 AND (a.end_ms = 0 OR a.end_ms >= ?1)"
+                     " ORDER BY a.rowid",
 };
 
 struct mlq_store {
@@ -1227,6 +1244,9 @@ int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w
 {
     if (!fixed_ok(w->name, sizeof w->name) || !w->name[0])
         return mlq_err_set(err, MLQ_EINVAL, "worker row without a valid name");
+    if (!fixed_ok(w->pool, sizeof w->pool) || !fixed_ok(w->drain_reason, sizeof w->drain_reason))
+        return mlq_err_set(err, MLQ_EINVAL, "worker %s: unterminated pool or drain reason",
+                           w->name);
     int rc = tx_check(st, err);
     if (rc < 0)
         return rc;
@@ -1237,11 +1257,32 @@ int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w
     rc |= sqlite3_bind_int(s, 4, w->gpus);
     rc |= sqlite3_bind_int64(s, 5, w->first_seen_ms);
     rc |= sqlite3_bind_int64(s, 6, w->last_seen_ms);
+    rc |= sqlite3_bind_text(s, 7, w->pool[0] ? w->pool : "default", -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_int(s, 8, w->drained ? 1 : 0);
+    rc |= bind_opt(s, 9, w->drain_reason);
     if (rc != SQLITE_OK) {
         finish(s);
         return bind_err(rc, err, "saving worker");
     }
     return exec_stmt(st, s, "saving worker", err);
+}
+
+static int read_worker_row(sqlite3_stmt *s, struct mlq_store_worker *w, struct mlq_err *err)
+{
+    memset(w, 0, sizeof *w);
+    if (col_fixed(s, 0, w->name, sizeof w->name) < 0 ||
+        col_fixed(s, 6, w->pool, sizeof w->pool) < 0 ||
+        col_fixed(s, 8, w->drain_reason, sizeof w->drain_reason) < 0)
+        return mlq_err_set(err, MLQ_EDB, "reading worker: corrupt row");
+    if (!w->pool[0]) /* NOT NULL DEFAULT, but an empty string may still be stored */
+        snprintf(w->pool, sizeof w->pool, "default");
+    w->cpus_m = sqlite3_column_int64(s, 1);
+    w->mem = sqlite3_column_int64(s, 2);
+    w->gpus = sqlite3_column_int(s, 3);
+    w->first_seen_ms = sqlite3_column_int64(s, 4);
+    w->last_seen_ms = sqlite3_column_int64(s, 5);
+    w->drained = sqlite3_column_int(s, 7) != 0;
+    return 0;
 }
 
 int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ctx,
@@ -1253,20 +1294,42 @@ int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ct
         return ret;
     int rc = SQLITE_DONE;
     while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct mlq_store_worker w = {0};
-        if (col_fixed(s, 0, w.name, sizeof w.name) < 0) {
-            ret = mlq_err_set(err, MLQ_EDB, "reading worker: corrupt row");
-            break;
-        }
-        w.cpus_m = sqlite3_column_int64(s, 1);
-        w.mem = sqlite3_column_int64(s, 2);
-        w.gpus = sqlite3_column_int(s, 3);
-        w.first_seen_ms = sqlite3_column_int64(s, 4);
-        w.last_seen_ms = sqlite3_column_int64(s, 5);
-        ret = fn(&w, ctx);
+        struct mlq_store_worker w;
+        ret = read_worker_row(s, &w, err);
+        if (ret == 0)
+            ret = fn(&w, ctx);
     }
     if (ret == 0 && rc != SQLITE_DONE)
         ret = db_err(st, err, "loading workers");
+    finish(s);
+    return ret;
+}
+
+int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage_fn fn, void *ctx,
+                         struct mlq_err *err)
+{
+    sqlite3_stmt *s = st->stmt[S_USAGE_EACH];
+    int ret = walk_start(s, err);
+    if (ret < 0)
+        return ret;
+    int rc = sqlite3_bind_int64(s, 1, since_ms);
+    if (rc != SQLITE_OK) {
+        finish(s);
+        return bind_err(rc, err, "reading usage");
+    }
+    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *owner = (const char *)sqlite3_column_text(s, 0);
+        struct mlq_store_usage u = {
+            .owner = owner ? owner : "",
+            .cpus_m = sqlite3_column_int64(s, 1),
+            .gpus = sqlite3_column_int(s, 2),
+            .start_ms = sqlite3_column_int64(s, 3),
+            .end_ms = sqlite3_column_int64(s, 4),
+        };
+        ret = fn(&u, ctx);
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_err(st, err, "reading usage");
     finish(s);
     return ret;
 }

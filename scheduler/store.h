@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 2
+#define MLQ_STORE_SCHEMA_VERSION 3
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -61,6 +61,18 @@ struct mlq_store_worker {
     int64_t cpus_m, mem;
     int32_t gpus;
     int64_t first_seen_ms, last_seen_ms;
+    char pool[MLQ_MAX_NAME + 1]; /* schema v3; "default" when unset */
+    bool drained;                /* schema v3: drained by an admin */
+    char drain_reason[256];      /* schema v3 */
+};
+
+/* Resource use of one ended (or still running: end_ms = 0) attempt, for
+ * fair share. */
+struct mlq_store_usage {
+    const char *owner;
+    int64_t cpus_m;
+    int32_t gpus;
+    int64_t start_ms, end_ms;
 };
 
 /* Opens (creating when absent) the database at path (":memory:" for tests)
@@ -134,6 +146,13 @@ int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w
 typedef int (*mlq_store_worker_fn)(const struct mlq_store_worker *w, void *ctx);
 int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ctx,
                           struct mlq_err *err);
+
+/* Calls fn for every attempt that started and had not ended before
+ * since_ms (end_ms = 0 when still running), with its job's owner and
+ * resources: what fair share decays over. */
+typedef int (*mlq_store_usage_fn)(const struct mlq_store_usage *u, void *ctx);
+int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage_fn fn, void *ctx,
+                         struct mlq_err *err);
 
 void mlq_store_job_free(struct mlq_store_job *job);       /* frees the strings inside */
 void mlq_store_attempt_free(struct mlq_store_attempt *a); /* frees detail */

@@ -29,6 +29,7 @@ static const char ID2[] = "f0e1d2c3-b4a5-4968-8776-655443322110";
 
 static char *spec_argv[] = {"python", "train.py", "--lr=0.1", ""};
 static char *spec_env[] = {"CUDA_VISIBLE_DEVICES=", "A=b=c"};
+static char *spec_require[] = {"zone=eu-west", "ib=", "rack.row_1-a=R7/x=y"};
 
 static void fill_spec(struct mlq_jobspec *s)
 {
@@ -48,6 +49,11 @@ static void fill_spec(struct mlq_jobspec *s)
     s->kill_grace_ms = 45000;
     s->warn_signal = 10;
     s->warn_before_ms = 600000;
+    s->priority = -MLQ_MAX_PRIORITY;
+    s->pool = "gpu-big_1.x";
+    s->require = spec_require;
+    s->nrequire = N(spec_require);
+    s->gpu_type = "h100";
 }
 
 static struct mlq_jobinfo sample_jobs[2];
@@ -57,6 +63,28 @@ static struct mlq_held_attempt sample_held[2];
 static char *sample_ids[] = {"0b8e", "f0e1d2c3-b4a5", "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f"};
 static int32_t sample_gpus[] = {0, 3, 63};
 static uint8_t sample_bytes[] = {'h', 'i', 0, 0xff, '\n'};
+static char *sample_labels[] = {"zone=eu-west", "ib=hdr"};
+static struct mlq_gpuinfo sample_gpu_list[8];
+
+/* Eight GPUs, in a shuffled index order; the first two busy, the others
+ * with every optional string unset. */
+static void fill_gpu_list(void)
+{
+    static const int32_t order[] = {7, 0, 63, 2, 5, 1, 6, 3};
+    memset(sample_gpu_list, 0, sizeof sample_gpu_list);
+    for (size_t i = 0; i < N(sample_gpu_list); i++) {
+        sample_gpu_list[i].index = order[i];
+        sample_gpu_list[i].type = i < 4 ? "h100" : "fake";
+    }
+    sample_gpu_list[0] = (struct mlq_gpuinfo){.index = 7,
+                                              .uuid = "GPU-5d2c1a9e-0b3f-4e6a-8c7d-1234567890ab",
+                                              .model = "NVIDIA H100 80GB HBM3",
+                                              .type = "h100",
+                                              .mem = 85899345920LL,
+                                              .job_id = (char *)ID1};
+    sample_gpu_list[1].job_id = (char *)ID2;
+    sample_gpu_list[1].mem = 1;
+}
 
 static void fill_attempts(void)
 {
@@ -135,13 +163,48 @@ static void fill_workers(void)
                                                 .gpus_used = 1,
                                                 .running = 2,
                                                 .draining = true,
-                                                .last_seen_ms = 1700000000123};
+                                                .last_seen_ms = 1700000000123,
+                                                .pool = "a100-pool",
+                                                .labels = sample_labels,
+                                                .nlabels = N(sample_labels),
+                                                .drain_reason = "bad fan: ticket #42, \xc3\xa9",
+                                                .gpu_list = sample_gpu_list,
+                                                .ngpu_list = 4};
     sample_workers[1] =
         (struct mlq_workerinfo){.name = "node-b", .state = "LOST", .cpus_m = 1000, .mem = 1 << 20};
     memset(sample_held, 0, sizeof sample_held);
     strcpy(sample_held[0].attempt_id, ID1);
     strcpy(sample_held[1].attempt_id, ID2);
     sample_held[1].finished = true;
+    fill_gpu_list();
+}
+
+/* drain, resume, why, why_reply */
+static void fill_issue3_sample(struct mlq_msg *m)
+{
+    switch (m->type) {
+    case MLQ_MSG_DRAIN:
+        m->u.drain.worker = "node-a";
+        m->u.drain.reason = "replacing GPU 3 (ticket 42)";
+        break;
+    case MLQ_MSG_RESUME:
+        m->u.drain.worker = "node-b";
+        break;
+    case MLQ_MSG_WHY:
+        m->u.why.job = "0b8e7c";
+        break;
+    case MLQ_MSG_WHY_REPLY:
+        strcpy(m->u.why_reply.job_id, ID2);
+        m->u.why_reply.state = MLQ_JOB_PENDING;
+        m->u.why_reply.blocker = "gpu_type";
+        m->u.why_reply.text = "no worker in pool default has 2 free h100 GPUs";
+        m->u.why_reply.closest_worker = "node-a";
+        m->u.why_reply.lacks = "GPU type h100 (has a100)";
+        m->u.why_reply.ahead = UINT32_MAX;
+        break;
+    default:
+        fail_msg("no client sample for type %d", m->type);
+    }
 }
 
 static void fill_client_sample(struct mlq_msg *m)
@@ -193,7 +256,7 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.log_data.done = true;
         break;
     default:
-        fail_msg("no client sample for type %d", m->type);
+        fill_issue3_sample(m);
     }
 }
 
@@ -228,6 +291,11 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.reg.attempts = sample_held;
         m->u.reg.nattempts = N(sample_held);
         m->u.reg.draining = true;
+        m->u.reg.pool = "a100-pool";
+        m->u.reg.labels = sample_labels;
+        m->u.reg.nlabels = N(sample_labels);
+        m->u.reg.gpu_list = sample_gpu_list;
+        m->u.reg.ngpu_list = N(sample_gpu_list);
         break;
     case MLQ_MSG_HEARTBEAT:
         m->u.heartbeat.name = "node-b";
@@ -337,6 +405,24 @@ static void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec
     assert_int_equal(a->kill_grace_ms, b->kill_grace_ms);
     assert_int_equal(a->warn_signal, b->warn_signal);
     assert_int_equal(a->warn_before_ms, b->warn_before_ms);
+    assert_int_equal(a->priority, b->priority);
+    assert_str_same(a->pool, b->pool);
+    assert_strv_same(a->require, a->nrequire, b->require, b->nrequire);
+    assert_str_same(a->gpu_type, b->gpu_type);
+}
+
+static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,
+                           uint32_t nb)
+{
+    assert_int_equal(na, nb);
+    for (uint32_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].index, b[i].index);
+        assert_str_same(a[i].uuid, b[i].uuid);
+        assert_str_same(a[i].model, b[i].model);
+        assert_str_same(a[i].type, b[i].type);
+        assert_int_equal(a[i].mem, b[i].mem);
+        assert_str_same(a[i].job_id, b[i].job_id);
+    }
 }
 
 static void assert_attemptinfo_eq(const struct mlq_attemptinfo *a, const struct mlq_attemptinfo *b)
@@ -396,6 +482,10 @@ static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct ml
     assert_int_equal(a->running, b->running);
     assert_int_equal(a->draining, b->draining);
     assert_int_equal(a->last_seen_ms, b->last_seen_ms);
+    assert_str_same(a->pool, b->pool);
+    assert_strv_same(a->labels, a->nlabels, b->labels, b->nlabels);
+    assert_str_same(a->drain_reason, b->drain_reason);
+    assert_gpus_eq(a->gpu_list, a->ngpu_list, b->gpu_list, b->ngpu_list);
 }
 
 static void assert_bytes_eq(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
@@ -426,6 +516,10 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
             assert_string_equal(a->u.reg.attempts[i].attempt_id, b->u.reg.attempts[i].attempt_id);
             assert_int_equal(a->u.reg.attempts[i].finished, b->u.reg.attempts[i].finished);
         }
+        assert_str_same(a->u.reg.pool, b->u.reg.pool);
+        assert_strv_same(a->u.reg.labels, a->u.reg.nlabels, b->u.reg.labels, b->u.reg.nlabels);
+        assert_gpus_eq(a->u.reg.gpu_list, a->u.reg.ngpu_list, b->u.reg.gpu_list,
+                       b->u.reg.ngpu_list);
     }
 }
 
@@ -475,6 +569,25 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         assert_int_equal(a->u.log_upload_ack.stream, b->u.log_upload_ack.stream);
         assert_int_equal(a->u.log_upload_ack.offset, b->u.log_upload_ack.offset);
         assert_int_equal(a->u.log_upload_ack.err, b->u.log_upload_ack.err);
+    }
+}
+
+static void assert_issue3_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    if (a->type == MLQ_MSG_DRAIN || a->type == MLQ_MSG_RESUME) {
+        assert_str_same(a->u.drain.worker, b->u.drain.worker);
+        /* resume carries no reason */
+        assert_str_same(a->type == MLQ_MSG_DRAIN ? a->u.drain.reason : NULL, b->u.drain.reason);
+    } else if (a->type == MLQ_MSG_WHY) {
+        assert_str_same(a->u.why.job, b->u.why.job);
+    } else if (a->type == MLQ_MSG_WHY_REPLY) {
+        assert_string_equal(a->u.why_reply.job_id, b->u.why_reply.job_id);
+        assert_int_equal(a->u.why_reply.state, b->u.why_reply.state);
+        assert_str_same(a->u.why_reply.blocker, b->u.why_reply.blocker);
+        assert_str_same(a->u.why_reply.text, b->u.why_reply.text);
+        assert_str_same(a->u.why_reply.closest_worker, b->u.why_reply.closest_worker);
+        assert_str_same(a->u.why_reply.lacks, b->u.why_reply.lacks);
+        assert_int_equal(a->u.why_reply.ahead, b->u.why_reply.ahead);
     }
 }
 
@@ -542,6 +655,12 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_WORKER_LIST:
     case MLQ_MSG_REGISTER:
         assert_lists_eq(a, b);
+        break;
+    case MLQ_MSG_DRAIN:
+    case MLQ_MSG_RESUME:
+    case MLQ_MSG_WHY:
+    case MLQ_MSG_WHY_REPLY:
+        assert_issue3_msgs_eq(a, b);
         break;
     case MLQ_MSG_REPORT:
     case MLQ_MSG_ASSIGN:
@@ -722,6 +841,37 @@ static void test_enum_values_roundtrip(void **state)
     }
 }
 
+/* Issue-3 parts left out: no pool, labels, GPU list, reason, closest worker. */
+static void test_sparse_issue3(void)
+{
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    m.u.reg.pool = NULL;
+    m.u.reg.labels = NULL;
+    m.u.reg.nlabels = 0;
+    m.u.reg.gpu_list = NULL;
+    m.u.reg.ngpu_list = 0; /* GPUs without descriptions */
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_WORKER_LIST, &m);
+    sample_workers[0].pool = NULL;
+    sample_workers[0].labels = NULL;
+    sample_workers[0].nlabels = 0;
+    sample_workers[0].drain_reason = NULL;
+    sample_workers[0].gpu_list = NULL;
+    sample_workers[0].ngpu_list = 0;
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_DRAIN, &m);
+    m.u.drain.reason = NULL;
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_WHY_REPLY, &m);
+    m.u.why_reply.state = MLQ_JOB_SUCCEEDED;
+    m.u.why_reply.blocker = "none";
+    m.u.why_reply.closest_worker = NULL;
+    m.u.why_reply.lacks = NULL;
+    m.u.why_reply.ahead = 0;
+    roundtrip(&m);
+}
+
 /* Optional parts left out: nil strings, empty arrays and bins, extremes. */
 static void test_sparse_roundtrips(void **state)
 {
@@ -738,7 +888,13 @@ static void test_sparse_roundtrips(void **state)
     m.u.submit.spec.env = NULL;
     m.u.submit.spec.envc = 0;
     m.u.submit.spec.gpus = 0;
+    m.u.submit.spec.gpu_type = NULL;
+    m.u.submit.spec.pool = NULL;
+    m.u.submit.spec.require = NULL;
+    m.u.submit.spec.nrequire = 0;
+    m.u.submit.spec.priority = MLQ_MAX_PRIORITY;
     roundtrip(&m);
+    test_sparse_issue3();
     fill_sample(MLQ_MSG_REPORT, &m);
     m.u.report.detail = NULL;
     m.u.report.exit_code = INT32_MIN;

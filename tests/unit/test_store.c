@@ -213,8 +213,9 @@ static void test_open_creates_schema(void **state)
                      4);
     assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 2);
     assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
-                                " name IN ('jobs_state', 'attempts_state', 'attempts_job')"),
-                     3);
+                                " name IN ('jobs_state', 'attempts_state', 'attempts_job',"
+                                " 'attempts_end')"),
+                     4);
     sqlite3_close(raw);
 }
 
@@ -363,8 +364,9 @@ static void write_v1_db(const char *path)
     sqlite3_close(raw);
 }
 
-/* A database written by issue 2 (schema v1) opens, is migrated to v2 and
- * keeps every row; the new column reads as 0 and can be written. */
+/* A database written by issue 2 (schema v1) opens, is migrated to the
+ * current version and keeps every row; the new columns read as their
+ * defaults and can be written. */
 static void test_migrate_v1(void **state)
 {
     struct fix *f = *state;
@@ -375,7 +377,7 @@ static void test_migrate_v1(void **state)
     rm_db_files(f->path);
     write_v1_db(f->path);
     open_store(f, f->path);
-    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_table_info('jobs')"
                                   " WHERE name = 'not_before_ms' AND \"notnull\" = 1"),
                      1);
@@ -404,7 +406,82 @@ static void test_migrate_v1(void **state)
     /* a second open finds nothing left to do */
     mlq_store_close(&f->st);
     open_store(f, f->path);
-    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
+}
+
+struct wseen {
+    int n;
+    struct mlq_store_worker w[4];
+};
+
+static int collect_worker(const struct mlq_store_worker *w, void *ctx)
+{
+    struct wseen *s = ctx;
+    if (s->n < 4)
+        s->w[s->n] = *w;
+    s->n++;
+    return 0;
+}
+
+/* A database written by issue 4 (schema v2): v1 plus not_before_ms. */
+static void write_v2_db(const char *path)
+{
+    sqlite3 *raw = NULL;
+    write_v1_db(path);
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "ALTER TABLE jobs ADD COLUMN not_before_ms INTEGER NOT NULL"
+                                  " DEFAULT 0; UPDATE jobs SET not_before_ms = 77;"
+                                  " PRAGMA user_version = 2;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+}
+
+/* v2 -> v3: workers gain pool 'default', drained 0, no reason; the job and
+ * its running attempt are untouched; drains written afterwards persist. */
+static void test_migrate_v2(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_store_job got;
+    struct mlq_err err = {0};
+    struct wseen s = {0};
+    mlq_store_close(&f->st);
+    rm_db_files(f->path);
+    write_v2_db(f->path);
+    open_store(f, f->path);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 3);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_table_info('workers')"
+                                  " WHERE name IN ('pool', 'drained', 'drain_reason')"),
+                     3);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND name = 'attempts_end'"),
+                     1);
+    assert_int_equal(mlq_store_job_get(f->st, k_v1_id, &got, &err), 0);
+    assert_int_equal(got.not_before_ms, 77);
+    assert_int_equal(got.spec.priority, 0);
+    assert_null(got.spec.pool);
+    mlq_store_job_free(&got);
+    assert_int_equal(mlq_store_each_worker(f->st, collect_worker, &s, &err), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.w[0].name, "node-a");
+    assert_int_equal(s.w[0].cpus_m, 4000);
+    assert_string_equal(s.w[0].pool, "default");
+    assert_false(s.w[0].drained);
+    assert_string_equal(s.w[0].drain_reason, "");
+
+    s.w[0].drained = true;
+    snprintf(s.w[0].drain_reason, sizeof s.w[0].drain_reason, "bad fan");
+    assert_int_equal(mlq_store_worker_save(f->st, &s.w[0], &err), 0);
+    mlq_store_close(&f->st);
+    open_store(f, f->path);
+    s.n = 0;
+    assert_int_equal(mlq_store_each_worker(f->st, collect_worker, &s, &err), 0);
+    assert_true(s.w[0].drained);
+    assert_string_equal(s.w[0].drain_reason, "bad fan");
+    char ok[16];
+    q_text(f->db, "PRAGMA integrity_check", ok, sizeof ok);
+    assert_string_equal(ok, "ok");
 }
 
 /* A failing step leaves the database at its old version, data intact. */
@@ -1019,18 +1096,6 @@ static void test_events_append_only(void **state)
     assert_int_equal(count_events(f->db, j.id), 2);
 }
 
-struct wseen {
-    int n;
-    struct mlq_store_worker w[4];
-};
-
-static int collect_worker(const struct mlq_store_worker *w, void *ctx)
-{
-    struct wseen *s = ctx;
-    s->w[s->n++] = *w;
-    return 0;
-}
-
 static void test_workers(void **state)
 {
     struct fix *f = *state;
@@ -1059,8 +1124,124 @@ static void test_workers(void **state)
     assert_int_equal(s.w[1].first_seen_ms, 100);
     assert_int_equal(s.w[1].last_seen_ms, 600);
 
+    assert_string_equal(s.w[1].pool, "default"); /* an empty pool saves as the default */
+    assert_false(s.w[1].drained);
+
     struct mlq_store_worker nameless = {0};
     assert_int_equal(mlq_store_worker_save(f->st, &nameless, &err), MLQ_EINVAL);
+    struct mlq_store_worker bad = {.name = "x"};
+    memset(bad.pool, 'p', sizeof bad.pool); /* unterminated */
+    assert_int_equal(mlq_store_worker_save(f->st, &bad, &err), MLQ_EINVAL);
+}
+
+/* Pool, drain flag and reason are written by every save (a resume clears
+ * them) and read back by each_worker. */
+static void test_workers_pool_drain(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_err err = {0};
+    struct wseen s = {0};
+    struct mlq_store_worker w = {.name = "gpu-1", .cpus_m = 1000, .mem = 1 << 20, .gpus = 4};
+    snprintf(w.pool, sizeof w.pool, "a100");
+    w.drained = true;
+    snprintf(w.drain_reason, sizeof w.drain_reason, "replacing GPU 3, 'ticket' 42");
+    assert_int_equal(mlq_store_worker_save(f->st, &w, &err), 0);
+    assert_int_equal(mlq_store_each_worker(f->st, collect_worker, &s, &err), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.w[0].pool, "a100");
+    assert_true(s.w[0].drained);
+    assert_string_equal(s.w[0].drain_reason, "replacing GPU 3, 'ticket' 42");
+    assert_int_equal(s.w[0].gpus, 4);
+
+    w.drained = false; /* resume */
+    w.drain_reason[0] = '\0';
+    snprintf(w.pool, sizeof w.pool, "h100");
+    assert_int_equal(mlq_store_worker_save(f->st, &w, &err), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM workers WHERE drain_reason IS NULL"), 1);
+    s.n = 0;
+    assert_int_equal(mlq_store_each_worker(f->st, collect_worker, &s, &err), 0);
+    assert_false(s.w[0].drained);
+    assert_string_equal(s.w[0].drain_reason, "");
+    assert_string_equal(s.w[0].pool, "h100");
+}
+
+struct useen {
+    int n;
+    char owner[4][16];
+    struct mlq_store_usage u[4];
+};
+
+static int collect_usage(const struct mlq_store_usage *u, void *ctx)
+{
+    struct useen *s = ctx;
+    if (s->n < 4) {
+        s->u[s->n] = *u;
+        snprintf(s->owner[s->n], sizeof s->owner[s->n], "%s", u->owner);
+        s->u[s->n].owner = s->owner[s->n];
+    }
+    s->n++;
+    return 0;
+}
+
+static int stop_usage(const struct mlq_store_usage *u, void *ctx)
+{
+    (void)u;
+    (void)ctx;
+    return MLQ_ENOMEM;
+}
+
+/* Attempt n of a new job of owner, started at start (0: never) and ended
+ * at end (0: still running). */
+static void add_usage_attempt(struct fix *f, unsigned n, const char *owner, int64_t start,
+                              int64_t end)
+{
+    struct mlq_store_job j;
+    struct mlq_store_attempt a;
+    struct mlq_err err = {0};
+    make_job(&j, n);
+    j.spec.owner = (char *)owner;
+    j.spec.cpus_m = 1000 * n;
+    j.spec.gpus = (int32_t)n % 3;
+    insert_job(f->st, &j);
+    make_attempt(&a, j.id, n, 1);
+    a.state = end ? MLQ_ATT_SUCCEEDED : MLQ_ATT_RUNNING;
+    a.start_ms = start;
+    a.end_ms = end;
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+}
+
+static void test_each_usage(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_err err = {0};
+    struct useen s = {0};
+    add_usage_attempt(f, 1, "alice", 1000, 2000); /* ended before since: left out */
+    add_usage_attempt(f, 2, "bob", 1500, 5000);   /* ended after since */
+    add_usage_attempt(f, 3, "alice", 4000, 0);    /* still running */
+    add_usage_attempt(f, 4, "carol", 0, 0);       /* assigned, never started */
+    add_usage_attempt(f, 5, "dave", 2500, 3000);  /* ends exactly at since: kept */
+    assert_int_equal(mlq_store_each_usage(f->st, 3000, collect_usage, &s, &err), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.u[0].owner, "bob");
+    assert_int_equal(s.u[0].cpus_m, 2000);
+    assert_int_equal(s.u[0].gpus, 2);
+    assert_int_equal(s.u[0].start_ms, 1500);
+    assert_int_equal(s.u[0].end_ms, 5000);
+    assert_string_equal(s.u[1].owner, "alice");
+    assert_int_equal(s.u[1].cpus_m, 3000);
+    assert_int_equal(s.u[1].gpus, 0);
+    assert_int_equal(s.u[1].end_ms, 0);
+    assert_string_equal(s.u[2].owner, "dave");
+    s.n = 0;
+    assert_int_equal(mlq_store_each_usage(f->st, 0, collect_usage, &s, &err), 0);
+    assert_int_equal(s.n, 4);
+    /* the callback's error stops the walk and comes back; the statement is
+     * reset, so the next walk works */
+    assert_int_equal(mlq_store_each_usage(f->st, 0, stop_usage, NULL, &err), MLQ_ENOMEM);
+    s.n = 0;
+    assert_int_equal(mlq_store_each_usage(f->st, 6000, collect_usage, &s, &err), 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.u[0].end_ms, 0);
 }
 
 /* ---- transactions --------------------------------------------------- */
@@ -1367,6 +1548,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_list, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_events_append_only, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_workers, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_workers_pool_drain, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_each_usage, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v2, setup_file, teardown),
         cmocka_unit_test_setup_teardown(test_tx_rollback, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_tx_durable, setup_file, teardown),
         cmocka_unit_test_setup_teardown(test_locked, setup_file, teardown),

@@ -1,0 +1,397 @@
+/* protospec: see protospec.h (private to proto) and proto.h (public part).
+ *
+ * The same checks serve the CLI (before a spec leaves), the scheduler (on
+ * submit) and the decoder (a spec that fails them is a protocol error), so
+ * a value is judged the same way wherever it is seen. */
+#include "protospec.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SIGNAL   64 /* highest Linux real-time signal */
+#define JOBSPEC_KEYS 18
+
+#define STR_(x) #x
+#define STR(x)  STR_(x) /* a bound as text, for constant messages */
+
+/* ---- encoding and decoding ---------------------------------------------- */
+
+void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
+{
+    msgpack_pack_map(pk, JOBSPEC_KEYS);
+    mlq_mpk_kv_str(pk, "name", s->name);
+    mlq_mpk_kv_str(pk, "owner", s->owner);
+    mlq_mpk_kv_strv(pk, "argv", s->argv, s->argc);
+    mlq_mpk_kv_strv(pk, "env", s->env, s->envc);
+    mlq_mpk_kv_str(pk, "workdir", s->workdir);
+    mlq_mpk_kv_int(pk, "cpus_m", s->cpus_m);
+    mlq_mpk_kv_int(pk, "mem", s->mem);
+    mlq_mpk_kv_int(pk, "gpus", s->gpus);
+    mlq_mpk_kv_int(pk, "retries", s->retries);
+    mlq_mpk_kv_int(pk, "retry_backoff_ms", s->retry_backoff_ms);
+    mlq_mpk_kv_int(pk, "time_limit_ms", s->time_limit_ms);
+    mlq_mpk_kv_int(pk, "kill_grace_ms", s->kill_grace_ms);
+    mlq_mpk_kv_int(pk, "warn_signal", s->warn_signal);
+    mlq_mpk_kv_int(pk, "warn_before_ms", s->warn_before_ms);
+    mlq_mpk_kv_int(pk, "priority", s->priority);
+    mlq_mpk_kv_str(pk, "pool", s->pool);
+    mlq_mpk_kv_strv(pk, "require", s->require, s->require ? s->nrequire : 0);
+    mlq_mpk_kv_str(pk, "gpu_type", s->gpu_type);
+}
+
+static int read_limits(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    int rc = mlq_mpk_opt_i32(m, "retries", 0, MLQ_MAX_RETRIES, &s->retries);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "retry_backoff_ms", 0, MLQ_MAX_TIME_MS, &s->retry_backoff_ms);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "time_limit_ms", 0, MLQ_MAX_TIME_MS, &s->time_limit_ms);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "kill_grace_ms", 0, MLQ_MAX_TIME_MS, &s->kill_grace_ms);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "warn_signal", 0, MAX_SIGNAL, &s->warn_signal);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "warn_before_ms", 0, MLQ_MAX_TIME_MS, &s->warn_before_ms);
+    return rc;
+}
+
+/* Issue-3 keys: priority, pool, require, gpu_type (all optional). Their
+ * syntax is judged by mlq_proto_jobspec_check() afterwards. */
+static int read_placement(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    int rc = mlq_mpk_opt_i32(m, "priority", -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY, &s->priority);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "pool", MLQ_MAX_NAME, true, &s->pool);
+    if (rc == 0 && !mlq_mpk_absent(m, "require"))
+        rc = mlq_mpk_read_strv(m, "require", 0, MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN,
+                               (size_t)MLQ_MAX_LABELS * MLQ_MAX_LABEL_LEN, &s->require,
+                               &s->nrequire);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "gpu_type", MLQ_MAX_GPU_TYPE, true, &s->gpu_type);
+    return rc;
+}
+
+/* Decoded specs obey the same rules as user input; a violation is a
+ * protocol error here because a well-behaved sender checks before sending. */
+int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    int rc = mlq_mpk_read_str(m, "name", MLQ_MAX_NAME, true, &s->name);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "owner", MLQ_MAX_NAME, false, &s->owner);
+    if (rc == 0)
+        rc = mlq_mpk_read_strv(m, "argv", 1, MLQ_MAX_ARGC, MLQ_MAX_ARGV_BYTES, MLQ_MAX_ARGV_BYTES,
+                               &s->argv, &s->argc);
+    if (rc == 0)
+        rc = mlq_mpk_read_strv(m, "env", 0, MLQ_MAX_ENVC, MLQ_MAX_STR,
+                               (size_t)MLQ_MAX_ENVC * MLQ_MAX_STR, &s->env, &s->envc);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "workdir", MLQ_MAX_PATH, false, &s->workdir);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "cpus_m", 1, MLQ_MAX_CPUS_M, &s->cpus_m);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(m, "mem", 1, MLQ_MAX_MEM, &s->mem);
+    if (rc == 0)
+        rc = mlq_mpk_read_i32(m, "gpus", 0, MLQ_MAX_GPUS, &s->gpus);
+    if (rc == 0)
+        rc = read_limits(m, s);
+    if (rc == 0)
+        rc = read_placement(m, s);
+    struct mlq_err e;
+    if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);
+    return rc;
+}
+
+/* ---- syntax of labels, pools and GPU types ------------------------------ */
+
+static bool key_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+}
+
+/* Printable ASCII other than space. */
+static bool graph_char(char c)
+{
+    return c > ' ' && c < 0x7f;
+}
+
+/* What is wrong with a "k=v" label, or NULL when nothing is. */
+static const char *label_problem(const char *kv)
+{
+    if (!kv)
+        return "is missing";
+    if (strlen(kv) > MLQ_MAX_LABEL_LEN)
+        return "is longer than " STR(MLQ_MAX_LABEL_LEN) " bytes";
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        return "must be KEY=VALUE with a non-empty KEY";
+    for (const char *p = kv; p < eq; p++)
+        if (!key_char(*p))
+            return "has a KEY with characters other than A-Z a-z 0-9 _ . -";
+    for (const char *p = eq + 1; *p; p++)
+        if (!graph_char(*p))
+            return "has a VALUE with spaces or unprintable characters";
+    return NULL;
+}
+
+static const char *pool_problem(const char *pool)
+{
+    size_t n = pool ? strlen(pool) : 0;
+    if (n == 0)
+        return "is empty";
+    if (n > MLQ_MAX_NAME)
+        return "is longer than " STR(MLQ_MAX_NAME) " bytes";
+    for (const char *p = pool; *p; p++)
+        if (!graph_char(*p) || *p == '/')
+            return "may hold only printable characters other than space and '/'";
+    return NULL;
+}
+
+static const char *gpu_type_problem(const char *type)
+{
+    size_t n = type ? strlen(type) : 0;
+    if (n == 0)
+        return "is empty";
+    if (n > MLQ_MAX_GPU_TYPE)
+        return "is longer than " STR(MLQ_MAX_GPU_TYPE) " bytes";
+    for (const char *p = type; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+            return "may hold only a-z 0-9 _ -";
+    return NULL;
+}
+
+int mlq_proto_label_check(const char *kv, struct mlq_err *err)
+{
+    const char *why = label_problem(kv);
+    return why ? mlq_err_set(err, MLQ_EINVAL, "label %s", why) : 0;
+}
+
+int mlq_proto_pool_check(const char *pool, struct mlq_err *err)
+{
+    const char *why = pool_problem(pool);
+    return why ? mlq_err_set(err, MLQ_EINVAL, "pool name %s", why) : 0;
+}
+
+int mlq_proto_gpu_type_check(const char *type, struct mlq_err *err)
+{
+    const char *why = gpu_type_problem(type);
+    return why ? mlq_err_set(err, MLQ_EINVAL, "GPU type %s", why) : 0;
+}
+
+int mlq_protospec_read_labels(const struct mlq_mpk_map *m, const char *key, char ***out,
+                              uint32_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (mlq_mpk_absent(m, key))
+        return 0;
+    int rc = mlq_mpk_read_strv(m, key, 0, MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN,
+                               (size_t)MLQ_MAX_LABELS * MLQ_MAX_LABEL_LEN, out, n);
+    for (uint32_t i = 0; rc == 0 && i < *n; i++) {
+        const char *why = label_problem((*out)[i]);
+        if (why)
+            rc =
+                mlq_err_set(m->err, MLQ_EPROTO, "%s: key '%s': entry %u %s", m->where, key, i, why);
+    }
+    if (rc < 0) {
+        mlq_mpk_strv_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+static int check_argv(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    size_t total = 0;
+    if (s->argc < 1 || !s->argv)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: argv must not be empty");
+    if (s->argc > MLQ_MAX_ARGC)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d arguments", MLQ_MAX_ARGC);
+    for (uint32_t i = 0; i < s->argc; i++) {
+        if (!s->argv[i])
+            return mlq_err_set(err, MLQ_EINVAL, "spec: argv[%u] is missing", i);
+        total += strlen(s->argv[i]);
+        if (total > MLQ_MAX_ARGV_BYTES)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: arguments exceed %d bytes",
+                               MLQ_MAX_ARGV_BYTES);
+    }
+    if (s->argv[0][0] == '\0')
+        return mlq_err_set(err, MLQ_EINVAL, "spec: the command (argv[0]) is empty");
+    return 0;
+}
+
+static int check_env(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    if (s->envc > MLQ_MAX_ENVC)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d environment entries", MLQ_MAX_ENVC);
+    if (s->envc > 0 && !s->env)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: env is missing");
+    for (uint32_t i = 0; i < s->envc; i++) {
+        const char *e = s->env[i];
+        if (!e)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is missing", i);
+        if (strlen(e) > MLQ_MAX_STR)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is longer than %d bytes", i,
+                               MLQ_MAX_STR);
+        const char *eq = strchr(e, '=');
+        if (!eq || eq == e)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is not KEY=VALUE", i);
+    }
+    return 0;
+}
+
+static int check_text(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    if (s->name && strlen(s->name) > MLQ_MAX_NAME)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: name is longer than %d bytes", MLQ_MAX_NAME);
+    if (!s->owner || s->owner[0] == '\0')
+        return mlq_err_set(err, MLQ_EINVAL, "spec: owner is missing");
+    if (strlen(s->owner) > MLQ_MAX_NAME)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: owner is longer than %d bytes", MLQ_MAX_NAME);
+    if (!s->workdir || s->workdir[0] != '/')
+        return mlq_err_set(err, MLQ_EINVAL, "spec: workdir must be an absolute path");
+    if (strlen(s->workdir) > MLQ_MAX_PATH)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: workdir is longer than %d bytes", MLQ_MAX_PATH);
+    return 0;
+}
+
+static bool bad_time(int64_t ms)
+{
+    return ms < 0 || ms > MLQ_MAX_TIME_MS;
+}
+
+/* Retries and time limits (all optional, 0 = unset). */
+static int check_limits(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    if (s->retries < 0 || s->retries > MLQ_MAX_RETRIES)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: retries must be between 0 and %d",
+                           MLQ_MAX_RETRIES);
+    if (bad_time(s->retry_backoff_ms) || bad_time(s->time_limit_ms) || bad_time(s->kill_grace_ms) ||
+        bad_time(s->warn_before_ms))
+        return mlq_err_set(err, MLQ_EINVAL, "spec: times must be between 0 and 366 days");
+    if (s->warn_signal < 0 || s->warn_signal > MAX_SIGNAL)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: warn_signal must be between 0 and %d",
+                           MAX_SIGNAL);
+    if (s->warn_before_ms > 0 && s->time_limit_ms > 0 && s->warn_before_ms >= s->time_limit_ms)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "spec: the warning must come before the time limit "
+                           "(warn_before_ms < time_limit_ms)");
+    return 0;
+}
+
+/* Priority, pool, required labels, GPU type (all optional). */
+static int check_placement(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    const char *why;
+    if (s->priority < -MLQ_MAX_PRIORITY || s->priority > MLQ_MAX_PRIORITY)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: priority must be between %d and %d",
+                           -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY);
+    if (s->pool && (why = pool_problem(s->pool)))
+        return mlq_err_set(err, MLQ_EINVAL, "spec: pool %s", why);
+    if (s->nrequire > MLQ_MAX_LABELS)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d required labels", MLQ_MAX_LABELS);
+    if (s->nrequire > 0 && !s->require)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: require is missing");
+    for (uint32_t i = 0; i < s->nrequire; i++)
+        if ((why = label_problem(s->require[i])))
+            return mlq_err_set(err, MLQ_EINVAL, "spec: require[%u] %s", i, why);
+    if (s->gpu_type && (why = gpu_type_problem(s->gpu_type)))
+        return mlq_err_set(err, MLQ_EINVAL, "spec: gpu_type %s", why);
+    if (s->gpu_type && s->gpus < 1)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: a GPU type needs at least one GPU");
+    return 0;
+}
+
+int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    int rc = check_text(spec, err);
+    if (rc == 0)
+        rc = check_argv(spec, err);
+    if (rc == 0)
+        rc = check_env(spec, err);
+    if (rc < 0)
+        return rc;
+    if (spec->cpus_m < 1 || spec->cpus_m > MLQ_MAX_CPUS_M)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: cpus must be between 0.001 and %d",
+                           MLQ_MAX_CPUS_M / 1000);
+    if (spec->mem < 1 || spec->mem > MLQ_MAX_MEM)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: memory must be between 1 byte and 1 PiB");
+    if (spec->gpus < 0 || spec->gpus > MLQ_MAX_GPUS)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: gpus must be between 0 and %d", MLQ_MAX_GPUS);
+    rc = check_limits(spec, err);
+    return rc < 0 ? rc : check_placement(spec, err);
+}
+
+/* ---- free and copy ------------------------------------------------------ */
+
+void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
+{
+    if (!spec)
+        return;
+    free(spec->name);
+    free(spec->owner);
+    mlq_mpk_strv_free(spec->argv, spec->argc);
+    mlq_mpk_strv_free(spec->env, spec->envc);
+    free(spec->workdir);
+    free(spec->pool);
+    mlq_mpk_strv_free(spec->require, spec->nrequire);
+    free(spec->gpu_type);
+    memset(spec, 0, sizeof *spec);
+}
+
+static int dup_opt(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (!src)
+        return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+static int dup_strv(char ***dst, char *const *src, uint32_t n)
+{
+    *dst = NULL;
+    if (!src || n == 0)
+        return 0;
+    *dst = calloc(n, sizeof **dst);
+    if (!*dst)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (dup_opt(&(*dst)[i], src[i]) < 0)
+            return -1;
+    return 0;
+}
+
+int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *src,
+                           struct mlq_err *err)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->cpus_m = src->cpus_m;
+    dst->mem = src->mem;
+    dst->gpus = src->gpus;
+    dst->retries = src->retries;
+    dst->retry_backoff_ms = src->retry_backoff_ms;
+    dst->time_limit_ms = src->time_limit_ms;
+    dst->kill_grace_ms = src->kill_grace_ms;
+    dst->warn_signal = src->warn_signal;
+    dst->warn_before_ms = src->warn_before_ms;
+    dst->priority = src->priority;
+    /* counts first, so a failure half way frees exactly what was copied */
+    dst->argc = src->argv ? src->argc : 0;
+    dst->envc = src->env ? src->envc : 0;
+    dst->nrequire = src->require ? src->nrequire : 0;
+    if (dup_opt(&dst->name, src->name) < 0 || dup_opt(&dst->owner, src->owner) < 0 ||
+        dup_opt(&dst->workdir, src->workdir) < 0 || dup_strv(&dst->argv, src->argv, dst->argc) ||
+        dup_strv(&dst->env, src->env, dst->envc) < 0 || dup_opt(&dst->pool, src->pool) < 0 ||
+        dup_strv(&dst->require, src->require, dst->nrequire) < 0 ||
+        dup_opt(&dst->gpu_type, src->gpu_type) < 0) {
+        mlq_proto_jobspec_free(dst);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
+    }
+    return 0;
+}
