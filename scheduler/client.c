@@ -12,6 +12,7 @@
 #include "logrelay.h"
 #include "logstore.h"
 #include "res.h"
+#include "why.h"
 
 #define LIST_DEFAULT         100
 #define LOG_RELAY_TIMEOUT_MS 5000
@@ -136,37 +137,6 @@ int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     if (rc == 0)
         rc = reply_ids(c, peer, msg->rid, ids, n, false, err);
     free(ids);
-    return rc;
-}
-
-int mlq_client_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
-                          struct mlq_err *err)
-{
-    size_t n = mlq_workers_count(c->workers);
-    struct mlq_workerinfo *v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
-        v[i] = (struct mlq_workerinfo){
-            .name = (char *)w->name,
-            .state = (char *)mlq_worker_state_name(w->state),
-            .cpus_m = w->cpus_m,
-            .cpus_used_m = w->cpus_used_m,
-            .mem = w->mem,
-            .mem_used = w->mem_used,
-            .gpus = w->gpus,
-            .gpus_used = __builtin_popcountll(w->gpu_used),
-            .running = w->running,
-            .draining = w->draining,
-            .last_seen_ms = w->last_seen_wall,
-        };
-    }
-    struct mlq_msg m = {.type = MLQ_MSG_WORKER_LIST};
-    m.u.worker_list.workers = v;
-    m.u.worker_list.nworkers = (uint32_t)n;
-    int rc = reply(c, peer, &m, msg->rid, err);
-    free(v);
     return rc;
 }
 
@@ -313,4 +283,37 @@ void mlq_client_expire_logs(struct mlq_ctx *c)
         m.u.error.msg = "the worker did not answer the log request in time";
         mlq_outbox_reply(c->out, &req.client, &m, NULL);
     }
+}
+
+int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                      struct mlq_err *err)
+{
+    char id[MLQ_ID_LEN + 1];
+    int rc = mlq_store_job_resolve(c->store, msg->u.why.job, id, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_msg m = {.type = MLQ_MSG_WHY_REPLY, .rid = msg->rid};
+    memcpy(m.u.why_reply.job_id, id, sizeof m.u.why_reply.job_id);
+    struct mlq_why why;
+    const struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
+    if (job) {
+        mlq_why_explain(c, job, true, &why);
+        m.u.why_reply.state = job->row.state;
+    } else { /* not in memory: terminal */
+        struct mlq_store_job row;
+        if ((rc = mlq_store_job_get(c->store, id, &row, err)) < 0)
+            return rc;
+        m.u.why_reply.state = row.state;
+        mlq_store_job_free(&row);
+        memset(&why, 0, sizeof why);
+        why.blocker = "none";
+        snprintf(why.text, sizeof why.text, "%s, not pending",
+                 mlq_job_state_name(m.u.why_reply.state));
+    }
+    m.u.why_reply.blocker = (char *)why.blocker;
+    m.u.why_reply.text = why.text;
+    m.u.why_reply.closest_worker = why.closest[0] ? why.closest : NULL;
+    m.u.why_reply.lacks = why.lacks[0] ? why.lacks : NULL;
+    m.u.why_reply.ahead = (uint32_t)why.ahead;
+    return mlq_outbox_reply(c->out, peer, &m, err);
 }

@@ -21,8 +21,8 @@ int mlq_client_on_jobs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
                        struct mlq_err *err);
 int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err);
-int mlq_client_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
-                          struct mlq_err *err);
+int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                      struct mlq_err *err);
 int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                        struct mlq_err *err);
 /* A worker's log_chunk: answers the client request it belongs to. */

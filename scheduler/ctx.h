@@ -15,6 +15,7 @@
 struct mlq_logrelay;
 struct mlq_logstore;
 struct mlq_queue;
+struct mlq_fairshare;
 
 struct mlq_ctx {
     void *router;
@@ -30,6 +31,15 @@ struct mlq_ctx {
     int64_t kill_grace_ms;
     int64_t now_mono, now_wall; /* read once per loop iteration */
     bool dirty;                 /* something changed that may let a job start */
+    struct mlq_fairshare *fs;   /* recent use per owner */
+    int64_t fs_half_life_ms;
+    int64_t age_step_ms;      /* waiting this long is worth one priority point */
+    int64_t default_limit_ms; /* time limit assumed for jobs without one */
+    /* The reservation the last pass made (for `mlq why`). */
+    bool resv_on;
+    char resv_job[MLQ_ID_LEN + 1];
+    char resv_worker[MLQ_MAX_NAME + 1];
+    int64_t resv_at_ms;
 };
 
 #endif

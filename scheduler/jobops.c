@@ -18,11 +18,13 @@
 #include "log.h"
 #include "placement.h"
 #include "queue.h"
+#include "backfill.h"
+#include "fairshare.h"
+#include "why.h"
 
 static struct mlq_request job_request(const struct mlq_job *job)
 {
-    struct mlq_request r = {job->row.spec.cpus_m, job->row.spec.mem, job->row.spec.gpus};
-    return r;
+    return mlq_place_request(&job->row.spec);
 }
 
 static int set_reason(struct mlq_job *job, const char *reason)
@@ -62,10 +64,15 @@ static int save_attempt(struct mlq_ctx *c, const struct mlq_store_attempt *a, in
 /* Takes the live attempt off its worker's books and out of the table. */
 static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
 {
-    struct mlq_worker *w = mlq_workers_get(c->workers, job->att.worker);
+    struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
+    const struct mlq_jobspec *sp = &job->row.spec;
+    mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att.assigned_ms);
+    if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att.assigned_ms, c->now_wall,
+                          c->now_wall) < 0)
+        mlq_warn("fair share: out of memory");
     mlq_jobtab_clear_attempt(c->jobs, job);
     c->dirty = true;
 }
@@ -96,7 +103,12 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
  * a job with a not-before time ahead waits in the queue's timer heap. */
 static int enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
-    job->qkey = job->row.seq;
+    /* Effective priority = priority + waited / age_step - fair-share
+     * penalty. Ordering by it is the same as ordering by submit time minus
+     * priority * age_step (the waiting term is common to all jobs), which
+     * does not change while a job waits: a static key, plus the owner's
+     * penalty added when shapes are compared. */
+    job->qkey = job->row.submit_ms - (int64_t)job->row.spec.priority * c->age_step_ms;
     if (mlq_queue_add(c->queue, job, c->now_wall) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory queueing job %.8s", job->row.id);
     c->dirty = true;
@@ -156,7 +168,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
 {
     struct mlq_request r = job_request(job);
     uint64_t mask = 0;
-    if (mlq_place_pick_gpus(w, r.gpus, &mask) < 0)
+    if (mlq_place_pick_gpus(w, r.gpus, r.gpu_type, &mask) < 0)
         return 0; /* cannot happen when fits_now held; skip rather than fail */
     struct mlq_store_attempt a = {.num = job->row.attempts + 1, .state = MLQ_ATT_ASSIGNED};
     mlq_id_new(a.id);
@@ -178,7 +190,10 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     mlq_jobtab_set_attempt(c->jobs, job, &a);
     job->confirmed = true;
     job->gpu_mask = mask;
+    job->widx = mlq_workers_index(c->workers, w);
     mlq_place_reserve(w, &r, mask);
+    if (mlq_fairshare_start(c->fs, job->row.spec.owner, r.cpus_m, r.gpus, a.assigned_ms) < 0)
+        mlq_warn("fair share: out of memory");
     mlq_info("job %.8s attempt %d -> worker %s (gpus %s)", job->row.id, a.num, w->name,
              a.gpu_ids[0] ? a.gpu_ids : "-");
     return push_assign(c, job, w, err);
@@ -196,22 +211,57 @@ static bool any_capacity(struct mlq_ctx *c)
     return false;
 }
 
+int64_t mlq_jobops_bias(const struct mlq_job *job, void *ctx)
+{
+    const struct mlq_ctx *c = ctx;
+    double p = mlq_fairshare_penalty(c->fs, job->row.spec.owner, c->now_wall);
+    return (int64_t)(p * (double)c->age_step_ms);
+}
+
+/* Where job may start now, honouring the pass's reservation. */
+static struct mlq_worker *choose(struct mlq_ctx *c, const struct mlq_job *job,
+                                 const struct mlq_resv *rv)
+{
+    struct mlq_request r = job_request(job);
+    struct mlq_worker *w = mlq_place_best(c->workers, &r, NULL);
+    if (w && rv->on && w == rv->w && !mlq_backfill_allows(c, rv, job))
+        w = mlq_place_best(c->workers, &r, rv->w);
+    return w;
+}
+
+static void remember_reservation(struct mlq_ctx *c, const struct mlq_resv *rv)
+{
+    c->resv_on = rv->on;
+    if (!rv->on)
+        return;
+    memcpy(c->resv_job, rv->job_id, sizeof c->resv_job);
+    snprintf(c->resv_worker, sizeof c->resv_worker, "%s", rv->w->name);
+    c->resv_at_ms = rv->at_ms;
+}
+
 int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
 {
     c->dirty = false;
+    struct mlq_resv rv = {0};
     mlq_queue_pass_begin(c->queue);
     struct mlq_job *job;
-    while (any_capacity(c) && (job = mlq_queue_pass_next(c->queue))) {
-        struct mlq_request r = job_request(job);
-        struct mlq_worker *w = mlq_place_best(c->workers, &r);
+    while (any_capacity(c) && (job = mlq_queue_pass_next(c->queue, mlq_jobops_bias, c))) {
+        struct mlq_worker *w = choose(c, job, &rv);
         if (!w) {
+            /* The first job that cannot start is the highest-priority one:
+             * it gets the reservation the rest of the pass must respect. */
+            if (!rv.on && mlq_backfill_reserve(c, job, &rv) < 0)
+                return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
             mlq_queue_pass_skip(c->queue, job); /* nor anything of its shape */
             continue;
         }
+        if (rv.on && w == rv.w)
+            mlq_backfill_account(c, &rv, job);
         int rc = dispatch(c, job, w, err);
         if (rc < 0)
             return rc;
     }
+    remember_reservation(c, &rv);
     return 0;
 }
 
@@ -549,8 +599,12 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
 
 void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len)
 {
-    struct mlq_request r = job_request(job);
-    mlq_place_explain(c->workers, &r, buf, len);
+    struct mlq_why why;
+    mlq_why_explain(c, job, false, &why);
+    if (why.lacks[0])
+        snprintf(buf, len, "%s (closest worker %s lacks %s)", why.text, why.closest, why.lacks);
+    else
+        snprintf(buf, len, "%s", why.text);
 }
 
 struct recover_ctx {
@@ -570,6 +624,22 @@ static int recover_worker(const struct mlq_store_worker *sw, void *arg)
     w->gpus = sw->gpus;
     w->first_seen_wall = sw->first_seen_ms;
     w->last_seen_wall = sw->last_seen_ms;
+    w->drained = sw->drained;
+    snprintf(w->drain_reason, sizeof w->drain_reason, "%s", sw->drain_reason);
+    snprintf(w->pool, sizeof w->pool, "%s", sw->pool[0] ? sw->pool : "default");
+    return 0;
+}
+
+/* Ended attempts feed fair share; running ones are counted when their
+ * attempt is recovered. */
+static int recover_usage(const struct mlq_store_usage *u, void *arg)
+{
+    struct recover_ctx *rc = arg;
+    if (u->end_ms == 0)
+        return 0;
+    if (mlq_fairshare_add(rc->c->fs, u->owner, u->cpus_m, u->gpus, u->start_ms, u->end_ms,
+                          rc->c->now_wall) < 0)
+        return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -636,8 +706,11 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
     job->confirmed = false;
     job->confirm_by = c->now_mono + c->lease_ms;
     job->gpu_mask = mask;
+    job->widx = mlq_workers_index(c->workers, w);
     struct mlq_request r = job_request(job);
     mlq_place_reserve(w, &r, mask);
+    if (mlq_fairshare_start(c->fs, job->row.spec.owner, r.cpus_m, r.gpus, a->assigned_ms) < 0)
+        return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
 
@@ -674,6 +747,10 @@ int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err)
 {
     struct recover_ctx rc = {c, err};
     int r = mlq_store_each_worker(c->store, recover_worker, &rc, err);
+    /* Use older than a few half-lives no longer matters. */
+    if (r == 0)
+        r = mlq_store_each_usage(c->store, c->now_wall - 5 * c->fs_half_life_ms, recover_usage, &rc,
+                                 err);
     if (r == 0)
         r = mlq_store_each_active_job(c->store, recover_job, &rc, err);
     if (r == 0)

@@ -43,6 +43,8 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
                          const struct mlq_held_attempt *held, size_t n, struct mlq_err *err);
 /* Lease checks: workers silent too long and unconfirmed attempts. */
 int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err);
+/* The fair-share part of a job's queue key (ms), for queue.h. */
+int64_t mlq_jobops_bias(const struct mlq_job *job, void *ctx);
 /* Why a PENDING job waits, for `mlq status`. */
 void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len);
 

@@ -21,6 +21,7 @@ struct mlq_job {
     bool confirmed;               /* the worker confirmed att since this scheduler started */
     int64_t confirm_by;           /* monotonic deadline for that confirmation */
     uint64_t gpu_mask;            /* att's GPUs */
+    size_t widx;                  /* att's worker, index in the registry */
     /* Pending-queue bookkeeping, owned by queue.c. */
     bool queued;                  /* in the queue (ready or waiting) */
     bool qwaiting;                /* in the waiting heap (not-before time ahead) */

@@ -43,6 +43,12 @@ static void usage(FILE *f)
                "  --heartbeat DUR     how often workers heartbeat (default 5s)\n"
                "  --lease DUR         a worker silent this long is lost (default 30s)\n"
                "  --kill-grace DUR    default SIGTERM to SIGKILL delay of jobs (default 30s)\n"
+               "  --ageing DUR        waiting this long adds one priority point (default 1m)\n"
+               "  --default-time-limit DUR\n"
+               "                      run time assumed for jobs without --time-limit when\n"
+               "                      reserving for a blocked job (default 24h)\n"
+               "  --fairshare-half-life DUR\n"
+               "                      how fast a user's past use stops counting (default 24h)\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
                "  -h, --help          show this help\n");
 }
@@ -82,6 +88,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"heartbeat", required_argument, NULL, 'b'},
         {"lease", required_argument, NULL, 'L'},
         {"kill-grace", required_argument, NULL, 'g'},
+        {"ageing", required_argument, NULL, 'a'},
+        {"default-time-limit", required_argument, NULL, 't'},
+        {"fairshare-half-life", required_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -104,6 +113,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'g':
             rc = parse_duration_opt("kill-grace", optarg, &o->s.kill_grace_ms);
+            break;
+        case 'a':
+            rc = parse_duration_opt("ageing", optarg, &o->s.age_step_ms);
+            break;
+        case 't':
+            rc = parse_duration_opt("default-time-limit", optarg, &o->s.default_limit_ms);
+            break;
+        case 'f':
+            rc = parse_duration_opt("fairshare-half-life", optarg, &o->s.fairshare_half_life_ms);
             break;
         case 'v':
             if ((rc = parse_level(optarg, &o->level)) < 0)
@@ -172,7 +190,17 @@ static int setup_signals(int pipefd[2])
 int main(int argc, char **argv)
 {
     struct opts o = {
-        .s = {"tcp://127.0.0.1:7710", ".mlq", 5000, 30000, 30000},
+        .s =
+            {
+                .listen = "tcp://127.0.0.1:7710",
+                .state_dir = ".mlq",
+                .heartbeat_ms = 5000,
+                .lease_ms = 30000,
+                .kill_grace_ms = 30000,
+                .age_step_ms = 60 * 1000,
+                .default_limit_ms = 24 * 3600 * 1000LL,
+                .fairshare_half_life_ms = 24 * 3600 * 1000LL,
+            },
         .level = MLQ_LOG_INFO,
     };
     int prc = parse_args(argc, argv, &o);

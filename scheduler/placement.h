@@ -10,27 +10,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
 #include "workers.h"
 
+/* What a job needs from a worker. Strings point into the job's spec. */
 struct mlq_request {
     int64_t cpus_m, mem;
     int32_t gpus;
+    const char *gpu_type; /* NULL: any type */
+    const char *pool;     /* NULL: "default" */
+    char *const *require; /* "k=v" labels the worker must carry */
+    uint32_t nrequire;
 };
 
-/* The request fits the worker's free resources right now. */
+/* The job's request as placement sees it. */
+struct mlq_request mlq_place_request(const struct mlq_jobspec *spec);
+/* Pool and labels match (whatever the worker's state and load). */
+bool mlq_place_eligible(const struct mlq_worker *w, const struct mlq_request *r);
+/* UP and neither drained by an admin nor draining itself. */
+bool mlq_place_open(const struct mlq_worker *w);
+/* GPUs of the requested type (any when NULL) on w: free now / in all. */
+int32_t mlq_place_gpus_free(const struct mlq_worker *w, const char *type);
+int32_t mlq_place_gpus_total(const struct mlq_worker *w, const char *type);
+/* Eligible, and the request fits the worker's free resources right now. */
 bool mlq_place_fits_now(const struct mlq_worker *w, const struct mlq_request *r);
-/* The request fits the worker's totals (it could run there once idle). */
+/* Eligible, and the request fits the worker's totals (once idle). */
 bool mlq_place_fits_ever(const struct mlq_worker *w, const struct mlq_request *r);
-/* Best fit among UP workers that fit now: fewest GPUs left over, then fewest
- * CPUs, then least memory; ties go to the first registered. NULL if none. */
-struct mlq_worker *mlq_place_best(struct mlq_workers *ws, const struct mlq_request *r);
-/* Lowest free GPU indices on w; writes the mask. MLQ_EINVAL if not enough. */
-int mlq_place_pick_gpus(const struct mlq_worker *w, int32_t n, uint64_t *mask);
+/* Best fit among open workers that fit now, other than avoid (may be NULL):
+ * fewest GPUs left over, then fewest CPUs, then least memory; ties go to the
+ * first registered. NULL if none. */
+struct mlq_worker *mlq_place_best(struct mlq_workers *ws, const struct mlq_request *r,
+                                  const struct mlq_worker *avoid);
+/* Lowest free GPU indices of the requested type on w; writes the mask.
+ * MLQ_EINVAL if not enough. */
+int mlq_place_pick_gpus(const struct mlq_worker *w, int32_t n, const char *type, uint64_t *mask);
 /* Adds / removes an attempt's resources to / from w's usage. */
 void mlq_place_reserve(struct mlq_worker *w, const struct mlq_request *r, uint64_t gpu_mask);
 void mlq_place_release(struct mlq_worker *w, const struct mlq_request *r, uint64_t gpu_mask);
-/* Why a pending request has not started, as one line for `mlq status`. */
-void mlq_place_explain(struct mlq_workers *ws, const struct mlq_request *r, char *buf, size_t len);
 
 /* "0,1,3" <-> mask. parse returns MLQ_EINVAL on junk or indices >= 64. */
 void mlq_place_gpus_fmt(uint64_t mask, char *buf, size_t len);

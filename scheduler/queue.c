@@ -3,6 +3,7 @@
 #include "queue.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +16,8 @@ struct heap {
 };
 
 struct shape {
-    int64_t cpus_m, mem;
-    int32_t gpus;
+    char *key; /* resources, GPU type, pool, labels and owner, as text */
+    size_t bucket;
     struct heap jobs;
     size_t active_idx;   /* position in q->active */
     uint64_t skipped_in; /* pass number in which it was skipped */
@@ -116,6 +117,7 @@ void mlq_queue_destroy(struct mlq_queue **qp)
         for (struct shape *s = q->buckets[b], *next; s; s = next) {
             next = s->next;
             free(s->jobs.v);
+            free(s->key);
             free(s);
         }
     }
@@ -125,24 +127,39 @@ void mlq_queue_destroy(struct mlq_queue **qp)
     *qp = NULL;
 }
 
-static size_t bucket_of(int64_t cpus_m, int64_t mem, int32_t gpus)
+/* Jobs share a shape when everything placement and ordering look at is the
+ * same: resources, GPU type, pool, required labels, and the owner (whose
+ * fair-share penalty applies to the whole shape). */
+static char *shape_key(const struct mlq_job *job)
 {
-    uint64_t h = (uint64_t)cpus_m * 0x9e3779b97f4a7c15ULL;
-    h ^= (uint64_t)mem + (h << 6) + (h >> 2);
-    h ^= (uint64_t)gpus * 0xff51afd7ed558ccdULL;
+    const struct mlq_jobspec *sp = &job->row.spec;
+    size_t len = 96 + (sp->gpu_type ? strlen(sp->gpu_type) : 0) +
+                 (sp->pool ? strlen(sp->pool) : 0) + (sp->owner ? strlen(sp->owner) : 0);
+    for (uint32_t i = 0; i < sp->nrequire; i++)
+        len += strlen(sp->require[i]) + 1;
+    char *k = malloc(len);
+    if (!k)
+        return NULL;
+    int n = snprintf(k, len, "%lld|%lld|%d|%s|%s|%s|", (long long)sp->cpus_m, (long long)sp->mem,
+                     sp->gpus, sp->gpu_type ? sp->gpu_type : "", sp->pool ? sp->pool : "",
+                     sp->owner ? sp->owner : "");
+    for (uint32_t i = 0; i < sp->nrequire && n > 0 && (size_t)n < len; i++)
+        n += snprintf(k + n, len - (size_t)n, "%s,", sp->require[i]);
+    return k;
+}
+
+static size_t bucket_of(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *key; key++)
+        h = (h ^ (unsigned char)*key) * 1099511628211ULL;
     return (size_t)(h % SHAPE_BUCKETS);
 }
 
-static size_t job_bucket(const struct mlq_job *job)
+static struct shape *shape_find(struct mlq_queue *q, const char *key, size_t b)
 {
-    return bucket_of(job->row.spec.cpus_m, job->row.spec.mem, job->row.spec.gpus);
-}
-
-static struct shape *shape_find(struct mlq_queue *q, const struct mlq_job *job)
-{
-    for (struct shape *s = q->buckets[job_bucket(job)]; s; s = s->next)
-        if (s->cpus_m == job->row.spec.cpus_m && s->mem == job->row.spec.mem &&
-            s->gpus == job->row.spec.gpus)
+    for (struct shape *s = q->buckets[b]; s; s = s->next)
+        if (strcmp(s->key, key) == 0)
             return s;
     return NULL;
 }
@@ -165,19 +182,22 @@ static int activate(struct mlq_queue *q, struct shape *s)
 /* The job's shape, created when new; NULL on allocation failure. */
 static struct shape *shape_get(struct mlq_queue *q, const struct mlq_job *job)
 {
-    struct shape *s = shape_find(q, job);
-    if (s)
-        return s;
-    if (!(s = calloc(1, sizeof *s)))
+    char *key = shape_key(job);
+    if (!key)
         return NULL;
-    s->cpus_m = job->row.spec.cpus_m;
-    s->mem = job->row.spec.mem;
-    s->gpus = job->row.spec.gpus;
-    if (activate(q, s) < 0) {
+    size_t b = bucket_of(key);
+    struct shape *s = shape_find(q, key, b);
+    if (s) {
+        free(key);
+        return s;
+    }
+    if (!(s = calloc(1, sizeof *s)) || activate(q, s) < 0) {
         free(s);
+        free(key);
         return NULL;
     }
-    size_t b = job_bucket(job);
+    s->key = key;
+    s->bucket = b;
     s->next = q->buckets[b];
     q->buckets[b] = s;
     return s;
@@ -192,11 +212,12 @@ static void shape_drop_if_empty(struct mlq_queue *q, struct shape *s)
     struct shape *last = q->active[--q->nactive];
     q->active[s->active_idx] = last;
     last->active_idx = s->active_idx;
-    struct shape **pp = &q->buckets[bucket_of(s->cpus_m, s->mem, s->gpus)];
+    struct shape **pp = &q->buckets[s->bucket];
     while (*pp != s)
         pp = &(*pp)->next;
     *pp = s->next;
     free(s->jobs.v);
+    free(s->key);
     free(s);
 }
 
@@ -277,20 +298,24 @@ void mlq_queue_pass_begin(struct mlq_queue *q)
     q->pass++;
 }
 
-static bool key_before(const struct mlq_job *a, const struct mlq_job *b)
+static bool key_before(const struct mlq_job *a, int64_t ka, const struct mlq_job *b, int64_t kb)
 {
-    return a->qkey != b->qkey ? a->qkey < b->qkey : a->row.seq < b->row.seq;
+    return ka != kb ? ka < kb : a->row.seq < b->row.seq;
 }
 
-struct mlq_job *mlq_queue_pass_next(struct mlq_queue *q)
+struct mlq_job *mlq_queue_pass_next(struct mlq_queue *q, mlq_queue_bias_fn bias, void *ctx)
 {
     struct mlq_job *best = NULL;
+    int64_t best_key = 0;
     for (size_t i = 0; i < q->nactive; i++) {
         if (q->active[i]->skipped_in == q->pass)
             continue;
         struct mlq_job *h = q->active[i]->jobs.v[0];
-        if (!best || key_before(h, best))
+        int64_t k = h->qkey + (bias ? bias(h, ctx) : 0);
+        if (!best || key_before(h, k, best, best_key)) {
             best = h;
+            best_key = k;
+        }
     }
     return best;
 }
@@ -306,13 +331,31 @@ size_t mlq_queue_nshapes(const struct mlq_queue *q)
     return q->nactive;
 }
 
-struct mlq_job *mlq_queue_first(const struct mlq_queue *q)
+struct mlq_job *mlq_queue_first(const struct mlq_queue *q, mlq_queue_bias_fn bias, void *ctx)
 {
     struct mlq_job *best = NULL;
+    int64_t best_key = 0;
     for (size_t i = 0; i < q->nactive; i++) {
         struct mlq_job *h = q->active[i]->jobs.v[0];
-        if (!best || key_before(h, best))
+        int64_t k = h->qkey + (bias ? bias(h, ctx) : 0);
+        if (!best || key_before(h, k, best, best_key)) {
             best = h;
+            best_key = k;
+        }
     }
     return best;
+}
+
+size_t mlq_queue_count_ahead(const struct mlq_queue *q, const struct mlq_job *job,
+                             mlq_queue_bias_fn bias, void *ctx)
+{
+    int64_t kj = job->qkey + (bias ? bias(job, ctx) : 0);
+    size_t n = 0;
+    for (size_t i = 0; i < q->nactive; i++) {
+        const struct heap *h = &q->active[i]->jobs;
+        int64_t b = h->n && bias ? bias(h->v[0], ctx) : 0; /* same owner in a shape */
+        for (size_t k = 0; k < h->n; k++)
+            n += h->v[k] != job && key_before(h->v[k], h->v[k]->qkey + b, job, kj);
+    }
+    return n;
 }

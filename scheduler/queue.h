@@ -1,7 +1,8 @@
 /* queue: the PENDING jobs, organised for the placement pass.
  *
- * Jobs that ask for the same resources (a "shape") are interchangeable for
- * placement: if the first of them does not fit anywhere, none of them does.
+ * Jobs that ask for the same things (a "shape": resources, GPU type, pool,
+ * labels, owner) are interchangeable for placement: if the first of them
+ * does not fit anywhere, none of them does.
  * So pending jobs sit in one heap per shape, ordered by their queue key, and
  * a pass only looks at the head of each shape: its cost grows with the
  * number of distinct shapes and the number of jobs it starts, never with the
@@ -37,17 +38,24 @@ size_t mlq_queue_count(const struct mlq_queue *q);
  * when none). */
 size_t mlq_queue_release_due(struct mlq_queue *q, int64_t now_wall, int64_t *next_due);
 
+/* Extra key (ms) added to a shape's head when comparing across shapes:
+ * the owner's fair-share penalty. Constant within a shape. */
+typedef int64_t (*mlq_queue_bias_fn)(const struct mlq_job *job, void *ctx);
+
 /* A placement pass: pass_next returns the ready job with the lowest key
- * among shapes not skipped in this pass (NULL when none is left);
+ * (qkey + bias) among shapes not skipped in this pass (NULL when none);
  * pass_skip(job) takes the job's whole shape out of the rest of the pass
  * (it does not fit now, so neither does anything of the same shape). */
 void mlq_queue_pass_begin(struct mlq_queue *q);
-struct mlq_job *mlq_queue_pass_next(struct mlq_queue *q);
+struct mlq_job *mlq_queue_pass_next(struct mlq_queue *q, mlq_queue_bias_fn bias, void *ctx);
 void mlq_queue_pass_skip(struct mlq_queue *q, struct mlq_job *job);
 
 /* Number of shapes with ready jobs, and the ready job with the lowest key
  * across all of them (NULL when none). */
 size_t mlq_queue_nshapes(const struct mlq_queue *q);
-struct mlq_job *mlq_queue_first(const struct mlq_queue *q);
+struct mlq_job *mlq_queue_first(const struct mlq_queue *q, mlq_queue_bias_fn bias, void *ctx);
+/* How many ready jobs go before job (for `mlq why`; walks the whole queue). */
+size_t mlq_queue_count_ahead(const struct mlq_queue *q, const struct mlq_job *job,
+                             mlq_queue_bias_fn bias, void *ctx);
 
 #endif

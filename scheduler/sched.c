@@ -7,10 +7,12 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "admin.h"
 #include "client.h"
 #include "clock.h"
 #include "ctx.h"
 #include "fsutil.h"
+#include "fairshare.h"
 #include "jobops.h"
 #include "log.h"
 #include "logrelay.h"
@@ -33,7 +35,10 @@ static const struct {
     [MLQ_MSG_SUBMIT] = {mlq_client_on_submit, FROM_ANY},
     [MLQ_MSG_JOBS] = {mlq_client_on_jobs, FROM_ANY},
     [MLQ_MSG_CANCEL] = {mlq_client_on_cancel, FROM_ANY},
-    [MLQ_MSG_WORKERS] = {mlq_client_on_workers, FROM_ANY},
+    [MLQ_MSG_WORKERS] = {mlq_admin_on_workers, FROM_ANY},
+    [MLQ_MSG_DRAIN] = {mlq_admin_on_drain, FROM_ANY},
+    [MLQ_MSG_RESUME] = {mlq_admin_on_resume, FROM_ANY},
+    [MLQ_MSG_WHY] = {mlq_client_on_why, FROM_ANY},
     [MLQ_MSG_LOGS] = {mlq_client_on_logs, FROM_ANY},
     [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, FROM_ANY},
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, FROM_WORKER},
@@ -55,7 +60,8 @@ static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
     c->jobs = mlq_jobtab_create();
     c->queue = mlq_queue_create();
     c->workers = mlq_workers_create();
-    if (!c->jobs || !c->queue || !c->workers)
+    c->fs = mlq_fairshare_create(c->fs_half_life_ms);
+    if (!c->jobs || !c->queue || !c->workers || !c->fs)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
@@ -69,6 +75,9 @@ int mlq_sched_create(const struct mlq_sched_opts *o, struct mlq_sched **out, str
     c->heartbeat_ms = o->heartbeat_ms;
     c->lease_ms = o->lease_ms;
     c->kill_grace_ms = o->kill_grace_ms;
+    c->age_step_ms = o->age_step_ms;
+    c->default_limit_ms = o->default_limit_ms;
+    c->fs_half_life_ms = o->fairshare_half_life_ms;
     c->now_mono = mlq_clock_mono_ms();
     c->now_wall = mlq_clock_wall_ms();
     char path[MLQ_MAX_PATH + 16];
@@ -108,6 +117,7 @@ void mlq_sched_destroy(struct mlq_sched **sp)
         zmq_ctx_term(s->zctx);
     mlq_store_close(&s->c.store);
     mlq_queue_destroy(&s->c.queue); /* before the jobs it points to */
+    mlq_fairshare_destroy(&s->c.fs);
     mlq_jobtab_destroy(&s->c.jobs);
     mlq_workers_destroy(&s->c.workers);
     mlq_outbox_destroy(&s->c.out);
@@ -175,6 +185,7 @@ static int reload(struct mlq_sched *s, struct mlq_err *err)
     struct mlq_ctx *c = &s->c;
     mlq_store_rollback(c->store);
     mlq_queue_destroy(&c->queue);
+    mlq_fairshare_destroy(&c->fs);
     mlq_jobtab_destroy(&c->jobs);
     mlq_workers_destroy(&c->workers);
     int rc = ctx_init_memory(c, err);

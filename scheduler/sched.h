@@ -18,6 +18,9 @@ struct mlq_sched_opts {
     int64_t heartbeat_ms;
     int64_t lease_ms;
     int64_t kill_grace_ms;
+    int64_t age_step_ms;            /* waiting this long = one priority point */
+    int64_t default_limit_ms;       /* assumed time limit for backfill */
+    int64_t fairshare_half_life_ms; /* decay of recent use */
 };
 
 struct mlq_sched;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "bounds.h"
+#include "err.h"
+#include "proto.h"
 #include "transport.h"
 
 enum mlq_worker_state {
@@ -28,8 +30,16 @@ struct mlq_worker {
     int64_t cpus_used_m, mem_used;
     uint64_t gpu_used; /* bit i set: GPU i is held by an attempt */
     int32_t running;   /* live attempts placed here */
-    bool draining;     /* takes no new jobs */
+    bool draining;     /* the worker itself is draining (--drain-and-exit) */
+    bool drained;      /* an admin drained it (`mlq drain`), persisted */
+    char drain_reason[256];
     int64_t last_seen_mono, last_seen_wall, first_seen_wall;
+    /* What the worker declared in `register` (owned by the registry). */
+    char pool[MLQ_MAX_NAME + 1];
+    char **labels; /* "k=v" */
+    uint32_t nlabels;
+    struct mlq_gpuinfo *gpu_list; /* NULL: untyped GPUs 0..gpus-1 */
+    uint32_t ngpu_list;
 };
 
 struct mlq_workers;
@@ -44,7 +54,18 @@ struct mlq_worker *mlq_workers_get(struct mlq_workers *ws, const char *name);
 struct mlq_worker *mlq_workers_add(struct mlq_workers *ws, const char *name);
 /* The UP worker connected through peer, or NULL. */
 struct mlq_worker *mlq_workers_by_peer(struct mlq_workers *ws, const struct mlq_peer *peer);
+/* Replaces w's pool, labels and GPU descriptions with copies of those
+ * given (NULL pool = "default"). MLQ_ENOMEM leaves w unchanged. */
+int mlq_workers_describe(struct mlq_worker *w, const char *pool, char *const *labels,
+                         uint32_t nlabels, const struct mlq_gpuinfo *gpus, uint32_t ngpus,
+                         struct mlq_err *err);
+/* True when w carries the label "k=v" exactly. */
+bool mlq_worker_has_label(const struct mlq_worker *w, const char *kv);
+/* Type of GPU index i ("" when the worker did not say). */
+const char *mlq_worker_gpu_type(const struct mlq_worker *w, int i);
 size_t mlq_workers_count(const struct mlq_workers *ws);
+/* Position of w in the registry; stable, as workers are never removed. */
+size_t mlq_workers_index(const struct mlq_workers *ws, const struct mlq_worker *w);
 struct mlq_worker *mlq_workers_at(struct mlq_workers *ws, size_t i);
 const char *mlq_worker_state_name(enum mlq_worker_state s);
 

@@ -13,17 +13,21 @@
 #include "log.h"
 #include "logstore.h"
 
-static int save_worker(struct mlq_ctx *c, const struct mlq_worker *w, struct mlq_err *err)
+int mlq_wproto_save_worker(struct mlq_ctx *c, const struct mlq_worker *w, const char *event,
+                           const char *detail, struct mlq_err *err)
 {
     struct mlq_store_worker sw = {.cpus_m = w->cpus_m, .mem = w->mem, .gpus = w->gpus};
     snprintf(sw.name, sizeof sw.name, "%s", w->name);
+    snprintf(sw.pool, sizeof sw.pool, "%s", w->pool);
+    sw.drained = w->drained;
+    snprintf(sw.drain_reason, sizeof sw.drain_reason, "%s", w->drain_reason);
     sw.first_seen_ms = w->first_seen_wall;
     sw.last_seen_ms = w->last_seen_wall;
     int rc = mlq_store_begin(c->store, err);
     if (rc == 0)
         rc = mlq_store_worker_save(c->store, &sw, err);
     if (rc == 0)
-        rc = mlq_store_event_add(c->store, "worker_up", NULL, NULL, w->name, NULL, err);
+        rc = mlq_store_event_add(c->store, event, NULL, NULL, w->name, detail, err);
     return rc;
 }
 
@@ -39,6 +43,18 @@ static int check_register(const struct mlq_msg *msg, struct mlq_err *err)
     if (msg->u.reg.cpus_m <= 0 || msg->u.reg.cpus_m > MLQ_MAX_CPUS_M || msg->u.reg.mem <= 0 ||
         msg->u.reg.mem > MLQ_MAX_MEM || msg->u.reg.gpus < 0 || msg->u.reg.gpus > MLQ_MAX_GPUS)
         return mlq_err_set(err, MLQ_EINVAL, "worker %s declares impossible resources", name);
+    /* GPU i of the list is bit i of the worker's GPU map. */
+    if (msg->u.reg.ngpu_list && msg->u.reg.ngpu_list != (uint32_t)msg->u.reg.gpus)
+        return mlq_err_set(err, MLQ_EINVAL, "worker %s: gpu_list has %u entries for %d GPUs", name,
+                           msg->u.reg.ngpu_list, msg->u.reg.gpus);
+    uint64_t seen = 0;
+    for (uint32_t i = 0; i < msg->u.reg.ngpu_list; i++) {
+        int32_t ix = msg->u.reg.gpu_list[i].index;
+        if (ix < 0 || ix >= msg->u.reg.gpus || (seen & (1ULL << ix)))
+            return mlq_err_set(err, MLQ_EINVAL, "worker %s: bad or repeated GPU index %d", name,
+                               ix);
+        seen |= 1ULL << ix;
+    }
     return 0;
 }
 
@@ -58,11 +74,15 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->mem = msg->u.reg.mem;
     w->gpus = msg->u.reg.gpus;
     w->draining = msg->u.reg.draining;
+    rc = mlq_workers_describe(w, msg->u.reg.pool, msg->u.reg.labels, msg->u.reg.nlabels,
+                              msg->u.reg.gpu_list, msg->u.reg.ngpu_list, err);
+    if (rc < 0)
+        return rc;
     w->last_seen_mono = c->now_mono;
     w->last_seen_wall = c->now_wall;
     if (!w->first_seen_wall)
         w->first_seen_wall = c->now_wall;
-    rc = save_worker(c, w, err);
+    rc = mlq_wproto_save_worker(c, w, "worker_up", NULL, err);
     if (rc == 0)
         rc = mlq_jobops_reconcile(c, w, msg->u.reg.attempts, msg->u.reg.nattempts, err);
     if (rc < 0)

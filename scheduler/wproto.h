@@ -5,6 +5,10 @@
 
 #include "client.h"
 
+/* Persists w (resources, pool, drain state) and appends event (with detail,
+ * may be NULL) to the history. */
+int mlq_wproto_save_worker(struct mlq_ctx *c, const struct mlq_worker *w, const char *event,
+                           const char *detail, struct mlq_err *err);
 int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                            struct mlq_err *err);
 int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

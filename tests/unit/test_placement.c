@@ -26,7 +26,8 @@ static struct mlq_worker *add(struct mlq_workers *ws, const char *name, int64_t 
 static void test_fits(void **state)
 {
     (void)state;
-    struct mlq_worker w = {.state = MLQ_WORKER_UP, .cpus_m = 2000, .mem = 2 * G, .gpus = 2};
+    struct mlq_worker w = {
+        .state = MLQ_WORKER_UP, .cpus_m = 2000, .mem = 2 * G, .gpus = 2, .pool = "default"};
     const struct {
         struct mlq_request r;
         bool now, ever;
@@ -64,15 +65,15 @@ static void test_best_fit_prefers_tightest(void **state)
     mlq_place_reserve(half, &six, 0x3f); /* half has 2 GPUs left */
 
     struct mlq_request one_gpu = {1000, G, 1};
-    assert_ptr_equal(mlq_place_best(ws, &one_gpu), half); /* pack partly used node */
+    assert_ptr_equal(mlq_place_best(ws, &one_gpu, NULL), half); /* pack partly used node */
     struct mlq_request eight = {1000, G, 8};
-    assert_ptr_equal(mlq_place_best(ws, &eight), big); /* whole node stays whole */
+    assert_ptr_equal(mlq_place_best(ws, &eight, NULL), big); /* whole node stays whole */
     struct mlq_request cpu_only = {1000, G, 0};
-    assert_ptr_equal(mlq_place_best(ws, &cpu_only), cpu); /* keeps GPU nodes free */
+    assert_ptr_equal(mlq_place_best(ws, &cpu_only, NULL), cpu); /* keeps GPU nodes free */
     struct mlq_request huge = {128000, G, 0};
-    assert_null(mlq_place_best(ws, &huge));
+    assert_null(mlq_place_best(ws, &huge, NULL));
     cpu->state = MLQ_WORKER_LOST;
-    assert_ptr_not_equal(mlq_place_best(ws, &cpu_only), cpu);
+    assert_ptr_not_equal(mlq_place_best(ws, &cpu_only, NULL), cpu);
     mlq_workers_destroy(&ws);
     assert_null(ws);
 }
@@ -82,10 +83,10 @@ static void test_gpu_pick_by_index(void **state)
     (void)state;
     struct mlq_worker w = {.state = MLQ_WORKER_UP, .gpus = 4, .gpu_used = 0x5}; /* 0, 2 used */
     uint64_t mask = 0;
-    assert_int_equal(mlq_place_pick_gpus(&w, 2, &mask), 0);
+    assert_int_equal(mlq_place_pick_gpus(&w, 2, NULL, &mask), 0);
     assert_int_equal(mask, 0xa); /* 1 and 3 */
-    assert_int_equal(mlq_place_pick_gpus(&w, 3, &mask), MLQ_EINVAL);
-    assert_int_equal(mlq_place_pick_gpus(&w, 0, &mask), 0);
+    assert_int_equal(mlq_place_pick_gpus(&w, 3, NULL, &mask), MLQ_EINVAL);
+    assert_int_equal(mlq_place_pick_gpus(&w, 0, NULL, &mask), 0);
     assert_int_equal(mask, 0);
 
     char buf[64];
@@ -104,24 +105,58 @@ static void test_gpu_pick_by_index(void **state)
         assert_int_equal(mlq_place_gpus_parse(bad[i], &mask), MLQ_EINVAL);
 }
 
-static void test_explain(void **state)
+static void test_pools_labels_gpu_types(void **state)
 {
     (void)state;
     struct mlq_workers *ws = mlq_workers_create();
-    char buf[256];
-    struct mlq_request r = {1000, G, 4};
-    mlq_place_explain(ws, &r, buf, sizeof buf);
-    assert_non_null(strstr(buf, "no worker"));
-    struct mlq_worker *w = add(ws, "w1", 4000, 8 * G, 2);
-    mlq_place_explain(ws, &r, buf, sizeof buf);
-    assert_non_null(strstr(buf, "can never fit: needs 4 GPUs, the largest worker has 2"));
-    struct mlq_request r2 = {1000, G, 2};
-    mlq_place_reserve(w, &r2, 0x3);
-    mlq_place_explain(ws, &r2, buf, sizeof buf);
-    assert_non_null(strstr(buf, "waiting for resources"));
-    struct mlq_request r3 = {1000, 16 * G, 0};
-    mlq_place_explain(ws, &r3, buf, sizeof buf);
-    assert_non_null(strstr(buf, "memory"));
+    struct mlq_worker *a = add(ws, "a", 8000, 64 * G, 4), *b = add(ws, "b", 8000, 64 * G, 2);
+    char *la[] = {"zone=eu", "ib=yes"}, *lb[] = {"zone=us"};
+    struct mlq_gpuinfo ga[4] = {{0, NULL, NULL, "h100", 0, NULL},
+                                {1, NULL, NULL, "h100", 0, NULL},
+                                {2, NULL, NULL, "a100", 0, NULL},
+                                {3, NULL, NULL, "a100", 0, NULL}};
+    assert_int_equal(mlq_workers_describe(a, "gpu", la, 2, ga, 4, NULL), 0);
+    assert_int_equal(mlq_workers_describe(b, NULL, lb, 1, NULL, 0, NULL), 0);
+    assert_string_equal(b->pool, "default");
+
+    char *need_eu[] = {"zone=eu"}, *need_both[] = {"zone=eu", "ib=no"};
+    const struct {
+        struct mlq_request r;
+        const char *want; /* best worker, NULL = none */
+    } cases[] = {
+        {{1000, G, 0, NULL, NULL, NULL, 0}, "b"},        /* default pool only */
+        {{1000, G, 0, NULL, "gpu", NULL, 0}, "a"},       /* pool gpu */
+        {{1000, G, 1, "h100", "gpu", NULL, 0}, "a"},     /* typed GPUs */
+        {{1000, G, 3, "h100", "gpu", NULL, 0}, NULL},    /* only 2 h100 */
+        {{1000, G, 1, "v100", "gpu", NULL, 0}, NULL},    /* no such type */
+        {{1000, G, 0, NULL, "gpu", need_eu, 1}, "a"},    /* label present */
+        {{1000, G, 0, NULL, "gpu", need_both, 2}, NULL}, /* one label missing */
+        {{1000, G, 0, NULL, "cpu", NULL, 0}, NULL},      /* unknown pool */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct mlq_worker *w = mlq_place_best(ws, &cases[i].r, NULL);
+        if (cases[i].want)
+            assert_string_equal(w ? w->name : "(none)", cases[i].want);
+        else
+            assert_null(w);
+    }
+    /* Typed picks take GPUs of that type only, lowest index first. */
+    uint64_t mask = 0;
+    assert_int_equal(mlq_place_pick_gpus(a, 2, "a100", &mask), 0);
+    assert_int_equal(mask, 0xc);
+    assert_int_equal(mlq_place_gpus_total(a, "h100"), 2);
+    struct mlq_request two_a100 = {1000, G, 2, "a100", "gpu", NULL, 0};
+    mlq_place_reserve(a, &two_a100, mask);
+    assert_int_equal(mlq_place_gpus_free(a, "a100"), 0);
+    assert_int_equal(mlq_place_gpus_free(a, "h100"), 2);
+    assert_int_equal(mlq_place_gpus_free(a, NULL), 2);
+    /* Drained or draining workers take nothing new, and avoid is honoured. */
+    struct mlq_request any_gpu = {1000, G, 1, NULL, "gpu", NULL, 0};
+    assert_ptr_equal(mlq_place_best(ws, &any_gpu, NULL), a);
+    assert_null(mlq_place_best(ws, &any_gpu, a));
+    a->drained = true;
+    assert_null(mlq_place_best(ws, &any_gpu, NULL));
+    assert_true(mlq_place_fits_ever(a, &any_gpu));
     mlq_workers_destroy(&ws);
 }
 
@@ -154,7 +189,7 @@ int main(void)
         cmocka_unit_test(test_fits),
         cmocka_unit_test(test_best_fit_prefers_tightest),
         cmocka_unit_test(test_gpu_pick_by_index),
-        cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_pools_labels_gpu_types),
         cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,8 @@
 #include "logrelay.h"
 #include "placement.h"
 #include "queue.h"
+#include "fairshare.h"
+#include "why.h"
 
 #define G (1024LL * 1024 * 1024)
 
@@ -29,6 +31,10 @@ static void ctx_open(struct mlq_ctx *c, const char *path)
     assert_int_equal(mlq_store_open(path, &c->store, NULL), 0);
     c->jobs = mlq_jobtab_create();
     c->queue = mlq_queue_create();
+    c->fs_half_life_ms = 24 * 3600 * 1000LL;
+    c->fs = mlq_fairshare_create(c->fs_half_life_ms);
+    c->age_step_ms = 60000;
+    c->default_limit_ms = 3600 * 1000;
     c->workers = mlq_workers_create();
     c->out = mlq_outbox_create();
     c->logs = mlq_logrelay_create();
@@ -43,6 +49,7 @@ static void ctx_close(struct mlq_ctx *c)
 {
     mlq_store_close(&c->store);
     mlq_queue_destroy(&c->queue);
+    mlq_fairshare_destroy(&c->fs);
     mlq_jobtab_destroy(&c->jobs);
     mlq_workers_destroy(&c->workers);
     mlq_outbox_destroy(&c->out);
@@ -88,20 +95,38 @@ static struct mlq_worker *up(struct mlq_ctx *c, const char *name, int gpus)
     return w;
 }
 
-static struct mlq_job *submit(struct mlq_ctx *c, int64_t cpus_m, int32_t gpus)
+/* A job as `mlq submit` would send it; owner "alice" unless said. */
+struct opts {
+    int32_t priority;
+    int64_t time_limit_ms;
+    const char *owner, *pool, *gpu_type;
+};
+
+static struct mlq_job *submit_o(struct mlq_ctx *c, int64_t cpus_m, int32_t gpus,
+                                const struct opts *o)
 {
-    static char *argv[] = {"/bin/true"};
     struct mlq_jobspec spec = {.argc = 1, .cpus_m = cpus_m, .mem = G, .gpus = gpus};
     spec.argv = malloc(sizeof(char *));
-    spec.argv[0] = strdup(argv[0]);
-    spec.owner = strdup("alice");
+    spec.argv[0] = strdup("/bin/true");
+    spec.owner = strdup(o && o->owner ? o->owner : "alice");
     spec.workdir = strdup("/tmp");
+    if (o) {
+        spec.priority = o->priority;
+        spec.time_limit_ms = o->time_limit_ms;
+        spec.pool = o->pool ? strdup(o->pool) : NULL;
+        spec.gpu_type = o->gpu_type ? strdup(o->gpu_type) : NULL;
+    }
     char id[MLQ_ID_LEN + 1];
     assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
     assert_null(spec.argv); /* moved into the job */
     struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
     assert_non_null(job);
     return job;
+}
+
+static struct mlq_job *submit(struct mlq_ctx *c, int64_t cpus_m, int32_t gpus)
+{
+    return submit_o(c, cpus_m, gpus, NULL);
 }
 
 /* Moves the wall clock and lets due retries into the queue, as the loop's
@@ -179,7 +204,7 @@ static void test_failure_reason_and_waiting(void **state)
     assert_int_equal(b->row.state, MLQ_JOB_PENDING); /* the only GPU is taken */
     char why[256];
     mlq_jobops_pending_reason(c, b, why, sizeof why);
-    assert_non_null(strstr(why, "waiting for resources"));
+    assert_non_null(strstr(why, "reserved on w1"));
     struct mlq_msg rep = report(a, MLQ_OUT_EXITED, 3);
     assert_int_equal(mlq_jobops_finished(c, a, &rep, NULL), 0);
     assert_true(c->dirty);
@@ -323,9 +348,9 @@ static void test_recovery_and_reconcile(void **state)
     assert_int_equal(w->gpu_used, 1);
     /* After its fencing delay the requeued job keeps its age: it is ahead of
      * the never-placed one. */
-    assert_string_equal(mlq_queue_first(c->queue)->row.id, q_id);
+    assert_string_equal(mlq_queue_first(c->queue, NULL, NULL)->row.id, q_id);
     advance_to(c, g->row.not_before_ms);
-    assert_string_equal(mlq_queue_first(c->queue)->row.id, gone_id);
+    assert_string_equal(mlq_queue_first(c->queue, NULL, NULL)->row.id, gone_id);
 
     /* An unconfirmed attempt is lost once the lease runs out. */
     c->now_mono += c->lease_ms + 1;
@@ -438,6 +463,134 @@ static void test_refused_requeues_without_using_retries(void **state)
     assert_string_equal(job->att.worker, "w2");
 }
 
+static struct mlq_worker *small_worker(struct mlq_ctx *c, const char *name, int64_t cpus_m)
+{
+    struct mlq_worker *w = up(c, name, 0);
+    w->cpus_m = cpus_m;
+    return w;
+}
+
+static void test_priority_and_ageing(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    small_worker(c, "w1", 1000);
+    struct mlq_job *old = submit_o(c, 1000, 0, &(struct opts){.priority = 0});
+    c->now_wall += 10 * 60000; /* ten minutes later */
+    struct mlq_job *nudge = submit_o(c, 1000, 0, &(struct opts){.priority = 5});
+    struct mlq_job *urgent = submit_o(c, 1000, 0, &(struct opts){.priority = 20});
+    /* urgent: 20 points beat 10 minutes of age; nudge: 5 points do not. */
+    assert_ptr_equal(mlq_queue_first(c->queue, mlq_jobops_bias, c), urgent);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(urgent->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(old->row.state, MLQ_JOB_PENDING);
+    struct mlq_why why;
+    mlq_why_explain(c, nudge, true, &why);
+    assert_int_equal(why.ahead, 1); /* old goes first */
+    struct mlq_msg rep = report(urgent, MLQ_OUT_EXITED, 0);
+    assert_int_equal(mlq_jobops_finished(c, urgent, &rep, NULL), 0);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(old->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(nudge->row.state, MLQ_JOB_PENDING);
+}
+
+static void test_fair_share(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    small_worker(c, "w1", 1000);
+    /* alice used 8 GPU-hours an hour ago; bob nothing. */
+    assert_int_equal(mlq_fairshare_add(c->fs, "alice", 1000, 8, c->now_wall - 2 * 3600000,
+                                       c->now_wall - 3600000, c->now_wall),
+                     0);
+    double pa = mlq_fairshare_penalty(c->fs, "alice", c->now_wall);
+    assert_true(pa > 60 * 80 * 0.9 && pa < 60 * 81); /* 81 weighted core-hours, minus decay */
+    assert_true(mlq_fairshare_penalty(c->fs, "bob", c->now_wall) == 0);
+    struct mlq_job *a = submit_o(c, 1000, 0, &(struct opts){.owner = "alice"});
+    c->now_wall += 30 * 60000; /* bob submits half an hour later */
+    struct mlq_job *b = submit_o(c, 1000, 0, &(struct opts){.owner = "bob"});
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(b->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(a->row.state, MLQ_JOB_PENDING);
+    /* Usage decays: after ten half-lives alice is nearly even again. */
+    double later = mlq_fairshare_penalty(c->fs, "alice", c->now_wall + 10 * c->fs_half_life_ms);
+    assert_true(later < pa / 1000);
+    /* Running work counts while it runs. */
+    double bob0 = mlq_fairshare_penalty(c->fs, "bob", c->now_wall);
+    double bob1 = mlq_fairshare_penalty(c->fs, "bob", c->now_wall + 3600000);
+    assert_true(bob1 - bob0 > 59 && bob1 - bob0 < 61); /* one CPU-hour = 60 points */
+}
+
+static void test_backfill_never_delays_reservation(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    c->default_limit_ms = 2 * 3600000;
+    small_worker(c, "w1", 4000);
+    struct mlq_job *x = submit_o(c, 2000, 0, &(struct opts){.time_limit_ms = 3600000});
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(x->row.state, MLQ_JOB_ASSIGNED);
+    /* big needs the whole worker: blocked until x ends (in about 1 h). */
+    struct mlq_job *big = submit_o(c, 4000, 0, &(struct opts){.priority = 10});
+    struct mlq_job *quick =
+        submit_o(c, 1000, 0, &(struct opts){.time_limit_ms = 30 * 60000}); /* ends first */
+    struct mlq_job *slow = submit_o(c, 1000, 0, NULL); /* default 2 h: would overlap */
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(big->row.state, MLQ_JOB_PENDING);
+    assert_int_equal(quick->row.state, MLQ_JOB_ASSIGNED); /* backfilled */
+    assert_int_equal(slow->row.state, MLQ_JOB_PENDING);   /* would delay big */
+    assert_true(c->resv_on);
+    assert_string_equal(c->resv_job, big->row.id);
+    assert_true(c->resv_at_ms >= c->now_wall + 3600000 - 1000);
+    struct mlq_why why;
+    mlq_why_explain(c, slow, true, &why);
+    assert_string_equal(why.blocker, "reservation");
+    mlq_why_explain(c, big, true, &why);
+    assert_string_equal(why.blocker, "reservation");
+    assert_string_equal(why.closest, "w1");
+    /* When x and quick end, big starts, not slow. */
+    struct mlq_msg rep = report(x, MLQ_OUT_EXITED, 0);
+    assert_int_equal(mlq_jobops_finished(c, x, &rep, NULL), 0);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(slow->row.state, MLQ_JOB_PENDING);
+    rep = report(quick, MLQ_OUT_EXITED, 0);
+    assert_int_equal(mlq_jobops_finished(c, quick, &rep, NULL), 0);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(big->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(slow->row.state, MLQ_JOB_PENDING);
+}
+
+static void test_why_constraints(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_why why;
+    struct mlq_job *j = submit_o(c, 1000, 1, &(struct opts){.pool = "gpu", .gpu_type = "h100"});
+    mlq_why_explain(c, j, true, &why);
+    assert_string_equal(why.blocker, "no_workers");
+    struct mlq_worker *w = up(c, "w1", 2);
+    mlq_why_explain(c, j, true, &why);
+    assert_string_equal(why.blocker, "pool");
+    struct mlq_gpuinfo g[2] = {{0, NULL, NULL, "a100", 0, NULL}, {1, NULL, NULL, "a100", 0, NULL}};
+    assert_int_equal(mlq_workers_describe(w, "gpu", NULL, 0, g, 2, NULL), 0);
+    mlq_why_explain(c, j, true, &why);
+    assert_string_equal(why.blocker, "gpu_type");
+    g[0].type = g[1].type = "h100";
+    assert_int_equal(mlq_workers_describe(w, "gpu", NULL, 0, g, 2, NULL), 0);
+    struct mlq_job *big = submit_o(c, 1000, 4, &(struct opts){.pool = "gpu", .gpu_type = "h100"});
+    mlq_why_explain(c, big, true, &why);
+    assert_string_equal(why.blocker, "never_fits");
+    assert_string_equal(why.closest, "w1");
+    assert_non_null(strstr(why.lacks, "2 GPUs of type h100"));
+    w->drained = true;
+    snprintf(w->drain_reason, sizeof w->drain_reason, "disk swap");
+    mlq_why_explain(c, j, true, &why);
+    assert_string_equal(why.blocker, "drained");
+    assert_non_null(strstr(why.text, "disk swap"));
+    w->drained = false;
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(j->row.state, MLQ_JOB_ASSIGNED);
+    assert_string_equal(j->att.gpu_ids, "0");
+    mlq_why_explain(c, j, true, &why);
+    assert_string_equal(why.blocker, "none");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +604,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_timeout_and_success_after_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_requeues_without_using_retries, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_priority_and_ageing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fair_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backfill_never_delays_reservation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_why_constraints, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

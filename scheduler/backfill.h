@@ -1,0 +1,39 @@
+/* backfill: the reservation of the highest-priority job that cannot start,
+ * and the rule that lets lower jobs start only when they cannot delay it.
+ *
+ * The reservation goes to the open worker where the job will fit soonest,
+ * judging by when the attempts running there are expected to end (their
+ * --time-limit, else the scheduler's default limit). A lower job may then
+ * use that worker only if it is expected to end before the reserved start,
+ * or if what remains free at that start still fits the reserved job. */
+#ifndef MLQ_BACKFILL_H
+#define MLQ_BACKFILL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctx.h"
+#include "placement.h"
+
+struct mlq_resv {
+    bool on;
+    char job_id[MLQ_ID_LEN + 1];
+    struct mlq_worker *w;
+    int64_t at_ms;           /* expected start (wall clock) */
+    struct mlq_request need; /* the reserved job's request */
+    int64_t cpus_m, mem;     /* free on w at at_ms, after backfilled jobs */
+    int32_t gpus;            /* free GPUs of the needed type at at_ms */
+};
+
+/* Expected end of job's live attempt, or of job when it would start now. */
+int64_t mlq_backfill_expected_end(const struct mlq_ctx *c, const struct mlq_job *job);
+/* Finds where job fits soonest and fills *rv (rv->on false when no open
+ * worker could ever run it). */
+int mlq_backfill_reserve(struct mlq_ctx *c, const struct mlq_job *job, struct mlq_resv *rv);
+/* Whether starting k on rv->w now leaves the reservation intact. */
+bool mlq_backfill_allows(const struct mlq_ctx *c, const struct mlq_resv *rv,
+                         const struct mlq_job *k);
+/* Records that k started on rv->w. */
+void mlq_backfill_account(const struct mlq_ctx *c, struct mlq_resv *rv, const struct mlq_job *k);
+
+#endif

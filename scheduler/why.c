@@ -1,0 +1,202 @@
+/* why: see why.h. */
+#include "why.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "jobops.h"
+#include "placement.h"
+#include "queue.h"
+#include "res.h"
+
+/* How many UP workers pass each successive filter. */
+struct census {
+    size_t up, in_pool, labeled, typed, ever, ever_open, now;
+    const struct mlq_worker *largest; /* eligible worker with the most of what is asked */
+    const struct mlq_worker *drained; /* a drained worker that could run it */
+};
+
+static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct census *k)
+{
+    memset(k, 0, sizeof *k);
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
+        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        if (w->state != MLQ_WORKER_UP)
+            continue;
+        k->up++;
+        struct mlq_request pool_only = {.pool = r->pool};
+        if (!mlq_place_eligible(w, &pool_only))
+            continue;
+        k->in_pool++;
+        if (!mlq_place_eligible(w, r))
+            continue;
+        k->labeled++;
+        if (r->gpus && mlq_place_gpus_total(w, r->gpu_type) == 0)
+            continue;
+        k->typed++;
+        if (!k->largest ||
+            mlq_place_gpus_total(w, r->gpu_type) > mlq_place_gpus_total(k->largest, r->gpu_type) ||
+            w->cpus_m > k->largest->cpus_m)
+            k->largest = w;
+        if (!mlq_place_fits_ever(w, r))
+            continue;
+        k->ever++;
+        if (!mlq_place_open(w)) {
+            k->drained = w;
+            continue;
+        }
+        k->ever_open++;
+        k->now += mlq_place_fits_now(w, r);
+    }
+}
+
+/* What w lacks right now (or in total) to run r, as "2 GPUs, 1.5 CPUs". */
+static void describe_lack(const struct mlq_worker *w, const struct mlq_request *r, bool total,
+                          char *buf, size_t len)
+{
+    int64_t cpus = total ? w->cpus_m : w->cpus_m - w->cpus_used_m;
+    int64_t mem = total ? w->mem : w->mem - w->mem_used;
+    int32_t gpus =
+        total ? mlq_place_gpus_total(w, r->gpu_type) : mlq_place_gpus_free(w, r->gpu_type);
+    char a[32];
+    size_t n = 0;
+    buf[0] = '\0';
+    if (gpus < r->gpus)
+        n += (size_t)snprintf(buf + n, len - n, "%d GPU%s%s%s", r->gpus - gpus,
+                              r->gpus - gpus == 1 ? "" : "s", r->gpu_type ? " of type " : "",
+                              r->gpu_type ? r->gpu_type : "");
+    if (cpus < r->cpus_m && n < len)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s CPUs", n ? ", " : "",
+                              mlq_res_fmt_cpus(r->cpus_m - cpus, a, sizeof a));
+    if (mem < r->mem && n < len)
+        snprintf(buf + n, len - n, "%s%s memory", n ? ", " : "",
+                 mlq_res_fmt_mem(r->mem - mem, a, sizeof a));
+}
+
+/* The open, eligible worker closest to fitting r now (least shortfall,
+ * GPUs weighing most). */
+static const struct mlq_worker *closest_now(struct mlq_ctx *c, const struct mlq_request *r)
+{
+    const struct mlq_worker *best = NULL;
+    double best_gap = 0;
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
+        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        if (!mlq_place_open(w) || !mlq_place_fits_ever(w, r))
+            continue;
+        double g = (double)(r->gpus - mlq_place_gpus_free(w, r->gpu_type));
+        double cp = (double)(r->cpus_m - (w->cpus_m - w->cpus_used_m)) / 1000.0;
+        double m = (double)(r->mem - (w->mem - w->mem_used)) / (1024.0 * 1024 * 1024);
+        double gap = (g > 0 ? g * 100 : 0) + (cp > 0 ? cp : 0) + (m > 0 ? m : 0);
+        if (!best || gap < best_gap) {
+            best = w;
+            best_gap = gap;
+        }
+    }
+    return best;
+}
+
+static void hhmm(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(buf, len, "%H:%M:%S", &tm);
+}
+
+static void set(struct mlq_why *out, const char *blocker, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set(struct mlq_why *out, const char *blocker, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->text, sizeof out->text, fmt, ap);
+    va_end(ap);
+    out->blocker = blocker;
+}
+
+/* Constraints no amount of waiting for running jobs removes. Returns true
+ * when one holds (out filled). */
+static bool hard_constraint(const struct mlq_request *r, const struct census *k,
+                            struct mlq_why *out)
+{
+    const char *pool = r->pool && r->pool[0] ? r->pool : "default";
+    if (k->up == 0) {
+        set(out, "no_workers", "no worker is connected");
+    } else if (k->in_pool == 0) {
+        set(out, "pool", "no connected worker is in pool %s", pool);
+    } else if (k->labeled == 0) {
+        set(out, "labels", "no worker in pool %s carries all the required labels", pool);
+    } else if (r->gpus && r->gpu_type && k->typed == 0) {
+        set(out, "gpu_type", "no worker in pool %s has GPUs of type %s", pool, r->gpu_type);
+    } else if (k->ever == 0) {
+        set(out, "never_fits", "can never fit: no worker in pool %s is big enough", pool);
+        if (k->largest) {
+            snprintf(out->closest, sizeof out->closest, "%s", k->largest->name);
+            describe_lack(k->largest, r, true, out->lacks, sizeof out->lacks);
+        }
+    } else if (k->ever_open == 0) {
+        snprintf(out->closest, sizeof out->closest, "%s", k->drained->name);
+        set(out, "drained", "every worker that could run it is drained (%s: %.160s)",
+            k->drained->name, k->drained->drain_reason[0] ? k->drained->drain_reason : "draining");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static void soft_constraint(struct mlq_ctx *c, const struct mlq_job *job,
+                            const struct mlq_request *r, const struct census *k,
+                            struct mlq_why *out)
+{
+    char at[16];
+    if (c->resv_on && strcmp(c->resv_job, job->row.id) == 0) {
+        hhmm(c->resv_at_ms, at, sizeof at);
+        snprintf(out->closest, sizeof out->closest, "%s", c->resv_worker);
+        set(out, "reservation",
+            "highest priority: reserved on %s from about %s, when running jobs end", c->resv_worker,
+            at);
+        return;
+    }
+    if (k->now > 0 && c->resv_on) {
+        set(out, "reservation", "would delay job %.8s, which is reserved on %s", c->resv_job,
+            c->resv_worker);
+        return;
+    }
+    const struct mlq_worker *w = closest_now(c, r);
+    if (w) {
+        snprintf(out->closest, sizeof out->closest, "%s", w->name);
+        describe_lack(w, r, false, out->lacks, sizeof out->lacks);
+    }
+    if (out->ahead > 0)
+        set(out, "priority", "behind %zu jobs of higher priority", out->ahead);
+    else if (k->now > 0)
+        set(out, "resources", "fits now; starts at the next scheduling pass");
+    else
+        set(out, "resources", "waiting for running jobs to free resources");
+}
+
+void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ahead,
+                     struct mlq_why *out)
+{
+    memset(out, 0, sizeof *out);
+    set(out, "none", "%s, not pending", mlq_job_state_name(job->row.state));
+    if (job->row.state != MLQ_JOB_PENDING)
+        return;
+    if (job->qwaiting) {
+        char at[16];
+        hhmm(job->row.not_before_ms, at, sizeof at);
+        set(out, "retry_wait", "waiting until %s before its next attempt", at);
+        return;
+    }
+    struct mlq_request r = mlq_place_request(&job->row.spec);
+    struct census k;
+    take_census(c, &r, &k);
+    if (hard_constraint(&r, &k, out))
+        return;
+    if (count_ahead)
+        out->ahead = mlq_queue_count_ahead(c->queue, job, mlq_jobops_bias, c);
+    soft_constraint(c, job, &r, &k, out);
+}
