@@ -950,6 +950,25 @@ static void test_optional_keys_absent(void **state)
     assert_int_equal(sp->retries + sp->warn_signal, 0);
     assert_int_equal(sp->retry_backoff_ms + sp->time_limit_ms + sp->kill_grace_ms, 0);
     assert_int_equal(sp->warn_before_ms, 0);
+    assert_int_equal(sp->priority, 0);
+    assert_null(sp->pool);
+    assert_null(sp->require);
+    assert_int_equal(sp->nrequire, 0);
+    assert_null(sp->gpu_type);
+    mlq_proto_msg_free(&m);
+
+    raw_begin(&o, 8, "register"); /* an issue-4 worker: no pool, labels, GPU list */
+    mlq_mpk_kv_str(&o.pk, "name", "old");
+    mlq_mpk_kv_int(&o.pk, "cpus_m", 1000);
+    mlq_mpk_kv_int(&o.pk, "mem", 1 << 20);
+    mlq_mpk_kv_int(&o.pk, "gpus", 2);
+    mlq_mpk_kv_array(&o.pk, "attempts", 0);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.u.reg.gpus, 2);
+    assert_null(m.u.reg.pool);
+    assert_null(m.u.reg.labels);
+    assert_null(m.u.reg.gpu_list);
+    assert_int_equal(m.u.reg.nlabels + m.u.reg.ngpu_list, 0);
     mlq_proto_msg_free(&m);
 }
 
@@ -971,6 +990,11 @@ static void test_optional_lists_absent(void **state)
     assert_int_equal(raw_decode(&o, &m, &err), 0);
     assert_int_equal(m.u.worker_list.nworkers, 1);
     assert_false(m.u.worker_list.workers[0].draining);
+    assert_null(m.u.worker_list.workers[0].pool);
+    assert_null(m.u.worker_list.workers[0].labels);
+    assert_null(m.u.worker_list.workers[0].drain_reason);
+    assert_null(m.u.worker_list.workers[0].gpu_list);
+    assert_int_equal(m.u.worker_list.workers[0].nlabels + m.u.worker_list.workers[0].ngpu_list, 0);
     mlq_proto_msg_free(&m);
 
     /* a version-1 jobinfo: the 19 original keys only */
@@ -1338,6 +1362,187 @@ static void test_reject_upload(void **state)
     raw_reject(&o, "log_upload: missing key 'eof'");
 }
 
+static void test_reject_issue3_spec(void)
+{
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.priority = MLQ_MAX_PRIORITY + 1;
+    expect_msg_reject(&m, "'priority' out of range");
+    m.u.submit.spec.priority = -MLQ_MAX_PRIORITY - 1;
+    expect_msg_reject(&m, "'priority' out of range");
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.spec.pool = "a b";
+    expect_msg_reject(&m, "spec: pool may hold only printable");
+    m.u.assign.spec.pool = "a/b";
+    expect_msg_reject(&m, "spec: pool may hold only printable");
+    m.u.assign.spec.pool = "";
+    expect_msg_reject(&m, "spec: pool is empty");
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.gpu_type = "H100";
+    expect_msg_reject(&m, "spec: gpu_type may hold only a-z 0-9 _ -");
+    m.u.submit.spec.gpu_type = "abcdefghijabcdefghijabcdefghijabc"; /* 33 */
+    expect_msg_reject(&m, "'gpu_type' is longer than 32 bytes");
+    m.u.submit.spec.gpu_type = "a100";
+    m.u.submit.spec.gpus = 0;
+    expect_msg_reject(&m, "a GPU type needs at least one GPU");
+
+    static const struct {
+        const char *label, *want;
+    } bad[] = {
+        {"noequals", "require[1] must be KEY=VALUE"},
+        {"=v", "require[1] must be KEY=VALUE"},
+        {"k=v w", "require[1] has a VALUE with spaces"},
+        {"k=v\tw", "require[1] has a VALUE with spaces"},
+        {"k!=v", "require[1] has a KEY with characters"},
+        {"k y=v", "require[1] has a KEY with characters"},
+    };
+    char *req[2] = {"ok=1", NULL};
+    for (size_t i = 0; i < N(bad); i++) {
+        fill_sample(MLQ_MSG_SUBMIT, &m);
+        req[1] = (char *)bad[i].label;
+        m.u.submit.spec.require = req;
+        m.u.submit.spec.nrequire = 2;
+        expect_msg_reject(&m, bad[i].want);
+    }
+    char long_label[MLQ_MAX_LABEL_LEN + 2];
+    memset(long_label, 'k', sizeof long_label - 1);
+    long_label[1] = '=';
+    long_label[sizeof long_label - 1] = '\0';
+    req[1] = long_label;
+    expect_msg_reject(&m, "'require' is longer than 128 bytes");
+    long_label[MLQ_MAX_LABEL_LEN] = '\0'; /* exactly the bound */
+    roundtrip(&m);
+
+    char *many[MLQ_MAX_LABELS + 1];
+    for (size_t i = 0; i < N(many); i++)
+        many[i] = "k=v";
+    m.u.submit.spec.require = many;
+    m.u.submit.spec.nrequire = MLQ_MAX_LABELS + 1;
+    expect_msg_reject(&m, "'require' must have 0..32 entries");
+    m.u.submit.spec.nrequire = MLQ_MAX_LABELS;
+    roundtrip(&m);
+}
+
+/* GPU lists in register and worker_list. */
+static void test_reject_gpu_lists(void)
+{
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    m.u.reg.ngpu_list = 2; /* must describe all 8 GPUs, or none */
+    expect_msg_reject(&m, "'gpu_list' has 2 entries for 8 GPUs");
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    sample_gpu_list[5].index = 63; /* already used by entry 2 */
+    expect_msg_reject(&m, "names GPU 63 twice");
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    sample_gpu_list[3].index = MLQ_MAX_GPUS;
+    expect_msg_reject(&m, "gpuinfo: key 'index' out of range");
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    sample_gpu_list[3].index = -1;
+    expect_msg_reject(&m, "gpuinfo: key 'index' out of range");
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    sample_gpu_list[4].type = NULL;
+    expect_msg_reject(&m, "gpuinfo: key 'type'");
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    sample_gpu_list[4].type = "Tesla V100";
+    expect_msg_reject(&m, "GPU type may hold only a-z 0-9 _ -");
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    sample_gpu_list[4].mem = -1;
+    expect_msg_reject(&m, "gpuinfo: key 'mem' out of range");
+    fill_sample(MLQ_MSG_WORKER_LIST, &m);
+    sample_gpu_list[1].job_id = "0b8e7c1e";
+    expect_msg_reject(&m, "'job_id' is not a full lower-case id");
+
+    static struct mlq_gpuinfo many[MLQ_MAX_GPUS + 1];
+    for (size_t i = 0; i < N(many); i++)
+        many[i] = (struct mlq_gpuinfo){.index = (int32_t)(i % MLQ_MAX_GPUS), .type = "fake"};
+    fill_sample(MLQ_MSG_WORKER_LIST, &m);
+    sample_workers[0].gpu_list = many;
+    sample_workers[0].ngpu_list = MLQ_MAX_GPUS + 1;
+    expect_msg_reject(&m, "'gpu_list' must have 0..64 entries");
+    sample_workers[0].ngpu_list = MLQ_MAX_GPUS; /* 0..63, each once */
+    roundtrip(&m);
+}
+
+static void test_reject_worker_desc(void)
+{
+    struct mlq_msg m;
+    char *bad_labels[] = {"zone=eu", "no equals"};
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    m.u.reg.labels = bad_labels;
+    m.u.reg.nlabels = 2;
+    expect_msg_reject(&m, "register: key 'labels': entry 1 must be KEY=VALUE");
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    m.u.reg.pool = "my pool";
+    expect_msg_reject(&m, "register: key 'pool': pool name may hold only");
+    fill_sample(MLQ_MSG_WORKER_LIST, &m);
+    sample_workers[1].labels = bad_labels;
+    sample_workers[1].nlabels = 2;
+    expect_msg_reject(&m, "workerinfo: key 'labels': entry 1");
+    char reason[MLQ_MAX_REASON + 2];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    fill_sample(MLQ_MSG_WORKER_LIST, &m);
+    sample_workers[0].drain_reason = reason;
+    expect_msg_reject(&m, "'drain_reason' is longer than 255 bytes");
+    fill_sample(MLQ_MSG_DRAIN, &m);
+    m.u.drain.reason = reason;
+    expect_msg_reject(&m, "'reason' is longer than 255 bytes");
+    reason[MLQ_MAX_REASON] = '\0';
+    roundtrip(&m);
+    m.u.drain.reason = "line one\nline two";
+    expect_msg_reject(&m, "drain: key 'reason' holds control characters");
+    m.u.drain.reason = "\x1b[2J";
+    expect_msg_reject(&m, "control characters");
+    m.u.drain.reason = NULL;
+    m.u.drain.worker = "";
+    expect_msg_reject(&m, "drain: key 'worker' must not be empty");
+    fill_sample(MLQ_MSG_RESUME, &m);
+    m.u.drain.worker = NULL;
+    expect_msg_reject(&m, "resume: key 'worker'");
+}
+
+static void test_reject_why(void)
+{
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_WHY, &m);
+    m.u.why.job = "";
+    expect_msg_reject(&m, "why: key 'job' must not be empty");
+    m.u.why.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f0";
+    expect_msg_reject(&m, "'job' is longer than 36 bytes");
+    fill_sample(MLQ_MSG_WHY_REPLY, &m);
+    m.u.why_reply.blocker = NULL;
+    expect_msg_reject(&m, "why_reply: key 'blocker'");
+    fill_sample(MLQ_MSG_WHY_REPLY, &m);
+    m.u.why_reply.text = NULL;
+    expect_msg_reject(&m, "why_reply: key 'text'");
+    fill_sample(MLQ_MSG_WHY_REPLY, &m);
+    m.u.why_reply.state = MLQ_JOB_STATE_COUNT;
+    expect_msg_reject(&m, "'state' has an unknown value");
+    fill_sample(MLQ_MSG_WHY_REPLY, &m);
+    strcpy(m.u.why_reply.job_id, "0b8e7c1e");
+    expect_msg_reject(&m, "'job_id' is not a full lower-case id");
+
+    struct mlq_mpk_out o; /* ahead is a uint32 */
+    raw_begin(&o, 10, "why_reply");
+    mlq_mpk_kv_str(&o.pk, "job_id", ID1);
+    mlq_mpk_kv_str(&o.pk, "state", "PENDING");
+    mlq_mpk_kv_str(&o.pk, "blocker", "priority");
+    mlq_mpk_kv_str(&o.pk, "text", "t");
+    mlq_mpk_kv_str(&o.pk, "closest_worker", NULL);
+    mlq_mpk_kv_str(&o.pk, "lacks", NULL);
+    mlq_mpk_kv_uint(&o.pk, "ahead", (uint64_t)UINT32_MAX + 1);
+    raw_reject(&o, "'ahead' is above 4294967295");
+}
+
+static void test_reject_issue3(void **state)
+{
+    (void)state;
+    test_reject_issue3_spec();
+    test_reject_gpu_lists();
+    test_reject_worker_desc();
+    test_reject_why();
+}
+
 static char **make_ids(uint32_t n)
 {
     char **ids = calloc(n, sizeof *ids);
@@ -1639,6 +1844,10 @@ static void test_jobspec_copy_pack(void **state)
     assert_spec_eq(&s, &c);
     assert_ptr_not_equal(c.argv, s.argv);
     assert_ptr_not_equal(c.owner, s.owner);
+    assert_ptr_not_equal(c.require, s.require);
+    assert_ptr_not_equal(c.require[0], s.require[0]);
+    assert_ptr_not_equal(c.pool, s.pool);
+    assert_ptr_not_equal(c.gpu_type, s.gpu_type);
     assert_int_equal(mlq_proto_jobspec_pack(&c, &buf, &len, &err), 0);
     assert_int_equal(mlq_proto_jobspec_unpack(buf, len, &u, &err), 0);
     assert_spec_eq(&s, &u);
@@ -1662,6 +1871,68 @@ static void test_jobspec_copy_pack(void **state)
     assert_int_equal(mlq_proto_jobspec_copy(&c, &s, &err), 0);
     assert_null(c.argv);
     mlq_proto_jobspec_free(&c);
+}
+
+static void expect_check_bad(int (*check)(const char *, struct mlq_err *), const char *v,
+                             const char *want)
+{
+    struct mlq_err err = {0};
+    int rc = check(v, &err);
+    if (rc != MLQ_EINVAL || !strstr(err.msg, want))
+        fail_msg("'%s': rc %d, message \"%s\", wanted \"%s\"", v ? v : "(null)", rc, err.msg, want);
+}
+
+static void test_issue3_checks(void **state)
+{
+    (void)state;
+    const char *good_labels[] = {"a=b", "zone=eu-west-1", "K_.-9=", "x==y", "url=http://h/p?q=1"};
+    for (size_t i = 0; i < N(good_labels); i++)
+        assert_int_equal(mlq_proto_label_check(good_labels[i], NULL), 0);
+    expect_check_bad(mlq_proto_label_check, NULL, "label is missing");
+    expect_check_bad(mlq_proto_label_check, "", "KEY=VALUE");
+    expect_check_bad(mlq_proto_label_check, "a", "KEY=VALUE");
+    expect_check_bad(mlq_proto_label_check, "\xc3\xa9=1", "KEY with characters");
+    expect_check_bad(mlq_proto_label_check, "a=\xc3\xa9", "VALUE with spaces or unprintable");
+    expect_check_bad(mlq_proto_label_check, "a=\x7f", "VALUE");
+
+    const char *good_pools[] = {"default", "a100", "team:ml@eu", "x"};
+    for (size_t i = 0; i < N(good_pools); i++)
+        assert_int_equal(mlq_proto_pool_check(good_pools[i], NULL), 0);
+    char pool[MLQ_MAX_NAME + 2];
+    memset(pool, 'p', sizeof pool - 1);
+    pool[sizeof pool - 1] = '\0';
+    expect_check_bad(mlq_proto_pool_check, pool, "longer than 128 bytes");
+    pool[MLQ_MAX_NAME] = '\0';
+    assert_int_equal(mlq_proto_pool_check(pool, NULL), 0);
+    expect_check_bad(mlq_proto_pool_check, NULL, "pool name is empty");
+    expect_check_bad(mlq_proto_pool_check, "a\tb", "printable");
+
+    const char *good_types[] = {"h100", "a100", "rtx4090", "fake", "l4", "mi300x", "a_b-c"};
+    for (size_t i = 0; i < N(good_types); i++)
+        assert_int_equal(mlq_proto_gpu_type_check(good_types[i], NULL), 0);
+    expect_check_bad(mlq_proto_gpu_type_check, "", "GPU type is empty");
+    expect_check_bad(mlq_proto_gpu_type_check, "A100", "a-z 0-9 _ -");
+    expect_check_bad(mlq_proto_gpu_type_check, "a.100", "a-z 0-9 _ -");
+    expect_check_bad(mlq_proto_gpu_type_check, "abcdefghijabcdefghijabcdefghijabc", "longer");
+
+    struct mlq_jobspec s; /* the spec check applies them, and owns the ranges */
+    fill_spec(&s);
+    s.priority = MLQ_MAX_PRIORITY;
+    assert_int_equal(mlq_proto_jobspec_check(&s, NULL), 0);
+    s.priority = MLQ_MAX_PRIORITY + 1;
+    expect_spec_bad(&s, "priority must be between -1000 and 1000");
+    fill_spec(&s);
+    s.nrequire = MLQ_MAX_LABELS + 1;
+    expect_spec_bad(&s, "more than 32 required labels");
+    fill_spec(&s);
+    s.require = NULL;
+    expect_spec_bad(&s, "require is missing");
+    fill_spec(&s);
+    s.pool = "a b";
+    expect_spec_bad(&s, "spec: pool");
+    fill_spec(&s);
+    s.gpu_type = "H100";
+    expect_spec_bad(&s, "spec: gpu_type");
 }
 
 static void test_encode_bad_type(void **state)
@@ -1690,7 +1961,8 @@ int main(void)
         cmocka_unit_test(test_jobspec_check),         cmocka_unit_test(test_jobspec_copy_pack),
         cmocka_unit_test(test_encode_bad_type),       cmocka_unit_test(test_optional_keys_absent),
         cmocka_unit_test(test_optional_lists_absent), cmocka_unit_test(test_reject_issue4_fields),
-        cmocka_unit_test(test_reject_upload),
+        cmocka_unit_test(test_reject_upload),         cmocka_unit_test(test_reject_issue3),
+        cmocka_unit_test(test_issue3_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
