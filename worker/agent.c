@@ -5,7 +5,12 @@
  * answers a heartbeat with "not found" (-4) and after three heartbeat
  * intervals without any message from it; while false, only "register" is
  * sent (every 2 s). Reports wait for the registration so the scheduler can
- * tie them to this worker. */
+ * tie them to this worker.
+ *
+ * After a silence, each registration goes out on a new connection: the old
+ * one may sit behind TCP's retransmission back-off for seconds after the
+ * network is back (a partition sends no reset), long enough to miss the
+ * lease although the cut itself was shorter. */
 #include "agent.h"
 
 #include <errno.h>
@@ -37,6 +42,7 @@ struct mlq_agent {
     void *sock;
     struct mlq_attempts *att;
     bool registered;
+    bool reconnect; /* register on a fresh connection (after a silence) */
     bool stop;
     bool draining, drained;
     uint64_t rid;
@@ -82,6 +88,11 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.cpus_m = a->cfg.cpus_m;
     m.u.reg.mem = a->cfg.mem;
     m.u.reg.gpus = a->cfg.gpus;
+    m.u.reg.gpu_list = (struct mlq_gpuinfo *)a->cfg.gpu_list;
+    m.u.reg.ngpu_list = a->cfg.gpu_list ? (uint32_t)a->cfg.gpus : 0;
+    m.u.reg.pool = (char *)a->cfg.pool;
+    m.u.reg.labels = (char **)a->cfg.labels;
+    m.u.reg.nlabels = a->cfg.nlabels;
     m.u.reg.attempts = held;
     m.u.reg.nattempts = n;
     m.u.reg.draining = a->draining;
@@ -130,6 +141,7 @@ static void on_registered(struct mlq_agent *a, const struct mlq_msg *m)
     mlq_info("registered with %s as %s (heartbeat %" PRId64 " ms, lease %" PRId64 " ms)",
              a->cfg.endpoint, a->cfg.name, a->hb_ms, m->u.registered.lease_ms);
     a->registered = true;
+    a->reconnect = false;
     a->next_hb = now + a->hb_ms;
     mlq_attempts_set_online(a->att, true, now);
 }
@@ -283,6 +295,19 @@ static void read_signals(struct mlq_agent *a)
     }
 }
 
+/* A new DEALER in place of the old one; on failure the old one stays. */
+static void reconnect(struct mlq_agent *a)
+{
+    void *sock = NULL;
+    struct mlq_err e;
+    if (mlq_transport_dealer(a->zctx, a->cfg.endpoint, &sock, &e) < 0) {
+        mlq_warn("cannot reconnect to %s: %s", a->cfg.endpoint, e.msg);
+        return;
+    }
+    zmq_close(a->sock);
+    a->sock = sock;
+}
+
 static void run_timers(struct mlq_agent *a, int64_t now)
 {
     if (a->lease_ms > 0 && now - a->last_rx >= a->lease_ms && mlq_attempts_running_unfenced(a->att))
@@ -291,8 +316,11 @@ static void run_timers(struct mlq_agent *a, int64_t now)
         mlq_warn("no word from the scheduler for %" PRId64 " ms: registering again",
                  now - a->last_rx);
         unregister(a, now);
+        a->reconnect = true;
     }
     if (!a->registered && now >= a->next_register) {
+        if (a->reconnect)
+            reconnect(a);
         send_register(a);
         a->next_register = now + REGISTER_EVERY_MS;
     }
@@ -363,6 +391,12 @@ static int check_config(const struct mlq_agent_config *cfg, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EINVAL, "invalid worker resources");
     if (cfg->heartbeat_ms <= 0)
         return mlq_err_set(err, MLQ_EINVAL, "heartbeat interval must be positive");
+    for (int32_t i = 0; cfg->gpu_list && i < cfg->gpus; i++)
+        if (cfg->gpu_list[i].index != i || !cfg->gpu_list[i].type)
+            return mlq_err_set(err, MLQ_EINVAL, "GPU list entry %" PRId32 " is not GPU %" PRId32, i,
+                               i);
+    if (cfg->nlabels > MLQ_MAX_LABELS || (cfg->nlabels > 0 && !cfg->labels))
+        return mlq_err_set(err, MLQ_EINVAL, "at most %d labels", MLQ_MAX_LABELS);
     return 0;
 }
 
