@@ -287,8 +287,8 @@ static int read_gpuinfo(const struct mlq_mpk_map *m, struct mlq_gpuinfo *g)
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "model", MLQ_MAX_NAME, true, &g->model);
     if (rc == 0)
-        rc = mlq_mpk_read_str(m, "type", MLQ_MAX_GPU_TYPE, false, &g->type);
-    if (rc == 0 && mlq_proto_gpu_type_check(g->type, &e) < 0)
+        rc = mlq_mpk_read_str(m, "type", MLQ_MAX_GPU_TYPE, true, &g->type);
+    if (rc == 0 && g->type && mlq_proto_gpu_type_check(g->type, &e) < 0)
         rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'type': %s", m->where, e.msg);
     if (rc == 0)
         rc = mlq_mpk_opt_int(m, "mem", 0, INT64_MAX, &g->mem);

@@ -94,7 +94,7 @@ struct mlq_gpuinfo {
     int32_t index; /* 0..MLQ_MAX_GPUS-1, what CUDA_VISIBLE_DEVICES uses */
     char *uuid;    /* "GPU-..."; NULL for fake GPUs */
     char *model;   /* "NVIDIA H100 80GB HBM3"; NULL for fake GPUs */
-    char *type;    /* normalised lowercase type: "h100", "a100", "fake" */
+    char *type;    /* normalised lowercase type: "h100", "a100", "fake"; NULL unknown */
     int64_t mem;   /* bytes; 0 unknown */
     char *job_id;  /* workerinfo only; NULL when free */
 };
