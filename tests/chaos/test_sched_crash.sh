@@ -8,7 +8,8 @@
 # times as that implies, never twice at once, and the database passes
 # PRAGMA integrity_check.
 #
-# CI variant: 300 jobs, 8 kills. MLQ_CHAOS_FULL=1: 2,000 jobs, 25 kills.
+# CI variant: 300 jobs, 8 kills or more (while submissions go on, up to 32).
+# MLQ_CHAOS_FULL=1: 2,000 jobs, 25 kills or more (up to 100).
 # MLQ_CHAOS_SEED fixes the workload and the kill moments.
 IT_DEADLINE=${IT_DEADLINE:-$([ "${MLQ_CHAOS_FULL:-0}" = 1 ] && echo 1500 || echo 420)}
 # shellcheck source=tests/chaos/lib.sh
@@ -23,7 +24,7 @@ else
 fi
 SEED=${MLQ_CHAOS_SEED:-$RANDOM}
 RANDOM=$SEED
-log "seed $SEED: $NJOBS jobs, $KILLS scheduler kills"
+log "seed $SEED: $NJOBS jobs, at least $KILLS scheduler kills"
 
 STATE=$T/state
 STAMPS=$T/stamps
@@ -94,8 +95,12 @@ wait_until "[ -s $T/acked ] || [ -s $T/submit-errors ]" 30 || fail "no submit ge
 [ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors"); $(tail -n 5 "$T/logs/submit.log")"
 
 # --- the killer: SIGKILL at random moments, restart on the same state dir --
+# At least KILLS kills, and more while submissions go on (up to 4 x KILLS),
+# so that they hit the whole workload.
 : >"$T/kills"
-for k in $(seq 1 "$KILLS"); do
+k=0
+while [ "$k" -lt "$KILLS" ] || { pid_alive "$SUBMITTER" && [ "$k" -lt $((4 * KILLS)) ]; }; do
+    k=$((k + 1))
     # Most kills some time after the restart, every third one right after
     # it (while workers are still reconnecting and reconciling).
     if [ $((k % 3)) = 0 ]; then
@@ -104,7 +109,7 @@ for k in $(seq 1 "$KILLS"); do
         sleep "$((RANDOM % GAP_S)).$((RANDOM % 10))"
     fi
     [ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors")"
-    log "kill $k/$KILLS ($(wc -l <"$T/acked") of $NJOBS acknowledged)"
+    log "kill $k ($(wc -l <"$T/acked") of $NJOBS acknowledged)"
     now_ms >>"$T/kills"
     kill_scheduler
     # Sometimes stay down a little while.
@@ -151,4 +156,4 @@ print("max=%.1fs mean=%.1fs measured=%d" % (max(rec) / 1000, sum(rec) / len(rec)
 EOF
 )
 RETRIED=$(wc -l <"$T/submit-retries")
-summary "scheduler-crash" "$FIG kills=$KILLS submit_retries=$RETRIED submit_recovery=[$REC] seed=$SEED"
+summary "scheduler-crash" "$FIG kills=$k submit_retries=$RETRIED submit_recovery=[$REC] seed=$SEED"
