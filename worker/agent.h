@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "proto.h"
 #include "spool.h"
 
 struct mlq_agent_config {
@@ -37,6 +38,11 @@ struct mlq_agent_config {
     int64_t cpus_m;        /* declared totals */
     int64_t mem;
     int32_t gpus; /* GPU indices 0..gpus-1 */
+    /* Sent in "register" (borrowed like the strings above). */
+    const struct mlq_gpuinfo *gpu_list; /* gpus entries, [i].index == i; NULL: none sent */
+    const char *pool;                   /* NULL: "default" */
+    const char *const *labels;          /* "k=v", nlabels <= MLQ_MAX_LABELS */
+    uint32_t nlabels;
     int64_t heartbeat_ms;
     int64_t log_cap; /* bytes of each stream uploaded (the tail); 0: 16 MiB */
     /* Read end of a non-blocking pipe carrying one byte per caught signal
