@@ -234,7 +234,9 @@ static bool gpus_ok(const struct mlq_attempts *t, const struct mlq_msg *m, char 
     for (uint32_t i = 0; i < m->u.assign.ngpu_ids; i++) {
         int32_t g = m->u.assign.gpu_ids[i];
         if (g < 0 || g >= t->cfg.gpus || g >= MLQ_MAX_GPUS || (seen & (1ULL << g))) {
-            snprintf(why, len, "GPU %" PRId32 " is not a free device of this worker", g);
+            snprintf(why, len,
+                     "GPU %" PRId32 " is not a device of this worker (it has %" PRId32 ")", g,
+                     t->cfg.gpus);
             return false;
         }
         seen |= 1ULL << g;
@@ -246,6 +248,13 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
 {
     char dir[MLQ_MAX_PATH], why[MLQ_SPOOL_DETAIL_MAX];
     struct mlq_err e;
+    if (!gpus_ok(t, m, why, sizeof why)) {
+        /* The scheduler's view of this worker is wrong (it restarted with
+         * other GPUs): not the job's fault either. */
+        mlq_warn("attempt %.8s refused: %s", at->id, why);
+        finish_here(t, at, MLQ_OUT_REFUSED, why);
+        return;
+    }
     if (mlq_spool_create_attempt(t->cfg.spool, m, dir, sizeof dir, &e) < 0) {
         /* Not the job's fault: the scheduler runs it elsewhere. */
         mlq_error("attempt %.8s refused: %s", at->id, e.msg);
@@ -253,10 +262,6 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
         return;
     }
     at->persisted = true;
-    if (!gpus_ok(t, m, why, sizeof why)) {
-        finish_here(t, at, MLQ_OUT_START_FAILED, why);
-        return;
-    }
     if (mlq_exec_start_shim(t->cfg.shim_path, dir, &at->shim, &e) < 0) {
         mlq_error("attempt %.8s: %s", at->id, e.msg);
         finish_here(t, at, MLQ_OUT_START_FAILED, e.msg);

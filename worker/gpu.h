@@ -15,10 +15,11 @@
 
 #include <stdint.h>
 
+#include "bounds.h"
 #include "err.h"
 #include "proto.h"
 
-#define MLQ_GPU_TYPE_MAX     32                   /* normalised type, without the NUL */
+#define MLQ_GPU_TYPE_MAX     MLQ_MAX_GPU_TYPE     /* normalised type, without the NUL */
 #define MLQ_GPU_TIMEOUT_MS   10000                /* nvidia-smi deadline */
 #define MLQ_GPU_MAX_MEM_MIB  (16LL * 1024 * 1024) /* 16 TiB: more is absurd */
 #define MLQ_GPU_NVML_LIBRARY "libnvidia-ml.so.1"

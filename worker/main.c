@@ -21,8 +21,10 @@
 #include "clock.h"
 #include "drainctl.h"
 #include "exec.h"
+#include "gpu.h"
 #include "log.h"
 #include "logupload.h"
+#include "proto.h"
 #include "res.h"
 #include "spool.h"
 
@@ -41,6 +43,12 @@ struct opts {
     char name[MLQ_MAX_NAME + 1];
     int64_t cpus_m, mem;
     int32_t gpus;
+    bool gpus_given; /* --gpus: fake GPUs, no discovery */
+    bool method_given;
+    enum mlq_gpu_method gpu_method;
+    const char *pool;                   /* NULL: "default" */
+    const char *labels[MLQ_MAX_LABELS]; /* argv strings */
+    uint32_t nlabels;
     int64_t heartbeat_ms;
     char *spool;     /* owned */
     char *shim;      /* owned */
@@ -59,7 +67,12 @@ static void usage(FILE *f)
             "  --name NAME           worker name (default: the host name)\n"
             "  --cpus N              CPUs offered, may be fractional (default: online CPUs)\n"
             "  --mem SIZE            memory offered, e.g. 512M, 4G (default: physical memory)\n"
-            "  --gpus N              GPUs offered, as indices 0..N-1 (default: 0)\n"
+            "  --gpus N              offer N fake GPUs (indices 0..N-1, type \"fake\") instead\n"
+            "                        of discovering the real ones\n"
+            "  --gpu-discovery HOW   auto, nvml, nvidia-smi or none (default: auto: NVML, then\n"
+            "                        nvidia-smi ($MLQ_NVIDIA_SMI names another), then none)\n"
+            "  --pool NAME           the worker pool jobs choose with --pool (default: default)\n"
+            "  --label K=V           a label jobs can --require; repeatable\n"
             "  --spool DIR           state folder: job logs, outcomes, pid and lock files\n"
             "                        (default: /var/spool/mlq/NAME)\n"
             "  --heartbeat DURATION  heartbeat interval, e.g. 5s, 500ms (default: 5s; the\n"
@@ -145,6 +158,9 @@ enum {
     OPT_LEVEL,
     OPT_LOG_CAP,
     OPT_DRAIN,
+    OPT_GPU_DISC,
+    OPT_POOL,
+    OPT_LABEL,
     OPT_HELP
 };
 
@@ -160,9 +176,48 @@ static const struct option long_opts[] = {
     {"log-level", required_argument, NULL, OPT_LEVEL},
     {"log-cap", required_argument, NULL, OPT_LOG_CAP},
     {"drain-and-exit", no_argument, NULL, OPT_DRAIN},
+    {"gpu-discovery", required_argument, NULL, OPT_GPU_DISC},
+    {"pool", required_argument, NULL, OPT_POOL},
+    {"label", required_argument, NULL, OPT_LABEL},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
+
+/* --label K=V: checked, and each key once. */
+static int add_label(struct opts *o, const char *arg)
+{
+    struct mlq_err e = {0};
+    if (mlq_proto_label_check(arg, &e) < 0)
+        return bad("--label", e.msg);
+    if (o->nlabels == MLQ_MAX_LABELS)
+        return bad("--label", "too many labels (at most 32)");
+    size_t klen = (size_t)(strchr(arg, '=') - arg);
+    for (uint32_t i = 0; i < o->nlabels; i++)
+        if (strncmp(o->labels[i], arg, klen + 1) == 0)
+            return bad("--label", "the same key given twice");
+    o->labels[o->nlabels++] = arg;
+    return 0;
+}
+
+/* The options saying where jobs may go: pool, labels, GPUs. */
+static int parse_placement(struct opts *o, int c, const char *arg)
+{
+    struct mlq_err e = {0};
+    switch (c) {
+    case OPT_GPUS:
+        o->gpus_given = true;
+        return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? bad("--gpus", e.msg) : 0;
+    case OPT_GPU_DISC:
+        o->method_given = true;
+        return mlq_gpu_method_parse(arg, &o->gpu_method, &e) < 0 ? bad("--gpu-discovery", e.msg)
+                                                                 : 0;
+    case OPT_POOL:
+        o->pool = arg;
+        return mlq_proto_pool_check(arg, &e) < 0 ? bad("--pool", e.msg) : 0;
+    default:
+        return add_label(o, arg);
+    }
+}
 
 /* One option; returns 0, 2 on a bad value, or -1 for --help. */
 static int parse_one(struct opts *o, int c, const char *arg)
@@ -181,7 +236,10 @@ static int parse_one(struct opts *o, int c, const char *arg)
     case OPT_MEM:
         return mlq_res_parse_mem(arg, &o->mem, &e) < 0 ? bad("--mem", e.msg) : 0;
     case OPT_GPUS:
-        return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? bad("--gpus", e.msg) : 0;
+    case OPT_GPU_DISC:
+    case OPT_POOL:
+    case OPT_LABEL:
+        return parse_placement(o, c, arg);
     case OPT_SPOOL:
         free(o->spool);
         o->spool = strdup(arg);
@@ -216,6 +274,8 @@ static int finish_opts(struct opts *o)
 {
     if (!name_ok(o->name))
         return bad("--name", "the host name is not a valid worker name; pass --name");
+    if (o->gpus_given && o->method_given)
+        return bad("--gpus", "fake GPUs and --gpu-discovery exclude each other");
     if (!o->spool && asprintf(&o->spool, "/var/spool/mlq/%s", o->name) < 0)
         o->spool = NULL;
     if (!o->shim)
@@ -292,27 +352,59 @@ static void ensure_stdio(void)
         close(fd);
 }
 
+/* The GPUs to offer: --gpus N fake ones, else what discovery finds (a
+ * method named with --gpu-discovery that fails is fatal; auto never is). */
+static int find_gpus(const struct opts *o, struct mlq_gpu_set *set, struct mlq_err *err)
+{
+    if (o->gpus_given)
+        return mlq_gpu_fake(o->gpus, set, err);
+    struct mlq_gpu_opts go = {.method = o->gpu_method};
+    int rc = mlq_gpu_discover(&go, set, err);
+    if (rc == 0 && set->note[0])
+        mlq_info("GPU discovery: %s", set->note);
+    return rc;
+}
+
+static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
+{
+    char cpus[32], mem[32], gbuf[1024], labels[MLQ_MAX_LABELS * (MLQ_MAX_LABEL_LEN + 1) + 1] = "";
+    size_t used = 0;
+    for (uint32_t i = 0; i < o->nlabels && used < sizeof labels; i++)
+        used += (size_t)snprintf(labels + used, sizeof labels - used, "%s%s", i ? "," : " labels ",
+                                 o->labels[i]);
+    mlq_info("worker %s up: %s cpus, %s memory, gpus %s, pool %s%s, spool %s, scheduler %s",
+             o->name, mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof cpus),
+             mlq_res_fmt_mem(o->mem, mem, sizeof mem), mlq_gpu_set_fmt(gpus, gbuf, sizeof gbuf),
+             o->pool ? o->pool : "default", labels, o->spool, o->scheduler);
+}
+
 static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
 {
+    struct mlq_gpu_set gpus = {0};
+    struct mlq_err err = {0};
+    if (find_gpus(o, &gpus, &err) < 0) {
+        mlq_error("GPU discovery: %s", err.msg);
+        return 1;
+    }
     struct mlq_agent_config cfg = {
         .endpoint = o->scheduler,
         .name = o->name,
         .shim_path = o->shim,
         .cpus_m = o->cpus_m,
         .mem = o->mem,
-        .gpus = o->gpus,
+        .gpus = (int32_t)gpus.n,
+        .gpu_list = gpus.gpus,
+        .pool = o->pool,
+        .labels = o->labels,
+        .nlabels = o->nlabels,
         .heartbeat_ms = o->heartbeat_ms,
         .log_cap = o->log_cap,
         .signal_fd = sig_fd,
     };
     struct mlq_agent *agent = NULL;
-    struct mlq_err err = {0};
     int rc = mlq_agent_create(&cfg, spool, &agent, &err);
     if (rc == 0) {
-        char cpus[32], mem[32];
-        mlq_info("worker %s up: %s cpus, %s memory, %" PRId32 " gpus, spool %s, scheduler %s",
-                 o->name, mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof cpus),
-                 mlq_res_fmt_mem(o->mem, mem, sizeof mem), o->gpus, o->spool, o->scheduler);
+        log_up(o, &gpus);
         rc = mlq_agent_run(agent, &err);
     }
     if (rc < 0)
@@ -322,6 +414,7 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
     else
         mlq_info("stopping; running jobs stay under their shims");
     mlq_agent_destroy(&agent);
+    mlq_gpu_set_clear(&gpus);
     return rc < 0 ? 1 : 0;
 }
 

@@ -381,7 +381,10 @@ static void test_fenced_attempt_is_killed(void **state)
     assert_int_equal(mlq_agent_held(f->agent), 0);
 }
 
-static void test_bad_gpu_is_start_failed(void **state)
+/* GPUs the worker does not have: the scheduler's view is wrong, not the
+ * job, so the assignment is refused (the job goes elsewhere) and nothing
+ * is left in the spool. */
+static void test_bad_gpu_is_refused(void **state)
 {
     struct fx *f = *state;
     start_agent(f, 2);
@@ -392,15 +395,16 @@ static void test_bad_gpu_is_start_failed(void **state)
     int32_t gpus[] = {5};
     assign(f, ATT_1, argv, 1, gpus, 1);
     expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
-    assert_int_equal(m.u.report.outcome, MLQ_OUT_START_FAILED);
-    assert_non_null(strstr(m.u.report.detail, "GPU 5"));
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
+    assert_string_equal(m.u.report.detail, "GPU 5 is not a device of this worker (it has 2)");
     mlq_proto_msg_free(&m);
-    /* The outcome was persisted before it was reported. */
-    char dir[4096];
-    struct mlq_status st;
-    assert_int_equal(mlq_spool_attempt_dir(f->sp, ATT_1, dir, sizeof dir, NULL), 0);
-    assert_int_equal(mlq_spool_read_status(dir, &st, NULL), 0);
-    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_false(mlq_spool_attempt_exists(f->sp, ATT_1));
+    int32_t twice[] = {1, 1};
+    assign(f, ATT_2, argv, 1, twice, 2);
+    expect_report(f, ATT_2, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
+    assert_non_null(strstr(m.u.report.detail, "GPU 1"));
+    mlq_proto_msg_free(&m);
 }
 
 static void test_reregister(void **state)
@@ -810,13 +814,54 @@ static void test_spool_unwritable_refused(void **state)
     assert_false(mlq_spool_attempt_exists(f->sp, ATT_1));
 }
 
+/* A shim killed with -9: the attempt is lost, and when the job had a cgroup
+ * the worker ends what the shim left behind. */
+static void test_shim_vanished(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/sh", "-c", "echo $$ > job.pid; exec sleep 30"};
+    assign(f, ATT_1, argv, 3, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    pid_t shim = (pid_t)m.u.report.pid;
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, true);
+    char path[4200], dir[4096], *text = NULL, cg[4096];
+    snprintf(path, sizeof path, "%s/job.pid", f->root);
+    int64_t end = mlq_clock_mono_ms() + WAIT;
+    while (mlq_fs_read_all(path, 64, &text, NULL, NULL) < 0 && mlq_clock_mono_ms() < end)
+        step_for(f, 10);
+    assert_non_null(text);
+    pid_t job = (pid_t)atol(text);
+    free(text);
+    assert_int_equal(mlq_spool_attempt_dir(f->sp, ATT_1, dir, sizeof dir, NULL), 0);
+    bool has_cg = mlq_spool_read_note(dir, MLQ_SPOOL_CGROUP, cg, sizeof cg);
+
+    assert_int_equal(kill(shim, SIGKILL), 0);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_LOST);
+    assert_string_equal(m.u.report.detail, "shim vanished");
+    mlq_proto_msg_free(&m);
+    if (!has_cg) {
+        fprintf(stderr, "(no cgroup v2 here: the orphaned job cannot be found)\n");
+        kill(job, SIGKILL);
+        return;
+    }
+    assert_false(mlq_fs_pid_alive(job));
+    struct stat sb;
+    assert_int_not_equal(stat(cg, &sb), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_job_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_resent_until_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_attempt_is_killed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_gpu_is_start_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_gpu_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reregister, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_reregisters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
@@ -827,6 +872,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_self_fence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shim_vanished, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
