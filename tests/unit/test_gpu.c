@@ -4,7 +4,9 @@
  * with MLQ_NVIDIA_SMI (two GPUs, garbage, failure, a script that never
  * answers or never exits, whose whole process group must be gone
  * afterwards), NVML absent -> fallback, NVML through a fake library built
- * with cc at test time (skipped without a compiler), and fake GPUs. */
+ * with cc at test time (skipped without a compiler), and fake GPUs; and
+ * the worker's "register" carrying the GPUs, its pool and labels, decoded
+ * by a fake scheduler. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,10 +21,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
+#include "agent.h"
 #include "bounds.h"
 #include "clock.h"
 #include "gpu.h"
+#include "spool.h"
+#include "transport.h"
 
 #define UUID0 "GPU-11111111-2222-3333-4444-555555555555"
 #define UUID1 "GPU-66666666-7777-8888-9999-000000000000"
@@ -124,6 +130,7 @@ static void test_type_table(void **state)
             fail_msg("\"%s\" -> \"%s\", expected \"%s\"", cases[i].model, buf, cases[i].type);
         assert_true(strlen(buf) <= MLQ_GPU_TYPE_MAX);
         assert_int_equal(strspn(buf, "abcdefghijklmnopqrstuvwxyz0123456789_-"), strlen(buf));
+        assert_int_equal(mlq_proto_gpu_type_check(buf, NULL), 0); /* what the scheduler takes */
     }
     char small[4];
     mlq_gpu_type_of("NVIDIA GeForce RTX 4090", small, sizeof small);
@@ -588,6 +595,112 @@ static void test_methods(void **state)
     assert_string_equal(s.note, "");
 }
 
+/* ---- the worker's register ---- */
+
+/* An agent with these GPUs, pool and labels registers with a ROUTER on
+ * inproc://; returns the decoded register message. */
+static void register_with(struct fx *f, const struct mlq_gpu_set *gpus, const char *pool,
+                          const char *const *labels, uint32_t nlabels, struct mlq_msg *out)
+{
+    char endpoint[64], spool_dir[128];
+    snprintf(endpoint, sizeof endpoint, "inproc://gpu-%ld", (long)getpid());
+    snprintf(spool_dir, sizeof spool_dir, "%s/spool", f->dir);
+    void *zctx = zmq_ctx_new(), *router = NULL;
+    struct mlq_spool *sp = NULL;
+    struct mlq_agent *agent = NULL;
+    struct mlq_err e = {0};
+    assert_int_equal(mlq_transport_router(zctx, endpoint, &router, &e), 0);
+    assert_int_equal(mlq_spool_open(spool_dir, &sp, &e), 0);
+    struct mlq_agent_config cfg = {
+        .endpoint = endpoint,
+        .name = "w1",
+        .shim_path = "/nonexistent/mlq-shim", /* no job runs here */
+        .cpus_m = 1000,
+        .mem = 1 << 30,
+        .gpus = (int32_t)gpus->n,
+        .gpu_list = gpus->gpus,
+        .pool = pool,
+        .labels = labels,
+        .nlabels = nlabels,
+        .heartbeat_ms = 1000,
+        .signal_fd = -1,
+        .zctx = zctx,
+    };
+    assert_int_equal(mlq_agent_create(&cfg, sp, &agent, &e), 0);
+    int64_t end = mlq_clock_mono_ms() + 5000;
+    struct mlq_peer peer;
+    int rc = MLQ_EUNAVAIL;
+    while (rc < 0 && mlq_clock_mono_ms() < end) {
+        assert_int_equal(mlq_agent_step(agent, 10, &e), 0);
+        rc = mlq_transport_recv_from(router, &peer, out, &e);
+        if (rc == 0 && out->type != MLQ_MSG_REGISTER) {
+            mlq_proto_msg_free(out);
+            rc = MLQ_EUNAVAIL;
+        }
+    }
+    if (rc < 0)
+        fail_msg("no register: %s", e.msg);
+    mlq_agent_destroy(&agent);
+    mlq_spool_close(&sp);
+    zmq_close(router);
+    zmq_ctx_term(zctx);
+}
+
+static void test_register_carries_gpus(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_gpu_set gpus;
+    assert_int_equal(mlq_gpu_parse_smi(TWO_GPUS, strlen(TWO_GPUS), &gpus, NULL), 0);
+    const char *labels[] = {"zone=eu-1", "ib=yes"};
+    struct mlq_msg m;
+    register_with(f, &gpus, "gpu", labels, 2, &m);
+    assert_int_equal(m.u.reg.gpus, 2);
+    assert_int_equal(m.u.reg.ngpu_list, 2);
+    assert_string_equal(m.u.reg.pool, "gpu");
+    assert_int_equal(m.u.reg.nlabels, 2);
+    assert_string_equal(m.u.reg.labels[0], "zone=eu-1");
+    assert_string_equal(m.u.reg.labels[1], "ib=yes");
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(m.u.reg.gpu_list[i].index, i);
+        assert_string_equal(m.u.reg.gpu_list[i].uuid, i == 0 ? UUID0 : UUID1);
+        assert_string_equal(m.u.reg.gpu_list[i].model, "NVIDIA H100 80GB HBM3");
+        assert_string_equal(m.u.reg.gpu_list[i].type, "h100");
+        assert_int_equal(m.u.reg.gpu_list[i].mem, 81559LL * 1024 * 1024);
+        assert_null(m.u.reg.gpu_list[i].job_id);
+    }
+    mlq_proto_msg_free(&m);
+    mlq_gpu_set_clear(&gpus);
+
+    /* fake GPUs, default pool, no labels */
+    assert_int_equal(mlq_gpu_fake(3, &gpus, NULL), 0);
+    register_with(f, &gpus, NULL, NULL, 0, &m);
+    assert_int_equal(m.u.reg.gpus, 3);
+    assert_int_equal(m.u.reg.ngpu_list, 3);
+    assert_null(m.u.reg.pool);
+    assert_int_equal(m.u.reg.nlabels, 0);
+    assert_string_equal(m.u.reg.gpu_list[2].type, "fake");
+    assert_null(m.u.reg.gpu_list[2].uuid);
+    mlq_proto_msg_free(&m);
+
+    /* a list whose indexes are not 0..n-1 is refused before anything is sent */
+    gpus.gpus[1].index = 2;
+    struct mlq_agent_config cfg = {.endpoint = "inproc://x",
+                                   .name = "w1",
+                                   .shim_path = "/x",
+                                   .cpus_m = 1000,
+                                   .mem = 1,
+                                   .gpus = 3,
+                                   .gpu_list = gpus.gpus,
+                                   .heartbeat_ms = 1000,
+                                   .signal_fd = -1};
+    struct mlq_agent *agent = NULL;
+    struct mlq_err e = {0};
+    assert_int_equal(mlq_agent_create(&cfg, NULL, &agent, &e), MLQ_EINVAL);
+    assert_non_null(strstr(e.msg, "GPU list entry 1"));
+    assert_null(agent);
+    mlq_gpu_set_clear(&gpus);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nvml_fake_library, setup, teardown),
         cmocka_unit_test(test_fake),
         cmocka_unit_test(test_methods),
+        cmocka_unit_test_setup_teardown(test_register_carries_gpus, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
