@@ -35,6 +35,9 @@ enum {
     OPT_TIME_LIMIT,
     OPT_KILL_GRACE,
     OPT_SIGNAL,
+    OPT_PRIORITY,
+    OPT_POOL,
+    OPT_REQUIRE,
 };
 
 static const struct option submit_longopts[] = {
@@ -51,6 +54,9 @@ static const struct option submit_longopts[] = {
     {"time-limit", required_argument, NULL, OPT_TIME_LIMIT},
     {"kill-grace", required_argument, NULL, OPT_KILL_GRACE},
     {"signal", required_argument, NULL, OPT_SIGNAL},
+    {"priority", required_argument, NULL, OPT_PRIORITY},
+    {"pool", required_argument, NULL, OPT_POOL},
+    {"require", required_argument, NULL, OPT_REQUIRE},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -64,7 +70,8 @@ static const char submit_usage[] =
     "  --name NAME        a name for the job\n"
     "  --cpus C           CPUs, may be fractional (default 1)\n"
     "  --mem M            memory, e.g. 512M, 4G (default 1G)\n"
-    "  --gpus G           GPUs (default 0)\n"
+    "  --gpus G           GPUs (default 0); TYPE:G asks for G GPUs of one type,\n"
+    "                     e.g. h100:2 (the type is not case sensitive)\n"
     "  --env KEY=VALUE    set an environment variable for the job (repeatable)\n"
     "  --workdir DIR      working directory (default: the current one)\n"
     "  --retries N        run again up to N times (0..100) after it fails or times out\n"
@@ -76,6 +83,9 @@ static const char submit_usage[] =
     "                     (default 30s)\n"
     "  --signal SIG@DUR   send SIG (USR1, SIGUSR1, 10...) DUR before the time limit\n"
     "                     (needs --time-limit)\n"
+    "  --priority N       -1000..1000 (default 0): higher runs first\n"
+    "  --pool NAME        run only on workers of pool NAME (default: pool \"default\")\n"
+    "  --require KEY=VALUE  run only on workers with this label (repeatable)\n"
     "  --json             print {\"id\": ...} instead of the bare id\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
@@ -185,6 +195,91 @@ static int parse_retries(const char *arg, int32_t *out, struct mlq_err *err)
     return 0;
 }
 
+/* --gpus N or --gpus TYPE:N; TYPE is lowercased ("H100:2" asks for h100). */
+static int parse_gpus_opt(const char *arg, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    const char *colon = strrchr(arg, ':');
+    free(spec->gpu_type);
+    spec->gpu_type = NULL;
+    if (!colon)
+        return mlq_res_parse_gpus(arg, &spec->gpus, err);
+    size_t n = (size_t)(colon - arg);
+    if (n == 0 || n > MLQ_MAX_GPU_TYPE)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "bad --gpus '%.40s' (expected N or TYPE:N with a TYPE of 1 to %d "
+                           "characters, e.g. h100:2)",
+                           arg, MLQ_MAX_GPU_TYPE);
+    if (!(spec->gpu_type = strndup(arg, n)))
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    for (char *p = spec->gpu_type; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    struct mlq_err e = {0};
+    if (mlq_proto_gpu_type_check(spec->gpu_type, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad --gpus '%.40s': %s", arg, e.msg);
+    int rc = mlq_res_parse_gpus(colon + 1, &spec->gpus, err);
+    if (rc == 0 && spec->gpus < 1)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "bad --gpus '%.40s': a GPU type needs a count of 1 or more", arg);
+    return rc;
+}
+
+static int parse_priority(const char *arg, int32_t *out, struct mlq_err *err)
+{
+    char *end = NULL;
+    bool digits = (arg[0] == '-' || arg[0] == '+') ? arg[1] >= '0' && arg[1] <= '9'
+                                                   : arg[0] >= '0' && arg[0] <= '9';
+    long v = digits ? strtol(arg, &end, 10) : 0;
+    if (!digits || *end != '\0' || v < -MLQ_MAX_PRIORITY || v > MLQ_MAX_PRIORITY)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "bad --priority '%.40s' (expected a whole number "
+                           "from %d to %d)",
+                           arg, -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY);
+    *out = (int32_t)v;
+    return 0;
+}
+
+static int set_pool(struct mlq_jobspec *spec, const char *arg, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    if (mlq_proto_pool_check(arg, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad --pool '%.40s': %s", arg, e.msg);
+    free(spec->pool);
+    if (!(spec->pool = strdup(arg)))
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int add_require(struct mlq_jobspec *spec, const char *kv, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    if (mlq_proto_label_check(kv, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad --require '%.40s': %s", kv, e.msg);
+    if (spec->nrequire >= MLQ_MAX_LABELS)
+        return mlq_err_set(err, MLQ_ETOOBIG, "too many --require (at most %d)", MLQ_MAX_LABELS);
+    char **req = realloc(spec->require, (spec->nrequire + 1) * sizeof(*req));
+    if (!req)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    spec->require = req;
+    if (!(req[spec->nrequire] = strdup(kv)))
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    spec->nrequire++;
+    return 0;
+}
+
+/* Placement options: --priority, --pool, --require. */
+static int placement_opt(int c, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    switch (c) {
+    case OPT_PRIORITY:
+        return parse_priority(optarg, &spec->priority, err);
+    case OPT_POOL:
+        return set_pool(spec, optarg, err);
+    default:
+        return add_require(spec, optarg, err);
+    }
+}
+
 /* Retry and time-limit options. */
 static int limit_opt(int c, struct mlq_jobspec *spec, struct mlq_err *err)
 {
@@ -232,7 +327,7 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_MEM:
         return mlq_res_parse_mem(optarg, &spec->mem, err);
     case OPT_GPUS:
-        return mlq_res_parse_gpus(optarg, &spec->gpus, err);
+        return parse_gpus_opt(optarg, spec, err);
     case OPT_ENV:
         return add_env(spec, optarg, err);
     case OPT_WORKDIR:
@@ -244,6 +339,10 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_KILL_GRACE:
     case OPT_SIGNAL:
         return limit_opt(c, spec, err);
+    case OPT_PRIORITY:
+    case OPT_POOL:
+    case OPT_REQUIRE:
+        return placement_opt(c, spec, err);
     case MLQ_CLI_OPT_JSON:
         opts->json = true;
         return 0;

@@ -17,7 +17,8 @@ struct mlq_cli_submit_opts {
 
 /* Parses argv (argv[0] is "submit") into spec and opts without touching the
  * network. spec gets owner (the current user), workdir (absolute; default
- * the current directory) and defaults cpus 1, mem 1G, gpus 0; it is checked
+ * the current directory) and defaults cpus 1, mem 1G, gpus 0, priority 0, no
+ * pool (the default one), no required labels, any GPU type; it is checked
  * with mlq_proto_jobspec_check(). Returns 0, MLQ_CLI_EUSAGE (unknown option,
  * no command), MLQ_EINVAL / MLQ_ETOOBIG (bad value), with err filled. On
  * success the caller frees spec with mlq_proto_jobspec_free(); on failure it

@@ -1,5 +1,7 @@
-/* cmd_workers: `mlq workers [--json]`: every worker the scheduler knows, its
- * state, what it has and what is in use, and when it was last heard from. */
+/* cmd_workers: `mlq workers [--json] [--gpus]`: every worker the scheduler
+ * knows, its state, pool and labels, what it has and what is in use, and when
+ * it was last heard from; below the table, why drained workers are drained
+ * and (with --gpus) every GPU with the job holding it. */
 #include "cmd_workers.h"
 
 #include <getopt.h>
@@ -12,11 +14,13 @@
 #include "res.h"
 
 static const char workers_usage[] =
-    "usage: mlq workers [--json]\n\n"
-    "Lists the workers and their resources (used/total). A worker that is\n"
-    "draining (mlq-worker --drain-and-exit) shows as \"UP (draining)\": it finishes\n"
-    "its jobs but takes no new ones.\n"
-    "  --json            {\"workers\": [...]}\n"
+    "usage: mlq workers [--json] [--gpus]\n\n"
+    "Lists the workers, their pool and labels and their resources (used/total).\n"
+    "A worker that is draining (mlq-worker --drain-and-exit) shows as\n"
+    "\"UP (draining)\", one an admin drained (mlq drain) as \"UP (drained)\" with its\n"
+    "reason below the table: both finish their jobs but take no new ones.\n"
+    "  --gpus            also list every GPU: type, UUID and the job holding it\n"
+    "  --json            {\"workers\": [...]}, GPUs included\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n";
 
@@ -24,15 +28,20 @@ static const struct option workers_longopts[] = {
     MLQ_CLI_COMMON_LONGOPTS,
     MLQ_CLI_TIMEOUT_LONGOPT,
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
+    {"gpus", no_argument, NULL, 'g'},
     {NULL, 0, NULL, 0},
 };
 
+struct workers_opts {
+    bool json, gpus;
+};
+
 /* Returns -1 to go on, else the exit code. */
-static int workers_parse(struct mlq_cli *cli, int argc, char **argv, bool *json)
+static int workers_parse(struct mlq_cli *cli, int argc, char **argv, struct workers_opts *o)
 {
     struct mlq_err err = {0};
     int c, rc = 0;
-    *json = false;
+    *o = (struct workers_opts){0};
     optind = 0;
     opterr = 0;
     while (rc == 0 && (c = getopt_long(argc, argv, ":h", workers_longopts, NULL)) != -1) {
@@ -40,7 +49,9 @@ static int workers_parse(struct mlq_cli *cli, int argc, char **argv, bool *json)
             fputs(workers_usage, stdout);
             return MLQ_EXIT_OK;
         } else if (c == MLQ_CLI_OPT_JSON) {
-            *json = true;
+            o->json = true;
+        } else if (c == 'g') {
+            o->gpus = true;
         } else if (c == MLQ_CLI_OPT_SCHEDULER) {
             cli->scheduler_opt = optarg;
         } else if (c == MLQ_CLI_OPT_TIMEOUT) {
@@ -86,21 +97,37 @@ static const char *worker_colour(const struct mlq_workerinfo *w)
         return NULL;
     if (strcmp(w->state, "UP") != 0)
         return "\033[31m";
-    return w->draining ? "\033[33m" : "\033[32m";
+    return w->draining || w->drain_reason ? "\033[33m" : "\033[32m";
 }
 
-/* "UP", "LOST", or "UP (draining)" for a worker that takes no new jobs. */
+/* "UP", "LOST", "UP (draining)" for a worker that takes no new jobs, or
+ * "UP (drained)" when an admin said so. */
 static const char *worker_state_text(const struct mlq_workerinfo *w, char *buf, size_t len)
 {
-    if (!w->draining)
+    if (!w->draining && !w->drain_reason)
         return w->state;
-    snprintf(buf, len, "%.*s (draining)", MLQ_MAX_NAME, w->state ? w->state : "-");
+    snprintf(buf, len, "%.*s (%s)", MLQ_MAX_NAME, w->state ? w->state : "-",
+             w->drain_reason ? "drained" : "draining");
+    return buf;
+}
+
+/* "zone=eu,ib=hdr", "-" when none; cut short with "..." past len. */
+static const char *labels_text(const struct mlq_workerinfo *w, char *buf, size_t len)
+{
+    size_t pos = 0;
+    snprintf(buf, len, "-");
+    for (uint32_t i = 0; w->labels && i < w->nlabels && pos < len; i++) {
+        int n = snprintf(buf + pos, len - pos, "%s%s", i ? "," : "", w->labels[i]);
+        pos += n > 0 ? (size_t)n : 0;
+    }
+    if (pos >= len && len > 4)
+        memcpy(buf + len - 4, "...", 4);
     return buf;
 }
 
 static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, int64_t now)
 {
-    char cpus[64], a[32], b[32], mem[64], gpus[32], running[16], seen[32];
+    char cpus[64], a[32], b[32], mem[64], gpus[32], running[16], seen[32], labels[96];
     char state[MLQ_MAX_NAME + 16];
     snprintf(cpus, sizeof(cpus), "%s/%s", mlq_res_fmt_cpus(w->cpus_used_m, a, sizeof(a)),
              mlq_res_fmt_cpus(w->cpus_m, b, sizeof(b)));
@@ -111,6 +138,8 @@ static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, i
     const char *cells[] = {
         w->name,
         worker_state_text(w, state, sizeof(state)),
+        w->pool ? w->pool : "default",
+        labels_text(w, labels, sizeof(labels)),
         cpus,
         mem,
         gpus,
@@ -123,25 +152,67 @@ static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, i
     return rc;
 }
 
-static int print_workers_table(const struct mlq_workerinfo *w, uint32_t n, bool colour)
+/* "w1 drained: bad fan" for every worker an admin drained. */
+static void print_drain_reasons(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
 {
-    static const char *const headers[] = {"NAME", "STATE",   "CPUS",          "MEM",
-                                          "GPUS", "RUNNING", "LAST-HEARTBEAT"};
-    struct mlq_table *t = mlq_table_create(7, headers);
+    char name[MLQ_MAX_NAME + 1], reason[MLQ_MAX_REASON + 1];
+    bool first = true;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!w[i].drain_reason)
+            continue;
+        if (first)
+            fputc('\n', f);
+        first = false;
+        fprintf(f, "%s drained: %s\n", mlq_out_clean(w[i].name, name, sizeof(name)),
+                mlq_out_clean(w[i].drain_reason, reason, sizeof(reason)));
+    }
+}
+
+/* "w1 gpu0 h100 GPU-xxxx job 1a2b3c4d" or "... free", one line per GPU. */
+static void print_gpu_lines(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
+{
+    char name[MLQ_MAX_NAME + 1], type[MLQ_MAX_GPU_TYPE + 1], uuid[MLQ_MAX_NAME + 1];
+    char job[MLQ_SHORT_ID_LEN + 1];
+    bool first = true;
+    for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t k = 0; w[i].gpu_list && k < w[i].ngpu_list; k++) {
+            const struct mlq_gpuinfo *g = &w[i].gpu_list[k];
+            if (first)
+                fputc('\n', f);
+            first = false;
+            snprintf(job, sizeof(job), "%s", g->job_id ? g->job_id : "");
+            fprintf(f, "%s gpu%d %s %s %s%s\n", mlq_out_clean(w[i].name, name, sizeof(name)),
+                    (int)g->index, mlq_out_clean(g->type, type, sizeof(type)),
+                    mlq_out_clean(g->uuid, uuid, sizeof(uuid)), g->job_id ? "job " : "free", job);
+        }
+    }
+}
+
+int mlq_cli_workers_print(FILE *f, const struct mlq_workerinfo *w, uint32_t n, bool colour,
+                          bool gpus)
+{
+    static const char *const headers[] = {"NAME", "STATE", "POOL",    "LABELS",        "CPUS",
+                                          "MEM",  "GPUS",  "RUNNING", "LAST-HEARTBEAT"};
+    struct mlq_table *t = mlq_table_create(9, headers);
     int rc = t ? 0 : MLQ_ENOMEM;
     int64_t now = mlq_clock_wall_ms();
     for (uint32_t i = 0; rc == 0 && i < n; i++)
         rc = add_worker_row(t, &w[i], now);
     if (rc == 0)
-        rc = mlq_table_print(t, stdout, colour);
+        rc = mlq_table_print(t, f, colour);
     mlq_table_destroy(&t);
-    return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
+    if (rc < 0)
+        return rc;
+    print_drain_reasons(f, w, n);
+    if (gpus)
+        print_gpu_lines(f, w, n);
+    return ferror(f) ? MLQ_EIO : 0;
 }
 
 int mlq_cmd_workers(struct mlq_cli *cli, int argc, char **argv)
 {
-    bool json;
-    int rc = workers_parse(cli, argc, argv, &json);
+    struct workers_opts o;
+    int rc = workers_parse(cli, argc, argv, &o);
     if (rc >= 0)
         return rc;
     struct mlq_err err = {0};
@@ -152,7 +223,12 @@ int mlq_cmd_workers(struct mlq_cli *cli, int argc, char **argv)
     uint32_t n = reply.u.worker_list.nworkers;
     if (n > 1)
         qsort(w, n, sizeof(*w), by_name);
-    rc = json ? print_workers_json(w, n) : print_workers_table(w, n, cli->stdout_tty);
+    if (o.json) {
+        rc = print_workers_json(w, n);
+    } else {
+        rc = mlq_cli_workers_print(stdout, w, n, cli->stdout_tty, o.gpus);
+        rc = rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
+    }
     mlq_proto_msg_free(&reply);
     return rc;
 }

@@ -8,9 +8,11 @@
 
 #include "client.h"
 #include "cmd_cluster.h"
+#include "cmd_drain.h"
 #include "cmd_jobs.h"
 #include "cmd_logs.h"
 #include "cmd_submit.h"
+#include "cmd_why.h"
 #include "cmd_workers.h"
 #include "output.h"
 
@@ -29,7 +31,10 @@ static const struct command commands[] = {
     {"logs", mlq_cmd_logs, "print (or follow) a job's output"},
     {"wait", mlq_cmd_wait, "wait until jobs end; exit 0 when all succeeded"},
     {"cancel", mlq_cmd_cancel, "cancel jobs"},
-    {"workers", mlq_cmd_workers, "list workers and their resources"},
+    {"why", mlq_cmd_why, "say why a job is pending"},
+    {"workers", mlq_cmd_workers, "list workers, their pools, resources and GPUs"},
+    {"drain", mlq_cmd_drain, "stop placing new jobs on a worker"},
+    {"resume", mlq_cmd_resume, "let a drained worker take new jobs again"},
     {"up", mlq_cmd_up, "start a local cluster (scheduler + workers)"},
     {"down", mlq_cmd_down, "stop the local cluster"},
     {"help", cmd_help, "show this help"},

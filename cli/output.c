@@ -341,14 +341,48 @@ json_t *mlq_out_job_status_json(const struct mlq_jobinfo *j)
     return o;
 }
 
+static json_t *strv_json(char *const *v, uint32_t n)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && v && i < n; i++)
+        if (json_array_append_new(arr, safe_string(v[i] ? v[i] : "")) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    return arr;
+}
+
+json_t *mlq_out_gpu_json(const struct mlq_gpuinfo *g)
+{
+    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o}", "index", (int)g->index, "uuid",
+                     str_or_null(g->uuid), "model", str_or_null(g->model), "type",
+                     str_or_null(g->type), "mem", (json_int_t)g->mem, "job_id",
+                     str_or_null(g->job_id));
+}
+
+static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && g && i < n; i++)
+        if (json_array_append_new(arr, mlq_out_gpu_json(&g[i])) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    return arr;
+}
+
 json_t *mlq_out_worker_json(const struct mlq_workerinfo *w)
 {
-    return json_pack("{s:o, s:o, s:b, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o}", "name",
-                     str_or_null(w->name), "state", str_or_null(w->state), "draining",
+    return json_pack("{s:o, s:o, s:b, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o, s:s, s:o, s:o, "
+                     "s:o}",
+                     "name", str_or_null(w->name), "state", str_or_null(w->state), "draining",
                      (int)w->draining, "cpus", (double)w->cpus_m / 1000.0, "cpus_used",
                      (double)w->cpus_used_m / 1000.0, "mem", (json_int_t)w->mem, "mem_used",
                      (json_int_t)w->mem_used, "gpus", (int)w->gpus, "gpus_used", (int)w->gpus_used,
-                     "running", (int)w->running, "last_seen", time_or_null(w->last_seen_ms));
+                     "running", (int)w->running, "last_seen", time_or_null(w->last_seen_ms), "pool",
+                     w->pool && w->pool[0] ? w->pool : "default", "labels",
+                     strv_json(w->labels, w->nlabels), "drain_reason", str_or_null(w->drain_reason),
+                     "gpu_list", gpu_list_json(w->gpu_list, w->ngpu_list));
 }
 
 int mlq_out_json_print(FILE *f, const json_t *doc)

@@ -38,8 +38,14 @@ json_t *mlq_out_attempt_json(const struct mlq_attemptinfo *a);
  * again), from its attempts; 0 when the job carries none. */
 int mlq_out_retries_used(const struct mlq_jobinfo *job);
 /* A worker as a JSON object: name, state, draining (bool), cpus, cpus_used,
- * mem, mem_used, gpus, gpus_used, running, last_seen (ISO or null). */
+ * mem, mem_used, gpus, gpus_used, running, last_seen (ISO or null), pool
+ * ("default" when the scheduler did not say), labels (array of "k=v"),
+ * drain_reason (null unless an admin drained it), gpu_list (array of GPU
+ * objects, see below). */
 json_t *mlq_out_worker_json(const struct mlq_workerinfo *w);
+/* A GPU: index, uuid, model, type (null when unknown), mem (bytes, 0
+ * unknown), job_id (the job holding it, or null). */
+json_t *mlq_out_gpu_json(const struct mlq_gpuinfo *g);
 /* Writes doc (indented) and a newline to f; 0 or MLQ_EIO. */
 int mlq_out_json_print(FILE *f, const json_t *doc);
 

@@ -55,6 +55,10 @@ static void test_defaults(void **state)
     assert_int_equal(spec.kill_grace_ms, 0);
     assert_int_equal(spec.warn_signal, 0);
     assert_int_equal(spec.warn_before_ms, 0);
+    assert_int_equal(spec.priority, 0);
+    assert_null(spec.pool);
+    assert_null(spec.require);
+    assert_null(spec.gpu_type);
     assert_null(spec.name);
     assert_non_null(spec.owner);
     assert_true(spec.owner[0] != '\0');
@@ -222,6 +226,27 @@ static const struct bad_case bad_cases[] = {
     {"signal without time", {"--time-limit", "1h", "--signal", "USR1@", "true"}, MLQ_EINVAL},
     {"signal bad time", {"--time-limit", "1h", "--signal", "USR1@1y", "true"}, MLQ_EINVAL},
     {"signal only SIG", {"--time-limit", "1h", "--signal", "SIG@1m", "true"}, MLQ_EINVAL},
+    {"priority above 1000", {"--priority", "1001", "true"}, MLQ_EINVAL},
+    {"priority below -1000", {"--priority", "-1001", "true"}, MLQ_EINVAL},
+    {"priority fraction", {"--priority", "1.5", "true"}, MLQ_EINVAL},
+    {"priority empty", {"--priority", "", "true"}, MLQ_EINVAL},
+    {"priority garbage", {"--priority", "high", "true"}, MLQ_EINVAL},
+    {"priority huge", {"--priority", "99999999999999999999", "true"}, MLQ_EINVAL},
+    {"priority space", {"--priority", " 5", "true"}, MLQ_EINVAL},
+    {"pool empty", {"--pool", "", "true"}, MLQ_EINVAL},
+    {"pool with space", {"--pool", "a b", "true"}, MLQ_EINVAL},
+    {"pool with slash", {"--pool", "a/b", "true"}, MLQ_EINVAL},
+    {"require without =", {"--require", "gpu", "true"}, MLQ_EINVAL},
+    {"require empty key", {"--require", "=x", "true"}, MLQ_EINVAL},
+    {"require bad key", {"--require", "k y=x", "true"}, MLQ_EINVAL},
+    {"require value space", {"--require", "k=x y", "true"}, MLQ_EINVAL},
+    {"gpus type no count", {"--gpus", "h100:", "true"}, MLQ_EINVAL},
+    {"gpus type zero", {"--gpus", "h100:0", "true"}, MLQ_EINVAL},
+    {"gpus no type", {"--gpus", ":2", "true"}, MLQ_EINVAL},
+    {"gpus bad type", {"--gpus", "h.100:2", "true"}, MLQ_EINVAL},
+    {"gpus type too many", {"--gpus", "h100:65", "true"}, MLQ_EINVAL},
+    {"gpus two colons", {"--gpus", "a:b:2", "true"}, MLQ_EINVAL},
+    {"gpus type too long", {"--gpus", "abcdefghijabcdefghijabcdefghijabc:1", "true"}, MLQ_EINVAL},
 };
 
 static void test_bad_input(void **state)
@@ -246,6 +271,9 @@ static void test_bad_input(void **state)
         assert_null(spec.argv);
         assert_null(spec.env);
         assert_null(spec.owner);
+        assert_null(spec.pool);
+        assert_null(spec.require);
+        assert_null(spec.gpu_type);
     }
 }
 
@@ -287,6 +315,76 @@ static void test_long_name_rejected(void **state)
     assert_int_equal(parse(&spec, &opts, &err, "--name", name, "true", NULL), MLQ_EINVAL);
     name[MLQ_MAX_NAME] = '\0';
     assert_int_equal(parse(&spec, &opts, &err, "--name", name, "true", NULL), 0);
+    mlq_proto_jobspec_free(&spec);
+}
+
+static void test_placement(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--priority", "-1000", "--pool", "a100", "--require",
+                           "zone=eu", "--require", "ib=hdr", "--gpus", "H100:2", "--", "train",
+                           NULL),
+                     0);
+    assert_int_equal(spec.priority, -1000);
+    assert_string_equal(spec.pool, "a100");
+    assert_int_equal(spec.nrequire, 2);
+    assert_string_equal(spec.require[0], "zone=eu");
+    assert_string_equal(spec.require[1], "ib=hdr");
+    assert_string_equal(spec.gpu_type, "h100"); /* lowercased */
+    assert_int_equal(spec.gpus, 2);
+    mlq_proto_jobspec_free(&spec);
+
+    /* the last --gpus and --pool win; a plain count drops an earlier type */
+    assert_int_equal(parse(&spec, &opts, &err, "--gpus", "a100:1", "--gpus", "3", "--pool", "x",
+                           "--pool", "y", "--priority", "+7", "true", NULL),
+                     0);
+    assert_null(spec.gpu_type);
+    assert_int_equal(spec.gpus, 3);
+    assert_string_equal(spec.pool, "y");
+    assert_int_equal(spec.priority, 7);
+    assert_null(spec.require);
+    mlq_proto_jobspec_free(&spec);
+
+    assert_int_equal(parse(&spec, &opts, &err, "--gpus", "fake:1", "true", NULL), 0);
+    assert_string_equal(spec.gpu_type, "fake");
+    assert_int_equal(spec.gpus, 1);
+    mlq_proto_jobspec_free(&spec);
+
+    /* messages name the option and the value */
+    assert_int_equal(parse(&spec, &opts, &err, "--require", "noeq", "true", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "--require 'noeq'"));
+    assert_int_equal(parse(&spec, &opts, &err, "--priority", "2000", "true", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "-1000 to 1000"));
+    assert_int_equal(parse(&spec, &opts, &err, "--gpus", "V100:0", "true", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "count of 1 or more"));
+}
+
+static void test_too_many_require(void **state)
+{
+    (void)state;
+    char *words[2 * MLQ_MAX_LABELS + 8];
+    static char kv[MLQ_MAX_LABELS + 1][16];
+    int n = 0;
+    words[n++] = "submit";
+    for (int i = 0; i <= MLQ_MAX_LABELS; i++) {
+        snprintf(kv[i], sizeof(kv[i]), "k%d=v", i);
+        words[n++] = "--require";
+        words[n++] = kv[i];
+    }
+    words[n++] = "true";
+    words[n] = NULL;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(mlq_cli_submit_parse(n, words, &spec, &opts, &err), MLQ_ETOOBIG);
+    assert_null(spec.require);
+    words[n - 3] = "true";
+    words[n - 2] = NULL;
+    assert_int_equal(mlq_cli_submit_parse(n - 2, words, &spec, &opts, &err), 0);
+    assert_int_equal(spec.nrequire, MLQ_MAX_LABELS);
     mlq_proto_jobspec_free(&spec);
 }
 
@@ -381,6 +479,8 @@ int main(void)
         cmocka_unit_test(test_reparse),
         cmocka_unit_test(test_retries_and_limits),
         cmocka_unit_test(test_limit_messages),
+        cmocka_unit_test(test_placement),
+        cmocka_unit_test(test_too_many_require),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
