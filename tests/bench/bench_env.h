@@ -1,0 +1,70 @@
+/* bench_env: where a benchmark runs: a temp dir, a ZeroMQ context, and the
+ * real daemons of the current run.
+ *
+ * Every run gets a fresh scheduler on a fresh state dir (ROOT/run-N) and a
+ * free loopback port; benv_run_end() stops its daemons and removes the dir
+ * (kept with --keep; on failure the tail of the daemon logs goes to stderr
+ * first). benv_fini() ends whatever is left and removes ROOT. */
+#ifndef BENCH_ENV_H
+#define BENCH_ENV_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bounds.h"
+#include "err.h"
+#include "proto.h"
+
+#define BENV_PATH 1024
+
+struct benv {
+    char bin_dir[BENV_PATH];      /* mlq-scheduler, mlq-worker, mlq-bench-stamp */
+    char root[BENV_PATH];         /* temp dir of this benchmark */
+    char run_dir[BENV_PATH + 32]; /* state of the current run */
+    char endpoint[64];            /* the current scheduler */
+    void *zctx;
+    int run_no;
+    int64_t run_start_ns; /* when the current run's scheduler answered */
+    pid_t sched_pid;
+    pid_t worker_pid;
+    bool keep;
+    volatile const sig_atomic_t *stop;
+};
+
+/* Creates a temp dir under tmp_parent and the ZeroMQ context. */
+int benv_init(struct benv *e, const char *bin_dir, const char *tmp_parent, bool keep,
+              volatile const sig_atomic_t *stop, struct mlq_err *err);
+/* Stops every daemon, removes the temp dir (unless keep), ends ZeroMQ. */
+void benv_fini(struct benv *e);
+
+/* New run dir, scheduler started with --log-level warn, answering. */
+int benv_run_start(struct benv *e, struct mlq_err *err);
+/* Stops the run's daemons; shows their logs' tails when failed. */
+void benv_run_end(struct benv *e, bool failed);
+/* MLQ_EIO when the scheduler of the run has exited. */
+int benv_check_alive(struct benv *e, struct mlq_err *err);
+
+/* Starts a real mlq-worker (spool in the run dir) and waits until the
+ * scheduler lists it UP. */
+int benv_worker_start(struct benv *e, const char *name, struct mlq_err *err);
+
+/* A DEALER connected to the current scheduler; benv_close accepts NULL. */
+int benv_dealer(struct benv *e, void **sock, struct mlq_err *err);
+void benv_close(void **sock);
+
+/* Fills spec (pointing into argv and e; nothing to free). */
+void benv_spec(const struct benv *e, struct mlq_jobspec *spec, char **argv, uint32_t argc,
+               int64_t cpus_m, int64_t mem);
+
+/* Number of jobs in state (at most limit) according to `jobs`. */
+int benv_count_state(void *sock, enum mlq_job_state state, uint32_t limit, uint32_t *n,
+                     struct mlq_err *err);
+/* State of one job according to `jobs` with its id. */
+int benv_job_state(void *sock, const char *id, enum mlq_job_state *st, struct mlq_err *err);
+
+/* True once SIGINT/SIGTERM arrived. */
+bool benv_stopped(const struct benv *e);
+
+#endif

@@ -1,0 +1,59 @@
+/* bench_sim: many simulated workers in one thread.
+ *
+ * Each simulated worker is a real DEALER connected to the scheduler that
+ * speaks the worker protocol (docs/protocol.md): it registers holding no
+ * attempts, heartbeats at the interval the scheduler asks for, and answers
+ * every `assign` with `report` started. In the default mode it then reports
+ * finished at once (outcome exited, exit code 0); in hold mode the attempt
+ * stays running until bsim_finish() names its worker. Log uploads are not
+ * simulated (they are optional for the scheduler). Not thread-safe: one
+ * thread owns a fleet. */
+#ifndef BENCH_SIM_H
+#define BENCH_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct bsim_opts {
+    const char *endpoint;
+    const char *prefix; /* worker names are PREFIX-0000, PREFIX-0001, ... */
+    int nworkers;
+    int64_t cpus_m, mem; /* declared by every worker */
+    bool hold;           /* keep attempts running until bsim_finish() */
+};
+
+struct bsim_stats {
+    uint64_t registered;     /* workers that got `registered` */
+    uint64_t assigned;       /* `assign` messages received */
+    uint64_t started_acked;  /* started reports acknowledged as accepted */
+    uint64_t finished_acked; /* finished reports acknowledged as accepted */
+    uint64_t fenced;         /* reports acknowledged with accepted: false */
+    uint64_t errors;         /* `error` replies and undecodable messages */
+    uint64_t kills;          /* `kill` messages (not expected) */
+    int64_t last_assign_ns;  /* CLOCK_MONOTONIC when the last assign was read */
+    int last_assign_worker;  /* its worker's index */
+    char last_error[MLQ_ERR_MSG_MAX];
+};
+
+struct bsim;
+
+/* Creates the sockets and sends every `register`. zctx must allow
+ * nworkers + a few sockets (ZMQ_MAX_SOCKETS). */
+int bsim_create(void *zctx, const struct bsim_opts *o, struct bsim **out, struct mlq_err *err);
+/* Closes every socket; sets *s to NULL; accepts NULL. */
+void bsim_destroy(struct bsim **s);
+
+/* Waits up to timeout_ms for traffic, then handles every queued message and
+ * sends the heartbeats that are due. Returns the number of messages handled
+ * or a negative MLQ_E* code when a socket fails. */
+int bsim_poll(struct bsim *s, int timeout_ms, struct mlq_err *err);
+
+/* Hold mode: reports the oldest attempt held by worker idx finished
+ * (exited 0). MLQ_ENOTFOUND when it holds none. */
+int bsim_finish(struct bsim *s, int idx, struct mlq_err *err);
+
+const struct bsim_stats *bsim_stats(const struct bsim *s);
+
+#endif
