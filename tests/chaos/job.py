@@ -13,7 +13,8 @@ tells whether it was gone before the next one began. MODE says how it
 exits:
   ok     exit 0
   fail   exit CODE on every attempt
-  flaky  exit CODE on attempt 1, 0 afterwards
+  flaky  exit CODE on its first run, 0 afterwards (by runs, not by
+         attempt number: an attempt lost before it ran is no run)
 """
 import os
 import sys
@@ -45,7 +46,8 @@ def alive(pid, job_id):
 
 def check_earlier_runs(path, job_id):
     """Stamps "PREV pid dead|alive ns" for every earlier run with no END:
-    as this run starts, is that one still going?"""
+    as this run starts, is that one still going? Returns how many runs
+    came before this one."""
     started, ended = [], set()
     try:
         with open(path) as f:
@@ -56,11 +58,12 @@ def check_earlier_runs(path, job_id):
                 elif len(p) >= 3 and p[0] in ("END", "KILLED"):
                     ended.add(p[2])
     except FileNotFoundError:
-        return
+        return 0
     for pid in started:
         if pid not in ended:
             state = "alive" if alive(pid, job_id) else "dead"
             stamp(path, "PREV %s %s %d" % (pid, state, time.monotonic_ns()))
+    return len(started)
 
 
 def main():
@@ -68,7 +71,7 @@ def main():
     attempt = os.environ["MLQ_ATTEMPT"]
     path = os.path.join(stamp_dir, os.environ["MLQ_JOB_ID"])
     pid = os.getpid()
-    check_earlier_runs(path, os.environ["MLQ_JOB_ID"])
+    earlier = check_earlier_runs(path, os.environ["MLQ_JOB_ID"])
     stamp(path, "START %s %d %d" % (attempt, pid, time.monotonic_ns()))
     time.sleep(duration_ms / 1000.0)
     if mode == "ok":
@@ -76,7 +79,7 @@ def main():
     elif mode == "fail":
         rc = code
     elif mode == "flaky":
-        rc = code if attempt == "1" else 0
+        rc = code if earlier == 0 else 0
     else:
         sys.exit("job.py: unknown mode " + mode)
     stamp(path, "END %s %d %d %d" % (attempt, pid, time.monotonic_ns(), rc))

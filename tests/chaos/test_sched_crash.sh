@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Chaos part 1, scheduler crashes: a workload of short jobs (random
 # durations 0-300 ms, some failing, some with retries, some failing only on
-# their first attempt) on 3 workers, while the scheduler is SIGKILLed at
+# their first run) on 3 workers, while the scheduler is SIGKILLed at
 # random moments and restarted on the same state dir, submissions and jobs
 # going on all the while. Afterwards every job whose id `mlq submit` printed
 # is terminal with the state and exit code its script implies, ran as many
@@ -52,7 +52,7 @@ with open(sys.argv[3], "w") as plan, open(sys.argv[4], "w") as exp:
         elif r < 0.85:  # always fails, retried 1-2 times
             mode, retries = "fail", rng.randint(1, 2)
             want = ("FAILED", code, retries + 1)
-        else:           # fails on attempt 1 only
+        else:           # fails on its first run only
             mode, retries = "flaky", rng.randint(1, 2)
             want = ("SUCCEEDED", 0, 2)
         plan.write("%s %d %s %d %d\n" % (name, dur, mode, code, retries))
@@ -128,8 +128,9 @@ wait_until "[ \"\$(sql 'SELECT count(*) FROM jobs WHERE state < 3')\" = 0 ]" $((
     fail "jobs not terminal: $(sql 'SELECT name, state, reason FROM jobs WHERE state < 3 LIMIT 20')"
 mapfile -t IDS < <(awk '{ print $2 }' "$T/acked")
 : >"$T/status.jsonl"
-for ((i = 0; i < ${#IDS[@]}; i += 200)); do
-    batch=("${IDS[@]:i:200}")
+# Batches of 50: the scheduler lists attempts for at most 64 ids at a time.
+for ((i = 0; i < ${#IDS[@]}; i += 50)); do
+    batch=("${IDS[@]:i:50}")
     run mlq wait "${batch[@]}" --timeout 60s
     case "$RC" in 0 | 1) ;; *) fail "mlq wait exited $RC: $ERR" ;; esac
     ok mlq status "${batch[@]}" --json
