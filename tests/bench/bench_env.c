@@ -18,6 +18,7 @@
 #define PROBE_TIMEOUT_MS 250
 #define STOP_GRACE_MS    10000
 #define TAIL_LINES       30
+#define WRAP_WORDS       16 /* words of MLQ_BENCH_SCHED_WRAP used */
 
 int benv_init(struct benv *e, const char *bin_dir, const char *tmp_parent, bool keep,
               volatile const sig_atomic_t *stop, struct mlq_err *err)
@@ -90,8 +91,18 @@ static int spawn_scheduler(struct benv *e, struct mlq_err *err)
     snprintf(bin, sizeof bin, "%s/mlq-scheduler", e->bin_dir);
     snprintf(state, sizeof state, "%s/state", e->run_dir);
     snprintf(log, sizeof log, "%s/scheduler.log", e->run_dir);
-    char *argv[] = {bin,   "--listen",    e->endpoint, "--state-dir",
-                    state, "--log-level", "warn",      NULL};
+    char *args[] = {bin, "--listen", e->endpoint, "--state-dir", state, "--log-level", "warn"};
+    /* The wrapper's words (e.g. valgrind --tool=callgrind), then the
+     * scheduler's own. */
+    char words[BENV_PATH], *argv[WRAP_WORDS + sizeof args / sizeof args[0] + 1];
+    size_t n = 0;
+    snprintf(words, sizeof words, "%s", e->sched_wrap ? e->sched_wrap : "");
+    for (char *save = NULL, *w = strtok_r(words, " ", &save); w && n < WRAP_WORDS;
+         w = strtok_r(NULL, " ", &save))
+        argv[n++] = w;
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
     return bproc_spawn(argv, log, &e->sched_pid, err);
 }
 

@@ -30,6 +30,7 @@ struct benv {
     pid_t sched_pid;
     pid_t worker_pid;
     bool keep;
+    const char *sched_wrap; /* command words put before mlq-scheduler, or NULL */
     volatile const sig_atomic_t *stop;
 };
 

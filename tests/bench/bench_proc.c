@@ -61,7 +61,7 @@ static void exec_child(char *const argv[], const char *log_path, pid_t parent)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execv(argv[0], argv);
+    execvp(argv[0], argv);
     dprintf(2, "mlq-bench: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
 }

@@ -17,8 +17,8 @@
  * released). Another process may still take it first: callers retry. */
 int bproc_free_port(struct mlq_err *err);
 
-/* fork+exec argv[0] with stdout and stderr appended to log_path and stdin
- * from /dev/null; the child dies with the calling thread's process. */
+/* fork+exec argv[0] (searched in PATH when it has no slash) with stdout and stderr appended to
+ * log_path and stdin from /dev/null; the child dies with the calling thread's process. */
 int bproc_spawn(char *const argv[], const char *log_path, pid_t *out, struct mlq_err *err);
 
 /* True while pid (a child of ours) has not exited; reaps it when it has. */

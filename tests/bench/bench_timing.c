@@ -17,7 +17,7 @@
 #define START_TIMEOUT_NS (10LL * 1000000000)
 #define STAMP_POLL_US    100   /* how often to look for the stamp file */
 #define STATE_POLL_US    2000  /* how often to ask for the job's state */
-#define IDLE_GAP_US      20000 /* after a job: let the worker finish its log upload */
+#define IDLE_GAP_US      50000 /* after a job: let the worker finish its log upload */
 #define PIPELINE_DEPTH   256
 #define PLACE_CPUS_M     1000 /* a simulated worker's CPUs, and a small job's */
 #define PLACE_MEM        (1LL << 30)

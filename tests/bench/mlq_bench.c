@@ -57,7 +57,9 @@ static void usage(FILE *f)
             "                   mlq-bench-stamp are (default: next to mlq-bench)\n"
             "  --tmpdir DIR     parent of the temp dir (default: $TMPDIR, then /tmp)\n"
             "  --keep           keep the temp dir (state dirs, daemon logs)\n"
-            "  -h, --help       show this help\n",
+            "  -h, --help       show this help\n\n"
+            "MLQ_BENCH_SCHED_WRAP=\"CMD ARGS\" runs every scheduler under CMD, e.g.\n"
+            "\"valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%%p\".\n",
             BU_MAX_REPS);
 }
 
@@ -224,6 +226,7 @@ int main(int argc, char **argv)
         benv_fini(&env);
         return 1;
     }
+    env.sched_wrap = getenv("MLQ_BENCH_SCHED_WRAP");
     fprintf(stderr, "# mlq-bench%s: binaries in %s, temp dir %s\n", o.quick ? " --quick" : "",
             o.bin_dir, env.root);
     rc = run_all(&env, &o, &cfg);
