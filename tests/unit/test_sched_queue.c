@@ -38,26 +38,26 @@ static void test_order_across_shapes(void **state)
     assert_int_equal(mlq_queue_add(q, j[3], 0), 0); /* twice is once */
     assert_int_equal(mlq_queue_count(q), 6);
     assert_int_equal(mlq_queue_nshapes(q), 2);
-    assert_ptr_equal(mlq_queue_first(q), j[1]);
+    assert_ptr_equal(mlq_queue_first(q, NULL, NULL), j[1]);
 
     mlq_queue_pass_begin(q);
-    assert_ptr_equal(mlq_queue_pass_next(q), j[1]);
+    assert_ptr_equal(mlq_queue_pass_next(q, NULL, NULL), j[1]);
     mlq_queue_pass_skip(q, j[1]); /* the 1-CPU shape does not fit */
-    assert_ptr_equal(mlq_queue_pass_next(q), j[2]);
+    assert_ptr_equal(mlq_queue_pass_next(q, NULL, NULL), j[2]);
     mlq_queue_remove(q, j[2]); /* dispatched */
-    assert_ptr_equal(mlq_queue_pass_next(q), j[4]);
+    assert_ptr_equal(mlq_queue_pass_next(q, NULL, NULL), j[4]);
     mlq_queue_remove(q, j[4]);
     mlq_queue_remove(q, j[6]);
     assert_int_equal(mlq_queue_nshapes(q), 1); /* the 2-CPU shape is gone */
-    assert_null(mlq_queue_pass_next(q));       /* only the skipped shape left */
+    assert_null(mlq_queue_pass_next(q, NULL, NULL));       /* only the skipped shape left */
     mlq_queue_pass_begin(q);                   /* a new pass looks again */
-    assert_ptr_equal(mlq_queue_pass_next(q), j[1]);
+    assert_ptr_equal(mlq_queue_pass_next(q, NULL, NULL), j[1]);
     mlq_queue_remove(q, j[3]); /* from the middle of a heap */
     mlq_queue_remove(q, j[3]);
     assert_int_equal(mlq_queue_count(q), 2);
-    assert_ptr_equal(mlq_queue_first(q), j[1]);
+    assert_ptr_equal(mlq_queue_first(q, NULL, NULL), j[1]);
     mlq_queue_remove(q, j[1]);
-    assert_ptr_equal(mlq_queue_first(q), j[5]);
+    assert_ptr_equal(mlq_queue_first(q, NULL, NULL), j[5]);
     mlq_queue_destroy(&q);
     assert_null(q);
     for (int i = 1; i <= 6; i++)
@@ -78,13 +78,13 @@ static void test_waiting_jobs(void **state)
     assert_false(c->qwaiting);
     assert_int_equal(mlq_queue_count(q), 3);
     mlq_queue_pass_begin(q);
-    assert_ptr_equal(mlq_queue_pass_next(q), c); /* the only ready one */
+    assert_ptr_equal(mlq_queue_pass_next(q, NULL, NULL), c); /* the only ready one */
     int64_t due = 0;
     assert_int_equal(mlq_queue_release_due(q, 2999, &due), 0);
     assert_int_equal(due, 3000);
     assert_int_equal(mlq_queue_release_due(q, 3000, &due), 1);
     assert_int_equal(due, 5000);
-    assert_ptr_equal(mlq_queue_first(q), b); /* older than c, ready now */
+    assert_ptr_equal(mlq_queue_first(q, NULL, NULL), b); /* older than c, ready now */
     mlq_queue_remove(q, a);                  /* removal while waiting */
     assert_int_equal(mlq_queue_release_due(q, 9999, &due), 0);
     assert_int_equal(due, 0);
@@ -109,17 +109,17 @@ static void test_long_queue_pass_is_cheap(void **state)
     assert_int_equal(mlq_queue_add(q, v[N], 0), 0);
     assert_int_equal(mlq_queue_nshapes(q), 2);
     mlq_queue_pass_begin(q);
-    struct mlq_job *j = mlq_queue_pass_next(q);
+    struct mlq_job *j = mlq_queue_pass_next(q, NULL, NULL);
     assert_ptr_equal(j, v[0]);
     mlq_queue_pass_skip(q, j); /* one look for 100,000 big jobs */
-    assert_ptr_equal(mlq_queue_pass_next(q), v[N]);
+    assert_ptr_equal(mlq_queue_pass_next(q, NULL, NULL), v[N]);
     mlq_queue_remove(q, v[N]);
-    assert_null(mlq_queue_pass_next(q));
+    assert_null(mlq_queue_pass_next(q, NULL, NULL));
     /* heap order survives many removals from the middle */
     for (int i = 1; i < N; i += 2)
         mlq_queue_remove(q, v[i]);
     for (int i = 0; i < N; i += 2) {
-        assert_ptr_equal(mlq_queue_first(q), v[i]);
+        assert_ptr_equal(mlq_queue_first(q, NULL, NULL), v[i]);
         mlq_queue_remove(q, v[i]);
     }
     assert_int_equal(mlq_queue_count(q), 0);
