@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mpk.h"
+#include "protopipe.h"
 #include "protospec.h"
 
 static const char *const stream_names[] = {"stdout", "stderr"};
@@ -38,7 +39,7 @@ static const char *name_of(const char *const *names, int n, int v)
 
 /* ---- shared structures: encoding ---------------------------------------- */
 
-#define JOBINFO_KEYS     23 /* plus "attempts" when there are any */
+#define JOBINFO_KEYS     (23 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define WORKERINFO_KEYS  15
 #define ATTEMPTINFO_KEYS 10
 #define GPUINFO_KEYS     6
@@ -85,6 +86,7 @@ static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_int(pk, "node_failures", j->node_failures);
     mlq_mpk_kv_int(pk, "not_before_ms", j->not_before_ms);
     mlq_mpk_kv_int(pk, "time_limit_ms", j->time_limit_ms);
+    mlq_protopipe_put_jobinfo(pk, j);
     if (na == 0)
         return;
     mlq_mpk_kv_array(pk, "attempts", na);
@@ -248,6 +250,8 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
         rc = mlq_mpk_opt_int(m, "time_limit_ms", 0, INT64_MAX, &j->time_limit_ms);
     if (rc == 0)
         rc = read_jobinfo_attempts(m, j);
+    if (rc == 0)
+        rc = mlq_protopipe_read_jobinfo(m, j);
     return rc;
 }
 
@@ -423,7 +427,7 @@ static int dec_jobs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int st = -1;
     uint64_t limit = 0;
-    int rc = mlq_mpk_read_strv(mp, "ids", 0, MLQ_MAX_IDS, MLQ_ID_LEN, (size_t)MLQ_MAX_IDS * 64,
+    int rc = mlq_mpk_read_strv(mp, "ids", 0, MLQ_MAX_IDS, MLQ_MAX_REF, (size_t)MLQ_MAX_IDS * 64,
                                &m->u.jobs.ids, &m->u.jobs.nids);
     if (rc == 0)
         rc = mlq_mpk_read_enum(mp, "state", state_names, NELEM(state_names), true, &st);
@@ -439,15 +443,26 @@ static void free_jobs(struct mlq_msg *m)
     mlq_mpk_strv_free(m->u.jobs.ids, m->u.jobs.nids);
 }
 
+static int dec_jobinfos(const struct mlq_mpk_map *mp, struct mlq_msg *m);
+
 static void enc_job_list(msgpack_packer *pk, const struct mlq_msg *m)
 {
     uint32_t n = m->u.job_list.jobs ? m->u.job_list.njobs : 0;
     mlq_mpk_kv_array(pk, "jobs", n);
     for (uint32_t i = 0; i < n; i++)
         put_jobinfo(pk, &m->u.job_list.jobs[i]);
+    mlq_protopipe_put_arrays(pk, m->u.job_list.arrays, m->u.job_list.narrays);
 }
 
 static int dec_job_list(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = dec_jobinfos(mp, m);
+    if (rc == 0)
+        rc = mlq_protopipe_read_arrays(mp, &m->u.job_list.arrays, &m->u.job_list.narrays);
+    return rc;
+}
+
+static int dec_jobinfos(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     const msgpack_object_array *a;
     int rc = mlq_mpk_read_array(mp, "jobs", 0, MLQ_MAX_LIST, &a);
@@ -475,6 +490,9 @@ static void free_job_list(struct mlq_msg *m)
     for (uint32_t i = 0; m->u.job_list.jobs && i < m->u.job_list.njobs; i++)
         mlq_proto_jobinfo_free(&m->u.job_list.jobs[i]);
     free(m->u.job_list.jobs);
+    for (uint32_t i = 0; m->u.job_list.arrays && i < m->u.job_list.narrays; i++)
+        mlq_proto_arrayinfo_free(&m->u.job_list.arrays[i]);
+    free(m->u.job_list.arrays);
 }
 
 static void enc_cancel(msgpack_packer *pk, const struct mlq_msg *m)
@@ -484,7 +502,7 @@ static void enc_cancel(msgpack_packer *pk, const struct mlq_msg *m)
 
 static int dec_cancel(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
-    return mlq_mpk_read_strv(mp, "ids", 1, MLQ_MAX_IDS, MLQ_ID_LEN, (size_t)MLQ_MAX_IDS * 64,
+    return mlq_mpk_read_strv(mp, "ids", 1, MLQ_MAX_IDS, MLQ_MAX_REF, (size_t)MLQ_MAX_IDS * 64,
                              &m->u.cancel.ids, &m->u.cancel.nids);
 }
 
@@ -539,7 +557,7 @@ static int dec_logs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int stream = 0;
     uint64_t max = 0;
-    int rc = mlq_mpk_read_str(mp, "job", MLQ_ID_LEN, false, &m->u.logs.job);
+    int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_REF, false, &m->u.logs.job);
     if (rc == 0 && m->u.logs.job[0] == '\0')
         rc = mlq_err_set(mp->err, MLQ_EPROTO, "logs: key 'job' must not be empty");
     if (rc == 0)
@@ -784,6 +802,7 @@ static void enc_assign(msgpack_packer *pk, const struct mlq_msg *m)
     for (uint32_t i = 0; i < n; i++)
         msgpack_pack_int64(pk, m->u.assign.gpu_ids[i]);
     mlq_mpk_kv_int(pk, "kill_grace_ms", m->u.assign.kill_grace_ms);
+    mlq_protopipe_put_assign(pk, m);
 }
 
 static int dec_gpu_ids(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -820,6 +839,8 @@ static int dec_assign(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = dec_gpu_ids(mp, m);
     if (rc == 0)
         rc = mlq_mpk_read_int(mp, "kill_grace_ms", 0, INT64_MAX, &m->u.assign.kill_grace_ms);
+    if (rc == 0)
+        rc = mlq_protopipe_read_assign(mp, m);
     return rc;
 }
 
@@ -1000,7 +1021,7 @@ static void enc_why(msgpack_packer *pk, const struct mlq_msg *m)
 
 static int dec_why(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
-    int rc = mlq_mpk_read_str(mp, "job", MLQ_ID_LEN, false, &m->u.why.job);
+    int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_REF, false, &m->u.why.job);
     if (rc == 0 && m->u.why.job[0] == '\0')
         rc = mlq_err_set(mp->err, MLQ_EPROTO, "why: key 'job' must not be empty");
     return rc;
@@ -1075,7 +1096,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_SUBMIT] = {"submit", 1, enc_submit, dec_submit, free_submit},
     [MLQ_MSG_SUBMITTED] = {"submitted", 1, enc_submitted, dec_submitted, NULL},
     [MLQ_MSG_JOBS] = {"jobs", 3, enc_jobs, dec_jobs, free_jobs},
-    [MLQ_MSG_JOB_LIST] = {"job_list", 1, enc_job_list, dec_job_list, free_job_list},
+    [MLQ_MSG_JOB_LIST] = {"job_list", 2, enc_job_list, dec_job_list, free_job_list},
     [MLQ_MSG_CANCEL] = {"cancel", 1, enc_cancel, dec_cancel, free_cancel},
     [MLQ_MSG_WORKERS] = {"workers", 0, NULL, NULL, NULL},
     [MLQ_MSG_WORKER_LIST] = {"worker_list", 1, enc_worker_list, dec_worker_list, free_worker_list},
@@ -1085,6 +1106,14 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_RESUME] = {"resume", 1, enc_resume, dec_resume, free_drain},
     [MLQ_MSG_WHY] = {"why", 1, enc_why, dec_why, free_why},
     [MLQ_MSG_WHY_REPLY] = {"why_reply", 7, enc_why_reply, dec_why_reply, free_why_reply},
+    [MLQ_MSG_SCHEDULE_ADD] = {"schedule_add", 1, mlq_protopipe_enc_schedule_add,
+                              mlq_protopipe_dec_schedule_add, mlq_protopipe_free_schedule_add},
+    [MLQ_MSG_SCHEDULE_CMD] = {"schedule_cmd", 2, mlq_protopipe_enc_schedule_cmd,
+                              mlq_protopipe_dec_schedule_cmd, mlq_protopipe_free_schedule_cmd},
+    [MLQ_MSG_SCHEDULES] = {"schedules", 1, mlq_protopipe_enc_schedules, mlq_protopipe_dec_schedules,
+                           mlq_protopipe_free_schedules},
+    [MLQ_MSG_SCHEDULE_LIST] = {"schedule_list", 1, mlq_protopipe_enc_schedule_list,
+                               mlq_protopipe_dec_schedule_list, mlq_protopipe_free_schedule_list},
     [MLQ_MSG_REGISTER] = {"register", 9, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 2, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
@@ -1092,7 +1121,8 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, enc_log_upload, dec_log_upload, free_log_upload},
     [MLQ_MSG_REGISTERED] = {"registered", 2, enc_registered, dec_registered, NULL},
     [MLQ_MSG_HB_ACK] = {"hb_ack", 0, NULL, NULL, NULL},
-    [MLQ_MSG_ASSIGN] = {"assign", 6, enc_assign, dec_assign, free_assign},
+    [MLQ_MSG_ASSIGN] = {"assign", 6 + MLQ_PROTOPIPE_ASSIGN_KEYS, enc_assign, dec_assign,
+                        free_assign},
     [MLQ_MSG_KILL] = {"kill", 2, enc_kill, dec_kill, free_kill},
     [MLQ_MSG_REPORT_ACK] = {"report_ack", 3, enc_report_ack, dec_report_ack, NULL},
     [MLQ_MSG_LOG_READ] = {"log_read", 5, enc_log_read, dec_log_read, NULL},
@@ -1240,6 +1270,8 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
         free(info->attempts[i].detail);
     }
     free(info->attempts);
+    free(info->array_id);
+    free(info->deps);
     memset(info, 0, sizeof *info);
 }
 

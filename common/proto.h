@@ -28,19 +28,23 @@ enum mlq_msg_type {
     MLQ_MSG_ERROR = 0, /* "error"      code, msg */
     MLQ_MSG_OK,        /* "ok"         (no fields) */
     /* client -> scheduler, and their replies */
-    MLQ_MSG_SUBMIT,      /* "submit"      spec */
-    MLQ_MSG_SUBMITTED,   /* "submitted"   id */
-    MLQ_MSG_JOBS,        /* "jobs"        ids[] (prefixes), state, limit */
-    MLQ_MSG_JOB_LIST,    /* "job_list"    jobs[] */
-    MLQ_MSG_CANCEL,      /* "cancel"      ids[] (prefixes); reply job_list */
-    MLQ_MSG_WORKERS,     /* "workers"     (no fields) */
-    MLQ_MSG_WORKER_LIST, /* "worker_list" workers[] */
-    MLQ_MSG_LOGS,        /* "logs"        job (prefix), stream, offset, max */
-    MLQ_MSG_LOG_DATA,    /* "log_data"    data, offset, size, state, done */
-    MLQ_MSG_DRAIN,       /* "drain"       worker, reason; reply worker_list */
-    MLQ_MSG_RESUME,      /* "resume"      worker; reply worker_list */
-    MLQ_MSG_WHY,         /* "why"         job (prefix) */
-    MLQ_MSG_WHY_REPLY,   /* "why_reply"   job_id, state, blocker, text, ... */
+    MLQ_MSG_SUBMIT,        /* "submit"      spec */
+    MLQ_MSG_SUBMITTED,     /* "submitted"   id */
+    MLQ_MSG_JOBS,          /* "jobs"        ids[] (prefixes), state, limit */
+    MLQ_MSG_JOB_LIST,      /* "job_list"    jobs[] */
+    MLQ_MSG_CANCEL,        /* "cancel"      ids[] (prefixes); reply job_list */
+    MLQ_MSG_WORKERS,       /* "workers"     (no fields) */
+    MLQ_MSG_WORKER_LIST,   /* "worker_list" workers[] */
+    MLQ_MSG_LOGS,          /* "logs"        job (prefix), stream, offset, max */
+    MLQ_MSG_LOG_DATA,      /* "log_data"    data, offset, size, state, done */
+    MLQ_MSG_DRAIN,         /* "drain"       worker, reason; reply worker_list */
+    MLQ_MSG_RESUME,        /* "resume"      worker; reply worker_list */
+    MLQ_MSG_WHY,           /* "why"         job (prefix) */
+    MLQ_MSG_WHY_REPLY,     /* "why_reply"   job_id, state, blocker, text, ... */
+    MLQ_MSG_SCHEDULE_ADD,  /* "schedule_add"  schedule (scheduleinfo); reply schedule_list */
+    MLQ_MSG_SCHEDULE_CMD,  /* "schedule_cmd"  name, op; reply schedule_list (or ok for rm) */
+    MLQ_MSG_SCHEDULES,     /* "schedules"     name|nil; reply schedule_list */
+    MLQ_MSG_SCHEDULE_LIST, /* "schedule_list" schedules[] */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name */
@@ -86,6 +90,63 @@ struct mlq_jobspec {
     char **require;    /* "k=v" labels the worker must carry */
     uint32_t nrequire; /* <= MLQ_MAX_LABELS */
     char *gpu_type;    /* normalised GPU type ("h100"); NULL = any */
+    /* Issue 6, optional on the wire. */
+    struct mlq_dep *deps; /* start conditions; <= MLQ_MAX_DEPS */
+    uint32_t ndeps;
+    char *array;           /* submit only: "0-999", "0-99:10", "1,5,7"; NULL = not an array */
+    uint32_t max_running;  /* arrays: tasks running at once; 0 = no limit */
+    char *idempotency_key; /* submit only: same key + same owner = same job (7 days) */
+};
+
+enum mlq_dep_kind {
+    MLQ_DEP_OK = 0, /* "ok": the target SUCCEEDED (--after) */
+    MLQ_DEP_ANY,    /* "any": the target ended in any way (--after-any) */
+    MLQ_DEP_FAILED, /* "failed": the target did not succeed (--after-failed) */
+};
+
+/* A dependency. On submit, target is what the user typed (a job or array id
+ * prefix); the scheduler stores the full id. An array target means all of
+ * its tasks (ok: all succeeded; any: all ended; failed: one did not
+ * succeed). */
+struct mlq_dep {
+    char target[MLQ_ID_LEN + 1];
+    enum mlq_dep_kind kind;
+};
+
+/* Summary of a job array, for `mlq status ARRAY`. */
+struct mlq_arrayinfo {
+    char id[MLQ_ID_LEN + 1];
+    char *name;
+    char *owner;
+    char **argv;
+    uint32_t argc;
+    uint32_t size;        /* tasks */
+    uint32_t max_running; /* 0 = no limit */
+    int64_t submit_ms;
+    uint32_t counts[MLQ_JOB_STATE_COUNT]; /* tasks per state */
+    char *failed; /* indices of FAILED/TIMED_OUT/CANCELLED tasks, "3,17-19" (may be NULL) */
+};
+
+/* A recurring submission. */
+struct mlq_scheduleinfo {
+    char *name;     /* [A-Za-z0-9_.-], 1..128 */
+    char *cron;     /* five-field cron expression */
+    char *timezone; /* IANA name; NULL = UTC */
+    struct mlq_jobspec spec;
+    char *concurrency;   /* "allow", "skip" (default), "replace" */
+    int64_t catch_up_ms; /* default 1 h */
+    bool paused;
+    /* Filled by the scheduler in replies. */
+    int64_t *next_fires; /* wall ms, up to 5 */
+    uint32_t nnext;
+    struct mlq_schedrun *runs; /* newest first, up to 10 */
+    uint32_t nruns;
+};
+
+struct mlq_schedrun {
+    int64_t fire_ms;
+    char job_id[MLQ_ID_LEN + 1];
+    enum mlq_job_state state;
 };
 
 /* One GPU of a worker. In `register` it describes the device; in
@@ -142,6 +203,11 @@ struct mlq_jobinfo {
     struct mlq_attemptinfo *attempts; /* oldest first; only in replies to
                                          `jobs` with ids (status) */
     uint32_t nattempts;               /* <= MLQ_MAX_ATTEMPT_INFO */
+    /* Issue 6, optional on the wire. */
+    char *array_id;       /* the array this job is a task of; NULL none */
+    int32_t array_index;  /* -1 when not a task */
+    struct mlq_dep *deps; /* full ids */
+    uint32_t ndeps;
 };
 
 struct mlq_workerinfo {
@@ -204,6 +270,8 @@ struct mlq_msg {
         struct {
             struct mlq_jobinfo *jobs;
             uint32_t njobs;
+            struct mlq_arrayinfo *arrays; /* optional: ids that named arrays */
+            uint32_t narrays;
         } job_list;
         struct {
             char **ids;
@@ -272,7 +340,25 @@ struct mlq_msg {
             int32_t *gpu_ids;
             uint32_t ngpu_ids;
             int64_t kill_grace_ms;
+            /* optional: the job is task array_index of array_id (array_size tasks) */
+            char array_id[MLQ_ID_LEN + 1]; /* "" when not a task */
+            int32_t array_index;
+            uint32_t array_size;
         } assign;
+        struct {
+            struct mlq_scheduleinfo sched;
+        } schedule_add;
+        struct {
+            char *name;
+            char *op; /* "pause", "resume", "rm", "run_now" */
+        } schedule_cmd;
+        struct {
+            char *name; /* NULL = all */
+        } schedules;
+        struct {
+            struct mlq_scheduleinfo *schedules;
+            uint32_t nschedules;
+        } schedule_list;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
             char *reason;
@@ -352,6 +438,23 @@ int mlq_proto_label_check(const char *kv, struct mlq_err *err);
 int mlq_proto_pool_check(const char *pool, struct mlq_err *err);
 int mlq_proto_gpu_type_check(const char *type, struct mlq_err *err);
 void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g); /* the strings inside */
+void mlq_proto_arrayinfo_free(struct mlq_arrayinfo *a);
+void mlq_proto_scheduleinfo_free(struct mlq_scheduleinfo *s);
+/* Issue-6 helpers shared by the CLI, the scheduler and the decoder.
+ * - a dependency target as a user may give it: 1..MLQ_ID_LEN bytes, an id
+ *   prefix of 0-9 a-f '-', optionally followed by "/N" (task N, 1..7 digits);
+ * - an idempotency key: 1..MLQ_MAX_IDEM_KEY printable ASCII bytes;
+ * - a schedule name: 1..MLQ_MAX_NAME bytes of A-Z a-z 0-9 _ . -;
+ * - a schedule concurrency: "allow", "skip" or "replace";
+ * - a schedule op: "pause", "resume", "rm" or "run_now". */
+const char *mlq_proto_dep_kind_name(enum mlq_dep_kind k); /* "ok", "any", "failed"; "?" */
+bool mlq_proto_dep_target_ok(const char *target);
+int mlq_proto_idem_key_check(const char *key, struct mlq_err *err);
+int mlq_proto_schedule_name_check(const char *name, struct mlq_err *err);
+/* Checks a schedule as submitted by `schedule_add`: name, cron and time zone
+ * lengths and alphabet (the scheduler parses them), concurrency, catch-up
+ * range, and its spec (mlq_proto_jobspec_check). */
+int mlq_proto_scheduleinfo_check(const struct mlq_scheduleinfo *s, struct mlq_err *err);
 /* Checks a spec against bounds.h and the rules above (argc >= 1, env syntax,
  * absolute workdir, positive cpus/mem, gpus in range, priority in range,
  * pool / require / gpu_type syntax, a gpu_type only with gpus >= 1). */

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrayspec.h"
+
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 18
+#define JOBSPEC_KEYS 22
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
@@ -38,6 +40,72 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
     mlq_mpk_kv_str(pk, "pool", s->pool);
     mlq_mpk_kv_strv(pk, "require", s->require, s->require ? s->nrequire : 0);
     mlq_mpk_kv_str(pk, "gpu_type", s->gpu_type);
+    mlq_protospec_put_deps(pk, "deps", s->deps, s->ndeps);
+    mlq_mpk_kv_str(pk, "array", s->array);
+    mlq_mpk_kv_uint(pk, "max_running", s->max_running);
+    mlq_mpk_kv_str(pk, "idempotency_key", s->idempotency_key);
+}
+
+static const char *const dep_kind_names[] = {"ok", "any", "failed"};
+
+void mlq_protospec_put_deps(msgpack_packer *pk, const char *key, const struct mlq_dep *d,
+                            uint32_t n)
+{
+    mlq_mpk_kv_array(pk, key, d ? n : 0);
+    for (uint32_t i = 0; d && i < n; i++) {
+        msgpack_pack_map(pk, 2);
+        mlq_mpk_kv_str(pk, "target", d[i].target);
+        mlq_mpk_kv_str(pk, "kind", mlq_proto_dep_kind_name(d[i].kind));
+    }
+}
+
+const char *mlq_proto_dep_kind_name(enum mlq_dep_kind k)
+{
+    return (unsigned)k < sizeof dep_kind_names / sizeof dep_kind_names[0] ? dep_kind_names[k] : "?";
+}
+
+static int read_dep(const struct mlq_mpk_map *m, bool full, struct mlq_dep *d)
+{
+    int kind = 0;
+    int rc = full ? mlq_mpk_read_id(m, "target", d->target)
+                  : mlq_mpk_read_strbuf(m, "target", d->target, MLQ_ID_LEN);
+    if (rc == 0 && !full && !mlq_proto_dep_target_ok(d->target))
+        rc = mlq_err_set(m->err, MLQ_EPROTO,
+                         "%s: key 'target' must be a job or array id (prefix), or ARRAY/N",
+                         m->where);
+    if (rc == 0)
+        rc = mlq_mpk_read_enum(m, "kind", dep_kind_names, 3, false, &kind);
+    d->kind = rc == 0 ? (enum mlq_dep_kind)kind : MLQ_DEP_OK;
+    return rc;
+}
+
+int mlq_protospec_read_deps(const struct mlq_mpk_map *m, const char *key, bool full,
+                            struct mlq_dep **out, uint32_t *n)
+{
+    const msgpack_object_array *a;
+    *out = NULL;
+    *n = 0;
+    if (mlq_mpk_absent(m, key))
+        return 0;
+    int rc = mlq_mpk_read_array(m, key, 0, MLQ_MAX_DEPS, &a);
+    if (rc < 0 || a->size == 0)
+        return rc;
+    *out = calloc(a->size, sizeof **out);
+    if (!*out)
+        return mlq_err_set(m->err, MLQ_ENOMEM, "%s: out of memory", m->where);
+    *n = a->size;
+    for (uint32_t i = 0; i < a->size && rc == 0; i++) {
+        struct mlq_mpk_map dm;
+        rc = mlq_mpk_map_init(&dm, &a->ptr[i], "dep", m->err);
+        if (rc == 0)
+            rc = read_dep(&dm, full, &(*out)[i]);
+    }
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 static int read_limits(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
@@ -72,6 +140,22 @@ static int read_placement(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     return rc;
 }
 
+/* Issue-6 keys: deps, array, max_running, idempotency_key (all optional);
+ * judged by mlq_proto_jobspec_check() afterwards. */
+static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    uint64_t maxr = 0;
+    int rc = mlq_protospec_read_deps(m, "deps", false, &s->deps, &s->ndeps);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "array", MLQ_ARRAYSPEC_MAX_LEN, true, &s->array);
+    if (rc == 0 && !mlq_mpk_absent(m, "max_running"))
+        rc = mlq_mpk_read_uint(m, "max_running", MLQ_MAX_ARRAY, &maxr);
+    s->max_running = (uint32_t)maxr;
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "idempotency_key", MLQ_MAX_IDEM_KEY, true, &s->idempotency_key);
+    return rc;
+}
+
 /* Decoded specs obey the same rules as user input; a violation is a
  * protocol error here because a well-behaved sender checks before sending. */
 int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
@@ -97,6 +181,8 @@ int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
         rc = read_limits(m, s);
     if (rc == 0)
         rc = read_placement(m, s);
+    if (rc == 0)
+        rc = read_pipeline(m, s);
     struct mlq_err e;
     if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
         rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);
@@ -307,6 +393,86 @@ static int check_placement(const struct mlq_jobspec *s, struct mlq_err *err)
     return 0;
 }
 
+bool mlq_proto_dep_target_ok(const char *t)
+{
+    size_t n = t ? strnlen(t, MLQ_ID_LEN + 1) : 0;
+    if (n == 0 || n > MLQ_ID_LEN)
+        return false;
+    const char *slash = strchr(t, '/');
+    size_t plen = slash ? (size_t)(slash - t) : n;
+    if (plen == 0)
+        return false;
+    for (size_t i = 0; i < plen; i++)
+        if (!((t[i] >= '0' && t[i] <= '9') || (t[i] >= 'a' && t[i] <= 'f') || t[i] == '-'))
+            return false;
+    if (!slash)
+        return true;
+    size_t dlen = n - plen - 1;
+    if (dlen == 0 || dlen > 7) /* indices stop at 1000000 */
+        return false;
+    for (size_t i = plen + 1; i < n; i++)
+        if (t[i] < '0' || t[i] > '9')
+            return false;
+    return true;
+}
+
+int mlq_proto_idem_key_check(const char *key, struct mlq_err *err)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n == 0)
+        return mlq_err_set(err, MLQ_EINVAL, "idempotency key is empty");
+    if (n > MLQ_MAX_IDEM_KEY)
+        return mlq_err_set(err, MLQ_EINVAL, "idempotency key is longer than %d bytes",
+                           MLQ_MAX_IDEM_KEY);
+    for (const char *p = key; *p; p++)
+        if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f)
+            return mlq_err_set(err, MLQ_EINVAL,
+                               "idempotency key may hold only printable ASCII characters");
+    return 0;
+}
+
+/* Only the alphabet of an array spec: the scheduler parses it in full
+ * (mlq_arrayspec_parse), once, at submit. Stored specs are unpacked often and
+ * must not pay for expanding 100000 indices each time. */
+static const char *array_problem(const char *a)
+{
+    size_t n = strlen(a);
+    if (n == 0)
+        return "is empty";
+    if (n > MLQ_ARRAYSPEC_MAX_LEN)
+        return "is too long";
+    for (const char *p = a; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == ',' || *p == '-' || *p == ':'))
+            return "may hold only digits and , - :";
+    return NULL;
+}
+
+/* Dependencies, array, max_running, idempotency key (all optional). */
+static int check_pipeline(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    const char *why;
+    if (s->ndeps > MLQ_MAX_DEPS)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d dependencies", MLQ_MAX_DEPS);
+    if (s->ndeps > 0 && !s->deps)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: deps is missing");
+    for (uint32_t i = 0; i < s->ndeps; i++) {
+        if (!mlq_proto_dep_target_ok(s->deps[i].target))
+            return mlq_err_set(err, MLQ_EINVAL,
+                               "spec: deps[%u] is not a job id, an array id "
+                               "or ARRAY/N",
+                               i);
+        if ((unsigned)s->deps[i].kind > MLQ_DEP_FAILED)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: deps[%u] has an unknown kind", i);
+    }
+    if (s->array && (why = array_problem(s->array)))
+        return mlq_err_set(err, MLQ_EINVAL, "spec: array %s", why);
+    if (s->max_running > MLQ_MAX_ARRAY)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: max_running must be at most %d", MLQ_MAX_ARRAY);
+    if (s->idempotency_key && mlq_proto_idem_key_check(s->idempotency_key, err) < 0)
+        return MLQ_EINVAL;
+    return 0;
+}
+
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
 {
     int rc = check_text(spec, err);
@@ -324,7 +490,9 @@ int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
     if (spec->gpus < 0 || spec->gpus > MLQ_MAX_GPUS)
         return mlq_err_set(err, MLQ_EINVAL, "spec: gpus must be between 0 and %d", MLQ_MAX_GPUS);
     rc = check_limits(spec, err);
-    return rc < 0 ? rc : check_placement(spec, err);
+    if (rc == 0)
+        rc = check_placement(spec, err);
+    return rc < 0 ? rc : check_pipeline(spec, err);
 }
 
 /* ---- free and copy ------------------------------------------------------ */
@@ -341,6 +509,9 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
     free(spec->pool);
     mlq_mpk_strv_free(spec->require, spec->nrequire);
     free(spec->gpu_type);
+    free(spec->deps);
+    free(spec->array);
+    free(spec->idempotency_key);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -367,6 +538,18 @@ static int dup_strv(char ***dst, char *const *src, uint32_t n)
     return 0;
 }
 
+static int dup_deps(struct mlq_jobspec *dst, const struct mlq_jobspec *src)
+{
+    if (!src->deps || src->ndeps == 0)
+        return 0;
+    dst->deps = calloc(src->ndeps, sizeof *dst->deps);
+    if (!dst->deps)
+        return -1;
+    memcpy(dst->deps, src->deps, src->ndeps * sizeof *dst->deps);
+    dst->ndeps = src->ndeps;
+    return 0;
+}
+
 int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *src,
                            struct mlq_err *err)
 {
@@ -381,6 +564,7 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
     dst->warn_signal = src->warn_signal;
     dst->warn_before_ms = src->warn_before_ms;
     dst->priority = src->priority;
+    dst->max_running = src->max_running;
     /* counts first, so a failure half way frees exactly what was copied */
     dst->argc = src->argv ? src->argc : 0;
     dst->envc = src->env ? src->envc : 0;
@@ -389,7 +573,8 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
         dup_opt(&dst->workdir, src->workdir) < 0 || dup_strv(&dst->argv, src->argv, dst->argc) ||
         dup_strv(&dst->env, src->env, dst->envc) < 0 || dup_opt(&dst->pool, src->pool) < 0 ||
         dup_strv(&dst->require, src->require, dst->nrequire) < 0 ||
-        dup_opt(&dst->gpu_type, src->gpu_type) < 0) {
+        dup_opt(&dst->gpu_type, src->gpu_type) < 0 || dup_opt(&dst->array, src->array) < 0 ||
+        dup_opt(&dst->idempotency_key, src->idempotency_key) < 0 || dup_deps(dst, src) < 0) {
         mlq_proto_jobspec_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
     }

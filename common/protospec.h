@@ -7,6 +7,7 @@
 #ifndef MLQ_PROTOSPEC_H
 #define MLQ_PROTOSPEC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mpk.h"
@@ -22,5 +23,13 @@ int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *spec);
  * empty); frees it again on failure. */
 int mlq_protospec_read_labels(const struct mlq_mpk_map *m, const char *key, char ***out,
                               uint32_t *n);
+
+/* The "deps" array: [{target, kind}]. With full, every target must be a
+ * full id (jobinfo); otherwise what a user may type (mlq_proto_dep_target_ok).
+ * Absent or nil: none. Allocates *out (NULL when empty); frees it on failure. */
+void mlq_protospec_put_deps(msgpack_packer *pk, const char *key, const struct mlq_dep *d,
+                            uint32_t n);
+int mlq_protospec_read_deps(const struct mlq_mpk_map *m, const char *key, bool full,
+                            struct mlq_dep **out, uint32_t *n);
 
 #endif

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "storeint.h"
 
 #define BUSY_TIMEOUT_MS    5000
 #define DEFAULT_LIST_LIMIT 100
@@ -82,6 +83,29 @@ static const char *const migrations[] = {
     "ALTER TABLE workers ADD COLUMN drain_reason TEXT;"
     "CREATE INDEX attempts_end ON attempts(end_ms);"
     "PRAGMA user_version = 3;",
+    /* v4 (issue 6): job arrays (a task is a job row naming its array),
+     * idempotency keys, cron schedules and the jobs they submitted.
+     * Dependencies live in the spec blob (optional keys again). */
+    "ALTER TABLE jobs ADD COLUMN array_id TEXT;" /* NULL unless a task */
+    "ALTER TABLE jobs ADD COLUMN array_index INTEGER;"
+    "CREATE INDEX jobs_array ON jobs(array_id, array_index);"
+    "CREATE TABLE arrays ("
+    " id TEXT PRIMARY KEY NOT NULL, name TEXT, owner TEXT,"
+    " spec BLOB NOT NULL," /* as submitted: spec.array holds the index spec */
+    " size INTEGER NOT NULL, max_running INTEGER NOT NULL, submit_ms INTEGER NOT NULL);"
+    "CREATE TABLE idempotency ("
+    " owner TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (owner, key));"
+    "CREATE INDEX idempotency_created ON idempotency(created_ms);"
+    "CREATE TABLE schedules ("
+    " name TEXT PRIMARY KEY NOT NULL, cron TEXT NOT NULL, timezone TEXT,"
+    " spec BLOB NOT NULL, concurrency INTEGER NOT NULL, catch_up_ms INTEGER NOT NULL,"
+    " paused INTEGER NOT NULL, next_fire_ms INTEGER NOT NULL, last_fire_ms INTEGER NOT NULL,"
+    " last_job TEXT, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE schedule_runs ("
+    " name TEXT NOT NULL, fire_ms INTEGER NOT NULL, job_id TEXT NOT NULL);"
+    "CREATE INDEX schedule_runs_name ON schedule_runs(name, fire_ms);"
+    "PRAGMA user_version = 4;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -120,7 +144,7 @@ enum stmt_id {
  * indexes are enum job_col. */
 #define JOB_COLS                                                                                   \
     "id, seq, state, reason, spec, submit_ms, start_ms, end_ms, attempts, node_failures,"          \
-    " current_attempt, exit_code, signal, not_before_ms"
+    " current_attempt, exit_code, signal, not_before_ms, array_id, array_index"
 enum job_col {
     JC_ID,
     JC_SEQ,
@@ -135,7 +159,9 @@ enum job_col {
     JC_CUR_ATT,
     JC_EXIT,
     JC_SIGNAL,
-    JC_NOT_BEFORE
+    JC_NOT_BEFORE,
+    JC_ARRAY_ID,
+    JC_ARRAY_INDEX
 };
 
 #define ATT_COLS                                                                                   \
@@ -160,7 +186,8 @@ enum att_col {
  * current (a job waiting for a retry still shows where it last ran). */
 #define INFO_SELECT                                                                                \
     "SELECT j.id, j.state, j.reason, j.spec, j.submit_ms, j.start_ms, j.end_ms, j.exit_code,"      \
-    " j.signal, a.num, a.id, a.worker, a.gpu_ids, j.node_failures, j.not_before_ms"                \
+    " j.signal, a.num, a.id, a.worker, a.gpu_ids, j.node_failures, j.not_before_ms,"               \
+    " j.array_id, j.array_index"                                                                   \
     " FROM jobs j LEFT JOIN attempts a ON a.id ="                                                  \
     " COALESCE(j.current_attempt,"                                                                 \
     " (SELECT id FROM attempts WHERE job_id = j.id ORDER BY num DESC LIMIT 1)) "
@@ -179,7 +206,9 @@ enum info_col {
     IC_WORKER,
     IC_GPUS,
     IC_NODE_FAIL,
-    IC_NOT_BEFORE
+    IC_NOT_BEFORE,
+    IC_ARRAY_ID,
+    IC_ARRAY_INDEX
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -192,8 +221,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_INSERT] =
         "INSERT INTO jobs (id, seq, name, owner, state, reason, spec, cpus_m, mem, gpus, workdir,"
         " argv0, submit_ms, start_ms, end_ms, attempts, node_failures, current_attempt, exit_code,"
-        " signal, not_before_ms) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?2,"
-        " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+        " signal, not_before_ms, array_id, array_index) VALUES (?1,"
+        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+        " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
         " RETURNING seq",
     [S_JOB_SAVE] = "UPDATE jobs SET state = ?2, reason = ?3, submit_ms = ?4, start_ms = ?5,"
                    " end_ms = ?6, attempts = ?7, node_failures = ?8, current_attempt = ?9,"
@@ -235,8 +265,19 @@ static const char *const stmt_sql[S_COUNT] = {
 struct mlq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
-    bool tx; /* the caller's transaction is open */
+    struct mlq_storepipe *pipe; /* storepipe.c's statements */
+    bool tx;                    /* the caller's transaction is open */
 };
+
+sqlite3 *mlq_storei_db(struct mlq_store *st)
+{
+    return st->db;
+}
+
+struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st)
+{
+    return st->pipe;
+}
 
 /* One event row; NULL fields are stored as NULL. */
 struct event {
@@ -245,17 +286,17 @@ struct event {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int db_err(struct mlq_store *st, struct mlq_err *err, const char *what)
+int mlq_storei_db_err(struct mlq_store *st, struct mlq_err *err, const char *what)
 {
     return mlq_err_set(err, MLQ_EDB, "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
-static int bind_err(int rc, struct mlq_err *err, const char *what)
+int mlq_storei_bind_err(int rc, struct mlq_err *err, const char *what)
 {
     return mlq_err_set(err, MLQ_EDB, "%s: binding parameters: %s", what, sqlite3_errstr(rc));
 }
 
-static void finish(sqlite3_stmt *s)
+void mlq_storei_finish(sqlite3_stmt *s)
 {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -263,16 +304,17 @@ static void finish(sqlite3_stmt *s)
 
 /* Steps s once expecting no row (or, for RETURNING, ignores the row), then
  * resets it. */
-static int exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what, struct mlq_err *err)
+int mlq_storei_exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what,
+                         struct mlq_err *err)
 {
     int rc = sqlite3_step(s);
-    int ret = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : db_err(st, err, what);
-    finish(s);
+    int ret = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : mlq_storei_db_err(st, err, what);
+    mlq_storei_finish(s);
     return ret;
 }
 
 /* NULL or "" is stored as NULL. */
-static int bind_opt(sqlite3_stmt *s, int i, const char *v)
+int mlq_storei_bind_opt(sqlite3_stmt *s, int i, const char *v)
 {
     if (!v || !*v)
         return sqlite3_bind_null(s, i);
@@ -286,7 +328,7 @@ static bool fixed_ok(const char *v, size_t cap)
 }
 
 /* Ids are canonical lowercase UUID text; resolve's range query relies on it. */
-static bool id_chars_ok(const char *s, size_t max)
+bool mlq_storei_id_chars_ok(const char *s, size_t max)
 {
     size_t n = strnlen(s, max + 1);
     if (n == 0 || n > max)
@@ -298,7 +340,7 @@ static bool id_chars_ok(const char *s, size_t max)
 }
 
 /* Copies untrusted text for an error message: at most 40 printable chars. */
-static void quote_safe(char *dst, size_t cap, const char *src)
+void mlq_storei_quote_safe(char *dst, size_t cap, const char *src)
 {
     size_t max = cap - 4 < 40 ? cap - 4 : 40; /* room for "..." and the NUL */
     size_t i = 0;
@@ -322,7 +364,7 @@ static const char *att_state_str(int s)
 }
 
 /* Column text as a new string; SQL NULL gives NULL. */
-static int col_dup(sqlite3_stmt *s, int i, char **out)
+int mlq_storei_col_dup(sqlite3_stmt *s, int i, char **out)
 {
     *out = NULL;
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
@@ -334,7 +376,7 @@ static int col_dup(sqlite3_stmt *s, int i, char **out)
 }
 
 /* Column text into a fixed buffer; SQL NULL gives "". */
-static int col_fixed(sqlite3_stmt *s, int i, char *dst, size_t cap)
+int mlq_storei_col_fixed(sqlite3_stmt *s, int i, char *dst, size_t cap)
 {
     dst[0] = '\0';
     if (sqlite3_column_type(s, i) == SQLITE_NULL)
@@ -349,7 +391,7 @@ static int col_fixed(sqlite3_stmt *s, int i, char *dst, size_t cap)
     return 0;
 }
 
-static int row_err(int rc, struct mlq_err *err, const char *what)
+int mlq_storei_row_err(int rc, struct mlq_err *err, const char *what)
 {
     if (rc == MLQ_ENOMEM)
         return mlq_err_set(err, MLQ_ENOMEM, "%s: out of memory", what);
@@ -364,11 +406,11 @@ static int pragma_text(struct mlq_store *st, const char *sql, char *out, size_t 
     sqlite3_stmt *s = NULL;
     out[0] = '\0';
     if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return db_err(st, err, sql);
+        return mlq_storei_db_err(st, err, sql);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW && sqlite3_column_text(s, 0))
         snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
-    int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_err(st, err, sql);
+    int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : mlq_storei_db_err(st, err, sql);
     sqlite3_finalize(s);
     return ret;
 }
@@ -376,7 +418,7 @@ static int pragma_text(struct mlq_store *st, const char *sql, char *out, size_t 
 static int exec_sql(struct mlq_store *st, const char *sql, const char *what, struct mlq_err *err)
 {
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return db_err(st, err, what);
+        return mlq_storei_db_err(st, err, what);
     return 0;
 }
 
@@ -449,7 +491,7 @@ static int prepare_all(struct mlq_store *st, struct mlq_err *err)
     for (int i = 0; i < S_COUNT; i++) {
         if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
                                NULL) != SQLITE_OK)
-            return db_err(st, err, "preparing statements");
+            return mlq_storei_db_err(st, err, "preparing statements");
     }
     return 0;
 }
@@ -476,6 +518,8 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
         rc = migrate(st, err);
     if (rc == 0)
         rc = prepare_all(st, err);
+    if (rc == 0)
+        rc = mlq_storepipe_open(st->db, &st->pipe, err);
     if (rc < 0) {
         mlq_store_close(&st);
         return rc;
@@ -493,6 +537,7 @@ void mlq_store_close(struct mlq_store **stp)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    mlq_storepipe_close(&st->pipe);
     sqlite3_close(st->db);
     free(st);
     *stp = NULL;
@@ -511,7 +556,7 @@ int mlq_store_begin(struct mlq_store *st, struct mlq_err *err)
 {
     if (st->tx)
         return tx_check(st, err);
-    int rc = exec_stmt(st, st->stmt[S_BEGIN], "starting transaction", err);
+    int rc = mlq_storei_exec_stmt(st, st->stmt[S_BEGIN], "starting transaction", err);
     if (rc == 0)
         st->tx = true;
     return rc;
@@ -525,11 +570,11 @@ int mlq_store_commit(struct mlq_store *st, struct mlq_err *err)
     st->tx = false;
     if (rc < 0)
         return rc;
-    rc = exec_stmt(st, st->stmt[S_COMMIT], "committing", err);
+    rc = mlq_storei_exec_stmt(st, st->stmt[S_COMMIT], "committing", err);
     /* A COMMIT can fail and leave the transaction open (deferred constraint,
      * busy): end it, so the next iteration starts clean. */
     if (rc < 0 && !sqlite3_get_autocommit(st->db))
-        exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
+        mlq_storei_exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
     return rc;
 }
 
@@ -537,7 +582,7 @@ void mlq_store_rollback(struct mlq_store *st)
 {
     st->tx = false;
     if (!sqlite3_get_autocommit(st->db))
-        exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
+        mlq_storei_exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
 }
 
 bool mlq_store_in_tx(const struct mlq_store *st)
@@ -546,26 +591,26 @@ bool mlq_store_in_tx(const struct mlq_store *st)
 }
 
 /* Opens a savepoint around one multi-row write. */
-static int op_begin(struct mlq_store *st, struct mlq_err *err)
+int mlq_storei_op_begin(struct mlq_store *st, struct mlq_err *err)
 {
     int rc = tx_check(st, err);
     if (rc == 0)
-        rc = exec_stmt(st, st->stmt[S_SAVEPOINT], "starting write", err);
+        rc = mlq_storei_exec_stmt(st, st->stmt[S_SAVEPOINT], "starting write", err);
     return rc;
 }
 
 /* Releases the savepoint when rc is 0 (committing when it was the outermost
  * transaction), otherwise undoes it; returns the resulting code. */
-static int op_end(struct mlq_store *st, int rc, struct mlq_err *err)
+int mlq_storei_op_end(struct mlq_store *st, int rc, struct mlq_err *err)
 {
     if (rc == 0) {
-        rc = exec_stmt(st, st->stmt[S_RELEASE], "finishing write", err);
+        rc = mlq_storei_exec_stmt(st, st->stmt[S_RELEASE], "finishing write", err);
         if (rc == 0)
             return 0;
     }
     /* Either may fail when SQLite already rolled back; the first error wins. */
-    exec_stmt(st, st->stmt[S_ROLLBACK_TO], "undoing write", NULL);
-    exec_stmt(st, st->stmt[S_RELEASE], "undoing write", NULL);
+    mlq_storei_exec_stmt(st, st->stmt[S_ROLLBACK_TO], "undoing write", NULL);
+    mlq_storei_exec_stmt(st, st->stmt[S_RELEASE], "undoing write", NULL);
     return rc;
 }
 
@@ -576,17 +621,17 @@ static int event_insert(struct mlq_store *st, const struct event *ev, struct mlq
     sqlite3_stmt *s = st->stmt[S_EVENT_ADD];
     int rc = sqlite3_bind_int64(s, 1, mlq_clock_wall_ms());
     rc |= sqlite3_bind_text(s, 2, ev->kind, -1, SQLITE_STATIC);
-    rc |= bind_opt(s, 3, ev->job_id);
-    rc |= bind_opt(s, 4, ev->attempt_id);
-    rc |= bind_opt(s, 5, ev->worker);
-    rc |= bind_opt(s, 6, ev->from);
-    rc |= bind_opt(s, 7, ev->to);
-    rc |= bind_opt(s, 8, ev->detail);
+    rc |= mlq_storei_bind_opt(s, 3, ev->job_id);
+    rc |= mlq_storei_bind_opt(s, 4, ev->attempt_id);
+    rc |= mlq_storei_bind_opt(s, 5, ev->worker);
+    rc |= mlq_storei_bind_opt(s, 6, ev->from);
+    rc |= mlq_storei_bind_opt(s, 7, ev->to);
+    rc |= mlq_storei_bind_opt(s, 8, ev->detail);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "adding event");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "adding event");
     }
-    return exec_stmt(st, s, "adding event", err);
+    return mlq_storei_exec_stmt(st, s, "adding event", err);
 }
 
 int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_id,
@@ -613,25 +658,28 @@ static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const
 {
     const struct mlq_jobspec *sp = &j->spec;
     int rc = sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
-    rc |= bind_opt(s, 2, sp->name);
-    rc |= bind_opt(s, 3, sp->owner);
+    rc |= mlq_storei_bind_opt(s, 2, sp->name);
+    rc |= mlq_storei_bind_opt(s, 3, sp->owner);
     rc |= sqlite3_bind_int(s, 4, (int)j->state);
-    rc |= bind_opt(s, 5, j->reason);
+    rc |= mlq_storei_bind_opt(s, 5, j->reason);
     rc |= sqlite3_bind_blob64(s, 6, blob, blob_len, SQLITE_STATIC);
     rc |= sqlite3_bind_int64(s, 7, sp->cpus_m);
     rc |= sqlite3_bind_int64(s, 8, sp->mem);
     rc |= sqlite3_bind_int(s, 9, sp->gpus);
-    rc |= bind_opt(s, 10, sp->workdir);
-    rc |= bind_opt(s, 11, sp->argc > 0 && sp->argv ? sp->argv[0] : NULL);
+    rc |= mlq_storei_bind_opt(s, 10, sp->workdir);
+    rc |= mlq_storei_bind_opt(s, 11, sp->argc > 0 && sp->argv ? sp->argv[0] : NULL);
     rc |= sqlite3_bind_int64(s, 12, j->submit_ms);
     rc |= sqlite3_bind_int64(s, 13, j->start_ms);
     rc |= sqlite3_bind_int64(s, 14, j->end_ms);
     rc |= sqlite3_bind_int(s, 15, j->attempts);
     rc |= sqlite3_bind_int(s, 16, j->node_failures);
-    rc |= bind_opt(s, 17, j->current_attempt);
+    rc |= mlq_storei_bind_opt(s, 17, j->current_attempt);
     rc |= sqlite3_bind_int(s, 18, j->exit_code);
     rc |= sqlite3_bind_int(s, 19, j->signal);
     rc |= sqlite3_bind_int64(s, 20, j->not_before_ms);
+    /* "" = not a task: both columns NULL */
+    rc |= mlq_storei_bind_opt(s, 21, j->array_id);
+    rc |= j->array_id[0] ? sqlite3_bind_int(s, 22, j->array_index) : sqlite3_bind_null(s, 22);
     return rc;
 }
 
@@ -641,8 +689,8 @@ static int job_row_insert(struct mlq_store *st, struct mlq_store_job *job, const
     sqlite3_stmt *s = st->stmt[S_JOB_INSERT];
     int rc = bind_job_insert(s, job, blob, blob_len);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "inserting job");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "inserting job");
     }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -650,21 +698,27 @@ static int job_row_insert(struct mlq_store *st, struct mlq_store_job *job, const
     /* RETURNING buffers its rows: the insert is only complete at DONE. */
     if (rc == SQLITE_ROW)
         rc = sqlite3_step(s);
-    int ret = rc == SQLITE_DONE ? 0 : db_err(st, err, "inserting job");
-    finish(s);
+    int ret = rc == SQLITE_DONE ? 0 : mlq_storei_db_err(st, err, "inserting job");
+    mlq_storei_finish(s);
     return ret;
 }
 
 static int check_job(const struct mlq_store_job *job, struct mlq_err *err)
 {
     if (!fixed_ok(job->id, sizeof job->id) || strlen(job->id) != MLQ_ID_LEN ||
-        !id_chars_ok(job->id, MLQ_ID_LEN))
+        !mlq_storei_id_chars_ok(job->id, MLQ_ID_LEN))
         return mlq_err_set(err, MLQ_EINVAL, "job row without a valid id");
     if ((unsigned)job->state >= MLQ_JOB_STATE_COUNT)
         return mlq_err_set(err, MLQ_EINVAL, "job %s: state %d out of range", job->id,
                            (int)job->state);
     if (!fixed_ok(job->current_attempt, sizeof job->current_attempt))
         return mlq_err_set(err, MLQ_EINVAL, "job %s: current attempt not terminated", job->id);
+    if (!fixed_ok(job->array_id, sizeof job->array_id) ||
+        (job->array_id[0] && (strlen(job->array_id) != MLQ_ID_LEN ||
+                              !mlq_storei_id_chars_ok(job->array_id, MLQ_ID_LEN))))
+        return mlq_err_set(err, MLQ_EINVAL, "job %s: invalid array id", job->id);
+    if (job->array_id[0] && job->array_index < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "job %s: a task needs an index", job->id);
     return 0;
 }
 
@@ -678,7 +732,7 @@ int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct
     rc = mlq_proto_jobspec_pack(&job->spec, &blob, &blob_len, err);
     if (rc < 0)
         return rc;
-    rc = op_begin(st, err);
+    rc = mlq_storei_op_begin(st, err);
     if (rc < 0) {
         free(blob);
         return rc;
@@ -692,7 +746,7 @@ int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct
                            .detail = job->reason};
         rc = event_insert(st, &ev, err);
     }
-    return op_end(st, rc, err);
+    return mlq_storei_op_end(st, rc, err);
 }
 
 static int job_row_update(struct mlq_store *st, const struct mlq_store_job *j, struct mlq_err *err)
@@ -700,21 +754,21 @@ static int job_row_update(struct mlq_store *st, const struct mlq_store_job *j, s
     sqlite3_stmt *s = st->stmt[S_JOB_SAVE];
     int rc = sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
     rc |= sqlite3_bind_int(s, 2, (int)j->state);
-    rc |= bind_opt(s, 3, j->reason);
+    rc |= mlq_storei_bind_opt(s, 3, j->reason);
     rc |= sqlite3_bind_int64(s, 4, j->submit_ms);
     rc |= sqlite3_bind_int64(s, 5, j->start_ms);
     rc |= sqlite3_bind_int64(s, 6, j->end_ms);
     rc |= sqlite3_bind_int(s, 7, j->attempts);
     rc |= sqlite3_bind_int(s, 8, j->node_failures);
-    rc |= bind_opt(s, 9, j->current_attempt);
+    rc |= mlq_storei_bind_opt(s, 9, j->current_attempt);
     rc |= sqlite3_bind_int(s, 10, j->exit_code);
     rc |= sqlite3_bind_int(s, 11, j->signal);
     rc |= sqlite3_bind_int64(s, 12, j->not_before_ms);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "saving job");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "saving job");
     }
-    rc = exec_stmt(st, s, "saving job", err);
+    rc = mlq_storei_exec_stmt(st, s, "saving job", err);
     if (rc == 0 && sqlite3_changes(st->db) == 0)
         rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %s", j->id);
     return rc;
@@ -726,7 +780,7 @@ int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
     int rc = check_job(job, err);
     if (rc < 0)
         return rc;
-    rc = op_begin(st, err);
+    rc = mlq_storei_op_begin(st, err);
     if (rc < 0)
         return rc;
     rc = job_row_update(st, job, err);
@@ -739,15 +793,15 @@ int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
                            .detail = job->reason};
         rc = event_insert(st, &ev, err);
     }
-    return op_end(st, rc, err);
+    return mlq_storei_op_end(st, rc, err);
 }
 
 /* ---- attempts: writes ----------------------------------------------- */
 
 static int check_attempt(const struct mlq_store_attempt *a, struct mlq_err *err)
 {
-    if (!fixed_ok(a->id, sizeof a->id) || !id_chars_ok(a->id, MLQ_ID_LEN) ||
-        !fixed_ok(a->job_id, sizeof a->job_id) || !id_chars_ok(a->job_id, MLQ_ID_LEN))
+    if (!fixed_ok(a->id, sizeof a->id) || !mlq_storei_id_chars_ok(a->id, MLQ_ID_LEN) ||
+        !fixed_ok(a->job_id, sizeof a->job_id) || !mlq_storei_id_chars_ok(a->job_id, MLQ_ID_LEN))
         return mlq_err_set(err, MLQ_EINVAL, "attempt row without valid ids");
     if (!fixed_ok(a->worker, sizeof a->worker) || !fixed_ok(a->gpu_ids, sizeof a->gpu_ids))
         return mlq_err_set(err, MLQ_EINVAL, "attempt %s: field not terminated", a->id);
@@ -766,18 +820,18 @@ static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq
     rc |= sqlite3_bind_int(s, 3, a->num);
     rc |= sqlite3_bind_text(s, 4, a->worker, -1, SQLITE_STATIC);
     rc |= sqlite3_bind_int(s, 5, (int)a->state);
-    rc |= bind_opt(s, 6, a->gpu_ids);
+    rc |= mlq_storei_bind_opt(s, 6, a->gpu_ids);
     rc |= sqlite3_bind_int64(s, 7, a->assigned_ms);
     rc |= sqlite3_bind_int64(s, 8, a->start_ms);
     rc |= sqlite3_bind_int64(s, 9, a->end_ms);
     rc |= sqlite3_bind_int(s, 10, a->exit_code);
     rc |= sqlite3_bind_int(s, 11, a->signal);
-    rc |= bind_opt(s, 12, a->detail);
+    rc |= mlq_storei_bind_opt(s, 12, a->detail);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "saving attempt");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "saving attempt");
     }
-    return exec_stmt(st, s, "saving attempt", err);
+    return mlq_storei_exec_stmt(st, s, "saving attempt", err);
 }
 
 int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt *a, int prev,
@@ -786,7 +840,7 @@ int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt 
     int rc = check_attempt(a, err);
     if (rc < 0)
         return rc;
-    rc = op_begin(st, err);
+    rc = mlq_storei_op_begin(st, err);
     if (rc < 0)
         return rc;
     bool is_new = prev < 0;
@@ -803,13 +857,13 @@ int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt 
                            .detail = a->detail};
         rc = event_insert(st, &ev, err);
     }
-    return op_end(st, rc, err);
+    return mlq_storei_op_end(st, rc, err);
 }
 
 /* ---- jobs: reads ---------------------------------------------------- */
 
-static int spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
-                         struct mlq_err *err)
+int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
+                             struct mlq_err *err)
 {
     const void *blob = sqlite3_column_blob(s, i);
     int len = sqlite3_column_bytes(s, i);
@@ -824,15 +878,16 @@ static int spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const
 static int job_from_row(sqlite3_stmt *s, struct mlq_store_job *j, struct mlq_err *err)
 {
     memset(j, 0, sizeof *j);
-    int rc = col_fixed(s, JC_ID, j->id, sizeof j->id);
-    rc = rc ? rc : col_fixed(s, JC_CUR_ATT, j->current_attempt, sizeof j->current_attempt);
-    rc = rc ? rc : col_dup(s, JC_REASON, &j->reason);
+    int rc = mlq_storei_col_fixed(s, JC_ID, j->id, sizeof j->id);
+    rc = rc ? rc
+            : mlq_storei_col_fixed(s, JC_CUR_ATT, j->current_attempt, sizeof j->current_attempt);
+    rc = rc ? rc : mlq_storei_col_dup(s, JC_REASON, &j->reason);
     int state = sqlite3_column_int(s, JC_STATE);
     if (rc == 0 && (state < 0 || state >= MLQ_JOB_STATE_COUNT))
         rc = MLQ_EDB;
     if (rc < 0) {
         mlq_store_job_free(j);
-        return row_err(rc, err, "reading job");
+        return mlq_storei_row_err(rc, err, "reading job");
     }
     j->seq = sqlite3_column_int64(s, JC_SEQ);
     j->state = (enum mlq_job_state)state;
@@ -844,7 +899,15 @@ static int job_from_row(sqlite3_stmt *s, struct mlq_store_job *j, struct mlq_err
     j->exit_code = sqlite3_column_int(s, JC_EXIT);
     j->signal = sqlite3_column_int(s, JC_SIGNAL);
     j->not_before_ms = sqlite3_column_int64(s, JC_NOT_BEFORE);
-    rc = spec_from_col(s, JC_SPEC, &j->spec, j->id, err);
+    j->array_index = -1;
+    rc = mlq_storei_col_fixed(s, JC_ARRAY_ID, j->array_id, sizeof j->array_id);
+    if (rc < 0) {
+        mlq_store_job_free(j);
+        return mlq_storei_row_err(rc, err, "reading job");
+    }
+    if (j->array_id[0])
+        j->array_index = sqlite3_column_int(s, JC_ARRAY_INDEX);
+    rc = mlq_storei_spec_from_col(s, JC_SPEC, &j->spec, j->id, err);
     if (rc < 0)
         mlq_store_job_free(j);
     return rc;
@@ -857,8 +920,8 @@ int mlq_store_job_get(struct mlq_store *st, const char *id, struct mlq_store_job
     sqlite3_stmt *s = st->stmt[S_JOB_GET];
     int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "loading job");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "loading job");
     }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -866,8 +929,8 @@ int mlq_store_job_get(struct mlq_store *st, const char *id, struct mlq_store_job
     else if (rc == SQLITE_DONE)
         rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %.36s", id);
     else
-        rc = db_err(st, err, "loading job");
-    finish(s);
+        rc = mlq_storei_db_err(st, err, "loading job");
+    mlq_storei_finish(s);
     return rc;
 }
 
@@ -875,9 +938,9 @@ int mlq_store_job_resolve(struct mlq_store *st, const char *prefix, char out[MLQ
                           struct mlq_err *err)
 {
     char shown[48];
-    quote_safe(shown, sizeof shown, prefix);
+    mlq_storei_quote_safe(shown, sizeof shown, prefix);
     out[0] = '\0';
-    if (!prefix || !id_chars_ok(prefix, MLQ_ID_LEN))
+    if (!prefix || !mlq_storei_id_chars_ok(prefix, MLQ_ID_LEN))
         return mlq_err_set(err, MLQ_EINVAL, "invalid job id \"%s\"", shown);
     char upper[MLQ_ID_LEN + 2];
     snprintf(upper, sizeof upper, "%s~", prefix);
@@ -885,16 +948,16 @@ int mlq_store_job_resolve(struct mlq_store *st, const char *prefix, char out[MLQ
     int rc = sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
     rc |= sqlite3_bind_text(s, 2, upper, -1, SQLITE_STATIC);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "resolving job id");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "resolving job id");
     }
     int found = 0;
     bool bad = false;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (found++ == 0 && col_fixed(s, 0, out, MLQ_ID_LEN + 1) < 0)
+        if (found++ == 0 && mlq_storei_col_fixed(s, 0, out, MLQ_ID_LEN + 1) < 0)
             bad = true;
     if (rc != SQLITE_DONE)
-        rc = db_err(st, err, "resolving job id");
+        rc = mlq_storei_db_err(st, err, "resolving job id");
     else if (bad)
         rc = mlq_err_set(err, MLQ_EDB, "resolving job id: corrupt row");
     else if (found == 0)
@@ -904,7 +967,7 @@ int mlq_store_job_resolve(struct mlq_store *st, const char *prefix, char out[MLQ
                          shown);
     else
         rc = 0;
-    finish(s);
+    mlq_storei_finish(s);
     if (rc < 0)
         out[0] = '\0';
     return rc;
@@ -912,7 +975,7 @@ int mlq_store_job_resolve(struct mlq_store *st, const char *prefix, char out[MLQ
 
 /* Refuses to restart a walk whose statement is already stepping (a callback
  * calling the same walk again). */
-static int walk_start(sqlite3_stmt *s, struct mlq_err *err)
+int mlq_storei_walk_start(sqlite3_stmt *s, struct mlq_err *err)
 {
     if (sqlite3_stmt_busy(s))
         return mlq_err_set(err, MLQ_ESTATE, "store walk re-entered from its own callback");
@@ -923,15 +986,15 @@ int mlq_store_each_active_job(struct mlq_store *st, mlq_store_job_fn fn, void *c
                               struct mlq_err *err)
 {
     sqlite3_stmt *s = st->stmt[S_JOB_ACTIVE];
-    int rc = walk_start(s, err);
+    int rc = mlq_storei_walk_start(s, err);
     if (rc < 0)
         return rc;
     rc = sqlite3_bind_int(s, 1, MLQ_JOB_PENDING);
     rc |= sqlite3_bind_int(s, 2, MLQ_JOB_ASSIGNED);
     rc |= sqlite3_bind_int(s, 3, MLQ_JOB_RUNNING);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "loading active jobs");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "loading active jobs");
     }
     int ret = 0;
     while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -943,8 +1006,8 @@ int mlq_store_each_active_job(struct mlq_store *st, mlq_store_job_fn fn, void *c
         }
     }
     if (ret == 0 && rc != SQLITE_DONE)
-        ret = db_err(st, err, "loading active jobs");
-    finish(s);
+        ret = mlq_storei_db_err(st, err, "loading active jobs");
+    mlq_storei_finish(s);
     return ret;
 }
 
@@ -953,17 +1016,17 @@ int mlq_store_each_active_job(struct mlq_store *st, mlq_store_job_fn fn, void *c
 static int att_from_row(sqlite3_stmt *s, struct mlq_store_attempt *a, struct mlq_err *err)
 {
     memset(a, 0, sizeof *a);
-    int rc = col_fixed(s, AC_ID, a->id, sizeof a->id);
-    rc = rc ? rc : col_fixed(s, AC_JOB, a->job_id, sizeof a->job_id);
-    rc = rc ? rc : col_fixed(s, AC_WORKER, a->worker, sizeof a->worker);
-    rc = rc ? rc : col_fixed(s, AC_GPUS, a->gpu_ids, sizeof a->gpu_ids);
-    rc = rc ? rc : col_dup(s, AC_DETAIL, &a->detail);
+    int rc = mlq_storei_col_fixed(s, AC_ID, a->id, sizeof a->id);
+    rc = rc ? rc : mlq_storei_col_fixed(s, AC_JOB, a->job_id, sizeof a->job_id);
+    rc = rc ? rc : mlq_storei_col_fixed(s, AC_WORKER, a->worker, sizeof a->worker);
+    rc = rc ? rc : mlq_storei_col_fixed(s, AC_GPUS, a->gpu_ids, sizeof a->gpu_ids);
+    rc = rc ? rc : mlq_storei_col_dup(s, AC_DETAIL, &a->detail);
     int state = sqlite3_column_int(s, AC_STATE);
     if (rc == 0 && (state < 0 || state >= MLQ_ATT_STATE_COUNT))
         rc = MLQ_EDB;
     if (rc < 0) {
         mlq_store_attempt_free(a);
-        return row_err(rc, err, "reading attempt");
+        return mlq_storei_row_err(rc, err, "reading attempt");
     }
     a->num = sqlite3_column_int(s, AC_NUM);
     a->state = (enum mlq_attempt_state)state;
@@ -982,8 +1045,8 @@ int mlq_store_attempt_get(struct mlq_store *st, const char *id, struct mlq_store
     sqlite3_stmt *s = st->stmt[S_ATT_GET];
     int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "loading attempt");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "loading attempt");
     }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -991,8 +1054,8 @@ int mlq_store_attempt_get(struct mlq_store *st, const char *id, struct mlq_store
     else if (rc == SQLITE_DONE)
         rc = mlq_err_set(err, MLQ_ENOTFOUND, "no attempt %.36s", id);
     else
-        rc = db_err(st, err, "loading attempt");
-    finish(s);
+        rc = mlq_storei_db_err(st, err, "loading attempt");
+    mlq_storei_finish(s);
     return rc;
 }
 
@@ -1000,14 +1063,14 @@ int mlq_store_each_live_attempt(struct mlq_store *st, mlq_store_attempt_fn fn, v
                                 struct mlq_err *err)
 {
     sqlite3_stmt *s = st->stmt[S_ATT_LIVE];
-    int rc = walk_start(s, err);
+    int rc = mlq_storei_walk_start(s, err);
     if (rc < 0)
         return rc;
     rc = sqlite3_bind_int(s, 1, MLQ_ATT_ASSIGNED);
     rc |= sqlite3_bind_int(s, 2, MLQ_ATT_RUNNING);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "loading live attempts");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "loading live attempts");
     }
     int ret = 0;
     while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1019,8 +1082,8 @@ int mlq_store_each_live_attempt(struct mlq_store *st, mlq_store_attempt_fn fn, v
         }
     }
     if (ret == 0 && rc != SQLITE_DONE)
-        ret = db_err(st, err, "loading live attempts");
-    finish(s);
+        ret = mlq_storei_db_err(st, err, "loading live attempts");
+    mlq_storei_finish(s);
     return ret;
 }
 
@@ -1030,7 +1093,7 @@ int mlq_store_each_live_attempt(struct mlq_store *st, mlq_store_attempt_fn fn, v
 static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_err *err)
 {
     struct mlq_jobspec spec = {0};
-    int rc = spec_from_col(s, IC_SPEC, &spec, info->id, err);
+    int rc = mlq_storei_spec_from_col(s, IC_SPEC, &spec, info->id, err);
     if (rc < 0)
         return rc;
     info->name = spec.name;
@@ -1043,6 +1106,10 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->gpus = spec.gpus;
     info->retries = spec.retries;
     info->time_limit_ms = spec.time_limit_ms;
+    info->deps = spec.deps; /* full ids: the scheduler resolved them at submit */
+    info->ndeps = spec.ndeps;
+    spec.deps = NULL;
+    spec.ndeps = 0;
     spec.name = spec.owner = spec.workdir = NULL;
     spec.argv = NULL;
     spec.argc = 0;
@@ -1053,15 +1120,16 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
 static int info_from_row(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_err *err)
 {
     memset(info, 0, sizeof *info);
-    int rc = col_fixed(s, IC_ID, info->id, sizeof info->id);
-    rc = rc ? rc : col_dup(s, IC_REASON, &info->reason);
-    rc = rc ? rc : col_dup(s, IC_ATT_ID, &info->attempt_id);
-    rc = rc ? rc : col_dup(s, IC_WORKER, &info->worker);
-    rc = rc ? rc : col_dup(s, IC_GPUS, &info->gpu_ids);
+    int rc = mlq_storei_col_fixed(s, IC_ID, info->id, sizeof info->id);
+    rc = rc ? rc : mlq_storei_col_dup(s, IC_REASON, &info->reason);
+    rc = rc ? rc : mlq_storei_col_dup(s, IC_ATT_ID, &info->attempt_id);
+    rc = rc ? rc : mlq_storei_col_dup(s, IC_WORKER, &info->worker);
+    rc = rc ? rc : mlq_storei_col_dup(s, IC_GPUS, &info->gpu_ids);
+    rc = rc ? rc : mlq_storei_col_dup(s, IC_ARRAY_ID, &info->array_id);
     int state = sqlite3_column_int(s, IC_STATE);
     if (rc == 0 && (state < 0 || state >= MLQ_JOB_STATE_COUNT))
         rc = MLQ_EDB;
-    rc = rc < 0 ? row_err(rc, err, "reading job") : info_take_spec(s, info, err);
+    rc = rc < 0 ? mlq_storei_row_err(rc, err, "reading job") : info_take_spec(s, info, err);
     if (rc < 0) {
         mlq_proto_jobinfo_free(info);
         return rc;
@@ -1075,6 +1143,7 @@ static int info_from_row(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_e
     info->attempt = sqlite3_column_int(s, IC_ATT_NUM); /* NULL reads as 0 */
     info->node_failures = sqlite3_column_int(s, IC_NODE_FAIL);
     info->not_before_ms = sqlite3_column_int64(s, IC_NOT_BEFORE);
+    info->array_index = info->array_id ? sqlite3_column_int(s, IC_ARRAY_INDEX) : -1;
     return 0;
 }
 
@@ -1104,8 +1173,8 @@ static int info_add_attempts(struct mlq_store *st, struct mlq_jobinfo *info, str
     int rc = sqlite3_bind_text(s, 1, info->id, -1, SQLITE_STATIC);
     rc |= sqlite3_bind_int(s, 2, MLQ_MAX_ATTEMPT_INFO);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "loading attempts");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "loading attempts");
     }
     int ret = 0;
     while (ret == 0 && info->nattempts < MLQ_MAX_ATTEMPT_INFO &&
@@ -1124,8 +1193,8 @@ static int info_add_attempts(struct mlq_store *st, struct mlq_jobinfo *info, str
         mlq_store_attempt_free(&a);
     }
     if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        ret = db_err(st, err, "loading attempts");
-    finish(s);
+        ret = mlq_storei_db_err(st, err, "loading attempts");
+    mlq_storei_finish(s);
     return ret;
 }
 
@@ -1142,8 +1211,8 @@ int mlq_store_job_info_full(struct mlq_store *st, const char *id, bool with_atte
     sqlite3_stmt *s = st->stmt[S_JOB_INFO];
     int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "loading job");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "loading job");
     }
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -1151,8 +1220,8 @@ int mlq_store_job_info_full(struct mlq_store *st, const char *id, bool with_atte
     else if (rc == SQLITE_DONE)
         rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %.36s", id);
     else
-        rc = db_err(st, err, "loading job");
-    finish(s);
+        rc = mlq_storei_db_err(st, err, "loading job");
+    mlq_storei_finish(s);
     if (rc == 0 && with_attempts)
         rc = info_add_attempts(st, out, err);
     if (rc < 0)
@@ -1208,16 +1277,16 @@ int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct m
     int rc;
     sqlite3_stmt *s = list_stmt(st, state, limit, &rc);
     if (rc != SQLITE_OK) {
-        finish(s);
+        mlq_storei_finish(s);
         free(arr);
-        return bind_err(rc, err, "listing jobs");
+        return mlq_storei_bind_err(rc, err, "listing jobs");
     }
     int ret = 0;
     while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
         ret = list_push(s, &arr, n, &cap, err);
     if (ret == 0 && rc != SQLITE_DONE)
-        ret = db_err(st, err, "listing jobs");
-    finish(s);
+        ret = mlq_storei_db_err(st, err, "listing jobs");
+    mlq_storei_finish(s);
     if (ret < 0) {
         mlq_store_jobinfo_array_free(&arr, *n);
         *n = 0;
@@ -1259,20 +1328,20 @@ int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w
     rc |= sqlite3_bind_int64(s, 6, w->last_seen_ms);
     rc |= sqlite3_bind_text(s, 7, w->pool[0] ? w->pool : "default", -1, SQLITE_STATIC);
     rc |= sqlite3_bind_int(s, 8, w->drained ? 1 : 0);
-    rc |= bind_opt(s, 9, w->drain_reason);
+    rc |= mlq_storei_bind_opt(s, 9, w->drain_reason);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "saving worker");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "saving worker");
     }
-    return exec_stmt(st, s, "saving worker", err);
+    return mlq_storei_exec_stmt(st, s, "saving worker", err);
 }
 
 static int read_worker_row(sqlite3_stmt *s, struct mlq_store_worker *w, struct mlq_err *err)
 {
     memset(w, 0, sizeof *w);
-    if (col_fixed(s, 0, w->name, sizeof w->name) < 0 ||
-        col_fixed(s, 6, w->pool, sizeof w->pool) < 0 ||
-        col_fixed(s, 8, w->drain_reason, sizeof w->drain_reason) < 0)
+    if (mlq_storei_col_fixed(s, 0, w->name, sizeof w->name) < 0 ||
+        mlq_storei_col_fixed(s, 6, w->pool, sizeof w->pool) < 0 ||
+        mlq_storei_col_fixed(s, 8, w->drain_reason, sizeof w->drain_reason) < 0)
         return mlq_err_set(err, MLQ_EDB, "reading worker: corrupt row");
     if (!w->pool[0]) /* NOT NULL DEFAULT, but an empty string may still be stored */
         snprintf(w->pool, sizeof w->pool, "default");
@@ -1289,7 +1358,7 @@ int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ct
                           struct mlq_err *err)
 {
     sqlite3_stmt *s = st->stmt[S_WORKER_EACH];
-    int ret = walk_start(s, err);
+    int ret = mlq_storei_walk_start(s, err);
     if (ret < 0)
         return ret;
     int rc = SQLITE_DONE;
@@ -1300,8 +1369,8 @@ int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ct
             ret = fn(&w, ctx);
     }
     if (ret == 0 && rc != SQLITE_DONE)
-        ret = db_err(st, err, "loading workers");
-    finish(s);
+        ret = mlq_storei_db_err(st, err, "loading workers");
+    mlq_storei_finish(s);
     return ret;
 }
 
@@ -1309,13 +1378,13 @@ int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage
                          struct mlq_err *err)
 {
     sqlite3_stmt *s = st->stmt[S_USAGE_EACH];
-    int ret = walk_start(s, err);
+    int ret = mlq_storei_walk_start(s, err);
     if (ret < 0)
         return ret;
     int rc = sqlite3_bind_int64(s, 1, since_ms);
     if (rc != SQLITE_OK) {
-        finish(s);
-        return bind_err(rc, err, "reading usage");
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "reading usage");
     }
     while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *owner = (const char *)sqlite3_column_text(s, 0);
@@ -1329,8 +1398,8 @@ int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage
         ret = fn(&u, ctx);
     }
     if (ret == 0 && rc != SQLITE_DONE)
-        ret = db_err(st, err, "reading usage");
-    finish(s);
+        ret = mlq_storei_db_err(st, err, "reading usage");
+    mlq_storei_finish(s);
     return ret;
 }
 

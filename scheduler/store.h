@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 3
+#define MLQ_STORE_SCHEMA_VERSION 4
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -40,7 +40,9 @@ struct mlq_store_job {
     char current_attempt[MLQ_ID_LEN + 1]; /* "" when none */
     int32_t exit_code;                    /* -1 none */
     int32_t signal;                       /* 0 none */
-    int64_t not_before_ms; /* wall clock; a PENDING job waits until then (schema v2) */
+    int64_t not_before_ms;         /* wall clock; a PENDING job waits until then (schema v2) */
+    char array_id[MLQ_ID_LEN + 1]; /* schema v4: "" unless a task of an array */
+    int32_t array_index;           /* schema v4: -1 unless a task */
 };
 
 struct mlq_store_attempt {
@@ -153,6 +155,75 @@ int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ct
 typedef int (*mlq_store_usage_fn)(const struct mlq_store_usage *u, void *ctx);
 int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage_fn fn, void *ctx,
                          struct mlq_err *err);
+
+/* ---- Issue 6 (schema v4) ---------------------------------------------- */
+
+struct mlq_store_array {
+    char id[MLQ_ID_LEN + 1];
+    struct mlq_jobspec spec; /* as submitted (array = the index spec) */
+    uint32_t size, max_running;
+    int64_t submit_ms;
+};
+/* Inserts the array row (tasks are inserted as jobs with array_id set) and
+ * an "array_submit" event. */
+int mlq_store_array_insert(struct mlq_store *st, const struct mlq_store_array *a,
+                           struct mlq_err *err);
+int mlq_store_array_get(struct mlq_store *st, const char *id, struct mlq_store_array *out,
+                        struct mlq_err *err);
+void mlq_store_array_free(struct mlq_store_array *a);
+/* The array's summary: counts of its tasks per state, failed indices. */
+int mlq_store_array_info(struct mlq_store *st, const char *id, struct mlq_arrayinfo *out,
+                         struct mlq_err *err);
+/* Ids of the array's tasks that are not terminal (for cancel). *out is
+ * malloc'd; the caller frees it. */
+int mlq_store_array_active_tasks(struct mlq_store *st, const char *id, char (**out)[MLQ_ID_LEN + 1],
+                                 uint32_t *n, struct mlq_err *err);
+
+/* Resolves what a user typed: a job id or prefix, an array id or prefix, or
+ * "ARRAY/N" (task N of the array). *is_array says which kind the result is.
+ * MLQ_ENOTFOUND / MLQ_EAMBIG / MLQ_EINVAL with a message naming the text. */
+int mlq_store_resolve(struct mlq_store *st, const char *ref, char out[MLQ_ID_LEN + 1],
+                      bool *is_array, struct mlq_err *err);
+
+/* Idempotency keys: (owner, key) -> the job or array id first submitted
+ * with them. Entries older than 7 days count as absent. */
+int mlq_store_idem_get(struct mlq_store *st, const char *owner, const char *key, int64_t now_ms,
+                       char out[MLQ_ID_LEN + 1], struct mlq_err *err);
+int mlq_store_idem_put(struct mlq_store *st, const char *owner, const char *key, const char *id,
+                       int64_t now_ms, struct mlq_err *err);
+int mlq_store_idem_purge(struct mlq_store *st, int64_t before_ms, struct mlq_err *err);
+
+enum mlq_concurrency { MLQ_CONC_SKIP = 0, MLQ_CONC_ALLOW, MLQ_CONC_REPLACE };
+
+struct mlq_store_schedule {
+    char name[MLQ_MAX_NAME + 1];
+    char *cron;
+    char *timezone; /* NULL = UTC */
+    struct mlq_jobspec spec;
+    enum mlq_concurrency concurrency;
+    int64_t catch_up_ms;
+    bool paused;
+    int64_t next_fire_ms;          /* 0 = not computed */
+    int64_t last_fire_ms;          /* 0 = never */
+    char last_job[MLQ_ID_LEN + 1]; /* "" = none */
+    int64_t created_ms;
+};
+/* Insert or replace by name; appends a "schedule" event with the detail. */
+int mlq_store_schedule_save(struct mlq_store *st, const struct mlq_store_schedule *s,
+                            const char *event_detail, struct mlq_err *err);
+int mlq_store_schedule_get(struct mlq_store *st, const char *name, struct mlq_store_schedule *out,
+                           struct mlq_err *err);
+int mlq_store_schedule_delete(struct mlq_store *st, const char *name, struct mlq_err *err);
+typedef int (*mlq_store_schedule_fn)(const struct mlq_store_schedule *s, void *ctx);
+int mlq_store_each_schedule(struct mlq_store *st, mlq_store_schedule_fn fn, void *ctx,
+                            struct mlq_err *err);
+void mlq_store_schedule_free(struct mlq_store_schedule *s);
+/* Records that the schedule fired at fire_ms and submitted job_id. */
+int mlq_store_schedrun_add(struct mlq_store *st, const char *name, int64_t fire_ms,
+                           const char *job_id, struct mlq_err *err);
+/* The newest runs first (at most limit), with their jobs' current states. */
+int mlq_store_schedrun_list(struct mlq_store *st, const char *name, uint32_t limit,
+                            struct mlq_schedrun **out, uint32_t *n, struct mlq_err *err);
 
 void mlq_store_job_free(struct mlq_store_job *job);       /* frees the strings inside */
 void mlq_store_attempt_free(struct mlq_store_attempt *a); /* frees detail */

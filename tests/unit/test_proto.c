@@ -30,6 +30,8 @@ static const char ID2[] = "f0e1d2c3-b4a5-4968-8776-655443322110";
 static char *spec_argv[] = {"python", "train.py", "--lr=0.1", ""};
 static char *spec_env[] = {"CUDA_VISIBLE_DEVICES=", "A=b=c"};
 static char *spec_require[] = {"zone=eu-west", "ib=", "rack.row_1-a=R7/x=y"};
+static struct mlq_dep spec_deps[] = {
+    {"0b8e", MLQ_DEP_OK}, {"f0e1d2c3/17", MLQ_DEP_ANY}, {"", MLQ_DEP_FAILED}};
 
 static void fill_spec(struct mlq_jobspec *s)
 {
@@ -54,9 +56,23 @@ static void fill_spec(struct mlq_jobspec *s)
     s->require = spec_require;
     s->nrequire = N(spec_require);
     s->gpu_type = "h100";
+    strcpy(spec_deps[2].target, ID2);
+    s->deps = spec_deps;
+    s->ndeps = N(spec_deps);
+    s->array = "0-999:3,1000";
+    s->max_running = 25;
+    s->idempotency_key = "nightly 2024-05-01 #1";
 }
 
 static struct mlq_jobinfo sample_jobs[2];
+static struct mlq_dep sample_full_deps[] = {
+    {"0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f", MLQ_DEP_FAILED},
+    {"f0e1d2c3-b4a5-4968-8776-655443322110", MLQ_DEP_OK}};
+static struct mlq_arrayinfo sample_arrays[2];
+static struct mlq_scheduleinfo sample_scheds[2];
+static int64_t sample_fires[] = {1700000060000, 1700000120000, 1700000180000, 1700000240000,
+                                 1700000300000};
+static struct mlq_schedrun sample_runs[2];
 static struct mlq_attemptinfo sample_attempts[3];
 static struct mlq_workerinfo sample_workers[2];
 static struct mlq_held_attempt sample_held[2];
@@ -144,7 +160,12 @@ static void fill_jobinfo(void)
     fill_attempts();
     j->attempts = sample_attempts;
     j->nattempts = N(sample_attempts);
+    j->array_id = (char *)ID2;
+    j->array_index = 999999;
+    j->deps = sample_full_deps;
+    j->ndeps = N(sample_full_deps);
     /* the second one is pending: every optional string unset */
+    sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);
     sample_jobs[1].owner = "bob";
     sample_jobs[1].exit_code = -1;
@@ -179,6 +200,81 @@ static void fill_workers(void)
     fill_gpu_list();
 }
 
+/* Two arrays: one with every field set, one empty-handed. */
+static void fill_arrays(void)
+{
+    memset(sample_arrays, 0, sizeof sample_arrays);
+    struct mlq_arrayinfo *a = &sample_arrays[0];
+    strcpy(a->id, ID2);
+    a->name = "score";
+    a->owner = "alice";
+    a->argv = spec_argv;
+    a->argc = N(spec_argv);
+    a->size = MLQ_MAX_ARRAY;
+    a->max_running = 2;
+    a->submit_ms = 1700000000000;
+    for (int i = 0; i < MLQ_JOB_STATE_COUNT; i++)
+        a->counts[i] = (uint32_t)(i + 1) * 1000;
+    a->failed = "3,17-19,99999";
+    strcpy(sample_arrays[1].id, ID1);
+    sample_arrays[1].size = 1;
+    sample_arrays[1].counts[MLQ_JOB_PENDING] = 1;
+}
+
+/* Two schedules: one with every field set, one with the optional ones left. */
+static void fill_schedules(void)
+{
+    memset(sample_scheds, 0, sizeof sample_scheds);
+    memset(sample_runs, 0, sizeof sample_runs);
+    sample_runs[0].fire_ms = 1700000000000;
+    strcpy(sample_runs[0].job_id, ID1);
+    sample_runs[0].state = MLQ_JOB_RUNNING;
+    sample_runs[1].fire_ms = 1;
+    strcpy(sample_runs[1].job_id, ID2);
+    sample_runs[1].state = MLQ_JOB_TIMED_OUT;
+    struct mlq_scheduleinfo *s = &sample_scheds[0];
+    s->name = "nightly.eval_v2-A";
+    s->cron = "*/15 9-17 * JAN-MAR mon-fri";
+    s->timezone = "Europe/Paris";
+    fill_spec(&s->spec);
+    s->concurrency = "replace";
+    s->catch_up_ms = MLQ_MAX_TIME_MS;
+    s->paused = true;
+    s->next_fires = sample_fires;
+    s->nnext = N(sample_fires);
+    s->runs = sample_runs;
+    s->nruns = N(sample_runs);
+    sample_scheds[1].name = "x";
+    sample_scheds[1].cron = "@daily";
+    fill_spec(&sample_scheds[1].spec);
+    sample_scheds[1].spec.deps = NULL;
+    sample_scheds[1].spec.ndeps = 0;
+}
+
+/* schedule_add, schedule_cmd, schedules, schedule_list */
+static void fill_issue6_sample(struct mlq_msg *m)
+{
+    fill_schedules();
+    switch (m->type) {
+    case MLQ_MSG_SCHEDULE_ADD:
+        m->u.schedule_add.sched = sample_scheds[0];
+        break;
+    case MLQ_MSG_SCHEDULE_CMD:
+        m->u.schedule_cmd.name = "nightly";
+        m->u.schedule_cmd.op = "run_now";
+        break;
+    case MLQ_MSG_SCHEDULES:
+        m->u.schedules.name = "nightly";
+        break;
+    case MLQ_MSG_SCHEDULE_LIST:
+        m->u.schedule_list.schedules = sample_scheds;
+        m->u.schedule_list.nschedules = N(sample_scheds);
+        break;
+    default:
+        fail_msg("no client sample for type %d", m->type);
+    }
+}
+
 /* drain, resume, why, why_reply */
 static void fill_issue3_sample(struct mlq_msg *m)
 {
@@ -203,7 +299,7 @@ static void fill_issue3_sample(struct mlq_msg *m)
         m->u.why_reply.ahead = UINT32_MAX;
         break;
     default:
-        fail_msg("no client sample for type %d", m->type);
+        fill_issue6_sample(m);
     }
 }
 
@@ -232,6 +328,9 @@ static void fill_client_sample(struct mlq_msg *m)
     case MLQ_MSG_JOB_LIST:
         m->u.job_list.jobs = sample_jobs;
         m->u.job_list.njobs = N(sample_jobs);
+        fill_arrays();
+        m->u.job_list.arrays = sample_arrays;
+        m->u.job_list.narrays = N(sample_arrays);
         break;
     case MLQ_MSG_CANCEL:
         m->u.cancel.ids = sample_ids;
@@ -331,6 +430,9 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.assign.gpu_ids = sample_gpus;
         m->u.assign.ngpu_ids = N(sample_gpus);
         m->u.assign.kill_grace_ms = 10000;
+        strcpy(m->u.assign.array_id, ID1);
+        m->u.assign.array_index = 1000000;
+        m->u.assign.array_size = MLQ_MAX_ARRAY;
         break;
     case MLQ_MSG_KILL:
         strcpy(m->u.kill.attempt_id, ID1);
@@ -389,6 +491,16 @@ static void assert_strv_same(char *const *a, uint32_t na, char *const *b, uint32
         assert_str_same(a[i], b[i]);
 }
 
+static void assert_deps_eq(const struct mlq_dep *a, uint32_t na, const struct mlq_dep *b,
+                           uint32_t nb)
+{
+    assert_int_equal(na, nb);
+    for (uint32_t i = 0; i < na; i++) {
+        assert_string_equal(a[i].target, b[i].target);
+        assert_int_equal(a[i].kind, b[i].kind);
+    }
+}
+
 static void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
 {
     assert_str_same(a->name, b->name);
@@ -409,6 +521,10 @@ static void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec
     assert_str_same(a->pool, b->pool);
     assert_strv_same(a->require, a->nrequire, b->require, b->nrequire);
     assert_str_same(a->gpu_type, b->gpu_type);
+    assert_deps_eq(a->deps, a->ndeps, b->deps, b->ndeps);
+    assert_str_same(a->array, b->array);
+    assert_int_equal(a->max_running, b->max_running);
+    assert_str_same(a->idempotency_key, b->idempotency_key);
 }
 
 static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,
@@ -467,6 +583,58 @@ static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobi
     assert_int_equal(a->nattempts, b->nattempts);
     for (uint32_t i = 0; i < a->nattempts; i++)
         assert_attemptinfo_eq(&a->attempts[i], &b->attempts[i]);
+    assert_str_same(a->array_id, b->array_id);
+    assert_int_equal(a->array_id ? a->array_index : -1, b->array_index);
+    assert_deps_eq(a->deps, a->ndeps, b->deps, b->ndeps);
+}
+
+static void assert_arrayinfo_eq(const struct mlq_arrayinfo *a, const struct mlq_arrayinfo *b)
+{
+    assert_string_equal(a->id, b->id);
+    assert_str_same(a->name, b->name);
+    assert_str_same(a->owner, b->owner);
+    assert_strv_same(a->argv, a->argc, b->argv, b->argc);
+    assert_int_equal(a->size, b->size);
+    assert_int_equal(a->max_running, b->max_running);
+    assert_int_equal(a->submit_ms, b->submit_ms);
+    assert_memory_equal(a->counts, b->counts, sizeof a->counts);
+    assert_str_same(a->failed, b->failed);
+}
+
+static void assert_sched_eq(const struct mlq_scheduleinfo *a, const struct mlq_scheduleinfo *b)
+{
+    assert_str_same(a->name, b->name);
+    assert_str_same(a->cron, b->cron);
+    assert_str_same(a->timezone, b->timezone);
+    assert_spec_eq(&a->spec, &b->spec);
+    assert_str_same(a->concurrency, b->concurrency);
+    assert_int_equal(a->catch_up_ms, b->catch_up_ms);
+    assert_int_equal(a->paused, b->paused);
+    assert_int_equal(a->nnext, b->nnext);
+    for (uint32_t i = 0; i < a->nnext; i++)
+        assert_int_equal(a->next_fires[i], b->next_fires[i]);
+    assert_int_equal(a->nruns, b->nruns);
+    for (uint32_t i = 0; i < a->nruns; i++) {
+        assert_int_equal(a->runs[i].fire_ms, b->runs[i].fire_ms);
+        assert_string_equal(a->runs[i].job_id, b->runs[i].job_id);
+        assert_int_equal(a->runs[i].state, b->runs[i].state);
+    }
+}
+
+static void assert_issue6_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    if (a->type == MLQ_MSG_SCHEDULE_ADD) {
+        assert_sched_eq(&a->u.schedule_add.sched, &b->u.schedule_add.sched);
+    } else if (a->type == MLQ_MSG_SCHEDULE_CMD) {
+        assert_str_same(a->u.schedule_cmd.name, b->u.schedule_cmd.name);
+        assert_str_same(a->u.schedule_cmd.op, b->u.schedule_cmd.op);
+    } else if (a->type == MLQ_MSG_SCHEDULES) {
+        assert_str_same(a->u.schedules.name, b->u.schedules.name);
+    } else if (a->type == MLQ_MSG_SCHEDULE_LIST) {
+        assert_int_equal(a->u.schedule_list.nschedules, b->u.schedule_list.nschedules);
+        for (uint32_t i = 0; i < a->u.schedule_list.nschedules; i++)
+            assert_sched_eq(&a->u.schedule_list.schedules[i], &b->u.schedule_list.schedules[i]);
+    }
 }
 
 static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct mlq_workerinfo *b)
@@ -501,6 +669,9 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_int_equal(a->u.job_list.njobs, b->u.job_list.njobs);
         for (uint32_t i = 0; i < a->u.job_list.njobs; i++)
             assert_jobinfo_eq(&a->u.job_list.jobs[i], &b->u.job_list.jobs[i]);
+        assert_int_equal(a->u.job_list.narrays, b->u.job_list.narrays);
+        for (uint32_t i = 0; i < a->u.job_list.narrays; i++)
+            assert_arrayinfo_eq(&a->u.job_list.arrays[i], &b->u.job_list.arrays[i]);
     } else if (a->type == MLQ_MSG_WORKER_LIST) {
         assert_int_equal(a->u.worker_list.nworkers, b->u.worker_list.nworkers);
         for (uint32_t i = 0; i < a->u.worker_list.nworkers; i++)
@@ -544,6 +715,11 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         for (uint32_t i = 0; i < a->u.assign.ngpu_ids; i++)
             assert_int_equal(a->u.assign.gpu_ids[i], b->u.assign.gpu_ids[i]);
         assert_int_equal(a->u.assign.kill_grace_ms, b->u.assign.kill_grace_ms);
+        assert_string_equal(a->u.assign.array_id, b->u.assign.array_id);
+        assert_int_equal(a->u.assign.array_id[0] ? a->u.assign.array_index : -1,
+                         b->u.assign.array_index);
+        assert_int_equal(a->u.assign.array_id[0] ? a->u.assign.array_size : 0,
+                         b->u.assign.array_size);
     } else if (a->type == MLQ_MSG_LOG_CHUNK) {
         assert_true(a->u.log_chunk.token == b->u.log_chunk.token);
         assert_bytes_eq(a->u.log_chunk.data, a->u.log_chunk.len, b->u.log_chunk.data,
@@ -661,6 +837,12 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_WHY:
     case MLQ_MSG_WHY_REPLY:
         assert_issue3_msgs_eq(a, b);
+        break;
+    case MLQ_MSG_SCHEDULE_ADD:
+    case MLQ_MSG_SCHEDULE_CMD:
+    case MLQ_MSG_SCHEDULES:
+    case MLQ_MSG_SCHEDULE_LIST:
+        assert_issue6_msgs_eq(a, b);
         break;
     case MLQ_MSG_REPORT:
     case MLQ_MSG_ASSIGN:
@@ -1239,7 +1421,9 @@ static void test_reject_strings(void **state)
     fill_sample(MLQ_MSG_LOGS, &m);
     m.u.logs.job = "";
     expect_msg_reject(&m, "'job' must not be empty");
-    m.u.logs.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f0";
+    m.u.logs.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f/1234567"; /* ARRAY/N fits */
+    roundtrip(&m);
+    m.u.logs.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f/12345678";
     expect_msg_reject(&m, "'job' is longer");
 }
 
@@ -1509,8 +1693,8 @@ static void test_reject_why(void)
     fill_sample(MLQ_MSG_WHY, &m);
     m.u.why.job = "";
     expect_msg_reject(&m, "why: key 'job' must not be empty");
-    m.u.why.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f0";
-    expect_msg_reject(&m, "'job' is longer than 36 bytes");
+    m.u.why.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f/12345678";
+    expect_msg_reject(&m, "'job' is longer than 44 bytes");
     fill_sample(MLQ_MSG_WHY_REPLY, &m);
     m.u.why_reply.blocker = NULL;
     expect_msg_reject(&m, "why_reply: key 'blocker'");

@@ -450,7 +450,7 @@ static void test_migrate_v2(void **state)
     rm_db_files(f->path);
     write_v2_db(f->path);
     open_store(f, f->path);
-    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 3);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_table_info('workers')"
                                   " WHERE name IN ('pool', 'drained', 'drain_reason')"),
                      3);
