@@ -351,7 +351,7 @@ void mlq_attempts_upload_ack(struct mlq_attempts *t, const struct mlq_msg *m)
         mlq_debug("log_upload_ack for attempt %.8s that is not uploading", id);
         return;
     }
-    if (m->u.log_upload_ack.err != 0)
+    if (m->u.log_upload_ack.err != 0 && m->u.log_upload_ack.err != MLQ_ENOTFOUND)
         mlq_warn("attempt %.8s: the scheduler could not store its logs (%s): retrying later", id,
                  mlq_strerror(m->u.log_upload_ack.err));
     int64_t now = mlq_clock_mono_ms();
@@ -359,7 +359,10 @@ void mlq_attempts_upload_ack(struct mlq_attempts *t, const struct mlq_msg *m)
     if (rc < 0)
         mlq_error("attempt %.8s: %s", id, e.msg);
     if (mlq_logupload_done(at->up)) {
-        mlq_info("attempt %.8s: logs uploaded", id);
+        if (mlq_logupload_abandoned(at->up))
+            mlq_warn("attempt %.8s: the scheduler wants none of its logs (not found)", id);
+        else
+            mlq_info("attempt %.8s: logs uploaded", id);
         remove_attempt(t, at);
         return;
     }

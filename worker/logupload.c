@@ -31,6 +31,7 @@ struct mlq_logupload {
     bool sent_eof;
     int64_t due; /* monotonic ms when the next (re-)send may go */
     int64_t retry_ms;
+    bool abandoned; /* the scheduler wants no logs of this attempt */
 };
 
 static int first_pending(const struct mlq_logupload *up)
@@ -120,6 +121,11 @@ bool mlq_logupload_done(const struct mlq_logupload *up)
     return up->cur >= NSTREAMS;
 }
 
+bool mlq_logupload_abandoned(const struct mlq_logupload *up)
+{
+    return up->abandoned;
+}
+
 void mlq_logupload_kick(struct mlq_logupload *up, int64_t now)
 {
     if (up->inflight)
@@ -183,6 +189,14 @@ int mlq_logupload_ack(struct mlq_logupload *up, const struct mlq_msg *ack, int64
     if (!up->inflight || (int)ack->u.log_upload_ack.stream != up->cur)
         return 0; /* late answer to a chunk sent again since */
     up->inflight = false;
+    if (ack->u.log_upload_ack.err == MLQ_ENOTFOUND) {
+        /* Not a finished attempt of ours for the scheduler: nobody will
+         * ever take these logs, so stop (they stay in the spool). */
+        up->abandoned = true;
+        up->cur = NSTREAMS;
+        int rc = mlq_spool_mark_uploaded(up->dir, err);
+        return rc < 0 ? rc : 1;
+    }
     int64_t next = ack->u.log_upload_ack.offset;
     bool valid = next >= 0 && next <= up->tail[up->cur];
     if (ack->u.log_upload_ack.err != 0) {

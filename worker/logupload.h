@@ -12,7 +12,9 @@
  * logs_uploaded marker is written and the upload is done.
  *
  * A chunk without an answer is sent again after a while; an ack with an
- * error (the scheduler's disk is full) is retried with a growing delay. */
+ * error (the scheduler's disk is full) is retried with a growing delay,
+ * except "not found" (-4: the scheduler knows no such finished attempt of
+ * this worker), which ends the upload for good. */
 #ifndef MLQ_LOGUPLOAD_H
 #define MLQ_LOGUPLOAD_H
 
@@ -50,5 +52,7 @@ int mlq_logupload_ack(struct mlq_logupload *up, const struct mlq_msg *ack, int64
  * registered again: the old connection's answers are lost). */
 void mlq_logupload_kick(struct mlq_logupload *up, int64_t now);
 bool mlq_logupload_done(const struct mlq_logupload *up);
+/* Done because the scheduler refused the logs (not found). */
+bool mlq_logupload_abandoned(const struct mlq_logupload *up);
 
 #endif

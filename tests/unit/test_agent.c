@@ -617,6 +617,30 @@ static void test_log_upload_chunks(void **state)
     free(out);
 }
 
+/* "Not found": the scheduler will never take these logs; the worker stops
+ * (and can drain) instead of retrying forever. */
+static void test_log_upload_not_found_ends(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/echo", "x"};
+    assign(f, ATT_1, argv, 2, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    expect_upload(f, ATT_1, MLQ_STREAM_STDOUT, &m);
+    mlq_proto_msg_free(&m);
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 0, MLQ_ENOTFOUND);
+    step_for(f, 50);
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+    assert_true(uploaded(f, ATT_1));
+}
+
 /* A worker restarted in the middle of an upload resumes it from the offset
  * the scheduler acknowledged, without naming the attempt in register. */
 static void test_log_upload_resumes_after_restart(void **state)
@@ -869,6 +893,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unexpected_messages_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_upload_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_upload_resumes_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_upload_not_found_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_fence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),
