@@ -51,7 +51,9 @@ int mlq_cron_check_tz(const char *tz, struct mlq_err *err);
 
 /* Stores in *next_s the first fire time strictly after after_s (Unix
  * seconds, 0..MLQ_CRON_MAX_TIME), with wall times read in zone tz (see
- * mlq_cron_check_tz; NULL or "" is UTC).
+ * mlq_cron_check_tz; NULL or "" is UTC). MLQ_EINVAL, besides bad arguments,
+ * when nothing fires within 401 years: only in a zone with daylight saving,
+ * for a wildcard job whose every time falls in a gap ("* 2 28 3 0" in Paris).
  *
  * NOT thread-safe for a named zone: glibc has no per-zone API, so this sets
  * TZ and calls tzset() around localtime_r(), then restores TZ as it was. The
