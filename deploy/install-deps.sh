@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libzmq3-dev libsodium-dev libmsgpack-dev libsqlite3-dev sqlite3 uuid-dev
   libcmocka-dev libjansson-dev libmicrohttpd-dev
-  python3 procps iproute2
+  python3 procps iproute2 tzdata
 )
 
 missing=()
