@@ -461,6 +461,14 @@ static void test_migrate_v2(void **state)
     assert_int_equal(got.not_before_ms, 77);
     assert_int_equal(got.spec.priority, 0);
     assert_null(got.spec.pool);
+    /* v4: an old job is not a task and has no dependencies */
+    assert_string_equal(got.array_id, "");
+    assert_int_equal(got.array_index, -1);
+    assert_int_equal(got.spec.ndeps, 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                                  " name IN ('arrays', 'idempotency', 'schedules',"
+                                  " 'schedule_runs')"),
+                     4);
     mlq_store_job_free(&got);
     assert_int_equal(mlq_store_each_worker(f->st, collect_worker, &s, &err), 0);
     assert_int_equal(s.n, 1);
