@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "keys.h"
 
 #define DEALER_LINGER_MS 200
 #define ROUTER_LINGER_MS 200
@@ -40,12 +41,48 @@ static int set_common(void *s, int linger, struct mlq_err *err)
     return 0;
 }
 
-/* Creates a socket of type with the common options; bind or connect it. */
-static int make_socket(void *zctx, int type, const char *endpoint, void **out, struct mlq_err *err)
+static void close_now(void *s)
+{
+    set_int(s, ZMQ_LINGER, 0);
+    zmq_close(s);
+}
+
+static int set_key(void *s, int opt, const char *z85, struct mlq_err *err)
+{
+    if (!z85 || !mlq_keys_z85_valid(z85))
+        return mlq_err_set(err, MLQ_EINVAL, "invalid CURVE key (expected 40 z85 characters)");
+    if (zmq_setsockopt(s, opt, z85, MLQ_KEY_Z85_LEN) < 0)
+        return mlq_err_set(err, MLQ_EIO, "cannot set a CURVE key: %s", zmq_strerror(errno));
+    return 0;
+}
+
+/* CURVE options, which libzmq only honours when set before bind/connect. */
+static int set_curve(void *s, bool server, const struct mlq_curve *c, struct mlq_err *err)
+{
+    if (server) {
+        int rc = set_key(s, ZMQ_CURVE_SECRETKEY, c->own_secret, err);
+        if (rc == 0 &&
+            (set_int(s, ZMQ_CURVE_SERVER, 1) < 0 ||
+             zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, MLQ_ZAP_DOMAIN, strlen(MLQ_ZAP_DOMAIN)) < 0))
+            rc = mlq_err_set(err, MLQ_EIO, "cannot make a CURVE server: %s", zmq_strerror(errno));
+        return rc;
+    }
+    int rc = set_key(s, ZMQ_CURVE_SERVERKEY, c->server_public, err);
+    if (rc == 0)
+        rc = set_key(s, ZMQ_CURVE_PUBLICKEY, c->own_public, err);
+    if (rc == 0)
+        rc = set_key(s, ZMQ_CURVE_SECRETKEY, c->own_secret, err);
+    return rc;
+}
+
+/* Creates a socket of type with the common options (and CURVE ones when
+ * curve is non-NULL), not yet bound or connected. */
+static int new_socket(void *zctx, int type, const struct mlq_curve *curve, void **out,
+                      struct mlq_err *err)
 {
     *out = NULL;
-    if (!zctx || !endpoint)
-        return mlq_err_set(err, MLQ_EINVAL, "no ZeroMQ context or endpoint");
+    if (!zctx)
+        return mlq_err_set(err, MLQ_EINVAL, "no ZeroMQ context");
     void *s = zmq_socket(zctx, type);
     if (!s)
         return mlq_err_set(err, MLQ_EIO, "cannot create socket: %s", zmq_strerror(errno));
@@ -54,26 +91,112 @@ static int make_socket(void *zctx, int type, const char *endpoint, void **out, s
     /* without it a reply to a vanished peer would be dropped silently */
     if (rc == 0 && router && set_int(s, ZMQ_ROUTER_MANDATORY, 1) < 0)
         rc = mlq_err_set(err, MLQ_EIO, "cannot set ZMQ_ROUTER_MANDATORY: %s", zmq_strerror(errno));
-    if (rc == 0 && (router ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) < 0)
-        rc = mlq_err_set(err, MLQ_EIO, "cannot %s %s: %s", router ? "bind" : "connect to", endpoint,
-                         zmq_strerror(errno));
+    if (rc == 0 && curve)
+        rc = set_curve(s, router, curve, err);
     if (rc < 0) {
-        set_int(s, ZMQ_LINGER, 0);
-        zmq_close(s);
+        close_now(s);
         return rc;
     }
     *out = s;
     return 0;
 }
 
+/* Binds (a ROUTER) or connects (a DEALER) s. */
+static int attach(void *s, bool router, const char *endpoint, struct mlq_err *err)
+{
+    if ((router ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) == 0)
+        return 0;
+    return mlq_err_set(err, MLQ_EIO, "cannot %s %s: %s", router ? "bind" : "connect to", endpoint,
+                       zmq_strerror(errno));
+}
+
+static int make_socket(void *zctx, int type, const char *endpoint, const struct mlq_curve *curve,
+                       void **out, struct mlq_err *err)
+{
+    *out = NULL;
+    if (!zctx || !endpoint)
+        return mlq_err_set(err, MLQ_EINVAL, "no ZeroMQ context or endpoint");
+    void *s;
+    int rc = new_socket(zctx, type, curve, &s, err);
+    if (rc < 0)
+        return rc;
+    rc = attach(s, type == ZMQ_ROUTER, endpoint, err);
+    if (rc < 0)
+        close_now(s);
+    else
+        *out = s;
+    return rc;
+}
+
 int mlq_transport_router(void *zctx, const char *endpoint, void **out, struct mlq_err *err)
 {
-    return make_socket(zctx, ZMQ_ROUTER, endpoint, out, err);
+    return make_socket(zctx, ZMQ_ROUTER, endpoint, NULL, out, err);
 }
 
 int mlq_transport_dealer(void *zctx, const char *endpoint, void **out, struct mlq_err *err)
 {
-    return make_socket(zctx, ZMQ_DEALER, endpoint, out, err);
+    return make_socket(zctx, ZMQ_DEALER, endpoint, NULL, out, err);
+}
+
+/* A CURVE server consults ZAP only when a handler is bound and otherwise
+ * lets every key in, so refuse to start one without: a handler is there
+ * exactly when its endpoint cannot be bound again. */
+static int require_zap(void *zctx, struct mlq_err *err)
+{
+    void *probe = zmq_socket(zctx, ZMQ_REP);
+    if (!probe)
+        return mlq_err_set(err, MLQ_EIO, "cannot create socket: %s", zmq_strerror(errno));
+    int rc = 0;
+    if (zmq_bind(probe, MLQ_ZAP_ENDPOINT) == 0) {
+        zmq_unbind(probe, MLQ_ZAP_ENDPOINT);
+        rc = mlq_err_set(err, MLQ_ESTATE,
+                         "no ZAP handler is bound: a CURVE server would accept any key");
+    } else if (errno != EADDRINUSE) {
+        rc = mlq_err_set(err, MLQ_EIO, "cannot look for the ZAP handler: %s", zmq_strerror(errno));
+    }
+    close_now(probe);
+    return rc;
+}
+
+int mlq_transport_router_curve(void *zctx, const char *endpoint, const struct mlq_keypair *own,
+                               void **out, struct mlq_err *err)
+{
+    *out = NULL;
+    if (!zctx || !endpoint || !own)
+        return mlq_err_set(err, MLQ_EINVAL, "no ZeroMQ context, endpoint or key pair");
+    int rc = require_zap(zctx, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_curve c = {{0}};
+    memcpy(c.own_public, own->public_z85, sizeof c.own_public);
+    memcpy(c.own_secret, own->secret_z85, sizeof c.own_secret);
+    rc = make_socket(zctx, ZMQ_ROUTER, endpoint, &c, out, err);
+    explicit_bzero(&c, sizeof c);
+    return rc;
+}
+
+/* Fills c from the server's public key and our pair. */
+static int curve_of(struct mlq_curve *c, const char *server_public, const struct mlq_keypair *own,
+                    struct mlq_err *err)
+{
+    if (!server_public || !own || !mlq_keys_z85_valid(server_public))
+        return mlq_err_set(err, MLQ_EINVAL, "invalid scheduler public key");
+    memcpy(c->server_public, server_public, MLQ_KEY_Z85_SIZE);
+    memcpy(c->own_public, own->public_z85, sizeof c->own_public);
+    memcpy(c->own_secret, own->secret_z85, sizeof c->own_secret);
+    return 0;
+}
+
+int mlq_transport_dealer_curve(void *zctx, const char *endpoint, const char *server_public,
+                               const struct mlq_keypair *own, void **out, struct mlq_err *err)
+{
+    struct mlq_curve c;
+    *out = NULL;
+    int rc = curve_of(&c, server_public, own, err);
+    if (rc == 0)
+        rc = make_socket(zctx, ZMQ_DEALER, endpoint, &c, out, err);
+    explicit_bzero(&c, sizeof c);
+    return rc;
 }
 
 /* ---- sending ------------------------------------------------------------ */
@@ -220,6 +343,22 @@ int mlq_transport_recv(void *sock, struct mlq_msg *msg, int timeout_ms, struct m
     return rc;
 }
 
+/* Copies the ZAP identity attached to frame into peer->user_id. One too
+ * long to keep whole is refused rather than cut, so that two identities
+ * can never be taken for one. */
+static int peer_user(zmq_msg_t *frame, struct mlq_peer *peer, struct mlq_err *err)
+{
+    const char *user = zmq_msg_gets(frame, "User-Id");
+    if (!user)
+        return 0;
+    size_t len = strnlen(user, MLQ_PEER_USER_MAX);
+    if (len >= MLQ_PEER_USER_MAX)
+        return mlq_err_set(err, MLQ_EPROTO, "peer identity longer than %d bytes",
+                           MLQ_PEER_USER_MAX - 1);
+    memcpy(peer->user_id, user, len + 1);
+    return 0;
+}
+
 int mlq_transport_recv_from(void *sock, struct mlq_peer *peer, struct mlq_msg *msg,
                             struct mlq_err *err)
 {
@@ -235,10 +374,14 @@ int mlq_transport_recv_from(void *sock, struct mlq_peer *peer, struct mlq_msg *m
         idlen = MLQ_ROUTING_ID_MAX;
     memcpy(peer->id, zmq_msg_data(&f.part[0]), idlen);
     peer->len = idlen;
-    if (f.n != 3 || zmq_msg_size(&f.part[1]) != 0)
+    /* the routing id frame is made locally; the peer's own frames carry the
+     * connection's metadata */
+    if (f.n >= 2)
+        rc = peer_user(&f.part[f.n >= 3 ? 2 : 1], peer, err);
+    if (rc == 0 && (f.n != 3 || zmq_msg_size(&f.part[1]) != 0))
         rc = mlq_err_set(err, MLQ_EPROTO, "malformed message: %d frames, expected delimiter + body",
                          f.n - 1);
-    else
+    else if (rc == 0)
         rc = decode_body(&f.part[2], msg, err);
     frames_close(&f);
     return rc;
@@ -255,10 +398,25 @@ static int unreachable(const char *endpoint, int timeout_ms, struct mlq_err *err
                        timeout_ms);
 }
 
+/* Waits up to timeout_ms for s or the watch to become readable; reads the
+ * watch's events when it is. */
+static int wait_watched(void *s, struct mlq_watch *w, int timeout_ms, struct mlq_err *err)
+{
+    zmq_pollitem_t it[2] = {{.socket = s, .events = ZMQ_POLLIN},
+                            {.socket = mlq_transport_watch_socket(w), .events = ZMQ_POLLIN}};
+    int rc = zmq_poll(it, 2, timeout_ms);
+    if (rc < 0 && errno != EINTR)
+        return mlq_err_set(err, MLQ_EIO, "cannot poll: %s", zmq_strerror(errno));
+    if (rc > 0 && (it[1].revents & ZMQ_POLLIN))
+        return mlq_transport_watch_check(w, err);
+    return 0;
+}
+
 /* Receives until the reply to rid arrives; replies to anything else (there
- * should be none on a fresh socket) are dropped. */
-static int await_reply(void *s, uint64_t rid, struct mlq_msg *reply, int timeout_ms,
-                       struct mlq_err *err)
+ * should be none on a fresh socket) are dropped. With a watch, a failed
+ * handshake ends the wait at once. */
+static int await_reply(void *s, struct mlq_watch *w, uint64_t rid, struct mlq_msg *reply,
+                       int timeout_ms, struct mlq_err *err)
 {
     int64_t deadline = mlq_clock_mono_ms() + timeout_ms;
     for (;;) {
@@ -269,7 +427,10 @@ static int await_reply(void *s, uint64_t rid, struct mlq_msg *reply, int timeout
                 return MLQ_EUNREACH;
             left = (int)(deadline - now);
         }
-        int rc = mlq_transport_recv(s, reply, left, err);
+        int rc = w ? wait_watched(s, w, left, err) : 0;
+        if (rc < 0)
+            return rc;
+        rc = mlq_transport_recv(s, reply, w ? 0 : left, err);
         if (rc == MLQ_EUNAVAIL)
             continue;
         if (rc < 0)
@@ -290,13 +451,193 @@ int mlq_transport_request(void *zctx, const char *endpoint, const struct mlq_msg
         return rc;
     rc = mlq_transport_send(s, req, err);
     if (rc == 0)
-        rc = await_reply(s, req->rid, reply, timeout_ms, err);
+        rc = await_reply(s, NULL, req->rid, reply, timeout_ms, err);
     if (rc == MLQ_EUNREACH)
         unreachable(endpoint, timeout_ms, err);
     /* an unanswered request must not keep the process alive at exit */
-    set_int(s, ZMQ_LINGER, 0);
-    zmq_close(s);
+    close_now(s);
     return rc;
+}
+
+int mlq_transport_request_curve(void *zctx, const char *endpoint, const struct mlq_curve *curve,
+                                const struct mlq_msg *req, struct mlq_msg *reply, int timeout_ms,
+                                struct mlq_err *err)
+{
+    void *s;
+    struct mlq_watch *w;
+    memset(reply, 0, sizeof *reply);
+    int rc = mlq_transport_dealer_watched(zctx, endpoint, curve, &s, &w, err);
+    if (rc < 0)
+        return rc;
+    rc = mlq_transport_send(s, req, err);
+    if (rc == 0)
+        rc = await_reply(s, w, req->rid, reply, timeout_ms, err);
+    if (rc == MLQ_EUNREACH)
+        unreachable(endpoint, timeout_ms, err);
+    mlq_transport_watch_destroy(&w);
+    close_now(s);
+    return rc;
+}
+
+/* ---- handshake watch ---------------------------------------------------- */
+
+#define WATCHED_EVENTS                                                                             \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                        \
+     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+/* A CURVE server that cannot decrypt our HELLO (we hold the wrong server
+ * key) just drops the connection; after this many drops in a row, with no
+ * handshake completed in between, that is what we report. */
+#define DROPPED_MAX 3
+/* Tries at a free monitor endpoint: a closed socket's endpoint is released
+ * by libzmq's reaper thread, a little later, and addresses get reused. */
+#define MONITOR_TRIES 16
+
+struct mlq_watch {
+    void *sock; /* the watched socket */
+    void *pair; /* receives its monitor events */
+    bool curve;
+    int dropped; /* handshakes dropped since the last one that completed */
+    char endpoint[256];
+};
+
+static int start_monitor(void *zctx, struct mlq_watch *w, struct mlq_err *err)
+{
+    char mon[64];
+    int rc = -1;
+    for (int i = 0; i < MONITOR_TRIES && rc < 0; i++) {
+        snprintf(mon, sizeof mon, "inproc://mlq-watch-%p-%d", w->sock, i);
+        rc = zmq_socket_monitor(w->sock, mon, WATCHED_EVENTS);
+        if (rc < 0 && errno != EADDRINUSE)
+            break;
+    }
+    if (rc < 0)
+        return mlq_err_set(err, MLQ_EIO, "cannot watch the socket: %s", zmq_strerror(errno));
+    w->pair = zmq_socket(zctx, ZMQ_PAIR);
+    if (w->pair && zmq_connect(w->pair, mon) == 0)
+        return 0;
+    rc = mlq_err_set(err, MLQ_EIO, "cannot watch the socket: %s", zmq_strerror(errno));
+    zmq_socket_monitor(w->sock, NULL, 0);
+    if (w->pair)
+        close_now(w->pair);
+    return rc;
+}
+
+static void stop_monitor(struct mlq_watch *w)
+{
+    zmq_socket_monitor(w->sock, NULL, 0);
+    close_now(w->pair);
+    w->pair = NULL;
+}
+
+int mlq_transport_dealer_watched(void *zctx, const char *endpoint, const struct mlq_curve *curve,
+                                 void **sock, struct mlq_watch **watch, struct mlq_err *err)
+{
+    *sock = NULL;
+    *watch = NULL;
+    if (!zctx || !endpoint)
+        return mlq_err_set(err, MLQ_EINVAL, "no ZeroMQ context or endpoint");
+    struct mlq_watch *w = calloc(1, sizeof *w);
+    if (!w)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    w->curve = curve != NULL;
+    snprintf(w->endpoint, sizeof w->endpoint, "%s", endpoint);
+    int rc = new_socket(zctx, ZMQ_DEALER, curve, &w->sock, err);
+    /* watching starts before the connect, or the first handshake is missed */
+    if (rc == 0)
+        rc = start_monitor(zctx, w, err);
+    if (rc == 0) {
+        rc = attach(w->sock, false, endpoint, err);
+        if (rc < 0)
+            stop_monitor(w);
+    }
+    if (rc < 0) {
+        if (w->sock)
+            close_now(w->sock);
+        free(w);
+        return rc;
+    }
+    *sock = w->sock;
+    *watch = w;
+    return 0;
+}
+
+void *mlq_transport_watch_socket(struct mlq_watch *w)
+{
+    return w ? w->pair : NULL;
+}
+
+/* Reads one monitor event (two frames: 6 bytes of event and value, then the
+ * endpoint). 0 when none is queued, 1 when *event and *value are set, 2 for
+ * a malformed one (skipped). */
+static int read_event(void *pair, uint16_t *event, uint32_t *value)
+{
+    struct frames f;
+    if (recv_frames(pair, &f, NULL) < 0)
+        return 0;
+    int rc = 2;
+    if (zmq_msg_size(&f.part[0]) == 6) {
+        const uint8_t *d = zmq_msg_data(&f.part[0]);
+        memcpy(event, d, sizeof *event); /* native byte order, unaligned */
+        memcpy(value, d + 2, sizeof *value);
+        rc = 1;
+    }
+    frames_close(&f);
+    return rc;
+}
+
+/* Turns one handshake event into 0 or the error it means. */
+static int judge(struct mlq_watch *w, uint16_t event, uint32_t value, struct mlq_err *err)
+{
+    switch (event) {
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        w->dropped = 0;
+        return 0;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        return mlq_err_set(err, MLQ_EPERM,
+                           "not authorized by the scheduler at %s: it refused this key (%u)",
+                           w->endpoint, (unsigned)value);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+            return mlq_err_set(err, MLQ_EPROTO,
+                               "the scheduler at %s %s CURVE: security settings differ",
+                               w->endpoint, w->curve ? "does not use" : "requires");
+        return mlq_err_set(err, MLQ_EPROTO, "handshake with the scheduler at %s failed (0x%x)",
+                           w->endpoint, (unsigned)value);
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        if (++w->dropped < DROPPED_MAX)
+            return 0;
+        return mlq_err_set(err, MLQ_EPROTO, "the scheduler at %s drops the %shandshake%s",
+                           w->endpoint, w->curve ? "CURVE " : "",
+                           w->curve ? ": is its public key the one configured?" : "");
+    default:
+        return 0;
+    }
+}
+
+int mlq_transport_watch_check(struct mlq_watch *w, struct mlq_err *err)
+{
+    if (!w)
+        return 0;
+    for (;;) {
+        uint16_t event;
+        uint32_t value;
+        int got = read_event(w->pair, &event, &value);
+        if (got == 0)
+            return 0;
+        int rc = got == 1 ? judge(w, event, value, err) : 0;
+        if (rc < 0)
+            return rc;
+    }
+}
+
+void mlq_transport_watch_destroy(struct mlq_watch **wp)
+{
+    if (!wp || !*wp)
+        return;
+    struct mlq_watch *w = *wp;
+    stop_monitor(w);
+    free(w);
+    *wp = NULL;
 }
 
 /* ---- endpoints ---------------------------------------------------------- */

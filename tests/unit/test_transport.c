@@ -2,7 +2,14 @@
  * ephemeral port: socket options, round trips both ways, a client request
  * answered by a server thread (with a stray reply to skip), a request that
  * times out, malformed frames on either side (consumed whole, reported as
- * MLQ_EPROTO with the peer known), a vanished peer, and is_local. */
+ * MLQ_EPROTO with the peer known), a vanished peer, and is_local.
+ *
+ * CURVE: a server thread answers ZAP requests (a table of one known key)
+ * and requests on a CURVE router over loopback TCP. A known key gets
+ * through and the server sees its identity; an unknown key, a plain client,
+ * a wrong server key and a CURVE client to a plain server all fail fast
+ * with their own message; a CURVE router will not bind without a ZAP
+ * handler; an over-long identity is refused rather than cut. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +18,11 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -125,6 +135,7 @@ static void roundtrip(struct fx *f)
     assert_int_equal(got.rid, 41);
     assert_string_equal(got.u.heartbeat.name, "node-a");
     assert_true(peer.len > 0);
+    assert_string_equal(peer.user_id, ""); /* no CURVE, no identity */
     mlq_proto_msg_free(&got);
 
     memset(&m, 0, sizeof m);
@@ -381,6 +392,330 @@ static void test_is_local(void **state)
                      t[i].local ? "local" : "not local");
 }
 
+/* ---- CURVE -------------------------------------------------------------- */
+
+struct server {
+    void *zctx;
+    void *router;
+    void *zap;
+    struct mlq_keypair keys;
+    char known[MLQ_KEY_Z85_SIZE]; /* the one client key ZAP accepts */
+    char user[300];               /* the identity it gives that key */
+    char endpoint[256];
+    pthread_t thread;
+    atomic_int stop;
+    /* seen by the thread; read after the join */
+    int zap_requests;
+    char zap_domain[32];
+    char zap_mechanism[32];
+    atomic_int requests;
+    int recv_rc;
+    char seen_user[MLQ_PEER_USER_MAX];
+};
+
+static int curve_setup(void **state)
+{
+    struct server *sv = calloc(1, sizeof *sv);
+    assert_non_null(sv);
+    sv->zctx = zmq_ctx_new();
+    assert_non_null(sv->zctx);
+    assert_int_equal(mlq_keys_generate(&sv->keys, NULL), 0);
+    strcpy(sv->user, "user:alice");
+    *state = sv;
+    return 0;
+}
+
+static int curve_teardown(void **state)
+{
+    struct server *sv = *state;
+    if (sv->thread) {
+        atomic_store(&sv->stop, 1);
+        pthread_join(sv->thread, NULL);
+    }
+    if (sv->router)
+        zmq_close(sv->router);
+    if (sv->zap)
+        zmq_close(sv->zap);
+    zmq_ctx_term(sv->zctx);
+    free(sv);
+    return 0;
+}
+
+/* Reads one ZAP request (up to 8 frames kept) and answers it: 200 with
+ * sv->user for the known key, 400 for any other. */
+static void zap_answer(struct server *sv)
+{
+    char fr[8][256];
+    int len[8] = {0}, n = 0, more = 1;
+    while (more) {
+        char sink[256];
+        int got = zmq_recv(sv->zap, n < 8 ? fr[n] : sink, 256, 0);
+        if (got < 0)
+            return;
+        if (n < 8)
+            len[n++] = got < 256 ? got : 256;
+        size_t ms = sizeof more;
+        zmq_getsockopt(sv->zap, ZMQ_RCVMORE, &more, &ms);
+    }
+    sv->zap_requests++;
+    snprintf(sv->zap_domain, sizeof sv->zap_domain, "%.*s", len[2], fr[2]);
+    snprintf(sv->zap_mechanism, sizeof sv->zap_mechanism, "%.*s", len[5], fr[5]);
+    char key[MLQ_KEY_Z85_SIZE] = "";
+    if (n == 7 && len[6] == 32)
+        mlq_keys_z85_from_bin((const uint8_t *)fr[6], key);
+    bool ok = strcmp(key, sv->known) == 0;
+    zmq_send(sv->zap, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(sv->zap, fr[1], (size_t)len[1], ZMQ_SNDMORE);
+    zmq_send(sv->zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
+    zmq_send(sv->zap, ok ? "OK" : "unknown key", ok ? 2 : 11, ZMQ_SNDMORE);
+    zmq_send(sv->zap, ok ? sv->user : "", ok ? strlen(sv->user) : 0, ZMQ_SNDMORE);
+    zmq_send(sv->zap, "", 0, 0);
+}
+
+/* Answers each request on the router with a reply of the same rid. */
+static void serve_request(struct server *sv)
+{
+    struct mlq_peer peer;
+    struct mlq_msg req, reply = {.type = MLQ_MSG_SUBMITTED};
+    sv->recv_rc = mlq_transport_recv_from(sv->router, &peer, &req, NULL);
+    if (sv->recv_rc == MLQ_EUNAVAIL)
+        return;
+    sv->requests++;
+    strcpy(sv->seen_user, peer.user_id);
+    if (sv->recv_rc < 0)
+        return;
+    strcpy(reply.u.submitted.id, "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f");
+    reply.rid = req.rid;
+    mlq_transport_send_to(sv->router, &peer, &reply, NULL);
+    mlq_proto_msg_free(&req);
+}
+
+static void *serve_curve(void *arg)
+{
+    struct server *sv = arg;
+    while (!atomic_load(&sv->stop)) {
+        zmq_pollitem_t it[2] = {{.socket = sv->zap, .events = ZMQ_POLLIN},
+                                {.socket = sv->router, .events = ZMQ_POLLIN}};
+        if (zmq_poll(it, 2, 20) <= 0)
+            continue;
+        if (it[0].revents & ZMQ_POLLIN)
+            zap_answer(sv);
+        if (it[1].revents & ZMQ_POLLIN)
+            serve_request(sv);
+    }
+    return NULL;
+}
+
+/* Binds the ZAP responder, then the CURVE router (or a plain one), and
+ * starts the server thread. */
+static void start_server(struct server *sv, bool curve)
+{
+    struct mlq_err err = {0};
+    sv->zap = zmq_socket(sv->zctx, ZMQ_REP);
+    assert_int_equal(zmq_bind(sv->zap, MLQ_ZAP_ENDPOINT), 0);
+    int rc = curve ? mlq_transport_router_curve(sv->zctx, "tcp://127.0.0.1:*", &sv->keys,
+                                                &sv->router, &err)
+                   : mlq_transport_router(sv->zctx, "tcp://127.0.0.1:*", &sv->router, &err);
+    if (rc != 0)
+        fail_msg("router: %s", err.msg);
+    size_t len = sizeof sv->endpoint;
+    assert_int_equal(zmq_getsockopt(sv->router, ZMQ_LAST_ENDPOINT, sv->endpoint, &len), 0);
+    assert_int_equal(pthread_create(&sv->thread, NULL, serve_curve, sv), 0);
+}
+
+static void stop_server(struct server *sv)
+{
+    atomic_store(&sv->stop, 1);
+    pthread_join(sv->thread, NULL);
+    sv->thread = 0;
+}
+
+/* A client pair, known to the server's ZAP when known is set. */
+static void client_curve(struct server *sv, struct mlq_curve *c, bool known)
+{
+    struct mlq_keypair kp;
+    assert_int_equal(mlq_keys_generate(&kp, NULL), 0);
+    strcpy(c->server_public, sv->keys.public_z85);
+    strcpy(c->own_public, kp.public_z85);
+    strcpy(c->own_secret, kp.secret_z85);
+    if (known)
+        strcpy(sv->known, kp.public_z85);
+}
+
+/* Sends one request with curve (NULL: plain) and a 10 s timeout; returns
+ * its code and how long it took. */
+static int ask(struct server *sv, const struct mlq_curve *c, struct mlq_err *err, int64_t *took)
+{
+    struct mlq_msg req, reply;
+    heartbeat(&req, 7);
+    int64_t t0 = mlq_clock_mono_ms();
+    int rc = mlq_transport_request_curve(sv->zctx, sv->endpoint, c, &req, &reply, 10000, err);
+    *took = mlq_clock_mono_ms() - t0;
+    if (rc == 0) {
+        assert_int_equal(reply.rid, 7);
+        assert_int_equal(reply.type, MLQ_MSG_SUBMITTED);
+        mlq_proto_msg_free(&reply);
+    }
+    return rc;
+}
+
+static void test_curve_accepted(void **state)
+{
+    struct server *sv = *state;
+    struct mlq_curve c;
+    struct mlq_err err = {0};
+    int64_t took;
+    client_curve(sv, &c, true);
+    start_server(sv, true);
+    int rc = ask(sv, &c, &err, &took);
+    if (rc != 0)
+        fail_msg("request: %d %s", rc, err.msg);
+    stop_server(sv);
+    assert_int_equal(sv->requests, 1);
+    assert_string_equal(sv->seen_user, "user:alice");
+    assert_int_equal(sv->zap_requests, 1);
+    assert_string_equal(sv->zap_domain, "mlq");
+    assert_string_equal(sv->zap_mechanism, "CURVE");
+}
+
+static void test_curve_unknown_key(void **state)
+{
+    struct server *sv = *state;
+    struct mlq_curve c;
+    struct mlq_err err = {0};
+    int64_t took;
+    client_curve(sv, &c, false);
+    start_server(sv, true);
+    assert_int_equal(ask(sv, &c, &err, &took), MLQ_EPERM);
+    assert_int_equal(err.code, MLQ_EPERM);
+    char want[300];
+    snprintf(want, sizeof want, "not authorized by the scheduler at %s", sv->endpoint);
+    if (!strstr(err.msg, want))
+        fail_msg("message \"%s\", wanted \"%s\"", err.msg, want);
+    assert_in_range(took, 0, 2000); /* not the 10 s timeout */
+    stop_server(sv);
+    assert_int_equal(sv->requests, 0);
+    assert_true(sv->zap_requests >= 1);
+}
+
+static void test_curve_plain_client(void **state)
+{
+    struct server *sv = *state;
+    struct mlq_err err = {0};
+    int64_t took;
+    start_server(sv, true);
+    assert_int_equal(ask(sv, NULL, &err, &took), MLQ_EPROTO);
+    assert_non_null(strstr(err.msg, "requires CURVE"));
+    assert_in_range(took, 0, 2000);
+
+    /* the unwatched request cannot tell, but gets nothing through either */
+    struct mlq_msg req, reply;
+    heartbeat(&req, 8);
+    assert_int_equal(mlq_transport_request(sv->zctx, sv->endpoint, &req, &reply, 500, &err),
+                     MLQ_EUNREACH);
+    stop_server(sv);
+    assert_int_equal(sv->requests, 0);
+    assert_int_equal(sv->zap_requests, 0);
+}
+
+static void test_curve_wrong_server_key(void **state)
+{
+    struct server *sv = *state;
+    struct mlq_curve c;
+    struct mlq_keypair other;
+    struct mlq_err err = {0};
+    int64_t took;
+    client_curve(sv, &c, true);
+    assert_int_equal(mlq_keys_generate(&other, NULL), 0);
+    strcpy(c.server_public, other.public_z85);
+    start_server(sv, true);
+    assert_int_equal(ask(sv, &c, &err, &took), MLQ_EPROTO);
+    assert_non_null(strstr(err.msg, "public key"));
+    assert_in_range(took, 0, 3000);
+    stop_server(sv);
+    assert_int_equal(sv->requests, 0);
+}
+
+static void test_curve_client_plain_server(void **state)
+{
+    struct server *sv = *state;
+    struct mlq_curve c;
+    struct mlq_err err = {0};
+    int64_t took;
+    client_curve(sv, &c, true);
+    start_server(sv, false);
+    assert_int_equal(ask(sv, &c, &err, &took), MLQ_EPROTO);
+    assert_non_null(strstr(err.msg, "does not use CURVE"));
+    assert_in_range(took, 0, 2000);
+    /* a watched plain request to a plain server is just a request */
+    int rc = ask(sv, NULL, &err, &took);
+    if (rc != 0)
+        fail_msg("plain request: %s", err.msg);
+    stop_server(sv);
+    assert_int_equal(sv->requests, 1);
+    assert_string_equal(sv->seen_user, "");
+}
+
+/* The unwatched CURVE dealer a worker would hold, and a ZAP identity too
+ * long for mlq_peer: refused, never cut short. */
+static void test_curve_dealer_and_long_identity(void **state)
+{
+    struct server *sv = *state;
+    struct mlq_keypair kp;
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_keys_generate(&kp, NULL), 0);
+    strcpy(sv->known, kp.public_z85);
+    memset(sv->user, 'u', MLQ_PEER_USER_MAX);
+    sv->user[MLQ_PEER_USER_MAX] = '\0';
+    start_server(sv, true);
+    void *d;
+    assert_int_equal(
+        mlq_transport_dealer_curve(sv->zctx, sv->endpoint, sv->keys.public_z85, &kp, &d, &err), 0);
+    heartbeat(&m, 3);
+    assert_int_equal(mlq_transport_send(d, &m, &err), 0);
+    for (int i = 0; i < 250 && sv->requests == 0; i++)
+        usleep(20 * 1000);
+    stop_server(sv);
+    assert_int_equal(sv->requests, 1);
+    assert_int_equal(sv->recv_rc, MLQ_EPROTO);
+    assert_string_equal(sv->seen_user, "");
+    zmq_close(d);
+
+    void *s = (void *)1;
+    assert_int_equal(mlq_transport_dealer_curve(sv->zctx, sv->endpoint, "short", &kp, &s, &err),
+                     MLQ_EINVAL);
+    assert_null(s);
+}
+
+static void test_router_curve_needs_zap(void **state)
+{
+    struct server *sv = *state;
+    struct mlq_err err = {0};
+    void *r = (void *)1;
+    assert_int_equal(mlq_transport_router_curve(sv->zctx, "tcp://127.0.0.1:*", &sv->keys, &r, &err),
+                     MLQ_ESTATE);
+    assert_null(r);
+    assert_non_null(strstr(err.msg, "ZAP"));
+    /* the probe let go of the endpoint: a handler can bind it now */
+    sv->zap = zmq_socket(sv->zctx, ZMQ_REP);
+    assert_int_equal(zmq_bind(sv->zap, MLQ_ZAP_ENDPOINT), 0);
+    struct mlq_keypair bad = sv->keys;
+    bad.secret_z85[3] = ' ';
+    assert_int_equal(mlq_transport_router_curve(sv->zctx, "tcp://127.0.0.1:*", &bad, &r, &err),
+                     MLQ_EINVAL);
+    assert_int_equal(
+        mlq_transport_router_curve(sv->zctx, "tcp://127.0.0.1:*", &sv->keys, &sv->router, &err), 0);
+    int server = 0;
+    size_t len = sizeof server;
+    assert_int_equal(zmq_getsockopt(sv->router, ZMQ_CURVE_SERVER, &server, &len), 0);
+    assert_int_equal(server, 1);
+    char domain[16] = "";
+    len = sizeof domain;
+    assert_int_equal(zmq_getsockopt(sv->router, ZMQ_ZAP_DOMAIN, domain, &len), 0);
+    assert_string_equal(domain, "mlq");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +729,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_peer_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_endpoints, setup, teardown),
         cmocka_unit_test(test_is_local),
+        cmocka_unit_test_setup_teardown(test_curve_accepted, curve_setup, curve_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_unknown_key, curve_setup, curve_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_plain_client, curve_setup, curve_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_wrong_server_key, curve_setup, curve_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_client_plain_server, curve_setup,
+                                        curve_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_dealer_and_long_identity, curve_setup,
+                                        curve_teardown),
+        cmocka_unit_test_setup_teardown(test_router_curve_needs_zap, curve_setup, curve_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
