@@ -13,6 +13,7 @@
 #include "logstore.h"
 #include "res.h"
 #include "why.h"
+#include "pipeline.h"
 
 #define LIST_DEFAULT         100
 #define LOG_RELAY_TIMEOUT_MS 5000
@@ -27,14 +28,47 @@ static int reply(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg 
     return mlq_outbox_reply(c->out, peer, m, err);
 }
 
+/* Dependencies name what the user typed; the job keeps full ids. */
+static int resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    for (uint32_t i = 0; i < spec->ndeps; i++) {
+        char id[MLQ_ID_LEN + 1];
+        bool is_array;
+        int rc = mlq_store_resolve(c->store, spec->deps[i].target, id, &is_array, err);
+        if (rc < 0)
+            return mlq_err_set(err, rc, "dependency: %.140s", err ? err->msg : "");
+        memcpy(spec->deps[i].target, id, sizeof id);
+    }
+    return 0;
+}
+
 int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
-    int rc = mlq_proto_jobspec_check(&msg->u.submit.spec, err);
+    struct mlq_jobspec *spec = &msg->u.submit.spec;
+    int rc = mlq_proto_jobspec_check(spec, err);
     if (rc < 0)
         return rc;
     struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED};
-    rc = mlq_jobops_submit(c, &msg->u.submit.spec, m.u.submitted.id, err);
+    char owner[MLQ_MAX_NAME + 1]; /* the spec is moved away before the key is stored */
+    snprintf(owner, sizeof owner, "%s", spec->owner ? spec->owner : "");
+    char *key = spec->idempotency_key; /* ours from here: jobs do not keep it */
+    spec->idempotency_key = NULL;
+    if (key && mlq_store_idem_get(c->store, owner, key, c->now_wall, m.u.submitted.id, NULL) == 0) {
+        free(key);
+        return reply(c, peer, &m, msg->rid, err); /* submitted before: same answer */
+    }
+    if ((rc = resolve_deps(c, spec, err)) < 0) {
+        free(key);
+        return rc;
+    }
+    if (spec->array)
+        rc = mlq_pipeline_submit_array(c, spec, m.u.submitted.id, err);
+    else
+        rc = mlq_jobops_submit(c, spec, m.u.submitted.id, err);
+    if (rc == 0 && key)
+        rc = mlq_store_idem_put(c->store, owner, key, m.u.submitted.id, c->now_wall, err);
+    free(key);
     if (rc < 0)
         return rc;
     return reply(c, peer, &m, msg->rid, err);
@@ -67,11 +101,30 @@ static int reply_infos(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t 
 }
 
 /* Resolves every prefix first so that one bad id changes nothing. */
-static int resolve_all(struct mlq_ctx *c, char **ids, uint32_t n, char (*out)[MLQ_ID_LEN + 1],
+/* What the ids of a request resolved to: jobs, or arrays (is_array). */
+struct resolved {
+    char (*ids)[MLQ_ID_LEN + 1];
+    bool *is_array;
+    uint32_t n;
+};
+
+static void resolved_free(struct resolved *r)
+{
+    free(r->ids);
+    free(r->is_array);
+}
+
+/* Resolves every reference first so that one bad id changes nothing. */
+static int resolve_all(struct mlq_ctx *c, char **refs, uint32_t n, struct resolved *r,
                        struct mlq_err *err)
 {
+    r->n = n;
+    r->ids = calloc(n ? n : 1, sizeof *r->ids);
+    r->is_array = calloc(n ? n : 1, sizeof *r->is_array);
+    if (!r->ids || !r->is_array)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
-        int rc = mlq_store_job_resolve(c->store, ids[i], out[i], err);
+        int rc = mlq_store_resolve(c->store, refs[i], r->ids[i], &r->is_array[i], err);
         if (rc < 0)
             return rc;
     }
@@ -79,19 +132,35 @@ static int resolve_all(struct mlq_ctx *c, char **ids, uint32_t n, char (*out)[ML
 }
 
 static int reply_ids(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
-                     char (*ids)[MLQ_ID_LEN + 1], uint32_t n, bool with_attempts,
-                     struct mlq_err *err)
+                     const struct resolved *r, bool with_attempts, struct mlq_err *err)
 {
-    struct mlq_jobinfo *infos = calloc(n ? n : 1, sizeof *infos);
-    if (!infos)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = 0;
-    uint32_t got = 0;
-    for (; got < n && rc == 0; got++)
-        rc = mlq_store_job_info_full(c->store, ids[got], with_attempts, &infos[got], err);
-    if (rc == 0)
-        rc = reply_infos(c, peer, rid, infos, n, err);
-    mlq_store_jobinfo_array_free(&infos, got);
+    struct mlq_jobinfo *infos = calloc(r->n ? r->n : 1, sizeof *infos);
+    struct mlq_arrayinfo *arrays = calloc(r->n ? r->n : 1, sizeof *arrays);
+    int rc = infos && arrays ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    uint32_t nj = 0, na = 0;
+    for (uint32_t i = 0; i < r->n && rc == 0; i++) {
+        if (r->is_array[i] &&
+            (rc = mlq_store_array_info(c->store, r->ids[i], &arrays[na], err)) == 0)
+            na++;
+        else if (!r->is_array[i] && (rc = mlq_store_job_info_full(
+                                         c->store, r->ids[i], with_attempts, &infos[nj], err)) == 0)
+            nj++;
+    }
+    for (uint32_t i = 0; i < nj && rc == 0; i++)
+        if (fill_reason(c, &infos[i]) < 0)
+            rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0) {
+        struct mlq_msg m = {.type = MLQ_MSG_JOB_LIST, .rid = rid};
+        m.u.job_list.jobs = infos;
+        m.u.job_list.njobs = nj;
+        m.u.job_list.arrays = arrays;
+        m.u.job_list.narrays = na;
+        rc = mlq_outbox_reply(c->out, peer, &m, err);
+    }
+    mlq_store_jobinfo_array_free(&infos, nj);
+    for (uint32_t i = 0; i < na; i++)
+        mlq_proto_arrayinfo_free(&arrays[i]);
+    free(arrays);
     return rc;
 }
 
@@ -109,13 +178,29 @@ int mlq_client_on_jobs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
         mlq_store_jobinfo_array_free(&infos, got);
         return rc;
     }
-    char(*ids)[MLQ_ID_LEN + 1] = calloc(n, sizeof *ids);
-    if (!ids)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = resolve_all(c, msg->u.jobs.ids, n, ids, err);
+    struct resolved r = {0};
+    int rc = resolve_all(c, msg->u.jobs.ids, n, &r, err);
     if (rc == 0)
-        rc = reply_ids(c, peer, msg->rid, ids, n, n <= STATUS_ATTEMPTS_MAX_JOBS, err);
-    free(ids);
+        rc = reply_ids(c, peer, msg->rid, &r, n <= STATUS_ATTEMPTS_MAX_JOBS, err);
+    resolved_free(&r);
+    return rc;
+}
+
+static int cancel_one(struct mlq_ctx *c, const char *id, struct mlq_err *err)
+{
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
+    /* not in the table: already terminal, listed unchanged */
+    return job ? mlq_jobops_cancel(c, job, "cancelled by user", err) : 0;
+}
+
+static int cancel_array(struct mlq_ctx *c, const char *id, struct mlq_err *err)
+{
+    char(*tasks)[MLQ_ID_LEN + 1] = NULL;
+    uint32_t n = 0;
+    int rc = mlq_store_array_active_tasks(c->store, id, &tasks, &n, err);
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        rc = cancel_one(c, tasks[i], err);
+    free(tasks);
     return rc;
 }
 
@@ -125,18 +210,25 @@ int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     uint32_t n = msg->u.cancel.nids;
     if (n == 0)
         return mlq_err_set(err, MLQ_EINVAL, "cancel needs at least one job id");
-    char(*ids)[MLQ_ID_LEN + 1] = calloc(n, sizeof *ids);
-    if (!ids)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = resolve_all(c, msg->u.cancel.ids, n, ids, err);
-    for (uint32_t i = 0; i < n && rc == 0; i++) {
-        struct mlq_job *job = mlq_jobtab_get(c->jobs, ids[i]);
-        if (job) /* not in the table: already terminal, listed unchanged */
-            rc = mlq_jobops_cancel(c, job, "user", err);
-    }
+    struct resolved r = {0};
+    int rc = resolve_all(c, msg->u.cancel.ids, n, &r, err);
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        rc = r.is_array[i] ? cancel_array(c, r.ids[i], err) : cancel_one(c, r.ids[i], err);
     if (rc == 0)
-        rc = reply_ids(c, peer, msg->rid, ids, n, false, err);
-    free(ids);
+        rc = reply_ids(c, peer, msg->rid, &r, false, err);
+    resolved_free(&r);
+    return rc;
+}
+
+/* A reference that must name one job (a task as ARRAY/N is fine). */
+static int resolve_job(struct mlq_ctx *c, const char *ref, char id[MLQ_ID_LEN + 1],
+                       struct mlq_err *err)
+{
+    bool is_array = false;
+    int rc = mlq_store_resolve(c->store, ref, id, &is_array, err);
+    if (rc == 0 && is_array)
+        rc =
+            mlq_err_set(err, MLQ_EINVAL, "%.40s is a job array; name one task as ARRAY/INDEX", ref);
     return rc;
 }
 
@@ -228,7 +320,7 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
                        struct mlq_err *err)
 {
     char id[MLQ_ID_LEN + 1];
-    int rc = mlq_store_job_resolve(c->store, msg->u.logs.job, id, err);
+    int rc = resolve_job(c, msg->u.logs.job, id, err);
     if (rc < 0)
         return rc;
     struct mlq_store_attempt a;
@@ -289,7 +381,7 @@ int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
                       struct mlq_err *err)
 {
     char id[MLQ_ID_LEN + 1];
-    int rc = mlq_store_job_resolve(c->store, msg->u.why.job, id, err);
+    int rc = resolve_job(c, msg->u.why.job, id, err);
     if (rc < 0)
         return rc;
     struct mlq_msg m = {.type = MLQ_MSG_WHY_REPLY, .rid = msg->rid};

@@ -16,6 +16,9 @@ struct mlq_logrelay;
 struct mlq_logstore;
 struct mlq_queue;
 struct mlq_fairshare;
+struct mlq_deps;
+struct mlq_strmap;
+struct mlq_schedules;
 
 struct mlq_ctx {
     void *router;
@@ -40,6 +43,12 @@ struct mlq_ctx {
     char resv_job[MLQ_ID_LEN + 1];
     char resv_worker[MLQ_MAX_NAME + 1];
     int64_t resv_at_ms;
+    /* Issue 6. */
+    struct mlq_deps *deps;         /* jobs held on dependencies */
+    struct mlq_strmap *arrays;     /* array id -> struct mlq_arrstate */
+    struct mlq_schedules *scheds;  /* cron schedules */
+    char (*ended)[MLQ_ID_LEN + 1]; /* targets that ended this iteration */
+    size_t nended, cap_ended;
 };
 
 #endif

@@ -21,6 +21,8 @@
 #include "backfill.h"
 #include "fairshare.h"
 #include "why.h"
+#include "deps.h"
+#include "pipeline.h"
 
 static struct mlq_request job_request(const struct mlq_job *job)
 {
@@ -32,6 +34,22 @@ static int set_reason(struct mlq_job *job, const char *reason)
     free(job->row.reason);
     job->row.reason = reason ? strdup(reason) : NULL;
     return reason && !job->row.reason ? MLQ_ENOMEM : 0;
+}
+
+/* Remembers that target (a job, or the array of a task) ended, so that the
+ * jobs waiting on it are looked at before the next placement pass. */
+static int note_ended(struct mlq_ctx *c, const char *target)
+{
+    if (c->nended == c->cap_ended) {
+        size_t cap = c->cap_ended ? c->cap_ended * 2 : 64;
+        char(*v)[MLQ_ID_LEN + 1] = realloc(c->ended, cap * sizeof *v);
+        if (!v)
+            return MLQ_ENOMEM;
+        c->ended = v;
+        c->cap_ended = cap;
+    }
+    snprintf(c->ended[c->nended++], MLQ_ID_LEN + 1, "%s", target);
+    return 0;
 }
 
 /* Moves job through the state machine and persists the new row. */
@@ -47,8 +65,13 @@ static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (to == MLQ_JOB_RUNNING && !job->row.start_ms)
         job->row.start_ms = c->now_wall;
-    if (mlq_job_state_terminal(to))
+    if (mlq_job_state_terminal(to)) {
         job->row.end_ms = c->now_wall;
+        mlq_deps_release(c->deps, job);
+        if (note_ended(c, job->row.id) < 0 ||
+            (job->row.array_id[0] && note_ended(c, job->row.array_id) < 0))
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
     if ((rc = mlq_store_begin(c->store, err)) < 0)
         return rc;
     return mlq_store_job_save(c->store, &job->row, from, err);
@@ -73,6 +96,10 @@ static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
     if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att.assigned_ms, c->now_wall,
                           c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
+    struct mlq_arrstate *arr =
+        job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
+    if (arr && arr->running > 0)
+        arr->running--;
     mlq_jobtab_clear_attempt(c->jobs, job);
     c->dirty = true;
 }
@@ -115,32 +142,81 @@ static int enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
     return 0;
 }
 
+int mlq_jobops_add(struct mlq_ctx *c, struct mlq_store_job *row, struct mlq_job **out,
+                   struct mlq_err *err)
+{
+    mlq_id_new(row->id);
+    row->state = MLQ_JOB_PENDING;
+    row->exit_code = -1;
+    row->submit_ms = c->now_wall;
+    if (!row->array_id[0])
+        row->array_index = -1;
+    /* Concrete values from here on, so workers need no defaults of their own. */
+    if (row->spec.kill_grace_ms <= 0)
+        row->spec.kill_grace_ms = c->kill_grace_ms;
+    if (row->spec.retry_backoff_ms <= 0)
+        row->spec.retry_backoff_ms = MLQ_DEFAULT_BACKOFF_MS;
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_job_insert(c->store, row, err);
+    if (rc < 0)
+        return rc;
+    *out = mlq_jobtab_add(c->jobs, row);
+    return *out ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory adding a job");
+}
+
+int mlq_jobops_admit(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
+{
+    if (job->row.spec.ndeps == 0)
+        return enqueue(c, job, err);
+    char why[192];
+    switch (mlq_deps_check(c, job, why, sizeof why)) {
+    case MLQ_DEPS_MET:
+        mlq_deps_release(c->deps, job);
+        return enqueue(c, job, err);
+    case MLQ_DEPS_NEVER:
+        mlq_deps_release(c->deps, job);
+        return mlq_jobops_cancel(c, job, why, err);
+    default:
+        if (mlq_deps_hold(c->deps, job) < 0)
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        return 0;
+    }
+}
+
 int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
                       struct mlq_err *err)
 {
-    struct mlq_store_job row = {.state = MLQ_JOB_PENDING, .exit_code = -1};
-    mlq_id_new(row.id);
-    row.spec = *spec;
-    /* Concrete values from here on, so workers need no defaults of their own. */
-    if (row.spec.kill_grace_ms <= 0)
-        row.spec.kill_grace_ms = c->kill_grace_ms;
-    if (row.spec.retry_backoff_ms <= 0)
-        row.spec.retry_backoff_ms = MLQ_DEFAULT_BACKOFF_MS;
-    row.submit_ms = c->now_wall;
-    int rc = mlq_store_begin(c->store, err);
-    if (rc == 0)
-        rc = mlq_store_job_insert(c->store, &row, err);
+    struct mlq_store_job row = {.spec = *spec};
+    struct mlq_job *job;
+    int rc = mlq_jobops_add(c, &row, &job, err);
     if (rc < 0)
         return rc;
-    struct mlq_job *job = mlq_jobtab_add(c->jobs, &row);
-    if (!job)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory adding a job");
     memset(spec, 0, sizeof *spec);
     memcpy(id, job->row.id, MLQ_ID_LEN + 1);
-    if ((rc = enqueue(c, job, err)) < 0)
-        return rc;
     mlq_info("job %.8s submitted by %s", id, job->row.spec.owner ? job->row.spec.owner : "?");
-    return 0;
+    return mlq_jobops_admit(c, job, err);
+}
+
+int mlq_jobops_settle(struct mlq_ctx *c, struct mlq_err *err)
+{
+    int rc = 0;
+    /* Admitting may cancel a waiter, which appends to the list: walk by
+     * index until it stops growing. */
+    for (size_t i = 0; rc == 0 && i < c->nended; i++) {
+        struct mlq_job **v;
+        size_t n;
+        char target[MLQ_ID_LEN + 1];
+        memcpy(target, c->ended[i], sizeof target);
+        if (mlq_deps_waiters(c->deps, target, &v, &n) < 0)
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        for (size_t k = 0; rc == 0 && k < n; k++)
+            if (v[k]->held && v[k]->row.state == MLQ_JOB_PENDING)
+                rc = mlq_jobops_admit(c, v[k], err);
+        free(v);
+    }
+    c->nended = 0;
+    return rc;
 }
 
 static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struct mlq_worker *w,
@@ -159,6 +235,12 @@ static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struc
     m.u.assign.gpu_ids = gpu_ids;
     m.u.assign.ngpu_ids = n;
     m.u.assign.kill_grace_ms = c->kill_grace_ms;
+    if (job->row.array_id[0]) {
+        const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.array_id);
+        memcpy(m.u.assign.array_id, job->row.array_id, sizeof m.u.assign.array_id);
+        m.u.assign.array_index = job->row.array_index;
+        m.u.assign.array_size = arr ? arr->size : 0;
+    }
     return mlq_outbox_push(c->out, &w->peer, &m, err);
 }
 
@@ -192,6 +274,10 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     job->gpu_mask = mask;
     job->widx = mlq_workers_index(c->workers, w);
     mlq_place_reserve(w, &r, mask);
+    struct mlq_arrstate *arr =
+        job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
+    if (arr)
+        arr->running++;
     if (mlq_fairshare_start(c->fs, job->row.spec.owner, r.cpus_m, r.gpus, a.assigned_ms) < 0)
         mlq_warn("fair share: out of memory");
     mlq_info("job %.8s attempt %d -> worker %s (gpus %s)", job->row.id, a.num, w->name,
@@ -216,6 +302,14 @@ int64_t mlq_jobops_bias(const struct mlq_job *job, void *ctx)
     const struct mlq_ctx *c = ctx;
     double p = mlq_fairshare_penalty(c->fs, job->row.spec.owner, c->now_wall);
     return (int64_t)(p * (double)c->age_step_ms);
+}
+
+static bool array_full(struct mlq_ctx *c, const struct mlq_job *job)
+{
+    if (!job->row.array_id[0] || !job->row.spec.max_running)
+        return false;
+    const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.array_id);
+    return arr && arr->running >= arr->max_running;
 }
 
 /* Where job may start now, honouring the pass's reservation. */
@@ -246,6 +340,10 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
     mlq_queue_pass_begin(c->queue);
     struct mlq_job *job;
     while (any_capacity(c) && (job = mlq_queue_pass_next(c->queue, mlq_jobops_bias, c))) {
+        if (array_full(c, job)) { /* --max-running: its shape holds only this array */
+            mlq_queue_pass_skip(c->queue, job);
+            continue;
+        }
         struct mlq_worker *w = choose(c, job, &rv);
         if (!w) {
             /* The first job that cannot start is the highest-priority one:
@@ -416,12 +514,11 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     return rc;
 }
 
-int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *who, struct mlq_err *err)
+int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason,
+                      struct mlq_err *err)
 {
     if (mlq_job_state_terminal(job->row.state))
         return 0;
-    char reason[MLQ_MAX_NAME + 32];
-    snprintf(reason, sizeof reason, "cancelled by %s", who);
     enum mlq_fsm_action act;
     int rc = transition(c, job, MLQ_EV_CANCEL, reason, &act, err);
     if (rc < 0)
@@ -676,9 +773,31 @@ static int recover_job(const struct mlq_store_job *row, void *arg)
     struct recover_ctx *rc = arg;
     struct mlq_job *job;
     int r = add_row(rc, row, &job);
-    if (r == 0 && job->row.state == MLQ_JOB_PENDING)
+    /* Jobs with dependencies are admitted once everything is loaded. */
+    if (r == 0 && job->row.state == MLQ_JOB_PENDING && job->row.spec.ndeps == 0)
         r = enqueue(rc->c, job, rc->err);
     return r;
+}
+
+static void find_unadmitted(struct mlq_job *job, void *arg)
+{
+    struct job_pick *p = arg;
+    if (job->row.state == MLQ_JOB_PENDING && !job->queued && !job->held && p->n < p->cap)
+        p->v[p->n++] = job;
+}
+
+static int admit_waiting(struct mlq_ctx *c, struct mlq_err *err)
+{
+    struct job_pick p = {.cap = mlq_jobtab_count(c->jobs)};
+    p.v = calloc(p.cap ? p.cap : 1, sizeof *p.v);
+    if (!p.v)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    mlq_jobtab_each(c->jobs, find_unadmitted, &p);
+    int rc = 0;
+    for (size_t i = 0; i < p.n && rc == 0; i++)
+        rc = mlq_jobops_admit(c, p.v[i], err);
+    free(p.v);
+    return rc;
 }
 
 static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
@@ -757,6 +876,8 @@ int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err)
         r = mlq_store_each_live_attempt(c->store, recover_attempt, &rc, err);
     if (r == 0)
         r = requeue_orphans(c, err);
+    if (r == 0)
+        r = admit_waiting(c, err);
     if (r == 0) {
         mlq_info("recovered %zu active jobs (%zu pending), %zu workers", mlq_jobtab_count(c->jobs),
                  mlq_queue_count(c->queue), mlq_workers_count(c->workers));

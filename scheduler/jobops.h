@@ -25,6 +25,15 @@
  * empty ctx (start-up and after a failed commit). Live attempts must be
  * confirmed by their worker within one lease. */
 int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err);
+/* Stores row as a new PENDING job (id, times and defaults filled here) and
+ * adds it to the table, taking row's strings; not yet queued. */
+int mlq_jobops_add(struct mlq_ctx *c, struct mlq_store_job *row, struct mlq_job **out,
+                   struct mlq_err *err);
+/* Queues a new PENDING job, or holds it on its dependencies, or cancels it
+ * when one can never be met. */
+int mlq_jobops_admit(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err);
+/* Looks again at the jobs waiting on whatever ended since the last call. */
+int mlq_jobops_settle(struct mlq_ctx *c, struct mlq_err *err);
 /* Stores a new PENDING job; on success the spec's contents are moved into the
  * job (spec is zeroed) and id holds the new job id. */
 int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
@@ -36,8 +45,9 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
 /* The live attempt ended as the report says; may free the job. */
 int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *report,
                         struct mlq_err *err);
-/* User cancel; who names the requester for the reason. May free the job. */
-int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *who, struct mlq_err *err);
+/* Cancels job with the given reason ("cancelled by user"). May free it. */
+int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason,
+                      struct mlq_err *err);
 /* A worker registered holding these attempts: confirm, fence or lose. */
 int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
                          const struct mlq_held_attempt *held, size_t n, struct mlq_err *err);

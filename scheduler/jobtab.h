@@ -23,6 +23,7 @@ struct mlq_job {
     uint64_t gpu_mask;            /* att's GPUs */
     size_t widx;                  /* att's worker, index in the registry */
     /* Pending-queue bookkeeping, owned by queue.c. */
+    bool held;                    /* PENDING on dependencies, listed in deps.c, not queued */
     bool queued;                  /* in the queue (ready or waiting) */
     bool qwaiting;                /* in the waiting heap (not-before time ahead) */
     int64_t qkey;                 /* order in the queue: lower runs first */

@@ -187,6 +187,35 @@ static int setup_signals(int pipefd[2])
     return 0;
 }
 
+/* Tests only: MLQ_TEST_TIME_SCALE=60 makes the scheduler's wall clock (cron
+ * schedules, retry times, history) run 60 times faster, and
+ * MLQ_TEST_TIME_OFFSET=SECONDS shifts it. Leases and timeouts keep real
+ * time. */
+static int read_test_clock(struct mlq_sched_opts *o)
+{
+    const char *scale = getenv("MLQ_TEST_TIME_SCALE"), *off = getenv("MLQ_TEST_TIME_OFFSET");
+    char *end;
+    if (scale && *scale) {
+        o->time_scale = strtod(scale, &end);
+        if (*end || o->time_scale <= 0 || o->time_scale > 100000) {
+            fprintf(stderr, "mlq-scheduler: MLQ_TEST_TIME_SCALE must be a number in (0, 100000]\n");
+            return -1;
+        }
+    }
+    if (off && *off) {
+        long long secs = strtoll(off, &end, 10);
+        if (*end || secs < -1000000000LL || secs > 1000000000LL) {
+            fprintf(stderr, "mlq-scheduler: MLQ_TEST_TIME_OFFSET must be whole seconds\n");
+            return -1;
+        }
+        o->time_offset_ms = secs * 1000;
+    }
+    if (o->time_scale > 0 || o->time_offset_ms)
+        mlq_warn("test clock: scale %g, offset %lld s", o->time_scale > 0 ? o->time_scale : 1.0,
+                 (long long)(o->time_offset_ms / 1000));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {
@@ -207,6 +236,8 @@ int main(int argc, char **argv)
     if (prc != 0)
         return prc > 0 ? 0 : 2;
     mlq_log_init("mlq-scheduler", o.level);
+    if (read_test_clock(&o.s) < 0)
+        return 2;
     if (!mlq_transport_is_local(o.s.listen)) {
         fprintf(stderr,
                 "mlq-scheduler: refusing to listen on %s: without CURVE keys only "

@@ -12,7 +12,11 @@
 #include "clock.h"
 #include "ctx.h"
 #include "fsutil.h"
+#include "deps.h"
 #include "fairshare.h"
+#include "pipeline.h"
+#include "schedules.h"
+#include "strmap.h"
 #include "jobops.h"
 #include "log.h"
 #include "logrelay.h"
@@ -20,9 +24,10 @@
 #include "queue.h"
 #include "wproto.h"
 
-#define BATCH_MAX   512  /* messages handled per iteration */
-#define TICK_MS     250  /* lease and log-relay checks */
-#define DB_RETRY_MS 1000 /* after a failed reload */
+#define BATCH_MAX    512  /* messages handled per iteration */
+#define TICK_MS      250  /* lease and log-relay checks */
+#define DB_RETRY_MS  1000 /* after a failed reload */
+#define IDEM_KEEP_MS (7LL * 24 * 3600 * 1000)
 
 enum { FROM_ANY, FROM_WORKER };
 
@@ -39,6 +44,9 @@ static const struct {
     [MLQ_MSG_DRAIN] = {mlq_admin_on_drain, FROM_ANY},
     [MLQ_MSG_RESUME] = {mlq_admin_on_resume, FROM_ANY},
     [MLQ_MSG_WHY] = {mlq_client_on_why, FROM_ANY},
+    [MLQ_MSG_SCHEDULE_ADD] = {mlq_schedules_on_add, FROM_ANY},
+    [MLQ_MSG_SCHEDULE_CMD] = {mlq_schedules_on_cmd, FROM_ANY},
+    [MLQ_MSG_SCHEDULES] = {mlq_schedules_on_list, FROM_ANY},
     [MLQ_MSG_LOGS] = {mlq_client_on_logs, FROM_ANY},
     [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, FROM_ANY},
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, FROM_WORKER},
@@ -51,7 +59,11 @@ struct mlq_sched {
     struct mlq_ctx c;
     void *zctx;
     int64_t next_tick;
-    bool failed; /* the iteration hit a store error: roll it back */
+    bool failed;            /* the iteration hit a store error: roll it back */
+    double time_scale;      /* test clock: wall time runs this much faster */
+    int64_t time_offset_ms; /* test clock: shift */
+    int64_t start_wall, start_mono;
+    int64_t next_purge; /* monotonic time of the next idempotency sweep */
     struct mlq_err fail_err;
 };
 
@@ -61,9 +73,37 @@ static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
     c->queue = mlq_queue_create();
     c->workers = mlq_workers_create();
     c->fs = mlq_fairshare_create(c->fs_half_life_ms);
-    if (!c->jobs || !c->queue || !c->workers || !c->fs)
+    c->deps = mlq_deps_create();
+    c->arrays = mlq_strmap_create();
+    c->scheds = mlq_schedules_create();
+    c->nended = 0;
+    if (!c->jobs || !c->queue || !c->workers || !c->fs || !c->deps || !c->arrays || !c->scheds)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return 0;
+}
+
+/* Everything ctx_init_memory made, in reverse; the queue and the
+ * dependency index point at jobs, so they go before the job table. */
+static void ctx_free_memory(struct mlq_ctx *c)
+{
+    mlq_schedules_destroy(&c->scheds);
+    mlq_pipeline_free_arrays(c);
+    mlq_deps_destroy(&c->deps);
+    mlq_queue_destroy(&c->queue);
+    mlq_fairshare_destroy(&c->fs);
+    mlq_jobtab_destroy(&c->jobs);
+    mlq_workers_destroy(&c->workers);
+}
+
+/* The scheduler's wall clock: real time, unless the tests asked for a
+ * faster or shifted one (MLQ_TEST_TIME_SCALE / MLQ_TEST_TIME_OFFSET, read by
+ * main() only). Timeouts and leases never use it. */
+static int64_t sched_wall(const struct mlq_sched *s)
+{
+    if (s->time_scale <= 0)
+        return mlq_clock_wall_ms() + s->time_offset_ms;
+    double elapsed = (double)(mlq_clock_mono_ms() - s->start_mono);
+    return s->start_wall + s->time_offset_ms + (int64_t)(elapsed * s->time_scale);
 }
 
 int mlq_sched_create(const struct mlq_sched_opts *o, struct mlq_sched **out, struct mlq_err *err)
@@ -79,7 +119,11 @@ int mlq_sched_create(const struct mlq_sched_opts *o, struct mlq_sched **out, str
     c->default_limit_ms = o->default_limit_ms;
     c->fs_half_life_ms = o->fairshare_half_life_ms;
     c->now_mono = mlq_clock_mono_ms();
-    c->now_wall = mlq_clock_wall_ms();
+    s->time_scale = o->time_scale;
+    s->time_offset_ms = o->time_offset_ms;
+    s->start_wall = mlq_clock_wall_ms();
+    s->start_mono = mlq_clock_mono_ms();
+    c->now_wall = sched_wall(s);
     char path[MLQ_MAX_PATH + 16];
     snprintf(path, sizeof path, "%s/mlq.db", o->state_dir);
     int rc = mlq_store_open(path, &c->store, err);
@@ -92,6 +136,8 @@ int mlq_sched_create(const struct mlq_sched_opts *o, struct mlq_sched **out, str
         rc = mlq_logstore_open(path, &c->logstore, err);
     if (rc == 0)
         rc = mlq_jobops_recover(c, err);
+    if (rc == 0)
+        rc = mlq_schedules_load(c, err);
     if (rc == 0)
         rc = mlq_store_commit(c->store, err);
     if (rc == 0 && !(s->zctx = zmq_ctx_new()))
@@ -116,10 +162,8 @@ void mlq_sched_destroy(struct mlq_sched **sp)
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     mlq_store_close(&s->c.store);
-    mlq_queue_destroy(&s->c.queue); /* before the jobs it points to */
-    mlq_fairshare_destroy(&s->c.fs);
-    mlq_jobtab_destroy(&s->c.jobs);
-    mlq_workers_destroy(&s->c.workers);
+    ctx_free_memory(&s->c);
+    free(s->c.ended);
     mlq_outbox_destroy(&s->c.out);
     mlq_logrelay_destroy(&s->c.logs);
     mlq_logstore_close(&s->c.logstore);
@@ -184,13 +228,12 @@ static int reload(struct mlq_sched *s, struct mlq_err *err)
 {
     struct mlq_ctx *c = &s->c;
     mlq_store_rollback(c->store);
-    mlq_queue_destroy(&c->queue);
-    mlq_fairshare_destroy(&c->fs);
-    mlq_jobtab_destroy(&c->jobs);
-    mlq_workers_destroy(&c->workers);
+    ctx_free_memory(c);
     int rc = ctx_init_memory(c, err);
     if (rc == 0)
         rc = mlq_jobops_recover(c, err);
+    if (rc == 0)
+        rc = mlq_schedules_load(c, err);
     if (rc == 0)
         rc = mlq_store_commit(c->store, err);
     return rc;
@@ -228,16 +271,29 @@ static void run_timers(struct mlq_sched *s)
     if (mlq_queue_release_due(c->queue, c->now_wall, &next_due) > 0)
         c->dirty = true; /* a retry's backoff is over */
     struct mlq_err e = {0};
-    if (mlq_jobops_check_leases(c, &e) < 0) {
+    if (mlq_jobops_check_leases(c, &e) < 0 || mlq_schedules_tick(c, &e) < 0) {
         s->failed = true;
         s->fail_err = e;
     }
     mlq_client_expire_logs(c);
+    /* Idempotency keys are kept 7 days; sweep hourly. */
+    if (c->now_mono >= s->next_purge) {
+        s->next_purge = c->now_mono + 3600 * 1000;
+        if (mlq_store_begin(c->store, &e) < 0 ||
+            mlq_store_idem_purge(c->store, c->now_wall - IDEM_KEEP_MS, &e) < 0) {
+            s->failed = true;
+            s->fail_err = e;
+        }
+    }
 }
 
 static void schedule_if_dirty(struct mlq_sched *s)
 {
     struct mlq_err e = {0};
+    if (s->c.nended && !s->failed && mlq_jobops_settle(&s->c, &e) < 0) {
+        s->failed = true;
+        s->fail_err = e;
+    }
     if (s->c.dirty && !s->failed && mlq_jobops_schedule(&s->c, &e) < 0) {
         s->failed = true;
         s->fail_err = e;
@@ -255,7 +311,7 @@ int mlq_sched_run(struct mlq_sched *s, int stop_fd, struct mlq_err *err)
         if (n < 0 && errno != EINTR)
             return mlq_err_set(err, MLQ_EIO, "zmq_poll: %s", zmq_strerror(errno));
         c->now_mono = mlq_clock_mono_ms();
-        c->now_wall = mlq_clock_wall_ms();
+        c->now_wall = sched_wall(s);
         stop = n > 0 && (items[1].revents & ZMQ_POLLIN);
         drain_socket(s);
         run_timers(s);

@@ -21,6 +21,8 @@ struct mlq_sched_opts {
     int64_t age_step_ms;            /* waiting this long = one priority point */
     int64_t default_limit_ms;       /* assumed time limit for backfill */
     int64_t fairshare_half_life_ms; /* decay of recent use */
+    double time_scale;              /* tests only: wall clock speed-up; 0 = real */
+    int64_t time_offset_ms;         /* tests only: wall clock shift */
 };
 
 struct mlq_sched;

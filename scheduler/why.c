@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "backfill.h"
+#include "deps.h"
 #include "jobops.h"
 #include "placement.h"
 #include "queue.h"
@@ -152,6 +154,17 @@ static void soft_constraint(struct mlq_ctx *c, const struct mlq_job *job,
                             struct mlq_why *out)
 {
     char at[16];
+    if (!c->resv_on && k->now == 0 && mlq_queue_first(c->queue, mlq_jobops_bias, c) == job) {
+        /* A full cluster ends the pass before any reservation is made: work
+         * out where the first job would go, for this answer only. */
+        struct mlq_resv rv;
+        if (mlq_backfill_reserve(c, job, &rv) == 0 && rv.on) {
+            hhmm(rv.at_ms, at, sizeof at);
+            snprintf(out->closest, sizeof out->closest, "%s", rv.w->name);
+            set(out, "reservation", "highest priority: next on %s, from about %s", rv.w->name, at);
+            return;
+        }
+    }
     if (c->resv_on && strcmp(c->resv_job, job->row.id) == 0) {
         hhmm(c->resv_at_ms, at, sizeof at);
         snprintf(out->closest, sizeof out->closest, "%s", c->resv_worker);
@@ -185,6 +198,12 @@ void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ah
     set(out, "none", "%s, not pending", mlq_job_state_name(job->row.state));
     if (job->row.state != MLQ_JOB_PENDING)
         return;
+    if (job->held) {
+        char text[192];
+        mlq_deps_check(c, job, text, sizeof text);
+        set(out, "dependency", "%s", text);
+        return;
+    }
     if (job->qwaiting) {
         char at[16];
         hhmm(job->row.not_before_ms, at, sizeof at);

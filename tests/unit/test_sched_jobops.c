@@ -17,6 +17,10 @@
 #include "queue.h"
 #include "fairshare.h"
 #include "why.h"
+#include "deps.h"
+#include "pipeline.h"
+#include "schedules.h"
+#include "strmap.h"
 
 #define G (1024LL * 1024 * 1024)
 
@@ -34,6 +38,9 @@ static void ctx_open(struct mlq_ctx *c, const char *path)
     c->fs_half_life_ms = 24 * 3600 * 1000LL;
     c->fs = mlq_fairshare_create(c->fs_half_life_ms);
     c->age_step_ms = 60000;
+    c->deps = mlq_deps_create();
+    c->arrays = mlq_strmap_create();
+    c->scheds = mlq_schedules_create();
     c->default_limit_ms = 3600 * 1000;
     c->workers = mlq_workers_create();
     c->out = mlq_outbox_create();
@@ -50,6 +57,10 @@ static void ctx_close(struct mlq_ctx *c)
     mlq_store_close(&c->store);
     mlq_queue_destroy(&c->queue);
     mlq_fairshare_destroy(&c->fs);
+    mlq_schedules_destroy(&c->scheds);
+    mlq_pipeline_free_arrays(c);
+    mlq_deps_destroy(&c->deps);
+    free(c->ended);
     mlq_jobtab_destroy(&c->jobs);
     mlq_workers_destroy(&c->workers);
     mlq_outbox_destroy(&c->out);
@@ -591,6 +602,106 @@ static void test_why_constraints(void **state)
     assert_string_equal(why.blocker, "none");
 }
 
+/* Ends the live attempt of job with exit code code (0 = success). */
+static void finish(struct mlq_ctx *c, struct mlq_job *job, int code)
+{
+    struct mlq_msg rep = report(job, MLQ_OUT_EXITED, code);
+    assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+    assert_int_equal(mlq_jobops_settle(c, NULL), 0);
+}
+
+static struct mlq_job *submit_after(struct mlq_ctx *c, const char *target, enum mlq_dep_kind k)
+{
+    struct mlq_jobspec spec = {.argc = 1, .cpus_m = 1000, .mem = G};
+    spec.argv = malloc(sizeof(char *));
+    spec.argv[0] = strdup("/bin/true");
+    spec.owner = strdup("alice");
+    spec.workdir = strdup("/tmp");
+    spec.deps = calloc(1, sizeof *spec.deps);
+    spec.ndeps = 1;
+    snprintf(spec.deps[0].target, sizeof spec.deps[0].target, "%s", target);
+    spec.deps[0].kind = k;
+    char id[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
+    return mlq_jobtab_get(c->jobs, id);
+}
+
+static void test_dependencies(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    small_worker(c, "w1", 8000);
+    struct mlq_job *train = submit(c, 1000, 0);
+    char tid[MLQ_ID_LEN + 1];
+    strcpy(tid, train->row.id);
+    struct mlq_job *ok = submit_after(c, tid, MLQ_DEP_OK);
+    struct mlq_job *any = submit_after(c, tid, MLQ_DEP_ANY);
+    struct mlq_job *onfail = submit_after(c, tid, MLQ_DEP_FAILED);
+    char ok_id[MLQ_ID_LEN + 1], onfail_id[MLQ_ID_LEN + 1], any_id[MLQ_ID_LEN + 1];
+    strcpy(ok_id, ok->row.id);
+    strcpy(onfail_id, onfail->row.id);
+    strcpy(any_id, any->row.id);
+    struct mlq_job *chained = submit_after(c, ok_id, MLQ_DEP_OK);
+    char ch_id[MLQ_ID_LEN + 1];
+    strcpy(ch_id, chained->row.id);
+    assert_true(ok->held && !ok->queued);
+    struct mlq_why why;
+    mlq_why_explain(c, ok, false, &why);
+    assert_string_equal(why.blocker, "dependency");
+    assert_non_null(strstr(why.text, "waits for"));
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(train->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(ok->row.state, MLQ_JOB_PENDING); /* held, not placed */
+    finish(c, train, 1);                              /* training fails */
+    commit(c);
+    assert_int_equal(stored_state(c, ok_id), MLQ_JOB_CANCELLED);
+    assert_int_equal(stored_state(c, ch_id), MLQ_JOB_CANCELLED); /* cascade */
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(c->store, ch_id, &row, NULL), 0);
+    assert_non_null(strstr(row.reason, "can no longer succeed"));
+    mlq_store_job_free(&row);
+    any = mlq_jobtab_get(c->jobs, any_id);
+    onfail = mlq_jobtab_get(c->jobs, onfail_id);
+    assert_true(any->queued && onfail->queued); /* released */
+}
+
+static void test_array_max_running(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    small_worker(c, "w1", 64000);
+    struct mlq_jobspec spec = {.argc = 1, .cpus_m = 1000, .mem = G, .max_running = 2};
+    spec.argv = malloc(sizeof(char *));
+    spec.argv[0] = strdup("/bin/true");
+    spec.owner = strdup("alice");
+    spec.workdir = strdup("/tmp");
+    spec.array = strdup("0-9");
+    char aid[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_pipeline_submit_array(c, &spec, aid, NULL), 0);
+    assert_null(spec.argv);
+    assert_int_equal(mlq_jobtab_count(c->jobs), 10);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    const struct mlq_arrstate *a = mlq_pipeline_array(c, aid);
+    assert_non_null(a);
+    assert_int_equal(a->size, 10);
+    assert_int_equal(a->running, 2); /* never more than --max-running */
+    commit(c);
+    struct mlq_arrayinfo info;
+    assert_int_equal(mlq_store_array_info(c->store, aid, &info, NULL), 0);
+    assert_int_equal(info.size, 10);
+    assert_int_equal(info.counts[MLQ_JOB_ASSIGNED], 2);
+    assert_int_equal(info.counts[MLQ_JOB_PENDING], 8);
+    mlq_proto_arrayinfo_free(&info);
+    char task[MLQ_ID_LEN + 8];
+    snprintf(task, sizeof task, "%.8s/7", aid);
+    char tid[MLQ_ID_LEN + 1];
+    bool is_array = true;
+    assert_int_equal(mlq_store_resolve(c->store, task, tid, &is_array, NULL), 0);
+    assert_false(is_array);
+    assert_int_equal(mlq_jobtab_get(c->jobs, tid)->row.array_index, 7);
+    /* A job after the array waits for all tasks. */
+    struct mlq_job *merge = submit_after(c, aid, MLQ_DEP_OK);
+    assert_true(merge->held);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +719,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fair_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backfill_never_delays_reservation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_why_constraints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dependencies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_array_max_running, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,97 @@
+/* pipeline: see pipeline.h. */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrayspec.h"
+#include "id.h"
+#include "jobops.h"
+#include "log.h"
+#include "strmap.h"
+
+static struct mlq_arrstate *note_array(struct mlq_ctx *c, const char *id, uint32_t size,
+                                       uint32_t max_running)
+{
+    struct mlq_arrstate *a = calloc(1, sizeof *a);
+    if (!a || mlq_strmap_put(c->arrays, id, a) < 0) {
+        free(a);
+        return NULL;
+    }
+    a->size = size;
+    a->max_running = max_running;
+    return a;
+}
+
+struct mlq_arrstate *mlq_pipeline_array(struct mlq_ctx *c, const char *id)
+{
+    struct mlq_arrstate *a = mlq_strmap_get(c->arrays, id);
+    if (a)
+        return a;
+    struct mlq_store_array row;
+    if (mlq_store_array_get(c->store, id, &row, NULL) < 0)
+        return NULL;
+    a = note_array(c, id, row.size, row.max_running);
+    mlq_store_array_free(&row);
+    return a;
+}
+
+void mlq_pipeline_free_arrays(struct mlq_ctx *c)
+{
+    mlq_strmap_destroy(&c->arrays, free);
+}
+
+/* One task: a copy of the array's spec, its index, and nothing of the
+ * submission-only fields. */
+static int add_task(struct mlq_ctx *c, const struct mlq_jobspec *spec, const char *array_id,
+                    uint32_t index, struct mlq_err *err)
+{
+    struct mlq_store_job row = {.state = MLQ_JOB_PENDING, .exit_code = -1};
+    int rc = mlq_proto_jobspec_copy(&row.spec, spec, err);
+    if (rc < 0)
+        return rc;
+    free(row.spec.array);
+    free(row.spec.idempotency_key);
+    row.spec.array = row.spec.idempotency_key = NULL;
+    memcpy(row.array_id, array_id, sizeof row.array_id);
+    row.array_index = (int32_t)index;
+    struct mlq_job *job;
+    rc = mlq_jobops_add(c, &row, &job, err);
+    if (rc < 0) {
+        mlq_store_job_free(&row);
+        return rc;
+    }
+    return mlq_jobops_admit(c, job, err);
+}
+
+int mlq_pipeline_submit_array(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
+                              struct mlq_err *err)
+{
+    uint32_t *idx = NULL, n = 0;
+    int rc = mlq_arrayspec_parse(spec->array, &idx, &n, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_store_array a = {.spec = *spec, .size = n, .max_running = spec->max_running};
+    mlq_id_new(a.id);
+    a.submit_ms = c->now_wall;
+    rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_array_insert(c->store, &a, err);
+    if (rc == 0 && !note_array(c, a.id, n, spec->max_running))
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        rc = add_task(c, spec, a.id, idx[i], err);
+    free(idx);
+    /* Some tasks may already be in memory: only a rollback of the whole
+     * iteration (and a reload) undoes them, which MLQ_EDB asks the loop for. */
+    if (rc < 0)
+        return err && err->code != MLQ_EDB
+                   ? mlq_err_set(err, MLQ_EDB, "array submission failed: %.100s", err->msg)
+                   : MLQ_EDB;
+    memcpy(id, a.id, MLQ_ID_LEN + 1);
+    mlq_proto_jobspec_free(spec);
+    memset(spec, 0, sizeof *spec);
+    mlq_info("array %.8s of %u tasks submitted", id, n);
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* pipeline: job arrays (one request, one transaction, N tasks that are
+ * ordinary jobs with an array id and index) and the per-array state the
+ * placement pass needs (--max-running). */
+#ifndef MLQ_PIPELINE_H
+#define MLQ_PIPELINE_H
+
+#include <stdint.h>
+
+#include "ctx.h"
+
+struct mlq_arrstate {
+    uint32_t size;
+    uint32_t max_running; /* 0 = no limit */
+    uint32_t running;     /* tasks with a live attempt */
+};
+
+/* The state of array id, loaded from the store the first time; NULL when
+ * the array does not exist or memory ran out. */
+struct mlq_arrstate *mlq_pipeline_array(struct mlq_ctx *c, const char *id);
+/* Creates the array of spec (spec->array names the indices) and its tasks;
+ * on success spec's contents are moved (spec is zeroed) and id holds the
+ * array id. */
+int mlq_pipeline_submit_array(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
+                              struct mlq_err *err);
+void mlq_pipeline_free_arrays(struct mlq_ctx *c);
+
+#endif
