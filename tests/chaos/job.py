@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A chaos-test job: stamps its run, sleeps, exits as told.
 
-usage: job.py STAMP_DIR DURATION_MS MODE CODE
+usage: job.py STAMP_DIR DURATION MODE CODE
+
+DURATION: milliseconds, or go:PATH (run until PATH exists).
 
 Appends "START <attempt> <pid> <monotonic ns>" to STAMP_DIR/<MLQ_JOB_ID>
 when it starts and "END <attempt> <pid> <monotonic ns> <exit code>" when
@@ -67,13 +69,19 @@ def check_earlier_runs(path, job_id):
 
 
 def main():
-    stamp_dir, duration_ms, mode, code = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    stamp_dir, duration, mode, code = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     attempt = os.environ["MLQ_ATTEMPT"]
     path = os.path.join(stamp_dir, os.environ["MLQ_JOB_ID"])
     pid = os.getpid()
     earlier = check_earlier_runs(path, os.environ["MLQ_JOB_ID"])
     stamp(path, "START %s %d %d" % (attempt, pid, time.monotonic_ns()))
-    time.sleep(duration_ms / 1000.0)
+    if duration.startswith("go:"):
+        # Until the test says so (at most 10 minutes): no timing assumption.
+        deadline = time.monotonic() + 600
+        while not os.path.exists(duration[3:]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    else:
+        time.sleep(int(duration) / 1000.0)
     if mode == "ok":
         rc = 0
     elif mode == "fail":

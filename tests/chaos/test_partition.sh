@@ -98,7 +98,7 @@ worker_state() {
 }
 lost_events() { sql "SELECT count(*) FROM events WHERE kind = 'worker_lost' AND worker = 'wp'"; }
 run_pid() { awk -v a="$2" '$1 == "START" && $2 == a { print $3 }' "$STAMPS/$1" | tail -n 1; }
-submit_job() { # submit_job NAME DURATION_MS: sets J
+submit_job() { # submit_job NAME DURATION: sets J (DURATION: see job.py)
     ok mlq submit --name "$1" --cpus 1 --mem 64M -- python3 -S "$CHAOS_JOB" "$STAMPS" "$2" ok 0
     J=$OUT
     echo "$1 $J" >>"$T/acked"
@@ -108,7 +108,7 @@ submit_job() { # submit_job NAME DURATION_MS: sets J
 }
 
 # --- a cut shorter than the lease -------------------------------------------------
-submit_job short 8000
+submit_job short "go:$T/go-short"
 S=$J
 link down
 log "link cut for ${SHORT_CUT} s"
@@ -116,13 +116,17 @@ sleep "$SHORT_CUT"
 st=$(worker_state wp)
 link up
 assert_eq UP "$st" "wp at the end of a ${SHORT_CUT} s cut"
+# Past the lease since the cut began, the run is still there.
+sleep "$LEASE"
+pid_alive "$(run_pid "$S" 1)" || fail "the run died after a short cut"
+touch "$T/go-short"
 expect_rc 0 mlq wait "$S" --timeout 30s
 assert_eq 1 "$(job_field "$S" attempt)" "job after a short cut: attempts"
 assert_eq 0 "$(lost_events)" "worker_lost events after a short cut"
 echo "short SUCCEEDED 0 1" >>"$T/expect"
 
 # --- a cut longer than the lease ----------------------------------------------------
-submit_job long 14000
+submit_job long "go:$T/go-long"
 L=$J
 P1=$(run_pid "$L" 1)
 start_worker w2 "$T/spool-w2" --cpus 2 --mem 2G --gpus 0 --heartbeat "${HB}s"
@@ -150,6 +154,7 @@ log "link back"
 wait_until "[ \"\$(worker_state wp)\" = UP ]" 20 || fail "wp not UP after the link returned"
 wait_until "[ \"\$(ip netns pids $NS | sort)\" = $WP ]" 10 ||
     fail "processes left in $NS besides the worker: $(ip netns pids "$NS" | paste -sd' ')"
+touch "$T/go-long"
 expect_rc 0 mlq wait "$L" --timeout 30s
 ok mlq status "$L" --json
 assert_eq 2 "$(json "d['attempt']" <<<"$OUT")" "attempts of the job cut off"

@@ -19,7 +19,6 @@ IT_DEADLINE=${IT_DEADLINE:-$([ "${MLQ_CHAOS_FULL:-0}" = 1 ] && echo 600 || echo 
 ROUNDS=$([ "$CHAOS_FULL" = 1 ] && echo 3 || echo 1)
 HB=1 LEASE=4 GRACE=1 SLACK=4
 BOUND=$((LEASE + GRACE + 2 * HB + SLACK)) # seconds from the kill to the rerun
-JOB_MS=8000
 
 STATE=$T/state
 STAMPS=$T/stamps
@@ -70,13 +69,14 @@ kill_tree() {
 KILLS=0 MAXREC=0 READOPTED=0 RERUN=0
 round() {
     local r=$1 a=a$1 b=b$1 c=c$1 i j ids=() on_a on_b t0 left rec p
-    # Two workers get two 8 s jobs each (2 CPUs each, jobs take 1); the
+    # Two workers get two jobs each (2 CPUs each, jobs take 1); the
     # spare joins once they are placed.
     worker "$a"
     worker "$b"
+    # The jobs run until the round says go, whatever the machine's load.
     for i in 1 2 3 4; do
         ok mlq submit --name "r$r-$i" --cpus 1 --mem 64M -- \
-            python3 -S "$CHAOS_JOB" "$STAMPS" "$JOB_MS" ok 0
+            python3 -S "$CHAOS_JOB" "$STAMPS" "go:$T/go-r$r" ok 0
         ids+=("$OUT")
         echo "r$r-$i $OUT" >>"$T/acked"
     done
@@ -100,6 +100,9 @@ round() {
     worker "$a"
 
     # The whole tree.
+    for j in "${on_b[@]}"; do
+        grep -q '^END ' "$STAMPS/$j" && fail "job $j ended before its worker could be killed"
+    done
     t0=$(now_ms)
     kill_tree "$b"
     KILLS=$((KILLS + 1))
@@ -127,6 +130,7 @@ round() {
 
     # b comes back: it finds its attempts dead, which changes nothing.
     worker "$b"
+    touch "$T/go-r$r"
     expect_rc 0 mlq wait "${ids[@]}" --timeout 60s
     for j in "${ids[@]}"; do
         local name
