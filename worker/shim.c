@@ -113,6 +113,23 @@ static void format_gpus(const struct shim *s, char *buf, size_t len)
     }
 }
 
+/* A task of a job array learns which one it is: MLQ_ARRAY_JOB_ID (the
+ * array's id), MLQ_ARRAY_INDEX and MLQ_ARRAY_SIZE. */
+static int build_env_array(struct shim *s)
+{
+    char idx[16], size[16];
+    if (s->assign.u.assign.array_id[0] == '\0')
+        return 0;
+    snprintf(idx, sizeof idx, "%" PRId32, s->assign.u.assign.array_index);
+    snprintf(size, sizeof size, "%" PRIu32, s->assign.u.assign.array_size);
+    int rc = env_putf(s, "MLQ_ARRAY_JOB_ID", s->assign.u.assign.array_id);
+    if (rc == 0)
+        rc = env_putf(s, "MLQ_ARRAY_INDEX", idx);
+    if (rc == 0)
+        rc = env_putf(s, "MLQ_ARRAY_SIZE", size);
+    return rc;
+}
+
 /* The shim's own environment, then the user's --env entries, then the
  * variables mlq defines (which the user cannot override). A job without GPUs
  * gets CUDA_VISIBLE_DEVICES="" so it sees none rather than all. */
@@ -140,6 +157,8 @@ static int build_env(struct shim *s)
         rc = env_putf(s, "CUDA_VISIBLE_DEVICES", gpus);
     if (rc == 0)
         rc = env_putf(s, "NVIDIA_VISIBLE_DEVICES", gpus);
+    if (rc == 0)
+        rc = build_env_array(s);
     return rc;
 }
 

@@ -110,6 +110,9 @@ struct job {
     int64_t limit_ms;
     int32_t warn_signal;
     int64_t warn_before_ms;
+    const char *array_id; /* NULL: not a task */
+    int32_t array_index;
+    uint32_t array_size;
 };
 
 static void write_assign(struct fx *f, const struct job *j)
@@ -136,6 +139,11 @@ static void write_assign(struct fx *f, const struct job *j)
     m.u.assign.spec.time_limit_ms = j->limit_ms;
     m.u.assign.spec.warn_signal = j->warn_signal;
     m.u.assign.spec.warn_before_ms = j->warn_before_ms;
+    if (j->array_id) {
+        snprintf(m.u.assign.array_id, sizeof m.u.assign.array_id, "%s", j->array_id);
+        m.u.assign.array_index = j->array_index;
+        m.u.assign.array_size = j->array_size;
+    }
     struct mlq_err e;
     assert_int_equal(mlq_spool_write_assign(f->dir, &m, &e), 0);
 }
@@ -313,6 +321,46 @@ static void test_environment(void **state)
     char want[512];
     snprintf(want, sizeof want, "%s|3|0.5|1,3|1,3|1,3|bar=baz|kept|%s\n", JOB_ID, f->dir);
     assert_string_equal(out, want);
+    free(out);
+}
+
+/* A task of an array sees its array, index and size (which the user's
+ * --env cannot forge); a plain job sees none of them. */
+static void test_array_environment(void **state)
+{
+    struct fx *f = *state;
+    static const char arr[] = "aaaa0000-0000-4000-8000-000000000001";
+    char *argv[] = {"/bin/sh", "-c",
+                    "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_INDEX-unset}|"
+                    "${MLQ_ARRAY_SIZE-unset}\""};
+    char *env[] = {"MLQ_ARRAY_INDEX=99"};
+    struct job j = {.argv = argv,
+                    .argc = 3,
+                    .env = env,
+                    .envc = 1,
+                    .array_id = arr,
+                    .array_index = 17,
+                    .array_size = 1000};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    char *out = read_file(f, "stdout");
+    char want[128];
+    snprintf(want, sizeof want, "%s|17|1000\n", arr);
+    assert_string_equal(out, want);
+    free(out);
+}
+
+static void test_plain_job_no_array_env(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_SIZE-unset}\""};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, "unset|unset\n");
     free(out);
 }
 
@@ -614,6 +662,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_after_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_cleaned_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_array_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plain_job_no_array_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_gpus_hides_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_workdir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonexistent_program, setup, teardown),
