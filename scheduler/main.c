@@ -15,7 +15,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "res.h"
-#include "sched.h"
+#include "loop.h"
 #include "transport.h"
 
 static int signal_pipe_w = -1;
@@ -54,7 +54,7 @@ static void usage(FILE *f)
 }
 
 struct opts {
-    struct mlq_sched_opts s;
+    struct mlq_loop_opts s;
     enum mlq_log_level level;
 };
 
@@ -191,7 +191,7 @@ static int setup_signals(int pipefd[2])
  * schedules, retry times, history) run 60 times faster, and
  * MLQ_TEST_TIME_OFFSET=SECONDS shifts it. Leases and timeouts keep real
  * time. */
-static int read_test_clock(struct mlq_sched_opts *o)
+static int read_test_clock(struct mlq_loop_opts *o)
 {
     const char *scale = getenv("MLQ_TEST_TIME_SCALE"), *off = getenv("MLQ_TEST_TIME_OFFSET");
     char *end;
@@ -248,16 +248,16 @@ int main(int argc, char **argv)
     int lock_fd = -1, pipefd[2];
     if (claim_state_dir(o.s.state_dir, &lock_fd) < 0 || setup_signals(pipefd) < 0)
         return 1;
-    struct mlq_sched *s = NULL;
+    struct mlq_loop *s = NULL;
     struct mlq_err e = {0};
-    int rc = mlq_sched_create(&o.s, &s, &e);
+    int rc = mlq_loop_create(&o.s, &s, &e);
     if (rc == 0) {
         mlq_info("listening on %s, state in %s", o.s.listen, o.s.state_dir);
-        rc = mlq_sched_run(s, pipefd[0], &e);
+        rc = mlq_loop_run(s, pipefd[0], &e);
     }
     if (rc < 0)
         mlq_error("%s", e.msg);
-    mlq_sched_destroy(&s);
+    mlq_loop_destroy(&s);
     char path[MLQ_MAX_PATH + 32];
     snprintf(path, sizeof path, "%s/scheduler.pid", o.s.state_dir);
     unlink(path);

@@ -1,5 +1,5 @@
-/* sched: see sched.h. */
-#include "sched.h"
+/* loop: see loop.h. */
+#include "loop.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -55,7 +55,7 @@ static const struct {
     [MLQ_MSG_LOG_UPLOAD] = {mlq_wproto_on_log_upload, FROM_WORKER},
 };
 
-struct mlq_sched {
+struct mlq_loop {
     struct mlq_ctx c;
     void *zctx;
     int64_t next_tick;
@@ -98,7 +98,7 @@ static void ctx_free_memory(struct mlq_ctx *c)
 /* The scheduler's wall clock: real time, unless the tests asked for a
  * faster or shifted one (MLQ_TEST_TIME_SCALE / MLQ_TEST_TIME_OFFSET, read by
  * main() only). Timeouts and leases never use it. */
-static int64_t sched_wall(const struct mlq_sched *s)
+static int64_t sched_wall(const struct mlq_loop *s)
 {
     if (s->time_scale <= 0)
         return mlq_clock_wall_ms() + s->time_offset_ms;
@@ -106,9 +106,9 @@ static int64_t sched_wall(const struct mlq_sched *s)
     return s->start_wall + s->time_offset_ms + (int64_t)(elapsed * s->time_scale);
 }
 
-int mlq_sched_create(const struct mlq_sched_opts *o, struct mlq_sched **out, struct mlq_err *err)
+int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct mlq_err *err)
 {
-    struct mlq_sched *s = calloc(1, sizeof *s);
+    struct mlq_loop *s = calloc(1, sizeof *s);
     if (!s)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     struct mlq_ctx *c = &s->c;
@@ -145,18 +145,18 @@ int mlq_sched_create(const struct mlq_sched_opts *o, struct mlq_sched **out, str
     if (rc == 0)
         rc = mlq_transport_router(s->zctx, o->listen, &c->router, err);
     if (rc < 0) {
-        mlq_sched_destroy(&s);
+        mlq_loop_destroy(&s);
         return rc;
     }
     *out = s;
     return 0;
 }
 
-void mlq_sched_destroy(struct mlq_sched **sp)
+void mlq_loop_destroy(struct mlq_loop **sp)
 {
     if (!sp || !*sp)
         return;
-    struct mlq_sched *s = *sp;
+    struct mlq_loop *s = *sp;
     if (s->c.router)
         zmq_close(s->c.router);
     if (s->zctx)
@@ -181,7 +181,7 @@ static void reply_error(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t
 }
 
 /* Decodes, checks the sender, runs the handler; answers errors. */
-static void handle_one(struct mlq_sched *s, const struct mlq_peer *peer, struct mlq_msg *msg)
+static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct mlq_msg *msg)
 {
     struct mlq_ctx *c = &s->c;
     struct mlq_err e = {0};
@@ -201,7 +201,7 @@ static void handle_one(struct mlq_sched *s, const struct mlq_peer *peer, struct 
     }
 }
 
-static void drain_socket(struct mlq_sched *s)
+static void drain_socket(struct mlq_loop *s)
 {
     for (int i = 0; i < BATCH_MAX && !s->failed; i++) {
         struct mlq_peer peer;
@@ -224,7 +224,7 @@ static void drain_socket(struct mlq_sched *s)
 /* Throws away the iteration and rebuilds memory from the database, as at
  * start-up. Workers find out through the "register first" answer to their
  * next heartbeat, and re-register with the attempts they hold. */
-static int reload(struct mlq_sched *s, struct mlq_err *err)
+static int reload(struct mlq_loop *s, struct mlq_err *err)
 {
     struct mlq_ctx *c = &s->c;
     mlq_store_rollback(c->store);
@@ -239,7 +239,7 @@ static int reload(struct mlq_sched *s, struct mlq_err *err)
     return rc;
 }
 
-static void end_iteration(struct mlq_sched *s)
+static void end_iteration(struct mlq_loop *s)
 {
     struct mlq_ctx *c = &s->c;
     struct mlq_err e = {0};
@@ -261,7 +261,7 @@ static void end_iteration(struct mlq_sched *s)
     mlq_outbox_flush(c->out, c->router);
 }
 
-static void run_timers(struct mlq_sched *s)
+static void run_timers(struct mlq_loop *s)
 {
     struct mlq_ctx *c = &s->c;
     if (c->now_mono < s->next_tick || s->failed)
@@ -287,7 +287,7 @@ static void run_timers(struct mlq_sched *s)
     }
 }
 
-static void schedule_if_dirty(struct mlq_sched *s)
+static void schedule_if_dirty(struct mlq_loop *s)
 {
     struct mlq_err e = {0};
     if (s->c.nended && !s->failed && mlq_jobops_settle(&s->c, &e) < 0) {
@@ -300,7 +300,7 @@ static void schedule_if_dirty(struct mlq_sched *s)
     }
 }
 
-int mlq_sched_run(struct mlq_sched *s, int stop_fd, struct mlq_err *err)
+int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
 {
     struct mlq_ctx *c = &s->c;
     bool stop = false;
