@@ -181,21 +181,38 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
     return rc;
 }
 
+bool mlq_cli_ref_valid(const char *ref)
+{
+    char prefix[MLQ_ID_LEN + 1];
+    const char *slash = strchr(ref, '/');
+    if (!slash)
+        return mlq_id_prefix_valid(ref);
+    size_t plen = (size_t)(slash - ref), nd = strlen(slash + 1);
+    if (plen == 0 || plen > MLQ_ID_LEN || nd == 0 || nd > 7 ||
+        strspn(slash + 1, "0123456789") != nd)
+        return false;
+    memcpy(prefix, ref, plen);
+    prefix[plen] = '\0';
+    return mlq_id_prefix_valid(prefix);
+}
+
 int mlq_cli_check_ids(char *const *ids, int n, struct mlq_err *err)
 {
     if (n > MLQ_MAX_IDS)
         return mlq_err_set(err, MLQ_ETOOBIG, "too many job ids (at most %d)", MLQ_MAX_IDS);
     for (int i = 0; i < n; i++) {
-        if (!mlq_id_prefix_valid(ids[i])) {
+        if (!mlq_cli_ref_valid(ids[i])) {
             char shown[64];
             copy_clean(shown, sizeof(shown), ids[i]);
-            return mlq_err_set(err, MLQ_EINVAL, "'%s' is not a job id (or a prefix of one)", shown);
+            return mlq_err_set(err, MLQ_EINVAL,
+                               "'%s' is not a job or array id (or a prefix of one), nor ARRAY/N",
+                               shown);
         }
     }
     return 0;
 }
 
-int mlq_cli_fetch_jobs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_msg *reply,
+int mlq_cli_fetch_refs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_msg *reply,
                        struct mlq_err *err)
 {
     struct mlq_msg req = {.type = MLQ_MSG_JOBS};
@@ -205,11 +222,42 @@ int mlq_cli_fetch_jobs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_
     int rc = mlq_cli_request(cli, &req, MLQ_MSG_JOB_LIST, reply, err);
     if (rc < 0)
         return rc;
-    if (reply->u.job_list.njobs != (uint32_t)n) {
+    if (reply->u.job_list.njobs + reply->u.job_list.narrays != (uint32_t)n) {
         mlq_proto_msg_free(reply);
-        return mlq_err_set(err, MLQ_EPROTO, "scheduler answered %d ids with %u jobs", n,
-                           reply->u.job_list.njobs);
+        return mlq_err_set(err, MLQ_EPROTO, "scheduler answered %d ids with %u jobs and %u arrays",
+                           n, reply->u.job_list.njobs, reply->u.job_list.narrays);
     }
+    return 0;
+}
+
+int mlq_cli_fetch_jobs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_msg *reply,
+                       struct mlq_err *err)
+{
+    int rc = mlq_cli_fetch_refs(cli, ids, n, reply, err);
+    if (rc == 0 && reply->u.job_list.narrays > 0) {
+        char id[MLQ_SHORT_ID_LEN + 1];
+        mlq_id_short(reply->u.job_list.arrays[0].id, id);
+        mlq_proto_msg_free(reply);
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "%s is a job array: name one task as %s/N (N = its index)", id, id);
+    }
+    return rc;
+}
+
+int mlq_cli_ref_find(const struct mlq_msg *list, const char *ref, const struct mlq_jobinfo **job,
+                     const struct mlq_arrayinfo **arr, uint32_t *next_job)
+{
+    *job = NULL;
+    *arr = NULL;
+    size_t n = strlen(ref);
+    for (uint32_t i = 0; !strchr(ref, '/') && i < list->u.job_list.narrays; i++)
+        if (strncmp(list->u.job_list.arrays[i].id, ref, n) == 0) {
+            *arr = &list->u.job_list.arrays[i];
+            return 0;
+        }
+    if (*next_job >= list->u.job_list.njobs)
+        return MLQ_EPROTO;
+    *job = &list->u.job_list.jobs[(*next_job)++];
     return 0;
 }
 

@@ -92,14 +92,28 @@ int mlq_cli_address(struct mlq_cli *cli, const char **out, struct mlq_err *err);
 int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type expect,
                     struct mlq_msg *reply, struct mlq_err *err);
 
-/* Checks every job id prefix the user typed (MLQ_EINVAL naming the first bad
+/* True when ref is what a user may name a job by: a job or array id prefix
+ * (mlq_id_prefix_valid), or ARRAY/N (a prefix, '/', 1..7 digits). */
+bool mlq_cli_ref_valid(const char *ref);
+/* Checks every reference the user typed (MLQ_EINVAL naming the first bad
  * one; MLQ_ETOOBIG above MLQ_MAX_IDS). */
 int mlq_cli_check_ids(char *const *ids, int n, struct mlq_err *err);
 
-/* Fetches the jobs named by the given prefixes, in order (one `jobs`
- * request). On success *reply is a job_list the caller frees. */
+/* Fetches what the given references name (one `jobs` request): jobs in
+ * order in jobs[], arrays in order in arrays[] (together n). On success
+ * *reply is a job_list the caller frees. */
+int mlq_cli_fetch_refs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_msg *reply,
+                       struct mlq_err *err);
+/* The same for commands about single jobs: a reference naming a whole array
+ * is MLQ_EINVAL ("use ARRAY/N"). */
 int mlq_cli_fetch_jobs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_msg *reply,
                        struct mlq_err *err);
+/* Which entry of a mlq_cli_fetch_refs() answer the reference ref (the
+ * caller walks the references in order, *next_job starting at 0) names:
+ * an array whose id starts with ref, else the next job. MLQ_EPROTO when the
+ * answer has no entry left. */
+int mlq_cli_ref_find(const struct mlq_msg *list, const char *ref, const struct mlq_jobinfo **job,
+                     const struct mlq_arrayinfo **arr, uint32_t *next_job);
 
 /* Fills err for a getopt_long failure: c is '?' (unknown option) or ':'
  * (missing value); optind must still be the value getopt left. Returns

@@ -21,15 +21,14 @@
 #define WAIT_UNREACH_MAX_MS 30000 /* scheduler restarts are survived, outages not */
 #define DEFAULT_LIST_LIMIT  100
 
-enum { OPT_STATE = MLQ_CLI_OPT_FIRST_FREE, OPT_LIMIT, OPT_WAIT_TIMEOUT };
+enum { OPT_STATE = MLQ_CLI_OPT_FIRST_FREE, OPT_LIMIT };
 
 /* Options of every command here; each command's table names the ones it
  * takes. */
 struct jobs_opts {
     bool json;
-    int state;       /* -1 = any */
-    long limit;      /* 0 = default */
-    int64_t wait_ms; /* 0 = forever */
+    int state;  /* -1 = any */
+    long limit; /* 0 = default */
 };
 
 struct jobs_cmd {
@@ -73,10 +72,6 @@ static int one_opt(int c, struct mlq_cli *cli, struct jobs_opts *o, struct mlq_e
         return parse_state(optarg, &o->state, err);
     case OPT_LIMIT:
         return mlq_cli_parse_int("--limit", optarg, 1, MLQ_MAX_LIST, &o->limit, err);
-    case OPT_WAIT_TIMEOUT:
-        if (mlq_res_parse_duration(optarg, &o->wait_ms, err) < 0)
-            return mlq_err_set(err, MLQ_CLI_EUSAGE, "bad --timeout: %s", err->msg);
-        return 0;
     default:
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: unexpected option", "mlq");
     }
@@ -115,9 +110,7 @@ static int parse_opts(const struct jobs_cmd *cmd, struct mlq_cli *cli, int argc,
     return rc < 0 ? mlq_out_fail(rc, &err) : -1;
 }
 
-/* Prints a list of jobs as {"jobs": [...]}, or one job as an object; with
- * status, each with its attempts. */
-static int print_jobs_json(const struct mlq_jobinfo *jobs, uint32_t n, bool wrap, bool status)
+static json_t *jobs_json(const struct mlq_jobinfo *jobs, uint32_t n, bool status)
 {
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && i < n; i++)
@@ -126,13 +119,69 @@ static int print_jobs_json(const struct mlq_jobinfo *jobs, uint32_t n, bool wrap
             json_decref(arr);
             arr = NULL;
         }
-    if (!arr)
-        return mlq_out_fail(MLQ_ENOMEM, NULL);
-    json_t *doc = wrap ? json_pack("{s:o}", "jobs", arr) : json_incref(json_array_get(arr, 0));
-    if (!wrap)
-        json_decref(arr);
+    return arr;
+}
+
+static json_t *arrays_json(const struct mlq_arrayinfo *a, uint32_t n)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && i < n; i++)
+        if (json_array_append_new(arr, mlq_out_array_json(&a[i])) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    return arr;
+}
+
+static int print_doc(json_t *doc)
+{
     int rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
     json_decref(doc);
+    return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
+}
+
+/* `list`: {"jobs": [...]}. */
+static int print_jobs_json(const struct mlq_jobinfo *jobs, uint32_t n)
+{
+    json_t *arr = jobs_json(jobs, n, false);
+    return print_doc(arr ? json_pack("{s:o}", "jobs", arr) : NULL);
+}
+
+/* `status`: one job or array as an object, several as {"jobs": [...],
+ * "arrays": [...]}; jobs with their attempts. */
+static int print_status_json(const struct mlq_msg *list, int n)
+{
+    const struct mlq_jobinfo *jobs = list->u.job_list.jobs;
+    const struct mlq_arrayinfo *arrays = list->u.job_list.arrays;
+    if (n == 1)
+        return print_doc(list->u.job_list.njobs == 1 ? mlq_out_job_status_json(&jobs[0])
+                                                     : mlq_out_array_json(&arrays[0]));
+    json_t *j = jobs_json(jobs, list->u.job_list.njobs, true);
+    json_t *a = arrays_json(arrays, list->u.job_list.narrays);
+    if (!j || !a) {
+        json_decref(j);
+        json_decref(a);
+        return print_doc(NULL);
+    }
+    return print_doc(json_pack("{s:o, s:o}", "jobs", j, "arrays", a));
+}
+
+/* Human pages for each reference, in the order given. */
+static int print_status_pages(const struct mlq_msg *list, char **refs, int n, bool colour)
+{
+    int64_t now = mlq_clock_wall_ms();
+    uint32_t next_job = 0;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        const struct mlq_jobinfo *job;
+        const struct mlq_arrayinfo *arr;
+        if (i > 0)
+            putchar('\n');
+        rc = mlq_cli_ref_find(list, refs[i], &job, &arr, &next_job);
+        if (rc == 0)
+            rc = job ? mlq_jobview_print(stdout, job, colour, now)
+                     : mlq_jobview_print_array(stdout, arr, colour);
+    }
     return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
 }
 
@@ -149,8 +198,11 @@ static const struct jobs_cmd status_cmd = {
     "status",
     "usage: mlq status [--json] JOB...\n\n"
     "Shows everything about each job (any unique prefix of its id): its state,\n"
-    "retries used, when a retry may start, and every attempt.\n"
-    "  --json            one JSON object (or {\"jobs\": [...]} for several jobs)\n"
+    "retries used, when a retry may start, its dependencies, and every attempt.\n"
+    "An array id shows the array: tasks per state and which did not succeed;\n"
+    "ARRAY/N shows task N.\n"
+    "  --json            one JSON object (or {\"jobs\": [...], \"arrays\": [...]}\n"
+    "                    for several)\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n",
     status_longopts, true};
@@ -164,21 +216,10 @@ int mlq_cmd_status(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_err err = {0};
     struct mlq_msg reply;
     int n = argc - optind;
-    if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, n, &reply, &err)) < 0)
+    if ((rc = mlq_cli_fetch_refs(cli, argv + optind, n, &reply, &err)) < 0)
         return mlq_out_fail(rc, &err);
-    const struct mlq_jobinfo *jobs = reply.u.job_list.jobs;
-    if (o.json) {
-        rc = print_jobs_json(jobs, reply.u.job_list.njobs, n > 1, true);
-    } else {
-        int64_t now = mlq_clock_wall_ms();
-        rc = 0;
-        for (int i = 0; rc == 0 && i < n; i++) {
-            if (i > 0)
-                putchar('\n');
-            rc = mlq_jobview_print(stdout, &jobs[i], cli->stdout_tty, now);
-        }
-        rc = rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
-    }
+    rc = o.json ? print_status_json(&reply, n)
+                : print_status_pages(&reply, argv + optind, n, cli->stdout_tty);
     mlq_proto_msg_free(&reply);
     return rc;
 }
@@ -196,11 +237,16 @@ static int newest_first(const void *a, const void *b)
 static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j)
 {
     char id[MLQ_SHORT_ID_LEN + 1], cpus[32], mem[32], gpus[16], when[64], exit[32];
+    char name[MLQ_MAX_NAME + 16];
     mlq_id_short(j->id, id);
     snprintf(gpus, sizeof(gpus), "%d", (int)j->gpus);
+    if (j->array_id && j->array_index >= 0) /* a task: name[index] */
+        snprintf(name, sizeof(name), "%s[%d]", j->name ? j->name : "", (int)j->array_index);
+    else
+        snprintf(name, sizeof(name), "%s", j->name ? j->name : "-");
     const char *cells[] = {
         id,
-        j->name ? j->name : "-",
+        name,
         mlq_job_state_name(j->state),
         j->worker ? j->worker : "-",
         mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
@@ -265,8 +311,7 @@ int mlq_cmd_list(struct mlq_cli *cli, int argc, char **argv)
     uint32_t n = reply.u.job_list.njobs;
     if (n > 1)
         qsort(jobs, n, sizeof(*jobs), newest_first);
-    rc =
-        o.json ? print_jobs_json(jobs, n, true, false) : print_jobs_table(jobs, n, cli->stdout_tty);
+    rc = o.json ? print_jobs_json(jobs, n) : print_jobs_table(jobs, n, cli->stdout_tty);
     mlq_proto_msg_free(&reply);
     return rc;
 }
@@ -283,6 +328,8 @@ static const struct jobs_cmd cancel_cmd = {
     "cancel",
     "usage: mlq cancel JOB...\n\n"
     "Cancels jobs (any unique prefix of their ids); running jobs are killed.\n"
+    "An array id cancels every task of the array that has not ended; ARRAY/N\n"
+    "cancels task N only.\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n",
     cancel_longopts, true};
@@ -293,6 +340,35 @@ static const struct mlq_jobinfo *find_job(const struct mlq_msg *list, const char
         if (strcmp(list->u.job_list.jobs[i].id, id) == 0)
             return &list->u.job_list.jobs[i];
     return NULL;
+}
+
+static const struct mlq_arrayinfo *find_array(const struct mlq_msg *list, const char *id)
+{
+    for (uint32_t i = 0; i < list->u.job_list.narrays; i++)
+        if (strcmp(list->u.job_list.arrays[i].id, id) == 0)
+            return &list->u.job_list.arrays[i];
+    return NULL;
+}
+
+static bool array_ended(const struct mlq_arrayinfo *a)
+{
+    return mlq_out_array_ended(a) >= a->size;
+}
+
+/* What cancelling an array did: tasks cancelled now (from the counts before
+ * and after), or that it had ended already. */
+static void report_cancel_array(const struct mlq_arrayinfo *before,
+                                const struct mlq_arrayinfo *after)
+{
+    char id[MLQ_SHORT_ID_LEN + 1];
+    mlq_id_short(before->id, id);
+    if (!after) {
+        fprintf(stderr, "array %s already ended\n", id);
+        return;
+    }
+    uint32_t b = before->counts[MLQ_JOB_CANCELLED], a = after->counts[MLQ_JOB_CANCELLED];
+    fprintf(stderr, "cancelled %u task%s of array %s\n", a > b ? a - b : 0, a - b == 1 ? "" : "s",
+            id);
 }
 
 /* Reports what happened to one job: `after` is its state in the cancel reply
@@ -312,13 +388,16 @@ static void report_cancel(const struct mlq_jobinfo *before, const struct mlq_job
 static int send_cancel(struct mlq_cli *cli, const struct mlq_msg *before, struct mlq_msg *reply,
                        struct mlq_err *err)
 {
-    uint32_t n = before->u.job_list.njobs, k = 0;
-    char **ids = calloc(n ? n : 1, sizeof(*ids));
+    uint32_t n = before->u.job_list.njobs, na = before->u.job_list.narrays, k = 0;
+    char **ids = calloc(n + na + 1, sizeof(*ids));
     if (!ids)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < n; i++)
         if (!mlq_job_state_terminal(before->u.job_list.jobs[i].state))
             ids[k++] = (char *)before->u.job_list.jobs[i].id;
+    for (uint32_t i = 0; i < na; i++)
+        if (!array_ended(&before->u.job_list.arrays[i]))
+            ids[k++] = (char *)before->u.job_list.arrays[i].id;
     int rc = 0;
     memset(reply, 0, sizeof(*reply));
     if (k > 0) {
@@ -339,7 +418,7 @@ int mlq_cmd_cancel(struct mlq_cli *cli, int argc, char **argv)
         return rc;
     struct mlq_err err = {0};
     struct mlq_msg before, after;
-    if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, argc - optind, &before, &err)) < 0)
+    if ((rc = mlq_cli_fetch_refs(cli, argv + optind, argc - optind, &before, &err)) < 0)
         return mlq_out_fail(rc, &err);
     if ((rc = send_cancel(cli, &before, &after, &err)) < 0) {
         mlq_proto_msg_free(&before);
@@ -349,134 +428,11 @@ int mlq_cmd_cancel(struct mlq_cli *cli, int argc, char **argv)
         const struct mlq_jobinfo *b = &before.u.job_list.jobs[i];
         report_cancel(b, mlq_job_state_terminal(b->state) ? NULL : find_job(&after, b->id));
     }
+    for (uint32_t i = 0; i < before.u.job_list.narrays; i++) {
+        const struct mlq_arrayinfo *b = &before.u.job_list.arrays[i];
+        report_cancel_array(b, array_ended(b) ? NULL : find_array(&after, b->id));
+    }
     mlq_proto_msg_free(&after);
     mlq_proto_msg_free(&before);
     return MLQ_EXIT_OK;
-}
-
-/* ---- wait ---- */
-
-static const struct option wait_longopts[] = {
-    MLQ_CLI_COMMON_LONGOPTS,
-    {"timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
-    {NULL, 0, NULL, 0},
-};
-
-static const struct jobs_cmd wait_cmd = {
-    "wait",
-    "usage: mlq wait [--timeout DUR] JOB...\n\n"
-    "Waits until every job has ended. Exit status 0 when all succeeded, 1 when\n"
-    "any did not, 7 when --timeout expired first.\n"
-    "  --timeout DUR     give up after DUR (e.g. 30s, 5m, 2h)\n"
-    "  --scheduler ADDR  scheduler address\n",
-    wait_longopts, true};
-
-/* "2 succeeded, 1 failed" for the states of the jobs in list. */
-static void wait_summary(const struct mlq_msg *list, bool timed_out)
-{
-    int count[MLQ_JOB_STATE_COUNT] = {0};
-    for (uint32_t i = 0; i < list->u.job_list.njobs; i++)
-        if ((unsigned)list->u.job_list.jobs[i].state < MLQ_JOB_STATE_COUNT)
-            count[list->u.job_list.jobs[i].state]++;
-    static const char *const words[MLQ_JOB_STATE_COUNT] = {
-        "pending", "assigned", "running", "succeeded", "failed", "cancelled", "timed out"};
-    fputs(timed_out ? "timed out waiting: " : "", stderr);
-    const char *sep = "";
-    for (int s = MLQ_JOB_SUCCEEDED; s < MLQ_JOB_STATE_COUNT + MLQ_JOB_SUCCEEDED; s++) {
-        int st = s % MLQ_JOB_STATE_COUNT; /* terminal states first */
-        if (count[st] > 0) {
-            fprintf(stderr, "%s%d %s", sep, count[st], words[st]);
-            sep = ", ";
-        }
-    }
-    fputc('\n', stderr);
-}
-
-static bool all_terminal(const struct mlq_msg *list, bool *all_ok)
-{
-    *all_ok = true;
-    for (uint32_t i = 0; i < list->u.job_list.njobs; i++) {
-        enum mlq_job_state s = list->u.job_list.jobs[i].state;
-        if (!mlq_job_state_terminal(s))
-            return false;
-        if (s != MLQ_JOB_SUCCEEDED)
-            *all_ok = false;
-    }
-    return true;
-}
-
-/* Full ids of the jobs in list, pointing into it. */
-static char **full_ids(const struct mlq_msg *list)
-{
-    uint32_t n = list->u.job_list.njobs;
-    char **ids = calloc(n ? n : 1, sizeof(*ids));
-    for (uint32_t i = 0; ids && i < n; i++)
-        ids[i] = (char *)list->u.job_list.jobs[i].id;
-    return ids;
-}
-
-/* Polls until every job is terminal or the deadline passes. The ids sent
- * point into first (the resolving answer); *latest receives the newest
- * answer and *have_latest says whether one came (the caller frees it). */
-static int wait_poll(struct mlq_cli *cli, const struct mlq_msg *first, struct mlq_msg *latest,
-                     bool *have_latest, int64_t deadline, struct mlq_err *err)
-{
-    char **ids = full_ids(first);
-    if (!ids)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = 0;
-    int64_t unreach_since = 0;
-    bool ok;
-    *have_latest = false;
-    while (!all_terminal(*have_latest ? latest : first, &ok)) {
-        int64_t now = mlq_clock_mono_ms();
-        if (deadline > 0 && now >= deadline) {
-            rc = MLQ_CLI_ETIMEOUT;
-            break;
-        }
-        int64_t nap = deadline > 0 && deadline - now < WAIT_POLL_MS ? deadline - now : WAIT_POLL_MS;
-        mlq_cli_sleep_ms(nap);
-        struct mlq_msg next;
-        rc = mlq_cli_fetch_jobs(cli, ids, (int)first->u.job_list.njobs, &next, err);
-        if (rc == MLQ_EUNREACH) {
-            unreach_since = unreach_since ? unreach_since : now;
-            if (now - unreach_since < WAIT_UNREACH_MAX_MS)
-                continue;
-        }
-        if (rc < 0)
-            break;
-        unreach_since = 0;
-        if (*have_latest)
-            mlq_proto_msg_free(latest);
-        *latest = next;
-        *have_latest = true;
-    }
-    free(ids);
-    return rc;
-}
-
-int mlq_cmd_wait(struct mlq_cli *cli, int argc, char **argv)
-{
-    struct jobs_opts o;
-    int rc = parse_opts(&wait_cmd, cli, argc, argv, &o);
-    if (rc >= 0)
-        return rc;
-    int64_t deadline = o.wait_ms > 0 ? mlq_clock_mono_ms() + o.wait_ms : 0;
-    struct mlq_err err = {0};
-    struct mlq_msg first, latest;
-    if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, argc - optind, &first, &err)) < 0)
-        return mlq_out_fail(rc, &err);
-    bool have_latest = false, ok = false;
-    rc = wait_poll(cli, &first, &latest, &have_latest, deadline, &err);
-    const struct mlq_msg *last = have_latest ? &latest : &first;
-    if (rc == 0 || rc == MLQ_CLI_ETIMEOUT) {
-        wait_summary(last, rc == MLQ_CLI_ETIMEOUT);
-        all_terminal(last, &ok);
-    }
-    if (have_latest)
-        mlq_proto_msg_free(&latest);
-    mlq_proto_msg_free(&first);
-    if (rc < 0 && rc != MLQ_CLI_ETIMEOUT)
-        return mlq_out_fail(rc, &err);
-    return rc == MLQ_CLI_ETIMEOUT ? MLQ_EXIT_TIMEOUT : ok ? MLQ_EXIT_OK : MLQ_EXIT_FAILED;
 }

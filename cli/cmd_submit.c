@@ -19,6 +19,7 @@
 #include "bounds.h"
 #include "output.h"
 #include "res.h"
+#include "submitpipe.h"
 
 #define DEFAULT_MEM "1G"
 #define MAX_SIGNAL  64
@@ -38,7 +39,16 @@ enum {
     OPT_PRIORITY,
     OPT_POOL,
     OPT_REQUIRE,
+    OPT_AFTER,
+    OPT_AFTER_ANY,
+    OPT_AFTER_FAILED,
+    OPT_ARRAY,
+    OPT_MAX_RUNNING,
+    OPT_IDEM_KEY,
+    OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
+
+_Static_assert(OPT_END_ <= MLQ_CLI_SUBMIT_OPT_END, "submit options overlap the callers' codes");
 
 static const struct option submit_longopts[] = {
     MLQ_CLI_COMMON_LONGOPTS,
@@ -57,6 +67,12 @@ static const struct option submit_longopts[] = {
     {"priority", required_argument, NULL, OPT_PRIORITY},
     {"pool", required_argument, NULL, OPT_POOL},
     {"require", required_argument, NULL, OPT_REQUIRE},
+    {"after", required_argument, NULL, OPT_AFTER},
+    {"after-any", required_argument, NULL, OPT_AFTER_ANY},
+    {"after-failed", required_argument, NULL, OPT_AFTER_FAILED},
+    {"array", required_argument, NULL, OPT_ARRAY},
+    {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
+    {"idempotency-key", required_argument, NULL, OPT_IDEM_KEY},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -86,7 +102,17 @@ static const char submit_usage[] =
     "  --priority N       -1000..1000 (default 0): higher runs first\n"
     "  --pool NAME        run only on workers of pool NAME (default: pool \"default\")\n"
     "  --require KEY=VALUE  run only on workers with this label (repeatable)\n"
-    "  --json             print {\"id\": ...} instead of the bare id\n"
+    "  --after JOB[,JOB]  start only after these jobs (or arrays: all their tasks)\n"
+    "                     succeeded; cancelled when one of them does not (repeatable)\n"
+    "  --after-any JOB[,JOB]  start after these ended, however they ended\n"
+    "  --after-failed JOB[,JOB]  start only if one of these did not succeed\n"
+    "                     (JOB: any unique prefix of a job or array id, or ARRAY/N)\n"
+    "  --array SPEC       submit a job array: one task per index, e.g. 0-999,\n"
+    "                     0-99:10 (every 10th), 1,5,7; prints the array id\n"
+    "  --max-running N    at most N tasks of the array run at once\n"
+    "  --idempotency-key KEY  submitting again with the same KEY (within 7 days)\n"
+    "                     prints the first id and creates nothing\n"
+    "  --json             print {\"id\": ..., \"is_array\": ...} instead of the bare id\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
     "  -h, --help         show this help\n";
@@ -267,6 +293,25 @@ static int add_require(struct mlq_jobspec *spec, const char *kv, struct mlq_err 
     return 0;
 }
 
+/* Pipeline options: dependencies, arrays, idempotency. */
+static int pipeline_opt(int c, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    switch (c) {
+    case OPT_AFTER:
+        return mlq_submitpipe_add_deps(spec, MLQ_DEP_OK, "--after", optarg, err);
+    case OPT_AFTER_ANY:
+        return mlq_submitpipe_add_deps(spec, MLQ_DEP_ANY, "--after-any", optarg, err);
+    case OPT_AFTER_FAILED:
+        return mlq_submitpipe_add_deps(spec, MLQ_DEP_FAILED, "--after-failed", optarg, err);
+    case OPT_ARRAY:
+        return mlq_submitpipe_set_array(spec, optarg, err);
+    case OPT_MAX_RUNNING:
+        return mlq_submitpipe_set_max_running(spec, optarg, err);
+    default:
+        return mlq_submitpipe_set_idem_key(spec, optarg, err);
+    }
+}
+
 /* Placement options: --priority, --pool, --require. */
 static int placement_opt(int c, struct mlq_jobspec *spec, struct mlq_err *err)
 {
@@ -318,6 +363,8 @@ static int check_warn_signal(const struct mlq_jobspec *spec, struct mlq_err *err
 static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
                       const char **name, const char **workdir, struct mlq_err *err)
 {
+    if (c >= OPT_AFTER && c <= OPT_IDEM_KEY)
+        return pipeline_opt(c, spec, err);
     switch (c) {
     case OPT_NAME:
         *name = optarg;
@@ -359,6 +406,21 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     }
 }
 
+/* submit's options followed by the caller's extra ones. */
+static struct option *merge_longopts(const struct mlq_cli_submit_extra *extra)
+{
+    size_t n = sizeof(submit_longopts) / sizeof(submit_longopts[0]) - 1, m = 0;
+    while (extra && extra->longopts[m].name)
+        m++;
+    struct option *all = calloc(n + m + 1, sizeof(*all));
+    if (!all)
+        return NULL;
+    memcpy(all, submit_longopts, n * sizeof(*all));
+    if (m > 0)
+        memcpy(all + n, extra->longopts, m * sizeof(*all));
+    return all;
+}
+
 static int copy_command(struct mlq_jobspec *spec, int argc, char **argv, struct mlq_err *err)
 {
     if (argc <= 0)
@@ -384,6 +446,8 @@ static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec, const 
 {
     int rc = check_warn_signal(spec, err);
     if (rc == 0)
+        rc = mlq_submitpipe_finish(spec, err);
+    if (rc == 0)
         rc = copy_command(spec, argc - optind, argv + optind, err);
     if (rc < 0 || (rc = set_workdir(spec, workdir, err)) < 0)
         return rc;
@@ -394,23 +458,31 @@ static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec, const 
     return mlq_proto_jobspec_check(spec, err);
 }
 
-int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,
-                         struct mlq_cli_submit_opts *opts, struct mlq_err *err)
+int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
+                            struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
+                            struct mlq_err *err)
 {
     memset(spec, 0, sizeof(*spec));
     memset(opts, 0, sizeof(*opts));
     spec->cpus_m = 1000;
     int rc = mlq_res_parse_mem(DEFAULT_MEM, &spec->mem, err);
     const char *name = NULL, *workdir = NULL;
+    const char *cmd = extra && extra->cmd ? extra->cmd : "submit";
+    struct option *longopts = merge_longopts(extra);
+    if (!longopts)
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     int c;
     optind = 0; /* full reset: the parser may have run before */
     opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, "+:h", submit_longopts, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
         if (c == '?' || c == ':')
-            rc = mlq_cli_getopt_error("submit", c, argc, argv, err);
+            rc = mlq_cli_getopt_error(cmd, c, argc, argv, err);
+        else if (c >= MLQ_CLI_SUBMIT_OPT_END && extra)
+            rc = extra->fn(c, optarg, extra->ctx, err);
         else
             rc = submit_opt(c, spec, opts, &name, &workdir, err);
     }
+    free(longopts);
     if (rc == 0 && !opts->help)
         rc = submit_finish(argc, argv, spec, name, workdir, err);
     if (rc < 0)
@@ -418,13 +490,19 @@ int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,
     return rc;
 }
 
-static int print_id(const char *id, bool json)
+int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,
+                         struct mlq_cli_submit_opts *opts, struct mlq_err *err)
+{
+    return mlq_cli_submit_parse_ex(argc, argv, NULL, spec, opts, err);
+}
+
+static int print_id(const char *id, bool json, bool is_array)
 {
     if (!json) {
         printf("%s\n", id);
         return 0;
     }
-    json_t *doc = json_pack("{s:s}", "id", id);
+    json_t *doc = json_pack("{s:s, s:b}", "id", id, "is_array", (int)is_array);
     int rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
     json_decref(doc);
     return rc;
@@ -453,11 +531,12 @@ int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv)
         cli->timeout_ms = opts.timeout_ms;
     struct mlq_msg req = {.type = MLQ_MSG_SUBMIT}, reply;
     req.u.submit.spec = spec;
+    bool is_array = spec.array != NULL;
     rc = mlq_cli_request(cli, &req, MLQ_MSG_SUBMITTED, &reply, &err);
     mlq_proto_jobspec_free(&spec);
     if (rc < 0)
         return mlq_out_fail(rc, &err);
-    rc = print_id(reply.u.submitted.id, opts.json);
+    rc = print_id(reply.u.submitted.id, opts.json, is_array);
     mlq_proto_msg_free(&reply);
     return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
 }

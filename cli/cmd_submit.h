@@ -2,6 +2,7 @@
 #ifndef MLQ_CLI_CMD_SUBMIT_H
 #define MLQ_CLI_CMD_SUBMIT_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "client.h"
@@ -18,13 +19,28 @@ struct mlq_cli_submit_opts {
 /* Parses argv (argv[0] is "submit") into spec and opts without touching the
  * network. spec gets owner (the current user), workdir (absolute; default
  * the current directory) and defaults cpus 1, mem 1G, gpus 0, priority 0, no
- * pool (the default one), no required labels, any GPU type; it is checked
+ * pool (the default one), no required labels, any GPU type, no
+ * dependencies, not an array, no idempotency key; it is checked
  * with mlq_proto_jobspec_check(). Returns 0, MLQ_CLI_EUSAGE (unknown option,
  * no command), MLQ_EINVAL / MLQ_ETOOBIG (bad value), with err filled. On
  * success the caller frees spec with mlq_proto_jobspec_free(); on failure it
  * holds nothing. */
 int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,
                          struct mlq_cli_submit_opts *opts, struct mlq_err *err);
+
+/* Options a caller adds to submit's own (`mlq schedule add`): their codes
+ * start at MLQ_CLI_SUBMIT_OPT_END; fn handles each (arg is optarg). */
+#define MLQ_CLI_SUBMIT_OPT_END (MLQ_CLI_OPT_FIRST_FREE + 64)
+struct mlq_cli_submit_extra {
+    const char *cmd;               /* names the command in messages ("schedule add") */
+    const struct option *longopts; /* ends with a zero entry */
+    int (*fn)(int c, const char *arg, void *ctx, struct mlq_err *err);
+    void *ctx;
+};
+/* mlq_cli_submit_parse() with extra options (extra may be NULL). */
+int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
+                            struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
+                            struct mlq_err *err);
 
 /* Runs `mlq submit`; returns the exit code. */
 int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv);

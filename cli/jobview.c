@@ -72,6 +72,28 @@ static void lines_retries(FILE *f, const struct mlq_jobinfo *j, int64_t now_ms)
         line(f, "time limit:", mlq_res_fmt_duration(j->time_limit_ms, d, sizeof(d)));
 }
 
+/* The array a task belongs to, and what the job waits for. */
+static void lines_pipeline(FILE *f, const struct mlq_jobinfo *j)
+{
+    char buf[1024], id[MLQ_SHORT_ID_LEN + 1];
+    if (j->array_id && j->array_index >= 0) {
+        snprintf(id, sizeof(id), "%.*s", MLQ_SHORT_ID_LEN, j->array_id);
+        snprintf(buf, sizeof(buf), "%s/%d (task %d of array %s)", id, (int)j->array_index,
+                 (int)j->array_index, id);
+        line(f, "array:", buf);
+    }
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; j->deps && i < j->ndeps && pos + 64 < sizeof(buf); i++) {
+        snprintf(id, sizeof(id), "%.*s", MLQ_SHORT_ID_LEN, j->deps[i].target);
+        static const char *const words[] = {"succeeded", "ended", "failed"};
+        const char *w = (unsigned)j->deps[i].kind < 3 ? words[j->deps[i].kind] : "?";
+        pos += (size_t)snprintf(buf + pos, sizeof(buf) - pos, "%s%s %s", i ? ", " : "", id, w);
+    }
+    if (buf[0])
+        line(f, "after:", buf);
+}
+
 static const char *att_colour(enum mlq_attempt_state s)
 {
     switch (s) {
@@ -139,6 +161,7 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     line(f, "command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
     line(f, "workdir:", j->workdir);
     line_resources(f, j);
+    lines_pipeline(f, j);
     if (j->attempt > 0) {
         char id[64];
         snprintf(buf, sizeof(buf), "%d (%s)", (int)j->attempt,
@@ -156,4 +179,46 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     if (rc == 0 && ferror(f))
         rc = MLQ_EIO;
     return rc;
+}
+
+/* "3 pending, 2 running, 990 succeeded, 5 failed": the non-zero counts. */
+static void counts_text(const struct mlq_arrayinfo *a, char *buf, size_t len)
+{
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (int s = 0; s < MLQ_JOB_STATE_COUNT && pos < len; s++)
+        if (a->counts[s] > 0)
+            pos += (size_t)snprintf(buf + pos, len - pos, "%s%u %s", pos ? ", " : "", a->counts[s],
+                                    mlq_out_state_word((enum mlq_job_state)s));
+    if (!buf[0])
+        snprintf(buf, len, "none yet");
+}
+
+int mlq_jobview_print_array(FILE *f, const struct mlq_arrayinfo *a, bool colour)
+{
+    (void)colour;
+    char buf[4096], id[MLQ_SHORT_ID_LEN + 1];
+    line(f, "array:", a->id);
+    line(f, "name:", a->name);
+    line(f, "owner:", a->owner);
+    line(f, "command:", mlq_out_argv(a->argv, a->argc, buf, sizeof(buf)));
+    if (a->max_running > 0)
+        snprintf(buf, sizeof(buf), "%u (at most %u running at once)", a->size, a->max_running);
+    else
+        snprintf(buf, sizeof(buf), "%u", a->size);
+    line(f, "tasks:", buf);
+    line(f, "submitted:", mlq_out_time_local(a->submit_ms, buf, sizeof(buf)));
+    counts_text(a, buf, sizeof(buf));
+    line(f, "states:", buf);
+    uint32_t ended = mlq_out_array_ended(a);
+    snprintf(buf, sizeof(buf), "%s (%u of %u tasks ended)",
+             ended >= a->size ? (a->counts[MLQ_JOB_SUCCEEDED] == a->size ? "succeeded" : "ended")
+                              : "in progress",
+             ended, a->size);
+    line(f, "progress:", buf);
+    if (a->failed)
+        line(f, "not ok:", a->failed);
+    snprintf(id, sizeof(id), "%.*s", MLQ_SHORT_ID_LEN, a->id);
+    fprintf(f, "%-11s mlq status %s/N, mlq logs %s/N\n", "one task:", id, id);
+    return ferror(f) ? MLQ_EIO : 0;
 }

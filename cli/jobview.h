@@ -16,4 +16,8 @@
  * for relative times such as "in 25s". Returns 0 or MLQ_ENOMEM / MLQ_EIO. */
 int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *job, bool colour, int64_t now_ms);
 
+/* Writes the summary of a job array: size, counts per state, the indices of
+ * the tasks that did not succeed. Returns 0 or MLQ_EIO. */
+int mlq_jobview_print_array(FILE *f, const struct mlq_arrayinfo *a, bool colour);
+
 #endif

@@ -11,7 +11,9 @@
 #include "cmd_drain.h"
 #include "cmd_jobs.h"
 #include "cmd_logs.h"
+#include "cmd_schedule.h"
 #include "cmd_submit.h"
+#include "cmd_wait.h"
 #include "cmd_why.h"
 #include "cmd_workers.h"
 #include "output.h"
@@ -25,12 +27,13 @@ struct command {
 static int cmd_help(struct mlq_cli *cli, int argc, char **argv);
 
 static const struct command commands[] = {
-    {"submit", mlq_cmd_submit, "submit a job; prints its id"},
+    {"submit", mlq_cmd_submit, "submit a job (or a job array); prints its id"},
     {"status", mlq_cmd_status, "show everything about one or more jobs"},
     {"list", mlq_cmd_list, "list jobs, newest first"},
     {"logs", mlq_cmd_logs, "print (or follow) a job's output"},
-    {"wait", mlq_cmd_wait, "wait until jobs end; exit 0 when all succeeded"},
+    {"wait", mlq_cmd_wait, "wait until jobs (and arrays) end; exit 0 when all succeeded"},
     {"cancel", mlq_cmd_cancel, "cancel jobs"},
+    {"schedule", mlq_cmd_schedule, "add, list, show, pause, resume, rm, run-now schedules"},
     {"why", mlq_cmd_why, "say why a job is pending"},
     {"workers", mlq_cmd_workers, "list workers, their pools, resources and GPUs"},
     {"drain", mlq_cmd_drain, "stop placing new jobs on a worker"},

@@ -132,6 +132,13 @@ char *mlq_out_clean(const char *s, char *buf, size_t len)
     return buf;
 }
 
+const char *mlq_out_state_word(enum mlq_job_state s)
+{
+    static const char *const words[MLQ_JOB_STATE_COUNT] = {
+        "pending", "assigned", "running", "succeeded", "failed", "cancelled", "timed out"};
+    return (unsigned)s < MLQ_JOB_STATE_COUNT ? words[s] : "?";
+}
+
 const char *mlq_out_state_colour(enum mlq_job_state s)
 {
     switch (s) {
@@ -301,10 +308,32 @@ static int add_retry_fields(json_t *o, const struct mlq_jobinfo *j)
     return rc;
 }
 
+static json_t *deps_json(const struct mlq_dep *d, uint32_t n)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && d && i < n; i++)
+        if (json_array_append_new(arr, json_pack("{s:o, s:s}", "target", safe_string(d[i].target),
+                                                 "kind", mlq_proto_dep_kind_name(d[i].kind))) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    return arr;
+}
+
+/* Issue 6: the array a task belongs to, and the job's dependencies. */
+static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
+{
+    bool task = j->array_id && j->array_index >= 0;
+    int rc = json_object_set_new(o, "array_id", str_or_null(task ? j->array_id : NULL));
+    rc |= json_object_set_new(o, "array_index", task ? json_integer(j->array_index) : json_null());
+    rc |= json_object_set_new(o, "deps", deps_json(j->deps, j->ndeps));
+    return rc;
+}
+
 json_t *mlq_out_job_json(const struct mlq_jobinfo *j)
 {
     json_t *o = job_json_base(j);
-    if (o && add_retry_fields(o, j) < 0) {
+    if (o && (add_retry_fields(o, j) < 0 || add_pipeline_fields(o, j) < 0)) {
         json_decref(o);
         return NULL;
     }
@@ -383,6 +412,81 @@ json_t *mlq_out_worker_json(const struct mlq_workerinfo *w)
                      w->pool && w->pool[0] ? w->pool : "default", "labels",
                      strv_json(w->labels, w->nlabels), "drain_reason", str_or_null(w->drain_reason),
                      "gpu_list", gpu_list_json(w->gpu_list, w->ngpu_list));
+}
+
+uint32_t mlq_out_array_ended(const struct mlq_arrayinfo *a)
+{
+    uint32_t n = 0;
+    for (int s = 0; s < MLQ_JOB_STATE_COUNT; s++)
+        if (mlq_job_state_terminal((enum mlq_job_state)s))
+            n += a->counts[s];
+    return n;
+}
+
+static json_t *counts_json(const uint32_t counts[MLQ_JOB_STATE_COUNT])
+{
+    json_t *o = json_object();
+    for (int s = 0; o && s < MLQ_JOB_STATE_COUNT; s++)
+        if (json_object_set_new(o, mlq_job_state_name((enum mlq_job_state)s),
+                                json_integer(counts[s])) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    return o;
+}
+
+json_t *mlq_out_array_json(const struct mlq_arrayinfo *a)
+{
+    bool done = mlq_out_array_ended(a) >= a->size;
+    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:b, s:b}", "id",
+                     safe_string(a->id), "name", str_or_null(a->name), "owner",
+                     str_or_null(a->owner), "argv", argv_json(a->argv, a->argc), "size",
+                     (int)a->size, "max_running",
+                     a->max_running ? json_integer(a->max_running) : json_null(), "submit_time",
+                     time_or_null(a->submit_ms), "counts", counts_json(a->counts), "failed",
+                     str_or_null(a->failed), "done", (int)done, "succeeded",
+                     (int)(done && a->counts[MLQ_JOB_SUCCEEDED] == a->size));
+}
+
+static json_t *fires_json(const int64_t *v, uint32_t n)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && v && i < n; i++)
+        if (json_array_append_new(arr, time_or_null(v[i])) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    return arr;
+}
+
+static json_t *runs_json(const struct mlq_schedrun *r, uint32_t n)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && r && i < n; i++)
+        if (json_array_append_new(
+                arr, json_pack("{s:o, s:o, s:s}", "fire_time", time_or_null(r[i].fire_ms), "job_id",
+                               safe_string(r[i].job_id), "state", mlq_job_state_name(r[i].state))) <
+            0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    return arr;
+}
+
+json_t *mlq_out_schedule_json(const struct mlq_scheduleinfo *s)
+{
+    const struct mlq_jobspec *sp = &s->spec;
+    return json_pack("{s:o, s:o, s:o, s:s, s:o, s:b, s:o, s:o, s:o, s:f, s:I, s:i, s:o, s:o, "
+                     "s:o}",
+                     "name", str_or_null(s->name), "cron", str_or_null(s->cron), "timezone",
+                     safe_string(s->timezone && s->timezone[0] ? s->timezone : "UTC"),
+                     "concurrency", s->concurrency ? s->concurrency : "skip", "catch_up",
+                     json_integer(s->catch_up_ms / 1000), "paused", (int)s->paused, "job_name",
+                     str_or_null(sp->name), "argv", argv_json(sp->argv, sp->argc), "workdir",
+                     str_or_null(sp->workdir), "cpus", (double)sp->cpus_m / 1000.0, "mem",
+                     (json_int_t)sp->mem, "gpus", (int)sp->gpus, "array", str_or_null(sp->array),
+                     "next_fires", fires_json(s->next_fires, s->nnext), "runs",
+                     runs_json(s->runs, s->nruns));
 }
 
 int mlq_out_json_print(FILE *f, const json_t *doc)

@@ -25,8 +25,10 @@ bool mlq_out_colour(FILE *f);
  * cpus (number), mem (bytes), gpus, submit_time/start_time/end_time (ISO 8601
  * UTC or null), attempt, attempt_id, worker, gpu_ids (ints), exit_code and
  * signal (null when none), retries (allowed), node_failures, not_before (ISO;
- * null unless the job is PENDING and waiting), time_limit (seconds or null). New reference, NULL
- * when out of memory. */
+ * null unless the job is PENDING and waiting), time_limit (seconds or null),
+ * array_id and array_index (null unless a task of an array), deps (array of
+ * {target: full id, kind: "ok"|"any"|"failed"}). New reference, NULL when out
+ * of memory. */
 json_t *mlq_out_job_json(const struct mlq_jobinfo *job);
 /* The same plus what `mlq status` shows: attempts (array of attempt objects,
  * oldest first) and retries_used. */
@@ -46,6 +48,17 @@ json_t *mlq_out_worker_json(const struct mlq_workerinfo *w);
 /* A GPU: index, uuid, model, type (null when unknown), mem (bytes, 0
  * unknown), job_id (the job holding it, or null). */
 json_t *mlq_out_gpu_json(const struct mlq_gpuinfo *g);
+/* Tasks of the array in a terminal state. */
+uint32_t mlq_out_array_ended(const struct mlq_arrayinfo *a);
+/* An array: id, name, owner, argv, size, max_running (null = no limit),
+ * submit_time, counts (object: every state name -> tasks), failed (indices
+ * of tasks that did not succeed, "3,17-19", or null), done (every task
+ * ended), succeeded (every task succeeded). */
+json_t *mlq_out_array_json(const struct mlq_arrayinfo *a);
+/* A schedule: name, cron, timezone ("UTC" when none), concurrency, catch_up
+ * (seconds), paused, job_name, argv, workdir, cpus, mem, gpus, array (null),
+ * next_fires (ISO times), runs ({fire_time, job_id, state}, newest first). */
+json_t *mlq_out_schedule_json(const struct mlq_scheduleinfo *s);
 /* Writes doc (indented) and a newline to f; 0 or MLQ_EIO. */
 int mlq_out_json_print(FILE *f, const json_t *doc);
 
@@ -62,6 +75,8 @@ char *mlq_out_exit_text(int32_t exit_code, int32_t signal, char *buf, size_t len
 /* Copies untrusted text for display, replacing control characters; "-" for
  * NULL. Returns buf. */
 char *mlq_out_clean(const char *s, char *buf, size_t len);
+/* A job state in words for sentences: "pending", ..., "timed out". */
+const char *mlq_out_state_word(enum mlq_job_state s);
 /* ANSI colour for a job state, "" for none. */
 const char *mlq_out_state_colour(enum mlq_job_state s);
 /* Joins argv into one line, quoting words the shell would split, and

@@ -85,7 +85,7 @@ static void test_job_json_fields(void **state)
     assert_true(json_is_null(json_object_get(o, "not_before")));
     assert_true(json_is_null(json_object_get(o, "time_limit")));
     assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
-    assert_int_equal(json_object_size(o), 23);
+    assert_int_equal(json_object_size(o), 26);   /* 23 + array_id, array_index, deps */
     json_decref(o);
 }
 

@@ -463,6 +463,77 @@ static void test_reparse(void **state)
     }
 }
 
+/* --after, --after-any, --after-failed: repeatable comma lists, in order,
+ * lowercased; ARRAY/N with a full id is cut to fit the protocol. */
+static void test_dependencies(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--after", "0b8e,F0E1/17", "--after-any", "abcd",
+                           "--after", "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f/1234567",
+                           "--after-failed", "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f", "--", "merge",
+                           NULL),
+                     0);
+    assert_int_equal(spec.ndeps, 5);
+    assert_string_equal(spec.deps[0].target, "0b8e");
+    assert_int_equal(spec.deps[0].kind, MLQ_DEP_OK);
+    assert_string_equal(spec.deps[1].target, "f0e1/17");
+    assert_int_equal(spec.deps[1].kind, MLQ_DEP_OK);
+    assert_string_equal(spec.deps[2].target, "abcd");
+    assert_int_equal(spec.deps[2].kind, MLQ_DEP_ANY);
+    assert_string_equal(spec.deps[3].target, "0b8e7c1e-4a4f-4c5e-9d3a-2f1b/1234567");
+    assert_int_equal(strlen(spec.deps[3].target), MLQ_ID_LEN);
+    assert_string_equal(spec.deps[4].target, "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f");
+    assert_int_equal(spec.deps[4].kind, MLQ_DEP_FAILED);
+    assert_null(spec.array);
+    mlq_proto_jobspec_free(&spec);
+
+    const char *bad[] = {"", "a,,b", "xyz", "ab/", "ab/1x", "ab/12345678", "/3", "ab cd", "a,"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(parse(&spec, &opts, &err, "--after", bad[i], "--", "x", NULL), MLQ_EINVAL);
+        assert_non_null(strstr(err.msg, "--after"));
+    }
+    /* at most MLQ_MAX_DEPS in all */
+    char list[MLQ_MAX_DEPS * 3 + 8] = "";
+    for (int i = 0; i <= MLQ_MAX_DEPS; i++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%x", i ? "," : "", i % 16);
+    assert_int_equal(parse(&spec, &opts, &err, "--after-any", list, "--", "x", NULL), MLQ_ETOOBIG);
+}
+
+static void test_array_options(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--array", "0-99:10,500", "--max-running", "2",
+                           "--idempotency-key", "nightly 2024-05-01", "--", "score", NULL),
+                     0);
+    assert_string_equal(spec.array, "0-99:10,500");
+    assert_int_equal(spec.max_running, 2);
+    assert_string_equal(spec.idempotency_key, "nightly 2024-05-01");
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--array", "5-1", "x", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "bad --array"));
+    assert_non_null(strstr(err.msg, "reversed"));
+    assert_int_equal(parse(&spec, &opts, &err, "--array", "0-100000", "x", NULL), MLQ_EINVAL);
+    assert_int_equal(parse(&spec, &opts, &err, "--max-running", "2", "x", NULL), MLQ_CLI_EUSAGE);
+    assert_non_null(strstr(err.msg, "--max-running needs --array"));
+    const char *bad_max[] = {"0", "-1", "100001", "2x", ""};
+    for (size_t i = 0; i < sizeof(bad_max) / sizeof(bad_max[0]); i++)
+        assert_int_equal(
+            parse(&spec, &opts, &err, "--array", "1", "--max-running", bad_max[i], "x", NULL),
+            MLQ_EINVAL);
+    char key[MLQ_MAX_IDEM_KEY + 2];
+    memset(key, 'k', sizeof(key) - 1);
+    key[sizeof(key) - 1] = '\0';
+    assert_int_equal(parse(&spec, &opts, &err, "--idempotency-key", key, "x", NULL), MLQ_EINVAL);
+    assert_int_equal(parse(&spec, &opts, &err, "--idempotency-key", "", "x", NULL), MLQ_EINVAL);
+    assert_int_equal(parse(&spec, &opts, &err, "--idempotency-key", "a\tb", "x", NULL), MLQ_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +552,8 @@ int main(void)
         cmocka_unit_test(test_limit_messages),
         cmocka_unit_test(test_placement),
         cmocka_unit_test(test_too_many_require),
+        cmocka_unit_test(test_dependencies),
+        cmocka_unit_test(test_array_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
