@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mpk.h"
+#include "protoauth.h"
 #include "protopipe.h"
 #include "protospec.h"
 
@@ -803,6 +804,7 @@ static void enc_assign(msgpack_packer *pk, const struct mlq_msg *m)
         msgpack_pack_int64(pk, m->u.assign.gpu_ids[i]);
     mlq_mpk_kv_int(pk, "kill_grace_ms", m->u.assign.kill_grace_ms);
     mlq_protopipe_put_assign(pk, m);
+    mlq_protoauth_put_assign(pk, m);
 }
 
 static int dec_gpu_ids(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -841,6 +843,8 @@ static int dec_assign(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_int(mp, "kill_grace_ms", 0, INT64_MAX, &m->u.assign.kill_grace_ms);
     if (rc == 0)
         rc = mlq_protopipe_read_assign(mp, m);
+    if (rc == 0)
+        rc = mlq_protoauth_read_assign(mp, m);
     return rc;
 }
 
@@ -1114,6 +1118,16 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                            mlq_protopipe_free_schedules},
     [MLQ_MSG_SCHEDULE_LIST] = {"schedule_list", 1, mlq_protopipe_enc_schedule_list,
                                mlq_protopipe_dec_schedule_list, mlq_protopipe_free_schedule_list},
+    [MLQ_MSG_USER_ADD] = {"user_add", 3, mlq_protoauth_enc_user_add, mlq_protoauth_dec_user_add,
+                          NULL},
+    [MLQ_MSG_USER_RM] = {"user_rm", 2, mlq_protoauth_enc_user_rm, mlq_protoauth_dec_user_rm, NULL},
+    [MLQ_MSG_USERS] = {"users", 0, NULL, NULL, NULL},
+    [MLQ_MSG_USER_LIST] = {"user_list", 1, mlq_protoauth_enc_user_list, mlq_protoauth_dec_user_list,
+                           mlq_protoauth_free_user_list},
+    [MLQ_MSG_EVENTS] = {"events", 3, mlq_protoauth_enc_events, mlq_protoauth_dec_events,
+                        mlq_protoauth_free_events},
+    [MLQ_MSG_EVENT_LIST] = {"event_list", 1, mlq_protoauth_enc_event_list,
+                            mlq_protoauth_dec_event_list, mlq_protoauth_free_event_list},
     [MLQ_MSG_REGISTER] = {"register", 9, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 2, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
@@ -1121,8 +1135,8 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, enc_log_upload, dec_log_upload, free_log_upload},
     [MLQ_MSG_REGISTERED] = {"registered", 2, enc_registered, dec_registered, NULL},
     [MLQ_MSG_HB_ACK] = {"hb_ack", 0, NULL, NULL, NULL},
-    [MLQ_MSG_ASSIGN] = {"assign", 6 + MLQ_PROTOPIPE_ASSIGN_KEYS, enc_assign, dec_assign,
-                        free_assign},
+    [MLQ_MSG_ASSIGN] = {"assign", 6 + MLQ_PROTOPIPE_ASSIGN_KEYS + MLQ_PROTOAUTH_ASSIGN_KEYS,
+                        enc_assign, dec_assign, free_assign},
     [MLQ_MSG_KILL] = {"kill", 2, enc_kill, dec_kill, free_kill},
     [MLQ_MSG_REPORT_ACK] = {"report_ack", 3, enc_report_ack, dec_report_ack, NULL},
     [MLQ_MSG_LOG_READ] = {"log_read", 5, enc_log_read, dec_log_read, NULL},

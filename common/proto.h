@@ -22,6 +22,7 @@
 #include "err.h"
 #include "jobstate.h"
 #include "bounds.h"
+#include "keys.h"
 
 enum mlq_msg_type {
     /* replies usable by anyone */
@@ -45,6 +46,12 @@ enum mlq_msg_type {
     MLQ_MSG_SCHEDULE_CMD,  /* "schedule_cmd"  name, op; reply schedule_list (or ok for rm) */
     MLQ_MSG_SCHEDULES,     /* "schedules"     name|nil; reply schedule_list */
     MLQ_MSG_SCHEDULE_LIST, /* "schedule_list" schedules[] */
+    MLQ_MSG_USER_ADD,      /* "user_add"    name, key, role; reply user_list */
+    MLQ_MSG_USER_RM,       /* "user_rm"     name, kind; reply ok */
+    MLQ_MSG_USERS,         /* "users"       (no fields); reply user_list */
+    MLQ_MSG_USER_LIST,     /* "user_list"   users[] */
+    MLQ_MSG_EVENTS,        /* "events"      job|nil, since_ms, limit; reply event_list */
+    MLQ_MSG_EVENT_LIST,    /* "event_list"  events[] */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name */
@@ -147,6 +154,30 @@ struct mlq_schedrun {
     int64_t fire_ms;
     char job_id[MLQ_ID_LEN + 1];
     enum mlq_job_state state;
+};
+
+/* A registered key (issue 5), as `users` lists it. */
+#define MLQ_ROLE_NAME_MAX 8 /* "worker" and its NUL, with room */
+struct mlq_userinfo {
+    char name[MLQ_MAX_NAME + 1];   /* mlq_proto_principal_name_check */
+    char role[MLQ_ROLE_NAME_MAX];  /* "user", "admin", "worker" */
+    char key[MLQ_KEY_Z85_LEN + 1]; /* z85 public key */
+    int64_t added_ms;              /* wall clock */
+};
+
+/* One row of the events history (`mlq events`). Strings may be NULL. */
+#define MLQ_MAX_ACTOR 159 /* "ROLE:NAME" of whoever caused an event */
+struct mlq_eventinfo {
+    int64_t seq; /* increasing, the order events were written in */
+    int64_t time_ms;
+    char *kind; /* "submit", "state", "attempt", "key_added", ... */
+    char *job_id;
+    char *attempt_id;
+    char *worker;
+    char *actor; /* "admin:alice"; NULL for the scheduler's own doing */
+    char *from;
+    char *to;
+    char *detail;
 };
 
 /* One GPU of a worker. In `register` it describes the device; in
@@ -344,6 +375,7 @@ struct mlq_msg {
             char array_id[MLQ_ID_LEN + 1]; /* "" when not a task */
             int32_t array_index;
             uint32_t array_size;
+            bool allow_root; /* optional: the scheduler's --allow-root-jobs */
         } assign;
         struct {
             struct mlq_scheduleinfo sched;
@@ -397,6 +429,28 @@ struct mlq_msg {
         struct {
             char *job; /* id prefix */
         } why;
+        struct {
+            char name[MLQ_MAX_NAME + 1];
+            char key[MLQ_KEY_Z85_LEN + 1];
+            char role[MLQ_ROLE_NAME_MAX]; /* "user", "admin", "worker" */
+        } user_add;
+        struct {
+            char name[MLQ_MAX_NAME + 1];
+            char kind[MLQ_ROLE_NAME_MAX]; /* "user" (users and admins) or "worker" */
+        } user_rm;
+        struct {
+            struct mlq_userinfo *users;
+            uint32_t nusers; /* <= MLQ_MAX_LIST */
+        } user_list;
+        struct {
+            char *job;        /* id prefix; NULL = every event */
+            int64_t since_ms; /* wall clock; 0 = from the start */
+            uint32_t limit;   /* 0 = 100; <= MLQ_MAX_LIST */
+        } events;
+        struct {
+            struct mlq_eventinfo *events; /* oldest first */
+            uint32_t nevents;             /* <= MLQ_MAX_LIST */
+        } event_list;
         struct {
             char job_id[MLQ_ID_LEN + 1];
             enum mlq_job_state state;
@@ -455,6 +509,12 @@ int mlq_proto_schedule_name_check(const char *name, struct mlq_err *err);
  * lengths and alphabet (the scheduler parses them), concurrency, catch-up
  * range, and its spec (mlq_proto_jobspec_check). */
 int mlq_proto_scheduleinfo_check(const struct mlq_scheduleinfo *s, struct mlq_err *err);
+/* Issue-5 helpers shared by the CLI, the scheduler, the store and the
+ * decoder.
+ * - a principal (user, admin or worker) name: 1..MLQ_MAX_NAME bytes of
+ *   A-Z a-z 0-9 _ . @ -. */
+int mlq_proto_principal_name_check(const char *name, struct mlq_err *err);
+void mlq_proto_eventinfo_free(struct mlq_eventinfo *e); /* the strings inside */
 /* Checks a spec against bounds.h and the rules above (argc >= 1, env syntax,
  * absolute workdir, positive cpus/mem, gpus in range, priority in range,
  * pool / require / gpu_type syntax, a gpu_type only with gpus >= 1). */

@@ -106,6 +106,16 @@ static const char *const migrations[] = {
     " name TEXT NOT NULL, fire_ms INTEGER NOT NULL, job_id TEXT NOT NULL);"
     "CREATE INDEX schedule_runs_name ON schedule_runs(name, fire_ms);"
     "PRAGMA user_version = 4;",
+    /* v5 (issue 5): the keys the scheduler accepts (kind 'user' for users
+     * and admins, 'worker' for workers; a key belongs to one principal),
+     * and who caused each event (NULL: the scheduler itself). */
+    "CREATE TABLE principals ("
+    " kind TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,"
+    " key TEXT NOT NULL UNIQUE, added_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (kind, name));"
+    "ALTER TABLE events ADD COLUMN actor TEXT;"
+    "CREATE INDEX events_time ON events(time_ms);"
+    "PRAGMA user_version = 5;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -246,7 +256,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ATT_OF_JOB] = "SELECT * FROM (SELECT " ATT_COLS " FROM attempts WHERE job_id = ?1"
                      " ORDER BY num DESC LIMIT ?2) ORDER BY num",
     [S_EVENT_ADD] = "INSERT INTO events (time_ms, kind, job_id, attempt_id, worker, from_state,"
-                    " to_state, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    " to_state, detail, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_WORKER_SAVE] = "INSERT INTO workers (name, cpus_m, mem, gpus, first_seen_ms,"
                       " last_seen_ms, pool, drained, drain_reason) VALUES (?1, ?2, ?3, ?4, ?5,"
                       " ?6, ?7, ?8, ?9) ON CONFLICT(name) DO UPDATE SET cpus_m = excluded.cpus_m,"
@@ -265,8 +275,10 @@ static const char *const stmt_sql[S_COUNT] = {
 struct mlq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
-    struct mlq_storepipe *pipe; /* storepipe.c's statements */
-    bool tx;                    /* the caller's transaction is open */
+    struct mlq_storepipe *pipe;      /* storepipe.c's statements */
+    struct mlq_storeauth *auth;      /* storeauth.c's statements */
+    bool tx;                         /* the caller's transaction is open */
+    char actor[MLQ_STORE_ACTOR_MAX]; /* who causes the events now; "" = nobody */
 };
 
 sqlite3 *mlq_storei_db(struct mlq_store *st)
@@ -277,6 +289,16 @@ sqlite3 *mlq_storei_db(struct mlq_store *st)
 struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st)
 {
     return st->pipe;
+}
+
+struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st)
+{
+    return st->auth;
+}
+
+void mlq_store_set_actor(struct mlq_store *st, const char *actor)
+{
+    snprintf(st->actor, sizeof st->actor, "%s", actor ? actor : "");
 }
 
 /* One event row; NULL fields are stored as NULL. */
@@ -520,6 +542,8 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
         rc = prepare_all(st, err);
     if (rc == 0)
         rc = mlq_storepipe_open(st->db, &st->pipe, err);
+    if (rc == 0)
+        rc = mlq_storeauth_open(st->db, &st->auth, err);
     if (rc < 0) {
         mlq_store_close(&st);
         return rc;
@@ -538,6 +562,7 @@ void mlq_store_close(struct mlq_store **stp)
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
     mlq_storepipe_close(&st->pipe);
+    mlq_storeauth_close(&st->auth);
     sqlite3_close(st->db);
     free(st);
     *stp = NULL;
@@ -627,6 +652,7 @@ static int event_insert(struct mlq_store *st, const struct event *ev, struct mlq
     rc |= mlq_storei_bind_opt(s, 6, ev->from);
     rc |= mlq_storei_bind_opt(s, 7, ev->to);
     rc |= mlq_storei_bind_opt(s, 8, ev->detail);
+    rc |= mlq_storei_bind_opt(s, 9, st->actor);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "adding event");

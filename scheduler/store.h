@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 4
+#define MLQ_STORE_SCHEMA_VERSION 5
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -224,6 +224,49 @@ int mlq_store_schedrun_add(struct mlq_store *st, const char *name, int64_t fire_
 /* The newest runs first (at most limit), with their jobs' current states. */
 int mlq_store_schedrun_list(struct mlq_store *st, const char *name, uint32_t limit,
                             struct mlq_schedrun **out, uint32_t *n, struct mlq_err *err);
+
+/* ---- Issue 5 (schema v5): principals, audit actor, events listing ----- */
+
+/* A registered key. kind "user" holds roles "user" and "admin"; kind
+ * "worker" holds role "worker". Names are 1..MLQ_MAX_NAME bytes of
+ * A-Z a-z 0-9 _ . @ - (mlq_proto_principal_name_check); keys are z85
+ * public keys, each registered at most once. */
+struct mlq_store_principal {
+    char kind[8];
+    char name[MLQ_MAX_NAME + 1];
+    char role[8];
+    char key[41];
+    int64_t added_ms; /* 0 on save = now */
+};
+/* Inserts or replaces the principal (kind, name) and appends a "key_added"
+ * event with detail "ROLE NAME". MLQ_EINVAL for a bad kind, role, name or
+ * key, or a key already registered to another principal. */
+int mlq_store_principal_save(struct mlq_store *st, const struct mlq_store_principal *p,
+                             struct mlq_err *err);
+/* Deletes (kind, name) and appends a "key_removed" event; MLQ_ENOTFOUND
+ * when there is no such principal. */
+int mlq_store_principal_delete(struct mlq_store *st, const char *kind, const char *name,
+                               struct mlq_err *err);
+/* Calls fn for every principal, ordered by kind then name. */
+typedef int (*mlq_store_principal_fn)(const struct mlq_store_principal *p, void *ctx);
+int mlq_store_each_principal(struct mlq_store *st, mlq_store_principal_fn fn, void *ctx,
+                             struct mlq_err *err);
+
+/* Every event appended after this call carries actor ("admin:alice", at
+ * most MLQ_MAX_ACTOR bytes, longer is cut) until it is set
+ * again; NULL or "" clears it (events of the scheduler itself). */
+#define MLQ_STORE_ACTOR_MAX (MLQ_MAX_ACTOR + 1)
+void mlq_store_set_actor(struct mlq_store *st, const char *actor);
+
+/* Events oldest first: those of job_id (a full id; NULL for all) at or
+ * after since_ms (0 = all), the newest limit of them when more match
+ * (limit 0 = 100, at most MLQ_MAX_LIST). Strings longer than the protocol
+ * allows are cut. *out is calloc'd (NULL when n is 0); free it with
+ * mlq_store_eventinfo_array_free. */
+int mlq_store_events_list(struct mlq_store *st, const char *job_id, int64_t since_ms,
+                          uint32_t limit, struct mlq_eventinfo **out, uint32_t *n,
+                          struct mlq_err *err);
+void mlq_store_eventinfo_array_free(struct mlq_eventinfo **arr, uint32_t n);
 
 void mlq_store_job_free(struct mlq_store_job *job);       /* frees the strings inside */
 void mlq_store_attempt_free(struct mlq_store_attempt *a); /* frees detail */

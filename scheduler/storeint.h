@@ -2,7 +2,8 @@
  *
  * store.c grew past what one file should hold; the issue-6 tables (arrays,
  * idempotency keys, schedules and their runs) and the general resolver live
- * in storepipe.c. Both keep the invariants written at the top of store.c:
+ * in storepipe.c, the issue-5 ones (principals, the events listing) in
+ * storeauth.c. All keep the invariants written at the top of store.c:
  * statements prepared once, parameters always bound, each statement reset
  * and its bindings cleared after use, multi-row writes inside a savepoint.
  * The public API stays in store.h. */
@@ -17,11 +18,14 @@
 
 /* storepipe.c's prepared statements; owned by the store. */
 struct mlq_storepipe;
+/* storeauth.c's prepared statements (issue 5); owned by the store. */
+struct mlq_storeauth;
 
 /* ---- provided by store.c ---------------------------------------------- */
 
 sqlite3 *mlq_storei_db(struct mlq_store *st);
 struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st);
+struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st);
 /* MLQ_EDB "<what>: <sqlite message>". */
 int mlq_storei_db_err(struct mlq_store *st, struct mlq_err *err, const char *what);
 int mlq_storei_bind_err(int rc, struct mlq_err *err, const char *what);
@@ -58,5 +62,12 @@ int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, c
 int mlq_storepipe_open(sqlite3 *db, struct mlq_storepipe **out, struct mlq_err *err);
 /* Finalizes them and frees *p; accepts NULL. */
 void mlq_storepipe_close(struct mlq_storepipe **p);
+
+/* ---- provided by storeauth.c ------------------------------------------- */
+
+/* Prepares storeauth's statements on db (after migration). */
+int mlq_storeauth_open(sqlite3 *db, struct mlq_storeauth **out, struct mlq_err *err);
+/* Finalizes them and frees *p; accepts NULL. */
+void mlq_storeauth_close(struct mlq_storeauth **p);
 
 #endif

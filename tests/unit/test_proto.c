@@ -251,6 +251,57 @@ static void fill_schedules(void)
     sample_scheds[1].spec.ndeps = 0;
 }
 
+static struct mlq_userinfo sample_users[] = {
+    {"alice@example.org", "admin", "raj>LODIwg27-AAQ%{e]RoL0:?#QEUIHb29}&e*G", 1700000000000},
+    {"w-1.gpu_a", "worker", "nB[I@b4U6Ywy63oW?1l]bQm^*uRc-2yTUV2j@my7", 0},
+};
+static struct mlq_eventinfo sample_events[] = {
+    {.seq = 7,
+     .time_ms = 1700000000123,
+     .kind = "state",
+     .job_id = (char *)ID1,
+     .attempt_id = (char *)ID2,
+     .worker = "node-a",
+     .actor = "user:alice",
+     .from = "PENDING",
+     .to = "CANCELLED",
+     .detail = "cancelled by alice"},
+    {.seq = INT64_MAX, .time_ms = 0, .kind = "key_added"},
+};
+
+/* user_add, user_rm, users, user_list, events, event_list */
+static void fill_issue5_sample(struct mlq_msg *m)
+{
+    switch (m->type) {
+    case MLQ_MSG_USER_ADD:
+        strcpy(m->u.user_add.name, "bob.smith");
+        strcpy(m->u.user_add.key, sample_users[0].key);
+        strcpy(m->u.user_add.role, "user");
+        break;
+    case MLQ_MSG_USER_RM:
+        strcpy(m->u.user_rm.name, "w-1.gpu_a");
+        strcpy(m->u.user_rm.kind, "worker");
+        break;
+    case MLQ_MSG_USERS:
+        break;
+    case MLQ_MSG_USER_LIST:
+        m->u.user_list.users = sample_users;
+        m->u.user_list.nusers = N(sample_users);
+        break;
+    case MLQ_MSG_EVENTS:
+        m->u.events.job = "0b8e7c";
+        m->u.events.since_ms = INT64_MAX;
+        m->u.events.limit = MLQ_MAX_LIST;
+        break;
+    case MLQ_MSG_EVENT_LIST:
+        m->u.event_list.events = sample_events;
+        m->u.event_list.nevents = N(sample_events);
+        break;
+    default:
+        fail_msg("no client sample for type %d", m->type);
+    }
+}
+
 /* schedule_add, schedule_cmd, schedules, schedule_list */
 static void fill_issue6_sample(struct mlq_msg *m)
 {
@@ -271,7 +322,7 @@ static void fill_issue6_sample(struct mlq_msg *m)
         m->u.schedule_list.nschedules = N(sample_scheds);
         break;
     default:
-        fail_msg("no client sample for type %d", m->type);
+        fill_issue5_sample(m);
     }
 }
 
@@ -433,6 +484,7 @@ static void fill_worker_sample(struct mlq_msg *m)
         strcpy(m->u.assign.array_id, ID1);
         m->u.assign.array_index = 1000000;
         m->u.assign.array_size = MLQ_MAX_ARRAY;
+        m->u.assign.allow_root = true;
         break;
     case MLQ_MSG_KILL:
         strcpy(m->u.kill.attempt_id, ID1);
@@ -720,6 +772,7 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
                          b->u.assign.array_index);
         assert_int_equal(a->u.assign.array_id[0] ? a->u.assign.array_size : 0,
                          b->u.assign.array_size);
+        assert_int_equal(a->u.assign.allow_root, b->u.assign.allow_root);
     } else if (a->type == MLQ_MSG_LOG_CHUNK) {
         assert_true(a->u.log_chunk.token == b->u.log_chunk.token);
         assert_bytes_eq(a->u.log_chunk.data, a->u.log_chunk.len, b->u.log_chunk.data,
@@ -764,6 +817,49 @@ static void assert_issue3_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         assert_str_same(a->u.why_reply.closest_worker, b->u.why_reply.closest_worker);
         assert_str_same(a->u.why_reply.lacks, b->u.why_reply.lacks);
         assert_int_equal(a->u.why_reply.ahead, b->u.why_reply.ahead);
+    }
+}
+
+static void assert_event_eq(const struct mlq_eventinfo *a, const struct mlq_eventinfo *b)
+{
+    assert_true(a->seq == b->seq);
+    assert_true(a->time_ms == b->time_ms);
+    assert_str_same(a->kind, b->kind);
+    assert_str_same(a->job_id, b->job_id);
+    assert_str_same(a->attempt_id, b->attempt_id);
+    assert_str_same(a->worker, b->worker);
+    assert_str_same(a->actor, b->actor);
+    assert_str_same(a->from, b->from);
+    assert_str_same(a->to, b->to);
+    assert_str_same(a->detail, b->detail);
+}
+
+static void assert_issue5_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    if (a->type == MLQ_MSG_USER_ADD) {
+        assert_string_equal(a->u.user_add.name, b->u.user_add.name);
+        assert_string_equal(a->u.user_add.key, b->u.user_add.key);
+        assert_string_equal(a->u.user_add.role, b->u.user_add.role);
+    } else if (a->type == MLQ_MSG_USER_RM) {
+        assert_string_equal(a->u.user_rm.name, b->u.user_rm.name);
+        assert_string_equal(a->u.user_rm.kind, b->u.user_rm.kind);
+    } else if (a->type == MLQ_MSG_USER_LIST) {
+        assert_int_equal(a->u.user_list.nusers, b->u.user_list.nusers);
+        for (uint32_t i = 0; i < a->u.user_list.nusers; i++) {
+            const struct mlq_userinfo *x = &a->u.user_list.users[i], *y = &b->u.user_list.users[i];
+            assert_string_equal(x->name, y->name);
+            assert_string_equal(x->role, y->role);
+            assert_string_equal(x->key, y->key);
+            assert_true(x->added_ms == y->added_ms);
+        }
+    } else if (a->type == MLQ_MSG_EVENTS) {
+        assert_str_same(a->u.events.job, b->u.events.job);
+        assert_true(a->u.events.since_ms == b->u.events.since_ms);
+        assert_int_equal(a->u.events.limit, b->u.events.limit);
+    } else if (a->type == MLQ_MSG_EVENT_LIST) {
+        assert_int_equal(a->u.event_list.nevents, b->u.event_list.nevents);
+        for (uint32_t i = 0; i < a->u.event_list.nevents; i++)
+            assert_event_eq(&a->u.event_list.events[i], &b->u.event_list.events[i]);
     }
 }
 
@@ -843,6 +939,14 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_SCHEDULES:
     case MLQ_MSG_SCHEDULE_LIST:
         assert_issue6_msgs_eq(a, b);
+        break;
+    case MLQ_MSG_USER_ADD:
+    case MLQ_MSG_USER_RM:
+    case MLQ_MSG_USERS:
+    case MLQ_MSG_USER_LIST:
+    case MLQ_MSG_EVENTS:
+    case MLQ_MSG_EVENT_LIST:
+        assert_issue5_msgs_eq(a, b);
         break;
     case MLQ_MSG_REPORT:
     case MLQ_MSG_ASSIGN:
