@@ -31,15 +31,23 @@
 
 #define REGISTER_EVERY_MS 2000
 #define WATCH_EVERY_MS    200
-#define SILENT_HEARTBEATS 3  /* intervals without a word before re-registering */
-#define RECV_MAX          64 /* messages handled per loop iteration */
+#define SILENT_HEARTBEATS 3     /* intervals without a word before re-registering */
+#define RECV_MAX          64    /* messages handled per loop iteration */
+#define RETRY_REFUSED_MS  5000  /* fresh connection after a failed handshake */
+#define REFUSED_LOG_MS    60000 /* repeat the refusal in the log this often */
 
 struct mlq_agent {
     struct mlq_agent_config cfg;
     struct mlq_spool *spool;
     void *zctx;
     bool own_zctx;
-    void *sock;
+    void *sock;              /* NULL after a failed handshake, until retry_at */
+    struct mlq_watch *watch; /* handshake events of sock */
+    struct mlq_curve curve;  /* valid when use_curve */
+    bool use_curve;
+    bool refused;             /* the last handshake failed */
+    int64_t retry_at;         /* when sock is NULL: next connection */
+    int64_t next_refusal_log; /* a lasting refusal is logged again from then */
     struct mlq_attempts *att;
     bool registered;
     bool reconnect; /* register on a fresh connection (after a silence) */
@@ -58,7 +66,9 @@ typedef void (*agent_handler)(struct mlq_agent *a, const struct mlq_msg *m);
 static void send_msg(struct mlq_agent *a, struct mlq_msg *m)
 {
     struct mlq_err e;
-    if (mlq_transport_send(a->sock, m, &e) < 0)
+    if (!a->sock)
+        mlq_debug("%s not sent: not connected", mlq_proto_type_name(m->type));
+    else if (mlq_transport_send(a->sock, m, &e) < 0)
         mlq_debug("%s not sent: %s", mlq_proto_type_name(m->type), e.msg);
 }
 
@@ -136,6 +146,9 @@ static void on_registered(struct mlq_agent *a, const struct mlq_msg *m)
     int64_t hb = m->u.registered.heartbeat_ms;
     a->hb_ms = hb > 0 && hb < a->cfg.heartbeat_ms ? hb : a->cfg.heartbeat_ms;
     learn_lease(a, m->u.registered.lease_ms);
+    if (a->refused)
+        mlq_info("the scheduler at %s accepts this worker's key now", a->cfg.endpoint);
+    a->refused = false;
     if (a->registered)
         return; /* a duplicate answer to a re-sent register */
     mlq_info("registered with %s as %s (heartbeat %" PRId64 " ms, lease %" PRId64 " ms)",
@@ -295,17 +308,88 @@ static void read_signals(struct mlq_agent *a)
     }
 }
 
-/* A new DEALER in place of the old one; on failure the old one stays. */
-static void reconnect(struct mlq_agent *a)
+/* ---- connection ---- */
+
+static void close_conn(struct mlq_agent *a)
+{
+    mlq_transport_watch_destroy(&a->watch); /* before its socket */
+    if (a->sock)
+        zmq_close(a->sock);
+    a->sock = NULL;
+}
+
+/* A new watched DEALER in place of the old one (if any); on failure the old
+ * one stays. */
+static int open_conn(struct mlq_agent *a, struct mlq_err *err)
 {
     void *sock = NULL;
+    struct mlq_watch *w = NULL;
+    int rc = mlq_transport_dealer_watched(a->zctx, a->cfg.endpoint, a->use_curve ? &a->curve : NULL,
+                                          &sock, &w, err);
+    if (rc < 0)
+        return rc;
+    close_conn(a);
+    a->sock = sock;
+    a->watch = w;
+    return 0;
+}
+
+static void reconnect(struct mlq_agent *a)
+{
     struct mlq_err e;
-    if (mlq_transport_dealer(a->zctx, a->cfg.endpoint, &sock, &e) < 0) {
+    if (open_conn(a, &e) < 0)
         mlq_warn("cannot reconnect to %s: %s", a->cfg.endpoint, e.msg);
+}
+
+/* Says why the handshake failed: in full the first time, then at most once
+ * every REFUSED_LOG_MS while it keeps failing. */
+static void log_refusal(struct mlq_agent *a, int rc, const char *why, int64_t now)
+{
+    if (a->refused && now < a->next_refusal_log) {
+        mlq_debug("%s", why);
         return;
     }
-    zmq_close(a->sock);
-    a->sock = sock;
+    a->next_refusal_log = now + REFUSED_LOG_MS;
+    if (rc == MLQ_EPERM)
+        mlq_error("%s; an admin can add this worker's key with `mlq admin "
+                  "worker add %s --key FILE.pub` (public key %s); retrying every %d s",
+                  why, a->cfg.name, a->curve.own_public, RETRY_REFUSED_MS / 1000);
+    else
+        mlq_error("%s; retrying every %d s", why, RETRY_REFUSED_MS / 1000);
+}
+
+/* Reads the handshake events; after a failure the connection is dropped
+ * (libzmq would retry every 100 ms, each try a key lookup on the scheduler)
+ * and a fresh one is tried RETRY_REFUSED_MS later. */
+static void check_handshake(struct mlq_agent *a)
+{
+    struct mlq_err e;
+    int rc = mlq_transport_watch_check(a->watch, &e);
+    if (rc == 0)
+        return;
+    int64_t now = mlq_clock_mono_ms();
+    log_refusal(a, rc, e.msg, now);
+    a->refused = true;
+    close_conn(a);
+    a->retry_at = now + RETRY_REFUSED_MS;
+    if (a->registered)
+        unregister(a, now);
+    a->reconnect = false;
+}
+
+/* While disconnected after a failed handshake: a fresh connection once the
+ * pause is over, then registration at once. */
+static void retry_conn(struct mlq_agent *a, int64_t now)
+{
+    struct mlq_err e;
+    if (now < a->retry_at)
+        return;
+    if (open_conn(a, &e) < 0) {
+        mlq_warn("cannot connect to %s: %s", a->cfg.endpoint, e.msg);
+        a->retry_at = now + RETRY_REFUSED_MS;
+        return;
+    }
+    a->next_register = now;
 }
 
 static void run_timers(struct mlq_agent *a, int64_t now)
@@ -318,7 +402,9 @@ static void run_timers(struct mlq_agent *a, int64_t now)
         unregister(a, now);
         a->reconnect = true;
     }
-    if (!a->registered && now >= a->next_register) {
+    if (!a->sock)
+        retry_conn(a, now);
+    if (a->sock && !a->registered && now >= a->next_register) {
         if (a->reconnect)
             reconnect(a);
         send_register(a);
@@ -341,7 +427,7 @@ static void run_timers(struct mlq_agent *a, int64_t now)
 static int poll_timeout(const struct mlq_agent *a, int64_t now, int max_wait_ms)
 {
     int64_t next = a->next_watch;
-    int64_t other = a->registered ? a->next_hb : a->next_register;
+    int64_t other = !a->sock ? a->retry_at : a->registered ? a->next_hb : a->next_register;
     if (other < next)
         next = other;
     if (a->lease_ms > 0 && a->last_rx + a->lease_ms < next && mlq_attempts_running_unfenced(a->att))
@@ -352,18 +438,28 @@ static int poll_timeout(const struct mlq_agent *a, int64_t now, int max_wait_ms)
 
 int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
 {
-    zmq_pollitem_t items[2] = {
-        {.socket = a->sock, .events = ZMQ_POLLIN},
-        {.fd = a->cfg.signal_fd, .events = ZMQ_POLLIN},
-    };
-    int nitems = a->cfg.signal_fd >= 0 ? 2 : 1;
+    /* [signals] [socket, its handshake watch]: the socket may be closed */
+    zmq_pollitem_t items[3];
+    int nitems = 0, sig = -1, sock = -1;
+    if (a->cfg.signal_fd >= 0) {
+        sig = nitems;
+        items[nitems++] = (zmq_pollitem_t){.fd = a->cfg.signal_fd, .events = ZMQ_POLLIN};
+    }
+    if (a->sock) {
+        sock = nitems;
+        items[nitems++] = (zmq_pollitem_t){.socket = a->sock, .events = ZMQ_POLLIN};
+        items[nitems++] =
+            (zmq_pollitem_t){.socket = mlq_transport_watch_socket(a->watch), .events = ZMQ_POLLIN};
+    }
     int rc = zmq_poll(items, nitems, poll_timeout(a, mlq_clock_mono_ms(), max_wait_ms));
     if (rc < 0 && zmq_errno() != EINTR)
         return mlq_err_set(err, MLQ_EIO, "poll: %s", zmq_strerror(zmq_errno()));
-    if (rc > 0 && nitems == 2 && (items[1].revents & ZMQ_POLLIN))
+    if (rc > 0 && sig >= 0 && (items[sig].revents & ZMQ_POLLIN))
         read_signals(a);
-    if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+    if (rc > 0 && sock >= 0 && (items[sock].revents & ZMQ_POLLIN))
         recv_all(a);
+    if (rc > 0 && sock >= 0 && (items[sock + 1].revents & ZMQ_POLLIN))
+        check_handshake(a);
     run_timers(a, mlq_clock_mono_ms());
     return 0;
 }
@@ -411,6 +507,11 @@ int mlq_agent_create(const struct mlq_agent_config *cfg, struct mlq_spool *spool
     if (!a)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     a->cfg = *cfg;
+    a->cfg.curve = NULL; /* the copy below is ours; the caller's may go */
+    if (cfg->curve) {
+        a->curve = *cfg->curve;
+        a->use_curve = true;
+    }
     if (a->cfg.log_cap <= 0)
         a->cfg.log_cap = MLQ_LOGUPLOAD_DEFAULT_CAP;
     a->spool = spool;
@@ -434,7 +535,7 @@ int mlq_agent_create(const struct mlq_agent_config *cfg, struct mlq_spool *spool
     if (rc == 0)
         rc = mlq_attempts_create(&acfg, &a->att, err);
     if (rc == 0)
-        rc = mlq_transport_dealer(a->zctx, cfg->endpoint, &a->sock, err);
+        rc = open_conn(a, err);
     if (rc < 0) {
         mlq_agent_destroy(&a);
         return rc;
@@ -451,11 +552,11 @@ void mlq_agent_destroy(struct mlq_agent **a)
         return;
     int saved = errno;
     struct mlq_agent *p = *a;
-    if (p->sock)
-        zmq_close(p->sock);
+    close_conn(p);
     if (p->own_zctx && p->zctx)
         zmq_ctx_term(p->zctx);
     mlq_attempts_destroy(&p->att);
+    explicit_bzero(&p->curve, sizeof p->curve);
     free(p);
     *a = NULL;
     errno = saved;
@@ -474,6 +575,11 @@ bool mlq_agent_stopped(const struct mlq_agent *a)
 bool mlq_agent_draining(const struct mlq_agent *a)
 {
     return a->draining;
+}
+
+bool mlq_agent_refused(const struct mlq_agent *a)
+{
+    return a->refused;
 }
 
 bool mlq_agent_drained(const struct mlq_agent *a)

@@ -19,7 +19,14 @@
  * Draining (SIGUSR2): heartbeats say draining, new assignments are refused,
  * and the loop ends once no attempt is held any more (all finished,
  * reported, acknowledged and uploaded). An assignment the spool cannot hold
- * (disk full, read-only) is refused too, and the worker carries on. */
+ * (disk full, read-only) is refused too, and the worker carries on.
+ *
+ * Handshakes are watched (transport.h): when the scheduler refuses this
+ * worker's key, or the security settings differ, the agent logs it once
+ * ("not authorized ..."), drops the connection (libzmq would otherwise retry
+ * every 100 ms) and tries a fresh one every few seconds, since an admin may
+ * add the key at any time; it keeps logging at most once a minute while the
+ * refusal lasts. */
 #ifndef MLQ_AGENT_H
 #define MLQ_AGENT_H
 
@@ -30,6 +37,7 @@
 #include "err.h"
 #include "proto.h"
 #include "spool.h"
+#include "transport.h"
 
 struct mlq_agent_config {
     const char *endpoint;  /* scheduler, e.g. tcp://127.0.0.1:7710 */
@@ -50,6 +58,8 @@ struct mlq_agent_config {
      * draining, SIGCHLD reaps. -1 when there is none. */
     int signal_fd;
     void *zctx; /* ZeroMQ context to use; NULL: the agent makes its own */
+    /* Keys for CURVE (copied at create); NULL: plain TCP (--insecure). */
+    const struct mlq_curve *curve;
 };
 
 struct mlq_agent;
@@ -74,6 +84,9 @@ int mlq_agent_run(struct mlq_agent *a, struct mlq_err *err);
 bool mlq_agent_registered(const struct mlq_agent *a);
 bool mlq_agent_stopped(const struct mlq_agent *a);
 bool mlq_agent_draining(const struct mlq_agent *a);
+/* The last handshake failed (refused key, security mismatch); cleared once
+ * the scheduler answers a registration. */
+bool mlq_agent_refused(const struct mlq_agent *a);
 /* The loop stopped because a drain completed (exit 0, nothing left). */
 bool mlq_agent_drained(const struct mlq_agent *a);
 /* Attempts held (running, finished and not yet acknowledged, or uploading

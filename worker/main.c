@@ -22,11 +22,13 @@
 #include "drainctl.h"
 #include "exec.h"
 #include "gpu.h"
+#include "keys.h"
 #include "log.h"
 #include "logupload.h"
 #include "proto.h"
 #include "res.h"
 #include "spool.h"
+#include "transport.h"
 
 #define DEFAULT_SCHEDULER    "tcp://127.0.0.1:7710"
 #define DEFAULT_HEARTBEAT_MS 5000
@@ -56,6 +58,10 @@ struct opts {
     enum mlq_log_level level;
     int64_t log_cap;
     bool drain_and_exit;
+    const char *key_path;   /* --key: this worker's secret key file */
+    const char *sched_key;  /* --scheduler-key: the scheduler's public key file */
+    bool insecure;          /* --insecure: plain TCP, no keys */
+    struct mlq_curve curve; /* filled from the key files unless insecure */
 };
 
 static void usage(FILE *f)
@@ -64,6 +70,11 @@ static void usage(FILE *f)
             "usage: mlq-worker [options]\n"
             "Runs jobs for an mlq scheduler on this machine.\n\n"
             "  --scheduler ENDPOINT  scheduler address (default: $MLQ_SCHEDULER, then %s)\n"
+            "  --key FILE            this worker's secret key (its public key in FILE.pub must\n"
+            "                        be registered: mlq admin worker add NAME --key FILE.pub)\n"
+            "  --scheduler-key FILE  the scheduler's public key file\n"
+            "  --insecure            plain TCP without keys, only to a scheduler on a loopback\n"
+            "                        address that runs with --insecure itself\n"
             "  --name NAME           worker name (default: the host name)\n"
             "  --cpus N              CPUs offered, may be fractional (default: online CPUs)\n"
             "  --mem SIZE            memory offered, e.g. 512M, 4G (default: physical memory)\n"
@@ -88,7 +99,11 @@ static void usage(FILE *f)
             "SIGTERM or SIGINT stops the worker and leaves running jobs alive; the next\n"
             "worker started on the same spool re-adopts them. SIGUSR2 makes it drain: it\n"
             "refuses new jobs and exits once its jobs are done, reported and their logs\n"
-            "uploaded.\n",
+            "uploaded.\n\n"
+            "Run as root, the worker runs each job as the Unix account of the user who\n"
+            "submitted it (as root only when the scheduler runs with --allow-root-jobs);\n"
+            "otherwise jobs run as the worker's own user. A refused key is logged as \"not\n"
+            "authorized\" and retried every few seconds until an admin adds it.\n",
             DEFAULT_SCHEDULER);
 }
 
@@ -161,6 +176,9 @@ enum {
     OPT_GPU_DISC,
     OPT_POOL,
     OPT_LABEL,
+    OPT_KEY,
+    OPT_SCHED_KEY,
+    OPT_INSECURE,
     OPT_HELP
 };
 
@@ -179,6 +197,9 @@ static const struct option long_opts[] = {
     {"gpu-discovery", required_argument, NULL, OPT_GPU_DISC},
     {"pool", required_argument, NULL, OPT_POOL},
     {"label", required_argument, NULL, OPT_LABEL},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"scheduler-key", required_argument, NULL, OPT_SCHED_KEY},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -262,11 +283,49 @@ static int parse_one(struct opts *o, int c, const char *arg)
     case OPT_DRAIN:
         o->drain_and_exit = true;
         return 0;
+    case OPT_KEY:
+        o->key_path = arg;
+        return *arg ? 0 : bad("--key", "empty path");
+    case OPT_SCHED_KEY:
+        o->sched_key = arg;
+        return *arg ? 0 : bad("--scheduler-key", "empty path");
+    case OPT_INSECURE:
+        o->insecure = true;
+        return 0;
     case OPT_HELP:
         return -1;
     default:
         return 2; /* getopt already printed why */
     }
+}
+
+/* --insecure, or both key files, read here so that a bad one is a usage
+ * error at start rather than a worker that can never connect. */
+static int load_keys(struct opts *o)
+{
+    struct mlq_err e = {0};
+    struct mlq_keypair kp;
+    if (o->insecure && (o->key_path || o->sched_key))
+        return bad("--insecure", "plain TCP uses no keys: drop --key and --scheduler-key");
+    if (o->insecure)
+        return mlq_transport_is_local(o->scheduler)
+                   ? 0
+                   : bad("--insecure", "plain TCP only to a scheduler on a loopback address");
+    if (!o->key_path || !o->sched_key) {
+        fprintf(stderr,
+                "mlq-worker: missing %s: a worker needs --key FILE and --scheduler-key "
+                "FILE.pub (or --insecure for a scheduler on a loopback address)\n",
+                o->key_path ? "--scheduler-key" : "--key");
+        return 2;
+    }
+    if (mlq_keys_read_secret(o->key_path, &kp, &e) < 0)
+        return bad("--key", e.msg);
+    memcpy(o->curve.own_public, kp.public_z85, sizeof o->curve.own_public);
+    memcpy(o->curve.own_secret, kp.secret_z85, sizeof o->curve.own_secret);
+    explicit_bzero(&kp, sizeof kp);
+    if (mlq_keys_read_public(o->sched_key, o->curve.server_public, &e) < 0)
+        return bad("--scheduler-key", e.msg);
+    return 0;
 }
 
 /* Fills the paths that depend on other options and checks the shim. */
@@ -290,7 +349,7 @@ static int finish_opts(struct opts *o)
         fprintf(stderr, "mlq-worker: shim %s: %s\n", o->shim, strerror(errno));
         return o->shim_given ? 2 : 1;
     }
-    return 0;
+    return load_keys(o);
 }
 
 /* Returns 0 to run, else the exit code (0 after --help). */
@@ -372,10 +431,13 @@ static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
     for (uint32_t i = 0; i < o->nlabels && used < sizeof labels; i++)
         used += (size_t)snprintf(labels + used, sizeof labels - used, "%s%s", i ? "," : " labels ",
                                  o->labels[i]);
-    mlq_info("worker %s up: %s cpus, %s memory, gpus %s, pool %s%s, spool %s, scheduler %s",
+    mlq_info("worker %s up: %s cpus, %s memory, gpus %s, pool %s%s, spool %s, scheduler %s (%s), "
+             "jobs run as %s",
              o->name, mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof cpus),
              mlq_res_fmt_mem(o->mem, mem, sizeof mem), mlq_gpu_set_fmt(gpus, gbuf, sizeof gbuf),
-             o->pool ? o->pool : "default", labels, o->spool, o->scheduler);
+             o->pool ? o->pool : "default", labels, o->spool, o->scheduler,
+             o->insecure ? "plain TCP, --insecure" : "CURVE",
+             geteuid() == 0 ? "their submitting users" : "this worker's user");
 }
 
 static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
@@ -400,6 +462,7 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
         .heartbeat_ms = o->heartbeat_ms,
         .log_cap = o->log_cap,
         .signal_fd = sig_fd,
+        .curve = o->insecure ? NULL : &o->curve,
     };
     struct mlq_agent *agent = NULL;
     int rc = mlq_agent_create(&cfg, spool, &agent, &err);
@@ -476,6 +539,8 @@ int main(int argc, char **argv)
         rc = drain_and_exit(&o);
     } else if (rc == 0) {
         ensure_stdio();
+        /* before any thread: shims (and jobs) learn the worker's name */
+        setenv("MLQ_WORKER", o.name, 1);
         mlq_log_init("mlq-worker", o.level);
         struct mlq_spool *spool = NULL;
         struct mlq_err err = {0};
@@ -492,5 +557,6 @@ int main(int argc, char **argv)
     }
     free(o.spool);
     free(o.shim);
+    explicit_bzero(&o.curve, sizeof o.curve);
     return rc < 0 ? 0 : rc;
 }

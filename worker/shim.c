@@ -8,13 +8,25 @@
  * The job is every descendant of the shim (jobtree.h): termination signals go
  * to all of them, not only to the main process's group, and the status is
  * written only once none is left, so the job's resources (GPUs) are really
- * free when the worker reports the outcome. */
+ * free when the worker reports the outcome.
+ *
+ * Identity: a shim running as root runs the job as the Unix account named
+ * by spec.owner. The account is looked up before the fork (so "no such
+ * account" is a start failure, not an exit code), the job's log files are
+ * given to it, and the forked child drops root in the one safe order:
+ * setgid, initgroups (while still root), setuid, each checked, then checks
+ * that root cannot be regained. The shim itself stays root so that it can
+ * still signal every process of the job and write the status. What goes
+ * wrong in the child before the exec (the switch, the working directory)
+ * comes back over a close-on-exec pipe as a start failure. */
 #include "shim.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +49,7 @@ extern char **environ;
 #define DEFAULT_GRACE_MS 30000
 #define MAX_KILL_PAUSE   100 /* ms between SIGKILL rounds at the end */
 #define MAX_WAIT_MS      1000
+#define WORKER_ENV       "MLQ_WORKER" /* the worker's name, set by mlq-worker */
 
 struct shim {
     const char *dir;
@@ -45,6 +58,11 @@ struct shim {
     char **envp; /* owned strings, NULL-terminated */
     size_t envc;
     int out_fd, err_fd;
+    /* The account the job runs as, when the shim is root (drop). */
+    bool drop;
+    uid_t uid;
+    gid_t gid;
+    char *user, *home; /* owned */
     struct mlq_jobtree *tree;
     int64_t grace_ms, limit_ms, warn_before_ms;
     int warn_signal;
@@ -131,8 +149,10 @@ static int build_env_array(struct shim *s)
 }
 
 /* The shim's own environment, then the user's --env entries, then the
- * variables mlq defines (which the user cannot override). A job without GPUs
- * gets CUDA_VISIBLE_DEVICES="" so it sees none rather than all. */
+ * variables mlq defines (which the user cannot override), HOME, USER and
+ * LOGNAME of the job's account among them when it runs as another one. A
+ * job without GPUs gets CUDA_VISIBLE_DEVICES="" so it sees none rather than
+ * all. */
 static int build_env(struct shim *s)
 {
     const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
@@ -159,6 +179,14 @@ static int build_env(struct shim *s)
         rc = env_putf(s, "NVIDIA_VISIBLE_DEVICES", gpus);
     if (rc == 0)
         rc = build_env_array(s);
+    if (rc == 0 && getenv(WORKER_ENV))
+        rc = env_putf(s, WORKER_ENV, getenv(WORKER_ENV));
+    if (rc == 0 && s->drop)
+        rc = env_putf(s, "HOME", s->home);
+    if (rc == 0 && s->drop)
+        rc = env_putf(s, "USER", s->user);
+    if (rc == 0 && s->drop)
+        rc = env_putf(s, "LOGNAME", s->user);
     return rc;
 }
 
@@ -189,6 +217,70 @@ static int open_log(struct shim *s, const char *name)
         return -1;
     }
     return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+/* ---- identity ---- */
+
+static const char *worker_name(char *buf, size_t len)
+{
+    const char *w = getenv(WORKER_ENV);
+    if (w && *w)
+        return w;
+    if (gethostname(buf, len) != 0)
+        snprintf(buf, len, "?");
+    buf[len - 1] = '\0';
+    return buf;
+}
+
+/* As root: the job's account from spec.owner (root only when the scheduler
+ * allows it). Not root: the job runs as the shim's own user. */
+static int resolve_account(struct shim *s)
+{
+    const char *owner = s->assign.u.assign.spec.owner;
+    char host[MLQ_MAX_NAME + 1];
+    if (geteuid() != 0)
+        return 0;
+    errno = 0;
+    struct passwd *pw = owner && *owner ? getpwnam(owner) : NULL;
+    if (!pw && errno != 0 && errno != ENOENT && errno != ESRCH) {
+        start_failed(s, "cannot look up Unix account %.128s on worker %s: %s", owner ? owner : "",
+                     worker_name(host, sizeof host), strerror(errno));
+        return -1;
+    }
+    if (!pw) {
+        start_failed(s, "no Unix account %.128s on worker %s", owner ? owner : "",
+                     worker_name(host, sizeof host));
+        return -1;
+    }
+    if (pw->pw_uid == 0 && !s->assign.u.assign.allow_root) {
+        start_failed(s,
+                     "refusing to run as root: account %.128s is uid 0 on worker %s and the "
+                     "scheduler does not allow root jobs (--allow-root-jobs)",
+                     owner, worker_name(host, sizeof host));
+        return -1;
+    }
+    s->uid = pw->pw_uid;
+    s->gid = pw->pw_gid;
+    s->user = strdup(pw->pw_name);
+    s->home = strdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
+    if (!s->user || !s->home) {
+        start_failed(s, "out of memory");
+        return -1;
+    }
+    s->drop = true;
+    return 0;
+}
+
+/* The job writes its logs through fds the shim opened as root: they become
+ * the account's, so that its output is its own. */
+static int give_logs(struct shim *s)
+{
+    if (!s->drop)
+        return 0;
+    if (fchown(s->out_fd, s->uid, s->gid) == 0 && fchown(s->err_fd, s->uid, s->gid) == 0)
+        return 0;
+    start_failed(s, "cannot give the job's log files to %s: %s", s->user, strerror(errno));
+    return -1;
 }
 
 /* Time limits from the spec; the spec's kill grace wins over the assign's
@@ -234,10 +326,14 @@ static int prepare(struct shim *s)
     }
     const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
     read_limits(s);
+    if (resolve_account(s) < 0)
+        return -1;
     if ((s->out_fd = open_log(s, "stdout")) < 0 || (s->err_fd = open_log(s, "stderr")) < 0) {
         start_failed(s, "cannot open the job's log files in %s: %s", s->dir, strerror(errno));
         return -1;
     }
+    if (give_logs(s) < 0)
+        return -1;
     struct stat st;
     int werr = stat(spec->workdir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
     if (werr != 0) {
@@ -271,24 +367,90 @@ static void reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* In the forked child: tells the shim why the job cannot start, and ends. */
+static void child_fail(int report_fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
+__attribute__((noreturn));
+
+static void child_fail(int report_fd, const char *fmt, ...)
+{
+    char msg[MLQ_SPOOL_DETAIL_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        ssize_t w = write(report_fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+        (void)w;
+    }
+    _exit(127);
+}
+
+/* In the forked child, still root: becomes the job's account, group first
+ * (a process that gave up its uid could not change groups any more). */
+static void drop_root(const struct shim *s, int report_fd)
+{
+    if (setgid(s->gid) != 0)
+        child_fail(report_fd, "setgid(%ld) for %s: %s", (long)s->gid, s->user, strerror(errno));
+    if (initgroups(s->user, s->gid) != 0)
+        child_fail(report_fd, "initgroups for %s: %s", s->user, strerror(errno));
+    if (setuid(s->uid) != 0)
+        child_fail(report_fd, "setuid(%ld) for %s: %s", (long)s->uid, s->user, strerror(errno));
+    if (getuid() != s->uid || geteuid() != s->uid || getgid() != s->gid || getegid() != s->gid ||
+        (s->uid != 0 && setuid(0) == 0))
+        child_fail(report_fd, "could not switch to %s: the process kept other ids", s->user);
+}
+
 /* In the forked child: never returns. */
-static void exec_job(struct shim *s)
+static void exec_job(struct shim *s, int report_fd)
 {
     mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
     setpgid(0, 0);
     reset_signals();
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
-        _exit(127);
+        child_fail(report_fd, "cannot set up the job's standard streams: %s", strerror(errno));
+    if (s->drop)
+        drop_root(s, report_fd);
     const char *workdir = s->assign.u.assign.spec.workdir;
-    if (chdir(workdir) != 0) {
-        dprintf(2, "mlq-shim: cannot enter working directory %s: %s\n", workdir, strerror(errno));
-        _exit(127);
-    }
+    if (chdir(workdir) != 0)
+        child_fail(report_fd, "working directory %s: %s%s%s%s", workdir, strerror(errno),
+                   s->drop ? " (as " : "", s->drop ? s->user : "", s->drop ? ")" : "");
     environ = s->envp;
     execvp(s->argv[0], s->argv);
     dprintf(2, "mlq-shim: cannot execute %s: %s\n", s->argv[0], strerror(errno));
     _exit(127);
+}
+
+static void reap_all(void)
+{
+    pid_t p;
+    do {
+        p = waitpid(-1, NULL, WNOHANG);
+    } while (p > 0 || (p < 0 && errno == EINTR));
+}
+
+/* Reads the child's report until the exec closes the pipe: nothing means
+ * the job runs; a message means it never started (the child is reaped). */
+static int read_report(struct shim *s, int fd)
+{
+    char msg[MLQ_SPOOL_DETAIL_MAX];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fd, msg + got, sizeof msg - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || (got += (size_t)r) == sizeof msg - 1)
+            break;
+    }
+    if (got == 0)
+        return 0;
+    msg[got] = '\0';
+    while (waitpid(s->job, NULL, 0) < 0 && errno == EINTR)
+        ;
+    reap_all();
+    start_failed(s, "%s", msg);
+    s->st.start_ms = 0; /* it never ran */
+    return -1;
 }
 
 static int start_job(struct shim *s)
@@ -301,15 +463,27 @@ static int start_job(struct shim *s)
         if (s->warn_signal > 0)
             s->warn_at = s->warn_before_ms < s->limit_ms ? s->limit_at - s->warn_before_ms : start;
     }
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        start_failed(s, "pipe: %s", strerror(errno));
+        return -1;
+    }
     s->job = fork();
     if (s->job < 0) {
         start_failed(s, "fork: %s", strerror(errno));
+        close(report[0]);
+        close(report[1]);
         return -1;
     }
-    if (s->job == 0)
-        exec_job(s);
+    if (s->job == 0) {
+        close(report[0]);
+        exec_job(s, report[1]);
+    }
     setpgid(s->job, s->job); /* also from the parent: no race with the child */
-    return 0;
+    close(report[1]);
+    int rc = read_report(s, report[0]);
+    close(report[0]);
+    return rc;
 }
 
 /* Reaps children other than the job (orphans we adopted as subreaper);
@@ -327,14 +501,6 @@ static bool job_ended(pid_t job)
             return true;
         waitpid(si.si_pid, NULL, 0);
     }
-}
-
-static void reap_all(void)
-{
-    pid_t p;
-    do {
-        p = waitpid(-1, NULL, WNOHANG);
-    } while (p > 0 || (p < 0 && errno == EINTR));
 }
 
 static int wait_signal(const sigset_t *set, int64_t timeout_ms)
@@ -467,6 +633,8 @@ static void shim_cleanup(struct shim *s)
         free(s->envp[i]);
     free(s->envp);
     free(s->argv);
+    free(s->user);
+    free(s->home);
     mlq_jobtree_destroy(&s->tree);
     mlq_proto_msg_free(&s->assign);
 }

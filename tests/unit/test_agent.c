@@ -6,7 +6,9 @@
  * uploads (chunks, the cap, eof, empty streams, resuming from the acked
  * offset, retries after an error, after a restart), self-fencing when the
  * scheduler goes silent for its lease, draining, and assignments refused
- * when the spool cannot hold them. */
+ * when the spool cannot hold them; over CURVE, a refused key (the agent
+ * stops, retries a few seconds later and registers once the key is
+ * accepted) and a security mismatch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,7 @@ struct fx {
     char *shim;
     int sig[2];
     uint64_t rid;
+    void *zap; /* CURVE tests: the ZAP handler (REP) */
 };
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -82,6 +86,8 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     mlq_agent_destroy(&f->agent);
+    if (f->zap)
+        zmq_close(f->zap);
     zmq_close(f->router);
     zmq_ctx_term(f->zctx);
     mlq_spool_close(&f->sp);
@@ -167,6 +173,16 @@ static void do_register(struct fx *f, struct mlq_msg *reg)
     do_register_lease(f, reg, 2000);
 }
 
+/* The account running the test: a root worker runs jobs as their owner
+ * (root only with allow_root), so jobs here belong to whoever runs them. */
+static char *self_name(void)
+{
+    static char name[64];
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "nobody");
+    return name;
+}
+
 static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
                    uint32_t ngpus)
 {
@@ -174,7 +190,8 @@ static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, in
     snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", att);
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB);
     m.u.assign.attempt = 1;
-    m.u.assign.spec.owner = "alice";
+    m.u.assign.spec.owner = self_name();
+    m.u.assign.allow_root = true;
     m.u.assign.spec.argv = argv;
     m.u.assign.spec.argc = argc;
     m.u.assign.spec.workdir = f->root;
@@ -478,7 +495,8 @@ static void test_readopt(void **state)
     struct mlq_msg a = {.type = MLQ_MSG_ASSIGN};
     a.u.assign.attempt = 1;
     snprintf(a.u.assign.job_id, sizeof a.u.assign.job_id, "%s", JOB);
-    a.u.assign.spec.owner = "alice";
+    a.u.assign.spec.owner = self_name();
+    a.u.assign.allow_root = true;
     a.u.assign.spec.argv = argv;
     a.u.assign.spec.argc = 1;
     a.u.assign.spec.workdir = "/";
@@ -879,6 +897,145 @@ static void test_shim_vanished(void **state)
     assert_int_not_equal(stat(cg, &sb), 0);
 }
 
+/* ---- CURVE ---- */
+
+/* Replaces the fixture's plain inproc ROUTER with a CURVE one on loopback
+ * TCP whose keys the ZAP handler (f->zap, answered by zap_answer) judges. */
+static void curve_scheduler(struct fx *f, struct mlq_keypair *server)
+{
+    struct mlq_err e;
+    int linger = 0;
+    assert_int_equal(mlq_keys_generate(server, &e), 0);
+    f->zap = zmq_socket(f->zctx, ZMQ_REP);
+    assert_non_null(f->zap);
+    zmq_setsockopt(f->zap, ZMQ_LINGER, &linger, sizeof linger);
+    assert_int_equal(zmq_bind(f->zap, MLQ_ZAP_ENDPOINT), 0);
+    zmq_close(f->router);
+    f->router = NULL;
+    assert_int_equal(
+        mlq_transport_router_curve(f->zctx, "tcp://127.0.0.1:*", server, &f->router, &e), 0);
+    size_t len = sizeof f->endpoint;
+    assert_int_equal(zmq_getsockopt(f->router, ZMQ_LAST_ENDPOINT, f->endpoint, &len), 0);
+}
+
+/* Answers one queued ZAP request: 200 (as worker:w1) or 400. Returns
+ * whether there was one. */
+static bool zap_answer(struct fx *f, bool allow)
+{
+    char frames[7][64];
+    int n = 0, more = 1;
+    size_t ml = sizeof more;
+    while (more && n < 7) {
+        int len = zmq_recv(f->zap, frames[n], sizeof frames[n] - 1, n == 0 ? ZMQ_DONTWAIT : 0);
+        if (len < 0)
+            return false;
+        frames[n][len < 63 ? len : 63] = '\0';
+        zmq_getsockopt(f->zap, ZMQ_RCVMORE, &more, &ml);
+        n++;
+    }
+    assert_int_equal(n, 7);
+    const char *reply[6] = {"1.0",       frames[1], allow ? "200" : "400", allow ? "OK" : "no",
+                            "worker:w1", ""};
+    for (int i = 0; i < 6; i++)
+        zmq_send(f->zap, reply[i], strlen(reply[i]), i < 5 ? ZMQ_SNDMORE : 0);
+    return true;
+}
+
+static void start_curve_agent(struct fx *f, const struct mlq_keypair *server, bool with_keys)
+{
+    struct mlq_keypair own;
+    struct mlq_curve curve;
+    struct mlq_err e;
+    assert_int_equal(mlq_keys_generate(&own, &e), 0);
+    memcpy(curve.server_public, server->public_z85, sizeof curve.server_public);
+    memcpy(curve.own_public, own.public_z85, sizeof curve.own_public);
+    memcpy(curve.own_secret, own.secret_z85, sizeof curve.own_secret);
+    struct mlq_agent_config cfg = {
+        .endpoint = f->endpoint,
+        .name = "w1",
+        .shim_path = f->shim,
+        .cpus_m = 1000,
+        .mem = 1 << 30,
+        .heartbeat_ms = 200,
+        .signal_fd = f->sig[0],
+        .zctx = f->zctx,
+        .curve = with_keys ? &curve : NULL,
+    };
+    assert_int_equal(mlq_agent_create(&cfg, f->sp, &f->agent, &e), 0);
+    memset(&curve, 0, sizeof curve); /* the agent keeps its own copy */
+}
+
+/* Steps the agent for ms, answering ZAP; returns the number of requests. */
+static int curve_step(struct fx *f, int ms, bool allow, struct mlq_msg *reg)
+{
+    int64_t end = mlq_clock_mono_ms() + ms;
+    int requests = 0;
+    struct mlq_err e;
+    while (mlq_clock_mono_ms() < end) {
+        assert_int_equal(mlq_agent_step(f->agent, 10, &e), 0);
+        while (zap_answer(f, allow))
+            requests++;
+        struct mlq_msg m;
+        if (reg && mlq_transport_recv_from(f->router, &f->peer, &m, &e) == 0) {
+            if (m.type == MLQ_MSG_REGISTER) {
+                *reg = m;
+                return requests;
+            }
+            mlq_proto_msg_free(&m);
+        }
+    }
+    return requests;
+}
+
+/* A refused key: the agent says so, leaves the scheduler alone for a few
+ * seconds rather than retrying every 100 ms, and registers as soon as the
+ * key is accepted, with the identity's user_id on its messages. */
+static void test_curve_refused_then_accepted(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_keypair server;
+    curve_scheduler(f, &server);
+    start_curve_agent(f, &server, true);
+    int64_t end = mlq_clock_mono_ms() + WAIT;
+    while (!mlq_agent_refused(f->agent) && mlq_clock_mono_ms() < end)
+        curve_step(f, 10, false, NULL);
+    assert_true(mlq_agent_refused(f->agent));
+    assert_false(mlq_agent_registered(f->agent));
+    /* paused: no key lookups for the next two seconds */
+    assert_int_equal(curve_step(f, 2000, false, NULL), 0);
+    struct mlq_msg reg = {0};
+    assert_true(curve_step(f, 6000, true, &reg) >= 1);
+    assert_int_equal(reg.type, MLQ_MSG_REGISTER);
+    assert_string_equal(f->peer.user_id, "worker:w1");
+    mlq_proto_msg_free(&reg);
+    struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
+    r.u.registered.heartbeat_ms = 200;
+    r.u.registered.lease_ms = 2000;
+    sched_send(f, &r);
+    end = mlq_clock_mono_ms() + WAIT;
+    while (!mlq_agent_registered(f->agent) && mlq_clock_mono_ms() < end)
+        curve_step(f, 10, true, NULL);
+    assert_true(mlq_agent_registered(f->agent));
+    assert_false(mlq_agent_refused(f->agent));
+}
+
+/* A plain (--insecure) worker against a CURVE scheduler: a mismatch, noticed
+ * at once, never a registration. */
+static void test_curve_mismatch(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_keypair server;
+    curve_scheduler(f, &server);
+    start_curve_agent(f, &server, false);
+    int64_t end = mlq_clock_mono_ms() + WAIT;
+    while (!mlq_agent_refused(f->agent) && mlq_clock_mono_ms() < end)
+        curve_step(f, 10, true, NULL);
+    assert_true(mlq_agent_refused(f->agent));
+    struct mlq_msg m;
+    struct mlq_err e;
+    assert_int_equal(mlq_transport_recv_from(f->router, &f->peer, &m, &e), MLQ_EUNAVAIL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -898,6 +1055,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shim_vanished, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_curve_refused_then_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_curve_mismatch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,10 @@
  * attempt folder and checks the status and log files it leaves: exit codes,
  * signals, the kill grace, time limits and their warning signal, whole
  * process trees (setsid, double forks, ignored SIGTERM) ended before the
- * status is written, the job's environment, start failures. Every test
+ * status is written, the job's environment, start failures; as root, jobs
+ * run as their owner's account (a throwaway user made with useradd and
+ * removed in the teardown), unknown accounts and root without allow_root
+ * are start failures, and a shim that is not root runs jobs as itself. Every test
  * bounds its waits and kills what it started.
  *
  * The tree tests run with whatever the machine offers: a cgroup v2 per job
@@ -14,7 +17,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +40,11 @@
 
 struct fx {
     char dir[64];
-    pid_t shim; /* forked child running mlq_shim_run, 0 when none */
+    pid_t shim;    /* forked child running mlq_shim_run, 0 when none */
+    char user[32]; /* throwaway account made by make_user, "" when none */
+    uid_t uid;
+    gid_t gid;
+    uid_t shim_uid; /* 0: the shim runs as the test; else it becomes this uid first */
 };
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -93,6 +103,12 @@ static int teardown(void **state)
         kill_leftovers(f->shim);
     kill_listed(f);
     nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (f->user[0]) {
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "userdel %s >/dev/null 2>&1", f->user);
+        if (system(cmd) != 0)
+            fprintf(stderr, "warning: could not remove test user %s\n", f->user);
+    }
     free(f);
     return 0;
 }
@@ -113,7 +129,19 @@ struct job {
     const char *array_id; /* NULL: not a task */
     int32_t array_index;
     uint32_t array_size;
+    const char *owner; /* NULL: the account running the test */
+    bool deny_root;    /* assign.allow_root false (true by default, for root test runs) */
 };
+
+/* Name of the account running the test: as root the shim runs jobs as the
+ * owner, so the ordinary tests name the one running them. */
+static const char *self_name(void)
+{
+    static char name[64];
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "nobody");
+    return name;
+}
 
 static void write_assign(struct fx *f, const struct job *j)
 {
@@ -123,7 +151,8 @@ static void write_assign(struct fx *f, const struct job *j)
     snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", ATT_ID);
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
     m.u.assign.attempt = 3;
-    m.u.assign.spec.owner = "alice";
+    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : self_name());
+    m.u.assign.allow_root = !j->deny_root;
     m.u.assign.spec.argv = j->argv;
     m.u.assign.spec.argc = j->argc;
     m.u.assign.spec.env = j->env;
@@ -154,6 +183,9 @@ static void start_shim(struct fx *f)
     assert_true(f->shim >= 0);
     if (f->shim == 0) {
         struct mlq_err e;
+        if (f->shim_uid != 0 &&
+            (setgid(f->gid) != 0 || setgroups(0, NULL) != 0 || setuid(f->shim_uid) != 0))
+            _exit(3);
         _exit(mlq_shim_run(f->dir, &e) == 0 ? 0 : 1);
     }
 }
@@ -654,6 +686,197 @@ static void test_cgroup_note(void **state)
     assert_int_equal(stat(cg, &st), -1); /* removed */
 }
 
+/* ---- running as the job's owner ---- */
+
+/* Makes a throwaway system account without a home (useradd -M -r); skips
+ * the test when not root or without useradd. */
+static void make_user(struct fx *f)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "not root: skipping (jobs run as their owner only under a root worker)\n");
+        skip();
+    }
+    if (system("command -v useradd >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "no useradd here: skipping\n");
+        skip();
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(f->user, sizeof f->user, "mlqtest_%x%x", (unsigned)getpid() & 0xffffu,
+             (unsigned)ts.tv_nsec & 0xffffu);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "useradd -M -r %s >/dev/null 2>&1", f->user);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "useradd %s failed: skipping\n", f->user);
+        f->user[0] = '\0';
+        skip();
+    }
+    struct passwd *pw = getpwnam(f->user);
+    assert_non_null(pw);
+    f->uid = pw->pw_uid;
+    f->gid = pw->pw_gid;
+    assert_true(f->uid != 0);
+}
+
+static void file_owner(struct fx *f, const char *name, uid_t *uid, gid_t *gid)
+{
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    assert_int_equal(stat(path, &st), 0);
+    *uid = st.st_uid;
+    *gid = st.st_gid;
+}
+
+/* As root, the job runs as its owner's account (uid, gid, HOME, USER,
+ * LOGNAME; no way back to root), and its log files are the owner's. */
+static void test_runs_as_owner(void **state)
+{
+    struct fx *f = *state;
+    make_user(f);
+    char *argv[] = {"/bin/sh", "-c",
+                    "id -u; id -g; echo \"$USER $LOGNAME $HOME\"; echo err >&2; "
+                    "grep -E '^(Uid|Gid):' /proc/self/status"};
+    char *env[] = {"USER=forged"};
+    struct job j = {.argv = argv,
+                    .argc = 3,
+                    .env = env,
+                    .envc = 1,
+                    .workdir = "/tmp",
+                    .owner = f->user,
+                    .deny_root = true};
+    write_assign(f, &j);
+    setenv("MLQ_WORKER", "wtest", 1);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    unsetenv("MLQ_WORKER");
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 0);
+    struct passwd *pw = getpwnam(f->user);
+    assert_non_null(pw);
+    char want[512];
+    /* real, effective, saved and file system ids: no way back to root */
+    snprintf(want, sizeof want,
+             "%ld\n%ld\n%s %s %s\nUid:\t%ld\t%ld\t%ld\t%ld\nGid:\t%ld\t%ld\t%ld\t%ld\n",
+             (long)f->uid, (long)f->gid, f->user, f->user, pw->pw_dir, (long)f->uid, (long)f->uid,
+             (long)f->uid, (long)f->uid, (long)f->gid, (long)f->gid, (long)f->gid, (long)f->gid);
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, want);
+    free(out);
+    uid_t u;
+    gid_t g;
+    file_owner(f, "stdout", &u, &g);
+    assert_int_equal(u, f->uid);
+    assert_int_equal(g, f->gid);
+    file_owner(f, "stderr", &u, &g);
+    assert_int_equal(u, f->uid);
+}
+
+/* An owner without an account on this worker never runs: start_failed
+ * naming the account and the worker. */
+static void test_unknown_account(void **state)
+{
+    struct fx *f = *state;
+    make_user(f); /* only for the root and useradd checks */
+    char *argv[] = {"/bin/echo", "never"};
+    char owner[64];
+    snprintf(owner, sizeof owner, "%s_none", f->user);
+    struct job j = {.argv = argv, .argc = 2, .owner = owner};
+    write_assign(f, &j);
+    setenv("MLQ_WORKER", "wtest", 1);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    unsetenv("MLQ_WORKER");
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_int_equal(st.start_ms, 0);
+    char want[128];
+    snprintf(want, sizeof want, "no Unix account %s on worker wtest", owner);
+    assert_string_equal(st.detail, want);
+    char *out = read_file(f, "stdout");
+    assert_true(out == NULL || out[0] == '\0');
+    free(out);
+}
+
+/* A job of root runs as root only when the assign allows it. */
+static void test_root_needs_allow_root(void **state)
+{
+    struct fx *f = *state;
+    if (geteuid() != 0)
+        skip();
+    char *argv[] = {"/bin/sh", "-c", "id -u"};
+    struct job j = {.argv = argv, .argc = 3, .owner = "root", .deny_root = true};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_non_null(strstr(st.detail, "refusing to run as root"));
+    char *out = read_file(f, "stdout");
+    assert_true(out == NULL || out[0] == '\0');
+    free(out);
+
+    /* the same job with allow_root runs, as root */
+    char path[256];
+    snprintf(path, sizeof path, "%s/status", f->dir);
+    assert_int_equal(unlink(path), 0);
+    j.deny_root = false;
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    out = read_file(f, "stdout");
+    assert_string_equal(out, "0\n");
+    free(out);
+}
+
+/* The working directory is entered as the owner: one it may not enter is a
+ * start failure that says so (reported from the child before the exec). */
+static void test_workdir_denied_to_owner(void **state)
+{
+    struct fx *f = *state;
+    make_user(f);
+    char *argv[] = {"/bin/echo", "never"};
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/private", f->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    struct job j = {.argv = argv, .argc = 2, .workdir = dir, .owner = f->user};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    char want[256];
+    snprintf(want, sizeof want, "working directory %s: Permission denied (as %s)", dir, f->user);
+    assert_string_equal(st.detail, want);
+}
+
+/* A shim that is not root runs the job as its own user, whoever owns it. */
+static void test_not_root_runs_as_itself(void **state)
+{
+    struct fx *f = *state;
+    make_user(f); /* the shim becomes this user before it starts */
+    char *argv[] = {"/bin/sh", "-c", "id -u"};
+    struct job j = {.argv = argv, .argc = 3, .owner = "root", .deny_root = true};
+    write_assign(f, &j);
+    char path[256];
+    snprintf(path, sizeof path, "%s/assign", f->dir);
+    assert_int_equal(chown(f->dir, f->uid, f->gid), 0);
+    assert_int_equal(chown(path, f->uid, f->gid), 0);
+    f->shim_uid = f->uid;
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    char want[32];
+    snprintf(want, sizeof want, "%ld\n", (long)f->uid);
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, want);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +900,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_main_exit_ends_whole_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_is_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cgroup_note, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runs_as_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_account, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_root_needs_allow_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_workdir_denied_to_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_root_runs_as_itself, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
