@@ -433,8 +433,43 @@ static const struct {
     {"run-now", SUB_CMD, "run_now"},
 };
 
+/* --scheduler and --timeout may also come before the subcommand
+ * (`mlq schedule --scheduler ADDR list`); returns how many words they took,
+ * or -1 (usage error, message printed). */
+static int leading_opts(struct mlq_cli *cli, int argc, char **argv)
+{
+    int i = 1;
+    struct mlq_err err = {0};
+    while (i < argc && strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
+        const char *eq = strchr(argv[i], '=');
+        size_t n = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+        bool sched = n == 11 && strncmp(argv[i], "--scheduler", n) == 0;
+        bool tmo = n == 9 && strncmp(argv[i], "--timeout", n) == 0;
+        if (!sched && !tmo)
+            break;
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) {
+            fprintf(stderr, "mlq: schedule: option '%s' needs a value\n", argv[i]);
+            return -1;
+        }
+        if (sched)
+            cli->scheduler_opt = v;
+        else if (mlq_cli_parse_timeout(v, &cli->timeout_ms, &err) < 0) {
+            fprintf(stderr, "mlq: %s\n", err.msg);
+            return -1;
+        }
+        i++;
+    }
+    return i - 1;
+}
+
 int mlq_cmd_schedule(struct mlq_cli *cli, int argc, char **argv)
 {
+    int skip = leading_opts(cli, argc, argv);
+    if (skip < 0)
+        return MLQ_EXIT_USAGE;
+    argc -= skip;
+    argv += skip;
     const char *sub = argc > 1 ? argv[1] : NULL;
     if (!sub || strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
         fputs(schedule_usage, sub ? stdout : stderr);
