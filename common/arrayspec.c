@@ -114,7 +114,7 @@ static int arrayspec_mark(struct arrayspec_parser *p, long long lo, long long hi
 /* Reads one item "N", "A-B" or "A-B:S" and marks its indices. */
 static int arrayspec_item(struct arrayspec_parser *p)
 {
-    long long lo, hi, step = 1;
+    long long lo = 0, hi = 0, step = 1;
     int rc = arrayspec_index(p, &lo);
     if (rc != 0)
         return rc;

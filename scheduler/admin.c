@@ -140,3 +140,130 @@ int mlq_admin_on_resume(struct mlq_ctx *c, const struct mlq_peer *peer, struct m
 {
     return set_drain(c, peer, msg, false, err);
 }
+
+/* ---- keys (`mlq admin ...`) and the audit history (`mlq events`) ---- */
+
+struct users_ctx {
+    struct mlq_userinfo *v;
+    uint32_t n, cap;
+    const char *only_kind, *only_name; /* one principal, or all */
+};
+
+static int collect_user(const struct mlq_store_principal *p, void *arg)
+{
+    struct users_ctx *u = arg;
+    if (u->only_name && (strcmp(p->kind, u->only_kind) || strcmp(p->name, u->only_name)))
+        return 0;
+    if (u->n == u->cap)
+        return 0; /* MLQ_MAX_LIST listed; more would not fit a reply */
+    struct mlq_userinfo *d = &u->v[u->n++];
+    snprintf(d->name, sizeof d->name, "%s", p->name);
+    snprintf(d->role, sizeof d->role, "%s", p->role);
+    snprintf(d->key, sizeof d->key, "%s", p->key);
+    d->added_ms = p->added_ms;
+    return 0;
+}
+
+static int reply_users(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                       const char *kind, const char *name, struct mlq_err *err)
+{
+    struct users_ctx u = {.cap = MLQ_MAX_LIST, .only_kind = kind, .only_name = name};
+    u.v = calloc(u.cap, sizeof *u.v);
+    if (!u.v)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = mlq_store_each_principal(c->store, collect_user, &u, err);
+    if (rc == 0) {
+        struct mlq_msg m = {.type = MLQ_MSG_USER_LIST, .rid = rid};
+        m.u.user_list.users = u.v;
+        m.u.user_list.nusers = u.n;
+        rc = mlq_outbox_reply(c->out, peer, &m, err);
+    }
+    free(u.v);
+    return rc;
+}
+
+int mlq_admin_on_user_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                          struct mlq_err *err)
+{
+    if (c->insecure)
+        return mlq_err_set(err, MLQ_ESTATE, "this scheduler runs --insecure: it has no keys");
+    struct mlq_store_principal p = {.added_ms = c->now_wall};
+    enum mlq_role role = mlq_auth_role_parse(msg->u.user_add.role);
+    if (role == MLQ_ROLE_NONE)
+        return mlq_err_set(err, MLQ_EINVAL, "role must be user, admin or worker");
+    snprintf(p.kind, sizeof p.kind, "%s", role == MLQ_ROLE_WORKER ? "worker" : "user");
+    snprintf(p.role, sizeof p.role, "%s", msg->u.user_add.role);
+    snprintf(p.name, sizeof p.name, "%s", msg->u.user_add.name);
+    snprintf(p.key, sizeof p.key, "%s", msg->u.user_add.key);
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_principal_save(c->store, &p, err);
+    if (rc == 0 && mlq_auth_put(c->auth, &p) < 0) /* applies at once: no restart */
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc < 0)
+        return rc;
+    mlq_info("key of %s %s added by %s", p.role, p.name, c->who.name);
+    return reply_users(c, peer, msg->rid, p.kind, p.name, err);
+}
+
+int mlq_admin_on_user_rm(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         struct mlq_err *err)
+{
+    if (c->insecure)
+        return mlq_err_set(err, MLQ_ESTATE, "this scheduler runs --insecure: it has no keys");
+    const char *kind = msg->u.user_rm.kind, *name = msg->u.user_rm.name;
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_principal_delete(c->store, kind, name, err);
+    if (rc < 0)
+        return rc;
+    /* New connections with that key are refused from now on; the ones
+     * already open keep their identity until they close. */
+    mlq_auth_remove(c->auth, kind, name);
+    mlq_info("key of %s %s removed by %s", kind, name, c->who.name);
+    struct mlq_msg m = {.type = MLQ_MSG_OK, .rid = msg->rid};
+    return mlq_outbox_reply(c->out, peer, &m, err);
+}
+
+int mlq_admin_on_users(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                       struct mlq_err *err)
+{
+    return reply_users(c, peer, msg->rid, NULL, NULL, err);
+}
+
+int mlq_admin_on_events(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                        struct mlq_err *err)
+{
+    char id[MLQ_ID_LEN + 1] = "";
+    if (msg->u.events.job) {
+        bool is_array = false;
+        int rc = mlq_store_resolve(c->store, msg->u.events.job, id, &is_array, err);
+        if (rc < 0)
+            return rc;
+    } else if (!(c->who.roles & MLQ_ROLE_ADMIN)) {
+        return mlq_err_set(err, MLQ_EPERM,
+                           "only admins may read the whole history; "
+                           "name one of your jobs with --job");
+    }
+    if (id[0] && !(c->who.roles & MLQ_ROLE_ADMIN)) {
+        struct mlq_store_job row;
+        int rc = mlq_store_job_get(c->store, id, &row, err);
+        bool mine = rc == 0 && mlq_auth_owns(&c->who, row.spec.owner);
+        if (rc == 0)
+            mlq_store_job_free(&row);
+        if (!mine)
+            return rc < 0 ? rc : mlq_err_set(err, MLQ_EPERM, "job %.8s is not yours", id);
+    }
+    struct mlq_eventinfo *ev = NULL;
+    uint32_t n = 0;
+    int rc = mlq_store_events_list(c->store, id[0] ? id : NULL, msg->u.events.since_ms,
+                                   msg->u.events.limit, &ev, &n, err);
+    if (rc == 0) {
+        struct mlq_msg m = {.type = MLQ_MSG_EVENT_LIST, .rid = msg->rid};
+        m.u.event_list.events = ev;
+        m.u.event_list.nevents = n;
+        rc = mlq_outbox_reply(c->out, peer, &m, err);
+    }
+    mlq_store_eventinfo_array_free(&ev, n);
+    return rc;
+}

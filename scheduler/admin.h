@@ -1,6 +1,7 @@
-/* admin: requests about workers: the `workers` listing (with each GPU and
- * the job holding it), and `drain` / `resume`. Same handler contract as
- * client.h. (Who may drain is enforced once identities exist, issue 5.) */
+/* admin: requests about workers and keys: the `workers` listing (with each
+ * GPU and the job holding it), `drain` / `resume`, the key registry and the
+ * audit history. Same handler contract as client.h; the loop's handler table
+ * says which roles may send each. */
 #ifndef MLQ_ADMIN_H
 #define MLQ_ADMIN_H
 
@@ -11,6 +12,17 @@ int mlq_admin_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
 int mlq_admin_on_drain(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                        struct mlq_err *err);
 int mlq_admin_on_resume(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                        struct mlq_err *err);
+
+/* Keys: `mlq admin user|worker add|rm`, `mlq admin users` (admins only). */
+int mlq_admin_on_user_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                          struct mlq_err *err);
+int mlq_admin_on_user_rm(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         struct mlq_err *err);
+int mlq_admin_on_users(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                       struct mlq_err *err);
+/* The history: admins see everything; users the events of their own jobs. */
+int mlq_admin_on_events(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                         struct mlq_err *err);
 
 #endif

@@ -28,6 +28,56 @@ static int reply(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg 
     return mlq_outbox_reply(c->out, peer, m, err);
 }
 
+int mlq_client_set_owner(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    if (c->who.insecure) /* no identities: the client says who it is */
+        return 0;
+    char *owner = strdup(c->who.name);
+    if (!owner)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    free(spec->owner);
+    spec->owner = owner;
+    return 0;
+}
+
+/* Owner of a job or array (terminal ones from the store). */
+static int owner_of(struct mlq_ctx *c, const char *id, bool is_array, char *out, size_t len,
+                    struct mlq_err *err)
+{
+    const struct mlq_job *job = is_array ? NULL : mlq_jobtab_get(c->jobs, id);
+    if (job) {
+        snprintf(out, len, "%s", job->row.spec.owner ? job->row.spec.owner : "");
+        return 0;
+    }
+    int rc;
+    if (is_array) {
+        struct mlq_store_array a;
+        if ((rc = mlq_store_array_get(c->store, id, &a, err)) == 0) {
+            snprintf(out, len, "%s", a.spec.owner ? a.spec.owner : "");
+            mlq_store_array_free(&a);
+        }
+    } else {
+        struct mlq_store_job row;
+        if ((rc = mlq_store_job_get(c->store, id, &row, err)) == 0) {
+            snprintf(out, len, "%s", row.spec.owner ? row.spec.owner : "");
+            mlq_store_job_free(&row);
+        }
+    }
+    return rc;
+}
+
+/* Only a job's owner and admins may act on it or read its output. */
+static int check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err)
+{
+    char owner[MLQ_MAX_NAME + 1];
+    int rc = owner_of(c, id, is_array, owner, sizeof owner, err);
+    if (rc == 0 && !mlq_auth_owns(&c->who, owner))
+        rc = mlq_err_set(err, MLQ_EPERM,
+                         "%s %.8s belongs to %s; only its owner or an admin may do that",
+                         is_array ? "array" : "job", id, owner[0] ? owner : "someone else");
+    return rc;
+}
+
 /* Dependencies name what the user typed; the job keeps full ids. */
 static int resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
 {
@@ -46,7 +96,9 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
                          struct mlq_err *err)
 {
     struct mlq_jobspec *spec = &msg->u.submit.spec;
-    int rc = mlq_proto_jobspec_check(spec, err);
+    int rc = mlq_client_set_owner(c, spec, err);
+    if (rc == 0)
+        rc = mlq_proto_jobspec_check(spec, err);
     if (rc < 0)
         return rc;
     struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED};
@@ -212,6 +264,8 @@ int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         return mlq_err_set(err, MLQ_EINVAL, "cancel needs at least one job id");
     struct resolved r = {0};
     int rc = resolve_all(c, msg->u.cancel.ids, n, &r, err);
+    for (uint32_t i = 0; i < n && rc == 0; i++) /* all allowed, or nothing changes */
+        rc = check_owner(c, r.ids[i], r.is_array[i], err);
     for (uint32_t i = 0; i < n && rc == 0; i++)
         rc = r.is_array[i] ? cancel_array(c, r.ids[i], err) : cancel_one(c, r.ids[i], err);
     if (rc == 0)
@@ -321,6 +375,8 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
 {
     char id[MLQ_ID_LEN + 1];
     int rc = resolve_job(c, msg->u.logs.job, id, err);
+    if (rc == 0)
+        rc = check_owner(c, id, false, err);
     if (rc < 0)
         return rc;
     struct mlq_store_attempt a;

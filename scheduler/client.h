@@ -12,6 +12,10 @@
 #include "proto.h"
 #include "transport.h"
 
+/* Makes the authenticated identity the owner of spec (unless insecure:
+ * then the client's word stands). */
+int mlq_client_set_owner(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err);
+
 typedef int (*mlq_handler_fn)(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                               struct mlq_err *err);
 

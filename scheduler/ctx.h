@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "jobtab.h"
 #include "outbox.h"
 #include "store.h"
@@ -49,6 +50,11 @@ struct mlq_ctx {
     struct mlq_schedules *scheds;  /* cron schedules */
     char (*ended)[MLQ_ID_LEN + 1]; /* targets that ended this iteration */
     size_t nended, cap_ended;
+    /* Issue 5. */
+    struct mlq_auth *auth;   /* key registry for the ZAP handler */
+    struct mlq_identity who; /* sender of the request being handled */
+    bool insecure;           /* plain TCP, no identities */
+    bool allow_root;         /* jobs may run as root on workers */
 };
 
 #endif

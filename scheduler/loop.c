@@ -18,6 +18,8 @@
 #include "schedules.h"
 #include "strmap.h"
 #include "jobops.h"
+#include "keys.h"
+#include "zap.h"
 #include "log.h"
 #include "logrelay.h"
 #include "logstore.h"
@@ -31,28 +33,39 @@
 
 enum { FROM_ANY, FROM_WORKER };
 
-/* Which handler serves each message type, and who may send it. Types
- * missing here (replies, scheduler-to-worker messages) are refused. */
+#define PEOPLE (MLQ_ROLE_USER | MLQ_ROLE_ADMIN)
+#define ADMIN  MLQ_ROLE_ADMIN
+#define WORKER MLQ_ROLE_WORKER
+
+/* Which handler serves each message type, who may send it (roles from the
+ * authenticated identity, never from the routing id), and whether the
+ * connection must belong to a registered worker. Types missing here
+ * (replies, scheduler-to-worker messages) are refused. */
 static const struct {
     mlq_handler_fn fn;
+    unsigned roles;
     int from;
 } handlers[MLQ_MSG_TYPE_COUNT] = {
-    [MLQ_MSG_SUBMIT] = {mlq_client_on_submit, FROM_ANY},
-    [MLQ_MSG_JOBS] = {mlq_client_on_jobs, FROM_ANY},
-    [MLQ_MSG_CANCEL] = {mlq_client_on_cancel, FROM_ANY},
-    [MLQ_MSG_WORKERS] = {mlq_admin_on_workers, FROM_ANY},
-    [MLQ_MSG_DRAIN] = {mlq_admin_on_drain, FROM_ANY},
-    [MLQ_MSG_RESUME] = {mlq_admin_on_resume, FROM_ANY},
-    [MLQ_MSG_WHY] = {mlq_client_on_why, FROM_ANY},
-    [MLQ_MSG_SCHEDULE_ADD] = {mlq_schedules_on_add, FROM_ANY},
-    [MLQ_MSG_SCHEDULE_CMD] = {mlq_schedules_on_cmd, FROM_ANY},
-    [MLQ_MSG_SCHEDULES] = {mlq_schedules_on_list, FROM_ANY},
-    [MLQ_MSG_LOGS] = {mlq_client_on_logs, FROM_ANY},
-    [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, FROM_ANY},
-    [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, FROM_WORKER},
-    [MLQ_MSG_REPORT] = {mlq_wproto_on_report, FROM_WORKER},
-    [MLQ_MSG_LOG_CHUNK] = {mlq_client_on_log_chunk, FROM_WORKER},
-    [MLQ_MSG_LOG_UPLOAD] = {mlq_wproto_on_log_upload, FROM_WORKER},
+    [MLQ_MSG_SUBMIT] = {mlq_client_on_submit, PEOPLE, FROM_ANY},
+    [MLQ_MSG_JOBS] = {mlq_client_on_jobs, PEOPLE, FROM_ANY},
+    [MLQ_MSG_CANCEL] = {mlq_client_on_cancel, PEOPLE, FROM_ANY},
+    [MLQ_MSG_WORKERS] = {mlq_admin_on_workers, PEOPLE, FROM_ANY},
+    [MLQ_MSG_DRAIN] = {mlq_admin_on_drain, ADMIN, FROM_ANY},
+    [MLQ_MSG_RESUME] = {mlq_admin_on_resume, ADMIN, FROM_ANY},
+    [MLQ_MSG_WHY] = {mlq_client_on_why, PEOPLE, FROM_ANY},
+    [MLQ_MSG_SCHEDULE_ADD] = {mlq_schedules_on_add, PEOPLE, FROM_ANY},
+    [MLQ_MSG_SCHEDULE_CMD] = {mlq_schedules_on_cmd, PEOPLE, FROM_ANY},
+    [MLQ_MSG_SCHEDULES] = {mlq_schedules_on_list, PEOPLE, FROM_ANY},
+    [MLQ_MSG_LOGS] = {mlq_client_on_logs, PEOPLE, FROM_ANY},
+    [MLQ_MSG_USER_ADD] = {mlq_admin_on_user_add, ADMIN, FROM_ANY},
+    [MLQ_MSG_USER_RM] = {mlq_admin_on_user_rm, ADMIN, FROM_ANY},
+    [MLQ_MSG_USERS] = {mlq_admin_on_users, ADMIN, FROM_ANY},
+    [MLQ_MSG_EVENTS] = {mlq_admin_on_events, PEOPLE, FROM_ANY},
+    [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, WORKER, FROM_ANY},
+    [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, WORKER, FROM_WORKER},
+    [MLQ_MSG_REPORT] = {mlq_wproto_on_report, WORKER, FROM_WORKER},
+    [MLQ_MSG_LOG_CHUNK] = {mlq_client_on_log_chunk, WORKER, FROM_WORKER},
+    [MLQ_MSG_LOG_UPLOAD] = {mlq_wproto_on_log_upload, WORKER, FROM_WORKER},
 };
 
 struct mlq_loop {
@@ -60,6 +73,7 @@ struct mlq_loop {
     void *zctx;
     int64_t next_tick;
     bool failed;            /* the iteration hit a store error: roll it back */
+    struct mlq_zap *zap;    /* CURVE key checks; NULL when insecure */
     double time_scale;      /* test clock: wall time runs this much faster */
     int64_t time_offset_ms; /* test clock: shift */
     int64_t start_wall, start_mono;
@@ -106,12 +120,83 @@ static int64_t sched_wall(const struct mlq_loop *s)
     return s->start_wall + s->time_offset_ms + (int64_t)(elapsed * s->time_scale);
 }
 
+/* Plain TCP when insecure; else CURVE, with the ZAP handler bound first so
+ * that no client is ever let in without its key being checked. */
+static int bind_router(struct mlq_loop *s, const struct mlq_loop_opts *o, struct mlq_err *err)
+{
+    struct mlq_ctx *c = &s->c;
+    if (o->insecure)
+        return mlq_transport_router(s->zctx, o->listen, &c->router, err);
+    struct mlq_keypair kp;
+    int rc = mlq_keys_read_secret(o->key_path, &kp, err);
+    if (rc == MLQ_ENOTFOUND) { /* first start: make the scheduler's key */
+        char dir[MLQ_MAX_PATH];
+        snprintf(dir, sizeof dir, "%s", o->key_path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        rc = slash ? mlq_fs_mkdirs(dir, 0700, err) : 0;
+        if (rc == 0)
+            rc = mlq_keys_generate(&kp, err);
+        if (rc == 0)
+            rc = mlq_keys_write(o->key_path, &kp, false, err);
+        if (rc == 0)
+            mlq_info("created the scheduler key %s (public key %s)", o->key_path, kp.public_z85);
+    }
+    if (rc == 0)
+        rc = mlq_zap_create(s->zctx, mlq_auth_lookup, c->auth, &s->zap, err);
+    if (rc == 0)
+        rc = mlq_transport_router_curve(s->zctx, o->listen, &kp, &c->router, err);
+    memset(&kp, 0, sizeof kp);
+    return rc;
+}
+
+/* "ROLE:NAME:FILE.pub" from --authorize: registers that key. */
+static int authorize_one(struct mlq_ctx *c, const char *spec, struct mlq_err *err)
+{
+    const char *a = strchr(spec, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+    struct mlq_store_principal p = {0};
+    if (!a || !b || (size_t)(a - spec) >= sizeof p.role || (size_t)(b - a - 1) > MLQ_MAX_NAME ||
+        b == a + 1)
+        return mlq_err_set(err, MLQ_EINVAL, "--authorize wants ROLE:NAME:FILE.pub, not \"%.80s\"",
+                           spec);
+    memcpy(p.role, spec, (size_t)(a - spec));
+    memcpy(p.name, a + 1, (size_t)(b - a - 1));
+    enum mlq_role role = mlq_auth_role_parse(p.role);
+    if (role == MLQ_ROLE_NONE)
+        return mlq_err_set(err, MLQ_EINVAL, "--authorize: role must be user, admin or worker");
+    snprintf(p.kind, sizeof p.kind, "%s", role == MLQ_ROLE_WORKER ? "worker" : "user");
+    int rc = mlq_keys_read_public(b + 1, p.key, err);
+    p.added_ms = c->now_wall;
+    if (rc == 0)
+        rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_principal_save(c->store, &p, err);
+    if (rc == 0 && mlq_auth_put(c->auth, &p) < 0)
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    return rc;
+}
+
+/* Loads the key registry and adds the --authorize principals. */
+static int load_principals(struct mlq_loop *s, const struct mlq_loop_opts *o, struct mlq_err *err)
+{
+    struct mlq_ctx *c = &s->c;
+    int rc = mlq_auth_load(c->auth, c->store, err);
+    mlq_store_set_actor(c->store, "bootstrap");
+    for (size_t i = 0; rc == 0 && i < o->nauthorize; i++)
+        rc = authorize_one(c, o->authorize[i], err);
+    mlq_store_set_actor(c->store, NULL);
+    return rc;
+}
+
 int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct mlq_err *err)
 {
     struct mlq_loop *s = calloc(1, sizeof *s);
     if (!s)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     struct mlq_ctx *c = &s->c;
+    c->insecure = o->insecure;
+    c->allow_root = o->allow_root;
     c->heartbeat_ms = o->heartbeat_ms;
     c->lease_ms = o->lease_ms;
     c->kill_grace_ms = o->kill_grace_ms;
@@ -129,7 +214,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     int rc = mlq_store_open(path, &c->store, err);
     if (rc == 0)
         rc = ctx_init_memory(c, err);
-    if (rc == 0 && (!(c->out = mlq_outbox_create()) || !(c->logs = mlq_logrelay_create())))
+    if (rc == 0 && (!(c->out = mlq_outbox_create()) || !(c->logs = mlq_logrelay_create()) ||
+                    !(c->auth = mlq_auth_create())))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/logs", o->state_dir);
     if (rc == 0)
@@ -138,12 +224,14 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
         rc = mlq_jobops_recover(c, err);
     if (rc == 0)
         rc = mlq_schedules_load(c, err);
+    if (rc == 0 && !o->insecure)
+        rc = load_principals(s, o, err);
     if (rc == 0)
         rc = mlq_store_commit(c->store, err);
     if (rc == 0 && !(s->zctx = zmq_ctx_new()))
         rc = mlq_err_set(err, MLQ_EIO, "zmq_ctx_new: %s", zmq_strerror(errno));
     if (rc == 0)
-        rc = mlq_transport_router(s->zctx, o->listen, &c->router, err);
+        rc = bind_router(s, o, err);
     if (rc < 0) {
         mlq_loop_destroy(&s);
         return rc;
@@ -159,8 +247,10 @@ void mlq_loop_destroy(struct mlq_loop **sp)
     struct mlq_loop *s = *sp;
     if (s->c.router)
         zmq_close(s->c.router);
+    mlq_zap_destroy(&s->zap);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
+    mlq_auth_destroy(&s->c.auth);
     mlq_store_close(&s->c.store);
     ctx_free_memory(&s->c);
     free(s->c.ended);
@@ -181,18 +271,37 @@ static void reply_error(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t
 }
 
 /* Decodes, checks the sender, runs the handler; answers errors. */
+/* Refuses the message unless its sender's identity has a role allowed to
+ * send it (and, for worker traffic, is a registered worker connection). */
+static int admit(struct mlq_ctx *c, const struct mlq_peer *peer, const struct mlq_msg *msg,
+                 struct mlq_err *e)
+{
+    if ((unsigned)msg->type >= MLQ_MSG_TYPE_COUNT || !handlers[msg->type].fn)
+        return mlq_err_set(e, MLQ_EPROTO, "message type %s is not a request",
+                           mlq_proto_type_name(msg->type));
+    int rc = mlq_auth_identity(peer->user_id, c->insecure, &c->who, e);
+    if (rc < 0)
+        return rc;
+    if (!(c->who.roles & handlers[msg->type].roles))
+        return mlq_err_set(e, MLQ_EPERM, "%s %s may not send %s",
+                           mlq_auth_role_name((enum mlq_role)c->who.roles), c->who.name,
+                           mlq_proto_type_name(msg->type));
+    if (handlers[msg->type].from == FROM_WORKER && !mlq_workers_by_peer(c->workers, peer))
+        return mlq_err_set(e, MLQ_ENOTFOUND, "unknown worker connection; register first");
+    return 0;
+}
+
 static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct mlq_msg *msg)
 {
     struct mlq_ctx *c = &s->c;
     struct mlq_err e = {0};
-    int rc;
-    if ((unsigned)msg->type >= MLQ_MSG_TYPE_COUNT || !handlers[msg->type].fn)
-        rc = mlq_err_set(&e, MLQ_EPROTO, "message type %s is not a request",
-                         mlq_proto_type_name(msg->type));
-    else if (handlers[msg->type].from == FROM_WORKER && !mlq_workers_by_peer(c->workers, peer))
-        rc = mlq_err_set(&e, MLQ_ENOTFOUND, "unknown worker connection; register first");
-    else
+    int rc = admit(c, peer, msg, &e);
+    if (rc == 0) {
+        /* Every event the request appends names who asked for it. */
+        mlq_store_set_actor(c->store, c->insecure ? "insecure" : peer->user_id);
         rc = handlers[msg->type].fn(c, peer, msg, &e);
+        mlq_store_set_actor(c->store, NULL);
+    }
     if (rc == MLQ_EDB) {
         s->failed = true;
         s->fail_err = e;
@@ -306,13 +415,17 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
     bool stop = false;
     while (!stop) {
         int64_t wait = s->next_tick - mlq_clock_mono_ms();
-        zmq_pollitem_t items[] = {{c->router, 0, ZMQ_POLLIN, 0}, {NULL, stop_fd, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 2, wait < 0 ? 0 : (long)wait);
+        zmq_pollitem_t items[] = {{c->router, 0, ZMQ_POLLIN, 0},
+                                  {NULL, stop_fd, ZMQ_POLLIN, 0},
+                                  {s->zap ? mlq_zap_socket(s->zap) : NULL, -1, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, s->zap ? 3 : 2, wait < 0 ? 0 : (long)wait);
         if (n < 0 && errno != EINTR)
             return mlq_err_set(err, MLQ_EIO, "zmq_poll: %s", zmq_strerror(errno));
         c->now_mono = mlq_clock_mono_ms();
         c->now_wall = sched_wall(s);
         stop = n > 0 && (items[1].revents & ZMQ_POLLIN);
+        if (s->zap && (items[2].revents & ZMQ_POLLIN) && mlq_zap_handle(s->zap) < 0)
+            mlq_warn("ZAP handler: receive failed");
         drain_socket(s);
         run_timers(s);
         schedule_if_dirty(s);

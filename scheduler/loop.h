@@ -8,6 +8,8 @@
 #ifndef MLQ_LOOP_H
 #define MLQ_LOOP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -21,8 +23,13 @@ struct mlq_loop_opts {
     int64_t age_step_ms;            /* waiting this long = one priority point */
     int64_t default_limit_ms;       /* assumed time limit for backfill */
     int64_t fairshare_half_life_ms; /* decay of recent use */
-    double time_scale;              /* tests only: wall clock speed-up; 0 = real */
-    int64_t time_offset_ms;         /* tests only: wall clock shift */
+    bool insecure;                  /* plain TCP (loopback only), no identities */
+    const char *key_path;           /* the scheduler's CURVE secret key file */
+    const char *const *authorize;   /* "ROLE:NAME:FILE.pub" registered at start */
+    size_t nauthorize;
+    bool allow_root;        /* jobs may run as root on workers */
+    double time_scale;      /* tests only: wall clock speed-up; 0 = real */
+    int64_t time_offset_ms; /* tests only: wall clock shift */
 };
 
 struct mlq_loop;

@@ -49,12 +49,24 @@ static void usage(FILE *f)
                "                      reserving for a blocked job (default 24h)\n"
                "  --fairshare-half-life DUR\n"
                "                      how fast a user's past use stops counting (default 24h)\n"
+               "  --key FILE          the scheduler's CURVE secret key (default\n"
+               "                      DIR/keys/server.key, created when missing)\n"
+               "  --authorize ROLE:NAME:FILE.pub\n"
+               "                      register a key at start (role user, admin or worker);\n"
+               "                      repeatable\n"
+               "  --insecure          plain TCP without keys (loopback addresses only)\n"
+               "  --allow-root-jobs   let jobs of user root run as root on workers\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
                "  -h, --help          show this help\n");
 }
 
+#define MAX_AUTHORIZE 256
+
 struct opts {
     struct mlq_loop_opts s;
+    const char *auth[MAX_AUTHORIZE];
+    size_t nauth;
+    char key_buf[MLQ_MAX_PATH + 32];
     enum mlq_log_level level;
 };
 
@@ -91,6 +103,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"ageing", required_argument, NULL, 'a'},
         {"default-time-limit", required_argument, NULL, 't'},
         {"fairshare-half-life", required_argument, NULL, 'f'},
+        {"key", required_argument, NULL, 'k'},
+        {"authorize", required_argument, NULL, 'A'},
+        {"insecure", no_argument, NULL, 'I'},
+        {"allow-root-jobs", no_argument, NULL, 'R'},
         {"log-level", required_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -119,6 +135,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case 't':
             rc = parse_duration_opt("default-time-limit", optarg, &o->s.default_limit_ms);
+            break;
+        case 'k':
+            o->s.key_path = optarg;
+            break;
+        case 'A':
+            if (o->nauth == MAX_AUTHORIZE) {
+                fprintf(stderr, "mlq-scheduler: at most %d --authorize\n", MAX_AUTHORIZE);
+                rc = -1;
+            } else {
+                o->auth[o->nauth++] = optarg;
+            }
+            break;
+        case 'I':
+            o->s.insecure = true;
+            break;
+        case 'R':
+            o->s.allow_root = true;
             break;
         case 'f':
             rc = parse_duration_opt("fairshare-half-life", optarg, &o->s.fairshare_half_life_ms);
@@ -238,12 +271,18 @@ int main(int argc, char **argv)
     mlq_log_init("mlq-scheduler", o.level);
     if (read_test_clock(&o.s) < 0)
         return 2;
-    if (!mlq_transport_is_local(o.s.listen)) {
+    if (o.s.insecure && !mlq_transport_is_local(o.s.listen)) {
         fprintf(stderr,
-                "mlq-scheduler: refusing to listen on %s: without CURVE keys only "
-                "loopback addresses are allowed\n",
+                "mlq-scheduler: refusing to listen on %s with --insecure: plain text is only "
+                "allowed on loopback addresses\n",
                 o.s.listen);
         return 2;
+    }
+    o.s.authorize = o.auth;
+    o.s.nauthorize = o.nauth;
+    if (!o.s.key_path) {
+        snprintf(o.key_buf, sizeof o.key_buf, "%s/keys/server.key", o.s.state_dir);
+        o.s.key_path = o.key_buf;
     }
     int lock_fd = -1, pipefd[2];
     if (claim_state_dir(o.s.state_dir, &lock_fd) < 0 || setup_signals(pipefd) < 0)

@@ -10,9 +10,8 @@
 #include "log.h"
 #include "pipeline.h"
 
-#define NEXT_SHOWN          5
-#define RUNS_SHOWN          10
-#define DEFAULT_CATCH_UP_MS (3600 * 1000)
+#define NEXT_SHOWN 5
+#define RUNS_SHOWN 10
 
 struct entry {
     char name[MLQ_MAX_NAME + 1];
@@ -170,7 +169,8 @@ static int catch_up(struct mlq_ctx *c, struct entry *e, struct mlq_err *err)
         return rc;
     int64_t missed = e->next_ms, window = row.catch_up_ms;
     mlq_store_schedule_free(&row);
-    if (!e->paused && missed && missed <= c->now_wall && c->now_wall - missed <= window) {
+    if (!e->paused && missed && missed <= c->now_wall && window > 0 &&
+        c->now_wall - missed <= window) {
         mlq_info("schedule %s: catching up the run due at %lld", e->name, (long long)missed);
         return fire(c, e, missed, err);
     }
@@ -342,7 +342,9 @@ int mlq_schedules_on_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
 {
     struct mlq_scheduleinfo *si = &msg->u.schedule_add.sched;
     struct mlq_store_schedule row = {0};
-    int rc = check_add(si, &row, err);
+    int rc = mlq_client_set_owner(c, &si->spec, err);
+    if (rc == 0)
+        rc = check_add(si, &row, err);
     if (rc < 0)
         return rc;
     if (find(c->scheds, si->name))
@@ -351,7 +353,7 @@ int mlq_schedules_on_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     row.cron = si->cron;
     row.timezone = si->timezone && si->timezone[0] ? si->timezone : NULL;
     row.spec = si->spec;
-    row.catch_up_ms = si->catch_up_ms > 0 ? si->catch_up_ms : DEFAULT_CATCH_UP_MS;
+    row.catch_up_ms = si->catch_up_ms; /* 0: never catch up (absent = 1 h, by the decoder) */
     row.paused = si->paused;
     row.created_ms = c->now_wall;
     if ((rc = add_entry(c->scheds, &row, err)) < 0)
@@ -396,6 +398,18 @@ static int remove_entry(struct mlq_ctx *c, struct entry *e, struct mlq_err *err)
     return 0;
 }
 
+static int check_schedule_owner(struct mlq_ctx *c, const char *name, struct mlq_err *err)
+{
+    struct mlq_store_schedule row;
+    int rc = mlq_store_schedule_get(c->store, name, &row, err);
+    if (rc == 0 && !mlq_auth_owns(&c->who, row.spec.owner))
+        rc = mlq_err_set(err, MLQ_EPERM, "schedule %s belongs to %s", name,
+                         row.spec.owner ? row.spec.owner : "someone else");
+    if (rc == 0 || rc == MLQ_EPERM)
+        mlq_store_schedule_free(&row);
+    return rc;
+}
+
 int mlq_schedules_on_cmd(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
@@ -404,9 +418,11 @@ int mlq_schedules_on_cmd(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     struct entry *e = find(c->scheds, name);
     if (!e)
         return mlq_err_set(err, MLQ_ENOTFOUND, "no schedule named \"%.64s\"", name);
+    int rc = check_schedule_owner(c, name, err);
+    if (rc < 0)
+        return rc;
     char keep[MLQ_MAX_NAME + 1];
     snprintf(keep, sizeof keep, "%s", e->name);
-    int rc;
     if (strcmp(op, "pause") == 0 || strcmp(op, "resume") == 0) {
         rc = set_paused(c, e, op[0] == 'p', err);
     } else if (strcmp(op, "run_now") == 0) {

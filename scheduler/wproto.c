@@ -64,6 +64,9 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     int rc = check_register(msg, err);
     if (rc < 0)
         return rc;
+    if (!c->who.insecure && strcmp(c->who.name, msg->u.reg.name) != 0)
+        return mlq_err_set(err, MLQ_EPERM, "the key of worker %s may not register as %.64s",
+                           c->who.name, msg->u.reg.name);
     struct mlq_worker *w = mlq_workers_add(c->workers, msg->u.reg.name);
     if (!w)
         return mlq_err_set(err, MLQ_ETOOBIG, "too many workers (at most %d)", MLQ_MAX_WORKERS);

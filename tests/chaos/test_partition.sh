@@ -72,7 +72,7 @@ except OSError:
 }
 SCHED_PORT=$(free_port)
 SCHED_ADDR=tcp://$HOST:$SCHED_PORT
-"$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$STATE" --heartbeat "${HB}s" \
+"$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$STATE" --insecure --allow-root-jobs --heartbeat "${HB}s" \
     --lease "${LEASE}s" --kill-grace "${GRACE}s" >>"$T/logs/scheduler.log" 2>&1 &
 SCHED_PID=$!
 IT_PIDS+=("$SCHED_PID")
@@ -87,7 +87,7 @@ socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
 # The partitioned worker, wp, in the namespace (`ip netns exec` execs it, so
 # the pid is the worker's).
 ip netns exec "$NS" "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name wp --spool "$T/spool-wp" \
-    --cpus 2 --mem 2G --gpus 0 --heartbeat "${HB}s" >>"$T/logs/worker-wp.log" 2>&1 &
+    --insecure --cpus 2 --mem 2G --gpus 0 --heartbeat "${HB}s" >>"$T/logs/worker-wp.log" 2>&1 &
 WP=$!
 IT_PIDS+=("$WP")
 wait_until "worker_up wp || ! pid_alive $WP" 15 || true

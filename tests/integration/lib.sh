@@ -225,7 +225,13 @@ start_scheduler() {
     for try in 1 2 3 4 5; do
         [ -n "$SCHED_PORT" ] || SCHED_PORT=$(free_port)
         SCHED_ADDR=tcp://127.0.0.1:$SCHED_PORT
-        "$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$state" "$@" \
+        # Plain TCP on loopback unless the test sets IT_SECURE=1 and brings
+        # its own keys (the scheduler requires keys without --insecure).
+        local plain=()
+        [ "${IT_SECURE:-0}" = 1 ] || plain=(--insecure)
+        # Tests run as root and submit as root: let those jobs run.
+        [ "$(id -u)" != 0 ] || plain+=(--allow-root-jobs)
+        "$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$state" "${plain[@]}" "$@" \
             >>"$T/logs/scheduler.log" 2>&1 &
         SCHED_PID=$!
         IT_PIDS+=("$SCHED_PID")
@@ -256,6 +262,7 @@ start_worker() {
     case " ${args[*]-} " in *" --cpus "*) ;; *) args+=(--cpus 2) ;; esac
     case " ${args[*]-} " in *" --mem "*) ;; *) args+=(--mem 2G) ;; esac
     case " ${args[*]-} " in *" --gpus "*) ;; *) args+=(--gpus 0) ;; esac
+    [ "${IT_SECURE:-0}" = 1 ] || args+=(--insecure)
     mkdir -p "$spool"
     "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name "$name" --spool "$spool" "${args[@]}" \
         >>"$T/logs/worker-$name.log" 2>&1 &

@@ -1,0 +1,160 @@
+/* auth: see auth.h. */
+#include "auth.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strmap.h"
+
+struct principal {
+    enum mlq_role role;
+    char kind[8];
+    char name[MLQ_MAX_NAME + 1];
+    char key[41];
+};
+
+struct mlq_auth {
+    struct mlq_strmap *by_key;  /* z85 public key -> principal (owns it) */
+    struct mlq_strmap *by_name; /* "kind:name" -> the same principal */
+};
+
+struct mlq_auth *mlq_auth_create(void)
+{
+    struct mlq_auth *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->by_key = mlq_strmap_create();
+    a->by_name = mlq_strmap_create();
+    if (!a->by_key || !a->by_name) {
+        mlq_auth_destroy(&a);
+        return NULL;
+    }
+    return a;
+}
+
+void mlq_auth_destroy(struct mlq_auth **a)
+{
+    if (!a || !*a)
+        return;
+    mlq_strmap_destroy(&(*a)->by_name, NULL);
+    mlq_strmap_destroy(&(*a)->by_key, free);
+    free(*a);
+    *a = NULL;
+}
+
+const char *mlq_auth_role_name(enum mlq_role r)
+{
+    switch (r) {
+    case MLQ_ROLE_USER:
+        return "user";
+    case MLQ_ROLE_ADMIN:
+        return "admin";
+    case MLQ_ROLE_WORKER:
+        return "worker";
+    default:
+        return "none";
+    }
+}
+
+enum mlq_role mlq_auth_role_parse(const char *s)
+{
+    static const enum mlq_role roles[] = {MLQ_ROLE_USER, MLQ_ROLE_ADMIN, MLQ_ROLE_WORKER};
+    for (size_t i = 0; s && i < 3; i++)
+        if (strcmp(s, mlq_auth_role_name(roles[i])) == 0)
+            return roles[i];
+    return MLQ_ROLE_NONE;
+}
+
+static void name_key(const char *kind, const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s:%s", kind, name);
+}
+
+void mlq_auth_remove(struct mlq_auth *a, const char *kind, const char *name)
+{
+    char nk[MLQ_MAX_NAME + 16];
+    name_key(kind, name, nk, sizeof nk);
+    struct principal *p = mlq_strmap_take(a->by_name, nk);
+    if (p)
+        free(mlq_strmap_take(a->by_key, p->key));
+}
+
+int mlq_auth_put(struct mlq_auth *a, const struct mlq_store_principal *sp)
+{
+    enum mlq_role role = mlq_auth_role_parse(sp->role);
+    if (role == MLQ_ROLE_NONE)
+        return MLQ_EINVAL;
+    mlq_auth_remove(a, sp->kind, sp->name);
+    struct principal *old = mlq_strmap_take(a->by_key, sp->key); /* key moved to a new name */
+    if (old) {
+        char nk[MLQ_MAX_NAME + 16];
+        name_key(old->kind, old->name, nk, sizeof nk);
+        mlq_strmap_take(a->by_name, nk);
+        free(old);
+    }
+    struct principal *p = calloc(1, sizeof *p);
+    if (!p)
+        return MLQ_ENOMEM;
+    p->role = role;
+    snprintf(p->kind, sizeof p->kind, "%s", sp->kind);
+    snprintf(p->name, sizeof p->name, "%s", sp->name);
+    snprintf(p->key, sizeof p->key, "%s", sp->key);
+    char nk[MLQ_MAX_NAME + 16];
+    name_key(p->kind, p->name, nk, sizeof nk);
+    if (mlq_strmap_put(a->by_key, p->key, p) < 0) {
+        free(p);
+        return MLQ_ENOMEM;
+    }
+    if (mlq_strmap_put(a->by_name, nk, p) < 0) {
+        free(mlq_strmap_take(a->by_key, p->key));
+        return MLQ_ENOMEM;
+    }
+    return 0;
+}
+
+static int load_one(const struct mlq_store_principal *p, void *ctx)
+{
+    return mlq_auth_put(ctx, p) < 0 ? MLQ_ENOMEM : 0;
+}
+
+int mlq_auth_load(struct mlq_auth *a, struct mlq_store *st, struct mlq_err *err)
+{
+    return mlq_store_each_principal(st, load_one, a, err);
+}
+
+int mlq_auth_lookup(void *ctx, const char *key_z85, char *user_id, size_t len)
+{
+    const struct principal *p = mlq_strmap_get(((struct mlq_auth *)ctx)->by_key, key_z85);
+    if (!p)
+        return -1;
+    snprintf(user_id, len, "%s:%s", mlq_auth_role_name(p->role), p->name);
+    return 0;
+}
+
+int mlq_auth_identity(const char *user_id, bool insecure, struct mlq_identity *out,
+                      struct mlq_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (insecure) {
+        out->roles = MLQ_ROLE_USER | MLQ_ROLE_ADMIN | MLQ_ROLE_WORKER;
+        out->insecure = true;
+        return 0;
+    }
+    const char *colon = user_id ? strchr(user_id, ':') : NULL;
+    char role[16];
+    if (!colon || (size_t)(colon - user_id) >= sizeof role || strlen(colon + 1) > MLQ_MAX_NAME)
+        return mlq_err_set(err, MLQ_EPERM, "unauthenticated connection");
+    memcpy(role, user_id, (size_t)(colon - user_id));
+    role[colon - user_id] = '\0';
+    out->roles = mlq_auth_role_parse(role);
+    snprintf(out->name, sizeof out->name, "%s", colon + 1);
+    if (out->roles == MLQ_ROLE_NONE || !out->name[0])
+        return mlq_err_set(err, MLQ_EPERM, "unauthenticated connection");
+    return 0;
+}
+
+bool mlq_auth_owns(const struct mlq_identity *who, const char *owner)
+{
+    return (who->roles & MLQ_ROLE_ADMIN) || (owner && strcmp(owner, who->name) == 0);
+}

@@ -1,0 +1,54 @@
+/* auth: who is talking, and what they may do.
+ *
+ * The ZAP handler (zap.c) asks this module to map a client's CURVE public
+ * key to an identity "ROLE:NAME"; libzmq then attaches that User-Id to
+ * every message of the connection, and the loop turns it back into a
+ * struct mlq_identity before calling a handler. Routing ids are never
+ * trusted. The key registry is the principals table, cached here. With
+ * --insecure (plain TCP on loopback only) there are no keys: every client
+ * acts as an admin under the name it sends. */
+#ifndef MLQ_AUTH_H
+#define MLQ_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bounds.h"
+#include "err.h"
+#include "store.h"
+
+enum mlq_role {
+    MLQ_ROLE_NONE = 0,
+    MLQ_ROLE_USER = 1,
+    MLQ_ROLE_ADMIN = 2,
+    MLQ_ROLE_WORKER = 4,
+};
+
+struct mlq_identity {
+    unsigned roles; /* MLQ_ROLE_* bits: one role, or all of them when insecure */
+    char name[MLQ_MAX_NAME + 1];
+    bool insecure; /* no keys: every role, name from the request */
+};
+
+struct mlq_auth;
+
+struct mlq_auth *mlq_auth_create(void);
+void mlq_auth_destroy(struct mlq_auth **a);
+/* (Re)loads the key registry from the store. */
+int mlq_auth_load(struct mlq_auth *a, struct mlq_store *st, struct mlq_err *err);
+/* Adds or replaces the key of (kind, name) in the cache. */
+int mlq_auth_put(struct mlq_auth *a, const struct mlq_store_principal *p);
+void mlq_auth_remove(struct mlq_auth *a, const char *kind, const char *name);
+/* The ZAP callback: fills user_id with "ROLE:NAME" for a known key. */
+int mlq_auth_lookup(void *ctx, const char *key_z85, char *user_id, size_t len);
+
+/* Parses a connection's User-Id ("" when insecure). */
+int mlq_auth_identity(const char *user_id, bool insecure, struct mlq_identity *out,
+                      struct mlq_err *err);
+/* The owner of a job, or an admin. */
+bool mlq_auth_owns(const struct mlq_identity *who, const char *owner);
+const char *mlq_auth_role_name(enum mlq_role r);
+/* "user", "admin", "worker" -> role; MLQ_ROLE_NONE when unknown. */
+enum mlq_role mlq_auth_role_parse(const char *s);
+
+#endif
