@@ -33,6 +33,8 @@ void mlq_cli_fini(struct mlq_cli *cli)
     cli->zctx = NULL;
     free(cli->addr);
     cli->addr = NULL;
+    mlq_creds_wipe(&cli->creds);
+    cli->creds_ready = false;
 }
 
 /* One row per code; anything not listed is a plain failure (exit 1). */
@@ -153,16 +155,41 @@ static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
     return 0;
 }
 
+/* Loads the credentials once per invocation. */
+static int ensure_creds(struct mlq_cli *cli, struct mlq_err *err)
+{
+    if (cli->creds_ready)
+        return 0;
+    struct mlq_creds_src src = {
+        .insecure = cli->insecure, .config_path = cli->config_path, .env_key = getenv("MLQ_KEY")};
+    int rc = mlq_creds_load(&src, &cli->creds, err);
+    cli->creds_ready = rc == 0;
+    /* A missing or broken key setup is the user's configuration to fix
+     * (exit 2), not a refusal by the scheduler. */
+    if (rc < 0 && rc != MLQ_ENOMEM) {
+        rc = MLQ_CLI_EUSAGE;
+        if (err)
+            err->code = rc;
+    }
+    return rc;
+}
+
 int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type expect,
                     struct mlq_msg *reply, struct mlq_err *err)
 {
     memset(reply, 0, sizeof(*reply));
     const char *addr;
     int rc = mlq_cli_address(cli, &addr, err);
-    if (rc < 0 || (rc = ensure_ctx(cli, err)) < 0)
+    if (rc < 0 || (rc = ensure_creds(cli, err)) < 0 || (rc = ensure_ctx(cli, err)) < 0)
         return rc;
     req->rid = cli->next_rid++;
-    rc = mlq_transport_request(cli->zctx, addr, req, reply, cli->timeout_ms, err);
+    const struct mlq_curve *curve = cli->creds.plain ? NULL : &cli->creds.curve;
+    rc = mlq_transport_request_curve(cli->zctx, addr, curve, req, reply, cli->timeout_ms, err);
+    if (rc == MLQ_EPERM)
+        return mlq_err_set(err, rc,
+                           "not authorized by the scheduler at %s (is your key registered? see "
+                           "mlq admin user add)",
+                           addr);
     if (rc == MLQ_EUNREACH) {
         char dur[32];
         return mlq_err_set(err, rc, "no answer from the scheduler at %s within %s", addr,

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "creds.h"
 #include "err.h"
 #include "proto.h"
 
@@ -65,11 +66,16 @@ struct mlq_cli {
     void *zctx; /* ZeroMQ context, created on the first request */
     char *addr; /* resolved scheduler address, owned */
     bool stdout_tty;
+    /* Issue 5: how requests are secured (creds.h). */
+    bool insecure;           /* global --insecure */
+    const char *config_path; /* client config for the keys; NULL = the default */
+    bool creds_ready;        /* creds loaded (or set by `mlq up`) */
+    struct mlq_creds creds;
 };
 
 /* Sets defaults. Never fails. */
 void mlq_cli_init(struct mlq_cli *cli);
-/* Releases the context and the resolved address. */
+/* Releases the context and the resolved address; wipes the credentials. */
 void mlq_cli_fini(struct mlq_cli *cli);
 
 /* Maps an error code (0, MLQ_E*, MLQ_CLI_E*) to the process exit code. */
@@ -84,11 +90,14 @@ int mlq_cli_resolve_scheduler(const char *opt, char **out, struct mlq_err *err);
  * belongs to cli. */
 int mlq_cli_address(struct mlq_cli *cli, const char **out, struct mlq_err *err);
 
-/* Sends req (its rid is set here) and waits for the reply. An `error` reply
- * becomes its code with the scheduler's message in err, a reply of a type
- * other than `expect` becomes MLQ_EPROTO; no answer is MLQ_EUNREACH with the
- * address in the message. On success *reply must be freed with
- * mlq_proto_msg_free(); on failure it holds nothing. */
+/* Sends req (its rid is set here) and waits for the reply, over CURVE with
+ * the credentials of creds.h unless plain TCP was asked for (loaded on the
+ * first request). An `error` reply becomes its code with the scheduler's
+ * message in err, a reply of a type other than `expect` becomes MLQ_EPROTO;
+ * no answer is MLQ_EUNREACH with the address in the message; a key the
+ * scheduler refuses is MLQ_EPERM ("not authorized by the scheduler at
+ * ADDR ..."). On success *reply must be freed with mlq_proto_msg_free(); on
+ * failure it holds nothing. */
 int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type expect,
                     struct mlq_msg *reply, struct mlq_err *err);
 

@@ -8,7 +8,11 @@
  *
  * `down` signals whatever the pid files name (also daemons started by hand
  * on the same state dir), workers first so that none of them sees its
- * scheduler vanish and starts reconnecting, then the scheduler. */
+ * scheduler vanish and starts reconnecting, then the scheduler.
+ *
+ * Unless --insecure, `up` makes the cluster's keys (upkeys.h): the
+ * scheduler authorizes the user as admin and each worker by name, and the
+ * client config names the user's key and the scheduler's public key. */
 #include "cmd_cluster.h"
 
 #include <dirent.h>
@@ -30,6 +34,7 @@
 #include "output.h"
 #include "res.h"
 #include "transport.h"
+#include "upkeys.h"
 
 #define UP_MAX_WORKERS    64
 #define UP_WAIT_MS        30000
@@ -48,6 +53,7 @@ enum {
     OPT_LISTEN,
     OPT_STATE_DIR,
     OPT_KILL_JOBS,
+    OPT_INSECURE,
 };
 
 struct up_opts {
@@ -56,6 +62,7 @@ struct up_opts {
     int32_t gpus;
     const char *listen;
     const char *state_dir;
+    bool insecure; /* plain TCP, no keys */
 };
 
 /* One daemon `up` started: d[0] is the scheduler, d[1..] the workers. */
@@ -99,7 +106,10 @@ static const char up_usage[] =
     "  --mem M           memory per worker, e.g. 8G (default: this machine's)\n"
     "  --gpus G          GPUs per worker (default 0)\n"
     "  --listen ADDR     scheduler address (default " MLQ_CLI_DEFAULT_SCHEDULER ")\n"
-    "  --state-dir DIR   database, pid files, logs, spools (default " DEFAULT_STATE_DIR ")\n";
+    "  --state-dir DIR   database, pid files, logs, spools, keys (default " DEFAULT_STATE_DIR ")\n"
+    "  --insecure        plain TCP without keys (loopback only); by default `up` makes\n"
+    "                    the keys under DIR/keys, registers you as admin and each\n"
+    "                    worker, and puts your key into the client config\n";
 
 static const struct option up_longopts[] = {
     {"help", no_argument, NULL, 'h'},
@@ -109,6 +119,7 @@ static const struct option up_longopts[] = {
     {"gpus", required_argument, NULL, OPT_GPUS},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"insecure", no_argument, NULL, OPT_INSECURE},
     {NULL, 0, NULL, 0},
 };
 
@@ -127,6 +138,7 @@ static void up_defaults(struct up_opts *o)
     o->gpus = 0;
     o->listen = MLQ_CLI_DEFAULT_SCHEDULER;
     o->state_dir = DEFAULT_STATE_DIR;
+    o->insecure = false;
 }
 
 static int up_opt(int c, struct up_opts *o, struct mlq_err *err)
@@ -145,6 +157,9 @@ static int up_opt(int c, struct up_opts *o, struct mlq_err *err)
         return 0;
     case OPT_STATE_DIR:
         o->state_dir = optarg;
+        return 0;
+    case OPT_INSECURE:
+        o->insecure = true;
         return 0;
     default:
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "up: unexpected option");
@@ -221,32 +236,57 @@ static off_t file_size(const char *path)
     return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
-static int up_spawn_one(struct up_daemon *d, char *const argv[], struct mlq_err *err)
+/* Starts base (NULL-terminated) followed by the security options sec. */
+static int up_spawn_one(struct up_daemon *d, char *const base[], char *const sec[],
+                        struct mlq_err *err)
 {
+    size_t nb = 0, ns = 0;
+    while (base[nb])
+        nb++;
+    while (sec && sec[ns])
+        ns++;
+    char **argv = calloc(nb + ns + 1, sizeof(*argv));
+    if (!argv)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    memcpy(argv, base, nb * sizeof(*argv));
+    if (ns)
+        memcpy(argv + nb, sec, ns * sizeof(*argv));
     d->log_start = file_size(d->log);
-    return mlq_daemon_spawn(argv, d->log, &d->pid, err);
+    int rc = mlq_daemon_spawn(argv, d->log, &d->pid, err);
+    free(argv);
+    return rc;
 }
 
 static int up_spawn_scheduler(struct up_daemon *d, const char *dir, const struct up_opts *o,
-                              struct mlq_err *err)
+                              const struct mlq_upkeys *keys, struct mlq_err *err)
 {
-    char *prog = mlq_daemon_find("mlq-scheduler");
-    if (!prog)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    char **sec = NULL;
+    int rc = mlq_upkeys_sched_argv(keys, o->workers, &sec, err);
+    char *prog = rc == 0 ? mlq_daemon_find("mlq-scheduler") : NULL;
+    if (rc == 0 && !prog)
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     snprintf(d->name, sizeof(d->name), "scheduler");
     snprintf(d->log, sizeof(d->log), "%s/logs/scheduler.log", dir);
     char *argv[] = {prog, "--listen", (char *)o->listen, "--state-dir", (char *)dir, NULL};
-    int rc = up_spawn_one(d, argv, err);
+    if (rc == 0)
+        rc = up_spawn_one(d, argv, sec, err);
     free(prog);
+    mlq_upkeys_argv_free(&sec);
     return rc;
 }
 
 static int up_spawn_worker(struct up_daemon *d, long i, const char *dir, const struct up_opts *o,
-                           struct mlq_err *err)
+                           const struct mlq_upkeys *keys, struct mlq_err *err)
 {
+    char **sec = NULL;
+    int rc = mlq_upkeys_worker_argv(keys, i, &sec, err);
+    if (rc < 0)
+        return rc;
     char *prog = mlq_daemon_find("mlq-worker");
-    if (!prog)
+    if (!prog) {
+        mlq_upkeys_argv_free(&sec);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
     char cpus[32], mem[32], gpus[16], spool[MLQ_MAX_PATH];
     mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof(cpus));
     snprintf(mem, sizeof(mem), "%lld", (long long)o->mem);
@@ -256,8 +296,9 @@ static int up_spawn_worker(struct up_daemon *d, long i, const char *dir, const s
     snprintf(spool, sizeof(spool), "%s/workers/w%ld", dir, i);
     char *argv[] = {prog,    "--scheduler", (char *)o->listen, "--name", d->name,   "--cpus", cpus,
                     "--mem", mem,           "--gpus",          gpus,     "--spool", spool,    NULL};
-    int rc = up_spawn_one(d, argv, err);
+    rc = up_spawn_one(d, argv, sec, err);
     free(prog);
+    mlq_upkeys_argv_free(&sec);
     return rc;
 }
 
@@ -360,11 +401,22 @@ static void up_abort(struct up_daemon *d, int n)
 
 /* ---- up: the client config ---- */
 
-static int up_write_config(const char *dir, const char *listen, char **where, struct mlq_err *err)
+/* The key lines of the client config: the user's key and the scheduler's
+ * public key, or `insecure = yes`. */
+static int config_keys(const struct mlq_upkeys *keys, char *buf, size_t len)
 {
-    char text[2 * MLQ_MAX_PATH + 128], path[MLQ_MAX_PATH];
+    if (keys->insecure)
+        return snprintf(buf, len, "insecure = yes\n");
+    return snprintf(buf, len, "key = %s\nscheduler_key = %s.pub\n", keys->user, keys->server);
+}
+
+static int up_write_config(const char *dir, const char *listen, const struct mlq_upkeys *keys,
+                           char **where, struct mlq_err *err)
+{
+    char text[5 * MLQ_MAX_PATH + 128], path[MLQ_MAX_PATH];
     int len = snprintf(text, sizeof(text),
                        "# written by `mlq up`\nscheduler = %s\nstate_dir = %s\n", listen, dir);
+    len += config_keys(keys, text + len, sizeof(text) - (size_t)len);
     /* A copy in the state dir lets `mlq down` find this cluster's scheduler
      * even after another `mlq up` rewrote the user's config. */
     snprintf(path, sizeof(path), "%s/client.conf", dir);
@@ -381,7 +433,8 @@ static int up_write_config(const char *dir, const char *listen, char **where, st
     return rc < 0 ? rc : mlq_fs_write_atomic(*where, text, (size_t)len, err);
 }
 
-static void up_summary(const char *dir, const struct up_opts *o, pid_t sched, const char *cfg)
+static void up_summary(const char *dir, const struct up_opts *o, pid_t sched, const char *cfg,
+                       const struct mlq_upkeys *keys)
 {
     char cpus[32], mem[32];
     fprintf(stderr,
@@ -391,28 +444,54 @@ static void up_summary(const char *dir, const struct up_opts *o, pid_t sched, co
             mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof(cpus)),
             mlq_res_fmt_mem(o->mem, mem, sizeof(mem)), (int)o->gpus);
     fprintf(stderr, "state and logs in %s; client config %s\n", dir, cfg ? cfg : "not written");
+    if (keys->insecure)
+        fprintf(stderr, "plain TCP without keys (--insecure)\n");
+    else
+        fprintf(stderr, "keys in %s; you (%s) are its admin\n", keys->dir, keys->user_name);
+}
+
+/* The credentials `up` itself talks to its scheduler with. */
+static int up_creds(struct mlq_cli *cli, const struct mlq_upkeys *keys, struct mlq_err *err)
+{
+    char pub[MLQ_MAX_PATH + 8];
+    mlq_creds_wipe(&cli->creds);
+    cli->creds_ready = false;
+    if (keys->insecure) {
+        cli->creds.plain = true;
+    } else {
+        snprintf(pub, sizeof(pub), "%s.pub", keys->server);
+        int rc = mlq_creds_from_files(keys->user, pub, &cli->creds, err);
+        if (rc < 0)
+            return rc;
+    }
+    cli->creds_ready = true;
+    return 0;
 }
 
 static int up_run(struct mlq_cli *cli, const char *dir, const struct up_opts *o,
                   struct mlq_err *err)
 {
     int n = (int)o->workers + 1;
-    struct up_daemon *d = calloc((size_t)n, sizeof(*d));
-    if (!d)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = up_spawn_scheduler(&d[0], dir, o, err);
+    struct mlq_upkeys keys;
+    int rc = mlq_upkeys_prepare(dir, o->workers, o->insecure, &keys, err);
+    if (rc == 0)
+        rc = up_creds(cli, &keys, err);
+    struct up_daemon *d = rc == 0 ? calloc((size_t)n, sizeof(*d)) : NULL;
+    if (rc < 0 || !d)
+        return rc < 0 ? rc : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    rc = up_spawn_scheduler(&d[0], dir, o, &keys, err);
     for (int i = 1; rc == 0 && i < n; i++)
-        rc = up_spawn_worker(&d[i], i, dir, o, err);
+        rc = up_spawn_worker(&d[i], i, dir, o, &keys, err);
     cli->scheduler_opt = o->listen;
     if (rc == 0)
         rc = up_wait(cli, d, n, err);
     char *cfg = NULL;
     if (rc == 0)
-        rc = up_write_config(dir, o->listen, &cfg, err);
+        rc = up_write_config(dir, o->listen, &keys, &cfg, err);
     if (rc < 0)
         up_abort(d, n);
     else
-        up_summary(dir, o, d[0].pid, cfg);
+        up_summary(dir, o, d[0].pid, cfg, &keys);
     free(cfg);
     free(d);
     return rc;
@@ -655,12 +734,15 @@ int mlq_cmd_down(struct mlq_cli *cli, int argc, char **argv)
         fprintf(stderr, "no scheduler running in %s: no jobs to cancel\n", dir);
     if (o.kill_jobs && sched_alive) {
         struct mlq_err err = {0};
-        if (!cli->scheduler_opt) {
-            char path[MLQ_MAX_PATH + 32];
-            snprintf(path, sizeof(path), "%s/client.conf", dir);
+        char path[MLQ_MAX_PATH + 32];
+        snprintf(path, sizeof(path), "%s/client.conf", dir);
+        if (!cli->scheduler_opt)
             cli->scheduler_opt = addr = config_value(path, "scheduler");
-        }
+        /* the keys of that cluster, not whatever the user's config names now */
+        if (access(path, F_OK) == 0)
+            cli->config_path = path;
         rc = down_kill_jobs(cli, &err);
+        cli->config_path = NULL;
         if (rc < 0)
             fprintf(stderr, "mlq: could not cancel jobs: %s; stopping the daemons anyway\n",
                     err.msg);

@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "client.h"
+#include "cmd_admin.h"
 #include "cmd_cluster.h"
 #include "cmd_drain.h"
+#include "cmd_events.h"
 #include "cmd_jobs.h"
+#include "cmd_keys.h"
 #include "cmd_logs.h"
 #include "cmd_schedule.h"
 #include "cmd_submit.h"
@@ -38,6 +41,9 @@ static const struct command commands[] = {
     {"workers", mlq_cmd_workers, "list workers, their pools, resources and GPUs"},
     {"drain", mlq_cmd_drain, "stop placing new jobs on a worker"},
     {"resume", mlq_cmd_resume, "let a drained worker take new jobs again"},
+    {"events", mlq_cmd_events, "show the history: state changes, workers, keys, who did what"},
+    {"keygen", mlq_cmd_keygen, "make a key pair to talk to a scheduler that requires keys"},
+    {"admin", mlq_cmd_admin, "register and remove user and worker keys (admins)"},
     {"up", mlq_cmd_up, "start a local cluster (scheduler + workers)"},
     {"down", mlq_cmd_down, "stop the local cluster"},
     {"help", cmd_help, "show this help"},
@@ -47,7 +53,7 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mlq [--scheduler ADDR] [--timeout DUR] COMMAND [ARGS...]\n\n"
+    fprintf(f, "usage: mlq [--scheduler ADDR] [--timeout DUR] [--insecure] COMMAND [ARGS...]\n\n"
                "commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
@@ -56,6 +62,9 @@ static void usage(FILE *f)
             "  --scheduler ADDR  scheduler address (default: $MLQ_SCHEDULER, the client\n"
             "                    config written by `mlq up`, then %s)\n"
             "  --timeout DUR     how long to wait for each reply (default 10s)\n"
+            "  --insecure        plain TCP without keys, for a scheduler started with\n"
+            "                    --insecure (default: CURVE with the client config's `key`\n"
+            "                    and `scheduler_key`; $MLQ_KEY overrides `key`)\n"
             "  -h, --help        show this help\n\n"
             "`mlq COMMAND --help` describes a command.\n",
             MLQ_CLI_DEFAULT_SCHEDULER);
@@ -85,6 +94,7 @@ static int parse_global(struct mlq_cli *cli, int argc, char **argv)
     static const struct option longopts[] = {
         {"scheduler", required_argument, NULL, MLQ_CLI_OPT_SCHEDULER},
         {"timeout", required_argument, NULL, MLQ_CLI_OPT_TIMEOUT},
+        {"insecure", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -101,6 +111,9 @@ static int parse_global(struct mlq_cli *cli, int argc, char **argv)
                 fprintf(stderr, "mlq: %s\n", err.msg);
                 return MLQ_EXIT_USAGE;
             }
+            break;
+        case 'I':
+            cli->insecure = true;
             break;
         case 'h':
             usage(stdout);
