@@ -31,6 +31,7 @@ struct benv {
     pid_t worker_pid;
     bool keep;
     const char *sched_wrap; /* command words put before mlq-scheduler, or NULL */
+    char owner[64];         /* the jobs' owner: this account (a root worker runs jobs as it) */
     volatile const sig_atomic_t *stop;
 };
 
