@@ -9,7 +9,7 @@ int64_t mlq_backfill_expected_end(const struct mlq_ctx *c, const struct mlq_job 
     int64_t limit =
         job->row.spec.time_limit_ms > 0 ? job->row.spec.time_limit_ms : c->default_limit_ms;
     int64_t start =
-        job->live ? (job->att.start_ms ? job->att.start_ms : job->att.assigned_ms) : c->now_wall;
+        job->live ? (job->att->start_ms ? job->att->start_ms : job->att->assigned_ms) : c->now_wall;
     int64_t end = start + limit;
     return end > c->now_wall ? end : c->now_wall; /* overran: could end any moment */
 }

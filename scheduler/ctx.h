@@ -35,6 +35,7 @@ struct mlq_ctx {
     int64_t kill_grace_ms;
     int64_t now_mono, now_wall; /* read once per loop iteration */
     bool dirty;                 /* something changed that may let a job start */
+    bool unconfirmed_left;      /* recovered attempts still await their workers */
     struct mlq_fairshare *fs;   /* recent use per owner */
     int64_t fs_half_life_ms;
     int64_t age_step_ms;      /* waiting this long is worth one priority point */

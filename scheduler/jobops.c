@@ -92,9 +92,9 @@ static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
     const struct mlq_jobspec *sp = &job->row.spec;
-    mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att.assigned_ms);
-    if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att.assigned_ms, c->now_wall,
-                          c->now_wall) < 0)
+    mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms);
+    if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms,
+                          c->now_wall, c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
     struct mlq_arrstate *arr =
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
@@ -228,9 +228,9 @@ static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struc
         if (job->gpu_mask & (1ULL << i))
             gpu_ids[n++] = i;
     struct mlq_msg m = {.type = MLQ_MSG_ASSIGN};
-    memcpy(m.u.assign.attempt_id, job->att.id, sizeof m.u.assign.attempt_id);
+    memcpy(m.u.assign.attempt_id, job->att->id, sizeof m.u.assign.attempt_id);
     memcpy(m.u.assign.job_id, job->row.id, sizeof m.u.assign.job_id);
-    m.u.assign.attempt = job->att.num;
+    m.u.assign.attempt = job->att->num;
     m.u.assign.spec = job->row.spec;
     m.u.assign.gpu_ids = gpu_ids;
     m.u.assign.ngpu_ids = n;
@@ -270,7 +270,8 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     if (rc < 0)
         return rc;
     mlq_queue_remove(c->queue, job);
-    mlq_jobtab_set_attempt(c->jobs, job, &a);
+    if (mlq_jobtab_set_attempt(c->jobs, job, &a) < 0) /* stored, not in memory: reload */
+        return mlq_err_set(err, MLQ_EDB, "out of memory placing job %.8s", job->row.id);
     job->confirmed = true;
     job->gpu_mask = mask;
     job->widx = mlq_workers_index(c->workers, w);
@@ -366,10 +367,10 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
 
 int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
-    if (job->att.state == MLQ_ATT_ASSIGNED) {
-        job->att.state = MLQ_ATT_RUNNING;
-        job->att.start_ms = c->now_wall;
-        int rc = save_attempt(c, &job->att, MLQ_ATT_ASSIGNED, err);
+    if (job->att->state == MLQ_ATT_ASSIGNED) {
+        job->att->state = MLQ_ATT_RUNNING;
+        job->att->start_ms = c->now_wall;
+        int rc = save_attempt(c, job->att, MLQ_ATT_ASSIGNED, err);
         if (rc < 0)
             return rc;
     }
@@ -422,30 +423,30 @@ static enum mlq_attempt_state outcome_state(const struct mlq_msg *rep)
 static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
                           struct mlq_err *err)
 {
-    enum mlq_attempt_state prev = job->att.state;
-    job->att.state = outcome_state(rep);
+    enum mlq_attempt_state prev = job->att->state;
+    job->att->state = outcome_state(rep);
     if (job->row.state == MLQ_JOB_CANCELLED)
-        job->att.state = MLQ_ATT_CANCELLED;
-    if (!job->att.start_ms) /* no "started" report was processed */
-        job->att.start_ms = rep->u.report.start_ms;
+        job->att->state = MLQ_ATT_CANCELLED;
+    if (!job->att->start_ms) /* no "started" report was processed */
+        job->att->start_ms = rep->u.report.start_ms;
     if (!job->row.start_ms)
-        job->row.start_ms = job->att.start_ms;
-    job->att.end_ms = c->now_wall;
-    job->att.exit_code = rep->u.report.outcome == MLQ_OUT_EXITED ? rep->u.report.exit_code : -1;
-    job->att.signal =
+        job->row.start_ms = job->att->start_ms;
+    job->att->end_ms = c->now_wall;
+    job->att->exit_code = rep->u.report.outcome == MLQ_OUT_EXITED ? rep->u.report.exit_code : -1;
+    job->att->signal =
         rep->u.report.outcome == MLQ_OUT_SIGNALED || rep->u.report.outcome == MLQ_OUT_TIMED_OUT
             ? rep->u.report.signal
             : 0;
-    free(job->att.detail);
-    job->att.detail = rep->u.report.detail ? strdup(rep->u.report.detail) : NULL;
-    job->row.exit_code = job->att.exit_code;
-    job->row.signal = job->att.signal;
-    return save_attempt(c, &job->att, (int)prev, err);
+    free(job->att->detail);
+    job->att->detail = rep->u.report.detail ? strdup(rep->u.report.detail) : NULL;
+    job->row.exit_code = job->att->exit_code;
+    job->row.signal = job->att->signal;
+    return save_attempt(c, job->att, (int)prev, err);
 }
 
 /* Delay before retry number k (1-based): the job's backoff doubled each
  * time, capped, with +-20 % jitter so that a failing array does not come
- * back all at once. The jitter is derived from the attempt id: random across
+ * back all at once. The jitter is derived from the last attempt id: random across
  * jobs, yet reproducible. */
 static int64_t retry_delay(const struct mlq_job *job, int k)
 {
@@ -456,7 +457,7 @@ static int64_t retry_delay(const struct mlq_job *job, int k)
     if (d > MLQ_MAX_BACKOFF_MS)
         d = MLQ_MAX_BACKOFF_MS;
     unsigned h = 2166136261u;
-    for (const char *p = job->att.id; *p; p++)
+    for (const char *p = job->row.current_attempt; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     int64_t permille = (int64_t)(h % 401) - 200; /* -200..200 */
     return d + d * permille / 1000;
@@ -494,7 +495,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     if (out == MLQ_OUT_LOST || out == MLQ_OUT_REFUSED) {
         char why[256];
         snprintf(why, sizeof why, "%s on worker %s: %s", out == MLQ_OUT_LOST ? "lost" : "refused",
-                 job->att.worker, rep->u.report.detail ? rep->u.report.detail : "no detail");
+                 job->att->worker, rep->u.report.detail ? rep->u.report.detail : "no detail");
         return lose_attempt(c, job, why, err);
     }
     int rc = record_outcome(c, job, rep, err);
@@ -527,7 +528,7 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
     if (act == MLQ_ACT_DEQUEUE)
         mlq_queue_remove(c->queue, job);
     else if (act == MLQ_ACT_KILL && job->live)
-        push_kill(c, mlq_workers_get(c->workers, job->att.worker), job->att.id, reason);
+        push_kill(c, mlq_workers_get(c->workers, job->att->worker), job->att->id, reason);
     mlq_info("job %.8s %s", job->row.id, reason);
     maybe_forget(c, job);
     return 0;
@@ -537,12 +538,12 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
 static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
                         struct mlq_err *err)
 {
-    enum mlq_attempt_state prev = job->att.state;
-    job->att.state = MLQ_ATT_LOST;
-    job->att.end_ms = c->now_wall;
-    free(job->att.detail);
-    job->att.detail = strdup(why);
-    int rc = save_attempt(c, &job->att, (int)prev, err);
+    enum mlq_attempt_state prev = job->att->state;
+    job->att->state = MLQ_ATT_LOST;
+    job->att->end_ms = c->now_wall;
+    free(job->att->detail);
+    job->att->detail = strdup(why);
+    int rc = save_attempt(c, job->att, (int)prev, err);
     if (rc < 0)
         return rc;
     release_attempt(c, job);
@@ -580,6 +581,7 @@ struct job_pick {
     size_t n, cap;
     const char *worker; /* NULL: unconfirmed past deadline */
     int64_t now;
+    size_t unconfirmed; /* live attempts still waiting for their worker */
 };
 
 static void pick_job(struct mlq_job *job, void *ctx)
@@ -587,7 +589,8 @@ static void pick_job(struct mlq_job *job, void *ctx)
     struct job_pick *p = ctx;
     if (!job->live)
         return;
-    bool hit = p->worker ? strcmp(job->att.worker, p->worker) == 0
+    p->unconfirmed += !job->confirmed;
+    bool hit = p->worker ? strcmp(job->att->worker, p->worker) == 0
                          : !job->confirmed && job->confirm_by <= p->now;
     if (!hit || p->n == p->cap)
         return;
@@ -639,8 +642,13 @@ int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
                 return rc;
         }
     }
+    /* Unconfirmed attempts exist only after a restart: once none is left,
+     * stop walking the whole table every tick. */
+    if (!c->unconfirmed_left)
+        return 0;
     struct job_pick p = {.worker = NULL, .now = c->now_mono};
     int rc = collect(c, &p);
+    c->unconfirmed_left = p.unconfirmed > p.n;
     return rc < 0 ? rc : lose_all(c, &p, "its worker did not confirm it after a restart", err);
 }
 
@@ -655,7 +663,7 @@ static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
                            const struct mlq_held_attempt *h)
 {
     struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, h->attempt_id);
-    if (job && strcmp(job->att.worker, w->name) == 0) {
+    if (job && strcmp(job->att->worker, w->name) == 0) {
         job->confirmed = true;
         if (!h->finished && job->row.state == MLQ_JOB_CANCELLED)
             push_kill(c, w, h->attempt_id, job->row.reason ? job->row.reason : "cancelled");
@@ -684,7 +692,7 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
     size_t gone = 0;
     for (size_t i = 0; rc == 0 && i < p.n; i++) {
         struct mlq_held_attempt key;
-        memcpy(key.attempt_id, p.v[i]->att.id, sizeof key.attempt_id);
+        memcpy(key.attempt_id, p.v[i]->att->id, sizeof key.attempt_id);
         if (!bsearch(&key, sorted, n, sizeof *sorted, held_cmp))
             p.v[gone++] = p.v[i];
     }
@@ -822,9 +830,11 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
     struct mlq_worker *w = mlq_workers_add(c->workers, a->worker);
     if (!w)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "too many workers");
-    mlq_jobtab_set_attempt(c->jobs, job, a);
+    if (mlq_jobtab_set_attempt(c->jobs, job, a) < 0)
+        return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     job->confirmed = false;
     job->confirm_by = c->now_mono + c->lease_ms;
+    c->unconfirmed_left = true;
     job->gpu_mask = mask;
     job->widx = mlq_workers_index(c->workers, w);
     struct mlq_request r = job_request(job);

@@ -2,6 +2,8 @@
  * id) over the same job records. */
 #include "jobtab.h"
 
+#include "err.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +40,9 @@ struct mlq_jobtab *mlq_jobtab_create(void)
 static void job_free(struct mlq_job *job)
 {
     mlq_store_job_free(&job->row);
-    mlq_store_attempt_free(&job->att);
+    if (job->att)
+        mlq_store_attempt_free(job->att);
+    free(job->att);
     free(job);
 }
 
@@ -82,7 +86,7 @@ static void maybe_grow(struct mlq_jobtab *tab)
         }
         for (struct mlq_job *j = tab->by_att[i], *next; j; j = next) {
             next = j->h_att;
-            size_t b = hash_str(j->att.id) & (n - 1);
+            size_t b = hash_str(j->att->id) & (n - 1);
             j->h_att = by_att[b];
             by_att[b] = j;
         }
@@ -106,7 +110,7 @@ struct mlq_job *mlq_jobtab_by_attempt(struct mlq_jobtab *tab, const char *attemp
 {
     size_t b = hash_str(attempt_id) & (tab->nbuckets - 1);
     for (struct mlq_job *j = tab->by_att[b]; j; j = j->h_att)
-        if (strcmp(j->att.id, attempt_id) == 0)
+        if (strcmp(j->att->id, attempt_id) == 0)
             return j;
     return NULL;
 }
@@ -141,25 +145,32 @@ static void unlink_chain(struct mlq_job **head, struct mlq_job *job, bool by_att
 void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job)
 {
     if (job->live) {
-        unlink_chain(&tab->by_att[hash_str(job->att.id) & (tab->nbuckets - 1)], job, true);
+        unlink_chain(&tab->by_att[hash_str(job->att->id) & (tab->nbuckets - 1)], job, true);
         job->h_att = NULL;
     }
-    mlq_store_attempt_free(&job->att);
-    memset(&job->att, 0, sizeof job->att);
+    if (job->att)
+        mlq_store_attempt_free(job->att);
+    free(job->att);
+    job->att = NULL;
     job->live = false;
     job->gpu_mask = 0;
 }
 
-void mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
-                            const struct mlq_store_attempt *a)
+int mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
+                           const struct mlq_store_attempt *a)
 {
     mlq_jobtab_clear_attempt(tab, job);
-    job->att = *a;
-    job->att.detail = a->detail ? strdup(a->detail) : NULL;
+    struct mlq_store_attempt *copy = malloc(sizeof *copy);
+    if (!copy)
+        return MLQ_ENOMEM;
+    *copy = *a;
+    copy->detail = a->detail ? strdup(a->detail) : NULL;
+    job->att = copy;
     job->live = true;
-    size_t b = hash_str(job->att.id) & (tab->nbuckets - 1);
+    size_t b = hash_str(job->att->id) & (tab->nbuckets - 1);
     job->h_att = tab->by_att[b];
     tab->by_att[b] = job;
+    return 0;
 }
 
 void mlq_jobtab_remove(struct mlq_jobtab *tab, struct mlq_job *job)

@@ -15,13 +15,14 @@
 #include "store.h"
 
 struct mlq_job {
-    struct mlq_store_job row;     /* as persisted */
-    struct mlq_store_attempt att; /* the live attempt, when live */
-    bool live;                    /* att is ASSIGNED or RUNNING on a worker */
-    bool confirmed;               /* the worker confirmed att since this scheduler started */
-    int64_t confirm_by;           /* monotonic deadline for that confirmation */
-    uint64_t gpu_mask;            /* att's GPUs */
-    size_t widx;                  /* att's worker, index in the registry */
+    struct mlq_store_job row;      /* as persisted */
+    struct mlq_store_attempt *att; /* the live attempt; NULL unless live. Out of
+                                      line: most jobs are pending and have none */
+    bool live;                     /* att is ASSIGNED or RUNNING on a worker */
+    bool confirmed;                /* the worker confirmed att since this scheduler started */
+    int64_t confirm_by;            /* monotonic deadline for that confirmation */
+    uint64_t gpu_mask;             /* att's GPUs */
+    size_t widx;                   /* att's worker, index in the registry */
     /* Pending-queue bookkeeping, owned by queue.c. */
     bool held;                    /* PENDING on dependencies, listed in deps.c, not queued */
     bool queued;                  /* in the queue (ready or waiting) */
@@ -49,8 +50,8 @@ size_t mlq_jobtab_count(const struct mlq_jobtab *tab);
 
 /* Makes a (copied) the job's live attempt, indexed by its id; replaces any
  * previous one. Clearing drops the index and frees att.detail. */
-void mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
-                            const struct mlq_store_attempt *a);
+int mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
+                           const struct mlq_store_attempt *a); /* MLQ_ENOMEM */
 void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job);
 
 /* Calls fn for every job; fn must not add or remove jobs. */

@@ -21,6 +21,8 @@ struct shape {
     struct heap jobs;
     size_t active_idx;   /* position in q->active */
     uint64_t skipped_in; /* pass number in which it was skipped */
+    uint64_t bias_pass;  /* pass number bias was computed in */
+    int64_t bias;        /* the owner's fair-share bias, cached for one pass */
     struct shape *next;  /* hash chain */
 };
 
@@ -310,10 +312,15 @@ struct mlq_job *mlq_queue_pass_next(struct mlq_queue *q, mlq_queue_bias_fn bias,
     struct mlq_job *best = NULL;
     int64_t best_key = 0;
     for (size_t i = 0; i < q->nactive; i++) {
-        if (q->active[i]->skipped_in == q->pass)
+        struct shape *sh = q->active[i];
+        if (sh->skipped_in == q->pass)
             continue;
-        struct mlq_job *h = q->active[i]->jobs.v[0];
-        int64_t k = h->qkey + (bias ? bias(h, ctx) : 0);
+        struct mlq_job *h = sh->jobs.v[0];
+        if (bias && sh->bias_pass != q->pass) { /* same owner across the shape */
+            sh->bias = bias(h, ctx);
+            sh->bias_pass = q->pass;
+        }
+        int64_t k = h->qkey + (bias ? sh->bias : 0);
         if (!best || key_before(h, k, best, best_key)) {
             best = h;
             best_key = k;

@@ -149,7 +149,7 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     if (rc < 0)
         return rc;
     struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, msg->u.report.attempt_id);
-    bool current = job && job->live && strcmp(job->att.worker, w->name) == 0;
+    bool current = job && job->live && strcmp(job->att->worker, w->name) == 0;
     bool accepted = current;
     if (current && msg->u.report.phase == MLQ_PHASE_STARTED)
         rc = mlq_jobops_started(c, job, err);

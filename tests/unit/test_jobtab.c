@@ -50,19 +50,19 @@ static void test_attempt_index(void **state)
     struct mlq_store_attempt a = {.num = 1, .state = MLQ_ATT_ASSIGNED};
     strcpy(a.id, "aaaaaaaa-0000-4000-8000-000000000001");
     a.detail = "x";
-    mlq_jobtab_set_attempt(tab, j, &a);
+    assert_int_equal(mlq_jobtab_set_attempt(tab, j, &a), 0);
     assert_true(j->live);
     assert_ptr_equal(mlq_jobtab_by_attempt(tab, a.id), j);
-    assert_ptr_not_equal(j->att.detail, a.detail); /* copied */
+    assert_ptr_not_equal(j->att->detail, a.detail); /* copied */
     struct mlq_store_attempt b = a;
     strcpy(b.id, "bbbbbbbb-0000-4000-8000-000000000002");
-    mlq_jobtab_set_attempt(tab, j, &b);
+    assert_int_equal(mlq_jobtab_set_attempt(tab, j, &b), 0);
     assert_null(mlq_jobtab_by_attempt(tab, a.id));
     assert_ptr_equal(mlq_jobtab_by_attempt(tab, b.id), j);
     mlq_jobtab_clear_attempt(tab, j);
     assert_false(j->live);
     assert_null(mlq_jobtab_by_attempt(tab, b.id));
-    mlq_jobtab_set_attempt(tab, j, &a);
+    assert_int_equal(mlq_jobtab_set_attempt(tab, j, &a), 0);
     mlq_jobtab_remove(tab, j);
     assert_null(mlq_jobtab_by_attempt(tab, a.id));
     assert_int_equal(mlq_jobtab_count(tab), 0);

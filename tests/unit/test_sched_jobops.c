@@ -166,7 +166,7 @@ static enum mlq_job_state stored_state(struct mlq_ctx *c, const char *id)
 static struct mlq_msg report(const struct mlq_job *job, enum mlq_outcome out, int code)
 {
     struct mlq_msg m = {.type = MLQ_MSG_REPORT};
-    memcpy(m.u.report.attempt_id, job->att.id, sizeof m.u.report.attempt_id);
+    memcpy(m.u.report.attempt_id, job->att->id, sizeof m.u.report.attempt_id);
     m.u.report.phase = MLQ_PHASE_FINISHED;
     m.u.report.outcome = out;
     m.u.report.exit_code = out == MLQ_OUT_EXITED ? code : 0;
@@ -184,7 +184,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
     assert_true(job->live);
-    assert_string_equal(job->att.gpu_ids, "0");
+    assert_string_equal(job->att->gpu_ids, "0");
     assert_int_equal(w->cpus_used_m, 1000);
     assert_int_equal(w->gpu_used, 1);
     assert_int_equal(mlq_outbox_count(c->out), 1); /* the ASSIGN */
@@ -328,7 +328,7 @@ static void test_recovery_and_reconcile(void **state)
     strcpy(gone_id, gone->row.id);
     strcpy(q_id, queued->row.id);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
-    strcpy(kept_att, kept->att.id);
+    strcpy(kept_att, kept->att->id);
     assert_int_equal(mlq_jobops_started(c, kept, NULL), 0);
     commit(c);
 
@@ -471,7 +471,7 @@ static void test_refused_requeues_without_using_retries(void **state)
     up(c, "w2", 0);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
-    assert_string_equal(job->att.worker, "w2");
+    assert_string_equal(job->att->worker, "w2");
 }
 
 static struct mlq_worker *small_worker(struct mlq_ctx *c, const char *name, int64_t cpus_m)
@@ -597,7 +597,7 @@ static void test_why_constraints(void **state)
     w->drained = false;
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(j->row.state, MLQ_JOB_ASSIGNED);
-    assert_string_equal(j->att.gpu_ids, "0");
+    assert_string_equal(j->att->gpu_ids, "0");
     mlq_why_explain(c, j, true, &why);
     assert_string_equal(why.blocker, "none");
 }
