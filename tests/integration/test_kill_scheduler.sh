@@ -26,7 +26,9 @@ integrity() {
 }
 
 # --- one long job running, three queued behind it --------------------------
-ok mlq submit --name long --cpus 1 --mem 64M -- sh -c 'echo $$ >> "$1"; sleep 5; exit 0' long "$T/long.pids"
+# The long job runs until the test creates $T/go (at most 60 s), so that a
+# slow machine cannot end it before the restart has been checked.
+ok mlq submit --name long --cpus 1 --mem 64M -- sh -c 'echo $$ >> "$1"; i=0; while [ ! -e "$2" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; exit 0' long "$T/long.pids" "$T/go"
 L=$OUT
 Q=()
 for i in 1 2 3; do
@@ -50,6 +52,7 @@ st=$(job_state "$L")
 case "$st" in ASSIGNED | RUNNING) ;; *) fail "long job is $st right after the restart" ;; esac
 pid_alive "$lpid" || fail "the running job died after the restart"
 
+touch "$T/go"
 expect_rc 0 mlq wait "$L" "${Q[@]}" --timeout 90s
 ok mlq status "$L" --json
 assert_eq SUCCEEDED "$(json "d['state']" <<<"$OUT")" "long job"
