@@ -46,7 +46,14 @@ T=$(cd "$T" && pwd -P)
 mkdir -p "$T/logs" "$T/config"
 export XDG_CONFIG_HOME=$T/config
 export MLQ_CONFIG=$T/config/mlq/config
-unset MLQ_SCHEDULER
+unset MLQ_SCHEDULER MLQ_KEY
+# Daemons started by start_scheduler/start_worker run --insecure (unless the
+# test sets IT_SECURE=1), so the CLI talks plain TCP too until a test's
+# `mlq up` writes a config with keys.
+if [ "${IT_SECURE:-0}" != 1 ]; then
+    mkdir -p "$T/config/mlq"
+    printf '# written by lib.sh\ninsecure = yes\n' >"$MLQ_CONFIG"
+fi
 # Sanitizer reports of any mlq process (CLI, daemons, shims) go to stderr,
 # which ends up in a log file under T (daemon logs, logs/cli.log); the EXIT
 # trap fails the test when any of them holds one. (log_path is not used:
@@ -119,13 +126,16 @@ expect_rc() {
 ok() { expect_rc 0 "$@"; }
 
 # mlq CMD ARGS...: the CLI pointed at this test's scheduler (when one runs);
-# --scheduler goes right after the command name. Its stderr is passed on and
-# also kept in logs/cli.log (checked for sanitizer reports at exit).
+# --scheduler goes right after the command name, and --insecure before it
+# unless IT_SECURE=1 (start_scheduler's daemons run --insecure). Its stderr
+# is passed on and also kept in logs/cli.log (checked for sanitizer reports
+# at exit).
 mlq() {
-    local rc=0 ef
+    local rc=0 ef plain=()
     ef=$(mktemp "$T/logs/.err.XXXXXX")
+    [ "${IT_SECURE:-0}" = 1 ] || plain=(--insecure)
     if [ -n "$SCHED_ADDR" ] && [ $# -gt 0 ]; then
-        "$MLQ" "$1" --scheduler "$SCHED_ADDR" "${@:2}" 2>"$ef" || rc=$?
+        "$MLQ" "${plain[@]}" "$1" --scheduler "$SCHED_ADDR" "${@:2}" 2>"$ef" || rc=$?
     else
         "$MLQ" "$@" 2>"$ef" || rc=$?
     fi
