@@ -79,7 +79,8 @@ start_bg w2 --key "$K/w2.key" --scheduler-key "$K/other.key.pub"
 wait_until "grep -q 'is its public key the one configured' $T/logs/worker-w2.log" 20 ||
     fail "a worker with the wrong scheduler key was not told"
 start_bg w3 --insecure
-wait_until "grep -q 'requires CURVE' $T/logs/worker-w3.log" 15 ||
+# (libzmq reports a mechanism mismatch, or just a dropped handshake, by timing)
+wait_until "grep -E -q 'requires CURVE|drops the handshake' $T/logs/worker-w3.log" 15 ||
     fail "a plain worker against a CURVE scheduler was not told"
 worker_up w2 && fail "a worker with the wrong scheduler key is UP"
 worker_up w3 && fail "a plain worker is UP on a CURVE scheduler"
