@@ -61,7 +61,10 @@ static int ensure_pair(const char *path, struct mlq_err *err)
 
 void mlq_upkeys_worker_path(const struct mlq_upkeys *k, long i, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s/workers/w%ld.key", k->dir, i);
+    /* A path too long to fit is left empty: the key write then fails with
+     * a clear message instead of using a truncated name. */
+    if (snprintf(buf, len, "%s/workers/w%ld.key", k->dir, i) >= (int)len)
+        buf[0] = '\0';
 }
 
 static int make_dirs(const struct mlq_upkeys *k, struct mlq_err *err)
