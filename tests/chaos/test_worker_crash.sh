@@ -147,8 +147,14 @@ round() {
         esac
     done
     assert_eq UP "$(worker_state "$b")" "worker $b back"
+    # Gone for good: stopped, and LOST before the next round places jobs
+    # (a stopped worker says nothing; the scheduler waits out its lease).
     for w in "$a" "$b" "$c"; do
         stop_pid "$(eval echo "\$PID_$w")"
+    done
+    for w in "$a" "$b" "$c"; do
+        wait_until "[ \"\$(worker_state $w)\" = LOST ]" $((LEASE + 10)) ||
+            fail "worker $w not LOST after it stopped"
     done
 }
 
