@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "log.h"
+
+#define EVENTS_MAX_REPLY 500
 #include "wproto.h"
 
 struct gpu_view {
@@ -235,9 +237,11 @@ int mlq_admin_on_events(struct mlq_ctx *c, const struct mlq_peer *peer, struct m
                         struct mlq_err *err)
 {
     char id[MLQ_ID_LEN + 1] = "";
+    bool is_array = false;
     if (msg->u.events.job) {
-        bool is_array = false;
         int rc = mlq_store_resolve(c->store, msg->u.events.job, id, &is_array, err);
+        if (rc == 0)
+            rc = mlq_client_check_owner(c, id, is_array, err);
         if (rc < 0)
             return rc;
     } else if (!(c->who.roles & MLQ_ROLE_ADMIN)) {
@@ -245,19 +249,14 @@ int mlq_admin_on_events(struct mlq_ctx *c, const struct mlq_peer *peer, struct m
                            "only admins may read the whole history; "
                            "name one of your jobs with --job");
     }
-    if (id[0] && !(c->who.roles & MLQ_ROLE_ADMIN)) {
-        struct mlq_store_job row;
-        int rc = mlq_store_job_get(c->store, id, &row, err);
-        bool mine = rc == 0 && mlq_auth_owns(&c->who, row.spec.owner);
-        if (rc == 0)
-            mlq_store_job_free(&row);
-        if (!mine)
-            return rc < 0 ? rc : mlq_err_set(err, MLQ_EPERM, "job %.8s is not yours", id);
-    }
+    /* Event details run to 4 KiB: this many always fit one reply. */
+    uint32_t limit = msg->u.events.limit;
+    if (limit == 0 || limit > EVENTS_MAX_REPLY)
+        limit = limit ? EVENTS_MAX_REPLY : 100;
     struct mlq_eventinfo *ev = NULL;
     uint32_t n = 0;
-    int rc = mlq_store_events_list(c->store, id[0] ? id : NULL, msg->u.events.since_ms,
-                                   msg->u.events.limit, &ev, &n, err);
+    int rc = mlq_store_events_list(c->store, id[0] ? id : NULL, msg->u.events.since_ms, limit, &ev,
+                                   &n, err);
     if (rc == 0) {
         struct mlq_msg m = {.type = MLQ_MSG_EVENT_LIST, .rid = msg->rid};
         m.u.event_list.events = ev;

@@ -66,8 +66,7 @@ static int owner_of(struct mlq_ctx *c, const char *id, bool is_array, char *out,
     return rc;
 }
 
-/* Only a job's owner and admins may act on it or read its output. */
-static int check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err)
+int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err)
 {
     char owner[MLQ_MAX_NAME + 1];
     int rc = owner_of(c, id, is_array, owner, sizeof owner, err);
@@ -265,7 +264,7 @@ int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     struct resolved r = {0};
     int rc = resolve_all(c, msg->u.cancel.ids, n, &r, err);
     for (uint32_t i = 0; i < n && rc == 0; i++) /* all allowed, or nothing changes */
-        rc = check_owner(c, r.ids[i], r.is_array[i], err);
+        rc = mlq_client_check_owner(c, r.ids[i], r.is_array[i], err);
     for (uint32_t i = 0; i < n && rc == 0; i++)
         rc = r.is_array[i] ? cancel_array(c, r.ids[i], err) : cancel_one(c, r.ids[i], err);
     if (rc == 0)
@@ -376,7 +375,7 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
     char id[MLQ_ID_LEN + 1];
     int rc = resolve_job(c, msg->u.logs.job, id, err);
     if (rc == 0)
-        rc = check_owner(c, id, false, err);
+        rc = mlq_client_check_owner(c, id, false, err);
     if (rc < 0)
         return rc;
     struct mlq_store_attempt a;

@@ -16,6 +16,10 @@
  * then the client's word stands). */
 int mlq_client_set_owner(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err);
 
+/* MLQ_EPERM unless the requester owns the job (or array) id or is an
+ * admin. */
+int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err);
+
 typedef int (*mlq_handler_fn)(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                               struct mlq_err *err);
 
