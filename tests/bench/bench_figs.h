@@ -33,6 +33,8 @@ int bfig_dispatch(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
 int bfig_latency(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
 int bfig_rss(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
 int bfig_placement(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
+/* submit_array_10k_ms: one 10,000-task array submission, reply included. */
+int bfig_array(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
 
 /* Prints `name: value unit` (value with `decimals` digits) and flushes. */
 void bfig_print(const char *name, double value, int decimals, const char *unit);

@@ -32,6 +32,7 @@ static const struct {
 } scenarios[] = {
     {"single", bfig_submit_single}, {"bulk", bfig_submit_bulk}, {"dispatch", bfig_dispatch},
     {"latency", bfig_latency},      {"rss", bfig_rss},          {"placement", bfig_placement},
+    {"array", bfig_array},
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
@@ -50,7 +51,7 @@ static void usage(FILE *f)
             "Benchmarks a real mlq-scheduler with simulated workers and clients.\n\n"
             "  --quick          short run: fewer jobs, one run per figure, no 1M RSS\n"
             "  --only LIST      scenarios to run, comma-separated, from:\n"
-            "                   single,bulk,dispatch,latency,rss,placement (default all)\n"
+            "                   single,bulk,dispatch,latency,rss,placement,array (default all)\n"
             "  --reps N         runs per throughput figure, median printed (default 3;\n"
             "                   1 with --quick; at most %d)\n"
             "  --bin-dir DIR    where mlq-scheduler, mlq-worker, mlq-shim and\n"
