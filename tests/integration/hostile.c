@@ -33,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -50,6 +52,7 @@
 #define SEND_TIMEOUT_MS  5000
 #define STRANGER_EVERY   1000
 #define STRANGER_WAIT_MS 200
+#define CHILD_TIMEOUT_MS 20000
 #define FAKE_ID          "ffffffff-ffff-4fff-bfff-ffffffffffff"
 #define FAKE_PREFIX      "ffffffff-ffff"
 #define HOSTILE_POOL     "hostile-nowhere"
@@ -102,7 +105,6 @@ struct frame {
     enum layout layout;
     enum conn_kind conn;
     bool fresh_before; /* send it on a new connection */
-    bool forked;       /* send it from a child process (see send_forked) */
 };
 
 static void frame_reset(struct frame *f)
@@ -111,7 +113,6 @@ static void frame_reset(struct frame *f)
     f->layout = LAY_NORMAL;
     f->conn = CONN_USER;
     f->fresh_before = false;
-    f->forked = false;
 }
 
 static void put(struct frame *f, const void *p, size_t n)
@@ -665,7 +666,16 @@ static void put_mutated(struct frame *f, struct tmpl *t, struct rng *r)
 
 /* ---- the generators ------------------------------------------------------ */
 
+struct opts {
+    const char *endpoint, *server_key, *user_key, *worker_key, *worker_name, *keygen;
+    bool probe;
+    long frames, legit_every;
+    long child; /* --oversize-child K; -1 when not a child */
+    uint64_t seed;
+};
+
 struct hostile {
+    const struct opts *o;
     void *zctx;
     const char *endpoint;
     const char *wname;
@@ -678,7 +688,8 @@ struct hostile {
     uint64_t cursor[20]; /* per generator, at its first slot */
     size_t prefix_t, prefix_len;
     /* counters */
-    long frames, reconnects, stalls, replies, oversized, big_unanswered, child_aborts;
+    long frames, reconnects, stalls, replies, oversized, big_unanswered, child_aborts,
+        child_timeouts;
     long legit_ok, legit_failed, stranger_frames, stranger_replies;
     int64_t legit_max_ms;
     uint64_t legit_rid;
@@ -1089,20 +1100,22 @@ static void put_padded(struct frame *f, size_t total, uint64_t rid)
     free(zeros);
 }
 
-/* Bodies close to and above MLQ_MAX_MSG. */
-static void gen_oversize(struct hostile *h, struct frame *f, uint64_t k)
+/* Bodies close to and above MLQ_MAX_MSG, the k-th of them. */
+static size_t oversize_len(uint64_t k)
 {
     static const size_t sizes[] = {MLQ_MAX_MSG - 64, MLQ_MAX_MSG, MLQ_MAX_MSG + 1,
                                    MLQ_MAX_MSG + 4096, 2 * (size_t)MLQ_MAX_MSG};
-    size_t n = sizes[k % 5];
-    if (k % 2 == 0) {
+    return sizes[k % 5];
+}
+
+static void gen_oversize(struct rng *r, struct frame *f, uint64_t k)
+{
+    size_t n = oversize_len(k);
+    if (k % 2 == 0)
         put_padded(f, n, k);
-    } else {
-        put_random(f, &h->rng, n);
-    }
+    else
+        put_random(f, r, n);
     f->conn = (enum conn_kind)((k / 5) % CONN_COUNT);
-    f->forked = true;
-    h->oversized++;
 }
 
 typedef void (*gen_fn)(struct hostile *h, struct frame *f, uint64_t k);
@@ -1216,18 +1229,17 @@ static long drain_socket(void *s)
     }
 }
 
-/* The child of send_forked: its own context and connection, the frame,
- * and a short wait for an answer (a padded request below the limit gets
- * one). Exit status 0 when answered, 1 when not, 2 when it could not send. */
-static int child_send(const struct hostile *h, const struct frame *f)
+/* What an oversize child does: its own context and connection, the frame,
+ * and a short wait for an answer (a body up to BIG_ANSWERED gets one).
+ * Exit status 0 when answered, 1 when not, 2 when it could not send. */
+static int child_send(const struct mlq_curve *c, const char *endpoint, const struct frame *f)
 {
     void *zctx = zmq_ctx_new(), *s = NULL;
     struct mlq_keypair kp;
     struct mlq_err e = {0};
-    memcpy(kp.public_z85, h->curve[f->conn].own_public, MLQ_KEY_Z85_SIZE);
-    memcpy(kp.secret_z85, h->curve[f->conn].own_secret, MLQ_KEY_Z85_SIZE);
-    if (!zctx || mlq_transport_dealer_curve(zctx, h->endpoint, h->curve[f->conn].server_public, &kp,
-                                            &s, &e) < 0)
+    memcpy(kp.public_z85, c->own_public, MLQ_KEY_Z85_SIZE);
+    memcpy(kp.secret_z85, c->own_secret, MLQ_KEY_Z85_SIZE);
+    if (!zctx || mlq_transport_dealer_curve(zctx, endpoint, c->server_public, &kp, &s, &e) < 0)
         return 2;
     set_int(s, ZMQ_SNDTIMEO, SEND_TIMEOUT_MS);
     set_int(s, ZMQ_LINGER, 1000);
@@ -1240,47 +1252,88 @@ static int child_send(const struct hostile *h, const struct frame *f)
     return rc;
 }
 
-/* Sends f from a child process, on a connection of its own. The scheduler
- * drops a connection that sends a frame above MLQ_MAX_MSG, and libzmq 4.3.4
- * may then abort the sender ("Assertion failed: !_io_error
+/* Waits up to CHILD_TIMEOUT_MS for pid; kills it after that (returns 1). */
+static int wait_child(pid_t pid, int *st)
+{
+    int64_t deadline = mlq_clock_mono_ms() + CHILD_TIMEOUT_MS;
+    for (;;) {
+        pid_t r = waitpid(pid, st, WNOHANG);
+        if (r == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (mlq_clock_mono_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, st, 0) < 0 && errno == EINTR)
+                ;
+            return 1;
+        }
+        usleep(10 * 1000);
+    }
+}
+
+/* Sends the k-th oversized body from a child process (this program again,
+ * run with --oversize-child K), on a connection of its own. The scheduler
+ * drops a connection that sends a frame above its ZMQ_MAXMSGSIZE, and
+ * libzmq 4.3.4 may then abort the sender ("Assertion failed: !_io_error
  * (src/stream_engine_base.cpp:331)": its I/O thread handles a write event
  * after the read that failed, libzmq issue #4841). That must not end the
- * flood, so the child takes the risk. */
-static int send_forked(struct hostile *h, const struct frame *f)
+ * flood, so the child takes the risk. A fresh exec, not a bare fork: a
+ * child forked from a process running libzmq's threads may deadlock. */
+static int send_oversize(struct hostile *h, uint64_t k)
 {
+    char num[24], seed[24];
+    snprintf(num, sizeof num, "%" PRIu64, k);
+    snprintf(seed, sizeof seed, "%" PRIu64, h->o->seed);
+    char *argv[] = {"mlq-hostile",
+                    "--oversize-child",
+                    num,
+                    "--scheduler",
+                    (char *)h->o->endpoint,
+                    "--scheduler-key",
+                    (char *)h->o->server_key,
+                    "--user-key",
+                    (char *)h->o->user_key,
+                    "--worker-key",
+                    (char *)h->o->worker_key,
+                    "--worker-name",
+                    (char *)h->o->worker_name,
+                    "--seed",
+                    seed,
+                    NULL};
+    pid_t pid;
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "mlq-hostile: fork: %s\n", strerror(errno));
+    int err = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, environ);
+    if (err != 0) {
+        fprintf(stderr, "mlq-hostile: cannot start a child: %s\n", strerror(err));
         return -1;
     }
-    if (pid == 0)
-        _exit(child_send(h, f));
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -1;
+    int64_t t0 = mlq_clock_mono_ms();
+    int st = 0, w = wait_child(pid, &st);
+    if (w < 0)
+        return -1;
+    h->frames++;
+    h->oversized++;
     h->reconnects++;
-    bool answered = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    if (WIFSIGNALED(st))
+    if (w > 0)
+        h->child_timeouts++;
+    else if (WIFSIGNALED(st))
         h->child_aborts++;
     else if (WEXITSTATUS(st) == 2)
         return -1;
-    if (f->body.size <= BIG_ANSWERED && !answered) {
+    bool answered = w == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (oversize_len(k) <= BIG_ANSWERED && !answered) {
         h->big_unanswered++;
-        fprintf(stderr, "mlq-hostile: a body of %zu bytes got no answer\n", f->body.size);
+        fprintf(stderr,
+                "mlq-hostile: a body of %zu bytes (oversized frame %" PRIu64
+                ") got no answer; its sender ran %" PRId64 " ms, status 0x%x\n",
+                oversize_len(k), k, mlq_clock_mono_ms() - t0, (unsigned)st);
     }
     return 0;
 }
 
 static int send_one(struct hostile *h, const struct frame *f)
 {
-    if (f->forked) {
-        int rc = send_forked(h, f);
-        if (rc == 0)
-            h->frames++;
-        return rc;
-    }
     if (f->fresh_before && conn_renew(h, f->conn) < 0)
         return -1;
     if (send_frame(h->sock[f->conn], f) < 0) {
@@ -1355,13 +1408,6 @@ static int stranger(struct hostile *h)
 
 /* ---- set-up -------------------------------------------------------------- */
 
-struct opts {
-    const char *endpoint, *server_key, *user_key, *worker_key, *worker_name, *keygen;
-    bool probe;
-    long frames, legit_every;
-    uint64_t seed;
-};
-
 static int usage(const char *msg)
 {
     if (msg)
@@ -1388,18 +1434,15 @@ static int parse_num(const char *arg, long lo, long hi, long *out)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    static const struct option lo[] = {{"scheduler", 1, NULL, 'a'},
-                                       {"scheduler-key", 1, NULL, 's'},
-                                       {"user-key", 1, NULL, 'u'},
-                                       {"worker-key", 1, NULL, 'w'},
-                                       {"worker-name", 1, NULL, 'n'},
-                                       {"frames", 1, NULL, 'f'},
-                                       {"seed", 1, NULL, 'r'},
-                                       {"legit-every", 1, NULL, 'l'},
-                                       {"keygen", 1, NULL, 'k'},
-                                       {"probe-unknown", 0, NULL, 'p'},
-                                       {NULL, 0, NULL, 0}};
-    *o = (struct opts){.frames = DEFAULT_FRAMES, .legit_every = DEFAULT_LEGIT, .seed = 1};
+    static const struct option lo[] = {
+        {"scheduler", 1, NULL, 'a'},      {"scheduler-key", 1, NULL, 's'},
+        {"user-key", 1, NULL, 'u'},       {"worker-key", 1, NULL, 'w'},
+        {"worker-name", 1, NULL, 'n'},    {"frames", 1, NULL, 'f'},
+        {"seed", 1, NULL, 'r'},           {"legit-every", 1, NULL, 'l'},
+        {"keygen", 1, NULL, 'k'},         {"probe-unknown", 0, NULL, 'p'},
+        {"oversize-child", 1, NULL, 'c'}, {NULL, 0, NULL, 0}};
+    *o = (struct opts){
+        .frames = DEFAULT_FRAMES, .legit_every = DEFAULT_LEGIT, .seed = 1, .child = -1};
     long v;
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -1432,6 +1475,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'l':
             if (parse_num(optarg, 1, 10000000, &o->legit_every) < 0)
                 return usage("--legit-every: expected 1..10000000");
+            break;
+        case 'c':
+            if (parse_num(optarg, 0, 10000000, &o->child) < 0)
+                return usage("--oversize-child: expected 0..10000000");
             break;
         case 'r':
             if (parse_num(optarg, 0, LONG_MAX, &v) < 0)
@@ -1506,12 +1553,37 @@ static int probe_unknown(void *zctx, const struct opts *o)
     return rc == MLQ_EPERM ? EXIT_OK : EXIT_FAILED;
 }
 
+/* --oversize-child K: sends the K-th oversized body (see send_oversize). */
+static int oversize_child(const struct opts *o)
+{
+    char server_pub[MLQ_KEY_Z85_SIZE];
+    struct mlq_curve c;
+    struct mlq_err e = {0};
+    struct rng r = {.s = o->seed ^ (0x5bd1e995ULL * (uint64_t)(o->child + 1))};
+    struct frame f = {0};
+    if (mlq_keys_read_public(o->server_key, server_pub, &e) < 0) {
+        fprintf(stderr, "mlq-hostile: %s\n", e.msg);
+        return 2;
+    }
+    msgpack_sbuffer_init(&f.body);
+    msgpack_packer_init(&f.pk, &f.body, msgpack_sbuffer_write);
+    gen_oversize(&r, &f, (uint64_t)o->child);
+    int rc = load_curve(&c, f.conn == CONN_USER ? o->user_key : o->worker_key, server_pub);
+    if (rc == 0)
+        rc = child_send(&c, o->endpoint, &f);
+    else
+        rc = 2;
+    msgpack_sbuffer_destroy(&f.body);
+    return rc;
+}
+
 static int hostile_init(struct hostile *h, void *zctx, const struct opts *o)
 {
     char server_pub[MLQ_KEY_Z85_SIZE];
     struct mlq_err e = {0};
     memset(h, 0, sizeof *h);
     h->zctx = zctx;
+    h->o = o;
     h->endpoint = o->endpoint;
     h->wname = o->worker_name;
     h->rng.s = o->seed;
@@ -1552,9 +1624,7 @@ static int flood(struct hostile *h, const struct opts *o)
     uint64_t big = 0;
     for (long i = 0; rc == 0 && h->frames < o->frames; i++) {
         if (i % o->legit_every == 0) {
-            frame_reset(&f);
-            gen_oversize(h, &f, big++);
-            rc = send_one(h, &f);
+            rc = send_oversize(h, big++);
             legit(h);
         }
         if (rc == 0 && i % STRANGER_EVERY == STRANGER_EVERY / 2)
@@ -1577,6 +1647,8 @@ int main(int argc, char **argv)
         return rc;
     if (o.keygen)
         return keygen(o.keygen);
+    if (o.child >= 0)
+        return oversize_child(&o);
     void *zctx = zmq_ctx_new();
     if (!zctx) {
         fprintf(stderr, "mlq-hostile: cannot create a ZeroMQ context\n");
@@ -1594,11 +1666,13 @@ int main(int argc, char **argv)
         rc = EXIT_SETUP;
     if (h) {
         fprintf(stderr,
-                "hostile: %" PRId64 " ms, oversized=%ld big_unanswered=%ld child_aborts=%ld"
+                "hostile: %" PRId64
+                " ms, oversized=%ld big_unanswered=%ld child_aborts=%ld child_timeouts=%ld"
                 " stalls=%ld replies=%ld stranger_frames=%ld stranger_replies=%ld"
                 " legit_max_ms=%" PRId64 "\n",
                 mlq_clock_mono_ms() - t0, h->oversized, h->big_unanswered, h->child_aborts,
-                h->stalls, h->replies, h->stranger_frames, h->stranger_replies, h->legit_max_ms);
+                h->child_timeouts, h->stalls, h->replies, h->stranger_frames, h->stranger_replies,
+                h->legit_max_ms);
         printf("hostile: frames=%ld reconnects=%ld legit_ok=%ld legit_failed=%ld\n", h->frames,
                h->reconnects, h->legit_ok, h->legit_failed);
         if (rc == EXIT_OK && (h->legit_failed > 0 || h->legit_ok == 0 || h->stranger_replies > 0 ||
