@@ -360,9 +360,17 @@ json_t *mlq_out_job_status_json(const struct mlq_jobinfo *j)
             json_decref(arr);
             arr = NULL;
         }
+    /* The scheduler leaves the history out when a status names more than 64
+     * jobs: say "not sent" (null) rather than "no attempts" ([]). */
+    bool omitted = arr && j->attempt > 0 && j->nattempts == 0;
+    if (omitted) {
+        json_decref(arr);
+        arr = json_null();
+    }
     int rc = arr ? json_object_set_new(o, "attempts", arr) : -1;
     if (rc == 0)
-        rc = json_object_set_new(o, "retries_used", json_integer(mlq_out_retries_used(j)));
+        rc = json_object_set_new(o, "retries_used",
+                                 omitted ? json_null() : json_integer(mlq_out_retries_used(j)));
     if (rc < 0) {
         json_decref(o);
         return NULL;
