@@ -83,40 +83,43 @@ TRAIN=$(mlq submit --name train --cpus 1 --mem 256M --workdir "$WORK" -- "$PY" t
 echo "$TRAIN"
 show mlq status "$TRAIN"
 
-step "Wait for it"
-show mlq wait "$TRAIN" --timeout 5m
+step "Submit a 4-task scoring array that starts once training has succeeded"
+printf '$ mlq submit --name score --array 0-3 --after %s --cpus 0.5 --mem 128M --workdir %s -- %s score.py\n' \
+    "${TRAIN:0:8}" "$WORK" "$PY"
+SCORE=$(mlq submit --name score --array 0-3 --after "$TRAIN" --cpus 0.5 --mem 128M \
+    --workdir "$WORK" -- "$PY" score.py)
+echo "$SCORE"
+show mlq status "$SCORE"
+
+step "Wait for the whole pipeline"
+show mlq wait "$TRAIN" "$SCORE" --timeout 5m
 [ -s "$WORK/model.json" ] || {
     echo "demo: the training job wrote no model.json" >&2
     exit 1
 }
 
-step "Submit the scoring job, which reads the model the training job wrote"
-printf '$ mlq submit --name score --cpus 0.5 --mem 128M --workdir %s -- %s score.py\n' "$WORK" "$PY"
-SCORE=$(mlq submit --name score --cpus 0.5 --mem 128M --workdir "$WORK" -- "$PY" score.py)
-echo "$SCORE"
-show mlq wait "$SCORE" --timeout 5m
-
 step "What mlq knows about them"
 show mlq list
 show mlq status "$TRAIN" "$SCORE"
 show mlq logs "$TRAIN"
-show mlq logs "$SCORE"
+show mlq logs "$SCORE/0"
+show mlq logs "$SCORE/3"
 show mlq workers
 
-# The scoring job must have printed its predictions (it exits 1 itself when
-# the model is off, which the state check below catches).
-mlq logs "$SCORE" | grep '^x = .* ->  y = ' >/dev/null || {
-    FAILED=1
-    echo "demo: scoring output is not what the model should give" >&2
-    exit 1
-}
-for j in "$TRAIN" "$SCORE"; do
-    st=$(mlq status "$j" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
-    [ "$st" = SUCCEEDED ] || {
-        echo "demo: job $j is $st" >&2
+# Each scoring task must have printed its predictions (a task exits 1 itself
+# when the model is off, which `mlq wait` above already turned into a failure).
+for i in 0 1 2 3; do
+    mlq logs "$SCORE/$i" | grep '^x = .* ->  y = ' >/dev/null || {
+        FAILED=1
+        echo "demo: scoring task $i printed no predictions" >&2
         exit 1
     }
 done
+st=$(mlq status "$TRAIN" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')
+[ "$st" = SUCCEEDED ] || {
+    echo "demo: training job is $st" >&2
+    exit 1
+}
 
 step "Take the cluster down"
 show mlq down --state-dir "$STATE"

@@ -6,14 +6,20 @@ Exits 1 when the model is missing or clearly wrong (w, b far from 3, 2).
 """
 import argparse
 import json
+import os
 import sys
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="model.json")
-    ap.add_argument("inputs", nargs="*", type=float, default=[-1.0, 0.0, 0.5, 1.0, 10.0])
+    ap.add_argument("inputs", nargs="*", type=float, default=None)
     args = ap.parse_args()
+    if not args.inputs:
+        # A task of a job array scores its own shard of the inputs.
+        shard = int(os.environ.get("MLQ_ARRAY_INDEX", "0"))
+        args.inputs = [shard * 10.0 + k for k in (0.0, 0.5, 1.0)]
+        print(f"shard {shard} of {os.environ.get('MLQ_ARRAY_SIZE', '1')}")
 
     try:
         with open(args.model) as f:
