@@ -53,7 +53,9 @@ int mlq_protopipe_read_jobinfo(const struct mlq_mpk_map *m, struct mlq_jobinfo *
 {
     j->array_index = -1;
     int rc = read_opt_full_id(m, "array_id", &j->array_id);
-    if (rc == 0 && j->array_id && !mlq_mpk_absent(m, "array_index"))
+    /* A task always has its index: required with array_id, so that what
+     * decodes also encodes back to the same bytes (the fuzz oracle). */
+    if (rc == 0 && j->array_id)
         rc = mlq_mpk_read_i32(m, "array_index", 0, MLQ_ARRAYSPEC_MAX_INDEX, &j->array_index);
     if (rc == 0)
         rc = mlq_protospec_read_deps(m, "deps", true, &j->deps, &j->ndeps);
