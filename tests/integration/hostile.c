@@ -61,6 +61,8 @@
  * frame on the wire, which CURVE makes 33 bytes longer than the body, so
  * the scheduler drops a connection that sends a body of MLQ_MAX_MSG. */
 #define BIG_ANSWERED (MLQ_MAX_MSG - 64)
+/* ... within this long: 4 MiB take a moment to travel and decode. */
+#define BIG_TIMEOUT_MS 10000
 
 enum exit_code { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 
@@ -1245,7 +1247,7 @@ static int child_send(const struct mlq_curve *c, const char *endpoint, const str
     set_int(s, ZMQ_LINGER, 1000);
     int rc = send_frame(s, f) < 0 ? 2 : 1;
     zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
-    if (rc == 1 && zmq_poll(&it, 1, f->body.size <= BIG_ANSWERED ? LEGIT_TIMEOUT_MS : 300) > 0)
+    if (rc == 1 && zmq_poll(&it, 1, f->body.size <= BIG_ANSWERED ? BIG_TIMEOUT_MS : 300) > 0)
         rc = 0;
     zmq_close(s);
     zmq_ctx_term(zctx);
