@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run-all.sh: the whole test suite on a fresh Debian 12 machine, from
 # dependencies to results: installs what is missing, builds and runs every
-# test (unit, fuzz-corpus replay, integration) twice, once plain and once
-# with AddressSanitizer + UndefinedBehaviorSanitizer.
+# test (unit, fuzz-corpus replay, integration, chaos) twice, once plain and
+# once with AddressSanitizer + UndefinedBehaviorSanitizer, then runs the
+# libFuzzer targets for MLQ_FUZZ_SECONDS each (default 30).
 #
 # usage: bash tests/run-all.sh
 # env:   MLQ_TEST_JOBS   tests run in parallel (default 2)
@@ -28,4 +29,8 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1} \
     ctest --test-dir build-asan --output-on-failure -j "$TEST_JOBS" --timeout 900
 
-echo "run-all: every test passed, plain and under ASan+UBSan"
+# libFuzzer targets (clang, ASan+UBSan), each for a bounded time; every
+# crash they ever found is in tests/fuzz/corpus/ and replayed above.
+MLQ_FUZZ_SECONDS=${MLQ_FUZZ_SECONDS:-30} bash tests/fuzz/run-fuzzers.sh
+
+echo "run-all: every test passed, plain and under ASan+UBSan, and the fuzzers ran clean"
