@@ -3,7 +3,7 @@
 # dependencies to results: installs what is missing, builds and runs every
 # test (unit, fuzz-corpus replay, integration, chaos) twice, once plain and
 # once with AddressSanitizer + UndefinedBehaviorSanitizer, then runs the
-# libFuzzer targets for MLQ_FUZZ_SECONDS each (default 30).
+# libFuzzer targets for MLQ_FUZZ_SECONDS each (default 20).
 #
 # usage: bash tests/run-all.sh
 # env:   MLQ_TEST_JOBS   tests run in parallel (default 2)
@@ -31,6 +31,6 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0} \
 
 # libFuzzer targets (clang, ASan+UBSan), each for a bounded time; every
 # crash they ever found is in tests/fuzz/corpus/ and replayed above.
-MLQ_FUZZ_SECONDS=${MLQ_FUZZ_SECONDS:-30} bash tests/fuzz/run-fuzzers.sh
+MLQ_FUZZ_SECONDS=${MLQ_FUZZ_SECONDS:-20} bash tests/fuzz/run-fuzzers.sh
 
 echo "run-all: every test passed, plain and under ASan+UBSan, and the fuzzers ran clean"
