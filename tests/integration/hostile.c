@@ -693,6 +693,7 @@ struct hostile {
     long frames, reconnects, stalls, replies, oversized, big_unanswered, child_aborts,
         child_timeouts;
     long legit_ok, legit_failed, stranger_frames, stranger_replies;
+    long prefixed; /* templates sent cut at every length */
     int64_t legit_max_ms;
     uint64_t legit_rid;
 };
@@ -726,6 +727,7 @@ static void gen_prefix(struct hostile *h, struct frame *f, uint64_t k)
     if (++h->prefix_len >= t->len) {
         h->prefix_len = 0;
         h->prefix_t = (h->prefix_t + 1) % NTMPL;
+        h->prefixed++;
     }
 }
 
@@ -1670,11 +1672,11 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "hostile: %" PRId64
                 " ms, oversized=%ld big_unanswered=%ld child_aborts=%ld child_timeouts=%ld"
-                " stalls=%ld replies=%ld stranger_frames=%ld stranger_replies=%ld"
+                " stalls=%ld replies=%ld prefixed=%ld stranger_frames=%ld stranger_replies=%ld"
                 " legit_max_ms=%" PRId64 "\n",
                 mlq_clock_mono_ms() - t0, h->oversized, h->big_unanswered, h->child_aborts,
-                h->child_timeouts, h->stalls, h->replies, h->stranger_frames, h->stranger_replies,
-                h->legit_max_ms);
+                h->child_timeouts, h->stalls, h->replies, h->prefixed, h->stranger_frames,
+                h->stranger_replies, h->legit_max_ms);
         printf("hostile: frames=%ld reconnects=%ld legit_ok=%ld legit_failed=%ld\n", h->frames,
                h->reconnects, h->legit_ok, h->legit_failed);
         if (rc == EXIT_OK && (h->legit_failed > 0 || h->legit_ok == 0 || h->stranger_replies > 0 ||
