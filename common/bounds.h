@@ -32,11 +32,11 @@
 #define MLQ_MAX_GPU_TYPE  32   /* normalised GPU type ("h100") */
 #define MLQ_MAX_REASON    255  /* `mlq drain --reason` */
 
-#define MLQ_MAX_DEPS      64    /* --after entries */
-#define MLQ_MAX_SCHEDULES 10000 /* schedules in one listing */
-#define MLQ_MAX_IDEM_KEY  128   /* --idempotency-key */
-#define MLQ_MAX_NEXT_FIRES 5    /* next fire times in a scheduleinfo */
-#define MLQ_MAX_SCHED_RUNS 10   /* past runs in a scheduleinfo */
+#define MLQ_MAX_DEPS       64    /* --after entries */
+#define MLQ_MAX_SCHEDULES  10000 /* schedules in one listing */
+#define MLQ_MAX_IDEM_KEY   128   /* --idempotency-key */
+#define MLQ_MAX_NEXT_FIRES 5     /* next fire times in a scheduleinfo */
+#define MLQ_MAX_SCHED_RUNS 10    /* past runs in a scheduleinfo */
 
 #define MLQ_ID_LEN       36 /* canonical UUID text, without the NUL */
 #define MLQ_SHORT_ID_LEN 8

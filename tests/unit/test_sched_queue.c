@@ -48,9 +48,9 @@ static void test_order_across_shapes(void **state)
     assert_ptr_equal(mlq_queue_pass_next(q, NULL, NULL), j[4]);
     mlq_queue_remove(q, j[4]);
     mlq_queue_remove(q, j[6]);
-    assert_int_equal(mlq_queue_nshapes(q), 1); /* the 2-CPU shape is gone */
-    assert_null(mlq_queue_pass_next(q, NULL, NULL));       /* only the skipped shape left */
-    mlq_queue_pass_begin(q);                   /* a new pass looks again */
+    assert_int_equal(mlq_queue_nshapes(q), 1);       /* the 2-CPU shape is gone */
+    assert_null(mlq_queue_pass_next(q, NULL, NULL)); /* only the skipped shape left */
+    mlq_queue_pass_begin(q);                         /* a new pass looks again */
     assert_ptr_equal(mlq_queue_pass_next(q, NULL, NULL), j[1]);
     mlq_queue_remove(q, j[3]); /* from the middle of a heap */
     mlq_queue_remove(q, j[3]);
@@ -85,7 +85,7 @@ static void test_waiting_jobs(void **state)
     assert_int_equal(mlq_queue_release_due(q, 3000, &due), 1);
     assert_int_equal(due, 5000);
     assert_ptr_equal(mlq_queue_first(q, NULL, NULL), b); /* older than c, ready now */
-    mlq_queue_remove(q, a);                  /* removal while waiting */
+    mlq_queue_remove(q, a);                              /* removal while waiting */
     assert_int_equal(mlq_queue_release_due(q, 9999, &due), 0);
     assert_int_equal(due, 0);
     assert_int_equal(mlq_queue_count(q), 2);
