@@ -597,15 +597,21 @@ static void pick_job(struct mlq_job *job, void *ctx)
     p->v[p->n++] = job;
 }
 
-static int collect(struct mlq_ctx *c, struct job_pick *p)
+/* Fills p->v with the jobs visit picks (the caller frees p->v). */
+static int collect_with(struct mlq_ctx *c, struct job_pick *p, mlq_jobtab_fn visit)
 {
     p->cap = mlq_jobtab_count(c->jobs);
     p->n = 0;
     p->v = calloc(p->cap ? p->cap : 1, sizeof *p->v);
     if (!p->v)
         return MLQ_ENOMEM;
-    mlq_jobtab_each(c->jobs, pick_job, p);
+    mlq_jobtab_each(c->jobs, visit, p);
     return 0;
+}
+
+static int collect(struct mlq_ctx *c, struct job_pick *p)
+{
+    return collect_with(c, p, pick_job);
 }
 
 static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, struct mlq_err *err)
@@ -797,11 +803,9 @@ static void find_unadmitted(struct mlq_job *job, void *arg)
 
 static int admit_waiting(struct mlq_ctx *c, struct mlq_err *err)
 {
-    struct job_pick p = {.cap = mlq_jobtab_count(c->jobs)};
-    p.v = calloc(p.cap ? p.cap : 1, sizeof *p.v);
-    if (!p.v)
+    struct job_pick p = {0};
+    if (collect_with(c, &p, find_unadmitted) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    mlq_jobtab_each(c->jobs, find_unadmitted, &p);
     int rc = 0;
     for (size_t i = 0; i < p.n && rc == 0; i++)
         rc = mlq_jobops_admit(c, p.v[i], err);
@@ -857,11 +861,9 @@ static void find_orphans(struct mlq_job *job, void *arg)
 
 static int requeue_orphans(struct mlq_ctx *c, struct mlq_err *err)
 {
-    struct job_pick p = {.cap = mlq_jobtab_count(c->jobs)};
-    p.v = calloc(p.cap ? p.cap : 1, sizeof *p.v);
-    if (!p.v)
+    struct job_pick p = {0};
+    if (collect_with(c, &p, find_orphans) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    mlq_jobtab_each(c->jobs, find_orphans, &p);
     int rc = 0;
     for (size_t i = 0; i < p.n && rc == 0; i++) {
         enum mlq_fsm_action act;
