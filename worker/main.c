@@ -58,6 +58,7 @@ struct opts {
     enum mlq_log_level level;
     int64_t log_cap;
     bool drain_and_exit;
+    bool list_gpus;         /* --list-gpus: print what discovery finds and exit */
     const char *key_path;   /* --key: this worker's secret key file */
     const char *sched_key;  /* --scheduler-key: the scheduler's public key file */
     bool insecure;          /* --insecure: plain TCP, no keys */
@@ -92,6 +93,8 @@ static void usage(FILE *f)
             "  --log-cap SIZE        bytes of each job stream uploaded to the scheduler when\n"
             "                        the job ends, the last ones kept (default: 16M)\n"
             "  --log-level LEVEL     debug, info, warn or error (default: info)\n"
+            "  --list-gpus           do not run a worker: print the GPUs this machine would\n"
+            "                        offer (as --gpus or --gpu-discovery say) and exit\n"
             "  --drain-and-exit      do not run a worker: ask the one running on --spool to\n"
             "                        drain (finish its jobs, take no new ones, exit) and wait\n"
             "                        until it has exited\n"
@@ -179,6 +182,7 @@ enum {
     OPT_KEY,
     OPT_SCHED_KEY,
     OPT_INSECURE,
+    OPT_LIST_GPUS,
     OPT_HELP
 };
 
@@ -200,6 +204,7 @@ static const struct option long_opts[] = {
     {"key", required_argument, NULL, OPT_KEY},
     {"scheduler-key", required_argument, NULL, OPT_SCHED_KEY},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"list-gpus", no_argument, NULL, OPT_LIST_GPUS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -292,6 +297,9 @@ static int parse_one(struct opts *o, int c, const char *arg)
     case OPT_INSECURE:
         o->insecure = true;
         return 0;
+    case OPT_LIST_GPUS:
+        o->list_gpus = true;
+        return 0;
     case OPT_HELP:
         return -1;
     default:
@@ -335,6 +343,8 @@ static int finish_opts(struct opts *o)
         return bad("--name", "the host name is not a valid worker name; pass --name");
     if (o->gpus_given && o->method_given)
         return bad("--gpus", "fake GPUs and --gpu-discovery exclude each other");
+    if (o->list_gpus)
+        return 0; /* needs no spool, shim or keys */
     if (!o->spool && asprintf(&o->spool, "/var/spool/mlq/%s", o->name) < 0)
         o->spool = NULL;
     if (!o->shim)
@@ -500,6 +510,38 @@ static void drain_progress(const char *spool, pid_t pid, struct mlq_drainctl_cou
     *last_ms = now;
 }
 
+static void print_mib(int64_t bytes)
+{
+    if (bytes > 0)
+        printf("%lld MiB", (long long)(bytes >> 20));
+    else
+        printf("-");
+}
+
+/* --list-gpus: what this worker would offer, one GPU per line, tab-separated
+ * (index, type, UUID, memory, model), and the method that answered on
+ * stderr; exit 1 when a method named with --gpu-discovery fails. */
+static int list_gpus(const struct opts *o)
+{
+    mlq_log_init("mlq-worker", MLQ_LOG_WARN); /* the note is printed below */
+    struct mlq_gpu_set set = {0};
+    struct mlq_err err = {0};
+    if (find_gpus(o, &set, &err) < 0) {
+        fprintf(stderr, "mlq-worker: GPU discovery: %s\n", err.msg);
+        return 1;
+    }
+    fprintf(stderr, "mlq-worker: %u GPU(s) from %s%s%s\n", set.n, set.source,
+            set.note[0] ? ": " : "", set.note);
+    for (uint32_t i = 0; i < set.n; i++) {
+        const struct mlq_gpuinfo *g = &set.gpus[i];
+        printf("%d\t%s\t%s\t", g->index, g->type ? g->type : "-", g->uuid ? g->uuid : "-");
+        print_mib(g->mem);
+        printf("\t%s\n", g->model ? g->model : "-");
+    }
+    mlq_gpu_set_clear(&set);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* --drain-and-exit: SIGUSR2 to the spool's worker, then wait until it is
  * gone (its lock released). */
 static int drain_and_exit(const struct opts *o)
@@ -535,7 +577,9 @@ int main(int argc, char **argv)
 {
     struct opts o = {0};
     int rc = parse_opts(argc, argv, &o);
-    if (rc == 0 && o.drain_and_exit) {
+    if (rc == 0 && o.list_gpus) {
+        rc = list_gpus(&o);
+    } else if (rc == 0 && o.drain_and_exit) {
         rc = drain_and_exit(&o);
     } else if (rc == 0) {
         ensure_stdio();
