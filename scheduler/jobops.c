@@ -77,11 +77,13 @@ static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event
     return mlq_store_job_save(c->store, &job->row, from, err);
 }
 
+/* job_moves: the job's own transition is saved next and its event names
+ * the attempt, so the attempt's step needs no event of its own. */
 static int save_attempt(struct mlq_ctx *c, const struct mlq_store_attempt *a, int prev,
-                        struct mlq_err *err)
+                        bool job_moves, struct mlq_err *err)
 {
     int rc = mlq_store_begin(c->store, err);
-    return rc < 0 ? rc : mlq_store_attempt_save(c->store, a, prev, err);
+    return rc < 0 ? rc : mlq_store_attempt_save(c->store, a, prev, !job_moves, err);
 }
 
 /* Takes the live attempt off its worker's books and out of the table. */
@@ -264,7 +266,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     job->row.attempts = a.num;
     memcpy(job->row.current_attempt, a.id, sizeof a.id);
     enum mlq_fsm_action act;
-    int rc = save_attempt(c, &a, -1, err);
+    int rc = save_attempt(c, &a, -1, true, err);
     if (rc == 0)
         rc = transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
     if (rc < 0)
@@ -370,7 +372,8 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
     if (job->att->state == MLQ_ATT_ASSIGNED) {
         job->att->state = MLQ_ATT_RUNNING;
         job->att->start_ms = c->now_wall;
-        int rc = save_attempt(c, job->att, MLQ_ATT_ASSIGNED, err);
+        int rc = save_attempt(c, job->att, MLQ_ATT_ASSIGNED,
+                              job->row.state == MLQ_JOB_ASSIGNED, err);
         if (rc < 0)
             return rc;
     }
@@ -441,7 +444,8 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
     job->att->detail = rep->u.report.detail ? strdup(rep->u.report.detail) : NULL;
     job->row.exit_code = job->att->exit_code;
     job->row.signal = job->att->signal;
-    return save_attempt(c, job->att, (int)prev, err);
+    /* a job not yet ended moves on (done, retried or failed) */
+    return save_attempt(c, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
 }
 
 /* Delay before retry number k (1-based): the job's backoff doubled each
@@ -543,7 +547,8 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
     job->att->end_ms = c->now_wall;
     free(job->att->detail);
     job->att->detail = strdup(why);
-    int rc = save_attempt(c, job->att, (int)prev, err);
+    int rc =
+        save_attempt(c, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
     if (rc < 0)
         return rc;
     release_attempt(c, job);

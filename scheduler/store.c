@@ -619,6 +619,21 @@ bool mlq_store_in_tx(const struct mlq_store *st)
     return st->tx;
 }
 
+/* The hot writes (job insert and save, attempt save) skip their savepoint
+ * inside the caller's transaction: every failure they can have after their
+ * first write is MLQ_EDB, on which the caller rolls the whole transaction
+ * back (the scheduler's loop does), so the savepoint would only cost two
+ * statements per write. Outside one, they are atomic on their own. */
+static int hot_begin(struct mlq_store *st, struct mlq_err *err)
+{
+    return st->tx ? tx_check(st, err) : mlq_storei_op_begin(st, err);
+}
+
+static int hot_end(struct mlq_store *st, int rc, struct mlq_err *err)
+{
+    return st->tx ? rc : mlq_storei_op_end(st, rc, err);
+}
+
 /* Opens a savepoint around one multi-row write. */
 int mlq_storei_op_begin(struct mlq_store *st, struct mlq_err *err)
 {
@@ -762,7 +777,7 @@ int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct
     rc = mlq_proto_jobspec_pack(&job->spec, &blob, &blob_len, err);
     if (rc < 0)
         return rc;
-    rc = mlq_storei_op_begin(st, err);
+    rc = hot_begin(st, err);
     if (rc < 0) {
         free(blob);
         return rc;
@@ -776,7 +791,7 @@ int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct
                            .detail = job->reason};
         rc = event_insert(st, &ev, err);
     }
-    return mlq_storei_op_end(st, rc, err);
+    return hot_end(st, rc, err);
 }
 
 static int job_row_update(struct mlq_store *st, const struct mlq_store_job *j, struct mlq_err *err)
@@ -810,7 +825,7 @@ int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
     int rc = check_job(job, err);
     if (rc < 0)
         return rc;
-    rc = mlq_storei_op_begin(st, err);
+    rc = hot_begin(st, err);
     if (rc < 0)
         return rc;
     rc = job_row_update(st, job, err);
@@ -823,7 +838,7 @@ int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
                            .detail = job->reason};
         rc = event_insert(st, &ev, err);
     }
-    return mlq_storei_op_end(st, rc, err);
+    return hot_end(st, rc, err);
 }
 
 /* ---- attempts: writes ----------------------------------------------- */
@@ -865,19 +880,19 @@ static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq
 }
 
 int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt *a, int prev,
-                           struct mlq_err *err)
+                           bool event, struct mlq_err *err)
 {
     int rc = check_attempt(a, err);
     if (rc < 0)
         return rc;
-    rc = mlq_storei_op_begin(st, err);
+    rc = hot_begin(st, err);
     if (rc < 0)
         return rc;
     bool is_new = prev < 0;
     rc = att_row_write(st, st->stmt[is_new ? S_ATT_INSERT : S_ATT_UPDATE], a, err);
     if (rc == 0 && !is_new && sqlite3_changes(st->db) == 0)
         rc = mlq_err_set(err, MLQ_ENOTFOUND, "no attempt %s of job %s", a->id, a->job_id);
-    if (rc == 0 && (is_new || prev != (int)a->state)) {
+    if (rc == 0 && event && (is_new || prev != (int)a->state)) {
         struct event ev = {.kind = is_new ? "attempt" : "attempt_state",
                            .job_id = a->job_id,
                            .attempt_id = a->id,
@@ -887,7 +902,7 @@ int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt 
                            .detail = a->detail};
         rc = event_insert(st, &ev, err);
     }
-    return mlq_storei_op_end(st, rc, err);
+    return hot_end(st, rc, err);
 }
 
 /* ---- jobs: reads ---------------------------------------------------- */

@@ -97,9 +97,12 @@ int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct
 int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
                        enum mlq_job_state from, struct mlq_err *err);
 /* Inserts or updates an attempt. prev < 0 means new (event "attempt");
- * otherwise an "attempt_state" event is appended when prev != a->state. */
+ * otherwise an "attempt_state" event is appended when prev != a->state.
+ * With event false none is appended: the job transition that the caller
+ * saves next in the same transaction records the step (its "state" event
+ * names the attempt), one event row per step instead of two. */
 int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt *a, int prev,
-                           struct mlq_err *err);
+                           bool event, struct mlq_err *err);
 /* Appends a free-form event (e.g. "worker_up", "worker_lost"). Any of the ids
  * may be NULL. */
 int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_id,

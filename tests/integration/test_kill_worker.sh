@@ -78,7 +78,7 @@ assert_eq 1 "$(wc -l <"$T/s.pids")" "job s started once"
 for pair in "$F:$FA:FAILED" "$S:$SA:SUCCEEDED"; do
     IFS=: read -r j a final <<<"$pair"
     assert_eq 1 "$(sql "SELECT count(*) FROM attempts WHERE job_id='$j'")" "attempt rows of $j"
-    assert_eq 1 "$(sql "SELECT count(*) FROM events WHERE attempt_id='$a' AND kind='attempt_state'
+    assert_eq 1 "$(sql "SELECT count(*) FROM events WHERE attempt_id='$a'
         AND to_state IN ('SUCCEEDED','FAILED','CANCELLED','TIMED_OUT','LOST')")" "finish events of attempt $a"
     assert_eq 1 "$(sql "SELECT count(*) FROM events WHERE job_id='$j' AND kind='state'
         AND to_state IN ('SUCCEEDED','FAILED','CANCELLED','TIMED_OUT')")" "terminal state events of $j"

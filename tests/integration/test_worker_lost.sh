@@ -32,8 +32,10 @@ wait_until "[ \"\$(worker_state)\" = LOST ]" 20 || fail "worker not LOST after i
 wait_state "$J" PENDING 10
 ok mlq status "$J" --json
 log "job after its worker was lost: reason [$(json "d['reason']" <<<"$OUT")]"
-assert_eq LOST "$(sql "SELECT to_state FROM events WHERE attempt_id='$A1' AND kind='attempt_state' ORDER BY seq DESC LIMIT 1")" \
-    "attempt 1 after the lease expired"
+assert_eq 6 "$(sql "SELECT state FROM attempts WHERE id='$A1'")" \
+    "attempt 1 LOST (6) after the lease expired"
+assert_contains "$(sql "SELECT detail FROM events WHERE attempt_id='$A1' AND kind='state' AND to_state='PENDING'")" \
+    "requeued" "the requeue event names attempt 1"
 pid_alive "$p1" || fail "attempt 1 died although nobody could kill it"
 # its logs live on the worker, which is gone: a clear error, not a hang
 expect_rc 1 mlq logs "$J"
@@ -62,8 +64,8 @@ ok mlq logs "$J"
 assert_eq "attempt 2 done" "$OUT" "logs are those of the current attempt"
 
 assert_eq 2 "$(sql "SELECT count(*) FROM attempts WHERE job_id='$J'")" "attempt rows"
-assert_eq LOST "$(sql "SELECT to_state FROM events WHERE attempt_id='$A1' AND kind='attempt_state' ORDER BY seq DESC LIMIT 1")" \
-    "attempt 1 stays LOST (its late outcome is refused)"
+assert_eq 6 "$(sql "SELECT state FROM attempts WHERE id='$A1'")" \
+    "attempt 1 stays LOST (6; its late outcome is refused)"
 assert_eq 1 "$(sql "SELECT count(*) FROM events WHERE job_id='$J' AND kind='state'
     AND to_state IN ('SUCCEEDED','FAILED','CANCELLED','TIMED_OUT')")" "terminal state events"
 wait_until "[ \"\$(worker_state)\" = UP ]" 10 || fail "worker not UP again"

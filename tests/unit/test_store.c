@@ -698,17 +698,17 @@ static void test_attempt_save_events(void **state)
     make_job(&j, 1);
     insert_job(f->st, &j);
     make_attempt(&a, j.id, 1, 1);
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
     a.state = MLQ_ATT_RUNNING;
     a.start_ms = 1700000000200LL;
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, true, &err), 0);
     a.detail = "pid 4242";
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_RUNNING, &err), 0); /* no event */
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_RUNNING, true, &err), 0); /* no event */
     a.state = MLQ_ATT_SUCCEEDED;
     a.exit_code = 0;
     a.end_ms = 1700000000300LL;
     a.detail = NULL;
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_RUNNING, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_RUNNING, true, &err), 0);
 
     assert_int_equal(count_events(f->db, j.id), 4); /* submit + 3 */
     event_row(f->db, j.id, 1, ev, sizeof ev);
@@ -735,12 +735,34 @@ static void test_attempt_save_events(void **state)
 
     /* Inserting it again is a constraint failure; updating an unknown one is
      * not found; neither leaves an event behind. */
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), MLQ_EDB);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), MLQ_EDB);
     assert_non_null(strstr(err.msg, "UNIQUE constraint failed"));
     make_attempt(&a, j.id, 2, 2);
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, &err), MLQ_ENOTFOUND);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, true, &err), MLQ_ENOTFOUND);
     assert_int_equal(mlq_store_attempt_get(f->st, a.id, &got, &err), MLQ_ENOTFOUND);
     assert_int_equal(count_events(f->db, j.id), 4);
+}
+
+/* event false: the row is written, no event (the job's transition that
+ * follows records the step); inside a transaction as the scheduler does. */
+static void test_attempt_save_quiet(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_store_job j;
+    struct mlq_store_attempt a, got;
+    struct mlq_err err = {0};
+    make_job(&j, 1);
+    insert_job(f->st, &j);
+    make_attempt(&a, j.id, 1, 1);
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, false, &err), 0);
+    a.state = MLQ_ATT_RUNNING;
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, false, &err), 0);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    assert_int_equal(count_events(f->db, j.id), 1); /* the submit alone */
+    assert_int_equal(mlq_store_attempt_get(f->st, a.id, &got, &err), 0);
+    assert_int_equal(got.state, MLQ_ATT_RUNNING);
+    mlq_store_attempt_free(&got);
 }
 
 static void test_attempt_needs_its_job(void **state)
@@ -749,7 +771,7 @@ static void test_attempt_needs_its_job(void **state)
     struct mlq_store_attempt a;
     struct mlq_err err = {0};
     make_attempt(&a, "0000abcd-0000-4000-8000-000000000000", 1, 1);
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), MLQ_EDB);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), MLQ_EDB);
     assert_non_null(strstr(err.msg, "FOREIGN KEY constraint failed"));
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM events"), 0);
 }
@@ -822,7 +844,7 @@ static void test_each_live_attempt(void **state)
     for (unsigned i = 0; i < 5; i++) {
         make_attempt(&a, j.id, i + 1, (int)i + 1);
         a.state = states[i];
-        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
     }
     struct seen s = {0};
     assert_int_equal(mlq_store_each_live_attempt(f->st, collect_attempt, &s, &err), 0);
@@ -908,7 +930,7 @@ static void test_job_info(void **state)
 
     for (int n = 1; n <= 2; n++) {
         make_attempt(&a, j.id, (unsigned)n, n);
-        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
     }
     /* The current attempt wins over a later-numbered one. */
     snprintf(j.current_attempt, sizeof j.current_attempt, "00000001-1111-4000-8000-000000000001");
@@ -970,12 +992,12 @@ static void test_job_info_issue4(void **state)
     a.start_ms = 11;
     a.end_ms = 12;
     a.detail = "worker node-31 lost";
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
     make_attempt(&a, j.id, 32, 2);
     a.state = MLQ_ATT_TIMED_OUT;
     a.gpu_ids[0] = '\0';
     a.signal = 15;
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
 
     assert_int_equal(mlq_store_job_info(f->st, j.id, &info, &err), 0);
     assert_null(info.attempts);
@@ -1022,7 +1044,7 @@ static void test_job_info_attempts_capped(void **state)
     for (int n = 1; n <= total; n++) {
         make_attempt(&a, j.id, 1000 + (unsigned)n, n);
         a.state = MLQ_ATT_FAILED;
-        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
     }
     assert_int_equal(mlq_store_commit(f->st, &err), 0);
     assert_int_equal(mlq_store_job_info_full(f->st, j.id, true, &info, &err), 0);
@@ -1215,7 +1237,7 @@ static void add_usage_attempt(struct fix *f, unsigned n, const char *owner, int6
     a.state = end ? MLQ_ATT_SUCCEEDED : MLQ_ATT_RUNNING;
     a.start_ms = start;
     a.end_ms = end;
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
 }
 
 static void test_each_usage(void **state)
@@ -1397,7 +1419,7 @@ static void test_commit_failure_rolls_back(void **state)
     assert_int_equal(sqlite3_exec(f->db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL),
                      SQLITE_OK);
     make_attempt(&a, "0000dead-0000-4000-8000-000000000000", 1, 1);
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
     assert_int_equal(mlq_store_commit(f->st, &err), MLQ_EDB);
     assert_non_null(strstr(err.msg, "FOREIGN KEY constraint failed"));
     assert_false(mlq_store_in_tx(f->st));
@@ -1457,7 +1479,7 @@ static void test_write_is_atomic(void **state)
     make_job(&j, 1);
     insert_job(f->st, &j);
     make_attempt(&a, j.id, 1, 1);
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, &err), 0);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
     /* The row write succeeds, then its event fails: the row must go too. */
     assert_int_equal(sqlite3_exec(f->db,
                                   "CREATE TEMP TRIGGER no_ev BEFORE INSERT ON events"
@@ -1472,7 +1494,7 @@ static void test_write_is_atomic(void **state)
         assert_int_equal(mlq_store_job_save(f->st, &j, MLQ_JOB_PENDING, &err), MLQ_EDB);
         assert_non_null(strstr(err.msg, "no events"));
         a.state = MLQ_ATT_RUNNING;
-        assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, &err), MLQ_EDB);
+        assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, true, &err), MLQ_EDB);
         struct mlq_store_job j2;
         make_job(&j2, 2);
         j2.state = MLQ_JOB_FAILED; /* inserted rows are undone too */
@@ -1490,9 +1512,12 @@ static void test_write_is_atomic(void **state)
                                       " RAISE(ABORT, 'no events'); END",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
+        /* Inside the caller's transaction the hot writes keep no savepoint:
+         * the error is MLQ_EDB and the caller rolls everything back, as the
+         * scheduler's loop does. */
         if (in_tx) {
-            assert_true(mlq_store_in_tx(f->st)); /* the caller's transaction lives on */
-            assert_int_equal(mlq_store_commit(f->st, &err), 0);
+            assert_true(mlq_store_in_tx(f->st));
+            mlq_store_rollback(f->st);
         }
         assert_int_equal(mlq_store_job_get(f->st, j.id, &got, &err), 0);
         assert_int_equal(got.state, MLQ_JOB_PENDING);
@@ -1543,6 +1568,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seq_increases, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_job_save_events, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_attempt_save_events, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_attempt_save_quiet, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_attempt_needs_its_job, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_each_active_job, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_each_live_attempt, setup_mem, teardown),
