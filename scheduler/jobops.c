@@ -372,8 +372,8 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
     if (job->att->state == MLQ_ATT_ASSIGNED) {
         job->att->state = MLQ_ATT_RUNNING;
         job->att->start_ms = c->now_wall;
-        int rc = save_attempt(c, job->att, MLQ_ATT_ASSIGNED,
-                              job->row.state == MLQ_JOB_ASSIGNED, err);
+        int rc =
+            save_attempt(c, job->att, MLQ_ATT_ASSIGNED, job->row.state == MLQ_JOB_ASSIGNED, err);
         if (rc < 0)
             return rc;
     }
@@ -547,8 +547,7 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
     job->att->end_ms = c->now_wall;
     free(job->att->detail);
     job->att->detail = strdup(why);
-    int rc =
-        save_attempt(c, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
+    int rc = save_attempt(c, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
     if (rc < 0)
         return rc;
     release_attempt(c, job);
