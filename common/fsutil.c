@@ -3,7 +3,9 @@
  * Durability rule: a file that must survive a crash is written to a temporary
  * name unique to this process, fsynced, renamed over the target and then the
  * directory is fsynced, so a reader sees either the old or the new content,
- * never a torn mix, and the rename itself is on disk when we return. */
+ * never a torn mix, and the rename itself is on disk when we return.
+ * mlq_fs_write_replace keeps the atomicity without the two fsyncs, for files
+ * that only mean something while the machine stays up (a pid, a cgroup). */
 #include "fsutil.h"
 
 #include <errno.h>
@@ -131,7 +133,9 @@ static mode_t fs_keep_mode(const char *path)
     return 0644;
 }
 
-int mlq_fs_write_atomic(const char *path, const void *data, size_t len, struct mlq_err *err)
+/* Temp file, (fsync when durable,) rename over path, (fsync of the folder). */
+static int fs_write_replace(const char *path, const void *data, size_t len, bool durable,
+                            struct mlq_err *err)
 {
     char tmp[MLQ_MAX_PATH + 32];
     if (!path || !*path || strlen(path) >= MLQ_MAX_PATH)
@@ -140,7 +144,7 @@ int mlq_fs_write_atomic(const char *path, const void *data, size_t len, struct m
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, fs_keep_mode(path));
     if (fd < 0)
         return fs_fail(err, "cannot create", tmp);
-    if (fs_write_full(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (fs_write_full(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
         int rc = fs_fail(err, "cannot write", tmp);
         close(fd);
         unlink(tmp);
@@ -151,7 +155,29 @@ int mlq_fs_write_atomic(const char *path, const void *data, size_t len, struct m
         unlink(tmp);
         return rc;
     }
-    return fs_sync_parent(path, err);
+    return durable ? fs_sync_parent(path, err) : 0;
+}
+
+int mlq_fs_write_atomic(const char *path, const void *data, size_t len, struct mlq_err *err)
+{
+    return fs_write_replace(path, data, len, true, err);
+}
+
+int mlq_fs_write_replace(const char *path, const void *data, size_t len, struct mlq_err *err)
+{
+    return fs_write_replace(path, data, len, false, err);
+}
+
+int mlq_fs_sync_path(const char *path, struct mlq_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return fs_fail(err, "cannot open", path);
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc < 0 ? fs_fail(err, "cannot sync", path) : 0;
 }
 
 /* Reads fd to the end into a growing buffer, failing once more than max bytes

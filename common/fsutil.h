@@ -13,6 +13,12 @@ int mlq_fs_mkdirs(const char *path, mode_t mode, struct mlq_err *err);
 /* Writes data to path atomically and durably: path.tmp, fsync, rename,
  * fsync of the directory. */
 int mlq_fs_write_atomic(const char *path, const void *data, size_t len, struct mlq_err *err);
+/* Atomic but not durable: path.tmp, rename, no fsync. A reader sees the old
+ * or the new content, never a mix, as long as the machine stays up; after a
+ * power loss the file may be missing or empty. */
+int mlq_fs_write_replace(const char *path, const void *data, size_t len, struct mlq_err *err);
+/* fsync of an existing file or directory. */
+int mlq_fs_sync_path(const char *path, struct mlq_err *err);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer the
  * caller owns and must free(). */
 int mlq_fs_read_all(const char *path, size_t max, char **out, size_t *out_len, struct mlq_err *err);

@@ -57,6 +57,7 @@ struct mlq_agent {
     int64_t hb_ms;
     int64_t lease_ms; /* 0 until the scheduler told it (here or before) */
     int64_t next_register, next_hb, next_watch, last_rx;
+    int64_t standby_at; /* next call of mlq_attempts_standby */
 };
 
 typedef void (*agent_handler)(struct mlq_agent *a, const struct mlq_msg *m);
@@ -418,6 +419,7 @@ static void run_timers(struct mlq_agent *a, int64_t now)
         mlq_attempts_tick(a->att, now);
         a->next_watch = now + WATCH_EVERY_MS;
     }
+    a->standby_at = mlq_attempts_standby(a->att, now);
     if (a->draining && mlq_attempts_count(a->att) == 0 && !a->stop) {
         mlq_info("drained: every attempt is done, reported and uploaded");
         a->stop = a->drained = true;
@@ -430,6 +432,8 @@ static int poll_timeout(const struct mlq_agent *a, int64_t now, int max_wait_ms)
     int64_t other = !a->sock ? a->retry_at : a->registered ? a->next_hb : a->next_register;
     if (other < next)
         next = other;
+    if (a->standby_at < next)
+        next = a->standby_at;
     if (a->lease_ms > 0 && a->last_rx + a->lease_ms < next && mlq_attempts_running_unfenced(a->att))
         next = a->last_rx + a->lease_ms;
     int64_t t = next > now ? next - now : 0;

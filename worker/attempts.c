@@ -18,8 +18,10 @@
 #include "log.h"
 #include "logupload.h"
 
-#define RESEND_EVERY_MS 1000 /* an unacknowledged report is sent again */
-#define CGROUP_KILL_MS  1000 /* how long a dead shim's cgroup may take */
+#define RESEND_EVERY_MS  1000 /* an unacknowledged report is sent again */
+#define CGROUP_KILL_MS   1000 /* how long a dead shim's cgroup may take */
+#define STANDBY_AFTER_MS 20   /* a new standby shim, once the last start is done */
+#define STANDBY_RETRY_MS 5000 /* after a standby shim could not be started */
 
 struct attempt {
     char id[MLQ_ID_LEN + 1];
@@ -38,6 +40,9 @@ struct mlq_attempts {
     struct attempt *att;
     size_t natt, cap;
     bool online;
+    struct mlq_exec_standby standby;
+    char standby_dir[MLQ_MAX_PATH]; /* its prepared folder; "" when none */
+    int64_t standby_at;             /* monotonic ms when to start one; -1: none */
 };
 
 /* ---- table ---- */
@@ -244,6 +249,64 @@ static bool gpus_ok(const struct mlq_attempts *t, const struct mlq_msg *m, char 
     return true;
 }
 
+/* The folder was created without fsync so that the shim starts at once; it
+ * is made durable now, before anything about the attempt is reported. When
+ * that fails the attempt may not run on: it ends as lost (fenced). */
+static void sync_started(struct mlq_attempts *t, struct attempt *at, const char *dir)
+{
+    struct mlq_err e, e2;
+    char why[MLQ_SPOOL_DETAIL_MAX];
+    if (mlq_spool_sync_attempt(t->cfg.spool, dir, &e) == 0)
+        return;
+    snprintf(why, sizeof why, "spool: cannot make the attempt durable: %s", e.msg);
+    mlq_error("attempt %.8s: %s", at->id, why);
+    if (at->finished)
+        return;
+    if (mlq_spool_write_note(dir, MLQ_SPOOL_FENCED, why, &e2) < 0)
+        mlq_error("attempt %.8s: %s", at->id, e2.msg);
+    at->fenced = true;
+    kill_attempt(at, "spool not durable");
+}
+
+static void standby_drop(struct mlq_attempts *t)
+{
+    mlq_exec_standby_stop(&t->standby);
+    if (t->standby_dir[0])
+        mlq_spool_discard(t->standby_dir);
+    t->standby_dir[0] = '\0';
+}
+
+/* Creates the attempt folder: from the standby shim's prepared folder when
+ * there is one (*standby set), else from scratch. */
+static int create_folder(struct mlq_attempts *t, const struct mlq_msg *m, char *dir, size_t len,
+                         bool *standby, struct mlq_err *err)
+{
+    *standby = false;
+    if (t->standby.fd >= 0 && t->standby_dir[0]) {
+        t->standby_at = mlq_clock_mono_ms() + STANDBY_AFTER_MS;
+        if (mlq_spool_create_prepared(t->cfg.spool, t->standby_dir, m, dir, len, err) == 0) {
+            t->standby_dir[0] = '\0'; /* it is the attempt's folder now */
+            *standby = true;
+            return 0;
+        }
+        standby_drop(t); /* and try again from scratch, for the error */
+    }
+    return mlq_spool_create_attempt(t->cfg.spool, m, dir, len, err);
+}
+
+/* Starts the shim: the standby one, which is named in the folder's shim.pid
+ * already, when the folder is its own; else a new one. */
+static int start_shim(struct mlq_attempts *t, struct attempt *at, const char *dir, bool standby,
+                      struct mlq_err *err)
+{
+    if (standby && mlq_exec_standby_take(&t->standby, dir, &at->shim, err) == 0)
+        return 0;
+    if (standby)
+        mlq_warn("attempt %.8s: %s: starting a new shim", at->id, err->msg);
+    t->standby_at = mlq_clock_mono_ms() + STANDBY_AFTER_MS;
+    return mlq_exec_start_shim(t->cfg.shim_path, dir, &at->shim, err);
+}
+
 static void start_attempt(struct mlq_attempts *t, struct attempt *at, const struct mlq_msg *m)
 {
     char dir[MLQ_MAX_PATH], why[MLQ_SPOOL_DETAIL_MAX];
@@ -255,18 +318,24 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
         finish_here(t, at, MLQ_OUT_REFUSED, why);
         return;
     }
-    if (mlq_spool_create_attempt(t->cfg.spool, m, dir, sizeof dir, &e) < 0) {
+    bool standby;
+    if (create_folder(t, m, dir, sizeof dir, &standby, &e) < 0) {
         /* Not the job's fault: the scheduler runs it elsewhere. */
         mlq_error("attempt %.8s refused: %s", at->id, e.msg);
         finish_here(t, at, MLQ_OUT_REFUSED, e.msg);
         return;
     }
     at->persisted = true;
-    if (mlq_exec_start_shim(t->cfg.shim_path, dir, &at->shim, &e) < 0) {
+    int rc = start_shim(t, at, dir, standby, &e);
+    if (rc < 0) {
+        struct mlq_err se;
+        if (mlq_spool_sync_attempt(t->cfg.spool, dir, &se) < 0)
+            mlq_error("attempt %.8s: %s", at->id, se.msg);
         mlq_error("attempt %.8s: %s", at->id, e.msg);
         finish_here(t, at, MLQ_OUT_START_FAILED, e.msg);
         return;
     }
+    sync_started(t, at, dir);
     mlq_info("attempt %.8s (job %.8s #%" PRId32 ") started under shim %ld", at->id,
              m->u.assign.job_id, m->u.assign.attempt, (long)at->shim.pid);
     send_report(t, at);
@@ -485,6 +554,25 @@ void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
     pump_uploads(t, now);
 }
 
+int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
+{
+    struct mlq_err e;
+    if (t->standby_at < 0 || now < t->standby_at)
+        return t->standby_at < 0 ? INT64_MAX : t->standby_at;
+    standby_drop(t);
+    if (mlq_exec_standby_start(t->cfg.shim_path, mlq_spool_attempts(t->cfg.spool), &t->standby,
+                               &e) < 0 ||
+        mlq_spool_prepare(t->cfg.spool, &t->standby.id, t->standby_dir, sizeof t->standby_dir, &e) <
+            0) {
+        mlq_warn("cannot start a standby shim (jobs start without): %s", e.msg);
+        standby_drop(t);
+        t->standby_at = now + STANDBY_RETRY_MS;
+        return t->standby_at;
+    }
+    t->standby_at = -1;
+    return INT64_MAX;
+}
+
 size_t mlq_attempts_count(const struct mlq_attempts *t)
 {
     return t->natt;
@@ -516,6 +604,8 @@ int mlq_attempts_create(const struct mlq_attempts_config *cfg, struct mlq_attemp
     if (!t)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     t->cfg = *cfg;
+    t->standby.fd = -1;
+    t->standby_at = 0; /* at once */
     int rc = load_held(t, err);
     if (rc < 0) {
         mlq_attempts_destroy(&t);
@@ -531,6 +621,7 @@ void mlq_attempts_destroy(struct mlq_attempts **t)
         return;
     for (size_t i = 0; i < (*t)->natt; i++)
         mlq_logupload_close(&(*t)->att[i].up);
+    standby_drop(*t);
     free((*t)->att);
     free(*t);
     *t = NULL;

@@ -2,7 +2,13 @@
  *
  * Exec failures are reported through a close-on-exec pipe: the child writes
  * its errno there when execv fails; a successful exec closes the pipe, so the
- * parent reads end-of-file. */
+ * parent reads end-of-file.
+ *
+ * A standby shim gets one more descriptor, MLQ_SHIM_STANDBY_FD: its end of a
+ * socket pair (a socket, so that the worker's send never raises SIGPIPE when
+ * the standby died). The worker sends the attempt folder's path and a
+ * newline there and closes its end; closing it without a path sends the
+ * standby away. */
 #include "exec.h"
 
 #include <errno.h>
@@ -11,14 +17,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "clock.h"
 #include "fsutil.h"
-#include "bounds.h"
+#include "shim.h"
 
-#define ERR_FD 3 /* where the child keeps the error pipe */
+#define ERR_FD  3 /* where the child keeps the error pipe */
+#define HIGH_FD 10
 
 static void close_from(int lowfd)
 {
@@ -32,7 +41,7 @@ static void close_from(int lowfd)
 }
 
 /* In the forked child: async-signal-safe calls only. Never returns. */
-static void child(const char *shim_path, char *const argv[], int err_fd)
+static void child(const char *shim_path, char *const argv[], int err_fd, int cmd_fd)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -52,10 +61,14 @@ static void child(const char *shim_path, char *const argv[], int err_fd)
     int null = open("/dev/null", O_RDWR);
     if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
         _exit(127);
-    if (err_fd != ERR_FD && dup2(err_fd, ERR_FD) < 0)
+    /* Out of the way first: either may sit on the other's final number. */
+    if ((err_fd = fcntl(err_fd, F_DUPFD, HIGH_FD)) < 0 ||
+        (cmd_fd >= 0 && (cmd_fd = fcntl(cmd_fd, F_DUPFD, HIGH_FD)) < 0))
+        _exit(127);
+    if (dup2(err_fd, ERR_FD) < 0 || (cmd_fd >= 0 && dup2(cmd_fd, MLQ_SHIM_STANDBY_FD) < 0))
         _exit(127);
     fcntl(ERR_FD, F_SETFD, FD_CLOEXEC);
-    close_from(ERR_FD + 1);
+    close_from(cmd_fd >= 0 ? MLQ_SHIM_STANDBY_FD + 1 : ERR_FD + 1);
     execv(shim_path, argv);
     int e = errno;
     ssize_t w = write(ERR_FD, &e, sizeof e);
@@ -74,10 +87,11 @@ static int read_exec_errno(int fd)
     return r == (ssize_t)sizeof e ? e : 0;
 }
 
-int mlq_exec_start_shim(const char *shim_path, const char *attempt_dir, struct mlq_shim_id *out,
-                        struct mlq_err *err)
+/* Forks and execs argv[0] (with cmd_fd as MLQ_SHIM_STANDBY_FD when >= 0)
+ * and fills *out once the exec succeeded. */
+static int spawn(char *const argv[], int cmd_fd, struct mlq_shim_id *out, struct mlq_err *err)
 {
-    char *argv[] = {(char *)shim_path, (char *)attempt_dir, NULL};
+    const char *shim_path = argv[0];
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0)
         return mlq_err_set(err, MLQ_EIO, "pipe: %s", strerror(errno));
@@ -90,7 +104,7 @@ int mlq_exec_start_shim(const char *shim_path, const char *attempt_dir, struct m
         return mlq_err_set(err, MLQ_EIO, "fork: %s", strerror(e));
     }
     if (pid == 0)
-        child(shim_path, argv, pfd[1]);
+        child(shim_path, argv, pfd[1], cmd_fd);
     close(pfd[1]);
     int e = read_exec_errno(pfd[0]);
     close(pfd[0]);
@@ -105,6 +119,67 @@ int mlq_exec_start_shim(const char *shim_path, const char *attempt_dir, struct m
      * if it already exited. */
     out->starttime = mlq_fs_pid_starttime(pid);
     return 0;
+}
+
+int mlq_exec_start_shim(const char *shim_path, const char *attempt_dir, struct mlq_shim_id *out,
+                        struct mlq_err *err)
+{
+    char *argv[] = {(char *)shim_path, (char *)attempt_dir, NULL};
+    return spawn(argv, -1, out, err);
+}
+
+int mlq_exec_standby_start(const char *shim_path, const char *attempts_dir,
+                           struct mlq_exec_standby *sb, struct mlq_err *err)
+{
+    char *argv[] = {(char *)shim_path, MLQ_SHIM_STANDBY_ARG, (char *)attempts_dir, NULL};
+    int sv[2];
+    mlq_exec_standby_stop(sb);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return mlq_err_set(err, MLQ_EIO, "socketpair: %s", strerror(errno));
+    int rc = spawn(argv, sv[1], &sb->id, err);
+    close(sv[1]);
+    if (rc < 0) {
+        close(sv[0]);
+        memset(&sb->id, 0, sizeof sb->id);
+        return rc;
+    }
+    shutdown(sv[0], SHUT_RD);
+    sb->fd = sv[0];
+    return 0;
+}
+
+int mlq_exec_standby_take(struct mlq_exec_standby *sb, const char *attempt_dir,
+                          struct mlq_shim_id *out, struct mlq_err *err)
+{
+    char line[MLQ_MAX_PATH + 2];
+    if (sb->fd < 0)
+        return mlq_err_set(err, MLQ_ENOTFOUND, "no standby shim");
+    int n = snprintf(line, sizeof line, "%s\n", attempt_dir);
+    if (n < 0 || (size_t)n >= sizeof line || strchr(attempt_dir, '\n'))
+        return mlq_err_set(err, MLQ_EINVAL, "attempt folder path too long");
+    /* No liveness check: only the standby holds the other end, so the send
+     * fails when it is gone. */
+    ssize_t w;
+    do {
+        w = send(sb->fd, line, (size_t)n, MSG_NOSIGNAL);
+    } while (w < 0 && errno == EINTR);
+    int e = errno;
+    struct mlq_shim_id id = sb->id;
+    mlq_exec_standby_stop(sb); /* closing our end completes the message */
+    if (w != n)
+        return mlq_err_set(err, MLQ_ENOTFOUND, "the standby shim is gone (%s)",
+                           w < 0 ? strerror(e) : "short write");
+    *out = id;
+    out->start_ms = mlq_clock_wall_ms();
+    return 0;
+}
+
+void mlq_exec_standby_stop(struct mlq_exec_standby *sb)
+{
+    if (sb->fd >= 0)
+        close(sb->fd);
+    sb->fd = -1;
+    memset(&sb->id, 0, sizeof sb->id);
 }
 
 int mlq_exec_signal(const struct mlq_shim_id *id, int sig, struct mlq_err *err)

@@ -16,6 +16,35 @@
 int mlq_exec_start_shim(const char *shim_path, const char *attempt_dir, struct mlq_shim_id *out,
                         struct mlq_err *err);
 
+/* A shim started ahead of need: loaded and waiting (mlq-shim --standby) for
+ * the worker to name its attempt folder, so that starting a job costs no
+ * fork, exec or dynamic linking of the shim. It runs nothing before it is
+ * named a folder, which the worker does only once the folder exists under
+ * its final name; it exits when the worker closes its end unused (worker
+ * exit, including SIGKILL). */
+struct mlq_exec_standby {
+    struct mlq_shim_id id; /* pid 0 when none */
+    int fd;                /* the worker's end of its socket; -1 when none */
+};
+#define MLQ_EXEC_STANDBY_NONE                                                                      \
+    {                                                                                              \
+        .id = {0}, .fd = -1                                                                        \
+    }
+
+/* Starts a standby shim for the attempts folder attempts_dir (stopping the
+ * one in *sb, if any). */
+int mlq_exec_standby_start(const char *shim_path, const char *attempts_dir,
+                           struct mlq_exec_standby *sb, struct mlq_err *err);
+/* Hands attempt_dir to the standby shim, which then does what
+ * `mlq-shim attempt_dir` does; *out is its identity, with start_ms now.
+ * The standby is used up either way. MLQ_ENOTFOUND when there is none or it
+ * is gone: start one with mlq_exec_start_shim instead. */
+int mlq_exec_standby_take(struct mlq_exec_standby *sb, const char *attempt_dir,
+                          struct mlq_shim_id *out, struct mlq_err *err);
+/* Sends the standby away (it exits; the caller's SIGCHLD handling reaps
+ * it). Accepts an empty one. */
+void mlq_exec_standby_stop(struct mlq_exec_standby *sb);
+
 /* Sends sig to the shim when it is still the same process (pid and start
  * time match). MLQ_ENOTFOUND when it is gone. */
 int mlq_exec_signal(const struct mlq_shim_id *id, int sig, struct mlq_err *err);

@@ -14,7 +14,8 @@
  * by spec.owner. The account is looked up before the fork (so "no such
  * account" is a start failure, not an exit code), the job's log files are
  * given to it, and the forked child drops root in the one safe order:
- * setgid, initgroups (while still root), setuid, each checked, then checks
+ * setgid, setgroups (the account's groups, looked up before the fork, while
+ * still root), setuid, each checked, then checks
  * that root cannot be regained. The shim itself stays root so that it can
  * still signal every process of the job and write the status. What goes
  * wrong in the child before the exec (the switch, the working directory)
@@ -63,6 +64,8 @@ struct shim {
     uid_t uid;
     gid_t gid;
     char *user, *home; /* owned */
+    gid_t *groups;     /* supplementary groups of the account (owned) */
+    int ngroups;
     struct mlq_jobtree *tree;
     int64_t grace_ms, limit_ms, warn_before_ms;
     int warn_signal;
@@ -267,8 +270,25 @@ static int resolve_account(struct shim *s)
         start_failed(s, "out of memory");
         return -1;
     }
-    s->drop = true;
-    return 0;
+    /* The groups are looked up here, not in the forked child: the child then
+     * only makes system calls. */
+    int n = 32;
+    for (int tries = 0; tries < 4; tries++) {
+        gid_t *g = realloc(s->groups, (size_t)n * sizeof *g);
+        if (!g)
+            break;
+        s->groups = g;
+        int want = n;
+        if (getgrouplist(s->user, s->gid, s->groups, &want) >= 0) {
+            s->ngroups = want;
+            s->drop = true;
+            return 0;
+        }
+        n = want > n ? want : n * 2;
+    }
+    start_failed(s, "cannot look up the groups of %s on worker %s", s->user,
+                 worker_name(host, sizeof host));
+    return -1;
 }
 
 /* The job writes its logs through fds the shim opened as root: they become
@@ -309,7 +329,7 @@ static int make_tree(struct shim *s)
         return -1;
     }
     const char *cg = mlq_jobtree_cgroup(s->tree);
-    if (cg && mlq_spool_write_note(s->dir, MLQ_SPOOL_CGROUP, cg, &e) < 0) {
+    if (cg && mlq_spool_write_note_volatile(s->dir, MLQ_SPOOL_CGROUP, cg, &e) < 0) {
         start_failed(s, "%s", e.msg);
         return -1;
     }
@@ -391,8 +411,8 @@ static void drop_root(const struct shim *s, int report_fd)
 {
     if (setgid(s->gid) != 0)
         child_fail(report_fd, "setgid(%ld) for %s: %s", (long)s->gid, s->user, strerror(errno));
-    if (initgroups(s->user, s->gid) != 0)
-        child_fail(report_fd, "initgroups for %s: %s", s->user, strerror(errno));
+    if (setgroups((size_t)s->ngroups, s->groups) != 0)
+        child_fail(report_fd, "setgroups for %s: %s", s->user, strerror(errno));
     if (setuid(s->uid) != 0)
         child_fail(report_fd, "setuid(%ld) for %s: %s", (long)s->uid, s->user, strerror(errno));
     if (getuid() != s->uid || geteuid() != s->uid || getgid() != s->gid || getegid() != s->gid ||
@@ -608,7 +628,7 @@ static void finish(struct shim *s, const sigset_t *set)
 
 /* ---- entry ---- */
 
-static int become_supervisor(const char *dir, sigset_t *set, struct mlq_err *err)
+static int become_supervisor(const char *dir, bool named, sigset_t *set, struct mlq_err *err)
 {
     sigemptyset(set);
     sigaddset(set, SIGCHLD);
@@ -618,6 +638,8 @@ static int become_supervisor(const char *dir, sigset_t *set, struct mlq_err *err
     sigprocmask(SIG_BLOCK, set, NULL);
     setsid(); /* fails only when already a group leader: harmless */
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    if (named)
+        return 0; /* the worker wrote shim.pid before naming the folder */
     struct mlq_shim_id id = {.pid = getpid(), .start_ms = mlq_clock_wall_ms()};
     id.starttime = mlq_fs_pid_starttime(id.pid);
     return mlq_spool_write_shim(dir, &id, err);
@@ -635,8 +657,18 @@ static void shim_cleanup(struct shim *s)
     free(s->argv);
     free(s->user);
     free(s->home);
+    free(s->groups);
     mlq_jobtree_destroy(&s->tree);
     mlq_proto_msg_free(&s->assign);
+}
+
+/* The standby shim's identity was written by the worker ahead of time; the
+ * job's start replaces the time it gave (atomic, off the start path). */
+static void note_start(const char *dir, int64_t start_ms)
+{
+    struct mlq_shim_id id = {.pid = getpid(), .start_ms = start_ms};
+    id.starttime = mlq_fs_pid_starttime(id.pid);
+    mlq_spool_write_shim(dir, &id, NULL);
 }
 
 /* A worker that fenced itself asked for the attempt's end: whatever the job
@@ -652,10 +684,11 @@ static void apply_fence(struct shim *s)
     mlq_spool_set_detail(&s->st, detail);
 }
 
-int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
+static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
 {
     sigset_t set;
-    int rc = become_supervisor(attempt_dir, &set, err);
+    int64_t named_ms = mlq_clock_wall_ms();
+    int rc = become_supervisor(attempt_dir, named, &set, err);
     if (rc < 0)
         return rc;
     struct mlq_status existing;
@@ -664,6 +697,8 @@ int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
     struct shim s = {.dir = attempt_dir, .out_fd = -1, .err_fd = -1};
     s.st.exit_code = -1;
     if (prepare(&s) == 0 && start_job(&s) == 0) {
+        if (named)
+            note_start(attempt_dir, named_ms);
         supervise(&s, &set);
         finish(&s, &set);
         apply_fence(&s);
@@ -671,4 +706,62 @@ int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
     rc = mlq_spool_write_status(attempt_dir, &s.st, err);
     shim_cleanup(&s);
     return rc;
+}
+
+int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
+{
+    return shim_run(attempt_dir, false, err);
+}
+
+int mlq_shim_run_named(const char *attempt_dir, struct mlq_err *err)
+{
+    return shim_run(attempt_dir, true, err);
+}
+
+/* Loads the name service modules (passwd, group) while idle, so that the
+ * lookups for the job's account cost no dynamic loading. */
+static void warm_nss(void)
+{
+    if (geteuid() != 0)
+        return;
+    struct passwd *pw = getpwuid(0);
+    if (!pw)
+        return;
+    gid_t g[64];
+    int n = 64;
+    getgrouplist(pw->pw_name, pw->pw_gid, g, &n);
+}
+
+int mlq_shim_standby_wait(int fd, const char *attempts_dir, char *dir, size_t len)
+{
+    size_t got = 0;
+    int rc = 0;
+    warm_nss();
+    for (;;) {
+        if (got + 1 >= len) {
+            rc = MLQ_EINVAL;
+            break;
+        }
+        ssize_t r = read(fd, dir + got, len - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rc = MLQ_EINVAL;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (rc < 0 || got == 0)
+        return rc;
+    dir[got] = '\0';
+    size_t plen = strlen(attempts_dir);
+    if (dir[got - 1] != '\n' || memchr(dir, '\0', got) || strncmp(dir, attempts_dir, plen) != 0 ||
+        dir[plen] != '/')
+        return MLQ_EINVAL;
+    dir[got - 1] = '\0';
+    const char *name = dir + plen + 1;
+    if (!*name || strchr(name, '/') || strchr(name, '\n') || name[0] == '.')
+        return MLQ_EINVAL;
+    return 1;
 }

@@ -1,22 +1,45 @@
 /* mlq-shim ATTEMPT_DIR: the per-job supervisor the worker starts (shim.h).
  * Its stdio is /dev/null when the worker starts it; whatever goes wrong with
- * the job ends up in the attempt's status file instead. */
+ * the job ends up in the attempt's status file instead. With --standby it
+ * is started ahead of need and waits for the worker to name the folder
+ * (exec.h). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "bounds.h"
 
 #include "shim.h"
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(stderr, "usage: mlq-shim ATTEMPT_DIR\n"
-                        "Runs the attempt described in ATTEMPT_DIR/assign and writes its\n"
-                        "outcome to ATTEMPT_DIR/status. Started by mlq-worker.\n");
+    bool standby = argc == 3 && strcmp(argv[1], MLQ_SHIM_STANDBY_ARG) == 0;
+    if ((argc != 2 && !standby) || strcmp(argv[1], "--help") == 0) {
+        fprintf(stderr,
+                "usage: mlq-shim ATTEMPT_DIR\n"
+                "       mlq-shim " MLQ_SHIM_STANDBY_ARG " ATTEMPTS_DIR\n"
+                "Runs the attempt described in ATTEMPT_DIR/assign and writes its\n"
+                "outcome to ATTEMPT_DIR/status. Started by mlq-worker; with\n" MLQ_SHIM_STANDBY_ARG
+                ", ahead of need: it waits on descriptor %d for the worker to\n"
+                "name the attempt folder.\n",
+                MLQ_SHIM_STANDBY_FD);
         return 2;
+    }
+    const char *dir = argv[1];
+    char named[MLQ_MAX_PATH + 2];
+    if (standby) {
+        int rc = mlq_shim_standby_wait(MLQ_SHIM_STANDBY_FD, argv[2], named, sizeof named);
+        if (rc == 0)
+            return 0; /* not needed after all */
+        if (rc < 0) {
+            fprintf(stderr, "mlq-shim: malformed attempt folder from the worker\n");
+            return 1;
+        }
+        dir = named;
     }
     struct mlq_err err;
     mlq_err_clear(&err);
-    if (mlq_shim_run(argv[1], &err) < 0) {
+    if ((standby ? mlq_shim_run_named(dir, &err) : mlq_shim_run(dir, &err)) < 0) {
         fprintf(stderr, "mlq-shim: %s\n", err.msg);
         return 1;
     }

@@ -112,6 +112,11 @@ const char *mlq_spool_root(const struct mlq_spool *sp)
     return sp->root;
 }
 
+const char *mlq_spool_attempts(const struct mlq_spool *sp)
+{
+    return sp->attempts;
+}
+
 int mlq_spool_lock(struct mlq_spool *sp, struct mlq_err *err)
 {
     char path[MLQ_MAX_PATH];
@@ -181,8 +186,9 @@ static void remove_flat_dir(const char *dir)
     rmdir(dir);
 }
 
-/* Writes a new file name in dir and fsyncs it; -errno on failure. Used
- * inside a folder that is not yet visible, so no temporary name is needed. */
+/* Writes a new file name in dir (not synced: see mlq_spool_sync_attempt);
+ * -errno on failure. Used inside a folder that is not yet visible, so no
+ * temporary name is needed. */
 static int write_new_file(const char *dir, const char *name, const void *data, size_t len)
 {
     char path[MLQ_MAX_PATH];
@@ -200,8 +206,6 @@ static int write_new_file(const char *dir, const char *name, const void *data, s
         else if (w > 0)
             p += w, len -= (size_t)w;
     }
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
     if (close(fd) != 0 && rc == 0)
         rc = -errno;
     return rc;
@@ -218,7 +222,10 @@ static int dir_fsync_errno(const char *dir)
 }
 
 /* Builds attempts/.tmp-<id> with the assign file and renames it to dir;
- * -errno on failure, leaving nothing behind. */
+ * -errno on failure, leaving nothing behind. Nothing is fsynced here: the
+ * record is visible to a restarted worker (the rename) before any shim can
+ * start, and mlq_spool_sync_attempt makes it durable before anything about
+ * it is reported. */
 static int build_attempt(struct mlq_spool *sp, const char *id, const char *buf, size_t len,
                          const char *dir)
 {
@@ -230,17 +237,87 @@ static int build_attempt(struct mlq_spool *sp, const char *id, const char *buf, 
     if (mkdir(tmp, SPOOL_DIR_MODE) != 0)
         return -errno;
     int rc = write_new_file(tmp, "assign", buf, len);
-    if (rc == 0)
-        rc = dir_fsync_errno(tmp);
     if (rc == 0 && rename(tmp, dir) != 0)
         rc = -errno;
+    if (rc < 0)
+        remove_flat_dir(tmp);
+    return rc;
+}
+
+int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int rc = join(path, sizeof path, dir, "assign", err);
+    if (rc == 0)
+        rc = mlq_fs_sync_path(path, err);
+    if (rc == 0)
+        rc = mlq_fs_sync_path(dir, err);
+    if (rc == 0)
+        rc = mlq_fs_sync_path(sp->attempts, err);
+    return rc;
+}
+
+int mlq_spool_prepare(struct mlq_spool *sp, const struct mlq_shim_id *shim, char *tmp,
+                      size_t tmp_len, struct mlq_err *err)
+{
+    int n = snprintf(tmp, tmp_len, "%s/" TMP_PREFIX "standby-%ld", sp->attempts, (long)shim->pid);
+    if (n < 0 || (size_t)n >= tmp_len)
+        return mlq_err_set(err, MLQ_ETOOBIG, "spool path too long");
+    remove_flat_dir(tmp);
+    int rc = mkdir(tmp, SPOOL_DIR_MODE) == 0 ? 0 : -errno;
+    if (rc == 0)
+        rc = write_new_file(tmp, "stdout", "", 0);
+    if (rc == 0)
+        rc = write_new_file(tmp, "stderr", "", 0);
+    if (rc == 0 && mlq_spool_write_shim(tmp, shim, err) < 0)
+        rc = -EIO;
     if (rc < 0) {
         remove_flat_dir(tmp);
-        return rc;
+        if (rc != -EIO)
+            mlq_err_set(err, MLQ_EIO, "spool %s: %s", sp->root, strerror(-rc));
+        return MLQ_EIO;
     }
-    if ((rc = dir_fsync_errno(sp->attempts)) < 0)
-        remove_flat_dir(dir); /* not durable: as if never created */
-    return rc;
+    return 0;
+}
+
+void mlq_spool_discard(const char *tmp)
+{
+    remove_flat_dir(tmp);
+}
+
+/* Encodes the assign message; MLQ_ESTATE when the attempt exists. */
+static int encode_new(struct mlq_spool *sp, const struct mlq_msg *assign, char *dir, size_t dir_len,
+                      char **buf, size_t *len, struct mlq_err *err)
+{
+    const char *id = assign->u.assign.attempt_id;
+    int rc = mlq_spool_attempt_dir(sp, id, dir, dir_len, err);
+    if (rc < 0)
+        return rc;
+    if (assign->type != MLQ_MSG_ASSIGN)
+        return mlq_err_set(err, MLQ_EINVAL, "not an assign message");
+    if (mlq_spool_attempt_exists(sp, id))
+        return mlq_err_set(err, MLQ_ESTATE, "attempt %s already exists", id);
+    return mlq_proto_encode(assign, buf, len, err);
+}
+
+int mlq_spool_create_prepared(struct mlq_spool *sp, const char *tmp, const struct mlq_msg *assign,
+                              char *dir, size_t dir_len, struct mlq_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = encode_new(sp, assign, dir, dir_len, &buf, &len, err);
+    if (rc < 0)
+        return rc;
+    rc = write_new_file(tmp, "assign", buf, len);
+    free(buf);
+    if (rc == 0 && rename(tmp, dir) != 0)
+        rc = -errno;
+    if (rc == -ENOTEMPTY || rc == -EEXIST)
+        return mlq_err_set(err, MLQ_ESTATE, "attempt %s already exists",
+                           assign->u.assign.attempt_id);
+    if (rc < 0)
+        return mlq_err_set(err, MLQ_EIO, "spool %s: %s", sp->root, strerror(-rc));
+    return 0;
 }
 
 int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign, char *dir,
@@ -424,7 +501,8 @@ int mlq_spool_write_shim(const char *dir, const struct mlq_shim_id *id, struct m
     char buf[SHIM_PID_MAX];
     int n = snprintf(buf, sizeof buf, "%ld %llu %" PRId64 "\n", (long)id->pid, id->starttime,
                      id->start_ms);
-    return mlq_fs_write_atomic(path, buf, (size_t)n, err);
+    /* Only means something while the machine is up: atomic, not durable. */
+    return mlq_fs_write_replace(path, buf, (size_t)n, err);
 }
 
 int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err *err)
@@ -531,7 +609,8 @@ int mlq_spool_read_upload(const char *dir, struct mlq_upload_state *u, struct ml
     return 0;
 }
 
-int mlq_spool_write_note(const char *dir, const char *name, const char *text, struct mlq_err *err)
+static int write_note(const char *dir, const char *name, const char *text, bool durable,
+                      struct mlq_err *err)
 {
     char path[MLQ_MAX_PATH], buf[NOTE_MAX];
     int rc = join(path, sizeof path, dir, name, err);
@@ -540,7 +619,19 @@ int mlq_spool_write_note(const char *dir, const char *name, const char *text, st
     int n = snprintf(buf, sizeof buf, "%s\n", text);
     if (n < 0 || (size_t)n >= sizeof buf || strchr(text, '\n'))
         return mlq_err_set(err, MLQ_EINVAL, "%s: not one short line", path);
-    return mlq_fs_write_atomic(path, buf, (size_t)n, err);
+    return durable ? mlq_fs_write_atomic(path, buf, (size_t)n, err)
+                   : mlq_fs_write_replace(path, buf, (size_t)n, err);
+}
+
+int mlq_spool_write_note(const char *dir, const char *name, const char *text, struct mlq_err *err)
+{
+    return write_note(dir, name, text, true, err);
+}
+
+int mlq_spool_write_note_volatile(const char *dir, const char *name, const char *text,
+                                  struct mlq_err *err)
+{
+    return write_note(dir, name, text, false, err);
 }
 
 bool mlq_spool_read_note(const char *dir, const char *name, char *out, size_t len)
@@ -584,6 +675,16 @@ bool mlq_spool_shim_alive(const struct mlq_shim_id *id)
     return mlq_fs_pid_starttime(id->pid) == id->starttime;
 }
 
+/* fsync of an attempt folder and its assign file (the attempts folder is
+ * synced once after the scan). */
+static void sync_attempt_dir(const char *dir)
+{
+    char path[MLQ_MAX_PATH];
+    if (join(path, sizeof path, dir, "assign", NULL) == 0)
+        mlq_fs_sync_path(path, NULL);
+    mlq_fs_sync_path(dir, NULL);
+}
+
 /* Classifies one attempt folder; returns 1 when it is held (filled into h),
  * 0 when it is done. */
 static int scan_one(const char *dir, const char *id, struct mlq_spool_held *h, struct mlq_err *err)
@@ -599,6 +700,12 @@ static int scan_one(const char *dir, const char *id, struct mlq_spool_held *h, s
         return mlq_spool_read_status(dir, &h->status, NULL) == 0 ? 1 : 0;
     }
     h->acked_started = mlq_spool_is_acked(dir, MLQ_PHASE_STARTED);
+    /* A worker that died between starting the shim and syncing the record
+     * (mlq_spool_sync_attempt) left it in the page cache only: nothing has
+     * been reported about it yet, so it is made durable before anything is.
+     * Best effort, as when the worker itself records an outcome. */
+    if (!h->acked_started)
+        sync_attempt_dir(dir);
     bool have_shim = mlq_spool_read_shim(dir, &h->shim, NULL) == 0;
     int rc = mlq_spool_read_status(dir, &h->status, NULL);
     if (rc == 0) {
@@ -672,6 +779,8 @@ int mlq_spool_scan(struct mlq_spool *sp, struct mlq_spool_held **out, size_t *n,
         free(arr);
         return rc;
     }
+    if (cnt > 0)
+        dir_fsync_errno(sp->attempts); /* the folders synced by scan_one */
     *out = arr;
     *n = cnt;
     return 0;

@@ -4,9 +4,13 @@
  *   SPOOL/worker.lock           flock'd by the worker: one worker per spool
  *   SPOOL/attempts/<attempt_id>/
  *       assign          the encoded assign message (written before anything
- *                       starts; an attempt directory always has one)
+ *                       starts; an attempt directory always has one). The
+ *                       folder is fsynced (assign, folder, attempts/) right
+ *                       after its shim is started and before anything about
+ *                       the attempt is reported
  *       stdout, stderr  the job's output
- *       shim.pid        "PID STARTTIME START_MS" written by the shim
+ *       shim.pid        "PID STARTTIME START_MS" written by the shim, atomic
+ *                       but not fsynced (meaningless after a reboot)
  *       status          the outcome, written atomically once the job ended
  *       acked_started   the scheduler acknowledged the started report
  *       acked_finished  the scheduler acknowledged the finished report: the
@@ -15,6 +19,7 @@
  *                       may no longer run (self-fencing): the shim then
  *                       records outcome "lost" with this file's text
  *       cgroup          path of the job's cgroup v2, when it has one
+ *                       (atomic, not fsynced, like shim.pid)
  *       upload          log upload progress (see struct mlq_upload_state),
  *                       written before acked_finished when the scheduler
  *                       accepted the finished report
@@ -85,6 +90,8 @@ int mlq_spool_open(const char *root, struct mlq_spool **out, struct mlq_err *err
  * pid file alone (see mlq_spool_release). */
 void mlq_spool_close(struct mlq_spool **sp);
 const char *mlq_spool_root(const struct mlq_spool *sp);
+/* SPOOL/attempts. */
+const char *mlq_spool_attempts(const struct mlq_spool *sp);
 
 /* Takes the exclusive lock on SPOOL/worker.lock and writes SPOOL/worker.pid.
  * MLQ_ESTATE when another process holds the lock (its pid in the message). */
@@ -102,9 +109,29 @@ bool mlq_spool_attempt_exists(const struct mlq_spool *sp, const char *attempt_id
  * a temporary name, then renamed), and writes its path into dir. MLQ_ESTATE
  * when the attempt already exists. When the spool cannot be written (disk
  * full, read-only...) the error is MLQ_EIO with the message
- * "spool ROOT: <reason>" and nothing is left behind. */
+ * "spool ROOT: <reason>" and nothing is left behind. Not fsynced: a
+ * restarted worker sees it, a power loss may undo it; the caller starts the
+ * shim, then calls mlq_spool_sync_attempt before reporting anything about
+ * the attempt (a power loss before that kills the job as well, and the
+ * scheduler never heard of it running here). */
 int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign, char *dir,
                              size_t dir_len, struct mlq_err *err);
+/* For a standby shim (exec.h): creates attempts/.tmp-standby-<pid> (path
+ * into tmp) holding shim.pid (naming that shim) and empty stdout and stderr,
+ * so that only the assign file and a rename are left to do when the
+ * assignment comes (mlq_spool_create_prepared). Leftovers are removed by
+ * mlq_spool_scan like any temporary folder. */
+int mlq_spool_prepare(struct mlq_spool *sp, const struct mlq_shim_id *shim, char *tmp,
+                      size_t tmp_len, struct mlq_err *err);
+/* As mlq_spool_create_attempt, from the prepared folder tmp (which is
+ * renamed, or left as it is on failure). */
+int mlq_spool_create_prepared(struct mlq_spool *sp, const char *tmp, const struct mlq_msg *assign,
+                              char *dir, size_t dir_len, struct mlq_err *err);
+/* Removes a prepared folder that will not be used. */
+void mlq_spool_discard(const char *tmp);
+/* Makes a created attempt durable: fsync of its assign file, its folder and
+ * the attempts folder. */
+int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err *err);
 
 /* Files inside one attempt directory (the shim only knows that folder). */
 int mlq_spool_write_assign(const char *dir, const struct mlq_msg *assign, struct mlq_err *err);
@@ -131,6 +158,10 @@ int mlq_spool_read_upload(const char *dir, struct mlq_upload_state *u, struct ml
  * MLQ_SPOOL_CGROUP), written atomically and durably; read returns false when
  * it is absent or empty, and strips the trailing newline. */
 int mlq_spool_write_note(const char *dir, const char *name, const char *text, struct mlq_err *err);
+/* The same, atomic but not fsynced, for notes that mean nothing after a
+ * reboot (MLQ_SPOOL_CGROUP). */
+int mlq_spool_write_note_volatile(const char *dir, const char *name, const char *text,
+                                  struct mlq_err *err);
 bool mlq_spool_read_note(const char *dir, const char *name, char *buf, size_t len);
 
 /* The scheduler's lease (ms) as last told, 0 when never told. */
@@ -140,8 +171,10 @@ int64_t mlq_spool_read_lease(const struct mlq_spool *sp);
 /* Lists every attempt without acked_finished, and every one with upload
  * progress but no logs_uploaded (uploading). An attempt whose shim is gone
  * and that has no status gets a "lost" status written first, so every held
- * attempt is either running (shim alive, no status) or finished. Leftover
- * temporary folders of interrupted creations are removed. Caller frees *out. */
+ * attempt is either running (shim alive, no status) or finished. Held
+ * attempts whose started report was never acknowledged are fsynced (a
+ * worker may have died before mlq_spool_sync_attempt). Leftover temporary
+ * folders of interrupted creations are removed. Caller frees *out. */
 int mlq_spool_scan(struct mlq_spool *sp, struct mlq_spool_held **out, size_t *n,
                    struct mlq_err *err);
 
