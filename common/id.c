@@ -2,13 +2,66 @@
  * prefix typed by a user can be matched with a plain string comparison. */
 #include "id.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/random.h>
 #include <uuid/uuid.h>
+
+/* Random bytes for ids, drawn from getrandom() a page at a time: one system
+ * call per id (what uuid_generate_random does) was a visible share of the
+ * scheduler's time per job. Per thread, and emptied in a forked child so
+ * that parent and child never hand out the same bytes. */
+#define POOL_BYTES 4096
+static _Thread_local struct {
+    unsigned char b[POOL_BYTES];
+    size_t used; /* POOL_BYTES: empty */
+    bool init;
+} pool;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void pool_forget(void)
+{
+    explicit_bzero(pool.b, sizeof pool.b);
+    pool.used = POOL_BYTES;
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, pool_forget);
+}
+
+static bool pool_take(unsigned char *dst, size_t n)
+{
+    if (!pool.init) {
+        pthread_once(&atfork_once, register_atfork);
+        pool.used = POOL_BYTES;
+        pool.init = true;
+    }
+    if (pool.used + n > POOL_BYTES) {
+        size_t got = 0;
+        while (got < POOL_BYTES) {
+            ssize_t r = getrandom(pool.b + got, POOL_BYTES - got, 0);
+            if (r <= 0)
+                return false;
+            got += (size_t)r;
+        }
+        pool.used = 0;
+    }
+    memcpy(dst, pool.b + pool.used, n);
+    explicit_bzero(pool.b + pool.used, n);
+    pool.used += n;
+    return true;
+}
 
 void mlq_id_new(char out[MLQ_ID_LEN + 1])
 {
     uuid_t u;
-    uuid_generate_random(u);
+    if (pool_take(u, sizeof u)) {
+        u[6] = (unsigned char)((u[6] & 0x0f) | 0x40); /* version 4 */
+        u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    } else {
+        uuid_generate_random(u); /* getrandom failing: libuuid's own fallbacks */
+    }
     uuid_unparse_lower(u, out);
 }
 

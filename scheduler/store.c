@@ -9,8 +9,11 @@
  *   from user_version i to i + 1 and sets that version itself, inside one
  *   transaction. Never edit a released step: add a new one.
  * - A write that touches several rows (a job and its event) runs inside a
- *   savepoint, so it is applied whole or not at all, inside or outside the
- *   caller's transaction.
+ *   savepoint, so it is applied whole or not at all, except the hot writes
+ *   (job insert and save, attempt save) inside the caller's transaction: a
+ *   failure of theirs is MLQ_EDB and the caller rolls the whole transaction
+ *   back (see hot_begin).
+ * - WAL checkpoints run on ckpt.c's thread, not in the writer's commits.
  * - st->tx is the caller's view ("I called begin"). SQLite may roll a
  *   transaction back by itself after SQLITE_FULL or SQLITE_IOERR; then every
  *   write and the commit fail until the caller rolls back, so half an
@@ -23,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt.h"
 #include "clock.h"
 #include "storeint.h"
 
@@ -116,6 +120,40 @@ static const char *const migrations[] = {
     "ALTER TABLE events ADD COLUMN actor TEXT;"
     "CREATE INDEX events_time ON events(time_ms);"
     "PRAGMA user_version = 5;",
+    /* v6 (issue 3, speed): fewer index pages written per job.
+     * - Attempts and events of a job are indexed by the job's seq instead of
+     *   its id: ids are random, so every row indexed by one lands on a random
+     *   index page that the commit then writes whole; seqs grow, so the rows
+     *   of the jobs in flight share the last few pages. Events without a job
+     *   row (arrays) keep an index on the id.
+     * - events loses AUTOINCREMENT (a sqlite_sequence write per event): rows
+     *   are never deleted, so a plain rowid never reuses a seq either.
+     * - Partial indexes: jobs_array holds only tasks, attempts_live only
+     *   live attempts (the one query that uses it, at start-up). */
+    "ALTER TABLE attempts ADD COLUMN job_seq INTEGER;"
+    "UPDATE attempts SET job_seq = (SELECT seq FROM jobs WHERE jobs.id = attempts.job_id);"
+    "DROP INDEX attempts_job;"
+    "CREATE UNIQUE INDEX attempts_job ON attempts(job_seq, num);"
+    "DROP INDEX attempts_state;"
+    "CREATE INDEX attempts_live ON attempts(state) WHERE state IN (0, 1);"
+    "DROP INDEX jobs_array;"
+    "CREATE INDEX jobs_array ON jobs(array_id, array_index) WHERE array_id IS NOT NULL;"
+    "CREATE TABLE events_v6 ("
+    " seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, job_id TEXT, attempt_id TEXT, worker TEXT,"
+    " from_state TEXT, to_state TEXT, detail TEXT, actor TEXT, job_seq INTEGER);"
+    "INSERT INTO events_v6 SELECT seq, time_ms, kind, job_id, attempt_id, worker, from_state,"
+    " to_state, detail, actor, (SELECT seq FROM jobs WHERE jobs.id = events.job_id) FROM events;"
+    "DROP TABLE events;"
+    "ALTER TABLE events_v6 RENAME TO events;"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+    "CREATE INDEX events_job ON events(job_seq) WHERE job_seq IS NOT NULL;"
+    "CREATE INDEX events_other ON events(job_id) WHERE job_seq IS NULL;"
+    "CREATE INDEX events_time ON events(time_ms);"
+    "PRAGMA user_version = 6;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -131,6 +169,7 @@ enum stmt_id {
     S_RELEASE,
     S_ROLLBACK_TO,
     S_JOB_INSERT,
+    S_JOB_MAX_SEQ,
     S_JOB_SAVE,
     S_JOB_GET,
     S_JOB_RESOLVE,
@@ -200,7 +239,7 @@ enum att_col {
     " j.array_id, j.array_index"                                                                   \
     " FROM jobs j LEFT JOIN attempts a ON a.id ="                                                  \
     " COALESCE(j.current_attempt,"                                                                 \
-    " (SELECT id FROM attempts WHERE job_id = j.id ORDER BY num DESC LIMIT 1)) "
+    " (SELECT id FROM attempts WHERE job_seq = j.seq ORDER BY num DESC LIMIT 1)) "
 enum info_col {
     IC_ID,
     IC_STATE,
@@ -231,10 +270,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_INSERT] =
         "INSERT INTO jobs (id, seq, name, owner, state, reason, spec, cpus_m, mem, gpus, workdir,"
         " argv0, submit_ms, start_ms, end_ms, attempts, node_failures, current_attempt, exit_code,"
-        " signal, not_before_ms, array_id, array_index) VALUES (?1,"
-        " (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-        " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
-        " RETURNING seq",
+        " signal, not_before_ms, array_id, array_index) VALUES (?1, ?23, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+    [S_JOB_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
     [S_JOB_SAVE] = "UPDATE jobs SET state = ?2, reason = ?3, submit_ms = ?4, start_ms = ?5,"
                    " end_ms = ?6, attempts = ?7, node_failures = ?8, current_attempt = ?9,"
                    " exit_code = ?10, signal = ?11, not_before_ms = ?12 WHERE id = ?1",
@@ -245,18 +283,22 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_INFO] = INFO_SELECT "WHERE j.id = ?1",
     [S_JOB_LIST_ALL] = INFO_SELECT "ORDER BY j.seq DESC LIMIT ?1",
     [S_JOB_LIST_STATE] = INFO_SELECT "WHERE j.state = ?1 ORDER BY j.seq DESC LIMIT ?2",
-    [S_ATT_INSERT] = "INSERT INTO attempts (" ATT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-                     " ?9, ?10, ?11, ?12)",
+    [S_ATT_INSERT] = "INSERT INTO attempts (" ATT_COLS ", job_seq) VALUES (?1, ?2, ?3, ?4, ?5,"
+                     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, (SELECT seq FROM jobs WHERE id = ?2))",
     [S_ATT_UPDATE] = "UPDATE attempts SET worker = ?4, state = ?5, gpu_ids = ?6,"
                      " assigned_ms = ?7, start_ms = ?8, end_ms = ?9, exit_code = ?10,"
                      " signal = ?11, detail = ?12 WHERE id = ?1 AND job_id = ?2 AND num = ?3",
     [S_ATT_GET] = "SELECT " ATT_COLS " FROM attempts WHERE id = ?1",
-    [S_ATT_LIVE] = "SELECT " ATT_COLS " FROM attempts WHERE state IN (?1, ?2) ORDER BY rowid",
+    /* the literals match attempts_live (0 ASSIGNED, 1 RUNNING) so that it serves */
+    [S_ATT_LIVE] = "SELECT " ATT_COLS " FROM attempts WHERE state IN (0, 1) ORDER BY rowid",
     /* The newest ?2 attempts of a job, oldest first (attempts_job serves both). */
-    [S_ATT_OF_JOB] = "SELECT * FROM (SELECT " ATT_COLS " FROM attempts WHERE job_id = ?1"
+    [S_ATT_OF_JOB] = "SELECT * FROM (SELECT " ATT_COLS " FROM attempts"
+                     " WHERE job_seq = (SELECT seq FROM jobs WHERE id = ?1)"
                      " ORDER BY num DESC LIMIT ?2) ORDER BY num",
+    /* job_seq is NULL for ids of no job (arrays) */
     [S_EVENT_ADD] = "INSERT INTO events (time_ms, kind, job_id, attempt_id, worker, from_state,"
-                    " to_state, detail, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    " to_state, detail, actor, job_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                    " ?9, (SELECT seq FROM jobs WHERE id = ?3))",
     [S_WORKER_SAVE] = "INSERT INTO workers (name, cpus_m, mem, gpus, first_seen_ms,"
                       " last_seen_ms, pool, drained, drain_reason) VALUES (?1, ?2, ?3, ?4, ?5,"
                       " ?6, ?7, ?8, ?9) ON CONFLICT(name) DO UPDATE SET cpus_m = excluded.cpus_m,"
@@ -267,7 +309,7 @@ static const char *const stmt_sql[S_COUNT] = {
                       " drained, drain_reason FROM workers ORDER BY name",
     /* attempts_end serves both arms of the OR */
     [S_USAGE_EACH] = "SELECT j.owner, j.cpus_m, j.gpus, a.start_ms, a.end_ms FROM attempts a"
-                     " JOIN jobs j ON j.id = a.job_id"
+                     " JOIN jobs j ON j.seq = a.job_seq"
                      " WHERE a.start_ms > 0 AND (a.end_ms = 0 OR a.end_ms >= ?1)"
                      " ORDER BY a.rowid",
 };
@@ -275,10 +317,13 @@ static const char *const stmt_sql[S_COUNT] = {
 struct mlq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
-    struct mlq_storepipe *pipe;      /* storepipe.c's statements */
-    struct mlq_storeauth *auth;      /* storeauth.c's statements */
-    bool tx;                         /* the caller's transaction is open */
+    struct mlq_storepipe *pipe; /* storepipe.c's statements */
+    struct mlq_storeauth *auth; /* storeauth.c's statements */
+    bool tx;                    /* the caller's transaction is open */
+    int64_t
+        last_seq; /* the newest job's seq; -1: read it from the table first (after a rollback) */
     char actor[MLQ_STORE_ACTOR_MAX]; /* who causes the events now; "" = nobody */
+    struct mlq_ckpt *ckpt;           /* WAL checkpoints, off the writer's thread */
 };
 
 sqlite3 *mlq_storei_db(struct mlq_store *st)
@@ -310,6 +355,7 @@ struct event {
 
 int mlq_storei_db_err(struct mlq_store *st, struct mlq_err *err, const char *what)
 {
+    st->last_seq = -1; /* whatever failed may be rolled back */
     return mlq_err_set(err, MLQ_EDB, "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
@@ -512,6 +558,19 @@ static int migrate(struct mlq_store *st, struct mlq_err *err)
     return done ? 0 : mlq_err_set(err, MLQ_EDB, "schema migration did not finish");
 }
 
+/* After each commit: past the threshold the checkpointer gets to work; far
+ * past it (the thread cannot keep up), the writer checkpoints itself so
+ * that the WAL stays bounded. */
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+    struct mlq_store *st = ctx;
+    if (frames >= MLQ_CKPT_PAGES * 64)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    else if (frames >= MLQ_CKPT_PAGES)
+        mlq_ckpt_nudge(st->ckpt);
+    return SQLITE_OK;
+}
+
 static int prepare_all(struct mlq_store *st, struct mlq_err *err)
 {
     for (int i = 0; i < S_COUNT; i++) {
@@ -522,10 +581,24 @@ static int prepare_all(struct mlq_store *st, struct mlq_err *err)
     return 0;
 }
 
+/* No memory statistics: they take a global mutex around every SQLite
+ * allocation. Effective only before SQLite initialises, i.e. at the first
+ * open, before the checkpointer's thread exists. */
+static void sqlite_setup(void)
+{
+    static bool done;
+    if (!done)
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    done = true;
+}
+
 int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err)
 {
     *out = NULL;
+    sqlite_setup();
     struct mlq_store *st = calloc(1, sizeof *st);
+    if (st)
+        st->last_seq = -1;
     if (!st)
         return mlq_err_set(err, MLQ_ENOMEM, "opening %s: out of memory", path);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -548,10 +621,15 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
         rc = mlq_storepipe_open(st->db, &st->pipe, err);
     if (rc == 0)
         rc = mlq_storeauth_open(st->db, &st->auth, err);
+    bool in_memory = strcmp(path, ":memory:") == 0; /* tests: no file, no WAL */
+    if (rc == 0 && !in_memory)
+        rc = mlq_ckpt_create(path, &st->ckpt, err);
     if (rc < 0) {
         mlq_store_close(&st);
         return rc;
     }
+    if (st->ckpt)
+        sqlite3_wal_hook(st->db, wal_hook, st); /* replaces the automatic checkpoint */
     *out = st;
     return 0;
 }
@@ -561,6 +639,7 @@ void mlq_store_close(struct mlq_store **stp)
     struct mlq_store *st = stp ? *stp : NULL;
     if (!st)
         return;
+    mlq_ckpt_destroy(&st->ckpt); /* before the last connection's own checkpoint */
     if (st->db && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < S_COUNT; i++)
@@ -604,6 +683,8 @@ int mlq_store_commit(struct mlq_store *st, struct mlq_err *err)
      * busy): end it, so the next iteration starts clean. */
     if (rc < 0 && !sqlite3_get_autocommit(st->db))
         mlq_storei_exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
+    if (rc < 0)
+        st->last_seq = -1;
     return rc;
 }
 
@@ -612,6 +693,7 @@ void mlq_store_rollback(struct mlq_store *st)
     st->tx = false;
     if (!sqlite3_get_autocommit(st->db))
         mlq_storei_exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
+    st->last_seq = -1;
 }
 
 bool mlq_store_in_tx(const struct mlq_store *st)
@@ -653,6 +735,7 @@ int mlq_storei_op_end(struct mlq_store *st, int rc, struct mlq_err *err)
             return 0;
     }
     /* Either may fail when SQLite already rolled back; the first error wins. */
+    st->last_seq = -1;
     mlq_storei_exec_stmt(st, st->stmt[S_ROLLBACK_TO], "undoing write", NULL);
     mlq_storei_exec_stmt(st, st->stmt[S_RELEASE], "undoing write", NULL);
     return rc;
@@ -728,24 +811,38 @@ static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const
     return rc;
 }
 
+/* The submit order is counted here rather than by a MAX() subquery and a
+ * RETURNING clause (which buffers its row in a temporary table): both cost
+ * more than the insert itself. Any rollback makes the count re-read. */
+static int last_seq(struct mlq_store *st, struct mlq_err *err)
+{
+    if (st->last_seq >= 0)
+        return 0;
+    sqlite3_stmt *s = st->stmt[S_JOB_MAX_SEQ];
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        st->last_seq = sqlite3_column_int64(s, 0);
+    mlq_storei_finish(s);
+    return rc == SQLITE_ROW ? 0 : mlq_storei_db_err(st, err, "reading the last job seq");
+}
+
 static int job_row_insert(struct mlq_store *st, struct mlq_store_job *job, const char *blob,
                           size_t blob_len, struct mlq_err *err)
 {
+    int rc = last_seq(st, err);
+    if (rc < 0)
+        return rc;
     sqlite3_stmt *s = st->stmt[S_JOB_INSERT];
-    int rc = bind_job_insert(s, job, blob, blob_len);
+    rc = bind_job_insert(s, job, blob, blob_len);
+    rc |= sqlite3_bind_int64(s, 23, st->last_seq + 1);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "inserting job");
     }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        job->seq = sqlite3_column_int64(s, 0);
-    /* RETURNING buffers its rows: the insert is only complete at DONE. */
-    if (rc == SQLITE_ROW)
-        rc = sqlite3_step(s);
-    int ret = rc == SQLITE_DONE ? 0 : mlq_storei_db_err(st, err, "inserting job");
-    mlq_storei_finish(s);
-    return ret;
+    rc = mlq_storei_exec_stmt(st, s, "inserting job", err);
+    if (rc == 0)
+        job->seq = ++st->last_seq;
+    return rc;
 }
 
 static int check_job(const struct mlq_store_job *job, struct mlq_err *err)
@@ -1111,12 +1208,7 @@ int mlq_store_each_live_attempt(struct mlq_store *st, mlq_store_attempt_fn fn, v
     int rc = mlq_storei_walk_start(s, err);
     if (rc < 0)
         return rc;
-    rc = sqlite3_bind_int(s, 1, MLQ_ATT_ASSIGNED);
-    rc |= sqlite3_bind_int(s, 2, MLQ_ATT_RUNNING);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading live attempts");
-    }
+    _Static_assert(MLQ_ATT_ASSIGNED == 0 && MLQ_ATT_RUNNING == 1, "S_ATT_LIVE's literals");
     int ret = 0;
     while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct mlq_store_attempt a;

@@ -47,8 +47,10 @@ static const char *const asql[A_COUNT] = {
      * and stops after ?2 rows. */
     [A_EVENTS_ALL] = "SELECT * FROM (SELECT " EV_COLS " FROM events WHERE time_ms >= ?1"
                      " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-    /* events_job serves the job filter. */
-    [A_EVENTS_JOB] = "SELECT * FROM (SELECT " EV_COLS " FROM events WHERE job_id = ?3"
+    /* events_job serves a job's events, events_other an array's. */
+    [A_EVENTS_JOB] = "SELECT * FROM (SELECT " EV_COLS " FROM events"
+                     " WHERE (job_seq = (SELECT seq FROM jobs WHERE id = ?3)"
+                     " OR (job_seq IS NULL AND job_id = ?3))"
                      " AND time_ms >= ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
 };
 

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -32,6 +34,33 @@ static void test_new_valid_and_unique(void **state)
     qsort(ids, MANY, sizeof ids[0], cmp_id);
     for (int i = 1; i < MANY; i++)
         assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
+/* Ids come from a pool of random bytes: a forked child must not hand out
+ * what its parent hands out next. */
+static void test_fork_does_not_repeat(void **state)
+{
+    (void)state;
+    char first[MLQ_ID_LEN + 1], mine[MLQ_ID_LEN + 1], theirs[MLQ_ID_LEN + 1] = "";
+    mlq_id_new(first); /* fills the pool */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[MLQ_ID_LEN + 1];
+        mlq_id_new(id);
+        _exit(write(p[1], id, MLQ_ID_LEN) == MLQ_ID_LEN ? 0 : 1);
+    }
+    mlq_id_new(mine);
+    assert_int_equal(read(p[0], theirs, MLQ_ID_LEN), MLQ_ID_LEN);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    close(p[0]);
+    close(p[1]);
+    assert_true(mlq_id_valid(theirs));
+    assert_string_not_equal(mine, theirs);
+    assert_string_not_equal(first, theirs);
 }
 
 static void test_valid_table(void **state)
@@ -122,6 +151,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_valid_and_unique),
+        cmocka_unit_test(test_fork_does_not_repeat),
         cmocka_unit_test(test_valid_table),
         cmocka_unit_test(test_prefix_table),
         cmocka_unit_test(test_every_prefix_of_new_id),

@@ -20,14 +20,16 @@
 
 #include "store.h"
 
-/* Last connection opened in this process (see capture_db). */
+/* The first connection opened since open_store() reset it: the store's own
+ * (its checkpointer opens a second one right after). */
 static sqlite3 *g_last_db;
 
 static int capture_db(sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
 {
     (void)errmsg;
     (void)api;
-    g_last_db = db;
+    if (!g_last_db)
+        g_last_db = db;
     return SQLITE_OK;
 }
 
@@ -213,7 +215,7 @@ static void test_open_creates_schema(void **state)
                      4);
     assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 2);
     assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
-                                " name IN ('jobs_state', 'attempts_state', 'attempts_job',"
+                                " name IN ('jobs_state', 'attempts_live', 'attempts_job',"
                                 " 'attempts_end')"),
                      4);
     sqlite3_close(raw);
@@ -399,6 +401,20 @@ static void test_migrate_v1(void **state)
     assert_string_equal(info.attempts[0].worker, "node-a");
     assert_int_equal(info.attempts[0].state, MLQ_ATT_RUNNING);
     mlq_proto_jobinfo_free(&info);
+    /* v6: the attempt and the job's events found through the job's seq */
+    assert_int_equal(q_int(f->db, "SELECT job_seq FROM attempts"), 1);
+    assert_int_equal(mlq_store_event_add(f->st, "note", k_v1_id, NULL, NULL, "x", &err), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events WHERE job_seq = 1"), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND name IN ('attempts_job', 'events_job', 'events_other',"
+                                  " 'attempts_live', 'jobs_array', 'events_time')"),
+                     6);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                                  " AND tbl_name = 'events'"),
+                     2);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE sql LIKE"
+                                  " '%AUTOINCREMENT%'"),
+                     0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM workers"), 1);
     char ok[16];
     q_text(f->db, "PRAGMA integrity_check", ok, sizeof ok);
@@ -703,7 +719,8 @@ static void test_attempt_save_events(void **state)
     a.start_ms = 1700000000200LL;
     assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, true, &err), 0);
     a.detail = "pid 4242";
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_RUNNING, true, &err), 0); /* no event */
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_RUNNING, true, &err),
+                     0); /* no event */
     a.state = MLQ_ATT_SUCCEEDED;
     a.exit_code = 0;
     a.end_ms = 1700000000300LL;
@@ -738,7 +755,8 @@ static void test_attempt_save_events(void **state)
     assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), MLQ_EDB);
     assert_non_null(strstr(err.msg, "UNIQUE constraint failed"));
     make_attempt(&a, j.id, 2, 2);
-    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, true, &err), MLQ_ENOTFOUND);
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_ASSIGNED, true, &err),
+                     MLQ_ENOTFOUND);
     assert_int_equal(mlq_store_attempt_get(f->st, a.id, &got, &err), MLQ_ENOTFOUND);
     assert_int_equal(count_events(f->db, j.id), 4);
 }
@@ -1387,11 +1405,12 @@ static void test_disk_full(void **state)
     assert_non_null(strstr(err.msg, "database or disk is full"));
     assert_int_equal(mlq_store_job_get(f->st, j.id, &got, &err), MLQ_ENOTFOUND);
     assert_int_equal(count_events(f->db, j.id), 0);
-    /* The failed write was undone whole; the transaction and job 1 live on. */
-    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    /* Inside the caller's transaction a failed hot write fails it whole: the
+     * caller rolls back (the scheduler's loop then answers every request of
+     * the iteration with the error), and job 1 goes too. */
+    mlq_store_rollback(f->st);
     assert_int_equal(mlq_store_job_get(f->st, "00000001-0000-4000-8000-000000000001", &got, &err),
-                     0);
-    mlq_store_job_free(&got);
+                     MLQ_ENOTFOUND);
 
     /* Outside a transaction too. */
     assert_int_equal(mlq_store_job_insert(f->st, &j, &err), MLQ_EDB);

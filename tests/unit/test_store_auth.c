@@ -402,8 +402,17 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
-/* A v4 database (made from a v5 one by undoing step 5) keeps its events
- * and gains the principals table and the actor column. */
+/* Undoes schema step 6 (see test_store.c's test_migrate_v5). */
+#define UNDO_V6                                                                                    \
+    "DROP INDEX events_job; DROP INDEX events_other; ALTER TABLE events DROP COLUMN job_seq;"      \
+    " CREATE INDEX events_job ON events(job_id); DROP INDEX attempts_job;"                         \
+    " ALTER TABLE attempts DROP COLUMN job_seq;"                                                   \
+    " CREATE UNIQUE INDEX attempts_job ON attempts(job_id, num); DROP INDEX attempts_live;"        \
+    " CREATE INDEX attempts_state ON attempts(state); DROP INDEX jobs_array;"                      \
+    " CREATE INDEX jobs_array ON jobs(array_id, array_index); PRAGMA user_version = 5;"
+
+/* A v4 database (made from the current one by undoing steps 6 and 5) keeps
+ * its events and gains the principals table and the actor column. */
 static void test_migrate_v4(void **state)
 {
     struct fix *f = *state;
@@ -412,6 +421,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V6);
     exec_ok(db, "DROP TABLE principals; DROP INDEX events_time;"
                 " ALTER TABLE events DROP COLUMN actor; PRAGMA user_version = 4;");
     assert_int_equal(q_int(db, "SELECT count(*) FROM pragma_table_info('events')"
@@ -427,11 +437,14 @@ static void test_migrate_v4(void **state)
     assert_string_equal(ev[0].detail, "old");
     assert_null(ev[0].actor);
     mlq_store_eventinfo_array_free(&ev, n);
+    list_events(f->st, JOB1, 0, 0, &ev, &n); /* no job row: found by its id */
+    assert_int_equal(n, 1);
+    mlq_store_eventinfo_array_free(&ev, n);
     struct mlq_store_principal a = make("user", "alice", "admin", KEY1);
     assert_int_equal(mlq_store_principal_save(f->st, &a, &err), 0);
 
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(q_int(db, "PRAGMA user_version"), 5);
+    assert_int_equal(q_int(db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(db, "SELECT count(*) FROM principals"), 1);
     sqlite3_close(db);
 }
