@@ -21,6 +21,7 @@
 #define RESEND_EVERY_MS  1000 /* an unacknowledged report is sent again */
 #define CGROUP_KILL_MS   1000 /* how long a dead shim's cgroup may take */
 #define STANDBY_AFTER_MS 20   /* a new standby shim, once the last start is done */
+#define STANDBY_IDLE_MS  2000 /* kept this long without an assignment */
 #define STANDBY_RETRY_MS 5000 /* after a standby shim could not be started */
 
 struct attempt {
@@ -43,6 +44,7 @@ struct mlq_attempts {
     struct mlq_exec_standby standby;
     char standby_dir[MLQ_MAX_PATH]; /* its prepared folder; "" when none */
     int64_t standby_at;             /* monotonic ms when to start one; -1: none */
+    int64_t standby_until;          /* when to send it away (no assignment since) */
 };
 
 /* ---- table ---- */
@@ -277,21 +279,27 @@ static void standby_drop(struct mlq_attempts *t)
 }
 
 /* Creates the attempt folder: from the standby shim's prepared folder when
- * there is one (*standby set), else from scratch. */
+ * there is one (*standby set), else from scratch. Either way a standby is
+ * wanted for the next assignment, once this one has started. */
 static int create_folder(struct mlq_attempts *t, const struct mlq_msg *m, char *dir, size_t len,
                          bool *standby, struct mlq_err *err)
 {
+    int64_t now = mlq_clock_mono_ms();
     *standby = false;
-    if (t->standby.fd >= 0 && t->standby_dir[0]) {
-        t->standby_at = mlq_clock_mono_ms() + STANDBY_AFTER_MS;
-        if (mlq_spool_create_prepared(t->cfg.spool, t->standby_dir, m, dir, len, err) == 0) {
-            t->standby_dir[0] = '\0'; /* it is the attempt's folder now */
-            *standby = true;
-            return 0;
-        }
-        standby_drop(t); /* and try again from scratch, for the error */
+    t->standby_at = now + STANDBY_AFTER_MS;
+    t->standby_until = now + STANDBY_IDLE_MS;
+    if (t->standby.fd < 0 || !t->standby_dir[0])
+        return mlq_spool_create_attempt(t->cfg.spool, m, dir, len, err);
+    /* No second try from scratch on failure: removing the prepared folder
+     * frees what a full spool would then hand to a shim that fails. */
+    int rc = mlq_spool_create_prepared(t->cfg.spool, t->standby_dir, m, dir, len, err);
+    if (rc < 0) {
+        standby_drop(t);
+        return rc;
     }
-    return mlq_spool_create_attempt(t->cfg.spool, m, dir, len, err);
+    t->standby_dir[0] = '\0'; /* it is the attempt's folder now */
+    *standby = true;
+    return 0;
 }
 
 /* Starts the shim: the standby one, which is named in the folder's shim.pid
@@ -303,7 +311,6 @@ static int start_shim(struct mlq_attempts *t, struct attempt *at, const char *di
         return 0;
     if (standby)
         mlq_warn("attempt %.8s: %s: starting a new shim", at->id, err->msg);
-    t->standby_at = mlq_clock_mono_ms() + STANDBY_AFTER_MS;
     return mlq_exec_start_shim(t->cfg.shim_path, dir, &at->shim, err);
 }
 
@@ -557,8 +564,16 @@ void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
 int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
 {
     struct mlq_err e;
+    if (now >= t->standby_until) {
+        t->standby_at = -1; /* idle: no process kept for nothing */
+        if (t->standby.fd >= 0)
+            mlq_debug("standby shim %ld sent away: no assignment for %d ms",
+                      (long)t->standby.id.pid, STANDBY_IDLE_MS);
+        standby_drop(t);
+        return INT64_MAX;
+    }
     if (t->standby_at < 0 || now < t->standby_at)
-        return t->standby_at < 0 ? INT64_MAX : t->standby_at;
+        return t->standby_at < 0 ? t->standby_until : t->standby_at;
     standby_drop(t);
     if (mlq_exec_standby_start(t->cfg.shim_path, mlq_spool_attempts(t->cfg.spool), &t->standby,
                                &e) < 0 ||
@@ -570,7 +585,7 @@ int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
         return t->standby_at;
     }
     t->standby_at = -1;
-    return INT64_MAX;
+    return t->standby_until;
 }
 
 size_t mlq_attempts_count(const struct mlq_attempts *t)
@@ -605,7 +620,8 @@ int mlq_attempts_create(const struct mlq_attempts_config *cfg, struct mlq_attemp
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     t->cfg = *cfg;
     t->standby.fd = -1;
-    t->standby_at = 0; /* at once */
+    t->standby_at = -1; /* after the first assignment */
+    t->standby_until = INT64_MIN;
     int rc = load_held(t, err);
     if (rc < 0) {
         mlq_attempts_destroy(&t);

@@ -5,7 +5,8 @@
  * status is written, the job's environment, start failures; as root, jobs
  * run as their owner's account (a throwaway user made with useradd and
  * removed in the teardown), unknown accounts and root without allow_root
- * are start failures, and a shim that is not root runs jobs as itself. Every test
+ * are start failures, and a shim that is not root runs jobs as itself; what
+ * a standby shim accepts as its folder. Every test
  * bounds its waits and kills what it started.
  *
  * The tree tests run with whatever the machine offers: a cgroup v2 per job
@@ -877,9 +878,37 @@ static void test_not_root_runs_as_itself(void **state)
     free(out);
 }
 
+/* What a standby shim accepts from the worker: one folder right inside its
+ * attempts folder, newline-terminated, then end of file; end of file alone
+ * means "not needed". */
+static int standby_says(const char *text)
+{
+    int fds[2];
+    char dir[4200];
+    assert_int_equal(pipe(fds), 0);
+    if (*text)
+        assert_int_equal(write(fds[1], text, strlen(text)), (ssize_t)strlen(text));
+    close(fds[1]);
+    return mlq_shim_standby_wait(fds[0], "/spool/attempts", dir, sizeof dir);
+}
+
+static void test_standby_wait(void **state)
+{
+    (void)state;
+    assert_int_equal(standby_says("/spool/attempts/" ATT_ID "\n"), 1);
+    assert_int_equal(standby_says(""), 0);
+    assert_int_equal(standby_says("/spool/attempts/" ATT_ID), MLQ_EINVAL);
+    assert_int_equal(standby_says("/spool/other/" ATT_ID "\n"), MLQ_EINVAL);
+    assert_int_equal(standby_says("/spool/attempts/a/b\n"), MLQ_EINVAL);
+    assert_int_equal(standby_says("/spool/attempts/.tmp-x\n"), MLQ_EINVAL);
+    assert_int_equal(standby_says("/spool/attempts/\n"), MLQ_EINVAL);
+    assert_int_equal(standby_says("/spool/attemptsX/y\n"), MLQ_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_standby_wait),
         cmocka_unit_test_setup_teardown(test_exit_code_and_logs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_ends_signaled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_after_grace, setup, teardown),

@@ -2,8 +2,8 @@
  * upload progress, notes and the lease, the start-up scan in every state an
  * attempt can be left in (uploading included), creation failing cleanly on
  * an unwritable spool, the worker lock, log reads, refusal of attempt ids
- * that could escape the spool; and drainctl, which looks at a spool from
- * outside (lock owner, counts by state). */
+ * that could escape the spool, a standby shim's prepared folder; and drainctl, which looks at a
+ * spool from outside (lock owner, counts by state). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -543,6 +543,48 @@ static void test_create_unwritable(void **state)
     assert_true(mlq_spool_attempt_exists(f->sp, ID_A));
 }
 
+/* A standby shim's prepared folder: shim.pid and empty logs, then the
+ * attempt made of it by one file and a rename; durable on request; a
+ * second attempt of the same id is refused; leftovers go at the scan. */
+static void test_prepared(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_err e;
+    struct mlq_shim_id me = {.pid = getpid(), .start_ms = 5};
+    me.starttime = mlq_fs_pid_starttime(me.pid);
+    char tmp[4200], dir[4200], path[4300];
+    assert_int_equal(mlq_spool_prepare(f->sp, &me, tmp, sizeof tmp, &e), 0);
+    assert_non_null(strstr(tmp, "/attempts/.tmp-standby-"));
+    struct mlq_shim_id back;
+    assert_int_equal(mlq_spool_read_shim(tmp, &back, &e), 0);
+    assert_int_equal(back.pid, me.pid);
+    struct mlq_msg m = make_assign(ID_A);
+    assert_int_equal(mlq_spool_create_prepared(f->sp, tmp, &m, dir, sizeof dir, &e), 0);
+    assert_true(mlq_spool_attempt_exists(f->sp, ID_A));
+    assert_int_equal(access(tmp, F_OK), -1);
+    struct mlq_msg got;
+    assert_int_equal(mlq_spool_read_assign(dir, &got, &e), 0);
+    mlq_proto_msg_free(&got);
+    assert_int_equal(mlq_spool_read_shim(dir, &back, &e), 0);
+    assert_int_equal(back.starttime, me.starttime);
+    snprintf(path, sizeof path, "%s/stdout", dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(mlq_spool_sync_attempt(f->sp, dir, &e), 0);
+    /* The same id again, from a new prepared folder: refused, folder kept. */
+    assert_int_equal(mlq_spool_prepare(f->sp, &me, tmp, sizeof tmp, &e), 0);
+    assert_int_equal(mlq_spool_create_prepared(f->sp, tmp, &m, dir, sizeof dir, &e), MLQ_ESTATE);
+    assert_int_equal(access(tmp, F_OK), 0);
+    /* A leftover prepared folder is removed by the scan. */
+    struct mlq_spool_held *held = NULL;
+    size_t n = 0;
+    assert_int_equal(mlq_spool_scan(f->sp, &held, &n, &e), 0);
+    free(held);
+    assert_int_equal(access(tmp, F_OK), -1);
+    mlq_spool_discard(tmp); /* gone already: harmless */
+}
+
 static void test_drainctl(void **state)
 {
     struct fx *f = *state;
@@ -595,6 +637,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upload_notes_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_unwritable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drainctl, setup, teardown),
         cmocka_unit_test(test_outcome_names),
     };
