@@ -129,13 +129,16 @@ static const char *const migrations[] = {
      * - events loses AUTOINCREMENT (a sqlite_sequence write per event): rows
      *   are never deleted, so a plain rowid never reuses a seq either.
      * - Partial indexes: jobs_array holds only tasks, attempts_live only
-     *   live attempts (the one query that uses it, at start-up). */
+     *   live attempts, attempts_end only ended ones (an attempt's start
+     *   then leaves it alone). */
     "ALTER TABLE attempts ADD COLUMN job_seq INTEGER;"
     "UPDATE attempts SET job_seq = (SELECT seq FROM jobs WHERE jobs.id = attempts.job_id);"
     "DROP INDEX attempts_job;"
     "CREATE UNIQUE INDEX attempts_job ON attempts(job_seq, num);"
     "DROP INDEX attempts_state;"
     "CREATE INDEX attempts_live ON attempts(state) WHERE state IN (0, 1);"
+    "DROP INDEX attempts_end;"
+    "CREATE INDEX attempts_end ON attempts(end_ms) WHERE end_ms > 0;"
     "DROP INDEX jobs_array;"
     "CREATE INDEX jobs_array ON jobs(array_id, array_index) WHERE array_id IS NOT NULL;"
     "CREATE TABLE events_v6 ("
@@ -298,7 +301,7 @@ static const char *const stmt_sql[S_COUNT] = {
     /* job_seq is NULL for ids of no job (arrays) */
     [S_EVENT_ADD] = "INSERT INTO events (time_ms, kind, job_id, attempt_id, worker, from_state,"
                     " to_state, detail, actor, job_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-                    " ?9, (SELECT seq FROM jobs WHERE id = ?3))",
+                    " ?9, COALESCE(?10, (SELECT seq FROM jobs WHERE id = ?3)))",
     [S_WORKER_SAVE] = "INSERT INTO workers (name, cpus_m, mem, gpus, first_seen_ms,"
                       " last_seen_ms, pool, drained, drain_reason) VALUES (?1, ?2, ?3, ?4, ?5,"
                       " ?6, ?7, ?8, ?9) ON CONFLICT(name) DO UPDATE SET cpus_m = excluded.cpus_m,"
@@ -307,11 +310,12 @@ static const char *const stmt_sql[S_COUNT] = {
                       " drained = excluded.drained, drain_reason = excluded.drain_reason",
     [S_WORKER_EACH] = "SELECT name, cpus_m, mem, gpus, first_seen_ms, last_seen_ms, pool,"
                       " drained, drain_reason FROM workers ORDER BY name",
-    /* attempts_end serves both arms of the OR */
+    /* attempts_live serves the live arm (end_ms is 0 exactly while live),
+     * attempts_end the ended one; in no particular order (usage adds up) */
     [S_USAGE_EACH] = "SELECT j.owner, j.cpus_m, j.gpus, a.start_ms, a.end_ms FROM attempts a"
                      " JOIN jobs j ON j.seq = a.job_seq"
-                     " WHERE a.start_ms > 0 AND (a.end_ms = 0 OR a.end_ms >= ?1)"
-                     " ORDER BY a.rowid",
+                     " WHERE a.start_ms > 0 AND (a.state IN (0, 1) OR (a.end_ms > 0"
+                     " AND a.end_ms >= ?1))",
 };
 
 struct mlq_store {
@@ -349,6 +353,7 @@ void mlq_store_set_actor(struct mlq_store *st, const char *actor)
 /* One event row; NULL fields are stored as NULL. */
 struct event {
     const char *kind, *job_id, *attempt_id, *worker, *from, *to, *detail;
+    int64_t job_seq; /* 0: looked up from job_id */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -755,6 +760,7 @@ static int event_insert(struct mlq_store *st, const struct event *ev, struct mlq
     rc |= mlq_storei_bind_opt(s, 7, ev->to);
     rc |= mlq_storei_bind_opt(s, 8, ev->detail);
     rc |= mlq_storei_bind_opt(s, 9, st->actor);
+    rc |= ev->job_seq > 0 ? sqlite3_bind_int64(s, 10, ev->job_seq) : sqlite3_bind_null(s, 10);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "adding event");
@@ -884,6 +890,7 @@ int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct
     if (rc == 0) {
         struct event ev = {.kind = "submit",
                            .job_id = job->id,
+                           .job_seq = job->seq,
                            .to = job_state_str(job->state),
                            .detail = job->reason};
         rc = event_insert(st, &ev, err);
@@ -929,6 +936,7 @@ int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
     if (rc == 0 && from != job->state) {
         struct event ev = {.kind = "state",
                            .job_id = job->id,
+                           .job_seq = job->seq,
                            .attempt_id = job->current_attempt,
                            .from = job_state_str(from),
                            .to = job_state_str(job->state),

@@ -154,7 +154,7 @@ int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ct
 
 /* Calls fn for every attempt that started and had not ended before
  * since_ms (end_ms = 0 when still running), with its job's owner and
- * resources: what fair share decays over. */
+ * resources: what fair share decays over. In no particular order. */
 typedef int (*mlq_store_usage_fn)(const struct mlq_store_usage *u, void *ctx);
 int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage_fn fn, void *ctx,
                          struct mlq_err *err);

@@ -409,6 +409,7 @@ static void exec_ok(sqlite3 *db, const char *sql)
     " ALTER TABLE attempts DROP COLUMN job_seq;"                                                   \
     " CREATE UNIQUE INDEX attempts_job ON attempts(job_id, num); DROP INDEX attempts_live;"        \
     " CREATE INDEX attempts_state ON attempts(state); DROP INDEX jobs_array;"                      \
+    " DROP INDEX attempts_end; CREATE INDEX attempts_end ON attempts(end_ms);"                     \
     " CREATE INDEX jobs_array ON jobs(array_id, array_index); PRAGMA user_version = 5;"
 
 /* A v4 database (made from the current one by undoing steps 6 and 5) keeps
