@@ -121,6 +121,9 @@ static const char *const migrations[] = {
     "CREATE INDEX events_time ON events(time_ms);"
     "PRAGMA user_version = 5;",
     /* v6 (issue 3, speed): fewer index pages written per job.
+     * - jobs is rebuilt with its seq as the rowid: a job's row is reached
+     *   directly, and the separate index on seq goes (migrations run with
+     *   foreign keys off, checked after).
      * - Attempts and events of a job are indexed by the job's seq instead of
      *   its id: ids are random, so every row indexed by one lands on a random
      *   index page that the commit then writes whole; seqs grow, so the rows
@@ -131,6 +134,25 @@ static const char *const migrations[] = {
      * - Partial indexes: jobs_array holds only tasks, attempts_live only
      *   live attempts, attempts_end only ended ones (an attempt's start
      *   then leaves it alone). */
+    "CREATE TABLE jobs_v6 ("
+    " seq INTEGER PRIMARY KEY," /* submit order */
+    " id TEXT NOT NULL UNIQUE,"
+    " name TEXT, owner TEXT, state INTEGER NOT NULL, reason TEXT, spec BLOB NOT NULL,"
+    " cpus_m INTEGER NOT NULL, mem INTEGER NOT NULL, gpus INTEGER NOT NULL,"
+    " workdir TEXT, argv0 TEXT,"
+    " submit_ms INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL, node_failures INTEGER NOT NULL, current_attempt TEXT,"
+    " exit_code INTEGER NOT NULL, signal INTEGER NOT NULL,"
+    " not_before_ms INTEGER NOT NULL DEFAULT 0, array_id TEXT, array_index INTEGER);"
+    "INSERT INTO jobs_v6 (seq, id, name, owner, state, reason, spec, cpus_m, mem, gpus, workdir,"
+    " argv0, submit_ms, start_ms, end_ms, attempts, node_failures, current_attempt, exit_code,"
+    " signal, not_before_ms, array_id, array_index) SELECT seq, id, name, owner, state, reason,"
+    " spec, cpus_m, mem, gpus, workdir, argv0, submit_ms, start_ms, end_ms, attempts,"
+    " node_failures, current_attempt, exit_code, signal, not_before_ms, array_id, array_index"
+    " FROM jobs;"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v6 RENAME TO jobs;"
+    "CREATE INDEX jobs_state ON jobs(state);"
     "ALTER TABLE attempts ADD COLUMN job_seq INTEGER;"
     "UPDATE attempts SET job_seq = (SELECT seq FROM jobs WHERE jobs.id = attempts.job_id);"
     "DROP INDEX attempts_job;"
@@ -139,7 +161,6 @@ static const char *const migrations[] = {
     "CREATE INDEX attempts_live ON attempts(state) WHERE state IN (0, 1);"
     "DROP INDEX attempts_end;"
     "CREATE INDEX attempts_end ON attempts(end_ms) WHERE end_ms > 0;"
-    "DROP INDEX jobs_array;"
     "CREATE INDEX jobs_array ON jobs(array_id, array_index) WHERE array_id IS NOT NULL;"
     "CREATE TABLE events_v6 ("
     " seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
@@ -278,7 +299,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
     [S_JOB_SAVE] = "UPDATE jobs SET state = ?2, reason = ?3, submit_ms = ?4, start_ms = ?5,"
                    " end_ms = ?6, attempts = ?7, node_failures = ?8, current_attempt = ?9,"
-                   " exit_code = ?10, signal = ?11, not_before_ms = ?12 WHERE id = ?1",
+                   " exit_code = ?10, signal = ?11, not_before_ms = ?12"
+                   " WHERE seq = ?13 AND id = ?1", /* seq: the rowid */
     [S_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
     /* ?2 is the prefix followed by '~', which sorts after every id character. */
     [S_JOB_RESOLVE] = "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
@@ -552,15 +574,39 @@ static int migrate_step(struct mlq_store *st, bool *done, struct mlq_err *err)
     return rc;
 }
 
+/* Fails unless every foreign key holds. */
+static int fk_check(struct mlq_store *st, struct mlq_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s, NULL) != SQLITE_OK)
+        return mlq_storei_db_err(st, err, "checking foreign keys");
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc == SQLITE_ROW)
+        return mlq_err_set(err, MLQ_EDB, "migrated database breaks a foreign key");
+    return rc == SQLITE_DONE ? 0 : mlq_storei_db_err(st, err, "checking foreign keys");
+}
+
+/* Steps run with foreign keys off, as rebuilding a referenced table needs
+ * (pragma foreign_keys is only honoured outside a transaction), and are
+ * checked once all have run. */
 static int migrate(struct mlq_store *st, struct mlq_err *err)
 {
     bool done = false;
-    for (int i = 0; i <= MLQ_STORE_SCHEMA_VERSION && !done; i++) {
-        int rc = migrate_step(st, &done, err);
-        if (rc < 0)
-            return rc;
+    int steps = 0;
+    int rc = exec_sql(st, "PRAGMA foreign_keys = OFF", "migrating schema", err);
+    for (int i = 0; rc == 0 && i <= MLQ_STORE_SCHEMA_VERSION && !done; i++) {
+        rc = migrate_step(st, &done, err);
+        steps += !done;
     }
-    return done ? 0 : mlq_err_set(err, MLQ_EDB, "schema migration did not finish");
+    int on = exec_sql(st, "PRAGMA foreign_keys = ON", "migrating schema", err);
+    if (rc == 0)
+        rc = on;
+    if (rc == 0 && steps > 0)
+        rc = fk_check(st, err);
+    if (rc == 0 && !done)
+        rc = mlq_err_set(err, MLQ_EDB, "schema migration did not finish");
+    return rc;
 }
 
 /* After each commit: past the threshold the checkpointer gets to work; far
@@ -913,6 +959,7 @@ static int job_row_update(struct mlq_store *st, const struct mlq_store_job *j, s
     rc |= sqlite3_bind_int(s, 10, j->exit_code);
     rc |= sqlite3_bind_int(s, 11, j->signal);
     rc |= sqlite3_bind_int64(s, 12, j->not_before_ms);
+    rc |= sqlite3_bind_int64(s, 13, j->seq);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "saving job");

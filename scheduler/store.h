@@ -91,7 +91,8 @@ bool mlq_store_in_tx(const struct mlq_store *st);
 /* Inserts a new PENDING job (spec stored as a msgpack blob plus its resource
  * columns), sets job->seq, appends a "submit" event. job->id must be set. */
 int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err);
-/* Writes every mutable column of job (state, reason, times, attempts,
+/* Writes every mutable column of job, the row found by job->seq and id
+ * (as inserted or loaded) (state, reason, times, attempts,
  * node_failures, current_attempt, exit_code, signal). When from != job->state
  * appends a "state" event (from -> to, reason). */
 int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,

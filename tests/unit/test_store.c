@@ -401,7 +401,14 @@ static void test_migrate_v1(void **state)
     assert_string_equal(info.attempts[0].worker, "node-a");
     assert_int_equal(info.attempts[0].state, MLQ_ATT_RUNNING);
     mlq_proto_jobinfo_free(&info);
-    /* v6: the attempt and the job's events found through the job's seq */
+    /* v6: seq is the jobs rowid; the attempt and the job's events are found
+     * through it; foreign keys on again and holding */
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_table_info('jobs')"
+                                  " WHERE name = 'seq' AND pk = 1"),
+                     1);
+    assert_int_equal(q_int(f->db, "SELECT rowid FROM jobs"), 1);
+    assert_int_equal(q_int(f->db, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     assert_int_equal(q_int(f->db, "SELECT job_seq FROM attempts"), 1);
     assert_int_equal(mlq_store_event_add(f->st, "note", k_v1_id, NULL, NULL, "x", &err), 0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM events WHERE job_seq = 1"), 1);
