@@ -11,6 +11,9 @@
 #include "log.h"
 
 #define IDLE_MS 5000 /* checkpoint at least this often while anything is written */
+/* ... and at most this often: every commit past the threshold nudges, and
+ * each checkpoint costs two fsyncs that compete with the writer's own. */
+#define GAP_MS 100
 
 struct mlq_ckpt {
     sqlite3 *db;
@@ -47,10 +50,24 @@ static bool wait_turn(struct mlq_ckpt *ck)
     return go;
 }
 
+/* Sleeps GAP_MS unless stopped; returns false on stop. */
+static bool pause_gap(struct mlq_ckpt *ck)
+{
+    struct timespec ts;
+    deadline_in(&ts, GAP_MS);
+    pthread_mutex_lock(&ck->mu);
+    while (!ck->stop)
+        if (pthread_cond_timedwait(&ck->cv, &ck->mu, &ts) == ETIMEDOUT)
+            break;
+    bool go = !ck->stop;
+    pthread_mutex_unlock(&ck->mu);
+    return go;
+}
+
 static void *run(void *arg)
 {
     struct mlq_ckpt *ck = arg;
-    while (wait_turn(ck)) {
+    while (pause_gap(ck) && wait_turn(ck)) {
         int log_frames = 0, done = 0;
         int rc =
             sqlite3_wal_checkpoint_v2(ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done);

@@ -14,7 +14,7 @@
 
 #include "err.h"
 
-#define MLQ_CKPT_PAGES 1000 /* WAL frames that call for a checkpoint (SQLite's default) */
+#define MLQ_CKPT_PAGES 8000 /* WAL frames (32 MiB) that call for a checkpoint */
 
 struct mlq_ckpt;
 
