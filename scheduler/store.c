@@ -615,7 +615,7 @@ static int migrate(struct mlq_store *st, struct mlq_err *err)
 static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
 {
     struct mlq_store *st = ctx;
-    if (frames >= MLQ_CKPT_PAGES * 64)
+    if (frames >= MLQ_CKPT_PAGES * 8) /* 256 MiB */
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     else if (frames >= MLQ_CKPT_PAGES)
         mlq_ckpt_nudge(st->ckpt);
