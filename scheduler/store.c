@@ -13,7 +13,6 @@
  *   (job insert and save, attempt save) inside the caller's transaction: a
  *   failure of theirs is MLQ_EDB and the caller rolls the whole transaction
  *   back (see hot_begin).
- * - WAL checkpoints run on ckpt.c's thread, not in the writer's commits.
  * - st->tx is the caller's view ("I called begin"). SQLite may roll a
  *   transaction back by itself after SQLITE_FULL or SQLITE_IOERR; then every
  *   write and the commit fail until the caller rolls back, so half an
@@ -26,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ckpt.h"
 #include "clock.h"
 #include "storeint.h"
 
@@ -349,7 +347,6 @@ struct mlq_store {
     int64_t
         last_seq; /* the newest job's seq; -1: read it from the table first (after a rollback) */
     char actor[MLQ_STORE_ACTOR_MAX]; /* who causes the events now; "" = nobody */
-    struct mlq_ckpt *ckpt;           /* WAL checkpoints, off the writer's thread */
 };
 
 sqlite3 *mlq_storei_db(struct mlq_store *st)
@@ -609,19 +606,6 @@ static int migrate(struct mlq_store *st, struct mlq_err *err)
     return rc;
 }
 
-/* After each commit: past the threshold the checkpointer gets to work; far
- * past it (the thread cannot keep up), the writer checkpoints itself so
- * that the WAL stays bounded. */
-static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
-{
-    struct mlq_store *st = ctx;
-    if (frames >= MLQ_CKPT_PAGES * 8) /* 256 MiB */
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    else if (frames >= MLQ_CKPT_PAGES)
-        mlq_ckpt_nudge(st->ckpt);
-    return SQLITE_OK;
-}
-
 static int prepare_all(struct mlq_store *st, struct mlq_err *err)
 {
     for (int i = 0; i < S_COUNT; i++) {
@@ -672,15 +656,10 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
         rc = mlq_storepipe_open(st->db, &st->pipe, err);
     if (rc == 0)
         rc = mlq_storeauth_open(st->db, &st->auth, err);
-    bool in_memory = strcmp(path, ":memory:") == 0; /* tests: no file, no WAL */
-    if (rc == 0 && !in_memory)
-        rc = mlq_ckpt_create(path, &st->ckpt, err);
     if (rc < 0) {
         mlq_store_close(&st);
         return rc;
     }
-    if (st->ckpt)
-        sqlite3_wal_hook(st->db, wal_hook, st); /* replaces the automatic checkpoint */
     *out = st;
     return 0;
 }
@@ -690,7 +669,6 @@ void mlq_store_close(struct mlq_store **stp)
     struct mlq_store *st = stp ? *stp : NULL;
     if (!st)
         return;
-    mlq_ckpt_destroy(&st->ckpt); /* before the last connection's own checkpoint */
     if (st->db && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < S_COUNT; i++)

@@ -20,8 +20,8 @@
 
 #include "store.h"
 
-/* The first connection opened since open_store() reset it: the store's own
- * (its checkpointer opens a second one right after). */
+/* The first connection opened since open_store() reset it: the store's
+ * own. */
 static sqlite3 *g_last_db;
 
 static int capture_db(sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
