@@ -52,6 +52,68 @@ static int note_ended(struct mlq_ctx *c, const char *target)
     return 0;
 }
 
+/* ---- rows written late ------------------------------------------------
+ * A job submitted in this iteration is written once, when it first moves
+ * (most often: placed at once, so its row goes in as ASSIGNED) or, still
+ * PENDING, just before the commit; never an INSERT then an UPDATE of the
+ * same row in one transaction. Its submit order is reserved at once (the
+ * queue sorts by it). Anything that reads jobs from the database runs
+ * after mlq_jobops_flush (the loop calls it before every request other
+ * than submits and worker traffic). */
+
+static int fresh_add(struct mlq_ctx *c, struct mlq_job *job)
+{
+    if (c->nfresh == c->cap_fresh) {
+        size_t cap = c->cap_fresh ? c->cap_fresh * 2 : 64;
+        struct mlq_fresh *v = realloc(c->fresh, cap * sizeof *v);
+        if (!v)
+            return MLQ_ENOMEM;
+        c->fresh = v;
+        c->cap_fresh = cap;
+    }
+    job->fresh = true;
+    job->fresh_idx = c->nfresh;
+    struct mlq_fresh *f = &c->fresh[c->nfresh++];
+    f->job = job;
+    snprintf(f->actor, sizeof f->actor, "%s", mlq_store_actor(c->store));
+    return 0;
+}
+
+/* Writes job's row, first or again; from is the state it was saved in
+ * last (for a fresh job: PENDING, as submitted). */
+static int persist(struct mlq_ctx *c, struct mlq_job *job, enum mlq_job_state from,
+                   struct mlq_err *err)
+{
+    int rc = mlq_store_begin(c->store, err);
+    if (rc < 0)
+        return rc;
+    if (!job->fresh)
+        return mlq_store_job_save(c->store, &job->row, from, err);
+    struct mlq_fresh *f = &c->fresh[job->fresh_idx];
+    rc = mlq_store_job_insert_moved(c->store, &job->row, MLQ_JOB_PENDING, f->actor, err);
+    if (rc == 0) {
+        f->job = NULL;
+        job->fresh = false;
+    }
+    return rc;
+}
+
+int mlq_jobops_flush(struct mlq_ctx *c, struct mlq_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < c->nfresh; i++)
+        if (c->fresh[i].job)
+            rc = persist(c, c->fresh[i].job, MLQ_JOB_PENDING, err);
+    if (rc == 0)
+        c->nfresh = 0;
+    return rc;
+}
+
+void mlq_jobops_forget_fresh(struct mlq_ctx *c)
+{
+    c->nfresh = 0;
+}
+
 /* Moves job through the state machine and persists the new row. */
 static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event ev,
                       const char *reason, enum mlq_fsm_action *act, struct mlq_err *err)
@@ -72,9 +134,7 @@ static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event
             (job->row.array_id[0] && note_ended(c, job->row.array_id) < 0))
             return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     }
-    if ((rc = mlq_store_begin(c->store, err)) < 0)
-        return rc;
-    return mlq_store_job_save(c->store, &job->row, from, err);
+    return persist(c, job, from, err);
 }
 
 /* job_moves: the job's own transition is saved next and its event names
@@ -144,7 +204,7 @@ static int enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
     return 0;
 }
 
-int mlq_jobops_add(struct mlq_ctx *c, struct mlq_store_job *row, struct mlq_job **out,
+static int add_job(struct mlq_ctx *c, struct mlq_store_job *row, bool late, struct mlq_job **out,
                    struct mlq_err *err)
 {
     mlq_id_new(row->id);
@@ -160,11 +220,23 @@ int mlq_jobops_add(struct mlq_ctx *c, struct mlq_store_job *row, struct mlq_job 
         row->spec.retry_backoff_ms = MLQ_DEFAULT_BACKOFF_MS;
     int rc = mlq_store_begin(c->store, err);
     if (rc == 0)
-        rc = mlq_store_job_insert(c->store, row, err);
+        rc = late ? mlq_store_job_reserve_seq(c->store, &row->seq, err)
+                  : mlq_store_job_insert(c->store, row, err);
     if (rc < 0)
         return rc;
     *out = mlq_jobtab_add(c->jobs, row);
-    return *out ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory adding a job");
+    if (!*out)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory adding a job");
+    /* Not stored and not in memory either: the iteration must not commit. */
+    if (late && fresh_add(c, *out) < 0)
+        return mlq_err_set(err, MLQ_EDB, "out of memory adding job %.8s", (*out)->row.id);
+    return 0;
+}
+
+int mlq_jobops_add(struct mlq_ctx *c, struct mlq_store_job *row, struct mlq_job **out,
+                   struct mlq_err *err)
+{
+    return add_job(c, row, false, out, err);
 }
 
 int mlq_jobops_admit(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
@@ -191,7 +263,7 @@ int mlq_jobops_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_I
 {
     struct mlq_store_job row = {.spec = *spec};
     struct mlq_job *job;
-    int rc = mlq_jobops_add(c, &row, &job, err);
+    int rc = add_job(c, &row, true, &job, err);
     if (rc < 0)
         return rc;
     memset(spec, 0, sizeof *spec);
@@ -266,9 +338,11 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     job->row.attempts = a.num;
     memcpy(job->row.current_attempt, a.id, sizeof a.id);
     enum mlq_fsm_action act;
-    int rc = save_attempt(c, &a, -1, true, err);
+    /* The job's row first: a job submitted in this iteration gets it only
+     * now, and the attempt's row refers to it. */
+    int rc = transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
     if (rc == 0)
-        rc = transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
+        rc = save_attempt(c, &a, -1, true, err);
     if (rc < 0)
         return rc;
     mlq_queue_remove(c->queue, job);

@@ -19,10 +19,12 @@ struct mlq_job {
     struct mlq_store_attempt *att; /* the live attempt; NULL unless live. Out of
                                       line: most jobs are pending and have none */
     bool live;                     /* att is ASSIGNED or RUNNING on a worker */
-    bool confirmed;                /* the worker confirmed att since this scheduler started */
-    int64_t confirm_by;            /* monotonic deadline for that confirmation */
-    uint64_t gpu_mask;             /* att's GPUs */
-    size_t widx;                   /* att's worker, index in the registry */
+    bool fresh;                    /* row not in the database yet: c->fresh[fresh_idx] */
+    size_t fresh_idx;
+    bool confirmed;     /* the worker confirmed att since this scheduler started */
+    int64_t confirm_by; /* monotonic deadline for that confirmation */
+    uint64_t gpu_mask;  /* att's GPUs */
+    size_t widx;        /* att's worker, index in the registry */
     /* Pending-queue bookkeeping, owned by queue.c. */
     bool held;                    /* PENDING on dependencies, listed in deps.c, not queued */
     bool queued;                  /* in the queue (ready or waiting) */

@@ -254,6 +254,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
     mlq_store_close(&s->c.store);
     ctx_free_memory(&s->c);
     free(s->c.ended);
+    free(s->c.fresh);
     mlq_outbox_destroy(&s->c.out);
     mlq_logrelay_destroy(&s->c.logs);
     mlq_logstore_close(&s->c.logstore);
@@ -291,11 +292,20 @@ static int admit(struct mlq_ctx *c, const struct mlq_peer *peer, const struct ml
     return 0;
 }
 
+/* Submits and worker traffic never read jobs from the store; anything else
+ * may, and must find the jobs submitted earlier in this iteration there. */
+static bool reads_jobs(enum mlq_msg_type t)
+{
+    return t != MLQ_MSG_SUBMIT && t != MLQ_MSG_HEARTBEAT && t != MLQ_MSG_REPORT;
+}
+
 static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct mlq_msg *msg)
 {
     struct mlq_ctx *c = &s->c;
     struct mlq_err e = {0};
     int rc = admit(c, peer, msg, &e);
+    if (rc == 0 && c->nfresh && reads_jobs(msg->type))
+        rc = mlq_jobops_flush(c, &e);
     if (rc == 0) {
         /* Every event the request appends names who asked for it. */
         mlq_store_set_actor(c->store, c->insecure ? "insecure" : peer->user_id);
@@ -337,6 +347,7 @@ static int reload(struct mlq_loop *s, struct mlq_err *err)
 {
     struct mlq_ctx *c = &s->c;
     mlq_store_rollback(c->store);
+    mlq_jobops_forget_fresh(c);
     ctx_free_memory(c);
     int rc = ctx_init_memory(c, err);
     if (rc == 0)
@@ -352,7 +363,7 @@ static void end_iteration(struct mlq_loop *s)
 {
     struct mlq_ctx *c = &s->c;
     struct mlq_err e = {0};
-    if (!s->failed && mlq_store_commit(c->store, &e) < 0) {
+    if (!s->failed && (mlq_jobops_flush(c, &e) < 0 || mlq_store_commit(c->store, &e) < 0)) {
         s->failed = true;
         s->fail_err = e;
     }

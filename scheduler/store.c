@@ -364,6 +364,11 @@ struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st)
     return st->auth;
 }
 
+const char *mlq_store_actor(const struct mlq_store *st)
+{
+    return st->actor;
+}
+
 void mlq_store_set_actor(struct mlq_store *st, const char *actor)
 {
     snprintf(st->actor, sizeof st->actor, "%s", actor ? actor : "");
@@ -372,7 +377,8 @@ void mlq_store_set_actor(struct mlq_store *st, const char *actor)
 /* One event row; NULL fields are stored as NULL. */
 struct event {
     const char *kind, *job_id, *attempt_id, *worker, *from, *to, *detail;
-    int64_t job_seq; /* 0: looked up from job_id */
+    int64_t job_seq;   /* 0: looked up from job_id */
+    const char *actor; /* NULL: st->actor, who causes the events now */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -618,7 +624,7 @@ static int prepare_all(struct mlq_store *st, struct mlq_err *err)
 
 /* No memory statistics: they take a global mutex around every SQLite
  * allocation. Effective only before SQLite initialises, i.e. at the first
- * open, before the checkpointer's thread exists. */
+ * open. */
 static void sqlite_setup(void)
 {
     static bool done;
@@ -783,7 +789,7 @@ static int event_insert(struct mlq_store *st, const struct event *ev, struct mlq
     rc |= mlq_storei_bind_opt(s, 6, ev->from);
     rc |= mlq_storei_bind_opt(s, 7, ev->to);
     rc |= mlq_storei_bind_opt(s, 8, ev->detail);
-    rc |= mlq_storei_bind_opt(s, 9, st->actor);
+    rc |= mlq_storei_bind_opt(s, 9, ev->actor ? ev->actor : st->actor);
     rc |= ev->job_seq > 0 ? sqlite3_bind_int64(s, 10, ev->job_seq) : sqlite3_bind_null(s, 10);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
@@ -856,22 +862,31 @@ static int last_seq(struct mlq_store *st, struct mlq_err *err)
     return rc == SQLITE_ROW ? 0 : mlq_storei_db_err(st, err, "reading the last job seq");
 }
 
+int mlq_store_job_reserve_seq(struct mlq_store *st, int64_t *seq, struct mlq_err *err)
+{
+    int rc = last_seq(st, err);
+    if (rc == 0)
+        *seq = ++st->last_seq;
+    return rc;
+}
+
 static int job_row_insert(struct mlq_store *st, struct mlq_store_job *job, const char *blob,
                           size_t blob_len, struct mlq_err *err)
 {
-    int rc = last_seq(st, err);
+    int64_t seq = job->seq;
+    int rc = seq > 0 ? 0 : mlq_store_job_reserve_seq(st, &seq, err);
     if (rc < 0)
         return rc;
     sqlite3_stmt *s = st->stmt[S_JOB_INSERT];
     rc = bind_job_insert(s, job, blob, blob_len);
-    rc |= sqlite3_bind_int64(s, 23, st->last_seq + 1);
+    rc |= sqlite3_bind_int64(s, 23, seq);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "inserting job");
     }
     rc = mlq_storei_exec_stmt(st, s, "inserting job", err);
     if (rc == 0)
-        job->seq = ++st->last_seq;
+        job->seq = seq;
     return rc;
 }
 
@@ -896,6 +911,15 @@ static int check_job(const struct mlq_store_job *job, struct mlq_err *err)
 
 int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
 {
+    return mlq_store_job_insert_moved(st, job, job->state, NULL, err);
+}
+
+int mlq_store_job_insert_moved(struct mlq_store *st, struct mlq_store_job *job,
+                               enum mlq_job_state from, const char *submitter, struct mlq_err *err)
+{
+    if ((unsigned)from >= MLQ_JOB_STATE_COUNT)
+        return mlq_err_set(err, MLQ_EINVAL, "inserting job: first state %d out of range",
+                           (int)from);
     int rc = check_job(job, err);
     if (rc < 0)
         return rc;
@@ -911,10 +935,22 @@ int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct
     }
     rc = job_row_insert(st, job, blob, blob_len, err);
     free(blob);
+    bool moved = from != job->state;
     if (rc == 0) {
         struct event ev = {.kind = "submit",
                            .job_id = job->id,
                            .job_seq = job->seq,
+                           .to = job_state_str(from),
+                           .detail = moved ? NULL : job->reason,
+                           .actor = submitter};
+        rc = event_insert(st, &ev, err);
+    }
+    if (rc == 0 && moved) {
+        struct event ev = {.kind = "state",
+                           .job_id = job->id,
+                           .job_seq = job->seq,
+                           .attempt_id = job->current_attempt,
+                           .from = job_state_str(from),
                            .to = job_state_str(job->state),
                            .detail = job->reason};
         rc = event_insert(st, &ev, err);

@@ -149,8 +149,10 @@ static void advance_to(struct mlq_ctx *c, int64_t wall)
     mlq_queue_release_due(c->queue, c->now_wall, &due);
 }
 
+/* As the loop ends an iteration: the late rows, then the commit. */
 static void commit(struct mlq_ctx *c)
 {
+    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
     assert_int_equal(mlq_store_commit(c->store, NULL), 0);
 }
 
@@ -172,6 +174,61 @@ static struct mlq_msg report(const struct mlq_job *job, enum mlq_outcome out, in
     m.u.report.exit_code = out == MLQ_OUT_EXITED ? code : 0;
     m.u.report.signal = out == MLQ_OUT_SIGNALED ? code : 0;
     return m;
+}
+
+/* "kind:from>to" of each event of job id, joined by spaces. */
+static void events_of(struct mlq_ctx *c, const char *id, char *buf, size_t len)
+{
+    struct mlq_eventinfo *ev = NULL;
+    uint32_t n = 0;
+    assert_int_equal(mlq_store_events_list(c->store, id, 0, 0, &ev, &n, NULL), 0);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s:%s>%s", i ? " " : "", ev[i].kind,
+                                 ev[i].from ? ev[i].from : "", ev[i].to ? ev[i].to : "");
+    mlq_store_eventinfo_array_free(&ev, n);
+}
+
+/* A job submitted in an iteration has its row written once: as ASSIGNED
+ * when placed in the same iteration, else PENDING by the flush before the
+ * commit; its submit order is taken at once either way. */
+static void test_late_rows(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_store_job row;
+    char ev[256], a_id[MLQ_ID_LEN + 1], b_id[MLQ_ID_LEN + 1];
+    up(c, "w1", 0);
+    mlq_store_set_actor(c->store, "user:alice"); /* as while her request is handled */
+    struct mlq_job *a = submit(c, 1000, 0);
+    struct mlq_job *b = submit(c, 64000, 0); /* fits nowhere */
+    mlq_store_set_actor(c->store, NULL);
+    strcpy(a_id, a->row.id);
+    strcpy(b_id, b->row.id);
+    assert_true(a->row.seq > 0 && b->row.seq == a->row.seq + 1);
+    assert_int_equal(mlq_store_job_get(c->store, a_id, &row, NULL), MLQ_ENOTFOUND);
+
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(stored_state(c, a_id), MLQ_JOB_ASSIGNED);
+    events_of(c, a_id, ev, sizeof ev);
+    assert_string_equal(ev, "submit:>PENDING state:PENDING>ASSIGNED");
+    struct mlq_eventinfo *e = NULL;
+    uint32_t n = 0;
+    assert_int_equal(mlq_store_events_list(c->store, a_id, 0, 0, &e, &n, NULL), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(e[0].actor, "user:alice"); /* who submitted, though written later */
+    assert_null(e[1].actor);                       /* the placement is the scheduler's */
+    mlq_store_eventinfo_array_free(&e, n);
+    assert_int_equal(mlq_store_job_get(c->store, b_id, &row, NULL), MLQ_ENOTFOUND);
+
+    commit(c);
+    assert_int_equal(stored_state(c, b_id), MLQ_JOB_PENDING);
+    assert_int_equal(mlq_store_job_get(c->store, b_id, &row, NULL), 0);
+    assert_int_equal(row.seq, a->row.seq + 1);
+    mlq_store_job_free(&row);
+    events_of(c, b_id, ev, sizeof ev);
+    assert_string_equal(ev, "submit:>PENDING");
+    assert_int_equal(mlq_jobops_flush(c, NULL), 0); /* nothing left: a no-op */
 }
 
 static void test_lifecycle(void **state)
@@ -705,6 +762,7 @@ static void test_array_max_running(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_late_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_reason_and_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_fits, setup, teardown),

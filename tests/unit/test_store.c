@@ -1577,6 +1577,8 @@ static void test_duplicate_job(void **state)
     struct mlq_err err = {0};
     make_job(&j, 1);
     insert_job(f->st, &j);
+    assert_int_equal(mlq_store_job_insert(f->st, &j, &err), MLQ_EDB); /* same seq */
+    j.seq = 0;                                                        /* the next one */
     assert_int_equal(mlq_store_job_insert(f->st, &j, &err), MLQ_EDB);
     assert_non_null(strstr(err.msg, "UNIQUE constraint failed: jobs.id"));
     assert_int_equal(count_events(f->db, j.id), 1);
