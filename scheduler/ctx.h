@@ -21,11 +21,6 @@ struct mlq_deps;
 struct mlq_strmap;
 struct mlq_schedules;
 
-struct mlq_fresh {
-    struct mlq_job *job;
-    char actor[MLQ_STORE_ACTOR_MAX]; /* of the submit event */
-};
-
 struct mlq_ctx {
     void *router;
     struct mlq_store *store;
@@ -56,11 +51,10 @@ struct mlq_ctx {
     struct mlq_schedules *scheds;  /* cron schedules */
     char (*ended)[MLQ_ID_LEN + 1]; /* targets that ended this iteration */
     size_t nended, cap_ended;
-    /* Jobs submitted in this iteration whose row is not written yet (see
-     * mlq_jobops_flush), with who submitted them; a NULL job was written
-     * early. */
-    struct mlq_fresh *fresh;
-    size_t nfresh, cap_fresh;
+    /* Jobs with a row or attempt row left for the end of the iteration
+     * (jobops.c, "rows written late"); NULL: written since. */
+    struct mlq_job **late;
+    size_t nlate, cap_late;
     /* Issue 5. */
     struct mlq_auth *auth;   /* key registry for the ZAP handler */
     struct mlq_identity who; /* sender of the request being handled */

@@ -53,47 +53,91 @@ static int note_ended(struct mlq_ctx *c, const char *target)
 }
 
 /* ---- rows written late ------------------------------------------------
- * A job submitted in this iteration is written once, when it first moves
- * (most often: placed at once, so its row goes in as ASSIGNED) or, still
- * PENDING, just before the commit; never an INSERT then an UPDATE of the
- * same row in one transaction. Its submit order is reserved at once (the
- * queue sorts by it). Anything that reads jobs from the database runs
- * after mlq_jobops_flush (the loop calls it before every request other
- * than submits and worker traffic). */
+ * Within one iteration (one transaction) a row is written once where it
+ * can be: it would be rewritten anyway.
+ * - A job submitted in the iteration gets its row when it first moves
+ *   (most often: placed at once, so its row goes in as ASSIGNED) or, still
+ *   PENDING, just before the commit. Its submit order is reserved at once
+ *   (the queue sorts by it).
+ * - A start report leaves the job's and the attempt's rows for later: a
+ *   job that ends in the same iteration rewrites both.
+ * Events are never late, so their order is the order things happened in.
+ * Rows are written before their job or attempt leaves memory, and anything
+ * that reads jobs from the store runs after mlq_jobops_flush (the loop calls
+ * it before every request but submits and worker traffic, and before the
+ * commit). */
 
-static int fresh_add(struct mlq_ctx *c, struct mlq_job *job)
+/* Lists job for the flush (once). */
+static int late_add(struct mlq_ctx *c, struct mlq_job *job)
 {
-    if (c->nfresh == c->cap_fresh) {
-        size_t cap = c->cap_fresh ? c->cap_fresh * 2 : 64;
-        struct mlq_fresh *v = realloc(c->fresh, cap * sizeof *v);
+    if (job->late)
+        return 0;
+    if (c->nlate == c->cap_late) {
+        size_t cap = c->cap_late ? c->cap_late * 2 : 64;
+        struct mlq_job **v = realloc(c->late, cap * sizeof *v);
         if (!v)
             return MLQ_ENOMEM;
-        c->fresh = v;
-        c->cap_fresh = cap;
+        c->late = v;
+        c->cap_late = cap;
     }
-    job->fresh = true;
-    job->fresh_idx = c->nfresh;
-    struct mlq_fresh *f = &c->fresh[c->nfresh++];
-    f->job = job;
-    snprintf(f->actor, sizeof f->actor, "%s", mlq_store_actor(c->store));
+    job->late = true;
+    job->late_idx = c->nlate;
+    c->late[c->nlate++] = job;
     return 0;
 }
 
-/* Writes job's row, first or again; from is the state it was saved in
- * last (for a fresh job: PENDING, as submitted). */
-static int persist(struct mlq_ctx *c, struct mlq_job *job, enum mlq_job_state from,
-                   struct mlq_err *err)
+/* Takes job off the list once nothing of it waits. */
+static void late_done(struct mlq_ctx *c, struct mlq_job *job)
+{
+    if (job->late && !job->fresh && !job->row_late && !job->att_late) {
+        c->late[job->late_idx] = NULL;
+        job->late = false;
+    }
+}
+
+/* Writes job's row now: inserted when fresh, else updated; the "state"
+ * event when from (the state it was last saved in) differs. */
+static int persist_now(struct mlq_ctx *c, struct mlq_job *job, enum mlq_job_state from,
+                       struct mlq_err *err)
 {
     int rc = mlq_store_begin(c->store, err);
+    if (rc == 0 && job->fresh)
+        rc = mlq_store_job_insert_row(c->store, &job->row, err);
+    if (rc == 0)
+        rc = job->fresh ? mlq_store_job_note(c->store, &job->row, from, err)
+                        : mlq_store_job_save(c->store, &job->row, from, err);
     if (rc < 0)
         return rc;
-    if (!job->fresh)
-        return mlq_store_job_save(c->store, &job->row, from, err);
-    struct mlq_fresh *f = &c->fresh[job->fresh_idx];
-    rc = mlq_store_job_insert_moved(c->store, &job->row, MLQ_JOB_PENDING, f->actor, err);
-    if (rc == 0) {
-        f->job = NULL;
-        job->fresh = false;
+    job->fresh = job->row_late = false;
+    late_done(c, job);
+    return 0;
+}
+
+/* The "state" event now, the row at the flush (or sooner). */
+static int persist_late(struct mlq_ctx *c, struct mlq_job *job, enum mlq_job_state from,
+                        struct mlq_err *err)
+{
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_job_note(c->store, &job->row, from, err);
+    if (rc == 0 && late_add(c, job) < 0)
+        return mlq_err_set(err, MLQ_EDB, "out of memory saving job %.8s", job->row.id);
+    if (rc == 0)
+        job->row_late = true;
+    return rc;
+}
+
+/* job_moves: the job's own transition is saved next and its event names
+ * the attempt, so the attempt's step needs no event of its own. */
+static int save_attempt(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_store_attempt *a,
+                        int prev, bool job_moves, struct mlq_err *err)
+{
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_attempt_save(c->store, a, prev, !job_moves, err);
+    if (rc == 0 && a == job->att) {
+        job->att_late = false;
+        late_done(c, job);
     }
     return rc;
 }
@@ -101,22 +145,30 @@ static int persist(struct mlq_ctx *c, struct mlq_job *job, enum mlq_job_state fr
 int mlq_jobops_flush(struct mlq_ctx *c, struct mlq_err *err)
 {
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < c->nfresh; i++)
-        if (c->fresh[i].job)
-            rc = persist(c, c->fresh[i].job, MLQ_JOB_PENDING, err);
+    for (size_t i = 0; rc == 0 && i < c->nlate; i++) {
+        struct mlq_job *job = c->late[i];
+        if (!job)
+            continue;
+        if (job->fresh || job->row_late)
+            rc = persist_now(c, job, job->row.state, err);
+        if (rc == 0 && job->att_late)
+            rc = save_attempt(c, job, job->att, (int)job->att->state, true, err);
+    }
     if (rc == 0)
-        c->nfresh = 0;
+        c->nlate = 0;
     return rc;
 }
 
-void mlq_jobops_forget_fresh(struct mlq_ctx *c)
+void mlq_jobops_forget_late(struct mlq_ctx *c)
 {
-    c->nfresh = 0;
+    c->nlate = 0;
 }
 
-/* Moves job through the state machine and persists the new row. */
-static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event ev,
-                      const char *reason, enum mlq_fsm_action *act, struct mlq_err *err)
+/* Moves job through the state machine and persists the new row (later
+ * when late: see above). */
+static int transition_ex(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event ev,
+                         const char *reason, bool late, enum mlq_fsm_action *act,
+                         struct mlq_err *err)
 {
     enum mlq_job_state from = job->row.state, to;
     int rc = mlq_fsm_step(from, ev, &to, act, err);
@@ -134,16 +186,13 @@ static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event
             (job->row.array_id[0] && note_ended(c, job->row.array_id) < 0))
             return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     }
-    return persist(c, job, from, err);
+    return late && !job->fresh ? persist_late(c, job, from, err) : persist_now(c, job, from, err);
 }
 
-/* job_moves: the job's own transition is saved next and its event names
- * the attempt, so the attempt's step needs no event of its own. */
-static int save_attempt(struct mlq_ctx *c, const struct mlq_store_attempt *a, int prev,
-                        bool job_moves, struct mlq_err *err)
+static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event ev,
+                      const char *reason, enum mlq_fsm_action *act, struct mlq_err *err)
 {
-    int rc = mlq_store_begin(c->store, err);
-    return rc < 0 ? rc : mlq_store_attempt_save(c->store, a, prev, !job_moves, err);
+    return transition_ex(c, job, ev, reason, false, act, err);
 }
 
 /* Takes the live attempt off its worker's books and out of the table. */
@@ -219,8 +268,10 @@ static int add_job(struct mlq_ctx *c, struct mlq_store_job *row, bool late, stru
     if (row->spec.retry_backoff_ms <= 0)
         row->spec.retry_backoff_ms = MLQ_DEFAULT_BACKOFF_MS;
     int rc = mlq_store_begin(c->store, err);
+    if (rc == 0 && late) /* the order and the submit event now, the row later */
+        rc = mlq_store_job_reserve_seq(c->store, &row->seq, err);
     if (rc == 0)
-        rc = late ? mlq_store_job_reserve_seq(c->store, &row->seq, err)
+        rc = late ? mlq_store_job_note(c->store, row, -1, err)
                   : mlq_store_job_insert(c->store, row, err);
     if (rc < 0)
         return rc;
@@ -228,8 +279,9 @@ static int add_job(struct mlq_ctx *c, struct mlq_store_job *row, bool late, stru
     if (!*out)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory adding a job");
     /* Not stored and not in memory either: the iteration must not commit. */
-    if (late && fresh_add(c, *out) < 0)
+    if (late && late_add(c, *out) < 0)
         return mlq_err_set(err, MLQ_EDB, "out of memory adding job %.8s", (*out)->row.id);
+    (*out)->fresh = late;
     return 0;
 }
 
@@ -342,7 +394,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
      * now, and the attempt's row refers to it. */
     int rc = transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
     if (rc == 0)
-        rc = save_attempt(c, &a, -1, true, err);
+        rc = save_attempt(c, job, &a, -1, true, err);
     if (rc < 0)
         return rc;
     mlq_queue_remove(c->queue, job);
@@ -441,21 +493,29 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
     return 0;
 }
 
+/* The job's and the attempt's rows are written late (see above): the
+ * job's state event, which names the attempt, records the start now. */
 int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
+    bool moves = job->row.state == MLQ_JOB_ASSIGNED; /* else running, or cancelled meanwhile */
     if (job->att->state == MLQ_ATT_ASSIGNED) {
         job->att->state = MLQ_ATT_RUNNING;
         job->att->start_ms = c->now_wall;
-        int rc =
-            save_attempt(c, job->att, MLQ_ATT_ASSIGNED, job->row.state == MLQ_JOB_ASSIGNED, err);
+        int rc = 0;
+        if (!moves)
+            rc = save_attempt(c, job, job->att, MLQ_ATT_ASSIGNED, false, err);
+        else if (late_add(c, job) < 0)
+            rc = mlq_err_set(err, MLQ_EDB, "out of memory saving job %.8s", job->row.id);
+        else
+            job->att_late = true;
         if (rc < 0)
             return rc;
     }
     job->confirmed = true;
-    if (job->row.state != MLQ_JOB_ASSIGNED)
-        return 0; /* already running, or cancelled meanwhile */
+    if (!moves)
+        return 0;
     enum mlq_fsm_action act;
-    return transition(c, job, MLQ_EV_START, NULL, &act, err);
+    return transition_ex(c, job, MLQ_EV_START, NULL, true, &act, err);
 }
 
 /* Human reason for an attempt that did not succeed. */
@@ -519,7 +579,7 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
     job->row.exit_code = job->att->exit_code;
     job->row.signal = job->att->signal;
     /* a job not yet ended moves on (done, retried or failed) */
-    return save_attempt(c, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
+    return save_attempt(c, job, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
 }
 
 /* Delay before retry number k (1-based): the job's backoff doubled each
@@ -582,7 +642,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     release_attempt(c, job);
     enum mlq_fsm_action act;
     if (mlq_job_state_terminal(job->row.state))
-        rc = mlq_store_job_save(c->store, &job->row, job->row.state, err);
+        rc = persist_now(c, job, job->row.state, err);
     else if (out == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
         rc = transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
@@ -621,7 +681,8 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
     job->att->end_ms = c->now_wall;
     free(job->att->detail);
     job->att->detail = strdup(why);
-    int rc = save_attempt(c, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
+    int rc =
+        save_attempt(c, job, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
     if (rc < 0)
         return rc;
     release_attempt(c, job);

@@ -25,12 +25,12 @@
  * empty ctx (start-up and after a failed commit). Live attempts must be
  * confirmed by their worker within one lease. */
 int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err);
-/* Writes the rows of jobs submitted in this iteration that are still
- * unwritten (see jobops.c, "rows written late"). Before any read of jobs
- * from the store and before the commit. */
+/* Writes the job and attempt rows this iteration left for later (see
+ * jobops.c, "rows written late"). Before any read of jobs from the store
+ * and before the commit. */
 int mlq_jobops_flush(struct mlq_ctx *c, struct mlq_err *err);
-/* Forgets the unwritten jobs (memory is being rebuilt after a rollback). */
-void mlq_jobops_forget_fresh(struct mlq_ctx *c);
+/* Forgets those rows (memory is being rebuilt after a rollback). */
+void mlq_jobops_forget_late(struct mlq_ctx *c);
 /* Stores row as a new PENDING job (id, times and defaults filled here) and
  * adds it to the table, taking row's strings; not yet queued. */
 int mlq_jobops_add(struct mlq_ctx *c, struct mlq_store_job *row, struct mlq_job **out,

@@ -19,8 +19,12 @@ struct mlq_job {
     struct mlq_store_attempt *att; /* the live attempt; NULL unless live. Out of
                                       line: most jobs are pending and have none */
     bool live;                     /* att is ASSIGNED or RUNNING on a worker */
-    bool fresh;                    /* row not in the database yet: c->fresh[fresh_idx] */
-    size_t fresh_idx;
+    /* Rows left for the end of the iteration (jobops.c, "rows written late"). */
+    bool late;     /* listed in c->late[late_idx] */
+    bool fresh;    /* submitted this iteration: no row yet */
+    bool row_late; /* the row is behind memory */
+    bool att_late; /* att's row is behind memory */
+    size_t late_idx;
     bool confirmed;     /* the worker confirmed att since this scheduler started */
     int64_t confirm_by; /* monotonic deadline for that confirmation */
     uint64_t gpu_mask;  /* att's GPUs */

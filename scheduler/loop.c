@@ -254,7 +254,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
     mlq_store_close(&s->c.store);
     ctx_free_memory(&s->c);
     free(s->c.ended);
-    free(s->c.fresh);
+    free(s->c.late);
     mlq_outbox_destroy(&s->c.out);
     mlq_logrelay_destroy(&s->c.logs);
     mlq_logstore_close(&s->c.logstore);
@@ -304,7 +304,7 @@ static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct m
     struct mlq_ctx *c = &s->c;
     struct mlq_err e = {0};
     int rc = admit(c, peer, msg, &e);
-    if (rc == 0 && c->nfresh && reads_jobs(msg->type))
+    if (rc == 0 && c->nlate && reads_jobs(msg->type))
         rc = mlq_jobops_flush(c, &e);
     if (rc == 0) {
         /* Every event the request appends names who asked for it. */
@@ -347,7 +347,7 @@ static int reload(struct mlq_loop *s, struct mlq_err *err)
 {
     struct mlq_ctx *c = &s->c;
     mlq_store_rollback(c->store);
-    mlq_jobops_forget_fresh(c);
+    mlq_jobops_forget_late(c);
     ctx_free_memory(c);
     int rc = ctx_init_memory(c, err);
     if (rc == 0)

@@ -364,11 +364,6 @@ struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st)
     return st->auth;
 }
 
-const char *mlq_store_actor(const struct mlq_store *st)
-{
-    return st->actor;
-}
-
 void mlq_store_set_actor(struct mlq_store *st, const char *actor)
 {
     snprintf(st->actor, sizeof st->actor, "%s", actor ? actor : "");
@@ -377,8 +372,7 @@ void mlq_store_set_actor(struct mlq_store *st, const char *actor)
 /* One event row; NULL fields are stored as NULL. */
 struct event {
     const char *kind, *job_id, *attempt_id, *worker, *from, *to, *detail;
-    int64_t job_seq;   /* 0: looked up from job_id */
-    const char *actor; /* NULL: st->actor, who causes the events now */
+    int64_t job_seq; /* 0: looked up from job_id */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -789,7 +783,7 @@ static int event_insert(struct mlq_store *st, const struct event *ev, struct mlq
     rc |= mlq_storei_bind_opt(s, 6, ev->from);
     rc |= mlq_storei_bind_opt(s, 7, ev->to);
     rc |= mlq_storei_bind_opt(s, 8, ev->detail);
-    rc |= mlq_storei_bind_opt(s, 9, ev->actor ? ev->actor : st->actor);
+    rc |= mlq_storei_bind_opt(s, 9, st->actor);
     rc |= ev->job_seq > 0 ? sqlite3_bind_int64(s, 10, ev->job_seq) : sqlite3_bind_null(s, 10);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
@@ -909,17 +903,9 @@ static int check_job(const struct mlq_store_job *job, struct mlq_err *err)
     return 0;
 }
 
-int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
+/* Packs the spec and inserts the row, no event. */
+static int job_insert_row(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
 {
-    return mlq_store_job_insert_moved(st, job, job->state, NULL, err);
-}
-
-int mlq_store_job_insert_moved(struct mlq_store *st, struct mlq_store_job *job,
-                               enum mlq_job_state from, const char *submitter, struct mlq_err *err)
-{
-    if ((unsigned)from >= MLQ_JOB_STATE_COUNT)
-        return mlq_err_set(err, MLQ_EINVAL, "inserting job: first state %d out of range",
-                           (int)from);
     int rc = check_job(job, err);
     if (rc < 0)
         return rc;
@@ -928,33 +914,46 @@ int mlq_store_job_insert_moved(struct mlq_store *st, struct mlq_store_job *job,
     rc = mlq_proto_jobspec_pack(&job->spec, &blob, &blob_len, err);
     if (rc < 0)
         return rc;
-    rc = hot_begin(st, err);
-    if (rc < 0) {
-        free(blob);
-        return rc;
-    }
     rc = job_row_insert(st, job, blob, blob_len, err);
     free(blob);
-    bool moved = from != job->state;
-    if (rc == 0) {
-        struct event ev = {.kind = "submit",
-                           .job_id = job->id,
-                           .job_seq = job->seq,
-                           .to = job_state_str(from),
-                           .detail = moved ? NULL : job->reason,
-                           .actor = submitter};
-        rc = event_insert(st, &ev, err);
-    }
-    if (rc == 0 && moved) {
-        struct event ev = {.kind = "state",
-                           .job_id = job->id,
-                           .job_seq = job->seq,
-                           .attempt_id = job->current_attempt,
-                           .from = job_state_str(from),
-                           .to = job_state_str(job->state),
-                           .detail = job->reason};
-        rc = event_insert(st, &ev, err);
-    }
+    return rc;
+}
+
+int mlq_store_job_insert_row(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
+{
+    int rc = hot_begin(st, err);
+    if (rc == 0)
+        rc = job_insert_row(st, job, err);
+    return hot_end(st, rc, err);
+}
+
+int mlq_store_job_note(struct mlq_store *st, const struct mlq_store_job *job, int from,
+                       struct mlq_err *err)
+{
+    if (from >= MLQ_JOB_STATE_COUNT)
+        return mlq_err_set(err, MLQ_EINVAL, "job %s: state %d out of range", job->id, from);
+    if (from == (int)job->state)
+        return tx_check(st, err);
+    int rc = tx_check(st, err);
+    if (rc < 0)
+        return rc;
+    struct event ev = {.kind = from < 0 ? "submit" : "state",
+                       .job_id = job->id,
+                       .job_seq = job->seq,
+                       .attempt_id = from < 0 ? NULL : job->current_attempt,
+                       .from = from < 0 ? NULL : job_state_str(from),
+                       .to = job_state_str(job->state),
+                       .detail = job->reason};
+    return event_insert(st, &ev, err);
+}
+
+int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
+{
+    int rc = hot_begin(st, err);
+    if (rc == 0)
+        rc = job_insert_row(st, job, err);
+    if (rc == 0)
+        rc = mlq_store_job_note(st, job, -1, err);
     return hot_end(st, rc, err);
 }
 

@@ -92,17 +92,14 @@ bool mlq_store_in_tx(const struct mlq_store *st);
  * columns), sets job->seq, appends a "submit" event. job->id must be set. */
 int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err);
 /* The next submit order, for a job whose row is written later with
- * mlq_store_job_insert_moved (any rollback forgets what was handed out). */
+ * mlq_store_job_insert_row (any rollback forgets what was handed out). */
 int mlq_store_job_reserve_seq(struct mlq_store *st, int64_t *seq, struct mlq_err *err);
-/* Inserts the row of a job submitted in state `from` (PENDING) that has
- * moved on since, in the same transaction, to job->state: the "submit"
- * event (its actor: submitter, "" for none, NULL for the current actor),
- * then a "state" event from -> job->state unless equal. Uses job->seq when
- * set (reserved), else takes the next one. */
-int mlq_store_job_insert_moved(struct mlq_store *st, struct mlq_store_job *job,
-                               enum mlq_job_state from, const char *submitter, struct mlq_err *err);
-/* Who causes the events now ("" = nobody), as set by mlq_store_set_actor. */
-const char *mlq_store_actor(const struct mlq_store *st);
+/* Inserts job's row alone (no event); uses job->seq when set. */
+int mlq_store_job_insert_row(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err);
+/* Appends job's event alone: "submit" when from < 0, else a "state" event
+ * from -> job->state (nothing when equal), naming its current attempt. */
+int mlq_store_job_note(struct mlq_store *st, const struct mlq_store_job *job, int from,
+                       struct mlq_err *err);
 /* Writes every mutable column of job, the row found by job->seq and id
  * (as inserted or loaded) (state, reason, times, attempts,
  * node_failures, current_attempt, exit_code, signal). When from != job->state

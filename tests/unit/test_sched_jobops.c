@@ -229,6 +229,24 @@ static void test_late_rows(void **state)
     events_of(c, b_id, ev, sizeof ev);
     assert_string_equal(ev, "submit:>PENDING");
     assert_int_equal(mlq_jobops_flush(c, NULL), 0); /* nothing left: a no-op */
+
+    /* Started and finished in one iteration: the start's rows are never
+     * written on their own, its event is. */
+    char att[MLQ_ID_LEN + 1];
+    strcpy(att, a->att->id);
+    assert_int_equal(mlq_jobops_started(c, a, NULL), 0);
+    struct mlq_msg rep = report(a, MLQ_OUT_EXITED, 0);
+    assert_int_equal(mlq_jobops_finished(c, a, &rep, NULL), 0);
+    commit(c);
+    assert_int_equal(stored_state(c, a_id), MLQ_JOB_SUCCEEDED);
+    struct mlq_store_attempt sa;
+    assert_int_equal(mlq_store_attempt_get(c->store, att, &sa, NULL), 0);
+    assert_int_equal(sa.state, MLQ_ATT_SUCCEEDED);
+    assert_true(sa.start_ms > 0);
+    mlq_store_attempt_free(&sa);
+    events_of(c, a_id, ev, sizeof ev);
+    assert_string_equal(ev, "submit:>PENDING state:PENDING>ASSIGNED state:ASSIGNED>RUNNING"
+                            " state:RUNNING>SUCCEEDED");
 }
 
 static void test_lifecycle(void **state)
@@ -249,7 +267,17 @@ static void test_lifecycle(void **state)
     assert_int_equal(stored_state(c, id), MLQ_JOB_ASSIGNED);
 
     assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    assert_int_equal(stored_state(c, id), MLQ_JOB_ASSIGNED); /* the rows are late */
+    struct mlq_store_attempt sa;
+    assert_int_equal(mlq_store_attempt_get(c->store, job->att->id, &sa, NULL), 0);
+    assert_int_equal(sa.state, MLQ_ATT_ASSIGNED);
+    mlq_store_attempt_free(&sa);
+    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
     assert_int_equal(stored_state(c, id), MLQ_JOB_RUNNING);
+    assert_int_equal(mlq_store_attempt_get(c->store, job->att->id, &sa, NULL), 0);
+    assert_int_equal(sa.state, MLQ_ATT_RUNNING);
+    assert_true(sa.start_ms > 0);
+    mlq_store_attempt_free(&sa);
     struct mlq_msg rep = report(job, MLQ_OUT_EXITED, 0);
     assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
     commit(c);
