@@ -61,6 +61,7 @@ static void ctx_close(struct mlq_ctx *c)
     mlq_pipeline_free_arrays(c);
     mlq_deps_destroy(&c->deps);
     free(c->ended);
+    free(c->late);
     mlq_jobtab_destroy(&c->jobs);
     mlq_workers_destroy(&c->workers);
     mlq_outbox_destroy(&c->out);
