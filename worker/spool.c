@@ -324,16 +324,10 @@ int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign,
                              size_t dir_len, struct mlq_err *err)
 {
     const char *id = assign->u.assign.attempt_id;
-    int rc = mlq_spool_attempt_dir(sp, id, dir, dir_len, err);
-    if (rc < 0)
-        return rc;
-    if (assign->type != MLQ_MSG_ASSIGN)
-        return mlq_err_set(err, MLQ_EINVAL, "not an assign message");
-    if (mlq_spool_attempt_exists(sp, id))
-        return mlq_err_set(err, MLQ_ESTATE, "attempt %s already exists", id);
     char *buf = NULL;
     size_t len = 0;
-    if ((rc = mlq_proto_encode(assign, &buf, &len, err)) < 0)
+    int rc = encode_new(sp, assign, dir, dir_len, &buf, &len, err);
+    if (rc < 0)
         return rc;
     rc = build_attempt(sp, id, buf, len, dir);
     free(buf);
