@@ -927,16 +927,13 @@ int mlq_store_job_insert_row(struct mlq_store *st, struct mlq_store_job *job, st
     return hot_end(st, rc, err);
 }
 
-int mlq_store_job_note(struct mlq_store *st, const struct mlq_store_job *job, int from,
-                       struct mlq_err *err)
+/* The job's "submit" (from < 0) or "state" event; none when from is its
+ * state already. */
+static int job_event(struct mlq_store *st, const struct mlq_store_job *job, int from,
+                     struct mlq_err *err)
 {
-    if (from >= MLQ_JOB_STATE_COUNT)
-        return mlq_err_set(err, MLQ_EINVAL, "job %s: state %d out of range", job->id, from);
     if (from == (int)job->state)
-        return tx_check(st, err);
-    int rc = tx_check(st, err);
-    if (rc < 0)
-        return rc;
+        return 0;
     struct event ev = {.kind = from < 0 ? "submit" : "state",
                        .job_id = job->id,
                        .job_seq = job->seq,
@@ -947,13 +944,22 @@ int mlq_store_job_note(struct mlq_store *st, const struct mlq_store_job *job, in
     return event_insert(st, &ev, err);
 }
 
+int mlq_store_job_note(struct mlq_store *st, const struct mlq_store_job *job, int from,
+                       struct mlq_err *err)
+{
+    if (from >= MLQ_JOB_STATE_COUNT)
+        return mlq_err_set(err, MLQ_EINVAL, "job %s: state %d out of range", job->id, from);
+    int rc = tx_check(st, err);
+    return rc < 0 ? rc : job_event(st, job, from, err);
+}
+
 int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
 {
     int rc = hot_begin(st, err);
     if (rc == 0)
         rc = job_insert_row(st, job, err);
     if (rc == 0)
-        rc = mlq_store_job_note(st, job, -1, err);
+        rc = job_event(st, job, -1, err);
     return hot_end(st, rc, err);
 }
 
@@ -993,16 +999,8 @@ int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
     if (rc < 0)
         return rc;
     rc = job_row_update(st, job, err);
-    if (rc == 0 && from != job->state) {
-        struct event ev = {.kind = "state",
-                           .job_id = job->id,
-                           .job_seq = job->seq,
-                           .attempt_id = job->current_attempt,
-                           .from = job_state_str(from),
-                           .to = job_state_str(job->state),
-                           .detail = job->reason};
-        rc = event_insert(st, &ev, err);
-    }
+    if (rc == 0)
+        rc = job_event(st, job, (int)from, err);
     return hot_end(st, rc, err);
 }
 
