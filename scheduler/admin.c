@@ -200,7 +200,7 @@ int mlq_admin_on_user_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct
     int rc = mlq_store_begin(c->store, err);
     if (rc == 0)
         rc = mlq_store_principal_save(c->store, &p, err);
-    if (rc == 0 && mlq_auth_put(c->auth, &p) < 0) /* applies at once: no restart */
+    if (rc == 0 && mlq_auth_stage_put(c->auth, &p) < 0) /* applies on commit: no restart */
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc < 0)
         return rc;
@@ -217,11 +217,12 @@ int mlq_admin_on_user_rm(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     int rc = mlq_store_begin(c->store, err);
     if (rc == 0)
         rc = mlq_store_principal_delete(c->store, kind, name, err);
+    /* New connections with that key are refused once this commits; the
+     * ones already open keep their identity until they close. */
+    if (rc == 0 && mlq_auth_stage_remove(c->auth, kind, name) < 0)
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc < 0)
         return rc;
-    /* New connections with that key are refused from now on; the ones
-     * already open keep their identity until they close. */
-    mlq_auth_remove(c->auth, kind, name);
     mlq_info("key of %s %s removed by %s", kind, name, c->who.name);
     struct mlq_msg m = {.type = MLQ_MSG_OK, .rid = msg->rid};
     return mlq_outbox_reply(c->out, peer, &m, err);

@@ -14,9 +14,17 @@ struct principal {
     char key[41];
 };
 
+/* A change waiting for the commit. */
+struct staged {
+    bool remove;
+    struct mlq_store_principal p; /* kind and name only when remove */
+};
+
 struct mlq_auth {
     struct mlq_strmap *by_key;  /* z85 public key -> principal (owns it) */
     struct mlq_strmap *by_name; /* "kind:name" -> the same principal */
+    struct staged *staged;
+    size_t nstaged, cap_staged;
 };
 
 struct mlq_auth *mlq_auth_create(void)
@@ -39,6 +47,7 @@ void mlq_auth_destroy(struct mlq_auth **a)
         return;
     mlq_strmap_destroy(&(*a)->by_name, NULL);
     mlq_strmap_destroy(&(*a)->by_key, free);
+    free((*a)->staged);
     free(*a);
     *a = NULL;
 }
@@ -111,6 +120,54 @@ int mlq_auth_put(struct mlq_auth *a, const struct mlq_store_principal *sp)
         return MLQ_ENOMEM;
     }
     return 0;
+}
+
+static int stage(struct mlq_auth *a, const struct staged *st)
+{
+    if (a->nstaged == a->cap_staged) {
+        size_t cap = a->cap_staged ? a->cap_staged * 2 : 8;
+        struct staged *v = realloc(a->staged, cap * sizeof *v);
+        if (!v)
+            return MLQ_ENOMEM;
+        a->staged = v;
+        a->cap_staged = cap;
+    }
+    a->staged[a->nstaged++] = *st;
+    return 0;
+}
+
+int mlq_auth_stage_put(struct mlq_auth *a, const struct mlq_store_principal *p)
+{
+    if (mlq_auth_role_parse(p->role) == MLQ_ROLE_NONE)
+        return MLQ_EINVAL;
+    return stage(a, &(struct staged){.remove = false, .p = *p});
+}
+
+int mlq_auth_stage_remove(struct mlq_auth *a, const char *kind, const char *name)
+{
+    struct staged st = {.remove = true};
+    snprintf(st.p.kind, sizeof st.p.kind, "%s", kind);
+    snprintf(st.p.name, sizeof st.p.name, "%s", name);
+    return stage(a, &st);
+}
+
+int mlq_auth_apply_staged(struct mlq_auth *a)
+{
+    int rc = 0;
+    for (size_t i = 0; i < a->nstaged; i++) {
+        const struct staged *st = &a->staged[i];
+        if (st->remove)
+            mlq_auth_remove(a, st->p.kind, st->p.name);
+        else if (mlq_auth_put(a, &st->p) < 0)
+            rc = MLQ_ENOMEM;
+    }
+    a->nstaged = 0;
+    return rc;
+}
+
+void mlq_auth_drop_staged(struct mlq_auth *a)
+{
+    a->nstaged = 0;
 }
 
 static int load_one(const struct mlq_store_principal *p, void *ctx)

@@ -39,6 +39,15 @@ int mlq_auth_load(struct mlq_auth *a, struct mlq_store *st, struct mlq_err *err)
 /* Adds or replaces the key of (kind, name) in the cache. */
 int mlq_auth_put(struct mlq_auth *a, const struct mlq_store_principal *p);
 void mlq_auth_remove(struct mlq_auth *a, const char *kind, const char *name);
+/* A key change made by a request takes effect only once the iteration's
+ * transaction has committed: the handler stages it, the loop applies the
+ * staged changes in order after the commit or drops them on a rollback, so
+ * the cache never holds a key the database does not (or the reverse). */
+int mlq_auth_stage_put(struct mlq_auth *a, const struct mlq_store_principal *p);
+int mlq_auth_stage_remove(struct mlq_auth *a, const char *kind, const char *name);
+/* 0, or MLQ_ENOMEM when a change could not be applied. */
+int mlq_auth_apply_staged(struct mlq_auth *a);
+void mlq_auth_drop_staged(struct mlq_auth *a);
 /* The ZAP callback: fills user_id with "ROLE:NAME" for a known key. */
 int mlq_auth_lookup(void *ctx, const char *key_z85, char *user_id, size_t len);
 

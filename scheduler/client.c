@@ -14,6 +14,7 @@
 #include "res.h"
 #include "why.h"
 #include "pipeline.h"
+#include "wproto.h"
 
 #define LIST_DEFAULT         100
 #define LOG_RELAY_TIMEOUT_MS 5000
@@ -396,8 +397,9 @@ int mlq_client_on_log_chunk(struct mlq_ctx *c, const struct mlq_peer *peer, stru
                             struct mlq_err *err)
 {
     struct mlq_logreq req;
-    const struct mlq_worker *w = mlq_workers_by_peer(c->workers, peer);
-    if (!w || mlq_logrelay_take(c->logs, msg->u.log_chunk.token, &req) < 0)
+    struct mlq_worker *w;
+    if (mlq_wproto_sender(c, peer, &w, NULL) < 0 ||
+        mlq_logrelay_take(c->logs, msg->u.log_chunk.token, &req) < 0)
         return 0; /* late or unknown: the client already got a timeout */
     if (strcmp(req.worker, w->name) != 0) {
         mlq_logrelay_add(c->logs, &req); /* not this worker's to answer */

@@ -287,8 +287,9 @@ static int admit(struct mlq_ctx *c, const struct mlq_peer *peer, const struct ml
         return mlq_err_set(e, MLQ_EPERM, "%s %s may not send %s",
                            mlq_auth_role_name((enum mlq_role)c->who.roles), c->who.name,
                            mlq_proto_type_name(msg->type));
-    if (handlers[msg->type].from == FROM_WORKER && !mlq_workers_by_peer(c->workers, peer))
-        return mlq_err_set(e, MLQ_ENOTFOUND, "unknown worker connection; register first");
+    struct mlq_worker *w;
+    if (handlers[msg->type].from == FROM_WORKER && (rc = mlq_wproto_sender(c, peer, &w, e)) < 0)
+        return rc;
     return 0;
 }
 
@@ -367,7 +368,10 @@ static void end_iteration(struct mlq_loop *s)
         s->failed = true;
         s->fail_err = e;
     }
+    if (!s->failed && mlq_auth_apply_staged(c->auth) < 0)
+        mlq_error("out of memory applying a committed key change; restart the scheduler");
     if (s->failed) {
+        mlq_auth_drop_staged(c->auth);
         mlq_error("database write failed, iteration rolled back: %s", s->fail_err.msg);
         char msg[MLQ_ERR_MSG_MAX + 32];
         snprintf(msg, sizeof msg, "database error: %s", s->fail_err.msg);

@@ -108,3 +108,11 @@ size_t mlq_outbox_count(const struct mlq_outbox *ob)
 {
     return ob->n;
 }
+
+const char *mlq_outbox_body(const struct mlq_outbox *ob, size_t i, size_t *len)
+{
+    if (i >= ob->n)
+        return NULL;
+    *len = ob->items[i].len;
+    return ob->items[i].body;
+}

@@ -31,5 +31,8 @@ size_t mlq_outbox_flush(struct mlq_outbox *ob, void *router);
 /* Replaces replies by `error` (code, msg) and drops pushes. */
 void mlq_outbox_fail(struct mlq_outbox *ob, int code, const char *msg);
 size_t mlq_outbox_count(const struct mlq_outbox *ob);
+/* The encoded body of queued message i (NULL past the end): exactly what
+ * would go on the wire, for tests that check what a reply reveals. */
+const char *mlq_outbox_body(const struct mlq_outbox *ob, size_t i, size_t *len);
 
 #endif

@@ -234,7 +234,8 @@ static int check_name(const char *name, struct mlq_err *err)
 }
 
 /* Fills a reply entry from the stored row and memory; strings point into
- * row and into the arrays allocated here (freed by free_info). */
+ * row and into the arrays allocated here (freed by free_info). The spec's
+ * environment goes only to its owner and admins. */
 static int fill_info(struct mlq_ctx *c, const struct mlq_store_schedule *row,
                      struct mlq_scheduleinfo *si, struct mlq_err *err)
 {
@@ -244,6 +245,10 @@ static int fill_info(struct mlq_ctx *c, const struct mlq_store_schedule *row,
     si->cron = row->cron;
     si->timezone = row->timezone;
     si->spec = row->spec;
+    if (!mlq_auth_owns(&c->who, row->spec.owner)) { /* env often holds tokens */
+        si->spec.env = NULL;
+        si->spec.envc = 0;
+    }
     si->concurrency = (char *)conc_names[row->concurrency];
     si->catch_up_ms = row->catch_up_ms;
     si->paused = row->paused;

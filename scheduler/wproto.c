@@ -64,9 +64,12 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     int rc = check_register(msg, err);
     if (rc < 0)
         return rc;
-    if (!c->who.insecure && strcmp(c->who.name, msg->u.reg.name) != 0)
+    if (!c->who.insecure && strcmp(c->who.name, msg->u.reg.name) != 0) {
+        mlq_warn("refused: the key of worker %s tried to register as %.64s", c->who.name,
+                 msg->u.reg.name);
         return mlq_err_set(err, MLQ_EPERM, "the key of worker %s may not register as %.64s",
                            c->who.name, msg->u.reg.name);
+    }
     struct mlq_worker *w = mlq_workers_add(c->workers, msg->u.reg.name);
     if (!w)
         return mlq_err_set(err, MLQ_ETOOBIG, "too many workers (at most %d)", MLQ_MAX_WORKERS);
@@ -98,14 +101,30 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
 
+int mlq_wproto_sender(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_worker **out,
+                      struct mlq_err *err)
+{
+    struct mlq_worker *w = mlq_workers_by_peer(c->workers, peer);
+    *out = NULL;
+    if (!w)
+        return mlq_err_set(err, MLQ_ENOTFOUND, "unknown worker connection; register first");
+    if (!c->who.insecure && strcmp(c->who.name, w->name) != 0) {
+        mlq_warn("refused: the key of worker %s spoke for worker %s", c->who.name, w->name);
+        return mlq_err_set(err, MLQ_EPERM, "the key of worker %s may not speak for worker %s",
+                           c->who.name, w->name);
+    }
+    *out = w;
+    return 0;
+}
+
 /* The registered worker behind this connection, or an error telling the
- * worker to register (again). */
+ * worker to register (again) or that its key is not that worker's. */
 static int known_worker(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_worker **out,
                         struct mlq_err *err)
 {
-    *out = mlq_workers_by_peer(c->workers, peer);
-    if (!*out)
-        return mlq_err_set(err, MLQ_ENOTFOUND, "unknown worker connection; register first");
+    int rc = mlq_wproto_sender(c, peer, out, err);
+    if (rc < 0)
+        return rc;
     (*out)->last_seen_mono = c->now_mono;
     (*out)->last_seen_wall = c->now_wall;
     return 0;
@@ -118,6 +137,12 @@ int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, stru
     int rc = known_worker(c, peer, &w, err);
     if (rc < 0)
         return rc;
+    const char *said = msg->u.heartbeat.name;
+    if (said && strcmp(said, w->name) != 0) {
+        mlq_warn("refused: worker %s sent a heartbeat as %.64s", w->name, said);
+        return mlq_err_set(err, MLQ_EPERM, "worker %s may not send a heartbeat as %.64s", w->name,
+                           said);
+    }
     if (w->draining != msg->u.heartbeat.draining) {
         w->draining = msg->u.heartbeat.draining;
         mlq_info("worker %s %s", w->name, w->draining ? "is draining" : "takes jobs again");

@@ -9,6 +9,12 @@
  * may be NULL) to the history. */
 int mlq_wproto_save_worker(struct mlq_ctx *c, const struct mlq_worker *w, const char *event,
                            const char *detail, struct mlq_err *err);
+/* The registered worker behind this connection, provided the connection's
+ * key speaks for that worker's name (a routing id proves nothing: any
+ * client may choose one). MLQ_ENOTFOUND: register first; MLQ_EPERM
+ * (logged): the key is another worker's. */
+int mlq_wproto_sender(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_worker **out,
+                      struct mlq_err *err);
 int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                            struct mlq_err *err);
 int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

@@ -1,0 +1,322 @@
+/* Who may see and do what, checked on what would go on the wire (the
+ * outbox holds the encoded replies): a schedule's environment reaches only
+ * its owner and admins; a worker key speaks only for its own worker name,
+ * whatever routing id its connection chose; key changes take effect only
+ * once their transaction has committed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "admin.h"
+#include "deps.h"
+#include "fairshare.h"
+#include "jobops.h"
+#include "logrelay.h"
+#include "pipeline.h"
+#include "queue.h"
+#include "schedules.h"
+#include "strmap.h"
+#include "wproto.h"
+
+#define G      (1024LL * 1024 * 1024)
+#define SECRET "TOKEN=hunter2-very-secret"
+#define KEY_W1 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+
+struct fx {
+    struct mlq_ctx c;
+    char path[64];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    strcpy(f->path, "/tmp/mlq-test-privacy-XXXXXX");
+    int fd = mkstemp(f->path);
+    close(fd);
+    unlink(f->path);
+    struct mlq_ctx *c = &f->c;
+    assert_int_equal(mlq_store_open(f->path, &c->store, NULL), 0);
+    c->jobs = mlq_jobtab_create();
+    c->queue = mlq_queue_create();
+    c->fs_half_life_ms = 24 * 3600 * 1000LL;
+    c->fs = mlq_fairshare_create(c->fs_half_life_ms);
+    c->deps = mlq_deps_create();
+    c->arrays = mlq_strmap_create();
+    c->scheds = mlq_schedules_create();
+    c->workers = mlq_workers_create();
+    c->out = mlq_outbox_create();
+    c->logs = mlq_logrelay_create();
+    c->auth = mlq_auth_create();
+    c->heartbeat_ms = 1000;
+    c->lease_ms = 5000;
+    c->kill_grace_ms = 1000;
+    c->default_limit_ms = 3600 * 1000;
+    c->now_mono = 1000000;
+    c->now_wall = 1700000000000;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_ctx *c = &f->c;
+    mlq_store_close(&c->store);
+    mlq_queue_destroy(&c->queue);
+    mlq_fairshare_destroy(&c->fs);
+    mlq_schedules_destroy(&c->scheds);
+    mlq_pipeline_free_arrays(c);
+    mlq_deps_destroy(&c->deps);
+    free(c->ended);
+    free(c->late);
+    mlq_jobtab_destroy(&c->jobs);
+    mlq_workers_destroy(&c->workers);
+    mlq_outbox_destroy(&c->out);
+    mlq_logrelay_destroy(&c->logs);
+    mlq_auth_destroy(&c->auth);
+    char p[80];
+    unlink(f->path);
+    snprintf(p, sizeof p, "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->path);
+    unlink(p);
+    free(f);
+    return 0;
+}
+
+static void as(struct mlq_ctx *c, const char *user_id)
+{
+    assert_int_equal(mlq_auth_identity(user_id, false, &c->who, NULL), 0);
+}
+
+static const struct mlq_peer *peer_named(const char *id)
+{
+    static struct mlq_peer p;
+    memset(&p, 0, sizeof p);
+    p.len = strlen(id);
+    memcpy(p.id, id, p.len);
+    return &p;
+}
+
+/* The last queued message, decoded; its raw bytes in raw/rawlen. */
+static void last_reply(struct mlq_ctx *c, struct mlq_msg *m, const char **raw, size_t *rawlen)
+{
+    size_t n = mlq_outbox_count(c->out);
+    assert_true(n > 0);
+    *raw = mlq_outbox_body(c->out, n - 1, rawlen);
+    assert_non_null(*raw);
+    assert_int_equal(mlq_proto_decode(*raw, *rawlen, m, NULL), 0);
+}
+
+static bool raw_has(const char *raw, size_t len, const char *s)
+{
+    return memmem(raw, len, s, strlen(s)) != NULL;
+}
+
+static void add_schedule(struct mlq_ctx *c)
+{
+    struct mlq_msg msg = {.type = MLQ_MSG_SCHEDULE_ADD, .rid = 1};
+    struct mlq_scheduleinfo *si = &msg.u.schedule_add.sched;
+    si->name = strdup("nightly");
+    si->cron = strdup("0 3 * * *");
+    si->concurrency = strdup("skip");
+    struct mlq_jobspec *s = &si->spec;
+    s->argc = 1;
+    s->argv = calloc(1, sizeof(char *));
+    s->argv[0] = strdup("/bin/train");
+    s->envc = 1;
+    s->env = calloc(1, sizeof(char *));
+    s->env[0] = strdup(SECRET);
+    s->workdir = strdup("/tmp");
+    s->cpus_m = 1000;
+    s->mem = G;
+    struct mlq_err e = {0};
+    assert_int_equal(mlq_schedules_on_add(c, peer_named("alice"), &msg, &e), 0);
+    mlq_proto_msg_free(&msg);
+}
+
+/* Lists schedules as user_id; true when the reply (raw bytes and decoded)
+ * carries the environment. */
+static bool schedules_show_env(struct mlq_ctx *c, const char *user_id)
+{
+    as(c, user_id);
+    struct mlq_msg req = {.type = MLQ_MSG_SCHEDULES, .rid = 2};
+    assert_int_equal(mlq_schedules_on_list(c, peer_named("x"), &req, NULL), 0);
+    struct mlq_msg m;
+    const char *raw;
+    size_t len;
+    last_reply(c, &m, &raw, &len);
+    assert_int_equal(m.type, MLQ_MSG_SCHEDULE_LIST);
+    assert_int_equal(m.u.schedule_list.nschedules, 1);
+    const struct mlq_jobspec *s = &m.u.schedule_list.schedules[0].spec;
+    assert_string_equal(s->argv[0], "/bin/train"); /* argv stays visible to all */
+    assert_string_equal(s->workdir, "/tmp");
+    bool shown = raw_has(raw, len, "hunter2");
+    assert_int_equal(shown, s->envc == 1);
+    mlq_proto_msg_free(&m);
+    return shown;
+}
+
+static void test_schedule_env_only_to_owner(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    as(c, "user:alice");
+    add_schedule(c);
+    assert_false(schedules_show_env(c, "user:bob"));
+    assert_true(schedules_show_env(c, "user:alice"));
+    assert_true(schedules_show_env(c, "admin:root"));
+    /* A job's status never carries its environment, to anyone. */
+    struct mlq_jobspec spec = {.argc = 1, .cpus_m = 1000, .mem = G, .envc = 1};
+    spec.argv = calloc(1, sizeof(char *));
+    spec.argv[0] = strdup("/bin/true");
+    spec.env = calloc(1, sizeof(char *));
+    spec.env[0] = strdup(SECRET);
+    spec.owner = strdup("alice");
+    spec.workdir = strdup("/tmp");
+    char id[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(mlq_jobops_flush(c, NULL), 0); /* the row is written late */
+    as(c, "user:bob");
+    char *ids[] = {id};
+    struct mlq_msg req = {.type = MLQ_MSG_JOBS, .rid = 3};
+    req.u.jobs.ids = ids;
+    req.u.jobs.nids = 1;
+    req.u.jobs.state = -1;
+    assert_int_equal(mlq_client_on_jobs(c, peer_named("x"), &req, NULL), 0);
+    struct mlq_msg m;
+    const char *raw;
+    size_t len;
+    last_reply(c, &m, &raw, &len);
+    assert_int_equal(m.u.job_list.njobs, 1);
+    assert_false(raw_has(raw, len, "hunter2"));
+    mlq_proto_msg_free(&m);
+}
+
+static struct mlq_worker *up(struct mlq_ctx *c, const char *name)
+{
+    struct mlq_worker *w = mlq_workers_add(c->workers, name);
+    w->state = MLQ_WORKER_UP;
+    w->cpus_m = 4000;
+    w->mem = 8 * G;
+    w->peer = *peer_named(name);
+    w->last_seen_mono = c->now_mono;
+    return w;
+}
+
+static void test_worker_key_speaks_only_for_its_name(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1");
+    struct mlq_worker *w2 = up(c, "w2");
+    w2->last_seen_mono = 5;
+    /* The key of w1 on a connection that took w2's routing id. */
+    as(c, "worker:w1");
+    struct mlq_worker *w = NULL;
+    struct mlq_err e = {0};
+    assert_int_equal(mlq_wproto_sender(c, peer_named("w2"), &w, &e), MLQ_EPERM);
+    assert_null(w);
+    assert_non_null(strstr(e.msg, "may not speak for worker w2"));
+    struct mlq_msg hb = {.type = MLQ_MSG_HEARTBEAT, .rid = 1};
+    hb.u.heartbeat.name = "w2";
+    assert_int_equal(mlq_wproto_on_heartbeat(c, peer_named("w2"), &hb, &e), MLQ_EPERM);
+    assert_int_equal(w2->last_seen_mono, 5); /* not kept alive by someone else */
+    struct mlq_msg rep = {.type = MLQ_MSG_REPORT, .rid = 2};
+    strcpy(rep.u.report.attempt_id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+    rep.u.report.phase = MLQ_PHASE_FINISHED;
+    rep.u.report.outcome = MLQ_OUT_EXITED;
+    assert_int_equal(mlq_wproto_on_report(c, peer_named("w2"), &rep, &e), MLQ_EPERM);
+    assert_int_equal(mlq_outbox_count(c->out), 0); /* nothing acknowledged */
+    /* Registering as w2 with w1's key is refused too. */
+    struct mlq_msg reg = {.type = MLQ_MSG_REGISTER, .rid = 3};
+    reg.u.reg.name = "w2";
+    reg.u.reg.cpus_m = 1000;
+    reg.u.reg.mem = G;
+    assert_int_equal(mlq_wproto_on_register(c, peer_named("zz"), &reg, &e), MLQ_EPERM);
+    /* Its own name, and a heartbeat that names another worker. */
+    assert_int_equal(mlq_wproto_sender(c, peer_named("w1"), &w, &e), 0);
+    assert_string_equal(w->name, "w1");
+    assert_int_equal(mlq_wproto_on_heartbeat(c, peer_named("w1"), &hb, &e), MLQ_EPERM);
+    hb.u.heartbeat.name = "w1";
+    assert_int_equal(mlq_wproto_on_heartbeat(c, peer_named("w1"), &hb, &e), 0);
+}
+
+static bool key_active(struct mlq_ctx *c)
+{
+    char uid[160];
+    return mlq_auth_lookup(c->auth, KEY_W1, uid, sizeof uid) == 0;
+}
+
+static int add_key(struct mlq_ctx *c)
+{
+    as(c, "admin:root");
+    struct mlq_msg msg = {.type = MLQ_MSG_USER_ADD, .rid = 1};
+    strcpy(msg.u.user_add.name, "carol");
+    strcpy(msg.u.user_add.key, KEY_W1);
+    strcpy(msg.u.user_add.role, "user");
+    return mlq_admin_on_user_add(c, peer_named("x"), &msg, NULL);
+}
+
+static int count_key(const struct mlq_store_principal *p, void *arg)
+{
+    if (strcmp(p->key, KEY_W1) == 0)
+        *(bool *)arg = true;
+    return 0;
+}
+
+static bool key_stored(struct mlq_ctx *c)
+{
+    bool found = false;
+    assert_int_equal(mlq_store_each_principal(c->store, count_key, &found, NULL), 0);
+    return found;
+}
+
+static void test_key_changes_wait_for_commit(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    /* Added, then the iteration is rolled back: neither stored nor active. */
+    assert_int_equal(add_key(c), 0);
+    assert_false(key_active(c)); /* not before the commit */
+    mlq_store_rollback(c->store);
+    mlq_auth_drop_staged(c->auth);
+    assert_false(key_stored(c));
+    assert_false(key_active(c));
+    /* Added and committed: active from then on. */
+    assert_int_equal(add_key(c), 0);
+    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
+    assert_int_equal(mlq_auth_apply_staged(c->auth), 0);
+    assert_true(key_stored(c));
+    assert_true(key_active(c));
+    /* Removed, then rolled back: still stored, so still active. */
+    struct mlq_msg rm = {.type = MLQ_MSG_USER_RM, .rid = 2};
+    strcpy(rm.u.user_rm.name, "carol");
+    strcpy(rm.u.user_rm.kind, "user");
+    assert_int_equal(mlq_admin_on_user_rm(c, peer_named("x"), &rm, NULL), 0);
+    mlq_store_rollback(c->store);
+    mlq_auth_drop_staged(c->auth);
+    assert_true(key_stored(c));
+    assert_true(key_active(c));
+    /* Removed and committed: gone. */
+    assert_int_equal(mlq_admin_on_user_rm(c, peer_named("x"), &rm, NULL), 0);
+    assert_true(key_active(c)); /* not before the commit */
+    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
+    assert_int_equal(mlq_auth_apply_staged(c->auth), 0);
+    assert_false(key_stored(c));
+    assert_false(key_active(c));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schedule_env_only_to_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_key_speaks_only_for_its_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_changes_wait_for_commit, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
