@@ -207,6 +207,22 @@ static int check_pidfile(const char *path, const char *what, const char *dir, st
     return 0;
 }
 
+/* The state dir holds the database (every job's environment), the keys and
+ * the logs: 0700, also when it was there before with a wider mode. */
+static int up_private_dir(const char *dir, struct mlq_err *err)
+{
+    struct stat st;
+    int rc = mlq_fs_mkdirs(dir, 0700, err);
+    if (rc < 0 || stat(dir, &st) < 0 || !(st.st_mode & 077))
+        return rc;
+    if (chmod(dir, 0700) < 0)
+        return mlq_err_set(err, MLQ_EIO, "state dir %s is open to other users (mode %03o): %s", dir,
+                           (unsigned)(st.st_mode & 0777), strerror(errno));
+    fprintf(stderr, "mlq: warning: state dir %s was open to other users (mode %03o); made it 700\n",
+            dir, (unsigned)(st.st_mode & 0777));
+    return 0;
+}
+
 static int up_prepare(const char *dir, long nworkers, struct mlq_err *err)
 {
     char path[MLQ_MAX_PATH];
@@ -218,12 +234,14 @@ static int up_prepare(const char *dir, long nworkers, struct mlq_err *err)
         snprintf(path, sizeof(path), "%s/workers/w%ld/worker.pid", dir, i);
         rc = check_pidfile(path, "worker", dir, err);
     }
+    if (rc == 0)
+        rc = up_private_dir(dir, err);
     snprintf(path, sizeof(path), "%s/logs", dir);
     if (rc == 0)
-        rc = mlq_fs_mkdirs(path, 0755, err);
+        rc = mlq_fs_mkdirs(path, 0700, err);
     for (long i = 1; rc == 0 && i <= nworkers; i++) {
         snprintf(path, sizeof(path), "%s/workers/w%ld", dir, i);
-        rc = mlq_fs_mkdirs(path, 0755, err);
+        rc = mlq_fs_mkdirs(path, 0700, err);
     }
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,7 +78,13 @@ static int exec_result(int fd, pid_t pid, const char *prog, struct mlq_err *err)
 
 int mlq_daemon_spawn(char *const argv[], const char *logpath, pid_t *pid, struct mlq_err *err)
 {
-    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    /* A daemon's log may name jobs, users and paths: private to its account
+     * (also when an older version left it readable). */
+    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (logfd >= 0 && fchmod(logfd, 0600) < 0) {
+        close(logfd);
+        logfd = -1;
+    }
     if (logfd < 0)
         return mlq_err_set(err, MLQ_EIO, "cannot open %s: %s", logpath, strerror(errno));
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);

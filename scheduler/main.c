@@ -182,6 +182,39 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
+/* Narrows path to mode when it gives group or others any access (a state
+ * dir made before, by hand or by an older version), saying so. */
+static void make_private(const char *path, mode_t mode)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode) || !(st.st_mode & 077))
+        return;
+    if (chmod(path, mode) < 0)
+        mlq_warn("%s is open to other users (mode %03o) and could not be made private: %s", path,
+                 (unsigned)(st.st_mode & 0777), strerror(errno));
+    else
+        mlq_warn("%s was open to other users (mode %03o); made it %03o", path,
+                 (unsigned)(st.st_mode & 0777), (unsigned)mode);
+}
+
+/* The state dir holds every job's environment (database, WAL), the keys and
+ * the logs: only the scheduler's account may read it. */
+static void make_state_private(const char *dir)
+{
+    static const char *const files[] = {"mlq.db", "mlq.db-wal", "mlq.db-shm"};
+    static const char *const dirs[] = {"logs", "keys"};
+    char path[MLQ_MAX_PATH + 32];
+    make_private(dir, 0700);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        make_private(path, 0600);
+    }
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, dirs[i]);
+        make_private(path, 0700);
+    }
+}
+
 /* Takes an exclusive lock on DIR/scheduler.lock (held until exit) so two
  * schedulers never share a database, then writes DIR/scheduler.pid. */
 static int claim_state_dir(const char *dir, int *lock_fd)
@@ -192,6 +225,7 @@ static int claim_state_dir(const char *dir, int *lock_fd)
         fprintf(stderr, "mlq-scheduler: %s\n", e.msg);
         return -1;
     }
+    make_state_private(dir);
     snprintf(path, sizeof path, "%s/scheduler.lock", dir);
     *lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -265,6 +299,7 @@ int main(int argc, char **argv)
             },
         .level = MLQ_LOG_INFO,
     };
+    umask(077); /* everything the scheduler writes is private to its account */
     int prc = parse_args(argc, argv, &o);
     if (prc != 0)
         return prc > 0 ? 0 : 2;
