@@ -5,6 +5,7 @@
  * with control characters replaced, so a hostile peer cannot drive the
  * user's terminal through it. */
 #include "client.h"
+#include "pages.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -246,7 +247,7 @@ int mlq_cli_fetch_refs(struct mlq_cli *cli, char *const *ids, int n, struct mlq_
     req.u.jobs.ids = (char **)ids;
     req.u.jobs.nids = (uint32_t)n;
     req.u.jobs.state = -1;
-    int rc = mlq_cli_request(cli, &req, MLQ_MSG_JOB_LIST, reply, err);
+    int rc = mlq_pages_request(cli, &req, MLQ_MSG_JOB_LIST, 0, reply, err);
     if (rc < 0)
         return rc;
     if (reply->u.job_list.njobs + reply->u.job_list.narrays != (uint32_t)n) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "pages.h"
 #include "id.h"
 #include "jobview.h"
 #include "output.h"
@@ -304,11 +305,14 @@ int mlq_cmd_list(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_err err = {0};
     struct mlq_msg req = {.type = MLQ_MSG_JOBS}, reply;
     req.u.jobs.state = o.state;
-    req.u.jobs.limit = (uint32_t)(o.limit ? o.limit : DEFAULT_LIST_LIMIT);
-    if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_JOB_LIST, &reply, &err)) < 0)
+    uint32_t limit = (uint32_t)(o.limit ? o.limit : DEFAULT_LIST_LIMIT);
+    req.u.jobs.limit = limit;
+    if ((rc = mlq_pages_request(cli, &req, MLQ_MSG_JOB_LIST, limit, &reply, &err)) < 0)
         return mlq_out_fail(rc, &err);
     struct mlq_jobinfo *jobs = reply.u.job_list.jobs;
     uint32_t n = reply.u.job_list.njobs;
+    if (reply.u.job_list.next) /* the scheduler has older ones */
+        fprintf(stderr, "mlq: the newest %u jobs shown; --limit N shows more\n", n);
     if (n > 1)
         qsort(jobs, n, sizeof(*jobs), newest_first);
     rc = o.json ? print_jobs_json(jobs, n) : print_jobs_table(jobs, n, cli->stdout_tty);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "pages.h"
 #include "cron.h"
 #include "id.h"
 #include "output.h"
@@ -281,7 +282,9 @@ static int print_sched_json(const struct mlq_msg *list, bool one)
 static int request_list(struct mlq_cli *cli, struct mlq_msg *req, struct mlq_msg *reply,
                         struct mlq_err *err)
 {
-    int rc = mlq_cli_request(cli, req, MLQ_MSG_SCHEDULE_LIST, reply, err);
+    int rc = req->type == MLQ_MSG_SCHEDULES
+                 ? mlq_pages_request(cli, req, MLQ_MSG_SCHEDULE_LIST, 0, reply, err)
+                 : mlq_cli_request(cli, req, MLQ_MSG_SCHEDULE_LIST, reply, err);
     if (rc == 0 && req->type != MLQ_MSG_SCHEDULES && reply->u.schedule_list.nschedules > 1) {
         mlq_proto_msg_free(reply);
         rc = mlq_err_set(err, MLQ_EPROTO, "scheduler answered with several schedules");

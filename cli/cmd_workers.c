@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "pages.h"
 #include "output.h"
 #include "res.h"
 
@@ -217,7 +218,7 @@ int mlq_cmd_workers(struct mlq_cli *cli, int argc, char **argv)
         return rc;
     struct mlq_err err = {0};
     struct mlq_msg req = {.type = MLQ_MSG_WORKERS}, reply;
-    if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_WORKER_LIST, &reply, &err)) < 0)
+    if ((rc = mlq_pages_request(cli, &req, MLQ_MSG_WORKER_LIST, 0, &reply, &err)) < 0)
         return mlq_out_fail(rc, &err);
     struct mlq_workerinfo *w = reply.u.worker_list.workers;
     uint32_t n = reply.u.worker_list.nworkers;

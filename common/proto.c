@@ -422,6 +422,7 @@ static void enc_jobs(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_strv(pk, "ids", m->u.jobs.ids, m->u.jobs.nids);
     mlq_mpk_kv_str(pk, "state", st < 0 ? NULL : name_of(state_names, NELEM(state_names), st));
     mlq_mpk_kv_uint(pk, "limit", m->u.jobs.limit);
+    mlq_mpk_kv_str(pk, "cursor", m->u.jobs.cursor);
 }
 
 static int dec_jobs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -434,6 +435,8 @@ static int dec_jobs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_enum(mp, "state", state_names, NELEM(state_names), true, &st);
     if (rc == 0)
         rc = mlq_mpk_read_uint(mp, "limit", MLQ_MAX_LIST, &limit);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "cursor", MLQ_MAX_CURSOR, true, &m->u.jobs.cursor);
     m->u.jobs.state = st;
     m->u.jobs.limit = (uint32_t)limit;
     return rc;
@@ -442,6 +445,7 @@ static int dec_jobs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 static void free_jobs(struct mlq_msg *m)
 {
     mlq_mpk_strv_free(m->u.jobs.ids, m->u.jobs.nids);
+    free(m->u.jobs.cursor);
 }
 
 static int dec_jobinfos(const struct mlq_mpk_map *mp, struct mlq_msg *m);
@@ -453,6 +457,7 @@ static void enc_job_list(msgpack_packer *pk, const struct mlq_msg *m)
     for (uint32_t i = 0; i < n; i++)
         put_jobinfo(pk, &m->u.job_list.jobs[i]);
     mlq_protopipe_put_arrays(pk, m->u.job_list.arrays, m->u.job_list.narrays);
+    mlq_mpk_kv_str(pk, "next", m->u.job_list.next);
 }
 
 static int dec_job_list(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -460,6 +465,8 @@ static int dec_job_list(const struct mlq_mpk_map *mp, struct mlq_msg *m)
     int rc = dec_jobinfos(mp, m);
     if (rc == 0)
         rc = mlq_protopipe_read_arrays(mp, &m->u.job_list.arrays, &m->u.job_list.narrays);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "next", MLQ_MAX_CURSOR, true, &m->u.job_list.next);
     return rc;
 }
 
@@ -494,6 +501,7 @@ static void free_job_list(struct mlq_msg *m)
     for (uint32_t i = 0; m->u.job_list.arrays && i < m->u.job_list.narrays; i++)
         mlq_proto_arrayinfo_free(&m->u.job_list.arrays[i]);
     free(m->u.job_list.arrays);
+    free(m->u.job_list.next);
 }
 
 static void enc_cancel(msgpack_packer *pk, const struct mlq_msg *m)
@@ -518,12 +526,30 @@ static void enc_worker_list(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_array(pk, "workers", n);
     for (uint32_t i = 0; i < n; i++)
         put_workerinfo(pk, &m->u.worker_list.workers[i]);
+    mlq_mpk_kv_str(pk, "next", m->u.worker_list.next);
+}
+
+static void enc_workers(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "cursor", m->u.workers.cursor);
+}
+
+static int dec_workers(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    return mlq_mpk_read_str(mp, "cursor", MLQ_MAX_CURSOR, true, &m->u.workers.cursor);
+}
+
+static void free_workers(struct mlq_msg *m)
+{
+    free(m->u.workers.cursor);
 }
 
 static int dec_worker_list(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     const msgpack_object_array *a;
-    int rc = mlq_mpk_read_array(mp, "workers", 0, MLQ_MAX_WORKERS, &a);
+    int rc = mlq_mpk_read_str(mp, "next", MLQ_MAX_CURSOR, true, &m->u.worker_list.next);
+    if (rc == 0)
+        rc = mlq_mpk_read_array(mp, "workers", 0, MLQ_MAX_WORKERS, &a);
     if (rc < 0 || a->size == 0)
         return rc;
     m->u.worker_list.workers = calloc(a->size, sizeof *m->u.worker_list.workers);
@@ -544,6 +570,7 @@ static void free_worker_list(struct mlq_msg *m)
     for (uint32_t i = 0; m->u.worker_list.workers && i < m->u.worker_list.nworkers; i++)
         mlq_proto_workerinfo_free(&m->u.worker_list.workers[i]);
     free(m->u.worker_list.workers);
+    free(m->u.worker_list.next);
 }
 
 static void enc_logs(msgpack_packer *pk, const struct mlq_msg *m)
@@ -1099,11 +1126,11 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_OK] = {"ok", 0, NULL, NULL, NULL},
     [MLQ_MSG_SUBMIT] = {"submit", 1, enc_submit, dec_submit, free_submit},
     [MLQ_MSG_SUBMITTED] = {"submitted", 1, enc_submitted, dec_submitted, NULL},
-    [MLQ_MSG_JOBS] = {"jobs", 3, enc_jobs, dec_jobs, free_jobs},
-    [MLQ_MSG_JOB_LIST] = {"job_list", 2, enc_job_list, dec_job_list, free_job_list},
+    [MLQ_MSG_JOBS] = {"jobs", 4, enc_jobs, dec_jobs, free_jobs},
+    [MLQ_MSG_JOB_LIST] = {"job_list", 3, enc_job_list, dec_job_list, free_job_list},
     [MLQ_MSG_CANCEL] = {"cancel", 1, enc_cancel, dec_cancel, free_cancel},
-    [MLQ_MSG_WORKERS] = {"workers", 0, NULL, NULL, NULL},
-    [MLQ_MSG_WORKER_LIST] = {"worker_list", 1, enc_worker_list, dec_worker_list, free_worker_list},
+    [MLQ_MSG_WORKERS] = {"workers", 1, enc_workers, dec_workers, free_workers},
+    [MLQ_MSG_WORKER_LIST] = {"worker_list", 2, enc_worker_list, dec_worker_list, free_worker_list},
     [MLQ_MSG_LOGS] = {"logs", 4, enc_logs, dec_logs, free_logs},
     [MLQ_MSG_LOG_DATA] = {"log_data", 5, enc_log_data, dec_log_data, free_log_data},
     [MLQ_MSG_DRAIN] = {"drain", 2, enc_drain, dec_drain, free_drain},
@@ -1114,9 +1141,9 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                               mlq_protopipe_dec_schedule_add, mlq_protopipe_free_schedule_add},
     [MLQ_MSG_SCHEDULE_CMD] = {"schedule_cmd", 2, mlq_protopipe_enc_schedule_cmd,
                               mlq_protopipe_dec_schedule_cmd, mlq_protopipe_free_schedule_cmd},
-    [MLQ_MSG_SCHEDULES] = {"schedules", 1, mlq_protopipe_enc_schedules, mlq_protopipe_dec_schedules,
+    [MLQ_MSG_SCHEDULES] = {"schedules", 2, mlq_protopipe_enc_schedules, mlq_protopipe_dec_schedules,
                            mlq_protopipe_free_schedules},
-    [MLQ_MSG_SCHEDULE_LIST] = {"schedule_list", 1, mlq_protopipe_enc_schedule_list,
+    [MLQ_MSG_SCHEDULE_LIST] = {"schedule_list", 2, mlq_protopipe_enc_schedule_list,
                                mlq_protopipe_dec_schedule_list, mlq_protopipe_free_schedule_list},
     [MLQ_MSG_USER_ADD] = {"user_add", 3, mlq_protoauth_enc_user_add, mlq_protoauth_dec_user_add,
                           NULL},

@@ -34,7 +34,7 @@ enum mlq_msg_type {
     MLQ_MSG_JOBS,          /* "jobs"        ids[] (prefixes), state, limit */
     MLQ_MSG_JOB_LIST,      /* "job_list"    jobs[] */
     MLQ_MSG_CANCEL,        /* "cancel"      ids[] (prefixes); reply job_list */
-    MLQ_MSG_WORKERS,       /* "workers"     (no fields) */
+    MLQ_MSG_WORKERS,       /* "workers"     cursor (optional) */
     MLQ_MSG_WORKER_LIST,   /* "worker_list" workers[] */
     MLQ_MSG_LOGS,          /* "logs"        job (prefix), stream, offset, max */
     MLQ_MSG_LOG_DATA,      /* "log_data"    data, offset, size, state, done */
@@ -297,20 +297,27 @@ struct mlq_msg {
             uint32_t nids;  /* prefixes; 0 = all */
             int32_t state;  /* -1 = any */
             uint32_t limit; /* 0 = default */
+            char *cursor;   /* optional: the `next` of the previous reply */
         } jobs;
         struct {
             struct mlq_jobinfo *jobs;
             uint32_t njobs;
             struct mlq_arrayinfo *arrays; /* optional: ids that named arrays */
             uint32_t narrays;
+            char *next; /* optional: set when the reply stopped early (size or
+                           limit); send it back as `cursor` for the rest */
         } job_list;
         struct {
             char **ids;
             uint32_t nids;
         } cancel;
         struct {
+            char *cursor; /* optional: the `next` of the previous reply */
+        } workers;
+        struct {
             struct mlq_workerinfo *workers;
             uint32_t nworkers;
+            char *next; /* optional: as job_list.next */
         } worker_list;
         struct {
             char *job; /* id prefix */
@@ -385,11 +392,13 @@ struct mlq_msg {
             char *op; /* "pause", "resume", "rm", "run_now" */
         } schedule_cmd;
         struct {
-            char *name; /* NULL = all */
+            char *name;   /* NULL = all */
+            char *cursor; /* optional: the `next` of the previous reply */
         } schedules;
         struct {
             struct mlq_scheduleinfo *schedules;
             uint32_t nschedules;
+            char *next; /* optional: as job_list.next */
         } schedule_list;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];

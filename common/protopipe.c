@@ -468,16 +468,20 @@ void mlq_protopipe_free_schedule_cmd(struct mlq_msg *m)
 void mlq_protopipe_enc_schedules(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_str(pk, "name", m->u.schedules.name);
+    mlq_mpk_kv_str(pk, "cursor", m->u.schedules.cursor);
 }
 
 int mlq_protopipe_dec_schedules(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
-    return read_sched_name(mp, true, &m->u.schedules.name);
+    int rc = read_sched_name(mp, true, &m->u.schedules.name);
+    return rc < 0 ? rc
+                  : mlq_mpk_read_str(mp, "cursor", MLQ_MAX_CURSOR, true, &m->u.schedules.cursor);
 }
 
 void mlq_protopipe_free_schedules(struct mlq_msg *m)
 {
     free(m->u.schedules.name);
+    free(m->u.schedules.cursor);
 }
 
 void mlq_protopipe_enc_schedule_list(msgpack_packer *pk, const struct mlq_msg *m)
@@ -486,12 +490,15 @@ void mlq_protopipe_enc_schedule_list(msgpack_packer *pk, const struct mlq_msg *m
     mlq_mpk_kv_array(pk, "schedules", n);
     for (uint32_t i = 0; i < n; i++)
         put_scheduleinfo(pk, &m->u.schedule_list.schedules[i]);
+    mlq_mpk_kv_str(pk, "next", m->u.schedule_list.next);
 }
 
 int mlq_protopipe_dec_schedule_list(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     const msgpack_object_array *a;
-    int rc = mlq_mpk_read_array(mp, "schedules", 0, MLQ_MAX_SCHEDULES, &a);
+    int rc = mlq_mpk_read_str(mp, "next", MLQ_MAX_CURSOR, true, &m->u.schedule_list.next);
+    if (rc == 0)
+        rc = mlq_mpk_read_array(mp, "schedules", 0, MLQ_MAX_SCHEDULES, &a);
     if (rc < 0 || a->size == 0)
         return rc;
     m->u.schedule_list.schedules = calloc(a->size, sizeof *m->u.schedule_list.schedules);
@@ -512,4 +519,5 @@ void mlq_protopipe_free_schedule_list(struct mlq_msg *m)
     for (uint32_t i = 0; m->u.schedule_list.schedules && i < m->u.schedule_list.nschedules; i++)
         mlq_proto_scheduleinfo_free(&m->u.schedule_list.schedules[i]);
     free(m->u.schedule_list.schedules);
+    free(m->u.schedule_list.next);
 }

@@ -77,16 +77,30 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
     };
 }
 
-/* Replies with the given workers (all when only is NULL). */
+/* Where a worker listing cut short goes on: the index of its next worker. */
+struct worker_page {
+    size_t from;
+    char next[MLQ_MAX_CURSOR + 1];
+};
+
+static void cut_workers(struct mlq_msg *m, uint32_t n, void *arg)
+{
+    struct worker_page *p = arg;
+    snprintf(p->next, sizeof p->next, "%zu", p->from + n);
+    m->u.worker_list.next = p->next;
+}
+
+/* Replies with the given workers (all from index `from` on when only is
+ * NULL, as many as fit one reply). */
 static int reply_workers(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
-                         const struct mlq_worker *only, struct mlq_err *err)
+                         const struct mlq_worker *only, size_t from, struct mlq_err *err)
 {
     struct gpu_view gv = {0};
     size_t n = mlq_workers_count(c->workers);
     struct mlq_workerinfo *v = calloc(n ? n : 1, sizeof *v);
     int rc = v ? build_gpu_view(c, &gv) : MLQ_ENOMEM;
     uint32_t k = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t i = only ? 0 : from; rc == 0 && i < n; i++) {
         const struct mlq_worker *w = mlq_workers_at(c->workers, i);
         if (!only || only == w)
             v[k++] = worker_view(w, &gv.by_worker[gv.offset[i]]);
@@ -95,7 +109,9 @@ static int reply_workers(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_
         struct mlq_msg m = {.type = MLQ_MSG_WORKER_LIST, .rid = rid};
         m.u.worker_list.workers = v;
         m.u.worker_list.nworkers = k;
-        rc = mlq_outbox_reply(c->out, peer, &m, err);
+        struct worker_page page = {.from = from};
+        rc = mlq_outbox_reply_fit(c->out, peer, &m, &m.u.worker_list.nworkers, cut_workers, &page,
+                                  err);
     } else {
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory listing workers");
     }
@@ -108,7 +124,9 @@ static int reply_workers(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_
 int mlq_admin_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
-    return reply_workers(c, peer, msg->rid, NULL, err);
+    int64_t from = 0;
+    int rc = msg->u.workers.cursor ? mlq_client_cursor_parse(msg->u.workers.cursor, &from, err) : 0;
+    return rc < 0 ? rc : reply_workers(c, peer, msg->rid, NULL, (size_t)from, err);
 }
 
 static int set_drain(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
@@ -128,7 +146,7 @@ static int set_drain(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_
     mlq_info("worker %s %s%s%s", w->name, drained ? "drained" : "resumed",
              w->drain_reason[0] ? ": " : "", w->drain_reason);
     c->dirty = true; /* resume may let jobs start */
-    return reply_workers(c, peer, msg->rid, w, err);
+    return reply_workers(c, peer, msg->rid, w, 0, err);
 }
 
 int mlq_admin_on_drain(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

@@ -140,16 +140,59 @@ static int fill_reason(struct mlq_ctx *c, struct mlq_jobinfo *info)
     return info->reason ? 0 : MLQ_ENOMEM;
 }
 
-static int reply_infos(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
-                       struct mlq_jobinfo *infos, uint32_t n, struct mlq_err *err)
+int mlq_client_cursor_parse(const char *cursor, int64_t *out, struct mlq_err *err)
 {
-    for (uint32_t i = 0; i < n; i++)
-        if (fill_reason(c, &infos[i]) < 0)
-            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    struct mlq_msg m = {.type = MLQ_MSG_JOB_LIST};
+    char *end;
+    long long v = cursor && *cursor >= '0' && *cursor <= '9' ? strtoll(cursor, &end, 10) : -1;
+    if (v < 0 || *end)
+        return mlq_err_set(err, MLQ_EINVAL, "invalid cursor \"%.64s\"", cursor ? cursor : "");
+    *out = v;
+    return 0;
+}
+
+/* A page of the job listing: its jobs' seqs and the cursor it hands out. */
+struct job_page {
+    const int64_t *seqs;
+    char next[MLQ_MAX_CURSOR + 1];
+};
+
+static void cut_job_page(struct mlq_msg *m, uint32_t n, void *arg)
+{
+    struct job_page *p = arg;
+    snprintf(p->next, sizeof p->next, "%lld", (long long)p->seqs[n - 1]);
+    m->u.job_list.next = p->next;
+}
+
+/* Newest first, from the cursor on (the seq below which to go on); one row
+ * more than asked tells whether the listing goes on. */
+static int reply_job_page(struct mlq_ctx *c, const struct mlq_peer *peer, const struct mlq_msg *msg,
+                          struct mlq_err *err)
+{
+    uint32_t limit = msg->u.jobs.limit ? msg->u.jobs.limit : LIST_DEFAULT;
+    int64_t before = INT64_MAX;
+    int rc = msg->u.jobs.cursor ? mlq_client_cursor_parse(msg->u.jobs.cursor, &before, err) : 0;
+    if (rc < 0)
+        return rc;
+    int64_t *seqs = calloc((size_t)limit + 1, sizeof *seqs);
+    struct mlq_jobinfo *infos = NULL;
+    uint32_t got = 0;
+    rc = seqs ? mlq_store_job_page(c->store, msg->u.jobs.state, before, limit + 1, &infos, &got,
+                                   seqs, err)
+              : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    struct job_page page = {.seqs = seqs};
+    struct mlq_msg m = {.type = MLQ_MSG_JOB_LIST, .rid = msg->rid};
     m.u.job_list.jobs = infos;
-    m.u.job_list.njobs = n;
-    return reply(c, peer, &m, rid, err);
+    m.u.job_list.njobs = got > limit ? limit : got;
+    if (rc == 0 && got > limit)
+        cut_job_page(&m, limit, &page);
+    for (uint32_t i = 0; rc == 0 && i < m.u.job_list.njobs; i++)
+        if (fill_reason(c, &infos[i]) < 0)
+            rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = mlq_outbox_reply_fit(c->out, peer, &m, &m.u.job_list.njobs, cut_job_page, &page, err);
+    mlq_store_jobinfo_array_free(&infos, got);
+    free(seqs);
+    return rc;
 }
 
 /* Resolves every prefix first so that one bad id changes nothing. */
@@ -183,14 +226,19 @@ static int resolve_all(struct mlq_ctx *c, char **refs, uint32_t n, struct resolv
     return 0;
 }
 
-static int reply_ids(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
-                     const struct resolved *r, bool with_attempts, struct mlq_err *err)
+/* Queues the reply for ids from..from+n-1 of r; MLQ_ETOOBIG when it does
+ * not fit one message. */
+static int reply_id_range(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                          const struct resolved *r, uint32_t from, uint32_t n, bool with_attempts,
+                          struct mlq_err *err)
 {
-    struct mlq_jobinfo *infos = calloc(r->n ? r->n : 1, sizeof *infos);
-    struct mlq_arrayinfo *arrays = calloc(r->n ? r->n : 1, sizeof *arrays);
+    struct mlq_jobinfo *infos = calloc(n ? n : 1, sizeof *infos);
+    struct mlq_arrayinfo *arrays = calloc(n ? n : 1, sizeof *arrays);
     int rc = infos && arrays ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     uint32_t nj = 0, na = 0;
-    for (uint32_t i = 0; i < r->n && rc == 0; i++) {
+    char next[MLQ_MAX_CURSOR + 1];
+    snprintf(next, sizeof next, "%u", from + n);
+    for (uint32_t i = from; i < from + n && rc == 0; i++) {
         if (r->is_array[i] &&
             (rc = mlq_store_array_info(c->store, r->ids[i], &arrays[na], err)) == 0)
             na++;
@@ -207,6 +255,7 @@ static int reply_ids(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t ri
         m.u.job_list.njobs = nj;
         m.u.job_list.arrays = arrays;
         m.u.job_list.narrays = na;
+        m.u.job_list.next = from + n < r->n ? next : NULL;
         rc = mlq_outbox_reply(c->out, peer, &m, err);
     }
     mlq_store_jobinfo_array_free(&infos, nj);
@@ -216,24 +265,37 @@ static int reply_ids(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t ri
     return rc;
 }
 
+/* The ids from `from` on, as many as fit one reply (at least one); the
+ * reply's `next` says where the rest starts. */
+static int reply_ids(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                     const struct resolved *r, uint32_t from, bool with_attempts,
+                     struct mlq_err *err)
+{
+    uint32_t n = r->n - from;
+    int rc;
+    while ((rc = reply_id_range(c, peer, rid, r, from, n, with_attempts, err)) == MLQ_ETOOBIG &&
+           n > 1)
+        n /= 2;
+    return rc;
+}
+
 int mlq_client_on_jobs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                        struct mlq_err *err)
 {
     uint32_t n = msg->u.jobs.nids;
-    if (n == 0) {
-        uint32_t limit = msg->u.jobs.limit ? msg->u.jobs.limit : LIST_DEFAULT;
-        struct mlq_jobinfo *infos = NULL;
-        uint32_t got = 0;
-        int rc = mlq_store_job_list(c->store, msg->u.jobs.state, limit, &infos, &got, err);
-        if (rc == 0)
-            rc = reply_infos(c, peer, msg->rid, infos, got, err);
-        mlq_store_jobinfo_array_free(&infos, got);
+    if (n == 0)
+        return reply_job_page(c, peer, msg, err);
+    int64_t from = 0;
+    int rc = msg->u.jobs.cursor ? mlq_client_cursor_parse(msg->u.jobs.cursor, &from, err) : 0;
+    if (rc < 0)
         return rc;
-    }
+    if (from >= n)
+        return mlq_err_set(err, MLQ_EINVAL, "cursor %lld is past the %u ids asked for",
+                           (long long)from, n);
     struct resolved r = {0};
-    int rc = resolve_all(c, msg->u.jobs.ids, n, &r, err);
+    rc = resolve_all(c, msg->u.jobs.ids, n, &r, err);
     if (rc == 0)
-        rc = reply_ids(c, peer, msg->rid, &r, n <= STATUS_ATTEMPTS_MAX_JOBS, err);
+        rc = reply_ids(c, peer, msg->rid, &r, (uint32_t)from, n <= STATUS_ATTEMPTS_MAX_JOBS, err);
     resolved_free(&r);
     return rc;
 }
@@ -269,7 +331,7 @@ int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     for (uint32_t i = 0; i < n && rc == 0; i++)
         rc = r.is_array[i] ? cancel_array(c, r.ids[i], err) : cancel_one(c, r.ids[i], err);
     if (rc == 0)
-        rc = reply_ids(c, peer, msg->rid, &r, false, err);
+        rc = reply_ids(c, peer, msg->rid, &r, 0, false, err);
     resolved_free(&r);
     return rc;
 }

@@ -19,6 +19,9 @@ int mlq_client_set_owner(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq
 /* MLQ_EPERM unless the requester owns the job (or array) id or is an
  * admin. */
 int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err);
+/* A listing cursor the scheduler handed out: a non-negative decimal number
+ * (the seq or index where the next page starts). */
+int mlq_client_cursor_parse(const char *cursor, int64_t *out, struct mlq_err *err);
 
 typedef int (*mlq_handler_fn)(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                               struct mlq_err *err);

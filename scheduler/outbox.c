@@ -68,6 +68,22 @@ int mlq_outbox_reply(struct mlq_outbox *ob, const struct mlq_peer *peer, const s
     return outbox_add(ob, peer, msg, true, err);
 }
 
+int mlq_outbox_reply_fit(struct mlq_outbox *ob, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         uint32_t *count, mlq_outbox_cut_fn cut, void *arg, struct mlq_err *err)
+{
+    for (;;) {
+        struct mlq_err e = {0};
+        int rc = outbox_add(ob, peer, msg, true, &e);
+        if (rc != MLQ_ETOOBIG || *count <= 1) {
+            if (rc < 0 && err)
+                *err = e;
+            return rc;
+        }
+        *count /= 2;
+        cut(msg, *count, arg);
+    }
+}
+
 int mlq_outbox_push(struct mlq_outbox *ob, const struct mlq_peer *peer, const struct mlq_msg *msg,
                     struct mlq_err *err)
 {

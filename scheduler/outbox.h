@@ -22,6 +22,15 @@ void mlq_outbox_destroy(struct mlq_outbox **ob);
 /* Queues a reply to a request (converted to an error on commit failure). */
 int mlq_outbox_reply(struct mlq_outbox *ob, const struct mlq_peer *peer, const struct mlq_msg *msg,
                      struct mlq_err *err);
+/* Sets what a listing reply cut to its first n entries says comes next
+ * (its `next` cursor); arg is the caller's. */
+typedef void (*mlq_outbox_cut_fn)(struct mlq_msg *msg, uint32_t n, void *arg);
+/* Queues a listing reply whose *count entries may not fit one message: while
+ * the encoding exceeds MLQ_MAX_MSG, halves *count and calls cut, so a
+ * listing too big for one reply becomes a first page with a continuation
+ * instead of an error. */
+int mlq_outbox_reply_fit(struct mlq_outbox *ob, const struct mlq_peer *peer, struct mlq_msg *msg,
+                         uint32_t *count, mlq_outbox_cut_fn cut, void *arg, struct mlq_err *err);
 /* Queues a message that only makes sense if the commit succeeds. */
 int mlq_outbox_push(struct mlq_outbox *ob, const struct mlq_peer *peer, const struct mlq_msg *msg,
                     struct mlq_err *err);

@@ -276,13 +276,14 @@ struct list_ctx {
     struct mlq_err *err;
     struct mlq_store_schedule *rows;
     uint32_t n, cap;
+    const char *after; /* cursor: list only names after this one; NULL all */
 };
 
 static int collect_row(const struct mlq_store_schedule *row, void *arg)
 {
     struct list_ctx *l = arg;
-    if (l->n == l->cap)
-        return 0;
+    if (l->n == l->cap || (l->after && strcmp(row->name, l->after) <= 0))
+        return 0; /* rows come ordered by name */
     struct mlq_store_schedule *d = &l->rows[l->n];
     *d = *row;
     d->cron = strdup(row->cron);
@@ -292,11 +293,19 @@ static int collect_row(const struct mlq_store_schedule *row, void *arg)
     return rc;
 }
 
-/* Replies with the named schedule (or all when name is NULL). */
-static int reply_list(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
-                      const char *name, struct mlq_err *err)
+/* A reply cut to its first n schedules goes on after the last one. */
+static void cut_list(struct mlq_msg *m, uint32_t n, void *arg)
 {
-    struct list_ctx l = {c, err, NULL, 0, name ? 1 : (uint32_t)c->scheds->n};
+    (void)arg;
+    m->u.schedule_list.next = m->u.schedule_list.schedules[n - 1].name;
+}
+
+/* Replies with the named schedule (or all when name is NULL, by name, those
+ * after the cursor `after` when not NULL), as many as fit one reply. */
+static int reply_list(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                      const char *name, const char *after, struct mlq_err *err)
+{
+    struct list_ctx l = {c, err, NULL, 0, name ? 1 : (uint32_t)c->scheds->n, after};
     l.rows = calloc(l.cap ? l.cap : 1, sizeof *l.rows);
     struct mlq_scheduleinfo *v = calloc(l.cap ? l.cap : 1, sizeof *v);
     int rc = l.rows && v ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -313,7 +322,8 @@ static int reply_list(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t r
         struct mlq_msg m = {.type = MLQ_MSG_SCHEDULE_LIST, .rid = rid};
         m.u.schedule_list.schedules = v;
         m.u.schedule_list.nschedules = l.n;
-        rc = mlq_outbox_reply(c->out, peer, &m, err);
+        rc = mlq_outbox_reply_fit(c->out, peer, &m, &m.u.schedule_list.nschedules, cut_list, NULL,
+                                  err);
     }
     for (uint32_t i = 0; i < l.n; i++) {
         if (i < filled)
@@ -372,7 +382,7 @@ int mlq_schedules_on_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         return rc;
     mlq_info("schedule %s added: \"%s\" %s", row.name, row.cron,
              row.timezone ? row.timezone : "UTC");
-    return reply_list(c, peer, msg->rid, row.name, err);
+    return reply_list(c, peer, msg->rid, row.name, NULL, err);
 }
 
 static int set_paused(struct mlq_ctx *c, struct entry *e, bool paused, struct mlq_err *err)
@@ -442,7 +452,7 @@ int mlq_schedules_on_cmd(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     } else {
         return mlq_err_set(err, MLQ_EINVAL, "unknown schedule operation \"%.32s\"", op);
     }
-    return rc < 0 ? rc : reply_list(c, peer, msg->rid, keep, err);
+    return rc < 0 ? rc : reply_list(c, peer, msg->rid, keep, NULL, err);
 }
 
 int mlq_schedules_on_list(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
@@ -451,5 +461,5 @@ int mlq_schedules_on_list(struct mlq_ctx *c, const struct mlq_peer *peer, struct
     const char *name = msg->u.schedules.name;
     if (name && !find(c->scheds, name))
         return mlq_err_set(err, MLQ_ENOTFOUND, "no schedule named \"%.64s\"", name);
-    return reply_list(c, peer, msg->rid, name, err);
+    return reply_list(c, peer, msg->rid, name, msg->u.schedules.cursor, err);
 }

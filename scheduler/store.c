@@ -258,7 +258,7 @@ enum att_col {
 #define INFO_SELECT                                                                                \
     "SELECT j.id, j.state, j.reason, j.spec, j.submit_ms, j.start_ms, j.end_ms, j.exit_code,"      \
     " j.signal, a.num, a.id, a.worker, a.gpu_ids, j.node_failures, j.not_before_ms,"               \
-    " j.array_id, j.array_index"                                                                   \
+    " j.array_id, j.array_index, j.seq"                                                            \
     " FROM jobs j LEFT JOIN attempts a ON a.id ="                                                  \
     " COALESCE(j.current_attempt,"                                                                 \
     " (SELECT id FROM attempts WHERE job_seq = j.seq ORDER BY num DESC LIMIT 1)) "
@@ -279,7 +279,8 @@ enum info_col {
     IC_NODE_FAIL,
     IC_NOT_BEFORE,
     IC_ARRAY_ID,
-    IC_ARRAY_INDEX
+    IC_ARRAY_INDEX,
+    IC_SEQ
 };
 
 static const char *const stmt_sql[S_COUNT] = {
@@ -304,8 +305,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_RESOLVE] = "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
     [S_JOB_ACTIVE] = "SELECT " JOB_COLS " FROM jobs WHERE state IN (?1, ?2, ?3) ORDER BY seq",
     [S_JOB_INFO] = INFO_SELECT "WHERE j.id = ?1",
-    [S_JOB_LIST_ALL] = INFO_SELECT "ORDER BY j.seq DESC LIMIT ?1",
-    [S_JOB_LIST_STATE] = INFO_SELECT "WHERE j.state = ?1 ORDER BY j.seq DESC LIMIT ?2",
+    [S_JOB_LIST_ALL] = INFO_SELECT "WHERE j.seq < ?2 ORDER BY j.seq DESC LIMIT ?1",
+    [S_JOB_LIST_STATE] = INFO_SELECT "WHERE j.state = ?1 AND j.seq < ?3"
+                                     " ORDER BY j.seq DESC LIMIT ?2",
     [S_ATT_INSERT] = "INSERT INTO attempts (" ATT_COLS ", job_seq) VALUES (?1, ?2, ?3, ?4, ?5,"
                      " ?6, ?7, ?8, ?9, ?10, ?11, ?12, (SELECT seq FROM jobs WHERE id = ?2))",
     [S_ATT_UPDATE] = "UPDATE attempts SET worker = ?4, state = ?5, gpu_ids = ?6,"
@@ -1450,20 +1452,29 @@ static int list_push(sqlite3_stmt *s, struct mlq_jobinfo **arr, uint32_t *n, uin
     return rc;
 }
 
-static sqlite3_stmt *list_stmt(struct mlq_store *st, int state, uint32_t limit, int *rc)
+static sqlite3_stmt *list_stmt(struct mlq_store *st, int state, int64_t before, uint32_t limit,
+                               int *rc)
 {
     sqlite3_stmt *s = st->stmt[state < 0 ? S_JOB_LIST_ALL : S_JOB_LIST_STATE];
     if (state < 0) {
         *rc = sqlite3_bind_int64(s, 1, limit);
+        *rc |= sqlite3_bind_int64(s, 2, before);
     } else {
         *rc = sqlite3_bind_int(s, 1, state);
         *rc |= sqlite3_bind_int64(s, 2, limit);
+        *rc |= sqlite3_bind_int64(s, 3, before);
     }
     return s;
 }
 
 int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct mlq_jobinfo **out,
                        uint32_t *n, struct mlq_err *err)
+{
+    return mlq_store_job_page(st, state, INT64_MAX, limit, out, n, NULL, err);
+}
+
+int mlq_store_job_page(struct mlq_store *st, int state, int64_t before, uint32_t limit,
+                       struct mlq_jobinfo **out, uint32_t *n, int64_t *seqs, struct mlq_err *err)
 {
     *out = NULL;
     *n = 0;
@@ -1478,15 +1489,18 @@ int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct m
     if (!arr)
         return mlq_err_set(err, MLQ_ENOMEM, "listing jobs: out of memory");
     int rc;
-    sqlite3_stmt *s = list_stmt(st, state, limit, &rc);
+    sqlite3_stmt *s = list_stmt(st, state, before, limit, &rc);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         free(arr);
         return mlq_storei_bind_err(rc, err, "listing jobs");
     }
     int ret = 0;
-    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (seqs)
+            seqs[*n] = sqlite3_column_int64(s, IC_SEQ);
         ret = list_push(s, &arr, n, &cap, err);
+    }
     if (ret == 0 && rc != SQLITE_DONE)
         ret = mlq_storei_db_err(st, err, "listing jobs");
     mlq_storei_finish(s);

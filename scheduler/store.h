@@ -154,6 +154,11 @@ int mlq_store_job_info(struct mlq_store *st, const char *id, struct mlq_jobinfo 
  * *out is a calloc'd array the caller frees with mlq_store_jobinfo_array_free. */
 int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct mlq_jobinfo **out,
                        uint32_t *n, struct mlq_err *err);
+/* The same, only jobs whose seq (submission order) is below before; when
+ * seqs is not NULL (limit entries, limit 1..MLQ_MAX_LIST) it receives each listed job's seq, the
+ * key of the next page. */
+int mlq_store_job_page(struct mlq_store *st, int state, int64_t before, uint32_t limit,
+                       struct mlq_jobinfo **out, uint32_t *n, int64_t *seqs, struct mlq_err *err);
 void mlq_store_jobinfo_array_free(struct mlq_jobinfo **arr, uint32_t n);
 
 int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w,

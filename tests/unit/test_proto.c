@@ -316,10 +316,12 @@ static void fill_issue6_sample(struct mlq_msg *m)
         break;
     case MLQ_MSG_SCHEDULES:
         m->u.schedules.name = "nightly";
+        m->u.schedules.cursor = "nightly";
         break;
     case MLQ_MSG_SCHEDULE_LIST:
         m->u.schedule_list.schedules = sample_scheds;
         m->u.schedule_list.nschedules = N(sample_scheds);
+        m->u.schedule_list.next = "nightly";
         break;
     default:
         fill_issue5_sample(m);
@@ -362,7 +364,9 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.error.msg = "no job matches 'abc'";
         break;
     case MLQ_MSG_OK:
+        break;
     case MLQ_MSG_WORKERS:
+        m->u.workers.cursor = "17";
         break;
     case MLQ_MSG_SUBMIT:
         fill_spec(&m->u.submit.spec);
@@ -375,6 +379,7 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.jobs.nids = N(sample_ids);
         m->u.jobs.state = MLQ_JOB_TIMED_OUT;
         m->u.jobs.limit = 250;
+        m->u.jobs.cursor = "12345";
         break;
     case MLQ_MSG_JOB_LIST:
         m->u.job_list.jobs = sample_jobs;
@@ -382,6 +387,7 @@ static void fill_client_sample(struct mlq_msg *m)
         fill_arrays();
         m->u.job_list.arrays = sample_arrays;
         m->u.job_list.narrays = N(sample_arrays);
+        m->u.job_list.next = "j:98";
         break;
     case MLQ_MSG_CANCEL:
         m->u.cancel.ids = sample_ids;
@@ -390,6 +396,7 @@ static void fill_client_sample(struct mlq_msg *m)
     case MLQ_MSG_WORKER_LIST:
         m->u.worker_list.workers = sample_workers;
         m->u.worker_list.nworkers = N(sample_workers);
+        m->u.worker_list.next = "2";
         break;
     case MLQ_MSG_LOGS:
         m->u.logs.job = "0b8e7c";
@@ -682,8 +689,10 @@ static void assert_issue6_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         assert_str_same(a->u.schedule_cmd.op, b->u.schedule_cmd.op);
     } else if (a->type == MLQ_MSG_SCHEDULES) {
         assert_str_same(a->u.schedules.name, b->u.schedules.name);
+        assert_str_same(a->u.schedules.cursor, b->u.schedules.cursor);
     } else if (a->type == MLQ_MSG_SCHEDULE_LIST) {
         assert_int_equal(a->u.schedule_list.nschedules, b->u.schedule_list.nschedules);
+        assert_str_same(a->u.schedule_list.next, b->u.schedule_list.next);
         for (uint32_t i = 0; i < a->u.schedule_list.nschedules; i++)
             assert_sched_eq(&a->u.schedule_list.schedules[i], &b->u.schedule_list.schedules[i]);
     }
@@ -719,6 +728,7 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
 {
     if (a->type == MLQ_MSG_JOB_LIST) {
         assert_int_equal(a->u.job_list.njobs, b->u.job_list.njobs);
+        assert_str_same(a->u.job_list.next, b->u.job_list.next);
         for (uint32_t i = 0; i < a->u.job_list.njobs; i++)
             assert_jobinfo_eq(&a->u.job_list.jobs[i], &b->u.job_list.jobs[i]);
         assert_int_equal(a->u.job_list.narrays, b->u.job_list.narrays);
@@ -726,6 +736,7 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
             assert_arrayinfo_eq(&a->u.job_list.arrays[i], &b->u.job_list.arrays[i]);
     } else if (a->type == MLQ_MSG_WORKER_LIST) {
         assert_int_equal(a->u.worker_list.nworkers, b->u.worker_list.nworkers);
+        assert_str_same(a->u.worker_list.next, b->u.worker_list.next);
         for (uint32_t i = 0; i < a->u.worker_list.nworkers; i++)
             assert_workerinfo_eq(&a->u.worker_list.workers[i], &b->u.worker_list.workers[i]);
     } else if (a->type == MLQ_MSG_REGISTER) {
@@ -873,8 +884,10 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_int_equal(a->u.error.code, b->u.error.code);
         assert_str_same(a->u.error.msg, b->u.error.msg);
         break;
-    case MLQ_MSG_OK:
     case MLQ_MSG_WORKERS:
+        assert_str_same(a->u.workers.cursor, b->u.workers.cursor);
+        break;
+    case MLQ_MSG_OK:
     case MLQ_MSG_HB_ACK:
     case MLQ_MSG_TYPE_COUNT:
         break;
@@ -888,6 +901,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_strv_same(a->u.jobs.ids, a->u.jobs.nids, b->u.jobs.ids, b->u.jobs.nids);
         assert_int_equal(a->u.jobs.state, b->u.jobs.state);
         assert_int_equal(a->u.jobs.limit, b->u.jobs.limit);
+        assert_str_same(a->u.jobs.cursor, b->u.jobs.cursor);
         break;
     case MLQ_MSG_CANCEL:
         assert_strv_same(a->u.cancel.ids, a->u.cancel.nids, b->u.cancel.ids, b->u.cancel.nids);
