@@ -7,6 +7,8 @@
 #   - another user reads a job's and a schedule's argv and workdir but never
 #     their environment (the scheduler leaves it out of the reply itself:
 #     tests/unit/test_sched_privacy.c checks the bytes on the wire);
+#   - a worker key registering under another worker's name is refused and
+#     the scheduler logs it;
 #   - a key added with `mlq admin user add` works at once, and is refused
 #     again once removed.
 IT_DEADLINE=150
@@ -51,6 +53,17 @@ assert_eq "nightly" "$(json "d['schedules'][0]['name']" <<<"$OUT")" "bob lists t
 case "$OUT" in *hunter2*) fail "another user got the schedule's environment: $OUT" ;; esac
 ok bob list --json
 case "$OUT" in *hunter2*) fail "another user got an environment in the listing: $OUT" ;; esac
+
+# --- a worker key speaks only for its own worker name -------------------------
+mkdir -p "$T/spool-w2"
+"$MLQ_WORKER_BIN" --scheduler "$UP_ADDR" --name w2 --spool "$T/spool-w2" --cpus 1 --mem 256M \
+    --gpus 0 --key "$STATE/keys/workers/w1.key" --scheduler-key "$STATE/keys/server.key.pub" \
+    >>"$T/logs/worker-w2.log" 2>&1 &
+IT_PIDS+=("$!")
+wait_until "grep -q 'the key of worker w1 tried to register as w2' '$STATE/logs/scheduler.log'" 15 ||
+    fail "the scheduler did not log a worker key registering under another name"
+worker_up w2 && fail "w1's key registered a worker w2"
+worker_up w1 || fail "w1 itself is no longer UP"
 
 # --- key removal takes effect -------------------------------------------------
 ok "$MLQ" admin user rm bob

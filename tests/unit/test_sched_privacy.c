@@ -2,7 +2,8 @@
  * outbox holds the encoded replies): a schedule's environment reaches only
  * its owner and admins; a worker key speaks only for its own worker name,
  * whatever routing id its connection chose; key changes take effect only
- * once their transaction has committed. */
+ * once their transaction has committed; a listing bigger than one message
+ * comes in pages linked by cursors instead of failing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -311,12 +312,92 @@ static void test_key_changes_wait_for_commit(void **state)
     assert_false(key_active(c));
 }
 
+/* One page of `jobs` (no ids) from cursor; returns the reply's job count
+ * and copies its names and next cursor out. */
+static uint32_t jobs_page(struct mlq_ctx *c, uint32_t limit, const char *cursor, char names[][16],
+                          char *next)
+{
+    struct mlq_msg req = {.type = MLQ_MSG_JOBS, .rid = 9};
+    req.u.jobs.state = -1;
+    req.u.jobs.limit = limit;
+    req.u.jobs.cursor = (char *)cursor;
+    assert_int_equal(mlq_client_on_jobs(c, peer_named("x"), &req, NULL), 0);
+    struct mlq_msg m;
+    const char *raw;
+    size_t len;
+    last_reply(c, &m, &raw, &len);
+    assert_true(len <= MLQ_MAX_MSG);
+    uint32_t n = m.u.job_list.njobs;
+    for (uint32_t i = 0; i < n; i++)
+        snprintf(names[i], 16, "%s", m.u.job_list.jobs[i].name);
+    snprintf(next, MLQ_MAX_CURSOR + 1, "%s", m.u.job_list.next ? m.u.job_list.next : "");
+    mlq_proto_msg_free(&m);
+    return n;
+}
+
+static void test_listing_too_big_comes_in_pages(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    enum { JOBS = 30, ARG = 100000 };
+    char *big = malloc(ARG + 1);
+    memset(big, 'a', ARG);
+    big[ARG] = '\0';
+    for (int i = 0; i < JOBS; i++) { /* 30 x 200 KB: more than 4 MiB */
+        struct mlq_jobspec spec = {.argc = 3, .cpus_m = 1000, .mem = G};
+        spec.argv = calloc(3, sizeof(char *));
+        spec.argv[0] = strdup("/bin/echo");
+        spec.argv[1] = strdup(big);
+        spec.argv[2] = strdup(big);
+        char name[16];
+        snprintf(name, sizeof name, "j%02d", i);
+        spec.name = strdup(name);
+        spec.owner = strdup("alice");
+        spec.workdir = strdup("/tmp");
+        char id[MLQ_ID_LEN + 1];
+        assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
+        mlq_proto_jobspec_free(&spec);
+    }
+    free(big);
+    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
+    as(c, "user:bob");
+    char names[JOBS][16], next[MLQ_MAX_CURSOR + 1], cursor[MLQ_MAX_CURSOR + 1];
+    uint32_t total = 0, pages = 0, n = jobs_page(c, 100, NULL, names, next);
+    assert_true(n > 0 && n < JOBS); /* cut to what fits */
+    assert_true(next[0]);
+    for (;;) {
+        for (uint32_t i = 0; i < n; i++) { /* newest first, each once */
+            char want[16];
+            snprintf(want, sizeof want, "j%02u", JOBS - 1 - total - i);
+            assert_string_equal(names[i], want);
+        }
+        total += n;
+        pages++;
+        if (!next[0])
+            break;
+        strcpy(cursor, next);
+        n = jobs_page(c, 100, cursor, names, next);
+    }
+    assert_int_equal(total, JOBS);
+    assert_true(pages >= 2);
+    /* A limit below what fits: that many, and a cursor for the rest. */
+    assert_int_equal(jobs_page(c, 2, NULL, names, next), 2);
+    assert_string_equal(names[1], "j28");
+    strcpy(cursor, next);
+    assert_int_equal(jobs_page(c, 2, cursor, names, next), 2);
+    assert_string_equal(names[0], "j27");
+    struct mlq_msg bad = {.type = MLQ_MSG_JOBS, .rid = 1};
+    bad.u.jobs.state = -1;
+    bad.u.jobs.cursor = "12x";
+    assert_int_equal(mlq_client_on_jobs(c, peer_named("x"), &bad, NULL), MLQ_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schedule_env_only_to_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_key_speaks_only_for_its_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_changes_wait_for_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listing_too_big_comes_in_pages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
