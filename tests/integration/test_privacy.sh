@@ -7,8 +7,9 @@
 #   - another user reads a job's and a schedule's argv and workdir but never
 #     their environment (the scheduler leaves it out of the reply itself:
 #     tests/unit/test_sched_privacy.c checks the bytes on the wire);
-#   - a worker key registering under another worker's name is refused and
-#     the scheduler logs it;
+#   - a worker key registering under another worker's name, or sending a
+#     heartbeat on the routing id another worker registered with
+#     (tests/integration/spoof.c), is refused and the scheduler logs it;
 #   - a key added with `mlq admin user add` works at once, and is refused
 #     again once removed.
 IT_DEADLINE=150
@@ -64,6 +65,17 @@ wait_until "grep -q 'the key of worker w1 tried to register as w2' '$STATE/logs/
     fail "the scheduler did not log a worker key registering under another name"
 worker_up w2 && fail "w1's key registered a worker w2"
 worker_up w1 || fail "w1 itself is no longer UP"
+# w2 registers on a routing id of its choosing and leaves; w1's key then
+# takes that routing id and sends a heartbeat as w2.
+ok "$MLQ" keygen --out "$T/w2.key"
+ok "$MLQ" admin worker add w2 --key "$T/w2.key.pub"
+ok "${MLQ_SPOOF_BIN:-$MLQ_BIN_DIR/mlq-spoof}" --scheduler "$UP_ADDR" \
+    --scheduler-key "$STATE/keys/server.key.pub" --owner-key "$T/w2.key" \
+    --key "$STATE/keys/workers/w1.key" --name w2
+assert_contains "$OUT" "error -7 the key of worker w1 may not speak for worker w2" \
+    "a heartbeat for w2 with w1's key"
+grep -q 'refused: the key of worker w1 spoke for worker w2' "$STATE/logs/scheduler.log" ||
+    fail "the scheduler did not log the spoofed heartbeat"
 
 # --- key removal takes effect -------------------------------------------------
 ok "$MLQ" admin user rm bob
