@@ -391,6 +391,52 @@ static void test_listing_too_big_comes_in_pages(void **state)
     assert_int_equal(mlq_client_on_jobs(c, peer_named("x"), &bad, NULL), MLQ_EINVAL);
 }
 
+/* Workers with 32 labels of 120 bytes each: 1500 of them are about 6 MB. */
+static void test_worker_listing_comes_in_pages(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    enum { WORKERS = 1500, LABELS = 32 };
+    char *labels[LABELS];
+    for (int i = 0; i < LABELS; i++) {
+        labels[i] = malloc(121);
+        snprintf(labels[i], 121, "k%02d=", i);
+        memset(labels[i] + 4, 'v', 116);
+        labels[i][120] = '\0';
+    }
+    for (int i = 0; i < WORKERS; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "w%04d", i);
+        struct mlq_worker *w = up(c, name);
+        assert_int_equal(mlq_workers_describe(w, NULL, labels, LABELS, NULL, 0, NULL), 0);
+    }
+    for (int i = 0; i < LABELS; i++)
+        free(labels[i]);
+    as(c, "user:bob");
+    char cursor[MLQ_MAX_CURSOR + 1] = "";
+    uint32_t total = 0, pages = 0;
+    do {
+        struct mlq_msg req = {.type = MLQ_MSG_WORKERS, .rid = 5};
+        req.u.workers.cursor = cursor[0] ? cursor : NULL;
+        assert_int_equal(mlq_admin_on_workers(c, peer_named("x"), &req, NULL), 0);
+        struct mlq_msg m;
+        const char *raw;
+        size_t len;
+        last_reply(c, &m, &raw, &len);
+        assert_true(m.u.worker_list.nworkers > 0);
+        for (uint32_t i = 0; i < m.u.worker_list.nworkers; i++) {
+            char want[16];
+            snprintf(want, sizeof want, "w%04u", total + i);
+            assert_string_equal(m.u.worker_list.workers[i].name, want);
+        }
+        total += m.u.worker_list.nworkers;
+        pages++;
+        snprintf(cursor, sizeof cursor, "%s", m.u.worker_list.next ? m.u.worker_list.next : "");
+        mlq_proto_msg_free(&m);
+    } while (cursor[0]);
+    assert_int_equal(total, WORKERS);
+    assert_true(pages >= 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_key_speaks_only_for_its_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_changes_wait_for_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_too_big_comes_in_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_listing_comes_in_pages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
