@@ -20,6 +20,7 @@ struct mlq_fairshare;
 struct mlq_deps;
 struct mlq_strmap;
 struct mlq_schedules;
+struct mlq_resend;
 
 struct mlq_ctx {
     void *router;
@@ -28,6 +29,7 @@ struct mlq_ctx {
     struct mlq_queue *queue; /* the PENDING jobs of jobs */
     struct mlq_workers *workers;
     struct mlq_outbox *out;
+    struct mlq_resend *resend; /* ASSIGN/KILL resend timers (deliver.h) */
     struct mlq_logrelay *logs;
     struct mlq_logstore *logstore; /* uploaded job logs */
     int64_t heartbeat_ms;          /* told to workers */

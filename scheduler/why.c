@@ -139,6 +139,10 @@ static bool hard_constraint(const struct mlq_request *r, const struct census *k,
             snprintf(out->closest, sizeof out->closest, "%s", k->largest->name);
             describe_lack(k->largest, r, true, out->lacks, sizeof out->lacks);
         }
+    } else if (k->ever_open == 0 && k->drained->unhealthy) {
+        snprintf(out->closest, sizeof out->closest, "%s", k->drained->name);
+        set(out, "unhealthy", "every worker that could run it is unhealthy (%s: %.160s)",
+            k->drained->name, k->drained->health);
     } else if (k->ever_open == 0) {
         snprintf(out->closest, sizeof out->closest, "%s", k->drained->name);
         set(out, "drained", "every worker that could run it is drained (%s: %.160s)",
