@@ -110,7 +110,9 @@ static int assign_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_
     }
     const struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
     int rc = 0;
-    if (w && w->state == MLQ_WORKER_UP) {
+    /* A job cancelled meanwhile is not sent again (its KILL is); the
+     * deadline still frees what its attempt holds. */
+    if (w && w->state == MLQ_WORKER_UP && job->row.state != MLQ_JOB_CANCELLED) {
         mlq_info("attempt %.8s: assignment not acknowledged by %s, sending it again", job->att->id,
                  w->name);
         rc = push_assign(c, job, w, err);

@@ -64,3 +64,13 @@ W=$OUT
 ok mlq why "$W"
 assert_contains "$OUT" "unhealthy" "mlq why names the unhealthy worker"
 assert_contains "$OUT" "broken" "mlq why names the closest worker"
+
+# An admin's resume clears the mark (once the spool is fixed).
+rm -f "$SPOOL/filler"
+ok mlq resume broken
+ok mlq workers --json
+assert_eq false "$(json "[w['unhealthy'] for w in d['workers'] if w['name']=='broken'][0]" <<<"$OUT")" \
+    "broken worker after mlq resume"
+expect_rc 0 mlq wait "$W" --timeout 30s
+ok mlq status "$W" --json
+assert_eq broken "$(json "d['worker']" <<<"$OUT")" "the waiting job ran on the resumed worker"

@@ -299,6 +299,30 @@ static void test_kill_resent_until_end_reported(void **state)
     commit(c);
 }
 
+/* Cancelled before the worker acknowledged the assignment: the KILL is
+ * resent, the ASSIGN no more, and the deadline frees the resources. */
+static void test_cancel_while_assigned(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    struct mlq_job *job = submit(c, 1000);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    sent(c);
+    assert_int_equal(mlq_jobops_cancel(c, job, "cancelled by user", NULL), 0);
+    assert_int_equal(sent(c), 1); /* KILL */
+    tick(c, 1000);
+    assert_int_equal(sent(c), 1); /* the KILL again, not the ASSIGN */
+    for (int i = 0; i < 9; i++)
+        tick(c, 1000);
+    assert_null(mlq_jobtab_get(c->jobs, id)); /* attempt lost at the deadline */
+    assert_int_equal(w->running, 0);
+    tick(c, 30000);
+    assert_int_equal(mlq_resend_count(c->resend), 0);
+    commit(c);
+}
+
 static void test_refusals_mark_worker_unhealthy(void **state)
 {
     struct mlq_ctx *c = &((struct fx *)*state)->c;
@@ -407,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_assigned_deadline_loses_attempt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_naming_attempt_acknowledges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_resent_until_end_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_while_assigned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_mark_worker_unhealthy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_started_report_makes_worker_healthy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_attempt_cap, setup, teardown),
