@@ -400,9 +400,9 @@ void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const 
         return;
     }
     char why[128];
-    if (!refuse_why && running_count(t) >= MLQ_MAX_WORKER_ATTEMPTS) {
-        snprintf(why, sizeof why, "worker runs %d attempts, the most it may hold at once",
-                 MLQ_MAX_WORKER_ATTEMPTS);
+    if (!refuse_why && running_count(t) >= (size_t)t->cfg.max_attempts) {
+        snprintf(why, sizeof why, "worker runs %d attempts, the most it may run at once",
+                 (int)t->cfg.max_attempts);
         refuse_why = why;
     }
     if (!(at = add_attempt(t, id))) {
@@ -659,6 +659,8 @@ int mlq_attempts_create(const struct mlq_attempts_config *cfg, struct mlq_attemp
     if (!t)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     t->cfg = *cfg;
+    if (t->cfg.max_attempts <= 0 || t->cfg.max_attempts > MLQ_MAX_WORKER_ATTEMPTS)
+        t->cfg.max_attempts = MLQ_MAX_WORKER_ATTEMPTS;
     t->standby.fd = -1;
     t->standby_at = -1; /* after the first assignment */
     t->standby_until = INT64_MIN;

@@ -31,6 +31,7 @@ struct mlq_attempts_config {
     const char *shim_path;   /* borrowed */
     int32_t gpus;            /* GPU indices 0..gpus-1 exist here */
     int64_t log_cap;         /* > 0: bytes of each stream uploaded */
+    int32_t max_attempts;    /* attempts run at once; 0: MLQ_MAX_WORKER_ATTEMPTS */
     mlq_attempts_send_fn send;
     void *ctx;
 };
