@@ -33,7 +33,7 @@ dd if=/dev/zero of="$SPOOL/filler" bs=64k 2>/dev/null || true
 start_worker good "$T/spool-good" --cpus 4 --mem 2G --heartbeat 1s
 
 JOBS=()
-for i in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
     ok mlq submit --cpus 1 --mem 16M -- sh -c 'echo "$MLQ_JOB_ID" >> "$0"' "$T/ran"
     JOBS+=("$OUT")
 done
