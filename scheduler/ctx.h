@@ -50,6 +50,7 @@ struct mlq_ctx {
     /* Issue 6. */
     struct mlq_deps *deps;         /* jobs held on dependencies */
     struct mlq_strmap *arrays;     /* array id -> struct mlq_arrstate */
+    struct mlq_strmap *fencing;    /* attempt id -> worker epoch + 1 (deliver.h) */
     struct mlq_schedules *scheds;  /* cron schedules */
     char (*ended)[MLQ_ID_LEN + 1]; /* targets that ended this iteration */
     size_t nended, cap_ended;

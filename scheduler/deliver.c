@@ -1,6 +1,7 @@
 /* deliver: see deliver.h. */
 #include "deliver.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "resend.h"
+#include "strmap.h"
 
 static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struct mlq_worker *w,
                        struct mlq_err *err)
@@ -75,6 +77,25 @@ int mlq_deliver_assign(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_
     return push_assign(c, job, w, err);
 }
 
+/* The fencing KILL of attempt_id, resent while w stays on this
+ * registration (once per registration: the map holds its epoch + 1). */
+static void arm_fence(struct mlq_ctx *c, const struct mlq_worker *w, const char *attempt_id)
+{
+    uintptr_t tag = (uintptr_t)w->epoch + 1;
+    if (!c->resend || !c->fencing || (uintptr_t)mlq_strmap_get(c->fencing, attempt_id) == tag)
+        return;
+    struct mlq_resend_entry e = {.kind = MLQ_RESEND_FENCE, .interval = first_wait(c)};
+    memcpy(e.attempt_id, attempt_id, sizeof e.attempt_id);
+    e.due = c->now_mono + e.interval;
+    e.widx = mlq_workers_index(c->workers, w);
+    e.epoch = w->epoch;
+    if (mlq_strmap_put(c->fencing, attempt_id, (void *)tag) < 0 ||
+        mlq_resend_arm(c->resend, &e) < 0) {
+        mlq_strmap_take(c->fencing, attempt_id);
+        mlq_warn("out of memory: the kill of attempt %.8s will not be resent", attempt_id);
+    }
+}
+
 void mlq_deliver_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
                       const char *attempt_id, const char *reason)
 {
@@ -82,8 +103,17 @@ void mlq_deliver_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_w
         job->kill_armed = true;
         arm(c, attempt_id, MLQ_RESEND_KILL, 0);
     }
-    if (w && w->state == MLQ_WORKER_UP)
-        push_kill(c, w, attempt_id, reason);
+    if (!w || w->state != MLQ_WORKER_UP)
+        return;
+    if (!job)
+        arm_fence(c, w, attempt_id);
+    push_kill(c, w, attempt_id, reason);
+}
+
+void mlq_deliver_fence_ended(struct mlq_ctx *c, const char *attempt_id)
+{
+    if (c->fencing)
+        mlq_strmap_take(c->fencing, attempt_id);
 }
 
 /* The timer again, after a doubled wait (never past the deadline). */
@@ -95,6 +125,24 @@ static void rearm(struct mlq_ctx *c, struct mlq_resend_entry *e)
         e->due = e->deadline;
     if (mlq_resend_arm(c->resend, e) < 0)
         mlq_warn("out of memory: attempt %.8s will not be resent", e->attempt_id);
+}
+
+/* A fencing KILL due again: sent while the attempt's end is unreported and
+ * its worker is on the same registration; else forgotten. */
+static void fence_due(struct mlq_ctx *c, struct mlq_resend_entry *e)
+{
+    uintptr_t tag = (uintptr_t)mlq_strmap_get(c->fencing, e->attempt_id);
+    if (tag != (uintptr_t)e->epoch + 1)
+        return; /* ended, or armed again under a newer registration */
+    const struct mlq_worker *w = mlq_workers_at(c->workers, e->widx);
+    if (!w || w->state != MLQ_WORKER_UP || w->epoch != e->epoch) {
+        mlq_strmap_take(c->fencing, e->attempt_id);
+        return; /* its next register is reconciled anew */
+    }
+    mlq_info("attempt %.8s: end not reported by %s, sending the kill again", e->attempt_id,
+             w->name);
+    push_kill(c, w, e->attempt_id, "attempt is no longer current");
+    rearm(c, e);
 }
 
 static int assign_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_entry *e,
@@ -140,6 +188,11 @@ int mlq_deliver_tick(struct mlq_ctx *c, struct mlq_err *err)
 {
     struct mlq_resend_entry e;
     while (c->resend && mlq_resend_pop_due(c->resend, c->now_mono, &e)) {
+        if (e.kind == MLQ_RESEND_FENCE) {
+            if (c->fencing)
+                fence_due(c, &e);
+            continue;
+        }
         struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, e.attempt_id);
         if (!job || !job->live)
             continue; /* its end was reported: nothing to send any more */

@@ -9,7 +9,10 @@
  *   jobops.c).
  * - A KILL of a cancelled job's live attempt is sent again on the same
  *   schedule until the attempt's end is reported (workers ignore a KILL of
- *   an attempt they are already ending).
+ *   an attempt they are already ending). So is the KILL of an attempt a
+ *   worker holds that is no longer current (fencing), until the worker
+ *   reports its end or registers again (the reconciliation then sends a
+ *   new KILL for what it still holds).
  * A worker that is not UP is not sent anything: it re-registers with the
  * attempts it holds, and the reconciliation decides. */
 #ifndef MLQ_DELIVER_H
@@ -25,11 +28,15 @@
  * deadline. */
 int mlq_deliver_assign(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
                        struct mlq_err *err);
-/* Queues a KILL of attempt_id to w (nothing when w is not UP). When job is
- * given (its live attempt is attempt_id) the KILL is resent until the
- * attempt's end is reported. */
+/* Queues a KILL of attempt_id to w (nothing when w is not UP), resent
+ * until the attempt's end is reported: job is the job whose live attempt
+ * it is, or NULL for an attempt that is no longer current (fencing), whose
+ * KILL is resent while w stays on the connection it named it from. */
 void mlq_deliver_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
                       const char *attempt_id, const char *reason);
+/* A worker reported the end of attempt_id, which is not current: its KILL
+ * is not resent any more. */
+void mlq_deliver_fence_ended(struct mlq_ctx *c, const char *attempt_id);
 /* Sends what is due again and loses attempts past their ASSIGNED deadline. */
 int mlq_deliver_tick(struct mlq_ctx *c, struct mlq_err *err);
 

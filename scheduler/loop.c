@@ -94,9 +94,10 @@ static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
     c->arrays = mlq_strmap_create();
     c->scheds = mlq_schedules_create();
     c->resend = mlq_resend_create();
+    c->fencing = mlq_strmap_create();
     c->nended = 0;
     if (!c->jobs || !c->queue || !c->workers || !c->fs || !c->deps || !c->arrays || !c->scheds ||
-        !c->resend)
+        !c->resend || !c->fencing)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
@@ -106,6 +107,7 @@ static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
 static void ctx_free_memory(struct mlq_ctx *c)
 {
     mlq_resend_destroy(&c->resend);
+    mlq_strmap_destroy(&c->fencing, NULL);
     mlq_schedules_destroy(&c->scheds);
     mlq_pipeline_free_arrays(c);
     mlq_deps_destroy(&c->deps);

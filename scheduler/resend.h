@@ -18,6 +18,7 @@
 enum mlq_resend_kind {
     MLQ_RESEND_ASSIGN, /* resend until acknowledged; deadline: lose the attempt */
     MLQ_RESEND_KILL,   /* resend until the attempt's end is reported */
+    MLQ_RESEND_FENCE,  /* KILL of an attempt no longer current, likewise */
 };
 
 struct mlq_resend_entry {
@@ -26,6 +27,8 @@ struct mlq_resend_entry {
     int64_t due;      /* monotonic ms of the next send */
     int64_t interval; /* the wait before this send; doubled for the next one */
     int64_t deadline; /* ASSIGN: monotonic ms when the attempt is lost; else 0 */
+    size_t widx;      /* FENCE: the worker (registry index) */
+    uint32_t epoch;   /* FENCE: its registration the KILL answers */
 };
 
 struct mlq_resend;

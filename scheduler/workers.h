@@ -25,6 +25,7 @@ struct mlq_worker {
     char name[MLQ_MAX_NAME + 1];
     enum mlq_worker_state state;
     struct mlq_peer peer; /* valid when state == UP */
+    uint32_t epoch;       /* registrations since the scheduler started */
     int64_t cpus_m, mem;
     int32_t gpus;
     int64_t cpus_used_m, mem_used;

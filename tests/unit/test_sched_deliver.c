@@ -26,6 +26,7 @@
 #include "schedules.h"
 #include "strmap.h"
 #include "why.h"
+#include "wproto.h"
 
 #define G (1024LL * 1024 * 1024)
 
@@ -47,6 +48,7 @@ static void ctx_open(struct mlq_ctx *c, const char *path)
     c->arrays = mlq_strmap_create();
     c->scheds = mlq_schedules_create();
     c->resend = mlq_resend_create();
+    c->fencing = mlq_strmap_create();
     c->default_limit_ms = 3600 * 1000;
     c->workers = mlq_workers_create();
     c->out = mlq_outbox_create();
@@ -65,6 +67,7 @@ static void ctx_close(struct mlq_ctx *c)
     mlq_fairshare_destroy(&c->fs);
     mlq_schedules_destroy(&c->scheds);
     mlq_resend_destroy(&c->resend);
+    mlq_strmap_destroy(&c->fencing, NULL);
     mlq_pipeline_free_arrays(c);
     mlq_deps_destroy(&c->deps);
     free(c->ended);
@@ -142,7 +145,8 @@ static void commit(struct mlq_ctx *c)
 static size_t sent(struct mlq_ctx *c)
 {
     size_t n = mlq_outbox_count(c->out);
-    mlq_outbox_fail(c->out, 0, ""); /* drops every push */
+    mlq_outbox_destroy(&c->out);
+    c->out = mlq_outbox_create();
     return n;
 }
 
@@ -323,6 +327,46 @@ static void test_cancel_while_assigned(void **state)
     commit(c);
 }
 
+#define STRANGER "dddddddd-0000-4000-8000-000000000000"
+
+/* A worker holds an attempt that is no longer current: its KILL is resent
+ * until the worker reports the attempt's end, or until it registers again
+ * (the reconciliation then decides anew). */
+static void test_fencing_kill_resent_until_end(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    w->epoch = 1;
+    struct mlq_held_attempt held = {.attempt_id = STRANGER, .finished = false};
+    assert_int_equal(mlq_jobops_reconcile(c, w, &held, 1, NULL), 0);
+    assert_int_equal(sent(c), 1); /* KILL */
+    tick(c, 1000);
+    assert_int_equal(sent(c), 1); /* again */
+    tick(c, 2000);
+    assert_int_equal(sent(c), 1);
+    struct mlq_msg rep = {.type = MLQ_MSG_REPORT};
+    strcpy(rep.u.report.attempt_id, STRANGER);
+    rep.u.report.phase = MLQ_PHASE_FINISHED;
+    rep.u.report.outcome = MLQ_OUT_SIGNALED;
+    rep.u.report.signal = 15;
+    assert_int_equal(mlq_wproto_on_report(c, &w->peer, &rep, NULL), 0);
+    assert_int_equal(sent(c), 1); /* its report_ack */
+    tick(c, 4000);
+    tick(c, 30000);
+    assert_int_equal(sent(c), 0);
+
+    /* Held again by a worker that then registers again: the KILL of the
+     * old registration stops (the new one's reconciliation re-sends it). */
+    assert_int_equal(mlq_jobops_reconcile(c, w, &held, 1, NULL), 0);
+    assert_int_equal(sent(c), 1);
+    w->epoch++;
+    tick(c, 1000);
+    assert_int_equal(sent(c), 0);
+    assert_int_equal(mlq_strmap_count(c->fencing), 0);
+    assert_int_equal(mlq_resend_count(c->resend), 0);
+    commit(c);
+}
+
 static void test_refusals_mark_worker_unhealthy(void **state)
 {
     struct mlq_ctx *c = &((struct fx *)*state)->c;
@@ -432,6 +476,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_register_naming_attempt_acknowledges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_resent_until_end_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_while_assigned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fencing_kill_resent_until_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_mark_worker_unhealthy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_started_report_makes_worker_healthy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_attempt_cap, setup, teardown),
