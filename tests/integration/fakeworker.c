@@ -4,13 +4,15 @@
  * worker would whose socket dropped them.
  *
  *   mlq-fakeworker --scheduler ADDR --name NAME [--drop-assigns N]
- *                  [--drop-kills N] [--silent]
+ *                  [--drop-kills N] [--silent] [--holding ATTEMPT]
  *
  * Registers (insecure, 4 CPUs, 8G, no GPUs), heartbeats at the interval the
  * scheduler gives. An assignment past the dropped ones is "run": a started
  * report, then at once a finished report with exit 0, unless the job's argv
  * holds the word "hold": then it runs until a KILL (past the dropped ones)
- * ends it as signaled 15. --silent: never answer an assignment. Every
+ * ends it as signaled 15. --silent: never answer an assignment.
+ * --holding: names ATTEMPT (unknown to the scheduler) as running in its
+ * register, so that the scheduler fences it with a KILL. Every
  * assignment and kill it sees is logged on stdout as
  *   fakeworker: assign|kill dropped|taken|ignored ATTEMPT */
 #include <getopt.h>
@@ -30,6 +32,7 @@ struct fake {
     const char *name;
     int drop_assigns, drop_kills;
     bool silent;
+    const char *holding; /* attempt named in register; NULL: none */
     uint64_t rid;
 };
 
@@ -101,6 +104,12 @@ static int do_register(struct fake *f, int64_t *hb_ms)
     m.u.reg.name = (char *)f->name;
     m.u.reg.cpus_m = 4000;
     m.u.reg.mem = 8LL << 30;
+    struct mlq_held_attempt held = {.finished = false};
+    if (f->holding) {
+        snprintf(held.attempt_id, sizeof held.attempt_id, "%s", f->holding);
+        m.u.reg.attempts = &held;
+        m.u.reg.nattempts = 1;
+    }
     if (send_msg(f, &m) < 0)
         return -1;
     int64_t until = mlq_clock_mono_ms() + 10000;
@@ -112,6 +121,8 @@ static int do_register(struct fake *f, int64_t *hb_ms)
         bool ok = r.type == MLQ_MSG_REGISTERED;
         if (ok)
             *hb_ms = r.u.registered.heartbeat_ms;
+        else if (r.type == MLQ_MSG_KILL) /* the fencing of what it holds comes first */
+            on_kill(f, &r);
         mlq_proto_msg_free(&r);
         if (ok)
             return 0;
@@ -153,6 +164,7 @@ int main(int argc, char **argv)
                                          {"drop-assigns", required_argument, NULL, 'a'},
                                          {"drop-kills", required_argument, NULL, 'k'},
                                          {"silent", no_argument, NULL, 'q'},
+                                         {"holding", required_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -166,12 +178,14 @@ int main(int argc, char **argv)
             f.drop_kills = atoi(optarg);
         else if (c == 'q')
             f.silent = true;
+        else if (c == 'h')
+            f.holding = optarg;
         else
             return 2;
     }
     if (!addr) {
         fprintf(stderr, "usage: mlq-fakeworker --scheduler ADDR [--name N] [--drop-assigns N] "
-                        "[--drop-kills N] [--silent]\n");
+                        "[--drop-kills N] [--silent] [--holding ATTEMPT]\n");
         return 2;
     }
     void *zctx = zmq_ctx_new();

@@ -4,7 +4,8 @@
 # the first ASSIGN and the first KILL it receives, as a worker whose socket
 # dropped them would; another never answers an assignment at all.
 #   - a dropped ASSIGN is sent again and the job runs;
-#   - a dropped KILL is sent again and the cancelled job's run ends;
+#   - a dropped KILL is sent again and the cancelled job's run ends; so is a
+#     dropped KILL of an attempt the scheduler no longer knows (fencing);
 #   - an assignment nobody acknowledges is lost after the lease and its job
 #     requeued, instead of waiting in ASSIGNED forever.
 IT_DEADLINE=150
@@ -47,6 +48,14 @@ wait_until "grep -q 'kill taken' $T/logs/fake-dropper.log" 15 ||
 wait_until "[ \"\$(mlq workers --json | json \"[w['running'] for w in d['workers'] if w['name']=='dropper'][0]\")\" = 0 ]" 10 ||
     fail "the cancelled run still holds the worker"
 stop_pid "$DROPPER"
+
+# --- a dropped fencing KILL is sent again ------------------------------------
+STRANGER=dddddddd-0000-4000-8000-000000000000
+start_fake holder --holding "$STRANGER" --drop-kills 1
+wait_until "grep -q 'kill dropped $STRANGER' $T/logs/fake-holder.log" 15 || fail "no fencing kill seen"
+wait_until "grep -q 'kill taken $STRANGER' $T/logs/fake-holder.log" 15 ||
+    fail "the dropped fencing kill was never sent again: $(cat "$T/logs/fake-holder.log")"
+stop_pid "$FAKE_PID"
 
 # --- an assignment nobody acknowledges has a deadline ------------------------
 start_fake mute --silent
