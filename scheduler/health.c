@@ -8,6 +8,10 @@
 int mlq_health_refused(struct mlq_ctx *c, struct mlq_worker *w, const char *detail,
                        struct mlq_err *err)
 {
+    /* A draining worker refuses new work by design (its heartbeat saying so
+     * leaves before its first such refusal): not a sign of trouble. */
+    if (w->draining)
+        return 0;
     w->refusals++;
     if (w->unhealthy || w->refusals < MLQ_UNHEALTHY_REFUSALS)
         return 0;

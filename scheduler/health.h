@@ -17,8 +17,8 @@
 #define MLQ_UNHEALTHY_REFUSALS    3
 #define MLQ_UNHEALTHY_COOLDOWN_MS (5 * 60 * 1000)
 
-/* w refused an assignment, saying detail. Records an event when w turns
- * unhealthy. */
+/* w refused an assignment, saying detail (not counted while w is
+ * draining). Records an event when w turns unhealthy. */
 int mlq_health_refused(struct mlq_ctx *c, struct mlq_worker *w, const char *detail,
                        struct mlq_err *err);
 /* w started an attempt: healthy again. */

@@ -423,6 +423,12 @@ static void test_started_report_makes_worker_healthy(void **state)
     assert_int_equal(w->refusals, 1);
     assert_int_equal(mlq_jobops_started(c, b, NULL), 0);
     assert_int_equal(w->refusals, 0); /* refusals count in a row */
+    /* A draining worker refuses by design: not counted. */
+    w->draining = true;
+    for (int i = 0; i < MLQ_UNHEALTHY_REFUSALS; i++)
+        assert_int_equal(mlq_health_refused(c, w, "worker is draining", NULL), 0);
+    assert_false(w->unhealthy);
+    assert_int_equal(w->refusals, 0);
     commit(c);
 }
 
