@@ -20,6 +20,9 @@ static const char workers_usage[] =
     "A worker that is draining (mlq-worker --drain-and-exit) shows as\n"
     "\"UP (draining)\", one an admin drained (mlq drain) as \"UP (drained)\" with its\n"
     "reason below the table: both finish their jobs but take no new ones.\n"
+    "A worker that refused several assignments in a row shows as \"UP (unhealthy)\"\n"
+    "with the last refusal below the table: no job is placed on it until it starts\n"
+    "one again, a cool-down passes or an admin runs `mlq resume` on it.\n"
     "  --gpus            also list every GPU: type, UUID and the job holding it\n"
     "  --json            {\"workers\": [...]}, GPUs included\n"
     "  --scheduler ADDR  scheduler address\n"
@@ -98,17 +101,19 @@ static const char *worker_colour(const struct mlq_workerinfo *w)
         return NULL;
     if (strcmp(w->state, "UP") != 0)
         return "\033[31m";
-    return w->draining || w->drain_reason ? "\033[33m" : "\033[32m";
+    return w->draining || w->drain_reason || w->unhealthy ? "\033[33m" : "\033[32m";
 }
 
 /* "UP", "LOST", "UP (draining)" for a worker that takes no new jobs, or
- * "UP (drained)" when an admin said so. */
+ * "UP (drained)" when an admin said so, "UP (unhealthy)" after refusals. */
 static const char *worker_state_text(const struct mlq_workerinfo *w, char *buf, size_t len)
 {
-    if (!w->draining && !w->drain_reason)
+    if (!w->draining && !w->drain_reason && !w->unhealthy)
         return w->state;
     snprintf(buf, len, "%.*s (%s)", MLQ_MAX_NAME, w->state ? w->state : "-",
-             w->drain_reason ? "drained" : "draining");
+             w->drain_reason ? "drained"
+             : w->draining   ? "draining"
+                             : "unhealthy");
     return buf;
 }
 
@@ -166,6 +171,15 @@ static void print_drain_reasons(FILE *f, const struct mlq_workerinfo *w, uint32_
         first = false;
         fprintf(f, "%s drained: %s\n", mlq_out_clean(w[i].name, name, sizeof(name)),
                 mlq_out_clean(w[i].drain_reason, reason, sizeof(reason)));
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!w[i].unhealthy)
+            continue;
+        if (first)
+            fputc('\n', f);
+        first = false;
+        fprintf(f, "%s unhealthy: %s\n", mlq_out_clean(w[i].name, name, sizeof(name)),
+                w[i].health ? mlq_out_clean(w[i].health, reason, sizeof(reason)) : "refusals");
     }
 }
 

@@ -26,6 +26,12 @@
 #define MLQ_MAX_TIME_MS      (366LL * 24 * 3600 * 1000) /* limits, backoffs, graces */
 #define MLQ_MAX_ARRAY        100000                     /* tasks in one job array */
 
+/* Attempts running on one worker at once: the scheduler places no more and
+ * a worker refuses more, so that a huge array of tiny jobs cannot overflow
+ * it. Below MLQ_MAX_ATTEMPTS_LIST, which also counts the finished attempts
+ * whose reports or logs are not yet acknowledged. */
+#define MLQ_MAX_WORKER_ATTEMPTS 1024
+
 #define MLQ_MAX_PRIORITY  1000 /* --priority range is +-this */
 #define MLQ_MAX_LABELS    32   /* --label / --require entries */
 #define MLQ_MAX_LABEL_LEN 128  /* one "k=v" */

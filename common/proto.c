@@ -41,7 +41,7 @@ static const char *name_of(const char *const *names, int n, int v)
 /* ---- shared structures: encoding ---------------------------------------- */
 
 #define JOBINFO_KEYS     (23 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
-#define WORKERINFO_KEYS  15
+#define WORKERINFO_KEYS  17
 #define ATTEMPTINFO_KEYS 10
 #define GPUINFO_KEYS     6
 
@@ -127,6 +127,8 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     mlq_mpk_kv_strv(pk, "labels", w->labels, w->labels ? w->nlabels : 0);
     mlq_mpk_kv_str(pk, "drain_reason", w->drain_reason);
     put_gpu_list(pk, w->gpu_list, w->ngpu_list);
+    mlq_mpk_kv_bool(pk, "unhealthy", w->unhealthy);
+    mlq_mpk_kv_str(pk, "health", w->health);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
@@ -340,6 +342,10 @@ static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerin
         rc = mlq_mpk_read_str(m, "drain_reason", MLQ_MAX_REASON, true, &w->drain_reason);
     if (rc == 0)
         rc = read_gpu_list(m, &w->gpu_list, &w->ngpu_list);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(m, "unhealthy", &w->unhealthy);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "health", MLQ_MAX_REASON, true, &w->health);
     return rc;
 }
 
@@ -1325,6 +1331,7 @@ void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
     free(w->pool);
     mlq_mpk_strv_free(w->labels, w->nlabels);
     free(w->drain_reason);
+    free(w->health);
     free_gpu_list(w->gpu_list, w->ngpu_list);
     memset(w, 0, sizeof *w);
 }

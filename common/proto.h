@@ -257,6 +257,9 @@ struct mlq_workerinfo {
     char *drain_reason; /* set when drained by an admin */
     struct mlq_gpuinfo *gpu_list;
     uint32_t ngpu_list;
+    /* Optional on the wire: placed on no more until it proves healthy. */
+    bool unhealthy;
+    char *health; /* why unhealthy */
 };
 
 /* An attempt a worker holds, named in "register". */

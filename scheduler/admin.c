@@ -74,6 +74,8 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
             w->drained ? (char *)(w->drain_reason[0] ? w->drain_reason : "drained") : NULL,
         .gpu_list = gpus,
         .ngpu_list = (uint32_t)w->gpus,
+        .unhealthy = w->unhealthy,
+        .health = w->unhealthy ? (char *)w->health : NULL,
     };
 }
 
@@ -137,6 +139,10 @@ static int set_drain(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_
     if (!w)
         return mlq_err_set(err, MLQ_ENOTFOUND, "no worker named \"%.64s\"", name);
     w->drained = drained;
+    if (!drained) { /* an admin vouches for it: healthy again (health.h) */
+        w->unhealthy = false;
+        w->refusals = 0;
+    }
     snprintf(w->drain_reason, sizeof w->drain_reason, "%s",
              drained && msg->u.drain.reason ? msg->u.drain.reason : "");
     int rc = mlq_wproto_save_worker(c, w, drained ? "worker_drained" : "worker_resumed",

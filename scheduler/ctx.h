@@ -20,6 +20,7 @@ struct mlq_fairshare;
 struct mlq_deps;
 struct mlq_strmap;
 struct mlq_schedules;
+struct mlq_resend;
 
 struct mlq_ctx {
     void *router;
@@ -28,6 +29,7 @@ struct mlq_ctx {
     struct mlq_queue *queue; /* the PENDING jobs of jobs */
     struct mlq_workers *workers;
     struct mlq_outbox *out;
+    struct mlq_resend *resend; /* ASSIGN/KILL resend timers (deliver.h) */
     struct mlq_logrelay *logs;
     struct mlq_logstore *logstore; /* uploaded job logs */
     int64_t heartbeat_ms;          /* told to workers */
@@ -48,6 +50,7 @@ struct mlq_ctx {
     /* Issue 6. */
     struct mlq_deps *deps;         /* jobs held on dependencies */
     struct mlq_strmap *arrays;     /* array id -> struct mlq_arrstate */
+    struct mlq_strmap *fencing;    /* attempt id -> worker epoch + 1 (deliver.h) */
     struct mlq_schedules *scheds;  /* cron schedules */
     char (*ended)[MLQ_ID_LEN + 1]; /* targets that ended this iteration */
     size_t nended, cap_ended;

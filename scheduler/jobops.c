@@ -23,6 +23,8 @@
 #include "why.h"
 #include "deps.h"
 #include "pipeline.h"
+#include "deliver.h"
+#include "health.h"
 
 static struct mlq_request job_request(const struct mlq_job *job)
 {
@@ -222,20 +224,29 @@ static void maybe_forget(struct mlq_ctx *c, struct mlq_job *job)
         mlq_jobtab_remove(c->jobs, job);
 }
 
-static void push_kill(struct mlq_ctx *c, const struct mlq_worker *w, const char *attempt_id,
-                      const char *reason)
+/* job: the job whose live attempt this is (the KILL is then resent until
+ * the attempt's end is reported); NULL for an attempt no longer current. */
+static void push_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
+                      const char *attempt_id, const char *reason)
 {
     if (!w || w->state != MLQ_WORKER_UP)
-        return; /* it is fenced when it registers again */
-    struct mlq_msg m = {.type = MLQ_MSG_KILL};
-    snprintf(m.u.kill.attempt_id, sizeof m.u.kill.attempt_id, "%s", attempt_id);
-    m.u.kill.reason = (char *)reason;
-    if (mlq_outbox_push(c->out, &w->peer, &m, NULL) < 0)
-        mlq_warn("could not queue kill of attempt %.8s", attempt_id);
+        w = NULL; /* it is fenced or killed when it registers again */
+    mlq_deliver_kill(c, job, w, attempt_id, reason);
 }
 
+static int lose_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, const char *why, bool node_fault,
+                           struct mlq_err *err);
+
 static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
-                        struct mlq_err *err);
+                        struct mlq_err *err)
+{
+    return lose_attempt_ex(c, job, why, true, err);
+}
+
+int mlq_jobops_lose(struct mlq_ctx *c, struct mlq_job *job, const char *why, struct mlq_err *err)
+{
+    return lose_attempt(c, job, why, err);
+}
 
 /* Into the pending queue, behind older jobs (the key is the submit order);
  * a job with a not-before time ahead waits in the queue's timer heap. */
@@ -345,32 +356,6 @@ int mlq_jobops_settle(struct mlq_ctx *c, struct mlq_err *err)
     return rc;
 }
 
-static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struct mlq_worker *w,
-                       struct mlq_err *err)
-{
-    int32_t gpu_ids[MLQ_MAX_GPUS];
-    uint32_t n = 0;
-    for (int i = 0; i < MLQ_MAX_GPUS; i++)
-        if (job->gpu_mask & (1ULL << i))
-            gpu_ids[n++] = i;
-    struct mlq_msg m = {.type = MLQ_MSG_ASSIGN};
-    memcpy(m.u.assign.attempt_id, job->att->id, sizeof m.u.assign.attempt_id);
-    memcpy(m.u.assign.job_id, job->row.id, sizeof m.u.assign.job_id);
-    m.u.assign.attempt = job->att->num;
-    m.u.assign.spec = job->row.spec;
-    m.u.assign.gpu_ids = gpu_ids;
-    m.u.assign.ngpu_ids = n;
-    m.u.assign.kill_grace_ms = c->kill_grace_ms;
-    m.u.assign.allow_root = c->allow_root;
-    if (job->row.array_id[0]) {
-        const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.array_id);
-        memcpy(m.u.assign.array_id, job->row.array_id, sizeof m.u.assign.array_id);
-        m.u.assign.array_index = job->row.array_index;
-        m.u.assign.array_size = arr ? arr->size : 0;
-    }
-    return mlq_outbox_push(c->out, &w->peer, &m, err);
-}
-
 /* Creates the attempt, records it ASSIGNED, reserves, queues ASSIGN. */
 static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w,
                     struct mlq_err *err)
@@ -412,7 +397,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
         mlq_warn("fair share: out of memory");
     mlq_info("job %.8s attempt %d -> worker %s (gpus %s)", job->row.id, a.num, w->name,
              a.gpu_ids[0] ? a.gpu_ids : "-");
-    return push_assign(c, job, w, err);
+    return mlq_deliver_assign(c, job, w, err);
 }
 
 /* True when some UP worker has CPU and memory left, i.e. a pass can place
@@ -512,6 +497,9 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
             return rc;
     }
     job->confirmed = true;
+    struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+    if (w)
+        mlq_health_ok(c, w);
     if (!moves)
         return 0;
     enum mlq_fsm_action act;
@@ -632,9 +620,15 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     enum mlq_outcome out = rep->u.report.outcome;
     if (out == MLQ_OUT_LOST || out == MLQ_OUT_REFUSED) {
         char why[256];
+        const char *detail = rep->u.report.detail ? rep->u.report.detail : "no detail";
         snprintf(why, sizeof why, "%s on worker %s: %s", out == MLQ_OUT_LOST ? "lost" : "refused",
-                 job->att->worker, rep->u.report.detail ? rep->u.report.detail : "no detail");
-        return lose_attempt(c, job, why, err);
+                 job->att->worker, detail);
+        if (out == MLQ_OUT_LOST)
+            return lose_attempt(c, job, why, err);
+        /* The worker's fault, not the job's: counted against the worker. */
+        struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+        int rc = w ? mlq_health_refused(c, w, detail, err) : 0;
+        return rc < 0 ? rc : lose_attempt_ex(c, job, why, false, err);
     }
     int rc = record_outcome(c, job, rep, err);
     if (rc < 0)
@@ -666,15 +660,17 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
     if (act == MLQ_ACT_DEQUEUE)
         mlq_queue_remove(c->queue, job);
     else if (act == MLQ_ACT_KILL && job->live)
-        push_kill(c, mlq_workers_get(c->workers, job->att->worker), job->att->id, reason);
+        push_kill(c, job, mlq_workers_get(c->workers, job->att->worker), job->att->id, reason);
     mlq_info("job %.8s %s", job->row.id, reason);
     maybe_forget(c, job);
     return 0;
 }
 
-/* The live attempt is gone with its worker: requeue the job or fail it. */
-static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
-                        struct mlq_err *err)
+/* The live attempt is gone with its worker: requeue the job or fail it.
+ * node_fault: counts as one of the job's node failures (a refusal does
+ * not: the job never ran). */
+static int lose_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, const char *why, bool node_fault,
+                           struct mlq_err *err)
 {
     enum mlq_attempt_state prev = job->att->state;
     job->att->state = MLQ_ATT_LOST;
@@ -691,7 +687,8 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
         maybe_forget(c, job);
         return 0;
     }
-    job->row.node_failures++;
+    if (node_fault)
+        job->row.node_failures++;
     bool again = job->row.node_failures < MLQ_MAX_NODE_FAILURES;
     char reason[256];
     if (again)
@@ -809,13 +806,13 @@ static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
 {
     struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, h->attempt_id);
     if (job && strcmp(job->att->worker, w->name) == 0) {
-        job->confirmed = true;
+        job->confirmed = job->acked = true;
         if (!h->finished && job->row.state == MLQ_JOB_CANCELLED)
-            push_kill(c, w, h->attempt_id, job->row.reason ? job->row.reason : "cancelled");
+            push_kill(c, job, w, h->attempt_id, job->row.reason ? job->row.reason : "cancelled");
         return;
     }
     if (!h->finished) /* fencing: not (or no longer) the current attempt */
-        push_kill(c, w, h->attempt_id, "attempt is no longer current");
+        push_kill(c, NULL, w, h->attempt_id, "attempt is no longer current");
 }
 
 int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
@@ -982,6 +979,11 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
     job->widx = mlq_workers_index(c->workers, w);
     struct mlq_request r = job_request(job);
     mlq_place_reserve(w, &r, mask);
+    /* A live task counts against its array's --max-running, as at dispatch. */
+    struct mlq_arrstate *arr =
+        job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
+    if (arr)
+        arr->running++;
     if (mlq_fairshare_start(c->fs, job->row.spec.owner, r.cpus_m, r.gpus, a->assigned_ms) < 0)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     return 0;

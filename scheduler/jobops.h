@@ -57,6 +57,10 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
 /* A worker registered holding these attempts: confirm, fence or lose. */
 int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
                          const struct mlq_held_attempt *held, size_t n, struct mlq_err *err);
+/* The live attempt is lost (not acknowledged in time, gone with its
+ * worker): the job is requeued after the lost-run delay, or fails after
+ * MLQ_MAX_NODE_FAILURES. May free the job. */
+int mlq_jobops_lose(struct mlq_ctx *c, struct mlq_job *job, const char *why, struct mlq_err *err);
 /* Lease checks: workers silent too long and unconfirmed attempts. */
 int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err);
 /* The fair-share part of a job's queue key (ms), for queue.h. */

@@ -167,6 +167,7 @@ int mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
     copy->detail = a->detail ? strdup(a->detail) : NULL;
     job->att = copy;
     job->live = true;
+    job->acked = job->kill_armed = false;
     size_t b = hash_str(job->att->id) & (tab->nbuckets - 1);
     job->h_att = tab->by_att[b];
     tab->by_att[b] = job;

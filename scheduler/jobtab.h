@@ -27,6 +27,8 @@ struct mlq_job {
     size_t late_idx;
     bool confirmed;     /* the worker confirmed att since this scheduler started */
     int64_t confirm_by; /* monotonic deadline for that confirmation */
+    bool acked;         /* the worker named att in its register (deliver.h) */
+    bool kill_armed;    /* a KILL of att is being resent (deliver.h) */
     uint64_t gpu_mask;  /* att's GPUs */
     size_t widx;        /* att's worker, index in the registry */
     /* Pending-queue bookkeeping, owned by queue.c. */

@@ -12,7 +12,10 @@
 #include "clock.h"
 #include "ctx.h"
 #include "fsutil.h"
+#include "deliver.h"
 #include "deps.h"
+#include "health.h"
+#include "resend.h"
 #include "fairshare.h"
 #include "pipeline.h"
 #include "schedules.h"
@@ -90,8 +93,11 @@ static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
     c->deps = mlq_deps_create();
     c->arrays = mlq_strmap_create();
     c->scheds = mlq_schedules_create();
+    c->resend = mlq_resend_create();
+    c->fencing = mlq_strmap_create();
     c->nended = 0;
-    if (!c->jobs || !c->queue || !c->workers || !c->fs || !c->deps || !c->arrays || !c->scheds)
+    if (!c->jobs || !c->queue || !c->workers || !c->fs || !c->deps || !c->arrays || !c->scheds ||
+        !c->resend || !c->fencing)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
@@ -100,6 +106,8 @@ static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
  * dependency index point at jobs, so they go before the job table. */
 static void ctx_free_memory(struct mlq_ctx *c)
 {
+    mlq_resend_destroy(&c->resend);
+    mlq_strmap_destroy(&c->fencing, NULL);
     mlq_schedules_destroy(&c->scheds);
     mlq_pipeline_free_arrays(c);
     mlq_deps_destroy(&c->deps);
@@ -395,7 +403,9 @@ static void run_timers(struct mlq_loop *s)
     if (mlq_queue_release_due(c->queue, c->now_wall, &next_due) > 0)
         c->dirty = true; /* a retry's backoff is over */
     struct mlq_err e = {0};
-    if (mlq_jobops_check_leases(c, &e) < 0 || mlq_schedules_tick(c, &e) < 0) {
+    mlq_health_tick(c);
+    if (mlq_jobops_check_leases(c, &e) < 0 || mlq_deliver_tick(c, &e) < 0 ||
+        mlq_schedules_tick(c, &e) < 0) {
         s->failed = true;
         s->fail_err = e;
     }

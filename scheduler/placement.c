@@ -33,7 +33,7 @@ bool mlq_place_eligible(const struct mlq_worker *w, const struct mlq_request *r)
 
 bool mlq_place_open(const struct mlq_worker *w)
 {
-    return w->state == MLQ_WORKER_UP && !w->drained && !w->draining;
+    return w->state == MLQ_WORKER_UP && !w->drained && !w->draining && !w->unhealthy;
 }
 
 static int32_t count_gpus(const struct mlq_worker *w, const char *type, bool free_only)
@@ -62,8 +62,8 @@ int32_t mlq_place_gpus_total(const struct mlq_worker *w, const char *type)
 
 bool mlq_place_fits_now(const struct mlq_worker *w, const struct mlq_request *r)
 {
-    return mlq_place_eligible(w, r) && w->cpus_m - w->cpus_used_m >= r->cpus_m &&
-           w->mem - w->mem_used >= r->mem &&
+    return mlq_place_eligible(w, r) && w->running < MLQ_MAX_WORKER_ATTEMPTS &&
+           w->cpus_m - w->cpus_used_m >= r->cpus_m && w->mem - w->mem_used >= r->mem &&
            (r->gpus == 0 || mlq_place_gpus_free(w, r->gpu_type) >= r->gpus);
 }
 

@@ -27,12 +27,13 @@ struct mlq_request {
 struct mlq_request mlq_place_request(const struct mlq_jobspec *spec);
 /* Pool and labels match (whatever the worker's state and load). */
 bool mlq_place_eligible(const struct mlq_worker *w, const struct mlq_request *r);
-/* UP and neither drained by an admin nor draining itself. */
+/* UP, neither drained by an admin nor draining itself, and healthy. */
 bool mlq_place_open(const struct mlq_worker *w);
 /* GPUs of the requested type (any when NULL) on w: free now / in all. */
 int32_t mlq_place_gpus_free(const struct mlq_worker *w, const char *type);
 int32_t mlq_place_gpus_total(const struct mlq_worker *w, const char *type);
-/* Eligible, and the request fits the worker's free resources right now. */
+/* Eligible, and the request fits the worker's free resources right now
+ * (including its MLQ_MAX_WORKER_ATTEMPTS live attempts at most). */
 bool mlq_place_fits_now(const struct mlq_worker *w, const struct mlq_request *r);
 /* Eligible, and the request fits the worker's totals (once idle). */
 bool mlq_place_fits_ever(const struct mlq_worker *w, const struct mlq_request *r);

@@ -16,8 +16,9 @@
 /* How many UP workers pass each successive filter. */
 struct census {
     size_t up, in_pool, labeled, typed, ever, ever_open, now;
-    const struct mlq_worker *largest; /* eligible worker with the most of what is asked */
-    const struct mlq_worker *drained; /* a drained worker that could run it */
+    const struct mlq_worker *largest;   /* eligible worker with the most of what is asked */
+    const struct mlq_worker *drained;   /* a drained worker that could run it */
+    const struct mlq_worker *unhealthy; /* an unhealthy one (health.h) that could */
 };
 
 static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct census *k)
@@ -46,7 +47,10 @@ static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct c
             continue;
         k->ever++;
         if (!mlq_place_open(w)) {
-            k->drained = w;
+            if (w->unhealthy && !w->drained && !w->draining)
+                k->unhealthy = w;
+            else
+                k->drained = w;
             continue;
         }
         k->ever_open++;
@@ -139,6 +143,12 @@ static bool hard_constraint(const struct mlq_request *r, const struct census *k,
             snprintf(out->closest, sizeof out->closest, "%s", k->largest->name);
             describe_lack(k->largest, r, true, out->lacks, sizeof out->lacks);
         }
+    } else if (k->ever_open == 0 && k->unhealthy) {
+        snprintf(out->closest, sizeof out->closest, "%s", k->unhealthy->name);
+        set(out, "unhealthy", "%s: %s is unhealthy (%.160s)",
+            k->drained ? "every worker that could run it is drained or unhealthy"
+                       : "every worker that could run it is unhealthy",
+            k->unhealthy->name, k->unhealthy->health);
     } else if (k->ever_open == 0) {
         snprintf(out->closest, sizeof out->closest, "%s", k->drained->name);
         set(out, "drained", "every worker that could run it is drained (%s: %.160s)",

@@ -25,6 +25,7 @@ struct mlq_worker {
     char name[MLQ_MAX_NAME + 1];
     enum mlq_worker_state state;
     struct mlq_peer peer; /* valid when state == UP */
+    uint32_t epoch;       /* registrations since the scheduler started */
     int64_t cpus_m, mem;
     int32_t gpus;
     int64_t cpus_used_m, mem_used;
@@ -33,6 +34,11 @@ struct mlq_worker {
     bool draining;     /* the worker itself is draining (--drain-and-exit) */
     bool drained;      /* an admin drained it (`mlq drain`), persisted */
     char drain_reason[256];
+    /* Health (health.h): refusals in a row since its last start. */
+    int32_t refusals;
+    bool unhealthy;          /* not placed on until it proves healthy */
+    int64_t unhealthy_until; /* monotonic ms: the cool-down's end */
+    char health[256];        /* why unhealthy: the last refusal */
     int64_t last_seen_mono, last_seen_wall, first_seen_wall;
     /* What the worker declared in `register` (owned by the registry). */
     char pool[MLQ_MAX_NAME + 1];

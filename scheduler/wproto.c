@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "deliver.h"
 #include "jobops.h"
 #include "log.h"
 #include "logstore.h"
@@ -76,6 +77,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     /* A newer connection under the same name replaces the old one. */
     w->peer = *peer;
     w->state = MLQ_WORKER_UP;
+    w->epoch++; /* the KILLs resent to its last connection end here (deliver.h) */
     w->cpus_m = msg->u.reg.cpus_m;
     w->mem = msg->u.reg.mem;
     w->gpus = msg->u.reg.gpus;
@@ -182,6 +184,8 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         rc = mlq_jobops_finished(c, job, msg, err);
     else
         accepted = stale_report_accepted(c, msg, w);
+    if (!current && msg->u.report.phase == MLQ_PHASE_FINISHED)
+        mlq_deliver_fence_ended(c, msg->u.report.attempt_id);
     if (rc < 0)
         return rc;
     if (!accepted)

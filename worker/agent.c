@@ -533,6 +533,7 @@ int mlq_agent_create(const struct mlq_agent_config *cfg, struct mlq_spool *spool
         .shim_path = cfg->shim_path,
         .gpus = cfg->gpus,
         .log_cap = a->cfg.log_cap,
+        .max_attempts = cfg->max_attempts,
         .send = send_for_attempts,
         .ctx = a,
     };

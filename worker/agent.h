@@ -52,7 +52,8 @@ struct mlq_agent_config {
     const char *const *labels;          /* "k=v", nlabels <= MLQ_MAX_LABELS */
     uint32_t nlabels;
     int64_t heartbeat_ms;
-    int64_t log_cap; /* bytes of each stream uploaded (the tail); 0: 16 MiB */
+    int64_t log_cap;      /* bytes of each stream uploaded (the tail); 0: 16 MiB */
+    int32_t max_attempts; /* attempts run at once; 0: MLQ_MAX_WORKER_ATTEMPTS */
     /* Read end of a non-blocking pipe carrying one byte per caught signal
      * (the signal number): SIGTERM/SIGINT stop the loop, SIGUSR2 starts
      * draining, SIGCHLD reaps. -1 when there is none. */

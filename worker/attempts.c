@@ -31,6 +31,7 @@ struct attempt {
     bool acked_started;
     bool persisted;    /* the spool has its folder (markers can be written) */
     bool fenced;       /* self-fenced: being killed, outcome "lost" */
+    bool killing;      /* SIGTERM sent to its shim: a repeated KILL is a no-op */
     int64_t next_send; /* monotonic ms of the next (re-)send of its report */
     struct mlq_status status;
     struct mlq_logupload *up; /* uploading its logs; NULL otherwise */
@@ -196,15 +197,24 @@ void mlq_attempts_watch(struct mlq_attempts *t)
     }
 }
 
+/* The shim ends its job (SIGTERM, SIGKILL after the grace) on the first
+ * SIGTERM; the scheduler resends KILL until the end is reported, so a
+ * repeat only logs. */
 static void kill_attempt(struct attempt *at, const char *why)
 {
     if (at->finished)
         return;
+    if (at->killing) {
+        mlq_debug("attempt %.8s: already being killed (%s)", at->id, why);
+        return;
+    }
     struct mlq_err e;
-    if (mlq_exec_signal(&at->shim, SIGTERM, &e) < 0)
+    if (mlq_exec_signal(&at->shim, SIGTERM, &e) < 0) {
         mlq_warn("attempt %.8s: cannot kill (%s): %s", at->id, why, e.msg);
-    else
-        mlq_info("attempt %.8s: killing (%s)", at->id, why);
+        return;
+    }
+    at->killing = true;
+    mlq_info("attempt %.8s: killing (%s)", at->id, why);
 }
 
 /* The scheduler has declared this worker lost and requeued these attempts.
@@ -348,6 +358,30 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
     send_report(t, at);
 }
 
+static size_t running_count(const struct mlq_attempts *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->natt; i++)
+        n += !t->att[i].finished;
+    return n;
+}
+
+/* A refusal with no room to hold the attempt: reported once, not resent;
+ * the scheduler resends the assignment until it hears an answer. */
+static void refuse_unheld(struct mlq_attempts *t, const char *id, const char *why)
+{
+    mlq_warn("attempt %.8s refused: %s", id, why);
+    if (!t->online)
+        return;
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    snprintf(m.u.report.attempt_id, sizeof m.u.report.attempt_id, "%s", id);
+    m.u.report.phase = MLQ_PHASE_FINISHED;
+    m.u.report.outcome = MLQ_OUT_REFUSED;
+    m.u.report.exit_code = -1;
+    m.u.report.detail = (char *)why;
+    t->cfg.send(t->cfg.ctx, &m);
+}
+
 void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const char *refuse_why)
 {
     const char *id = m->u.assign.attempt_id;
@@ -365,8 +399,14 @@ void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const 
         mlq_warn("attempt %.8s assigned again after it was reported and acknowledged; ignored", id);
         return;
     }
+    char why[128];
+    if (!refuse_why && running_count(t) >= (size_t)t->cfg.max_attempts) {
+        snprintf(why, sizeof why, "worker runs %d attempts, the most it may run at once",
+                 (int)t->cfg.max_attempts);
+        refuse_why = why;
+    }
     if (!(at = add_attempt(t, id))) {
-        mlq_error("attempt %.8s ignored: too many attempts held", id);
+        refuse_unheld(t, id, "worker holds too many unacknowledged attempts");
         return;
     }
     if (refuse_why) {
@@ -619,6 +659,8 @@ int mlq_attempts_create(const struct mlq_attempts_config *cfg, struct mlq_attemp
     if (!t)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     t->cfg = *cfg;
+    if (t->cfg.max_attempts <= 0 || t->cfg.max_attempts > MLQ_MAX_WORKER_ATTEMPTS)
+        t->cfg.max_attempts = MLQ_MAX_WORKER_ATTEMPTS;
     t->standby.fd = -1;
     t->standby_at = -1; /* after the first assignment */
     t->standby_until = INT64_MIN;

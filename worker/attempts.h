@@ -31,6 +31,7 @@ struct mlq_attempts_config {
     const char *shim_path;   /* borrowed */
     int32_t gpus;            /* GPU indices 0..gpus-1 exist here */
     int64_t log_cap;         /* > 0: bytes of each stream uploaded */
+    int32_t max_attempts;    /* attempts run at once; 0: MLQ_MAX_WORKER_ATTEMPTS */
     mlq_attempts_send_fn send;
     void *ctx;
 };
@@ -46,8 +47,11 @@ void mlq_attempts_destroy(struct mlq_attempts **t);
 /* Going online re-sends every pending report and unanswered log chunk. */
 void mlq_attempts_set_online(struct mlq_attempts *t, bool online, int64_t now);
 
-/* Handle one message from the scheduler. An assignment is refused (outcome
- * refused with that detail) when refuse_why is not NULL. */
+/* Handle one message from the scheduler. Every assignment is answered: it
+ * is refused (outcome refused with a detail) when refuse_why is not NULL,
+ * when MLQ_MAX_WORKER_ATTEMPTS attempts run here already, or when its
+ * folder cannot be made; a repeated assignment re-sends the attempt's
+ * report. A repeated KILL of an attempt being killed does nothing. */
 void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const char *refuse_why);
 void mlq_attempts_kill(struct mlq_attempts *t, const struct mlq_msg *m);
 void mlq_attempts_report_ack(struct mlq_attempts *t, const struct mlq_msg *m);

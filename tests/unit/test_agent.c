@@ -101,7 +101,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static void start_agent_cap(struct fx *f, int32_t gpus, int64_t log_cap)
+static void start_agent_full(struct fx *f, int32_t gpus, int64_t log_cap, int32_t max_attempts)
 {
     if (access(f->shim, X_OK) != 0) {
         fprintf(stderr, "%s not built: skipping\n", f->shim);
@@ -116,11 +116,17 @@ static void start_agent_cap(struct fx *f, int32_t gpus, int64_t log_cap)
         .gpus = gpus,
         .heartbeat_ms = 200,
         .log_cap = log_cap,
+        .max_attempts = max_attempts,
         .signal_fd = f->sig[0],
         .zctx = f->zctx,
     };
     struct mlq_err e;
     assert_int_equal(mlq_agent_create(&cfg, f->sp, &f->agent, &e), 0);
+}
+
+static void start_agent_cap(struct fx *f, int32_t gpus, int64_t log_cap)
+{
+    start_agent_full(f, gpus, log_cap, 0);
 }
 
 static void start_agent(struct fx *f, int32_t gpus)
@@ -818,6 +824,41 @@ static void test_drain(void **state)
     assert_int_equal(mlq_agent_held(f->agent), 0);
 }
 
+/* A worker running all it may run answers a further assignment with a
+ * refusal (never drops it); a repeated KILL of an attempt being killed
+ * changes nothing. */
+static void test_full_worker_refuses(void **state)
+{
+    struct fx *f = *state;
+    start_agent_full(f, 0, 0, 1);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *argv[] = {"/bin/sleep", "30"};
+    assign(f, ATT_1, argv, 2, NULL, 0);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, true);
+    assign(f, ATT_2, argv, 2, NULL, 0);
+    expect_report(f, ATT_2, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
+    assert_non_null(strstr(m.u.report.detail, "the most it may run at once"));
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_2, MLQ_PHASE_FINISHED, true);
+    assert_false(mlq_spool_attempt_exists(f->sp, ATT_2));
+
+    struct mlq_msg k = {.type = MLQ_MSG_KILL};
+    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_1);
+    k.u.kill.reason = "cancelled";
+    sched_send(f, &k);
+    sched_send(f, &k);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_SIGNALED);
+    assert_int_equal(m.u.report.signal, SIGTERM);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+}
+
 /* The spool cannot take the assignment: refused with the reason, nothing
  * half-written, and the worker takes the next one once the spool is fine. */
 static void test_spool_unwritable_refused(void **state)
@@ -1053,6 +1094,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_upload_not_found_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_fence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_worker_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shim_vanished, setup, teardown),
         cmocka_unit_test_setup_teardown(test_curve_refused_then_accepted, setup, teardown),

@@ -287,6 +287,14 @@ static void test_workers_table(void **state)
     assert_non_null(strstr(out, "UP (draining)"));
     assert_null(strstr(out, "drained"));
     free(out);
+    k_workers[1].draining = false; /* refused too often */
+    k_workers[1].unhealthy = true;
+    k_workers[1].health = "refused 3 assignments in a row (last: spool full)";
+    out = capture(workers_plain, NULL, &rc);
+    assert_non_null(strstr(out, "UP (unhealthy)"));
+    assert_non_null(
+        strstr(out, "\nw2 unhealthy: refused 3 assignments in a row (last: spool full)\n"));
+    free(out);
 }
 
 static void test_workers_json(void **state)

@@ -200,6 +200,22 @@ static void test_worker_json_draining(void **state)
     json_decref(o);
 }
 
+static void test_worker_json_unhealthy(void **state)
+{
+    (void)state;
+    struct mlq_workerinfo w = {.name = "w3", .state = "UP"};
+    json_t *o = mlq_out_worker_json(&w);
+    assert_true(json_is_false(json_object_get(o, "unhealthy")));
+    assert_true(json_is_null(json_object_get(o, "health")));
+    json_decref(o);
+    w.unhealthy = true;
+    w.health = "refused 3 assignments in a row (last: spool full)";
+    o = mlq_out_worker_json(&w);
+    assert_true(json_is_true(json_object_get(o, "unhealthy")));
+    assert_string_equal(json_string_value(json_object_get(o, "health")), w.health);
+    json_decref(o);
+}
+
 /* A job that failed twice, lost a worker once and now waits for its second
  * retry: LOST, FAILED, TIMED_OUT. */
 static struct mlq_attemptinfo k_atts[3];
@@ -479,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_argv_quoting),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_worker_json_draining),
+        cmocka_unit_test(test_worker_json_unhealthy),
         cmocka_unit_test(test_job_status_json),
         cmocka_unit_test(test_retries_used),
         cmocka_unit_test(test_jobview),

@@ -190,7 +190,9 @@ static void fill_workers(void)
                                                 .nlabels = N(sample_labels),
                                                 .drain_reason = "bad fan: ticket #42, \xc3\xa9",
                                                 .gpu_list = sample_gpu_list,
-                                                .ngpu_list = 4};
+                                                .ngpu_list = 4,
+                                                .unhealthy = true,
+                                                .health = "refused 3 assignments in a row"};
     sample_workers[1] =
         (struct mlq_workerinfo){.name = "node-b", .state = "LOST", .cpus_m = 1000, .mem = 1 << 20};
     memset(sample_held, 0, sizeof sample_held);
@@ -714,6 +716,8 @@ static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct ml
     assert_str_same(a->pool, b->pool);
     assert_strv_same(a->labels, a->nlabels, b->labels, b->nlabels);
     assert_str_same(a->drain_reason, b->drain_reason);
+    assert_int_equal(a->unhealthy, b->unhealthy);
+    assert_str_same(a->health, b->health);
     assert_gpus_eq(a->gpu_list, a->ngpu_list, b->gpu_list, b->ngpu_list);
 }
 

@@ -1,0 +1,208 @@
+/* deliver: see deliver.h. */
+#include "deliver.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jobops.h"
+#include "log.h"
+#include "pipeline.h"
+#include "resend.h"
+#include "strmap.h"
+
+static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struct mlq_worker *w,
+                       struct mlq_err *err)
+{
+    int32_t gpu_ids[MLQ_MAX_GPUS];
+    uint32_t n = 0;
+    for (int i = 0; i < MLQ_MAX_GPUS; i++)
+        if (job->gpu_mask & (1ULL << i))
+            gpu_ids[n++] = i;
+    struct mlq_msg m = {.type = MLQ_MSG_ASSIGN};
+    memcpy(m.u.assign.attempt_id, job->att->id, sizeof m.u.assign.attempt_id);
+    memcpy(m.u.assign.job_id, job->row.id, sizeof m.u.assign.job_id);
+    m.u.assign.attempt = job->att->num;
+    m.u.assign.spec = job->row.spec;
+    m.u.assign.gpu_ids = gpu_ids;
+    m.u.assign.ngpu_ids = n;
+    m.u.assign.kill_grace_ms = c->kill_grace_ms;
+    m.u.assign.allow_root = c->allow_root;
+    if (job->row.array_id[0]) {
+        const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.array_id);
+        memcpy(m.u.assign.array_id, job->row.array_id, sizeof m.u.assign.array_id);
+        m.u.assign.array_index = job->row.array_index;
+        m.u.assign.array_size = arr ? arr->size : 0;
+    }
+    return mlq_outbox_push(c->out, &w->peer, &m, err);
+}
+
+static void push_kill(struct mlq_ctx *c, const struct mlq_worker *w, const char *attempt_id,
+                      const char *reason)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_KILL};
+    snprintf(m.u.kill.attempt_id, sizeof m.u.kill.attempt_id, "%s", attempt_id);
+    m.u.kill.reason = (char *)reason;
+    if (mlq_outbox_push(c->out, &w->peer, &m, NULL) < 0)
+        mlq_warn("could not queue kill of attempt %.8s", attempt_id);
+}
+
+/* The first wait: one heartbeat interval (what a worker's reply takes at
+ * worst on a healthy link), at most the cap. */
+static int64_t first_wait(const struct mlq_ctx *c)
+{
+    return c->heartbeat_ms > 0 && c->heartbeat_ms < MLQ_RESEND_CAP_MS ? c->heartbeat_ms
+                                                                      : MLQ_RESEND_CAP_MS;
+}
+
+static void arm(struct mlq_ctx *c, const char *attempt_id, enum mlq_resend_kind kind,
+                int64_t deadline)
+{
+    if (!c->resend)
+        return;
+    struct mlq_resend_entry e = {.kind = kind, .interval = first_wait(c), .deadline = deadline};
+    memcpy(e.attempt_id, attempt_id, sizeof e.attempt_id);
+    e.due = c->now_mono + e.interval;
+    if (deadline && e.due > deadline)
+        e.due = deadline;
+    if (mlq_resend_arm(c->resend, &e) < 0)
+        mlq_warn("out of memory: attempt %.8s will not be resent", attempt_id);
+}
+
+int mlq_deliver_assign(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
+                       struct mlq_err *err)
+{
+    job->acked = false;
+    arm(c, job->att->id, MLQ_RESEND_ASSIGN, c->now_mono + c->lease_ms);
+    return push_assign(c, job, w, err);
+}
+
+/* The fencing KILL of attempt_id, resent while w stays on this
+ * registration (once per registration: the map holds its epoch + 1). */
+static void arm_fence(struct mlq_ctx *c, const struct mlq_worker *w, const char *attempt_id)
+{
+    uintptr_t tag = (uintptr_t)w->epoch + 1;
+    if (!c->resend || !c->fencing || (uintptr_t)mlq_strmap_get(c->fencing, attempt_id) == tag)
+        return;
+    struct mlq_resend_entry e = {.kind = MLQ_RESEND_FENCE, .interval = first_wait(c)};
+    memcpy(e.attempt_id, attempt_id, sizeof e.attempt_id);
+    e.due = c->now_mono + e.interval;
+    e.widx = mlq_workers_index(c->workers, w);
+    e.epoch = w->epoch;
+    if (mlq_strmap_put(c->fencing, attempt_id, (void *)tag) < 0 ||
+        mlq_resend_arm(c->resend, &e) < 0) {
+        mlq_strmap_take(c->fencing, attempt_id);
+        mlq_warn("out of memory: the kill of attempt %.8s will not be resent", attempt_id);
+    }
+}
+
+void mlq_deliver_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
+                      const char *attempt_id, const char *reason)
+{
+    if (job && job->live && !job->kill_armed) {
+        job->kill_armed = true;
+        arm(c, attempt_id, MLQ_RESEND_KILL, 0);
+    }
+    if (!w || w->state != MLQ_WORKER_UP)
+        return;
+    if (!job)
+        arm_fence(c, w, attempt_id);
+    push_kill(c, w, attempt_id, reason);
+}
+
+void mlq_deliver_fence_ended(struct mlq_ctx *c, const char *attempt_id)
+{
+    if (c->fencing)
+        mlq_strmap_take(c->fencing, attempt_id);
+}
+
+/* The timer again, after a doubled wait (never past the deadline). */
+static void rearm(struct mlq_ctx *c, struct mlq_resend_entry *e)
+{
+    e->interval = mlq_resend_backoff(e->interval, MLQ_RESEND_CAP_MS);
+    e->due = c->now_mono + e->interval;
+    if (e->deadline && e->due > e->deadline)
+        e->due = e->deadline;
+    if (mlq_resend_arm(c->resend, e) < 0)
+        mlq_warn("out of memory: attempt %.8s will not be resent", e->attempt_id);
+}
+
+/* A fencing KILL due again: sent while the attempt's end is unreported and
+ * its worker is on the same registration; else forgotten. */
+static void fence_due(struct mlq_ctx *c, struct mlq_resend_entry *e)
+{
+    uintptr_t tag = (uintptr_t)mlq_strmap_get(c->fencing, e->attempt_id);
+    if (tag != (uintptr_t)e->epoch + 1)
+        return; /* ended, or armed again under a newer registration */
+    const struct mlq_worker *w = mlq_workers_at(c->workers, e->widx);
+    if (!w || w->state != MLQ_WORKER_UP || w->epoch != e->epoch) {
+        mlq_strmap_take(c->fencing, e->attempt_id);
+        return; /* its next register is reconciled anew */
+    }
+    mlq_info("attempt %.8s: end not reported by %s, sending the kill again", e->attempt_id,
+             w->name);
+    push_kill(c, w, e->attempt_id, "attempt is no longer current");
+    rearm(c, e);
+}
+
+static int assign_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_entry *e,
+                      struct mlq_err *err)
+{
+    if (job->att->state != MLQ_ATT_ASSIGNED || job->acked)
+        return 0; /* acknowledged */
+    if (c->now_mono >= e->deadline) {
+        char why[MLQ_MAX_NAME + 96];
+        snprintf(why, sizeof why, "worker %s did not acknowledge the assignment within %lld ms",
+                 job->att->worker, (long long)c->lease_ms);
+        return mlq_jobops_lose(c, job, why, err);
+    }
+    const struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+    int rc = 0;
+    /* A job cancelled meanwhile is not sent again (its KILL is); the
+     * deadline still frees what its attempt holds. */
+    if (w && w->state == MLQ_WORKER_UP && job->row.state != MLQ_JOB_CANCELLED) {
+        mlq_info("attempt %.8s: assignment not acknowledged by %s, sending it again", job->att->id,
+                 w->name);
+        rc = push_assign(c, job, w, err);
+    }
+    rearm(c, e);
+    return rc;
+}
+
+static void kill_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_entry *e)
+{
+    if (job->row.state != MLQ_JOB_CANCELLED) {
+        job->kill_armed = false;
+        return;
+    }
+    const struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+    if (w && w->state == MLQ_WORKER_UP) {
+        mlq_info("attempt %.8s: end not reported by %s, sending the kill again", job->att->id,
+                 w->name);
+        push_kill(c, w, job->att->id, job->row.reason ? job->row.reason : "cancelled");
+    }
+    rearm(c, e);
+}
+
+int mlq_deliver_tick(struct mlq_ctx *c, struct mlq_err *err)
+{
+    struct mlq_resend_entry e;
+    while (c->resend && mlq_resend_pop_due(c->resend, c->now_mono, &e)) {
+        if (e.kind == MLQ_RESEND_FENCE) {
+            if (c->fencing)
+                fence_due(c, &e);
+            continue;
+        }
+        struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, e.attempt_id);
+        if (!job || !job->live)
+            continue; /* its end was reported: nothing to send any more */
+        int rc = 0;
+        if (e.kind == MLQ_RESEND_ASSIGN)
+            rc = assign_due(c, job, &e, err);
+        else
+            kill_due(c, job, &e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

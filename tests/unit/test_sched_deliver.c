@@ -1,0 +1,492 @@
+/* deliver, resend and health: ASSIGN and KILL are sent again until the
+ * worker answers, an unanswered assignment is lost after its deadline, a
+ * worker that keeps refusing is marked unhealthy instead of failing jobs,
+ * and --max-running survives a restart. A real (file) store; the outbox
+ * stands in for the socket (its count shows what would leave). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "deliver.h"
+#include "deps.h"
+#include "fairshare.h"
+#include "health.h"
+#include "jobops.h"
+#include "logrelay.h"
+#include "pipeline.h"
+#include "placement.h"
+#include "queue.h"
+#include "resend.h"
+#include "schedules.h"
+#include "strmap.h"
+#include "why.h"
+#include "wproto.h"
+
+#define G (1024LL * 1024 * 1024)
+
+struct fx {
+    struct mlq_ctx c;
+    char path[64];
+};
+
+static void ctx_open(struct mlq_ctx *c, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(mlq_store_open(path, &c->store, NULL), 0);
+    c->jobs = mlq_jobtab_create();
+    c->queue = mlq_queue_create();
+    c->fs_half_life_ms = 24 * 3600 * 1000LL;
+    c->fs = mlq_fairshare_create(c->fs_half_life_ms);
+    c->age_step_ms = 60000;
+    c->deps = mlq_deps_create();
+    c->arrays = mlq_strmap_create();
+    c->scheds = mlq_schedules_create();
+    c->resend = mlq_resend_create();
+    c->fencing = mlq_strmap_create();
+    c->default_limit_ms = 3600 * 1000;
+    c->workers = mlq_workers_create();
+    c->out = mlq_outbox_create();
+    c->logs = mlq_logrelay_create();
+    c->heartbeat_ms = 1000;
+    c->lease_ms = 10000;
+    c->kill_grace_ms = 1000;
+    c->now_mono = 1000000;
+    c->now_wall = 1700000000000;
+}
+
+static void ctx_close(struct mlq_ctx *c)
+{
+    mlq_store_close(&c->store);
+    mlq_queue_destroy(&c->queue);
+    mlq_fairshare_destroy(&c->fs);
+    mlq_schedules_destroy(&c->scheds);
+    mlq_resend_destroy(&c->resend);
+    mlq_strmap_destroy(&c->fencing, NULL);
+    mlq_pipeline_free_arrays(c);
+    mlq_deps_destroy(&c->deps);
+    free(c->ended);
+    free(c->late);
+    mlq_jobtab_destroy(&c->jobs);
+    mlq_workers_destroy(&c->workers);
+    mlq_outbox_destroy(&c->out);
+    mlq_logrelay_destroy(&c->logs);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    strcpy(f->path, "/tmp/mlq-test-deliver-XXXXXX");
+    int fd = mkstemp(f->path);
+    close(fd);
+    unlink(f->path);
+    ctx_open(&f->c, f->path);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    ctx_close(&f->c);
+    char p[80];
+    unlink(f->path);
+    snprintf(p, sizeof p, "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->path);
+    unlink(p);
+    free(f);
+    return 0;
+}
+
+static struct mlq_worker *up(struct mlq_ctx *c, const char *name)
+{
+    struct mlq_worker *w = mlq_workers_add(c->workers, name);
+    w->state = MLQ_WORKER_UP;
+    w->cpus_m = 4000;
+    w->mem = 8 * G;
+    w->peer.len = strlen(name);
+    memcpy(w->peer.id, name, w->peer.len);
+    w->last_seen_mono = c->now_mono;
+    return w;
+}
+
+static struct mlq_jobspec spec_of(int64_t cpus_m)
+{
+    struct mlq_jobspec spec = {.argc = 1, .cpus_m = cpus_m, .mem = G, .retries = 0};
+    spec.argv = malloc(sizeof(char *));
+    spec.argv[0] = strdup("/bin/true");
+    spec.owner = strdup("alice");
+    spec.workdir = strdup("/tmp");
+    spec.retry_backoff_ms = 1000;
+    return spec;
+}
+
+static struct mlq_job *submit(struct mlq_ctx *c, int64_t cpus_m)
+{
+    struct mlq_jobspec spec = spec_of(cpus_m);
+    char id[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
+    return mlq_jobtab_get(c->jobs, id);
+}
+
+static void commit(struct mlq_ctx *c)
+{
+    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
+    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
+}
+
+/* What the iteration would send, then forgotten (as after a flush). */
+static size_t sent(struct mlq_ctx *c)
+{
+    size_t n = mlq_outbox_count(c->out);
+    mlq_outbox_destroy(&c->out);
+    c->out = mlq_outbox_create();
+    return n;
+}
+
+/* The loop's timer, ms later; the workers stay in touch. */
+static void tick(struct mlq_ctx *c, int64_t ms)
+{
+    c->now_mono += ms;
+    c->now_wall += ms;
+    int64_t due;
+    mlq_queue_release_due(c->queue, c->now_wall, &due);
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++)
+        mlq_workers_at(c->workers, i)->last_seen_mono = c->now_mono;
+    assert_int_equal(mlq_deliver_tick(c, NULL), 0);
+    mlq_health_tick(c);
+}
+
+static struct mlq_msg report(const struct mlq_job *job, enum mlq_outcome out, const char *detail)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    memcpy(m.u.report.attempt_id, job->att->id, sizeof m.u.report.attempt_id);
+    m.u.report.phase = MLQ_PHASE_FINISHED;
+    m.u.report.outcome = out;
+    m.u.report.detail = (char *)detail;
+    return m;
+}
+
+static void test_resend_heap_order_and_backoff(void **state)
+{
+    (void)state;
+    struct mlq_resend *r = mlq_resend_create();
+    int64_t due[] = {50, 10, 40, 20, 30};
+    for (int i = 0; i < 5; i++) {
+        struct mlq_resend_entry e = {.due = due[i], .interval = i};
+        snprintf(e.attempt_id, sizeof e.attempt_id, "a%d", i);
+        assert_int_equal(mlq_resend_arm(r, &e), 0);
+    }
+    struct mlq_resend_entry e;
+    assert_false(mlq_resend_pop_due(r, 5, &e));
+    int64_t last = 0;
+    for (int i = 0; i < 5; i++) {
+        assert_true(mlq_resend_pop_due(r, 100, &e));
+        assert_true(e.due >= last);
+        last = e.due;
+    }
+    assert_int_equal(mlq_resend_count(r), 0);
+    assert_int_equal(mlq_resend_backoff(1000, 30000), 2000);
+    assert_int_equal(mlq_resend_backoff(20000, 30000), 30000);
+    mlq_resend_destroy(&r);
+    assert_null(r);
+}
+
+static void test_assign_resent_until_started(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1");
+    struct mlq_job *job = submit(c, 1000);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(sent(c), 1); /* the ASSIGN */
+    tick(c, 999);
+    assert_int_equal(sent(c), 0);
+    tick(c, 1); /* one heartbeat interval */
+    assert_int_equal(sent(c), 1);
+    tick(c, 1000); /* the wait doubled */
+    assert_int_equal(sent(c), 0);
+    tick(c, 1000);
+    assert_int_equal(sent(c), 1);
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    for (int i = 0; i < 20; i++)
+        tick(c, 1000);
+    assert_int_equal(sent(c), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_RUNNING); /* no deadline once started */
+    assert_int_equal(mlq_resend_count(c->resend), 0);
+    commit(c);
+}
+
+static void test_assign_not_resent_to_a_worker_not_up(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    submit(c, 1000);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(sent(c), 1);
+    w->state = MLQ_WORKER_DOWN;
+    tick(c, 1000);
+    assert_int_equal(sent(c), 0);
+    w->state = MLQ_WORKER_UP;
+    tick(c, 2000);
+    assert_int_equal(sent(c), 1);
+    commit(c);
+}
+
+static void test_assigned_deadline_loses_attempt(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    struct mlq_job *job = submit(c, 1000);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(w->running, 1);
+    for (int64_t t = 0; t < c->lease_ms - 1000; t += 1000)
+        tick(c, 1000);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    tick(c, 1000); /* one lease after the dispatch */
+    job = mlq_jobtab_get(c->jobs, id);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    assert_int_equal(job->row.attempts, 1);
+    assert_non_null(strstr(job->row.reason, "did not acknowledge"));
+    assert_int_equal(w->running, 0); /* its resources are free again */
+    commit(c);
+}
+
+static void test_register_naming_attempt_acknowledges(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    struct mlq_job *job = submit(c, 1000);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    sent(c);
+    struct mlq_held_attempt held = {.finished = false};
+    strcpy(held.attempt_id, job->att->id);
+    assert_int_equal(mlq_jobops_reconcile(c, w, &held, 1, NULL), 0);
+    for (int i = 0; i < 15; i++)
+        tick(c, 1000);
+    assert_int_equal(sent(c), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    commit(c);
+}
+
+static void test_kill_resent_until_end_reported(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1");
+    struct mlq_job *job = submit(c, 1000);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    sent(c);
+    assert_int_equal(mlq_jobops_cancel(c, job, "cancelled by user", NULL), 0);
+    assert_int_equal(sent(c), 1); /* KILL */
+    tick(c, 1000);
+    assert_int_equal(sent(c), 1); /* KILL again */
+    tick(c, 2000);
+    assert_int_equal(sent(c), 1);
+    struct mlq_msg rep = report(job, MLQ_OUT_SIGNALED, NULL);
+    rep.u.report.signal = 15;
+    assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+    assert_null(mlq_jobtab_get(c->jobs, id));
+    for (int i = 0; i < 10; i++)
+        tick(c, 5000);
+    assert_int_equal(sent(c), 0);
+    commit(c);
+}
+
+/* Cancelled before the worker acknowledged the assignment: the KILL is
+ * resent, the ASSIGN no more, and the deadline frees the resources. */
+static void test_cancel_while_assigned(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    struct mlq_job *job = submit(c, 1000);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    sent(c);
+    assert_int_equal(mlq_jobops_cancel(c, job, "cancelled by user", NULL), 0);
+    assert_int_equal(sent(c), 1); /* KILL */
+    tick(c, 1000);
+    assert_int_equal(sent(c), 1); /* the KILL again, not the ASSIGN */
+    for (int i = 0; i < 9; i++)
+        tick(c, 1000);
+    assert_null(mlq_jobtab_get(c->jobs, id)); /* attempt lost at the deadline */
+    assert_int_equal(w->running, 0);
+    tick(c, 30000);
+    assert_int_equal(mlq_resend_count(c->resend), 0);
+    commit(c);
+}
+
+#define STRANGER "dddddddd-0000-4000-8000-000000000000"
+
+/* A worker holds an attempt that is no longer current: its KILL is resent
+ * until the worker reports the attempt's end, or until it registers again
+ * (the reconciliation then decides anew). */
+static void test_fencing_kill_resent_until_end(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    w->epoch = 1;
+    struct mlq_held_attempt held = {.attempt_id = STRANGER, .finished = false};
+    assert_int_equal(mlq_jobops_reconcile(c, w, &held, 1, NULL), 0);
+    assert_int_equal(sent(c), 1); /* KILL */
+    tick(c, 1000);
+    assert_int_equal(sent(c), 1); /* again */
+    tick(c, 2000);
+    assert_int_equal(sent(c), 1);
+    struct mlq_msg rep = {.type = MLQ_MSG_REPORT};
+    strcpy(rep.u.report.attempt_id, STRANGER);
+    rep.u.report.phase = MLQ_PHASE_FINISHED;
+    rep.u.report.outcome = MLQ_OUT_SIGNALED;
+    rep.u.report.signal = 15;
+    assert_int_equal(mlq_wproto_on_report(c, &w->peer, &rep, NULL), 0);
+    assert_int_equal(sent(c), 1); /* its report_ack */
+    tick(c, 4000);
+    tick(c, 30000);
+    assert_int_equal(sent(c), 0);
+
+    /* Held again by a worker that then registers again: the KILL of the
+     * old registration stops (the new one's reconciliation re-sends it). */
+    assert_int_equal(mlq_jobops_reconcile(c, w, &held, 1, NULL), 0);
+    assert_int_equal(sent(c), 1);
+    w->epoch++;
+    tick(c, 1000);
+    assert_int_equal(sent(c), 0);
+    assert_int_equal(mlq_strmap_count(c->fencing), 0);
+    assert_int_equal(mlq_resend_count(c->resend), 0);
+    commit(c);
+}
+
+static void test_refusals_mark_worker_unhealthy(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *bad = up(c, "bad");
+    struct mlq_job *job = submit(c, 1000);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    for (int i = 1; i <= MLQ_UNHEALTHY_REFUSALS; i++) {
+        assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+        job = mlq_jobtab_get(c->jobs, id);
+        assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+        struct mlq_msg rep = report(job, MLQ_OUT_REFUSED, "spool full");
+        assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+        job = mlq_jobtab_get(c->jobs, id);
+        assert_non_null(job); /* not failed: never ran */
+        assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+        assert_int_equal(job->row.node_failures, 0);
+        assert_int_equal(bad->unhealthy, i == MLQ_UNHEALTHY_REFUSALS);
+        tick(c, job->row.not_before_ms - c->now_wall);
+    }
+    assert_non_null(strstr(bad->health, "spool full"));
+    /* Nothing is placed on it; `mlq why` names it. */
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    struct mlq_why why;
+    mlq_why_explain(c, job, false, &why);
+    assert_non_null(strstr(why.text, "unhealthy"));
+    assert_string_equal(why.closest, "bad");
+    /* A healthy worker gets the job. */
+    up(c, "good");
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    assert_string_equal(job->att->worker, "good");
+    /* After the cool-down it is tried again, on probation. */
+    tick(c, MLQ_UNHEALTHY_COOLDOWN_MS);
+    assert_false(bad->unhealthy);
+    struct mlq_job *next = submit(c, 1000);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_string_equal(next->att->worker, "bad");
+    struct mlq_msg rep = report(next, MLQ_OUT_REFUSED, "spool full");
+    assert_int_equal(mlq_jobops_finished(c, next, &rep, NULL), 0);
+    assert_true(bad->unhealthy);
+    commit(c);
+}
+
+static void test_started_report_makes_worker_healthy(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    struct mlq_job *a = submit(c, 1000), *b = submit(c, 1000);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    struct mlq_msg rep = report(a, MLQ_OUT_REFUSED, "full");
+    assert_int_equal(mlq_jobops_finished(c, a, &rep, NULL), 0);
+    assert_int_equal(w->refusals, 1);
+    assert_int_equal(mlq_jobops_started(c, b, NULL), 0);
+    assert_int_equal(w->refusals, 0); /* refusals count in a row */
+    /* A draining worker refuses by design: not counted. */
+    w->draining = true;
+    for (int i = 0; i < MLQ_UNHEALTHY_REFUSALS; i++)
+        assert_int_equal(mlq_health_refused(c, w, "worker is draining", NULL), 0);
+    assert_false(w->unhealthy);
+    assert_int_equal(w->refusals, 0);
+    commit(c);
+}
+
+static void test_worker_attempt_cap(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1");
+    struct mlq_jobspec spec = {.cpus_m = 1, .mem = 1};
+    struct mlq_request r = mlq_place_request(&spec);
+    w->running = MLQ_MAX_WORKER_ATTEMPTS - 1;
+    assert_true(mlq_place_fits_now(w, &r));
+    w->running = MLQ_MAX_WORKER_ATTEMPTS;
+    assert_false(mlq_place_fits_now(w, &r));
+    w->running = 0;
+}
+
+static void test_max_running_survives_restart(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_ctx *c = &f->c;
+    up(c, "w1")->cpus_m = 64000;
+    struct mlq_jobspec spec = spec_of(1000);
+    spec.max_running = 2;
+    spec.array = strdup("0-5");
+    char aid[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_pipeline_submit_array(c, &spec, aid, NULL), 0);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_pipeline_array(c, aid)->running, 2);
+    commit(c);
+
+    ctx_close(c); /* "restart" */
+    ctx_open(c, f->path);
+    assert_int_equal(mlq_jobops_recover(c, NULL), 0);
+    struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
+    w->state = MLQ_WORKER_UP;
+    w->cpus_m = 64000;
+    w->mem = 64 * G;
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_pipeline_array(c, aid)->running, 2);
+    assert_int_equal(w->running, 2); /* none placed beyond --max-running */
+    commit(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resend_heap_order_and_backoff),
+        cmocka_unit_test_setup_teardown(test_assign_resent_until_started, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assign_not_resent_to_a_worker_not_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assigned_deadline_loses_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_naming_attempt_acknowledges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_resent_until_end_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_while_assigned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fencing_kill_resent_until_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_mark_worker_unhealthy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_started_report_makes_worker_healthy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_attempt_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_running_survives_restart, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
