@@ -24,6 +24,7 @@
 #include "logrelay.h"
 #include "logstore.h"
 #include "queue.h"
+#include "retention.h"
 #include "wproto.h"
 
 #define BATCH_MAX    512  /* messages handled per iteration */
@@ -78,6 +79,7 @@ struct mlq_loop {
     int64_t time_offset_ms; /* test clock: shift */
     int64_t start_wall, start_mono;
     int64_t next_purge; /* monotonic time of the next idempotency sweep */
+    struct mlq_retention *retention;
     struct mlq_err fail_err;
 };
 
@@ -220,6 +222,9 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     snprintf(path, sizeof path, "%s/logs", o->state_dir);
     if (rc == 0)
         rc = mlq_logstore_open(path, &c->logstore, err);
+    struct mlq_retention_opts ro = {o->retain_jobs_ms, o->retain_events_ms, o->retain_logs_bytes};
+    if (rc == 0)
+        rc = mlq_retention_create(&ro, &s->retention, err);
     if (rc == 0)
         rc = mlq_jobops_recover(c, err);
     if (rc == 0)
@@ -258,6 +263,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
     mlq_outbox_destroy(&s->c.out);
     mlq_logrelay_destroy(&s->c.logs);
     mlq_logstore_close(&s->c.logstore);
+    mlq_retention_destroy(&s->retention);
     free(s);
     *sp = NULL;
 }
@@ -368,6 +374,7 @@ static void end_iteration(struct mlq_loop *s)
         s->fail_err = e;
     }
     if (s->failed) {
+        mlq_retention_rolled_back(s->retention);
         mlq_error("database write failed, iteration rolled back: %s", s->fail_err.msg);
         char msg[MLQ_ERR_MSG_MAX + 32];
         snprintf(msg, sizeof msg, "database error: %s", s->fail_err.msg);
@@ -377,6 +384,8 @@ static void end_iteration(struct mlq_loop *s)
             s->next_tick = c->now_mono + DB_RETRY_MS;
         }
         s->failed = false;
+    } else {
+        mlq_retention_committed(s->retention, c);
     }
     mlq_outbox_flush(c->out, c->router);
 }
@@ -404,6 +413,11 @@ static void run_timers(struct mlq_loop *s)
             s->failed = true;
             s->fail_err = e;
         }
+    }
+    /* Finished jobs, old events, logs over the cap: a small batch. */
+    if (!s->failed && mlq_retention_tick(s->retention, c, &e) < 0) {
+        s->failed = true;
+        s->fail_err = e;
     }
 }
 
