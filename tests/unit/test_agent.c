@@ -313,12 +313,18 @@ static void test_job_round_trip(void **state)
     assert_int_equal(mlq_agent_held(f->agent), 1);
     ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
     /* Accepted: the logs go up, stdout then stderr; held until both are. */
-    expect_small_stream(f, ATT_1, MLQ_STREAM_STDOUT, "hi\n");
+    struct mlq_msg up;
+    expect_upload(f, ATT_1, MLQ_STREAM_STDOUT, &up);
+    assert_true(up.u.log_upload.eof);
+    assert_int_equal(up.u.log_upload.len, 3);
+    assert_memory_equal(up.u.log_upload.data, "hi\n", 3);
+    mlq_proto_msg_free(&up);
     assert_true(marker(f, ATT_1, MLQ_PHASE_FINISHED));
     assert_int_equal(mlq_agent_held(f->agent), 1);
     assert_false(uploaded(f, ATT_1));
 
-    /* Logs stay readable from the worker until they are all uploaded. */
+    /* Logs stay readable from the worker until they are all uploaded (read
+     * while the stdout chunk waits for its ack: nothing else is sent). */
     struct mlq_msg rd = {.type = MLQ_MSG_LOG_READ};
     rd.u.log_read.token = 77;
     snprintf(rd.u.log_read.attempt_id, sizeof rd.u.log_read.attempt_id, "%s", ATT_1);
@@ -333,6 +339,7 @@ static void test_job_round_trip(void **state)
     assert_int_equal(m.u.log_chunk.len, 5);
     assert_memory_equal(m.u.log_chunk.data, "oops\n", 5);
     mlq_proto_msg_free(&m);
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 3, 0);
 
     expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "oops\n");
     step_for(f, 50);
