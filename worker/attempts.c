@@ -19,11 +19,12 @@
 #include "logupload.h"
 #include "spoolgc.h"
 
-#define RESEND_EVERY_MS  1000 /* an unacknowledged report is sent again */
-#define CGROUP_KILL_MS   1000 /* how long a dead shim's cgroup may take */
-#define STANDBY_AFTER_MS 20   /* a new standby shim, once the last start is done */
-#define STANDBY_IDLE_MS  2000 /* kept this long without an assignment */
-#define STANDBY_RETRY_MS 5000 /* after a standby shim could not be started */
+#define RESEND_EVERY_MS  1000          /* an unacknowledged report is sent again */
+#define CGROUP_KILL_MS   1000          /* how long a dead shim's cgroup may take */
+#define STANDBY_AFTER_MS 20            /* a new standby shim, once the last start is done */
+#define STANDBY_IDLE_MS  2000          /* kept this long without an assignment */
+#define STANDBY_RETRY_MS 5000          /* after a standby shim could not be started */
+#define PRUNE_EVERY_MS   (3600 * 1000) /* old done records of removed attempts */
 
 struct attempt {
     char id[MLQ_ID_LEN + 1];
@@ -46,6 +47,7 @@ struct mlq_attempts {
     char standby_dir[MLQ_MAX_PATH]; /* its prepared folder; "" when none */
     int64_t standby_at;             /* monotonic ms when to start one; -1: none */
     int64_t standby_until;          /* when to send it away (no assignment since) */
+    int64_t next_prune;             /* monotonic ms of the next done-record prune */
 };
 
 /* ---- table ---- */
@@ -573,6 +575,11 @@ void mlq_attempts_set_online(struct mlq_attempts *t, bool online, int64_t now)
 
 void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
 {
+    if (now >= t->next_prune) {
+        if (t->next_prune)
+            mlq_spoolgc_prune(t->cfg.spool, MLQ_SPOOLGC_DONE_KEEP_S);
+        t->next_prune = now + PRUNE_EVERY_MS; /* the start-up sweep did the first */
+    }
     mlq_attempts_watch(t);
     if (t->online)
         resend_reports(t, now, false);

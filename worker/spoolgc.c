@@ -114,7 +114,7 @@ static int sweep_attempt(struct mlq_spool *sp, const char *name)
     return mlq_spoolgc_remove(sp, name, NULL) == 0 ? 1 : 0;
 }
 
-static void prune_done(struct mlq_spool *sp, long keep_s)
+void mlq_spoolgc_prune(struct mlq_spool *sp, long keep_s)
 {
     char done[MLQ_MAX_PATH];
     if (path_of(done, sizeof done, mlq_spool_root(sp), DONE_DIR, "") < 0)
@@ -143,6 +143,6 @@ int mlq_spoolgc_sweep(struct mlq_spool *sp, long keep_s)
             removed += sweep_attempt(sp, de->d_name);
         closedir(d);
     }
-    prune_done(sp, keep_s);
+    mlq_spoolgc_prune(sp, keep_s);
     return removed;
 }

@@ -18,7 +18,7 @@
  * A crash after 1 leaves a done folder that the next start removes; after
  * 2, a trash folder that the next start removes. The done records are kept
  * MLQ_SPOOLGC_DONE_KEEP_S (far longer than any assign can be late) and
- * pruned at start. When the record cannot be written (full spool) only the
+ * pruned at start and hourly. When the record cannot be written (full spool) only the
  * log files are removed, which frees the space; the folder and its markers
  * stay for the next start. */
 #ifndef MLQ_SPOOLGC_H
@@ -44,5 +44,7 @@ bool mlq_spoolgc_was_removed(const struct mlq_spool *sp, const char *attempt_id)
  * done records older than keep_s seconds. Returns the number of attempt
  * folders removed. */
 int mlq_spoolgc_sweep(struct mlq_spool *sp, long keep_s);
+/* Removes done records older than keep_s seconds. */
+void mlq_spoolgc_prune(struct mlq_spool *sp, long keep_s);
 
 #endif
