@@ -374,7 +374,6 @@ static void end_iteration(struct mlq_loop *s)
         s->fail_err = e;
     }
     if (s->failed) {
-        mlq_retention_rolled_back(s->retention);
         mlq_error("database write failed, iteration rolled back: %s", s->fail_err.msg);
         char msg[MLQ_ERR_MSG_MAX + 32];
         snprintf(msg, sizeof msg, "database error: %s", s->fail_err.msg);
@@ -384,8 +383,6 @@ static void end_iteration(struct mlq_loop *s)
             s->next_tick = c->now_mono + DB_RETRY_MS;
         }
         s->failed = false;
-    } else {
-        mlq_retention_committed(s->retention, c);
     }
     mlq_outbox_flush(c->out, c->router);
 }
@@ -414,11 +411,26 @@ static void run_timers(struct mlq_loop *s)
             s->fail_err = e;
         }
     }
-    /* Finished jobs, old events, logs over the cap: a small batch. */
-    if (!s->failed && mlq_retention_tick(s->retention, c, &e) < 0) {
-        s->failed = true;
-        s->fail_err = e;
+}
+
+/* Finished jobs, old events, logs over the cap: a small batch when one is
+ * due, in its own short transaction after the iteration's replies and
+ * assignments are out, so that it never delays them. It touches nothing in
+ * memory, so a failure only rolls the batch back. */
+static void run_retention(struct mlq_loop *s)
+{
+    struct mlq_ctx *c = &s->c;
+    struct mlq_err e = {0};
+    int rc = mlq_retention_tick(s->retention, c, &e);
+    if (rc == 0)
+        rc = mlq_store_commit(c->store, &e);
+    if (rc < 0) {
+        mlq_store_rollback(c->store);
+        mlq_retention_rolled_back(s->retention);
+        mlq_warn("retention batch rolled back (tried again later): %s", e.msg);
+        return;
     }
+    mlq_retention_committed(s->retention, c);
 }
 
 static void schedule_if_dirty(struct mlq_loop *s)
@@ -455,6 +467,7 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         run_timers(s);
         schedule_if_dirty(s);
         end_iteration(s);
+        run_retention(s);
     }
     return 0;
 }

@@ -167,7 +167,7 @@ int mlq_retention_tick(struct mlq_retention *r, struct mlq_ctx *c, struct mlq_er
             mlq_debug("retention: %d log file(s) removed, the log store is over its cap", n);
     }
     if (behind)
-        r->next_mono = c->now_mono; /* again at the next timer tick */
+        r->next_mono = c->now_mono + MLQ_RETENTION_BEHIND_MS;
     return rc;
 }
 

@@ -11,12 +11,14 @@
  * - Events older than the events setting (the newest event always stays).
  * - The log store's oldest complete logs while it is over the size cap.
  *
- * Work is done in small bounded batches from the loop's timer, inside the
- * iteration's transaction: at most MLQ_RETENTION_BATCH jobs deleted out of
+ * Work is done in small bounded batches at the end of a loop iteration,
+ * after its commit and after its messages are sent, in a transaction of its
+ * own (so a batch never delays a reply or an assignment, and a failed batch
+ * rolls back alone): at most MLQ_RETENTION_BATCH jobs deleted out of
  * a window of MLQ_RETENTION_WINDOW job seqs, at most
  * MLQ_RETENTION_EVENTS_BATCH events and MLQ_RETENTION_LOGS_BATCH log files,
- * once per MLQ_RETENTION_EVERY_MS, or at the next timer tick while a batch
- * came back full (retention is behind). Log files of deleted jobs are
+ * once per MLQ_RETENTION_EVERY_MS, or once per MLQ_RETENTION_BEHIND_MS while
+ * a batch came back full (retention is behind). Log files of deleted jobs are
  * removed only once the deletion is committed. */
 #ifndef MLQ_RETENTION_H
 #define MLQ_RETENTION_H
@@ -33,6 +35,7 @@
 #define MLQ_RETENTION_EVENTS_BATCH       1000
 #define MLQ_RETENTION_LOGS_BATCH         256
 #define MLQ_RETENTION_EVERY_MS           1000
+#define MLQ_RETENTION_BEHIND_MS          100 /* while batches come back full */
 
 struct mlq_retention_opts {
     int64_t jobs_ms;    /* finished jobs kept this long after their end; 0 = forever */
@@ -47,13 +50,14 @@ int mlq_retention_create(const struct mlq_retention_opts *o, struct mlq_retentio
 /* Accepts NULL; nulls *r. */
 void mlq_retention_destroy(struct mlq_retention **r);
 
-/* Runs one batch when one is due at c->now_mono, inside the iteration's
- * transaction (opened here when needed). MLQ_EDB on a database error: the
- * caller rolls the iteration back (then calls mlq_retention_rolled_back). */
+/* Runs one batch when one is due at c->now_mono, in a transaction opened
+ * here; the caller commits it. MLQ_EDB on a database error: the caller
+ * rolls it back (then calls mlq_retention_rolled_back). Nothing in memory
+ * is touched. */
 int mlq_retention_tick(struct mlq_retention *r, struct mlq_ctx *c, struct mlq_err *err);
-/* The iteration committed: the logs of the jobs it deleted go now. */
+/* The batch committed: the logs of the jobs it deleted go now. */
 void mlq_retention_committed(struct mlq_retention *r, struct mlq_ctx *c);
-/* The iteration was rolled back: its jobs are back, so are their logs. */
+/* The batch was rolled back: its jobs are back, so are their logs. */
 void mlq_retention_rolled_back(struct mlq_retention *r);
 
 /* Totals since start (for logs and tests). */
