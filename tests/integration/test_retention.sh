@@ -4,7 +4,8 @@
 # stored logs disappear from the scheduler (`mlq status`, `mlq list`, the
 # database, STATE_DIR/logs) a little after it ended, while a running job, a
 # finished job that a pending job still depends on, and the newest job
-# stay; old events go with --retain-events; the database stays consistent.
+# stay; the database stays consistent. Then, with --retain-logs-size, the
+# oldest stored logs go and `mlq logs` of their job says none is kept.
 IT_DEADLINE=120
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -56,3 +57,18 @@ AFTER=$OUT
 expect_rc 0 mlq wait "$AFTER" --timeout 30s
 ok mlq logs "$AFTER"
 assert_eq after "$OUT" "log of a job after retention"
+
+# The log store's size cap: a kept job whose logs were removed says so.
+stop_pid "$SCHED_PID"
+start_scheduler "$STATE" --retain-jobs off --retain-logs-size 1
+wait_until "worker_up w1" 20 || fail "worker did not come back"
+ok mlq submit -- sh -c 'echo capped'
+CAPPED=$OUT
+expect_rc 0 mlq wait "$CAPPED" --timeout 30s
+CA=$(sql "SELECT id FROM attempts WHERE job_id = '$CAPPED'")
+wait_until "[ ! -e $T/spool-w1/attempts/$CA ]" 20 || fail "spool folder of $CAPPED not removed"
+# (empty files weigh nothing: only those with bytes go)
+wait_until "! ls $STATE/logs/*.stdout" 20 || fail "logs over the cap not removed: $(ls "$STATE/logs")"
+assert_eq SUCCEEDED "$(job_state "$CAPPED")" "the job whose logs went"
+expect_rc 4 mlq logs "$CAPPED"
+assert_contains "$ERR" "no log of this job is kept" "mlq logs of a job whose logs went"
