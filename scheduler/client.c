@@ -474,7 +474,9 @@ int mlq_client_on_log_chunk(struct mlq_ctx *c, const struct mlq_peer *peer, stru
             c->out, &req.client,
             &(struct mlq_msg){.type = MLQ_MSG_ERROR,
                               .rid = req.rid,
-                              .u.error = {MLQ_ENOTFOUND, "the worker has no such log"}},
+                              .u.error = {MLQ_ENOTFOUND,
+                                          "no log of this job is kept (its worker has none,"
+                                          " and none is stored here)"}},
             &e2);
     else
         rc = reply_log_data(c, &req.client, req.rid, msg->u.log_chunk.data, msg->u.log_chunk.len,

@@ -2,6 +2,7 @@
  * file names, so no upload can name a path outside the log directory. */
 #include "logstore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,9 +18,81 @@
 /* the directory, "/", an attempt id and ".stdout.part" */
 #define LOG_PATH_MAX (MLQ_MAX_PATH + 64)
 
+/* A complete log file, in the order logs were completed (oldest first):
+ * what the size cap removes first. */
+struct logent {
+    char id[MLQ_ID_LEN + 1];
+    enum mlq_stream stream;
+    int64_t mtime; /* for the order at open only */
+};
+
 struct mlq_logstore {
     char dir[MLQ_MAX_PATH];
+    struct logent *fifo; /* [head, n) are live; entries of removed files stay */
+    size_t head, n, cap;
+    int64_t total; /* bytes of the complete log files */
 };
+
+static int push_entry(struct mlq_logstore *ls, const char *id, enum mlq_stream stream,
+                      int64_t mtime)
+{
+    if (ls->head > 0 && ls->head * 2 >= ls->n) { /* compact */
+        memmove(ls->fifo, ls->fifo + ls->head, (ls->n - ls->head) * sizeof *ls->fifo);
+        ls->n -= ls->head;
+        ls->head = 0;
+    }
+    if (ls->n == ls->cap) {
+        size_t cap = ls->cap ? ls->cap * 2 : 64;
+        struct logent *f = realloc(ls->fifo, cap * sizeof *f);
+        if (!f)
+            return MLQ_ENOMEM;
+        ls->fifo = f;
+        ls->cap = cap;
+    }
+    struct logent *e = &ls->fifo[ls->n++];
+    snprintf(e->id, sizeof e->id, "%s", id);
+    e->stream = stream;
+    e->mtime = mtime;
+    return 0;
+}
+
+static int by_mtime(const void *a, const void *b)
+{
+    const struct logent *x = a, *y = b;
+    return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+}
+
+/* Counts the complete logs already stored, oldest first. */
+static int load_existing(struct mlq_logstore *ls, struct mlq_err *err)
+{
+    DIR *d = opendir(ls->dir);
+    if (!d)
+        return mlq_err_set(err, MLQ_EIO, "log directory %s: %s", ls->dir, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        const char *dot = strchr(de->d_name, '.');
+        struct stat st;
+        if (!dot || (size_t)(dot - de->d_name) != MLQ_ID_LEN)
+            continue;
+        enum mlq_stream stream = strcmp(dot, ".stdout") == 0   ? MLQ_STREAM_STDOUT
+                                 : strcmp(dot, ".stderr") == 0 ? MLQ_STREAM_STDERR
+                                                               : (enum mlq_stream) - 1;
+        char id[MLQ_ID_LEN + 1];
+        memcpy(id, de->d_name, MLQ_ID_LEN);
+        id[MLQ_ID_LEN] = '\0';
+        if ((int)stream < 0 || !mlq_id_valid(id) || fstatat(dirfd(d), de->d_name, &st, 0) != 0)
+            continue;
+        ls->total += (int64_t)st.st_size;
+        int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        if (push_entry(ls, id, stream, mtime) < 0)
+            rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
+    closedir(d);
+    if (rc == 0 && ls->n > 1)
+        qsort(ls->fifo, ls->n, sizeof *ls->fifo, by_mtime);
+    return rc;
+}
 
 int mlq_logstore_open(const char *dir, struct mlq_logstore **out, struct mlq_err *err)
 {
@@ -32,6 +105,10 @@ int mlq_logstore_open(const char *dir, struct mlq_logstore **out, struct mlq_err
     if (!ls)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     snprintf(ls->dir, sizeof ls->dir, "%s", dir);
+    if ((rc = load_existing(ls, err)) < 0) {
+        mlq_logstore_close(&ls);
+        return rc;
+    }
     *out = ls;
     return 0;
 }
@@ -40,6 +117,7 @@ void mlq_logstore_close(struct mlq_logstore **ls)
 {
     if (!ls || !*ls)
         return;
+    free((*ls)->fifo);
     free(*ls);
     *ls = NULL;
 }
@@ -61,11 +139,13 @@ static int64_t file_size(const char *path)
 }
 
 /* Makes the partial file complete: fsync, rename, fsync of the directory. */
-static int finish(const struct mlq_logstore *ls, int fd, const char *part, const char *final,
+static int finish(struct mlq_logstore *ls, int fd, const char *part, const char *final,
                   struct mlq_err *err)
 {
-    if (fsync(fd) < 0 || rename(part, final) < 0)
+    struct stat st;
+    if (fsync(fd) < 0 || fstat(fd, &st) < 0 || rename(part, final) < 0)
         return mlq_err_set(err, MLQ_EIO, "log %s: %s", final, strerror(errno));
+    ls->total += (int64_t)st.st_size;
     int dfd = open(ls->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync(dfd);
@@ -74,8 +154,8 @@ static int finish(const struct mlq_logstore *ls, int fd, const char *part, const
     return 0;
 }
 
-static int write_chunk(const struct mlq_logstore *ls, const char *part, const char *final,
-                       int64_t offset, const void *data, size_t len, bool eof, struct mlq_err *err)
+static int write_chunk(struct mlq_logstore *ls, const char *part, const char *final, int64_t offset,
+                       const void *data, size_t len, bool eof, struct mlq_err *err)
 {
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (offset == 0 ? O_TRUNC : 0);
     int fd = open(part, flags, 0600);
@@ -117,6 +197,9 @@ int mlq_logstore_put(struct mlq_logstore *ls, const char *attempt_id, enum mlq_s
     rc = write_chunk(ls, part, final, offset, data, len, eof, err);
     if (rc == 0)
         *next = offset + (int64_t)len;
+    /* Without memory the file is only left out of the size cap. */
+    if (rc == 0 && eof)
+        push_entry(ls, attempt_id, stream, 0);
     return rc;
 }
 
@@ -156,4 +239,45 @@ int mlq_logstore_read(struct mlq_logstore *ls, const char *attempt_id, enum mlq_
     }
     *len = (uint32_t)got;
     return 0;
+}
+
+/* Removes one complete log file; true when it was there. */
+static bool remove_file(struct mlq_logstore *ls, const char *attempt_id, enum mlq_stream stream)
+{
+    char path[LOG_PATH_MAX];
+    struct stat st;
+    if (log_path(ls, attempt_id, stream, false, path, sizeof path, NULL) < 0 ||
+        stat(path, &st) != 0 || unlink(path) != 0)
+        return false;
+    ls->total -= (int64_t)st.st_size;
+    return true;
+}
+
+void mlq_logstore_remove(struct mlq_logstore *ls, const char *attempt_id)
+{
+    char part[LOG_PATH_MAX];
+    for (int s = MLQ_STREAM_STDOUT; s <= MLQ_STREAM_STDERR; s++) {
+        remove_file(ls, attempt_id, (enum mlq_stream)s);
+        if (log_path(ls, attempt_id, (enum mlq_stream)s, true, part, sizeof part, NULL) == 0)
+            unlink(part);
+    }
+}
+
+int64_t mlq_logstore_size(const struct mlq_logstore *ls)
+{
+    return ls->total;
+}
+
+int mlq_logstore_trim(struct mlq_logstore *ls, int64_t cap, int max_files)
+{
+    int removed = 0;
+    /* Entries of files removed already cost a stat each: bounded too. */
+    for (int looked = 0;
+         ls->total > cap && ls->head < ls->n && removed < max_files && looked < 4 * max_files;
+         looked++) {
+        struct logent *e = &ls->fifo[ls->head++];
+        if (remove_file(ls, e->id, e->stream))
+            removed++;
+    }
+    return removed;
 }

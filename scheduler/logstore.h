@@ -4,7 +4,11 @@
  *
  * An upload is written to a ".part" file chunk by chunk and renamed into
  * place, fsynced, on its last chunk: a complete file is never half written,
- * and a worker that restarts simply uploads again from offset 0. */
+ * and a worker that restarts simply uploads again from offset 0.
+ *
+ * Retention removes the logs of deleted jobs and, past a size cap, the
+ * oldest complete logs first (in the order they were completed; at open,
+ * by modification time). */
 #ifndef MLQ_LOGSTORE_H
 #define MLQ_LOGSTORE_H
 
@@ -36,5 +40,15 @@ bool mlq_logstore_has(struct mlq_logstore *ls, const char *attempt_id, enum mlq_
 int mlq_logstore_read(struct mlq_logstore *ls, const char *attempt_id, enum mlq_stream stream,
                       int64_t offset, uint32_t max, uint8_t **data, uint32_t *len, int64_t *size,
                       struct mlq_err *err);
+
+/* Removes both streams of the attempt, complete or partial (its job is
+ * deleted). */
+void mlq_logstore_remove(struct mlq_logstore *ls, const char *attempt_id);
+/* Bytes of the complete log files: counted at open, then kept up to date. */
+int64_t mlq_logstore_size(const struct mlq_logstore *ls);
+/* Removes complete log files, oldest first, until the total is at most cap
+ * bytes, removing at most max_files (a bounded batch); returns how many it
+ * removed. */
+int mlq_logstore_trim(struct mlq_logstore *ls, int64_t cap, int max_files);
 
 #endif

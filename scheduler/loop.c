@@ -27,6 +27,7 @@
 #include "logrelay.h"
 #include "logstore.h"
 #include "queue.h"
+#include "retention.h"
 #include "wproto.h"
 
 #define BATCH_MAX    512  /* messages handled per iteration */
@@ -81,6 +82,7 @@ struct mlq_loop {
     int64_t time_offset_ms; /* test clock: shift */
     int64_t start_wall, start_mono;
     int64_t next_purge; /* monotonic time of the next idempotency sweep */
+    struct mlq_retention *retention;
     struct mlq_err fail_err;
 };
 
@@ -228,6 +230,9 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     snprintf(path, sizeof path, "%s/logs", o->state_dir);
     if (rc == 0)
         rc = mlq_logstore_open(path, &c->logstore, err);
+    struct mlq_retention_opts ro = {o->retain_jobs_ms, o->retain_events_ms, o->retain_logs_bytes};
+    if (rc == 0)
+        rc = mlq_retention_create(&ro, &s->retention, err);
     if (rc == 0)
         rc = mlq_jobops_recover(c, err);
     if (rc == 0)
@@ -266,6 +271,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
     mlq_outbox_destroy(&s->c.out);
     mlq_logrelay_destroy(&s->c.logs);
     mlq_logstore_close(&s->c.logstore);
+    mlq_retention_destroy(&s->retention);
     free(s);
     *sp = NULL;
 }
@@ -421,6 +427,26 @@ static void run_timers(struct mlq_loop *s)
     }
 }
 
+/* Finished jobs, old events, logs over the cap: a small batch when one is
+ * due, in its own short transaction after the iteration's replies and
+ * assignments are out, so that it never delays them. It touches nothing in
+ * memory, so a failure only rolls the batch back. */
+static void run_retention(struct mlq_loop *s)
+{
+    struct mlq_ctx *c = &s->c;
+    struct mlq_err e = {0};
+    int rc = mlq_retention_tick(s->retention, c, &e);
+    if (rc == 0)
+        rc = mlq_store_commit(c->store, &e);
+    if (rc < 0) {
+        mlq_store_rollback(c->store);
+        mlq_retention_rolled_back(s->retention);
+        mlq_warn("retention batch rolled back (tried again later): %s", e.msg);
+        return;
+    }
+    mlq_retention_committed(s->retention, c);
+}
+
 static void schedule_if_dirty(struct mlq_loop *s)
 {
     struct mlq_err e = {0};
@@ -455,6 +481,7 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         run_timers(s);
         schedule_if_dirty(s);
         end_iteration(s);
+        run_retention(s);
     }
     return 0;
 }

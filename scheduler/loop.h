@@ -30,6 +30,10 @@ struct mlq_loop_opts {
     bool allow_root;        /* jobs may run as root on workers */
     double time_scale;      /* tests only: wall clock speed-up; 0 = real */
     int64_t time_offset_ms; /* tests only: wall clock shift */
+    /* Retention (retention.h): 0 keeps forever / sets no cap. */
+    int64_t retain_jobs_ms;
+    int64_t retain_events_ms;
+    int64_t retain_logs_bytes;
 };
 
 struct mlq_loop;

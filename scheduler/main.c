@@ -16,6 +16,7 @@
 #include "log.h"
 #include "res.h"
 #include "loop.h"
+#include "retention.h"
 #include "transport.h"
 
 static int signal_pipe_w = -1;
@@ -54,6 +55,13 @@ static void usage(FILE *f)
                "  --authorize ROLE:NAME:FILE.pub\n"
                "                      register a key at start (role user, admin or worker);\n"
                "                      repeatable\n"
+               "  --retain-jobs DUR   delete finished jobs (attempts, events, logs) this\n"
+               "                      long after they ended; 0 or off keeps them (default 30d)\n"
+               "  --retain-events DUR delete events older than this; 0 or off keeps them\n"
+               "                      (default 90d)\n"
+               "  --retain-logs-size SIZE\n"
+               "                      cap on the stored job logs (DIR/logs), oldest removed\n"
+               "                      first; 0 or off for none (default 20G)\n"
                "  --insecure          plain TCP without keys (loopback addresses only)\n"
                "  --allow-root-jobs   let jobs of user root run as root on workers\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
@@ -91,6 +99,30 @@ static int parse_duration_opt(const char *name, const char *v, int64_t *out)
     return 0;
 }
 
+/* A retention setting: a duration, or 0 / "off" for keeping forever. */
+static int parse_retain_opt(const char *name, const char *v, int64_t *out)
+{
+    if (strcmp(v, "0") == 0 || strcmp(v, "off") == 0) {
+        *out = 0;
+        return 0;
+    }
+    return parse_duration_opt(name, v, out);
+}
+
+static int parse_retain_size(const char *v, int64_t *out)
+{
+    struct mlq_err e;
+    if (strcmp(v, "0") == 0 || strcmp(v, "off") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (mlq_res_parse_mem(v, out, &e) < 0) {
+        fprintf(stderr, "mlq-scheduler: --retain-logs-size: %s\n", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* Returns 0 to run, 1 to exit 0 (help), -1 to exit 2 (usage). */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -108,6 +140,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"insecure", no_argument, NULL, 'I'},
         {"allow-root-jobs", no_argument, NULL, 'R'},
         {"log-level", required_argument, NULL, 'v'},
+        {"retain-jobs", required_argument, NULL, 'J'},
+        {"retain-events", required_argument, NULL, 'E'},
+        {"retain-logs-size", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -160,6 +195,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
             if ((rc = parse_level(optarg, &o->level)) < 0)
                 fprintf(stderr,
                         "mlq-scheduler: --log-level: expected debug, info, warn or error\n");
+            break;
+        case 'J':
+            rc = parse_retain_opt("retain-jobs", optarg, &o->s.retain_jobs_ms);
+            break;
+        case 'E':
+            rc = parse_retain_opt("retain-events", optarg, &o->s.retain_events_ms);
+            break;
+        case 'S':
+            rc = parse_retain_size(optarg, &o->s.retain_logs_bytes);
             break;
         case 'h':
             usage(stdout);
@@ -296,6 +340,9 @@ int main(int argc, char **argv)
                 .age_step_ms = 60 * 1000,
                 .default_limit_ms = 24 * 3600 * 1000LL,
                 .fairshare_half_life_ms = 24 * 3600 * 1000LL,
+                .retain_jobs_ms = MLQ_RETENTION_DEFAULT_JOBS_MS,
+                .retain_events_ms = MLQ_RETENTION_DEFAULT_EVENTS_MS,
+                .retain_logs_bytes = MLQ_RETENTION_DEFAULT_LOGS_BYTES,
             },
         .level = MLQ_LOG_INFO,
     };

@@ -176,6 +176,33 @@ static const char *const migrations[] = {
     "CREATE INDEX events_other ON events(job_id) WHERE job_seq IS NULL;"
     "CREATE INDEX events_time ON events(time_ms);"
     "PRAGMA user_version = 6;",
+    /* v7: retention (scheduler/retention.c) deletes finished jobs with their
+     * attempts and events, and old events, in small batches.
+     * - events lose their delete trigger; the update trigger stays, so an
+     *   event is still never changed, only dropped when old.
+     * - attempts are rebuilt without their foreign key on jobs(id), which
+     *   no index on the attempts side serves (every job deleted would scan
+     *   all attempts), and with one on jobs(seq), served by attempts_job
+     *   (NOT NULL: an attempt of no job is refused, as before).
+     *   The columns keep their order.
+     * - idempotency gets an index on the id a key names, so that retention
+     *   finds at once whether a valid key still points at a job. */
+    "CREATE TABLE attempts_v7 ("
+    " id TEXT PRIMARY KEY NOT NULL, job_id TEXT NOT NULL,"
+    " num INTEGER NOT NULL, worker TEXT NOT NULL, state INTEGER NOT NULL,"
+    " gpu_ids TEXT, assigned_ms INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+    " end_ms INTEGER NOT NULL, exit_code INTEGER NOT NULL, signal INTEGER NOT NULL,"
+    " detail TEXT, job_seq INTEGER NOT NULL REFERENCES jobs(seq));"
+    "INSERT INTO attempts_v7 SELECT id, job_id, num, worker, state, gpu_ids, assigned_ms,"
+    " start_ms, end_ms, exit_code, signal, detail, job_seq FROM attempts;"
+    "DROP TABLE attempts;"
+    "ALTER TABLE attempts_v7 RENAME TO attempts;"
+    "CREATE UNIQUE INDEX attempts_job ON attempts(job_seq, num);"
+    "CREATE INDEX attempts_live ON attempts(state) WHERE state IN (0, 1);"
+    "CREATE INDEX attempts_end ON attempts(end_ms) WHERE end_ms > 0;"
+    "DROP TRIGGER events_no_delete;"
+    "CREATE INDEX idempotency_id ON idempotency(id);"
+    "PRAGMA user_version = 7;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -343,9 +370,10 @@ static const char *const stmt_sql[S_COUNT] = {
 struct mlq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
-    struct mlq_storepipe *pipe; /* storepipe.c's statements */
-    struct mlq_storeauth *auth; /* storeauth.c's statements */
-    bool tx;                    /* the caller's transaction is open */
+    struct mlq_storepipe *pipe;     /* storepipe.c's statements */
+    struct mlq_storeauth *auth;     /* storeauth.c's statements */
+    struct mlq_storeretain *retain; /* storeretain.c's statements */
+    bool tx;                        /* the caller's transaction is open */
     int64_t
         last_seq; /* the newest job's seq; -1: read it from the table first (after a rollback) */
     char actor[MLQ_STORE_ACTOR_MAX]; /* who causes the events now; "" = nobody */
@@ -364,6 +392,11 @@ struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st)
 struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st)
 {
     return st->auth;
+}
+
+struct mlq_storeretain *mlq_storei_retain(struct mlq_store *st)
+{
+    return st->retain;
 }
 
 void mlq_store_set_actor(struct mlq_store *st, const char *actor)
@@ -658,6 +691,8 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
         rc = mlq_storepipe_open(st->db, &st->pipe, err);
     if (rc == 0)
         rc = mlq_storeauth_open(st->db, &st->auth, err);
+    if (rc == 0)
+        rc = mlq_storeretain_open(st->db, &st->retain, err);
     if (rc < 0) {
         mlq_store_close(&st);
         return rc;
@@ -677,6 +712,7 @@ void mlq_store_close(struct mlq_store **stp)
         sqlite3_finalize(st->stmt[i]);
     mlq_storepipe_close(&st->pipe);
     mlq_storeauth_close(&st->auth);
+    mlq_storeretain_close(&st->retain);
     sqlite3_close(st->db);
     free(st);
     *stp = NULL;

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 6
+#define MLQ_STORE_SCHEMA_VERSION 7
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -285,6 +285,40 @@ int mlq_store_events_list(struct mlq_store *st, const char *job_id, int64_t sinc
                           uint32_t limit, struct mlq_eventinfo **out, uint32_t *n,
                           struct mlq_err *err);
 void mlq_store_eventinfo_array_free(struct mlq_eventinfo **arr, uint32_t n);
+
+/* ---- retention (storeretain.c), inside the caller's transaction ---- */
+
+/* A finished job retention may delete. */
+struct mlq_store_old_job {
+    int64_t seq;
+    char id[MLQ_ID_LEN + 1];
+    char array_id[MLQ_ID_LEN + 1]; /* "" unless a task */
+};
+/* Terminal jobs with seq in (after, upto] that ended before end_before,
+ * have no live attempt, are not named (nor is their array) by an
+ * idempotency key created after idem_after, and are not the newest job (its
+ * seq is never handed out again), in seq order; at most max into out. */
+int mlq_store_retain_candidates(struct mlq_store *st, int64_t after, int64_t upto,
+                                int64_t end_before, int64_t idem_after,
+                                struct mlq_store_old_job *out, size_t max, size_t *n,
+                                struct mlq_err *err);
+/* The highest job seq (0 when none). */
+int mlq_store_retain_max_seq(struct mlq_store *st, int64_t *seq, struct mlq_err *err);
+/* True when some task of the array is not terminal. */
+int mlq_store_array_live(struct mlq_store *st, const char *array_id, bool *live,
+                         struct mlq_err *err);
+/* Deletes the job, its attempts and its events (one savepoint), calling
+ * on_attempt with each attempt id first (for its logs). */
+typedef void (*mlq_store_attempt_id_fn)(void *ctx, const char *attempt_id);
+int mlq_store_job_delete(struct mlq_store *st, const struct mlq_store_old_job *job,
+                         mlq_store_attempt_id_fn on_attempt, void *ctx, struct mlq_err *err);
+/* Deletes the array's row once it has no task left. */
+int mlq_store_array_delete_if_empty(struct mlq_store *st, const char *array_id,
+                                    struct mlq_err *err);
+/* Deletes at most limit events older than before_ms, oldest first, never the
+ * newest event (its seq is never handed out again); *deleted is how many. */
+int mlq_store_events_delete_old(struct mlq_store *st, int64_t before_ms, int limit, int *deleted,
+                                struct mlq_err *err);
 
 void mlq_store_job_free(struct mlq_store_job *job);       /* frees the strings inside */
 void mlq_store_attempt_free(struct mlq_store_attempt *a); /* frees detail */

@@ -20,12 +20,15 @@
 struct mlq_storepipe;
 /* storeauth.c's prepared statements (issue 5); owned by the store. */
 struct mlq_storeauth;
+/* storeretain.c's prepared statements; owned by the store. */
+struct mlq_storeretain;
 
 /* ---- provided by store.c ---------------------------------------------- */
 
 sqlite3 *mlq_storei_db(struct mlq_store *st);
 struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st);
 struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st);
+struct mlq_storeretain *mlq_storei_retain(struct mlq_store *st);
 /* MLQ_EDB "<what>: <sqlite message>". */
 int mlq_storei_db_err(struct mlq_store *st, struct mlq_err *err, const char *what);
 int mlq_storei_bind_err(int rc, struct mlq_err *err, const char *what);
@@ -69,5 +72,12 @@ void mlq_storepipe_close(struct mlq_storepipe **p);
 int mlq_storeauth_open(sqlite3 *db, struct mlq_storeauth **out, struct mlq_err *err);
 /* Finalizes them and frees *p; accepts NULL. */
 void mlq_storeauth_close(struct mlq_storeauth **p);
+
+/* ---- provided by storeretain.c ----------------------------------------- */
+
+/* Prepares storeretain's statements on db (after migration). */
+int mlq_storeretain_open(sqlite3 *db, struct mlq_storeretain **out, struct mlq_err *err);
+/* Finalizes them and frees *p; accepts NULL. */
+void mlq_storeretain_close(struct mlq_storeretain **p);
 
 #endif

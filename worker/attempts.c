@@ -17,12 +17,14 @@
 #include "jobtree.h"
 #include "log.h"
 #include "logupload.h"
+#include "spoolgc.h"
 
-#define RESEND_EVERY_MS  1000 /* an unacknowledged report is sent again */
-#define CGROUP_KILL_MS   1000 /* how long a dead shim's cgroup may take */
-#define STANDBY_AFTER_MS 20   /* a new standby shim, once the last start is done */
-#define STANDBY_IDLE_MS  2000 /* kept this long without an assignment */
-#define STANDBY_RETRY_MS 5000 /* after a standby shim could not be started */
+#define RESEND_EVERY_MS  1000          /* an unacknowledged report is sent again */
+#define CGROUP_KILL_MS   1000          /* how long a dead shim's cgroup may take */
+#define STANDBY_AFTER_MS 20            /* a new standby shim, once the last start is done */
+#define STANDBY_IDLE_MS  2000          /* kept this long without an assignment */
+#define STANDBY_RETRY_MS 5000          /* after a standby shim could not be started */
+#define PRUNE_EVERY_MS   (3600 * 1000) /* old done records of removed attempts */
 
 struct attempt {
     char id[MLQ_ID_LEN + 1];
@@ -46,6 +48,7 @@ struct mlq_attempts {
     char standby_dir[MLQ_MAX_PATH]; /* its prepared folder; "" when none */
     int64_t standby_at;             /* monotonic ms when to start one; -1: none */
     int64_t standby_until;          /* when to send it away (no assignment since) */
+    int64_t next_prune;             /* monotonic ms of the next done-record prune */
 };
 
 /* ---- table ---- */
@@ -83,6 +86,16 @@ static void remove_attempt(struct mlq_attempts *t, struct attempt *at)
     size_t i = (size_t)(at - t->att);
     mlq_logupload_close(&at->up);
     t->att[i] = t->att[--t->natt];
+}
+
+/* Done with the attempt. When the scheduler has its outcome and logs
+ * (done), its spool folder goes too (spoolgc.h). */
+static void drop_attempt(struct mlq_attempts *t, struct attempt *at, bool done)
+{
+    struct mlq_err e;
+    if (done && at->persisted && mlq_spoolgc_remove(t->cfg.spool, at->id, &e) < 0)
+        mlq_warn("attempt %.8s: cannot remove its spool folder: %s", at->id, e.msg);
+    remove_attempt(t, at);
 }
 
 static bool attempt_dir(struct mlq_attempts *t, const struct attempt *at, char *dir, size_t len)
@@ -395,7 +408,7 @@ void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const 
         send_report(t, at);
         return;
     }
-    if (mlq_spool_attempt_exists(t->cfg.spool, id)) {
+    if (mlq_spool_attempt_exists(t->cfg.spool, id) || mlq_spoolgc_was_removed(t->cfg.spool, id)) {
         mlq_warn("attempt %.8s assigned again after it was reported and acknowledged; ignored", id);
         return;
     }
@@ -479,7 +492,7 @@ void mlq_attempts_upload_ack(struct mlq_attempts *t, const struct mlq_msg *m)
             mlq_warn("attempt %.8s: the scheduler wants none of its logs (not found)", id);
         else
             mlq_info("attempt %.8s: logs uploaded", id);
-        remove_attempt(t, at);
+        drop_attempt(t, at, rc >= 0);
         return;
     }
     pump_upload(t, at, now);
@@ -512,11 +525,18 @@ void mlq_attempts_report_ack(struct mlq_attempts *t, const struct mlq_msg *m)
         return; /* acknowledged before: already uploading */
     /* The upload file goes before acked_finished, so a restart resumes. */
     bool upload = have_dir && m->u.report_ack.accepted && start_upload(t, at);
-    if (have_dir && mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e) < 0)
+    bool acked = have_dir && mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e) == 0;
+    if (have_dir && !acked)
         mlq_error("attempt %.8s: %s", id, e.msg);
     mlq_debug("attempt %.8s reported (accepted=%d)", id, m->u.report_ack.accepted);
-    if (!upload)
-        remove_attempt(t, at);
+    if (upload)
+        return;
+    /* Nothing to upload when the attempt never ran here or the scheduler
+     * did not take its report: recorded, so the folder counts as done. */
+    bool none = !m->u.report_ack.accepted || at->status.outcome == MLQ_OUT_REFUSED;
+    if (acked && none && mlq_spool_mark_uploaded(dir, &e) < 0)
+        mlq_error("attempt %.8s: %s", id, e.msg);
+    drop_attempt(t, at, acked && mlq_spoolgc_is_done(dir));
 }
 
 void mlq_attempts_kill(struct mlq_attempts *t, const struct mlq_msg *m)
@@ -595,6 +615,11 @@ void mlq_attempts_set_online(struct mlq_attempts *t, bool online, int64_t now)
 
 void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
 {
+    if (now >= t->next_prune) {
+        if (t->next_prune)
+            mlq_spoolgc_prune(t->cfg.spool, MLQ_SPOOLGC_DONE_KEEP_S);
+        t->next_prune = now + PRUNE_EVERY_MS; /* the start-up sweep did the first */
+    }
     mlq_attempts_watch(t);
     if (t->online)
         resend_reports(t, now, false);
@@ -664,6 +689,9 @@ int mlq_attempts_create(const struct mlq_attempts_config *cfg, struct mlq_attemp
     t->standby.fd = -1;
     t->standby_at = -1; /* after the first assignment */
     t->standby_until = INT64_MIN;
+    int gone = mlq_spoolgc_sweep(cfg->spool, MLQ_SPOOLGC_DONE_KEEP_S);
+    if (gone > 0)
+        mlq_info("removed %d finished attempt folder(s) from the spool", gone);
     int rc = load_held(t, err);
     if (rc < 0) {
         mlq_attempts_destroy(&t);

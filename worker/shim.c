@@ -47,10 +47,12 @@
 
 extern char **environ;
 
-#define DEFAULT_GRACE_MS 30000
-#define MAX_KILL_PAUSE   100 /* ms between SIGKILL rounds at the end */
-#define MAX_WAIT_MS      1000
-#define WORKER_ENV       "MLQ_WORKER" /* the worker's name, set by mlq-worker */
+#define DEFAULT_GRACE_MS    30000
+#define MAX_KILL_PAUSE      100 /* ms between SIGKILL rounds at the end */
+#define MAX_WAIT_MS         1000
+#define WORKER_ENV          "MLQ_WORKER" /* the worker's name, set by mlq-worker */
+#define STATUS_RETRY_MIN_MS 50           /* first pause after the status could not be written */
+#define STATUS_RETRY_MAX_MS 2000         /* the pause doubles up to this */
 
 struct shim {
     const char *dir;
@@ -684,6 +686,33 @@ static void apply_fence(struct shim *s)
     mlq_spool_set_detail(&s->st, detail);
 }
 
+static bool dir_exists(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The outcome is only ever known here: a shim that exits without writing it
+ * looks "vanished" to the worker, which records the attempt as lost and the
+ * job runs again. So when the status cannot be written (spool full, for
+ * instance) the shim keeps the outcome in memory and stays alive, retrying
+ * with a growing pause; meanwhile the worker sees a live shim and waits.
+ * Only a folder that is gone (nobody will ever read it) ends the retries. */
+static int write_status_retrying(const char *dir, const struct mlq_status *st, struct mlq_err *err)
+{
+    long pause = STATUS_RETRY_MIN_MS;
+    for (bool told = false;; told = true) {
+        int rc = mlq_spool_write_status(dir, st, err);
+        if (rc == 0 || rc == MLQ_ETOOBIG || !dir_exists(dir))
+            return rc;
+        if (!told)
+            fprintf(stderr, "mlq-shim: %s; outcome kept, retrying until it is written\n", err->msg);
+        struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        pause = pause * 2 > STATUS_RETRY_MAX_MS ? STATUS_RETRY_MAX_MS : pause * 2;
+    }
+}
+
 static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
 {
     sigset_t set;
@@ -703,7 +732,7 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
         finish(&s, &set);
         apply_fence(&s);
     }
-    rc = mlq_spool_write_status(attempt_dir, &s.st, err);
+    rc = write_status_retrying(attempt_dir, &s.st, err);
     shim_cleanup(&s);
     return rc;
 }

@@ -23,7 +23,12 @@
  *       upload          log upload progress (see struct mlq_upload_state),
  *                       written before acked_finished when the scheduler
  *                       accepted the finished report
- *       logs_uploaded   both streams uploaded: the attempt is done
+ *       logs_uploaded   both streams uploaded (or nothing to upload): the
+ *                       attempt is done and its folder is removed
+ *                       (spoolgc.h)
+ *   SPOOL/attempts/.trash-<attempt_id>/  a done folder being removed
+ *   SPOOL/done/<attempt_id>     empty record of a removed attempt, so that a
+ *                               late assign of it is never run again
  *   SPOOL/lease_ms              the scheduler's lease, kept for fencing after
  *                               a restart that cannot reach the scheduler
  *

@@ -101,10 +101,22 @@ D=$(user_dir "$ALICE")
 A_UID=$(id -u "$ALICE")
 A_GID=$(id -g "$ALICE")
 as_user "$ALICE" "$MLQ" submit --cpus 0.5 --mem 64M -- \
-    sh -c 'id -u; id -g; echo "$USER $LOGNAME"; echo made >made-by-job; echo to-stderr >&2'
+    sh -c 'id -u; id -g; echo "$USER $LOGNAME"; echo made >made-by-job; echo to-stderr >&2
+while [ ! -e go ]; do sleep 0.1; done'
 [ "$RC" = 0 ] || fail "submit as $ALICE: exit $RC: $ERR"
 J=$OUT
 assert_eq "$ALICE" "$(job_field "$J" owner)" "owner of the job submitted as $ALICE"
+# The spool's log files belong to the job's account (looked at while the job
+# runs: the attempt folder goes once the logs are at the scheduler).
+wait_until "grep -qs to-stderr $T/spool-w1/attempts/*/stderr" 30 || fail "$ALICE's job wrote no stderr"
+n=0
+for f in "$T"/spool-w1/attempts/*/stdout "$T"/spool-w1/attempts/*/stderr; do
+    grep -q -e "$A_UID" -e to-stderr "$f" 2>/dev/null || continue
+    assert_eq "$ALICE:$A_GID" "$(stat -c %U:%g "$f")" "owner of the spool log $f"
+    n=$((n + 1))
+done
+assert_eq 2 "$n" "spool log files of $ALICE's job"
+touch "$D/go"
 ok mlq wait "$J" --timeout 30s
 assert_eq SUCCEEDED "$(job_state "$J")" "state of $ALICE's job"
 ok mlq logs "$J"
@@ -113,13 +125,6 @@ $A_GID
 $ALICE $ALICE" "$OUT" "ids the job ran with"
 [ -f "$D/made-by-job" ] || fail "the job's file is missing"
 assert_eq "$ALICE" "$(stat -c %U "$D/made-by-job")" "owner of the file the job wrote"
-n=0
-for f in "$T"/spool-w1/attempts/*/stdout "$T"/spool-w1/attempts/*/stderr; do
-    grep -q -e "$A_UID" -e to-stderr "$f" 2>/dev/null || continue
-    assert_eq "$ALICE:$A_GID" "$(stat -c %U:%g "$f")" "owner of the spool log $f"
-    n=$((n + 1))
-done
-assert_eq 2 "$n" "spool log files of $ALICE's job"
 
 # --- a job of root: as root only when the scheduler allows it -----------------
 ok mlq submit --cpus 0.5 --mem 64M -- id -u

@@ -32,6 +32,7 @@
 #include "exec.h"
 #include "fsutil.h"
 #include "spool.h"
+#include "spoolgc.h"
 #include "transport.h"
 
 #define JOB   "99999999-9999-4999-8999-999999999999"
@@ -284,6 +285,12 @@ static bool uploaded(struct fx *f, const char *att)
     return mlq_spool_is_uploaded(dir);
 }
 
+/* Done with: the folder removed, a done record left (spoolgc.h). */
+static bool removed(struct fx *f, const char *att)
+{
+    return !mlq_spool_attempt_exists(f->sp, att) && mlq_spoolgc_was_removed(f->sp, att);
+}
+
 static void test_job_round_trip(void **state)
 {
     struct fx *f = *state;
@@ -312,16 +319,18 @@ static void test_job_round_trip(void **state)
     assert_int_equal(mlq_agent_held(f->agent), 1);
     ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
     /* Accepted: the logs go up, stdout then stderr; held until both are. */
-    expect_small_stream(f, ATT_1, MLQ_STREAM_STDOUT, "hi\n");
+    struct mlq_msg up;
+    expect_upload(f, ATT_1, MLQ_STREAM_STDOUT, &up);
+    assert_true(up.u.log_upload.eof);
+    assert_int_equal(up.u.log_upload.len, 3);
+    assert_memory_equal(up.u.log_upload.data, "hi\n", 3);
+    mlq_proto_msg_free(&up);
     assert_true(marker(f, ATT_1, MLQ_PHASE_FINISHED));
     assert_int_equal(mlq_agent_held(f->agent), 1);
     assert_false(uploaded(f, ATT_1));
-    expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "oops\n");
-    step_for(f, 50);
-    assert_true(uploaded(f, ATT_1));
-    assert_int_equal(mlq_agent_held(f->agent), 0);
 
-    /* Logs stay readable after the end. */
+    /* Logs stay readable from the worker until they are all uploaded (read
+     * while the stdout chunk waits for its ack: nothing else is sent). */
     struct mlq_msg rd = {.type = MLQ_MSG_LOG_READ};
     rd.u.log_read.token = 77;
     snprintf(rd.u.log_read.attempt_id, sizeof rd.u.log_read.attempt_id, "%s", ATT_1);
@@ -335,6 +344,18 @@ static void test_job_round_trip(void **state)
     assert_int_equal(m.u.log_chunk.size, 5);
     assert_int_equal(m.u.log_chunk.len, 5);
     assert_memory_equal(m.u.log_chunk.data, "oops\n", 5);
+    mlq_proto_msg_free(&m);
+    upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 3, 0);
+
+    expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "oops\n");
+    step_for(f, 50);
+    /* Outcome and logs at the scheduler: the attempt folder is gone, and
+     * the scheduler answers for its logs from now on. */
+    assert_true(removed(f, ATT_1));
+    assert_int_equal(mlq_agent_held(f->agent), 0);
+    sched_send(f, &rd);
+    expect(f, MLQ_MSG_LOG_CHUNK, &m);
+    assert_int_equal(m.u.log_chunk.err, MLQ_ENOTFOUND);
     mlq_proto_msg_free(&m);
 
     snprintf(rd.u.log_read.attempt_id, sizeof rd.u.log_read.attempt_id, "%s", ATT_2);
@@ -636,7 +657,7 @@ static void test_log_upload_chunks(void **state)
     upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, CAP, 0);
     expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
     step_for(f, 50);
-    assert_true(uploaded(f, ATT_1));
+    assert_true(removed(f, ATT_1));
     assert_int_equal(mlq_agent_held(f->agent), 0);
     free(out);
 }
@@ -662,7 +683,7 @@ static void test_log_upload_not_found_ends(void **state)
     upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 0, MLQ_ENOTFOUND);
     step_for(f, 50);
     assert_int_equal(mlq_agent_held(f->agent), 0);
-    assert_true(uploaded(f, ATT_1));
+    assert_true(removed(f, ATT_1));
 }
 
 /* A worker restarted in the middle of an upload resumes it from the offset
@@ -687,7 +708,7 @@ static void test_log_upload_resumes_after_restart(void **state)
     upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, CAP, 0);
     expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
     step_for(f, 50);
-    assert_true(uploaded(f, ATT_1));
+    assert_true(removed(f, ATT_1));
     assert_int_equal(mlq_agent_held(f->agent), 0);
     free(out);
 }

@@ -1,9 +1,12 @@
 /* logstore: chunked uploads become complete files only at eof; chunks that
  * do not continue the partial file are not written; restarts from offset 0;
- * duplicate uploads of a complete stream; reads; hostile attempt ids. */
+ * duplicate uploads of a complete stream; reads; hostile attempt ids; the
+ * size count (kept across a reopen), removal of an attempt's logs and the
+ * size cap removing the oldest logs first, in bounded batches. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,12 +134,69 @@ static void test_hostile_ids(void **state)
                      MLQ_EINVAL);
 }
 
+/* Stores a complete stream of n bytes for attempt number i. */
+static void put_log(struct mlq_logstore *ls, int i, enum mlq_stream s, size_t n)
+{
+    char id[40], buf[4096];
+    int64_t next;
+    snprintf(id, sizeof id, "0a0a0a0a-0000-4000-8000-%012d", i);
+    memset(buf, 'x', sizeof buf);
+    assert_true(n <= sizeof buf);
+    assert_int_equal(mlq_logstore_put(ls, id, s, 0, buf, n, true, &next, NULL), 0);
+}
+
+static bool has_log(struct mlq_logstore *ls, int i, enum mlq_stream s)
+{
+    char id[40];
+    snprintf(id, sizeof id, "0a0a0a0a-0000-4000-8000-%012d", i);
+    return mlq_logstore_has(ls, id, s);
+}
+
+static void test_size_and_trim(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 1; i <= 5; i++) {
+        put_log(f->ls, i, MLQ_STREAM_STDOUT, 1000);
+        put_log(f->ls, i, MLQ_STREAM_STDERR, 100);
+    }
+    assert_int_equal(mlq_logstore_size(f->ls), 5500);
+    /* a duplicate upload of a complete stream counts once */
+    put_log(f->ls, 5, MLQ_STREAM_STDOUT, 1000);
+    assert_int_equal(mlq_logstore_size(f->ls), 5500);
+    /* the logs of a deleted job */
+    mlq_logstore_remove(f->ls, "0a0a0a0a-0000-4000-8000-000000000002");
+    assert_false(has_log(f->ls, 2, MLQ_STREAM_STDOUT));
+    assert_false(has_log(f->ls, 2, MLQ_STREAM_STDERR));
+    assert_int_equal(mlq_logstore_size(f->ls), 4400);
+    /* under the cap: nothing */
+    assert_int_equal(mlq_logstore_trim(f->ls, 10000, 100), 0);
+    /* over it: the oldest first, at most max_files per call */
+    assert_int_equal(mlq_logstore_trim(f->ls, 2200, 1), 1);
+    assert_false(has_log(f->ls, 1, MLQ_STREAM_STDOUT));
+    assert_true(has_log(f->ls, 1, MLQ_STREAM_STDERR));
+    assert_int_equal(mlq_logstore_trim(f->ls, 2200, 100), 3); /* 1's stderr, 3's two */
+    assert_int_equal(mlq_logstore_size(f->ls), 2200);
+    assert_false(has_log(f->ls, 3, MLQ_STREAM_STDERR));
+    assert_true(has_log(f->ls, 4, MLQ_STREAM_STDOUT));
+    assert_true(has_log(f->ls, 5, MLQ_STREAM_STDERR));
+
+    /* a restarted scheduler counts what is there */
+    char sub[96];
+    snprintf(sub, sizeof sub, "%s/logs", f->dir);
+    mlq_logstore_close(&f->ls);
+    assert_int_equal(mlq_logstore_open(sub, &f->ls, NULL), 0);
+    assert_int_equal(mlq_logstore_size(f->ls), 2200);
+    assert_int_equal(mlq_logstore_trim(f->ls, 0, 100), 4);
+    assert_int_equal(mlq_logstore_size(f->ls), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_chunks_then_eof, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_and_trim, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

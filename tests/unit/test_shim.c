@@ -6,7 +6,8 @@
  * run as their owner's account (a throwaway user made with useradd and
  * removed in the teardown), unknown accounts and root without allow_root
  * are start failures, and a shim that is not root runs jobs as itself; what
- * a standby shim accepts as its folder. Every test
+ * a standby shim accepts as its folder; an outcome that cannot be written
+ * is kept and written once it can. Every test
  * bounds its waits and kills what it started.
  *
  * The tree tests run with whatever the machine offers: a cgroup v2 per job
@@ -274,6 +275,33 @@ static void test_exit_code_and_logs(void **state)
     assert_int_equal(mlq_spool_read_shim(f->dir, &id, &e), 0);
     assert_true(id.pid > 0);
     assert_true(id.starttime > 0);
+}
+
+/* An outcome that cannot be written (here "status" is a folder, as a full
+ * spool would refuse the file) is kept: the shim stays alive, retrying, and
+ * writes it once it can, instead of exiting and leaving the attempt to look
+ * lost. */
+static void test_status_kept_until_written(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo out"};
+    struct job j = {.argv = argv, .argc = 3};
+    char blocker[128];
+    snprintf(blocker, sizeof blocker, "%s/status", f->dir);
+    write_assign(f, &j);
+    assert_int_equal(mkdir(blocker, 0700), 0);
+    start_shim(f);
+    wait_for_text(f, "stdout", "out");
+    sleep_ms(500);
+    int ws;
+    assert_int_equal(waitpid(f->shim, &ws, WNOHANG), 0); /* still there */
+    struct mlq_status st;
+    assert_int_not_equal(mlq_spool_read_status(f->dir, &st, NULL), 0);
+    assert_int_equal(rmdir(blocker), 0);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 0);
 }
 
 static void test_sigterm_ends_signaled(void **state)
@@ -910,6 +938,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_standby_wait),
         cmocka_unit_test_setup_teardown(test_exit_code_and_logs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_kept_until_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_ends_signaled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_after_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_cleaned_up, setup, teardown),

@@ -403,6 +403,22 @@ static void exec_ok(sqlite3 *db, const char *sql)
 }
 
 /* Undoes schema step 6 (see test_store.c's test_migrate_v5). */
+/* Step 7 undone: the v6 attempts table (key on jobs(id)), the events
+ * delete trigger, no index on idempotency ids. */
+#define UNDO_V7                                                                                    \
+    "DROP INDEX idempotency_id; CREATE TRIGGER events_no_delete BEFORE DELETE ON events"           \
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"                                   \
+    " CREATE TABLE attempts_v6 (id TEXT PRIMARY KEY NOT NULL,"                                     \
+    " job_id TEXT NOT NULL REFERENCES jobs(id), num INTEGER NOT NULL, worker TEXT NOT NULL,"       \
+    " state INTEGER NOT NULL, gpu_ids TEXT, assigned_ms INTEGER NOT NULL,"                         \
+    " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, exit_code INTEGER NOT NULL,"             \
+    " signal INTEGER NOT NULL, detail TEXT, job_seq INTEGER);"                                     \
+    " INSERT INTO attempts_v6 SELECT * FROM attempts; DROP TABLE attempts;"                        \
+    " ALTER TABLE attempts_v6 RENAME TO attempts;"                                                 \
+    " CREATE UNIQUE INDEX attempts_job ON attempts(job_seq, num);"                                 \
+    " CREATE INDEX attempts_live ON attempts(state) WHERE state IN (0, 1);"                        \
+    " CREATE INDEX attempts_end ON attempts(end_ms) WHERE end_ms > 0; PRAGMA user_version = 6;"
+
 #define UNDO_V6                                                                                    \
     "DROP INDEX events_job; DROP INDEX events_other; ALTER TABLE events DROP COLUMN job_seq;"      \
     " CREATE INDEX events_job ON events(job_id); DROP INDEX attempts_job;"                         \
@@ -422,6 +438,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V7);
     exec_ok(db, UNDO_V6);
     exec_ok(db, "DROP TABLE principals; DROP INDEX events_time;"
                 " ALTER TABLE events DROP COLUMN actor; PRAGMA user_version = 4;");

@@ -1,0 +1,344 @@
+/* store, retention (schema v7): which finished jobs may go (old enough,
+ * no live attempt, no valid idempotency key on them or their array, never
+ * the newest job, never an active one), deleting one with its attempts and
+ * events, array rows once empty, old events in bounded batches keeping the
+ * newest; and the migration of a v6 database, rows kept. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define OLD    1000000LL   /* ended long ago */
+#define RECENT 900000000LL /* ended after the cutoff */
+#define CUTOFF 500000000LL /* jobs that ended before this may go */
+#define IDEM   400000000LL /* keys created after this are valid */
+
+static sqlite3 *g_last_db;
+
+static int capture_db(sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
+{
+    (void)errmsg;
+    (void)api;
+    if (!g_last_db)
+        g_last_db = db;
+    return SQLITE_OK;
+}
+
+struct fix {
+    struct mlq_store *st;
+    sqlite3 *db;
+    char dir[64];
+    char path[128];
+};
+
+static char *k_argv[] = {"/bin/true"};
+
+static void open_store(struct fix *f)
+{
+    struct mlq_err err = {0};
+    g_last_db = NULL;
+    if (mlq_store_open(f->path, &f->st, &err) != 0)
+        fail_msg("open: %s", err.msg);
+    f->db = g_last_db;
+}
+
+static int setup(void **state)
+{
+    struct fix *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/mlq-retain-XXXXXX");
+    if (!f || !mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/mlq.db", f->dir);
+    open_store(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fix *f = *state;
+    char p[160];
+    mlq_store_close(&f->st);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static long long q_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+}
+
+/* Job n in state with end_ms, and one attempt in att_state (unless < 0). */
+static void add_job(struct fix *f, unsigned n, enum mlq_job_state state, int64_t end_ms,
+                    int att_state, const char *array_id)
+{
+    struct mlq_store_job j;
+    struct mlq_err err = {0};
+    memset(&j, 0, sizeof j);
+    snprintf(j.id, sizeof j.id, "%08x-0000-4000-8000-%012x", n, n);
+    j.spec.owner = "alice";
+    j.spec.argv = k_argv;
+    j.spec.argc = 1;
+    j.spec.cpus_m = 1000;
+    j.spec.mem = 1 << 20;
+    j.exit_code = -1;
+    j.submit_ms = 1;
+    if (array_id) {
+        snprintf(j.array_id, sizeof j.array_id, "%s", array_id);
+        j.array_index = (int32_t)n;
+    }
+    assert_int_equal(mlq_store_job_insert(f->st, &j, &err), 0);
+    if (att_state >= 0) {
+        struct mlq_store_attempt a;
+        memset(&a, 0, sizeof a);
+        snprintf(a.id, sizeof a.id, "%08x-1111-4000-8000-%012x", n, n);
+        snprintf(a.job_id, sizeof a.job_id, "%s", j.id);
+        a.num = 1;
+        snprintf(a.worker, sizeof a.worker, "w1");
+        a.state = att_state;
+        a.assigned_ms = 1;
+        a.end_ms = att_state > MLQ_ATT_RUNNING ? end_ms : 0;
+        a.exit_code = -1;
+        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
+    }
+    j.state = state;
+    j.end_ms = end_ms;
+    assert_int_equal(mlq_store_job_save(f->st, &j, MLQ_JOB_PENDING, &err), 0);
+}
+
+static void candidates(struct fix *f, int64_t upto, struct mlq_store_old_job *out, size_t max,
+                       size_t *n)
+{
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_store_retain_candidates(f->st, 0, upto, CUTOFF, IDEM, out, max, n, &err),
+                     0);
+}
+
+static void got_attempt(void *ctx, const char *id)
+{
+    snprintf(ctx, MLQ_ID_LEN + 1, "%s", id);
+}
+
+static void test_which_jobs_go(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_err err = {0};
+    add_job(f, 1, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, NULL); /* goes */
+    add_job(f, 2, MLQ_JOB_SUCCEEDED, RECENT, MLQ_ATT_SUCCEEDED, NULL);
+    add_job(f, 3, MLQ_JOB_CANCELLED, OLD, MLQ_ATT_RUNNING, NULL); /* still running */
+    add_job(f, 4, MLQ_JOB_FAILED, OLD, MLQ_ATT_FAILED, NULL);     /* valid key */
+    add_job(f, 5, MLQ_JOB_PENDING, 0, -1, NULL);
+    add_job(f, 6, MLQ_JOB_RUNNING, OLD, MLQ_ATT_RUNNING, NULL);
+    add_job(f, 7, MLQ_JOB_CANCELLED, OLD, -1, NULL);                /* never ran: goes */
+    add_job(f, 8, MLQ_JOB_FAILED, OLD, MLQ_ATT_LOST, NULL);         /* key expired: goes */
+    add_job(f, 9, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, NULL); /* the newest */
+    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k4",
+                                        "00000004-0000-4000-8000-000000000004", IDEM + 1, &err),
+                     0);
+    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k8",
+                                        "00000008-0000-4000-8000-000000000008", IDEM - 1, &err),
+                     0);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+
+    struct mlq_store_old_job out[16];
+    size_t n;
+    candidates(f, 100, out, 16, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(out[0].id, "00000001-0000-4000-8000-000000000001");
+    assert_string_equal(out[1].id, "00000007-0000-4000-8000-000000000007");
+    assert_string_equal(out[2].id, "00000008-0000-4000-8000-000000000008");
+    assert_string_equal(out[0].array_id, "");
+    /* bounded: the window and the limit */
+    candidates(f, 6, out, 16, &n);
+    assert_int_equal(n, 1);
+    candidates(f, 100, out, 2, &n);
+    assert_int_equal(n, 2);
+    int64_t max = 0;
+    assert_int_equal(mlq_store_retain_max_seq(f->st, &max, &err), 0);
+    assert_int_equal(max, 9);
+
+    /* Deleting one takes its attempts and events along, nothing else. */
+    long long events = q_int(f->db, "SELECT count(*) FROM events");
+    long long mine = q_int(f->db, "SELECT count(*) FROM events WHERE job_seq = 1");
+    assert_true(mine >= 2);
+    char att[MLQ_ID_LEN + 1] = "";
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_job_delete(f->st, &out[0], got_attempt, att, &err), 0);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    assert_string_equal(att, "00000001-1111-4000-8000-000000000001");
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(f->st, out[0].id, &row, &err), MLQ_ENOTFOUND);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts WHERE job_seq = 1"), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events"), events - mine);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM jobs"), 8);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts"), 6);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    candidates(f, 100, out, 16, &n);
+    assert_int_equal(n, 2);
+}
+
+static void test_arrays(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_err err = {0};
+    const char *arr = "aaaaaaaa-0000-4000-8000-00000000aaaa";
+    exec_ok(f->db, "INSERT INTO arrays (id, spec, size, max_running, submit_ms) VALUES"
+                   " ('aaaaaaaa-0000-4000-8000-00000000aaaa', x'80', 2, 0, 1)");
+    add_job(f, 1, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, arr);
+    add_job(f, 2, MLQ_JOB_PENDING, 0, -1, arr);
+    add_job(f, 3, MLQ_JOB_SUCCEEDED, OLD, -1, NULL);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    bool live = false;
+    assert_int_equal(mlq_store_array_live(f->st, arr, &live, &err), 0);
+    assert_true(live);
+    struct mlq_store_old_job out[4];
+    size_t n;
+    candidates(f, 100, out, 4, &n);
+    assert_int_equal(n, 1); /* the store leaves the array check to the caller */
+    assert_string_equal(out[0].array_id, arr);
+    /* an array row goes only with its last task */
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_job_delete(f->st, &out[0], NULL, NULL, &err), 0);
+    assert_int_equal(mlq_store_array_delete_if_empty(f->st, arr, &err), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM arrays"), 1);
+    exec_ok(f->db, "UPDATE jobs SET state = 3, end_ms = 1000000 WHERE array_id IS NOT NULL");
+    assert_int_equal(mlq_store_array_live(f->st, arr, &live, &err), 0);
+    assert_false(live);
+    exec_ok(f->db, "DELETE FROM events WHERE job_seq = 2; DELETE FROM jobs WHERE seq = 2");
+    assert_int_equal(mlq_store_array_delete_if_empty(f->st, arr, &err), 0);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM arrays"), 0);
+    /* an idempotency key on the array protects its tasks */
+    add_job(f, 4, MLQ_JOB_SUCCEEDED, OLD, -1, "bbbbbbbb-0000-4000-8000-00000000bbbb");
+    add_job(f, 5, MLQ_JOB_SUCCEEDED, OLD, -1, NULL);
+    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k", "bbbbbbbb-0000-4000-8000-00000000bbbb",
+                                        IDEM + 1, &err),
+                     0);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    candidates(f, 100, out, 4, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].seq, 3);
+}
+
+static void test_old_events(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_err err = {0};
+    exec_ok(f->db, "INSERT INTO events (time_ms, kind) VALUES (50, 'e'), (100, 'a'), (200, 'b'),"
+                   " (300, 'c'), (900, 'd')");
+    int deleted = 0;
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_events_delete_old(f->st, 250, 2, &deleted, &err), 0);
+    assert_int_equal(deleted, 2); /* the oldest two: 50 and 100 */
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events WHERE time_ms IN (50, 100)"), 0);
+    assert_int_equal(mlq_store_events_delete_old(f->st, 250, 2, &deleted, &err), 0);
+    assert_int_equal(deleted, 1);
+    /* the newest event stays even when old: its seq is never reused */
+    assert_int_equal(mlq_store_events_delete_old(f->st, 100000, 100, &deleted, &err), 0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(q_int(f->db, "SELECT time_ms FROM events"), 900);
+    /* still never changed */
+    assert_int_not_equal(sqlite3_exec(f->db, "UPDATE events SET kind = 'x'", NULL, NULL, NULL),
+                         SQLITE_OK);
+}
+
+/* The v6 schema, made from the current one by undoing step 7. */
+#define UNDO_V7                                                                                    \
+    "DROP INDEX idempotency_id; CREATE TRIGGER events_no_delete BEFORE DELETE ON events"           \
+    " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"                                   \
+    " CREATE TABLE attempts_v6 (id TEXT PRIMARY KEY NOT NULL,"                                     \
+    " job_id TEXT NOT NULL REFERENCES jobs(id), num INTEGER NOT NULL, worker TEXT NOT NULL,"       \
+    " state INTEGER NOT NULL, gpu_ids TEXT, assigned_ms INTEGER NOT NULL,"                         \
+    " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, exit_code INTEGER NOT NULL,"             \
+    " signal INTEGER NOT NULL, detail TEXT, job_seq INTEGER);"                                     \
+    " INSERT INTO attempts_v6 SELECT * FROM attempts; DROP TABLE attempts;"                        \
+    " ALTER TABLE attempts_v6 RENAME TO attempts;"                                                 \
+    " CREATE UNIQUE INDEX attempts_job ON attempts(job_seq, num);"                                 \
+    " CREATE INDEX attempts_live ON attempts(state) WHERE state IN (0, 1);"                        \
+    " CREATE INDEX attempts_end ON attempts(end_ms) WHERE end_ms > 0; PRAGMA user_version = 6;"
+
+static void test_migrate_v6(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_err err = {0};
+    add_job(f, 1, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, NULL);
+    add_job(f, 2, MLQ_JOB_RUNNING, 0, MLQ_ATT_RUNNING, NULL);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    long long events = q_int(f->db, "SELECT count(*) FROM events");
+    mlq_store_close(&f->st);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V7);
+    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    open_store(f);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 7);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events"), events);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts"), 2);
+    assert_int_equal(q_int(f->db, "SELECT job_seq FROM attempts WHERE state = 1"), 2);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_foreign_key_list('attempts')"
+                                  " WHERE \"from\" = 'job_seq' AND \"to\" = 'seq'"),
+                     1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+                                  " ('attempts_job', 'attempts_live', 'attempts_end',"
+                                  " 'idempotency_id', 'events_no_update')"),
+                     5);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name ="
+                                  " 'events_no_delete'"),
+                     0);
+    struct mlq_store_attempt a;
+    assert_int_equal(mlq_store_attempt_get(f->st, "00000002-1111-4000-8000-000000000002", &a, &err),
+                     0);
+    assert_int_equal(a.state, MLQ_ATT_RUNNING);
+    mlq_store_attempt_free(&a);
+    struct mlq_store_old_job out[4];
+    size_t n;
+    candidates(f, 100, out, 4, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_job_delete(f->st, &out[0], NULL, NULL, &err), 0);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM jobs"), 1);
+}
+
+int main(void)
+{
+    sqlite3_auto_extension((void (*)(void))capture_db);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_which_jobs_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v6, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
