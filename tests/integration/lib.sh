@@ -47,12 +47,20 @@ mkdir -p "$T/logs" "$T/config"
 export XDG_CONFIG_HOME=$T/config
 export MLQ_CONFIG=$T/config/mlq/config
 unset MLQ_SCHEDULER MLQ_KEY
-# Daemons started by start_scheduler/start_worker run --insecure (unless the
-# test sets IT_SECURE=1), so the CLI talks plain TCP too until a test's
-# `mlq up` writes a config with keys.
+# Daemons started by start_scheduler/start_worker run with keys, the default
+# configuration (a worker running as root refuses --insecure): lib.sh makes
+# them under IT_KEYS with the real tools (`mlq keygen`, `mlq admin worker
+# add`), as `mlq up` does, and the client config names the admin key of the
+# user running the test. A test that sets IT_SECURE=1 brings its own keys
+# and config instead.
+IT_KEYS=$T/keys
+IT_ME=$(id -un)
 if [ "${IT_SECURE:-0}" != 1 ]; then
-    mkdir -p "$T/config/mlq"
-    printf '# written by lib.sh\ninsecure = yes\n' >"$MLQ_CONFIG"
+    mkdir -p "$T/config/mlq" "$IT_KEYS"
+    "$MLQ_BIN_DIR/mlq" keygen --out "$IT_KEYS/admin.key" >/dev/null 2>>"$T/logs/cli.log" ||
+        { echo "lib.sh: mlq keygen failed" >&2; exit 1; }
+    printf '# written by lib.sh\nkey = %s\nscheduler_key = %s\n' "$IT_KEYS/admin.key" \
+        "$IT_KEYS/server.key.pub" >"$MLQ_CONFIG"
 fi
 # Sanitizer reports of any mlq process (CLI, daemons, shims) go to stderr,
 # which ends up in a log file under T (daemon logs, logs/cli.log); the EXIT
@@ -126,16 +134,14 @@ expect_rc() {
 ok() { expect_rc 0 "$@"; }
 
 # mlq CMD ARGS...: the CLI pointed at this test's scheduler (when one runs);
-# --scheduler goes right after the command name, and --insecure before it
-# unless IT_SECURE=1 (start_scheduler's daemons run --insecure). Its stderr
-# is passed on and also kept in logs/cli.log (checked for sanitizer reports
-# at exit).
+# --scheduler goes right after the command name; the keys come from the
+# client config. Its stderr is passed on and also kept in logs/cli.log
+# (checked for sanitizer reports at exit).
 mlq() {
-    local rc=0 ef plain=()
+    local rc=0 ef
     ef=$(mktemp "$T/logs/.err.XXXXXX")
-    [ "${IT_SECURE:-0}" = 1 ] || plain=(--insecure)
     if [ -n "$SCHED_ADDR" ] && [ $# -gt 0 ]; then
-        "$MLQ" "${plain[@]}" "$1" --scheduler "$SCHED_ADDR" "${@:2}" 2>"$ef" || rc=$?
+        "$MLQ" "$1" --scheduler "$SCHED_ADDR" "${@:2}" 2>"$ef" || rc=$?
     else
         "$MLQ" "$@" 2>"$ef" || rc=$?
     fi
@@ -235,13 +241,13 @@ start_scheduler() {
     for try in 1 2 3 4 5; do
         [ -n "$SCHED_PORT" ] || SCHED_PORT=$(free_port)
         SCHED_ADDR=tcp://127.0.0.1:$SCHED_PORT
-        # Plain TCP on loopback unless the test sets IT_SECURE=1 and brings
-        # its own keys (the scheduler requires keys without --insecure).
-        local plain=()
-        [ "${IT_SECURE:-0}" = 1 ] || plain=(--insecure)
+        # lib.sh's keys unless the test sets IT_SECURE=1 and brings its own.
+        local sec=()
+        [ "${IT_SECURE:-0}" = 1 ] || sec=(--key "$IT_KEYS/server.key"
+            --authorize "admin:$IT_ME:$IT_KEYS/admin.key.pub")
         # Tests run as root and submit as root: let those jobs run.
-        [ "$(id -u)" != 0 ] || plain+=(--allow-root-jobs)
-        "$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$state" "${plain[@]}" "$@" \
+        [ "$(id -u)" != 0 ] || sec+=(--allow-root-jobs)
+        "$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$state" "${sec[@]}" "$@" \
             >>"$T/logs/scheduler.log" 2>&1 &
         SCHED_PID=$!
         IT_PIDS+=("$SCHED_PID")
@@ -262,9 +268,26 @@ start_scheduler() {
     fail "scheduler did not start"
 }
 
+# worker_keys NAME: makes worker NAME's key pair under IT_KEYS (once) and
+# registers it with the running scheduler (`mlq admin worker add`, which
+# replaces the same key harmlessly); sets IT_WORKER_KEYS to the worker's
+# options (--key ... --scheduler-key ...), for workers a test starts itself.
+worker_keys() {
+    local name=$1 key=$IT_KEYS/worker-$1.key
+    if [ ! -s "$key.pub" ]; then
+        "$MLQ" keygen --out "$key" >/dev/null 2>>"$T/logs/cli.log" || fail "keygen for $name"
+    fi
+    wait_until "[ -s $IT_KEYS/server.key.pub ]" 10 || fail "the scheduler wrote no public key"
+    "$MLQ" --scheduler "$SCHED_ADDR" admin worker add "$name" --key "$key.pub" \
+        2>>"$T/logs/cli.log" ||
+        fail "could not register the key of worker $name"
+    IT_WORKER_KEYS=(--key "$key" --scheduler-key "$IT_KEYS/server.key.pub")
+}
+
 # start_worker NAME SPOOL [EXTRA ARGS...]: starts mlq-worker against the
 # current scheduler (defaults --cpus 2 --mem 2G --gpus 0 unless given in
-# EXTRA ARGS), waits until `mlq workers` shows it UP. Sets WORKER_PID.
+# EXTRA ARGS) with its keys (worker_keys), waits until `mlq workers` shows it
+# UP. Sets WORKER_PID.
 start_worker() {
     local name=$1 spool=$2
     shift 2
@@ -272,7 +295,10 @@ start_worker() {
     case " ${args[*]-} " in *" --cpus "*) ;; *) args+=(--cpus 2) ;; esac
     case " ${args[*]-} " in *" --mem "*) ;; *) args+=(--mem 2G) ;; esac
     case " ${args[*]-} " in *" --gpus "*) ;; *) args+=(--gpus 0) ;; esac
-    [ "${IT_SECURE:-0}" = 1 ] || args+=(--insecure)
+    if [ "${IT_SECURE:-0}" != 1 ]; then
+        worker_keys "$name"
+        args+=("${IT_WORKER_KEYS[@]}")
+    fi
     mkdir -p "$spool"
     "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name "$name" --spool "$spool" "${args[@]}" \
         >>"$T/logs/worker-$name.log" 2>&1 &
