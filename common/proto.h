@@ -350,7 +350,8 @@ struct mlq_msg {
             int32_t exit_code;        /* when EXITED */
             int32_t signal;           /* when SIGNALED */
             int64_t pid;              /* shim pid, STARTED */
-            int64_t start_ms, end_ms; /* worker wall clock, informative */
+            int64_t start_ms, end_ms; /* worker wall clock; end_ms is recorded,
+                                         clamped to [start, now] */
             char *detail;             /* may be NULL */
         } report;
         struct {
