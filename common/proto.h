@@ -66,6 +66,8 @@ enum mlq_msg_type {
     MLQ_MSG_REPORT_ACK,     /* "report_ack" attempt_id, phase, accepted */
     MLQ_MSG_LOG_READ,       /* "log_read"   token, attempt_id, stream, offset, max */
     MLQ_MSG_LOG_UPLOAD_ACK, /* "log_upload_ack" attempt_id, stream, offset, err */
+    /* worker -> scheduler, on a clean exit; reply ok */
+    MLQ_MSG_GOODBYE, /* "goodbye"  name, drained */
     MLQ_MSG_TYPE_COUNT
 };
 
@@ -343,6 +345,11 @@ struct mlq_msg {
             char *name;
             bool draining; /* optional */
         } heartbeat;
+        struct {
+            char *name;
+            bool drained; /* true: it holds nothing; false: its running jobs
+                             stay under their shims */
+        } goodbye;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
             enum mlq_report_phase phase;

@@ -779,15 +779,22 @@ static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, stru
     return rc;
 }
 
+/* A worker that said goodbye stays DOWN; one that fell silent is LOST. */
 static int worker_lost(struct mlq_ctx *c, struct mlq_worker *w, struct mlq_err *err)
 {
     struct job_pick p = {.worker = w->name};
     char why[MLQ_MAX_NAME + 64];
-    snprintf(why, sizeof why, "worker %s missed its lease", w->name);
+    bool left = w->goodbye;
+    snprintf(why, sizeof why,
+             left ? "worker %s stopped and did not come back within its lease"
+                  : "worker %s missed its lease",
+             w->name);
     mlq_warn("%s", why);
-    w->state = MLQ_WORKER_LOST;
+    w->goodbye = false;
+    if (!left)
+        w->state = MLQ_WORKER_LOST;
     int rc = mlq_store_begin(c->store, err);
-    if (rc == 0)
+    if (rc == 0 && !left)
         rc = mlq_store_event_add(c->store, "worker_lost", NULL, NULL, w->name, why, err);
     if (rc == 0)
         rc = collect(c, &p);
@@ -798,7 +805,8 @@ int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
 {
     for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
         struct mlq_worker *w = mlq_workers_at(c->workers, i);
-        if (w->state == MLQ_WORKER_UP && c->now_mono - w->last_seen_mono > c->lease_ms) {
+        bool watched = w->state == MLQ_WORKER_UP || w->goodbye;
+        if (watched && c->now_mono - w->last_seen_mono > c->lease_ms) {
             int rc = worker_lost(c, w, err);
             if (rc < 0)
                 return rc;
