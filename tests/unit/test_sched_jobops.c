@@ -21,6 +21,7 @@
 #include "pipeline.h"
 #include "schedules.h"
 #include "strmap.h"
+#include "wproto.h"
 
 #define G (1024LL * 1024 * 1024)
 
@@ -414,6 +415,42 @@ static void test_cancel_running_waits_for_process(void **state)
     assert_int_equal(mlq_jobops_cancel(c, p, "user", NULL), 0);
     assert_null(mlq_jobtab_get(c->jobs, id));
     assert_int_equal(mlq_queue_count(c->queue), 0);
+}
+
+/* A worker that said goodbye is DOWN at once; its running job stays until
+ * one lease after that last word, then it is lost and the worker stays
+ * DOWN (not LOST: it left cleanly). */
+static void test_goodbye_keeps_jobs_one_lease(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1", 0);
+    struct mlq_job *job = submit(c, 1000, 0);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    commit(c);
+    struct mlq_msg bye = {.type = MLQ_MSG_GOODBYE};
+    bye.u.goodbye.name = "w1";
+    assert_int_equal(mlq_wproto_on_goodbye(c, &w->peer, &bye, NULL), 0);
+    commit(c);
+    assert_int_equal(w->state, MLQ_WORKER_DOWN);
+    assert_true(w->goodbye);
+    c->now_mono += c->lease_ms - 1;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_true(job->live);
+    assert_int_equal(job->row.state, MLQ_JOB_RUNNING);
+    c->now_mono += 2;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    commit(c);
+    job = mlq_jobtab_get(c->jobs, id);
+    assert_non_null(job);
+    assert_false(job->live);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    assert_int_equal(job->row.node_failures, 1);
+    assert_int_equal(w->state, MLQ_WORKER_DOWN);
+    assert_false(w->goodbye);
+    assert_int_equal(w->running, 0);
 }
 
 static void test_lost_worker_requeues_then_fails(void **state)
@@ -845,6 +882,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_late_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_time_from_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_goodbye_keeps_jobs_one_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_reason_and_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_running_waits_for_process, setup, teardown),
