@@ -63,7 +63,8 @@ if [ "${IT_SECURE:-0}" != 1 ]; then
         "$IT_KEYS/server.key.pub" >"$MLQ_CONFIG"
 fi
 # Sanitizer reports of any mlq process (CLI, daemons, shims) go to stderr,
-# which ends up in a log file under T (daemon logs, logs/cli.log); the EXIT
+# which ends up in a log file under T (daemon logs, logs/cli.log; a shim
+# writes to its worker's stderr, i.e. the worker's log); the EXIT
 # trap fails the test when any of them holds one. (log_path is not used:
 # UBSan in a combined ASan+UBSan runtime ignores it.)
 IT_SAN_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|LeakSanitizer has encountered|Sanitizer:DEADLYSIGNAL|SUMMARY: [A-Za-z]*Sanitizer'
