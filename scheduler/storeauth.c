@@ -1,6 +1,7 @@
 /* storeauth: the issue-5 half of the store (schema v5): the principals
- * table (the keys the scheduler accepts, and whose they are) and the
- * events listing behind `mlq events`. See store.h for the API and
+ * table (the keys the scheduler accepts, and whose they are), the events
+ * listing behind `mlq events`, and forgetting a worker's row with its key
+ * (`mlq admin worker rm`). See store.h for the API and
  * storeint.h for what it shares with store.c, whose invariants hold here.
  *
  * A key belongs to at most one principal (UNIQUE in the schema). Saving a
