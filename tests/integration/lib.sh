@@ -53,15 +53,10 @@ unset MLQ_SCHEDULER MLQ_KEY
 # add`), as `mlq up` does, and the client config names the admin key of the
 # user running the test. A test that sets IT_SECURE=1 brings its own keys
 # and config instead.
+# (The admin key and the config are made at the end of this file, once the
+# binaries are known to be there.)
 IT_KEYS=$T/keys
 IT_ME=$(id -un)
-if [ "${IT_SECURE:-0}" != 1 ]; then
-    mkdir -p "$T/config/mlq" "$IT_KEYS"
-    "$MLQ_BIN_DIR/mlq" keygen --out "$IT_KEYS/admin.key" >/dev/null 2>>"$T/logs/cli.log" ||
-        { echo "lib.sh: mlq keygen failed" >&2; exit 1; }
-    printf '# written by lib.sh\nkey = %s\nscheduler_key = %s\n' "$IT_KEYS/admin.key" \
-        "$IT_KEYS/server.key.pub" >"$MLQ_CONFIG"
-fi
 # Sanitizer reports of any mlq process (CLI, daemons, shims) go to stderr,
 # which ends up in a log file under T (daemon logs, logs/cli.log; a shim
 # writes to its worker's stderr, i.e. the worker's log); the EXIT
@@ -491,4 +486,11 @@ for b in "$MLQ" "$MLQ_SCHEDULER_BIN" "$MLQ_WORKER_BIN"; do
     [ -x "$b" ] || fail "missing binary $b (build first; MLQ_BIN_DIR=$MLQ_BIN_DIR)"
 done
 unset b
+if [ "${IT_SECURE:-0}" != 1 ]; then
+    mkdir -p "$T/config/mlq" "$IT_KEYS"
+    "$MLQ" keygen --out "$IT_KEYS/admin.key" >/dev/null 2>>"$T/logs/cli.log" ||
+        fail "mlq keygen could not make the test's admin key"
+    printf '# written by lib.sh\nkey = %s\nscheduler_key = %s\n' "$IT_KEYS/admin.key" \
+        "$IT_KEYS/server.key.pub" >"$MLQ_CONFIG"
+fi
 cd "$T"
