@@ -83,12 +83,12 @@ wait_until "grep -q 'is its public key the one configured' $T/logs/worker-w2.log
 if [ "$(id -u)" = 0 ]; then
     # As root a plain worker does not even start: without keys it would run
     # jobs as whatever account an unauthenticated client names.
-    expect_rc 2 "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name w3 --spool "$T/spool-w3" \
+    expect_rc 2 timeout 10 "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name w3 --spool "$T/spool-w3" \
         --cpus 1 --mem 1G --gpus 0 --insecure
     assert_contains "$ERR" "--insecure: refused as root" "a root worker with --insecure"
     assert_contains "$ERR" "mlq up" "the refusal says how to run a local root cluster"
     assert_contains "$ERR" "mlq admin worker add" "the refusal says how to register a key"
-    expect_rc 2 "$MLQ" up --insecure --state-dir "$T/up-insecure"
+    expect_rc 2 timeout 20 "$MLQ" up --insecure --state-dir "$T/up-insecure"
     assert_contains "$ERR" "refused as root" "mlq up --insecure as root"
     [ ! -e "$T/up-insecure/scheduler.pid" ] || fail "mlq up --insecure started something"
 else
