@@ -253,7 +253,12 @@ static int do_rm(struct mlq_cli *cli, const struct admin_opts *o, struct mlq_err
     if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_OK, &reply, err)) < 0)
         return rc;
     mlq_proto_msg_free(&reply);
-    fprintf(stderr, "removed the key of %s %s\n", forms[o->form].kind, o->name);
+    if (o->form == F_WORKER_RM)
+        fprintf(stderr,
+                "removed worker %s: its key, and its line in `mlq workers` once it has stopped\n",
+                o->name);
+    else
+        fprintf(stderr, "removed the key of %s %s\n", forms[o->form].kind, o->name);
     return 0;
 }
 

@@ -107,7 +107,8 @@ static const char up_usage[] =
     "  --gpus G          GPUs per worker (default 0)\n"
     "  --listen ADDR     scheduler address (default " MLQ_CLI_DEFAULT_SCHEDULER ")\n"
     "  --state-dir DIR   database, pid files, logs, spools, keys (default " DEFAULT_STATE_DIR ")\n"
-    "  --insecure        plain TCP without keys (loopback only); by default `up` makes\n"
+    "  --insecure        plain TCP without keys (loopback only; refused as root, whose\n"
+    "                    workers need keys); by default `up` makes\n"
     "                    the keys under DIR/keys, registers you as admin and each\n"
     "                    worker, and puts your key into the client config\n";
 
@@ -188,6 +189,12 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
         rc = mlq_err_set(&err, MLQ_EINVAL,
                          "refusing to listen on '%.100s': only loopback addresses for now",
                          o->listen);
+    /* Its workers would refuse to start: without keys, a root worker would
+     * run jobs as whatever account an unauthenticated client names. */
+    if (rc == 0 && o->insecure && geteuid() == 0)
+        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE,
+                         "up: --insecure is refused as root (workers running as root need "
+                         "keys); leave it out and `mlq up` makes and registers every key");
     if (rc == MLQ_CLI_EUSAGE)
         return usage_error("up", &err);
     return rc < 0 ? mlq_out_fail(rc, &err) : -1;

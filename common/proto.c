@@ -742,6 +742,25 @@ static void free_heartbeat(struct mlq_msg *m)
     free(m->u.heartbeat.name);
 }
 
+static void enc_goodbye(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "name", m->u.goodbye.name);
+    mlq_mpk_kv_bool(pk, "drained", m->u.goodbye.drained);
+}
+
+static int dec_goodbye(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_str(mp, "name", MLQ_MAX_NAME, false, &m->u.goodbye.name);
+    if (rc == 0 && m->u.goodbye.name[0] == '\0')
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "goodbye: key 'name' must not be empty");
+    return rc < 0 ? rc : mlq_mpk_read_bool(mp, "drained", &m->u.goodbye.drained);
+}
+
+static void free_goodbye(struct mlq_msg *m)
+{
+    free(m->u.goodbye.name);
+}
+
 static void enc_report(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_str(pk, "attempt_id", m->u.report.attempt_id);
@@ -1174,6 +1193,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_REPORT_ACK] = {"report_ack", 3, enc_report_ack, dec_report_ack, NULL},
     [MLQ_MSG_LOG_READ] = {"log_read", 5, enc_log_read, dec_log_read, NULL},
     [MLQ_MSG_LOG_UPLOAD_ACK] = {"log_upload_ack", 4, enc_log_upload_ack, dec_log_upload_ack, NULL},
+    [MLQ_MSG_GOODBYE] = {"goodbye", 2, enc_goodbye, dec_goodbye, free_goodbye},
 };
 
 /* The table row of t, or NULL when t is out of range or has no row (a type

@@ -66,6 +66,8 @@ enum mlq_msg_type {
     MLQ_MSG_REPORT_ACK,     /* "report_ack" attempt_id, phase, accepted */
     MLQ_MSG_LOG_READ,       /* "log_read"   token, attempt_id, stream, offset, max */
     MLQ_MSG_LOG_UPLOAD_ACK, /* "log_upload_ack" attempt_id, stream, offset, err */
+    /* worker -> scheduler, on a clean exit; reply ok */
+    MLQ_MSG_GOODBYE, /* "goodbye"  name, drained */
     MLQ_MSG_TYPE_COUNT
 };
 
@@ -354,13 +356,19 @@ struct mlq_msg {
             bool draining; /* optional */
         } heartbeat;
         struct {
+            char *name;
+            bool drained; /* true: it holds nothing; false: its running jobs
+                             stay under their shims */
+        } goodbye;
+        struct {
             char attempt_id[MLQ_ID_LEN + 1];
             enum mlq_report_phase phase;
             enum mlq_outcome outcome;
             int32_t exit_code;        /* when EXITED */
             int32_t signal;           /* when SIGNALED */
             int64_t pid;              /* shim pid, STARTED */
-            int64_t start_ms, end_ms; /* worker wall clock, informative */
+            int64_t start_ms, end_ms; /* worker wall clock; end_ms is recorded,
+                                         clamped to [start, now] */
             char *detail;             /* may be NULL */
         } report;
         struct {

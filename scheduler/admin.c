@@ -104,7 +104,7 @@ static int reply_workers(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_
     uint32_t k = 0;
     for (size_t i = only ? 0 : from; rc == 0 && i < n; i++) {
         const struct mlq_worker *w = mlq_workers_at(c->workers, i);
-        if (!only || only == w)
+        if ((!only && !w->forgotten) || only == w)
             v[k++] = worker_view(w, &gv.by_worker[gv.offset[i]]);
     }
     if (rc == 0) {
@@ -131,11 +131,19 @@ int mlq_admin_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     return rc < 0 ? rc : reply_workers(c, peer, msg->rid, NULL, (size_t)from, err);
 }
 
+/* A worker by name, as admins see it (NULL: unknown or already
+ * forgotten). */
+static struct mlq_worker *known_worker(struct mlq_ctx *c, const char *name)
+{
+    struct mlq_worker *w = mlq_workers_get(c->workers, name);
+    return w && !w->forgotten ? w : NULL;
+}
+
 static int set_drain(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                      bool drained, struct mlq_err *err)
 {
     const char *name = msg->u.drain.worker ? msg->u.drain.worker : "";
-    struct mlq_worker *w = mlq_workers_get(c->workers, name);
+    struct mlq_worker *w = known_worker(c, name);
     if (!w)
         return mlq_err_set(err, MLQ_ENOTFOUND, "no worker named \"%.64s\"", name);
     w->drained = drained;
@@ -232,22 +240,65 @@ int mlq_admin_on_user_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct
     return reply_users(c, peer, msg->rid, p.kind, p.name, err);
 }
 
+/* A worker that still holds live attempts is not removed: they (and the
+ * resources they hold) would be left without anyone to account for them. */
+static int check_worker_rm(struct mlq_ctx *c, const char *name, struct mlq_err *err)
+{
+    const struct mlq_worker *w = known_worker(c, name);
+    if (!w || w->running == 0)
+        return 0;
+    return mlq_err_set(err, MLQ_ESTATE,
+                       "worker %s still holds %d live attempt(s): drain it (`mlq drain %s`) and "
+                       "remove it once they have ended (or, with the worker gone, were lost at "
+                       "its lease)",
+                       w->name, (int)w->running, w->name);
+}
+
+/* Drops a decommissioned worker from `mlq workers` (its row, its line); one
+ * still connected keeps them until it stops (remove it again then). It
+ * comes back if it ever registers again. */
+static int forget_worker(struct mlq_ctx *c, const char *name, struct mlq_err *err)
+{
+    struct mlq_worker *w = known_worker(c, name);
+    if (!w || w->state == MLQ_WORKER_UP)
+        return 0;
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_worker_forget(c->store, name, NULL, err);
+    if (rc < 0)
+        return rc;
+    w->forgotten = true;
+    mlq_info("worker %s forgotten by %s", name, c->who.name);
+    return 0;
+}
+
 int mlq_admin_on_user_rm(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
-    if (c->insecure)
-        return mlq_err_set(err, MLQ_ESTATE, "this scheduler runs --insecure: it has no keys");
     const char *kind = msg->u.user_rm.kind, *name = msg->u.user_rm.name;
-    int rc = mlq_store_begin(c->store, err);
-    if (rc == 0)
-        rc = mlq_store_principal_delete(c->store, kind, name, err);
-    /* New connections with that key are refused once this commits; the
-     * ones already open keep their identity until they close. */
-    if (rc == 0 && mlq_auth_stage_remove(c->auth, kind, name) < 0)
-        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    bool worker = strcmp(kind, "worker") == 0;
+    int rc = worker ? check_worker_rm(c, name, err) : 0;
     if (rc < 0)
         return rc;
-    mlq_info("key of %s %s removed by %s", kind, name, c->who.name);
+    if (c->insecure && !(worker && known_worker(c, name)))
+        return mlq_err_set(err, MLQ_ESTATE, "this scheduler runs --insecure: it has no keys");
+    if (!c->insecure)
+        rc = mlq_store_begin(c->store, err);
+    if (rc == 0 && !c->insecure)
+        rc = mlq_store_principal_delete(c->store, kind, name, err);
+    if (rc == MLQ_ENOTFOUND && worker && known_worker(c, name))
+        rc = 0; /* no key left, but still listed: forget it */
+    else if (rc == 0 && !c->insecure) {
+        /* New connections with that key are refused once this commits; the
+         * ones already open keep their identity until they close. */
+        if (mlq_auth_stage_remove(c->auth, kind, name) < 0)
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        mlq_info("key of %s %s removed by %s", kind, name, c->who.name);
+    }
+    if (rc == 0 && worker)
+        rc = forget_worker(c, name, err);
+    if (rc < 0)
+        return rc;
     struct mlq_msg m = {.type = MLQ_MSG_OK, .rid = msg->rid};
     return mlq_outbox_reply(c->out, peer, &m, err);
 }

@@ -182,7 +182,7 @@ static int transition_ex(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_ev
     if (to == MLQ_JOB_RUNNING && !job->row.start_ms)
         job->row.start_ms = c->now_wall;
     if (mlq_job_state_terminal(to)) {
-        job->row.end_ms = c->now_wall;
+        job->row.end_ms = job->ended_ms > 0 ? job->ended_ms : c->now_wall;
         mlq_deps_release(c->deps, job);
         if (note_ended(c, job->row.id) < 0 ||
             (job->row.array_id[0] && note_ended(c, job->row.array_id) < 0))
@@ -205,9 +205,10 @@ static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
     const struct mlq_jobspec *sp = &job->row.spec;
+    int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
     mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms);
-    if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms,
-                          c->now_wall, c->now_wall) < 0)
+    if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms, end,
+                          c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
     struct mlq_arrstate *arr =
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
@@ -544,6 +545,20 @@ static enum mlq_attempt_state outcome_state(const struct mlq_msg *rep)
     }
 }
 
+/* When the run ended: the worker's own clock, read once by the shim when it
+ * recorded the status, so that a job that ended while the scheduler was
+ * down is not charged for the outage (run time, accounting, fair share).
+ * Clamped to [the attempt's start, now]: a worker clock that runs ahead or
+ * behind can neither end a run in the future nor before it began. */
+static int64_t reported_end(const struct mlq_ctx *c, const struct mlq_job *job,
+                            const struct mlq_msg *rep)
+{
+    int64_t end = rep->u.report.end_ms;
+    if (end <= 0 || end > c->now_wall)
+        return c->now_wall;
+    return end < job->att->start_ms ? job->att->start_ms : end;
+}
+
 /* Copies the report's outcome into the live attempt and persists it. */
 static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
                           struct mlq_err *err)
@@ -556,7 +571,8 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
         job->att->start_ms = rep->u.report.start_ms;
     if (!job->row.start_ms)
         job->row.start_ms = job->att->start_ms;
-    job->att->end_ms = c->now_wall;
+    job->att->end_ms = reported_end(c, job, rep);
+    job->ended_ms = job->att->end_ms;
     job->att->exit_code = rep->u.report.outcome == MLQ_OUT_EXITED ? rep->u.report.exit_code : -1;
     job->att->signal =
         rep->u.report.outcome == MLQ_OUT_SIGNALED || rep->u.report.outcome == MLQ_OUT_TIMED_OUT
@@ -641,6 +657,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         rc = transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
         rc = fail_or_retry(c, job, rep, err);
+    job->ended_ms = 0; /* a later end (a retry, a cancel) is its own */
     if (rc == 0) {
         mlq_info("job %.8s %s", job->row.id, mlq_job_state_name(job->row.state));
         maybe_forget(c, job);
@@ -759,15 +776,22 @@ static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, stru
     return rc;
 }
 
+/* A worker that said goodbye stays DOWN; one that fell silent is LOST. */
 static int worker_lost(struct mlq_ctx *c, struct mlq_worker *w, struct mlq_err *err)
 {
     struct job_pick p = {.worker = w->name};
     char why[MLQ_MAX_NAME + 64];
-    snprintf(why, sizeof why, "worker %s missed its lease", w->name);
+    bool left = w->goodbye;
+    snprintf(why, sizeof why,
+             left ? "worker %s stopped and did not come back within its lease"
+                  : "worker %s missed its lease",
+             w->name);
     mlq_warn("%s", why);
-    w->state = MLQ_WORKER_LOST;
+    w->goodbye = false;
+    if (!left)
+        w->state = MLQ_WORKER_LOST;
     int rc = mlq_store_begin(c->store, err);
-    if (rc == 0)
+    if (rc == 0 && !left)
         rc = mlq_store_event_add(c->store, "worker_lost", NULL, NULL, w->name, why, err);
     if (rc == 0)
         rc = collect(c, &p);
@@ -778,7 +802,8 @@ int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
 {
     for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
         struct mlq_worker *w = mlq_workers_at(c->workers, i);
-        if (w->state == MLQ_WORKER_UP && c->now_mono - w->last_seen_mono > c->lease_ms) {
+        bool watched = w->state == MLQ_WORKER_UP || w->goodbye;
+        if (watched && c->now_mono - w->last_seen_mono > c->lease_ms) {
             int rc = worker_lost(c, w, err);
             if (rc < 0)
                 return rc;

@@ -70,6 +70,7 @@ static const struct {
     [MLQ_MSG_REPORT] = {mlq_wproto_on_report, WORKER, FROM_WORKER},
     [MLQ_MSG_LOG_CHUNK] = {mlq_client_on_log_chunk, WORKER, FROM_WORKER},
     [MLQ_MSG_LOG_UPLOAD] = {mlq_wproto_on_log_upload, WORKER, FROM_WORKER},
+    [MLQ_MSG_GOODBYE] = {mlq_wproto_on_goodbye, WORKER, FROM_WORKER},
 };
 
 struct mlq_loop {

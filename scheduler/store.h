@@ -163,6 +163,10 @@ void mlq_store_jobinfo_array_free(struct mlq_jobinfo **arr, uint32_t n);
 
 int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w,
                           struct mlq_err *err);
+/* Deletes worker name's row (nothing when it has none) and appends a
+ * "worker_removed" event with detail (may be NULL). */
+int mlq_store_worker_forget(struct mlq_store *st, const char *name, const char *detail,
+                            struct mlq_err *err);
 typedef int (*mlq_store_worker_fn)(const struct mlq_store_worker *w, void *ctx);
 int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ctx,
                           struct mlq_err *err);

@@ -1,6 +1,7 @@
 /* storeauth: the issue-5 half of the store (schema v5): the principals
- * table (the keys the scheduler accepts, and whose they are) and the
- * events listing behind `mlq events`. See store.h for the API and
+ * table (the keys the scheduler accepts, and whose they are), the events
+ * listing behind `mlq events`, and forgetting a worker's row with its key
+ * (`mlq admin worker rm`). See store.h for the API and
  * storeint.h for what it shares with store.c, whose invariants hold here.
  *
  * A key belongs to at most one principal (UNIQUE in the schema). Saving a
@@ -18,7 +19,16 @@
 
 #define EVENTS_DEFAULT_LIMIT 100
 
-enum astmt { A_SAVE, A_KEY_OWNER, A_DELETE, A_EACH, A_EVENTS_ALL, A_EVENTS_JOB, A_COUNT };
+enum astmt {
+    A_SAVE,
+    A_KEY_OWNER,
+    A_DELETE,
+    A_EACH,
+    A_EVENTS_ALL,
+    A_EVENTS_JOB,
+    A_WORKER_DELETE,
+    A_COUNT
+};
 
 /* Column order of both event listings; the indexes are enum ev_col. */
 #define EV_COLS                                                                                    \
@@ -52,6 +62,7 @@ static const char *const asql[A_COUNT] = {
                      " WHERE (job_seq = (SELECT seq FROM jobs WHERE id = ?3)"
                      " OR (job_seq IS NULL AND job_id = ?3))"
                      " AND time_ms >= ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+    [A_WORKER_DELETE] = "DELETE FROM workers WHERE name = ?1",
 };
 
 struct mlq_storeauth {
@@ -231,6 +242,28 @@ int mlq_store_principal_delete(struct mlq_store *st, const char *kind, const cha
     if (rc == 0)
         rc = mlq_store_event_add(st, "key_removed", NULL, NULL,
                                  strcmp(kind, "worker") == 0 ? name : NULL, detail, err);
+    return mlq_storei_op_end(st, rc, err);
+}
+
+int mlq_store_worker_forget(struct mlq_store *st, const char *name, const char *detail,
+                            struct mlq_err *err)
+{
+    struct mlq_err e;
+    if (!name || mlq_proto_principal_name_check(name, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "worker name: %s", name ? e.msg : "missing");
+    int rc = mlq_storei_op_begin(st, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = stmt(st, A_WORKER_DELETE);
+    rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        rc = mlq_storei_bind_err(rc, err, "removing worker");
+    } else {
+        rc = mlq_storei_exec_stmt(st, s, "removing worker", err);
+    }
+    if (rc == 0)
+        rc = mlq_store_event_add(st, "worker_removed", NULL, NULL, name, detail, err);
     return mlq_storei_op_end(st, rc, err);
 }
 

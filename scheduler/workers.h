@@ -16,7 +16,8 @@
 #include "transport.h"
 
 enum mlq_worker_state {
-    MLQ_WORKER_DOWN = 0, /* known from the database, not connected since start */
+    MLQ_WORKER_DOWN = 0, /* known from the database, not connected since start;
+                            or stopped cleanly (it said goodbye) */
     MLQ_WORKER_UP,       /* registered, heartbeating */
     MLQ_WORKER_LOST,     /* missed its lease */
 };
@@ -33,6 +34,11 @@ struct mlq_worker {
     int32_t running;   /* live attempts placed here */
     bool draining;     /* the worker itself is draining (--drain-and-exit) */
     bool drained;      /* an admin drained it (`mlq drain`), persisted */
+    bool goodbye;      /* DOWN after a goodbye with live attempts: they stay
+                          under their shims until one lease after its last
+                          word (last_seen_mono), then they are lost */
+    bool forgotten;    /* removed by `mlq admin worker rm`: not listed, until
+                          it registers again */
     char drain_reason[256];
     /* Health (health.h): refusals in a row since its last start. */
     int32_t refusals;
@@ -70,7 +76,8 @@ bool mlq_worker_has_label(const struct mlq_worker *w, const char *kv);
 /* Type of GPU index i ("" when the worker did not say). */
 const char *mlq_worker_gpu_type(const struct mlq_worker *w, int i);
 size_t mlq_workers_count(const struct mlq_workers *ws);
-/* Position of w in the registry; stable, as workers are never removed. */
+/* Position of w in the registry; stable, as workers are never removed (a
+ * forgotten one is only hidden). */
 size_t mlq_workers_index(const struct mlq_workers *ws, const struct mlq_worker *w);
 struct mlq_worker *mlq_workers_at(struct mlq_workers *ws, size_t i);
 const char *mlq_worker_state_name(enum mlq_worker_state s);

@@ -78,6 +78,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->peer = *peer;
     w->state = MLQ_WORKER_UP;
     w->epoch++; /* the KILLs resent to its last connection end here (deliver.h) */
+    w->goodbye = w->forgotten = false;
     w->cpus_m = msg->u.reg.cpus_m;
     w->mem = msg->u.reg.mem;
     w->gpus = msg->u.reg.gpus;
@@ -150,6 +151,37 @@ int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, stru
         mlq_info("worker %s %s", w->name, w->draining ? "is draining" : "takes jobs again");
     }
     struct mlq_msg m = {.type = MLQ_MSG_HB_ACK, .rid = msg->rid};
+    return mlq_outbox_reply(c->out, peer, &m, err);
+}
+
+/* A clean stop: DOWN at once. Its running jobs stay under their shims and
+ * keep their resources; they are not lost before the lease runs out from
+ * this last word (mlq_jobops_check_leases), and a worker that comes back
+ * within it takes them up again when it registers. */
+int mlq_wproto_on_goodbye(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                          struct mlq_err *err)
+{
+    struct mlq_worker *w;
+    int rc = known_worker(c, peer, &w, err);
+    if (rc < 0)
+        return rc;
+    if (strcmp(w->name, msg->u.goodbye.name) != 0)
+        return mlq_err_set(err, MLQ_EINVAL, "goodbye from worker %s names %.64s", w->name,
+                           msg->u.goodbye.name);
+    char detail[128];
+    if (w->running > 0)
+        snprintf(detail, sizeof detail,
+                 "stopped; %d running attempt(s) stay under their shims for one lease",
+                 (int)w->running);
+    else
+        snprintf(detail, sizeof detail, "%s", msg->u.goodbye.drained ? "drained" : "stopped");
+    w->state = MLQ_WORKER_DOWN;
+    w->goodbye = w->running > 0;
+    rc = mlq_wproto_save_worker(c, w, "worker_down", detail, err);
+    if (rc < 0)
+        return rc;
+    mlq_info("worker %s down: %s", w->name, detail);
+    struct mlq_msg m = {.type = MLQ_MSG_OK, .rid = msg->rid};
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
 

@@ -17,6 +17,8 @@ int mlq_wproto_sender(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
                       struct mlq_err *err);
 int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                            struct mlq_err *err);
+int mlq_wproto_on_goodbye(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                          struct mlq_err *err);
 int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                             struct mlq_err *err);
 /* A chunk of a finished attempt's log (docs/protocol.md "log_upload"). */

@@ -35,6 +35,7 @@
 #define RECV_MAX          64    /* messages handled per loop iteration */
 #define RETRY_REFUSED_MS  5000  /* fresh connection after a failed handshake */
 #define REFUSED_LOG_MS    60000 /* repeat the refusal in the log this often */
+#define GOODBYE_WAIT_MS   1000  /* for the scheduler's answer to a goodbye */
 
 struct mlq_agent {
     struct mlq_agent_config cfg;
@@ -468,6 +469,37 @@ int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
     return 0;
 }
 
+/* A clean stop says so: the scheduler marks this worker DOWN at once instead
+ * of waiting for its lease, and leaves the running jobs (which stay under
+ * their shims) alone until the lease runs out. The answer is awaited a
+ * little, so that the message leaves before the socket closes; without one
+ * the scheduler finds out at the lease, as after a crash. */
+static void say_goodbye(struct mlq_agent *a)
+{
+    if (!a->sock || !a->registered)
+        return;
+    struct mlq_msg m = {.type = MLQ_MSG_GOODBYE};
+    m.u.goodbye.name = (char *)a->cfg.name;
+    m.u.goodbye.drained = a->drained;
+    send_request(a, &m);
+    int64_t until = mlq_clock_mono_ms() + GOODBYE_WAIT_MS;
+    for (int64_t now = mlq_clock_mono_ms(); now < until; now = mlq_clock_mono_ms()) {
+        struct mlq_msg r;
+        int rc = mlq_transport_recv(a->sock, &r, (int)(until - now), NULL);
+        if (rc == MLQ_EUNAVAIL)
+            break;
+        if (rc < 0)
+            continue;
+        bool answered = r.rid == a->rid && (r.type == MLQ_MSG_OK || r.type == MLQ_MSG_ERROR);
+        mlq_proto_msg_free(&r);
+        if (answered) {
+            mlq_info("said goodbye to the scheduler");
+            return;
+        }
+    }
+    mlq_warn("no answer to the goodbye: the scheduler notices the stop at the lease");
+}
+
 int mlq_agent_run(struct mlq_agent *a, struct mlq_err *err)
 {
     while (!a->stop) {
@@ -475,6 +507,7 @@ int mlq_agent_run(struct mlq_agent *a, struct mlq_err *err)
         if (rc < 0)
             return rc;
     }
+    say_goodbye(a);
     return 0;
 }
 

@@ -78,7 +78,8 @@ void mlq_agent_destroy(struct mlq_agent **a);
  * the next timer, then handles what is due. */
 int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err);
 /* Steps until SIGTERM or SIGINT arrives on the signal pipe, or until a
- * drain is complete. */
+ * drain is complete; then, when registered, says goodbye to the scheduler
+ * (waiting at most a second for its answer). */
 int mlq_agent_run(struct mlq_agent *a, struct mlq_err *err);
 
 /* For tests and logs. */

@@ -58,8 +58,11 @@ static void child(const char *shim_path, char *const argv[], int err_fd, int cmd
     sigaddset(&held, SIGINT);
     sigaddset(&held, SIGHUP);
     sigprocmask(SIG_SETMASK, &held, NULL);
+    /* stderr stays the worker's (mlq-worker makes sure it is open), so that
+     * what the shim itself says, sanitizer reports included, lands in the
+     * worker's log; the job gets its own streams from the shim. */
     int null = open("/dev/null", O_RDWR);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
         _exit(127);
     /* Out of the way first: either may sit on the other's final number. */
     if ((err_fd = fcntl(err_fd, F_DUPFD, HIGH_FD)) < 0 ||

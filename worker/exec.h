@@ -2,7 +2,9 @@
  *
  * The worker is multi-threaded (ZeroMQ's I/O threads), so between fork and
  * exec the child only makes async-signal-safe calls. The shim gets no file
- * descriptor of the worker's besides /dev/null on 0..2. */
+ * descriptor of the worker's besides /dev/null on 0 and 1 and the worker's
+ * own stderr on 2 (the shim's messages and sanitizer reports go to the
+ * worker's log). */
 #ifndef MLQ_EXEC_H
 #define MLQ_EXEC_H
 

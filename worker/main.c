@@ -75,7 +75,8 @@ static void usage(FILE *f)
             "                        be registered: mlq admin worker add NAME --key FILE.pub)\n"
             "  --scheduler-key FILE  the scheduler's public key file\n"
             "  --insecure            plain TCP without keys, only to a scheduler on a loopback\n"
-            "                        address that runs with --insecure itself\n"
+            "                        address that runs with --insecure itself; refused as\n"
+            "                        root (use keys: `mlq up` makes them for a local cluster)\n"
             "  --name NAME           worker name (default: the host name)\n"
             "  --cpus N              CPUs offered, may be fractional (default: online CPUs)\n"
             "  --mem SIZE            memory offered, e.g. 512M, 4G (default: physical memory)\n"
@@ -307,6 +308,21 @@ static int parse_one(struct opts *o, int c, const char *arg)
     }
 }
 
+/* A worker running as root runs each job as the account its owner names;
+ * without keys that owner is whatever an unauthenticated client claimed, so
+ * any local user could run code as any account, root included. */
+static int refuse_root_insecure(void)
+{
+    fprintf(stderr,
+            "mlq-worker: --insecure: refused as root: without keys the owner of a job is\n"
+            "  whatever the client claims, and a root worker runs jobs as that account (root\n"
+            "  included). Give the worker keys instead: `mlq keygen --out FILE`, then an admin\n"
+            "  runs `mlq admin worker add NAME --key FILE.pub`, and the worker takes --key FILE\n"
+            "  --scheduler-key SERVER.pub. For a local cluster, `mlq up` (without --insecure)\n"
+            "  makes and registers every key itself.\n");
+    return 2;
+}
+
 /* --insecure, or both key files, read here so that a bad one is a usage
  * error at start rather than a worker that can never connect. */
 static int load_keys(struct opts *o)
@@ -315,10 +331,10 @@ static int load_keys(struct opts *o)
     struct mlq_keypair kp;
     if (o->insecure && (o->key_path || o->sched_key))
         return bad("--insecure", "plain TCP uses no keys: drop --key and --scheduler-key");
+    if (o->insecure && !mlq_transport_is_local(o->scheduler))
+        return bad("--insecure", "plain TCP only to a scheduler on a loopback address");
     if (o->insecure)
-        return mlq_transport_is_local(o->scheduler)
-                   ? 0
-                   : bad("--insecure", "plain TCP only to a scheduler on a loopback address");
+        return geteuid() == 0 ? refuse_root_insecure() : 0;
     if (!o->key_path || !o->sched_key) {
         fprintf(stderr,
                 "mlq-worker: missing %s: a worker needs --key FILE and --scheduler-key "

@@ -1,8 +1,12 @@
 /* mlq-shim ATTEMPT_DIR: the per-job supervisor the worker starts (shim.h).
- * Its stdio is /dev/null when the worker starts it; whatever goes wrong with
- * the job ends up in the attempt's status file instead. With --standby it
+ * Its stdin and stdout are /dev/null when the worker starts it and its
+ * stderr is the worker's (its log): the shim's own complaints go there,
+ * whatever goes wrong with the job ends up in the attempt's status file.
+ * The shim outlives the worker, so stderr may become a pipe nobody reads:
+ * SIGPIPE is ignored (the job gets the default back, shim.c). With --standby it
  * is started ahead of need and waits for the worker to name the folder
  * (exec.h). */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN);
     bool standby = argc == 3 && strcmp(argv[1], MLQ_SHIM_STANDBY_ARG) == 0;
     if ((argc != 2 && !standby) || strcmp(argv[1], "--help") == 0) {
         fprintf(stderr,

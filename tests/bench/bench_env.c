@@ -22,6 +22,34 @@
 #define TAIL_LINES       30
 #define WRAP_WORDS       16 /* words of MLQ_BENCH_SCHED_WRAP used */
 
+/* ROOT/keys: the scheduler's pair, the owner's (admin) and BENV_WORKER's. */
+static int make_keys(struct benv *e, struct mlq_err *err)
+{
+    struct mlq_keypair server, worker;
+    char path[BENV_PATH + 64];
+    snprintf(e->keydir, sizeof e->keydir, "%s/keys", e->root);
+    if (mkdir(e->keydir, 0700) < 0)
+        return mlq_err_set(err, MLQ_EIO, "mkdir %s: %s", e->keydir, strerror(errno));
+    int rc = mlq_keys_generate(&server, err);
+    if (rc == 0)
+        rc = mlq_keys_generate(&e->admin_kp, err);
+    if (rc == 0)
+        rc = mlq_keys_generate(&worker, err);
+    snprintf(path, sizeof path, "%s/server.key", e->keydir);
+    if (rc == 0)
+        rc = mlq_keys_write(path, &server, false, err);
+    snprintf(path, sizeof path, "%s/admin.key", e->keydir);
+    if (rc == 0)
+        rc = mlq_keys_write(path, &e->admin_kp, false, err);
+    snprintf(path, sizeof path, "%s/worker.key", e->keydir);
+    if (rc == 0)
+        rc = mlq_keys_write(path, &worker, false, err);
+    memcpy(e->server_pub, server.public_z85, sizeof e->server_pub);
+    explicit_bzero(&server, sizeof server);
+    explicit_bzero(&worker, sizeof worker);
+    return rc;
+}
+
 int benv_init(struct benv *e, const char *bin_dir, const char *tmp_parent, bool keep,
               volatile const sig_atomic_t *stop, struct mlq_err *err)
 {
@@ -38,7 +66,7 @@ int benv_init(struct benv *e, const char *bin_dir, const char *tmp_parent, bool 
     e->zctx = zmq_ctx_new();
     if (!e->zctx || zmq_ctx_set(e->zctx, ZMQ_MAX_SOCKETS, MAX_SOCKETS) < 0)
         return mlq_err_set(err, MLQ_EIO, "cannot set up ZeroMQ: %s", zmq_strerror(zmq_errno()));
-    return 0;
+    return make_keys(e, err);
 }
 
 void benv_fini(struct benv *e)
@@ -47,6 +75,7 @@ void benv_fini(struct benv *e)
     if (e->zctx)
         zmq_ctx_term(e->zctx);
     e->zctx = NULL;
+    explicit_bzero(&e->admin_kp, sizeof e->admin_kp);
     if (!e->keep && e->root[0])
         bproc_rmtree(e->root, NULL);
     else if (e->root[0])
@@ -63,7 +92,16 @@ bool benv_stopped(const struct benv *e)
 static int probe(struct benv *e, struct mlq_msg *reply, struct mlq_err *err)
 {
     struct mlq_msg req = {.type = MLQ_MSG_WORKERS, .rid = 1};
-    return mlq_transport_request(e->zctx, e->endpoint, &req, reply, PROBE_TIMEOUT_MS, err);
+    struct mlq_curve curve;
+    if (!e->secure)
+        return mlq_transport_request(e->zctx, e->endpoint, &req, reply, PROBE_TIMEOUT_MS, err);
+    memcpy(curve.server_public, e->server_pub, sizeof curve.server_public);
+    memcpy(curve.own_public, e->admin_kp.public_z85, sizeof curve.own_public);
+    memcpy(curve.own_secret, e->admin_kp.secret_z85, sizeof curve.own_secret);
+    int rc = mlq_transport_request_curve(e->zctx, e->endpoint, &curve, &req, reply,
+                                         PROBE_TIMEOUT_MS, err);
+    explicit_bzero(&curve, sizeof curve);
+    return rc;
 }
 
 /* Waits for the scheduler on the current endpoint; MLQ_EIO when it exited
@@ -92,12 +130,23 @@ static int spawn_scheduler(struct benv *e, struct mlq_err *err)
         return port;
     snprintf(e->endpoint, sizeof e->endpoint, "tcp://127.0.0.1:%d", port);
     char bin[BENV_PATH + 32], state[BENV_PATH + 64], log[BENV_PATH + 64];
+    char key[BENV_PATH + 64], admin[BENV_PATH + 160], worker[BENV_PATH + 160];
     snprintf(bin, sizeof bin, "%s/mlq-scheduler", e->bin_dir);
     snprintf(state, sizeof state, "%s/state", e->run_dir);
     snprintf(log, sizeof log, "%s/scheduler.log", e->run_dir);
-    /* plain TCP on loopback; jobs of root may run (benchmarks run as root) */
-    char *args[] = {bin,          "--listen",          e->endpoint,   "--state-dir", state,
-                    "--insecure", "--allow-root-jobs", "--log-level", "warn"};
+    snprintf(key, sizeof key, "%s/server.key", e->keydir);
+    snprintf(admin, sizeof admin, "admin:%s:%s/admin.key.pub", e->owner, e->keydir);
+    snprintf(worker, sizeof worker, "worker:" BENV_WORKER ":%s/worker.key.pub", e->keydir);
+    /* loopback, with keys or plain; jobs of root may run (benchmarks run as
+     * root) */
+    char *args[] = {
+        bin,    "--listen", e->endpoint, "--state-dir", state, "--allow-root-jobs", "--log-level",
+        "warn", "--key",    key,         "--authorize", admin, "--authorize",       worker};
+    size_t nargs = sizeof args / sizeof args[0];
+    if (!e->secure) {
+        nargs = 9;
+        args[8] = "--insecure"; /* in place of the key options */
+    }
     /* The wrapper's words (e.g. valgrind --tool=callgrind), then the
      * scheduler's own. */
     char words[BENV_PATH], *argv[WRAP_WORDS + sizeof args / sizeof args[0] + 1];
@@ -106,7 +155,7 @@ static int spawn_scheduler(struct benv *e, struct mlq_err *err)
     for (char *save = NULL, *w = strtok_r(words, " ", &save); w && n < WRAP_WORDS;
          w = strtok_r(NULL, " ", &save))
         argv[n++] = w;
-    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+    for (size_t i = 0; i < nargs; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
     return bproc_spawn(argv, log, &e->sched_pid, err);
@@ -228,18 +277,30 @@ static int wait_worker(struct benv *e, const char *name, struct mlq_err *err)
 int benv_worker_start(struct benv *e, const char *name, struct mlq_err *err)
 {
     char bin[BENV_PATH + 32], spool[BENV_PATH + 64], log[BENV_PATH + 64];
+    char key[BENV_PATH + 64], server[BENV_PATH + 64];
     snprintf(bin, sizeof bin, "%s/mlq-worker", e->bin_dir);
     snprintf(spool, sizeof spool, "%s/spool", e->run_dir);
     snprintf(log, sizeof log, "%s/worker.log", e->run_dir);
-    char *argv[] = {bin,      "--scheduler", e->endpoint,   "--name", (char *)name,
-                    "--cpus", "1",           "--mem",       "1G",     "--spool",
-                    spool,    "--insecure",  "--log-level", "warn",   NULL};
+    snprintf(key, sizeof key, "%s/worker.key", e->keydir);
+    snprintf(server, sizeof server, "%s/server.key.pub", e->keydir);
+    /* a worker running as root refuses --insecure: keys in a secure run */
+    char *argv[] = {
+        bin,    "--scheduler", e->endpoint, "--name",          (char *)name, "--cpus",
+        "1",    "--mem",       "1G",        "--spool",         spool,        "--log-level",
+        "warn", "--key",       key,         "--scheduler-key", server,       NULL};
+    if (!e->secure) {
+        argv[13] = "--insecure";
+        argv[14] = NULL;
+    }
     int rc = bproc_spawn(argv, log, &e->worker_pid, err);
     return rc < 0 ? rc : wait_worker(e, name, err);
 }
 
 int benv_dealer(struct benv *e, void **sock, struct mlq_err *err)
 {
+    if (e->secure)
+        return mlq_transport_dealer_curve(e->zctx, e->endpoint, e->server_pub, &e->admin_kp, sock,
+                                          err);
     return mlq_transport_dealer(e->zctx, e->endpoint, sock, err);
 }
 

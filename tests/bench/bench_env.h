@@ -15,7 +15,9 @@
 
 #include "bounds.h"
 #include "err.h"
+#include "keys.h"
 #include "proto.h"
+#include "transport.h"
 
 #define BENV_PATH 1024
 
@@ -32,6 +34,15 @@ struct benv {
     bool keep;
     const char *sched_wrap; /* command words put before mlq-scheduler, or NULL */
     char owner[64];         /* the jobs' owner: this account (a root worker runs jobs as it) */
+    /* With keys (set secure before benv_run_start): the run's scheduler
+     * takes ROOT/keys/server.key and registers the owner's key as an admin
+     * and BENV_WORKER's as a worker; every connection of benv uses CURVE.
+     * Needed for runs with a real mlq-worker, which refuses --insecure as
+     * root. Without: plain TCP (simulated workers need no keys). */
+    bool secure;
+    struct mlq_keypair admin_kp;
+    char server_pub[MLQ_KEY_Z85_SIZE];
+    char keydir[BENV_PATH + 16];
     volatile const sig_atomic_t *stop;
 };
 
@@ -48,8 +59,11 @@ void benv_run_end(struct benv *e, bool failed);
 /* MLQ_EIO when the scheduler of the run has exited. */
 int benv_check_alive(struct benv *e, struct mlq_err *err);
 
-/* Starts a real mlq-worker (spool in the run dir) and waits until the
- * scheduler lists it UP. */
+/* The name a real worker must have in a run with keys. */
+#define BENV_WORKER "bench-real"
+
+/* Starts a real mlq-worker (spool in the run dir; with its key in a run
+ * with keys) and waits until the scheduler lists it UP. */
 int benv_worker_start(struct benv *e, const char *name, struct mlq_err *err);
 
 /* A DEALER connected to the current scheduler; benv_close accepts NULL. */

@@ -96,7 +96,7 @@ static int one_start(struct benv *e, void *sock, int i, double *start_ms, double
  * ones. */
 static int latency_body(struct benv *e, int n, double *v, struct mlq_err *err)
 {
-    int rc = benv_worker_start(e, "bench-real", err);
+    int rc = benv_worker_start(e, BENV_WORKER, err);
     void *sock = NULL;
     if (rc == 0)
         rc = benv_dealer(e, &sock, err);
@@ -115,12 +115,14 @@ int bfig_latency(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
     double *v = calloc(2 * (size_t)n, sizeof *v);
     if (!v)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    e->secure = true; /* a real worker, which needs keys as root */
     int rc = benv_run_start(e, err);
     if (rc == 0)
         rc = latency_body(e, n, v, err);
     if (rc == 0)
         rc = benv_check_alive(e, err);
     benv_run_end(e, rc < 0);
+    e->secure = false;
     if (rc == 0) {
         fprintf(stderr,
                 "# submit_to_start: %d jobs, min %.2f ms, max %.2f ms; the `submitted` reply "

@@ -125,11 +125,11 @@ printf '%s\n' "$ERR" >&2
 FIG=$OUT
 
 # --- a worker's spool -------------------------------------------------------------
-# w1 goes away (and is LOST, so that nothing is placed on it): wf, on a
-# full spool, is the only worker.
+# w1 goes away (and is DOWN at once, as it says goodbye, so that nothing is
+# placed on it): wf, on a full spool, is the only worker.
 stop_pid "$WORKER_PID"
-wait_until "mlq workers --json | json \"[w['state'] for w in d['workers'] if w['name'] == 'w1'][0]\" | grep -qx LOST" 15 ||
-    fail "w1 not LOST after it stopped"
+wait_until "mlq workers --json | json \"[w['state'] for w in d['workers'] if w['name'] == 'w1'][0]\" | grep -qx DOWN" 15 ||
+    fail "w1 not DOWN after it stopped"
 SPOOL=$T/spool-wf
 mkdir -p "$SPOOL"
 mount -t tmpfs -o size=4m mlq-chaos-spool "$SPOOL" || fail "mount tmpfs on $SPOOL"

@@ -72,7 +72,8 @@ except OSError:
 }
 SCHED_PORT=$(free_port)
 SCHED_ADDR=tcp://$HOST:$SCHED_PORT
-"$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$STATE" --insecure --allow-root-jobs --heartbeat "${HB}s" \
+"$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$STATE" --key "$IT_KEYS/server.key" \
+    --authorize "admin:$IT_ME:$IT_KEYS/admin.key.pub" --allow-root-jobs --heartbeat "${HB}s" \
     --lease "${LEASE}s" --kill-grace "${GRACE}s" >>"$T/logs/scheduler.log" 2>&1 &
 SCHED_PID=$!
 IT_PIDS+=("$SCHED_PID")
@@ -86,8 +87,10 @@ socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
 
 # The partitioned worker, wp, in the namespace (`ip netns exec` execs it, so
 # the pid is the worker's).
+worker_keys wp
 ip netns exec "$NS" "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name wp --spool "$T/spool-wp" \
-    --insecure --cpus 2 --mem 2G --gpus 0 --heartbeat "${HB}s" >>"$T/logs/worker-wp.log" 2>&1 &
+    "${IT_WORKER_KEYS[@]}" --cpus 2 --mem 2G --gpus 0 --heartbeat "${HB}s" \
+    >>"$T/logs/worker-wp.log" 2>&1 &
 WP=$!
 IT_PIDS+=("$WP")
 wait_until "worker_up wp || ! pid_alive $WP" 15 || true

@@ -147,14 +147,14 @@ round() {
         esac
     done
     assert_eq UP "$(worker_state "$b")" "worker $b back"
-    # Gone for good: stopped, and LOST before the next round places jobs
-    # (a stopped worker says nothing; the scheduler waits out its lease).
+    # Gone for good: stopped, and DOWN before the next round places jobs (a
+    # cleanly stopped worker says goodbye: DOWN at once, not at its lease).
     for w in "$a" "$b" "$c"; do
         stop_pid "$(eval echo "\$PID_$w")"
     done
     for w in "$a" "$b" "$c"; do
-        wait_until "[ \"\$(worker_state $w)\" = LOST ]" $((LEASE + 10)) ||
-            fail "worker $w not LOST after it stopped"
+        wait_until "[ \"\$(worker_state $w)\" = DOWN ]" 10 ||
+            fail "worker $w not DOWN after it stopped"
     done
 }
 

@@ -65,7 +65,8 @@ log "every GPU found by NVML and nvidia-smi alike: type $TYPE, model $MODEL"
 # --- 2. a cluster with automatic discovery --------------------------------
 start_scheduler "$T/state"
 mkdir -p "$T/spool"
-"$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name gpu-node --insecure --spool "$T/spool" \
+worker_keys gpu-node
+"$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name gpu-node "${IT_WORKER_KEYS[@]}" --spool "$T/spool" \
     --cpus 4 --mem 8G >>"$T/logs/worker-gpu-node.log" 2>&1 &
 WORKER_PID=$!
 IT_PIDS+=("$WORKER_PID")

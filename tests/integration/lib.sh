@@ -47,15 +47,19 @@ mkdir -p "$T/logs" "$T/config"
 export XDG_CONFIG_HOME=$T/config
 export MLQ_CONFIG=$T/config/mlq/config
 unset MLQ_SCHEDULER MLQ_KEY
-# Daemons started by start_scheduler/start_worker run --insecure (unless the
-# test sets IT_SECURE=1), so the CLI talks plain TCP too until a test's
-# `mlq up` writes a config with keys.
-if [ "${IT_SECURE:-0}" != 1 ]; then
-    mkdir -p "$T/config/mlq"
-    printf '# written by lib.sh\ninsecure = yes\n' >"$MLQ_CONFIG"
-fi
+# Daemons started by start_scheduler/start_worker run with keys, the default
+# configuration (a worker running as root refuses --insecure): lib.sh makes
+# them under IT_KEYS with the real tools (`mlq keygen`, `mlq admin worker
+# add`), as `mlq up` does, and the client config names the admin key of the
+# user running the test. A test that sets IT_SECURE=1 brings its own keys
+# and config instead.
+# (The admin key and the config are made at the end of this file, once the
+# binaries are known to be there.)
+IT_KEYS=$T/keys
+IT_ME=$(id -un)
 # Sanitizer reports of any mlq process (CLI, daemons, shims) go to stderr,
-# which ends up in a log file under T (daemon logs, logs/cli.log); the EXIT
+# which ends up in a log file under T (daemon logs, logs/cli.log; a shim
+# writes to its worker's stderr, i.e. the worker's log); the EXIT
 # trap fails the test when any of them holds one. (log_path is not used:
 # UBSan in a combined ASan+UBSan runtime ignores it.)
 IT_SAN_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|LeakSanitizer has encountered|Sanitizer:DEADLYSIGNAL|SUMMARY: [A-Za-z]*Sanitizer'
@@ -87,6 +91,18 @@ fail() {
     log "FAIL: $*"
     it_dump_logs
     exit 1
+}
+
+# it_skip REASON: for a test that needs root (namespaces, mounts, running
+# jobs as their owners): skipped (exit 77, which ctest reports as such) when
+# the runner is not root; as root, where CI runs, the test must run, so a
+# skip there is a failure (a broken probe never turns into a silent pass).
+it_skip() {
+    if [ "$(id -u)" = 0 ]; then
+        fail "cannot run as root: $* (a root-only test may not be skipped as root)"
+    fi
+    log "SKIP: $*"
+    exit 77
 }
 
 # assert_eq EXPECTED ACTUAL WHAT
@@ -126,16 +142,14 @@ expect_rc() {
 ok() { expect_rc 0 "$@"; }
 
 # mlq CMD ARGS...: the CLI pointed at this test's scheduler (when one runs);
-# --scheduler goes right after the command name, and --insecure before it
-# unless IT_SECURE=1 (start_scheduler's daemons run --insecure). Its stderr
-# is passed on and also kept in logs/cli.log (checked for sanitizer reports
-# at exit).
+# --scheduler goes right after the command name; the keys come from the
+# client config. Its stderr is passed on and also kept in logs/cli.log
+# (checked for sanitizer reports at exit).
 mlq() {
-    local rc=0 ef plain=()
+    local rc=0 ef
     ef=$(mktemp "$T/logs/.err.XXXXXX")
-    [ "${IT_SECURE:-0}" = 1 ] || plain=(--insecure)
     if [ -n "$SCHED_ADDR" ] && [ $# -gt 0 ]; then
-        "$MLQ" "${plain[@]}" "$1" --scheduler "$SCHED_ADDR" "${@:2}" 2>"$ef" || rc=$?
+        "$MLQ" "$1" --scheduler "$SCHED_ADDR" "${@:2}" 2>"$ef" || rc=$?
     else
         "$MLQ" "$@" 2>"$ef" || rc=$?
     fi
@@ -235,13 +249,13 @@ start_scheduler() {
     for try in 1 2 3 4 5; do
         [ -n "$SCHED_PORT" ] || SCHED_PORT=$(free_port)
         SCHED_ADDR=tcp://127.0.0.1:$SCHED_PORT
-        # Plain TCP on loopback unless the test sets IT_SECURE=1 and brings
-        # its own keys (the scheduler requires keys without --insecure).
-        local plain=()
-        [ "${IT_SECURE:-0}" = 1 ] || plain=(--insecure)
+        # lib.sh's keys unless the test sets IT_SECURE=1 and brings its own.
+        local sec=()
+        [ "${IT_SECURE:-0}" = 1 ] || sec=(--key "$IT_KEYS/server.key"
+            --authorize "admin:$IT_ME:$IT_KEYS/admin.key.pub")
         # Tests run as root and submit as root: let those jobs run.
-        [ "$(id -u)" != 0 ] || plain+=(--allow-root-jobs)
-        "$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$state" "${plain[@]}" "$@" \
+        [ "$(id -u)" != 0 ] || sec+=(--allow-root-jobs)
+        "$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$state" "${sec[@]}" "$@" \
             >>"$T/logs/scheduler.log" 2>&1 &
         SCHED_PID=$!
         IT_PIDS+=("$SCHED_PID")
@@ -262,9 +276,26 @@ start_scheduler() {
     fail "scheduler did not start"
 }
 
+# worker_keys NAME: makes worker NAME's key pair under IT_KEYS (once) and
+# registers it with the running scheduler (`mlq admin worker add`, which
+# replaces the same key harmlessly); sets IT_WORKER_KEYS to the worker's
+# options (--key ... --scheduler-key ...), for workers a test starts itself.
+worker_keys() {
+    local name=$1 key=$IT_KEYS/worker-$1.key
+    if [ ! -s "$key.pub" ]; then
+        "$MLQ" keygen --out "$key" >/dev/null 2>>"$T/logs/cli.log" || fail "keygen for $name"
+    fi
+    wait_until "[ -s $IT_KEYS/server.key.pub ]" 10 || fail "the scheduler wrote no public key"
+    "$MLQ" --scheduler "$SCHED_ADDR" admin worker add "$name" --key "$key.pub" \
+        2>>"$T/logs/cli.log" ||
+        fail "could not register the key of worker $name"
+    IT_WORKER_KEYS=(--key "$key" --scheduler-key "$IT_KEYS/server.key.pub")
+}
+
 # start_worker NAME SPOOL [EXTRA ARGS...]: starts mlq-worker against the
 # current scheduler (defaults --cpus 2 --mem 2G --gpus 0 unless given in
-# EXTRA ARGS), waits until `mlq workers` shows it UP. Sets WORKER_PID.
+# EXTRA ARGS) with its keys (worker_keys), waits until `mlq workers` shows it
+# UP. Sets WORKER_PID.
 start_worker() {
     local name=$1 spool=$2
     shift 2
@@ -272,7 +303,10 @@ start_worker() {
     case " ${args[*]-} " in *" --cpus "*) ;; *) args+=(--cpus 2) ;; esac
     case " ${args[*]-} " in *" --mem "*) ;; *) args+=(--mem 2G) ;; esac
     case " ${args[*]-} " in *" --gpus "*) ;; *) args+=(--gpus 0) ;; esac
-    [ "${IT_SECURE:-0}" = 1 ] || args+=(--insecure)
+    if [ "${IT_SECURE:-0}" != 1 ]; then
+        worker_keys "$name"
+        args+=("${IT_WORKER_KEYS[@]}")
+    fi
     mkdir -p "$spool"
     "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name "$name" --spool "$spool" "${args[@]}" \
         >>"$T/logs/worker-$name.log" 2>&1 &
@@ -424,17 +458,19 @@ it_cleanup() {
         log "FAIL: sanitizer reports in: $san"
         [ "$IT_FAILED" = 1 ] || it_dump_logs
         IT_FAILED=1
-        [ "$rc" -ne 0 ] || rc=1
+        [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || rc=1
     fi
     # Port reservations (free_port runs in $(...), so find them by owner).
     for f in "$IT_PORT_DIR"/*/owner; do
         [ "$(cat "$f" 2>/dev/null)" = "$T" ] && rm -rf "$(dirname "$f")"
     done
-    if [ "$rc" -ne 0 ] && [ "$IT_FAILED" = 0 ]; then
+    local bad=$rc
+    [ "$rc" -ne 77 ] || bad=0 # it_skip: nothing went wrong
+    if [ "$bad" -ne 0 ] && [ "$IT_FAILED" = 0 ]; then
         log "exited with status $rc"
         it_dump_logs
     fi
-    if [ "$rc" -ne 0 ] || [ -n "${MLQ_IT_KEEP:-}" ]; then
+    if [ "$bad" -ne 0 ] || [ -n "${MLQ_IT_KEEP:-}" ]; then
         log "kept $T"
     else
         rm -rf "$T"
@@ -450,4 +486,11 @@ for b in "$MLQ" "$MLQ_SCHEDULER_BIN" "$MLQ_WORKER_BIN"; do
     [ -x "$b" ] || fail "missing binary $b (build first; MLQ_BIN_DIR=$MLQ_BIN_DIR)"
 done
 unset b
+if [ "${IT_SECURE:-0}" != 1 ]; then
+    mkdir -p "$T/config/mlq" "$IT_KEYS"
+    "$MLQ" keygen --out "$IT_KEYS/admin.key" >/dev/null 2>>"$T/logs/cli.log" ||
+        fail "mlq keygen could not make the test's admin key"
+    printf '# written by lib.sh\nkey = %s\nscheduler_key = %s\n' "$IT_KEYS/admin.key" \
+        "$IT_KEYS/server.key.pub" >"$MLQ_CONFIG"
+fi
 cd "$T"

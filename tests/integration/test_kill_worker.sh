@@ -50,7 +50,7 @@ start_worker w1 "$SPOOL" --cpus 2 --mem 1G --gpus 0 --heartbeat 1s
 [ "$WORKER_PID" != "$OLD_WORKER" ] || fail "worker did not restart"
 # one worker per spool: a second one on the same spool is refused
 run timeout 10 "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name w1-twin --cpus 1 --mem 1G \
-    --gpus 0 --spool "$SPOOL" --insecure
+    --gpus 0 --spool "$SPOOL" "${IT_WORKER_KEYS[@]}"
 case "$RC" in 0 | 124) fail "a second worker on the same spool was not refused (exit $RC)" ;; esac
 assert_contains "$ERR" "$WORKER_PID" "refusal names the worker holding the spool"
 pid_alive "$WORKER_PID" || fail "the refused twin stopped the worker"

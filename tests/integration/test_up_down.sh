@@ -69,7 +69,8 @@ port_open "${FIRST_ADDR##*:}" && fail "scheduler port still open after down"
 
 # --- down stops a scheduler restarted by hand on the same state dir ----------
 SCHED_PORT=${FIRST_ADDR##*:}
-start_scheduler "$STATE"
+# with the cluster's own key (the client config is the one `mlq up` wrote)
+IT_SECURE=1 start_scheduler "$STATE" --key "$STATE/keys/server.key"
 assert_eq "$SCHED_PID" "$(pidfile_pid "$STATE/scheduler.pid")" "pid file of the hand-started scheduler"
 ok mlq status "$J" --json
 assert_eq "$J" "$(json "d['id']" <<<"$OUT")" "job kept in the state dir across down/up"

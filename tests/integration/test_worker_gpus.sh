@@ -22,9 +22,12 @@ chmod +x "$T/nvidia-smi"
 
 # --- a bad nvidia-smi: refused clearly, never waited on for long ---------
 printf '#!/bin/sh\necho "0, %s, NVIDIA H100"\n' "$U0" >"$T/smi-garbled"
+# keys that parse, for workers that fail before they connect
+ok "$MLQ" keygen --out "$T/bad.key"
+BAD_KEYS=(--key "$T/bad.key" --scheduler-key "$T/bad.key.pub")
 chmod +x "$T/smi-garbled"
 MLQ_NVIDIA_SMI=$T/smi-garbled expect_rc 1 "$MLQ_WORKER_BIN" --scheduler tcp://127.0.0.1:1 \
-    --name bad --spool "$T/spool-bad" --gpu-discovery nvidia-smi --insecure
+    --name bad --spool "$T/spool-bad" --gpu-discovery nvidia-smi "${BAD_KEYS[@]}"
 assert_contains "$OUT$ERR" "nvidia-smi output line 1: 3 field(s) where 4 were expected" \
     "garbled nvidia-smi output"
 expect_rc 2 "$MLQ_WORKER_BIN" --name bad --spool "$T/spool-bad" --gpus 1 --gpu-discovery none
@@ -34,7 +37,8 @@ assert_contains "$ERR" "--label" "a bad label"
 
 start_scheduler "$T/state"
 mkdir -p "$T/spool-g"
-MLQ_NVIDIA_SMI=$T/nvidia-smi "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name g --insecure \
+worker_keys g
+MLQ_NVIDIA_SMI=$T/nvidia-smi "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name g "${IT_WORKER_KEYS[@]}" \
     --spool "$T/spool-g" --cpus 2 --mem 2G --pool gpu --label zone=eu-1 --label ib=yes \
     >>"$T/logs/worker-g.log" 2>&1 &
 WORKER_PID=$!
@@ -83,6 +87,6 @@ printf '#!/bin/sh\nsleep 1000\n' >"$T/smi-hang"
 chmod +x "$T/smi-hang"
 t0=$(date +%s)
 MLQ_NVIDIA_SMI=$T/smi-hang expect_rc 1 "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" \
-    --name hang --spool "$T/spool-hang" --gpu-discovery nvidia-smi --insecure
+    --name hang --spool "$T/spool-hang" --gpu-discovery nvidia-smi "${BAD_KEYS[@]}"
 assert_contains "$ERR" "nvidia-smi: no answer within 10000 ms" "hanging nvidia-smi"
 [ $(($(date +%s) - t0)) -lt 20 ] || fail "the worker waited too long on nvidia-smi"

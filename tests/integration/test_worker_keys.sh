@@ -5,7 +5,9 @@
 #     (`mlq admin worker add`) it registers within seconds, without a
 #     restart, and runs jobs;
 #   - a worker holding the wrong scheduler public key, and a plain
-#     (--insecure) worker, are told what is wrong and never registered;
+#     (--insecure) worker, are told what is wrong and never registered; as
+#     root a plain worker (and `mlq up --insecure`) refuses to start at all
+#     (exit 2), saying how to run with keys;
 #   - without --insecure a worker needs both key options (usage error).
 IT_DEADLINE=150
 IT_SECURE=1 # lib.sh: no --insecure for the daemons it starts
@@ -78,10 +80,23 @@ ok "$MLQ" --scheduler "$SCHED_ADDR" admin worker add w2 --key "$K/w2.key.pub"
 start_bg w2 --key "$K/w2.key" --scheduler-key "$K/other.key.pub"
 wait_until "grep -q 'is its public key the one configured' $T/logs/worker-w2.log" 20 ||
     fail "a worker with the wrong scheduler key was not told"
-start_bg w3 --insecure
-# (libzmq reports a mechanism mismatch, or just a dropped handshake, by timing)
-wait_until "grep -E -q 'requires CURVE|drops the handshake' $T/logs/worker-w3.log" 15 ||
-    fail "a plain worker against a CURVE scheduler was not told"
+if [ "$(id -u)" = 0 ]; then
+    # As root a plain worker does not even start: without keys it would run
+    # jobs as whatever account an unauthenticated client names.
+    expect_rc 2 timeout 10 "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name w3 --spool "$T/spool-w3" \
+        --cpus 1 --mem 1G --gpus 0 --insecure
+    assert_contains "$ERR" "--insecure: refused as root" "a root worker with --insecure"
+    assert_contains "$ERR" "mlq up" "the refusal says how to run a local root cluster"
+    assert_contains "$ERR" "mlq admin worker add" "the refusal says how to register a key"
+    expect_rc 2 timeout 20 "$MLQ" up --insecure --state-dir "$T/up-insecure"
+    assert_contains "$ERR" "refused as root" "mlq up --insecure as root"
+    [ ! -e "$T/up-insecure/scheduler.pid" ] || fail "mlq up --insecure started something"
+else
+    start_bg w3 --insecure
+    # (libzmq reports a mechanism mismatch, or just a dropped handshake, by timing)
+    wait_until "grep -E -q 'requires CURVE|drops the handshake' $T/logs/worker-w3.log" 15 ||
+        fail "a plain worker against a CURVE scheduler was not told"
+fi
 worker_up w2 && fail "a worker with the wrong scheduler key is UP"
 worker_up w3 && fail "a plain worker is UP on a CURVE scheduler"
 true

@@ -1,27 +1,23 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016 # job scripts are single-quoted on purpose
 # Running as the user: a worker running as root runs each job as the Unix
-# account of the user who submitted it. With the scheduler in --insecure
-# mode the owner is the one the CLI sends, i.e. the local user that runs
-# `mlq submit`, so the test submits as throwaway accounts (useradd -M -r,
-# removed at exit) through setpriv.
+# account of the user who submitted it. The owner is the name of the key the
+# CLI connects with, so the test makes throwaway accounts (useradd -M -r,
+# removed at exit), registers a key under each name (`mlq admin user add`)
+# and submits as them through setpriv.
 #   - the job runs with the account's uid, gid, USER and HOME, and the files
 #     it writes and its spool log files belong to that account;
 #   - a job whose owner has no account on the worker fails to start, with a
 #     reason that names the account and the worker;
 #   - a job of root runs as root only when the scheduler allows root jobs.
-# Needs root, useradd, userdel and setpriv; passes with a SKIP line
-# otherwise.
+# Needs root, useradd, userdel and setpriv: skipped (exit 77) without root,
+# and a failure as root when a tool is missing (it_skip).
 IT_DEADLINE=150
 . "$(dirname "$0")/lib.sh" "$@"
 
-skip_test() {
-    log "SKIP: $*"
-    exit 0
-}
-[ "$(id -u)" = 0 ] || skip_test "needs root (a worker runs jobs as their owner only as root)"
+[ "$(id -u)" = 0 ] || it_skip "needs root (a worker runs jobs as their owner only as root)"
 for tool in useradd userdel setpriv; do
-    command -v "$tool" >/dev/null || skip_test "needs $tool"
+    command -v "$tool" >/dev/null || it_skip "needs $tool"
 done
 
 # --- throwaway accounts ---------------------------------------------------------
@@ -50,13 +46,16 @@ new_user() {
 # stays root's.
 chmod 0711 "$T"
 
-# user_dir U: a folder of U's own with a client config for this scheduler.
+# user_dir U: a folder of U's own with a key registered under U's name and a
+# client config for this scheduler.
 user_dir() {
     local d=$T/home-$1
     mkdir -p "$d"
-    printf 'scheduler = %s\ninsecure = yes\n' "$SCHED_ADDR" >"$d/config"
+    ok "$MLQ" keygen --out "$d/key"
+    ok "$MLQ" --scheduler "$SCHED_ADDR" admin user add "$1" --key "$d/key.pub"
+    printf 'scheduler = %s\nkey = %s\nscheduler_key = %s\n' "$SCHED_ADDR" "$d/key" \
+        "$IT_KEYS/server.key.pub" >"$d/config"
     chown -R "$1:" "$d"
-    echo "$d"
 }
 
 # as_user U CMD...: runs CMD as U (its groups too) in U's folder, with U's
@@ -70,16 +69,11 @@ as_user() {
 }
 
 start_scheduler "$T/state"
-# root's CLI (the `mlq` helper) talks plain TCP to it as well
-if ! grep -qs '^insecure' "$MLQ_CONFIG"; then
-    mkdir -p "$(dirname "$MLQ_CONFIG")"
-    echo 'insecure = yes' >>"$MLQ_CONFIG"
-fi
 
 # --- an owner without an account on the worker: never runs --------------------
 # Submitted while no worker is up; the account is gone by the time one is.
 new_user GONE
-user_dir "$GONE" >/dev/null
+user_dir "$GONE"
 as_user "$GONE" "$MLQ" submit --cpus 0.5 --mem 64M -- touch never-ran
 [ "$RC" = 0 ] || fail "submit as $GONE: exit $RC: $ERR"
 J_GONE=$OUT
@@ -97,7 +91,8 @@ assert_contains "$reason" "no Unix account $GONE on worker w1" "reason of the jo
 
 # --- a job runs as its owner -------------------------------------------------------
 new_user ALICE
-D=$(user_dir "$ALICE")
+user_dir "$ALICE"
+D=$T/home-$ALICE
 A_UID=$(id -u "$ALICE")
 A_GID=$(id -g "$ALICE")
 as_user "$ALICE" "$MLQ" submit --cpus 0.5 --mem 64M -- \

@@ -578,6 +578,24 @@ static void test_sigterm_stops(void **state)
     assert_true(mlq_agent_stopped(f->agent));
 }
 
+/* A registered worker that stops says goodbye, naming itself. */
+static void test_sigterm_says_goodbye(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    unsigned char b = SIGTERM;
+    assert_int_equal(write(f->sig[1], &b, 1), 1);
+    struct mlq_err e;
+    assert_int_equal(mlq_agent_run(f->agent, &e), 0); /* no answer: gives up after 1 s */
+    expect(f, MLQ_MSG_GOODBYE, &m);
+    assert_string_equal(m.u.goodbye.name, "w1");
+    assert_false(m.u.goodbye.drained);
+    mlq_proto_msg_free(&m);
+}
+
 static void test_unexpected_messages_ignored(void **state)
 {
     struct fx *f = *state;
@@ -1109,6 +1127,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_silence_reregisters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_says_goodbye, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unexpected_messages_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_upload_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_upload_resumes_after_restart, setup, teardown),

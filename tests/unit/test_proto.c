@@ -460,6 +460,10 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.heartbeat.name = "node-b";
         m->u.heartbeat.draining = true;
         break;
+    case MLQ_MSG_GOODBYE:
+        m->u.goodbye.name = "node-b";
+        m->u.goodbye.drained = true;
+        break;
     case MLQ_MSG_REPORT:
         strcpy(m->u.report.attempt_id, ID2);
         m->u.report.phase = MLQ_PHASE_FINISHED;
@@ -927,6 +931,10 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_HEARTBEAT:
         assert_str_same(a->u.heartbeat.name, b->u.heartbeat.name);
         assert_int_equal(a->u.heartbeat.draining, b->u.heartbeat.draining);
+        break;
+    case MLQ_MSG_GOODBYE:
+        assert_str_same(a->u.goodbye.name, b->u.goodbye.name);
+        assert_int_equal(a->u.goodbye.drained, b->u.goodbye.drained);
         break;
     case MLQ_MSG_REGISTERED:
         assert_int_equal(a->u.registered.heartbeat_ms, b->u.registered.heartbeat_ms);
@@ -1502,6 +1510,19 @@ static void test_unknown_keys_ignored(void **state)
     assert_int_equal(m.u.registered.heartbeat_ms, 1000);
     assert_int_equal(m.u.registered.lease_ms, 30000);
     mlq_proto_msg_free(&m);
+}
+
+/* A goodbye names its worker; the name may not be empty. */
+static void test_goodbye(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_GOODBYE, &m);
+    m.u.goodbye.drained = false;
+    roundtrip(&m);
+    assert_string_equal(mlq_proto_type_name(MLQ_MSG_GOODBYE), "goodbye");
+    m.u.goodbye.name = "";
+    expect_msg_reject(&m, "'name' must not be empty");
 }
 
 static void test_reject_strings(void **state)
@@ -2270,7 +2291,7 @@ int main(void)
         cmocka_unit_test(test_encode_bad_type),       cmocka_unit_test(test_optional_keys_absent),
         cmocka_unit_test(test_optional_lists_absent), cmocka_unit_test(test_reject_issue4_fields),
         cmocka_unit_test(test_reject_upload),         cmocka_unit_test(test_reject_issue3),
-        cmocka_unit_test(test_issue3_checks),
+        cmocka_unit_test(test_issue3_checks),         cmocka_unit_test(test_goodbye),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include "pipeline.h"
 #include "schedules.h"
 #include "strmap.h"
+#include "wproto.h"
 
 #define G (1024LL * 1024 * 1024)
 
@@ -289,6 +290,57 @@ static void test_lifecycle(void **state)
     assert_int_equal(w->running, 0);
 }
 
+/* Runs one job from start to a report that says it ended at end_ms (by the
+ * worker's clock) while the scheduler's clock says now; returns the stored
+ * attempt's and job's end times. */
+static void end_at(struct mlq_ctx *c, int64_t start, int64_t end_ms, int64_t now, int64_t *att_end,
+                   int64_t *job_end)
+{
+    up(c, "w1", 0);
+    advance_to(c, start);
+    struct mlq_job *job = submit(c, 1000, 0);
+    char id[MLQ_ID_LEN + 1], att[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    commit(c);
+    strcpy(att, job->att->id);
+    advance_to(c, now);
+    struct mlq_msg rep = report(job, MLQ_OUT_EXITED, 0);
+    rep.u.report.end_ms = end_ms;
+    assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+    commit(c);
+    struct mlq_store_attempt sa;
+    assert_int_equal(mlq_store_attempt_get(c->store, att, &sa, NULL), 0);
+    *att_end = sa.end_ms;
+    mlq_store_attempt_free(&sa);
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
+    *job_end = row.end_ms;
+    assert_int_equal(row.state, MLQ_JOB_SUCCEEDED);
+    mlq_store_job_free(&row);
+}
+
+/* A job that ended while the scheduler was away is recorded with the end
+ * time its worker gave, within [its start, now]. */
+static void test_end_time_from_worker(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    const int64_t t0 = 1800000000000;
+    int64_t att_end, job_end;
+    end_at(c, t0, t0 + 2000, t0 + 12000, &att_end, &job_end); /* heard of 10 s late */
+    assert_int_equal(att_end, t0 + 2000);
+    assert_int_equal(job_end, t0 + 2000);
+    end_at(c, t0 + 20000, t0 + 99000, t0 + 25000, &att_end, &job_end); /* clock ahead */
+    assert_int_equal(att_end, t0 + 25000);
+    assert_int_equal(job_end, t0 + 25000);
+    end_at(c, t0 + 30000, t0 + 1000, t0 + 31000, &att_end, &job_end); /* clock behind */
+    assert_int_equal(att_end, t0 + 30000);
+    assert_int_equal(job_end, t0 + 30000);
+    end_at(c, t0 + 40000, 0, t0 + 41000, &att_end, &job_end); /* no end time */
+    assert_int_equal(att_end, t0 + 41000);
+}
+
 static void test_failure_reason_and_waiting(void **state)
 {
     struct mlq_ctx *c = &((struct fx *)*state)->c;
@@ -363,6 +415,42 @@ static void test_cancel_running_waits_for_process(void **state)
     assert_int_equal(mlq_jobops_cancel(c, p, "user", NULL), 0);
     assert_null(mlq_jobtab_get(c->jobs, id));
     assert_int_equal(mlq_queue_count(c->queue), 0);
+}
+
+/* A worker that said goodbye is DOWN at once; its running job stays until
+ * one lease after that last word, then it is lost and the worker stays
+ * DOWN (not LOST: it left cleanly). */
+static void test_goodbye_keeps_jobs_one_lease(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1", 0);
+    struct mlq_job *job = submit(c, 1000, 0);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    commit(c);
+    struct mlq_msg bye = {.type = MLQ_MSG_GOODBYE};
+    bye.u.goodbye.name = "w1";
+    assert_int_equal(mlq_wproto_on_goodbye(c, &w->peer, &bye, NULL), 0);
+    commit(c);
+    assert_int_equal(w->state, MLQ_WORKER_DOWN);
+    assert_true(w->goodbye);
+    c->now_mono += c->lease_ms - 1;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_true(job->live);
+    assert_int_equal(job->row.state, MLQ_JOB_RUNNING);
+    c->now_mono += 2;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    commit(c);
+    job = mlq_jobtab_get(c->jobs, id);
+    assert_non_null(job);
+    assert_false(job->live);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    assert_int_equal(job->row.node_failures, 1);
+    assert_int_equal(w->state, MLQ_WORKER_DOWN);
+    assert_false(w->goodbye);
+    assert_int_equal(w->running, 0);
 }
 
 static void test_lost_worker_requeues_then_fails(void **state)
@@ -793,6 +881,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_late_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_time_from_worker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_goodbye_keeps_jobs_one_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_reason_and_waiting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_fits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_running_waits_for_process, setup, teardown),

@@ -718,17 +718,16 @@ static void test_cgroup_note(void **state)
 /* ---- running as the job's owner ---- */
 
 /* Makes a throwaway system account without a home (useradd -M -r); skips
- * the test when not root or without useradd. */
+ * the test when not root. As root (CI) it must run: no useradd, or one that
+ * fails, fails the test rather than skipping it silently. */
 static void make_user(struct fx *f)
 {
     if (geteuid() != 0) {
         fprintf(stderr, "not root: skipping (jobs run as their owner only under a root worker)\n");
         skip();
     }
-    if (system("command -v useradd >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "no useradd here: skipping\n");
-        skip();
-    }
+    if (system("command -v useradd >/dev/null 2>&1") != 0)
+        fail_msg("no useradd here: a root-only test may not be skipped as root");
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(f->user, sizeof f->user, "mlqtest_%x%x", (unsigned)getpid() & 0xffffu,
@@ -736,9 +735,8 @@ static void make_user(struct fx *f)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "useradd -M -r %s >/dev/null 2>&1", f->user);
     if (system(cmd) != 0) {
-        fprintf(stderr, "useradd %s failed: skipping\n", f->user);
         f->user[0] = '\0';
-        skip();
+        fail_msg("useradd failed: a root-only test may not be skipped as root");
     }
     struct passwd *pw = getpwnam(f->user);
     assert_non_null(pw);
