@@ -672,6 +672,19 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
     return 0;
 }
 
+/* The old run may still be alive on a worker that was cut off or whose
+ * daemon died: its shims end it on their own once the worker's lease is
+ * over, and that deadline is never later than now (the worker dates it from
+ * when it sent the message we last answered, we from when we heard it).
+ * The shim acts within MLQ_FENCE_CHECK_MS of the deadline, sends SIGKILL a
+ * kill grace after its SIGTERM, and MLQ_FENCE_MARGIN_MS covers the kill
+ * itself and clock-rate differences. See docs/architecture.md, "Recovery
+ * and fencing". */
+int64_t mlq_jobops_fence_delay(int64_t kill_grace_ms)
+{
+    return MLQ_FENCE_CHECK_MS + kill_grace_ms + MLQ_FENCE_MARGIN_MS;
+}
+
 /* The live attempt is gone with its worker: requeue the job or fail it. */
 static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
                         struct mlq_err *err)
@@ -699,10 +712,8 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
     else
         snprintf(reason, sizeof reason, "lost its worker %d times (last: %s)",
                  job->row.node_failures, why);
-    /* The old run may still be alive on a cut-off worker until it fences
-     * itself (its kill grace after the lease): start the next run later. */
     if (again)
-        job->row.not_before_ms = c->now_wall + job->row.spec.kill_grace_ms + 2 * c->heartbeat_ms;
+        job->row.not_before_ms = c->now_wall + mlq_jobops_fence_delay(job->row.spec.kill_grace_ms);
     enum mlq_fsm_action act;
     rc = transition(c, job, again ? MLQ_EV_LOST : MLQ_EV_LOST_FINAL, reason, &act, err);
     if (rc < 0)

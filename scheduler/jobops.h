@@ -20,6 +20,11 @@
  * doubling. */
 #define MLQ_DEFAULT_BACKOFF_MS (30 * 1000)
 #define MLQ_MAX_BACKOFF_MS     (3600 * 1000)
+/* Fencing budget (docs/architecture.md, "Recovery and fencing"): how late
+ * after its worker's lease deadline a shim may notice it, and the margin on
+ * top of the kill grace before a lost job may start again. */
+#define MLQ_FENCE_CHECK_MS  250
+#define MLQ_FENCE_MARGIN_MS 1000
 
 /* Loads workers, non-terminal jobs and live attempts from the store into an
  * empty ctx (start-up and after a failed commit). Live attempts must be
@@ -60,6 +65,9 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
 /* Lease checks: workers silent too long and unconfirmed attempts. */
 int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err);
 /* The fair-share part of a job's queue key (ms), for queue.h. */
+/* How long after its attempt was declared lost a job may start again: the
+ * latest moment the old run can still exist. */
+int64_t mlq_jobops_fence_delay(int64_t kill_grace_ms);
 int64_t mlq_jobops_bias(const struct mlq_job *job, void *ctx);
 /* Why a PENDING job waits, for `mlq status`. */
 void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len);
