@@ -12,8 +12,7 @@
 
 #define LEASE_TEXT_MAX 64
 
-static int lease_path(char *buf, size_t len, const char *root, const char *rel,
-                      struct mlq_err *err)
+static int lease_path(char *buf, size_t len, const char *root, const char *rel, struct mlq_err *err)
 {
     int n = snprintf(buf, len, "%s/%s%s", root, rel, MLQ_LEASE_FILE);
     if (n < 0 || (size_t)n >= len)

@@ -29,6 +29,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "lease.h"
 #include "exec.h"
 #include "fsutil.h"
 #include "spool.h"
@@ -159,13 +160,21 @@ static void sched_send(struct fx *f, struct mlq_msg *m)
     assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
 }
 
+/* An answer echoes the request's rid, as the scheduler's do. */
+static void sched_answer(struct fx *f, const struct mlq_msg *req, struct mlq_msg *m)
+{
+    struct mlq_err e;
+    m->rid = req->rid;
+    assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
+}
+
 static void do_register_lease(struct fx *f, struct mlq_msg *reg, int64_t lease_ms)
 {
     expect(f, MLQ_MSG_REGISTER, reg);
     struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
     r.u.registered.heartbeat_ms = 200;
     r.u.registered.lease_ms = lease_ms;
-    sched_send(f, &r);
+    sched_answer(f, reg, &r);
 }
 
 static void do_register(struct fx *f, struct mlq_msg *reg)
@@ -718,7 +727,7 @@ static void converse(struct fx *f, int ms)
             r.u.registered.lease_ms = 1000;
         }
         if (m.type == MLQ_MSG_REGISTER || m.type == MLQ_MSG_HEARTBEAT)
-            sched_send(f, &r);
+            sched_answer(f, &m, &r);
         mlq_proto_msg_free(&m);
     }
 }
@@ -768,8 +777,79 @@ static void test_self_fence(void **state)
     mlq_proto_msg_free(&m);
     expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
     assert_int_equal(m.u.report.outcome, MLQ_OUT_LOST);
-    assert_string_equal(m.u.report.detail, "self-fenced: no contact with the scheduler for 1 s");
+    /* The daemon and the shim fence on the same deadline: either may win. */
+    assert_int_equal(strncmp(m.u.report.detail, "self-fenced: ", 13), 0);
     mlq_proto_msg_free(&m);
+}
+
+static int64_t lease_until(struct fx *f)
+{
+    int64_t until = -1;
+    assert_int_equal(mlq_lease_read(f->root, &until), 1);
+    return until;
+}
+
+/* The lease is renewed only by answers to the worker's own registers and
+ * heartbeats, dated from when those were SENT (never later than the
+ * scheduler heard them); an answer to an unknown request renews nothing,
+ * and a restarted worker keeps the deadline it had. */
+static void test_lease_from_send_time(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg reg, m;
+    expect(f, MLQ_MSG_REGISTER, &reg);
+    int64_t heard = mlq_clock_boot_ms(); /* after the send */
+    struct mlq_peer peer = f->peer;      /* silence() receives over it */
+    silence(f, 400);                     /* a slow answer */
+    f->peer = peer;
+    struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
+    r.u.registered.heartbeat_ms = 200;
+    r.u.registered.lease_ms = 1000;
+    sched_answer(f, &reg, &r);
+    mlq_proto_msg_free(&reg);
+    step_for(f, 50);
+    int64_t until = lease_until(f);
+    assert_true(until <= heard + 1000);       /* from the send, not the answer */
+    assert_true(until >= heard - 300 + 1000); /* sent just before it was heard */
+
+    /* A heartbeat answered late: again dated from its send. */
+    struct mlq_msg hb = {0};
+    int64_t end = mlq_clock_mono_ms() + WAIT;
+    while (hb.type != MLQ_MSG_HEARTBEAT && mlq_clock_mono_ms() < end) {
+        struct mlq_err e;
+        mlq_proto_msg_free(&hb);
+        mlq_agent_step(f->agent, 10, &e);
+        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) == 0)
+            hb = m;
+    }
+    assert_int_equal(hb.type, MLQ_MSG_HEARTBEAT);
+    heard = mlq_clock_boot_ms();
+    silence(f, 300);
+    f->peer = peer;
+    struct mlq_msg ack = {.type = MLQ_MSG_HB_ACK};
+    sched_answer(f, &hb, &ack);
+    step_for(f, 50);
+    int64_t renewed = lease_until(f);
+    assert_true(renewed > until);
+    assert_true(renewed <= heard + 1000);
+
+    /* Answers to requests it never sent renew nothing. */
+    silence(f, 300);
+    f->peer = peer;
+    struct mlq_msg bogus = {.type = MLQ_MSG_HB_ACK};
+    bogus.rid = 999999;
+    sched_answer(f, &bogus, &ack);
+    sched_answer(f, &hb, &ack); /* a duplicate */
+    mlq_proto_msg_free(&hb);
+    step_for(f, 50);
+    assert_int_equal(lease_until(f), renewed);
+
+    /* A restart reads the deadline back instead of starting a new one. */
+    mlq_agent_destroy(&f->agent);
+    start_agent(f, 0);
+    step_for(f, 100);
+    assert_int_equal(lease_until(f), renewed);
 }
 
 /* ---- draining and refusals ---- */
@@ -1007,11 +1087,11 @@ static void test_curve_refused_then_accepted(void **state)
     assert_true(curve_step(f, 6000, true, &reg) >= 1);
     assert_int_equal(reg.type, MLQ_MSG_REGISTER);
     assert_string_equal(f->peer.user_id, "worker:w1");
-    mlq_proto_msg_free(&reg);
     struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
     r.u.registered.heartbeat_ms = 200;
     r.u.registered.lease_ms = 2000;
-    sched_send(f, &r);
+    sched_answer(f, &reg, &r);
+    mlq_proto_msg_free(&reg);
     end = mlq_clock_mono_ms() + WAIT;
     while (!mlq_agent_registered(f->agent) && mlq_clock_mono_ms() < end)
         curve_step(f, 10, true, NULL);
@@ -1052,6 +1132,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_upload_resumes_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_upload_not_found_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_fence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_from_send_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shim_vanished, setup, teardown),
