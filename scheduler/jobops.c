@@ -654,6 +654,68 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     return rc;
 }
 
+/* A report saying what the job's process really did (not lost, refused, or
+ * a start failure, after which nothing ran). */
+static bool ran_for_real(const struct mlq_msg *rep)
+{
+    enum mlq_outcome o = rep->u.report.outcome;
+    return rep->u.report.phase == MLQ_PHASE_FINISHED &&
+           (o == MLQ_OUT_EXITED || o == MLQ_OUT_SIGNALED || o == MLQ_OUT_TIMED_OUT);
+}
+
+/* The job whose LOST attempt a is, when nothing has started since: still
+ * PENDING in the queue, with a as its latest attempt. */
+static struct mlq_job *waiting_after_loss(struct mlq_ctx *c, const struct mlq_worker *w,
+                                          const struct mlq_store_attempt *a)
+{
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, a->job_id);
+    if (a->state != MLQ_ATT_LOST || strcmp(a->worker, w->name) != 0 || !job || job->live ||
+        job->held || job->row.state != MLQ_JOB_PENDING ||
+        strcmp(job->row.current_attempt, a->id) != 0)
+        return NULL;
+    return job;
+}
+
+/* The rule for the real outcome of a LOST attempt (docs/architecture.md,
+ * "Recovery and fencing"): when its job has not started again, the run did
+ * happen, once: its outcome is the job's, as if it had come in time (exit 0:
+ * SUCCEEDED; a failure counts as a failed run under the retry rules), and
+ * the loss no longer counts as a node failure. Anything else about an
+ * attempt that is not current changes nothing. */
+int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
+                            const struct mlq_msg *rep, bool *taken, struct mlq_err *err)
+{
+    *taken = false;
+    struct mlq_store_attempt a;
+    if (!ran_for_real(rep) ||
+        mlq_store_attempt_get(c->store, rep->u.report.attempt_id, &a, NULL) < 0)
+        return 0;
+    struct mlq_job *job = waiting_after_loss(c, w, &a);
+    int rc = job ? mlq_jobtab_set_attempt(c->jobs, job, &a) : 0;
+    mlq_store_attempt_free(&a);
+    if (!job || rc < 0)
+        return rc < 0 ? mlq_err_set(err, rc, "out of memory") : 0;
+    mlq_queue_remove(c->queue, job);
+    if (job->row.node_failures > 0)
+        job->row.node_failures--;
+    rc = record_outcome(c, job, rep, err);
+    mlq_jobtab_clear_attempt(c->jobs, job); /* its booking went with the loss */
+    if (rc < 0)
+        return rc;
+    enum mlq_fsm_action act;
+    if (rep->u.report.outcome == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
+        rc = transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
+    else
+        rc = fail_or_retry(c, job, rep, err);
+    if (rc < 0)
+        return rc;
+    *taken = true;
+    mlq_info("job %.8s %s: the outcome of its lost attempt %.8s came late, and nothing ran since",
+             job->row.id, mlq_job_state_name(job->row.state), rep->u.report.attempt_id);
+    maybe_forget(c, job);
+    return 0;
+}
+
 int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason,
                       struct mlq_err *err)
 {

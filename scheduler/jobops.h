@@ -57,6 +57,12 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
 int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *report,
                         struct mlq_err *err);
 /* Cancels job with the given reason ("cancelled by user"). May free it. */
+/* A finished report about an attempt that is not current (from worker w):
+ * when it is the real outcome of a LOST attempt whose job has not started
+ * again, it becomes the job's outcome (*taken true). Otherwise nothing
+ * changes. */
+int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
+                            const struct mlq_msg *rep, bool *taken, struct mlq_err *err);
 int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason,
                       struct mlq_err *err);
 /* A worker registered holding these attempts: confirm, fence or lose. */

@@ -155,7 +155,7 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         rc = mlq_jobops_started(c, job, err);
     else if (current)
         rc = mlq_jobops_finished(c, job, msg, err);
-    else
+    else if ((rc = mlq_jobops_late_outcome(c, w, msg, &accepted, err)) == 0 && !accepted)
         accepted = stale_report_accepted(c, msg, w);
     if (rc < 0)
         return rc;
