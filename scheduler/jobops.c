@@ -15,6 +15,7 @@
 
 #include "fsm.h"
 #include "id.h"
+#include "leftover.h"
 #include "log.h"
 #include "placement.h"
 #include "queue.h"
@@ -195,13 +196,18 @@ static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event
     return transition_ex(c, job, ev, reason, false, act, err);
 }
 
-/* Takes the live attempt off its worker's books and out of the table. */
-static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
+/* Takes the live attempt off its worker's running attempts and out of the
+ * table. With linger, its processes may still be there: its resources stay
+ * booked on the worker until it says they are gone (leftover.h). */
+static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool linger)
 {
     struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
+    if (w && linger && mlq_leftover_keep(w, job->att->id, r.cpus_m, r.mem, job->gpu_mask) < 0)
+        mlq_warn("out of memory: the resources of attempt %.8s are free again at once",
+                 job->att->id);
     const struct mlq_jobspec *sp = &job->row.spec;
     mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms);
     if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms,
@@ -213,6 +219,11 @@ static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
         arr->running--;
     mlq_jobtab_clear_attempt(c->jobs, job);
     c->dirty = true;
+}
+
+static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
+{
+    release_attempt_ex(c, job, false);
 }
 
 /* Drops a job from memory once nothing about it can change any more. */
@@ -234,7 +245,7 @@ static void push_kill(struct mlq_ctx *c, const struct mlq_worker *w, const char 
         mlq_warn("could not queue kill of attempt %.8s", attempt_id);
 }
 
-static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
+static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why, bool linger,
                         struct mlq_err *err);
 
 /* Into the pending queue, behind older jobs (the key is the submit order);
@@ -634,7 +645,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         char why[256];
         snprintf(why, sizeof why, "%s on worker %s: %s", out == MLQ_OUT_LOST ? "lost" : "refused",
                  job->att->worker, rep->u.report.detail ? rep->u.report.detail : "no detail");
-        return lose_attempt(c, job, why, err);
+        return lose_attempt(c, job, why, false, err); /* reported: nothing left */
     }
     int rc = record_outcome(c, job, rep, err);
     if (rc < 0)
@@ -747,8 +758,9 @@ int64_t mlq_jobops_fence_delay(int64_t kill_grace_ms)
     return MLQ_FENCE_CHECK_MS + kill_grace_ms + MLQ_FENCE_MARGIN_MS;
 }
 
-/* The live attempt is gone with its worker: requeue the job or fail it. */
-static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
+/* The live attempt is gone with its worker: requeue the job or fail it.
+ * linger: its processes may remain (not reported gone by the worker). */
+static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why, bool linger,
                         struct mlq_err *err)
 {
     enum mlq_attempt_state prev = job->att->state;
@@ -760,7 +772,7 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
         save_attempt(c, job, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
     if (rc < 0)
         return rc;
-    release_attempt(c, job);
+    release_attempt_ex(c, job, linger);
     mlq_warn("job %.8s: attempt lost (%s)", job->row.id, why);
     if (mlq_job_state_terminal(job->row.state)) {
         maybe_forget(c, job);
@@ -826,11 +838,12 @@ static int collect(struct mlq_ctx *c, struct job_pick *p)
     return collect_with(c, p, pick_job);
 }
 
-static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, struct mlq_err *err)
+static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, bool linger,
+                    struct mlq_err *err)
 {
     int rc = 0;
     for (size_t i = 0; i < p->n && rc == 0; i++)
-        rc = lose_attempt(c, p->v[i], why, err);
+        rc = lose_attempt(c, p->v[i], why, linger, err);
     free(p->v);
     return rc;
 }
@@ -847,7 +860,7 @@ static int worker_lost(struct mlq_ctx *c, struct mlq_worker *w, struct mlq_err *
         rc = mlq_store_event_add(c->store, "worker_lost", NULL, NULL, w->name, why, err);
     if (rc == 0)
         rc = collect(c, &p);
-    return rc < 0 ? rc : lose_all(c, &p, why, err);
+    return rc < 0 ? rc : lose_all(c, &p, why, true, err);
 }
 
 int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
@@ -867,13 +880,38 @@ int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
     struct job_pick p = {.worker = NULL, .now = c->now_mono};
     int rc = collect(c, &p);
     c->unconfirmed_left = p.unconfirmed > p.n;
-    return rc < 0 ? rc : lose_all(c, &p, "its worker did not confirm it after a restart", err);
+    return rc < 0 ? rc
+                  : lose_all(c, &p, "its worker did not confirm it after a restart", true, err);
 }
 
 static int held_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct mlq_held_attempt *)a)->attempt_id,
                   ((const struct mlq_held_attempt *)b)->attempt_id);
+}
+
+/* A worker holds an attempt still running that is not current (lost while
+ * this scheduler ran, or before it restarted): its resources stay booked
+ * until the worker says it is gone (leftover.h). */
+static void book_leftover(struct mlq_ctx *c, struct mlq_worker *w, const char *attempt_id)
+{
+    struct mlq_store_attempt a;
+    struct mlq_store_job row;
+    uint64_t mask = 0;
+    if (mlq_leftover_has(w, attempt_id) ||
+        mlq_store_attempt_get(c->store, attempt_id, &a, NULL) < 0)
+        return;
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, a.job_id);
+    bool stored = !job && mlq_store_job_get(c->store, a.job_id, &row, NULL) == 0;
+    if ((job || stored) && strcmp(a.worker, w->name) == 0 &&
+        mlq_place_gpus_parse(a.gpu_ids, &mask) == 0) {
+        struct mlq_request r = mlq_place_request(job ? &job->row.spec : &row.spec);
+        if (mlq_leftover_keep(w, attempt_id, r.cpus_m, r.mem, mask) < 0)
+            mlq_warn("out of memory: attempt %.8s not booked", attempt_id);
+    }
+    if (stored)
+        mlq_store_job_free(&row);
+    mlq_store_attempt_free(&a);
 }
 
 /* Confirms or fences each attempt the worker says it holds. */
@@ -887,8 +925,10 @@ static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
             push_kill(c, w, h->attempt_id, job->row.reason ? job->row.reason : "cancelled");
         return;
     }
-    if (!h->finished) /* fencing: not (or no longer) the current attempt */
+    if (!h->finished) { /* fencing: not (or no longer) the current attempt */
         push_kill(c, w, h->attempt_id, "attempt is no longer current");
+        book_leftover(c, w, h->attempt_id);
+    }
 }
 
 int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
@@ -903,6 +943,7 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
     }
     for (size_t i = 0; i < n; i++)
         reconcile_held(c, w, &sorted[i]);
+    mlq_leftover_reconcile(w, sorted, n);
 
     /* Attempts placed on w that it does not hold are gone. */
     struct job_pick p = {.worker = w->name};
@@ -918,7 +959,7 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
     free(sorted);
     if (rc < 0)
         return mlq_err_set(err, rc, "out of memory");
-    return lose_all(c, &p, "its worker no longer holds it", err);
+    return lose_all(c, &p, "its worker no longer holds it", false, err);
 }
 
 void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len)
