@@ -39,6 +39,7 @@
 #define ATT_1 "11111111-1111-4111-8111-111111111111"
 #define ATT_2 "22222222-2222-4222-8222-222222222222"
 #define ATT_3 "33333333-3333-4333-8333-333333333333"
+#define ATT_4 "44444444-4444-4444-8444-444444444444"
 #define WAIT  5000
 
 struct fx {
@@ -430,6 +431,55 @@ static void test_bad_gpu_is_refused(void **state)
     expect_report(f, ATT_2, MLQ_PHASE_FINISHED, &m);
     assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
     assert_non_null(strstr(m.u.report.detail, "GPU 1"));
+    mlq_proto_msg_free(&m);
+}
+
+static void expect_refused(struct fx *f, const char *att, const char *why)
+{
+    struct mlq_msg m;
+    expect_report(f, att, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
+    assert_non_null(strstr(m.u.report.detail, why));
+    mlq_proto_msg_free(&m);
+}
+
+/* An assignment naming a GPU that an attempt still running here holds is
+ * refused, also after a restart (the running attempt re-adopted). */
+static void test_gpu_overlap_refused(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 2);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *sleep_argv[] = {"/bin/sleep", "30"};
+    int32_t one[] = {1}, zero[] = {0};
+    assign(f, ATT_1, sleep_argv, 2, one, 1);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, true);
+    assign(f, ATT_2, sleep_argv, 2, one, 1);
+    expect_refused(f, ATT_2, "GPU 1 is still held by attempt 11111111");
+    assign(f, ATT_3, sleep_argv, 2, zero, 1);
+    expect_report(f, ATT_3, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_3, MLQ_PHASE_STARTED, true);
+    step_for(f, 50); /* the acks are marked before the restart */
+
+    mlq_agent_destroy(&f->agent);
+    start_agent(f, 2);
+    do_register(f, &m);
+    assert_int_equal(m.u.reg.nattempts, 2);
+    mlq_proto_msg_free(&m);
+    assign(f, ATT_4, sleep_argv, 2, zero, 1);
+    expect_refused(f, ATT_4, "GPU 0 is still held by attempt 33333333");
+    struct mlq_msg k = {.type = MLQ_MSG_KILL};
+    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_1);
+    k.u.kill.reason = "test over";
+    sched_send(f, &k);
+    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_3);
+    sched_send(f, &k);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
     mlq_proto_msg_free(&m);
 }
 
@@ -1123,6 +1173,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_resent_until_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_attempt_is_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_gpu_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_overlap_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reregister, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_reregisters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
