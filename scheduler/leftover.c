@@ -90,7 +90,7 @@ void mlq_leftover_reconcile(struct mlq_worker *w, const struct mlq_held_attempt 
         memcpy(key.attempt_id, w->leftovers->v[i].attempt_id, sizeof key.attempt_id);
         const struct mlq_held_attempt *h =
             n ? bsearch(&key, held, n, sizeof *held, held_cmp) : NULL;
-        if (!h || h->finished) /* gone, or its outcome written: no process left */
+        if (!h) /* gone; one it holds as finished is freed by its report */
             drop(w, i);
         else
             i++;

@@ -7,7 +7,7 @@
  * once (after the fencing delay), but its CPUs, memory and GPUs stay booked
  * on the old worker until the worker says that none of its processes is
  * left: the attempt's finished report (whatever outcome), or a register
- * that no longer names it as running. A leftover is not a running attempt
+ * that no longer names it. A leftover is not a running attempt
  * (w->running does not count it). */
 #ifndef MLQ_LEFTOVER_H
 #define MLQ_LEFTOVER_H
@@ -26,8 +26,11 @@ int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, int64_t cpus
                       uint64_t gpu_mask);
 /* Frees the booking of attempt_id on w; false when it had none. */
 bool mlq_leftover_release(struct mlq_worker *w, const char *attempt_id);
-/* After a register: frees every booking the worker no longer holds as
- * running (held: its held attempts, sorted by attempt_id). */
+/* After a register: frees every booking the worker no longer holds (held:
+ * its held attempts, sorted by attempt_id). One it holds as finished stays
+ * booked until its report comes, right after: that report may still make
+ * its outcome the job's (jobops.h, mlq_jobops_late_outcome), which a
+ * rerun placed meanwhile on the freed resources would forestall. */
 void mlq_leftover_reconcile(struct mlq_worker *w, const struct mlq_held_attempt *held, size_t n);
 /* w has a booking for attempt_id. */
 bool mlq_leftover_has(const struct mlq_worker *w, const char *attempt_id);

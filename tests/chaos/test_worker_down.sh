@@ -13,7 +13,13 @@
 #     run).
 #   - The same with SIGTERM (a stop for an upgrade that takes longer than
 #     the lease): the daemon leaves its jobs under their shims, which fence.
+#   - A late outcome: a worker stopped with SIGTERM while its job runs; the
+#     job exits 0 under its shim, the worker stays down past its lease (the
+#     attempt is LOST, its CPU still booked there), and comes back
+#     before the job could start again: the real outcome is recorded, the
+#     job SUCCEEDED after one run.
 #
+# MLQ_WORKER_DOWN_PARTS="KILL TERM late" (the default) picks the phases.
 # CI variant: one round per signal, two jobs. MLQ_CHAOS_FULL=1: two rounds
 # per signal, four jobs each.
 IT_DEADLINE=${IT_DEADLINE:-$([ "${MLQ_CHAOS_FULL:-0}" = 1 ] && echo 400 || echo 180)}
@@ -118,15 +124,66 @@ round() { # round N SIGNAL
     done
 }
 
-for sig in KILL TERM; do
-    for r in $(seq 1 "$ROUNDS"); do
-        log "round $r/$ROUNDS, SIG$sig"
-        round "$r" "$sig"
+# One worker, one CPU: the lost attempt's booking keeps the job off it until
+# its report comes.
+LATE_MS=0
+late_outcome() {
+    local w=late j t0 f
+    worker_one() {
+        start_worker "$w" "$T/spool-$w" --cpus 1 --mem 1G --gpus 0 --heartbeat "${HB}s"
+        PID_late=$WORKER_PID
+    }
+    worker_one
+    ok mlq submit --name late --cpus 1 --mem 64M -- \
+        python3 -S "$CHAOS_JOB" "$STAMPS" "go:$T/go-late" ok 0
+    j=$OUT
+    echo "late $j" >>"$T/acked"
+    echo "late SUCCEEDED 0 1" >>"$T/expect"
+    wait_state "$j" RUNNING 30
+    wait_until "[ -s $STAMPS/$j ]" 10 || fail "job $j did not start"
+    kill -TERM "$PID_late"
+    wait "$PID_late" 2>/dev/null || true
+    touch "$T/go-late"
+    wait_until "grep -q '^END ' $STAMPS/$j" 5 || fail "job $j did not end under its shim"
+    t0=$(now_ms)
+    wait_state "$j" PENDING $((HB + LEASE + 10))
+    assert_eq '["LOST"]' "$(mlq status "$j" --json | json "[x['state'] for x in d.get('attempts', [])]")" \
+        "job $j attempts while its worker is down"
+    assert_eq 1.0 "$(mlq workers --json | json "[w['cpus_used'] for w in d['workers'] if w['name'] == '$w'][0]")" \
+        "CPUs of $w still booked for the lost attempt"
+    worker_one
+    wait_state "$j" SUCCEEDED 20
+    LATE_MS=$(($(now_ms) - t0))
+    ok mlq status "$j" --json
+    assert_eq '["SUCCEEDED"]' "$(json "[x['state'] for x in d.get('attempts', [])]" <<<"$OUT")" \
+        "job $j attempts: its one run"
+    assert_eq 0 "$(json "d.get('node_failures')" <<<"$OUT")" "job $j node failures"
+    assert_eq 1 "$(count_starts "$j")" "runs of job $j"
+    for f in "$T/spool-$w"/attempts/*/status; do
+        grep -q 'self-fenced' "$f" && fail "attempt $(dirname "$f") fenced: $(cat "$f")"
     done
+    stop_pid "$PID_late"
+}
+
+for part in ${MLQ_WORKER_DOWN_PARTS:-KILL TERM late}; do
+    case "$part" in
+    KILL | TERM)
+        for r in $(seq 1 "$ROUNDS"); do
+            log "round $r/$ROUNDS, SIG$part"
+            round "$r" "$part"
+        done
+        ;;
+    late)
+        log "late outcome"
+        late_outcome
+        ;;
+    *) fail "unknown part $part" ;;
+    esac
 done
 integrity
 run python3 "$CHAOS_CHECK" --db "$STATE/mlq.db" --stamps "$STAMPS" --expect "$T/expect" --acked "$T/acked"
 printf '%s\n' "$ERR" >&2
 [ "$RC" = 0 ] || fail "outcomes are wrong ($OUT)"
 summary worker-down "$OUT fenced=$FENCED rerun=$RERUN" \
-    "kill_to_rerun=$(secs "$MINREC")..$(secs "$MAXREC")s bound=${BOUND}s lease=${LEASE}s grace=${GRACE}s"
+    "kill_to_rerun=$(secs "$MINREC")..$(secs "$MAXREC")s bound=${BOUND}s lease=${LEASE}s grace=${GRACE}s" \
+    "late_outcome_after=$(secs "$LATE_MS")s"

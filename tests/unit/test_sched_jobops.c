@@ -693,9 +693,12 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     mlq_jobops_pending_reason(c, job, why, sizeof why);
     assert_non_null(strstr(why, "lost attempt"));
 
-    /* Its outcome written: nothing left, the GPU is free, the job runs. */
+    /* Its outcome written: booked until its report comes (it may still be
+     * the job's); a register without it frees it, the job runs. */
     held.finished = true;
     assert_int_equal(mlq_jobops_reconcile(c, w1, &held, 1, NULL), 0);
+    assert_booked(w1, 1000, 1, 1);
+    assert_int_equal(mlq_jobops_reconcile(c, w1, NULL, 0, NULL), 0);
     assert_booked(w1, 0, 0, 0);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
