@@ -205,7 +205,8 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
-    if (w && linger && mlq_leftover_keep(w, job->att->id, r.cpus_m, r.mem, job->gpu_mask) < 0)
+    if (w && linger &&
+        mlq_leftover_keep(w, job->att->id, job->row.id, r.cpus_m, r.mem, job->gpu_mask) < 0)
         mlq_warn("out of memory: the resources of attempt %.8s are free again at once",
                  job->att->id);
     const struct mlq_jobspec *sp = &job->row.spec;
@@ -906,7 +907,7 @@ static void book_leftover(struct mlq_ctx *c, struct mlq_worker *w, const char *a
     if ((job || stored) && strcmp(a.worker, w->name) == 0 &&
         mlq_place_gpus_parse(a.gpu_ids, &mask) == 0) {
         struct mlq_request r = mlq_place_request(job ? &job->row.spec : &row.spec);
-        if (mlq_leftover_keep(w, attempt_id, r.cpus_m, r.mem, mask) < 0)
+        if (mlq_leftover_keep(w, attempt_id, a.job_id, r.cpus_m, r.mem, mask) < 0)
             mlq_warn("out of memory: attempt %.8s not booked", attempt_id);
     }
     if (stored)

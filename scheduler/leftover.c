@@ -9,6 +9,7 @@
 
 struct leftover {
     char attempt_id[MLQ_ID_LEN + 1];
+    char job_id[MLQ_ID_LEN + 1];
     int64_t cpus_m, mem;
     uint64_t gpu_mask;
 };
@@ -18,8 +19,8 @@ struct mlq_leftovers {
     size_t n, cap;
 };
 
-int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, int64_t cpus_m, int64_t mem,
-                      uint64_t gpu_mask)
+int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, const char *job_id,
+                      int64_t cpus_m, int64_t mem, uint64_t gpu_mask)
 {
     if (!w->leftovers && !(w->leftovers = calloc(1, sizeof *w->leftovers)))
         return MLQ_ENOMEM;
@@ -35,6 +36,7 @@ int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, int64_t cpus
     struct leftover *e = &l->v[l->n++];
     memset(e, 0, sizeof *e);
     strncpy(e->attempt_id, attempt_id, MLQ_ID_LEN);
+    strncpy(e->job_id, job_id, MLQ_ID_LEN);
     e->cpus_m = cpus_m;
     e->mem = mem;
     e->gpu_mask = gpu_mask;
@@ -108,6 +110,14 @@ uint64_t mlq_leftover_gpus(const struct mlq_worker *w)
     for (size_t i = 0; w->leftovers && i < w->leftovers->n; i++)
         m |= w->leftovers->v[i].gpu_mask;
     return m;
+}
+
+const char *mlq_leftover_gpu_job(const struct mlq_worker *w, int gpu)
+{
+    for (size_t i = 0; w->leftovers && i < w->leftovers->n; i++)
+        if (gpu >= 0 && gpu < 64 && (w->leftovers->v[i].gpu_mask & (1ULL << gpu)))
+            return w->leftovers->v[i].job_id;
+    return NULL;
 }
 
 void mlq_leftover_free(struct mlq_worker *w)

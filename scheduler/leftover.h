@@ -22,8 +22,8 @@
 /* Books cpus_m, mem and gpu_mask on w again for attempt_id, which the
  * caller has just taken off w's running attempts. MLQ_ENOMEM: nothing
  * booked (the resources are free at once, as without this module). */
-int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, int64_t cpus_m, int64_t mem,
-                      uint64_t gpu_mask);
+int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, const char *job_id,
+                      int64_t cpus_m, int64_t mem, uint64_t gpu_mask);
 /* Frees the booking of attempt_id on w; false when it had none. */
 bool mlq_leftover_release(struct mlq_worker *w, const char *attempt_id);
 /* After a register: frees every booking the worker no longer holds (held:
@@ -37,6 +37,9 @@ bool mlq_leftover_has(const struct mlq_worker *w, const char *attempt_id);
 /* Bookings kept on w, and their GPUs. */
 size_t mlq_leftover_count(const struct mlq_worker *w);
 uint64_t mlq_leftover_gpus(const struct mlq_worker *w);
+/* The job whose lost attempt keeps GPU index gpu booked on w, or NULL
+ * (borrowed: valid until the booking is freed). */
+const char *mlq_leftover_gpu_job(const struct mlq_worker *w, int gpu);
 /* Frees the list without touching w's usage (the worker record goes). */
 void mlq_leftover_free(struct mlq_worker *w);
 

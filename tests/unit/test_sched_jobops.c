@@ -675,6 +675,7 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
     assert_booked(w1, 1000, 1, 1);
+    assert_string_equal(mlq_leftover_gpu_job(w1, 0), id); /* `mlq workers --gpus` */
 
     /* Back, still running it: killed, still booked; the job cannot use the
      * GPU it held there. */
