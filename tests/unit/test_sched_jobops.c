@@ -444,6 +444,7 @@ static void test_recovery_and_reconcile(void **state)
     struct mlq_job *g = mlq_jobtab_get(c->jobs, gone_id);
     assert_int_equal(g->row.state, MLQ_JOB_PENDING); /* lost, requeued */
     assert_int_equal(g->row.node_failures, 1);
+    assert_int_equal(g->row.not_before_ms, c->now_wall + mlq_jobops_fence_delay(1000));
     assert_int_equal(w->gpu_used, 1);
     /* After its fencing delay the requeued job keeps its age: it is ahead of
      * the never-placed one. */
