@@ -184,6 +184,7 @@ integrity
 run python3 "$CHAOS_CHECK" --db "$STATE/mlq.db" --stamps "$STAMPS" --expect "$T/expect" --acked "$T/acked"
 printf '%s\n' "$ERR" >&2
 [ "$RC" = 0 ] || fail "outcomes are wrong ($OUT)"
+[ "$RERUN" -gt 0 ] || MINREC=0
 summary worker-down "$OUT fenced=$FENCED rerun=$RERUN" \
     "kill_to_rerun=$(secs "$MINREC")..$(secs "$MAXREC")s bound=${BOUND}s lease=${LEASE}s grace=${GRACE}s" \
     "late_outcome_after=$(secs "$LATE_MS")s"
