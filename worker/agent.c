@@ -218,6 +218,12 @@ static void on_registered(struct mlq_agent *a, const struct mlq_msg *m)
 static void on_error(struct mlq_agent *a, const struct mlq_msg *m)
 {
     const char *text = m->u.error.msg ? m->u.error.msg : "";
+    /* A database error answers every request of an iteration the scheduler
+     * threw away; it then rebuilt its state from the database, giving every
+     * attempt a fresh lease from that moment: it heard us and cannot lose
+     * us before send time + lease either (a full disk must not fence). */
+    if (m->u.error.code == MLQ_EDB)
+        renew_lease(a, m->rid);
     if (m->u.error.code == MLQ_ENOTFOUND) {
         if (a->registered)
             mlq_info("the scheduler does not know this worker (%s): registering again", text);

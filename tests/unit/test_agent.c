@@ -895,6 +895,28 @@ static void test_lease_from_send_time(void **state)
     step_for(f, 50);
     assert_int_equal(lease_until(f), renewed);
 
+    /* A heartbeat answered "database error" (the scheduler rolled back and
+     * rebuilt its state, a fresh lease for everyone) renews it too. */
+    hb.type = 0;
+    end = mlq_clock_mono_ms() + WAIT;
+    while (hb.type != MLQ_MSG_HEARTBEAT && mlq_clock_mono_ms() < end) {
+        struct mlq_err e;
+        mlq_proto_msg_free(&hb);
+        mlq_agent_step(f->agent, 10, &e);
+        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) == 0)
+            hb = m;
+    }
+    assert_int_equal(hb.type, MLQ_MSG_HEARTBEAT);
+    f->peer = peer;
+    struct mlq_msg dberr = {.type = MLQ_MSG_ERROR};
+    dberr.u.error.code = MLQ_EDB;
+    dberr.u.error.msg = "database error: disk full";
+    sched_answer(f, &hb, &dberr);
+    mlq_proto_msg_free(&hb);
+    step_for(f, 50);
+    assert_true(lease_until(f) > renewed);
+    renewed = lease_until(f);
+
     /* A restart reads the deadline back instead of starting a new one. */
     mlq_agent_destroy(&f->agent);
     start_agent(f, 0);
