@@ -4,7 +4,8 @@
  *                       which the scheduler still counts this worker alive
  *
  * The worker renews it only from the scheduler's answers to the worker's own
- * messages (a heartbeat's ack, "registered" for a register), dated from the
+ * messages (a heartbeat's ack, "registered" for a register, a database
+ * error after which the scheduler rebuilt its state), dated from the
  * moment the worker SENT the answered message: the scheduler heard that
  * message after it was sent, so the deadline is never later than the moment
  * the scheduler may declare the worker lost (its last word from the worker
