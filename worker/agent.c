@@ -551,13 +551,16 @@ int mlq_agent_run(struct mlq_agent *a, struct mlq_err *err)
 /* ---- setup ---- */
 
 /* A restart keeps the fence clock: the deadline comes back from the lease
- * file. A spool with a lease but no file (an older worker's) gets the
- * deadline such a worker had: one lease from now. */
+ * file. A deadline further away than one lease was written before a reboot
+ * (CLOCK_BOOTTIME started again): it is over, as is an unreadable one. A
+ * spool with a lease but no file (an older worker's) gets the deadline such
+ * a worker had: one lease from now. */
 static void load_lease(struct mlq_agent *a)
 {
     int64_t until = 0;
     if (mlq_lease_read(mlq_spool_root(a->spool), &until) == 1) {
-        a->lease_until = until > 0 ? until : 1; /* unreadable: already over */
+        bool other_boot = a->lease_ms <= 0 || until > mlq_clock_boot_ms() + a->lease_ms;
+        a->lease_until = until > 0 && !other_boot ? until : 1;
         return;
     }
     if (a->lease_ms > 0)

@@ -924,6 +924,26 @@ static void test_lease_from_send_time(void **state)
     assert_int_equal(lease_until(f), renewed);
 }
 
+/* A deadline written before a reboot (CLOCK_BOOTTIME restarted, so it
+ * looks far ahead) is over, and the first answered register replaces it. */
+static void test_lease_from_other_boot(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_write_lease(f->sp, 1000, &e), 0);
+    int64_t stale = mlq_clock_boot_ms() + 3600 * 1000;
+    assert_int_equal(mlq_lease_write(f->root, stale, &e), 0);
+    start_agent(f, 0);
+    struct mlq_msg reg;
+    int64_t before = mlq_clock_boot_ms();
+    do_register_lease(f, &reg, 1000);
+    mlq_proto_msg_free(&reg);
+    step_for(f, 50);
+    int64_t until = lease_until(f);
+    assert_true(until >= before + 1000 - 300);
+    assert_true(until <= mlq_clock_boot_ms() + 1000);
+}
+
 /* ---- draining and refusals ---- */
 
 static void test_drain(void **state)
@@ -1206,6 +1226,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_upload_not_found_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_fence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lease_from_send_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_from_other_boot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shim_vanished, setup, teardown),
