@@ -3,7 +3,8 @@
  * Signals are never handled asynchronously here: SIGCHLD, SIGTERM, SIGINT and
  * SIGHUP are blocked and collected with sigtimedwait(), so the supervision
  * loop is plain sequential code driven by three deadlines on CLOCK_MONOTONIC
- * (warning signal, time limit, SIGKILL after the grace).
+ * (warning signal, time limit, SIGKILL after the grace) and the worker's
+ * lease on CLOCK_BOOTTIME (lease.h).
  *
  * The job is every descendant of the shim (jobtree.h): termination signals go
  * to all of them, not only to the main process's group, and the status is
