@@ -860,8 +860,8 @@ static void test_lease_from_send_time(void **state)
     mlq_proto_msg_free(&reg);
     step_for(f, 50);
     int64_t until = lease_until(f);
-    assert_true(until <= heard + 1000);       /* from the send, not the answer */
-    assert_true(until >= heard - 300 + 1000); /* sent just before it was heard */
+    assert_true(until <= heard + 1000); /* from the send, not the answer */
+    assert_true(until >= heard);        /* sent less than a lease before it was heard */
 
     /* A heartbeat answered late: again dated from its send. */
     struct mlq_msg hb = {0};
@@ -940,7 +940,7 @@ static void test_lease_from_other_boot(void **state)
     mlq_proto_msg_free(&reg);
     step_for(f, 50);
     int64_t until = lease_until(f);
-    assert_true(until >= before + 1000 - 300);
+    assert_true(until >= before + 1000); /* sent after start_agent */
     assert_true(until <= mlq_clock_boot_ms() + 1000);
 }
 

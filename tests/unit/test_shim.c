@@ -728,18 +728,20 @@ static void test_lease_renewed_keeps_running(void **state)
     char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    put_lease(f, mlq_clock_boot_ms() + 300);
+    /* Renewed 1 s ahead every 50 ms: well past each deadline the shim read
+     * first, however slow this machine is. */
+    put_lease(f, mlq_clock_boot_ms() + 1000);
     start_shim(f);
     wait_for_text(f, "stdout", "ready");
-    int64_t end = mlq_clock_boot_ms() + 1500;
+    int64_t end = mlq_clock_boot_ms() + 2500;
     while (mlq_clock_boot_ms() < end) {
-        put_lease(f, mlq_clock_boot_ms() + 300);
+        put_lease(f, mlq_clock_boot_ms() + 1000);
         sleep_ms(50);
         assert_int_equal(waitpid(f->shim, NULL, WNOHANG), 0);
     }
     int64_t stopped = mlq_clock_boot_ms();
     assert_int_equal(wait_shim(f, 10000), 0);
-    assert_true(mlq_clock_boot_ms() - stopped >= 200);
+    assert_true(mlq_clock_boot_ms() - stopped >= 900);
     assert_self_fenced(f);
 }
 
