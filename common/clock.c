@@ -19,3 +19,8 @@ int64_t mlq_clock_mono_ms(void)
 {
     return clock_ms(CLOCK_MONOTONIC);
 }
+
+int64_t mlq_clock_boot_ms(void)
+{
+    return clock_ms(CLOCK_BOOTTIME);
+}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leftover.h"
 #include "log.h"
 
 #define EVENTS_MAX_REPLY 500
@@ -48,6 +49,10 @@ static int build_gpu_view(struct mlq_ctx *c, struct gpu_view *gv)
             *d = w->gpu_list[k];
             d->job_id = NULL;
         }
+        /* A lost attempt's GPU stays with its job until its processes are
+         * gone (leftover.h). */
+        for (int32_t g = 0; g < w->gpus; g++)
+            gv->by_worker[gv->offset[i] + (size_t)g].job_id = (char *)mlq_leftover_gpu_job(w, g);
     }
     mlq_jobtab_each(c->jobs, gpu_holder, gv);
     return 0;

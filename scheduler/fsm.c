@@ -20,6 +20,12 @@ static const struct fsm_row fsm_table[MLQ_JOB_STATE_COUNT][MLQ_EV_COUNT] = {
         {
             [MLQ_EV_DISPATCH] = ROW(ASSIGNED, SEND_ASSIGN),
             [MLQ_EV_CANCEL] = ROW(CANCELLED, DEQUEUE),
+            /* The real outcome of a lost attempt, come late while the job
+             * waits to run again (it is dequeued first). */
+            [MLQ_EV_EXIT_OK] = ROW(SUCCEEDED, FINISH),
+            [MLQ_EV_EXIT_FAIL] = ROW(FAILED, FINISH),
+            [MLQ_EV_RETRY] = ROW(PENDING, REQUEUE),
+            [MLQ_EV_TIMEOUT] = ROW(TIMED_OUT, FINISH),
         },
     [MLQ_JOB_ASSIGNED] =
         {

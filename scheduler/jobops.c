@@ -15,6 +15,7 @@
 
 #include "fsm.h"
 #include "id.h"
+#include "leftover.h"
 #include "log.h"
 #include "placement.h"
 #include "queue.h"
@@ -197,13 +198,19 @@ static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event
     return transition_ex(c, job, ev, reason, false, act, err);
 }
 
-/* Takes the live attempt off its worker's books and out of the table. */
-static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
+/* Takes the live attempt off its worker's running attempts and out of the
+ * table. With linger, its processes may still be there: its resources stay
+ * booked on the worker until it says they are gone (leftover.h). */
+static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool linger)
 {
     struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
+    if (w && linger &&
+        mlq_leftover_keep(w, job->att->id, job->row.id, r.cpus_m, r.mem, job->gpu_mask) < 0)
+        mlq_warn("out of memory: the resources of attempt %.8s are free again at once",
+                 job->att->id);
     const struct mlq_jobspec *sp = &job->row.spec;
     int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
     mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms);
@@ -216,6 +223,11 @@ static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
         arr->running--;
     mlq_jobtab_clear_attempt(c->jobs, job);
     c->dirty = true;
+}
+
+static void release_attempt(struct mlq_ctx *c, struct mlq_job *job)
+{
+    release_attempt_ex(c, job, false);
 }
 
 /* Drops a job from memory once nothing about it can change any more. */
@@ -235,18 +247,20 @@ static void push_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_w
     mlq_deliver_kill(c, job, w, attempt_id, reason);
 }
 
-static int lose_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, const char *why, bool node_fault,
-                           struct mlq_err *err);
+/* How an attempt was lost (lose_attempt's flags). */
+enum lose_how {
+    LOSE_NODE_FAULT = 1, /* counts as one of the job's node failures (a refusal
+                          * does not: the job never ran) */
+    LOSE_LINGER = 2,     /* its processes may remain (not reported gone by the
+                          * worker): its booking stays, see leftover.h */
+};
 
-static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
-                        struct mlq_err *err)
-{
-    return lose_attempt_ex(c, job, why, true, err);
-}
+static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why, unsigned how,
+                        struct mlq_err *err);
 
 int mlq_jobops_lose(struct mlq_ctx *c, struct mlq_job *job, const char *why, struct mlq_err *err)
 {
-    return lose_attempt(c, job, why, err);
+    return lose_attempt(c, job, why, LOSE_NODE_FAULT | LOSE_LINGER, err);
 }
 
 /* Into the pending queue, behind older jobs (the key is the submit order);
@@ -639,12 +653,12 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         const char *detail = rep->u.report.detail ? rep->u.report.detail : "no detail";
         snprintf(why, sizeof why, "%s on worker %s: %s", out == MLQ_OUT_LOST ? "lost" : "refused",
                  job->att->worker, detail);
-        if (out == MLQ_OUT_LOST)
-            return lose_attempt(c, job, why, err);
+        if (out == MLQ_OUT_LOST) /* reported: nothing of it is left */
+            return lose_attempt(c, job, why, LOSE_NODE_FAULT, err);
         /* The worker's fault, not the job's: counted against the worker. */
         struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
         int rc = w ? mlq_health_refused(c, w, detail, err) : 0;
-        return rc < 0 ? rc : lose_attempt_ex(c, job, why, false, err);
+        return rc < 0 ? rc : lose_attempt(c, job, why, 0, err);
     }
     int rc = record_outcome(c, job, rep, err);
     if (rc < 0)
@@ -665,6 +679,68 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     return rc;
 }
 
+/* A report saying what the job's process really did (not lost, refused, or
+ * a start failure, after which nothing ran). */
+static bool ran_for_real(const struct mlq_msg *rep)
+{
+    enum mlq_outcome o = rep->u.report.outcome;
+    return rep->u.report.phase == MLQ_PHASE_FINISHED &&
+           (o == MLQ_OUT_EXITED || o == MLQ_OUT_SIGNALED || o == MLQ_OUT_TIMED_OUT);
+}
+
+/* The job whose LOST attempt a is, when nothing has started since: still
+ * PENDING in the queue, with a as its latest attempt. */
+static struct mlq_job *waiting_after_loss(struct mlq_ctx *c, const struct mlq_worker *w,
+                                          const struct mlq_store_attempt *a)
+{
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, a->job_id);
+    if (a->state != MLQ_ATT_LOST || strcmp(a->worker, w->name) != 0 || !job || job->live ||
+        job->held || job->row.state != MLQ_JOB_PENDING ||
+        strcmp(job->row.current_attempt, a->id) != 0)
+        return NULL;
+    return job;
+}
+
+/* The rule for the real outcome of a LOST attempt (docs/architecture.md,
+ * "Recovery and fencing"): when its job has not started again, the run did
+ * happen, once: its outcome is the job's, as if it had come in time (exit 0:
+ * SUCCEEDED; a failure counts as a failed run under the retry rules), and
+ * the loss no longer counts as a node failure. Anything else about an
+ * attempt that is not current changes nothing. */
+int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
+                            const struct mlq_msg *rep, bool *taken, struct mlq_err *err)
+{
+    *taken = false;
+    struct mlq_store_attempt a;
+    if (!ran_for_real(rep) ||
+        mlq_store_attempt_get(c->store, rep->u.report.attempt_id, &a, NULL) < 0)
+        return 0;
+    struct mlq_job *job = waiting_after_loss(c, w, &a);
+    int rc = job ? mlq_jobtab_set_attempt(c->jobs, job, &a) : 0;
+    mlq_store_attempt_free(&a);
+    if (!job || rc < 0)
+        return rc < 0 ? mlq_err_set(err, rc, "out of memory") : 0;
+    mlq_queue_remove(c->queue, job);
+    if (job->row.node_failures > 0)
+        job->row.node_failures--;
+    rc = record_outcome(c, job, rep, err);
+    mlq_jobtab_clear_attempt(c->jobs, job); /* its booking went with the loss */
+    if (rc < 0)
+        return rc;
+    enum mlq_fsm_action act;
+    if (rep->u.report.outcome == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
+        rc = transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
+    else
+        rc = fail_or_retry(c, job, rep, err);
+    if (rc < 0)
+        return rc;
+    *taken = true;
+    mlq_info("job %.8s %s: the outcome of its lost attempt %.8s came late, and nothing ran since",
+             job->row.id, mlq_job_state_name(job->row.state), rep->u.report.attempt_id);
+    maybe_forget(c, job);
+    return 0;
+}
+
 int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason,
                       struct mlq_err *err)
 {
@@ -683,11 +759,23 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
     return 0;
 }
 
-/* The live attempt is gone with its worker: requeue the job or fail it.
- * node_fault: counts as one of the job's node failures (a refusal does
- * not: the job never ran). */
-static int lose_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, const char *why, bool node_fault,
-                           struct mlq_err *err)
+/* The old run may still be alive on a worker that was cut off or whose
+ * daemon died: its shims end it on their own once the worker's lease is
+ * over, and that deadline is never later than now (the worker dates it from
+ * when it sent the message we last answered, we from when we heard it).
+ * The shim acts within MLQ_FENCE_CHECK_MS of the deadline, sends SIGKILL a
+ * kill grace after its SIGTERM, and MLQ_FENCE_MARGIN_MS covers the kill
+ * itself and clock-rate differences. See docs/architecture.md, "Recovery
+ * and fencing". */
+int64_t mlq_jobops_fence_delay(int64_t kill_grace_ms)
+{
+    return MLQ_FENCE_CHECK_MS + kill_grace_ms + MLQ_FENCE_MARGIN_MS;
+}
+
+/* The live attempt is gone with its worker: requeue the job or fail it
+ * (how: enum lose_how). */
+static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why, unsigned how,
+                        struct mlq_err *err)
 {
     enum mlq_attempt_state prev = job->att->state;
     job->att->state = MLQ_ATT_LOST;
@@ -698,13 +786,13 @@ static int lose_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, const char *w
         save_attempt(c, job, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
     if (rc < 0)
         return rc;
-    release_attempt(c, job);
+    release_attempt_ex(c, job, how & LOSE_LINGER);
     mlq_warn("job %.8s: attempt lost (%s)", job->row.id, why);
     if (mlq_job_state_terminal(job->row.state)) {
         maybe_forget(c, job);
         return 0;
     }
-    if (node_fault)
+    if (how & LOSE_NODE_FAULT)
         job->row.node_failures++;
     bool again = job->row.node_failures < MLQ_MAX_NODE_FAILURES;
     char reason[256];
@@ -713,10 +801,8 @@ static int lose_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, const char *w
     else
         snprintf(reason, sizeof reason, "lost its worker %d times (last: %s)",
                  job->row.node_failures, why);
-    /* The old run may still be alive on a cut-off worker until it fences
-     * itself (its kill grace after the lease): start the next run later. */
     if (again)
-        job->row.not_before_ms = c->now_wall + job->row.spec.kill_grace_ms + 2 * c->heartbeat_ms;
+        job->row.not_before_ms = c->now_wall + mlq_jobops_fence_delay(job->row.spec.kill_grace_ms);
     enum mlq_fsm_action act;
     rc = transition(c, job, again ? MLQ_EV_LOST : MLQ_EV_LOST_FINAL, reason, &act, err);
     if (rc < 0)
@@ -767,11 +853,12 @@ static int collect(struct mlq_ctx *c, struct job_pick *p)
     return collect_with(c, p, pick_job);
 }
 
-static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, struct mlq_err *err)
+static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, bool linger,
+                    struct mlq_err *err)
 {
     int rc = 0;
     for (size_t i = 0; i < p->n && rc == 0; i++)
-        rc = lose_attempt(c, p->v[i], why, err);
+        rc = lose_attempt(c, p->v[i], why, LOSE_NODE_FAULT | (linger ? LOSE_LINGER : 0), err);
     free(p->v);
     return rc;
 }
@@ -795,7 +882,7 @@ static int worker_lost(struct mlq_ctx *c, struct mlq_worker *w, struct mlq_err *
         rc = mlq_store_event_add(c->store, "worker_lost", NULL, NULL, w->name, why, err);
     if (rc == 0)
         rc = collect(c, &p);
-    return rc < 0 ? rc : lose_all(c, &p, why, err);
+    return rc < 0 ? rc : lose_all(c, &p, why, true, err);
 }
 
 int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
@@ -816,13 +903,38 @@ int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
     struct job_pick p = {.worker = NULL, .now = c->now_mono};
     int rc = collect(c, &p);
     c->unconfirmed_left = p.unconfirmed > p.n;
-    return rc < 0 ? rc : lose_all(c, &p, "its worker did not confirm it after a restart", err);
+    return rc < 0 ? rc
+                  : lose_all(c, &p, "its worker did not confirm it after a restart", true, err);
 }
 
 static int held_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct mlq_held_attempt *)a)->attempt_id,
                   ((const struct mlq_held_attempt *)b)->attempt_id);
+}
+
+/* A worker holds an attempt still running that is not current (lost while
+ * this scheduler ran, or before it restarted): its resources stay booked
+ * until the worker says it is gone (leftover.h). */
+static void book_leftover(struct mlq_ctx *c, struct mlq_worker *w, const char *attempt_id)
+{
+    struct mlq_store_attempt a;
+    struct mlq_store_job row;
+    uint64_t mask = 0;
+    if (mlq_leftover_has(w, attempt_id) ||
+        mlq_store_attempt_get(c->store, attempt_id, &a, NULL) < 0)
+        return;
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, a.job_id);
+    bool stored = !job && mlq_store_job_get(c->store, a.job_id, &row, NULL) == 0;
+    if ((job || stored) && strcmp(a.worker, w->name) == 0 &&
+        mlq_place_gpus_parse(a.gpu_ids, &mask) == 0) {
+        struct mlq_request r = mlq_place_request(job ? &job->row.spec : &row.spec);
+        if (mlq_leftover_keep(w, attempt_id, a.job_id, r.cpus_m, r.mem, mask) < 0)
+            mlq_warn("out of memory: attempt %.8s not booked", attempt_id);
+    }
+    if (stored)
+        mlq_store_job_free(&row);
+    mlq_store_attempt_free(&a);
 }
 
 /* Confirms or fences each attempt the worker says it holds. */
@@ -836,8 +948,10 @@ static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
             push_kill(c, job, w, h->attempt_id, job->row.reason ? job->row.reason : "cancelled");
         return;
     }
-    if (!h->finished) /* fencing: not (or no longer) the current attempt */
+    if (!h->finished) { /* fencing: not (or no longer) the current attempt */
         push_kill(c, NULL, w, h->attempt_id, "attempt is no longer current");
+        book_leftover(c, w, h->attempt_id);
+    }
 }
 
 int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
@@ -852,6 +966,7 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
     }
     for (size_t i = 0; i < n; i++)
         reconcile_held(c, w, &sorted[i]);
+    mlq_leftover_reconcile(w, sorted, n);
 
     /* Attempts placed on w that it does not hold are gone. */
     struct job_pick p = {.worker = w->name};
@@ -867,7 +982,7 @@ int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
     free(sorted);
     if (rc < 0)
         return mlq_err_set(err, rc, "out of memory");
-    return lose_all(c, &p, "its worker no longer holds it", err);
+    return lose_all(c, &p, "its worker no longer holds it", false, err);
 }
 
 void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len)

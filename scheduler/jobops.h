@@ -20,6 +20,11 @@
  * doubling. */
 #define MLQ_DEFAULT_BACKOFF_MS (30 * 1000)
 #define MLQ_MAX_BACKOFF_MS     (3600 * 1000)
+/* Fencing budget (docs/architecture.md, "Recovery and fencing"): how late
+ * after its worker's lease deadline a shim may notice it, and the margin on
+ * top of the kill grace before a lost job may start again. */
+#define MLQ_FENCE_CHECK_MS  250
+#define MLQ_FENCE_MARGIN_MS 1000
 
 /* Loads workers, non-terminal jobs and live attempts from the store into an
  * empty ctx (start-up and after a failed commit). Live attempts must be
@@ -52,6 +57,12 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
 int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *report,
                         struct mlq_err *err);
 /* Cancels job with the given reason ("cancelled by user"). May free it. */
+/* A finished report about an attempt that is not current (from worker w):
+ * when it is the real outcome of a LOST attempt whose job has not started
+ * again, it becomes the job's outcome (*taken true). Otherwise nothing
+ * changes. */
+int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
+                            const struct mlq_msg *rep, bool *taken, struct mlq_err *err);
 int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason,
                       struct mlq_err *err);
 /* A worker registered holding these attempts: confirm, fence or lose. */
@@ -64,6 +75,9 @@ int mlq_jobops_lose(struct mlq_ctx *c, struct mlq_job *job, const char *why, str
 /* Lease checks: workers silent too long and unconfirmed attempts. */
 int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err);
 /* The fair-share part of a job's queue key (ms), for queue.h. */
+/* How long after its attempt was declared lost a job may start again: the
+ * latest moment the old run can still exist. */
+int64_t mlq_jobops_fence_delay(int64_t kill_grace_ms);
 int64_t mlq_jobops_bias(const struct mlq_job *job, void *ctx);
 /* Why a PENDING job waits, for `mlq status`. */
 void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len);

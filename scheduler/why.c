@@ -9,6 +9,7 @@
 #include "backfill.h"
 #include "deps.h"
 #include "jobops.h"
+#include "leftover.h"
 #include "placement.h"
 #include "queue.h"
 #include "res.h"
@@ -197,6 +198,11 @@ static void soft_constraint(struct mlq_ctx *c, const struct mlq_job *job,
         set(out, "priority", "behind %zu jobs of higher priority", out->ahead);
     else if (k->now > 0)
         set(out, "resources", "fits now; starts at the next scheduling pass");
+    else if (w && mlq_leftover_count(w) > 0)
+        set(out, "resources",
+            "waiting for resources; on %s, %zu lost attempt(s) may still be running and keep "
+            "theirs until the worker says they are gone",
+            w->name, mlq_leftover_count(w));
     else
         set(out, "resources", "waiting for running jobs to free resources");
 }

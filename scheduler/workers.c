@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leftover.h"
+
 struct mlq_workers {
     struct mlq_worker *items;
     size_t n, cap;
@@ -34,6 +36,7 @@ void mlq_workers_destroy(struct mlq_workers **ws)
     for (size_t i = 0; i < (*ws)->n; i++) {
         struct mlq_worker *w = &(*ws)->items[i];
         free_desc(w->labels, w->nlabels, w->gpu_list, w->ngpu_list);
+        mlq_leftover_free(w);
     }
     free((*ws)->items);
     free(*ws);

@@ -52,6 +52,9 @@ struct mlq_worker {
     uint32_t nlabels;
     struct mlq_gpuinfo *gpu_list; /* NULL: untyped GPUs 0..gpus-1 */
     uint32_t ngpu_list;
+    /* Bookings of lost attempts whose processes may remain (leftover.h);
+     * counted in the *_used totals, not in running. */
+    struct mlq_leftovers *leftovers;
 };
 
 struct mlq_workers;

@@ -11,6 +11,7 @@
 
 #include "deliver.h"
 #include "jobops.h"
+#include "leftover.h"
 #include "log.h"
 #include "logstore.h"
 
@@ -214,7 +215,11 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         rc = mlq_jobops_started(c, job, err);
     else if (current)
         rc = mlq_jobops_finished(c, job, msg, err);
-    else
+    else if (msg->u.report.phase == MLQ_PHASE_FINISHED &&
+             mlq_leftover_release(w, msg->u.report.attempt_id))
+        mlq_info("attempt %.8s on worker %s is over: its resources are free",
+                 msg->u.report.attempt_id, w->name);
+    if (!current && (rc = mlq_jobops_late_outcome(c, w, msg, &accepted, err)) == 0 && !accepted)
         accepted = stale_report_accepted(c, msg, w);
     if (!current && msg->u.report.phase == MLQ_PHASE_FINISHED)
         mlq_deliver_fence_ended(c, msg->u.report.attempt_id);

@@ -25,6 +25,7 @@
 #include "attempts.h"
 #include "clock.h"
 #include "id.h"
+#include "lease.h"
 #include "log.h"
 #include "logupload.h"
 #include "transport.h"
@@ -36,6 +37,8 @@
 #define RETRY_REFUSED_MS  5000  /* fresh connection after a failed handshake */
 #define REFUSED_LOG_MS    60000 /* repeat the refusal in the log this often */
 #define GOODBYE_WAIT_MS   1000  /* for the scheduler's answer to a goodbye */
+#define SENT_RING         32    /* registers and heartbeats remembered by rid */
+#define LEASE_WRITE_MS    150   /* the lease file moves on in steps of at least this */
 
 struct mlq_agent {
     struct mlq_agent_config cfg;
@@ -59,6 +62,15 @@ struct mlq_agent {
     int64_t lease_ms; /* 0 until the scheduler told it (here or before) */
     int64_t next_register, next_hb, next_watch, last_rx;
     int64_t standby_at; /* next call of mlq_attempts_standby */
+    /* The lease (lease.h), CLOCK_BOOTTIME: lease_until is the deadline in
+     * the lease file, which the self-fence and the shims obey (0: none);
+     * sent[] is when each recent register and heartbeat went out. */
+    int64_t lease_until;
+    struct {
+        uint64_t rid;
+        int64_t at;
+    } sent[SENT_RING];
+    unsigned next_sent;
 };
 
 typedef void (*agent_handler)(struct mlq_agent *a, const struct mlq_msg *m);
@@ -78,6 +90,16 @@ static void send_request(struct mlq_agent *a, struct mlq_msg *m)
 {
     m->rid = ++a->rid;
     send_msg(a, m);
+}
+
+/* A register or heartbeat whose answer may renew the lease: its send time
+ * is kept, taken before the send so it is never later than the real one. */
+static void send_renewing(struct mlq_agent *a, struct mlq_msg *m)
+{
+    unsigned i = a->next_sent++ % SENT_RING;
+    a->sent[i].at = mlq_clock_boot_ms();
+    send_request(a, m);
+    a->sent[i].rid = m->rid;
 }
 
 /* The attempts table's way of sending. */
@@ -109,7 +131,7 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.nattempts = n;
     m.u.reg.draining = a->draining;
     mlq_debug("registering with %" PRIu32 " held attempt(s)", n);
-    send_request(a, &m);
+    send_renewing(a, &m);
     free(held);
 }
 
@@ -118,7 +140,7 @@ static void send_heartbeat(struct mlq_agent *a)
     struct mlq_msg m = {.type = MLQ_MSG_HEARTBEAT};
     m.u.heartbeat.name = (char *)a->cfg.name;
     m.u.heartbeat.draining = a->draining;
-    send_request(a, &m);
+    send_renewing(a, &m);
 }
 
 static void unregister(struct mlq_agent *a, int64_t now)
@@ -130,6 +152,16 @@ static void unregister(struct mlq_agent *a, int64_t now)
 
 /* ---- messages ---- */
 
+static void write_lease(struct mlq_agent *a, int64_t until)
+{
+    struct mlq_err e;
+    if (mlq_lease_write(mlq_spool_root(a->spool), until, &e) < 0) {
+        mlq_warn("cannot renew the lease file: %s", e.msg); /* the shims fence early */
+        return;
+    }
+    a->lease_until = until;
+}
+
 /* The lease is what self-fencing waits for; kept in the spool so that a
  * restarted worker that cannot reach the scheduler still fences. */
 static void learn_lease(struct mlq_agent *a, int64_t lease_ms)
@@ -137,9 +169,31 @@ static void learn_lease(struct mlq_agent *a, int64_t lease_ms)
     struct mlq_err e;
     if (lease_ms <= 0 || lease_ms == a->lease_ms)
         return;
+    if (a->lease_until > 0 && a->lease_ms > lease_ms)
+        write_lease(a, a->lease_until - (a->lease_ms - lease_ms)); /* a shorter lease now */
     a->lease_ms = lease_ms;
     if (mlq_spool_write_lease(a->spool, lease_ms, &e) < 0)
         mlq_warn("%s", e.msg);
+}
+
+/* The answer to our message rid: the scheduler counted us alive when it
+ * heard it, which was after we sent it, so send time + lease is a deadline
+ * it cannot pass. Answers to anything else renew nothing. Written in steps
+ * of LEASE_WRITE_MS at least: a file behind the best deadline only fences
+ * earlier. */
+static void renew_lease(struct mlq_agent *a, uint64_t rid)
+{
+    if (a->lease_ms <= 0 || rid == 0)
+        return;
+    for (unsigned i = 0; i < SENT_RING; i++) {
+        if (a->sent[i].rid != rid)
+            continue;
+        int64_t until = a->sent[i].at + a->lease_ms;
+        a->sent[i].rid = 0; /* a duplicate answer renews nothing more */
+        if (until >= a->lease_until + LEASE_WRITE_MS)
+            write_lease(a, until);
+        return;
+    }
 }
 
 static void on_registered(struct mlq_agent *a, const struct mlq_msg *m)
@@ -148,6 +202,7 @@ static void on_registered(struct mlq_agent *a, const struct mlq_msg *m)
     int64_t hb = m->u.registered.heartbeat_ms;
     a->hb_ms = hb > 0 && hb < a->cfg.heartbeat_ms ? hb : a->cfg.heartbeat_ms;
     learn_lease(a, m->u.registered.lease_ms);
+    renew_lease(a, m->rid);
     if (a->refused)
         mlq_info("the scheduler at %s accepts this worker's key now", a->cfg.endpoint);
     a->refused = false;
@@ -164,6 +219,12 @@ static void on_registered(struct mlq_agent *a, const struct mlq_msg *m)
 static void on_error(struct mlq_agent *a, const struct mlq_msg *m)
 {
     const char *text = m->u.error.msg ? m->u.error.msg : "";
+    /* A database error answers every request of an iteration the scheduler
+     * threw away; it then rebuilt its state from the database, giving every
+     * attempt a fresh lease from that moment: it heard us and cannot lose
+     * us before send time + lease either (a full disk must not fence). */
+    if (m->u.error.code == MLQ_EDB)
+        renew_lease(a, m->rid);
     if (m->u.error.code == MLQ_ENOTFOUND) {
         if (a->registered)
             mlq_info("the scheduler does not know this worker (%s): registering again", text);
@@ -198,8 +259,7 @@ static void on_log_read(struct mlq_agent *a, const struct mlq_msg *m)
 
 static void on_hb_ack(struct mlq_agent *a, const struct mlq_msg *m)
 {
-    (void)a;
-    (void)m; /* receiving it already refreshed last_rx */
+    renew_lease(a, m->rid);
 }
 
 static void on_assign(struct mlq_agent *a, const struct mlq_msg *m)
@@ -394,10 +454,17 @@ static void retry_conn(struct mlq_agent *a, int64_t now)
     a->next_register = now;
 }
 
+/* The self-fence obeys the same deadline as the shims (the lease file's). */
+static bool lease_over(const struct mlq_agent *a, int64_t boot_now)
+{
+    return a->lease_until > 0 && mlq_lease_expired(a->lease_until, boot_now);
+}
+
 static void run_timers(struct mlq_agent *a, int64_t now)
 {
-    if (a->lease_ms > 0 && now - a->last_rx >= a->lease_ms && mlq_attempts_running_unfenced(a->att))
-        mlq_attempts_fence(a->att, now - a->last_rx);
+    int64_t boot = mlq_clock_boot_ms();
+    if (lease_over(a, boot) && mlq_attempts_running_unfenced(a->att))
+        mlq_attempts_fence(a->att, boot - (a->lease_until - a->lease_ms));
     if (a->registered && now - a->last_rx > SILENT_HEARTBEATS * a->hb_ms) {
         mlq_warn("no word from the scheduler for %" PRId64 " ms: registering again",
                  now - a->last_rx);
@@ -435,8 +502,11 @@ static int poll_timeout(const struct mlq_agent *a, int64_t now, int max_wait_ms)
         next = other;
     if (a->standby_at < next)
         next = a->standby_at;
-    if (a->lease_ms > 0 && a->last_rx + a->lease_ms < next && mlq_attempts_running_unfenced(a->att))
-        next = a->last_rx + a->lease_ms;
+    if (a->lease_until > 0 && mlq_attempts_running_unfenced(a->att)) {
+        int64_t fence_at = now + (a->lease_until - mlq_clock_boot_ms());
+        if (fence_at < next)
+            next = fence_at;
+    }
     int64_t t = next > now ? next - now : 0;
     return t < max_wait_ms ? (int)t : max_wait_ms;
 }
@@ -513,6 +583,23 @@ int mlq_agent_run(struct mlq_agent *a, struct mlq_err *err)
 
 /* ---- setup ---- */
 
+/* A restart keeps the fence clock: the deadline comes back from the lease
+ * file. A deadline further away than one lease was written before a reboot
+ * (CLOCK_BOOTTIME started again): it is over, as is an unreadable one. A
+ * spool with a lease but no file (an older worker's) gets the deadline such
+ * a worker had: one lease from now. */
+static void load_lease(struct mlq_agent *a)
+{
+    int64_t until = 0;
+    if (mlq_lease_read(mlq_spool_root(a->spool), &until) == 1) {
+        bool other_boot = a->lease_ms <= 0 || until > mlq_clock_boot_ms() + a->lease_ms;
+        a->lease_until = until > 0 && !other_boot ? until : 1;
+        return;
+    }
+    if (a->lease_ms > 0)
+        write_lease(a, mlq_clock_boot_ms() + a->lease_ms);
+}
+
 static int check_config(const struct mlq_agent_config *cfg, struct mlq_err *err)
 {
     if (!cfg->endpoint || !cfg->name || !cfg->shim_path)
@@ -580,6 +667,7 @@ int mlq_agent_create(const struct mlq_agent_config *cfg, struct mlq_spool *spool
     }
     int64_t now = mlq_clock_mono_ms();
     a->next_register = a->next_hb = a->next_watch = a->last_rx = now;
+    load_lease(a);
     *out = a;
     return 0;
 }

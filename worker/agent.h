@@ -10,11 +10,14 @@
  * outcome reaches the scheduler exactly once; after an accepted finished
  * report it uploads the attempt's logs (logupload.h).
  *
- * Self-fencing: when nothing at all came from the scheduler for its lease
- * (CLOCK_MONOTONIC; the lease is kept in the spool across restarts), the
- * scheduler has declared this worker lost and requeued its jobs, so every
- * running attempt is ended (SIGTERM to its whole tree, SIGKILL after its
- * grace) and recorded as lost.
+ * Self-fencing: the worker keeps a lease file in the spool (lease.h),
+ * renewed only by the scheduler's answers to its own registers and
+ * heartbeats and dated from when those were sent. Once its deadline has
+ * passed the scheduler may have declared this worker lost and requeued its
+ * jobs, so every running attempt is ended (SIGTERM to its whole tree,
+ * SIGKILL after its grace) and recorded as lost; each shim does the same on
+ * its own from the same file, so this holds while the daemon is down. A
+ * restarted worker reads the deadline back: a restart does not renew it.
  *
  * Draining (SIGUSR2): heartbeats say draining, new assignments are refused,
  * and the loop ends once no attempt is held any more (all finished,

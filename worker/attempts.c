@@ -34,6 +34,7 @@ struct attempt {
     bool persisted;    /* the spool has its folder (markers can be written) */
     bool fenced;       /* self-fenced: being killed, outcome "lost" */
     bool killing;      /* SIGTERM sent to its shim: a repeated KILL is a no-op */
+    uint64_t gpus;     /* bit i: GPU i is the attempt's (while not finished) */
     int64_t next_send; /* monotonic ms of the next (re-)send of its report */
     struct mlq_status status;
     struct mlq_logupload *up; /* uploading its logs; NULL otherwise */
@@ -274,6 +275,33 @@ static bool gpus_ok(const struct mlq_attempts *t, const struct mlq_msg *m, char 
     return true;
 }
 
+static uint64_t gpu_mask(const struct mlq_msg *m)
+{
+    uint64_t mask = 0;
+    for (uint32_t i = 0; i < m->u.assign.ngpu_ids; i++)
+        if (m->u.assign.gpu_ids[i] >= 0 && m->u.assign.gpu_ids[i] < MLQ_MAX_GPUS)
+            mask |= 1ULL << m->u.assign.gpu_ids[i];
+    return mask;
+}
+
+/* No GPU of the assignment may be one that an attempt still running here
+ * holds: its processes may use it until they are gone (the scheduler keeps
+ * such GPUs booked, but its view can be behind, e.g. after a restart). */
+static bool gpus_free(const struct mlq_attempts *t, const struct mlq_msg *m, char *why, size_t len)
+{
+    uint64_t want = gpu_mask(m);
+    for (size_t i = 0; want && i < t->natt; i++) {
+        const struct attempt *at = &t->att[i];
+        uint64_t both = at->finished ? 0 : at->gpus & want;
+        if (both) {
+            snprintf(why, len, "GPU %d is still held by attempt %.8s, which has not ended here",
+                     __builtin_ctzll(both), at->id);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The folder was created without fsync so that the shim starts at once; it
  * is made durable now, before anything about the attempt is reported. When
  * that fails the attempt may not run on: it ends as lost (fenced). */
@@ -348,6 +376,12 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
         finish_here(t, at, MLQ_OUT_REFUSED, why);
         return;
     }
+    if (!gpus_free(t, m, why, sizeof why)) {
+        mlq_warn("attempt %.8s refused: %s", at->id, why);
+        finish_here(t, at, MLQ_OUT_REFUSED, why);
+        return;
+    }
+    at->gpus = gpu_mask(m);
     bool standby;
     if (create_folder(t, m, dir, sizeof dir, &standby, &e) < 0) {
         /* Not the job's fault: the scheduler runs it elsewhere. */
@@ -568,6 +602,19 @@ static void resume_upload(struct mlq_attempts *t, struct attempt *at)
         mlq_error("attempt %.8s: cannot resume its log upload: %s", at->id, e.msg);
 }
 
+/* The GPUs of a re-adopted running attempt, from its assign file. */
+static uint64_t held_gpus(const struct mlq_attempts *t, const char *id)
+{
+    char dir[MLQ_MAX_PATH];
+    struct mlq_msg m;
+    if (mlq_spool_attempt_dir(t->cfg.spool, id, dir, sizeof dir, NULL) < 0 ||
+        mlq_spool_read_assign(dir, &m, NULL) < 0)
+        return 0;
+    uint64_t mask = gpu_mask(&m);
+    mlq_proto_msg_free(&m);
+    return mask;
+}
+
 static int load_held(struct mlq_attempts *t, struct mlq_err *err)
 {
     struct mlq_spool_held *held = NULL;
@@ -586,6 +633,8 @@ static int load_held(struct mlq_attempts *t, struct mlq_err *err)
         at->acked_started = held[i].acked_started;
         at->persisted = true;
         at->status = held[i].status;
+        if (!at->finished)
+            at->gpus = held_gpus(t, at->id);
         if (held[i].uploading)
             resume_upload(t, at);
         mlq_info("re-adopted attempt %.8s (%s)", at->id,

@@ -3,7 +3,8 @@
  * Signals are never handled asynchronously here: SIGCHLD, SIGTERM, SIGINT and
  * SIGHUP are blocked and collected with sigtimedwait(), so the supervision
  * loop is plain sequential code driven by three deadlines on CLOCK_MONOTONIC
- * (warning signal, time limit, SIGKILL after the grace).
+ * (warning signal, time limit, SIGKILL after the grace) and the worker's
+ * lease on CLOCK_BOOTTIME (lease.h).
  *
  * The job is every descendant of the shim (jobtree.h): termination signals go
  * to all of them, not only to the main process's group, and the status is
@@ -42,6 +43,7 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "jobtree.h"
+#include "lease.h"
 #include "res.h"
 #include "spool.h"
 
@@ -76,6 +78,10 @@ struct shim {
     int64_t warn_at, limit_at, kill_at;
     bool terminating; /* SIGTERM sent to the job */
     bool timed_out;
+    /* The worker's lease (lease.h): CLOCK_BOOTTIME deadline last read, -1
+     * when the spool has no lease file; fenced once it ran out. */
+    int64_t lease_until;
+    bool fenced;
     int last_signal; /* the last signal the shim sent to the whole job */
     struct mlq_status st;
 };
@@ -541,9 +547,39 @@ static void terminate(struct shim *s, int64_t now)
     s->kill_at = now + s->grace_ms;
 }
 
+/* Reads the lease file again; a file that went away keeps the deadline
+ * last read (it then runs out: fencing early is safe). */
+static void reread_lease(struct shim *s)
+{
+    int64_t until = 0;
+    if (mlq_lease_read_for_attempt(s->dir, &until) == 1)
+        s->lease_until = until;
+}
+
+/* True when the lease has run out, after reading the file once more (the
+ * worker may have renewed it since the last read). */
+static bool lease_over(struct shim *s)
+{
+    if (s->lease_until < 0 || !mlq_lease_expired(s->lease_until, mlq_clock_boot_ms()))
+        return false;
+    reread_lease(s);
+    return mlq_lease_expired(s->lease_until, mlq_clock_boot_ms());
+}
+
+/* Past the lease the scheduler counts the worker lost and may start the job
+ * elsewhere: the job is ended as if the worker had fenced it. */
+static void check_lease(struct shim *s, int64_t now)
+{
+    if (s->fenced || s->terminating || !lease_over(s))
+        return;
+    s->fenced = true;
+    terminate(s, now);
+}
+
 /* Acts on a termination request and on the deadlines that have passed. */
 static void on_tick(struct shim *s, int sig, int64_t now)
 {
+    check_lease(s, now);
     if ((sig == SIGTERM || sig == SIGINT) && !s->terminating)
         terminate(s, now);
     if (s->warn_at >= 0 && now >= s->warn_at) {
@@ -572,6 +608,11 @@ static int64_t next_wait(const struct shim *s, int64_t now)
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
         if (at[i] >= 0 && at[i] - now < wait)
             wait = at[i] > now ? at[i] - now : 0;
+    }
+    if (s->lease_until >= 0 && !s->fenced && !s->terminating) {
+        int64_t left = s->lease_until - mlq_clock_boot_ms();
+        if (left < wait)
+            wait = left > 0 ? left : 0;
     }
     return wait;
 }
@@ -713,6 +754,34 @@ static int write_status_retrying(const char *dir, const struct mlq_status *st, s
     }
 }
 
+#define FENCED_DETAIL "self-fenced: the worker's lease ran out (no word from the scheduler in time)"
+
+/* The lease ran out while the job ran: it may run elsewhere now, so this run
+ * counts as lost whatever the job did. */
+static void apply_lease_fence(struct shim *s)
+{
+    if (!s->fenced)
+        return;
+    s->st.outcome = MLQ_OUT_LOST;
+    s->st.exit_code = -1;
+    s->st.signal = 0;
+    mlq_spool_set_detail(&s->st, FENCED_DETAIL);
+}
+
+/* An attempt whose lease is already over is not started at all. */
+static int check_lease_at_start(struct shim *s)
+{
+    if (mlq_lease_read_for_attempt(s->dir, &s->lease_until) == 0)
+        s->lease_until = -1; /* no lease file: no worker lease to keep */
+    if (!lease_over(s))
+        return 0;
+    s->st.outcome = MLQ_OUT_LOST;
+    s->st.exit_code = -1;
+    s->st.end_ms = mlq_clock_wall_ms();
+    mlq_spool_set_detail(&s->st, FENCED_DETAIL);
+    return -1;
+}
+
 static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
 {
     sigset_t set;
@@ -725,11 +794,12 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
         return 0; /* already decided: never run an attempt twice */
     struct shim s = {.dir = attempt_dir, .out_fd = -1, .err_fd = -1};
     s.st.exit_code = -1;
-    if (prepare(&s) == 0 && start_job(&s) == 0) {
+    if (prepare(&s) == 0 && check_lease_at_start(&s) == 0 && start_job(&s) == 0) {
         if (named)
             note_start(attempt_dir, named_ms);
         supervise(&s, &set);
         finish(&s, &set);
+        apply_lease_fence(&s);
         apply_fence(&s);
     }
     rc = write_status_retrying(attempt_dir, &s.st, err);

@@ -12,7 +12,15 @@
  * Signals go to every process of the job, including those that called
  * setsid or double-forked. When the main process ends, whatever is left of
  * the job is killed, and the attempt's status file is written atomically
- * only once no process of the job remains. */
+ * only once no process of the job remains.
+ *
+ * Self-fencing: the shim keeps the worker's lease itself (lease.h), so that
+ * it holds when the worker daemon is dead. It sleeps at most until the
+ * deadline it last read, reads the lease file again then, and once the
+ * deadline has passed ends the job (SIGTERM to every process, SIGKILL after
+ * the kill grace) and records outcome "lost" ("self-fenced: ..."). An
+ * attempt whose lease is over when its shim starts never runs. Without a
+ * lease file (no worker wrote one) the shim keeps no lease. */
 #ifndef MLQ_SHIM_H
 #define MLQ_SHIM_H
 

@@ -31,6 +31,8 @@
  *                               late assign of it is never run again
  *   SPOOL/lease_ms              the scheduler's lease, kept for fencing after
  *                               a restart that cannot reach the scheduler
+ *   SPOOL/lease_until           the lease's deadline, read by the shims too
+ *                               (lease.h)
  *
  * Attempt ids come from the network: every function that turns one into a
  * path checks that it is a full canonical UUID first, so "../x" or "a/b" can

@@ -6,9 +6,10 @@
 #   - SIGKILL of a whole worker process tree (the daemon, every shim named
 #     by its spool's shim.pid files, and everything below them): the
 #     scheduler sees the worker silent past its lease, marks the attempts
-#     LOST and runs the jobs again elsewhere, within lease + kill grace + 2
-#     heartbeats (the retry's not_before) + a few seconds, without using up
-#     a retry; when the worker comes back nothing changes.
+#     LOST and runs the jobs again elsewhere, within lease + the fencing
+#     budget (shim check + kill grace + margin: the retry's not_before) + a
+#     few seconds, without using up a retry; when the worker comes back
+#     nothing changes.
 # Every run stamps its start and end (job.py); no job runs twice at once.
 #
 # CI variant: one round. MLQ_CHAOS_FULL=1: three rounds.

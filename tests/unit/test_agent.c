@@ -29,6 +29,7 @@
 
 #include "agent.h"
 #include "clock.h"
+#include "lease.h"
 #include "exec.h"
 #include "fsutil.h"
 #include "spool.h"
@@ -39,6 +40,7 @@
 #define ATT_1 "11111111-1111-4111-8111-111111111111"
 #define ATT_2 "22222222-2222-4222-8222-222222222222"
 #define ATT_3 "33333333-3333-4333-8333-333333333333"
+#define ATT_4 "44444444-4444-4444-8444-444444444444"
 #define WAIT  5000
 
 struct fx {
@@ -166,13 +168,21 @@ static void sched_send(struct fx *f, struct mlq_msg *m)
     assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
 }
 
+/* An answer echoes the request's rid, as the scheduler's do. */
+static void sched_answer(struct fx *f, const struct mlq_msg *req, struct mlq_msg *m)
+{
+    struct mlq_err e;
+    m->rid = req->rid;
+    assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
+}
+
 static void do_register_lease(struct fx *f, struct mlq_msg *reg, int64_t lease_ms)
 {
     expect(f, MLQ_MSG_REGISTER, reg);
     struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
     r.u.registered.heartbeat_ms = 200;
     r.u.registered.lease_ms = lease_ms;
-    sched_send(f, &r);
+    sched_answer(f, reg, &r);
 }
 
 static void do_register(struct fx *f, struct mlq_msg *reg)
@@ -448,6 +458,55 @@ static void test_bad_gpu_is_refused(void **state)
     expect_report(f, ATT_2, MLQ_PHASE_FINISHED, &m);
     assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
     assert_non_null(strstr(m.u.report.detail, "GPU 1"));
+    mlq_proto_msg_free(&m);
+}
+
+static void expect_refused(struct fx *f, const char *att, const char *why)
+{
+    struct mlq_msg m;
+    expect_report(f, att, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_REFUSED);
+    assert_non_null(strstr(m.u.report.detail, why));
+    mlq_proto_msg_free(&m);
+}
+
+/* An assignment naming a GPU that an attempt still running here holds is
+ * refused, also after a restart (the running attempt re-adopted). */
+static void test_gpu_overlap_refused(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 2);
+    struct mlq_msg m;
+    do_register(f, &m);
+    mlq_proto_msg_free(&m);
+    char *sleep_argv[] = {"/bin/sleep", "30"};
+    int32_t one[] = {1}, zero[] = {0};
+    assign(f, ATT_1, sleep_argv, 2, one, 1);
+    expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_1, MLQ_PHASE_STARTED, true);
+    assign(f, ATT_2, sleep_argv, 2, one, 1);
+    expect_refused(f, ATT_2, "GPU 1 is still held by attempt 11111111");
+    assign(f, ATT_3, sleep_argv, 2, zero, 1);
+    expect_report(f, ATT_3, MLQ_PHASE_STARTED, &m);
+    mlq_proto_msg_free(&m);
+    ack(f, ATT_3, MLQ_PHASE_STARTED, true);
+    step_for(f, 50); /* the acks are marked before the restart */
+
+    mlq_agent_destroy(&f->agent);
+    start_agent(f, 2);
+    do_register(f, &m);
+    assert_int_equal(m.u.reg.nattempts, 2);
+    mlq_proto_msg_free(&m);
+    assign(f, ATT_4, sleep_argv, 2, zero, 1);
+    expect_refused(f, ATT_4, "GPU 0 is still held by attempt 33333333");
+    struct mlq_msg k = {.type = MLQ_MSG_KILL};
+    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_1);
+    k.u.kill.reason = "test over";
+    sched_send(f, &k);
+    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_3);
+    sched_send(f, &k);
+    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
     mlq_proto_msg_free(&m);
 }
 
@@ -763,7 +822,7 @@ static void converse(struct fx *f, int ms)
             r.u.registered.lease_ms = 1000;
         }
         if (m.type == MLQ_MSG_REGISTER || m.type == MLQ_MSG_HEARTBEAT)
-            sched_send(f, &r);
+            sched_answer(f, &m, &r);
         mlq_proto_msg_free(&m);
     }
 }
@@ -813,8 +872,121 @@ static void test_self_fence(void **state)
     mlq_proto_msg_free(&m);
     expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
     assert_int_equal(m.u.report.outcome, MLQ_OUT_LOST);
-    assert_string_equal(m.u.report.detail, "self-fenced: no contact with the scheduler for 1 s");
+    /* The daemon and the shim fence on the same deadline: either may win. */
+    assert_int_equal(strncmp(m.u.report.detail, "self-fenced: ", 13), 0);
     mlq_proto_msg_free(&m);
+}
+
+static int64_t lease_until(struct fx *f)
+{
+    int64_t until = -1;
+    assert_int_equal(mlq_lease_read(f->root, &until), 1);
+    return until;
+}
+
+/* The lease is renewed only by answers to the worker's own registers and
+ * heartbeats, dated from when those were SENT (never later than the
+ * scheduler heard them); an answer to an unknown request renews nothing,
+ * and a restarted worker keeps the deadline it had. */
+static void test_lease_from_send_time(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg reg, m;
+    expect(f, MLQ_MSG_REGISTER, &reg);
+    int64_t heard = mlq_clock_boot_ms(); /* after the send */
+    struct mlq_peer peer = f->peer;      /* silence() receives over it */
+    silence(f, 400);                     /* a slow answer */
+    f->peer = peer;
+    struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
+    r.u.registered.heartbeat_ms = 200;
+    r.u.registered.lease_ms = 1000;
+    sched_answer(f, &reg, &r);
+    mlq_proto_msg_free(&reg);
+    step_for(f, 50);
+    int64_t until = lease_until(f);
+    assert_true(until <= heard + 1000); /* from the send, not the answer */
+    assert_true(until >= heard);        /* sent less than a lease before it was heard */
+
+    /* A heartbeat answered late: again dated from its send. */
+    struct mlq_msg hb = {0};
+    int64_t end = mlq_clock_mono_ms() + WAIT;
+    while (hb.type != MLQ_MSG_HEARTBEAT && mlq_clock_mono_ms() < end) {
+        struct mlq_err e;
+        mlq_proto_msg_free(&hb);
+        mlq_agent_step(f->agent, 10, &e);
+        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) == 0)
+            hb = m;
+    }
+    assert_int_equal(hb.type, MLQ_MSG_HEARTBEAT);
+    heard = mlq_clock_boot_ms();
+    silence(f, 300);
+    f->peer = peer;
+    struct mlq_msg ack = {.type = MLQ_MSG_HB_ACK};
+    sched_answer(f, &hb, &ack);
+    step_for(f, 50);
+    int64_t renewed = lease_until(f);
+    assert_true(renewed > until);
+    assert_true(renewed <= heard + 1000);
+
+    /* Answers to requests it never sent renew nothing. */
+    silence(f, 300);
+    f->peer = peer;
+    struct mlq_msg bogus = {.type = MLQ_MSG_HB_ACK};
+    bogus.rid = 999999;
+    sched_answer(f, &bogus, &ack);
+    sched_answer(f, &hb, &ack); /* a duplicate */
+    mlq_proto_msg_free(&hb);
+    step_for(f, 50);
+    assert_int_equal(lease_until(f), renewed);
+
+    /* A heartbeat answered "database error" (the scheduler rolled back and
+     * rebuilt its state, a fresh lease for everyone) renews it too. */
+    hb.type = 0;
+    end = mlq_clock_mono_ms() + WAIT;
+    while (hb.type != MLQ_MSG_HEARTBEAT && mlq_clock_mono_ms() < end) {
+        struct mlq_err e;
+        mlq_proto_msg_free(&hb);
+        mlq_agent_step(f->agent, 10, &e);
+        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) == 0)
+            hb = m;
+    }
+    assert_int_equal(hb.type, MLQ_MSG_HEARTBEAT);
+    f->peer = peer;
+    struct mlq_msg dberr = {.type = MLQ_MSG_ERROR};
+    dberr.u.error.code = MLQ_EDB;
+    dberr.u.error.msg = "database error: disk full";
+    sched_answer(f, &hb, &dberr);
+    mlq_proto_msg_free(&hb);
+    step_for(f, 50);
+    assert_true(lease_until(f) > renewed);
+    renewed = lease_until(f);
+
+    /* A restart reads the deadline back instead of starting a new one. */
+    mlq_agent_destroy(&f->agent);
+    start_agent(f, 0);
+    step_for(f, 100);
+    assert_int_equal(lease_until(f), renewed);
+}
+
+/* A deadline written before a reboot (CLOCK_BOOTTIME restarted, so it
+ * looks far ahead) is over, and the first answered register replaces it. */
+static void test_lease_from_other_boot(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_write_lease(f->sp, 1000, &e), 0);
+    int64_t stale = mlq_clock_boot_ms() + 3600 * 1000;
+    assert_int_equal(mlq_lease_write(f->root, stale, &e), 0);
+    start_agent(f, 0);
+    struct mlq_msg reg;
+    int64_t before = mlq_clock_boot_ms();
+    do_register_lease(f, &reg, 1000);
+    mlq_proto_msg_free(&reg);
+    step_for(f, 50);
+    int64_t until = lease_until(f);
+    assert_true(until >= before + 1000); /* sent after start_agent */
+    assert_true(until <= mlq_clock_boot_ms() + 1000);
 }
 
 /* ---- draining and refusals ---- */
@@ -1087,11 +1259,11 @@ static void test_curve_refused_then_accepted(void **state)
     assert_true(curve_step(f, 6000, true, &reg) >= 1);
     assert_int_equal(reg.type, MLQ_MSG_REGISTER);
     assert_string_equal(f->peer.user_id, "worker:w1");
-    mlq_proto_msg_free(&reg);
     struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
     r.u.registered.heartbeat_ms = 200;
     r.u.registered.lease_ms = 2000;
-    sched_send(f, &r);
+    sched_answer(f, &reg, &r);
+    mlq_proto_msg_free(&reg);
     end = mlq_clock_mono_ms() + WAIT;
     while (!mlq_agent_registered(f->agent) && mlq_clock_mono_ms() < end)
         curve_step(f, 10, true, NULL);
@@ -1123,6 +1295,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_resent_until_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_attempt_is_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_gpu_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_overlap_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reregister, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_reregisters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
@@ -1133,6 +1306,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_upload_resumes_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_upload_not_found_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_fence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_from_send_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_from_other_boot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_worker_refuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),

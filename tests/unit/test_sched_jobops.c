@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "jobops.h"
+#include "leftover.h"
 #include "logrelay.h"
 #include "placement.h"
 #include "queue.h"
@@ -530,6 +531,7 @@ static void test_recovery_and_reconcile(void **state)
     struct mlq_job *g = mlq_jobtab_get(c->jobs, gone_id);
     assert_int_equal(g->row.state, MLQ_JOB_PENDING); /* lost, requeued */
     assert_int_equal(g->row.node_failures, 1);
+    assert_int_equal(g->row.not_before_ms, c->now_wall + mlq_jobops_fence_delay(1000));
     assert_int_equal(w->gpu_used, 1);
     /* After its fencing delay the requeued job keeps its age: it is ahead of
      * the never-placed one. */
@@ -620,6 +622,196 @@ static void test_timeout_and_success_after_retry(void **state)
     commit(c);
     assert_int_equal(stored_state(c, aid), MLQ_JOB_TIMED_OUT);
     assert_int_equal(stored_state(c, bid), MLQ_JOB_SUCCEEDED);
+}
+
+static struct mlq_msg late_report(const char *att_id, enum mlq_outcome out, int code)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    snprintf(m.u.report.attempt_id, sizeof m.u.report.attempt_id, "%s", att_id);
+    m.u.report.phase = MLQ_PHASE_FINISHED;
+    m.u.report.outcome = out;
+    m.u.report.exit_code = out == MLQ_OUT_EXITED ? code : -1;
+    return m;
+}
+
+static enum mlq_attempt_state stored_attempt(struct mlq_ctx *c, const char *att)
+{
+    struct mlq_store_attempt a;
+    assert_int_equal(mlq_store_attempt_get(c->store, att, &a, NULL), 0);
+    enum mlq_attempt_state st = a.state;
+    mlq_store_attempt_free(&a);
+    return st;
+}
+
+/* The real outcome of a LOST attempt, come while its job still waits to run
+ * again, is the job's: exit 0 ends it SUCCEEDED, a failure counts as a
+ * failed run under the retry rules. Once the job has started again (or for
+ * a lost outcome, or from another worker) the report changes nothing. */
+static void test_late_outcome_of_lost_attempt(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w1 = up(c, "w1", 0);
+    struct mlq_job *jobs[3];
+    char id[3][MLQ_ID_LEN + 1], att[3][MLQ_ID_LEN + 1];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = submit_retrying(c, i == 1 ? 1 : 0, 1000);
+        strcpy(id[i], jobs[i]->row.id);
+    }
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        strcpy(att[i], jobs[i]->att->id);
+        assert_int_equal(mlq_jobops_started(c, jobs[i], NULL), 0);
+    }
+    commit(c);
+    c->now_mono += c->lease_ms + 1;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = mlq_jobtab_get(c->jobs, id[i]);
+        assert_int_equal(jobs[i]->row.state, MLQ_JOB_PENDING);
+        /* the fencing budget: shim check + kill grace + margin */
+        assert_int_equal(jobs[i]->row.not_before_ms,
+                         c->now_wall + MLQ_FENCE_CHECK_MS + 1000 + MLQ_FENCE_MARGIN_MS);
+    }
+    up(c, "w2", 0);
+    w1->state = MLQ_WORKER_UP; /* back, reporting */
+
+    bool taken = true;
+    struct mlq_msg rep = late_report(att[0], MLQ_OUT_EXITED, 0);
+    assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
+    assert_true(taken);
+    assert_null(mlq_jobtab_get(c->jobs, id[0])); /* done, forgotten */
+    assert_int_equal(mlq_queue_count(c->queue), 2);
+
+    rep = late_report(att[1], MLQ_OUT_EXITED, 3);
+    assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
+    assert_true(taken);
+    assert_int_equal(jobs[1]->row.state, MLQ_JOB_PENDING); /* retry 1/1 */
+    assert_int_equal(jobs[1]->row.node_failures, 0);
+    assert_non_null(strstr(jobs[1]->row.reason, "retry 1/1"));
+    assert_true(jobs[1]->queued);
+
+    /* A lost outcome says nothing ran; another worker's word counts not. */
+    rep = late_report(att[2], MLQ_OUT_LOST, 0);
+    assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
+    assert_false(taken);
+    rep = late_report(att[2], MLQ_OUT_EXITED, 0);
+    assert_int_equal(
+        mlq_jobops_late_outcome(c, mlq_workers_get(c->workers, "w2"), &rep, &taken, NULL), 0);
+    assert_false(taken);
+    assert_int_equal(jobs[2]->row.state, MLQ_JOB_PENDING);
+
+    commit(c);
+    assert_int_equal(stored_state(c, id[0]), MLQ_JOB_SUCCEEDED);
+    assert_int_equal(stored_attempt(c, att[0]), MLQ_ATT_SUCCEEDED);
+    assert_int_equal(stored_attempt(c, att[1]), MLQ_ATT_FAILED);
+    assert_int_equal(stored_attempt(c, att[2]), MLQ_ATT_LOST);
+}
+
+/* Once the job has started again, the old attempt's outcome is stale. */
+static void test_late_outcome_after_rerun_is_stale(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w1 = up(c, "w1", 0);
+    struct mlq_job *job = submit(c, 1000, 0);
+    char id[MLQ_ID_LEN + 1], att[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    strcpy(att, job->att->id);
+    c->now_mono += c->lease_ms + 1;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    up(c, "w2", 0);
+    advance_to(c, job->row.not_before_ms);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    assert_string_equal(job->att->worker, "w2");
+    w1->state = MLQ_WORKER_UP;
+    bool taken = true;
+    struct mlq_msg rep = late_report(att, MLQ_OUT_EXITED, 0);
+    assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
+    assert_false(taken);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(job->row.attempts, 2);
+    commit(c);
+    assert_int_equal(stored_attempt(c, att), MLQ_ATT_LOST);
+}
+
+static void assert_booked(const struct mlq_worker *w, int64_t cpus_m, uint64_t gpus, size_t left)
+{
+    assert_int_equal(w->cpus_used_m, cpus_m);
+    assert_int_equal(w->mem_used, cpus_m ? G : 0);
+    assert_int_equal(w->gpu_used, gpus);
+    assert_int_equal(w->running, 0); /* a leftover is not a running attempt */
+    assert_int_equal(mlq_leftover_count(w), left);
+}
+
+/* A lost attempt's resources stay booked on its worker until the worker
+ * says none of its processes is left (a register that no longer holds it
+ * running, or its finished report), also across a scheduler restart; the
+ * job itself is free to run elsewhere. */
+static void test_lost_attempt_keeps_its_booking(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_ctx *c = &f->c;
+    struct mlq_worker *w1 = up(c, "w1", 1);
+    struct mlq_job *job = submit(c, 1000, 1);
+    char id[MLQ_ID_LEN + 1], att[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    strcpy(att, job->att->id);
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+    c->now_mono += c->lease_ms + 1;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    assert_booked(w1, 1000, 1, 1);
+    assert_string_equal(mlq_leftover_gpu_job(w1, 0), id); /* `mlq workers --gpus` */
+
+    /* Back, still running it: killed, still booked; the job cannot use the
+     * GPU it held there. */
+    w1->state = MLQ_WORKER_UP;
+    w1->last_seen_mono = c->now_mono;
+    struct mlq_held_attempt held = {.finished = false};
+    strcpy(held.attempt_id, att);
+    size_t before = mlq_outbox_count(c->out);
+    assert_int_equal(mlq_jobops_reconcile(c, w1, &held, 1, NULL), 0);
+    assert_int_equal(mlq_outbox_count(c->out), before + 1); /* its KILL */
+    assert_booked(w1, 1000, 1, 1);
+    advance_to(c, job->row.not_before_ms);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    char why[256];
+    mlq_jobops_pending_reason(c, job, why, sizeof why);
+    assert_non_null(strstr(why, "lost attempt"));
+
+    /* Its outcome written: booked until its report comes (it may still be
+     * the job's); a register without it frees it, the job runs. */
+    held.finished = true;
+    assert_int_equal(mlq_jobops_reconcile(c, w1, &held, 1, NULL), 0);
+    assert_booked(w1, 1000, 1, 1);
+    assert_int_equal(mlq_jobops_reconcile(c, w1, NULL, 0, NULL), 0);
+    assert_booked(w1, 0, 0, 0);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    strcpy(att, job->att->id);
+    assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
+
+    /* Lost again, then the scheduler restarts: the worker's register
+     * books the still-running attempt again; its finished report frees it. */
+    c->now_mono += c->lease_ms + 1;
+    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    commit(c);
+    ctx_close(c);
+    ctx_open(c, f->path);
+    assert_int_equal(mlq_jobops_recover(c, NULL), 0);
+    w1 = up(c, "w1", 1);
+    assert_booked(w1, 0, 0, 0);
+    strcpy(held.attempt_id, att);
+    held.finished = false;
+    assert_int_equal(mlq_jobops_reconcile(c, w1, &held, 1, NULL), 0);
+    assert_booked(w1, 1000, 1, 1);
+    struct mlq_msg rep = late_report(att, MLQ_OUT_LOST, 0);
+    assert_int_equal(mlq_wproto_on_report(c, &w1->peer, &rep, NULL), 0);
+    assert_booked(w1, 0, 0, 0);
+    commit(c);
 }
 
 static void test_refused_requeues_without_using_retries(void **state)
@@ -898,6 +1090,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_why_constraints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dependencies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_array_max_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_outcome_of_lost_attempt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_attempt_keeps_its_booking, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_outcome_after_rerun_is_stale, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,7 @@
 
 #include "clock.h"
 #include "fsutil.h"
+#include "lease.h"
 #include "shim.h"
 #include "spool.h"
 
@@ -42,6 +43,7 @@
 
 struct fx {
     char dir[64];
+    char root[32]; /* the spool above dir (lease tests), "" when none */
     pid_t shim;    /* forked child running mlq_shim_run, 0 when none */
     char user[32]; /* throwaway account made by make_user, "" when none */
     uid_t uid;
@@ -98,13 +100,31 @@ static void kill_listed(struct fx *f)
         fclose(fp);
 }
 
+/* A spool-like layout, ROOT/a/DIR, so that the shim finds ROOT's lease
+ * file where a worker keeps it (two levels above the attempt folder). */
+static int setup_spool(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-shim-XXXXXX");
+    if (!mkdtemp(f->root))
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "%s/a", f->root);
+    if (mkdir(f->dir, 0700) != 0)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "%s/a/b", f->root);
+    if (mkdir(f->dir, 0700) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
 static int teardown(void **state)
 {
     struct fx *f = *state;
     if (f->shim > 0)
         kill_leftovers(f->shim);
     kill_listed(f);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    nftw(f->root[0] ? f->root : f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     if (f->user[0]) {
         char cmd[96];
         snprintf(cmd, sizeof cmd, "userdel %s >/dev/null 2>&1", f->user);
@@ -693,6 +713,96 @@ static void test_fenced_is_lost(void **state)
     assert_string_equal(st.detail, "self-fenced: test");
 }
 
+/* ---- the worker's lease ---- */
+
+static void put_lease(struct fx *f, int64_t until)
+{
+    struct mlq_err e;
+    assert_int_equal(mlq_lease_write(f->root, until, &e), 0);
+}
+
+static void assert_self_fenced(struct fx *f)
+{
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_LOST);
+    assert_int_equal(st.exit_code, -1);
+    assert_int_equal(strncmp(st.detail, "self-fenced: ", 13), 0);
+}
+
+/* Nobody renews the lease (the worker daemon is dead): the shim ends the
+ * job once it runs out, SIGKILL after the grace for a job that ignores
+ * SIGTERM, and records it lost. */
+static void test_lease_expired_fences(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"};
+    struct job j = {.argv = argv, .argc = 3, .spec_grace_ms = 300};
+    write_assign(f, &j);
+    int64_t t0 = mlq_clock_boot_ms();
+    put_lease(f, t0 + 700);
+    start_shim(f);
+    wait_for_text(f, "stdout", "ready");
+    assert_int_equal(wait_shim(f, 10000), 0);
+    int64_t took = mlq_clock_boot_ms() - t0;
+    assert_true(took >= 700 + 300); /* the lease, then the grace */
+    assert_true(took < 700 + 300 + 3000);
+    assert_self_fenced(f);
+}
+
+/* A renewed lease keeps the job running; once renewals stop, it ends. */
+static void test_lease_renewed_keeps_running(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    /* Renewed 1 s ahead every 50 ms: well past each deadline the shim read
+     * first, however slow this machine is. */
+    put_lease(f, mlq_clock_boot_ms() + 1000);
+    start_shim(f);
+    wait_for_text(f, "stdout", "ready");
+    int64_t end = mlq_clock_boot_ms() + 2500;
+    while (mlq_clock_boot_ms() < end) {
+        put_lease(f, mlq_clock_boot_ms() + 1000);
+        sleep_ms(50);
+        assert_int_equal(waitpid(f->shim, NULL, WNOHANG), 0);
+    }
+    int64_t stopped = mlq_clock_boot_ms();
+    assert_int_equal(wait_shim(f, 10000), 0);
+    assert_true(mlq_clock_boot_ms() - stopped >= 900);
+    assert_self_fenced(f);
+}
+
+/* An attempt whose lease is already over is never started. */
+static void test_lease_over_at_start(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo ran"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    put_lease(f, mlq_clock_boot_ms() - 1);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    assert_self_fenced(f);
+    char *out = read_file(f, "stdout");
+    assert_true(!out || !strstr(out, "ran"));
+    free(out);
+}
+
+/* No lease file (no worker wrote one): the job runs to its end. */
+static void test_no_lease_file_runs(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "sleep 0.3; exit 4"};
+    struct job j = {.argv = argv, .argc = 3};
+    write_assign(f, &j);
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 4);
+}
+
 /* With a usable cgroup v2 the job ran in its own cgroup, removed at the end;
  * without one, nothing is recorded. */
 static void test_cgroup_note(void **state)
@@ -955,6 +1065,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_warn_signal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_main_exit_ends_whole_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_is_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_expired_fences, setup_spool, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_renewed_keeps_running, setup_spool, teardown),
+        cmocka_unit_test_setup_teardown(test_lease_over_at_start, setup_spool, teardown),
+        cmocka_unit_test_setup_teardown(test_no_lease_file_runs, setup_spool, teardown),
         cmocka_unit_test_setup_teardown(test_cgroup_note, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runs_as_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_account, setup, teardown),
