@@ -3,10 +3,12 @@
  * for real: it throws away the first ASSIGNs and KILLs it receives, as a
  * worker would whose socket dropped them.
  *
- *   mlq-fakeworker --scheduler ADDR --name NAME [--drop-assigns N]
- *                  [--drop-kills N] [--silent] [--holding ATTEMPT]
+ *   mlq-fakeworker --scheduler ADDR [--key W.key --scheduler-key S.pub]
+ *                  --name NAME [--drop-assigns N] [--drop-kills N]
+ *                  [--silent] [--holding ATTEMPT]
  *
- * Registers (insecure, 4 CPUs, 8G, no GPUs), heartbeats at the interval the
+ * Registers (over CURVE with the worker key given, else plain; 4 CPUs, 8G,
+ * no GPUs), heartbeats at the interval the
  * scheduler gives. An assignment past the dropped ones is "run": a started
  * report, then at once a finished report with exit 0, unless the job's argv
  * holds the word "hold": then it runs until a KILL (past the dropped ones)
@@ -24,6 +26,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "keys.h"
 #include "proto.h"
 #include "transport.h"
 
@@ -155,16 +158,36 @@ static void serve(struct fake *f, int64_t hb_ms)
     }
 }
 
+/* Over CURVE with the worker's key when given (a keyed scheduler), else
+ * plain TCP (an --insecure one). */
+static int connect_to(void *zctx, const char *addr, const char *key, const char *sched_key,
+                      void **sock, struct mlq_err *e)
+{
+    if (!key)
+        return mlq_transport_dealer(zctx, addr, sock, e);
+    struct mlq_keypair kp;
+    char server[MLQ_KEY_Z85_SIZE];
+    int rc = mlq_keys_read_secret(key, &kp, e);
+    if (rc == 0)
+        rc = mlq_keys_read_public(sched_key, server, e);
+    if (rc == 0)
+        rc = mlq_transport_dealer_curve(zctx, addr, server, &kp, sock, e);
+    explicit_bzero(&kp, sizeof kp);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct fake f = {.name = "fake"};
-    const char *addr = NULL;
+    const char *addr = NULL, *key = NULL, *sched_key = NULL;
     static const struct option opts[] = {{"scheduler", required_argument, NULL, 's'},
                                          {"name", required_argument, NULL, 'n'},
                                          {"drop-assigns", required_argument, NULL, 'a'},
                                          {"drop-kills", required_argument, NULL, 'k'},
                                          {"silent", no_argument, NULL, 'q'},
                                          {"holding", required_argument, NULL, 'h'},
+                                         {"key", required_argument, NULL, 'K'},
+                                         {"scheduler-key", required_argument, NULL, 'P'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -180,17 +203,22 @@ int main(int argc, char **argv)
             f.silent = true;
         else if (c == 'h')
             f.holding = optarg;
+        else if (c == 'K')
+            key = optarg;
+        else if (c == 'P')
+            sched_key = optarg;
         else
             return 2;
     }
-    if (!addr) {
-        fprintf(stderr, "usage: mlq-fakeworker --scheduler ADDR [--name N] [--drop-assigns N] "
-                        "[--drop-kills N] [--silent] [--holding ATTEMPT]\n");
+    if (!addr || !key != !sched_key) {
+        fprintf(stderr, "usage: mlq-fakeworker --scheduler ADDR [--key W.key --scheduler-key "
+                        "S.pub] [--name N] [--drop-assigns N] [--drop-kills N] [--silent] "
+                        "[--holding ATTEMPT]\n");
         return 2;
     }
     void *zctx = zmq_ctx_new();
     struct mlq_err e = {0};
-    if (!zctx || mlq_transport_dealer(zctx, addr, &f.sock, &e) < 0) {
+    if (!zctx || connect_to(zctx, addr, key, sched_key, &f.sock, &e) < 0) {
         fprintf(stderr, "fakeworker: %s\n", e.msg);
         return 1;
     }

@@ -20,7 +20,9 @@ start_scheduler "$T/state" --heartbeat 1s --lease 4s --kill-grace 1s
 start_fake() {
     local name=$1
     shift
-    "$FAKE" --scheduler "$SCHED_ADDR" --name "$name" "$@" >>"$T/logs/fake-$name.log" 2>&1 &
+    worker_keys "$name"
+    "$FAKE" --scheduler "$SCHED_ADDR" "${IT_WORKER_KEYS[@]}" --name "$name" "$@" \
+        >>"$T/logs/fake-$name.log" 2>&1 &
     FAKE_PID=$!
     IT_PIDS+=("$FAKE_PID")
     wait_until "worker_up $name" 15 || fail "fake worker $name not UP"

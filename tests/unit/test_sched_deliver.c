@@ -104,6 +104,15 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The connection's key is the worker's own (loop.c checks it before a
+ * worker handler runs). */
+static void speak_as(struct mlq_ctx *c, const char *worker)
+{
+    memset(&c->who, 0, sizeof c->who);
+    c->who.roles = MLQ_ROLE_WORKER;
+    snprintf(c->who.name, sizeof c->who.name, "%s", worker);
+}
+
 static struct mlq_worker *up(struct mlq_ctx *c, const char *name)
 {
     struct mlq_worker *w = mlq_workers_add(c->workers, name);
@@ -349,6 +358,7 @@ static void test_fencing_kill_resent_until_end(void **state)
     rep.u.report.phase = MLQ_PHASE_FINISHED;
     rep.u.report.outcome = MLQ_OUT_SIGNALED;
     rep.u.report.signal = 15;
+    speak_as(c, w->name);
     assert_int_equal(mlq_wproto_on_report(c, &w->peer, &rep, NULL), 0);
     assert_int_equal(sent(c), 1); /* its report_ack */
     tick(c, 4000);
@@ -396,11 +406,13 @@ static void test_refusals_mark_worker_unhealthy(void **state)
     assert_non_null(strstr(why.text, "unhealthy"));
     assert_string_equal(why.closest, "bad");
     /* A healthy worker gets the job. */
-    up(c, "good");
+    struct mlq_worker *good = up(c, "good");
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
     assert_string_equal(job->att->worker, "good");
-    /* After the cool-down it is tried again, on probation. */
+    /* After the cool-down it is tried again, on probation (good drained, so
+     * that bad is the only place for the next job). */
+    good->drained = true;
     tick(c, MLQ_UNHEALTHY_COOLDOWN_MS);
     assert_false(bad->unhealthy);
     struct mlq_job *next = submit(c, 1000);

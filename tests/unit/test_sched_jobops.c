@@ -96,6 +96,15 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The connection's key is the worker's own (loop.c checks it before a
+ * worker handler runs). */
+static void speak_as(struct mlq_ctx *c, const char *worker)
+{
+    memset(&c->who, 0, sizeof c->who);
+    c->who.roles = MLQ_ROLE_WORKER;
+    snprintf(c->who.name, sizeof c->who.name, "%s", worker);
+}
+
 static struct mlq_worker *up(struct mlq_ctx *c, const char *name, int gpus)
 {
     struct mlq_worker *w = mlq_workers_add(c->workers, name);
@@ -433,6 +442,7 @@ static void test_goodbye_keeps_jobs_one_lease(void **state)
     commit(c);
     struct mlq_msg bye = {.type = MLQ_MSG_GOODBYE};
     bye.u.goodbye.name = "w1";
+    speak_as(c, w->name);
     assert_int_equal(mlq_wproto_on_goodbye(c, &w->peer, &bye, NULL), 0);
     commit(c);
     assert_int_equal(w->state, MLQ_WORKER_DOWN);
@@ -809,6 +819,7 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     assert_int_equal(mlq_jobops_reconcile(c, w1, &held, 1, NULL), 0);
     assert_booked(w1, 1000, 1, 1);
     struct mlq_msg rep = late_report(att, MLQ_OUT_LOST, 0);
+    speak_as(c, w1->name);
     assert_int_equal(mlq_wproto_on_report(c, &w1->peer, &rep, NULL), 0);
     assert_booked(w1, 0, 0, 0);
     commit(c);
