@@ -19,8 +19,9 @@
  * Not fsynced: CLOCK_BOOTTIME means nothing after a reboot, and a reboot
  * ends every job anyway. A missing file means no lease to keep (a shim run
  * without a worker, as unit tests do, or a spool of an older worker): the
- * worker writes it before it registers, so every shim it starts has one. An unreadable or malformed
- * file counts as expired: fencing early is safe, running on is not. */
+ * worker writes it before it registers, so every shim it starts has one.
+ * An unreadable or malformed file counts as expired: fencing early is safe,
+ * running on is not. */
 #ifndef MLQ_LEASE_H
 #define MLQ_LEASE_H
 
