@@ -1,5 +1,6 @@
 /* lease: the lease file written and read back, from the spool and from an
- * attempt folder; a missing file is "no lease", a damaged one is expired. */
+ * attempt folder; a missing file is "no lease", a damaged or torn one is
+ * expired; renewal rewrites the same file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,10 +83,31 @@ static void test_write_read(void **state)
     assert_false(mlq_lease_expired(until, now));
     assert_false(mlq_lease_expired(until, now + 4999));
     assert_true(mlq_lease_expired(until, now + 5000));
-    /* rewritten in place */
+    /* Renewed in place: the same file (no new one, so no free space
+     * needed on a full spool). */
+    char path[128];
+    struct stat before, after;
+    snprintf(path, sizeof path, "%s/%s", f->root, MLQ_LEASE_FILE);
+    assert_int_equal(stat(path, &before), 0);
     assert_int_equal(mlq_lease_write(f->root, now + 9000, &e), 0);
+    assert_int_equal(stat(path, &after), 0);
+    assert_true(before.st_ino == after.st_ino);
     assert_int_equal(mlq_lease_read(f->root, &until), 1);
     assert_int_equal(until, now + 9000);
+}
+
+/* A read that caught an in-place write half done sees two copies that
+ * differ: never trusted (read again, and expired if it stays so). */
+static void test_torn_is_expired(void **state)
+{
+    struct fx *f = *state;
+    int64_t until = 42;
+    put(f, "00000000000000009000 00000000000000001000\n");
+    assert_int_equal(mlq_lease_read(f->root, &until), 1);
+    assert_int_equal(until, 0);
+    put(f, "00000000000000009000 00000000000000009000\n");
+    assert_int_equal(mlq_lease_read(f->root, &until), 1);
+    assert_int_equal(until, 9000);
 }
 
 static void test_damaged_is_expired(void **state)
@@ -122,6 +144,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_is_no_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_is_expired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_is_expired, setup, teardown),
         cmocka_unit_test(test_boot_clock_moves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
