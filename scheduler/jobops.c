@@ -7,6 +7,7 @@
  * - every change reaches the store (inside the loop's transaction) before the
  *   message that depends on it is queued in the outbox. */
 #include "jobops.h"
+#include "jobops_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,8 +193,8 @@ static int transition_ex(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_ev
     return late && !job->fresh ? persist_late(c, job, from, err) : persist_now(c, job, from, err);
 }
 
-static int transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event ev,
-                      const char *reason, enum mlq_fsm_action *act, struct mlq_err *err)
+int mlq_jobops_transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_event ev,
+                          const char *reason, enum mlq_fsm_action *act, struct mlq_err *err)
 {
     return transition_ex(c, job, ev, reason, false, act, err);
 }
@@ -239,33 +240,22 @@ static void maybe_forget(struct mlq_ctx *c, struct mlq_job *job)
 
 /* job: the job whose live attempt this is (the KILL is then resent until
  * the attempt's end is reported); NULL for an attempt no longer current. */
-static void push_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
-                      const char *attempt_id, const char *reason)
+void mlq_jobops_push_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
+                          const char *attempt_id, const char *reason)
 {
     if (!w || w->state != MLQ_WORKER_UP)
         w = NULL; /* it is fenced or killed when it registers again */
     mlq_deliver_kill(c, job, w, attempt_id, reason);
 }
 
-/* How an attempt was lost (lose_attempt's flags). */
-enum lose_how {
-    LOSE_NODE_FAULT = 1, /* counts as one of the job's node failures (a refusal
-                          * does not: the job never ran) */
-    LOSE_LINGER = 2,     /* its processes may remain (not reported gone by the
-                          * worker): its booking stays, see leftover.h */
-};
-
-static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why, unsigned how,
-                        struct mlq_err *err);
-
 int mlq_jobops_lose(struct mlq_ctx *c, struct mlq_job *job, const char *why, struct mlq_err *err)
 {
-    return lose_attempt(c, job, why, LOSE_NODE_FAULT | LOSE_LINGER, err);
+    return mlq_jobops_lose_attempt(c, job, why, MLQ_LOSE_NODE_FAULT | MLQ_LOSE_LINGER, err);
 }
 
 /* Into the pending queue, behind older jobs (the key is the submit order);
  * a job with a not-before time ahead waits in the queue's timer heap. */
-static int enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
+int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
     /* Effective priority = priority + waited / age_step - fair-share
      * penalty. Ordering by it is the same as ordering by submit time minus
@@ -320,12 +310,12 @@ int mlq_jobops_add(struct mlq_ctx *c, struct mlq_store_job *row, struct mlq_job 
 int mlq_jobops_admit(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
     if (job->row.spec.ndeps == 0)
-        return enqueue(c, job, err);
+        return mlq_jobops_enqueue(c, job, err);
     char why[192];
     switch (mlq_deps_check(c, job, why, sizeof why)) {
     case MLQ_DEPS_MET:
         mlq_deps_release(c->deps, job);
-        return enqueue(c, job, err);
+        return mlq_jobops_enqueue(c, job, err);
     case MLQ_DEPS_NEVER:
         mlq_deps_release(c->deps, job);
         return mlq_jobops_cancel(c, job, why, err);
@@ -392,7 +382,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     enum mlq_fsm_action act;
     /* The job's row first: a job submitted in this iteration gets it only
      * now, and the attempt's row refers to it. */
-    int rc = transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
+    int rc = mlq_jobops_transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
     if (rc == 0)
         rc = save_attempt(c, job, &a, -1, true, err);
     if (rc < 0)
@@ -630,7 +620,8 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
     bool timed_out = rep->u.report.outcome == MLQ_OUT_TIMED_OUT;
     enum mlq_fsm_action act;
     if (failed_runs > job->row.spec.retries)
-        return transition(c, job, timed_out ? MLQ_EV_TIMEOUT : MLQ_EV_EXIT_FAIL, why, &act, err);
+        return mlq_jobops_transition(c, job, timed_out ? MLQ_EV_TIMEOUT : MLQ_EV_EXIT_FAIL, why,
+                                     &act, err);
     int64_t delay = retry_delay(job, failed_runs);
     job->row.not_before_ms = c->now_wall + delay;
     time_t at = (time_t)(job->row.not_before_ms / 1000);
@@ -640,8 +631,8 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
     strftime(hms, sizeof hms, "%H:%M:%S", &tm);
     snprintf(reason, sizeof reason, "retry %d/%d at %s (%s)", failed_runs, job->row.spec.retries,
              hms, why);
-    int rc = transition(c, job, MLQ_EV_RETRY, reason, &act, err);
-    return rc < 0 ? rc : enqueue(c, job, err);
+    int rc = mlq_jobops_transition(c, job, MLQ_EV_RETRY, reason, &act, err);
+    return rc < 0 ? rc : mlq_jobops_enqueue(c, job, err);
 }
 
 int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
@@ -654,11 +645,11 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         snprintf(why, sizeof why, "%s on worker %s: %s", out == MLQ_OUT_LOST ? "lost" : "refused",
                  job->att->worker, detail);
         if (out == MLQ_OUT_LOST) /* reported: nothing of it is left */
-            return lose_attempt(c, job, why, LOSE_NODE_FAULT, err);
+            return mlq_jobops_lose_attempt(c, job, why, MLQ_LOSE_NODE_FAULT, err);
         /* The worker's fault, not the job's: counted against the worker. */
         struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
         int rc = w ? mlq_health_refused(c, w, detail, err) : 0;
-        return rc < 0 ? rc : lose_attempt(c, job, why, 0, err);
+        return rc < 0 ? rc : mlq_jobops_lose_attempt(c, job, why, 0, err);
     }
     int rc = record_outcome(c, job, rep, err);
     if (rc < 0)
@@ -668,7 +659,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     if (mlq_job_state_terminal(job->row.state))
         rc = persist_now(c, job, job->row.state, err);
     else if (out == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
-        rc = transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
+        rc = mlq_jobops_transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
         rc = fail_or_retry(c, job, rep, err);
     job->ended_ms = 0; /* a later end (a retry, a cancel) is its own */
@@ -729,7 +720,7 @@ int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
         return rc;
     enum mlq_fsm_action act;
     if (rep->u.report.outcome == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
-        rc = transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
+        rc = mlq_jobops_transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
         rc = fail_or_retry(c, job, rep, err);
     if (rc < 0)
@@ -747,13 +738,14 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
     if (mlq_job_state_terminal(job->row.state))
         return 0;
     enum mlq_fsm_action act;
-    int rc = transition(c, job, MLQ_EV_CANCEL, reason, &act, err);
+    int rc = mlq_jobops_transition(c, job, MLQ_EV_CANCEL, reason, &act, err);
     if (rc < 0)
         return rc;
     if (act == MLQ_ACT_DEQUEUE)
         mlq_queue_remove(c->queue, job);
     else if (act == MLQ_ACT_KILL && job->live)
-        push_kill(c, job, mlq_workers_get(c->workers, job->att->worker), job->att->id, reason);
+        mlq_jobops_push_kill(c, job, mlq_workers_get(c->workers, job->att->worker), job->att->id,
+                             reason);
     mlq_info("job %.8s %s", job->row.id, reason);
     maybe_forget(c, job);
     return 0;
@@ -773,9 +765,9 @@ int64_t mlq_jobops_fence_delay(int64_t kill_grace_ms)
 }
 
 /* The live attempt is gone with its worker: requeue the job or fail it
- * (how: enum lose_how). */
-static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why, unsigned how,
-                        struct mlq_err *err)
+ * (how: enum mlq_lose_how). */
+int mlq_jobops_lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why, unsigned how,
+                            struct mlq_err *err)
 {
     enum mlq_attempt_state prev = job->att->state;
     job->att->state = MLQ_ATT_LOST;
@@ -786,13 +778,13 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
         save_attempt(c, job, job->att, (int)prev, !mlq_job_state_terminal(job->row.state), err);
     if (rc < 0)
         return rc;
-    release_attempt_ex(c, job, how & LOSE_LINGER);
+    release_attempt_ex(c, job, how & MLQ_LOSE_LINGER);
     mlq_warn("job %.8s: attempt lost (%s)", job->row.id, why);
     if (mlq_job_state_terminal(job->row.state)) {
         maybe_forget(c, job);
         return 0;
     }
-    if (how & LOSE_NODE_FAULT)
+    if (how & MLQ_LOSE_NODE_FAULT)
         job->row.node_failures++;
     bool again = job->row.node_failures < MLQ_MAX_NODE_FAILURES;
     char reason[256];
@@ -804,40 +796,17 @@ static int lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *why,
     if (again)
         job->row.not_before_ms = c->now_wall + mlq_jobops_fence_delay(job->row.spec.kill_grace_ms);
     enum mlq_fsm_action act;
-    rc = transition(c, job, again ? MLQ_EV_LOST : MLQ_EV_LOST_FINAL, reason, &act, err);
+    rc = mlq_jobops_transition(c, job, again ? MLQ_EV_LOST : MLQ_EV_LOST_FINAL, reason, &act, err);
     if (rc < 0)
         return rc;
-    if (act == MLQ_ACT_REQUEUE && (rc = enqueue(c, job, err)) < 0)
+    if (act == MLQ_ACT_REQUEUE && (rc = mlq_jobops_enqueue(c, job, err)) < 0)
         return rc;
     maybe_forget(c, job);
     return 0;
 }
 
-/* Collects the jobs matching pred first: losing an attempt may free a job,
- * which must not happen while walking the table. */
-struct job_pick {
-    struct mlq_job **v;
-    size_t n, cap;
-    const char *worker; /* NULL: unconfirmed past deadline */
-    int64_t now;
-    size_t unconfirmed; /* live attempts still waiting for their worker */
-};
-
-static void pick_job(struct mlq_job *job, void *ctx)
-{
-    struct job_pick *p = ctx;
-    if (!job->live)
-        return;
-    p->unconfirmed += !job->confirmed;
-    bool hit = p->worker ? strcmp(job->att->worker, p->worker) == 0
-                         : !job->confirmed && job->confirm_by <= p->now;
-    if (!hit || p->n == p->cap)
-        return;
-    p->v[p->n++] = job;
-}
-
 /* Fills p->v with the jobs visit picks (the caller frees p->v). */
-static int collect_with(struct mlq_ctx *c, struct job_pick *p, mlq_jobtab_fn visit)
+int mlq_jobops_collect(struct mlq_ctx *c, struct mlq_job_pick *p, mlq_jobtab_fn visit)
 {
     p->cap = mlq_jobtab_count(c->jobs);
     p->n = 0;
@@ -848,143 +817,6 @@ static int collect_with(struct mlq_ctx *c, struct job_pick *p, mlq_jobtab_fn vis
     return 0;
 }
 
-static int collect(struct mlq_ctx *c, struct job_pick *p)
-{
-    return collect_with(c, p, pick_job);
-}
-
-static int lose_all(struct mlq_ctx *c, struct job_pick *p, const char *why, bool linger,
-                    struct mlq_err *err)
-{
-    int rc = 0;
-    for (size_t i = 0; i < p->n && rc == 0; i++)
-        rc = lose_attempt(c, p->v[i], why, LOSE_NODE_FAULT | (linger ? LOSE_LINGER : 0), err);
-    free(p->v);
-    return rc;
-}
-
-/* A worker that said goodbye stays DOWN; one that fell silent is LOST. */
-static int worker_lost(struct mlq_ctx *c, struct mlq_worker *w, struct mlq_err *err)
-{
-    struct job_pick p = {.worker = w->name};
-    char why[MLQ_MAX_NAME + 64];
-    bool left = w->goodbye;
-    snprintf(why, sizeof why,
-             left ? "worker %s stopped and did not come back within its lease"
-                  : "worker %s missed its lease",
-             w->name);
-    mlq_warn("%s", why);
-    w->goodbye = false;
-    if (!left)
-        w->state = MLQ_WORKER_LOST;
-    int rc = mlq_store_begin(c->store, err);
-    if (rc == 0 && !left)
-        rc = mlq_store_event_add(c->store, "worker_lost", NULL, NULL, w->name, why, err);
-    if (rc == 0)
-        rc = collect(c, &p);
-    return rc < 0 ? rc : lose_all(c, &p, why, true, err);
-}
-
-int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err)
-{
-    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
-        struct mlq_worker *w = mlq_workers_at(c->workers, i);
-        bool watched = w->state == MLQ_WORKER_UP || w->goodbye;
-        if (watched && c->now_mono - w->last_seen_mono > c->lease_ms) {
-            int rc = worker_lost(c, w, err);
-            if (rc < 0)
-                return rc;
-        }
-    }
-    /* Unconfirmed attempts exist only after a restart: once none is left,
-     * stop walking the whole table every tick. */
-    if (!c->unconfirmed_left)
-        return 0;
-    struct job_pick p = {.worker = NULL, .now = c->now_mono};
-    int rc = collect(c, &p);
-    c->unconfirmed_left = p.unconfirmed > p.n;
-    return rc < 0 ? rc
-                  : lose_all(c, &p, "its worker did not confirm it after a restart", true, err);
-}
-
-static int held_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct mlq_held_attempt *)a)->attempt_id,
-                  ((const struct mlq_held_attempt *)b)->attempt_id);
-}
-
-/* A worker holds an attempt still running that is not current (lost while
- * this scheduler ran, or before it restarted): its resources stay booked
- * until the worker says it is gone (leftover.h). */
-static void book_leftover(struct mlq_ctx *c, struct mlq_worker *w, const char *attempt_id)
-{
-    struct mlq_store_attempt a;
-    struct mlq_store_job row;
-    uint64_t mask = 0;
-    if (mlq_leftover_has(w, attempt_id) ||
-        mlq_store_attempt_get(c->store, attempt_id, &a, NULL) < 0)
-        return;
-    struct mlq_job *job = mlq_jobtab_get(c->jobs, a.job_id);
-    bool stored = !job && mlq_store_job_get(c->store, a.job_id, &row, NULL) == 0;
-    if ((job || stored) && strcmp(a.worker, w->name) == 0 &&
-        mlq_place_gpus_parse(a.gpu_ids, &mask) == 0) {
-        struct mlq_request r = mlq_place_request(job ? &job->row.spec : &row.spec);
-        if (mlq_leftover_keep(w, attempt_id, a.job_id, r.cpus_m, r.mem, mask) < 0)
-            mlq_warn("out of memory: attempt %.8s not booked", attempt_id);
-    }
-    if (stored)
-        mlq_store_job_free(&row);
-    mlq_store_attempt_free(&a);
-}
-
-/* Confirms or fences each attempt the worker says it holds. */
-static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
-                           const struct mlq_held_attempt *h)
-{
-    struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, h->attempt_id);
-    if (job && strcmp(job->att->worker, w->name) == 0) {
-        job->confirmed = job->acked = true;
-        if (!h->finished && job->row.state == MLQ_JOB_CANCELLED)
-            push_kill(c, job, w, h->attempt_id, job->row.reason ? job->row.reason : "cancelled");
-        return;
-    }
-    if (!h->finished) { /* fencing: not (or no longer) the current attempt */
-        push_kill(c, NULL, w, h->attempt_id, "attempt is no longer current");
-        book_leftover(c, w, h->attempt_id);
-    }
-}
-
-int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
-                         const struct mlq_held_attempt *held, size_t n, struct mlq_err *err)
-{
-    struct mlq_held_attempt *sorted = malloc((n ? n : 1) * sizeof *sorted);
-    if (!sorted)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    if (n) {
-        memcpy(sorted, held, n * sizeof *sorted);
-        qsort(sorted, n, sizeof *sorted, held_cmp);
-    }
-    for (size_t i = 0; i < n; i++)
-        reconcile_held(c, w, &sorted[i]);
-    mlq_leftover_reconcile(w, sorted, n);
-
-    /* Attempts placed on w that it does not hold are gone. */
-    struct job_pick p = {.worker = w->name};
-    int rc = collect(c, &p);
-    size_t gone = 0;
-    for (size_t i = 0; rc == 0 && i < p.n; i++) {
-        struct mlq_held_attempt key;
-        memcpy(key.attempt_id, p.v[i]->att->id, sizeof key.attempt_id);
-        if (!bsearch(&key, sorted, n, sizeof *sorted, held_cmp))
-            p.v[gone++] = p.v[i];
-    }
-    p.n = gone;
-    free(sorted);
-    if (rc < 0)
-        return mlq_err_set(err, rc, "out of memory");
-    return lose_all(c, &p, "its worker no longer holds it", false, err);
-}
-
 void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len)
 {
     struct mlq_why why;
@@ -993,189 +825,4 @@ void mlq_jobops_pending_reason(struct mlq_ctx *c, const struct mlq_job *job, cha
         snprintf(buf, len, "%s (closest worker %s lacks %s)", why.text, why.closest, why.lacks);
     else
         snprintf(buf, len, "%s", why.text);
-}
-
-struct recover_ctx {
-    struct mlq_ctx *c;
-    struct mlq_err *err;
-};
-
-static int recover_worker(const struct mlq_store_worker *sw, void *arg)
-{
-    struct recover_ctx *rc = arg;
-    struct mlq_worker *w = mlq_workers_add(rc->c->workers, sw->name);
-    if (!w)
-        return mlq_err_set(rc->err, MLQ_ENOMEM, "too many workers in the database");
-    w->state = MLQ_WORKER_DOWN;
-    w->cpus_m = sw->cpus_m;
-    w->mem = sw->mem;
-    w->gpus = sw->gpus;
-    w->first_seen_wall = sw->first_seen_ms;
-    w->last_seen_wall = sw->last_seen_ms;
-    w->drained = sw->drained;
-    snprintf(w->drain_reason, sizeof w->drain_reason, "%s", sw->drain_reason);
-    snprintf(w->pool, sizeof w->pool, "%s", sw->pool[0] ? sw->pool : "default");
-    return 0;
-}
-
-/* Ended attempts feed fair share; running ones are counted when their
- * attempt is recovered. */
-static int recover_usage(const struct mlq_store_usage *u, void *arg)
-{
-    struct recover_ctx *rc = arg;
-    if (u->end_ms == 0)
-        return 0;
-    if (mlq_fairshare_add(rc->c->fs, u->owner, u->cpus_m, u->gpus, u->start_ms, u->end_ms,
-                          rc->c->now_wall) < 0)
-        return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
-    return 0;
-}
-
-/* Deep copy of a row handed to a store callback (valid only during it). */
-static int copy_row(struct mlq_store_job *dst, const struct mlq_store_job *src, struct mlq_err *err)
-{
-    *dst = *src;
-    dst->reason = NULL;
-    memset(&dst->spec, 0, sizeof dst->spec);
-    if (src->reason && !(dst->reason = strdup(src->reason)))
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = mlq_proto_jobspec_copy(&dst->spec, &src->spec, err);
-    if (rc < 0)
-        free(dst->reason);
-    return rc;
-}
-
-static int add_row(struct recover_ctx *rc, const struct mlq_store_job *row, struct mlq_job **out)
-{
-    struct mlq_store_job copy;
-    int r = copy_row(&copy, row, rc->err);
-    if (r < 0)
-        return r;
-    *out = mlq_jobtab_add(rc->c->jobs, &copy);
-    if (!*out) {
-        mlq_store_job_free(&copy);
-        return mlq_err_set(rc->err, MLQ_ENOMEM, "cannot load job %s", row->id);
-    }
-    return 0;
-}
-
-static int recover_job(const struct mlq_store_job *row, void *arg)
-{
-    struct recover_ctx *rc = arg;
-    struct mlq_job *job;
-    int r = add_row(rc, row, &job);
-    /* Jobs with dependencies are admitted once everything is loaded. */
-    if (r == 0 && job->row.state == MLQ_JOB_PENDING && job->row.spec.ndeps == 0)
-        r = enqueue(rc->c, job, rc->err);
-    return r;
-}
-
-static void find_unadmitted(struct mlq_job *job, void *arg)
-{
-    struct job_pick *p = arg;
-    if (job->row.state == MLQ_JOB_PENDING && !job->queued && !job->held && p->n < p->cap)
-        p->v[p->n++] = job;
-}
-
-static int admit_waiting(struct mlq_ctx *c, struct mlq_err *err)
-{
-    struct job_pick p = {0};
-    if (collect_with(c, &p, find_unadmitted) < 0)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = 0;
-    for (size_t i = 0; i < p.n && rc == 0; i++)
-        rc = mlq_jobops_admit(c, p.v[i], err);
-    free(p.v);
-    return rc;
-}
-
-static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
-{
-    struct recover_ctx *rc = arg;
-    struct mlq_ctx *c = rc->c;
-    struct mlq_job *job = mlq_jobtab_get(c->jobs, a->job_id);
-    if (!job) { /* a cancelled job whose process had not ended yet */
-        struct mlq_store_job row;
-        int r = mlq_store_job_get(c->store, a->job_id, &row, rc->err);
-        if (r < 0)
-            return r;
-        r = add_row(rc, &row, &job);
-        mlq_store_job_free(&row);
-        if (r < 0)
-            return r;
-    }
-    uint64_t mask = 0;
-    if (mlq_place_gpus_parse(a->gpu_ids, &mask) < 0)
-        mlq_warn("attempt %.8s: bad GPU list \"%s\" in database", a->id, a->gpu_ids);
-    struct mlq_worker *w = mlq_workers_add(c->workers, a->worker);
-    if (!w)
-        return mlq_err_set(rc->err, MLQ_ENOMEM, "too many workers");
-    if (mlq_jobtab_set_attempt(c->jobs, job, a) < 0)
-        return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
-    job->confirmed = false;
-    job->confirm_by = c->now_mono + c->lease_ms;
-    c->unconfirmed_left = true;
-    job->gpu_mask = mask;
-    job->widx = mlq_workers_index(c->workers, w);
-    struct mlq_request r = job_request(job);
-    mlq_place_reserve(w, &r, mask);
-    /* A live task counts against its array's --max-running, as at dispatch. */
-    struct mlq_arrstate *arr =
-        job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
-    if (arr)
-        arr->running++;
-    if (mlq_fairshare_start(c->fs, job->row.spec.owner, r.cpus_m, r.gpus, a->assigned_ms) < 0)
-        return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
-    return 0;
-}
-
-/* A job ASSIGNED or RUNNING without a live attempt cannot be resumed; it
- * goes back to the queue (transitions commit together, so this only guards
- * against a hand-edited database). */
-static void find_orphans(struct mlq_job *job, void *arg)
-{
-    struct job_pick *p = arg;
-    bool active = job->row.state == MLQ_JOB_ASSIGNED || job->row.state == MLQ_JOB_RUNNING;
-    if (active && !job->live && p->n < p->cap)
-        p->v[p->n++] = job;
-}
-
-static int requeue_orphans(struct mlq_ctx *c, struct mlq_err *err)
-{
-    struct job_pick p = {0};
-    if (collect_with(c, &p, find_orphans) < 0)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = 0;
-    for (size_t i = 0; i < p.n && rc == 0; i++) {
-        enum mlq_fsm_action act;
-        rc = transition(c, p.v[i], MLQ_EV_LOST, "requeued: no live attempt at start-up", &act, err);
-        if (rc == 0)
-            rc = enqueue(c, p.v[i], err);
-    }
-    free(p.v);
-    return rc;
-}
-
-int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err)
-{
-    struct recover_ctx rc = {c, err};
-    int r = mlq_store_each_worker(c->store, recover_worker, &rc, err);
-    /* Use older than a few half-lives no longer matters. */
-    if (r == 0)
-        r = mlq_store_each_usage(c->store, c->now_wall - 5 * c->fs_half_life_ms, recover_usage, &rc,
-                                 err);
-    if (r == 0)
-        r = mlq_store_each_active_job(c->store, recover_job, &rc, err);
-    if (r == 0)
-        r = mlq_store_each_live_attempt(c->store, recover_attempt, &rc, err);
-    if (r == 0)
-        r = requeue_orphans(c, err);
-    if (r == 0)
-        r = admit_waiting(c, err);
-    if (r == 0) {
-        mlq_info("recovered %zu active jobs (%zu pending), %zu workers", mlq_jobtab_count(c->jobs),
-                 mlq_queue_count(c->queue), mlq_workers_count(c->workers));
-        c->dirty = true;
-    }
-    return r;
 }

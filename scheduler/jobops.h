@@ -4,7 +4,11 @@
  * The functions move jobs through the table in fsm.c, keep worker resource
  * usage equal to the sum of live attempts, and keep the pending queue and the
  * job table in step. A negative return means the store refused a write; the
- * loop then rolls back the iteration and reloads state from the database. */
+ * loop then rolls back the iteration and reloads state from the database.
+ *
+ * Two concerns live in modules of their own, built on jobops_int.h:
+ * rebuilding memory from the store (recover.h) and losing the attempts of
+ * workers that are gone or no longer hold them (workerloss.h). */
 #ifndef MLQ_JOBOPS_H
 #define MLQ_JOBOPS_H
 
@@ -26,10 +30,6 @@
 #define MLQ_FENCE_CHECK_MS  250
 #define MLQ_FENCE_MARGIN_MS 1000
 
-/* Loads workers, non-terminal jobs and live attempts from the store into an
- * empty ctx (start-up and after a failed commit). Live attempts must be
- * confirmed by their worker within one lease. */
-int mlq_jobops_recover(struct mlq_ctx *c, struct mlq_err *err);
 /* Writes the job and attempt rows this iteration left for later (see
  * jobops.c, "rows written late"). Before any read of jobs from the store
  * and before the commit. */
@@ -65,15 +65,10 @@ int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
                             const struct mlq_msg *rep, bool *taken, struct mlq_err *err);
 int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason,
                       struct mlq_err *err);
-/* A worker registered holding these attempts: confirm, fence or lose. */
-int mlq_jobops_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
-                         const struct mlq_held_attempt *held, size_t n, struct mlq_err *err);
 /* The live attempt is lost (not acknowledged in time, gone with its
  * worker): the job is requeued after the lost-run delay, or fails after
  * MLQ_MAX_NODE_FAILURES. May free the job. */
 int mlq_jobops_lose(struct mlq_ctx *c, struct mlq_job *job, const char *why, struct mlq_err *err);
-/* Lease checks: workers silent too long and unconfirmed attempts. */
-int mlq_jobops_check_leases(struct mlq_ctx *c, struct mlq_err *err);
 /* The fair-share part of a job's queue key (ms), for queue.h. */
 /* How long after its attempt was declared lost a job may start again: the
  * latest moment the old run can still exist. */

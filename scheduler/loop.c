@@ -21,6 +21,8 @@
 #include "schedules.h"
 #include "strmap.h"
 #include "jobops.h"
+#include "recover.h"
+#include "workerloss.h"
 #include "keys.h"
 #include "zap.h"
 #include "log.h"
@@ -235,7 +237,7 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     if (rc == 0)
         rc = mlq_retention_create(&ro, &s->retention, err);
     if (rc == 0)
-        rc = mlq_jobops_recover(c, err);
+        rc = mlq_recover_run(c, err);
     if (rc == 0)
         rc = mlq_schedules_load(c, err);
     if (rc == 0 && !o->insecure)
@@ -367,7 +369,7 @@ static int reload(struct mlq_loop *s, struct mlq_err *err)
     ctx_free_memory(c);
     int rc = ctx_init_memory(c, err);
     if (rc == 0)
-        rc = mlq_jobops_recover(c, err);
+        rc = mlq_recover_run(c, err);
     if (rc == 0)
         rc = mlq_schedules_load(c, err);
     if (rc == 0)
@@ -411,7 +413,7 @@ static void run_timers(struct mlq_loop *s)
         c->dirty = true; /* a retry's backoff is over */
     struct mlq_err e = {0};
     mlq_health_tick(c);
-    if (mlq_jobops_check_leases(c, &e) < 0 || mlq_deliver_tick(c, &e) < 0 ||
+    if (mlq_workerloss_check_leases(c, &e) < 0 || mlq_deliver_tick(c, &e) < 0 ||
         mlq_schedules_tick(c, &e) < 0) {
         s->failed = true;
         s->fail_err = e;

@@ -14,6 +14,7 @@
 #include "leftover.h"
 #include "log.h"
 #include "logstore.h"
+#include "workerloss.h"
 
 int mlq_wproto_save_worker(struct mlq_ctx *c, const struct mlq_worker *w, const char *event,
                            const char *detail, struct mlq_err *err)
@@ -94,7 +95,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
         w->first_seen_wall = c->now_wall;
     rc = mlq_wproto_save_worker(c, w, "worker_up", NULL, err);
     if (rc == 0)
-        rc = mlq_jobops_reconcile(c, w, msg->u.reg.attempts, msg->u.reg.nattempts, err);
+        rc = mlq_workerloss_reconcile(c, w, msg->u.reg.attempts, msg->u.reg.nattempts, err);
     if (rc < 0)
         return rc;
     mlq_info("worker %s up: %zu attempts held", w->name, (size_t)msg->u.reg.nattempts);
@@ -157,7 +158,7 @@ int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, stru
 
 /* A clean stop: DOWN at once. Its running jobs stay under their shims and
  * keep their resources; they are not lost before the lease runs out from
- * this last word (mlq_jobops_check_leases), and a worker that comes back
+ * this last word (mlq_workerloss_check_leases), and a worker that comes back
  * within it takes them up again when it registers. */
 int mlq_wproto_on_goodbye(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                           struct mlq_err *err)

@@ -18,6 +18,8 @@
 #include "fairshare.h"
 #include "health.h"
 #include "jobops.h"
+#include "recover.h"
+#include "workerloss.h"
 #include "logrelay.h"
 #include "pipeline.h"
 #include "placement.h"
@@ -278,7 +280,7 @@ static void test_register_naming_attempt_acknowledges(void **state)
     sent(c);
     struct mlq_held_attempt held = {.finished = false};
     strcpy(held.attempt_id, job->att->id);
-    assert_int_equal(mlq_jobops_reconcile(c, w, &held, 1, NULL), 0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
     for (int i = 0; i < 15; i++)
         tick(c, 1000);
     assert_int_equal(sent(c), 0);
@@ -347,7 +349,7 @@ static void test_fencing_kill_resent_until_end(void **state)
     struct mlq_worker *w = up(c, "w1");
     w->epoch = 1;
     struct mlq_held_attempt held = {.attempt_id = STRANGER, .finished = false};
-    assert_int_equal(mlq_jobops_reconcile(c, w, &held, 1, NULL), 0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
     assert_int_equal(sent(c), 1); /* KILL */
     tick(c, 1000);
     assert_int_equal(sent(c), 1); /* again */
@@ -367,7 +369,7 @@ static void test_fencing_kill_resent_until_end(void **state)
 
     /* Held again by a worker that then registers again: the KILL of the
      * old registration stops (the new one's reconciliation re-sends it). */
-    assert_int_equal(mlq_jobops_reconcile(c, w, &held, 1, NULL), 0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
     assert_int_equal(sent(c), 1);
     w->epoch++;
     tick(c, 1000);
@@ -473,7 +475,7 @@ static void test_max_running_survives_restart(void **state)
 
     ctx_close(c); /* "restart" */
     ctx_open(c, f->path);
-    assert_int_equal(mlq_jobops_recover(c, NULL), 0);
+    assert_int_equal(mlq_recover_run(c, NULL), 0);
     struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
     w->state = MLQ_WORKER_UP;
     w->cpus_m = 64000;

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "jobops.h"
+#include "recover.h"
+#include "workerloss.h"
 #include "leftover.h"
 #include "logrelay.h"
 #include "placement.h"
@@ -448,11 +450,11 @@ static void test_goodbye_keeps_jobs_one_lease(void **state)
     assert_int_equal(w->state, MLQ_WORKER_DOWN);
     assert_true(w->goodbye);
     c->now_mono += c->lease_ms - 1;
-    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     assert_true(job->live);
     assert_int_equal(job->row.state, MLQ_JOB_RUNNING);
     c->now_mono += 2;
-    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     commit(c);
     job = mlq_jobtab_get(c->jobs, id);
     assert_non_null(job);
@@ -485,7 +487,7 @@ static void test_lost_worker_requeues_then_fails(void **state)
         assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
         assert_int_equal(job->row.attempts, i);
         c->now_mono += c->lease_ms + 1;
-        assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+        assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
         assert_int_equal(w->state, MLQ_WORKER_LOST);
         assert_int_equal(w->running, 0);
         job = mlq_jobtab_get(c->jobs, id);
@@ -520,7 +522,7 @@ static void test_recovery_and_reconcile(void **state)
     /* "Restart": a fresh context over the same database file. */
     ctx_close(c);
     ctx_open(c, f->path);
-    assert_int_equal(mlq_jobops_recover(c, NULL), 0);
+    assert_int_equal(mlq_recover_run(c, NULL), 0);
     assert_int_equal(mlq_jobtab_count(c->jobs), 3);
     assert_int_equal(mlq_queue_count(c->queue), 1);
     struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
@@ -535,7 +537,7 @@ static void test_recovery_and_reconcile(void **state)
     strcpy(held[0].attempt_id, kept_att);
     strcpy(held[1].attempt_id, "dddddddd-0000-4000-8000-000000000000");
     size_t before = mlq_outbox_count(c->out);
-    assert_int_equal(mlq_jobops_reconcile(c, w, held, 2, NULL), 0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w, held, 2, NULL), 0);
     assert_int_equal(mlq_outbox_count(c->out), before + 1); /* KILL of the stranger */
     assert_true(mlq_jobtab_get(c->jobs, kept_id)->confirmed);
     struct mlq_job *g = mlq_jobtab_get(c->jobs, gone_id);
@@ -552,7 +554,7 @@ static void test_recovery_and_reconcile(void **state)
     /* An unconfirmed attempt is lost once the lease runs out. */
     c->now_mono += c->lease_ms + 1;
     w->last_seen_mono = c->now_mono;
-    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     assert_int_equal(mlq_jobtab_get(c->jobs, kept_id)->row.state, MLQ_JOB_RUNNING);
     commit(c);
 }
@@ -674,7 +676,7 @@ static void test_late_outcome_of_lost_attempt(void **state)
     }
     commit(c);
     c->now_mono += c->lease_ms + 1;
-    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     for (int i = 0; i < 3; i++) {
         jobs[i] = mlq_jobtab_get(c->jobs, id[i]);
         assert_int_equal(jobs[i]->row.state, MLQ_JOB_PENDING);
@@ -728,7 +730,7 @@ static void test_late_outcome_after_rerun_is_stale(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     strcpy(att, job->att->id);
     c->now_mono += c->lease_ms + 1;
-    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     up(c, "w2", 0);
     advance_to(c, job->row.not_before_ms);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
@@ -770,7 +772,7 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     strcpy(att, job->att->id);
     assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
     c->now_mono += c->lease_ms + 1;
-    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
     assert_booked(w1, 1000, 1, 1);
     assert_string_equal(mlq_leftover_gpu_job(w1, 0), id); /* `mlq workers --gpus` */
@@ -782,7 +784,7 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     struct mlq_held_attempt held = {.finished = false};
     strcpy(held.attempt_id, att);
     size_t before = mlq_outbox_count(c->out);
-    assert_int_equal(mlq_jobops_reconcile(c, w1, &held, 1, NULL), 0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w1, &held, 1, NULL), 0);
     assert_int_equal(mlq_outbox_count(c->out), before + 1); /* its KILL */
     assert_booked(w1, 1000, 1, 1);
     advance_to(c, job->row.not_before_ms);
@@ -795,9 +797,9 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     /* Its outcome written: booked until its report comes (it may still be
      * the job's); a register without it frees it, the job runs. */
     held.finished = true;
-    assert_int_equal(mlq_jobops_reconcile(c, w1, &held, 1, NULL), 0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w1, &held, 1, NULL), 0);
     assert_booked(w1, 1000, 1, 1);
-    assert_int_equal(mlq_jobops_reconcile(c, w1, NULL, 0, NULL), 0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w1, NULL, 0, NULL), 0);
     assert_booked(w1, 0, 0, 0);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
@@ -807,16 +809,16 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     /* Lost again, then the scheduler restarts: the worker's register
      * books the still-running attempt again; its finished report frees it. */
     c->now_mono += c->lease_ms + 1;
-    assert_int_equal(mlq_jobops_check_leases(c, NULL), 0);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     commit(c);
     ctx_close(c);
     ctx_open(c, f->path);
-    assert_int_equal(mlq_jobops_recover(c, NULL), 0);
+    assert_int_equal(mlq_recover_run(c, NULL), 0);
     w1 = up(c, "w1", 1);
     assert_booked(w1, 0, 0, 0);
     strcpy(held.attempt_id, att);
     held.finished = false;
-    assert_int_equal(mlq_jobops_reconcile(c, w1, &held, 1, NULL), 0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w1, &held, 1, NULL), 0);
     assert_booked(w1, 1000, 1, 1);
     struct mlq_msg rep = late_report(att, MLQ_OUT_LOST, 0);
     speak_as(c, w1->name);
