@@ -163,9 +163,8 @@ late_outcome() {
         "job $j attempts: its one run"
     assert_eq 0 "$(json "d.get('node_failures')" <<<"$OUT")" "job $j node failures"
     assert_eq 1 "$(count_starts "$j")" "runs of job $j"
-    for f in "$T/spool-$w"/attempts/*/status; do
-        grep -q 'self-fenced' "$f" && fail "attempt $(dirname "$f") fenced: $(cat "$f")"
-    done
+    # (Its attempt ended SUCCEEDED, not self-fenced; its spool folder is
+    # gone by now, removed once the outcome and logs reached the scheduler.)
     stop_pid "$PID_late"
 }
 
