@@ -589,5 +589,17 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
     } else if (n == 1 && get && strcmp(p[0], "usage") == 0) {
         return mlq_httpapi_usage(r);
     }
-    return mlq_http_error(r->conn, MLQ_ENOTFOUND, "unknown API path or method");
+    /* A known resource asked with the wrong method is 405, anything else 404. */
+    const char *sub = n == 3 ? p[2] : "";
+    bool job_sub = !strcmp(sub, "cancel") || !strcmp(sub, "logs") || !strcmp(sub, "wait") ||
+                   !strcmp(sub, "why");
+    bool worker_sub = !strcmp(sub, "drain") || !strcmp(sub, "resume");
+    bool known = (strcmp(p[0], "jobs") == 0 && (n <= 2 || job_sub)) ||
+                 (strcmp(p[0], "workers") == 0 && (n == 1 || worker_sub)) ||
+                 (n == 1 && (strcmp(p[0], "schedules") == 0 || strcmp(p[0], "events") == 0 ||
+                             strcmp(p[0], "usage") == 0));
+    if (known)
+        return mlq_http_error_status(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, MLQ_EINVAL,
+                                     "method not allowed here");
+    return mlq_http_error(r->conn, MLQ_ENOTFOUND, "unknown API path");
 }
