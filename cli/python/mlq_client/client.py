@@ -8,6 +8,7 @@ the API gives them (the same objects ``mlq ... --json`` prints).
 import codecs
 import json
 import os
+import signal as _signal
 import socket
 import time
 import urllib.error
@@ -29,6 +30,8 @@ _WAIT_POLL_S = 30.0
 # A page of `jobs()`: the server may send fewer (its own cap); the cursor
 # carries on from there.
 _PAGE_SIZE = 500
+# The most the API sends of a log per request (its `max` limit).
+_LOG_PAGE = 1 << 20
 # Error bodies are one line; never read more than this of one.
 _MAX_ERROR_BODY = 64 * 1024
 
@@ -47,6 +50,21 @@ def _duration(value: Duration) -> str:
             raise ValueError("a duration must be at least 1ms")
         return "%ds" % (ms // 1000) if ms % 1000 == 0 else "%dms" % ms
     return str(value)
+
+
+def _signal_number(sig: Union[int, str]) -> int:
+    """"USR1", "SIGUSR1", "usr1" or 10 -> 10."""
+    if isinstance(sig, int) and not isinstance(sig, bool):
+        return sig
+    s = str(sig).strip().upper()
+    if s.isdigit():
+        return int(s)
+    if not s.startswith("SIG"):
+        s = "SIG" + s
+    try:
+        return int(getattr(_signal.Signals, s))
+    except AttributeError:
+        raise ValueError("unknown signal %r (a name like USR1 or a number)" % sig) from None
 
 
 def _job_id(ref: JobRef) -> str:
@@ -187,6 +205,7 @@ class Client:
         cpus: Optional[float] = None,
         mem: Union[int, str, None] = None,
         gpus: Union[int, str, None] = None,
+        gpu_type: Optional[str] = None,
         array: Optional[str] = None,
         max_running: Optional[int] = None,
         after: Optional[Iterable[JobRef]] = None,
@@ -200,6 +219,8 @@ class Client:
         time_limit: Optional[Duration] = None,
         kill_grace: Optional[Duration] = None,
         signal: Optional[str] = None,
+        warn_signal: Union[int, str, None] = None,
+        warn_before: Optional[Duration] = None,
         priority: Optional[int] = None,
         pool: Optional[str] = None,
         labels: Union[Mapping[str, str], Sequence[str], None] = None,
@@ -214,6 +235,7 @@ class Client:
             cpus: CPUs, may be fractional (server default 1).
             mem: memory, bytes (int) or a size like ``"4G"`` (default 1G).
             gpus: GPUs, a count or ``"TYPE:N"`` (e.g. ``"h100:2"``).
+            gpu_type: the GPU type (``"h100"``; the same as ``"h100:N"``).
             array: an index spec (``"0-999"``, ``"0-99:10"``, ``"1,5,7"``):
                 returns an ``Array``.
             max_running: at most this many tasks of the array at once.
@@ -223,11 +245,14 @@ class Client:
             idempotency_key: submitting again with the same key (within 7
                 days) returns the first job and creates nothing.
             env: environment variables for the job (a dict or ``KEY=VALUE``s).
-            workdir: the working directory on the worker (server default:
-                the submitting user's home, as the API decides).
+            workdir: the job's working directory, an absolute path on the
+                worker (the API's default is ``/``: unlike the CLI, the
+                client's own directory means nothing to the scheduler).
             retries: run again up to N times after a failure.
             retry_backoff, time_limit, kill_grace: seconds or ``"30s"``-like.
-            signal: ``"SIG@DUR"``, sent DUR before the time limit.
+            signal: ``"SIG@DUR"`` (the CLI's ``--signal``, e.g. ``"USR1@5m"``):
+                SIG is sent DUR before the time limit; or give
+                ``warn_signal`` (name or number) and ``warn_before``.
             priority: -1000..1000, higher runs first.
             pool: run only on workers of this pool.
             labels: run only on workers with these labels (the CLI's
@@ -241,42 +266,41 @@ class Client:
         Raises:
             InvalidRequest: a bad option (the CLI's one-line message).
         """
-        if isinstance(argv, (str, bytes)):
-            raise TypeError("argv is a list of words, e.g. ['sh', '-c', 'echo hi']")
-        body: Dict[str, Any] = {"argv": [str(a) for a in argv]}
-
-        def put(key: str, value: Any) -> None:
-            if value is not None:
-                body[key] = value
-
-        put("name", name)
-        put("cpus", cpus)
-        put("mem", mem)
-        put("gpus", gpus)
-        put("array", array)
-        put("max_running", max_running)
-        for key, refs in (("after", after), ("after_any", after_any),
-                          ("after_failed", after_failed)):
-            if refs is not None:
-                if isinstance(refs, (str, Job)):
-                    refs = [refs]
-                body[key] = [_job_id(r) for r in refs]
-        put("idempotency_key", idempotency_key)
-        put("env", _kv_list(env, "env"))
-        put("workdir", workdir)
-        put("retries", retries)
-        put("retry_backoff", None if retry_backoff is None else _duration(retry_backoff))
-        put("time_limit", None if time_limit is None else _duration(time_limit))
-        put("kill_grace", None if kill_grace is None else _duration(kill_grace))
-        put("signal", signal)
-        put("priority", priority)
-        put("pool", pool)
-        put("require", _kv_list(labels, "labels"))
-        body.update({k: v for k, v in extra.items() if v is not None})
+        body = _submit_body(
+            argv, name=name, cpus=cpus, mem=mem, gpus=gpus, gpu_type=gpu_type, array=array,
+            max_running=max_running, after=after, after_any=after_any,
+            after_failed=after_failed, idempotency_key=idempotency_key, env=env,
+            workdir=workdir, retries=retries, retry_backoff=retry_backoff,
+            time_limit=time_limit, kill_grace=kill_grace, signal=signal,
+            warn_signal=warn_signal, warn_before=warn_before, priority=priority, pool=pool,
+            labels=labels, **extra)
         info = self._json("POST", "/api/v1/jobs", body=body)
+        return self._submitted(info)
+
+    def submit_many(self, specs: Sequence[Mapping[str, Any]]) -> List["Job"]:
+        """Submits several jobs in one request (at most 1000), in order.
+
+        Args:
+            specs: one dict per job with ``submit()``'s arguments, e.g.
+                ``{"argv": ["true"], "name": "a", "after": [job]}``.
+
+        Returns:
+            One ``Job`` (or ``Array``) per spec, in the same order.
+        """
+        bodies = []
+        for spec in specs:
+            spec = dict(spec)
+            argv = spec.pop("argv")
+            bodies.append(_submit_body(argv, **spec))
+        answer = self._json("POST", "/api/v1/jobs", body=bodies)
+        if not isinstance(answer, list) or len(answer) != len(bodies):
+            raise MlqError(None, None, "the server's answer to a bulk submit does not match it")
+        return [self._submitted(info) for info in answer]
+
+    def _submitted(self, info: Any) -> "Job":
         if not isinstance(info, dict) or not isinstance(info.get("id"), str):
             raise MlqError(None, None, "the server's answer to a submit has no id")
-        if info.get("is_array") or array is not None:
+        if info.get("is_array"):
             return Array(self, info["id"], info)
         return Job(self, info["id"], info)
 
@@ -335,10 +359,7 @@ class Client:
 
     def workers(self) -> List[Dict[str, Any]]:
         """The workers (dicts as in ``mlq workers --json``)."""
-        doc = self._json("GET", "/api/v1/workers")
-        if isinstance(doc, dict) and isinstance(doc.get("workers"), list):
-            return doc["workers"]
-        return doc if isinstance(doc, list) else []
+        return _unwrap(self._json("GET", "/api/v1/workers"), "workers")
 
     def drain(self, worker: str, reason: Optional[str] = None) -> Any:
         """Drains a worker (admin): it takes no new jobs."""
@@ -349,21 +370,36 @@ class Client:
         """Resumes a drained worker (admin)."""
         return self._json("POST", "/api/v1/workers/%s/resume" % _quote(worker))
 
-    def schedules(self) -> Any:
-        """The recurring schedules (as ``mlq schedule list --json``)."""
-        return self._json("GET", "/api/v1/schedules")
+    def schedules(self) -> List[Dict[str, Any]]:
+        """The cron schedules (as in ``mlq schedule list --json``)."""
+        return _unwrap(self._json("GET", "/api/v1/schedules"), "schedules")
 
     def events(
         self, job: Optional[JobRef] = None, since_ms: Optional[int] = None,
         limit: Optional[int] = None
-    ) -> Any:
-        """Scheduler events (as ``mlq events --json``)."""
-        return self._json("GET", "/api/v1/events", query={
-            "job": None if job is None else _job_id(job), "since_ms": since_ms, "limit": limit})
+    ) -> List[Dict[str, Any]]:
+        """The event log, oldest first (as in ``mlq events --json``).
 
-    def usage(self, **query: Any) -> Any:
-        """Resource usage per user and pool, as the API reports it."""
-        return self._json("GET", "/api/v1/usage", query=query)
+        Args:
+            job: only this job's events.
+            since_ms: only events after this time (ms since the epoch).
+            limit: at most this many (the API's default is 100).
+        """
+        return _unwrap(self._json("GET", "/api/v1/events", query={
+            "job": None if job is None else _job_id(job), "since_ms": since_ms,
+            "limit": limit}), "events")
+
+    def usage(self) -> List[Dict[str, Any]]:
+        """Fair-share usage, one dict per user (user, usage, running,
+        pending, cpus, gpus)."""
+        return _unwrap(self._json("GET", "/api/v1/usage"), "users")
+
+
+def _unwrap(doc: Any, key: str) -> List[Dict[str, Any]]:
+    """``{"workers": [...]}`` -> the list."""
+    if isinstance(doc, dict) and isinstance(doc.get(key), list):
+        return doc[key]
+    raise MlqError(None, None, "the server's answer has no %r list" % key)
 
 
 def _kv_list(value: Union[Mapping[str, str], Sequence[str], None], what: str) -> Optional[List[str]]:
@@ -375,6 +411,78 @@ def _kv_list(value: Union[Mapping[str, str], Sequence[str], None], what: str) ->
     if isinstance(value, (str, bytes)):
         raise TypeError("%s is a dict or a list of KEY=VALUE strings" % what)
     return [str(v) for v in value]
+
+
+def _kv_dict(value: Union[Mapping[str, str], Sequence[str], None], what: str) -> Optional[Dict[str, str]]:
+    """``["K=V"]`` or ``{"K": "V"}`` -> ``{"K": "V"}`` (the API's form)."""
+    if value is None:
+        return None
+    out: Dict[str, str] = {}
+    for kv in _kv_list(value, what) or []:
+        k, eq, v = kv.partition("=")
+        if not eq or not k:
+            raise ValueError("bad %s entry %r (expected KEY=VALUE)" % (what, kv))
+        out[k] = v
+    return out
+
+
+def _submit_body(
+    argv: Sequence[str],
+    *,
+    gpus: Union[int, str, None] = None,
+    gpu_type: Optional[str] = None,
+    after: Optional[Iterable[JobRef]] = None,
+    after_any: Optional[Iterable[JobRef]] = None,
+    after_failed: Optional[Iterable[JobRef]] = None,
+    env: Union[Mapping[str, str], Sequence[str], None] = None,
+    retry_backoff: Optional[Duration] = None,
+    time_limit: Optional[Duration] = None,
+    kill_grace: Optional[Duration] = None,
+    signal: Optional[str] = None,
+    warn_signal: Union[int, str, None] = None,
+    warn_before: Optional[Duration] = None,
+    labels: Union[Mapping[str, str], Sequence[str], None] = None,
+    require: Union[Mapping[str, str], Sequence[str], None] = None,
+    **plain: Any
+) -> Dict[str, Any]:
+    """The JSON body of one submission (the API's JobSubmit) from
+    ``submit()``'s arguments; ``plain`` ones go in as they are."""
+    if isinstance(argv, (str, bytes)) or not argv:
+        raise TypeError("argv is a non-empty list of words, e.g. ['sh', '-c', 'echo hi']")
+    body: Dict[str, Any] = {"argv": [str(a) for a in argv]}
+    body.update({k: v for k, v in plain.items() if v is not None})
+    if isinstance(gpus, str):
+        # "h100:2" as on the command line; "2" alone is a count.
+        t, colon, n = gpus.rpartition(":")
+        if colon:
+            gpu_type = gpu_type or t
+        gpus = int(n)
+    if gpus is not None:
+        body["gpus"] = gpus
+    if gpu_type:
+        body["gpu_type"] = gpu_type
+    for key, refs in (("after", after), ("after_any", after_any), ("after_failed", after_failed)):
+        if refs is not None:
+            if isinstance(refs, (str, Job)):
+                refs = [refs]
+            body[key] = [_job_id(r) for r in refs]
+    if env is not None:
+        body["env"] = _kv_dict(env, "env")
+    for key, dur in (("retry_backoff", retry_backoff), ("time_limit", time_limit),
+                     ("kill_grace", kill_grace), ("warn_before", warn_before)):
+        if dur is not None:
+            body[key] = _duration(dur)
+    if signal is not None:
+        sig, at, before = str(signal).partition("@")
+        if not at or not sig or not before:
+            raise ValueError("bad signal %r (expected SIG@DUR, e.g. USR1@5m)" % signal)
+        warn_signal, body["warn_before"] = sig, before
+    if warn_signal is not None:
+        body["warn_signal"] = _signal_number(warn_signal)
+    req = _kv_list(labels if labels is not None else require, "labels")
+    if req is not None:
+        body["require"] = req
+    return body
 
 
 class Job:
@@ -474,7 +582,8 @@ class Job:
             follow: when true, return an iterator of chunks (str) that yields
                 the output as the job writes it and ends when the job does.
             offset: start at this byte of the log.
-            max_bytes: at most this many bytes (without ``follow``).
+            max_bytes: at most this many bytes (without ``follow``); without
+                it, the whole log, fetched a page (1 MiB) at a time.
             encoding: how to decode the bytes (invalid ones are replaced).
 
         Returns:
@@ -482,10 +591,22 @@ class Job:
         """
         if stream not in ("stdout", "stderr"):
             raise ValueError("stream is 'stdout' or 'stderr'")
-        query = {"stream": stream, "offset": offset, "max": max_bytes}
+        query: Dict[str, Any] = {"stream": stream, "offset": offset, "max": max_bytes}
         if not follow:
-            with self.client._open("GET", self._path + "/logs", query=query) as resp:
-                return resp.read().decode(encoding, "replace")
+            if max_bytes is not None:
+                return self._log_range(query)[0].decode(encoding, "replace")
+            # The API sends at most a page per request: read on from where
+            # it says the next read starts until a short page.
+            query["max"] = _LOG_PAGE
+            parts = []
+            while True:
+                data, nxt = self._log_range(query)
+                parts.append(data)
+                if len(data) < _LOG_PAGE or nxt is None:
+                    break
+                query["offset"] = nxt
+            return b"".join(parts).decode(encoding, "replace")
+        query["max"] = None
         query["follow"] = 1
         # Opened here, not on the first next(): a bad job or token raises
         # at the call. The connection stays open while the job runs, with a
@@ -493,6 +614,16 @@ class Job:
         resp = self.client._open("GET", self._path + "/logs", query=query,
                                  timeout=max(self.client.timeout, 300.0))
         return self._follow(resp, encoding)
+
+    def _log_range(self, query: Dict[str, Any]) -> "tuple[bytes, Optional[int]]":
+        """One range of the log and the offset the next read starts at."""
+        with self.client._open("GET", self._path + "/logs", query=query) as resp:
+            data = resp.read()
+            nxt = resp.headers.get("X-Mlq-Next-Offset")
+        try:
+            return data, int(nxt) if nxt is not None else None
+        except ValueError:
+            return data, None
 
     @staticmethod
     def _follow(resp: Any, encoding: str) -> Iterator[str]:

@@ -43,7 +43,7 @@ TOKEN = "tok-123"
 
 class Fake:
     """The fake API: ``routes[(METHOD, PATH)]`` is a function of the request
-    returning ``(status, body)`` (body: dict/list -> JSON, str/bytes -> as
+    returning ``(status, body[, headers])`` (body: dict/list -> JSON, str/bytes -> as
     is, a generator -> a chunked response, one chunk per item)."""
 
     def __init__(self):
@@ -86,7 +86,7 @@ class Fake:
                 if route is None:
                     status, body = 404, {"error": {"code": -4, "message": "no route"}}
                 else:
-                    status, body = route(req)
+                    status, body, *extra = route(req)
                 if hasattr(body, "__next__"):
                     self.send_response(status)
                     self.send_header("Content-Type", "text/plain")
@@ -107,6 +107,8 @@ class Fake:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
+                for k, v in (extra[0] if extra else {}).items():
+                    self.send_header(k, v)
                 if status in (301, 302, 307):
                     self.send_header("Location", fake.url + "/elsewhere")
                 self.end_headers()
@@ -237,7 +239,7 @@ class TestSubmit(Base):
             ["python3", "-c", "print(1)"], name="n", cpus=0.5, mem="512M", gpus="h100:2",
             after=[dep, "dep2"], idempotency_key="k1", env={"A": "1"}, workdir="/tmp",
             retries=2, time_limit=90, retry_backoff=1.5, kill_grace="10s", priority=5,
-            pool="gpu", labels={"zone": "a"})
+            pool="gpu", labels={"zone": "a"}, signal="USR1@5m")
         self.assertIsInstance(job, Job)
         self.assertNotIsInstance(job, Array)
         self.assertEqual(job.id, "0123abcd")
@@ -247,10 +249,10 @@ class TestSubmit(Base):
         self.assertEqual(b["name"], "n")
         self.assertEqual(b["cpus"], 0.5)
         self.assertEqual(b["mem"], "512M")
-        self.assertEqual(b["gpus"], "h100:2")
+        self.assertEqual((b["gpus"], b["gpu_type"]), (2, "h100"))
         self.assertEqual(b["after"], ["dep1", "dep2"])
         self.assertEqual(b["idempotency_key"], "k1")
-        self.assertEqual(b["env"], ["A=1"])
+        self.assertEqual(b["env"], {"A": "1"})
         self.assertEqual(b["workdir"], "/tmp")
         self.assertEqual(b["retries"], 2)
         self.assertEqual(b["time_limit"], "90s")
@@ -259,7 +261,9 @@ class TestSubmit(Base):
         self.assertEqual(b["priority"], 5)
         self.assertEqual(b["pool"], "gpu")
         self.assertEqual(b["require"], ["zone=a"])
+        self.assertEqual((b["warn_signal"], b["warn_before"]), (10, "5m"))
         self.assertNotIn("array", b)
+        self.assertNotIn("signal", b)
         self.assertEqual(self.fake.requests[0]["headers"]["Content-Type"], "application/json")
 
     def test_array(self):
@@ -272,6 +276,16 @@ class TestSubmit(Base):
         self.answer("GET", "/api/v1/jobs/arr1/3", 200, job_doc("t3", "PENDING", array_index=3))
         self.assertEqual(arr.task(3).status()["id"], "t3")
         self.assertEqual(self.fake.requests[-1]["raw_path"], "/api/v1/jobs/arr1%2F3")
+
+    def test_submit_many(self):
+        self.answer("POST", "/api/v1/jobs", 201,
+                    [{"id": "j1", "is_array": False}, {"id": "a2", "is_array": True}])
+        jobs = self.c.submit_many([{"argv": ["true"], "env": ["X=1"]},
+                                   {"argv": ["false"], "array": "1,2", "gpus": 1}])
+        self.assertEqual([type(j).__name__ for j in jobs], ["Job", "Array"])
+        self.assertEqual(self.fake.requests[0]["body"],
+                         [{"argv": ["true"], "env": {"X": "1"}},
+                          {"argv": ["false"], "array": "1,2", "gpus": 1}])
 
     def test_argv_must_be_a_list(self):
         with self.assertRaises(TypeError):
@@ -376,6 +390,24 @@ class TestJob(Base):
         self.assertEqual(q, {"stream": "stderr", "offset": "3", "max": "100"})
         with self.assertRaises(ValueError):
             Job(self.c, "j1").logs(stream="both")
+
+    def test_logs_pages(self):
+        # Without max_bytes the client reads on, page by page, from the
+        # offset the server names, until a short page.
+        from mlq_client import client as cmod
+
+        page = cmod._LOG_PAGE
+        data = b"x" * page + b"tail"
+
+        def logs(req):
+            off, n = int(req["query"].get("offset") or 0), int(req["query"]["max"])
+            out = data[off:off + n]
+            return 200, out, {"X-Mlq-Next-Offset": str(off + len(out))}
+
+        self.route("GET", "/api/v1/jobs/j1/logs", logs)
+        text = Job(self.c, "j1").logs()
+        self.assertEqual(len(text), page + 4)
+        self.assertEqual([r["query"].get("offset") for r in self.fake.requests], [None, str(page)])
 
     def test_logs_follow_streams(self):
         # The server sends its second chunk only once the client has the
