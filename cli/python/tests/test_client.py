@@ -84,7 +84,7 @@ class Fake:
                 fake.requests.append(req)
                 route = fake.routes.get((self.command, urllib.parse.unquote(u.path)))
                 if route is None:
-                    status, body = 404, {"error": {"code": -4, "message": "no route"}}
+                    status, body, extra = 404, {"error": {"code": -4, "message": "no route"}}, []
                 else:
                     status, body, *extra = route(req)
                 if hasattr(body, "__next__"):
