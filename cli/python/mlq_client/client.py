@@ -6,10 +6,10 @@ the API gives them (the same objects ``mlq ... --json`` prints).
 """
 
 import codecs
+import http.client
 import json
 import os
 import signal as _signal
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -30,6 +30,10 @@ _WAIT_POLL_S = 30.0
 # A page of `jobs()`: the server may send fewer (its own cap); the cursor
 # carries on from there.
 _PAGE_SIZE = 500
+# What a broken, refused or stalled connection raises (socket.timeout is
+# an OSError too; http.client's errors cover truncated or garbled answers).
+# HTTPError is a URLError but is caught before these.
+_NET_ERRORS = (urllib.error.URLError, OSError, http.client.HTTPException)
 # The most the API sends of a log per request (its `max` limit).
 _LOG_PAGE = 1 << 20
 # Error bodies are one line; never read more than this of one.
@@ -147,6 +151,8 @@ class Client:
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        elif method == "POST":
+            data = b""  # Content-Length: 0, not a body of unknown length
         req = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             return self._opener.open(req, timeout=timeout or self.timeout)
@@ -154,9 +160,20 @@ class Client:
             if e.code in accept:
                 return e
             raise self._error(e) from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError) as e:
-            reason = getattr(e, "reason", e)
-            raise Unreachable(None, None, "cannot reach %s: %s" % (self.url, reason)) from None
+        except _NET_ERRORS as e:
+            raise self._unreachable(e) from None
+
+    def _unreachable(self, e: BaseException) -> Unreachable:
+        reason = getattr(e, "reason", None) or e
+        return Unreachable(None, None, "cannot reach %s: %s" % (self.url, reason))
+
+    def _read(self, resp: Any) -> bytes:
+        """Reads a whole response body; a connection that breaks or stalls
+        mid-body is ``Unreachable`` like one that never answered."""
+        try:
+            return resp.read()
+        except _NET_ERRORS as e:
+            raise self._unreachable(e) from None
 
     @staticmethod
     def _error(e: urllib.error.HTTPError) -> MlqError:
@@ -187,7 +204,7 @@ class Client:
     ) -> Any:
         """One request whose answer is JSON (``None`` for an empty body)."""
         with self._open(method, path, query, body, timeout, accept) as resp:
-            raw = resp.read()
+            raw = self._read(resp)
         if not raw.strip():
             return None
         try:
@@ -551,7 +568,7 @@ class Job:
                                    timeout=self.client.timeout + step,
                                    accept=(408,)) as resp:
                 status = getattr(resp, "status", None) or resp.getcode()
-                raw = resp.read()
+                raw = self.client._read(resp)
             try:
                 doc = json.loads(raw.decode("utf-8")) if raw.strip() else None
             except ValueError:
@@ -618,19 +635,22 @@ class Job:
     def _log_range(self, query: Dict[str, Any]) -> "tuple[bytes, Optional[int]]":
         """One range of the log and the offset the next read starts at."""
         with self.client._open("GET", self._path + "/logs", query=query) as resp:
-            data = resp.read()
+            data = self.client._read(resp)
             nxt = resp.headers.get("X-Mlq-Next-Offset")
         try:
             return data, int(nxt) if nxt is not None else None
         except ValueError:
             return data, None
 
-    @staticmethod
-    def _follow(resp: Any, encoding: str) -> Iterator[str]:
+    def _follow(self, resp: Any, encoding: str) -> Iterator[str]:
         dec = codecs.getincrementaldecoder(encoding)("replace")
+        read = getattr(resp, "read1", None) or resp.read
         try:
             while True:
-                chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
+                try:
+                    chunk = read(65536)
+                except _NET_ERRORS as e:
+                    raise self.client._unreachable(e) from None
                 if not chunk:
                     break
                 text = dec.decode(chunk)

@@ -344,6 +344,8 @@ class TestJob(Base):
         self.assertEqual(j.info["state"], "RUNNING")
         self.assertEqual(j.why()["id"], "j1")
         self.assertEqual(j.cancel(), {"cancelled": 1})
+        # A POST without a body still says how long it is (0).
+        self.assertEqual(self.fake.requests[-1]["headers"].get("Content-Length"), "0")
 
     def test_wait_long_polls_until_done(self):
         answers = [(408, job_doc("j1", "PENDING")), (408, job_doc("j1", "RUNNING")),
