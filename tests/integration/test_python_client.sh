@@ -30,16 +30,18 @@ start_scheduler "$T/state" --http "127.0.0.1:$HTTP_PORT"
 wait_until "port_open $HTTP_PORT" 15 || fail "the HTTP API does not listen on $HTTP_PORT"
 start_worker w1 "$T/spool-w1" --cpus 4 --mem 4G
 
-# token NAME [--admin]: a fresh token (printed once by the CLI).
+# token VAR NAME [OPTIONS]: a fresh token (the CLI prints it once) into VAR.
 token() {
-    local out
-    out=$(mlq admin token create "$@") || fail "mlq admin token create $*"
-    # The token is the last word the CLI printed on stdout.
-    printf '%s\n' "$out" | awk 'NF { t = $NF } END { print t }'
+    local var=$1
+    shift
+    ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create "$@"
+    [[ "$OUT" =~ ^mlq_[0-9a-f]+$ ]] || fail "token create $* printed [$OUT]"
+    printf -v "$var" '%s' "$OUT"
 }
-TOKEN=$(token "$IT_ME" --admin)
-[ -n "$TOKEN" ] || fail "no token printed"
-USER_TOKEN=$(token pyclient-user)
+# Jobs run as the token's user: the one running the test (an account that
+# exists); the second token is a plain user's.
+token TOKEN py-admin --admin --user "$IT_ME"
+token USER_TOKEN py-user
 
 # --- install, offline, into a venv --------------------------------------------------
 # A copy of the package, so the build writes nothing into the source tree.

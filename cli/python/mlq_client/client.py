@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
-from .errors import MlqError, Unreachable, WaitTimeout, error_for
+from .errors import MlqError, NotFound, Unreachable, WaitTimeout, error_for
 
 __all__ = ["Client", "Job", "Array", "TERMINAL_STATES"]
 
@@ -76,7 +76,7 @@ def _job_id(ref: JobRef) -> str:
 
 
 def _quote(job_id: str) -> str:
-    # ARRAY/N names one task: keep the slash out of the path's structure.
+    # An id is one path segment whatever it holds.
     return urllib.parse.quote(job_id, safe="")
 
 
@@ -325,6 +325,14 @@ class Client:
         """The job (or array) ``job_id`` names: any unique prefix, or
         ``ARRAY/N`` for one task. Fetches its status once (raises
         ``NotFound`` when there is no such job)."""
+        array_ref, slash, index = job_id.partition("/")
+        if slash:
+            arr = self.job(array_ref)
+            if not isinstance(arr, Array):
+                raise NotFound(404, -4, "%s is not an array" % array_ref)
+            task = arr.task(int(index))
+            task.status()
+            return task
         st = self._json("GET", "/api/v1/jobs/" + _quote(job_id))
         if isinstance(st, dict) and "size" in st and "counts" in st:
             return Array(self, st.get("id", job_id), st)
@@ -503,7 +511,7 @@ def _submit_body(
 
 
 class Job:
-    """A handle on one job (or one task ``ARRAY/N`` of an array).
+    """A handle on one job (or one task of an array).
 
     Attributes:
         id: the job's full id.
@@ -673,21 +681,45 @@ class Job:
 
 class Array(Job):
     """A job array: ``status()`` gives its size and its tasks' counts per
-    state; ``wait()`` returns once every task ended; ``task(i)`` is one task."""
+    state; ``wait()`` returns once every task ended; ``task(i)`` is one task.
+    """
+
+    def __init__(self, client: Client, job_id: str, info: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(client, job_id, info)
+        self._tasks: Optional[Dict[int, Job]] = None
 
     def task(self, index: int) -> Job:
-        """Task ``index`` of the array (``ARRAY/index``)."""
-        return Job(self.client, "%s/%d" % (self.id, int(index)))
+        """Task ``index`` of the array (the CLI's ``ARRAY/index``).
 
-    def tasks(self, indices: Optional[Iterable[int]] = None) -> List[Job]:
-        """The tasks of the array, as ``Job`` handles; without ``indices``,
-        those the API lists with this array id."""
-        if indices is not None:
-            return [self.task(i) for i in indices]
-        out = [Job(self.client, j["id"], j) for j in self.client.jobs()
-               if j.get("array_id") == self.id]
-        out.sort(key=lambda j: j.info.get("array_index") or 0)
-        return out
+        Raises:
+            NotFound: the array has no such index.
+        """
+        index = int(index)
+        if self._tasks is None or index not in self._tasks:
+            self._tasks = self._find_tasks()
+        try:
+            return self._tasks[index]
+        except KeyError:
+            raise NotFound(404, -4, "array %s has no task %d" % (self.id, index)) from None
+
+    def tasks(self) -> List[Job]:
+        """Every task of the array as a ``Job``, by index."""
+        self._tasks = self._find_tasks()
+        return [self._tasks[i] for i in sorted(self._tasks)]
+
+    def _find_tasks(self) -> Dict[int, Job]:
+        # The API names a task by its own id: find the ids in the job list,
+        # narrowed to the array's name (tasks carry it), and stop once all
+        # `size` tasks are found.
+        st = self.info if "size" in self.info else self.status()
+        size = st.get("size")
+        found: Dict[int, Job] = {}
+        for j in self.client.jobs(name=st.get("name") or None):
+            if j.get("array_id") == self.id and isinstance(j.get("array_index"), int):
+                found[j["array_index"]] = Job(self.client, j["id"], j)
+                if size is not None and len(found) >= size:
+                    break
+        return found
 
     def succeeded(self) -> bool:
         """True once every task succeeded (fetches the status)."""

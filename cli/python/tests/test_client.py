@@ -272,10 +272,19 @@ class TestSubmit(Base):
         self.assertIsInstance(arr, Array)
         b = self.fake.requests[0]["body"]
         self.assertEqual((b["array"], b["max_running"]), ("0-9", 2))
-        self.assertEqual(arr.task(3).id, "arr1/3")
-        self.answer("GET", "/api/v1/jobs/arr1/3", 200, job_doc("t3", "PENDING", array_index=3))
-        self.assertEqual(arr.task(3).status()["id"], "t3")
-        self.assertEqual(self.fake.requests[-1]["raw_path"], "/api/v1/jobs/arr1%2F3")
+        # Tasks are found in the job list, by the array's name, by index.
+        self.answer("GET", "/api/v1/jobs/arr1", 200,
+                    {"id": "arr1", "name": "n", "size": 3, "counts": {}, "done": False})
+        listed = [job_doc("t%d" % i, "PENDING", array_id="arr1", array_index=i, name="n")
+                  for i in (2, 1, 0)] + [job_doc("x", "PENDING", name="n")]
+        self.answer("GET", "/api/v1/jobs", 200, {"jobs": listed, "next": None})
+        self.assertEqual(arr.task(1).id, "t1")
+        self.assertEqual(self.fake.requests[-1]["query"]["name"], "n")
+        self.assertEqual([t.id for t in arr.tasks()], ["t0", "t1", "t2"])
+        with self.assertRaises(NotFound):
+            arr.task(7)
+        self.answer("GET", "/api/v1/jobs/t2", 200, listed[0])
+        self.assertEqual(self.c.job("arr1/2").id, "t2")
 
     def test_submit_many(self):
         self.answer("POST", "/api/v1/jobs", 201,
