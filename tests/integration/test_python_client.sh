@@ -70,12 +70,13 @@ arr=$(sed -n 's/^submitted array \([^ ]*\) .*/\1/p' <<<"$OUT")
 assert_eq true "$(mlq status "$arr" --json | json "d['succeeded']")" "the example's array, per the CLI"
 
 # --- errors, waits, streaming, paging -------------------------------------------------
-# The CLI's one-line message for the same bad submit, to compare.
-run mlq submit --mem lots -- true
-[ "$RC" != 0 ] || fail "mlq submit --mem lots succeeded"
-CLI_BAD_MEM=$ERR
+# The CLI's one-line message for the same bad array spec, to compare (the
+# API names its JSON keys where the CLI names options, e.g. for --mem).
+run mlq submit --array 9-1 -- true
+[ "$RC" != 0 ] || fail "mlq submit --array 9-1 succeeded"
+CLI_BAD_ARRAY=$ERR
 SH=$(command -v sh)
-export CLI_BAD_MEM USER_TOKEN SH
+export CLI_BAD_ARRAY USER_TOKEN SH
 cat >"$T/checks.py" <<'EOF'
 import os, sys, time
 from mlq_client import (Client, InvalidRequest, MlqError, NotFound, PermissionDenied,
@@ -101,11 +102,16 @@ except NotFound as e:
     check(e.status == 404 and e.code == -4, "unknown job: 404, code %r, %r" % (e.code, e.message))
 try:
     c.submit(["true"], mem="lots")
-    check(False, "a bad submit is refused")
+    check(False, "a bad memory size is refused")
 except InvalidRequest as e:
-    cli = os.environ["CLI_BAD_MEM"]
+    check(e.status == 400 and e.code == -1 and e.message, "bad mem: 400, code %r, %r" % (e.code, e.message))
+try:
+    c.submit(["true"], array="9-1")
+    check(False, "a reversed array range is refused")
+except InvalidRequest as e:
+    cli = os.environ["CLI_BAD_ARRAY"]
     check(e.status == 400 and e.code == -1 and e.message and e.message in cli,
-          "bad submit: 400, code %r, %r is the CLI's message (%r)" % (e.code, e.message, cli))
+          "bad array: 400, code %r, %r is in the CLI's message (%r)" % (e.code, e.message, cli))
 try:
     Client(token=os.environ["USER_TOKEN"]).drain("w1")
     check(False, "a user may not drain")
