@@ -192,6 +192,41 @@ class TestClientBasics(Base):
         self.assertEqual(len(self.fake.requests), 1)
 
 
+class TestBrokenAnswers(Base):
+    def _raw(self, payload):
+        # A server that writes `payload` and hangs up, whatever was asked.
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        self.addCleanup(srv.close)
+
+        def serve():
+            conn, _ = srv.accept()
+            conn.recv(65536)
+            conn.sendall(payload)
+            conn.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        return Client("http://127.0.0.1:%d" % srv.getsockname()[1], "t", timeout=5)
+
+    def test_body_cut_short(self):
+        c = self._raw(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"workers\": [")
+        with self.assertRaises(Unreachable):
+            c.workers()
+
+    def test_follow_cut_short(self):
+        c = self._raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"6\r\nhello\n\r\n40\r\nonly a bit")
+        it = Job(c, "j1").logs(follow=True)
+        with self.assertRaises(Unreachable):
+            "".join(it)
+
+    def test_not_json(self):
+        self.answer("GET", "/api/v1/workers", 200, "<html>")
+        with self.assertRaises(MlqError):
+            self.c.workers()
+
+
 class TestErrors(Base):
     CASES = [
         (400, InvalidRequest, "invalid memory \"lots\""),
