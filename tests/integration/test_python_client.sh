@@ -50,7 +50,10 @@ rm -rf "$T/pkg/build" "$T/pkg"/*.egg-info
 "$PY" -m venv --system-site-packages "$T/venv" >"$T/logs/venv.log" 2>&1 ||
     fail "python3 -m venv: $(cat "$T/logs/venv.log")"
 VPY=$T/venv/bin/python
-"$VPY" -m pip install --no-index --no-build-isolation --no-cache-dir "$T/pkg" \
+# No pip configuration from the machine (a local index or wheel folder):
+# what is installed here is what CI's plain Debian has.
+env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+    "$VPY" -m pip install --no-index --no-build-isolation --no-cache-dir "$T/pkg" \
     >"$T/logs/pip.log" 2>&1 || fail "pip install of the client: $(tail -20 "$T/logs/pip.log")"
 where=$(cd "$T" && "$VPY" -c 'import mlq_client; print(mlq_client.__file__)')
 assert_contains "$where" "$T/venv/" "mlq_client imported from the venv"
