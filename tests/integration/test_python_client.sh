@@ -13,6 +13,8 @@
 #   - wait() with a timeout raises a TimeoutError with the job's status;
 #     cancel(); logs(follow=True) yields output while the job still runs;
 #     jobs() follows the cursor across pages without losing or repeating;
+#   - over TLS (--http-cert/--http-key) with the certificate given as
+#     cafile=, and an unknown certificate refused;
 #   - the Airflow example at least compiles.
 IT_DEADLINE=240
 . "$(dirname "$0")/lib.sh" "$@"
@@ -183,3 +185,34 @@ printf '%s\n' "$OUT" >&2
 # --- the Airflow example compiles (Airflow itself is not installed) --------------------
 ok "$PY" -c 'import sys; f = sys.argv[1]; compile(open(f).read(), f, "exec")' \
     "$MLQ_SRC_DIR/docs/examples/airflow_nightly_scoring.py"
+
+# --- TLS: the scheduler's own certificate trusted with cafile= ---------------------------
+# (as test_http_api.sh: the part needs openssl to make a certificate)
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 1 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >"$T/logs/openssl.log" 2>&1 ||
+        fail "openssl could not make a certificate: $(cat "$T/logs/openssl.log")"
+    stop_pid "$SCHED_PID"
+    TLS_PORT=$(free_port)
+    start_scheduler "$T/state" --http "127.0.0.1:$TLS_PORT" --http-cert "$T/tls.crt" \
+        --http-key "$T/tls.key"
+    wait_until "port_open $TLS_PORT" 15 || fail "the TLS port $TLS_PORT is not open"
+    export MLQ_URL=https://127.0.0.1:$TLS_PORT TLS_CRT=$T/tls.crt
+    ok "$VPY" - <<'PY'
+import os
+from mlq_client import Client, Unreachable
+
+j = Client(cafile=os.environ["TLS_CRT"]).submit(["true"], name="over-tls", cpus=0.1, mem="16M")
+st = j.wait(timeout=60)
+assert st["state"] == "SUCCEEDED", st
+try:
+    Client().workers()  # the system's CAs do not know this certificate
+    raise SystemExit("an unknown certificate was accepted")
+except Unreachable as e:
+    assert "CERTIFICATE_VERIFY_FAILED" in str(e) or "certificate" in str(e).lower(), e
+print("tls ok")
+PY
+    assert_contains "$OUT" "tls ok" "the client over TLS"
+else
+    log "openssl missing: TLS part skipped"
+fi

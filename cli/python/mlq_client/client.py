@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal as _signal
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -97,6 +98,11 @@ class Client:
             not given).
         timeout: seconds to wait for an answer to an ordinary request (long
             polls and followed logs add their own time on top).
+        cafile: for an ``https://`` URL, the certificate (PEM) to trust, e.g.
+            the scheduler's own ``--http-cert`` when it is self-signed
+            (``$MLQ_CAFILE`` when not given; default: the system's CAs).
+        ssl_context: an ``ssl.SSLContext`` to use instead (client
+            certificates, pinning, ...).
 
     Example::
 
@@ -106,7 +112,12 @@ class Client:
     """
 
     def __init__(
-        self, url: Optional[str] = None, token: Optional[str] = None, timeout: float = 30.0
+        self,
+        url: Optional[str] = None,
+        token: Optional[str] = None,
+        timeout: float = 30.0,
+        cafile: Optional[str] = None,
+        ssl_context: Optional[ssl.SSLContext] = None,
     ) -> None:
         url = url or os.environ.get("MLQ_URL")
         if not url:
@@ -121,7 +132,13 @@ class Client:
         self.url = base
         self.token = token
         self.timeout = float(timeout)
-        self._opener = urllib.request.build_opener(_NoRedirect)
+        handlers: List[Any] = [_NoRedirect]
+        cafile = cafile or os.environ.get("MLQ_CAFILE") or None
+        if ssl_context is None and cafile:
+            ssl_context = ssl.create_default_context(cafile=cafile)
+        if ssl_context is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl_context))
+        self._opener = urllib.request.build_opener(*handlers)
 
     def __repr__(self) -> str:
         return "Client(%r)" % self.url
