@@ -28,6 +28,8 @@ TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"})
 # longer timeout polls again. Short enough for proxies and the server's own
 # cap, long enough not to spin.
 _WAIT_POLL_S = 30.0
+# The longest long poll the API accepts (its `timeout` is at most 5m).
+_WAIT_MAX_S = 300.0
 # A page of `jobs()`: the server may send fewer (its own cap); the cursor
 # carries on from there.
 _PAGE_SIZE = 500
@@ -580,11 +582,14 @@ class Job:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         last: Optional[Dict[str, Any]] = None
+        poll = min(poll, _WAIT_MAX_S)
+        polled = False
         while True:
             step = poll
             if deadline is not None:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                # At least one look, so that wait(0) says whether it ended.
+                if left <= 0 and polled:
                     raise WaitTimeout("job %s did not end within %gs" % (self.id, timeout), last)
                 step = min(step, left)
             step = max(step, 0.001)
@@ -594,6 +599,7 @@ class Job:
                                    accept=(408,)) as resp:
                 status = getattr(resp, "status", None) or resp.getcode()
                 raw = self.client._read(resp)
+            polled = True
             try:
                 doc = json.loads(raw.decode("utf-8")) if raw.strip() else None
             except ValueError:
@@ -608,6 +614,8 @@ class Job:
                 return last
             if status != 408 and last is None:
                 raise MlqError(status, None, "the server's answer to wait has no job")
+            if status != 408:
+                time.sleep(0.2)  # answered early without an end: never spin
 
     def logs(
         self,

@@ -418,6 +418,14 @@ class TestJob(Base):
         last = self.fake.requests[-1]["query"]["timeout"]
         self.assertTrue(last.endswith("ms"), last)
 
+    def test_wait_zero_looks_once(self):
+        self.answer("GET", "/api/v1/jobs/j1/wait", 200, job_doc("j1", "FAILED", exit_code=3))
+        self.assertEqual(Job(self.c, "j1").wait(timeout=0)["exit_code"], 3)
+        self.answer("GET", "/api/v1/jobs/j2/wait", 408, job_doc("j2", "PENDING"))
+        with self.assertRaises(WaitTimeout) as cm:
+            Job(self.c, "j2").wait(timeout=0)
+        self.assertEqual(cm.exception.job["state"], "PENDING")
+
     def test_wait_array_done_flag(self):
         self.answer("GET", "/api/v1/jobs/a1/wait", 200,
                     {"id": "a1", "size": 2, "counts": {"SUCCEEDED": 2}, "done": True,
