@@ -162,6 +162,8 @@ def nightly_scoring():
 
         c = mlq()
         for jid in (job_id, array_id):
+            if not jid:  # its submit task is the one that failed
+                continue
             try:
                 c.cancel(jid)
             except MlqError as e:  # already ended, or never submitted
