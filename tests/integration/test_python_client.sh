@@ -171,6 +171,13 @@ check(len(list(c.jobs(limit=3, page_size=2))) == 3, "jobs(limit=3)")
 named = [j["name"] for j in c.jobs(name="page-3")]
 check(named == ["page-3"], "jobs(name=) filter: %r" % named)
 
+# The other listings come back as lists of the API's objects.
+ev = c.events(job=talk, limit=50)
+check(ev and all(e["job_id"] == talk.id for e in ev), "events(job=): %d events of talk" % len(ev))
+check(isinstance(c.schedules(), list), "schedules() is a list")
+use = c.usage()
+check(isinstance(use, list) and all("user" in u for u in use), "usage(): %r" % use[:1])
+
 # An idempotency key gives the first job back.
 a = c.submit(["true"], idempotency_key="py-idem", cpus=0.1, mem="16M")
 b = c.submit(["true"], idempotency_key="py-idem", cpus=0.1, mem="16M")
