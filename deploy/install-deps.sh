@@ -9,6 +9,7 @@ PKGS=(
   libcmocka-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev
   curl python3-yaml
   python3 procps iproute2 tzdata
+  python3-pip python3-setuptools python3-wheel python3-venv
 )
 
 missing=()
