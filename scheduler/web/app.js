@@ -98,6 +98,12 @@ function fmtNum(n, digits) {
   return Number.isInteger(n) ? String(n) : n.toFixed(digits === undefined ? 1 : digits);
 }
 
+/* argv as a shell would need it typed: words with anything but safe
+ * characters in single quotes. */
+function shellJoin(argv) {
+  return (argv || []).map((w) => (/^[A-Za-z0-9_@%+=:,.\/-]+$/.test(w) ? w : "'" + String(w).replace(/'/g, "'\\''") + "'")).join(' ');
+}
+
 function stateBadge(s) {
   return el('span', {class: 'state st-' + String(s || '').toLowerCase()}, s || '?');
 }
@@ -350,7 +356,7 @@ function viewQueue(view, params) {
         .filter(Boolean).join(' ');
       return el('tr', {'data-id': j.id, 'data-state': j.state},
         el('td', {class: 'mono'}, jobLink(j.id)),
-        el('td', {class: 'name', title: (j.argv || []).join(' ')}, j.name || (j.argv || []).join(' ')),
+        el('td', {class: 'name', title: shellJoin(j.argv)}, j.name || shellJoin(j.argv)),
         el('td', null, j.owner || ''),
         el('td', {title: j.reason || ''}, stateBadge(j.state)),
         el('td', null, j.worker || ''),
@@ -433,7 +439,7 @@ function viewJob(view, params, path) {
     clear(spec).append(defList([
       ['Name', j.name],
       ['Owner', j.owner],
-      ['Command', el('code', null, (j.argv || []).join(' '))],
+      ['Command', el('code', null, shellJoin(j.argv))],
       ['Workdir', j.workdir],
       ['Resources', [fmtNum(j.cpus) + ' CPUs', fmtBytes(j.mem) + ' memory', (j.gpus || 0) + ' GPUs'].join(', ')],
       ['Pool', j.pool],
@@ -691,7 +697,7 @@ function viewUsage(view) {
   const mode = () => USAGE_MODES[byPool.checked ? 'pool' : 'user'];
   const fillMetrics = () => {
     const md = mode();
-    clear(metricSel).append(md.metrics.map((m) => el('option', {value: m}, md.label[m])));
+    clear(metricSel).append(...md.metrics.map((m) => el('option', {value: m}, md.label[m])));
     metricSel.value = md.pref;
   };
 
@@ -817,7 +823,7 @@ function viewSchedules(view) {
       return el('tr', {'data-schedule': s.name},
         el('td', null, el('b', null, s.name || '')), el('td', {class: 'mono'}, s.cron || ''), el('td', null, s.timezone || ''),
         el('td', null, s.paused ? el('span', {class: 'flag drain'}, 'paused') : 'active'),
-        el('td', {title: (s.argv || []).join(' ')}, s.job_name || (s.argv || []).join(' ')),
+        el('td', {title: shellJoin(s.argv)}, s.job_name || shellJoin(s.argv)),
         el('td', null, s.paused ? el('span', {class: 'muted'}, 'paused') : fires),
         el('td', null, runs));
     });

@@ -164,7 +164,7 @@ class Check:
         # The job page: spec, attempts, the log.
         d.find_element(By.CSS_SELECTOR, row + " a[data-id]").click()
         self.wait("the job page", lambda: "#/job/" in d.current_url and self.visible("#log"))
-        self.wait("the job page's state", lambda: d.find_element(By.CSS_SELECTOR, "main h1").get_attribute("data-state") == "SUCCEEDED")
+        self.wait("the job page's state", lambda: d.find_element(By.CSS_SELECTOR, "#view h1").get_attribute("data-state") == "SUCCEEDED")
         self.wait("the log's text", lambda: marker in d.find_element(By.ID, "log").text, 15)
         assert "done" in d.find_element(By.ID, "log").text
         assert evil in d.find_element(By.ID, "spec").text, "spec lacks the name as text"
@@ -183,7 +183,7 @@ class Check:
         self.shot("job-pending-why")
         d.find_element(By.ID, "cancel").click()
         d.switch_to.alert.accept()
-        self.wait("the job CANCELLED", lambda: d.find_element(By.CSS_SELECTOR, "main h1").get_attribute("data-state") == "CANCELLED", 15)
+        self.wait("the job CANCELLED", lambda: d.find_element(By.CSS_SELECTOR, "#view h1").get_attribute("data-state") == "CANCELLED", 15)
 
         # Workers, usage, schedules.
         d.find_element(By.CSS_SELECTOR, '#nav a[data-route="workers"]').click()
