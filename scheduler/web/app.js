@@ -252,7 +252,7 @@ function route() {
  * state, whole cluster), or from /api/v1/usage (pending and running only,
  * per user). The bar says which, and never shows the counts of one page as
  * if they were the queue's. */
-async function fetchCounts(listReply, user) {
+async function fetchCounts(listReply, user, pool) {
   if (listReply && listReply.counts && typeof listReply.counts === 'object') return {counts: listReply.counts, src: 'api'};
   const res = await request('/metrics').catch(() => null);
   if (res && res.ok) {
@@ -264,6 +264,8 @@ async function fetchCounts(listReply, user) {
       if (!m) continue;
       const st = /(?:^|,)state="([A-Z_]+)"/.exec(m[1]);
       if (!st) continue;
+      const pl = /(?:^|,)pool="((?:[^"\\]|\\.)*)"/.exec(m[1]);
+      if (pool && (!pl || pl[1] !== pool)) continue;
       counts[st[1]] = (counts[st[1]] || 0) + Number(m[2]);
       seen = true;
     }
@@ -340,7 +342,8 @@ function viewQueue(view, params) {
     }
     counts.append(el('span', {class: 'muted', id: 'counts-src'}, c.src === 'usage'
       ? ' ' + total + ' active jobs' + (filt.user ? ' of ' + filt.user : '') + ' (from /api/v1/usage: pending and running only; other filters not applied)'
-      : ' ' + total + ' jobs in all' + (c.src === 'metrics' ? ' (from /metrics: whole cluster, filters not applied)' : '')));
+      : ' ' + total + ' jobs' + (c.src === 'metrics' ? ' (from /metrics' + (filt.pool ? ', pool ' + filt.pool : ', all pools') +
+        ', all users; ended states count since the scheduler started)' : '')));
   };
 
   const fillRows = (jobs) => {
@@ -386,7 +389,7 @@ function viewQueue(view, params) {
     if (!table.hasAttribute('data-first')) table.setAttribute('data-first', table.getAttribute('data-loaded'));
     setStatus('updated ' + fmtTime(new Date().toISOString()));
     if (countsOk) {
-      const c = await fetchCounts(r, filt.user).catch(() => null);
+      const c = await fetchCounts(r, filt.user, filt.pool).catch(() => null);
       if (!c) countsOk = false;
       fillCounts(c);
     }
@@ -627,12 +630,16 @@ function viewWorkers(view) {
         const cells = gl.map((g) => {
           const u = gpuUtil(g);
           const mu = typeof g.mem_used === 'number' ? g.mem_used : null;
-          return el('div', {class: 'gpu' + (g.job_id ? ' busy' : '') + (g.job_id && u === 0 ? ' idle' : '')},
+          /* Seconds an allocated GPU has sat idle, where the server says. */
+          let idle = null;
+          for (const k of ['idle_s', 'idle_seconds', 'idle']) if (typeof g[k] === 'number') idle = g[k];
+          return el('div', {class: 'gpu' + (g.job_id ? ' busy' : '') + (g.job_id && (u === 0 || idle > 0) ? ' idle' : '')},
             el('div', null, el('b', null, 'GPU ' + g.index), ' ', g.type || g.model || ''),
             el('div', {class: 'muted'}, g.mem ? fmtBytes(g.mem) : ''),
             el('div', null, g.job_id ? jobLink(g.job_id) : el('span', {class: 'muted'}, 'free')),
             el('div', null, u !== null ? 'util ' + fmtNum(u, 0) + '%' : el('span', {class: 'muted'}, 'util not reported')),
-            mu !== null ? el('div', {class: 'muted'}, 'mem ' + fmtBytes(mu)) : null);
+            mu !== null ? el('div', {class: 'muted'}, 'mem ' + fmtBytes(mu)) : null,
+            idle !== null && g.job_id ? el('div', {class: 'flag drain'}, 'idle ' + fmtDur(idle * 1000)) : null);
         });
         rows.push(el('tr', {class: 'gpurow'}, el('td', {colspan: 9}, el('div', {class: 'gpus'}, cells))));
       }
