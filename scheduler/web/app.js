@@ -323,7 +323,8 @@ function viewQueue(view, params) {
   const next = el('button', {type: 'button', id: 'next', disabled: true}, 'Older \u2192');
   const pageInfo = el('span', {class: 'pageinfo', id: 'pageinfo'});
   const pager = el('div', {class: 'pager'}, prev, pageInfo, next);
-  view.append(el('h1', null, 'Queue'), form, counts, table, pager);
+  /* The pager sits above the table: it stays in view with a full page. */
+  view.append(el('h1', null, 'Queue'), form, counts, pager, table);
 
   const fillCounts = (c) => {
     clear(counts);
@@ -359,7 +360,8 @@ function viewQueue(view, params) {
         .filter(Boolean).join(' ');
       return el('tr', {'data-id': j.id, 'data-state': j.state},
         el('td', {class: 'mono'}, jobLink(j.id)),
-        el('td', {class: 'name', title: shellJoin(j.argv)}, j.name || shellJoin(j.argv)),
+        el('td', {class: 'name', title: shellJoin(j.argv)}, (j.name || shellJoin(j.argv)) +
+          (j.array_id && j.array_index !== null && j.array_index !== undefined ? ' [' + j.array_index + ']' : '')),
         el('td', null, j.owner || ''),
         el('td', {title: j.reason || ''}, stateBadge(j.state)),
         el('td', null, j.worker || ''),
