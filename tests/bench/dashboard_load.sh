@@ -42,7 +42,7 @@ while [ "$left" -gt 0 ]; do
 done
 log "submitted $JOBS jobs in $((($(date +%s%N) - t0) / 1000000)) ms"
 
-ok mlq admin token create "$IT_ME" --admin
+ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create "$IT_ME" --admin
 TOKEN=$(printf '%s\n' "$OUT" | awk 'NF { t = $NF } END { print t }')
 
 # The API call the page makes first, alone (median of 3, ms).

@@ -29,7 +29,7 @@ wait_until "port_open $HTTP_PORT" 10 || fail "the scheduler does not serve HTTP 
 start_worker w1 "$T/spool" --cpus 2
 
 # An admin token for the user running the test (jobs run as their owner).
-ok mlq admin token create "$IT_ME" --admin
+ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create "$IT_ME" --admin
 TOKEN=$(printf '%s\n' "$OUT" | awk 'NF { t = $NF } END { print t }')
 [ -n "$TOKEN" ] || fail "no token in: $OUT"
 
