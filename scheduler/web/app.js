@@ -296,6 +296,8 @@ function viewQueue(view, params) {
   const cursors = [null];
   let page = 0;
   let countsOk = true;
+  let countsSrc = '';
+  let countsAt = 0;
 
   const input = (k, label, ph) =>
     el('label', null, label, el('input', {name: k, value: filt[k], placeholder: ph, size: 12, spellcheck: 'false'}));
@@ -390,9 +392,13 @@ function viewQueue(view, params) {
     table.setAttribute('data-loaded', String(Date.now()));
     if (!table.hasAttribute('data-first')) table.setAttribute('data-first', table.getAttribute('data-loaded'));
     setStatus('updated ' + fmtTime(new Date().toISOString()));
-    if (countsOk) {
+    /* /api/v1/usage walks the active jobs page by page on the server:
+     * asked for counts at most every 15 s, not at every refresh. */
+    if (countsOk && !(countsSrc === 'usage' && Date.now() - countsAt < 15000)) {
       const c = await fetchCounts(r, filt.user, filt.pool).catch(() => null);
       if (!c) countsOk = false;
+      countsSrc = c ? c.src : '';
+      countsAt = Date.now();
       fillCounts(c);
     }
   };
