@@ -550,6 +550,12 @@ function viewJob(view, params, path) {
         logInfo.textContent = 'no log yet';
         return;
       }
+      if (res.status === 403) {
+        /* Someone else's job: its output is its owner's (and admins'). */
+        logInfo.textContent = 'this log is not yours to read';
+        eof = true;
+        return;
+      }
       if (!res.ok) throw await failure(res);
       const buf = new Uint8Array(await res.arrayBuffer());
       if (myGen !== logGen) return;

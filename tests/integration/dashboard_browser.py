@@ -212,6 +212,24 @@ class Check:
         self.wait("the login form again", lambda: self.visible("#login"))
         assert self.js("return sessionStorage.getItem('mlq-token')") is None
 
+        if a.user_token:
+            # Another user's token: the same permissions as the API. The
+            # scheduler refuses to cancel someone else's job, and the page
+            # says so and leaves it as it was.
+            other = api(a.url, a.token, "/jobs", {"argv": ["true"], "name": "not-yours", "gpus": 64})["id"]
+            self.login(a.user_token)
+            self.wait("the user logged in", lambda: self.visible("#nav"))
+            d.get(a.url + "/#/job/" + other)
+            self.wait("the other user's job", lambda: d.find_element(By.CSS_SELECTOR, "#view h1").get_attribute("data-state") == "PENDING")
+            self.wait("the cancel button", lambda: self.visible("#cancel"))
+            d.find_element(By.ID, "cancel").click()
+            d.switch_to.alert.accept()
+            self.wait("the refusal", lambda: "cancel:" in d.find_element(By.ID, "status").text, 10)
+            self.shot("cancel-refused")
+            assert api(a.url, a.token, "/jobs/" + other)["state"] == "PENDING", "someone else's job was cancelled"
+            d.find_element(By.ID, "logout").click()
+            self.wait("the login form after the user", lambda: self.visible("#login"))
+
 
 def cmd_check(args):
     os.makedirs(args.shots, exist_ok=True) if args.shots else None
@@ -279,6 +297,7 @@ def main():
     p.add_argument("cmd", choices=["check", "loadtime"])
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
+    p.add_argument("--user-token", default="", help="a non-admin token of another user (check)")
     p.add_argument("--shots", default="")
     p.add_argument("--tmp", default=os.environ.get("TMPDIR", "/tmp"))
     p.add_argument("--worker", default="w1")

@@ -5,7 +5,8 @@
 # the page (a wrong token first), submits a job through the API, watches it
 # go from PENDING/RUNNING to SUCCEEDED on the queue page, opens it and reads
 # its log, checks that markup in a job name stays text, cancels a job that
-# cannot start from its page, visits workers, usage and schedules, logs out.
+# cannot start from its page, visits workers, usage and schedules, logs out;
+# then logs in as a plain user, whose cancel of another's job is refused.
 # Screenshots of every page go to $T/shots (the test's temp dir, never the
 # repository); MLQ_IT_KEEP=1 keeps them.
 IT_DEADLINE=120
@@ -32,6 +33,10 @@ start_worker w1 "$T/spool" --cpus 2
 ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create "$IT_ME" --admin
 TOKEN=$(printf '%s\n' "$OUT" | awk 'NF { t = $NF } END { print t }')
 [ -n "$TOKEN" ] || fail "no token in: $OUT"
+# A plain user's token, to check that the page gets no more rights than the
+# API gives (cancelling someone else's job is refused).
+ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create dash-user
+USER_TOKEN=$(printf '%s\n' "$OUT" | awk 'NF { t = $NF } END { print t }')
 
 # The page itself needs no token; the data does.
 # http_get URL OUTFILE: prints the status code, the body goes to OUTFILE.
@@ -59,14 +64,14 @@ ok mlq schedule add nightly --cron '0 3 * * *' -- true
 mkdir -p "$T/shots"
 start=$(date +%s)
 "$PY" "$MLQ_SRC_DIR/tests/integration/dashboard_browser.py" check --url "$URL" --token "$TOKEN" \
-    --shots "$T/shots" --tmp "$T" --worker w1 --schedule nightly 2>&1 | tee "$T/logs/browser.log" >&2 ||
+    --user-token "$USER_TOKEN" --shots "$T/shots" --tmp "$T" --worker w1 --schedule nightly 2>&1 | tee "$T/logs/browser.log" >&2 ||
     fail "the browser check failed (screenshots in $T/shots)"
 grep -q 'dashboard check passed' "$T/logs/browser.log" || fail "the browser check did not finish"
 log "browser check took $(($(date +%s) - start)) s"
 
 # The screenshots are there, and nowhere in the source tree.
 n=$(find "$T/shots" -name '*.png' -size +1k | wc -l)
-[ "$n" -ge 8 ] || fail "expected at least 8 screenshots, got $n"
+[ "$n" -ge 9 ] || fail "expected at least 9 screenshots, got $n"
 [ -z "$(find "$MLQ_SRC_DIR" -name '*.png' -newer "$T/index.html" -not -path '*/build/*' 2>/dev/null)" ] ||
     fail "screenshots were written into the source tree"
 log "screenshots: $T/shots (kept with MLQ_IT_KEEP=1)"
