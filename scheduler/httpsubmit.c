@@ -253,9 +253,12 @@ int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_er
         rc = str_key(o, "idempotency_key", MLQ_MAX_IDEM_KEY, &spec->idempotency_key, err);
     if (rc == 0 && spec->idempotency_key)
         rc = mlq_proto_idem_key_check(spec->idempotency_key, err);
-    /* The loop makes the token's principal the owner, then checks the whole
-     * spec as it checks the CLI's (mlq_proto_jobspec_check). */
+    /* The loop makes the token's principal the owner; the placeholder only
+     * lets the spec pass the checks the CLI also makes before sending (the
+     * loop's decoder would refuse what they refuse, without a message). */
     if (rc == 0 && !(spec->owner = strdup("http")))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = mlq_proto_jobspec_check(spec, err);
     return rc;
 }

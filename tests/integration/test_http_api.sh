@@ -113,3 +113,133 @@ schema "GET /api/v1/jobs 200"
 assert_eq 1 "$(json "len(d['jobs'])" <<<"$BODY")" "alice's jobs"
 
 
+
+# --- submit: every kind of body -----------------------------------------------
+expect 400 POST /api/v1/jobs "$ALICE" '{"argv": []}'
+schema Error
+assert_contains "$BODY" "argv" "empty argv message"
+expect 400 POST /api/v1/jobs "$ALICE" '{"argv": ["true"], "colour": "red"}'
+assert_contains "$BODY" 'unknown key' "unknown key"
+expect 400 POST /api/v1/jobs "$ALICE" '{"argv": ["true"], "cpus": "lots"}'
+expect 400 POST /api/v1/jobs "$ALICE" '{"argv": ["true"], "workdir": "relative"}'
+assert_contains "$BODY" "absolute" "same message as the CLI for a relative workdir"
+expect 400 POST /api/v1/jobs "$ALICE" '{"argv": ["true"'
+assert_contains "$BODY" "not valid JSON" "malformed JSON"
+# idempotency: the same key gives the same id
+expect 201 POST /api/v1/jobs "$ALICE" '{"argv": ["true"], "idempotency_key": "k-1", "mem": 67108864, "cpus": 0.1}'
+K1=$(json "d['id']" <<<"$BODY")
+expect 201 POST /api/v1/jobs "$ALICE" '{"argv": ["true"], "idempotency_key": "k-1", "mem": 67108864, "cpus": 0.1}'
+assert_eq "$K1" "$(json "d['id']" <<<"$BODY")" "idempotent submit"
+# an array of submissions, the second depending on the first; a job array
+expect 201 POST /api/v1/jobs "$ALICE" "[{\"argv\": [\"sleep\", \"1\"], \"mem\": \"64M\", \"cpus\": 0.1, \"name\": \"first\"}, {\"argv\": [\"true\"], \"mem\": \"64M\", \"cpus\": 0.1, \"after\": [\"$J1\"], \"env\": {\"A\": \"1\"}, \"time_limit\": \"1h\", \"retries\": 1, \"priority\": 5}]"
+schema "POST /api/v1/jobs 201"
+assert_eq 2 "$(json "len(d)" <<<"$BODY")" "two results"
+D2=$(json "d[1]['id']" <<<"$BODY")
+expect 201 POST /api/v1/jobs "$ALICE" '{"argv": ["sh", "-c", "echo $MLQ_ARRAY_INDEX"], "array": "0-2", "mem": "64M", "cpus": 0.1}'
+assert_eq true "$(json "d['is_array']" <<<"$BODY")" "array flag"
+ARR=$(json "d['id']" <<<"$BODY")
+expect 200 GET "/api/v1/jobs/$D2/wait?timeout=60s" "$ALICE"
+assert_eq SUCCEEDED "$(json "d['state']" <<<"$BODY")" "dependent job"
+assert_eq "$J1" "$(json "d['deps'][0]['target']" <<<"$BODY")" "dependency kept"
+expect 200 GET "/api/v1/jobs/$ARR/wait?timeout=60s" "$ALICE"
+schema Array
+assert_eq true "$(json "d['done']" <<<"$BODY")" "array done"
+
+# --- list with a cursor --------------------------------------------------------
+expect 200 GET "/api/v1/jobs?limit=2" "$ALICE"
+schema "GET /api/v1/jobs 200"
+assert_eq 2 "$(json "len(d['jobs'])" <<<"$BODY")" "page size"
+NEXT=$(json "d['next']" <<<"$BODY")
+[ "$NEXT" != null ] || fail "no next cursor"
+FIRST=$(json "[j['id'] for j in d['jobs']]" <<<"$BODY")
+expect 200 GET "/api/v1/jobs?limit=2&cursor=$NEXT" "$ALICE"
+for id in $(json "' '.join(j['id'] for j in d['jobs'])" <<<"$BODY"); do
+    if grep -q "$id" <<<"$FIRST"; then fail "page 2 repeats $id"; fi
+done
+expect 200 GET "/api/v1/jobs?state=succeeded&name=first" "$ALICE"
+assert_eq first "$(json "d['jobs'][0]['name']" <<<"$BODY")" "name filter"
+expect 400 GET "/api/v1/jobs?state=sleepy" "$ALICE"
+expect 400 GET "/api/v1/jobs?limit=-3" "$ALICE"
+
+# --- wait timeout, why, cancel, follow ----------------------------------------
+expect 201 POST /api/v1/jobs "$ALICE" '{"argv": ["sh", "-c", "for i in 1 2 3; do echo line$i; sleep 1; done"], "mem": "64M", "cpus": 0.1}'
+F=$(json "d['id']" <<<"$BODY")
+curl -sN -H "Authorization: Bearer $ALICE" "$BASE/api/v1/jobs/$F/logs?follow=1" >"$T/follow.out" &
+FOLLOW=$!
+expect 201 POST /api/v1/jobs "$ALICE" '{"argv": ["sleep", "300"], "mem": "64M", "cpus": 0.1, "name": "long"}'
+L=$(json "d['id']" <<<"$BODY")
+expect 408 GET "/api/v1/jobs/$L/wait?timeout=1s" "$ALICE"
+schema JobStatus
+expect 400 GET "/api/v1/jobs/$L/wait?timeout=forever" "$ALICE"
+expect 200 GET "/api/v1/jobs/$L/why" "$ALICE"
+schema Why
+ok mlq why "$L" --json
+assert_eq "$(json "d['job_id']" <<<"$OUT")" "$(json "d['job_id']" <<<"$BODY")" "why: same job"
+expect 200 POST "/api/v1/jobs/$L/cancel" "$ALICE"
+schema "POST /api/v1/jobs/{id}/cancel 200"
+assert_eq true "$(json "d['cancelled']" <<<"$BODY")" "cancelled"
+expect 200 GET "/api/v1/jobs/$L/wait?timeout=30s" "$ALICE"
+assert_eq CANCELLED "$(json "d['state']" <<<"$BODY")" "cancelled state"
+wait_until "! pid_alive $FOLLOW" 30 || fail "log follow did not end with the job"
+assert_eq "line1 line2 line3" "$(tr '\n' ' ' <"$T/follow.out" | sed 's/ $//')" "followed log"
+
+# --- workers, drain, resume, schedules, events, usage --------------------------
+expect 200 GET /api/v1/workers "$ALICE"
+schema "GET /api/v1/workers 200"
+ok mlq workers --json
+assert_eq "$(json "[w['name'] for w in d['workers']]" <<<"$OUT")" \
+    "$(json "[w['name'] for w in d['workers']]" <<<"$BODY")" "workers as the CLI"
+expect 403 POST /api/v1/workers/w1/drain "$ALICE" '{"reason": "nope"}'
+expect 404 POST /api/v1/workers/nosuch/drain "$ADMIN"
+expect 200 POST /api/v1/workers/w1/drain "$ADMIN" '{"reason": "maintenance"}'
+schema "POST /api/v1/workers/{name}/drain 200"
+assert_eq true "$(json "d['draining']" <<<"$BODY")" "drained"
+expect 200 POST /api/v1/workers/w1/resume "$ADMIN"
+assert_eq false "$(json "d['draining']" <<<"$BODY")" "resumed"
+ok mlq schedule add nightly --cron '0 3 * * *' --mem 64M -- true
+expect 200 GET /api/v1/schedules "$ALICE"
+schema "GET /api/v1/schedules 200"
+assert_eq nightly "$(json "d['schedules'][0]['name']" <<<"$BODY")" "schedule"
+expect 200 GET "/api/v1/events?job=$J1&limit=50" "$ALICE"
+schema "GET /api/v1/events 200"
+ok mlq events --job "$J1" --json
+assert_eq "$OUT" "$(json "d" <<<"$BODY" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), indent=2))')" "events as the CLI"
+expect 403 GET /api/v1/events "$ALICE"
+expect 200 GET /api/v1/events "$ADMIN"
+expect 200 GET /api/v1/usage "$ALICE"
+schema "GET /api/v1/usage 200"
+expect 404 GET /api/v1/nothing "$ALICE"
+expect 404 DELETE /api/v1/jobs "$ALICE"
+
+# --- revocation and expiry at once ----------------------------------------------
+ok "$MLQ" --scheduler "$SCHED_ADDR" admin token rm bob
+expect 401 GET /api/v1/jobs "$BOB"
+ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create brief --expires 1s
+BRIEF=$OUT
+expect 200 GET /api/v1/jobs "$BRIEF"
+sleep 1.2
+expect 401 GET /api/v1/jobs "$BRIEF"
+assert_contains "$BODY" expired "expired token"
+
+# --- off loopback: plain HTTP refused; TLS with a certificate ------------------
+run "$MLQ_SCHEDULER_BIN" --listen "tcp://127.0.0.1:$(free_port)" --state-dir "$T/state2" \
+    --insecure --http "0.0.0.0:$(free_port)"
+[ "$RC" != 0 ] || fail "plain HTTP off loopback was accepted"
+assert_contains "$ERR" "refusing plain HTTP" "off-loopback refusal"
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 1 \
+        -subj /CN=127.0.0.1 >/dev/null 2>&1 || fail "openssl could not make a certificate"
+    stop_pid "$SCHED_PID"
+    TLS_PORT=$(free_port)
+    start_scheduler "$T/state" --http "127.0.0.1:$TLS_PORT" --http-cert "$T/tls.crt" \
+        --http-key "$T/tls.key"
+    wait_until "port_open $TLS_PORT" 10 || fail "TLS port not open"
+    assert_eq "https://127.0.0.1:$TLS_PORT" "$(cat "$T/state/http.url")" "https URL"
+    code=$(curl -s -o "$T/resp" -w '%{http_code}' --cacert "$T/tls.crt" \
+        -H "Authorization: Bearer $ADMIN" "https://127.0.0.1:$TLS_PORT/api/v1/jobs/$J1")
+    assert_eq 200 "$code" "job over TLS (tokens survive a restart)"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$TLS_PORT/api/v1/jobs") || true
+    [ "$code" != 200 ] || fail "plain HTTP answered on the TLS port"
+else
+    log "openssl missing: TLS part skipped"
+fi
