@@ -9,6 +9,10 @@ chromium-driver and python3-selenium), against a real scheduler.
         checks that markup in a job name is shown as text, visits workers,
         usage and schedules; a screenshot of each page goes to DIR.
 
+    dashboard_browser.py login --url URL --token TOKEN --shots DIR
+        logs in through the page and waits for the queue and workers pages
+        to show data (the URL and token `mlq up` prints).
+
     dashboard_browser.py loadtime --url URL --token TOKEN [--runs 3]
         times the queue's first render: from navigation start to the jobs
         table filled (its data-loaded attribute set by the page), in a fresh
@@ -252,6 +256,31 @@ def cmd_check(args):
     return 0
 
 
+def cmd_login(args):
+    d = browser(os.path.join(args.tmp, "chromium-profile-login"))
+    d.set_page_load_timeout(20)
+    c = Check(args, d)
+    try:
+        d.get(args.url)
+        c.wait("the login form", lambda: c.visible("#login"))
+        c.login(args.token)
+        c.wait("the queue filled", lambda: d.find_elements(By.CSS_SELECTOR, "#jobs[data-loaded]"))
+        d.find_element(By.CSS_SELECTOR, '#nav a[data-route="workers"]').click()
+        c.wait("a worker UP", lambda: d.find_elements(By.CSS_SELECTOR, "#workers tr[data-worker] .st-up"))
+        c.shot("up-workers")
+    except Exception as e:
+        print("FAIL: %s: %s" % (type(e).__name__, e), file=sys.stderr)
+        try:
+            c.shot("up-failure")
+        except Exception:
+            pass
+        return 1
+    finally:
+        d.quit()
+    print("login check passed", file=sys.stderr)
+    return 0
+
+
 def cmd_loadtime(args):
     runs = []
     nexts = []
@@ -294,7 +323,7 @@ def cmd_loadtime(args):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["check", "loadtime"])
+    p.add_argument("cmd", choices=["check", "login", "loadtime"])
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--user-token", default="", help="a non-admin token of another user (check)")
@@ -304,7 +333,7 @@ def main():
     p.add_argument("--schedule", default="")
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args()
-    return cmd_check(args) if args.cmd == "check" else cmd_loadtime(args)
+    return {"check": cmd_check, "login": cmd_login, "loadtime": cmd_loadtime}[args.cmd](args)
 
 
 if __name__ == "__main__":

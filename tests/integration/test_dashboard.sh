@@ -7,6 +7,8 @@
 # its log, checks that markup in a job name stays text, cancels a job that
 # cannot start from its page, visits workers, usage and schedules, logs out;
 # then logs in as a plain user, whose cancel of another's job is refused.
+# Last, what a new user does: `mlq up`, open the URL it prints, log in with
+# the token it prints, see the queue and the worker.
 # Screenshots of every page go to $T/shots (the test's temp dir, never the
 # repository); MLQ_IT_KEEP=1 keeps them.
 IT_DEADLINE=120
@@ -75,3 +77,14 @@ n=$(find "$T/shots" -name '*.png' -size +1k | wc -l)
 [ -z "$(find "$MLQ_SRC_DIR" -name '*.png' -newer "$T/index.html" -not -path '*/build/*' 2>/dev/null)" ] ||
     fail "screenshots were written into the source tree"
 log "screenshots: $T/shots (kept with MLQ_IT_KEEP=1)"
+
+# `mlq up`: the URL (stderr) and the admin token (stdout) it prints are
+# enough to get into the dashboard.
+mlq_up "$T/up"
+UP_URL=$(printf '%s\n' "$ERR" | grep -o 'http://127\.0\.0\.1:[0-9]*/' | head -n 1)
+UP_TOKEN=$(printf '%s\n' "$OUT" | awk 'NF { t = $NF } END { print t }')
+[ -n "$UP_URL" ] && [ -n "$UP_TOKEN" ] || fail "mlq up printed no dashboard URL or token: $ERR / $OUT"
+"$PY" "$MLQ_SRC_DIR/tests/integration/dashboard_browser.py" login --url "$UP_URL" --token "$UP_TOKEN" \
+    --shots "$T/shots" --tmp "$T" 2>&1 | tee -a "$T/logs/browser.log" >&2 ||
+    fail "could not log in to the dashboard of mlq up"
+ok "$MLQ" down --state-dir "$T/up"
