@@ -83,7 +83,7 @@ log "screenshots: $T/shots (kept with MLQ_IT_KEEP=1)"
 mlq_up "$T/up"
 UP_URL=$(printf '%s\n' "$ERR" | grep -o 'http://127\.0\.0\.1:[0-9]*/' | head -n 1)
 UP_TOKEN=$(printf '%s\n' "$OUT" | awk 'NF { t = $NF } END { print t }')
-[ -n "$UP_URL" ] && [ -n "$UP_TOKEN" ] || fail "mlq up printed no dashboard URL or token: $ERR / $OUT"
+{ [ -n "$UP_URL" ] && [ -n "$UP_TOKEN" ]; } || fail "mlq up printed no dashboard URL or token: $ERR / $OUT"
 "$PY" "$MLQ_SRC_DIR/tests/integration/dashboard_browser.py" login --url "$UP_URL" --token "$UP_TOKEN" \
     --shots "$T/shots" --tmp "$T" 2>&1 | tee -a "$T/logs/browser.log" >&2 ||
     fail "could not log in to the dashboard of mlq up"
