@@ -25,6 +25,7 @@ const LOG_CHUNK = 256 * 1024;
  * however much a job writes; the full log stays available through the API. */
 const LOG_KEEP_CHARS = 2 * 1024 * 1024;
 const USAGE_SAMPLE_MS = 10000;
+const GPU_IDLE_MARK_S = 600;
 const USAGE_MAX_SAMPLES = 720; /* two hours at one sample per 10 s */
 
 /* ------------------------------------------------------------ helpers */
@@ -593,8 +594,7 @@ function viewJob(view, params, path) {
 /* Utilisation fields as workers report them (only where the worker measured
  * them, e.g. NVML; absent otherwise, and then the cell stays empty). */
 function gpuUtil(g) {
-  for (const k of ['util', 'utilization', 'util_pct', 'utilization_pct']) if (typeof g[k] === 'number') return g[k];
-  return null;
+  return typeof g.util === 'number' ? g.util : null;
 }
 
 function bar(used, total, label) {
@@ -644,16 +644,18 @@ function viewWorkers(view) {
         const cells = gl.map((g) => {
           const u = gpuUtil(g);
           const mu = typeof g.mem_used === 'number' ? g.mem_used : null;
-          /* Seconds an allocated GPU has sat idle, where the server says. */
-          let idle = null;
-          for (const k of ['idle_s', 'idle_seconds', 'idle']) if (typeof g[k] === 'number') idle = g[k];
-          return el('div', {class: 'gpu' + (g.job_id ? ' busy' : '') + (g.job_id && (u === 0 || idle > 0) ? ' idle' : '')},
+          /* Seconds a held GPU has read 0% (idle_seconds, where the worker
+           * reads NVML); marked IDLE from 10 minutes on, as `mlq workers
+           * --gpus` marks it. */
+          const idle = typeof g.idle_seconds === 'number' ? g.idle_seconds : null;
+          const isIdle = !!g.job_id && idle !== null && idle >= GPU_IDLE_MARK_S;
+          return el('div', {class: 'gpu' + (g.job_id ? ' busy' : '') + (isIdle ? ' idle' : '')},
             el('div', null, el('b', null, 'GPU ' + g.index), ' ', g.type || g.model || ''),
             el('div', {class: 'muted'}, g.mem ? fmtBytes(g.mem) : ''),
             el('div', null, g.job_id ? jobLink(g.job_id) : el('span', {class: 'muted'}, 'free')),
             el('div', null, u !== null ? 'util ' + fmtNum(u, 0) + '%' : el('span', {class: 'muted'}, 'util not reported')),
             mu !== null ? el('div', {class: 'muted'}, 'mem ' + fmtBytes(mu)) : null,
-            idle !== null && g.job_id ? el('div', {class: 'flag drain'}, 'idle ' + fmtDur(idle * 1000)) : null);
+            isIdle ? el('div', {class: 'flag drain', 'data-idle': String(idle)}, 'IDLE ' + fmtDur(idle * 1000)) : null);
         });
         rows.push(el('tr', {class: 'gpurow'}, el('td', {colspan: 9}, el('div', {class: 'gpus'}, cells))));
       }

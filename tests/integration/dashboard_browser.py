@@ -192,7 +192,17 @@ class Check:
         # Workers, usage, schedules.
         d.find_element(By.CSS_SELECTOR, '#nav a[data-route="workers"]').click()
         self.wait("the worker row", lambda: d.find_elements(By.CSS_SELECTOR, '#workers tr[data-worker="%s"]' % a.worker))
-        self.shot("workers")
+        gpus = d.find_elements(By.CSS_SELECTOR, "#workers .gpu")
+        assert len(gpus) == a.gpus, "expected %d GPU boxes, got %d" % (a.gpus, len(gpus))
+        assert all("util not reported" in g.text for g in gpus), "a fake GPU shows a utilisation"
+        # Drained, with its reason, on the next refresh; then resumed.
+        api(a.url, a.token, "/workers/%s/drain" % a.worker, {"reason": "<b>fan</b> check"}, "POST")
+        wrow = '#workers tr[data-worker="%s"]' % a.worker
+        self.wait("the drained flag", lambda: "draining: <b>fan</b> check" in
+                  " ".join(e.text for e in d.find_elements(By.CSS_SELECTOR, wrow + " .flag.drain")), 10)
+        self.shot("workers-drained")
+        api(a.url, a.token, "/workers/%s/resume" % a.worker, {}, "POST")
+        self.wait("the drained flag gone", lambda: not d.find_elements(By.CSS_SELECTOR, wrow + " .flag.drain"), 10)
         d.find_element(By.CSS_SELECTOR, '#nav a[data-route="usage"]').click()
         self.wait("the usage chart", lambda: (d.find_element(By.ID, "usage-chart").get_attribute("data-samples") or "0") != "0")
         assert "sampled by this page" in d.find_element(By.ID, "usage-note").text
@@ -330,6 +340,7 @@ def main():
     p.add_argument("--shots", default="")
     p.add_argument("--tmp", default=os.environ.get("TMPDIR", "/tmp"))
     p.add_argument("--worker", default="w1")
+    p.add_argument("--gpus", type=int, default=0, help="GPUs the worker offers (check)")
     p.add_argument("--schedule", default="")
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args()

@@ -29,7 +29,8 @@ HTTP_PORT=$(free_port)
 URL=http://127.0.0.1:$HTTP_PORT
 start_scheduler "$T/state" --http "127.0.0.1:$HTTP_PORT" --http-root "$MLQ_SRC_DIR/scheduler/web"
 wait_until "port_open $HTTP_PORT" 10 || fail "the scheduler does not serve HTTP on $HTTP_PORT"
-start_worker w1 "$T/spool" --cpus 2
+# Two fake GPUs: the workers page shows each, with no utilisation (none read).
+start_worker w1 "$T/spool" --cpus 2 --gpus 2
 
 # An admin token for the user running the test (jobs run as their owner).
 ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create "$IT_ME" --admin
@@ -66,7 +67,7 @@ ok mlq schedule add nightly --cron '0 3 * * *' -- true
 mkdir -p "$T/shots"
 start=$(date +%s)
 "$PY" "$MLQ_SRC_DIR/tests/integration/dashboard_browser.py" check --url "$URL" --token "$TOKEN" \
-    --user-token "$USER_TOKEN" --shots "$T/shots" --tmp "$T" --worker w1 --schedule nightly 2>&1 | tee "$T/logs/browser.log" >&2 ||
+    --user-token "$USER_TOKEN" --shots "$T/shots" --tmp "$T" --worker w1 --gpus 2 --schedule nightly 2>&1 | tee "$T/logs/browser.log" >&2 ||
     fail "the browser check failed (screenshots in $T/shots)"
 grep -q 'dashboard check passed' "$T/logs/browser.log" || fail "the browser check did not finish"
 log "browser check took $(($(date +%s) - start)) s"
