@@ -439,7 +439,7 @@ function viewJob(view, params, path) {
   const logPre = el('pre', {class: 'log', id: 'log'});
   view.append(head, actions, el('div', {class: 'cols'}, el('div', null, spec, why),
     el('div', null, el('h2', null, 'Attempts'), attempts)),
-  el('h2', null, 'Log ', streamSel, el('label', {class: 'small'}, follow, ' follow'), ' ', logInfo), logPre);
+  el('h2', {id: 'log-head'}, 'Log ', streamSel, el('label', {class: 'small'}, follow, ' follow'), ' ', logInfo), logPre);
 
   let job = null;
   const gen = routeGen;
@@ -501,6 +501,31 @@ function viewJob(view, params, path) {
     }
   };
 
+  /* An array id shows the array: its size, its tasks by state, and a link
+   * to its tasks in the queue (they carry the array's name). */
+  const renderArray = (x) => {
+    clear(head).append('Array ', el('span', {class: 'mono'}, x.id), ' ',
+      x.done ? stateBadge(x.succeeded ? 'SUCCEEDED' : 'FAILED') : stateBadge('RUNNING'));
+    head.setAttribute('data-state', x.done ? (x.succeeded ? 'SUCCEEDED' : 'FAILED') : 'ACTIVE');
+    const counts = el('span', null, STATES.filter((st) => x.counts[st]).map((st) =>
+      el('span', {class: 'run'}, stateBadge(st), ' ' + x.counts[st])));
+    clear(spec).append(defList([
+      ['Name', x.name ? el('a', {href: '#/queue' + qs({name: x.name})}, x.name) : ''],
+      ['Owner', x.owner],
+      ['Command', el('code', null, shellJoin(x.argv))],
+      ['Tasks', String(x.size)],
+      ['By state', counts],
+      ['At most running', x.max_running !== null && x.max_running !== undefined ? String(x.max_running) : ''],
+      ['Submitted', fmtTime(x.submit_time)],
+      ['Failed', x.failed],
+    ]));
+    clear(actions);
+    clear(attempts).append(el('p', {class: 'muted'}, 'An array: open one of its tasks for its attempts and log.'));
+    logPre.hidden = true;
+    document.getElementById('log-head').hidden = true;
+    eof = true;
+  };
+
   const refresh = async () => {
     let j;
     try {
@@ -514,6 +539,10 @@ function viewJob(view, params, path) {
       throw e;
     }
     if (gen !== routeGen) return;
+    if (j && typeof j.size === 'number' && j.counts && typeof j.counts === 'object') {
+      renderArray(j);
+      return;
+    }
     render(j);
     if (j.state === 'PENDING') {
       const w = await api('/jobs/' + encodeURIComponent(j.id) + '/why').catch(() => null);
@@ -542,7 +571,8 @@ function viewJob(view, params, path) {
   let logGen = 0;
   let eof = false;
   const logTick = async () => {
-    if (eof || (!follow.checked && offset > 0)) return;
+    /* Not before the job is known: an array's id has no log. */
+    if (eof || !job || (!follow.checked && offset > 0)) return;
     const myGen = logGen;
     for (let i = 0; i < 16; i++) {
       const res = await request('/jobs/' + encodeURIComponent(id) + '/logs' + qs({stream, offset, max: LOG_CHUNK}));

@@ -179,6 +179,18 @@ class Check:
         d.find_element(By.CSS_SELECTOR, '#log-stream option[value="stderr"]').click()
         self.wait("stderr in the log pane", lambda: "to-stderr" in d.find_element(By.ID, "log").text, 10)
 
+        # A log followed live: the first line shows while the job still runs.
+        live = api(a.url, a.token, "/jobs", {"argv": ["sh", "-c", "echo first-line; sleep 4; echo second-line"],
+                                             "name": "live", "cpus": 0.5, "mem": "64M"})["id"]
+        d.get(a.url + "/#/job/" + live)
+        self.wait("the first line while it runs", lambda: "first-line" in d.find_element(By.ID, "log").text, 15)
+        st = d.find_element(By.CSS_SELECTOR, "#view h1").get_attribute("data-state")
+        assert st in ("ASSIGNED", "RUNNING"), "first line seen only once the job was " + str(st)
+        assert "second-line" not in d.find_element(By.ID, "log").text
+        self.shot("job-log-live")
+        self.wait("the second line", lambda: "second-line" in d.find_element(By.ID, "log").text, 15)
+        self.wait("the end of the log", lambda: d.find_element(By.ID, "log").get_attribute("data-eof") == "1", 10)
+
         # A job that cannot start: why it waits, and the cancel button.
         stuck = api(a.url, a.token, "/jobs", {"argv": ["true"], "name": "too-big", "gpus": 64})["id"]
         d.get(a.url + "/#/job/" + stuck)
@@ -188,6 +200,19 @@ class Check:
         d.find_element(By.ID, "cancel").click()
         d.switch_to.alert.accept()
         self.wait("the job CANCELLED", lambda: d.find_element(By.CSS_SELECTOR, "#view h1").get_attribute("data-state") == "CANCELLED", 15)
+
+        # An array's id shows the array: its tasks by state.
+        arr = api(a.url, a.token, "/jobs", {"argv": ["true"], "name": "arr", "array": "0-2", "cpus": 0.1, "mem": "16M"})
+        assert arr["is_array"], arr
+        d.get(a.url + "/#/job/" + arr["id"])
+        self.wait("the array's page", lambda: d.find_element(By.CSS_SELECTOR, "#view h1").text.startswith("Array"))
+        self.wait("its three tasks", lambda: "Tasks\n3" in d.find_element(By.ID, "spec").text or
+                  "Tasks 3" in d.find_element(By.ID, "spec").text)
+        time.sleep(1.5)  # a log poll or two: an array has no log to ask for
+        assert "error" not in (d.find_element(By.ID, "status").get_attribute("class") or ""), \
+            "status shows an error: " + d.find_element(By.ID, "status").text
+        assert not self.visible("#log"), "a log pane for an array"
+        self.shot("array")
 
         # Workers, usage, schedules.
         d.find_element(By.CSS_SELECTOR, '#nav a[data-route="workers"]').click()

@@ -4,8 +4,10 @@
 # the API on loopback, with one worker. dashboard_browser.py logs in through
 # the page (a wrong token first), submits a job through the API, watches it
 # go from PENDING/RUNNING to SUCCEEDED on the queue page, opens it and reads
-# its log, checks that markup in a job name stays text, cancels a job that
-# cannot start from its page, visits workers, usage and schedules, logs out;
+# its log, checks that markup in a job name stays text, follows another job's
+# log while it runs, cancels a job that cannot start from its page, opens an
+# array, sees the worker's GPUs and a drain's reason, visits usage and
+# schedules, logs out;
 # then logs in as a plain user, whose cancel of another's job is refused.
 # Last, what a new user does: `mlq up`, open the URL it prints, log in with
 # the token it prints, see the queue and the worker.
