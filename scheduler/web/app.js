@@ -728,8 +728,9 @@ function poolRows(workers) {
 }
 
 const USAGE_MODES = {
-  user: {key: 'user', metrics: ['gpus', 'cpus', 'running', 'pending', 'usage'], pref: 'gpus',
-    src: '/api/v1/usage', label: {gpus: 'GPUs held', cpus: 'CPUs held', running: 'running jobs', pending: 'pending jobs', usage: 'fair-share use (decayed CPU-seconds)'}},
+  user: {key: 'user', metrics: ['gpus', 'cpus', 'mem', 'running', 'pending', 'core_seconds', 'penalty'], pref: 'gpus',
+    src: '/api/v1/usage', label: {gpus: 'GPUs held', cpus: 'CPUs held', mem: 'memory held (bytes)', running: 'running jobs',
+      pending: 'pending jobs', core_seconds: 'fair-share use (decayed weighted core-seconds)', penalty: 'fair-share priority penalty'}},
   pool: {key: 'pool', metrics: ['gpus_used', 'cpus_used', 'running', 'gpus', 'cpus', 'workers'], pref: 'gpus_used',
     src: '/api/v1/workers', label: {gpus_used: 'GPUs allocated', cpus_used: 'CPUs allocated', running: 'running jobs', gpus: 'GPUs in the pool', cpus: 'CPUs in the pool', workers: 'workers'}},
 };
@@ -826,7 +827,8 @@ function viewUsage(view) {
     clear(tableBox).append(el('h2', null, 'Now (' + md.src + ')'), el('table', {class: 'small'},
       el('thead', null, el('tr', null, cols.map((c) => el('th', null, md.label[c] || c)))),
       el('tbody', null, rows.length ? rows.map((r) => el('tr', null, cols.map((c) =>
-        el('td', null, typeof r[c] === 'number' ? fmtNum(r[c], 2) : String(r[c] === undefined || r[c] === null ? '' : r[c])))))
+        el('td', null, typeof r[c] === 'number' ? (c === 'mem' ? fmtBytes(r[c]) : fmtNum(r[c], 2))
+          : String(r[c] === undefined || r[c] === null ? '' : r[c])))))
         : el('tr', null, el('td', {colspan: cols.length, class: 'muted'}, 'Nothing to show.')))));
   };
 
