@@ -729,7 +729,7 @@ function poolRows(workers) {
 
 const USAGE_MODES = {
   user: {key: 'user', metrics: ['gpus', 'cpus', 'mem', 'running', 'pending', 'core_seconds', 'penalty'], pref: 'gpus',
-    src: '/api/v1/usage', label: {gpus: 'GPUs held', cpus: 'CPUs held', mem: 'memory held (bytes)', running: 'running jobs',
+    src: '/api/v1/usage', label: {gpus: 'GPUs held', cpus: 'CPUs held', mem: 'memory held', running: 'running jobs',
       pending: 'pending jobs', core_seconds: 'fair-share use (decayed weighted core-seconds)', penalty: 'fair-share priority penalty'}},
   pool: {key: 'pool', metrics: ['gpus_used', 'cpus_used', 'running', 'gpus', 'cpus', 'workers'], pref: 'gpus_used',
     src: '/api/v1/workers', label: {gpus_used: 'GPUs allocated', cpus_used: 'CPUs allocated', running: 'running jobs', gpus: 'GPUs in the pool', cpus: 'CPUs in the pool', workers: 'workers'}},
@@ -793,7 +793,7 @@ function viewUsage(view) {
       ctx.moveTo(L, y(v));
       ctx.lineTo(W - R, y(v));
       ctx.stroke();
-      ctx.fillText(fmtNum(v, v < 10 ? 1 : 0), 4, y(v) + 4);
+      ctx.fillText(fmtNum(v, max <= 4 ? 2 : v < 10 ? 1 : 0), 4, y(v) + 4);
     }
     ctx.fillText(fmtTime(new Date(t0).toISOString()), L, H - 6);
     const endLabel = fmtTime(new Date(t1).toISOString());
