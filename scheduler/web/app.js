@@ -26,6 +26,10 @@ const LOG_CHUNK = 256 * 1024;
 const LOG_KEEP_CHARS = 2 * 1024 * 1024;
 const USAGE_SAMPLE_MS = 10000;
 const GPU_IDLE_MARK_S = 600;
+/* /api/v1/usage walks at most 50 pages of 1,000 jobs per state, so its
+ * counts stop there: shown as "50000+", not as the queue's size. */
+const USAGE_COUNT_CAP = 50000;
+const USAGE_CAP_NOTE = '/api/v1/usage counts at most 50,000 jobs per state';
 const USAGE_MAX_SAMPLES = 720; /* two hours at one sample per 10 s */
 
 /* ------------------------------------------------------------ helpers */
@@ -340,9 +344,10 @@ function viewQueue(view, params) {
     for (const s of shown) total += c.counts[s] || 0;
     for (const s of shown) {
       const n = c.counts[s] || 0;
+      const capped = c.src === 'usage' && n >= USAGE_COUNT_CAP;
       const p = Object.assign({}, filt, {state: s === filt.state ? '' : s});
       counts.append(el('a', {href: '#/queue' + qs(p), class: 'count' + (s === filt.state ? ' on' : ''), 'data-state': s},
-        stateBadge(s), ' ', el('b', {'data-count': s}, String(n))));
+        stateBadge(s), ' ', el('b', {'data-count': s, title: capped ? USAGE_CAP_NOTE : null}, String(n) + (capped ? '+' : ''))));
     }
     counts.append(el('span', {class: 'muted', id: 'counts-src'}, c.src === 'usage'
       ? ' ' + total + ' active jobs' + (filt.user ? ' of ' + filt.user : '') + ' (from /api/v1/usage: pending and running only; other filters not applied)'
