@@ -178,7 +178,6 @@ function qs(params) {
 /* ------------------------------------------------------------ routing */
 
 let timers = [];
-let aborters = [];
 let routeGen = 0;
 
 /* every(fn, ms): runs fn now and then every ms until the route changes;
@@ -205,14 +204,20 @@ function stopView() {
   routeGen++;
   timers.forEach(clearInterval);
   timers = [];
-  aborters.forEach((a) => a.abort());
-  aborters = [];
 }
 
 function parseHash() {
   const h = location.hash.replace(/^#\/?/, '');
   const q = h.indexOf('?');
-  const path = (q < 0 ? h : h.slice(0, q)).split('/').map(decodeURIComponent);
+  /* A hand-edited hash may hold a bad %-escape: kept as typed then. */
+  const dec = (x) => {
+    try {
+      return decodeURIComponent(x);
+    } catch (e) {
+      return x;
+    }
+  };
+  const path = (q < 0 ? h : h.slice(0, q)).split('/').map(dec);
   const params = new URLSearchParams(q < 0 ? '' : h.slice(q + 1));
   return {path, params};
 }
@@ -225,6 +230,9 @@ function showLogin(message) {
   document.getElementById('login').hidden = false;
   document.getElementById('login-error').textContent = message || '';
   setStatus('');
+  /* The next token may be someone else's: nothing of this one's data stays. */
+  usageSamples.length = 0;
+  clear(document.getElementById('view'));
   document.getElementById('token').focus();
 }
 
