@@ -26,12 +26,13 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -89,9 +90,32 @@ class Check:
 
     def wait(self, what, cond, timeout=20):
         try:
-            return WebDriverWait(self.d, timeout, poll_frequency=0.2).until(lambda d: cond())
+            # The page re-renders its tables on every refresh: an element
+            # found a moment ago may be gone; look again on the next poll.
+            return WebDriverWait(self.d, timeout, poll_frequency=0.2,
+                                 ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+                                 ).until(lambda d: cond())
         except TimeoutException:
             raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+
+    def texts(self, sel):
+        """textContent of every element matching sel, read in one script
+        (no element handle outlives a re-render)."""
+        return self.js("return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", sel)
+
+    def click(self, sel):
+        """A real click on sel, found again if a refresh replaced it."""
+        for _ in range(10):
+            try:
+                self.d.find_element(By.CSS_SELECTOR, sel).click()
+                return
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        raise AssertionError("could not click " + sel)
+
+    def attrs(self, sel, name):
+        return self.js("return Array.from(document.querySelectorAll(arguments[0]), e => e.getAttribute(arguments[1]))",
+                       sel, name)
 
     def js(self, script, *args):
         return self.d.execute_script(script, *args)
@@ -149,8 +173,8 @@ class Check:
         self.wait("the job SUCCEEDED on the queue page (seen %s)" % seen, lambda: row_state() == "SUCCEEDED", 30)
         self.shot("queue-succeeded")
         assert seen & {"PENDING", "ASSIGNED", "RUNNING"}, "never saw the job active: %s" % seen
-        name_cell = d.find_element(By.CSS_SELECTOR, row + " td.name")
-        assert name_cell.text == evil, "name not shown as text: %r" % name_cell.text
+        names = self.texts(row + " td.name")
+        assert names == [evil], "name not shown as text: %r" % names
         assert not d.find_elements(By.ID, "pwned") and not self.js("return window.pwned"), "markup in a name ran"
 
         # Counts by state are live.
@@ -162,11 +186,11 @@ class Check:
         d.find_element(By.CSS_SELECTOR, '#filters button[type="submit"]').click()
         self.wait("the SUCCEEDED filter in the URL", lambda: "state=SUCCEEDED" in d.current_url)
         self.wait("the filtered queue", lambda: d.find_elements(By.CSS_SELECTOR, row))
-        rows = d.find_elements(By.CSS_SELECTOR, "#jobs tbody tr[data-state]")
-        assert all(r.get_attribute("data-state") == "SUCCEEDED" for r in rows), "filter let others through"
+        states = self.attrs("#jobs tbody tr[data-state]", "data-state")
+        assert states and all(x == "SUCCEEDED" for x in states), "filter let others through: %s" % states
 
         # The job page: spec, attempts, the log.
-        d.find_element(By.CSS_SELECTOR, row + " a[data-id]").click()
+        self.click(row + " a[data-id]")
         self.wait("the job page", lambda: "#/job/" in d.current_url and self.visible("#log"))
         self.wait("the job page's state", lambda: d.find_element(By.CSS_SELECTOR, "#view h1").get_attribute("data-state") == "SUCCEEDED")
         self.wait("the log's text", lambda: marker in d.find_element(By.ID, "log").text, 15)
@@ -217,17 +241,16 @@ class Check:
         # Workers, usage, schedules.
         d.find_element(By.CSS_SELECTOR, '#nav a[data-route="workers"]').click()
         self.wait("the worker row", lambda: d.find_elements(By.CSS_SELECTOR, '#workers tr[data-worker="%s"]' % a.worker))
-        gpus = d.find_elements(By.CSS_SELECTOR, "#workers .gpu")
+        gpus = self.texts("#workers .gpu")
         assert len(gpus) == a.gpus, "expected %d GPU boxes, got %d" % (a.gpus, len(gpus))
-        assert all("util not reported" in g.text for g in gpus), "a fake GPU shows a utilisation"
+        assert all("util not reported" in g for g in gpus), "a fake GPU shows a utilisation: %s" % gpus
         # Drained, with its reason, on the next refresh; then resumed.
         api(a.url, a.token, "/workers/%s/drain" % a.worker, {"reason": "<b>fan</b> check"}, "POST")
         wrow = '#workers tr[data-worker="%s"]' % a.worker
-        self.wait("the drained flag", lambda: "draining: <b>fan</b> check" in
-                  " ".join(e.text for e in d.find_elements(By.CSS_SELECTOR, wrow + " .flag.drain")), 10)
+        self.wait("the drained flag", lambda: "draining: <b>fan</b> check" in " ".join(self.texts(wrow + " .flag.drain")), 10)
         self.shot("workers-drained")
         api(a.url, a.token, "/workers/%s/resume" % a.worker, {}, "POST")
-        self.wait("the drained flag gone", lambda: not d.find_elements(By.CSS_SELECTOR, wrow + " .flag.drain"), 10)
+        self.wait("the drained flag gone", lambda: not self.texts(wrow + " .flag.drain"), 10)
         d.find_element(By.CSS_SELECTOR, '#nav a[data-route="usage"]').click()
         self.wait("the usage chart", lambda: (d.find_element(By.ID, "usage-chart").get_attribute("data-samples") or "0") != "0")
         assert "sampled by this page" in d.find_element(By.ID, "usage-note").text
@@ -266,8 +289,17 @@ class Check:
             self.wait("the refusal", lambda: "cancel:" in d.find_element(By.ID, "status").text, 10)
             self.shot("cancel-refused")
             assert api(a.url, a.token, "/jobs/" + other)["state"] == "PENDING", "someone else's job was cancelled"
-            d.find_element(By.ID, "logout").click()
-            self.wait("the login form after the user", lambda: self.visible("#login"))
+            if a.revoke_cmd:
+                # The token revoked while the page is open: its next refresh
+                # is refused and the page goes back to the login form.
+                subprocess.run(a.revoke_cmd, shell=True, check=True, stdout=subprocess.DEVNULL)
+                self.wait("the login form after the revocation", lambda: self.visible("#login"), 10)
+                assert "refused" in d.find_element(By.ID, "login-error").text
+                assert self.js("return sessionStorage.getItem('mlq-token')") is None
+                self.shot("revoked")
+            else:
+                d.find_element(By.ID, "logout").click()
+                self.wait("the login form after the user", lambda: self.visible("#login"))
 
 
 def cmd_check(args):
@@ -362,6 +394,7 @@ def main():
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--user-token", default="", help="a non-admin token of another user (check)")
+    p.add_argument("--revoke-cmd", default="", help="shell command that revokes --user-token (check)")
     p.add_argument("--shots", default="")
     p.add_argument("--tmp", default=os.environ.get("TMPDIR", "/tmp"))
     p.add_argument("--worker", default="w1")

@@ -8,7 +8,8 @@
 # log while it runs, cancels a job that cannot start from its page, opens an
 # array, sees the worker's GPUs and a drain's reason, visits usage and
 # schedules, logs out;
-# then logs in as a plain user, whose cancel of another's job is refused.
+# then logs in as a plain user, whose cancel of another's job is refused,
+# and whose token, revoked while the page is open, sends it back to login.
 # Last, what a new user does: `mlq up`, open the URL it prints, log in with
 # the token it prints, see the queue and the worker.
 # Screenshots of every page go to $T/shots (the test's temp dir, never the
@@ -69,7 +70,8 @@ ok mlq schedule add nightly --cron '0 3 * * *' -- true
 mkdir -p "$T/shots"
 start=$(date +%s)
 "$PY" "$MLQ_SRC_DIR/tests/integration/dashboard_browser.py" check --url "$URL" --token "$TOKEN" \
-    --user-token "$USER_TOKEN" --shots "$T/shots" --tmp "$T" --worker w1 --gpus 2 --schedule nightly 2>&1 | tee "$T/logs/browser.log" >&2 ||
+    --user-token "$USER_TOKEN" \
+    --revoke-cmd "'$MLQ' --scheduler '$SCHED_ADDR' admin token rm dash-user" --shots "$T/shots" --tmp "$T" --worker w1 --gpus 2 --schedule nightly 2>&1 | tee "$T/logs/browser.log" >&2 ||
     fail "the browser check failed (screenshots in $T/shots)"
 grep -q 'dashboard check passed' "$T/logs/browser.log" || fail "the browser check did not finish"
 log "browser check took $(($(date +%s) - start)) s"
