@@ -359,7 +359,7 @@ function viewQueue(view, params) {
     }
     counts.append(el('span', {class: 'muted', id: 'counts-src'}, c.src === 'usage'
       ? ' ' + total + ' active jobs' + (filt.user ? ' of ' + filt.user : '') + ' (from /api/v1/usage: pending and running only; other filters not applied)'
-      : ' ' + total + ' jobs' + (c.src === 'metrics' ? ' (from /metrics' + (filt.pool ? ', pool ' + filt.pool : ', all pools') +
+      : ' ' + total + (total === 1 ? ' job' : ' jobs') + (c.src === 'metrics' ? ' (from /metrics' + (filt.pool ? ', pool ' + filt.pool : ', all pools') +
         ', all users; ended states count since the scheduler started)' : '')));
   };
 
