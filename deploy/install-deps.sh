@@ -10,6 +10,7 @@ PKGS=(
   curl python3-yaml
   python3 procps iproute2 tzdata
   python3-pip python3-setuptools python3-wheel python3-venv
+  chromium chromium-driver python3-selenium
 )
 
 missing=()
