@@ -8,6 +8,7 @@ PKGS=(
   libzmq3-dev libsodium-dev libmsgpack-dev libsqlite3-dev sqlite3 uuid-dev
   libcmocka-dev libjansson-dev libmicrohttpd-dev
   python3 procps iproute2 tzdata
+  prometheus curl
 )
 
 missing=()
