@@ -282,6 +282,22 @@ static void test_workers_table(void **state)
     assert_non_null(strstr(out, "\nw1 gpu0 h100 GPU-aaaa job 9f8e7d6c\n"));
     assert_non_null(strstr(out, "\nw1 gpu1 h100 - free\n"));
     free(out);
+    /* With NVML readings: utilisation and memory; IDLE once held at 0% for
+     * 10 minutes; a free GPU at 0% is never idle. */
+    k_gpus[0].util_known = k_gpus[1].util_known = true;
+    k_gpus[0].mem_used = 3LL << 30;
+    k_gpus[0].idle_ms = 9 * 60 * 1000;
+    out = capture(workers_gpus, NULL, &rc);
+    assert_non_null(strstr(out, "\nw1 gpu0 h100 GPU-aaaa job 9f8e7d6c util 0% mem 3G\n"));
+    assert_non_null(strstr(out, "\nw1 gpu1 h100 - free util 0% mem 0\n"));
+    free(out);
+    k_gpus[0].idle_ms = 125 * 60 * 1000;
+    k_gpus[1].idle_ms = 125 * 60 * 1000; /* cannot happen for a free GPU; not shown */
+    out = capture(workers_gpus, NULL, &rc);
+    assert_non_null(strstr(out, "job 9f8e7d6c util 0% mem 3G IDLE 2h05m\n"));
+    assert_non_null(strstr(out, "\nw1 gpu1 h100 - free util 0% mem 0\n"));
+    free(out);
+    k_gpus[0].util_known = k_gpus[1].util_known = false;
     k_workers[1].drain_reason = NULL; /* draining by itself */
     out = capture(workers_plain, NULL, &rc);
     assert_non_null(strstr(out, "UP (draining)"));
