@@ -381,6 +381,34 @@ static void test_user_cap(void **state)
     free(t);
 }
 
+/* What a scrape costs with a long queue (MLQ_METRICS_BENCH=N pending jobs;
+ * skipped without it): printed, and bounded loosely so a regression to
+ * something quadratic fails. */
+static void test_render_cost(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    const char *env = getenv("MLQ_METRICS_BENCH");
+    long n = env ? strtol(env, NULL, 10) : 0;
+    if (n <= 0)
+        skip();
+    up(c, "w1", 8, 1000);
+    for (long i = 0; i < n; i++) {
+        char owner[16];
+        snprintf(owner, sizeof owner, "u%ld", i % 50);
+        submit(c, owner, 2000, (int32_t)(i % 3), i % 2 ? "a" : NULL); /* fits nowhere */
+        if (i % 1000 == 999)
+            commit(c);
+    }
+    commit(c);
+    int64_t t0 = mlq_metrics_now_us();
+    char *t = render(c);
+    int64_t us = mlq_metrics_now_us() - t0;
+    printf("render with %ld pending jobs: %.2f ms, %zu bytes\n", n, us / 1000.0, strlen(t));
+    assert_true(value_of(t, "mlq_jobs{state=\"PENDING\",pool=\"a\"}") == (double)(n / 2));
+    assert_true(us < 2000000);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +418,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stranded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpu_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_render_cost, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
