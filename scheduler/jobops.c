@@ -266,6 +266,8 @@ int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
      * does not change while a job waits: a static key, plus the owner's
      * penalty added when shapes are compared. */
     job->qkey = job->row.submit_ms - (int64_t)job->row.spec.priority * c->age_step_ms;
+    /* Ready from now, or once its retry delay is over (metrics: queue wait). */
+    job->pending_ms = job->row.not_before_ms > c->now_wall ? job->row.not_before_ms : c->now_wall;
     if (mlq_queue_add(c->queue, job, c->now_wall) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory queueing job %.8s", job->row.id);
     c->dirty = true;

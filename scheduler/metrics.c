@@ -146,7 +146,6 @@ void mlq_metrics_transition(struct mlq_metrics *m, struct mlq_job *job, enum mlq
         return;
     if (to == MLQ_JOB_PENDING) { /* a retry, or a lost attempt run again */
         m->requeued++;
-        job->pending_ms = now_wall;
     } else if (to == MLQ_JOB_ASSIGNED && from == MLQ_JOB_PENDING) {
         m->dispatched++;
         int64_t since = job->pending_ms ? job->pending_ms : job->row.submit_ms;
@@ -338,7 +337,8 @@ static void render_counters(struct sb *b, const struct mlq_metrics *m)
             sb_printf(b, "mlq_completions_total{outcome=\"%s\"} %" PRIu64 "\n",
                       mlq_job_state_name((enum mlq_job_state)s), m->completed[s]);
     hist_render(b, "mlq_queue_wait_seconds",
-                "Time a job waited PENDING before each dispatch (since submit or requeue).",
+                "Time a job was ready to run (submitted, its dependencies met, its retry delay "
+                "over) before each dispatch.",
                 &m->queue_wait);
     hist_render(b, "mlq_submit_to_start_seconds",
                 "Time from submit to the first start of a job on a worker.", &m->submit_start);
