@@ -217,7 +217,9 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     const struct mlq_jobspec *sp = &job->row.spec;
     int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
     mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms);
-    mlq_metrics_gpu_time(c->metrics, sp->owner, sp->gpus, job->att->assigned_ms, end);
+    /* Up to now, not the worker's end time: the counter already showed the
+     * attempt running until the last scrape, and must never go down. */
+    mlq_metrics_gpu_time(c->metrics, sp->owner, sp->gpus, job->att->assigned_ms, c->now_wall);
     if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms, end,
                           c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
