@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "keys.h"
+#include "cmd_tokens.h"
 #include "output.h"
 
 enum { OPT_KEY = MLQ_CLI_OPT_FIRST_FREE, OPT_ADMIN };
@@ -21,6 +22,9 @@ static const char admin_usage[] =
     "       mlq admin worker add NAME --key FILE.pub\n"
     "       mlq admin worker rm NAME\n"
     "       mlq admin users [--json]\n"
+    "       mlq admin token create NAME [--admin] [--user P] [--expires DUR]\n"
+    "       mlq admin token rm NAME\n"
+    "       mlq admin tokens [--json]   (HTTP API tokens: mlq admin token --help)\n"
     "       mlq admin metrics\n\n"
     "Manages the keys the scheduler accepts (admins only). A user's key lets its\n"
     "holder submit jobs and manage their own; --admin also lets them manage every\n"
@@ -96,7 +100,8 @@ static int find_form(int argc, char **argv, enum form *out, int *skip, struct ml
     }
     if (argc >= 2 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "worker") == 0))
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin %s: expected add or rm", argv[1]);
-    return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin: expected user, worker, users or metrics");
+    return mlq_err_set(err, MLQ_CLI_EUSAGE,
+                       "admin: expected user, worker, users, token, tokens or metrics");
 }
 
 static int admin_opt(int c, struct mlq_cli *cli, struct admin_opts *o, struct mlq_err *err)
@@ -298,6 +303,8 @@ static int do_metrics(struct mlq_cli *cli, struct mlq_err *err)
 
 int mlq_cmd_admin(struct mlq_cli *cli, int argc, char **argv)
 {
+    if (argc >= 2 && (strcmp(argv[1], "token") == 0 || strcmp(argv[1], "tokens") == 0))
+        return mlq_cmd_admin_token(cli, argc, argv);
     struct admin_opts o;
     int rc = admin_parse(cli, argc, argv, &o);
     if (rc >= 0)

@@ -34,6 +34,7 @@
 #include "output.h"
 #include "res.h"
 #include "transport.h"
+#include "uphttp.h"
 #include "upkeys.h"
 
 #define UP_MAX_WORKERS    64
@@ -54,6 +55,8 @@ enum {
     OPT_STATE_DIR,
     OPT_KILL_JOBS,
     OPT_INSECURE,
+    OPT_HTTP,
+    OPT_NO_HTTP,
 };
 
 struct up_opts {
@@ -62,7 +65,8 @@ struct up_opts {
     int32_t gpus;
     const char *listen;
     const char *state_dir;
-    bool insecure; /* plain TCP, no keys */
+    bool insecure;    /* plain TCP, no keys */
+    const char *http; /* the scheduler's --http; NULL: none */
 };
 
 /* One daemon `up` started: d[0] is the scheduler, d[1..] the workers. */
@@ -110,7 +114,10 @@ static const char up_usage[] =
     "  --insecure        plain TCP without keys (loopback only; refused as root, whose\n"
     "                    workers need keys); by default `up` makes\n"
     "                    the keys under DIR/keys, registers you as admin and each\n"
-    "                    worker, and puts your key into the client config\n";
+    "                    worker, and puts your key into the client config\n"
+    "  --http ADDR:PORT  the HTTP API and dashboard (default 127.0.0.1:0, a free\n"
+    "                    port); `up` prints the URL and an admin token for you\n"
+    "  --no-http         no HTTP API\n";
 
 static const struct option up_longopts[] = {
     {"help", no_argument, NULL, 'h'},
@@ -121,6 +128,8 @@ static const struct option up_longopts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"insecure", no_argument, NULL, OPT_INSECURE},
+    {"http", required_argument, NULL, OPT_HTTP},
+    {"no-http", no_argument, NULL, OPT_NO_HTTP},
     {NULL, 0, NULL, 0},
 };
 
@@ -140,6 +149,7 @@ static void up_defaults(struct up_opts *o)
     o->listen = MLQ_CLI_DEFAULT_SCHEDULER;
     o->state_dir = DEFAULT_STATE_DIR;
     o->insecure = false;
+    o->http = "127.0.0.1:0"; /* a free loopback port */
 }
 
 static int up_opt(int c, struct up_opts *o, struct mlq_err *err)
@@ -161,6 +171,12 @@ static int up_opt(int c, struct up_opts *o, struct mlq_err *err)
         return 0;
     case OPT_INSECURE:
         o->insecure = true;
+        return 0;
+    case OPT_HTTP:
+        o->http = optarg;
+        return 0;
+    case OPT_NO_HTTP:
+        o->http = NULL;
         return 0;
     default:
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "up: unexpected option");
@@ -292,7 +308,14 @@ static int up_spawn_scheduler(struct up_daemon *d, const char *dir, const struct
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     snprintf(d->name, sizeof(d->name), "scheduler");
     snprintf(d->log, sizeof(d->log), "%s/logs/scheduler.log", dir);
-    char *argv[] = {prog, "--listen", (char *)o->listen, "--state-dir", (char *)dir, NULL};
+    char *argv[] = {prog,
+                    "--listen",
+                    (char *)o->listen,
+                    "--state-dir",
+                    (char *)dir,
+                    o->http ? "--http" : NULL,
+                    (char *)o->http,
+                    NULL};
     if (rc == 0)
         rc = up_spawn_one(d, argv, sec, err);
     free(prog);
@@ -513,10 +536,22 @@ static int up_run(struct mlq_cli *cli, const char *dir, const struct up_opts *o,
     char *cfg = NULL;
     if (rc == 0)
         rc = up_write_config(dir, o->listen, &keys, &cfg, err);
+    char url[128] = "", token[MLQ_TOKEN_SECRET_LEN + 1] = "";
+    if (rc == 0 && o->http)
+        rc = mlq_uphttp_token(cli, dir, keys.insecure ? "admin" : keys.user_name, url, sizeof url,
+                              token, err);
     if (rc < 0)
         up_abort(d, n);
     else
         up_summary(dir, o, d[0].pid, cfg, &keys);
+    if (rc == 0 && o->http) {
+        fprintf(stderr,
+                "dashboard and API: %s/ (log in with this admin token; it is shown only "
+                "now):\n",
+                url);
+        printf("%s\n", token);
+        fflush(stdout);
+    }
     free(cfg);
     free(d);
     return rc;

@@ -267,45 +267,9 @@ int mlq_cli_events_print(FILE *f, const struct mlq_eventinfo *e, uint32_t n, boo
     return rc < 0 ? rc : ferror(f) ? MLQ_EIO : 0;
 }
 
-/* A string for JSON: jansson refuses bytes that are not UTF-8. */
-static json_t *jstr(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *v = json_string(s);
-    if (v)
-        return v;
-    char *copy = strdup(s);
-    for (char *p = copy; p && *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    v = copy ? json_string(copy) : NULL;
-    free(copy);
-    return v;
-}
-
-static json_t *event_json(const struct mlq_eventinfo *e)
-{
-    char when[40];
-    mlq_out_time_iso(e->time_ms, when, sizeof when);
-    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "seq",
-                     (json_int_t)e->seq, "time", when[0] ? json_string(when) : json_null(), "kind",
-                     jstr(e->kind), "job_id", jstr(e->job_id), "attempt_id", jstr(e->attempt_id),
-                     "worker", jstr(e->worker), "actor", jstr(e->actor), "from", jstr(e->from),
-                     "to", jstr(e->to), "detail", jstr(e->detail));
-}
-
 json_t *mlq_cli_events_json(const struct mlq_eventinfo *e, uint32_t n)
 {
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && i < n; i++) {
-        json_t *o = event_json(&e[i]);
-        if (!o || json_array_append_new(arr, o) < 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    return arr ? json_pack("{s:o}", "events", arr) : NULL;
+    return mlq_jsonview_events(e, n);
 }
 
 int mlq_cmd_events(struct mlq_cli *cli, int argc, char **argv)

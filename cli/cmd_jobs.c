@@ -16,6 +16,7 @@
 #include "id.h"
 #include "jobview.h"
 #include "output.h"
+#include "jsonview.h"
 #include "res.h"
 
 #define WAIT_POLL_MS        500
@@ -115,8 +116,8 @@ static json_t *jobs_json(const struct mlq_jobinfo *jobs, uint32_t n, bool status
 {
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && i < n; i++)
-        if (json_array_append_new(arr, status ? mlq_out_job_status_json(&jobs[i])
-                                              : mlq_out_job_json(&jobs[i])) < 0) {
+        if (json_array_append_new(arr, status ? mlq_jsonview_job_status(&jobs[i])
+                                              : mlq_jsonview_job(&jobs[i])) < 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -127,7 +128,7 @@ static json_t *arrays_json(const struct mlq_arrayinfo *a, uint32_t n)
 {
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && i < n; i++)
-        if (json_array_append_new(arr, mlq_out_array_json(&a[i])) < 0) {
+        if (json_array_append_new(arr, mlq_jsonview_array(&a[i])) < 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -155,8 +156,8 @@ static int print_status_json(const struct mlq_msg *list, int n)
     const struct mlq_jobinfo *jobs = list->u.job_list.jobs;
     const struct mlq_arrayinfo *arrays = list->u.job_list.arrays;
     if (n == 1)
-        return print_doc(list->u.job_list.njobs == 1 ? mlq_out_job_status_json(&jobs[0])
-                                                     : mlq_out_array_json(&arrays[0]));
+        return print_doc(list->u.job_list.njobs == 1 ? mlq_jsonview_job_status(&jobs[0])
+                                                     : mlq_jsonview_array(&arrays[0]));
     json_t *j = jobs_json(jobs, list->u.job_list.njobs, true);
     json_t *a = arrays_json(arrays, list->u.job_list.narrays);
     if (!j || !a) {
@@ -356,7 +357,7 @@ static const struct mlq_arrayinfo *find_array(const struct mlq_msg *list, const 
 
 static bool array_ended(const struct mlq_arrayinfo *a)
 {
-    return mlq_out_array_ended(a) >= a->size;
+    return mlq_jsonview_array_ended(a) >= a->size;
 }
 
 /* What cancelling an array did: tasks cancelled now (from the counts before

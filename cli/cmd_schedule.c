@@ -17,6 +17,7 @@
 #include "cron.h"
 #include "id.h"
 #include "output.h"
+#include "jsonview.h"
 #include "res.h"
 
 #define DEFAULT_CATCH_UP_MS (3600 * 1000)
@@ -261,7 +262,7 @@ static int print_sched_json(const struct mlq_msg *list, bool one)
 {
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && i < list->u.schedule_list.nschedules; i++)
-        if (json_array_append_new(arr, mlq_out_schedule_json(&list->u.schedule_list.schedules[i])) <
+        if (json_array_append_new(arr, mlq_jsonview_schedule(&list->u.schedule_list.schedules[i])) <
             0) {
             json_decref(arr);
             arr = NULL;

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "output.h"
+#include "jsonview.h"
 #include "res.h"
 
 #define WAIT_POLL_MS        500
@@ -243,9 +244,9 @@ static int print_final_json(const struct mlq_msg *list)
 {
     json_t *jobs = json_array(), *arrays = json_array();
     for (uint32_t i = 0; jobs && i < list->u.job_list.njobs; i++)
-        json_array_append_new(jobs, mlq_out_job_json(&list->u.job_list.jobs[i]));
+        json_array_append_new(jobs, mlq_jsonview_job(&list->u.job_list.jobs[i]));
     for (uint32_t i = 0; arrays && i < list->u.job_list.narrays; i++)
-        json_array_append_new(arrays, mlq_out_array_json(&list->u.job_list.arrays[i]));
+        json_array_append_new(arrays, mlq_jsonview_array(&list->u.job_list.arrays[i]));
     json_t *doc = jobs && arrays ? json_pack("{s:o, s:o}", "jobs", jobs, "arrays", arrays) : NULL;
     if (!doc) {
         json_decref(jobs);

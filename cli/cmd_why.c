@@ -79,29 +79,9 @@ int mlq_cli_why_print(FILE *f, const struct mlq_msg *reply)
     return ferror(f) ? MLQ_EIO : 0;
 }
 
-/* A string for JSON: jansson refuses bytes that are not UTF-8. */
-static json_t *jstr(const char *s)
-{
-    char buf[MLQ_MAX_STR + 1];
-    if (!s)
-        return json_null();
-    json_t *v = json_string(s);
-    if (v)
-        return v;
-    snprintf(buf, sizeof(buf), "%s", s);
-    for (char *p = buf; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    return json_string(buf);
-}
-
 json_t *mlq_cli_why_json(const struct mlq_msg *reply)
 {
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I}", "job_id", reply->u.why_reply.job_id,
-                     "state", mlq_job_state_name(reply->u.why_reply.state), "blocker",
-                     jstr(reply->u.why_reply.blocker), "text", jstr(reply->u.why_reply.text),
-                     "closest_worker", jstr(reply->u.why_reply.closest_worker), "lacks",
-                     jstr(reply->u.why_reply.lacks), "ahead", (json_int_t)reply->u.why_reply.ahead);
+    return mlq_jsonview_why(reply);
 }
 
 int mlq_cmd_why(struct mlq_cli *cli, int argc, char **argv)

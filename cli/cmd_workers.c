@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "pages.h"
 #include "output.h"
+#include "jsonview.h"
 #include "res.h"
 
 static const char workers_usage[] =
@@ -81,7 +82,7 @@ static int print_workers_json(const struct mlq_workerinfo *w, uint32_t n)
 {
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && i < n; i++)
-        if (json_array_append_new(arr, mlq_out_worker_json(&w[i])) < 0) {
+        if (json_array_append_new(arr, mlq_jsonview_worker(&w[i])) < 0) {
             json_decref(arr);
             arr = NULL;
         }

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "output.h"
+#include "jsonview.h"
 #include "res.h"
 
 #define DETAIL_MAX 200 /* characters of an attempt's detail shown in the table */
@@ -210,7 +211,7 @@ int mlq_jobview_print_array(FILE *f, const struct mlq_arrayinfo *a, bool colour)
     line(f, "submitted:", mlq_out_time_local(a->submit_ms, buf, sizeof(buf)));
     counts_text(a, buf, sizeof(buf));
     line(f, "states:", buf);
-    uint32_t ended = mlq_out_array_ended(a);
+    uint32_t ended = mlq_jsonview_array_ended(a);
     snprintf(buf, sizeof(buf), "%s (%u of %u tasks ended)",
              ended >= a->size ? (a->counts[MLQ_JOB_SUCCEEDED] == a->size ? "succeeded" : "ended")
                               : "in progress",

@@ -15,6 +15,7 @@
 
 #include "client.h"
 #include "err.h"
+#include "jsonview.h"
 
 int mlq_out_fail(int code, const struct mlq_err *err)
 {
@@ -29,22 +30,6 @@ bool mlq_out_colour(FILE *f)
     if (no && no[0])
         return false;
     return isatty(fileno(f)) == 1;
-}
-
-char *mlq_out_time_iso(int64_t ms, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    if (ms <= 0)
-        return buf;
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    if (!gmtime_r(&secs, &tm))
-        return buf;
-    char base[32];
-    if (strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-        return buf;
-    snprintf(buf, len, "%s.%03dZ", base, (int)(ms % 1000));
-    return buf;
 }
 
 char *mlq_out_time_local(int64_t ms, char *buf, size_t len)
@@ -96,26 +81,6 @@ char *mlq_out_exit_text(int32_t exit_code, int32_t signal, char *buf, size_t len
 char *mlq_out_exit(const struct mlq_jobinfo *job, char *buf, size_t len)
 {
     return mlq_out_exit_text(job->exit_code, job->signal, buf, len);
-}
-
-static bool att_failed(enum mlq_attempt_state s)
-{
-    return s == MLQ_ATT_FAILED || s == MLQ_ATT_TIMED_OUT;
-}
-
-int mlq_out_retries_used(const struct mlq_jobinfo *j)
-{
-    int failed = 0;
-    for (uint32_t i = 0; j->attempts && i < j->nattempts; i++)
-        failed += att_failed(j->attempts[i].state);
-    /* the failure that ended the job for good started no retry */
-    bool ended_by_failure = (j->state == MLQ_JOB_FAILED || j->state == MLQ_JOB_TIMED_OUT) &&
-                            j->nattempts > 0 && att_failed(j->attempts[j->nattempts - 1].state);
-    if (ended_by_failure)
-        failed--;
-    if (failed > j->retries)
-        failed = j->retries;
-    return failed > 0 ? failed : 0;
 }
 
 char *mlq_out_clean(const char *s, char *buf, size_t len)
@@ -211,299 +176,22 @@ char *mlq_out_argv(char *const *argv, uint32_t argc, char *buf, size_t len)
     return buf;
 }
 
-/* ---- JSON ---- */
-
-/* A JSON string even for bytes that are not UTF-8 (jansson refuses those):
- * such bytes become '?'. */
-static json_t *safe_string(const char *s)
-{
-    json_t *v = json_string(s);
-    if (v)
-        return v;
-    char *copy = strdup(s);
-    if (!copy)
-        return NULL;
-    for (char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    v = json_string(copy);
-    free(copy);
-    return v;
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? safe_string(s) : json_null();
-}
-
-static json_t *time_or_null(int64_t ms)
-{
-    char buf[40];
-    return ms > 0 ? json_string(mlq_out_time_iso(ms, buf, sizeof(buf))) : json_null();
-}
-
-/* "0,1" -> [0, 1]; entries that are not small non-negative numbers are
- * skipped rather than trusted. */
-static json_t *gpu_ids_json(const char *s)
-{
-    json_t *arr = json_array();
-    if (!arr || !s)
-        return arr;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end != p && v >= 0 && v < 4096)
-            json_array_append_new(arr, json_integer(v));
-        p = end != p ? end : p + 1;
-        while (*p == ',' || *p == ' ')
-            p++;
-    }
-    return arr;
-}
-
-static json_t *argv_json(char *const *argv, uint32_t argc)
-{
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && i < argc; i++)
-        json_array_append_new(arr, safe_string(argv[i] ? argv[i] : ""));
-    return arr;
-}
-
-static json_t *job_json_base(const struct mlq_jobinfo *j)
-{
-    /* json_pack steals the "o" references, also on failure. */
-    return json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:f, s:I, s:i, s:o, s:o, s:o, "
-                     "s:i, s:o, s:o, s:o, s:o, s:o}",
-                     "id", safe_string(j->id), "name", str_or_null(j->name), "owner",
-                     str_or_null(j->owner), "state", mlq_job_state_name(j->state), "reason",
-                     str_or_null(j->reason), "argv", argv_json(j->argv, j->argc), "workdir",
-                     str_or_null(j->workdir), "cpus", (double)j->cpus_m / 1000.0, "mem",
-                     (json_int_t)j->mem, "gpus", (int)j->gpus, "submit_time",
-                     time_or_null(j->submit_ms), "start_time", time_or_null(j->start_ms),
-                     "end_time", time_or_null(j->end_ms), "attempt", (int)j->attempt, "attempt_id",
-                     str_or_null(j->attempt_id), "worker", str_or_null(j->worker), "gpu_ids",
-                     gpu_ids_json(j->gpu_ids), "exit_code",
-                     j->exit_code >= 0 ? json_integer(j->exit_code) : json_null(), "signal",
-                     j->signal > 0 ? json_integer(j->signal) : json_null());
-}
-
-/* Seconds as an integer when whole ("7200"), else a real; null for 0. */
-static json_t *seconds_or_null(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    return ms % 1000 == 0 ? json_integer(ms / 1000) : json_real((double)ms / 1000.0);
-}
-
-/* The retry and failure fields every job object carries. */
-static int add_retry_fields(json_t *o, const struct mlq_jobinfo *j)
-{
-    int rc = json_object_set_new(o, "retries", json_integer(j->retries));
-    rc |= json_object_set_new(o, "node_failures", json_integer(j->node_failures));
-    /* A stale not-before of a job that has run since would only mislead. */
-    int64_t nb = j->state == MLQ_JOB_PENDING ? j->not_before_ms : 0;
-    rc |= json_object_set_new(o, "not_before", time_or_null(nb));
-    rc |= json_object_set_new(o, "time_limit", seconds_or_null(j->time_limit_ms));
-    return rc;
-}
-
-static json_t *deps_json(const struct mlq_dep *d, uint32_t n)
-{
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && d && i < n; i++)
-        if (json_array_append_new(arr, json_pack("{s:o, s:s}", "target", safe_string(d[i].target),
-                                                 "kind", mlq_proto_dep_kind_name(d[i].kind))) < 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    return arr;
-}
-
-/* Issue 6: the array a task belongs to, and the job's dependencies. */
-static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
-{
-    bool task = j->array_id && j->array_index >= 0;
-    int rc = json_object_set_new(o, "array_id", str_or_null(task ? j->array_id : NULL));
-    rc |= json_object_set_new(o, "array_index", task ? json_integer(j->array_index) : json_null());
-    rc |= json_object_set_new(o, "deps", deps_json(j->deps, j->ndeps));
-    return rc;
-}
-
-json_t *mlq_out_job_json(const struct mlq_jobinfo *j)
-{
-    json_t *o = job_json_base(j);
-    if (o && (add_retry_fields(o, j) < 0 || add_pipeline_fields(o, j) < 0)) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-json_t *mlq_out_attempt_json(const struct mlq_attemptinfo *a)
-{
-    return json_pack("{s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "num", (int)a->num, "id",
-                     safe_string(a->id), "worker", str_or_null(a->worker), "state",
-                     mlq_attempt_state_name(a->state), "gpu_ids", gpu_ids_json(a->gpu_ids),
-                     "start_time", time_or_null(a->start_ms), "end_time", time_or_null(a->end_ms),
-                     "exit_code", a->exit_code >= 0 ? json_integer(a->exit_code) : json_null(),
-                     "signal", a->signal > 0 ? json_integer(a->signal) : json_null(), "detail",
-                     str_or_null(a->detail));
-}
-
-json_t *mlq_out_job_status_json(const struct mlq_jobinfo *j)
-{
-    json_t *o = mlq_out_job_json(j);
-    json_t *arr = o ? json_array() : NULL;
-    for (uint32_t i = 0; arr && j->attempts && i < j->nattempts; i++)
-        if (json_array_append_new(arr, mlq_out_attempt_json(&j->attempts[i])) < 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    /* The scheduler leaves the history out when a status names more than 64
-     * jobs: say "not sent" (null) rather than "no attempts" ([]). */
-    bool omitted = arr && j->attempt > 0 && j->nattempts == 0;
-    if (omitted) {
-        json_decref(arr);
-        arr = json_null();
-    }
-    int rc = arr ? json_object_set_new(o, "attempts", arr) : -1;
-    if (rc == 0)
-        rc = json_object_set_new(o, "retries_used",
-                                 omitted ? json_null() : json_integer(mlq_out_retries_used(j)));
-    if (rc < 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-static json_t *strv_json(char *const *v, uint32_t n)
-{
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && v && i < n; i++)
-        if (json_array_append_new(arr, safe_string(v[i] ? v[i] : "")) < 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    return arr;
-}
-
-json_t *mlq_out_gpu_json(const struct mlq_gpuinfo *g)
-{
-    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o}", "index", (int)g->index, "uuid",
-                     str_or_null(g->uuid), "model", str_or_null(g->model), "type",
-                     str_or_null(g->type), "mem", (json_int_t)g->mem, "job_id",
-                     str_or_null(g->job_id));
-}
-
-static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)
-{
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && g && i < n; i++)
-        if (json_array_append_new(arr, mlq_out_gpu_json(&g[i])) < 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    return arr;
-}
-
-json_t *mlq_out_worker_json(const struct mlq_workerinfo *w)
-{
-    return json_pack("{s:o, s:o, s:b, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o, s:s, s:o, s:o, "
-                     "s:o, s:b, s:o}",
-                     "name", str_or_null(w->name), "state", str_or_null(w->state), "draining",
-                     (int)w->draining, "cpus", (double)w->cpus_m / 1000.0, "cpus_used",
-                     (double)w->cpus_used_m / 1000.0, "mem", (json_int_t)w->mem, "mem_used",
-                     (json_int_t)w->mem_used, "gpus", (int)w->gpus, "gpus_used", (int)w->gpus_used,
-                     "running", (int)w->running, "last_seen", time_or_null(w->last_seen_ms), "pool",
-                     w->pool && w->pool[0] ? w->pool : "default", "labels",
-                     strv_json(w->labels, w->nlabels), "drain_reason", str_or_null(w->drain_reason),
-                     "gpu_list", gpu_list_json(w->gpu_list, w->ngpu_list), "unhealthy",
-                     (int)w->unhealthy, "health", str_or_null(w->health));
-}
-
-uint32_t mlq_out_array_ended(const struct mlq_arrayinfo *a)
-{
-    uint32_t n = 0;
-    for (int s = 0; s < MLQ_JOB_STATE_COUNT; s++)
-        if (mlq_job_state_terminal((enum mlq_job_state)s))
-            n += a->counts[s];
-    return n;
-}
-
-static json_t *counts_json(const uint32_t counts[MLQ_JOB_STATE_COUNT])
-{
-    json_t *o = json_object();
-    for (int s = 0; o && s < MLQ_JOB_STATE_COUNT; s++)
-        if (json_object_set_new(o, mlq_job_state_name((enum mlq_job_state)s),
-                                json_integer(counts[s])) < 0) {
-            json_decref(o);
-            o = NULL;
-        }
-    return o;
-}
-
-json_t *mlq_out_array_json(const struct mlq_arrayinfo *a)
-{
-    bool done = mlq_out_array_ended(a) >= a->size;
-    return json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:b, s:b}", "id",
-                     safe_string(a->id), "name", str_or_null(a->name), "owner",
-                     str_or_null(a->owner), "argv", argv_json(a->argv, a->argc), "size",
-                     (int)a->size, "max_running",
-                     a->max_running ? json_integer(a->max_running) : json_null(), "submit_time",
-                     time_or_null(a->submit_ms), "counts", counts_json(a->counts), "failed",
-                     str_or_null(a->failed), "done", (int)done, "succeeded",
-                     (int)(done && a->counts[MLQ_JOB_SUCCEEDED] == a->size));
-}
-
-static json_t *fires_json(const int64_t *v, uint32_t n)
-{
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && v && i < n; i++)
-        if (json_array_append_new(arr, time_or_null(v[i])) < 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    return arr;
-}
-
-static json_t *runs_json(const struct mlq_schedrun *r, uint32_t n)
-{
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && r && i < n; i++)
-        if (json_array_append_new(
-                arr, json_pack("{s:o, s:o, s:s}", "fire_time", time_or_null(r[i].fire_ms), "job_id",
-                               safe_string(r[i].job_id), "state", mlq_job_state_name(r[i].state))) <
-            0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    return arr;
-}
-
-json_t *mlq_out_schedule_json(const struct mlq_scheduleinfo *s)
-{
-    const struct mlq_jobspec *sp = &s->spec;
-    return json_pack("{s:o, s:o, s:o, s:s, s:o, s:b, s:o, s:o, s:o, s:f, s:I, s:i, s:o, s:o, "
-                     "s:o}",
-                     "name", str_or_null(s->name), "cron", str_or_null(s->cron), "timezone",
-                     safe_string(s->timezone && s->timezone[0] ? s->timezone : "UTC"),
-                     "concurrency", s->concurrency ? s->concurrency : "skip", "catch_up",
-                     json_integer(s->catch_up_ms / 1000), "paused", (int)s->paused, "job_name",
-                     str_or_null(sp->name), "argv", argv_json(sp->argv, sp->argc), "workdir",
-                     str_or_null(sp->workdir), "cpus", (double)sp->cpus_m / 1000.0, "mem",
-                     (json_int_t)sp->mem, "gpus", (int)sp->gpus, "array", str_or_null(sp->array),
-                     "next_fires", fires_json(s->next_fires, s->nnext), "runs",
-                     runs_json(s->runs, s->nruns));
-}
-
 int mlq_out_json_print(FILE *f, const json_t *doc)
 {
     /* 10 significant digits print 0.1 CPUs as 0.1, not 0.10000000000000001. */
     if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0 || fputc('\n', f) == EOF)
         return MLQ_EIO;
     return 0;
+}
+
+char *mlq_out_time_iso(int64_t ms, char *buf, size_t len)
+{
+    return mlq_jsonview_time_iso(ms, buf, len);
+}
+
+int mlq_out_retries_used(const struct mlq_jobinfo *j)
+{
+    return mlq_jsonview_retries_used(j);
 }
 
 /* ---- tables ---- */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "jsonview.h"
 #include "proto.h"
 
 /* Prints "mlq: <message>" on stderr (the message of err, else the name of
@@ -21,44 +22,9 @@ int mlq_out_fail(int code, const struct mlq_err *err);
 /* True when f is a terminal and colour is not disabled ($NO_COLOR). */
 bool mlq_out_colour(FILE *f);
 
-/* A job as a JSON object: id, name, owner, state, reason, argv, workdir,
- * cpus (number), mem (bytes), gpus, submit_time/start_time/end_time (ISO 8601
- * UTC or null), attempt, attempt_id, worker, gpu_ids (ints), exit_code and
- * signal (null when none), retries (allowed), node_failures, not_before (ISO;
- * null unless the job is PENDING and waiting), time_limit (seconds or null),
- * array_id and array_index (null unless a task of an array), deps (array of
- * {target: full id, kind: "ok"|"any"|"failed"}). New reference, NULL when out
- * of memory. */
-json_t *mlq_out_job_json(const struct mlq_jobinfo *job);
-/* The same plus what `mlq status` shows: attempts (array of attempt objects,
- * oldest first) and retries_used. */
-json_t *mlq_out_job_status_json(const struct mlq_jobinfo *job);
-/* An attempt: num, id, worker, state, gpu_ids (ints), start_time, end_time,
- * exit_code, signal (null when none), detail (null when none). */
-json_t *mlq_out_attempt_json(const struct mlq_attemptinfo *a);
 /* Retries the job has used so far (failed or timed-out runs that were run
  * again), from its attempts; 0 when the job carries none. */
 int mlq_out_retries_used(const struct mlq_jobinfo *job);
-/* A worker as a JSON object: name, state, draining (bool), cpus, cpus_used,
- * mem, mem_used, gpus, gpus_used, running, last_seen (ISO or null), pool
- * ("default" when the scheduler did not say), labels (array of "k=v"),
- * drain_reason (null unless an admin drained it), gpu_list (array of GPU
- * objects, see below). */
-json_t *mlq_out_worker_json(const struct mlq_workerinfo *w);
-/* A GPU: index, uuid, model, type (null when unknown), mem (bytes, 0
- * unknown), job_id (the job holding it, or null). */
-json_t *mlq_out_gpu_json(const struct mlq_gpuinfo *g);
-/* Tasks of the array in a terminal state. */
-uint32_t mlq_out_array_ended(const struct mlq_arrayinfo *a);
-/* An array: id, name, owner, argv, size, max_running (null = no limit),
- * submit_time, counts (object: every state name -> tasks), failed (indices
- * of tasks that did not succeed, "3,17-19", or null), done (every task
- * ended), succeeded (every task succeeded). */
-json_t *mlq_out_array_json(const struct mlq_arrayinfo *a);
-/* A schedule: name, cron, timezone ("UTC" when none), concurrency, catch_up
- * (seconds), paused, job_name, argv, workdir, cpus, mem, gpus, array (null),
- * next_fires (ISO times), runs ({fire_time, job_id, state}, newest first). */
-json_t *mlq_out_schedule_json(const struct mlq_scheduleinfo *s);
 /* Writes doc (indented) and a newline to f; 0 or MLQ_EIO. */
 int mlq_out_json_print(FILE *f, const json_t *doc);
 

@@ -20,6 +20,7 @@ enum {
     MLQ_ESTATE = -10,   /* operation not allowed in the current state */
     MLQ_ETOOBIG = -11,  /* a bound was exceeded */
     MLQ_EUNAVAIL = -12, /* resource temporarily unavailable (worker gone) */
+    MLQ_EAUTH = -13,    /* no valid credentials (HTTP 401; CLI exit 5) */
 };
 
 #define MLQ_ERR_MSG_MAX 160

@@ -16,6 +16,7 @@
 #include "mpk.h"
 #include "protoauth.h"
 #include "protometrics.h"
+#include "prototoken.h"
 #include "protopipe.h"
 #include "protospec.h"
 
@@ -1191,6 +1192,12 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_METRICS] = {"metrics", 0, NULL, NULL, NULL},
     [MLQ_MSG_METRICS_TEXT] = {"metrics_text", 1, mlq_protometrics_enc_text,
                               mlq_protometrics_dec_text, mlq_protometrics_free_text},
+    [MLQ_MSG_TOKEN_CREATE] = {"token_create", 4, mlq_prototoken_enc_create,
+                              mlq_prototoken_dec_create, NULL},
+    [MLQ_MSG_TOKEN_RM] = {"token_rm", 1, mlq_prototoken_enc_rm, mlq_prototoken_dec_rm, NULL},
+    [MLQ_MSG_TOKENS] = {"tokens", 0, NULL, NULL, NULL},
+    [MLQ_MSG_TOKEN_LIST] = {"token_list", 1, mlq_prototoken_enc_list, mlq_prototoken_dec_list,
+                            mlq_prototoken_free_list},
     [MLQ_MSG_REGISTER] = {"register", 9, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},

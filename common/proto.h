@@ -54,6 +54,11 @@ enum mlq_msg_type {
     MLQ_MSG_EVENT_LIST,    /* "event_list"  events[] */
     MLQ_MSG_METRICS,       /* "metrics"      (no fields); reply metrics_text */
     MLQ_MSG_METRICS_TEXT,  /* "metrics_text" text (Prometheus text format) */
+    MLQ_MSG_TOKEN_CREATE,  /* "token_create" name, principal, role, expires_in_ms; reply token_list
+                            */
+    MLQ_MSG_TOKEN_RM,      /* "token_rm"     name; reply ok */
+    MLQ_MSG_TOKENS,        /* "tokens"       (no fields); reply token_list */
+    MLQ_MSG_TOKEN_LIST,    /* "token_list"   tokens[] (secret only in a create's reply) */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -167,6 +172,17 @@ struct mlq_userinfo {
     char role[MLQ_ROLE_NAME_MAX];  /* "user", "admin", "worker" */
     char key[MLQ_KEY_Z85_LEN + 1]; /* z85 public key */
     int64_t added_ms;              /* wall clock */
+};
+
+/* A bearer token of the HTTP API (`mlq admin tokens`). secret is the
+ * token itself, "" except in the reply to the token_create that made it. */
+#define MLQ_TOKEN_SECRET_LEN 68 /* "mlq_" and 64 hex digits */
+struct mlq_tokeninfo {
+    char name[MLQ_MAX_NAME + 1];      /* mlq_proto_principal_name_check */
+    char principal[MLQ_MAX_NAME + 1]; /* whose token it is */
+    char role[MLQ_ROLE_NAME_MAX];     /* "user" or "admin" */
+    int64_t created_ms, expires_ms;   /* wall clock; expires 0 = never */
+    char secret[MLQ_TOKEN_SECRET_LEN + 1];
 };
 
 /* One row of the events history (`mlq events`). Strings may be NULL. */
@@ -492,6 +508,19 @@ struct mlq_msg {
             struct mlq_eventinfo *events; /* oldest first */
             uint32_t nevents;             /* <= MLQ_MAX_LIST */
         } event_list;
+        struct {
+            char name[MLQ_MAX_NAME + 1];
+            char principal[MLQ_MAX_NAME + 1]; /* whose token */
+            char role[MLQ_ROLE_NAME_MAX];     /* "user" or "admin" */
+            int64_t expires_in_ms;            /* 0 = never */
+        } token_create;
+        struct {
+            char name[MLQ_MAX_NAME + 1];
+        } token_rm;
+        struct {
+            struct mlq_tokeninfo *tokens;
+            uint32_t ntokens; /* <= MLQ_MAX_LIST */
+        } token_list;
         struct {
             char job_id[MLQ_ID_LEN + 1];
             enum mlq_job_state state;

@@ -35,6 +35,7 @@ struct mlq_peer {
     uint8_t id[MLQ_ROUTING_ID_MAX];
     size_t len;
     char user_id[MLQ_PEER_USER_MAX];
+    bool local; /* came over the scheduler's in-process API socket (HTTP) */
 };
 
 /* What a CURVE client needs: the server's public key and its own pair, all

@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
   libzmq3-dev libsodium-dev libmsgpack-dev libsqlite3-dev sqlite3 uuid-dev
-  libcmocka-dev libjansson-dev libmicrohttpd-dev
+  libcmocka-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev
+  curl python3-yaml
   python3 procps iproute2 tzdata
   prometheus curl
 )

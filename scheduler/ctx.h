@@ -25,6 +25,7 @@ struct mlq_metrics;
 
 struct mlq_ctx {
     void *router;
+    void *local; /* ROUTER at MLQ_LOOP_API_ENDPOINT: the HTTP threads' requests */
     struct mlq_store *store;
     struct mlq_jobtab *jobs;
     struct mlq_queue *queue; /* the PENDING jobs of jobs */

@@ -31,6 +31,7 @@
 #include "metrics.h"
 #include "queue.h"
 #include "retention.h"
+#include "tokens.h"
 #include "wproto.h"
 
 #define BATCH_MAX    512  /* messages handled per iteration */
@@ -70,6 +71,9 @@ static const struct {
     [MLQ_MSG_EVENTS] = {mlq_admin_on_events, PEOPLE, FROM_ANY},
     /* Any user: the numbers name owners and workers, never a job's spec. */
     [MLQ_MSG_METRICS] = {mlq_metrics_on_request, PEOPLE, FROM_ANY},
+    [MLQ_MSG_TOKEN_CREATE] = {mlq_tokens_on_create, ADMIN, FROM_ANY},
+    [MLQ_MSG_TOKEN_RM] = {mlq_tokens_on_rm, ADMIN, FROM_ANY},
+    [MLQ_MSG_TOKENS] = {mlq_tokens_on_list, ADMIN, FROM_ANY},
     [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, WORKER, FROM_ANY},
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, WORKER, FROM_WORKER},
     [MLQ_MSG_REPORT] = {mlq_wproto_on_report, WORKER, FROM_WORKER},
@@ -167,6 +171,24 @@ static int bind_router(struct mlq_loop *s, const struct mlq_loop_opts *o, struct
     return rc;
 }
 
+/* The in-process socket the HTTP threads send requests to. Its queue is
+ * bounded: an HTTP thread whose request cannot be queued answers 503. */
+static int bind_local(struct mlq_loop *s, struct mlq_err *err)
+{
+    int hwm = 1024;
+    s->c.local = zmq_socket(s->zctx, ZMQ_ROUTER);
+    if (!s->c.local || zmq_setsockopt(s->c.local, ZMQ_RCVHWM, &hwm, sizeof hwm) < 0 ||
+        zmq_bind(s->c.local, MLQ_LOOP_API_ENDPOINT) < 0)
+        return mlq_err_set(err, MLQ_EIO, "binding %s: %s", MLQ_LOOP_API_ENDPOINT,
+                           zmq_strerror(errno));
+    return 0;
+}
+
+void *mlq_loop_zctx(struct mlq_loop *s)
+{
+    return s->zctx;
+}
+
 /* "ROLE:NAME:FILE.pub" from --authorize: registers that key. */
 static int authorize_one(struct mlq_ctx *c, const char *spec, struct mlq_err *err)
 {
@@ -253,6 +275,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
         rc = mlq_err_set(err, MLQ_EIO, "zmq_ctx_new: %s", zmq_strerror(errno));
     if (rc == 0)
         rc = bind_router(s, o, err);
+    if (rc == 0)
+        rc = bind_local(s, err);
     if (rc < 0) {
         mlq_loop_destroy(&s);
         return rc;
@@ -268,6 +292,8 @@ void mlq_loop_destroy(struct mlq_loop **sp)
     struct mlq_loop *s = *sp;
     if (s->c.router)
         zmq_close(s->c.router);
+    if (s->c.local)
+        zmq_close(s->c.local);
     mlq_zap_destroy(&s->zap);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
@@ -303,7 +329,8 @@ static int admit(struct mlq_ctx *c, const struct mlq_peer *peer, const struct ml
     if ((unsigned)msg->type >= MLQ_MSG_TYPE_COUNT || !handlers[msg->type].fn)
         return mlq_err_set(e, MLQ_EPROTO, "message type %s is not a request",
                            mlq_proto_type_name(msg->type));
-    int rc = mlq_auth_identity(peer->user_id, c->insecure, &c->who, e);
+    /* HTTP requests always carry a token's identity, even when insecure. */
+    int rc = mlq_auth_identity(peer->user_id, c->insecure && !peer->local, &c->who, e);
     if (rc < 0)
         return rc;
     if (!(c->who.roles & handlers[msg->type].roles))
@@ -332,7 +359,7 @@ static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct m
         rc = mlq_jobops_flush(c, &e);
     if (rc == 0) {
         /* Every event the request appends names who asked for it. */
-        mlq_store_set_actor(c->store, c->insecure ? "insecure" : peer->user_id);
+        mlq_store_set_actor(c->store, c->insecure && !peer->local ? "insecure" : peer->user_id);
         rc = handlers[msg->type].fn(c, peer, msg, &e);
         mlq_store_set_actor(c->store, NULL);
     }
@@ -359,6 +386,72 @@ static void drain_socket(struct mlq_loop *s)
             mlq_warn("bad message: %s", e.msg);
             if (rc == MLQ_EPROTO)
                 reply_error(&s->c, &peer, 0, &e);
+            continue;
+        }
+        handle_one(s, &peer, &msg);
+        mlq_proto_msg_free(&msg);
+    }
+}
+
+/* One request from an HTTP thread: [routing id]["" delimiter][token
+ * hash][body]. The hash is looked up here, on the loop, so the identity
+ * comes from the tokens table and nothing else; only this in-process socket
+ * can set it. Returns MLQ_EUNAVAIL when nothing is queued. */
+static int recv_local(struct mlq_loop *s, struct mlq_peer *peer, struct mlq_msg *msg,
+                      struct mlq_err *e)
+{
+    zmq_msg_t part[4];
+    int n = 0, more = 1;
+    memset(peer, 0, sizeof *peer);
+    memset(msg, 0, sizeof *msg);
+    peer->local = true;
+    while (more) {
+        zmq_msg_t scratch, *p = n < 4 ? &part[n] : &scratch;
+        zmq_msg_init(p);
+        if (zmq_msg_recv(p, s->c.local, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(p);
+            for (int i = 0; i < n && i < 4; i++)
+                zmq_msg_close(&part[i]);
+            return n == 0 ? MLQ_EUNAVAIL : mlq_err_set(e, MLQ_EPROTO, "truncated API request");
+        }
+        more = zmq_msg_more(p);
+        if (p == &scratch)
+            zmq_msg_close(p);
+        n++;
+    }
+    int rc = 0;
+    size_t idlen = zmq_msg_size(&part[0]);
+    peer->len = idlen > MLQ_ROUTING_ID_MAX ? MLQ_ROUTING_ID_MAX : idlen;
+    memcpy(peer->id, zmq_msg_data(&part[0]), peer->len);
+    char hash[MLQ_TOKEN_HASH_HEX + 1];
+    if (n != 4 || zmq_msg_size(&part[2]) != MLQ_TOKEN_HASH_HEX)
+        rc = mlq_err_set(e, MLQ_EPROTO, "malformed API request");
+    if (rc == 0) {
+        memcpy(hash, zmq_msg_data(&part[2]), MLQ_TOKEN_HASH_HEX);
+        hash[MLQ_TOKEN_HASH_HEX] = '\0';
+        rc = mlq_proto_decode(zmq_msg_data(&part[3]), zmq_msg_size(&part[3]), msg, e);
+    }
+    if (rc == 0)
+        rc = mlq_tokens_identity(&s->c, hash, peer->user_id, sizeof peer->user_id, e);
+    if (rc < 0 && rc != MLQ_EPROTO && msg->rid == 0)
+        rc = MLQ_EPROTO; /* cannot answer a request we could not read */
+    for (int i = 0; i < n && i < 4; i++)
+        zmq_msg_close(&part[i]);
+    return rc;
+}
+
+static void drain_local(struct mlq_loop *s)
+{
+    for (int i = 0; s->c.local && i < BATCH_MAX && !s->failed; i++) {
+        struct mlq_peer peer;
+        struct mlq_msg msg;
+        struct mlq_err e = {0};
+        int rc = recv_local(s, &peer, &msg, &e);
+        if (rc == MLQ_EUNAVAIL)
+            return;
+        if (rc < 0) {
+            reply_error(&s->c, &peer, msg.rid, &e);
+            mlq_proto_msg_free(&msg);
             continue;
         }
         handle_one(s, &peer, &msg);
@@ -417,7 +510,7 @@ static void end_iteration(struct mlq_loop *s)
         }
         s->failed = false;
     }
-    mlq_outbox_flush(c->out, c->router);
+    mlq_outbox_flush(c->out, c->router, c->local);
 }
 
 static void run_timers(struct mlq_loop *s)
@@ -489,17 +582,19 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         int64_t wait = s->next_tick - mlq_clock_mono_ms();
         zmq_pollitem_t items[] = {{c->router, 0, ZMQ_POLLIN, 0},
                                   {NULL, stop_fd, ZMQ_POLLIN, 0},
+                                  {c->local, -1, ZMQ_POLLIN, 0},
                                   {s->zap ? mlq_zap_socket(s->zap) : NULL, -1, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, s->zap ? 3 : 2, wait < 0 ? 0 : (long)wait);
+        int n = zmq_poll(items, s->zap ? 4 : 3, wait < 0 ? 0 : (long)wait);
         if (n < 0 && errno != EINTR)
             return mlq_err_set(err, MLQ_EIO, "zmq_poll: %s", zmq_strerror(errno));
         int64_t t0 = mlq_metrics_now_us();
         c->now_mono = mlq_clock_mono_ms();
         c->now_wall = sched_wall(s);
         stop = n > 0 && (items[1].revents & ZMQ_POLLIN);
-        if (s->zap && (items[2].revents & ZMQ_POLLIN) && mlq_zap_handle(s->zap) < 0)
+        if (s->zap && (items[3].revents & ZMQ_POLLIN) && mlq_zap_handle(s->zap) < 0)
             mlq_warn("ZAP handler: receive failed");
         drain_socket(s);
+        drain_local(s);
         run_timers(s);
         schedule_if_dirty(s);
         end_iteration(s);

@@ -45,4 +45,11 @@ int mlq_loop_create(const struct mlq_loop_opts *opts, struct mlq_loop **out, str
 int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err);
 void mlq_loop_destroy(struct mlq_loop **s);
 
+/* In-process endpoint where the loop takes requests from its HTTP threads
+ * (http.h): frames ["" delimiter][SHA-256 hex of the bearer token][body];
+ * the reply is ["" delimiter][body], as on the ROUTER. */
+#define MLQ_LOOP_API_ENDPOINT "inproc://mlq-api"
+/* The loop's ZeroMQ context, for connecting to MLQ_LOOP_API_ENDPOINT. */
+void *mlq_loop_zctx(struct mlq_loop *s);
+
 #endif

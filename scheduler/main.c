@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "res.h"
+#include "http.h"
 #include "loop.h"
 #include "retention.h"
 #include "transport.h"
@@ -62,6 +63,13 @@ static void usage(FILE *f)
                "  --retain-logs-size SIZE\n"
                "                      cap on the stored job logs (DIR/logs), oldest removed\n"
                "                      first; 0 or off for none (default 20G)\n"
+               "  --http ADDR:PORT    serve the HTTP API and the dashboard there (off by\n"
+               "                      default; port 0 picks a free one, written to\n"
+               "                      DIR/http.url); plain HTTP on 127.0.0.0/8 only\n"
+               "  --http-cert FILE    TLS certificate (PEM) for --http\n"
+               "  --http-key FILE     TLS private key (PEM) for --http\n"
+               "  --http-root DIR     dashboard files (default: the installed share/mlq/web,\n"
+               "                      else the source tree's scheduler/web)\n"
                "  --insecure          plain TCP without keys (loopback addresses only)\n"
                "  --allow-root-jobs   let jobs of user root run as root on workers\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
@@ -72,6 +80,7 @@ static void usage(FILE *f)
 
 struct opts {
     struct mlq_loop_opts s;
+    struct mlq_http_opts http;
     const char *auth[MAX_AUTHORIZE];
     size_t nauth;
     char key_buf[MLQ_MAX_PATH + 32];
@@ -143,6 +152,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"retain-jobs", required_argument, NULL, 'J'},
         {"retain-events", required_argument, NULL, 'E'},
         {"retain-logs-size", required_argument, NULL, 'S'},
+        {"http", required_argument, NULL, 'H'},
+        {"http-cert", required_argument, NULL, 'C'},
+        {"http-key", required_argument, NULL, 'K'},
+        {"http-root", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -204,6 +217,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'S':
             rc = parse_retain_size(optarg, &o->s.retain_logs_bytes);
+            break;
+        case 'H':
+            o->http.addr = optarg;
+            break;
+        case 'C':
+            o->http.cert_path = optarg;
+            break;
+        case 'K':
+            o->http.key_path = optarg;
+            break;
+        case 'W':
+            o->http.root = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -327,6 +352,44 @@ static int read_test_clock(struct mlq_loop_opts *o)
     return 0;
 }
 
+/* The dashboard's folder when --http-root is not given: the installed one,
+ * else the one in the source tree this binary was built from. */
+static const char *default_web_root(void)
+{
+    static const char *const dirs[] = {MLQ_WEB_INSTALL_DIR, MLQ_WEB_SOURCE_DIR};
+    struct stat st;
+    for (size_t i = 0; i < 2; i++)
+        if (stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
+            return dirs[i];
+    return NULL;
+}
+
+/* Starts the HTTP server and writes its URL to DIR/http.url (for `mlq up`). */
+static int start_http(struct opts *o, struct mlq_loop *s, struct mlq_http **h, struct mlq_err *e)
+{
+    if (!o->http.addr)
+        return 0;
+    if (!o->http.root)
+        o->http.root = default_web_root();
+    int rc = mlq_http_start(&o->http, mlq_loop_zctx(s), h, e);
+    if (rc < 0)
+        return rc;
+    char url[128], path[MLQ_MAX_PATH + 32];
+    const char *colon = strrchr(o->http.addr, ':');
+    int hostlen = colon ? (int)(colon - o->http.addr) : 0;
+    snprintf(url, sizeof url, "%s://%.*s:%d\n", mlq_http_tls(*h) ? "https" : "http", hostlen,
+             o->http.addr, mlq_http_port(*h));
+    snprintf(path, sizeof path, "%s/http.url", o->s.state_dir);
+    FILE *f = fopen(path, "we");
+    if (f) {
+        fputs(url, f);
+        fclose(f);
+    }
+    url[strlen(url) - 1] = '\0';
+    mlq_info("HTTP API at %s (dashboard: %s)", url, o->http.root ? o->http.root : "none");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {
@@ -371,16 +434,22 @@ int main(int argc, char **argv)
         return 1;
     struct mlq_loop *s = NULL;
     struct mlq_err e = {0};
+    struct mlq_http *http = NULL;
     int rc = mlq_loop_create(&o.s, &s, &e);
+    if (rc == 0)
+        rc = start_http(&o, s, &http, &e);
     if (rc == 0) {
         mlq_info("listening on %s, state in %s", o.s.listen, o.s.state_dir);
         rc = mlq_loop_run(s, pipefd[0], &e);
     }
     if (rc < 0)
         mlq_error("%s", e.msg);
+    mlq_http_stop(&http); /* its threads' sockets go before the context */
     mlq_loop_destroy(&s);
     char path[MLQ_MAX_PATH + 32];
     snprintf(path, sizeof path, "%s/scheduler.pid", o.s.state_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/http.url", o.s.state_dir);
     unlink(path);
     mlq_info("stopped");
     return rc < 0 ? 1 : 0;

@@ -90,12 +90,13 @@ int mlq_outbox_push(struct mlq_outbox *ob, const struct mlq_peer *peer, const st
     return outbox_add(ob, peer, msg, false, err);
 }
 
-size_t mlq_outbox_flush(struct mlq_outbox *ob, void *router)
+size_t mlq_outbox_flush(struct mlq_outbox *ob, void *router, void *local)
 {
     size_t failed = 0;
     for (size_t i = 0; i < ob->n; i++) {
         struct outbox_item *it = &ob->items[i];
-        if (mlq_transport_send_raw(router, &it->peer, it->body, it->len, NULL) < 0)
+        void *sock = it->peer.local ? local : router;
+        if (!sock || mlq_transport_send_raw(sock, &it->peer, it->body, it->len, NULL) < 0)
             failed++;
     }
     outbox_clear(ob);

@@ -34,9 +34,10 @@ int mlq_outbox_reply_fit(struct mlq_outbox *ob, const struct mlq_peer *peer, str
 /* Queues a message that only makes sense if the commit succeeds. */
 int mlq_outbox_push(struct mlq_outbox *ob, const struct mlq_peer *peer, const struct mlq_msg *msg,
                     struct mlq_err *err);
-/* Sends everything in order and empties the box. Returns how many could not
+/* Sends everything in order and empties the box: to local peers (the HTTP
+ * threads) on local, to the others on router. Returns how many could not
  * be delivered (peer gone). */
-size_t mlq_outbox_flush(struct mlq_outbox *ob, void *router);
+size_t mlq_outbox_flush(struct mlq_outbox *ob, void *router, void *local);
 /* Replaces replies by `error` (code, msg) and drops pushes. */
 void mlq_outbox_fail(struct mlq_outbox *ob, int code, const char *msg);
 size_t mlq_outbox_count(const struct mlq_outbox *ob);

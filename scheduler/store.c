@@ -203,6 +203,13 @@ static const char *const migrations[] = {
     "DROP TRIGGER events_no_delete;"
     "CREATE INDEX idempotency_id ON idempotency(id);"
     "PRAGMA user_version = 7;",
+    /* 7 -> 8: bearer tokens of the HTTP API (storetoken.c). Only the
+     * SHA-256 of a token is kept (hex); the token itself is shown once. */
+    "CREATE TABLE tokens ("
+    " name TEXT PRIMARY KEY NOT NULL, principal TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('user', 'admin')),"
+    " hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+    "PRAGMA user_version = 8;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -372,6 +379,7 @@ struct mlq_store {
     sqlite3_stmt *stmt[S_COUNT];
     struct mlq_storepipe *pipe;     /* storepipe.c's statements */
     struct mlq_storeauth *auth;     /* storeauth.c's statements */
+    struct mlq_storetoken *token;   /* storetoken.c's statements */
     struct mlq_storeretain *retain; /* storeretain.c's statements */
     bool tx;                        /* the caller's transaction is open */
     int64_t
@@ -387,6 +395,11 @@ sqlite3 *mlq_storei_db(struct mlq_store *st)
 struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st)
 {
     return st->pipe;
+}
+
+struct mlq_storetoken *mlq_storei_token(struct mlq_store *st)
+{
+    return st->token;
 }
 
 struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st)
@@ -692,6 +705,8 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
     if (rc == 0)
         rc = mlq_storeauth_open(st->db, &st->auth, err);
     if (rc == 0)
+        rc = mlq_storetoken_open(st->db, &st->token, err);
+    if (rc == 0)
         rc = mlq_storeretain_open(st->db, &st->retain, err);
     if (rc < 0) {
         mlq_store_close(&st);
@@ -712,6 +727,7 @@ void mlq_store_close(struct mlq_store **stp)
         sqlite3_finalize(st->stmt[i]);
     mlq_storepipe_close(&st->pipe);
     mlq_storeauth_close(&st->auth);
+    mlq_storetoken_close(&st->token);
     mlq_storeretain_close(&st->retain);
     sqlite3_close(st->db);
     free(st);

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 7
+#define MLQ_STORE_SCHEMA_VERSION 8
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -326,5 +326,29 @@ int mlq_store_events_delete_old(struct mlq_store *st, int64_t before_ms, int lim
 
 void mlq_store_job_free(struct mlq_store_job *job);       /* frees the strings inside */
 void mlq_store_attempt_free(struct mlq_store_attempt *a); /* frees detail */
+
+/* ---- schema v8: bearer tokens of the HTTP API (storetoken.c) --------- */
+
+struct mlq_store_token {
+    char name[MLQ_MAX_NAME + 1];
+    char principal[MLQ_MAX_NAME + 1];
+    char role[8];  /* "user" or "admin" */
+    char hash[65]; /* SHA-256 of the token, lower-case hex */
+    int64_t created_ms;
+    int64_t expires_ms; /* wall clock; 0 = never */
+};
+
+/* Inserts the token; MLQ_ESTATE when the name is taken. Appends a
+ * "token_added" event. */
+int mlq_store_token_add(struct mlq_store *st, const struct mlq_store_token *t, struct mlq_err *err);
+/* Deletes it; MLQ_ENOTFOUND when there is none. Appends "token_removed". */
+int mlq_store_token_delete(struct mlq_store *st, const char *name, struct mlq_err *err);
+/* The token with that hash; MLQ_ENOTFOUND when there is none. */
+int mlq_store_token_by_hash(struct mlq_store *st, const char *hash, struct mlq_store_token *out,
+                            struct mlq_err *err);
+/* Calls fn for every token, by name; stops at fn's first non-zero. */
+typedef int (*mlq_store_token_fn)(const struct mlq_store_token *t, void *ctx);
+int mlq_store_token_each(struct mlq_store *st, mlq_store_token_fn fn, void *ctx,
+                         struct mlq_err *err);
 
 #endif

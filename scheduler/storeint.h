@@ -22,6 +22,11 @@ struct mlq_storepipe;
 struct mlq_storeauth;
 /* storeretain.c's prepared statements; owned by the store. */
 struct mlq_storeretain;
+/* storetoken.c's prepared statements; owned by the store. */
+struct mlq_storetoken;
+struct mlq_storetoken *mlq_storei_token(struct mlq_store *st);
+int mlq_storetoken_open(sqlite3 *db, struct mlq_storetoken **out, struct mlq_err *err);
+void mlq_storetoken_close(struct mlq_storetoken **p);
 
 /* ---- provided by store.c ---------------------------------------------- */
 

@@ -34,6 +34,14 @@ pid_alive "$SCHED" || fail "scheduler not running after mlq up"
 mapfile -t WPIDS < <(find "$STATE" -name worker.pid -exec awk '{print $1}' {} \;)
 assert_eq 2 "${#WPIDS[@]}" "worker pid files"
 CFG=$(cat "$MLQ_CONFIG")
+# the HTTP API: up printed its URL and an admin token for us
+URL=$(cat "$STATE/http.url")
+assert_contains "$ERR" "$URL/" "up prints the dashboard URL"
+TOKEN=$(tail -n1 <<<"$OUT")
+[[ "$TOKEN" =~ ^mlq_[0-9a-f]{64}$ ]] || fail "up printed no token: $OUT"
+NW=$(curl -sf -H "Authorization: Bearer $TOKEN" "$URL/api/v1/workers" | json "len(d['workers'])") ||
+    fail "the API at $URL did not answer with the token"
+assert_eq 2 "$NW" "workers over HTTP"
 
 other=$(free_port)
 run "$MLQ" up --workers 1 --listen "tcp://127.0.0.1:$other" --state-dir "$STATE"

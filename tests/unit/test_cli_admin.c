@@ -16,6 +16,7 @@
 #include "cmd_why.h"
 #include "cmd_workers.h"
 #include "output.h"
+#include "jsonview.h"
 
 static const char JOB1[] = "1a2b3c4d-0000-4000-8000-000000000001";
 static const char JOB2[] = "9f8e7d6c-0000-4000-8000-000000000002";
@@ -317,7 +318,7 @@ static void test_workers_json(void **state)
 {
     (void)state;
     fill_workers();
-    json_t *o = mlq_out_worker_json(&k_workers[0]);
+    json_t *o = mlq_jsonview_worker(&k_workers[0]);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "a100");
     json_t *labels = json_object_get(o, "labels");
@@ -339,7 +340,7 @@ static void test_workers_json(void **state)
     assert_true(json_is_null(json_object_get(g1, "job_id")));
     json_decref(o);
 
-    o = mlq_out_worker_json(&k_workers[1]);
+    o = mlq_jsonview_worker(&k_workers[1]);
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
     assert_string_equal(json_string_value(json_object_get(o, "drain_reason")), "bad fan");
     assert_int_equal(json_array_size(json_object_get(o, "labels")), 0);

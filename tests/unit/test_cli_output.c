@@ -15,6 +15,7 @@
 #include "client.h"
 #include "jobview.h"
 #include "output.h"
+#include "jsonview.h"
 
 /* 2024-05-01T12:00:03.250Z */
 #define T0 1714564803250LL
@@ -50,7 +51,7 @@ static void test_job_json_fields(void **state)
     char *argv[] = {"python", "train.py", "--lr=0.1"};
     struct mlq_jobinfo j;
     fill_job(&j, argv);
-    json_t *o = mlq_out_job_json(&j);
+    json_t *o = mlq_jsonview_job(&j);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "id")), j.id);
     assert_string_equal(json_string_value(json_object_get(o, "name")), "train");
@@ -106,7 +107,7 @@ static void test_job_json_nulls(void **state)
     j.worker = NULL;
     j.gpu_ids = NULL;
     j.exit_code = -1;
-    json_t *o = mlq_out_job_json(&j);
+    json_t *o = mlq_jsonview_job(&j);
     assert_non_null(o);
     const char *nulls[] = {"name",   "reason",    "start_time", "end_time",
                            "worker", "exit_code", "signal",     "attempt_id"};
@@ -128,7 +129,7 @@ static void test_job_json_signal_and_bad_bytes(void **state)
     j.exit_code = -1;
     j.signal = 9;
     j.gpu_ids = "1,x,2";
-    json_t *o = mlq_out_job_json(&j);
+    json_t *o = mlq_jsonview_job(&j);
     assert_non_null(o); /* bytes that are not UTF-8 do not lose the job */
     assert_string_equal(json_string_value(json_object_get(o, "name")), "bad?name");
     assert_string_equal(json_string_value(json_array_get(json_object_get(o, "argv"), 0)), "a?");
@@ -170,7 +171,7 @@ static void test_worker_json(void **state)
         .running = 2,
         .last_seen_ms = T0,
     };
-    json_t *o = mlq_out_worker_json(&w);
+    json_t *o = mlq_jsonview_worker(&w);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "name")), "w1");
     assert_string_equal(json_string_value(json_object_get(o, "state")), "UP");
@@ -190,11 +191,11 @@ static void test_worker_json_draining(void **state)
 {
     (void)state;
     struct mlq_workerinfo w = {.name = "w2", .state = "UP"};
-    json_t *o = mlq_out_worker_json(&w);
+    json_t *o = mlq_jsonview_worker(&w);
     assert_true(json_is_false(json_object_get(o, "draining")));
     json_decref(o);
     w.draining = true;
-    o = mlq_out_worker_json(&w);
+    o = mlq_jsonview_worker(&w);
     assert_true(json_is_true(json_object_get(o, "draining")));
     assert_string_equal(json_string_value(json_object_get(o, "state")), "UP");
     json_decref(o);
@@ -204,13 +205,13 @@ static void test_worker_json_unhealthy(void **state)
 {
     (void)state;
     struct mlq_workerinfo w = {.name = "w3", .state = "UP"};
-    json_t *o = mlq_out_worker_json(&w);
+    json_t *o = mlq_jsonview_worker(&w);
     assert_true(json_is_false(json_object_get(o, "unhealthy")));
     assert_true(json_is_null(json_object_get(o, "health")));
     json_decref(o);
     w.unhealthy = true;
     w.health = "refused 3 assignments in a row (last: spool full)";
-    o = mlq_out_worker_json(&w);
+    o = mlq_jsonview_worker(&w);
     assert_true(json_is_true(json_object_get(o, "unhealthy")));
     assert_string_equal(json_string_value(json_object_get(o, "health")), w.health);
     json_decref(o);
@@ -265,7 +266,7 @@ static void test_job_status_json(void **state)
     char *argv[] = {"python", "train.py", "--lr=0.1"};
     struct mlq_jobinfo j;
     fill_retrying(&j, argv);
-    json_t *o = mlq_out_job_status_json(&j);
+    json_t *o = mlq_jsonview_job_status(&j);
     assert_non_null(o);
     assert_int_equal(json_integer_value(json_object_get(o, "retries")), 3);
     assert_int_equal(json_integer_value(json_object_get(o, "retries_used")), 2);
@@ -274,7 +275,7 @@ static void test_job_status_json(void **state)
                         "2024-05-01T12:02:03.250Z");
     assert_true(json_real_value(json_object_get(o, "time_limit")) == 1.5);
     j.state = MLQ_JOB_RUNNING; /* once it runs again, the old retry time is not shown */
-    json_t *o2 = mlq_out_job_json(&j);
+    json_t *o2 = mlq_jsonview_job(&j);
     assert_true(json_is_null(json_object_get(o2, "not_before")));
     json_decref(o2);
     j.state = MLQ_JOB_PENDING;
@@ -305,7 +306,7 @@ static void test_job_status_json(void **state)
     j.attempts = NULL;
     j.nattempts = 0;
     j.time_limit_ms = 7200000;
-    o = mlq_out_job_status_json(&j);
+    o = mlq_jsonview_job_status(&j);
     assert_int_equal(json_array_size(json_object_get(o, "attempts")), 0);
     assert_true(json_is_integer(json_object_get(o, "time_limit")));
     assert_int_equal(json_integer_value(json_object_get(o, "time_limit")), 7200);

@@ -18,6 +18,7 @@
 #include "cmd_wait.h"
 #include "jobview.h"
 #include "output.h"
+#include "jsonview.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -167,7 +168,7 @@ static void test_job_json_pipeline(void **state)
     struct mlq_dep deps[] = {{"", MLQ_DEP_FAILED}};
     strcpy(deps[0].target, ARR);
     fill_job(&j, MLQ_JOB_PENDING);
-    json_t *o = mlq_out_job_json(&j);
+    json_t *o = mlq_jsonview_job(&j);
     assert_true(json_is_null(json_object_get(o, "array_id")));
     assert_true(json_is_null(json_object_get(o, "array_index")));
     assert_int_equal(json_array_size(json_object_get(o, "deps")), 0);
@@ -176,7 +177,7 @@ static void test_job_json_pipeline(void **state)
     j.array_index = 17;
     j.deps = deps;
     j.ndeps = 1;
-    o = mlq_out_job_json(&j);
+    o = mlq_jsonview_job(&j);
     assert_string_equal(json_string_value(json_object_get(o, "array_id")), ARR);
     assert_int_equal(json_integer_value(json_object_get(o, "array_index")), 17);
     json_t *d = json_array_get(json_object_get(o, "deps"), 0);
@@ -190,7 +191,7 @@ static void test_array_json(void **state)
     (void)state;
     struct mlq_arrayinfo a;
     fill_array(&a);
-    json_t *o = mlq_out_array_json(&a);
+    json_t *o = mlq_jsonview_array(&a);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "id")), ARR);
     assert_int_equal(json_integer_value(json_object_get(o, "size")), 10);
@@ -209,7 +210,7 @@ static void test_array_json(void **state)
     a.counts[MLQ_JOB_SUCCEEDED] = 10;
     a.max_running = 0;
     a.failed = NULL;
-    o = mlq_out_array_json(&a);
+    o = mlq_jsonview_array(&a);
     assert_true(json_is_true(json_object_get(o, "done")));
     assert_true(json_is_true(json_object_get(o, "succeeded")));
     assert_true(json_is_null(json_object_get(o, "max_running")));
@@ -236,7 +237,7 @@ static void test_schedule_json(void **state)
     s.nnext = 2;
     s.runs = &run;
     s.nruns = 1;
-    json_t *o = mlq_out_schedule_json(&s);
+    json_t *o = mlq_jsonview_schedule(&s);
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "timezone")), "UTC");
     assert_string_equal(json_string_value(json_object_get(o, "concurrency")), "skip");

@@ -282,10 +282,31 @@ static struct mlq_eventinfo sample_events[] = {
     {.seq = INT64_MAX, .time_ms = 0, .kind = "key_added"},
 };
 
-/* user_add, user_rm, users, user_list, events, event_list */
+static struct mlq_tokeninfo sample_tokens[] = {
+    {"ci-bot", "alice@example.org", "admin", 1700000000000, 1800000000000,
+     "mlq_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+    {"x", "bob", "user", 0, 0, ""},
+};
+
+/* user_add, user_rm, users, user_list, events, event_list, token_* */
 static void fill_issue5_sample(struct mlq_msg *m)
 {
     switch (m->type) {
+    case MLQ_MSG_TOKEN_CREATE:
+        strcpy(m->u.token_create.name, "ci-bot");
+        strcpy(m->u.token_create.principal, "alice@example.org");
+        strcpy(m->u.token_create.role, "admin");
+        m->u.token_create.expires_in_ms = 86400000;
+        break;
+    case MLQ_MSG_TOKEN_RM:
+        strcpy(m->u.token_rm.name, "ci-bot");
+        break;
+    case MLQ_MSG_TOKENS:
+        break;
+    case MLQ_MSG_TOKEN_LIST:
+        m->u.token_list.tokens = sample_tokens;
+        m->u.token_list.ntokens = N(sample_tokens);
+        break;
     case MLQ_MSG_USER_ADD:
         strcpy(m->u.user_add.name, "bob.smith");
         strcpy(m->u.user_add.key, sample_users[0].key);
@@ -894,6 +915,24 @@ static void assert_issue5_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
             assert_string_equal(x->key, y->key);
             assert_true(x->added_ms == y->added_ms);
         }
+    } else if (a->type == MLQ_MSG_TOKEN_CREATE) {
+        assert_string_equal(a->u.token_create.name, b->u.token_create.name);
+        assert_string_equal(a->u.token_create.principal, b->u.token_create.principal);
+        assert_string_equal(a->u.token_create.role, b->u.token_create.role);
+        assert_true(a->u.token_create.expires_in_ms == b->u.token_create.expires_in_ms);
+    } else if (a->type == MLQ_MSG_TOKEN_RM) {
+        assert_string_equal(a->u.token_rm.name, b->u.token_rm.name);
+    } else if (a->type == MLQ_MSG_TOKEN_LIST) {
+        assert_int_equal(a->u.token_list.ntokens, b->u.token_list.ntokens);
+        for (uint32_t i = 0; i < a->u.token_list.ntokens; i++) {
+            const struct mlq_tokeninfo *x = &a->u.token_list.tokens[i],
+                                       *y = &b->u.token_list.tokens[i];
+            assert_string_equal(x->name, y->name);
+            assert_string_equal(x->principal, y->principal);
+            assert_string_equal(x->role, y->role);
+            assert_true(x->created_ms == y->created_ms && x->expires_ms == y->expires_ms);
+            assert_string_equal(x->secret, y->secret);
+        }
     } else if (a->type == MLQ_MSG_EVENTS) {
         assert_str_same(a->u.events.job, b->u.events.job);
         assert_true(a->u.events.since_ms == b->u.events.since_ms);
@@ -1008,6 +1047,10 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_USER_LIST:
     case MLQ_MSG_EVENTS:
     case MLQ_MSG_EVENT_LIST:
+    case MLQ_MSG_TOKEN_CREATE:
+    case MLQ_MSG_TOKEN_RM:
+    case MLQ_MSG_TOKENS:
+    case MLQ_MSG_TOKEN_LIST:
         assert_issue5_msgs_eq(a, b);
         break;
     case MLQ_MSG_REPORT:

@@ -297,12 +297,13 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, "DROP TABLE tokens; PRAGMA user_version = 7;");
     exec_ok(db, UNDO_V7);
     assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
     open_store(f);
-    assert_int_equal(q_int(f->db, "PRAGMA user_version"), 7);
+    assert_int_equal(q_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM events"), events);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts"), 2);
     assert_int_equal(q_int(f->db, "SELECT job_seq FROM attempts WHERE state = 1"), 2);
