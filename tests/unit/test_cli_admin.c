@@ -338,7 +338,21 @@ static void test_workers_json(void **state)
     json_t *g1 = json_array_get(gl, 1);
     assert_true(json_is_null(json_object_get(g1, "uuid")));
     assert_true(json_is_null(json_object_get(g1, "job_id")));
+    assert_true(json_is_null(json_object_get(g1, "util"))); /* no NVML: unknown, not 0 */
+    assert_true(json_is_null(json_object_get(g1, "mem_used")));
+    assert_int_equal(json_integer_value(json_object_get(g1, "idle_seconds")), 0);
     json_decref(o);
+    k_gpus[0].util_known = true;
+    k_gpus[0].util = 0;
+    k_gpus[0].mem_used = 5;
+    k_gpus[0].idle_ms = 7200999;
+    o = mlq_jsonview_gpu(&k_gpus[0]);
+    assert_true(json_is_integer(json_object_get(o, "util")));
+    assert_int_equal(json_integer_value(json_object_get(o, "util")), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "mem_used")), 5);
+    assert_int_equal(json_integer_value(json_object_get(o, "idle_seconds")), 7200);
+    json_decref(o);
+    k_gpus[0].util_known = false;
 
     o = mlq_jsonview_worker(&k_workers[1]);
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
