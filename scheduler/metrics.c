@@ -510,16 +510,23 @@ struct restab {
     int n;
 };
 
+/* The (pool, type) row; type "" is the pool's CPU and memory row. Past the
+ * cap everything goes to one row, pool "(other pools)", type "(other)",
+ * which carries both CPUs and GPUs. */
 static struct res *res_row(struct restab *t, const char *pool, const char *type)
 {
     for (int i = 0; i < t->n; i++)
         if (strcmp(t->v[i].pool, pool) == 0 && strcmp(t->v[i].type, type) == 0)
             return &t->v[i];
-    struct res *r = &t->v[t->n < MLQ_METRICS_MAX_POOLS ? t->n++ : MLQ_METRICS_MAX_POOLS];
-    if (r == &t->v[MLQ_METRICS_MAX_POOLS] && r->pool[0])
-        return r;
-    snprintf(r->pool, sizeof r->pool, "%s", r == &t->v[MLQ_METRICS_MAX_POOLS] ? OTHER_POOL : pool);
-    snprintf(r->type, sizeof r->type, "%s", r == &t->v[MLQ_METRICS_MAX_POOLS] ? "" : type);
+    struct res *r = &t->v[MLQ_METRICS_MAX_POOLS];
+    if (t->n < MLQ_METRICS_MAX_POOLS) {
+        r = &t->v[t->n++];
+        snprintf(r->pool, sizeof r->pool, "%s", pool);
+        snprintf(r->type, sizeof r->type, "%s", type);
+    } else if (!r->pool[0]) {
+        snprintf(r->pool, sizeof r->pool, "%s", OTHER_POOL);
+        snprintf(r->type, sizeof r->type, "%s", OTHER);
+    }
     return r;
 }
 

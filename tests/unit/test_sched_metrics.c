@@ -381,6 +381,26 @@ static void test_user_cap(void **state)
     free(t);
 }
 
+/* Pools (x GPU types) past the cap are summed into one row. */
+static void test_pool_cap(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    char name[32];
+    for (int i = 0; i < 40; i++) { /* two rows each: CPUs, and GPUs of type unknown */
+        snprintf(name, sizeof name, "w%d", i);
+        struct mlq_worker *w = up(c, name, 1, 1000);
+        snprintf(w->pool, sizeof w->pool, "p%d", i);
+    }
+    char *t = render(c);
+    assert_true(value_of(t, "mlq_cpus{pool=\"p0\",resource=\"total\"}") == 1);
+    assert_true(value_of(t, "mlq_gpus{pool=\"p31\",gpu_type=\"unknown\",resource=\"total\"}") == 1);
+    assert_null(strstr(t, "pool=\"p32\""));
+    assert_true(value_of(t, "mlq_cpus{pool=\"(other pools)\",resource=\"total\"}") == 8);
+    assert_true(value_of(t, "mlq_gpus{pool=\"(other pools)\",gpu_type=\"(other)\",resource="
+                            "\"total\"}") == 8);
+    free(t);
+}
+
 /* What a scrape costs with a long queue (MLQ_METRICS_BENCH=N pending jobs;
  * skipped without it): printed, and bounded loosely so a regression to
  * something quadratic fails. */
@@ -418,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stranded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpu_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_render_cost, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
