@@ -220,3 +220,26 @@ expect 200 GET /api/v1/jobs "$BRIEF"
 sleep 1.2
 expect 401 GET /api/v1/jobs "$BRIEF"
 assert_contains "$BODY" expired "expired token"
+
+# --- off loopback: plain HTTP refused; TLS with a certificate ------------------
+run "$MLQ_SCHEDULER_BIN" --listen "tcp://127.0.0.1:$(free_port)" --state-dir "$T/state2" \
+    --insecure --http "0.0.0.0:$(free_port)"
+[ "$RC" != 0 ] || fail "plain HTTP off loopback was accepted"
+assert_contains "$ERR" "refusing plain HTTP" "off-loopback refusal"
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 1 \
+        -subj /CN=127.0.0.1 >/dev/null 2>&1 || fail "openssl could not make a certificate"
+    stop_pid "$SCHED_PID"
+    TLS_PORT=$(free_port)
+    start_scheduler "$T/state" --http "127.0.0.1:$TLS_PORT" --http-cert "$T/tls.crt" \
+        --http-key "$T/tls.key"
+    wait_until "port_open $TLS_PORT" 10 || fail "TLS port not open"
+    assert_eq "https://127.0.0.1:$TLS_PORT" "$(cat "$T/state/http.url")" "https URL"
+    code=$(curl -s -o "$T/resp" -w '%{http_code}' --cacert "$T/tls.crt" \
+        -H "Authorization: Bearer $ADMIN" "https://127.0.0.1:$TLS_PORT/api/v1/jobs/$J1")
+    assert_eq 200 "$code" "job over TLS (tokens survive a restart)"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$TLS_PORT/api/v1/jobs") || true
+    [ "$code" != 200 ] || fail "plain HTTP answered on the TLS port"
+else
+    log "openssl missing: TLS part skipped"
+fi
