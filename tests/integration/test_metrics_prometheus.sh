@@ -29,7 +29,7 @@ wait_state "$J3" FAILED 30
 ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create prometheus
 TOKEN=$(grep -oE 'mlq_[0-9a-f]{64}' <<<"$OUT" | head -1)
 [ -n "$TOKEN" ] || fail "no token in: $OUT"
-(umask 077 && printf '%s' "$TOKEN" >"$T/prom.token")
+(umask 077 && printf '%s\n' "$TOKEN" >"$T/prom.token") # as `token create >FILE` writes it
 URL=http://127.0.0.1:$HTTP_PORT/metrics
 assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")" "/metrics without a token"
 assert_eq 200 "$(curl -s -o "$T/scrape.txt" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL")" \
@@ -37,7 +37,7 @@ assert_eq 200 "$(curl -s -o "$T/scrape.txt" -w '%{http_code}' -H "Authorization:
 assert_contains "$(cat "$T/scrape.txt")" '# TYPE mlq_jobs gauge' "scraped text"
 
 # The shipped scrape configuration, pointed at this scheduler and token.
-sed -e "s#/etc/prometheus/mlq.token#$T/prom.token#" -e "s#127.0.0.1:7780#127.0.0.1:$HTTP_PORT#" \
+sed -e "s#/etc/prometheus/mlq.token#$T/prom.token#" -e "s#127.0.0.1:8080#127.0.0.1:$HTTP_PORT#" \
     -e 's#scrape_interval: 15s#scrape_interval: 1s#' \
     "$MLQ_SRC_DIR/deploy/prometheus/prometheus.yml" >"$T/prometheus.yml"
 promtool check config "$T/prometheus.yml" >"$T/logs/promtool.log" 2>&1 ||
