@@ -53,6 +53,11 @@ struct mlq_metrics {
     size_t nusers;
     struct user other; /* users past the cap */
     char db_path[MLQ_MAX_PATH + 16];
+    /* The last rendering, served again to requests within
+     * MLQ_METRICS_CACHE_MS, so that no client can make the loop render
+     * more than once per that period. */
+    char *cache;
+    int64_t cache_mono;
 };
 
 static void hist_init(struct mlq_hist *h, const int64_t *b, int n, int64_t per_second)
@@ -99,6 +104,7 @@ void mlq_metrics_destroy(struct mlq_metrics **mp)
         return;
     struct mlq_metrics *m = *mp;
     mlq_strmap_destroy(&m->by_user, NULL);
+    free(m->cache);
     for (size_t i = 0; i < m->nusers; i++)
         free(m->users[i]);
     free(m->users);
@@ -734,11 +740,23 @@ int mlq_metrics_render(struct mlq_ctx *c, char **out, size_t *len, struct mlq_er
 int mlq_metrics_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                            struct mlq_err *err)
 {
-    struct mlq_msg m = {.type = MLQ_MSG_METRICS_TEXT, .rid = msg->rid};
+    struct mlq_metrics *m = c->metrics;
+    struct mlq_msg r = {.type = MLQ_MSG_METRICS_TEXT, .rid = msg->rid};
+    if (m && m->cache && c->now_mono - m->cache_mono < MLQ_METRICS_CACHE_MS &&
+        c->now_mono >= m->cache_mono) {
+        r.u.metrics_text.text = m->cache;
+        return mlq_outbox_reply(c->out, peer, &r, err);
+    }
     size_t len;
-    int rc = mlq_metrics_render(c, &m.u.metrics_text.text, &len, err);
+    int rc = mlq_metrics_render(c, &r.u.metrics_text.text, &len, err);
     if (rc == 0)
-        rc = mlq_outbox_reply(c->out, peer, &m, err);
-    free(m.u.metrics_text.text);
+        rc = mlq_outbox_reply(c->out, peer, &r, err);
+    if (rc == 0 && m) {
+        free(m->cache);
+        m->cache = r.u.metrics_text.text;
+        m->cache_mono = c->now_mono;
+    } else {
+        free(r.u.metrics_text.text);
+    }
     return rc;
 }

@@ -29,6 +29,7 @@ struct mlq_job;
 #define MLQ_METRICS_MAX_POOLS      64   /* pools (x GPU types) */
 #define MLQ_METRICS_MAX_GPU_SERIES 4096 /* per-worker-GPU series */
 #define MLQ_METRICS_MAX_SHAPES     4096 /* pending shapes examined for stranded GPUs */
+#define MLQ_METRICS_CACHE_MS       1000 /* a rendering is served again for this long */
 #define MLQ_METRICS_MAX_TEXT       MLQ_MAX_METRICS_TEXT /* rendered bytes, < MLQ_MAX_MSG */
 
 #define MLQ_HIST_MAX 16
@@ -79,7 +80,8 @@ void mlq_metrics_counts(const struct mlq_metrics *m, struct mlq_metrics_counts *
  * counters are then absent). */
 int mlq_metrics_render(struct mlq_ctx *c, char **out, size_t *len, struct mlq_err *err);
 
-/* The `metrics` request: replies metrics_text with the rendering. */
+/* The `metrics` request: replies metrics_text with the rendering, the one
+ * made less than MLQ_METRICS_CACHE_MS ago when there is one. */
 struct mlq_peer;
 struct mlq_msg;
 int mlq_metrics_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

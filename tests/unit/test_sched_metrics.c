@@ -381,6 +381,46 @@ static void test_user_cap(void **state)
     free(t);
 }
 
+/* The text of the last reply queued in the outbox. */
+static char *last_reply(struct mlq_ctx *c)
+{
+    size_t n = mlq_outbox_count(c->out), len;
+    assert_true(n > 0);
+    const char *body = mlq_outbox_body(c->out, n - 1, &len);
+    struct mlq_msg m;
+    assert_int_equal(mlq_proto_decode(body, len, &m, NULL), 0);
+    assert_int_equal(m.type, MLQ_MSG_METRICS_TEXT);
+    char *t = strdup(m.u.metrics_text.text);
+    mlq_proto_msg_free(&m);
+    return t;
+}
+
+/* The `metrics` request renders at most once per MLQ_METRICS_CACHE_MS:
+ * within it the same text comes back, after it a fresh one. */
+static void test_request_cache(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_peer peer = {.len = 3};
+    memcpy(peer.id, "cli", 3);
+    struct mlq_msg req = {.type = MLQ_MSG_METRICS, .rid = 7};
+    assert_int_equal(mlq_metrics_on_request(c, &peer, &req, NULL), 0);
+    char *a = last_reply(c);
+    assert_true(value_of(a, "mlq_submissions_total{outcome=\"accepted\"}") == 0);
+    submit(c, "alice", 1000, 0, NULL);
+    commit(c);
+    c->now_mono += MLQ_METRICS_CACHE_MS - 1;
+    assert_int_equal(mlq_metrics_on_request(c, &peer, &req, NULL), 0);
+    char *b = last_reply(c);
+    assert_string_equal(a, b); /* served again */
+    c->now_mono += 1;
+    assert_int_equal(mlq_metrics_on_request(c, &peer, &req, NULL), 0);
+    char *d = last_reply(c);
+    assert_true(value_of(d, "mlq_submissions_total{outcome=\"accepted\"}") == 1);
+    free(a);
+    free(b);
+    free(d);
+}
+
 /* Pools (x GPU types) past the cap are summed into one row. */
 static void test_pool_cap(void **state)
 {
@@ -439,6 +479,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gpu_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_render_cost, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
