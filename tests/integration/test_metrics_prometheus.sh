@@ -2,9 +2,9 @@
 # A real Prometheus (Debian's `prometheus`) scrapes the scheduler's
 # GET /metrics with a bearer token from a file, every second; the values it
 # stores, read back through its HTTP query API, are what the test did. Also:
-# /metrics without a token is 401; every expression of the Grafana dashboard
-# in deploy/ is valid PromQL over these metrics; promtool accepts the scrape
-# configuration in deploy/.
+# /metrics without a token is 401; promtool lints the text; every expression
+# of the Grafana dashboard in deploy/ is valid PromQL over these metrics;
+# promtool accepts the scrape configuration in deploy/.
 IT_DEADLINE=90
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -35,6 +35,9 @@ assert_eq 401 "$(curl -s -o /dev/null -w '%{http_code}' "$URL")" "/metrics witho
 assert_eq 200 "$(curl -s -o "$T/scrape.txt" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL")" \
     "/metrics with the token"
 assert_contains "$(cat "$T/scrape.txt")" '# TYPE mlq_jobs gauge' "scraped text"
+# Prometheus's own linter: names, types, HELP, suffixes, histograms.
+promtool check metrics <"$T/scrape.txt" >"$T/logs/lint.log" 2>&1 ||
+    fail "promtool check metrics: $(cat "$T/logs/lint.log")"
 
 # The shipped scrape configuration, pointed at this scheduler and token.
 sed -e "s#/etc/prometheus/mlq.token#$T/prom.token#" -e "s#127.0.0.1:8080#127.0.0.1:$HTTP_PORT#" \
