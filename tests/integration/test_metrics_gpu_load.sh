@@ -56,5 +56,6 @@ assert_contains "$OUT" "n1 gpu1 h100 GPU-00000001-0000-0000-0000-000000000000 fr
 ok mlq workers --json
 assert_eq 42 "$(json "d['workers'][0]['gpu_list'][1]['util']" <<<"$OUT")" "util in --json"
 assert_eq 0 "$(json "d['workers'][0]['gpu_list'][0]['util']" <<<"$OUT")" "GPU 0 util in --json"
+printf "%s\n" "$M" >"$T/metrics.txt"
 ok mlq cancel "$J"
 log "ok"
