@@ -59,6 +59,8 @@ enum mlq_msg_type {
     MLQ_MSG_TOKEN_RM,      /* "token_rm"     name; reply ok */
     MLQ_MSG_TOKENS,        /* "tokens"       (no fields); reply token_list */
     MLQ_MSG_TOKEN_LIST,    /* "token_list"   tokens[] (secret only in a create's reply) */
+    MLQ_MSG_USAGE,         /* "usage"        (no fields); reply usage_list */
+    MLQ_MSG_USAGE_LIST,    /* "usage_list"   users[] (fair-share use) */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -183,6 +185,13 @@ struct mlq_tokeninfo {
     char role[MLQ_ROLE_NAME_MAX];     /* "user" or "admin" */
     int64_t created_ms, expires_ms;   /* wall clock; expires 0 = never */
     char secret[MLQ_TOKEN_SECRET_LEN + 1];
+};
+
+/* One user's fair-share standing (`usage_list`). */
+struct mlq_usageinfo {
+    char user[MLQ_MAX_NAME + 1];
+    int64_t core_s;        /* decayed weighted core-seconds (GPU-second = 10) */
+    int64_t penalty_milli; /* priority points the use costs, x 1000 */
 };
 
 /* One row of the events history (`mlq events`). Strings may be NULL. */
@@ -521,6 +530,10 @@ struct mlq_msg {
             struct mlq_tokeninfo *tokens;
             uint32_t ntokens; /* <= MLQ_MAX_LIST */
         } token_list;
+        struct {
+            struct mlq_usageinfo *users;
+            uint32_t nusers; /* <= MLQ_MAX_LIST */
+        } usage_list;
         struct {
             char job_id[MLQ_ID_LEN + 1];
             enum mlq_job_state state;

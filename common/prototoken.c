@@ -121,3 +121,47 @@ void mlq_prototoken_free_list(struct mlq_msg *m)
 {
     free(m->u.token_list.tokens);
 }
+
+/* ---- usage_list ----------------------------------------------------------- */
+
+void mlq_prototoken_enc_usage(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    const struct mlq_usageinfo *u = m->u.usage_list.users;
+    uint32_t n = u ? m->u.usage_list.nusers : 0;
+    mlq_mpk_kv_array(pk, "users", n);
+    for (uint32_t i = 0; i < n; i++) {
+        msgpack_pack_map(pk, 3);
+        mlq_mpk_kv_str(pk, "user", u[i].user);
+        mlq_mpk_kv_int(pk, "core_s", u[i].core_s);
+        mlq_mpk_kv_int(pk, "penalty_milli", u[i].penalty_milli);
+    }
+}
+
+int mlq_prototoken_dec_usage(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    const msgpack_object_array *a;
+    int rc = mlq_mpk_read_array(mp, "users", 0, MLQ_MAX_LIST, &a);
+    if (rc < 0 || a->size == 0)
+        return rc;
+    m->u.usage_list.users = calloc(a->size, sizeof *m->u.usage_list.users);
+    if (!m->u.usage_list.users)
+        return mlq_err_set(mp->err, MLQ_ENOMEM, "usage_list: out of memory");
+    m->u.usage_list.nusers = a->size;
+    for (uint32_t i = 0; i < a->size && rc == 0; i++) {
+        struct mlq_mpk_map um;
+        struct mlq_usageinfo *u = &m->u.usage_list.users[i];
+        rc = mlq_mpk_map_init(&um, &a->ptr[i], "usageinfo", mp->err);
+        if (rc == 0)
+            rc = mlq_mpk_read_strbuf(&um, "user", u->user, MLQ_MAX_NAME);
+        if (rc == 0)
+            rc = mlq_mpk_read_int(&um, "core_s", 0, INT64_MAX, &u->core_s);
+        if (rc == 0)
+            rc = mlq_mpk_read_int(&um, "penalty_milli", 0, INT64_MAX, &u->penalty_milli);
+    }
+    return rc;
+}
+
+void mlq_prototoken_free_usage(struct mlq_msg *m)
+{
+    free(m->u.usage_list.users);
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fairshare.h"
 #include "jobops.h"
 #include "log.h"
 #include "logrelay.h"
@@ -21,6 +22,9 @@
 /* Attempt histories go into a `jobs` reply only for this many jobs at most:
  * 64 jobs x 256 attempts stay well under the message size limit. */
 #define STATUS_ATTEMPTS_MAX_JOBS 64
+/* Users in one `usage_list`: 129 bytes of name + 2 integers each stay far
+ * under the message size limit. */
+#define USAGE_MAX_USERS 10000
 
 static int reply(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *m, uint64_t rid,
                  struct mlq_err *err)
@@ -529,4 +533,36 @@ int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
     m.u.why_reply.lacks = why.lacks[0] ? why.lacks : NULL;
     m.u.why_reply.ahead = (uint32_t)why.ahead;
     return mlq_outbox_reply(c->out, peer, &m, err);
+}
+
+struct usage_acc {
+    struct mlq_usageinfo *v;
+    uint32_t n, cap;
+};
+
+static int usage_one(const char *owner, double core_s, double penalty, void *ctx)
+{
+    struct usage_acc *a = ctx;
+    if (a->n >= a->cap)
+        return 1; /* more users than one reply holds: the first ones */
+    struct mlq_usageinfo *u = &a->v[a->n++];
+    snprintf(u->user, sizeof u->user, "%s", owner);
+    u->core_s = core_s > 0 ? (int64_t)(core_s + 0.5) : 0;
+    u->penalty_milli = penalty > 0 ? (int64_t)(penalty * 1000 + 0.5) : 0;
+    return 0;
+}
+
+int mlq_client_on_usage(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                        struct mlq_err *err)
+{
+    struct usage_acc a = {calloc(USAGE_MAX_USERS, sizeof *a.v), 0, USAGE_MAX_USERS};
+    if (!a.v)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    mlq_fairshare_each(c->fs, c->now_wall, usage_one, &a);
+    struct mlq_msg m = {.type = MLQ_MSG_USAGE_LIST, .rid = msg->rid};
+    m.u.usage_list.users = a.v;
+    m.u.usage_list.nusers = a.n;
+    int rc = mlq_outbox_reply(c->out, peer, &m, err);
+    free(a.v);
+    return rc;
 }

@@ -39,6 +39,9 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
 /* A worker's log_chunk: answers the client request it belongs to. */
 int mlq_client_on_log_chunk(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                             struct mlq_err *err);
+/* `usage`: every user's fair-share use (fairshare.h). */
+int mlq_client_on_usage(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                        struct mlq_err *err);
 /* Answers relayed log reads that waited too long. */
 void mlq_client_expire_logs(struct mlq_ctx *c);
 

@@ -136,3 +136,17 @@ double mlq_fairshare_penalty(const struct mlq_fairshare *fs, const char *owner, 
     double core_s = decayed(fs, o, now_ms) + (running > 0 ? running : 0);
     return core_s / 3600.0 * MLQ_FS_POINTS_PER_HOUR;
 }
+
+int mlq_fairshare_each(const struct mlq_fairshare *fs, int64_t now_ms, mlq_fairshare_fn fn,
+                       void *ctx)
+{
+    for (int b = 0; b < FS_BUCKETS; b++)
+        for (const struct owner *o = fs->buckets[b]; o; o = o->next) {
+            double running = o->run_weight * (double)now_ms / 1000.0 - o->run_start;
+            double core_s = decayed(fs, o, now_ms) + (running > 0 ? running : 0);
+            int rc = fn(o->name, core_s, core_s / 3600.0 * MLQ_FS_POINTS_PER_HOUR, ctx);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}

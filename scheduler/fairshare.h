@@ -32,4 +32,11 @@ void mlq_fairshare_stop(struct mlq_fairshare *fs, const char *owner, int64_t cpu
 /* The owner's penalty in priority points at now_ms (>= 0). */
 double mlq_fairshare_penalty(const struct mlq_fairshare *fs, const char *owner, int64_t now_ms);
 
+/* Calls fn for every owner with use on record: its decayed weighted
+ * core-seconds at now_ms (running attempts included) and its penalty. Stops
+ * at fn's first non-zero, which it returns. */
+typedef int (*mlq_fairshare_fn)(const char *owner, double core_s, double penalty, void *ctx);
+int mlq_fairshare_each(const struct mlq_fairshare *fs, int64_t now_ms, mlq_fairshare_fn fn,
+                       void *ctx);
+
 #endif

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "fsutil.h"
 #include "httpint.h"
 #include "jsonview.h"
@@ -436,6 +438,25 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     }
 }
 
+/* libmicrohttpd's own messages (mostly malformed requests): a client could
+ * make them as fast as it sends garbage, so at most one line per 10 s goes
+ * to the log, saying how many were left out. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    static atomic_llong last_ms, dropped;
+    long long now = (long long)mlq_clock_mono_ms(), prev = atomic_load(&last_ms);
+    if (now - prev < 10000 || !atomic_compare_exchange_strong(&last_ms, &prev, now)) {
+        atomic_fetch_add(&dropped, 1);
+        return;
+    }
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    long long n = atomic_exchange(&dropped, 0);
+    mlq_log(MLQ_LOG_WARN, "http: %s (%lld more in the last 10 s left out)", msg, n);
+}
+
 /* ---- start / stop -------------------------------------------------------- */
 
 static int parse_addr(const char *s, struct sockaddr_in *sa, struct mlq_err *err)
@@ -525,8 +546,8 @@ int mlq_http_start(const struct mlq_http_opts *o, void *zctx, struct mlq_http **
         (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)CONN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        h, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!h->d) {
         free(h->cert);
         free(h->key);

@@ -1,6 +1,8 @@
-/* httpusage: GET /api/v1/usage. What each user holds right now (running
- * and pending jobs, CPUs, memory and GPUs of the running ones), summed over
- * the active job listings the loop gives anyone with a token. */
+/* httpusage: GET /api/v1/usage. Per user: the fair-share use the loop
+ * knows (`usage`: decayed weighted core-seconds and the priority penalty
+ * they cost), and what the user holds right now (running and pending jobs,
+ * CPUs, memory and GPUs of the running ones), summed over the active job
+ * listings the loop gives anyone with a token. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@
 struct usage {
     char *user;
     int64_t running, pending, cpus_m, mem, gpus;
+    int64_t core_s, penalty_milli;
 };
 
 static struct usage *find(struct usage *u, size_t *n, const char *user)
@@ -37,6 +40,17 @@ enum MHD_Result mlq_httpapi_usage(struct mlq_http_req *r)
     struct usage *u = calloc(USAGE_MAX_USERS, sizeof *u);
     size_t n = 0;
     int rc = u ? 0 : mlq_err_set(&e, MLQ_ENOMEM, "out of memory");
+    struct mlq_msg ureq = {.type = MLQ_MSG_USAGE}, urep;
+    if (rc == 0 && (rc = mlq_http_call(r, &ureq, &urep, MLQ_HTTP_CALL_MS, &e)) == 0) {
+        for (uint32_t i = 0; i < urep.u.usage_list.nusers; i++) {
+            struct usage *x = find(u, &n, urep.u.usage_list.users[i].user);
+            if (x) {
+                x->core_s = urep.u.usage_list.users[i].core_s;
+                x->penalty_milli = urep.u.usage_list.users[i].penalty_milli;
+            }
+        }
+        mlq_proto_msg_free(&urep);
+    }
     static const enum mlq_job_state states[] = {MLQ_JOB_RUNNING, MLQ_JOB_PENDING};
     for (int s = 0; rc == 0 && s < 2; s++) {
         char cursor[32] = "";
@@ -74,10 +88,12 @@ enum MHD_Result mlq_httpapi_usage(struct mlq_http_req *r)
         qsort(u, n, sizeof *u, by_user);
     for (size_t i = 0; users && i < n; i++)
         json_array_append_new(
-            users, json_pack("{s:o, s:I, s:I, s:f, s:I, s:I}", "user", mlq_jsonview_str(u[i].user),
-                             "running", (json_int_t)u[i].running, "pending",
-                             (json_int_t)u[i].pending, "cpus", (double)u[i].cpus_m / 1000.0, "mem",
-                             (json_int_t)u[i].mem, "gpus", (json_int_t)u[i].gpus));
+            users, json_pack("{s:o, s:I, s:f, s:I, s:I, s:f, s:I, s:I}", "user",
+                             mlq_jsonview_str(u[i].user), "core_seconds", (json_int_t)u[i].core_s,
+                             "penalty", (double)u[i].penalty_milli / 1000.0, "running",
+                             (json_int_t)u[i].running, "pending", (json_int_t)u[i].pending, "cpus",
+                             (double)u[i].cpus_m / 1000.0, "mem", (json_int_t)u[i].mem, "gpus",
+                             (json_int_t)u[i].gpus));
     for (size_t i = 0; i < n; i++)
         free(u[i].user);
     free(u);

@@ -208,6 +208,9 @@ expect 403 GET /api/v1/events "$ALICE"
 expect 200 GET /api/v1/events "$ADMIN"
 expect 200 GET /api/v1/usage "$ALICE"
 schema "GET /api/v1/usage 200"
+# the jobs that ran count for their owner (a few CPU-seconds at least)
+used=$(json "[u['core_seconds'] for u in d['users'] if u['user'] == '$IT_ME'][0]" <<<"$BODY")
+[ "$used" -ge 1 ] || fail "no fair-share use recorded: $BODY"
 expect 404 GET /api/v1/nothing "$ALICE"
 expect 404 DELETE /api/v1/jobs "$ALICE"
 

@@ -282,6 +282,10 @@ static struct mlq_eventinfo sample_events[] = {
     {.seq = INT64_MAX, .time_ms = 0, .kind = "key_added"},
 };
 
+static struct mlq_usageinfo sample_usage[] = {
+    {"alice", 7200, 120000},
+    {"b", 0, 0},
+};
 static struct mlq_tokeninfo sample_tokens[] = {
     {"ci-bot", "alice@example.org", "admin", 1700000000000, 1800000000000,
      "mlq_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
@@ -306,6 +310,12 @@ static void fill_issue5_sample(struct mlq_msg *m)
     case MLQ_MSG_TOKEN_LIST:
         m->u.token_list.tokens = sample_tokens;
         m->u.token_list.ntokens = N(sample_tokens);
+        break;
+    case MLQ_MSG_USAGE:
+        break;
+    case MLQ_MSG_USAGE_LIST:
+        m->u.usage_list.users = sample_usage;
+        m->u.usage_list.nusers = N(sample_usage);
         break;
     case MLQ_MSG_USER_ADD:
         strcpy(m->u.user_add.name, "bob.smith");
@@ -933,6 +943,14 @@ static void assert_issue5_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
             assert_true(x->created_ms == y->created_ms && x->expires_ms == y->expires_ms);
             assert_string_equal(x->secret, y->secret);
         }
+    } else if (a->type == MLQ_MSG_USAGE_LIST) {
+        assert_int_equal(a->u.usage_list.nusers, b->u.usage_list.nusers);
+        for (uint32_t i = 0; i < a->u.usage_list.nusers; i++) {
+            assert_string_equal(a->u.usage_list.users[i].user, b->u.usage_list.users[i].user);
+            assert_true(a->u.usage_list.users[i].core_s == b->u.usage_list.users[i].core_s);
+            assert_true(a->u.usage_list.users[i].penalty_milli ==
+                        b->u.usage_list.users[i].penalty_milli);
+        }
     } else if (a->type == MLQ_MSG_EVENTS) {
         assert_str_same(a->u.events.job, b->u.events.job);
         assert_true(a->u.events.since_ms == b->u.events.since_ms);
@@ -1051,6 +1069,8 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_TOKEN_RM:
     case MLQ_MSG_TOKENS:
     case MLQ_MSG_TOKEN_LIST:
+    case MLQ_MSG_USAGE:
+    case MLQ_MSG_USAGE_LIST:
         assert_issue5_msgs_eq(a, b);
         break;
     case MLQ_MSG_REPORT:
