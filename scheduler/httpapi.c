@@ -73,7 +73,7 @@ static bool match(const char *want, const char *have)
 static enum MHD_Result list_jobs(struct mlq_http_req *r)
 {
     struct mlq_err e = {0};
-    int64_t limit;
+    int64_t limit = 0;
     int rc = num_arg(r, "limit", 100, LIST_MAX, &limit, &e);
     if (rc < 0)
         return fail(r, rc, &e);
@@ -303,7 +303,7 @@ static enum MHD_Result logs_job(struct mlq_http_req *r, const char *id)
         stream = MLQ_STREAM_STDERR;
     else if (s && strcmp(s, "stdout") != 0)
         return bad(r, "stream must be stdout or stderr");
-    int64_t offset, max, follow;
+    int64_t offset = 0, max = 0, follow = 0;
     int rc = num_arg(r, "offset", 0, INT64_MAX / 2, &offset, &e);
     if (rc == 0)
         rc = num_arg(r, "max", MLQ_MAX_LOG_CHUNK, MLQ_MAX_LOG_CHUNK, &max, &e);
@@ -505,7 +505,7 @@ static enum MHD_Result list_schedules(struct mlq_http_req *r)
 static enum MHD_Result list_events(struct mlq_http_req *r)
 {
     struct mlq_err e = {0};
-    int64_t since, limit;
+    int64_t since = 0, limit = 0;
     int rc = num_arg(r, "since_ms", 0, INT64_MAX / 2, &since, &e);
     if (rc == 0)
         rc = num_arg(r, "limit", 100, LIST_MAX, &limit, &e);
@@ -617,5 +617,17 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
     } else if (n == 1 && get && strcmp(p[0], "usage") == 0) {
         return mlq_httpapi_usage(r);
     }
-    return mlq_http_error(r->conn, MLQ_ENOTFOUND, "unknown API path or method");
+    /* A known resource asked with the wrong method is 405, anything else 404. */
+    const char *sub = n == 3 ? p[2] : "";
+    bool job_sub = !strcmp(sub, "cancel") || !strcmp(sub, "logs") || !strcmp(sub, "wait") ||
+                   !strcmp(sub, "why");
+    bool worker_sub = !strcmp(sub, "drain") || !strcmp(sub, "resume");
+    bool known = (strcmp(p[0], "jobs") == 0 && (n <= 2 || job_sub)) ||
+                 (strcmp(p[0], "workers") == 0 && (n == 1 || worker_sub)) ||
+                 (n == 1 && (strcmp(p[0], "schedules") == 0 || strcmp(p[0], "events") == 0 ||
+                             strcmp(p[0], "usage") == 0));
+    if (known)
+        return mlq_http_error_status(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, MLQ_EINVAL,
+                                     "method not allowed here");
+    return mlq_http_error(r->conn, MLQ_ENOTFOUND, "unknown API path");
 }

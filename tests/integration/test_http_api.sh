@@ -212,7 +212,9 @@ schema "GET /api/v1/usage 200"
 used=$(json "[u['core_seconds'] for u in d['users'] if u['user'] == '$IT_ME'][0]" <<<"$BODY")
 [ "$used" -ge 1 ] || fail "no fair-share use recorded: $BODY"
 expect 404 GET /api/v1/nothing "$ALICE"
-expect 404 DELETE /api/v1/jobs "$ALICE"
+expect 405 DELETE /api/v1/jobs "$ALICE"
+expect 405 GET "/api/v1/jobs/$J1/cancel" "$ALICE"
+expect 404 GET "/api/v1/jobs/$J1/nothing" "$ALICE"
 
 # --- revocation and expiry at once ----------------------------------------------
 ok "$MLQ" --scheduler "$SCHED_ADDR" admin token rm bob

@@ -25,7 +25,7 @@ start=$(json "d['rss_start_kb']" <<<"$OUT")
 # ASan keeps freed memory in quarantine (256 MiB): a sanitizer build gets a
 # looser bound.
 bound=262144
-if grep -qa AddressSanitizer "$MLQ_SCHEDULER_BIN"; then bound=1048576; fi
+if grep -qa __asan_init "$MLQ_SCHEDULER_BIN"; then bound=1048576; fi
 [ $((peak - start)) -lt $bound ] || fail "RSS grew by $(((peak - start) / 1024)) MiB under attack"
 # libmicrohttpd's complaints about garbage are rate-limited: the attack
 # cannot fill the disk through the log
