@@ -24,12 +24,14 @@ static const char admin_usage[] =
     "       mlq admin users [--json]\n"
     "       mlq admin token create NAME [--admin] [--user P] [--expires DUR]\n"
     "       mlq admin token rm NAME\n"
-    "       mlq admin tokens [--json]   (HTTP API tokens: mlq admin token --help)\n\n"
+    "       mlq admin tokens [--json]   (HTTP API tokens: mlq admin token --help)\n"
+    "       mlq admin metrics\n\n"
     "Manages the keys the scheduler accepts (admins only). A user's key lets its\n"
     "holder submit jobs and manage their own; --admin also lets them manage every\n"
     "job, worker and key. A worker's key lets mlq-worker --name NAME register.\n"
     "NAME is 1..128 characters of A-Z a-z 0-9 _ . @ -; FILE.pub is a public key\n"
     "file made by `mlq keygen` (or by `mlq up` under STATE/keys).\n"
+    "`metrics` prints the scheduler's Prometheus metrics (any user may).\n"
     "  --key FILE.pub    the public key to register\n"
     "  --admin           (user add) give the user the admin role\n"
     "  --json            (users) {\"users\": [{name, role, key, added}]}\n"
@@ -45,7 +47,7 @@ static const struct option admin_longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-enum form { F_USER_ADD, F_USER_RM, F_WORKER_ADD, F_WORKER_RM, F_USERS };
+enum form { F_USER_ADD, F_USER_RM, F_WORKER_ADD, F_WORKER_RM, F_USERS, F_METRICS };
 
 /* What each form takes. */
 static const struct {
@@ -58,6 +60,7 @@ static const struct {
     [F_WORKER_ADD] = {"worker", "add", "worker", true, true, false, false},
     [F_WORKER_RM] = {"worker", "rm", "worker", true, false, false, false},
     [F_USERS] = {"users", NULL, NULL, false, false, false, true},
+    [F_METRICS] = {"metrics", NULL, NULL, false, false, false, false},
 };
 
 struct admin_opts {
@@ -97,7 +100,8 @@ static int find_form(int argc, char **argv, enum form *out, int *skip, struct ml
     }
     if (argc >= 2 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "worker") == 0))
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin %s: expected add or rm", argv[1]);
-    return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin: expected user, worker, users, token or tokens");
+    return mlq_err_set(err, MLQ_CLI_EUSAGE,
+                       "admin: expected user, worker, users, token, tokens or metrics");
 }
 
 static int admin_opt(int c, struct mlq_cli *cli, struct admin_opts *o, struct mlq_err *err)
@@ -284,6 +288,19 @@ static int do_users(struct mlq_cli *cli, const struct admin_opts *o, struct mlq_
     return rc;
 }
 
+/* The text as the scheduler rendered it (what GET /metrics serves). */
+static int do_metrics(struct mlq_cli *cli, struct mlq_err *err)
+{
+    struct mlq_msg req = {.type = MLQ_MSG_METRICS}, reply;
+    int rc = mlq_cli_request(cli, &req, MLQ_MSG_METRICS_TEXT, &reply, err);
+    if (rc < 0)
+        return rc;
+    if (fputs(reply.u.metrics_text.text, stdout) == EOF || fflush(stdout) != 0)
+        rc = mlq_err_set(err, MLQ_EIO, "writing the metrics failed");
+    mlq_proto_msg_free(&reply);
+    return rc;
+}
+
 int mlq_cmd_admin(struct mlq_cli *cli, int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "token") == 0 || strcmp(argv[1], "tokens") == 0))
@@ -295,6 +312,8 @@ int mlq_cmd_admin(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_err err = {0};
     if (o.form == F_USERS)
         rc = do_users(cli, &o, &err);
+    else if (o.form == F_METRICS)
+        rc = do_metrics(cli, &err);
     else if (o.form == F_USER_RM || o.form == F_WORKER_RM)
         rc = do_rm(cli, &o, &err);
     else

@@ -5,6 +5,7 @@
 #include "cmd_workers.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,9 @@ static const char workers_usage[] =
     "A worker that refused several assignments in a row shows as \"UP (unhealthy)\"\n"
     "with the last refusal below the table: no job is placed on it until it starts\n"
     "one again, a cool-down passes or an admin runs `mlq resume` on it.\n"
-    "  --gpus            also list every GPU: type, UUID and the job holding it\n"
+    "  --gpus            also list every GPU: type, UUID, the job holding it and,\n"
+    "                    where the worker reads NVML, its utilisation and memory in\n"
+    "                    use; IDLE marks a GPU held by a job at 0% for 10 minutes\n"
     "  --json            {\"workers\": [...]}, GPUs included\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n";
@@ -184,7 +187,27 @@ static void print_drain_reasons(FILE *f, const struct mlq_workerinfo *w, uint32_
     }
 }
 
-/* "w1 gpu0 h100 GPU-xxxx job 1a2b3c4d" or "... free", one line per GPU. */
+/* " util 37% mem 10.2G", from the worker's last heartbeat (NVML only), and
+ * " IDLE 42m" for a GPU held by a job that has shown 0% for
+ * MLQ_CLI_GPU_IDLE_MS or more: booked but doing nothing. */
+#define MLQ_CLI_GPU_IDLE_MS (10 * 60 * 1000)
+static void print_gpu_load(FILE *f, const struct mlq_gpuinfo *g)
+{
+    char mem[32];
+    if (!g->util_known)
+        return;
+    fprintf(f, " util %d%% mem %s", (int)g->util, mlq_res_fmt_mem(g->mem_used, mem, sizeof mem));
+    if (g->job_id && g->idle_ms >= MLQ_CLI_GPU_IDLE_MS) {
+        int64_t min = g->idle_ms / 60000;
+        if (min >= 60)
+            fprintf(f, " IDLE %" PRId64 "h%02" PRId64 "m", min / 60, min % 60);
+        else
+            fprintf(f, " IDLE %" PRId64 "m", min);
+    }
+}
+
+/* "w1 gpu0 h100 GPU-xxxx job 1a2b3c4d" or "... free", one line per GPU,
+ * with its load when the worker reports it. */
 static void print_gpu_lines(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
 {
     char name[MLQ_MAX_NAME + 1], type[MLQ_MAX_GPU_TYPE + 1], uuid[MLQ_MAX_NAME + 1];
@@ -197,9 +220,11 @@ static void print_gpu_lines(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
                 fputc('\n', f);
             first = false;
             snprintf(job, sizeof(job), "%s", g->job_id ? g->job_id : "");
-            fprintf(f, "%s gpu%d %s %s %s%s\n", mlq_out_clean(w[i].name, name, sizeof(name)),
+            fprintf(f, "%s gpu%d %s %s %s%s", mlq_out_clean(w[i].name, name, sizeof(name)),
                     (int)g->index, mlq_out_clean(g->type, type, sizeof(type)),
                     mlq_out_clean(g->uuid, uuid, sizeof(uuid)), g->job_id ? "job " : "free", job);
+            print_gpu_load(f, g);
+            fputc('\n', f);
         }
     }
 }

@@ -18,6 +18,7 @@
 #define MLQ_MAX_GPUS          64                /* GPUs per worker (bitmap width) */
 #define MLQ_MAX_ATTEMPTS_LIST 4096              /* attempts named in one register */
 #define MLQ_MAX_LOG_CHUNK     (1024 * 1024)     /* bytes of log in one reply */
+#define MLQ_MAX_METRICS_TEXT  (3 * 1024 * 1024) /* the `metrics` reply's text */
 #define MLQ_MAX_CPUS_M        (1024 * 1000)     /* 1024 CPUs, in millicores */
 #define MLQ_MAX_MEM           (1LL << 50)       /* 1 PiB */
 

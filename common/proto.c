@@ -15,6 +15,7 @@
 
 #include "mpk.h"
 #include "protoauth.h"
+#include "protometrics.h"
 #include "prototoken.h"
 #include "protopipe.h"
 #include "protospec.h"
@@ -44,7 +45,7 @@ static const char *name_of(const char *const *names, int n, int v)
 #define JOBINFO_KEYS     (23 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define WORKERINFO_KEYS  17
 #define ATTEMPTINFO_KEYS 10
-#define GPUINFO_KEYS     6
+#define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
 static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
 {
@@ -107,6 +108,7 @@ static void put_gpu_list(msgpack_packer *pk, const struct mlq_gpuinfo *g, uint32
         mlq_mpk_kv_str(pk, "type", g[i].type);
         mlq_mpk_kv_int(pk, "mem", g[i].mem);
         mlq_mpk_kv_str(pk, "job_id", g[i].job_id);
+        mlq_protometrics_put_gpuinfo(pk, &g[i]);
     }
 }
 
@@ -302,6 +304,8 @@ static int read_gpuinfo(const struct mlq_mpk_map *m, struct mlq_gpuinfo *g)
         rc = mlq_mpk_opt_int(m, "mem", 0, INT64_MAX, &g->mem);
     if (rc == 0)
         rc = read_opt_id(m, "job_id", &g->job_id);
+    if (rc == 0)
+        rc = mlq_protometrics_read_gpuinfo(m, g);
     return rc;
 }
 
@@ -730,17 +734,21 @@ static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_str(pk, "name", m->u.heartbeat.name);
     mlq_mpk_kv_bool(pk, "draining", m->u.heartbeat.draining);
+    mlq_protometrics_put_gpu_load(pk, m);
 }
 
 static int dec_heartbeat(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int rc = mlq_mpk_read_str(mp, "name", MLQ_MAX_NAME, false, &m->u.heartbeat.name);
-    return rc < 0 ? rc : mlq_mpk_opt_bool(mp, "draining", &m->u.heartbeat.draining);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(mp, "draining", &m->u.heartbeat.draining);
+    return rc < 0 ? rc : mlq_protometrics_read_gpu_load(mp, m);
 }
 
 static void free_heartbeat(struct mlq_msg *m)
 {
     free(m->u.heartbeat.name);
+    free(m->u.heartbeat.gpu_load);
 }
 
 static void enc_goodbye(msgpack_packer *pk, const struct mlq_msg *m)
@@ -1181,6 +1189,9 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                         mlq_protoauth_free_events},
     [MLQ_MSG_EVENT_LIST] = {"event_list", 1, mlq_protoauth_enc_event_list,
                             mlq_protoauth_dec_event_list, mlq_protoauth_free_event_list},
+    [MLQ_MSG_METRICS] = {"metrics", 0, NULL, NULL, NULL},
+    [MLQ_MSG_METRICS_TEXT] = {"metrics_text", 1, mlq_protometrics_enc_text,
+                              mlq_protometrics_dec_text, mlq_protometrics_free_text},
     [MLQ_MSG_TOKEN_CREATE] = {"token_create", 4, mlq_prototoken_enc_create,
                               mlq_prototoken_dec_create, NULL},
     [MLQ_MSG_TOKEN_RM] = {"token_rm", 1, mlq_prototoken_enc_rm, mlq_prototoken_dec_rm, NULL},
@@ -1191,7 +1202,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_USAGE_LIST] = {"usage_list", 1, mlq_prototoken_enc_usage, mlq_prototoken_dec_usage,
                             mlq_prototoken_free_usage},
     [MLQ_MSG_REGISTER] = {"register", 9, enc_register, dec_register, free_register},
-    [MLQ_MSG_HEARTBEAT] = {"heartbeat", 2, enc_heartbeat, dec_heartbeat, free_heartbeat},
+    [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
     [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, enc_log_upload, dec_log_upload, free_log_upload},

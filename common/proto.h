@@ -52,6 +52,8 @@ enum mlq_msg_type {
     MLQ_MSG_USER_LIST,     /* "user_list"   users[] */
     MLQ_MSG_EVENTS,        /* "events"      job|nil, since_ms, limit; reply event_list */
     MLQ_MSG_EVENT_LIST,    /* "event_list"  events[] */
+    MLQ_MSG_METRICS,       /* "metrics"      (no fields); reply metrics_text */
+    MLQ_MSG_METRICS_TEXT,  /* "metrics_text" text (Prometheus text format) */
     MLQ_MSG_TOKEN_CREATE,  /* "token_create" name, principal, role, expires_in_ms; reply token_list
                             */
     MLQ_MSG_TOKEN_RM,      /* "token_rm"     name; reply ok */
@@ -61,7 +63,7 @@ enum mlq_msg_type {
     MLQ_MSG_USAGE_LIST,    /* "usage_list"   users[] (fair-share use) */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
-    MLQ_MSG_HEARTBEAT,  /* "heartbeat" name */
+    MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
     MLQ_MSG_REPORT,     /* "report"    attempt report */
     MLQ_MSG_LOG_CHUNK,  /* "log_chunk" token, data, size, err */
     MLQ_MSG_LOG_UPLOAD, /* "log_upload" attempt_id, stream, offset, data, skipped, eof */
@@ -216,6 +218,20 @@ struct mlq_gpuinfo {
     char *type;    /* normalised lowercase type: "h100", "a100", "fake"; NULL unknown */
     int64_t mem;   /* bytes; 0 unknown */
     char *job_id;  /* workerinfo only; NULL when free */
+    /* workerinfo only, optional on the wire: the last heartbeat's NVML
+     * reading (util_known false where the worker has no NVML). */
+    bool util_known;
+    int32_t util;     /* percent, 0..100 */
+    int64_t mem_used; /* bytes */
+    int64_t idle_ms;  /* allocated and at 0% for this long; 0 = not idle */
+};
+
+/* One GPU's load in a heartbeat, read from NVML; GPUs NVML cannot read are
+ * left out (never made up). */
+struct mlq_gpuload {
+    int32_t index;               /* 0..MLQ_MAX_GPUS-1 */
+    int32_t util;                /* percent busy over NVML's last sample, 0..100 */
+    int64_t mem_used, mem_total; /* bytes */
 };
 
 /* One attempt of a job, for `mlq status`. */
@@ -378,8 +394,13 @@ struct mlq_msg {
         } reg;
         struct {
             char *name;
-            bool draining; /* optional */
+            bool draining;                /* optional */
+            struct mlq_gpuload *gpu_load; /* optional; <= MLQ_MAX_GPUS, distinct indexes */
+            uint32_t ngpu_load;
         } heartbeat;
+        struct {
+            char *text; /* <= MLQ_MAX_METRICS_TEXT bytes */
+        } metrics_text;
         struct {
             char *name;
             bool drained; /* true: it holds nothing; false: its running jobs

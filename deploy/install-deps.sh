@@ -11,6 +11,7 @@ PKGS=(
   python3 procps iproute2 tzdata
   python3-pip python3-setuptools python3-wheel python3-venv
   chromium chromium-driver python3-selenium
+  prometheus
 )
 
 missing=()

@@ -53,6 +53,17 @@ static int build_gpu_view(struct mlq_ctx *c, struct gpu_view *gv)
          * gone (leftover.h). */
         for (int32_t g = 0; g < w->gpus; g++)
             gv->by_worker[gv->offset[i] + (size_t)g].job_id = (char *)mlq_leftover_gpu_job(w, g);
+        /* The last heartbeat's utilisation (workers with NVML only). */
+        for (int32_t g = 0; w->gstat && g < w->gpus && g < MLQ_MAX_GPUS; g++) {
+            struct mlq_gpuinfo *d = &gv->by_worker[gv->offset[i] + (size_t)g];
+            const struct mlq_gpustat *st = &w->gstat[g];
+            d->util_known = st->known;
+            d->util = st->util;
+            d->mem_used = st->mem_used;
+            d->idle_ms = st->idle_since_mono && c->now_mono > st->idle_since_mono
+                             ? c->now_mono - st->idle_since_mono
+                             : 0;
+        }
     }
     mlq_jobtab_each(c->jobs, gpu_holder, gv);
     return 0;

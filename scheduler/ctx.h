@@ -21,6 +21,7 @@ struct mlq_deps;
 struct mlq_strmap;
 struct mlq_schedules;
 struct mlq_resend;
+struct mlq_metrics;
 
 struct mlq_ctx {
     void *router;
@@ -60,10 +61,11 @@ struct mlq_ctx {
     struct mlq_job **late;
     size_t nlate, cap_late;
     /* Issue 5. */
-    struct mlq_auth *auth;   /* key registry for the ZAP handler */
-    struct mlq_identity who; /* sender of the request being handled */
-    bool insecure;           /* plain TCP, no identities */
-    bool allow_root;         /* jobs may run as root on workers */
+    struct mlq_auth *auth;       /* key registry for the ZAP handler */
+    struct mlq_identity who;     /* sender of the request being handled */
+    bool insecure;               /* plain TCP, no identities */
+    bool allow_root;             /* jobs may run as root on workers */
+    struct mlq_metrics *metrics; /* counters for /metrics (metrics.h); may be NULL */
 };
 
 #endif

@@ -525,6 +525,34 @@ static enum MHD_Result list_events(struct mlq_http_req *r)
     return mlq_http_json(r->conn, MHD_HTTP_OK, doc);
 }
 
+/* ---- metrics ---------------------------------------------------------------- */
+
+/* GET /metrics: the `metrics` request's text as it is (metrics.c renders
+ * it on the loop), in the Prometheus text format 0.0.4. */
+static enum MHD_Result metrics(struct mlq_http_req *r)
+{
+    if (!is(r, "GET"))
+        return mlq_http_error_status(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, MLQ_EINVAL,
+                                     "/metrics takes GET only");
+    struct mlq_msg req = {.type = MLQ_MSG_METRICS}, rep;
+    struct mlq_err e = {0};
+    int rc = mlq_http_call(r, &req, &rep, MLQ_HTTP_CALL_MS, &e);
+    if (rc < 0)
+        return fail(r, rc, &e);
+    struct MHD_Response *resp = NULL;
+    if (rep.type == MLQ_MSG_METRICS_TEXT && rep.u.metrics_text.text)
+        resp = MHD_create_response_from_buffer(strlen(rep.u.metrics_text.text),
+                                               rep.u.metrics_text.text, MHD_RESPMEM_MUST_COPY);
+    mlq_proto_msg_free(&rep);
+    if (!resp)
+        return mlq_http_error(r->conn, MLQ_EPROTO, "unexpected answer from the scheduler");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8");
+    enum MHD_Result res = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return res;
+}
+
 /* ---- routing ----------------------------------------------------------------- */
 
 /* Splits "/api/v1/a/b/c" after the prefix into at most 3 parts. */
@@ -552,7 +580,7 @@ static int split(const char *path, char parts[3][PATH_MAX_PART + 1])
 enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
 {
     if (strcmp(r->path, "/metrics") == 0)
-        return mlq_http_error(r->conn, MLQ_ENOTFOUND, "metrics are not served by this build");
+        return metrics(r);
     if (strncmp(r->path, "/api/v1/", 8) != 0)
         return mlq_http_error(r->conn, MLQ_ENOTFOUND, "unknown API path (this is /api/v1)");
     char p[3][PATH_MAX_PART + 1];

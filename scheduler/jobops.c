@@ -7,6 +7,7 @@
  * - every change reaches the store (inside the loop's transaction) before the
  *   message that depends on it is queued in the outbox. */
 #include "jobops.h"
+#include "metrics.h"
 #include "jobops_int.h"
 
 #include <stdio.h>
@@ -178,6 +179,7 @@ static int transition_ex(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_ev
     int rc = mlq_fsm_step(from, ev, &to, act, err);
     if (rc < 0)
         return rc;
+    mlq_metrics_transition(c->metrics, job, from, to, c->now_wall);
     job->row.state = to;
     if (set_reason(job, reason) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -215,6 +217,9 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     const struct mlq_jobspec *sp = &job->row.spec;
     int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
     mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms);
+    /* Up to now, not the worker's end time: the counter already showed the
+     * attempt running until the last scrape, and must never go down. */
+    mlq_metrics_gpu_time(c->metrics, sp->owner, sp->gpus, job->att->assigned_ms, c->now_wall);
     if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms, end,
                           c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
@@ -263,6 +268,8 @@ int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
      * does not change while a job waits: a static key, plus the owner's
      * penalty added when shapes are compared. */
     job->qkey = job->row.submit_ms - (int64_t)job->row.spec.priority * c->age_step_ms;
+    /* Ready from now, or once its retry delay is over (metrics: queue wait). */
+    job->pending_ms = job->row.not_before_ms > c->now_wall ? job->row.not_before_ms : c->now_wall;
     if (mlq_queue_add(c->queue, job, c->now_wall) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory queueing job %.8s", job->row.id);
     c->dirty = true;
@@ -298,6 +305,7 @@ static int add_job(struct mlq_ctx *c, struct mlq_store_job *row, bool late, stru
     if (late && late_add(c, *out) < 0)
         return mlq_err_set(err, MLQ_EDB, "out of memory adding job %.8s", (*out)->row.id);
     (*out)->fresh = late;
+    mlq_metrics_submitted(c->metrics);
     return 0;
 }
 

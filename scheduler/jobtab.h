@@ -31,6 +31,8 @@ struct mlq_job {
     bool kill_armed;    /* a KILL of att is being resent (deliver.h) */
     uint64_t gpu_mask;  /* att's GPUs */
     size_t widx;        /* att's worker, index in the registry */
+    int64_t pending_ms; /* wall ms it last became ready to run (metrics: queue
+                           wait); 0: since its submit */
     int64_t ended_ms;   /* when the run that ends the job ended, by its worker's
                            clock (0: now); see record_outcome in jobops.c */
     /* Pending-queue bookkeeping, owned by queue.c. */

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "logrelay.h"
 #include "logstore.h"
+#include "metrics.h"
 #include "queue.h"
 #include "retention.h"
 #include "tokens.h"
@@ -68,6 +69,8 @@ static const struct {
     [MLQ_MSG_USER_RM] = {mlq_admin_on_user_rm, ADMIN, FROM_ANY},
     [MLQ_MSG_USERS] = {mlq_admin_on_users, ADMIN, FROM_ANY},
     [MLQ_MSG_EVENTS] = {mlq_admin_on_events, PEOPLE, FROM_ANY},
+    /* Any user: the numbers name owners and workers, never a job's spec. */
+    [MLQ_MSG_METRICS] = {mlq_metrics_on_request, PEOPLE, FROM_ANY},
     [MLQ_MSG_TOKEN_CREATE] = {mlq_tokens_on_create, ADMIN, FROM_ANY},
     [MLQ_MSG_TOKEN_RM] = {mlq_tokens_on_rm, ADMIN, FROM_ANY},
     [MLQ_MSG_TOKENS] = {mlq_tokens_on_list, ADMIN, FROM_ANY},
@@ -248,6 +251,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     char path[MLQ_MAX_PATH + 16];
     snprintf(path, sizeof path, "%s/mlq.db", o->state_dir);
     int rc = mlq_store_open(path, &c->store, err);
+    if (rc == 0 && !(c->metrics = mlq_metrics_create(o->state_dir)))
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0)
         rc = ctx_init_memory(c, err);
     if (rc == 0 && (!(c->out = mlq_outbox_create()) || !(c->logs = mlq_logrelay_create()) ||
@@ -302,6 +307,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
     mlq_logrelay_destroy(&s->c.logs);
     mlq_logstore_close(&s->c.logstore);
     mlq_retention_destroy(&s->retention);
+    mlq_metrics_destroy(&s->c.metrics);
     free(s);
     *sp = NULL;
 }
@@ -362,6 +368,8 @@ static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct m
         s->failed = true;
         s->fail_err = e;
     } else if (rc < 0) {
+        if (msg->type == MLQ_MSG_SUBMIT)
+            mlq_metrics_rejected(c->metrics);
         reply_error(c, peer, msg->rid, &e);
     }
 }
@@ -475,9 +483,19 @@ static void end_iteration(struct mlq_loop *s)
 {
     struct mlq_ctx *c = &s->c;
     struct mlq_err e = {0};
-    if (!s->failed && (mlq_jobops_flush(c, &e) < 0 || mlq_store_commit(c->store, &e) < 0)) {
+    if (!s->failed && mlq_jobops_flush(c, &e) < 0) {
         s->failed = true;
         s->fail_err = e;
+    }
+    if (!s->failed) {
+        bool wrote = mlq_store_in_tx(c->store);
+        int64_t t0 = wrote ? mlq_metrics_now_us() : 0;
+        if (mlq_store_commit(c->store, &e) < 0) {
+            s->failed = true;
+            s->fail_err = e;
+        } else if (wrote) {
+            mlq_metrics_commit_us(c->metrics, mlq_metrics_now_us() - t0);
+        }
     }
     if (!s->failed && mlq_auth_apply_staged(c->auth) < 0)
         mlq_error("out of memory applying a committed key change; restart the scheduler");
@@ -570,6 +588,7 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         int n = zmq_poll(items, s->zap ? 4 : 3, wait < 0 ? 0 : (long)wait);
         if (n < 0 && errno != EINTR)
             return mlq_err_set(err, MLQ_EIO, "zmq_poll: %s", zmq_strerror(errno));
+        int64_t t0 = mlq_metrics_now_us();
         c->now_mono = mlq_clock_mono_ms();
         c->now_wall = sched_wall(s);
         stop = n > 0 && (items[1].revents & ZMQ_POLLIN);
@@ -581,6 +600,7 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         schedule_if_dirty(s);
         end_iteration(s);
         run_retention(s);
+        mlq_metrics_iteration_us(c->metrics, mlq_metrics_now_us() - t0);
     }
     return 0;
 }

@@ -340,6 +340,11 @@ size_t mlq_queue_nshapes(const struct mlq_queue *q)
     return q->nactive;
 }
 
+struct mlq_job *mlq_queue_shape_head(const struct mlq_queue *q, size_t i)
+{
+    return i < q->nactive ? q->active[i]->jobs.v[0] : NULL;
+}
+
 struct mlq_job *mlq_queue_first(const struct mlq_queue *q, mlq_queue_bias_fn bias, void *ctx)
 {
     struct mlq_job *best = NULL;

@@ -53,6 +53,9 @@ void mlq_queue_pass_skip(struct mlq_queue *q, struct mlq_job *job);
 /* Number of shapes with ready jobs, and the ready job with the lowest key
  * across all of them (NULL when none). */
 size_t mlq_queue_nshapes(const struct mlq_queue *q);
+/* The first ready job of shape i, 0 <= i < mlq_queue_nshapes(q): a walk over
+ * the shapes that costs one step per shape (metrics.c). */
+struct mlq_job *mlq_queue_shape_head(const struct mlq_queue *q, size_t i);
 struct mlq_job *mlq_queue_first(const struct mlq_queue *q, mlq_queue_bias_fn bias, void *ctx);
 /* How many ready jobs go before job (for `mlq why`; walks the whole queue). */
 size_t mlq_queue_count_ahead(const struct mlq_queue *q, const struct mlq_job *job,

@@ -37,6 +37,7 @@ void mlq_workers_destroy(struct mlq_workers **ws)
         struct mlq_worker *w = &(*ws)->items[i];
         free_desc(w->labels, w->nlabels, w->gpu_list, w->ngpu_list);
         mlq_leftover_free(w);
+        free(w->gstat);
     }
     free((*ws)->items);
     free(*ws);

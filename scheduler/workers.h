@@ -22,6 +22,15 @@ enum mlq_worker_state {
     MLQ_WORKER_LOST,     /* missed its lease */
 };
 
+/* What a worker's heartbeat said about one of its GPUs (NVML); absent
+ * where it has no NVML (fake GPUs in tests, nvidia-smi-only nodes). */
+struct mlq_gpustat {
+    bool known;                  /* reported at the last heartbeat */
+    int32_t util;                /* percent busy over NVML's last sample, 0..100 */
+    int64_t mem_used, mem_total; /* bytes */
+    int64_t idle_since_mono;     /* allocated and at 0% since then; 0 = not idle */
+};
+
 struct mlq_worker {
     char name[MLQ_MAX_NAME + 1];
     enum mlq_worker_state state;
@@ -55,6 +64,9 @@ struct mlq_worker {
     /* Bookings of lost attempts whose processes may remain (leftover.h);
      * counted in the *_used totals, not in running. */
     struct mlq_leftovers *leftovers;
+    /* GPU utilisation from heartbeats: MLQ_MAX_GPUS entries once the worker
+     * reported any (NULL before; owned by the registry). */
+    struct mlq_gpustat *gstat;
 };
 
 struct mlq_workers;

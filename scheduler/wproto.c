@@ -7,6 +7,7 @@
 #include "wproto.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "deliver.h"
@@ -135,6 +136,39 @@ static int known_worker(struct mlq_ctx *c, const struct mlq_peer *peer, struct m
     return 0;
 }
 
+/* Keeps what the heartbeat said about each GPU (metrics, `mlq workers
+ * --gpus`). A GPU held by an attempt that reads 0% is idle from the first
+ * such heartbeat on; any other reading ends that. GPUs left out of the
+ * report (no NVML) are unknown, never assumed idle. */
+static void note_gpu_load(struct mlq_ctx *c, struct mlq_worker *w, const struct mlq_gpuload *g,
+                          uint32_t n)
+{
+    if (n == 0 && !w->gstat)
+        return; /* no NVML there: nothing to keep, no allocation */
+    if (!w->gstat && !(w->gstat = calloc(MLQ_MAX_GPUS, sizeof *w->gstat)))
+        return; /* out of memory: no utilisation for this worker, nothing else lost */
+    bool said[MLQ_MAX_GPUS] = {false};
+    for (uint32_t i = 0; i < n; i++) {
+        int k = g[i].index;
+        if (k < 0 || k >= MLQ_MAX_GPUS || k >= w->gpus)
+            continue;
+        struct mlq_gpustat *s = &w->gstat[k];
+        said[k] = true;
+        s->known = true;
+        s->util = g[i].util;
+        s->mem_used = g[i].mem_used;
+        s->mem_total = g[i].mem_total;
+        bool held = (w->gpu_used >> k) & 1;
+        if (!held || g[i].util > 0)
+            s->idle_since_mono = 0;
+        else if (!s->idle_since_mono)
+            s->idle_since_mono = c->now_mono;
+    }
+    for (int k = 0; k < MLQ_MAX_GPUS; k++)
+        if (!said[k])
+            memset(&w->gstat[k], 0, sizeof w->gstat[k]);
+}
+
 int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                             struct mlq_err *err)
 {
@@ -152,6 +186,7 @@ int mlq_wproto_on_heartbeat(struct mlq_ctx *c, const struct mlq_peer *peer, stru
         w->draining = msg->u.heartbeat.draining;
         mlq_info("worker %s %s", w->name, w->draining ? "is draining" : "takes jobs again");
     }
+    note_gpu_load(c, w, msg->u.heartbeat.gpu_load, msg->u.heartbeat.ngpu_load);
     struct mlq_msg m = {.type = MLQ_MSG_HB_ACK, .rid = msg->rid};
     return mlq_outbox_reply(c->out, peer, &m, err);
 }

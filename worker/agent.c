@@ -12,6 +12,7 @@
  * network is back (a partition sends no reset), long enough to miss the
  * lease although the cut itself was shorter. */
 #include "agent.h"
+#include "gpuload.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -140,6 +141,11 @@ static void send_heartbeat(struct mlq_agent *a)
     struct mlq_msg m = {.type = MLQ_MSG_HEARTBEAT};
     m.u.heartbeat.name = (char *)a->cfg.name;
     m.u.heartbeat.draining = a->draining;
+    struct mlq_gpuload load[MLQ_MAX_GPUS];
+    if (a->cfg.gpuload) {
+        m.u.heartbeat.ngpu_load = mlq_gpuload_read(a->cfg.gpuload, load, MLQ_MAX_GPUS);
+        m.u.heartbeat.gpu_load = load;
+    }
     send_renewing(a, &m);
 }
 

@@ -42,6 +42,8 @@
 #include "spool.h"
 #include "transport.h"
 
+struct mlq_gpuload_probe;
+
 struct mlq_agent_config {
     const char *endpoint;  /* scheduler, e.g. tcp://127.0.0.1:7710 */
     const char *name;      /* worker name, <= MLQ_MAX_NAME */
@@ -51,6 +53,7 @@ struct mlq_agent_config {
     int32_t gpus; /* GPU indices 0..gpus-1 */
     /* Sent in "register" (borrowed like the strings above). */
     const struct mlq_gpuinfo *gpu_list; /* gpus entries, [i].index == i; NULL: none sent */
+    struct mlq_gpuload_probe *gpuload;  /* GPU load for heartbeats (borrowed); NULL: none */
     const char *pool;                   /* NULL: "default" */
     const char *const *labels;          /* "k=v", nlabels <= MLQ_MAX_LABELS */
     uint32_t nlabels;

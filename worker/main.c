@@ -22,6 +22,7 @@
 #include "drainctl.h"
 #include "exec.h"
 #include "gpu.h"
+#include "gpuload.h"
 #include "keys.h"
 #include "log.h"
 #include "logupload.h"
@@ -490,6 +491,9 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
         .signal_fd = sig_fd,
         .curve = o->insecure ? NULL : &o->curve,
     };
+    /* GPU load in heartbeats where NVML found the GPUs; never for fake ones. */
+    if (strcmp(gpus.source, "nvml") == 0)
+        cfg.gpuload = mlq_gpuload_open(NULL, gpus.n);
     struct mlq_agent *agent = NULL;
     int rc = mlq_agent_create(&cfg, spool, &agent, &err);
     if (rc == 0) {
@@ -503,6 +507,7 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
     else
         mlq_info("stopping; running jobs stay under their shims");
     mlq_agent_destroy(&agent);
+    mlq_gpuload_close(&cfg.gpuload);
     mlq_gpu_set_clear(&gpus);
     return rc < 0 ? 1 : 0;
 }

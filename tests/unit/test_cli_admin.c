@@ -283,6 +283,22 @@ static void test_workers_table(void **state)
     assert_non_null(strstr(out, "\nw1 gpu0 h100 GPU-aaaa job 9f8e7d6c\n"));
     assert_non_null(strstr(out, "\nw1 gpu1 h100 - free\n"));
     free(out);
+    /* With NVML readings: utilisation and memory; IDLE once held at 0% for
+     * 10 minutes; a free GPU at 0% is never idle. */
+    k_gpus[0].util_known = k_gpus[1].util_known = true;
+    k_gpus[0].mem_used = 3LL << 30;
+    k_gpus[0].idle_ms = 9 * 60 * 1000;
+    out = capture(workers_gpus, NULL, &rc);
+    assert_non_null(strstr(out, "\nw1 gpu0 h100 GPU-aaaa job 9f8e7d6c util 0% mem 3G\n"));
+    assert_non_null(strstr(out, "\nw1 gpu1 h100 - free util 0% mem 0\n"));
+    free(out);
+    k_gpus[0].idle_ms = 125 * 60 * 1000;
+    k_gpus[1].idle_ms = 125 * 60 * 1000; /* cannot happen for a free GPU; not shown */
+    out = capture(workers_gpus, NULL, &rc);
+    assert_non_null(strstr(out, "job 9f8e7d6c util 0% mem 3G IDLE 2h05m\n"));
+    assert_non_null(strstr(out, "\nw1 gpu1 h100 - free util 0% mem 0\n"));
+    free(out);
+    k_gpus[0].util_known = k_gpus[1].util_known = false;
     k_workers[1].drain_reason = NULL; /* draining by itself */
     out = capture(workers_plain, NULL, &rc);
     assert_non_null(strstr(out, "UP (draining)"));
@@ -322,7 +338,21 @@ static void test_workers_json(void **state)
     json_t *g1 = json_array_get(gl, 1);
     assert_true(json_is_null(json_object_get(g1, "uuid")));
     assert_true(json_is_null(json_object_get(g1, "job_id")));
+    assert_true(json_is_null(json_object_get(g1, "util"))); /* no NVML: unknown, not 0 */
+    assert_true(json_is_null(json_object_get(g1, "mem_used")));
+    assert_int_equal(json_integer_value(json_object_get(g1, "idle_seconds")), 0);
     json_decref(o);
+    k_gpus[0].util_known = true;
+    k_gpus[0].util = 0;
+    k_gpus[0].mem_used = 5;
+    k_gpus[0].idle_ms = 7200999;
+    o = mlq_jsonview_gpu(&k_gpus[0]);
+    assert_true(json_is_integer(json_object_get(o, "util")));
+    assert_int_equal(json_integer_value(json_object_get(o, "util")), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "mem_used")), 5);
+    assert_int_equal(json_integer_value(json_object_get(o, "idle_seconds")), 7200);
+    json_decref(o);
+    k_gpus[0].util_known = false;
 
     o = mlq_jsonview_worker(&k_workers[1]);
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");

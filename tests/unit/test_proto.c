@@ -81,6 +81,11 @@ static int32_t sample_gpus[] = {0, 3, 63};
 static uint8_t sample_bytes[] = {'h', 'i', 0, 0xff, '\n'};
 static char *sample_labels[] = {"zone=eu-west", "ib=hdr"};
 static struct mlq_gpuinfo sample_gpu_list[8];
+static struct mlq_gpuload sample_gpu_load[] = {
+    {.index = 63, .util = 100, .mem_used = MLQ_MAX_MEM, .mem_total = MLQ_MAX_MEM},
+    {.index = 0, .util = 0, .mem_used = 0, .mem_total = 85899345920LL},
+    {.index = 5, .util = 37, .mem_used = 1 << 30, .mem_total = 85899345920LL},
+};
 
 /* Eight GPUs, in a shuffled index order; the first two busy, the others
  * with every optional string unset. */
@@ -100,6 +105,12 @@ static void fill_gpu_list(void)
                                               .job_id = (char *)ID1};
     sample_gpu_list[1].job_id = (char *)ID2;
     sample_gpu_list[1].mem = 1;
+    /* utilisation: known and idle, known and busy, unknown (the rest) */
+    sample_gpu_list[0].util_known = true;
+    sample_gpu_list[0].idle_ms = 7200000;
+    sample_gpu_list[1].util_known = true;
+    sample_gpu_list[1].util = 100;
+    sample_gpu_list[1].mem_used = 85899345920LL;
 }
 
 static void fill_attempts(void)
@@ -330,6 +341,12 @@ static void fill_issue5_sample(struct mlq_msg *m)
         m->u.event_list.events = sample_events;
         m->u.event_list.nevents = N(sample_events);
         break;
+    case MLQ_MSG_METRICS:
+        break;
+    case MLQ_MSG_METRICS_TEXT:
+        m->u.metrics_text.text = "# HELP mlq_jobs Jobs.\n# TYPE mlq_jobs gauge\n"
+                                 "mlq_jobs{state=\"PENDING\",pool=\"a\\\"b\"} 3\n";
+        break;
     default:
         fail_msg("no client sample for type %d", m->type);
     }
@@ -490,6 +507,8 @@ static void fill_worker_sample(struct mlq_msg *m)
     case MLQ_MSG_HEARTBEAT:
         m->u.heartbeat.name = "node-b";
         m->u.heartbeat.draining = true;
+        m->u.heartbeat.gpu_load = sample_gpu_load;
+        m->u.heartbeat.ngpu_load = N(sample_gpu_load);
         break;
     case MLQ_MSG_GOODBYE:
         m->u.goodbye.name = "node-b";
@@ -634,6 +653,10 @@ static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struc
         assert_str_same(a[i].type, b[i].type);
         assert_int_equal(a[i].mem, b[i].mem);
         assert_str_same(a[i].job_id, b[i].job_id);
+        assert_int_equal(a[i].util_known, b[i].util_known);
+        assert_int_equal(a[i].util, b[i].util);
+        assert_int_equal(a[i].mem_used, b[i].mem_used);
+        assert_int_equal(a[i].idle_ms, b[i].idle_ms);
     }
 }
 
@@ -988,6 +1011,19 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_HEARTBEAT:
         assert_str_same(a->u.heartbeat.name, b->u.heartbeat.name);
         assert_int_equal(a->u.heartbeat.draining, b->u.heartbeat.draining);
+        assert_int_equal(a->u.heartbeat.ngpu_load, b->u.heartbeat.ngpu_load);
+        for (uint32_t i = 0; i < a->u.heartbeat.ngpu_load; i++) {
+            const struct mlq_gpuload *x = &a->u.heartbeat.gpu_load[i],
+                                     *y = &b->u.heartbeat.gpu_load[i];
+            assert_int_equal(x->index, y->index);
+            assert_int_equal(x->util, y->util);
+            assert_true(x->mem_used == y->mem_used && x->mem_total == y->mem_total);
+        }
+        break;
+    case MLQ_MSG_METRICS:
+        break;
+    case MLQ_MSG_METRICS_TEXT:
+        assert_str_same(a->u.metrics_text.text, b->u.metrics_text.text);
         break;
     case MLQ_MSG_GOODBYE:
         assert_str_same(a->u.goodbye.name, b->u.goodbye.name);
@@ -1893,6 +1929,44 @@ static void test_reject_worker_desc(void)
     expect_msg_reject(&m, "resume: key 'worker'");
 }
 
+/* The heartbeat's GPU load: bounded like everything a worker says; absent
+ * (an older worker, or no NVML) is no load at all. */
+static void test_gpu_load(void **state)
+{
+    (void)state;
+    struct mlq_gpuload v[3];
+    struct mlq_msg m;
+    const struct {
+        int k;
+        struct mlq_gpuload g;
+        const char *why;
+    } bad[] = {
+        {0, {.index = 1, .util = 101}, "key 'util' out of range"},
+        {0, {.index = 1, .util = -1}, "key 'util' out of range"},
+        {1, {.index = MLQ_MAX_GPUS}, "key 'index' out of range"},
+        {1, {.index = 5}, "names GPU 5 twice"},
+        {2, {.index = 2, .mem_used = -1}, "key 'mem_used' out of range"},
+        {2, {.index = 2, .mem_total = MLQ_MAX_MEM + 1}, "key 'mem_total' out of range"},
+    };
+    for (size_t i = 0; i < N(bad); i++) {
+        fill_sample(MLQ_MSG_HEARTBEAT, &m);
+        memcpy(v, sample_gpu_load, sizeof v);
+        v[bad[i].k] = bad[i].g;
+        m.u.heartbeat.gpu_load = v;
+        expect_msg_reject(&m, bad[i].why);
+    }
+    static struct mlq_gpuload many[MLQ_MAX_GPUS + 1];
+    fill_sample(MLQ_MSG_HEARTBEAT, &m);
+    m.u.heartbeat.gpu_load = many;
+    m.u.heartbeat.ngpu_load = N(many);
+    expect_msg_reject(&m, "'gpu_load' must have 0..64 entries");
+    /* none at all: decodes as no load */
+    fill_sample(MLQ_MSG_HEARTBEAT, &m);
+    m.u.heartbeat.gpu_load = NULL;
+    m.u.heartbeat.ngpu_load = 0;
+    roundtrip(&m);
+}
+
 static void test_reject_why(void)
 {
     struct mlq_msg m;
@@ -2341,20 +2415,35 @@ static void test_encode_bad_type(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_type_roundtrips), cmocka_unit_test(test_type_names),
-        cmocka_unit_test(test_enum_values_roundtrip), cmocka_unit_test(test_sparse_roundtrips),
-        cmocka_unit_test(test_reject_version),        cmocka_unit_test(test_reject_type),
-        cmocka_unit_test(test_reject_field_types),    cmocka_unit_test(test_reject_ints),
-        cmocka_unit_test(test_unknown_keys_ignored),  cmocka_unit_test(test_reject_strings),
-        cmocka_unit_test(test_reject_spec),           cmocka_unit_test(test_reject_counts),
-        cmocka_unit_test(test_reject_big_log),        cmocka_unit_test(test_reject_hostile_lengths),
-        cmocka_unit_test(test_reject_trailing),       cmocka_unit_test(test_reject_truncations),
-        cmocka_unit_test(test_reject_depth),          cmocka_unit_test(test_flipped_bytes),
-        cmocka_unit_test(test_jobspec_check),         cmocka_unit_test(test_jobspec_copy_pack),
-        cmocka_unit_test(test_encode_bad_type),       cmocka_unit_test(test_optional_keys_absent),
-        cmocka_unit_test(test_optional_lists_absent), cmocka_unit_test(test_reject_issue4_fields),
-        cmocka_unit_test(test_reject_upload),         cmocka_unit_test(test_reject_issue3),
-        cmocka_unit_test(test_issue3_checks),         cmocka_unit_test(test_goodbye),
+        cmocka_unit_test(test_every_type_roundtrips),
+        cmocka_unit_test(test_type_names),
+        cmocka_unit_test(test_enum_values_roundtrip),
+        cmocka_unit_test(test_sparse_roundtrips),
+        cmocka_unit_test(test_reject_version),
+        cmocka_unit_test(test_reject_type),
+        cmocka_unit_test(test_reject_field_types),
+        cmocka_unit_test(test_reject_ints),
+        cmocka_unit_test(test_unknown_keys_ignored),
+        cmocka_unit_test(test_reject_strings),
+        cmocka_unit_test(test_reject_spec),
+        cmocka_unit_test(test_reject_counts),
+        cmocka_unit_test(test_reject_big_log),
+        cmocka_unit_test(test_reject_hostile_lengths),
+        cmocka_unit_test(test_reject_trailing),
+        cmocka_unit_test(test_reject_truncations),
+        cmocka_unit_test(test_reject_depth),
+        cmocka_unit_test(test_flipped_bytes),
+        cmocka_unit_test(test_jobspec_check),
+        cmocka_unit_test(test_jobspec_copy_pack),
+        cmocka_unit_test(test_encode_bad_type),
+        cmocka_unit_test(test_optional_keys_absent),
+        cmocka_unit_test(test_optional_lists_absent),
+        cmocka_unit_test(test_reject_issue4_fields),
+        cmocka_unit_test(test_reject_upload),
+        cmocka_unit_test(test_reject_issue3),
+        cmocka_unit_test(test_issue3_checks),
+        cmocka_unit_test(test_goodbye),
+        cmocka_unit_test(test_gpu_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
