@@ -156,6 +156,8 @@ static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
     int rc = json_object_set_new(o, "array_id", str_or_null(task ? j->array_id : NULL));
     rc |= json_object_set_new(o, "array_index", task ? json_integer(j->array_index) : json_null());
     rc |= json_object_set_new(o, "deps", deps_json(j->deps, j->ndeps));
+    /* Like a worker's pool: "default" when the job named none. */
+    rc |= json_object_set_new(o, "pool", json_string(j->pool && *j->pool ? j->pool : "default"));
     return rc;
 }
 

@@ -42,7 +42,7 @@ static const char *name_of(const char *const *names, int n, int v)
 
 /* ---- shared structures: encoding ---------------------------------------- */
 
-#define JOBINFO_KEYS     (23 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
+#define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define WORKERINFO_KEYS  17
 #define ATTEMPTINFO_KEYS 10
 #define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
@@ -89,6 +89,7 @@ static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_int(pk, "node_failures", j->node_failures);
     mlq_mpk_kv_int(pk, "not_before_ms", j->not_before_ms);
     mlq_mpk_kv_int(pk, "time_limit_ms", j->time_limit_ms);
+    mlq_mpk_kv_str(pk, "pool", j->pool);
     mlq_protopipe_put_jobinfo(pk, j);
     if (na == 0)
         return;
@@ -245,6 +246,8 @@ static int read_jobinfo_attempts(const struct mlq_mpk_map *m, struct mlq_jobinfo
     return rc;
 }
 
+static int read_pool(const struct mlq_mpk_map *m, char **pool);
+
 static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
 {
     int rc = mlq_mpk_opt_i32(m, "retries", 0, INT32_MAX, &j->retries);
@@ -258,6 +261,8 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
         rc = read_jobinfo_attempts(m, j);
     if (rc == 0)
         rc = mlq_protopipe_read_jobinfo(m, j);
+    if (rc == 0)
+        rc = read_pool(m, &j->pool);
     return rc;
 }
 
@@ -1360,6 +1365,7 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->attempts);
     free(info->array_id);
     free(info->deps);
+    free(info->pool);
     memset(info, 0, sizeof *info);
 }
 

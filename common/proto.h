@@ -282,6 +282,8 @@ struct mlq_jobinfo {
     int32_t array_index;  /* -1 when not a task */
     struct mlq_dep *deps; /* full ids */
     uint32_t ndeps;
+    /* Optional on the wire. */
+    char *pool; /* the pool the job asked for; NULL = "default" */
 };
 
 struct mlq_workerinfo {

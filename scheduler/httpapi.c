@@ -87,9 +87,7 @@ static enum MHD_Result list_jobs(struct mlq_http_req *r)
                       "TIMED_OUT, ...");
     if (cursor && strlen(cursor) > 20)
         return bad(r, "bad cursor");
-    if (pool && *pool)
-        return bad(r, "pool: filtering jobs by pool is not supported yet");
-    bool filtered = (user && *user) || (name && *name);
+    bool filtered = (user && *user) || (name && *name) || (pool && *pool);
     json_t *jobs = json_array();
     char next[32] = "";
     bool more = false;
@@ -110,7 +108,8 @@ static enum MHD_Result list_jobs(struct mlq_http_req *r)
         for (; i < rep.u.job_list.njobs && json_array_size(jobs) < (size_t)limit; i++) {
             const struct mlq_jobinfo *j = &rep.u.job_list.jobs[i];
             if (!match(user && *user ? user : NULL, j->owner) ||
-                !match(name && *name ? name : NULL, j->name))
+                !match(name && *name ? name : NULL, j->name) ||
+                !match(pool && *pool ? pool : NULL, j->pool && *j->pool ? j->pool : "default"))
                 continue;
             json_array_append_new(jobs, mlq_jsonview_job(j));
         }

@@ -1365,6 +1365,8 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->time_limit_ms = spec.time_limit_ms;
     info->deps = spec.deps; /* full ids: the scheduler resolved them at submit */
     info->ndeps = spec.ndeps;
+    info->pool = spec.pool;
+    spec.pool = NULL;
     spec.deps = NULL;
     spec.ndeps = 0;
     spec.name = spec.owner = spec.workdir = NULL;

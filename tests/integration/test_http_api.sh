@@ -158,6 +158,22 @@ for id in $(json "' '.join(j['id'] for j in d['jobs'])" <<<"$BODY"); do
 done
 expect 200 GET "/api/v1/jobs?state=succeeded&name=first" "$ALICE"
 assert_eq first "$(json "d['jobs'][0]['name']" <<<"$BODY")" "name filter"
+# pool filter: a job in a pool without workers stays PENDING and is the only
+# one listed for that pool; the others are in "default"
+ok mlq submit --pool nowhere --name pooled --cpus 0.1 --mem 16M -- true
+P1=$OUT
+expect 200 GET "/api/v1/jobs?pool=nowhere" "$ALICE"
+schema "GET /api/v1/jobs 200"
+assert_eq "$P1" "$(json "' '.join(j['id'] for j in d['jobs'])" <<<"$BODY")" "pool filter"
+assert_eq nowhere "$(json "d['jobs'][0]['pool']" <<<"$BODY")" "job JSON has its pool"
+expect 200 GET "/api/v1/jobs?pool=default&limit=1000" "$ALICE"
+assert_eq 0 "$(json "len([j for j in d['jobs'] if j['id'] == '$P1' or j['pool'] != 'default'])" <<<"$BODY")" "default pool filter"
+assert_eq "$J1" "$(json "[j['id'] for j in d['jobs'] if j['id'] == '$J1'][0]" <<<"$BODY")" "default pool lists job 1"
+expect 200 GET "/api/v1/jobs?pool=nosuchpool" "$ALICE"
+assert_eq 0 "$(json "len(d['jobs'])" <<<"$BODY")" "empty pool"
+ok mlq status "$P1" --json
+assert_eq nowhere "$(json "d['pool']" <<<"$OUT")" "CLI JSON has the pool"
+ok mlq cancel "$P1"
 expect 400 GET "/api/v1/jobs?state=sleepy" "$ALICE"
 expect 400 GET "/api/v1/jobs?limit=-3" "$ALICE"
 

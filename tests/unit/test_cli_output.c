@@ -86,7 +86,13 @@ static void test_job_json_fields(void **state)
     assert_true(json_is_null(json_object_get(o, "not_before")));
     assert_true(json_is_null(json_object_get(o, "time_limit")));
     assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
-    assert_int_equal(json_object_size(o), 26);   /* 23 + array_id, array_index, deps */
+    /* no pool given: the default one */
+    assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
+    assert_int_equal(json_object_size(o), 27); /* 23 + array_id, array_index, deps, pool */
+    j.pool = "gpu";
+    json_decref(o);
+    o = mlq_jsonview_job(&j);
+    assert_string_equal(json_string_value(json_object_get(o, "pool")), "gpu");
     json_decref(o);
 }
 

@@ -175,6 +175,7 @@ static void fill_jobinfo(void)
     j->array_index = 999999;
     j->deps = sample_full_deps;
     j->ndeps = N(sample_full_deps);
+    j->pool = "gpu-a100";
     /* the second one is pending: every optional string unset */
     sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);
@@ -705,6 +706,7 @@ static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobi
     assert_str_same(a->array_id, b->array_id);
     assert_int_equal(a->array_id ? a->array_index : -1, b->array_index);
     assert_deps_eq(a->deps, a->ndeps, b->deps, b->ndeps);
+    assert_str_same(a->pool, b->pool);
 }
 
 static void assert_arrayinfo_eq(const struct mlq_arrayinfo *a, const struct mlq_arrayinfo *b)
@@ -1429,6 +1431,7 @@ static void test_optional_lists_absent(void **state)
     assert_int_equal(j->not_before_ms + j->time_limit_ms, 0);
     assert_null(j->attempts);
     assert_int_equal(j->nattempts, 0);
+    assert_null(j->pool); /* absent: the default pool */
     mlq_proto_msg_free(&m);
 
     char *buf; /* the encoder leaves "attempts" out when there are none */
@@ -1659,6 +1662,11 @@ static void test_reject_strings(void **state)
     expect_msg_reject(&m, "'id'");
     strcpy(m.u.submitted.id, "0b8e7c1e04a4f-4c5e-9d3a-2f1b6c7d8e9f");
     expect_msg_reject(&m, "'id'");
+
+    fill_sample(MLQ_MSG_JOB_LIST, &m); /* a job's pool is checked like a worker's */
+    m.u.job_list.jobs[0].pool = "a b";
+    expect_msg_reject(&m, "key 'pool'");
+    m.u.job_list.jobs[0].pool = "gpu-a100";
 
     fill_sample(MLQ_MSG_LOGS, &m);
     m.u.logs.job = "";
