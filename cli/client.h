@@ -66,7 +66,7 @@ struct mlq_cli {
     void *zctx; /* ZeroMQ context, created on the first request */
     char *addr; /* resolved scheduler address, owned */
     bool stdout_tty;
-    /* Issue 5: how requests are secured (creds.h). */
+    /* How requests are secured (creds.h). */
     bool insecure;           /* global --insecure */
     const char *config_path; /* client config for the keys; NULL = the default */
     bool creds_ready;        /* creds loaded (or set by `mlq up`) */

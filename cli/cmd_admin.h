@@ -1,4 +1,4 @@
-/* cmd_admin: key registry commands for admins (issue 5):
+/* cmd_admin: key registry commands for admins:
  *   mlq admin user add NAME --key FILE.pub [--admin]
  *   mlq admin user rm NAME
  *   mlq admin worker add NAME --key FILE.pub

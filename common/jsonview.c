@@ -149,7 +149,7 @@ static json_t *deps_json(const struct mlq_dep *d, uint32_t n)
     return arr;
 }
 
-/* Issue 6: the array a task belongs to, and the job's dependencies. */
+/* Pipelines: the array a task belongs to, and the job's dependencies. */
 static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
 {
     bool task = j->array_id && j->array_index >= 0;

@@ -342,7 +342,7 @@ static int read_gpu_list(const struct mlq_mpk_map *m, struct mlq_gpuinfo **out, 
     return rc;
 }
 
-/* Issue-3 keys of a workerinfo, all optional. */
+/* Placement keys of a workerinfo, all optional. */
 static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerinfo *w)
 {
     int rc = read_pool(m, &w->pool);

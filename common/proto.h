@@ -82,8 +82,8 @@ enum mlq_msg_type {
 
 enum mlq_stream { MLQ_STREAM_STDOUT = 0, MLQ_STREAM_STDERR = 1 };
 
-/* What a user asks for. owner is filled by the client (issue 5 replaces it
- * with the authenticated identity). */
+/* What a user asks for. owner is filled by the client; a scheduler
+ * with keys replaces it with the authenticated identity. */
 struct mlq_jobspec {
     char *name;  /* may be NULL */
     char *owner; /* user name */
@@ -102,13 +102,13 @@ struct mlq_jobspec {
     int64_t kill_grace_ms;    /* SIGTERM to SIGKILL delay (30 s) */
     int32_t warn_signal;      /* sent warn_before_ms before the limit (none) */
     int64_t warn_before_ms;
-    /* Issue 3, optional on the wire. */
+    /* Placement, optional on the wire. */
     int32_t priority;  /* -MLQ_MAX_PRIORITY..MLQ_MAX_PRIORITY (0) */
     char *pool;        /* worker pool; NULL = "default" */
     char **require;    /* "k=v" labels the worker must carry */
     uint32_t nrequire; /* <= MLQ_MAX_LABELS */
     char *gpu_type;    /* normalised GPU type ("h100"); NULL = any */
-    /* Issue 6, optional on the wire. */
+    /* Pipelines, optional on the wire. */
     struct mlq_dep *deps; /* start conditions; <= MLQ_MAX_DEPS */
     uint32_t ndeps;
     char *array;           /* submit only: "0-999", "0-99:10", "1,5,7"; NULL = not an array */
@@ -167,7 +167,7 @@ struct mlq_schedrun {
     enum mlq_job_state state;
 };
 
-/* A registered key (issue 5), as `users` lists it. */
+/* A registered key, as `users` lists it. */
 #define MLQ_ROLE_NAME_MAX 8 /* "worker" and its NUL, with room */
 struct mlq_userinfo {
     char name[MLQ_MAX_NAME + 1];   /* mlq_proto_principal_name_check */
@@ -277,7 +277,7 @@ struct mlq_jobinfo {
     struct mlq_attemptinfo *attempts; /* oldest first; only in replies to
                                          `jobs` with ids (status) */
     uint32_t nattempts;               /* <= MLQ_MAX_ATTEMPT_INFO */
-    /* Issue 6, optional on the wire. */
+    /* Pipelines, optional on the wire. */
     char *array_id;       /* the array this job is a task of; NULL none */
     int32_t array_index;  /* -1 when not a task */
     struct mlq_dep *deps; /* full ids */
@@ -295,7 +295,7 @@ struct mlq_workerinfo {
     int32_t running;      /* running attempts */
     bool draining;        /* takes no new jobs (optional on the wire) */
     int64_t last_seen_ms; /* wall clock of the last heartbeat */
-    /* Issue 3, optional on the wire. */
+    /* Placement, optional on the wire. */
     char *pool;
     char **labels; /* "k=v" */
     uint32_t nlabels;
@@ -566,7 +566,7 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec);
 void mlq_proto_jobinfo_free(struct mlq_jobinfo *info);
 void mlq_proto_workerinfo_free(struct mlq_workerinfo *w);
 void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g);
-/* Syntax of the issue-3 names, shared by the CLI, the worker, the scheduler
+/* Syntax of the placement names, shared by the CLI, the worker, the scheduler
  * and the decoder; 0 or MLQ_EINVAL with a message that does not repeat the
  * value (callers name the option or key).
  * - a label / requirement "k=v": at most MLQ_MAX_LABEL_LEN bytes, k non-empty
@@ -579,7 +579,7 @@ int mlq_proto_gpu_type_check(const char *type, struct mlq_err *err);
 void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g); /* the strings inside */
 void mlq_proto_arrayinfo_free(struct mlq_arrayinfo *a);
 void mlq_proto_scheduleinfo_free(struct mlq_scheduleinfo *s);
-/* Issue-6 helpers shared by the CLI, the scheduler and the decoder.
+/* Pipeline helpers shared by the CLI, the scheduler and the decoder.
  * - a dependency target as a user may give it: 1..MLQ_ID_LEN bytes, an id
  *   prefix of 0-9 a-f '-', optionally followed by "/N" (task N, 1..7 digits);
  * - an idempotency key: 1..MLQ_MAX_IDEM_KEY printable ASCII bytes;
@@ -594,7 +594,7 @@ int mlq_proto_schedule_name_check(const char *name, struct mlq_err *err);
  * lengths and alphabet (the scheduler parses them), concurrency, catch-up
  * range, and its spec (mlq_proto_jobspec_check). */
 int mlq_proto_scheduleinfo_check(const struct mlq_scheduleinfo *s, struct mlq_err *err);
-/* Issue-5 helpers shared by the CLI, the scheduler, the store and the
+/* Key and audit helpers shared by the CLI, the scheduler, the store and the
  * decoder.
  * - a principal (user, admin or worker) name: 1..MLQ_MAX_NAME bytes of
  *   A-Z a-z 0-9 _ . @ -. */

@@ -1,4 +1,4 @@
-/* protoauth: the issue-5 half of the wire protocol (keys and audit),
+/* protoauth: the keys-and-audit half of the wire protocol (keys and audit),
  * private to proto.c: user_add, user_rm, user_list, events, event_list,
  * and the allow_root key of assign.
  *

@@ -1,4 +1,4 @@
-/* protopipe: the issue-6 half of the wire protocol (pipelines), private to
+/* protopipe: the pipelines half of the wire protocol (pipelines), private to
  * proto.c: job arrays (arrayinfo), the dependency and array keys of a
  * jobinfo, and the four schedule messages (scheduleinfo).
  *
@@ -17,7 +17,7 @@
 #define MLQ_PROTOPIPE_JOBINFO_KEYS 3
 
 void mlq_protopipe_put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j);
-/* Reads the optional issue-6 keys of a jobinfo (absent: not a task, no
+/* Reads the optional pipeline keys of a jobinfo (absent: not a task, no
  * dependencies). On failure the caller frees *j. */
 int mlq_protopipe_read_jobinfo(const struct mlq_mpk_map *m, struct mlq_jobinfo *j);
 

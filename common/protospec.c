@@ -124,7 +124,7 @@ static int read_limits(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     return rc;
 }
 
-/* Issue-3 keys: priority, pool, require, gpu_type (all optional). Their
+/* Placement keys: priority, pool, require, gpu_type (all optional). Their
  * syntax is judged by mlq_proto_jobspec_check() afterwards. */
 static int read_placement(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
 {
@@ -140,7 +140,7 @@ static int read_placement(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     return rc;
 }
 
-/* Issue-6 keys: deps, array, max_running, idempotency_key (all optional);
+/* Pipeline keys: deps, array, max_running, idempotency_key (all optional);
  * judged by mlq_proto_jobspec_check() afterwards. */
 static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
 {

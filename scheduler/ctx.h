@@ -49,7 +49,7 @@ struct mlq_ctx {
     char resv_job[MLQ_ID_LEN + 1];
     char resv_worker[MLQ_MAX_NAME + 1];
     int64_t resv_at_ms;
-    /* Issue 6. */
+    /* Pipelines. */
     struct mlq_deps *deps;         /* jobs held on dependencies */
     struct mlq_strmap *arrays;     /* array id -> struct mlq_arrstate */
     struct mlq_strmap *fencing;    /* attempt id -> worker epoch + 1 (deliver.h) */
@@ -60,7 +60,7 @@ struct mlq_ctx {
      * (jobops.c, "rows written late"); NULL: written since. */
     struct mlq_job **late;
     size_t nlate, cap_late;
-    /* Issue 5. */
+    /* Keys and audit. */
     struct mlq_auth *auth;       /* key registry for the ZAP handler */
     struct mlq_identity who;     /* sender of the request being handled */
     bool insecure;               /* plain TCP, no identities */

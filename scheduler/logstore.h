@@ -1,6 +1,6 @@
 /* logstore: job output the workers uploaded when their attempts ended, kept
  * in STATE_DIR/logs/<attempt-id>.<stream>, so `mlq logs` works after the
- * worker is gone (issue 4: logs survive the node).
+ * worker is gone (logs survive the node).
  *
  * An upload is written to a ".part" file chunk by chunk and renamed into
  * place, fsynced, on its last chunk: a complete file is never half written,

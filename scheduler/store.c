@@ -71,12 +71,12 @@ static const char *const migrations[] = {
     "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
     " BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
     "PRAGMA user_version = 1;",
-    /* v2 (issue 4): a PENDING job waiting for its retry backoff or for a lost
+    /* v2: a PENDING job waiting for its retry backoff or for a lost
      * worker's old run to be surely dead. Retries and time limits live in the
      * spec blob, whose new keys are optional, so old rows read as "none". */
     "ALTER TABLE jobs ADD COLUMN not_before_ms INTEGER NOT NULL DEFAULT 0;"
     "PRAGMA user_version = 2;",
-    /* v3 (issue 3): worker pools and admin drains, which must outlive a
+    /* v3: worker pools and admin drains, which must outlive a
      * scheduler restart; an index on attempts.end_ms so that fair share reads
      * only recent attempts. Priority, pool and requirements of a job live in
      * its spec blob (optional keys again). */
@@ -85,7 +85,7 @@ static const char *const migrations[] = {
     "ALTER TABLE workers ADD COLUMN drain_reason TEXT;"
     "CREATE INDEX attempts_end ON attempts(end_ms);"
     "PRAGMA user_version = 3;",
-    /* v4 (issue 6): job arrays (a task is a job row naming its array),
+    /* v4: job arrays (a task is a job row naming its array),
      * idempotency keys, cron schedules and the jobs they submitted.
      * Dependencies live in the spec blob (optional keys again). */
     "ALTER TABLE jobs ADD COLUMN array_id TEXT;" /* NULL unless a task */
@@ -108,7 +108,7 @@ static const char *const migrations[] = {
     " name TEXT NOT NULL, fire_ms INTEGER NOT NULL, job_id TEXT NOT NULL);"
     "CREATE INDEX schedule_runs_name ON schedule_runs(name, fire_ms);"
     "PRAGMA user_version = 4;",
-    /* v5 (issue 5): the keys the scheduler accepts (kind 'user' for users
+    /* v5: the keys the scheduler accepts (kind 'user' for users
      * and admins, 'worker' for workers; a key belongs to one principal),
      * and who caused each event (NULL: the scheduler itself). */
     "CREATE TABLE principals ("
@@ -118,7 +118,7 @@ static const char *const migrations[] = {
     "ALTER TABLE events ADD COLUMN actor TEXT;"
     "CREATE INDEX events_time ON events(time_ms);"
     "PRAGMA user_version = 5;",
-    /* v6 (issue 3, speed): fewer index pages written per job.
+    /* v6 (speed): fewer index pages written per job.
      * - jobs is rebuilt with its seq as the rowid: a job's row is reached
      *   directly, and the separate index on seq goes (migrations run with
      *   foreign keys off, checked after).

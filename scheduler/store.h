@@ -178,7 +178,7 @@ typedef int (*mlq_store_usage_fn)(const struct mlq_store_usage *u, void *ctx);
 int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage_fn fn, void *ctx,
                          struct mlq_err *err);
 
-/* ---- Issue 6 (schema v4) ---------------------------------------------- */
+/* ---- Pipelines (schema v4) ---------------------------------------------- */
 
 struct mlq_store_array {
     char id[MLQ_ID_LEN + 1];
@@ -247,7 +247,7 @@ int mlq_store_schedrun_add(struct mlq_store *st, const char *name, int64_t fire_
 int mlq_store_schedrun_list(struct mlq_store *st, const char *name, uint32_t limit,
                             struct mlq_schedrun **out, uint32_t *n, struct mlq_err *err);
 
-/* ---- Issue 5 (schema v5): principals, audit actor, events listing ----- */
+/* ---- Keys (schema v5): principals, audit actor, events listing ----- */
 
 /* A registered key. kind "user" holds roles "user" and "admin"; kind
  * "worker" holds role "worker". Names are 1..MLQ_MAX_NAME bytes of

@@ -1,4 +1,4 @@
-/* storeauth: the issue-5 half of the store (schema v5): the principals
+/* storeauth: the keys-and-audit half of the store (schema v5): the principals
  * table (the keys the scheduler accepts, and whose they are), the events
  * listing behind `mlq events`, and forgetting a worker's row with its key
  * (`mlq admin worker rm`). See store.h for the API and

@@ -1,8 +1,8 @@
 /* storeint: what store.c shares with storepipe.c, and nobody else.
  *
- * store.c grew past what one file should hold; the issue-6 tables (arrays,
+ * store.c grew past what one file should hold; the pipeline tables (arrays,
  * idempotency keys, schedules and their runs) and the general resolver live
- * in storepipe.c, the issue-5 ones (principals, the events listing) in
+ * in storepipe.c, the key ones (principals, the events listing) in
  * storeauth.c. All keep the invariants written at the top of store.c:
  * statements prepared once, parameters always bound, each statement reset
  * and its bindings cleared after use, multi-row writes inside a savepoint.
@@ -18,7 +18,7 @@
 
 /* storepipe.c's prepared statements; owned by the store. */
 struct mlq_storepipe;
-/* storeauth.c's prepared statements (issue 5); owned by the store. */
+/* storeauth.c's prepared statements; owned by the store. */
 struct mlq_storeauth;
 /* storeretain.c's prepared statements; owned by the store. */
 struct mlq_storeretain;

@@ -1,4 +1,4 @@
-/* storepipe: the issue-6 half of the store (schema v4): job arrays, the
+/* storepipe: the pipelines half of the store (schema v4): job arrays, the
  * resolver of what users type (job and array prefixes, "ARRAY/N"),
  * idempotency keys, schedules and their runs. See store.h for the API and
  * storeint.h for what it shares with store.c, whose invariants hold here too.

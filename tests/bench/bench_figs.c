@@ -236,7 +236,7 @@ int bfig_rss(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
 }
 
 /* One `mlq submit --array 0-9999`: a single request that must create the
- * array and its 10,000 tasks in one transaction (issue 6: under a second). */
+ * array and its 10,000 tasks in one transaction (target: under a second). */
 static int array_run(struct benv *e, double *ms, struct mlq_err *err)
 {
     int rc = benv_run_start(e, err);

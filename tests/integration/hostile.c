@@ -1,5 +1,5 @@
 /* mlq-hostile: a hostile client and a hostile worker that hold valid keys,
- * for tests/integration/test_hostile.sh (issue 5, "Hostile input").
+ * for tests/integration/test_hostile.sh ("Hostile input").
  *
  * It opens CURVE DEALER connections to the scheduler as a user and as a
  * worker (named as its key was registered) and sends N frames (default

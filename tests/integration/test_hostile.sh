@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hostile input (issue 5): a hostile client and a hostile worker that hold
+# Hostile input: a hostile client and a hostile worker that hold
 # valid keys (mlq-hostile, tests/integration/hostile.c) send 12,000 random,
 # truncated, oversized, wrongly typed and out-of-order frames. Throughout:
 #   - the scheduler stays up and answers legitimate clients: mlq-hostile

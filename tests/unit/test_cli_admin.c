@@ -1,4 +1,4 @@
-/* Unit tests for the issue-3 commands of the CLI, without a network:
+/* Unit tests for the placement commands of the CLI, without a network:
  * `mlq drain` / `mlq resume` parsing and their report line, `mlq why` in
  * human and JSON form, and `mlq workers` with pools, labels, drain reasons
  * and GPUs (table, detail lines, JSON). */

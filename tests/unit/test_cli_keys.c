@@ -1,4 +1,4 @@
-/* Unit tests for the issue-5 parts of the CLI, without a network: where
+/* Unit tests for the key and audit parts of the CLI, without a network: where
  * the credentials come from (creds.c: --insecure, `insecure`, `key`,
  * MLQ_KEY, the default key next to the config, `scheduler_key`, relative
  * paths, broken setups), `mlq keygen` (modes, no overwrite without

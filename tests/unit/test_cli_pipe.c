@@ -1,4 +1,4 @@
-/* Unit tests for the issue-6 parts of the CLI (no network): references
+/* Unit tests for the pipeline parts of the CLI (no network): references
  * (ARRAY/N), matching a `jobs` answer to what was typed, `mlq wait`'s
  * counting, progress and summary, the JSON of jobs, arrays and schedules,
  * the status page of an array and of a job with dependencies, and

@@ -294,7 +294,7 @@ static struct mlq_tokeninfo sample_tokens[] = {
 };
 
 /* user_add, user_rm, users, user_list, events, event_list, token_* */
-static void fill_issue5_sample(struct mlq_msg *m)
+static void fill_keys_sample(struct mlq_msg *m)
 {
     switch (m->type) {
     case MLQ_MSG_TOKEN_CREATE:
@@ -354,7 +354,7 @@ static void fill_issue5_sample(struct mlq_msg *m)
 }
 
 /* schedule_add, schedule_cmd, schedules, schedule_list */
-static void fill_issue6_sample(struct mlq_msg *m)
+static void fill_pipeline_sample(struct mlq_msg *m)
 {
     fill_schedules();
     switch (m->type) {
@@ -375,12 +375,12 @@ static void fill_issue6_sample(struct mlq_msg *m)
         m->u.schedule_list.next = "nightly";
         break;
     default:
-        fill_issue5_sample(m);
+        fill_keys_sample(m);
     }
 }
 
 /* drain, resume, why, why_reply */
-static void fill_issue3_sample(struct mlq_msg *m)
+static void fill_placement_sample(struct mlq_msg *m)
 {
     switch (m->type) {
     case MLQ_MSG_DRAIN:
@@ -403,7 +403,7 @@ static void fill_issue3_sample(struct mlq_msg *m)
         m->u.why_reply.ahead = UINT32_MAX;
         break;
     default:
-        fill_issue6_sample(m);
+        fill_pipeline_sample(m);
     }
 }
 
@@ -464,7 +464,7 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.log_data.done = true;
         break;
     default:
-        fill_issue3_sample(m);
+        fill_placement_sample(m);
     }
 }
 
@@ -742,7 +742,7 @@ static void assert_sched_eq(const struct mlq_scheduleinfo *a, const struct mlq_s
     }
 }
 
-static void assert_issue6_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+static void assert_pipeline_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
 {
     if (a->type == MLQ_MSG_SCHEDULE_ADD) {
         assert_sched_eq(&a->u.schedule_add.sched, &b->u.schedule_add.sched);
@@ -876,7 +876,7 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
     }
 }
 
-static void assert_issue3_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+static void assert_placement_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
 {
     if (a->type == MLQ_MSG_DRAIN || a->type == MLQ_MSG_RESUME) {
         assert_str_same(a->u.drain.worker, b->u.drain.worker);
@@ -909,7 +909,7 @@ static void assert_event_eq(const struct mlq_eventinfo *a, const struct mlq_even
     assert_str_same(a->detail, b->detail);
 }
 
-static void assert_issue5_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+static void assert_keys_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
 {
     if (a->type == MLQ_MSG_USER_ADD) {
         assert_string_equal(a->u.user_add.name, b->u.user_add.name);
@@ -1053,13 +1053,13 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_RESUME:
     case MLQ_MSG_WHY:
     case MLQ_MSG_WHY_REPLY:
-        assert_issue3_msgs_eq(a, b);
+        assert_placement_msgs_eq(a, b);
         break;
     case MLQ_MSG_SCHEDULE_ADD:
     case MLQ_MSG_SCHEDULE_CMD:
     case MLQ_MSG_SCHEDULES:
     case MLQ_MSG_SCHEDULE_LIST:
-        assert_issue6_msgs_eq(a, b);
+        assert_pipeline_msgs_eq(a, b);
         break;
     case MLQ_MSG_USER_ADD:
     case MLQ_MSG_USER_RM:
@@ -1073,7 +1073,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_TOKEN_LIST:
     case MLQ_MSG_USAGE:
     case MLQ_MSG_USAGE_LIST:
-        assert_issue5_msgs_eq(a, b);
+        assert_keys_msgs_eq(a, b);
         break;
     case MLQ_MSG_REPORT:
     case MLQ_MSG_ASSIGN:
@@ -1254,8 +1254,8 @@ static void test_enum_values_roundtrip(void **state)
     }
 }
 
-/* Issue-3 parts left out: no pool, labels, GPU list, reason, closest worker. */
-static void test_sparse_issue3(void)
+/* Placement parts left out: no pool, labels, GPU list, reason, closest worker. */
+static void test_sparse_placement(void)
 {
     struct mlq_msg m;
     fill_sample(MLQ_MSG_REGISTER, &m);
@@ -1307,7 +1307,7 @@ static void test_sparse_roundtrips(void **state)
     m.u.submit.spec.nrequire = 0;
     m.u.submit.spec.priority = MLQ_MAX_PRIORITY;
     roundtrip(&m);
-    test_sparse_issue3();
+    test_sparse_placement();
     fill_sample(MLQ_MSG_REPORT, &m);
     m.u.report.detail = NULL;
     m.u.report.exit_code = INT32_MIN;
@@ -1326,7 +1326,7 @@ static void test_sparse_roundtrips(void **state)
     roundtrip(&m);
 }
 
-/* Bodies from a peer that predates the optional keys (issue 4) still
+/* Bodies from a peer that predates the optional keys still
  * decode, with every new field 0 / false / NULL. */
 static void test_optional_keys_absent(void **state)
 {
@@ -1370,7 +1370,7 @@ static void test_optional_keys_absent(void **state)
     assert_null(sp->gpu_type);
     mlq_proto_msg_free(&m);
 
-    raw_begin(&o, 8, "register"); /* an issue-4 worker: no pool, labels, GPU list */
+    raw_begin(&o, 8, "register"); /* an older worker: no pool, labels, GPU list */
     mlq_mpk_kv_str(&o.pk, "name", "old");
     mlq_mpk_kv_int(&o.pk, "cpus_m", 1000);
     mlq_mpk_kv_int(&o.pk, "mem", 1 << 20);
@@ -1712,7 +1712,7 @@ static void test_reject_spec(void **state)
     expect_msg_reject(&m, "'gpu_ids' entries must be integers below 64");
 }
 
-static void test_reject_issue4_fields(void **state)
+static void test_reject_retry_fields(void **state)
 {
     (void)state;
     struct mlq_msg m;
@@ -1796,7 +1796,7 @@ static void test_reject_upload(void **state)
     raw_reject(&o, "log_upload: missing key 'eof'");
 }
 
-static void test_reject_issue3_spec(void)
+static void test_reject_placement_spec(void)
 {
     struct mlq_msg m;
     fill_sample(MLQ_MSG_SUBMIT, &m);
@@ -2008,10 +2008,10 @@ static void test_reject_why(void)
     raw_reject(&o, "'ahead' is above 4294967295");
 }
 
-static void test_reject_issue3(void **state)
+static void test_reject_placement(void **state)
 {
     (void)state;
-    test_reject_issue3_spec();
+    test_reject_placement_spec();
     test_reject_gpu_lists();
     test_reject_worker_desc();
     test_reject_why();
@@ -2356,7 +2356,7 @@ static void expect_check_bad(int (*check)(const char *, struct mlq_err *), const
         fail_msg("'%s': rc %d, message \"%s\", wanted \"%s\"", v ? v : "(null)", rc, err.msg, want);
 }
 
-static void test_issue3_checks(void **state)
+static void test_placement_checks(void **state)
 {
     (void)state;
     const char *good_labels[] = {"a=b", "zone=eu-west-1", "K_.-9=", "x==y", "url=http://h/p?q=1"};
@@ -2446,10 +2446,10 @@ int main(void)
         cmocka_unit_test(test_encode_bad_type),
         cmocka_unit_test(test_optional_keys_absent),
         cmocka_unit_test(test_optional_lists_absent),
-        cmocka_unit_test(test_reject_issue4_fields),
+        cmocka_unit_test(test_reject_retry_fields),
         cmocka_unit_test(test_reject_upload),
-        cmocka_unit_test(test_reject_issue3),
-        cmocka_unit_test(test_issue3_checks),
+        cmocka_unit_test(test_reject_placement),
+        cmocka_unit_test(test_placement_checks),
         cmocka_unit_test(test_goodbye),
         cmocka_unit_test(test_gpu_load),
     };

@@ -1,4 +1,4 @@
-/* Unit tests for the issue-6 half of common/proto (protopipe.c and the new
+/* Unit tests for the pipelines half of common/proto (protopipe.c and the new
  * jobspec keys in protospec.c): the helpers, sparse and old bodies, deep
  * copies, and rejection of every new key when mistyped or out of bounds.
  * test_proto.c round-trips a filled-in sample of every message type. */
@@ -380,7 +380,7 @@ static void test_jobinfo_deps_full_ids(void **state)
     mlq_proto_msg_free(&out);
 }
 
-/* An older scheduler's job_list (no arrays key, no issue-6 jobinfo keys). */
+/* An older scheduler's job_list (no arrays key, no pipeline jobinfo keys). */
 static void test_old_job_list(void **state)
 {
     (void)state;

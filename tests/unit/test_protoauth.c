@@ -1,4 +1,4 @@
-/* Unit tests for common/protoauth.c, the issue-5 messages: principal name
+/* Unit tests for common/protoauth.c, the key and audit messages: principal name
  * syntax, and every way user_add, user_rm, user_list, events, event_list
  * and assign.allow_root can be malformed (the round trip of each type is
  * in test_proto.c). Bad values are produced by the encoder itself, which

@@ -295,7 +295,7 @@ static void test_pragmas_memory(void **state)
     assert_int_equal(q_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
 }
 
-/* The version-1 schema exactly as issue 2 released it (store.c step 0). */
+/* The version-1 schema exactly as first released (store.c step 0). */
 static const char k_schema_v1[] =
     "CREATE TABLE jobs ("
     " id TEXT PRIMARY KEY NOT NULL,"
@@ -336,7 +336,7 @@ static const char k_schema_v1[] =
 static const char k_v1_id[] = "0000abcd-0000-4000-8000-00000000abcd";
 
 /* Writes a version-1 database at path holding one RUNNING job (its spec blob
- * in the issue-2 format, without the optional keys), its attempt and worker. */
+ * in the first format, without the optional keys), its attempt and worker. */
 static void write_v1_db(const char *path)
 {
     sqlite3 *raw = NULL;
@@ -367,7 +367,7 @@ static void write_v1_db(const char *path)
     sqlite3_close(raw);
 }
 
-/* A database written by issue 2 (schema v1) opens, is migrated to the
+/* A database of schema v1 opens, is migrated to the
  * current version and keeps every row; the new columns read as their
  * defaults and can be written. */
 static void test_migrate_v1(void **state)
@@ -472,7 +472,7 @@ static int collect_worker(const struct mlq_store_worker *w, void *ctx)
     return 0;
 }
 
-/* A database written by issue 4 (schema v2): v1 plus not_before_ms. */
+/* A database of schema v2: v1 plus not_before_ms. */
 static void write_v2_db(const char *path)
 {
     sqlite3 *raw = NULL;
@@ -1014,7 +1014,7 @@ static void test_job_info(void **state)
 
 /* retries and time_limit_ms come from the spec, node_failures and
  * not_before_ms from the row; attempts only when asked for. */
-static void test_job_info_issue4(void **state)
+static void test_job_info_retry_fields(void **state)
 {
     struct fix *f = *state;
     struct mlq_store_job j;
@@ -1642,7 +1642,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_each_live_attempt, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_resolve, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_job_info, setup_mem, teardown),
-        cmocka_unit_test_setup_teardown(test_job_info_issue4, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_job_info_retry_fields, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_job_info_attempts_capped, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_not_before_roundtrip, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1, setup_file, teardown),

@@ -1,4 +1,4 @@
-/* Unit tests for the issue-6 half of the store (scheduler/storepipe.c and
+/* Unit tests for the pipelines half of the store (scheduler/storepipe.c and
  * the array columns of jobs in store.c): arrays and their summaries, the
  * resolver, idempotency keys, schedules and their runs. SQLite :memory:;
  * an auto-extension hands the tests the store's own connection for the few
