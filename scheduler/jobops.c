@@ -700,6 +700,18 @@ static struct mlq_job *waiting_after_loss(struct mlq_ctx *c, const struct mlq_wo
     return job;
 }
 
+/* The run ended on its own only if it ended before the scheduler declared
+ * it lost: from then on the scheduler may have had it killed (a KILL of an
+ * attempt no longer current, a refused start report), and such an end is
+ * not the job's outcome. The worker's clock is not ours: a run that ended
+ * within MLQ_FENCE_MARGIN_MS of the loss, or at a time the worker did not
+ * say, is not taken (the job runs again, as without this rule). */
+static bool ended_before_loss(const struct mlq_msg *rep, const struct mlq_store_attempt *a)
+{
+    int64_t end = rep->u.report.end_ms;
+    return end > 0 && a->end_ms > 0 && end + MLQ_FENCE_MARGIN_MS <= a->end_ms;
+}
+
 /* The rule for the real outcome of a LOST attempt (docs/architecture.md,
  * "Recovery and fencing"): when its job has not started again, the run did
  * happen, once: its outcome is the job's, as if it had come in time (exit 0:
@@ -714,7 +726,7 @@ int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
     if (!ran_for_real(rep) ||
         mlq_store_attempt_get(c->store, rep->u.report.attempt_id, &a, NULL) < 0)
         return 0;
-    struct mlq_job *job = waiting_after_loss(c, w, &a);
+    struct mlq_job *job = ended_before_loss(rep, &a) ? waiting_after_loss(c, w, &a) : NULL;
     int rc = job ? mlq_jobtab_set_attempt(c->jobs, job, &a) : 0;
     mlq_store_attempt_free(&a);
     if (!job || rc < 0)

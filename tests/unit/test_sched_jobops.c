@@ -636,9 +636,12 @@ static void test_timeout_and_success_after_retry(void **state)
     assert_int_equal(stored_state(c, bid), MLQ_JOB_SUCCEEDED);
 }
 
-static struct mlq_msg late_report(const char *att_id, enum mlq_outcome out, int code)
+/* end_ms: when the run ended, by the worker's clock (0: not said). */
+static struct mlq_msg late_report(const char *att_id, enum mlq_outcome out, int code,
+                                  int64_t end_ms)
 {
     struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    m.u.report.end_ms = end_ms;
     snprintf(m.u.report.attempt_id, sizeof m.u.report.attempt_id, "%s", att_id);
     m.u.report.phase = MLQ_PHASE_FINISHED;
     m.u.report.outcome = out;
@@ -675,7 +678,9 @@ static void test_late_outcome_of_lost_attempt(void **state)
         assert_int_equal(mlq_jobops_started(c, jobs[i], NULL), 0);
     }
     commit(c);
+    int64_t ran_until = c->now_wall + 100; /* ended under the shim, unseen */
     c->now_mono += c->lease_ms + 1;
+    c->now_wall += c->lease_ms + 1;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     for (int i = 0; i < 3; i++) {
         jobs[i] = mlq_jobtab_get(c->jobs, id[i]);
@@ -688,13 +693,13 @@ static void test_late_outcome_of_lost_attempt(void **state)
     w1->state = MLQ_WORKER_UP; /* back, reporting */
 
     bool taken = true;
-    struct mlq_msg rep = late_report(att[0], MLQ_OUT_EXITED, 0);
+    struct mlq_msg rep = late_report(att[0], MLQ_OUT_EXITED, 0, ran_until);
     assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
     assert_true(taken);
     assert_null(mlq_jobtab_get(c->jobs, id[0])); /* done, forgotten */
     assert_int_equal(mlq_queue_count(c->queue), 2);
 
-    rep = late_report(att[1], MLQ_OUT_EXITED, 3);
+    rep = late_report(att[1], MLQ_OUT_EXITED, 3, ran_until);
     assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
     assert_true(taken);
     assert_int_equal(jobs[1]->row.state, MLQ_JOB_PENDING); /* retry 1/1 */
@@ -703,10 +708,22 @@ static void test_late_outcome_of_lost_attempt(void **state)
     assert_true(jobs[1]->queued);
 
     /* A lost outcome says nothing ran; another worker's word counts not. */
-    rep = late_report(att[2], MLQ_OUT_LOST, 0);
+    rep = late_report(att[2], MLQ_OUT_LOST, 0, ran_until);
     assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
     assert_false(taken);
-    rep = late_report(att[2], MLQ_OUT_EXITED, 0);
+    /* A run that ended after the loss may have been killed on our word (a
+     * KILL of an attempt no longer current), or its end time is unknown:
+     * not the job's outcome. */
+    rep = late_report(att[2], MLQ_OUT_SIGNALED, 0, c->now_wall + 50);
+    assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
+    assert_false(taken);
+    rep = late_report(att[2], MLQ_OUT_EXITED, 0, c->now_wall - MLQ_FENCE_MARGIN_MS / 2);
+    assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
+    assert_false(taken);
+    rep = late_report(att[2], MLQ_OUT_EXITED, 0, 0);
+    assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
+    assert_false(taken);
+    rep = late_report(att[2], MLQ_OUT_EXITED, 0, ran_until);
     assert_int_equal(
         mlq_jobops_late_outcome(c, mlq_workers_get(c->workers, "w2"), &rep, &taken, NULL), 0);
     assert_false(taken);
@@ -738,7 +755,7 @@ static void test_late_outcome_after_rerun_is_stale(void **state)
     assert_string_equal(job->att->worker, "w2");
     w1->state = MLQ_WORKER_UP;
     bool taken = true;
-    struct mlq_msg rep = late_report(att, MLQ_OUT_EXITED, 0);
+    struct mlq_msg rep = late_report(att, MLQ_OUT_EXITED, 0, 0);
     assert_int_equal(mlq_jobops_late_outcome(c, w1, &rep, &taken, NULL), 0);
     assert_false(taken);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
@@ -820,7 +837,7 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     held.finished = false;
     assert_int_equal(mlq_workerloss_reconcile(c, w1, &held, 1, NULL), 0);
     assert_booked(w1, 1000, 1, 1);
-    struct mlq_msg rep = late_report(att, MLQ_OUT_LOST, 0);
+    struct mlq_msg rep = late_report(att, MLQ_OUT_LOST, 0, 0);
     speak_as(c, w1->name);
     assert_int_equal(mlq_wproto_on_report(c, &w1->peer, &rep, NULL), 0);
     assert_booked(w1, 0, 0, 0);
