@@ -68,4 +68,12 @@ struct mlq_ctx {
     struct mlq_metrics *metrics; /* counters for /metrics (metrics.h); may be NULL */
 };
 
+/* The in-memory state rebuilt from the database at start and after a
+ * rollback: job table, queue, workers, fair share, dependency index,
+ * arrays, schedules, resend timers and fencing KILLs. MLQ_ENOMEM when any
+ * is missing (free what was made with mlq_ctx_free_memory). */
+int mlq_ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err);
+/* Everything mlq_ctx_init_memory made, in reverse. */
+void mlq_ctx_free_memory(struct mlq_ctx *c);
+
 #endif

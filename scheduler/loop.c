@@ -97,39 +97,6 @@ struct mlq_loop {
     struct mlq_err fail_err;
 };
 
-static int ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
-{
-    c->jobs = mlq_jobtab_create();
-    c->queue = mlq_queue_create();
-    c->workers = mlq_workers_create();
-    c->fs = mlq_fairshare_create(c->fs_half_life_ms);
-    c->deps = mlq_deps_create();
-    c->arrays = mlq_strmap_create();
-    c->scheds = mlq_schedules_create();
-    c->resend = mlq_resend_create();
-    c->fencing = mlq_strmap_create();
-    c->nended = 0;
-    if (!c->jobs || !c->queue || !c->workers || !c->fs || !c->deps || !c->arrays || !c->scheds ||
-        !c->resend || !c->fencing)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    return 0;
-}
-
-/* Everything ctx_init_memory made, in reverse; the queue and the
- * dependency index point at jobs, so they go before the job table. */
-static void ctx_free_memory(struct mlq_ctx *c)
-{
-    mlq_resend_destroy(&c->resend);
-    mlq_strmap_destroy(&c->fencing, NULL);
-    mlq_schedules_destroy(&c->scheds);
-    mlq_pipeline_free_arrays(c);
-    mlq_deps_destroy(&c->deps);
-    mlq_queue_destroy(&c->queue);
-    mlq_fairshare_destroy(&c->fs);
-    mlq_jobtab_destroy(&c->jobs);
-    mlq_workers_destroy(&c->workers);
-}
-
 /* The scheduler's wall clock: real time, unless the tests asked for a
  * faster or shifted one (MLQ_TEST_TIME_SCALE / MLQ_TEST_TIME_OFFSET, read by
  * main() only). Timeouts and leases never use it. */
@@ -254,7 +221,7 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     if (rc == 0 && !(c->metrics = mlq_metrics_create(o->state_dir)))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = ctx_init_memory(c, err);
+        rc = mlq_ctx_init_memory(c, err);
     if (rc == 0 && (!(c->out = mlq_outbox_create()) || !(c->logs = mlq_logrelay_create()) ||
                     !(c->auth = mlq_auth_create())))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -300,7 +267,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
         zmq_ctx_term(s->zctx);
     mlq_auth_destroy(&s->c.auth);
     mlq_store_close(&s->c.store);
-    ctx_free_memory(&s->c);
+    mlq_ctx_free_memory(&s->c);
     free(s->c.ended);
     free(s->c.late);
     mlq_outbox_destroy(&s->c.out);
@@ -468,8 +435,8 @@ static int reload(struct mlq_loop *s, struct mlq_err *err)
     struct mlq_ctx *c = &s->c;
     mlq_store_rollback(c->store);
     mlq_jobops_forget_late(c);
-    ctx_free_memory(c);
-    int rc = ctx_init_memory(c, err);
+    mlq_ctx_free_memory(c);
+    int rc = mlq_ctx_init_memory(c, err);
     if (rc == 0)
         rc = mlq_recover_run(c, err);
     if (rc == 0)

@@ -28,6 +28,7 @@
 #include "schedules.h"
 #include "strmap.h"
 #include "why.h"
+#include "sched_fixture.h"
 #include "wproto.h"
 
 #define G (1024LL * 1024 * 1024)
@@ -39,45 +40,12 @@ struct fx {
 
 static void ctx_open(struct mlq_ctx *c, const char *path)
 {
-    memset(c, 0, sizeof *c);
-    assert_int_equal(mlq_store_open(path, &c->store, NULL), 0);
-    c->jobs = mlq_jobtab_create();
-    c->queue = mlq_queue_create();
-    c->fs_half_life_ms = 24 * 3600 * 1000LL;
-    c->fs = mlq_fairshare_create(c->fs_half_life_ms);
-    c->age_step_ms = 60000;
-    c->deps = mlq_deps_create();
-    c->arrays = mlq_strmap_create();
-    c->scheds = mlq_schedules_create();
-    c->resend = mlq_resend_create();
-    c->fencing = mlq_strmap_create();
-    c->default_limit_ms = 3600 * 1000;
-    c->workers = mlq_workers_create();
-    c->out = mlq_outbox_create();
-    c->logs = mlq_logrelay_create();
-    c->heartbeat_ms = 1000;
-    c->lease_ms = 10000;
-    c->kill_grace_ms = 1000;
-    c->now_mono = 1000000;
-    c->now_wall = 1700000000000;
+    sched_ctx_open(c, path, 10000);
 }
 
 static void ctx_close(struct mlq_ctx *c)
 {
-    mlq_store_close(&c->store);
-    mlq_queue_destroy(&c->queue);
-    mlq_fairshare_destroy(&c->fs);
-    mlq_schedules_destroy(&c->scheds);
-    mlq_resend_destroy(&c->resend);
-    mlq_strmap_destroy(&c->fencing, NULL);
-    mlq_pipeline_free_arrays(c);
-    mlq_deps_destroy(&c->deps);
-    free(c->ended);
-    free(c->late);
-    mlq_jobtab_destroy(&c->jobs);
-    mlq_workers_destroy(&c->workers);
-    mlq_outbox_destroy(&c->out);
-    mlq_logrelay_destroy(&c->logs);
+    sched_ctx_close(c);
 }
 
 static int setup(void **state)
@@ -96,12 +64,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     ctx_close(&f->c);
-    char p[80];
-    unlink(f->path);
-    snprintf(p, sizeof p, "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", f->path);
-    unlink(p);
+    sched_db_remove(f->path);
     free(f);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "jobops.h"
 #include "logrelay.h"
 #include "metrics.h"
+#include "sched_fixture.h"
 #include "pipeline.h"
 #include "queue.h"
 #include "schedules.h"
@@ -38,24 +39,7 @@ static int setup(void **state)
     char path[128];
     snprintf(path, sizeof path, "%s/mlq.db", f->dir);
     struct mlq_ctx *c = &f->c;
-    assert_int_equal(mlq_store_open(path, &c->store, NULL), 0);
-    c->jobs = mlq_jobtab_create();
-    c->queue = mlq_queue_create();
-    c->fs_half_life_ms = 24 * 3600 * 1000LL;
-    c->fs = mlq_fairshare_create(c->fs_half_life_ms);
-    c->age_step_ms = 60000;
-    c->deps = mlq_deps_create();
-    c->arrays = mlq_strmap_create();
-    c->scheds = mlq_schedules_create();
-    c->default_limit_ms = 3600 * 1000;
-    c->workers = mlq_workers_create();
-    c->out = mlq_outbox_create();
-    c->logs = mlq_logrelay_create();
-    c->heartbeat_ms = 1000;
-    c->lease_ms = 5000;
-    c->kill_grace_ms = 1000;
-    c->now_mono = 1000000;
-    c->now_wall = 1700000000000;
+    sched_ctx_open(c, path, 5000);
     c->metrics = mlq_metrics_create(f->dir);
     assert_non_null(c->metrics);
     *state = f;
@@ -65,20 +49,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    struct mlq_ctx *c = &f->c;
-    mlq_store_close(&c->store);
-    mlq_queue_destroy(&c->queue);
-    mlq_fairshare_destroy(&c->fs);
-    mlq_schedules_destroy(&c->scheds);
-    mlq_pipeline_free_arrays(c);
-    mlq_deps_destroy(&c->deps);
-    free(c->ended);
-    free(c->late);
-    mlq_jobtab_destroy(&c->jobs);
-    mlq_workers_destroy(&c->workers);
-    mlq_outbox_destroy(&c->out);
-    mlq_logrelay_destroy(&c->logs);
-    mlq_metrics_destroy(&c->metrics);
+    mlq_metrics_destroy(&f->c.metrics);
+    sched_ctx_close(&f->c);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     assert_int_equal(system(cmd), 0);

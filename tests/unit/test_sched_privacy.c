@@ -21,6 +21,7 @@
 #include "logrelay.h"
 #include "pipeline.h"
 #include "queue.h"
+#include "sched_fixture.h"
 #include "schedules.h"
 #include "strmap.h"
 #include "wproto.h"
@@ -41,25 +42,9 @@ static int setup(void **state)
     int fd = mkstemp(f->path);
     close(fd);
     unlink(f->path);
-    struct mlq_ctx *c = &f->c;
-    assert_int_equal(mlq_store_open(f->path, &c->store, NULL), 0);
-    c->jobs = mlq_jobtab_create();
-    c->queue = mlq_queue_create();
-    c->fs_half_life_ms = 24 * 3600 * 1000LL;
-    c->fs = mlq_fairshare_create(c->fs_half_life_ms);
-    c->deps = mlq_deps_create();
-    c->arrays = mlq_strmap_create();
-    c->scheds = mlq_schedules_create();
-    c->workers = mlq_workers_create();
-    c->out = mlq_outbox_create();
-    c->logs = mlq_logrelay_create();
-    c->auth = mlq_auth_create();
-    c->heartbeat_ms = 1000;
-    c->lease_ms = 5000;
-    c->kill_grace_ms = 1000;
-    c->default_limit_ms = 3600 * 1000;
-    c->now_mono = 1000000;
-    c->now_wall = 1700000000000;
+    sched_ctx_open(&f->c, f->path, 5000);
+    f->c.auth = mlq_auth_create();
+    assert_non_null(f->c.auth);
     *state = f;
     return 0;
 }
@@ -67,26 +52,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    struct mlq_ctx *c = &f->c;
-    mlq_store_close(&c->store);
-    mlq_queue_destroy(&c->queue);
-    mlq_fairshare_destroy(&c->fs);
-    mlq_schedules_destroy(&c->scheds);
-    mlq_pipeline_free_arrays(c);
-    mlq_deps_destroy(&c->deps);
-    free(c->ended);
-    free(c->late);
-    mlq_jobtab_destroy(&c->jobs);
-    mlq_workers_destroy(&c->workers);
-    mlq_outbox_destroy(&c->out);
-    mlq_logrelay_destroy(&c->logs);
-    mlq_auth_destroy(&c->auth);
-    char p[80];
-    unlink(f->path);
-    snprintf(p, sizeof p, "%s-wal", f->path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", f->path);
-    unlink(p);
+    mlq_auth_destroy(&f->c.auth);
+    sched_ctx_close(&f->c);
+    sched_db_remove(f->path);
     free(f);
     return 0;
 }
