@@ -20,6 +20,7 @@
 #include "cmd_why.h"
 #include "cmd_workers.h"
 #include "output.h"
+#include "version.h"
 
 struct command {
     const char *name;
@@ -65,7 +66,8 @@ static void usage(FILE *f)
             "  --insecure        plain TCP without keys, for a scheduler started with\n"
             "                    --insecure (default: CURVE with the client config's `key`\n"
             "                    and `scheduler_key`; $MLQ_KEY overrides `key`)\n"
-            "  -h, --help        show this help\n\n"
+            "  -h, --help        show this help\n"
+            "  --version         show the version and the wire protocol's\n\n"
             "`mlq COMMAND --help` describes a command.\n",
             MLQ_CLI_DEFAULT_SCHEDULER);
 }
@@ -96,6 +98,7 @@ static int parse_global(struct mlq_cli *cli, int argc, char **argv)
         {"timeout", required_argument, NULL, MLQ_CLI_OPT_TIMEOUT},
         {"insecure", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct mlq_err err = {0};
@@ -117,6 +120,9 @@ static int parse_global(struct mlq_cli *cli, int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return MLQ_EXIT_OK;
+        case 'V':
+            mlq_version_print(stdout, "mlq");
             return MLQ_EXIT_OK;
         default:
             mlq_cli_getopt_error("mlq", c, argc, argv, &err);

@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "retention.h"
 #include "transport.h"
+#include "version.h"
 
 static int signal_pipe_w = -1;
 
@@ -73,7 +74,8 @@ static void usage(FILE *f)
                "  --insecure          plain TCP without keys (loopback addresses only)\n"
                "  --allow-root-jobs   let jobs of user root run as root on workers\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
-               "  -h, --help          show this help\n");
+               "  -h, --help          show this help\n"
+               "  --version           show the version and the wire protocol's\n");
 }
 
 #define MAX_AUTHORIZE 256
@@ -157,6 +159,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"http-key", required_argument, NULL, 'K'},
         {"http-root", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -232,6 +235,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'h':
             usage(stdout);
+            return 1;
+        case 'V':
+            mlq_version_print(stdout, "mlq-scheduler");
             return 1;
         default:
             usage(stderr);

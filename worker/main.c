@@ -30,6 +30,7 @@
 #include "res.h"
 #include "spool.h"
 #include "transport.h"
+#include "version.h"
 
 #define DEFAULT_SCHEDULER    "tcp://127.0.0.1:7710"
 #define DEFAULT_HEARTBEAT_MS 5000
@@ -100,7 +101,8 @@ static void usage(FILE *f)
             "  --drain-and-exit      do not run a worker: ask the one running on --spool to\n"
             "                        drain (finish its jobs, take no new ones, exit) and wait\n"
             "                        until it has exited\n"
-            "  --help                show this help\n\n"
+            "  --help                show this help\n"
+            "  --version             show the version and the wire protocol's\n\n"
             "SIGTERM or SIGINT stops the worker and leaves running jobs alive; the next\n"
             "worker started on the same spool re-adopts them. SIGUSR2 makes it drain: it\n"
             "refuses new jobs and exits once its jobs are done, reported and their logs\n"
@@ -185,7 +187,8 @@ enum {
     OPT_SCHED_KEY,
     OPT_INSECURE,
     OPT_LIST_GPUS,
-    OPT_HELP
+    OPT_HELP,
+    OPT_VERSION
 };
 
 static const struct option long_opts[] = {
@@ -208,6 +211,7 @@ static const struct option long_opts[] = {
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"list-gpus", no_argument, NULL, OPT_LIST_GPUS},
     {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
@@ -304,6 +308,8 @@ static int parse_one(struct opts *o, int c, const char *arg)
         return 0;
     case OPT_HELP:
         return -1;
+    case OPT_VERSION:
+        return -3;
     default:
         return 2; /* getopt already printed why */
     }
@@ -389,6 +395,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         int rc = parse_one(o, c == 'h' ? OPT_HELP : c, optarg);
         if (rc == -1) {
             usage(stdout);
+            return -1;
+        }
+        if (rc == -3) {
+            mlq_version_print(stdout, "mlq-worker");
             return -1;
         }
         if (rc != 0)

@@ -14,10 +14,15 @@
 #include "bounds.h"
 
 #include "shim.h"
+#include "version.h"
 
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        mlq_version_print(stdout, "mlq-shim");
+        return 0;
+    }
     bool standby = argc == 3 && strcmp(argv[1], MLQ_SHIM_STANDBY_ARG) == 0;
     if ((argc != 2 && !standby) || strcmp(argv[1], "--help") == 0) {
         fprintf(stderr,
