@@ -183,6 +183,12 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
     int rc = mlq_cli_address(cli, &addr, err);
     if (rc < 0 || (rc = ensure_creds(cli, err)) < 0 || (rc = ensure_ctx(cli, err)) < 0)
         return rc;
+    /* Without keys, anyone on the path could read or forge the traffic. */
+    if (cli->creds.plain && !mlq_transport_is_local(addr))
+        return mlq_err_set(err, MLQ_CLI_EUSAGE,
+                           "plain TCP (--insecure or insecure = yes) only to a scheduler on a "
+                           "loopback address, not %.100s: use keys (see the admin guide)",
+                           addr);
     req->rid = cli->next_rid++;
     const struct mlq_curve *curve = cli->creds.plain ? NULL : &cli->creds.curve;
     rc = mlq_transport_request_curve(cli->zctx, addr, curve, req, reply, cli->timeout_ms, err);

@@ -1,7 +1,7 @@
 /* cmd_workers: `mlq workers [--json] [--gpus]`: every worker the scheduler
- * knows, its state, pool and labels, what it has and what is in use, and when
- * it was last heard from; below the table, why drained workers are drained
- * and (with --gpus) every GPU with the job holding it. */
+ * knows, its state, the address it advertised, its pool and labels, what it has and what is in use,
+ * and when it was last heard from; below the table, why drained workers are drained and (with
+ * --gpus) every GPU with the job holding it. */
 #include "cmd_workers.h"
 
 #include <getopt.h>
@@ -18,7 +18,8 @@
 
 static const char workers_usage[] =
     "usage: mlq workers [--json] [--gpus]\n\n"
-    "Lists the workers, their pool and labels and their resources (used/total).\n"
+    "Lists the workers, the address other hosts reach each at (mlq-worker\n"
+    "--advertise-addr), their pool and labels and their resources (used/total).\n"
     "A worker that is draining (mlq-worker --drain-and-exit) shows as\n"
     "\"UP (draining)\", one an admin drained (mlq drain) as \"UP (drained)\" with its\n"
     "reason below the table: both finish their jobs but take no new ones.\n"
@@ -138,7 +139,7 @@ static const char *labels_text(const struct mlq_workerinfo *w, char *buf, size_t
 static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, int64_t now)
 {
     char cpus[64], a[32], b[32], mem[64], gpus[32], running[16], seen[32], labels[96];
-    char state[MLQ_MAX_NAME + 16];
+    char state[MLQ_MAX_NAME + 16], addr[MLQ_MAX_HOST + 1];
     snprintf(cpus, sizeof(cpus), "%s/%s", mlq_res_fmt_cpus(w->cpus_used_m, a, sizeof(a)),
              mlq_res_fmt_cpus(w->cpus_m, b, sizeof(b)));
     snprintf(mem, sizeof(mem), "%s/%s", mlq_res_fmt_mem(w->mem_used, a, sizeof(a)),
@@ -148,6 +149,7 @@ static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, i
     const char *cells[] = {
         w->name,
         worker_state_text(w, state, sizeof(state)),
+        w->addr ? mlq_out_clean(w->addr, addr, sizeof(addr)) : "-",
         w->pool ? w->pool : "default",
         labels_text(w, labels, sizeof(labels)),
         cpus,
@@ -232,9 +234,9 @@ static void print_gpu_lines(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
 int mlq_cli_workers_print(FILE *f, const struct mlq_workerinfo *w, uint32_t n, bool colour,
                           bool gpus)
 {
-    static const char *const headers[] = {"NAME", "STATE", "POOL",    "LABELS",        "CPUS",
-                                          "MEM",  "GPUS",  "RUNNING", "LAST-HEARTBEAT"};
-    struct mlq_table *t = mlq_table_create(9, headers);
+    static const char *const headers[] = {"NAME", "STATE", "ADDRESS", "POOL",    "LABELS",
+                                          "CPUS", "MEM",   "GPUS",    "RUNNING", "LAST-HEARTBEAT"};
+    struct mlq_table *t = mlq_table_create(sizeof headers / sizeof headers[0], headers);
     int rc = t ? 0 : MLQ_ENOMEM;
     int64_t now = mlq_clock_wall_ms();
     for (uint32_t i = 0; rc == 0 && i < n; i++)

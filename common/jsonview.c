@@ -244,7 +244,7 @@ static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)
     return arr;
 }
 
-json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)
+static json_t *worker_core(const struct mlq_workerinfo *w)
 {
     return json_pack("{s:o, s:o, s:b, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o, s:s, s:o, s:o, "
                      "s:o, s:b, s:o}",
@@ -257,6 +257,16 @@ json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)
                      strv_json(w->labels, w->nlabels), "drain_reason", str_or_null(w->drain_reason),
                      "gpu_list", gpu_list_json(w->gpu_list, w->ngpu_list), "unhealthy",
                      (int)w->unhealthy, "health", str_or_null(w->health));
+}
+
+json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)
+{
+    json_t *o = worker_core(w);
+    if (o && json_object_set_new(o, "addr", str_or_null(w->addr)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
 }
 
 uint32_t mlq_jsonview_array_ended(const struct mlq_arrayinfo *a)

@@ -42,7 +42,8 @@ json_t *mlq_jsonview_attempt(const struct mlq_attemptinfo *a);
  * mem, mem_used, gpus, gpus_used, running, last_seen (ISO or null), pool
  * ("default" when the scheduler did not say), labels (array of "k=v"),
  * drain_reason (null unless an admin drained it), gpu_list (array of GPU
- * objects, see below). */
+ * objects, see below), unhealthy, health, addr (the address the worker
+ * advertised, null when it sent none). */
 json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w);
 /* A GPU: index, uuid, model, type (null when unknown), mem (bytes, 0
  * unknown), job_id (the job holding it, or null). */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostaddr.h"
 #include "mpk.h"
 #include "protoauth.h"
 #include "protometrics.h"
@@ -43,7 +44,7 @@ static const char *name_of(const char *const *names, int n, int v)
 /* ---- shared structures: encoding ---------------------------------------- */
 
 #define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
-#define WORKERINFO_KEYS  17
+#define WORKERINFO_KEYS  18
 #define ATTEMPTINFO_KEYS 10
 #define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
@@ -133,6 +134,7 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     put_gpu_list(pk, w->gpu_list, w->ngpu_list);
     mlq_mpk_kv_bool(pk, "unhealthy", w->unhealthy);
     mlq_mpk_kv_str(pk, "health", w->health);
+    mlq_mpk_kv_str(pk, "addr", w->addr);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
@@ -356,6 +358,8 @@ static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerin
         rc = mlq_mpk_opt_bool(m, "unhealthy", &w->unhealthy);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "health", MLQ_MAX_REASON, true, &w->health);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "addr", MLQ_MAX_HOST, true, &w->addr);
     return rc;
 }
 
@@ -668,6 +672,7 @@ static void enc_register(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_str(pk, "pool", m->u.reg.pool);
     mlq_mpk_kv_strv(pk, "labels", m->u.reg.labels, m->u.reg.labels ? m->u.reg.nlabels : 0);
     put_gpu_list(pk, m->u.reg.gpu_list, m->u.reg.ngpu_list);
+    mlq_mpk_kv_str(pk, "addr", m->u.reg.addr);
 }
 
 static int dec_held_attempts(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -688,6 +693,16 @@ static int dec_held_attempts(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         if (rc == 0)
             rc = mlq_mpk_read_bool(&am, "finished", &m->u.reg.attempts[i].finished);
     }
+    return rc;
+}
+
+/* The optional address a worker advertises: a checked IP or host name. */
+static int read_addr(const struct mlq_mpk_map *mp, char **addr)
+{
+    struct mlq_err e = {0};
+    int rc = mlq_mpk_read_str(mp, "addr", MLQ_MAX_HOST, true, addr);
+    if (rc == 0 && *addr && mlq_hostaddr_check(*addr, &e) < 0)
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "register: key 'addr': %s", e.msg);
     return rc;
 }
 
@@ -716,6 +731,8 @@ static int dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
     if (rc == 0 && m->u.reg.ngpu_list > 0 && m->u.reg.ngpu_list != (uint32_t)m->u.reg.gpus)
         rc = mlq_err_set(mp->err, MLQ_EPROTO, "register: key 'gpu_list' has %u entries for %d GPUs",
                          m->u.reg.ngpu_list, (int)m->u.reg.gpus);
+    if (rc == 0)
+        rc = read_addr(mp, &m->u.reg.addr);
     return rc;
 }
 
@@ -733,6 +750,7 @@ static void free_register(struct mlq_msg *m)
     free(m->u.reg.pool);
     mlq_mpk_strv_free(m->u.reg.labels, m->u.reg.nlabels);
     free_gpu_list(m->u.reg.gpu_list, m->u.reg.ngpu_list);
+    free(m->u.reg.addr);
 }
 
 static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
@@ -1206,7 +1224,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_USAGE] = {"usage", 0, NULL, NULL, NULL},
     [MLQ_MSG_USAGE_LIST] = {"usage_list", 1, mlq_prototoken_enc_usage, mlq_prototoken_dec_usage,
                             mlq_prototoken_free_usage},
-    [MLQ_MSG_REGISTER] = {"register", 9, enc_register, dec_register, free_register},
+    [MLQ_MSG_REGISTER] = {"register", 10, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
@@ -1379,6 +1397,7 @@ void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
     mlq_mpk_strv_free(w->labels, w->nlabels);
     free(w->drain_reason);
     free(w->health);
+    free(w->addr);
     free_gpu_list(w->gpu_list, w->ngpu_list);
     memset(w, 0, sizeof *w);
 }

@@ -305,6 +305,7 @@ struct mlq_workerinfo {
     /* Optional on the wire: placed on no more until it proves healthy. */
     bool unhealthy;
     char *health; /* why unhealthy */
+    char *addr;   /* optional: the address the worker advertised; NULL none */
 };
 
 /* An attempt a worker holds, named in "register". */
@@ -393,6 +394,7 @@ struct mlq_msg {
             uint32_t nlabels;
             struct mlq_gpuinfo *gpu_list; /* optional; when present, gpus == ngpu_list */
             uint32_t ngpu_list;
+            char *addr; /* optional: where other hosts reach the worker (hostaddr.h) */
         } reg;
         struct {
             char *name;

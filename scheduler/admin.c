@@ -92,6 +92,7 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .ngpu_list = (uint32_t)w->gpus,
         .unhealthy = w->unhealthy,
         .health = w->unhealthy ? (char *)w->health : NULL,
+        .addr = w->addr[0] ? (char *)w->addr : NULL,
     };
 }
 

@@ -61,6 +61,7 @@ struct mlq_worker {
     uint32_t nlabels;
     struct mlq_gpuinfo *gpu_list; /* NULL: untyped GPUs 0..gpus-1 */
     uint32_t ngpu_list;
+    char addr[MLQ_MAX_HOST + 1]; /* where other hosts reach it; "" unknown */
     /* Bookings of lost attempts whose processes may remain (leftover.h);
      * counted in the *_used totals, not in running. */
     struct mlq_leftovers *leftovers;

@@ -86,6 +86,8 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->mem = msg->u.reg.mem;
     w->gpus = msg->u.reg.gpus;
     w->draining = msg->u.reg.draining;
+    /* checked by the decoder; an older worker sends none */
+    snprintf(w->addr, sizeof w->addr, "%s", msg->u.reg.addr ? msg->u.reg.addr : "");
     rc = mlq_workers_describe(w, msg->u.reg.pool, msg->u.reg.labels, msg->u.reg.nlabels,
                               msg->u.reg.gpu_list, msg->u.reg.ngpu_list, err);
     if (rc < 0)

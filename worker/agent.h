@@ -67,6 +67,7 @@ struct mlq_agent_config {
     void *zctx; /* ZeroMQ context to use; NULL: the agent makes its own */
     /* Keys for CURVE (copied at create); NULL: plain TCP (--insecure). */
     const struct mlq_curve *curve;
+    const char *addr; /* advertised in "register" (hostaddr.h); NULL: none */
 };
 
 struct mlq_agent;

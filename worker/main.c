@@ -23,6 +23,7 @@
 #include "exec.h"
 #include "gpu.h"
 #include "gpuload.h"
+#include "hostaddr.h"
 #include "keys.h"
 #include "log.h"
 #include "logupload.h"
@@ -60,9 +61,11 @@ struct opts {
     enum mlq_log_level level;
     int64_t log_cap;
     bool drain_and_exit;
-    bool list_gpus;         /* --list-gpus: print what discovery finds and exit */
-    const char *key_path;   /* --key: this worker's secret key file */
-    const char *sched_key;  /* --scheduler-key: the scheduler's public key file */
+    bool list_gpus;              /* --list-gpus: print what discovery finds and exit */
+    const char *key_path;        /* --key: this worker's secret key file */
+    const char *sched_key;       /* --scheduler-key: the scheduler's public key file */
+    char addr[MLQ_MAX_HOST + 1]; /* --advertise-addr, else the route's; "" none */
+    bool addr_given;
     bool insecure;          /* --insecure: plain TCP, no keys */
     struct mlq_curve curve; /* filled from the key files unless insecure */
 };
@@ -80,6 +83,10 @@ static void usage(FILE *f)
             "                        address that runs with --insecure itself; refused as\n"
             "                        root (use keys: `mlq up` makes them for a local cluster)\n"
             "  --name NAME           worker name (default: the host name)\n"
+            "  --advertise-addr HOST the address (IP or DNS name) other hosts reach this\n"
+            "                        worker at, shown by `mlq workers` and given to jobs as\n"
+            "                        MLQ_WORKER_ADDR (default: this machine's address on its\n"
+            "                        route to the scheduler)\n"
             "  --cpus N              CPUs offered, may be fractional (default: online CPUs)\n"
             "  --mem SIZE            memory offered, e.g. 512M, 4G (default: physical memory)\n"
             "  --gpus N              offer N fake GPUs (indices 0..N-1, type \"fake\") instead\n"
@@ -171,6 +178,7 @@ static int set_defaults(struct opts *o)
 enum {
     OPT_SCHED = 256,
     OPT_NAME,
+    OPT_ADVERTISE,
     OPT_CPUS,
     OPT_MEM,
     OPT_GPUS,
@@ -194,6 +202,7 @@ enum {
 static const struct option long_opts[] = {
     {"scheduler", required_argument, NULL, OPT_SCHED},
     {"name", required_argument, NULL, OPT_NAME},
+    {"advertise-addr", required_argument, NULL, OPT_ADVERTISE},
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"mem", required_argument, NULL, OPT_MEM},
     {"gpus", required_argument, NULL, OPT_GPUS},
@@ -263,6 +272,12 @@ static int parse_one(struct opts *o, int c, const char *arg)
         snprintf(o->name, sizeof o->name, "%s", arg);
         return name_ok(arg) ? 0
                             : bad("--name", "expected 1 to 128 characters among A-Z a-z 0-9 . _ -");
+    case OPT_ADVERTISE:
+        if (mlq_hostaddr_check(arg, &e) < 0)
+            return bad("--advertise-addr", e.msg);
+        snprintf(o->addr, sizeof o->addr, "%s", arg);
+        o->addr_given = true;
+        return 0;
     case OPT_CPUS:
         return mlq_res_parse_cpus(arg, &o->cpus_m, &e) < 0 ? bad("--cpus", e.msg) : 0;
     case OPT_MEM:
@@ -359,6 +374,22 @@ static int load_keys(struct opts *o)
     return 0;
 }
 
+/* Without --advertise-addr: the local address of the route to the
+ * scheduler, which is the one other hosts on that network reach this
+ * machine at. Not fatal when there is none yet (a name that does not
+ * resolve at boot): the worker then advertises no address. */
+static void default_addr(struct opts *o)
+{
+    struct mlq_err e = {0};
+    if (o->addr_given || strncmp(o->scheduler, "tcp://", 6) != 0)
+        return;
+    if (mlq_hostaddr_route(o->scheduler, o->addr, sizeof o->addr, &e) < 0 ||
+        mlq_hostaddr_check(o->addr, &e) < 0) {
+        o->addr[0] = '\0';
+        fprintf(stderr, "mlq-worker: no address to advertise (%s); pass --advertise-addr\n", e.msg);
+    }
+}
+
 /* Fills the paths that depend on other options and checks the shim. */
 static int finish_opts(struct opts *o)
 {
@@ -382,6 +413,7 @@ static int finish_opts(struct opts *o)
         fprintf(stderr, "mlq-worker: shim %s: %s\n", o->shim, strerror(errno));
         return o->shim_given ? 2 : 1;
     }
+    default_addr(o);
     return load_keys(o);
 }
 
@@ -469,11 +501,11 @@ static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
         used += (size_t)snprintf(labels + used, sizeof labels - used, "%s%s", i ? "," : " labels ",
                                  o->labels[i]);
     mlq_info("worker %s up: %s cpus, %s memory, gpus %s, pool %s%s, spool %s, scheduler %s (%s), "
-             "jobs run as %s",
+             "address %s, jobs run as %s",
              o->name, mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof cpus),
              mlq_res_fmt_mem(o->mem, mem, sizeof mem), mlq_gpu_set_fmt(gpus, gbuf, sizeof gbuf),
              o->pool ? o->pool : "default", labels, o->spool, o->scheduler,
-             o->insecure ? "plain TCP, --insecure" : "CURVE",
+             o->insecure ? "plain TCP, --insecure" : "CURVE", o->addr[0] ? o->addr : "none",
              geteuid() == 0 ? "their submitting users" : "this worker's user");
 }
 
@@ -500,6 +532,7 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
         .log_cap = o->log_cap,
         .signal_fd = sig_fd,
         .curve = o->insecure ? NULL : &o->curve,
+        .addr = o->addr[0] ? o->addr : NULL,
     };
     /* GPU load in heartbeats where NVML found the GPUs; never for fake ones. */
     if (strcmp(gpus.source, "nvml") == 0)
@@ -616,6 +649,10 @@ int main(int argc, char **argv)
         ensure_stdio();
         /* before any thread: shims (and jobs) learn the worker's name */
         setenv("MLQ_WORKER", o.name, 1);
+        if (o.addr[0])
+            setenv("MLQ_WORKER_ADDR", o.addr, 1);
+        else
+            unsetenv("MLQ_WORKER_ADDR");
         mlq_log_init("mlq-worker", o.level);
         struct mlq_spool *spool = NULL;
         struct mlq_err err = {0};

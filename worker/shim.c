@@ -52,9 +52,10 @@ extern char **environ;
 #define DEFAULT_GRACE_MS    30000
 #define MAX_KILL_PAUSE      100 /* ms between SIGKILL rounds at the end */
 #define MAX_WAIT_MS         1000
-#define WORKER_ENV          "MLQ_WORKER" /* the worker's name, set by mlq-worker */
-#define STATUS_RETRY_MIN_MS 50           /* first pause after the status could not be written */
-#define STATUS_RETRY_MAX_MS 2000         /* the pause doubles up to this */
+#define WORKER_ENV          "MLQ_WORKER"      /* the worker's name, set by mlq-worker */
+#define WORKER_ADDR_ENV     "MLQ_WORKER_ADDR" /* its advertised address, when it has one */
+#define STATUS_RETRY_MIN_MS 50   /* first pause after the status could not be written */
+#define STATUS_RETRY_MAX_MS 2000 /* the pause doubles up to this */
 
 struct shim {
     const char *dir;
@@ -192,6 +193,8 @@ static int build_env(struct shim *s)
         rc = build_env_array(s);
     if (rc == 0 && getenv(WORKER_ENV))
         rc = env_putf(s, WORKER_ENV, getenv(WORKER_ENV));
+    if (rc == 0 && getenv(WORKER_ADDR_ENV))
+        rc = env_putf(s, WORKER_ADDR_ENV, getenv(WORKER_ADDR_ENV));
     if (rc == 0 && s->drop)
         rc = env_putf(s, "HOME", s->home);
     if (rc == 0 && s->drop)
