@@ -241,7 +241,8 @@ static void fill_workers(void)
                                            .labels = k_labels,
                                            .nlabels = 2,
                                            .gpu_list = k_gpus,
-                                           .ngpu_list = 2};
+                                           .ngpu_list = 2,
+                                           .addr = "10.0.0.11"};
     k_workers[1] = (struct mlq_workerinfo){.name = "w2",
                                            .state = "UP",
                                            .cpus_m = 1000,
@@ -278,6 +279,10 @@ static void test_workers_table(void **state)
     assert_non_null(strstr(out, "1/2"));     /* GPUs used/total */
     assert_non_null(strstr(out, "\nw2 drained: bad fan\n"));
     assert_null(strstr(out, "gpu0")); /* GPU lines only with --gpus */
+    /* the address each worker advertised; "-" for one that sent none */
+    assert_true(strncmp(out, "NAME  STATE         ADDRESS    POOL", 35) == 0);
+    assert_non_null(strstr(out, "\nw1    UP            10.0.0.11  a100 "));
+    assert_non_null(strstr(out, "\nw2    UP (drained)  -          default "));
     free(out);
     out = capture(workers_gpus, NULL, &rc);
     assert_non_null(strstr(out, "\nw1 gpu0 h100 GPU-aaaa job 9f8e7d6c\n"));
@@ -325,6 +330,7 @@ static void test_workers_json(void **state)
     assert_int_equal(json_array_size(labels), 2);
     assert_string_equal(json_string_value(json_array_get(labels, 1)), "ib=hdr");
     assert_true(json_is_null(json_object_get(o, "drain_reason")));
+    assert_string_equal(json_string_value(json_object_get(o, "addr")), "10.0.0.11");
     assert_int_equal(json_integer_value(json_object_get(o, "gpus")), 2); /* still the count */
     json_t *gl = json_object_get(o, "gpu_list");
     assert_int_equal(json_array_size(gl), 2);
@@ -359,6 +365,7 @@ static void test_workers_json(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "drain_reason")), "bad fan");
     assert_int_equal(json_array_size(json_object_get(o, "labels")), 0);
     assert_int_equal(json_array_size(json_object_get(o, "gpu_list")), 0);
+    assert_true(json_is_null(json_object_get(o, "addr"))); /* sent none: null, not missing */
     json_decref(o);
 }
 

@@ -204,7 +204,8 @@ static void fill_workers(void)
                                                 .gpu_list = sample_gpu_list,
                                                 .ngpu_list = 4,
                                                 .unhealthy = true,
-                                                .health = "refused 3 assignments in a row"};
+                                                .health = "refused 3 assignments in a row",
+                                                .addr = "gpu1.example.org"};
     sample_workers[1] =
         (struct mlq_workerinfo){.name = "node-b", .state = "LOST", .cpus_m = 1000, .mem = 1 << 20};
     memset(sample_held, 0, sizeof sample_held);
@@ -504,6 +505,7 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.reg.nlabels = N(sample_labels);
         m->u.reg.gpu_list = sample_gpu_list;
         m->u.reg.ngpu_list = N(sample_gpu_list);
+        m->u.reg.addr = "fd00::11";
         break;
     case MLQ_MSG_HEARTBEAT:
         m->u.heartbeat.name = "node-b";
@@ -778,6 +780,7 @@ static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct ml
     assert_str_same(a->drain_reason, b->drain_reason);
     assert_int_equal(a->unhealthy, b->unhealthy);
     assert_str_same(a->health, b->health);
+    assert_str_same(a->addr, b->addr);
     assert_gpus_eq(a->gpu_list, a->ngpu_list, b->gpu_list, b->ngpu_list);
 }
 
@@ -809,6 +812,7 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_int_equal(a->u.reg.mem, b->u.reg.mem);
         assert_int_equal(a->u.reg.gpus, b->u.reg.gpus);
         assert_int_equal(a->u.reg.draining, b->u.reg.draining);
+        assert_str_same(a->u.reg.addr, b->u.reg.addr);
         assert_int_equal(a->u.reg.nattempts, b->u.reg.nattempts);
         for (uint32_t i = 0; i < a->u.reg.nattempts; i++) {
             assert_string_equal(a->u.reg.attempts[i].attempt_id, b->u.reg.attempts[i].attempt_id);
@@ -1381,6 +1385,7 @@ static void test_optional_keys_absent(void **state)
     assert_null(m.u.reg.pool);
     assert_null(m.u.reg.labels);
     assert_null(m.u.reg.gpu_list);
+    assert_null(m.u.reg.addr); /* no address advertised */
     assert_int_equal(m.u.reg.nlabels + m.u.reg.ngpu_list, 0);
     mlq_proto_msg_free(&m);
 }
@@ -1899,6 +1904,33 @@ static void test_reject_gpu_lists(void)
     roundtrip(&m);
 }
 
+/* The address a worker advertises: an IP or a host name, bounded. */
+static void test_reject_worker_addr(void)
+{
+    struct mlq_msg m;
+    char host[MLQ_MAX_HOST + 2];
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    m.u.reg.addr = "gpu 1";
+    expect_msg_reject(&m, "register: key 'addr': 'gpu 1' is neither an IP address nor a host name");
+    m.u.reg.addr = "10.0.0.300";
+    expect_msg_reject(&m, "register: key 'addr': '10.0.0.300' is not a valid IPv4 address");
+    m.u.reg.addr = "";
+    expect_msg_reject(&m, "register: key 'addr': empty address");
+    memset(host, 'a', sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    for (size_t i = 60; i < sizeof host - 1; i += 61)
+        host[i] = '.'; /* labels of 60 */
+    m.u.reg.addr = host;
+    expect_msg_reject(&m, "'addr' is longer than 253 bytes");
+    host[MLQ_MAX_HOST] = '\0';
+    roundtrip(&m);
+    fill_sample(MLQ_MSG_WORKER_LIST, &m);
+    host[MLQ_MAX_HOST] = 'a';
+    sample_workers[1].addr = host;
+    expect_msg_reject(&m, "'addr' is longer than 253 bytes");
+    sample_workers[1].addr = NULL;
+}
+
 static void test_reject_worker_desc(void)
 {
     struct mlq_msg m;
@@ -1935,6 +1967,7 @@ static void test_reject_worker_desc(void)
     fill_sample(MLQ_MSG_RESUME, &m);
     m.u.drain.worker = NULL;
     expect_msg_reject(&m, "resume: key 'worker'");
+    test_reject_worker_addr();
 }
 
 /* The heartbeat's GPU load: bounded like everything a worker says; absent
