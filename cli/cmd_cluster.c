@@ -109,7 +109,8 @@ static const char up_usage[] =
     "  --cpus C          CPUs per worker (default: this machine's)\n"
     "  --mem M           memory per worker, e.g. 8G (default: this machine's)\n"
     "  --gpus G          GPUs per worker (default 0)\n"
-    "  --listen ADDR     scheduler address (default " MLQ_CLI_DEFAULT_SCHEDULER ")\n"
+    "  --listen ADDR     scheduler address, a loopback one (default " MLQ_CLI_DEFAULT_SCHEDULER
+    ")\n"
     "  --state-dir DIR   database, pid files, logs, spools, keys (default " DEFAULT_STATE_DIR ")\n"
     "  --insecure        plain TCP without keys (loopback only; refused as root, whose\n"
     "                    workers need keys); by default `up` makes\n"
@@ -203,7 +204,9 @@ static int up_parse(int argc, char **argv, struct up_opts *o)
         rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "up: unexpected argument '%.40s'", argv[optind]);
     if (rc == 0 && !mlq_transport_is_local(o->listen))
         rc = mlq_err_set(&err, MLQ_EINVAL,
-                         "refusing to listen on '%.100s': only loopback addresses for now",
+                         "refusing to listen on '%.100s': `mlq up` runs a cluster on this machine "
+                         "and listens on loopback only (for several hosts, start mlq-scheduler "
+                         "with --listen and keys: see docs/admin.md, \"Several hosts\")",
                          o->listen);
     /* Its workers would refuse to start: without keys, a root worker would
      * run jobs as whatever account an unauthenticated client names. */
