@@ -277,13 +277,14 @@ cmd_down() {
     [ -e "$DIR/pids/scheduler.pid" ] && stop_pidfile "$DIR/pids/scheduler.pid"
     while IFS= read -r f; do
         pid=$(pid_of "$f")
-        [ -n "$pid" ] && ours "$pid" && kill -KILL -- "-$pid" 2>/dev/null || true
+        if [ -n "$pid" ] && ours "$pid"; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
     done < <(find "$DIR" -name shim.pid -type f 2>/dev/null)
     delete_network
     rm -f "$DIR/pids/"*.pid "$DIR/cluster.env"
     say "down: namespaces $PREFIX-* deleted"
 }
 
+# shellcheck disable=SC2016 # the jobs' scripts are single-quoted on purpose
 cmd_demo() {
     local j w ids=()
     DEMO_TMP=""
@@ -308,6 +309,8 @@ cmd_demo() {
     admin_mlq list
 }
 
+down_on_failure() { [ "$1" = 0 ] || cmd_down; }
+
 usage() { sed -n '11,24p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 main() {
@@ -325,7 +328,7 @@ main() {
     up)
         [ ! -f "$DIR/cluster.env" ] || die "$DIR already holds a cluster (down it first)"
         # a failed `up` leaves nothing behind
-        trap 'rc=$?; [ $rc = 0 ] || cmd_down' EXIT
+        trap 'down_on_failure $?' EXIT
         cmd_up
         trap - EXIT ;;
     down) cmd_down ;;

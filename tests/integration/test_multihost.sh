@@ -19,7 +19,14 @@ NETNS=$MLQ_SRC_DIR/deploy/multihost/netns-cluster.sh
 C=$T/cluster
 # lib.sh's cleanup stops every process of the test; the script's `down`
 # also deletes the namespaces and links it made.
-trap 'rc=$?; "$NETNS" down "$C" >>"$T/logs/netns-down.log" 2>&1 || true; (exit $rc); it_cleanup' EXIT
+netns_cleanup() {
+    local rc=$?
+    "$NETNS" down "$C" >>"$T/logs/netns-down.log" 2>&1 || true
+    set +e
+    (exit "$rc") # it_cleanup reads the test's exit status from $?
+    it_cleanup
+}
+trap netns_cleanup EXIT
 
 export MLQ_NETNS_HEARTBEAT=1s MLQ_NETNS_LEASE=3s
 ok "$NETNS" up "$C"
