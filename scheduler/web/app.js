@@ -675,7 +675,8 @@ function viewWorkers(view) {
       if (w.draining) flags.push(el('span', {class: 'flag drain', title: w.drain_reason || ''}, 'draining' + (w.drain_reason ? ': ' + w.drain_reason : '')));
       if (w.unhealthy) flags.push(el('span', {class: 'flag bad', title: w.health || ''}, 'unhealthy' + (w.health ? ': ' + w.health : '')));
       rows.push(el('tr', {'data-worker': w.name},
-        el('td', null, el('b', null, w.name)), el('td', null, stateBadge(w.state)), el('td', null, w.pool || ''),
+        el('td', null, el('b', null, w.name)), el('td', null, stateBadge(w.state)),
+        el('td', {class: 'addr'}, w.addr || ''), el('td', null, w.pool || ''),
         el('td', null, bar(w.cpus_used || 0, w.cpus || 0, fmtNum(w.cpus_used || 0) + ' / ' + fmtNum(w.cpus || 0))),
         el('td', null, bar(w.mem_used || 0, w.mem || 0, fmtBytes(w.mem_used || 0) + ' / ' + fmtBytes(w.mem || 0))),
         el('td', null, bar(w.gpus_used || 0, w.gpus || 0, (w.gpus_used || 0) + ' / ' + (w.gpus || 0))),
@@ -700,13 +701,13 @@ function viewWorkers(view) {
             mu !== null ? el('div', {class: 'muted'}, 'mem ' + fmtBytes(mu)) : null,
             isIdle ? el('div', {class: 'flag drain', 'data-idle': String(idle)}, 'IDLE ' + fmtDur(idle * 1000)) : null);
         });
-        rows.push(el('tr', {class: 'gpurow'}, el('td', {colspan: 9}, el('div', {class: 'gpus'}, cells))));
+        rows.push(el('tr', {class: 'gpurow'}, el('td', {colspan: 10}, el('div', {class: 'gpus'}, cells))));
       }
     }
     const table = el('table', {class: 'workers'},
-      el('thead', null, el('tr', null, ['Name', 'State', 'Pool', 'CPUs', 'Memory', 'GPUs', 'Running', 'Last seen', '']
+      el('thead', null, el('tr', null, ['Name', 'State', 'Address', 'Pool', 'CPUs', 'Memory', 'GPUs', 'Running', 'Last seen', '']
         .map((h) => el('th', null, h)))),
-      el('tbody', null, rows.length ? rows : el('tr', null, el('td', {colspan: 9, class: 'muted'}, 'No workers.'))));
+      el('tbody', null, rows.length ? rows : el('tr', null, el('td', {colspan: 10, class: 'muted'}, 'No workers.'))));
     clear(box).append(table);
     sizeBars(box);
     setStatus('updated ' + fmtTime(new Date().toISOString()));

@@ -241,6 +241,9 @@ class Check:
         # Workers, usage, schedules.
         d.find_element(By.CSS_SELECTOR, '#nav a[data-route="workers"]').click()
         self.wait("the worker row", lambda: d.find_elements(By.CSS_SELECTOR, '#workers tr[data-worker="%s"]' % a.worker))
+        addr = self.texts('#workers tr[data-worker="%s"] td.addr' % a.worker)
+        # the worker connects over loopback: that is the address it advertises
+        assert addr == ["127.0.0.1"], "the worker's address cell: %s" % addr
         gpus = self.texts("#workers .gpu")
         assert len(gpus) == a.gpus, "expected %d GPU boxes, got %d" % (a.gpus, len(gpus))
         assert all("util not reported" in g for g in gpus), "a fake GPU shows a utilisation: %s" % gpus
