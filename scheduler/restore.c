@@ -47,8 +47,8 @@ static int check_file(const char *file, struct mlq_dbcopy_info *info, struct mlq
     return 0;
 }
 
-/* The scheduler's lock on dir: held until this process exits. */
-static int lock_dir(const char *dir, struct mlq_err *err)
+/* Takes the scheduler's lock on dir into *fd (held until closed). */
+static int lock_dir(const char *dir, int *lock_fd, struct mlq_err *err)
 {
     char path[PATH_CAP];
     int rc = mlq_fs_mkdirs(dir, 0700, err);
@@ -64,7 +64,8 @@ static int lock_dir(const char *dir, struct mlq_err *err)
         return mlq_err_set(err, MLQ_ESTATE,
                            "a scheduler is running on %.80s: stop it before restoring", dir);
     }
-    return 0; /* fd stays open: the lock lasts until exit */
+    *lock_fd = fd;
+    return 0;
 }
 
 static bool exists(const char *path)
@@ -116,21 +117,21 @@ static int set_aside(const char *dir, char aside[PATH_CAP], struct mlq_err *err)
     return 0;
 }
 
-int mlq_restore_run(const char *file, const char *state_dir, char *msg, size_t msg_len,
-                    struct mlq_err *err)
+/* Copies file into dir (checked, fsynced), sets the old database aside and
+ * renames the copy over it; dir is locked. */
+static int install(const char *file, const char *state_dir, char *msg, size_t msg_len,
+                   struct mlq_err *err)
 {
     struct mlq_dbcopy_info info;
     char staged[PATH_CAP], db[PATH_CAP], aside[PATH_CAP] = "", abs[PATH_CAP], suffix[48];
-    int rc = check_file(file, &info, err);
-    if (rc == 0)
-        rc = lock_dir(state_dir, err);
-    if (rc < 0)
-        return rc;
     /* dbcopy wants absolute paths. */
     if (strlen(state_dir) >= PATH_MAX || !realpath(state_dir, abs))
         return mlq_err_set(err, MLQ_EIO, "%.100s: %s", state_dir, strerror(errno));
     snprintf(suffix, sizeof suffix, "/mlq.db.restore-%ld", (long)getpid());
-    if ((rc = join(staged, abs, suffix, err)) < 0 || (rc = join(db, abs, "/mlq.db", err)) < 0)
+    int rc = join(staged, abs, suffix, err);
+    if (rc == 0)
+        rc = join(db, abs, "/mlq.db", err);
+    if (rc < 0)
         return rc;
     unlink(staged); /* left by a restore that died with this pid */
     rc = mlq_dbcopy_backup(file, staged, NULL, &info, err);
@@ -149,4 +150,19 @@ int mlq_restore_run(const char *file, const char *state_dir, char *msg, size_t m
              file, info.schema, (long long)info.pages, db,
              aside[0] ? "; the previous database is " : "", aside);
     return 0;
+}
+
+int mlq_restore_run(const char *file, const char *state_dir, char *msg, size_t msg_len,
+                    struct mlq_err *err)
+{
+    struct mlq_dbcopy_info info;
+    int lock_fd = -1;
+    int rc = check_file(file, &info, err);
+    if (rc == 0)
+        rc = lock_dir(state_dir, &lock_fd, err);
+    if (rc == 0)
+        rc = install(file, state_dir, msg, msg_len, err);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    return rc;
 }
