@@ -239,3 +239,54 @@ int mlq_fixture_write(const char *path, int version, struct mlq_err *err)
     sqlite3_close(f.db);
     return rc;
 }
+
+/* "a, b, c": the columns of table t that both main and src have. */
+static int common_columns(struct fx *f, const char *t, char *out, size_t cap)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT group_concat(m.name, ', ') FROM pragma_table_info('%s', 'main') m"
+             " JOIN pragma_table_info('%s', 'src') s ON s.name = m.name",
+             t, t);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(f->db, sql, -1, &s, NULL) == SQLITE_OK ? 0 : fx_fail(f, sql);
+    out[0] = '\0';
+    if (rc == 0 && sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int copy_tables(struct fx *f)
+{
+    static const char *const tables[] = {"jobs",       "attempts",    "workers",   "events",
+                                         "arrays",     "idempotency", "schedules", "schedule_runs",
+                                         "principals", "tokens"};
+    int rc = run(f, NULL, "BEGIN");
+    for (size_t i = 0; rc == 0 && i < sizeof tables / sizeof tables[0]; i++) {
+        char cols[1024];
+        rc = common_columns(f, tables[i], cols, sizeof cols);
+        if (rc == 0 && cols[0])
+            rc = run(f, NULL, "INSERT INTO main.%s (%s) SELECT %s FROM src.%s", tables[i], cols,
+                     cols, tables[i]);
+    }
+    if (rc == 0)
+        rc = run(f, NULL, "COMMIT");
+    return rc;
+}
+
+int mlq_fixture_downgrade(const char *src, const char *dst, int version, struct mlq_err *err)
+{
+    int rc = mlq_store_migrate_to(dst, version, err);
+    if (rc < 0)
+        return rc;
+    struct fx f = {.ver = version, .err = err};
+    if (sqlite3_open_v2(dst, &f.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        rc = fx_fail(&f, "open");
+    if (rc == 0)
+        rc = run(&f, NULL, "ATTACH DATABASE '%s' AS src", src);
+    if (rc == 0)
+        rc = copy_tables(&f);
+    sqlite3_close(f.db);
+    return rc;
+}

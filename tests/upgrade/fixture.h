@@ -39,4 +39,13 @@
  * new file path. */
 int mlq_fixture_write(const char *path, int version, struct mlq_err *err);
 
+/* Writes to the new file dst the database src (a current one) as schema
+ * version would hold it: dst gets steps 1..version, then every table of
+ * dst is filled from the same table of src, with the columns both have.
+ * For a scheduler upgrade with jobs in flight: the rows are those a running
+ * scheduler wrote; the test then opens dst with the current build. Sound
+ * while the steps after version only add tables and columns (or rebuild
+ * tables keeping their columns), which is what steps 2..8 do. */
+int mlq_fixture_downgrade(const char *src, const char *dst, int version, struct mlq_err *err);
+
 #endif
