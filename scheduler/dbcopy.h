@@ -34,7 +34,7 @@ struct mlq_dbcopy_info {
     char integrity[MLQ_DBCOPY_CHECK_MAX + 1]; /* "ok", else SQLite's first findings */
 };
 
-/* Copies the database at src to the new file dest (see above). stop, when
+/* Copies the database at src to the file dest, which must not exist (see above). stop, when
  * non-NULL, is polled between steps: set, the copy ends with MLQ_ESTATE and
  * nothing at dest. Errors: MLQ_EINVAL (bad dest: relative, exists, no such
  * folder), MLQ_EIO (file system: no space, permission), MLQ_EDB (SQLite,

@@ -6,7 +6,7 @@
 # that was running is confirmed by its worker and ends normally, exactly
 # once, and jobs submitted after the backup are gone. Also the refusals: an
 # existing file, a missing folder, a relative path, a user who is no admin,
-# a restore while a scheduler runs, a damaged or too new file -- none leaves
+# a restore while a scheduler runs, a damaged file or one of a newer schema -- none leaves
 # a file behind.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"

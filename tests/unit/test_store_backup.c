@@ -223,7 +223,8 @@ static void test_restore_keeps_old_database(void **state)
     snprintf(db, sizeof db, "%s/mlq.db", target);
     struct stat st;
     snprintf(cmd, sizeof cmd, "%s-wal", db);
-    assert_true(stat(cmd, &st) != 0 || st.st_size == 0); /* the old WAL is not the new db's */
+    assert_true(stat(cmd, &st) != 0 ||
+                st.st_size == 0); /* the old WAL never meets the restored db */
     assert_true(has_job(db, 1));
     assert_false(has_job(db, 9));
     assert_true(has_job(aside, 9));
@@ -236,7 +237,7 @@ static void test_restore_refusals(void **state)
     struct mlq_dbcopy_info info;
     struct mlq_err err = {0};
     snprintf(dest, sizeof dest, "%s/b.db", f->out);
-    snprintf(target, sizeof target, "%s/new", f->dir);
+    snprintf(target, sizeof target, "%s/target", f->dir);
     assert_int_equal(mlq_dbcopy_backup(f->db, dest, NULL, &info, &err), 0);
     /* a scheduler holds the state dir */
     assert_int_equal(mkdir(target, 0700), 0);

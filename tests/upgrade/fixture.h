@@ -36,10 +36,10 @@
 #define FX_NJOBS_V4  7 /* from version 4 */
 
 /* Writes the fixture of schema version (1..MLQ_STORE_SCHEMA_VERSION) to the
- * new file path. */
+ * path, which must not exist. */
 int mlq_fixture_write(const char *path, int version, struct mlq_err *err);
 
-/* Writes to the new file dst the database src (a current one) as schema
+/* Writes to dst (which must not exist) the database src (a current one) as schema
  * version would hold it: dst gets steps 1..version, then every table of
  * dst is filled from the same table of src, with the columns both have.
  * For a scheduler upgrade with jobs in flight: the rows are those a running

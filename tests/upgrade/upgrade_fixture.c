@@ -1,7 +1,7 @@
 /* mlq-upgrade-fixture: writes the database an older mlq-scheduler would
  * have left (fixture.h), for tests/integration/test_upgrade_schema.sh.
  *
- *   mlq-upgrade-fixture DB VERSION   write the fixture of VERSION to DB (new)
+ *   mlq-upgrade-fixture DB VERSION   write the fixture of VERSION to DB (absent)
  *   mlq-upgrade-fixture --current    print this build's schema version
  *   mlq-upgrade-fixture --from SRC DB VERSION
  *                                    write SRC's rows to DB as VERSION holds them */
