@@ -3,7 +3,9 @@
 # Upgrades while a job runs, in the order docs/admin.md "Upgrading" gives:
 # 1. a rolling worker upgrade: the worker is stopped with SIGTERM (its job
 #    keeps running under its shim) and a worker started on the same spool
-#    re-adopts the job;
+#    re-adopts the job, also when the spool is one written before the spool
+#    carried its format marker (SPOOL/format absent); a spool of a later
+#    format is refused;
 # 2. a scheduler upgrade: backup, stop, and a start on a database whose
 #    schema is one version older than this build (the running scheduler's
 #    rows, rewritten as the previous version holds them: mlq-upgrade-fixture
@@ -35,8 +37,20 @@ OLD_WORKER=$WORKER_PID
 stop_pid "$OLD_WORKER" 10
 pid_alive "$lpid" || fail "the job died with its worker (SIGTERM must leave jobs running)"
 [ -d "$SPOOL/attempts/$RA" ] || fail "the attempt's spool folder is gone"
+FORMAT=$(cat "$SPOOL/format" 2>/dev/null) || fail "the worker wrote no SPOOL/format"
+case "$FORMAT" in "mlq-spool "[0-9]*) ;; *) fail "SPOOL/format holds [$FORMAT]" ;; esac
+# a later format: refused before anything is touched
+mkdir -p "$T/spool-later"
+echo "mlq-spool 1000" >"$T/spool-later/format"
+run timeout 10 "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name w1 --cpus 1 --mem 1G --gpus 0 \
+    --spool "$T/spool-later" "${IT_WORKER_KEYS[@]}"
+assert_eq 1 "$RC" "a worker on a spool of a later format"
+assert_contains "$ERR" "newer than this mlq-worker" "refusal of a later spool format"
+# the spool as a release before the format marker left it
+rm "$SPOOL/format"
 start_worker w1 "$SPOOL" --cpus 2 --mem 1G --gpus 0 --heartbeat 1s
 [ "$WORKER_PID" != "$OLD_WORKER" ] || fail "the worker did not restart"
+assert_eq "$FORMAT" "$(cat "$SPOOL/format")" "SPOOL/format after the adoption"
 sleep 6 # past one lease: an attempt the worker did not re-adopt would be LOST
 assert_eq RUNNING "$(job_state "$R")" "the job after the worker upgrade"
 assert_eq "$RA" "$(job_field "$R" attempt_id)" "the same attempt after the worker upgrade"
