@@ -53,8 +53,7 @@ expect_rc 5 env MLQ_KEY="$T/bob.key" "$MLQ" --scheduler "$SCHED_ADDR" admin back
 # Submits to a pool without workers (they stay PENDING, so their state at
 # the backup is known) keep the scheduler writing during the copy.
 load() {
-    local i
-    for i in $(seq 1 40); do
+    for _ in $(seq 1 40); do
         "$MLQ" submit --scheduler "$SCHED_ADDR" --pool idle --cpus 0.1 --mem 16M -- true \
             >>"$T/load.ids" 2>>"$T/logs/cli.log" || break
     done
@@ -124,8 +123,9 @@ for j in $(head -n "$before_n" "$T/load.ids"); do
 done
 # jobs acknowledged during the copy may or may not be; after it: never
 n_after=$(json "len(d['jobs'])" < <(mlq list --json --limit 10000 --state PENDING))
-[ "$n_after" -ge $((before_n + 1)) ] && [ "$n_after" -le $((after_n + 1)) ] ||
+if [ "$n_after" -lt $((before_n + 1)) ] || [ "$n_after" -gt $((after_n + 1)) ]; then
     fail "PENDING jobs after the restore: $n_after, expected $((before_n + 1))..$((after_n + 1))"
+fi
 expect_rc 4 mlq status "$LATE"
 
 # the running job: confirmed by its worker, ends normally, ran once
