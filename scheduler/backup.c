@@ -77,7 +77,8 @@ int mlq_backup_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, struct
     if (prc != 0)
         return mlq_err_set(err, MLQ_ENOMEM, "cannot start the backup thread: %s", strerror(prc));
     b->running = true;
-    mlq_info("backup to %s started by %s", b->dest, c->who.name[0] ? c->who.name : "?");
+    mlq_info("backup to %s started by %s", b->dest,
+             c->who.name[0] ? c->who.name : "an unnamed client (--insecure)");
     return 0; /* answered by mlq_backup_poll */
 }
 
