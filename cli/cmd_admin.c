@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "keys.h"
+#include "cmd_backup.h"
 #include "cmd_tokens.h"
 #include "output.h"
 
@@ -25,7 +26,8 @@ static const char admin_usage[] =
     "       mlq admin token create NAME [--admin] [--user P] [--expires DUR]\n"
     "       mlq admin token rm NAME\n"
     "       mlq admin tokens [--json]   (HTTP API tokens: mlq admin token --help)\n"
-    "       mlq admin metrics\n\n"
+    "       mlq admin metrics\n"
+    "       mlq admin backup FILE [--json]   (mlq admin backup --help)\n\n"
     "Manages the keys the scheduler accepts (admins only). A user's key lets its\n"
     "holder submit jobs and manage their own; --admin also lets them manage every\n"
     "job, worker and key. A worker's key lets mlq-worker --name NAME register.\n"
@@ -101,7 +103,7 @@ static int find_form(int argc, char **argv, enum form *out, int *skip, struct ml
     if (argc >= 2 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "worker") == 0))
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin %s: expected add or rm", argv[1]);
     return mlq_err_set(err, MLQ_CLI_EUSAGE,
-                       "admin: expected user, worker, users, token, tokens or metrics");
+                       "admin: expected user, worker, users, token, tokens, metrics or backup");
 }
 
 static int admin_opt(int c, struct mlq_cli *cli, struct admin_opts *o, struct mlq_err *err)
@@ -305,6 +307,8 @@ int mlq_cmd_admin(struct mlq_cli *cli, int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "token") == 0 || strcmp(argv[1], "tokens") == 0))
         return mlq_cmd_admin_token(cli, argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "backup") == 0)
+        return mlq_cmd_admin_backup(cli, argc, argv);
     struct admin_opts o;
     int rc = admin_parse(cli, argc, argv, &o);
     if (rc >= 0)

@@ -18,6 +18,7 @@
 #include "protoauth.h"
 #include "protometrics.h"
 #include "prototoken.h"
+#include "protobackup.h"
 #include "protopipe.h"
 #include "protospec.h"
 
@@ -1224,6 +1225,10 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_USAGE] = {"usage", 0, NULL, NULL, NULL},
     [MLQ_MSG_USAGE_LIST] = {"usage_list", 1, mlq_prototoken_enc_usage, mlq_prototoken_dec_usage,
                             mlq_prototoken_free_usage},
+    [MLQ_MSG_BACKUP] = {"backup", 1, mlq_protobackup_enc_req, mlq_protobackup_dec_req,
+                        mlq_protobackup_free_req},
+    [MLQ_MSG_BACKUP_DONE] = {"backup_done", 7, mlq_protobackup_enc_done, mlq_protobackup_dec_done,
+                             mlq_protobackup_free_done},
     [MLQ_MSG_REGISTER] = {"register", 10, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},

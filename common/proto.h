@@ -61,6 +61,9 @@ enum mlq_msg_type {
     MLQ_MSG_TOKEN_LIST,    /* "token_list"   tokens[] (secret only in a create's reply) */
     MLQ_MSG_USAGE,         /* "usage"        (no fields); reply usage_list */
     MLQ_MSG_USAGE_LIST,    /* "usage_list"   users[] (fair-share use) */
+    MLQ_MSG_BACKUP,        /* "backup"       path (absolute, on the scheduler's host) */
+    MLQ_MSG_BACKUP_DONE,   /* "backup_done"  path, size, pages, page_size, duration_ms, schema,
+                              integrity */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -538,6 +541,18 @@ struct mlq_msg {
             struct mlq_usageinfo *users;
             uint32_t nusers; /* <= MLQ_MAX_LIST */
         } usage_list;
+        struct {
+            char *path; /* absolute; the file must not exist yet */
+        } backup;
+        struct {
+            char *path;
+            int64_t size;        /* bytes */
+            int64_t pages;       /* database pages copied */
+            int64_t page_size;   /* bytes */
+            int64_t duration_ms; /* copy, check, fsync and rename */
+            int32_t schema;      /* the copy's schema version (PRAGMA user_version) */
+            char *integrity;     /* "ok" (PRAGMA integrity_check of the copy) */
+        } backup_done;
         struct {
             char job_id[MLQ_ID_LEN + 1];
             enum mlq_job_state state;

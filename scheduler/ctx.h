@@ -22,6 +22,7 @@ struct mlq_strmap;
 struct mlq_schedules;
 struct mlq_resend;
 struct mlq_metrics;
+struct mlq_backup;
 
 struct mlq_ctx {
     void *router;
@@ -66,6 +67,7 @@ struct mlq_ctx {
     bool insecure;               /* plain TCP, no identities */
     bool allow_root;             /* jobs may run as root on workers */
     struct mlq_metrics *metrics; /* counters for /metrics (metrics.h); may be NULL */
+    struct mlq_backup *backup;   /* `mlq admin backup` (backup.h); may be NULL */
 };
 
 /* The in-memory state rebuilt from the database at start and after a

@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "admin.h"
+#include "backup.h"
 #include "client.h"
 #include "clock.h"
 #include "ctx.h"
@@ -75,6 +76,7 @@ static const struct {
     [MLQ_MSG_TOKEN_RM] = {mlq_tokens_on_rm, ADMIN, FROM_ANY},
     [MLQ_MSG_TOKENS] = {mlq_tokens_on_list, ADMIN, FROM_ANY},
     [MLQ_MSG_USAGE] = {mlq_client_on_usage, PEOPLE, FROM_ANY},
+    [MLQ_MSG_BACKUP] = {mlq_backup_on_request, ADMIN, FROM_ANY},
     [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, WORKER, FROM_ANY},
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, WORKER, FROM_WORKER},
     [MLQ_MSG_REPORT] = {mlq_wproto_on_report, WORKER, FROM_WORKER},
@@ -218,6 +220,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     char path[MLQ_MAX_PATH + 16];
     snprintf(path, sizeof path, "%s/mlq.db", o->state_dir);
     int rc = mlq_store_open(path, &c->store, err);
+    if (rc == 0 && !(c->backup = mlq_backup_create(path)))
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0 && !(c->metrics = mlq_metrics_create(o->state_dir)))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0)
@@ -266,6 +270,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
     if (s->zctx)
         zmq_ctx_term(s->zctx);
     mlq_auth_destroy(&s->c.auth);
+    mlq_backup_destroy(&s->c.backup); /* before the store: stops its copy first */
     mlq_store_close(&s->c.store);
     mlq_ctx_free_memory(&s->c);
     free(s->c.ended);
@@ -498,6 +503,7 @@ static void run_timers(struct mlq_loop *s)
         s->fail_err = e;
     }
     mlq_client_expire_logs(c);
+    mlq_backup_poll(c);
     /* Idempotency keys are kept 7 days; sweep hourly. */
     if (c->now_mono >= s->next_purge) {
         s->next_purge = c->now_mono + 3600 * 1000;

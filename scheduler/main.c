@@ -17,6 +17,7 @@
 #include "res.h"
 #include "http.h"
 #include "loop.h"
+#include "restore.h"
 #include "retention.h"
 #include "transport.h"
 #include "version.h"
@@ -74,6 +75,9 @@ static void usage(FILE *f)
                "                      else the source tree's scheduler/web)\n"
                "  --insecure          plain TCP without keys (loopback addresses only)\n"
                "  --allow-root-jobs   let jobs of user root run as root on workers\n"
+               "  --restore FILE      with the scheduler stopped: check FILE (a backup made by\n"
+               "                      `mlq admin backup`), install it as DIR/mlq.db (the old\n"
+               "                      one is kept beside it) and exit\n"
                "  --log-level LEVEL   debug, info, warn or error (default info)\n"
                "  -h, --help          show this help\n"
                "  --version           show the version and the wire protocol's\n");
@@ -88,6 +92,7 @@ struct opts {
     size_t nauth;
     char key_buf[MLQ_MAX_PATH + 32];
     enum mlq_log_level level;
+    const char *restore; /* --restore FILE: install FILE as DIR/mlq.db and exit */
 };
 
 static int parse_level(const char *s, enum mlq_log_level *out)
@@ -161,6 +166,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"http-root", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
+        {"restore", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -240,6 +246,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'V':
             mlq_version_print(stdout, "mlq-scheduler");
             return 1;
+        case 'r':
+            o->restore = optarg;
+            break;
         default:
             usage(stderr);
             return -1;
@@ -397,6 +406,19 @@ static int start_http(struct opts *o, struct mlq_loop *s, struct mlq_http **h, s
     return 0;
 }
 
+/* --restore: restore.h; exits 0 or 1. */
+static int restore(const struct opts *o)
+{
+    struct mlq_err e = {0};
+    char msg[2 * MLQ_MAX_PATH + 256];
+    if (mlq_restore_run(o->restore, o->s.state_dir, msg, sizeof msg, &e) < 0) {
+        fprintf(stderr, "mlq-scheduler: restore failed, nothing changed: %s\n", e.msg);
+        return 1;
+    }
+    fprintf(stderr, "mlq-scheduler: %s\n", msg);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {
@@ -430,6 +452,8 @@ int main(int argc, char **argv)
                 o.s.listen);
         return 2;
     }
+    if (o.restore)
+        return restore(&o);
     o.s.authorize = o.auth;
     o.s.nauthorize = o.nauth;
     if (!o.s.key_path) {

@@ -587,9 +587,9 @@ static int set_pragmas(struct mlq_store *st, const char *path, struct mlq_err *e
 }
 
 /* Runs the next migration step when one is due; *done is set when the
- * database is current. The version is read inside the write transaction so
+ * database is at target. The version is read inside the write transaction so
  * two processes opening one file cannot both migrate it. */
-static int migrate_step(struct mlq_store *st, bool *done, struct mlq_err *err)
+static int migrate_step(struct mlq_store *st, int target, bool *done, struct mlq_err *err)
 {
     char v[32];
     int rc = exec_sql(st, "BEGIN IMMEDIATE", "migrating schema", err);
@@ -602,9 +602,10 @@ static int migrate_step(struct mlq_store *st, bool *done, struct mlq_err *err)
                          "database schema version %d is newer than this mlq-scheduler supports "
                          "(%d); upgrade mlq",
                          ver, MLQ_STORE_SCHEMA_VERSION);
-    else if (rc == 0 && ver < 0)
-        rc = mlq_err_set(err, MLQ_EDB, "database schema version %d is invalid", ver);
-    *done = rc == 0 && ver == MLQ_STORE_SCHEMA_VERSION;
+    else if (rc == 0 && (ver < 0 || ver > target))
+        rc = mlq_err_set(err, MLQ_EDB, "database schema version %d is invalid here (want %d)", ver,
+                         target);
+    *done = rc == 0 && ver == target;
     if (rc == 0 && !*done)
         rc = exec_sql(st, migrations[ver], "migrating schema", err);
     if (rc == 0 && !*done) {
@@ -635,13 +636,13 @@ static int fk_check(struct mlq_store *st, struct mlq_err *err)
 /* Steps run with foreign keys off, as rebuilding a referenced table needs
  * (pragma foreign_keys is only honoured outside a transaction), and are
  * checked once all have run. */
-static int migrate(struct mlq_store *st, struct mlq_err *err)
+static int migrate(struct mlq_store *st, int target, struct mlq_err *err)
 {
     bool done = false;
     int steps = 0;
     int rc = exec_sql(st, "PRAGMA foreign_keys = OFF", "migrating schema", err);
-    for (int i = 0; rc == 0 && i <= MLQ_STORE_SCHEMA_VERSION && !done; i++) {
-        rc = migrate_step(st, &done, err);
+    for (int i = 0; rc == 0 && i <= target && !done; i++) {
+        rc = migrate_step(st, target, &done, err);
         steps += !done;
     }
     int on = exec_sql(st, "PRAGMA foreign_keys = ON", "migrating schema", err);
@@ -697,7 +698,7 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
         rc = set_pragmas(st, path, err);
     }
     if (rc == 0)
-        rc = migrate(st, err);
+        rc = migrate(st, MLQ_STORE_SCHEMA_VERSION, err);
     if (rc == 0)
         rc = prepare_all(st, err);
     if (rc == 0)
@@ -714,6 +715,26 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
     }
     *out = st;
     return 0;
+}
+
+int mlq_store_migrate_to(const char *path, int version, struct mlq_err *err)
+{
+    if (version < 1 || version > MLQ_STORE_SCHEMA_VERSION)
+        return mlq_err_set(err, MLQ_EINVAL, "schema version %d is not 1..%d", version,
+                           MLQ_STORE_SCHEMA_VERSION);
+    sqlite_setup();
+    struct mlq_store st = {.last_seq = -1};
+    int rc = 0;
+    if (sqlite3_open_v2(path, &st.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
+        rc = mlq_err_set(err, MLQ_EDB, "opening %s: %s", path,
+                         st.db ? sqlite3_errmsg(st.db) : "out of memory");
+    if (rc == 0)
+        rc = set_pragmas(&st, path, err);
+    if (rc == 0)
+        rc = migrate(&st, version, err);
+    sqlite3_close(st.db);
+    return rc;
 }
 
 void mlq_store_close(struct mlq_store **stp)

@@ -80,6 +80,11 @@ struct mlq_store_usage {
 /* Opens (creating when absent) the database at path (":memory:" for tests)
  * and migrates it to MLQ_STORE_SCHEMA_VERSION. */
 int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err);
+/* For upgrade tests and fixtures: creates (or opens) the database at path
+ * and applies the schema steps up to version (1..MLQ_STORE_SCHEMA_VERSION)
+ * only, leaving it as the mlq of that schema version made it; MLQ_EDB when
+ * the file is already past version. Nothing else of the store is used. */
+int mlq_store_migrate_to(const char *path, int version, struct mlq_err *err);
 /* Rolls back any open transaction, closes, sets *st to NULL; accepts NULL. */
 void mlq_store_close(struct mlq_store **st);
 

@@ -117,6 +117,51 @@ const char *mlq_spool_attempts(const struct mlq_spool *sp)
     return sp->attempts;
 }
 
+/* SPOOL/format: "mlq-spool N". Absent: a spool written before the marker,
+ * which has format 1's layout. */
+static int read_format(const char *path, int *format, struct mlq_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = mlq_fs_read_all(path, 64, &buf, &len, NULL);
+    if (rc == MLQ_ENOTFOUND || (rc < 0 && errno == ENOENT)) {
+        *format = 1;
+        return 0;
+    }
+    if (rc < 0)
+        return mlq_err_set(err, MLQ_EIO, "%s: cannot read", path);
+    int n = 0;
+    char extra;
+    int got = sscanf(buf, "mlq-spool %d %c", &n, &extra);
+    free(buf);
+    if (got != 1 || n < 1)
+        return mlq_err_set(err, MLQ_EINVAL, "%s: not a spool format marker", path);
+    *format = n;
+    return 0;
+}
+
+/* Refuses a spool laid out by a later worker (it may hold what this one
+ * cannot read, and could be misread as lost jobs); marks an older one as
+ * this format (nothing to convert between formats 1 and MLQ_SPOOL_FORMAT). */
+static int check_format(const struct mlq_spool *sp, struct mlq_err *err)
+{
+    char path[MLQ_MAX_PATH];
+    int format = 0;
+    int rc = join(path, sizeof path, sp->root, "format", err);
+    if (rc == 0)
+        rc = read_format(path, &format, err);
+    if (rc == 0 && format > MLQ_SPOOL_FORMAT)
+        return mlq_err_set(err, MLQ_ESTATE,
+                           "spool %s has format %d, newer than this mlq-worker reads (%d): run "
+                           "the newer worker on it, or drain it (--drain-and-exit) first",
+                           sp->root, format, MLQ_SPOOL_FORMAT);
+    char text[32];
+    int n = snprintf(text, sizeof text, "mlq-spool %d\n", MLQ_SPOOL_FORMAT);
+    if (rc == 0 && (format < MLQ_SPOOL_FORMAT || access(path, F_OK) != 0))
+        rc = mlq_fs_write_atomic(path, text, (size_t)n, err);
+    return rc;
+}
+
 int mlq_spool_lock(struct mlq_spool *sp, struct mlq_err *err)
 {
     char path[MLQ_MAX_PATH];
@@ -138,6 +183,8 @@ int mlq_spool_lock(struct mlq_spool *sp, struct mlq_err *err)
                            sp->root, (long)other);
     }
     sp->lock_fd = fd;
+    if ((rc = check_format(sp, err)) < 0)
+        return rc;
     if ((rc = join(path, sizeof path, sp->root, "worker.pid", err)) < 0)
         return rc;
     return mlq_fs_write_pidfile(path, getpid(), err);

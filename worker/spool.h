@@ -2,6 +2,12 @@
  *
  *   SPOOL/worker.pid            pid of the running worker (mlq down reads it)
  *   SPOOL/worker.lock           flock'd by the worker: one worker per spool
+ *   SPOOL/format                "mlq-spool N": the layout below is format N
+ *                               (MLQ_SPOOL_FORMAT). Absent in spools written
+ *                               before the marker, which are format 1. A
+ *                               worker refuses a spool of a later format and
+ *                               marks an earlier one as its own once it has
+ *                               converted it (nothing to convert yet)
  *   SPOOL/attempts/<attempt_id>/
  *       assign          the encoded assign message (written before anything
  *                       starts; an attempt directory always has one). The
@@ -50,8 +56,11 @@
 #include "proto.h"
 
 #define MLQ_SPOOL_DETAIL_MAX 512
-#define MLQ_SPOOL_FENCED     "fenced"
-#define MLQ_SPOOL_CGROUP     "cgroup"
+/* The spool layout this worker writes and reads (SPOOL/format). A change to
+ * any file below that an older worker would misread bumps it. */
+#define MLQ_SPOOL_FORMAT 1
+#define MLQ_SPOOL_FENCED "fenced"
+#define MLQ_SPOOL_CGROUP "cgroup"
 
 /* How an attempt ended, as kept in its status file. */
 struct mlq_status {
@@ -100,8 +109,10 @@ const char *mlq_spool_root(const struct mlq_spool *sp);
 /* SPOOL/attempts. */
 const char *mlq_spool_attempts(const struct mlq_spool *sp);
 
-/* Takes the exclusive lock on SPOOL/worker.lock and writes SPOOL/worker.pid.
- * MLQ_ESTATE when another process holds the lock (its pid in the message). */
+/* Takes the exclusive lock on SPOOL/worker.lock, checks and writes
+ * SPOOL/format, and writes SPOOL/worker.pid. MLQ_ESTATE when another process
+ * holds the lock (its pid in the message) or the spool's format is later
+ * than MLQ_SPOOL_FORMAT; MLQ_EINVAL for a format file that is not one. */
 int mlq_spool_lock(struct mlq_spool *sp, struct mlq_err *err);
 /* Removes the pid file and drops the lock (clean exit). */
 void mlq_spool_release(struct mlq_spool *sp);

@@ -349,6 +349,18 @@ static void fill_keys_sample(struct mlq_msg *m)
         m->u.metrics_text.text = "# HELP mlq_jobs Jobs.\n# TYPE mlq_jobs gauge\n"
                                  "mlq_jobs{state=\"PENDING\",pool=\"a\\\"b\"} 3\n";
         break;
+    case MLQ_MSG_BACKUP:
+        m->u.backup.path = "/var/backups/mlq/mlq-2026.db";
+        break;
+    case MLQ_MSG_BACKUP_DONE:
+        m->u.backup_done.path = "/var/backups/mlq/mlq-2026.db";
+        m->u.backup_done.size = 1LL << 40;
+        m->u.backup_done.pages = 268435456;
+        m->u.backup_done.page_size = 4096;
+        m->u.backup_done.duration_ms = 12345;
+        m->u.backup_done.schema = 8;
+        m->u.backup_done.integrity = "ok";
+        break;
     default:
         fail_msg("no client sample for type %d", m->type);
     }
@@ -949,6 +961,16 @@ static void assert_keys_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b
             assert_true(x->created_ms == y->created_ms && x->expires_ms == y->expires_ms);
             assert_string_equal(x->secret, y->secret);
         }
+    } else if (a->type == MLQ_MSG_BACKUP) {
+        assert_string_equal(a->u.backup.path, b->u.backup.path);
+    } else if (a->type == MLQ_MSG_BACKUP_DONE) {
+        assert_string_equal(a->u.backup_done.path, b->u.backup_done.path);
+        assert_true(a->u.backup_done.size == b->u.backup_done.size);
+        assert_true(a->u.backup_done.pages == b->u.backup_done.pages);
+        assert_true(a->u.backup_done.page_size == b->u.backup_done.page_size);
+        assert_true(a->u.backup_done.duration_ms == b->u.backup_done.duration_ms);
+        assert_int_equal(a->u.backup_done.schema, b->u.backup_done.schema);
+        assert_string_equal(a->u.backup_done.integrity, b->u.backup_done.integrity);
     } else if (a->type == MLQ_MSG_USAGE_LIST) {
         assert_int_equal(a->u.usage_list.nusers, b->u.usage_list.nusers);
         for (uint32_t i = 0; i < a->u.usage_list.nusers; i++) {
@@ -1077,6 +1099,8 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_TOKEN_LIST:
     case MLQ_MSG_USAGE:
     case MLQ_MSG_USAGE_LIST:
+    case MLQ_MSG_BACKUP:
+    case MLQ_MSG_BACKUP_DONE:
         assert_keys_msgs_eq(a, b);
         break;
     case MLQ_MSG_REPORT:
@@ -1454,6 +1478,19 @@ static void test_optional_lists_absent(void **state)
 }
 
 /* ---- rejections --------------------------------------------------------- */
+
+/* A backup path is absolute, printable and names no "." or ".." step. */
+static void test_reject_backup_path(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"relative/x.db", "/",   "/a/../etc/x.db", "/a/./x.db",
+                                      "/a//x.db",      "/a/", "/a/x\ty.db"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct mlq_msg m = {.type = MLQ_MSG_BACKUP, .rid = 1};
+        m.u.backup.path = (char *)bad[i];
+        expect_msg_reject(&m, "key 'path'");
+    }
+}
 
 static void test_reject_version(void **state)
 {
@@ -2461,6 +2498,7 @@ int main(void)
         cmocka_unit_test(test_enum_values_roundtrip),
         cmocka_unit_test(test_sparse_roundtrips),
         cmocka_unit_test(test_reject_version),
+        cmocka_unit_test(test_reject_backup_path),
         cmocka_unit_test(test_reject_type),
         cmocka_unit_test(test_reject_field_types),
         cmocka_unit_test(test_reject_ints),

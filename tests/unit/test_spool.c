@@ -474,6 +474,47 @@ static void test_lock(void **state)
     mlq_spool_close(&other);
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* SPOOL/format: written when absent (a spool from before the marker is
+ * adopted as format 1), a later format or a garbled marker refused. */
+static void test_lock_format(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_err e;
+    char path[4200], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/format", f->root);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(mlq_spool_lock(f->sp, &e), 0);
+    assert_int_equal(mlq_fs_read_all(path, 64, &text, &len, NULL), 0);
+    char want[32];
+    snprintf(want, sizeof want, "mlq-spool %d\n", MLQ_SPOOL_FORMAT);
+    assert_string_equal(text, want);
+    free(text);
+    mlq_spool_release(f->sp);
+
+    write_text(path, "mlq-spool 999\n");
+    assert_int_equal(mlq_spool_lock(f->sp, &e), MLQ_ESTATE);
+    assert_non_null(strstr(e.msg, "newer than this mlq-worker"));
+    mlq_spool_release(f->sp);
+    /* left alone by the refusal */
+    assert_int_equal(mlq_fs_read_all(path, 64, &text, &len, NULL), 0);
+    assert_string_equal(text, "mlq-spool 999\n");
+    free(text);
+
+    write_text(path, "version=3\n");
+    assert_int_equal(mlq_spool_lock(f->sp, &e), MLQ_EINVAL);
+    mlq_spool_release(f->sp);
+    unlink(path);
+}
+
 static void test_upload_notes_lease(void **state)
 {
     struct fx *f = *state;
@@ -626,6 +667,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_and_read_assign, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_assign_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_malformed, setup, teardown),
