@@ -37,6 +37,7 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
 note() { echo "# $*" >&2; }
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -90,7 +91,7 @@ cases pg-pipeline "$conn options='-c synchronous_commit=on -c client_min_message
 # A streaming standby on this machine, made synchronous.
 PGS=$(free_port)
 runuser -u postgres -- "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PGP" -U postgres \
-    -D "$W/pg-standby" -R -X stream >/dev/null
+    -D "$W/pg-standby" -R -X stream -c fast >/dev/null
 pg_start "$W/pg-standby" "$PGS"
 psql -qAt "$conn" -c "ALTER SYSTEM SET synchronous_standby_names = '*'" -c "SELECT pg_reload_conf()" >/dev/null
 for _ in $(seq 100); do
