@@ -6,7 +6,9 @@
  * BEGIN; G x (insert a job row, insert its event row); COMMIT. The time of a
  * commit runs from BEGIN to COMMIT's answer, which is what a submitter waits
  * for before it gets its job id. Printed: percentiles of that time and the
- * jobs per second the whole run reached.
+ * jobs per second the whole run reached. With HA_COMMIT_RAW=FILE set, each
+ * timed commit's latency (ns) is also appended to FILE, one per line, so
+ * that runs interleaved with other backends can be pooled.
  *
  * Backends:
  *   sqlite-full    SQLite, WAL, synchronous=FULL (what mlq-scheduler does)
@@ -278,6 +280,22 @@ static double pct_ms(const int64_t *v, long n, double p)
     return (double)v[k - 1] / 1e6;
 }
 
+/* Appends the latencies to $HA_COMMIT_RAW, when set. */
+static int dump_raw(const int64_t *lat, long n)
+{
+    const char *path = getenv("HA_COMMIT_RAW");
+    if (!path || !*path)
+        return 0;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    for (long i = 0; i < n; i++)
+        fprintf(f, "%" PRId64 "\n", lat[i]);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 static void report(const struct opts *o, int64_t *lat, int64_t total_ns)
 {
     qsort(lat, (size_t)o->commits, sizeof *lat, cmp_i64);
@@ -346,8 +364,11 @@ int main(int argc, char **argv)
         if (i >= o.warmup)
             lat[i - o.warmup] = now_ns() - s;
     }
-    if (rc == 0 && lat)
-        report(&o, lat, now_ns() - t0);
+    if (rc == 0 && lat) {
+        int64_t total = now_ns() - t0;
+        rc = dump_raw(lat, o.commits);
+        report(&o, lat, total);
+    }
     free(lat);
     if (lite)
         lite_close(&l);
