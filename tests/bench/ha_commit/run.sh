@@ -1,33 +1,41 @@
 #!/usr/bin/env bash
-# run.sh [OUT_DIR]: commit latency of SQLite (as mlq uses it), PostgreSQL 15
-# with and without a synchronous standby, and dqlite with 1 and 3 nodes, all
-# on this machine. MANUAL benchmark: run as root on a Debian 12 machine you
-# may install packages on; not part of CI or ctest. See README.md.
+# run.sh: commit latency of SQLite (as mlq uses it), PostgreSQL 15 with and
+# without a synchronous standby, and dqlite with 1 and 3 nodes, all on this
+# machine. MANUAL benchmark: run it as root on a Debian 12 machine you may
+# install packages on; it is not part of CI or ctest. See README.md.
 #
 # It installs (apt-get) postgresql-15, libpq-dev, libsqlite3-dev and
-# go-dqlite when missing, makes its own PostgreSQL clusters with initdb in a
-# temp dir (the distribution's cluster is not touched), and stops and
-# removes everything it started on exit, also on failure. Figures go to
-# stdout; also kept in OUT_DIR/results.txt when OUT_DIR is given.
+# go-dqlite when missing, makes its own PostgreSQL primary and standby with
+# initdb and pg_basebackup in a temp dir (the distribution's clusters are
+# not touched), and stops and removes everything it started on exit, also
+# on failure. Figures go to stdout, notes to stderr.
 #
-#   COMMITS=N    timed single-job commits per case (default 2000)
-#   GROUPED=N    timed commits of GROUP jobs each (default 300)
+# The cases run interleaved: ROUNDS rounds, each a short batch of every
+# case, and the latencies of all rounds are pooled per case, so that load
+# from other processes on a shared machine falls on every case alike.
+#
+#   ROUNDS=N     rounds (default 10)
+#   COMMITS=N    timed single-job commits per case, over all rounds (2000)
+#   GROUPED=N    timed commits of GROUP jobs per case, over all rounds (300)
 #   GROUP=N      jobs per grouped commit (default 64)
-#   DQ_SECONDS=N duration of each dqlite run (default 20)
+#   DQ_ROUNDS=N DQ_SECONDS=S  dqlite: rounds of S seconds per cluster size
+#                (default 4 rounds of 5 s)
 #   DATA_DIR=D   where the databases live (default /var/tmp: the disk a
-#                state dir would be on; not tmpfs)
+#                state dir would be on; not a tmpfs)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROUNDS=${ROUNDS:-10}
 COMMITS=${COMMITS:-2000}
 GROUPED=${GROUPED:-300}
 GROUP=${GROUP:-64}
-DQ_SECONDS=${DQ_SECONDS:-20}
+DQ_ROUNDS=${DQ_ROUNDS:-4}
+DQ_SECONDS=${DQ_SECONDS:-5}
 PGBIN=/usr/lib/postgresql/15/bin
 W=$(mktemp -d "${DATA_DIR:-/var/tmp}/mlq-ha-commit.XXXXXX")
 PIDS=()
 cleanup() {
-    local p
+    local p d
     for d in "$W/pg-standby" "$W/pg-primary"; do
         [ ! -f "$d/postmaster.pid" ] ||
             runuser -u postgres -- "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true
@@ -46,7 +54,7 @@ free_port() {
 [ "$(id -u)" = 0 ] || { echo "run.sh: run as root (it installs packages)" >&2; exit 1; }
 need=()
 [ -x "$PGBIN/initdb" ] || need+=(postgresql-15)
-[ -x /usr/bin/pg_config ] || need+=(libpq-dev)
+command -v pg_config >/dev/null || need+=(libpq-dev)
 [ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
 command -v dqlite-benchmark >/dev/null || need+=(go-dqlite)
 if [ ${#need[@]} -gt 0 ]; then
@@ -58,84 +66,108 @@ fi
 gcc -O2 -std=c11 -Wall -Wextra -I"$(pg_config --includedir)" "$HERE/ha_commit.c" \
     -o "$W/ha_commit" -lsqlite3 -lpq
 echo "# $(date -u +%FT%TZ) $(uname -n), $(nproc) cpus, $(. /etc/os-release && echo "$PRETTY_NAME")," \
-    "data in $(df --output=source "$W" | tail -1) ($(findmnt -no FSTYPE -T "$W"))"
+    "data in $(df --output=source "$W" | tail -1) ($(findmnt -no FSTYPE -T "$W")), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# sqlite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1), postgres $("$PGBIN/postgres" -V | cut -d' ' -f3)," \
-    "dqlite $(dpkg-query -W -f '${Version}' libdqlite0 2>/dev/null)"
+    "dqlite $(dpkg-query -W -f '${Version}' libdqlite0 2>/dev/null); $ROUNDS rounds of $((COMMITS / ROUNDS))" \
+    "single and $((GROUPED / ROUNDS)) grouped commits per case"
 
-cases() { # cases BACKEND TARGET
-    "$W/ha_commit" "$1" "$2" "$COMMITS" 1
-    "$W/ha_commit" "$1" "$2" "$GROUPED" "$GROUP"
+# summary LABEL GROUP FILE: percentiles of the latencies (ns) in FILE;
+# jobs/s is what one client committing back to back reaches.
+summary() {
+    sort -n "$3" | awk -v l="$1" -v g="$2" '
+        {a[NR] = $1; s += $1}
+        function p(q) { k = int(q * NR + 0.999999); return a[k < 1 ? 1 : k] / 1e6 }
+        END {
+            if (NR == 0) { print l ": no samples"; exit }
+            printf "%s group=%d commits=%d p50=%.3f ms p90=%.3f ms p99=%.3f ms max=%.3f ms mean=%.3f ms jobs/s=%.0f\n",
+                l, g, NR, p(0.5), p(0.9), p(0.99), a[NR] / 1e6, s / NR / 1e6, g * NR / (s / 1e9)
+        }'
 }
 
-# ---- SQLite, as mlq-scheduler opens it, and without the fsync ----
-cases sqlite-full "$W/lite.db"
-rm -f "$W"/lite.db*
-cases sqlite-normal "$W/lite.db"
-rm -f "$W"/lite.db*
-
-# ---- PostgreSQL 15 on loopback TCP ----
+# ---- PostgreSQL 15 on loopback TCP: a primary and a streaming standby ----
 pg_start() { # pg_start DIR PORT
     runuser -u postgres -- "$PGBIN/pg_ctl" -D "$1" -l "$W/$(basename "$1").log" -w -t 60 \
         -o "-p $2 -k $W/sock -c listen_addresses=127.0.0.1" start >/dev/null
 }
-mkdir -p "$W/sock"
+mkdir -p "$W/sock" "$W/raw"
 chown postgres: "$W" "$W/sock"
 PGP=$(free_port)
 runuser -u postgres -- "$PGBIN/initdb" -D "$W/pg-primary" -A trust -U postgres >/dev/null
 pg_start "$W/pg-primary" "$PGP"
 conn="host=127.0.0.1 port=$PGP user=postgres dbname=postgres"
-note "postgres alone, synchronous_commit=on"
-cases pg "$conn options='-c synchronous_commit=on -c client_min_messages=warning'" | sed 's/^pg/pg-alone/'
-cases pg-pipeline "$conn options='-c synchronous_commit=on -c client_min_messages=warning'" | sed 's/^pg-pipeline/pg-pipeline-alone/'
-
-# A streaming standby on this machine, made synchronous.
 PGS=$(free_port)
 runuser -u postgres -- "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PGP" -U postgres \
     -D "$W/pg-standby" -R -X stream -c fast >/dev/null
 pg_start "$W/pg-standby" "$PGS"
 psql -qAt "$conn" -c "ALTER SYSTEM SET synchronous_standby_names = '*'" -c "SELECT pg_reload_conf()" >/dev/null
+st=
 for _ in $(seq 100); do
     st=$(psql -qAt "$conn" -c "SELECT sync_state FROM pg_stat_replication" || true)
     [ "$st" = sync ] && break
     sleep 0.1
 done
 [ "$st" = sync ] || { echo "run.sh: the standby did not become synchronous ($st)" >&2; exit 1; }
-for mode in on remote_write remote_apply; do
-    note "postgres with a synchronous standby, synchronous_commit=$mode"
-    cases pg-pipeline "$conn options='-c synchronous_commit=$mode -c client_min_messages=warning'" |
-        sed "s/^pg-pipeline/pg-pipeline-sync-standby-$mode/"
+pgc() { echo "$conn options='-c synchronous_commit=$1 -c client_min_messages=warning'"; }
+
+# ---- the cases: LABEL BACKEND TARGET ----
+# synchronous_commit=local waits for the primary's own flush only: the
+# primary alone, as far as a commit is concerned.
+CASES=(
+    "sqlite-full sqlite-full $W/lite.db"
+    "sqlite-normal sqlite-normal $W/lite.db"
+    "pg-primary-only pg-pipeline $(pgc local)"
+    "pg-sync-remote_write pg-pipeline $(pgc remote_write)"
+    "pg-sync-on pg-pipeline $(pgc on)"
+    "pg-sync-remote_apply pg-pipeline $(pgc remote_apply)"
+    "pg-primary-only-per-statement pg $(pgc local)"
+    "pg-sync-on-per-statement pg $(pgc on)"
+)
+for ((r = 1; r <= ROUNDS; r++)); do
+    note "round $r of $ROUNDS"
+    for c in "${CASES[@]}"; do
+        read -r label backend target <<<"$c"
+        for g in 1 "$GROUP"; do
+            n=$((g == 1 ? COMMITS / ROUNDS : GROUPED / ROUNDS))
+            HA_COMMIT_RAW=$W/raw/$label-$g "$W/ha_commit" "$backend" "$target" "$n" "$g" 10 >/dev/null
+        done
+        rm -f "$W"/lite.db*
+    done
 done
-cases pg "$conn options='-c synchronous_commit=on -c client_min_messages=warning'" | sed 's/^pg/pg-sync-standby-on/'
+for c in "${CASES[@]}"; do
+    read -r label _ <<<"$c"
+    summary "$label" 1 "$W/raw/$label-1"
+    summary "$label" "$GROUP" "$W/raw/$label-$GROUP"
+done
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg-standby" -m fast stop >/dev/null
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg-primary" -m fast stop >/dev/null
 
-# ---- dqlite (go-dqlite's dqlite-benchmark: one INSERT per transaction) ----
-dq_summary() { # dq_summary LABEL RESULTS_DIR
-    local f
-    f=$(ls "$2"/*exec* 2>/dev/null | head -1)
-    [ -n "$f" ] || { echo "$1: no results" ; return; }
-    awk 'NR > 6 {print $2}' "$f" | sort -g | awk -v l="$1" '
-        {a[NR] = $1; s += $1}
-        END {n = NR
-             printf "%s group=1 commits=%d p50=%.3f ms p90=%.3f ms p99=%.3f ms max=%.3f ms mean=%.3f ms jobs/s=%.0f\n",
-                 l, n, a[int(n*0.5+0.999999)], a[int(n*0.9+0.999999)], a[int(n*0.99+0.999999)], a[n], s/n, n/'"$DQ_SECONDS"'}'
-}
-dq() { # dq LABEL NODES
-    local nodes=$2 ports=() i cluster
+# ---- dqlite: go-dqlite's dqlite-benchmark, one INSERT per transaction ----
+dq() { # dq LABEL NODES: one round, latencies appended to raw/LABEL
+    local label=$1 nodes=$2 ports=() i cluster dir=$W/dq-$1-$RANDOM
     for ((i = 0; i < nodes; i++)); do ports+=("$(free_port)"); done
     cluster=$(printf '127.0.0.1:%s,' "${ports[@]}")
     cluster=${cluster%,}
     for ((i = 1; i < nodes; i++)); do
         dqlite-benchmark --db "127.0.0.1:${ports[$i]}" --join "127.0.0.1:${ports[0]}" \
-            --dir "$W/dq-$1" >>"$W/dq.log" 2>&1 &
+            --dir "$dir" >>"$W/dq.log" 2>&1 &
         PIDS+=($!)
     done
-    note "dqlite $nodes node(s), $DQ_SECONDS s of kvwrite"
     timeout $((DQ_SECONDS + 150)) dqlite-benchmark --db "127.0.0.1:${ports[0]}" --driver \
-        --cluster "$cluster" --duration "$DQ_SECONDS" --value-size 300 --dir "$W/dq-$1" >>"$W/dq.log" 2>&1
-    dq_summary "$1" "$W/dq-$1/127.0.0.1:${ports[0]}/results"
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[$i]}" 2>/dev/null || true; wait "${PIDS[$i]}" 2>/dev/null || true; done
+        --cluster "$cluster" --duration "$DQ_SECONDS" --value-size 300 --dir "$dir" >>"$W/dq.log" 2>&1
+    # Result files: a header, then "timestamp_ns latency_ms" per query.
+    cat "$dir/127.0.0.1:${ports[0]}"/results/*exec* |
+        awk 'NF == 2 && $1 ~ /^[0-9]+$/ {printf "%d\n", $2 * 1e6}' >>"$W/raw/$label"
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        kill "${PIDS[$i]}" 2>/dev/null || true
+        wait "${PIDS[$i]}" 2>/dev/null || true
+    done
     PIDS=()
+    rm -rf "$dir"
 }
-dq dqlite-1-node 1
-dq dqlite-3-nodes 3
+for ((r = 1; r <= DQ_ROUNDS; r++)); do
+    note "dqlite round $r of $DQ_ROUNDS ($DQ_SECONDS s per cluster)"
+    dq dqlite-1-node 1
+    dq dqlite-3-nodes 3
+done
+summary dqlite-1-node 1 "$W/raw/dqlite-1-node"
+summary dqlite-3-nodes 1 "$W/raw/dqlite-3-nodes"
