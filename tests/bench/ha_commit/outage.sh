@@ -26,8 +26,10 @@ start_scheduler "$T/state" "${SARGS[@]}"
 start_worker w1 "$T/spool"
 echo "# $(date -u +%FT%TZ) $(uname -n); scheduler ${SARGS[*]}"
 for d in $OUTAGES; do
+    t_sub=$(now_ms)
     job=$(mlq submit -- sleep 3600)
-    wait_state "$job" RUNNING 30
+    wait_state "$job" RUNNING 120
+    echo "# outage ${d}s: the job started $(($(now_ms) - t_sub)) ms after its submission"
     sleep 6 # a heartbeat or so: the lease was renewed a moment ago, as usual
     kill -KILL "$SCHED_PID"
     wait "$SCHED_PID" 2>/dev/null || true
@@ -41,7 +43,8 @@ for d in $OUTAGES; do
     # Give the worker a moment to report a fenced attempt, if any.
     sleep 3
     state=$(job_state "$job")
-    attempts=$(job_field "$job" attempts)
+    attempts=$(mlq status "$job" --json |
+        json "'; '.join('#%d %s %s' % (a['num'], a['state'], a['detail'] or '') for a in d['attempts'])")
     fenced=$(grep -c "self-fenc" "$T/logs/worker-w1.log" || true)
     printf 'outage %ss: restart->port %d ms, restart->worker UP %d ms (%.1f s after the kill); job %s, attempts %s, self-fence lines in worker log so far %s\n' \
         "$d" $((t_port - t0)) $((t_up - t0)) "$(echo "($t_up - $t_kill) / 1000" | bc -l)" \
