@@ -16,6 +16,7 @@
 #                      defaults)
 #   MLQ_BIN_DIR=DIR    binaries (default <repo>/build/bin)
 IT_DEADLINE=${IT_DEADLINE:-600}
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../../integration/lib.sh" "$@"
 
 OUTAGES=${OUTAGES:-"5 20 40"}

@@ -88,7 +88,8 @@ for n in $SIZES; do
     measure "N=$n pending, clean stop" TERM "$dir"
     measure "N=$n pending, SIGKILL after writes" KILL "$dir" 1000
     start "$dir"
-    cli cancel "$id" $(cat "$TMP/bursts") >/dev/null
+    mapfile -t bursts <"$TMP/bursts"
+    cli cancel "$id" "${bursts[@]}" >/dev/null
     : >"$TMP/bursts"
     stop TERM
     measure "N=$n cancelled, clean stop" TERM "$dir"
