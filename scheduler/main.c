@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "http.h"
 #include "loop.h"
 #include "retention.h"
+#include "sdnotify.h"
 #include "transport.h"
 #include "version.h"
 
@@ -396,6 +398,22 @@ static int start_http(struct opts *o, struct mlq_loop *s, struct mlq_http **h, s
     return 0;
 }
 
+/* Tells systemd (when it started us with Type=notify) how far we are; a
+ * failure is only logged: the daemon works without it. */
+static void notify(const struct mlq_sdnotify *sd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void notify(const struct mlq_sdnotify *sd, const char *fmt, ...)
+{
+    char msg[MLQ_SDNOTIFY_MAX_MSG + 1];
+    struct mlq_err e = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (mlq_sdnotify_send(sd, msg, &e) < 0)
+        mlq_warn("%s", e.msg);
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {
@@ -420,6 +438,10 @@ int main(int argc, char **argv)
     if (prc != 0)
         return prc > 0 ? 0 : 2;
     mlq_log_init("mlq-scheduler", o.level);
+    struct mlq_sdnotify sd;
+    struct mlq_err sde = {0};
+    if (mlq_sdnotify_open(&sd, &sde) < 0)
+        mlq_warn("no readiness notification: %s", sde.msg);
     if (read_test_clock(&o.s) < 0)
         return 2;
     if (o.s.insecure && !mlq_transport_is_local(o.s.listen)) {
@@ -446,8 +468,10 @@ int main(int argc, char **argv)
         rc = start_http(&o, s, &http, &e);
     if (rc == 0) {
         mlq_info("listening on %s, state in %s", o.s.listen, o.s.state_dir);
+        notify(&sd, "READY=1\nSTATUS=listening on %s", o.s.listen);
         rc = mlq_loop_run(s, pipefd[0], &e);
     }
+    notify(&sd, "STOPPING=1\nSTATUS=%s", rc < 0 ? "stopping after an error" : "stopping");
     if (rc < 0)
         mlq_error("%s", e.msg);
     mlq_http_stop(&http); /* its threads' sockets go before the context */
