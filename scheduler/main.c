@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,7 @@ struct opts {
     const char *auth[MAX_AUTHORIZE];
     size_t nauth;
     char key_buf[MLQ_MAX_PATH + 32];
+    char web_buf[MLQ_MAX_PATH + 32]; /* the default --http-root */
     enum mlq_log_level level;
 };
 
@@ -360,14 +362,36 @@ static int read_test_clock(struct mlq_loop_opts *o)
     return 0;
 }
 
-/* The dashboard's folder when --http-root is not given: the installed one,
- * else the one in the source tree this binary was built from. */
-static const char *default_web_root(void)
+/* PREFIX/share/mlq/web for the running binary PREFIX/bin/NAME: the installed dashboard
+ * wherever the package put the programs (a .deb's /usr/bin finds
+ * /usr/share/mlq/web whatever prefix the build was configured with). */
+static bool exe_web_root(char *buf, size_t len)
 {
-    static const char *const dirs[] = {MLQ_WEB_INSTALL_DIR, MLQ_WEB_SOURCE_DIR};
+    char exe[MLQ_MAX_PATH];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || (size_t)n >= sizeof exe - 1)
+        return false;
+    exe[n] = '\0';
+    for (int up = 0; up < 2; up++) { /* drop NAME, then bin */
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            return false;
+        *slash = '\0';
+    }
+    int w = snprintf(buf, len, "%s/share/mlq/web", exe);
+    return w > 0 && (size_t)w < len;
+}
+
+/* The dashboard's folder when --http-root is not given: the one installed
+ * beside the binary, the configured install prefix's, else the one in the
+ * source tree this binary was built from. */
+static const char *default_web_root(char *buf, size_t len)
+{
+    const char *dirs[] = {exe_web_root(buf, len) ? buf : NULL, MLQ_WEB_INSTALL_DIR,
+                          MLQ_WEB_SOURCE_DIR};
     struct stat st;
-    for (size_t i = 0; i < 2; i++)
-        if (stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (dirs[i] && stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
             return dirs[i];
     return NULL;
 }
@@ -378,7 +402,7 @@ static int start_http(struct opts *o, struct mlq_loop *s, struct mlq_http **h, s
     if (!o->http.addr)
         return 0;
     if (!o->http.root)
-        o->http.root = default_web_root();
+        o->http.root = default_web_root(o->web_buf, sizeof o->web_buf);
     int rc = mlq_http_start(&o->http, mlq_loop_zctx(s), h, e);
     if (rc < 0)
         return rc;
