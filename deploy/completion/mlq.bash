@@ -44,6 +44,7 @@ _mlq()
             glob+=(--scheduler "${COMP_WORDS[i + 1]}")
             i=$((i + 1))
             ;;
+        --scheduler=*) glob+=("$w") ;;
         --timeout) i=$((i + 1)) ;;
         --insecure) glob+=(--insecure) ;;
         --) [ -n "$cmd" ] && return 0 ;; # a job's command line: files

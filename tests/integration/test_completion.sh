@@ -57,8 +57,8 @@ for cmd in status cancel logs wait why; do
     comp --scheduler "$SCHED_ADDR" "$cmd" "${J:0:4}"
     has "$J" "mlq $cmd ${J:0:4}<TAB>"
 done
-comp status --scheduler "$SCHED_ADDR" --json ""
-has "$J" "mlq status --scheduler ADDR --json <TAB>"
+comp status --scheduler="$SCHED_ADDR" --json ""
+has "$J" "mlq status --scheduler=ADDR --json <TAB>"
 comp --scheduler "$SCHED_ADDR" drain gpu
 assert_eq gpu-node-7 "$REPLY_WORDS" "mlq drain gpu<TAB>"
 comp --scheduler "$SCHED_ADDR" resume ""

@@ -83,6 +83,9 @@ comp=/usr/share/bash-completion/completions/mlq
 [ -s "$comp" ] || fail "bash completion not installed"
 bash -c ". $comp && complete -p mlq" | grep -q -- '-F _mlq' || fail "completion does not register"
 [ -s /usr/share/mlq/web/index.html ] || fail "dashboard not installed"
+(cd / && env -u PYTHONPATH /usr/bin/python3 -c 'import mlq_client, sys; print(mlq_client.__file__)') \
+    >"$T/py.out" 2>&1 || fail "the installed Python client does not import: $(cat "$T/py.out")"
+assert_contains "$(cat "$T/py.out")" /usr/lib/python3/dist-packages/mlq_client "Python client path (Debian's python3)"
 for conf in /etc/mlq/scheduler.conf /etc/mlq/worker.conf; do
     [ -s "$conf" ] || fail "$conf not installed"
     live=$(grep -v -E '^[[:space:]]*(#|$)' "$conf" || true)
