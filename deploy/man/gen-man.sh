@@ -5,7 +5,8 @@
 #
 # help2man is given a wrapper of the same name that adapts the programs'
 # output to what it parses: "usage:" becomes "Usage:" (its SYNOPSIS), and
-# --version keeps its first line ("PROG RELEASE (git DESC)") only.
+# --version keeps the release of its first line ("PROG RELEASE (git DESC)"):
+# the page's footer names the release, not the commit it was built from.
 set -euo pipefail
 prog=$1 section=$2 out=$3
 shift 3
@@ -15,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 name=$(basename "$prog")
 cat >"$tmp/$name" <<WRAP
 #!/bin/sh
-if [ "\$1" = --version ]; then "$prog" --version | head -n 1; exit 0; fi
+if [ "\$1" = --version ]; then "$prog" --version | head -n 1 | sed -e 's/ (git [^)]*)\$//'; exit 0; fi
 "$prog" "\$@" | sed -e 's/^usage:/Usage:/'
 WRAP
 chmod +x "$tmp/$name"
