@@ -35,6 +35,11 @@ for unit in "$DEPLOY"/systemd/*.service; do
 done
 
 # --- man pages ----------------------------------------------------------------
+# help2man reads --help from stdout and needs exit 0 from every program.
+for prog in mlq mlq-scheduler mlq-worker mlq-shim; do
+    expect_rc 0 "$MLQ_BIN_DIR/$prog" --help
+    assert_contains "$OUT" "--version" "$prog --help on stdout"
+done
 for page in mlq.1 mlq-scheduler.8 mlq-worker.8 mlq-shim.8; do
     [ -s "$MAN_DIR/$page.gz" ] || fail "man page $page.gz not built in $MAN_DIR"
 done

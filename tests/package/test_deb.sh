@@ -159,6 +159,8 @@ url=$(cat /var/lib/mlq/http.url)
 case "$url" in http://127.0.0.1:*) ;; *) fail "HTTP on [$url], want loopback" ;; esac
 page=$(curl -fsS --max-time 5 "$url/") || fail "GET $url/ failed"
 assert_contains "$page" "<title>mlq" "the installed dashboard"
+grep -q "dashboard: /usr/share/mlq/web)" "$T/logs/scheduler.log" ||
+    fail "the scheduler did not serve /usr/share/mlq/web: $(grep dashboard "$T/logs/scheduler.log")"
 
 # The installed CLI, as the admin the override registered.
 printf 'scheduler = %s\nkey = %s\nscheduler_key = /var/lib/mlq/keys/server.key.pub\n' \
