@@ -4,7 +4,8 @@
 # (NAME, DESCRIPTION, FILES, SEE ALSO), compressed for /usr/share/man.
 #
 # help2man is given a wrapper of the same name that adapts the programs'
-# output to what it parses: "usage:" becomes "Usage:" (its SYNOPSIS), and
+# output to what it parses: "usage:" becomes "Usage:" and a further usage
+# line ("       PROG ...") "   or: PROG ..." (its SYNOPSIS), and
 # --version keeps the release of its first line ("PROG RELEASE (git DESC)"):
 # the page's footer names the release, not the commit it was built from.
 set -euo pipefail
@@ -17,7 +18,7 @@ name=$(basename "$prog")
 cat >"$tmp/$name" <<WRAP
 #!/bin/sh
 if [ "\$1" = --version ]; then "$prog" --version | head -n 1 | sed -e 's/ (git [^)]*)\$//'; exit 0; fi
-"$prog" "\$@" | sed -e 's/^usage:/Usage:/'
+"$prog" "\$@" | sed -e 's/^usage:/Usage:/' -e 's/^       \($name \)/   or: \1/'
 WRAP
 chmod +x "$tmp/$name"
 incs=()
