@@ -7,6 +7,9 @@
 # scheduler (with the --scheduler/--insecure given on the command line)
 # with a one-second timeout and no error output, so that a scheduler that
 # is down never hangs or clutters the shell.
+#
+# COMPREPLY=($(compgen ...)) splits on purpose: candidates never hold blanks.
+# shellcheck disable=SC2207
 
 # _mlq_commands MLQ: the commands `MLQ --help` lists.
 _mlq_commands()

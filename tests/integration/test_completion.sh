@@ -24,7 +24,7 @@ comp() {
 
 # has WORD WHAT: the last completion offered WORD.
 has() {
-    grep -qxF -- "$1" <<<"$REPLY_WORDS" || fail "$2: [$1] not offered; got: $(echo $REPLY_WORDS)"
+    grep -qxF -- "$1" <<<"$REPLY_WORDS" || fail "$2: [$1] not offered; got: ${REPLY_WORDS//$'\n'/ }"
 }
 
 complete -p mlq | grep -q -- '-F _mlq' || fail "the file does not register _mlq for mlq"

@@ -14,7 +14,6 @@ LISTEN=$IT_LIB_DIR/notify_listen.py
 listen() {
     python3 "$LISTEN" "$1" "$2" "$3" &
     IT_PIDS+=("$!")
-    LISTENER=$!
     wait_until "grep -qx bound $3" 10 || fail "the notification listener did not start"
 }
 
