@@ -12,6 +12,7 @@ PKGS=(
   python3-pip python3-setuptools python3-wheel python3-venv
   chromium chromium-driver python3-selenium
   prometheus
+  help2man dpkg-dev man-db
 )
 
 missing=()

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #include "loop.h"
 #include "restore.h"
 #include "retention.h"
+#include "sdnotify.h"
 #include "transport.h"
 #include "version.h"
 
@@ -91,6 +94,7 @@ struct opts {
     const char *auth[MAX_AUTHORIZE];
     size_t nauth;
     char key_buf[MLQ_MAX_PATH + 32];
+    char web_buf[MLQ_MAX_PATH + 32]; /* the default --http-root */
     enum mlq_log_level level;
     const char *restore; /* --restore FILE: install FILE as DIR/mlq.db and exit */
 };
@@ -368,14 +372,36 @@ static int read_test_clock(struct mlq_loop_opts *o)
     return 0;
 }
 
-/* The dashboard's folder when --http-root is not given: the installed one,
- * else the one in the source tree this binary was built from. */
-static const char *default_web_root(void)
+/* PREFIX/share/mlq/web for the running binary PREFIX/bin/NAME: the installed dashboard
+ * wherever the package put the programs (a .deb's /usr/bin finds
+ * /usr/share/mlq/web whatever prefix the build was configured with). */
+static bool exe_web_root(char *buf, size_t len)
 {
-    static const char *const dirs[] = {MLQ_WEB_INSTALL_DIR, MLQ_WEB_SOURCE_DIR};
+    char exe[MLQ_MAX_PATH];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || (size_t)n >= sizeof exe - 1)
+        return false;
+    exe[n] = '\0';
+    for (int up = 0; up < 2; up++) { /* drop NAME, then bin */
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            return false;
+        *slash = '\0';
+    }
+    int w = snprintf(buf, len, "%s/share/mlq/web", exe);
+    return w > 0 && (size_t)w < len;
+}
+
+/* The dashboard's folder when --http-root is not given: the one installed
+ * beside the binary, the configured install prefix's, else the one in the
+ * source tree this binary was built from. */
+static const char *default_web_root(char *buf, size_t len)
+{
+    const char *dirs[] = {exe_web_root(buf, len) ? buf : NULL, MLQ_WEB_INSTALL_DIR,
+                          MLQ_WEB_SOURCE_DIR};
     struct stat st;
-    for (size_t i = 0; i < 2; i++)
-        if (stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (dirs[i] && stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode))
             return dirs[i];
     return NULL;
 }
@@ -386,7 +412,7 @@ static int start_http(struct opts *o, struct mlq_loop *s, struct mlq_http **h, s
     if (!o->http.addr)
         return 0;
     if (!o->http.root)
-        o->http.root = default_web_root();
+        o->http.root = default_web_root(o->web_buf, sizeof o->web_buf);
     int rc = mlq_http_start(&o->http, mlq_loop_zctx(s), h, e);
     if (rc < 0)
         return rc;
@@ -419,6 +445,22 @@ static int restore(const struct opts *o)
     return 0;
 }
 
+/* Tells systemd (when it started us with Type=notify) how far we are; a
+ * failure is only logged: the daemon works without it. */
+static void notify(const struct mlq_sdnotify *sd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void notify(const struct mlq_sdnotify *sd, const char *fmt, ...)
+{
+    char msg[MLQ_SDNOTIFY_MAX_MSG + 1];
+    struct mlq_err e = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (mlq_sdnotify_send(sd, msg, &e) < 0)
+        mlq_warn("%s", e.msg);
+}
+
 int main(int argc, char **argv)
 {
     struct opts o = {
@@ -443,6 +485,10 @@ int main(int argc, char **argv)
     if (prc != 0)
         return prc > 0 ? 0 : 2;
     mlq_log_init("mlq-scheduler", o.level);
+    struct mlq_sdnotify sd;
+    struct mlq_err sde = {0};
+    if (mlq_sdnotify_open(&sd, &sde) < 0)
+        mlq_warn("no readiness notification: %s", sde.msg);
     if (read_test_clock(&o.s) < 0)
         return 2;
     if (o.s.insecure && !mlq_transport_is_local(o.s.listen)) {
@@ -471,8 +517,10 @@ int main(int argc, char **argv)
         rc = start_http(&o, s, &http, &e);
     if (rc == 0) {
         mlq_info("listening on %s, state in %s", o.s.listen, o.s.state_dir);
+        notify(&sd, "READY=1\nSTATUS=listening on %s", o.s.listen);
         rc = mlq_loop_run(s, pipefd[0], &e);
     }
+    notify(&sd, "STOPPING=1\nSTATUS=%s", rc < 0 ? "stopping after an error" : "stopping");
     if (rc < 0)
         mlq_error("%s", e.msg);
     mlq_http_stop(&http); /* its threads' sockets go before the context */

@@ -29,6 +29,7 @@
 #include "logupload.h"
 #include "proto.h"
 #include "res.h"
+#include "sdnotify.h"
 #include "spool.h"
 #include "transport.h"
 #include "version.h"
@@ -509,7 +510,16 @@ static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
              geteuid() == 0 ? "their submitting users" : "this worker's user");
 }
 
-static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
+/* Tells systemd (Type=notify) how far the worker is; only logged on failure. */
+static void notify(const struct mlq_sdnotify *sd, const char *state)
+{
+    struct mlq_err e = {0};
+    if (mlq_sdnotify_send(sd, state, &e) < 0)
+        mlq_warn("%s", e.msg);
+}
+
+static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd,
+               const struct mlq_sdnotify *sd)
 {
     struct mlq_gpu_set gpus = {0};
     struct mlq_err err = {0};
@@ -541,8 +551,13 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
     int rc = mlq_agent_create(&cfg, spool, &agent, &err);
     if (rc == 0) {
         log_up(o, &gpus);
+        /* Ready once started, not once registered: a worker whose key an
+         * admin has not added yet keeps retrying, and its unit must not
+         * fail its start (and be restarted in a loop) meanwhile. */
+        notify(sd, "READY=1\nSTATUS=started; registering with the scheduler");
         rc = mlq_agent_run(agent, &err);
     }
+    notify(sd, "STOPPING=1");
     if (rc < 0)
         mlq_error("%s", err.msg);
     else if (mlq_agent_drained(agent))
@@ -656,13 +671,17 @@ int main(int argc, char **argv)
         mlq_log_init("mlq-worker", o.level);
         struct mlq_spool *spool = NULL;
         struct mlq_err err = {0};
+        /* also before any thread, and before jobs inherit the variable */
+        struct mlq_sdnotify sd;
+        if (mlq_sdnotify_open(&sd, &err) < 0)
+            mlq_warn("no readiness notification: %s", err.msg);
         int sig_fd = setup_signals();
         if (sig_fd < 0 || mlq_spool_open(o.spool, &spool, &err) < 0 ||
             mlq_spool_lock(spool, &err) < 0) {
             fprintf(stderr, "mlq-worker: %s\n", sig_fd < 0 ? strerror(errno) : err.msg);
             rc = 1;
         } else {
-            rc = run(&o, spool, sig_fd);
+            rc = run(&o, spool, sig_fd, &sd);
             mlq_spool_release(spool);
         }
         mlq_spool_close(&spool);

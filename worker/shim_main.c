@@ -24,16 +24,22 @@ int main(int argc, char **argv)
         return 0;
     }
     bool standby = argc == 3 && strcmp(argv[1], MLQ_SHIM_STANDBY_ARG) == 0;
-    if ((argc != 2 && !standby) || strcmp(argv[1], "--help") == 0) {
-        fprintf(stderr,
+    bool help = argc == 2 && strcmp(argv[1], "--help") == 0;
+    if ((argc != 2 && !standby) || help) {
+        /* --help answers on stdout with 0 (help2man reads it); a wrong
+         * command line gets the same text on stderr and exit 2. */
+        fprintf(help ? stdout : stderr,
                 "usage: mlq-shim ATTEMPT_DIR\n"
                 "       mlq-shim " MLQ_SHIM_STANDBY_ARG " ATTEMPTS_DIR\n"
                 "Runs the attempt described in ATTEMPT_DIR/assign and writes its\n"
                 "outcome to ATTEMPT_DIR/status. Started by mlq-worker; with\n" MLQ_SHIM_STANDBY_ARG
                 ", ahead of need: it waits on descriptor %d for the worker to\n"
-                "name the attempt folder.\n",
+                "name the attempt folder.\n"
+                "\n"
+                "  --help     show this help\n"
+                "  --version  show the version and the wire protocol's\n",
                 MLQ_SHIM_STANDBY_FD);
-        return 2;
+        return help ? 0 : 2;
     }
     const char *dir = argv[1];
     char named[MLQ_MAX_PATH + 2];
