@@ -397,6 +397,13 @@ static int open_conn(struct mlq_agent *a, struct mlq_err *err)
                                           &sock, &w, err);
     if (rc < 0)
         return rc;
+    /* Drop what the old connection still queues (a register sent into the
+     * silence): delivered during its linger after the new connection's
+     * register, it would make the scheduler route to a peer that is gone. */
+    if (a->sock) {
+        int zero = 0;
+        zmq_setsockopt(a->sock, ZMQ_LINGER, &zero, sizeof zero);
+    }
     close_conn(a);
     a->sock = sock;
     a->watch = w;
