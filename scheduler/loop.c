@@ -2,9 +2,11 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "admin.h"
@@ -95,6 +97,8 @@ struct mlq_loop {
     int64_t next_purge; /* monotonic time of the next idempotency sweep */
     struct mlq_retention *retention;
     struct mlq_err fail_err;
+    mlq_loop_reload_fn reload_fn; /* SIGHUP: main's config reload */
+    void *reload_arg;
 };
 
 /* The scheduler's wall clock: real time, unless the tests asked for a
@@ -181,6 +185,51 @@ static int authorize_one(struct mlq_ctx *c, const char *spec, struct mlq_err *er
     if (rc == 0 && mlq_auth_put(c->auth, &p) < 0)
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return rc;
+}
+
+int mlq_loop_authorize(struct mlq_loop *s, const char *spec, struct mlq_err *err)
+{
+    if (!s->zap)
+        return mlq_err_set(err, MLQ_ESTATE, "keys are not used with --insecure");
+    mlq_store_set_actor(s->c.store, "config");
+    int rc = authorize_one(&s->c, spec, err);
+    mlq_store_set_actor(s->c.store, NULL);
+    if (rc == MLQ_EDB) {
+        s->failed = true; /* the iteration rolls back and reloads */
+        s->fail_err = *err;
+    }
+    return rc;
+}
+
+int mlq_loop_set_retention(struct mlq_loop *s, int64_t jobs_ms, int64_t events_ms,
+                           int64_t logs_bytes, struct mlq_err *err)
+{
+    struct mlq_retention_opts ro = {jobs_ms, events_ms, logs_bytes};
+    return mlq_retention_set(s->retention, &ro, err);
+}
+
+void mlq_loop_on_reload(struct mlq_loop *s, mlq_loop_reload_fn fn, void *arg)
+{
+    s->reload_fn = fn;
+    s->reload_arg = arg;
+}
+
+/* Reads the signal pipe: true when a stop was asked for. A SIGHUP calls the
+ * reload hook here, in the loop, inside the iteration's transaction. */
+static bool read_signals(struct mlq_loop *s, int fd)
+{
+    unsigned char sig[16];
+    bool stop = false;
+    ssize_t n;
+    while ((n = read(fd, sig, sizeof sig)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (sig[i] != SIGHUP)
+                stop = true;
+            else if (s->reload_fn)
+                s->reload_fn(s, s->reload_arg);
+        }
+    }
+    return stop;
 }
 
 /* Loads the key registry and adds the --authorize principals. */
@@ -558,7 +607,8 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         int64_t t0 = mlq_metrics_now_us();
         c->now_mono = mlq_clock_mono_ms();
         c->now_wall = sched_wall(s);
-        stop = n > 0 && (items[1].revents & ZMQ_POLLIN);
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN))
+            stop = read_signals(s, stop_fd);
         if (s->zap && (items[3].revents & ZMQ_POLLIN) && mlq_zap_handle(s->zap) < 0)
             mlq_warn("ZAP handler: receive failed");
         drain_socket(s);
