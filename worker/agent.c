@@ -368,6 +368,8 @@ static void read_signals(struct mlq_agent *a)
                 start_draining(a);
             else if (buf[i] == SIGCHLD)
                 child = true;
+            else if (buf[i] == SIGHUP && a->cfg.on_reload)
+                a->cfg.on_reload(a->cfg.reload_arg);
         }
     }
     if (child) {
