@@ -5,6 +5,7 @@
  * with control characters replaced, so a hostile peer cannot drive the
  * user's terminal through it. */
 #include "client.h"
+#include "version.h"
 #include "pages.h"
 
 #include <errno.h>
@@ -196,6 +197,11 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
         return mlq_err_set(err, rc, "no answer from the scheduler at %s within %s", addr,
                            mlq_res_fmt_duration(cli->timeout_ms, dur, sizeof(dur)));
     }
+    if (rc == MLQ_EVERSION)
+        return mlq_err_set(err, rc,
+                           "the scheduler at %s answered in wire protocol %u; this mlq %s speaks "
+                           "%d..%d: upgrade mlq",
+                           addr, reply->wire_v, mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX);
     if (rc < 0)
         return rc;
     if (reply->type == MLQ_MSG_ERROR) {

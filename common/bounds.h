@@ -9,6 +9,7 @@
 #define MLQ_PROTO_MIN     1
 #define MLQ_PROTO_MAX     MLQ_PROTO_VERSION
 
+#define MLQ_MAX_VERSION       64                /* a program's release or git description */
 #define MLQ_MAX_MSG           (4 * 1024 * 1024) /* ZMQ_MAXMSGSIZE on every socket */
 #define MLQ_MAX_DEPTH         8                 /* msgpack nesting depth */
 #define MLQ_MAX_STR           4096              /* any single string field */

@@ -305,6 +305,9 @@ struct mlq_workerinfo {
     /* Optional on the wire: placed on no more until it proves healthy. */
     bool unhealthy;
     char *health; /* why unhealthy */
+    /* Optional: what the worker said in "register" (NULL: unknown). */
+    char *version;
+    char *git;
 };
 
 /* An attempt a worker holds, named in "register". */
@@ -329,6 +332,11 @@ enum mlq_outcome {
 struct mlq_msg {
     enum mlq_msg_type type;
     uint64_t rid;
+    /* The peer's wire protocol version when mlq_proto_decode failed with
+     * MLQ_EVERSION (rid is kept too, so the refusal can be answered); on an
+     * "error" to encode, the version written in its "v" (0: ours), so that
+     * a peer of another version can read it. */
+    uint32_t wire_v;
     union {
         struct {
             int32_t code;
@@ -393,6 +401,8 @@ struct mlq_msg {
             uint32_t nlabels;
             struct mlq_gpuinfo *gpu_list; /* optional; when present, gpus == ngpu_list */
             uint32_t ngpu_list;
+            char *version; /* optional: the worker's release ("0.1.0") */
+            char *git;     /* optional: its git description */
         } reg;
         struct {
             char *name;

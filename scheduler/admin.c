@@ -92,6 +92,8 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .ngpu_list = (uint32_t)w->gpus,
         .unhealthy = w->unhealthy,
         .health = w->unhealthy ? (char *)w->health : NULL,
+        .version = w->version[0] ? (char *)w->version : NULL,
+        .git = w->git[0] ? (char *)w->git : NULL,
     };
 }
 

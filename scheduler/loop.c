@@ -33,6 +33,7 @@
 #include "metrics.h"
 #include "queue.h"
 #include "retention.h"
+#include "version.h"
 #include "tokens.h"
 #include "wproto.h"
 
@@ -337,6 +338,33 @@ static void reply_error(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t
     mlq_outbox_reply(c->out, peer, &m, NULL);
 }
 
+/* A body in a wire protocol version this scheduler does not speak: an
+ * "error" naming both sides' versions, written in the peer's own version
+ * (the layout of "error" never changes) and echoing its rid, so that an
+ * older or newer mlq or mlq-worker can read it and stop. */
+static void refuse_version(struct mlq_ctx *c, const struct mlq_peer *peer,
+                           const struct mlq_msg *got)
+{
+    struct mlq_err e = {0};
+    if (got->wire_v > MLQ_PROTO_MAX)
+        mlq_err_set(&e, MLQ_EVERSION,
+                    "scheduler %s speaks wire protocol %d..%d; this client speaks %u: upgrade "
+                    "the scheduler, or use an mlq of release %s",
+                    mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, got->wire_v, mlq_version());
+    else
+        mlq_err_set(&e, MLQ_EVERSION,
+                    "scheduler %s speaks wire protocol %d..%d; this client speaks %u: upgrade "
+                    "it to release %s",
+                    mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, got->wire_v, mlq_version());
+    mlq_warn("refused a request in wire protocol %u (this scheduler speaks %d..%d) from %.64s",
+             got->wire_v, MLQ_PROTO_MIN, MLQ_PROTO_MAX,
+             peer->user_id[0] ? peer->user_id : "an unauthenticated peer");
+    struct mlq_msg m = {.type = MLQ_MSG_ERROR, .rid = got->rid, .wire_v = got->wire_v};
+    m.u.error.code = e.code;
+    m.u.error.msg = e.msg;
+    mlq_outbox_reply(c->out, peer, &m, NULL);
+}
+
 /* Decodes, checks the sender, runs the handler; answers errors. */
 /* Refuses the message unless its sender's identity has a role allowed to
  * send it (and, for worker traffic, is a registered worker connection). */
@@ -399,6 +427,10 @@ static void drain_socket(struct mlq_loop *s)
         int rc = mlq_transport_recv_from(s->c.router, &peer, &msg, &e);
         if (rc == MLQ_EUNAVAIL)
             return;
+        if (rc == MLQ_EVERSION) {
+            refuse_version(&s->c, &peer, &msg);
+            continue;
+        }
         if (rc < 0) {
             mlq_warn("bad message: %s", e.msg);
             if (rc == MLQ_EPROTO)

@@ -28,6 +28,7 @@
 #include "id.h"
 #include "lease.h"
 #include "log.h"
+#include "version.h"
 #include "logupload.h"
 #include "transport.h"
 
@@ -57,6 +58,7 @@ struct mlq_agent {
     bool registered;
     bool reconnect; /* register on a fresh connection (after a silence) */
     bool stop;
+    struct mlq_err fatal; /* code set: stop and return it (a protocol mismatch) */
     bool draining, drained;
     uint64_t rid;
     int64_t hb_ms;
@@ -131,6 +133,8 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.attempts = held;
     m.u.reg.nattempts = n;
     m.u.reg.draining = a->draining;
+    m.u.reg.version = (char *)mlq_version();
+    m.u.reg.git = (char *)mlq_version_git();
     mlq_debug("registering with %" PRIu32 " held attempt(s)", n);
     send_renewing(a, &m);
     free(held);
@@ -231,6 +235,11 @@ static void on_error(struct mlq_agent *a, const struct mlq_msg *m)
      * us before send time + lease either (a full disk must not fence). */
     if (m->u.error.code == MLQ_EDB)
         renew_lease(a, m->rid);
+    if (m->u.error.code == MLQ_EVERSION) {
+        /* Retrying cannot help: the two releases must be brought together. */
+        mlq_err_set(&a->fatal, MLQ_EVERSION, "%.150s", text);
+        return;
+    }
     if (m->u.error.code == MLQ_ENOTFOUND) {
         if (a->registered)
             mlq_info("the scheduler does not know this worker (%s): registering again", text);
@@ -325,6 +334,13 @@ static void recv_all(struct mlq_agent *a)
         if (rc == MLQ_EPROTO) {
             mlq_warn("malformed message from the scheduler: %s", e.msg);
             continue;
+        }
+        if (rc == MLQ_EVERSION) {
+            mlq_err_set(&a->fatal, rc,
+                        "the scheduler speaks wire protocol %u; this mlq-worker %s speaks "
+                        "%d..%d: upgrade the older of the two",
+                        m.wire_v, mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX);
+            return;
         }
         if (rc < 0) {
             mlq_warn("receive failed: %s", e.msg);
@@ -543,6 +559,10 @@ int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
         recv_all(a);
     if (rc > 0 && sock >= 0 && (items[sock + 1].revents & ZMQ_POLLIN))
         check_handshake(a);
+    if (a->fatal.code < 0) {
+        *err = a->fatal;
+        return a->fatal.code;
+    }
     run_timers(a, mlq_clock_mono_ms());
     return 0;
 }

@@ -580,6 +580,8 @@ static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
     for (uint32_t i = 0; i < o->nlabels && used < sizeof labels; i++)
         used += (size_t)snprintf(labels + used, sizeof labels - used, "%s%s", i ? "," : " labels ",
                                  o->labels[i]);
+    mlq_info("mlq-worker %s (git %s, wire protocol %d..%d), config %s", mlq_version(),
+             mlq_version_git(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, o->config ? o->config : "none");
     mlq_info("worker %s up: %s cpus, %s memory, gpus %s, pool %s%s, spool %s, scheduler %s (%s), "
              "jobs run as %s",
              o->name, mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof cpus),
@@ -633,7 +635,7 @@ static int run(struct opts *o, struct mlq_spool *spool, int sig_fd)
     mlq_agent_destroy(&agent);
     mlq_gpuload_close(&cfg.gpuload);
     mlq_gpu_set_clear(&gpus);
-    return rc < 0 ? 1 : 0;
+    return rc == MLQ_EVERSION ? 2 : rc < 0 ? 1 : 0; /* a mismatch is not retried */
 }
 
 /* One progress line on stderr when the counts changed or every

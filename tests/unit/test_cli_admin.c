@@ -241,7 +241,9 @@ static void fill_workers(void)
                                            .labels = k_labels,
                                            .nlabels = 2,
                                            .gpu_list = k_gpus,
-                                           .ngpu_list = 2};
+                                           .ngpu_list = 2,
+                                           .version = "0.1.0",
+                                           .git = "be07618"};
     k_workers[1] = (struct mlq_workerinfo){.name = "w2",
                                            .state = "UP",
                                            .cpus_m = 1000,
@@ -277,7 +279,9 @@ static void test_workers_table(void **state)
     assert_non_null(strstr(out, "default")); /* w2 did not say: the default pool */
     assert_non_null(strstr(out, "1/2"));     /* GPUs used/total */
     assert_non_null(strstr(out, "\nw2 drained: bad fan\n"));
-    assert_null(strstr(out, "gpu0")); /* GPU lines only with --gpus */
+    assert_non_null(strstr(out, "VERSION"));
+    assert_non_null(strstr(out, "0.1.0+be07618")); /* w2 did not say: "-" */
+    assert_null(strstr(out, "gpu0"));              /* GPU lines only with --gpus */
     free(out);
     out = capture(workers_gpus, NULL, &rc);
     assert_non_null(strstr(out, "\nw1 gpu0 h100 GPU-aaaa job 9f8e7d6c\n"));
