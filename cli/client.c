@@ -138,10 +138,11 @@ static void copy_clean(char *dst, size_t len, const char *src)
 static int from_error_reply(const struct mlq_msg *reply, struct mlq_err *err)
 {
     int code = reply->u.error.code;
-    if (code >= 0 || code < MLQ_EUNAVAIL)
-        return mlq_err_set(err, MLQ_EPROTO, "scheduler sent an error with unknown code %d", code);
     char msg[MLQ_ERR_MSG_MAX];
     copy_clean(msg, sizeof(msg), reply->u.error.msg);
+    /* A code of a later release: its text still says what went wrong. */
+    if (code >= 0 || code < MLQ_EVERSION)
+        return mlq_err_set(err, MLQ_EPROTO, "scheduler error %d: %s", code, msg);
     if (msg[0] == '\0')
         return mlq_err_set(err, code, "%s", mlq_strerror(code));
     return mlq_err_set(err, code, "%s", msg);

@@ -399,12 +399,41 @@ static void enc_error(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_int(pk, "code", m->u.error.code);
     mlq_mpk_kv_str(pk, "msg", m->u.error.msg);
+    /* Every error says which wire protocols its sender speaks, so that a
+     * peer refused for its version can tell (docs/protocol.md "Versions"). */
+    mlq_mpk_kv_int(pk, "speaks_min", MLQ_PROTO_MIN);
+    mlq_mpk_kv_int(pk, "speaks_max", MLQ_PROTO_MAX);
+}
+
+/* speaks_min/max are read leniently: whatever they hold, the code and the
+ * message of an error must reach the user. */
+static void dec_speaks(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    struct mlq_mpk_map lenient = *mp;
+    struct mlq_err ignored = {0};
+    int64_t lo = 0, hi = 0;
+    lenient.err = &ignored;
+    if (mlq_mpk_read_int(&lenient, "speaks_min", 1, INT32_MAX, &lo) < 0 ||
+        mlq_mpk_read_int(&lenient, "speaks_max", lo, INT32_MAX, &hi) < 0)
+        lo = hi = 0;
+    m->u.error.speaks_min = (int32_t)lo;
+    m->u.error.speaks_max = (int32_t)hi;
 }
 
 static int dec_error(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int rc = mlq_mpk_read_i32(mp, "code", INT32_MIN, INT32_MAX, &m->u.error.code);
-    return rc < 0 ? rc : mlq_mpk_read_str(mp, "msg", MLQ_MAX_STR, false, &m->u.error.msg);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "msg", MLQ_MAX_STR, false, &m->u.error.msg);
+    if (rc == 0)
+        dec_speaks(mp, m);
+    return rc;
+}
+
+bool mlq_proto_error_refuses_us(const struct mlq_msg *m)
+{
+    return m->type == MLQ_MSG_ERROR && m->u.error.speaks_min > 0 &&
+           (MLQ_PROTO_VERSION < m->u.error.speaks_min || MLQ_PROTO_VERSION > m->u.error.speaks_max);
 }
 
 static void free_error(struct mlq_msg *m)
@@ -1175,7 +1204,7 @@ struct msg_kind {
 };
 
 static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
-    [MLQ_MSG_ERROR] = {"error", 2, enc_error, dec_error, free_error},
+    [MLQ_MSG_ERROR] = {"error", 4, enc_error, dec_error, free_error},
     [MLQ_MSG_OK] = {"ok", 0, NULL, NULL, NULL},
     [MLQ_MSG_SUBMIT] = {"submit", 1, enc_submit, dec_submit, free_submit},
     [MLQ_MSG_SUBMITTED] = {"submitted", 1, enc_submitted, dec_submitted, NULL},

@@ -341,6 +341,9 @@ struct mlq_msg {
         struct {
             int32_t code;
             char *msg;
+            /* The sender's wire protocol range (always sent; 0 when an
+             * older peer did not say or said nonsense). */
+            int32_t speaks_min, speaks_max;
         } error;
         struct {
             struct mlq_jobspec spec;
@@ -568,6 +571,9 @@ int mlq_proto_encode(const struct mlq_msg *msg, char **out, size_t *out_len, str
 int mlq_proto_decode(const void *buf, size_t len, struct mlq_msg *msg, struct mlq_err *err);
 /* Releases everything a decoded message owns; leaves *msg zeroed. */
 void mlq_proto_msg_free(struct mlq_msg *msg);
+/* Whether m is an "error" from a peer whose wire protocol range excludes
+ * this build's version: retrying cannot help. */
+bool mlq_proto_error_refuses_us(const struct mlq_msg *m);
 /* Wire name of a type ("submit"); "?" when out of range. */
 const char *mlq_proto_type_name(enum mlq_msg_type t);
 

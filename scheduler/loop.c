@@ -347,12 +347,12 @@ static void refuse_version(struct mlq_ctx *c, const struct mlq_peer *peer,
 {
     struct mlq_err e = {0};
     if (got->wire_v > MLQ_PROTO_MAX)
-        mlq_err_set(&e, MLQ_EVERSION,
+        mlq_err_set(&e, MLQ_EPROTO,
                     "scheduler %s speaks wire protocol %d..%d; this client speaks %u: upgrade "
                     "the scheduler, or use an mlq of release %s",
                     mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, got->wire_v, mlq_version());
     else
-        mlq_err_set(&e, MLQ_EVERSION,
+        mlq_err_set(&e, MLQ_EPROTO,
                     "scheduler %s speaks wire protocol %d..%d; this client speaks %u: upgrade "
                     "it to release %s",
                     mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, got->wire_v, mlq_version());
@@ -360,7 +360,9 @@ static void refuse_version(struct mlq_ctx *c, const struct mlq_peer *peer,
              got->wire_v, MLQ_PROTO_MIN, MLQ_PROTO_MAX,
              peer->user_id[0] ? peer->user_id : "an unauthenticated peer");
     struct mlq_msg m = {.type = MLQ_MSG_ERROR, .rid = got->rid, .wire_v = got->wire_v};
-    m.u.error.code = e.code;
+    /* MLQ_EPROTO, a code every release knows (an older mlq shows the text
+     * of a code it knows); speaks_min/max tell a newer one it was refused. */
+    m.u.error.code = MLQ_EPROTO;
     m.u.error.msg = e.msg;
     mlq_outbox_reply(c->out, peer, &m, NULL);
 }
@@ -402,6 +404,9 @@ static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct m
     int rc = admit(c, peer, msg, &e);
     if (rc == 0 && c->nlate && reads_jobs(msg->type))
         rc = mlq_jobops_flush(c, &e);
+    if (rc == 0)
+        mlq_debug("request %s (rid %llu) from %.64s", mlq_proto_type_name(msg->type),
+                  (unsigned long long)msg->rid, c->who.name[0] ? c->who.name : "?");
     if (rc == 0) {
         /* Every event the request appends names who asked for it. */
         mlq_store_set_actor(c->store, c->insecure && !peer->local ? "insecure" : peer->user_id);

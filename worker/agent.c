@@ -235,7 +235,7 @@ static void on_error(struct mlq_agent *a, const struct mlq_msg *m)
      * us before send time + lease either (a full disk must not fence). */
     if (m->u.error.code == MLQ_EDB)
         renew_lease(a, m->rid);
-    if (m->u.error.code == MLQ_EVERSION) {
+    if (mlq_proto_error_refuses_us(m)) {
         /* Retrying cannot help: the two releases must be brought together. */
         mlq_err_set(&a->fatal, MLQ_EVERSION, "%.150s", text);
         return;

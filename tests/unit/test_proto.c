@@ -1503,23 +1503,53 @@ static void test_version_range(void **state)
     assert_int_equal(raw_decode(&o, &m, &err), MLQ_EVERSION);
     assert_int_equal(m.rid, 0); /* no rid: none kept */
 
+    /* A scheduler speaking only a later version: its error is read, and
+     * says that it refuses this build's version. */
     mlq_mpk_out_init(&o, MLQ_MAX_MSG);
-    msgpack_pack_map(&o.pk, 5);
+    msgpack_pack_map(&o.pk, 7);
     mlq_mpk_kv_uint(&o.pk, "v", MLQ_PROTO_MAX + 5);
     mlq_mpk_kv_str(&o.pk, "t", "error");
     mlq_mpk_kv_uint(&o.pk, "rid", 9);
-    mlq_mpk_kv_int(&o.pk, "code", MLQ_EVERSION);
+    mlq_mpk_kv_int(&o.pk, "code", MLQ_EPROTO);
     mlq_mpk_kv_str(&o.pk, "msg", "scheduler 9.0.0 speaks wire protocol 6..6");
+    mlq_mpk_kv_int(&o.pk, "speaks_min", MLQ_PROTO_MAX + 5);
+    mlq_mpk_kv_int(&o.pk, "speaks_max", MLQ_PROTO_MAX + 5);
     assert_int_equal(raw_decode(&o, &m, &err), 0);
     assert_int_equal(m.type, MLQ_MSG_ERROR);
     assert_int_equal(m.rid, 9);
-    assert_int_equal(m.u.error.code, MLQ_EVERSION);
+    assert_int_equal(m.u.error.code, MLQ_EPROTO);
     assert_string_equal(m.u.error.msg, "scheduler 9.0.0 speaks wire protocol 6..6");
+    assert_true(mlq_proto_error_refuses_us(&m));
+    mlq_proto_msg_free(&m);
+
+    /* An older peer's error (no speaks_*), or one with nonsense there: read,
+     * and not taken for a refusal of our version. */
+    raw_begin(&o, 6, "error");
+    mlq_mpk_kv_int(&o.pk, "code", MLQ_EPROTO);
+    mlq_mpk_kv_str(&o.pk, "msg", "malformed");
+    mlq_mpk_kv_str(&o.pk, "speaks_min", "one");
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.u.error.speaks_min, 0);
+    assert_false(mlq_proto_error_refuses_us(&m));
+    mlq_proto_msg_free(&m);
+
+    /* Ours always says our range. */
+    struct mlq_msg plain = {.type = MLQ_MSG_ERROR, .rid = 3};
+    plain.u.error.code = MLQ_EINVAL;
+    plain.u.error.msg = "bad";
+    char *pbuf;
+    size_t plen;
+    assert_int_equal(mlq_proto_encode(&plain, &pbuf, &plen, &err), 0);
+    assert_int_equal(mlq_proto_decode(pbuf, plen, &m, &err), 0);
+    free(pbuf);
+    assert_int_equal(m.u.error.speaks_min, MLQ_PROTO_MIN);
+    assert_int_equal(m.u.error.speaks_max, MLQ_PROTO_MAX);
+    assert_false(mlq_proto_error_refuses_us(&m));
     mlq_proto_msg_free(&m);
 
     /* The answer to a version-2 peer says v=2; an ordinary one says ours. */
     struct mlq_msg e = {.type = MLQ_MSG_ERROR, .rid = 77, .wire_v = 2};
-    e.u.error.code = MLQ_EVERSION;
+    e.u.error.code = MLQ_EPROTO;
     e.u.error.msg = "speaks 1..1";
     char *buf;
     size_t len;
