@@ -4,8 +4,9 @@
 #   - a config file's keys apply, and a flag on the command line wins;
 #   - an unknown key, a bad value, a key twice, an overlong line: exit 2
 #     with FILE:LINE (scheduler and worker);
-#   - SIGHUP applies a new log level (debug lines appear), logs a change
-#     that needs a restart, and a bad file changes nothing and is logged;
+#   - SIGHUP applies a new log level (debug lines appear), new authorize
+#     keys and retention, logs a change that needs a restart, and a bad file
+#     changes nothing and is logged;
 #   - the log file is reopened after a rename (logrotate's postrotate);
 #   - the start line and `mlq workers` show the versions;
 #   - a peer of another wire protocol version gets an answer it can read,
@@ -130,6 +131,41 @@ kill -HUP "$W2"
 wait_until "grep -q 'INFO reload: read $wconf; applied: log-level' '$wlog'" 10 ||
     fail "the worker did not reload: $(cat "$wlog" "$wlog.1" 2>/dev/null)"
 log "worker SIGHUP: ok"
+
+# ---- a scheduler configured by its file alone; authorize and retention
+# change live on SIGHUP, a removed key stays registered
+port2=$(free_port)
+aconf=$T/alone.conf
+cat >"$aconf" <<EOF
+listen = tcp://127.0.0.1:$port2
+state-dir = $T/state2
+key = $IT_KEYS/server.key
+authorize = admin:$IT_ME:$IT_KEYS/admin.key.pub
+log-file = $T/logs/sched2.log
+insecure = false
+EOF
+"$MLQ_SCHEDULER_BIN" --config "$aconf" >>"$T/logs/sched2-stderr.log" 2>&1 &
+S2=$!
+IT_PIDS+=("$S2")
+wait_until "port_open $port2 || ! pid_alive $S2" 15 && pid_alive "$S2" ||
+    fail "the scheduler configured by its file alone did not start"
+A2=tcp://127.0.0.1:$port2
+ok "$MLQ" list --scheduler "$A2" # admin, from the file's authorize
+"$MLQ" keygen --out "$T/carol.key" >/dev/null 2>>"$T/logs/cli.log"
+run env MLQ_KEY="$T/carol.key" "$MLQ" list --scheduler "$A2"
+assert_eq 5 "$RC" "carol before her key is in the config"
+printf 'authorize = user:carol:%s\nretain-jobs = 1d\n' "$T/carol.key.pub" >>"$aconf"
+kill -HUP "$S2"
+wait_until "grep -q 'reload: read $aconf; applied: authorize, retain-jobs' '$T/logs/sched2.log'" 10 ||
+    fail "authorize and retain-jobs not applied: $(cat "$T/logs/sched2.log")"
+ok env MLQ_KEY="$T/carol.key" "$MLQ" list --scheduler "$A2"
+sed -i '/carol/d' "$aconf"
+kill -HUP "$S2"
+wait_until "grep -q 'authorize user:carol:.* is no longer in the config; its key stays registered' '$T/logs/sched2.log'" 10 ||
+    fail "a removed authorize key was not reported"
+ok env MLQ_KEY="$T/carol.key" "$MLQ" list --scheduler "$A2"
+stop_pid "$S2"
+log "authorize and retention on SIGHUP: ok"
 
 # ---- another wire protocol version
 run "$WIREVER" --ask 2 --scheduler "$SCHED_ADDR" --scheduler-key "$IT_KEYS/server.key.pub" \
