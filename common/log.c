@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,7 +14,9 @@
 #include "clock.h"
 
 static char log_prog[64] = "mlq";
-static enum mlq_log_level log_min = MLQ_LOG_INFO;
+/* Atomic: a SIGHUP reload changes it on the loop's thread while the HTTP
+ * server's threads may log. */
+static _Atomic int log_min = MLQ_LOG_INFO;
 /* Where lines go: stderr, or the descriptor of --log-file. A reopen dup2()s
  * the fresh file onto this number, so a line written meanwhile by another
  * thread lands in one file or the other, never in a closed descriptor. */
@@ -30,7 +33,7 @@ int mlq_log_set_level(enum mlq_log_level level)
 
 enum mlq_log_level mlq_log_level(void)
 {
-    return log_min;
+    return (enum mlq_log_level)log_min;
 }
 
 int mlq_log_parse_level(const char *s, enum mlq_log_level *out)
@@ -97,7 +100,7 @@ void mlq_log_init(const char *progname, enum mlq_log_level min_level)
 void mlq_log(enum mlq_log_level level, const char *fmt, ...)
 {
     static const char *const names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    if (level < log_min)
+    if ((int)level < log_min)
         return;
     int64_t now = mlq_clock_wall_ms();
     time_t secs = (time_t)(now / 1000);
