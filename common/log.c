@@ -20,7 +20,7 @@ static _Atomic int log_min = MLQ_LOG_INFO;
 /* Where lines go: stderr, or the descriptor of --log-file. A reopen dup2()s
  * the fresh file onto this number, so a line written meanwhile by another
  * thread lands in one file or the other, never in a closed descriptor. */
-static int log_fd = 2;
+static _Atomic int log_fd = 2;
 static char log_path[4096];
 
 int mlq_log_set_level(enum mlq_log_level level)
@@ -60,14 +60,22 @@ int mlq_log_open_file(const char *path, char *why, size_t whylen)
         return -1;
     }
     int fd = log_open_path(path);
+    if (fd >= 0 && log_fd != 2) {
+        /* Another file already: take its descriptor number over. */
+        if (dup3(fd, log_fd, O_CLOEXEC) < 0) {
+            close(fd);
+            fd = -1;
+        } else {
+            close(fd);
+            fd = log_fd;
+        }
+    }
     if (fd < 0) {
         snprintf(why, whylen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (log_fd != 2)
-        close(log_fd);
-    log_fd = fd;
     snprintf(log_path, sizeof log_path, "%s", path);
+    log_fd = fd;
     return 0;
 }
 
