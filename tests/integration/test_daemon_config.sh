@@ -42,6 +42,30 @@ expect_rc 2 "$MLQ_SCHEDULER_BIN" --config "$T/missing.conf"
 assert_contains "$ERR" "missing.conf: no such file" "a missing --config"
 log "strict parsing: ok"
 
+# ---- every option --help lists is a config key (the same table), except
+# the ones that are not keys
+for prog in mlq-scheduler mlq-worker; do
+    opts=$("$MLQ_BIN_DIR/$prog" --help | grep -oE '^ +(-h, )?--[a-z-]+' | sed 's/.*--//' | sort -u)
+    [ "$(printf '%s\n' "$opts" | wc -l)" -gt 10 ] || fail "$prog --help lists too few options"
+    for key in $opts; do
+        # Line 2 makes every file bad, so that no daemon ever starts here:
+        # the whole file is checked before any value is used.
+        printf '%s = x\nzz-no-key = 1\n' "$key" >"$T/key.conf"
+        expect_rc 2 "$MLQ_BIN_DIR/$prog" --config "$T/key.conf"
+        case "$key" in
+        help | version | config | drain-and-exit | list-gpus)
+            assert_contains "$ERR" "key.conf:1: unknown key \"$key\"" "$prog: $key is no config key" ;;
+        *) # refused for line 2, or (a flag) for "x" not being true or false
+            case "$ERR" in
+            *"key.conf:2: unknown key \"zz-no-key\""* | *"key.conf:1: $key: expected true or false"*) ;;
+            *) fail "$prog --help lists --$key, which is no config key: $ERR" ;;
+            esac
+            ;;
+        esac
+    done
+done
+log "--help and the config keys: ok"
+
 # ---- a scheduler from a config file; the command line's --log-file wins
 conf=$T/scheduler.conf
 cat >"$conf" <<EOF
