@@ -86,7 +86,8 @@ static bool apply_key(struct mlq_loop *s, const char *name, const struct mlq_sch
     return true;
 }
 
-/* Applies what changed between the last file and next; names it in done. */
+/* Applies what changed between the last file read and the new one; names
+ * it in done. */
 static void apply_changes(struct mlq_reload *r, struct mlq_loop *s, const struct mlq_optconf *file,
                           const struct mlq_schedopts *now, const struct mlq_schedopts *next,
                           char *done, size_t donelen)
@@ -94,9 +95,12 @@ static void apply_changes(struct mlq_reload *r, struct mlq_loop *s, const struct
     const struct mlq_optconf *last = r->reloaded ? &r->last : &r->src->file;
     size_t used = 0;
     for (const struct option *o = mlq_schedopts_spec()->table; o->name; o++) {
-        if (!mlq_optconf_changed(last, file, &r->src->cmd, o->val))
+        /* A key that needs a restart is compared with what runs (start's
+         * file), so that every reload says so until the restart. */
+        bool live = live_key(o->name);
+        if (!mlq_optconf_changed(live ? last : &r->src->file, file, &r->src->cmd, o->val))
             continue;
-        if (!live_key(o->name) || !apply_key(s, o->name, now, next)) {
+        if (!live || !apply_key(s, o->name, now, next)) {
             mlq_warn("reload: needs a restart: %s", o->name);
             continue;
         }

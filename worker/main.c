@@ -503,7 +503,9 @@ static void reload(void *arg)
     }
     const struct mlq_optconf *last = o->reloaded ? &o->last : &o->file;
     for (const struct option *opt = long_opts; opt->name; opt++) {
-        if (!mlq_optconf_changed(last, &file, &o->cmd, opt->val))
+        /* What needs a restart is compared with what runs (start's file). */
+        bool live = opt->val == OPT_LEVEL || opt->val == OPT_LOG_FILE;
+        if (!mlq_optconf_changed(live ? last : &o->file, &file, &o->cmd, opt->val))
             continue;
         if (!reload_key(opt->val, &next)) {
             mlq_warn("reload: needs a restart: %s", opt->name);

@@ -137,6 +137,8 @@ before=$(wc -l <"$slog.1")
 ok mlq list
 sleep 0.3
 assert_eq "$before" "$(wc -l <"$slog.1")" "lines still going to the rotated file"
+# Until a restart, every reload names the key that needs one.
+grep -q 'WARN reload: needs a restart: heartbeat' "$slog" || fail "heartbeat not named again"
 log "SIGHUP: ok"
 
 # ---- a worker reopens its log file and takes a new level on SIGHUP
