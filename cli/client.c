@@ -5,6 +5,7 @@
  * with control characters replaced, so a hostile peer cannot drive the
  * user's terminal through it. */
 #include "client.h"
+#include "version.h"
 #include "pages.h"
 
 #include <errno.h>
@@ -137,10 +138,11 @@ static void copy_clean(char *dst, size_t len, const char *src)
 static int from_error_reply(const struct mlq_msg *reply, struct mlq_err *err)
 {
     int code = reply->u.error.code;
-    if (code >= 0 || code < MLQ_EUNAVAIL)
-        return mlq_err_set(err, MLQ_EPROTO, "scheduler sent an error with unknown code %d", code);
     char msg[MLQ_ERR_MSG_MAX];
     copy_clean(msg, sizeof(msg), reply->u.error.msg);
+    /* A code of a later release: its text still says what went wrong. */
+    if (code >= 0 || code < MLQ_EVERSION)
+        return mlq_err_set(err, MLQ_EPROTO, "scheduler error %d: %s", code, msg);
     if (msg[0] == '\0')
         return mlq_err_set(err, code, "%s", mlq_strerror(code));
     return mlq_err_set(err, code, "%s", msg);
@@ -202,6 +204,11 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
         return mlq_err_set(err, rc, "no answer from the scheduler at %s within %s", addr,
                            mlq_res_fmt_duration(cli->timeout_ms, dur, sizeof(dur)));
     }
+    if (rc == MLQ_EVERSION)
+        return mlq_err_set(err, rc,
+                           "the scheduler at %s answered in wire protocol %u; this mlq %s speaks "
+                           "%d..%d: upgrade mlq",
+                           addr, reply->wire_v, mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX);
     if (rc < 0)
         return rc;
     if (reply->type == MLQ_MSG_ERROR) {

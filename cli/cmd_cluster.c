@@ -311,7 +311,10 @@ static int up_spawn_scheduler(struct up_daemon *d, const char *dir, const struct
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     snprintf(d->name, sizeof(d->name), "scheduler");
     snprintf(d->log, sizeof(d->log), "%s/logs/scheduler.log", dir);
+    /* A local cluster is self-contained: no /etc/mlq/scheduler.conf. */
     char *argv[] = {prog,
+                    "--config",
+                    "none",
                     "--listen",
                     (char *)o->listen,
                     "--state-dir",
@@ -345,8 +348,10 @@ static int up_spawn_worker(struct up_daemon *d, long i, const char *dir, const s
     snprintf(d->name, sizeof(d->name), "w%ld", i);
     snprintf(d->log, sizeof(d->log), "%s/logs/w%ld.log", dir, i);
     snprintf(spool, sizeof(spool), "%s/workers/w%ld", dir, i);
-    char *argv[] = {prog,    "--scheduler", (char *)o->listen, "--name", d->name,   "--cpus", cpus,
-                    "--mem", mem,           "--gpus",          gpus,     "--spool", spool,    NULL};
+    char *argv[] = {prog,     "--config", "none",   "--scheduler", (char *)o->listen,
+                    "--name", d->name,    "--cpus", cpus,          "--mem",
+                    mem,      "--gpus",   gpus,     "--spool",     spool,
+                    NULL};
     rc = up_spawn_one(d, argv, sec, err);
     free(prog);
     mlq_upkeys_argv_free(&sec);

@@ -136,10 +136,27 @@ static const char *labels_text(const struct mlq_workerinfo *w, char *buf, size_t
     return buf;
 }
 
+/* "0.1.0+be07618": the release and the git description the worker sent in
+ * its register; "-" for a worker that did not say (an older one, or one not
+ * seen since the scheduler started). */
+static const char *version_text(const struct mlq_workerinfo *w, char *buf, size_t len)
+{
+    char rel[MLQ_MAX_VERSION + 1], git[MLQ_MAX_VERSION + 1];
+    if (!w->version)
+        return "-";
+    mlq_out_clean(w->version, rel, sizeof(rel));
+    if (w->git)
+        snprintf(buf, len, "%s+%s", rel, mlq_out_clean(w->git, git, sizeof(git)));
+    else
+        snprintf(buf, len, "%s", rel);
+    return buf;
+}
+
 static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, int64_t now)
 {
     char cpus[64], a[32], b[32], mem[64], gpus[32], running[16], seen[32], labels[96];
     char state[MLQ_MAX_NAME + 16], addr[MLQ_MAX_HOST + 1];
+    char version[2 * MLQ_MAX_VERSION + 2];
     snprintf(cpus, sizeof(cpus), "%s/%s", mlq_res_fmt_cpus(w->cpus_used_m, a, sizeof(a)),
              mlq_res_fmt_cpus(w->cpus_m, b, sizeof(b)));
     snprintf(mem, sizeof(mem), "%s/%s", mlq_res_fmt_mem(w->mem_used, a, sizeof(a)),
@@ -157,6 +174,7 @@ static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, i
         gpus,
         running,
         mlq_out_time_ago(now, w->last_seen_ms, seen, sizeof(seen)),
+        version_text(w, version, sizeof(version)),
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof(cells) / sizeof(cells[0]); i++)
@@ -234,8 +252,9 @@ static void print_gpu_lines(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
 int mlq_cli_workers_print(FILE *f, const struct mlq_workerinfo *w, uint32_t n, bool colour,
                           bool gpus)
 {
-    static const char *const headers[] = {"NAME", "STATE", "ADDRESS", "POOL",    "LABELS",
-                                          "CPUS", "MEM",   "GPUS",    "RUNNING", "LAST-HEARTBEAT"};
+    static const char *const headers[] = {"NAME",    "STATE",          "ADDRESS", "POOL",
+                                          "LABELS",  "CPUS",           "MEM",     "GPUS",
+                                          "RUNNING", "LAST-HEARTBEAT", "VERSION"};
     struct mlq_table *t = mlq_table_create(sizeof headers / sizeof headers[0], headers);
     int rc = t ? 0 : MLQ_ENOMEM;
     int64_t now = mlq_clock_wall_ms();

@@ -2,8 +2,14 @@
 #ifndef MLQ_BOUNDS_H
 #define MLQ_BOUNDS_H
 
+/* The wire protocol this build speaks when it sends, and the range of
+ * versions it accepts (docs/protocol.md "Versions"). An "error" body keeps
+ * the same layout in every version, so a refusal is readable by any peer. */
 #define MLQ_PROTO_VERSION 1
+#define MLQ_PROTO_MIN     1
+#define MLQ_PROTO_MAX     MLQ_PROTO_VERSION
 
+#define MLQ_MAX_VERSION       64                /* a program's release or git description */
 #define MLQ_MAX_MSG           (4 * 1024 * 1024) /* ZMQ_MAXMSGSIZE on every socket */
 #define MLQ_MAX_DEPTH         8                 /* msgpack nesting depth */
 #define MLQ_MAX_STR           4096              /* any single string field */

@@ -26,9 +26,9 @@ struct mlq_config {
     int count;
 };
 
-static bool config_key_char(char c)
+static bool config_key_char(char c, bool dash)
 {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (dash && c == '-');
 }
 
 static bool config_space(char c)
@@ -64,12 +64,20 @@ static int config_put(struct mlq_config *cfg, const char *k, size_t klen, const 
     return 0;
 }
 
-/* Parses one line (without its '\n'). Returns 0, or a negative code with
- * *why set to a message fragment. */
-static int config_line(struct mlq_config *cfg, const char *s, size_t n, const char **why)
+/* A line split into key and value, both trimmed; key is empty for a blank
+ * or comment line. */
+struct config_kv {
+    const char *key, *value;
+    size_t klen, vlen;
+};
+
+/* Splits one line (without its '\n'). Returns 0, or MLQ_EINVAL with *why
+ * set to a message fragment. */
+static int config_split(const char *s, size_t n, bool dash, struct config_kv *kv, const char **why)
 {
     const char *end = s + n;
     *why = "expected \"key = value\"";
+    kv->klen = 0;
     if (n > 0 && end[-1] == '\r')
         end--; /* tolerate files edited on Windows */
     while (s < end && config_space(*s))
@@ -77,7 +85,7 @@ static int config_line(struct mlq_config *cfg, const char *s, size_t n, const ch
     if (s == end || *s == '#')
         return 0;
     const char *key = s;
-    while (s < end && config_key_char(*s))
+    while (s < end && config_key_char(*s, dash))
         s++;
     size_t klen = (size_t)(s - key);
     while (s < end && config_space(*s))
@@ -94,12 +102,69 @@ static int config_line(struct mlq_config *cfg, const char *s, size_t n, const ch
             return MLQ_EINVAL;
         }
     }
-    int rc = config_put(cfg, key, klen, s, (size_t)(end - s));
+    *kv = (struct config_kv){key, s, klen, (size_t)(end - s)};
+    return 0;
+}
+
+/* Parses one line of the client config into cfg. */
+static int config_line(struct mlq_config *cfg, const char *s, size_t n, const char **why)
+{
+    struct config_kv kv;
+    int rc = config_split(s, n, false, &kv, why);
+    if (rc < 0 || kv.klen == 0)
+        return rc;
+    rc = config_put(cfg, kv.key, kv.klen, kv.value, kv.vlen);
     if (rc == MLQ_ETOOBIG)
         *why = "too many keys (at most 64)";
     else if (rc == MLQ_ENOMEM)
         *why = "out of memory";
     return rc;
+}
+
+/* Checks the bounds shared by every line; returns 0 or a code with *why. */
+static int config_line_bounds(const char *p, size_t n, const char **why)
+{
+    if (n > CONFIG_MAX_LINE) {
+        *why = "line longer than 4096 bytes";
+        return MLQ_ETOOBIG;
+    }
+    if (memchr(p, '\0', n)) {
+        *why = "NUL byte in line";
+        return MLQ_EINVAL;
+    }
+    return 0;
+}
+
+int mlq_config_scan(const char *text, size_t len, const char *origin, int max_keys,
+                    mlq_config_line_fn fn, void *ctx, struct mlq_err *err)
+{
+    const char *p = text ? text : "", *end = p + (text ? len : 0);
+    int nkeys = 0;
+    origin = origin ? origin : "config";
+    for (int lineno = 1; p < end; lineno++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        const char *why = NULL;
+        struct config_kv kv = {0};
+        int rc = config_line_bounds(p, n, &why);
+        if (rc == 0)
+            rc = config_split(p, n, true, &kv, &why);
+        if (rc == 0 && kv.klen > 0 && ++nkeys > max_keys)
+            rc = MLQ_ETOOBIG, why = "too many settings";
+        if (rc < 0)
+            return mlq_err_set(err, rc, "%s:%d: %s", origin, lineno, why);
+        if (kv.klen > 0) {
+            char key[CONFIG_MAX_LINE + 1], value[CONFIG_MAX_LINE + 1];
+            memcpy(key, kv.key, kv.klen);
+            key[kv.klen] = '\0';
+            memcpy(value, kv.value, kv.vlen);
+            value[kv.vlen] = '\0';
+            if ((rc = fn(ctx, key, value, lineno, err)) < 0)
+                return rc;
+        }
+        p += n + (nl ? 1 : 0);
+    }
+    return 0;
 }
 
 int mlq_config_parse(const char *text, size_t len, const char *origin, struct mlq_config **out,
@@ -117,12 +182,8 @@ int mlq_config_parse(const char *text, size_t len, const char *origin, struct ml
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         const char *why = NULL;
-        int rc = 0;
-        if (n > CONFIG_MAX_LINE)
-            rc = MLQ_ETOOBIG, why = "line longer than 4096 bytes";
-        else if (memchr(p, '\0', n))
-            rc = MLQ_EINVAL, why = "NUL byte in line";
-        else
+        int rc = config_line_bounds(p, n, &why);
+        if (rc == 0)
             rc = config_line(cfg, p, n, &why);
         if (rc < 0) {
             mlq_config_destroy(&cfg);
@@ -155,6 +216,19 @@ int mlq_config_load(const char *path, struct mlq_config **out, struct mlq_err *e
     char origin[256];
     config_pretty(path, origin, sizeof origin);
     rc = mlq_config_parse(text, len, origin, out, err);
+    free(text);
+    return rc;
+}
+
+int mlq_config_scan_file(const char *path, int max_keys, mlq_config_line_fn fn, void *ctx,
+                         struct mlq_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mlq_fs_read_all(path, CONFIG_MAX_FILE, &text, &len, err);
+    if (rc < 0)
+        return rc;
+    rc = mlq_config_scan(text, len, path, max_keys, fn, ctx, err);
     free(text);
     return rc;
 }

@@ -30,10 +30,10 @@ void mlq_err_clear(struct mlq_err *err)
 const char *mlq_strerror(int code)
 {
     static const char *const names[] = {
-        "ok",          "invalid request",   "out of memory",   "I/O error",
-        "not found",   "ambiguous id",      "protocol error",  "permission denied",
-        "unreachable", "database error",    "not allowed now", "too big",
-        "unavailable", "not authenticated",
+        "ok",          "invalid request",   "out of memory",          "I/O error",
+        "not found",   "ambiguous id",      "protocol error",         "permission denied",
+        "unreachable", "database error",    "not allowed now",        "too big",
+        "unavailable", "not authenticated", "wire protocol mismatch",
     };
     int i = -code;
     if (i < 0 || i >= (int)(sizeof names / sizeof names[0]))

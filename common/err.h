@@ -21,6 +21,7 @@ enum {
     MLQ_ETOOBIG = -11,  /* a bound was exceeded */
     MLQ_EUNAVAIL = -12, /* resource temporarily unavailable (worker gone) */
     MLQ_EAUTH = -13,    /* no valid credentials (HTTP 401; CLI exit 5) */
+    MLQ_EVERSION = -14, /* a body in a wire protocol version outside ours (never sent) */
 };
 
 #define MLQ_ERR_MSG_MAX 160

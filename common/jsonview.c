@@ -246,17 +246,17 @@ static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)
 
 static json_t *worker_core(const struct mlq_workerinfo *w)
 {
-    return json_pack("{s:o, s:o, s:b, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o, s:s, s:o, s:o, "
-                     "s:o, s:b, s:o}",
-                     "name", str_or_null(w->name), "state", str_or_null(w->state), "draining",
-                     (int)w->draining, "cpus", (double)w->cpus_m / 1000.0, "cpus_used",
-                     (double)w->cpus_used_m / 1000.0, "mem", (json_int_t)w->mem, "mem_used",
-                     (json_int_t)w->mem_used, "gpus", (int)w->gpus, "gpus_used", (int)w->gpus_used,
-                     "running", (int)w->running, "last_seen", time_or_null(w->last_seen_ms), "pool",
-                     w->pool && w->pool[0] ? w->pool : "default", "labels",
-                     strv_json(w->labels, w->nlabels), "drain_reason", str_or_null(w->drain_reason),
-                     "gpu_list", gpu_list_json(w->gpu_list, w->ngpu_list), "unhealthy",
-                     (int)w->unhealthy, "health", str_or_null(w->health));
+    return json_pack(
+        "{s:o, s:o, s:b, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o, s:s, s:o, s:o, "
+        "s:o, s:b, s:o, s:o, s:o}",
+        "name", str_or_null(w->name), "state", str_or_null(w->state), "draining", (int)w->draining,
+        "cpus", (double)w->cpus_m / 1000.0, "cpus_used", (double)w->cpus_used_m / 1000.0, "mem",
+        (json_int_t)w->mem, "mem_used", (json_int_t)w->mem_used, "gpus", (int)w->gpus, "gpus_used",
+        (int)w->gpus_used, "running", (int)w->running, "last_seen", time_or_null(w->last_seen_ms),
+        "pool", w->pool && w->pool[0] ? w->pool : "default", "labels",
+        strv_json(w->labels, w->nlabels), "drain_reason", str_or_null(w->drain_reason), "gpu_list",
+        gpu_list_json(w->gpu_list, w->ngpu_list), "unhealthy", (int)w->unhealthy, "health",
+        str_or_null(w->health), "version", str_or_null(w->version), "git", str_or_null(w->git));
 }
 
 json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)

@@ -45,7 +45,7 @@ static const char *name_of(const char *const *names, int n, int v)
 /* ---- shared structures: encoding ---------------------------------------- */
 
 #define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
-#define WORKERINFO_KEYS  18
+#define WORKERINFO_KEYS  20
 #define ATTEMPTINFO_KEYS 10
 #define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
@@ -136,6 +136,8 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     mlq_mpk_kv_bool(pk, "unhealthy", w->unhealthy);
     mlq_mpk_kv_str(pk, "health", w->health);
     mlq_mpk_kv_str(pk, "addr", w->addr);
+    mlq_mpk_kv_str(pk, "version", w->version);
+    mlq_mpk_kv_str(pk, "git", w->git);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
@@ -361,6 +363,10 @@ static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerin
         rc = mlq_mpk_read_str(m, "health", MLQ_MAX_REASON, true, &w->health);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "addr", MLQ_MAX_HOST, true, &w->addr);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "version", MLQ_MAX_VERSION, true, &w->version);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "git", MLQ_MAX_VERSION, true, &w->git);
     return rc;
 }
 
@@ -398,12 +404,41 @@ static void enc_error(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_int(pk, "code", m->u.error.code);
     mlq_mpk_kv_str(pk, "msg", m->u.error.msg);
+    /* Every error says which wire protocols its sender speaks, so that a
+     * peer refused for its version can tell (docs/protocol.md "Versions"). */
+    mlq_mpk_kv_int(pk, "speaks_min", MLQ_PROTO_MIN);
+    mlq_mpk_kv_int(pk, "speaks_max", MLQ_PROTO_MAX);
+}
+
+/* speaks_min/max are read leniently: whatever they hold, the code and the
+ * message of an error must reach the user. */
+static void dec_speaks(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    struct mlq_mpk_map lenient = *mp;
+    struct mlq_err ignored = {0};
+    int64_t lo = 0, hi = 0;
+    lenient.err = &ignored;
+    if (mlq_mpk_read_int(&lenient, "speaks_min", 1, INT32_MAX, &lo) < 0 ||
+        mlq_mpk_read_int(&lenient, "speaks_max", lo, INT32_MAX, &hi) < 0)
+        lo = hi = 0;
+    m->u.error.speaks_min = (int32_t)lo;
+    m->u.error.speaks_max = (int32_t)hi;
 }
 
 static int dec_error(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int rc = mlq_mpk_read_i32(mp, "code", INT32_MIN, INT32_MAX, &m->u.error.code);
-    return rc < 0 ? rc : mlq_mpk_read_str(mp, "msg", MLQ_MAX_STR, false, &m->u.error.msg);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "msg", MLQ_MAX_STR, false, &m->u.error.msg);
+    if (rc == 0)
+        dec_speaks(mp, m);
+    return rc;
+}
+
+bool mlq_proto_error_refuses_us(const struct mlq_msg *m)
+{
+    return m->type == MLQ_MSG_ERROR && m->u.error.speaks_min > 0 &&
+           (MLQ_PROTO_VERSION < m->u.error.speaks_min || MLQ_PROTO_VERSION > m->u.error.speaks_max);
 }
 
 static void free_error(struct mlq_msg *m)
@@ -674,6 +709,8 @@ static void enc_register(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_strv(pk, "labels", m->u.reg.labels, m->u.reg.labels ? m->u.reg.nlabels : 0);
     put_gpu_list(pk, m->u.reg.gpu_list, m->u.reg.ngpu_list);
     mlq_mpk_kv_str(pk, "addr", m->u.reg.addr);
+    mlq_mpk_kv_str(pk, "version", m->u.reg.version);
+    mlq_mpk_kv_str(pk, "git", m->u.reg.git);
 }
 
 static int dec_held_attempts(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -728,6 +765,10 @@ static int dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_protospec_read_labels(mp, "labels", &m->u.reg.labels, &m->u.reg.nlabels);
     if (rc == 0)
         rc = read_gpu_list(mp, &m->u.reg.gpu_list, &m->u.reg.ngpu_list);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "version", MLQ_MAX_VERSION, true, &m->u.reg.version);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "git", MLQ_MAX_VERSION, true, &m->u.reg.git);
     /* a list describes every GPU the worker offers, or none of them */
     if (rc == 0 && m->u.reg.ngpu_list > 0 && m->u.reg.ngpu_list != (uint32_t)m->u.reg.gpus)
         rc = mlq_err_set(mp->err, MLQ_EPROTO, "register: key 'gpu_list' has %u entries for %d GPUs",
@@ -752,6 +793,8 @@ static void free_register(struct mlq_msg *m)
     mlq_mpk_strv_free(m->u.reg.labels, m->u.reg.nlabels);
     free_gpu_list(m->u.reg.gpu_list, m->u.reg.ngpu_list);
     free(m->u.reg.addr);
+    free(m->u.reg.version);
+    free(m->u.reg.git);
 }
 
 static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
@@ -1180,7 +1223,7 @@ struct msg_kind {
 };
 
 static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
-    [MLQ_MSG_ERROR] = {"error", 2, enc_error, dec_error, free_error},
+    [MLQ_MSG_ERROR] = {"error", 4, enc_error, dec_error, free_error},
     [MLQ_MSG_OK] = {"ok", 0, NULL, NULL, NULL},
     [MLQ_MSG_SUBMIT] = {"submit", 1, enc_submit, dec_submit, free_submit},
     [MLQ_MSG_SUBMITTED] = {"submitted", 1, enc_submitted, dec_submitted, NULL},
@@ -1229,7 +1272,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                         mlq_protobackup_free_req},
     [MLQ_MSG_BACKUP_DONE] = {"backup_done", 7, mlq_protobackup_enc_done, mlq_protobackup_dec_done,
                              mlq_protobackup_free_done},
-    [MLQ_MSG_REGISTER] = {"register", 10, enc_register, dec_register, free_register},
+    [MLQ_MSG_REGISTER] = {"register", 12, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
@@ -1273,7 +1316,8 @@ int mlq_proto_encode(const struct mlq_msg *msg, char **out, size_t *out_len, str
     struct mlq_mpk_out o;
     mlq_mpk_out_init(&o, MLQ_MAX_MSG);
     msgpack_pack_map(&o.pk, 3 + k->nkeys);
-    mlq_mpk_kv_uint(&o.pk, "v", MLQ_PROTO_VERSION);
+    bool echo = msg->type == MLQ_MSG_ERROR && msg->wire_v > 0;
+    mlq_mpk_kv_uint(&o.pk, "v", echo ? msg->wire_v : MLQ_PROTO_VERSION);
     mlq_mpk_kv_str(&o.pk, "t", k->name);
     mlq_mpk_kv_uint(&o.pk, "rid", msg->rid);
     if (k->enc)
@@ -1321,6 +1365,28 @@ static int find_kind(const struct mlq_mpk_map *m, int *type)
     return mlq_err_set(m->err, MLQ_EPROTO, "message: unknown message type");
 }
 
+/* A body of a version outside MLQ_PROTO_MIN..MAX: an "error" is read all the
+ * same (its layout is the same in every version); anything else is refused
+ * with MLQ_EVERSION, keeping its rid and version for the answer. */
+static int check_version(const struct mlq_mpk_map *m, int64_t v, struct mlq_msg *msg,
+                         struct mlq_err *err)
+{
+    if (v >= MLQ_PROTO_MIN && v <= MLQ_PROTO_MAX)
+        return 0;
+    const msgpack_object *t = mlq_mpk_get(m, "t");
+    if (t && t->type == MSGPACK_OBJECT_STR && t->via.str.size == 5 &&
+        memcmp(t->via.str.ptr, "error", 5) == 0)
+        return 0;
+    struct mlq_mpk_map lenient = *m;
+    struct mlq_err ignored = {0};
+    lenient.err = &ignored;
+    if (mlq_mpk_read_uint(&lenient, "rid", UINT64_MAX, &msg->rid) < 0)
+        msg->rid = 0;
+    msg->wire_v = v > 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+    return mlq_err_set(err, MLQ_EVERSION, "wire protocol version %lld is not in %d..%d",
+                       (long long)v, MLQ_PROTO_MIN, MLQ_PROTO_MAX);
+}
+
 static int decode_top(const msgpack_object *obj, struct mlq_msg *msg, struct mlq_err *err)
 {
     struct mlq_mpk_map m;
@@ -1329,8 +1395,8 @@ static int decode_top(const msgpack_object *obj, struct mlq_msg *msg, struct mlq
     int rc = mlq_mpk_map_init(&m, obj, "message", err);
     if (rc == 0)
         rc = mlq_mpk_read_int(&m, "v", INT64_MIN, INT64_MAX, &v);
-    if (rc == 0 && v != MLQ_PROTO_VERSION)
-        rc = mlq_err_set(err, MLQ_EPROTO, "unsupported protocol version %lld", (long long)v);
+    if (rc == 0)
+        rc = check_version(&m, v, msg, err);
     if (rc == 0)
         rc = find_kind(&m, &type);
     if (rc == 0)
@@ -1351,8 +1417,15 @@ int mlq_proto_decode(const void *buf, size_t len, struct mlq_msg *msg, struct ml
         return rc;
     rc = decode_top(&up.data, msg, err);
     msgpack_unpacked_destroy(&up);
-    if (rc < 0)
+    if (rc < 0) {
+        uint64_t rid = msg->rid;
+        uint32_t wire_v = msg->wire_v;
         mlq_proto_msg_free(msg);
+        if (rc == MLQ_EVERSION) {
+            msg->rid = rid;
+            msg->wire_v = wire_v;
+        }
+    }
     return rc;
 }
 
@@ -1403,6 +1476,8 @@ void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
     free(w->drain_reason);
     free(w->health);
     free(w->addr);
+    free(w->version);
+    free(w->git);
     free_gpu_list(w->gpu_list, w->ngpu_list);
     memset(w, 0, sizeof *w);
 }

@@ -309,6 +309,9 @@ struct mlq_workerinfo {
     bool unhealthy;
     char *health; /* why unhealthy */
     char *addr;   /* optional: the address the worker advertised; NULL none */
+    /* Optional: what the worker said in "register" (NULL: unknown). */
+    char *version;
+    char *git;
 };
 
 /* An attempt a worker holds, named in "register". */
@@ -333,10 +336,18 @@ enum mlq_outcome {
 struct mlq_msg {
     enum mlq_msg_type type;
     uint64_t rid;
+    /* The peer's wire protocol version when mlq_proto_decode failed with
+     * MLQ_EVERSION (rid is kept too, so the refusal can be answered); on an
+     * "error" to encode, the version written in its "v" (0: ours), so that
+     * a peer of another version can read it. */
+    uint32_t wire_v;
     union {
         struct {
             int32_t code;
             char *msg;
+            /* The sender's wire protocol range (always sent; 0 when an
+             * older peer did not say or said nonsense). */
+            int32_t speaks_min, speaks_max;
         } error;
         struct {
             struct mlq_jobspec spec;
@@ -398,6 +409,8 @@ struct mlq_msg {
             struct mlq_gpuinfo *gpu_list; /* optional; when present, gpus == ngpu_list */
             uint32_t ngpu_list;
             char *addr; /* optional: where other hosts reach the worker (hostaddr.h) */
+            char *version; /* optional: the worker's release ("0.1.0") */
+            char *git;     /* optional: its git description */
         } reg;
         struct {
             char *name;
@@ -575,6 +588,9 @@ int mlq_proto_encode(const struct mlq_msg *msg, char **out, size_t *out_len, str
 int mlq_proto_decode(const void *buf, size_t len, struct mlq_msg *msg, struct mlq_err *err);
 /* Releases everything a decoded message owns; leaves *msg zeroed. */
 void mlq_proto_msg_free(struct mlq_msg *msg);
+/* Whether m is an "error" from a peer whose wire protocol range excludes
+ * this build's version: retrying cannot help. */
+bool mlq_proto_error_refuses_us(const struct mlq_msg *m);
 /* Wire name of a type ("submit"); "?" when out of range. */
 const char *mlq_proto_type_name(enum mlq_msg_type t);
 

@@ -93,6 +93,8 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .unhealthy = w->unhealthy,
         .health = w->unhealthy ? (char *)w->health : NULL,
         .addr = w->addr[0] ? (char *)w->addr : NULL,
+        .version = w->version[0] ? (char *)w->version : NULL,
+        .git = w->git[0] ? (char *)w->git : NULL,
     };
 }
 

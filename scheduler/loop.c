@@ -2,9 +2,11 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "admin.h"
@@ -32,6 +34,7 @@
 #include "metrics.h"
 #include "queue.h"
 #include "retention.h"
+#include "version.h"
 #include "tokens.h"
 #include "wproto.h"
 
@@ -97,6 +100,8 @@ struct mlq_loop {
     int64_t next_purge; /* monotonic time of the next idempotency sweep */
     struct mlq_retention *retention;
     struct mlq_err fail_err;
+    mlq_loop_reload_fn reload_fn; /* SIGHUP: main's config reload */
+    void *reload_arg;
 };
 
 /* The scheduler's wall clock: real time, unless the tests asked for a
@@ -183,6 +188,51 @@ static int authorize_one(struct mlq_ctx *c, const char *spec, struct mlq_err *er
     if (rc == 0 && mlq_auth_put(c->auth, &p) < 0)
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return rc;
+}
+
+int mlq_loop_authorize(struct mlq_loop *s, const char *spec, struct mlq_err *err)
+{
+    if (!s->zap)
+        return mlq_err_set(err, MLQ_ESTATE, "keys are not used with --insecure");
+    mlq_store_set_actor(s->c.store, "config");
+    int rc = authorize_one(&s->c, spec, err);
+    mlq_store_set_actor(s->c.store, NULL);
+    if (rc == MLQ_EDB) {
+        s->failed = true; /* the iteration rolls back and reloads */
+        s->fail_err = *err;
+    }
+    return rc;
+}
+
+int mlq_loop_set_retention(struct mlq_loop *s, int64_t jobs_ms, int64_t events_ms,
+                           int64_t logs_bytes, struct mlq_err *err)
+{
+    struct mlq_retention_opts ro = {jobs_ms, events_ms, logs_bytes};
+    return mlq_retention_set(s->retention, &ro, err);
+}
+
+void mlq_loop_on_reload(struct mlq_loop *s, mlq_loop_reload_fn fn, void *arg)
+{
+    s->reload_fn = fn;
+    s->reload_arg = arg;
+}
+
+/* Reads the signal pipe: true when a stop was asked for. A SIGHUP calls the
+ * reload hook here, in the loop, inside the iteration's transaction. */
+static bool read_signals(struct mlq_loop *s, int fd)
+{
+    unsigned char sig[16];
+    bool stop = false;
+    ssize_t n;
+    while ((n = read(fd, sig, sizeof sig)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (sig[i] != SIGHUP)
+                stop = true;
+            else if (s->reload_fn)
+                s->reload_fn(s, s->reload_arg);
+        }
+    }
+    return stop;
 }
 
 /* Loads the key registry and adds the --authorize principals. */
@@ -293,6 +343,35 @@ static void reply_error(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t
     mlq_outbox_reply(c->out, peer, &m, NULL);
 }
 
+/* A body in a wire protocol version this scheduler does not speak: an
+ * "error" naming both sides' versions, written in the peer's own version
+ * (the layout of "error" never changes) and echoing its rid, so that an
+ * older or newer mlq or mlq-worker can read it and stop. */
+static void refuse_version(struct mlq_ctx *c, const struct mlq_peer *peer,
+                           const struct mlq_msg *got)
+{
+    struct mlq_err e = {0};
+    if (got->wire_v > MLQ_PROTO_MAX)
+        mlq_err_set(&e, MLQ_EPROTO,
+                    "scheduler %s speaks wire protocol %d..%d; this client speaks %u: upgrade "
+                    "the scheduler, or use an mlq of release %s",
+                    mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, got->wire_v, mlq_version());
+    else
+        mlq_err_set(&e, MLQ_EPROTO,
+                    "scheduler %s speaks wire protocol %d..%d; this client speaks %u: upgrade "
+                    "it to release %s",
+                    mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, got->wire_v, mlq_version());
+    mlq_warn("refused a request in wire protocol %u (this scheduler speaks %d..%d) from %.64s",
+             got->wire_v, MLQ_PROTO_MIN, MLQ_PROTO_MAX,
+             peer->user_id[0] ? peer->user_id : "an unauthenticated peer");
+    struct mlq_msg m = {.type = MLQ_MSG_ERROR, .rid = got->rid, .wire_v = got->wire_v};
+    /* MLQ_EPROTO, a code every release knows (an older mlq shows the text
+     * of a code it knows); speaks_min/max tell a newer one it was refused. */
+    m.u.error.code = MLQ_EPROTO;
+    m.u.error.msg = e.msg;
+    mlq_outbox_reply(c->out, peer, &m, NULL);
+}
+
 /* Decodes, checks the sender, runs the handler; answers errors. */
 /* Refuses the message unless its sender's identity has a role allowed to
  * send it (and, for worker traffic, is a registered worker connection). */
@@ -330,6 +409,9 @@ static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct m
     int rc = admit(c, peer, msg, &e);
     if (rc == 0 && c->nlate && reads_jobs(msg->type))
         rc = mlq_jobops_flush(c, &e);
+    if (rc == 0)
+        mlq_debug("request %s (rid %llu) from %.64s", mlq_proto_type_name(msg->type),
+                  (unsigned long long)msg->rid, c->who.name[0] ? c->who.name : "?");
     if (rc == 0) {
         /* Every event the request appends names who asked for it. */
         mlq_store_set_actor(c->store, c->insecure && !peer->local ? "insecure" : peer->user_id);
@@ -355,6 +437,10 @@ static void drain_socket(struct mlq_loop *s)
         int rc = mlq_transport_recv_from(s->c.router, &peer, &msg, &e);
         if (rc == MLQ_EUNAVAIL)
             return;
+        if (rc == MLQ_EVERSION) {
+            refuse_version(&s->c, &peer, &msg);
+            continue;
+        }
         if (rc < 0) {
             mlq_warn("bad message: %s", e.msg);
             if (rc == MLQ_EPROTO)
@@ -564,7 +650,8 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         int64_t t0 = mlq_metrics_now_us();
         c->now_mono = mlq_clock_mono_ms();
         c->now_wall = sched_wall(s);
-        stop = n > 0 && (items[1].revents & ZMQ_POLLIN);
+        if (n > 0 && (items[1].revents & ZMQ_POLLIN))
+            stop = read_signals(s, stop_fd);
         if (s->zap && (items[3].revents & ZMQ_POLLIN) && mlq_zap_handle(s->zap) < 0)
             mlq_warn("ZAP handler: receive failed");
         drain_socket(s);

@@ -40,10 +40,21 @@ struct mlq_loop;
 
 /* Opens the store, recovers its jobs and binds the socket. */
 int mlq_loop_create(const struct mlq_loop_opts *opts, struct mlq_loop **out, struct mlq_err *err);
-/* Runs until stop_fd becomes readable (the signal pipe), then returns 0 after
- * finishing and committing the current iteration. */
+/* Runs until stop_fd (the signal pipe, one byte per signal number) brings a
+ * signal other than SIGHUP, then returns 0 after finishing and committing
+ * the current iteration. A SIGHUP calls the reload hook. */
 int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err);
 void mlq_loop_destroy(struct mlq_loop **s);
+
+/* Called on the loop's thread, inside an iteration, for each SIGHUP. */
+typedef void (*mlq_loop_reload_fn)(struct mlq_loop *s, void *arg);
+void mlq_loop_on_reload(struct mlq_loop *s, mlq_loop_reload_fn fn, void *arg);
+/* From a reload: registers "ROLE:NAME:FILE.pub" as --authorize does at
+ * start (committed with the iteration). */
+int mlq_loop_authorize(struct mlq_loop *s, const char *spec, struct mlq_err *err);
+/* From a reload: the retention settings (retention.h; 0 = keep / no cap). */
+int mlq_loop_set_retention(struct mlq_loop *s, int64_t jobs_ms, int64_t events_ms,
+                           int64_t logs_bytes, struct mlq_err *err);
 
 /* In-process endpoint where the loop takes requests from its HTTP threads
  * (http.h): frames ["" delimiter][SHA-256 hex of the bearer token][body];

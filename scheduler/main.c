@@ -1,11 +1,10 @@
 /* mlq-scheduler: parse options, take the state directory, run the loop.
  * The only file-scope variable is the signal pipe's write end. */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bounds.h"
 #include "err.h"
 #include "fsutil.h"
 #include "log.h"
 #include "res.h"
 #include "http.h"
 #include "loop.h"
+#include "reload.h"
 #include "restore.h"
-#include "retention.h"
+#include "schedopts.h"
 #include "sdnotify.h"
 #include "transport.h"
 #include "version.h"
@@ -35,240 +36,6 @@ static void on_signal(int sig)
         /* pipe full: a stop is already pending */
     }
     errno = saved;
-}
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: mlq-scheduler [options]\n"
-               "\n"
-               "The mlq scheduler daemon: queues jobs, places them on workers, keeps\n"
-               "every state change in DIR/mlq.db.\n"
-               "\n"
-               "  --listen ADDR       ZeroMQ endpoint to bind (default tcp://127.0.0.1:7710):\n"
-               "                      any address with keys, e.g. tcp://10.0.0.5:7710 for\n"
-               "                      workers on other hosts; loopback only with --insecure\n"
-               "  --state-dir DIR     state directory: mlq.db, scheduler.pid (default ./.mlq)\n"
-               "  --heartbeat DUR     how often workers heartbeat (default 5s)\n"
-               "  --lease DUR         a worker silent this long is lost (default 30s)\n"
-               "  --kill-grace DUR    default SIGTERM to SIGKILL delay of jobs (default 30s)\n"
-               "  --ageing DUR        waiting this long adds one priority point (default 1m)\n"
-               "  --default-time-limit DUR\n"
-               "                      run time assumed for jobs without --time-limit when\n"
-               "                      reserving for a blocked job (default 24h)\n"
-               "  --fairshare-half-life DUR\n"
-               "                      how fast a user's past use stops counting (default 24h)\n"
-               "  --key FILE          the scheduler's CURVE secret key (default\n"
-               "                      DIR/keys/server.key, created when missing)\n"
-               "  --authorize ROLE:NAME:FILE.pub\n"
-               "                      register a key at start (role user, admin or worker);\n"
-               "                      repeatable\n"
-               "  --retain-jobs DUR   delete finished jobs (attempts, events, logs) this\n"
-               "                      long after they ended; 0 or off keeps them (default 30d)\n"
-               "  --retain-events DUR delete events older than this; 0 or off keeps them\n"
-               "                      (default 90d)\n"
-               "  --retain-logs-size SIZE\n"
-               "                      cap on the stored job logs (DIR/logs), oldest removed\n"
-               "                      first; 0 or off for none (default 20G)\n"
-               "  --http ADDR:PORT    serve the HTTP API and the dashboard there (off by\n"
-               "                      default; port 0 picks a free one, written to\n"
-               "                      DIR/http.url); plain HTTP on 127.0.0.0/8 only\n"
-               "  --http-cert FILE    TLS certificate (PEM) for --http\n"
-               "  --http-key FILE     TLS private key (PEM) for --http\n"
-               "  --http-root DIR     dashboard files (default: the installed share/mlq/web,\n"
-               "                      else the source tree's scheduler/web)\n"
-               "  --insecure          plain TCP without keys (loopback addresses only)\n"
-               "  --allow-root-jobs   let jobs of user root run as root on workers\n"
-               "  --restore FILE      with the scheduler stopped: check FILE (a backup made by\n"
-               "                      `mlq admin backup`), install it as DIR/mlq.db (the old\n"
-               "                      one is kept beside it) and exit\n"
-               "  --log-level LEVEL   debug, info, warn or error (default info)\n"
-               "  -h, --help          show this help\n"
-               "  --version           show the version and the wire protocol's\n");
-}
-
-#define MAX_AUTHORIZE 256
-
-struct opts {
-    struct mlq_loop_opts s;
-    struct mlq_http_opts http;
-    const char *auth[MAX_AUTHORIZE];
-    size_t nauth;
-    char key_buf[MLQ_MAX_PATH + 32];
-    char web_buf[MLQ_MAX_PATH + 32]; /* the default --http-root */
-    enum mlq_log_level level;
-    const char *restore; /* --restore FILE: install FILE as DIR/mlq.db and exit */
-};
-
-static int parse_level(const char *s, enum mlq_log_level *out)
-{
-    static const char *const names[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = (enum mlq_log_level)i;
-            return 0;
-        }
-    return -1;
-}
-
-static int parse_duration_opt(const char *name, const char *v, int64_t *out)
-{
-    struct mlq_err e;
-    if (mlq_res_parse_duration(v, out, &e) < 0) {
-        fprintf(stderr, "mlq-scheduler: --%s: %s\n", name, e.msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* A retention setting: a duration, or 0 / "off" for keeping forever. */
-static int parse_retain_opt(const char *name, const char *v, int64_t *out)
-{
-    if (strcmp(v, "0") == 0 || strcmp(v, "off") == 0) {
-        *out = 0;
-        return 0;
-    }
-    return parse_duration_opt(name, v, out);
-}
-
-static int parse_retain_size(const char *v, int64_t *out)
-{
-    struct mlq_err e;
-    if (strcmp(v, "0") == 0 || strcmp(v, "off") == 0) {
-        *out = 0;
-        return 0;
-    }
-    if (mlq_res_parse_mem(v, out, &e) < 0) {
-        fprintf(stderr, "mlq-scheduler: --retain-logs-size: %s\n", e.msg);
-        return -1;
-    }
-    return 0;
-}
-
-/* Returns 0 to run, 1 to exit 0 (help), -1 to exit 2 (usage). */
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-    static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"state-dir", required_argument, NULL, 'd'},
-        {"heartbeat", required_argument, NULL, 'b'},
-        {"lease", required_argument, NULL, 'L'},
-        {"kill-grace", required_argument, NULL, 'g'},
-        {"ageing", required_argument, NULL, 'a'},
-        {"default-time-limit", required_argument, NULL, 't'},
-        {"fairshare-half-life", required_argument, NULL, 'f'},
-        {"key", required_argument, NULL, 'k'},
-        {"authorize", required_argument, NULL, 'A'},
-        {"insecure", no_argument, NULL, 'I'},
-        {"allow-root-jobs", no_argument, NULL, 'R'},
-        {"log-level", required_argument, NULL, 'v'},
-        {"retain-jobs", required_argument, NULL, 'J'},
-        {"retain-events", required_argument, NULL, 'E'},
-        {"retain-logs-size", required_argument, NULL, 'S'},
-        {"http", required_argument, NULL, 'H'},
-        {"http-cert", required_argument, NULL, 'C'},
-        {"http-key", required_argument, NULL, 'K'},
-        {"http-root", required_argument, NULL, 'W'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"restore", required_argument, NULL, 'r'},
-        {NULL, 0, NULL, 0},
-    };
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int rc = 0;
-        switch (ch) {
-        case 'l':
-            o->s.listen = optarg;
-            break;
-        case 'd':
-            o->s.state_dir = optarg;
-            break;
-        case 'b':
-            rc = parse_duration_opt("heartbeat", optarg, &o->s.heartbeat_ms);
-            break;
-        case 'L':
-            rc = parse_duration_opt("lease", optarg, &o->s.lease_ms);
-            break;
-        case 'g':
-            rc = parse_duration_opt("kill-grace", optarg, &o->s.kill_grace_ms);
-            break;
-        case 'a':
-            rc = parse_duration_opt("ageing", optarg, &o->s.age_step_ms);
-            break;
-        case 't':
-            rc = parse_duration_opt("default-time-limit", optarg, &o->s.default_limit_ms);
-            break;
-        case 'k':
-            o->s.key_path = optarg;
-            break;
-        case 'A':
-            if (o->nauth == MAX_AUTHORIZE) {
-                fprintf(stderr, "mlq-scheduler: at most %d --authorize\n", MAX_AUTHORIZE);
-                rc = -1;
-            } else {
-                o->auth[o->nauth++] = optarg;
-            }
-            break;
-        case 'I':
-            o->s.insecure = true;
-            break;
-        case 'R':
-            o->s.allow_root = true;
-            break;
-        case 'f':
-            rc = parse_duration_opt("fairshare-half-life", optarg, &o->s.fairshare_half_life_ms);
-            break;
-        case 'v':
-            if ((rc = parse_level(optarg, &o->level)) < 0)
-                fprintf(stderr,
-                        "mlq-scheduler: --log-level: expected debug, info, warn or error\n");
-            break;
-        case 'J':
-            rc = parse_retain_opt("retain-jobs", optarg, &o->s.retain_jobs_ms);
-            break;
-        case 'E':
-            rc = parse_retain_opt("retain-events", optarg, &o->s.retain_events_ms);
-            break;
-        case 'S':
-            rc = parse_retain_size(optarg, &o->s.retain_logs_bytes);
-            break;
-        case 'H':
-            o->http.addr = optarg;
-            break;
-        case 'C':
-            o->http.cert_path = optarg;
-            break;
-        case 'K':
-            o->http.key_path = optarg;
-            break;
-        case 'W':
-            o->http.root = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        case 'V':
-            mlq_version_print(stdout, "mlq-scheduler");
-            return 1;
-        case 'r':
-            o->restore = optarg;
-            break;
-        default:
-            usage(stderr);
-            return -1;
-        }
-        if (rc < 0)
-            return -1;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "mlq-scheduler: unexpected argument \"%s\"\n", argv[optind]);
-        return -1;
-    }
-    if (o->s.lease_ms <= o->s.heartbeat_ms) {
-        fprintf(stderr, "mlq-scheduler: --lease must be longer than --heartbeat\n");
-        return -1;
-    }
-    return 0;
 }
 
 /* Narrows path to mode when it gives group or others any access (a state
@@ -339,6 +106,7 @@ static int setup_signals(int pipefd[2])
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
@@ -407,12 +175,14 @@ static const char *default_web_root(char *buf, size_t len)
 }
 
 /* Starts the HTTP server and writes its URL to DIR/http.url (for `mlq up`). */
-static int start_http(struct opts *o, struct mlq_loop *s, struct mlq_http **h, struct mlq_err *e)
+static int start_http(struct mlq_schedopts *o, struct mlq_loop *s, struct mlq_http **h,
+                      struct mlq_err *e)
 {
+    static char web_buf[MLQ_MAX_PATH + 32]; /* the default --http-root, kept by o */
     if (!o->http.addr)
         return 0;
     if (!o->http.root)
-        o->http.root = default_web_root(o->web_buf, sizeof o->web_buf);
+        o->http.root = default_web_root(web_buf, sizeof web_buf);
     int rc = mlq_http_start(&o->http, mlq_loop_zctx(s), h, e);
     if (rc < 0)
         return rc;
@@ -432,8 +202,37 @@ static int start_http(struct opts *o, struct mlq_loop *s, struct mlq_http **h, s
     return 0;
 }
 
+/* Options from the command line and the config file; returns -1 to go on,
+ * else the exit code (0 after --help or --version, 2 on a usage error). */
+static int read_options(int argc, char **argv, struct mlq_schedopts_src *src,
+                        struct mlq_schedopts *o)
+{
+    struct mlq_err e = {0};
+    if (mlq_schedopts_load(argc, argv, src, o, &e) < 0) {
+        if (e.msg[0] && strcmp(e.msg, "bad command line") != 0)
+            fprintf(stderr, "mlq-scheduler: %s\n", e.msg);
+        else
+            mlq_schedopts_usage(stderr);
+        return 2;
+    }
+    if (o->help) {
+        mlq_schedopts_usage(stdout);
+        return 0;
+    }
+    if (o->version) {
+        mlq_version_print(stdout, "mlq-scheduler");
+        return 0;
+    }
+    char why[256];
+    if (o->log_file && mlq_log_open_file(o->log_file, why, sizeof why) < 0) {
+        fprintf(stderr, "mlq-scheduler: --log-file: %s\n", why);
+        return 2;
+    }
+    return -1;
+}
+
 /* --restore: restore.h; exits 0 or 1. */
-static int restore(const struct opts *o)
+static int restore(const struct mlq_schedopts *o)
 {
     struct mlq_err e = {0};
     char msg[2 * MLQ_MAX_PATH + 256];
@@ -463,27 +262,15 @@ static void notify(const struct mlq_sdnotify *sd, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {
-        .s =
-            {
-                .listen = "tcp://127.0.0.1:7710",
-                .state_dir = ".mlq",
-                .heartbeat_ms = 5000,
-                .lease_ms = 30000,
-                .kill_grace_ms = 30000,
-                .age_step_ms = 60 * 1000,
-                .default_limit_ms = 24 * 3600 * 1000LL,
-                .fairshare_half_life_ms = 24 * 3600 * 1000LL,
-                .retain_jobs_ms = MLQ_RETENTION_DEFAULT_JOBS_MS,
-                .retain_events_ms = MLQ_RETENTION_DEFAULT_EVENTS_MS,
-                .retain_logs_bytes = MLQ_RETENTION_DEFAULT_LOGS_BYTES,
-            },
-        .level = MLQ_LOG_INFO,
-    };
+    struct mlq_schedopts o;
+    struct mlq_schedopts_src src;
+    char key_buf[MLQ_MAX_PATH + 32];
     umask(077); /* everything the scheduler writes is private to its account */
-    int prc = parse_args(argc, argv, &o);
-    if (prc != 0)
-        return prc > 0 ? 0 : 2;
+    int prc = read_options(argc, argv, &src, &o);
+    if (prc >= 0) {
+        mlq_schedopts_src_clear(&src);
+        return prc;
+    }
     mlq_log_init("mlq-scheduler", o.level);
     struct mlq_sdnotify sd;
     struct mlq_err sde = {0};
@@ -498,13 +285,16 @@ int main(int argc, char **argv)
                 o.s.listen);
         return 2;
     }
-    if (o.restore)
-        return restore(&o);
+    if (o.restore) {
+        int r = restore(&o);
+        mlq_schedopts_src_clear(&src);
+        return r;
+    }
     o.s.authorize = o.auth;
     o.s.nauthorize = o.nauth;
     if (!o.s.key_path) {
-        snprintf(o.key_buf, sizeof o.key_buf, "%s/keys/server.key", o.s.state_dir);
-        o.s.key_path = o.key_buf;
+        snprintf(key_buf, sizeof key_buf, "%s/keys/server.key", o.s.state_dir);
+        o.s.key_path = key_buf;
     }
     int lock_fd = -1, pipefd[2];
     if (claim_state_dir(o.s.state_dir, &lock_fd) < 0 || setup_signals(pipefd) < 0)
@@ -512,11 +302,16 @@ int main(int argc, char **argv)
     struct mlq_loop *s = NULL;
     struct mlq_err e = {0};
     struct mlq_http *http = NULL;
+    struct mlq_reload reload = {.src = &src};
     int rc = mlq_loop_create(&o.s, &s, &e);
     if (rc == 0)
         rc = start_http(&o, s, &http, &e);
     if (rc == 0) {
-        mlq_info("listening on %s, state in %s", o.s.listen, o.s.state_dir);
+        mlq_info("mlq-scheduler %s (git %s, wire protocol %d..%d) listening on %s, state in %s, "
+                 "config %s",
+                 mlq_version(), mlq_version_git(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, o.s.listen,
+                 o.s.state_dir, src.config ? src.config : "none");
+        mlq_loop_on_reload(s, mlq_reload_run, &reload);
         notify(&sd, "READY=1\nSTATUS=listening on %s", o.s.listen);
         rc = mlq_loop_run(s, pipefd[0], &e);
     }
@@ -531,5 +326,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/http.url", o.s.state_dir);
     unlink(path);
     mlq_info("stopped");
+    mlq_reload_clear(&reload);
+    mlq_schedopts_src_clear(&src);
     return rc < 0 ? 1 : 0;
 }

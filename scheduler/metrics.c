@@ -14,6 +14,7 @@
 #include "placement.h"
 #include "queue.h"
 #include "strmap.h"
+#include "version.h"
 
 /* Label values of the series past a cap; no real name can take them (user
  * names have no parentheses, pool names no spaces). */
@@ -711,6 +712,30 @@ static void render_store(struct sb *b, const struct mlq_metrics *m)
               stat(wal, &st) == 0 ? (long long)st.st_size : 0LL);
 }
 
+/* The scheduler's release, and each listed worker's as it said in its
+ * register (a worker that did not say has no series), so that a mixed
+ * cluster shows in a dashboard. */
+static void render_versions(struct sb *b, struct mlq_ctx *c)
+{
+    char lw[LV], lv[2 * MLQ_MAX_VERSION + 2], lg[2 * MLQ_MAX_VERSION + 2];
+    head(b, "mlq_build_info", "gauge", "The scheduler's release and git description (always 1).");
+    mlq_metrics_escape(mlq_version(), lv, sizeof lv);
+    mlq_metrics_escape(mlq_version_git(), lg, sizeof lg);
+    sb_printf(b, "mlq_build_info{version=\"%s\",git=\"%s\"} 1\n", lv, lg);
+    head(b, "mlq_worker_build_info", "gauge",
+         "A worker's release and git description from its last register (always 1).");
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
+        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        if (!w || w->forgotten || !w->version[0])
+            continue;
+        mlq_metrics_escape(w->name, lw, sizeof lw);
+        mlq_metrics_escape(w->version, lv, sizeof lv);
+        mlq_metrics_escape(w->git, lg, sizeof lg);
+        sb_printf(b, "mlq_worker_build_info{worker=\"%s\",version=\"%s\",git=\"%s\"} 1\n", lw, lv,
+                  lg);
+    }
+}
+
 int mlq_metrics_render(struct mlq_ctx *c, char **out, size_t *len, struct mlq_err *err)
 {
     struct sb b = {.cap = 64 * 1024};
@@ -724,6 +749,7 @@ int mlq_metrics_render(struct mlq_ctx *c, char **out, size_t *len, struct mlq_er
     render_jobs(&b, c);
     render_workers(&b, c);
     render_gpus(&b, c);
+    render_versions(&b, c);
     if (c->metrics)
         render_store(&b, c->metrics);
     if (b.full) {

@@ -42,6 +42,16 @@ int mlq_retention_create(const struct mlq_retention_opts *o, struct mlq_retentio
     return 0;
 }
 
+int mlq_retention_set(struct mlq_retention *r, const struct mlq_retention_opts *o,
+                      struct mlq_err *err)
+{
+    if (o->jobs_ms < 0 || o->events_ms < 0 || o->logs_bytes < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "retention settings must not be negative");
+    r->o = *o;
+    r->next_mono = 0; /* the settings may make a batch due now */
+    return 0;
+}
+
 void mlq_retention_destroy(struct mlq_retention **r)
 {
     if (!r || !*r)

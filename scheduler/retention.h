@@ -47,6 +47,9 @@ struct mlq_retention;
 
 int mlq_retention_create(const struct mlq_retention_opts *o, struct mlq_retention **out,
                          struct mlq_err *err);
+/* Replaces the settings (SIGHUP reload); the cursor is kept. */
+int mlq_retention_set(struct mlq_retention *r, const struct mlq_retention_opts *o,
+                      struct mlq_err *err);
 /* Accepts NULL; nulls *r. */
 void mlq_retention_destroy(struct mlq_retention **r);
 

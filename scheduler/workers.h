@@ -62,6 +62,10 @@ struct mlq_worker {
     struct mlq_gpuinfo *gpu_list; /* NULL: untyped GPUs 0..gpus-1 */
     uint32_t ngpu_list;
     char addr[MLQ_MAX_HOST + 1]; /* where other hosts reach it; "" unknown */
+    /* Its release and git description, from its last register (memory
+     * only: empty when it did not say, or until it registers again). */
+    char version[MLQ_MAX_VERSION + 1];
+    char git[MLQ_MAX_VERSION + 1];
     /* Bookings of lost attempts whose processes may remain (leftover.h);
      * counted in the *_used totals, not in running. */
     struct mlq_leftovers *leftovers;

@@ -35,6 +35,16 @@ int mlq_wproto_save_worker(struct mlq_ctx *c, const struct mlq_worker *w, const 
     return rc;
 }
 
+/* A peer's version string for listings and logs: printable ASCII only (a
+ * terminal escape stays out of `mlq workers`), empty when absent. */
+static void copy_printable(char *dst, size_t len, const char *src)
+{
+    size_t n = 0;
+    for (; src && src[n] && n + 1 < len; n++)
+        dst[n] = src[n] >= 0x20 && src[n] < 0x7f ? src[n] : '?';
+    dst[n] = '\0';
+}
+
 static int check_register(const struct mlq_msg *msg, struct mlq_err *err)
 {
     const char *name = msg->u.reg.name;
@@ -88,6 +98,8 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->draining = msg->u.reg.draining;
     /* checked by the decoder; an older worker sends none */
     snprintf(w->addr, sizeof w->addr, "%s", msg->u.reg.addr ? msg->u.reg.addr : "");
+    copy_printable(w->version, sizeof w->version, msg->u.reg.version);
+    copy_printable(w->git, sizeof w->git, msg->u.reg.git);
     rc = mlq_workers_describe(w, msg->u.reg.pool, msg->u.reg.labels, msg->u.reg.nlabels,
                               msg->u.reg.gpu_list, msg->u.reg.ngpu_list, err);
     if (rc < 0)
@@ -101,7 +113,9 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
         rc = mlq_workerloss_reconcile(c, w, msg->u.reg.attempts, msg->u.reg.nattempts, err);
     if (rc < 0)
         return rc;
-    mlq_info("worker %s up: %zu attempts held", w->name, (size_t)msg->u.reg.nattempts);
+    mlq_info("worker %s up: %zu attempts held, version %s (git %s)", w->name,
+             (size_t)msg->u.reg.nattempts, w->version[0] ? w->version : "unknown",
+             w->git[0] ? w->git : "unknown");
     c->dirty = true;
     struct mlq_msg m = {.type = MLQ_MSG_REGISTERED, .rid = msg->rid};
     m.u.registered.heartbeat_ms = c->heartbeat_ms;

@@ -28,6 +28,7 @@
 #include "id.h"
 #include "lease.h"
 #include "log.h"
+#include "version.h"
 #include "logupload.h"
 #include "transport.h"
 
@@ -57,6 +58,7 @@ struct mlq_agent {
     bool registered;
     bool reconnect; /* register on a fresh connection (after a silence) */
     bool stop;
+    struct mlq_err fatal; /* code set: stop and return it (a protocol mismatch) */
     bool draining, drained;
     uint64_t rid;
     int64_t hb_ms;
@@ -132,6 +134,8 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.nattempts = n;
     m.u.reg.draining = a->draining;
     m.u.reg.addr = (char *)a->cfg.addr;
+    m.u.reg.version = (char *)mlq_version();
+    m.u.reg.git = (char *)mlq_version_git();
     mlq_debug("registering with %" PRIu32 " held attempt(s)", n);
     send_renewing(a, &m);
     free(held);
@@ -232,6 +236,11 @@ static void on_error(struct mlq_agent *a, const struct mlq_msg *m)
      * us before send time + lease either (a full disk must not fence). */
     if (m->u.error.code == MLQ_EDB)
         renew_lease(a, m->rid);
+    if (mlq_proto_error_refuses_us(m)) {
+        /* Retrying cannot help: the two releases must be brought together. */
+        mlq_err_set(&a->fatal, MLQ_EVERSION, "%.150s", text);
+        return;
+    }
     if (m->u.error.code == MLQ_ENOTFOUND) {
         if (a->registered)
             mlq_info("the scheduler does not know this worker (%s): registering again", text);
@@ -327,6 +336,13 @@ static void recv_all(struct mlq_agent *a)
             mlq_warn("malformed message from the scheduler: %s", e.msg);
             continue;
         }
+        if (rc == MLQ_EVERSION) {
+            mlq_err_set(&a->fatal, rc,
+                        "the scheduler speaks wire protocol %u; this mlq-worker %s speaks "
+                        "%d..%d: upgrade the older of the two",
+                        m.wire_v, mlq_version(), MLQ_PROTO_MIN, MLQ_PROTO_MAX);
+            return;
+        }
         if (rc < 0) {
             mlq_warn("receive failed: %s", e.msg);
             return;
@@ -369,6 +385,8 @@ static void read_signals(struct mlq_agent *a)
                 start_draining(a);
             else if (buf[i] == SIGCHLD)
                 child = true;
+            else if (buf[i] == SIGHUP && a->cfg.on_reload)
+                a->cfg.on_reload(a->cfg.reload_arg);
         }
     }
     if (child) {
@@ -549,6 +567,10 @@ int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
         recv_all(a);
     if (rc > 0 && sock >= 0 && (items[sock + 1].revents & ZMQ_POLLIN))
         check_handshake(a);
+    if (a->fatal.code < 0) {
+        *err = a->fatal;
+        return a->fatal.code;
+    }
     run_timers(a, mlq_clock_mono_ms());
     return 0;
 }

@@ -62,8 +62,11 @@ struct mlq_agent_config {
     int32_t max_attempts; /* attempts run at once; 0: MLQ_MAX_WORKER_ATTEMPTS */
     /* Read end of a non-blocking pipe carrying one byte per caught signal
      * (the signal number): SIGTERM/SIGINT stop the loop, SIGUSR2 starts
-     * draining, SIGCHLD reaps. -1 when there is none. */
+     * draining, SIGCHLD reaps, SIGHUP calls on_reload. -1 when there is
+     * none. */
     int signal_fd;
+    void (*on_reload)(void *arg); /* main's config reload; NULL: none */
+    void *reload_arg;
     void *zctx; /* ZeroMQ context to use; NULL: the agent makes its own */
     /* Keys for CURVE (copied at create); NULL: plain TCP (--insecure). */
     const struct mlq_curve *curve;

@@ -27,6 +27,7 @@
 #include "keys.h"
 #include "log.h"
 #include "logupload.h"
+#include "optconf.h"
 #include "proto.h"
 #include "res.h"
 #include "sdnotify.h"
@@ -35,6 +36,7 @@
 #include "version.h"
 
 #define DEFAULT_SCHEDULER    "tcp://127.0.0.1:7710"
+#define DEFAULT_CONFIG       "/etc/mlq/worker.conf"
 #define DEFAULT_HEARTBEAT_MS 5000
 #define MIN_HEARTBEAT_MS     100
 #define MAX_ENDPOINT         256
@@ -69,6 +71,12 @@ struct opts {
     bool addr_given;
     bool insecure;          /* --insecure: plain TCP, no keys */
     struct mlq_curve curve; /* filled from the key files unless insecure */
+    const char *log_file;   /* --log-file; NULL: stderr */
+    bool help, version;
+    struct mlq_optconf cmd, file; /* where the options came from */
+    const char *config;           /* the config file read; NULL: none */
+    struct mlq_optconf last;      /* the file of the last SIGHUP reload */
+    bool reloaded;                /* last holds it (else file) */
 };
 
 static void usage(FILE *f)
@@ -76,6 +84,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mlq-worker [options]\n"
             "Runs jobs for an mlq scheduler on this machine.\n\n"
+            "  --config FILE         read these options from FILE (\"key = value\" lines,\n"
+            "                        keys named as the options below without --; the\n"
+            "                        command line wins); default " DEFAULT_CONFIG " when\n"
+            "                        it exists; \"none\" reads no file. SIGHUP reads it again\n"
             "  --scheduler ENDPOINT  scheduler address (default: $MLQ_SCHEDULER, then %s)\n"
             "  --key FILE            this worker's secret key (its public key in FILE.pub must\n"
             "                        be registered: mlq admin worker add NAME --key FILE.pub)\n"
@@ -104,6 +116,8 @@ static void usage(FILE *f)
             "  --log-cap SIZE        bytes of each job stream uploaded to the scheduler when\n"
             "                        the job ends, the last ones kept (default: 16M)\n"
             "  --log-level LEVEL     debug, info, warn or error (default: info)\n"
+            "  --log-file PATH       append the log there instead of stderr; reopened on\n"
+            "                        SIGHUP (for logrotate)\n"
             "  --list-gpus           do not run a worker: print the GPUs this machine would\n"
             "                        offer (as --gpus or --gpu-discovery say) and exit\n"
             "  --drain-and-exit      do not run a worker: ask the one running on --spool to\n"
@@ -114,7 +128,9 @@ static void usage(FILE *f)
             "SIGTERM or SIGINT stops the worker and leaves running jobs alive; the next\n"
             "worker started on the same spool re-adopts them. SIGUSR2 makes it drain: it\n"
             "refuses new jobs and exits once its jobs are done, reported and their logs\n"
-            "uploaded.\n\n"
+            "uploaded. SIGHUP re-reads the config file: the log level and log file change\n"
+            "at once; any other change (labels and pool included) is logged as needing a\n"
+            "restart.\n\n"
             "Run as root, the worker runs each job as the Unix account of the user who\n"
             "submitted it (as root only when the scheduler runs with --allow-root-jobs);\n"
             "otherwise jobs run as the worker's own user. A refused key is logged as \"not\n"
@@ -126,6 +142,12 @@ static int bad(const char *opt, const char *msg)
 {
     fprintf(stderr, "mlq-worker: %s: %s\n", opt, msg);
     return 2;
+}
+
+/* A bad value: optconf names the option and where it came from. */
+static int badv(struct mlq_err *err, const char *msg)
+{
+    return mlq_err_set(err, MLQ_EINVAL, "%s", msg);
 }
 
 static bool name_ok(const char *s)
@@ -141,18 +163,6 @@ static bool endpoint_ok(const char *s)
     size_t n = strlen(s);
     return n > 6 && n <= MAX_ENDPOINT &&
            (strncmp(s, "tcp://", 6) == 0 || strncmp(s, "ipc://", 6) == 0);
-}
-
-static int parse_level(const char *s, enum mlq_log_level *out)
-{
-    static const char *const names[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (enum mlq_log_level)i;
-            return 0;
-        }
-    }
-    return -1;
 }
 
 static int set_defaults(struct opts *o)
@@ -196,6 +206,8 @@ enum {
     OPT_SCHED_KEY,
     OPT_INSECURE,
     OPT_LIST_GPUS,
+    OPT_LOG_FILE,
+    OPT_CONFIG,
     OPT_HELP,
     OPT_VERSION
 };
@@ -220,114 +232,131 @@ static const struct option long_opts[] = {
     {"scheduler-key", required_argument, NULL, OPT_SCHED_KEY},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"list-gpus", no_argument, NULL, OPT_LIST_GPUS},
-    {"help", no_argument, NULL, OPT_HELP},
+    {"log-file", required_argument, NULL, OPT_LOG_FILE},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
+static const int repeatable_opts[] = {OPT_LABEL, 0};
+/* Actions and the file itself are no config keys. */
+static const int not_config_keys[] = {OPT_CONFIG, 'h', OPT_VERSION, OPT_DRAIN, OPT_LIST_GPUS, 0};
+
+static const struct mlq_optconf_spec worker_spec = {
+    .prog = "mlq-worker",
+    .table = long_opts,
+    .shortopts = "h",
+    .repeatable = repeatable_opts,
+    .not_keys = not_config_keys,
+};
+
 /* --label K=V: checked, and each key once. */
-static int add_label(struct opts *o, const char *arg)
+static int add_label(struct opts *o, const char *arg, struct mlq_err *err)
 {
-    struct mlq_err e = {0};
-    if (mlq_proto_label_check(arg, &e) < 0)
-        return bad("--label", e.msg);
+    if (mlq_proto_label_check(arg, err) < 0)
+        return MLQ_EINVAL;
     if (o->nlabels == MLQ_MAX_LABELS)
-        return bad("--label", "too many labels (at most 32)");
+        return badv(err, "too many labels (at most 32)");
     size_t klen = (size_t)(strchr(arg, '=') - arg);
     for (uint32_t i = 0; i < o->nlabels; i++)
         if (strncmp(o->labels[i], arg, klen + 1) == 0)
-            return bad("--label", "the same key given twice");
+            return badv(err, "the same key given twice");
     o->labels[o->nlabels++] = arg;
     return 0;
 }
 
 /* The options saying where jobs may go: pool, labels, GPUs. */
-static int parse_placement(struct opts *o, int c, const char *arg)
+static int parse_placement(struct opts *o, int c, const char *arg, struct mlq_err *err)
 {
     struct mlq_err e = {0};
     switch (c) {
     case OPT_GPUS:
         o->gpus_given = true;
-        return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? bad("--gpus", e.msg) : 0;
+        return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? badv(err, e.msg) : 0;
     case OPT_GPU_DISC:
         o->method_given = true;
-        return mlq_gpu_method_parse(arg, &o->gpu_method, &e) < 0 ? bad("--gpu-discovery", e.msg)
-                                                                 : 0;
+        return mlq_gpu_method_parse(arg, &o->gpu_method, &e) < 0 ? badv(err, e.msg) : 0;
     case OPT_POOL:
         o->pool = arg;
-        return mlq_proto_pool_check(arg, &e) < 0 ? bad("--pool", e.msg) : 0;
+        return mlq_proto_pool_check(arg, &e) < 0 ? badv(err, e.msg) : 0;
     default:
-        return add_label(o, arg);
+        return add_label(o, arg, err);
     }
 }
 
-/* One option; returns 0, 2 on a bad value, or -1 for --help. */
-static int parse_one(struct opts *o, int c, const char *arg)
+/* One option (optconf.h's apply); returns 0 or MLQ_EINVAL with err set. */
+static int parse_one(void *ctx, int c, const char *arg, struct mlq_err *err)
 {
+    struct opts *o = ctx;
     struct mlq_err e = {0};
     switch (c) {
     case OPT_SCHED:
         o->scheduler = arg;
-        return endpoint_ok(arg) ? 0 : bad("--scheduler", "expected tcp://HOST:PORT or ipc://PATH");
+        return endpoint_ok(arg) ? 0 : badv(err, "expected tcp://HOST:PORT or ipc://PATH");
     case OPT_NAME:
         snprintf(o->name, sizeof o->name, "%s", arg);
-        return name_ok(arg) ? 0
-                            : bad("--name", "expected 1 to 128 characters among A-Z a-z 0-9 . _ -");
+        return name_ok(arg) ? 0 : badv(err, "expected 1 to 128 characters among A-Z a-z 0-9 . _ -");
     case OPT_ADVERTISE:
         if (mlq_hostaddr_check(arg, &e) < 0)
-            return bad("--advertise-addr", e.msg);
+            return badv(err, e.msg);
         snprintf(o->addr, sizeof o->addr, "%s", arg);
         o->addr_given = true;
         return 0;
     case OPT_CPUS:
-        return mlq_res_parse_cpus(arg, &o->cpus_m, &e) < 0 ? bad("--cpus", e.msg) : 0;
+        return mlq_res_parse_cpus(arg, &o->cpus_m, &e) < 0 ? badv(err, e.msg) : 0;
     case OPT_MEM:
-        return mlq_res_parse_mem(arg, &o->mem, &e) < 0 ? bad("--mem", e.msg) : 0;
+        return mlq_res_parse_mem(arg, &o->mem, &e) < 0 ? badv(err, e.msg) : 0;
     case OPT_GPUS:
     case OPT_GPU_DISC:
     case OPT_POOL:
     case OPT_LABEL:
-        return parse_placement(o, c, arg);
+        return parse_placement(o, c, arg, err);
     case OPT_SPOOL:
         free(o->spool);
         o->spool = strdup(arg);
-        return *arg ? 0 : bad("--spool", "empty path");
+        return *arg ? 0 : badv(err, "empty path");
     case OPT_HB:
         if (mlq_res_parse_duration(arg, &o->heartbeat_ms, &e) < 0)
-            return bad("--heartbeat", e.msg);
-        return o->heartbeat_ms >= MIN_HEARTBEAT_MS ? 0 : bad("--heartbeat", "at least 100ms");
+            return badv(err, e.msg);
+        return o->heartbeat_ms >= MIN_HEARTBEAT_MS ? 0 : badv(err, "at least 100ms");
     case OPT_SHIM:
         free(o->shim);
         o->shim = strdup(arg);
         o->shim_given = true;
         return 0;
     case OPT_LEVEL:
-        return parse_level(arg, &o->level) == 0 ? 0
-                                                : bad("--log-level", "expected debug, info, "
-                                                                     "warn or error");
+        return mlq_log_parse_level(arg, &o->level) == 0 ? 0
+                                                        : badv(err, "expected debug, info, "
+                                                                    "warn or error");
     case OPT_LOG_CAP:
-        return mlq_res_parse_mem(arg, &o->log_cap, &e) < 0 ? bad("--log-cap", e.msg) : 0;
+        return mlq_res_parse_mem(arg, &o->log_cap, &e) < 0 ? badv(err, e.msg) : 0;
     case OPT_DRAIN:
         o->drain_and_exit = true;
         return 0;
     case OPT_KEY:
         o->key_path = arg;
-        return *arg ? 0 : bad("--key", "empty path");
+        return *arg ? 0 : badv(err, "empty path");
     case OPT_SCHED_KEY:
         o->sched_key = arg;
-        return *arg ? 0 : bad("--scheduler-key", "empty path");
+        return *arg ? 0 : badv(err, "empty path");
     case OPT_INSECURE:
         o->insecure = true;
         return 0;
     case OPT_LIST_GPUS:
         o->list_gpus = true;
         return 0;
-    case OPT_HELP:
-        return -1;
+    case OPT_LOG_FILE:
+        o->log_file = arg;
+        return *arg ? 0 : badv(err, "empty path");
+    case 'h':
+        o->help = true;
+        return 0;
     case OPT_VERSION:
-        return -3;
+        o->version = true;
+        return 0;
     default:
-        return 2; /* getopt already printed why */
+        return 0; /* --config: read by parse_opts */
     }
 }
 
@@ -418,28 +447,111 @@ static int finish_opts(struct opts *o)
     return load_keys(o);
 }
 
-/* Returns 0 to run, else the exit code (0 after --help). */
-static int parse_opts(int argc, char **argv, struct opts *o)
+/* The config file to read: --config's, else the default one when it
+ * exists; NULL for none. */
+static const char *config_path(const struct mlq_optconf *cmd)
+{
+    const char *c = mlq_optconf_get(cmd, OPT_CONFIG);
+    if (c)
+        return strcmp(c, "none") == 0 ? NULL : c;
+    return access(DEFAULT_CONFIG, F_OK) == 0 ? DEFAULT_CONFIG : NULL;
+}
+
+/* o from the defaults, then file (may be NULL), then cmd. */
+static int build_opts(struct opts *o, const struct mlq_optconf *file, const struct mlq_optconf *cmd,
+                      struct mlq_err *err)
 {
     set_defaults(o);
-    int c;
-    opterr = 1;
-    while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
-        int rc = parse_one(o, c == 'h' ? OPT_HELP : c, optarg);
-        if (rc == -1) {
-            usage(stdout);
-            return -1;
-        }
-        if (rc == -3) {
-            mlq_version_print(stdout, "mlq-worker");
-            return -1;
-        }
-        if (rc != 0)
-            return rc;
+    return mlq_optconf_apply(&worker_spec, file, cmd, parse_one, o, err);
+}
+
+/* Returns 0 to run, else the exit code (-1 for 0 after --help). */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    struct mlq_err e = {0};
+    int rc = mlq_optconf_argv(&worker_spec, argc, argv, &o->cmd, &e);
+    if (rc == 0 && !mlq_optconf_get(&o->cmd, 'h') && !mlq_optconf_get(&o->cmd, OPT_VERSION) &&
+        (o->config = config_path(&o->cmd)) &&
+        (rc = mlq_optconf_file(&worker_spec, o->config, &o->file, &e)) == MLQ_ENOTFOUND)
+        mlq_err_set(&e, rc, "--config %s: no such file", o->config);
+    if (rc == 0)
+        rc = build_opts(o, &o->file, &o->cmd, &e);
+    if (rc < 0) {
+        if (strcmp(e.msg, "bad command line") != 0) /* else getopt said why */
+            fprintf(stderr, "mlq-worker: %s\n", e.msg);
+        return 2;
     }
-    if (optind < argc)
-        return bad(argv[optind], "unexpected argument");
+    if (o->help) {
+        usage(stdout);
+        return -1;
+    }
+    if (o->version) {
+        mlq_version_print(stdout, "mlq-worker");
+        return -1;
+    }
     return finish_opts(o);
+}
+
+/* Applies one changed key of a reload; false when it needs a restart. */
+static bool reload_key(int code, const struct opts *next)
+{
+    char why[256];
+    if (code == OPT_LEVEL) {
+        mlq_log_set_level(next->level);
+        return true;
+    }
+    if (code != OPT_LOG_FILE || !next->log_file)
+        return false;
+    if (mlq_log_open_file(next->log_file, why, sizeof why) < 0)
+        mlq_error("reload: log-file: %s", why);
+    return true;
+}
+
+/* SIGHUP (agent.h's on_reload): reopens the log file, reads the config file
+ * again with the checks start makes (a bad one changes nothing), applies
+ * the log level and log file, and names every other changed key as needing
+ * a restart. The start's file stays: the running agent borrows its strings. */
+static void reload(void *arg)
+{
+    struct opts *o = arg, next = {0};
+    struct mlq_optconf file = {0};
+    struct mlq_err e = {0};
+    char why[256], done[256] = "";
+    size_t used = 0;
+    if (mlq_log_reopen(why, sizeof why) < 0)
+        mlq_error("reload: reopening the log file: %s", why);
+    if (!o->config) {
+        mlq_info("reload: no config file (reopened the log file)");
+        return;
+    }
+    int rc = mlq_optconf_file(&worker_spec, o->config, &file, &e);
+    if (rc == 0)
+        rc = build_opts(&next, &file, &o->cmd, &e);
+    free(next.spool);
+    free(next.shim);
+    if (rc < 0) {
+        mlq_error("reload: %s; nothing changed", e.msg);
+        mlq_optconf_clear(&file);
+        return;
+    }
+    const struct mlq_optconf *last = o->reloaded ? &o->last : &o->file;
+    for (const struct option *opt = long_opts; opt->name; opt++) {
+        /* What needs a restart is compared with what runs (start's file). */
+        bool live = opt->val == OPT_LEVEL || opt->val == OPT_LOG_FILE;
+        if (!mlq_optconf_changed(live ? last : &o->file, &file, &o->cmd, opt->val))
+            continue;
+        if (!reload_key(opt->val, &next)) {
+            mlq_warn("reload: needs a restart: %s", opt->name);
+            continue;
+        }
+        int n = snprintf(done + used, sizeof done - used, "%s%s", used ? ", " : "", opt->name);
+        if (n > 0 && (size_t)n < sizeof done - used)
+            used += (size_t)n;
+    }
+    mlq_optconf_clear(&o->last);
+    o->last = file;
+    o->reloaded = true;
+    mlq_info("reload: read %s; applied: %s", o->config, done[0] ? done : "nothing changed");
 }
 
 static void on_signal(int sig)
@@ -451,7 +563,8 @@ static void on_signal(int sig)
     errno = saved;
 }
 
-/* Self-pipe for SIGTERM, SIGINT and SIGCHLD; returns the read end. */
+/* Self-pipe for SIGTERM, SIGINT, SIGCHLD, SIGUSR2 and SIGHUP; returns the
+ * read end. */
 static int setup_signals(void)
 {
     int p[2];
@@ -467,6 +580,7 @@ static int setup_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
     sigaction(SIGUSR2, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return p[0];
 }
@@ -501,6 +615,8 @@ static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
     for (uint32_t i = 0; i < o->nlabels && used < sizeof labels; i++)
         used += (size_t)snprintf(labels + used, sizeof labels - used, "%s%s", i ? "," : " labels ",
                                  o->labels[i]);
+    mlq_info("mlq-worker %s (git %s, wire protocol %d..%d), config %s", mlq_version(),
+             mlq_version_git(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, o->config ? o->config : "none");
     mlq_info("worker %s up: %s cpus, %s memory, gpus %s, pool %s%s, spool %s, scheduler %s (%s), "
              "address %s, jobs run as %s",
              o->name, mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof cpus),
@@ -518,7 +634,7 @@ static void notify(const struct mlq_sdnotify *sd, const char *state)
         mlq_warn("%s", e.msg);
 }
 
-static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd,
+static int run(struct opts *o, struct mlq_spool *spool, int sig_fd,
                const struct mlq_sdnotify *sd)
 {
     struct mlq_gpu_set gpus = {0};
@@ -541,6 +657,8 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd,
         .heartbeat_ms = o->heartbeat_ms,
         .log_cap = o->log_cap,
         .signal_fd = sig_fd,
+        .on_reload = reload,
+        .reload_arg = o,
         .curve = o->insecure ? NULL : &o->curve,
         .addr = o->addr[0] ? o->addr : NULL,
     };
@@ -567,7 +685,7 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd,
     mlq_agent_destroy(&agent);
     mlq_gpuload_close(&cfg.gpuload);
     mlq_gpu_set_clear(&gpus);
-    return rc < 0 ? 1 : 0;
+    return rc == MLQ_EVERSION ? 2 : rc < 0 ? 1 : 0; /* a mismatch is not retried */
 }
 
 /* One progress line on stderr when the counts changed or every
@@ -669,6 +787,12 @@ int main(int argc, char **argv)
         else
             unsetenv("MLQ_WORKER_ADDR");
         mlq_log_init("mlq-worker", o.level);
+        char why[256];
+        if (o.log_file && mlq_log_open_file(o.log_file, why, sizeof why) < 0) {
+            fprintf(stderr, "mlq-worker: --log-file: %s\n", why);
+            rc = 2;
+            goto out;
+        }
         struct mlq_spool *spool = NULL;
         struct mlq_err err = {0};
         /* also before any thread, and before jobs inherit the variable */
@@ -686,6 +810,10 @@ int main(int argc, char **argv)
         }
         mlq_spool_close(&spool);
     }
+out:
+    mlq_optconf_clear(&o.cmd);
+    mlq_optconf_clear(&o.file);
+    mlq_optconf_clear(&o.last);
     free(o.spool);
     free(o.shim);
     explicit_bzero(&o.curve, sizeof o.curve);

@@ -1,7 +1,9 @@
-/* Fuzz target for the client config parser (common/config).
+/* Fuzz target for the client config parser and the daemons' config lexer
+ * (common/config).
  *
  * Any input may be refused, but none may crash or leak; a refusal names the
- * origin and a line; values that parse never hold control characters. */
+ * origin and a line; values that parse never hold control characters, and
+ * the lexer hands over keys of [a-z0-9_-] only. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,8 +28,25 @@ static void check_value(const struct mlq_config *cfg, const char *key)
         oracle((unsigned char)*v >= 0x20 && *v != 0x7f);
 }
 
+static int scan_line(void *ctx, const char *key, const char *value, int line, struct mlq_err *err)
+{
+    (void)err;
+    int *last = ctx;
+    oracle(line > *last && *key &&
+           strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(key));
+    *last = line;
+    for (; *value; value++)
+        oracle((unsigned char)*value >= 0x20 && *value != 0x7f);
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    int last = 0;
+    struct mlq_err serr = {0};
+    int src = mlq_config_scan((const char *)data, size, "fuzz", 512, scan_line, &last, &serr);
+    oracle(src == 0 || strncmp(serr.msg, "fuzz:", 5) == 0);
+
     static const char *const keys[] = {"scheduler", "a", "k", "server_key", "x0"};
     struct mlq_config *cfg = NULL;
     struct mlq_err err = {0};

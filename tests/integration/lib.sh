@@ -255,7 +255,9 @@ start_scheduler() {
             --authorize "admin:$IT_ME:$IT_KEYS/admin.key.pub")
         # Tests run as root and submit as root: let those jobs run.
         [ "$(id -u)" != 0 ] || sec+=(--allow-root-jobs)
-        "$MLQ_SCHEDULER_BIN" --listen "$SCHED_ADDR" --state-dir "$state" "${sec[@]}" "$@" \
+        # --config none: a test never reads the machine's /etc/mlq (a test's
+        # own --config comes later and wins).
+        "$MLQ_SCHEDULER_BIN" --config none --listen "$SCHED_ADDR" --state-dir "$state" "${sec[@]}" "$@" \
             >>"$T/logs/scheduler.log" 2>&1 &
         SCHED_PID=$!
         IT_PIDS+=("$SCHED_PID")
@@ -308,7 +310,7 @@ start_worker() {
         args+=("${IT_WORKER_KEYS[@]}")
     fi
     mkdir -p "$spool"
-    "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name "$name" --spool "$spool" "${args[@]}" \
+    "$MLQ_WORKER_BIN" --config none --scheduler "$SCHED_ADDR" --name "$name" --spool "$spool" "${args[@]}" \
         >>"$T/logs/worker-$name.log" 2>&1 &
     WORKER_PID=$!
     IT_PIDS+=("$WORKER_PID")

@@ -242,7 +242,9 @@ static void fill_workers(void)
                                            .nlabels = 2,
                                            .gpu_list = k_gpus,
                                            .ngpu_list = 2,
-                                           .addr = "10.0.0.11"};
+                                           .addr = "10.0.0.11",
+                                           .version = "0.1.0",
+                                           .git = "be07618"};
     k_workers[1] = (struct mlq_workerinfo){.name = "w2",
                                            .state = "UP",
                                            .cpus_m = 1000,
@@ -283,6 +285,8 @@ static void test_workers_table(void **state)
     assert_true(strncmp(out, "NAME  STATE         ADDRESS    POOL", 35) == 0);
     assert_non_null(strstr(out, "\nw1    UP            10.0.0.11  a100 "));
     assert_non_null(strstr(out, "\nw2    UP (drained)  -          default "));
+    assert_non_null(strstr(out, "VERSION"));
+    assert_non_null(strstr(out, "0.1.0+be07618")); /* w2 did not say: "-" */
     free(out);
     out = capture(workers_gpus, NULL, &rc);
     assert_non_null(strstr(out, "\nw1 gpu0 h100 GPU-aaaa job 9f8e7d6c\n"));

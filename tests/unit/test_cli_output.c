@@ -223,6 +223,24 @@ static void test_worker_json_unhealthy(void **state)
     json_decref(o);
 }
 
+/* The release and git description a worker sent in its register; null for
+ * one that did not say. */
+static void test_worker_json_version(void **state)
+{
+    (void)state;
+    struct mlq_workerinfo w = {.name = "w4", .state = "UP"};
+    json_t *o = mlq_jsonview_worker(&w);
+    assert_true(json_is_null(json_object_get(o, "version")));
+    assert_true(json_is_null(json_object_get(o, "git")));
+    json_decref(o);
+    w.version = "0.1.0";
+    w.git = "v0.1.0-3-g36d90e1";
+    o = mlq_jsonview_worker(&w);
+    assert_string_equal(json_string_value(json_object_get(o, "version")), "0.1.0");
+    assert_string_equal(json_string_value(json_object_get(o, "git")), "v0.1.0-3-g36d90e1");
+    json_decref(o);
+}
+
 /* A job that failed twice, lost a worker once and now waits for its second
  * retry: LOST, FAILED, TIMED_OUT. */
 static struct mlq_attemptinfo k_atts[3];
@@ -503,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_worker_json_draining),
         cmocka_unit_test(test_worker_json_unhealthy),
+        cmocka_unit_test(test_worker_json_version),
         cmocka_unit_test(test_job_status_json),
         cmocka_unit_test(test_retries_used),
         cmocka_unit_test(test_jobview),

@@ -205,7 +205,9 @@ static void fill_workers(void)
                                                 .ngpu_list = 4,
                                                 .unhealthy = true,
                                                 .health = "refused 3 assignments in a row",
-                                                .addr = "gpu1.example.org"};
+                                                .addr = "gpu1.example.org",
+                                                .version = "0.1.0",
+                                                .git = "v0.1.0-3-g36d90e1-dirty"};
     sample_workers[1] =
         (struct mlq_workerinfo){.name = "node-b", .state = "LOST", .cpus_m = 1000, .mem = 1 << 20};
     memset(sample_held, 0, sizeof sample_held);
@@ -518,6 +520,8 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.reg.gpu_list = sample_gpu_list;
         m->u.reg.ngpu_list = N(sample_gpu_list);
         m->u.reg.addr = "fd00::11";
+        m->u.reg.version = "0.1.0";
+        m->u.reg.git = "be07618";
         break;
     case MLQ_MSG_HEARTBEAT:
         m->u.heartbeat.name = "node-b";
@@ -793,6 +797,8 @@ static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct ml
     assert_int_equal(a->unhealthy, b->unhealthy);
     assert_str_same(a->health, b->health);
     assert_str_same(a->addr, b->addr);
+    assert_str_same(a->version, b->version);
+    assert_str_same(a->git, b->git);
     assert_gpus_eq(a->gpu_list, a->ngpu_list, b->gpu_list, b->ngpu_list);
 }
 
@@ -834,6 +840,8 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_strv_same(a->u.reg.labels, a->u.reg.nlabels, b->u.reg.labels, b->u.reg.nlabels);
         assert_gpus_eq(a->u.reg.gpu_list, a->u.reg.ngpu_list, b->u.reg.gpu_list,
                        b->u.reg.ngpu_list);
+        assert_str_same(a->u.reg.version, b->u.reg.version);
+        assert_str_same(a->u.reg.git, b->u.reg.git);
     }
 }
 
@@ -1410,6 +1418,8 @@ static void test_optional_keys_absent(void **state)
     assert_null(m.u.reg.labels);
     assert_null(m.u.reg.gpu_list);
     assert_null(m.u.reg.addr); /* no address advertised */
+    assert_null(m.u.reg.version); /* an older worker does not say */
+    assert_null(m.u.reg.git);
     assert_int_equal(m.u.reg.nlabels + m.u.reg.ngpu_list, 0);
     mlq_proto_msg_free(&m);
 }
@@ -1492,29 +1502,124 @@ static void test_reject_backup_path(void **state)
     }
 }
 
-static void test_reject_version(void **state)
+/* A body from a peer of another wire protocol version: refused with
+ * MLQ_EVERSION, keeping its rid and version so that the refusal can be
+ * answered; an "error" of any version is read (its layout never changes),
+ * and an error answer is written in the version it is given. */
+static void test_version_range(void **state)
 {
     (void)state;
     struct mlq_mpk_out o;
-    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
-    msgpack_pack_map(&o.pk, 3);
-    mlq_mpk_kv_uint(&o.pk, "v", 2);
-    mlq_mpk_kv_str(&o.pk, "t", "ok");
-    mlq_mpk_kv_uint(&o.pk, "rid", 1);
-    raw_reject(&o, "unsupported protocol version 2");
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    raw_begin(&o, 3, "ok");
+    assert_int_equal(raw_decode(&o, &m, &err), 0); /* MLQ_PROTO_MAX: accepted */
+    mlq_proto_msg_free(&m);
 
     mlq_mpk_out_init(&o, MLQ_MAX_MSG);
-    msgpack_pack_map(&o.pk, 2);
-    mlq_mpk_kv_str(&o.pk, "t", "ok");
-    mlq_mpk_kv_uint(&o.pk, "rid", 1);
-    raw_reject(&o, "'v'");
+    msgpack_pack_map(&o.pk, 4);
+    mlq_mpk_kv_uint(&o.pk, "v", MLQ_PROTO_MAX + 1);
+    mlq_mpk_kv_str(&o.pk, "t", "a_type_of_a_later_version");
+    mlq_mpk_kv_uint(&o.pk, "rid", 77);
+    mlq_mpk_kv_str(&o.pk, "field", "x");
+    assert_int_equal(raw_decode(&o, &m, &err), MLQ_EVERSION);
+    assert_int_equal(err.code, MLQ_EVERSION);
+    assert_non_null(strstr(err.msg, "is not in 1..1"));
+    assert_int_equal(m.rid, 77);
+    assert_int_equal(m.wire_v, MLQ_PROTO_MAX + 1);
 
     mlq_mpk_out_init(&o, MLQ_MAX_MSG);
     msgpack_pack_map(&o.pk, 3);
     mlq_mpk_kv_int(&o.pk, "v", -1);
     mlq_mpk_kv_str(&o.pk, "t", "ok");
+    mlq_mpk_kv_uint(&o.pk, "rid", 5);
+    assert_int_equal(raw_decode(&o, &m, &err), MLQ_EVERSION);
+    assert_non_null(strstr(err.msg, "wire protocol version -1 is not in 1..1"));
+    assert_int_equal(m.rid, 5);
+    assert_int_equal(m.wire_v, 0); /* not a version to answer in */
+
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 2);
+    mlq_mpk_kv_uint(&o.pk, "v", 0);
+    mlq_mpk_kv_str(&o.pk, "t", "ok");
+    assert_int_equal(raw_decode(&o, &m, &err), MLQ_EVERSION);
+    assert_int_equal(m.rid, 0); /* no rid: none kept */
+
+    /* A scheduler speaking only a later version: its error is read, and
+     * says that it refuses this build's version. */
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 7);
+    mlq_mpk_kv_uint(&o.pk, "v", MLQ_PROTO_MAX + 5);
+    mlq_mpk_kv_str(&o.pk, "t", "error");
+    mlq_mpk_kv_uint(&o.pk, "rid", 9);
+    mlq_mpk_kv_int(&o.pk, "code", MLQ_EPROTO);
+    mlq_mpk_kv_str(&o.pk, "msg", "scheduler 9.0.0 speaks wire protocol 6..6");
+    mlq_mpk_kv_int(&o.pk, "speaks_min", MLQ_PROTO_MAX + 5);
+    mlq_mpk_kv_int(&o.pk, "speaks_max", MLQ_PROTO_MAX + 5);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.type, MLQ_MSG_ERROR);
+    assert_int_equal(m.rid, 9);
+    assert_int_equal(m.u.error.code, MLQ_EPROTO);
+    assert_string_equal(m.u.error.msg, "scheduler 9.0.0 speaks wire protocol 6..6");
+    assert_true(mlq_proto_error_refuses_us(&m));
+    mlq_proto_msg_free(&m);
+
+    /* An older peer's error (no speaks_*), or one with nonsense there: read,
+     * and not taken for a refusal of our version. */
+    raw_begin(&o, 6, "error");
+    mlq_mpk_kv_int(&o.pk, "code", MLQ_EPROTO);
+    mlq_mpk_kv_str(&o.pk, "msg", "malformed");
+    mlq_mpk_kv_str(&o.pk, "speaks_min", "one");
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.u.error.speaks_min, 0);
+    assert_false(mlq_proto_error_refuses_us(&m));
+    mlq_proto_msg_free(&m);
+
+    /* Ours always says our range. */
+    struct mlq_msg plain = {.type = MLQ_MSG_ERROR, .rid = 3};
+    plain.u.error.code = MLQ_EINVAL;
+    plain.u.error.msg = "bad";
+    char *pbuf;
+    size_t plen;
+    assert_int_equal(mlq_proto_encode(&plain, &pbuf, &plen, &err), 0);
+    assert_int_equal(mlq_proto_decode(pbuf, plen, &m, &err), 0);
+    free(pbuf);
+    assert_int_equal(m.u.error.speaks_min, MLQ_PROTO_MIN);
+    assert_int_equal(m.u.error.speaks_max, MLQ_PROTO_MAX);
+    assert_false(mlq_proto_error_refuses_us(&m));
+    mlq_proto_msg_free(&m);
+
+    /* The answer to a version-2 peer says v=2; an ordinary one says ours. */
+    struct mlq_msg e = {.type = MLQ_MSG_ERROR, .rid = 77, .wire_v = 2};
+    e.u.error.code = MLQ_EPROTO;
+    e.u.error.msg = "speaks 1..1";
+    char *buf;
+    size_t len;
+    assert_int_equal(mlq_proto_encode(&e, &buf, &len, &err), 0);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, NULL), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(up.data.via.map.ptr[0].val.via.u64, 2);
+    msgpack_unpacked_destroy(&up);
+    free(buf);
+    struct mlq_msg ok = {.type = MLQ_MSG_OK, .rid = 1, .wire_v = 2};
+    assert_int_equal(mlq_proto_encode(&ok, &buf, &len, &err), 0);
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, NULL), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(up.data.via.map.ptr[0].val.via.u64, MLQ_PROTO_VERSION);
+    msgpack_unpacked_destroy(&up);
+    free(buf);
+}
+
+static void test_reject_version(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    msgpack_pack_map(&o.pk, 2);
+    mlq_mpk_kv_str(&o.pk, "t", "ok");
     mlq_mpk_kv_uint(&o.pk, "rid", 1);
-    raw_reject(&o, "unsupported protocol version -1");
+    raw_reject(&o, "'v'");
 }
 
 static void test_reject_type(void **state)
@@ -2499,6 +2604,7 @@ int main(void)
         cmocka_unit_test(test_sparse_roundtrips),
         cmocka_unit_test(test_reject_version),
         cmocka_unit_test(test_reject_backup_path),
+        cmocka_unit_test(test_version_range),
         cmocka_unit_test(test_reject_type),
         cmocka_unit_test(test_reject_field_types),
         cmocka_unit_test(test_reject_ints),

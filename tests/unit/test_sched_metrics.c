@@ -17,6 +17,7 @@
 #include "jobops.h"
 #include "logrelay.h"
 #include "metrics.h"
+#include "version.h"
 #include "sched_fixture.h"
 #include "pipeline.h"
 #include "queue.h"
@@ -264,6 +265,26 @@ static void test_escaping(void **state)
     free(t);
 }
 
+/* The scheduler's release, and each worker's as it registered: a worker
+ * that did not say has no series. */
+static void test_versions(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_worker *w = up(c, "w1", 0, 4000);
+    snprintf(w->version, sizeof w->version, "0.1.0");
+    snprintf(w->git, sizeof w->git, "v0.1.0-3-g36d90e1");
+    up(c, "w2", 0, 4000);
+    char *t = render(c);
+    char want[256];
+    snprintf(want, sizeof want, "mlq_build_info{version=\"%s\",git=\"%s\"} 1", mlq_version(),
+             mlq_version_git());
+    assert_true(has_line(t, want));
+    assert_true(has_line(
+        t, "mlq_worker_build_info{worker=\"w1\",version=\"0.1.0\",git=\"v0.1.0-3-g36d90e1\"} 1"));
+    assert_null(strstr(t, "worker=\"w2\",version"));
+    free(t);
+}
+
 /* A free GPU is stranded while a ready GPU job cannot use it: here the
  * worker's CPUs are all taken. With no GPU job waiting, nothing is. */
 static void test_stranded(void **state)
@@ -446,6 +467,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_counters_follow_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_format, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escaping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stranded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpu_load, setup, teardown),
