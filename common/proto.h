@@ -408,7 +408,7 @@ struct mlq_msg {
             uint32_t nlabels;
             struct mlq_gpuinfo *gpu_list; /* optional; when present, gpus == ngpu_list */
             uint32_t ngpu_list;
-            char *addr; /* optional: where other hosts reach the worker (hostaddr.h) */
+            char *addr;    /* optional: where other hosts reach the worker (hostaddr.h) */
             char *version; /* optional: the worker's release ("0.1.0") */
             char *git;     /* optional: its git description */
         } reg;

@@ -634,8 +634,7 @@ static void notify(const struct mlq_sdnotify *sd, const char *state)
         mlq_warn("%s", e.msg);
 }
 
-static int run(struct opts *o, struct mlq_spool *spool, int sig_fd,
-               const struct mlq_sdnotify *sd)
+static int run(struct opts *o, struct mlq_spool *spool, int sig_fd, const struct mlq_sdnotify *sd)
 {
     struct mlq_gpu_set gpus = {0};
     struct mlq_err err = {0};

@@ -53,7 +53,7 @@ for prog in mlq-scheduler mlq-worker; do
         printf '%s = x\nzz-no-key = 1\n' "$key" >"$T/key.conf"
         expect_rc 2 "$MLQ_BIN_DIR/$prog" --config "$T/key.conf"
         case "$key" in
-        help | version | config | drain-and-exit | list-gpus)
+        help | version | config | restore | drain-and-exit | list-gpus)
             assert_contains "$ERR" "key.conf:1: unknown key \"$key\"" "$prog: $key is no config key" ;;
         *) # refused for line 2, or (a flag) for "x" not being true or false
             case "$ERR" in

@@ -1417,7 +1417,7 @@ static void test_optional_keys_absent(void **state)
     assert_null(m.u.reg.pool);
     assert_null(m.u.reg.labels);
     assert_null(m.u.reg.gpu_list);
-    assert_null(m.u.reg.addr); /* no address advertised */
+    assert_null(m.u.reg.addr);    /* no address advertised */
     assert_null(m.u.reg.version); /* an older worker does not say */
     assert_null(m.u.reg.git);
     assert_int_equal(m.u.reg.nlabels + m.u.reg.ngpu_list, 0);
