@@ -16,6 +16,7 @@
 #include "mpk.h"
 #include "protoauth.h"
 #include "protometrics.h"
+#include "protoworker.h"
 #include "prototoken.h"
 #include "protopipe.h"
 #include "protospec.h"
@@ -43,7 +44,7 @@ static const char *name_of(const char *const *names, int n, int v)
 /* ---- shared structures: encoding ---------------------------------------- */
 
 #define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
-#define WORKERINFO_KEYS  17
+#define WORKERINFO_KEYS  (17 + MLQ_PROTOWORKER_WORKERINFO_KEYS)
 #define ATTEMPTINFO_KEYS 10
 #define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
@@ -133,6 +134,7 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     put_gpu_list(pk, w->gpu_list, w->ngpu_list);
     mlq_mpk_kv_bool(pk, "unhealthy", w->unhealthy);
     mlq_mpk_kv_str(pk, "health", w->health);
+    mlq_protoworker_put_workerinfo(pk, w);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
@@ -356,6 +358,8 @@ static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerin
         rc = mlq_mpk_opt_bool(m, "unhealthy", &w->unhealthy);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "health", MLQ_MAX_REASON, true, &w->health);
+    if (rc == 0)
+        rc = mlq_protoworker_read_workerinfo(m, w);
     return rc;
 }
 
@@ -1206,6 +1210,11 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_USAGE] = {"usage", 0, NULL, NULL, NULL},
     [MLQ_MSG_USAGE_LIST] = {"usage_list", 1, mlq_prototoken_enc_usage, mlq_prototoken_dec_usage,
                             mlq_prototoken_free_usage},
+    [MLQ_MSG_WORKER_SET] = {"worker_set", 9, mlq_protoworker_enc_set, mlq_protoworker_dec_set,
+                            mlq_protoworker_free_set},
+    [MLQ_MSG_WORKER_SUMMARY] = {"worker_summary", 0, NULL, NULL, NULL},
+    [MLQ_MSG_WORKER_SUMMARY_LIST] = {"worker_summary_list", 1, mlq_protoworker_enc_summary,
+                                     mlq_protoworker_dec_summary, mlq_protoworker_free_summary},
     [MLQ_MSG_REGISTER] = {"register", 9, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
@@ -1379,6 +1388,7 @@ void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
     mlq_mpk_strv_free(w->labels, w->nlabels);
     free(w->drain_reason);
     free(w->health);
+    mlq_protoworker_free_workerinfo(w);
     free_gpu_list(w->gpu_list, w->ngpu_list);
     memset(w, 0, sizeof *w);
 }

@@ -78,7 +78,7 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .cpus_used_m = w->cpus_used_m,
         .mem = w->mem,
         .mem_used = w->mem_used,
-        .gpus = w->gpus,
+        .gpus = w->gpus - __builtin_popcountll(w->gpu_withheld),
         .gpus_used = __builtin_popcountll(w->gpu_used),
         .running = w->running,
         .draining = w->draining || w->drained,
@@ -92,6 +92,13 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .ngpu_list = (uint32_t)w->gpus,
         .unhealthy = w->unhealthy,
         .health = w->unhealthy ? (char *)w->health : NULL,
+        .set_by_admin = w->ov != NULL,
+        .rep_pool = (char *)w->rep_pool,
+        .rep_labels = w->rep_labels,
+        .rep_nlabels = w->rep_nlabels,
+        .rep_cpus_m = w->rep_cpus_m,
+        .rep_mem = w->rep_mem,
+        .rep_gpus = w->gpus,
     };
 }
 
@@ -137,6 +144,12 @@ static int reply_workers(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_
     free(gv.offset);
     free(v);
     return rc;
+}
+
+int mlq_admin_reply_worker(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                           const struct mlq_worker *w, struct mlq_err *err)
+{
+    return reply_workers(c, peer, rid, w, 0, err);
 }
 
 int mlq_admin_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

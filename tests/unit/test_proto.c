@@ -204,7 +204,14 @@ static void fill_workers(void)
                                                 .gpu_list = sample_gpu_list,
                                                 .ngpu_list = 4,
                                                 .unhealthy = true,
-                                                .health = "refused 3 assignments in a row"};
+                                                .health = "refused 3 assignments in a row",
+                                                .set_by_admin = true,
+                                                .rep_pool = "default",
+                                                .rep_labels = sample_labels,
+                                                .rep_nlabels = 1,
+                                                .rep_cpus_m = 16000,
+                                                .rep_mem = 1LL << 35,
+                                                .rep_gpus = 8};
     sample_workers[1] =
         (struct mlq_workerinfo){.name = "node-b", .state = "LOST", .cpus_m = 1000, .mem = 1 << 20};
     memset(sample_held, 0, sizeof sample_held);
@@ -212,6 +219,74 @@ static void fill_workers(void)
     strcpy(sample_held[1].attempt_id, ID2);
     sample_held[1].finished = true;
     fill_gpu_list();
+}
+
+/* Worker administration: worker_set with every field, a two-pool
+ * summary. */
+static char *sample_set_labels[] = {"zone=eu", "rack=r7"};
+static struct mlq_gpusum sample_gpusum[] = {{"a100", 3, 8}, {"h100", 0, 4}};
+static struct mlq_poolsum sample_pools[] = {
+    {"default", 2, 1, 1, 0, 8000, 2500, 1LL << 34, 1LL << 30, NULL, 0},
+    {"gpu", 3, 0, 0, 1, 64000, 0, 1LL << 40, 1LL << 39, sample_gpusum, 2},
+};
+
+static void mlq_test_fill_workerset_sample(struct mlq_msg *m)
+{
+    if (m->type == MLQ_MSG_WORKER_SET) {
+        m->u.worker_set.worker = "node-a";
+        m->u.worker_set.reset = true;
+        m->u.worker_set.pool = "gpu";
+        m->u.worker_set.clear_labels = true;
+        m->u.worker_set.labels = sample_set_labels;
+        m->u.worker_set.nlabels = 2;
+        m->u.worker_set.cpus_m = 2500;
+        m->u.worker_set.mem = 1LL << 33;
+        m->u.worker_set.gpus = 2;
+        m->u.worker_set.gpu_type = "h100";
+    } else if (m->type == MLQ_MSG_WORKER_SUMMARY_LIST) {
+        m->u.worker_summary.pools = sample_pools;
+        m->u.worker_summary.npools = 2;
+    }
+}
+
+static void assert_str_same(const char *a, const char *b);
+static void assert_strv_same(char *const *a, uint32_t na, char *const *b, uint32_t nb);
+
+static void mlq_test_assert_workerset_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    if (a->type == MLQ_MSG_WORKER_SET) {
+        const __typeof__(a->u.worker_set) *x = &a->u.worker_set, *y = &b->u.worker_set;
+        assert_str_same(x->worker, y->worker);
+        assert_int_equal(x->reset, y->reset);
+        assert_str_same(x->pool, y->pool);
+        assert_int_equal(x->clear_labels, y->clear_labels);
+        assert_strv_same(x->labels, x->nlabels, y->labels, y->nlabels);
+        assert_int_equal(x->cpus_m, y->cpus_m);
+        assert_int_equal(x->mem, y->mem);
+        assert_int_equal(x->gpus, y->gpus);
+        assert_str_same(x->gpu_type, y->gpu_type);
+        return;
+    }
+    assert_int_equal(a->u.worker_summary.npools, b->u.worker_summary.npools);
+    for (uint32_t i = 0; i < a->u.worker_summary.npools; i++) {
+        const struct mlq_poolsum *x = &a->u.worker_summary.pools[i],
+                                 *y = &b->u.worker_summary.pools[i];
+        assert_str_same(x->pool, y->pool);
+        assert_int_equal(x->up, y->up);
+        assert_int_equal(x->drained, y->drained);
+        assert_int_equal(x->down, y->down);
+        assert_int_equal(x->unhealthy, y->unhealthy);
+        assert_int_equal(x->cpus_m, y->cpus_m);
+        assert_int_equal(x->cpus_free_m, y->cpus_free_m);
+        assert_int_equal(x->mem, y->mem);
+        assert_int_equal(x->mem_free, y->mem_free);
+        assert_int_equal(x->ngpus, y->ngpus);
+        for (uint32_t k = 0; k < x->ngpus; k++) {
+            assert_str_same(x->gpus[k].type, y->gpus[k].type);
+            assert_int_equal(x->gpus[k].free, y->gpus[k].free);
+            assert_int_equal(x->gpus[k].total, y->gpus[k].total);
+        }
+    }
 }
 
 /* Two arrays: one with every field set, one empty-handed. */
@@ -401,6 +476,11 @@ static void fill_placement_sample(struct mlq_msg *m)
         m->u.why_reply.closest_worker = "node-a";
         m->u.why_reply.lacks = "GPU type h100 (has a100)";
         m->u.why_reply.ahead = UINT32_MAX;
+        break;
+    case MLQ_MSG_WORKER_SET:
+    case MLQ_MSG_WORKER_SUMMARY:
+    case MLQ_MSG_WORKER_SUMMARY_LIST:
+        mlq_test_fill_workerset_sample(m);
         break;
     default:
         fill_pipeline_sample(m);
@@ -779,6 +859,12 @@ static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct ml
     assert_int_equal(a->unhealthy, b->unhealthy);
     assert_str_same(a->health, b->health);
     assert_gpus_eq(a->gpu_list, a->ngpu_list, b->gpu_list, b->ngpu_list);
+    assert_int_equal(a->set_by_admin, b->set_by_admin);
+    assert_str_same(a->rep_pool, b->rep_pool);
+    assert_strv_same(a->rep_labels, a->rep_nlabels, b->rep_labels, b->rep_nlabels);
+    assert_int_equal(a->rep_cpus_m, b->rep_cpus_m);
+    assert_int_equal(a->rep_mem, b->rep_mem);
+    assert_int_equal(a->rep_gpus, b->rep_gpus);
 }
 
 static void assert_bytes_eq(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
@@ -1054,6 +1140,11 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_WHY:
     case MLQ_MSG_WHY_REPLY:
         assert_placement_msgs_eq(a, b);
+        break;
+    case MLQ_MSG_WORKER_SET:
+    case MLQ_MSG_WORKER_SUMMARY:
+    case MLQ_MSG_WORKER_SUMMARY_LIST:
+        mlq_test_assert_workerset_eq(a, b);
         break;
     case MLQ_MSG_SCHEDULE_ADD:
     case MLQ_MSG_SCHEDULE_CMD:
