@@ -244,7 +244,33 @@ static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)
     return arr;
 }
 
+static json_t *worker_json(const struct mlq_workerinfo *w);
+
+/* What the worker itself reports, where an admin set something over it
+ * (`mlq admin worker set`); null otherwise. */
+static json_t *reported_json(const struct mlq_workerinfo *w)
+{
+    if (!w->set_by_admin)
+        return json_null();
+    return json_pack("{s:s, s:o, s:f, s:I, s:i}", "pool",
+                     w->rep_pool && w->rep_pool[0] ? w->rep_pool : "default", "labels",
+                     strv_json(w->rep_labels, w->rep_nlabels), "cpus",
+                     (double)w->rep_cpus_m / 1000.0, "mem", (json_int_t)w->rep_mem, "gpus",
+                     (int)w->rep_gpus);
+}
+
 json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)
+{
+    json_t *o = worker_json(w);
+    if (o && (json_object_set_new(o, "set_by_admin", json_boolean(w->set_by_admin)) < 0 ||
+              json_object_set_new(o, "reported", reported_json(w)) < 0)) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
+static json_t *worker_json(const struct mlq_workerinfo *w)
 {
     return json_pack("{s:o, s:o, s:b, s:f, s:f, s:I, s:I, s:i, s:i, s:i, s:o, s:s, s:o, s:o, "
                      "s:o, s:b, s:o}",

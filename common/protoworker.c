@@ -69,7 +69,7 @@ void mlq_protoworker_free_set(struct mlq_msg *m)
 
 /* ---- worker_summary_list ---- */
 
-#define POOLSUM_KEYS 9
+#define POOLSUM_KEYS 8
 #define GPUSUM_KEYS  3
 
 static void put_poolsum(msgpack_packer *pk, const struct mlq_poolsum *p)
@@ -94,7 +94,6 @@ static void put_poolsum(msgpack_packer *pk, const struct mlq_poolsum *p)
         mlq_mpk_kv_int(pk, "free", p->gpus[i].free);
         mlq_mpk_kv_int(pk, "total", p->gpus[i].total);
     }
-    mlq_mpk_kv_int(pk, "workers", (int64_t)p->up + p->drained + p->down);
 }
 
 void mlq_protoworker_enc_summary(msgpack_packer *pk, const struct mlq_msg *m)
