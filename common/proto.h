@@ -586,7 +586,7 @@ struct mlq_msg {
             enum mlq_job_state state;
             char *blocker;        /* "none", "dependency", "retry_wait", "priority",
                                      "reservation", "pool", "labels", "gpu_type",
-                                     "never_fits", "resources", "drained",
+                                     "never_fits", "admin_limit", "resources", "drained",
                                      "no_workers" */
             char *text;           /* one line for humans */
             char *closest_worker; /* may be NULL */
