@@ -297,6 +297,13 @@ static int forget_worker(struct mlq_ctx *c, const char *name, struct mlq_err *er
     if (rc < 0)
         return rc;
     w->forgotten = true;
+    /* Its override went with its row: back to what it reports, should it
+     * ever register again. */
+    mlq_workers_override_free(w->ov);
+    w->ov = NULL;
+    if (mlq_workers_apply_desc(w, err) < 0)
+        return MLQ_ENOMEM;
+    mlq_workers_apply_res(w);
     mlq_info("worker %s forgotten by %s", name, c->who.name);
     return 0;
 }
