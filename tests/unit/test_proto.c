@@ -1234,6 +1234,49 @@ static void expect_msg_reject(const struct mlq_msg *m, const char *want)
     free(buf);
 }
 
+/* worker_set and worker_summary_list: values out of range are refused
+ * whole. */
+static void test_worker_admin_rejects(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    static char *bad_label[] = {"no label"};
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.worker = "";
+    expect_msg_reject(&m, "worker");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.gpus = -1; /* a type cap needs a count */
+    expect_msg_reject(&m, "gpu_type");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.gpus = -2;
+    expect_msg_reject(&m, "gpus");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.gpus = MLQ_MAX_GPUS + 1;
+    expect_msg_reject(&m, "gpus");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.cpus_m = MLQ_MAX_CPUS_M + 1;
+    expect_msg_reject(&m, "cpus_m");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.labels = bad_label;
+    m.u.worker_set.nlabels = 1;
+    expect_msg_reject(&m, "labels");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.pool = "a/b";
+    expect_msg_reject(&m, "pool");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.gpu_type = "H100";
+    expect_msg_reject(&m, "gpu_type");
+    struct mlq_gpusum more_free[] = {{"a100", 9, 8}};
+    struct mlq_poolsum pools[] = {{"gpu", 1, 0, 0, 0, 1000, 1000, 1, 1, more_free, 1}};
+    fill_sample(MLQ_MSG_WORKER_SUMMARY_LIST, &m);
+    m.u.worker_summary.pools = pools;
+    m.u.worker_summary.npools = 1;
+    expect_msg_reject(&m, "free");
+    more_free[0].free = 8;
+    pools[0].cpus_free_m = 2000; /* more free than in all */
+    expect_msg_reject(&m, "free");
+}
+
 /* Hand-built bodies: header with nkeys entries in all (v, t and rid count). */
 static void raw_begin(struct mlq_mpk_out *o, uint32_t nkeys, const char *t)
 {
@@ -2515,6 +2558,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type_roundtrips),
+        cmocka_unit_test(test_worker_admin_rejects),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_enum_values_roundtrip),
         cmocka_unit_test(test_sparse_roundtrips),
