@@ -102,6 +102,11 @@ static int check_offer(const struct mlq_worker *w, const struct mlq_msg *msg, st
                            "never more",
                            mlq_res_fmt_mem(s->mem, a, sizeof a), w->name,
                            mlq_res_fmt_mem(w->rep_mem, b, sizeof b));
+    if (s->gpus >= 0 && s->gpu_type && w->gpus > 0 && w->ngpu_list == 0)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "--gpus %s:%d: the types of worker %s's GPUs are not known until it "
+                           "registers again; set a count without a type, or wait for it",
+                           s->gpu_type, (int)s->gpus, w->name);
     if (s->gpus >= 0 && s->gpu_type && s->gpus > gpus_of_type(w, s->gpu_type))
         return mlq_err_set(err, MLQ_EINVAL,
                            "--gpus %s:%d: worker %s reports %d GPU(s) of type %s; an admin may "

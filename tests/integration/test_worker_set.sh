@@ -167,7 +167,15 @@ assert_contains "$(json "[e['detail'] for e in d['events'] if e['kind'] == 'work
 assert_contains "$(json "[e['actor'] for e in d['events'] if e['kind'] == 'worker_set'][0]" <<<"$OUT")" \
     "$IT_ME" "event actor"
 
-# ---- rm: a stopped worker and its override are forgotten
+# ---- rm: refused while the worker holds a live attempt; a stopped worker
+# and its override are forgotten
+ok held r1 --pool gpu --cpus 1
+JR=$OUT
+wait_state "$JR" RUNNING 20
+expect_rc 1 adm worker rm w2
+assert_contains "$ERR" "live attempt" "rm of a worker running a job"
+touch "$T/release-r1"
+wait_state "$JR" SUCCEEDED 20
 ok adm worker set w3 --pool retired
 stop_pid "$W3_PID"
 wait_until "! worker_up w3" 10 || fail "w3 did not stop"
@@ -175,4 +183,8 @@ ok adm worker rm w3
 ok mlq workers --json
 assert_eq false "$(json "any(w['name'] == 'w3' for w in d['workers'])" <<<"$OUT")" "w3 forgotten"
 expect_rc 4 adm worker set w3 --cpus 1
+# it comes back, should it register again, as it reports itself
+start_worker w3 "$T/spool-w3" --cpus 2 --mem 2G --pool gpu --heartbeat 1s
+assert_eq false "$(wj w3 "['set_by_admin']")" "w3 back after rm"
+assert_eq gpu "$(wj w3 "['pool']")" "w3's pool back after rm"
 log "ok"
