@@ -214,19 +214,38 @@ static void describe(const struct mlq_msg *msg, char *buf, size_t len)
 #undef ADD
 }
 
-/* Puts ov in effect on w (NULL: none); on failure w keeps its old one. */
-static int swap_override(struct mlq_worker *w, struct mlq_worker_override *ov, struct mlq_err *err)
+/* Puts ov in effect on w (NULL: none) and returns the override it had;
+ * on failure (MLQ_ENOMEM) w keeps its old one. */
+static int swap_override(struct mlq_worker *w, struct mlq_worker_override *ov,
+                         struct mlq_worker_override **old, struct mlq_err *err)
 {
-    struct mlq_worker_override *old = w->ov;
+    *old = w->ov;
     w->ov = ov;
     if (mlq_workers_apply_desc(w, err) < 0) {
-        w->ov = old;
+        w->ov = *old;
         mlq_workers_apply_desc(w, NULL);
         return MLQ_ENOMEM;
     }
-    mlq_workers_override_free(old);
     mlq_workers_apply_res(w);
     return 0;
+}
+
+/* Stores w's override with its event. A database error fails the whole
+ * iteration (the loop rebuilds memory from the database); any other error
+ * leaves nothing written. */
+static int save(struct mlq_ctx *c, const struct mlq_worker *w, const struct mlq_msg *msg,
+                struct mlq_err *err)
+{
+    char detail[1024];
+    describe(msg, detail, sizeof detail);
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = persist(c, w, w->ov, err);
+    if (rc == 0)
+        rc = mlq_store_event_add(c->store, "worker_set", NULL, NULL, w->name, detail, err);
+    if (rc == 0)
+        mlq_info("worker %s set by %s: %s", w->name, c->who.name, detail);
+    return rc;
 }
 
 int mlq_workerset_on_set(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
@@ -239,27 +258,25 @@ int mlq_workerset_on_set(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     int rc = check_offer(w, msg, err);
     if (rc < 0)
         return rc;
-    struct mlq_worker_override *ov;
+    struct mlq_worker_override *ov, *old;
     if ((rc = build(w, msg, &ov, err)) < 0)
         return rc;
     if (ov_is_empty(ov)) {
         mlq_workers_override_free(ov);
         ov = NULL;
     }
-    char detail[1024];
-    describe(msg, detail, sizeof detail);
-    rc = mlq_store_begin(c->store, err);
-    if (rc == 0)
-        rc = persist(c, w, ov, err);
-    if (rc == 0)
-        rc = mlq_store_event_add(c->store, "worker_set", NULL, NULL, w->name, detail, err);
-    if (rc == 0)
-        rc = swap_override(w, ov, err);
-    else
+    if ((rc = swap_override(w, ov, &old, err)) < 0) {
         mlq_workers_override_free(ov);
-    if (rc < 0)
         return rc;
-    mlq_info("worker %s set by %s: %s", w->name, c->who.name, detail);
+    }
+    if ((rc = save(c, w, msg, err)) < 0) { /* back to what is stored */
+        w->ov = old;
+        mlq_workers_apply_desc(w, NULL);
+        mlq_workers_apply_res(w);
+        mlq_workers_override_free(ov);
+        return rc;
+    }
+    mlq_workers_override_free(old);
     c->dirty = true; /* placement takes the new offer at once */
     return mlq_admin_reply_worker(c, peer, msg->rid, w, err);
 }
