@@ -283,7 +283,7 @@ static void print_gpu_lines(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
                     (int)g->index, mlq_out_clean(g->type, type, sizeof(type)),
                     mlq_out_clean(g->uuid, uuid, sizeof(uuid)), g->job_id ? "job " : "free", job);
             print_gpu_load(f, g);
-            fputc('\n', f);
+            fputs(g->withheld ? " withheld by admin\n" : "\n", f);
         }
     }
 }

@@ -224,13 +224,13 @@ static json_t *strv_json(char *const *v, uint32_t n)
  * unknown, never 0. */
 json_t *mlq_jsonview_gpu(const struct mlq_gpuinfo *g)
 {
-    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I}", "index", (int)g->index,
+    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b}", "index", (int)g->index,
                      "uuid", str_or_null(g->uuid), "model", str_or_null(g->model), "type",
                      str_or_null(g->type), "mem", (json_int_t)g->mem, "job_id",
                      str_or_null(g->job_id), "util",
                      g->util_known ? json_integer(g->util) : json_null(), "mem_used",
                      g->util_known ? json_integer(g->mem_used) : json_null(), "idle_seconds",
-                     (json_int_t)(g->idle_ms / 1000));
+                     (json_int_t)(g->idle_ms / 1000), "withheld", (int)g->withheld);
 }
 
 static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)

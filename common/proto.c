@@ -46,7 +46,7 @@ static const char *name_of(const char *const *names, int n, int v)
 #define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define WORKERINFO_KEYS  (17 + MLQ_PROTOWORKER_WORKERINFO_KEYS)
 #define ATTEMPTINFO_KEYS 10
-#define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
+#define GPUINFO_KEYS     (7 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
 static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
 {
@@ -110,6 +110,7 @@ static void put_gpu_list(msgpack_packer *pk, const struct mlq_gpuinfo *g, uint32
         mlq_mpk_kv_str(pk, "type", g[i].type);
         mlq_mpk_kv_int(pk, "mem", g[i].mem);
         mlq_mpk_kv_str(pk, "job_id", g[i].job_id);
+        mlq_mpk_kv_bool(pk, "withheld", g[i].withheld);
         mlq_protometrics_put_gpuinfo(pk, &g[i]);
     }
 }
@@ -311,6 +312,8 @@ static int read_gpuinfo(const struct mlq_mpk_map *m, struct mlq_gpuinfo *g)
         rc = mlq_mpk_opt_int(m, "mem", 0, INT64_MAX, &g->mem);
     if (rc == 0)
         rc = read_opt_id(m, "job_id", &g->job_id);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(m, "withheld", &g->withheld);
     if (rc == 0)
         rc = mlq_protometrics_read_gpuinfo(m, g);
     return rc;

@@ -228,6 +228,9 @@ struct mlq_gpuinfo {
     int32_t util;     /* percent, 0..100 */
     int64_t mem_used; /* bytes */
     int64_t idle_ms;  /* allocated and at 0% for this long; 0 = not idle */
+    /* workerinfo only, optional on the wire: not offered, an admin's
+     * `mlq admin worker set --gpus` took it out of service. */
+    bool withheld;
 };
 
 /* One GPU's load in a heartbeat, read from NVML; GPUs NVML cannot read are

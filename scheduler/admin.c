@@ -51,8 +51,11 @@ static int build_gpu_view(struct mlq_ctx *c, struct gpu_view *gv)
         }
         /* A lost attempt's GPU stays with its job until its processes are
          * gone (leftover.h). */
-        for (int32_t g = 0; g < w->gpus; g++)
-            gv->by_worker[gv->offset[i] + (size_t)g].job_id = (char *)mlq_leftover_gpu_job(w, g);
+        for (int32_t g = 0; g < w->gpus; g++) {
+            struct mlq_gpuinfo *d = &gv->by_worker[gv->offset[i] + (size_t)g];
+            d->job_id = (char *)mlq_leftover_gpu_job(w, g);
+            d->withheld = !mlq_worker_gpu_offered(w, g);
+        }
         /* The last heartbeat's utilisation (workers with NVML only). */
         for (int32_t g = 0; w->gstat && g < w->gpus && g < MLQ_MAX_GPUS; g++) {
             struct mlq_gpuinfo *d = &gv->by_worker[gv->offset[i] + (size_t)g];

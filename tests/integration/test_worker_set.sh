@@ -95,6 +95,10 @@ wait_state "$J2" SUCCEEDED 20
 ok adm worker set w2 --gpus h100:1
 assert_eq 1 "$(wj w2 "['gpus']")" "GPUs offered by w2"
 assert_eq 2 "$(wj w2 "['reported']['gpus']")" "GPUs w2 reports"
+assert_eq '[false, true]' "$(wj w2 "['gpu_list']" | json "[g['withheld'] for g in d]")" \
+    "the GPU w2 no longer offers"
+ok mlq workers --gpus
+assert_contains "$OUT" "w2 gpu1 h100 - free withheld by admin" "workers --gpus marks it"
 ok held g1 --pool gpu --cpus 1 --gpus h100:1
 JG1=$OUT
 wait_state "$JG1" RUNNING 20

@@ -111,6 +111,7 @@ static void fill_gpu_list(void)
     sample_gpu_list[1].util_known = true;
     sample_gpu_list[1].util = 100;
     sample_gpu_list[1].mem_used = 85899345920LL;
+    sample_gpu_list[2].withheld = true;
 }
 
 static void fill_attempts(void)
@@ -738,6 +739,7 @@ static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struc
         assert_int_equal(a[i].util, b[i].util);
         assert_int_equal(a[i].mem_used, b[i].mem_used);
         assert_int_equal(a[i].idle_ms, b[i].idle_ms);
+        assert_int_equal(a[i].withheld, b[i].withheld);
     }
 }
 
