@@ -92,6 +92,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
                               msg->u.reg.gpu_list, msg->u.reg.ngpu_list, err);
     if (rc < 0)
         return rc;
+    mlq_workers_apply_res(w); /* the admin's override wins (workerset.h) */
     w->last_seen_mono = c->now_mono;
     w->last_seen_wall = c->now_wall;
     if (!w->first_seen_wall)
@@ -101,8 +102,8 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
         rc = mlq_workerloss_reconcile(c, w, msg->u.reg.attempts, msg->u.reg.nattempts, err);
     if (rc < 0)
         return rc;
-    /* The admin's override wins over what the worker says (workerset.h);
-     * after reconciling, so that the GPUs kept are the ones in use. */
+    /* Again once its attempts are booked: the GPUs an admin's cap keeps
+     * are the ones in use. */
     mlq_workers_apply_res(w);
     mlq_info("worker %s up: %zu attempts held", w->name, (size_t)msg->u.reg.nattempts);
     c->dirty = true;
