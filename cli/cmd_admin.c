@@ -13,6 +13,7 @@
 #include "keys.h"
 #include "cmd_backup.h"
 #include "cmd_tokens.h"
+#include "cmd_workerset.h"
 #include "output.h"
 
 enum { OPT_KEY = MLQ_CLI_OPT_FIRST_FREE, OPT_ADMIN };
@@ -22,6 +23,8 @@ static const char admin_usage[] =
     "       mlq admin user rm NAME\n"
     "       mlq admin worker add NAME --key FILE.pub\n"
     "       mlq admin worker rm NAME\n"
+    "       mlq admin worker set NAME [--pool P] [--label K=V ...] [--cpus N] ...\n"
+    "                                 (what it offers: mlq admin worker set --help)\n"
     "       mlq admin users [--json]\n"
     "       mlq admin token create NAME [--admin] [--user P] [--expires DUR]\n"
     "       mlq admin token rm NAME\n"
@@ -101,7 +104,8 @@ static int find_form(int argc, char **argv, enum form *out, int *skip, struct ml
         }
     }
     if (argc >= 2 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "worker") == 0))
-        return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin %s: expected add or rm", argv[1]);
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin %s: expected add, rm%s", argv[1],
+                           strcmp(argv[1], "worker") == 0 ? " or set" : "");
     return mlq_err_set(err, MLQ_CLI_EUSAGE,
                        "admin: expected user, worker, users, token, tokens, metrics or backup");
 }
@@ -309,6 +313,8 @@ int mlq_cmd_admin(struct mlq_cli *cli, int argc, char **argv)
         return mlq_cmd_admin_token(cli, argc, argv);
     if (argc >= 2 && strcmp(argv[1], "backup") == 0)
         return mlq_cmd_admin_backup(cli, argc, argv);
+    if (argc >= 3 && strcmp(argv[1], "worker") == 0 && strcmp(argv[2], "set") == 0)
+        return mlq_cmd_admin_worker_set(cli, argc - 2, argv + 2);
     struct admin_opts o;
     int rc = admin_parse(cli, argc, argv, &o);
     if (rc >= 0)

@@ -11,13 +11,15 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cmd_wsummary.h"
 #include "pages.h"
 #include "output.h"
 #include "jsonview.h"
 #include "res.h"
 
 static const char workers_usage[] =
-    "usage: mlq workers [--json] [--gpus]\n\n"
+    "usage: mlq workers [--json] [--gpus]\n"
+    "       mlq workers --summary [--json]\n\n"
     "Lists the workers, the address other hosts reach each at (mlq-worker\n"
     "--advertise-addr), their pool and labels and their resources (used/total).\n"
     "A worker that is draining (mlq-worker --drain-and-exit) shows as\n"
@@ -29,7 +31,13 @@ static const char workers_usage[] =
     "  --gpus            also list every GPU: type, UUID, the job holding it and,\n"
     "                    where the worker reads NVML, its utilisation and memory in\n"
     "                    use; IDLE marks a GPU held by a job at 0% for 10 minutes\n"
-    "  --json            {\"workers\": [...]}, GPUs included\n"
+    "An admin's `mlq admin worker set` shows below the table, with what the worker\n"
+    "itself says: \"w1: pool gpu (set by admin; worker says default)\".\n"
+    "  --summary         one line per pool: workers up, drained, down and unhealthy;\n"
+    "                    CPUs, memory and GPUs by type, free/total (free: on workers\n"
+    "                    that take jobs now); and a TOTAL line\n"
+    "  --json            {\"workers\": [...]}, GPUs included; with --summary\n"
+    "                    {\"pools\": [...], \"total\": {...}}\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n";
 
@@ -38,11 +46,12 @@ static const struct option workers_longopts[] = {
     MLQ_CLI_TIMEOUT_LONGOPT,
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {"gpus", no_argument, NULL, 'g'},
+    {"summary", no_argument, NULL, 's'},
     {NULL, 0, NULL, 0},
 };
 
 struct workers_opts {
-    bool json, gpus;
+    bool json, gpus, summary;
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -61,6 +70,8 @@ static int workers_parse(struct mlq_cli *cli, int argc, char **argv, struct work
             o->json = true;
         } else if (c == 'g') {
             o->gpus = true;
+        } else if (c == 's') {
+            o->summary = true;
         } else if (c == MLQ_CLI_OPT_SCHEDULER) {
             cli->scheduler_opt = optarg;
         } else if (c == MLQ_CLI_OPT_TIMEOUT) {
@@ -72,6 +83,8 @@ static int workers_parse(struct mlq_cli *cli, int argc, char **argv, struct work
     if (rc == 0 && optind < argc)
         rc =
             mlq_err_set(&err, MLQ_CLI_EUSAGE, "workers: unexpected argument '%.40s'", argv[optind]);
+    if (rc == 0 && o->summary && o->gpus)
+        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "workers: --summary and --gpus exclude each other");
     if (rc < 0) {
         fprintf(stderr, "mlq: %s (see `mlq workers --help`)\n", err.msg);
         return MLQ_EXIT_USAGE;
@@ -207,6 +220,52 @@ static void print_drain_reasons(FILE *f, const struct mlq_workerinfo *w, uint32_
     }
 }
 
+/* ", cpus 2 (set by admin; worker says 4)": one value an admin set over
+ * what the worker reports, when they differ. */
+static void print_set_item(FILE *f, bool *first, const char *what, const char *set,
+                           const char *says)
+{
+    if (strcmp(set, says) == 0)
+        return;
+    fprintf(f, "%s%s %s (set by admin; worker says %s)", *first ? ": " : ", ", what, set, says);
+    *first = false;
+}
+
+static void print_set_worker(FILE *f, const struct mlq_workerinfo *w)
+{
+    char name[MLQ_MAX_NAME + 1], a[96], b[96];
+    struct mlq_workerinfo rep = {.labels = w->rep_labels, .nlabels = w->rep_nlabels};
+    bool first = true;
+    fprintf(f, "%s", mlq_out_clean(w->name, name, sizeof(name)));
+    print_set_item(f, &first, "pool", w->pool ? w->pool : "default",
+                   w->rep_pool ? w->rep_pool : "default");
+    print_set_item(f, &first, "labels", labels_text(w, a, sizeof(a)),
+                   labels_text(&rep, b, sizeof(b)));
+    print_set_item(f, &first, "cpus", mlq_res_fmt_cpus(w->cpus_m, a, sizeof(a)),
+                   mlq_res_fmt_cpus(w->rep_cpus_m, b, sizeof(b)));
+    print_set_item(f, &first, "mem", mlq_res_fmt_mem(w->mem, a, sizeof(a)),
+                   mlq_res_fmt_mem(w->rep_mem, b, sizeof(b)));
+    snprintf(a, sizeof(a), "%d", (int)w->gpus);
+    snprintf(b, sizeof(b), "%d", (int)w->rep_gpus);
+    print_set_item(f, &first, "gpus", a, b);
+    fprintf(f, "%s\n", first ? ": set by admin, as the worker says" : "");
+}
+
+/* One line per worker an admin set something on (`mlq admin worker set`):
+ * what is in effect and what the worker itself says. */
+static void print_set_by_admin(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
+{
+    bool first = true;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!w[i].set_by_admin)
+            continue;
+        if (first)
+            fputc('\n', f);
+        first = false;
+        print_set_worker(f, &w[i]);
+    }
+}
+
 /* " util 37% mem 10.2G", from the worker's last heartbeat (NVML only), and
  * " IDLE 42m" for a GPU held by a job that has shown 0% for
  * MLQ_CLI_GPU_IDLE_MS or more: booked but doing nothing. */
@@ -244,7 +303,7 @@ static void print_gpu_lines(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
                     (int)g->index, mlq_out_clean(g->type, type, sizeof(type)),
                     mlq_out_clean(g->uuid, uuid, sizeof(uuid)), g->job_id ? "job " : "free", job);
             print_gpu_load(f, g);
-            fputc('\n', f);
+            fputs(g->withheld ? " withheld by admin\n" : "\n", f);
         }
     }
 }
@@ -266,6 +325,7 @@ int mlq_cli_workers_print(FILE *f, const struct mlq_workerinfo *w, uint32_t n, b
     if (rc < 0)
         return rc;
     print_drain_reasons(f, w, n);
+    print_set_by_admin(f, w, n);
     if (gpus)
         print_gpu_lines(f, w, n);
     return ferror(f) ? MLQ_EIO : 0;
@@ -277,6 +337,8 @@ int mlq_cmd_workers(struct mlq_cli *cli, int argc, char **argv)
     int rc = workers_parse(cli, argc, argv, &o);
     if (rc >= 0)
         return rc;
+    if (o.summary)
+        return mlq_cli_wsummary_run(cli, o.json);
     struct mlq_err err = {0};
     struct mlq_msg req = {.type = MLQ_MSG_WORKERS}, reply;
     if ((rc = mlq_pages_request(cli, &req, MLQ_MSG_WORKER_LIST, 0, &reply, &err)) < 0)

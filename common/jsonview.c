@@ -224,13 +224,13 @@ static json_t *strv_json(char *const *v, uint32_t n)
  * unknown, never 0. */
 json_t *mlq_jsonview_gpu(const struct mlq_gpuinfo *g)
 {
-    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I}", "index", (int)g->index,
+    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b}", "index", (int)g->index,
                      "uuid", str_or_null(g->uuid), "model", str_or_null(g->model), "type",
                      str_or_null(g->type), "mem", (json_int_t)g->mem, "job_id",
                      str_or_null(g->job_id), "util",
                      g->util_known ? json_integer(g->util) : json_null(), "mem_used",
                      g->util_known ? json_integer(g->mem_used) : json_null(), "idle_seconds",
-                     (json_int_t)(g->idle_ms / 1000));
+                     (json_int_t)(g->idle_ms / 1000), "withheld", (int)g->withheld);
 }
 
 static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)
@@ -259,10 +259,25 @@ static json_t *worker_core(const struct mlq_workerinfo *w)
         str_or_null(w->health), "version", str_or_null(w->version), "git", str_or_null(w->git));
 }
 
+/* What the worker itself reports, where an admin set something over it
+ * (`mlq admin worker set`); null otherwise. */
+static json_t *reported_json(const struct mlq_workerinfo *w)
+{
+    if (!w->set_by_admin)
+        return json_null();
+    return json_pack("{s:s, s:o, s:f, s:I, s:i}", "pool",
+                     w->rep_pool && w->rep_pool[0] ? w->rep_pool : "default", "labels",
+                     strv_json(w->rep_labels, w->rep_nlabels), "cpus",
+                     (double)w->rep_cpus_m / 1000.0, "mem", (json_int_t)w->rep_mem, "gpus",
+                     (int)w->rep_gpus);
+}
+
 json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)
 {
     json_t *o = worker_core(w);
-    if (o && json_object_set_new(o, "addr", str_or_null(w->addr)) < 0) {
+    if (o && (json_object_set_new(o, "addr", str_or_null(w->addr)) < 0 ||
+              json_object_set_new(o, "set_by_admin", json_boolean(w->set_by_admin)) < 0 ||
+              json_object_set_new(o, "reported", reported_json(w)) < 0)) {
         json_decref(o);
         o = NULL;
     }

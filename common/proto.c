@@ -17,6 +17,7 @@
 #include "mpk.h"
 #include "protoauth.h"
 #include "protometrics.h"
+#include "protoworker.h"
 #include "prototoken.h"
 #include "protobackup.h"
 #include "protopipe.h"
@@ -45,9 +46,9 @@ static const char *name_of(const char *const *names, int n, int v)
 /* ---- shared structures: encoding ---------------------------------------- */
 
 #define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
-#define WORKERINFO_KEYS  20
+#define WORKERINFO_KEYS  (20 + MLQ_PROTOWORKER_WORKERINFO_KEYS)
 #define ATTEMPTINFO_KEYS 10
-#define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
+#define GPUINFO_KEYS     (7 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
 static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
 {
@@ -111,6 +112,7 @@ static void put_gpu_list(msgpack_packer *pk, const struct mlq_gpuinfo *g, uint32
         mlq_mpk_kv_str(pk, "type", g[i].type);
         mlq_mpk_kv_int(pk, "mem", g[i].mem);
         mlq_mpk_kv_str(pk, "job_id", g[i].job_id);
+        mlq_mpk_kv_bool(pk, "withheld", g[i].withheld);
         mlq_protometrics_put_gpuinfo(pk, &g[i]);
     }
 }
@@ -138,6 +140,7 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     mlq_mpk_kv_str(pk, "addr", w->addr);
     mlq_mpk_kv_str(pk, "version", w->version);
     mlq_mpk_kv_str(pk, "git", w->git);
+    mlq_protoworker_put_workerinfo(pk, w);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
@@ -315,6 +318,8 @@ static int read_gpuinfo(const struct mlq_mpk_map *m, struct mlq_gpuinfo *g)
     if (rc == 0)
         rc = read_opt_id(m, "job_id", &g->job_id);
     if (rc == 0)
+        rc = mlq_mpk_opt_bool(m, "withheld", &g->withheld);
+    if (rc == 0)
         rc = mlq_protometrics_read_gpuinfo(m, g);
     return rc;
 }
@@ -367,6 +372,8 @@ static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerin
         rc = mlq_mpk_read_str(m, "version", MLQ_MAX_VERSION, true, &w->version);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "git", MLQ_MAX_VERSION, true, &w->git);
+    if (rc == 0)
+        rc = mlq_protoworker_read_workerinfo(m, w);
     return rc;
 }
 
@@ -1272,6 +1279,11 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                         mlq_protobackup_free_req},
     [MLQ_MSG_BACKUP_DONE] = {"backup_done", 7, mlq_protobackup_enc_done, mlq_protobackup_dec_done,
                              mlq_protobackup_free_done},
+    [MLQ_MSG_WORKER_SET] = {"worker_set", 9, mlq_protoworker_enc_set, mlq_protoworker_dec_set,
+                            mlq_protoworker_free_set},
+    [MLQ_MSG_WORKER_SUMMARY] = {"worker_summary", 0, NULL, NULL, NULL},
+    [MLQ_MSG_WORKER_SUMMARY_LIST] = {"worker_summary_list", 1, mlq_protoworker_enc_summary,
+                                     mlq_protoworker_dec_summary, mlq_protoworker_free_summary},
     [MLQ_MSG_REGISTER] = {"register", 12, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
@@ -1478,6 +1490,7 @@ void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
     free(w->addr);
     free(w->version);
     free(w->git);
+    mlq_protoworker_free_workerinfo(w);
     free_gpu_list(w->gpu_list, w->ngpu_list);
     memset(w, 0, sizeof *w);
 }

@@ -29,41 +29,45 @@ enum mlq_msg_type {
     MLQ_MSG_ERROR = 0, /* "error"      code, msg */
     MLQ_MSG_OK,        /* "ok"         (no fields) */
     /* client -> scheduler, and their replies */
-    MLQ_MSG_SUBMIT,        /* "submit"      spec */
-    MLQ_MSG_SUBMITTED,     /* "submitted"   id */
-    MLQ_MSG_JOBS,          /* "jobs"        ids[] (prefixes), state, limit */
-    MLQ_MSG_JOB_LIST,      /* "job_list"    jobs[] */
-    MLQ_MSG_CANCEL,        /* "cancel"      ids[] (prefixes); reply job_list */
-    MLQ_MSG_WORKERS,       /* "workers"     cursor (optional) */
-    MLQ_MSG_WORKER_LIST,   /* "worker_list" workers[] */
-    MLQ_MSG_LOGS,          /* "logs"        job (prefix), stream, offset, max */
-    MLQ_MSG_LOG_DATA,      /* "log_data"    data, offset, size, state, done */
-    MLQ_MSG_DRAIN,         /* "drain"       worker, reason; reply worker_list */
-    MLQ_MSG_RESUME,        /* "resume"      worker; reply worker_list */
-    MLQ_MSG_WHY,           /* "why"         job (prefix) */
-    MLQ_MSG_WHY_REPLY,     /* "why_reply"   job_id, state, blocker, text, ... */
-    MLQ_MSG_SCHEDULE_ADD,  /* "schedule_add"  schedule (scheduleinfo); reply schedule_list */
-    MLQ_MSG_SCHEDULE_CMD,  /* "schedule_cmd"  name, op; reply schedule_list (or ok for rm) */
-    MLQ_MSG_SCHEDULES,     /* "schedules"     name|nil; reply schedule_list */
-    MLQ_MSG_SCHEDULE_LIST, /* "schedule_list" schedules[] */
-    MLQ_MSG_USER_ADD,      /* "user_add"    name, key, role; reply user_list */
-    MLQ_MSG_USER_RM,       /* "user_rm"     name, kind; reply ok */
-    MLQ_MSG_USERS,         /* "users"       (no fields); reply user_list */
-    MLQ_MSG_USER_LIST,     /* "user_list"   users[] */
-    MLQ_MSG_EVENTS,        /* "events"      job|nil, since_ms, limit; reply event_list */
-    MLQ_MSG_EVENT_LIST,    /* "event_list"  events[] */
-    MLQ_MSG_METRICS,       /* "metrics"      (no fields); reply metrics_text */
-    MLQ_MSG_METRICS_TEXT,  /* "metrics_text" text (Prometheus text format) */
-    MLQ_MSG_TOKEN_CREATE,  /* "token_create" name, principal, role, expires_in_ms; reply token_list
-                            */
-    MLQ_MSG_TOKEN_RM,      /* "token_rm"     name; reply ok */
-    MLQ_MSG_TOKENS,        /* "tokens"       (no fields); reply token_list */
-    MLQ_MSG_TOKEN_LIST,    /* "token_list"   tokens[] (secret only in a create's reply) */
-    MLQ_MSG_USAGE,         /* "usage"        (no fields); reply usage_list */
-    MLQ_MSG_USAGE_LIST,    /* "usage_list"   users[] (fair-share use) */
-    MLQ_MSG_BACKUP,        /* "backup"       path (absolute, on the scheduler's host) */
-    MLQ_MSG_BACKUP_DONE,   /* "backup_done"  path, size, pages, page_size, duration_ms, schema,
-                              integrity */
+    MLQ_MSG_SUBMIT,         /* "submit"      spec */
+    MLQ_MSG_SUBMITTED,      /* "submitted"   id */
+    MLQ_MSG_JOBS,           /* "jobs"        ids[] (prefixes), state, limit */
+    MLQ_MSG_JOB_LIST,       /* "job_list"    jobs[] */
+    MLQ_MSG_CANCEL,         /* "cancel"      ids[] (prefixes); reply job_list */
+    MLQ_MSG_WORKERS,        /* "workers"     cursor (optional) */
+    MLQ_MSG_WORKER_LIST,    /* "worker_list" workers[] */
+    MLQ_MSG_LOGS,           /* "logs"        job (prefix), stream, offset, max */
+    MLQ_MSG_LOG_DATA,       /* "log_data"    data, offset, size, state, done */
+    MLQ_MSG_DRAIN,          /* "drain"       worker, reason; reply worker_list */
+    MLQ_MSG_RESUME,         /* "resume"      worker; reply worker_list */
+    MLQ_MSG_WHY,            /* "why"         job (prefix) */
+    MLQ_MSG_WHY_REPLY,      /* "why_reply"   job_id, state, blocker, text, ... */
+    MLQ_MSG_SCHEDULE_ADD,   /* "schedule_add"  schedule (scheduleinfo); reply schedule_list */
+    MLQ_MSG_SCHEDULE_CMD,   /* "schedule_cmd"  name, op; reply schedule_list (or ok for rm) */
+    MLQ_MSG_SCHEDULES,      /* "schedules"     name|nil; reply schedule_list */
+    MLQ_MSG_SCHEDULE_LIST,  /* "schedule_list" schedules[] */
+    MLQ_MSG_USER_ADD,       /* "user_add"    name, key, role; reply user_list */
+    MLQ_MSG_USER_RM,        /* "user_rm"     name, kind; reply ok */
+    MLQ_MSG_USERS,          /* "users"       (no fields); reply user_list */
+    MLQ_MSG_USER_LIST,      /* "user_list"   users[] */
+    MLQ_MSG_EVENTS,         /* "events"      job|nil, since_ms, limit; reply event_list */
+    MLQ_MSG_EVENT_LIST,     /* "event_list"  events[] */
+    MLQ_MSG_METRICS,        /* "metrics"      (no fields); reply metrics_text */
+    MLQ_MSG_METRICS_TEXT,   /* "metrics_text" text (Prometheus text format) */
+    MLQ_MSG_TOKEN_CREATE,   /* "token_create" name, principal, role, expires_in_ms; reply token_list
+                             */
+    MLQ_MSG_TOKEN_RM,       /* "token_rm"     name; reply ok */
+    MLQ_MSG_TOKENS,         /* "tokens"       (no fields); reply token_list */
+    MLQ_MSG_TOKEN_LIST,     /* "token_list"   tokens[] (secret only in a create's reply) */
+    MLQ_MSG_USAGE,          /* "usage"        (no fields); reply usage_list */
+    MLQ_MSG_USAGE_LIST,     /* "usage_list"   users[] (fair-share use) */
+    MLQ_MSG_BACKUP,         /* "backup"       path (absolute, on the scheduler's host) */
+    MLQ_MSG_BACKUP_DONE,    /* "backup_done"  path, size, pages, page_size, duration_ms, schema,
+                               integrity */
+    MLQ_MSG_WORKER_SET,     /* "worker_set"   worker, reset, pool, labels, clear_labels,
+                               cpus_m, mem, gpus, gpu_type; reply worker_list */
+    MLQ_MSG_WORKER_SUMMARY, /* "worker_summary"      (no fields); reply worker_summary_list */
+    MLQ_MSG_WORKER_SUMMARY_LIST, /* "worker_summary_list" pools[] */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -227,6 +231,9 @@ struct mlq_gpuinfo {
     int32_t util;     /* percent, 0..100 */
     int64_t mem_used; /* bytes */
     int64_t idle_ms;  /* allocated and at 0% for this long; 0 = not idle */
+    /* workerinfo only, optional on the wire: not offered, an admin's
+     * `mlq admin worker set --gpus` took it out of service. */
+    bool withheld;
 };
 
 /* One GPU's load in a heartbeat, read from NVML; GPUs NVML cannot read are
@@ -312,6 +319,32 @@ struct mlq_workerinfo {
     /* Optional: what the worker said in "register" (NULL: unknown). */
     char *version;
     char *git;
+    /* Optional on the wire: an admin set pool, labels or resources
+     * (`mlq admin worker set`); the fields above are what is in effect,
+     * these what the worker itself reports. gpus counts offered GPUs. */
+    bool set_by_admin;
+    char *rep_pool;
+    char **rep_labels;
+    uint32_t rep_nlabels;
+    int64_t rep_cpus_m, rep_mem;
+    int32_t rep_gpus;
+};
+
+/* One GPU type of a pool in a worker summary. */
+struct mlq_gpusum {
+    char *type; /* "h100"; "unknown" where the worker did not say */
+    int32_t free, total;
+};
+
+/* One pool of `mlq workers --summary`: workers by state and what the UP
+ * ones offer. total counts UP workers; free only those open to placement
+ * (not drained, draining or unhealthy). */
+struct mlq_poolsum {
+    char *pool;
+    int32_t up, drained, down, unhealthy;
+    int64_t cpus_m, cpus_free_m, mem, mem_free;
+    struct mlq_gpusum *gpus; /* by type name */
+    uint32_t ngpus;          /* <= MLQ_MAX_GPUS */
 };
 
 /* An attempt a worker holds, named in "register". */
@@ -516,6 +549,21 @@ struct mlq_msg {
             char *job; /* id prefix */
         } why;
         struct {
+            char *worker;
+            bool reset;          /* drop the override first */
+            char *pool;          /* NULL: unchanged */
+            bool clear_labels;   /* drop the worker's own labels */
+            char **labels;       /* "k=v" set by key */
+            uint32_t nlabels;    /* <= MLQ_MAX_LABELS */
+            int64_t cpus_m, mem; /* 0: unchanged */
+            int32_t gpus;        /* -1: unchanged */
+            char *gpu_type;      /* with gpus: cap only this type; NULL any */
+        } worker_set;
+        struct {
+            struct mlq_poolsum *pools;
+            uint32_t npools; /* <= MLQ_MAX_WORKERS */
+        } worker_summary;
+        struct {
             char name[MLQ_MAX_NAME + 1];
             char key[MLQ_KEY_Z85_LEN + 1];
             char role[MLQ_ROLE_NAME_MAX]; /* "user", "admin", "worker" */
@@ -571,7 +619,7 @@ struct mlq_msg {
             enum mlq_job_state state;
             char *blocker;        /* "none", "dependency", "retry_wait", "priority",
                                      "reservation", "pool", "labels", "gpu_type",
-                                     "never_fits", "resources", "drained",
+                                     "never_fits", "admin_limit", "resources", "drained",
                                      "no_workers" */
             char *text;           /* one line for humans */
             char *closest_worker; /* may be NULL */

@@ -51,8 +51,11 @@ static int build_gpu_view(struct mlq_ctx *c, struct gpu_view *gv)
         }
         /* A lost attempt's GPU stays with its job until its processes are
          * gone (leftover.h). */
-        for (int32_t g = 0; g < w->gpus; g++)
-            gv->by_worker[gv->offset[i] + (size_t)g].job_id = (char *)mlq_leftover_gpu_job(w, g);
+        for (int32_t g = 0; g < w->gpus; g++) {
+            struct mlq_gpuinfo *d = &gv->by_worker[gv->offset[i] + (size_t)g];
+            d->job_id = (char *)mlq_leftover_gpu_job(w, g);
+            d->withheld = !mlq_worker_gpu_offered(w, g);
+        }
         /* The last heartbeat's utilisation (workers with NVML only). */
         for (int32_t g = 0; w->gstat && g < w->gpus && g < MLQ_MAX_GPUS; g++) {
             struct mlq_gpuinfo *d = &gv->by_worker[gv->offset[i] + (size_t)g];
@@ -78,7 +81,7 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .cpus_used_m = w->cpus_used_m,
         .mem = w->mem,
         .mem_used = w->mem_used,
-        .gpus = w->gpus,
+        .gpus = w->gpus - __builtin_popcountll(w->gpu_withheld),
         .gpus_used = __builtin_popcountll(w->gpu_used),
         .running = w->running,
         .draining = w->draining || w->drained,
@@ -95,6 +98,13 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .addr = w->addr[0] ? (char *)w->addr : NULL,
         .version = w->version[0] ? (char *)w->version : NULL,
         .git = w->git[0] ? (char *)w->git : NULL,
+        .set_by_admin = w->ov != NULL,
+        .rep_pool = (char *)w->rep_pool,
+        .rep_labels = w->rep_labels,
+        .rep_nlabels = w->rep_nlabels,
+        .rep_cpus_m = w->rep_cpus_m,
+        .rep_mem = w->rep_mem,
+        .rep_gpus = w->gpus,
     };
 }
 
@@ -140,6 +150,12 @@ static int reply_workers(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_
     free(gv.offset);
     free(v);
     return rc;
+}
+
+int mlq_admin_reply_worker(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                           const struct mlq_worker *w, struct mlq_err *err)
+{
+    return reply_workers(c, peer, rid, w, 0, err);
 }
 
 int mlq_admin_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
@@ -287,6 +303,13 @@ static int forget_worker(struct mlq_ctx *c, const char *name, struct mlq_err *er
     if (rc < 0)
         return rc;
     w->forgotten = true;
+    /* Its override went with its row: back to what it reports, should it
+     * ever register again. */
+    mlq_workers_override_free(w->ov);
+    w->ov = NULL;
+    if (mlq_workers_apply_desc(w, err) < 0)
+        return MLQ_ENOMEM;
+    mlq_workers_apply_res(w);
     mlq_info("worker %s forgotten by %s", name, c->who.name);
     return 0;
 }

@@ -9,6 +9,9 @@
 
 int mlq_admin_on_workers(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err);
+/* Replies with a worker_list holding w alone. */
+int mlq_admin_reply_worker(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                           const struct mlq_worker *w, struct mlq_err *err);
 int mlq_admin_on_drain(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                        struct mlq_err *err);
 int mlq_admin_on_resume(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

@@ -26,11 +26,14 @@ static int by_end(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* GPUs of mask that come free for placement when their job ends (a GPU an
+ * admin withheld does not). */
 static int32_t gpus_of_type(const struct mlq_worker *w, uint64_t mask, const char *type)
 {
     int32_t n = 0;
     for (int i = 0; i < MLQ_MAX_GPUS; i++)
-        if ((mask & (1ULL << i)) && (!type || strcmp(mlq_worker_gpu_type(w, i), type) == 0))
+        if ((mask & (1ULL << i)) && mlq_worker_gpu_offered(w, i) &&
+            (!type || strcmp(mlq_worker_gpu_type(w, i), type) == 0))
             n++;
     return n;
 }

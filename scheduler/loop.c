@@ -11,6 +11,7 @@
 
 #include "admin.h"
 #include "backup.h"
+#include "workerset.h"
 #include "client.h"
 #include "clock.h"
 #include "ctx.h"
@@ -80,6 +81,8 @@ static const struct {
     [MLQ_MSG_TOKENS] = {mlq_tokens_on_list, ADMIN, FROM_ANY},
     [MLQ_MSG_USAGE] = {mlq_client_on_usage, PEOPLE, FROM_ANY},
     [MLQ_MSG_BACKUP] = {mlq_backup_on_request, ADMIN, FROM_ANY},
+    [MLQ_MSG_WORKER_SET] = {mlq_workerset_on_set, ADMIN, FROM_ANY},
+    [MLQ_MSG_WORKER_SUMMARY] = {mlq_workerset_on_summary, PEOPLE, FROM_ANY},
     [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, WORKER, FROM_ANY},
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, WORKER, FROM_WORKER},
     [MLQ_MSG_REPORT] = {mlq_wproto_on_report, WORKER, FROM_WORKER},

@@ -542,7 +542,7 @@ static struct res *res_row(struct restab *t, const char *pool, const char *type)
  * on w; 0 otherwise. A shape's head stands for its whole shape (queue.h). */
 static int32_t stranded_on(const struct mlq_worker *w, struct mlq_job *const *heads, size_t nh)
 {
-    int32_t free_gpus = w->gpus - __builtin_popcountll(w->gpu_used);
+    int32_t free_gpus = mlq_place_gpus_free(w, NULL);
     if (nh == 0 || free_gpus <= 0 || !mlq_place_open(w))
         return 0;
     for (size_t i = 0; i < nh; i++) {
@@ -598,6 +598,8 @@ static void render_workers(struct sb *b, struct mlq_ctx *c)
         r->mem_used += w->mem_used;
         int32_t strand = stranded_on(w, heads, nh);
         for (int g = 0; g < w->gpus && g < MLQ_MAX_GPUS; g++) {
+            if (!mlq_worker_gpu_offered(w, g))
+                continue;
             struct res *rg = res_row(t, pool, type_label(w, g));
             rg->gpus++;
             bool used = (w->gpu_used >> g) & 1;

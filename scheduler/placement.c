@@ -36,16 +36,13 @@ bool mlq_place_open(const struct mlq_worker *w)
     return w->state == MLQ_WORKER_UP && !w->drained && !w->draining && !w->unhealthy;
 }
 
+/* GPUs an admin withheld (workers.h) count neither as free nor in all. */
 static int32_t count_gpus(const struct mlq_worker *w, const char *type, bool free_only)
 {
-    if (!type && !free_only)
-        return w->gpus;
-    if (!type)
-        return w->gpus - __builtin_popcountll(w->gpu_used);
     int32_t n = 0;
     for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS; i++)
-        if ((!free_only || !(w->gpu_used & (1ULL << i))) &&
-            strcmp(mlq_worker_gpu_type(w, i), type) == 0)
+        if (mlq_worker_gpu_offered(w, i) && (!free_only || !(w->gpu_used & (1ULL << i))) &&
+            (!type || strcmp(mlq_worker_gpu_type(w, i), type) == 0))
             n++;
     return n;
 }
@@ -109,7 +106,7 @@ int mlq_place_pick_gpus(const struct mlq_worker *w, int32_t n, const char *type,
     uint64_t m = 0;
     int32_t got = 0;
     for (int32_t i = 0; i < w->gpus && i < MLQ_MAX_GPUS && got < n; i++) {
-        if (w->gpu_used & (1ULL << i))
+        if ((w->gpu_used & (1ULL << i)) || !mlq_worker_gpu_offered(w, i))
             continue;
         if (type && strcmp(mlq_worker_gpu_type(w, i), type) != 0)
             continue;

@@ -13,6 +13,7 @@
 #include "pipeline.h"
 #include "placement.h"
 #include "queue.h"
+#include "workerset.h"
 
 struct recover_ctx {
     struct mlq_ctx *c;
@@ -26,15 +27,32 @@ static int recover_worker(const struct mlq_store_worker *sw, void *arg)
     if (!w)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "too many workers in the database");
     w->state = MLQ_WORKER_DOWN;
-    w->cpus_m = sw->cpus_m;
-    w->mem = sw->mem;
+    w->cpus_m = w->rep_cpus_m = sw->cpus_m;
+    w->mem = w->rep_mem = sw->mem;
     w->gpus = sw->gpus;
     w->first_seen_wall = sw->first_seen_ms;
     w->last_seen_wall = sw->last_seen_ms;
     w->drained = sw->drained;
     snprintf(w->drain_reason, sizeof w->drain_reason, "%s", sw->drain_reason);
-    snprintf(w->pool, sizeof w->pool, "%s", sw->pool[0] ? sw->pool : "default");
+    snprintf(w->rep_pool, sizeof w->rep_pool, "%s", sw->pool[0] ? sw->pool : "default");
+    snprintf(w->pool, sizeof w->pool, "%s", w->rep_pool);
     return 0;
+}
+
+/* An admin's override of a worker the database knows; one whose worker
+ * row is gone (forgotten by hand) waits for it to register. */
+static int recover_override(const struct mlq_store_override *o, void *arg)
+{
+    struct recover_ctx *rc = arg;
+    struct mlq_worker *w = mlq_workers_get(rc->c->workers, o->worker);
+    return w ? mlq_workerset_load(w, o, rc->err) : 0;
+}
+
+/* What each worker offers, now that its attempts hold their GPUs. */
+static void apply_overrides(struct mlq_ctx *c)
+{
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++)
+        mlq_workers_apply_res(mlq_workers_at(c->workers, i));
 }
 
 /* Ended attempts feed fair share; running ones are counted when their
@@ -180,6 +198,8 @@ int mlq_recover_run(struct mlq_ctx *c, struct mlq_err *err)
 {
     struct recover_ctx rc = {c, err};
     int r = mlq_store_each_worker(c->store, recover_worker, &rc, err);
+    if (r == 0)
+        r = mlq_store_each_override(c->store, recover_override, &rc, err);
     /* Use older than a few half-lives no longer matters. */
     if (r == 0)
         r = mlq_store_each_usage(c->store, c->now_wall - 5 * c->fs_half_life_ms, recover_usage, &rc,
@@ -188,6 +208,8 @@ int mlq_recover_run(struct mlq_ctx *c, struct mlq_err *err)
         r = mlq_store_each_active_job(c->store, recover_job, &rc, err);
     if (r == 0)
         r = mlq_store_each_live_attempt(c->store, recover_attempt, &rc, err);
+    if (r == 0)
+        apply_overrides(c);
     if (r == 0)
         r = requeue_orphans(c, err);
     if (r == 0)

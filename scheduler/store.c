@@ -210,6 +210,17 @@ static const char *const migrations[] = {
     " role TEXT NOT NULL CHECK (role IN ('user', 'admin')),"
     " hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
     "PRAGMA user_version = 8;",
+    /* 8 -> 9: what admins set on workers (storeworker.c): pool, labels and
+     * offered resources that win over what the worker reports. Labels are
+     * "k=v" lines joined by newlines (a label holds no whitespace). */
+    "CREATE TABLE worker_overrides ("
+    " worker TEXT PRIMARY KEY NOT NULL, pool TEXT,"
+    " clear_labels INTEGER NOT NULL DEFAULT 0 CHECK (clear_labels IN (0, 1)),"
+    " labels TEXT NOT NULL DEFAULT '',"
+    " cpus_m INTEGER NOT NULL DEFAULT 0 CHECK (cpus_m >= 0),"
+    " mem INTEGER NOT NULL DEFAULT 0 CHECK (mem >= 0),"
+    " gpus INTEGER NOT NULL DEFAULT -1 CHECK (gpus >= -1), gpu_type TEXT);"
+    "PRAGMA user_version = 9;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -380,6 +391,7 @@ struct mlq_store {
     struct mlq_storepipe *pipe;     /* storepipe.c's statements */
     struct mlq_storeauth *auth;     /* storeauth.c's statements */
     struct mlq_storetoken *token;   /* storetoken.c's statements */
+    struct mlq_storeworker *worker; /* storeworker.c's statements */
     struct mlq_storeretain *retain; /* storeretain.c's statements */
     bool tx;                        /* the caller's transaction is open */
     int64_t
@@ -400,6 +412,11 @@ struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st)
 struct mlq_storetoken *mlq_storei_token(struct mlq_store *st)
 {
     return st->token;
+}
+
+struct mlq_storeworker *mlq_storei_worker(struct mlq_store *st)
+{
+    return st->worker;
 }
 
 struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st)
@@ -708,6 +725,8 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
     if (rc == 0)
         rc = mlq_storetoken_open(st->db, &st->token, err);
     if (rc == 0)
+        rc = mlq_storeworker_open(st->db, &st->worker, err);
+    if (rc == 0)
         rc = mlq_storeretain_open(st->db, &st->retain, err);
     if (rc < 0) {
         mlq_store_close(&st);
@@ -749,6 +768,7 @@ void mlq_store_close(struct mlq_store **stp)
     mlq_storepipe_close(&st->pipe);
     mlq_storeauth_close(&st->auth);
     mlq_storetoken_close(&st->token);
+    mlq_storeworker_close(&st->worker);
     mlq_storeretain_close(&st->retain);
     sqlite3_close(st->db);
     free(st);

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 8
+#define MLQ_STORE_SCHEMA_VERSION 9
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -168,13 +168,35 @@ void mlq_store_jobinfo_array_free(struct mlq_jobinfo **arr, uint32_t n);
 
 int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w,
                           struct mlq_err *err);
-/* Deletes worker name's row (nothing when it has none) and appends a
- * "worker_removed" event with detail (may be NULL). */
+/* Deletes worker name's row and its admin override (nothing when it has
+ * none) and appends a "worker_removed" event with detail (may be NULL). */
 int mlq_store_worker_forget(struct mlq_store *st, const char *name, const char *detail,
                             struct mlq_err *err);
 typedef int (*mlq_store_worker_fn)(const struct mlq_store_worker *w, void *ctx);
 int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ctx,
                           struct mlq_err *err);
+
+/* What an admin set on a worker (`mlq admin worker set`, schema v9): it wins
+ * over what the worker reports, also across its re-registrations and the
+ * scheduler's restarts, until reset. */
+struct mlq_store_override {
+    char worker[MLQ_MAX_NAME + 1];
+    char pool[MLQ_MAX_NAME + 1];         /* "" = the worker's own */
+    bool clear_labels;                   /* the worker's own labels are dropped */
+    const char *labels;                  /* "k=v" lines joined by '\n'; NULL or "" = none */
+    int64_t cpus_m, mem;                 /* 0 = the worker's own */
+    int32_t gpus;                        /* -1 = the worker's own */
+    char gpu_type[MLQ_MAX_GPU_TYPE + 1]; /* with gpus: only this type is capped */
+};
+/* Inserts or replaces the worker's override (inside the caller's
+ * transaction); names, pool, labels and numbers are checked first. */
+int mlq_store_override_save(struct mlq_store *st, const struct mlq_store_override *o,
+                            struct mlq_err *err);
+/* Drops the worker's override; 0 also when it had none. */
+int mlq_store_override_delete(struct mlq_store *st, const char *worker, struct mlq_err *err);
+typedef int (*mlq_store_override_fn)(const struct mlq_store_override *o, void *ctx);
+int mlq_store_each_override(struct mlq_store *st, mlq_store_override_fn fn, void *ctx,
+                            struct mlq_err *err);
 
 /* Calls fn for every attempt that started and had not ended before
  * since_ms (end_ms = 0 when still running), with its job's owner and

@@ -262,6 +262,8 @@ int mlq_store_worker_forget(struct mlq_store *st, const char *name, const char *
     } else {
         rc = mlq_storei_exec_stmt(st, s, "removing worker", err);
     }
+    if (rc == 0) /* a worker that comes back later starts from what it reports */
+        rc = mlq_store_override_delete(st, name, err);
     if (rc == 0)
         rc = mlq_store_event_add(st, "worker_removed", NULL, NULL, name, detail, err);
     return mlq_storei_op_end(st, rc, err);

@@ -27,6 +27,11 @@ struct mlq_storetoken;
 struct mlq_storetoken *mlq_storei_token(struct mlq_store *st);
 int mlq_storetoken_open(sqlite3 *db, struct mlq_storetoken **out, struct mlq_err *err);
 void mlq_storetoken_close(struct mlq_storetoken **p);
+/* storeworker.c's prepared statements; owned by the store. */
+struct mlq_storeworker;
+struct mlq_storeworker *mlq_storei_worker(struct mlq_store *st);
+int mlq_storeworker_open(sqlite3 *db, struct mlq_storeworker **out, struct mlq_err *err);
+void mlq_storeworker_close(struct mlq_storeworker **p);
 
 /* ---- provided by store.c ---------------------------------------------- */
 

@@ -20,7 +20,17 @@ struct census {
     const struct mlq_worker *largest;   /* eligible worker with the most of what is asked */
     const struct mlq_worker *drained;   /* a drained worker that could run it */
     const struct mlq_worker *unhealthy; /* an unhealthy one (health.h) that could */
+    const struct mlq_worker *limited;   /* one that could, but for an admin's limit */
 };
+
+/* r fits what w reports, before any admin's limit (workerset.h). */
+static bool fits_as_reported(const struct mlq_worker *w, const struct mlq_request *r)
+{
+    int32_t gpus = 0;
+    for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS; i++)
+        gpus += !r->gpu_type || strcmp(mlq_worker_gpu_type(w, i), r->gpu_type) == 0;
+    return w->rep_cpus_m >= r->cpus_m && w->rep_mem >= r->mem && gpus >= r->gpus;
+}
 
 static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct census *k)
 {
@@ -44,8 +54,11 @@ static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct c
             mlq_place_gpus_total(w, r->gpu_type) > mlq_place_gpus_total(k->largest, r->gpu_type) ||
             w->cpus_m > k->largest->cpus_m)
             k->largest = w;
-        if (!mlq_place_fits_ever(w, r))
+        if (!mlq_place_fits_ever(w, r)) {
+            if (w->ov && fits_as_reported(w, r))
+                k->limited = w;
             continue;
+        }
         k->ever++;
         if (!mlq_place_open(w)) {
             if (w->unhealthy && !w->drained && !w->draining)
@@ -138,6 +151,15 @@ static bool hard_constraint(const struct mlq_request *r, const struct census *k,
         set(out, "labels", "no worker in pool %s carries all the required labels", pool);
     } else if (r->gpus && r->gpu_type && k->typed == 0) {
         set(out, "gpu_type", "no worker in pool %s has GPUs of type %s", pool, r->gpu_type);
+    } else if (k->ever == 0 && k->limited) {
+        char lacks[sizeof out->lacks];
+        describe_lack(k->limited, r, true, lacks, sizeof lacks);
+        snprintf(out->closest, sizeof out->closest, "%s", k->limited->name);
+        snprintf(out->lacks, sizeof out->lacks, "%s", lacks);
+        set(out, "admin_limit",
+            "can never fit as offered: worker %s has what it needs, but an admin limited what "
+            "it offers (`mlq admin worker set`), which leaves it short of %.100s",
+            k->limited->name, lacks);
     } else if (k->ever == 0) {
         set(out, "never_fits", "can never fit: no worker in pool %s is big enough", pool);
         if (k->largest) {

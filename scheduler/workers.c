@@ -36,6 +36,8 @@ void mlq_workers_destroy(struct mlq_workers **ws)
     for (size_t i = 0; i < (*ws)->n; i++) {
         struct mlq_worker *w = &(*ws)->items[i];
         free_desc(w->labels, w->nlabels, w->gpu_list, w->ngpu_list);
+        free_desc(w->rep_labels, w->rep_nlabels, NULL, 0);
+        mlq_workers_override_free(w->ov);
         mlq_leftover_free(w);
         free(w->gstat);
     }
@@ -71,6 +73,7 @@ struct mlq_worker *mlq_workers_add(struct mlq_workers *ws, const char *name)
     memset(w, 0, sizeof *w);
     snprintf(w->name, sizeof w->name, "%s", name);
     snprintf(w->pool, sizeof w->pool, "default");
+    snprintf(w->rep_pool, sizeof w->rep_pool, "default");
     w->state = MLQ_WORKER_DOWN;
     return w;
 }
@@ -118,13 +121,95 @@ int mlq_workers_describe(struct mlq_worker *w, const char *pool, char *const *la
     struct mlq_gpuinfo *g = NULL;
     if (!copy_desc(labels, nlabels, gpus, ngpus, &lab, &g))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory describing worker %s", w->name);
-    free_desc(w->labels, w->nlabels, w->gpu_list, w->ngpu_list);
-    w->labels = lab;
-    w->nlabels = nlabels;
+    free_desc(w->rep_labels, w->rep_nlabels, w->gpu_list, w->ngpu_list);
+    w->rep_labels = lab;
+    w->rep_nlabels = nlabels;
     w->gpu_list = g;
     w->ngpu_list = ngpus;
-    snprintf(w->pool, sizeof w->pool, "%s", pool && pool[0] ? pool : "default");
+    snprintf(w->rep_pool, sizeof w->rep_pool, "%s", pool && pool[0] ? pool : "default");
+    return mlq_workers_apply_desc(w, err);
+}
+
+/* Length of the key of "k=v" (the whole string when it has no '='). */
+static size_t key_len(const char *kv)
+{
+    return strcspn(kv, "=");
+}
+
+static bool label_key_set(const struct mlq_worker_override *ov, const char *kv)
+{
+    for (uint32_t i = 0; ov && i < ov->nlabels; i++)
+        if (key_len(ov->labels[i]) == key_len(kv) && strncmp(ov->labels[i], kv, key_len(kv)) == 0)
+            return true;
+    return false;
+}
+
+int mlq_workers_apply_desc(struct mlq_worker *w, struct mlq_err *err)
+{
+    const struct mlq_worker_override *ov = w->ov;
+    uint32_t cap = w->rep_nlabels + (ov ? ov->nlabels : 0), n = 0;
+    char **lab = cap ? calloc(cap, sizeof *lab) : NULL;
+    bool oom = cap && !lab;
+    /* The worker's own labels, less those the admin dropped or replaced. */
+    for (uint32_t i = 0; !oom && i < w->rep_nlabels; i++)
+        if (!(ov && (ov->clear_labels || label_key_set(ov, w->rep_labels[i]))))
+            lab[n++] = dup_or_null(w->rep_labels[i], &oom);
+    for (uint32_t i = 0; !oom && ov && i < ov->nlabels; i++)
+        lab[n++] = dup_or_null(ov->labels[i], &oom);
+    if (oom) {
+        free_desc(lab, lab ? n : 0, NULL, 0);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory describing worker %s", w->name);
+    }
+    free_desc(w->labels, w->nlabels, NULL, 0);
+    w->labels = lab;
+    w->nlabels = n;
+    snprintf(w->pool, sizeof w->pool, "%s", ov && ov->pool[0] ? ov->pool : w->rep_pool);
     return 0;
+}
+
+/* GPUs not offered under a cap of n GPUs of type (NULL: of any type):
+ * the ones in use first, then the lowest indices, are kept, so that what
+ * is in use never counts twice against the cap. */
+static uint64_t withheld_for(const struct mlq_worker *w, int32_t n, const char *type)
+{
+    uint64_t mine = 0, keep = 0;
+    for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS; i++)
+        if (!type || strcmp(mlq_worker_gpu_type(w, i), type) == 0)
+            mine |= 1ULL << i;
+    int32_t kept = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS && kept < n; i++) {
+            uint64_t bit = 1ULL << i;
+            bool used = (w->gpu_used & bit) != 0;
+            if ((mine & bit) && !(keep & bit) && used == (pass == 0)) {
+                keep |= bit;
+                kept++;
+            }
+        }
+    return mine & ~keep;
+}
+
+void mlq_workers_apply_res(struct mlq_worker *w)
+{
+    const struct mlq_worker_override *ov = w->ov;
+    w->cpus_m = ov && ov->cpus_m > 0 && ov->cpus_m < w->rep_cpus_m ? ov->cpus_m : w->rep_cpus_m;
+    w->mem = ov && ov->mem > 0 && ov->mem < w->rep_mem ? ov->mem : w->rep_mem;
+    w->gpu_withheld = 0;
+    if (ov && ov->gpus >= 0)
+        w->gpu_withheld = withheld_for(w, ov->gpus, ov->gpu_type[0] ? ov->gpu_type : NULL);
+}
+
+void mlq_workers_override_free(struct mlq_worker_override *ov)
+{
+    if (!ov)
+        return;
+    free_desc(ov->labels, ov->nlabels, NULL, 0);
+    free(ov);
+}
+
+bool mlq_worker_gpu_offered(const struct mlq_worker *w, int i)
+{
+    return i >= 0 && i < w->gpus && i < MLQ_MAX_GPUS && !((w->gpu_withheld >> i) & 1);
 }
 
 bool mlq_worker_has_label(const struct mlq_worker *w, const char *kv)

@@ -31,13 +31,30 @@ struct mlq_gpustat {
     int64_t idle_since_mono;     /* allocated and at 0% since then; 0 = not idle */
 };
 
+/* What an admin set on a worker (`mlq admin worker set`; workerset.h). */
+struct mlq_worker_override {
+    char pool[MLQ_MAX_NAME + 1]; /* "" = the worker's own */
+    bool clear_labels;           /* the worker's own labels are dropped */
+    char **labels;               /* "k=v", replacing the worker's label of the same key */
+    uint32_t nlabels;
+    int64_t cpus_m, mem;                 /* 0 = the worker's own */
+    int32_t gpus;                        /* -1 = the worker's own */
+    char gpu_type[MLQ_MAX_GPU_TYPE + 1]; /* with gpus: only this type is capped */
+};
+
 struct mlq_worker {
     char name[MLQ_MAX_NAME + 1];
     enum mlq_worker_state state;
     struct mlq_peer peer; /* valid when state == UP */
     uint32_t epoch;       /* registrations since the scheduler started */
+    /* What placement offers: what the worker reports (rep_*) with the
+     * admin's override applied (workerset.h). gpus is the worker's GPU
+     * count (indices 0..gpus-1); the ones in gpu_withheld are not offered. */
     int64_t cpus_m, mem;
     int32_t gpus;
+    uint64_t gpu_withheld;
+    int64_t rep_cpus_m, rep_mem;
+    struct mlq_worker_override *ov; /* NULL: none (owned by the registry) */
     int64_t cpus_used_m, mem_used;
     uint64_t gpu_used; /* bit i set: GPU i is held by an attempt */
     int32_t running;   /* live attempts placed here */
@@ -55,10 +72,14 @@ struct mlq_worker {
     int64_t unhealthy_until; /* monotonic ms: the cool-down's end */
     char health[256];        /* why unhealthy: the last refusal */
     int64_t last_seen_mono, last_seen_wall, first_seen_wall;
-    /* What the worker declared in `register` (owned by the registry). */
+    /* Pool and labels in effect (override applied), and what the worker
+     * declared in `register` (all owned by the registry). */
     char pool[MLQ_MAX_NAME + 1];
     char **labels; /* "k=v" */
     uint32_t nlabels;
+    char rep_pool[MLQ_MAX_NAME + 1];
+    char **rep_labels;
+    uint32_t rep_nlabels;
     struct mlq_gpuinfo *gpu_list; /* NULL: untyped GPUs 0..gpus-1 */
     uint32_t ngpu_list;
     char addr[MLQ_MAX_HOST + 1]; /* where other hosts reach it; "" unknown */
@@ -86,11 +107,23 @@ struct mlq_worker *mlq_workers_get(struct mlq_workers *ws, const char *name);
 struct mlq_worker *mlq_workers_add(struct mlq_workers *ws, const char *name);
 /* The UP worker connected through peer, or NULL. */
 struct mlq_worker *mlq_workers_by_peer(struct mlq_workers *ws, const struct mlq_peer *peer);
-/* Replaces w's pool, labels and GPU descriptions with copies of those
- * given (NULL pool = "default"). MLQ_ENOMEM leaves w unchanged. */
+/* Replaces w's reported pool, labels and GPU descriptions with copies of
+ * those given (NULL pool = "default"); the caller applies the override
+ * next (mlq_workerset_apply). MLQ_ENOMEM leaves w unchanged. */
 int mlq_workers_describe(struct mlq_worker *w, const char *pool, char *const *labels,
                          uint32_t nlabels, const struct mlq_gpuinfo *gpus, uint32_t ngpus,
                          struct mlq_err *err);
+/* Recomputes what w offers from what it reports and its override (w->ov):
+ * pool and labels (desc), CPUs, memory and the GPUs withheld (res; an
+ * override above what the worker reports offers what it reports). Safe at
+ * any time: running attempts keep what they hold, and a cap below what is
+ * in use takes effect as they end. */
+int mlq_workers_apply_desc(struct mlq_worker *w, struct mlq_err *err);
+void mlq_workers_apply_res(struct mlq_worker *w);
+/* Frees an override and everything in it; accepts NULL. */
+void mlq_workers_override_free(struct mlq_worker_override *ov);
+/* True when GPU i is offered (not withheld by an admin). */
+bool mlq_worker_gpu_offered(const struct mlq_worker *w, int i);
 /* True when w carries the label "k=v" exactly. */
 bool mlq_worker_has_label(const struct mlq_worker *w, const char *kv);
 /* Type of GPU index i ("" when the worker did not say). */

@@ -20,9 +20,11 @@
 int mlq_wproto_save_worker(struct mlq_ctx *c, const struct mlq_worker *w, const char *event,
                            const char *detail, struct mlq_err *err)
 {
-    struct mlq_store_worker sw = {.cpus_m = w->cpus_m, .mem = w->mem, .gpus = w->gpus};
+    /* The row keeps what the worker reports; an admin's override has its
+     * own table (storeworker.c). */
+    struct mlq_store_worker sw = {.cpus_m = w->rep_cpus_m, .mem = w->rep_mem, .gpus = w->gpus};
     snprintf(sw.name, sizeof sw.name, "%s", w->name);
-    snprintf(sw.pool, sizeof sw.pool, "%s", w->pool);
+    snprintf(sw.pool, sizeof sw.pool, "%s", w->rep_pool);
     sw.drained = w->drained;
     snprintf(sw.drain_reason, sizeof sw.drain_reason, "%s", w->drain_reason);
     sw.first_seen_ms = w->first_seen_wall;
@@ -92,8 +94,8 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->state = MLQ_WORKER_UP;
     w->epoch++; /* the KILLs resent to its last connection end here (deliver.h) */
     w->goodbye = w->forgotten = false;
-    w->cpus_m = msg->u.reg.cpus_m;
-    w->mem = msg->u.reg.mem;
+    w->rep_cpus_m = msg->u.reg.cpus_m;
+    w->rep_mem = msg->u.reg.mem;
     w->gpus = msg->u.reg.gpus;
     w->draining = msg->u.reg.draining;
     /* checked by the decoder; an older worker sends none */
@@ -104,6 +106,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
                               msg->u.reg.gpu_list, msg->u.reg.ngpu_list, err);
     if (rc < 0)
         return rc;
+    mlq_workers_apply_res(w); /* the admin's override wins (workerset.h) */
     w->last_seen_mono = c->now_mono;
     w->last_seen_wall = c->now_wall;
     if (!w->first_seen_wall)
@@ -113,6 +116,9 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
         rc = mlq_workerloss_reconcile(c, w, msg->u.reg.attempts, msg->u.reg.nattempts, err);
     if (rc < 0)
         return rc;
+    /* Again once its attempts are booked: the GPUs an admin's cap keeps
+     * are the ones in use. */
+    mlq_workers_apply_res(w);
     mlq_info("worker %s up: %zu attempts held, version %s (git %s)", w->name,
              (size_t)msg->u.reg.nattempts, w->version[0] ? w->version : "unknown",
              w->git[0] ? w->git : "unknown");

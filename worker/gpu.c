@@ -120,6 +120,24 @@ int mlq_gpu_fake(int32_t n, struct mlq_gpu_set *out, struct mlq_err *err)
     return 0;
 }
 
+int mlq_gpu_fake_typed(int32_t n, const char *type, struct mlq_gpu_set *out, struct mlq_err *err)
+{
+    struct mlq_err e;
+    if (type && mlq_proto_gpu_type_check(type, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "fake GPU type: %s", e.msg);
+    int rc = mlq_gpu_fake(n, out, err);
+    for (uint32_t i = 0; rc == 0 && type && i < out->n; i++) {
+        char *t = strdup(type);
+        if (!t) {
+            mlq_gpu_set_clear(out);
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        }
+        free(out->gpus[i].type);
+        out->gpus[i].type = t;
+    }
+    return rc;
+}
+
 /* ---- types ---- */
 
 /* Words that name the vendor or a product line rather than the family. */

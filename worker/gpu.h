@@ -63,6 +63,9 @@ int mlq_gpu_discover(const struct mlq_gpu_opts *opts, struct mlq_gpu_set *out, s
 
 /* n (0..MLQ_MAX_GPUS) fake GPUs: type "fake", no UUID, model or memory. */
 int mlq_gpu_fake(int32_t n, struct mlq_gpu_set *out, struct mlq_err *err);
+/* The same with type (a normalised GPU type, "h100"; NULL: "fake"), so
+ * that tests can declare workers with GPUs of different types. */
+int mlq_gpu_fake_typed(int32_t n, const char *type, struct mlq_gpu_set *out, struct mlq_err *err);
 
 /* Parses the output of `nvidia-smi --query-gpu=index,uuid,name,memory.total
  * --format=csv,noheader,nounits` into *out (source "nvidia-smi"). Rejects,

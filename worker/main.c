@@ -5,6 +5,7 @@
  * Exit codes: 0 after SIGTERM/SIGINT (running jobs stay alive under their
  * shims and are re-adopted by the next start) or a completed drain, 1 on a
  * runtime failure (spool in use, cannot connect), 2 on a usage error. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -51,7 +52,8 @@ struct opts {
     char name[MLQ_MAX_NAME + 1];
     int64_t cpus_m, mem;
     int32_t gpus;
-    bool gpus_given; /* --gpus: fake GPUs, no discovery */
+    bool gpus_given;                      /* --gpus: fake GPUs, no discovery */
+    char fake_type[MLQ_MAX_GPU_TYPE + 1]; /* --gpus TYPE:N; "" = "fake" */
     bool method_given;
     enum mlq_gpu_method gpu_method;
     const char *pool;                   /* NULL: "default" */
@@ -103,7 +105,7 @@ static void usage(FILE *f)
             "  --cpus N              CPUs offered, may be fractional (default: online CPUs)\n"
             "  --mem SIZE            memory offered, e.g. 512M, 4G (default: physical memory)\n"
             "  --gpus N              offer N fake GPUs (indices 0..N-1, type \"fake\") instead\n"
-            "                        of discovering the real ones\n"
+            "                        of discovering the real ones; TYPE:N gives them TYPE\n"
             "  --gpu-discovery HOW   auto, nvml, nvidia-smi or none (default: auto: NVML, then\n"
             "                        nvidia-smi ($MLQ_NVIDIA_SMI names another), then none)\n"
             "  --pool NAME           the worker pool jobs choose with --pool (default: default)\n"
@@ -266,6 +268,25 @@ static int add_label(struct opts *o, const char *arg, struct mlq_err *err)
     return 0;
 }
 
+/* --gpus N or TYPE:N (fake GPUs; TYPE lowercased). */
+static int parse_fake_gpus(struct opts *o, const char *arg, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    const char *colon = strchr(arg, ':');
+    if (colon) {
+        size_t n = (size_t)(colon - arg);
+        if (n == 0 || n >= sizeof o->fake_type)
+            return badv(err, "expected N or TYPE:N");
+        for (size_t i = 0; i < n; i++)
+            o->fake_type[i] = (char)tolower((unsigned char)arg[i]);
+        o->fake_type[n] = '\0';
+        if (mlq_proto_gpu_type_check(o->fake_type, &e) < 0)
+            return badv(err, e.msg);
+        arg = colon + 1;
+    }
+    return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? badv(err, e.msg) : 0;
+}
+
 /* The options saying where jobs may go: pool, labels, GPUs. */
 static int parse_placement(struct opts *o, int c, const char *arg, struct mlq_err *err)
 {
@@ -273,7 +294,7 @@ static int parse_placement(struct opts *o, int c, const char *arg, struct mlq_er
     switch (c) {
     case OPT_GPUS:
         o->gpus_given = true;
-        return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? badv(err, e.msg) : 0;
+        return parse_fake_gpus(o, arg, err);
     case OPT_GPU_DISC:
         o->method_given = true;
         return mlq_gpu_method_parse(arg, &o->gpu_method, &e) < 0 ? badv(err, e.msg) : 0;
@@ -600,7 +621,7 @@ static void ensure_stdio(void)
 static int find_gpus(const struct opts *o, struct mlq_gpu_set *set, struct mlq_err *err)
 {
     if (o->gpus_given)
-        return mlq_gpu_fake(o->gpus, set, err);
+        return mlq_gpu_fake_typed(o->gpus, o->fake_type[0] ? o->fake_type : NULL, set, err);
     struct mlq_gpu_opts go = {.method = o->gpu_method};
     int rc = mlq_gpu_discover(&go, set, err);
     if (rc == 0 && set->note[0])

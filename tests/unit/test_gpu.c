@@ -570,6 +570,25 @@ static void test_fake(void **state)
     mlq_gpu_set_clear(&s);
 }
 
+/* --gpus TYPE:N: fake GPUs of a type, so that tests can mix types. */
+static void test_fake_typed(void **state)
+{
+    (void)state;
+    struct mlq_gpu_set s;
+    struct mlq_err e = {0};
+    assert_int_equal(mlq_gpu_fake_typed(2, "h100", &s, &e), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.gpus[0].type, "h100");
+    assert_string_equal(s.gpus[1].type, "h100");
+    assert_null(s.gpus[1].uuid);
+    mlq_gpu_set_clear(&s);
+    assert_int_equal(mlq_gpu_fake_typed(1, NULL, &s, &e), 0);
+    assert_string_equal(s.gpus[0].type, "fake");
+    mlq_gpu_set_clear(&s);
+    assert_int_equal(mlq_gpu_fake_typed(1, "H100", &s, &e), MLQ_EINVAL);
+    assert_int_equal(mlq_gpu_fake_typed(1, "", &s, &e), MLQ_EINVAL);
+}
+
 static void test_methods(void **state)
 {
     (void)state;
@@ -717,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_nvml_absent),
         cmocka_unit_test_setup_teardown(test_nvml_fake_library, setup, teardown),
         cmocka_unit_test(test_fake),
+        cmocka_unit_test(test_fake_typed),
         cmocka_unit_test(test_methods),
         cmocka_unit_test_setup_teardown(test_register_carries_gpus, setup, teardown),
     };

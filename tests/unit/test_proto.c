@@ -111,6 +111,7 @@ static void fill_gpu_list(void)
     sample_gpu_list[1].util_known = true;
     sample_gpu_list[1].util = 100;
     sample_gpu_list[1].mem_used = 85899345920LL;
+    sample_gpu_list[2].withheld = true;
 }
 
 static void fill_attempts(void)
@@ -207,7 +208,14 @@ static void fill_workers(void)
                                                 .health = "refused 3 assignments in a row",
                                                 .addr = "gpu1.example.org",
                                                 .version = "0.1.0",
-                                                .git = "v0.1.0-3-g36d90e1-dirty"};
+                                                .git = "v0.1.0-3-g36d90e1-dirty",
+                                                .set_by_admin = true,
+                                                .rep_pool = "default",
+                                                .rep_labels = sample_labels,
+                                                .rep_nlabels = 1,
+                                                .rep_cpus_m = 16000,
+                                                .rep_mem = 1LL << 35,
+                                                .rep_gpus = 8};
     sample_workers[1] =
         (struct mlq_workerinfo){.name = "node-b", .state = "LOST", .cpus_m = 1000, .mem = 1 << 20};
     memset(sample_held, 0, sizeof sample_held);
@@ -215,6 +223,74 @@ static void fill_workers(void)
     strcpy(sample_held[1].attempt_id, ID2);
     sample_held[1].finished = true;
     fill_gpu_list();
+}
+
+/* Worker administration: worker_set with every field, a two-pool
+ * summary. */
+static char *sample_set_labels[] = {"zone=eu", "rack=r7"};
+static struct mlq_gpusum sample_gpusum[] = {{"a100", 3, 8}, {"h100", 0, 4}};
+static struct mlq_poolsum sample_pools[] = {
+    {"default", 2, 1, 1, 0, 8000, 2500, 1LL << 34, 1LL << 30, NULL, 0},
+    {"gpu", 3, 0, 0, 1, 64000, 0, 1LL << 40, 1LL << 39, sample_gpusum, 2},
+};
+
+static void mlq_test_fill_workerset_sample(struct mlq_msg *m)
+{
+    if (m->type == MLQ_MSG_WORKER_SET) {
+        m->u.worker_set.worker = "node-a";
+        m->u.worker_set.reset = true;
+        m->u.worker_set.pool = "gpu";
+        m->u.worker_set.clear_labels = true;
+        m->u.worker_set.labels = sample_set_labels;
+        m->u.worker_set.nlabels = 2;
+        m->u.worker_set.cpus_m = 2500;
+        m->u.worker_set.mem = 1LL << 33;
+        m->u.worker_set.gpus = 2;
+        m->u.worker_set.gpu_type = "h100";
+    } else if (m->type == MLQ_MSG_WORKER_SUMMARY_LIST) {
+        m->u.worker_summary.pools = sample_pools;
+        m->u.worker_summary.npools = 2;
+    }
+}
+
+static void assert_str_same(const char *a, const char *b);
+static void assert_strv_same(char *const *a, uint32_t na, char *const *b, uint32_t nb);
+
+static void mlq_test_assert_workerset_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    if (a->type == MLQ_MSG_WORKER_SET) {
+        const __typeof__(a->u.worker_set) *x = &a->u.worker_set, *y = &b->u.worker_set;
+        assert_str_same(x->worker, y->worker);
+        assert_int_equal(x->reset, y->reset);
+        assert_str_same(x->pool, y->pool);
+        assert_int_equal(x->clear_labels, y->clear_labels);
+        assert_strv_same(x->labels, x->nlabels, y->labels, y->nlabels);
+        assert_int_equal(x->cpus_m, y->cpus_m);
+        assert_int_equal(x->mem, y->mem);
+        assert_int_equal(x->gpus, y->gpus);
+        assert_str_same(x->gpu_type, y->gpu_type);
+        return;
+    }
+    assert_int_equal(a->u.worker_summary.npools, b->u.worker_summary.npools);
+    for (uint32_t i = 0; i < a->u.worker_summary.npools; i++) {
+        const struct mlq_poolsum *x = &a->u.worker_summary.pools[i],
+                                 *y = &b->u.worker_summary.pools[i];
+        assert_str_same(x->pool, y->pool);
+        assert_int_equal(x->up, y->up);
+        assert_int_equal(x->drained, y->drained);
+        assert_int_equal(x->down, y->down);
+        assert_int_equal(x->unhealthy, y->unhealthy);
+        assert_int_equal(x->cpus_m, y->cpus_m);
+        assert_int_equal(x->cpus_free_m, y->cpus_free_m);
+        assert_int_equal(x->mem, y->mem);
+        assert_int_equal(x->mem_free, y->mem_free);
+        assert_int_equal(x->ngpus, y->ngpus);
+        for (uint32_t k = 0; k < x->ngpus; k++) {
+            assert_str_same(x->gpus[k].type, y->gpus[k].type);
+            assert_int_equal(x->gpus[k].free, y->gpus[k].free);
+            assert_int_equal(x->gpus[k].total, y->gpus[k].total);
+        }
+    }
 }
 
 /* Two arrays: one with every field set, one empty-handed. */
@@ -416,6 +492,11 @@ static void fill_placement_sample(struct mlq_msg *m)
         m->u.why_reply.closest_worker = "node-a";
         m->u.why_reply.lacks = "GPU type h100 (has a100)";
         m->u.why_reply.ahead = UINT32_MAX;
+        break;
+    case MLQ_MSG_WORKER_SET:
+    case MLQ_MSG_WORKER_SUMMARY:
+    case MLQ_MSG_WORKER_SUMMARY_LIST:
+        mlq_test_fill_workerset_sample(m);
         break;
     default:
         fill_pipeline_sample(m);
@@ -676,6 +757,7 @@ static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struc
         assert_int_equal(a[i].util, b[i].util);
         assert_int_equal(a[i].mem_used, b[i].mem_used);
         assert_int_equal(a[i].idle_ms, b[i].idle_ms);
+        assert_int_equal(a[i].withheld, b[i].withheld);
     }
 }
 
@@ -800,6 +882,12 @@ static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct ml
     assert_str_same(a->version, b->version);
     assert_str_same(a->git, b->git);
     assert_gpus_eq(a->gpu_list, a->ngpu_list, b->gpu_list, b->ngpu_list);
+    assert_int_equal(a->set_by_admin, b->set_by_admin);
+    assert_str_same(a->rep_pool, b->rep_pool);
+    assert_strv_same(a->rep_labels, a->rep_nlabels, b->rep_labels, b->rep_nlabels);
+    assert_int_equal(a->rep_cpus_m, b->rep_cpus_m);
+    assert_int_equal(a->rep_mem, b->rep_mem);
+    assert_int_equal(a->rep_gpus, b->rep_gpus);
 }
 
 static void assert_bytes_eq(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
@@ -1089,6 +1177,11 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_WHY_REPLY:
         assert_placement_msgs_eq(a, b);
         break;
+    case MLQ_MSG_WORKER_SET:
+    case MLQ_MSG_WORKER_SUMMARY:
+    case MLQ_MSG_WORKER_SUMMARY_LIST:
+        mlq_test_assert_workerset_eq(a, b);
+        break;
     case MLQ_MSG_SCHEDULE_ADD:
     case MLQ_MSG_SCHEDULE_CMD:
     case MLQ_MSG_SCHEDULES:
@@ -1177,6 +1270,49 @@ static void expect_msg_reject(const struct mlq_msg *m, const char *want)
     encode_ok(m, &buf, &len);
     expect_reject(buf, len, want);
     free(buf);
+}
+
+/* worker_set and worker_summary_list: values out of range are refused
+ * whole. */
+static void test_worker_admin_rejects(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    static char *bad_label[] = {"no label"};
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.worker = "";
+    expect_msg_reject(&m, "worker");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.gpus = -1; /* a type cap needs a count */
+    expect_msg_reject(&m, "gpu_type");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.gpus = -2;
+    expect_msg_reject(&m, "gpus");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.gpus = MLQ_MAX_GPUS + 1;
+    expect_msg_reject(&m, "gpus");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.cpus_m = MLQ_MAX_CPUS_M + 1;
+    expect_msg_reject(&m, "cpus_m");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.labels = bad_label;
+    m.u.worker_set.nlabels = 1;
+    expect_msg_reject(&m, "labels");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.pool = "a/b";
+    expect_msg_reject(&m, "pool");
+    fill_sample(MLQ_MSG_WORKER_SET, &m);
+    m.u.worker_set.gpu_type = "H100";
+    expect_msg_reject(&m, "gpu_type");
+    struct mlq_gpusum more_free[] = {{"a100", 9, 8}};
+    struct mlq_poolsum pools[] = {{"gpu", 1, 0, 0, 0, 1000, 1000, 1, 1, more_free, 1}};
+    fill_sample(MLQ_MSG_WORKER_SUMMARY_LIST, &m);
+    m.u.worker_summary.pools = pools;
+    m.u.worker_summary.npools = 1;
+    expect_msg_reject(&m, "free");
+    more_free[0].free = 8;
+    pools[0].cpus_free_m = 2000; /* more free than in all */
+    expect_msg_reject(&m, "free");
 }
 
 /* Hand-built bodies: header with nkeys entries in all (v, t and rid count). */
@@ -2599,6 +2735,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type_roundtrips),
+        cmocka_unit_test(test_worker_admin_rejects),
         cmocka_unit_test(test_type_names),
         cmocka_unit_test(test_enum_values_roundtrip),
         cmocka_unit_test(test_sparse_roundtrips),

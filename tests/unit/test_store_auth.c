@@ -438,7 +438,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_ok(db, "DROP TABLE tokens; PRAGMA user_version = 7;");
+    exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");
     exec_ok(db, UNDO_V7);
     exec_ok(db, UNDO_V6);
     exec_ok(db, "DROP TABLE principals; DROP INDEX events_time;"

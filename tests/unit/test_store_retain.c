@@ -297,7 +297,7 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_ok(db, "DROP TABLE tokens; PRAGMA user_version = 7;");
+    exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");
     exec_ok(db, UNDO_V7);
     assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
