@@ -300,7 +300,9 @@ static int lose_one(struct mlq_ctx *c, struct mlq_gpart *p, const char *why, boo
     p->row.a.detail = strdup(why);
     release_part(c, p, linger);
     mlq_warn("gang %.8s: node %d lost (%s)", p->job->row.id, (int)p->row.rank, why);
-    first_bad(c, p, MLQ_OUT_LOST, why);
+    char what[320];
+    snprintf(what, sizeof what, "lost: %s", why);
+    first_bad(c, p, MLQ_OUT_LOST, what);
     return save_part(c, p, err);
 }
 
