@@ -104,6 +104,39 @@ int mlq_gangenv_write_hostfile(const char *dir, const struct mlq_ganginfo *g, in
     return rc;
 }
 
+int mlq_gangenv_write_private(const struct mlq_ganginfo *g, int32_t gpus, const char *tmp_root,
+                              uid_t uid, gid_t gid, char *path, size_t path_len,
+                              struct mlq_err *err)
+{
+    char dir[MLQ_MAX_PATH];
+    int n = snprintf(dir, sizeof dir, "%s/mlq-gang-XXXXXX", tmp_root ? tmp_root : "/tmp");
+    if (n < 0 || (size_t)n >= sizeof dir)
+        return mlq_err_set(err, MLQ_EIO, "temporary folder path too long");
+    if (!mkdtemp(dir))
+        return mlq_err_set(err, MLQ_EIO, "mkdtemp %s: %s", dir, strerror(errno));
+    /* Written while the folder is still ours alone, then handed over. */
+    int rc = mlq_gangenv_write_hostfile(dir, g, gpus, path, path_len, err);
+    if (rc == 0 && (chown(path, uid, gid) != 0 || chown(dir, uid, gid) != 0))
+        rc = mlq_err_set(err, MLQ_EIO, "chown %s: %s", dir, strerror(errno));
+    if (rc < 0) {
+        unlink(path);
+        rmdir(dir);
+    }
+    return rc;
+}
+
+void mlq_gangenv_remove_private(const char *path)
+{
+    char dir[MLQ_MAX_PATH];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    unlink(path); /* a link the job put there goes, not what it names */
+    if (!slash)
+        return;
+    *slash = '\0';
+    rmdir(dir);
+}
+
 /* Every variable but the hostfile's, in the order of gangenv.h. */
 static int put_numbers(const struct mlq_ganginfo *g, int32_t gpus, mlq_gangenv_put_fn put,
                        void *ctx)

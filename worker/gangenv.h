@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "proto.h"
@@ -48,6 +49,19 @@ int mlq_gangenv_hostfile_text(const struct mlq_ganginfo *g, int32_t gpus, char *
  * and its path into path. MLQ_EIO with the reason. */
 int mlq_gangenv_write_hostfile(const char *dir, const struct mlq_ganginfo *g, int32_t gpus,
                                char *path, size_t path_len, struct mlq_err *err);
+
+/* A job that runs as another account (a root worker) cannot reach the
+ * spool (0750, the worker's): its MLQ_HOSTFILE is a copy in a fresh private
+ * folder, made with mkdtemp under tmp_root ("/tmp" when NULL) and given with
+ * the file to uid:gid, path into path. The shim removes it when the job has
+ * ended (mlq_gangenv_remove_private). MLQ_EIO with the reason. */
+int mlq_gangenv_write_private(const struct mlq_ganginfo *g, int32_t gpus, const char *tmp_root,
+                              uid_t uid, gid_t gid, char *path, size_t path_len,
+                              struct mlq_err *err);
+/* Removes the copy at path (as mlq_gangenv_write_private named it) and its
+ * folder (left alone when the job put more there). Never follows a link the
+ * job may have put in the file's place. */
+void mlq_gangenv_remove_private(const char *path);
 
 /* Calls put(ctx, KEY, VALUE) for every variable above, stopping at the
  * first non-zero return, which it returns. hostfile is MLQ_HOSTFILE's

@@ -84,7 +84,8 @@ struct shim {
      * when the spool has no lease file; fenced once it ran out. */
     int64_t lease_until;
     bool fenced;
-    int last_signal; /* the last signal the shim sent to the whole job */
+    int last_signal;             /* the last signal the shim sent to the whole job */
+    char gang_tmp[MLQ_MAX_PATH]; /* private hostfile copy (gangenv.h); "" none */
     struct mlq_status st;
 };
 
@@ -221,26 +222,29 @@ static int gang_put(void *ctx, const char *key, const char *value)
 static void start_failed(struct shim *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The hostfile in the attempt folder (the job's account's when the job
- * runs as one) and the rendezvous variables, after the user's --env so that
- * those cannot forge them. */
+/* The hostfile in the attempt folder, and a private copy that the job can
+ * read when it runs as another account (the spool is the worker's alone);
+ * then the rendezvous variables, after the user's --env so that those
+ * cannot forge them. */
 static int prepare_gang(struct shim *s)
 {
     const struct mlq_ganginfo *g = assign_gang(s);
+    int32_t gpus = s->assign.u.assign.spec.gpus;
     char path[MLQ_MAX_PATH];
     struct mlq_err e;
     if (!g)
         return 0;
-    if (mlq_gangenv_write_hostfile(s->dir, g, s->assign.u.assign.spec.gpus, path, sizeof path, &e) <
-        0) {
+    int rc = mlq_gangenv_write_hostfile(s->dir, g, gpus, path, sizeof path, &e);
+    if (rc == 0 && s->drop && s->uid != geteuid()) {
+        rc = mlq_gangenv_write_private(g, gpus, NULL, s->uid, s->gid, path, sizeof path, &e);
+        if (rc == 0)
+            snprintf(s->gang_tmp, sizeof s->gang_tmp, "%s", path);
+    }
+    if (rc < 0) {
         start_failed(s, "cannot write the gang's hostfile: %s", e.msg);
         return -1;
     }
-    if (s->drop && chown(path, s->uid, s->gid) != 0) {
-        start_failed(s, "cannot give the hostfile to %s: %s", s->user, strerror(errno));
-        return -1;
-    }
-    if (mlq_gangenv_each(g, s->assign.u.assign.spec.gpus, path, gang_put, s) != 0) {
+    if (mlq_gangenv_each(g, gpus, path, gang_put, s) != 0) {
         start_failed(s, "out of memory");
         return -1;
     }
@@ -758,6 +762,8 @@ static void shim_cleanup(struct shim *s)
     free(s->user);
     free(s->home);
     free(s->groups);
+    if (s->gang_tmp[0])
+        mlq_gangenv_remove_private(s->gang_tmp);
     mlq_jobtree_destroy(&s->tree);
     mlq_proto_msg_free(&s->assign);
 }

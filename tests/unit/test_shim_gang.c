@@ -5,8 +5,9 @@
  * its mode), nothing of it for an
  * ordinary job; node 0's port check (a port held by another socket is a
  * start failure "rendezvous port P is in use" and the job never runs; other
- * ranks do not check); and gangenv's --rendezvous-ports parser. Every wait
- * is bounded. */
+ * ranks do not check); as root, a job running as its owner reads its own
+ * copy of the hostfile (the spool is not its to enter); and gangenv's --rendezvous-ports parser.
+ * Every wait is bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,7 +39,10 @@
 struct fx {
     char dir[64];
     pid_t shim;
-    int held_fd; /* a listening socket holding a port, -1 when none */
+    int held_fd;   /* a listening socket holding a port, -1 when none */
+    char user[32]; /* throwaway account made by make_user, "" when none */
+    uid_t uid;
+    gid_t gid;
 };
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -70,6 +74,12 @@ static int teardown(void **state)
     if (f->held_fd >= 0)
         close(f->held_fd);
     nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (f->user[0]) {
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "userdel %s >/dev/null 2>&1", f->user);
+        if (system(cmd) != 0)
+            fprintf(stderr, "warning: could not remove test user %s\n", f->user);
+    }
     free(f);
     return 0;
 }
@@ -89,6 +99,8 @@ struct job {
     int32_t gpus; /* per node; gpu ids 0..gpus-1 */
     int32_t rank; /* -1: not a gang */
     int32_t port;
+    const char *owner;   /* NULL: the account running the test */
+    const char *workdir; /* NULL: the attempt folder */
 };
 
 static const char *self_name(void)
@@ -110,12 +122,12 @@ static void write_assign(struct fx *f, const struct job *j)
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
     m.u.assign.attempt = 2;
     m.u.assign.allow_root = true;
-    m.u.assign.spec.owner = (char *)self_name();
+    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : self_name());
     m.u.assign.spec.argv = argv;
     m.u.assign.spec.argc = 3;
     m.u.assign.spec.env = j->env;
     m.u.assign.spec.envc = j->envc;
-    m.u.assign.spec.workdir = f->dir;
+    m.u.assign.spec.workdir = (char *)(j->workdir ? j->workdir : f->dir);
     m.u.assign.spec.cpus_m = 500;
     m.u.assign.spec.mem = 1 << 20;
     m.u.assign.spec.gpus = j->gpus;
@@ -343,6 +355,64 @@ static void test_port_check_direct(void **state)
     assert_int_equal(mlq_gangenv_port_check(65536, &e), MLQ_EINVAL);
 }
 
+static void make_user(struct fx *f)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "not root: skipping (jobs run as their owner only under a root worker)\n");
+        skip();
+    }
+    if (system("command -v useradd >/dev/null 2>&1") != 0)
+        fail_msg("no useradd here: a root-only test may not be skipped as root");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(f->user, sizeof f->user, "mlqgang_%x%x", (unsigned)getpid() & 0xffffu,
+             (unsigned)ts.tv_nsec & 0xffffu);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "useradd -M -r %s >/dev/null 2>&1", f->user);
+    if (system(cmd) != 0) {
+        f->user[0] = '\0';
+        fail_msg("useradd failed: a root-only test may not be skipped as root");
+    }
+    struct passwd *pw = getpwnam(f->user);
+    assert_non_null(pw);
+    f->uid = pw->pw_uid;
+    f->gid = pw->pw_gid;
+}
+
+/* As root the job runs as its owner, who cannot enter the spool (0700
+ * here): MLQ_HOSTFILE is the owner's own copy elsewhere, removed once the
+ * job has ended; the spool keeps its own. */
+static void test_hostfile_as_owner(void **state)
+{
+    struct fx *f = *state;
+    make_user(f);
+    assert_int_equal(chmod(f->dir, 0700), 0);
+    struct job j = {.script = "cat \"$MLQ_HOSTFILE\" && echo \"$MLQ_HOSTFILE\" && id -u",
+                    .gpus = 1,
+                    .rank = 1,
+                    .port = 29400,
+                    .owner = f->user,
+                    .workdir = "/tmp"};
+    write_assign(f, &j);
+    run_shim(f);
+    assert_int_equal(status_of(f).exit_code, 0);
+    static const char hosts_text[] = "10.0.0.1 slots=1\nw2 slots=1\n10.0.0.3 slots=1\n";
+    char *out = read_file(f, "stdout"), *spool_copy = read_file(f, MLQ_GANGENV_HOSTFILE);
+    assert_non_null(out);
+    assert_memory_equal(out, hosts_text, strlen(hosts_text));
+    char path[256] = "";
+    long uid = -1;
+    assert_int_equal(sscanf(out + strlen(hosts_text), "%255s %ld", path, &uid), 2);
+    assert_int_equal(uid, (long)f->uid);
+    assert_true(strncmp(path, f->dir, strlen(f->dir)) != 0); /* not in the spool */
+    assert_int_equal(access(path, F_OK), -1);                /* removed with its folder */
+    *strrchr(path, '/') = '\0';
+    assert_int_equal(access(path, F_OK), -1);
+    assert_string_equal(spool_copy, hosts_text);
+    free(out);
+    free(spool_copy);
+}
+
 static void test_parse_ports(void **state)
 {
     (void)state;
@@ -387,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rank0_port_in_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rank0_port_free_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_rank_does_not_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostfile_as_owner, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
