@@ -9,7 +9,8 @@
  * WORLD_SIZE counts processes as torchrun starts one per GPU: nnodes x GPUs
  * per node when the job asked for GPUs, else nnodes (one process a node).
  *
- * Hostfile: HOSTFILE_NAME in the attempt folder, one line per node in rank
+ * Hostfile: MLQ_GANGENV_HOSTFILE in the attempt folder (and a private copy
+ * for a job running as another account, see mlq_gangenv_write_private), one line per node in rank
  * order, "ADDR slots=N" (the DeepSpeed / Open MPI format), N the GPUs per
  * node, or 1 for a job without GPUs. ADDR is the address the node's worker
  * advertised, or its worker name when it advertised none (or one that
