@@ -17,6 +17,7 @@
 #include "gang.h"
 #include "jobops.h"
 #include "leftover.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "queue.h"
 #include "recover.h"
@@ -520,6 +521,36 @@ static void test_why_larger_than_cluster(void **state)
     commit(c);
 }
 
+/* Metrics count every part's booking, and the GPU time of every node. */
+static void test_metrics_count_parts(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    char dir[] = "/tmp/mlq-test-gang-metrics-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    c->metrics = mlq_metrics_create(dir);
+    assert_non_null(c->metrics);
+    up(c, "w1", 2);
+    up(c, "w2", 2);
+    up(c, "w3", 2);
+    struct mlq_job *job = submit(c, &(struct opts){.nodes = 3, .gpus = 2});
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    c->now_wall += 10000;
+    char *text;
+    size_t len;
+    assert_int_equal(mlq_metrics_render(c, &text, &len, NULL), 0);
+    assert_non_null(strstr(text, "mlq_cpus{pool=\"default\",resource=\"allocated\"} 3.000"));
+    assert_non_null(strstr(text, "resource=\"allocated\"} 6\n")); /* GPUs */
+    assert_non_null(
+        strstr(text, "mlq_user_gpu_seconds_total{user=\"alice\"} 60")); /* 3 x 2 x 10 s */
+    free(text);
+    mlq_metrics_destroy(&c->metrics);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    commit(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gang_not_starved_by_small_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_hold_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_why_larger_than_cluster, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_count_parts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
