@@ -171,6 +171,11 @@ static int end_if_done(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
         rep.u.report.exit_code = g->exit_code;
         rep.u.report.signal = g->signal;
         rep.u.report.detail = detail;
+    } else if (g->stopping) { /* cancelled: how node 0 ended */
+        const struct mlq_store_attempt *a0 = &g->parts[0].row.a;
+        rep.u.report.outcome = a0->signal > 0 ? MLQ_OUT_SIGNALED : MLQ_OUT_EXITED;
+        rep.u.report.exit_code = a0->exit_code;
+        rep.u.report.signal = a0->signal;
     }
     for (uint32_t k = 0; k < g->n; k++) /* the run ended with its last part */
         if (g->parts[k].row.a.end_ms > rep.u.report.end_ms)

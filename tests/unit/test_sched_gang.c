@@ -230,6 +230,66 @@ static void test_ports_distinct_per_node(void **state)
     commit(c);
 }
 
+/* Decodes the outbox's message i (fails the test when it does not decode). */
+static void outbox_msg(struct mlq_ctx *c, size_t i, struct mlq_msg *m)
+{
+    size_t len;
+    const char *body = mlq_outbox_body(c->out, i, &len);
+    assert_non_null(body);
+    struct mlq_err err = {0};
+    if (mlq_proto_decode(body, len, m, &err) != 0)
+        fail_msg("outbox message %zu: %s", i, err.msg);
+}
+
+static void test_assign_carries_gang(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 1);
+    struct mlq_worker *w2 = up(c, "w2", 1);
+    up(c, "w3", 1);
+    snprintf(w2->addr, sizeof w2->addr, "10.0.0.2");
+    struct mlq_job *job = submit(c, &(struct opts){.nodes = 3, .gpus = 1});
+    size_t before = mlq_outbox_count(c->out);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_outbox_count(c->out), before + 3);
+    for (uint32_t k = 0; k < 3; k++) {
+        struct mlq_msg m;
+        outbox_msg(c, before + k, &m);
+        const struct mlq_gpart *p = &job->gang->parts[k];
+        assert_int_equal(m.type, MLQ_MSG_ASSIGN);
+        assert_string_equal(m.u.assign.attempt_id, p->row.a.id); /* the part's own id */
+        assert_string_equal(m.u.assign.job_id, job->row.id);
+        assert_int_equal(m.u.assign.attempt, 1);
+        assert_int_equal(m.u.assign.ngpu_ids, 1);
+        const struct mlq_ganginfo *g = &m.u.assign.gang;
+        assert_int_equal(g->nnodes, 3);
+        assert_int_equal(g->rank, (int32_t)k);
+        assert_int_equal(g->master_port, job->gang->parts[0].row.rdv_port);
+        assert_int_equal(g->nhosts, 3);
+        for (uint32_t h = 0; h < 3; h++) {
+            const char *wn = job->gang->parts[h].row.a.worker;
+            assert_string_equal(g->hosts[h].worker, wn);
+            /* the advertised address, else the worker's name */
+            assert_string_equal(g->hosts[h].addr, strcmp(wn, "w2") == 0 ? "10.0.0.2" : wn);
+            assert_int_equal(g->hosts[h].gpus, 1);
+        }
+        assert_string_equal(g->master_addr, g->hosts[0].addr);
+        mlq_proto_msg_free(&m);
+    }
+    commit(c);
+}
+
+/* The last message of the outbox is a report_ack; returns accepted. */
+static bool last_ack(struct mlq_ctx *c)
+{
+    struct mlq_msg m;
+    outbox_msg(c, mlq_outbox_count(c->out) - 1, &m);
+    assert_int_equal(m.type, MLQ_MSG_REPORT_ACK);
+    bool accepted = m.u.report_ack.accepted;
+    mlq_proto_msg_free(&m);
+    return accepted;
+}
+
 /* ---- lifecycle -------------------------------------------------------- */
 
 static struct mlq_job *running_gang(struct mlq_ctx *c, const struct opts *o)
@@ -334,6 +394,50 @@ static void test_lost_part_requeues_after_fence(void **state)
     assert_int_equal(job->row.not_before_ms, c->now_wall + mlq_jobops_fence_delay(1000));
     assert_non_null(strstr(job->row.reason, "node 1"));
     assert_int_equal(used_cpus(c), 1000); /* only the lost part's booking */
+    commit(c);
+}
+
+static void test_stale_part_reports(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2, .retries = 1});
+    struct mlq_gpart old = job->gang->parts[0];
+    struct mlq_worker *w = mlq_workers_at(c->workers, old.widx);
+    part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 3);
+    part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
+    assert_true(last_ack(c));
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    /* the finished report of node 0 again (its ack was lost): acknowledged */
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    memcpy(m.u.report.attempt_id, old.row.a.id, sizeof m.u.report.attempt_id);
+    m.u.report.phase = MLQ_PHASE_FINISHED;
+    m.u.report.outcome = MLQ_OUT_SIGNALED;
+    m.u.report.signal = 15;
+    speak_as(c, w->name);
+    assert_int_equal(mlq_wproto_on_report(c, &w->peer, &m, NULL), 0);
+    assert_true(last_ack(c));
+    /* a started report of the old part: fenced, the worker kills it */
+    m.u.report.phase = MLQ_PHASE_STARTED;
+    assert_int_equal(mlq_wproto_on_report(c, &w->peer, &m, NULL), 0);
+    assert_false(last_ack(c));
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    commit(c);
+}
+
+static void test_refused_part_requeues(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 0);
+    up(c, "w2", 0);
+    struct mlq_job *job = submit(c, &(struct opts){.nodes = 2});
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    part_report(c, job, 0, MLQ_PHASE_STARTED, MLQ_OUT_NONE, 0);
+    part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_REFUSED, 0);
+    assert_true(job->gang->stopping);
+    part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    assert_int_equal(job->row.node_failures, 0); /* the worker's fault, not a node failure */
+    assert_non_null(strstr(job->row.reason, "refused"));
     commit(c);
 }
 
@@ -560,6 +664,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_started_only_when_all_started, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_part_fails_stops_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_part_requeues_after_fence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assign_carries_gang, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_part_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_part_requeues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_stops_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_partly_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost, setup, teardown),
