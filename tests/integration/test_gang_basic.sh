@@ -4,13 +4,15 @@
 # three runs on three distinct workers, as one attempt, and succeeds; one
 # whose node 2 exits 1 stops the others, is retried as one attempt
 # (--retries 1) and fails as one; cancel stops every node; a gang of four
-# on three workers waits, and `mlq why` says so.
-IT_DEADLINE=150
+# on three workers waits, and `mlq why` says so; a gang running through a
+# scheduler restart (kill -9) carries on and is started once.
+IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
 
-start_scheduler "$T/state" --kill-grace 2s
+SCHED_ARGS=(--kill-grace 2s --heartbeat 1s --lease 5s)
+start_scheduler "$T/state" "${SCHED_ARGS[@]}"
 for w in w1 w2 w3; do
-    start_worker "$w" "$T/spool-$w" --cpus 2 --mem 2G
+    start_worker "$w" "$T/spool-$w" --cpus 2 --mem 2G --heartbeat 1s
 done
 
 # ---- a gang of three succeeds on three distinct workers
@@ -65,6 +67,30 @@ for k in 0 1 2; do
 done
 ok mlq workers --json
 assert_eq 0 "$(json "int(sum(w['cpus_used'] for w in d['workers']))" <<<"$OUT")" "nothing stays booked"
+
+# ---- the scheduler is killed under a running gang: it carries on, started once
+mkdir -p "$T/rs"
+ok mlq submit --nodes 3 --cpus 1 --mem 64M -- sh -c \
+    'echo $$ >> "$1/$MLQ_NODE_RANK"; i=0
+     while [ ! -e "$2" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done' rs "$T/rs" "$T/rs-go"
+R=$OUT
+wait_state "$R" RUNNING 30
+wait_until "[ -s $T/rs/0 ] && [ -s $T/rs/1 ] && [ -s $T/rs/2 ]" 15 || fail "not every node started"
+kill -KILL "$SCHED_PID"
+wait "$SCHED_PID" 2>/dev/null || true
+start_scheduler "$T/state" "${SCHED_ARGS[@]}"
+for w in w1 w2 w3; do
+    wait_until "worker_up $w" 20 || fail "worker $w did not come back"
+done
+assert_eq RUNNING "$(job_state "$R")" "the gang after the restart"
+touch "$T/rs-go"
+ok mlq wait "$R" --timeout 40s
+ok mlq status "$R" --json
+assert_eq SUCCEEDED "$(json "d['state']" <<<"$OUT")" "the gang through the restart"
+assert_eq 1 "$(json "d['attempt']" <<<"$OUT")" "one attempt"
+for k in 0 1 2; do
+    assert_eq 1 "$(wc -l <"$T/rs/$k")" "node $k started once"
+done
 
 # ---- a gang of four on three workers waits, and why says so
 ok mlq submit --nodes 4 --cpus 1 --mem 64M -- true
