@@ -337,12 +337,14 @@ static int held_cmp(const void *a, const void *b)
                   ((const struct mlq_held_attempt *)b)->attempt_id);
 }
 
-static bool part_hit(struct pick *k, const struct mlq_gpart *p, int64_t now)
+/* count: tally the parts still waiting for their worker (only while
+ * picking, so that each is counted once). */
+static bool part_hit(struct pick *k, const struct mlq_gpart *p, int64_t now, bool count)
 {
     if (!part_live(p))
         return false;
     if (!k->worker) {
-        k->left += !p->confirmed;
+        k->left += count && !p->confirmed && p->confirm_by > now;
         return !p->confirmed && p->confirm_by <= now;
     }
     if (strcmp(p->row.a.worker, k->worker) != 0)
@@ -361,7 +363,7 @@ static void pick_gang(struct mlq_job *job, void *arg)
         return;
     bool hit = false;
     for (uint32_t i = 0; i < job->gang->n; i++)
-        hit |= part_hit(k, &job->gang->parts[i], k->base.now);
+        hit |= part_hit(k, &job->gang->parts[i], k->base.now, true);
     if (hit)
         k->base.v[k->base.n++] = job;
 }
@@ -374,11 +376,10 @@ static int lose_picked(struct mlq_ctx *c, struct pick *k, const char *why, bool 
     int rc = mlq_jobops_collect(c, &k->base, pick_gang);
     if (rc < 0)
         return mlq_err_set(err, rc, "out of memory");
-    k->left = 0;
     for (size_t i = 0; i < k->base.n && rc == 0; i++) {
         struct mlq_job *job = k->base.v[i];
         for (uint32_t j = 0; j < job->gang->n && rc == 0; j++)
-            if (part_hit(k, &job->gang->parts[j], k->base.now))
+            if (part_hit(k, &job->gang->parts[j], k->base.now, false))
                 rc = lose_one(c, &job->gang->parts[j], why, linger, err);
         if (rc == 0)
             rc = end_if_done(c, job, err);
