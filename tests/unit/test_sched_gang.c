@@ -71,7 +71,7 @@ struct opts {
     uint32_t nodes;
     int32_t gpus, retries;
     int64_t time_limit_ms;
-    const char *pool;
+    const char *pool, *gpu_type, *require;
 };
 
 static struct mlq_job *submit(struct mlq_ctx *c, const struct opts *o)
@@ -86,6 +86,12 @@ static struct mlq_job *submit(struct mlq_ctx *c, const struct opts *o)
     spec.retry_backoff_ms = 1000;
     spec.time_limit_ms = o->time_limit_ms;
     spec.pool = o->pool ? strdup(o->pool) : NULL;
+    spec.gpu_type = o->gpu_type ? strdup(o->gpu_type) : NULL;
+    if (o->require) {
+        spec.require = calloc(1, sizeof(char *));
+        spec.require[0] = strdup(o->require);
+        spec.nrequire = 1;
+    }
     char id[MLQ_ID_LEN + 1];
     assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
     struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
@@ -208,6 +214,33 @@ static void test_distinct_workers_and_pools(void **state)
     assert_int_equal(two->row.state, MLQ_JOB_ASSIGNED);
     assert_string_not_equal(two->gang->parts[0].row.a.worker, two->gang->parts[1].row.a.worker);
     /* two gangs' node 0 on one worker get different rendezvous ports */
+    commit(c);
+}
+
+/* GPU type and labels apply to every node. */
+static void test_type_and_labels_on_each_node(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    const char *types[] = {"h100", "h100", "a100"};
+    char *rack_a[] = {"rack=a"}, *rack_b[] = {"rack=b"};
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "w%d", i + 1);
+        struct mlq_worker *w = up(c, name, 1);
+        struct mlq_gpuinfo g = {.index = 0, .type = (char *)types[i]};
+        assert_int_equal(
+            mlq_workers_describe(w, "default", i == 1 ? rack_b : rack_a, 1, &g, 1, NULL), 0);
+    }
+    struct mlq_job *h3 = submit(c, &(struct opts){.nodes = 3, .gpus = 1, .gpu_type = "h100"});
+    struct mlq_job *racked = submit(c, &(struct opts){.nodes = 2, .gpus = 1, .require = "rack=a"});
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(h3->row.state, MLQ_JOB_PENDING); /* only two h100 workers */
+    struct mlq_why why;
+    mlq_why_explain(c, h3, false, &why);
+    assert_non_null(strstr(why.text, "needs 3 nodes with 1 GPUs (h100)"));
+    assert_int_equal(racked->row.state, MLQ_JOB_ASSIGNED); /* w1 and w3 carry rack=a */
+    for (uint32_t k = 0; k < 2; k++)
+        assert_string_not_equal(racked->gang->parts[k].row.a.worker, "w2");
     commit(c);
 }
 
@@ -660,6 +693,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_distinct_workers_and_pools, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_type_and_labels_on_each_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ports_distinct_per_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_started_only_when_all_started, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_part_fails_stops_others, setup, teardown),
