@@ -40,6 +40,7 @@ void mlq_workers_destroy(struct mlq_workers **ws)
         mlq_workers_override_free(w->ov);
         mlq_leftover_free(w);
         free(w->gstat);
+        free(w->rdv_used);
     }
     free((*ws)->items);
     free(*ws);

@@ -87,6 +87,12 @@ struct mlq_worker {
      * only: empty when it did not say, or until it registers again). */
     char version[MLQ_MAX_VERSION + 1];
     char git[MLQ_MAX_VERSION + 1];
+    /* Gang rendezvous (gang.h): the TCP ports it offers, and those booked
+     * by the gangs whose node 0 runs here (in memory; rebuilt from the
+     * parts' rows after a restart). */
+    int32_t rdv_lo, rdv_hi;
+    int32_t *rdv_used;
+    uint32_t nrdv_used, cap_rdv_used;
     /* Bookings of lost attempts whose processes may remain (leftover.h);
      * counted in the *_used totals, not in running. */
     struct mlq_leftovers *leftovers;

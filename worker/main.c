@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "drainctl.h"
 #include "exec.h"
+#include "gangenv.h"
 #include "gpu.h"
 #include "gpuload.h"
 #include "hostaddr.h"
@@ -71,6 +72,7 @@ struct opts {
     const char *sched_key;       /* --scheduler-key: the scheduler's public key file */
     char addr[MLQ_MAX_HOST + 1]; /* --advertise-addr, else the route's; "" none */
     bool addr_given;
+    int32_t rdv_lo, rdv_hi; /* --rendezvous-ports */
     bool insecure;          /* --insecure: plain TCP, no keys */
     struct mlq_curve curve; /* filled from the key files unless insecure */
     const char *log_file;   /* --log-file; NULL: stderr */
@@ -110,6 +112,9 @@ static void usage(FILE *f)
             "                        nvidia-smi ($MLQ_NVIDIA_SMI names another), then none)\n"
             "  --pool NAME           the worker pool jobs choose with --pool (default: default)\n"
             "  --label K=V           a label jobs can --require; repeatable\n"
+            "  --rendezvous-ports LO-HI  TCP ports this machine offers to gang jobs\n"
+            "                        (--nodes) whose node 0 runs here, one per gang, as\n"
+            "                        MLQ_MASTER_PORT (default: %d-%d)\n"
             "  --spool DIR           state folder: job logs, outcomes, pid and lock files\n"
             "                        (default: /var/spool/mlq/NAME)\n"
             "  --heartbeat DURATION  heartbeat interval, e.g. 5s, 500ms (default: 5s; the\n"
@@ -137,7 +142,7 @@ static void usage(FILE *f)
             "submitted it (as root only when the scheduler runs with --allow-root-jobs);\n"
             "otherwise jobs run as the worker's own user. A refused key is logged as \"not\n"
             "authorized\" and retried every few seconds until an admin adds it.\n",
-            DEFAULT_SCHEDULER);
+            DEFAULT_SCHEDULER, MLQ_GANGENV_PORTS_LO, MLQ_GANGENV_PORTS_HI);
 }
 
 static int bad(const char *opt, const char *msg)
@@ -185,6 +190,8 @@ static int set_defaults(struct opts *o)
     o->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
     o->level = MLQ_LOG_INFO;
     o->log_cap = MLQ_LOGUPLOAD_DEFAULT_CAP;
+    o->rdv_lo = MLQ_GANGENV_PORTS_LO;
+    o->rdv_hi = MLQ_GANGENV_PORTS_HI;
     return 0;
 }
 
@@ -210,6 +217,7 @@ enum {
     OPT_LIST_GPUS,
     OPT_LOG_FILE,
     OPT_CONFIG,
+    OPT_RDV_PORTS,
     OPT_HELP,
     OPT_VERSION
 };
@@ -236,6 +244,7 @@ static const struct option long_opts[] = {
     {"list-gpus", no_argument, NULL, OPT_LIST_GPUS},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"rendezvous-ports", required_argument, NULL, OPT_RDV_PORTS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -287,7 +296,7 @@ static int parse_fake_gpus(struct opts *o, const char *arg, struct mlq_err *err)
     return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? badv(err, e.msg) : 0;
 }
 
-/* The options saying where jobs may go: pool, labels, GPUs. */
+/* The options saying where jobs may go: pool, labels, GPUs, gang ports. */
 static int parse_placement(struct opts *o, int c, const char *arg, struct mlq_err *err)
 {
     struct mlq_err e = {0};
@@ -301,6 +310,8 @@ static int parse_placement(struct opts *o, int c, const char *arg, struct mlq_er
     case OPT_POOL:
         o->pool = arg;
         return mlq_proto_pool_check(arg, &e) < 0 ? badv(err, e.msg) : 0;
+    case OPT_RDV_PORTS:
+        return mlq_gangenv_parse_ports(arg, &o->rdv_lo, &o->rdv_hi, &e) < 0 ? badv(err, e.msg) : 0;
     default:
         return add_label(o, arg, err);
     }
@@ -332,6 +343,7 @@ static int parse_one(void *ctx, int c, const char *arg, struct mlq_err *err)
     case OPT_GPU_DISC:
     case OPT_POOL:
     case OPT_LABEL:
+    case OPT_RDV_PORTS:
         return parse_placement(o, c, arg, err);
     case OPT_SPOOL:
         free(o->spool);
@@ -681,6 +693,8 @@ static int run(struct opts *o, struct mlq_spool *spool, int sig_fd, const struct
         .reload_arg = o,
         .curve = o->insecure ? NULL : &o->curve,
         .addr = o->addr[0] ? o->addr : NULL,
+        .rdv_lo = o->rdv_lo,
+        .rdv_hi = o->rdv_hi,
     };
     /* GPU load in heartbeats where NVML found the GPUs; never for fake ones. */
     if (strcmp(gpus.source, "nvml") == 0)
