@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hostaddr.h"
+#include "protousage.h"
 #include "mpk.h"
 #include "protoauth.h"
 #include "protometrics.h"
@@ -45,7 +46,7 @@ static const char *name_of(const char *const *names, int n, int v)
 
 #define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define WORKERINFO_KEYS  18
-#define ATTEMPTINFO_KEYS 10
+#define ATTEMPTINFO_KEYS 11
 #define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
 static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
@@ -61,6 +62,7 @@ static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
     mlq_mpk_kv_int(pk, "exit_code", a->exit_code);
     mlq_mpk_kv_int(pk, "signal", a->signal);
     mlq_mpk_kv_str(pk, "detail", a->detail);
+    mlq_protousage_put(pk, &a->usage);
 }
 
 static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
@@ -223,6 +225,8 @@ static int read_attemptinfo(const struct mlq_mpk_map *m, struct mlq_attemptinfo 
         rc = mlq_mpk_read_i32(m, "signal", 0, INT32_MAX, &a->signal);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "detail", MLQ_MAX_STR, true, &a->detail);
+    if (rc == 0)
+        rc = mlq_protousage_read(m, &a->usage);
     return rc;
 }
 
@@ -805,6 +809,7 @@ static void enc_report(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_int(pk, "start_ms", m->u.report.start_ms);
     mlq_mpk_kv_int(pk, "end_ms", m->u.report.end_ms);
     mlq_mpk_kv_str(pk, "detail", m->u.report.detail);
+    mlq_protousage_put(pk, &m->u.report.usage);
 }
 
 static int dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -827,6 +832,8 @@ static int dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_int(mp, "end_ms", 0, INT64_MAX, &m->u.report.end_ms);
     if (rc == 0)
         rc = mlq_mpk_read_str(mp, "detail", MLQ_MAX_STR, true, &m->u.report.detail);
+    if (rc == 0)
+        rc = mlq_protousage_read(mp, &m->u.report.usage);
     m->u.report.phase = phase == 1 ? MLQ_PHASE_FINISHED : MLQ_PHASE_STARTED;
     m->u.report.outcome = outcome < 0 ? MLQ_OUT_NONE : (enum mlq_outcome)outcome;
     return rc;
@@ -1226,7 +1233,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                             mlq_prototoken_free_usage},
     [MLQ_MSG_REGISTER] = {"register", 10, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
-    [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
+    [MLQ_MSG_REPORT] = {"report", 10, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
     [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, enc_log_upload, dec_log_upload, free_log_upload},
     [MLQ_MSG_REGISTERED] = {"registered", 2, enc_registered, dec_registered, NULL},

@@ -235,6 +235,20 @@ struct mlq_gpuload {
 };
 
 /* One attempt of a job, for `mlq status`. */
+/* What one attempt used (see protousage.h); -1 where not measured. */
+#define MLQ_USAGE_SOURCE_MAX 15
+struct mlq_usage {
+    int64_t mem_peak;     /* bytes */
+    int64_t cpu_us;       /* user + system CPU time, microseconds */
+    int64_t wall_ms;      /* from the job's start to its end */
+    int64_t gpu_mem_peak; /* bytes, over the attempt's GPUs (NVML only) */
+    int32_t gpu_util;     /* mean percent over the attempt's GPUs (NVML only) */
+    /* How memory and CPU were measured: "cgroup2", "cgroup1" (the job's
+     * cgroup: every process together) or "proc" (getrusage of the job's
+     * processes: the peak is the largest single process); "" none. */
+    char source[MLQ_USAGE_SOURCE_MAX + 1];
+};
+
 struct mlq_attemptinfo {
     int32_t num;
     char id[MLQ_ID_LEN + 1];
@@ -245,6 +259,7 @@ struct mlq_attemptinfo {
     int32_t exit_code;        /* -1 none */
     int32_t signal;           /* 0 none */
     char *detail;             /* may be NULL */
+    struct mlq_usage usage;   /* optional on the wire */
 };
 
 /* What the scheduler tells about a job. Strings may be NULL when unknown. */
@@ -420,6 +435,7 @@ struct mlq_msg {
             int64_t start_ms, end_ms; /* worker wall clock; end_ms is recorded,
                                          clamped to [start, now] */
             char *detail;             /* may be NULL */
+            struct mlq_usage usage;   /* FINISHED; optional on the wire */
         } report;
         struct {
             uint64_t token;
