@@ -45,7 +45,7 @@ static const char *name_of(const char *const *names, int n, int v)
 /* ---- shared structures: encoding ---------------------------------------- */
 
 #define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
-#define WORKERINFO_KEYS  18
+#define WORKERINFO_KEYS  19
 #define ATTEMPTINFO_KEYS 11
 #define GPUINFO_KEYS     (6 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
@@ -137,9 +137,32 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     mlq_mpk_kv_bool(pk, "unhealthy", w->unhealthy);
     mlq_mpk_kv_str(pk, "health", w->health);
     mlq_mpk_kv_str(pk, "addr", w->addr);
+    mlq_mpk_kv_str(pk, "limits", w->limits);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
+
+int mlq_proto_limits_check(const char *s, struct mlq_err *err)
+{
+    static const char *const ok[] = {"enforce/v2", "enforce/v1", "account/v2", "account/v1",
+                                     "none"};
+    for (size_t i = 0; i < NELEM(ok); i++) {
+        if (strcmp(s, ok[i]) == 0)
+            return 0;
+    }
+    return mlq_err_set(err, MLQ_EPROTO,
+                       "limits must be enforce/v2, enforce/v1, account/v2, "
+                       "account/v1 or none");
+}
+
+/* The optional limits of a worker (register, workerinfo). */
+static int read_limits(const struct mlq_mpk_map *m, char **out)
+{
+    int rc = mlq_mpk_read_str(m, "limits", 16, true, out);
+    if (rc == 0 && *out && mlq_proto_limits_check(*out, NULL) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'limits': unknown '%s'", m->where, *out);
+    return rc;
+}
 
 /* Nested jobspec under key; the spec is freed again on failure. */
 static int read_jobspec_at(const struct mlq_mpk_map *m, const char *key, struct mlq_jobspec *s)
@@ -364,6 +387,8 @@ static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerin
         rc = mlq_mpk_read_str(m, "health", MLQ_MAX_REASON, true, &w->health);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "addr", MLQ_MAX_HOST, true, &w->addr);
+    if (rc == 0)
+        rc = read_limits(m, &w->limits);
     return rc;
 }
 
@@ -677,6 +702,7 @@ static void enc_register(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_strv(pk, "labels", m->u.reg.labels, m->u.reg.labels ? m->u.reg.nlabels : 0);
     put_gpu_list(pk, m->u.reg.gpu_list, m->u.reg.ngpu_list);
     mlq_mpk_kv_str(pk, "addr", m->u.reg.addr);
+    mlq_mpk_kv_str(pk, "limits", m->u.reg.limits);
 }
 
 static int dec_held_attempts(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -737,6 +763,8 @@ static int dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
                          m->u.reg.ngpu_list, (int)m->u.reg.gpus);
     if (rc == 0)
         rc = read_addr(mp, &m->u.reg.addr);
+    if (rc == 0)
+        rc = read_limits(mp, &m->u.reg.limits);
     return rc;
 }
 
@@ -755,6 +783,7 @@ static void free_register(struct mlq_msg *m)
     mlq_mpk_strv_free(m->u.reg.labels, m->u.reg.nlabels);
     free_gpu_list(m->u.reg.gpu_list, m->u.reg.ngpu_list);
     free(m->u.reg.addr);
+    free(m->u.reg.limits);
 }
 
 static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
@@ -1231,7 +1260,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_USAGE] = {"usage", 0, NULL, NULL, NULL},
     [MLQ_MSG_USAGE_LIST] = {"usage_list", 1, mlq_prototoken_enc_usage, mlq_prototoken_dec_usage,
                             mlq_prototoken_free_usage},
-    [MLQ_MSG_REGISTER] = {"register", 10, enc_register, dec_register, free_register},
+    [MLQ_MSG_REGISTER] = {"register", 11, enc_register, dec_register, free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 10, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
@@ -1405,6 +1434,7 @@ void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
     free(w->drain_reason);
     free(w->health);
     free(w->addr);
+    free(w->limits);
     free_gpu_list(w->gpu_list, w->ngpu_list);
     memset(w, 0, sizeof *w);
 }

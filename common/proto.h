@@ -321,6 +321,7 @@ struct mlq_workerinfo {
     bool unhealthy;
     char *health; /* why unhealthy */
     char *addr;   /* optional: the address the worker advertised; NULL none */
+    char *limits; /* optional: "enforce/v1", "account/v2", "none"...; NULL unknown */
 };
 
 /* An attempt a worker holds, named in "register". */
@@ -409,7 +410,9 @@ struct mlq_msg {
             uint32_t nlabels;
             struct mlq_gpuinfo *gpu_list; /* optional; when present, gpus == ngpu_list */
             uint32_t ngpu_list;
-            char *addr; /* optional: where other hosts reach the worker (hostaddr.h) */
+            char *addr;   /* optional: where other hosts reach the worker (hostaddr.h) */
+            char *limits; /* optional: how jobs are held to their requests
+                             (mlq_proto_limits_check); NULL unknown */
         } reg;
         struct {
             char *name;
@@ -630,5 +633,9 @@ int mlq_proto_jobspec_pack(const struct mlq_jobspec *spec, char **out, size_t *o
                            struct mlq_err *err);
 int mlq_proto_jobspec_unpack(const void *buf, size_t len, struct mlq_jobspec *spec,
                              struct mlq_err *err);
+
+/* A worker's limits field: "enforce/v2", "enforce/v1", "account/v2",
+ * "account/v1" or "none". */
+int mlq_proto_limits_check(const char *s, struct mlq_err *err);
 
 #endif

@@ -93,6 +93,7 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .unhealthy = w->unhealthy,
         .health = w->unhealthy ? (char *)w->health : NULL,
         .addr = w->addr[0] ? (char *)w->addr : NULL,
+        .limits = w->limits[0] ? (char *)w->limits : NULL,
     };
 }
 

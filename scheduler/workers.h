@@ -62,6 +62,7 @@ struct mlq_worker {
     struct mlq_gpuinfo *gpu_list; /* NULL: untyped GPUs 0..gpus-1 */
     uint32_t ngpu_list;
     char addr[MLQ_MAX_HOST + 1]; /* where other hosts reach it; "" unknown */
+    char limits[16];             /* "enforce/v1"... as it registered; "" unknown */
     /* Bookings of lost attempts whose processes may remain (leftover.h);
      * counted in the *_used totals, not in running. */
     struct mlq_leftovers *leftovers;

@@ -88,6 +88,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->draining = msg->u.reg.draining;
     /* checked by the decoder; an older worker sends none */
     snprintf(w->addr, sizeof w->addr, "%s", msg->u.reg.addr ? msg->u.reg.addr : "");
+    snprintf(w->limits, sizeof w->limits, "%s", msg->u.reg.limits ? msg->u.reg.limits : "");
     rc = mlq_workers_describe(w, msg->u.reg.pool, msg->u.reg.labels, msg->u.reg.nlabels,
                               msg->u.reg.gpu_list, msg->u.reg.ngpu_list, err);
     if (rc < 0)

@@ -132,6 +132,7 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.nattempts = n;
     m.u.reg.draining = a->draining;
     m.u.reg.addr = (char *)a->cfg.addr;
+    m.u.reg.limits = (char *)a->cfg.limits;
     mlq_debug("registering with %" PRIu32 " held attempt(s)", n);
     send_renewing(a, &m);
     free(held);

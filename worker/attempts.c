@@ -123,6 +123,7 @@ static void send_report(struct mlq_attempts *t, struct attempt *at)
         m.u.report.start_ms = at->status.start_ms;
         m.u.report.end_ms = at->status.end_ms;
         m.u.report.detail = at->status.detail[0] ? at->status.detail : NULL;
+        m.u.report.usage = at->status.usage;
     } else {
         m.u.report.phase = MLQ_PHASE_STARTED;
         m.u.report.outcome = MLQ_OUT_NONE;

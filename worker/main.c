@@ -22,7 +22,9 @@
 #include "drainctl.h"
 #include "exec.h"
 #include "gpu.h"
+#include "cglimit.h"
 #include "gpuload.h"
+#include "jobusage.h"
 #include "hostaddr.h"
 #include "keys.h"
 #include "log.h"
@@ -66,8 +68,9 @@ struct opts {
     const char *sched_key;       /* --scheduler-key: the scheduler's public key file */
     char addr[MLQ_MAX_HOST + 1]; /* --advertise-addr, else the route's; "" none */
     bool addr_given;
-    bool insecure;          /* --insecure: plain TCP, no keys */
-    struct mlq_curve curve; /* filled from the key files unless insecure */
+    bool insecure;                /* --insecure: plain TCP, no keys */
+    enum mlq_cglimit_mode limits; /* --limits */
+    struct mlq_curve curve;       /* filled from the key files unless insecure */
 };
 
 static void usage(FILE *f)
@@ -103,6 +106,11 @@ static void usage(FILE *f)
             "  --log-cap SIZE        bytes of each job stream uploaded to the scheduler when\n"
             "                        the job ends, the last ones kept (default: 16M)\n"
             "  --log-level LEVEL     debug, info, warn or error (default: info)\n"
+            "  --limits MODE         enforce: hold each job to its --mem and --cpus in a\n"
+            "                        cgroup (v2, else v1) and record what it used; account:\n"
+            "                        cgroups to record usage, no limits; off: no cgroups,\n"
+            "                        usage from /proc (default: enforce; without cgroup\n"
+            "                        access the worker says so and runs as with off)\n"
             "  --list-gpus           do not run a worker: print the GPUs this machine would\n"
             "                        offer (as --gpus or --gpu-discovery say) and exit\n"
             "  --drain-and-exit      do not run a worker: ask the one running on --spool to\n"
@@ -195,6 +203,7 @@ enum {
     OPT_SCHED_KEY,
     OPT_INSECURE,
     OPT_LIST_GPUS,
+    OPT_LIMITS,
     OPT_HELP,
     OPT_VERSION
 };
@@ -219,6 +228,7 @@ static const struct option long_opts[] = {
     {"scheduler-key", required_argument, NULL, OPT_SCHED_KEY},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"list-gpus", no_argument, NULL, OPT_LIST_GPUS},
+    {"limits", required_argument, NULL, OPT_LIMITS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -321,6 +331,13 @@ static int parse_one(struct opts *o, int c, const char *arg)
     case OPT_LIST_GPUS:
         o->list_gpus = true;
         return 0;
+    case OPT_LIMITS: {
+        int m = mlq_cglimit_mode_parse(arg);
+        if (m < 0)
+            return bad("--limits", "expected enforce, account or off");
+        o->limits = (enum mlq_cglimit_mode)m;
+        return 0;
+    }
     case OPT_HELP:
         return -1;
     case OPT_VERSION:
@@ -509,6 +526,25 @@ static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
              geteuid() == 0 ? "their submitting users" : "this worker's user");
 }
 
+/* Chooses the cgroup hierarchy once, before any shim starts (they inherit
+ * the choice), and says which, or why none, in the log. */
+static void setup_limits(enum mlq_cglimit_mode mode, char *field, size_t len)
+{
+    char why[1024] = "";
+    enum mlq_cglimit_hier h = mlq_cglimit_setup(mode, why, sizeof why);
+    if (h == MLQ_CGL_NONE) {
+        snprintf(field, len, "none");
+        if (mode == MLQ_CGL_OFF)
+            mlq_info("limits: none (--limits off): usage from /proc");
+        else
+            mlq_warn("limits: none: %s; jobs run without memory and CPU limits, usage from /proc",
+                     why);
+        return;
+    }
+    snprintf(field, len, "%s/%s", mlq_cglimit_mode_name(mode), mlq_cglimit_hier_name(h));
+    mlq_info("limits: %s through cgroup %s", mlq_cglimit_mode_name(mode), mlq_cglimit_hier_name(h));
+}
+
 static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
 {
     struct mlq_gpu_set gpus = {0};
@@ -537,6 +573,14 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
     /* GPU load in heartbeats where NVML found the GPUs; never for fake ones. */
     if (strcmp(gpus.source, "nvml") == 0)
         cfg.gpuload = mlq_gpuload_open(NULL, gpus.n);
+    /* The shims measure their jobs' GPUs the same way. */
+    if (cfg.gpuload)
+        setenv(MLQ_JOBUSAGE_GPU_ENV, "nvml", 1);
+    else
+        unsetenv(MLQ_JOBUSAGE_GPU_ENV);
+    char limits[16];
+    setup_limits(o->limits, limits, sizeof limits);
+    cfg.limits = limits;
     struct mlq_agent *agent = NULL;
     int rc = mlq_agent_create(&cfg, spool, &agent, &err);
     if (rc == 0) {

@@ -43,6 +43,7 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "jobtree.h"
+#include "jobusage.h"
 #include "lease.h"
 #include "res.h"
 #include "spool.h"
@@ -72,6 +73,7 @@ struct shim {
     gid_t *groups;     /* supplementary groups of the account (owned) */
     int ngroups;
     struct mlq_jobtree *tree;
+    struct mlq_jobusage *usage; /* cgroup limits, usage; NULL when not set up */
     int64_t grace_ms, limit_ms, warn_before_ms;
     int warn_signal;
     pid_t job;
@@ -344,6 +346,10 @@ static int make_tree(struct shim *s)
         start_failed(s, "%s", e.msg);
         return -1;
     }
+    if (mlq_jobusage_create(&s->assign, &s->usage, &e) < 0) {
+        start_failed(s, "cannot hold the job to its limits: %s", e.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -435,6 +441,9 @@ static void drop_root(const struct shim *s, int report_fd)
 static void exec_job(struct shim *s, int report_fd)
 {
     mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
+    /* Before anything the job runs: whatever it forks is born inside. */
+    if (mlq_jobusage_join(s->usage) < 0)
+        child_fail(report_fd, "cannot join the job's cgroups: %s", strerror(errno));
     setpgid(0, 0);
     reset_signals();
     int null = open("/dev/null", O_RDONLY);
@@ -627,6 +636,7 @@ static void supervise(struct shim *s, const sigset_t *set)
         int64_t wait = next_wait(s, mlq_clock_mono_ms());
         int sig = wait > 0 ? wait_signal(set, wait) : -1;
         on_tick(s, sig, mlq_clock_mono_ms());
+        mlq_jobusage_tick(s->usage, mlq_clock_mono_ms());
     }
 }
 
@@ -670,6 +680,7 @@ static void finish(struct shim *s, const sigset_t *set)
     }
     reap_all();
     s->st.end_ms = mlq_clock_wall_ms();
+    mlq_jobusage_finish(s->usage, &s->st, s->last_signal == SIGKILL);
 }
 
 /* ---- entry ---- */
@@ -704,6 +715,7 @@ static void shim_cleanup(struct shim *s)
     free(s->user);
     free(s->home);
     free(s->groups);
+    mlq_jobusage_destroy(&s->usage);
     mlq_jobtree_destroy(&s->tree);
     mlq_proto_msg_free(&s->assign);
 }

@@ -11,7 +11,8 @@
  *       stdout, stderr  the job's output
  *       shim.pid        "PID STARTTIME START_MS" written by the shim, atomic
  *                       but not fsynced (meaningless after a reboot)
- *       status          the outcome, written atomically once the job ended
+ *       status          the outcome, written atomically once the job ended,
+ *                       with what the job used (usage_* keys, when measured)
  *       acked_started   the scheduler acknowledged the started report
  *       acked_finished  the scheduler acknowledged the finished report: the
  *                       attempt is never reported again
@@ -61,6 +62,7 @@ struct mlq_status {
     int64_t start_ms;  /* wall clock; 0 when the job never started */
     int64_t end_ms;
     char detail[MLQ_SPOOL_DETAIL_MAX]; /* one line, "" when none */
+    struct mlq_usage usage;            /* what the job used (source "" none) */
 };
 
 /* Identity of a shim: a pid alone could be reused after it exits. */
