@@ -271,6 +271,15 @@ static void test_old_events(void **state)
                          SQLITE_OK);
 }
 
+/* Step 9 undone: no usage columns on attempts. */
+#define UNDO_V9                                                                                    \
+    "ALTER TABLE attempts DROP COLUMN usage_source;"                                               \
+    " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"                                            \
+    " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"                                              \
+    " ALTER TABLE attempts DROP COLUMN usage_wall_ms;"                                             \
+    " ALTER TABLE attempts DROP COLUMN usage_gpu_mem_peak;"                                        \
+    " ALTER TABLE attempts DROP COLUMN usage_gpu_util; PRAGMA user_version = 8;"
+
 /* The v6 schema, made from the current one by undoing step 7. */
 #define UNDO_V7                                                                                    \
     "DROP INDEX idempotency_id; CREATE TRIGGER events_no_delete BEFORE DELETE ON events"           \
@@ -297,6 +306,7 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V9);
     exec_ok(db, "DROP TABLE tokens; PRAGMA user_version = 7;");
     exec_ok(db, UNDO_V7);
     assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
