@@ -37,8 +37,8 @@ static void open_gpus(struct mlq_jobusage *u, const struct mlq_msg *assign)
             top = (uint32_t)g + 1 > top ? (uint32_t)g + 1 : top;
         }
     }
-    if (u->gpu_mask && how && strcmp(how, "nvml") == 0)
-        u->gpu = mlq_gpuload_open(NULL, top);
+    if (u->gpu_mask && how && *how)
+        u->gpu = mlq_gpuload_open(how, top);
 }
 
 int mlq_jobusage_create(const struct mlq_msg *assign, struct mlq_jobusage **out,

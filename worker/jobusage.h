@@ -2,7 +2,8 @@
  *
  * Puts the job into its cgroups (cglimit.h) with the memory and CPU limits
  * of its spec, samples its GPUs through NVML while it runs (where the
- * worker found its GPUs with NVML: MLQ_GPU_USAGE=nvml), and once the job
+ * worker found its GPUs with NVML, MLQ_GPU_USAGE names the NVML library it
+ * used), and once the job
  * has no process left fills the attempt's usage and, when the OOM killer
  * ended it, says so in the status.
  *

@@ -575,7 +575,7 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
         cfg.gpuload = mlq_gpuload_open(NULL, gpus.n);
     /* The shims measure their jobs' GPUs the same way. */
     if (cfg.gpuload)
-        setenv(MLQ_JOBUSAGE_GPU_ENV, "nvml", 1);
+        setenv(MLQ_JOBUSAGE_GPU_ENV, MLQ_GPU_NVML_LIBRARY, 1);
     else
         unsetenv(MLQ_JOBUSAGE_GPU_ENV);
     char limits[16];

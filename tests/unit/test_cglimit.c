@@ -3,8 +3,8 @@
  * for a job's --mem and --cpus, how usage and OOM kills are read back,
  * a job's cgroup made under the parent the worker chose (MLQ_LIMITS_PARENT)
  * and joined, the account and off modes, the worker's choice when cgroups
- * are off, and the OOM detail of a failed attempt built from memory.events
- * (not guessed from the signal). */
+ * are off, the OOM detail of a failed attempt built from memory.events
+ * (not guessed from the signal), and GPU usage sampled through a fake NVML. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -334,6 +334,60 @@ static void test_proc_usage(void **state)
     mlq_jobusage_destroy(&u);
 }
 
+/* A fake NVML: GPU i has (i + 1) GiB in use and is i * 73 % busy. */
+static const char fake_nvml[] =
+    "struct mem { unsigned long long total, free, used; };\n"
+    "struct util { unsigned gpu, memory; };\n"
+    "int nvmlInit_v2(void) { return 0; }\n"
+    "int nvmlShutdown(void) { return 0; }\n"
+    "int nvmlDeviceGetHandleByIndex_v2(unsigned i, void **d) { *d = (void *)(unsigned long)(i + "
+    "1); return 0; }\n"
+    "int nvmlDeviceGetUtilizationRates(void *d, struct util *u) { unsigned long i = (unsigned "
+    "long)d - 1; u->gpu = (unsigned)(i * 73); u->memory = 1; return 0; }\n"
+    "int nvmlDeviceGetMemoryInfo(void *d, struct mem *m) { unsigned long i = (unsigned long)d - "
+    "1; m->total = 80ULL << 30; m->used = (i + 1) << 30; m->free = m->total - m->used; return 0; "
+    "}\n";
+
+/* Where the worker reads NVML, the shim samples the attempt's own GPUs
+ * (0 and 1 of 4 here): the peak of their memory together and the mean of
+ * their utilisation; GPU 3 (150 %, unreadable as such) is not the job's. */
+static void test_gpu_usage(void **state)
+{
+    struct fx *f = *state;
+    char src[128], lib[128], cmd[512];
+    snprintf(src, sizeof src, "%s/fake.c", f->root);
+    snprintf(lib, sizeof lib, "%s/libfake-nvml.so", f->root);
+    put(f->root, "fake.c", fake_nvml);
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -o '%s' '%s'", lib, src);
+    assert_int_equal(system(cmd), 0);
+    setenv(MLQ_CGL_ENV_HIER, "none", 1);
+    setenv(MLQ_JOBUSAGE_GPU_ENV, lib, 1);
+    struct mlq_msg assign;
+    int32_t gpus[] = {0, 1};
+    fill_assign(&assign, 1LL << 30, 1000);
+    assign.u.assign.gpu_ids = gpus;
+    assign.u.assign.ngpu_ids = 2;
+    struct mlq_err e = {0};
+    struct mlq_jobusage *u = NULL;
+    assert_int_equal(mlq_jobusage_create(&assign, &u, &e), 0);
+    mlq_jobusage_tick(u, 1000);
+    mlq_jobusage_tick(u, 1500); /* too soon: not sampled */
+    mlq_jobusage_tick(u, 2000);
+    struct mlq_status st = {.outcome = MLQ_OUT_EXITED, .start_ms = 1, .end_ms = 2};
+    mlq_jobusage_finish(u, &st, false);
+    assert_int_equal(st.usage.gpu_mem_peak, 3LL << 30);
+    assert_int_equal(st.usage.gpu_util, 36); /* (0 + 73) / 2 */
+    mlq_jobusage_destroy(&u);
+    /* no NVML where the worker has none: nothing made up */
+    unsetenv(MLQ_JOBUSAGE_GPU_ENV);
+    assert_int_equal(mlq_jobusage_create(&assign, &u, &e), 0);
+    mlq_jobusage_tick(u, 1000);
+    mlq_jobusage_finish(u, &st, false);
+    assert_int_equal(st.usage.gpu_mem_peak, -1);
+    assert_int_equal(st.usage.gpu_util, -1);
+    mlq_jobusage_destroy(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +399,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_setup_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oom_detail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proc_usage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_usage, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
