@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -575,4 +576,84 @@ void mlq_cglimit_destroy(struct mlq_cglimit **cp)
     }
     free(c);
     *cp = NULL;
+}
+
+/* ---- a dead shim's v1 cgroups ---- */
+
+int mlq_cglimit_v1_note(const struct mlq_cglimit *c, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (!c || c->hier != MLQ_CGL_V1 || len == 0)
+        return -1;
+    buf[0] = '\0';
+    for (int i = 0; i < MAX_JOIN; i++) {
+        if (!c->dir[i])
+            continue;
+        if (strchr(c->dir[i], ' '))
+            return -1;
+        int n = snprintf(buf + used, len - used, "%s%s", used ? " " : "", c->dir[i]);
+        if (n < 0 || (size_t)n >= len - used)
+            return -1;
+        used += (size_t)n;
+    }
+    return used ? 0 : -1;
+}
+
+/* A folder this module could have made: absolute, no "..", last component
+ * mlq-..., on a cgroup v1 file system (or gone already). */
+static bool v1_job_dir(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    struct statfs sf;
+    if (path[0] != '/' || strstr(path, "/..") || !base || strncmp(base + 1, "mlq-", 4) != 0 ||
+        strlen(path) >= MLQ_MAX_PATH - 32)
+        return false;
+    if (statfs(path, &sf) != 0)
+        return errno == ENOENT;
+    return sf.f_type == CGROUP_SUPER_MAGIC;
+}
+
+/* SIGKILL to every process listed in dir; how many there were. */
+static int kill_listed(const char *dir)
+{
+    char *buf = read_file(dir, "cgroup.procs");
+    int n = 0;
+    char *save = NULL;
+    for (char *t = buf ? strtok_r(buf, "\n", &save) : NULL; t; t = strtok_r(NULL, "\n", &save)) {
+        long pid = strtol(t, NULL, 10);
+        if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0)
+            n++;
+    }
+    free(buf);
+    return n;
+}
+
+int mlq_cglimit_kill_v1(const char *note, int64_t max_ms, struct mlq_err *err)
+{
+    char copy[3 * MLQ_MAX_PATH], *dirs[MAX_JOIN];
+    int nd = 0;
+    if (!note || strlen(note) >= sizeof copy)
+        return mlq_err_set(err, MLQ_EINVAL, "malformed cgroup note");
+    snprintf(copy, sizeof copy, "%s", note);
+    char *save = NULL;
+    for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        if (nd == MAX_JOIN || !v1_job_dir(t))
+            return mlq_err_set(err, MLQ_EINVAL, "%.200s is not a job cgroup", t);
+        dirs[nd++] = t;
+    }
+    int64_t end = mlq_clock_mono_ms() + max_ms;
+    for (;;) {
+        int left = 0;
+        for (int i = 0; i < nd; i++)
+            left += kill_listed(dirs[i]);
+        for (int i = 0; left == 0 && i < nd; i++) {
+            if (rmdir(dirs[i]) != 0 && errno != ENOENT)
+                left++;
+        }
+        if (left == 0)
+            return 0;
+        if (mlq_clock_mono_ms() >= end)
+            return mlq_err_set(err, MLQ_EUNAVAIL, "cgroup %s still has processes", dirs[0]);
+        sleep_ms(10);
+    }
 }

@@ -98,4 +98,16 @@ const char *mlq_cglimit_path(const struct mlq_cglimit *c);
 /* Removes the cgroups (once the job has no process left) and frees c. */
 void mlq_cglimit_destroy(struct mlq_cglimit **c);
 
+/* v1 only (a v2 job cgroup is jobtree's "cgroup" note): the job's cgroup
+ * folders separated by spaces into buf, for the spool, so that the worker
+ * can end the job if its shim dies. 0, or -1 when there is nothing to note
+ * (v2, none, a path with a space, buf too small). */
+int mlq_cglimit_v1_note(const struct mlq_cglimit *c, char *buf, size_t len);
+/* The worker, for a shim that died: SIGKILL to every process left in the
+ * v1 cgroups of note (each must be an absolute mlq-... folder on a cgroup
+ * v1 file system), then removes them, for at most max_ms. 0 once gone;
+ * MLQ_EINVAL for a note naming anything else; MLQ_EUNAVAIL at the
+ * deadline. */
+int mlq_cglimit_kill_v1(const char *note, int64_t max_ms, struct mlq_err *err);
+
 #endif

@@ -157,6 +157,11 @@ void mlq_jobusage_finish(struct mlq_jobusage *u, struct mlq_status *st, bool kil
         note_oom(u, st);
 }
 
+int mlq_jobusage_v1_note(const struct mlq_jobusage *u, char *buf, size_t len)
+{
+    return u ? mlq_cglimit_v1_note(u->cg, buf, len) : -1;
+}
+
 const char *mlq_jobusage_cgroup(const struct mlq_jobusage *u)
 {
     return u ? mlq_cglimit_path(u->cg) : NULL;

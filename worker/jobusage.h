@@ -38,6 +38,8 @@ void mlq_jobusage_tick(struct mlq_jobusage *u, int64_t now_ms);
  * run. killed_by_shim: the shim itself sent SIGKILL (a v1 failcnt then
  * proves nothing). */
 void mlq_jobusage_finish(struct mlq_jobusage *u, struct mlq_status *st, bool killed_by_shim);
+/* The v1 cgroups for the spool (mlq_cglimit_v1_note); -1 when none. */
+int mlq_jobusage_v1_note(const struct mlq_jobusage *u, char *buf, size_t len);
 /* Path of the job's cgroup (v2, or v1 memory); NULL when none. */
 const char *mlq_jobusage_cgroup(const struct mlq_jobusage *u);
 void mlq_jobusage_destroy(struct mlq_jobusage **u);

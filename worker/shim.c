@@ -350,6 +350,12 @@ static int make_tree(struct shim *s)
         start_failed(s, "cannot hold the job to its limits: %s", e.msg);
         return -1;
     }
+    char v1[3 * MLQ_MAX_PATH];
+    if (mlq_jobusage_v1_note(s->usage, v1, sizeof v1) == 0 &&
+        mlq_spool_write_note_volatile(s->dir, MLQ_SPOOL_CGROUP_V1, v1, &e) < 0) {
+        start_failed(s, "%s", e.msg);
+        return -1;
+    }
     return 0;
 }
 

@@ -26,7 +26,7 @@
 #define TMP_PREFIX     ".tmp-"
 #define STATUS_MAX     (8 * 1024)
 #define SHIM_PID_MAX   256
-#define NOTE_MAX       (MLQ_MAX_PATH + 64)
+#define NOTE_MAX       (3 * MLQ_MAX_PATH + 64) /* cgroup_v1: up to three paths */
 #define UPLOAD_MAX     512
 
 struct mlq_spool {

@@ -21,6 +21,8 @@
  *                       records outcome "lost" with this file's text
  *       cgroup          path of the job's cgroup v2, when it has one
  *                       (atomic, not fsynced, like shim.pid)
+ *       cgroup_v1       the job's cgroup v1 folders (memory, cpu, cpuacct),
+ *                       space-separated, when it has them (same)
  *       upload          log upload progress (see struct mlq_upload_state),
  *                       written before acked_finished when the scheduler
  *                       accepted the finished report
@@ -53,6 +55,7 @@
 #define MLQ_SPOOL_DETAIL_MAX 512
 #define MLQ_SPOOL_FENCED     "fenced"
 #define MLQ_SPOOL_CGROUP     "cgroup"
+#define MLQ_SPOOL_CGROUP_V1  "cgroup_v1"
 
 /* How an attempt ended, as kept in its status file. */
 struct mlq_status {

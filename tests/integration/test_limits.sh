@@ -6,7 +6,8 @@
 #   (limit 64M, peak ...)", while a neighbour on the same worker holding 20M
 #   succeeds untouched;
 # - a process the job forks, moves to a new session and double-forks stays
-#   in the job's cgroup, and goes with the job;
+#   in the job's cgroup, and goes with the job; a job whose shim dies is
+#   ended by the worker through its cgroups, which are removed;
 # - usage (peak memory, CPU time, wall time) is in `mlq status`, its --json
 #   and plausible; 4 spinning processes with --cpus 1 get about one CPU;
 # - a worker without cgroups (MLQ_CGROUP_FS=none) says so (LIMITS none) and
@@ -103,6 +104,24 @@ ok mlq cancel "$ESC"
 wait_until "[ \"\$(job_state $ESC)\" = CANCELLED ] && ! pid_alive $GPID" 20 ||
     fail "the grandchild outlived its cancelled job"
 wait_until "[ ! -d $MEMCG ]" 10 || fail "the job's cgroup $MEMCG was not removed"
+
+# ---- a shim that dies: the worker ends what is left in the job's cgroups
+ok mlq submit --require host=w1 --mem 64M --retries 0 -- python3 -c '
+import os, time
+print("pid", os.getpid(), flush=True)
+time.sleep(300)'
+ORPH=$OUT
+wait_until "mlq logs $ORPH 2>/dev/null | grep -q pid" 20 || fail "the orphan job did not start"
+JPID=$(mlq logs "$ORPH" | awk '/^pid/ {print $2}')
+ATT=$(attempt_of "$ORPH")
+SHIM=$(pidfile_pid "$T/spool-w1/attempts/$ATT/shim.pid")
+[ -n "$SHIM" ] || fail "no shim pid for attempt $ATT"
+OCG=$(grep -E "mlq-$ATT\$" "/proc/$JPID/cgroup" | head -1 | cut -d: -f3)
+[ -n "$OCG" ] || fail "the job is in no cgroup of its own: $(cat "/proc/$JPID/cgroup")"
+kill -KILL "$SHIM"
+wait_until "! pid_alive $JPID" 20 || fail "the job of a dead shim kept running"
+wait_until "[ -z \"\$(find /sys/fs/cgroup -maxdepth 8 -type d -name mlq-$ATT 2>/dev/null)\" ]" 10 ||
+    fail "the dead shim's job cgroups were not removed: $(find /sys/fs/cgroup -maxdepth 8 -type d -name "mlq-$ATT")"
 
 # ---- CPU: 4 spinners, one CPU's worth; usage in words
 ok mlq submit --require host=w1 --cpus 1 --mem 256M -- python3 -c '
