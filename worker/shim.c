@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cglimit.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "jobtree.h"
@@ -162,17 +163,32 @@ static int build_env_array(struct shim *s)
     return rc;
 }
 
-/* The shim's own environment, then the user's --env entries, then the
- * variables mlq defines (which the user cannot override), HOME, USER and
- * LOGNAME of the job's account among them when it runs as another one. A
- * job without GPUs gets CUDA_VISIBLE_DEVICES="" so it sees none rather than
- * all. */
+/* What the worker tells its shims about limits (cglimit.h, jobusage.h) is
+ * for the shim, not for the job. */
+static bool worker_internal(const char *kv)
+{
+    static const char *const keys[] = {MLQ_CGL_ENV_MODE, MLQ_CGL_ENV_HIER, MLQ_CGL_ENV_PARENT,
+                                       MLQ_JOBUSAGE_GPU_ENV};
+    size_t klen = env_key_len(kv);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        if (strlen(keys[i]) == klen && strncmp(kv, keys[i], klen) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The shim's own environment (less the worker's notes to the shim), then the user's --env entries,
+ * then the variables mlq defines (which the user cannot override), HOME, USER and LOGNAME of the
+ * job's account among them when it runs as another one. A job without GPUs gets
+ * CUDA_VISIBLE_DEVICES="" so it sees none rather than all. */
 static int build_env(struct shim *s)
 {
     const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
     int rc = 0;
-    for (char **e = environ; e && *e && rc == 0; e++)
-        rc = env_put(s, *e);
+    for (char **e = environ; e && *e && rc == 0; e++) {
+        if (!worker_internal(*e))
+            rc = env_put(s, *e);
+    }
     for (uint32_t i = 0; i < spec->envc && rc == 0; i++)
         rc = env_put(s, spec->env[i]);
     char num[32], cpus[32], gpus[MLQ_MAX_GPUS * 4 + 1];
