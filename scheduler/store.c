@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "protousage.h"
+#include "storeusage.h"
 #include "storeint.h"
 
 #define BUSY_TIMEOUT_MS    5000
@@ -1088,51 +1088,6 @@ static int check_attempt(const struct mlq_store_attempt *a, struct mlq_err *err)
     return 0;
 }
 
-/* A measured value, or NULL for -1 (not measured). */
-static int bind_opt_i64(sqlite3_stmt *s, int i, int64_t v)
-{
-    return v >= 0 ? sqlite3_bind_int64(s, i, v) : sqlite3_bind_null(s, i);
-}
-
-/* The six usage columns from parameter i on; all NULL when nothing was
- * measured. */
-static int bind_usage(sqlite3_stmt *s, int i, const struct mlq_usage *u)
-{
-    struct mlq_usage none;
-    mlq_usage_clear(&none);
-    if (!mlq_usage_any(u))
-        u = &none;
-    int rc = mlq_storei_bind_opt(s, i, u->source[0] ? u->source : NULL);
-    rc |= bind_opt_i64(s, i + 1, u->mem_peak);
-    rc |= bind_opt_i64(s, i + 2, u->cpu_us);
-    rc |= bind_opt_i64(s, i + 3, u->wall_ms);
-    rc |= bind_opt_i64(s, i + 4, u->gpu_mem_peak);
-    rc |= bind_opt_i64(s, i + 5, u->gpu_util);
-    return rc;
-}
-
-static int64_t col_opt_i64(sqlite3_stmt *s, int i)
-{
-    return sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, i);
-}
-
-/* The usage columns of an attempt row; a source the code does not know
- * (a database edited by hand) reads as nothing measured. */
-static void usage_from_row(sqlite3_stmt *s, struct mlq_usage *u)
-{
-    const unsigned char *src = sqlite3_column_text(s, AC_USAGE);
-    mlq_usage_clear(u);
-    if (!src || !mlq_usage_source_valid((const char *)src))
-        return;
-    snprintf(u->source, sizeof u->source, "%s", (const char *)src);
-    u->mem_peak = col_opt_i64(s, AC_USAGE + 1);
-    u->cpu_us = col_opt_i64(s, AC_USAGE + 2);
-    u->wall_ms = col_opt_i64(s, AC_USAGE + 3);
-    u->gpu_mem_peak = col_opt_i64(s, AC_USAGE + 4);
-    int64_t util = col_opt_i64(s, AC_USAGE + 5);
-    u->gpu_util = util >= 0 && util <= 100 ? (int32_t)util : -1;
-}
-
 /* Insert and update share their parameter numbers. */
 static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq_store_attempt *a,
                          struct mlq_err *err)
@@ -1149,7 +1104,7 @@ static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq
     rc |= sqlite3_bind_int(s, 10, a->exit_code);
     rc |= sqlite3_bind_int(s, 11, a->signal);
     rc |= mlq_storei_bind_opt(s, 12, a->detail);
-    rc |= bind_usage(s, 13, &a->usage);
+    rc |= mlq_storeusage_bind(s, 13, &a->usage);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "saving attempt");
@@ -1358,7 +1313,7 @@ static int att_from_row(sqlite3_stmt *s, struct mlq_store_attempt *a, struct mlq
     a->end_ms = sqlite3_column_int64(s, AC_END);
     a->exit_code = sqlite3_column_int(s, AC_EXIT);
     a->signal = sqlite3_column_int(s, AC_SIGNAL);
-    usage_from_row(s, &a->usage);
+    mlq_storeusage_from_row(s, AC_USAGE, &a->usage);
     return 0;
 }
 
