@@ -7,6 +7,7 @@
  * stripped from the path). */
 #include "cglimit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -433,6 +434,56 @@ enum mlq_cglimit_hier mlq_cglimit_setup(enum mlq_cglimit_mode m, char *why, size
     size_t n = strlen(why);
     snprintf(why + n, len - n, "; %s", why2);
     return MLQ_CGL_NONE;
+}
+
+/* ---- leftovers ---- */
+
+/* Removes the job cgroups (mlq-..., not the worker's leaf) in dir that hold
+ * no process and were made (mtime: a cgroup folder's does not change when
+ * processes come and go) at least min_age_s ago. */
+static int sweep_dir(const char *dir, int64_t min_age_s)
+{
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *de;
+    time_t now = time(NULL);
+    int n = 0;
+    while (d && (de = readdir(d)) != NULL) {
+        char path[MLQ_MAX_PATH];
+        struct stat st;
+        if (strncmp(de->d_name, "mlq-", 4) != 0 || strcmp(de->d_name, MLQ_CGL_WORKER_LEAF) == 0 ||
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
+            continue;
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || now - st.st_mtime < min_age_s)
+            continue;
+        char *procs = read_file(path, "cgroup.procs");
+        bool empty = procs && procs[0] == '\0';
+        free(procs);
+        if (empty && rmdir(path) == 0)
+            n++;
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+int mlq_cglimit_sweep(enum mlq_cglimit_hier h, int64_t min_age_s)
+{
+    if (h == MLQ_CGL_V2)
+        return sweep_dir(getenv(MLQ_CGL_ENV_PARENT), min_age_s);
+    if (h != MLQ_CGL_V1)
+        return 0;
+    static const char *const ctl[] = {"memory", "cpu", "cpuacct"};
+    char *seen[3] = {NULL, NULL, NULL};
+    int n = 0;
+    for (int i = 0; i < 3; i++) {
+        seen[i] = v1_own_dir(ctl[i]);
+        bool again = (i > 0 && seen[i] && seen[i - 1] && strcmp(seen[i], seen[i - 1]) == 0);
+        if (!again)
+            n += sweep_dir(seen[i], min_age_s);
+    }
+    for (int i = 0; i < 3; i++)
+        free(seen[i]);
+    return n;
 }
 
 /* ---- one job ---- */

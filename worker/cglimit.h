@@ -63,6 +63,13 @@ enum mlq_cglimit_hier mlq_cglimit_hier_from_env(void);
  * or m is OFF. */
 enum mlq_cglimit_hier mlq_cglimit_setup(enum mlq_cglimit_mode m, char *why, size_t len);
 
+/* Removes job cgroups of hierarchy h that hold no process and are at least
+ * min_age_s old: left by shims that died while no worker could clean up
+ * after them (a younger empty one may be a job about to join it). Returns
+ * how many. */
+#define MLQ_CGL_SWEEP_AGE_S 60
+int mlq_cglimit_sweep(enum mlq_cglimit_hier h, int64_t min_age_s);
+
 /* ---- v2 files, on any directory (unit tests use a plain folder) ---- */
 
 /* Writes memory.max (mem 0: "max"), memory.oom.group and cpu.max (cpus_m

@@ -543,6 +543,9 @@ static void setup_limits(enum mlq_cglimit_mode mode, char *field, size_t len)
     }
     snprintf(field, len, "%s/%s", mlq_cglimit_mode_name(mode), mlq_cglimit_hier_name(h));
     mlq_info("limits: %s through cgroup %s", mlq_cglimit_mode_name(mode), mlq_cglimit_hier_name(h));
+    int swept = mlq_cglimit_sweep(h, MLQ_CGL_SWEEP_AGE_S);
+    if (swept > 0)
+        mlq_info("limits: removed %d empty job cgroup(s) left behind", swept);
 }
 
 static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)

@@ -20,6 +20,18 @@ IT_DEADLINE=150
 command -v python3 >/dev/null || fail "python3 is needed for the job scripts"
 
 start_scheduler "$T/state"
+# Job cgroups left behind by shims that died with no worker to clean up
+# (v1 here: the test's own memory cgroup is the worker's): an old empty one
+# goes when a worker starts, a young one (a job about to join it) stays.
+MEMOWN=/sys/fs/cgroup/memory$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+MEMOWN=${MEMOWN%/}
+LEFT_OLD="" LEFT_NEW=""
+if [ -f "$MEMOWN/memory.limit_in_bytes" ]; then
+    LEFT_OLD=$MEMOWN/mlq-$(basename "$T")-old
+    LEFT_NEW=$MEMOWN/mlq-$(basename "$T")-new
+    mkdir "$LEFT_OLD" "$LEFT_NEW"
+    touch -d '2 hours ago' "$LEFT_OLD"
+fi
 start_worker w1 "$T/spool-w1" --cpus 4 --mem 2G --label host=w1
 
 limits_of() { mlq workers --json | json "[w['limits'] for w in d['workers'] if w['name'] == '$1'][0]"; }
@@ -30,6 +42,13 @@ enforce/v1 | enforce/v2) log "worker w1 limits: $L" ;;
 esac
 grep -q "limits: enforce through cgroup ${L#enforce/}" "$T/logs/worker-w1.log" ||
     fail "the worker's start log does not say which hierarchy it uses"
+if [ "$L" = enforce/v1 ] && [ -n "$LEFT_OLD" ]; then
+    [ ! -d "$LEFT_OLD" ] || fail "an old empty job cgroup was not removed at worker start"
+    [ -d "$LEFT_NEW" ] || fail "a young job cgroup was removed at worker start"
+    rmdir "$LEFT_NEW"
+    grep -q "removed [0-9]* empty job cgroup" "$T/logs/worker-w1.log" ||
+        fail "the worker did not say it removed leftovers"
+fi
 ok mlq workers
 assert_contains "$OUT" "LIMITS" "mlq workers header"
 echo "$OUT" | grep -E "^w1 .* $L *\$" >/dev/null || fail "w1's row lacks its limits: $OUT"
