@@ -8,8 +8,8 @@
 # - a process the job forks, moves to a new session and double-forks stays
 #   in the job's cgroup, and goes with the job; a job whose shim dies is
 #   ended by the worker through its cgroups, which are removed;
-# - usage (peak memory, CPU time, wall time) is in `mlq status`, its --json
-#   and plausible; 4 spinning processes with --cpus 1 get about one CPU;
+# - usage (peak memory, CPU time, wall time) is in `mlq status`, its --json,
+#   the HTTP API, and plausible; 4 spinning processes with --cpus 1 get about one CPU;
 # - a worker without cgroups (MLQ_CGROUP_FS=none) says so (LIMITS none) and
 #   still runs jobs with usage from /proc.
 # Needs root (cgroups); as root a machine with neither hierarchy fails it.
@@ -19,7 +19,8 @@ IT_DEADLINE=150
 [ "$(id -u)" = 0 ] || it_skip "cgroup limits need root"
 command -v python3 >/dev/null || fail "python3 is needed for the job scripts"
 
-start_scheduler "$T/state"
+HTTP_PORT=$(free_port)
+start_scheduler "$T/state" --http "127.0.0.1:$HTTP_PORT"
 # Job cgroups left behind by shims that died with no worker to clean up
 # (v1 here: the test's own memory cgroup is the worker's): an old empty one
 # goes when a worker starts, a young one (a job about to join it) stays.
@@ -77,6 +78,14 @@ DETAIL=$(mlq status "$HUNGRY" --json | json "d['attempts'][-1]['detail']")
 assert_contains "$DETAIL" "out of memory (limit 64M, peak " "the attempt's detail"
 PEAK=$(usage_of "$HUNGRY" mem_peak)
 [ "$PEAK" -ge $((60 << 20)) ] || fail "OOM job's peak $PEAK is below its 64M limit"
+# the same through the HTTP API
+command -v curl >/dev/null || fail "curl is required (deploy/install-deps.sh)"
+ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create limits-tok --user "$IT_ME"
+HJSON=$(curl -sf -H "Authorization: Bearer $OUT" "http://127.0.0.1:$HTTP_PORT/api/v1/jobs/$HUNGRY") ||
+    fail "GET /api/v1/jobs/$HUNGRY"
+assert_eq "$PEAK" "$(json "d['attempts'][-1]['usage']['mem_peak']" <<<"$HJSON")" "HTTP usage.mem_peak"
+assert_contains "$(json "d['attempts'][-1]['detail']" <<<"$HJSON")" "out of memory (limit 64M" \
+    "HTTP attempt detail"
 ok mlq wait "$NEIGHBOUR" --timeout 30s
 ok mlq logs "$NEIGHBOUR"
 # (the worker's notes to its shims stay out of the job's environment)
