@@ -147,10 +147,12 @@ void mlq_jobusage_finish(struct mlq_jobusage *u, struct mlq_status *st, bool kil
     struct mlq_cglimit_usage cu;
     mlq_cglimit_read(u->cg, &cu);
     bool v2 = mlq_cglimit_hier(u->cg) == MLQ_CGL_V2;
-    if (cu.mem_peak >= 0 || cu.cpu_us >= 0)
+    /* The source names where the peak came from: a kernel without
+     * memory.peak (v2 before 5.19) leaves the largest process's, "proc". */
+    if (cu.mem_peak >= 0) {
         snprintf(st->usage.source, sizeof st->usage.source, v2 ? "cgroup2" : "cgroup1");
-    if (cu.mem_peak >= 0)
         st->usage.mem_peak = cu.mem_peak;
+    }
     if (cu.cpu_us >= 0)
         st->usage.cpu_us = cu.cpu_us;
     if (mlq_cglimit_mem_enforced(u->cg) && oom_killed(&cu, st, killed_by_shim))

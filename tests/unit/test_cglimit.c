@@ -299,6 +299,15 @@ static void test_oom_detail(void **state)
     st.signal = 0;
     mlq_jobusage_finish(u, &st, false);
     assert_string_equal(st.detail, "");
+    /* a v2 kernel without memory.peak: the CPU time from the cgroup, the
+     * peak of the largest process, and the source says so */
+    char path[256];
+    snprintf(path, sizeof path, "%s/memory.peak", dir);
+    assert_int_equal(unlink(path), 0);
+    mlq_jobusage_finish(u, &st, false);
+    assert_string_equal(st.usage.source, "proc");
+    assert_int_equal(st.usage.cpu_us, 136781);
+    assert_true(st.usage.mem_peak >= 0); /* no child reaped yet here */
     mlq_jobusage_destroy(&u);
     assert_null(u);
 }
