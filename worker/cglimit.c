@@ -243,6 +243,20 @@ static bool list_has(const char *list, const char *word)
     return false;
 }
 
+/* True when the space-separated list (cgroup.controllers) holds word:
+ * "cpu" is not "cpuset". */
+static bool has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = strstr(list, word); p; p = strstr(p + 1, word)) {
+        bool start = p == list || p[-1] == ' ';
+        bool end = p[n] == '\0' || p[n] == ' ' || p[n] == '\n';
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
 /* This process's cgroup path (from the hierarchy's root) in the hierarchy
  * that holds controller ctl (v1), or the v2 one (ctl NULL). */
 static char *own_path(const char *ctl)
@@ -387,7 +401,7 @@ static char *v2_prepare(char *why, size_t len)
     free(rel);
     if (dir)
         ctl = read_file(dir, "cgroup.controllers");
-    bool has = ctl && strstr(ctl, "memory") && strstr(ctl, "cpu");
+    bool has = ctl && has_word(ctl, "memory") && has_word(ctl, "cpu");
     free(ctl);
     if (!has) {
         snprintf(why, len, "cgroup v2 %s offers no memory and cpu controllers", dir ? dir : fs);
