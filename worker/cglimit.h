@@ -60,7 +60,7 @@ enum mlq_cglimit_hier mlq_cglimit_hier_from_env(void);
  * job cgroups with memory and cpu control, prepares it (v2: moves the
  * process into its leaf and enables the controllers) and exports the choice
  * to the environment for the shims. NONE (why says why) when there is none
- * or m is OFF. */
+ * or m is OFF; V1 with why saying why not v2. */
 enum mlq_cglimit_hier mlq_cglimit_setup(enum mlq_cglimit_mode m, char *why, size_t len);
 
 /* Removes job cgroups of hierarchy h that hold no process and are at least

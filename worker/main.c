@@ -542,7 +542,10 @@ static void setup_limits(enum mlq_cglimit_mode mode, char *field, size_t len)
         return;
     }
     snprintf(field, len, "%s/%s", mlq_cglimit_mode_name(mode), mlq_cglimit_hier_name(h));
-    mlq_info("limits: %s through cgroup %s", mlq_cglimit_mode_name(mode), mlq_cglimit_hier_name(h));
+    if (h == MLQ_CGL_V1)
+        mlq_info("limits: %s through cgroup v1 (not v2: %s)", mlq_cglimit_mode_name(mode), why);
+    else
+        mlq_info("limits: %s through cgroup v2", mlq_cglimit_mode_name(mode));
     int swept = mlq_cglimit_sweep(h, MLQ_CGL_SWEEP_AGE_S);
     if (swept > 0)
         mlq_info("limits: removed %d empty job cgroup(s) left behind", swept);

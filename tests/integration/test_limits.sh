@@ -175,6 +175,16 @@ ok mlq status "$SPIN"
 assert_contains "$OUT" "mem: asked 256M, peak " "usage line of mlq status"
 assert_contains "$OUT" "cpu: asked 1, used " "usage line of mlq status"
 
+# ---- a hybrid host's cgroup v2 mount without controllers: probed, then v1
+U=/sys/fs/cgroup/unified
+if [ "$L" = enforce/v1 ] && [ "$(stat -f -c %T "$U" 2>/dev/null)" = cgroup2fs ] &&
+    ! grep -qw memory "$U/cgroup.controllers"; then
+    MLQ_CGROUP_FS=$U start_worker w3 "$T/spool-w3" --label host=w3
+    assert_eq enforce/v1 "$(limits_of w3)" "limits of a worker whose v2 mount has no controllers"
+    grep -q "limits: enforce through cgroup v1 (not v2: cgroup v2 $U offers no memory and cpu controllers)" \
+        "$T/logs/worker-w3.log" || fail "w3 did not say why it fell back to cgroup v1"
+fi
+
 # ---- a worker without cgroups says so and still runs jobs
 MLQ_CGROUP_FS=none start_worker w2 "$T/spool-w2" --label host=w2
 assert_eq none "$(limits_of w2)" "limits of a worker without cgroups"
