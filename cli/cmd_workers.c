@@ -28,6 +28,9 @@ static const char workers_usage[] =
     "A worker that refused several assignments in a row shows as \"UP (unhealthy)\"\n"
     "with the last refusal below the table: no job is placed on it until it starts\n"
     "one again, a cool-down passes or an admin runs `mlq resume` on it.\n"
+    "LIMITS says how the worker holds jobs to their --mem and --cpus: enforce/v2,\n"
+    "enforce/v1 (cgroup v2 or v1 limits), account/v2, account/v1 (cgroups that\n"
+    "only measure) or none (no cgroups: usage from /proc).\n"
     "  --gpus            also list every GPU: type, UUID, the job holding it and,\n"
     "                    where the worker reads NVML, its utilisation and memory in\n"
     "                    use; IDLE marks a GPU held by a job at 0% for 10 minutes\n"
@@ -187,6 +190,7 @@ static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, i
         gpus,
         running,
         mlq_out_time_ago(now, w->last_seen_ms, seen, sizeof(seen)),
+        w->limits ? w->limits : "-",
         version_text(w, version, sizeof(version)),
     };
     int rc = 0;
@@ -313,7 +317,7 @@ int mlq_cli_workers_print(FILE *f, const struct mlq_workerinfo *w, uint32_t n, b
 {
     static const char *const headers[] = {"NAME",    "STATE",          "ADDRESS", "POOL",
                                           "LABELS",  "CPUS",           "MEM",     "GPUS",
-                                          "RUNNING", "LAST-HEARTBEAT", "VERSION"};
+                                          "RUNNING", "LAST-HEARTBEAT", "LIMITS",  "VERSION"};
     struct mlq_table *t = mlq_table_create(sizeof headers / sizeof headers[0], headers);
     int rc = t ? 0 : MLQ_ENOMEM;
     int64_t now = mlq_clock_wall_ms();

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "output.h"
+#include "protousage.h"
 #include "jsonview.h"
 #include "res.h"
 
@@ -193,6 +194,24 @@ static int print_parts(FILE *f, const struct mlq_jobinfo *j, bool colour)
     return rc;
 }
 
+/* What each ended attempt used, one line each, under the table: "mem:
+ * asked 64M, peak 63M; cpu: asked 1, used 1.2 cpu-s over 3.0 s". */
+static void print_usage(FILE *f, const struct mlq_jobinfo *j)
+{
+    bool any = false;
+    for (uint32_t i = 0; j->attempts && i < j->nattempts; i++) {
+        const struct mlq_attemptinfo *a = &j->attempts[i];
+        char text[512];
+        if (!mlq_usage_any(&a->usage))
+            continue;
+        mlq_usage_format(&a->usage, j->mem, j->cpus_m, text, sizeof text);
+        if (!any)
+            fputs("\nusage:\n", f);
+        any = true;
+        fprintf(f, "  %-3d %s (%s)\n", (int)a->num, text, a->usage.source);
+    }
+}
+
 int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t now_ms)
 {
     char buf[4096];
@@ -224,6 +243,8 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     int rc = print_parts(f, j, colour);
     if (rc == 0)
         rc = print_attempts(f, j, colour);
+    if (rc == 0)
+        print_usage(f, j);
     if (rc == 0 && ferror(f))
         rc = MLQ_EIO;
     return rc;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "protousage.h"
+
 char *mlq_jsonview_time_iso(int64_t ms, char *buf, size_t len)
 {
     buf[0] = '\0';
@@ -175,15 +177,32 @@ json_t *mlq_jsonview_job(const struct mlq_jobinfo *j)
     return o;
 }
 
+static json_t *opt_int(int64_t v)
+{
+    return v >= 0 ? json_integer(v) : json_null();
+}
+
+/* An attempt's usage: null when nothing was measured, else every key with
+ * null for what was not. */
+static json_t *usage_json(const struct mlq_usage *u)
+{
+    if (!mlq_usage_any(u))
+        return json_null();
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "source", u->source, "mem_peak",
+                     opt_int(u->mem_peak), "cpu_us", opt_int(u->cpu_us), "wall_ms",
+                     opt_int(u->wall_ms), "gpu_mem_peak", opt_int(u->gpu_mem_peak), "gpu_util",
+                     opt_int(u->gpu_util));
+}
+
 json_t *mlq_jsonview_attempt(const struct mlq_attemptinfo *a)
 {
-    return json_pack("{s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "num", (int)a->num, "id",
-                     safe_string(a->id), "worker", str_or_null(a->worker), "state",
+    return json_pack("{s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "num", (int)a->num,
+                     "id", safe_string(a->id), "worker", str_or_null(a->worker), "state",
                      mlq_attempt_state_name(a->state), "gpu_ids", gpu_ids_json(a->gpu_ids),
                      "start_time", time_or_null(a->start_ms), "end_time", time_or_null(a->end_ms),
                      "exit_code", a->exit_code >= 0 ? json_integer(a->exit_code) : json_null(),
                      "signal", a->signal > 0 ? json_integer(a->signal) : json_null(), "detail",
-                     str_or_null(a->detail));
+                     str_or_null(a->detail), "usage", usage_json(&a->usage));
 }
 
 json_t *mlq_jsonview_part(const struct mlq_partinfo *p)
@@ -305,6 +324,7 @@ json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)
 {
     json_t *o = worker_core(w);
     if (o && (json_object_set_new(o, "addr", str_or_null(w->addr)) < 0 ||
+              json_object_set_new(o, "limits", str_or_null(w->limits)) < 0 ||
               json_object_set_new(o, "set_by_admin", json_boolean(w->set_by_admin)) < 0 ||
               json_object_set_new(o, "reported", reported_json(w)) < 0)) {
         json_decref(o);

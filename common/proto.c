@@ -15,6 +15,7 @@
 
 #include "hostaddr.h"
 #include "protogang.h"
+#include "protousage.h"
 #include "mpk.h"
 #include "protoauth.h"
 #include "protometrics.h"
@@ -47,8 +48,8 @@ static const char *name_of(const char *const *names, int n, int v)
 /* ---- shared structures: encoding ---------------------------------------- */
 
 #define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
-#define WORKERINFO_KEYS  (20 + MLQ_PROTOWORKER_WORKERINFO_KEYS)
-#define ATTEMPTINFO_KEYS 10
+#define WORKERINFO_KEYS  (21 + MLQ_PROTOWORKER_WORKERINFO_KEYS)
+#define ATTEMPTINFO_KEYS 11
 #define GPUINFO_KEYS     (7 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
 static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
@@ -64,6 +65,7 @@ static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
     mlq_mpk_kv_int(pk, "exit_code", a->exit_code);
     mlq_mpk_kv_int(pk, "signal", a->signal);
     mlq_mpk_kv_str(pk, "detail", a->detail);
+    mlq_protousage_put(pk, &a->usage);
 }
 
 static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
@@ -140,12 +142,35 @@ static void put_workerinfo(msgpack_packer *pk, const struct mlq_workerinfo *w)
     mlq_mpk_kv_bool(pk, "unhealthy", w->unhealthy);
     mlq_mpk_kv_str(pk, "health", w->health);
     mlq_mpk_kv_str(pk, "addr", w->addr);
+    mlq_mpk_kv_str(pk, "limits", w->limits);
     mlq_mpk_kv_str(pk, "version", w->version);
     mlq_mpk_kv_str(pk, "git", w->git);
     mlq_protoworker_put_workerinfo(pk, w);
 }
 
 /* ---- shared structures: decoding ---------------------------------------- */
+
+int mlq_proto_limits_check(const char *s, struct mlq_err *err)
+{
+    static const char *const ok[] = {"enforce/v2", "enforce/v1", "account/v2", "account/v1",
+                                     "none"};
+    for (size_t i = 0; i < NELEM(ok); i++) {
+        if (strcmp(s, ok[i]) == 0)
+            return 0;
+    }
+    return mlq_err_set(err, MLQ_EPROTO,
+                       "limits must be enforce/v2, enforce/v1, account/v2, "
+                       "account/v1 or none");
+}
+
+/* The optional limits of a worker (register, workerinfo). */
+static int read_limits(const struct mlq_mpk_map *m, char **out)
+{
+    int rc = mlq_mpk_read_str(m, "limits", 16, true, out);
+    if (rc == 0 && *out && mlq_proto_limits_check(*out, NULL) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'limits': unknown '%s'", m->where, *out);
+    return rc;
+}
 
 /* Nested jobspec under key; the spec is freed again on failure. */
 static int read_jobspec_at(const struct mlq_mpk_map *m, const char *key, struct mlq_jobspec *s)
@@ -231,6 +256,8 @@ static int read_attemptinfo(const struct mlq_mpk_map *m, struct mlq_attemptinfo 
         rc = mlq_mpk_read_i32(m, "signal", 0, INT32_MAX, &a->signal);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "detail", MLQ_MAX_STR, true, &a->detail);
+    if (rc == 0)
+        rc = mlq_protousage_read(m, &a->usage);
     return rc;
 }
 
@@ -372,6 +399,8 @@ static int read_workerinfo_desc(const struct mlq_mpk_map *m, struct mlq_workerin
         rc = mlq_mpk_read_str(m, "health", MLQ_MAX_REASON, true, &w->health);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "addr", MLQ_MAX_HOST, true, &w->addr);
+    if (rc == 0)
+        rc = read_limits(m, &w->limits);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "version", MLQ_MAX_VERSION, true, &w->version);
     if (rc == 0)
@@ -723,6 +752,7 @@ static void enc_register(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_strv(pk, "labels", m->u.reg.labels, m->u.reg.labels ? m->u.reg.nlabels : 0);
     put_gpu_list(pk, m->u.reg.gpu_list, m->u.reg.ngpu_list);
     mlq_mpk_kv_str(pk, "addr", m->u.reg.addr);
+    mlq_mpk_kv_str(pk, "limits", m->u.reg.limits);
     mlq_mpk_kv_str(pk, "version", m->u.reg.version);
     mlq_mpk_kv_str(pk, "git", m->u.reg.git);
     mlq_protogang_put_register(pk, m);
@@ -792,6 +822,8 @@ static int dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = read_addr(mp, &m->u.reg.addr);
     if (rc == 0)
         rc = mlq_protogang_read_register(mp, m);
+    if (rc == 0)
+        rc = read_limits(mp, &m->u.reg.limits);
     return rc;
 }
 
@@ -812,6 +844,7 @@ static void free_register(struct mlq_msg *m)
     free(m->u.reg.addr);
     free(m->u.reg.version);
     free(m->u.reg.git);
+    free(m->u.reg.limits);
 }
 
 static void enc_heartbeat(msgpack_packer *pk, const struct mlq_msg *m)
@@ -866,6 +899,7 @@ static void enc_report(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_int(pk, "start_ms", m->u.report.start_ms);
     mlq_mpk_kv_int(pk, "end_ms", m->u.report.end_ms);
     mlq_mpk_kv_str(pk, "detail", m->u.report.detail);
+    mlq_protousage_put(pk, &m->u.report.usage);
 }
 
 static int dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -888,6 +922,8 @@ static int dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_int(mp, "end_ms", 0, INT64_MAX, &m->u.report.end_ms);
     if (rc == 0)
         rc = mlq_mpk_read_str(mp, "detail", MLQ_MAX_STR, true, &m->u.report.detail);
+    if (rc == 0)
+        rc = mlq_protousage_read(mp, &m->u.report.usage);
     m->u.report.phase = phase == 1 ? MLQ_PHASE_FINISHED : MLQ_PHASE_STARTED;
     m->u.report.outcome = outcome < 0 ? MLQ_OUT_NONE : (enum mlq_outcome)outcome;
     return rc;
@@ -1298,10 +1334,10 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_WORKER_SUMMARY] = {"worker_summary", 0, NULL, NULL, NULL},
     [MLQ_MSG_WORKER_SUMMARY_LIST] = {"worker_summary_list", 1, mlq_protoworker_enc_summary,
                                      mlq_protoworker_dec_summary, mlq_protoworker_free_summary},
-    [MLQ_MSG_REGISTER] = {"register", 12 + MLQ_PROTOGANG_REGISTER_KEYS, enc_register, dec_register,
+    [MLQ_MSG_REGISTER] = {"register", 13 + MLQ_PROTOGANG_REGISTER_KEYS, enc_register, dec_register,
                           free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
-    [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
+    [MLQ_MSG_REPORT] = {"report", 10, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
     [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, enc_log_upload, dec_log_upload, free_log_upload},
     [MLQ_MSG_REGISTERED] = {"registered", 2, enc_registered, dec_registered, NULL},
@@ -1509,6 +1545,7 @@ void mlq_proto_workerinfo_free(struct mlq_workerinfo *w)
     free(w->version);
     free(w->git);
     mlq_protoworker_free_workerinfo(w);
+    free(w->limits);
     free_gpu_list(w->gpu_list, w->ngpu_list);
     memset(w, 0, sizeof *w);
 }

@@ -248,6 +248,20 @@ struct mlq_gpuload {
 };
 
 /* One attempt of a job, for `mlq status`. */
+/* What one attempt used (see protousage.h); -1 where not measured. */
+#define MLQ_USAGE_SOURCE_MAX 15
+struct mlq_usage {
+    int64_t mem_peak;     /* bytes */
+    int64_t cpu_us;       /* user + system CPU time, microseconds */
+    int64_t wall_ms;      /* from the job's start to its end */
+    int64_t gpu_mem_peak; /* bytes, over the attempt's GPUs (NVML only) */
+    int32_t gpu_util;     /* mean percent over the attempt's GPUs (NVML only) */
+    /* How memory and CPU were measured: "cgroup2", "cgroup1" (the job's
+     * cgroup: every process together) or "proc" (getrusage of the job's
+     * processes: the peak is the largest single process); "" none. */
+    char source[MLQ_USAGE_SOURCE_MAX + 1];
+};
+
 struct mlq_attemptinfo {
     int32_t num;
     char id[MLQ_ID_LEN + 1];
@@ -258,6 +272,7 @@ struct mlq_attemptinfo {
     int32_t exit_code;        /* -1 none */
     int32_t signal;           /* 0 none */
     char *detail;             /* may be NULL */
+    struct mlq_usage usage;   /* optional on the wire */
 };
 
 /* One node part of a gang's attempt, for `mlq status`. */
@@ -358,6 +373,7 @@ struct mlq_workerinfo {
     /* Optional: what the worker said in "register" (NULL: unknown). */
     char *version;
     char *git;
+    char *limits; /* optional: "enforce/v1", "account/v2", "none"...; NULL unknown */
     /* Optional on the wire: an admin set pool, labels or resources
      * (`mlq admin worker set`); the fields above are what is in effect,
      * these what the worker itself reports. gpus counts offered GPUs. */
@@ -486,6 +502,8 @@ struct mlq_msg {
             char *git;     /* optional: its git description */
             /* optional: TCP ports offered for gang rendezvous; 0, 0 = none */
             int32_t rdv_lo, rdv_hi;
+            char *limits; /* optional: how jobs are held to their requests
+                             (mlq_proto_limits_check); NULL unknown */
         } reg;
         struct {
             char *name;
@@ -511,6 +529,7 @@ struct mlq_msg {
             int64_t start_ms, end_ms; /* worker wall clock; end_ms is recorded,
                                          clamped to [start, now] */
             char *detail;             /* may be NULL */
+            struct mlq_usage usage;   /* FINISHED; optional on the wire */
         } report;
         struct {
             uint64_t token;
@@ -740,5 +759,9 @@ int mlq_proto_jobspec_pack(const struct mlq_jobspec *spec, char **out, size_t *o
                            struct mlq_err *err);
 int mlq_proto_jobspec_unpack(const void *buf, size_t len, struct mlq_jobspec *spec,
                              struct mlq_err *err);
+
+/* A worker's limits field: "enforce/v2", "enforce/v1", "account/v2",
+ * "account/v1" or "none". */
+int mlq_proto_limits_check(const char *s, struct mlq_err *err);
 
 #endif

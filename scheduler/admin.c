@@ -111,6 +111,7 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .rep_cpus_m = w->rep_cpus_m,
         .rep_mem = w->rep_mem,
         .rep_gpus = w->gpus,
+        .limits = w->limits[0] ? (char *)w->limits : NULL,
     };
 }
 

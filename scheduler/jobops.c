@@ -573,10 +573,15 @@ static void failure_reason(const struct mlq_job *job, const struct mlq_msg *rep,
     }
     switch (rep->u.report.outcome) {
     case MLQ_OUT_EXITED:
-        snprintf(buf, len, "exited with code %d", rep->u.report.exit_code);
+        snprintf(buf, len, "exited with code %d%s%s", rep->u.report.exit_code, *d ? ": " : "", d);
         break;
     case MLQ_OUT_SIGNALED:
-        snprintf(buf, len, "killed by signal %d", rep->u.report.signal);
+        /* the shim names a known cause ("out of memory (limit 64M, peak
+         * 64M)") rather than the bare signal */
+        if (*d)
+            snprintf(buf, len, "%s", d);
+        else
+            snprintf(buf, len, "killed by signal %d", rep->u.report.signal);
         break;
     case MLQ_OUT_TIMED_OUT:
         snprintf(buf, len, "time limit reached, ended by signal %d", rep->u.report.signal);
@@ -640,6 +645,7 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
             : 0;
     free(job->att->detail);
     job->att->detail = rep->u.report.detail ? strdup(rep->u.report.detail) : NULL;
+    job->att->usage = rep->u.report.usage;
     job->row.exit_code = job->att->exit_code;
     job->row.signal = job->att->signal;
     /* a job not yet ended moves on (done, retried or failed) */

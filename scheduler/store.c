@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "storeusage.h"
 #include "storeint.h"
 
 #define BUSY_TIMEOUT_MS    5000
@@ -235,6 +236,15 @@ static const char *const migrations[] = {
     "CREATE TRIGGER attempt_parts_gc AFTER DELETE ON attempts BEGIN"
     " DELETE FROM attempt_parts WHERE attempt_id = OLD.id; END;"
     "PRAGMA user_version = 10;",
+    /* 10 -> 11: what each attempt used, as its worker measured it (NULL: not
+     * measured; source says how: cgroup2, cgroup1 or proc). */
+    "ALTER TABLE attempts ADD COLUMN usage_source TEXT;"
+    "ALTER TABLE attempts ADD COLUMN usage_mem_peak INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN usage_cpu_us INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN usage_wall_ms INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN usage_gpu_mem_peak INTEGER;"
+    "ALTER TABLE attempts ADD COLUMN usage_gpu_util INTEGER;"
+    "PRAGMA user_version = 11;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -296,7 +306,8 @@ enum job_col {
 
 #define ATT_COLS                                                                                   \
     "id, job_id, num, worker, state, gpu_ids, assigned_ms, start_ms, end_ms, exit_code, signal,"   \
-    " detail"
+    " detail, usage_source, usage_mem_peak, usage_cpu_us, usage_wall_ms, usage_gpu_mem_peak,"      \
+    " usage_gpu_util"
 enum att_col {
     AC_ID,
     AC_JOB,
@@ -309,7 +320,8 @@ enum att_col {
     AC_END,
     AC_EXIT,
     AC_SIGNAL,
-    AC_DETAIL
+    AC_DETAIL,
+    AC_USAGE /* the usage_* columns, in struct mlq_usage order after the source */
 };
 
 /* A job joined with its current attempt, or its last one when none is
@@ -368,10 +380,13 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_JOB_LIST_STATE] = INFO_SELECT "WHERE j.state = ?1 AND j.seq < ?3"
                                      " ORDER BY j.seq DESC LIMIT ?2",
     [S_ATT_INSERT] = "INSERT INTO attempts (" ATT_COLS ", job_seq) VALUES (?1, ?2, ?3, ?4, ?5,"
-                     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, (SELECT seq FROM jobs WHERE id = ?2))",
+                     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+                     " (SELECT seq FROM jobs WHERE id = ?2))",
     [S_ATT_UPDATE] = "UPDATE attempts SET worker = ?4, state = ?5, gpu_ids = ?6,"
                      " assigned_ms = ?7, start_ms = ?8, end_ms = ?9, exit_code = ?10,"
-                     " signal = ?11, detail = ?12 WHERE id = ?1 AND job_id = ?2 AND num = ?3",
+                     " signal = ?11, detail = ?12, usage_source = ?13, usage_mem_peak = ?14,"
+                     " usage_cpu_us = ?15, usage_wall_ms = ?16, usage_gpu_mem_peak = ?17,"
+                     " usage_gpu_util = ?18 WHERE id = ?1 AND job_id = ?2 AND num = ?3",
     [S_ATT_GET] = "SELECT " ATT_COLS " FROM attempts WHERE id = ?1",
     /* the literals match attempts_live (0 ASSIGNED, 1 RUNNING) so that it serves */
     [S_ATT_LIVE] = "SELECT " ATT_COLS " FROM attempts WHERE state IN (0, 1) ORDER BY rowid",
@@ -1144,6 +1159,7 @@ static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq
     rc |= sqlite3_bind_int(s, 10, a->exit_code);
     rc |= sqlite3_bind_int(s, 11, a->signal);
     rc |= mlq_storei_bind_opt(s, 12, a->detail);
+    rc |= mlq_storeusage_bind(s, 13, &a->usage);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "saving attempt");
@@ -1355,6 +1371,7 @@ static int att_from_row(sqlite3_stmt *s, struct mlq_store_attempt *a, struct mlq
     a->end_ms = sqlite3_column_int64(s, AC_END);
     a->exit_code = sqlite3_column_int(s, AC_EXIT);
     a->signal = sqlite3_column_int(s, AC_SIGNAL);
+    mlq_storeusage_from_row(s, AC_USAGE, &a->usage);
     return 0;
 }
 
@@ -1492,6 +1509,7 @@ static int attinfo_take(struct mlq_store_attempt *a, struct mlq_attemptinfo *out
     out->exit_code = a->exit_code;
     out->signal = a->signal;
     out->detail = a->detail;
+    out->usage = a->usage;
     a->detail = NULL;
     out->worker = strdup(a->worker);
     out->gpu_ids = a->gpu_ids[0] ? strdup(a->gpu_ids) : NULL;

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 10
+#define MLQ_STORE_SCHEMA_VERSION 11
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -53,9 +53,10 @@ struct mlq_store_attempt {
     enum mlq_attempt_state state;
     char gpu_ids[MLQ_GPU_IDS_MAX]; /* "0,1" or "" */
     int64_t assigned_ms, start_ms, end_ms;
-    int32_t exit_code; /* -1 none */
-    int32_t signal;    /* 0 none */
-    char *detail;      /* may be NULL */
+    int32_t exit_code;      /* -1 none */
+    int32_t signal;         /* 0 none */
+    char *detail;           /* may be NULL */
+    struct mlq_usage usage; /* schema v9: what it used (source "" unknown) */
 };
 
 /* One node part of a gang's attempt (schema v10, storegang.c). a.id is the

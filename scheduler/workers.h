@@ -93,6 +93,7 @@ struct mlq_worker {
     int32_t rdv_lo, rdv_hi;
     int32_t *rdv_used;
     uint32_t nrdv_used, cap_rdv_used;
+    char limits[16]; /* "enforce/v1"... as it registered; "" unknown */
     /* Bookings of lost attempts whose processes may remain (leftover.h);
      * counted in the *_used totals, not in running. */
     struct mlq_leftovers *leftovers;

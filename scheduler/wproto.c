@@ -105,6 +105,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     copy_printable(w->git, sizeof w->git, msg->u.reg.git);
     w->rdv_lo = msg->u.reg.rdv_lo; /* 0: none offered, the default range applies */
     w->rdv_hi = msg->u.reg.rdv_hi;
+    snprintf(w->limits, sizeof w->limits, "%s", msg->u.reg.limits ? msg->u.reg.limits : "");
     rc = mlq_workers_describe(w, msg->u.reg.pool, msg->u.reg.labels, msg->u.reg.nlabels,
                               msg->u.reg.gpu_list, msg->u.reg.ngpu_list, err);
     if (rc < 0)

@@ -138,6 +138,7 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.addr = (char *)a->cfg.addr;
     m.u.reg.version = (char *)mlq_version();
     m.u.reg.git = (char *)mlq_version_git();
+    m.u.reg.limits = (char *)a->cfg.limits;
     mlq_debug("registering with %" PRIu32 " held attempt(s)", n);
     send_renewing(a, &m);
     free(held);

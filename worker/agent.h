@@ -70,7 +70,8 @@ struct mlq_agent_config {
     void *zctx; /* ZeroMQ context to use; NULL: the agent makes its own */
     /* Keys for CURVE (copied at create); NULL: plain TCP (--insecure). */
     const struct mlq_curve *curve;
-    const char *addr; /* advertised in "register" (hostaddr.h); NULL: none */
+    const char *addr;   /* advertised in "register" (hostaddr.h); NULL: none */
+    const char *limits; /* "enforce/v1"... (cglimit.h) in "register"; NULL: unknown */
     /* Gang rendezvous ports offered in "register" (rdv_ports); 0 0: none
      * sent (the scheduler then uses its default range). */
     int32_t rdv_lo, rdv_hi;

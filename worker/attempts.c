@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cglimit.h"
 #include "clock.h"
 #include "exec.h"
 #include "id.h"
@@ -123,6 +124,7 @@ static void send_report(struct mlq_attempts *t, struct attempt *at)
         m.u.report.start_ms = at->status.start_ms;
         m.u.report.end_ms = at->status.end_ms;
         m.u.report.detail = at->status.detail[0] ? at->status.detail : NULL;
+        m.u.report.usage = at->status.usage;
     } else {
         m.u.report.phase = MLQ_PHASE_STARTED;
         m.u.report.outcome = MLQ_OUT_NONE;
@@ -175,10 +177,13 @@ static void finish_here(struct mlq_attempts *t, struct attempt *at, enum mlq_out
  * cgroup they can still be found and ended. */
 static void end_orphaned_cgroup(const struct attempt *at, const char *dir)
 {
-    char cg[MLQ_MAX_PATH];
+    char cg[3 * MLQ_MAX_PATH];
     struct mlq_err e;
     if (mlq_spool_read_note(dir, MLQ_SPOOL_CGROUP, cg, sizeof cg) &&
         mlq_jobtree_kill_cgroup(cg, CGROUP_KILL_MS, &e) < 0)
+        mlq_error("attempt %.8s: %s", at->id, e.msg);
+    if (mlq_spool_read_note(dir, MLQ_SPOOL_CGROUP_V1, cg, sizeof cg) &&
+        mlq_cglimit_kill_v1(cg, CGROUP_KILL_MS, &e) < 0)
         mlq_error("attempt %.8s: %s", at->id, e.msg);
 }
 

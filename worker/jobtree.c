@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "cglimit.h"
 #include "clock.h"
 #include "fsutil.h"
 
@@ -250,7 +251,11 @@ static void setup_cgroup(struct mlq_jobtree *t, const char *name)
         fs = DEFAULT_CGROUP_FS;
     if (!*fs || strcmp(fs, "none") == 0 || !is_cgroup2(fs))
         return;
-    char *base = own_cgroup_dir(fs), *path = NULL, file[MLQ_MAX_PATH];
+    /* Where the worker set up cgroup v2 limits, the job cgroups live below
+     * the parent it prepared (cglimit.h), the same folder as the limits. */
+    const char *parent = getenv(MLQ_CGL_ENV_PARENT);
+    char *base = parent && *parent ? strdup(parent) : own_cgroup_dir(fs), *path = NULL;
+    char file[MLQ_MAX_PATH];
     if (!base || asprintf(&path, "%s/" MLQ_JOBTREE_CGROUP_PREFIX "%s", base, name) < 0)
         path = NULL;
     free(base);

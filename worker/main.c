@@ -24,7 +24,9 @@
 #include "exec.h"
 #include "gangenv.h"
 #include "gpu.h"
+#include "cglimit.h"
 #include "gpuload.h"
+#include "jobusage.h"
 #include "hostaddr.h"
 #include "keys.h"
 #include "log.h"
@@ -72,10 +74,11 @@ struct opts {
     const char *sched_key;       /* --scheduler-key: the scheduler's public key file */
     char addr[MLQ_MAX_HOST + 1]; /* --advertise-addr, else the route's; "" none */
     bool addr_given;
-    int32_t rdv_lo, rdv_hi; /* --rendezvous-ports */
-    bool insecure;          /* --insecure: plain TCP, no keys */
-    struct mlq_curve curve; /* filled from the key files unless insecure */
-    const char *log_file;   /* --log-file; NULL: stderr */
+    int32_t rdv_lo, rdv_hi;       /* --rendezvous-ports */
+    bool insecure;                /* --insecure: plain TCP, no keys */
+    enum mlq_cglimit_mode limits; /* --limits */
+    struct mlq_curve curve;       /* filled from the key files unless insecure */
+    const char *log_file;         /* --log-file; NULL: stderr */
     bool help, version;
     struct mlq_optconf cmd, file; /* where the options came from */
     const char *config;           /* the config file read; NULL: none */
@@ -125,6 +128,11 @@ static void usage(FILE *f)
             "  --log-level LEVEL     debug, info, warn or error (default: info)\n"
             "  --log-file PATH       append the log there instead of stderr; reopened on\n"
             "                        SIGHUP (for logrotate)\n"
+            "  --limits MODE         enforce: hold each job to its --mem and --cpus in a\n"
+            "                        cgroup (v2, else v1) and record what it used; account:\n"
+            "                        cgroups to record usage, no limits; off: no cgroups,\n"
+            "                        usage from /proc (default: enforce; without cgroup\n"
+            "                        access the worker says so and runs as with off)\n"
             "  --list-gpus           do not run a worker: print the GPUs this machine would\n"
             "                        offer (as --gpus or --gpu-discovery say) and exit\n"
             "  --drain-and-exit      do not run a worker: ask the one running on --spool to\n"
@@ -218,6 +226,7 @@ enum {
     OPT_LOG_FILE,
     OPT_CONFIG,
     OPT_RDV_PORTS,
+    OPT_LIMITS,
     OPT_HELP,
     OPT_VERSION
 };
@@ -245,6 +254,7 @@ static const struct option long_opts[] = {
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"rendezvous-ports", required_argument, NULL, OPT_RDV_PORTS},
+    {"limits", required_argument, NULL, OPT_LIMITS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -382,6 +392,13 @@ static int parse_one(void *ctx, int c, const char *arg, struct mlq_err *err)
     case OPT_LOG_FILE:
         o->log_file = arg;
         return *arg ? 0 : badv(err, "empty path");
+    case OPT_LIMITS: {
+        int m = mlq_cglimit_mode_parse(arg);
+        if (m < 0)
+            return badv(err, "expected enforce, account or off");
+        o->limits = (enum mlq_cglimit_mode)m;
+        return 0;
+    }
     case 'h':
         o->help = true;
         return 0;
@@ -659,6 +676,31 @@ static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
              geteuid() == 0 ? "their submitting users" : "this worker's user");
 }
 
+/* Chooses the cgroup hierarchy once, before any shim starts (they inherit
+ * the choice), and says which, or why none, in the log. */
+static void setup_limits(enum mlq_cglimit_mode mode, char *field, size_t len)
+{
+    char why[1024] = "";
+    enum mlq_cglimit_hier h = mlq_cglimit_setup(mode, why, sizeof why);
+    if (h == MLQ_CGL_NONE) {
+        snprintf(field, len, "none");
+        if (mode == MLQ_CGL_OFF)
+            mlq_info("limits: none (--limits off): usage from /proc");
+        else
+            mlq_warn("limits: none: %s; jobs run without memory and CPU limits, usage from /proc",
+                     why);
+        return;
+    }
+    snprintf(field, len, "%s/%s", mlq_cglimit_mode_name(mode), mlq_cglimit_hier_name(h));
+    if (h == MLQ_CGL_V1)
+        mlq_info("limits: %s through cgroup v1 (not v2: %s)", mlq_cglimit_mode_name(mode), why);
+    else
+        mlq_info("limits: %s through cgroup v2", mlq_cglimit_mode_name(mode));
+    int swept = mlq_cglimit_sweep(h, MLQ_CGL_SWEEP_AGE_S);
+    if (swept > 0)
+        mlq_info("limits: removed %d empty job cgroup(s) left behind", swept);
+}
+
 /* Tells systemd (Type=notify) how far the worker is; only logged on failure. */
 static void notify(const struct mlq_sdnotify *sd, const char *state)
 {
@@ -699,6 +741,14 @@ static int run(struct opts *o, struct mlq_spool *spool, int sig_fd, const struct
     /* GPU load in heartbeats where NVML found the GPUs; never for fake ones. */
     if (strcmp(gpus.source, "nvml") == 0)
         cfg.gpuload = mlq_gpuload_open(NULL, gpus.n);
+    /* The shims measure their jobs' GPUs the same way. */
+    if (cfg.gpuload)
+        setenv(MLQ_JOBUSAGE_GPU_ENV, MLQ_GPU_NVML_LIBRARY, 1);
+    else
+        unsetenv(MLQ_JOBUSAGE_GPU_ENV);
+    char limits[16];
+    setup_limits(o->limits, limits, sizeof limits);
+    cfg.limits = limits;
     struct mlq_agent *agent = NULL;
     int rc = mlq_agent_create(&cfg, spool, &agent, &err);
     if (rc == 0) {

@@ -40,10 +40,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cglimit.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "gangenv.h"
 #include "jobtree.h"
+#include "jobusage.h"
 #include "lease.h"
 #include "res.h"
 #include "spool.h"
@@ -73,6 +75,7 @@ struct shim {
     gid_t *groups;     /* supplementary groups of the account (owned) */
     int ngroups;
     struct mlq_jobtree *tree;
+    struct mlq_jobusage *usage; /* cgroup limits, usage; NULL when not set up */
     int64_t grace_ms, limit_ms, warn_before_ms;
     int warn_signal;
     pid_t job;
@@ -162,17 +165,32 @@ static int build_env_array(struct shim *s)
     return rc;
 }
 
-/* The shim's own environment, then the user's --env entries, then the
- * variables mlq defines (which the user cannot override), HOME, USER and
- * LOGNAME of the job's account among them when it runs as another one. A
- * job without GPUs gets CUDA_VISIBLE_DEVICES="" so it sees none rather than
- * all. */
+/* What the worker tells its shims about limits (cglimit.h, jobusage.h) is
+ * for the shim, not for the job. */
+static bool worker_internal(const char *kv)
+{
+    static const char *const keys[] = {MLQ_CGL_ENV_MODE, MLQ_CGL_ENV_HIER, MLQ_CGL_ENV_PARENT,
+                                       MLQ_JOBUSAGE_GPU_ENV};
+    size_t klen = env_key_len(kv);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        if (strlen(keys[i]) == klen && strncmp(kv, keys[i], klen) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The shim's own environment (less the worker's notes to the shim), then the user's --env entries,
+ * then the variables mlq defines (which the user cannot override), HOME, USER and LOGNAME of the
+ * job's account among them when it runs as another one. A job without GPUs gets
+ * CUDA_VISIBLE_DEVICES="" so it sees none rather than all. */
 static int build_env(struct shim *s)
 {
     const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
     int rc = 0;
-    for (char **e = environ; e && *e && rc == 0; e++)
-        rc = env_put(s, *e);
+    for (char **e = environ; e && *e && rc == 0; e++) {
+        if (!worker_internal(*e))
+            rc = env_put(s, *e);
+    }
     for (uint32_t i = 0; i < spec->envc && rc == 0; i++)
         rc = env_put(s, spec->env[i]);
     char num[32], cpus[32], gpus[MLQ_MAX_GPUS * 4 + 1];
@@ -400,6 +418,16 @@ static int make_tree(struct shim *s)
         start_failed(s, "%s", e.msg);
         return -1;
     }
+    if (mlq_jobusage_create(&s->assign, &s->usage, &e) < 0) {
+        start_failed(s, "cannot hold the job to its limits: %s", e.msg);
+        return -1;
+    }
+    char v1[3 * MLQ_MAX_PATH];
+    if (mlq_jobusage_v1_note(s->usage, v1, sizeof v1) == 0 &&
+        mlq_spool_write_note_volatile(s->dir, MLQ_SPOOL_CGROUP_V1, v1, &e) < 0) {
+        start_failed(s, "%s", e.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -493,6 +521,9 @@ static void drop_root(const struct shim *s, int report_fd)
 static void exec_job(struct shim *s, int report_fd)
 {
     mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
+    /* Before anything the job runs: whatever it forks is born inside. */
+    if (mlq_jobusage_join(s->usage) < 0)
+        child_fail(report_fd, "cannot join the job's cgroups: %s", strerror(errno));
     setpgid(0, 0);
     reset_signals();
     int null = open("/dev/null", O_RDONLY);
@@ -685,6 +716,7 @@ static void supervise(struct shim *s, const sigset_t *set)
         int64_t wait = next_wait(s, mlq_clock_mono_ms());
         int sig = wait > 0 ? wait_signal(set, wait) : -1;
         on_tick(s, sig, mlq_clock_mono_ms());
+        mlq_jobusage_tick(s->usage, mlq_clock_mono_ms());
     }
 }
 
@@ -728,6 +760,7 @@ static void finish(struct shim *s, const sigset_t *set)
     }
     reap_all();
     s->st.end_ms = mlq_clock_wall_ms();
+    mlq_jobusage_finish(s->usage, &s->st, s->last_signal == SIGKILL);
 }
 
 /* ---- entry ---- */
@@ -764,6 +797,7 @@ static void shim_cleanup(struct shim *s)
     free(s->groups);
     if (s->gang_tmp[0])
         mlq_gangenv_remove_private(s->gang_tmp);
+    mlq_jobusage_destroy(&s->usage);
     mlq_jobtree_destroy(&s->tree);
     mlq_proto_msg_free(&s->assign);
 }

@@ -20,12 +20,13 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "id.h"
+#include "protousage.h"
 
 #define SPOOL_DIR_MODE 0750
 #define TMP_PREFIX     ".tmp-"
 #define STATUS_MAX     (8 * 1024)
 #define SHIM_PID_MAX   256
-#define NOTE_MAX       (MLQ_MAX_PATH + 64)
+#define NOTE_MAX       (3 * MLQ_MAX_PATH + 64) /* cgroup_v1: up to three paths */
 #define UPLOAD_MAX     512
 
 struct mlq_spool {
@@ -438,11 +439,24 @@ void mlq_spool_set_detail(struct mlq_status *st, const char *detail)
 void mlq_spool_status_lost(struct mlq_status *st, int64_t start_ms, const char *detail)
 {
     memset(st, 0, sizeof *st);
+    mlq_usage_clear(&st->usage);
     st->outcome = MLQ_OUT_LOST;
     st->exit_code = -1;
     st->start_ms = start_ms;
     st->end_ms = mlq_clock_wall_ms();
     mlq_spool_set_detail(st, detail);
+}
+
+/* The usage keys of a status file (none when nothing was measured). */
+static int usage_lines(const struct mlq_usage *u, char *buf, size_t len)
+{
+    if (!mlq_usage_any(u))
+        return 0;
+    return snprintf(buf, len,
+                    "usage_source=%s\nusage_mem_peak=%" PRId64 "\nusage_cpu_us=%" PRId64
+                    "\nusage_wall_ms=%" PRId64 "\nusage_gpu_mem_peak=%" PRId64
+                    "\nusage_gpu_util=%" PRId32 "\n",
+                    u->source, u->mem_peak, u->cpu_us, u->wall_ms, u->gpu_mem_peak, u->gpu_util);
 }
 
 int mlq_spool_write_status(const char *dir, const struct mlq_status *st, struct mlq_err *err)
@@ -461,7 +475,10 @@ int mlq_spool_write_status(const char *dir, const struct mlq_status *st, struct 
                      st->end_ms, clean.detail);
     if (n < 0 || (size_t)n >= sizeof buf)
         return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
-    return mlq_fs_write_atomic(path, buf, (size_t)n, err);
+    int u = usage_lines(&st->usage, buf + n, sizeof buf - (size_t)n);
+    if (u < 0 || (size_t)u >= sizeof buf - (size_t)n)
+        return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
+    return mlq_fs_write_atomic(path, buf, (size_t)(n + u), err);
 }
 
 static int parse_i64(const char *s, int64_t *out)
@@ -481,6 +498,31 @@ static int parse_i32(const char *s, int32_t *out)
     if (parse_i64(s, &v) < 0 || v < INT32_MIN || v > INT32_MAX)
         return MLQ_EINVAL;
     *out = (int32_t)v;
+    return 0;
+}
+
+/* A usage_* key of a status file; -1 stands for "not measured". */
+static int usage_field(struct mlq_usage *u, const char *k, const char *v)
+{
+    int64_t n = 0;
+    if (strcmp(k, "source") == 0) {
+        if (*v && !mlq_usage_source_valid(v))
+            return MLQ_EINVAL;
+        snprintf(u->source, sizeof u->source, "%s", v);
+        return 0;
+    }
+    if (parse_i64(v, &n) < 0 || n < -1 || n > MLQ_MAX_MEM * 1024)
+        return MLQ_EINVAL;
+    if (strcmp(k, "mem_peak") == 0)
+        u->mem_peak = n;
+    else if (strcmp(k, "cpu_us") == 0)
+        u->cpu_us = n;
+    else if (strcmp(k, "wall_ms") == 0)
+        u->wall_ms = n;
+    else if (strcmp(k, "gpu_mem_peak") == 0)
+        u->gpu_mem_peak = n;
+    else if (strcmp(k, "gpu_util") == 0 && n <= 100)
+        u->gpu_util = (int32_t)n;
     return 0;
 }
 
@@ -507,6 +549,8 @@ static int status_field(struct mlq_status *st, char *line, bool *have_outcome)
         return parse_i64(v, &st->end_ms);
     if (strcmp(k, "detail") == 0)
         mlq_spool_set_detail(st, v);
+    if (strncmp(k, "usage_", 6) == 0)
+        return usage_field(&st->usage, k + 6, v);
     return 0;
 }
 
@@ -521,6 +565,7 @@ int mlq_spool_read_status(const char *dir, struct mlq_status *st, struct mlq_err
     if ((rc = mlq_fs_read_all(path, STATUS_MAX, &buf, &len, err)) < 0)
         return rc;
     memset(st, 0, sizeof *st);
+    mlq_usage_clear(&st->usage);
     st->exit_code = -1;
     bool have_outcome = false;
     char *save = NULL;

@@ -17,7 +17,8 @@
  *       stdout, stderr  the job's output
  *       shim.pid        "PID STARTTIME START_MS" written by the shim, atomic
  *                       but not fsynced (meaningless after a reboot)
- *       status          the outcome, written atomically once the job ended
+ *       status          the outcome, written atomically once the job ended,
+ *                       with what the job used (usage_* keys, when measured)
  *       acked_started   the scheduler acknowledged the started report
  *       acked_finished  the scheduler acknowledged the finished report: the
  *                       attempt is never reported again
@@ -28,6 +29,8 @@
  *                       (atomic, not fsynced, like shim.pid)
  *       hostfile        a gang node part's hosts, one per line (gangenv.h),
  *                       written by the shim (atomic, not fsynced)
+ *       cgroup_v1       the job's cgroup v1 folders (memory, cpu, cpuacct),
+ *                       space-separated, when it has them (same)
  *       upload          log upload progress (see struct mlq_upload_state),
  *                       written before acked_finished when the scheduler
  *                       accepted the finished report
@@ -60,9 +63,10 @@
 #define MLQ_SPOOL_DETAIL_MAX 512
 /* The spool layout this worker writes and reads (SPOOL/format). A change to
  * any file below that an older worker would misread bumps it. */
-#define MLQ_SPOOL_FORMAT 1
-#define MLQ_SPOOL_FENCED "fenced"
-#define MLQ_SPOOL_CGROUP "cgroup"
+#define MLQ_SPOOL_FORMAT    1
+#define MLQ_SPOOL_FENCED    "fenced"
+#define MLQ_SPOOL_CGROUP    "cgroup"
+#define MLQ_SPOOL_CGROUP_V1 "cgroup_v1"
 
 /* How an attempt ended, as kept in its status file. */
 struct mlq_status {
@@ -72,6 +76,7 @@ struct mlq_status {
     int64_t start_ms;  /* wall clock; 0 when the job never started */
     int64_t end_ms;
     char detail[MLQ_SPOOL_DETAIL_MAX]; /* one line, "" when none */
+    struct mlq_usage usage;            /* what the job used (source "" none) */
 };
 
 /* Identity of a shim: a pid alone could be reused after it exits. */

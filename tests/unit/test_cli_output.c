@@ -264,7 +264,13 @@ static void fill_retrying(struct mlq_jobinfo *j, char **argv)
                                          .state = MLQ_ATT_FAILED,
                                          .start_ms = T0 + 40000,
                                          .end_ms = T0 + 50000,
-                                         .exit_code = 3};
+                                         .exit_code = 3,
+                                         .usage = {.mem_peak = 67108864,
+                                                   .cpu_us = 2500000,
+                                                   .wall_ms = 10000,
+                                                   .gpu_mem_peak = -1,
+                                                   .gpu_util = -1,
+                                                   .source = "cgroup1"}};
     strcpy(k_atts[1].id, "bbbbbbbb-2222-4333-8444-555555555555");
     k_atts[2] = (struct mlq_attemptinfo){.num = 3,
                                          .worker = "w2",
@@ -307,7 +313,15 @@ static void test_job_status_json(void **state)
     json_t *a = json_object_get(o, "attempts");
     assert_int_equal(json_array_size(a), 3);
     json_t *x = json_array_get(a, 0);
-    assert_int_equal(json_object_size(x), 10);
+    assert_int_equal(json_object_size(x), 11);
+    assert_true(json_is_null(json_object_get(x, "usage"))); /* nothing measured */
+    json_t *u = json_object_get(json_array_get(a, 1), "usage");
+    assert_string_equal(json_string_value(json_object_get(u, "source")), "cgroup1");
+    assert_int_equal(json_integer_value(json_object_get(u, "mem_peak")), 67108864);
+    assert_int_equal(json_integer_value(json_object_get(u, "cpu_us")), 2500000);
+    assert_int_equal(json_integer_value(json_object_get(u, "wall_ms")), 10000);
+    assert_true(json_is_null(json_object_get(u, "gpu_mem_peak")));
+    assert_true(json_is_null(json_object_get(u, "gpu_util")));
     assert_int_equal(json_integer_value(json_object_get(x, "num")), 1);
     assert_string_equal(json_string_value(json_object_get(x, "id")), k_atts[0].id);
     assert_string_equal(json_string_value(json_object_get(x, "worker")), "w1");
@@ -391,6 +405,11 @@ static void test_jobview(void **state)
     assert_non_null(strstr(out, "  3        -\n")); /* exit 3, no detail */
     assert_non_null(strstr(out, "TIMED_OUT  2024-05-01 12:01:03  2024-05-01 12:01:04  SIGTERM"));
     assert_null(strchr(out, '\x1b')); /* nothing from the scheduler reaches the terminal raw */
+    /* what attempt 2 used, and nothing for the others */
+    assert_non_null(strstr(out, "\nusage:\n  2   mem: asked "));
+    assert_non_null(strstr(out, ", peak 64M; cpu: asked "));
+    assert_non_null(strstr(out, ", used 2.5 cpu-s over 10.0 s (cgroup1)\n"));
+    assert_null(strstr(out, "  1   mem:"));
     free(out);
 
     /* the retry time has passed: no "in"; a job without retries, lost

@@ -19,6 +19,7 @@
 #include "jobstate.h"
 #include "mpk.h"
 #include "proto.h"
+#include "protousage.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -126,7 +127,13 @@ static void fill_attempts(void)
                                  .start_ms = 1700000000500,
                                  .end_ms = 1700000001500,
                                  .exit_code = -1,
-                                 .detail = "self-fenced: no contact with the scheduler for 30 s"};
+                                 .detail = "self-fenced: no contact with the scheduler for 30 s",
+                                 .usage = {.mem_peak = 3328599654LL,
+                                           .cpu_us = 8280000000LL,
+                                           .wall_ms = 2160000,
+                                           .gpu_mem_peak = 10737418240LL,
+                                           .gpu_util = 85,
+                                           .source = "cgroup2"}};
     strcpy(sample_attempts[0].id, ID1);
     sample_attempts[1] = (struct mlq_attemptinfo){.num = 2,
                                                   .worker = "node-b",
@@ -216,7 +223,8 @@ static void fill_workers(void)
                                                 .rep_nlabels = 1,
                                                 .rep_cpus_m = 16000,
                                                 .rep_mem = 1LL << 35,
-                                                .rep_gpus = 8};
+                                                .rep_gpus = 8,
+                                                .limits = "account/v2"};
     sample_workers[1] =
         (struct mlq_workerinfo){.name = "node-b", .state = "LOST", .cpus_m = 1000, .mem = 1 << 20};
     memset(sample_held, 0, sizeof sample_held);
@@ -604,6 +612,7 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.reg.addr = "fd00::11";
         m->u.reg.version = "0.1.0";
         m->u.reg.git = "be07618";
+        m->u.reg.limits = "enforce/v1";
         break;
     case MLQ_MSG_HEARTBEAT:
         m->u.heartbeat.name = "node-b";
@@ -624,7 +633,13 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.report.pid = 4242;
         m->u.report.start_ms = 1700000000000;
         m->u.report.end_ms = 1700000001000;
-        m->u.report.detail = "killed by SIGKILL";
+        m->u.report.detail = "out of memory (limit 64M, peak 64M)";
+        m->u.report.usage = (struct mlq_usage){.mem_peak = 67108864,
+                                               .cpu_us = 136781,
+                                               .wall_ms = 319,
+                                               .gpu_mem_peak = -1,
+                                               .gpu_util = -1,
+                                               .source = "cgroup1"};
         break;
     case MLQ_MSG_LOG_CHUNK:
         m->u.log_chunk.token = UINT64_MAX - 1;
@@ -762,6 +777,24 @@ static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struc
     }
 }
 
+/* A usage round-trips whole; one with nothing measured (no source) comes
+ * back cleared. */
+static void assert_usage_eq(const struct mlq_usage *a, const struct mlq_usage *b)
+{
+    if (!mlq_usage_any(a)) {
+        assert_false(mlq_usage_any(b));
+        assert_int_equal(b->mem_peak, -1);
+        assert_int_equal(b->cpu_us, -1);
+        return;
+    }
+    assert_string_equal(a->source, b->source);
+    assert_int_equal(a->mem_peak, b->mem_peak);
+    assert_int_equal(a->cpu_us, b->cpu_us);
+    assert_int_equal(a->wall_ms, b->wall_ms);
+    assert_int_equal(a->gpu_mem_peak, b->gpu_mem_peak);
+    assert_int_equal(a->gpu_util, b->gpu_util);
+}
+
 static void assert_attemptinfo_eq(const struct mlq_attemptinfo *a, const struct mlq_attemptinfo *b)
 {
     assert_int_equal(a->num, b->num);
@@ -774,6 +807,7 @@ static void assert_attemptinfo_eq(const struct mlq_attemptinfo *a, const struct 
     assert_int_equal(a->exit_code, b->exit_code);
     assert_int_equal(a->signal, b->signal);
     assert_str_same(a->detail, b->detail);
+    assert_usage_eq(&a->usage, &b->usage);
 }
 
 static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobinfo *b)
@@ -882,6 +916,7 @@ static void assert_workerinfo_eq(const struct mlq_workerinfo *a, const struct ml
     assert_str_same(a->addr, b->addr);
     assert_str_same(a->version, b->version);
     assert_str_same(a->git, b->git);
+    assert_str_same(a->limits, b->limits);
     assert_gpus_eq(a->gpu_list, a->ngpu_list, b->gpu_list, b->ngpu_list);
     assert_int_equal(a->set_by_admin, b->set_by_admin);
     assert_str_same(a->rep_pool, b->rep_pool);
@@ -920,6 +955,7 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_int_equal(a->u.reg.gpus, b->u.reg.gpus);
         assert_int_equal(a->u.reg.draining, b->u.reg.draining);
         assert_str_same(a->u.reg.addr, b->u.reg.addr);
+        assert_str_same(a->u.reg.limits, b->u.reg.limits);
         assert_int_equal(a->u.reg.nattempts, b->u.reg.nattempts);
         for (uint32_t i = 0; i < a->u.reg.nattempts; i++) {
             assert_string_equal(a->u.reg.attempts[i].attempt_id, b->u.reg.attempts[i].attempt_id);
@@ -946,6 +982,7 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         assert_int_equal(a->u.report.start_ms, b->u.report.start_ms);
         assert_int_equal(a->u.report.end_ms, b->u.report.end_ms);
         assert_str_same(a->u.report.detail, b->u.report.detail);
+        assert_usage_eq(&a->u.report.usage, &b->u.report.usage);
     } else if (a->type == MLQ_MSG_ASSIGN) {
         assert_string_equal(a->u.assign.attempt_id, b->u.assign.attempt_id);
         assert_string_equal(a->u.assign.job_id, b->u.assign.job_id);
@@ -1911,6 +1948,51 @@ static void test_goodbye(void **state)
     expect_msg_reject(&m, "'name' must not be empty");
 }
 
+/* The report's and the attemptinfo's optional usage: partial usage
+ * round-trips with the rest unknown, none at all reads as cleared, and
+ * values out of range or an unknown source are refused. */
+static void test_usage(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_REPORT, &m);
+    m.u.report.usage = (struct mlq_usage){.mem_peak = -1,
+                                          .cpu_us = 5,
+                                          .wall_ms = -1,
+                                          .gpu_mem_peak = -1,
+                                          .gpu_util = -1,
+                                          .source = "proc"};
+    roundtrip(&m);
+    memset(&m.u.report.usage, 0, sizeof m.u.report.usage); /* an older worker: no usage */
+    roundtrip(&m);
+    m.u.report.usage = (struct mlq_usage){.mem_peak = 1,
+                                          .cpu_us = 1,
+                                          .wall_ms = 1,
+                                          .gpu_mem_peak = 1,
+                                          .gpu_util = 101,
+                                          .source = "proc"};
+    expect_msg_reject(&m, "'gpu_util'");
+    m.u.report.usage.gpu_util = 50;
+    snprintf(m.u.report.usage.source, sizeof m.u.report.usage.source, "guess");
+    expect_msg_reject(&m, "unknown 'guess'");
+    snprintf(m.u.report.usage.source, sizeof m.u.report.usage.source, "cgroup1");
+    m.u.report.usage.mem_peak = MLQ_MAX_MEM + 1;
+    expect_msg_reject(&m, "'mem_peak'");
+    fill_sample(MLQ_MSG_REGISTER, &m);
+    m.u.reg.limits = "enforce/v3";
+    expect_msg_reject(&m, "unknown 'enforce/v3'");
+    m.u.reg.limits = NULL; /* an older worker says nothing */
+    roundtrip(&m);
+    char text[256];
+    struct mlq_usage u = sample_attempts[0].usage;
+    mlq_usage_format(&u, 34359738368LL, 4000, text, sizeof text);
+    assert_string_equal(text, "mem: asked 32G, peak 3.1G; cpu: asked 4, used 2.3 cpu-h over "
+                              "36 min; gpu: mem peak 10G, util 85%");
+    mlq_usage_clear(&u);
+    mlq_usage_format(&u, 0, 0, text, sizeof text);
+    assert_string_equal(text, "");
+}
+
 static void test_reject_strings(void **state)
 {
     (void)state;
@@ -2766,6 +2848,7 @@ int main(void)
         cmocka_unit_test(test_reject_placement),
         cmocka_unit_test(test_placement_checks),
         cmocka_unit_test(test_goodbye),
+        cmocka_unit_test(test_usage),
         cmocka_unit_test(test_gpu_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

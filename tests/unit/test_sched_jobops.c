@@ -580,6 +580,57 @@ static void test_retries_with_backoff(void **state)
     mlq_proto_jobinfo_free(&info);
 }
 
+/* An attempt the OOM killer ended: a failure like any other (retries
+ * apply), whose reason is the worker's "out of memory (...)" rather than a
+ * bare signal; what it used is kept on the attempt. */
+static void test_oom_is_a_failure_with_usage(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 0);
+    struct mlq_job *job = submit_retrying(c, 1, 10000);
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    for (int run = 1; run <= 2; run++) {
+        assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+        job = mlq_jobtab_get(c->jobs, id);
+        assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+        struct mlq_msg rep = report(job, MLQ_OUT_SIGNALED, 9);
+        rep.u.report.detail = "out of memory (limit 64M, peak 64M)";
+        rep.u.report.usage = (struct mlq_usage){.mem_peak = 67108864,
+                                                .cpu_us = 136781,
+                                                .wall_ms = 319,
+                                                .gpu_mem_peak = -1,
+                                                .gpu_util = -1,
+                                                .source = "cgroup2"};
+        assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
+        if (run == 2)
+            break;
+        job = mlq_jobtab_get(c->jobs, id);
+        assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+        assert_non_null(strstr(job->row.reason, "retry 1/1"));
+        assert_non_null(strstr(job->row.reason, "(out of memory (limit 64M, peak 64M))"));
+        c->now_wall = job->row.not_before_ms;
+        int64_t due = 0;
+        assert_int_equal(mlq_queue_release_due(c->queue, c->now_wall, &due), 1);
+    }
+    commit(c);
+    struct mlq_jobinfo info;
+    assert_int_equal(mlq_store_job_info_full(c->store, id, true, &info, NULL), 0);
+    assert_int_equal(info.state, MLQ_JOB_FAILED);
+    assert_string_equal(info.reason, "out of memory (limit 64M, peak 64M)");
+    assert_int_equal(info.nattempts, 2);
+    for (uint32_t i = 0; i < info.nattempts; i++) {
+        assert_int_equal(info.attempts[i].state, MLQ_ATT_FAILED);
+        assert_int_equal(info.attempts[i].signal, 9);
+        assert_string_equal(info.attempts[i].detail, "out of memory (limit 64M, peak 64M)");
+        assert_string_equal(info.attempts[i].usage.source, "cgroup2");
+        assert_int_equal(info.attempts[i].usage.mem_peak, 67108864);
+        assert_int_equal(info.attempts[i].usage.cpu_us, 136781);
+        assert_int_equal(info.attempts[i].usage.wall_ms, 319);
+    }
+    mlq_proto_jobinfo_free(&info);
+}
+
 static void test_timeout_and_success_after_retry(void **state)
 {
     struct mlq_ctx *c = &((struct fx *)*state)->c;
@@ -1079,6 +1130,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_recovery_and_reconcile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_with_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_and_success_after_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oom_is_a_failure_with_usage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_requeues_without_using_retries, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_priority_and_ageing, setup, teardown),

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "drainctl.h"
 #include "fsutil.h"
+#include "protousage.h"
 #include "spool.h"
 
 #define ID_A "11111111-1111-4111-8111-111111111111"
@@ -182,6 +183,24 @@ static void test_status_round_trip(void **state)
     assert_int_equal(back.outcome, MLQ_OUT_EXITED);
     assert_int_equal(back.exit_code, 3);
     assert_string_equal(back.detail, "");
+    assert_false(mlq_usage_any(&back.usage)); /* nothing measured */
+    assert_int_equal(back.usage.mem_peak, -1);
+
+    /* what the job used travels with its outcome */
+    st.usage = (struct mlq_usage){.mem_peak = 67108864,
+                                  .cpu_us = 136781,
+                                  .wall_ms = 319,
+                                  .gpu_mem_peak = -1,
+                                  .gpu_util = -1,
+                                  .source = "cgroup1"};
+    assert_int_equal(mlq_spool_write_status(dir, &st, &e), 0);
+    assert_int_equal(mlq_spool_read_status(dir, &back, &e), 0);
+    assert_string_equal(back.usage.source, "cgroup1");
+    assert_int_equal(back.usage.mem_peak, 67108864);
+    assert_int_equal(back.usage.cpu_us, 136781);
+    assert_int_equal(back.usage.wall_ms, 319);
+    assert_int_equal(back.usage.gpu_mem_peak, -1);
+    assert_int_equal(back.usage.gpu_util, -1);
 }
 
 static void test_status_malformed(void **state)
@@ -195,6 +214,8 @@ static void test_status_malformed(void **state)
         "outcome=exited\nexit_code=3x\n",         /* trailing garbage */
         "outcome=exited\nexit_code=9999999999\n", /* out of range */
         "outcome=exited\nnonsense\n",             /* not key=value */
+        "outcome=exited\nusage_source=guess\n",   /* unknown way of measuring */
+        "outcome=exited\nusage_cpu_us=-5\n",      /* not a measurement */
     };
     char path[4200];
     snprintf(path, sizeof path, "%s/status", f->root);

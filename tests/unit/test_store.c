@@ -762,6 +762,12 @@ static void test_attempt_save_events(void **state)
     a.exit_code = 0;
     a.end_ms = 1700000000300LL;
     a.detail = NULL;
+    a.usage = (struct mlq_usage){.mem_peak = 3328599654LL,
+                                 .cpu_us = 8280000000LL,
+                                 .wall_ms = 100,
+                                 .gpu_mem_peak = -1,
+                                 .gpu_util = -1,
+                                 .source = "cgroup2"};
     assert_int_equal(mlq_store_attempt_save(f->st, &a, MLQ_ATT_RUNNING, true, &err), 0);
 
     assert_int_equal(count_events(f->db, j.id), 4); /* submit + 3 */
@@ -785,7 +791,16 @@ static void test_attempt_save_events(void **state)
     assert_int_equal(got.end_ms, 1700000000300LL);
     assert_int_equal(got.exit_code, 0);
     assert_null(got.detail);
+    assert_string_equal(got.usage.source, "cgroup2");
+    assert_int_equal(got.usage.mem_peak, 3328599654LL);
+    assert_int_equal(got.usage.cpu_us, 8280000000LL);
+    assert_int_equal(got.usage.wall_ms, 100);
+    assert_int_equal(got.usage.gpu_mem_peak, -1); /* stored as NULL */
+    assert_int_equal(got.usage.gpu_util, -1);
     mlq_store_attempt_free(&got);
+    assert_int_equal(q_int(f->db, "SELECT COUNT(*) FROM attempts WHERE usage_gpu_mem_peak IS NULL"
+                                  " AND usage_mem_peak = 3328599654"),
+                     1);
 
     /* Inserting it again is a constraint failure; updating an unknown one is
      * not found; neither leaves an event behind. */

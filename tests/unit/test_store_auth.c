@@ -402,6 +402,15 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
+/* Step 9 undone: no usage columns on attempts. */
+#define UNDO_V11                                                                                   \
+    "ALTER TABLE attempts DROP COLUMN usage_source;"                                               \
+    " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"                                            \
+    " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"                                              \
+    " ALTER TABLE attempts DROP COLUMN usage_wall_ms;"                                             \
+    " ALTER TABLE attempts DROP COLUMN usage_gpu_mem_peak;"                                        \
+    " ALTER TABLE attempts DROP COLUMN usage_gpu_util; PRAGMA user_version = 10;"
+
 /* Undoes schema step 6 (see test_store.c's test_migrate_v5). */
 /* Step 7 undone: the v6 attempts table (key on jobs(id)), the events
  * delete trigger, no index on idempotency ids. */
@@ -441,6 +450,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V11);
     exec_ok(db, UNDO_V10);
     exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");
     exec_ok(db, UNDO_V7);

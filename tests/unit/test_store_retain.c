@@ -271,6 +271,15 @@ static void test_old_events(void **state)
                          SQLITE_OK);
 }
 
+/* Step 9 undone: no usage columns on attempts. */
+#define UNDO_V11                                                                                   \
+    "ALTER TABLE attempts DROP COLUMN usage_source;"                                               \
+    " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"                                            \
+    " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"                                              \
+    " ALTER TABLE attempts DROP COLUMN usage_wall_ms;"                                             \
+    " ALTER TABLE attempts DROP COLUMN usage_gpu_mem_peak;"                                        \
+    " ALTER TABLE attempts DROP COLUMN usage_gpu_util; PRAGMA user_version = 10;"
+
 /* The v6 schema, made from the current one by undoing step 7. */
 /* Takes a database back from version 9 to 8: no gang parts. */
 #define UNDO_V10 "DROP TRIGGER attempt_parts_gc; DROP TABLE attempt_parts; PRAGMA user_version = 9;"
@@ -300,6 +309,7 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V11);
     exec_ok(db, UNDO_V10);
     exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");
     exec_ok(db, UNDO_V7);
