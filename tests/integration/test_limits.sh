@@ -52,7 +52,7 @@ if [ "$L" = enforce/v1 ] && [ -n "$LEFT_OLD" ]; then
 fi
 ok mlq workers
 assert_contains "$OUT" "LIMITS" "mlq workers header"
-echo "$OUT" | grep -E "^w1 .* $L *\$" >/dev/null || fail "w1's row lacks its limits: $OUT"
+echo "$OUT" | grep -E "^w1 .* $L( |\$)" >/dev/null || fail "w1's row lacks its limits: $OUT"
 
 attempt_of() { job_field "$1" attempt_id; }
 usage_of() { mlq status "$1" --json | json "d['attempts'][-1]['usage']['$2']"; }
