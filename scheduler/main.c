@@ -260,73 +260,82 @@ static void notify(const struct mlq_sdnotify *sd, const char *fmt, ...)
         mlq_warn("%s", e.msg);
 }
 
-int main(int argc, char **argv)
+/* Runs the loop until a stop signal; returns the exit code. */
+static int serve(struct mlq_schedopts *o, struct mlq_schedopts_src *src,
+                 const struct mlq_sdnotify *sd)
 {
-    struct mlq_schedopts o;
-    struct mlq_schedopts_src src;
     char key_buf[MLQ_MAX_PATH + 32];
-    umask(077); /* everything the scheduler writes is private to its account */
-    int prc = read_options(argc, argv, &src, &o);
-    if (prc >= 0) {
-        mlq_schedopts_src_clear(&src);
-        return prc;
-    }
-    mlq_log_init("mlq-scheduler", o.level);
-    struct mlq_sdnotify sd;
-    struct mlq_err sde = {0};
-    if (mlq_sdnotify_open(&sd, &sde) < 0)
-        mlq_warn("no readiness notification: %s", sde.msg);
-    if (read_test_clock(&o.s) < 0)
-        return 2;
-    if (o.s.insecure && !mlq_transport_is_local(o.s.listen)) {
-        fprintf(stderr,
-                "mlq-scheduler: refusing to listen on %s with --insecure: plain text is only "
-                "allowed on loopback addresses\n",
-                o.s.listen);
-        return 2;
-    }
-    if (o.restore) {
-        int r = restore(&o);
-        mlq_schedopts_src_clear(&src);
-        return r;
-    }
-    o.s.authorize = o.auth;
-    o.s.nauthorize = o.nauth;
-    if (!o.s.key_path) {
-        snprintf(key_buf, sizeof key_buf, "%s/keys/server.key", o.s.state_dir);
-        o.s.key_path = key_buf;
+    o->s.authorize = o->auth;
+    o->s.nauthorize = o->nauth;
+    if (!o->s.key_path) {
+        snprintf(key_buf, sizeof key_buf, "%s/keys/server.key", o->s.state_dir);
+        o->s.key_path = key_buf;
     }
     int lock_fd = -1, pipefd[2];
-    if (claim_state_dir(o.s.state_dir, &lock_fd) < 0 || setup_signals(pipefd) < 0)
+    if (claim_state_dir(o->s.state_dir, &lock_fd) < 0 || setup_signals(pipefd) < 0)
         return 1;
     struct mlq_loop *s = NULL;
     struct mlq_err e = {0};
     struct mlq_http *http = NULL;
-    struct mlq_reload reload = {.src = &src};
-    int rc = mlq_loop_create(&o.s, &s, &e);
+    struct mlq_reload reload = {.src = src};
+    int rc = mlq_loop_create(&o->s, &s, &e);
     if (rc == 0)
-        rc = start_http(&o, s, &http, &e);
+        rc = start_http(o, s, &http, &e);
     if (rc == 0) {
         mlq_info("mlq-scheduler %s (git %s, wire protocol %d..%d) listening on %s, state in %s, "
                  "config %s",
-                 mlq_version(), mlq_version_git(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, o.s.listen,
-                 o.s.state_dir, src.config ? src.config : "none");
+                 mlq_version(), mlq_version_git(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, o->s.listen,
+                 o->s.state_dir, src->config ? src->config : "none");
         mlq_loop_on_reload(s, mlq_reload_run, &reload);
-        notify(&sd, "READY=1\nSTATUS=listening on %s", o.s.listen);
+        notify(sd, "READY=1\nSTATUS=listening on %s", o->s.listen);
         rc = mlq_loop_run(s, pipefd[0], &e);
     }
-    notify(&sd, "STOPPING=1\nSTATUS=%s", rc < 0 ? "stopping after an error" : "stopping");
+    notify(sd, "STOPPING=1\nSTATUS=%s", rc < 0 ? "stopping after an error" : "stopping");
     if (rc < 0)
         mlq_error("%s", e.msg);
     mlq_http_stop(&http); /* its threads' sockets go before the context */
     mlq_loop_destroy(&s);
     char path[MLQ_MAX_PATH + 32];
-    snprintf(path, sizeof path, "%s/scheduler.pid", o.s.state_dir);
+    snprintf(path, sizeof path, "%s/scheduler.pid", o->s.state_dir);
     unlink(path);
-    snprintf(path, sizeof path, "%s/http.url", o.s.state_dir);
+    snprintf(path, sizeof path, "%s/http.url", o->s.state_dir);
     unlink(path);
     mlq_info("stopped");
     mlq_reload_clear(&reload);
-    mlq_schedopts_src_clear(&src);
     return rc < 0 ? 1 : 0;
+}
+
+/* Everything between reading the options and serving: the log, readiness,
+ * checks, --restore. Returns the exit code. */
+static int start(struct mlq_schedopts *o, struct mlq_schedopts_src *src)
+{
+    mlq_log_init("mlq-scheduler", o->level);
+    struct mlq_sdnotify sd;
+    struct mlq_err sde = {0};
+    if (mlq_sdnotify_open(&sd, &sde) < 0)
+        mlq_warn("no readiness notification: %s", sde.msg);
+    if (read_test_clock(&o->s) < 0)
+        return 2;
+    if (o->s.insecure && !mlq_transport_is_local(o->s.listen)) {
+        fprintf(stderr,
+                "mlq-scheduler: refusing to listen on %s with --insecure: plain text is only "
+                "allowed on loopback addresses\n",
+                o->s.listen);
+        return 2;
+    }
+    if (o->restore)
+        return restore(o);
+    return serve(o, src, &sd);
+}
+
+int main(int argc, char **argv)
+{
+    struct mlq_schedopts o;
+    struct mlq_schedopts_src src;
+    umask(077); /* everything the scheduler writes is private to its account */
+    int rc = read_options(argc, argv, &src, &o);
+    if (rc < 0)
+        rc = start(&o, &src);
+    mlq_schedopts_src_clear(&src); /* the one owner of what the options point into */
+    return rc;
 }
