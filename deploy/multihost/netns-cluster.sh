@@ -10,14 +10,15 @@
 #
 # usage (as root: namespaces and links need CAP_NET_ADMIN):
 #   netns-cluster.sh up DIR         make the network, the keys, start the
-#                                   scheduler and 3 workers, wait until UP
+#                                   scheduler and the workers (3 unless
+#                                   MLQ_NETNS_WORKERS says), wait until UP
 #   netns-cluster.sh down DIR       stop everything `up` started (pid files)
 #                                   and delete every namespace and link it made
 #   netns-cluster.sh demo [DIR]     up, a few jobs across the hosts, status,
 #                                   down (DIR: a fresh temp dir by default)
 #   netns-cluster.sh mlq DIR ARGS   the admin's CLI, run on the scheduler host
 #   netns-cluster.sh exec DIR HOST CMD...
-#                                   CMD inside HOST's namespace (sched, w1..w3)
+#                                   CMD inside HOST's namespace (sched, w1..wN)
 #   netns-cluster.sh cut DIR HOST   unplug HOST's cable (its switch port down)
 #   netns-cluster.sh mend DIR HOST  plug it back in
 #
@@ -34,7 +35,10 @@
 # MLQ_NETNS_LEASE (the scheduler's --heartbeat and --lease, default 1s and
 # 5s, short so that a cut host shows quickly), MLQ_NETNS_USER (the user
 # whose key submits the demo's jobs, and whose Unix account runs them on the
-# workers; default nobody).
+# workers; default nobody), MLQ_NETNS_WORKERS (how many worker hosts, w1 to
+# wN, 1 to 9; default 3), MLQ_NETNS_GPUS (the fake GPUs each worker offers
+# with --gpus: one number for all, or a comma-separated list in worker
+# order; default 0).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,7 +49,12 @@ fi
 bin() { if [ -n "${MLQ_BIN_DIR:-}" ]; then echo "$MLQ_BIN_DIR/$1"; else command -v "$1"; fi; }
 
 PORT=7710
-WORKERS=(w1 w2 w3)
+NWORKERS=${MLQ_NETNS_WORKERS:-3}
+case "$NWORKERS" in [1-9]) ;; *)
+    echo "netns-cluster: MLQ_NETNS_WORKERS: expected 1 to 9, got '$NWORKERS'" >&2
+    exit 2 ;;
+esac
+GPUS=${MLQ_NETNS_GPUS:-0}
 HEARTBEAT=${MLQ_NETNS_HEARTBEAT:-1s}
 LEASE=${MLQ_NETNS_LEASE:-5s}
 JOB_USER=${MLQ_NETNS_USER:-nobody}
@@ -63,15 +72,37 @@ host_num() { case $1 in sched) echo 1 ;; w[1-9]) echo $((10 + ${1#w})) ;; *) ret
 node_addr() { echo "$SUBNET.$(host_num "$1")"; }
 node_ns() { echo "$PREFIX-$1"; }
 
+# WORKERS: the worker hosts' names, w1 to wNWORKERS.
+set_workers() {
+    local i
+    WORKERS=()
+    for ((i = 1; i <= NWORKERS; i++)); do WORKERS+=("w$i"); done
+}
+set_workers
+
+# gpus_of wN: the fake GPUs worker N offers (MLQ_NETNS_GPUS: one number for
+# every worker, or the N-th of a comma-separated list).
+gpus_of() {
+    local n=${1#w} list
+    IFS=, read -r -a list <<<"$GPUS"
+    if [ "${#list[@]}" -le 1 ]; then n=1; fi
+    local g=${list[$((n - 1))]:-}
+    case "$g" in '' | *[!0-9]*) die "MLQ_NETNS_GPUS: no GPU count for $1 in '$GPUS'" ;; esac
+    echo "$g"
+}
+
 # Reads what `up` recorded about DIR's cluster.
 load_env() {
     local dir=$1
     [ -f "$dir/cluster.env" ] || die "no cluster in $dir (no cluster.env)"
+    NWORKERS=3 # a cluster.env written before the count was recorded had 3
     # shellcheck source=/dev/null
     . "$dir/cluster.env"
     case "$PREFIX" in mlq[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;; *)
         die "bad PREFIX in $dir/cluster.env" ;;
     esac
+    case "$NWORKERS" in [1-9]) ;; *) die "bad NWORKERS in $dir/cluster.env" ;; esac
+    set_workers
 }
 
 # ------------------------------------------------------------- network
@@ -85,7 +116,8 @@ claim_prefix() {
         PREFIX=mlq$hex
         SUBNET=10.213.$((0x${hex:0:2}))
         if ip netns add "$PREFIX-sw" 2>/dev/null; then
-            printf 'PREFIX=%s\nSUBNET=%s\n' "$PREFIX" "$SUBNET" >"$dir/cluster.env"
+            printf 'PREFIX=%s\nSUBNET=%s\nNWORKERS=%s\n' "$PREFIX" "$SUBNET" "$NWORKERS" \
+                >"$dir/cluster.env"
             return 0
         fi
     done
@@ -233,7 +265,7 @@ start_worker() {
         --scheduler "tcp://$(node_addr sched):$PORT" --name "$w" \
         --key "$DIR/$w/etc/worker.key" --scheduler-key "$DIR/$w/etc/server.key.pub" \
         --advertise-addr "$(node_addr "$w")" --label "host=$w" \
-        --spool "$DIR/$w/spool" --cpus 2 --mem 1G --gpus 0 --heartbeat "$HEARTBEAT"
+        --spool "$DIR/$w/spool" --cpus 2 --mem 1G --gpus "$(gpus_of "$w")" --heartbeat "$HEARTBEAT"
 }
 
 all_up() {
@@ -249,6 +281,8 @@ print(sum(w["state"] == "UP" for w in json.load(sys.stdin)["workers"]))')
 cmd_up() {
     [ "$(id -u)" = 0 ] || die "run as root (network namespaces need CAP_NET_ADMIN)"
     command -v ip >/dev/null || die "no 'ip' command (install iproute2)"
+    local w
+    for w in "${WORKERS[@]}"; do gpus_of "$w" >/dev/null; done
     mkdir -p "$DIR/logs" "$DIR/pids"
     chmod 700 "$DIR"
     claim_prefix "$DIR"
