@@ -4,11 +4,12 @@
 #
 # usage: bash tests/chaos/run.sh [PART...]     PART: sched_crash, runaway,
 #                                             worker_crash, partition, disk_full,
-#                                             spool_full, worker_down
+#                                             spool_full, worker_down, gang_crash
 # env:   MLQ_BIN_DIR     the binaries (default: build/bin)
 #        MLQ_CHAOS_FULL  1: the long variant (2,000 jobs and 25 scheduler
 #                        kills, three rounds of worker kills, two rounds
-#                        per signal of daemons left down); default: the
+#                        per signal of daemons left down, 200 gangs and 30 or more
+#                        scheduler kills); default: the
 #                        short one CI runs
 #        MLQ_CHAOS_SEED  fixes part 1's workload and kill moments
 #        MLQ_IT_KEEP     1: keep every temp dir (failed parts keep theirs)
@@ -21,7 +22,7 @@ export MLQ_SRC_DIR=$src
 export MLQ_BIN_DIR=${MLQ_BIN_DIR:-$src/build/bin}
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(sched_crash runaway worker_crash partition disk_full spool_full worker_down)
+[ ${#parts[@]} -gt 0 ] || parts=(sched_crash runaway worker_crash partition disk_full spool_full worker_down gang_crash)
 
 summary=$(mktemp "${TMPDIR:-/tmp}/mlq-chaos-summary.XXXXXX")
 trap 'rm -f "$summary"' EXIT
