@@ -39,6 +39,7 @@
 #define MLQ_MAX_GPU_TYPE  32   /* normalised GPU type ("h100") */
 #define MLQ_MAX_REASON    255  /* `mlq drain --reason` */
 #define MLQ_MAX_HOST      253  /* a worker's advertised address: a DNS name's limit */
+#define MLQ_MAX_NODES     256  /* --nodes: node parts of one gang job */
 
 #define MLQ_MAX_DEPS       64    /* --after entries */
 #define MLQ_MAX_SCHEDULES  10000 /* schedules in one listing */

@@ -158,6 +158,10 @@ static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
     rc |= json_object_set_new(o, "deps", deps_json(j->deps, j->ndeps));
     /* Like a worker's pool: "default" when the job named none. */
     rc |= json_object_set_new(o, "pool", json_string(j->pool && *j->pool ? j->pool : "default"));
+    /* Every job runs on at least one node; gang says whether it was
+     * submitted with --nodes (a gang of one gets the rendezvous too). */
+    rc |= json_object_set_new(o, "nodes", json_integer(j->nodes > 0 ? j->nodes : 1));
+    rc |= json_object_set_new(o, "gang", json_boolean(j->nodes > 0));
     return rc;
 }
 
@@ -182,6 +186,29 @@ json_t *mlq_jsonview_attempt(const struct mlq_attemptinfo *a)
                      str_or_null(a->detail));
 }
 
+json_t *mlq_jsonview_part(const struct mlq_partinfo *p)
+{
+    return json_pack("{s:i, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "rank", (int)p->rank,
+                     "worker", str_or_null(p->worker), "addr", str_or_null(p->addr), "state",
+                     mlq_attempt_state_name(p->state), "gpu_ids", gpu_ids_json(p->gpu_ids),
+                     "start_time", time_or_null(p->start_ms), "end_time", time_or_null(p->end_ms),
+                     "exit_code", p->exit_code >= 0 ? json_integer(p->exit_code) : json_null(),
+                     "signal", p->signal > 0 ? json_integer(p->signal) : json_null(), "detail",
+                     str_or_null(p->detail));
+}
+
+/* A gang's node parts of its current (or last) attempt; [] for other jobs. */
+static int add_parts(json_t *o, const struct mlq_jobinfo *j)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && j->parts && i < j->nparts; i++)
+        if (json_array_append_new(arr, mlq_jsonview_part(&j->parts[i])) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    return arr ? json_object_set_new(o, "parts", arr) : -1;
+}
+
 json_t *mlq_jsonview_job_status(const struct mlq_jobinfo *j)
 {
     json_t *o = mlq_jsonview_job(j);
@@ -202,6 +229,8 @@ json_t *mlq_jsonview_job_status(const struct mlq_jobinfo *j)
     if (rc == 0)
         rc = json_object_set_new(
             o, "retries_used", omitted ? json_null() : json_integer(mlq_jsonview_retries_used(j)));
+    if (rc == 0)
+        rc = add_parts(o, j);
     if (rc < 0) {
         json_decref(o);
         return NULL;

@@ -29,15 +29,19 @@ json_t *mlq_jsonview_str(const char *s);
  * signal (null when none), retries (allowed), node_failures, not_before (ISO;
  * null unless the job is PENDING and waiting), time_limit (seconds or null),
  * array_id and array_index (null unless a task of an array), deps (array of
- * {target: full id, kind: "ok"|"any"|"failed"}). New reference, NULL when out
- * of memory. */
+ * {target: full id, kind: "ok"|"any"|"failed"}), nodes (1 unless a gang),
+ * gang (submitted with --nodes). New reference, NULL when out of memory. */
 json_t *mlq_jsonview_job(const struct mlq_jobinfo *job);
 /* The same plus what `mlq status` shows: attempts (array of attempt objects,
- * oldest first) and retries_used. */
+ * oldest first), retries_used and parts (a gang's node parts of its current
+ * or last attempt, rank order; [] for other jobs). */
 json_t *mlq_jsonview_job_status(const struct mlq_jobinfo *job);
 /* An attempt: num, id, worker, state, gpu_ids (ints), start_time, end_time,
  * exit_code, signal (null when none), detail (null when none). */
 json_t *mlq_jsonview_attempt(const struct mlq_attemptinfo *a);
+/* A gang's node part: rank, worker, addr, state, gpu_ids (ints),
+ * start_time, end_time, exit_code, signal, detail (null when none). */
+json_t *mlq_jsonview_part(const struct mlq_partinfo *p);
 /* A worker as a JSON object: name, state, draining (bool), cpus, cpus_used,
  * mem, mem_used, gpus, gpus_used, running, last_seen (ISO or null), pool
  * ("default" when the scheduler did not say), labels (array of "k=v"),

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hostaddr.h"
+#include "protogang.h"
 #include "mpk.h"
 #include "protoauth.h"
 #include "protometrics.h"
@@ -66,7 +67,7 @@ static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)
 static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
 {
     uint32_t na = j->attempts ? j->nattempts : 0;
-    msgpack_pack_map(pk, JOBINFO_KEYS + (na > 0));
+    msgpack_pack_map(pk, JOBINFO_KEYS + (na > 0) + mlq_protogang_jobinfo_keys(j));
     mlq_mpk_kv_str(pk, "id", j->id);
     mlq_mpk_kv_str(pk, "name", j->name);
     mlq_mpk_kv_str(pk, "owner", j->owner);
@@ -92,6 +93,7 @@ static void put_jobinfo(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_int(pk, "time_limit_ms", j->time_limit_ms);
     mlq_mpk_kv_str(pk, "pool", j->pool);
     mlq_protopipe_put_jobinfo(pk, j);
+    mlq_protogang_put_jobinfo(pk, j);
     if (na == 0)
         return;
     mlq_mpk_kv_array(pk, "attempts", na);
@@ -265,6 +267,8 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
         rc = mlq_protopipe_read_jobinfo(m, j);
     if (rc == 0)
         rc = read_pool(m, &j->pool);
+    if (rc == 0)
+        rc = mlq_protogang_read_jobinfo(m, j);
     return rc;
 }
 
@@ -599,6 +603,7 @@ static void enc_logs(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_str(pk, "stream", name_of(stream_names, NELEM(stream_names), m->u.logs.stream));
     mlq_mpk_kv_int(pk, "offset", m->u.logs.offset);
     mlq_mpk_kv_uint(pk, "max", m->u.logs.max);
+    mlq_protogang_put_logs(pk, m);
 }
 
 static int dec_logs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -616,6 +621,8 @@ static int dec_logs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_uint(mp, "max", MLQ_MAX_LOG_CHUNK, &max);
     m->u.logs.stream = stream == 1 ? MLQ_STREAM_STDERR : MLQ_STREAM_STDOUT;
     m->u.logs.max = (uint32_t)max;
+    if (rc == 0)
+        rc = mlq_protogang_read_logs(mp, m);
     return rc;
 }
 
@@ -673,6 +680,7 @@ static void enc_register(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_strv(pk, "labels", m->u.reg.labels, m->u.reg.labels ? m->u.reg.nlabels : 0);
     put_gpu_list(pk, m->u.reg.gpu_list, m->u.reg.ngpu_list);
     mlq_mpk_kv_str(pk, "addr", m->u.reg.addr);
+    mlq_protogang_put_register(pk, m);
 }
 
 static int dec_held_attempts(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -733,6 +741,8 @@ static int dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
                          m->u.reg.ngpu_list, (int)m->u.reg.gpus);
     if (rc == 0)
         rc = read_addr(mp, &m->u.reg.addr);
+    if (rc == 0)
+        rc = mlq_protogang_read_register(mp, m);
     return rc;
 }
 
@@ -889,6 +899,7 @@ static void enc_assign(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_int(pk, "kill_grace_ms", m->u.assign.kill_grace_ms);
     mlq_protopipe_put_assign(pk, m);
     mlq_protoauth_put_assign(pk, m);
+    mlq_protogang_put_assign(pk, m);
 }
 
 static int dec_gpu_ids(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -929,6 +940,8 @@ static int dec_assign(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_protopipe_read_assign(mp, m);
     if (rc == 0)
         rc = mlq_protoauth_read_assign(mp, m);
+    if (rc == 0)
+        rc = mlq_protogang_read_assign(mp, m);
     return rc;
 }
 
@@ -936,6 +949,7 @@ static void free_assign(struct mlq_msg *m)
 {
     mlq_proto_jobspec_free(&m->u.assign.spec);
     free(m->u.assign.gpu_ids);
+    mlq_proto_ganginfo_free(&m->u.assign.gang);
 }
 
 static void enc_kill(msgpack_packer *pk, const struct mlq_msg *m)
@@ -1188,7 +1202,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_CANCEL] = {"cancel", 1, enc_cancel, dec_cancel, free_cancel},
     [MLQ_MSG_WORKERS] = {"workers", 1, enc_workers, dec_workers, free_workers},
     [MLQ_MSG_WORKER_LIST] = {"worker_list", 2, enc_worker_list, dec_worker_list, free_worker_list},
-    [MLQ_MSG_LOGS] = {"logs", 4, enc_logs, dec_logs, free_logs},
+    [MLQ_MSG_LOGS] = {"logs", 4 + MLQ_PROTOGANG_LOGS_KEYS, enc_logs, dec_logs, free_logs},
     [MLQ_MSG_LOG_DATA] = {"log_data", 5, enc_log_data, dec_log_data, free_log_data},
     [MLQ_MSG_DRAIN] = {"drain", 2, enc_drain, dec_drain, free_drain},
     [MLQ_MSG_RESUME] = {"resume", 1, enc_resume, dec_resume, free_drain},
@@ -1224,14 +1238,17 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_USAGE] = {"usage", 0, NULL, NULL, NULL},
     [MLQ_MSG_USAGE_LIST] = {"usage_list", 1, mlq_prototoken_enc_usage, mlq_prototoken_dec_usage,
                             mlq_prototoken_free_usage},
-    [MLQ_MSG_REGISTER] = {"register", 10, enc_register, dec_register, free_register},
+    [MLQ_MSG_REGISTER] = {"register", 10 + MLQ_PROTOGANG_REGISTER_KEYS, enc_register, dec_register,
+                          free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, enc_heartbeat, dec_heartbeat, free_heartbeat},
     [MLQ_MSG_REPORT] = {"report", 9, enc_report, dec_report, free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, enc_log_chunk, dec_log_chunk, free_log_chunk},
     [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, enc_log_upload, dec_log_upload, free_log_upload},
     [MLQ_MSG_REGISTERED] = {"registered", 2, enc_registered, dec_registered, NULL},
     [MLQ_MSG_HB_ACK] = {"hb_ack", 0, NULL, NULL, NULL},
-    [MLQ_MSG_ASSIGN] = {"assign", 6 + MLQ_PROTOPIPE_ASSIGN_KEYS + MLQ_PROTOAUTH_ASSIGN_KEYS,
+    [MLQ_MSG_ASSIGN] = {"assign",
+                        6 + MLQ_PROTOPIPE_ASSIGN_KEYS + MLQ_PROTOAUTH_ASSIGN_KEYS +
+                            MLQ_PROTOGANG_ASSIGN_KEYS,
                         enc_assign, dec_assign, free_assign},
     [MLQ_MSG_KILL] = {"kill", 2, enc_kill, dec_kill, free_kill},
     [MLQ_MSG_REPORT_ACK] = {"report_ack", 3, enc_report_ack, dec_report_ack, NULL},
@@ -1384,6 +1401,7 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->array_id);
     free(info->deps);
     free(info->pool);
+    mlq_protogang_free_jobinfo(info);
     memset(info, 0, sizeof *info);
 }
 

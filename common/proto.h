@@ -114,6 +114,9 @@ struct mlq_jobspec {
     char *array;           /* submit only: "0-999", "0-99:10", "1,5,7"; NULL = not an array */
     uint32_t max_running;  /* arrays: tasks running at once; 0 = no limit */
     char *idempotency_key; /* submit only: same key + same owner = same job (7 days) */
+    /* Gangs, optional on the wire: node parts on distinct workers, each
+     * with the resources above; 0 = not a gang, 1..MLQ_MAX_NODES. */
+    uint32_t nodes;
 };
 
 enum mlq_dep_kind {
@@ -247,6 +250,37 @@ struct mlq_attemptinfo {
     char *detail;             /* may be NULL */
 };
 
+/* One node part of a gang's attempt, for `mlq status`. */
+struct mlq_partinfo {
+    int32_t rank; /* 0..nodes-1 */
+    char *worker;
+    char *addr; /* the worker's advertised address; may be NULL */
+    enum mlq_attempt_state state;
+    char *gpu_ids;
+    int64_t start_ms, end_ms; /* 0 = not yet */
+    int32_t exit_code;        /* -1 none */
+    int32_t signal;           /* 0 none */
+    char *detail;             /* may be NULL */
+};
+
+/* One node of a gang, as the assign's "hosts" lists them (rank order). */
+struct mlq_ganghost {
+    char *worker;
+    char *addr; /* the worker's advertised address, else its name */
+    int32_t gpus;
+};
+
+/* The rendezvous a node part of a gang gets in its assign. nnodes 0: the
+ * job is not a gang (the key is nil on the wire). */
+struct mlq_ganginfo {
+    int32_t nnodes; /* 1..MLQ_MAX_NODES */
+    int32_t rank;   /* 0..nnodes-1 */
+    char *master_addr;
+    int32_t master_port;        /* 1..65535 */
+    struct mlq_ganghost *hosts; /* nnodes entries */
+    uint32_t nhosts;
+};
+
 /* What the scheduler tells about a job. Strings may be NULL when unknown. */
 struct mlq_jobinfo {
     char id[MLQ_ID_LEN + 1];
@@ -284,6 +318,11 @@ struct mlq_jobinfo {
     uint32_t ndeps;
     /* Optional on the wire. */
     char *pool; /* the pool the job asked for; NULL = "default" */
+    /* Gangs, optional on the wire. */
+    int32_t nodes;              /* 0 = not a gang */
+    struct mlq_partinfo *parts; /* rank order, of the current (or last)
+                                   attempt; only in replies to `jobs` with ids */
+    uint32_t nparts;            /* <= MLQ_MAX_NODES */
 };
 
 struct mlq_workerinfo {
@@ -373,6 +412,7 @@ struct mlq_msg {
             enum mlq_stream stream;
             int64_t offset; /* >= 0 */
             uint32_t max;   /* <= MLQ_MAX_LOG_CHUNK */
+            int32_t node;   /* optional: a gang's node rank (0) */
         } logs;
         struct {
             uint8_t *data;
@@ -395,6 +435,8 @@ struct mlq_msg {
             struct mlq_gpuinfo *gpu_list; /* optional; when present, gpus == ngpu_list */
             uint32_t ngpu_list;
             char *addr; /* optional: where other hosts reach the worker (hostaddr.h) */
+            /* optional: TCP ports offered for gang rendezvous; 0, 0 = none */
+            int32_t rdv_lo, rdv_hi;
         } reg;
         struct {
             char *name;
@@ -443,7 +485,8 @@ struct mlq_msg {
             char array_id[MLQ_ID_LEN + 1]; /* "" when not a task */
             int32_t array_index;
             uint32_t array_size;
-            bool allow_root; /* optional: the scheduler's --allow-root-jobs */
+            bool allow_root;          /* optional: the scheduler's --allow-root-jobs */
+            struct mlq_ganginfo gang; /* optional: nnodes 0 = not a gang */
         } assign;
         struct {
             struct mlq_scheduleinfo sched;
@@ -568,6 +611,10 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec);
 void mlq_proto_jobinfo_free(struct mlq_jobinfo *info);
 void mlq_proto_workerinfo_free(struct mlq_workerinfo *w);
 void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g);
+void mlq_proto_ganginfo_free(struct mlq_ganginfo *g); /* leaves it zeroed */
+/* A gang host's address (an advertised address or a worker name): 1 to
+ * MLQ_MAX_HOST bytes of printable ASCII without spaces; 0 or MLQ_EINVAL. */
+int mlq_proto_gang_addr_check(const char *addr, struct mlq_err *err);
 /* Syntax of the placement names, shared by the CLI, the worker, the scheduler
  * and the decoder; 0 or MLQ_EINVAL with a message that does not repeat the
  * value (callers name the option or key).

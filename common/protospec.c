@@ -12,7 +12,7 @@
 #include "arrayspec.h"
 
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 22
+#define JOBSPEC_KEYS 23
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
@@ -44,6 +44,11 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
     mlq_mpk_kv_str(pk, "array", s->array);
     mlq_mpk_kv_uint(pk, "max_running", s->max_running);
     mlq_mpk_kv_str(pk, "idempotency_key", s->idempotency_key);
+    mlq_mpk_put_str(pk, "nodes"); /* nil: not a gang */
+    if (s->nodes > 0)
+        msgpack_pack_uint32(pk, s->nodes);
+    else
+        msgpack_pack_nil(pk);
 }
 
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};
@@ -153,6 +158,14 @@ static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     s->max_running = (uint32_t)maxr;
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "idempotency_key", MLQ_MAX_IDEM_KEY, true, &s->idempotency_key);
+    if (rc == 0 && !mlq_mpk_absent(m, "nodes")) {
+        uint64_t nodes = 0;
+        rc = mlq_mpk_read_uint(m, "nodes", UINT32_MAX, &nodes);
+        if (rc == 0 && (nodes == 0 || nodes > MLQ_MAX_NODES))
+            rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'nodes': nodes must be 1 to %d", m->where,
+                             MLQ_MAX_NODES);
+        s->nodes = (uint32_t)nodes;
+    }
     return rc;
 }
 
@@ -470,6 +483,10 @@ static int check_pipeline(const struct mlq_jobspec *s, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EINVAL, "spec: max_running must be at most %d", MLQ_MAX_ARRAY);
     if (s->idempotency_key && mlq_proto_idem_key_check(s->idempotency_key, err) < 0)
         return MLQ_EINVAL;
+    if (s->nodes > MLQ_MAX_NODES)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: nodes must be 1 to %d", MLQ_MAX_NODES);
+    if (s->nodes > 0 && s->array)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: nodes cannot be combined with array");
     return 0;
 }
 
@@ -565,6 +582,7 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
     dst->warn_before_ms = src->warn_before_ms;
     dst->priority = src->priority;
     dst->max_running = src->max_running;
+    dst->nodes = src->nodes;
     /* counts first, so a failure half way frees exactly what was copied */
     dst->argc = src->argv ? src->argc : 0;
     dst->envc = src->env ? src->envc : 0;

@@ -88,7 +88,8 @@ static void test_job_json_fields(void **state)
     assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
     /* no pool given: the default one */
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
-    assert_int_equal(json_object_size(o), 27); /* 23 + array_id, array_index, deps, pool */
+    /* 23 + array_id, array_index, deps, pool, nodes, gang */
+    assert_int_equal(json_object_size(o), 29);
     j.pool = "gpu";
     json_decref(o);
     o = mlq_jsonview_job(&j);

@@ -62,6 +62,7 @@ static void fill_spec(struct mlq_jobspec *s)
     s->array = "0-999:3,1000";
     s->max_running = 25;
     s->idempotency_key = "nightly 2024-05-01 #1";
+    s->nodes = 0; /* arrays cannot be gangs */
 }
 
 static struct mlq_jobinfo sample_jobs[2];
