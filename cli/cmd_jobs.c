@@ -200,7 +200,9 @@ static const struct jobs_cmd status_cmd = {
     "status",
     "usage: mlq status [--json] JOB...\n\n"
     "Shows everything about each job (any unique prefix of its id): its state,\n"
-    "retries used, when a retry may start, its dependencies, and every attempt.\n"
+    "retries used, when a retry may start, its dependencies, and every attempt;\n"
+    "for a gang job (--nodes) its node count and each node's rank, worker,\n"
+    "address, state and exit.\n"
     "An array id shows the array: tasks per state and which did not succeed;\n"
     "ARRAY/N shows task N.\n"
     "  --json            one JSON object (or {\"jobs\": [...], \"arrays\": [...]}\n"
@@ -236,9 +238,18 @@ static int newest_first(const void *a, const void *b)
     return -strcmp(x->id, y->id);
 }
 
-static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j)
+/* The NODES cell: a gang's node count, "-" for an ordinary job. */
+static const char *nodes_cell(const struct mlq_jobinfo *j, char *buf, size_t len)
 {
-    char id[MLQ_SHORT_ID_LEN + 1], cpus[32], mem[32], gpus[16], when[64], exit[32];
+    if (j->nodes == 0)
+        return "-";
+    snprintf(buf, len, "%u", (unsigned)j->nodes);
+    return buf;
+}
+
+static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j, bool nodes_col)
+{
+    char id[MLQ_SHORT_ID_LEN + 1], cpus[32], mem[32], gpus[16], when[64], exit[32], nodes[16];
     char name[MLQ_MAX_NAME + 16];
     mlq_id_short(j->id, id);
     snprintf(gpus, sizeof(gpus), "%d", (int)j->gpus);
@@ -251,6 +262,7 @@ static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j)
         name,
         mlq_job_state_name(j->state),
         j->worker ? j->worker : "-",
+        nodes_cell(j, nodes, sizeof(nodes)),
         mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
         mlq_res_fmt_mem(j->mem, mem, sizeof(mem)),
         gpus,
@@ -259,21 +271,41 @@ static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j)
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof(cells) / sizeof(cells[0]); i++)
-        rc = mlq_table_add(t, cells[i], i == 2 ? mlq_out_state_colour(j->state) : NULL);
+        if (i != 4 || nodes_col)
+            rc = mlq_table_add(t, cells[i], i == 2 ? mlq_out_state_colour(j->state) : NULL);
+    return rc;
+}
+
+/* Only a listing with a gang of more than one node has a NODES column, so
+ * that the table of ordinary jobs stays as it was. */
+static bool want_nodes_col(const struct mlq_jobinfo *jobs, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (jobs[i].nodes > 1)
+            return true;
+    return false;
+}
+
+int mlq_cmd_list_print(FILE *f, const struct mlq_jobinfo *jobs, uint32_t n, bool colour)
+{
+    static const char *const plain[] = {"ID",  "NAME", "STATE",     "WORKER", "CPUS",
+                                        "MEM", "GPUS", "SUBMITTED", "EXIT"};
+    static const char *const gang[] = {"ID",   "NAME", "STATE", "WORKER",    "NODES",
+                                       "CPUS", "MEM",  "GPUS",  "SUBMITTED", "EXIT"};
+    bool nodes_col = want_nodes_col(jobs, n);
+    struct mlq_table *t = mlq_table_create(nodes_col ? 10 : 9, nodes_col ? gang : plain);
+    int rc = t ? 0 : MLQ_ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        rc = add_job_row(t, &jobs[i], nodes_col);
+    if (rc == 0)
+        rc = mlq_table_print(t, f, colour);
+    mlq_table_destroy(&t);
     return rc;
 }
 
 static int print_jobs_table(const struct mlq_jobinfo *jobs, uint32_t n, bool colour)
 {
-    static const char *const headers[] = {"ID",  "NAME", "STATE",     "WORKER", "CPUS",
-                                          "MEM", "GPUS", "SUBMITTED", "EXIT"};
-    struct mlq_table *t = mlq_table_create(9, headers);
-    int rc = t ? 0 : MLQ_ENOMEM;
-    for (uint32_t i = 0; rc == 0 && i < n; i++)
-        rc = add_job_row(t, &jobs[i]);
-    if (rc == 0)
-        rc = mlq_table_print(t, stdout, colour);
-    mlq_table_destroy(&t);
+    int rc = mlq_cmd_list_print(stdout, jobs, n, colour);
     return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
 }
 
@@ -289,7 +321,7 @@ static const struct option list_longopts[] = {
 static const struct jobs_cmd list_cmd = {
     "list",
     "usage: mlq list [--state STATE] [--limit N] [--json]\n\n"
-    "Lists jobs, newest first.\n"
+    "Lists jobs, newest first (with a NODES column when a gang job is among them).\n"
     "  --state STATE     only jobs in this state (PENDING, RUNNING, FAILED, ...)\n"
     "  --limit N         at most N jobs (default 100, at most 10000)\n"
     "  --json            {\"jobs\": [...]}\n"

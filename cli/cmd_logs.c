@@ -1,10 +1,15 @@
-/* cmd_logs: `mlq logs JOB [-f|--follow] [--stderr]`.
+/* cmd_logs: `mlq logs JOB [-f|--follow] [--stderr] [--node K | --all]`.
  *
  * The prefix is resolved once with a `jobs` request; then `logs` requests ask
  * for successive chunks by offset and the bytes go to stdout untouched (a
  * job's output is data, possibly binary). Without --follow it stops at the
  * first empty chunk; with --follow it polls until the scheduler says the job
- * is over and everything was read. */
+ * is over and everything was read.
+ *
+ * A gang's nodes each have their own log: --node K reads node K's (default
+ * 0); --all reads every node's, node after node, each line prefixed with
+ * "[K] " (logprefix.h), and with --follow takes turns among the nodes still
+ * going, so that every node's new lines show as they come. */
 #include "cmd_logs.h"
 
 #include <getopt.h>
@@ -12,23 +17,30 @@
 #include <string.h>
 
 #include "id.h"
+#include "logprefix.h"
 #include "output.h"
 
 #define LOGS_CHUNK   (256 * 1024)
 #define LOGS_POLL_MS 300
 
-enum { OPT_STDERR = MLQ_CLI_OPT_FIRST_FREE };
+enum { OPT_STDERR = MLQ_CLI_OPT_FIRST_FREE, OPT_NODE, OPT_ALL };
 
 struct logs_opts {
     bool follow;
     enum mlq_stream stream;
+    int32_t node; /* --node K; 0 when not given */
+    bool node_given;
+    bool all; /* --all */
 };
 
 static const char logs_usage[] =
-    "usage: mlq logs [-f|--follow] [--stderr] JOB\n\n"
+    "usage: mlq logs [-f|--follow] [--stderr] [--node K | --all] JOB\n\n"
     "Prints a job's output (any unique prefix of its id).\n"
     "  -f, --follow      keep printing new output until the job ends\n"
     "  --stderr          the job's stderr instead of its stdout\n"
+    "  --node K          a gang job's node K (its MLQ_NODE_RANK; default 0)\n"
+    "  --all             every node of a gang job, each line starting with \"[K] \"\n"
+    "                    (with -f: follows all of them)\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n";
 
@@ -37,6 +49,8 @@ static const struct option logs_longopts[] = {
     MLQ_CLI_TIMEOUT_LONGOPT,
     {"follow", no_argument, NULL, 'f'},
     {"stderr", no_argument, NULL, OPT_STDERR},
+    {"node", required_argument, NULL, OPT_NODE},
+    {"all", no_argument, NULL, OPT_ALL},
     {NULL, 0, NULL, 0},
 };
 
@@ -56,6 +70,13 @@ static int logs_parse(struct mlq_cli *cli, int argc, char **argv, struct logs_op
             o->follow = true;
         } else if (c == OPT_STDERR) {
             o->stream = MLQ_STREAM_STDERR;
+        } else if (c == OPT_NODE) {
+            long k = 0;
+            rc = mlq_cli_parse_int("--node", optarg, 0, MLQ_MAX_NODES - 1, &k, &err);
+            o->node = (int32_t)k;
+            o->node_given = true;
+        } else if (c == OPT_ALL) {
+            o->all = true;
         } else if (c == MLQ_CLI_OPT_SCHEDULER) {
             cli->scheduler_opt = optarg;
         } else if (c == MLQ_CLI_OPT_TIMEOUT) {
@@ -66,6 +87,8 @@ static int logs_parse(struct mlq_cli *cli, int argc, char **argv, struct logs_op
     }
     if (rc == 0 && argc - optind != 1)
         rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "logs: give exactly one job");
+    if (rc == 0 && o->all && o->node_given)
+        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "logs: --node and --all exclude each other");
     if (rc < 0) {
         fprintf(stderr, "mlq: %s (see `mlq logs --help`)\n", err.msg);
         return MLQ_EXIT_USAGE;
@@ -74,43 +97,61 @@ static int logs_parse(struct mlq_cli *cli, int argc, char **argv, struct logs_op
     return rc < 0 ? mlq_out_fail(rc, &err) : -1;
 }
 
-/* Asks for one chunk at *offset and writes it to stdout; *offset advances.
+/* One node's log being read: where it stands and, with --all, its prefixes. */
+struct node_log {
+    int32_t node;
+    int64_t offset;
+    struct mlq_logpfx *pfx; /* NULL: bytes go out as they are */
+    bool over;              /* read to its end */
+};
+
+static int write_out(struct node_log *nl, const uint8_t *data, uint32_t len, struct mlq_err *err)
+{
+    int rc = 0;
+    if (nl->pfx)
+        rc = mlq_logpfx_feed(nl->pfx, data, len, stdout);
+    else if (fwrite(data, 1, len, stdout) != len)
+        rc = MLQ_EIO;
+    if (rc < 0 || fflush(stdout) == EOF)
+        return mlq_err_set(err, MLQ_EIO, "cannot write to stdout");
+    return 0;
+}
+
+/* Asks for one chunk of nl's node and writes it out; nl->offset advances.
  * *len and *done describe the answer. */
-static int logs_chunk(struct mlq_cli *cli, const char *id, enum mlq_stream stream, int64_t *offset,
-                      uint32_t *len, bool *done, struct mlq_err *err)
+static int logs_chunk(struct mlq_cli *cli, const char *id, enum mlq_stream stream,
+                      struct node_log *nl, uint32_t *len, bool *done, struct mlq_err *err)
 {
     struct mlq_msg req = {.type = MLQ_MSG_LOGS}, reply;
     req.u.logs.job = (char *)id;
     req.u.logs.stream = stream;
-    req.u.logs.offset = *offset;
+    req.u.logs.offset = nl->offset;
     req.u.logs.max = LOGS_CHUNK;
+    req.u.logs.node = nl->node;
     int rc = mlq_cli_request(cli, &req, MLQ_MSG_LOG_DATA, &reply, err);
     if (rc < 0)
         return rc;
     *len = reply.u.log_data.len;
     *done = reply.u.log_data.done;
-    if (*len > LOGS_CHUNK || (*len > 0 && reply.u.log_data.offset != *offset)) {
+    if (*len > LOGS_CHUNK || (*len > 0 && reply.u.log_data.offset != nl->offset))
         rc = mlq_err_set(err, MLQ_EPROTO, "scheduler sent a log chunk that was not asked for");
-    } else if (*len > 0 &&
-               (fwrite(reply.u.log_data.data, 1, *len, stdout) != *len || fflush(stdout) == EOF)) {
-        rc = mlq_err_set(err, MLQ_EIO, "cannot write to stdout");
-    }
-    *offset += *len;
+    else if (*len > 0)
+        rc = write_out(nl, reply.u.log_data.data, *len, err);
+    nl->offset += *len;
     mlq_proto_msg_free(&reply);
     return rc;
 }
 
-/* Streams the log until it ends (or, without follow, until it has caught
- * up). A worker that is briefly gone is waited for when following. */
+/* Streams one node's log until it ends (or, without follow, until it has
+ * caught up). A worker that is briefly gone is waited for when following. */
 static int logs_stream(struct mlq_cli *cli, const struct mlq_jobinfo *job,
-                       const struct logs_opts *o, struct mlq_err *err)
+                       const struct logs_opts *o, struct node_log *nl, struct mlq_err *err)
 {
-    int64_t offset = 0;
     bool warned = false;
     for (;;) {
         uint32_t len = 0;
         bool done = false;
-        int rc = logs_chunk(cli, job->id, o->stream, &offset, &len, &done, err);
+        int rc = logs_chunk(cli, job->id, o->stream, nl, &len, &done, err);
         if (rc == MLQ_EUNAVAIL && o->follow) {
             if (!warned)
                 fprintf(stderr, "mlq: %s; still trying\n", err->msg);
@@ -121,10 +162,94 @@ static int logs_stream(struct mlq_cli *cli, const struct mlq_jobinfo *job,
         if (rc < 0)
             return rc;
         if (done || (len == 0 && !o->follow))
-            return 0;
+            return nl->pfx ? mlq_logpfx_end(nl->pfx, stdout) : 0;
         if (len == 0)
             mlq_cli_sleep_ms(LOGS_POLL_MS);
     }
+}
+
+/* One turn of --all --follow: a chunk from every node still going. *got
+ * says whether any had new bytes. */
+static int follow_round(struct mlq_cli *cli, const struct mlq_jobinfo *job,
+                        const struct logs_opts *o, struct node_log *v, uint32_t n, bool *got,
+                        bool *warned, struct mlq_err *err)
+{
+    *got = false;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t len = 0;
+        bool done = false;
+        if (v[k].over)
+            continue;
+        int rc = logs_chunk(cli, job->id, o->stream, &v[k], &len, &done, err);
+        if (rc == MLQ_EUNAVAIL) { /* that node's worker is away: the others go on */
+            if (!*warned)
+                fprintf(stderr, "mlq: %s; still trying\n", err->msg);
+            *warned = true;
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        *got = *got || len > 0;
+        if (done) {
+            v[k].over = true;
+            if ((rc = mlq_logpfx_end(v[k].pfx, stdout)) < 0)
+                return mlq_err_set(err, MLQ_EIO, "cannot write to stdout");
+        }
+    }
+    return 0;
+}
+
+static bool all_over(const struct node_log *v, uint32_t n)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (!v[k].over)
+            return false;
+    return true;
+}
+
+/* --all: every node, prefixed; node after node, or taking turns with -f. */
+static int logs_all(struct mlq_cli *cli, const struct mlq_jobinfo *job, const struct logs_opts *o,
+                    struct mlq_err *err)
+{
+    uint32_t n = job->nodes > 1 ? job->nodes : 1;
+    struct node_log *v = calloc(n, sizeof *v);
+    struct mlq_logpfx *p = calloc(n, sizeof *p);
+    int rc = v && p ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    uint32_t ready = 0;
+    for (; rc == 0 && ready < n; ready++) {
+        if (mlq_logpfx_init(&p[ready], (int32_t)ready) < 0)
+            rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        v[ready] = (struct node_log){.node = (int32_t)ready, .pfx = &p[ready]};
+    }
+    bool warned = false;
+    for (uint32_t k = 0; rc == 0 && !o->follow && k < n; k++)
+        rc = logs_stream(cli, job, o, &v[k], err);
+    while (rc == 0 && o->follow && !all_over(v, n)) {
+        bool got = false;
+        rc = follow_round(cli, job, o, v, n, &got, &warned, err);
+        if (rc == 0 && !got && !all_over(v, n))
+            mlq_cli_sleep_ms(LOGS_POLL_MS);
+    }
+    for (uint32_t k = 0; p && k < ready; k++)
+        mlq_logpfx_free(&p[k]);
+    free(p);
+    free(v);
+    return rc;
+}
+
+/* --node K of a job that has fewer nodes is refused here, with the count. */
+static int check_node(const struct mlq_jobinfo *job, const struct logs_opts *o, struct mlq_err *err)
+{
+    uint32_t n = job->nodes > 1 ? job->nodes : 1;
+    char id[MLQ_SHORT_ID_LEN + 1];
+    if (!o->node_given || (uint32_t)o->node < n)
+        return 0;
+    mlq_id_short(job->id, id);
+    if (n == 1)
+        return mlq_err_set(err, MLQ_EINVAL, "--node %d: job %s is not a gang (node 0 only)",
+                           (int)o->node, id);
+    return mlq_err_set(err, MLQ_EINVAL, "--node %d: job %s has %u nodes (0 to %u)", (int)o->node,
+                       id, n, n - 1);
 }
 
 int mlq_cmd_logs(struct mlq_cli *cli, int argc, char **argv)
@@ -137,7 +262,11 @@ int mlq_cmd_logs(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_msg job;
     if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, 1, &job, &err)) < 0)
         return mlq_out_fail(rc, &err);
-    rc = logs_stream(cli, &job.u.job_list.jobs[0], &o, &err);
+    const struct mlq_jobinfo *j = &job.u.job_list.jobs[0];
+    struct node_log one = {.node = o.node};
+    rc = check_node(j, &o, &err);
+    if (rc == 0)
+        rc = o.all ? logs_all(cli, j, &o, &err) : logs_stream(cli, j, &o, &one, &err);
     mlq_proto_msg_free(&job);
     return rc < 0 ? mlq_out_fail(rc, &err) : MLQ_EXIT_OK;
 }

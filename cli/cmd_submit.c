@@ -45,6 +45,7 @@ enum {
     OPT_ARRAY,
     OPT_MAX_RUNNING,
     OPT_IDEM_KEY,
+    OPT_NODES,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -57,6 +58,7 @@ static const struct option submit_longopts[] = {
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"mem", required_argument, NULL, OPT_MEM},
     {"gpus", required_argument, NULL, OPT_GPUS},
+    {"nodes", required_argument, NULL, OPT_NODES},
     {"env", required_argument, NULL, OPT_ENV},
     {"workdir", required_argument, NULL, OPT_WORKDIR},
     {"retries", required_argument, NULL, OPT_RETRIES},
@@ -88,6 +90,10 @@ static const char submit_usage[] =
     "  --mem M            memory, e.g. 512M, 4G (default 1G)\n"
     "  --gpus G           GPUs (default 0); TYPE:G asks for G GPUs of one type,\n"
     "                     e.g. h100:2 (the type is not case sensitive)\n"
+    "  --nodes N          a gang of N node parts (1..256) on N distinct workers, each\n"
+    "                     with the --cpus, --mem and --gpus given, started and\n"
+    "                     stopped as one; the job sees MLQ_NODE_RANK, MLQ_MASTER_ADDR...\n"
+    "                     (not with --array)\n"
     "  --env KEY=VALUE    set an environment variable for the job (repeatable)\n"
     "  --workdir DIR      working directory (default: the current one)\n"
     "  --retries N        run again up to N times (0..100) after it fails or times out\n"
@@ -293,6 +299,26 @@ static int add_require(struct mlq_jobspec *spec, const char *kv, struct mlq_err 
     return 0;
 }
 
+/* --nodes N: a gang of N node parts. */
+static int parse_nodes(const char *arg, uint32_t *out, struct mlq_err *err)
+{
+    char *end = NULL;
+    long v = arg[0] >= '0' && arg[0] <= '9' ? strtol(arg, &end, 10) : -1;
+    if (v < 1 || v > MLQ_MAX_NODES || !end || *end != '\0')
+        return mlq_err_set(err, MLQ_EINVAL, "--nodes: expected 1 to %d", MLQ_MAX_NODES);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* A gang is one job; an array is many: together they would be many gangs
+ * with a meaning nobody asked for. */
+static int check_nodes(const struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    if (spec->nodes > 0 && spec->array)
+        return mlq_err_set(err, MLQ_EINVAL, "--nodes cannot be combined with --array");
+    return 0;
+}
+
 /* Pipeline options: dependencies, arrays, idempotency. */
 static int pipeline_opt(int c, struct mlq_jobspec *spec, struct mlq_err *err)
 {
@@ -375,6 +401,8 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
         return mlq_res_parse_mem(optarg, &spec->mem, err);
     case OPT_GPUS:
         return parse_gpus_opt(optarg, spec, err);
+    case OPT_NODES:
+        return parse_nodes(optarg, &spec->nodes, err);
     case OPT_ENV:
         return add_env(spec, optarg, err);
     case OPT_WORKDIR:
@@ -445,6 +473,8 @@ static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec, const 
                          const char *workdir, struct mlq_err *err)
 {
     int rc = check_warn_signal(spec, err);
+    if (rc == 0)
+        rc = check_nodes(spec, err);
     if (rc == 0)
         rc = mlq_submitpipe_finish(spec, err);
     if (rc == 0)

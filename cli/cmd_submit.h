@@ -19,7 +19,7 @@ struct mlq_cli_submit_opts {
 /* Parses argv (argv[0] is "submit") into spec and opts without touching the
  * network. spec gets owner (the current user), workdir (absolute; default
  * the current directory) and defaults cpus 1, mem 1G, gpus 0, priority 0, no
- * pool (the default one), no required labels, any GPU type, no
+ * pool (the default one), no required labels, any GPU type, not a gang, no
  * dependencies, not an array, no idempotency key; it is checked
  * with mlq_proto_jobspec_check(). Returns 0, MLQ_CLI_EUSAGE (unknown option,
  * no command), MLQ_EINVAL / MLQ_ETOOBIG (bad value), with err filled. On

@@ -152,6 +152,47 @@ static int print_attempts(FILE *f, const struct mlq_jobinfo *j, bool colour)
     return rc;
 }
 
+static int add_part_row(struct mlq_table *t, const struct mlq_partinfo *p)
+{
+    char rank[16], start[32], end[32], ex[32], detail[DETAIL_MAX + 1];
+    snprintf(rank, sizeof(rank), "%d", (int)p->rank);
+    const char *cells[] = {
+        rank,
+        p->worker,
+        p->addr,
+        mlq_attempt_state_name(p->state),
+        p->gpu_ids && p->gpu_ids[0] ? p->gpu_ids : NULL,
+        mlq_out_time_local(p->start_ms, start, sizeof(start)),
+        mlq_out_time_local(p->end_ms, end, sizeof(end)),
+        mlq_out_exit_text(p->exit_code, p->signal, ex, sizeof(ex)),
+        p->detail ? mlq_out_clean(p->detail, detail, sizeof(detail)) : NULL,
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(cells) / sizeof(cells[0]); i++)
+        rc = mlq_table_add(t, cells[i], i == 3 ? att_colour(p->state) : NULL);
+    return rc;
+}
+
+/* A gang's node parts of its current (or last) attempt, in rank order as
+ * the scheduler sent them. */
+static int print_parts(FILE *f, const struct mlq_jobinfo *j, bool colour)
+{
+    static const char *const headers[] = {"RANK",  "WORKER", "ADDRESS", "STATE", "GPUS",
+                                          "START", "END",    "EXIT",    "DETAIL"};
+    if (!j->parts || j->nparts == 0)
+        return 0;
+    struct mlq_table *t = mlq_table_create(9, headers);
+    int rc = t ? 0 : MLQ_ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < j->nparts; i++)
+        rc = add_part_row(t, &j->parts[i]);
+    if (rc == 0) {
+        fprintf(f, "\nnodes of attempt %d:\n", (int)j->attempt);
+        rc = mlq_table_print(t, f, colour);
+    }
+    mlq_table_destroy(&t);
+    return rc;
+}
+
 int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t now_ms)
 {
     char buf[4096];
@@ -162,6 +203,10 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     line(f, "command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
     line(f, "workdir:", j->workdir);
     line_resources(f, j);
+    if (j->nodes > 0) {
+        snprintf(buf, sizeof(buf), "%u (the resources above on each)", (unsigned)j->nodes);
+        line(f, "nodes:", buf);
+    }
     lines_pipeline(f, j);
     if (j->attempt > 0) {
         char id[64];
@@ -176,7 +221,9 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     lines_times(f, j, now_ms);
     if (j->exit_code >= 0 || j->signal > 0)
         line(f, "exit:", mlq_out_exit(j, buf, sizeof(buf)));
-    int rc = print_attempts(f, j, colour);
+    int rc = print_parts(f, j, colour);
+    if (rc == 0)
+        rc = print_attempts(f, j, colour);
     if (rc == 0 && ferror(f))
         rc = MLQ_EIO;
     return rc;

@@ -46,6 +46,17 @@ struct collect {
 static void collect_ending(struct mlq_job *job, void *arg)
 {
     struct collect *k = arg;
+    if (job->live && job->gang) { /* each part on this worker */
+        const struct mlq_worker *w = mlq_workers_at(k->c->workers, k->widx);
+        for (uint32_t i = 0; i < job->gang->n && k->n < k->cap; i++) {
+            const struct mlq_gpart *p = &job->gang->parts[i];
+            if (p->booked && p->widx == k->widx)
+                k->v[k->n++] =
+                    (struct ending){mlq_backfill_expected_end(k->c, job), job->row.spec.cpus_m,
+                                    job->row.spec.mem, gpus_of_type(w, p->gpu_mask, k->type)};
+        }
+        return;
+    }
     if (!job->live || job->widx != k->widx || k->n == k->cap)
         return;
     const struct mlq_worker *w = mlq_workers_at(k->c->workers, k->widx);
@@ -80,6 +91,13 @@ static int64_t soonest_fit(const struct mlq_ctx *c, struct mlq_worker *w,
     out->mem = mem;
     out->gpus = gpus;
     return cpus >= r->cpus_m && mem >= r->mem && gpus >= r->gpus ? at : -1;
+}
+
+int64_t mlq_backfill_soonest(const struct mlq_ctx *c, struct mlq_worker *w,
+                             const struct mlq_request *r)
+{
+    struct mlq_resv out;
+    return soonest_fit(c, w, r, &out);
 }
 
 int mlq_backfill_reserve(struct mlq_ctx *c, const struct mlq_job *job, struct mlq_resv *rv)

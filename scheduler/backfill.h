@@ -23,10 +23,18 @@ struct mlq_resv {
     struct mlq_request need; /* the reserved job's request */
     int64_t cpus_m, mem;     /* free on w at at_ms, after backfilled jobs */
     int32_t gpus;            /* free GPUs of the needed type at at_ms */
+    /* A gang's reservation (gang.h): the workers in set (by registry
+     * index) are held for it; w is the first of them. */
+    bool gang;
+    uint8_t set[MLQ_MAX_WORKERS / 8];
 };
 
 /* Expected end of job's live attempt, or of job when it would start now. */
 int64_t mlq_backfill_expected_end(const struct mlq_ctx *c, const struct mlq_job *job);
+/* When (wall ms) r fits on w, by the expected ends of what runs there; -1
+ * when it never does (or out of memory). */
+int64_t mlq_backfill_soonest(const struct mlq_ctx *c, struct mlq_worker *w,
+                             const struct mlq_request *r);
 /* Finds where job fits soonest and fills *rv (rv->on false when no open
  * worker could ever run it). */
 int mlq_backfill_reserve(struct mlq_ctx *c, const struct mlq_job *job, struct mlq_resv *rv);

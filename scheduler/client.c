@@ -11,6 +11,7 @@
 #include "jobops.h"
 #include "log.h"
 #include "logrelay.h"
+#include "gang.h"
 #include "logstore.h"
 #include "res.h"
 #include "why.h"
@@ -230,6 +231,15 @@ static int resolve_all(struct mlq_ctx *c, char **refs, uint32_t n, struct resolv
     return 0;
 }
 
+/* A gang's node parts of its current (or last) attempt, with the history. */
+static int add_parts(struct mlq_ctx *c, bool with_attempts, struct mlq_jobinfo *info,
+                     struct mlq_err *err)
+{
+    if (!with_attempts || info->nodes <= 0 || !info->attempt_id)
+        return 0;
+    return mlq_gang_info_parts(c, info->attempt_id, info, err);
+}
+
 /* Queues the reply for ids from..from+n-1 of r; MLQ_ETOOBIG when it does
  * not fit one message. */
 static int reply_id_range(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
@@ -248,7 +258,7 @@ static int reply_id_range(struct mlq_ctx *c, const struct mlq_peer *peer, uint64
             na++;
         else if (!r->is_array[i] && (rc = mlq_store_job_info_full(
                                          c->store, r->ids[i], with_attempts, &infos[nj], err)) == 0)
-            nj++;
+            rc = add_parts(c, with_attempts, &infos[nj++], err);
     }
     for (uint32_t i = 0; i < nj && rc == 0; i++)
         if (fill_reason(c, &infos[i]) < 0)
@@ -380,16 +390,26 @@ static int reply_log_data(struct mlq_ctx *c, const struct mlq_peer *peer, uint64
     return reply(c, peer, &m, rid, err);
 }
 
-/* The attempt whose output `mlq logs` shows: the job's current one. */
-static int log_attempt(struct mlq_ctx *c, const char *job_id, struct mlq_store_attempt *a,
-                       struct mlq_err *err)
+/* The attempt whose output `mlq logs` shows: the job's current one; for a
+ * gang, the part of rank node of it. A rank the job does not have is
+ * MLQ_ETOOBIG (told apart from MLQ_ENOTFOUND: not started yet). */
+static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node,
+                       struct mlq_store_attempt *a, struct mlq_err *err)
 {
     struct mlq_store_job row;
     int rc = mlq_store_job_get(c->store, job_id, &row, err);
     if (rc < 0)
         return rc;
-    rc = row.current_attempt[0] ? mlq_store_attempt_get(c->store, row.current_attempt, a, err)
-                                : MLQ_ENOTFOUND;
+    uint32_t nodes = row.spec.nodes > 0 ? row.spec.nodes : 1;
+    if ((uint32_t)node >= nodes)
+        rc = mlq_err_set(err, MLQ_ETOOBIG, "job %.8s has %u node%s: no node %d", job_id, nodes,
+                         nodes == 1 ? "" : "s", (int)node);
+    else if (!row.current_attempt[0])
+        rc = MLQ_ENOTFOUND;
+    else if (row.spec.nodes > 0)
+        rc = mlq_gang_part_of(c, row.current_attempt, node, a, err);
+    else
+        rc = mlq_store_attempt_get(c->store, row.current_attempt, a, err);
     mlq_store_job_free(&row);
     return rc;
 }
@@ -446,7 +466,11 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
     if (rc < 0)
         return rc;
     struct mlq_store_attempt a;
-    rc = log_attempt(c, id, &a, err);
+    rc = log_attempt(c, id, msg->u.logs.node, &a, err);
+    if (rc == MLQ_ETOOBIG && err)
+        err->code = MLQ_ENOTFOUND; /* keep its message */
+    if (rc == MLQ_ETOOBIG)
+        return MLQ_ENOTFOUND;
     if (rc == MLQ_ENOTFOUND) /* never started: nothing to show yet */
         return reply_log_data(c, peer, msg->rid, NULL, 0, msg->u.logs.offset, 0, id, err);
     if (rc < 0)

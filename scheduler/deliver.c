@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gang.h"
 #include "jobops.h"
 #include "log.h"
 #include "pipeline.h"
@@ -184,6 +185,34 @@ static void kill_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_e
     rearm(c, e);
 }
 
+void mlq_deliver_arm_part(struct mlq_ctx *c, const char *part_id)
+{
+    arm(c, part_id, MLQ_RESEND_ASSIGN, c->now_mono + c->lease_ms);
+}
+
+/* A gang part's ASSIGN, as assign_due: resent until acknowledged, lost
+ * (with its gang's attempt) one lease after its dispatch. */
+static int part_assign_due(struct mlq_ctx *c, struct mlq_gpart *p, struct mlq_resend_entry *e,
+                           struct mlq_err *err)
+{
+    if (p->row.a.state != MLQ_ATT_ASSIGNED || p->acked)
+        return 0;
+    if (c->now_mono >= e->deadline) {
+        char why[MLQ_MAX_NAME + 96];
+        snprintf(why, sizeof why, "worker %s did not acknowledge the assignment within %lld ms",
+                 p->row.a.worker, (long long)c->lease_ms);
+        return mlq_gang_lose_part(c, p, why, true, err);
+    }
+    int rc = 0;
+    if (!p->job->gang->stopping && p->job->row.state != MLQ_JOB_CANCELLED) {
+        mlq_info("gang part %.8s: assignment not acknowledged by %s, sending it again", p->row.a.id,
+                 p->row.a.worker);
+        rc = mlq_gang_push_assign(c, p, err);
+    }
+    rearm(c, e);
+    return rc;
+}
+
 int mlq_deliver_tick(struct mlq_ctx *c, struct mlq_err *err)
 {
     struct mlq_resend_entry e;
@@ -191,6 +220,13 @@ int mlq_deliver_tick(struct mlq_ctx *c, struct mlq_err *err)
         if (e.kind == MLQ_RESEND_FENCE) {
             if (c->fencing)
                 fence_due(c, &e);
+            continue;
+        }
+        struct mlq_gpart *part = mlq_jobtab_part(c->jobs, e.attempt_id);
+        if (part) {
+            int rc = e.kind == MLQ_RESEND_ASSIGN ? part_assign_due(c, part, &e, err) : 0;
+            if (rc < 0)
+                return rc;
             continue;
         }
         struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, e.attempt_id);

@@ -34,6 +34,8 @@ int mlq_deliver_assign(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_
  * KILL is resent while w stays on the connection it named it from. */
 void mlq_deliver_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
                       const char *attempt_id, const char *reason);
+/* Arms the resend and the deadline of a gang part's ASSIGN (gang.h). */
+void mlq_deliver_arm_part(struct mlq_ctx *c, const char *part_id);
 /* A worker reported the end of attempt_id, which is not current: its KILL
  * is not resent any more. */
 void mlq_deliver_fence_ended(struct mlq_ctx *c, const char *attempt_id);

@@ -28,6 +28,7 @@
 #include "pipeline.h"
 #include "deliver.h"
 #include "health.h"
+#include "gang.h"
 
 static struct mlq_request job_request(const struct mlq_job *job)
 {
@@ -206,7 +207,8 @@ int mlq_jobops_transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_e
  * booked on the worker until it says they are gone (leftover.h). */
 static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool linger)
 {
-    struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+    /* A gang's parts hold its resources, and free them as they end. */
+    struct mlq_worker *w = job->gang ? NULL : mlq_workers_at(c->workers, job->widx);
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
@@ -216,12 +218,15 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
                  job->att->id);
     const struct mlq_jobspec *sp = &job->row.spec;
     int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
-    mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms);
+    int32_t nodes = sp->nodes > 0 ? (int32_t)sp->nodes : 1; /* a gang books every node */
+    mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m * nodes, sp->gpus * nodes,
+                       job->att->assigned_ms);
     /* Up to now, not the worker's end time: the counter already showed the
      * attempt running until the last scrape, and must never go down. */
-    mlq_metrics_gpu_time(c->metrics, sp->owner, sp->gpus, job->att->assigned_ms, c->now_wall);
-    if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m, sp->gpus, job->att->assigned_ms, end,
-                          c->now_wall) < 0)
+    mlq_metrics_gpu_time(c->metrics, sp->owner, sp->gpus * nodes, job->att->assigned_ms,
+                         c->now_wall);
+    if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m * nodes, sp->gpus * nodes,
+                          job->att->assigned_ms, end, c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
     struct mlq_arrstate *arr =
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
@@ -440,12 +445,28 @@ static bool array_full(struct mlq_ctx *c, const struct mlq_job *job)
     return arr && arr->running >= arr->max_running;
 }
 
+struct resv_ok {
+    const struct mlq_ctx *c;
+    const struct mlq_resv *rv;
+    const struct mlq_job *job;
+};
+
+static bool resv_allows(const struct mlq_worker *w, void *arg)
+{
+    const struct resv_ok *ok = arg;
+    return mlq_gang_resv_allows(ok->c, ok->rv, w, ok->job);
+}
+
 /* Where job may start now, honouring the pass's reservation. */
 static struct mlq_worker *choose(struct mlq_ctx *c, const struct mlq_job *job,
                                  const struct mlq_resv *rv)
 {
     struct mlq_request r = job_request(job);
     struct mlq_worker *w = mlq_place_best(c->workers, &r, NULL);
+    if (w && rv->on && rv->gang && !mlq_gang_resv_allows(c, rv, w, job)) {
+        struct resv_ok ok = {c, rv, job};
+        return mlq_place_best_where(c->workers, &r, resv_allows, &ok);
+    }
     if (w && rv->on && w == rv->w && !mlq_backfill_allows(c, rv, job))
         w = mlq_place_best(c->workers, &r, rv->w);
     return w;
@@ -461,6 +482,22 @@ static void remember_reservation(struct mlq_ctx *c, const struct mlq_resv *rv)
     c->resv_at_ms = rv->at_ms;
 }
 
+/* A gang is placed whole or not at all; the first one that cannot start,
+ * when nothing has the reservation yet, gets one on the workers that free
+ * soonest (gang.h). */
+static int schedule_gang(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resv *rv,
+                         struct mlq_err *err)
+{
+    bool placed;
+    int rc = mlq_gang_place(c, job, rv, &placed, err);
+    if (rc < 0 || placed)
+        return rc;
+    if (!rv->on && mlq_gang_reserve(c, job, rv) < 0)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    mlq_queue_pass_skip(c->queue, job);
+    return 0;
+}
+
 int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
 {
     c->dirty = false;
@@ -470,6 +507,12 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
     while (any_capacity(c) && (job = mlq_queue_pass_next(c->queue, mlq_jobops_bias, c))) {
         if (array_full(c, job)) { /* --max-running: its shape holds only this array */
             mlq_queue_pass_skip(c->queue, job);
+            continue;
+        }
+        if (mlq_gang_nodes(job) > 0) {
+            int rc = schedule_gang(c, job, &rv, err);
+            if (rc < 0)
+                return rc;
             continue;
         }
         struct mlq_worker *w = choose(c, job, &rv);
@@ -520,9 +563,14 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
 }
 
 /* Human reason for an attempt that did not succeed. */
-static void failure_reason(const struct mlq_msg *rep, char *buf, size_t len)
+static void failure_reason(const struct mlq_job *job, const struct mlq_msg *rep, char *buf,
+                           size_t len)
 {
     const char *d = rep->u.report.detail ? rep->u.report.detail : "";
+    if (job->row.spec.nodes > 0 && d[0]) { /* names the node that ended the gang */
+        snprintf(buf, len, "%s", d);
+        return;
+    }
     switch (rep->u.report.outcome) {
     case MLQ_OUT_EXITED:
         snprintf(buf, len, "exited with code %d", rep->u.report.exit_code);
@@ -623,7 +671,7 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
                          struct mlq_err *err)
 {
     char why[192], reason[256];
-    failure_reason(rep, why, sizeof why);
+    failure_reason(job, rep, why, sizeof why);
     int failed_runs = job->row.attempts - job->row.node_failures;
     bool timed_out = rep->u.report.outcome == MLQ_OUT_TIMED_OUT;
     enum mlq_fsm_action act;
@@ -763,6 +811,8 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
         return rc;
     if (act == MLQ_ACT_DEQUEUE)
         mlq_queue_remove(c->queue, job);
+    else if (act == MLQ_ACT_KILL && job->live && job->gang)
+        mlq_gang_stop(c, job, reason);
     else if (act == MLQ_ACT_KILL && job->live)
         mlq_jobops_push_kill(c, job, mlq_workers_get(c->workers, job->att->worker), job->att->id,
                              reason);

@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PART_BUCKETS 256 /* gangs are few next to jobs */
+
 struct mlq_jobtab {
     struct mlq_job **by_id, **by_att;
     size_t nbuckets, count;
+    struct mlq_gpart *by_part[PART_BUCKETS];
 };
 
 static size_t hash_str(const char *s)
@@ -37,8 +40,19 @@ struct mlq_jobtab *mlq_jobtab_create(void)
     return tab;
 }
 
+static void gang_free(struct mlq_gang *g)
+{
+    if (!g)
+        return;
+    for (uint32_t i = 0; i < g->n; i++)
+        mlq_store_attempt_free(&g->parts[i].row.a);
+    free(g->parts);
+    free(g);
+}
+
 static void job_free(struct mlq_job *job)
 {
+    gang_free(job->gang);
     mlq_store_job_free(&job->row);
     if (job->att)
         mlq_store_attempt_free(job->att);
@@ -142,8 +156,48 @@ static void unlink_chain(struct mlq_job **head, struct mlq_job *job, bool by_att
     }
 }
 
+static void unindex_gang(struct mlq_jobtab *tab, struct mlq_gang *g)
+{
+    for (uint32_t i = 0; g && i < g->n; i++) {
+        struct mlq_gpart *p = &g->parts[i];
+        for (struct mlq_gpart **pp = &tab->by_part[hash_str(p->row.a.id) % PART_BUCKETS]; *pp;
+             pp = &(*pp)->h_part)
+            if (*pp == p) {
+                *pp = p->h_part;
+                break;
+            }
+    }
+}
+
+void mlq_jobtab_set_gang(struct mlq_jobtab *tab, struct mlq_job *job, struct mlq_gang *g)
+{
+    unindex_gang(tab, job->gang);
+    gang_free(job->gang);
+    job->gang = g;
+    for (uint32_t i = 0; g && i < g->n; i++) {
+        struct mlq_gpart *p = &g->parts[i];
+        size_t b = hash_str(p->row.a.id) % PART_BUCKETS;
+        p->job = job;
+        p->h_part = tab->by_part[b];
+        tab->by_part[b] = p;
+    }
+}
+
+struct mlq_gpart *mlq_jobtab_part(struct mlq_jobtab *tab, const char *part_id)
+{
+    for (struct mlq_gpart *p = tab->by_part[hash_str(part_id) % PART_BUCKETS]; p; p = p->h_part)
+        if (strcmp(p->row.a.id, part_id) == 0)
+            return p;
+    return NULL;
+}
+
 void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job)
 {
+    if (job->gang) {
+        unindex_gang(tab, job->gang);
+        gang_free(job->gang);
+        job->gang = NULL;
+    }
     if (job->live) {
         unlink_chain(&tab->by_att[hash_str(job->att->id) & (tab->nbuckets - 1)], job, true);
         job->h_att = NULL;

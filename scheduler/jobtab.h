@@ -14,6 +14,36 @@
 
 #include "store.h"
 
+struct mlq_job;
+
+/* One node part of a gang's live attempt (gang.h). To its worker it is an
+ * ordinary attempt whose id is row.a.id. */
+struct mlq_gpart {
+    struct mlq_store_part row; /* as persisted */
+    struct mlq_job *job;
+    size_t widx;        /* its worker, index in the registry */
+    uint64_t gpu_mask;  /* its GPUs */
+    bool booked;        /* its resources count on its worker */
+    bool confirmed;     /* its worker confirmed it since this scheduler started */
+    int64_t confirm_by; /* monotonic deadline for that confirmation */
+    bool acked;         /* the worker acknowledged the ASSIGN */
+    struct mlq_gpart *h_part;
+};
+
+/* The node parts of a gang's live attempt, in rank order, and how the
+ * attempt is ending. Owned by the job; indexed by part id in the table. */
+struct mlq_gang {
+    uint32_t n;
+    struct mlq_gpart *parts;
+    bool stopping;        /* a part ended badly (or the job was cancelled): the
+                             others were told to stop */
+    bool lost;            /* the first part to end badly was lost, not failed */
+    int32_t first_rank;   /* that part; -1 none */
+    enum mlq_outcome out; /* its outcome, exit code and signal */
+    int32_t exit_code, signal;
+    char first[320]; /* "node 2 (worker w3) exited 1" */
+};
+
 struct mlq_job {
     struct mlq_store_job row;      /* as persisted */
     struct mlq_store_attempt *att; /* the live attempt; NULL unless live. Out of
@@ -43,6 +73,7 @@ struct mlq_job {
     size_t qpos;                  /* index in its heap */
     void *qshape;                 /* its shape while ready */
     struct mlq_job *h_id, *h_att; /* hash chains */
+    struct mlq_gang *gang;        /* a gang's live attempt's parts; NULL otherwise */
 };
 
 struct mlq_jobtab;
@@ -65,6 +96,13 @@ size_t mlq_jobtab_count(const struct mlq_jobtab *tab);
 int mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
                            const struct mlq_store_attempt *a); /* MLQ_ENOMEM */
 void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job);
+
+/* Gives job (which has a live attempt) the parts of a gang, taking
+ * ownership of g, and indexes them by part id. The gang goes with the live
+ * attempt (clear_attempt frees it). */
+void mlq_jobtab_set_gang(struct mlq_jobtab *tab, struct mlq_job *job, struct mlq_gang *g);
+/* The live gang part with this part id, or NULL. */
+struct mlq_gpart *mlq_jobtab_part(struct mlq_jobtab *tab, const char *part_id);
 
 /* Calls fn for every job; fn must not add or remove jobs. */
 typedef void (*mlq_jobtab_fn)(struct mlq_job *job, void *ctx);

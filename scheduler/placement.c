@@ -74,8 +74,8 @@ bool mlq_place_fits_ever(const struct mlq_worker *w, const struct mlq_request *r
 }
 
 /* Negative when a is the better (tighter) fit for r than b. */
-static int fit_compare(const struct mlq_worker *a, const struct mlq_worker *b,
-                       const struct mlq_request *r)
+int mlq_place_fit_compare(const struct mlq_worker *a, const struct mlq_worker *b,
+                          const struct mlq_request *r)
 {
     int64_t ga = mlq_place_gpus_free(a, NULL) - r->gpus,
             gb = mlq_place_gpus_free(b, NULL) - r->gpus;
@@ -98,7 +98,22 @@ struct mlq_worker *mlq_place_best(struct mlq_workers *ws, const struct mlq_reque
         struct mlq_worker *w = mlq_workers_at(ws, i);
         if (w == avoid || !mlq_place_open(w) || !mlq_place_fits_now(w, r))
             continue;
-        if (!best || fit_compare(w, best, r) < 0)
+        if (!best || mlq_place_fit_compare(w, best, r) < 0)
+            best = w;
+    }
+    return best;
+}
+
+struct mlq_worker *mlq_place_best_where(struct mlq_workers *ws, const struct mlq_request *r,
+                                        bool (*ok)(const struct mlq_worker *w, void *arg),
+                                        void *arg)
+{
+    struct mlq_worker *best = NULL;
+    for (size_t i = 0; i < mlq_workers_count(ws); i++) {
+        struct mlq_worker *w = mlq_workers_at(ws, i);
+        if (!mlq_place_open(w) || !mlq_place_fits_now(w, r) || !ok(w, arg))
+            continue;
+        if (!best || mlq_place_fit_compare(w, best, r) < 0)
             best = w;
     }
     return best;

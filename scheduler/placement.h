@@ -42,6 +42,13 @@ bool mlq_place_fits_ever(const struct mlq_worker *w, const struct mlq_request *r
  * first registered. NULL if none. */
 struct mlq_worker *mlq_place_best(struct mlq_workers *ws, const struct mlq_request *r,
                                   const struct mlq_worker *avoid);
+/* Negative when a is the better (tighter) fit for r than b, as above. */
+int mlq_place_fit_compare(const struct mlq_worker *a, const struct mlq_worker *b,
+                          const struct mlq_request *r);
+/* mlq_place_best among the workers ok accepts. */
+struct mlq_worker *mlq_place_best_where(struct mlq_workers *ws, const struct mlq_request *r,
+                                        bool (*ok)(const struct mlq_worker *w, void *arg),
+                                        void *arg);
 /* Lowest free GPU indices of the requested type on w; writes the mask.
  * MLQ_EINVAL if not enough. */
 int mlq_place_pick_gpus(const struct mlq_worker *w, int32_t n, const char *type, uint64_t *mask);

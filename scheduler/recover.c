@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fairshare.h"
+#include "gang.h"
 #include "jobops.h"
 #include "jobops_int.h"
 #include "log.h"
@@ -137,7 +138,15 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
     job->gpu_mask = mask;
     job->widx = mlq_workers_index(c->workers, w);
     struct mlq_request r = mlq_place_request(&job->row.spec);
-    mlq_place_reserve(w, &r, mask);
+    if (mlq_gang_nodes(job) > 0) { /* each part books its own node */
+        int g = mlq_gang_recover(c, job, rc->err);
+        if (g < 0)
+            return g;
+        r.cpus_m *= (int64_t)mlq_gang_nodes(job);
+        r.gpus *= (int32_t)mlq_gang_nodes(job);
+    } else {
+        mlq_place_reserve(w, &r, mask);
+    }
     /* A live task counts against its array's --max-running, as at dispatch. */
     struct mlq_arrstate *arr =
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;

@@ -210,6 +210,20 @@ static const char *const migrations[] = {
     " role TEXT NOT NULL CHECK (role IN ('user', 'admin')),"
     " hash TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
     "PRAGMA user_version = 8;",
+    /* 8 -> 9: gangs (storegang.c). A gang's attempt keeps its row in
+     * attempts; each node part has its own row here, its part_id being
+     * the attempt id its worker knows. The gang's size is in the stored
+     * spec ("nodes"). Parts go with their attempt (retention). */
+    "CREATE TABLE attempt_parts ("
+    " part_id TEXT PRIMARY KEY NOT NULL, attempt_id TEXT NOT NULL, job_id TEXT NOT NULL,"
+    " rank INTEGER NOT NULL, worker TEXT NOT NULL, gpu_ids TEXT, state INTEGER NOT NULL,"
+    " assigned_ms INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+    " exit_code INTEGER NOT NULL, signal INTEGER NOT NULL, detail TEXT,"
+    " rdv_port INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX attempt_parts_rank ON attempt_parts(attempt_id, rank);"
+    "CREATE TRIGGER attempt_parts_gc AFTER DELETE ON attempts BEGIN"
+    " DELETE FROM attempt_parts WHERE attempt_id = OLD.id; END;"
+    "PRAGMA user_version = 9;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -1122,6 +1136,9 @@ int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt 
     return hot_end(st, rc, err);
 }
 
+static int attempt_get_row(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
+                           struct mlq_err *err);
+
 /* ---- jobs: reads ---------------------------------------------------- */
 
 int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
@@ -1300,8 +1317,23 @@ static int att_from_row(sqlite3_stmt *s, struct mlq_store_attempt *a, struct mlq
     return 0;
 }
 
+/* An attempt by id, or a gang's node part by its part id (the attempt id
+ * its worker knows): reports, log uploads and fencing look both up alike. */
 int mlq_store_attempt_get(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
                           struct mlq_err *err)
+{
+    int rc = attempt_get_row(st, id, out, err);
+    if (rc != MLQ_ENOTFOUND)
+        return rc;
+    struct mlq_store_part p;
+    if (mlq_store_part_get(st, id, &p, NULL) < 0)
+        return rc;
+    *out = p.a;
+    return 0;
+}
+
+static int attempt_get_row(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
+                           struct mlq_err *err)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *s = st->stmt[S_ATT_GET];
@@ -1366,6 +1398,7 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->deps = spec.deps; /* full ids: the scheduler resolved them at submit */
     info->ndeps = spec.ndeps;
     info->pool = spec.pool;
+    info->nodes = (int32_t)spec.nodes;
     spec.pool = NULL;
     spec.deps = NULL;
     spec.ndeps = 0;

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 8
+#define MLQ_STORE_SCHEMA_VERSION 9
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -56,6 +56,15 @@ struct mlq_store_attempt {
     int32_t exit_code; /* -1 none */
     int32_t signal;    /* 0 none */
     char *detail;      /* may be NULL */
+};
+
+/* One node part of a gang's attempt (schema v9, storegang.c). a.id is the
+ * part id, a.num the gang attempt's number. */
+struct mlq_store_part {
+    struct mlq_store_attempt a;
+    char attempt_id[MLQ_ID_LEN + 1]; /* the gang's attempt */
+    int32_t rank;
+    int32_t rdv_port; /* rank 0: the rendezvous port booked; 0 otherwise */
 };
 
 struct mlq_store_worker {
@@ -350,5 +359,18 @@ int mlq_store_token_by_hash(struct mlq_store *st, const char *hash, struct mlq_s
 typedef int (*mlq_store_token_fn)(const struct mlq_store_token *t, void *ctx);
 int mlq_store_token_each(struct mlq_store *st, mlq_store_token_fn fn, void *ctx,
                          struct mlq_err *err);
+
+/* ---- gang parts (storegang.c) ----------------------------------------- */
+
+/* Inserts or replaces a part's row. */
+int mlq_store_part_save(struct mlq_store *st, const struct mlq_store_part *p, struct mlq_err *err);
+/* Loads one part by its part id; MLQ_ENOTFOUND when absent. Free with
+ * mlq_store_attempt_free(&p->a). */
+int mlq_store_part_get(struct mlq_store *st, const char *part_id, struct mlq_store_part *out,
+                       struct mlq_err *err);
+/* Calls fn for every part of the attempt, in rank order. */
+typedef int (*mlq_store_part_fn)(const struct mlq_store_part *p, void *ctx);
+int mlq_store_each_part(struct mlq_store *st, const char *attempt_id, mlq_store_part_fn fn,
+                        void *ctx, struct mlq_err *err);
 
 #endif

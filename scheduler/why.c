@@ -1,5 +1,6 @@
 /* why: see why.h. */
 #include "why.h"
+#include "gang.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -207,6 +208,23 @@ static void soft_constraint(struct mlq_ctx *c, const struct mlq_job *job,
         set(out, "resources", "waiting for running jobs to free resources");
 }
 
+/* A gang waits for N workers at once: how many fit now, how many will once
+ * busy jobs end, and what the others lack (gang.h). */
+static void gang_why(struct mlq_ctx *c, const struct mlq_job *job, struct mlq_why *out)
+{
+    const char *blocker = "resources";
+    mlq_gang_why(c, job, out->text, sizeof out->text, &blocker);
+    out->blocker = blocker;
+    if (c->resv_on && strcmp(c->resv_job, job->row.id) == 0) {
+        char at[16];
+        size_t n = strlen(out->text);
+        hhmm(c->resv_at_ms, at, sizeof at);
+        snprintf(out->text + n, sizeof out->text - n, "; workers are held for it from about %s",
+                 at);
+        out->blocker = "reservation";
+    }
+}
+
 void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ahead,
                      struct mlq_why *out)
 {
@@ -233,5 +251,8 @@ void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ah
         return;
     if (count_ahead)
         out->ahead = mlq_queue_count_ahead(c->queue, job, mlq_jobops_bias, c);
-    soft_constraint(c, job, &r, &k, out);
+    if (mlq_gang_nodes(job) > 0)
+        gang_why(c, job, out);
+    else
+        soft_constraint(c, job, &r, &k, out);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jobops_int.h"
+#include "gang.h"
 #include "leftover.h"
 #include "log.h"
 #include "placement.h"
@@ -14,7 +15,7 @@
 static void pick_job(struct mlq_job *job, void *ctx)
 {
     struct mlq_job_pick *p = ctx;
-    if (!job->live)
+    if (!job->live || job->gang) /* a gang's parts are looked at one by one (gang.h) */
         return;
     p->unconfirmed += !job->confirmed;
     bool hit = p->worker ? strcmp(job->att->worker, p->worker) == 0
@@ -58,6 +59,8 @@ static int worker_lost(struct mlq_ctx *c, struct mlq_worker *w, struct mlq_err *
     if (rc == 0 && !left)
         rc = mlq_store_event_add(c->store, "worker_lost", NULL, NULL, w->name, why, err);
     if (rc == 0)
+        rc = mlq_gang_lose_on(c, w->name, why, true, NULL, err);
+    if (rc == 0)
         rc = collect(c, &p);
     return rc < 0 ? rc : lose_all(c, &p, why, true, err);
 }
@@ -78,8 +81,12 @@ int mlq_workerloss_check_leases(struct mlq_ctx *c, struct mlq_err *err)
     if (!c->unconfirmed_left)
         return 0;
     struct mlq_job_pick p = {.worker = NULL, .now = c->now_mono};
-    int rc = collect(c, &p);
-    c->unconfirmed_left = p.unconfirmed > p.n;
+    size_t parts_left = 0;
+    int rc = mlq_gang_lose_on(c, NULL, "its worker did not confirm it after a restart", true,
+                              &parts_left, err);
+    if (rc == 0)
+        rc = collect(c, &p);
+    c->unconfirmed_left = p.unconfirmed > p.n || parts_left > 0;
     return rc < 0 ? rc
                   : lose_all(c, &p, "its worker did not confirm it after a restart", true, err);
 }
@@ -118,6 +125,8 @@ static void book_leftover(struct mlq_ctx *c, struct mlq_worker *w, const char *a
 static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
                            const struct mlq_held_attempt *h)
 {
+    if (mlq_gang_reconcile_held(c, w, h->attempt_id, h->finished))
+        return;
     struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, h->attempt_id);
     if (job && strcmp(job->att->worker, w->name) == 0) {
         job->confirmed = job->acked = true;
@@ -148,7 +157,12 @@ int mlq_workerloss_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
 
     /* Attempts placed on w that it does not hold are gone. */
     struct mlq_job_pick p = {.worker = w->name};
-    int rc = collect(c, &p);
+    int rc = mlq_gang_reconcile_missing(c, w, sorted, n, err);
+    if (rc < 0) {
+        free(sorted);
+        return rc;
+    }
+    rc = collect(c, &p);
     size_t gone = 0;
     for (size_t i = 0; rc == 0 && i < p.n; i++) {
         struct mlq_held_attempt key;

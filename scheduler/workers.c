@@ -38,6 +38,7 @@ void mlq_workers_destroy(struct mlq_workers **ws)
         free_desc(w->labels, w->nlabels, w->gpu_list, w->ngpu_list);
         mlq_leftover_free(w);
         free(w->gstat);
+        free(w->rdv_used);
     }
     free((*ws)->items);
     free(*ws);

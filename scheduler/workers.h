@@ -62,6 +62,12 @@ struct mlq_worker {
     struct mlq_gpuinfo *gpu_list; /* NULL: untyped GPUs 0..gpus-1 */
     uint32_t ngpu_list;
     char addr[MLQ_MAX_HOST + 1]; /* where other hosts reach it; "" unknown */
+    /* Gang rendezvous (gang.h): the TCP ports it offers, and those booked
+     * by the gangs whose node 0 runs here (in memory; rebuilt from the
+     * parts' rows after a restart). */
+    int32_t rdv_lo, rdv_hi;
+    int32_t *rdv_used;
+    uint32_t nrdv_used, cap_rdv_used;
     /* Bookings of lost attempts whose processes may remain (leftover.h);
      * counted in the *_used totals, not in running. */
     struct mlq_leftovers *leftovers;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "deliver.h"
+#include "gang.h"
 #include "jobops.h"
 #include "leftover.h"
 #include "log.h"
@@ -88,6 +89,8 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->draining = msg->u.reg.draining;
     /* checked by the decoder; an older worker sends none */
     snprintf(w->addr, sizeof w->addr, "%s", msg->u.reg.addr ? msg->u.reg.addr : "");
+    w->rdv_lo = msg->u.reg.rdv_lo; /* 0: none offered, the default range applies */
+    w->rdv_hi = msg->u.reg.rdv_hi;
     rc = mlq_workers_describe(w, msg->u.reg.pool, msg->u.reg.labels, msg->u.reg.nlabels,
                               msg->u.reg.gpu_list, msg->u.reg.ngpu_list, err);
     if (rc < 0)
@@ -239,6 +242,34 @@ static bool stale_report_accepted(struct mlq_ctx *c, const struct mlq_msg *msg,
     return dup;
 }
 
+static int report_ack(struct mlq_ctx *c, const struct mlq_peer *peer, const struct mlq_msg *msg,
+                      bool accepted, struct mlq_err *err)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT_ACK, .rid = msg->rid};
+    memcpy(m.u.report_ack.attempt_id, msg->u.report.attempt_id, sizeof m.u.report_ack.attempt_id);
+    m.u.report_ack.phase = msg->u.report.phase;
+    m.u.report_ack.accepted = accepted;
+    return mlq_outbox_reply(c->out, peer, &m, err);
+}
+
+/* A report about a live gang part (gang.h). */
+static int on_part_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_worker *w,
+                          struct mlq_gpart *part, const struct mlq_msg *msg, struct mlq_err *err)
+{
+    bool accepted;
+    if (msg->u.report.phase == MLQ_PHASE_FINISHED &&
+        mlq_leftover_release(w, msg->u.report.attempt_id))
+        mlq_info("gang part %.8s on worker %s is over: its resources are free",
+                 msg->u.report.attempt_id, w->name);
+    int rc = mlq_gang_on_report(c, w, part, msg, &accepted, err);
+    if (rc < 0)
+        return rc;
+    if (!accepted)
+        mlq_warn("fenced report for gang part %.8s from worker %s", msg->u.report.attempt_id,
+                 w->name);
+    return report_ack(c, peer, msg, accepted, err);
+}
+
 int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
@@ -246,6 +277,9 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     int rc = known_worker(c, peer, &w, err);
     if (rc < 0)
         return rc;
+    struct mlq_gpart *part = mlq_jobtab_part(c->jobs, msg->u.report.attempt_id);
+    if (part)
+        return on_part_report(c, peer, w, part, msg, err);
     struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, msg->u.report.attempt_id);
     bool current = job && job->live && strcmp(job->att->worker, w->name) == 0;
     bool accepted = current;

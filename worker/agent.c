@@ -128,6 +128,8 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.pool = (char *)a->cfg.pool;
     m.u.reg.labels = (char **)a->cfg.labels;
     m.u.reg.nlabels = a->cfg.nlabels;
+    m.u.reg.rdv_lo = a->cfg.rdv_lo;
+    m.u.reg.rdv_hi = a->cfg.rdv_hi;
     m.u.reg.attempts = held;
     m.u.reg.nattempts = n;
     m.u.reg.draining = a->draining;

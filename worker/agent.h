@@ -68,6 +68,9 @@ struct mlq_agent_config {
     /* Keys for CURVE (copied at create); NULL: plain TCP (--insecure). */
     const struct mlq_curve *curve;
     const char *addr; /* advertised in "register" (hostaddr.h); NULL: none */
+    /* Gang rendezvous ports offered in "register" (rdv_ports); 0 0: none
+     * sent (the scheduler then uses its default range). */
+    int32_t rdv_lo, rdv_hi;
 };
 
 struct mlq_agent;

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "drainctl.h"
 #include "exec.h"
+#include "gangenv.h"
 #include "gpu.h"
 #include "gpuload.h"
 #include "hostaddr.h"
@@ -66,6 +67,7 @@ struct opts {
     const char *sched_key;       /* --scheduler-key: the scheduler's public key file */
     char addr[MLQ_MAX_HOST + 1]; /* --advertise-addr, else the route's; "" none */
     bool addr_given;
+    int32_t rdv_lo, rdv_hi; /* --rendezvous-ports */
     bool insecure;          /* --insecure: plain TCP, no keys */
     struct mlq_curve curve; /* filled from the key files unless insecure */
 };
@@ -95,6 +97,9 @@ static void usage(FILE *f)
             "                        nvidia-smi ($MLQ_NVIDIA_SMI names another), then none)\n"
             "  --pool NAME           the worker pool jobs choose with --pool (default: default)\n"
             "  --label K=V           a label jobs can --require; repeatable\n"
+            "  --rendezvous-ports LO-HI  TCP ports this machine offers to gang jobs\n"
+            "                        (--nodes) whose node 0 runs here, one per gang, as\n"
+            "                        MLQ_MASTER_PORT (default: %d-%d)\n"
             "  --spool DIR           state folder: job logs, outcomes, pid and lock files\n"
             "                        (default: /var/spool/mlq/NAME)\n"
             "  --heartbeat DURATION  heartbeat interval, e.g. 5s, 500ms (default: 5s; the\n"
@@ -118,7 +123,7 @@ static void usage(FILE *f)
             "submitted it (as root only when the scheduler runs with --allow-root-jobs);\n"
             "otherwise jobs run as the worker's own user. A refused key is logged as \"not\n"
             "authorized\" and retried every few seconds until an admin adds it.\n",
-            DEFAULT_SCHEDULER);
+            DEFAULT_SCHEDULER, MLQ_GANGENV_PORTS_LO, MLQ_GANGENV_PORTS_HI);
 }
 
 static int bad(const char *opt, const char *msg)
@@ -172,6 +177,8 @@ static int set_defaults(struct opts *o)
     o->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
     o->level = MLQ_LOG_INFO;
     o->log_cap = MLQ_LOGUPLOAD_DEFAULT_CAP;
+    o->rdv_lo = MLQ_GANGENV_PORTS_LO;
+    o->rdv_hi = MLQ_GANGENV_PORTS_HI;
     return 0;
 }
 
@@ -195,6 +202,7 @@ enum {
     OPT_SCHED_KEY,
     OPT_INSECURE,
     OPT_LIST_GPUS,
+    OPT_RDV_PORTS,
     OPT_HELP,
     OPT_VERSION
 };
@@ -219,6 +227,7 @@ static const struct option long_opts[] = {
     {"scheduler-key", required_argument, NULL, OPT_SCHED_KEY},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"list-gpus", no_argument, NULL, OPT_LIST_GPUS},
+    {"rendezvous-ports", required_argument, NULL, OPT_RDV_PORTS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -240,7 +249,7 @@ static int add_label(struct opts *o, const char *arg)
     return 0;
 }
 
-/* The options saying where jobs may go: pool, labels, GPUs. */
+/* The options saying where jobs may go: pool, labels, GPUs, gang ports. */
 static int parse_placement(struct opts *o, int c, const char *arg)
 {
     struct mlq_err e = {0};
@@ -255,6 +264,10 @@ static int parse_placement(struct opts *o, int c, const char *arg)
     case OPT_POOL:
         o->pool = arg;
         return mlq_proto_pool_check(arg, &e) < 0 ? bad("--pool", e.msg) : 0;
+    case OPT_RDV_PORTS:
+        return mlq_gangenv_parse_ports(arg, &o->rdv_lo, &o->rdv_hi, &e) < 0
+                   ? bad("--rendezvous-ports", e.msg)
+                   : 0;
     default:
         return add_label(o, arg);
     }
@@ -286,6 +299,7 @@ static int parse_one(struct opts *o, int c, const char *arg)
     case OPT_GPU_DISC:
     case OPT_POOL:
     case OPT_LABEL:
+    case OPT_RDV_PORTS:
         return parse_placement(o, c, arg);
     case OPT_SPOOL:
         free(o->spool);
@@ -533,6 +547,8 @@ static int run(const struct opts *o, struct mlq_spool *spool, int sig_fd)
         .signal_fd = sig_fd,
         .curve = o->insecure ? NULL : &o->curve,
         .addr = o->addr[0] ? o->addr : NULL,
+        .rdv_lo = o->rdv_lo,
+        .rdv_hi = o->rdv_hi,
     };
     /* GPU load in heartbeats where NVML found the GPUs; never for fake ones. */
     if (strcmp(gpus.source, "nvml") == 0)

@@ -42,6 +42,7 @@
 
 #include "clock.h"
 #include "fsutil.h"
+#include "gangenv.h"
 #include "jobtree.h"
 #include "lease.h"
 #include "res.h"
@@ -83,7 +84,8 @@ struct shim {
      * when the spool has no lease file; fenced once it ran out. */
     int64_t lease_until;
     bool fenced;
-    int last_signal; /* the last signal the shim sent to the whole job */
+    int last_signal;             /* the last signal the shim sent to the whole job */
+    char gang_tmp[MLQ_MAX_PATH]; /* private hostfile copy (gangenv.h); "" none */
     struct mlq_status st;
 };
 
@@ -204,10 +206,64 @@ static int build_env(struct shim *s)
     return rc;
 }
 
-/* ---- preparation ---- */
+/* ---- gang node parts ---- */
+
+/* The gang this attempt is a node part of; NULL for an ordinary job. */
+static const struct mlq_ganginfo *assign_gang(const struct shim *s)
+{
+    return s->assign.u.assign.gang.nnodes > 0 ? &s->assign.u.assign.gang : NULL;
+}
+
+static int gang_put(void *ctx, const char *key, const char *value)
+{
+    return env_putf(ctx, key, value);
+}
 
 static void start_failed(struct shim *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The hostfile in the attempt folder, and a private copy that the job can
+ * read when it runs as another account (the spool is the worker's alone);
+ * then the rendezvous variables, after the user's --env so that those
+ * cannot forge them. */
+static int prepare_gang(struct shim *s)
+{
+    const struct mlq_ganginfo *g = assign_gang(s);
+    int32_t gpus = s->assign.u.assign.spec.gpus;
+    char path[MLQ_MAX_PATH];
+    struct mlq_err e;
+    if (!g)
+        return 0;
+    int rc = mlq_gangenv_write_hostfile(s->dir, g, gpus, path, sizeof path, &e);
+    if (rc == 0 && s->drop && s->uid != geteuid()) {
+        rc = mlq_gangenv_write_private(g, gpus, NULL, s->uid, s->gid, path, sizeof path, &e);
+        if (rc == 0)
+            snprintf(s->gang_tmp, sizeof s->gang_tmp, "%s", path);
+    }
+    if (rc < 0) {
+        start_failed(s, "cannot write the gang's hostfile: %s", e.msg);
+        return -1;
+    }
+    if (mlq_gangenv_each(g, gpus, path, gang_put, s) != 0) {
+        start_failed(s, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Node 0 hosts the rendezvous: checked just before the job starts, so that
+ * a taken port is a clear start failure rather than a hang on every node. */
+static int check_rendezvous(struct shim *s)
+{
+    const struct mlq_ganginfo *g = assign_gang(s);
+    struct mlq_err e;
+    if (!g || g->rank != 0 || mlq_gangenv_port_check(g->master_port, &e) == 0)
+        return 0;
+    start_failed(s, "%s", e.msg);
+    return -1;
+}
+
+/* ---- preparation ---- */
 
 static void start_failed(struct shim *s, const char *fmt, ...)
 {
@@ -378,6 +434,8 @@ static int prepare(struct shim *s)
     }
     for (uint32_t i = 0; i < spec->argc; i++)
         s->argv[i] = spec->argv[i];
+    if (prepare_gang(s) < 0)
+        return -1;
     return make_tree(s);
 }
 
@@ -704,6 +762,8 @@ static void shim_cleanup(struct shim *s)
     free(s->user);
     free(s->home);
     free(s->groups);
+    if (s->gang_tmp[0])
+        mlq_gangenv_remove_private(s->gang_tmp);
     mlq_jobtree_destroy(&s->tree);
     mlq_proto_msg_free(&s->assign);
 }
@@ -797,7 +857,8 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
         return 0; /* already decided: never run an attempt twice */
     struct shim s = {.dir = attempt_dir, .out_fd = -1, .err_fd = -1};
     s.st.exit_code = -1;
-    if (prepare(&s) == 0 && check_lease_at_start(&s) == 0 && start_job(&s) == 0) {
+    if (prepare(&s) == 0 && check_lease_at_start(&s) == 0 && check_rendezvous(&s) == 0 &&
+        start_job(&s) == 0) {
         if (named)
             note_start(attempt_dir, named_ms);
         supervise(&s, &set);

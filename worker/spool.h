@@ -20,6 +20,8 @@
  *                       records outcome "lost" with this file's text
  *       cgroup          path of the job's cgroup v2, when it has one
  *                       (atomic, not fsynced, like shim.pid)
+ *       hostfile        a gang node part's hosts, one per line (gangenv.h),
+ *                       written by the shim (atomic, not fsynced)
  *       upload          log upload progress (see struct mlq_upload_state),
  *                       written before acked_finished when the scheduler
  *                       accepted the finished report

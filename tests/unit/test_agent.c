@@ -122,6 +122,8 @@ static void start_agent_full(struct fx *f, int32_t gpus, int64_t log_cap, int32_
         .max_attempts = max_attempts,
         .signal_fd = f->sig[0],
         .zctx = f->zctx,
+        .rdv_lo = 29400,
+        .rdv_hi = 29499,
     };
     struct mlq_err e;
     assert_int_equal(mlq_agent_create(&cfg, f->sp, &f->agent, &e), 0);
@@ -310,6 +312,8 @@ static void test_job_round_trip(void **state)
     assert_string_equal(m.u.reg.name, "w1");
     assert_int_equal(m.u.reg.cpus_m, 2000);
     assert_int_equal(m.u.reg.nattempts, 0);
+    assert_int_equal(m.u.reg.rdv_lo, 29400); /* the gang ports it offers */
+    assert_int_equal(m.u.reg.rdv_hi, 29499);
     mlq_proto_msg_free(&m);
 
     char *argv[] = {"/bin/sh", "-c", "echo hi; echo oops >&2; exit 3"};

@@ -213,8 +213,12 @@ static void test_open_creates_schema(void **state)
     assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
                                 " name IN ('jobs', 'attempts', 'workers', 'events')"),
                      4);
-    /* v7: events may be deleted (retention), never changed */
-    assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 1);
+    /* v7: events may be deleted (retention), never changed; v9: a gang's
+     * parts go with their attempt */
+    assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 2);
+    assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+                                " name = 'attempt_parts'"),
+                     1);
     assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
                                 " name IN ('jobs_state', 'attempts_live', 'attempts_job',"
                                 " 'attempts_end')"),
