@@ -16,8 +16,8 @@ STAMP_DIR/<MLQ_JOB_ID>:
                             alone; it exits 99
     END attempt rank pid ns rc
     TERM attempt rank pid ns  on SIGTERM (then exit 143)
-MODE: ok (exit 0) or fail:R:CODE (rank R exits CODE after the sleep, on
-every attempt; the other ranks exit 0, or are stopped first).
+MODE: ok (exit 0) or fail:R:CODE (rank R exits CODE after a fifth of the
+sleep, on every attempt; the other ranks, still sleeping, must be stopped).
 """
 import os
 import signal
@@ -97,14 +97,14 @@ def main():
         stamp(path, "END %s %d %d %d 99" % (attempt, rank, pid, time.monotonic_ns()))
         sys.exit(99)
     stamp(path, "ALL %s %d %d" % (attempt, rank, time.monotonic_ns()))
-    time.sleep(dur_ms / 1000.0)
-    rc = 0
+    rc, sleep_ms = 0, dur_ms
     if mode.startswith("fail:"):
         _, r, code = mode.split(":")
         if int(r) == rank:
-            rc = int(code)
+            rc, sleep_ms = int(code), dur_ms // 5
     elif mode != "ok":
         sys.exit("gang_job.py: unknown mode " + mode)
+    time.sleep(sleep_ms / 1000.0)
     stamp(path, "END %s %d %d %d %d" % (attempt, rank, pid, time.monotonic_ns(), rc))
     sys.exit(rc)
 

@@ -52,7 +52,7 @@ import random, sys
 rng = random.Random(int(sys.argv[1]))
 with open(sys.argv[3], "w") as plan, open(sys.argv[4], "w") as exp:
     for i in range(int(sys.argv[2])):
-        name, nodes, dur = "g%d" % i, rng.randint(2, 4), rng.randint(100, 2500)
+        name, nodes, dur = "g%d" % i, rng.randint(2, 4), rng.randint(300, 2500)
         if rng.random() < 0.75:
             mode, retries, want = "ok", 0, "SUCCEEDED"
         else:
