@@ -21,6 +21,8 @@
 #                                   CMD inside HOST's namespace (sched, w1..wN)
 #   netns-cluster.sh cut DIR HOST   unplug HOST's cable (its switch port down)
 #   netns-cluster.sh mend DIR HOST  plug it back in
+#   netns-cluster.sh start DIR HOST start worker HOST's daemon again (after it
+#                                   was stopped or killed), as `up` did
 #
 # Isolation: every namespace name starts with a prefix unique to the run
 # (mlq + 6 random hex digits, kept in DIR/cluster.env), and every link is
@@ -102,6 +104,8 @@ load_env() {
         die "bad PREFIX in $dir/cluster.env" ;;
     esac
     case "$NWORKERS" in [1-9]) ;; *) die "bad NWORKERS in $dir/cluster.env" ;; esac
+    case "$GPUS" in *[!0-9,]*) die "bad GPUS in $dir/cluster.env" ;; esac
+    case "$HEARTBEAT" in *[!0-9a-z.]*) die "bad HEARTBEAT in $dir/cluster.env" ;; esac
     set_workers
 }
 
@@ -116,8 +120,9 @@ claim_prefix() {
         PREFIX=mlq$hex
         SUBNET=10.213.$((0x${hex:0:2}))
         if ip netns add "$PREFIX-sw" 2>/dev/null; then
-            printf 'PREFIX=%s\nSUBNET=%s\nNWORKERS=%s\n' "$PREFIX" "$SUBNET" "$NWORKERS" \
-                >"$dir/cluster.env"
+            # what `start` needs to start a worker again as `up` did
+            printf 'PREFIX=%s\nSUBNET=%s\nNWORKERS=%s\nGPUS=%s\nHEARTBEAT=%s\n' "$PREFIX" \
+                "$SUBNET" "$NWORKERS" "$GPUS" "$HEARTBEAT" >"$dir/cluster.env"
             return 0
         fi
     done
@@ -345,13 +350,13 @@ cmd_demo() {
 
 down_on_failure() { [ "$1" = 0 ] || cmd_down; }
 
-usage() { sed -n '11,24p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '11,26p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 main() {
     local cmd=${1:-}
     DIR=${2:-}
     case "$cmd" in
-    up | down | mlq | exec | cut | mend) [ -n "$DIR" ] || { usage >&2; exit 2; } ;;
+    up | down | mlq | exec | cut | mend | start) [ -n "$DIR" ] || { usage >&2; exit 2; } ;;
     demo) ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -369,6 +374,13 @@ main() {
     demo) cmd_demo ;;
     mlq) load_env "$DIR"; admin_mlq "$@" ;;
     exec) load_env "$DIR"; host_num "${1:-}" >/dev/null || die "no host '${1:-}'"; in_ns "$@" ;;
+    start)
+        load_env "$DIR"
+        case " ${WORKERS[*]} " in *" ${1:-} "*) ;; *) die "no worker host '${1:-}'" ;; esac
+        if pid=$(pid_of "$DIR/pids/$1.pid") && [ -n "$pid" ] && ours "$pid"; then
+            die "$1's worker runs already (pid $pid)"
+        fi
+        start_worker "$1" ;;
     cut | mend)
         load_env "$DIR"
         host_num "${1:-}" >/dev/null || die "no host '${1:-}'"

@@ -8,8 +8,9 @@
 # host sees (namespaces share the file system).
 #   (a) a gang of 3 all-reduces: every rank gets the same sum, the
 #       environment (MLQ_NNODES, NODE_RANK, WORLD_SIZE, MASTER_ADDR, the
-#       hostfile) is right, and the ranks ran on three distinct hosts (the
-#       addresses their rendezvous connections had);
+#       hostfile) is right, the ranks ran on three distinct hosts (the
+#       addresses their rendezvous connections had), and each node's output
+#       is read with `mlq logs --node K` and `--all`;
 #   (b) rank 2 exits 1: the others, sleeping, are stopped (their stamps show
 #       SIGTERM), the gang is retried as one attempt (--retries 1), then FAILED;
 #   (c) one node's worker daemon SIGKILLed and its host cut off: its rank
@@ -18,7 +19,10 @@
 #       attempt started before every rank of the old one had ended;
 #   (d) gangs that cannot fit (4 nodes with 2 GPUs: w4 has 1; 5 nodes on 4
 #       workers) stay pending and `mlq why` says how many nodes fit and what
-#       the others lack.
+#       the others lack;
+#   (e) `mlq cancel` and a time limit stop every rank, on every host;
+#   and (c) ends with the killed worker started again: the job stays done
+#   after its stale part is reported, and the worker holds nothing.
 # Root only (namespaces); everything is deleted on exit, also on failure.
 IT_DEADLINE=150
 . "$(dirname "$0")/lib.sh" "$@"
@@ -109,6 +113,9 @@ for r in 0 2; do
     ok user logs "$A" --node $r
     assert_eq "rank $r sum 60" "$OUT" "mlq logs $A --node $r"
 done
+ok user logs "$A" --all
+assert_eq "[0] rank 0 sum 60|[1] rank 1 sum 60|[2] rank 2 sum 60" "$(sort <<<"$OUT" | paste -sd '|')" \
+    "mlq logs $A --all"
 
 # ---------------------------------------------------------------- (b)
 log "(b) rank 2 exits 1: the others are stopped, one retry as a whole, FAILED"
@@ -164,6 +171,26 @@ ok user cancel "$D1" "$D2"
 assert_eq CANCELLED "$(state_of "$D1")" "state of $D1 after cancel"
 if [ -e "$S/$D1" ] || [ -e "$S/$D2" ]; then fail "a gang that could not fit ran a rank"; fi
 
+# ---------------------------------------------------------------- (e)
+log "(e) cancel and time limit stop every rank on every host"
+ok user submit --name tocancel --nodes 3 --mem 128M --workdir / -- "${RANK[@]}" hold1
+E1=$OUT
+ok user submit --name timelimit --nodes 3 --mem 128M --time-limit 4s --workdir / -- "${RANK[@]}" hold1
+E2=$OUT
+for j in "$E1" "$E2"; do
+    wait_until "[ -s $S/$j.1.0.json ] && [ -s $S/$j.1.1.json ] && [ -s $S/$j.1.2.json ]" 20 ||
+        fail "gang $j did not rendezvous ($(cat "$S/$j" 2>&1))"
+done
+ok user cancel "$E1"
+wait_until "[ \"\$(stamps $E1 1 TERM | wc -l)\" = 3 ]" 10 ||
+    fail "cancel did not stop every rank of $E1: $(cat "$S/$E1")"
+assert_eq CANCELLED "$(state_of "$E1")" "state of $E1 after cancel"
+wait_until "[ \"\$(state_of $E2)\" = TIMED_OUT ]" 15 || fail "gang $E2 not TIMED_OUT: $(state_of "$E2")"
+assert_eq 3 "$(stamps "$E2" 1 TERM | wc -l)" "ranks of $E2 stopped at its time limit ($(cat "$S/$E2"))"
+for j in "$E1" "$E2"; do
+    assert_eq 3 "$(grep -c '^START ' "$S/$j")" "runs of the ranks of $j (no second attempt)"
+done
+
 # ---------------------------------------------------------------- (c)
 log "(c) a node's worker killed and its host cut: stopped, requeued, no overlap"
 ok user submit --name hold --nodes 3 --workdir / -- "${RANK[@]}" hold1
@@ -206,3 +233,15 @@ print("attempt 2 began %.2f s after the last rank of attempt 1 ended" % ((start2
       file=sys.stderr)
 sys.exit(0 if start2 > end1 else 1)
 EOF
+
+# The killed worker comes back: its stale part changes nothing, and what
+# the lost part held on it is free again.
+ok "$NETNS" mend "$C" "$VICTIM"
+ok "$NETNS" start "$C" "$VICTIM"
+wait_until "[ \"\$(worker_state $VICTIM)\" = UP ]" 20 || fail "$VICTIM not UP after its restart"
+used() { admin workers --json | json "[(w['cpus_used'], w['running']) for w in d['workers'] if w['name'] == '$1'][0]"; }
+wait_until "[ \"\$(used $VICTIM)\" = '[0.0, 0]' ]" 10 || fail "$VICTIM still holds $(used "$VICTIM") after its restart"
+ok user status "$H" --json
+assert_eq SUCCEEDED "$(json "d['state']" <<<"$OUT")" "state of $H after $VICTIM came back"
+assert_eq 2 "$(json "d['attempt']" <<<"$OUT")" "attempt of $H after $VICTIM came back"
+assert_eq 6 "$(grep -c '^START ' "$S/$H")" "runs of the ranks of $H (3 per attempt)"
