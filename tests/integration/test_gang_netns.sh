@@ -21,6 +21,10 @@
 #       workers) stay pending and `mlq why` says how many nodes fit and what
 #       the others lack;
 #   (e) `mlq cancel` and a time limit stop every rank, on every host;
+#   (f) every rendezvous port of every host held by another process: rank 0
+#       cannot start ("rendezvous port P is in use"), the gang is retried as
+#       one attempt and FAILED, no rank got through the rendezvous (one that
+#       began before rank 0's check failed was stopped);
 #   and (c) ends with the killed worker started again: the job stays done
 #   after its stale part is reported, and the worker holds nothing.
 # Root only (namespaces); everything is deleted on exit, also on failure.
@@ -189,6 +193,50 @@ wait_until "[ \"\$(state_of $E2)\" = TIMED_OUT ]" 15 || fail "gang $E2 not TIMED
 assert_eq 3 "$(stamps "$E2" 1 TERM | wc -l)" "ranks of $E2 stopped at its time limit ($(cat "$S/$E2"))"
 for j in "$E1" "$E2"; do
     assert_eq 3 "$(grep -c '^START ' "$S/$j")" "runs of the ranks of $j (no second attempt)"
+done
+
+# ---------------------------------------------------------------- (f)
+log "(f) rendezvous ports all taken on every host: could not start, retried as one, FAILED"
+# A listener on each worker host holds every port of the default range
+# (`ip netns exec` execs python: $! is the holder itself).
+HOLDERS=()
+for w in w1 w2 w3 w4; do
+    ip netns exec "$PREFIX-$w" python3 -c '
+import socket, sys, time
+held = []
+for p in range(29400, 29500):
+    s = socket.socket()
+    # past the TIME_WAIT of earlier rendezvous; a listener still excludes
+    # any other bind, the check of the worker included
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", p))
+    s.listen(1)
+    held.append(s)
+open(sys.argv[1], "w").close()
+time.sleep(120)
+' "$T/ports-$w" >>"$T/logs/ports.log" 2>&1 &
+    HOLDERS+=($!)
+done
+wait_until "[ -e $T/ports-w1 ] && [ -e $T/ports-w2 ] && [ -e $T/ports-w3 ] && [ -e $T/ports-w4 ]" 10 ||
+    fail "could not hold the rendezvous ports ($(cat "$T/logs/ports.log"))"
+ok user submit --name portbusy --nodes 2 --mem 128M --retries 1 --retry-backoff 200ms --workdir / -- \
+    "${RANK[@]}" reduce
+F=$OUT
+run user wait "$F" --timeout 30s
+assert_eq 1 "$RC" "mlq wait on a gang whose rendezvous port is taken"
+ok user status "$F" --json
+assert_eq FAILED "$(json "d['state']" <<<"$OUT")" "state of $F"
+assert_eq 2 "$(json "d['attempt']" <<<"$OUT")" "attempts of $F (one retry)"
+assert_contains "$OUT" "is in use" "what $F's outcome says"
+# Rank 1 may have begun before rank 0's check failed: then it was stopped,
+# and no rank ever got through the rendezvous.
+assert_eq "$(grep -c '^START ' "$S/$F" 2>/dev/null || true)" "$(grep -c '^TERM ' "$S/$F" 2>/dev/null || true)" \
+    "ranks of $F begun and stopped ($(cat "$S/$F" 2>/dev/null))"
+if compgen -G "$S/$F.*.json" >/dev/null; then fail "a rank of $F got through the rendezvous"; fi
+for p in "${HOLDERS[@]}"; do stop_pid "$p" 2; done
+for w in w1 w2 w3 w4; do
+    pid_alive "$(ip netns pids "$PREFIX-$w" | grep -Fx -f <(printf '%s\n' "${HOLDERS[@]}") || true)" &&
+        fail "a port holder on $w is still alive"
 done
 
 # ---------------------------------------------------------------- (c)
