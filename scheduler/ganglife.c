@@ -362,10 +362,14 @@ static void pick_gang(struct mlq_job *job, void *arg)
 static int lose_picked(struct mlq_ctx *c, struct pick *k, const char *why, bool linger,
                        struct mlq_err *err)
 {
+    /* k->left counts, while picking, the unconfirmed parts of every gang:
+     * what tells the lease check to keep looking (reset before, not after,
+     * or a check before any deadline would stop the watch for good). */
+    k->left = 0;
     int rc = mlq_jobops_collect(c, &k->base, pick_gang);
     if (rc < 0)
         return mlq_err_set(err, rc, "out of memory");
-    k->left = 0;
+    size_t left = k->left;
     for (size_t i = 0; i < k->base.n && rc == 0; i++) {
         struct mlq_job *job = k->base.v[i];
         for (uint32_t j = 0; j < job->gang->n && rc == 0; j++)
@@ -374,6 +378,7 @@ static int lose_picked(struct mlq_ctx *c, struct pick *k, const char *why, bool 
         if (rc == 0)
             rc = end_if_done(c, job, err);
     }
+    k->left = left;
     free(k->base.v);
     return rc;
 }

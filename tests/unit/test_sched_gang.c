@@ -425,6 +425,42 @@ static void test_restart_unconfirmed_part_lost(void **state)
     commit(c);
 }
 
+/* As the loop runs it: lease checks come every tick, the first ones long
+ * before any part's confirmation is due; they must keep watching the
+ * unconfirmed part until its deadline. */
+static void test_restart_unconfirmed_part_lost_after_early_ticks(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_ctx *c = &f->c;
+    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
+    char id[MLQ_ID_LEN + 1], part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
+    strcpy(id, job->row.id);
+    strcpy(part0, job->gang->parts[0].row.a.id);
+    strcpy(w0, job->gang->parts[0].row.a.worker);
+    commit(c);
+    sched_ctx_close(c);
+    sched_ctx_open(c, f->path, 5000);
+    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    job = mlq_jobtab_get(c->jobs, id);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* a tick at once */
+    struct mlq_worker *w = up(c, w0, 0);
+    struct mlq_held_attempt held = {.finished = false};
+    strcpy(held.attempt_id, part0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+    c->now_mono += c->lease_ms / 2;
+    w->last_seen_mono = c->now_mono;
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* not due yet */
+    assert_false(job->gang->stopping);
+    c->now_mono += c->lease_ms / 2 + 1;
+    w->last_seen_mono = c->now_mono;
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
+    assert_true(job->gang->stopping);
+    assert_int_equal(job->gang->parts[1].row.a.state, MLQ_ATT_LOST);
+    part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    commit(c);
+}
+
 /* ---- reservation ------------------------------------------------------ */
 
 /* Three one-GPU workers busy with small jobs of the given time limit; a
@@ -532,6 +568,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_stops_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_partly_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost_after_early_ticks, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gang_not_starved_by_small_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_hold_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_why_larger_than_cluster, setup, teardown),
