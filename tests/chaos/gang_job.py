@@ -4,6 +4,9 @@ for every rank of its attempt, sleeps, exits as told.
 
 usage: gang_job.py STAMP_DIR DURATION_MS MODE [BARRIER_S]
 
+DURATION_MS: milliseconds, or hold1:MS (attempt 1 sleeps until it is
+stopped, later attempts MS).
+
 Stamps (one O_APPEND write each, CLOCK_MONOTONIC ns) go to
 STAMP_DIR/<MLQ_JOB_ID>:
     PREV attempt rank pid alive|dead ns
@@ -76,10 +79,14 @@ def barrier(path, attempt, nnodes, limit_s):
 
 
 def main():
-    stamp_dir, dur_ms, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    stamp_dir, dur, mode = sys.argv[1], sys.argv[2], sys.argv[3]
     limit_s = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
     job = os.environ["MLQ_JOB_ID"]
     attempt = os.environ["MLQ_ATTEMPT"]
+    if dur.startswith("hold1:"):
+        dur_ms = 600000 if attempt == "1" else int(dur[6:])
+    else:
+        dur_ms = int(dur)
     rank = int(os.environ["MLQ_NODE_RANK"])
     nnodes = int(os.environ["MLQ_NNODES"])
     path = os.path.join(stamp_dir, job)

@@ -17,6 +17,9 @@
 #     had ended;
 #   - no resources leaked: `mlq workers` shows no CPU used and nothing
 #     running on any worker; PRAGMA integrity_check passes.
+# Then one gang loses a node while the scheduler is down (the scheduler
+# killed, then the whole tree of one worker): after the restart the lost
+# part's peers are stopped and the gang runs again as one elsewhere.
 #
 # CI variant: 40 gangs, 6 kills or more (up to 24 while submissions go on)
 # then 3 kills during runs. MLQ_CHAOS_FULL=1: 200 gangs, 20 kills or more,
@@ -41,10 +44,12 @@ mkdir -p "$STAMPS"
 SCHED_ARGS=(--heartbeat 1s --lease 4s --kill-grace 1s)
 start_scheduler "$STATE" "${SCHED_ARGS[@]}"
 # All workers share the loopback: each offers its own rendezvous ports.
-for i in 1 2 3 4; do
-    start_worker "w$i" "$T/spool-w$i" --cpus 4 --mem 4G --gpus 0 --heartbeat 1s \
-        --rendezvous-ports "$((30000 + 100 * i))-$((30099 + 100 * i))"
-done
+worker() { # worker N: starts (or starts again) worker wN on its spool
+    start_worker "w$1" "$T/spool-w$1" --cpus 4 --mem 4G --gpus 0 --heartbeat 1s \
+        --rendezvous-ports "$((30000 + 100 * $1))-$((30099 + 100 * $1))"
+    eval "PID_w$1=$WORKER_PID"
+}
+for i in 1 2 3 4; do worker "$i"; done
 
 # --- the workload: NAME NODES DURATION_MS MODE RETRIES, and what it implies
 python3 - "$SEED" "$NGANGS" "$T/plan" "$T/expect" <<'EOF'
@@ -130,6 +135,34 @@ for ((r = 1; r <= RUN_KILLS; r++)); do
     k=$((k + 1))
     kill_and_restart
 done
+
+# --- a node lost while the scheduler is down ----------------------------------
+# A gang of 3 runs (attempt 1 sleeps until stopped); the scheduler is
+# killed, then the whole tree of the worker holding rank 1 (daemon, shims,
+# job); the scheduler comes back without it: after the lease the part is
+# lost, the two others are stopped, and the gang runs again as one on the
+# three workers left. The lost worker comes back at the end.
+log "a node lost while the scheduler is down"
+ok mlq submit --name lost --nodes 3 --cpus 1 --mem 32M -- \
+    python3 -S "$GANG_JOB" "$STAMPS" hold1:300 ok
+LOST_JOB=$OUT
+echo "lost 3 SUCCEEDED ok 0" >>"$T/expect"
+wait_until "[ \"\$(grep -c '^ALL 1 ' $STAMPS/$LOST_JOB)\" = 3 ]" 30 ||
+    fail "gang $LOST_JOB did not start ($(cat "$STAMPS/$LOST_JOB" 2>&1))"
+ok mlq status "$LOST_JOB" --json
+VICTIM=$(json "[p['worker'] for p in d['parts'] if p['rank'] == 1][0]" <<<"$OUT")
+VPID=$(eval echo "\$PID_$VICTIM")
+k=$((k + 1))
+kill_scheduler
+# shellcheck disable=SC2046 # one pid a line
+kill -KILL $(proc_tree "$VPID" $(spool_shim_pids "$T/spool-$VICTIM")) 2>/dev/null || true
+wait "$VPID" 2>/dev/null || true
+log "scheduler and $VICTIM's whole tree killed; scheduler restarted without $VICTIM"
+start_scheduler "$STATE" "${SCHED_ARGS[@]}"
+wait_until "[ \"\$(grep -c '^END 2 ' $STAMPS/$LOST_JOB)\" = 3 ]" 40 ||
+    fail "gang $LOST_JOB did not run again ($(cat "$STAMPS/$LOST_JOB"); $(mlq status "$LOST_JOB" 2>&1))"
+assert_eq 2 "$(grep -c '^TERM 1 ' "$STAMPS/$LOST_JOB")" "ranks of attempt 1 stopped after the loss"
+worker "${VICTIM#w}"
 
 # --- everything ends ----------------------------------------------------------
 log "waiting for every gang to end"
