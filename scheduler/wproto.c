@@ -301,6 +301,8 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         mlq_info("attempt %.8s on worker %s is over: its resources are free",
                  msg->u.report.attempt_id, w->name);
     if (!current && (rc = mlq_jobops_late_outcome(c, w, msg, &accepted, err)) == 0 && !accepted)
+        rc = mlq_gang_late_outcome(c, w, msg, &accepted, err);
+    if (!current && rc == 0 && !accepted)
         accepted = stale_report_accepted(c, msg, w);
     if (!current && msg->u.report.phase == MLQ_PHASE_FINISHED)
         mlq_deliver_fence_ended(c, msg->u.report.attempt_id);

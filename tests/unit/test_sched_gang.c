@@ -336,6 +336,53 @@ static void test_lost_part_requeues_after_fence(void **state)
     commit(c);
 }
 
+/* A lost part that had exited 0 before the loss, like every other part,
+ * its report gone down with its worker: when the report comes late, while
+ * the gang still waits to run again, the attempt did succeed (the rule of
+ * a single job's late outcome): SUCCEEDED after one run, not a second. */
+static void test_lost_part_late_success(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3});
+    char id[MLQ_ID_LEN + 1], part1[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    strcpy(part1, job->gang->parts[1].row.a.id);
+    struct mlq_worker *lost = mlq_workers_at(c->workers, job->gang->parts[1].widx);
+    int64_t ended = c->now_wall; /* part 1 exits 0; its report is lost with its worker */
+    part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 0);
+    part_report(c, job, 2, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 0);
+    c->now_mono += c->lease_ms + 1;
+    c->now_wall += c->lease_ms + 1;
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++)
+        if (mlq_workers_at(c->workers, i) != lost)
+            mlq_workers_at(c->workers, i)->last_seen_mono = c->now_mono;
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING); /* requeued as one */
+
+    lost->state = MLQ_WORKER_UP;
+    lost->last_seen_mono = c->now_mono;
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    memcpy(m.u.report.attempt_id, part1, sizeof m.u.report.attempt_id);
+    m.u.report.phase = MLQ_PHASE_FINISHED;
+    m.u.report.outcome = MLQ_OUT_EXITED;
+    m.u.report.end_ms = ended;
+    speak_as(c, lost->name);
+    assert_int_equal(mlq_wproto_on_report(c, &lost->peer, &m, NULL), 0);
+    commit(c);
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
+    assert_int_equal(row.state, MLQ_JOB_SUCCEEDED);
+    assert_int_equal(row.attempts, 1);
+    assert_int_equal(row.node_failures, 0);
+    mlq_store_job_free(&row);
+    struct mlq_store_part p;
+    assert_int_equal(mlq_store_part_get(c->store, part1, &p, NULL), 0);
+    assert_int_equal(p.a.state, MLQ_ATT_SUCCEEDED);
+    mlq_store_attempt_free(&p.a);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0); /* nothing runs again */
+    assert_int_equal(used_cpus(c), 0);
+}
+
 static void test_cancel_stops_all(void **state)
 {
     struct mlq_ctx *c = &((struct fx *)*state)->c;
@@ -568,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_stops_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_partly_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_part_late_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost_after_early_ticks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_gang_not_starved_by_small_jobs, setup, teardown),
