@@ -125,10 +125,11 @@ def check_gang(name, nodes, want, mode, retries, g, st, bad, fig):
         if later and stamped and min(later) <= max(stamped):
             fig["overlaps"] += 1
             bad("%s: attempt %d ended after a later attempt began" % (name, att))
-    # Known gap, counted apart: an attempt in which every rank exited 0 but
-    # one part's report was lost with its worker (the scheduler recorded the
-    # attempt LOST) runs again; the part's late outcome is not taken for a
-    # gang as it is for a single job (mlq_jobops_late_outcome).
+    # Counted apart: an attempt in which every rank exited 0 but one part's
+    # report went down with its worker (the scheduler recorded the attempt
+    # LOST) and the gang started again before that worker came back: the
+    # late outcome is then only acknowledged, as for a single job
+    # (docs/architecture.md, "The real outcome of a lost attempt").
     lost_ok = [a for a in ok_atts if att_state.get(a) == "LOST"]
     fig["rerun_after_lost_success"] += len(lost_ok)
     if want == "SUCCEEDED" and full_ok - len(lost_ok) != 1:
