@@ -207,10 +207,12 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct cand *v, int3
     int rc = mlq_jobops_transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
     if (rc == 0)
         rc = mlq_store_begin(c->store, err);
-    if (rc == 0)
-        rc = mlq_store_attempt_save(c->store, &a, -1, false, err);
     for (uint32_t k = 0; rc == 0 && k < n; k++)
         rc = book_part(c, job, &a, &g->parts[k], k, v[k].w, port, err);
+    if (rc == 0) { /* listings show node 0's GPUs */
+        memcpy(a.gpu_ids, g->parts[0].row.a.gpu_ids, sizeof a.gpu_ids);
+        rc = mlq_store_attempt_save(c->store, &a, -1, false, err);
+    }
     mlq_queue_remove(c->queue, job);
     if (rc == 0 && mlq_jobtab_set_attempt(c->jobs, job, &a) < 0)
         rc = mlq_err_set(err, MLQ_EDB, "out of memory placing gang %.8s", job->row.id);

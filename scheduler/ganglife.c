@@ -171,6 +171,11 @@ static int end_if_done(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
         rep.u.report.exit_code = g->exit_code;
         rep.u.report.signal = g->signal;
         rep.u.report.detail = detail;
+    } else if (g->stopping) { /* cancelled: how node 0 ended */
+        const struct mlq_store_attempt *a0 = &g->parts[0].row.a;
+        rep.u.report.outcome = a0->signal > 0 ? MLQ_OUT_SIGNALED : MLQ_OUT_EXITED;
+        rep.u.report.exit_code = a0->exit_code;
+        rep.u.report.signal = a0->signal;
     }
     for (uint32_t k = 0; k < g->n; k++) /* the run ended with its last part */
         if (g->parts[k].row.a.end_ms > rep.u.report.end_ms)
@@ -250,6 +255,10 @@ static int on_finished(struct mlq_ctx *c, const struct mlq_worker *w, struct mlq
     }
     struct mlq_store_attempt *a = &p->row.a;
     a->state = part_state(rep);
+    /* killed because the gang was stopping (another node, a cancel): it
+     * did not fail on its own */
+    if (p->job->gang->stopping && out == MLQ_OUT_SIGNALED)
+        a->state = MLQ_ATT_CANCELLED;
     if (!a->start_ms)
         a->start_ms = rep->u.report.start_ms;
     int64_t end = rep->u.report.end_ms;
@@ -328,12 +337,14 @@ static int held_cmp(const void *a, const void *b)
                   ((const struct mlq_held_attempt *)b)->attempt_id);
 }
 
-static bool part_hit(struct pick *k, const struct mlq_gpart *p, int64_t now)
+/* count: tally the parts still waiting for their worker (only while
+ * picking, so that each is counted once). */
+static bool part_hit(struct pick *k, const struct mlq_gpart *p, int64_t now, bool count)
 {
     if (!part_live(p))
         return false;
     if (!k->worker) {
-        k->left += !p->confirmed;
+        k->left += count && !p->confirmed && p->confirm_by > now;
         return !p->confirmed && p->confirm_by <= now;
     }
     if (strcmp(p->row.a.worker, k->worker) != 0)
@@ -352,7 +363,7 @@ static void pick_gang(struct mlq_job *job, void *arg)
         return;
     bool hit = false;
     for (uint32_t i = 0; i < job->gang->n; i++)
-        hit |= part_hit(k, &job->gang->parts[i], k->base.now);
+        hit |= part_hit(k, &job->gang->parts[i], k->base.now, true);
     if (hit)
         k->base.v[k->base.n++] = job;
 }
@@ -362,23 +373,17 @@ static void pick_gang(struct mlq_job *job, void *arg)
 static int lose_picked(struct mlq_ctx *c, struct pick *k, const char *why, bool linger,
                        struct mlq_err *err)
 {
-    /* k->left counts, while picking, the unconfirmed parts of every gang:
-     * what tells the lease check to keep looking (reset before, not after,
-     * or a check before any deadline would stop the watch for good). */
-    k->left = 0;
     int rc = mlq_jobops_collect(c, &k->base, pick_gang);
     if (rc < 0)
         return mlq_err_set(err, rc, "out of memory");
-    size_t left = k->left;
     for (size_t i = 0; i < k->base.n && rc == 0; i++) {
         struct mlq_job *job = k->base.v[i];
         for (uint32_t j = 0; j < job->gang->n && rc == 0; j++)
-            if (part_hit(k, &job->gang->parts[j], k->base.now))
+            if (part_hit(k, &job->gang->parts[j], k->base.now, false))
                 rc = lose_one(c, &job->gang->parts[j], why, linger, err);
         if (rc == 0)
             rc = end_if_done(c, job, err);
     }
-    k->left = left;
     free(k->base.v);
     return rc;
 }

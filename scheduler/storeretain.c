@@ -39,7 +39,10 @@ static const char *const rsql[R_COUNT] = {
                      " ORDER BY seq LIMIT ?5",
     [R_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
     [R_ARRAY_LIVE] = "SELECT 1 FROM jobs WHERE array_id = ?1 AND state < ?2 LIMIT 1",
-    [R_ATTEMPT_IDS] = "SELECT id FROM attempts WHERE job_seq = ?1",
+    /* with a gang's node parts, whose logs are stored under their own ids */
+    [R_ATTEMPT_IDS] = "SELECT id FROM attempts WHERE job_seq = ?1 UNION ALL"
+                      " SELECT p.part_id FROM attempt_parts p JOIN attempts a"
+                      " ON a.id = p.attempt_id WHERE a.job_seq = ?1",
     [R_DEL_EVENTS] = "DELETE FROM events WHERE job_seq = ?1",
     [R_DEL_ATTEMPTS] = "DELETE FROM attempts WHERE job_seq = ?1",
     [R_DEL_JOB] = "DELETE FROM jobs WHERE seq = ?1",

@@ -17,6 +17,7 @@
 #include "gang.h"
 #include "jobops.h"
 #include "leftover.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "queue.h"
 #include "recover.h"
@@ -70,7 +71,7 @@ struct opts {
     uint32_t nodes;
     int32_t gpus, retries;
     int64_t time_limit_ms;
-    const char *pool;
+    const char *pool, *gpu_type, *require;
 };
 
 static struct mlq_job *submit(struct mlq_ctx *c, const struct opts *o)
@@ -85,6 +86,12 @@ static struct mlq_job *submit(struct mlq_ctx *c, const struct opts *o)
     spec.retry_backoff_ms = 1000;
     spec.time_limit_ms = o->time_limit_ms;
     spec.pool = o->pool ? strdup(o->pool) : NULL;
+    spec.gpu_type = o->gpu_type ? strdup(o->gpu_type) : NULL;
+    if (o->require) {
+        spec.require = calloc(1, sizeof(char *));
+        spec.require[0] = strdup(o->require);
+        spec.nrequire = 1;
+    }
     char id[MLQ_ID_LEN + 1];
     assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
     struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
@@ -210,6 +217,33 @@ static void test_distinct_workers_and_pools(void **state)
     commit(c);
 }
 
+/* GPU type and labels apply to every node. */
+static void test_type_and_labels_on_each_node(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    const char *types[] = {"h100", "h100", "a100"};
+    char *rack_a[] = {"rack=a"}, *rack_b[] = {"rack=b"};
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "w%d", i + 1);
+        struct mlq_worker *w = up(c, name, 1);
+        struct mlq_gpuinfo g = {.index = 0, .type = (char *)types[i]};
+        assert_int_equal(
+            mlq_workers_describe(w, "default", i == 1 ? rack_b : rack_a, 1, &g, 1, NULL), 0);
+    }
+    struct mlq_job *h3 = submit(c, &(struct opts){.nodes = 3, .gpus = 1, .gpu_type = "h100"});
+    struct mlq_job *racked = submit(c, &(struct opts){.nodes = 2, .gpus = 1, .require = "rack=a"});
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(h3->row.state, MLQ_JOB_PENDING); /* only two h100 workers */
+    struct mlq_why why;
+    mlq_why_explain(c, h3, false, &why);
+    assert_non_null(strstr(why.text, "needs 3 nodes with 1 GPUs (h100)"));
+    assert_int_equal(racked->row.state, MLQ_JOB_ASSIGNED); /* w1 and w3 carry rack=a */
+    for (uint32_t k = 0; k < 2; k++)
+        assert_string_not_equal(racked->gang->parts[k].row.a.worker, "w2");
+    commit(c);
+}
+
 static void test_ports_distinct_per_node(void **state)
 {
     struct mlq_ctx *c = &((struct fx *)*state)->c;
@@ -227,6 +261,66 @@ static void test_ports_distinct_per_node(void **state)
     if (same_node)
         assert_int_not_equal(pa, pb);
     commit(c);
+}
+
+/* Decodes the outbox's message i (fails the test when it does not decode). */
+static void outbox_msg(struct mlq_ctx *c, size_t i, struct mlq_msg *m)
+{
+    size_t len;
+    const char *body = mlq_outbox_body(c->out, i, &len);
+    assert_non_null(body);
+    struct mlq_err err = {0};
+    if (mlq_proto_decode(body, len, m, &err) != 0)
+        fail_msg("outbox message %zu: %s", i, err.msg);
+}
+
+static void test_assign_carries_gang(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 1);
+    struct mlq_worker *w2 = up(c, "w2", 1);
+    up(c, "w3", 1);
+    snprintf(w2->addr, sizeof w2->addr, "10.0.0.2");
+    struct mlq_job *job = submit(c, &(struct opts){.nodes = 3, .gpus = 1});
+    size_t before = mlq_outbox_count(c->out);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(mlq_outbox_count(c->out), before + 3);
+    for (uint32_t k = 0; k < 3; k++) {
+        struct mlq_msg m;
+        outbox_msg(c, before + k, &m);
+        const struct mlq_gpart *p = &job->gang->parts[k];
+        assert_int_equal(m.type, MLQ_MSG_ASSIGN);
+        assert_string_equal(m.u.assign.attempt_id, p->row.a.id); /* the part's own id */
+        assert_string_equal(m.u.assign.job_id, job->row.id);
+        assert_int_equal(m.u.assign.attempt, 1);
+        assert_int_equal(m.u.assign.ngpu_ids, 1);
+        const struct mlq_ganginfo *g = &m.u.assign.gang;
+        assert_int_equal(g->nnodes, 3);
+        assert_int_equal(g->rank, (int32_t)k);
+        assert_int_equal(g->master_port, job->gang->parts[0].row.rdv_port);
+        assert_int_equal(g->nhosts, 3);
+        for (uint32_t h = 0; h < 3; h++) {
+            const char *wn = job->gang->parts[h].row.a.worker;
+            assert_string_equal(g->hosts[h].worker, wn);
+            /* the advertised address, else the worker's name */
+            assert_string_equal(g->hosts[h].addr, strcmp(wn, "w2") == 0 ? "10.0.0.2" : wn);
+            assert_int_equal(g->hosts[h].gpus, 1);
+        }
+        assert_string_equal(g->master_addr, g->hosts[0].addr);
+        mlq_proto_msg_free(&m);
+    }
+    commit(c);
+}
+
+/* The last message of the outbox is a report_ack; returns accepted. */
+static bool last_ack(struct mlq_ctx *c)
+{
+    struct mlq_msg m;
+    outbox_msg(c, mlq_outbox_count(c->out) - 1, &m);
+    assert_int_equal(m.type, MLQ_MSG_REPORT_ACK);
+    bool accepted = m.u.report_ack.accepted;
+    mlq_proto_msg_free(&m);
+    return accepted;
 }
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -381,6 +475,50 @@ static void test_lost_part_late_success(void **state)
     mlq_store_attempt_free(&p.a);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0); /* nothing runs again */
     assert_int_equal(used_cpus(c), 0);
+}
+
+static void test_stale_part_reports(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2, .retries = 1});
+    struct mlq_gpart old = job->gang->parts[0];
+    struct mlq_worker *w = mlq_workers_at(c->workers, old.widx);
+    part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 3);
+    part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
+    assert_true(last_ack(c));
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    /* the finished report of node 0 again (its ack was lost): acknowledged */
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    memcpy(m.u.report.attempt_id, old.row.a.id, sizeof m.u.report.attempt_id);
+    m.u.report.phase = MLQ_PHASE_FINISHED;
+    m.u.report.outcome = MLQ_OUT_SIGNALED;
+    m.u.report.signal = 15;
+    speak_as(c, w->name);
+    assert_int_equal(mlq_wproto_on_report(c, &w->peer, &m, NULL), 0);
+    assert_true(last_ack(c));
+    /* a started report of the old part: fenced, the worker kills it */
+    m.u.report.phase = MLQ_PHASE_STARTED;
+    assert_int_equal(mlq_wproto_on_report(c, &w->peer, &m, NULL), 0);
+    assert_false(last_ack(c));
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    commit(c);
+}
+
+static void test_refused_part_requeues(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    up(c, "w1", 0);
+    up(c, "w2", 0);
+    struct mlq_job *job = submit(c, &(struct opts){.nodes = 2});
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    part_report(c, job, 0, MLQ_PHASE_STARTED, MLQ_OUT_NONE, 0);
+    part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_REFUSED, 0);
+    assert_true(job->gang->stopping);
+    part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    assert_int_equal(job->row.node_failures, 0); /* the worker's fault, not a node failure */
+    assert_non_null(strstr(job->row.reason, "refused"));
+    commit(c);
 }
 
 static void test_cancel_stops_all(void **state)
@@ -603,15 +741,49 @@ static void test_why_larger_than_cluster(void **state)
     commit(c);
 }
 
+/* Metrics count every part's booking, and the GPU time of every node. */
+static void test_metrics_count_parts(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    char dir[] = "/tmp/mlq-test-gang-metrics-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    c->metrics = mlq_metrics_create(dir);
+    assert_non_null(c->metrics);
+    up(c, "w1", 2);
+    up(c, "w2", 2);
+    up(c, "w3", 2);
+    struct mlq_job *job = submit(c, &(struct opts){.nodes = 3, .gpus = 2});
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    c->now_wall += 10000;
+    char *text;
+    size_t len;
+    assert_int_equal(mlq_metrics_render(c, &text, &len, NULL), 0);
+    assert_non_null(strstr(text, "mlq_cpus{pool=\"default\",resource=\"allocated\"} 3.000"));
+    assert_non_null(strstr(text, "resource=\"allocated\"} 6\n")); /* GPUs */
+    assert_non_null(
+        strstr(text, "mlq_user_gpu_seconds_total{user=\"alice\"} 60")); /* 3 x 2 x 10 s */
+    free(text);
+    mlq_metrics_destroy(&c->metrics);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    commit(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_distinct_workers_and_pools, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_type_and_labels_on_each_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ports_distinct_per_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_started_only_when_all_started, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_part_fails_stops_others, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_part_requeues_after_fence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assign_carries_gang, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_part_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_part_requeues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_stops_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_partly_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost, setup, teardown),
@@ -621,6 +793,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gang_not_starved_by_small_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_hold_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_why_larger_than_cluster, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_count_parts, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
