@@ -250,6 +250,10 @@ static int on_finished(struct mlq_ctx *c, const struct mlq_worker *w, struct mlq
     }
     struct mlq_store_attempt *a = &p->row.a;
     a->state = part_state(rep);
+    /* killed because the gang was stopping (another node, a cancel): it
+     * did not fail on its own */
+    if (p->job->gang->stopping && out == MLQ_OUT_SIGNALED)
+        a->state = MLQ_ATT_CANCELLED;
     if (!a->start_ms)
         a->start_ms = rep->u.report.start_ms;
     int64_t end = rep->u.report.end_ms;
@@ -300,7 +304,9 @@ static int lose_one(struct mlq_ctx *c, struct mlq_gpart *p, const char *why, boo
     p->row.a.detail = strdup(why);
     release_part(c, p, linger);
     mlq_warn("gang %.8s: node %d lost (%s)", p->job->row.id, (int)p->row.rank, why);
-    first_bad(c, p, MLQ_OUT_LOST, why);
+    char what[320];
+    snprintf(what, sizeof what, "lost: %s", why);
+    first_bad(c, p, MLQ_OUT_LOST, what);
     return save_part(c, p, err);
 }
 

@@ -17,7 +17,7 @@ static const char *const known[] = {
     "mem",         "gpus",        "gpu_type",        "pool",       "require",
     "priority",    "retries",     "retry_backoff",   "time_limit", "kill_grace",
     "warn_signal", "warn_before", "after",           "after_any",  "after_failed",
-    "array",       "max_running", "idempotency_key",
+    "array",       "max_running", "idempotency_key", "nodes",
 };
 
 static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
@@ -249,6 +249,9 @@ int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_er
     v = 0;
     if (rc == 0 && (rc = int_key(o, "max_running", 0, UINT32_MAX, &v, err)) == 0)
         spec->max_running = (uint32_t)v;
+    v = 0;
+    if (rc == 0 && (rc = int_key(o, "nodes", 1, MLQ_MAX_NODES, &v, err)) == 0)
+        spec->nodes = (uint32_t)v; /* a gang (absent: not one) */
     if (rc == 0)
         rc = str_key(o, "idempotency_key", MLQ_MAX_IDEM_KEY, &spec->idempotency_key, err);
     if (rc == 0 && spec->idempotency_key)

@@ -567,7 +567,7 @@ static void failure_reason(const struct mlq_job *job, const struct mlq_msg *rep,
                            size_t len)
 {
     const char *d = rep->u.report.detail ? rep->u.report.detail : "";
-    if (job->gang && d[0]) { /* names the node that ended the gang */
+    if (job->row.spec.nodes > 0 && d[0]) { /* names the node that ended the gang */
         snprintf(buf, len, "%s", d);
         return;
     }

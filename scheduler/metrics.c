@@ -397,8 +397,10 @@ static void walk_job(struct mlq_job *job, void *ctx)
     struct user *u = user_row(m, job->row.spec.owner);
     u->running++;
     int64_t from = job->att->assigned_ms;
+    /* a gang books its GPUs on every node */
+    int64_t nodes = job->row.spec.nodes > 0 ? job->row.spec.nodes : 1;
     if (job->row.spec.gpus > 0 && from > 0 && w->c->now_wall > from)
-        u->live_gpu_ms += (int64_t)job->row.spec.gpus * (w->c->now_wall - from);
+        u->live_gpu_ms += nodes * job->row.spec.gpus * (w->c->now_wall - from);
 }
 
 static bool used(const uint64_t *n)
