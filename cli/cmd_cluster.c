@@ -37,7 +37,12 @@
 #include "uphttp.h"
 #include "upkeys.h"
 
-#define UP_MAX_WORKERS    64
+#define UP_MAX_WORKERS 64
+/* Gang rendezvous ports: the workers share one host, so each gets its own
+ * slice (from 29400, the worker default's start) rather than the same
+ * default range, which would make two gangs' node 0 collide. */
+#define UP_RDV_FIRST      29400
+#define UP_RDV_EACH       8
 #define UP_WAIT_MS        30000
 #define UP_POLL_MS        200
 #define UP_PROBE_MS       1000
@@ -341,16 +346,32 @@ static int up_spawn_worker(struct up_daemon *d, long i, const char *dir, const s
         mlq_upkeys_argv_free(&sec);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     }
-    char cpus[32], mem[32], gpus[16], spool[MLQ_MAX_PATH];
+    char cpus[32], mem[32], gpus[16], spool[MLQ_MAX_PATH], rdv[32];
     mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof(cpus));
+    long lo = UP_RDV_FIRST + (i - 1) * UP_RDV_EACH;
+    snprintf(rdv, sizeof(rdv), "%ld-%ld", lo, lo + UP_RDV_EACH - 1);
     snprintf(mem, sizeof(mem), "%lld", (long long)o->mem);
     snprintf(gpus, sizeof(gpus), "%d", (int)o->gpus);
     snprintf(d->name, sizeof(d->name), "w%ld", i);
     snprintf(d->log, sizeof(d->log), "%s/logs/w%ld.log", dir, i);
     snprintf(spool, sizeof(spool), "%s/workers/w%ld", dir, i);
-    char *argv[] = {prog,     "--config", "none",   "--scheduler", (char *)o->listen,
-                    "--name", d->name,    "--cpus", cpus,          "--mem",
-                    mem,      "--gpus",   gpus,     "--spool",     spool,
+    char *argv[] = {prog,
+                    "--config",
+                    "none",
+                    "--scheduler",
+                    (char *)o->listen,
+                    "--name",
+                    d->name,
+                    "--cpus",
+                    cpus,
+                    "--mem",
+                    mem,
+                    "--gpus",
+                    gpus,
+                    "--spool",
+                    spool,
+                    "--rendezvous-ports",
+                    rdv,
                     NULL};
     rc = up_spawn_one(d, argv, sec, err);
     free(prog);

@@ -9,7 +9,7 @@
  * A gang's nodes each have their own log: --node K reads node K's (default
  * 0); --all reads every node's, node after node, each line prefixed with
  * "[K] " (logprefix.h), and with --follow takes turns among the nodes still
- * going, so that every node's new lines show as they come. */
+ * going, so that every node's lines show as they come. */
 #include "cmd_logs.h"
 
 #include <getopt.h>
@@ -169,7 +169,7 @@ static int logs_stream(struct mlq_cli *cli, const struct mlq_jobinfo *job,
 }
 
 /* One turn of --all --follow: a chunk from every node still going. *got
- * says whether any had new bytes. */
+ * says whether any had bytes to show. */
 static int follow_round(struct mlq_cli *cli, const struct mlq_jobinfo *job,
                         const struct logs_opts *o, struct node_log *v, uint32_t n, bool *got,
                         bool *warned, struct mlq_err *err)

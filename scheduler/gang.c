@@ -319,17 +319,21 @@ static void need_text(const struct mlq_job *job, char *buf, size_t len)
                  (double)s->cpus_m / 1000.0, (long long)(s->mem >> 20));
 }
 
-/* What the closest worker that never fits lacks: "GPUs (w7 has 4)". */
+/* What the closest worker that never fits lacks: "GPUs (w7 has 4)". The
+ * name is cut at LACK_NAME_MAX so that the text fits the caller's buffer
+ * (a release build's -Wformat-truncation proves it). */
+#define LACK_NAME_MAX 100
 static void lack_text(const struct mlq_worker *w, const struct mlq_request *r, char *buf,
                       size_t len)
 {
     int32_t g = mlq_place_gpus_total(w, r->gpu_type);
+    int nl = LACK_NAME_MAX;
     if (g < r->gpus)
-        snprintf(buf, len, "GPUs (%s has %d)", w->name, (int)g);
+        snprintf(buf, len, "GPUs (%.*s has %d)", nl, w->name, (int)g);
     else if (w->cpus_m < r->cpus_m)
-        snprintf(buf, len, "CPUs (%s has %.3g)", w->name, (double)w->cpus_m / 1000.0);
+        snprintf(buf, len, "CPUs (%.*s has %.3g)", nl, w->name, (double)w->cpus_m / 1000.0);
     else
-        snprintf(buf, len, "memory (%s has %lld MiB)", w->name, (long long)(w->mem >> 20));
+        snprintf(buf, len, "memory (%.*s has %lld MiB)", nl, w->name, (long long)(w->mem >> 20));
 }
 
 void mlq_gang_why(struct mlq_ctx *c, const struct mlq_job *job, char *text, size_t len,

@@ -61,6 +61,13 @@ int mlq_gang_on_report(struct mlq_ctx *c, const struct mlq_worker *w, struct mlq
 void mlq_gang_stop(struct mlq_ctx *c, struct mlq_job *job, const char *reason);
 /* Part p is lost (linger: its processes may remain, its booking stays).
  * May free p's job. */
+/* A finished report about a gang part no longer live (from worker w): when
+ * the part was LOST although it exited 0 before the loss, every other part
+ * of its attempt SUCCEEDED, and the gang has not started again, the attempt
+ * did succeed: the job is SUCCEEDED (*taken true), as a single job's late
+ * outcome (jobops.h). Otherwise nothing changes. */
+int mlq_gang_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w, const struct mlq_msg *rep,
+                          bool *taken, struct mlq_err *err);
 int mlq_gang_lose_part(struct mlq_ctx *c, struct mlq_gpart *p, const char *why, bool linger,
                        struct mlq_err *err);
 /* Loses the live parts on worker (NULL: parts unconfirmed past their

@@ -420,3 +420,66 @@ bool mlq_gang_reconcile_held(struct mlq_ctx *c, struct mlq_worker *w, const char
         kill_part(c, p, job->row.reason ? job->row.reason : "gang stopped");
     return true;
 }
+
+/* ---- a lost part's late outcome ----------------------------------------- */
+
+struct late_peers {
+    int32_t rank;
+    bool all_ok;
+};
+
+static int peer_ok(const struct mlq_store_part *p, void *arg)
+{
+    struct late_peers *k = arg;
+    if (p->rank != k->rank && p->a.state != MLQ_ATT_SUCCEEDED)
+        k->all_ok = false;
+    return 0;
+}
+
+/* Whether p, a LOST part of w, is the last word its gang waits for: the
+ * job is still PENDING with p's attempt its latest, the run ended before
+ * the loss (jobops.c, ended_before_loss), and every other part SUCCEEDED. */
+static struct mlq_job *late_fits(struct mlq_ctx *c, const struct mlq_worker *w,
+                                 const struct mlq_store_part *p, const struct mlq_msg *rep)
+{
+    struct mlq_job *job = mlq_jobtab_get(c->jobs, p->a.job_id);
+    int64_t end = rep->u.report.end_ms;
+    if (p->a.state != MLQ_ATT_LOST || strcmp(p->a.worker, w->name) != 0 || !job || job->live ||
+        job->held || job->row.state != MLQ_JOB_PENDING ||
+        strcmp(job->row.current_attempt, p->attempt_id) != 0 || end <= 0 || p->a.end_ms <= 0 ||
+        end + MLQ_FENCE_MARGIN_MS > p->a.end_ms)
+        return NULL;
+    struct late_peers k = {p->rank, true};
+    if (mlq_store_each_part(c->store, p->attempt_id, peer_ok, &k, NULL) < 0 || !k.all_ok)
+        return NULL;
+    return job;
+}
+
+int mlq_gang_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w, const struct mlq_msg *rep,
+                          bool *taken, struct mlq_err *err)
+{
+    *taken = false;
+    struct mlq_store_part p;
+    if (rep->u.report.phase != MLQ_PHASE_FINISHED || rep->u.report.outcome != MLQ_OUT_EXITED ||
+        rep->u.report.exit_code != 0 ||
+        mlq_store_part_get(c->store, rep->u.report.attempt_id, &p, NULL) < 0)
+        return 0;
+    struct mlq_job *job = late_fits(c, w, &p, rep);
+    struct mlq_store_attempt a;
+    int rc = 0;
+    if (job && mlq_store_attempt_get(c->store, p.attempt_id, &a, NULL) == 0) {
+        p.a.state = MLQ_ATT_SUCCEEDED;
+        p.a.exit_code = 0;
+        p.a.signal = 0;
+        p.a.end_ms = rep->u.report.end_ms;
+        rc = mlq_store_begin(c->store, err);
+        if (rc == 0)
+            rc = mlq_store_part_save(c->store, &p, err);
+        if (rc == 0)
+            rc = mlq_jobops_take_late(c, job, &a, rep, err);
+        *taken = rc == 0;
+        mlq_store_attempt_free(&a);
+    }
+    mlq_store_attempt_free(&p.a);
+    return rc;
+}

@@ -781,10 +781,18 @@ int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
         mlq_store_attempt_get(c->store, rep->u.report.attempt_id, &a, NULL) < 0)
         return 0;
     struct mlq_job *job = ended_before_loss(rep, &a) ? waiting_after_loss(c, w, &a) : NULL;
-    int rc = job ? mlq_jobtab_set_attempt(c->jobs, job, &a) : 0;
+    int rc = job ? mlq_jobops_take_late(c, job, &a, rep, err) : 0;
     mlq_store_attempt_free(&a);
-    if (!job || rc < 0)
-        return rc < 0 ? mlq_err_set(err, rc, "out of memory") : 0;
+    *taken = job && rc == 0;
+    return rc;
+}
+
+int mlq_jobops_take_late(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_store_attempt *a,
+                         const struct mlq_msg *rep, struct mlq_err *err)
+{
+    int rc = mlq_jobtab_set_attempt(c->jobs, job, a);
+    if (rc < 0)
+        return mlq_err_set(err, rc, "out of memory");
     mlq_queue_remove(c->queue, job);
     if (job->row.node_failures > 0)
         job->row.node_failures--;
@@ -799,7 +807,6 @@ int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
         rc = fail_or_retry(c, job, rep, err);
     if (rc < 0)
         return rc;
-    *taken = true;
     mlq_info("job %.8s %s: the outcome of its lost attempt %.8s came late, and nothing ran since",
              job->row.id, mlq_job_state_name(job->row.state), rep->u.report.attempt_id);
     maybe_forget(c, job);

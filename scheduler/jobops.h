@@ -63,6 +63,10 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
  * changes. */
 int mlq_jobops_late_outcome(struct mlq_ctx *c, const struct mlq_worker *w,
                             const struct mlq_msg *rep, bool *taken, struct mlq_err *err);
+/* Makes rep the outcome of job's LOST attempt a, the job still waiting to
+ * run again (the rule above; gang.h applies it to a gang's lost part). */
+int mlq_jobops_take_late(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_store_attempt *a,
+                         const struct mlq_msg *rep, struct mlq_err *err);
 int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason,
                       struct mlq_err *err);
 /* The live attempt is lost (not acknowledged in time, gone with its

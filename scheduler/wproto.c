@@ -273,13 +273,23 @@ static int report_ack(struct mlq_ctx *c, const struct mlq_peer *peer, const stru
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
 
+/* Frees what a lost attempt (or gang part) still held on w, now that its
+ * report says its processes are gone. The room may be all a pending job
+ * waits for, and nothing else may come to call a placement pass: call one. */
+static bool release_leftover(struct mlq_ctx *c, struct mlq_worker *w, const struct mlq_msg *msg)
+{
+    if (!mlq_leftover_release(w, msg->u.report.attempt_id))
+        return false;
+    c->dirty = true;
+    return true;
+}
+
 /* A report about a live gang part (gang.h). */
 static int on_part_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_worker *w,
                           struct mlq_gpart *part, const struct mlq_msg *msg, struct mlq_err *err)
 {
     bool accepted;
-    if (msg->u.report.phase == MLQ_PHASE_FINISHED &&
-        mlq_leftover_release(w, msg->u.report.attempt_id))
+    if (msg->u.report.phase == MLQ_PHASE_FINISHED && release_leftover(c, w, msg))
         mlq_info("gang part %.8s on worker %s is over: its resources are free",
                  msg->u.report.attempt_id, w->name);
     int rc = mlq_gang_on_report(c, w, part, msg, &accepted, err);
@@ -308,11 +318,12 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         rc = mlq_jobops_started(c, job, err);
     else if (current)
         rc = mlq_jobops_finished(c, job, msg, err);
-    else if (msg->u.report.phase == MLQ_PHASE_FINISHED &&
-             mlq_leftover_release(w, msg->u.report.attempt_id))
+    else if (msg->u.report.phase == MLQ_PHASE_FINISHED && release_leftover(c, w, msg))
         mlq_info("attempt %.8s on worker %s is over: its resources are free",
                  msg->u.report.attempt_id, w->name);
     if (!current && (rc = mlq_jobops_late_outcome(c, w, msg, &accepted, err)) == 0 && !accepted)
+        rc = mlq_gang_late_outcome(c, w, msg, &accepted, err);
+    if (!current && rc == 0 && !accepted)
         accepted = stale_report_accepted(c, msg, w);
     if (!current && msg->u.report.phase == MLQ_PHASE_FINISHED)
         mlq_deliver_fence_ended(c, msg->u.report.attempt_id);

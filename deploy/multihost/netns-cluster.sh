@@ -10,16 +10,19 @@
 #
 # usage (as root: namespaces and links need CAP_NET_ADMIN):
 #   netns-cluster.sh up DIR         make the network, the keys, start the
-#                                   scheduler and 3 workers, wait until UP
+#                                   scheduler and the workers (3 unless
+#                                   MLQ_NETNS_WORKERS says), wait until UP
 #   netns-cluster.sh down DIR       stop everything `up` started (pid files)
 #                                   and delete every namespace and link it made
 #   netns-cluster.sh demo [DIR]     up, a few jobs across the hosts, status,
 #                                   down (DIR: a fresh temp dir by default)
 #   netns-cluster.sh mlq DIR ARGS   the admin's CLI, run on the scheduler host
 #   netns-cluster.sh exec DIR HOST CMD...
-#                                   CMD inside HOST's namespace (sched, w1..w3)
+#                                   CMD inside HOST's namespace (sched, w1..wN)
 #   netns-cluster.sh cut DIR HOST   unplug HOST's cable (its switch port down)
 #   netns-cluster.sh mend DIR HOST  plug it back in
+#   netns-cluster.sh start DIR HOST start worker HOST's daemon again (after it
+#                                   was stopped or killed), as `up` did
 #
 # Isolation: every namespace name starts with a prefix unique to the run
 # (mlq + 6 random hex digits, kept in DIR/cluster.env), and every link is
@@ -34,7 +37,10 @@
 # MLQ_NETNS_LEASE (the scheduler's --heartbeat and --lease, default 1s and
 # 5s, short so that a cut host shows quickly), MLQ_NETNS_USER (the user
 # whose key submits the demo's jobs, and whose Unix account runs them on the
-# workers; default nobody).
+# workers; default nobody), MLQ_NETNS_WORKERS (how many worker hosts, w1 to
+# wN, 1 to 9; default 3), MLQ_NETNS_GPUS (the fake GPUs each worker offers
+# with --gpus: one number for all, or a comma-separated list in worker
+# order; default 0).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,7 +51,12 @@ fi
 bin() { if [ -n "${MLQ_BIN_DIR:-}" ]; then echo "$MLQ_BIN_DIR/$1"; else command -v "$1"; fi; }
 
 PORT=7710
-WORKERS=(w1 w2 w3)
+NWORKERS=${MLQ_NETNS_WORKERS:-3}
+case "$NWORKERS" in [1-9]) ;; *)
+    echo "netns-cluster: MLQ_NETNS_WORKERS: expected 1 to 9, got '$NWORKERS'" >&2
+    exit 2 ;;
+esac
+GPUS=${MLQ_NETNS_GPUS:-0}
 HEARTBEAT=${MLQ_NETNS_HEARTBEAT:-1s}
 LEASE=${MLQ_NETNS_LEASE:-5s}
 JOB_USER=${MLQ_NETNS_USER:-nobody}
@@ -63,15 +74,39 @@ host_num() { case $1 in sched) echo 1 ;; w[1-9]) echo $((10 + ${1#w})) ;; *) ret
 node_addr() { echo "$SUBNET.$(host_num "$1")"; }
 node_ns() { echo "$PREFIX-$1"; }
 
+# WORKERS: the worker hosts' names, w1 to wNWORKERS.
+set_workers() {
+    local i
+    WORKERS=()
+    for ((i = 1; i <= NWORKERS; i++)); do WORKERS+=("w$i"); done
+}
+set_workers
+
+# gpus_of wN: the fake GPUs worker N offers (MLQ_NETNS_GPUS: one number for
+# every worker, or the N-th of a comma-separated list).
+gpus_of() {
+    local n=${1#w} list
+    IFS=, read -r -a list <<<"$GPUS"
+    if [ "${#list[@]}" -le 1 ]; then n=1; fi
+    local g=${list[$((n - 1))]:-}
+    case "$g" in '' | *[!0-9]*) die "MLQ_NETNS_GPUS: no GPU count for $1 in '$GPUS'" ;; esac
+    echo "$g"
+}
+
 # Reads what `up` recorded about DIR's cluster.
 load_env() {
     local dir=$1
     [ -f "$dir/cluster.env" ] || die "no cluster in $dir (no cluster.env)"
+    NWORKERS=3 # a cluster.env written before the count was recorded had 3
     # shellcheck source=/dev/null
     . "$dir/cluster.env"
     case "$PREFIX" in mlq[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;; *)
         die "bad PREFIX in $dir/cluster.env" ;;
     esac
+    case "$NWORKERS" in [1-9]) ;; *) die "bad NWORKERS in $dir/cluster.env" ;; esac
+    case "$GPUS" in *[!0-9,]*) die "bad GPUS in $dir/cluster.env" ;; esac
+    case "$HEARTBEAT" in *[!0-9a-z.]*) die "bad HEARTBEAT in $dir/cluster.env" ;; esac
+    set_workers
 }
 
 # ------------------------------------------------------------- network
@@ -85,7 +120,9 @@ claim_prefix() {
         PREFIX=mlq$hex
         SUBNET=10.213.$((0x${hex:0:2}))
         if ip netns add "$PREFIX-sw" 2>/dev/null; then
-            printf 'PREFIX=%s\nSUBNET=%s\n' "$PREFIX" "$SUBNET" >"$dir/cluster.env"
+            # what `start` needs to start a worker again as `up` did
+            printf 'PREFIX=%s\nSUBNET=%s\nNWORKERS=%s\nGPUS=%s\nHEARTBEAT=%s\n' "$PREFIX" \
+                "$SUBNET" "$NWORKERS" "$GPUS" "$HEARTBEAT" >"$dir/cluster.env"
             return 0
         fi
     done
@@ -233,7 +270,7 @@ start_worker() {
         --scheduler "tcp://$(node_addr sched):$PORT" --name "$w" \
         --key "$DIR/$w/etc/worker.key" --scheduler-key "$DIR/$w/etc/server.key.pub" \
         --advertise-addr "$(node_addr "$w")" --label "host=$w" \
-        --spool "$DIR/$w/spool" --cpus 2 --mem 1G --gpus 0 --heartbeat "$HEARTBEAT"
+        --spool "$DIR/$w/spool" --cpus 2 --mem 1G --gpus "$(gpus_of "$w")" --heartbeat "$HEARTBEAT"
 }
 
 all_up() {
@@ -249,6 +286,8 @@ print(sum(w["state"] == "UP" for w in json.load(sys.stdin)["workers"]))')
 cmd_up() {
     [ "$(id -u)" = 0 ] || die "run as root (network namespaces need CAP_NET_ADMIN)"
     command -v ip >/dev/null || die "no 'ip' command (install iproute2)"
+    local w
+    for w in "${WORKERS[@]}"; do gpus_of "$w" >/dev/null; done
     mkdir -p "$DIR/logs" "$DIR/pids"
     chmod 700 "$DIR"
     claim_prefix "$DIR"
@@ -311,13 +350,13 @@ cmd_demo() {
 
 down_on_failure() { [ "$1" = 0 ] || cmd_down; }
 
-usage() { sed -n '11,24p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '11,26p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 main() {
     local cmd=${1:-}
     DIR=${2:-}
     case "$cmd" in
-    up | down | mlq | exec | cut | mend) [ -n "$DIR" ] || { usage >&2; exit 2; } ;;
+    up | down | mlq | exec | cut | mend | start) [ -n "$DIR" ] || { usage >&2; exit 2; } ;;
     demo) ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -335,6 +374,13 @@ main() {
     demo) cmd_demo ;;
     mlq) load_env "$DIR"; admin_mlq "$@" ;;
     exec) load_env "$DIR"; host_num "${1:-}" >/dev/null || die "no host '${1:-}'"; in_ns "$@" ;;
+    start)
+        load_env "$DIR"
+        case " ${WORKERS[*]} " in *" ${1:-} "*) ;; *) die "no worker host '${1:-}'" ;; esac
+        if pid=$(pid_of "$DIR/pids/$1.pid") && [ -n "$pid" ] && ours "$pid"; then
+            die "$1's worker runs already (pid $pid)"
+        fi
+        start_worker "$1" ;;
     cut | mend)
         load_env "$DIR"
         host_num "${1:-}" >/dev/null || die "no host '${1:-}'"

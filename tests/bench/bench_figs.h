@@ -25,6 +25,10 @@ struct bfig_cfg {
     int place_workers;           /* simulated workers for placement_us */
     int place_reps;              /* placement decisions timed */
     uint32_t place_shapes;       /* sizes of those jobs for placement_shapes_us; <= 1 = skipped */
+    int gang_workers;            /* simulated workers (1 CPU each) for the gang figures */
+    uint32_t gang_nodes;         /* nodes of every gang */
+    uint64_t gang_jobs;          /* gangs submitted for gang_place_per_s */
+    int gang_lat;                /* single gangs timed for gang_place_ms */
 };
 
 int bfig_submit_single(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
@@ -35,6 +39,8 @@ int bfig_rss(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
 int bfig_placement(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
 /* submit_array_10k_ms: one 10,000-task array submission, reply included. */
 int bfig_array(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
+/* gang_place_per_s and gang_place_ms (bench_gang.c). */
+int bfig_gang(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
 
 /* Prints `name: value unit` (value with `decimals` digits) and flushes. */
 void bfig_print(const char *name, double value, int decimals, const char *unit);

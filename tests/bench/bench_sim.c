@@ -45,6 +45,8 @@ static int send_register(struct bsim *s, struct simw *w, struct mlq_err *err)
     m.u.reg.cpus_m = s->o.cpus_m;
     m.u.reg.mem = s->o.mem;
     m.u.reg.gpus = 0;
+    m.u.reg.rdv_lo = s->o.rdv_lo;
+    m.u.reg.rdv_hi = s->o.rdv_hi;
     /* Holds nothing: a fresh worker, or one whose attempts the scheduler may
      * declare lost; neither happens in a benchmark run. */
     return mlq_transport_send(w->sock, &m, err);
@@ -118,6 +120,7 @@ static int on_assign(struct bsim *s, int idx, const struct mlq_msg *m, struct ml
 {
     struct simw *w = &s->w[idx];
     s->st.assigned++;
+    s->st.gang_assigned += m->u.assign.gang.nnodes > 0;
     s->st.last_assign_ns = bproc_now_ns();
     s->st.last_assign_worker = idx;
     int rc = send_report(w, m->u.assign.attempt_id, MLQ_PHASE_STARTED, err);

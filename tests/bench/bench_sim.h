@@ -20,8 +20,9 @@ struct bsim_opts {
     const char *endpoint;
     const char *prefix; /* worker names are PREFIX-0000, PREFIX-0001, ... */
     int nworkers;
-    int64_t cpus_m, mem; /* declared by every worker */
-    bool hold;           /* keep attempts running until bsim_finish() */
+    int64_t cpus_m, mem;    /* declared by every worker */
+    bool hold;              /* keep attempts running until bsim_finish() */
+    int32_t rdv_lo, rdv_hi; /* gang rendezvous ports offered in register; 0 = none */
 };
 
 struct bsim_stats {
@@ -32,6 +33,7 @@ struct bsim_stats {
     uint64_t fenced;         /* reports acknowledged with accepted: false */
     uint64_t errors;         /* `error` replies and undecodable messages */
     uint64_t kills;          /* `kill` messages (not expected) */
+    uint64_t gang_assigned;  /* `assign`s that carried a gang map (a node part) */
     int64_t last_assign_ns;  /* CLOCK_MONOTONIC when the last assign was read */
     int last_assign_worker;  /* its worker's index */
     char last_error[MLQ_ERR_MSG_MAX];

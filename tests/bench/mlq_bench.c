@@ -32,7 +32,7 @@ static const struct {
 } scenarios[] = {
     {"single", bfig_submit_single}, {"bulk", bfig_submit_bulk}, {"dispatch", bfig_dispatch},
     {"latency", bfig_latency},      {"rss", bfig_rss},          {"placement", bfig_placement},
-    {"array", bfig_array},
+    {"array", bfig_array},          {"gang", bfig_gang},
 };
 #define NSCEN (sizeof scenarios / sizeof scenarios[0])
 
@@ -51,7 +51,8 @@ static void usage(FILE *f)
             "Benchmarks a real mlq-scheduler with simulated workers and clients.\n\n"
             "  --quick          short run: fewer jobs, one run per figure, no 1M RSS\n"
             "  --only LIST      scenarios to run, comma-separated, from:\n"
-            "                   single,bulk,dispatch,latency,rss,placement,array (default all)\n"
+            "                   single,bulk,dispatch,latency,rss,placement,array,gang\n"
+            "                   (default all)\n"
             "  --reps N         runs per throughput figure, median printed (default 3;\n"
             "                   1 with --quick; at most %d)\n"
             "  --bin-dir DIR    where mlq-scheduler, mlq-worker, mlq-shim and\n"
@@ -168,6 +169,10 @@ static struct bfig_cfg make_cfg(const struct opts *o)
         .place_workers = 1000,
         .place_reps = 50,
         .place_shapes = 1000,
+        .gang_workers = 1000,
+        .gang_nodes = 8,
+        .gang_jobs = 2000,
+        .gang_lat = 50,
     };
     if (o->quick) {
         c.reps = 1;
@@ -176,6 +181,8 @@ static struct bfig_cfg make_cfg(const struct opts *o)
         c.rss_big = 0;
         c.place_reps = 10;
         c.place_shapes = 0;
+        c.gang_jobs = 500;
+        c.gang_lat = 10;
     }
     if (o->reps)
         c.reps = o->reps;

@@ -5,7 +5,8 @@
 # usage errors (worker --rendezvous-ports, submit --nodes, --nodes with
 # --array); a gang of two where every node sees its rank, the node count,
 # node 0's address and port (from node 0's worker's range), WORLD_SIZE and
-# the hostfile; `mlq logs --node K` and `--all` ([K] prefixes); `mlq status`
+# the hostfile; `mlq logs --node K` and `--all` ([K] prefixes, and -f
+# following both nodes of a running gang to its end); `mlq status`
 # (nodes line, rank table, --json parts) and `mlq list` (NODES); node 0's
 # port held by another process: "could not start: rendezvous port P is in
 # use" and the gang fails as one.
@@ -72,6 +73,19 @@ echo "$OUT" | grep -E "^1 +$W1 +127\.0\.0\.1 +SUCCEEDED " >/dev/null || fail "no
 ok mlq list
 echo "$OUT" | head -1 | grep -E 'WORKER +NODES +CPUS' >/dev/null || fail "list header: $OUT"
 echo "$OUT" | grep -E "^${J:0:8} +gang +SUCCEEDED +$W0 +2 " >/dev/null || fail "list row: $OUT"
+
+# ---- following every node of a gang while it runs
+ok mlq submit --nodes 2 -- sh -c 'for i in 1 2 3; do echo "n$MLQ_NODE_RANK:$i"; sleep 0.3; done'
+J3=$OUT
+ok mlq logs "$J3" --all -f
+assert_eq "[0] n0:1
+[0] n0:2
+[0] n0:3" "$(echo "$OUT" | grep -F '[0] ')" "node 0's lines, followed"
+assert_eq "[1] n1:1
+[1] n1:2
+[1] n1:3" "$(echo "$OUT" | grep -F '[1] ')" "node 1's lines, followed"
+assert_eq 6 "$(echo "$OUT" | wc -l)" "nothing but the two nodes' lines"
+assert_eq SUCCEEDED "$(job_state "$J3")" "state once logs -f returned"
 
 # ---- node 0's port taken: could not start, and the gang fails as one
 python3 -c '

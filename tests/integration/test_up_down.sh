@@ -33,6 +33,13 @@ SCHED=$(pidfile_pid "$STATE/scheduler.pid")
 pid_alive "$SCHED" || fail "scheduler not running after mlq up"
 mapfile -t WPIDS < <(find "$STATE" -name worker.pid -exec awk '{print $1}' {} \;)
 assert_eq 2 "${#WPIDS[@]}" "worker pid files"
+# workers on one machine: each its own slice of gang rendezvous ports
+for w in 1 2; do
+    p=$(awk '{print $1}' "$STATE/workers/w$w/worker.pid")
+    lo=$((29400 + (w - 1) * 8))
+    assert_contains "$(tr '\0' ' ' <"/proc/$p/cmdline")" "--rendezvous-ports $lo-$((lo + 7))" \
+        "w$w's rendezvous ports"
+done
 CFG=$(cat "$MLQ_CONFIG")
 # the HTTP API: up printed its URL and an admin token for us
 URL=$(cat "$STATE/http.url")

@@ -430,6 +430,53 @@ static void test_lost_part_requeues_after_fence(void **state)
     commit(c);
 }
 
+/* A lost part that had exited 0 before the loss, like every other part,
+ * its report gone down with its worker: when the report comes late, while
+ * the gang still waits to run again, the attempt did succeed (the rule of
+ * a single job's late outcome): SUCCEEDED after one run, not a second. */
+static void test_lost_part_late_success(void **state)
+{
+    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3});
+    char id[MLQ_ID_LEN + 1], part1[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    strcpy(part1, job->gang->parts[1].row.a.id);
+    struct mlq_worker *lost = mlq_workers_at(c->workers, job->gang->parts[1].widx);
+    int64_t ended = c->now_wall; /* part 1 exits 0; its report is lost with its worker */
+    part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 0);
+    part_report(c, job, 2, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 0);
+    c->now_mono += c->lease_ms + 1;
+    c->now_wall += c->lease_ms + 1;
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++)
+        if (mlq_workers_at(c->workers, i) != lost)
+            mlq_workers_at(c->workers, i)->last_seen_mono = c->now_mono;
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING); /* requeued as one */
+
+    lost->state = MLQ_WORKER_UP;
+    lost->last_seen_mono = c->now_mono;
+    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    memcpy(m.u.report.attempt_id, part1, sizeof m.u.report.attempt_id);
+    m.u.report.phase = MLQ_PHASE_FINISHED;
+    m.u.report.outcome = MLQ_OUT_EXITED;
+    m.u.report.end_ms = ended;
+    speak_as(c, lost->name);
+    assert_int_equal(mlq_wproto_on_report(c, &lost->peer, &m, NULL), 0);
+    commit(c);
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
+    assert_int_equal(row.state, MLQ_JOB_SUCCEEDED);
+    assert_int_equal(row.attempts, 1);
+    assert_int_equal(row.node_failures, 0);
+    mlq_store_job_free(&row);
+    struct mlq_store_part p;
+    assert_int_equal(mlq_store_part_get(c->store, part1, &p, NULL), 0);
+    assert_int_equal(p.a.state, MLQ_ATT_SUCCEEDED);
+    mlq_store_attempt_free(&p.a);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0); /* nothing runs again */
+    assert_int_equal(used_cpus(c), 0);
+}
+
 static void test_stale_part_reports(void **state)
 {
     struct mlq_ctx *c = &((struct fx *)*state)->c;
@@ -554,6 +601,42 @@ static void test_restart_unconfirmed_part_lost(void **state)
     assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
     /* the other worker never comes back: its part is lost after a lease */
     c->now_mono += c->lease_ms + 1;
+    w->last_seen_mono = c->now_mono;
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
+    assert_true(job->gang->stopping);
+    assert_int_equal(job->gang->parts[1].row.a.state, MLQ_ATT_LOST);
+    part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
+    assert_int_equal(job->row.state, MLQ_JOB_PENDING);
+    commit(c);
+}
+
+/* As the loop runs it: lease checks come every tick, the first ones long
+ * before any part's confirmation is due; they must keep watching the
+ * unconfirmed part until its deadline. */
+static void test_restart_unconfirmed_part_lost_after_early_ticks(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_ctx *c = &f->c;
+    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
+    char id[MLQ_ID_LEN + 1], part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
+    strcpy(id, job->row.id);
+    strcpy(part0, job->gang->parts[0].row.a.id);
+    strcpy(w0, job->gang->parts[0].row.a.worker);
+    commit(c);
+    sched_ctx_close(c);
+    sched_ctx_open(c, f->path, 5000);
+    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    job = mlq_jobtab_get(c->jobs, id);
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* a tick at once */
+    struct mlq_worker *w = up(c, w0, 0);
+    struct mlq_held_attempt held = {.finished = false};
+    strcpy(held.attempt_id, part0);
+    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+    c->now_mono += c->lease_ms / 2;
+    w->last_seen_mono = c->now_mono;
+    assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* not due yet */
+    assert_false(job->gang->stopping);
+    c->now_mono += c->lease_ms / 2 + 1;
     w->last_seen_mono = c->now_mono;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     assert_true(job->gang->stopping);
@@ -704,6 +787,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_stops_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_partly_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_part_late_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost_after_early_ticks, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_gang_not_starved_by_small_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_hold_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_why_larger_than_cluster, setup, teardown),

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""One node part of a chaos-test gang: stamps its run, waits at a barrier
+for every rank of its attempt, sleeps, exits as told.
+
+usage: gang_job.py STAMP_DIR DURATION_MS MODE [BARRIER_S]
+
+DURATION_MS: milliseconds, or hold1:MS (attempt 1 sleeps until it is
+stopped, later attempts MS).
+
+Stamps (one O_APPEND write each, CLOCK_MONOTONIC ns) go to
+STAMP_DIR/<MLQ_JOB_ID>:
+    PREV attempt rank pid alive|dead ns
+                            a rank of an earlier attempt with no END or TERM
+                            stamp: was it still going as this one began?
+    START attempt rank pid ns
+    ALL attempt rank ns     every rank of this attempt has stamped START
+    ALONE attempt rank ns   BARRIER_S (default 30) passed without every rank
+                            of its attempt starting: a node left running
+                            alone; it exits 99
+    END attempt rank pid ns rc
+    TERM attempt rank pid ns  on SIGTERM (then exit 143)
+MODE: ok (exit 0) or fail:R:CODE (rank R exits CODE after a fifth of the
+sleep, on every attempt; the other ranks, still sleeping, must be stopped).
+"""
+import os
+import signal
+import sys
+import time
+
+
+def stamp(path, line):
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return [line.split() for line in f]
+    except FileNotFoundError:
+        return []
+
+
+def alive(pid, job_id):
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+        with open("/proc/%s/environ" % pid, "rb") as f:
+            return ("MLQ_JOB_ID=" + job_id).encode() in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def check_earlier(path, job_id, attempt, rank):
+    started, ended = {}, set()
+    for p in read(path):
+        if len(p) >= 5 and p[0] == "START" and int(p[1]) < attempt:
+            started[p[3]] = (p[1], p[2])
+        elif len(p) >= 5 and p[0] in ("END", "TERM"):
+            ended.add(p[3])
+    for pid, (att, rk) in started.items():
+        if pid not in ended:
+            state = "alive" if alive(pid, job_id) else "dead"
+            stamp(path, "PREV %s %s %s %s %d" % (att, rk, pid, state, time.monotonic_ns()))
+
+
+def barrier(path, attempt, nnodes, limit_s):
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        ranks = {p[2] for p in read(path) if len(p) >= 5 and p[0] == "START" and p[1] == attempt}
+        if len(ranks) >= nnodes:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def main():
+    stamp_dir, dur, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    limit_s = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
+    job = os.environ["MLQ_JOB_ID"]
+    attempt = os.environ["MLQ_ATTEMPT"]
+    if dur.startswith("hold1:"):
+        dur_ms = 600000 if attempt == "1" else int(dur[6:])
+    else:
+        dur_ms = int(dur)
+    rank = int(os.environ["MLQ_NODE_RANK"])
+    nnodes = int(os.environ["MLQ_NNODES"])
+    path = os.path.join(stamp_dir, job)
+    pid = os.getpid()
+
+    def on_term(_sig, _frame):
+        stamp(path, "TERM %s %d %d %d" % (attempt, rank, pid, time.monotonic_ns()))
+        os._exit(143)
+
+    signal.signal(signal.SIGTERM, on_term)
+    check_earlier(path, job, int(attempt), rank)
+    stamp(path, "START %s %d %d %d" % (attempt, rank, pid, time.monotonic_ns()))
+    if not barrier(path, attempt, nnodes, limit_s):
+        stamp(path, "ALONE %s %d %d" % (attempt, rank, time.monotonic_ns()))
+        stamp(path, "END %s %d %d %d 99" % (attempt, rank, pid, time.monotonic_ns()))
+        sys.exit(99)
+    stamp(path, "ALL %s %d %d" % (attempt, rank, time.monotonic_ns()))
+    rc, sleep_ms = 0, dur_ms
+    if mode.startswith("fail:"):
+        _, r, code = mode.split(":")
+        if int(r) == rank:
+            rc, sleep_ms = int(code), dur_ms // 5
+    elif mode != "ok":
+        sys.exit("gang_job.py: unknown mode " + mode)
+    time.sleep(sleep_ms / 1000.0)
+    stamp(path, "END %s %d %d %d %d" % (attempt, rank, pid, time.monotonic_ns(), rc))
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    main()
