@@ -345,6 +345,8 @@ static void test_started_only_when_all_started(void **state)
     up(c, "w1", 0);
     up(c, "w2", 0);
     struct mlq_job *job = submit(c, &(struct opts){.nodes = 2});
+    char id[MLQ_ID_LEN + 1];
+    snprintf(id, sizeof id, "%s", job->row.id);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     part_report(c, job, 1, MLQ_PHASE_STARTED, MLQ_OUT_NONE, 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
@@ -353,9 +355,14 @@ static void test_started_only_when_all_started(void **state)
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 0);
     assert_int_equal(job->row.state, MLQ_JOB_RUNNING); /* node 1 still runs */
     part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 0);
-    assert_int_equal(job->row.state, MLQ_JOB_SUCCEEDED);
+    /* ended: the table has let the job go (job is freed) */
+    assert_null(mlq_jobtab_get(c->jobs, id));
     assert_int_equal(used_cpus(c), 0);
     commit(c);
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
+    assert_int_equal(row.state, MLQ_JOB_SUCCEEDED);
+    mlq_store_job_free(&row);
 }
 
 static void test_one_part_fails_stops_others(void **state)
