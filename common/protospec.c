@@ -202,6 +202,17 @@ int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     return rc;
 }
 
+int mlq_protospec_read_at(const struct mlq_mpk_map *m, const char *key, struct mlq_jobspec *s)
+{
+    struct mlq_mpk_map sub;
+    int rc = mlq_mpk_read_map(m, key, key, &sub);
+    if (rc == 0)
+        rc = mlq_protospec_read(&sub, s);
+    if (rc < 0)
+        mlq_proto_jobspec_free(s);
+    return rc;
+}
+
 /* ---- syntax of labels, pools and GPU types ------------------------------ */
 
 static bool key_char(char c)

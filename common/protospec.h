@@ -1,9 +1,10 @@
-/* protospec: the job spec half of the wire protocol, private to proto.c.
+/* protospec: the job spec half of the wire protocol, private to the proto* modules.
  *
  * proto.c grew past what one file should hold; the job spec (its encoding,
  * decoding, checks, copies) and the "k=v" label lists that specs and workers
  * share live here. The public entry points stay in proto.h
- * (mlq_proto_jobspec_*, mlq_proto_*_check); this header is for proto.c only. */
+ * (mlq_proto_jobspec_*, mlq_proto_*_check); this header is for the proto*
+ * modules only. */
 #ifndef MLQ_PROTOSPEC_H
 #define MLQ_PROTOSPEC_H
 
@@ -18,6 +19,8 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *spec);
 /* Reads a spec map and applies mlq_proto_jobspec_check(); a violation is
  * MLQ_EPROTO. On failure the caller frees *spec (it may be half filled). */
 int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *spec);
+/* The spec nested under key (submit, assign); freed again on failure. */
+int mlq_protospec_read_at(const struct mlq_mpk_map *m, const char *key, struct mlq_jobspec *spec);
 /* Reads the optional array of "k=v" labels under key (absent or nil: none),
  * each checked by mlq_proto_label_check(). Allocates *out (NULL when
  * empty); frees it again on failure. */

@@ -1,0 +1,358 @@
+/* Unit tests for common/protospec through common/proto: job specs in
+ * submit and assign refused when out of bounds (retry fields, placement
+ * keys), and the checks and copies of mlq_proto_jobspec_*. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "jobstate.h"
+#include "mpk.h"
+#include "proto.h"
+#include "proto_fixture.h"
+#include "proto_sample.h"
+#include "protousage.h"
+
+static void test_reject_spec(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.argc = 0;
+    expect_msg_reject(&m, "'argv' must have 1..1024 entries");
+
+    char *empty_cmd[] = {""};
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.argv = empty_cmd;
+    m.u.submit.spec.argc = 1;
+    expect_msg_reject(&m, "argv[0]");
+
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.spec.cpus_m = 0;
+    expect_msg_reject(&m, "'cpus_m' out of range");
+
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.spec.workdir = "relative";
+    expect_msg_reject(&m, "workdir must be an absolute path");
+
+    char *bad_env[] = {"=x"};
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.env = bad_env;
+    m.u.submit.spec.envc = 1;
+    expect_msg_reject(&m, "env[0] is not KEY=VALUE");
+
+    int32_t bad_gpu[] = {MLQ_MAX_GPUS};
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.gpu_ids = bad_gpu;
+    m.u.assign.ngpu_ids = 1;
+    expect_msg_reject(&m, "'gpu_ids' entries must be integers below 64");
+}
+
+static void test_reject_retry_fields(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.retries = MLQ_MAX_RETRIES + 1;
+    expect_msg_reject(&m, "'retries' out of range");
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.spec.time_limit_ms = MLQ_MAX_TIME_MS + 1;
+    expect_msg_reject(&m, "'time_limit_ms' out of range");
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.kill_grace_ms = -1;
+    expect_msg_reject(&m, "'kill_grace_ms' out of range");
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.warn_signal = 65;
+    expect_msg_reject(&m, "'warn_signal' out of range");
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.warn_before_ms = m.u.submit.spec.time_limit_ms;
+    expect_msg_reject(&m, "before the time limit");
+
+    struct mlq_mpk_out o;
+    raw_begin(&o, 5, "heartbeat");
+    mlq_mpk_kv_str(&o.pk, "name", "w");
+    mlq_mpk_kv_int(&o.pk, "draining", 1);
+    raw_reject(&o, "'draining' must be a boolean");
+
+    static struct mlq_attemptinfo many[MLQ_MAX_ATTEMPT_INFO + 1];
+    for (size_t i = 0; i < N(many); i++) {
+        many[i] = sample_attempts[2];
+        many[i].num = (int32_t)i + 1;
+    }
+    fill_sample(MLQ_MSG_JOB_LIST, &m);
+    sample_jobs[0].attempts = many;
+    sample_jobs[0].nattempts = MLQ_MAX_ATTEMPT_INFO + 1;
+    expect_msg_reject(&m, "'attempts' must have 0..256 entries");
+    sample_jobs[0].nattempts = MLQ_MAX_ATTEMPT_INFO;
+    roundtrip(&m);
+    sample_jobs[0].nattempts = 1;
+    many[0].state = MLQ_ATT_STATE_COUNT; /* encodes as "?" */
+    expect_msg_reject(&m, "'state' has an unknown value");
+}
+
+static void test_reject_placement_spec(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.priority = MLQ_MAX_PRIORITY + 1;
+    expect_msg_reject(&m, "'priority' out of range");
+    m.u.submit.spec.priority = -MLQ_MAX_PRIORITY - 1;
+    expect_msg_reject(&m, "'priority' out of range");
+    fill_sample(MLQ_MSG_ASSIGN, &m);
+    m.u.assign.spec.pool = "a b";
+    expect_msg_reject(&m, "spec: pool may hold only printable");
+    m.u.assign.spec.pool = "a/b";
+    expect_msg_reject(&m, "spec: pool may hold only printable");
+    m.u.assign.spec.pool = "";
+    expect_msg_reject(&m, "spec: pool is empty");
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    m.u.submit.spec.gpu_type = "H100";
+    expect_msg_reject(&m, "spec: gpu_type may hold only a-z 0-9 _ -");
+    m.u.submit.spec.gpu_type = "abcdefghijabcdefghijabcdefghijabc"; /* 33 */
+    expect_msg_reject(&m, "'gpu_type' is longer than 32 bytes");
+    m.u.submit.spec.gpu_type = "a100";
+    m.u.submit.spec.gpus = 0;
+    expect_msg_reject(&m, "a GPU type needs at least one GPU");
+
+    static const struct {
+        const char *label, *want;
+    } bad[] = {
+        {"noequals", "require[1] must be KEY=VALUE"},
+        {"=v", "require[1] must be KEY=VALUE"},
+        {"k=v w", "require[1] has a VALUE with spaces"},
+        {"k=v\tw", "require[1] has a VALUE with spaces"},
+        {"k!=v", "require[1] has a KEY with characters"},
+        {"k y=v", "require[1] has a KEY with characters"},
+    };
+    char *req[2] = {"ok=1", NULL};
+    for (size_t i = 0; i < N(bad); i++) {
+        fill_sample(MLQ_MSG_SUBMIT, &m);
+        req[1] = (char *)bad[i].label;
+        m.u.submit.spec.require = req;
+        m.u.submit.spec.nrequire = 2;
+        expect_msg_reject(&m, bad[i].want);
+    }
+    char long_label[MLQ_MAX_LABEL_LEN + 2];
+    memset(long_label, 'k', sizeof long_label - 1);
+    long_label[1] = '=';
+    long_label[sizeof long_label - 1] = '\0';
+    req[1] = long_label;
+    expect_msg_reject(&m, "'require' is longer than 128 bytes");
+    long_label[MLQ_MAX_LABEL_LEN] = '\0'; /* exactly the bound */
+    roundtrip(&m);
+
+    char *many[MLQ_MAX_LABELS + 1];
+    for (size_t i = 0; i < N(many); i++)
+        many[i] = "k=v";
+    m.u.submit.spec.require = many;
+    m.u.submit.spec.nrequire = MLQ_MAX_LABELS + 1;
+    expect_msg_reject(&m, "'require' must have 0..32 entries");
+    m.u.submit.spec.nrequire = MLQ_MAX_LABELS;
+    roundtrip(&m);
+}
+
+static void expect_spec_bad(const struct mlq_jobspec *s, const char *want)
+{
+    struct mlq_err err = {0};
+    int rc = mlq_proto_jobspec_check(s, &err);
+    if (rc != MLQ_EINVAL || !strstr(err.msg, want))
+        fail_msg("rc %d, message \"%s\", wanted \"%s\"", rc, err.msg, want);
+}
+
+static void test_jobspec_check_limits(void)
+{
+    struct mlq_jobspec s;
+    fill_spec(&s);
+    s.retries = MLQ_MAX_RETRIES;
+    s.retry_backoff_ms = s.kill_grace_ms = MLQ_MAX_TIME_MS;
+    s.warn_signal = 64;
+    assert_int_equal(mlq_proto_jobspec_check(&s, NULL), 0);
+    s.retries = -1;
+    expect_spec_bad(&s, "retries");
+    fill_spec(&s);
+    s.retry_backoff_ms = MLQ_MAX_TIME_MS + 1;
+    expect_spec_bad(&s, "times must be");
+    fill_spec(&s);
+    s.warn_before_ms = -5;
+    expect_spec_bad(&s, "times must be");
+    fill_spec(&s);
+    s.warn_signal = -1;
+    expect_spec_bad(&s, "warn_signal");
+    fill_spec(&s);
+    s.warn_before_ms = s.time_limit_ms + 1;
+    expect_spec_bad(&s, "before the time limit");
+    s.time_limit_ms = 0; /* no limit: nothing to compare with */
+    assert_int_equal(mlq_proto_jobspec_check(&s, NULL), 0);
+}
+
+static void test_jobspec_check(void **state)
+{
+    (void)state;
+    struct mlq_jobspec s;
+    fill_spec(&s);
+    assert_int_equal(mlq_proto_jobspec_check(&s, NULL), 0);
+    s.argc = 0;
+    expect_spec_bad(&s, "argv must not be empty");
+    fill_spec(&s);
+    s.owner = NULL;
+    expect_spec_bad(&s, "owner");
+    fill_spec(&s);
+    s.workdir = "tmp";
+    expect_spec_bad(&s, "absolute");
+    fill_spec(&s);
+    s.cpus_m = MLQ_MAX_CPUS_M + 1;
+    expect_spec_bad(&s, "cpus");
+    fill_spec(&s);
+    s.mem = 0;
+    expect_spec_bad(&s, "memory");
+    fill_spec(&s);
+    s.gpus = MLQ_MAX_GPUS + 1;
+    expect_spec_bad(&s, "gpus");
+    fill_spec(&s);
+    s.gpus = -1;
+    expect_spec_bad(&s, "gpus");
+    char *env_noeq[] = {"A=1", "NOEQUALS"};
+    fill_spec(&s);
+    s.env = env_noeq;
+    s.envc = 2;
+    expect_spec_bad(&s, "env[1] is not KEY=VALUE");
+    fill_spec(&s);
+    s.envc = MLQ_MAX_ENVC + 1;
+    expect_spec_bad(&s, "environment entries");
+    char longname[MLQ_MAX_NAME + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    fill_spec(&s);
+    s.name = longname;
+    expect_spec_bad(&s, "name is longer");
+    char *big = malloc(MLQ_MAX_ARGV_BYTES / 2 + 1);
+    assert_non_null(big);
+    memset(big, 'a', MLQ_MAX_ARGV_BYTES / 2);
+    big[MLQ_MAX_ARGV_BYTES / 2] = '\0';
+    char *bigv[] = {"cmd", big, big};
+    fill_spec(&s);
+    s.argv = bigv;
+    s.argc = 3;
+    expect_spec_bad(&s, "arguments exceed");
+    free(big);
+    test_jobspec_check_limits();
+}
+
+static void test_jobspec_copy_pack(void **state)
+{
+    (void)state;
+    struct mlq_jobspec s, c, u;
+    struct mlq_err err = {0};
+    char *buf;
+    size_t len;
+    fill_spec(&s);
+    assert_int_equal(mlq_proto_jobspec_copy(&c, &s, &err), 0);
+    assert_spec_eq(&s, &c);
+    assert_ptr_not_equal(c.argv, s.argv);
+    assert_ptr_not_equal(c.owner, s.owner);
+    assert_ptr_not_equal(c.require, s.require);
+    assert_ptr_not_equal(c.require[0], s.require[0]);
+    assert_ptr_not_equal(c.pool, s.pool);
+    assert_ptr_not_equal(c.gpu_type, s.gpu_type);
+    assert_int_equal(mlq_proto_jobspec_pack(&c, &buf, &len, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_unpack(buf, len, &u, &err), 0);
+    assert_spec_eq(&s, &u);
+    mlq_proto_jobspec_free(&u);
+    /* a truncated blob is refused and leaves nothing behind */
+    assert_int_equal(mlq_proto_jobspec_unpack(buf, len - 1, &u, &err), MLQ_EPROTO);
+    assert_null(u.argv);
+    free(buf);
+    mlq_proto_jobspec_free(&u);
+    mlq_proto_jobspec_free(&c);
+    assert_null(c.owner);
+    mlq_proto_jobspec_free(NULL);
+
+    fill_spec(&c); /* unpack applies the same checks as decode */
+    c.cpus_m = 0;
+    assert_int_equal(mlq_proto_jobspec_pack(&c, &buf, &len, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_unpack(buf, len, &u, &err), MLQ_EPROTO);
+    free(buf);
+
+    memset(&s, 0, sizeof s); /* an empty spec copies as empty */
+    assert_int_equal(mlq_proto_jobspec_copy(&c, &s, &err), 0);
+    assert_null(c.argv);
+    mlq_proto_jobspec_free(&c);
+}
+
+static void expect_check_bad(int (*check)(const char *, struct mlq_err *), const char *v,
+                             const char *want)
+{
+    struct mlq_err err = {0};
+    int rc = check(v, &err);
+    if (rc != MLQ_EINVAL || !strstr(err.msg, want))
+        fail_msg("'%s': rc %d, message \"%s\", wanted \"%s\"", v ? v : "(null)", rc, err.msg, want);
+}
+
+static void test_placement_checks(void **state)
+{
+    (void)state;
+    const char *good_labels[] = {"a=b", "zone=eu-west-1", "K_.-9=", "x==y", "url=http://h/p?q=1"};
+    for (size_t i = 0; i < N(good_labels); i++)
+        assert_int_equal(mlq_proto_label_check(good_labels[i], NULL), 0);
+    expect_check_bad(mlq_proto_label_check, NULL, "label is missing");
+    expect_check_bad(mlq_proto_label_check, "", "KEY=VALUE");
+    expect_check_bad(mlq_proto_label_check, "a", "KEY=VALUE");
+    expect_check_bad(mlq_proto_label_check, "\xc3\xa9=1", "KEY with characters");
+    expect_check_bad(mlq_proto_label_check, "a=\xc3\xa9", "VALUE with spaces or unprintable");
+    expect_check_bad(mlq_proto_label_check, "a=\x7f", "VALUE");
+
+    const char *good_pools[] = {"default", "a100", "team:ml@eu", "x"};
+    for (size_t i = 0; i < N(good_pools); i++)
+        assert_int_equal(mlq_proto_pool_check(good_pools[i], NULL), 0);
+    char pool[MLQ_MAX_NAME + 2];
+    memset(pool, 'p', sizeof pool - 1);
+    pool[sizeof pool - 1] = '\0';
+    expect_check_bad(mlq_proto_pool_check, pool, "longer than 128 bytes");
+    pool[MLQ_MAX_NAME] = '\0';
+    assert_int_equal(mlq_proto_pool_check(pool, NULL), 0);
+    expect_check_bad(mlq_proto_pool_check, NULL, "pool name is empty");
+    expect_check_bad(mlq_proto_pool_check, "a\tb", "printable");
+
+    const char *good_types[] = {"h100", "a100", "rtx4090", "fake", "l4", "mi300x", "a_b-c"};
+    for (size_t i = 0; i < N(good_types); i++)
+        assert_int_equal(mlq_proto_gpu_type_check(good_types[i], NULL), 0);
+    expect_check_bad(mlq_proto_gpu_type_check, "", "GPU type is empty");
+    expect_check_bad(mlq_proto_gpu_type_check, "A100", "a-z 0-9 _ -");
+    expect_check_bad(mlq_proto_gpu_type_check, "a.100", "a-z 0-9 _ -");
+    expect_check_bad(mlq_proto_gpu_type_check, "abcdefghijabcdefghijabcdefghijabc", "longer");
+
+    struct mlq_jobspec s; /* the spec check applies them, and owns the ranges */
+    fill_spec(&s);
+    s.priority = MLQ_MAX_PRIORITY;
+    assert_int_equal(mlq_proto_jobspec_check(&s, NULL), 0);
+    s.priority = MLQ_MAX_PRIORITY + 1;
+    expect_spec_bad(&s, "priority must be between -1000 and 1000");
+    fill_spec(&s);
+    s.nrequire = MLQ_MAX_LABELS + 1;
+    expect_spec_bad(&s, "more than 32 required labels");
+    fill_spec(&s);
+    s.require = NULL;
+    expect_spec_bad(&s, "require is missing");
+    fill_spec(&s);
+    s.pool = "a b";
+    expect_spec_bad(&s, "spec: pool");
+    fill_spec(&s);
+    s.gpu_type = "H100";
+    expect_spec_bad(&s, "spec: gpu_type");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reject_spec),       cmocka_unit_test(test_jobspec_check),
+        cmocka_unit_test(test_jobspec_copy_pack), cmocka_unit_test(test_reject_retry_fields),
+        cmocka_unit_test(test_placement_checks),  cmocka_unit_test(test_reject_placement_spec),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
