@@ -1,15 +1,15 @@
 /* storeworker: the workers table (each worker as it last registered, its
- * pool and an admin's drain) and the worker_overrides table (schema v9):
- * what admins set on a worker with `mlq admin worker set`. See store.h for
- * the API; the invariants of store.c hold here (statements prepared once,
- * bindings cleared after use). */
+ * pool and an admin's drain; forgetting one with `mlq admin worker rm`) and
+ * the worker_overrides table (schema v9): what admins set on a worker with
+ * `mlq admin worker set`. See store.h for the API; the invariants of store.c
+ * hold here (statements prepared once, bindings cleared after use). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "storeint.h"
 
-enum wstmt { W_ROW_SAVE, W_ROW_EACH, W_SAVE, W_DELETE, W_EACH, W_COUNT };
+enum wstmt { W_ROW_SAVE, W_ROW_EACH, W_ROW_DELETE, W_SAVE, W_DELETE, W_EACH, W_COUNT };
 
 static const char *const wsql[W_COUNT] = {
     [W_ROW_SAVE] = "INSERT INTO workers (name, cpus_m, mem, gpus, first_seen_ms,"
@@ -20,6 +20,7 @@ static const char *const wsql[W_COUNT] = {
                    " drained = excluded.drained, drain_reason = excluded.drain_reason",
     [W_ROW_EACH] = "SELECT name, cpus_m, mem, gpus, first_seen_ms, last_seen_ms, pool,"
                    " drained, drain_reason FROM workers ORDER BY name",
+    [W_ROW_DELETE] = "DELETE FROM workers WHERE name = ?1",
     [W_SAVE] = "INSERT INTO worker_overrides (worker, pool, clear_labels, labels, cpus_m, mem,"
                " gpus, gpu_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                " ON CONFLICT (worker) DO UPDATE SET pool = ?2, clear_labels = ?3, labels = ?4,"
@@ -133,6 +134,30 @@ int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ct
         ret = mlq_storei_db_err(st, err, "loading workers");
     mlq_storei_finish(s);
     return ret;
+}
+
+int mlq_store_worker_forget(struct mlq_store *st, const char *name, const char *detail,
+                            struct mlq_err *err)
+{
+    struct mlq_err e;
+    if (!name || mlq_proto_principal_name_check(name, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "worker name: %s", name ? e.msg : "missing");
+    int rc = mlq_storei_op_begin(st, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = stmt(st, W_ROW_DELETE);
+    rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        rc = mlq_storei_bind_err(rc, err, "removing worker");
+    } else {
+        rc = mlq_storei_exec_stmt(st, s, "removing worker", err);
+    }
+    if (rc == 0) /* a worker that comes back later starts from what it reports */
+        rc = mlq_store_override_delete(st, name, err);
+    if (rc == 0)
+        rc = mlq_store_event_add(st, "worker_removed", NULL, NULL, name, detail, err);
+    return mlq_storei_op_end(st, rc, err);
 }
 
 /* ---- overrides ---------------------------------------------------------- */
