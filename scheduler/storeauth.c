@@ -35,13 +35,10 @@ int mlq_storeauth_open(sqlite3 *db, struct mlq_storeauth **out, struct mlq_err *
     *out = NULL;
     if (!p)
         return mlq_err_set(err, MLQ_ENOMEM, "preparing statements: out of memory");
-    for (int i = 0; i < A_COUNT; i++) {
-        if (sqlite3_prepare_v3(db, asql[i], -1, SQLITE_PREPARE_PERSISTENT, &p->stmt[i], NULL) !=
-            SQLITE_OK) {
-            int rc = mlq_err_set(err, MLQ_EDB, "preparing statements: %s", sqlite3_errmsg(db));
-            mlq_storeauth_close(&p);
-            return rc;
-        }
+    int rc = mlq_storei_prepare(db, asql, A_COUNT, p->stmt, err);
+    if (rc < 0) {
+        free(p);
+        return rc;
     }
     *out = p;
     return 0;
@@ -51,8 +48,7 @@ void mlq_storeauth_close(struct mlq_storeauth **pp)
 {
     if (!pp || !*pp)
         return;
-    for (int i = 0; i < A_COUNT; i++)
-        sqlite3_finalize((*pp)->stmt[i]);
+    mlq_storei_finalize((*pp)->stmt, A_COUNT);
     free(*pp);
     *pp = NULL;
 }

@@ -40,13 +40,10 @@ int mlq_storeworker_open(sqlite3 *db, struct mlq_storeworker **out, struct mlq_e
     *out = NULL;
     if (!p)
         return mlq_err_set(err, MLQ_ENOMEM, "preparing statements: out of memory");
-    for (int i = 0; i < W_COUNT; i++) {
-        if (sqlite3_prepare_v3(db, wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &p->stmt[i], NULL) !=
-            SQLITE_OK) {
-            int rc = mlq_err_set(err, MLQ_EDB, "preparing statements: %s", sqlite3_errmsg(db));
-            mlq_storeworker_close(&p);
-            return rc;
-        }
+    int rc = mlq_storei_prepare(db, wsql, W_COUNT, p->stmt, err);
+    if (rc < 0) {
+        free(p);
+        return rc;
     }
     *out = p;
     return 0;
@@ -56,8 +53,7 @@ void mlq_storeworker_close(struct mlq_storeworker **pp)
 {
     if (!pp || !*pp)
         return;
-    for (int i = 0; i < W_COUNT; i++)
-        sqlite3_finalize((*pp)->stmt[i]);
+    mlq_storei_finalize((*pp)->stmt, W_COUNT);
     free(*pp);
     *pp = NULL;
 }
