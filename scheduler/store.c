@@ -1,10 +1,15 @@
-/* store: every SQL statement of the scheduler, behind a small typed API.
+/* store: the core of the store, which holds every SQL statement of the
+ * scheduler behind a small typed API (store.h): the schema and its
+ * migrations, opening the database, the caller's transaction, savepoints and
+ * the helpers the parts share (storeint.h). The tables' rows live in the
+ * parts named in storeint.h.
  *
- * Invariants:
- * - Every statement is prepared once in mlq_store_open() and kept in
- *   st->stmt[]; values always travel as bound parameters, never as SQL text.
- *   After each use a statement is reset and its bindings cleared, which is what
- *   makes binding caller strings with SQLITE_STATIC safe.
+ * Invariants (of every part):
+ * - Every statement is prepared once in mlq_store_open() and kept by the
+ *   store (st->stmt[] here, each part's own table there); values always
+ *   travel as bound parameters, never as SQL text. After each use a statement
+ *   is reset and its bindings cleared, which is what makes binding caller
+ *   strings with SQLITE_STATIC safe.
  * - The schema is the list of steps in migrations[]; step i takes a database
  *   from user_version i to i + 1 and sets that version itself, inside one
  *   transaction. Never edit a released step: add a new one.
@@ -12,7 +17,7 @@
  *   savepoint, so it is applied whole or not at all, except the hot writes
  *   (job insert and save, attempt save) inside the caller's transaction: a
  *   failure of theirs is MLQ_EDB and the caller rolls the whole transaction
- *   back (see hot_begin).
+ *   back (see mlq_storei_hot_begin).
  * - st->tx is the caller's view ("I called begin"). SQLite may roll a
  *   transaction back by itself after SQLITE_FULL or SQLITE_IOERR; then every
  *   write and the commit fail until the caller rolls back, so half an
@@ -25,12 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "storeusage.h"
 #include "storeint.h"
 
-#define BUSY_TIMEOUT_MS    5000
-#define DEFAULT_LIST_LIMIT 100
+#define BUSY_TIMEOUT_MS 5000
 
 /* ---- schema ---------------------------------------------------------- */
 
@@ -252,185 +254,60 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERS
 
 /* ---- statements ------------------------------------------------------ */
 
-enum stmt_id {
-    S_BEGIN,
-    S_COMMIT,
-    S_ROLLBACK,
-    S_SAVEPOINT,
-    S_RELEASE,
-    S_ROLLBACK_TO,
-    S_JOB_INSERT,
-    S_JOB_MAX_SEQ,
-    S_JOB_SAVE,
-    S_JOB_GET,
-    S_JOB_RESOLVE,
-    S_JOB_ACTIVE,
-    S_JOB_INFO,
-    S_JOB_LIST_ALL,
-    S_JOB_LIST_STATE,
-    S_ATT_INSERT,
-    S_ATT_UPDATE,
-    S_ATT_GET,
-    S_ATT_LIVE,
-    S_ATT_OF_JOB,
-    S_EVENT_ADD,
-    S_WORKER_SAVE,
-    S_WORKER_EACH,
-    S_USAGE_EACH,
-    S_COUNT
-};
-
-/* Column order shared by every statement that returns a job row; the
- * indexes are enum job_col. */
-#define JOB_COLS                                                                                   \
-    "id, seq, state, reason, spec, submit_ms, start_ms, end_ms, attempts, node_failures,"          \
-    " current_attempt, exit_code, signal, not_before_ms, array_id, array_index"
-enum job_col {
-    JC_ID,
-    JC_SEQ,
-    JC_STATE,
-    JC_REASON,
-    JC_SPEC,
-    JC_SUBMIT,
-    JC_START,
-    JC_END,
-    JC_ATTEMPTS,
-    JC_NODE_FAIL,
-    JC_CUR_ATT,
-    JC_EXIT,
-    JC_SIGNAL,
-    JC_NOT_BEFORE,
-    JC_ARRAY_ID,
-    JC_ARRAY_INDEX
-};
-
-#define ATT_COLS                                                                                   \
-    "id, job_id, num, worker, state, gpu_ids, assigned_ms, start_ms, end_ms, exit_code, signal,"   \
-    " detail, usage_source, usage_mem_peak, usage_cpu_us, usage_wall_ms, usage_gpu_mem_peak,"      \
-    " usage_gpu_util"
-enum att_col {
-    AC_ID,
-    AC_JOB,
-    AC_NUM,
-    AC_WORKER,
-    AC_STATE,
-    AC_GPUS,
-    AC_ASSIGNED,
-    AC_START,
-    AC_END,
-    AC_EXIT,
-    AC_SIGNAL,
-    AC_DETAIL,
-    AC_USAGE /* the usage_* columns, in struct mlq_usage order after the source */
-};
-
-/* A job joined with its current attempt, or its last one when none is
- * current (a job waiting for a retry still shows where it last ran). */
-#define INFO_SELECT                                                                                \
-    "SELECT j.id, j.state, j.reason, j.spec, j.submit_ms, j.start_ms, j.end_ms, j.exit_code,"      \
-    " j.signal, a.num, a.id, a.worker, a.gpu_ids, j.node_failures, j.not_before_ms,"               \
-    " j.array_id, j.array_index, j.seq"                                                            \
-    " FROM jobs j LEFT JOIN attempts a ON a.id ="                                                  \
-    " COALESCE(j.current_attempt,"                                                                 \
-    " (SELECT id FROM attempts WHERE job_seq = j.seq ORDER BY num DESC LIMIT 1)) "
-enum info_col {
-    IC_ID,
-    IC_STATE,
-    IC_REASON,
-    IC_SPEC,
-    IC_SUBMIT,
-    IC_START,
-    IC_END,
-    IC_EXIT,
-    IC_SIGNAL,
-    IC_ATT_NUM,
-    IC_ATT_ID,
-    IC_WORKER,
-    IC_GPUS,
-    IC_NODE_FAIL,
-    IC_NOT_BEFORE,
-    IC_ARRAY_ID,
-    IC_ARRAY_INDEX,
-    IC_SEQ
-};
+enum stmt_id { S_BEGIN, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO, S_COUNT };
 
 static const char *const stmt_sql[S_COUNT] = {
+    /* the caller's transaction */
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    /* one multi-row write inside it, or on its own */
     [S_SAVEPOINT] = "SAVEPOINT store_op",
     [S_RELEASE] = "RELEASE store_op",
     [S_ROLLBACK_TO] = "ROLLBACK TO store_op",
-    [S_JOB_INSERT] =
-        "INSERT INTO jobs (id, seq, name, owner, state, reason, spec, cpus_m, mem, gpus, workdir,"
-        " argv0, submit_ms, start_ms, end_ms, attempts, node_failures, current_attempt, exit_code,"
-        " signal, not_before_ms, array_id, array_index) VALUES (?1, ?23, ?2, ?3, ?4, ?5, ?6, ?7,"
-        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-    [S_JOB_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
-    [S_JOB_SAVE] = "UPDATE jobs SET state = ?2, reason = ?3, submit_ms = ?4, start_ms = ?5,"
-                   " end_ms = ?6, attempts = ?7, node_failures = ?8, current_attempt = ?9,"
-                   " exit_code = ?10, signal = ?11, not_before_ms = ?12"
-                   " WHERE seq = ?13 AND id = ?1", /* seq: the rowid */
-    [S_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
-    /* ?2 is the prefix followed by '~', which sorts after every id character. */
-    [S_JOB_RESOLVE] = "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
-    [S_JOB_ACTIVE] = "SELECT " JOB_COLS " FROM jobs WHERE state IN (?1, ?2, ?3) ORDER BY seq",
-    [S_JOB_INFO] = INFO_SELECT "WHERE j.id = ?1",
-    [S_JOB_LIST_ALL] = INFO_SELECT "WHERE j.seq < ?2 ORDER BY j.seq DESC LIMIT ?1",
-    [S_JOB_LIST_STATE] = INFO_SELECT "WHERE j.state = ?1 AND j.seq < ?3"
-                                     " ORDER BY j.seq DESC LIMIT ?2",
-    [S_ATT_INSERT] = "INSERT INTO attempts (" ATT_COLS ", job_seq) VALUES (?1, ?2, ?3, ?4, ?5,"
-                     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-                     " (SELECT seq FROM jobs WHERE id = ?2))",
-    [S_ATT_UPDATE] = "UPDATE attempts SET worker = ?4, state = ?5, gpu_ids = ?6,"
-                     " assigned_ms = ?7, start_ms = ?8, end_ms = ?9, exit_code = ?10,"
-                     " signal = ?11, detail = ?12, usage_source = ?13, usage_mem_peak = ?14,"
-                     " usage_cpu_us = ?15, usage_wall_ms = ?16, usage_gpu_mem_peak = ?17,"
-                     " usage_gpu_util = ?18 WHERE id = ?1 AND job_id = ?2 AND num = ?3",
-    [S_ATT_GET] = "SELECT " ATT_COLS " FROM attempts WHERE id = ?1",
-    /* the literals match attempts_live (0 ASSIGNED, 1 RUNNING) so that it serves */
-    [S_ATT_LIVE] = "SELECT " ATT_COLS " FROM attempts WHERE state IN (0, 1) ORDER BY rowid",
-    /* The newest ?2 attempts of a job, oldest first (attempts_job serves both). */
-    [S_ATT_OF_JOB] = "SELECT * FROM (SELECT " ATT_COLS " FROM attempts"
-                     " WHERE job_seq = (SELECT seq FROM jobs WHERE id = ?1)"
-                     " ORDER BY num DESC LIMIT ?2) ORDER BY num",
-    /* job_seq is NULL for ids of no job (arrays) */
-    [S_EVENT_ADD] = "INSERT INTO events (time_ms, kind, job_id, attempt_id, worker, from_state,"
-                    " to_state, detail, actor, job_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-                    " ?9, COALESCE(?10, (SELECT seq FROM jobs WHERE id = ?3)))",
-    [S_WORKER_SAVE] = "INSERT INTO workers (name, cpus_m, mem, gpus, first_seen_ms,"
-                      " last_seen_ms, pool, drained, drain_reason) VALUES (?1, ?2, ?3, ?4, ?5,"
-                      " ?6, ?7, ?8, ?9) ON CONFLICT(name) DO UPDATE SET cpus_m = excluded.cpus_m,"
-                      " mem = excluded.mem, gpus = excluded.gpus,"
-                      " last_seen_ms = excluded.last_seen_ms, pool = excluded.pool,"
-                      " drained = excluded.drained, drain_reason = excluded.drain_reason",
-    [S_WORKER_EACH] = "SELECT name, cpus_m, mem, gpus, first_seen_ms, last_seen_ms, pool,"
-                      " drained, drain_reason FROM workers ORDER BY name",
-    /* attempts_live serves the live arm (end_ms is 0 exactly while live),
-     * attempts_end the ended one; in no particular order (usage adds up) */
-    [S_USAGE_EACH] = "SELECT j.owner, j.cpus_m, j.gpus, a.start_ms, a.end_ms FROM attempts a"
-                     " JOIN jobs j ON j.seq = a.job_seq"
-                     " WHERE a.start_ms > 0 AND (a.state IN (0, 1) OR (a.end_ms > 0"
-                     " AND a.end_ms >= ?1))",
 };
 
+/* The core's statements (transactions and savepoints) and each part's. */
 struct mlq_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT];
-    struct mlq_storepipe *pipe;     /* storepipe.c's statements */
-    struct mlq_storeauth *auth;     /* storeauth.c's statements */
-    struct mlq_storetoken *token;   /* storetoken.c's statements */
-    struct mlq_storeworker *worker; /* storeworker.c's statements */
-    struct mlq_storeretain *retain; /* storeretain.c's statements */
-    bool tx;                        /* the caller's transaction is open */
+    struct mlq_storejob *job;         /* storejob.c's statements */
+    struct mlq_storeattempt *attempt; /* storeattempt.c's statements */
+    struct mlq_storejobinfo *jobinfo; /* storejobinfo.c's statements */
+    struct mlq_storeevent *event;     /* storeevent.c's statements and actor */
+    struct mlq_storepipe *pipe;       /* storepipe.c's statements */
+    struct mlq_storeauth *auth;       /* storeauth.c's statements */
+    struct mlq_storetoken *token;     /* storetoken.c's statements */
+    struct mlq_storeworker *worker;   /* storeworker.c's statements */
+    struct mlq_storeretain *retain;   /* storeretain.c's statements */
+    bool tx;                          /* the caller's transaction is open */
     int64_t
         last_seq; /* the newest job's seq; -1: read it from the table first (after a rollback) */
-    char actor[MLQ_STORE_ACTOR_MAX]; /* who causes the events now; "" = nobody */
 };
 
 sqlite3 *mlq_storei_db(struct mlq_store *st)
 {
     return st->db;
+}
+
+struct mlq_storejob *mlq_storei_job(struct mlq_store *st)
+{
+    return st->job;
+}
+
+struct mlq_storeattempt *mlq_storei_attempt(struct mlq_store *st)
+{
+    return st->attempt;
+}
+
+struct mlq_storejobinfo *mlq_storei_jobinfo(struct mlq_store *st)
+{
+    return st->jobinfo;
+}
+
+struct mlq_storeevent *mlq_storei_event(struct mlq_store *st)
+{
+    return st->event;
 }
 
 struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st)
@@ -458,16 +335,10 @@ struct mlq_storeretain *mlq_storei_retain(struct mlq_store *st)
     return st->retain;
 }
 
-void mlq_store_set_actor(struct mlq_store *st, const char *actor)
+int64_t *mlq_storei_last_seq(struct mlq_store *st)
 {
-    snprintf(st->actor, sizeof st->actor, "%s", actor ? actor : "");
+    return &st->last_seq;
 }
-
-/* One event row; NULL fields are stored as NULL. */
-struct event {
-    const char *kind, *job_id, *attempt_id, *worker, *from, *to, *detail;
-    int64_t job_seq; /* 0: looked up from job_id */
-};
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -508,7 +379,7 @@ int mlq_storei_bind_opt(sqlite3_stmt *s, int i, const char *v)
 }
 
 /* True when a fixed-size field holds a terminated string. */
-static bool fixed_ok(const char *v, size_t cap)
+bool mlq_storei_fixed_ok(const char *v, size_t cap)
 {
     return strnlen(v, cap) < cap;
 }
@@ -537,16 +408,6 @@ void mlq_storei_quote_safe(char *dst, size_t cap, const char *src)
         i += 3;
     }
     dst[i] = '\0';
-}
-
-static const char *job_state_str(int s)
-{
-    return mlq_job_state_name((enum mlq_job_state)s);
-}
-
-static const char *att_state_str(int s)
-{
-    return mlq_attempt_state_name((enum mlq_attempt_state)s);
 }
 
 /* Column text as a new string; SQL NULL gives NULL. */
@@ -582,6 +443,15 @@ int mlq_storei_row_err(int rc, struct mlq_err *err, const char *what)
     if (rc == MLQ_ENOMEM)
         return mlq_err_set(err, MLQ_ENOMEM, "%s: out of memory", what);
     return mlq_err_set(err, MLQ_EDB, "%s: corrupt row", what);
+}
+
+/* Refuses to restart a walk whose statement is already stepping (a callback
+ * calling the same walk again). */
+int mlq_storei_walk_start(sqlite3_stmt *s, struct mlq_err *err)
+{
+    if (sqlite3_stmt_busy(s))
+        return mlq_err_set(err, MLQ_ESTATE, "store walk re-entered from its own callback");
+    return 0;
 }
 
 /* ---- open, close, transactions ------------------------------------- */
@@ -701,14 +571,51 @@ static int migrate(struct mlq_store *st, int target, struct mlq_err *err)
     return rc;
 }
 
-static int prepare_all(struct mlq_store *st, struct mlq_err *err)
+int mlq_storei_prepare(sqlite3 *db, const char *const *sql, int n, sqlite3_stmt **out,
+                       struct mlq_err *err)
 {
-    for (int i = 0; i < S_COUNT; i++) {
-        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-                               NULL) != SQLITE_OK)
-            return mlq_storei_db_err(st, err, "preparing statements");
+    for (int i = 0; i < n; i++) {
+        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &out[i], NULL) !=
+            SQLITE_OK) {
+            int rc = mlq_err_set(err, MLQ_EDB, "preparing statements: %s", sqlite3_errmsg(db));
+            mlq_storei_finalize(out, n);
+            return rc;
+        }
     }
     return 0;
+}
+
+void mlq_storei_finalize(sqlite3_stmt **s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        sqlite3_finalize(s[i]);
+        s[i] = NULL;
+    }
+}
+
+/* The core's statements, then each part's. */
+static int prepare_all(struct mlq_store *st, struct mlq_err *err)
+{
+    int rc = mlq_storei_prepare(st->db, stmt_sql, S_COUNT, st->stmt, err);
+    if (rc == 0)
+        rc = mlq_storejob_open(st->db, &st->job, err);
+    if (rc == 0)
+        rc = mlq_storeattempt_open(st->db, &st->attempt, err);
+    if (rc == 0)
+        rc = mlq_storejobinfo_open(st->db, &st->jobinfo, err);
+    if (rc == 0)
+        rc = mlq_storeevent_open(st->db, &st->event, err);
+    if (rc == 0)
+        rc = mlq_storepipe_open(st->db, &st->pipe, err);
+    if (rc == 0)
+        rc = mlq_storeauth_open(st->db, &st->auth, err);
+    if (rc == 0)
+        rc = mlq_storetoken_open(st->db, &st->token, err);
+    if (rc == 0)
+        rc = mlq_storeworker_open(st->db, &st->worker, err);
+    if (rc == 0)
+        rc = mlq_storeretain_open(st->db, &st->retain, err);
+    return rc;
 }
 
 /* No memory statistics: they take a global mutex around every SQLite
@@ -747,16 +654,6 @@ int mlq_store_open(const char *path, struct mlq_store **out, struct mlq_err *err
         rc = migrate(st, MLQ_STORE_SCHEMA_VERSION, err);
     if (rc == 0)
         rc = prepare_all(st, err);
-    if (rc == 0)
-        rc = mlq_storepipe_open(st->db, &st->pipe, err);
-    if (rc == 0)
-        rc = mlq_storeauth_open(st->db, &st->auth, err);
-    if (rc == 0)
-        rc = mlq_storetoken_open(st->db, &st->token, err);
-    if (rc == 0)
-        rc = mlq_storeworker_open(st->db, &st->worker, err);
-    if (rc == 0)
-        rc = mlq_storeretain_open(st->db, &st->retain, err);
     if (rc < 0) {
         mlq_store_close(&st);
         return rc;
@@ -792,8 +689,11 @@ void mlq_store_close(struct mlq_store **stp)
         return;
     if (st->db && !sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    for (int i = 0; i < S_COUNT; i++)
-        sqlite3_finalize(st->stmt[i]);
+    mlq_storei_finalize(st->stmt, S_COUNT);
+    mlq_storejob_close(&st->job);
+    mlq_storeattempt_close(&st->attempt);
+    mlq_storejobinfo_close(&st->jobinfo);
+    mlq_storeevent_close(&st->event);
     mlq_storepipe_close(&st->pipe);
     mlq_storeauth_close(&st->auth);
     mlq_storetoken_close(&st->token);
@@ -805,7 +705,7 @@ void mlq_store_close(struct mlq_store **stp)
 }
 
 /* Fails when the caller's transaction was rolled back under it by SQLite. */
-static int tx_check(struct mlq_store *st, struct mlq_err *err)
+int mlq_storei_tx_check(struct mlq_store *st, struct mlq_err *err)
 {
     if (st->tx && sqlite3_get_autocommit(st->db))
         return mlq_err_set(err, MLQ_EDB,
@@ -816,7 +716,7 @@ static int tx_check(struct mlq_store *st, struct mlq_err *err)
 int mlq_store_begin(struct mlq_store *st, struct mlq_err *err)
 {
     if (st->tx)
-        return tx_check(st, err);
+        return mlq_storei_tx_check(st, err);
     int rc = mlq_storei_exec_stmt(st, st->stmt[S_BEGIN], "starting transaction", err);
     if (rc == 0)
         st->tx = true;
@@ -827,7 +727,7 @@ int mlq_store_commit(struct mlq_store *st, struct mlq_err *err)
 {
     if (!st->tx)
         return 0;
-    int rc = tx_check(st, err);
+    int rc = mlq_storei_tx_check(st, err);
     st->tx = false;
     if (rc < 0)
         return rc;
@@ -859,12 +759,12 @@ bool mlq_store_in_tx(const struct mlq_store *st)
  * first write is MLQ_EDB, on which the caller rolls the whole transaction
  * back (the scheduler's loop does), so the savepoint would only cost two
  * statements per write. Outside one, they are atomic on their own. */
-static int hot_begin(struct mlq_store *st, struct mlq_err *err)
+int mlq_storei_hot_begin(struct mlq_store *st, struct mlq_err *err)
 {
-    return st->tx ? tx_check(st, err) : mlq_storei_op_begin(st, err);
+    return st->tx ? mlq_storei_tx_check(st, err) : mlq_storei_op_begin(st, err);
 }
 
-static int hot_end(struct mlq_store *st, int rc, struct mlq_err *err)
+int mlq_storei_hot_end(struct mlq_store *st, int rc, struct mlq_err *err)
 {
     return st->tx ? rc : mlq_storei_op_end(st, rc, err);
 }
@@ -872,7 +772,7 @@ static int hot_end(struct mlq_store *st, int rc, struct mlq_err *err)
 /* Opens a savepoint around one multi-row write. */
 int mlq_storei_op_begin(struct mlq_store *st, struct mlq_err *err)
 {
-    int rc = tx_check(st, err);
+    int rc = mlq_storei_tx_check(st, err);
     if (rc == 0)
         rc = mlq_storei_exec_stmt(st, st->stmt[S_SAVEPOINT], "starting write", err);
     return rc;
@@ -892,895 +792,4 @@ int mlq_storei_op_end(struct mlq_store *st, int rc, struct mlq_err *err)
     mlq_storei_exec_stmt(st, st->stmt[S_ROLLBACK_TO], "undoing write", NULL);
     mlq_storei_exec_stmt(st, st->stmt[S_RELEASE], "undoing write", NULL);
     return rc;
-}
-
-/* ---- events --------------------------------------------------------- */
-
-static int event_insert(struct mlq_store *st, const struct event *ev, struct mlq_err *err)
-{
-    sqlite3_stmt *s = st->stmt[S_EVENT_ADD];
-    int rc = sqlite3_bind_int64(s, 1, mlq_clock_wall_ms());
-    rc |= sqlite3_bind_text(s, 2, ev->kind, -1, SQLITE_STATIC);
-    rc |= mlq_storei_bind_opt(s, 3, ev->job_id);
-    rc |= mlq_storei_bind_opt(s, 4, ev->attempt_id);
-    rc |= mlq_storei_bind_opt(s, 5, ev->worker);
-    rc |= mlq_storei_bind_opt(s, 6, ev->from);
-    rc |= mlq_storei_bind_opt(s, 7, ev->to);
-    rc |= mlq_storei_bind_opt(s, 8, ev->detail);
-    rc |= mlq_storei_bind_opt(s, 9, st->actor);
-    rc |= ev->job_seq > 0 ? sqlite3_bind_int64(s, 10, ev->job_seq) : sqlite3_bind_null(s, 10);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "adding event");
-    }
-    return mlq_storei_exec_stmt(st, s, "adding event", err);
-}
-
-int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_id,
-                        const char *attempt_id, const char *worker, const char *detail,
-                        struct mlq_err *err)
-{
-    if (!kind || !*kind)
-        return mlq_err_set(err, MLQ_EINVAL, "event without a kind");
-    int rc = tx_check(st, err);
-    if (rc < 0)
-        return rc;
-    struct event ev = {.kind = kind,
-                       .job_id = job_id,
-                       .attempt_id = attempt_id,
-                       .worker = worker,
-                       .detail = detail};
-    return event_insert(st, &ev, err);
-}
-
-/* ---- jobs: writes --------------------------------------------------- */
-
-static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const char *blob,
-                           size_t blob_len)
-{
-    const struct mlq_jobspec *sp = &j->spec;
-    int rc = sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
-    rc |= mlq_storei_bind_opt(s, 2, sp->name);
-    rc |= mlq_storei_bind_opt(s, 3, sp->owner);
-    rc |= sqlite3_bind_int(s, 4, (int)j->state);
-    rc |= mlq_storei_bind_opt(s, 5, j->reason);
-    rc |= sqlite3_bind_blob64(s, 6, blob, blob_len, SQLITE_STATIC);
-    rc |= sqlite3_bind_int64(s, 7, sp->cpus_m);
-    rc |= sqlite3_bind_int64(s, 8, sp->mem);
-    rc |= sqlite3_bind_int(s, 9, sp->gpus);
-    rc |= mlq_storei_bind_opt(s, 10, sp->workdir);
-    rc |= mlq_storei_bind_opt(s, 11, sp->argc > 0 && sp->argv ? sp->argv[0] : NULL);
-    rc |= sqlite3_bind_int64(s, 12, j->submit_ms);
-    rc |= sqlite3_bind_int64(s, 13, j->start_ms);
-    rc |= sqlite3_bind_int64(s, 14, j->end_ms);
-    rc |= sqlite3_bind_int(s, 15, j->attempts);
-    rc |= sqlite3_bind_int(s, 16, j->node_failures);
-    rc |= mlq_storei_bind_opt(s, 17, j->current_attempt);
-    rc |= sqlite3_bind_int(s, 18, j->exit_code);
-    rc |= sqlite3_bind_int(s, 19, j->signal);
-    rc |= sqlite3_bind_int64(s, 20, j->not_before_ms);
-    /* "" = not a task: both columns NULL */
-    rc |= mlq_storei_bind_opt(s, 21, j->array_id);
-    rc |= j->array_id[0] ? sqlite3_bind_int(s, 22, j->array_index) : sqlite3_bind_null(s, 22);
-    return rc;
-}
-
-/* The submit order is counted here rather than by a MAX() subquery and a
- * RETURNING clause (which buffers its row in a temporary table): both cost
- * more than the insert itself. Any rollback makes the count re-read. */
-static int last_seq(struct mlq_store *st, struct mlq_err *err)
-{
-    if (st->last_seq >= 0)
-        return 0;
-    sqlite3_stmt *s = st->stmt[S_JOB_MAX_SEQ];
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        st->last_seq = sqlite3_column_int64(s, 0);
-    mlq_storei_finish(s);
-    return rc == SQLITE_ROW ? 0 : mlq_storei_db_err(st, err, "reading the last job seq");
-}
-
-int mlq_store_job_reserve_seq(struct mlq_store *st, int64_t *seq, struct mlq_err *err)
-{
-    int rc = last_seq(st, err);
-    if (rc == 0)
-        *seq = ++st->last_seq;
-    return rc;
-}
-
-static int job_row_insert(struct mlq_store *st, struct mlq_store_job *job, const char *blob,
-                          size_t blob_len, struct mlq_err *err)
-{
-    int64_t seq = job->seq;
-    int rc = seq > 0 ? 0 : mlq_store_job_reserve_seq(st, &seq, err);
-    if (rc < 0)
-        return rc;
-    sqlite3_stmt *s = st->stmt[S_JOB_INSERT];
-    rc = bind_job_insert(s, job, blob, blob_len);
-    rc |= sqlite3_bind_int64(s, 23, seq);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "inserting job");
-    }
-    rc = mlq_storei_exec_stmt(st, s, "inserting job", err);
-    if (rc == 0)
-        job->seq = seq;
-    return rc;
-}
-
-static int check_job(const struct mlq_store_job *job, struct mlq_err *err)
-{
-    if (!fixed_ok(job->id, sizeof job->id) || strlen(job->id) != MLQ_ID_LEN ||
-        !mlq_storei_id_chars_ok(job->id, MLQ_ID_LEN))
-        return mlq_err_set(err, MLQ_EINVAL, "job row without a valid id");
-    if ((unsigned)job->state >= MLQ_JOB_STATE_COUNT)
-        return mlq_err_set(err, MLQ_EINVAL, "job %s: state %d out of range", job->id,
-                           (int)job->state);
-    if (!fixed_ok(job->current_attempt, sizeof job->current_attempt))
-        return mlq_err_set(err, MLQ_EINVAL, "job %s: current attempt not terminated", job->id);
-    if (!fixed_ok(job->array_id, sizeof job->array_id) ||
-        (job->array_id[0] && (strlen(job->array_id) != MLQ_ID_LEN ||
-                              !mlq_storei_id_chars_ok(job->array_id, MLQ_ID_LEN))))
-        return mlq_err_set(err, MLQ_EINVAL, "job %s: invalid array id", job->id);
-    if (job->array_id[0] && job->array_index < 0)
-        return mlq_err_set(err, MLQ_EINVAL, "job %s: a task needs an index", job->id);
-    return 0;
-}
-
-/* Packs the spec and inserts the row, no event. */
-static int job_insert_row(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
-{
-    int rc = check_job(job, err);
-    if (rc < 0)
-        return rc;
-    char *blob = NULL;
-    size_t blob_len = 0;
-    rc = mlq_proto_jobspec_pack(&job->spec, &blob, &blob_len, err);
-    if (rc < 0)
-        return rc;
-    rc = job_row_insert(st, job, blob, blob_len, err);
-    free(blob);
-    return rc;
-}
-
-int mlq_store_job_insert_row(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
-{
-    int rc = hot_begin(st, err);
-    if (rc == 0)
-        rc = job_insert_row(st, job, err);
-    return hot_end(st, rc, err);
-}
-
-/* The job's "submit" (from < 0) or "state" event; none when from is its
- * state already. */
-static int job_event(struct mlq_store *st, const struct mlq_store_job *job, int from,
-                     struct mlq_err *err)
-{
-    if (from == (int)job->state)
-        return 0;
-    struct event ev = {.kind = from < 0 ? "submit" : "state",
-                       .job_id = job->id,
-                       .job_seq = job->seq,
-                       .attempt_id = from < 0 ? NULL : job->current_attempt,
-                       .from = from < 0 ? NULL : job_state_str(from),
-                       .to = job_state_str(job->state),
-                       .detail = job->reason};
-    return event_insert(st, &ev, err);
-}
-
-int mlq_store_job_note(struct mlq_store *st, const struct mlq_store_job *job, int from,
-                       struct mlq_err *err)
-{
-    if (from >= MLQ_JOB_STATE_COUNT)
-        return mlq_err_set(err, MLQ_EINVAL, "job %s: state %d out of range", job->id, from);
-    int rc = tx_check(st, err);
-    return rc < 0 ? rc : job_event(st, job, from, err);
-}
-
-int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err)
-{
-    int rc = hot_begin(st, err);
-    if (rc == 0)
-        rc = job_insert_row(st, job, err);
-    if (rc == 0)
-        rc = job_event(st, job, -1, err);
-    return hot_end(st, rc, err);
-}
-
-static int job_row_update(struct mlq_store *st, const struct mlq_store_job *j, struct mlq_err *err)
-{
-    sqlite3_stmt *s = st->stmt[S_JOB_SAVE];
-    int rc = sqlite3_bind_text(s, 1, j->id, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_int(s, 2, (int)j->state);
-    rc |= mlq_storei_bind_opt(s, 3, j->reason);
-    rc |= sqlite3_bind_int64(s, 4, j->submit_ms);
-    rc |= sqlite3_bind_int64(s, 5, j->start_ms);
-    rc |= sqlite3_bind_int64(s, 6, j->end_ms);
-    rc |= sqlite3_bind_int(s, 7, j->attempts);
-    rc |= sqlite3_bind_int(s, 8, j->node_failures);
-    rc |= mlq_storei_bind_opt(s, 9, j->current_attempt);
-    rc |= sqlite3_bind_int(s, 10, j->exit_code);
-    rc |= sqlite3_bind_int(s, 11, j->signal);
-    rc |= sqlite3_bind_int64(s, 12, j->not_before_ms);
-    rc |= sqlite3_bind_int64(s, 13, j->seq);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "saving job");
-    }
-    rc = mlq_storei_exec_stmt(st, s, "saving job", err);
-    if (rc == 0 && sqlite3_changes(st->db) == 0)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %s", j->id);
-    return rc;
-}
-
-int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
-                       enum mlq_job_state from, struct mlq_err *err)
-{
-    int rc = check_job(job, err);
-    if (rc < 0)
-        return rc;
-    rc = hot_begin(st, err);
-    if (rc < 0)
-        return rc;
-    rc = job_row_update(st, job, err);
-    if (rc == 0)
-        rc = job_event(st, job, (int)from, err);
-    return hot_end(st, rc, err);
-}
-
-/* ---- attempts: writes ----------------------------------------------- */
-
-static int check_attempt(const struct mlq_store_attempt *a, struct mlq_err *err)
-{
-    if (!fixed_ok(a->id, sizeof a->id) || !mlq_storei_id_chars_ok(a->id, MLQ_ID_LEN) ||
-        !fixed_ok(a->job_id, sizeof a->job_id) || !mlq_storei_id_chars_ok(a->job_id, MLQ_ID_LEN))
-        return mlq_err_set(err, MLQ_EINVAL, "attempt row without valid ids");
-    if (!fixed_ok(a->worker, sizeof a->worker) || !fixed_ok(a->gpu_ids, sizeof a->gpu_ids))
-        return mlq_err_set(err, MLQ_EINVAL, "attempt %s: field not terminated", a->id);
-    if ((unsigned)a->state >= MLQ_ATT_STATE_COUNT)
-        return mlq_err_set(err, MLQ_EINVAL, "attempt %s: state %d out of range", a->id,
-                           (int)a->state);
-    return 0;
-}
-
-/* Insert and update share their parameter numbers. */
-static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq_store_attempt *a,
-                         struct mlq_err *err)
-{
-    int rc = sqlite3_bind_text(s, 1, a->id, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_text(s, 2, a->job_id, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_int(s, 3, a->num);
-    rc |= sqlite3_bind_text(s, 4, a->worker, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_int(s, 5, (int)a->state);
-    rc |= mlq_storei_bind_opt(s, 6, a->gpu_ids);
-    rc |= sqlite3_bind_int64(s, 7, a->assigned_ms);
-    rc |= sqlite3_bind_int64(s, 8, a->start_ms);
-    rc |= sqlite3_bind_int64(s, 9, a->end_ms);
-    rc |= sqlite3_bind_int(s, 10, a->exit_code);
-    rc |= sqlite3_bind_int(s, 11, a->signal);
-    rc |= mlq_storei_bind_opt(s, 12, a->detail);
-    rc |= mlq_storeusage_bind(s, 13, &a->usage);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "saving attempt");
-    }
-    return mlq_storei_exec_stmt(st, s, "saving attempt", err);
-}
-
-int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt *a, int prev,
-                           bool event, struct mlq_err *err)
-{
-    int rc = check_attempt(a, err);
-    if (rc < 0)
-        return rc;
-    rc = hot_begin(st, err);
-    if (rc < 0)
-        return rc;
-    bool is_new = prev < 0;
-    rc = att_row_write(st, st->stmt[is_new ? S_ATT_INSERT : S_ATT_UPDATE], a, err);
-    if (rc == 0 && !is_new && sqlite3_changes(st->db) == 0)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no attempt %s of job %s", a->id, a->job_id);
-    if (rc == 0 && event && (is_new || prev != (int)a->state)) {
-        struct event ev = {.kind = is_new ? "attempt" : "attempt_state",
-                           .job_id = a->job_id,
-                           .attempt_id = a->id,
-                           .worker = a->worker,
-                           .from = is_new ? NULL : att_state_str(prev),
-                           .to = att_state_str(a->state),
-                           .detail = a->detail};
-        rc = event_insert(st, &ev, err);
-    }
-    return hot_end(st, rc, err);
-}
-
-static int attempt_get_row(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
-                           struct mlq_err *err);
-
-/* ---- jobs: reads ---------------------------------------------------- */
-
-int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
-                             struct mlq_err *err)
-{
-    const void *blob = sqlite3_column_blob(s, i);
-    int len = sqlite3_column_bytes(s, i);
-    if (!blob && len > 0)
-        return mlq_err_set(err, MLQ_ENOMEM, "job %s: out of memory", id);
-    struct mlq_err e = {0};
-    if (mlq_proto_jobspec_unpack(blob ? blob : "", (size_t)len, spec, &e) < 0)
-        return mlq_err_set(err, MLQ_EDB, "job %s: stored spec unreadable: %s", id, e.msg);
-    return 0;
-}
-
-static int job_from_row(sqlite3_stmt *s, struct mlq_store_job *j, struct mlq_err *err)
-{
-    memset(j, 0, sizeof *j);
-    int rc = mlq_storei_col_fixed(s, JC_ID, j->id, sizeof j->id);
-    rc = rc ? rc
-            : mlq_storei_col_fixed(s, JC_CUR_ATT, j->current_attempt, sizeof j->current_attempt);
-    rc = rc ? rc : mlq_storei_col_dup(s, JC_REASON, &j->reason);
-    int state = sqlite3_column_int(s, JC_STATE);
-    if (rc == 0 && (state < 0 || state >= MLQ_JOB_STATE_COUNT))
-        rc = MLQ_EDB;
-    if (rc < 0) {
-        mlq_store_job_free(j);
-        return mlq_storei_row_err(rc, err, "reading job");
-    }
-    j->seq = sqlite3_column_int64(s, JC_SEQ);
-    j->state = (enum mlq_job_state)state;
-    j->submit_ms = sqlite3_column_int64(s, JC_SUBMIT);
-    j->start_ms = sqlite3_column_int64(s, JC_START);
-    j->end_ms = sqlite3_column_int64(s, JC_END);
-    j->attempts = sqlite3_column_int(s, JC_ATTEMPTS);
-    j->node_failures = sqlite3_column_int(s, JC_NODE_FAIL);
-    j->exit_code = sqlite3_column_int(s, JC_EXIT);
-    j->signal = sqlite3_column_int(s, JC_SIGNAL);
-    j->not_before_ms = sqlite3_column_int64(s, JC_NOT_BEFORE);
-    j->array_index = -1;
-    rc = mlq_storei_col_fixed(s, JC_ARRAY_ID, j->array_id, sizeof j->array_id);
-    if (rc < 0) {
-        mlq_store_job_free(j);
-        return mlq_storei_row_err(rc, err, "reading job");
-    }
-    if (j->array_id[0])
-        j->array_index = sqlite3_column_int(s, JC_ARRAY_INDEX);
-    rc = mlq_storei_spec_from_col(s, JC_SPEC, &j->spec, j->id, err);
-    if (rc < 0)
-        mlq_store_job_free(j);
-    return rc;
-}
-
-int mlq_store_job_get(struct mlq_store *st, const char *id, struct mlq_store_job *out,
-                      struct mlq_err *err)
-{
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = st->stmt[S_JOB_GET];
-    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading job");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        rc = job_from_row(s, out, err);
-    else if (rc == SQLITE_DONE)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %.36s", id);
-    else
-        rc = mlq_storei_db_err(st, err, "loading job");
-    mlq_storei_finish(s);
-    return rc;
-}
-
-int mlq_store_job_resolve(struct mlq_store *st, const char *prefix, char out[MLQ_ID_LEN + 1],
-                          struct mlq_err *err)
-{
-    char shown[48];
-    mlq_storei_quote_safe(shown, sizeof shown, prefix);
-    out[0] = '\0';
-    if (!prefix || !mlq_storei_id_chars_ok(prefix, MLQ_ID_LEN))
-        return mlq_err_set(err, MLQ_EINVAL, "invalid job id \"%s\"", shown);
-    char upper[MLQ_ID_LEN + 2];
-    snprintf(upper, sizeof upper, "%s~", prefix);
-    sqlite3_stmt *s = st->stmt[S_JOB_RESOLVE];
-    int rc = sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_text(s, 2, upper, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "resolving job id");
-    }
-    int found = 0;
-    bool bad = false;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (found++ == 0 && mlq_storei_col_fixed(s, 0, out, MLQ_ID_LEN + 1) < 0)
-            bad = true;
-    if (rc != SQLITE_DONE)
-        rc = mlq_storei_db_err(st, err, "resolving job id");
-    else if (bad)
-        rc = mlq_err_set(err, MLQ_EDB, "resolving job id: corrupt row");
-    else if (found == 0)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job matches \"%s\"", shown);
-    else if (found > 1)
-        rc = mlq_err_set(err, MLQ_EAMBIG, "\"%s\" matches several jobs; give more characters",
-                         shown);
-    else
-        rc = 0;
-    mlq_storei_finish(s);
-    if (rc < 0)
-        out[0] = '\0';
-    return rc;
-}
-
-/* Refuses to restart a walk whose statement is already stepping (a callback
- * calling the same walk again). */
-int mlq_storei_walk_start(sqlite3_stmt *s, struct mlq_err *err)
-{
-    if (sqlite3_stmt_busy(s))
-        return mlq_err_set(err, MLQ_ESTATE, "store walk re-entered from its own callback");
-    return 0;
-}
-
-int mlq_store_each_active_job(struct mlq_store *st, mlq_store_job_fn fn, void *ctx,
-                              struct mlq_err *err)
-{
-    sqlite3_stmt *s = st->stmt[S_JOB_ACTIVE];
-    int rc = mlq_storei_walk_start(s, err);
-    if (rc < 0)
-        return rc;
-    rc = sqlite3_bind_int(s, 1, MLQ_JOB_PENDING);
-    rc |= sqlite3_bind_int(s, 2, MLQ_JOB_ASSIGNED);
-    rc |= sqlite3_bind_int(s, 3, MLQ_JOB_RUNNING);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading active jobs");
-    }
-    int ret = 0;
-    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct mlq_store_job job;
-        ret = job_from_row(s, &job, err);
-        if (ret == 0) {
-            ret = fn(&job, ctx);
-            mlq_store_job_free(&job);
-        }
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = mlq_storei_db_err(st, err, "loading active jobs");
-    mlq_storei_finish(s);
-    return ret;
-}
-
-/* ---- attempts: reads ------------------------------------------------ */
-
-static int att_from_row(sqlite3_stmt *s, struct mlq_store_attempt *a, struct mlq_err *err)
-{
-    memset(a, 0, sizeof *a);
-    int rc = mlq_storei_col_fixed(s, AC_ID, a->id, sizeof a->id);
-    rc = rc ? rc : mlq_storei_col_fixed(s, AC_JOB, a->job_id, sizeof a->job_id);
-    rc = rc ? rc : mlq_storei_col_fixed(s, AC_WORKER, a->worker, sizeof a->worker);
-    rc = rc ? rc : mlq_storei_col_fixed(s, AC_GPUS, a->gpu_ids, sizeof a->gpu_ids);
-    rc = rc ? rc : mlq_storei_col_dup(s, AC_DETAIL, &a->detail);
-    int state = sqlite3_column_int(s, AC_STATE);
-    if (rc == 0 && (state < 0 || state >= MLQ_ATT_STATE_COUNT))
-        rc = MLQ_EDB;
-    if (rc < 0) {
-        mlq_store_attempt_free(a);
-        return mlq_storei_row_err(rc, err, "reading attempt");
-    }
-    a->num = sqlite3_column_int(s, AC_NUM);
-    a->state = (enum mlq_attempt_state)state;
-    a->assigned_ms = sqlite3_column_int64(s, AC_ASSIGNED);
-    a->start_ms = sqlite3_column_int64(s, AC_START);
-    a->end_ms = sqlite3_column_int64(s, AC_END);
-    a->exit_code = sqlite3_column_int(s, AC_EXIT);
-    a->signal = sqlite3_column_int(s, AC_SIGNAL);
-    mlq_storeusage_from_row(s, AC_USAGE, &a->usage);
-    return 0;
-}
-
-/* An attempt by id, or a gang's node part by its part id (the attempt id
- * its worker knows): reports, log uploads and fencing look both up alike. */
-int mlq_store_attempt_get(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
-                          struct mlq_err *err)
-{
-    int rc = attempt_get_row(st, id, out, err);
-    if (rc != MLQ_ENOTFOUND)
-        return rc;
-    struct mlq_store_part p;
-    if (mlq_store_part_get(st, id, &p, NULL) < 0)
-        return rc;
-    *out = p.a;
-    return 0;
-}
-
-static int attempt_get_row(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
-                           struct mlq_err *err)
-{
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = st->stmt[S_ATT_GET];
-    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading attempt");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        rc = att_from_row(s, out, err);
-    else if (rc == SQLITE_DONE)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no attempt %.36s", id);
-    else
-        rc = mlq_storei_db_err(st, err, "loading attempt");
-    mlq_storei_finish(s);
-    return rc;
-}
-
-int mlq_store_each_live_attempt(struct mlq_store *st, mlq_store_attempt_fn fn, void *ctx,
-                                struct mlq_err *err)
-{
-    sqlite3_stmt *s = st->stmt[S_ATT_LIVE];
-    int rc = mlq_storei_walk_start(s, err);
-    if (rc < 0)
-        return rc;
-    _Static_assert(MLQ_ATT_ASSIGNED == 0 && MLQ_ATT_RUNNING == 1, "S_ATT_LIVE's literals");
-    int ret = 0;
-    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct mlq_store_attempt a;
-        ret = att_from_row(s, &a, err);
-        if (ret == 0) {
-            ret = fn(&a, ctx);
-            mlq_store_attempt_free(&a);
-        }
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = mlq_storei_db_err(st, err, "loading live attempts");
-    mlq_storei_finish(s);
-    return ret;
-}
-
-/* ---- job info and listings ------------------------------------------ */
-
-/* Moves the listing fields of the stored spec into info; frees the rest. */
-static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_err *err)
-{
-    struct mlq_jobspec spec = {0};
-    int rc = mlq_storei_spec_from_col(s, IC_SPEC, &spec, info->id, err);
-    if (rc < 0)
-        return rc;
-    info->name = spec.name;
-    info->owner = spec.owner;
-    info->argv = spec.argv;
-    info->argc = spec.argc;
-    info->workdir = spec.workdir;
-    info->cpus_m = spec.cpus_m;
-    info->mem = spec.mem;
-    info->gpus = spec.gpus;
-    info->retries = spec.retries;
-    info->time_limit_ms = spec.time_limit_ms;
-    info->deps = spec.deps; /* full ids: the scheduler resolved them at submit */
-    info->ndeps = spec.ndeps;
-    info->pool = spec.pool;
-    info->nodes = (int32_t)spec.nodes;
-    spec.pool = NULL;
-    spec.deps = NULL;
-    spec.ndeps = 0;
-    spec.name = spec.owner = spec.workdir = NULL;
-    spec.argv = NULL;
-    spec.argc = 0;
-    mlq_proto_jobspec_free(&spec);
-    return 0;
-}
-
-static int info_from_row(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_err *err)
-{
-    memset(info, 0, sizeof *info);
-    int rc = mlq_storei_col_fixed(s, IC_ID, info->id, sizeof info->id);
-    rc = rc ? rc : mlq_storei_col_dup(s, IC_REASON, &info->reason);
-    rc = rc ? rc : mlq_storei_col_dup(s, IC_ATT_ID, &info->attempt_id);
-    rc = rc ? rc : mlq_storei_col_dup(s, IC_WORKER, &info->worker);
-    rc = rc ? rc : mlq_storei_col_dup(s, IC_GPUS, &info->gpu_ids);
-    rc = rc ? rc : mlq_storei_col_dup(s, IC_ARRAY_ID, &info->array_id);
-    int state = sqlite3_column_int(s, IC_STATE);
-    if (rc == 0 && (state < 0 || state >= MLQ_JOB_STATE_COUNT))
-        rc = MLQ_EDB;
-    rc = rc < 0 ? mlq_storei_row_err(rc, err, "reading job") : info_take_spec(s, info, err);
-    if (rc < 0) {
-        mlq_proto_jobinfo_free(info);
-        return rc;
-    }
-    info->state = (enum mlq_job_state)state;
-    info->submit_ms = sqlite3_column_int64(s, IC_SUBMIT);
-    info->start_ms = sqlite3_column_int64(s, IC_START);
-    info->end_ms = sqlite3_column_int64(s, IC_END);
-    info->exit_code = sqlite3_column_int(s, IC_EXIT);
-    info->signal = sqlite3_column_int(s, IC_SIGNAL);
-    info->attempt = sqlite3_column_int(s, IC_ATT_NUM); /* NULL reads as 0 */
-    info->node_failures = sqlite3_column_int(s, IC_NODE_FAIL);
-    info->not_before_ms = sqlite3_column_int64(s, IC_NOT_BEFORE);
-    info->array_index = info->array_id ? sqlite3_column_int(s, IC_ARRAY_INDEX) : -1;
-    return 0;
-}
-
-/* Moves a stored attempt into its listing form (takes detail). */
-static int attinfo_take(struct mlq_store_attempt *a, struct mlq_attemptinfo *out)
-{
-    memset(out, 0, sizeof *out);
-    out->num = a->num;
-    memcpy(out->id, a->id, sizeof out->id);
-    out->state = a->state;
-    out->start_ms = a->start_ms;
-    out->end_ms = a->end_ms;
-    out->exit_code = a->exit_code;
-    out->signal = a->signal;
-    out->detail = a->detail;
-    out->usage = a->usage;
-    a->detail = NULL;
-    out->worker = strdup(a->worker);
-    out->gpu_ids = a->gpu_ids[0] ? strdup(a->gpu_ids) : NULL;
-    return out->worker && (out->gpu_ids || !a->gpu_ids[0]) ? 0 : MLQ_ENOMEM;
-}
-
-/* Fills info->attempts from the job's attempts, oldest first, the newest
- * MLQ_MAX_ATTEMPT_INFO kept. */
-static int info_add_attempts(struct mlq_store *st, struct mlq_jobinfo *info, struct mlq_err *err)
-{
-    sqlite3_stmt *s = st->stmt[S_ATT_OF_JOB];
-    int rc = sqlite3_bind_text(s, 1, info->id, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_int(s, 2, MLQ_MAX_ATTEMPT_INFO);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading attempts");
-    }
-    int ret = 0;
-    while (ret == 0 && info->nattempts < MLQ_MAX_ATTEMPT_INFO &&
-           (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (!info->attempts) {
-            info->attempts = calloc(MLQ_MAX_ATTEMPT_INFO, sizeof *info->attempts);
-            if (!info->attempts) {
-                ret = mlq_err_set(err, MLQ_ENOMEM, "loading attempts: out of memory");
-                break;
-            }
-        }
-        struct mlq_store_attempt a;
-        ret = att_from_row(s, &a, err);
-        if (ret == 0 && attinfo_take(&a, &info->attempts[info->nattempts++]) < 0)
-            ret = mlq_err_set(err, MLQ_ENOMEM, "loading attempts: out of memory");
-        mlq_store_attempt_free(&a);
-    }
-    if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        ret = mlq_storei_db_err(st, err, "loading attempts");
-    mlq_storei_finish(s);
-    return ret;
-}
-
-int mlq_store_job_info(struct mlq_store *st, const char *id, struct mlq_jobinfo *out,
-                       struct mlq_err *err)
-{
-    return mlq_store_job_info_full(st, id, false, out, err);
-}
-
-int mlq_store_job_info_full(struct mlq_store *st, const char *id, bool with_attempts,
-                            struct mlq_jobinfo *out, struct mlq_err *err)
-{
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = st->stmt[S_JOB_INFO];
-    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading job");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        rc = info_from_row(s, out, err);
-    else if (rc == SQLITE_DONE)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %.36s", id);
-    else
-        rc = mlq_storei_db_err(st, err, "loading job");
-    mlq_storei_finish(s);
-    if (rc == 0 && with_attempts)
-        rc = info_add_attempts(st, out, err);
-    if (rc < 0)
-        mlq_proto_jobinfo_free(out);
-    return rc;
-}
-
-/* Appends the current row to *arr, growing it as needed. */
-static int list_push(sqlite3_stmt *s, struct mlq_jobinfo **arr, uint32_t *n, uint32_t *cap,
-                     struct mlq_err *err)
-{
-    if (*n == *cap) {
-        uint32_t ncap = *cap * 2;
-        struct mlq_jobinfo *p = realloc(*arr, (size_t)ncap * sizeof *p);
-        if (!p)
-            return mlq_err_set(err, MLQ_ENOMEM, "listing jobs: out of memory");
-        *arr = p;
-        *cap = ncap;
-    }
-    int rc = info_from_row(s, &(*arr)[*n], err);
-    if (rc == 0)
-        (*n)++;
-    return rc;
-}
-
-static sqlite3_stmt *list_stmt(struct mlq_store *st, int state, int64_t before, uint32_t limit,
-                               int *rc)
-{
-    sqlite3_stmt *s = st->stmt[state < 0 ? S_JOB_LIST_ALL : S_JOB_LIST_STATE];
-    if (state < 0) {
-        *rc = sqlite3_bind_int64(s, 1, limit);
-        *rc |= sqlite3_bind_int64(s, 2, before);
-    } else {
-        *rc = sqlite3_bind_int(s, 1, state);
-        *rc |= sqlite3_bind_int64(s, 2, limit);
-        *rc |= sqlite3_bind_int64(s, 3, before);
-    }
-    return s;
-}
-
-int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct mlq_jobinfo **out,
-                       uint32_t *n, struct mlq_err *err)
-{
-    return mlq_store_job_page(st, state, INT64_MAX, limit, out, n, NULL, err);
-}
-
-int mlq_store_job_page(struct mlq_store *st, int state, int64_t before, uint32_t limit,
-                       struct mlq_jobinfo **out, uint32_t *n, int64_t *seqs, struct mlq_err *err)
-{
-    *out = NULL;
-    *n = 0;
-    if (state >= MLQ_JOB_STATE_COUNT)
-        return mlq_err_set(err, MLQ_EINVAL, "unknown job state %d", state);
-    if (limit == 0)
-        limit = DEFAULT_LIST_LIMIT;
-    if (limit > MLQ_MAX_LIST)
-        limit = MLQ_MAX_LIST;
-    uint32_t cap = 16;
-    struct mlq_jobinfo *arr = calloc(cap, sizeof *arr);
-    if (!arr)
-        return mlq_err_set(err, MLQ_ENOMEM, "listing jobs: out of memory");
-    int rc;
-    sqlite3_stmt *s = list_stmt(st, state, before, limit, &rc);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        free(arr);
-        return mlq_storei_bind_err(rc, err, "listing jobs");
-    }
-    int ret = 0;
-    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (seqs)
-            seqs[*n] = sqlite3_column_int64(s, IC_SEQ);
-        ret = list_push(s, &arr, n, &cap, err);
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = mlq_storei_db_err(st, err, "listing jobs");
-    mlq_storei_finish(s);
-    if (ret < 0) {
-        mlq_store_jobinfo_array_free(&arr, *n);
-        *n = 0;
-        return ret;
-    }
-    *out = arr;
-    return 0;
-}
-
-void mlq_store_jobinfo_array_free(struct mlq_jobinfo **arr, uint32_t n)
-{
-    if (!arr || !*arr)
-        return;
-    for (uint32_t i = 0; i < n; i++)
-        mlq_proto_jobinfo_free(&(*arr)[i]);
-    free(*arr);
-    *arr = NULL;
-}
-
-/* ---- workers -------------------------------------------------------- */
-
-int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w,
-                          struct mlq_err *err)
-{
-    if (!fixed_ok(w->name, sizeof w->name) || !w->name[0])
-        return mlq_err_set(err, MLQ_EINVAL, "worker row without a valid name");
-    if (!fixed_ok(w->pool, sizeof w->pool) || !fixed_ok(w->drain_reason, sizeof w->drain_reason))
-        return mlq_err_set(err, MLQ_EINVAL, "worker %s: unterminated pool or drain reason",
-                           w->name);
-    int rc = tx_check(st, err);
-    if (rc < 0)
-        return rc;
-    sqlite3_stmt *s = st->stmt[S_WORKER_SAVE];
-    rc = sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_int64(s, 2, w->cpus_m);
-    rc |= sqlite3_bind_int64(s, 3, w->mem);
-    rc |= sqlite3_bind_int(s, 4, w->gpus);
-    rc |= sqlite3_bind_int64(s, 5, w->first_seen_ms);
-    rc |= sqlite3_bind_int64(s, 6, w->last_seen_ms);
-    rc |= sqlite3_bind_text(s, 7, w->pool[0] ? w->pool : "default", -1, SQLITE_STATIC);
-    rc |= sqlite3_bind_int(s, 8, w->drained ? 1 : 0);
-    rc |= mlq_storei_bind_opt(s, 9, w->drain_reason);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "saving worker");
-    }
-    return mlq_storei_exec_stmt(st, s, "saving worker", err);
-}
-
-static int read_worker_row(sqlite3_stmt *s, struct mlq_store_worker *w, struct mlq_err *err)
-{
-    memset(w, 0, sizeof *w);
-    if (mlq_storei_col_fixed(s, 0, w->name, sizeof w->name) < 0 ||
-        mlq_storei_col_fixed(s, 6, w->pool, sizeof w->pool) < 0 ||
-        mlq_storei_col_fixed(s, 8, w->drain_reason, sizeof w->drain_reason) < 0)
-        return mlq_err_set(err, MLQ_EDB, "reading worker: corrupt row");
-    if (!w->pool[0]) /* NOT NULL DEFAULT, but an empty string may still be stored */
-        snprintf(w->pool, sizeof w->pool, "default");
-    w->cpus_m = sqlite3_column_int64(s, 1);
-    w->mem = sqlite3_column_int64(s, 2);
-    w->gpus = sqlite3_column_int(s, 3);
-    w->first_seen_ms = sqlite3_column_int64(s, 4);
-    w->last_seen_ms = sqlite3_column_int64(s, 5);
-    w->drained = sqlite3_column_int(s, 7) != 0;
-    return 0;
-}
-
-int mlq_store_each_worker(struct mlq_store *st, mlq_store_worker_fn fn, void *ctx,
-                          struct mlq_err *err)
-{
-    sqlite3_stmt *s = st->stmt[S_WORKER_EACH];
-    int ret = mlq_storei_walk_start(s, err);
-    if (ret < 0)
-        return ret;
-    int rc = SQLITE_DONE;
-    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct mlq_store_worker w;
-        ret = read_worker_row(s, &w, err);
-        if (ret == 0)
-            ret = fn(&w, ctx);
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = mlq_storei_db_err(st, err, "loading workers");
-    mlq_storei_finish(s);
-    return ret;
-}
-
-int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage_fn fn, void *ctx,
-                         struct mlq_err *err)
-{
-    sqlite3_stmt *s = st->stmt[S_USAGE_EACH];
-    int ret = mlq_storei_walk_start(s, err);
-    if (ret < 0)
-        return ret;
-    int rc = sqlite3_bind_int64(s, 1, since_ms);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "reading usage");
-    }
-    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *owner = (const char *)sqlite3_column_text(s, 0);
-        struct mlq_store_usage u = {
-            .owner = owner ? owner : "",
-            .cpus_m = sqlite3_column_int64(s, 1),
-            .gpus = sqlite3_column_int(s, 2),
-            .start_ms = sqlite3_column_int64(s, 3),
-            .end_ms = sqlite3_column_int64(s, 4),
-        };
-        ret = fn(&u, ctx);
-    }
-    if (ret == 0 && rc != SQLITE_DONE)
-        ret = mlq_storei_db_err(st, err, "reading usage");
-    mlq_storei_finish(s);
-    return ret;
-}
-
-/* ---- freeing -------------------------------------------------------- */
-
-void mlq_store_job_free(struct mlq_store_job *job)
-{
-    if (!job)
-        return;
-    free(job->reason);
-    job->reason = NULL;
-    mlq_proto_jobspec_free(&job->spec);
-}
-
-void mlq_store_attempt_free(struct mlq_store_attempt *a)
-{
-    if (!a)
-        return;
-    free(a->detail);
-    a->detail = NULL;
 }

@@ -1,14 +1,11 @@
-/* storeauth: the keys-and-audit half of the store (schema v5): the principals
- * table (the keys the scheduler accepts, and whose they are), the events
- * listing behind `mlq events`, and forgetting a worker's row with its key
- * (`mlq admin worker rm`). See store.h for the API and
- * storeint.h for what it shares with store.c, whose invariants hold here.
+/* storeauth: the principals table (schema v5): the keys the scheduler
+ * accepts, and whose they are. See store.h for the API and storeint.h for
+ * what it shares with store.c, whose invariants hold here.
  *
  * A key belongs to at most one principal (UNIQUE in the schema). Saving a
  * key that another principal holds is refused rather than left to
  * "INSERT OR REPLACE", which would silently delete the other row. Every
  * change appends an event, which carries the actor set by the scheduler. */
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,34 +14,7 @@
 #include "keys.h"
 #include "storeint.h"
 
-#define EVENTS_DEFAULT_LIMIT 100
-
-enum astmt {
-    A_SAVE,
-    A_KEY_OWNER,
-    A_DELETE,
-    A_EACH,
-    A_EVENTS_ALL,
-    A_EVENTS_JOB,
-    A_WORKER_DELETE,
-    A_COUNT
-};
-
-/* Column order of both event listings; the indexes are enum ev_col. */
-#define EV_COLS                                                                                    \
-    "seq, time_ms, kind, job_id, attempt_id, worker, actor, from_state, to_state, detail"
-enum ev_col {
-    EC_SEQ,
-    EC_TIME,
-    EC_KIND,
-    EC_JOB,
-    EC_ATT,
-    EC_WORKER,
-    EC_ACTOR,
-    EC_FROM,
-    EC_TO,
-    EC_DETAIL
-};
+enum astmt { A_SAVE, A_KEY_OWNER, A_DELETE, A_EACH, A_COUNT };
 
 static const char *const asql[A_COUNT] = {
     [A_SAVE] = "INSERT INTO principals (kind, name, role, key, added_ms) VALUES (?1, ?2, ?3, ?4,"
@@ -53,16 +23,6 @@ static const char *const asql[A_COUNT] = {
     [A_KEY_OWNER] = "SELECT kind, name FROM principals WHERE key = ?1",
     [A_DELETE] = "DELETE FROM principals WHERE kind = ?1 AND name = ?2 RETURNING role",
     [A_EACH] = "SELECT kind, name, role, key, added_ms FROM principals ORDER BY kind, name",
-    /* The newest ?2 events, oldest first: the inner scan walks seq backwards
-     * and stops after ?2 rows. */
-    [A_EVENTS_ALL] = "SELECT * FROM (SELECT " EV_COLS " FROM events WHERE time_ms >= ?1"
-                     " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-    /* events_job serves a job's events, events_other an array's. */
-    [A_EVENTS_JOB] = "SELECT * FROM (SELECT " EV_COLS " FROM events"
-                     " WHERE (job_seq = (SELECT seq FROM jobs WHERE id = ?3)"
-                     " OR (job_seq IS NULL AND job_id = ?3))"
-                     " AND time_ms >= ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-    [A_WORKER_DELETE] = "DELETE FROM workers WHERE name = ?1",
 };
 
 struct mlq_storeauth {
@@ -75,13 +35,10 @@ int mlq_storeauth_open(sqlite3 *db, struct mlq_storeauth **out, struct mlq_err *
     *out = NULL;
     if (!p)
         return mlq_err_set(err, MLQ_ENOMEM, "preparing statements: out of memory");
-    for (int i = 0; i < A_COUNT; i++) {
-        if (sqlite3_prepare_v3(db, asql[i], -1, SQLITE_PREPARE_PERSISTENT, &p->stmt[i], NULL) !=
-            SQLITE_OK) {
-            int rc = mlq_err_set(err, MLQ_EDB, "preparing statements: %s", sqlite3_errmsg(db));
-            mlq_storeauth_close(&p);
-            return rc;
-        }
+    int rc = mlq_storei_prepare(db, asql, A_COUNT, p->stmt, err);
+    if (rc < 0) {
+        free(p);
+        return rc;
     }
     *out = p;
     return 0;
@@ -91,8 +48,7 @@ void mlq_storeauth_close(struct mlq_storeauth **pp)
 {
     if (!pp || !*pp)
         return;
-    for (int i = 0; i < A_COUNT; i++)
-        sqlite3_finalize((*pp)->stmt[i]);
+    mlq_storei_finalize((*pp)->stmt, A_COUNT);
     free(*pp);
     *pp = NULL;
 }
@@ -245,30 +201,6 @@ int mlq_store_principal_delete(struct mlq_store *st, const char *kind, const cha
     return mlq_storei_op_end(st, rc, err);
 }
 
-int mlq_store_worker_forget(struct mlq_store *st, const char *name, const char *detail,
-                            struct mlq_err *err)
-{
-    struct mlq_err e;
-    if (!name || mlq_proto_principal_name_check(name, &e) < 0)
-        return mlq_err_set(err, MLQ_EINVAL, "worker name: %s", name ? e.msg : "missing");
-    int rc = mlq_storei_op_begin(st, err);
-    if (rc < 0)
-        return rc;
-    sqlite3_stmt *s = stmt(st, A_WORKER_DELETE);
-    rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        rc = mlq_storei_bind_err(rc, err, "removing worker");
-    } else {
-        rc = mlq_storei_exec_stmt(st, s, "removing worker", err);
-    }
-    if (rc == 0) /* a worker that comes back later starts from what it reports */
-        rc = mlq_store_override_delete(st, name, err);
-    if (rc == 0)
-        rc = mlq_store_event_add(st, "worker_removed", NULL, NULL, name, detail, err);
-    return mlq_storei_op_end(st, rc, err);
-}
-
 static int principal_from_row(sqlite3_stmt *s, struct mlq_store_principal *p, struct mlq_err *err)
 {
     memset(p, 0, sizeof *p);
@@ -301,116 +233,4 @@ int mlq_store_each_principal(struct mlq_store *st, mlq_store_principal_fn fn, vo
         ret = mlq_storei_db_err(st, err, "loading keys");
     mlq_storei_finish(s);
     return ret;
-}
-
-/* ---- events listing --------------------------------------------------- */
-
-/* Column i as a new string of at most max bytes (the protocol's bound for
- * that field): a long detail is cut rather than making the reply
- * undecodable. */
-static int col_dup_max(sqlite3_stmt *s, int i, size_t max, char **out)
-{
-    int rc = mlq_storei_col_dup(s, i, out);
-    if (rc == 0 && *out && strlen(*out) > max)
-        (*out)[max] = '\0';
-    return rc;
-}
-
-static int event_from_row(sqlite3_stmt *s, struct mlq_eventinfo *e)
-{
-    static const struct {
-        int col;
-        size_t max;
-        size_t off;
-    } strs[] = {
-        {EC_KIND, MLQ_MAX_NAME, offsetof(struct mlq_eventinfo, kind)},
-        {EC_JOB, MLQ_MAX_REF, offsetof(struct mlq_eventinfo, job_id)},
-        {EC_ATT, MLQ_MAX_REF, offsetof(struct mlq_eventinfo, attempt_id)},
-        {EC_WORKER, MLQ_MAX_NAME, offsetof(struct mlq_eventinfo, worker)},
-        {EC_ACTOR, MLQ_MAX_ACTOR, offsetof(struct mlq_eventinfo, actor)},
-        {EC_FROM, MLQ_MAX_NAME, offsetof(struct mlq_eventinfo, from)},
-        {EC_TO, MLQ_MAX_NAME, offsetof(struct mlq_eventinfo, to)},
-        {EC_DETAIL, MLQ_MAX_STR, offsetof(struct mlq_eventinfo, detail)},
-    };
-    e->seq = sqlite3_column_int64(s, EC_SEQ);
-    e->time_ms = sqlite3_column_int64(s, EC_TIME);
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof strs / sizeof strs[0]; i++)
-        rc = col_dup_max(s, strs[i].col, strs[i].max, (char **)((char *)e + strs[i].off));
-    if (rc == 0 && !e->kind)
-        rc = MLQ_EDB; /* NOT NULL in the schema */
-    return rc;
-}
-
-static int events_bind(sqlite3_stmt *s, const char *job_id, int64_t since_ms, uint32_t limit)
-{
-    int rc = sqlite3_bind_int64(s, 1, since_ms);
-    rc |= sqlite3_bind_int64(s, 2, limit);
-    if (job_id)
-        rc |= sqlite3_bind_text(s, 3, job_id, -1, SQLITE_STATIC);
-    return rc;
-}
-
-static int events_check(const char *job_id, int64_t since_ms, uint32_t limit, struct mlq_err *err)
-{
-    char shown[48];
-    if (job_id && !mlq_storei_id_chars_ok(job_id, MLQ_ID_LEN)) {
-        mlq_storei_quote_safe(shown, sizeof shown, job_id);
-        return mlq_err_set(err, MLQ_EINVAL, "listing events: '%s' is not a job id", shown);
-    }
-    if (since_ms < 0)
-        return mlq_err_set(err, MLQ_EINVAL, "listing events: negative start time");
-    if (limit > MLQ_MAX_LIST)
-        return mlq_err_set(err, MLQ_EINVAL, "listing events: limit above %d", MLQ_MAX_LIST);
-    return 0;
-}
-
-int mlq_store_events_list(struct mlq_store *st, const char *job_id, int64_t since_ms,
-                          uint32_t limit, struct mlq_eventinfo **out, uint32_t *n,
-                          struct mlq_err *err)
-{
-    *out = NULL;
-    *n = 0;
-    int ret = events_check(job_id, since_ms, limit, err);
-    if (ret < 0)
-        return ret;
-    limit = limit ? limit : EVENTS_DEFAULT_LIMIT;
-    sqlite3_stmt *s = stmt(st, job_id ? A_EVENTS_JOB : A_EVENTS_ALL);
-    if ((ret = mlq_storei_walk_start(s, err)) < 0)
-        return ret;
-    int rc = events_bind(s, job_id, since_ms, limit);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "listing events");
-    }
-    struct mlq_eventinfo *arr = calloc(limit, sizeof *arr);
-    if (!arr)
-        ret = mlq_err_set(err, MLQ_ENOMEM, "listing events: out of memory");
-    uint32_t k = 0;
-    rc = SQLITE_DONE;
-    while (ret == 0 && k < limit && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int crc = event_from_row(s, &arr[k++]);
-        if (crc < 0)
-            ret = mlq_storei_row_err(crc, err, "listing events");
-    }
-    if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        ret = mlq_storei_db_err(st, err, "listing events");
-    mlq_storei_finish(s);
-    if (ret < 0 || k == 0) {
-        mlq_store_eventinfo_array_free(&arr, k);
-        return ret;
-    }
-    *out = arr;
-    *n = k;
-    return 0;
-}
-
-void mlq_store_eventinfo_array_free(struct mlq_eventinfo **arr, uint32_t n)
-{
-    if (!arr || !*arr)
-        return;
-    for (uint32_t i = 0; i < n; i++)
-        mlq_proto_eventinfo_free(&(*arr)[i]);
-    free(*arr);
-    *arr = NULL;
 }

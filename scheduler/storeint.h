@@ -1,12 +1,18 @@
-/* storeint: what store.c shares with storepipe.c, and nobody else.
+/* storeint: what the parts of the store share, and nobody else.
  *
- * store.c grew past what one file should hold; the pipeline tables (arrays,
- * idempotency keys, schedules and their runs) and the general resolver live
- * in storepipe.c, the key ones (principals, the events listing) in
- * storeauth.c. All keep the invariants written at the top of store.c:
- * statements prepared once, parameters always bound, each statement reset
- * and its bindings cleared after use, multi-row writes inside a savepoint.
- * The public API stays in store.h. */
+ * store.c is the core: the schema and its migrations, opening, the caller's
+ * transaction, savepoints and the row helpers below. Each table group lives
+ * in a part of its own, which prepares its statements when the store opens:
+ * storejob.c (job rows), storeattempt.c (attempt rows, and what attempts
+ * used), storejobinfo.c (the CLI's job views and listings), storeevent.c
+ * (the events history), storeworker.c (worker rows and admin overrides),
+ * storeauth.c (principals), storetoken.c (bearer tokens), storepipe.c
+ * (arrays, idempotency keys, schedules, the general resolver),
+ * storeretain.c (retention) and storegang.c (gang parts). All keep the
+ * invariants written at the top of store.c: statements prepared once,
+ * parameters always bound, each statement reset and its bindings cleared
+ * after use, multi-row writes inside a savepoint. The public API stays in
+ * store.h. */
 #ifndef MLQ_STOREINT_H
 #define MLQ_STOREINT_H
 
@@ -16,22 +22,16 @@
 
 #include "store.h"
 
-/* storepipe.c's prepared statements; owned by the store. */
+/* Each part's prepared statements, owned by the store. */
 struct mlq_storepipe;
-/* storeauth.c's prepared statements; owned by the store. */
 struct mlq_storeauth;
-/* storeretain.c's prepared statements; owned by the store. */
 struct mlq_storeretain;
-/* storetoken.c's prepared statements; owned by the store. */
 struct mlq_storetoken;
-struct mlq_storetoken *mlq_storei_token(struct mlq_store *st);
-int mlq_storetoken_open(sqlite3 *db, struct mlq_storetoken **out, struct mlq_err *err);
-void mlq_storetoken_close(struct mlq_storetoken **p);
-/* storeworker.c's prepared statements; owned by the store. */
 struct mlq_storeworker;
-struct mlq_storeworker *mlq_storei_worker(struct mlq_store *st);
-int mlq_storeworker_open(sqlite3 *db, struct mlq_storeworker **out, struct mlq_err *err);
-void mlq_storeworker_close(struct mlq_storeworker **p);
+struct mlq_storejob;
+struct mlq_storeattempt;
+struct mlq_storejobinfo;
+struct mlq_storeevent;
 
 /* ---- provided by store.c ---------------------------------------------- */
 
@@ -39,9 +39,32 @@ sqlite3 *mlq_storei_db(struct mlq_store *st);
 struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st);
 struct mlq_storeauth *mlq_storei_auth(struct mlq_store *st);
 struct mlq_storeretain *mlq_storei_retain(struct mlq_store *st);
+struct mlq_storetoken *mlq_storei_token(struct mlq_store *st);
+struct mlq_storeworker *mlq_storei_worker(struct mlq_store *st);
+struct mlq_storejob *mlq_storei_job(struct mlq_store *st);
+struct mlq_storeattempt *mlq_storei_attempt(struct mlq_store *st);
+struct mlq_storejobinfo *mlq_storei_jobinfo(struct mlq_store *st);
+struct mlq_storeevent *mlq_storei_event(struct mlq_store *st);
+/* Prepares the n statements of sql[] on db into out[] (kept for the life
+ * of the store); MLQ_EDB "preparing statements: ..." when one fails. */
+int mlq_storei_prepare(sqlite3 *db, const char *const *sql, int n, sqlite3_stmt **out,
+                       struct mlq_err *err);
+/* Finalizes the n statements of s (NULL ones too). */
+void mlq_storei_finalize(sqlite3_stmt **s, int n);
+/* The newest job's seq, cached for storejob.c; -1 means read it from the
+ * table first. Every failure and rollback sets it to -1, since whatever
+ * failed may have been undone. */
+int64_t *mlq_storei_last_seq(struct mlq_store *st);
 /* MLQ_EDB "<what>: <sqlite message>". */
 int mlq_storei_db_err(struct mlq_store *st, struct mlq_err *err, const char *what);
 int mlq_storei_bind_err(int rc, struct mlq_err *err, const char *what);
+/* MLQ_EDB when the caller's transaction was rolled back under it by SQLite
+ * (after SQLITE_FULL or SQLITE_IOERR). */
+int mlq_storei_tx_check(struct mlq_store *st, struct mlq_err *err);
+/* The hot writes' savepoint: none inside the caller's transaction (see
+ * store.c), mlq_storei_op_begin / op_end outside one. */
+int mlq_storei_hot_begin(struct mlq_store *st, struct mlq_err *err);
+int mlq_storei_hot_end(struct mlq_store *st, int rc, struct mlq_err *err);
 /* Resets s and clears its bindings. */
 void mlq_storei_finish(sqlite3_stmt *s);
 /* Steps s once expecting no row (a RETURNING row is ignored), then resets it. */
@@ -49,6 +72,8 @@ int mlq_storei_exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what
                          struct mlq_err *err);
 /* Binds v as SQLITE_STATIC text; NULL or "" binds NULL. */
 int mlq_storei_bind_opt(sqlite3_stmt *s, int i, const char *v);
+/* True when a fixed-size field holds a terminated string. */
+bool mlq_storei_fixed_ok(const char *v, size_t cap);
 /* s is 1..max characters of 0-9 a-f '-'. */
 bool mlq_storei_id_chars_ok(const char *s, size_t max);
 /* Untrusted text made printable and short, for error messages. */
@@ -65,9 +90,6 @@ int mlq_storei_op_begin(struct mlq_store *st, struct mlq_err *err);
 int mlq_storei_op_end(struct mlq_store *st, int rc, struct mlq_err *err);
 /* MLQ_ESTATE when s is already stepping (a walk re-entered). */
 int mlq_storei_walk_start(sqlite3_stmt *s, struct mlq_err *err);
-/* Unpacks the spec blob in column i; id names the row in errors. */
-int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
-                             struct mlq_err *err);
 
 /* ---- provided by storepipe.c ------------------------------------------- */
 
@@ -89,5 +111,49 @@ void mlq_storeauth_close(struct mlq_storeauth **p);
 int mlq_storeretain_open(sqlite3 *db, struct mlq_storeretain **out, struct mlq_err *err);
 /* Finalizes them and frees *p; accepts NULL. */
 void mlq_storeretain_close(struct mlq_storeretain **p);
+
+/* ---- provided by storejob.c -------------------------------------------- */
+
+int mlq_storejob_open(sqlite3 *db, struct mlq_storejob **out, struct mlq_err *err);
+void mlq_storejob_close(struct mlq_storejob **p);
+/* Unpacks the spec blob in column i; id names the row in errors. */
+int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
+                             struct mlq_err *err);
+
+/* ---- provided by storeattempt.c ---------------------------------------- */
+
+int mlq_storeattempt_open(sqlite3 *db, struct mlq_storeattempt **out, struct mlq_err *err);
+void mlq_storeattempt_close(struct mlq_storeattempt **p);
+/* Fills info->attempts with the attempts of job info->id in their listing
+ * form, oldest first, the newest MLQ_MAX_ATTEMPT_INFO kept. */
+int mlq_storei_info_attempts(struct mlq_store *st, struct mlq_jobinfo *info, struct mlq_err *err);
+
+/* ---- provided by storejobinfo.c ---------------------------------------- */
+
+int mlq_storejobinfo_open(sqlite3 *db, struct mlq_storejobinfo **out, struct mlq_err *err);
+void mlq_storejobinfo_close(struct mlq_storejobinfo **p);
+
+/* ---- provided by storeevent.c ------------------------------------------ */
+
+int mlq_storeevent_open(sqlite3 *db, struct mlq_storeevent **out, struct mlq_err *err);
+void mlq_storeevent_close(struct mlq_storeevent **p);
+/* One event row; NULL fields are stored as NULL. */
+struct mlq_storei_event {
+    const char *kind, *job_id, *attempt_id, *worker, *from, *to, *detail;
+    int64_t job_seq; /* 0: looked up from job_id */
+};
+/* Appends ev, stamped with the time and the current actor. */
+int mlq_storei_event_insert(struct mlq_store *st, const struct mlq_storei_event *ev,
+                            struct mlq_err *err);
+
+/* ---- provided by storeworker.c ----------------------------------------- */
+
+int mlq_storeworker_open(sqlite3 *db, struct mlq_storeworker **out, struct mlq_err *err);
+void mlq_storeworker_close(struct mlq_storeworker **p);
+
+/* ---- provided by storetoken.c ------------------------------------------ */
+
+int mlq_storetoken_open(sqlite3 *db, struct mlq_storetoken **out, struct mlq_err *err);
+void mlq_storetoken_close(struct mlq_storetoken **p);
 
 #endif

@@ -107,13 +107,10 @@ int mlq_storepipe_open(sqlite3 *db, struct mlq_storepipe **out, struct mlq_err *
     *out = NULL;
     if (!p)
         return mlq_err_set(err, MLQ_ENOMEM, "preparing statements: out of memory");
-    for (int i = 0; i < P_COUNT; i++) {
-        if (sqlite3_prepare_v3(db, psql[i], -1, SQLITE_PREPARE_PERSISTENT, &p->stmt[i], NULL) !=
-            SQLITE_OK) {
-            int rc = mlq_err_set(err, MLQ_EDB, "preparing statements: %s", sqlite3_errmsg(db));
-            mlq_storepipe_close(&p);
-            return rc;
-        }
+    int rc = mlq_storei_prepare(db, psql, P_COUNT, p->stmt, err);
+    if (rc < 0) {
+        free(p);
+        return rc;
     }
     *out = p;
     return 0;
@@ -123,8 +120,7 @@ void mlq_storepipe_close(struct mlq_storepipe **pp)
 {
     if (!pp || !*pp)
         return;
-    for (int i = 0; i < P_COUNT; i++)
-        sqlite3_finalize((*pp)->stmt[i]);
+    mlq_storei_finalize((*pp)->stmt, P_COUNT);
     free(*pp);
     *pp = NULL;
 }

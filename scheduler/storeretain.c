@@ -63,13 +63,10 @@ int mlq_storeretain_open(sqlite3 *db, struct mlq_storeretain **out, struct mlq_e
     *out = NULL;
     if (!p)
         return mlq_err_set(err, MLQ_ENOMEM, "preparing statements: out of memory");
-    for (int i = 0; i < R_COUNT; i++) {
-        if (sqlite3_prepare_v3(db, rsql[i], -1, SQLITE_PREPARE_PERSISTENT, &p->stmt[i], NULL) !=
-            SQLITE_OK) {
-            int rc = mlq_err_set(err, MLQ_EDB, "preparing statements: %s", sqlite3_errmsg(db));
-            mlq_storeretain_close(&p);
-            return rc;
-        }
+    int rc = mlq_storei_prepare(db, rsql, R_COUNT, p->stmt, err);
+    if (rc < 0) {
+        free(p);
+        return rc;
     }
     *out = p;
     return 0;
@@ -79,8 +76,7 @@ void mlq_storeretain_close(struct mlq_storeretain **pp)
 {
     if (!pp || !*pp)
         return;
-    for (int i = 0; i < R_COUNT; i++)
-        sqlite3_finalize((*pp)->stmt[i]);
+    mlq_storei_finalize((*pp)->stmt, R_COUNT);
     free(*pp);
     *pp = NULL;
 }

@@ -30,13 +30,10 @@ int mlq_storetoken_open(sqlite3 *db, struct mlq_storetoken **out, struct mlq_err
     *out = NULL;
     if (!p)
         return mlq_err_set(err, MLQ_ENOMEM, "preparing statements: out of memory");
-    for (int i = 0; i < T_COUNT; i++) {
-        if (sqlite3_prepare_v3(db, tsql[i], -1, SQLITE_PREPARE_PERSISTENT, &p->stmt[i], NULL) !=
-            SQLITE_OK) {
-            int rc = mlq_err_set(err, MLQ_EDB, "preparing statements: %s", sqlite3_errmsg(db));
-            mlq_storetoken_close(&p);
-            return rc;
-        }
+    int rc = mlq_storei_prepare(db, tsql, T_COUNT, p->stmt, err);
+    if (rc < 0) {
+        free(p);
+        return rc;
     }
     *out = p;
     return 0;
@@ -46,8 +43,7 @@ void mlq_storetoken_close(struct mlq_storetoken **pp)
 {
     if (!pp || !*pp)
         return;
-    for (int i = 0; i < T_COUNT; i++)
-        sqlite3_finalize((*pp)->stmt[i]);
+    mlq_storei_finalize((*pp)->stmt, T_COUNT);
     free(*pp);
     *pp = NULL;
 }

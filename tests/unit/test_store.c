@@ -1,6 +1,9 @@
-/* Unit tests for scheduler/store.c: schema and pragmas, every read and write,
- * the events history, transactions, and real SQLite failures (locked
- * database, full database, failed COMMIT, constraint violations).
+/* Unit tests for scheduler/store.c and the parts that keep jobs, attempts,
+ * job listings, events and workers (storejob.c, storeattempt.c,
+ * storejobinfo.c, storeevent.c, storeworker.c): schema and pragmas, every
+ * read and write, the events history, transactions, and real SQLite
+ * failures (locked database, full database, failed COMMIT, constraint
+ * violations).
  *
  * The store's sqlite3 handle is private. An auto-extension sees every
  * connection SQLite opens, so the tests can read pragmas and the events table

@@ -1,4 +1,5 @@
-/* Unit tests for scheduler/storeauth.c (schema v5): principals saved,
+/* Unit tests for scheduler/storeauth.c and the events listing of
+ * scheduler/storeevent.c (schema v5): principals saved,
  * replaced, listed and deleted with their events; a key held by two
  * principals refused; bad kinds, roles, names and keys refused; the actor
  * carried by events; the events listing (order, limit, job filter, start

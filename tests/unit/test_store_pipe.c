@@ -1,5 +1,5 @@
 /* Unit tests for the pipelines half of the store (scheduler/storepipe.c and
- * the array columns of jobs in store.c): arrays and their summaries, the
+ * the array columns of jobs in storejob.c): arrays and their summaries, the
  * resolver, idempotency keys, schedules and their runs. SQLite :memory:;
  * an auto-extension hands the tests the store's own connection for the few
  * checks that need raw SQL. */
