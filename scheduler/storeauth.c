@@ -81,7 +81,10 @@ static int check_principal(const struct mlq_store_principal *p, struct mlq_err *
     if (!memchr(p->role, '\0', sizeof p->role) || !role_fits(p->kind, p->role))
         return mlq_err_set(err, MLQ_EINVAL, "role of a %s must be %s", p->kind,
                            strcmp(p->kind, "worker") == 0 ? "worker" : "user or admin");
-    if (!memchr(p->name, '\0', sizeof p->name) || mlq_proto_principal_name_check(p->name, &e) < 0)
+    if (!memchr(p->name, '\0', sizeof p->name))
+        return mlq_err_set(err, MLQ_EINVAL, "principal name: longer than %zu bytes",
+                           sizeof p->name - 1);
+    if (mlq_proto_principal_name_check(p->name, &e) < 0)
         return mlq_err_set(err, MLQ_EINVAL, "principal name: %s", e.msg);
     if (!memchr(p->key, '\0', sizeof p->key) || !mlq_keys_z85_valid(p->key))
         return mlq_err_set(err, MLQ_EINVAL, "key of %s %s is not a z85 public key", p->kind,
