@@ -16,8 +16,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +32,8 @@
 #include "fsutil.h"
 #include "spool.h"
 #include "spoolgc.h"
+#include "testdir.h"
+#include "testuser.h"
 #include "transport.h"
 
 #define JOB   "99999999-9999-4999-8999-999999999999"
@@ -57,19 +57,10 @@ struct fx {
     void *zap; /* CURVE tests: the ZAP handler (REP) */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-agent-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (testdir_make(f->root, sizeof f->root, "agent") < 0)
         return -1;
     snprintf(f->endpoint, sizeof f->endpoint, "inproc://agent-%ld", (long)getpid());
     f->zctx = zmq_ctx_new();
@@ -98,7 +89,7 @@ static int teardown(void **state)
     close(f->sig[1]);
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    testdir_remove(f->root);
     free(f->shim);
     free(f);
     return 0;
@@ -192,16 +183,6 @@ static void do_register(struct fx *f, struct mlq_msg *reg)
     do_register_lease(f, reg, 2000);
 }
 
-/* The account running the test: a root worker runs jobs as their owner
- * (root only with allow_root), so jobs here belong to whoever runs them. */
-static char *self_name(void)
-{
-    static char name[64];
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "nobody");
-    return name;
-}
-
 static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
                    uint32_t ngpus)
 {
@@ -209,7 +190,7 @@ static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, in
     snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", att);
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB);
     m.u.assign.attempt = 1;
-    m.u.assign.spec.owner = self_name();
+    m.u.assign.spec.owner = testuser_self();
     m.u.assign.allow_root = true;
     m.u.assign.spec.argv = argv;
     m.u.assign.spec.argc = argc;
@@ -585,7 +566,7 @@ static void test_readopt(void **state)
     struct mlq_msg a = {.type = MLQ_MSG_ASSIGN};
     a.u.assign.attempt = 1;
     snprintf(a.u.assign.job_id, sizeof a.u.assign.job_id, "%s", JOB);
-    a.u.assign.spec.owner = self_name();
+    a.u.assign.spec.owner = testuser_self();
     a.u.assign.allow_root = true;
     a.u.assign.spec.argv = argv;
     a.u.assign.spec.argc = 1;

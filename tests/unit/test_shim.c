@@ -20,7 +20,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -37,6 +36,8 @@
 #include "lease.h"
 #include "shim.h"
 #include "spool.h"
+#include "testdir.h"
+#include "testuser.h"
 
 #define JOB_ID "99999999-9999-4999-8999-999999999999"
 #define ATT_ID "11111111-1111-4111-8111-111111111111"
@@ -51,19 +52,10 @@ struct fx {
     uid_t shim_uid; /* 0: the shim runs as the test; else it becomes this uid first */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/mlq-test-shim-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (testdir_make(f->dir, sizeof f->dir, "shim") < 0)
         return -1;
     *state = f;
     return 0;
@@ -105,8 +97,7 @@ static void kill_listed(struct fx *f)
 static int setup_spool(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-shim-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (testdir_make(f->root, sizeof f->root, "shim") < 0)
         return -1;
     snprintf(f->dir, sizeof f->dir, "%s/a", f->root);
     if (mkdir(f->dir, 0700) != 0)
@@ -124,13 +115,8 @@ static int teardown(void **state)
     if (f->shim > 0)
         kill_leftovers(f->shim);
     kill_listed(f);
-    nftw(f->root[0] ? f->root : f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    if (f->user[0]) {
-        char cmd[96];
-        snprintf(cmd, sizeof cmd, "userdel %s >/dev/null 2>&1", f->user);
-        if (system(cmd) != 0)
-            fprintf(stderr, "warning: could not remove test user %s\n", f->user);
-    }
+    testdir_remove(f->root[0] ? f->root : f->dir);
+    testuser_remove(f->user);
     free(f);
     return 0;
 }
@@ -155,16 +141,6 @@ struct job {
     bool deny_root;    /* assign.allow_root false (true by default, for root test runs) */
 };
 
-/* Name of the account running the test: as root the shim runs jobs as the
- * owner, so the ordinary tests name the one running them. */
-static const char *self_name(void)
-{
-    static char name[64];
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "nobody");
-    return name;
-}
-
 static void write_assign(struct fx *f, const struct job *j)
 {
     struct mlq_msg m;
@@ -173,7 +149,7 @@ static void write_assign(struct fx *f, const struct job *j)
     snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", ATT_ID);
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
     m.u.assign.attempt = 3;
-    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : self_name());
+    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : testuser_self());
     m.u.assign.allow_root = !j->deny_root;
     m.u.assign.spec.argv = j->argv;
     m.u.assign.spec.argc = j->argc;
@@ -236,13 +212,7 @@ static int wait_shim(struct fx *f, int64_t timeout_ms)
 
 static char *read_file(struct fx *f, const char *name)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->dir, name);
-    char *buf = NULL;
-    size_t len = 0;
-    if (mlq_fs_read_all(path, 1 << 20, &buf, &len, NULL) < 0)
-        return NULL;
-    return buf;
+    return testdir_read(f->dir, name);
 }
 
 /* Waits until the named file contains text (the job is running). */
@@ -827,32 +797,9 @@ static void test_cgroup_note(void **state)
 
 /* ---- running as the job's owner ---- */
 
-/* Makes a throwaway system account without a home (useradd -M -r); skips
- * the test when not root. As root (CI) it must run: no useradd, or one that
- * fails, fails the test rather than skipping it silently. */
 static void make_user(struct fx *f)
 {
-    if (geteuid() != 0) {
-        fprintf(stderr, "not root: skipping (jobs run as their owner only under a root worker)\n");
-        skip();
-    }
-    if (system("command -v useradd >/dev/null 2>&1") != 0)
-        fail_msg("no useradd here: a root-only test may not be skipped as root");
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(f->user, sizeof f->user, "mlqtest_%x%x", (unsigned)getpid() & 0xffffu,
-             (unsigned)ts.tv_nsec & 0xffffu);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "useradd -M -r %s >/dev/null 2>&1", f->user);
-    if (system(cmd) != 0) {
-        f->user[0] = '\0';
-        fail_msg("useradd failed: a root-only test may not be skipped as root");
-    }
-    struct passwd *pw = getpwnam(f->user);
-    assert_non_null(pw);
-    f->uid = pw->pw_uid;
-    f->gid = pw->pw_gid;
-    assert_true(f->uid != 0);
+    testuser_make("mlqtest", f->user, sizeof f->user, &f->uid, &f->gid);
 }
 
 static void file_owner(struct fx *f, const char *name, uid_t *uid, gid_t *gid)

@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "fsutil.h"
 #include "protousage.h"
 #include "spool.h"
+#include "testdir.h"
 
 #define ID_A "11111111-1111-4111-8111-111111111111"
 #define ID_B "22222222-2222-4222-8222-222222222222"
@@ -39,19 +39,10 @@ struct fx {
     struct mlq_spool *sp;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-spool-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (testdir_make(f->root, sizeof f->root, "spool") < 0)
         return -1;
     struct mlq_err e;
     if (mlq_spool_open(f->root, &f->sp, &e) < 0)
@@ -64,7 +55,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     mlq_spool_close(&f->sp);
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    testdir_remove(f->root);
     free(f);
     return 0;
 }
