@@ -26,8 +26,6 @@
 #include "workerloss.h"
 #include "wproto.h"
 
-#define G (1024LL * 1024 * 1024)
-
 static int setup(void **state)
 {
     return sched_fx_open(state, "gang", 5000);

@@ -25,8 +25,6 @@
 #include "strmap.h"
 #include "wproto.h"
 
-#define G (1024LL * 1024 * 1024)
-
 struct fx {
     struct mlq_ctx c;
     char dir[64];
