@@ -20,7 +20,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,13 +27,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "fsutil.h"
 #include "lease.h"
 #include "shim.h"
+#include "shim_fixture.h"
 #include "spool.h"
 #include "testdir.h"
 #include "testuser.h"
@@ -177,37 +176,14 @@ static void write_assign(struct fx *f, const struct job *j)
 
 static void start_shim(struct fx *f)
 {
-    f->shim = fork();
-    assert_true(f->shim >= 0);
-    if (f->shim == 0) {
-        struct mlq_err e;
-        if (f->shim_uid != 0 &&
-            (setgid(f->gid) != 0 || setgroups(0, NULL) != 0 || setuid(f->shim_uid) != 0))
-            _exit(3);
-        _exit(mlq_shim_run(f->dir, &e) == 0 ? 0 : 1);
-    }
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
+    f->shim = shim_fx_start(f->dir, f->shim_uid, f->gid);
 }
 
 /* Waits for the shim to exit (at most timeout_ms) and returns its exit
- * status; kills it and fails the test on timeout. */
+ * status; fails the test on timeout (the teardown kills it). */
 static int wait_shim(struct fx *f, int64_t timeout_ms)
 {
-    int64_t end = mlq_clock_mono_ms() + timeout_ms;
-    int ws = 0;
-    while (waitpid(f->shim, &ws, WNOHANG) == 0) {
-        if (mlq_clock_mono_ms() > end)
-            fail_msg("shim still running after %ld ms", (long)timeout_ms);
-        sleep_ms(10);
-    }
-    f->shim = 0;
-    assert_true(WIFEXITED(ws));
-    return WEXITSTATUS(ws);
+    return shim_fx_wait(&f->shim, timeout_ms);
 }
 
 static char *read_file(struct fx *f, const char *name)
@@ -227,16 +203,13 @@ static void wait_for_text(struct fx *f, const char *name, const char *text)
             return;
         if (mlq_clock_mono_ms() > end)
             fail_msg("%s never contained '%s'", name, text);
-        sleep_ms(10);
+        shim_fx_sleep_ms(10);
     }
 }
 
 static struct mlq_status status_of(struct fx *f)
 {
-    struct mlq_status st;
-    struct mlq_err e;
-    assert_int_equal(mlq_spool_read_status(f->dir, &st, &e), 0);
-    return st;
+    return shim_fx_status(f->dir);
 }
 
 static void test_exit_code_and_logs(void **state)
@@ -282,7 +255,7 @@ static void test_status_kept_until_written(void **state)
     assert_int_equal(mkdir(blocker, 0700), 0);
     start_shim(f);
     wait_for_text(f, "stdout", "out");
-    sleep_ms(500);
+    shim_fx_sleep_ms(500);
     int ws;
     assert_int_equal(waitpid(f->shim, &ws, WNOHANG), 0); /* still there */
     struct mlq_status st;
@@ -734,7 +707,7 @@ static void test_lease_renewed_keeps_running(void **state)
     int64_t end = mlq_clock_boot_ms() + 2500;
     while (mlq_clock_boot_ms() < end) {
         put_lease(f, mlq_clock_boot_ms() + 1000);
-        sleep_ms(50);
+        shim_fx_sleep_ms(50);
         assert_int_equal(waitpid(f->shim, NULL, WNOHANG), 0);
     }
     int64_t stopped = mlq_clock_boot_ms();

@@ -22,13 +22,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "fsutil.h"
 #include "gangenv.h"
 #include "shim.h"
+#include "shim_fixture.h"
 #include "spool.h"
 #include "testdir.h"
 #include "testuser.h"
@@ -127,31 +127,11 @@ static void write_assign(struct fx *f, const struct job *j)
     assert_int_equal(mlq_spool_write_assign(f->dir, &m, &e), 0);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 /* Runs the shim on the folder to its end (at most 10 s). */
 static void run_shim(struct fx *f)
 {
-    f->shim = fork();
-    assert_true(f->shim >= 0);
-    if (f->shim == 0) {
-        struct mlq_err e;
-        _exit(mlq_shim_run(f->dir, &e) == 0 ? 0 : 1);
-    }
-    int64_t end = mlq_clock_mono_ms() + 10000;
-    int ws = 0;
-    while (waitpid(f->shim, &ws, WNOHANG) == 0) {
-        if (mlq_clock_mono_ms() > end)
-            fail_msg("shim still running after 10 s");
-        sleep_ms(10);
-    }
-    f->shim = 0;
-    assert_true(WIFEXITED(ws));
-    assert_int_equal(WEXITSTATUS(ws), 0);
+    f->shim = shim_fx_start(f->dir, 0, 0);
+    assert_int_equal(shim_fx_wait(&f->shim, 10000), 0);
 }
 
 static char *read_file(struct fx *f, const char *name)
@@ -161,10 +141,7 @@ static char *read_file(struct fx *f, const char *name)
 
 static struct mlq_status status_of(struct fx *f)
 {
-    struct mlq_status st;
-    struct mlq_err e;
-    assert_int_equal(mlq_spool_read_status(f->dir, &st, &e), 0);
-    return st;
+    return shim_fx_status(f->dir);
 }
 
 /* A listening socket on a free loopback-and-any port; returns the port. */
