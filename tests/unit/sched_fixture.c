@@ -12,6 +12,7 @@
 
 #include "jobops.h"
 #include "logrelay.h"
+#include "recover.h"
 #include "sched_fixture.h"
 
 void sched_ctx_open(struct mlq_ctx *c, const char *db_path, int64_t lease_ms)
@@ -75,6 +76,14 @@ int sched_fx_close(void **state)
     sched_db_remove(f->path);
     free(f);
     return 0;
+}
+
+void sched_fx_restart(struct sched_fx *f)
+{
+    int64_t lease_ms = f->c.lease_ms;
+    sched_ctx_close(&f->c);
+    sched_ctx_open(&f->c, f->path, lease_ms);
+    assert_int_equal(mlq_recover_run(&f->c, NULL), 0);
 }
 
 struct mlq_worker *sched_worker_up(struct mlq_ctx *c, const char *name, int32_t gpus)

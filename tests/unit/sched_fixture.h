@@ -32,6 +32,10 @@ int sched_fx_open(void **state, const char *name, int64_t lease_ms);
 /* A cmocka teardown: closes and frees the sched_fx in *state and removes
  * its database. */
 int sched_fx_close(void **state);
+/* A restart of the scheduler: a fresh context over the same database, with
+ * the same lease, recovered (mlq_recover_run) as mlq-scheduler does at
+ * start. What was not committed is lost, as in a crash. */
+void sched_fx_restart(struct sched_fx *f);
 
 /* Adds worker name as UP (4 CPUs, 8 GiB, gpus GPUs, seen now), its peer id
  * its name, as if it had registered. */

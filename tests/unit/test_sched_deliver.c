@@ -33,16 +33,6 @@
 
 #define G (1024LL * 1024 * 1024)
 
-static void ctx_open(struct mlq_ctx *c, const char *path)
-{
-    sched_ctx_open(c, path, 10000);
-}
-
-static void ctx_close(struct mlq_ctx *c)
-{
-    sched_ctx_close(c);
-}
-
 static int setup(void **state)
 {
     return sched_fx_open(state, "deliver", 10000);
@@ -389,9 +379,7 @@ static void test_max_running_survives_restart(void **state)
     assert_int_equal(mlq_pipeline_array(c, aid)->running, 2);
     sched_commit(c);
 
-    ctx_close(c); /* "restart" */
-    ctx_open(c, f->path);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f); /* "restart" */
     struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
     w->state = MLQ_WORKER_UP;
     w->cpus_m = 64000;

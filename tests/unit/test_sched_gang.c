@@ -497,9 +497,7 @@ static void test_restart_partly_confirmed(void **state)
         strcpy(workers[k], job->gang->parts[k].row.a.worker);
     }
     sched_commit(c);
-    sched_ctx_close(c);
-    sched_ctx_open(c, f->path, 5000);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f);
     job = mlq_jobtab_get(c->jobs, id);
     assert_non_null(job->gang);
     assert_int_equal(used_cpus(c), 3000); /* every part booked again */
@@ -538,9 +536,7 @@ static void test_restart_unconfirmed_part_lost(void **state)
     strcpy(part0, job->gang->parts[0].row.a.id);
     strcpy(w0, job->gang->parts[0].row.a.worker);
     sched_commit(c);
-    sched_ctx_close(c);
-    sched_ctx_open(c, f->path, 5000);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f);
     job = mlq_jobtab_get(c->jobs, id);
     struct mlq_worker *w = sched_worker_up(c, w0, 0);
     struct mlq_held_attempt held = {.finished = false};
@@ -570,9 +566,7 @@ static void test_restart_unconfirmed_part_lost_after_early_ticks(void **state)
     strcpy(part0, job->gang->parts[0].row.a.id);
     strcpy(w0, job->gang->parts[0].row.a.worker);
     sched_commit(c);
-    sched_ctx_close(c);
-    sched_ctx_open(c, f->path, 5000);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f);
     job = mlq_jobtab_get(c->jobs, id);
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* a tick at once */
     struct mlq_worker *w = sched_worker_up(c, w0, 0);

@@ -29,16 +29,6 @@
 
 #define G (1024LL * 1024 * 1024)
 
-static void ctx_open(struct mlq_ctx *c, const char *path)
-{
-    sched_ctx_open(c, path, 5000);
-}
-
-static void ctx_close(struct mlq_ctx *c)
-{
-    sched_ctx_close(c);
-}
-
 static int setup(void **state)
 {
     return sched_fx_open(state, "jobops", 5000);
@@ -433,9 +423,7 @@ static void test_recovery_and_reconcile(void **state)
     sched_commit(c);
 
     /* "Restart": a fresh context over the same database file. */
-    ctx_close(c);
-    ctx_open(c, f->path);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f);
     assert_int_equal(mlq_jobtab_count(c->jobs), 3);
     assert_int_equal(mlq_queue_count(c->queue), 1);
     struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
@@ -792,9 +780,7 @@ static void test_lost_attempt_keeps_its_booking(void **state)
     c->now_mono += c->lease_ms + 1;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     sched_commit(c);
-    ctx_close(c);
-    ctx_open(c, f->path);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f);
     w1 = sched_worker_up(c, "w1", 1);
     assert_booked(w1, 0, 0, 0);
     strcpy(held.attempt_id, att);

@@ -223,9 +223,7 @@ static void test_survives_register_and_restart(void **state)
     assert_int_equal(w->cpus_m, 1500);
     assert_int_equal(w->rep_cpus_m, 4000);
     sched_commit(c);
-    sched_ctx_close(c);
-    sched_ctx_open(c, f->path, 5000);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f);
     w = mlq_workers_get(c->workers, "w1");
     assert_non_null(w);
     assert_string_equal(w->pool, "batch");
