@@ -39,7 +39,8 @@ S=$SHARE/stamps
 mkdir -p "$S"
 chmod 755 "$SHARE"
 chmod 1777 "$S"
-install -m 644 "$MLQ_SRC_DIR/tests/integration/gang_allreduce.py" "$SHARE/gang_allreduce.py"
+install -m 644 "$MLQ_SRC_DIR/tests/integration/gang_allreduce.py" \
+    "$MLQ_SRC_DIR/tests/integration/jobstamp.py" "$SHARE/"
 RANK=(python3 -S "$SHARE/gang_allreduce.py" "$S")
 
 export MLQ_NETNS_HEARTBEAT=1s MLQ_NETNS_LEASE=3s MLQ_NETNS_WORKERS=4 MLQ_NETNS_GPUS=2,2,2,1
