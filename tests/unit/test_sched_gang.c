@@ -485,6 +485,32 @@ static void test_cancel_stops_all(void **state)
 
 /* ---- restart ---------------------------------------------------------- */
 
+/* Worker name comes back UP (with gpus GPUs) holding the gang part part. */
+static struct mlq_worker *back_holding(struct mlq_ctx *c, const char *name, int32_t gpus,
+                                       const char *part)
+{
+    struct mlq_worker *w = sched_worker_up(c, name, gpus);
+    struct mlq_held_attempt held = {.finished = false};
+    strcpy(held.attempt_id, part);
+    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+    return w;
+}
+
+/* A gang of 2 running when the scheduler restarts: returns it as recovered,
+ * with the id of its part 0 in part0 and that part's worker in w0. */
+static struct mlq_job *pair_after_restart(struct sched_fx *f, char *part0, char *w0)
+{
+    struct mlq_ctx *c = &f->c;
+    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    strcpy(part0, job->gang->parts[0].row.a.id);
+    strcpy(w0, job->gang->parts[0].row.a.worker);
+    sched_commit(c);
+    sched_fx_restart(f);
+    return mlq_jobtab_get(c->jobs, id);
+}
+
 static void test_restart_partly_confirmed(void **state)
 {
     struct sched_fx *f = *state;
@@ -506,10 +532,7 @@ static void test_restart_partly_confirmed(void **state)
     /* nodes 0 and 1 come back holding their parts; node 2's worker does not
      * hold its part any more */
     for (uint32_t k = 0; k < 2; k++) {
-        struct mlq_worker *w = sched_worker_up(c, workers[k], 1);
-        struct mlq_held_attempt held = {.finished = false};
-        strcpy(held.attempt_id, parts[k]);
-        assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+        back_holding(c, workers[k], 1, parts[k]);
         assert_true(job->gang->parts[k].confirmed);
     }
     size_t before = mlq_outbox_count(c->out);
@@ -530,18 +553,9 @@ static void test_restart_unconfirmed_part_lost(void **state)
 {
     struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
-    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
-    char id[MLQ_ID_LEN + 1], part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
-    strcpy(id, job->row.id);
-    strcpy(part0, job->gang->parts[0].row.a.id);
-    strcpy(w0, job->gang->parts[0].row.a.worker);
-    sched_commit(c);
-    sched_fx_restart(f);
-    job = mlq_jobtab_get(c->jobs, id);
-    struct mlq_worker *w = sched_worker_up(c, w0, 0);
-    struct mlq_held_attempt held = {.finished = false};
-    strcpy(held.attempt_id, part0);
-    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+    char part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
+    struct mlq_job *job = pair_after_restart(f, part0, w0);
+    struct mlq_worker *w = back_holding(c, w0, 0, part0);
     /* the other worker never comes back: its part is lost after a lease */
     c->now_mono += c->lease_ms + 1;
     w->last_seen_mono = c->now_mono;
@@ -560,19 +574,10 @@ static void test_restart_unconfirmed_part_lost_after_early_ticks(void **state)
 {
     struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
-    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
-    char id[MLQ_ID_LEN + 1], part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
-    strcpy(id, job->row.id);
-    strcpy(part0, job->gang->parts[0].row.a.id);
-    strcpy(w0, job->gang->parts[0].row.a.worker);
-    sched_commit(c);
-    sched_fx_restart(f);
-    job = mlq_jobtab_get(c->jobs, id);
+    char part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
+    struct mlq_job *job = pair_after_restart(f, part0, w0);
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* a tick at once */
-    struct mlq_worker *w = sched_worker_up(c, w0, 0);
-    struct mlq_held_attempt held = {.finished = false};
-    strcpy(held.attempt_id, part0);
-    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+    struct mlq_worker *w = back_holding(c, w0, 0, part0);
     c->now_mono += c->lease_ms / 2;
     w->last_seen_mono = c->now_mono;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* not due yet */
