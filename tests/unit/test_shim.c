@@ -186,6 +186,13 @@ static int wait_shim(struct fx *f, int64_t timeout_ms)
     return shim_fx_wait(&f->shim, timeout_ms);
 }
 
+/* Runs the shim to its end (at most 10 s); it must exit 0. */
+static void run_shim(struct fx *f)
+{
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
+}
+
 static char *read_file(struct fx *f, const char *name)
 {
     return testdir_read(f->dir, name);
@@ -219,8 +226,7 @@ static void test_exit_code_and_logs(void **state)
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
     int64_t before = mlq_clock_wall_ms();
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 3);
@@ -314,8 +320,7 @@ static void test_group_cleaned_up(void **state)
     char *argv[] = {"/bin/sh", "-c", "sleep 30 & echo $! > bg.pid; exit 0"};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 0);
@@ -338,8 +343,7 @@ static void test_environment(void **state)
     struct job j = {.argv = argv, .argc = 3, .env = env, .envc = 3, .gpus = gpus, .ngpus = 2};
     write_assign(f, &j);
     setenv("HERITAGE", "kept", 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     unsetenv("HERITAGE");
     char *out = read_file(f, "stdout");
     char want[512];
@@ -366,8 +370,7 @@ static void test_array_environment(void **state)
                     .array_index = 17,
                     .array_size = 1000};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     char *out = read_file(f, "stdout");
     char want[128];
     snprintf(want, sizeof want, "%s|17|1000\n", arr);
@@ -381,8 +384,7 @@ static void test_plain_job_no_array_env(void **state)
     char *argv[] = {"/bin/sh", "-c", "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_SIZE-unset}\""};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     char *out = read_file(f, "stdout");
     assert_string_equal(out, "unset|unset\n");
     free(out);
@@ -395,8 +397,7 @@ static void test_no_gpus_hides_all(void **state)
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
     setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3", 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     unsetenv("CUDA_VISIBLE_DEVICES");
     char *out = read_file(f, "stdout");
     assert_string_equal(out, "[][]\n");
@@ -409,8 +410,7 @@ static void test_missing_workdir(void **state)
     char *argv[] = {"/bin/echo", "never"};
     struct job j = {.argv = argv, .argc = 2, .workdir = "/nonexistent/mlq-dir"};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_string_equal(st.detail,
@@ -426,8 +426,7 @@ static void test_nonexistent_program(void **state)
     char *argv[] = {"no-such-program-mlq", "x"};
     struct job j = {.argv = argv, .argc = 2};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 127);
@@ -443,8 +442,7 @@ static void test_bad_assign_is_start_failed(void **state)
     char path[256];
     snprintf(path, sizeof path, "%s/assign", f->dir);
     assert_int_equal(mlq_fs_write_atomic(path, "garbage", 7, NULL), 0);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_non_null(strstr(st.detail, "assign"));
@@ -460,8 +458,7 @@ static void test_never_runs_twice(void **state)
     struct mlq_status st = {.outcome = MLQ_OUT_LOST, .exit_code = -1};
     struct mlq_err e;
     assert_int_equal(mlq_spool_write_status(f->dir, &st, &e), 0);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     assert_int_equal(status_of(f).outcome, MLQ_OUT_LOST);
     char *out = read_file(f, "stdout");
     assert_null(out);
@@ -476,8 +473,7 @@ static void test_output_appends(void **state)
     char *argv[] = {"/bin/echo", "after"};
     struct job j = {.argv = argv, .argc = 2};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     char *out = read_file(f, "stdout");
     assert_string_equal(out, "before\nafter\n");
     free(out);
@@ -585,8 +581,7 @@ static void test_time_limit_sigterm_suffices(void **state)
     struct job j = {.argv = argv, .argc = 3, .limit_ms = 300, .spec_grace_ms = 20000};
     write_assign(f, &j);
     int64_t t0 = mlq_clock_mono_ms();
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     int64_t took = mlq_clock_mono_ms() - t0;
     assert_true(took >= 280);
     assert_true(took < 5000);
@@ -607,8 +602,7 @@ static void test_warn_signal(void **state)
         .argv = argv, .argc = 3, .limit_ms = 1500, .warn_signal = SIGUSR1, .warn_before_ms = 1100};
     write_assign(f, &j);
     int64_t t0 = mlq_clock_mono_ms();
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     int64_t took = mlq_clock_mono_ms() - t0;
     assert_true(took >= 350);
     assert_true(took < 1450);
@@ -724,8 +718,7 @@ static void test_lease_over_at_start(void **state)
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
     put_lease(f, mlq_clock_boot_ms() - 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     assert_self_fenced(f);
     char *out = read_file(f, "stdout");
     assert_true(!out || !strstr(out, "ran"));
@@ -739,8 +732,7 @@ static void test_no_lease_file_runs(void **state)
     char *argv[] = {"/bin/sh", "-c", "sleep 0.3; exit 4"};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 4);
@@ -754,8 +746,7 @@ static void test_cgroup_note(void **state)
     char *argv[] = {"/bin/sh", "-c", "cat /proc/self/cgroup"};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     char cg[4096];
     if (!mlq_spool_read_note(f->dir, MLQ_SPOOL_CGROUP, cg, sizeof cg)) {
         fprintf(stderr, "(no cgroup v2 here: the /proc walk was used)\n");
@@ -804,8 +795,7 @@ static void test_runs_as_owner(void **state)
                     .deny_root = true};
     write_assign(f, &j);
     setenv("MLQ_WORKER", "wtest", 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     unsetenv("MLQ_WORKER");
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
@@ -842,8 +832,7 @@ static void test_unknown_account(void **state)
     struct job j = {.argv = argv, .argc = 2, .owner = owner};
     write_assign(f, &j);
     setenv("MLQ_WORKER", "wtest", 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     unsetenv("MLQ_WORKER");
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
@@ -865,8 +854,7 @@ static void test_root_needs_allow_root(void **state)
     char *argv[] = {"/bin/sh", "-c", "id -u"};
     struct job j = {.argv = argv, .argc = 3, .owner = "root", .deny_root = true};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_non_null(strstr(st.detail, "refusing to run as root"));
@@ -880,8 +868,7 @@ static void test_root_needs_allow_root(void **state)
     assert_int_equal(unlink(path), 0);
     j.deny_root = false;
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     out = read_file(f, "stdout");
@@ -901,8 +888,7 @@ static void test_workdir_denied_to_owner(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     struct job j = {.argv = argv, .argc = 2, .workdir = dir, .owner = f->user};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     char want[256];
@@ -923,8 +909,7 @@ static void test_not_root_runs_as_itself(void **state)
     assert_int_equal(chown(f->dir, f->uid, f->gid), 0);
     assert_int_equal(chown(path, f->uid, f->gid), 0);
     f->shim_uid = f->uid;
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     char want[32];
