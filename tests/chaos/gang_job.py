@@ -23,49 +23,22 @@ MODE: ok (exit 0) or fail:R:CODE (rank R exits CODE after a fifth of the
 sleep, on every attempt; the other ranks, still sleeping, must be stopped).
 """
 import os
-import signal
 import sys
 import time
 
-
-def stamp(path, line):
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
+# The stamp helpers live beside the integration tests' gang job; no
+# bytecode is left in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from jobstamp import alive, read, stamp, term_stamps, unended  # noqa: E402
 
 
-def read(path):
-    try:
-        with open(path) as f:
-            return [line.split() for line in f]
-    except FileNotFoundError:
-        return []
-
-
-def alive(pid, job_id):
-    try:
-        with open("/proc/%s/stat" % pid) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return False
-        with open("/proc/%s/environ" % pid, "rb") as f:
-            return ("MLQ_JOB_ID=" + job_id).encode() in f.read().split(b"\0")
-    except OSError:
-        return False
-
-
-def check_earlier(path, job_id, attempt, rank):
-    started, ended = {}, set()
-    for p in read(path):
-        if len(p) >= 5 and p[0] == "START" and int(p[1]) < attempt:
-            started[p[3]] = (p[1], p[2])
-        elif len(p) >= 5 and p[0] in ("END", "TERM"):
-            ended.add(p[3])
-    for pid, (att, rk) in started.items():
-        if pid not in ended:
-            state = "alive" if alive(pid, job_id) else "dead"
-            stamp(path, "PREV %s %s %s %s %d" % (att, rk, pid, state, time.monotonic_ns()))
+def check_earlier(path, job_id, attempt):
+    """Stamps PREV for every rank of an earlier attempt with no END or TERM
+    (START attempt rank pid ns)."""
+    for p in unended(read(path), 3, ("END", "TERM"), before=attempt):
+        state = "alive" if alive(p[3], job_id) else "dead"
+        stamp(path, "PREV %s %s %s %s %d" % (p[1], p[2], p[3], state, time.monotonic_ns()))
 
 
 def barrier(path, attempt, nnodes, limit_s):
@@ -91,13 +64,8 @@ def main():
     nnodes = int(os.environ["MLQ_NNODES"])
     path = os.path.join(stamp_dir, job)
     pid = os.getpid()
-
-    def on_term(_sig, _frame):
-        stamp(path, "TERM %s %d %d %d" % (attempt, rank, pid, time.monotonic_ns()))
-        os._exit(143)
-
-    signal.signal(signal.SIGTERM, on_term)
-    check_earlier(path, job, int(attempt), rank)
+    term_stamps(path, attempt, rank, pid)
+    check_earlier(path, job, int(attempt))
     stamp(path, "START %s %d %d %d" % (attempt, rank, pid, time.monotonic_ns()))
     if not barrier(path, attempt, nnodes, limit_s):
         stamp(path, "ALONE %s %d %d" % (attempt, rank, time.monotonic_ns()))

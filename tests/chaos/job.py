@@ -22,50 +22,22 @@ import os
 import sys
 import time
 
-
-def stamp(path, line):
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
-
-
-def alive(pid, job_id):
-    """True when pid is a live run of job.py for job_id (not a reused pid)."""
-    try:
-        with open("/proc/%s/stat" % pid) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return False
-        with open("/proc/%s/cmdline" % pid, "rb") as f:
-            if b"job.py" not in f.read():
-                return False
-        with open("/proc/%s/environ" % pid, "rb") as f:
-            return ("MLQ_JOB_ID=" + job_id).encode() in f.read().split(b"\0")
-    except OSError:
-        return False
+# The stamp helpers live beside the integration tests' gang job; no
+# bytecode is left in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from jobstamp import alive, read, stamp, unended  # noqa: E402
 
 
 def check_earlier_runs(path, job_id):
-    """Stamps "PREV pid dead|alive ns" for every earlier run with no END:
-    as this run starts, is that one still going? Returns how many runs
-    came before this one."""
-    started, ended = [], set()
-    try:
-        with open(path) as f:
-            for line in f:
-                p = line.split()
-                if len(p) >= 3 and p[0] == "START":
-                    started.append(p[2])
-                elif len(p) >= 3 and p[0] in ("END", "KILLED"):
-                    ended.add(p[2])
-    except FileNotFoundError:
-        return 0
-    for pid in started:
-        if pid not in ended:
-            state = "alive" if alive(pid, job_id) else "dead"
-            stamp(path, "PREV %s %s %d" % (pid, state, time.monotonic_ns()))
-    return len(started)
+    """Stamps "PREV pid dead|alive ns" for every earlier run with no END
+    (START attempt pid ns): as this run starts, is that one still going?
+    Returns how many runs came before this one."""
+    rows = read(path)
+    for p in unended(rows, 2, ("END", "KILLED")):
+        state = "alive" if alive(p[2], job_id, "job.py") else "dead"
+        stamp(path, "PREV %s %s %d" % (p[2], state, time.monotonic_ns()))
+    return sum(1 for p in rows if len(p) >= 3 and p[0] == "START")
 
 
 def main():

@@ -17,7 +17,9 @@
 #     reverse order at exit, after the test's daemons and the processes in
 #     its namespaces are dead, before the integration lib's own cleanup;
 #   - summary: the one line of figures each part prints;
-#   - sql, integrity, now_ms, mono_ns, restart helpers, run checks.
+#   - sql, integrity, now_ms, mono_ns, restart helpers, run checks;
+#   - the scheduler killed under a workload: submit_acked, start_submitter,
+#     kill_while_submitting, submitter_done, all_ended, save_statuses.
 
 CHAOS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -202,4 +204,127 @@ for line in sys.stdin:
     if st[0] != "Z" and st[19] == f[1]:
         print(f[0])
 '
+}
+
+# ---------------------------------------------------------------- kills under a workload
+
+# The parts that SIGKILL the scheduler while a submitter goes on share these.
+# They restart it on $STATE with SCHED_ARGS and keep, under T: acked ("NAME
+# ID MS" for each submit whose id was printed), submit-retries (the moment of
+# each submit that found no scheduler), submit-errors, kills (the moment of
+# each kill).
+
+# submit_acked NAME ARGS...: `mlq submit --name NAME ARGS...`, tried again
+# while it finds no scheduler (exit 3), until its id is printed; then the
+# id goes to acked. Any other exit goes to submit-errors and returns 1.
+submit_acked() {
+    local name=$1 id rc
+    shift
+    while :; do
+        rc=0
+        id=$("$MLQ" submit --scheduler "$SCHED_ADDR" --timeout 2s --name "$name" "$@" \
+            2>>"$T/logs/submit.log") || rc=$?
+        if [ "$rc" = 0 ]; then
+            echo "$name $id $(now_ms)" >>"$T/acked"
+            return 0
+        fi
+        now_ms >>"$T/submit-retries"
+        if [ "$rc" != 3 ]; then
+            echo "submit of $name exited $rc" >>"$T/submit-errors"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# submits_ok: fails the test once a submit has failed for another reason
+# than a missing scheduler.
+submits_ok() {
+    [ ! -s "$T/submit-errors" ] ||
+        fail "submit failed: $(cat "$T/submit-errors"); $(tail -n 5 "$T/logs/submit.log")"
+}
+
+# start_submitter FUNCTION: runs FUNCTION (the test's plan, submitted with
+# submit_acked) in the background as SUBMITTER, and waits until its first
+# submit got through.
+start_submitter() {
+    : >"$T/acked"
+    : >"$T/submit-retries"
+    "$1" &
+    SUBMITTER=$!
+    IT_PIDS+=("$SUBMITTER")
+    wait_until "[ -s $T/acked ] || [ -s $T/submit-errors ]" 30 || fail "no submit gets through"
+    submits_ok
+}
+
+# kill_and_restart: SIGKILLs the scheduler (its moment goes to kills),
+# sometimes stays down a little while, and starts it again. KILLED counts.
+kill_and_restart() {
+    KILLED=$((KILLED + 1))
+    now_ms >>"$T/kills"
+    kill_scheduler
+    [ $((RANDOM % 4)) != 0 ] || sleep "0.$((RANDOM % 10))"
+    start_scheduler "$STATE" "${SCHED_ARGS[@]}"
+}
+
+# kill_while_submitting TOTAL: at least KILLS kills, and more while the
+# submitter goes on (up to 4 x KILLS), so that they hit the whole workload
+# of TOTAL submits; up to GAP_S seconds apart.
+kill_while_submitting() {
+    : >"$T/kills"
+    KILLED=0
+    while [ "$KILLED" -lt "$KILLS" ] ||
+        { pid_alive "$SUBMITTER" && [ "$KILLED" -lt $((4 * KILLS)) ]; }; do
+        # Most kills some time after the restart, every third one right
+        # after it (while workers are still reconnecting and reconciling).
+        if [ $(((KILLED + 1) % 3)) = 0 ]; then
+            sleep "0.$((RANDOM % 6 + 1))"
+        else
+            sleep "$((RANDOM % GAP_S)).$((RANDOM % 10))"
+        fi
+        submits_ok
+        log "kill $((KILLED + 1)) ($(wc -l <"$T/acked") of $1 acknowledged)"
+        kill_and_restart
+    done
+}
+
+# submitter_done TOTAL TIMEOUT_S: waits for the submitter; every one of the
+# TOTAL submits must have been acknowledged.
+submitter_done() {
+    wait_until "! pid_alive $SUBMITTER" "$2" ||
+        fail "submitter did not finish ($(wc -l <"$T/acked") of $1)"
+    wait "$SUBMITTER" 2>/dev/null || true
+    submits_ok
+    assert_eq "$1" "$(wc -l <"$T/acked")" "acknowledged submits"
+}
+
+# all_ended WHAT TIMEOUT_S: waits until no job in the database is left
+# unfinished (WHAT names them in the messages).
+all_ended() {
+    log "waiting for every $1 to end"
+    wait_until "[ \"\$(sql 'SELECT count(*) FROM jobs WHERE state < 3')\" = 0 ]" "$2" ||
+        fail "${1}s not terminal: $(sql 'SELECT name, state, reason FROM jobs WHERE state < 3 LIMIT 20')"
+}
+
+# save_statuses [--wait] ID...: `mlq status --json` of the jobs, one line of
+# JSON for each batch of 50 (the scheduler lists attempts for at most 64
+# ids at a time), in status.jsonl. --wait: `mlq wait` on each batch first,
+# which must say that every job in it has ended (exit 0 or 1).
+save_statuses() {
+    local wait=0 i
+    if [ "${1:-}" = --wait ]; then
+        wait=1
+        shift
+    fi
+    local ids=("$@") batch
+    : >"$T/status.jsonl"
+    for ((i = 0; i < ${#ids[@]}; i += 50)); do
+        batch=("${ids[@]:i:50}")
+        if [ "$wait" = 1 ]; then
+            run mlq wait "${batch[@]}" --timeout 60s
+            case "$RC" in 0 | 1) ;; *) fail "mlq wait exited $RC: $ERR" ;; esac
+        fi
+        ok mlq status "${batch[@]}" --json
+        python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))' <<<"$OUT" >>"$T/status.jsonl"
+    done
 }

@@ -68,62 +68,22 @@ with open(sys.argv[3], "w") as plan, open(sys.argv[4], "w") as exp:
 EOF
 
 # --- the submitter: every gang until its submit is acknowledged ------------
-: >"$T/acked"
 submitter() {
-    local name nodes dur mode retries id rc extra
+    local name nodes dur mode retries extra
     while read -r name nodes dur mode retries; do
         extra=()
         [ "$retries" = 0 ] || extra=(--retries "$retries" --retry-backoff 200ms)
-        while :; do
-            rc=0
-            id=$("$MLQ" submit --scheduler "$SCHED_ADDR" --timeout 2s --name "$name" \
-                --nodes "$nodes" --cpus 1 --mem 32M "${extra[@]+"${extra[@]}"}" -- \
-                python3 -S "$GANG_JOB" "$STAMPS" "$dur" "$mode" 2>>"$T/logs/submit.log") || rc=$?
-            if [ "$rc" = 0 ]; then
-                echo "$name $id" >>"$T/acked"
-                break
-            fi
-            if [ "$rc" != 3 ]; then
-                echo "submit of $name exited $rc" >>"$T/submit-errors"
-                return 1
-            fi
-            sleep 0.2
-        done
+        submit_acked "$name" --nodes "$nodes" --cpus 1 --mem 32M "${extra[@]+"${extra[@]}"}" -- \
+            python3 -S "$GANG_JOB" "$STAMPS" "$dur" "$mode" || return 1
         # a little air between gangs, so that kills fall between placements
         sleep "0.0$((RANDOM % 10))"
     done <"$T/plan"
 }
-submitter &
-SUBMITTER=$!
-IT_PIDS+=("$SUBMITTER")
-wait_until "[ -s $T/acked ] || [ -s $T/submit-errors ]" 30 || fail "no submit gets through"
-[ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors"); $(tail -n 5 "$T/logs/submit.log")"
-
-kill_and_restart() {
-    now_ms >>"$T/kills"
-    kill_scheduler
-    [ $((RANDOM % 4)) != 0 ] || sleep "0.$((RANDOM % 10))"
-    start_scheduler "$STATE" "${SCHED_ARGS[@]}"
-}
+start_submitter submitter
 
 # --- kills during submissions and placements -------------------------------
-: >"$T/kills"
-k=0
-while [ "$k" -lt "$KILLS" ] || { pid_alive "$SUBMITTER" && [ "$k" -lt $((4 * KILLS)) ]; }; do
-    k=$((k + 1))
-    if [ $((k % 3)) = 0 ]; then
-        sleep "0.$((RANDOM % 6 + 1))"
-    else
-        sleep "$((RANDOM % GAP_S)).$((RANDOM % 10))"
-    fi
-    [ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors")"
-    log "kill $k ($(wc -l <"$T/acked") of $NGANGS gangs acknowledged)"
-    kill_and_restart
-done
-wait_until "! pid_alive $SUBMITTER" $((NGANGS + 60)) || fail "submitter did not finish ($(wc -l <"$T/acked") of $NGANGS)"
-wait "$SUBMITTER" 2>/dev/null || true
-[ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors"); $(tail -n 5 "$T/logs/submit.log")"
-assert_eq "$NGANGS" "$(wc -l <"$T/acked")" "acknowledged submits"
+kill_while_submitting "$NGANGS"
+submitter_done "$NGANGS" $((NGANGS + 60))
 
 # --- kills while gangs run --------------------------------------------------
 running() { sql 'SELECT count(*) FROM jobs WHERE state = 2'; }
@@ -132,7 +92,6 @@ for ((r = 1; r <= RUN_KILLS; r++)); do
     [ "$(running)" -gt 0 ] || break
     sleep "0.$((RANDOM % 10))"
     log "kill during runs $r ($(running) gangs RUNNING)"
-    k=$((k + 1))
     kill_and_restart
 done
 
@@ -152,7 +111,7 @@ wait_until "[ \"\$(grep -c '^ALL 1 ' $STAMPS/$LOST_JOB)\" = 3 ]" 30 ||
 ok mlq status "$LOST_JOB" --json
 VICTIM=$(json "[p['worker'] for p in d['parts'] if p['rank'] == 1][0]" <<<"$OUT")
 VPID=$(eval echo "\$PID_$VICTIM")
-k=$((k + 1))
+KILLED=$((KILLED + 1))
 kill_scheduler
 # shellcheck disable=SC2046 # one pid a line
 kill -KILL $(proc_tree "$VPID" $(spool_shim_pids "$T/spool-$VICTIM")) 2>/dev/null || true
@@ -165,16 +124,10 @@ assert_eq 2 "$(grep -c '^TERM 1 ' "$STAMPS/$LOST_JOB")" "ranks of attempt 1 stop
 worker "${VICTIM#w}"
 
 # --- everything ends ----------------------------------------------------------
-log "waiting for every gang to end"
-wait_until "[ \"\$(sql 'SELECT count(*) FROM jobs WHERE state < 3')\" = 0 ]" $((NGANGS * 2 + 90)) ||
-    fail "gangs not terminal: $(sql 'SELECT name, state, reason FROM jobs WHERE state < 3 LIMIT 20')"
+all_ended gang $((NGANGS * 2 + 90))
 sql 'SELECT id, name FROM jobs' | tr '|' ' ' >"$T/jobs"
 mapfile -t IDS < <(awk '{ print $1 }' "$T/jobs")
-: >"$T/status.jsonl"
-for ((i = 0; i < ${#IDS[@]}; i += 50)); do
-    ok mlq status "${IDS[@]:i:50}" --json
-    python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))' <<<"$OUT" >>"$T/status.jsonl"
-done
+save_statuses "${IDS[@]}"
 integrity
 
 # No resources leaked: every worker back to nothing used, nothing running
@@ -191,4 +144,4 @@ run python3 "$CHAOS_LIB_DIR/check_gangs.py" --stamps "$STAMPS" --expect "$T/expe
 printf '%s\n' "$ERR" >&2
 FIG=$OUT
 [ "$RC" = 0 ] || fail "the gangs' runs are wrong ($FIG)"
-summary "gang-crash" "$FIG kills=$k seed=$SEED"
+summary "gang-crash" "$FIG kills=$KILLED seed=$SEED"

@@ -61,81 +61,27 @@ EOF
 
 # --- the submitter: every plan line until its submit is acknowledged -------
 # A submit that finds no scheduler (exit 3) is tried again; only ids that
-# were printed count as acknowledged ("NAME ID MS" in acked).
-: >"$T/acked"
-: >"$T/submit-retries"
+# were printed count as acknowledged (submit_acked in lib.sh).
 submitter() {
-    local name dur mode code retries id rc extra
+    local name dur mode code retries extra
     while read -r name dur mode code retries; do
         extra=()
         [ "$retries" = 0 ] || extra=(--retries "$retries" --retry-backoff 200ms)
-        while :; do
-            rc=0
-            id=$("$MLQ" submit --scheduler "$SCHED_ADDR" --timeout 2s --name "$name" \
-                --cpus 0.5 --mem 32M "${extra[@]+"${extra[@]}"}" -- \
-                python3 -S "$CHAOS_JOB" "$STAMPS" "$dur" "$mode" "$code" \
-                2>>"$T/logs/submit.log") || rc=$?
-            if [ "$rc" = 0 ]; then
-                echo "$name $id $(now_ms)" >>"$T/acked"
-                break
-            fi
-            now_ms >>"$T/submit-retries"
-            if [ "$rc" != 3 ]; then
-                echo "submit of $name exited $rc" >>"$T/submit-errors"
-                return 1
-            fi
-            sleep 0.2
-        done
+        submit_acked "$name" --cpus 0.5 --mem 32M "${extra[@]+"${extra[@]}"}" -- \
+            python3 -S "$CHAOS_JOB" "$STAMPS" "$dur" "$mode" "$code" || return 1
     done <"$T/plan"
 }
-submitter &
-SUBMITTER=$!
-IT_PIDS+=("$SUBMITTER")
-wait_until "[ -s $T/acked ] || [ -s $T/submit-errors ]" 30 || fail "no submit gets through"
-[ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors"); $(tail -n 5 "$T/logs/submit.log")"
+start_submitter submitter
 
 # --- the killer: SIGKILL at random moments, restart on the same state dir --
-# At least KILLS kills, and more while submissions go on (up to 4 x KILLS),
-# so that they hit the whole workload.
-: >"$T/kills"
-k=0
-while [ "$k" -lt "$KILLS" ] || { pid_alive "$SUBMITTER" && [ "$k" -lt $((4 * KILLS)) ]; }; do
-    k=$((k + 1))
-    # Most kills some time after the restart, every third one right after
-    # it (while workers are still reconnecting and reconciling).
-    if [ $((k % 3)) = 0 ]; then
-        sleep "0.$((RANDOM % 6 + 1))"
-    else
-        sleep "$((RANDOM % GAP_S)).$((RANDOM % 10))"
-    fi
-    [ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors")"
-    log "kill $k ($(wc -l <"$T/acked") of $NJOBS acknowledged)"
-    now_ms >>"$T/kills"
-    kill_scheduler
-    # Sometimes stay down a little while.
-    [ $((RANDOM % 4)) != 0 ] || sleep "0.$((RANDOM % 10))"
-    start_scheduler "$STATE" "${SCHED_ARGS[@]}"
-done
+kill_while_submitting "$NJOBS"
 log "kills done; waiting for the submitter"
-wait_until "! pid_alive $SUBMITTER" $((NJOBS / 2 + 60)) || fail "submitter did not finish ($(wc -l <"$T/acked") of $NJOBS)"
-wait "$SUBMITTER" 2>/dev/null || true
-[ ! -s "$T/submit-errors" ] || fail "submit failed: $(cat "$T/submit-errors"); $(tail -n 5 "$T/logs/submit.log")"
-assert_eq "$NJOBS" "$(wc -l <"$T/acked")" "acknowledged submits"
+submitter_done "$NJOBS" $((NJOBS / 2 + 60))
 
 # --- everything ends ----------------------------------------------------------
-log "waiting for every job to end"
-wait_until "[ \"\$(sql 'SELECT count(*) FROM jobs WHERE state < 3')\" = 0 ]" $((NJOBS / 2 + 120)) ||
-    fail "jobs not terminal: $(sql 'SELECT name, state, reason FROM jobs WHERE state < 3 LIMIT 20')"
+all_ended job $((NJOBS / 2 + 120))
 mapfile -t IDS < <(awk '{ print $2 }' "$T/acked")
-: >"$T/status.jsonl"
-# Batches of 50: the scheduler lists attempts for at most 64 ids at a time.
-for ((i = 0; i < ${#IDS[@]}; i += 50)); do
-    batch=("${IDS[@]:i:50}")
-    run mlq wait "${batch[@]}" --timeout 60s
-    case "$RC" in 0 | 1) ;; *) fail "mlq wait exited $RC: $ERR" ;; esac
-    ok mlq status "${batch[@]}" --json
-    python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)))' <<<"$OUT" >>"$T/status.jsonl"
-done
+save_statuses --wait "${IDS[@]}"
 integrity
 
 # --- the checks -------------------------------------------------------------
@@ -157,4 +103,4 @@ print("max=%.1fs mean=%.1fs measured=%d" % (max(rec) / 1000, sum(rec) / len(rec)
 EOF
 )
 RETRIED=$(wc -l <"$T/submit-retries")
-summary "scheduler-crash" "$FIG kills=$k submit_retries=$RETRIED submit_recovery=[$REC] seed=$SEED"
+summary "scheduler-crash" "$FIG kills=$KILLED submit_retries=$RETRIED submit_recovery=[$REC] seed=$SEED"

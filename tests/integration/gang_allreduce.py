@@ -31,52 +31,25 @@ MODE, after the all-reduce:
 """
 import json
 import os
-import signal
 import socket
 import sys
 import time
 
+sys.dont_write_bytecode = True  # nothing left beside the script
+from jobstamp import alive, read, stamp, term_stamps, unended  # noqa: E402 (beside this script)
+
 CONNECT_FOR_S = 30.0
 SLEEP_S = 600
-
-
-def stamp(path, line):
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
-
-
-def alive(pid, job_id):
-    """True when pid is a live rank of job_id (not a reused pid)."""
-    try:
-        with open("/proc/%s/stat" % pid) as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return False
-        with open("/proc/%s/environ" % pid, "rb") as f:
-            return ("MLQ_JOB_ID=" + job_id).encode() in f.read().split(b"\0")
-    except OSError:
-        return False
+# The stamp file is left writable by all: the ranks run as the jobs' owner
+# (nobody in test_gang_netns.sh), not as the test.
+STAMP_MODE = 0o666
 
 
 def check_earlier_runs(path, job_id, attempt):
     """Stamps PREV for every rank of an earlier attempt with no END or TERM."""
-    started, ended = [], set()
-    try:
-        with open(path) as f:
-            for line in f:
-                p = line.split()
-                if len(p) >= 4 and p[0] == "START" and int(p[1]) < int(attempt):
-                    started.append(p[3])
-                elif len(p) >= 4 and p[0] in ("END", "TERM"):
-                    ended.add(p[3])
-    except FileNotFoundError:
-        return
-    for pid in started:
-        if pid not in ended:
-            state = "alive" if alive(pid, job_id) else "dead"
-            stamp(path, "PREV %s %s %d" % (pid, state, time.monotonic_ns()))
+    for p in unended(read(path), 3, ("END", "TERM"), before=int(attempt)):
+        state = "alive" if alive(p[3], job_id) else "dead"
+        stamp(path, "PREV %s %s %d" % (p[3], state, time.monotonic_ns()), STAMP_MODE)
 
 
 def recv_line(sock):
@@ -141,14 +114,9 @@ def main():
     rank, nnodes = int(env["MLQ_NODE_RANK"]), int(env["MLQ_NNODES"])
     path = os.path.join(stamp_dir, job)
     pid = os.getpid()
-
-    def on_term(_sig, _frame):
-        stamp(path, "TERM %s %d %d %d" % (attempt, rank, pid, time.monotonic_ns()))
-        os._exit(143)
-
-    signal.signal(signal.SIGTERM, on_term)
+    term_stamps(path, attempt, rank, pid, STAMP_MODE)
     check_earlier_runs(path, job, attempt)
-    stamp(path, "START %s %d %d %d" % (attempt, rank, pid, time.monotonic_ns()))
+    stamp(path, "START %s %d %d %d" % (attempt, rank, pid, time.monotonic_ns()), STAMP_MODE)
 
     value = (rank + 1) * 10
     port = int(env["MLQ_MASTER_PORT"])
@@ -178,7 +146,7 @@ def main():
             time.sleep(SLEEP_S)
     elif mode != "reduce":
         sys.exit("gang_allreduce.py: unknown mode " + mode)
-    stamp(path, "END %s %d %d %d %d" % (attempt, rank, pid, time.monotonic_ns(), rc))
+    stamp(path, "END %s %d %d %d %d" % (attempt, rank, pid, time.monotonic_ns(), rc), STAMP_MODE)
     sys.exit(rc)
 
 

@@ -380,6 +380,48 @@ wait_state() {
         fail "job $1 not $2 after ${3:-20} s (now: $(job_state "$1" 2>&1))"
 }
 
+# ---------------------------------------------------------------- hosts
+
+# netns_cluster_up: for the root-only tests of several hosts. Skips where
+# network namespaces cannot be made (it_skip: as root that fails), then
+# starts deploy/multihost/netns-cluster.sh's cluster in C=$T/cluster with
+# the MLQ_NETNS_* settings the caller exported, loads its cluster.env
+# (PREFIX, SUBNET, ...) and has its namespaces and links deleted at exit,
+# also on failure. Sets NETNS (the script) and C, and defines the CLI on
+# the scheduler's host, as the admin (admin ARGS...) and as a user (user
+# ARGS...), addr_of WORKER (the address WORKER advertises) and
+# worker_state WORKER.
+# shellcheck disable=SC2317 # the helpers it defines are called by the tests
+netns_cluster_up() {
+    [ "$(id -u)" = 0 ] || it_skip "network namespaces need root"
+    command -v ip >/dev/null || it_skip "no ip command (iproute2)"
+    ip netns list >/dev/null 2>&1 || it_skip "ip netns does not work here"
+    NETNS=$MLQ_SRC_DIR/deploy/multihost/netns-cluster.sh
+    C=$T/cluster
+    trap netns_cleanup EXIT
+    ok "$NETNS" up "$C"
+    # shellcheck source=/dev/null
+    . "$C/cluster.env"
+    log "cluster up: prefix $PREFIX, subnet $SUBNET.0/24, $NWORKERS workers"
+    ip netns list | grep -q "^$PREFIX-sched" || fail "no scheduler namespace"
+    # Defined here, not for every test that sources this file.
+    admin() { "$NETNS" mlq "$C" "$@" 2>>"$T/logs/cli.log"; }
+    user() { MLQ_CONFIG_AS=$C/user.config "$NETNS" mlq "$C" "$@" 2>>"$T/logs/cli.log"; }
+    addr_of() { echo "$SUBNET.$((10 + ${1#w}))"; }
+    worker_state() { admin workers --json | json "[w['state'] for w in d['workers'] if w['name'] == '$1'][0]"; }
+}
+
+# The exit trap of netns_cluster_up: the script's `down` deletes the
+# namespaces and links it made; it_cleanup then stops every process of the
+# test as always.
+netns_cleanup() {
+    local rc=$?
+    "$NETNS" down "$C" >>"$T/logs/netns-down.log" 2>&1 || true
+    set +e
+    (exit "$rc") # it_cleanup reads the test's exit status from $?
+    it_cleanup
+}
+
 # ---------------------------------------------------------------- cleanup
 
 # marked PID: true when the process's command line, environment or working

@@ -31,21 +31,6 @@
 IT_DEADLINE=150
 . "$(dirname "$0")/lib.sh" "$@"
 
-[ "$(id -u)" = 0 ] || it_skip "network namespaces need root"
-command -v ip >/dev/null || it_skip "no ip command (iproute2)"
-ip netns list >/dev/null 2>&1 || it_skip "ip netns does not work here"
-
-NETNS=$MLQ_SRC_DIR/deploy/multihost/netns-cluster.sh
-C=$T/cluster
-netns_cleanup() {
-    local rc=$?
-    "$NETNS" down "$C" >>"$T/logs/netns-down.log" 2>&1 || true
-    set +e
-    (exit "$rc") # it_cleanup reads the test's exit status from $?
-    it_cleanup
-}
-trap netns_cleanup EXIT
-
 # The jobs run as `nobody`: the script and the stamp folder must be
 # reachable for that user.
 chmod 711 "$T"
@@ -54,19 +39,14 @@ S=$SHARE/stamps
 mkdir -p "$S"
 chmod 755 "$SHARE"
 chmod 1777 "$S"
-install -m 644 "$MLQ_SRC_DIR/tests/integration/gang_allreduce.py" "$SHARE/gang_allreduce.py"
+install -m 644 "$MLQ_SRC_DIR/tests/integration/gang_allreduce.py" \
+    "$MLQ_SRC_DIR/tests/integration/jobstamp.py" "$SHARE/"
 RANK=(python3 -S "$SHARE/gang_allreduce.py" "$S")
 
 export MLQ_NETNS_HEARTBEAT=1s MLQ_NETNS_LEASE=3s MLQ_NETNS_WORKERS=4 MLQ_NETNS_GPUS=2,2,2,1
-ok "$NETNS" up "$C"
-. "$C/cluster.env"
-log "cluster up: prefix $PREFIX, subnet $SUBNET.0/24, 4 workers"
+netns_cluster_up
 
-admin() { "$NETNS" mlq "$C" "$@" 2>>"$T/logs/cli.log"; }
-user() { MLQ_CONFIG_AS=$C/user.config "$NETNS" mlq "$C" "$@" 2>>"$T/logs/cli.log"; }
-addr_of() { echo "$SUBNET.$((10 + ${1#w}))"; }
 state_of() { user status "$1" --json | json "d['state']"; }
-worker_state() { admin workers --json | json "[w['state'] for w in d['workers'] if w['name'] == '$1'][0]"; }
 # rank_json JOB ATTEMPT RANK EXPR: EXPR on what that rank wrote (d).
 rank_json() { json "$4" <"$S/$1.$2.$3.json"; }
 # stamps JOB ATTEMPT KIND: the stamp lines of one kind for one attempt.

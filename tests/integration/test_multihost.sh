@@ -11,34 +11,8 @@
 IT_DEADLINE=90
 . "$(dirname "$0")/lib.sh" "$@"
 
-[ "$(id -u)" = 0 ] || it_skip "network namespaces need root"
-command -v ip >/dev/null || it_skip "no ip command (iproute2)"
-ip netns list >/dev/null 2>&1 || it_skip "ip netns does not work here"
-
-NETNS=$MLQ_SRC_DIR/deploy/multihost/netns-cluster.sh
-C=$T/cluster
-# lib.sh's cleanup stops every process of the test; the script's `down`
-# also deletes the namespaces and links it made.
-netns_cleanup() {
-    local rc=$?
-    "$NETNS" down "$C" >>"$T/logs/netns-down.log" 2>&1 || true
-    set +e
-    (exit "$rc") # it_cleanup reads the test's exit status from $?
-    it_cleanup
-}
-trap netns_cleanup EXIT
-
 export MLQ_NETNS_HEARTBEAT=1s MLQ_NETNS_LEASE=3s
-ok "$NETNS" up "$C"
-. "$C/cluster.env"
-log "cluster up: prefix $PREFIX, subnet $SUBNET.0/24"
-ip netns list | grep -q "^$PREFIX-sched" || fail "no scheduler namespace"
-
-# The admin's and the user's CLI, both run on the scheduler's host.
-admin() { "$NETNS" mlq "$C" "$@" 2>>"$T/logs/cli.log"; }
-user() { MLQ_CONFIG_AS=$C/user.config "$NETNS" mlq "$C" "$@" 2>>"$T/logs/cli.log"; }
-addr_of() { echo "$SUBNET.$((10 + ${1#w}))"; }
-worker_state() { admin workers --json | json "[w['state'] for w in d['workers'] if w['name'] == '$1'][0]"; }
+netns_cluster_up
 
 # Every worker is listed with the address it advertised, in JSON and in
 # the table's ADDRESS column.

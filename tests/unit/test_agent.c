@@ -16,8 +16,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +32,8 @@
 #include "fsutil.h"
 #include "spool.h"
 #include "spoolgc.h"
+#include "testdir.h"
+#include "testuser.h"
 #include "transport.h"
 
 #define JOB   "99999999-9999-4999-8999-999999999999"
@@ -57,19 +57,10 @@ struct fx {
     void *zap; /* CURVE tests: the ZAP handler (REP) */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-agent-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (testdir_make(f->root, sizeof f->root, "agent") < 0)
         return -1;
     snprintf(f->endpoint, sizeof f->endpoint, "inproc://agent-%ld", (long)getpid());
     f->zctx = zmq_ctx_new();
@@ -98,7 +89,7 @@ static int teardown(void **state)
     close(f->sig[1]);
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    testdir_remove(f->root);
     free(f->shim);
     free(f);
     return 0;
@@ -192,14 +183,13 @@ static void do_register(struct fx *f, struct mlq_msg *reg)
     do_register_lease(f, reg, 2000);
 }
 
-/* The account running the test: a root worker runs jobs as their owner
- * (root only with allow_root), so jobs here belong to whoever runs them. */
-static char *self_name(void)
+/* Starts the agent with gpus GPUs and answers its registration. */
+static void start_registered(struct fx *f, int32_t gpus)
 {
-    static char name[64];
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "nobody");
-    return name;
+    struct mlq_msg reg;
+    start_agent(f, gpus);
+    do_register(f, &reg);
+    mlq_proto_msg_free(&reg);
 }
 
 static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
@@ -209,7 +199,7 @@ static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, in
     snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", att);
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB);
     m.u.assign.attempt = 1;
-    m.u.assign.spec.owner = self_name();
+    m.u.assign.spec.owner = testuser_self();
     m.u.assign.allow_root = true;
     m.u.assign.spec.argv = argv;
     m.u.assign.spec.argc = argc;
@@ -238,6 +228,26 @@ static void expect_report(struct fx *f, const char *att, enum mlq_report_phase p
     expect(f, MLQ_MSG_REPORT, out);
     assert_string_equal(out->u.report.attempt_id, att);
     assert_int_equal(out->u.report.phase, phase);
+}
+
+/* The scheduler cancels attempt att (a KILL). */
+static void cancel(struct fx *f, const char *att)
+{
+    struct mlq_msg k = {.type = MLQ_MSG_KILL};
+    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", att);
+    k.u.kill.reason = "cancelled";
+    sched_send(f, &k);
+}
+
+/* Attempt att ends SIGTERMed, as a cancel ends it; its report is acked. */
+static void expect_cancelled(struct fx *f, const char *att)
+{
+    struct mlq_msg m;
+    expect_report(f, att, MLQ_PHASE_FINISHED, &m);
+    assert_int_equal(m.u.report.outcome, MLQ_OUT_SIGNALED);
+    assert_int_equal(m.u.report.signal, SIGTERM);
+    mlq_proto_msg_free(&m);
+    ack(f, att, MLQ_PHASE_FINISHED, true);
 }
 
 static void expect_upload(struct fx *f, const char *att, enum mlq_stream stream,
@@ -388,10 +398,8 @@ static void test_job_round_trip(void **state)
 static void test_report_resent_until_acked(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
+    start_registered(f, 0);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     char *argv[] = {"/bin/sleep", "30"};
     assign(f, ATT_1, argv, 2, NULL, 0);
     expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
@@ -408,24 +416,15 @@ static void test_report_resent_until_acked(void **state)
     mlq_proto_msg_free(&m);
 
     /* Scheduler-initiated kill: the job ends signaled. */
-    struct mlq_msg k = {.type = MLQ_MSG_KILL};
-    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_1);
-    k.u.kill.reason = "cancelled";
-    sched_send(f, &k);
-    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
-    assert_int_equal(m.u.report.outcome, MLQ_OUT_SIGNALED);
-    assert_int_equal(m.u.report.signal, SIGTERM);
-    mlq_proto_msg_free(&m);
-    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    cancel(f, ATT_1);
+    expect_cancelled(f, ATT_1);
 }
 
 static void test_fenced_attempt_is_killed(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
+    start_registered(f, 0);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     char *argv[] = {"/bin/sleep", "30"};
     assign(f, ATT_1, argv, 2, NULL, 0);
     expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
@@ -445,10 +444,8 @@ static void test_fenced_attempt_is_killed(void **state)
 static void test_bad_gpu_is_refused(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 2);
+    start_registered(f, 2);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     char *argv[] = {"/bin/true"};
     int32_t gpus[] = {5};
     assign(f, ATT_1, argv, 1, gpus, 1);
@@ -479,10 +476,8 @@ static void expect_refused(struct fx *f, const char *att, const char *why)
 static void test_gpu_overlap_refused(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 2);
+    start_registered(f, 2);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     char *sleep_argv[] = {"/bin/sleep", "30"};
     int32_t one[] = {1}, zero[] = {0};
     assign(f, ATT_1, sleep_argv, 2, one, 1);
@@ -517,10 +512,8 @@ static void test_gpu_overlap_refused(void **state)
 static void test_reregister(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
+    start_registered(f, 0);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     assert_false(mlq_agent_registered(f->agent));
     step_for(f, 20);
     assert_true(mlq_agent_registered(f->agent));
@@ -552,10 +545,8 @@ static void test_reregister(void **state)
 static void test_silence_reregisters(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
+    start_registered(f, 0);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     step_for(f, 20);
     assert_true(mlq_agent_registered(f->agent));
     /* Drop every heartbeat unanswered. */
@@ -585,7 +576,7 @@ static void test_readopt(void **state)
     struct mlq_msg a = {.type = MLQ_MSG_ASSIGN};
     a.u.assign.attempt = 1;
     snprintf(a.u.assign.job_id, sizeof a.u.assign.job_id, "%s", JOB);
-    a.u.assign.spec.owner = self_name();
+    a.u.assign.spec.owner = testuser_self();
     a.u.assign.allow_root = true;
     a.u.assign.spec.argv = argv;
     a.u.assign.spec.argc = 1;
@@ -645,10 +636,8 @@ static void test_sigterm_stops(void **state)
 static void test_sigterm_says_goodbye(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
+    start_registered(f, 0);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     unsigned char b = SIGTERM;
     assert_int_equal(write(f->sig[1], &b, 1), 1);
     struct mlq_err e;
@@ -662,10 +651,7 @@ static void test_sigterm_says_goodbye(void **state)
 static void test_unexpected_messages_ignored(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
-    struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
+    start_registered(f, 0);
     struct mlq_msg sub = {.type = MLQ_MSG_WORKERS};
     sched_send(f, &sub);
     struct mlq_msg kill = {.type = MLQ_MSG_KILL};
@@ -748,10 +734,8 @@ static void test_log_upload_chunks(void **state)
 static void test_log_upload_not_found_ends(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
+    start_registered(f, 0);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     char *argv[] = {"/bin/echo", "x"};
     assign(f, ATT_1, argv, 2, NULL, 0);
     expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);
@@ -1062,16 +1046,9 @@ static void test_full_worker_refuses(void **state)
     ack(f, ATT_2, MLQ_PHASE_FINISHED, true);
     assert_false(mlq_spool_attempt_exists(f->sp, ATT_2));
 
-    struct mlq_msg k = {.type = MLQ_MSG_KILL};
-    snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_1);
-    k.u.kill.reason = "cancelled";
-    sched_send(f, &k);
-    sched_send(f, &k);
-    expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
-    assert_int_equal(m.u.report.outcome, MLQ_OUT_SIGNALED);
-    assert_int_equal(m.u.report.signal, SIGTERM);
-    mlq_proto_msg_free(&m);
-    ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
+    cancel(f, ATT_1);
+    cancel(f, ATT_1);
+    expect_cancelled(f, ATT_1);
 }
 
 /* The spool cannot take the assignment: refused with the reason, nothing
@@ -1079,10 +1056,8 @@ static void test_full_worker_refuses(void **state)
 static void test_spool_unwritable_refused(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
+    start_registered(f, 0);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     char attempts[4200], aside[4200];
     snprintf(attempts, sizeof attempts, "%s/attempts", f->root);
     snprintf(aside, sizeof aside, "%s/attempts.aside", f->root);
@@ -1117,10 +1092,8 @@ static void test_spool_unwritable_refused(void **state)
 static void test_shim_vanished(void **state)
 {
     struct fx *f = *state;
-    start_agent(f, 0);
+    start_registered(f, 0);
     struct mlq_msg m;
-    do_register(f, &m);
-    mlq_proto_msg_free(&m);
     char *argv[] = {"/bin/sh", "-c", "echo $$ > job.pid; exec sleep 30"};
     assign(f, ATT_1, argv, 3, NULL, 0);
     expect_report(f, ATT_1, MLQ_PHASE_STARTED, &m);

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +15,17 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "lease.h"
+#include "testdir.h"
 
 struct fx {
     char root[64];
     char att[128];
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-lease-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (testdir_make(f->root, sizeof f->root, "lease") < 0)
         return -1;
     char attempts[96];
     snprintf(attempts, sizeof attempts, "%s/attempts", f->root);
@@ -48,7 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    testdir_remove(f->root);
     free(f);
     return 0;
 }

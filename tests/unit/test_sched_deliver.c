@@ -33,70 +33,19 @@
 
 #define G (1024LL * 1024 * 1024)
 
-struct fx {
-    struct mlq_ctx c;
-    char path[64];
-};
-
-static void ctx_open(struct mlq_ctx *c, const char *path)
-{
-    sched_ctx_open(c, path, 10000);
-}
-
-static void ctx_close(struct mlq_ctx *c)
-{
-    sched_ctx_close(c);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    strcpy(f->path, "/tmp/mlq-test-deliver-XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
-    ctx_open(&f->c, f->path);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    ctx_close(&f->c);
-    sched_db_remove(f->path);
-    free(f);
-    return 0;
-}
-
-/* The connection's key is the worker's own (loop.c checks it before a
- * worker handler runs). */
-static void speak_as(struct mlq_ctx *c, const char *worker)
-{
-    memset(&c->who, 0, sizeof c->who);
-    c->who.roles = MLQ_ROLE_WORKER;
-    snprintf(c->who.name, sizeof c->who.name, "%s", worker);
+    return sched_fx_open(state, "deliver", 10000);
 }
 
 static struct mlq_worker *up(struct mlq_ctx *c, const char *name)
 {
-    struct mlq_worker *w = mlq_workers_add(c->workers, name);
-    w->state = MLQ_WORKER_UP;
-    w->cpus_m = 4000;
-    w->mem = 8 * G;
-    w->peer.len = strlen(name);
-    memcpy(w->peer.id, name, w->peer.len);
-    w->last_seen_mono = c->now_mono;
-    return w;
+    return sched_worker_up(c, name, 0);
 }
 
 static struct mlq_jobspec spec_of(int64_t cpus_m)
 {
-    struct mlq_jobspec spec = {.argc = 1, .cpus_m = cpus_m, .mem = G, .retries = 0};
-    spec.argv = malloc(sizeof(char *));
-    spec.argv[0] = strdup("/bin/true");
-    spec.owner = strdup("alice");
-    spec.workdir = strdup("/tmp");
+    struct mlq_jobspec spec = sched_spec("alice", cpus_m, 0);
     spec.retry_backoff_ms = 1000;
     return spec;
 }
@@ -107,12 +56,6 @@ static struct mlq_job *submit(struct mlq_ctx *c, int64_t cpus_m)
     char id[MLQ_ID_LEN + 1];
     assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
     return mlq_jobtab_get(c->jobs, id);
-}
-
-static void commit(struct mlq_ctx *c)
-{
-    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
-    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
 }
 
 /* What the iteration would send, then forgotten (as after a flush). */
@@ -174,7 +117,7 @@ static void test_resend_heap_order_and_backoff(void **state)
 
 static void test_assign_resent_until_started(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     up(c, "w1");
     struct mlq_job *job = submit(c, 1000);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
@@ -194,12 +137,12 @@ static void test_assign_resent_until_started(void **state)
     assert_int_equal(sent(c), 0);
     assert_int_equal(job->row.state, MLQ_JOB_RUNNING); /* no deadline once started */
     assert_int_equal(mlq_resend_count(c->resend), 0);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_assign_not_resent_to_a_worker_not_up(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = up(c, "w1");
     submit(c, 1000);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
@@ -210,12 +153,12 @@ static void test_assign_not_resent_to_a_worker_not_up(void **state)
     w->state = MLQ_WORKER_UP;
     tick(c, 2000);
     assert_int_equal(sent(c), 1);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_assigned_deadline_loses_attempt(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = up(c, "w1");
     struct mlq_job *job = submit(c, 1000);
     char id[MLQ_ID_LEN + 1];
@@ -231,12 +174,12 @@ static void test_assigned_deadline_loses_attempt(void **state)
     assert_int_equal(job->row.attempts, 1);
     assert_non_null(strstr(job->row.reason, "did not acknowledge"));
     assert_int_equal(w->running, 0); /* its resources are free again */
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_register_naming_attempt_acknowledges(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = up(c, "w1");
     struct mlq_job *job = submit(c, 1000);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
@@ -248,12 +191,12 @@ static void test_register_naming_attempt_acknowledges(void **state)
         tick(c, 1000);
     assert_int_equal(sent(c), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_kill_resent_until_end_reported(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     up(c, "w1");
     struct mlq_job *job = submit(c, 1000);
     char id[MLQ_ID_LEN + 1];
@@ -274,14 +217,14 @@ static void test_kill_resent_until_end_reported(void **state)
     for (int i = 0; i < 10; i++)
         tick(c, 5000);
     assert_int_equal(sent(c), 0);
-    commit(c);
+    sched_commit(c);
 }
 
 /* Cancelled before the worker acknowledged the assignment: the KILL is
  * resent, the ASSIGN no more, and the deadline frees the resources. */
 static void test_cancel_while_assigned(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = up(c, "w1");
     struct mlq_job *job = submit(c, 1000);
     char id[MLQ_ID_LEN + 1];
@@ -298,7 +241,7 @@ static void test_cancel_while_assigned(void **state)
     assert_int_equal(w->running, 0);
     tick(c, 30000);
     assert_int_equal(mlq_resend_count(c->resend), 0);
-    commit(c);
+    sched_commit(c);
 }
 
 #define STRANGER "dddddddd-0000-4000-8000-000000000000"
@@ -308,7 +251,7 @@ static void test_cancel_while_assigned(void **state)
  * (the reconciliation then decides anew). */
 static void test_fencing_kill_resent_until_end(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = up(c, "w1");
     w->epoch = 1;
     struct mlq_held_attempt held = {.attempt_id = STRANGER, .finished = false};
@@ -323,7 +266,7 @@ static void test_fencing_kill_resent_until_end(void **state)
     rep.u.report.phase = MLQ_PHASE_FINISHED;
     rep.u.report.outcome = MLQ_OUT_SIGNALED;
     rep.u.report.signal = 15;
-    speak_as(c, w->name);
+    sched_speak_as(c, w->name, MLQ_ROLE_WORKER);
     assert_int_equal(mlq_wproto_on_report(c, &w->peer, &rep, NULL), 0);
     assert_int_equal(sent(c), 1); /* its report_ack */
     tick(c, 4000);
@@ -339,12 +282,12 @@ static void test_fencing_kill_resent_until_end(void **state)
     assert_int_equal(sent(c), 0);
     assert_int_equal(mlq_strmap_count(c->fencing), 0);
     assert_int_equal(mlq_resend_count(c->resend), 0);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_refusals_mark_worker_unhealthy(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *bad = up(c, "bad");
     struct mlq_job *job = submit(c, 1000);
     char id[MLQ_ID_LEN + 1];
@@ -386,12 +329,12 @@ static void test_refusals_mark_worker_unhealthy(void **state)
     struct mlq_msg rep = report(next, MLQ_OUT_REFUSED, "spool full");
     assert_int_equal(mlq_jobops_finished(c, next, &rep, NULL), 0);
     assert_true(bad->unhealthy);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_started_report_makes_worker_healthy(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = up(c, "w1");
     struct mlq_job *a = submit(c, 1000), *b = submit(c, 1000);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
@@ -406,12 +349,12 @@ static void test_started_report_makes_worker_healthy(void **state)
         assert_int_equal(mlq_health_refused(c, w, "worker is draining", NULL), 0);
     assert_false(w->unhealthy);
     assert_int_equal(w->refusals, 0);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_worker_attempt_cap(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = up(c, "w1");
     struct mlq_jobspec spec = {.cpus_m = 1, .mem = 1};
     struct mlq_request r = mlq_place_request(&spec);
@@ -424,7 +367,7 @@ static void test_worker_attempt_cap(void **state)
 
 static void test_max_running_survives_restart(void **state)
 {
-    struct fx *f = *state;
+    struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
     up(c, "w1")->cpus_m = 64000;
     struct mlq_jobspec spec = spec_of(1000);
@@ -434,11 +377,9 @@ static void test_max_running_survives_restart(void **state)
     assert_int_equal(mlq_pipeline_submit_array(c, &spec, aid, NULL), 0);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(mlq_pipeline_array(c, aid)->running, 2);
-    commit(c);
+    sched_commit(c);
 
-    ctx_close(c); /* "restart" */
-    ctx_open(c, f->path);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f); /* "restart" */
     struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
     w->state = MLQ_WORKER_UP;
     w->cpus_m = 64000;
@@ -446,24 +387,28 @@ static void test_max_running_survives_restart(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(mlq_pipeline_array(c, aid)->running, 2);
     assert_int_equal(w->running, 2); /* none placed beyond --max-running */
-    commit(c);
+    sched_commit(c);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resend_heap_order_and_backoff),
-        cmocka_unit_test_setup_teardown(test_assign_resent_until_started, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_assign_not_resent_to_a_worker_not_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_assigned_deadline_loses_attempt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_register_naming_attempt_acknowledges, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_resent_until_end_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_while_assigned, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fencing_kill_resent_until_end, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refusals_mark_worker_unhealthy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_started_report_makes_worker_healthy, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_worker_attempt_cap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_max_running_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_assign_resent_until_started, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_assign_not_resent_to_a_worker_not_up, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_assigned_deadline_loses_attempt, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_register_naming_attempt_acknowledges, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_kill_resent_until_end_reported, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_cancel_while_assigned, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_fencing_kill_resent_until_end, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_refusals_mark_worker_unhealthy, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_started_report_makes_worker_healthy, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_worker_attempt_cap, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_max_running_survives_restart, setup, sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,45 +26,9 @@
 #include "workerloss.h"
 #include "wproto.h"
 
-#define G (1024LL * 1024 * 1024)
-
-struct fx {
-    struct mlq_ctx c;
-    char path[64];
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    strcpy(f->path, "/tmp/mlq-test-gang-XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
-    sched_ctx_open(&f->c, f->path, 5000);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    sched_ctx_close(&f->c);
-    sched_db_remove(f->path);
-    free(f);
-    return 0;
-}
-
-static struct mlq_worker *up(struct mlq_ctx *c, const char *name, int gpus)
-{
-    struct mlq_worker *w = mlq_workers_add(c->workers, name);
-    w->state = MLQ_WORKER_UP;
-    w->cpus_m = 4000;
-    w->mem = 8 * G;
-    w->gpus = gpus;
-    w->peer.len = strlen(name);
-    memcpy(w->peer.id, name, w->peer.len);
-    w->last_seen_mono = c->now_mono;
-    return w;
+    return sched_fx_open(state, "gang", 5000);
 }
 
 struct opts {
@@ -76,11 +40,7 @@ struct opts {
 
 static struct mlq_job *submit(struct mlq_ctx *c, const struct opts *o)
 {
-    struct mlq_jobspec spec = {.argc = 1, .cpus_m = 1000, .mem = G, .gpus = o->gpus};
-    spec.argv = malloc(sizeof(char *));
-    spec.argv[0] = strdup("/bin/true");
-    spec.owner = strdup("alice");
-    spec.workdir = strdup("/tmp");
+    struct mlq_jobspec spec = sched_spec("alice", 1000, o->gpus);
     spec.nodes = o->nodes;
     spec.retries = o->retries;
     spec.retry_backoff_ms = 1000;
@@ -99,19 +59,6 @@ static struct mlq_job *submit(struct mlq_ctx *c, const struct opts *o)
     return job;
 }
 
-static void commit(struct mlq_ctx *c)
-{
-    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
-    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
-}
-
-static void speak_as(struct mlq_ctx *c, const char *worker)
-{
-    memset(&c->who, 0, sizeof c->who);
-    c->who.roles = MLQ_ROLE_WORKER;
-    snprintf(c->who.name, sizeof c->who.name, "%s", worker);
-}
-
 /* The worker of part k reports it (through the worker protocol). */
 static void part_report(struct mlq_ctx *c, struct mlq_job *job, uint32_t k,
                         enum mlq_report_phase phase, enum mlq_outcome out, int code)
@@ -124,7 +71,7 @@ static void part_report(struct mlq_ctx *c, struct mlq_job *job, uint32_t k,
     m.u.report.outcome = out;
     m.u.report.exit_code = out == MLQ_OUT_EXITED ? code : 0;
     m.u.report.signal = out == MLQ_OUT_SIGNALED ? code : 0;
-    speak_as(c, w->name);
+    sched_speak_as(c, w->name, MLQ_ROLE_WORKER);
     assert_int_equal(mlq_wproto_on_report(c, &w->peer, &m, NULL), 0);
 }
 
@@ -146,10 +93,10 @@ static int64_t used_cpus(struct mlq_ctx *c)
 
 static void test_all_or_nothing(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 2);
-    up(c, "w2", 2);
-    struct mlq_worker *w3 = up(c, "w3", 1); /* one GPU short */
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 2);
+    sched_worker_up(c, "w2", 2);
+    struct mlq_worker *w3 = sched_worker_up(c, "w3", 1); /* one GPU short */
     struct mlq_job *job = submit(c, &(struct opts){.nodes = 3, .gpus = 2});
     size_t before = mlq_outbox_count(c->out);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
@@ -189,18 +136,18 @@ static void test_all_or_nothing(void **state)
     assert_string_not_equal(seen[0], seen[2]);
     assert_int_equal(job->gang->parts[0].row.rdv_port, MLQ_GANG_RDV_LO);
     assert_int_equal(used_cpus(c), 3000);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_distinct_workers_and_pools(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    struct mlq_worker *big = up(c, "big", 8);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_worker *big = sched_worker_up(c, "big", 8);
     big->cpus_m = 64000;
     struct mlq_job *two = submit(c, &(struct opts){.nodes = 2, .gpus = 1});
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(two->row.state, MLQ_JOB_PENDING); /* room for both, one worker */
-    struct mlq_worker *p1 = up(c, "p1", 1), *p2 = up(c, "p2", 1);
+    struct mlq_worker *p1 = sched_worker_up(c, "p1", 1), *p2 = sched_worker_up(c, "p2", 1);
     snprintf(p1->pool, sizeof p1->pool, "train");
     snprintf(p2->pool, sizeof p2->pool, "train");
     struct mlq_job *pooled = submit(c, &(struct opts){.nodes = 2, .gpus = 1, .pool = "train"});
@@ -209,24 +156,24 @@ static void test_distinct_workers_and_pools(void **state)
     for (uint32_t k = 0; k < 2; k++) /* every node in the pool */
         assert_non_null(strchr("p", pooled->gang->parts[k].row.a.worker[0]));
     assert_int_equal(two->row.state, MLQ_JOB_PENDING);
-    up(c, "w2", 1);
+    sched_worker_up(c, "w2", 1);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(two->row.state, MLQ_JOB_ASSIGNED);
     assert_string_not_equal(two->gang->parts[0].row.a.worker, two->gang->parts[1].row.a.worker);
     /* two gangs' node 0 on one worker get different rendezvous ports */
-    commit(c);
+    sched_commit(c);
 }
 
 /* GPU type and labels apply to every node. */
 static void test_type_and_labels_on_each_node(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     const char *types[] = {"h100", "h100", "a100"};
     char *rack_a[] = {"rack=a"}, *rack_b[] = {"rack=b"};
     for (int i = 0; i < 3; i++) {
         char name[8];
         snprintf(name, sizeof name, "w%d", i + 1);
-        struct mlq_worker *w = up(c, name, 1);
+        struct mlq_worker *w = sched_worker_up(c, name, 1);
         struct mlq_gpuinfo g = {.index = 0, .type = (char *)types[i]};
         assert_int_equal(
             mlq_workers_describe(w, "default", i == 1 ? rack_b : rack_a, 1, &g, 1, NULL), 0);
@@ -241,13 +188,13 @@ static void test_type_and_labels_on_each_node(void **state)
     assert_int_equal(racked->row.state, MLQ_JOB_ASSIGNED); /* w1 and w3 carry rack=a */
     for (uint32_t k = 0; k < 2; k++)
         assert_string_not_equal(racked->gang->parts[k].row.a.worker, "w2");
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_ports_distinct_per_node(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    struct mlq_worker *w1 = up(c, "w1", 0), *w2 = up(c, "w2", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_worker *w1 = sched_worker_up(c, "w1", 0), *w2 = sched_worker_up(c, "w2", 0);
     w1->rdv_lo = w2->rdv_lo = 30000;
     w1->rdv_hi = w2->rdv_hi = 30001;
     struct mlq_job *a = submit(c, &(struct opts){.nodes = 1});
@@ -260,7 +207,7 @@ static void test_ports_distinct_per_node(void **state)
     assert_true(pa >= 30000 && pa <= 30001);
     if (same_node)
         assert_int_not_equal(pa, pb);
-    commit(c);
+    sched_commit(c);
 }
 
 /* Decodes the outbox's message i (fails the test when it does not decode). */
@@ -276,10 +223,10 @@ static void outbox_msg(struct mlq_ctx *c, size_t i, struct mlq_msg *m)
 
 static void test_assign_carries_gang(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 1);
-    struct mlq_worker *w2 = up(c, "w2", 1);
-    up(c, "w3", 1);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 1);
+    struct mlq_worker *w2 = sched_worker_up(c, "w2", 1);
+    sched_worker_up(c, "w3", 1);
     snprintf(w2->addr, sizeof w2->addr, "10.0.0.2");
     struct mlq_job *job = submit(c, &(struct opts){.nodes = 3, .gpus = 1});
     size_t before = mlq_outbox_count(c->out);
@@ -309,7 +256,7 @@ static void test_assign_carries_gang(void **state)
         assert_string_equal(g->master_addr, g->hosts[0].addr);
         mlq_proto_msg_free(&m);
     }
-    commit(c);
+    sched_commit(c);
 }
 
 /* The last message of the outbox is a report_ack; returns accepted. */
@@ -327,9 +274,9 @@ static bool last_ack(struct mlq_ctx *c)
 
 static struct mlq_job *running_gang(struct mlq_ctx *c, const struct opts *o)
 {
-    up(c, "w1", 1);
-    up(c, "w2", 1);
-    up(c, "w3", 1);
+    sched_worker_up(c, "w1", 1);
+    sched_worker_up(c, "w2", 1);
+    sched_worker_up(c, "w3", 1);
     struct mlq_job *job = submit(c, o);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
@@ -341,9 +288,9 @@ static struct mlq_job *running_gang(struct mlq_ctx *c, const struct opts *o)
 
 static void test_started_only_when_all_started(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 0);
-    up(c, "w2", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 0);
+    sched_worker_up(c, "w2", 0);
     struct mlq_job *job = submit(c, &(struct opts){.nodes = 2});
     char id[MLQ_ID_LEN + 1];
     snprintf(id, sizeof id, "%s", job->row.id);
@@ -358,7 +305,7 @@ static void test_started_only_when_all_started(void **state)
     /* ended: the table has let the job go (job is freed) */
     assert_null(mlq_jobtab_get(c->jobs, id));
     assert_int_equal(used_cpus(c), 0);
-    commit(c);
+    sched_commit(c);
     struct mlq_store_job row;
     assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
     assert_int_equal(row.state, MLQ_JOB_SUCCEEDED);
@@ -367,7 +314,7 @@ static void test_started_only_when_all_started(void **state)
 
 static void test_one_part_fails_stops_others(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3, .gpus = 1, .retries = 1});
     char id[MLQ_ID_LEN + 1], w3name[MLQ_MAX_NAME + 1];
     strcpy(id, job->row.id);
@@ -401,7 +348,7 @@ static void test_one_part_fails_stops_others(void **state)
     part_report(c, job, 2, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 1);
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
     part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
-    commit(c);
+    sched_commit(c);
     struct mlq_store_job row;
     assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
     assert_int_equal(row.state, MLQ_JOB_FAILED); /* retries used: fails as one */
@@ -412,7 +359,7 @@ static void test_one_part_fails_stops_others(void **state)
 
 static void test_lost_part_requeues_after_fence(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3, .gpus = 1});
     struct mlq_gpart *p1 = &job->gang->parts[1];
     struct mlq_worker *lost = mlq_workers_at(c->workers, p1->widx);
@@ -434,7 +381,7 @@ static void test_lost_part_requeues_after_fence(void **state)
     assert_int_equal(job->row.not_before_ms, c->now_wall + mlq_jobops_fence_delay(1000));
     assert_non_null(strstr(job->row.reason, "node 1"));
     assert_int_equal(used_cpus(c), 1000); /* only the lost part's booking */
-    commit(c);
+    sched_commit(c);
 }
 
 /* A lost part that had exited 0 before the loss, like every other part,
@@ -443,7 +390,7 @@ static void test_lost_part_requeues_after_fence(void **state)
  * a single job's late outcome): SUCCEEDED after one run, not a second. */
 static void test_lost_part_late_success(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3});
     char id[MLQ_ID_LEN + 1], part1[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
@@ -467,9 +414,9 @@ static void test_lost_part_late_success(void **state)
     m.u.report.phase = MLQ_PHASE_FINISHED;
     m.u.report.outcome = MLQ_OUT_EXITED;
     m.u.report.end_ms = ended;
-    speak_as(c, lost->name);
+    sched_speak_as(c, lost->name, MLQ_ROLE_WORKER);
     assert_int_equal(mlq_wproto_on_report(c, &lost->peer, &m, NULL), 0);
-    commit(c);
+    sched_commit(c);
     struct mlq_store_job row;
     assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
     assert_int_equal(row.state, MLQ_JOB_SUCCEEDED);
@@ -486,7 +433,7 @@ static void test_lost_part_late_success(void **state)
 
 static void test_stale_part_reports(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2, .retries = 1});
     struct mlq_gpart old = job->gang->parts[0];
     struct mlq_worker *w = mlq_workers_at(c->workers, old.widx);
@@ -500,7 +447,7 @@ static void test_stale_part_reports(void **state)
     m.u.report.phase = MLQ_PHASE_FINISHED;
     m.u.report.outcome = MLQ_OUT_SIGNALED;
     m.u.report.signal = 15;
-    speak_as(c, w->name);
+    sched_speak_as(c, w->name, MLQ_ROLE_WORKER);
     assert_int_equal(mlq_wproto_on_report(c, &w->peer, &m, NULL), 0);
     assert_true(last_ack(c));
     /* a started report of the old part: fenced, the worker kills it */
@@ -508,14 +455,14 @@ static void test_stale_part_reports(void **state)
     assert_int_equal(mlq_wproto_on_report(c, &w->peer, &m, NULL), 0);
     assert_false(last_ack(c));
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_refused_part_requeues(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 0);
-    up(c, "w2", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 0);
+    sched_worker_up(c, "w2", 0);
     struct mlq_job *job = submit(c, &(struct opts){.nodes = 2});
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     part_report(c, job, 0, MLQ_PHASE_STARTED, MLQ_OUT_NONE, 0);
@@ -525,12 +472,12 @@ static void test_refused_part_requeues(void **state)
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
     assert_int_equal(job->row.node_failures, 0); /* the worker's fault, not a node failure */
     assert_non_null(strstr(job->row.reason, "refused"));
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_cancel_stops_all(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3});
     size_t before = mlq_outbox_count(c->out);
     assert_int_equal(mlq_jobops_cancel(c, job, "cancelled by alice", NULL), 0);
@@ -540,14 +487,40 @@ static void test_cancel_stops_all(void **state)
     for (uint32_t k = 0; k < 3; k++)
         part_report(c, job, k, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
     assert_int_equal(used_cpus(c), 0);
-    commit(c);
+    sched_commit(c);
 }
 
 /* ---- restart ---------------------------------------------------------- */
 
+/* Worker name comes back UP (with gpus GPUs) holding the gang part part. */
+static struct mlq_worker *back_holding(struct mlq_ctx *c, const char *name, int32_t gpus,
+                                       const char *part)
+{
+    struct mlq_worker *w = sched_worker_up(c, name, gpus);
+    struct mlq_held_attempt held = {.finished = false};
+    strcpy(held.attempt_id, part);
+    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+    return w;
+}
+
+/* A gang of 2 running when the scheduler restarts: returns it as recovered,
+ * with the id of its part 0 in part0 and that part's worker in w0. */
+static struct mlq_job *pair_after_restart(struct sched_fx *f, char *part0, char *w0)
+{
+    struct mlq_ctx *c = &f->c;
+    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
+    char id[MLQ_ID_LEN + 1];
+    strcpy(id, job->row.id);
+    strcpy(part0, job->gang->parts[0].row.a.id);
+    strcpy(w0, job->gang->parts[0].row.a.worker);
+    sched_commit(c);
+    sched_fx_restart(f);
+    return mlq_jobtab_get(c->jobs, id);
+}
+
 static void test_restart_partly_confirmed(void **state)
 {
-    struct fx *f = *state;
+    struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3, .gpus = 1});
     char id[MLQ_ID_LEN + 1], parts[3][MLQ_ID_LEN + 1], workers[3][MLQ_MAX_NAME + 1];
@@ -556,10 +529,8 @@ static void test_restart_partly_confirmed(void **state)
         strcpy(parts[k], job->gang->parts[k].row.a.id);
         strcpy(workers[k], job->gang->parts[k].row.a.worker);
     }
-    commit(c);
-    sched_ctx_close(c);
-    sched_ctx_open(c, f->path, 5000);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_commit(c);
+    sched_fx_restart(f);
     job = mlq_jobtab_get(c->jobs, id);
     assert_non_null(job->gang);
     assert_int_equal(used_cpus(c), 3000); /* every part booked again */
@@ -568,14 +539,11 @@ static void test_restart_partly_confirmed(void **state)
     /* nodes 0 and 1 come back holding their parts; node 2's worker does not
      * hold its part any more */
     for (uint32_t k = 0; k < 2; k++) {
-        struct mlq_worker *w = up(c, workers[k], 1);
-        struct mlq_held_attempt held = {.finished = false};
-        strcpy(held.attempt_id, parts[k]);
-        assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+        back_holding(c, workers[k], 1, parts[k]);
         assert_true(job->gang->parts[k].confirmed);
     }
     size_t before = mlq_outbox_count(c->out);
-    struct mlq_worker *w3 = up(c, workers[2], 1);
+    struct mlq_worker *w3 = sched_worker_up(c, workers[2], 1);
     assert_int_equal(mlq_workerloss_reconcile(c, w3, NULL, 0, NULL), 0);
     assert_int_equal(job->gang->parts[2].row.a.state, MLQ_ATT_LOST);
     assert_int_equal(mlq_outbox_count(c->out), before + 2); /* no node left running alone */
@@ -585,27 +553,16 @@ static void test_restart_partly_confirmed(void **state)
     assert_int_equal(used_cpus(c), 0);
     /* a part of the old attempt reporting again is fenced, not restarted */
     assert_null(mlq_jobtab_part(c->jobs, parts[0]));
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_restart_unconfirmed_part_lost(void **state)
 {
-    struct fx *f = *state;
+    struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
-    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
-    char id[MLQ_ID_LEN + 1], part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
-    strcpy(id, job->row.id);
-    strcpy(part0, job->gang->parts[0].row.a.id);
-    strcpy(w0, job->gang->parts[0].row.a.worker);
-    commit(c);
-    sched_ctx_close(c);
-    sched_ctx_open(c, f->path, 5000);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
-    job = mlq_jobtab_get(c->jobs, id);
-    struct mlq_worker *w = up(c, w0, 0);
-    struct mlq_held_attempt held = {.finished = false};
-    strcpy(held.attempt_id, part0);
-    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+    char part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
+    struct mlq_job *job = pair_after_restart(f, part0, w0);
+    struct mlq_worker *w = back_holding(c, w0, 0, part0);
     /* the other worker never comes back: its part is lost after a lease */
     c->now_mono += c->lease_ms + 1;
     w->last_seen_mono = c->now_mono;
@@ -614,7 +571,7 @@ static void test_restart_unconfirmed_part_lost(void **state)
     assert_int_equal(job->gang->parts[1].row.a.state, MLQ_ATT_LOST);
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
-    commit(c);
+    sched_commit(c);
 }
 
 /* As the loop runs it: lease checks come every tick, the first ones long
@@ -622,23 +579,12 @@ static void test_restart_unconfirmed_part_lost(void **state)
  * unconfirmed part until its deadline. */
 static void test_restart_unconfirmed_part_lost_after_early_ticks(void **state)
 {
-    struct fx *f = *state;
+    struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
-    struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
-    char id[MLQ_ID_LEN + 1], part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
-    strcpy(id, job->row.id);
-    strcpy(part0, job->gang->parts[0].row.a.id);
-    strcpy(w0, job->gang->parts[0].row.a.worker);
-    commit(c);
-    sched_ctx_close(c);
-    sched_ctx_open(c, f->path, 5000);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
-    job = mlq_jobtab_get(c->jobs, id);
+    char part0[MLQ_ID_LEN + 1], w0[MLQ_MAX_NAME + 1];
+    struct mlq_job *job = pair_after_restart(f, part0, w0);
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* a tick at once */
-    struct mlq_worker *w = up(c, w0, 0);
-    struct mlq_held_attempt held = {.finished = false};
-    strcpy(held.attempt_id, part0);
-    assert_int_equal(mlq_workerloss_reconcile(c, w, &held, 1, NULL), 0);
+    struct mlq_worker *w = back_holding(c, w0, 0, part0);
     c->now_mono += c->lease_ms / 2;
     w->last_seen_mono = c->now_mono;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* not due yet */
@@ -650,7 +596,7 @@ static void test_restart_unconfirmed_part_lost_after_early_ticks(void **state)
     assert_int_equal(job->gang->parts[1].row.a.state, MLQ_ATT_LOST);
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
-    commit(c);
+    sched_commit(c);
 }
 
 /* ---- reservation ------------------------------------------------------ */
@@ -664,7 +610,7 @@ static int stream(struct mlq_ctx *c, int64_t limit_ms, struct mlq_job **gang_out
     for (int i = 0; i < 3; i++) {
         char name[8];
         snprintf(name, sizeof name, "w%d", i + 1);
-        up(c, name, 1);
+        sched_worker_up(c, name, 1);
     }
     struct mlq_job *small[64];
     int ns = 0;
@@ -702,7 +648,7 @@ static int stream(struct mlq_ctx *c, int64_t limit_ms, struct mlq_job **gang_out
 
 static void test_gang_not_starved_by_small_jobs(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *gang, *last;
     /* small jobs of 2 minutes: the gang's reservation starts within the
      * hold bound, so freed workers wait for it */
@@ -710,12 +656,12 @@ static void test_gang_not_starved_by_small_jobs(void **state)
     assert_true(minute >= 0);
     assert_true(minute <= 3); /* as soon as the three first jobs ended */
     assert_int_equal(gang->row.state, MLQ_JOB_ASSIGNED);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_idle_hold_is_bounded(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *gang, *last;
     /* small jobs of 2 hours: the gang could start only beyond the bound,
      * so a worker freed early is not held idle for it */
@@ -727,15 +673,15 @@ static void test_idle_hold_is_bounded(void **state)
     for (size_t i = 0; i < mlq_workers_count(c->workers); i++)
         busy += mlq_workers_at(c->workers, i)->running > 0;
     assert_int_equal(busy, 3); /* every freed worker went to a small job */
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_why_larger_than_cluster(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 0);
-    up(c, "w2", 0);
-    up(c, "w3", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 0);
+    sched_worker_up(c, "w2", 0);
+    sched_worker_up(c, "w3", 0);
     struct mlq_job *job = submit(c, &(struct opts){.nodes = 4});
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING); /* accepted, waits */
@@ -745,20 +691,20 @@ static void test_why_larger_than_cluster(void **state)
     assert_non_null(strstr(why.text, "needs 4 nodes"));
     assert_non_null(strstr(why.text, "3 fit now"));
     assert_non_null(strstr(why.text, "it waits for more"));
-    commit(c);
+    sched_commit(c);
 }
 
 /* Metrics count every part's booking, and the GPU time of every node. */
 static void test_metrics_count_parts(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     char dir[] = "/tmp/mlq-test-gang-metrics-XXXXXX";
     assert_non_null(mkdtemp(dir));
     c->metrics = mlq_metrics_create(dir);
     assert_non_null(c->metrics);
-    up(c, "w1", 2);
-    up(c, "w2", 2);
-    up(c, "w3", 2);
+    sched_worker_up(c, "w1", 2);
+    sched_worker_up(c, "w2", 2);
+    sched_worker_up(c, "w3", 2);
     struct mlq_job *job = submit(c, &(struct opts){.nodes = 3, .gpus = 2});
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
@@ -775,32 +721,32 @@ static void test_metrics_count_parts(void **state)
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
-    commit(c);
+    sched_commit(c);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_distinct_workers_and_pools, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_type_and_labels_on_each_node, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ports_distinct_per_node, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_started_only_when_all_started, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_part_fails_stops_others, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_part_requeues_after_fence, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_assign_carries_gang, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stale_part_reports, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_refused_part_requeues, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_stops_all, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_partly_confirmed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_part_late_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_distinct_workers_and_pools, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_type_and_labels_on_each_node, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_ports_distinct_per_node, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_started_only_when_all_started, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_one_part_fails_stops_others, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_lost_part_requeues_after_fence, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_assign_carries_gang, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_stale_part_reports, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_refused_part_requeues, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_cancel_stops_all, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_restart_partly_confirmed, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_lost_part_late_success, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_restart_unconfirmed_part_lost_after_early_ticks, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_gang_not_starved_by_small_jobs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idle_hold_is_bounded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_why_larger_than_cluster, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_metrics_count_parts, setup, teardown),
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_gang_not_starved_by_small_jobs, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_idle_hold_is_bounded, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_why_larger_than_cluster, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_metrics_count_parts, setup, sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,62 +29,9 @@
 
 #define G (1024LL * 1024 * 1024)
 
-struct fx {
-    struct mlq_ctx c;
-    char path[64];
-};
-
-static void ctx_open(struct mlq_ctx *c, const char *path)
-{
-    sched_ctx_open(c, path, 5000);
-}
-
-static void ctx_close(struct mlq_ctx *c)
-{
-    sched_ctx_close(c);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    strcpy(f->path, "/tmp/mlq-test-jobops-XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
-    ctx_open(&f->c, f->path);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    ctx_close(&f->c);
-    sched_db_remove(f->path);
-    free(f);
-    return 0;
-}
-
-/* The connection's key is the worker's own (loop.c checks it before a
- * worker handler runs). */
-static void speak_as(struct mlq_ctx *c, const char *worker)
-{
-    memset(&c->who, 0, sizeof c->who);
-    c->who.roles = MLQ_ROLE_WORKER;
-    snprintf(c->who.name, sizeof c->who.name, "%s", worker);
-}
-
-static struct mlq_worker *up(struct mlq_ctx *c, const char *name, int gpus)
-{
-    struct mlq_worker *w = mlq_workers_add(c->workers, name);
-    w->state = MLQ_WORKER_UP;
-    w->cpus_m = 4000;
-    w->mem = 8 * G;
-    w->gpus = gpus;
-    w->peer.len = strlen(name);
-    memcpy(w->peer.id, name, w->peer.len);
-    w->last_seen_mono = c->now_mono;
-    return w;
+    return sched_fx_open(state, "jobops", 5000);
 }
 
 /* A job as `mlq submit` would send it; owner "alice" unless said. */
@@ -97,11 +44,7 @@ struct opts {
 static struct mlq_job *submit_o(struct mlq_ctx *c, int64_t cpus_m, int32_t gpus,
                                 const struct opts *o)
 {
-    struct mlq_jobspec spec = {.argc = 1, .cpus_m = cpus_m, .mem = G, .gpus = gpus};
-    spec.argv = malloc(sizeof(char *));
-    spec.argv[0] = strdup("/bin/true");
-    spec.owner = strdup(o && o->owner ? o->owner : "alice");
-    spec.workdir = strdup("/tmp");
+    struct mlq_jobspec spec = sched_spec(o && o->owner ? o->owner : "alice", cpus_m, gpus);
     if (o) {
         spec.priority = o->priority;
         spec.time_limit_ms = o->time_limit_ms;
@@ -128,13 +71,6 @@ static void advance_to(struct mlq_ctx *c, int64_t wall)
     int64_t due;
     c->now_wall = wall;
     mlq_queue_release_due(c->queue, c->now_wall, &due);
-}
-
-/* As the loop ends an iteration: the late rows, then the commit. */
-static void commit(struct mlq_ctx *c)
-{
-    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
-    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
 }
 
 static enum mlq_job_state stored_state(struct mlq_ctx *c, const char *id)
@@ -176,10 +112,10 @@ static void events_of(struct mlq_ctx *c, const char *id, char *buf, size_t len)
  * commit; its submit order is taken at once either way. */
 static void test_late_rows(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_store_job row;
     char ev[256], a_id[MLQ_ID_LEN + 1], b_id[MLQ_ID_LEN + 1];
-    up(c, "w1", 0);
+    sched_worker_up(c, "w1", 0);
     mlq_store_set_actor(c->store, "user:alice"); /* as while her request is handled */
     struct mlq_job *a = submit(c, 1000, 0);
     struct mlq_job *b = submit(c, 64000, 0); /* fits nowhere */
@@ -202,7 +138,7 @@ static void test_late_rows(void **state)
     mlq_store_eventinfo_array_free(&e, n);
     assert_int_equal(mlq_store_job_get(c->store, b_id, &row, NULL), MLQ_ENOTFOUND);
 
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_state(c, b_id), MLQ_JOB_PENDING);
     assert_int_equal(mlq_store_job_get(c->store, b_id, &row, NULL), 0);
     assert_int_equal(row.seq, a->row.seq + 1);
@@ -218,7 +154,7 @@ static void test_late_rows(void **state)
     assert_int_equal(mlq_jobops_started(c, a, NULL), 0);
     struct mlq_msg rep = report(a, MLQ_OUT_EXITED, 0);
     assert_int_equal(mlq_jobops_finished(c, a, &rep, NULL), 0);
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_state(c, a_id), MLQ_JOB_SUCCEEDED);
     struct mlq_store_attempt sa;
     assert_int_equal(mlq_store_attempt_get(c->store, att, &sa, NULL), 0);
@@ -232,8 +168,8 @@ static void test_late_rows(void **state)
 
 static void test_lifecycle(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    struct mlq_worker *w = up(c, "w1", 2);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_worker *w = sched_worker_up(c, "w1", 2);
     struct mlq_job *job = submit(c, 1000, 1);
     char id[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
@@ -244,7 +180,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(w->cpus_used_m, 1000);
     assert_int_equal(w->gpu_used, 1);
     assert_int_equal(mlq_outbox_count(c->out), 1); /* the ASSIGN */
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_state(c, id), MLQ_JOB_ASSIGNED);
 
     assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
@@ -261,7 +197,7 @@ static void test_lifecycle(void **state)
     mlq_store_attempt_free(&sa);
     struct mlq_msg rep = report(job, MLQ_OUT_EXITED, 0);
     assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
-    commit(c);
+    sched_commit(c);
     assert_null(mlq_jobtab_get(c->jobs, id)); /* terminal jobs leave memory */
     assert_int_equal(stored_state(c, id), MLQ_JOB_SUCCEEDED);
     assert_int_equal(w->cpus_used_m, 0);
@@ -275,20 +211,20 @@ static void test_lifecycle(void **state)
 static void end_at(struct mlq_ctx *c, int64_t start, int64_t end_ms, int64_t now, int64_t *att_end,
                    int64_t *job_end)
 {
-    up(c, "w1", 0);
+    sched_worker_up(c, "w1", 0);
     advance_to(c, start);
     struct mlq_job *job = submit(c, 1000, 0);
     char id[MLQ_ID_LEN + 1], att[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
-    commit(c);
+    sched_commit(c);
     strcpy(att, job->att->id);
     advance_to(c, now);
     struct mlq_msg rep = report(job, MLQ_OUT_EXITED, 0);
     rep.u.report.end_ms = end_ms;
     assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
-    commit(c);
+    sched_commit(c);
     struct mlq_store_attempt sa;
     assert_int_equal(mlq_store_attempt_get(c->store, att, &sa, NULL), 0);
     *att_end = sa.end_ms;
@@ -304,7 +240,7 @@ static void end_at(struct mlq_ctx *c, int64_t start, int64_t end_ms, int64_t now
  * time its worker gave, within [its start, now]. */
 static void test_end_time_from_worker(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     const int64_t t0 = 1800000000000;
     int64_t att_end, job_end;
     end_at(c, t0, t0 + 2000, t0 + 12000, &att_end, &job_end); /* heard of 10 s late */
@@ -322,8 +258,8 @@ static void test_end_time_from_worker(void **state)
 
 static void test_failure_reason_and_waiting(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 1);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 1);
     struct mlq_job *a = submit(c, 1000, 1), *b = submit(c, 1000, 1);
     char bid[MLQ_ID_LEN + 1];
     strcpy(bid, b->row.id);
@@ -339,7 +275,7 @@ static void test_failure_reason_and_waiting(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     b = mlq_jobtab_get(c->jobs, bid);
     assert_int_equal(b->row.state, MLQ_JOB_ASSIGNED);
-    commit(c);
+    sched_commit(c);
     struct mlq_jobinfo info;
     char aid[MLQ_ID_LEN + 1];
     struct mlq_jobinfo *list;
@@ -357,8 +293,8 @@ static void test_failure_reason_and_waiting(void **state)
 
 static void test_never_fits(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 2);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 2);
     struct mlq_job *job = submit(c, 1000, 8);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
@@ -369,8 +305,8 @@ static void test_never_fits(void **state)
 
 static void test_cancel_running_waits_for_process(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    struct mlq_worker *w = up(c, "w1", 1);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_worker *w = sched_worker_up(c, "w1", 1);
     struct mlq_job *job = submit(c, 1000, 1);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
@@ -386,7 +322,7 @@ static void test_cancel_running_waits_for_process(void **state)
     assert_int_equal(mlq_jobops_finished(c, job, &rep, NULL), 0);
     assert_null(mlq_jobtab_get(c->jobs, id));
     assert_int_equal(w->gpu_used, 0);
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_state(c, id), MLQ_JOB_CANCELLED);
 
     struct mlq_job *p = submit(c, 100000, 0); /* never fits: stays pending */
@@ -401,19 +337,19 @@ static void test_cancel_running_waits_for_process(void **state)
  * DOWN (not LOST: it left cleanly). */
 static void test_goodbye_keeps_jobs_one_lease(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    struct mlq_worker *w = up(c, "w1", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_worker *w = sched_worker_up(c, "w1", 0);
     struct mlq_job *job = submit(c, 1000, 0);
     char id[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(mlq_jobops_started(c, job, NULL), 0);
-    commit(c);
+    sched_commit(c);
     struct mlq_msg bye = {.type = MLQ_MSG_GOODBYE};
     bye.u.goodbye.name = "w1";
-    speak_as(c, w->name);
+    sched_speak_as(c, w->name, MLQ_ROLE_WORKER);
     assert_int_equal(mlq_wproto_on_goodbye(c, &w->peer, &bye, NULL), 0);
-    commit(c);
+    sched_commit(c);
     assert_int_equal(w->state, MLQ_WORKER_DOWN);
     assert_true(w->goodbye);
     c->now_mono += c->lease_ms - 1;
@@ -422,7 +358,7 @@ static void test_goodbye_keeps_jobs_one_lease(void **state)
     assert_int_equal(job->row.state, MLQ_JOB_RUNNING);
     c->now_mono += 2;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
-    commit(c);
+    sched_commit(c);
     job = mlq_jobtab_get(c->jobs, id);
     assert_non_null(job);
     assert_false(job->live);
@@ -435,8 +371,8 @@ static void test_goodbye_keeps_jobs_one_lease(void **state)
 
 static void test_lost_worker_requeues_then_fails(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 0);
     struct mlq_job *job = submit(c, 1000, 0);
     char id[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
@@ -465,15 +401,15 @@ static void test_lost_worker_requeues_then_fails(void **state)
         }
     }
     assert_null(job);
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_state(c, id), MLQ_JOB_FAILED);
 }
 
 static void test_recovery_and_reconcile(void **state)
 {
-    struct fx *f = *state;
+    struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
-    up(c, "w1", 2);
+    sched_worker_up(c, "w1", 2);
     struct mlq_job *kept = submit(c, 1000, 1), *gone = submit(c, 1000, 1);
     struct mlq_job *queued = submit(c, 1000, 1);
     char kept_id[MLQ_ID_LEN + 1], gone_id[MLQ_ID_LEN + 1], q_id[MLQ_ID_LEN + 1];
@@ -484,12 +420,10 @@ static void test_recovery_and_reconcile(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     strcpy(kept_att, kept->att->id);
     assert_int_equal(mlq_jobops_started(c, kept, NULL), 0);
-    commit(c);
+    sched_commit(c);
 
     /* "Restart": a fresh context over the same database file. */
-    ctx_close(c);
-    ctx_open(c, f->path);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_fx_restart(f);
     assert_int_equal(mlq_jobtab_count(c->jobs), 3);
     assert_int_equal(mlq_queue_count(c->queue), 1);
     struct mlq_worker *w = mlq_workers_get(c->workers, "w1");
@@ -523,7 +457,7 @@ static void test_recovery_and_reconcile(void **state)
     w->last_seen_mono = c->now_mono;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
     assert_int_equal(mlq_jobtab_get(c->jobs, kept_id)->row.state, MLQ_JOB_RUNNING);
-    commit(c);
+    sched_commit(c);
 }
 
 static struct mlq_job *submit_retrying(struct mlq_ctx *c, int retries, int64_t backoff_ms)
@@ -536,8 +470,8 @@ static struct mlq_job *submit_retrying(struct mlq_ctx *c, int retries, int64_t b
 
 static void test_retries_with_backoff(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 0);
     struct mlq_job *job = submit_retrying(c, 2, 10000);
     assert_int_equal(job->row.spec.kill_grace_ms, c->kill_grace_ms); /* default filled */
     char id[MLQ_ID_LEN + 1];
@@ -569,7 +503,7 @@ static void test_retries_with_backoff(void **state)
         assert_int_equal(mlq_queue_release_due(c->queue, c->now_wall, &due), 1);
     }
     assert_null(mlq_jobtab_get(c->jobs, id));
-    commit(c);
+    sched_commit(c);
     struct mlq_jobinfo info;
     assert_int_equal(mlq_store_job_info_full(c->store, id, true, &info, NULL), 0);
     assert_int_equal(info.state, MLQ_JOB_FAILED);
@@ -585,8 +519,8 @@ static void test_retries_with_backoff(void **state)
  * bare signal; what it used is kept on the attempt. */
 static void test_oom_is_a_failure_with_usage(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 0);
     struct mlq_job *job = submit_retrying(c, 1, 10000);
     char id[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
@@ -613,7 +547,7 @@ static void test_oom_is_a_failure_with_usage(void **state)
         int64_t due = 0;
         assert_int_equal(mlq_queue_release_due(c->queue, c->now_wall, &due), 1);
     }
-    commit(c);
+    sched_commit(c);
     struct mlq_jobinfo info;
     assert_int_equal(mlq_store_job_info_full(c->store, id, true, &info, NULL), 0);
     assert_int_equal(info.state, MLQ_JOB_FAILED);
@@ -633,8 +567,8 @@ static void test_oom_is_a_failure_with_usage(void **state)
 
 static void test_timeout_and_success_after_retry(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    up(c, "w1", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    sched_worker_up(c, "w1", 0);
     struct mlq_job *a = submit_retrying(c, 0, 1000), *b = submit_retrying(c, 1, 1000);
     char aid[MLQ_ID_LEN + 1], bid[MLQ_ID_LEN + 1];
     strcpy(aid, a->row.id);
@@ -649,7 +583,7 @@ static void test_timeout_and_success_after_retry(void **state)
     b = mlq_jobtab_get(c->jobs, bid);
     rep = report(b, MLQ_OUT_EXITED, 0);
     assert_int_equal(mlq_jobops_finished(c, b, &rep, NULL), 0);
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_state(c, aid), MLQ_JOB_TIMED_OUT);
     assert_int_equal(stored_state(c, bid), MLQ_JOB_SUCCEEDED);
 }
@@ -682,8 +616,8 @@ static enum mlq_attempt_state stored_attempt(struct mlq_ctx *c, const char *att)
  * a lost outcome, or from another worker) the report changes nothing. */
 static void test_late_outcome_of_lost_attempt(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    struct mlq_worker *w1 = up(c, "w1", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_worker *w1 = sched_worker_up(c, "w1", 0);
     struct mlq_job *jobs[3];
     char id[3][MLQ_ID_LEN + 1], att[3][MLQ_ID_LEN + 1];
     for (int i = 0; i < 3; i++) {
@@ -695,7 +629,7 @@ static void test_late_outcome_of_lost_attempt(void **state)
         strcpy(att[i], jobs[i]->att->id);
         assert_int_equal(mlq_jobops_started(c, jobs[i], NULL), 0);
     }
-    commit(c);
+    sched_commit(c);
     int64_t ran_until = c->now_wall + 100; /* ended under the shim, unseen */
     c->now_mono += c->lease_ms + 1;
     c->now_wall += c->lease_ms + 1;
@@ -707,7 +641,7 @@ static void test_late_outcome_of_lost_attempt(void **state)
         assert_int_equal(jobs[i]->row.not_before_ms,
                          c->now_wall + MLQ_FENCE_CHECK_MS + 1000 + MLQ_FENCE_MARGIN_MS);
     }
-    up(c, "w2", 0);
+    sched_worker_up(c, "w2", 0);
     w1->state = MLQ_WORKER_UP; /* back, reporting */
 
     bool taken = true;
@@ -747,7 +681,7 @@ static void test_late_outcome_of_lost_attempt(void **state)
     assert_false(taken);
     assert_int_equal(jobs[2]->row.state, MLQ_JOB_PENDING);
 
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_state(c, id[0]), MLQ_JOB_SUCCEEDED);
     assert_int_equal(stored_attempt(c, att[0]), MLQ_ATT_SUCCEEDED);
     assert_int_equal(stored_attempt(c, att[1]), MLQ_ATT_FAILED);
@@ -757,8 +691,8 @@ static void test_late_outcome_of_lost_attempt(void **state)
 /* Once the job has started again, the old attempt's outcome is stale. */
 static void test_late_outcome_after_rerun_is_stale(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    struct mlq_worker *w1 = up(c, "w1", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_worker *w1 = sched_worker_up(c, "w1", 0);
     struct mlq_job *job = submit(c, 1000, 0);
     char id[MLQ_ID_LEN + 1], att[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
@@ -766,7 +700,7 @@ static void test_late_outcome_after_rerun_is_stale(void **state)
     strcpy(att, job->att->id);
     c->now_mono += c->lease_ms + 1;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
-    up(c, "w2", 0);
+    sched_worker_up(c, "w2", 0);
     advance_to(c, job->row.not_before_ms);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
@@ -778,7 +712,7 @@ static void test_late_outcome_after_rerun_is_stale(void **state)
     assert_false(taken);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
     assert_int_equal(job->row.attempts, 2);
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_attempt(c, att), MLQ_ATT_LOST);
 }
 
@@ -797,9 +731,9 @@ static void assert_booked(const struct mlq_worker *w, int64_t cpus_m, uint64_t g
  * job itself is free to run elsewhere. */
 static void test_lost_attempt_keeps_its_booking(void **state)
 {
-    struct fx *f = *state;
+    struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
-    struct mlq_worker *w1 = up(c, "w1", 1);
+    struct mlq_worker *w1 = sched_worker_up(c, "w1", 1);
     struct mlq_job *job = submit(c, 1000, 1);
     char id[MLQ_ID_LEN + 1], att[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
@@ -845,29 +779,27 @@ static void test_lost_attempt_keeps_its_booking(void **state)
      * books the still-running attempt again; its finished report frees it. */
     c->now_mono += c->lease_ms + 1;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
-    commit(c);
-    ctx_close(c);
-    ctx_open(c, f->path);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
-    w1 = up(c, "w1", 1);
+    sched_commit(c);
+    sched_fx_restart(f);
+    w1 = sched_worker_up(c, "w1", 1);
     assert_booked(w1, 0, 0, 0);
     strcpy(held.attempt_id, att);
     held.finished = false;
     assert_int_equal(mlq_workerloss_reconcile(c, w1, &held, 1, NULL), 0);
     assert_booked(w1, 1000, 1, 1);
     struct mlq_msg rep = late_report(att, MLQ_OUT_LOST, 0, 0);
-    speak_as(c, w1->name);
+    sched_speak_as(c, w1->name, MLQ_ROLE_WORKER);
     c->dirty = false; /* nothing else to do: the freed room alone must call a pass */
     assert_int_equal(mlq_wproto_on_report(c, &w1->peer, &rep, NULL), 0);
     assert_booked(w1, 0, 0, 0);
     assert_true(c->dirty);
-    commit(c);
+    sched_commit(c);
 }
 
 static void test_refused_requeues_without_using_retries(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
-    struct mlq_worker *w1 = up(c, "w1", 0);
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_worker *w1 = sched_worker_up(c, "w1", 0);
     struct mlq_job *job = submit_retrying(c, 0, 1000);
     char id[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
@@ -884,7 +816,7 @@ static void test_refused_requeues_without_using_retries(void **state)
     w1->draining = true; /* a draining worker takes nothing new */
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
-    up(c, "w2", 0);
+    sched_worker_up(c, "w2", 0);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
     assert_string_equal(job->att->worker, "w2");
@@ -892,14 +824,14 @@ static void test_refused_requeues_without_using_retries(void **state)
 
 static struct mlq_worker *small_worker(struct mlq_ctx *c, const char *name, int64_t cpus_m)
 {
-    struct mlq_worker *w = up(c, name, 0);
+    struct mlq_worker *w = sched_worker_up(c, name, 0);
     w->cpus_m = cpus_m;
     return w;
 }
 
 static void test_priority_and_ageing(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     small_worker(c, "w1", 1000);
     struct mlq_job *old = submit_o(c, 1000, 0, &(struct opts){.priority = 0});
     c->now_wall += 10 * 60000; /* ten minutes later */
@@ -922,7 +854,7 @@ static void test_priority_and_ageing(void **state)
 
 static void test_fair_share(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     small_worker(c, "w1", 1000);
     /* alice used 8 GPU-hours an hour ago; bob nothing. */
     assert_int_equal(mlq_fairshare_add(c->fs, "alice", 1000, 8, c->now_wall - 2 * 3600000,
@@ -948,7 +880,7 @@ static void test_fair_share(void **state)
 
 static void test_backfill_never_delays_reservation(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     c->default_limit_ms = 2 * 3600000;
     small_worker(c, "w1", 4000);
     struct mlq_job *x = submit_o(c, 2000, 0, &(struct opts){.time_limit_ms = 3600000});
@@ -986,12 +918,12 @@ static void test_backfill_never_delays_reservation(void **state)
 
 static void test_why_constraints(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_why why;
     struct mlq_job *j = submit_o(c, 1000, 1, &(struct opts){.pool = "gpu", .gpu_type = "h100"});
     mlq_why_explain(c, j, true, &why);
     assert_string_equal(why.blocker, "no_workers");
-    struct mlq_worker *w = up(c, "w1", 2);
+    struct mlq_worker *w = sched_worker_up(c, "w1", 2);
     mlq_why_explain(c, j, true, &why);
     assert_string_equal(why.blocker, "pool");
     struct mlq_gpuinfo g[2] = {{0, NULL, NULL, "a100", 0, NULL}, {1, NULL, NULL, "a100", 0, NULL}};
@@ -1028,11 +960,7 @@ static void finish(struct mlq_ctx *c, struct mlq_job *job, int code)
 
 static struct mlq_job *submit_after(struct mlq_ctx *c, const char *target, enum mlq_dep_kind k)
 {
-    struct mlq_jobspec spec = {.argc = 1, .cpus_m = 1000, .mem = G};
-    spec.argv = malloc(sizeof(char *));
-    spec.argv[0] = strdup("/bin/true");
-    spec.owner = strdup("alice");
-    spec.workdir = strdup("/tmp");
+    struct mlq_jobspec spec = sched_spec("alice", 1000, 0);
     spec.deps = calloc(1, sizeof *spec.deps);
     spec.ndeps = 1;
     snprintf(spec.deps[0].target, sizeof spec.deps[0].target, "%s", target);
@@ -1044,7 +972,7 @@ static struct mlq_job *submit_after(struct mlq_ctx *c, const char *target, enum 
 
 static void test_dependencies(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     small_worker(c, "w1", 8000);
     struct mlq_job *train = submit(c, 1000, 0);
     char tid[MLQ_ID_LEN + 1];
@@ -1068,7 +996,7 @@ static void test_dependencies(void **state)
     assert_int_equal(train->row.state, MLQ_JOB_ASSIGNED);
     assert_int_equal(ok->row.state, MLQ_JOB_PENDING); /* held, not placed */
     finish(c, train, 1);                              /* training fails */
-    commit(c);
+    sched_commit(c);
     assert_int_equal(stored_state(c, ok_id), MLQ_JOB_CANCELLED);
     assert_int_equal(stored_state(c, ch_id), MLQ_JOB_CANCELLED); /* cascade */
     struct mlq_store_job row;
@@ -1082,13 +1010,10 @@ static void test_dependencies(void **state)
 
 static void test_array_max_running(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     small_worker(c, "w1", 64000);
-    struct mlq_jobspec spec = {.argc = 1, .cpus_m = 1000, .mem = G, .max_running = 2};
-    spec.argv = malloc(sizeof(char *));
-    spec.argv[0] = strdup("/bin/true");
-    spec.owner = strdup("alice");
-    spec.workdir = strdup("/tmp");
+    struct mlq_jobspec spec = sched_spec("alice", 1000, 0);
+    spec.max_running = 2;
     spec.array = strdup("0-9");
     char aid[MLQ_ID_LEN + 1];
     assert_int_equal(mlq_pipeline_submit_array(c, &spec, aid, NULL), 0);
@@ -1099,7 +1024,7 @@ static void test_array_max_running(void **state)
     assert_non_null(a);
     assert_int_equal(a->size, 10);
     assert_int_equal(a->running, 2); /* never more than --max-running */
-    commit(c);
+    sched_commit(c);
     struct mlq_arrayinfo info;
     assert_int_equal(mlq_store_array_info(c->store, aid, &info, NULL), 0);
     assert_int_equal(info.size, 10);
@@ -1121,29 +1046,34 @@ static void test_array_max_running(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_late_rows, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_end_time_from_worker, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_goodbye_keeps_jobs_one_lease, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failure_reason_and_waiting, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_never_fits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_running_waits_for_process, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_worker_requeues_then_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_and_reconcile, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retries_with_backoff, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timeout_and_success_after_retry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_oom_is_a_failure_with_usage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_rows, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_lifecycle, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_end_time_from_worker, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_goodbye_keeps_jobs_one_lease, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_failure_reason_and_waiting, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_never_fits, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_cancel_running_waits_for_process, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_lost_worker_requeues_then_fails, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_recovery_and_reconcile, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_retries_with_backoff, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_timeout_and_success_after_retry, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_oom_is_a_failure_with_usage, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_refused_requeues_without_using_retries, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_priority_and_ageing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fair_share, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backfill_never_delays_reservation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_why_constraints, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dependencies, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_array_max_running, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_late_outcome_of_lost_attempt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_attempt_keeps_its_booking, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_late_outcome_after_rerun_is_stale, setup, teardown),
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_priority_and_ageing, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_fair_share, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_backfill_never_delays_reservation, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_why_constraints, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_dependencies, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_array_max_running, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_late_outcome_of_lost_attempt, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_lost_attempt_keeps_its_booking, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_late_outcome_after_rerun_is_stale, setup,
+                                        sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

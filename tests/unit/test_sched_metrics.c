@@ -25,8 +25,6 @@
 #include "strmap.h"
 #include "wproto.h"
 
-#define G (1024LL * 1024 * 1024)
-
 struct fx {
     struct mlq_ctx c;
     char dir[64];
@@ -61,47 +59,21 @@ static int teardown(void **state)
 
 static struct mlq_worker *up(struct mlq_ctx *c, const char *name, int gpus, int64_t cpus_m)
 {
-    struct mlq_worker *w = mlq_workers_add(c->workers, name);
-    w->state = MLQ_WORKER_UP;
+    struct mlq_worker *w = sched_worker_up(c, name, gpus);
     w->cpus_m = cpus_m;
-    w->mem = 8 * G;
-    w->gpus = gpus;
-    w->peer.len = strlen(name);
-    memcpy(w->peer.id, name, w->peer.len);
-    w->last_seen_mono = c->now_mono;
     return w;
 }
 
 static struct mlq_job *submit(struct mlq_ctx *c, const char *owner, int64_t cpus_m, int32_t gpus,
                               const char *pool)
 {
-    struct mlq_jobspec spec = {.argc = 1, .cpus_m = cpus_m, .mem = G, .gpus = gpus};
-    spec.argv = malloc(sizeof(char *));
-    spec.argv[0] = strdup("/bin/true");
-    spec.owner = strdup(owner);
-    spec.workdir = strdup("/tmp");
+    struct mlq_jobspec spec = sched_spec(owner, cpus_m, gpus);
     spec.pool = pool ? strdup(pool) : NULL;
     char id[MLQ_ID_LEN + 1];
     assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
     struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
     assert_non_null(job);
     return job;
-}
-
-static void commit(struct mlq_ctx *c)
-{
-    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
-    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
-}
-
-static void finish(struct mlq_ctx *c, struct mlq_job *job, int code)
-{
-    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
-    memcpy(m.u.report.attempt_id, job->att->id, sizeof m.u.report.attempt_id);
-    m.u.report.phase = MLQ_PHASE_FINISHED;
-    m.u.report.outcome = MLQ_OUT_EXITED;
-    m.u.report.exit_code = code;
-    assert_int_equal(mlq_jobops_finished(c, job, &m, NULL), 0);
 }
 
 static char *render(struct mlq_ctx *c)
@@ -143,17 +115,17 @@ static void test_counters_follow_jobs(void **state)
     struct mlq_job *a = submit(c, "alice", 1000, 1, NULL);
     struct mlq_job *b = submit(c, "bob", 1000, 0, NULL);
     submit(c, "bob", 64000, 0, NULL); /* fits nowhere: stays PENDING */
-    commit(c);
+    sched_commit(c);
     c->now_wall += 2000; /* waited 2 s */
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     c->now_wall += 500;
     assert_int_equal(mlq_jobops_started(c, a, NULL), 0);
     assert_int_equal(mlq_jobops_started(c, b, NULL), 0);
-    commit(c);
+    sched_commit(c);
     c->now_wall += 10000; /* a holds its GPU for 10.5 s in all */
-    finish(c, a, 0);
-    finish(c, b, 3);
-    commit(c);
+    sched_report_exit(c, a, 0);
+    sched_report_exit(c, b, 3);
+    sched_commit(c);
 
     struct mlq_metrics_counts n;
     mlq_metrics_counts(c->metrics, &n);
@@ -259,7 +231,7 @@ static void test_escaping(void **state)
      * printable ASCII without spaces): escaped in the label. */
     up(c, "w1", 0, 4000);
     submit(c, "alice", 1000, 0, "p\"q\\r");
-    commit(c);
+    sched_commit(c);
     char *t = render(c);
     assert_true(value_of(t, "mlq_jobs{state=\"PENDING\",pool=\"p\\\"q\\\\r\"}") == 1);
     free(t);
@@ -292,14 +264,14 @@ static void test_stranded(void **state)
     struct mlq_ctx *c = &((struct fx *)*state)->c;
     up(c, "w1", 4, 2000);
     submit(c, "alice", 2000, 1, NULL); /* takes all CPUs and one GPU */
-    commit(c);
+    sched_commit(c);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
-    commit(c);
+    sched_commit(c);
     char *t = render(c);
     assert_true(value_of(t, "mlq_gpus_stranded{pool=\"default\",gpu_type=\"unknown\"}") == 0);
     free(t);
     submit(c, "bob", 1000, 1, NULL); /* needs CPUs w1 no longer has */
-    commit(c);
+    sched_commit(c);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     t = render(c);
     assert_true(value_of(t, "mlq_gpus_stranded{pool=\"default\",gpu_type=\"unknown\"}") == 3);
@@ -316,9 +288,9 @@ static void test_gpu_load(void **state)
     struct mlq_ctx *c = &((struct fx *)*state)->c;
     struct mlq_worker *w = up(c, "w1", 3, 4000);
     struct mlq_job *a = submit(c, "alice", 1000, 1, NULL); /* gets GPU 0 */
-    commit(c);
+    sched_commit(c);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
-    commit(c);
+    sched_commit(c);
     assert_int_equal(w->gpu_used, 1);
     (void)a;
     c->who.roles = MLQ_ROLE_WORKER;
@@ -400,7 +372,7 @@ static void test_request_cache(void **state)
     char *a = last_reply(c);
     assert_true(value_of(a, "mlq_submissions_total{outcome=\"accepted\"}") == 0);
     submit(c, "alice", 1000, 0, NULL);
-    commit(c);
+    sched_commit(c);
     c->now_mono += MLQ_METRICS_CACHE_MS - 1;
     assert_int_equal(mlq_metrics_on_request(c, &peer, &req, NULL), 0);
     char *b = last_reply(c);
@@ -450,9 +422,9 @@ static void test_render_cost(void **state)
         snprintf(owner, sizeof owner, "u%ld", i % 50);
         submit(c, owner, 2000, (int32_t)(i % 3), i % 2 ? "a" : NULL); /* fits nowhere */
         if (i % 1000 == 999)
-            commit(c);
+            sched_commit(c);
     }
-    commit(c);
+    sched_commit(c);
     int64_t t0 = mlq_metrics_now_us();
     char *t = render(c);
     int64_t us = mlq_metrics_now_us() - t0;

@@ -30,33 +30,20 @@
 #define SECRET "TOKEN=hunter2-very-secret"
 #define KEY_W1 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
 
-struct fx {
-    struct mlq_ctx c;
-    char path[64];
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    strcpy(f->path, "/tmp/mlq-test-privacy-XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
-    sched_ctx_open(&f->c, f->path, 5000);
+    sched_fx_open(state, "privacy", 5000);
+    struct sched_fx *f = *state;
     f->c.auth = mlq_auth_create();
     assert_non_null(f->c.auth);
-    *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
+    struct sched_fx *f = *state;
     mlq_auth_destroy(&f->c.auth);
-    sched_ctx_close(&f->c);
-    sched_db_remove(f->path);
-    free(f);
-    return 0;
+    return sched_fx_close(state);
 }
 
 static void as(struct mlq_ctx *c, const char *user_id)
@@ -134,7 +121,7 @@ static bool schedules_show_env(struct mlq_ctx *c, const char *user_id)
 
 static void test_schedule_env_only_to_owner(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     as(c, "user:alice");
     add_schedule(c);
     assert_false(schedules_show_env(c, "user:bob"));
@@ -181,7 +168,7 @@ static struct mlq_worker *up(struct mlq_ctx *c, const char *name)
 
 static void test_worker_key_speaks_only_for_its_name(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     up(c, "w1");
     struct mlq_worker *w2 = up(c, "w2");
     w2->last_seen_mono = 5;
@@ -248,7 +235,7 @@ static bool key_stored(struct mlq_ctx *c)
 
 static void test_key_changes_wait_for_commit(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     /* Added, then the iteration is rolled back: neither stored nor active. */
     assert_int_equal(add_key(c), 0);
     assert_false(key_active(c)); /* not before the commit */
@@ -305,7 +292,7 @@ static uint32_t jobs_page(struct mlq_ctx *c, uint32_t limit, const char *cursor,
 
 static void test_listing_too_big_comes_in_pages(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     enum { JOBS = 30, ARG = 100000 };
     char *big = malloc(ARG + 1);
     memset(big, 'a', ARG);
@@ -362,7 +349,7 @@ static void test_listing_too_big_comes_in_pages(void **state)
 /* Workers with 32 labels of 120 bytes each: 1500 of them are about 6 MB. */
 static void test_worker_listing_comes_in_pages(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     enum { WORKERS = 1500, LABELS = 32 };
     char *labels[LABELS];
     for (int i = 0; i < LABELS; i++) {

@@ -24,37 +24,9 @@
 
 #define G (1024LL * 1024 * 1024)
 
-struct fx {
-    struct mlq_ctx c;
-    char path[64];
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    strcpy(f->path, "/tmp/mlq-test-wset-XXXXXX");
-    int fd = mkstemp(f->path);
-    close(fd);
-    unlink(f->path);
-    sched_ctx_open(&f->c, f->path, 5000);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    sched_ctx_close(&f->c);
-    sched_db_remove(f->path);
-    free(f);
-    return 0;
-}
-
-static void speak_as(struct mlq_ctx *c, const char *name, unsigned roles)
-{
-    memset(&c->who, 0, sizeof c->who);
-    c->who.roles = roles;
-    snprintf(c->who.name, sizeof c->who.name, "%s", name);
+    return sched_fx_open(state, "wset", 5000);
 }
 
 static struct mlq_peer peer_of(const char *name)
@@ -88,7 +60,7 @@ static struct mlq_worker *reg(struct mlq_ctx *c, const char *name)
     m.u.reg.ngpu_list = 4;
     struct mlq_peer p = peer_of(name);
     struct mlq_err e = {0};
-    speak_as(c, name, MLQ_ROLE_WORKER);
+    sched_speak_as(c, name, MLQ_ROLE_WORKER);
     if (mlq_wproto_on_register(c, &p, &m, &e) != 0)
         fail_msg("register %s: %s", name, e.msg);
     return mlq_workers_get(c->workers, name);
@@ -119,41 +91,22 @@ static int set(struct mlq_ctx *c, const char *worker, struct set s)
     m.u.worker_set.gpu_type = (char *)s.gpu_type;
     struct mlq_peer p = peer_of("admin-cli");
     struct mlq_err e = {0};
-    speak_as(c, "alice", MLQ_ROLE_ADMIN);
+    sched_speak_as(c, "alice", MLQ_ROLE_ADMIN);
     return mlq_workerset_on_set(c, &p, &m, &e);
 }
 
 static struct mlq_job *submit(struct mlq_ctx *c, int64_t cpus_m, int32_t gpus, const char *pool)
 {
-    struct mlq_jobspec spec = {.argc = 1, .cpus_m = cpus_m, .mem = G, .gpus = gpus};
-    spec.argv = malloc(sizeof(char *));
-    spec.argv[0] = strdup("/bin/true");
-    spec.owner = strdup("alice");
-    spec.workdir = strdup("/tmp");
+    struct mlq_jobspec spec = sched_spec("alice", cpus_m, gpus);
     spec.pool = pool ? strdup(pool) : NULL;
     char id[MLQ_ID_LEN + 1];
     assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
     return mlq_jobtab_get(c->jobs, id);
 }
 
-static void commit(struct mlq_ctx *c)
-{
-    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
-    assert_int_equal(mlq_store_commit(c->store, NULL), 0);
-}
-
-static void finish(struct mlq_ctx *c, struct mlq_job *job)
-{
-    struct mlq_msg m = {.type = MLQ_MSG_REPORT};
-    memcpy(m.u.report.attempt_id, job->att->id, sizeof m.u.report.attempt_id);
-    m.u.report.phase = MLQ_PHASE_FINISHED;
-    m.u.report.outcome = MLQ_OUT_EXITED;
-    assert_int_equal(mlq_jobops_finished(c, job, &m, NULL), 0);
-}
-
 static void test_pool_and_labels_follow_at_once(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = reg(c, "w1");
     struct mlq_job *jb = submit(c, 1000, 0, "batch");
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
@@ -192,7 +145,7 @@ static void test_pool_and_labels_follow_at_once(void **state)
 
 static void test_only_less_than_reported(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = reg(c, "w1");
     assert_int_equal(set(c, "nosuch", (struct set){.cpus_m = 1000, .gpus = -1}), MLQ_ENOTFOUND);
     assert_int_equal(set(c, "w1", (struct set){.cpus_m = 4001, .gpus = -1}), MLQ_EINVAL);
@@ -210,7 +163,7 @@ static void test_only_less_than_reported(void **state)
 
 static void test_cap_below_use_takes_effect_as_jobs_end(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = reg(c, "w1");
     struct mlq_job *big = submit(c, 3000, 0, NULL);
     struct mlq_job *gj = submit(c, 500, 1, NULL);
@@ -230,11 +183,11 @@ static void test_cap_below_use_takes_effect_as_jobs_end(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(small->row.state, MLQ_JOB_PENDING);
     assert_int_equal(g2->row.state, MLQ_JOB_PENDING);
-    finish(c, big);
+    sched_report_exit(c, big, 0);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(small->row.state, MLQ_JOB_ASSIGNED);
     assert_int_equal(g2->row.state, MLQ_JOB_PENDING); /* the one GPU is still held */
-    finish(c, gj);
+    sched_report_exit(c, gj, 0);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(g2->row.state, MLQ_JOB_ASSIGNED);
     assert_int_equal(g2->gpu_mask, 1);
@@ -242,7 +195,7 @@ static void test_cap_below_use_takes_effect_as_jobs_end(void **state)
 
 static void test_typed_gpu_cap(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_worker *w = reg(c, "w1");
     assert_int_equal(set(c, "w1", (struct set){.gpus = 1, .gpu_type = "h100"}), 0);
     assert_int_equal(mlq_place_gpus_total(w, "h100"), 1);
@@ -258,21 +211,19 @@ static void test_typed_gpu_cap(void **state)
  * and is back after a restart; forgetting the worker drops it. */
 static void test_survives_register_and_restart(void **state)
 {
-    struct fx *f = *state;
+    struct sched_fx *f = *state;
     struct mlq_ctx *c = &f->c;
     reg(c, "w1");
     assert_int_equal(
         set(c, "w1", (struct set){.pool = "batch", .cpus_m = 1500, .gpus = 2, .gpu_type = "a100"}),
         0);
-    commit(c);
+    sched_commit(c);
     struct mlq_worker *w = reg(c, "w1");
     assert_string_equal(w->pool, "batch");
     assert_int_equal(w->cpus_m, 1500);
     assert_int_equal(w->rep_cpus_m, 4000);
-    commit(c);
-    sched_ctx_close(c);
-    sched_ctx_open(c, f->path, 5000);
-    assert_int_equal(mlq_recover_run(c, NULL), 0);
+    sched_commit(c);
+    sched_fx_restart(f);
     w = mlq_workers_get(c->workers, "w1");
     assert_non_null(w);
     assert_string_equal(w->pool, "batch");
@@ -282,7 +233,7 @@ static void test_survives_register_and_restart(void **state)
     assert_int_equal(w->cpus_m, 1500);
     assert_int_equal(mlq_place_gpus_total(w, "a100"), 2);
     assert_int_equal(mlq_place_gpus_total(w, "h100"), 2);
-    commit(c);
+    sched_commit(c);
     /* the event says who did what */
     struct mlq_eventinfo *ev = NULL;
     uint32_t n = 0;
@@ -298,7 +249,7 @@ static void test_survives_register_and_restart(void **state)
 
 static void test_summary_counts_the_offer(void **state)
 {
-    struct mlq_ctx *c = &((struct fx *)*state)->c;
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     reg(c, "w1");
     struct mlq_worker *w2 = reg(c, "w2");
     assert_int_equal(
@@ -341,13 +292,13 @@ static void test_summary_counts_the_offer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_pool_and_labels_follow_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_only_less_than_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_and_labels_follow_at_once, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_only_less_than_reported, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_cap_below_use_takes_effect_as_jobs_end, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_typed_gpu_cap, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_survives_register_and_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_summary_counts_the_offer, setup, teardown),
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_typed_gpu_cap, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_survives_register_and_restart, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_summary_counts_the_offer, setup, sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,8 +20,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,14 +27,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "fsutil.h"
 #include "lease.h"
 #include "shim.h"
+#include "shim_fixture.h"
 #include "spool.h"
+#include "testdir.h"
+#include "testuser.h"
 
 #define JOB_ID "99999999-9999-4999-8999-999999999999"
 #define ATT_ID "11111111-1111-4111-8111-111111111111"
@@ -51,19 +51,10 @@ struct fx {
     uid_t shim_uid; /* 0: the shim runs as the test; else it becomes this uid first */
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/mlq-test-shim-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (testdir_make(f->dir, sizeof f->dir, "shim") < 0)
         return -1;
     *state = f;
     return 0;
@@ -105,8 +96,7 @@ static void kill_listed(struct fx *f)
 static int setup_spool(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-shim-XXXXXX");
-    if (!mkdtemp(f->root))
+    if (testdir_make(f->root, sizeof f->root, "shim") < 0)
         return -1;
     snprintf(f->dir, sizeof f->dir, "%s/a", f->root);
     if (mkdir(f->dir, 0700) != 0)
@@ -124,13 +114,8 @@ static int teardown(void **state)
     if (f->shim > 0)
         kill_leftovers(f->shim);
     kill_listed(f);
-    nftw(f->root[0] ? f->root : f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    if (f->user[0]) {
-        char cmd[96];
-        snprintf(cmd, sizeof cmd, "userdel %s >/dev/null 2>&1", f->user);
-        if (system(cmd) != 0)
-            fprintf(stderr, "warning: could not remove test user %s\n", f->user);
-    }
+    testdir_remove(f->root[0] ? f->root : f->dir);
+    testuser_remove(f->user);
     free(f);
     return 0;
 }
@@ -155,16 +140,6 @@ struct job {
     bool deny_root;    /* assign.allow_root false (true by default, for root test runs) */
 };
 
-/* Name of the account running the test: as root the shim runs jobs as the
- * owner, so the ordinary tests name the one running them. */
-static const char *self_name(void)
-{
-    static char name[64];
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "nobody");
-    return name;
-}
-
 static void write_assign(struct fx *f, const struct job *j)
 {
     struct mlq_msg m;
@@ -173,7 +148,7 @@ static void write_assign(struct fx *f, const struct job *j)
     snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", ATT_ID);
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
     m.u.assign.attempt = 3;
-    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : self_name());
+    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : testuser_self());
     m.u.assign.allow_root = !j->deny_root;
     m.u.assign.spec.argv = j->argv;
     m.u.assign.spec.argc = j->argc;
@@ -201,48 +176,26 @@ static void write_assign(struct fx *f, const struct job *j)
 
 static void start_shim(struct fx *f)
 {
-    f->shim = fork();
-    assert_true(f->shim >= 0);
-    if (f->shim == 0) {
-        struct mlq_err e;
-        if (f->shim_uid != 0 &&
-            (setgid(f->gid) != 0 || setgroups(0, NULL) != 0 || setuid(f->shim_uid) != 0))
-            _exit(3);
-        _exit(mlq_shim_run(f->dir, &e) == 0 ? 0 : 1);
-    }
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
+    f->shim = shim_fx_start(f->dir, f->shim_uid, f->gid);
 }
 
 /* Waits for the shim to exit (at most timeout_ms) and returns its exit
- * status; kills it and fails the test on timeout. */
+ * status; fails the test on timeout (the teardown kills it). */
 static int wait_shim(struct fx *f, int64_t timeout_ms)
 {
-    int64_t end = mlq_clock_mono_ms() + timeout_ms;
-    int ws = 0;
-    while (waitpid(f->shim, &ws, WNOHANG) == 0) {
-        if (mlq_clock_mono_ms() > end)
-            fail_msg("shim still running after %ld ms", (long)timeout_ms);
-        sleep_ms(10);
-    }
-    f->shim = 0;
-    assert_true(WIFEXITED(ws));
-    return WEXITSTATUS(ws);
+    return shim_fx_wait(&f->shim, timeout_ms);
+}
+
+/* Runs the shim to its end (at most 10 s); it must exit 0. */
+static void run_shim(struct fx *f)
+{
+    start_shim(f);
+    assert_int_equal(wait_shim(f, 10000), 0);
 }
 
 static char *read_file(struct fx *f, const char *name)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->dir, name);
-    char *buf = NULL;
-    size_t len = 0;
-    if (mlq_fs_read_all(path, 1 << 20, &buf, &len, NULL) < 0)
-        return NULL;
-    return buf;
+    return testdir_read(f->dir, name);
 }
 
 /* Waits until the named file contains text (the job is running). */
@@ -257,16 +210,13 @@ static void wait_for_text(struct fx *f, const char *name, const char *text)
             return;
         if (mlq_clock_mono_ms() > end)
             fail_msg("%s never contained '%s'", name, text);
-        sleep_ms(10);
+        shim_fx_sleep_ms(10);
     }
 }
 
 static struct mlq_status status_of(struct fx *f)
 {
-    struct mlq_status st;
-    struct mlq_err e;
-    assert_int_equal(mlq_spool_read_status(f->dir, &st, &e), 0);
-    return st;
+    return shim_fx_status(f->dir);
 }
 
 static void test_exit_code_and_logs(void **state)
@@ -276,8 +226,7 @@ static void test_exit_code_and_logs(void **state)
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
     int64_t before = mlq_clock_wall_ms();
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 3);
@@ -312,7 +261,7 @@ static void test_status_kept_until_written(void **state)
     assert_int_equal(mkdir(blocker, 0700), 0);
     start_shim(f);
     wait_for_text(f, "stdout", "out");
-    sleep_ms(500);
+    shim_fx_sleep_ms(500);
     int ws;
     assert_int_equal(waitpid(f->shim, &ws, WNOHANG), 0); /* still there */
     struct mlq_status st;
@@ -371,8 +320,7 @@ static void test_group_cleaned_up(void **state)
     char *argv[] = {"/bin/sh", "-c", "sleep 30 & echo $! > bg.pid; exit 0"};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 0);
@@ -395,8 +343,7 @@ static void test_environment(void **state)
     struct job j = {.argv = argv, .argc = 3, .env = env, .envc = 3, .gpus = gpus, .ngpus = 2};
     write_assign(f, &j);
     setenv("HERITAGE", "kept", 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     unsetenv("HERITAGE");
     char *out = read_file(f, "stdout");
     char want[512];
@@ -423,8 +370,7 @@ static void test_array_environment(void **state)
                     .array_index = 17,
                     .array_size = 1000};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     char *out = read_file(f, "stdout");
     char want[128];
     snprintf(want, sizeof want, "%s|17|1000\n", arr);
@@ -438,8 +384,7 @@ static void test_plain_job_no_array_env(void **state)
     char *argv[] = {"/bin/sh", "-c", "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_SIZE-unset}\""};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     char *out = read_file(f, "stdout");
     assert_string_equal(out, "unset|unset\n");
     free(out);
@@ -452,8 +397,7 @@ static void test_no_gpus_hides_all(void **state)
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
     setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3", 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     unsetenv("CUDA_VISIBLE_DEVICES");
     char *out = read_file(f, "stdout");
     assert_string_equal(out, "[][]\n");
@@ -466,8 +410,7 @@ static void test_missing_workdir(void **state)
     char *argv[] = {"/bin/echo", "never"};
     struct job j = {.argv = argv, .argc = 2, .workdir = "/nonexistent/mlq-dir"};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_string_equal(st.detail,
@@ -483,8 +426,7 @@ static void test_nonexistent_program(void **state)
     char *argv[] = {"no-such-program-mlq", "x"};
     struct job j = {.argv = argv, .argc = 2};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 127);
@@ -500,8 +442,7 @@ static void test_bad_assign_is_start_failed(void **state)
     char path[256];
     snprintf(path, sizeof path, "%s/assign", f->dir);
     assert_int_equal(mlq_fs_write_atomic(path, "garbage", 7, NULL), 0);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_non_null(strstr(st.detail, "assign"));
@@ -517,8 +458,7 @@ static void test_never_runs_twice(void **state)
     struct mlq_status st = {.outcome = MLQ_OUT_LOST, .exit_code = -1};
     struct mlq_err e;
     assert_int_equal(mlq_spool_write_status(f->dir, &st, &e), 0);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     assert_int_equal(status_of(f).outcome, MLQ_OUT_LOST);
     char *out = read_file(f, "stdout");
     assert_null(out);
@@ -533,8 +473,7 @@ static void test_output_appends(void **state)
     char *argv[] = {"/bin/echo", "after"};
     struct job j = {.argv = argv, .argc = 2};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     char *out = read_file(f, "stdout");
     assert_string_equal(out, "before\nafter\n");
     free(out);
@@ -642,8 +581,7 @@ static void test_time_limit_sigterm_suffices(void **state)
     struct job j = {.argv = argv, .argc = 3, .limit_ms = 300, .spec_grace_ms = 20000};
     write_assign(f, &j);
     int64_t t0 = mlq_clock_mono_ms();
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     int64_t took = mlq_clock_mono_ms() - t0;
     assert_true(took >= 280);
     assert_true(took < 5000);
@@ -664,8 +602,7 @@ static void test_warn_signal(void **state)
         .argv = argv, .argc = 3, .limit_ms = 1500, .warn_signal = SIGUSR1, .warn_before_ms = 1100};
     write_assign(f, &j);
     int64_t t0 = mlq_clock_mono_ms();
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     int64_t took = mlq_clock_mono_ms() - t0;
     assert_true(took >= 350);
     assert_true(took < 1450);
@@ -764,7 +701,7 @@ static void test_lease_renewed_keeps_running(void **state)
     int64_t end = mlq_clock_boot_ms() + 2500;
     while (mlq_clock_boot_ms() < end) {
         put_lease(f, mlq_clock_boot_ms() + 1000);
-        sleep_ms(50);
+        shim_fx_sleep_ms(50);
         assert_int_equal(waitpid(f->shim, NULL, WNOHANG), 0);
     }
     int64_t stopped = mlq_clock_boot_ms();
@@ -781,8 +718,7 @@ static void test_lease_over_at_start(void **state)
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
     put_lease(f, mlq_clock_boot_ms() - 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     assert_self_fenced(f);
     char *out = read_file(f, "stdout");
     assert_true(!out || !strstr(out, "ran"));
@@ -796,8 +732,7 @@ static void test_no_lease_file_runs(void **state)
     char *argv[] = {"/bin/sh", "-c", "sleep 0.3; exit 4"};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 4);
@@ -811,8 +746,7 @@ static void test_cgroup_note(void **state)
     char *argv[] = {"/bin/sh", "-c", "cat /proc/self/cgroup"};
     struct job j = {.argv = argv, .argc = 3};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     char cg[4096];
     if (!mlq_spool_read_note(f->dir, MLQ_SPOOL_CGROUP, cg, sizeof cg)) {
         fprintf(stderr, "(no cgroup v2 here: the /proc walk was used)\n");
@@ -827,32 +761,9 @@ static void test_cgroup_note(void **state)
 
 /* ---- running as the job's owner ---- */
 
-/* Makes a throwaway system account without a home (useradd -M -r); skips
- * the test when not root. As root (CI) it must run: no useradd, or one that
- * fails, fails the test rather than skipping it silently. */
 static void make_user(struct fx *f)
 {
-    if (geteuid() != 0) {
-        fprintf(stderr, "not root: skipping (jobs run as their owner only under a root worker)\n");
-        skip();
-    }
-    if (system("command -v useradd >/dev/null 2>&1") != 0)
-        fail_msg("no useradd here: a root-only test may not be skipped as root");
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(f->user, sizeof f->user, "mlqtest_%x%x", (unsigned)getpid() & 0xffffu,
-             (unsigned)ts.tv_nsec & 0xffffu);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "useradd -M -r %s >/dev/null 2>&1", f->user);
-    if (system(cmd) != 0) {
-        f->user[0] = '\0';
-        fail_msg("useradd failed: a root-only test may not be skipped as root");
-    }
-    struct passwd *pw = getpwnam(f->user);
-    assert_non_null(pw);
-    f->uid = pw->pw_uid;
-    f->gid = pw->pw_gid;
-    assert_true(f->uid != 0);
+    testuser_make("mlqtest", f->user, sizeof f->user, &f->uid, &f->gid);
 }
 
 static void file_owner(struct fx *f, const char *name, uid_t *uid, gid_t *gid)
@@ -884,8 +795,7 @@ static void test_runs_as_owner(void **state)
                     .deny_root = true};
     write_assign(f, &j);
     setenv("MLQ_WORKER", "wtest", 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     unsetenv("MLQ_WORKER");
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
@@ -922,8 +832,7 @@ static void test_unknown_account(void **state)
     struct job j = {.argv = argv, .argc = 2, .owner = owner};
     write_assign(f, &j);
     setenv("MLQ_WORKER", "wtest", 1);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     unsetenv("MLQ_WORKER");
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
@@ -945,8 +854,7 @@ static void test_root_needs_allow_root(void **state)
     char *argv[] = {"/bin/sh", "-c", "id -u"};
     struct job j = {.argv = argv, .argc = 3, .owner = "root", .deny_root = true};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_non_null(strstr(st.detail, "refusing to run as root"));
@@ -960,8 +868,7 @@ static void test_root_needs_allow_root(void **state)
     assert_int_equal(unlink(path), 0);
     j.deny_root = false;
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     out = read_file(f, "stdout");
@@ -981,8 +888,7 @@ static void test_workdir_denied_to_owner(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     struct job j = {.argv = argv, .argc = 2, .workdir = dir, .owner = f->user};
     write_assign(f, &j);
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     char want[256];
@@ -1003,8 +909,7 @@ static void test_not_root_runs_as_itself(void **state)
     assert_int_equal(chown(f->dir, f->uid, f->gid), 0);
     assert_int_equal(chown(path, f->uid, f->gid), 0);
     f->shim_uid = f->uid;
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
+    run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     char want[32];

@@ -15,23 +15,23 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "fsutil.h"
 #include "gangenv.h"
 #include "shim.h"
+#include "shim_fixture.h"
 #include "spool.h"
+#include "testdir.h"
+#include "testuser.h"
 
 #define JOB_ID "99999999-9999-4999-8999-999999999999"
 #define ATT_ID "11111111-1111-4111-8111-111111111111"
@@ -45,19 +45,10 @@ struct fx {
     gid_t gid;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/mlq-test-gang-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (testdir_make(f->dir, sizeof f->dir, "gang") < 0)
         return -1;
     f->held_fd = -1;
     *state = f;
@@ -73,13 +64,8 @@ static int teardown(void **state)
     }
     if (f->held_fd >= 0)
         close(f->held_fd);
-    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    if (f->user[0]) {
-        char cmd[96];
-        snprintf(cmd, sizeof cmd, "userdel %s >/dev/null 2>&1", f->user);
-        if (system(cmd) != 0)
-            fprintf(stderr, "warning: could not remove test user %s\n", f->user);
-    }
+    testdir_remove(f->dir);
+    testuser_remove(f->user);
     free(f);
     return 0;
 }
@@ -103,14 +89,6 @@ struct job {
     const char *workdir; /* NULL: the attempt folder */
 };
 
-static const char *self_name(void)
-{
-    static char name[64];
-    struct passwd *pw = getpwuid(geteuid());
-    snprintf(name, sizeof name, "%s", pw ? pw->pw_name : "nobody");
-    return name;
-}
-
 static void write_assign(struct fx *f, const struct job *j)
 {
     struct mlq_msg m;
@@ -122,7 +100,7 @@ static void write_assign(struct fx *f, const struct job *j)
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
     m.u.assign.attempt = 2;
     m.u.assign.allow_root = true;
-    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : self_name());
+    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : testuser_self());
     m.u.assign.spec.argv = argv;
     m.u.assign.spec.argc = 3;
     m.u.assign.spec.env = j->env;
@@ -149,50 +127,21 @@ static void write_assign(struct fx *f, const struct job *j)
     assert_int_equal(mlq_spool_write_assign(f->dir, &m, &e), 0);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 /* Runs the shim on the folder to its end (at most 10 s). */
 static void run_shim(struct fx *f)
 {
-    f->shim = fork();
-    assert_true(f->shim >= 0);
-    if (f->shim == 0) {
-        struct mlq_err e;
-        _exit(mlq_shim_run(f->dir, &e) == 0 ? 0 : 1);
-    }
-    int64_t end = mlq_clock_mono_ms() + 10000;
-    int ws = 0;
-    while (waitpid(f->shim, &ws, WNOHANG) == 0) {
-        if (mlq_clock_mono_ms() > end)
-            fail_msg("shim still running after 10 s");
-        sleep_ms(10);
-    }
-    f->shim = 0;
-    assert_true(WIFEXITED(ws));
-    assert_int_equal(WEXITSTATUS(ws), 0);
+    f->shim = shim_fx_start(f->dir, 0, 0);
+    assert_int_equal(shim_fx_wait(&f->shim, 10000), 0);
 }
 
 static char *read_file(struct fx *f, const char *name)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", f->dir, name);
-    char *buf = NULL;
-    size_t len = 0;
-    if (mlq_fs_read_all(path, 1 << 20, &buf, &len, NULL) < 0)
-        return NULL;
-    return buf;
+    return testdir_read(f->dir, name);
 }
 
 static struct mlq_status status_of(struct fx *f)
 {
-    struct mlq_status st;
-    struct mlq_err e;
-    assert_int_equal(mlq_spool_read_status(f->dir, &st, &e), 0);
-    return st;
+    return shim_fx_status(f->dir);
 }
 
 /* A listening socket on a free loopback-and-any port; returns the port. */
@@ -357,26 +306,7 @@ static void test_port_check_direct(void **state)
 
 static void make_user(struct fx *f)
 {
-    if (geteuid() != 0) {
-        fprintf(stderr, "not root: skipping (jobs run as their owner only under a root worker)\n");
-        skip();
-    }
-    if (system("command -v useradd >/dev/null 2>&1") != 0)
-        fail_msg("no useradd here: a root-only test may not be skipped as root");
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(f->user, sizeof f->user, "mlqgang_%x%x", (unsigned)getpid() & 0xffffu,
-             (unsigned)ts.tv_nsec & 0xffffu);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "useradd -M -r %s >/dev/null 2>&1", f->user);
-    if (system(cmd) != 0) {
-        f->user[0] = '\0';
-        fail_msg("useradd failed: a root-only test may not be skipped as root");
-    }
-    struct passwd *pw = getpwnam(f->user);
-    assert_non_null(pw);
-    f->uid = pw->pw_uid;
-    f->gid = pw->pw_gid;
+    testuser_make("mlqgang", f->user, sizeof f->user, &f->uid, &f->gid);
 }
 
 /* As root the job runs as its owner, who cannot enter the spool (0700

@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "fsutil.h"
 #include "protousage.h"
 #include "spool.h"
+#include "spool_fixture.h"
 
 #define ID_A "11111111-1111-4111-8111-111111111111"
 #define ID_B "22222222-2222-4222-8222-222222222222"
@@ -34,39 +34,9 @@
 #define ID_G "77777777-7777-4777-8777-777777777777"
 #define JOB  "99999999-9999-4999-8999-999999999999"
 
-struct fx {
-    char root[64];
-    struct mlq_spool *sp;
-};
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-spool-XXXXXX");
-    if (!mkdtemp(f->root))
-        return -1;
-    struct mlq_err e;
-    if (mlq_spool_open(f->root, &f->sp, &e) < 0)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    mlq_spool_close(&f->sp);
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return 0;
+    return spool_fx_open(state, "spool");
 }
 
 static char *argv_echo[] = {"/bin/echo", "hello"};
@@ -97,7 +67,7 @@ static struct mlq_msg make_assign(const char *attempt_id)
     return m;
 }
 
-static void create(struct fx *f, const char *id, char *dir, size_t len)
+static void create(struct spool_fx *f, const char *id, char *dir, size_t len)
 {
     struct mlq_msg m = make_assign(id);
     struct mlq_err e;
@@ -106,7 +76,7 @@ static void create(struct fx *f, const char *id, char *dir, size_t len)
 
 static void test_create_and_read_assign(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char dir[4096];
     assert_false(mlq_spool_attempt_exists(f->sp, ID_A));
     create(f, ID_A, dir, sizeof dir);
@@ -138,7 +108,7 @@ static void test_create_and_read_assign(void **state)
 
 static void test_read_assign_garbage(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char path[4200];
     snprintf(path, sizeof path, "%s/assign", f->root);
     assert_int_equal(mlq_fs_write_atomic(path, "\x93\x01\x02", 3, NULL), 0);
@@ -151,7 +121,7 @@ static void test_read_assign_garbage(void **state)
 
 static void test_status_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char dir[4096];
     create(f, ID_A, dir, sizeof dir);
     struct mlq_status st, back;
@@ -205,7 +175,7 @@ static void test_status_round_trip(void **state)
 
 static void test_status_malformed(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     static const char *const bad[] = {
         "",
         "exit_code=3\n",                          /* no outcome */
@@ -229,7 +199,7 @@ static void test_status_malformed(void **state)
 
 static void test_shim_pid_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     struct mlq_shim_id id = {.pid = getpid(), .start_ms = 1234567};
     id.starttime = mlq_fs_pid_starttime(id.pid);
     struct mlq_shim_id back;
@@ -252,7 +222,7 @@ static void test_shim_pid_round_trip(void **state)
 
 static void test_markers(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char dir[4096];
     create(f, ID_A, dir, sizeof dir);
     struct mlq_err e;
@@ -285,7 +255,7 @@ static const struct mlq_spool_held *find_held(const struct mlq_spool_held *h, si
 }
 
 /* Builds one attempt in each state a crashed worker can leave behind. */
-static void make_scan_fixture(struct fx *f)
+static void make_scan_fixture(struct spool_fx *f)
 {
     char dir[4096];
     struct mlq_err e;
@@ -330,7 +300,7 @@ static void make_scan_fixture(struct fx *f)
 
 static void test_scan(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     make_scan_fixture(f);
     struct mlq_spool_held *h = NULL;
     size_t n = 0;
@@ -390,7 +360,7 @@ static void test_scan(void **state)
 
 static void test_bad_attempt_ids(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     static const char *const bad[] = {
         "",
         "..",
@@ -425,7 +395,7 @@ static void test_bad_attempt_ids(void **state)
 
 static void test_read_log(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char dir[4096], path[4200];
     create(f, ID_A, dir, sizeof dir);
     uint8_t *data = NULL;
@@ -474,7 +444,7 @@ static void test_read_log(void **state)
 
 static void test_lock(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     struct mlq_err e;
     assert_int_equal(mlq_spool_lock(f->sp, &e), 0);
     char path[4200];
@@ -507,7 +477,7 @@ static void write_text(const char *path, const char *text)
  * adopted as format 1), a later format or a garbled marker refused. */
 static void test_lock_format(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     struct mlq_err e;
     char path[4200], *text = NULL;
     size_t len = 0;
@@ -538,7 +508,7 @@ static void test_lock_format(void **state)
 
 static void test_upload_notes_lease(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char dir[4096];
     struct mlq_err e;
     create(f, ID_A, dir, sizeof dir);
@@ -582,7 +552,7 @@ static void test_upload_notes_lease(void **state)
  * leaves nothing behind; once the spool is fine again it works. */
 static void test_create_unwritable(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char dir[4096], attempts[4200], aside[4200];
     snprintf(attempts, sizeof attempts, "%s/attempts", f->root);
     snprintf(aside, sizeof aside, "%s/attempts.aside", f->root);
@@ -610,7 +580,7 @@ static void test_create_unwritable(void **state)
  * second attempt of the same id is refused; leftovers go at the scan. */
 static void test_prepared(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     struct mlq_err e;
     struct mlq_shim_id me = {.pid = getpid(), .start_ms = 5};
     me.starttime = mlq_fs_pid_starttime(me.pid);
@@ -649,7 +619,7 @@ static void test_prepared(void **state)
 
 static void test_drainctl(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     struct mlq_err e;
     pid_t pid = 123;
     assert_int_equal(mlq_drainctl_owner("/nonexistent-mlq-spool", &pid, &e), MLQ_ENOTFOUND);
@@ -687,21 +657,21 @@ static void test_outcome_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_and_read_assign, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lock_format, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_assign_garbage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_status_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_status_malformed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shim_pid_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_markers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_attempt_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_log, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_upload_notes_lease, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_unwritable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prepared, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_drainctl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_and_read_assign, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_lock_format, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_read_assign_garbage, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_status_round_trip, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_status_malformed, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_shim_pid_round_trip, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_markers, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_scan, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_bad_attempt_ids, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_read_log, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_lock, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_upload_notes_lease, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_create_unwritable, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_prepared, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_drainctl, setup, spool_fx_close),
         cmocka_unit_test(test_outcome_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "spool_fixture.h"
 #include "spoolgc.h"
 
 #define ID_A "11111111-1111-4111-8111-111111111111"
@@ -28,45 +28,15 @@
 #define ID_E "55555555-5555-4555-8555-555555555555"
 #define JOB  "99999999-9999-4999-8999-999999999999"
 
-struct fx {
-    char root[64];
-    struct mlq_spool *sp;
-};
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "/tmp/mlq-test-spoolgc-XXXXXX");
-    if (!mkdtemp(f->root))
-        return -1;
-    struct mlq_err e;
-    if (mlq_spool_open(f->root, &f->sp, &e) < 0)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    mlq_spool_close(&f->sp);
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return 0;
+    return spool_fx_open(state, "spoolgc");
 }
 
 static char *argv_true[] = {"/bin/true"};
 
 /* Creates attempt id with a log file; returns its folder in dir. */
-static void make_attempt(struct fx *f, const char *id, char *dir, size_t len)
+static void make_attempt(struct spool_fx *f, const char *id, char *dir, size_t len)
 {
     struct mlq_msg m;
     memset(&m, 0, sizeof m);
@@ -106,7 +76,7 @@ static bool exists(const char *path)
 
 static void test_remove(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char dir[MLQ_MAX_PATH];
     struct mlq_err e;
     make_attempt(f, ID_A, dir, sizeof dir);
@@ -136,7 +106,7 @@ static void test_remove(void **state)
 
 static void test_sweep(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char a[MLQ_MAX_PATH], b[MLQ_MAX_PATH], c[MLQ_MAX_PATH], d[MLQ_MAX_PATH];
     make_attempt(f, ID_A, a, sizeof a); /* done: removed */
     finish_attempt(a, true);
@@ -169,7 +139,7 @@ static void test_sweep(void **state)
 
 static void test_no_record_keeps_folder(void **state)
 {
-    struct fx *f = *state;
+    struct spool_fx *f = *state;
     char dir[MLQ_MAX_PATH], path[MLQ_MAX_PATH + 64];
     struct mlq_err e;
     make_attempt(f, ID_A, dir, sizeof dir);
@@ -189,9 +159,9 @@ static void test_no_record_keeps_folder(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_record_keeps_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remove, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_sweep, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_no_record_keeps_folder, setup, spool_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
