@@ -359,6 +359,29 @@ void mlq_storei_finish(sqlite3_stmt *s)
     sqlite3_clear_bindings(s);
 }
 
+int mlq_storei_step_key(struct mlq_store *st, sqlite3_stmt *s, const char *key, const char *what,
+                        const char *shown, struct mlq_err *err)
+{
+    char loading[64];
+    snprintf(loading, sizeof loading, "loading %s", what);
+    int rc = sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, loading);
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc != SQLITE_DONE)
+        rc = mlq_storei_db_err(st, err, loading);
+    else if (shown)
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no %s %s", what, shown);
+    else
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no %s %.36s", what, key);
+    mlq_storei_finish(s);
+    return rc;
+}
+
 /* Steps s once expecting no row (or, for RETURNING, ignores the row), then
  * resets it. */
 int mlq_storei_exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what,

@@ -193,19 +193,11 @@ static int attempt_get_row(struct mlq_store *st, const char *id, struct mlq_stor
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *s = stmt(st, T_GET);
-    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading attempt");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    int rc = mlq_storei_step_key(st, s, id, "attempt", NULL, err);
+    if (rc == 1) {
         rc = att_from_row(s, out, err);
-    else if (rc == SQLITE_DONE)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no attempt %.36s", id);
-    else
-        rc = mlq_storei_db_err(st, err, "loading attempt");
-    mlq_storei_finish(s);
+        mlq_storei_finish(s);
+    }
     return rc;
 }
 

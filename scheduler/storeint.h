@@ -67,6 +67,12 @@ int mlq_storei_hot_begin(struct mlq_store *st, struct mlq_err *err);
 int mlq_storei_hot_end(struct mlq_store *st, int rc, struct mlq_err *err);
 /* Resets s and clears its bindings. */
 void mlq_storei_finish(sqlite3_stmt *s);
+/* Binds key to ?1 of s and steps once. 1: a row is ready to read, and the
+ * caller reads it and calls mlq_storei_finish. Otherwise s is reset and the
+ * result is MLQ_ENOTFOUND "no <what> <shown>" (shown NULL: the key, at most
+ * 36 characters) or the error of "loading <what>". */
+int mlq_storei_step_key(struct mlq_store *st, sqlite3_stmt *s, const char *key, const char *what,
+                        const char *shown, struct mlq_err *err);
 /* Steps s once expecting no row (a RETURNING row is ignored), then resets it. */
 int mlq_storei_exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what,
                          struct mlq_err *err);

@@ -152,19 +152,11 @@ int mlq_store_job_info_full(struct mlq_store *st, const char *id, bool with_atte
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *s = stmt(st, I_INFO);
-    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading job");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    int rc = mlq_storei_step_key(st, s, id, "job", NULL, err);
+    if (rc == 1) {
         rc = info_from_row(s, out, err);
-    else if (rc == SQLITE_DONE)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no job %.36s", id);
-    else
-        rc = mlq_storei_db_err(st, err, "loading job");
-    mlq_storei_finish(s);
+        mlq_storei_finish(s);
+    }
     if (rc == 0 && with_attempts)
         rc = mlq_storei_info_attempts(st, out, err);
     if (rc < 0)

@@ -217,19 +217,11 @@ int mlq_store_array_get(struct mlq_store *st, const char *id, struct mlq_store_a
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *s = stmt(st, P_ARRAY_GET);
-    int rc = sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading array");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    int rc = mlq_storei_step_key(st, s, id, "array", NULL, err);
+    if (rc == 1) {
         rc = array_from_row(s, out, err);
-    else if (rc == SQLITE_DONE)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no array %.36s", id);
-    else
-        rc = mlq_storei_db_err(st, err, "loading array");
-    mlq_storei_finish(s);
+        mlq_storei_finish(s);
+    }
     if (rc < 0)
         mlq_store_array_free(out);
     return rc;
@@ -642,19 +634,11 @@ int mlq_store_schedule_get(struct mlq_store *st, const char *name, struct mlq_st
     memset(out, 0, sizeof *out);
     mlq_storei_quote_safe(shown, sizeof shown, name);
     sqlite3_stmt *s = stmt(st, P_SCHED_GET);
-    int rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading schedule");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
+    int rc = mlq_storei_step_key(st, s, name, "schedule", shown, err);
+    if (rc == 1) {
         rc = schedule_from_row(s, out, err);
-    else if (rc == SQLITE_DONE)
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no schedule %s", shown);
-    else
-        rc = mlq_storei_db_err(st, err, "loading schedule");
-    mlq_storei_finish(s);
+        mlq_storei_finish(s);
+    }
     return rc;
 }
 
