@@ -719,7 +719,8 @@ int mlq_proto_gang_addr_check(const char *addr, struct mlq_err *err);
  * - a label / requirement "k=v": at most MLQ_MAX_LABEL_LEN bytes, k non-empty
  *   of A-Z a-z 0-9 _ . -, v printable ASCII without spaces (may be empty);
  * - a pool name: 1..MLQ_MAX_NAME printable ASCII bytes, no space, no '/';
- * - a normalised GPU type: 1..MLQ_MAX_GPU_TYPE bytes of a-z 0-9 _ -. */
+ * - a normalised GPU type: 1..MLQ_MAX_GPU_TYPE bytes of a-z 0-9 _ - . (a MIG
+ *   type holds a '.': "a100-1g.10gb"). */
 int mlq_proto_label_check(const char *kv, struct mlq_err *err);
 int mlq_proto_pool_check(const char *pool, struct mlq_err *err);
 int mlq_proto_gpu_type_check(const char *type, struct mlq_err *err);

@@ -267,8 +267,9 @@ static const char *gpu_type_problem(const char *type)
     if (n > MLQ_MAX_GPU_TYPE)
         return "is longer than " STR(MLQ_MAX_GPU_TYPE) " bytes";
     for (const char *p = type; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-            return "may hold only a-z 0-9 _ -";
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+              *p == '.')) /* '.': MIG types ("a100-1g.10gb") */
+            return "may hold only a-z 0-9 _ - .";
     return NULL;
 }
 

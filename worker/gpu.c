@@ -31,6 +31,7 @@
 
 #include "bounds.h"
 #include "clock.h"
+#include "gpumig.h"
 #include "res.h"
 
 #define SMI_OUT_MAX   (64 * 1024) /* stdout bytes kept; more is an error */
@@ -39,7 +40,6 @@
 #define SMI_LINES_MAX 1024
 #define SMI_INDEX_MAX 9999 /* parse bound; indexes >= MLQ_MAX_GPUS are left out */
 #define NAME_MAX_LEN  96   /* NVML_DEVICE_NAME_V2_BUFFER_SIZE */
-#define UUID_MAX_LEN  80
 #define KILL_WAIT_MS  1000
 #define WAIT_STEP_MS  10
 
@@ -53,10 +53,15 @@ void mlq_gpu_set_clear(struct mlq_gpu_set *s)
         free(s->gpus[i].uuid);
         free(s->gpus[i].model);
         free(s->gpus[i].type);
+        if (s->cuda)
+            free(s->cuda[i]);
     }
     free(s->gpus);
+    free(s->cuda);
     s->gpus = NULL;
+    s->cuda = NULL;
     s->n = 0;
+    s->nmig = 0;
 }
 
 static void set_init(struct mlq_gpu_set *s, const char *source)
@@ -80,13 +85,15 @@ note_add(struct mlq_gpu_set *s, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Fills g (index, strings copied, type derived from model); false when out
- * of memory. */
+/* Fills g (index, strings copied, type given or derived from model);
+ * false when out of memory. */
 static bool gpu_fill(struct mlq_gpuinfo *g, int32_t index, const char *uuid, const char *model,
-                     int64_t mem)
+                     const char *given_type, int64_t mem)
 {
     char type[MLQ_GPU_TYPE_MAX + 1];
-    if (model)
+    if (given_type)
+        snprintf(type, sizeof type, "%s", given_type);
+    else if (model)
         mlq_gpu_type_of(model, type, sizeof type);
     else
         snprintf(type, sizeof type, "fake");
@@ -112,7 +119,7 @@ int mlq_gpu_fake(int32_t n, struct mlq_gpu_set *out, struct mlq_err *err)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     for (int32_t i = 0; i < n; i++) {
         out->n++;
-        if (!gpu_fill(&out->gpus[i], i, NULL, NULL, 0)) {
+        if (!gpu_fill(&out->gpus[i], i, NULL, NULL, NULL, 0)) {
             mlq_gpu_set_clear(out);
             return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
         }
@@ -128,6 +135,67 @@ int mlq_gpu_fake_typed(int32_t n, const char *type, struct mlq_gpu_set *out, str
     int rc = mlq_gpu_fake(n, out, err);
     for (uint32_t i = 0; rc == 0 && type && i < out->n; i++) {
         char *t = strdup(type);
+        if (!t) {
+            mlq_gpu_set_clear(out);
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        }
+        free(out->gpus[i].type);
+        out->gpus[i].type = t;
+    }
+    return rc;
+}
+
+/* One entry "N" or "TYPE:N" of a --gpus list into type (lowercased, ""
+ * for a bare N) and *n. */
+static int fake_entry(const char *e, size_t len, char *type, int32_t *n, struct mlq_err *err)
+{
+    char num[16];
+    const char *colon = memchr(e, ':', len);
+    size_t tl = colon ? (size_t)(colon - e) : 0;
+    size_t nl = colon ? len - tl - 1 : len;
+    struct mlq_err ce = {0};
+    type[0] = '\0';
+    if (colon && (tl == 0 || tl > MLQ_GPU_TYPE_MAX))
+        return mlq_err_set(err, MLQ_EINVAL, "\"%.*s\": expected N or TYPE:N, TYPE of 1 to %d bytes",
+                           (int)(len > 40 ? 40 : len), e, MLQ_GPU_TYPE_MAX);
+    for (size_t i = 0; i < tl; i++)
+        type[i] = (char)tolower((unsigned char)e[i]);
+    type[tl] = '\0';
+    if (colon && mlq_proto_gpu_type_check(type, &ce) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "\"%.*s\": %s", (int)tl, e, ce.msg);
+    if (nl == 0 || nl >= sizeof num)
+        return mlq_err_set(err, MLQ_EINVAL, "\"%.*s\": expected N or TYPE:N",
+                           (int)(len > 40 ? 40 : len), e);
+    memcpy(num, e + len - nl, nl);
+    num[nl] = '\0';
+    if (mlq_res_parse_gpus(num, n, &ce) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "\"%.*s\": %s", (int)(len > 40 ? 40 : len), e, ce.msg);
+    return 0;
+}
+
+int mlq_gpu_fake_spec(const char *spec, struct mlq_gpu_set *out, struct mlq_err *err)
+{
+    char types[MLQ_MAX_GPUS][MLQ_GPU_TYPE_MAX + 1];
+    int32_t total = 0;
+    set_init(out, "fake");
+    for (const char *p = spec;; p++) {
+        size_t len = strcspn(p, ",");
+        char type[MLQ_GPU_TYPE_MAX + 1];
+        int32_t n = 0;
+        int rc = fake_entry(p, len, type, &n, err);
+        if (rc < 0)
+            return rc;
+        if (n > MLQ_MAX_GPUS - total)
+            return mlq_err_set(err, MLQ_EINVAL, "more than %d GPUs in all", MLQ_MAX_GPUS);
+        for (int32_t i = 0; i < n; i++)
+            snprintf(types[total++], sizeof types[0], "%s", type[0] ? type : "fake");
+        p += len;
+        if (!*p)
+            break;
+    }
+    int rc = mlq_gpu_fake(total, out, err);
+    for (int32_t i = 0; rc == 0 && i < total; i++) {
+        char *t = strdup(types[i]);
         if (!t) {
             mlq_gpu_set_clear(out);
             return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -233,13 +301,6 @@ static long long parse_uint(const char *s, long long max)
     return v <= max ? v : -1;
 }
 
-static bool uuid_ok(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= UUID_MAX_LEN &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
-}
-
 static bool model_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -254,9 +315,12 @@ static bool model_ok(const char *s)
 /* GPUs gathered by index before they become a set. */
 struct gather {
     struct mlq_gpuinfo g[MLQ_MAX_GPUS];
-    uint64_t seen;   /* indexes present */
-    uint32_t n;      /* == popcount(seen) */
-    uint32_t beyond; /* left out: index >= MLQ_MAX_GPUS */
+    char *cuda[MLQ_MAX_GPUS]; /* what CUDA_VISIBLE_DEVICES names for each */
+    uint64_t seen;            /* indexes present */
+    uint32_t n;               /* == popcount(seen) */
+    uint32_t beyond;          /* left out: index >= MLQ_MAX_GPUS */
+    uint32_t nmig;            /* MIG devices among them */
+    uint32_t next;            /* next index where devices are numbered in order */
 };
 
 static void gather_free(struct gather *ga)
@@ -265,21 +329,35 @@ static void gather_free(struct gather *ga)
         free(ga->g[i].uuid);
         free(ga->g[i].model);
         free(ga->g[i].type);
+        free(ga->cuda[i]);
     }
     memset(ga, 0, sizeof *ga);
 }
 
-/* Adds one checked GPU; mem in bytes (-1: beyond any bound). */
-static int gather_add(struct gather *ga, long long index, const char *uuid, const char *model,
-                      int64_t mem, const char *what, struct mlq_err *err)
+/* One device as found, before its checks. */
+struct found {
+    long long index;   /* the worker's index */
+    const char *uuid;  /* "GPU-..." or "MIG-..." */
+    const char *model; /* the name NVML or nvidia-smi gives */
+    const char *type;  /* NULL: derived from model */
+    int64_t mem;       /* bytes; -1: beyond any bound */
+    long long phys;    /* the physical GPU's index (a MIG device's parent) */
+    bool mig;
+};
+
+/* Adds one checked device. */
+static int gather_dev(struct gather *ga, const struct found *d, const char *what,
+                      struct mlq_err *err)
 {
-    if (mem <= 0 || mem > MLQ_GPU_MAX_MEM_MIB * 1024 * 1024)
+    char cuda[24];
+    if (d->mem <= 0 || d->mem > MLQ_GPU_MAX_MEM_MIB * 1024 * 1024)
         return mlq_err_set(err, MLQ_EPROTO, "%s: memory size 0 or above %lld MiB", what,
                            (long long)MLQ_GPU_MAX_MEM_MIB);
-    if (!uuid_ok(uuid))
+    if (!mlq_gpumig_uuid_ok(d->uuid) || (d->mig != (strncmp(d->uuid, "MIG-", 4) == 0)))
         return mlq_err_set(err, MLQ_EPROTO, "%s: bad GPU UUID", what);
-    if (!model_ok(model))
+    if (!model_ok(d->model))
         return mlq_err_set(err, MLQ_EPROTO, "%s: bad GPU name", what);
+    long long index = d->index;
     if (index >= MLQ_MAX_GPUS) {
         ga->beyond++;
         return 0;
@@ -288,9 +366,21 @@ static int gather_add(struct gather *ga, long long index, const char *uuid, cons
         return mlq_err_set(err, MLQ_EPROTO, "%s: GPU index %lld given twice", what, index);
     ga->seen |= 1ULL << index;
     ga->n++;
-    if (!gpu_fill(&ga->g[index], (int32_t)index, uuid, model, mem))
+    ga->nmig += d->mig;
+    snprintf(cuda, sizeof cuda, "%lld", d->phys);
+    ga->cuda[index] = strdup(d->mig ? d->uuid : cuda);
+    if (!ga->cuda[index] ||
+        !gpu_fill(&ga->g[index], (int32_t)index, d->uuid, d->model, d->type, d->mem))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return 0;
+}
+
+/* Adds one checked whole GPU whose index is its physical index. */
+static int gather_add(struct gather *ga, long long index, const char *uuid, const char *model,
+                      int64_t mem, const char *what, struct mlq_err *err)
+{
+    struct found d = {.index = index, .uuid = uuid, .model = model, .mem = mem, .phys = index};
+    return gather_dev(ga, &d, what, err);
 }
 
 /* Moves the gathered GPUs into out once their indexes are 0..n-1. */
@@ -312,8 +402,20 @@ static int gather_finish(struct gather *ga, const char *who, struct mlq_gpu_set 
         return 0;
     if (!(out->gpus = calloc(ga->n, sizeof *out->gpus)))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    /* CUDA names only where MIG devices make them differ from the indexes */
+    if (ga->nmig > 0 && !(out->cuda = calloc(ga->n, sizeof *out->cuda))) {
+        free(out->gpus);
+        out->gpus = NULL;
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
     memcpy(out->gpus, ga->g, ga->n * sizeof *out->gpus);
+    if (out->cuda)
+        memcpy(out->cuda, ga->cuda, ga->n * sizeof *out->cuda);
+    else
+        for (uint32_t i = 0; i < ga->n; i++)
+            free(ga->cuda[i]);
     out->n = ga->n;
+    out->nmig = ga->nmig;
     memset(ga, 0, sizeof *ga); /* the strings now belong to out */
     return 0;
 }
@@ -428,7 +530,8 @@ static int find_program(const char *name, char *path, size_t len, struct mlq_err
 /* In the child: own process group (so a timeout kills all it started),
  * default signals, stdin from /dev/null, then exec. Assumes fds 0..2 are
  * open in the worker, so no pipe end is one of them. */
-static void __attribute__((noreturn)) smi_child(const char *path, int out, int errfd, int ex)
+static void __attribute__((noreturn))
+smi_child(const char *path, const char *const *args, int out, int errfd, int ex)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -437,8 +540,9 @@ static void __attribute__((noreturn)) smi_child(const char *path, int out, int e
     setpgid(0, 0);
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null >= 0 && dup2(null, 0) >= 0 && dup2(out, 1) >= 0 && dup2(errfd, 2) >= 0) {
-        char *const argv[] = {(char *)path, (char *)"--query-gpu=index,uuid,name,memory.total",
-                              (char *)"--format=csv,noheader,nounits", NULL};
+        char *argv[4] = {(char *)path, NULL, NULL, NULL};
+        for (int i = 0; i < 2 && args[i]; i++)
+            argv[i + 1] = (char *)args[i];
         execv(path, argv);
     }
     int e = errno;
@@ -447,7 +551,8 @@ static void __attribute__((noreturn)) smi_child(const char *path, int out, int e
     _exit(127);
 }
 
-static int smi_spawn(struct smi_run *r, const char *path, struct mlq_err *err)
+static int smi_spawn(struct smi_run *r, const char *path, const char *const *args,
+                     struct mlq_err *err)
 {
     int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     int rc = 0;
@@ -456,7 +561,7 @@ static int smi_spawn(struct smi_run *r, const char *path, struct mlq_err *err)
             rc = mlq_err_set(err, MLQ_EIO, "pipe: %s", strerror(errno));
     r->pid = rc == 0 ? fork() : -1;
     if (r->pid == 0)
-        smi_child(path, p[0][1], p[1][1], p[2][1]);
+        smi_child(path, args, p[0][1], p[1][1], p[2][1]);
     if (rc == 0 && r->pid < 0)
         rc = mlq_err_set(err, MLQ_EIO, "fork: %s", strerror(errno));
     if (r->pid > 0)
@@ -589,7 +694,8 @@ static void smi_first_line(const struct smi_run *r, char *buf, size_t len)
     buf[j] = '\0';
 }
 
-static int smi_result(const struct smi_run *r, struct mlq_gpu_set *out, struct mlq_err *err)
+/* 0 when the run exited 0 (its output is then in r->out). */
+static int smi_status(const struct smi_run *r, struct mlq_err *err)
 {
     char line[96];
     if (r->exec_errno)
@@ -602,11 +708,101 @@ static int smi_result(const struct smi_run *r, struct mlq_gpu_set *out, struct m
     if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0)
         return mlq_err_set(err, MLQ_EIO, "exit status %d%s%s", WEXITSTATUS(r->status),
                            *line ? ": " : "", line);
-    return mlq_gpu_parse_smi(r->out, r->nout, out, err);
+    return 0;
 }
 
+/* A MIG device that `nvidia-smi -L` lists under physical GPU w. */
+static int smi_mig(struct gather *ga, const struct mlq_gpuinfo *w, const struct mlq_gpumig_dev *d,
+                   struct mlq_err *err)
+{
+    char type[MLQ_GPU_TYPE_MAX + 1], model[NAME_MAX_LEN + 1], what[64];
+    snprintf(what, sizeof what, "nvidia-smi -L: GPU %" PRId32 " MIG %s", w->index, d->profile);
+    int rc = mlq_gpumig_type(w->type, d->profile, type, sizeof type, err);
+    if (rc < 0)
+        return rc;
+    snprintf(model, sizeof model, "%s MIG %s", w->model, d->profile); /* as NVML names it */
+    int64_t mem = mlq_gpumig_profile_mem(d->profile);
+    if (mem < 0)
+        return mlq_err_set(err, MLQ_EPROTO, "%s: the profile names no memory size", what);
+    struct found f = {.index = ga->next++,
+                      .uuid = d->uuid,
+                      .model = model,
+                      .type = type,
+                      .mem = mem,
+                      .phys = w->index,
+                      .mig = true};
+    return gather_dev(ga, &f, what, err);
+}
+
+/* The GPUs of the query (whole, by physical index) with those that
+ * `nvidia-smi -L` shows with MIG devices replaced by them, numbered in
+ * order. Both must list the same GPUs. */
+static int smi_merge(const struct mlq_gpu_set *whole, const struct mlq_gpumig_list *l,
+                     struct mlq_gpu_set *out, struct mlq_err *err)
+{
+    if (l->ngpu != whole->n)
+        return mlq_err_set(err, MLQ_EPROTO,
+                           "nvidia-smi -L lists %" PRIu32 " GPU(s), the GPU query %" PRIu32,
+                           l->ngpu, whole->n);
+    struct gather *ga = calloc(1, sizeof *ga);
+    if (!ga)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < whole->n; i++) {
+        const struct mlq_gpuinfo *w = &whole->gpus[i];
+        const struct mlq_gpumig_gpu *g = NULL;
+        for (uint32_t k = 0; k < l->ngpu && !g; k++)
+            if (l->gpu[k].index == w->index && strcmp(l->gpu[k].uuid, w->uuid) == 0)
+                g = &l->gpu[k];
+        if (!g) {
+            rc = mlq_err_set(err, MLQ_EPROTO, "nvidia-smi -L does not list GPU %" PRId32 " (%s)",
+                             w->index, w->uuid);
+            break;
+        }
+        struct found f = {.index = ga->next++,
+                          .uuid = w->uuid,
+                          .model = w->model,
+                          .mem = w->mem,
+                          .phys = w->index};
+        if (g->nmig == 0)
+            rc = gather_dev(ga, &f, "nvidia-smi", err);
+        for (uint32_t k = 0; rc == 0 && k < g->nmig; k++)
+            rc = smi_mig(ga, w, &g->mig[k], err);
+    }
+    if (rc == 0)
+        rc = gather_finish(ga, "nvidia-smi", out, err);
+    if (rc == 0 && whole->note[0])
+        note_add(out, "%s", whole->note);
+    gather_free(ga);
+    free(ga);
+    if (rc < 0)
+        mlq_gpu_set_clear(out);
+    return rc;
+}
+
+/* Runs nvidia-smi at path with args until deadline; its output is in r. */
+static int smi_run(struct smi_run *r, const char *path, const char *const *args, int64_t deadline,
+                   int timeout, struct mlq_err *err)
+{
+    memset(r, 0, sizeof *r);
+    int rc = smi_spawn(r, path, args, err);
+    if (rc == 0)
+        rc = smi_collect(r, deadline, timeout, err);
+    if (rc == 0)
+        rc = smi_wait(r, deadline, timeout, err);
+    smi_kill(r);
+    for (int i = 0; i < 3; i++)
+        smi_close(r, i);
+    return rc == 0 ? smi_status(r, err) : rc;
+}
+
+/* The set of the GPU query after `nvidia-smi -L` (run within the same
+ * deadline) said which GPUs are in MIG mode. */
 static int smi_discover(const struct mlq_gpu_opts *o, struct mlq_gpu_set *out, struct mlq_err *err)
 {
+    static const char *const query[] = {"--query-gpu=index,uuid,name,memory.total",
+                                        "--format=csv,noheader,nounits", NULL};
+    static const char *const list[] = {"-L", NULL};
     set_init(out, "nvidia-smi");
     const char *name = o->smi ? o->smi : getenv("MLQ_NVIDIA_SMI");
     if (!name || !*name)
@@ -616,20 +812,23 @@ static int smi_discover(const struct mlq_gpu_opts *o, struct mlq_gpu_set *out, s
     if (rc < 0)
         return rc;
     struct smi_run *r = calloc(1, sizeof *r);
-    if (!r)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    struct mlq_gpumig_list *l = calloc(1, sizeof *l);
+    struct mlq_gpu_set whole = {0};
     int timeout = o->timeout_ms > 0 ? o->timeout_ms : MLQ_GPU_TIMEOUT_MS;
     int64_t deadline = mlq_clock_mono_ms() + timeout;
-    rc = smi_spawn(r, path, err);
+    if (!r || !l)
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0 && (rc = smi_run(r, path, query, deadline, timeout, err)) == 0)
+        rc = mlq_gpu_parse_smi(r->out, r->nout, &whole, err);
+    struct mlq_err e = {0};
+    if (rc == 0 && (rc = smi_run(r, path, list, deadline, timeout, &e)) < 0)
+        rc = mlq_err_set(err, rc, "-L: %s", e.msg);
     if (rc == 0)
-        rc = smi_collect(r, deadline, timeout, err);
+        rc = mlq_gpumig_parse_list(r->out, r->nout, l, err);
     if (rc == 0)
-        rc = smi_wait(r, deadline, timeout, err);
-    smi_kill(r);
-    for (int i = 0; i < 3; i++)
-        smi_close(r, i);
-    if (rc == 0)
-        rc = smi_result(r, out, err);
+        rc = smi_merge(&whole, l, out, err);
+    mlq_gpu_set_clear(&whole);
+    free(l);
     free(r);
     return rc;
 }
@@ -644,6 +843,10 @@ typedef struct nvml_device_st *nvml_device;
 struct nvml_memory {
     unsigned long long total, free, used;
 };
+#define NVML_NOT_SUPPORTED 3    /* NVML_ERROR_NOT_SUPPORTED: a GPU without MIG */
+#define NVML_NOT_FOUND     6    /* NVML_ERROR_NOT_FOUND: no MIG device at that slot */
+#define NVML_MIG_ENABLE    1    /* NVML_DEVICE_MIG_ENABLE */
+#define NVML_COUNT_MAX     4096 /* GPUs NVML may claim; more is nonsense */
 
 struct nvml {
     void *lib;
@@ -655,6 +858,10 @@ struct nvml {
     nvml_return (*uuid)(nvml_device dev, char *buf, unsigned int len);
     nvml_return (*memory)(nvml_device dev, struct nvml_memory *mem);
     const char *(*error_string)(nvml_return r); /* optional */
+    /* optional, all three or none (drivers before MIG lack them) */
+    nvml_return (*mig_mode)(nvml_device dev, unsigned int *current, unsigned int *pending);
+    nvml_return (*mig_max)(nvml_device dev, unsigned int *count);
+    nvml_return (*mig_by_index)(nvml_device dev, unsigned int i, nvml_device *mig);
 };
 
 static int nvml_load(struct nvml *api, const char *libname, struct mlq_err *err)
@@ -668,25 +875,31 @@ static int nvml_load(struct nvml *api, const char *libname, struct mlq_err *err)
     const struct {
         const char *name;
         void *slot;
+        bool optional;
     } syms[] = {
-        {"nvmlInit_v2", &api->init},
-        {"nvmlShutdown", &api->shutdown},
-        {"nvmlDeviceGetCount_v2", &api->count},
-        {"nvmlDeviceGetHandleByIndex_v2", &api->by_index},
-        {"nvmlDeviceGetName", &api->name},
-        {"nvmlDeviceGetUUID", &api->uuid},
-        {"nvmlDeviceGetMemoryInfo", &api->memory},
-        {"nvmlErrorString", &api->error_string},
+        {"nvmlInit_v2", &api->init, false},
+        {"nvmlShutdown", &api->shutdown, false},
+        {"nvmlDeviceGetCount_v2", &api->count, false},
+        {"nvmlDeviceGetHandleByIndex_v2", &api->by_index, false},
+        {"nvmlDeviceGetName", &api->name, false},
+        {"nvmlDeviceGetUUID", &api->uuid, false},
+        {"nvmlDeviceGetMemoryInfo", &api->memory, false},
+        {"nvmlErrorString", &api->error_string, true},
+        {"nvmlDeviceGetMigMode", &api->mig_mode, true},
+        {"nvmlDeviceGetMaxMigDeviceCount", &api->mig_max, true},
+        {"nvmlDeviceGetMigDeviceHandleByIndex", &api->mig_by_index, true},
     };
     for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
         void *sym = dlsym(api->lib, syms[i].name);
-        if (!sym && strcmp(syms[i].name, "nvmlErrorString") != 0) {
+        if (!sym && !syms[i].optional) {
             dlclose(api->lib);
             api->lib = NULL;
             return mlq_err_set(err, MLQ_ENOTFOUND, "%.60s lacks %s", libname, syms[i].name);
         }
         memcpy(syms[i].slot, &sym, sizeof sym); /* POSIX: function pointers fit */
     }
+    if (!api->mig_mode || !api->mig_max || !api->mig_by_index)
+        api->mig_mode = NULL; /* MIG only with the whole set of calls */
     return 0;
 }
 
@@ -696,26 +909,115 @@ static const char *nvml_why(const struct nvml *api, nvml_return r)
     return s ? s : "error";
 }
 
-/* Reads GPU i into ga. */
-static int nvml_add(const struct nvml *api, unsigned int i, struct gather *ga, struct mlq_err *err)
+/* A device's name, UUID and memory (bytes; -1 beyond any bound). */
+struct nvml_dev {
+    char name[NAME_MAX_LEN + 1], uuid[NAME_MAX_LEN + 1];
+    int64_t mem;
+};
+
+static int nvml_read(const struct nvml *api, nvml_device dev, struct nvml_dev *d, const char *what,
+                     struct mlq_err *err)
 {
-    nvml_device dev = NULL;
-    char name[NAME_MAX_LEN + 1] = "", uuid[NAME_MAX_LEN + 1] = "", what[32];
     struct nvml_memory mem = {0};
+    const char *call = "nvmlDeviceGetName";
     nvml_return r;
-    const char *call = "nvmlDeviceGetHandleByIndex_v2";
-    if ((r = api->by_index(i, &dev)) == 0 && (call = "nvmlDeviceGetName") &&
-        (r = api->name(dev, name, sizeof name)) == 0 && (call = "nvmlDeviceGetUUID") &&
-        (r = api->uuid(dev, uuid, sizeof uuid)) == 0 && (call = "nvmlDeviceGetMemoryInfo"))
+    memset(d, 0, sizeof *d);
+    if ((r = api->name(dev, d->name, sizeof d->name)) == 0 && (call = "nvmlDeviceGetUUID") &&
+        (r = api->uuid(dev, d->uuid, sizeof d->uuid)) == 0 && (call = "nvmlDeviceGetMemoryInfo"))
         r = api->memory(dev, &mem);
-    snprintf(what, sizeof what, "NVML GPU %u", i);
     if (r != 0)
         return mlq_err_set(err, MLQ_EIO, "%s: %s: %.60s", what, call, nvml_why(api, r));
-    name[sizeof name - 1] = uuid[sizeof uuid - 1] = '\0';
-    int64_t bytes = mem.total <= (unsigned long long)MLQ_GPU_MAX_MEM_MIB * 1024 * 1024
-                        ? (int64_t)mem.total
-                        : -1;
-    return gather_add(ga, i, uuid, name, bytes, what, err);
+    d->name[sizeof d->name - 1] = d->uuid[sizeof d->uuid - 1] = '\0';
+    d->mem = mem.total <= (unsigned long long)MLQ_GPU_MAX_MEM_MIB * 1024 * 1024 ? (int64_t)mem.total
+                                                                                : -1;
+    return 0;
+}
+
+/* Whether GPU dev (named what) is in MIG mode now. */
+static int nvml_in_mig(const struct nvml *api, nvml_device dev, const char *what, bool *mig,
+                       struct mlq_err *err)
+{
+    unsigned int current = 0, pending = 0;
+    *mig = false;
+    if (!api->mig_mode)
+        return 0;
+    nvml_return r = api->mig_mode(dev, &current, &pending);
+    if (r == NVML_NOT_SUPPORTED)
+        return 0;
+    if (r != 0) /* offering it whole could hand out a GPU CUDA cannot reach */
+        return mlq_err_set(err, MLQ_EIO, "%s: nvmlDeviceGetMigMode: %.60s", what, nvml_why(api, r));
+    *mig = current == NVML_MIG_ENABLE;
+    return 0;
+}
+
+/* The MIG devices of GPU i (dev, read into parent), numbered in order. */
+static int nvml_add_migs(const struct nvml *api, nvml_device dev, unsigned int i,
+                         const struct nvml_dev *parent, struct gather *ga, struct mlq_gpu_set *out,
+                         struct mlq_err *err)
+{
+    char what[64], ptype[MLQ_GPU_TYPE_MAX + 1], prof[MLQ_GPUMIG_PROFILE_MAX + 1];
+    char type[MLQ_GPU_TYPE_MAX + 1];
+    unsigned int max = 0, found = 0;
+    nvml_return r = api->mig_max(dev, &max);
+    snprintf(what, sizeof what, "NVML GPU %u", i);
+    if (r != 0)
+        return mlq_err_set(err, MLQ_EIO, "%s: nvmlDeviceGetMaxMigDeviceCount: %.60s", what,
+                           nvml_why(api, r));
+    mlq_gpu_type_of(parent->name, ptype, sizeof ptype);
+    for (unsigned int k = 0; k < max && k < MLQ_GPUMIG_PER_GPU; k++) {
+        nvml_device mig = NULL;
+        struct nvml_dev d;
+        snprintf(what, sizeof what, "NVML GPU %u MIG device %u", i, k);
+        if ((r = api->mig_by_index(dev, k, &mig)) == NVML_NOT_FOUND)
+            continue; /* the slots of a GPU are not all used */
+        if (r != 0)
+            return mlq_err_set(err, MLQ_EIO, "%s: nvmlDeviceGetMigDeviceHandleByIndex: %.60s", what,
+                               nvml_why(api, r));
+        int rc = nvml_read(api, mig, &d, what, err);
+        struct mlq_err e = {0};
+        if (rc == 0 && (mlq_gpumig_profile(d.name, prof, sizeof prof, &e) < 0 ||
+                        mlq_gpumig_type(ptype, prof, type, sizeof type, &e) < 0))
+            rc = mlq_err_set(err, MLQ_EPROTO, "%s: %s", what, e.msg);
+        struct found f = {.index = ga->next++,
+                          .uuid = d.uuid,
+                          .model = d.name,
+                          .type = type,
+                          .mem = d.mem,
+                          .phys = i,
+                          .mig = true};
+        if (rc == 0)
+            rc = gather_dev(ga, &f, what, err);
+        if (rc < 0)
+            return rc;
+        found++;
+    }
+    if (found == 0)
+        note_add(out, "NVML GPU %u (%s) is in MIG mode without MIG devices: not offered", i,
+                 parent->uuid);
+    return 0;
+}
+
+/* Reads GPU i into ga: itself, or its MIG devices when in MIG mode. */
+static int nvml_add(const struct nvml *api, unsigned int i, struct gather *ga,
+                    struct mlq_gpu_set *out, struct mlq_err *err)
+{
+    nvml_device dev = NULL;
+    struct nvml_dev d;
+    char what[32];
+    snprintf(what, sizeof what, "NVML GPU %u", i);
+    nvml_return r = api->by_index(i, &dev);
+    if (r != 0)
+        return mlq_err_set(err, MLQ_EIO, "%s: nvmlDeviceGetHandleByIndex_v2: %.60s", what,
+                           nvml_why(api, r));
+    bool mig = false;
+    int rc = nvml_read(api, dev, &d, what, err);
+    if (rc == 0)
+        rc = nvml_in_mig(api, dev, what, &mig, err);
+    if (rc == 0 && mig)
+        return nvml_add_migs(api, dev, i, &d, ga, out, err);
+    struct found f = {
+        .index = ga->next++, .uuid = d.uuid, .model = d.name, .mem = d.mem, .phys = i};
+    return rc < 0 ? rc : gather_dev(ga, &f, what, err);
 }
 
 static int nvml_discover(const struct mlq_gpu_opts *o, struct mlq_gpu_set *out, struct mlq_err *err)
@@ -735,10 +1037,12 @@ static int nvml_discover(const struct mlq_gpu_opts *o, struct mlq_gpu_set *out, 
         rc = mlq_err_set(err, MLQ_EIO, "nvmlInit_v2: %.80s", nvml_why(&api, r));
     else if ((inited = true) && (r = api.count(&count)) != 0)
         rc = mlq_err_set(err, MLQ_EIO, "nvmlDeviceGetCount_v2: %.80s", nvml_why(&api, r));
-    for (unsigned int i = 0; rc == 0 && i < count && i < MLQ_MAX_GPUS; i++)
-        rc = nvml_add(&api, i, ga, err);
-    if (rc == 0 && count > MLQ_MAX_GPUS)
-        ga->beyond = count - MLQ_MAX_GPUS;
+    else if (count > NVML_COUNT_MAX)
+        rc = mlq_err_set(err, MLQ_EPROTO, "NVML claims %u GPUs", count);
+    /* devices are numbered in order; past MLQ_MAX_GPUS they are counted
+     * as left out (gather_dev), read all the same */
+    for (unsigned int i = 0; rc == 0 && i < count; i++)
+        rc = nvml_add(&api, i, ga, out, err);
     if (rc == 0)
         rc = gather_finish(ga, "NVML", out, err);
     if (inited)

@@ -3,13 +3,17 @@
  * Discovery, in the order `auto` tries it: NVML loaded with dlopen (no CUDA
  * headers or libraries at build time), then `nvidia-smi --query-gpu` run as
  * a child with a deadline and its output parsed strictly, then none. Every
- * GPU found has an index (what CUDA_VISIBLE_DEVICES names), its UUID and
- * model, a normalised type ("h100") and its memory. `--gpus N` on the
- * worker declares N fake GPUs instead (type "fake", no UUID or model).
+ * GPU found has an index, its UUID and model, a normalised type ("h100")
+ * and its memory. A GPU in MIG mode is not offered whole: each of its MIG
+ * devices is offered instead (gpumig.h), numbered in the order found.
+ * `--gpus N` on the worker declares N fake GPUs instead (type "fake", no
+ * UUID or model); `--gpus a100:2,h100:2` fake GPUs of several types.
  *
  * Invariant of every list made here: sorted by index and the indexes are
  * exactly 0..n-1, which is what the worker's own check of an assignment
- * (attempts.c) and the job's CUDA_VISIBLE_DEVICES rely on. */
+ * (attempts.c) relies on. Without MIG devices the index is also what the
+ * job's CUDA_VISIBLE_DEVICES names; with them, the set's cuda names say
+ * what it names instead. */
 #ifndef MLQ_GPU_H
 #define MLQ_GPU_H
 
@@ -44,6 +48,11 @@ struct mlq_gpu_opts {
 struct mlq_gpu_set {
     struct mlq_gpuinfo *gpus; /* n entries, gpus[i].index == i; job_id always NULL */
     uint32_t n;
+    /* NULL where no MIG device is offered (CUDA_VISIBLE_DEVICES names the
+     * indexes); else n names for CUDA_VISIBLE_DEVICES: a MIG device's UUID,
+     * a whole GPU's physical index. */
+    char **cuda;
+    uint32_t nmig;      /* MIG devices among the GPUs */
     const char *source; /* static: "nvml", "nvidia-smi", "fake" or "none" */
     /* Why the methods tried before the one that answered gave nothing, or
      * what was left out (GPUs beyond MLQ_MAX_GPUS); "" when nothing to say.
@@ -53,6 +62,10 @@ struct mlq_gpu_set {
 
 /* Parses a method name ("auto", "nvml", "nvidia-smi", "none"). */
 int mlq_gpu_method_parse(const char *s, enum mlq_gpu_method *out, struct mlq_err *err);
+
+/* The nvidia-smi method runs that query, then `nvidia-smi -L` (within the
+ * same deadline): a GPU that -L lists with MIG devices is replaced by them
+ * (memory as the profile names it, "1g.10gb" -> 10 GiB). */
 
 /* Finds this machine's GPUs as opts says (NULL: auto with the defaults)
  * and fills *out, which the caller clears with mlq_gpu_set_clear. Never
@@ -66,6 +79,12 @@ int mlq_gpu_fake(int32_t n, struct mlq_gpu_set *out, struct mlq_err *err);
 /* The same with type (a normalised GPU type, "h100"; NULL: "fake"), so
  * that tests can declare workers with GPUs of different types. */
 int mlq_gpu_fake_typed(int32_t n, const char *type, struct mlq_gpu_set *out, struct mlq_err *err);
+
+/* Fake GPUs as `--gpus` declares them: "N", "TYPE:N" or a comma-separated
+ * list of those ("a100:2,h100:2", "a100-1g.10gb:7"), numbered in order; a
+ * bare N is of type "fake". TYPE is lowercased and checked like any GPU
+ * type; the counts add up to at most MLQ_MAX_GPUS. */
+int mlq_gpu_fake_spec(const char *spec, struct mlq_gpu_set *out, struct mlq_err *err);
 
 /* Parses the output of `nvidia-smi --query-gpu=index,uuid,name,memory.total
  * --format=csv,noheader,nounits` into *out (source "nvidia-smi"). Rejects,

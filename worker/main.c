@@ -26,6 +26,7 @@
 #include "gpu.h"
 #include "cglimit.h"
 #include "gpuload.h"
+#include "gpumig.h"
 #include "jobusage.h"
 #include "hostaddr.h"
 #include "keys.h"
@@ -50,15 +51,17 @@
 /* Write end of the signal pipe: the only file-scope state (STYLE.md). */
 static int sig_pipe_w = -1;
 
+#define FAKE_GPUS_MAX 512 /* bytes of a --gpus list */
+
 struct opts {
     const char *scheduler;
     char name[MLQ_MAX_NAME + 1];
     int64_t cpus_m, mem;
-    int32_t gpus;
-    bool gpus_given;                      /* --gpus: fake GPUs, no discovery */
-    char fake_type[MLQ_MAX_GPU_TYPE + 1]; /* --gpus TYPE:N; "" = "fake" */
+    bool gpus_given;                   /* --gpus: fake GPUs, no discovery */
+    char fake_gpus[FAKE_GPUS_MAX + 1]; /* --gpus as given (mlq_gpu_fake_spec) */
     bool method_given;
     enum mlq_gpu_method gpu_method;
+    const char *nvml_library;           /* --nvml-library; NULL: MLQ_GPU_NVML_LIBRARY */
     const char *pool;                   /* NULL: "default" */
     const char *labels[MLQ_MAX_LABELS]; /* argv strings */
     uint32_t nlabels;
@@ -110,9 +113,12 @@ static void usage(FILE *f)
             "  --cpus N              CPUs offered, may be fractional (default: online CPUs)\n"
             "  --mem SIZE            memory offered, e.g. 512M, 4G (default: physical memory)\n"
             "  --gpus N              offer N fake GPUs (indices 0..N-1, type \"fake\") instead\n"
-            "                        of discovering the real ones; TYPE:N gives them TYPE\n"
+            "                        of discovering the real ones; TYPE:N gives them TYPE;\n"
+            "                        a list mixes types: a100:2,h100:2 or a100-1g.10gb:7\n"
             "  --gpu-discovery HOW   auto, nvml, nvidia-smi or none (default: auto: NVML, then\n"
-            "                        nvidia-smi ($MLQ_NVIDIA_SMI names another), then none)\n"
+            "                        nvidia-smi ($MLQ_NVIDIA_SMI names another), then none);\n"
+            "                        a GPU in MIG mode is offered as its MIG devices\n"
+            "  --nvml-library PATH   the NVML library to load (default: " MLQ_GPU_NVML_LIBRARY ")\n"
             "  --pool NAME           the worker pool jobs choose with --pool (default: default)\n"
             "  --label K=V           a label jobs can --require; repeatable\n"
             "  --rendezvous-ports LO-HI  TCP ports this machine offers to gang jobs\n"
@@ -217,6 +223,7 @@ enum {
     OPT_LOG_CAP,
     OPT_DRAIN,
     OPT_GPU_DISC,
+    OPT_NVML_LIB,
     OPT_POOL,
     OPT_LABEL,
     OPT_KEY,
@@ -245,6 +252,7 @@ static const struct option long_opts[] = {
     {"log-cap", required_argument, NULL, OPT_LOG_CAP},
     {"drain-and-exit", no_argument, NULL, OPT_DRAIN},
     {"gpu-discovery", required_argument, NULL, OPT_GPU_DISC},
+    {"nvml-library", required_argument, NULL, OPT_NVML_LIB},
     {"pool", required_argument, NULL, OPT_POOL},
     {"label", required_argument, NULL, OPT_LABEL},
     {"key", required_argument, NULL, OPT_KEY},
@@ -287,23 +295,19 @@ static int add_label(struct opts *o, const char *arg, struct mlq_err *err)
     return 0;
 }
 
-/* --gpus N or TYPE:N (fake GPUs; TYPE lowercased). */
+/* --gpus N, TYPE:N or a list of those (fake GPUs; TYPE lowercased),
+ * checked here and kept as given. */
 static int parse_fake_gpus(struct opts *o, const char *arg, struct mlq_err *err)
 {
     struct mlq_err e = {0};
-    const char *colon = strchr(arg, ':');
-    if (colon) {
-        size_t n = (size_t)(colon - arg);
-        if (n == 0 || n >= sizeof o->fake_type)
-            return badv(err, "expected N or TYPE:N");
-        for (size_t i = 0; i < n; i++)
-            o->fake_type[i] = (char)tolower((unsigned char)arg[i]);
-        o->fake_type[n] = '\0';
-        if (mlq_proto_gpu_type_check(o->fake_type, &e) < 0)
-            return badv(err, e.msg);
-        arg = colon + 1;
-    }
-    return mlq_res_parse_gpus(arg, &o->gpus, &e) < 0 ? badv(err, e.msg) : 0;
+    struct mlq_gpu_set set = {0};
+    if (strlen(arg) > FAKE_GPUS_MAX)
+        return badv(err, "longer than 512 bytes");
+    if (mlq_gpu_fake_spec(arg, &set, &e) < 0)
+        return badv(err, e.msg);
+    mlq_gpu_set_clear(&set);
+    snprintf(o->fake_gpus, sizeof o->fake_gpus, "%s", arg);
+    return 0;
 }
 
 /* The options saying where jobs may go: pool, labels, GPUs, gang ports. */
@@ -317,6 +321,9 @@ static int parse_placement(struct opts *o, int c, const char *arg, struct mlq_er
     case OPT_GPU_DISC:
         o->method_given = true;
         return mlq_gpu_method_parse(arg, &o->gpu_method, &e) < 0 ? badv(err, e.msg) : 0;
+    case OPT_NVML_LIB:
+        o->nvml_library = arg;
+        return *arg && strlen(arg) < MLQ_MAX_PATH ? 0 : badv(err, "empty or too long path");
     case OPT_POOL:
         o->pool = arg;
         return mlq_proto_pool_check(arg, &e) < 0 ? badv(err, e.msg) : 0;
@@ -351,6 +358,7 @@ static int parse_one(void *ctx, int c, const char *arg, struct mlq_err *err)
         return mlq_res_parse_mem(arg, &o->mem, &e) < 0 ? badv(err, e.msg) : 0;
     case OPT_GPUS:
     case OPT_GPU_DISC:
+    case OPT_NVML_LIB:
     case OPT_POOL:
     case OPT_LABEL:
     case OPT_RDV_PORTS:
@@ -650,8 +658,8 @@ static void ensure_stdio(void)
 static int find_gpus(const struct opts *o, struct mlq_gpu_set *set, struct mlq_err *err)
 {
     if (o->gpus_given)
-        return mlq_gpu_fake_typed(o->gpus, o->fake_type[0] ? o->fake_type : NULL, set, err);
-    struct mlq_gpu_opts go = {.method = o->gpu_method};
+        return mlq_gpu_fake_spec(o->fake_gpus, set, err);
+    struct mlq_gpu_opts go = {.method = o->gpu_method, .nvml_library = o->nvml_library};
     int rc = mlq_gpu_discover(&go, set, err);
     if (rc == 0 && set->note[0])
         mlq_info("GPU discovery: %s", set->note);
@@ -709,6 +717,37 @@ static void notify(const struct mlq_sdnotify *sd, const char *state)
         mlq_warn("%s", e.msg);
 }
 
+/* What the worker and its shims learn of the GPUs beyond the list: their
+ * load, read through NVML by index where NVML found whole GPUs only (a
+ * MIG device is no NVML index, and NVML reads no utilisation of it), and
+ * the CUDA names of the indexes where MIG devices are offered. */
+static int gpu_env(const struct opts *o, const struct mlq_gpu_set *gpus,
+                   struct mlq_agent_config *cfg)
+{
+    const char *lib = o->nvml_library ? o->nvml_library : MLQ_GPU_NVML_LIBRARY;
+    if (strcmp(gpus->source, "nvml") == 0 && gpus->nmig == 0)
+        cfg->gpuload = mlq_gpuload_open(lib, gpus->n);
+    /* The shims measure their jobs' GPUs the same way. */
+    if (cfg->gpuload)
+        setenv(MLQ_JOBUSAGE_GPU_ENV, lib, 1);
+    else
+        unsetenv(MLQ_JOBUSAGE_GPU_ENV);
+    if (!gpus->cuda) {
+        unsetenv(MLQ_GPUMIG_CUDA_ENV);
+        return 0;
+    }
+    static char names[MLQ_GPUMIG_CUDA_ENV_MAX + 1];
+    struct mlq_err e = {0};
+    if (mlq_gpumig_cuda_join(gpus->cuda, gpus->n, names, sizeof names, &e) < 0) {
+        mlq_error("GPU discovery: %s", e.msg);
+        mlq_gpuload_close(&cfg->gpuload);
+        return -1;
+    }
+    setenv(MLQ_GPUMIG_CUDA_ENV, names, 1);
+    mlq_info("GPU discovery: %" PRIu32 " MIG device(s); jobs see them by UUID", gpus->nmig);
+    return 0;
+}
+
 static int run(struct opts *o, struct mlq_spool *spool, int sig_fd, const struct mlq_sdnotify *sd)
 {
     struct mlq_gpu_set gpus = {0};
@@ -738,14 +777,10 @@ static int run(struct opts *o, struct mlq_spool *spool, int sig_fd, const struct
         .rdv_lo = o->rdv_lo,
         .rdv_hi = o->rdv_hi,
     };
-    /* GPU load in heartbeats where NVML found the GPUs; never for fake ones. */
-    if (strcmp(gpus.source, "nvml") == 0)
-        cfg.gpuload = mlq_gpuload_open(NULL, gpus.n);
-    /* The shims measure their jobs' GPUs the same way. */
-    if (cfg.gpuload)
-        setenv(MLQ_JOBUSAGE_GPU_ENV, MLQ_GPU_NVML_LIBRARY, 1);
-    else
-        unsetenv(MLQ_JOBUSAGE_GPU_ENV);
+    if (gpu_env(o, &gpus, &cfg) < 0) {
+        mlq_gpu_set_clear(&gpus);
+        return 1;
+    }
     char limits[16];
     setup_limits(o->limits, limits, sizeof limits);
     cfg.limits = limits;

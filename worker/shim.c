@@ -44,6 +44,7 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "gangenv.h"
+#include "gpumig.h"
 #include "jobtree.h"
 #include "jobusage.h"
 #include "lease.h"
@@ -170,7 +171,7 @@ static int build_env_array(struct shim *s)
 static bool worker_internal(const char *kv)
 {
     static const char *const keys[] = {MLQ_CGL_ENV_MODE, MLQ_CGL_ENV_HIER, MLQ_CGL_ENV_PARENT,
-                                       MLQ_JOBUSAGE_GPU_ENV};
+                                       MLQ_JOBUSAGE_GPU_ENV, MLQ_GPUMIG_CUDA_ENV};
     size_t klen = env_key_len(kv);
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         if (strlen(keys[i]) == klen && strncmp(kv, keys[i], klen) == 0)
@@ -183,7 +184,7 @@ static bool worker_internal(const char *kv)
  * then the variables mlq defines (which the user cannot override), HOME, USER and LOGNAME of the
  * job's account among them when it runs as another one. A job without GPUs gets
  * CUDA_VISIBLE_DEVICES="" so it sees none rather than all. */
-static int build_env(struct shim *s)
+static int build_env(struct shim *s, char *why, size_t why_len)
 {
     const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
     int rc = 0;
@@ -193,10 +194,17 @@ static int build_env(struct shim *s)
     }
     for (uint32_t i = 0; i < spec->envc && rc == 0; i++)
         rc = env_put(s, spec->env[i]);
-    char num[32], cpus[32], gpus[MLQ_MAX_GPUS * 4 + 1];
+    char num[32], cpus[32], gpus[MLQ_MAX_GPUS * 4 + 1], cuda[MLQ_GPUMIG_CUDA_ENV_MAX + 1];
     snprintf(num, sizeof num, "%" PRId32, s->assign.u.assign.attempt);
     mlq_res_fmt_cpus(spec->cpus_m, cpus, sizeof cpus);
     format_gpus(s, gpus, sizeof gpus);
+    /* CUDA names MIG devices by UUID: the worker says which (gpumig.h) */
+    struct mlq_err ce = {0};
+    if (mlq_gpumig_cuda_pick(getenv(MLQ_GPUMIG_CUDA_ENV), s->assign.u.assign.gpu_ids,
+                             s->assign.u.assign.ngpu_ids, cuda, sizeof cuda, &ce) < 0) {
+        snprintf(why, why_len, "GPU names: %s", ce.msg);
+        return MLQ_EINVAL;
+    }
     if (rc == 0)
         rc = env_putf(s, "MLQ_JOB_ID", s->assign.u.assign.job_id);
     if (rc == 0)
@@ -206,9 +214,9 @@ static int build_env(struct shim *s)
     if (rc == 0)
         rc = env_putf(s, "MLQ_GPUS", gpus);
     if (rc == 0)
-        rc = env_putf(s, "CUDA_VISIBLE_DEVICES", gpus);
+        rc = env_putf(s, "CUDA_VISIBLE_DEVICES", cuda);
     if (rc == 0)
-        rc = env_putf(s, "NVIDIA_VISIBLE_DEVICES", gpus);
+        rc = env_putf(s, "NVIDIA_VISIBLE_DEVICES", cuda);
     if (rc == 0)
         rc = build_env_array(s);
     if (rc == 0 && getenv(WORKER_ENV))
@@ -456,8 +464,9 @@ static int prepare(struct shim *s)
         return -1;
     }
     s->argv = calloc((size_t)spec->argc + 1, sizeof *s->argv);
-    if (!s->argv || build_env(s) < 0) {
-        start_failed(s, "out of memory");
+    char why[MLQ_ERR_MSG_MAX] = "out of memory";
+    if (!s->argv || build_env(s, why, sizeof why) < 0) {
+        start_failed(s, "%s", why);
         return -1;
     }
     for (uint32_t i = 0; i < spec->argc; i++)

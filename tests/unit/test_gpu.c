@@ -37,6 +37,11 @@
     "0, " UUID0 ", NVIDIA H100 80GB HBM3, 81559\n"                                                 \
     "1, " UUID1 ", NVIDIA H100 80GB HBM3, 81559\n"
 
+/* `nvidia-smi -L` of the same two GPUs, in MIG mode neither */
+#define TWO_GPUS_LIST                                                                              \
+    "GPU 0: NVIDIA H100 80GB HBM3 (UUID: " UUID0 ")\n"                                             \
+    "GPU 1: NVIDIA H100 80GB HBM3 (UUID: " UUID1 ")\n"
+
 struct fx {
     char dir[64];
 };
@@ -263,6 +268,7 @@ static void test_smi_script_two(void **state)
     char path[256];
     /* the script checks it was asked the right question */
     script(f, "smi",
+           "if [ \"$1\" = -L ]; then cat <<EOF\n" TWO_GPUS_LIST "EOF\nexit 0; fi\n"
            "[ \"$1\" = --query-gpu=index,uuid,name,memory.total ] || exit 3\n"
            "[ \"$2\" = --format=csv,noheader,nounits ] || exit 4\n"
            "cat <<EOF\n" TWO_GPUS "EOF\n",

@@ -319,12 +319,14 @@ static void test_placement_checks(void **state)
     expect_check_bad(mlq_proto_pool_check, NULL, "pool name is empty");
     expect_check_bad(mlq_proto_pool_check, "a\tb", "printable");
 
-    const char *good_types[] = {"h100", "a100", "rtx4090", "fake", "l4", "mi300x", "a_b-c"};
+    const char *good_types[] = {"h100", "a100",   "rtx4090", "fake",
+                                "l4",   "mi300x", "a_b-c",   "a100-1g.10gb"};
     for (size_t i = 0; i < N(good_types); i++)
         assert_int_equal(mlq_proto_gpu_type_check(good_types[i], NULL), 0);
     expect_check_bad(mlq_proto_gpu_type_check, "", "GPU type is empty");
     expect_check_bad(mlq_proto_gpu_type_check, "A100", "a-z 0-9 _ -");
-    expect_check_bad(mlq_proto_gpu_type_check, "a.100", "a-z 0-9 _ -");
+    expect_check_bad(mlq_proto_gpu_type_check, "a/100", "a-z 0-9 _ - .");
+    expect_check_bad(mlq_proto_gpu_type_check, "1g+me", "a-z 0-9 _ - .");
     expect_check_bad(mlq_proto_gpu_type_check, "abcdefghijabcdefghijabcdefghijabc", "longer");
 
     struct mlq_jobspec s; /* the spec check applies them, and owns the ranges */
