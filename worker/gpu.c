@@ -759,18 +759,15 @@ static int smi_merge(const struct mlq_gpu_set *whole, const struct mlq_gpumig_li
                              w->index, w->uuid);
             break;
         }
-        struct found f = {.index = ga->next++,
-                          .uuid = w->uuid,
-                          .model = w->model,
-                          .mem = w->mem,
-                          .phys = w->index};
-        if (g->nmig == 0)
-            rc = gather_dev(ga, &f, "nvidia-smi", err);
+        struct found f = {
+            .index = ga->next, .uuid = w->uuid, .model = w->model, .mem = w->mem, .phys = w->index};
+        if (g->nmig == 0 && (rc = gather_dev(ga, &f, "GPU list", err)) == 0)
+            ga->next++;
         for (uint32_t k = 0; rc == 0 && k < g->nmig; k++)
             rc = smi_mig(ga, w, &g->mig[k], err);
     }
     if (rc == 0)
-        rc = gather_finish(ga, "nvidia-smi", out, err);
+        rc = gather_finish(ga, "GPU list", out, err);
     if (rc == 0 && whole->note[0])
         note_add(out, "%s", whole->note);
     gather_free(ga);
