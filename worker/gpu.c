@@ -1,47 +1,30 @@
-/* gpu: GPU discovery through NVML (dlopen), nvidia-smi (a child process
- * with a deadline) or fake GPUs, and the normalisation of model names into
- * types.
+/* gpu: GPU discovery through NVML (dlopen), nvidia-smi (gpusmi.h runs it)
+ * or fake GPUs, and the normalisation of model names into types.
  *
- * Nothing here may hang the worker: NVML calls are bounded by the driver,
- * nvidia-smi runs in its own process group with stdout/stderr read through
- * poll() until a deadline, after which the whole group gets SIGKILL and the
- * worker waits at most KILL_WAIT_MS more for it (a process stuck in the
- * kernel cannot be reaped until it leaves; the agent's SIGCHLD reaping picks
- * it up later). Whatever the tools print is untrusted: bounded, checked
- * field by field, and rejected whole when any line is wrong, since a
- * half-understood GPU list would hand out devices that do not exist. */
+ * Whatever the tools print is untrusted: bounded, checked field by field,
+ * and rejected whole when any line is wrong, since a half-understood GPU
+ * list would hand out devices that do not exist. */
 #include "gpu.h"
 
 #include <ctype.h>
 #include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "bounds.h"
 #include "clock.h"
 #include "gpumig.h"
+#include "gpusmi.h"
 #include "res.h"
 
-#define SMI_OUT_MAX   (64 * 1024) /* stdout bytes kept; more is an error */
-#define SMI_ERR_MAX   512         /* stderr bytes kept for the message */
 #define SMI_LINE_MAX  512
 #define SMI_LINES_MAX 1024
 #define SMI_INDEX_MAX 9999 /* parse bound; indexes >= MLQ_MAX_GPUS are left out */
 #define NAME_MAX_LEN  96   /* NVML_DEVICE_NAME_V2_BUFFER_SIZE */
-#define KILL_WAIT_MS  1000
-#define WAIT_STEP_MS  10
 
 /* ---- sets ---- */
 
@@ -486,231 +469,6 @@ int mlq_gpu_parse_smi(const char *text, size_t len, struct mlq_gpu_set *out, str
     return rc;
 }
 
-/* ---- running nvidia-smi ---- */
-
-struct smi_run {
-    pid_t pid;      /* -1 once reaped (or given up on) */
-    int fd[3];      /* read ends: stdout, stderr, exec error; -1 once closed */
-    int exec_errno; /* set when execv failed in the child */
-    int status;     /* waitpid status */
-    size_t nout, nerr;
-    char err[SMI_ERR_MAX + 1];
-    char out[SMI_OUT_MAX];
-};
-
-/* name itself when it holds a '/', else the first executable file of that
- * name in PATH (empty PATH entries, the current directory, are skipped). */
-static int find_program(const char *name, char *path, size_t len, struct mlq_err *err)
-{
-    if (strchr(name, '/')) {
-        if (strlen(name) >= len || access(name, X_OK) != 0)
-            return mlq_err_set(err, MLQ_ENOTFOUND, "%.80s: %s", name,
-                               strlen(name) >= len ? "path too long" : strerror(errno));
-        snprintf(path, len, "%s", name);
-        return 0;
-    }
-    const char *d = getenv("PATH");
-    if (!d || !*d)
-        d = "/usr/local/bin:/usr/bin:/bin";
-    for (;;) {
-        const char *colon = strchr(d, ':');
-        int dl = (int)(colon ? (size_t)(colon - d) : strlen(d));
-        int n = snprintf(path, len, "%.*s/%s", dl, d, name);
-        struct stat st;
-        if (dl > 0 && n > 0 && (size_t)n < len && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(path, X_OK) == 0)
-            return 0;
-        if (!colon)
-            break;
-        d = colon + 1;
-    }
-    return mlq_err_set(err, MLQ_ENOTFOUND, "%.60s not found in PATH", name);
-}
-
-/* In the child: own process group (so a timeout kills all it started),
- * default signals, stdin from /dev/null, then exec. Assumes fds 0..2 are
- * open in the worker, so no pipe end is one of them. */
-static void __attribute__((noreturn))
-smi_child(const char *path, const char *const *args, int out, int errfd, int ex)
-{
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    setpgid(0, 0);
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null >= 0 && dup2(null, 0) >= 0 && dup2(out, 1) >= 0 && dup2(errfd, 2) >= 0) {
-        char *argv[4] = {(char *)path, NULL, NULL, NULL};
-        for (int i = 0; i < 2 && args[i]; i++)
-            argv[i + 1] = (char *)args[i];
-        execv(path, argv);
-    }
-    int e = errno;
-    ssize_t w = write(ex, &e, sizeof e);
-    (void)w;
-    _exit(127);
-}
-
-static int smi_spawn(struct smi_run *r, const char *path, const char *const *args,
-                     struct mlq_err *err)
-{
-    int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-    int rc = 0;
-    for (int i = 0; i < 3 && rc == 0; i++)
-        if (pipe2(p[i], O_CLOEXEC) != 0)
-            rc = mlq_err_set(err, MLQ_EIO, "pipe: %s", strerror(errno));
-    r->pid = rc == 0 ? fork() : -1;
-    if (r->pid == 0)
-        smi_child(path, args, p[0][1], p[1][1], p[2][1]);
-    if (rc == 0 && r->pid < 0)
-        rc = mlq_err_set(err, MLQ_EIO, "fork: %s", strerror(errno));
-    if (r->pid > 0)
-        setpgid(r->pid, r->pid); /* also here: a kill may come before the child runs */
-    for (int i = 0; i < 3; i++) {
-        if (p[i][1] >= 0)
-            close(p[i][1]);
-        r->fd[i] = p[i][0];
-        if (rc < 0 && p[i][0] >= 0) {
-            close(p[i][0]);
-            r->fd[i] = -1;
-        }
-    }
-    return rc;
-}
-
-static void smi_close(struct smi_run *r, int i)
-{
-    if (r->fd[i] >= 0)
-        close(r->fd[i]);
-    r->fd[i] = -1;
-}
-
-/* Reads what fd i has; closes it at EOF. */
-static int smi_read(struct smi_run *r, int i, struct mlq_err *err)
-{
-    char scratch[512];
-    char *buf = scratch;
-    size_t room = sizeof scratch;
-    if (i == 0) {
-        buf = r->out + r->nout;
-        room = sizeof r->out - r->nout;
-        if (room == 0)
-            return mlq_err_set(err, MLQ_ETOOBIG, "nvidia-smi printed more than %d bytes",
-                               SMI_OUT_MAX);
-    } else if (i == 1 && r->nerr < SMI_ERR_MAX) {
-        buf = r->err + r->nerr;
-        room = SMI_ERR_MAX - r->nerr;
-    }
-    ssize_t n = read(r->fd[i], buf, room);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return 0;
-    if (n <= 0) {
-        smi_close(r, i);
-        return 0;
-    }
-    if (i == 0)
-        r->nout += (size_t)n;
-    else if (i == 1 && buf != scratch)
-        r->nerr += (size_t)n;
-    else if (i == 2 && (size_t)n >= sizeof r->exec_errno)
-        memcpy(&r->exec_errno, scratch, sizeof r->exec_errno);
-    return 0;
-}
-
-/* Reads stdout and stderr to their end, or until the deadline. */
-static int smi_collect(struct smi_run *r, int64_t deadline, int timeout_ms, struct mlq_err *err)
-{
-    int rc = 0;
-    while (rc == 0 && (r->fd[0] >= 0 || r->fd[1] >= 0 || r->fd[2] >= 0)) {
-        int64_t left = deadline - mlq_clock_mono_ms();
-        if (left <= 0)
-            return mlq_err_set(err, MLQ_EUNAVAIL, "no answer within %d ms: killed", timeout_ms);
-        struct pollfd pf[3];
-        int which[3], n = 0;
-        for (int i = 0; i < 3; i++) {
-            if (r->fd[i] >= 0) {
-                pf[n] = (struct pollfd){.fd = r->fd[i], .events = POLLIN};
-                which[n++] = i;
-            }
-        }
-        int k = poll(pf, (nfds_t)n, (int)left);
-        if (k < 0 && errno != EINTR)
-            return mlq_err_set(err, MLQ_EIO, "poll: %s", strerror(errno));
-        for (int j = 0; k > 0 && j < n && rc == 0; j++)
-            if (pf[j].revents)
-                rc = smi_read(r, which[j], err);
-    }
-    return rc;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {0, (long)ms * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Reaps the child, waiting at most until the deadline (it may have closed
- * its output and still be running). */
-static int smi_wait(struct smi_run *r, int64_t deadline, int timeout_ms, struct mlq_err *err)
-{
-    for (;;) {
-        pid_t p = waitpid(r->pid, &r->status, WNOHANG);
-        if (p == r->pid) {
-            r->pid = -1;
-            return 0;
-        }
-        if (p < 0 && errno != EINTR) {
-            r->pid = -1; /* reaped by someone else (SIGCHLD ignored) */
-            return mlq_err_set(err, MLQ_EIO, "cannot learn its exit status: %s", strerror(errno));
-        }
-        if (mlq_clock_mono_ms() >= deadline)
-            return mlq_err_set(err, MLQ_EUNAVAIL, "did not exit within %d ms: killed", timeout_ms);
-        sleep_ms(WAIT_STEP_MS);
-    }
-}
-
-/* Kills the child's whole process group while the child is still unreaped
- * (so its pid cannot have been reused), and waits a little for it. */
-static void smi_kill(struct smi_run *r)
-{
-    if (r->pid <= 0)
-        return;
-    kill(-r->pid, SIGKILL);
-    kill(r->pid, SIGKILL);
-    int64_t until = mlq_clock_mono_ms() + KILL_WAIT_MS;
-    while (waitpid(r->pid, NULL, WNOHANG) == 0 && mlq_clock_mono_ms() < until)
-        sleep_ms(WAIT_STEP_MS);
-    r->pid = -1;
-}
-
-/* The first line of stderr (else stdout), printable characters only. */
-static void smi_first_line(const struct smi_run *r, char *buf, size_t len)
-{
-    const char *src = r->nerr > 0 ? r->err : r->out;
-    size_t n = r->nerr > 0 ? r->nerr : r->nout, j = 0;
-    for (size_t i = 0; i < n && src[i] != '\n' && j + 1 < len; i++)
-        if (src[i] >= 0x20 && src[i] <= 0x7e)
-            buf[j++] = src[i];
-    buf[j] = '\0';
-}
-
-/* 0 when the run exited 0 (its output is then in r->out). */
-static int smi_status(const struct smi_run *r, struct mlq_err *err)
-{
-    char line[96];
-    if (r->exec_errno)
-        return mlq_err_set(err, r->exec_errno == ENOENT ? MLQ_ENOTFOUND : MLQ_EIO,
-                           "cannot run it: %s", strerror(r->exec_errno));
-    smi_first_line(r, line, sizeof line);
-    if (WIFSIGNALED(r->status))
-        return mlq_err_set(err, MLQ_EIO, "killed by signal %d%s%s", WTERMSIG(r->status),
-                           *line ? ": " : "", line);
-    if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0)
-        return mlq_err_set(err, MLQ_EIO, "exit status %d%s%s", WEXITSTATUS(r->status),
-                           *line ? ": " : "", line);
-    return 0;
-}
-
 /* A MIG device that `nvidia-smi -L` lists under physical GPU w. */
 static int smi_mig(struct gather *ga, const struct mlq_gpuinfo *w, const struct mlq_gpumig_dev *d,
                    struct mlq_err *err)
@@ -777,22 +535,6 @@ static int smi_merge(const struct mlq_gpu_set *whole, const struct mlq_gpumig_li
     return rc;
 }
 
-/* Runs nvidia-smi at path with args until deadline; its output is in r. */
-static int smi_run(struct smi_run *r, const char *path, const char *const *args, int64_t deadline,
-                   int timeout, struct mlq_err *err)
-{
-    memset(r, 0, sizeof *r);
-    int rc = smi_spawn(r, path, args, err);
-    if (rc == 0)
-        rc = smi_collect(r, deadline, timeout, err);
-    if (rc == 0)
-        rc = smi_wait(r, deadline, timeout, err);
-    smi_kill(r);
-    for (int i = 0; i < 3; i++)
-        smi_close(r, i);
-    return rc == 0 ? smi_status(r, err) : rc;
-}
-
 /* The set of the GPU query after `nvidia-smi -L` (run within the same
  * deadline) said which GPUs are in MIG mode. */
 static int smi_discover(const struct mlq_gpu_opts *o, struct mlq_gpu_set *out, struct mlq_err *err)
@@ -805,28 +547,31 @@ static int smi_discover(const struct mlq_gpu_opts *o, struct mlq_gpu_set *out, s
     if (!name || !*name)
         name = "nvidia-smi";
     char path[MLQ_MAX_PATH];
-    int rc = find_program(name, path, sizeof path, err);
+    int rc = mlq_gpusmi_find(name, path, sizeof path, err);
     if (rc < 0)
         return rc;
-    struct smi_run *r = calloc(1, sizeof *r);
+    char *buf = malloc(MLQ_GPUSMI_OUT_MAX);
     struct mlq_gpumig_list *l = calloc(1, sizeof *l);
     struct mlq_gpu_set whole = {0};
+    size_t n = 0;
     int timeout = o->timeout_ms > 0 ? o->timeout_ms : MLQ_GPU_TIMEOUT_MS;
     int64_t deadline = mlq_clock_mono_ms() + timeout;
-    if (!r || !l)
+    if (!buf || !l)
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    if (rc == 0 && (rc = smi_run(r, path, query, deadline, timeout, err)) == 0)
-        rc = mlq_gpu_parse_smi(r->out, r->nout, &whole, err);
+    if (rc == 0 && (rc = mlq_gpusmi_run(path, query, deadline, timeout, buf, MLQ_GPUSMI_OUT_MAX, &n,
+                                        err)) == 0)
+        rc = mlq_gpu_parse_smi(buf, n, &whole, err);
     struct mlq_err e = {0};
-    if (rc == 0 && (rc = smi_run(r, path, list, deadline, timeout, &e)) < 0)
+    if (rc == 0 &&
+        (rc = mlq_gpusmi_run(path, list, deadline, timeout, buf, MLQ_GPUSMI_OUT_MAX, &n, &e)) < 0)
         rc = mlq_err_set(err, rc, "-L: %s", e.msg);
     if (rc == 0)
-        rc = mlq_gpumig_parse_list(r->out, r->nout, l, err);
+        rc = mlq_gpumig_parse_list(buf, n, l, err);
     if (rc == 0)
         rc = smi_merge(&whole, l, out, err);
     mlq_gpu_set_clear(&whole);
     free(l);
-    free(r);
+    free(buf);
     return rc;
 }
 
