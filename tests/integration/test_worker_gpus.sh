@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016 # job scripts are single-quoted on purpose
 # GPU discovery end to end: a worker finds two H100s through a fake
-# nvidia-smi (MLQ_NVIDIA_SMI), logs them, sends them with its pool and
-# labels in register; `mlq workers` shows them; a job asking for h100 runs
+# nvidia-smi (MLQ_NVIDIA_SMI: the GPU query and -L), logs them, sends them
+# with its pool and labels in register; `mlq workers` shows them; a job asking for h100 runs
 # on one of them and sees its index in CUDA_VISIBLE_DEVICES; a job asking
 # for a100 waits (mlq why: gpu_type). A fake nvidia-smi that hangs does not
 # hang the worker: --gpu-discovery nvidia-smi gives up at its deadline
@@ -14,6 +14,11 @@ U0=GPU-11111111-2222-3333-4444-555555555555
 U1=GPU-66666666-7777-8888-9999-000000000000
 cat >"$T/nvidia-smi" <<EOF
 #!/bin/sh
+if [ "\$1" = -L ]; then
+    echo "GPU 0: NVIDIA H100 80GB HBM3 (UUID: $U0)"
+    echo "GPU 1: NVIDIA H100 80GB HBM3 (UUID: $U1)"
+    exit 0
+fi
 [ "\$1" = --query-gpu=index,uuid,name,memory.total ] || exit 3
 echo "0, $U0, NVIDIA H100 80GB HBM3, 81559"
 echo "1, $U1, NVIDIA H100 80GB HBM3, 81559"
