@@ -16,6 +16,12 @@
 # 3. Jobs asking for every GPU each never overlap (two jobs never share a
 #    GPU), and a job asking for one GPU more than the machine has waits
 #    with `mlq why` naming the GPUs.
+# 0. First, MIG: prints what `nvidia-smi -L`, the MIG mode and both
+#    discovery methods see. Where a GPU is in MIG mode, both methods must
+#    offer exactly the MIG devices `nvidia-smi -L` lists (by UUID, typed
+#    PARENT-PROFILE) and not their GPUs, and a job asking for one MIG type
+#    sees its MIG UUID in CUDA_VISIBLE_DEVICES (and runs on it with PyTorch
+#    when there); the whole-GPU checks 1-3 are then left out.
 IT_DEADLINE=280
 . "$(dirname "$0")/../integration/lib.sh" "$@"
 
@@ -34,6 +40,62 @@ TRUTH=$(nvidia-smi "$QUERY" --format=csv,noheader,nounits 2>/dev/null) || {
 }
 log "nvidia-smi: $TRUTH"
 NGPU=$(printf '%s\n' "$TRUTH" | wc -l)
+
+# --- 0. MIG ----------------------------------------------------------------
+LIST=$(nvidia-smi -L 2>&1) || fail "nvidia-smi -L failed: $LIST"
+log "nvidia-smi -L:"$'\n'"$LIST"
+MODES=$(nvidia-smi --query-gpu=index,mig.mode.current --format=csv,noheader 2>&1 || true)
+log "MIG mode per GPU: $(paste -sd' ' <<<"$MODES")"
+for how in nvml nvidia-smi; do
+    run "$MLQ_WORKER_BIN" --list-gpus --gpu-discovery "$how"
+    log "MIG discovery, --list-gpus --gpu-discovery $how (exit $RC): $ERR"$'\n'"$OUT"
+done
+MIG_UUIDS=$(sed -n 's/^ *MIG .*(UUID: \(MIG-[^)]*\))$/\1/p' <<<"$LIST")
+if grep -qi enabled <<<"$MODES" || [ -n "$MIG_UUIDS" ]; then
+    [ -n "$MIG_UUIDS" ] || fail "a GPU is in MIG mode without MIG devices: create some to test"
+    for how in nvml nvidia-smi; do
+        ok "$MLQ_WORKER_BIN" --list-gpus --gpu-discovery "$how"
+        printf '%s\n' "$OUT" >"$T/mig-$how.tsv"
+        for u in $MIG_UUIDS; do
+            grep -q "	$u	" "$T/mig-$how.tsv" || fail "$how does not offer MIG device $u"
+        done
+        while read -r g; do
+            # a GPU with MIG lines under it must not be offered whole
+            if awk -v g="$g" '$0 ~ "UUID: " g {on=1; next} /^GPU /{on=0} on && /MIG /{f=1} END{exit !f}' \
+                <<<"$LIST" && grep -q "	$g	" "$T/mig-$how.tsv"; then
+                fail "$how offers GPU $g whole while it is in MIG mode"
+            fi
+        done < <(sed -n 's/^GPU .*(UUID: \(GPU-[^)]*\))$/\1/p' <<<"$LIST")
+    done
+    MIG_TYPE=$(awk -F'\t' '$3 ~ /^MIG-/{print $2; exit}' "$T/mig-nvml.tsv")
+    log "MIG type to test: $MIG_TYPE"
+    start_scheduler "$T/state"
+    mkdir -p "$T/spool"
+    worker_keys gpu-node
+    "$MLQ_WORKER_BIN" --scheduler "$SCHED_ADDR" --name gpu-node "${IT_WORKER_KEYS[@]}" \
+        --spool "$T/spool" --cpus 4 --mem 8G >>"$T/logs/worker-gpu-node.log" 2>&1 &
+    WORKER_PID=$!
+    IT_PIDS+=("$WORKER_PID")
+    wait_until "worker_up gpu-node || ! pid_alive $WORKER_PID" 30 || true
+    worker_up gpu-node || fail "worker gpu-node not UP"
+    ok mlq workers --json
+    log "GPU types offered: $(json "[g['type'] for g in d['workers'][0]['gpu_list']]" <<<"$OUT")"
+    ok mlq submit --gpus "$MIG_TYPE:1" --cpus 1 --mem 4G -- sh -c \
+        'echo "CVD=<$CUDA_VISIBLE_DEVICES>"; python3 -c "import torch; x = torch.ones(1024, 1024, device=\"cuda\"); print(\"TORCH count=%d sum=%d\" % (torch.cuda.device_count(), int((x @ x).sum().item())))" 2>/dev/null || echo "TORCH absent"'
+    J=$OUT
+    expect_rc 0 mlq wait "$J" --timeout 120s
+    ok mlq logs "$J"
+    log "MIG job output: $OUT"
+    cvd=$(sed -n 's/.*CVD=<\([^>]*\)>.*/\1/p' <<<"$OUT")
+    grep -qx -- "$cvd" <<<"$MIG_UUIDS" || fail "a $MIG_TYPE job saw CUDA_VISIBLE_DEVICES=<$cvd>"
+    case "$OUT" in
+    *"TORCH absent"*) ;;
+    *) assert_contains "$OUT" "TORCH count=1 sum=1073741824" "PyTorch on the MIG device" ;;
+    esac
+    log "MIG devices offered and isolated; the whole-GPU checks are left out on a MIG machine"
+    exit 0
+fi
+log "no GPU in MIG mode: MIG discovery offers the GPUs whole"
 
 # truth_tsv: nvidia-smi's view as --list-gpus prints it, without the type:
 # index, UUID, memory, model.

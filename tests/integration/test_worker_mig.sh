@@ -77,11 +77,11 @@ assert_contains "$(cat "$T/logs/worker-m.log")" "3 MIG device(s); jobs see them 
 ok mlq workers --json
 W=$OUT
 sel="[w for w in d['workers'] if w['name'] == 'm'][0]"
-assert_eq 4 "$(json "$sel['gpus']" <<<"$W")" "GPU count"
+assert_eq 4 "$(json "${sel}['gpus']" <<<"$W")" "GPU count"
 assert_eq '["a100-1g.10gb", "a100-1g.10gb", "a100-2g.20gb", "h100"]' \
-    "$(json "[g['type'] for g in $sel['gpu_list']]" <<<"$W")" "GPU types"
+    "$(json "[g['type'] for g in ${sel}['gpu_list']]" <<<"$W")" "GPU types"
 assert_eq "[\"$MIG0\", \"$MIG1\", \"$MIG2\", \"$H100\"]" \
-    "$(json "[g['uuid'] for g in $sel['gpu_list']]" <<<"$W")" "GPU UUIDs"
+    "$(json "[g['uuid'] for g in ${sel}['gpu_list']]" <<<"$W")" "GPU UUIDs"
 
 # job_env SPEC: submits a job asking --gpus SPEC that prints what it sees,
 # waits for it, and sets SEEN to its output.
