@@ -404,6 +404,38 @@ static void test_no_gpus_hides_all(void **state)
     free(out);
 }
 
+/* On a worker that offers MIG devices, CUDA_VISIBLE_DEVICES names the
+ * job's GPUs as the worker's MLQ_GPU_CUDA_NAMES says (a MIG UUID, a whole
+ * GPU's physical index), MLQ_GPUS keeps the indexes, and the job never
+ * sees the worker's variable; a malformed one fails the start. */
+static void test_mig_cuda_names(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c",
+                    "echo \"$CUDA_VISIBLE_DEVICES|$NVIDIA_VISIBLE_DEVICES|$MLQ_GPUS|"
+                    "${MLQ_GPU_CUDA_NAMES-unset}\""};
+    int32_t gpus[] = {2, 3};
+    struct job j = {.argv = argv, .argc = 3, .gpus = gpus, .ngpus = 2};
+    write_assign(f, &j);
+    setenv("MLQ_GPU_CUDA_NAMES", "MIG-a0,MIG-b1,MIG-GPU-c2/1/0,1", 1);
+    run_shim(f);
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, "MIG-GPU-c2/1/0,1|MIG-GPU-c2/1/0,1|2,3|unset\n");
+    free(out);
+
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -f '%s/status' '%s/stdout'", f->dir, f->dir);
+    assert_int_equal(system(cmd), 0);
+    write_assign(f, &j);
+    setenv("MLQ_GPU_CUDA_NAMES", "MIG-a0,MIG-b1", 1); /* lacks GPU 2 */
+    run_shim(f);
+    unsetenv("MLQ_GPU_CUDA_NAMES");
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    if (!strstr(st.detail, "GPU names: MLQ_GPU_CUDA_NAMES names no GPU 2"))
+        fail_msg("detail: %s", st.detail);
+}
+
 static void test_missing_workdir(void **state)
 {
     struct fx *f = *state;
@@ -959,6 +991,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_array_environment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plain_job_no_array_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_gpus_hides_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mig_cuda_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_workdir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonexistent_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_assign_is_start_failed, setup, teardown),
