@@ -243,7 +243,7 @@ static const struct bad_case bad_cases[] = {
     {"gpus type no count", {"--gpus", "h100:", "true"}, MLQ_EINVAL},
     {"gpus type zero", {"--gpus", "h100:0", "true"}, MLQ_EINVAL},
     {"gpus no type", {"--gpus", ":2", "true"}, MLQ_EINVAL},
-    {"gpus bad type", {"--gpus", "h.100:2", "true"}, MLQ_EINVAL},
+    {"gpus bad type", {"--gpus", "h/100:2", "true"}, MLQ_EINVAL},
     {"gpus type too many", {"--gpus", "h100:65", "true"}, MLQ_EINVAL},
     {"gpus two colons", {"--gpus", "a:b:2", "true"}, MLQ_EINVAL},
     {"gpus type too long", {"--gpus", "abcdefghijabcdefghijabcdefghijabc:1", "true"}, MLQ_EINVAL},
