@@ -5,7 +5,8 @@
 # PATH only; --export A,B passes exactly those; --env VAR passes the
 # submitter's value; the user's MLQ_* and CUDA_VISIBLE_DEVICES are replaced
 # by mlq's; a variable set only in the worker daemon's environment never
-# reaches a job; bad names are invalid requests (exit 6). A schedule's run
+# reaches a job; bad names are invalid requests (exit 6); an array's tasks
+# all get the environment. A schedule's run
 # sees MLQ_SCHEDULE and MLQ_SCHEDULED_TIME(_UTC) of the fire it is for (the
 # scheduler runs with MLQ_TEST_TIME_SCALE=60: '* * * * *' fires about every
 # second).
@@ -68,6 +69,15 @@ assert_eq "$PATH" "$(value_of PATH)" "the submitter's PATH"
 assert_eq "" "$(value_of WORKER_ONLY_VAR)" "a variable of the worker daemon's environment"
 grep -q WORKER_ONLY_VAR=from-the-worker "/proc/$WORKER_PID/environ" ||
     fail "the worker does not have WORKER_ONLY_VAR: the check above proves nothing"
+
+# --- an array's tasks all get the environment (kept once, for the array) ----------------
+ok mlq submit "${small[@]}" --array 0-2 -- sh -c 'echo "$SUBMITTER_VAR/$MLQ_ARRAY_INDEX"'
+ARR=$OUT
+ok mlq wait "$ARR" --timeout 30s
+for i in 0 1 2; do
+    ok mlq logs "$ARR/$i"
+    assert_eq "from-the-submitter/$i" "$OUT" "the environment of task $i"
+done
 
 # --- --export A,B: exactly those --------------------------------------------------------
 export ENV_A=a ENV_B=b ENV_C=c
