@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bounds.h"
 #include "envname.h"
@@ -40,8 +41,10 @@ static int bad_name(const char *opt, const char *name, size_t len, struct mlq_er
 int mlq_submitenv_export(struct mlq_submitenv *e, const char *arg, struct mlq_err *err)
 {
     strv_free(&e->names, &e->nnames);
-    if (strcmp(arg, "ALL") == 0 || strcmp(arg, "NONE") == 0) {
-        e->mode = arg[0] == 'A' ? MLQ_EXPORT_ALL : MLQ_EXPORT_NONE;
+    /* Either case, as a variable named "all" or "none" is unlikely and a
+     * lowercase keyword silently sending nothing would be a surprise. */
+    if (strcasecmp(arg, "ALL") == 0 || strcasecmp(arg, "NONE") == 0) {
+        e->mode = (arg[0] == 'A' || arg[0] == 'a') ? MLQ_EXPORT_ALL : MLQ_EXPORT_NONE;
         return 0;
     }
     e->mode = MLQ_EXPORT_LIST;

@@ -188,6 +188,9 @@ static void test_export_none_and_list(void **state)
     assert_int_equal(parse(&spec, &opts, &err, "--export", "NONE", "true", NULL), 0);
     assert_int_equal(spec.envc, 0);
     mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--export", "none", "true", NULL), 0);
+    assert_int_equal(spec.envc, 0);
+    mlq_proto_jobspec_free(&spec);
     assert_int_equal(
         parse(&spec, &opts, &err, "--export", "SUBMIT_TEST_A,SUBMIT_TEST_B,UNSET_X", "true", NULL),
         0);

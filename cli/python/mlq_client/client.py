@@ -496,9 +496,10 @@ def _env_exportable(name: str) -> bool:
 
 def _exported_env(export: Union[str, Sequence[str], None]) -> Dict[str, str]:
     """``export=`` (``"ALL"``, ``"NONE"``, names) -> the variables sent."""
-    if export is None or export == "NONE":
+    keyword = export.upper() if isinstance(export, str) else None
+    if export is None or keyword == "NONE":
         return {}
-    if export == "ALL":
+    if keyword == "ALL":
         names: Iterable[str] = os.environ.keys()
     elif isinstance(export, str):
         raise ValueError("bad export %r (expected \"ALL\", \"NONE\" or a list of names)" % export)
