@@ -2,7 +2,8 @@
  * attempt folder and checks the status and log files it leaves: exit codes,
  * signals, the kill grace, time limits and their warning signal, whole
  * process trees (setsid, double forks, ignored SIGTERM) ended before the
- * status is written, the job's environment, start failures; as root, jobs
+ * status is written, start failures (the job's environment is
+ * test_shim_env.c's); as root, jobs
  * run as their owner's account (a throwaway user made with useradd and
  * removed in the teardown), unknown accounts and root without allow_root
  * are start failures, and a shim that is not root runs jobs as itself; what
@@ -330,125 +331,6 @@ static void test_group_cleaned_up(void **state)
     free(s);
     assert_true(bg > 0);
     assert_false(mlq_fs_pid_alive(bg));
-}
-
-static void test_environment(void **state)
-{
-    struct fx *f = *state;
-    char *argv[] = {"/bin/sh", "-c",
-                    "echo \"$MLQ_JOB_ID|$MLQ_ATTEMPT|$MLQ_CPUS|$MLQ_GPUS|$CUDA_VISIBLE_DEVICES|"
-                    "$NVIDIA_VISIBLE_DEVICES|$FOO|${HERITAGE-unset}|$(pwd)\""};
-    char *env[] = {"FOO=bar=baz", "MLQ_JOB_ID=forged", "CUDA_VISIBLE_DEVICES=7"};
-    int32_t gpus[] = {1, 3};
-    struct job j = {.argv = argv, .argc = 3, .env = env, .envc = 3, .gpus = gpus, .ngpus = 2};
-    write_assign(f, &j);
-    setenv("HERITAGE", "not passed", 1); /* the worker's environment is not the job's */
-    run_shim(f);
-    unsetenv("HERITAGE");
-    char *out = read_file(f, "stdout");
-    char want[512];
-    snprintf(want, sizeof want, "%s|3|0.5|1,3|1,3|1,3|bar=baz|unset|%s\n", JOB_ID, f->dir);
-    assert_string_equal(out, want);
-    free(out);
-}
-
-/* The whole environment of a job with --export NONE: the base PATH, the
- * account's HOME, USER, LOGNAME and SHELL, mlq's variables; the user's
- * values of those, of MLQ_* and of the service manager's variables are
- * dropped, the scheduler's MLQ_SCHEDULE* pass, a user PATH wins. */
-static void test_environment_whole(void **state)
-{
-    struct fx *f = *state;
-    char *argv[] = {"/usr/bin/env"};
-    char *env[] = {"HOME=/forged",           "SHELL=/forged",     "NOTIFY_SOCKET=/run/x",
-                   "LISTEN_FDS=3",           "MLQ_WORKER=forged", "MLQ_SCHEDULE=nightly",
-                   "LD_LIBRARY_PATH=/opt/l", "MLQ_LIMITS=enforce"};
-    struct job j = {.argv = argv, .argc = 1, .env = env, .envc = 8};
-    write_assign(f, &j);
-    setenv("MLQ_WORKER", "wtest", 1);
-    setenv("HERITAGE", "not passed", 1);
-    run_shim(f);
-    unsetenv("HERITAGE");
-    unsetenv("MLQ_WORKER");
-    char *out = read_file(f, "stdout");
-    struct passwd *pw = getpwuid(geteuid());
-    assert_non_null(pw);
-    char want[2048];
-    snprintf(want, sizeof want,
-             "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-             "MLQ_SCHEDULE=nightly\nLD_LIBRARY_PATH=/opt/l\nHOME=%s\nUSER=%s\nLOGNAME=%s\n"
-             "SHELL=%s\nMLQ_JOB_ID=%s\nMLQ_ATTEMPT=3\nMLQ_CPUS=0.5\nMLQ_GPUS=\n"
-             "CUDA_VISIBLE_DEVICES=\nNVIDIA_VISIBLE_DEVICES=\nMLQ_WORKER=wtest\n",
-             pw->pw_dir, pw->pw_name, pw->pw_name, pw->pw_shell[0] ? pw->pw_shell : "/bin/sh",
-             JOB_ID);
-    assert_string_equal(out, want);
-    free(out);
-}
-
-/* A PATH the user sends (an activated virtualenv's) replaces the base one. */
-static void test_environment_user_path(void **state)
-{
-    struct fx *f = *state;
-    char *env[] = {"PATH=/opt/venv/bin:/usr/bin"};
-    char *argv[] = {"/bin/sh", "-c", "echo \"$PATH\""};
-    struct job j = {.argv = argv, .argc = 3, .env = env, .envc = 1};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
-    assert_string_equal(out, "/opt/venv/bin:/usr/bin\n");
-    free(out);
-}
-
-/* A task of an array sees its array, index and size (which the user's
- * --env cannot forge); a plain job sees none of them. */
-static void test_array_environment(void **state)
-{
-    struct fx *f = *state;
-    static const char arr[] = "aaaa0000-0000-4000-8000-000000000001";
-    char *argv[] = {"/bin/sh", "-c",
-                    "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_INDEX-unset}|"
-                    "${MLQ_ARRAY_SIZE-unset}\""};
-    char *env[] = {"MLQ_ARRAY_INDEX=99"};
-    struct job j = {.argv = argv,
-                    .argc = 3,
-                    .env = env,
-                    .envc = 1,
-                    .array_id = arr,
-                    .array_index = 17,
-                    .array_size = 1000};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
-    char want[128];
-    snprintf(want, sizeof want, "%s|17|1000\n", arr);
-    assert_string_equal(out, want);
-    free(out);
-}
-
-static void test_plain_job_no_array_env(void **state)
-{
-    struct fx *f = *state;
-    char *argv[] = {"/bin/sh", "-c", "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_SIZE-unset}\""};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
-    assert_string_equal(out, "unset|unset\n");
-    free(out);
-}
-
-static void test_no_gpus_hides_all(void **state)
-{
-    struct fx *f = *state;
-    char *argv[] = {"/bin/sh", "-c", "echo \"[${CUDA_VISIBLE_DEVICES-unset}][$MLQ_GPUS]\""};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
-    setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3", 1);
-    run_shim(f);
-    unsetenv("CUDA_VISIBLE_DEVICES");
-    char *out = read_file(f, "stdout");
-    assert_string_equal(out, "[][]\n");
-    free(out);
 }
 
 static void test_missing_workdir(void **state)
@@ -1002,12 +884,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm_ends_signaled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_after_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_cleaned_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_environment_whole, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_environment_user_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_array_environment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_plain_job_no_array_env, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_gpus_hides_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_workdir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonexistent_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_assign_is_start_failed, setup, teardown),
