@@ -19,7 +19,10 @@
 #include "bounds.h"
 #include "output.h"
 #include "res.h"
+#include "submitenv.h"
 #include "submitpipe.h"
+
+extern char **environ;
 
 #define DEFAULT_MEM "1G"
 #define MAX_SIGNAL  64
@@ -46,6 +49,7 @@ enum {
     OPT_MAX_RUNNING,
     OPT_IDEM_KEY,
     OPT_NODES,
+    OPT_EXPORT,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -60,6 +64,7 @@ static const struct option submit_longopts[] = {
     {"gpus", required_argument, NULL, OPT_GPUS},
     {"nodes", required_argument, NULL, OPT_NODES},
     {"env", required_argument, NULL, OPT_ENV},
+    {"export", required_argument, NULL, OPT_EXPORT},
     {"workdir", required_argument, NULL, OPT_WORKDIR},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
@@ -94,7 +99,10 @@ static const char submit_usage[] =
     "                     with the --cpus, --mem and --gpus given, started and\n"
     "                     stopped as one; the job sees MLQ_NODE_RANK, MLQ_MASTER_ADDR...\n"
     "                     (not with --array)\n"
-    "  --env KEY=VALUE    set an environment variable for the job (repeatable)\n"
+    "  --export ALL|NONE|VAR[,VAR...]  which variables of this environment the job\n"
+    "                     gets (default ALL); the worker sets HOME, USER, MLQ_*...\n"
+    "  --env KEY=VALUE    set an environment variable for the job (repeatable);\n"
+    "                     --env VAR passes this environment's value of VAR\n"
     "  --workdir DIR      working directory (default: the current one)\n"
     "  --retries N        run again up to N times (0..100) after it fails or times out\n"
     "                     (default 0)\n"
@@ -138,23 +146,6 @@ static char *current_user(void)
     char buf[32];
     snprintf(buf, sizeof(buf), "%u", (unsigned)getuid());
     return strdup(buf);
-}
-
-static int add_env(struct mlq_jobspec *spec, const char *kv, struct mlq_err *err)
-{
-    const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv)
-        return mlq_err_set(err, MLQ_EINVAL, "bad --env '%.40s' (expected KEY=VALUE)", kv);
-    if (spec->envc >= MLQ_MAX_ENVC)
-        return mlq_err_set(err, MLQ_ETOOBIG, "too many --env (at most %d)", MLQ_MAX_ENVC);
-    char **env = realloc(spec->env, (spec->envc + 1) * sizeof(*env));
-    if (!env)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    spec->env = env;
-    if (!(env[spec->envc] = strdup(kv)))
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    spec->envc++;
-    return 0;
 }
 
 static int set_workdir(struct mlq_jobspec *spec, const char *dir, struct mlq_err *err)
@@ -385,15 +376,22 @@ static int check_warn_signal(const struct mlq_jobspec *spec, struct mlq_err *err
     return 0;
 }
 
-/* Handles one option; name and workdir are only remembered (last wins). */
+/* What options leave for the end: name and workdir are only remembered
+ * (last wins), the environment is put together once all are read. */
+struct submit_later {
+    const char *name, *workdir;
+    struct mlq_submitenv env;
+};
+
+/* Handles one option. */
 static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
-                      const char **name, const char **workdir, struct mlq_err *err)
+                      struct submit_later *later, struct mlq_err *err)
 {
     if (c >= OPT_AFTER && c <= OPT_IDEM_KEY)
         return pipeline_opt(c, spec, err);
     switch (c) {
     case OPT_NAME:
-        *name = optarg;
+        later->name = optarg;
         return 0;
     case OPT_CPUS:
         return mlq_res_parse_cpus(optarg, &spec->cpus_m, err);
@@ -404,9 +402,11 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_NODES:
         return parse_nodes(optarg, &spec->nodes, err);
     case OPT_ENV:
-        return add_env(spec, optarg, err);
+        return mlq_submitenv_env(&later->env, optarg, err);
+    case OPT_EXPORT:
+        return mlq_submitenv_export(&later->env, optarg, err);
     case OPT_WORKDIR:
-        *workdir = optarg;
+        later->workdir = optarg;
         return 0;
     case OPT_RETRIES:
     case OPT_RETRY_BACKOFF:
@@ -467,11 +467,12 @@ static int copy_command(struct mlq_jobspec *spec, int argc, char **argv, struct 
     return 0;
 }
 
-/* Everything after the options: owner, name, workdir, command, then the
- * protocol's own check of the whole spec. */
-static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec, const char *name,
-                         const char *workdir, struct mlq_err *err)
+/* Everything after the options: owner, name, workdir, command,
+ * environment, then the protocol's own check of the whole spec. */
+static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec,
+                         const struct submit_later *later, struct mlq_err *err)
 {
+    const char *name = later->name, *workdir = later->workdir;
     int rc = check_warn_signal(spec, err);
     if (rc == 0)
         rc = check_nodes(spec, err);
@@ -479,6 +480,8 @@ static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec, const 
         rc = mlq_submitpipe_finish(spec, err);
     if (rc == 0)
         rc = copy_command(spec, argc - optind, argv + optind, err);
+    if (rc == 0)
+        rc = mlq_submitenv_finish(&later->env, environ, spec, err);
     if (rc < 0 || (rc = set_workdir(spec, workdir, err)) < 0)
         return rc;
     spec->owner = current_user();
@@ -496,7 +499,7 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
     memset(opts, 0, sizeof(*opts));
     spec->cpus_m = 1000;
     int rc = mlq_res_parse_mem(DEFAULT_MEM, &spec->mem, err);
-    const char *name = NULL, *workdir = NULL;
+    struct submit_later later = {0};
     const char *cmd = extra && extra->cmd ? extra->cmd : "submit";
     struct option *longopts = merge_longopts(extra);
     if (!longopts)
@@ -510,11 +513,12 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
         else if (c >= MLQ_CLI_SUBMIT_OPT_END && extra)
             rc = extra->fn(c, optarg, extra->ctx, err);
         else
-            rc = submit_opt(c, spec, opts, &name, &workdir, err);
+            rc = submit_opt(c, spec, opts, &later, err);
     }
     free(longopts);
     if (rc == 0 && !opts->help)
-        rc = submit_finish(argc, argv, spec, name, workdir, err);
+        rc = submit_finish(argc, argv, spec, &later, err);
+    mlq_submitenv_free(&later.env);
     if (rc < 0)
         mlq_proto_jobspec_free(spec);
     return rc;

@@ -20,7 +20,9 @@ struct mlq_cli_submit_opts {
  * network. spec gets owner (the current user), workdir (absolute; default
  * the current directory) and defaults cpus 1, mem 1G, gpus 0, priority 0, no
  * pool (the default one), no required labels, any GPU type, not a gang, no
- * dependencies, not an array, no idempotency key; it is checked
+ * dependencies, not an array, no idempotency key, and the environment of
+ * --export (default ALL: this process's environment, less what the worker
+ * drops) with the --env entries (submitenv.h); it is checked
  * with mlq_proto_jobspec_check(). Returns 0, MLQ_CLI_EUSAGE (unknown option,
  * no command), MLQ_EINVAL / MLQ_ETOOBIG (bad value), with err filled. On
  * success the caller frees spec with mlq_proto_jobspec_free(); on failure it

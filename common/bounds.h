@@ -17,7 +17,9 @@
 #define MLQ_MAX_PATH          4096              /* working directory, spool paths */
 #define MLQ_MAX_ARGC          1024              /* argv entries */
 #define MLQ_MAX_ARGV_BYTES    (256 * 1024)      /* sum of argv string lengths */
-#define MLQ_MAX_ENVC          256               /* --env entries */
+#define MLQ_MAX_ENVC          1024              /* a job's environment entries */
+#define MLQ_MAX_ENV_ENTRY     (32 * 1024)       /* one "KEY=VALUE" */
+#define MLQ_MAX_ENV_BYTES     (128 * 1024)      /* sum of a job's "KEY=VALUE" lengths */
 #define MLQ_MAX_IDS           1024              /* job ids in one request */
 #define MLQ_MAX_LIST          10000             /* rows in one listing reply */
 #define MLQ_MAX_WORKERS       4096              /* workers in one listing */

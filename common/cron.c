@@ -684,3 +684,28 @@ int mlq_cron_next(const struct mlq_cron *c, const char *tz, int64_t after_s, int
                            z.utc ? "UTC" : tz);
     return 0;
 }
+
+int mlq_cron_format(const char *tz, int64_t t_s, char *buf, size_t len, struct mlq_err *err)
+{
+    struct cron_zone z;
+    if (t_s < 0 || t_s > MLQ_CRON_MAX_TIME)
+        return mlq_err_set(err, MLQ_EINVAL, "time %lld out of range 0-%lld", (long long)t_s,
+                           (long long)MLQ_CRON_MAX_TIME);
+    int rc = cron_zone_enter(&z, tz, err);
+    if (rc != 0)
+        return rc;
+    int64_t off = cron_off(&z, t_s);
+    cron_zone_leave(&z);
+    time_t wall = (time_t)(t_s + off);
+    struct tm tm;
+    if (!gmtime_r(&wall, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        return mlq_err_set(err, MLQ_EINVAL, "cannot format time %lld", (long long)t_s);
+    size_t used = strlen(buf);
+    int64_t a = off < 0 ? -off : off;
+    int n = tz && tz[0] ? snprintf(buf + used, len - used, "%c%02lld:%02lld", off < 0 ? '-' : '+',
+                                   (long long)(a / 3600), (long long)(a % 3600 / 60))
+                        : snprintf(buf + used, len - used, "Z");
+    if (n < 0 || (size_t)n >= len - used)
+        return mlq_err_set(err, MLQ_EINVAL, "buffer too small for a time");
+    return 0;
+}

@@ -23,6 +23,7 @@
 #ifndef MLQ_CRON_H
 #define MLQ_CRON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -61,5 +62,12 @@ int mlq_cron_check_tz(const char *tz, struct mlq_err *err);
  * UTC touches no global state. */
 int mlq_cron_next(const struct mlq_cron *c, const char *tz, int64_t after_s, int64_t *next_s,
                   struct mlq_err *err);
+
+/* Writes instant t_s (Unix seconds) as ISO 8601 wall time in zone tz:
+ * "2026-12-07T02:00:00+01:00", or "...Z" when tz is NULL or "" (UTC). Same
+ * thread-safety as mlq_cron_next. MLQ_EINVAL for a bad zone, time or a buf
+ * too small (MLQ_CRON_ISO_LEN is enough). */
+#define MLQ_CRON_ISO_LEN 32
+int mlq_cron_format(const char *tz, int64_t t_s, char *buf, size_t len, struct mlq_err *err);
 
 #endif

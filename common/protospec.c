@@ -180,8 +180,8 @@ int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
         rc = mlq_mpk_read_strv(m, "argv", 1, MLQ_MAX_ARGC, MLQ_MAX_ARGV_BYTES, MLQ_MAX_ARGV_BYTES,
                                &s->argv, &s->argc);
     if (rc == 0)
-        rc = mlq_mpk_read_strv(m, "env", 0, MLQ_MAX_ENVC, MLQ_MAX_STR,
-                               (size_t)MLQ_MAX_ENVC * MLQ_MAX_STR, &s->env, &s->envc);
+        rc = mlq_mpk_read_strv(m, "env", 0, MLQ_MAX_ENVC, MLQ_MAX_ENV_ENTRY, MLQ_MAX_ENV_BYTES,
+                               &s->env, &s->envc);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "workdir", MLQ_MAX_PATH, false, &s->workdir);
     if (rc == 0)
@@ -342,13 +342,18 @@ static int check_env(const struct mlq_jobspec *s, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d environment entries", MLQ_MAX_ENVC);
     if (s->envc > 0 && !s->env)
         return mlq_err_set(err, MLQ_EINVAL, "spec: env is missing");
+    size_t total = 0;
     for (uint32_t i = 0; i < s->envc; i++) {
         const char *e = s->env[i];
         if (!e)
             return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is missing", i);
-        if (strlen(e) > MLQ_MAX_STR)
+        size_t len = strlen(e);
+        if (len > MLQ_MAX_ENV_ENTRY)
             return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is longer than %d bytes", i,
-                               MLQ_MAX_STR);
+                               MLQ_MAX_ENV_ENTRY);
+        if ((total += len) > MLQ_MAX_ENV_BYTES)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: the environment is larger than %d bytes",
+                               MLQ_MAX_ENV_BYTES);
         const char *eq = strchr(e, '=');
         if (!eq || eq == e)
             return mlq_err_set(err, MLQ_EINVAL, "spec: env[%u] is not KEY=VALUE", i);

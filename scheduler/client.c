@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envname.h"
 #include "fairshare.h"
 #include "jobops.h"
 #include "log.h"
@@ -106,6 +107,7 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         rc = mlq_proto_jobspec_check(spec, err);
     if (rc < 0)
         return rc;
+    mlq_envname_strip_scheduler_set(spec); /* only a schedule's runs have them */
     struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED};
     char owner[MLQ_MAX_NAME + 1]; /* the spec is moved away before the key is stored */
     snprintf(owner, sizeof owner, "%s", spec->owner ? spec->owner : "");

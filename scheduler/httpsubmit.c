@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envname.h"
 #include "httpint.h"
 #include "mpk.h"
 #include "res.h"
@@ -98,9 +99,9 @@ static int env_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *er
     const json_t *v = json_object_get(o, "env");
     if (!v || json_is_null(v))
         return 0;
-    if (!json_is_object(v) || json_object_size(v) > MLQ_MAX_ENVC)
+    if (!json_is_object(v) || json_object_size(v) > MLQ_ENV_USER_MAX_C)
         return mlq_err_set(err, MLQ_EINVAL, "env must be an object of at most %d strings",
-                           MLQ_MAX_ENVC);
+                           MLQ_ENV_USER_MAX_C);
     spec->env = calloc(json_object_size(v) + 1, sizeof *spec->env);
     if (!spec->env)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -108,10 +109,15 @@ static int env_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *er
     const json_t *val;
     json_object_foreach((json_t *)v, k, val)
     {
-        if (!json_is_string(val) || strlen(k) + json_string_length(val) + 1 > MLQ_MAX_STR ||
+        if (!mlq_envname_valid(k, strlen(k)))
+            return mlq_err_set(err, MLQ_EINVAL,
+                               "env: '%.40s' is not a variable name (letters, digits and _, not "
+                               "starting with a digit)",
+                               k);
+        if (!json_is_string(val) || strlen(k) + json_string_length(val) + 1 > MLQ_MAX_ENV_ENTRY ||
             strlen(json_string_value(val)) != json_string_length(val))
             return mlq_err_set(err, MLQ_EINVAL, "env.%.40s must be a string of at most %d bytes", k,
-                               MLQ_MAX_STR);
+                               MLQ_MAX_ENV_ENTRY);
         size_t len = strlen(k) + json_string_length(val) + 2;
         char *kv = malloc(len);
         if (!kv)
@@ -119,7 +125,7 @@ static int env_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *er
         snprintf(kv, len, "%s=%s", k, json_string_value(val));
         spec->env[spec->envc++] = kv;
     }
-    return 0;
+    return mlq_envname_check_user(spec->env, spec->envc, err);
 }
 
 static int deps_key(const json_t *o, const char *key, enum mlq_dep_kind kind,

@@ -9,18 +9,32 @@
 #include "id.h"
 #include "jobops.h"
 #include "log.h"
+#include "mpk.h"
 #include "strmap.h"
 
-static struct mlq_arrstate *note_array(struct mlq_ctx *c, const char *id, uint32_t size,
-                                       uint32_t max_running)
+static void arrstate_free(void *p)
+{
+    struct mlq_arrstate *a = p;
+    if (a)
+        mlq_mpk_strv_free(a->env, a->envc);
+    free(a);
+}
+
+/* The array's state, with a copy of its spec's environment. */
+static struct mlq_arrstate *note_array(struct mlq_ctx *c, const char *id,
+                                       const struct mlq_jobspec *spec, uint32_t size)
 {
     struct mlq_arrstate *a = calloc(1, sizeof *a);
-    if (!a || mlq_strmap_put(c->arrays, id, a) < 0) {
-        free(a);
+    uint32_t n = spec->env ? spec->envc : 0;
+    if (a && n > 0 && (a->env = calloc(n, sizeof *a->env)))
+        for (; a->envc < n && (a->env[a->envc] = strdup(spec->env[a->envc])); a->envc++)
+            ;
+    if (!a || a->envc != n || mlq_strmap_put(c->arrays, id, a) < 0) {
+        arrstate_free(a);
         return NULL;
     }
     a->size = size;
-    a->max_running = max_running;
+    a->max_running = spec->max_running;
     return a;
 }
 
@@ -32,23 +46,40 @@ struct mlq_arrstate *mlq_pipeline_array(struct mlq_ctx *c, const char *id)
     struct mlq_store_array row;
     if (mlq_store_array_get(c->store, id, &row, NULL) < 0)
         return NULL;
-    a = note_array(c, id, row.size, row.max_running);
+    row.spec.max_running = row.max_running;
+    a = note_array(c, id, &row.spec, row.size);
     mlq_store_array_free(&row);
     return a;
 }
 
+void mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***env,
+                           uint32_t *envc)
+{
+    const struct mlq_arrstate *a = NULL;
+    *env = job->row.spec.env;
+    *envc = job->row.spec.env ? job->row.spec.envc : 0;
+    if (*envc == 0 && job->row.array_id[0] && (a = mlq_pipeline_array(c, job->row.array_id))) {
+        *env = a->env;
+        *envc = a->envc;
+    }
+}
+
 void mlq_pipeline_free_arrays(struct mlq_ctx *c)
 {
-    mlq_strmap_destroy(&c->arrays, free);
+    mlq_strmap_destroy(&c->arrays, arrstate_free);
 }
 
 /* One task: a copy of the array's spec, its index, and nothing of the
- * submission-only fields. */
+ * submission-only fields, nor the environment, which the array keeps for
+ * all its tasks (struct mlq_arrstate). */
 static int add_task(struct mlq_ctx *c, const struct mlq_jobspec *spec, const char *array_id,
                     uint32_t index, struct mlq_err *err)
 {
     struct mlq_store_job row = {.state = MLQ_JOB_PENDING, .exit_code = -1};
-    int rc = mlq_proto_jobspec_copy(&row.spec, spec, err);
+    struct mlq_jobspec shared = *spec;
+    shared.env = NULL;
+    shared.envc = 0;
+    int rc = mlq_proto_jobspec_copy(&row.spec, &shared, err);
     if (rc < 0)
         return rc;
     free(row.spec.array);
@@ -78,7 +109,7 @@ int mlq_pipeline_submit_array(struct mlq_ctx *c, struct mlq_jobspec *spec, char 
     rc = mlq_store_begin(c->store, err);
     if (rc == 0)
         rc = mlq_store_array_insert(c->store, &a, err);
-    if (rc == 0 && !note_array(c, a.id, n, spec->max_running))
+    if (rc == 0 && !note_array(c, a.id, spec, n))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     for (uint32_t i = 0; rc == 0 && i < n; i++)
         rc = add_task(c, spec, a.id, idx[i], err);

@@ -12,11 +12,21 @@ struct mlq_arrstate {
     uint32_t size;
     uint32_t max_running; /* 0 = no limit */
     uint32_t running;     /* tasks with a live attempt */
+    /* The array's environment, one copy for all its tasks: a task's own
+     * spec (in memory and stored) has none, so that a large exported
+     * environment is not repeated per task (mlq_pipeline_task_env). */
+    char **env;
+    uint32_t envc;
 };
 
 /* The state of array id, loaded from the store the first time; NULL when
  * the array does not exist or memory ran out. */
 struct mlq_arrstate *mlq_pipeline_array(struct mlq_ctx *c, const char *id);
+/* The environment job runs with: its spec's, or for a task of an array
+ * whose spec has none, the array's. Pointers into memory the scheduler
+ * keeps (not to be freed); *env NULL and *envc 0 when there is none. */
+void mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***env,
+                           uint32_t *envc);
 /* Creates the array of spec (spec->array names the indices) and its tasks;
  * on success spec's contents are moved (spec is zeroed) and id holds the
  * array id. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cron.h"
+#include "envname.h"
 #include "jobops.h"
 #include "log.h"
 #include "pipeline.h"
@@ -98,8 +99,42 @@ static bool job_active(struct mlq_ctx *c, const char *id)
     return j && !mlq_job_state_terminal(j->row.state);
 }
 
-/* Submits the schedule's job (or array); id gets what was created. */
-static int submit_run(struct mlq_ctx *c, const struct mlq_store_schedule *row,
+static int env_push(struct mlq_jobspec *spec, const char *key, const char *value,
+                    struct mlq_err *err)
+{
+    char *kv = NULL;
+    char **env = realloc(spec->env, (spec->envc + 1) * sizeof *env);
+    if (env)
+        spec->env = env;
+    if (!env || asprintf(&kv, "%s=%s", key, value) < 0)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    env[spec->envc++] = kv;
+    return 0;
+}
+
+/* A run says which schedule and which fire time it is for, so that a
+ * catch-up run knows which night it stands for; these names are the
+ * scheduler's alone (envname.h), whatever the stored spec holds. */
+static int put_schedule_env(struct mlq_jobspec *spec, const struct mlq_store_schedule *row,
+                            int64_t fire_ms, struct mlq_err *err)
+{
+    char local[MLQ_CRON_ISO_LEN], utc[MLQ_CRON_ISO_LEN];
+    int rc = mlq_cron_format(row->timezone, fire_ms / 1000, local, sizeof local, err);
+    if (rc == 0)
+        rc = mlq_cron_format(NULL, fire_ms / 1000, utc, sizeof utc, err);
+    mlq_envname_strip_scheduler_set(spec);
+    if (rc == 0)
+        rc = env_push(spec, MLQ_ENV_SCHEDULE, row->name, err);
+    if (rc == 0)
+        rc = env_push(spec, MLQ_ENV_SCHEDULED_TIME, local, err);
+    if (rc == 0)
+        rc = env_push(spec, MLQ_ENV_SCHEDULED_TIME_UTC, utc, err);
+    return rc;
+}
+
+/* Submits the schedule's job (or array) for the fire at fire_ms; id gets
+ * what was created. */
+static int submit_run(struct mlq_ctx *c, const struct mlq_store_schedule *row, int64_t fire_ms,
                       char id[MLQ_ID_LEN + 1], struct mlq_err *err)
 {
     struct mlq_jobspec spec;
@@ -108,6 +143,8 @@ static int submit_run(struct mlq_ctx *c, const struct mlq_store_schedule *row,
         return rc;
     if (!spec.name && !(spec.name = strdup(row->name)))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = put_schedule_env(&spec, row, fire_ms, err);
     if (rc == 0)
         rc = spec.array ? mlq_pipeline_submit_array(c, &spec, id, err)
                         : mlq_jobops_submit(c, &spec, id, err);
@@ -132,7 +169,7 @@ static int fire(struct mlq_ctx *c, struct entry *e, int64_t fire_ms, struct mlq_
         if (busy && row.concurrency == MLQ_CONC_REPLACE)
             rc = mlq_jobops_cancel(c, prev, "cancelled: replaced by the next scheduled run", err);
         if (rc == 0)
-            rc = submit_run(c, &row, id, err);
+            rc = submit_run(c, &row, fire_ms, id, err);
         if (rc == 0)
             rc = mlq_store_schedrun_add(c->store, e->name, fire_ms, id, err);
         if (rc == 0) {
@@ -347,6 +384,8 @@ static int check_add(const struct mlq_scheduleinfo *si, struct mlq_store_schedul
         rc = mlq_cron_check_tz(si->timezone, err);
     if (rc == 0)
         rc = mlq_proto_jobspec_check(&si->spec, err);
+    if (rc == 0) /* room for the run's MLQ_SCHEDULE* */
+        rc = mlq_envname_check_user(si->spec.env, si->spec.envc, err);
     if (rc == 0)
         rc = parse_concurrency(si->concurrency, &row->concurrency, err);
     return rc;

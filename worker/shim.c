@@ -45,6 +45,7 @@
 #include "fsutil.h"
 #include "gangenv.h"
 #include "gpumig.h"
+#include "jobenv.h"
 #include "jobtree.h"
 #include "jobusage.h"
 #include "lease.h"
@@ -64,16 +65,15 @@ extern char **environ;
 struct shim {
     const char *dir;
     struct mlq_msg assign;
-    char **argv; /* NULL-terminated copy of the spec's pointers */
-    char **envp; /* owned strings, NULL-terminated */
-    size_t envc;
+    char **argv;           /* NULL-terminated copy of the spec's pointers */
+    struct mlq_jobenv env; /* what the job runs with (jobenv.h) */
     int out_fd, err_fd;
     /* The account the job runs as, when the shim is root (drop). */
     bool drop;
     uid_t uid;
     gid_t gid;
-    char *user, *home; /* owned */
-    gid_t *groups;     /* supplementary groups of the account (owned) */
+    char *user, *home, *shell; /* the job's account (owned) */
+    gid_t *groups;             /* supplementary groups of the account (owned) */
     int ngroups;
     struct mlq_jobtree *tree;
     struct mlq_jobusage *usage; /* cgroup limits, usage; NULL when not set up */
@@ -88,148 +88,27 @@ struct shim {
      * when the spool has no lease file; fenced once it ran out. */
     int64_t lease_until;
     bool fenced;
-    int last_signal;             /* the last signal the shim sent to the whole job */
-    char gang_tmp[MLQ_MAX_PATH]; /* private hostfile copy (gangenv.h); "" none */
+    int last_signal;              /* the last signal the shim sent to the whole job */
+    char gang_tmp[MLQ_MAX_PATH];  /* private hostfile copy (gangenv.h); "" none */
+    char gang_path[MLQ_MAX_PATH]; /* the hostfile the job reads; "" not a gang */
     struct mlq_status st;
 };
 
 /* ---- environment ---- */
 
-static size_t env_key_len(const char *kv)
+/* The job's environment, from the one builder (jobenv.h). When the shim is
+ * not root the job runs as the shim's own account. */
+static int build_env(struct shim *s, struct mlq_err *err)
 {
-    const char *eq = strchr(kv, '=');
-    return eq ? (size_t)(eq - kv) : strlen(kv);
-}
-
-/* Sets one "KEY=VALUE" (copied), replacing an entry with the same key. */
-static int env_put(struct shim *s, const char *kv)
-{
-    size_t klen = env_key_len(kv);
-    char *copy = strdup(kv);
-    if (!copy)
-        return MLQ_ENOMEM;
-    for (size_t i = 0; i < s->envc; i++) {
-        if (env_key_len(s->envp[i]) == klen && strncmp(s->envp[i], kv, klen) == 0) {
-            free(s->envp[i]);
-            s->envp[i] = copy;
-            return 0;
-        }
-    }
-    char **nv = realloc(s->envp, (s->envc + 2) * sizeof *nv);
-    if (!nv) {
-        free(copy);
-        return MLQ_ENOMEM;
-    }
-    s->envp = nv;
-    s->envp[s->envc++] = copy;
-    s->envp[s->envc] = NULL;
-    return 0;
-}
-
-static int env_putf(struct shim *s, const char *key, const char *value)
-{
-    char *kv = NULL;
-    if (asprintf(&kv, "%s=%s", key, value) < 0)
-        return MLQ_ENOMEM;
-    int rc = env_put(s, kv);
-    free(kv);
-    return rc;
-}
-
-static void format_gpus(const struct shim *s, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (uint32_t i = 0; i < s->assign.u.assign.ngpu_ids && used < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%" PRId32, i ? "," : "",
-                         s->assign.u.assign.gpu_ids[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
-/* A task of a job array learns which one it is: MLQ_ARRAY_JOB_ID (the
- * array's id), MLQ_ARRAY_INDEX and MLQ_ARRAY_SIZE. */
-static int build_env_array(struct shim *s)
-{
-    char idx[16], size[16];
-    if (s->assign.u.assign.array_id[0] == '\0')
-        return 0;
-    snprintf(idx, sizeof idx, "%" PRId32, s->assign.u.assign.array_index);
-    snprintf(size, sizeof size, "%" PRIu32, s->assign.u.assign.array_size);
-    int rc = env_putf(s, "MLQ_ARRAY_JOB_ID", s->assign.u.assign.array_id);
-    if (rc == 0)
-        rc = env_putf(s, "MLQ_ARRAY_INDEX", idx);
-    if (rc == 0)
-        rc = env_putf(s, "MLQ_ARRAY_SIZE", size);
-    return rc;
-}
-
-/* What the worker tells its shims about limits (cglimit.h, jobusage.h) is
- * for the shim, not for the job. */
-static bool worker_internal(const char *kv)
-{
-    static const char *const keys[] = {MLQ_CGL_ENV_MODE, MLQ_CGL_ENV_HIER, MLQ_CGL_ENV_PARENT,
-                                       MLQ_JOBUSAGE_GPU_ENV, MLQ_GPUMIG_CUDA_ENV};
-    size_t klen = env_key_len(kv);
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-        if (strlen(keys[i]) == klen && strncmp(kv, keys[i], klen) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* The shim's own environment (less the worker's notes to the shim), then the user's --env entries,
- * then the variables mlq defines (which the user cannot override), HOME, USER and LOGNAME of the
- * job's account among them when it runs as another one. A job without GPUs gets
- * CUDA_VISIBLE_DEVICES="" so it sees none rather than all. */
-static int build_env(struct shim *s, char *why, size_t why_len)
-{
-    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
-    int rc = 0;
-    for (char **e = environ; e && *e && rc == 0; e++) {
-        if (!worker_internal(*e))
-            rc = env_put(s, *e);
-    }
-    for (uint32_t i = 0; i < spec->envc && rc == 0; i++)
-        rc = env_put(s, spec->env[i]);
-    char num[32], cpus[32], gpus[MLQ_MAX_GPUS * 4 + 1], cuda[MLQ_GPUMIG_CUDA_ENV_MAX + 1];
-    snprintf(num, sizeof num, "%" PRId32, s->assign.u.assign.attempt);
-    mlq_res_fmt_cpus(spec->cpus_m, cpus, sizeof cpus);
-    format_gpus(s, gpus, sizeof gpus);
-    /* CUDA names MIG devices by UUID: the worker says which (gpumig.h) */
-    struct mlq_err ce = {0};
-    if (mlq_gpumig_cuda_pick(getenv(MLQ_GPUMIG_CUDA_ENV), s->assign.u.assign.gpu_ids,
-                             s->assign.u.assign.ngpu_ids, cuda, sizeof cuda, &ce) < 0) {
-        snprintf(why, why_len, "GPU names: %s", ce.msg);
-        return MLQ_EINVAL;
-    }
-    if (rc == 0)
-        rc = env_putf(s, "MLQ_JOB_ID", s->assign.u.assign.job_id);
-    if (rc == 0)
-        rc = env_putf(s, "MLQ_ATTEMPT", num);
-    if (rc == 0)
-        rc = env_putf(s, "MLQ_CPUS", cpus);
-    if (rc == 0)
-        rc = env_putf(s, "MLQ_GPUS", gpus);
-    if (rc == 0)
-        rc = env_putf(s, "CUDA_VISIBLE_DEVICES", cuda);
-    if (rc == 0)
-        rc = env_putf(s, "NVIDIA_VISIBLE_DEVICES", cuda);
-    if (rc == 0)
-        rc = build_env_array(s);
-    if (rc == 0 && getenv(WORKER_ENV))
-        rc = env_putf(s, WORKER_ENV, getenv(WORKER_ENV));
-    if (rc == 0 && getenv(WORKER_ADDR_ENV))
-        rc = env_putf(s, WORKER_ADDR_ENV, getenv(WORKER_ADDR_ENV));
-    if (rc == 0 && s->drop)
-        rc = env_putf(s, "HOME", s->home);
-    if (rc == 0 && s->drop)
-        rc = env_putf(s, "USER", s->user);
-    if (rc == 0 && s->drop)
-        rc = env_putf(s, "LOGNAME", s->user);
-    return rc;
+    struct mlq_jobenv_in in = {.assign = &s->assign,
+                               .user = s->user,
+                               .home = s->home,
+                               .shell = s->shell,
+                               .worker = getenv(WORKER_ENV),
+                               .worker_addr = getenv(WORKER_ADDR_ENV),
+                               .gang_hostfile = s->gang_path[0] ? s->gang_path : NULL,
+                               .cuda_names = getenv(MLQ_GPUMIG_CUDA_ENV)};
+    return mlq_jobenv_build(&in, &s->env, err);
 }
 
 /* ---- gang node parts ---- */
@@ -240,18 +119,12 @@ static const struct mlq_ganginfo *assign_gang(const struct shim *s)
     return s->assign.u.assign.gang.nnodes > 0 ? &s->assign.u.assign.gang : NULL;
 }
 
-static int gang_put(void *ctx, const char *key, const char *value)
-{
-    return env_putf(ctx, key, value);
-}
-
 static void start_failed(struct shim *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* The hostfile in the attempt folder, and a private copy that the job can
  * read when it runs as another account (the spool is the worker's alone);
- * then the rendezvous variables, after the user's --env so that those
- * cannot forge them. */
+ * the environment names the one the job reads (build_env). */
 static int prepare_gang(struct shim *s)
 {
     const struct mlq_ganginfo *g = assign_gang(s);
@@ -270,10 +143,7 @@ static int prepare_gang(struct shim *s)
         start_failed(s, "cannot write the gang's hostfile: %s", e.msg);
         return -1;
     }
-    if (mlq_gangenv_each(g, gpus, path, gang_put, s) != 0) {
-        start_failed(s, "out of memory");
-        return -1;
-    }
+    snprintf(s->gang_path, sizeof s->gang_path, "%s", path);
     return 0;
 }
 
@@ -328,6 +198,24 @@ static const char *worker_name(char *buf, size_t len)
     return buf;
 }
 
+/* Not root: the job runs as the shim's own account, whose name, home and
+ * shell it gets (the uid as name, the shim's HOME, when the account has no
+ * passwd entry, as in some containers). */
+static int own_account(struct shim *s)
+{
+    char num[32];
+    struct passwd *pw = getpwuid(geteuid());
+    snprintf(num, sizeof num, "%u", (unsigned)geteuid());
+    const char *home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : getenv("HOME");
+    s->user = strdup(pw && pw->pw_name && *pw->pw_name ? pw->pw_name : num);
+    s->home = strdup(home && *home ? home : "/");
+    s->shell = strdup(pw && pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
+    if (s->user && s->home && s->shell)
+        return 0;
+    start_failed(s, "out of memory");
+    return -1;
+}
+
 /* As root: the job's account from spec.owner (root only when the scheduler
  * allows it). Not root: the job runs as the shim's own user. */
 static int resolve_account(struct shim *s)
@@ -335,7 +223,7 @@ static int resolve_account(struct shim *s)
     const char *owner = s->assign.u.assign.spec.owner;
     char host[MLQ_MAX_NAME + 1];
     if (geteuid() != 0)
-        return 0;
+        return own_account(s);
     errno = 0;
     struct passwd *pw = owner && *owner ? getpwnam(owner) : NULL;
     if (!pw && errno != 0 && errno != ENOENT && errno != ESRCH) {
@@ -359,7 +247,8 @@ static int resolve_account(struct shim *s)
     s->gid = pw->pw_gid;
     s->user = strdup(pw->pw_name);
     s->home = strdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
-    if (!s->user || !s->home) {
+    s->shell = strdup(pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh");
+    if (!s->user || !s->home || !s->shell) {
         start_failed(s, "out of memory");
         return -1;
     }
@@ -463,16 +352,16 @@ static int prepare(struct shim *s)
         start_failed(s, "working directory %s: %s", spec->workdir, strerror(werr));
         return -1;
     }
+    if (prepare_gang(s) < 0)
+        return -1;
     s->argv = calloc((size_t)spec->argc + 1, sizeof *s->argv);
-    char why[MLQ_ERR_MSG_MAX] = "out of memory";
-    if (!s->argv || build_env(s, why, sizeof why) < 0) {
-        start_failed(s, "%s", why);
+    struct mlq_err err = {0};
+    if (!s->argv || build_env(s, &err) < 0) {
+        start_failed(s, "%s", err.code == MLQ_EINVAL ? err.msg : "out of memory");
         return -1;
     }
     for (uint32_t i = 0; i < spec->argc; i++)
         s->argv[i] = spec->argv[i];
-    if (prepare_gang(s) < 0)
-        return -1;
     return make_tree(s);
 }
 
@@ -544,7 +433,7 @@ static void exec_job(struct shim *s, int report_fd)
     if (chdir(workdir) != 0)
         child_fail(report_fd, "working directory %s: %s%s%s%s", workdir, strerror(errno),
                    s->drop ? " (as " : "", s->drop ? s->user : "", s->drop ? ")" : "");
-    environ = s->envp;
+    environ = s->env.v;
     execvp(s->argv[0], s->argv);
     dprintf(2, "mlq-shim: cannot execute %s: %s\n", s->argv[0], strerror(errno));
     _exit(127);
@@ -797,12 +686,11 @@ static void shim_cleanup(struct shim *s)
         close(s->out_fd);
     if (s->err_fd >= 0)
         close(s->err_fd);
-    for (size_t i = 0; i < s->envc; i++)
-        free(s->envp[i]);
-    free(s->envp);
+    mlq_jobenv_free(&s->env);
     free(s->argv);
     free(s->user);
     free(s->home);
+    free(s->shell);
     free(s->groups);
     if (s->gang_tmp[0])
         mlq_gangenv_remove_private(s->gang_tmp);

@@ -64,7 +64,11 @@ IT_ME=$(id -un)
 # UBSan in a combined ASan+UBSan runtime ignores it.)
 IT_SAN_RE='runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|LeakSanitizer has encountered|Sanitizer:DEADLYSIGNAL|SUMMARY: [A-Za-z]*Sanitizer'
 # Extra marker inherited by everything we start, so cleanup can find it.
+# Jobs do not get the worker's environment, nor MLQ_* variables of the
+# submitter's: they carry IT_JOB_TAG, which `mlq submit` exports with the
+# rest of this environment (--export ALL).
 export MLQ_IT_TAG=$T
+export IT_JOB_TAG=$T
 
 IT_PIDS=()      # daemons started by this test, in start order
 IT_PORT_DIR=${TMPDIR:-/tmp}/mlq-it-ports-$(id -u)
@@ -430,6 +434,7 @@ it_marked() {
     local p=$1
     grep -qzF -- "$T" "/proc/$p/cmdline" 2>/dev/null && return 0
     grep -qzF -- "MLQ_IT_TAG=$T" "/proc/$p/environ" 2>/dev/null && return 0
+    grep -qzF -- "IT_JOB_TAG=$T" "/proc/$p/environ" 2>/dev/null && return 0
     case "$(readlink "/proc/$p/cwd" 2>/dev/null)" in "$T" | "$T"/*) return 0 ;; esac
     return 1
 }

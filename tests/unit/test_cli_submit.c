@@ -1,6 +1,7 @@
 /* Unit tests for `mlq submit` option parsing (no network): defaults,
- * resources, repeated --env, `--` handling, job arguments that look like
- * options, and every kind of bad input with its error code. */
+ * resources, repeated --env, --export and the environment sent, `--`
+ * handling, job arguments that look like options, and every kind of bad
+ * input with its error code. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cmd_submit.h"
+#include "envname.h"
 
 #define GIB (1024LL * 1024 * 1024)
 #define MIB (1024LL * 1024)
@@ -35,19 +37,33 @@ static int parse(struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts, str
     return mlq_cli_submit_parse(n, words, spec, opts, err);
 }
 
+/* The value of name in the spec's environment, NULL when absent. */
+static const char *spec_env(const struct mlq_jobspec *spec, const char *name)
+{
+    size_t len = strlen(name);
+    for (uint32_t i = 0; i < spec->envc; i++)
+        if (strncmp(spec->env[i], name, len) == 0 && spec->env[i][len] == '=')
+            return spec->env[i] + len + 1;
+    return NULL;
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
     struct mlq_jobspec spec;
     struct mlq_cli_submit_opts opts;
     struct mlq_err err;
+    setenv("SUBMIT_TEST_EXPORTED", "yes", 1);
     assert_int_equal(parse(&spec, &opts, &err, "--", "true", NULL), 0);
+    unsetenv("SUBMIT_TEST_EXPORTED");
     assert_int_equal(spec.argc, 1);
     assert_string_equal(spec.argv[0], "true");
     assert_int_equal(spec.cpus_m, 1000);
     assert_int_equal(spec.mem, GIB);
     assert_int_equal(spec.gpus, 0);
-    assert_int_equal(spec.envc, 0);
+    /* --export ALL: this environment goes with the job */
+    assert_non_null(spec_env(&spec, "SUBMIT_TEST_EXPORTED"));
+    assert_string_equal(spec_env(&spec, "SUBMIT_TEST_EXPORTED"), "yes");
     /* no retries or limits unless asked: the scheduler fills its defaults */
     assert_int_equal(spec.retries, 0);
     assert_int_equal(spec.retry_backoff_ms, 0);
@@ -115,14 +131,138 @@ static void test_repeated_env(void **state)
     struct mlq_jobspec spec;
     struct mlq_cli_submit_opts opts;
     struct mlq_err err;
-    assert_int_equal(parse(&spec, &opts, &err, "--env", "A=1", "--env", "B=x=y", "--env",
-                           "C=", "--", "cmd", NULL),
+    assert_int_equal(parse(&spec, &opts, &err, "--export", "NONE", "--env", "A=1", "--env", "B=x=y",
+                           "--env", "C=", "--env", "A=2", "--", "cmd", NULL),
                      0);
-    assert_int_equal(spec.envc, 3);
-    assert_string_equal(spec.env[0], "A=1");
-    assert_string_equal(spec.env[1], "B=x=y");
-    assert_string_equal(spec.env[2], "C=");
+    assert_int_equal(spec.envc, 3); /* the later A wins */
+    assert_string_equal(spec.env[0], "B=x=y");
+    assert_string_equal(spec.env[1], "C=");
+    assert_string_equal(spec.env[2], "A=2");
     mlq_proto_jobspec_free(&spec);
+}
+
+/* --export ALL leaves out what the worker sets or drops and what is not a
+ * variable name (bash's exported functions); --env wins over an export. */
+static void test_export_all_filters(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    setenv("MLQ_JOB_ID", "parent", 1);
+    setenv("CUDA_VISIBLE_DEVICES", "0,1", 1);
+    setenv("NOTIFY_SOCKET", "/run/x", 1);
+    setenv("BASH_FUNC_f%%", "() { :; }", 1);
+    setenv("SUBMIT_TEST_A", "exported", 1);
+    int rc = parse(&spec, &opts, &err, "--env", "SUBMIT_TEST_A=given", "true", NULL);
+    unsetenv("MLQ_JOB_ID");
+    unsetenv("CUDA_VISIBLE_DEVICES");
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("BASH_FUNC_f%%");
+    unsetenv("SUBMIT_TEST_A");
+    assert_int_equal(rc, 0);
+    assert_null(spec_env(&spec, "MLQ_JOB_ID"));
+    assert_null(spec_env(&spec, "CUDA_VISIBLE_DEVICES"));
+    assert_null(spec_env(&spec, "NOTIFY_SOCKET"));
+    assert_null(spec_env(&spec, "HOME"));
+    assert_null(spec_env(&spec, "BASH_FUNC_f%%"));
+    assert_string_equal(spec_env(&spec, "SUBMIT_TEST_A"), "given");
+    int seen = 0;
+    for (uint32_t i = 0; i < spec.envc; i++)
+        seen += strncmp(spec.env[i], "SUBMIT_TEST_A=", 14) == 0;
+    assert_int_equal(seen, 1);
+    mlq_proto_jobspec_free(&spec);
+}
+
+/* --export NONE sends nothing but --env; a list sends exactly the listed
+ * variables that are set; --env VAR takes this environment's value. */
+static void test_export_none_and_list(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    setenv("SUBMIT_TEST_A", "a", 1);
+    setenv("SUBMIT_TEST_B", "b", 1);
+    setenv("SUBMIT_TEST_C", "c", 1);
+    assert_int_equal(parse(&spec, &opts, &err, "--export", "NONE", "true", NULL), 0);
+    assert_int_equal(spec.envc, 0);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--export", "none", "true", NULL), 0);
+    assert_int_equal(spec.envc, 0);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(
+        parse(&spec, &opts, &err, "--export", "SUBMIT_TEST_A,SUBMIT_TEST_B,UNSET_X", "true", NULL),
+        0);
+    assert_int_equal(spec.envc, 2);
+    assert_string_equal(spec_env(&spec, "SUBMIT_TEST_A"), "a");
+    assert_string_equal(spec_env(&spec, "SUBMIT_TEST_B"), "b");
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(
+        parse(&spec, &opts, &err, "--export", "NONE", "--env", "SUBMIT_TEST_C", "true", NULL), 0);
+    assert_int_equal(spec.envc, 1);
+    assert_string_equal(spec.env[0], "SUBMIT_TEST_C=c");
+    mlq_proto_jobspec_free(&spec);
+    unsetenv("SUBMIT_TEST_A");
+    unsetenv("SUBMIT_TEST_B");
+    unsetenv("SUBMIT_TEST_C");
+}
+
+/* Names that are not variable names, and --env VAR of an unset VAR, are
+ * invalid requests naming the culprit. */
+static void test_env_bad_names(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--env", "1X=2", "true", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "'1X'"));
+    assert_int_equal(parse(&spec, &opts, &err, "--env", "A-B=1", "true", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "'A-B'"));
+    assert_int_equal(parse(&spec, &opts, &err, "--env", "=x", "true", NULL), MLQ_EINVAL);
+    assert_int_equal(parse(&spec, &opts, &err, "--export", "A,B.C", "true", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "'B.C'"));
+    assert_int_equal(parse(&spec, &opts, &err, "--export", "A,", "true", NULL), MLQ_EINVAL);
+    unsetenv("SUBMIT_TEST_UNSET");
+    assert_int_equal(parse(&spec, &opts, &err, "--env", "SUBMIT_TEST_UNSET", "true", NULL),
+                     MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "SUBMIT_TEST_UNSET is not set"));
+}
+
+/* An environment over the bounds is refused, telling to use --export. */
+static void test_env_too_large(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    char *big = malloc(MLQ_MAX_ENV_ENTRY + 1);
+    assert_non_null(big);
+    memset(big, 'x', MLQ_MAX_ENV_ENTRY);
+    big[MLQ_MAX_ENV_ENTRY] = '\0';
+    setenv("SUBMIT_TEST_BIG", big, 1);
+    assert_int_equal(parse(&spec, &opts, &err, "true", NULL), MLQ_ETOOBIG);
+    assert_non_null(strstr(err.msg, "SUBMIT_TEST_BIG"));
+    assert_non_null(strstr(err.msg, "--export"));
+    /* left out, it is fine */
+    assert_int_equal(parse(&spec, &opts, &err, "--export", "PATH", "true", NULL), 0);
+    mlq_proto_jobspec_free(&spec);
+    unsetenv("SUBMIT_TEST_BIG");
+    big[MLQ_MAX_ENV_ENTRY / 2] = '\0'; /* 16 KiB each: eight are too many bytes */
+    char name[32];
+    for (int i = 0; i < 8; i++) {
+        snprintf(name, sizeof name, "SUBMIT_TEST_BIG%d", i);
+        setenv(name, big, 1);
+    }
+    assert_int_equal(parse(&spec, &opts, &err, "true", NULL), MLQ_ETOOBIG);
+    assert_non_null(strstr(err.msg, "too large"));
+    assert_non_null(strstr(err.msg, "--export"));
+    for (int i = 0; i < 8; i++) {
+        snprintf(name, sizeof name, "SUBMIT_TEST_BIG%d", i);
+        unsetenv(name);
+    }
+    free(big);
 }
 
 /* The job's own options stay the job's, with or without `--`. */
@@ -280,11 +420,13 @@ static void test_bad_input(void **state)
 static void test_too_many_env(void **state)
 {
     (void)state;
-    char *words[2 * MLQ_MAX_ENVC + 8];
-    static char kv[MLQ_MAX_ENVC + 1][16];
+    char *words[2 * MLQ_ENV_USER_MAX_C + 10];
+    static char kv[MLQ_ENV_USER_MAX_C + 1][16];
     int n = 0;
     words[n++] = "submit";
-    for (int i = 0; i <= MLQ_MAX_ENVC; i++) {
+    words[n++] = "--export";
+    words[n++] = "NONE";
+    for (int i = 0; i <= MLQ_ENV_USER_MAX_C; i++) {
         snprintf(kv[i], sizeof(kv[i]), "K%d=v", i);
         words[n++] = "--env";
         words[n++] = kv[i];
@@ -295,11 +437,12 @@ static void test_too_many_env(void **state)
     struct mlq_cli_submit_opts opts;
     struct mlq_err err;
     assert_int_equal(mlq_cli_submit_parse(n, words, &spec, &opts, &err), MLQ_ETOOBIG);
+    assert_non_null(strstr(err.msg, "--export"));
     /* One fewer is fine. */
     words[n - 3] = "true";
     words[n - 2] = NULL;
     assert_int_equal(mlq_cli_submit_parse(n - 2, words, &spec, &opts, &err), 0);
-    assert_int_equal(spec.envc, MLQ_MAX_ENVC);
+    assert_int_equal(spec.envc, MLQ_ENV_USER_MAX_C);
     mlq_proto_jobspec_free(&spec);
 }
 
@@ -552,6 +695,10 @@ int main(void)
         cmocka_unit_test(test_limit_messages),
         cmocka_unit_test(test_placement),
         cmocka_unit_test(test_too_many_require),
+        cmocka_unit_test(test_export_all_filters),
+        cmocka_unit_test(test_export_none_and_list),
+        cmocka_unit_test(test_env_bad_names),
+        cmocka_unit_test(test_env_too_large),
         cmocka_unit_test(test_dependencies),
         cmocka_unit_test(test_array_options),
     };

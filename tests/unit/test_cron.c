@@ -550,6 +550,26 @@ static void test_tz_restored(void **state)
     mlq_cron_destroy(&c);
 }
 
+/* Fire times as a schedule's runs see them (MLQ_SCHEDULED_TIME): wall time
+ * in the zone with its offset, or UTC with Z. */
+static void test_format_iso(void **state)
+{
+    (void)state;
+    char buf[MLQ_CRON_ISO_LEN];
+    struct mlq_err err;
+    const int64_t t = 1796605200; /* 2026-12-07T01:00:00Z */
+    assert_int_equal(mlq_cron_format(PARIS, t, buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "2026-12-07T02:00:00+01:00");
+    assert_int_equal(mlq_cron_format(NULL, t, buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "2026-12-07T01:00:00Z");
+    assert_int_equal(mlq_cron_format(NEW_YORK, t, buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "2026-12-06T20:00:00-05:00");
+    assert_int_equal(mlq_cron_format(PARIS, 1785974400, buf, sizeof buf, &err), 0);
+    assert_string_equal(buf, "2026-08-06T02:00:00+02:00"); /* summer time */
+    assert_int_equal(mlq_cron_format("Mars/Olympus", t, buf, sizeof buf, &err), MLQ_EINVAL);
+    assert_int_equal(mlq_cron_format(PARIS, t, buf, 10, &err), MLQ_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,7 +578,7 @@ int main(void)
         cmocka_unit_test(test_next_errors),  cmocka_unit_test(test_check_tz),
         cmocka_unit_test(test_dst_paris),    cmocka_unit_test(test_dst_new_york),
         cmocka_unit_test(test_dst_year),     cmocka_unit_test(test_dst_never),
-        cmocka_unit_test(test_tz_restored),
+        cmocka_unit_test(test_tz_restored),  cmocka_unit_test(test_format_iso),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

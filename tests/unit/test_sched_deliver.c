@@ -1,7 +1,8 @@
 /* deliver, resend and health: ASSIGN and KILL are sent again until the
  * worker answers, an unanswered assignment is lost after its deadline, a
  * worker that keeps refusing is marked unhealthy instead of failing jobs,
- * and --max-running survives a restart. A real (file) store; the outbox
+ * and --max-running survives a restart; an array's tasks share its
+ * environment (one copy, also after a restart). A real (file) store; the outbox
  * stands in for the socket (its count shows what would leave). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -390,6 +391,61 @@ static void test_max_running_survives_restart(void **state)
     sched_commit(c);
 }
 
+/* The tasks of an array keep no environment of their own, in memory or
+ * stored: they run with the array's one copy, which a restart reloads. */
+static void check_task_env(struct mlq_ctx *c, const char *aid)
+{
+    char(*ids)[MLQ_ID_LEN + 1] = NULL;
+    uint32_t n = 0;
+    assert_int_equal(mlq_store_array_active_tasks(c->store, aid, &ids, &n, NULL), 0);
+    assert_int_equal(n, 3);
+    for (uint32_t i = 0; i < n; i++) {
+        struct mlq_job *job = mlq_jobtab_get(c->jobs, ids[i]);
+        assert_non_null(job);
+        assert_int_equal(job->row.spec.envc, 0);
+        char **env = NULL;
+        uint32_t envc = 0;
+        mlq_pipeline_task_env(c, job, &env, &envc);
+        assert_int_equal(envc, 2);
+        assert_string_equal(env[0], "A=1");
+        assert_string_equal(env[1], "B=2");
+    }
+    free(ids);
+}
+
+static void test_array_tasks_share_env(void **state)
+{
+    struct sched_fx *f = *state;
+    struct mlq_ctx *c = &f->c;
+    struct mlq_jobspec spec = spec_of(1000);
+    spec.array = strdup("0-2");
+    spec.envc = 2;
+    spec.env = calloc(2, sizeof *spec.env);
+    assert_non_null(spec.env);
+    spec.env[0] = strdup("A=1");
+    spec.env[1] = strdup("B=2");
+    char aid[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_pipeline_submit_array(c, &spec, aid, NULL), 0);
+    check_task_env(c, aid);
+    sched_commit(c);
+    sched_fx_restart(f);
+    check_task_env(c, aid);
+    /* a plain job keeps its own */
+    struct mlq_jobspec one = spec_of(1000);
+    one.envc = 1;
+    one.env = calloc(1, sizeof *one.env);
+    assert_non_null(one.env);
+    one.env[0] = strdup("C=3");
+    char id[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_jobops_submit(c, &one, id, NULL), 0);
+    char **env = NULL;
+    uint32_t envc = 0;
+    mlq_pipeline_task_env(c, mlq_jobtab_get(c->jobs, id), &env, &envc);
+    assert_int_equal(envc, 1);
+    assert_string_equal(env[0], "C=3");
+    sched_commit(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +465,7 @@ int main(void)
                                         sched_fx_close),
         cmocka_unit_test_setup_teardown(test_worker_attempt_cap, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_max_running_survives_restart, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_array_tasks_share_env, setup, sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,6 +86,8 @@ static void test_refusals(void **state)
     refused("{\"argv\": [\"x\"], \"gpus\": 1.5}", "gpus");
     refused("{\"argv\": [\"x\"], \"env\": {\"A\": 1}}", "env.A");
     refused("{\"argv\": [\"x\"], \"env\": [\"A=1\"]}", "env");
+    refused("{\"argv\": [\"x\"], \"env\": {\"1BAD\": \"x\"}}", "'1BAD' is not a variable name");
+    refused("{\"argv\": [\"x\"], \"env\": {\"A-B\": \"x\"}}", "'A-B' is not a variable name");
     refused("{\"argv\": [\"x\"], \"after\": [\"zz\"]}", "after[0]");
     refused("{\"argv\": [\"x\"], \"time_limit\": \"soon\"}", "time_limit");
     refused("{\"argv\": [\"x\"], \"priority\": 100000}", "priority");

@@ -2,7 +2,8 @@
  * attempt folder and checks the status and log files it leaves: exit codes,
  * signals, the kill grace, time limits and their warning signal, whole
  * process trees (setsid, double forks, ignored SIGTERM) ended before the
- * status is written, the job's environment, start failures; as root, jobs
+ * status is written, start failures (the job's environment is
+ * test_shim_env.c's); as root, jobs
  * run as their owner's account (a throwaway user made with useradd and
  * removed in the teardown), unknown accounts and root without allow_root
  * are start failures, and a shim that is not root runs jobs as itself; what
@@ -330,110 +331,6 @@ static void test_group_cleaned_up(void **state)
     free(s);
     assert_true(bg > 0);
     assert_false(mlq_fs_pid_alive(bg));
-}
-
-static void test_environment(void **state)
-{
-    struct fx *f = *state;
-    char *argv[] = {"/bin/sh", "-c",
-                    "echo \"$MLQ_JOB_ID|$MLQ_ATTEMPT|$MLQ_CPUS|$MLQ_GPUS|$CUDA_VISIBLE_DEVICES|"
-                    "$NVIDIA_VISIBLE_DEVICES|$FOO|$HERITAGE|$(pwd)\""};
-    char *env[] = {"FOO=bar=baz", "MLQ_JOB_ID=forged", "CUDA_VISIBLE_DEVICES=7"};
-    int32_t gpus[] = {1, 3};
-    struct job j = {.argv = argv, .argc = 3, .env = env, .envc = 3, .gpus = gpus, .ngpus = 2};
-    write_assign(f, &j);
-    setenv("HERITAGE", "kept", 1);
-    run_shim(f);
-    unsetenv("HERITAGE");
-    char *out = read_file(f, "stdout");
-    char want[512];
-    snprintf(want, sizeof want, "%s|3|0.5|1,3|1,3|1,3|bar=baz|kept|%s\n", JOB_ID, f->dir);
-    assert_string_equal(out, want);
-    free(out);
-}
-
-/* A task of an array sees its array, index and size (which the user's
- * --env cannot forge); a plain job sees none of them. */
-static void test_array_environment(void **state)
-{
-    struct fx *f = *state;
-    static const char arr[] = "aaaa0000-0000-4000-8000-000000000001";
-    char *argv[] = {"/bin/sh", "-c",
-                    "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_INDEX-unset}|"
-                    "${MLQ_ARRAY_SIZE-unset}\""};
-    char *env[] = {"MLQ_ARRAY_INDEX=99"};
-    struct job j = {.argv = argv,
-                    .argc = 3,
-                    .env = env,
-                    .envc = 1,
-                    .array_id = arr,
-                    .array_index = 17,
-                    .array_size = 1000};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
-    char want[128];
-    snprintf(want, sizeof want, "%s|17|1000\n", arr);
-    assert_string_equal(out, want);
-    free(out);
-}
-
-static void test_plain_job_no_array_env(void **state)
-{
-    struct fx *f = *state;
-    char *argv[] = {"/bin/sh", "-c", "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_SIZE-unset}\""};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
-    assert_string_equal(out, "unset|unset\n");
-    free(out);
-}
-
-static void test_no_gpus_hides_all(void **state)
-{
-    struct fx *f = *state;
-    char *argv[] = {"/bin/sh", "-c", "echo \"[${CUDA_VISIBLE_DEVICES-unset}][$MLQ_GPUS]\""};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
-    setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3", 1);
-    run_shim(f);
-    unsetenv("CUDA_VISIBLE_DEVICES");
-    char *out = read_file(f, "stdout");
-    assert_string_equal(out, "[][]\n");
-    free(out);
-}
-
-/* On a worker that offers MIG devices, CUDA_VISIBLE_DEVICES names the
- * job's GPUs as the worker's MLQ_GPU_CUDA_NAMES says (a MIG UUID, a whole
- * GPU's physical index), MLQ_GPUS keeps the indexes, and the job never
- * sees the worker's variable; a malformed one fails the start. */
-static void test_mig_cuda_names(void **state)
-{
-    struct fx *f = *state;
-    char *argv[] = {"/bin/sh", "-c",
-                    "echo \"$CUDA_VISIBLE_DEVICES|$NVIDIA_VISIBLE_DEVICES|$MLQ_GPUS|"
-                    "${MLQ_GPU_CUDA_NAMES-unset}\""};
-    int32_t gpus[] = {2, 3};
-    struct job j = {.argv = argv, .argc = 3, .gpus = gpus, .ngpus = 2};
-    write_assign(f, &j);
-    setenv("MLQ_GPU_CUDA_NAMES", "MIG-a0,MIG-b1,MIG-GPU-c2/1/0,1", 1);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
-    assert_string_equal(out, "MIG-GPU-c2/1/0,1|MIG-GPU-c2/1/0,1|2,3|unset\n");
-    free(out);
-
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -f '%s/status' '%s/stdout'", f->dir, f->dir);
-    assert_int_equal(system(cmd), 0);
-    write_assign(f, &j);
-    setenv("MLQ_GPU_CUDA_NAMES", "MIG-a0,MIG-b1", 1); /* lacks GPU 2 */
-    run_shim(f);
-    unsetenv("MLQ_GPU_CUDA_NAMES");
-    struct mlq_status st = status_of(f);
-    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
-    if (!strstr(st.detail, "GPU names: MLQ_GPU_CUDA_NAMES names no GPU 2"))
-        fail_msg("detail: %s", st.detail);
 }
 
 static void test_missing_workdir(void **state)
@@ -987,11 +884,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm_ends_signaled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_after_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_cleaned_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_array_environment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_plain_job_no_array_env, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_gpus_hides_all, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mig_cuda_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_workdir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonexistent_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_assign_is_start_failed, setup, teardown),

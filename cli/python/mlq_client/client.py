@@ -9,6 +9,7 @@ import codecs
 import http.client
 import json
 import os
+import re
 import signal as _signal
 import ssl
 import time
@@ -249,6 +250,7 @@ class Client:
         after_failed: Optional[Iterable[JobRef]] = None,
         idempotency_key: Optional[str] = None,
         env: Union[Mapping[str, str], Sequence[str], None] = None,
+        export: Union[str, Sequence[str], None] = None,
         workdir: Optional[str] = None,
         retries: Optional[int] = None,
         retry_backoff: Optional[Duration] = None,
@@ -280,7 +282,17 @@ class Client:
             after_failed: run only if one of these did not succeed.
             idempotency_key: submitting again with the same key (within 7
                 days) returns the first job and creates nothing.
-            env: environment variables for the job (a dict or ``KEY=VALUE``s).
+            env: environment variables for the job (a dict or ``KEY=VALUE``s);
+                they win over exported ones.
+            export: which variables of this process's environment
+                (``os.environ``) the job gets, like the CLI's ``--export``:
+                ``"ALL"``, ``"NONE"`` or a list of names. The default is
+                ``None``, the same as ``"NONE"``: unlike ``mlq submit``
+                (whose default is ALL), a program sends only what it says,
+                since its own environment (a web server's, a pipeline
+                runner's) is rarely the job's. Variables mlq sets on the
+                worker (``MLQ_*``, ``HOME``, ``CUDA_VISIBLE_DEVICES``...) and
+                names that are not variable names are left out.
             workdir: the job's working directory, an absolute path on the
                 worker (the API's default is ``/``: unlike the CLI, the
                 client's own directory means nothing to the scheduler).
@@ -306,7 +318,7 @@ class Client:
             argv, name=name, cpus=cpus, mem=mem, gpus=gpus, gpu_type=gpu_type, array=array,
             max_running=max_running, after=after, after_any=after_any,
             after_failed=after_failed, idempotency_key=idempotency_key, env=env,
-            workdir=workdir, retries=retries, retry_backoff=retry_backoff,
+            export=export, workdir=workdir, retries=retries, retry_backoff=retry_backoff,
             time_limit=time_limit, kill_grace=kill_grace, signal=signal,
             warn_signal=warn_signal, warn_before=warn_before, priority=priority, pool=pool,
             labels=labels, **extra)
@@ -470,6 +482,36 @@ def _kv_dict(value: Union[Mapping[str, str], Sequence[str], None], what: str) ->
     return out
 
 
+# What the worker sets or drops itself (common/envname.c): never exported.
+_ENV_DROPPED = frozenset((
+    "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "HOME", "USER", "LOGNAME", "SHELL",
+    "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "INVOCATION_ID",
+    "JOURNAL_STREAM"))
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _env_exportable(name: str) -> bool:
+    return bool(_ENV_NAME.match(name)) and not name.startswith("MLQ_") and name not in _ENV_DROPPED
+
+
+def _exported_env(export: Union[str, Sequence[str], None]) -> Dict[str, str]:
+    """``export=`` (``"ALL"``, ``"NONE"``, names) -> the variables sent."""
+    keyword = export.upper() if isinstance(export, str) else None
+    if export is None or keyword == "NONE":
+        return {}
+    if keyword == "ALL":
+        names: Iterable[str] = os.environ.keys()
+    elif isinstance(export, str):
+        raise ValueError("bad export %r (expected \"ALL\", \"NONE\" or a list of names)" % export)
+    else:
+        names = list(export)
+        for n in names:
+            if not isinstance(n, str) or not _ENV_NAME.match(n):
+                raise ValueError("bad export name %r (letters, digits and _, not starting "
+                                 "with a digit)" % (n,))
+    return {n: os.environ[n] for n in names if n in os.environ and _env_exportable(n)}
+
+
 def _submit_body(
     argv: Sequence[str],
     *,
@@ -479,6 +521,7 @@ def _submit_body(
     after_any: Optional[Iterable[JobRef]] = None,
     after_failed: Optional[Iterable[JobRef]] = None,
     env: Union[Mapping[str, str], Sequence[str], None] = None,
+    export: Union[str, Sequence[str], None] = None,
     retry_backoff: Optional[Duration] = None,
     time_limit: Optional[Duration] = None,
     kill_grace: Optional[Duration] = None,
@@ -510,8 +553,10 @@ def _submit_body(
             if isinstance(refs, (str, Job)):
                 refs = [refs]
             body[key] = [_job_id(r) for r in refs]
-    if env is not None:
-        body["env"] = _kv_dict(env, "env")
+    sent = _exported_env(export)
+    sent.update(_kv_dict(env, "env") or {})
+    if env is not None or sent:
+        body["env"] = sent
     for key, dur in (("retry_backoff", retry_backoff), ("time_limit", time_limit),
                      ("kill_grace", kill_grace), ("warn_before", warn_before)):
         if dur is not None:

@@ -301,6 +301,34 @@ class TestSubmit(Base):
         self.assertNotIn("signal", b)
         self.assertEqual(self.fake.requests[0]["headers"]["Content-Type"], "application/json")
 
+    def test_export(self):
+        # export= picks variables of os.environ; env= wins; what the worker
+        # sets itself (MLQ_*, HOME, CUDA_VISIBLE_DEVICES) is never sent.
+        saved = dict(os.environ)
+        os.environ.update({"EXP_A": "a", "EXP_B": "b", "MLQ_JOB_ID": "parent",
+                           "CUDA_VISIBLE_DEVICES": "3"})
+        try:
+            for _ in range(4):
+                self.answer("POST", "/api/v1/jobs", 201, {"id": "0123abcd", "is_array": False})
+            self.c.submit(["true"])
+            self.assertNotIn("env", self.fake.requests[-1]["body"])
+            self.c.submit(["true"], export=["EXP_A", "EXP_UNSET"], env={"X": "1"})
+            self.assertEqual(self.fake.requests[-1]["body"]["env"], {"EXP_A": "a", "X": "1"})
+            self.c.submit(["true"], export="ALL", env={"EXP_B": "given"})
+            sent = self.fake.requests[-1]["body"]["env"]
+            self.assertEqual((sent["EXP_A"], sent["EXP_B"]), ("a", "given"))
+            for gone in ("MLQ_JOB_ID", "CUDA_VISIBLE_DEVICES", "HOME"):
+                self.assertNotIn(gone, sent)
+            self.c.submit(["true"], export="NONE", env=["Y=2"])
+            self.assertEqual(self.fake.requests[-1]["body"]["env"], {"Y": "2"})
+            with self.assertRaises(ValueError):
+                self.c.submit(["true"], export=["BAD-NAME"])
+            with self.assertRaises(ValueError):
+                self.c.submit(["true"], export="SOME")
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
     def test_array(self):
         self.answer("POST", "/api/v1/jobs", 201, {"id": "arr1", "is_array": True})
         arr = self.c.submit(["true"], array="0-9", max_running=2)
