@@ -2,11 +2,13 @@
 #include "jsonview.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "protousage.h"
+#include "res.h"
 
 char *mlq_jsonview_time_iso(int64_t ms, char *buf, size_t len)
 {
@@ -151,6 +153,22 @@ static json_t *deps_json(const struct mlq_dep *d, uint32_t n)
     return arr;
 }
 
+/* The GPU request for people ("0.25", "a100|h100:2"), its types,
+ * its share (a number of GPUs, 0.25; null for whole GPUs) and GPU memory
+ * (bytes; null when not asked). */
+static int add_gpu_fields(json_t *o, const struct mlq_jobinfo *j)
+{
+    char req[MLQ_MAX_GPU_TYPES + 64];
+    mlq_res_fmt_gpu_ask(j->gpus, j->gpu_frac, j->gpu_mem, j->gpu_type, req, sizeof req);
+    int rc = json_object_set_new(o, "gpu_request", safe_string(req));
+    rc |= json_object_set_new(o, "gpu_type", str_or_null(j->gpu_type));
+    rc |= json_object_set_new(o, "gpu_share",
+                              j->gpu_frac > 0 ? json_real(j->gpu_frac / 100.0) : json_null());
+    rc |=
+        json_object_set_new(o, "gpu_mem", j->gpu_mem > 0 ? json_integer(j->gpu_mem) : json_null());
+    return rc;
+}
+
 /* Pipelines: the array a task belongs to, and the job's dependencies. */
 static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
 {
@@ -164,7 +182,7 @@ static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
      * submitted with --nodes (a gang of one gets the rendezvous too). */
     rc |= json_object_set_new(o, "nodes", json_integer(j->nodes > 0 ? j->nodes : 1));
     rc |= json_object_set_new(o, "gang", json_boolean(j->nodes > 0));
-    return rc;
+    return rc | add_gpu_fields(o, j);
 }
 
 json_t *mlq_jsonview_job(const struct mlq_jobinfo *j)

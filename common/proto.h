@@ -349,6 +349,10 @@ struct mlq_jobinfo {
     uint32_t ndeps;
     /* Optional on the wire. */
     char *pool; /* the pool the job asked for; NULL = "default" */
+    /* GPU request details, optional on the wire (as in mlq_jobspec). */
+    char *gpu_type;   /* "h100", "a100|h100"; NULL any */
+    int32_t gpu_frac; /* a share of one GPU in hundredths; 0 none */
+    int64_t gpu_mem;  /* bytes of GPU memory asked; 0 none */
     /* Gangs, optional on the wire. */
     int32_t nodes;              /* 0 = not a gang */
     struct mlq_partinfo *parts; /* rank order, of the current (or last)
