@@ -290,13 +290,14 @@ static json_t *strv_json(char *const *v, uint32_t n)
  * unknown, never 0. */
 json_t *mlq_jsonview_gpu(const struct mlq_gpuinfo *g)
 {
-    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b}", "index", (int)g->index,
-                     "uuid", str_or_null(g->uuid), "model", str_or_null(g->model), "type",
-                     str_or_null(g->type), "mem", (json_int_t)g->mem, "job_id",
+    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:f, s:i}", "index",
+                     (int)g->index, "uuid", str_or_null(g->uuid), "model", str_or_null(g->model),
+                     "type", str_or_null(g->type), "mem", (json_int_t)g->mem, "job_id",
                      str_or_null(g->job_id), "util",
                      g->util_known ? json_integer(g->util) : json_null(), "mem_used",
                      g->util_known ? json_integer(g->mem_used) : json_null(), "idle_seconds",
-                     (json_int_t)(g->idle_ms / 1000), "withheld", (int)g->withheld);
+                     (json_int_t)(g->idle_ms / 1000), "withheld", (int)g->withheld, "share",
+                     g->share / 100.0, "shares", (int)g->nshares);
 }
 
 static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)
@@ -344,6 +345,7 @@ json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)
     if (o && (json_object_set_new(o, "addr", str_or_null(w->addr)) < 0 ||
               json_object_set_new(o, "limits", str_or_null(w->limits)) < 0 ||
               json_object_set_new(o, "set_by_admin", json_boolean(w->set_by_admin)) < 0 ||
+              json_object_set_new(o, "gpus_used_share", json_real(w->gpus_used_h / 100.0)) < 0 ||
               json_object_set_new(o, "reported", reported_json(w)) < 0)) {
         json_decref(o);
         o = NULL;

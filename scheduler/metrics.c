@@ -604,7 +604,7 @@ static void render_workers(struct sb *b, struct mlq_ctx *c)
                 continue;
             struct res *rg = res_row(t, pool, type_label(w, g));
             rg->gpus++;
-            bool used = (w->gpu_used >> g) & 1;
+            bool used = mlq_worker_gpu_busy(w, g); /* whole or shared */
             rg->gpus_used += used;
             if (!used && strand > 0)
                 rg->stranded++;
