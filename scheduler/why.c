@@ -276,6 +276,10 @@ static void soft_constraint(struct mlq_ctx *c, const struct mlq_job *job,
                             struct mlq_why *out)
 {
     char at[16];
+    /* A share waits for a GPU with room: say which, before any reservation
+     * (whose time counts CPUs and memory only for a share). */
+    if (mlq_place_is_share(r) && k->now == 0 && share_why(c, r, out))
+        return;
     if (!c->resv_on && k->now == 0 && mlq_queue_first(c->queue, mlq_jobops_bias, c) == job) {
         /* A full cluster ends the pass before any reservation is made: work
          * out where the first job would go, for this answer only. */
@@ -309,8 +313,6 @@ static void soft_constraint(struct mlq_ctx *c, const struct mlq_job *job,
         set(out, "priority", "behind %zu jobs of higher priority", out->ahead);
     else if (k->now > 0)
         set(out, "resources", "fits now; starts at the next scheduling pass");
-    else if (mlq_place_is_share(r) && share_why(c, r, out))
-        return;
     else if (w && mlq_leftover_count(w) > 0)
         set(out, "resources",
             "waiting for resources; on %s, %zu lost attempt(s) may still be running and keep "
