@@ -99,7 +99,7 @@ FIG=$OUT
 [ "$RC" = 0 ] || fail "the workload's outcomes are wrong ($FIG)"
 # Every booking was given back: the rebuilt ones included.
 ok mlq workers --json
-assert_eq "[0]" "$(json "sorted(set(g.get('share', 0) for w in d['workers'] for g in w['gpu_list']))" <<<"$OUT")" \
+assert_eq "[0]" "$(json "sorted(set(round(g.get('share', 0) * 100) for w in d['workers'] for g in w['gpu_list']))" <<<"$OUT")" \
     "GPU shares booked once every job ended"
 assert_eq "[0]" "$(json "sorted(set(w['gpus_used'] for w in d['workers']))" <<<"$OUT")" \
     "GPUs in use once every job ended"
