@@ -5,8 +5,8 @@
 # the shares; a whole-GPU job waits while a share is held on a 1-GPU worker
 # and `mlq why` says what the share waits for; bad --gpus / --gpu-mem give
 # exit 6 and store nothing; a --gpu-mem no GPU can hold stays pending with
-# its reason; after a scheduler SIGKILL with shares in use, no GPU is
-# booked beyond one.
+# its reason; a job without GPUs runs while a share waits; after a
+# scheduler SIGKILL with shares in use, no GPU is booked beyond one.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -79,6 +79,11 @@ assert_eq PENDING "$(job_state "$Q5")" "fifth quarter on a full GPU"
 ok mlq why "$Q5" --json
 assert_contains "$(json "d['text']" <<<"$OUT")" "no GPU has 0.25 free on any worker of pool default" \
     "why of a share on a full GPU"
+# a job without GPUs is not held up behind the waiting share (its own shape)
+ok mlq submit --cpus 0.5 --mem 64M -- true
+expect_rc 0 mlq wait "$OUT" --timeout 30s
+ok mlq list
+assert_contains "$OUT" "0.25" "GPUS column of mlq list for a share"
 
 # --- a whole-GPU job waits while one share is held --------------------------
 for i in 2 3 4; do touch "$T/release-q$i"; done
