@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "gpushare.h"
+#include "leftover.h"
 #include "placement.h"
 
 #define G (1024LL * 1024 * 1024)
@@ -176,6 +177,35 @@ static void test_share_memory_and_types(void **state)
     assert_false(mlq_place_fits_ever(w, &two));
     mlq_place_release(w, &m, 2);
     assert_int_equal(w->gshare.share[1], 0);
+    mlq_workers_destroy(&ws);
+}
+
+/* A lost attempt's share stays booked until its worker says it is gone,
+ * then is given back exactly; a whole GPU the same way. */
+static void test_leftover_share(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    const int64_t mems[] = {80 * G, 80 * G};
+    struct mlq_worker *w = add(ws, "w1", 2, NULL, mems);
+    struct mlq_request q = share(30, 40 * G, NULL), whole = {.cpus_m = 100, .mem = G, .gpus = 1};
+    mlq_place_reserve(w, &q, 1);
+    mlq_place_release(w, &q, 1);
+    assert_int_equal(mlq_leftover_keep(w, "a1", "j1", &q, 1), 0);
+    assert_int_equal(mlq_leftover_keep(w, "a2", "j2", &whole, 2), 0);
+    assert_int_equal(w->gshare.share[0], 50);
+    assert_int_equal(w->gshare.mem[0], 40 * G);
+    assert_int_equal(w->gpu_used, 2);
+    assert_false(mlq_place_fits_now(w, &whole)); /* GPU 0 shared, GPU 1 held */
+    struct mlq_request half = share(50, 0, NULL);
+    assert_true(mlq_place_fits_now(w, &half));
+    assert_true(mlq_leftover_release(w, "a1"));
+    assert_int_equal(w->gshare.share[0], 0);
+    assert_int_equal(w->gshare.n[0], 0);
+    assert_true(mlq_place_fits_now(w, &whole));
+    assert_true(mlq_leftover_release(w, "a2"));
+    assert_int_equal(w->gpu_used, 0);
+    assert_int_equal(w->cpus_used_m, 0);
     mlq_workers_destroy(&ws);
 }
 
@@ -456,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_book_unbook),
         cmocka_unit_test(test_share_one_worker),
         cmocka_unit_test(test_share_memory_and_types),
+        cmocka_unit_test(test_leftover_share),
         cmocka_unit_test(test_randomized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
