@@ -114,7 +114,13 @@ struct mlq_jobspec {
     char *pool;        /* worker pool; NULL = "default" */
     char **require;    /* "k=v" labels the worker must carry */
     uint32_t nrequire; /* <= MLQ_MAX_LABELS */
-    char *gpu_type;    /* normalised GPU type ("h100"); NULL = any */
+    char *gpu_type;    /* normalised GPU type ("h100"), or alternatives joined by
+                          '|' ("a100|h100", any of them will do); NULL = any */
+    /* GPU shares, optional on the wire: a share of one GPU, in hundredths
+     * (1..99; gpus is then 0), and GPU memory wanted on that GPU (bytes; a
+     * share of one GPU when set alone). 0 = none. */
+    int32_t gpu_frac;
+    int64_t gpu_mem;
     /* Pipelines, optional on the wire. */
     struct mlq_dep *deps; /* start conditions; <= MLQ_MAX_DEPS */
     uint32_t ndeps;
@@ -237,6 +243,11 @@ struct mlq_gpuinfo {
     /* workerinfo only, optional on the wire: not offered, an admin's
      * `mlq admin worker set --gpus` took it out of service. */
     bool withheld;
+    /* workerinfo only, optional on the wire: the share of it booked by
+     * jobs sharing it (hundredths, 0..100) and how many they are; job_id
+     * then names one of them. */
+    int32_t share;
+    int32_t nshares;
 };
 
 /* One GPU's load in a heartbeat, read from NVML; GPUs NVML cannot read are
@@ -343,6 +354,10 @@ struct mlq_jobinfo {
     uint32_t ndeps;
     /* Optional on the wire. */
     char *pool; /* the pool the job asked for; NULL = "default" */
+    /* GPU request details, optional on the wire (as in mlq_jobspec). */
+    char *gpu_type;   /* "h100", "a100|h100"; NULL any */
+    int32_t gpu_frac; /* a share of one GPU in hundredths; 0 none */
+    int64_t gpu_mem;  /* bytes of GPU memory asked; 0 none */
     /* Gangs, optional on the wire. */
     int32_t nodes;              /* 0 = not a gang */
     struct mlq_partinfo *parts; /* rank order, of the current (or last)
@@ -355,10 +370,12 @@ struct mlq_workerinfo {
     char *state; /* "UP", "LOST" */
     int64_t cpus_m, cpus_used_m;
     int64_t mem, mem_used;
-    int32_t gpus, gpus_used;
-    int32_t running;      /* running attempts */
-    bool draining;        /* takes no new jobs (optional on the wire) */
-    int64_t last_seen_ms; /* wall clock of the last heartbeat */
+    int32_t gpus, gpus_used; /* gpus_used: held whole or shared */
+    int32_t gpus_used_h;     /* optional: in use in hundredths, a shared GPU
+                                counting what its shares book */
+    int32_t running;         /* running attempts */
+    bool draining;           /* takes no new jobs (optional on the wire) */
+    int64_t last_seen_ms;    /* wall clock of the last heartbeat */
     /* Placement, optional on the wire. */
     char *pool;
     char **labels; /* "k=v" */
@@ -720,10 +737,16 @@ int mlq_proto_gang_addr_check(const char *addr, struct mlq_err *err);
  *   of A-Z a-z 0-9 _ . -, v printable ASCII without spaces (may be empty);
  * - a pool name: 1..MLQ_MAX_NAME printable ASCII bytes, no space, no '/';
  * - a normalised GPU type: 1..MLQ_MAX_GPU_TYPE bytes of a-z 0-9 _ - . (a MIG
- *   type holds a '.': "a100-1g.10gb"). */
+ *   type holds a '.': "a100-1g.10gb");
+ * - a job's GPU types: 1..MLQ_MAX_GPU_ALTS distinct normalised types joined
+ *   by '|' ("a100|h100"). */
 int mlq_proto_label_check(const char *kv, struct mlq_err *err);
 int mlq_proto_pool_check(const char *pool, struct mlq_err *err);
 int mlq_proto_gpu_type_check(const char *type, struct mlq_err *err);
+int mlq_proto_gpu_types_check(const char *types, struct mlq_err *err);
+/* Whether a GPU of type type ("" or NULL: unknown) satisfies a job's GPU
+ * types (NULL: any GPU will do; else one of the '|' alternatives). */
+bool mlq_proto_gpu_type_matches(const char *types, const char *type);
 void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g); /* the strings inside */
 void mlq_proto_arrayinfo_free(struct mlq_arrayinfo *a);
 void mlq_proto_scheduleinfo_free(struct mlq_scheduleinfo *s);
@@ -750,7 +773,8 @@ int mlq_proto_principal_name_check(const char *name, struct mlq_err *err);
 void mlq_proto_eventinfo_free(struct mlq_eventinfo *e); /* the strings inside */
 /* Checks a spec against bounds.h and the rules above (argc >= 1, env syntax,
  * absolute workdir, positive cpus/mem, gpus in range, priority in range,
- * pool / require / gpu_type syntax, a gpu_type only with gpus >= 1). */
+ * pool / require / gpu_type syntax, a gpu_type only with GPUs asked for,
+ * gpu_frac 0..99 and gpu_mem only without whole GPUs and not in a gang). */
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err);
 /* Deep copy; caller frees dst with mlq_proto_jobspec_free. */
 int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *src,

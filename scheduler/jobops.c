@@ -212,8 +212,7 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
-    if (w && linger &&
-        mlq_leftover_keep(w, job->att->id, job->row.id, r.cpus_m, r.mem, job->gpu_mask) < 0)
+    if (w && linger && mlq_leftover_keep(w, job->att->id, job->row.id, &r, job->gpu_mask) < 0)
         mlq_warn("out of memory: the resources of attempt %.8s are free again at once",
                  job->att->id);
     const struct mlq_jobspec *sp = &job->row.spec;
@@ -223,8 +222,9 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
                        job->att->assigned_ms);
     /* Up to now, not the worker's end time: the counter already showed the
      * attempt running until the last scrape, and must never go down. */
-    mlq_metrics_gpu_time(c->metrics, sp->owner, sp->gpus * nodes, job->att->assigned_ms,
-                         c->now_wall);
+    mlq_metrics_gpu_share_time(c->metrics, sp->owner,
+                               (int64_t)sp->gpus * nodes * 100 + sp->gpu_frac,
+                               job->att->assigned_ms, c->now_wall);
     if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m * nodes, sp->gpus * nodes,
                           job->att->assigned_ms, end, c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
@@ -380,7 +380,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
 {
     struct mlq_request r = job_request(job);
     uint64_t mask = 0;
-    if (mlq_place_pick_gpus(w, r.gpus, r.gpu_type, &mask) < 0)
+    if (mlq_place_pick(w, &r, &mask) < 0)
         return 0; /* cannot happen when fits_now held; skip rather than fail */
     struct mlq_store_attempt a = {.num = job->row.attempts + 1, .state = MLQ_ATT_ASSIGNED};
     mlq_id_new(a.id);

@@ -119,6 +119,22 @@ static int put_array(const struct mlq_msg *a, struct mlq_jobenv *env)
     return rc;
 }
 
+/* A job with a share of one GPU learns what it asked for: MLQ_GPU_FRACTION
+ * ("0.25") and MLQ_GPU_MEM (bytes). Nothing enforces them: they are for the
+ * job to cap itself (e.g. PyTorch's set_per_process_memory_fraction). */
+static int put_share(const struct mlq_jobspec *spec, struct mlq_jobenv *env)
+{
+    char frac[16], mem[32];
+    int rc = 0;
+    if (spec->gpu_frac > 0)
+        rc = mlq_jobenv_putf(env, "MLQ_GPU_FRACTION",
+                             mlq_res_fmt_gpu_share(spec->gpu_frac, frac, sizeof frac));
+    snprintf(mem, sizeof mem, "%" PRId64, spec->gpu_mem);
+    if (rc == 0 && spec->gpu_mem > 0)
+        rc = mlq_jobenv_putf(env, "MLQ_GPU_MEM", mem);
+    return rc;
+}
+
 /* What mlq says about the attempt: ids, resources, the worker. */
 static int put_mlq(const struct mlq_jobenv_in *in, struct mlq_jobenv *env, struct mlq_err *err)
 {
@@ -145,6 +161,8 @@ static int put_mlq(const struct mlq_jobenv_in *in, struct mlq_jobenv *env, struc
         rc = mlq_jobenv_putf(env, "NVIDIA_VISIBLE_DEVICES", cuda);
     if (rc == 0)
         rc = put_array(a, env);
+    if (rc == 0)
+        rc = put_share(&a->u.assign.spec, env);
     if (rc == 0 && in->worker)
         rc = mlq_jobenv_putf(env, "MLQ_WORKER", in->worker);
     if (rc == 0 && in->worker_addr)

@@ -11,7 +11,8 @@
  *   3. HOME, USER, LOGNAME and SHELL of the account the job runs as;
  *   4. MLQ_JOB_ID, MLQ_ATTEMPT, MLQ_CPUS, MLQ_GPUS, CUDA_VISIBLE_DEVICES and
  *      NVIDIA_VISIBLE_DEVICES (the job's GPUs, MIG devices by UUID; "" for
- *      none, so that a job sees none rather than all), MLQ_ARRAY_* for a task of an array,
+ *      none, so that a job sees none rather than all), MLQ_GPU_FRACTION and
+ *      MLQ_GPU_MEM for a share of one GPU, MLQ_ARRAY_* for a task of an array,
  *      MLQ_WORKER and MLQ_WORKER_ADDR;
  *   5. a gang node part's rendezvous variables (gangenv.h). */
 #ifndef MLQ_JOBENV_H

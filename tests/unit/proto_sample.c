@@ -50,6 +50,8 @@ void fill_spec(struct mlq_jobspec *s)
     s->require = spec_require;
     s->nrequire = N(spec_require);
     s->gpu_type = "h100";
+    s->gpu_frac = 0; /* whole GPUs: no share */
+    s->gpu_mem = 0;
     strcpy(spec_deps[2].target, ID2);
     s->deps = spec_deps;
     s->ndeps = N(spec_deps);
@@ -178,6 +180,9 @@ static void fill_jobinfo(void)
     j->deps = sample_full_deps;
     j->ndeps = N(sample_full_deps);
     j->pool = "gpu-a100";
+    j->gpu_type = "a100|h100";
+    j->gpu_frac = 25;
+    j->gpu_mem = 10LL << 30;
     /* the second one is pending: every optional string unset */
     sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);
