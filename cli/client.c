@@ -199,6 +199,11 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
                            "not authorized by the scheduler at %s (is your key registered? see "
                            "mlq admin user add)",
                            addr);
+    if (rc == MLQ_ENOLISTEN) { /* its message says so; callers see an unreachable scheduler */
+        if (err)
+            err->code = MLQ_EUNREACH;
+        return MLQ_EUNREACH;
+    }
     if (rc == MLQ_EUNREACH) {
         char dur[32];
         return mlq_err_set(err, rc, "no answer from the scheduler at %s within %s", addr,
