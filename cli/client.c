@@ -227,7 +227,20 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
     return rc;
 }
 
-bool mlq_cli_ref_valid(const char *ref)
+/* A job name the scheduler may look up: printable, at most a name long,
+ * not an option. */
+static bool name_valid(const char *ref)
+{
+    size_t n = strnlen(ref, MLQ_MAX_NAME + 1);
+    if (n == 0 || n > MLQ_MAX_NAME || ref[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)ref[i] < 0x20 || ref[i] == 0x7f)
+            return false;
+    return true;
+}
+
+bool mlq_cli_ref_id_shaped(const char *ref)
 {
     char prefix[MLQ_ID_LEN + 1];
     const char *slash = strchr(ref, '/');
@@ -242,6 +255,11 @@ bool mlq_cli_ref_valid(const char *ref)
     return mlq_id_prefix_valid(prefix);
 }
 
+bool mlq_cli_ref_valid(const char *ref)
+{
+    return mlq_cli_ref_id_shaped(ref) || name_valid(ref);
+}
+
 int mlq_cli_check_ids(char *const *ids, int n, struct mlq_err *err)
 {
     if (n > MLQ_MAX_IDS)
@@ -251,7 +269,8 @@ int mlq_cli_check_ids(char *const *ids, int n, struct mlq_err *err)
             char shown[64];
             copy_clean(shown, sizeof(shown), ids[i]);
             return mlq_err_set(err, MLQ_EINVAL,
-                               "'%s' is not a job or array id (or a prefix of one), nor ARRAY/N",
+                               "'%s' is not a job or array id (or a prefix of one), ARRAY/N, nor "
+                               "a job name",
                                shown);
         }
     }

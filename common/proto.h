@@ -445,10 +445,18 @@ struct mlq_msg {
         } submitted;
         struct {
             char **ids;
-            uint32_t nids;  /* prefixes; 0 = all */
+            uint32_t nids;  /* references (id prefixes, ARRAY/N, names); 0 = all */
             int32_t state;  /* -1 = any */
             uint32_t limit; /* 0 = default */
             char *cursor;   /* optional: the `next` of the previous reply */
+            /* Filters of a listing (nids == 0), all optional; together
+             * with `state` they must all hold. */
+            char *name;       /* the job's name exactly */
+            char *owner;      /* the job's owner */
+            char *array;      /* tasks of the one array this id prefix names */
+            uint32_t states;  /* bit (1 << state) per state allowed; 0 = any */
+            int64_t since_ms; /* submitted at or after this wall time; 0 = any */
+            bool mine;        /* the asker's own jobs only */
         } jobs;
         struct {
             struct mlq_jobinfo *jobs;

@@ -9,6 +9,7 @@
 
 #include "fairshare.h"
 #include "jobops.h"
+#include "jobref.h"
 #include "log.h"
 #include "logrelay.h"
 #include "gang.h"
@@ -168,6 +169,35 @@ static void cut_job_page(struct mlq_msg *m, uint32_t n, void *arg)
     m->u.job_list.next = p->next;
 }
 
+/* The listing's filter from the request; array_id holds the full id of
+ * the array its prefix names. Everyone may list everyone's jobs (the
+ * environment is never in a listing); `mine` keeps the asker's own. */
+static int job_filter(struct mlq_ctx *c, const struct mlq_msg *msg, struct mlq_store_job_filter *f,
+                      char array_id[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    memset(f, 0, sizeof *f);
+    f->states = msg->u.jobs.states;
+    if (msg->u.jobs.state >= 0)
+        f->states |= 1u << msg->u.jobs.state;
+    f->name = msg->u.jobs.name;
+    f->owner = msg->u.jobs.owner;
+    f->since_ms = msg->u.jobs.since_ms;
+    if (msg->u.jobs.mine && !c->who.insecure) {
+        if (f->owner && strcmp(f->owner, c->who.name) != 0)
+            return mlq_err_set(err, MLQ_EINVAL, "asked for your own jobs and for %.64s's",
+                               f->owner);
+        f->owner = c->who.name;
+    }
+    if (!msg->u.jobs.array)
+        return 0;
+    bool is_array = false;
+    int rc = mlq_store_resolve(c->store, msg->u.jobs.array, array_id, &is_array, err);
+    if (rc == 0 && !is_array)
+        rc = mlq_err_set(err, MLQ_EINVAL, "%.40s is a job, not an array", msg->u.jobs.array);
+    f->array = array_id;
+    return rc;
+}
+
 /* Newest first, from the cursor on (the seq below which to go on); one row
  * more than asked tells whether the listing goes on. */
 static int reply_job_page(struct mlq_ctx *c, const struct mlq_peer *peer, const struct mlq_msg *msg,
@@ -176,13 +206,17 @@ static int reply_job_page(struct mlq_ctx *c, const struct mlq_peer *peer, const 
     uint32_t limit = msg->u.jobs.limit ? msg->u.jobs.limit : LIST_DEFAULT;
     int64_t before = INT64_MAX;
     int rc = msg->u.jobs.cursor ? mlq_client_cursor_parse(msg->u.jobs.cursor, &before, err) : 0;
+    struct mlq_store_job_filter filter;
+    char array_id[MLQ_ID_LEN + 1] = "";
+    if (rc == 0)
+        rc = job_filter(c, msg, &filter, array_id, err);
     if (rc < 0)
         return rc;
     int64_t *seqs = calloc((size_t)limit + 1, sizeof *seqs);
     struct mlq_jobinfo *infos = NULL;
     uint32_t got = 0;
-    rc = seqs ? mlq_store_job_page(c->store, msg->u.jobs.state, before, limit + 1, &infos, &got,
-                                   seqs, err)
+    rc = seqs ? mlq_store_job_page_filtered(c->store, &filter, before, limit + 1, &infos, &got,
+                                            seqs, err)
               : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     struct job_page page = {.seqs = seqs};
     struct mlq_msg m = {.type = MLQ_MSG_JOB_LIST, .rid = msg->rid};
@@ -224,7 +258,7 @@ static int resolve_all(struct mlq_ctx *c, char **refs, uint32_t n, struct resolv
     if (!r->ids || !r->is_array)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
-        int rc = mlq_store_resolve(c->store, refs[i], r->ids[i], &r->is_array[i], err);
+        int rc = mlq_jobref_resolve(c, refs[i], r->ids[i], &r->is_array[i], err);
         if (rc < 0)
             return rc;
     }
@@ -355,7 +389,7 @@ static int resolve_job(struct mlq_ctx *c, const char *ref, char id[MLQ_ID_LEN + 
                        struct mlq_err *err)
 {
     bool is_array = false;
-    int rc = mlq_store_resolve(c->store, ref, id, &is_array, err);
+    int rc = mlq_jobref_resolve(c, ref, id, &is_array, err);
     if (rc == 0 && is_array)
         rc =
             mlq_err_set(err, MLQ_EINVAL, "%.40s is a job array; name one task as ARRAY/INDEX", ref);
