@@ -30,10 +30,29 @@ static void line_state(FILE *f, const struct mlq_jobinfo *j, bool colour)
 
 static void line_resources(FILE *f, const struct mlq_jobinfo *j)
 {
-    char cpus[32], mem[32];
-    fprintf(f, "%-11s cpus %s, mem %s, gpus %d\n",
+    char cpus[32], mem[32], type[MLQ_MAX_GPU_TYPE + 16] = "";
+    if (j->gpu_type && j->gpu_type[0])
+        snprintf(type, sizeof type, " (type %s)", j->gpu_type);
+    char shown[sizeof type];
+    fprintf(f, "%-11s cpus %s, mem %s, gpus %d%s\n",
             "resources:", mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
-            mlq_res_fmt_mem(j->mem, mem, sizeof(mem)), (int)j->gpus);
+            mlq_res_fmt_mem(j->mem, mem, sizeof(mem)), (int)j->gpus,
+            mlq_out_clean(type, shown, sizeof shown));
+}
+
+/* Where it may run and how early: pool, required labels, priority. */
+static void lines_placement(FILE *f, const struct mlq_jobinfo *j)
+{
+    char buf[MLQ_MAX_LABELS * (MLQ_MAX_LABEL_LEN + 2) + 1] = "", one[MLQ_MAX_LABEL_LEN + 1];
+    line(f, "pool:", j->pool && j->pool[0] ? j->pool : "default");
+    for (uint32_t i = 0; j->require && i < j->nrequire; i++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, sizeof buf - used, "%s%s", i ? ", " : "",
+                 mlq_out_clean(j->require[i], one, sizeof one));
+    }
+    line(f, "requires:", buf[0] ? buf : "none");
+    snprintf(buf, sizeof buf, "%d", (int)j->priority);
+    line(f, "priority:", buf);
 }
 
 static void lines_times(FILE *f, const struct mlq_jobinfo *j, int64_t now_ms)
@@ -222,6 +241,7 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     line(f, "command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
     line(f, "workdir:", j->workdir);
     line_resources(f, j);
+    lines_placement(f, j);
     if (j->nodes > 0) {
         snprintf(buf, sizeof(buf), "%u (the resources above on each)", (unsigned)j->nodes);
         line(f, "nodes:", buf);

@@ -343,6 +343,11 @@ struct mlq_jobinfo {
     uint32_t ndeps;
     /* Optional on the wire. */
     char *pool; /* the pool the job asked for; NULL = "default" */
+    /* Placement asked for, optional on the wire. */
+    char *gpu_type;    /* NULL = any */
+    char **require;    /* "k=v" labels the worker must carry */
+    uint32_t nrequire; /* <= MLQ_MAX_LABELS */
+    int32_t priority;
     /* Gangs, optional on the wire. */
     int32_t nodes;              /* 0 = not a gang */
     struct mlq_partinfo *parts; /* rank order, of the current (or last)

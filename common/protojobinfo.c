@@ -9,7 +9,7 @@
 #include "protopipe.h"
 #include "protousage.h"
 
-#define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
+#define JOBINFO_KEYS     (27 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define ATTEMPTINFO_KEYS 11
 
 /* Same spelling as mlq_attempt_state_name(); test_proto checks they agree. */
@@ -61,6 +61,9 @@ void mlq_protojobinfo_put(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_int(pk, "not_before_ms", j->not_before_ms);
     mlq_mpk_kv_int(pk, "time_limit_ms", j->time_limit_ms);
     mlq_mpk_kv_str(pk, "pool", j->pool);
+    mlq_mpk_kv_str(pk, "gpu_type", j->gpu_type);
+    mlq_mpk_kv_strv(pk, "require", j->require, j->require ? j->nrequire : 0);
+    mlq_mpk_kv_int(pk, "priority", j->priority);
     mlq_protopipe_put_jobinfo(pk, j);
     mlq_protogang_put_jobinfo(pk, j);
     if (na == 0)
@@ -170,6 +173,19 @@ static int read_jobinfo_attempts(const struct mlq_mpk_map *m, struct mlq_jobinfo
     return rc;
 }
 
+/* GPU type, required labels and priority (optional keys). */
+static int read_jobinfo_placement(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
+{
+    int rc = mlq_mpk_read_str(m, "gpu_type", MLQ_MAX_GPU_TYPE, true, &j->gpu_type);
+    if (rc == 0 && !mlq_mpk_absent(m, "require"))
+        rc = mlq_mpk_read_strv(m, "require", 0, MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN,
+                               (size_t)MLQ_MAX_LABELS * MLQ_MAX_LABEL_LEN, &j->require,
+                               &j->nrequire);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "priority", -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY, &j->priority);
+    return rc;
+}
+
 static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
 {
     int rc = mlq_mpk_opt_i32(m, "retries", 0, INT32_MAX, &j->retries);
@@ -185,6 +201,8 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
         rc = mlq_protopipe_read_jobinfo(m, j);
     if (rc == 0)
         rc = mlq_protofield_read_pool(m, &j->pool);
+    if (rc == 0)
+        rc = read_jobinfo_placement(m, j);
     if (rc == 0)
         rc = mlq_protogang_read_jobinfo(m, j);
     return rc;
@@ -221,6 +239,8 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->array_id);
     free(info->deps);
     free(info->pool);
+    free(info->gpu_type);
+    mlq_mpk_strv_free(info->require, info->nrequire);
     mlq_protogang_free_jobinfo(info);
     memset(info, 0, sizeof *info);
 }

@@ -115,6 +115,13 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->ndeps = spec.ndeps;
     info->pool = spec.pool;
     info->nodes = (int32_t)spec.nodes;
+    info->gpu_type = spec.gpu_type;
+    info->require = spec.require;
+    info->nrequire = spec.nrequire;
+    info->priority = spec.priority;
+    spec.gpu_type = NULL;
+    spec.require = NULL;
+    spec.nrequire = 0;
     spec.pool = NULL;
     spec.deps = NULL;
     spec.ndeps = 0;

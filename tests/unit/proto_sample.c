@@ -178,6 +178,10 @@ static void fill_jobinfo(void)
     j->deps = sample_full_deps;
     j->ndeps = N(sample_full_deps);
     j->pool = "gpu-a100";
+    j->gpu_type = "h100";
+    j->require = spec_require;
+    j->nrequire = N(spec_require);
+    j->priority = -7;
     /* the second one is pending: every optional string unset */
     sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);
@@ -488,6 +492,12 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.jobs.state = MLQ_JOB_TIMED_OUT;
         m->u.jobs.limit = 250;
         m->u.jobs.cursor = "12345";
+        m->u.jobs.name = "train resnet";
+        m->u.jobs.owner = "alice";
+        m->u.jobs.array = "0b8e";
+        m->u.jobs.states = (1u << MLQ_JOB_PENDING) | (1u << MLQ_JOB_TIMED_OUT);
+        m->u.jobs.since_ms = 1796079600000;
+        m->u.jobs.mine = true;
         break;
     case MLQ_MSG_JOB_LIST:
         m->u.job_list.jobs = sample_jobs;

@@ -89,8 +89,12 @@ static void test_job_json_fields(void **state)
     assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
     /* no pool given: the default one */
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
-    /* 23 + array_id, array_index, deps, pool, nodes, gang */
-    assert_int_equal(json_object_size(o), 29);
+    /* 23 + array_id, array_index, deps, pool, gpu_type, require, priority,
+     * nodes, gang */
+    assert_int_equal(json_object_size(o), 32);
+    assert_true(json_is_null(json_object_get(o, "gpu_type")));
+    assert_int_equal(json_array_size(json_object_get(o, "require")), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "priority")), 0);
     j.pool = "gpu";
     json_decref(o);
     o = mlq_jsonview_job(&j);
