@@ -73,15 +73,20 @@ static int owner_of(struct mlq_ctx *c, const char *id, bool is_array, char *out,
     return rc;
 }
 
-int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err)
+int mlq_client_check_owner_to(struct mlq_ctx *c, const char *id, bool is_array, const char *what,
+                              struct mlq_err *err)
 {
     char owner[MLQ_MAX_NAME + 1];
     int rc = owner_of(c, id, is_array, owner, sizeof owner, err);
     if (rc == 0 && !mlq_auth_owns(&c->who, owner))
-        rc = mlq_err_set(err, MLQ_EPERM,
-                         "%s %.8s belongs to %s; only its owner or an admin may do that",
-                         is_array ? "array" : "job", id, owner[0] ? owner : "someone else");
+        rc = mlq_err_set(err, MLQ_EPERM, "%s %.8s is %.40s's: only they or an admin may %s",
+                         is_array ? "array" : "job", id, owner[0] ? owner : "someone else", what);
     return rc;
+}
+
+int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err)
+{
+    return mlq_client_check_owner_to(c, id, is_array, "change it", err);
 }
 
 /* Dependencies name what the user typed; the job keeps full ids. */
@@ -375,7 +380,7 @@ int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     struct resolved r = {0};
     int rc = resolve_all(c, msg->u.cancel.ids, n, &r, err);
     for (uint32_t i = 0; i < n && rc == 0; i++) /* all allowed, or nothing changes */
-        rc = mlq_client_check_owner(c, r.ids[i], r.is_array[i], err);
+        rc = mlq_client_check_owner_to(c, r.ids[i], r.is_array[i], "cancel it", err);
     for (uint32_t i = 0; i < n && rc == 0; i++)
         rc = r.is_array[i] ? cancel_array(c, r.ids[i], err) : cancel_one(c, r.ids[i], err);
     if (rc == 0)
@@ -448,14 +453,30 @@ static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node,
     return rc;
 }
 
+/* The output is on a worker that is not connected: say which, and since
+ * when (relative, so that no time zone is needed). */
+static int worker_gone(struct mlq_ctx *c, const struct mlq_worker *w,
+                       const struct mlq_store_attempt *a, struct mlq_err *err)
+{
+    char since[48] = "it was removed";
+    if (w && w->last_seen_wall > 0) {
+        char d[32];
+        int64_t ago = c->now_wall > w->last_seen_wall ? c->now_wall - w->last_seen_wall : 0;
+        snprintf(since, sizeof since, "last heard from %s ago",
+                 mlq_res_fmt_duration(ago - ago % 1000, d, sizeof d));
+    }
+    return mlq_err_set(err, MLQ_EUNAVAIL,
+                       "the output of job %.8s is on worker %.40s, which is not connected (%s); "
+                       "it can be read once the worker is back",
+                       a->job_id, a->worker, since);
+}
+
 static int relay_log_read(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                           const struct mlq_store_attempt *a, struct mlq_err *err)
 {
     struct mlq_worker *w = mlq_workers_get(c->workers, a->worker);
     if (!w || w->state != MLQ_WORKER_UP)
-        return mlq_err_set(err, MLQ_EUNAVAIL,
-                           "worker %s, which ran job %.8s, is not connected; its log is there",
-                           a->worker, a->job_id);
+        return worker_gone(c, w, a, err);
     struct mlq_logreq req = {.client = *peer, .rid = msg->rid, .offset = msg->u.logs.offset};
     memcpy(req.job_id, a->job_id, sizeof req.job_id);
     snprintf(req.worker, sizeof req.worker, "%s", w->name);
@@ -496,7 +517,7 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
     char id[MLQ_ID_LEN + 1];
     int rc = resolve_job(c, msg->u.logs.job, id, err);
     if (rc == 0)
-        rc = mlq_client_check_owner(c, id, false, err);
+        rc = mlq_client_check_owner_to(c, id, false, "read its output", err);
     if (rc < 0)
         return rc;
     struct mlq_store_attempt a;

@@ -418,8 +418,10 @@ static int check_schedule_owner(struct mlq_ctx *c, const char *name, struct mlq_
     struct mlq_store_schedule row;
     int rc = mlq_store_schedule_get(c->store, name, &row, err);
     if (rc == 0 && !mlq_auth_owns(&c->who, row.spec.owner))
-        rc = mlq_err_set(err, MLQ_EPERM, "schedule %s belongs to %s", name,
-                         row.spec.owner ? row.spec.owner : "someone else");
+        rc = mlq_err_set(err, MLQ_EPERM,
+                         "schedule %s is %.40s's: only they or an admin may change it (you are "
+                         "%.40s)",
+                         name, row.spec.owner ? row.spec.owner : "someone else", c->who.name);
     if (rc == 0 || rc == MLQ_EPERM)
         mlq_store_schedule_free(&row);
     return rc;
