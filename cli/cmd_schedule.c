@@ -164,15 +164,30 @@ static const char *sched_state(const struct mlq_scheduleinfo *s)
     return s->paused ? "paused" : "active";
 }
 
+/* How a run is doing: its job's state, or an array's progress ("array
+ * 12/100 done, 3 running"). */
+static const char *run_state(const struct mlq_schedrun *r, char *buf, size_t len)
+{
+    if (r->array_size == 0)
+        return mlq_job_state_name(r->state);
+    if (r->array_ended >= r->array_size)
+        snprintf(buf, len, "array %u/%u done, %s", r->array_ended, r->array_size,
+                 r->state == MLQ_JOB_SUCCEEDED ? "all succeeded" : "not all succeeded");
+    else
+        snprintf(buf, len, "array %u/%u done, %u running", r->array_ended, r->array_size,
+                 r->array_running);
+    return buf;
+}
+
 static int add_list_row(struct mlq_table *t, const struct mlq_scheduleinfo *s)
 {
-    char next[64], last[64], cmd[256], id[MLQ_SHORT_ID_LEN + 1] = "-";
+    char next[64], last[96], cmd[256], id[MLQ_SHORT_ID_LEN + 1] = "-", st[64];
     mlq_out_time_zone(s->nnext > 0 && !s->paused ? s->next_fires[0] : 0, s->timezone, next,
                       sizeof(next));
     snprintf(last, sizeof(last), "-");
     if (s->nruns > 0) {
         mlq_id_short(s->runs[0].job_id, id);
-        snprintf(last, sizeof(last), "%s %s", id, mlq_job_state_name(s->runs[0].state));
+        snprintf(last, sizeof(last), "%s %s", id, run_state(&s->runs[0], st, sizeof st));
     }
     const char *cells[] = {
         s->name,
@@ -219,12 +234,12 @@ static int print_runs(const struct mlq_scheduleinfo *s, bool colour)
     struct mlq_table *t = mlq_table_create(3, headers);
     int rc = t ? 0 : MLQ_ENOMEM;
     for (uint32_t i = 0; rc == 0 && i < s->nruns; i++) {
-        char when[64];
+        char when[64], st[64];
         rc = mlq_table_add(
             t, mlq_out_time_zone(s->runs[i].fire_ms, s->timezone, when, sizeof(when)), NULL);
         rc = rc ? rc : mlq_table_add(t, s->runs[i].job_id, NULL);
         rc = rc ? rc
-                : mlq_table_add(t, mlq_job_state_name(s->runs[i].state),
+                : mlq_table_add(t, run_state(&s->runs[i], st, sizeof st),
                                 mlq_out_state_colour(s->runs[i].state));
     }
     if (rc == 0) {

@@ -175,6 +175,9 @@ struct mlq_schedrun {
     int64_t fire_ms;
     char job_id[MLQ_ID_LEN + 1];
     enum mlq_job_state state;
+    /* When the run submitted an array (optional on the wire): its tasks,
+     * those that ended and those running; array_size 0 = a plain job. */
+    uint32_t array_size, array_ended, array_running;
 };
 
 /* A registered key, as `users` lists it. */

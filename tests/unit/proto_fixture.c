@@ -229,6 +229,9 @@ static void assert_sched_eq(const struct mlq_scheduleinfo *a, const struct mlq_s
         assert_int_equal(a->runs[i].fire_ms, b->runs[i].fire_ms);
         assert_string_equal(a->runs[i].job_id, b->runs[i].job_id);
         assert_int_equal(a->runs[i].state, b->runs[i].state);
+        assert_int_equal(a->runs[i].array_size, b->runs[i].array_size);
+        assert_int_equal(a->runs[i].array_ended, b->runs[i].array_ended);
+        assert_int_equal(a->runs[i].array_running, b->runs[i].array_running);
     }
 }
 

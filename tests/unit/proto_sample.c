@@ -287,6 +287,9 @@ static void fill_schedules(void)
     sample_runs[0].fire_ms = 1700000000000;
     strcpy(sample_runs[0].job_id, ID1);
     sample_runs[0].state = MLQ_JOB_RUNNING;
+    sample_runs[0].array_size = 100; /* a run that submitted an array */
+    sample_runs[0].array_ended = 12;
+    sample_runs[0].array_running = 3;
     sample_runs[1].fire_ms = 1;
     strcpy(sample_runs[1].job_id, ID2);
     sample_runs[1].state = MLQ_JOB_TIMED_OUT;
