@@ -241,7 +241,8 @@ static const struct option status_longopts[] = {
 static const struct jobs_cmd status_cmd = {
     "status",
     "usage: mlq status [--json] JOB...\n\n"
-    "Shows everything about each job (any unique prefix of its id): its state,\n"
+    "Shows everything about each job (any unique prefix of its id, or the name\n"
+    "of one of your active jobs): its state, the placement it asked for,\n"
     "retries used, when a retry may start, its dependencies, and every attempt;\n"
     "for a gang job (--nodes) its node count and each node's rank, worker,\n"
     "address, state and exit.\n"
@@ -445,7 +446,8 @@ static const struct option cancel_longopts[] = {
 static const struct jobs_cmd cancel_cmd = {
     "cancel",
     "usage: mlq cancel JOB...\n\n"
-    "Cancels jobs (any unique prefix of their ids); running jobs are killed.\n"
+    "Cancels jobs (any unique prefix of their ids, or the name of one of your\n"
+    "active jobs); running jobs are killed.\n"
     "An array id cancels every task of the array that has not ended; ARRAY/N\n"
     "cancels task N only.\n"
     "  --scheduler ADDR  scheduler address\n"
