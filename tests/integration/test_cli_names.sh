@@ -137,4 +137,6 @@ assert_eq "a100 gpu 7 ['zone=eu', 'ib=yes']" \
     "status --json placement"
 ok mlq status "$E1"
 echo "$OUT" | grep -E '^requires: +none$' >/dev/null || fail "status without labels: $OUT"
+ok mlq events --job placed # waits in pool gpu: active, named
+assert_contains "$OUT" "${P:0:8}" "events --job NAME"
 log "ok"
