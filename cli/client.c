@@ -315,11 +315,19 @@ int mlq_cli_ref_find(const struct mlq_msg *list, const char *ref, const struct m
     *job = NULL;
     *arr = NULL;
     size_t n = strlen(ref);
-    for (uint32_t i = 0; !strchr(ref, '/') && i < list->u.job_list.narrays; i++)
-        if (strncmp(list->u.job_list.arrays[i].id, ref, n) == 0) {
-            *arr = &list->u.job_list.arrays[i];
+    bool by_name = !mlq_cli_ref_id_shaped(ref);
+    const struct mlq_jobinfo *next =
+        *next_job < list->u.job_list.njobs ? &list->u.job_list.jobs[*next_job] : NULL;
+    /* A name the next job carries is that job's; else an array's of that
+     * name (the scheduler named one or the other, never both). */
+    bool job_named = by_name && next && next->name && strcmp(next->name, ref) == 0;
+    for (uint32_t i = 0; !job_named && !strchr(ref, '/') && i < list->u.job_list.narrays; i++) {
+        const struct mlq_arrayinfo *a = &list->u.job_list.arrays[i];
+        if (by_name ? a->name && strcmp(a->name, ref) == 0 : strncmp(a->id, ref, n) == 0) {
+            *arr = a;
             return 0;
         }
+    }
     if (*next_job >= list->u.job_list.njobs)
         return MLQ_EPROTO;
     *job = &list->u.job_list.jobs[(*next_job)++];

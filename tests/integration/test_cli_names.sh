@@ -92,6 +92,13 @@ assert_eq 4 "$(json "len(d['jobs'])" <<<"$OUT")" "list --array"
 assert_eq "[0, 1, 2, 3]" "$(json "sorted(j['array_index'] for j in d['jobs'])" <<<"$OUT")" \
     "list --array lists its tasks"
 expect_rc 6 mlq list --array "${E1:0:8}" # a job, not an array
+# an array by its name, while a task of it is active
+ok mlq submit --name grid --array 0-1 --pool nowhere --cpus 0.1 --mem 16M -- true
+GRID=$OUT
+ok mlq status grid
+assert_contains "$OUT" "array:      $GRID" "status NAME of an array"
+ok mlq cancel grid
+assert_contains "$ERR" "cancelled 2 tasks of array ${GRID:0:8}" "cancel NAME of an array"
 
 # table: OWNER and ELAPSED
 ok mlq list --name train

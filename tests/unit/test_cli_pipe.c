@@ -118,6 +118,19 @@ static void test_ref_find(void **state)
     assert_int_equal(mlq_cli_ref_find(&list, "aaaa/3", &j, &a, &next), 0);
     assert_ptr_equal(j, &jobs[1]);
     assert_int_equal(mlq_cli_ref_find(&list, "dddd", &j, &a, &next), MLQ_EPROTO);
+
+    /* by name: the next job when it carries the name, else the array of
+     * that name */
+    jobs[0].name = "train";
+    next = 0;
+    assert_int_equal(mlq_cli_ref_find(&list, "score", &j, &a, &next), 0);
+    assert_ptr_equal(a, &arrays[0]);
+    assert_int_equal(mlq_cli_ref_find(&list, "train", &j, &a, &next), 0);
+    assert_ptr_equal(j, &jobs[0]);
+    arrays[0].name = "train"; /* an array listed by id, named like the job */
+    next = 0;
+    assert_int_equal(mlq_cli_ref_find(&list, "train", &j, &a, &next), 0);
+    assert_ptr_equal(j, &jobs[0]);
 }
 
 /* ---- wait ---- */
