@@ -199,6 +199,11 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
                            "not authorized by the scheduler at %s (is your key registered? see "
                            "mlq admin user add)",
                            addr);
+    if (rc == MLQ_ENOLISTEN) { /* its message says so; callers see an unreachable scheduler */
+        if (err)
+            err->code = MLQ_EUNREACH;
+        return MLQ_EUNREACH;
+    }
     if (rc == MLQ_EUNREACH) {
         char dur[32];
         return mlq_err_set(err, rc, "no answer from the scheduler at %s within %s", addr,
@@ -222,7 +227,20 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
     return rc;
 }
 
-bool mlq_cli_ref_valid(const char *ref)
+/* A job name the scheduler may look up: printable, at most a name long,
+ * not an option. */
+static bool name_valid(const char *ref)
+{
+    size_t n = strnlen(ref, MLQ_MAX_NAME + 1);
+    if (n == 0 || n > MLQ_MAX_NAME || ref[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)ref[i] < 0x20 || ref[i] == 0x7f)
+            return false;
+    return true;
+}
+
+bool mlq_cli_ref_id_shaped(const char *ref)
 {
     char prefix[MLQ_ID_LEN + 1];
     const char *slash = strchr(ref, '/');
@@ -237,6 +255,11 @@ bool mlq_cli_ref_valid(const char *ref)
     return mlq_id_prefix_valid(prefix);
 }
 
+bool mlq_cli_ref_valid(const char *ref)
+{
+    return mlq_cli_ref_id_shaped(ref) || name_valid(ref);
+}
+
 int mlq_cli_check_ids(char *const *ids, int n, struct mlq_err *err)
 {
     if (n > MLQ_MAX_IDS)
@@ -246,7 +269,8 @@ int mlq_cli_check_ids(char *const *ids, int n, struct mlq_err *err)
             char shown[64];
             copy_clean(shown, sizeof(shown), ids[i]);
             return mlq_err_set(err, MLQ_EINVAL,
-                               "'%s' is not a job or array id (or a prefix of one), nor ARRAY/N",
+                               "'%s' is not a job or array id (or a prefix of one), ARRAY/N, nor "
+                               "a job name",
                                shown);
         }
     }
@@ -291,11 +315,19 @@ int mlq_cli_ref_find(const struct mlq_msg *list, const char *ref, const struct m
     *job = NULL;
     *arr = NULL;
     size_t n = strlen(ref);
-    for (uint32_t i = 0; !strchr(ref, '/') && i < list->u.job_list.narrays; i++)
-        if (strncmp(list->u.job_list.arrays[i].id, ref, n) == 0) {
-            *arr = &list->u.job_list.arrays[i];
+    bool by_name = !mlq_cli_ref_id_shaped(ref);
+    const struct mlq_jobinfo *next =
+        *next_job < list->u.job_list.njobs ? &list->u.job_list.jobs[*next_job] : NULL;
+    /* A name the next job carries is that job's; else an array's of that
+     * name (the scheduler named one or the other, never both). */
+    bool job_named = by_name && next && next->name && strcmp(next->name, ref) == 0;
+    for (uint32_t i = 0; !job_named && !strchr(ref, '/') && i < list->u.job_list.narrays; i++) {
+        const struct mlq_arrayinfo *a = &list->u.job_list.arrays[i];
+        if (by_name ? a->name && strcmp(a->name, ref) == 0 : strncmp(a->id, ref, n) == 0) {
+            *arr = a;
             return 0;
         }
+    }
     if (*next_job >= list->u.job_list.njobs)
         return MLQ_EPROTO;
     *job = &list->u.job_list.jobs[(*next_job)++];

@@ -101,8 +101,12 @@ int mlq_cli_address(struct mlq_cli *cli, const char **out, struct mlq_err *err);
 int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type expect,
                     struct mlq_msg *reply, struct mlq_err *err);
 
-/* True when ref is what a user may name a job by: a job or array id prefix
- * (mlq_id_prefix_valid), or ARRAY/N (a prefix, '/', 1..7 digits). */
+/* True when ref is a job or array id prefix (mlq_id_prefix_valid), or
+ * ARRAY/N (a prefix, '/', 1..7 digits). */
+bool mlq_cli_ref_id_shaped(const char *ref);
+/* True when ref is what a user may name a job by: id-shaped as above, or
+ * the name of one of their active jobs (printable, at most MLQ_MAX_NAME
+ * bytes, not starting with '-'); the scheduler resolves it. */
 bool mlq_cli_ref_valid(const char *ref);
 /* Checks every reference the user typed (MLQ_EINVAL naming the first bad
  * one; MLQ_ETOOBIG above MLQ_MAX_IDS). */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "jobref.h"
 #include "output.h"
 #include "res.h"
 
@@ -284,7 +285,8 @@ int mlq_cmd_events(struct mlq_cli *cli, int argc, char **argv)
     req.u.events.since_ms = o.since_ms;
     req.u.events.limit = (uint32_t)o.limit;
     if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_EVENT_LIST, &reply, &err)) < 0)
-        return mlq_out_fail(rc, &err);
+        return o.job ? mlq_cli_refs_fail(cli, rc, &err, (char *const *)&o.job, 1)
+                     : mlq_out_fail(rc, &err);
     const struct mlq_eventinfo *e = reply.u.event_list.events;
     uint32_t n = reply.u.event_list.nevents;
     if (o.json) {

@@ -15,6 +15,7 @@
 #include "pages.h"
 #include "id.h"
 #include "jobview.h"
+#include "jobref.h"
 #include "output.h"
 #include "jsonview.h"
 #include "res.h"
@@ -23,14 +24,23 @@
 #define WAIT_UNREACH_MAX_MS 30000 /* scheduler restarts are survived, outages not */
 #define DEFAULT_LIST_LIMIT  100
 
-enum { OPT_STATE = MLQ_CLI_OPT_FIRST_FREE, OPT_LIMIT };
+enum {
+    OPT_STATE = MLQ_CLI_OPT_FIRST_FREE,
+    OPT_LIMIT,
+    OPT_NAME,
+    OPT_OWNER,
+    OPT_ARRAY,
+    OPT_SINCE,
+};
 
 /* Options of every command here; each command's table names the ones it
  * takes. */
 struct jobs_opts {
     bool json;
-    int state;  /* -1 = any */
-    long limit; /* 0 = default */
+    uint32_t states;                  /* bit (1 << state) per state; 0 = any */
+    long limit;                       /* 0 = default */
+    const char *name, *owner, *array; /* point into argv */
+    int64_t since_ms;                 /* 0 = any */
 };
 
 struct jobs_cmd {
@@ -46,17 +56,38 @@ static int usage_error(const struct jobs_cmd *cmd, const struct mlq_err *err)
     return MLQ_EXIT_USAGE;
 }
 
-static int parse_state(const char *s, int *out, struct mlq_err *err)
+/* --state A,B,...: adds each state to *out. */
+static int parse_states(const char *s, uint32_t *out, struct mlq_err *err)
 {
-    *out = mlq_job_state_parse(s);
-    if (*out >= 0)
-        return 0;
-    char names[128] = "";
-    for (int i = 0; i < MLQ_JOB_STATE_COUNT; i++) {
-        strcat(names, i ? ", " : "");
-        strcat(names, mlq_job_state_name(i));
+    char buf[128], *save = NULL;
+    if (strlen(s) >= sizeof buf)
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "--state is too long");
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int st = mlq_job_state_parse(tok);
+        if (st >= 0) {
+            *out |= 1u << st;
+            continue;
+        }
+        char names[128] = "";
+        for (int i = 0; i < MLQ_JOB_STATE_COUNT; i++) {
+            strcat(names, i ? ", " : "");
+            strcat(names, mlq_job_state_name(i));
+        }
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "bad --state '%.40s' (one or more of %s)", tok,
+                           names);
     }
-    return mlq_err_set(err, MLQ_CLI_EUSAGE, "bad --state '%.40s' (one of %s)", s, names);
+    return *out ? 0 : mlq_err_set(err, MLQ_CLI_EUSAGE, "--state needs a state");
+}
+
+/* --name / --owner: a name as jobs and users carry them. */
+static int parse_name_opt(const char *what, const char *s, const char **out, struct mlq_err *err)
+{
+    size_t n = strnlen(s, MLQ_MAX_NAME + 1);
+    if (n == 0 || n > MLQ_MAX_NAME)
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "bad %s (1..%d bytes)", what, MLQ_MAX_NAME);
+    *out = s;
+    return 0;
 }
 
 static int one_opt(int c, struct mlq_cli *cli, struct jobs_opts *o, struct mlq_err *err)
@@ -71,9 +102,21 @@ static int one_opt(int c, struct mlq_cli *cli, struct jobs_opts *o, struct mlq_e
     case MLQ_CLI_OPT_TIMEOUT:
         return mlq_cli_parse_timeout(optarg, &cli->timeout_ms, err);
     case OPT_STATE:
-        return parse_state(optarg, &o->state, err);
+        return parse_states(optarg, &o->states, err);
     case OPT_LIMIT:
         return mlq_cli_parse_int("--limit", optarg, 1, MLQ_MAX_LIST, &o->limit, err);
+    case OPT_NAME:
+        return parse_name_opt("--name", optarg, &o->name, err);
+    case OPT_OWNER:
+        return parse_name_opt("--owner", optarg, &o->owner, err);
+    case OPT_ARRAY:
+        if (!mlq_id_prefix_valid(optarg))
+            return mlq_err_set(err, MLQ_CLI_EUSAGE, "bad --array '%.40s' (an array id or prefix)",
+                               optarg);
+        o->array = optarg;
+        return 0;
+    case OPT_SINCE:
+        return mlq_out_parse_since(optarg, mlq_clock_wall_ms(), &o->since_ms, err);
     default:
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: unexpected option", "mlq");
     }
@@ -86,7 +129,6 @@ static int parse_opts(const struct jobs_cmd *cmd, struct mlq_cli *cli, int argc,
 {
     struct mlq_err err = {0};
     memset(o, 0, sizeof(*o));
-    o->state = -1;
     int c, rc = 0;
     optind = 0;
     opterr = 0;
@@ -199,7 +241,8 @@ static const struct option status_longopts[] = {
 static const struct jobs_cmd status_cmd = {
     "status",
     "usage: mlq status [--json] JOB...\n\n"
-    "Shows everything about each job (any unique prefix of its id): its state,\n"
+    "Shows everything about each job (any unique prefix of its id, or the name\n"
+    "of one of your active jobs): its state, the placement it asked for,\n"
     "retries used, when a retry may start, its dependencies, and every attempt;\n"
     "for a gang job (--nodes) its node count and each node's rank, worker,\n"
     "address, state and exit.\n"
@@ -221,7 +264,7 @@ int mlq_cmd_status(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_msg reply;
     int n = argc - optind;
     if ((rc = mlq_cli_fetch_refs(cli, argv + optind, n, &reply, &err)) < 0)
-        return mlq_out_fail(rc, &err);
+        return mlq_cli_refs_fail(cli, rc, &err, argv + optind, n);
     rc = o.json ? print_status_json(&reply, n)
                 : print_status_pages(&reply, argv + optind, n, cli->stdout_tty);
     mlq_proto_msg_free(&reply);
@@ -260,9 +303,24 @@ static void gpu_cell(const struct mlq_jobinfo *j, char *buf, size_t len, char *m
             *p = '?';
 }
 
-static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j, bool nodes_col)
+/* The ELAPSED cell: how long it has run so far, or ran; "-" before it
+ * started (waiting time is the SUBMITTED column's). */
+static const char *elapsed_cell(const struct mlq_jobinfo *j, int64_t now, char *buf, size_t len)
+{
+    snprintf(buf, len, "-");
+    if (j->start_ms <= 0)
+        return buf;
+    int64_t until = j->end_ms > 0 && mlq_job_state_terminal(j->state) ? j->end_ms : now;
+    if (!mlq_job_state_terminal(j->state) && j->state != MLQ_JOB_RUNNING)
+        return buf; /* waiting for a retry: not running now */
+    return mlq_res_fmt_duration(until > j->start_ms ? until - j->start_ms : 0, buf, len);
+}
+
+static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j, bool nodes_col,
+                       int64_t now)
 {
     char id[MLQ_SHORT_ID_LEN + 1], cpus[32], mem[32], when[64], exit[32], nodes[16];
+    char elapsed[32], owner[MLQ_MAX_NAME + 1];
     char name[MLQ_MAX_NAME + 16], gpus[MLQ_MAX_GPU_TYPES + 64], gmem[32];
     mlq_id_short(j->id, id);
     gpu_cell(j, gpus, sizeof(gpus), gmem, sizeof(gmem));
@@ -279,7 +337,9 @@ static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j, bool no
         mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
         mlq_res_fmt_mem(j->mem, mem, sizeof(mem)),
         gpus,
+        mlq_out_clean(j->owner, owner, sizeof owner),
         mlq_out_time_local(j->submit_ms, when, sizeof(when)),
+        elapsed_cell(j, now, elapsed, sizeof elapsed),
         mlq_out_exit(j, exit, sizeof(exit)),
     };
     int rc = 0;
@@ -301,15 +361,16 @@ static bool want_nodes_col(const struct mlq_jobinfo *jobs, uint32_t n)
 
 int mlq_cmd_list_print(FILE *f, const struct mlq_jobinfo *jobs, uint32_t n, bool colour)
 {
-    static const char *const plain[] = {"ID",  "NAME", "STATE",     "WORKER", "CPUS",
-                                        "MEM", "GPUS", "SUBMITTED", "EXIT"};
-    static const char *const gang[] = {"ID",   "NAME", "STATE", "WORKER",    "NODES",
-                                       "CPUS", "MEM",  "GPUS",  "SUBMITTED", "EXIT"};
+    static const char *const plain[] = {"ID",   "NAME",  "STATE",     "WORKER",  "CPUS", "MEM",
+                                        "GPUS", "OWNER", "SUBMITTED", "ELAPSED", "EXIT"};
+    static const char *const gang[] = {"ID",  "NAME", "STATE", "WORKER",    "NODES",   "CPUS",
+                                       "MEM", "GPUS", "OWNER", "SUBMITTED", "ELAPSED", "EXIT"};
     bool nodes_col = want_nodes_col(jobs, n);
-    struct mlq_table *t = mlq_table_create(nodes_col ? 10 : 9, nodes_col ? gang : plain);
+    struct mlq_table *t = mlq_table_create(nodes_col ? 12 : 11, nodes_col ? gang : plain);
     int rc = t ? 0 : MLQ_ENOMEM;
+    int64_t now = mlq_clock_wall_ms();
     for (uint32_t i = 0; rc == 0 && i < n; i++)
-        rc = add_job_row(t, &jobs[i], nodes_col);
+        rc = add_job_row(t, &jobs[i], nodes_col, now);
     if (rc == 0)
         rc = mlq_table_print(t, f, colour);
     mlq_table_destroy(&t);
@@ -328,14 +389,25 @@ static const struct option list_longopts[] = {
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {"state", required_argument, NULL, OPT_STATE},
     {"limit", required_argument, NULL, OPT_LIMIT},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"owner", required_argument, NULL, OPT_OWNER},
+    {"array", required_argument, NULL, OPT_ARRAY},
+    {"since", required_argument, NULL, OPT_SINCE},
     {NULL, 0, NULL, 0},
 };
 
 static const struct jobs_cmd list_cmd = {
     "list",
-    "usage: mlq list [--state STATE] [--limit N] [--json]\n\n"
-    "Lists jobs, newest first (with a NODES column when a gang job is among them).\n"
-    "  --state STATE     only jobs in this state (PENDING, RUNNING, FAILED, ...)\n"
+    "usage: mlq list [--state STATE,...] [--name NAME] [--owner USER] [--array ID]\n"
+    "                [--since DATE|DUR] [--limit N] [--json]\n\n"
+    "Lists jobs, newest first (with a NODES column when a gang job is among them);\n"
+    "OWNER is who submitted it, ELAPSED how long it has run (so far, or in all).\n"
+    "  --state STATE,... only jobs in these states (PENDING, RUNNING, FAILED, ...)\n"
+    "  --name NAME       only jobs of this name (tasks of arrays of this name too)\n"
+    "  --owner USER      only USER's jobs\n"
+    "  --array ID        only the tasks of this array (any unique prefix of its id)\n"
+    "  --since DATE|DUR  only jobs submitted since DATE (2026-12-01, or\n"
+    "                    \"2026-12-01 14:00\", local time) or in the last DUR (2h)\n"
     "  --limit N         at most N jobs (default 100, at most 10000)\n"
     "  --json            {\"jobs\": [...]}\n"
     "  --scheduler ADDR  scheduler address\n"
@@ -350,7 +422,17 @@ int mlq_cmd_list(struct mlq_cli *cli, int argc, char **argv)
         return rc;
     struct mlq_err err = {0};
     struct mlq_msg req = {.type = MLQ_MSG_JOBS}, reply;
-    req.u.jobs.state = o.state;
+    /* One state goes as `state` too, which schedulers without `states`
+     * read. */
+    req.u.jobs.state = -1;
+    for (int i = 0; i < MLQ_JOB_STATE_COUNT; i++)
+        if (o.states == 1u << i)
+            req.u.jobs.state = i;
+    req.u.jobs.states = o.states;
+    req.u.jobs.name = (char *)o.name;
+    req.u.jobs.owner = (char *)o.owner;
+    req.u.jobs.array = (char *)o.array;
+    req.u.jobs.since_ms = o.since_ms;
     uint32_t limit = (uint32_t)(o.limit ? o.limit : DEFAULT_LIST_LIMIT);
     req.u.jobs.limit = limit;
     if ((rc = mlq_pages_request(cli, &req, MLQ_MSG_JOB_LIST, limit, &reply, &err)) < 0)
@@ -377,7 +459,8 @@ static const struct option cancel_longopts[] = {
 static const struct jobs_cmd cancel_cmd = {
     "cancel",
     "usage: mlq cancel JOB...\n\n"
-    "Cancels jobs (any unique prefix of their ids); running jobs are killed.\n"
+    "Cancels jobs (any unique prefix of their ids, or the name of one of your\n"
+    "active jobs); running jobs are killed.\n"
     "An array id cancels every task of the array that has not ended; ARRAY/N\n"
     "cancels task N only.\n"
     "  --scheduler ADDR  scheduler address\n"
@@ -469,7 +552,7 @@ int mlq_cmd_cancel(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_err err = {0};
     struct mlq_msg before, after;
     if ((rc = mlq_cli_fetch_refs(cli, argv + optind, argc - optind, &before, &err)) < 0)
-        return mlq_out_fail(rc, &err);
+        return mlq_cli_refs_fail(cli, rc, &err, argv + optind, argc - optind);
     if ((rc = send_cancel(cli, &before, &after, &err)) < 0) {
         mlq_proto_msg_free(&before);
         return mlq_out_fail(rc, &err);

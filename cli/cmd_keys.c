@@ -23,7 +23,8 @@ static const char keygen_usage[] =
     "Makes a CURVE key pair to talk to a scheduler that requires keys: FILE holds\n"
     "the secret key (mode 0600, keep it private), FILE.pub the public key. Prints\n"
     "the path of FILE.pub: give that file to an admin, who registers it with\n"
-    "`mlq admin user add NAME --key FILE.pub`.\n"
+    "`mlq admin user add NAME --key FILE.pub` (`mlq admin worker add` for a\n"
+    "worker's key: a FILE named like worker.key gets that hint).\n"
     "  --out FILE   where to write (default: `key` next to the client config, which\n"
     "               the CLI then uses without further setup)\n"
     "  --force      replace an existing key pair (the old key stops working)\n";
@@ -102,6 +103,12 @@ static int keygen_parse(int argc, char **argv, const char **out, bool *force)
     return -1;
 }
 
+const char *mlq_cli_keygen_kind(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return strstr(slash ? slash + 1 : path, "worker") ? "worker" : "user";
+}
+
 /* --out, else DIR/key next to the client config; malloc'd. */
 static char *keygen_path(const struct mlq_cli *cli, const char *out)
 {
@@ -136,11 +143,14 @@ int mlq_cmd_keygen(struct mlq_cli *cli, int argc, char **argv)
         return mlq_cli_exit_code(rc);
     }
     printf("%s.pub\n", path);
+    const char *kind = mlq_cli_keygen_kind(path);
     fprintf(stderr,
             "wrote %s (secret: keep it private) and %s.pub; an admin registers the .pub with\n"
-            "  mlq admin user add NAME --key %s.pub\n",
-            path, path, path);
-    if (out)
+            "  mlq admin %s add NAME --key %s.pub\n",
+            path, path, kind, path);
+    if (strcmp(kind, "worker") == 0)
+        fprintf(stderr, "and the worker uses it with mlq-worker --name NAME --key %s\n", path);
+    else if (out)
         fprintf(stderr, "use it with `key = %s` in the client config, or MLQ_KEY=%s\n", path, path);
     free(path);
     return MLQ_EXIT_OK;

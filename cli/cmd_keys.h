@@ -12,6 +12,11 @@
  * (MLQ_EINVAL) and, unless force, existing files (MLQ_ESTATE). */
 int mlq_cli_keygen_write(const char *path, bool force, struct mlq_err *err);
 
+/* Whom a key written to path is most likely for, from its file name: "worker"
+ * when the name says so (worker.key, worker-gpu3.key), else "user"; that is
+ * the `mlq admin KIND add` command to suggest. */
+const char *mlq_cli_keygen_kind(const char *path);
+
 /* Runs `mlq keygen`; returns the exit code. */
 int mlq_cmd_keygen(struct mlq_cli *cli, int argc, char **argv);
 

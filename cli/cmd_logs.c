@@ -18,6 +18,7 @@
 
 #include "id.h"
 #include "logprefix.h"
+#include "jobref.h"
 #include "output.h"
 
 #define LOGS_CHUNK   (256 * 1024)
@@ -261,7 +262,7 @@ int mlq_cmd_logs(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_err err = {0};
     struct mlq_msg job;
     if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, 1, &job, &err)) < 0)
-        return mlq_out_fail(rc, &err);
+        return mlq_cli_refs_fail(cli, rc, &err, argv + optind, 1);
     const struct mlq_jobinfo *j = &job.u.job_list.jobs[0];
     struct node_log one = {.node = o.node};
     rc = check_node(j, &o, &err);

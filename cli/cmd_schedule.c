@@ -164,14 +164,30 @@ static const char *sched_state(const struct mlq_scheduleinfo *s)
     return s->paused ? "paused" : "active";
 }
 
+/* How a run is doing: its job's state, or an array's progress ("array
+ * 12/100 done, 3 running"). */
+static const char *run_state(const struct mlq_schedrun *r, char *buf, size_t len)
+{
+    if (r->array_size == 0)
+        return mlq_job_state_name(r->state);
+    if (r->array_ended >= r->array_size)
+        snprintf(buf, len, "array %u/%u done, %s", r->array_ended, r->array_size,
+                 r->state == MLQ_JOB_SUCCEEDED ? "all succeeded" : "not all succeeded");
+    else
+        snprintf(buf, len, "array %u/%u done, %u running", r->array_ended, r->array_size,
+                 r->array_running);
+    return buf;
+}
+
 static int add_list_row(struct mlq_table *t, const struct mlq_scheduleinfo *s)
 {
-    char next[64], last[64], cmd[256], id[MLQ_SHORT_ID_LEN + 1] = "-";
-    mlq_out_time_local(s->nnext > 0 && !s->paused ? s->next_fires[0] : 0, next, sizeof(next));
+    char next[64], last[96], cmd[256], id[MLQ_SHORT_ID_LEN + 1] = "-", st[64];
+    mlq_out_time_zone(s->nnext > 0 && !s->paused ? s->next_fires[0] : 0, s->timezone, next,
+                      sizeof(next));
     snprintf(last, sizeof(last), "-");
     if (s->nruns > 0) {
         mlq_id_short(s->runs[0].job_id, id);
-        snprintf(last, sizeof(last), "%s %s", id, mlq_job_state_name(s->runs[0].state));
+        snprintf(last, sizeof(last), "%s %s", id, run_state(&s->runs[0], st, sizeof st));
     }
     const char *cells[] = {
         s->name,
@@ -218,11 +234,12 @@ static int print_runs(const struct mlq_scheduleinfo *s, bool colour)
     struct mlq_table *t = mlq_table_create(3, headers);
     int rc = t ? 0 : MLQ_ENOMEM;
     for (uint32_t i = 0; rc == 0 && i < s->nruns; i++) {
-        char when[64];
-        rc = mlq_table_add(t, mlq_out_time_local(s->runs[i].fire_ms, when, sizeof(when)), NULL);
+        char when[64], st[64];
+        rc = mlq_table_add(
+            t, mlq_out_time_zone(s->runs[i].fire_ms, s->timezone, when, sizeof(when)), NULL);
         rc = rc ? rc : mlq_table_add(t, s->runs[i].job_id, NULL);
         rc = rc ? rc
-                : mlq_table_add(t, mlq_job_state_name(s->runs[i].state),
+                : mlq_table_add(t, run_state(&s->runs[i], st, sizeof st),
                                 mlq_out_state_colour(s->runs[i].state));
     }
     if (rc == 0) {
@@ -254,7 +271,7 @@ static int print_show(const struct mlq_scheduleinfo *s, bool colour)
     show_line("resources:", buf);
     for (uint32_t i = 0; i < s->nnext; i++)
         show_line(i == 0 ? "next runs:" : "",
-                  mlq_out_time_local(s->next_fires[i], buf, sizeof(buf)));
+                  mlq_out_time_zone(s->next_fires[i], s->timezone, buf, sizeof(buf)));
     return print_runs(s, colour);
 }
 
@@ -324,7 +341,8 @@ static int run_add(struct mlq_cli *cli, int argc, char **argv)
         const struct mlq_scheduleinfo *s = &reply.u.schedule_list.schedules[0];
         char when[64];
         fprintf(stderr, "added schedule %s; next run %s\n", s->name,
-                mlq_out_time_local(s->nnext > 0 ? s->next_fires[0] : 0, when, sizeof(when)));
+                mlq_out_time_zone(s->nnext > 0 ? s->next_fires[0] : 0, s->timezone, when,
+                                  sizeof(when)));
     }
     mlq_proto_msg_free(&reply);
     return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
@@ -418,7 +436,8 @@ static int run_cmd(struct mlq_cli *cli, const char *sub, const char *op, int arg
         fprintf(stderr, "removed schedule %s\n", name);
     else if (strcmp(op, "resume") == 0 && s)
         fprintf(stderr, "resumed schedule %s; next run %s\n", name,
-                mlq_out_time_local(s->nnext > 0 ? s->next_fires[0] : 0, when, sizeof(when)));
+                mlq_out_time_zone(s->nnext > 0 ? s->next_fires[0] : 0, s->timezone, when,
+                                  sizeof(when)));
     else if (strcmp(op, "pause") == 0)
         fprintf(stderr, "paused schedule %s\n", name);
     mlq_proto_msg_free(&reply);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "jobref.h"
 #include "output.h"
 #include "jsonview.h"
 #include "res.h"
@@ -283,7 +284,7 @@ int mlq_cmd_wait(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_err err = {0};
     struct mlq_msg first;
     if ((rc = mlq_cli_fetch_refs(cli, argv + optind, argc - optind, &first, &err)) < 0)
-        return mlq_out_fail(rc, &err);
+        return mlq_cli_refs_fail(cli, rc, &err, argv + optind, argc - optind);
     struct poll_state ps = {.tty = isatty(STDERR_FILENO) == 1};
     rc = wait_poll(cli, &first, &ps, deadline, &err);
     if (rc == 0 || rc == MLQ_CLI_ETIMEOUT)

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "jobref.h"
 #include "output.h"
 
 static const char why_usage[] =
@@ -94,7 +95,7 @@ int mlq_cmd_why(struct mlq_cli *cli, int argc, char **argv)
     struct mlq_msg req = {.type = MLQ_MSG_WHY}, reply;
     req.u.why.job = argv[optind];
     if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_WHY_REPLY, &reply, &err)) < 0)
-        return mlq_out_fail(rc, &err);
+        return mlq_cli_refs_fail(cli, rc, &err, argv + optind, 1);
     if (json) {
         json_t *doc = mlq_cli_why_json(&reply);
         rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;

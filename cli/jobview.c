@@ -37,6 +37,21 @@ static void line_resources(FILE *f, const struct mlq_jobinfo *j)
             mlq_res_fmt_mem(j->mem, mem, sizeof(mem)), mlq_out_clean(ask, gpus, sizeof(gpus)));
 }
 
+/* Where it may run and how early: pool, required labels, priority. */
+static void lines_placement(FILE *f, const struct mlq_jobinfo *j)
+{
+    char buf[MLQ_MAX_LABELS * (MLQ_MAX_LABEL_LEN + 2) + 1] = "", one[MLQ_MAX_LABEL_LEN + 1];
+    line(f, "pool:", j->pool && j->pool[0] ? j->pool : "default");
+    for (uint32_t i = 0; j->require && i < j->nrequire; i++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, sizeof buf - used, "%s%s", i ? ", " : "",
+                 mlq_out_clean(j->require[i], one, sizeof one));
+    }
+    line(f, "requires:", buf[0] ? buf : "none");
+    snprintf(buf, sizeof buf, "%d", (int)j->priority);
+    line(f, "priority:", buf);
+}
+
 static void lines_times(FILE *f, const struct mlq_jobinfo *j, int64_t now_ms)
 {
     char buf[64];
@@ -223,6 +238,7 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     line(f, "command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
     line(f, "workdir:", j->workdir);
     line_resources(f, j);
+    lines_placement(f, j);
     if (j->nodes > 0) {
         snprintf(buf, sizeof(buf), "%u (the resources above on each)", (unsigned)j->nodes);
         line(f, "nodes:", buf);

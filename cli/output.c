@@ -16,6 +16,7 @@
 #include "client.h"
 #include "err.h"
 #include "jsonview.h"
+#include "res.h"
 
 int mlq_out_fail(int code, const struct mlq_err *err)
 {
@@ -32,6 +33,10 @@ bool mlq_out_colour(FILE *f)
     return isatty(fileno(f)) == 1;
 }
 
+/* Every time shown to people names its zone ("CET", "UTC"), so that a
+ * time read off a colleague's terminal or a CI log is never misread. */
+#define HUMAN_TIME_FMT "%Y-%m-%d %H:%M:%S %Z"
+
 char *mlq_out_time_local(int64_t ms, char *buf, size_t len)
 {
     snprintf(buf, len, "-");
@@ -39,9 +44,82 @@ char *mlq_out_time_local(int64_t ms, char *buf, size_t len)
         return buf;
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
-    if (localtime_r(&secs, &tm) && strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    if (!localtime_r(&secs, &tm) || strftime(buf, len, HUMAN_TIME_FMT, &tm) == 0)
         snprintf(buf, len, "-");
     return buf;
+}
+
+/* Sets TZ to tz (NULL: unset) and reloads the zone; returns the old value
+ * (malloc'd, NULL when it was unset). */
+static char *swap_tz(const char *tz, bool *failed)
+{
+    const char *old = getenv("TZ");
+    char *saved = old ? strdup(old) : NULL;
+    *failed = old && !saved;
+    int rc = tz ? setenv("TZ", tz, 1) : unsetenv("TZ");
+    *failed = *failed || rc != 0;
+    tzset();
+    return saved;
+}
+
+char *mlq_out_time_zone(int64_t ms, const char *tz, char *buf, size_t len)
+{
+    if (!tz || !tz[0])
+        tz = "UTC";
+    bool failed;
+    char *saved = swap_tz(tz, &failed);
+    if (!failed)
+        mlq_out_time_local(ms, buf, len);
+    bool ignored;
+    free(swap_tz(saved, &ignored));
+    free(saved);
+    if (failed)
+        mlq_out_time_local(ms, buf, len);
+    return buf;
+}
+
+/* "YYYY-MM-DD", then optionally " HH:MM[:SS]" or "THH:MM[:SS]", in local
+ * time; -1 when s is not one. */
+static int64_t parse_local_date(const char *s)
+{
+    struct tm tm = {0};
+    char rest[16] = "";
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+        return -1;
+    if (s[n] != '\0') {
+        int m2 = 0;
+        if ((s[n] != ' ' && s[n] != 'T') || (sscanf(s + n + 1, "%2d:%2d%n", &h, &mi, &m2) != 2) ||
+            (s[n + 1 + m2] == ':' && sscanf(s + n + 1 + m2, ":%2d%15s", &sec, rest) != 1))
+            return -1;
+        if (s[n + 1 + m2] != '\0' && s[n + 1 + m2] != ':')
+            return -1;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    return t == (time_t)-1 ? -1 : (int64_t)t * 1000;
+}
+
+int mlq_out_parse_since(const char *s, int64_t now_ms, int64_t *out, struct mlq_err *err)
+{
+    int64_t v = parse_local_date(s), dur;
+    if (v < 0 && mlq_res_parse_duration(s, &dur, NULL) == 0 && dur > 0 && dur <= now_ms)
+        v = now_ms - dur;
+    if (v < 0)
+        return mlq_err_set(err, MLQ_CLI_EUSAGE,
+                           "bad --since '%.40s' (a date such as 2026-12-01 or \"2026-12-01 "
+                           "14:00\", local time, or a duration such as 2h)",
+                           s);
+    *out = v;
+    return 0;
 }
 
 char *mlq_out_time_ago(int64_t now_ms, int64_t then_ms, char *buf, size_t len)

@@ -30,8 +30,16 @@ int mlq_out_json_print(FILE *f, const json_t *doc);
 
 /* "2024-05-01T12:00:03.250Z" (UTC); "" when ms <= 0. Returns buf. */
 char *mlq_out_time_iso(int64_t ms, char *buf, size_t len);
-/* "2024-05-01 14:00:03" in local time; "-" when ms <= 0. Returns buf. */
+/* "2024-05-01 14:00:03 CEST" in local time, with its zone; "-" when
+ * ms <= 0. Returns buf. */
 char *mlq_out_time_local(int64_t ms, char *buf, size_t len);
+/* The same in the zone tz (an IANA name such as "Europe/Paris"; NULL or ""
+ * is UTC), e.g. for a schedule's times in its own zone. Returns buf. */
+char *mlq_out_time_zone(int64_t ms, const char *tz, char *buf, size_t len);
+/* --since: a local date ("2026-12-01", "2026-12-01 14:00[:05]", also with
+ * 'T') or a duration back from now_ms ("2h"), as wall ms in *out;
+ * MLQ_CLI_EUSAGE when it is neither. */
+int mlq_out_parse_since(const char *s, int64_t now_ms, int64_t *out, struct mlq_err *err);
 /* "2s ago", "5m ago", "3h ago", "2d ago"; "never" when then_ms <= 0. */
 char *mlq_out_time_ago(int64_t now_ms, int64_t then_ms, char *buf, size_t len);
 /* "0", "137", "SIGKILL" or "-": how a job ended, for tables. */

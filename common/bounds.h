@@ -64,6 +64,9 @@
 /* A job reference in jobs/cancel/logs/why: an id, a prefix, or "ARRAY/N"
  * (an array id or prefix, '/', a task index of up to 7 digits). */
 #define MLQ_MAX_REF (MLQ_ID_LEN + 8)
+/* What a user may name one job by in a request: a reference as above, or
+ * the name of one of their active jobs. */
+#define MLQ_MAX_JOBREF MLQ_MAX_NAME
 /* A listing's continuation: an opaque string the scheduler hands out in a
  * reply that had to stop early, sent back to get what follows. */
 #define MLQ_MAX_CURSOR (MLQ_MAX_NAME + 32)

@@ -33,7 +33,7 @@ const char *mlq_strerror(int code)
         "ok",          "invalid request",   "out of memory",          "I/O error",
         "not found",   "ambiguous id",      "protocol error",         "permission denied",
         "unreachable", "database error",    "not allowed now",        "too big",
-        "unavailable", "not authenticated", "wire protocol mismatch",
+        "unavailable", "not authenticated", "wire protocol mismatch", "nothing listening",
     };
     int i = -code;
     if (i < 0 || i >= (int)(sizeof names / sizeof names[0]))

@@ -8,20 +8,21 @@
 
 enum {
     MLQ_OK = 0,
-    MLQ_EINVAL = -1,    /* invalid request or argument (CLI exit 6) */
-    MLQ_ENOMEM = -2,    /* allocation failed */
-    MLQ_EIO = -3,       /* file system or socket I/O failed */
-    MLQ_ENOTFOUND = -4, /* no such job / worker (CLI exit 4) */
-    MLQ_EAMBIG = -5,    /* an id prefix matches several jobs (CLI exit 6) */
-    MLQ_EPROTO = -6,    /* malformed or unexpected message */
-    MLQ_EPERM = -7,     /* permission denied (CLI exit 5) */
-    MLQ_EUNREACH = -8,  /* scheduler did not answer (CLI exit 3) */
-    MLQ_EDB = -9,       /* database error (locked, disk full, corrupt) */
-    MLQ_ESTATE = -10,   /* operation not allowed in the current state */
-    MLQ_ETOOBIG = -11,  /* a bound was exceeded */
-    MLQ_EUNAVAIL = -12, /* resource temporarily unavailable (worker gone) */
-    MLQ_EAUTH = -13,    /* no valid credentials (HTTP 401; CLI exit 5) */
-    MLQ_EVERSION = -14, /* a body in a wire protocol version outside ours (never sent) */
+    MLQ_EINVAL = -1,     /* invalid request or argument (CLI exit 6) */
+    MLQ_ENOMEM = -2,     /* allocation failed */
+    MLQ_EIO = -3,        /* file system or socket I/O failed */
+    MLQ_ENOTFOUND = -4,  /* no such job / worker (CLI exit 4) */
+    MLQ_EAMBIG = -5,     /* an id prefix matches several jobs (CLI exit 6) */
+    MLQ_EPROTO = -6,     /* malformed or unexpected message */
+    MLQ_EPERM = -7,      /* permission denied (CLI exit 5) */
+    MLQ_EUNREACH = -8,   /* scheduler did not answer (CLI exit 3) */
+    MLQ_EDB = -9,        /* database error (locked, disk full, corrupt) */
+    MLQ_ESTATE = -10,    /* operation not allowed in the current state */
+    MLQ_ETOOBIG = -11,   /* a bound was exceeded */
+    MLQ_EUNAVAIL = -12,  /* resource temporarily unavailable (worker gone) */
+    MLQ_EAUTH = -13,     /* no valid credentials (HTTP 401; CLI exit 5) */
+    MLQ_EVERSION = -14,  /* a body in a wire protocol version outside ours (never sent) */
+    MLQ_ENOLISTEN = -15, /* nothing accepts connections at the address (never sent) */
 };
 
 #define MLQ_ERR_MSG_MAX 160

@@ -178,6 +178,8 @@ static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
     rc |= json_object_set_new(o, "deps", deps_json(j->deps, j->ndeps));
     /* Like a worker's pool: "default" when the job named none. */
     rc |= json_object_set_new(o, "pool", json_string(j->pool && *j->pool ? j->pool : "default"));
+    rc |= json_object_set_new(o, "require", argv_json(j->require, j->require ? j->nrequire : 0));
+    rc |= json_object_set_new(o, "priority", json_integer(j->priority));
     /* Every job runs on at least one node; gang says whether it was
      * submitted with --nodes (a gang of one gets the rendezvous too). */
     rc |= json_object_set_new(o, "nodes", json_integer(j->nodes > 0 ? j->nodes : 1));
@@ -398,14 +400,23 @@ static json_t *fires_json(const int64_t *v, uint32_t n)
     return arr;
 }
 
+/* One run; for a run that submitted an array, its progress too
+ * ("array": {"size", "ended", "running"}), null otherwise. */
+static json_t *run_json(const struct mlq_schedrun *r)
+{
+    json_t *arr = r->array_size ? json_pack("{s:I, s:I, s:I}", "size", (json_int_t)r->array_size,
+                                            "ended", (json_int_t)r->array_ended, "running",
+                                            (json_int_t)r->array_running)
+                                : json_null();
+    return json_pack("{s:o, s:o, s:s, s:o}", "fire_time", time_or_null(r->fire_ms), "job_id",
+                     safe_string(r->job_id), "state", mlq_job_state_name(r->state), "array", arr);
+}
+
 static json_t *runs_json(const struct mlq_schedrun *r, uint32_t n)
 {
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && r && i < n; i++)
-        if (json_array_append_new(
-                arr, json_pack("{s:o, s:o, s:s}", "fire_time", time_or_null(r[i].fire_ms), "job_id",
-                               safe_string(r[i].job_id), "state", mlq_job_state_name(r[i].state))) <
-            0) {
+        if (json_array_append_new(arr, run_json(&r[i])) < 0) {
             json_decref(arr);
             arr = NULL;
         }

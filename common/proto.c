@@ -100,7 +100,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                         mlq_protoclient_free_submit},
     [MLQ_MSG_SUBMITTED] = {"submitted", 1, mlq_protoclient_enc_submitted,
                            mlq_protoclient_dec_submitted, NULL},
-    [MLQ_MSG_JOBS] = {"jobs", 4, mlq_protoclient_enc_jobs, mlq_protoclient_dec_jobs,
+    [MLQ_MSG_JOBS] = {"jobs", 10, mlq_protoclient_enc_jobs, mlq_protoclient_dec_jobs,
                       mlq_protoclient_free_jobs},
     [MLQ_MSG_JOB_LIST] = {"job_list", 3, mlq_protoclient_enc_job_list, mlq_protoclient_dec_job_list,
                           mlq_protoclient_free_job_list},

@@ -181,6 +181,9 @@ struct mlq_schedrun {
     int64_t fire_ms;
     char job_id[MLQ_ID_LEN + 1];
     enum mlq_job_state state;
+    /* When the run submitted an array (optional on the wire): its tasks,
+     * those that ended and those running; array_size 0 = a plain job. */
+    uint32_t array_size, array_ended, array_running;
 };
 
 /* A registered key, as `users` lists it. */
@@ -354,10 +357,14 @@ struct mlq_jobinfo {
     uint32_t ndeps;
     /* Optional on the wire. */
     char *pool; /* the pool the job asked for; NULL = "default" */
-    /* GPU request details, optional on the wire (as in mlq_jobspec). */
-    char *gpu_type;   /* "h100", "a100|h100"; NULL any */
-    int32_t gpu_frac; /* a share of one GPU in hundredths; 0 none */
-    int64_t gpu_mem;  /* bytes of GPU memory asked; 0 none */
+    /* The GPU request and placement asked for, optional on the wire (as in
+     * mlq_jobspec). */
+    char *gpu_type;    /* "h100", "a100|h100"; NULL any */
+    int32_t gpu_frac;  /* a share of one GPU in hundredths; 0 none */
+    int64_t gpu_mem;   /* bytes of GPU memory asked; 0 none */
+    char **require;    /* "k=v" labels the worker must carry */
+    uint32_t nrequire; /* <= MLQ_MAX_LABELS */
+    int32_t priority;
     /* Gangs, optional on the wire. */
     int32_t nodes;              /* 0 = not a gang */
     struct mlq_partinfo *parts; /* rank order, of the current (or last)
@@ -462,10 +469,18 @@ struct mlq_msg {
         } submitted;
         struct {
             char **ids;
-            uint32_t nids;  /* prefixes; 0 = all */
+            uint32_t nids;  /* references (id prefixes, ARRAY/N, names); 0 = all */
             int32_t state;  /* -1 = any */
             uint32_t limit; /* 0 = default */
             char *cursor;   /* optional: the `next` of the previous reply */
+            /* Filters of a listing (nids == 0), all optional; together
+             * with `state` they must all hold. */
+            char *name;       /* the job's name exactly */
+            char *owner;      /* the job's owner */
+            char *array;      /* tasks of the one array this id prefix names */
+            uint32_t states;  /* bit (1 << state) per state allowed; 0 = any */
+            int64_t since_ms; /* submitted at or after this wall time; 0 = any */
+            bool mine;        /* the asker's own jobs only */
         } jobs;
         struct {
             struct mlq_jobinfo *jobs;

@@ -187,7 +187,7 @@ void mlq_protoauth_enc_events(msgpack_packer *pk, const struct mlq_msg *m)
 int mlq_protoauth_dec_events(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     uint64_t since = 0, limit = 0;
-    int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_REF, true, &m->u.events.job);
+    int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_JOBREF, true, &m->u.events.job);
     if (rc == 0 && m->u.events.job && m->u.events.job[0] == '\0')
         rc = mlq_err_set(mp->err, MLQ_EPROTO, "events: key 'job' must not be empty");
     if (rc == 0)

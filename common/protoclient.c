@@ -46,13 +46,65 @@ void mlq_protoclient_enc_jobs(msgpack_packer *pk, const struct mlq_msg *m)
         st < 0 ? NULL : mlq_protofield_name(mlq_protofield_job_states, MLQ_JOB_STATE_COUNT, st));
     mlq_mpk_kv_uint(pk, "limit", m->u.jobs.limit);
     mlq_mpk_kv_str(pk, "cursor", m->u.jobs.cursor);
+    mlq_mpk_kv_str(pk, "name", m->u.jobs.name);
+    mlq_mpk_kv_str(pk, "owner", m->u.jobs.owner);
+    mlq_mpk_kv_str(pk, "array", m->u.jobs.array);
+    uint32_t n = 0;
+    for (int i = 0; i < MLQ_JOB_STATE_COUNT; i++)
+        n += (m->u.jobs.states >> i) & 1u;
+    mlq_mpk_kv_array(pk, "states", n);
+    for (int i = 0; i < MLQ_JOB_STATE_COUNT; i++)
+        if ((m->u.jobs.states >> i) & 1u)
+            mlq_mpk_put_str(pk, mlq_protofield_job_states[i]);
+    mlq_mpk_kv_int(pk, "since_ms", m->u.jobs.since_ms);
+    mlq_mpk_kv_bool(pk, "mine", m->u.jobs.mine);
+}
+
+/* `states`: names of job states, as a bit set. */
+static int dec_states(const struct mlq_mpk_map *mp, uint32_t *out)
+{
+    *out = 0;
+    if (mlq_mpk_absent(mp, "states"))
+        return 0;
+    const msgpack_object_array *a;
+    int rc = mlq_mpk_read_array(mp, "states", 0, MLQ_JOB_STATE_COUNT, &a);
+    for (uint32_t i = 0; rc == 0 && i < a->size; i++) {
+        const msgpack_object *o = &a->ptr[i];
+        int st = -1;
+        for (int k = 0; o->type == MSGPACK_OBJECT_STR && k < MLQ_JOB_STATE_COUNT; k++)
+            if (o->via.str.size == strlen(mlq_protofield_job_states[k]) &&
+                memcmp(o->via.str.ptr, mlq_protofield_job_states[k], o->via.str.size) == 0)
+                st = k;
+        if (st < 0)
+            return mlq_err_set(mp->err, MLQ_EPROTO, "%s: key 'states' holds an unknown state",
+                               mp->where);
+        *out |= 1u << st;
+    }
+    return rc;
+}
+
+/* The listing filters (optional keys). */
+static int dec_jobs_filters(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_str(mp, "name", MLQ_MAX_NAME, true, &m->u.jobs.name);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "owner", MLQ_MAX_NAME, true, &m->u.jobs.owner);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "array", MLQ_ID_LEN, true, &m->u.jobs.array);
+    if (rc == 0)
+        rc = dec_states(mp, &m->u.jobs.states);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(mp, "since_ms", 0, INT64_MAX, &m->u.jobs.since_ms);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(mp, "mine", &m->u.jobs.mine);
+    return rc;
 }
 
 int mlq_protoclient_dec_jobs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int st = -1;
     uint64_t limit = 0;
-    int rc = mlq_mpk_read_strv(mp, "ids", 0, MLQ_MAX_IDS, MLQ_MAX_REF, (size_t)MLQ_MAX_IDS * 64,
+    int rc = mlq_mpk_read_strv(mp, "ids", 0, MLQ_MAX_IDS, MLQ_MAX_JOBREF, (size_t)MLQ_MAX_IDS * 64,
                                &m->u.jobs.ids, &m->u.jobs.nids);
     if (rc == 0)
         rc = mlq_mpk_read_enum(mp, "state", mlq_protofield_job_states, MLQ_JOB_STATE_COUNT, true,
@@ -61,6 +113,8 @@ int mlq_protoclient_dec_jobs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_uint(mp, "limit", MLQ_MAX_LIST, &limit);
     if (rc == 0)
         rc = mlq_mpk_read_str(mp, "cursor", MLQ_MAX_CURSOR, true, &m->u.jobs.cursor);
+    if (rc == 0)
+        rc = dec_jobs_filters(mp, m);
     m->u.jobs.state = st;
     m->u.jobs.limit = (uint32_t)limit;
     return rc;
@@ -70,6 +124,9 @@ void mlq_protoclient_free_jobs(struct mlq_msg *m)
 {
     mlq_mpk_strv_free(m->u.jobs.ids, m->u.jobs.nids);
     free(m->u.jobs.cursor);
+    free(m->u.jobs.name);
+    free(m->u.jobs.owner);
+    free(m->u.jobs.array);
 }
 
 static int dec_jobinfos(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -129,7 +186,7 @@ void mlq_protoclient_enc_cancel(msgpack_packer *pk, const struct mlq_msg *m)
 
 int mlq_protoclient_dec_cancel(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
-    return mlq_mpk_read_strv(mp, "ids", 1, MLQ_MAX_IDS, MLQ_MAX_REF, (size_t)MLQ_MAX_IDS * 64,
+    return mlq_mpk_read_strv(mp, "ids", 1, MLQ_MAX_IDS, MLQ_MAX_JOBREF, (size_t)MLQ_MAX_IDS * 64,
                              &m->u.cancel.ids, &m->u.cancel.nids);
 }
 
@@ -206,7 +263,7 @@ int mlq_protoclient_dec_logs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int stream = 0;
     uint64_t max = 0;
-    int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_REF, false, &m->u.logs.job);
+    int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_JOBREF, false, &m->u.logs.job);
     if (rc == 0 && m->u.logs.job[0] == '\0')
         rc = mlq_err_set(mp->err, MLQ_EPROTO, "logs: key 'job' must not be empty");
     if (rc == 0)
@@ -310,7 +367,7 @@ void mlq_protoclient_enc_why(msgpack_packer *pk, const struct mlq_msg *m)
 
 int mlq_protoclient_dec_why(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
-    int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_REF, false, &m->u.why.job);
+    int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_JOBREF, false, &m->u.why.job);
     if (rc == 0 && m->u.why.job[0] == '\0')
         rc = mlq_err_set(mp->err, MLQ_EPROTO, "why: key 'job' must not be empty");
     return rc;

@@ -9,7 +9,7 @@
 #include "protopipe.h"
 #include "protousage.h"
 
-#define JOBINFO_KEYS     (27 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
+#define JOBINFO_KEYS     (29 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define ATTEMPTINFO_KEYS 11
 
 /* Same spelling as mlq_attempt_state_name(); test_proto checks they agree. */
@@ -64,6 +64,8 @@ void mlq_protojobinfo_put(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_str(pk, "gpu_type", j->gpu_type);
     mlq_mpk_kv_int(pk, "gpu_frac", j->gpu_frac);
     mlq_mpk_kv_int(pk, "gpu_mem", j->gpu_mem);
+    mlq_mpk_kv_strv(pk, "require", j->require, j->require ? j->nrequire : 0);
+    mlq_mpk_kv_int(pk, "priority", j->priority);
     mlq_protopipe_put_jobinfo(pk, j);
     mlq_protogang_put_jobinfo(pk, j);
     if (na == 0)
@@ -173,8 +175,9 @@ static int read_jobinfo_attempts(const struct mlq_mpk_map *m, struct mlq_jobinfo
     return rc;
 }
 
-/* The GPU request's type alternatives and share (all optional). */
-static int read_jobinfo_gpu(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
+/* The GPU request (type alternatives, share), required labels and priority
+ * (all optional). */
+static int read_jobinfo_placement(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
 {
     struct mlq_err e;
     int rc = mlq_mpk_read_str(m, "gpu_type", MLQ_MAX_GPU_TYPES, true, &j->gpu_type);
@@ -184,6 +187,12 @@ static int read_jobinfo_gpu(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
         rc = mlq_mpk_opt_i32(m, "gpu_frac", 0, MLQ_GPU_SHARE_MAX, &j->gpu_frac);
     if (rc == 0)
         rc = mlq_mpk_opt_int(m, "gpu_mem", 0, MLQ_MAX_MEM, &j->gpu_mem);
+    if (rc == 0 && !mlq_mpk_absent(m, "require"))
+        rc = mlq_mpk_read_strv(m, "require", 0, MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN,
+                               (size_t)MLQ_MAX_LABELS * MLQ_MAX_LABEL_LEN, &j->require,
+                               &j->nrequire);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "priority", -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY, &j->priority);
     return rc;
 }
 
@@ -203,7 +212,7 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
     if (rc == 0)
         rc = mlq_protofield_read_pool(m, &j->pool);
     if (rc == 0)
-        rc = read_jobinfo_gpu(m, j);
+        rc = read_jobinfo_placement(m, j);
     if (rc == 0)
         rc = mlq_protogang_read_jobinfo(m, j);
     return rc;
@@ -241,6 +250,7 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->deps);
     free(info->pool);
     free(info->gpu_type);
+    mlq_mpk_strv_free(info->require, info->nrequire);
     mlq_protogang_free_jobinfo(info);
     memset(info, 0, sizeof *info);
 }

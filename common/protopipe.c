@@ -277,10 +277,13 @@ static void put_runs(msgpack_packer *pk, const struct mlq_schedrun *r, uint32_t 
 {
     mlq_mpk_kv_array(pk, "runs", r ? n : 0);
     for (uint32_t i = 0; r && i < n; i++) {
-        msgpack_pack_map(pk, 3);
+        msgpack_pack_map(pk, 6);
         mlq_mpk_kv_int(pk, "fire_ms", r[i].fire_ms);
         mlq_mpk_kv_str(pk, "job_id", r[i].job_id);
         mlq_mpk_kv_str(pk, "state", mlq_job_state_name(r[i].state));
+        mlq_mpk_kv_uint(pk, "array_size", r[i].array_size);
+        mlq_mpk_kv_uint(pk, "array_ended", r[i].array_ended);
+        mlq_mpk_kv_uint(pk, "array_running", r[i].array_running);
     }
 }
 
@@ -335,6 +338,13 @@ static int read_run(const struct mlq_mpk_map *m, struct mlq_schedrun *r)
     if (rc == 0)
         rc = mlq_mpk_read_enum(m, "state", names, MLQ_JOB_STATE_COUNT, false, &st);
     r->state = st < 0 ? MLQ_JOB_PENDING : (enum mlq_job_state)st;
+    int64_t v[3] = {0};
+    static const char *const keys[3] = {"array_size", "array_ended", "array_running"};
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = mlq_mpk_opt_int(m, keys[i], 0, MLQ_MAX_ARRAY, &v[i]);
+    r->array_size = (uint32_t)v[0];
+    r->array_ended = (uint32_t)v[1];
+    r->array_running = (uint32_t)v[2];
     return rc;
 }
 

@@ -387,6 +387,28 @@ int mlq_transport_recv_from(void *sock, struct mlq_peer *peer, struct mlq_msg *m
     return rc;
 }
 
+#define WATCHED_EVENTS                                                                             \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                        \
+     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_CONNECTED | \
+     ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED)
+/* A CURVE server that cannot decrypt our HELLO (we hold the wrong server
+ * key) just drops the connection; after this many drops in a row, with no
+ * handshake completed in between, that is what we report. */
+#define DROPPED_MAX 3
+/* Tries at a free monitor endpoint: a closed socket's endpoint is released
+ * by libzmq's reaper thread, a little later, and addresses get reused. */
+#define MONITOR_TRIES 16
+
+struct mlq_watch {
+    void *sock; /* the watched socket */
+    void *pair; /* receives its monitor events */
+    bool curve;
+    int dropped;        /* handshakes dropped since the last one that completed */
+    bool connected;     /* a connection is up (CONNECTED, not yet DISCONNECTED) */
+    int64_t refused_ms; /* when a connect was first refused with none up; 0 if not */
+    char endpoint[256];
+};
+
 /* ---- client request ----------------------------------------------------- */
 
 static int unreachable(const char *endpoint, int timeout_ms, struct mlq_err *err)
@@ -412,21 +434,46 @@ static int wait_watched(void *s, struct mlq_watch *w, int timeout_ms, struct mlq
     return 0;
 }
 
+/* How long connects must keep being refused, with none getting through,
+ * before a request gives up: long enough for a scheduler that is just
+ * binding its port (libzmq retries every 100 ms), short enough that a
+ * scheduler that is not running is reported at once. */
+#define REFUSED_GIVE_UP_MS 1000
+
+/* MLQ_ENOLISTEN once connects have been refused for REFUSED_GIVE_UP_MS
+ * (shortening *left to wake up then); 0 otherwise. */
+static int check_refused(const struct mlq_watch *w, int64_t now, int *left, struct mlq_err *err)
+{
+    int64_t since = mlq_transport_watch_refused_since(w);
+    if (since == 0)
+        return 0;
+    int64_t until = since + REFUSED_GIVE_UP_MS - now;
+    if (until <= 0)
+        return mlq_err_set(err, MLQ_ENOLISTEN, "nothing listening at %s: is mlq-scheduler running?",
+                           w->endpoint);
+    if (*left < 0 || until < *left)
+        *left = (int)until;
+    return 0;
+}
+
 /* Receives until the reply to rid arrives; replies to anything else (there
  * should be none on a fresh socket) are dropped. With a watch, a failed
- * handshake ends the wait at once. */
+ * handshake ends the wait at once, and so do connects refused for a second
+ * (no process listens there). */
 static int await_reply(void *s, struct mlq_watch *w, uint64_t rid, struct mlq_msg *reply,
                        int timeout_ms, struct mlq_err *err)
 {
     int64_t deadline = mlq_clock_mono_ms() + timeout_ms;
     for (;;) {
         int left = -1;
+        int64_t now = mlq_clock_mono_ms();
         if (timeout_ms >= 0) {
-            int64_t now = mlq_clock_mono_ms();
             if (now >= deadline)
                 return MLQ_EUNREACH;
             left = (int)(deadline - now);
         }
+        if (w && check_refused(w, now, &left, err) < 0)
+            return MLQ_ENOLISTEN;
         int rc = w ? wait_watched(s, w, left, err) : 0;
         if (rc < 0)
             return rc;
@@ -480,25 +527,6 @@ int mlq_transport_request_curve(void *zctx, const char *endpoint, const struct m
 }
 
 /* ---- handshake watch ---------------------------------------------------- */
-
-#define WATCHED_EVENTS                                                                             \
-    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |                        \
-     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-/* A CURVE server that cannot decrypt our HELLO (we hold the wrong server
- * key) just drops the connection; after this many drops in a row, with no
- * handshake completed in between, that is what we report. */
-#define DROPPED_MAX 3
-/* Tries at a free monitor endpoint: a closed socket's endpoint is released
- * by libzmq's reaper thread, a little later, and addresses get reused. */
-#define MONITOR_TRIES 16
-
-struct mlq_watch {
-    void *sock; /* the watched socket */
-    void *pair; /* receives its monitor events */
-    bool curve;
-    int dropped; /* handshakes dropped since the last one that completed */
-    char endpoint[256];
-};
 
 static int start_monitor(void *zctx, struct mlq_watch *w, struct mlq_err *err)
 {
@@ -592,6 +620,17 @@ static int judge(struct mlq_watch *w, uint16_t event, uint32_t value, struct mlq
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         w->dropped = 0;
         return 0;
+    case ZMQ_EVENT_CONNECTED:
+        w->connected = true;
+        w->refused_ms = 0;
+        return 0;
+    case ZMQ_EVENT_DISCONNECTED:
+        w->connected = false;
+        return 0;
+    case ZMQ_EVENT_CONNECT_RETRIED: /* the connect failed (refused, no such socket file) */
+        if (!w->connected && w->refused_ms == 0)
+            w->refused_ms = mlq_clock_mono_ms();
+        return 0;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         return mlq_err_set(err, MLQ_EPERM,
                            "not authorized by the scheduler at %s: it refused this key (%u)",
@@ -628,6 +667,11 @@ int mlq_transport_watch_check(struct mlq_watch *w, struct mlq_err *err)
         if (rc < 0)
             return rc;
     }
+}
+
+int64_t mlq_transport_watch_refused_since(const struct mlq_watch *w)
+{
+    return w && !w->connected ? w->refused_ms : 0;
 }
 
 void mlq_transport_watch_destroy(struct mlq_watch **wp)

@@ -83,6 +83,9 @@ void *mlq_transport_watch_socket(struct mlq_watch *w);
  * (CURVE against plain) or the server keeps dropping the CURVE handshake
  * (the usual sign of a wrong server public key). */
 int mlq_transport_watch_check(struct mlq_watch *w, struct mlq_err *err);
+/* When a connect was first refused (monotonic ms) while no connection is
+ * up, 0 when none was or one is up now: nothing listens at the endpoint. */
+int64_t mlq_transport_watch_refused_since(const struct mlq_watch *w);
 /* Stops watching and frees *w (NULL is fine); nulls *w. */
 void mlq_transport_watch_destroy(struct mlq_watch **w);
 
@@ -114,7 +117,9 @@ int mlq_transport_request(void *zctx, const char *endpoint, const struct mlq_msg
 /* Like mlq_transport_request, over CURVE when curve is non-NULL, and
  * failing fast when the handshake fails (see mlq_transport_watch_check):
  * MLQ_EPERM when the scheduler refuses our key, MLQ_EPROTO on a security
- * mismatch, rather than waiting out timeout_ms. */
+ * mismatch, MLQ_ENOLISTEN ("nothing listening at ENDPOINT: ...") when every
+ * connect has been refused for about a second (TCP port closed, no ipc
+ * socket file), rather than waiting out timeout_ms. */
 int mlq_transport_request_curve(void *zctx, const char *endpoint, const struct mlq_curve *curve,
                                 const struct mlq_msg *req, struct mlq_msg *reply, int timeout_ms,
                                 struct mlq_err *err);

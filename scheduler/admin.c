@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobref.h"
 #include "leftover.h"
 #include "log.h"
 #include "placement.h"
@@ -379,9 +380,9 @@ int mlq_admin_on_events(struct mlq_ctx *c, const struct mlq_peer *peer, struct m
     char id[MLQ_ID_LEN + 1] = "";
     bool is_array = false;
     if (msg->u.events.job) {
-        int rc = mlq_store_resolve(c->store, msg->u.events.job, id, &is_array, err);
+        int rc = mlq_jobref_resolve(c, msg->u.events.job, id, &is_array, err);
         if (rc == 0)
-            rc = mlq_client_check_owner(c, id, is_array, err);
+            rc = mlq_client_check_owner_to(c, id, is_array, "read its history", err);
         if (rc < 0)
             return rc;
     } else if (!(c->who.roles & MLQ_ROLE_ADMIN)) {

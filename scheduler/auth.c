@@ -201,14 +201,86 @@ int mlq_auth_identity(const char *user_id, bool insecure, struct mlq_identity *o
     const char *colon = user_id ? strchr(user_id, ':') : NULL;
     char role[16];
     if (!colon || (size_t)(colon - user_id) >= sizeof role || strlen(colon + 1) > MLQ_MAX_NAME)
-        return mlq_err_set(err, MLQ_EPERM, "unauthenticated connection");
+        return mlq_err_set(err, MLQ_EPERM,
+                           "this connection carries no registered key: ask an admin to register "
+                           "yours (mlq admin user add)");
     memcpy(role, user_id, (size_t)(colon - user_id));
     role[colon - user_id] = '\0';
     out->roles = mlq_auth_role_parse(role);
     snprintf(out->name, sizeof out->name, "%s", colon + 1);
     if (out->roles == MLQ_ROLE_NONE || !out->name[0])
-        return mlq_err_set(err, MLQ_EPERM, "unauthenticated connection");
+        return mlq_err_set(err, MLQ_EPERM,
+                           "this connection carries no registered key: ask an admin to register "
+                           "yours (mlq admin user add)");
     return 0;
+}
+
+/* What each request does, as the person who sent it would say it. */
+static const char *const request_words[MLQ_MSG_TYPE_COUNT] = {
+    [MLQ_MSG_SUBMIT] = "submit jobs",
+    [MLQ_MSG_JOBS] = "list jobs",
+    [MLQ_MSG_CANCEL] = "cancel jobs",
+    [MLQ_MSG_WORKERS] = "list workers",
+    [MLQ_MSG_LOGS] = "read job output",
+    [MLQ_MSG_DRAIN] = "drain workers",
+    [MLQ_MSG_RESUME] = "resume drained workers",
+    [MLQ_MSG_WHY] = "ask why a job waits",
+    [MLQ_MSG_SCHEDULE_ADD] = "add schedules",
+    [MLQ_MSG_SCHEDULE_CMD] = "change schedules",
+    [MLQ_MSG_SCHEDULES] = "list schedules",
+    [MLQ_MSG_USER_ADD] = "register keys",
+    [MLQ_MSG_USER_RM] = "remove keys",
+    [MLQ_MSG_USERS] = "list the registered keys",
+    [MLQ_MSG_EVENTS] = "read the history",
+    [MLQ_MSG_METRICS] = "read the metrics",
+    [MLQ_MSG_TOKEN_CREATE] = "create HTTP tokens",
+    [MLQ_MSG_TOKEN_RM] = "remove HTTP tokens",
+    [MLQ_MSG_TOKENS] = "list HTTP tokens",
+    [MLQ_MSG_USAGE] = "read the fair-share usage",
+    [MLQ_MSG_BACKUP] = "back up the scheduler's database",
+    [MLQ_MSG_WORKER_SET] = "change what a worker offers",
+    [MLQ_MSG_WORKER_SUMMARY] = "list the worker pools",
+    [MLQ_MSG_REGISTER] = "register as a worker",
+    [MLQ_MSG_HEARTBEAT] = "send a worker's heartbeats",
+    [MLQ_MSG_REPORT] = "report how a job ended",
+    [MLQ_MSG_LOG_CHUNK] = "send job output as a worker",
+    [MLQ_MSG_LOG_UPLOAD] = "upload job output as a worker",
+    [MLQ_MSG_GOODBYE] = "sign a worker off",
+};
+
+/* "a user", "an admin", "a worker". */
+static const char *role_with_article(unsigned roles)
+{
+    if (roles & MLQ_ROLE_ADMIN)
+        return "an admin";
+    return roles & MLQ_ROLE_WORKER ? "a worker" : "a user";
+}
+
+/* "admins", "workers", "users and admins". */
+static const char *allowed_words(unsigned allowed)
+{
+    if (allowed == MLQ_ROLE_ADMIN)
+        return "admins";
+    if (allowed == MLQ_ROLE_WORKER)
+        return "workers";
+    return "users and admins";
+}
+
+int mlq_auth_refuse(const struct mlq_identity *who, enum mlq_msg_type t, unsigned allowed,
+                    struct mlq_err *err)
+{
+    const char *what = (unsigned)t < MLQ_MSG_TYPE_COUNT ? request_words[t] : NULL;
+    char fallback[64];
+    if (!what) {
+        snprintf(fallback, sizeof fallback, "send %s", mlq_proto_type_name(t));
+        what = fallback;
+    }
+    if (who->roles & MLQ_ROLE_WORKER)
+        return mlq_err_set(err, MLQ_EPERM,
+                           "a worker's key may not %s (this key is worker %.64s's; use your own)",
+                           what, who->name);
+    return mlq_err_set(err, MLQ_EPERM, "only %s may %s (you are %.64s, %s)", allowed_words(allowed),
+                       what, who->name, role_with_article(who->roles));
 }
 
 bool mlq_auth_owns(const struct mlq_identity *who, const char *owner)

@@ -15,6 +15,7 @@
 
 #include "bounds.h"
 #include "err.h"
+#include "proto.h"
 #include "store.h"
 
 enum mlq_role {
@@ -56,6 +57,12 @@ int mlq_auth_identity(const char *user_id, bool insecure, struct mlq_identity *o
                       struct mlq_err *err);
 /* The owner of a job, or an admin. */
 bool mlq_auth_owns(const struct mlq_identity *who, const char *owner);
+/* Fills err with MLQ_EPERM saying, in the words of the person asking, that
+ * a request of type t (e.g. `drain`) is refused for who because only the
+ * roles `allowed` (MLQ_ROLE_* bits) may make it: "only admins may drain
+ * workers (you are bob, a user)". Returns MLQ_EPERM. */
+int mlq_auth_refuse(const struct mlq_identity *who, enum mlq_msg_type t, unsigned allowed,
+                    struct mlq_err *err);
 const char *mlq_auth_role_name(enum mlq_role r);
 /* "user", "admin", "worker" -> role; MLQ_ROLE_NONE when unknown. */
 enum mlq_role mlq_auth_role_parse(const char *s);

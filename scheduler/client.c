@@ -10,6 +10,7 @@
 #include "envname.h"
 #include "fairshare.h"
 #include "jobops.h"
+#include "jobref.h"
 #include "log.h"
 #include "logrelay.h"
 #include "gang.h"
@@ -73,15 +74,20 @@ static int owner_of(struct mlq_ctx *c, const char *id, bool is_array, char *out,
     return rc;
 }
 
-int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err)
+int mlq_client_check_owner_to(struct mlq_ctx *c, const char *id, bool is_array, const char *what,
+                              struct mlq_err *err)
 {
     char owner[MLQ_MAX_NAME + 1];
     int rc = owner_of(c, id, is_array, owner, sizeof owner, err);
     if (rc == 0 && !mlq_auth_owns(&c->who, owner))
-        rc = mlq_err_set(err, MLQ_EPERM,
-                         "%s %.8s belongs to %s; only its owner or an admin may do that",
-                         is_array ? "array" : "job", id, owner[0] ? owner : "someone else");
+        rc = mlq_err_set(err, MLQ_EPERM, "%s %.8s is %.40s's: only they or an admin may %s",
+                         is_array ? "array" : "job", id, owner[0] ? owner : "someone else", what);
     return rc;
+}
+
+int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err)
+{
+    return mlq_client_check_owner_to(c, id, is_array, "change it", err);
 }
 
 /* Dependencies name what the user typed; the job keeps full ids. */
@@ -170,6 +176,35 @@ static void cut_job_page(struct mlq_msg *m, uint32_t n, void *arg)
     m->u.job_list.next = p->next;
 }
 
+/* The listing's filter from the request; array_id holds the full id of
+ * the array its prefix names. Everyone may list everyone's jobs (the
+ * environment is never in a listing); `mine` keeps the asker's own. */
+static int job_filter(struct mlq_ctx *c, const struct mlq_msg *msg, struct mlq_store_job_filter *f,
+                      char array_id[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    memset(f, 0, sizeof *f);
+    f->states = msg->u.jobs.states;
+    if (msg->u.jobs.state >= 0)
+        f->states |= 1u << msg->u.jobs.state;
+    f->name = msg->u.jobs.name;
+    f->owner = msg->u.jobs.owner;
+    f->since_ms = msg->u.jobs.since_ms;
+    if (msg->u.jobs.mine && !c->who.insecure) {
+        if (f->owner && strcmp(f->owner, c->who.name) != 0)
+            return mlq_err_set(err, MLQ_EINVAL, "asked for your own jobs and for %.64s's",
+                               f->owner);
+        f->owner = c->who.name;
+    }
+    if (!msg->u.jobs.array)
+        return 0;
+    bool is_array = false;
+    int rc = mlq_store_resolve(c->store, msg->u.jobs.array, array_id, &is_array, err);
+    if (rc == 0 && !is_array)
+        rc = mlq_err_set(err, MLQ_EINVAL, "%.40s is a job, not an array", msg->u.jobs.array);
+    f->array = array_id;
+    return rc;
+}
+
 /* Newest first, from the cursor on (the seq below which to go on); one row
  * more than asked tells whether the listing goes on. */
 static int reply_job_page(struct mlq_ctx *c, const struct mlq_peer *peer, const struct mlq_msg *msg,
@@ -178,13 +213,17 @@ static int reply_job_page(struct mlq_ctx *c, const struct mlq_peer *peer, const 
     uint32_t limit = msg->u.jobs.limit ? msg->u.jobs.limit : LIST_DEFAULT;
     int64_t before = INT64_MAX;
     int rc = msg->u.jobs.cursor ? mlq_client_cursor_parse(msg->u.jobs.cursor, &before, err) : 0;
+    struct mlq_store_job_filter filter;
+    char array_id[MLQ_ID_LEN + 1] = "";
+    if (rc == 0)
+        rc = job_filter(c, msg, &filter, array_id, err);
     if (rc < 0)
         return rc;
     int64_t *seqs = calloc((size_t)limit + 1, sizeof *seqs);
     struct mlq_jobinfo *infos = NULL;
     uint32_t got = 0;
-    rc = seqs ? mlq_store_job_page(c->store, msg->u.jobs.state, before, limit + 1, &infos, &got,
-                                   seqs, err)
+    rc = seqs ? mlq_store_job_page_filtered(c->store, &filter, before, limit + 1, &infos, &got,
+                                            seqs, err)
               : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     struct job_page page = {.seqs = seqs};
     struct mlq_msg m = {.type = MLQ_MSG_JOB_LIST, .rid = msg->rid};
@@ -226,7 +265,7 @@ static int resolve_all(struct mlq_ctx *c, char **refs, uint32_t n, struct resolv
     if (!r->ids || !r->is_array)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
-        int rc = mlq_store_resolve(c->store, refs[i], r->ids[i], &r->is_array[i], err);
+        int rc = mlq_jobref_resolve(c, refs[i], r->ids[i], &r->is_array[i], err);
         if (rc < 0)
             return rc;
     }
@@ -343,7 +382,7 @@ int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     struct resolved r = {0};
     int rc = resolve_all(c, msg->u.cancel.ids, n, &r, err);
     for (uint32_t i = 0; i < n && rc == 0; i++) /* all allowed, or nothing changes */
-        rc = mlq_client_check_owner(c, r.ids[i], r.is_array[i], err);
+        rc = mlq_client_check_owner_to(c, r.ids[i], r.is_array[i], "cancel it", err);
     for (uint32_t i = 0; i < n && rc == 0; i++)
         rc = r.is_array[i] ? cancel_array(c, r.ids[i], err) : cancel_one(c, r.ids[i], err);
     if (rc == 0)
@@ -357,7 +396,7 @@ static int resolve_job(struct mlq_ctx *c, const char *ref, char id[MLQ_ID_LEN + 
                        struct mlq_err *err)
 {
     bool is_array = false;
-    int rc = mlq_store_resolve(c->store, ref, id, &is_array, err);
+    int rc = mlq_jobref_resolve(c, ref, id, &is_array, err);
     if (rc == 0 && is_array)
         rc =
             mlq_err_set(err, MLQ_EINVAL, "%.40s is a job array; name one task as ARRAY/INDEX", ref);
@@ -416,14 +455,30 @@ static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node,
     return rc;
 }
 
+/* The output is on a worker that is not connected: say which, and since
+ * when (relative, so that no time zone is needed). */
+static int worker_gone(struct mlq_ctx *c, const struct mlq_worker *w,
+                       const struct mlq_store_attempt *a, struct mlq_err *err)
+{
+    char since[48] = "it was removed";
+    if (w && w->last_seen_wall > 0) {
+        char d[32];
+        int64_t ago = c->now_wall > w->last_seen_wall ? c->now_wall - w->last_seen_wall : 0;
+        snprintf(since, sizeof since, "last heard from %s ago",
+                 mlq_res_fmt_duration(ago - ago % 1000, d, sizeof d));
+    }
+    return mlq_err_set(err, MLQ_EUNAVAIL,
+                       "the output of job %.8s is on worker %.40s, which is not connected (%s); "
+                       "it can be read once the worker is back",
+                       a->job_id, a->worker, since);
+}
+
 static int relay_log_read(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                           const struct mlq_store_attempt *a, struct mlq_err *err)
 {
     struct mlq_worker *w = mlq_workers_get(c->workers, a->worker);
     if (!w || w->state != MLQ_WORKER_UP)
-        return mlq_err_set(err, MLQ_EUNAVAIL,
-                           "worker %s, which ran job %.8s, is not connected; its log is there",
-                           a->worker, a->job_id);
+        return worker_gone(c, w, a, err);
     struct mlq_logreq req = {.client = *peer, .rid = msg->rid, .offset = msg->u.logs.offset};
     memcpy(req.job_id, a->job_id, sizeof req.job_id);
     snprintf(req.worker, sizeof req.worker, "%s", w->name);
@@ -464,7 +519,7 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
     char id[MLQ_ID_LEN + 1];
     int rc = resolve_job(c, msg->u.logs.job, id, err);
     if (rc == 0)
-        rc = mlq_client_check_owner(c, id, false, err);
+        rc = mlq_client_check_owner_to(c, id, false, "read its output", err);
     if (rc < 0)
         return rc;
     struct mlq_store_attempt a;

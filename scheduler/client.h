@@ -17,7 +17,10 @@
 int mlq_client_set_owner(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err);
 
 /* MLQ_EPERM unless the requester owns the job (or array) id or is an
- * admin. */
+ * admin; the message says what is refused: what, e.g. "cancel it". */
+int mlq_client_check_owner_to(struct mlq_ctx *c, const char *id, bool is_array, const char *what,
+                              struct mlq_err *err);
+/* The same for a change to the job ("change it"). */
 int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, struct mlq_err *err);
 /* A listing cursor the scheduler handed out: a non-negative decimal number
  * (the seq or index where the next page starts). */

@@ -389,9 +389,7 @@ static int admit(struct mlq_ctx *c, const struct mlq_peer *peer, const struct ml
     if (rc < 0)
         return rc;
     if (!(c->who.roles & handlers[msg->type].roles))
-        return mlq_err_set(e, MLQ_EPERM, "%s %s may not send %s",
-                           mlq_auth_role_name((enum mlq_role)c->who.roles), c->who.name,
-                           mlq_proto_type_name(msg->type));
+        return mlq_auth_refuse(&c->who, msg->type, handlers[msg->type].roles, e);
     struct mlq_worker *w;
     if (handlers[msg->type].from == FROM_WORKER && (rc = mlq_wproto_sender(c, peer, &w, e)) < 0)
         return rc;

@@ -270,6 +270,32 @@ static int check_name(const char *name, struct mlq_err *err)
     return 0;
 }
 
+/* A run that submitted an array: its progress instead of the PENDING a
+ * missing job row reads as. */
+static int run_array_progress(struct mlq_ctx *c, struct mlq_schedrun *r, struct mlq_err *err)
+{
+    if (!r->array_size && mlq_jobtab_get(c->jobs, r->job_id))
+        return 0; /* a job still in memory: not an array */
+    struct mlq_arrayinfo a;
+    int rc = mlq_store_array_info(c->store, r->job_id, &a, err);
+    if (rc == MLQ_ENOTFOUND) {
+        mlq_err_clear(err);
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    r->array_size = a.size;
+    r->array_running = a.counts[MLQ_JOB_RUNNING] + a.counts[MLQ_JOB_ASSIGNED];
+    r->array_ended = a.counts[MLQ_JOB_SUCCEEDED] + a.counts[MLQ_JOB_FAILED] +
+                     a.counts[MLQ_JOB_CANCELLED] + a.counts[MLQ_JOB_TIMED_OUT];
+    if (r->array_ended >= a.size)
+        r->state = a.counts[MLQ_JOB_SUCCEEDED] == a.size ? MLQ_JOB_SUCCEEDED : MLQ_JOB_FAILED;
+    else
+        r->state = r->array_running > 0 ? MLQ_JOB_RUNNING : MLQ_JOB_PENDING;
+    mlq_proto_arrayinfo_free(&a);
+    return 0;
+}
+
 /* Fills a reply entry from the stored row and memory; strings point into
  * row and into the arrays allocated here (freed by free_info). The spec's
  * environment goes only to its owner and admins. */
@@ -299,7 +325,10 @@ static int fill_info(struct mlq_ctx *c, const struct mlq_store_schedule *row,
             break;
         si->next_fires[si->nnext] = t = next;
     }
-    return mlq_store_schedrun_list(c->store, row->name, RUNS_SHOWN, &si->runs, &si->nruns, err);
+    int rc = mlq_store_schedrun_list(c->store, row->name, RUNS_SHOWN, &si->runs, &si->nruns, err);
+    for (uint32_t i = 0; rc == 0 && i < si->nruns; i++)
+        rc = run_array_progress(c, &si->runs[i], err);
+    return rc;
 }
 
 static void free_info(struct mlq_scheduleinfo *si)
@@ -457,8 +486,10 @@ static int check_schedule_owner(struct mlq_ctx *c, const char *name, struct mlq_
     struct mlq_store_schedule row;
     int rc = mlq_store_schedule_get(c->store, name, &row, err);
     if (rc == 0 && !mlq_auth_owns(&c->who, row.spec.owner))
-        rc = mlq_err_set(err, MLQ_EPERM, "schedule %s belongs to %s", name,
-                         row.spec.owner ? row.spec.owner : "someone else");
+        rc = mlq_err_set(err, MLQ_EPERM,
+                         "schedule %s is %.40s's: only they or an admin may change it (you are "
+                         "%.40s)",
+                         name, row.spec.owner ? row.spec.owner : "someone else", c->who.name);
     if (rc == 0 || rc == MLQ_EPERM)
         mlq_store_schedule_free(&row);
     return rc;

@@ -247,6 +247,10 @@ static const char *const migrations[] = {
     "ALTER TABLE attempts ADD COLUMN usage_gpu_mem_peak INTEGER;"
     "ALTER TABLE attempts ADD COLUMN usage_gpu_util INTEGER;"
     "PRAGMA user_version = 11;",
+    /* 11 -> 12: jobs are looked up by name (a user's active job named so;
+     * `mlq list --name`) without reading the whole table. */
+    "CREATE INDEX jobs_name ON jobs(name, owner);"
+    "PRAGMA user_version = 12;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 11
+#define MLQ_STORE_SCHEMA_VERSION 12
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -174,6 +174,25 @@ int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct m
  * key of the next page. */
 int mlq_store_job_page(struct mlq_store *st, int state, int64_t before, uint32_t limit,
                        struct mlq_jobinfo **out, uint32_t *n, int64_t *seqs, struct mlq_err *err);
+/* What a filtered listing keeps: every field set must hold (NULL / 0 =
+ * any). */
+struct mlq_store_job_filter {
+    uint32_t states;   /* bit (1 << state) per state kept */
+    const char *name;  /* exactly this name */
+    const char *owner; /* exactly this owner */
+    const char *array; /* tasks of this array (full id) */
+    int64_t since_ms;  /* submitted at or after */
+};
+/* mlq_store_job_page() with a filter (NULL: none). */
+int mlq_store_job_page_filtered(struct mlq_store *st, const struct mlq_store_job_filter *f,
+                                int64_t before, uint32_t limit, struct mlq_jobinfo **out,
+                                uint32_t *n, int64_t *seqs, struct mlq_err *err);
+/* Up to max jobs (not array tasks) and arrays named name, of owner (NULL:
+ * anyone's), whose state is in the set states (bit 1 << state; an array
+ * counts while one of its tasks does): their ids, and which are arrays. */
+int mlq_store_jobs_named(struct mlq_store *st, const char *name, const char *owner, uint32_t states,
+                         uint32_t max, char (*ids)[MLQ_ID_LEN + 1], bool *is_array, uint32_t *n,
+                         struct mlq_err *err);
 void mlq_store_jobinfo_array_free(struct mlq_jobinfo **arr, uint32_t n);
 
 int mlq_store_worker_save(struct mlq_store *st, const struct mlq_store_worker *w,

@@ -9,7 +9,7 @@
 
 #define DEFAULT_LIST_LIMIT 100
 
-enum istmt { I_INFO, I_LIST_ALL, I_LIST_STATE, I_COUNT };
+enum istmt { I_INFO, I_LIST_ALL, I_LIST_STATE, I_LIST_FILTER, I_BY_NAME, I_COUNT };
 
 /* A job joined with its current attempt, or its last one when none is
  * current (a job waiting for a retry still shows where it last ran). */
@@ -46,6 +46,20 @@ static const char *const isql[I_COUNT] = {
     [I_LIST_ALL] = INFO_SELECT "WHERE j.seq < ?2 ORDER BY j.seq DESC LIMIT ?1",
     [I_LIST_STATE] = INFO_SELECT "WHERE j.state = ?1 AND j.seq < ?3"
                                  " ORDER BY j.seq DESC LIMIT ?2",
+    /* Each filter is off when its parameter is NULL (or 0 for the state
+     * set); the plain listings above keep their own indexed statements. */
+    [I_LIST_FILTER] = INFO_SELECT "WHERE j.seq < ?2 AND (?3 = 0 OR ((1 << j.state) & ?3) != 0)"
+                                  " AND (?4 IS NULL OR j.name = ?4)"
+                                  " AND (?5 IS NULL OR j.owner = ?5)"
+                                  " AND (?6 IS NULL OR j.array_id = ?6)"
+                                  " AND j.submit_ms >= ?7 ORDER BY j.seq DESC LIMIT ?1",
+    /* Jobs (not tasks) and arrays called ?1 of owner ?2 (any when NULL)
+     * in a state of the set ?3 (an array: while one of its tasks is). */
+    [I_BY_NAME] = "SELECT id, 0 FROM jobs WHERE name = ?1 AND array_id IS NULL"
+                  " AND (?2 IS NULL OR owner = ?2) AND ((1 << state) & ?3) != 0"
+                  " UNION ALL SELECT a.id, 1 FROM arrays a WHERE a.name = ?1"
+                  " AND (?2 IS NULL OR a.owner = ?2) AND EXISTS (SELECT 1 FROM jobs t"
+                  " WHERE t.array_id = a.id AND ((1 << t.state) & ?3) != 0) LIMIT ?4",
 };
 
 struct mlq_storejobinfo {
@@ -104,6 +118,13 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->gpu_frac = spec.gpu_frac;
     info->gpu_mem = spec.gpu_mem;
     info->nodes = (int32_t)spec.nodes;
+    info->gpu_type = spec.gpu_type;
+    info->require = spec.require;
+    info->nrequire = spec.nrequire;
+    info->priority = spec.priority;
+    spec.gpu_type = NULL;
+    spec.require = NULL;
+    spec.nrequire = 0;
     spec.pool = NULL;
     spec.gpu_type = NULL;
     spec.deps = NULL;
@@ -186,6 +207,39 @@ static int list_push(sqlite3_stmt *s, struct mlq_jobinfo **arr, uint32_t *n, uin
     return rc;
 }
 
+static sqlite3_stmt *filter_stmt(struct mlq_store *st, const struct mlq_store_job_filter *f,
+                                 int64_t before, uint32_t limit, int *rc)
+{
+    sqlite3_stmt *s = stmt(st, I_LIST_FILTER);
+    *rc = sqlite3_bind_int64(s, 1, limit);
+    *rc |= sqlite3_bind_int64(s, 2, before);
+    *rc |= sqlite3_bind_int64(s, 3, f->states);
+    *rc |=
+        f->name ? sqlite3_bind_text(s, 4, f->name, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, 4);
+    *rc |= f->owner ? sqlite3_bind_text(s, 5, f->owner, -1, SQLITE_TRANSIENT)
+                    : sqlite3_bind_null(s, 5);
+    *rc |= f->array ? sqlite3_bind_text(s, 6, f->array, -1, SQLITE_TRANSIENT)
+                    : sqlite3_bind_null(s, 6);
+    *rc |= sqlite3_bind_int64(s, 7, f->since_ms);
+    return s;
+}
+
+/* The state when the filter keeps exactly one state and nothing else; -1
+ * when it keeps any state; -2 when it needs the filtered statement. */
+static int plain_state(const struct mlq_store_job_filter *f)
+{
+    if (!f)
+        return -1;
+    if (f->name || f->owner || f->array || f->since_ms > 0)
+        return -2;
+    if (f->states == 0)
+        return -1;
+    for (int i = 0; i < MLQ_JOB_STATE_COUNT; i++)
+        if (f->states == (1u << i))
+            return i;
+    return -2;
+}
+
 static sqlite3_stmt *list_stmt(struct mlq_store *st, int state, int64_t before, uint32_t limit,
                                int *rc)
 {
@@ -210,10 +264,23 @@ int mlq_store_job_list(struct mlq_store *st, int state, uint32_t limit, struct m
 int mlq_store_job_page(struct mlq_store *st, int state, int64_t before, uint32_t limit,
                        struct mlq_jobinfo **out, uint32_t *n, int64_t *seqs, struct mlq_err *err)
 {
+    if (state >= MLQ_JOB_STATE_COUNT) {
+        *out = NULL;
+        *n = 0;
+        return mlq_err_set(err, MLQ_EINVAL, "unknown job state %d", state);
+    }
+    struct mlq_store_job_filter f = {.states = state < 0 ? 0 : 1u << state};
+    return mlq_store_job_page_filtered(st, &f, before, limit, out, n, seqs, err);
+}
+
+int mlq_store_job_page_filtered(struct mlq_store *st, const struct mlq_store_job_filter *f,
+                                int64_t before, uint32_t limit, struct mlq_jobinfo **out,
+                                uint32_t *n, int64_t *seqs, struct mlq_err *err)
+{
     *out = NULL;
     *n = 0;
-    if (state >= MLQ_JOB_STATE_COUNT)
-        return mlq_err_set(err, MLQ_EINVAL, "unknown job state %d", state);
+    if (f && f->states >> MLQ_JOB_STATE_COUNT)
+        return mlq_err_set(err, MLQ_EINVAL, "unknown job state in the filter");
     if (limit == 0)
         limit = DEFAULT_LIST_LIMIT;
     if (limit > MLQ_MAX_LIST)
@@ -222,8 +289,9 @@ int mlq_store_job_page(struct mlq_store *st, int state, int64_t before, uint32_t
     struct mlq_jobinfo *arr = calloc(cap, sizeof *arr);
     if (!arr)
         return mlq_err_set(err, MLQ_ENOMEM, "listing jobs: out of memory");
-    int rc;
-    sqlite3_stmt *s = list_stmt(st, state, before, limit, &rc);
+    int rc, state = plain_state(f);
+    sqlite3_stmt *s = state >= -1 ? list_stmt(st, state, before, limit, &rc)
+                                  : filter_stmt(st, f, before, limit, &rc);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         free(arr);
@@ -245,6 +313,32 @@ int mlq_store_job_page(struct mlq_store *st, int state, int64_t before, uint32_t
     }
     *out = arr;
     return 0;
+}
+
+int mlq_store_jobs_named(struct mlq_store *st, const char *name, const char *owner, uint32_t states,
+                         uint32_t max, char (*ids)[MLQ_ID_LEN + 1], bool *is_array, uint32_t *n,
+                         struct mlq_err *err)
+{
+    *n = 0;
+    sqlite3_stmt *s = stmt(st, I_BY_NAME);
+    int rc = sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    rc |= owner ? sqlite3_bind_text(s, 2, owner, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, 2);
+    rc |= sqlite3_bind_int64(s, 3, states);
+    rc |= sqlite3_bind_int64(s, 4, max);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "looking up a job by name");
+    }
+    int ret = 0;
+    while (ret == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+        if (mlq_storei_col_fixed(s, 0, ids[*n], MLQ_ID_LEN + 1) < 0)
+            ret = mlq_err_set(err, MLQ_EDB, "looking up a job by name: corrupt row");
+        is_array[(*n)++] = sqlite3_column_int(s, 1) != 0;
+    }
+    if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        ret = mlq_storei_db_err(st, err, "looking up a job by name");
+    mlq_storei_finish(s);
+    return ret;
 }
 
 void mlq_store_jobinfo_array_free(struct mlq_jobinfo **arr, uint32_t n)

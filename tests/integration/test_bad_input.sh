@@ -66,10 +66,14 @@ expect_reject 4 "logs of an unknown id" mlq logs "$missing"
 expect_reject 4 "cancel of an unknown id" mlq cancel "$missing"
 expect_reject 4 "wait on an unknown id" mlq wait "$missing" --timeout 5s
 
-# malformed ids: 6
-expect_reject 6 "junk id" mlq status zz
-expect_reject 6 "uppercase id" mlq status "${J0^^}"
-expect_reject 6 "junk id for cancel" mlq cancel 'x;y'
+# what is no id may be a job's name: none of the user's active jobs is
+# called so (4); what can be no name either (control characters, longer
+# than a name) is malformed (6)
+expect_reject 4 "a name no job carries" mlq status zz
+expect_reject 4 "uppercase id (a name then)" mlq status "${J0^^}"
+expect_reject 4 "a name no job carries, for cancel" mlq cancel 'x;y'
+expect_reject 6 "junk id" mlq status "$(printf 'a\033[2Jb')"
+expect_reject 6 "an id longer than any name" mlq cancel "$(printf 'n%.0s' $(seq 1 129))"
 
 # ambiguous prefix: submit until two ids share their first hex digit
 declare -A seen=()

@@ -199,6 +199,8 @@ static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobi
     assert_str_same(a->gpu_type, b->gpu_type);
     assert_int_equal(a->gpu_frac, b->gpu_frac);
     assert_int_equal(a->gpu_mem, b->gpu_mem);
+    assert_strv_same(a->require, a->nrequire, b->require, b->nrequire);
+    assert_int_equal(a->priority, b->priority);
 }
 
 static void assert_arrayinfo_eq(const struct mlq_arrayinfo *a, const struct mlq_arrayinfo *b)
@@ -231,6 +233,9 @@ static void assert_sched_eq(const struct mlq_scheduleinfo *a, const struct mlq_s
         assert_int_equal(a->runs[i].fire_ms, b->runs[i].fire_ms);
         assert_string_equal(a->runs[i].job_id, b->runs[i].job_id);
         assert_int_equal(a->runs[i].state, b->runs[i].state);
+        assert_int_equal(a->runs[i].array_size, b->runs[i].array_size);
+        assert_int_equal(a->runs[i].array_ended, b->runs[i].array_ended);
+        assert_int_equal(a->runs[i].array_running, b->runs[i].array_running);
     }
 }
 
@@ -509,6 +514,12 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_int_equal(a->u.jobs.state, b->u.jobs.state);
         assert_int_equal(a->u.jobs.limit, b->u.jobs.limit);
         assert_str_same(a->u.jobs.cursor, b->u.jobs.cursor);
+        assert_str_same(a->u.jobs.name, b->u.jobs.name);
+        assert_str_same(a->u.jobs.owner, b->u.jobs.owner);
+        assert_str_same(a->u.jobs.array, b->u.jobs.array);
+        assert_int_equal(a->u.jobs.states, b->u.jobs.states);
+        assert_int_equal(a->u.jobs.since_ms, b->u.jobs.since_ms);
+        assert_int_equal(a->u.jobs.mine, b->u.jobs.mine);
         break;
     case MLQ_MSG_CANCEL:
         assert_strv_same(a->u.cancel.ids, a->u.cancel.nids, b->u.cancel.ids, b->u.cancel.nids);

@@ -183,6 +183,9 @@ static void fill_jobinfo(void)
     j->gpu_type = "a100|h100";
     j->gpu_frac = 25;
     j->gpu_mem = 10LL << 30;
+    j->require = spec_require;
+    j->nrequire = N(spec_require);
+    j->priority = -7;
     /* the second one is pending: every optional string unset */
     sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);
@@ -288,6 +291,9 @@ static void fill_schedules(void)
     sample_runs[0].fire_ms = 1700000000000;
     strcpy(sample_runs[0].job_id, ID1);
     sample_runs[0].state = MLQ_JOB_RUNNING;
+    sample_runs[0].array_size = 100; /* a run that submitted an array */
+    sample_runs[0].array_ended = 12;
+    sample_runs[0].array_running = 3;
     sample_runs[1].fire_ms = 1;
     strcpy(sample_runs[1].job_id, ID2);
     sample_runs[1].state = MLQ_JOB_TIMED_OUT;
@@ -493,6 +499,12 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.jobs.state = MLQ_JOB_TIMED_OUT;
         m->u.jobs.limit = 250;
         m->u.jobs.cursor = "12345";
+        m->u.jobs.name = "train resnet";
+        m->u.jobs.owner = "alice";
+        m->u.jobs.array = "0b8e";
+        m->u.jobs.states = (1u << MLQ_JOB_PENDING) | (1u << MLQ_JOB_TIMED_OUT);
+        m->u.jobs.since_ms = 1796079600000;
+        m->u.jobs.mine = true;
         break;
     case MLQ_MSG_JOB_LIST:
         m->u.job_list.jobs = sample_jobs;

@@ -450,9 +450,22 @@ static void test_upkeys(void **state)
     mlq_upkeys_argv_free(&v);
 }
 
+/* keygen suggests the admin command that fits the key: a worker's by its
+ * file name. */
+static void test_keygen_kind(void **state)
+{
+    (void)state;
+    assert_string_equal(mlq_cli_keygen_kind("/etc/mlq/worker.key"), "worker");
+    assert_string_equal(mlq_cli_keygen_kind("keys/worker-gpu3.key"), "worker");
+    assert_string_equal(mlq_cli_keygen_kind("worker.key"), "worker");
+    assert_string_equal(mlq_cli_keygen_kind("/home/bob/.config/mlq/key"), "user");
+    assert_string_equal(mlq_cli_keygen_kind("/srv/worker/bob.key"), "user"); /* the file's name */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_keygen_kind),
         cmocka_unit_test_setup_teardown(test_creds_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creds_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_creds_curve, setup, teardown),

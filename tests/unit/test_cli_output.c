@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -88,12 +89,14 @@ static void test_job_json_fields(void **state)
     assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
     /* no pool given: the default one */
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
-    /* 23 + array_id, array_index, deps, pool, nodes, gang, gpu_request,
-     * gpu_type, gpu_share, gpu_mem */
-    assert_int_equal(json_object_size(o), 33);
+    /* 23 + array_id, array_index, deps, pool, require, priority, nodes,
+     * gang, gpu_request, gpu_type, gpu_share, gpu_mem */
+    assert_int_equal(json_object_size(o), 35);
     assert_string_equal(json_string_value(json_object_get(o, "gpu_request")), "2");
     assert_true(json_is_null(json_object_get(o, "gpu_share")));
     assert_true(json_is_null(json_object_get(o, "gpu_type")));
+    assert_int_equal(json_array_size(json_object_get(o, "require")), 0);
+    assert_int_equal(json_integer_value(json_object_get(o, "priority")), 0);
     j.pool = "gpu";
     json_decref(o);
     o = mlq_jsonview_job(&j);
@@ -389,6 +392,55 @@ static void test_retries_used(void **state)
     assert_int_equal(mlq_out_retries_used(&j), 0);
 }
 
+/* Human times carry their zone: the process's local one, or a schedule's
+ * own; the test picks the zone with TZ. */
+static void test_time_zones(void **state)
+{
+    (void)state;
+    char buf[64];
+    int64_t winter = 1796649605000LL; /* 2026-12-07 13:20:05 UTC */
+    int64_t summer = 1782307205000LL; /* 2026-06-24 13:20:05 UTC */
+    setenv("TZ", "Europe/Paris", 1);
+    tzset();
+    assert_string_equal(mlq_out_time_local(winter, buf, sizeof buf), "2026-12-07 14:20:05 CET");
+    assert_string_equal(mlq_out_time_local(summer, buf, sizeof buf), "2026-06-24 15:20:05 CEST");
+    assert_string_equal(mlq_out_time_local(0, buf, sizeof buf), "-");
+    assert_string_equal(mlq_out_time_zone(winter, "America/New_York", buf, sizeof buf),
+                        "2026-12-07 08:20:05 EST");
+    assert_string_equal(mlq_out_time_zone(winter, NULL, buf, sizeof buf),
+                        "2026-12-07 13:20:05 UTC");
+    /* the process's zone is back afterwards */
+    assert_string_equal(mlq_out_time_local(winter, buf, sizeof buf), "2026-12-07 14:20:05 CET");
+    setenv("TZ", "UTC", 1);
+    tzset();
+    assert_string_equal(mlq_out_time_local(winter, buf, sizeof buf), "2026-12-07 13:20:05 UTC");
+}
+
+/* --since: a local date (and time), or a duration back from now. */
+static void test_parse_since(void **state)
+{
+    (void)state;
+    struct mlq_err err = {0};
+    int64_t v, now = 1796649605000LL;
+    setenv("TZ", "Europe/Paris", 1);
+    tzset();
+    assert_int_equal(mlq_out_parse_since("2026-12-01", now, &v, &err), 0);
+    assert_int_equal(v, 1796079600000LL); /* 2026-11-30 23:00 UTC */
+    assert_int_equal(mlq_out_parse_since("2026-12-01 14:00", now, &v, &err), 0);
+    assert_int_equal(v, 1796079600000LL + 14 * 3600000LL);
+    assert_int_equal(mlq_out_parse_since("2026-12-01T14:00:30", now, &v, &err), 0);
+    assert_int_equal(v, 1796079600000LL + 14 * 3600000LL + 30000);
+    assert_int_equal(mlq_out_parse_since("2h", now, &v, &err), 0);
+    assert_int_equal(v, now - 7200000LL);
+    const char *bad[] = {"yesterday", "2026-13-01", "2026-12-01 25:00", "2026-12-01x", "-2h", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(mlq_out_parse_since(bad[i], now, &v, &err), MLQ_CLI_EUSAGE);
+        assert_non_null(strstr(err.msg, "--since"));
+    }
+    setenv("TZ", "UTC", 1);
+    tzset();
+}
+
 static char *render(const struct mlq_jobinfo *j, int64_t now)
 {
     char *buf = NULL;
@@ -409,16 +461,17 @@ static void test_jobview(void **state)
     char *out = render(&j, T0 + 95000);
     assert_non_null(strstr(out, "state:      PENDING (retry 2/3 at 12:02:03 (timed out))\n"));
     assert_non_null(strstr(out, "retries:    2 of 3 used\n"));
-    assert_non_null(strstr(out, "retry at:   2024-05-01 12:02:03 (in 25s)\n"));
+    assert_non_null(strstr(out, "retry at:   2024-05-01 12:02:03 UTC (in 25s)\n"));
     assert_non_null(strstr(out, "node fails: 1 "));
     assert_non_null(strstr(out, "time limit: 1.5s\n"));
     assert_non_null(strstr(out, "\nattempts:\n#  ATTEMPT   WORKER  STATE      START"));
-    assert_non_null(strstr(out,
-                           "\n1  aaaaaaaa  w1      LOST       2024-05-01 12:00:04  "
-                           "2024-05-01 12:00:34  -        lost on worker w1: self-fenced?[2J\n"));
+    assert_non_null(
+        strstr(out, "\n1  aaaaaaaa  w1      LOST       2024-05-01 12:00:04 UTC  "
+                    "2024-05-01 12:00:34 UTC  -        lost on worker w1: self-fenced?[2J\n"));
     assert_non_null(strstr(out, "\n2  bbbbbbbb  w2      FAILED  "));
     assert_non_null(strstr(out, "  3        -\n")); /* exit 3, no detail */
-    assert_non_null(strstr(out, "TIMED_OUT  2024-05-01 12:01:03  2024-05-01 12:01:04  SIGTERM"));
+    assert_non_null(
+        strstr(out, "TIMED_OUT  2024-05-01 12:01:03 UTC  2024-05-01 12:01:04 UTC  SIGTERM"));
     assert_null(strchr(out, '\x1b')); /* nothing from the scheduler reaches the terminal raw */
     /* what attempt 2 used, and nothing for the others */
     assert_non_null(strstr(out, "\nusage:\n  2   mem: asked "));
@@ -430,7 +483,7 @@ static void test_jobview(void **state)
     /* the retry time has passed: no "in"; a job without retries, lost
      * workers, limit or attempts shows none of those lines */
     out = render(&j, T0 + 200000);
-    assert_non_null(strstr(out, "retry at:   2024-05-01 12:02:03\n"));
+    assert_non_null(strstr(out, "retry at:   2024-05-01 12:02:03 UTC\n"));
     free(out);
     fill_job(&j, argv);
     out = render(&j, T0);
@@ -480,7 +533,7 @@ static void test_times(void **state)
     assert_string_equal(mlq_out_time_iso(T0, buf, sizeof(buf)), "2024-05-01T12:00:03.250Z");
     assert_string_equal(mlq_out_time_iso(0, buf, sizeof(buf)), "");
     assert_string_equal(mlq_out_time_local(0, buf, sizeof(buf)), "-");
-    assert_int_equal(strlen(mlq_out_time_local(T0, buf, sizeof(buf))), 19);
+    assert_string_equal(mlq_out_time_local(T0, buf, sizeof(buf)), "2024-05-01 12:00:03 UTC");
     assert_string_equal(mlq_out_time_ago(T0 + 2500, T0, buf, sizeof(buf)), "2s ago");
     assert_string_equal(mlq_out_time_ago(T0 + 300000, T0, buf, sizeof(buf)), "5m ago");
     assert_string_equal(mlq_out_time_ago(T0 + 3 * 3600000LL, T0, buf, sizeof(buf)), "3h ago");
@@ -560,6 +613,8 @@ int main(void)
         cmocka_unit_test(test_job_status_json),
         cmocka_unit_test(test_retries_used),
         cmocka_unit_test(test_jobview),
+        cmocka_unit_test(test_time_zones),
+        cmocka_unit_test(test_parse_since),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

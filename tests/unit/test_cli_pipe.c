@@ -66,16 +66,28 @@ static void test_refs(void **state)
     const char *bad[] = {"",        "A",   "aaaa/",   "/1", "aaaa/1x", "aaaa/12345678",
                          "aaaa//1", "xyz", "aaaa/1/2"};
     for (size_t i = 0; i < N(good); i++)
-        if (!mlq_cli_ref_valid(good[i]))
+        if (!mlq_cli_ref_valid(good[i]) || !mlq_cli_ref_id_shaped(good[i]))
             fail_msg("refused %s", good[i]);
     for (size_t i = 0; i < N(bad); i++)
-        if (mlq_cli_ref_valid(bad[i]))
-            fail_msg("accepted %s", bad[i]);
+        if (mlq_cli_ref_id_shaped(bad[i]))
+            fail_msg("took %s for an id", bad[i]);
+    /* what is not an id may be a job's name: the scheduler looks it up */
+    const char *names[] = {"A", "xyz", "train resnet", "aaaa/1x"};
+    for (size_t i = 0; i < N(names); i++)
+        if (!mlq_cli_ref_valid(names[i]))
+            fail_msg("refused the name %s", names[i]);
+    char longname[MLQ_MAX_NAME + 2];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    const char *never[] = {"", "-x", "tab\there", longname};
+    for (size_t i = 0; i < N(never); i++)
+        if (mlq_cli_ref_valid(never[i]))
+            fail_msg("accepted %s", never[i]);
     struct mlq_err err = {0};
-    char *ids[] = {"aaaa", "bbbb/3", "zz"};
-    assert_int_equal(mlq_cli_check_ids(ids, 2, &err), 0);
-    assert_int_equal(mlq_cli_check_ids(ids, 3, &err), MLQ_EINVAL);
-    assert_non_null(strstr(err.msg, "'zz'"));
+    char *ids[] = {"aaaa", "bbbb/3", "zz", "bad\x1b[2J"};
+    assert_int_equal(mlq_cli_check_ids(ids, 3, &err), 0);
+    assert_int_equal(mlq_cli_check_ids(ids, 4, &err), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "'bad?[2J'"));
 }
 
 /* Jobs keep their order, arrays are matched by prefix. */
@@ -106,6 +118,19 @@ static void test_ref_find(void **state)
     assert_int_equal(mlq_cli_ref_find(&list, "aaaa/3", &j, &a, &next), 0);
     assert_ptr_equal(j, &jobs[1]);
     assert_int_equal(mlq_cli_ref_find(&list, "dddd", &j, &a, &next), MLQ_EPROTO);
+
+    /* by name: the next job when it carries the name, else the array of
+     * that name */
+    jobs[0].name = "train";
+    next = 0;
+    assert_int_equal(mlq_cli_ref_find(&list, "score", &j, &a, &next), 0);
+    assert_ptr_equal(a, &arrays[0]);
+    assert_int_equal(mlq_cli_ref_find(&list, "train", &j, &a, &next), 0);
+    assert_ptr_equal(j, &jobs[0]);
+    arrays[0].name = "train"; /* an array listed by id, named like the job */
+    next = 0;
+    assert_int_equal(mlq_cli_ref_find(&list, "train", &j, &a, &next), 0);
+    assert_ptr_equal(j, &jobs[0]);
 }
 
 /* ---- wait ---- */

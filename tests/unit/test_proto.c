@@ -600,7 +600,12 @@ static void test_reject_strings(void **state)
     expect_msg_reject(&m, "'job' must not be empty");
     m.u.logs.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f/1234567"; /* ARRAY/N fits */
     roundtrip(&m);
-    m.u.logs.job = "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f/12345678";
+    char longref[MLQ_MAX_JOBREF + 2]; /* a job's name is the longest reference */
+    memset(longref, 'n', sizeof longref - 1);
+    longref[sizeof longref - 1] = '\0';
+    m.u.logs.job = longref + 1; /* exactly as long as a name */
+    roundtrip(&m);
+    m.u.logs.job = longref;
     expect_msg_reject(&m, "'job' is longer");
 }
 

@@ -145,9 +145,13 @@ static void test_events_rejects(void **state)
     mlq_proto_msg_free(&out);
     m.u.events.job = "";
     expect_reject(&m, "events: key 'job' must not be empty");
-    char longref[MLQ_MAX_REF + 2];
+    char longref[MLQ_MAX_JOBREF + 2]; /* a job's name may stand for its id */
     memset(longref, 'a', sizeof longref - 1);
     longref[sizeof longref - 1] = '\0';
+    m.u.events.job = longref + 1;
+    decode_ok(&m, &out);
+    assert_string_equal(out.u.events.job, longref + 1);
+    mlq_proto_msg_free(&out);
     m.u.events.job = longref;
     expect_reject(&m, "events: key 'job'");
     m.u.events.job = NULL;

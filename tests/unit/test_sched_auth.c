@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -86,12 +87,51 @@ static void test_registry(void **state)
     assert_null(a);
 }
 
+/* A refusal says, in the asker's words, what is refused and who they are;
+ * never the wire's message type. */
+static void test_refusal_words(void **state)
+{
+    (void)state;
+    struct mlq_identity bob = {.roles = MLQ_ROLE_USER, .name = "bob"};
+    struct mlq_identity w3 = {.roles = MLQ_ROLE_WORKER, .name = "w3"};
+    struct mlq_err e = {0};
+    assert_int_equal(mlq_auth_refuse(&bob, MLQ_MSG_DRAIN, MLQ_ROLE_ADMIN, &e), MLQ_EPERM);
+    assert_string_equal(e.msg, "only admins may drain workers (you are bob, a user)");
+    mlq_auth_refuse(&bob, MLQ_MSG_USER_ADD, MLQ_ROLE_ADMIN, &e);
+    assert_string_equal(e.msg, "only admins may register keys (you are bob, a user)");
+    mlq_auth_refuse(&bob, MLQ_MSG_REPORT, MLQ_ROLE_WORKER, &e);
+    assert_string_equal(e.msg, "only workers may report how a job ended (you are bob, a user)");
+    mlq_auth_refuse(&w3, MLQ_MSG_SUBMIT, MLQ_ROLE_USER | MLQ_ROLE_ADMIN, &e);
+    assert_string_equal(
+        e.msg, "a worker's key may not submit jobs (this key is worker w3's; use your own)");
+    /* every request a person or a worker may send has words */
+    static const enum mlq_msg_type requests[] = {
+        MLQ_MSG_SUBMIT,     MLQ_MSG_JOBS,           MLQ_MSG_CANCEL,
+        MLQ_MSG_WORKERS,    MLQ_MSG_DRAIN,          MLQ_MSG_RESUME,
+        MLQ_MSG_WHY,        MLQ_MSG_SCHEDULE_ADD,   MLQ_MSG_SCHEDULE_CMD,
+        MLQ_MSG_SCHEDULES,  MLQ_MSG_LOGS,           MLQ_MSG_USER_ADD,
+        MLQ_MSG_USER_RM,    MLQ_MSG_USERS,          MLQ_MSG_EVENTS,
+        MLQ_MSG_METRICS,    MLQ_MSG_TOKEN_CREATE,   MLQ_MSG_TOKEN_RM,
+        MLQ_MSG_TOKENS,     MLQ_MSG_USAGE,          MLQ_MSG_BACKUP,
+        MLQ_MSG_WORKER_SET, MLQ_MSG_WORKER_SUMMARY, MLQ_MSG_REGISTER,
+        MLQ_MSG_HEARTBEAT,  MLQ_MSG_REPORT,         MLQ_MSG_LOG_CHUNK,
+        MLQ_MSG_LOG_UPLOAD, MLQ_MSG_GOODBYE,
+    };
+    for (size_t i = 0; i < sizeof requests / sizeof requests[0]; i++) {
+        char wire[64];
+        snprintf(wire, sizeof wire, "may send %s", mlq_proto_type_name(requests[i]));
+        mlq_auth_refuse(&bob, requests[i], MLQ_ROLE_ADMIN, &e);
+        assert_null(strstr(e.msg, wire));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_ownership),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_refusal_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

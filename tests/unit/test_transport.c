@@ -242,6 +242,32 @@ static void expect_router_proto(struct fx *f, const char *want)
         fail_msg("message \"%s\", wanted \"%s\"", err.msg, want);
 }
 
+/* Nothing listening (a closed port, an ipc path with no socket): the
+ * watched request gives up after about a second, not after its timeout,
+ * naming the address; a bound router is never taken for nothing. */
+static void test_request_nothing_listening(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_msg req, reply;
+    struct mlq_err err = {0};
+    heartbeat(&req, 1);
+    const char *dead[] = {"tcp://127.0.0.1:1", "ipc:///nonexistent-mlq-dir/sched.sock"};
+    for (size_t i = 0; i < 2; i++) {
+        int64_t t0 = mlq_clock_mono_ms();
+        int rc = mlq_transport_request_curve(f->zctx, dead[i], NULL, &req, &reply, 10000, &err);
+        int64_t took = mlq_clock_mono_ms() - t0;
+        assert_int_equal(rc, MLQ_ENOLISTEN);
+        assert_non_null(strstr(err.msg, "nothing listening at"));
+        assert_non_null(strstr(err.msg, dead[i]));
+        assert_in_range(took, 900, 3000);
+    }
+    bind_router(f, true); /* bound but never answering: the full timeout */
+    int64_t t0 = mlq_clock_mono_ms();
+    int rc = mlq_transport_request_curve(f->zctx, f->endpoint, NULL, &req, &reply, 1500, &err);
+    assert_int_equal(rc, MLQ_EUNREACH);
+    assert_in_range(mlq_clock_mono_ms() - t0, 1450, 4000);
+}
+
 static void test_router_malformed(void **state)
 {
     struct fx *f = *state;
@@ -724,6 +750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip_inproc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_nothing_listening, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dealer_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_gone, setup, teardown),
