@@ -73,6 +73,11 @@ static size_t list_len(json_t *v)
     return json_is_array(v) ? json_array_size(v) : json_is_object(v) ? json_object_size(v) : 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Drops the second half of the array or object. */
 static void halve(json_t *v)
 {
@@ -92,7 +97,7 @@ static void halve(json_t *v)
         return;
     }
     json_object_foreach(v, k, x) names[n++] = k;
-    qsort(names, n, sizeof *names, (int (*)(const void *, const void *))strcmp);
+    qsort(names, n, sizeof *names, by_name);
     char **drop = calloc(n, sizeof *drop);
     size_t nd = 0;
     for (size_t i = keep; drop && i < n; i++)

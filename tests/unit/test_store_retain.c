@@ -272,6 +272,9 @@ static void test_old_events(void **state)
 }
 
 /* Step 9 undone: no usage columns on attempts. */
+/* Step 12 undone: no run manifests. */
+#define UNDO_V12 "DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests; PRAGMA user_version = 11;"
+
 #define UNDO_V11                                                                                   \
     "ALTER TABLE attempts DROP COLUMN usage_source;"                                               \
     " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"                                            \
@@ -309,6 +312,7 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V12);
     exec_ok(db, UNDO_V11);
     exec_ok(db, UNDO_V10);
     exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");
