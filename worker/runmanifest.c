@@ -301,7 +301,11 @@ json_t *mlq_runmanifest_start(const struct mlq_msg *assign, char *const *envp,
         json_object_set_new(doc, "account", account(ids));
         json_object_set_new(doc, "gpus", gpus(assign, conf));
         json_object_set_new(doc, "gpu_driver", driver(conf));
+        int64_t t0 = mlq_clock_mono_ms();
         json_t *found = collect(spec, true, ids, &c);
+        /* what recording cost the job's start (git and inputs) */
+        json_object_set_new(doc, "collect_ms",
+                            json_pack("{s:I}", "start", (json_int_t)(mlq_clock_mono_ms() - t0)));
         const char *m = json_string_value(json_object_get(found, "missing"));
         if (m)
             snprintf(missing, len, "%s", m);
@@ -322,9 +326,12 @@ void mlq_runmanifest_finish(json_t *doc, const struct mlq_msg *assign,
     struct mlq_runmanifest_conf c;
     json_decref(read_conf(&c));
     if (assign->u.assign.spec.noutputs > 0) {
+        int64_t t0 = mlq_clock_mono_ms();
         json_t *found = collect(&assign->u.assign.spec, false, ids, &c);
         merge(doc, found, "outputs_error");
         json_decref(found);
+        json_object_set_new(json_object_get(doc, "collect_ms"), "end",
+                            json_integer(mlq_clock_mono_ms() - t0));
     }
     json_object_set_new(doc, "ended_ms", json_integer(mlq_clock_wall_ms()));
 }
