@@ -5,7 +5,9 @@
 # runs apart by exactly what changed: a committed change differs by commit,
 # an uncommitted one by dirty and the diff hash. A secret's value is never
 # stored in clear; --input files are hashed; a missing --input stops the
-# attempt before the command runs; a worker without git still runs jobs.
+# attempt before the command runs; a worker killed while its job runs
+# reports the manifest after its restart; a worker without git still runs
+# jobs.
 IT_DEADLINE=150
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -97,6 +99,20 @@ ok mlq status "$J4" --json
 assert_contains "$(json "d['attempts'][-1]['detail']" <<<"$OUT")" \
     "could not start: input $T/nope.csv missing" "missing input detail"
 [ ! -e "$T/stamp" ] || fail "the command ran although its input was missing"
+
+# --- durable: recorded while its worker was down, reported after a restart ---
+W1_PID=$WORKER_PID
+ok mlq submit --workdir "$REPO" --input data.csv -- sh -c "while [ ! -e $T/go ]; do sleep 0.1; done"
+J6=$OUT
+wait_state "$J6" RUNNING 30
+kill -KILL "$W1_PID"
+touch "$T/go"
+wait_until "ls $T/spool1/attempts/*/status" 30 || fail "the job did not end under its shim"
+start_worker w1 "$T/spool1" --secret-env 'MY_*_PASS'
+expect_rc 0 mlq wait "$J6" --timeout 30s
+ok mlq manifest "$J6" --json
+assert_eq "$DATA_SHA" "$(json "d['inputs'][0]['sha256']" <<<"$OUT")" \
+    "the manifest of an attempt reported by a restarted worker"
 
 # --- a worker without git on its PATH still runs the job ---------------------
 # the worker (and so its shims and jobs) gets a PATH with no git in it
