@@ -532,7 +532,8 @@ static struct mlq_runmanifest_ids manifest_ids(const struct shim *s)
 }
 
 /* Recorded from the environment exactly as the job gets it; a missing
- * --input is a start failure (the command never runs). */
+ * --input is a start failure (the command never runs), which the
+ * scheduler words "could not start: input PATH missing". */
 static int manifest_start(struct shim *s)
 {
     char missing[MLQ_MAX_PATH];
@@ -540,7 +541,7 @@ static int manifest_start(struct shim *s)
     s->manifest = mlq_runmanifest_start(&s->assign, s->envp, &ids, missing, sizeof missing);
     if (!missing[0])
         return 0;
-    start_failed(s, "could not start: input %s missing", missing);
+    start_failed(s, "input %s missing", missing);
     return -1;
 }
 

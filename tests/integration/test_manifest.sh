@@ -95,9 +95,8 @@ assert_eq '["code"]' "$(json "sorted(d['differences'])" <<<"$OUT")" "nothing els
 ok mlq submit --workdir "$T" --input "$T/nope.csv" -- sh -c "touch $T/stamp"
 J4=$OUT
 expect_rc 1 mlq wait "$J4" --timeout 30s
-ok mlq status "$J4" --json
-assert_contains "$(json "d['attempts'][-1]['detail']" <<<"$OUT")" \
-    "could not start: input $T/nope.csv missing" "missing input detail"
+assert_eq "could not start: input $T/nope.csv missing" "$(job_field "$J4" reason)" \
+    "reason of a job whose input is missing"
 [ ! -e "$T/stamp" ] || fail "the command ran although its input was missing"
 
 # --- durable: recorded while its worker was down, reported after a restart ---
