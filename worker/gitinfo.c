@@ -6,6 +6,7 @@
 #include "gitinfo.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -190,8 +192,34 @@ static const char *changes(const char *dir, json_t *g, struct run *r, int64_t de
     return NULL;
 }
 
+/* Whether dir or a folder above it has a .git entry (folder, or file for
+ * worktrees and submodules): most jobs run outside any repository, and a
+ * few stat calls spare them starting git at all. */
+static bool maybe_work_tree(const char *dir)
+{
+    char path[4096];
+    if (!realpath(dir, path))
+        return true; /* let git say */
+    for (;;) {
+        size_t len = strlen(path);
+        struct stat st;
+        if (len + sizeof "/.git" <= sizeof path) {
+            memcpy(path + len, len == 1 ? ".git" : "/.git", len == 1 ? 5 : 6);
+            if (lstat(path, &st) == 0)
+                return true;
+            path[len] = '\0';
+        }
+        char *slash = strrchr(path, '/');
+        if (!slash || len == 1)
+            return false;
+        slash[slash == path ? 1 : 0] = '\0';
+    }
+}
+
 json_t *mlq_gitinfo_collect(const char *dir, int64_t deadline_ms)
 {
+    if (!maybe_work_tree(dir))
+        return NULL;
     struct run *r = calloc(1, sizeof *r);
     if (!r)
         return error("out of memory");

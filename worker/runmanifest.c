@@ -21,7 +21,7 @@
 #include "version.h"
 
 #define CHILD_MARGIN_MS 2000 /* past the git and hashing bounds: the child is killed */
-#define CHILD_OUT_MAX   (4 * MLQ_MAX_MANIFEST)
+#define CHILD_OUT_MAX   (MLQ_MAX_MANIFEST + 4096) /* the child bounds its text itself */
 
 /* ---- settings ---- */
 
@@ -142,7 +142,11 @@ collect_child(const struct mlq_jobspec *spec, bool start, const struct mlq_runma
     } else {
         hash_list(doc, "outputs", spec->outputs, spec->noutputs, false, c);
     }
-    char *text = json_dumps(doc, JSON_COMPACT);
+    /* cut to the manifest's own bound here: a long file list is marked
+     * truncated rather than overflowing the pipe's reader */
+    char *text = NULL;
+    if (mlq_manifest_dump(doc, MLQ_MAX_MANIFEST, &text) < 0)
+        _exit(3);
     for (size_t off = 0, len = text ? strlen(text) : 0; off < len;) {
         ssize_t w = write(out, text + off, len - off);
         if (w < 0 && errno == EINTR)

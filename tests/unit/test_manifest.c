@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "filehash.h"
+#include "gitinfo.h"
 #include "manifest.h"
 #include "testdir.h"
 
@@ -264,6 +265,48 @@ static void test_hash_limits(void **state)
     json_decref(arr);
 }
 
+/* ---- gitinfo ---- */
+
+static void sh(const char *dir, const char *cmd)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "cd '%s' && (%s) >/dev/null 2>&1", dir, cmd);
+    assert_int_equal(system(line), 0);
+}
+
+static void test_git(void **state)
+{
+    struct fix *f = *state;
+    int64_t far = mlq_clock_mono_ms() + 10000;
+    /* outside any work tree: nothing to record */
+    assert_null(mlq_gitinfo_collect(f->dir, far));
+    sh(f->dir, "git init -q -b main && git config user.email t@t && git config user.name t &&"
+               " echo one >code.py && git add code.py && git commit -q -m one");
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/sub", f->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    json_t *g = mlq_gitinfo_collect(sub, far);
+    assert_non_null(g);
+    assert_null(json_object_get(g, "error"));
+    assert_int_equal(strlen(json_string_value(json_object_get(g, "commit"))), 40);
+    assert_string_equal(json_string_value(json_object_get(g, "branch")), "main");
+    assert_true(json_is_false(json_object_get(g, "dirty")));
+    assert_true(json_is_null(json_object_get(g, "diff_sha256")));
+    json_decref(g);
+    /* an untracked file is counted, a changed tracked one makes it dirty */
+    sh(f->dir, "echo new >notes.txt && echo two >code.py");
+    g = mlq_gitinfo_collect(f->dir, far);
+    assert_true(json_is_true(json_object_get(g, "dirty")));
+    assert_int_equal(strlen(json_string_value(json_object_get(g, "diff_sha256"))), 64);
+    assert_int_equal(json_integer_value(json_object_get(g, "untracked")), 1);
+    json_decref(g);
+    /* no time left: an error, not a wait */
+    g = mlq_gitinfo_collect(f->dir, mlq_clock_mono_ms() - 1);
+    assert_string_equal(json_string_value(json_object_get(g, "error")),
+                        "git did not answer in time");
+    json_decref(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_dump_too_big_without_lists),
         cmocka_unit_test_setup_teardown(test_hash_file_and_walk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_git, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
