@@ -184,6 +184,34 @@ static void test_which_jobs_go(void **state)
     assert_int_equal(mlq_store_retain_max_seq(f->st, &max, &err), 0);
     assert_int_equal(max, 9);
 
+    /* run manifests: stored for attempts only, and they go with them */
+    assert_int_equal(mlq_store_manifest_put(f->st, "00000001-1111-4000-8000-000000000001",
+                                            "{\"argv\":[\"one\"]}", &err),
+                     0);
+    assert_int_equal(mlq_store_manifest_put(f->st, "00000002-1111-4000-8000-000000000002",
+                                            "{\"argv\":[\"two\"]}", &err),
+                     0);
+    assert_int_equal(
+        mlq_store_manifest_put(f->st, "0000000f-1111-4000-8000-00000000000f", "{}", &err),
+        0); /* no such attempt: nothing kept */
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempt_manifests"), 2);
+    char mid[MLQ_ID_LEN + 1];
+    int32_t mnum = 0;
+    char *mjson = NULL;
+    assert_int_equal(mlq_store_manifest_get(f->st, "00000002-0000-4000-8000-000000000002", 0, mid,
+                                            &mnum, &mjson, &err),
+                     0);
+    assert_string_equal(mjson, "{\"argv\":[\"two\"]}");
+    assert_int_equal(mnum, 1);
+    free(mjson);
+    assert_int_equal(mlq_store_manifest_get(f->st, "00000002-0000-4000-8000-000000000002", 2, mid,
+                                            &mnum, &mjson, &err),
+                     MLQ_ENOTFOUND);
+    assert_int_equal(mlq_store_manifest_get(f->st, "00000004-0000-4000-8000-000000000004", 0, mid,
+                                            &mnum, &mjson, &err),
+                     MLQ_ENOTFOUND); /* an attempt without a manifest */
+    assert_non_null(strstr(err.msg, "no run manifest"));
+
     /* Deleting one takes its attempts and events along, nothing else. */
     long long events = q_int(f->db, "SELECT count(*) FROM events");
     long long mine = q_int(f->db, "SELECT count(*) FROM events WHERE job_seq = 1");
@@ -200,6 +228,7 @@ static void test_which_jobs_go(void **state)
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM jobs"), 8);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts"), 6);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempt_manifests"), 1);
     candidates(f, 100, out, 16, &n);
     assert_int_equal(n, 2);
 }
@@ -273,7 +302,8 @@ static void test_old_events(void **state)
 
 /* Step 9 undone: no usage columns on attempts. */
 /* Step 12 undone: no run manifests. */
-#define UNDO_V12 "DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests; PRAGMA user_version = 11;"
+#define UNDO_V12                                                                                   \
+    "DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests; PRAGMA user_version = 11;"
 
 #define UNDO_V11                                                                                   \
     "ALTER TABLE attempts DROP COLUMN usage_source;"                                               \
