@@ -182,7 +182,7 @@ static json_t *collect_read(pid_t pid, int fd, int64_t deadline_ms, const char *
         len += (size_t)r;
     }
     kill(pid, SIGKILL); /* done or late: nothing of it may stay */
-    int st;
+    int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     json_t *doc = buf && !late ? json_loadb(buf, len, 0, NULL) : NULL;
@@ -340,7 +340,7 @@ void mlq_runmanifest_finish(json_t *doc, const struct mlq_msg *assign,
     json_object_set_new(doc, "ended_ms", json_integer(mlq_clock_wall_ms()));
 }
 
-int mlq_runmanifest_write(const char *dir, json_t *doc, struct mlq_err *err)
+int mlq_runmanifest_write(const char *dir, json_t *doc, bool durable, struct mlq_err *err)
 {
     char path[MLQ_MAX_PATH], *text = NULL;
     int n = snprintf(path, sizeof path, "%s/%s", dir, MLQ_RUNMANIFEST_FILE);
@@ -348,7 +348,8 @@ int mlq_runmanifest_write(const char *dir, json_t *doc, struct mlq_err *err)
         return mlq_err_set(err, MLQ_ETOOBIG, "spool path too long");
     if (mlq_manifest_dump(doc, MLQ_MAX_MANIFEST, &text) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = mlq_fs_write_atomic(path, text, strlen(text), err);
+    int rc = durable ? mlq_fs_write_atomic(path, text, strlen(text), err)
+                     : mlq_fs_write_replace(path, text, strlen(text), err);
     free(text);
     return rc;
 }

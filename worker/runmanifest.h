@@ -3,10 +3,13 @@
  * the scheduler with the attempt's finished report.
  *
  * Spool: SPOOL/attempts/<id>/manifest holds the JSON text (at most
- * MLQ_MAX_MANIFEST bytes), written atomically and durably by the shim
- * before the status file, so that a worker that reports the outcome (now
- * or after a restart) always finds it; the worker re-reads it for each
- * (re-)send of the finished report.
+ * MLQ_MAX_MANIFEST bytes). The shim writes it once recorded, before the
+ * job starts (atomic, not fsynced: nothing on the start path waits for
+ * the disk), so that a shim that dies with its job still leaves it for the
+ * worker's "lost" report; then again with the outputs, atomically and
+ * durably, before the status file, so that a worker that reports the
+ * outcome (now or after a restart, or a power loss) always finds it. The
+ * worker re-reads it for each (re-)send of the finished report.
  *
  * What is read on the job's behalf (git, --input and --output files) is
  * read by a child of the shim that has dropped to the job's account first,
@@ -68,8 +71,9 @@ json_t *mlq_runmanifest_start(const struct mlq_msg *assign, char *const *envp,
 /* At the end: adds the outputs and the end time. */
 void mlq_runmanifest_finish(json_t *doc, const struct mlq_msg *assign,
                             const struct mlq_runmanifest_ids *ids);
-/* Writes doc's bounded text into dir (atomic, durable). */
-int mlq_runmanifest_write(const char *dir, json_t *doc, struct mlq_err *err);
+/* Writes doc's bounded text into dir, atomically; durably (fsync) when
+ * durable. */
+int mlq_runmanifest_write(const char *dir, json_t *doc, bool durable, struct mlq_err *err);
 /* Worker side: the text in dir, or NULL when there is none. */
 char *mlq_runmanifest_read(const char *dir);
 

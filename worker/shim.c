@@ -539,6 +539,10 @@ static int manifest_start(struct shim *s)
     char missing[MLQ_MAX_PATH];
     struct mlq_runmanifest_ids ids = manifest_ids(s);
     s->manifest = mlq_runmanifest_start(&s->assign, s->envp, &ids, missing, sizeof missing);
+    struct mlq_err e;
+    /* early copy for a shim that dies with its job (runmanifest.h) */
+    if (!missing[0] && s->manifest && mlq_runmanifest_write(s->dir, s->manifest, false, &e) < 0)
+        fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
     if (!missing[0])
         return 0;
     start_failed(s, "input %s missing", missing);
@@ -556,7 +560,7 @@ static void manifest_finish(struct shim *s)
 static void manifest_write(struct shim *s)
 {
     struct mlq_err e;
-    if (s->manifest && mlq_runmanifest_write(s->dir, s->manifest, &e) < 0)
+    if (s->manifest && mlq_runmanifest_write(s->dir, s->manifest, true, &e) < 0)
         fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
 }
 

@@ -18,8 +18,9 @@
  *       shim.pid        "PID STARTTIME START_MS" written by the shim, atomic
  *                       but not fsynced (meaningless after a reboot)
  *       manifest        the attempt's run manifest (JSON, runmanifest.h),
- *                       written atomically and durably by the shim just
- *                       before status; read for the finished report
+ *                       written atomically by the shim before the job
+ *                       starts, and again durably just before status; read
+ *                       for the finished report
  *       status          the outcome, written atomically once the job ended,
  *                       with what the job used (usage_* keys, when measured)
  *       acked_started   the scheduler acknowledged the started report

@@ -6,7 +6,8 @@
 # an uncommitted one by dirty and the diff hash. A secret's value is never
 # stored in clear; --input files are hashed; a missing --input stops the
 # attempt before the command runs; a worker killed while its job runs
-# reports the manifest after its restart; a worker without git still runs
+# reports the manifest after its restart; a shim killed with its job leaves
+# the manifest it recorded at the start; a worker without git still runs
 # jobs.
 IT_DEADLINE=150
 . "$(dirname "$0")/lib.sh" "$@"
@@ -67,6 +68,7 @@ case "$ROWS" in *s3cret* | *hunter2*) fail "a secret value in attempt_manifests"
 # --- a committed change: the runs differ by exactly the commit ---------------
 printf 'second\n' >"$REPO/README"
 git -C "$REPO" commit -q -am second
+C2=$(git -C "$REPO" rev-parse HEAD)
 J2=$(submit_train)
 expect_rc 0 mlq wait "$J2" --timeout 30s
 expect_rc 1 mlq diff "$J1" "$J2" --json
@@ -112,6 +114,21 @@ expect_rc 0 mlq wait "$J6" --timeout 30s
 ok mlq manifest "$J6" --json
 assert_eq "$DATA_SHA" "$(json "d['inputs'][0]['sha256']" <<<"$OUT")" \
     "the manifest of an attempt reported by a restarted worker"
+
+# --- a shim that dies with its job leaves the manifest it recorded at start ---
+ok mlq submit --workdir "$REPO" -- sh -c 'sleep 300'
+J7=$OUT
+wait_state "$J7" RUNNING 30
+wait_until "ls $T/spool1/attempts/*/manifest" 10 || fail "no manifest in the spool at the start"
+for d in "$T"/spool1/attempts/*/; do
+    [ -e "$d/status" ] || SHIM=$(pidfile_pid "$d/shim.pid")
+done
+[ -n "${SHIM:-}" ] || fail "no running attempt's shim found"
+kill -KILL "$SHIM"
+wait_until "mlq manifest $J7 --attempt 1 --json" 30 || fail "no manifest for the lost attempt"
+ok mlq manifest "$J7@1" --json
+assert_eq "$C2" "$(json "d['git']['commit']" <<<"$OUT")" "the lost attempt's manifest"
+ok mlq cancel "$J7"
 
 # --- a worker without git on its PATH still runs the job ---------------------
 # the worker (and so its shims and jobs) gets a PATH with no git in it
