@@ -114,14 +114,13 @@ static int fetch(struct mlq_cli *cli, const char *ref, int32_t attempt, struct m
     req.u.manifest.attempt = attempt;
     if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_MANIFEST_DATA, reply, err)) < 0)
         return rc;
-    json_error_t je;
-    *doc = json_loads(reply->u.manifest_data.json, 0, &je);
+    *doc = json_loads(reply->u.manifest_data.json, 0, NULL);
     if (json_is_object(*doc))
         return 0;
     json_decref(*doc);
     *doc = NULL;
     mlq_proto_msg_free(reply);
-    return mlq_err_set(err, MLQ_EPROTO, "the stored manifest is not a JSON object: %s", je.text);
+    return mlq_err_set(err, MLQ_EPROTO, "the stored manifest is not a JSON object");
 }
 
 /* ---- mlq manifest ---- */
