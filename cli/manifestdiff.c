@@ -9,7 +9,14 @@
 
 #define SHOW_MAX 512 /* characters of one value in the text form */
 
-static const char *const per_run_env[] = {"MLQ_JOB_ID", "MLQ_ATTEMPT", "MLQ_ARRAY_JOB_ID"};
+/* Variables that name the run or where it was placed (which worker, which
+ * GPU indexes, the gang's rendezvous), not what ran: like the ids, host and
+ * worker fields, they would make every pair of runs differ. */
+static const char *const per_run_env[] = {
+    "MLQ_JOB_ID",      "MLQ_ATTEMPT",     "MLQ_ARRAY_JOB_ID",     "MLQ_WORKER",
+    "MLQ_WORKER_ADDR", "MLQ_GPUS",        "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
+    "MLQ_HOSTFILE",    "MLQ_MASTER_ADDR", "MLQ_MASTER_PORT",      "MASTER_ADDR",
+    "MASTER_PORT"};
 
 static json_t *pair(json_t *a, json_t *b)
 {

@@ -7,8 +7,9 @@
  * added, removed, changed content or size; mtime only where a side has no
  * hash), GPUs (their models) and the driver (version, CUDA), and image
  * (ref, digest) where either run has one. Not compared: what differs for
- * every run by nature (ids, times, host, and the variables MLQ_JOB_ID,
- * MLQ_ATTEMPT and MLQ_ARRAY_JOB_ID), and the count of untracked files. */
+ * every run by nature (ids, times), where it was placed (host, worker, GPU
+ * indexes, and the variables naming those: MLQ_WORKER, CUDA_VISIBLE_DEVICES,
+ * a gang's MASTER_ADDR...), and the count of untracked files. */
 #ifndef MLQ_CLI_MANIFESTDIFF_H
 #define MLQ_CLI_MANIFESTDIFF_H
 

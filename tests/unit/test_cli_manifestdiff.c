@@ -57,6 +57,8 @@ static void test_identical_but_per_run_fields(void **state)
     json_object_set_new(b, "started_ms", json_integer(99));
     json_object_set_new(b, "host", json_string("h2"));
     json_object_set_new(json_object_get(b, "env"), "MLQ_JOB_ID", json_string("J2"));
+    json_object_set_new(json_object_get(b, "env"), "CUDA_VISIBLE_DEVICES", json_string("3"));
+    json_object_set_new(json_array_get(json_object_get(b, "gpus"), 0), "index", json_integer(3));
     json_object_set_new(json_object_get(b, "git"), "untracked", json_integer(3));
     /* an mtime alone, where both sides have a hash */
     json_object_set_new(json_array_get(json_object_get(b, "inputs"), 0), "mtime_ms",
