@@ -231,6 +231,29 @@ static enum MHD_Result why_job(struct mlq_http_req *r, const char *id)
     return mlq_http_json(r->conn, MHD_HTTP_OK, doc);
 }
 
+/* The run manifest of the latest attempt, or of ?attempt=N: the document
+ * itself, as `mlq manifest --json` prints it. */
+static enum MHD_Result manifest_job(struct mlq_http_req *r, const char *id)
+{
+    struct mlq_err e = {0};
+    struct mlq_msg req = {.type = MLQ_MSG_MANIFEST}, rep;
+    const char *a = arg(r, "attempt");
+    char *end = NULL;
+    long n = a ? strtol(a, &end, 10) : 0;
+    if (a && (!*a || *end || n < 1 || n > MLQ_MAX_RETRIES + 1))
+        return bad(r, "attempt must be an attempt number (1, 2, ...)");
+    req.u.manifest.job = (char *)id;
+    req.u.manifest.attempt = (int32_t)n;
+    int rc = mlq_http_call(r, &req, &rep, MLQ_HTTP_CALL_MS, &e);
+    if (rc < 0)
+        return fail(r, rc, &e);
+    json_t *doc = json_loads(rep.u.manifest_data.json, 0, NULL);
+    mlq_proto_msg_free(&rep);
+    if (!doc)
+        return mlq_http_error(r->conn, MLQ_EPROTO, "the stored manifest is not JSON");
+    return mlq_http_json(r->conn, MHD_HTTP_OK, doc);
+}
+
 /* ---- logs ------------------------------------------------------------------ */
 
 struct follow {
@@ -602,6 +625,8 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
             return wait_job(r, p[1]);
         if (n == 3 && get && strcmp(p[2], "why") == 0)
             return why_job(r, p[1]);
+        if (n == 3 && get && strcmp(p[2], "manifest") == 0)
+            return manifest_job(r, p[1]);
     } else if (strcmp(p[0], "workers") == 0) {
         if (n == 1 && get)
             return list_workers(r);
@@ -619,7 +644,7 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
     /* A known resource asked with the wrong method is 405, anything else 404. */
     const char *sub = n == 3 ? p[2] : "";
     bool job_sub = !strcmp(sub, "cancel") || !strcmp(sub, "logs") || !strcmp(sub, "wait") ||
-                   !strcmp(sub, "why");
+                   !strcmp(sub, "why") || !strcmp(sub, "manifest");
     bool worker_sub = !strcmp(sub, "drain") || !strcmp(sub, "resume");
     bool known = (strcmp(p[0], "jobs") == 0 && (n <= 2 || job_sub)) ||
                  (strcmp(p[0], "workers") == 0 && (n == 1 || worker_sub)) ||

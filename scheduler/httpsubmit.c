@@ -19,7 +19,7 @@ static const char *const known[] = {
     "priority",    "retries",     "retry_backoff",   "time_limit", "kill_grace",
     "warn_signal", "warn_before", "after",           "after_any",  "after_failed",
     "array",       "max_running", "idempotency_key", "nodes",      "gpu_share",
-    "gpu_mem",
+    "gpu_mem",     "inputs",      "outputs",
 };
 
 static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
@@ -248,6 +248,12 @@ int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_er
     if (rc == 0)
         rc = strv_key(o, "require", MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN, &spec->require,
                       &spec->nrequire, err);
+    if (rc == 0)
+        rc = strv_key(o, "inputs", MLQ_MAX_IO_PATHS, MLQ_MAX_PATH, &spec->inputs, &spec->ninputs,
+                      err);
+    if (rc == 0)
+        rc = strv_key(o, "outputs", MLQ_MAX_IO_PATHS, MLQ_MAX_PATH, &spec->outputs, &spec->noutputs,
+                      err);
     v = 0;
     if (rc == 0 && (rc = int_key(o, "priority", -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY, &v, err)) == 0)
         spec->priority = (int32_t)v;

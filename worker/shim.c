@@ -50,6 +50,7 @@
 #include "jobusage.h"
 #include "lease.h"
 #include "res.h"
+#include "runmanifest.h"
 #include "spool.h"
 
 extern char **environ;
@@ -91,6 +92,7 @@ struct shim {
     int last_signal;              /* the last signal the shim sent to the whole job */
     char gang_tmp[MLQ_MAX_PATH];  /* private hostfile copy (gangenv.h); "" none */
     char gang_path[MLQ_MAX_PATH]; /* the hostfile the job reads; "" not a gang */
+    json_t *manifest;             /* the run manifest (runmanifest.h); NULL none */
     struct mlq_status st;
 };
 
@@ -415,6 +417,51 @@ static void drop_root(const struct shim *s, int report_fd)
         child_fail(report_fd, "could not switch to %s: the process kept other ids", s->user);
 }
 
+/* ---- run manifest ---- */
+
+static struct mlq_runmanifest_ids manifest_ids(const struct shim *s)
+{
+    return (struct mlq_runmanifest_ids){.drop = s->drop,
+                                        .uid = s->uid,
+                                        .gid = s->gid,
+                                        .groups = s->groups,
+                                        .ngroups = s->ngroups,
+                                        .user = s->user};
+}
+
+/* Recorded from the environment exactly as the job gets it; a missing
+ * --input is a start failure (the command never runs), which the
+ * scheduler words "could not start: input PATH missing". */
+static int manifest_start(struct shim *s)
+{
+    char missing[MLQ_MAX_PATH];
+    struct mlq_runmanifest_ids ids = manifest_ids(s);
+    s->manifest = mlq_runmanifest_start(&s->assign, s->env.v, &ids, missing, sizeof missing);
+    struct mlq_err e;
+    /* early copy for a shim that dies with its job (runmanifest.h) */
+    if (!missing[0] && s->manifest && mlq_runmanifest_write(s->dir, s->manifest, false, &e) < 0)
+        fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
+    if (!missing[0])
+        return 0;
+    start_failed(s, "input %s missing", missing);
+    return -1;
+}
+
+static void manifest_finish(struct shim *s)
+{
+    struct mlq_runmanifest_ids ids = manifest_ids(s);
+    mlq_runmanifest_finish(s->manifest, &s->assign, &ids);
+}
+
+/* Before the status: whoever reports the outcome finds the manifest. A
+ * failure costs the manifest, never the outcome. */
+static void manifest_write(struct shim *s)
+{
+    struct mlq_err e;
+    if (s->manifest && mlq_runmanifest_write(s->dir, s->manifest, true, &e) < 0)
+        fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
+}
+
 /* In the forked child: never returns. */
 static void exec_job(struct shim *s, int report_fd)
 {
@@ -696,6 +743,7 @@ static void shim_cleanup(struct shim *s)
         mlq_gangenv_remove_private(s->gang_tmp);
     mlq_jobusage_destroy(&s->usage);
     mlq_jobtree_destroy(&s->tree);
+    json_decref(s->manifest);
     mlq_proto_msg_free(&s->assign);
 }
 
@@ -788,15 +836,17 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
         return 0; /* already decided: never run an attempt twice */
     struct shim s = {.dir = attempt_dir, .out_fd = -1, .err_fd = -1};
     s.st.exit_code = -1;
-    if (prepare(&s) == 0 && check_lease_at_start(&s) == 0 && check_rendezvous(&s) == 0 &&
-        start_job(&s) == 0) {
+    if (prepare(&s) == 0 && manifest_start(&s) == 0 && check_lease_at_start(&s) == 0 &&
+        check_rendezvous(&s) == 0 && start_job(&s) == 0) {
         if (named)
             note_start(attempt_dir, named_ms);
         supervise(&s, &set);
         finish(&s, &set);
         apply_lease_fence(&s);
         apply_fence(&s);
+        manifest_finish(&s);
     }
+    manifest_write(&s);
     rc = write_status_retrying(attempt_dir, &s.st, err);
     shim_cleanup(&s);
     return rc;

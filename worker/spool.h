@@ -17,6 +17,10 @@
  *       stdout, stderr  the job's output
  *       shim.pid        "PID STARTTIME START_MS" written by the shim, atomic
  *                       but not fsynced (meaningless after a reboot)
+ *       manifest        the attempt's run manifest (JSON, runmanifest.h),
+ *                       written atomically by the shim before the job
+ *                       starts, and again durably just before status; read
+ *                       for the finished report
  *       status          the outcome, written atomically once the job ended,
  *                       with what the job used (usage_* keys, when measured)
  *       acked_started   the scheduler acknowledged the started report

@@ -71,7 +71,7 @@ _mlq()
     --scheduler | --timeout | --name | --reason | --env | --cron | --limit | --cpus | --mem | --gpus)
         return 0
         ;;
-    --key | --out | --config | --state-dir | --workdir | --stdin | --file)
+    --key | --out | --config | --state-dir | --workdir | --stdin | --file | --input | --output)
         COMPREPLY=($(compgen -f -- "$cur"))
         return 0
         ;;
@@ -95,7 +95,7 @@ _mlq()
     fi
     local words=""
     case "$cmd" in
-    status | cancel | logs | wait | why)
+    status | cancel | logs | wait | why | manifest | diff)
         words=$(_mlq_ask id "${ask[@]}" list --json)
         ;;
     drain | resume)

@@ -12,7 +12,8 @@
 #    lists the GPUs; a job asking for TYPE:1 runs on one of them and sees
 #    only that one (CUDA_VISIBLE_DEVICES, NVIDIA_VISIBLE_DEVICES, MLQ_GPUS;
 #    when python3 has PyTorch, torch sees exactly one device of that model
-#    and computes on it).
+#    and computes on it); its run manifest names that GPU (index, UUID,
+#    model) and the driver's version as nvidia-smi reports them.
 # 3. Jobs asking for every GPU each never overlap (two jobs never share a
 #    GPU), and a job asking for one GPU more than the machine has waits
 #    with `mlq why` naming the GPUs.
@@ -174,6 +175,16 @@ case "$LOGS" in
 *"TORCH absent"*) log "no PyTorch here: device visibility checked through the variables only" ;;
 *) assert_contains "$LOGS" "TORCH count=1 name=$MODEL sum=1073741824" "PyTorch in the job" ;;
 esac
+# its run manifest names that GPU, and the driver nvidia-smi reports
+ok mlq manifest "$J" --json
+M=$OUT
+assert_eq "$cvd" "$(json "d['gpus'][0]['index']" <<<"$M")" "GPU index in the manifest"
+assert_eq "$(nvidia-smi -i "$cvd" --query-gpu=uuid --format=csv,noheader)" \
+    "$(json "d['gpus'][0]['uuid']" <<<"$M")" "GPU UUID in the manifest"
+assert_eq "$MODEL" "$(json "d['gpus'][0]['model']" <<<"$M")" "GPU model in the manifest"
+assert_eq "$(nvidia-smi -i "$cvd" --query-gpu=driver_version --format=csv,noheader)" \
+    "$(json "d['gpu_driver']['version']" <<<"$M")" "driver version in the manifest"
+log "manifest: CUDA $(json "d['gpu_driver']['cuda']" <<<"$M")"
 
 # --- 3. never shared; more than the machine has waits -------------------
 cat >"$T/hold.sh" <<'EOF'

@@ -198,6 +198,16 @@ expect 200 GET "/api/v1/jobs/$L/wait?timeout=30s" "$ALICE"
 assert_eq CANCELLED "$(json "d['state']" <<<"$BODY")" "cancelled state"
 wait_until "! pid_alive $FOLLOW" 30 || fail "log follow did not end with the job"
 assert_eq "line1 line2 line3" "$(tr '\n' ' ' <"$T/follow.out" | sed 's/ $//')" "followed log"
+# the run manifest of the followed job, as the CLI shows it
+expect 200 GET "/api/v1/jobs/$F/wait?timeout=30s" "$ALICE"
+expect 200 GET "/api/v1/jobs/$F/manifest" "$ALICE"
+schema "GET /api/v1/jobs/{id}/manifest 200"
+ok mlq manifest "$F" --json
+assert_eq "$(json "d['argv']" <<<"$OUT")" "$(json "d['argv']" <<<"$BODY")" "manifest: same argv"
+expect 200 GET "/api/v1/jobs/$F/manifest?attempt=1" "$ALICE"
+expect 400 GET "/api/v1/jobs/$F/manifest?attempt=zero" "$ALICE"
+expect 404 GET "/api/v1/jobs/$F/manifest?attempt=2" "$ALICE"
+expect 403 GET "/api/v1/jobs/$F/manifest" "$BOB" # it holds the job's environment
 
 # --- workers, drain, resume, schedules, events, usage --------------------------
 expect 200 GET /api/v1/workers "$ALICE"

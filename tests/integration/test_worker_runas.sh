@@ -121,6 +121,26 @@ $ALICE $ALICE" "$OUT" "ids the job ran with"
 [ -f "$D/made-by-job" ] || fail "the job's file is missing"
 assert_eq "$ALICE" "$(stat -c %U "$D/made-by-job")" "owner of the file the job wrote"
 
+# --- its run manifest reads what the job may read, as the job's account -----------
+printf 'root only\n' >"$T/root-only.txt"
+chmod 0600 "$T/root-only.txt"
+printf 'abc' >"$D/mine.txt"
+chown "$ALICE:" "$D/mine.txt"
+as_user "$ALICE" "$MLQ" submit --cpus 0.5 --mem 64M --input mine.txt --input "$T/root-only.txt" \
+    -- true
+[ "$RC" = 0 ] || fail "submit with inputs as $ALICE: exit $RC: $ERR"
+J_IN=$OUT
+ok mlq wait "$J_IN" --timeout 30s
+ok mlq manifest "$J_IN" --json
+M=$OUT
+assert_eq "$ALICE $A_UID" "$(json "d['account']['user'] + ' ' + str(d['account']['uid'])" <<<"$M")" \
+    "account in the manifest"
+assert_eq "$(printf abc | sha256sum | cut -d' ' -f1)" "$(json "d['inputs'][0]['sha256']" <<<"$M")" \
+    "the account's own input is hashed"
+assert_eq "None Permission denied" \
+    "$(json "str(d['inputs'][1].get('sha256')) + ' ' + d['inputs'][1].get('reason', '')" <<<"$M")" \
+    "a file only root may read is not hashed for $ALICE's job"
+
 # --- a job of root: as root only when the scheduler allows it -----------------
 ok mlq submit --cpus 0.5 --mem 64M -- id -u
 J_ROOT=$OUT

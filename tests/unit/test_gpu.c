@@ -545,6 +545,39 @@ static void test_nvml_fake_library(void **state)
     unsetenv("FAKE_NVML");
 }
 
+/* The driver's and CUDA's versions for run manifests, from a stand-in
+ * with only the calls mlq_gpu_driver_versions makes. */
+static const char fake_versions_src[] =
+    "#include <stdio.h>\n"
+    "int nvmlInit_v2(void) { return 0; }\n"
+    "int nvmlShutdown(void) { return 0; }\n"
+    "int nvmlSystemGetDriverVersion(char *b, unsigned n) { snprintf(b, n, \"550.54.15\"); "
+    "return 0; }\n"
+    "int nvmlSystemGetCudaDriverVersion(int *v) { *v = 12040; return 0; }\n";
+
+static void test_nvml_driver_versions(void **state)
+{
+    struct fx *f = *state;
+    char src[256], lib[256], cmd[700], drv[96], cuda[16];
+    assert_int_equal(
+        mlq_gpu_driver_versions("libmlq-no-such-nvml.so.1", drv, sizeof drv, cuda, sizeof cuda),
+        -1);
+    assert_string_equal(drv, "");
+    assert_string_equal(cuda, "");
+    snprintf(src, sizeof src, "%s/fake_versions.c", f->dir);
+    snprintf(lib, sizeof lib, "%s/libfake-versions.so", f->dir);
+    FILE *fp = fopen(src, "w");
+    assert_non_null(fp);
+    fputs(fake_versions_src, fp);
+    fclose(fp);
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -o '%s' '%s' 2>/dev/null", lib, src);
+    if (system(cmd) != 0)
+        skip(); /* no C compiler here */
+    assert_int_equal(mlq_gpu_driver_versions(lib, drv, sizeof drv, cuda, sizeof cuda), 0);
+    assert_string_equal(drv, "550.54.15");
+    assert_string_equal(cuda, "12.4");
+}
+
 /* ---- fake GPUs, methods, formatting ---- */
 
 static void test_fake(void **state)
@@ -741,6 +774,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_smi_output_too_big, setup, teardown),
         cmocka_unit_test(test_nvml_absent),
         cmocka_unit_test_setup_teardown(test_nvml_fake_library, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nvml_driver_versions, setup, teardown),
         cmocka_unit_test(test_fake),
         cmocka_unit_test(test_fake_typed),
         cmocka_unit_test(test_methods),

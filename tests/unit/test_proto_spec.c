@@ -416,13 +416,51 @@ static void test_placement_checks(void **state)
     expect_spec_bad(&s, "spec: gpu_type");
 }
 
+/* --input / --output paths and a report's manifest: bounded on the wire
+ * and by the spec's checks. */
+static void test_manifest_bounds(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_SUBMIT, &m);
+    char *many[MLQ_MAX_IO_PATHS + 1];
+    for (size_t i = 0; i < N(many); i++)
+        many[i] = "data.csv";
+    m.u.submit.spec.inputs = many;
+    m.u.submit.spec.ninputs = MLQ_MAX_IO_PATHS + 1;
+    expect_msg_reject(&m, "'inputs' must have 0..64 entries");
+    m.u.submit.spec.ninputs = MLQ_MAX_IO_PATHS;
+    roundtrip(&m);
+    char *empty[] = {"model.pt", ""};
+    m.u.submit.spec.outputs = empty;
+    m.u.submit.spec.noutputs = 2;
+    expect_msg_reject(&m, "output path 1 must be 1 to 4096 bytes");
+
+    struct mlq_jobspec s;
+    fill_spec(&s);
+    char *nl[] = {"a\nb"};
+    s.inputs = nl;
+    s.ninputs = 1;
+    expect_spec_bad(&s, "input path 0 holds a newline");
+
+    fill_sample(MLQ_MSG_REPORT, &m);
+    char *big = malloc(MLQ_MAX_MANIFEST + 2);
+    memset(big, ' ', MLQ_MAX_MANIFEST + 1);
+    big[MLQ_MAX_MANIFEST + 1] = '\0';
+    m.u.report.manifest = big;
+    expect_msg_reject(&m, "'manifest' is longer than");
+    big[MLQ_MAX_MANIFEST] = '\0';
+    roundtrip(&m);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reject_spec),           cmocka_unit_test(test_jobspec_check),
         cmocka_unit_test(test_jobspec_copy_pack),     cmocka_unit_test(test_reject_retry_fields),
         cmocka_unit_test(test_placement_checks),      cmocka_unit_test(test_jobspec_share),
-        cmocka_unit_test(test_reject_placement_spec),
+        cmocka_unit_test(test_reject_placement_spec), cmocka_unit_test(test_manifest_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

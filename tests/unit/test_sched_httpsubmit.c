@@ -32,7 +32,8 @@ static void test_every_key(void **state)
                    " \"time_limit\": \"2h\", \"kill_grace\": \"5s\", \"warn_signal\": 10,"
                    " \"warn_before\": 60, \"after\": [\"0b8e7c\"], \"after_any\": [\"1f\"],"
                    " \"after_failed\": [\"2a\"], \"array\": \"0-9\", \"max_running\": 3,"
-                   " \"idempotency_key\": \"run-42\"}",
+                   " \"idempotency_key\": \"run-42\", \"inputs\": [\"data\", \"/d/x.csv\"],"
+                   " \"outputs\": [\"model.pt\"]}",
                    &s, &e);
     assert_int_equal(rc, 0);
     assert_int_equal(s.argc, 2);
@@ -49,6 +50,10 @@ static void test_every_key(void **state)
     assert_string_equal(s.array, "0-9");
     assert_int_equal(s.max_running, 3);
     assert_string_equal(s.idempotency_key, "run-42");
+    assert_int_equal(s.ninputs, 2);
+    assert_string_equal(s.inputs[1], "/d/x.csv");
+    assert_int_equal(s.noutputs, 1);
+    assert_string_equal(s.outputs[0], "model.pt");
     mlq_proto_jobspec_free(&s);
 }
 

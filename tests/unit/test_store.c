@@ -217,8 +217,8 @@ static void test_open_creates_schema(void **state)
                                 " name IN ('jobs', 'attempts', 'workers', 'events')"),
                      4);
     /* v7: events may be deleted (retention), never changed; v9: a gang's
-     * parts go with their attempt */
-    assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 2);
+     * parts go with their attempt; v12: so does its run manifest */
+    assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 3);
     assert_int_equal(q_int(raw, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
                                 " name = 'attempt_parts'"),
                      1);

@@ -184,6 +184,34 @@ static void test_which_jobs_go(void **state)
     assert_int_equal(mlq_store_retain_max_seq(f->st, &max, &err), 0);
     assert_int_equal(max, 9);
 
+    /* run manifests: stored for attempts only, and they go with them */
+    assert_int_equal(mlq_store_manifest_put(f->st, "00000001-1111-4000-8000-000000000001",
+                                            "{\"argv\":[\"one\"]}", &err),
+                     0);
+    assert_int_equal(mlq_store_manifest_put(f->st, "00000002-1111-4000-8000-000000000002",
+                                            "{\"argv\":[\"two\"]}", &err),
+                     0);
+    assert_int_equal(
+        mlq_store_manifest_put(f->st, "0000000f-1111-4000-8000-00000000000f", "{}", &err),
+        0); /* no such attempt: nothing kept */
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempt_manifests"), 2);
+    char mid[MLQ_ID_LEN + 1];
+    int32_t mnum = 0;
+    char *mjson = NULL;
+    assert_int_equal(mlq_store_manifest_get(f->st, "00000002-0000-4000-8000-000000000002", 0, mid,
+                                            &mnum, &mjson, &err),
+                     0);
+    assert_string_equal(mjson, "{\"argv\":[\"two\"]}");
+    assert_int_equal(mnum, 1);
+    free(mjson);
+    assert_int_equal(mlq_store_manifest_get(f->st, "00000002-0000-4000-8000-000000000002", 2, mid,
+                                            &mnum, &mjson, &err),
+                     MLQ_ENOTFOUND);
+    assert_int_equal(mlq_store_manifest_get(f->st, "00000004-0000-4000-8000-000000000004", 0, mid,
+                                            &mnum, &mjson, &err),
+                     MLQ_ENOTFOUND); /* an attempt without a manifest */
+    assert_non_null(strstr(err.msg, "no run manifest"));
+
     /* Deleting one takes its attempts and events along, nothing else. */
     long long events = q_int(f->db, "SELECT count(*) FROM events");
     long long mine = q_int(f->db, "SELECT count(*) FROM events WHERE job_seq = 1");
@@ -200,6 +228,7 @@ static void test_which_jobs_go(void **state)
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM jobs"), 8);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts"), 6);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempt_manifests"), 1);
     candidates(f, 100, out, 16, &n);
     assert_int_equal(n, 2);
 }
@@ -271,6 +300,10 @@ static void test_old_events(void **state)
                          SQLITE_OK);
 }
 
+/* Step 13 undone: no run manifests. */
+#define UNDO_V13                                                                                   \
+    "DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests; PRAGMA user_version = 12;"
+
 /* Step 9 undone: no usage columns on attempts. */
 #define UNDO_V11                                                                                   \
     "ALTER TABLE attempts DROP COLUMN usage_source;"                                               \
@@ -309,6 +342,7 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V13);
     exec_ok(db, "DROP INDEX jobs_name; PRAGMA user_version = 11;");
     exec_ok(db, UNDO_V11);
     exec_ok(db, UNDO_V10);

@@ -748,6 +748,12 @@ class Job:
         """Why the job waits (``mlq why ID --json``)."""
         return self.client._json("GET", self._path + "/why")
 
+    def manifest(self, attempt: Optional[int] = None) -> Dict[str, Any]:
+        """What an attempt ran, its run manifest (``mlq manifest ID --json``):
+        the latest attempt, or attempt number ``attempt``."""
+        query = {"attempt": attempt} if attempt is not None else None
+        return self.client._json("GET", self._path + "/manifest", query=query)
+
 
 class Array(Job):
     """A job array: ``status()`` gives its size and its tasks' counts per

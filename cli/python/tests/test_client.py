@@ -415,6 +415,10 @@ class TestJob(Base):
         self.assertEqual(j.status()["state"], "RUNNING")
         self.assertEqual(j.info["state"], "RUNNING")
         self.assertEqual(j.why()["id"], "j1")
+        self.answer("GET", "/api/v1/jobs/j1/manifest", 200, {"argv": ["python", "train.py"]})
+        self.assertEqual(j.manifest()["argv"], ["python", "train.py"])
+        self.assertEqual(j.manifest(attempt=2)["argv"], ["python", "train.py"])
+        self.assertEqual(self.fake.requests[-1]["query"]["attempt"], "2")
         self.assertEqual(j.cancel(), {"cancelled": 1})
         # A POST without a body still says how long it is (0).
         self.assertEqual(self.fake.requests[-1]["headers"].get("Content-Length"), "0")
