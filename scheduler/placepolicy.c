@@ -1,0 +1,137 @@
+/* placepolicy: see placepolicy.h. */
+#include "placepolicy.h"
+
+#include <string.h>
+
+#include "err.h"
+
+static const char *const names[] = {"best-fit", "pack", "spread"};
+
+int mlq_pp_parse(const char *s, enum mlq_place_policy *out)
+{
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum mlq_place_policy)i;
+            return 0;
+        }
+    return MLQ_EINVAL;
+}
+
+const char *mlq_pp_name(enum mlq_place_policy p)
+{
+    return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "?";
+}
+
+/* Negative when a has more left free than b (spread). */
+static int spread_compare(const struct mlq_worker *a, const struct mlq_worker *b)
+{
+    int64_t ga = mlq_place_gpus_free(a, NULL), gb = mlq_place_gpus_free(b, NULL);
+    if (ga != gb)
+        return ga > gb ? -1 : 1;
+    int64_t ca = a->cpus_m - a->cpus_used_m, cb = b->cpus_m - b->cpus_used_m;
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    int64_t ma = a->mem - a->mem_used, mb = b->mem - b->mem_used;
+    return (ma < mb) - (ma > mb);
+}
+
+/* Pack: takes r's GPUs from v one at a time, each time the one whose loss
+ * leaves v least fragmented for mix; fills mask (worker indices). GPUs that
+ * look the same (type and free share) are tried once. */
+static int pack_gpus(struct mlq_wview *v, const struct mlq_request *r,
+                     const struct mlq_mix_entry *mix, size_t n, uint64_t *mask)
+{
+    *mask = 0;
+    for (int32_t got = 0; got < r->gpus; got++) {
+        int best = -1;
+        double best_f = 0;
+        for (int k = 0; k < v->n; k++) {
+            if (v->free_h[k] != 100 || !mlq_mix_type_ok(r->gpu_type, v->type[k]))
+                continue;
+            bool seen = false;
+            for (int j = 0; j < k && !seen; j++)
+                seen = v->free_h[j] == 100 && strcmp(v->type[j], v->type[k]) == 0 &&
+                       mlq_mix_type_ok(r->gpu_type, v->type[j]);
+            if (seen)
+                continue;
+            v->free_h[k] = 0;
+            double f = mlq_mix_frag(v, mix, n);
+            v->free_h[k] = 100;
+            if (best < 0 || f < best_f) {
+                best = k;
+                best_f = f;
+            }
+        }
+        if (best < 0)
+            return MLQ_EINVAL;
+        v->free_h[best] = 0;
+        *mask |= 1ULL << v->idx[best];
+    }
+    return 0;
+}
+
+/* Fragmentation placing r on w adds for the mix (lower is better). */
+static double pack_delta(const struct mlq_worker *w, const struct mlq_request *r,
+                         const struct mlq_mix_entry *mix, size_t n)
+{
+    struct mlq_wview v;
+    uint64_t mask;
+    mlq_mix_view(w, &v);
+    double before = mlq_mix_frag(&v, mix, n);
+    v.cpus_free -= r->cpus_m;
+    v.mem_free -= r->mem;
+    if (pack_gpus(&v, r, mix, n, &mask) < 0)
+        return 1e300;
+    return mlq_mix_frag(&v, mix, n) - before;
+}
+
+struct cand {
+    struct mlq_worker *w;
+    double score; /* pack's added fragmentation; 0 for the others */
+};
+
+/* The fitness function: negative when a is the better place for r. */
+static int score_of(enum mlq_place_policy p, const struct cand *a, const struct cand *b,
+                    const struct mlq_request *r)
+{
+    if (p == MLQ_PLACE_SPREAD)
+        return spread_compare(a->w, b->w);
+    /* Differences below a hundredth of a GPU are rounding, not a choice. */
+    if (p == MLQ_PLACE_PACK && (a->score < b->score - 0.01 || a->score > b->score + 0.01))
+        return a->score < b->score ? -1 : 1;
+    return mlq_place_fit_compare(a->w, b->w, r);
+}
+
+struct mlq_worker *mlq_pp_choose(const struct mlq_placer *p, struct mlq_workers *ws,
+                                 const struct mlq_request *r, const struct mlq_worker *avoid,
+                                 bool (*ok)(const struct mlq_worker *w, void *arg), void *arg)
+{
+    struct mlq_mix_entry mix[MLQ_MIX_MAX];
+    size_t n = p->policy == MLQ_PLACE_PACK ? mlq_mix_typical(&p->mix, mix) : 0;
+    struct cand best = {0};
+    for (size_t i = 0; i < mlq_workers_count(ws); i++) {
+        struct cand c = {mlq_workers_at(ws, i), 0};
+        if (c.w == avoid || !mlq_place_open(c.w) || !mlq_place_fits_now(c.w, r) ||
+            (ok && !ok(c.w, arg)))
+            continue;
+        if (n > 0)
+            c.score = pack_delta(c.w, r, mix, n);
+        if (!best.w || score_of(p->policy, &c, &best, r) < 0)
+            best = c;
+    }
+    return best.w;
+}
+
+int mlq_pp_pick_gpus(const struct mlq_placer *p, const struct mlq_worker *w,
+                     const struct mlq_request *r, uint64_t *mask)
+{
+    struct mlq_mix_entry mix[MLQ_MIX_MAX];
+    size_t n = p->policy == MLQ_PLACE_PACK ? mlq_mix_typical(&p->mix, mix) : 0;
+    if (n == 0)
+        return mlq_place_pick_gpus(w, r->gpus, r->gpu_type, mask);
+    struct mlq_wview v;
+    mlq_mix_view(w, &v);
+    v.cpus_free -= r->cpus_m;
+    v.mem_free -= r->mem;
+    return pack_gpus(&v, r, mix, n, mask);
+}
