@@ -400,6 +400,9 @@ struct mlq_poolsum {
     int64_t cpus_m, cpus_free_m, mem, mem_free;
     struct mlq_gpusum *gpus; /* by type name */
     uint32_t ngpus;          /* <= MLQ_MAX_GPUS */
+    /* optional: free GPU capacity nothing expected can use where it is
+     * (stranded.h), hundredths of a GPU; absent = 0 */
+    int64_t gpus_stranded_h;
 };
 
 /* An attempt a worker holds, named in "register". */
