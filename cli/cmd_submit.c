@@ -46,6 +46,7 @@ enum {
     OPT_MAX_RUNNING,
     OPT_IDEM_KEY,
     OPT_NODES,
+    OPT_GPU_MEM,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -58,6 +59,7 @@ static const struct option submit_longopts[] = {
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"mem", required_argument, NULL, OPT_MEM},
     {"gpus", required_argument, NULL, OPT_GPUS},
+    {"gpu-mem", required_argument, NULL, OPT_GPU_MEM},
     {"nodes", required_argument, NULL, OPT_NODES},
     {"env", required_argument, NULL, OPT_ENV},
     {"workdir", required_argument, NULL, OPT_WORKDIR},
@@ -89,7 +91,12 @@ static const char submit_usage[] =
     "  --cpus C           CPUs, may be fractional (default 1)\n"
     "  --mem M            memory, e.g. 512M, 4G (default 1G)\n"
     "  --gpus G           GPUs (default 0); TYPE:G asks for G GPUs of one type,\n"
-    "                     e.g. h100:2 (the type is not case sensitive)\n"
+    "                     e.g. h100:2 (the type is not case sensitive), T1|T2:G for\n"
+    "                     any of several types (a100|h100:2); a G below 1 with at\n"
+    "                     most two decimals (0.25, h100:0.5) is a share of one GPU\n"
+    "  --gpu-mem SIZE     GPU memory wanted on a shared GPU, e.g. 10G; alone it asks\n"
+    "                     for a share of one GPU with at least SIZE of its memory\n"
+    "                     (not with whole GPUs)\n"
     "  --nodes N          a gang of N node parts (1..256) on N distinct workers, each\n"
     "                     with the --cpus, --mem and --gpus given, started and\n"
     "                     stopped as one; the job sees MLQ_NODE_RANK, MLQ_MASTER_ADDR...\n"
@@ -227,19 +234,13 @@ static int parse_retries(const char *arg, int32_t *out, struct mlq_err *err)
     return 0;
 }
 
-/* --gpus N or --gpus TYPE:N; TYPE is lowercased ("H100:2" asks for h100). */
-static int parse_gpus_opt(const char *arg, struct mlq_jobspec *spec, struct mlq_err *err)
+/* TYPE or T1|T2 of --gpus TYPE:N, lowercased ("H100:2" asks for h100). */
+static int set_gpu_types(const char *arg, size_t n, struct mlq_jobspec *spec, struct mlq_err *err)
 {
-    const char *colon = strrchr(arg, ':');
-    free(spec->gpu_type);
-    spec->gpu_type = NULL;
-    if (!colon)
-        return mlq_res_parse_gpus(arg, &spec->gpus, err);
-    size_t n = (size_t)(colon - arg);
-    if (n == 0 || n > MLQ_MAX_GPU_TYPE)
+    if (n == 0 || n > MLQ_MAX_GPU_TYPES)
         return mlq_err_set(err, MLQ_EINVAL,
                            "bad --gpus '%.40s' (expected N or TYPE:N with a TYPE of 1 to %d "
-                           "characters, e.g. h100:2)",
+                           "characters, e.g. h100:2, or T1|T2:N)",
                            arg, MLQ_MAX_GPU_TYPE);
     if (!(spec->gpu_type = strndup(arg, n)))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -247,13 +248,53 @@ static int parse_gpus_opt(const char *arg, struct mlq_jobspec *spec, struct mlq_
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     struct mlq_err e = {0};
-    if (mlq_proto_gpu_type_check(spec->gpu_type, &e) < 0)
+    if (mlq_proto_gpu_types_check(spec->gpu_type, &e) < 0)
         return mlq_err_set(err, MLQ_EINVAL, "bad --gpus '%.40s': %s", arg, e.msg);
-    int rc = mlq_res_parse_gpus(colon + 1, &spec->gpus, err);
-    if (rc == 0 && spec->gpus < 1)
+    return 0;
+}
+
+/* --gpus N, TYPE:N, T1|T2:N, or a share below 1 (0.25, TYPE:0.5). */
+static int parse_gpus_opt(const char *arg, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    const char *colon = strrchr(arg, ':');
+    free(spec->gpu_type);
+    spec->gpu_type = NULL;
+    spec->gpus = spec->gpu_frac = 0;
+    int rc = colon ? set_gpu_types(arg, (size_t)(colon - arg), spec, err) : 0;
+    struct mlq_err e = {0};
+    if (rc == 0 &&
+        mlq_res_parse_gpu_amount(colon ? colon + 1 : arg, &spec->gpus, &spec->gpu_frac, &e) < 0)
+        rc = mlq_err_set(err, MLQ_EINVAL, "bad --gpus '%.40s': %s", arg, e.msg);
+    if (rc == 0 && colon && spec->gpus < 1 && spec->gpu_frac < 1)
         return mlq_err_set(err, MLQ_EINVAL,
-                           "bad --gpus '%.40s': a GPU type needs a count of 1 or more", arg);
+                           "bad --gpus '%.40s': a GPU type needs a count of 1 or more, or a "
+                           "share such as 0.5",
+                           arg);
     return rc;
+}
+
+static int parse_gpu_mem(const char *arg, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    if (mlq_res_parse_mem(arg, &spec->gpu_mem, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad --gpu-mem '%.40s': %s", arg, e.msg);
+    return 0;
+}
+
+/* A share of one GPU is booked on one GPU of one worker: whole GPUs and
+ * gangs (a share on each of N workers) are other requests. */
+static int check_share(const struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    if (spec->gpu_mem > 0 && spec->gpus > 0)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "--gpu-mem asks for a share of one GPU: it cannot be combined with "
+                           "whole GPUs (--gpus %d); use --gpus 0.N or leave --gpus out",
+                           spec->gpus);
+    if ((spec->gpu_mem > 0 || spec->gpu_frac > 0) && spec->nodes > 0)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "--nodes cannot be combined with a share of a GPU (--gpus 0.N or "
+                           "--gpu-mem): each node part needs whole GPUs");
+    return 0;
 }
 
 static int parse_priority(const char *arg, int32_t *out, struct mlq_err *err)
@@ -401,6 +442,8 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
         return mlq_res_parse_mem(optarg, &spec->mem, err);
     case OPT_GPUS:
         return parse_gpus_opt(optarg, spec, err);
+    case OPT_GPU_MEM:
+        return parse_gpu_mem(optarg, spec, err);
     case OPT_NODES:
         return parse_nodes(optarg, &spec->nodes, err);
     case OPT_ENV:
@@ -475,6 +518,8 @@ static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec, const 
     int rc = check_warn_signal(spec, err);
     if (rc == 0)
         rc = check_nodes(spec, err);
+    if (rc == 0)
+        rc = check_share(spec, err);
     if (rc == 0)
         rc = mlq_submitpipe_finish(spec, err);
     if (rc == 0)

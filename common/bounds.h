@@ -43,9 +43,13 @@
 #define MLQ_MAX_LABELS    32   /* --label / --require entries */
 #define MLQ_MAX_LABEL_LEN 128  /* one "k=v" */
 #define MLQ_MAX_GPU_TYPE  32   /* normalised GPU type ("h100") */
-#define MLQ_MAX_REASON    255  /* `mlq drain --reason` */
-#define MLQ_MAX_HOST      253  /* a worker's advertised address: a DNS name's limit */
-#define MLQ_MAX_NODES     256  /* --nodes: node parts of one gang job */
+#define MLQ_GPU_SHARE_MAX 99   /* a share of one GPU, in hundredths */
+#define MLQ_MAX_GPU_ALTS  8    /* alternatives in a job's GPU type ("a100|h100") */
+/* A job's GPU type: up to MLQ_MAX_GPU_ALTS types joined by '|'. */
+#define MLQ_MAX_GPU_TYPES ((MLQ_MAX_GPU_TYPE + 1) * MLQ_MAX_GPU_ALTS - 1)
+#define MLQ_MAX_REASON    255 /* `mlq drain --reason` */
+#define MLQ_MAX_HOST      253 /* a worker's advertised address: a DNS name's limit */
+#define MLQ_MAX_NODES     256 /* --nodes: node parts of one gang job */
 
 #define MLQ_MAX_DEPS       64    /* --after entries */
 #define MLQ_MAX_SCHEDULES  10000 /* schedules in one listing */

@@ -114,7 +114,13 @@ struct mlq_jobspec {
     char *pool;        /* worker pool; NULL = "default" */
     char **require;    /* "k=v" labels the worker must carry */
     uint32_t nrequire; /* <= MLQ_MAX_LABELS */
-    char *gpu_type;    /* normalised GPU type ("h100"); NULL = any */
+    char *gpu_type;    /* normalised GPU type ("h100"), or alternatives joined by
+                          '|' ("a100|h100", any of them will do); NULL = any */
+    /* GPU shares, optional on the wire: a share of one GPU, in hundredths
+     * (1..99; gpus is then 0), and GPU memory wanted on that GPU (bytes; a
+     * share of one GPU when set alone). 0 = none. */
+    int32_t gpu_frac;
+    int64_t gpu_mem;
     /* Pipelines, optional on the wire. */
     struct mlq_dep *deps; /* start conditions; <= MLQ_MAX_DEPS */
     uint32_t ndeps;
@@ -722,10 +728,16 @@ int mlq_proto_gang_addr_check(const char *addr, struct mlq_err *err);
  * - a label / requirement "k=v": at most MLQ_MAX_LABEL_LEN bytes, k non-empty
  *   of A-Z a-z 0-9 _ . -, v printable ASCII without spaces (may be empty);
  * - a pool name: 1..MLQ_MAX_NAME printable ASCII bytes, no space, no '/';
- * - a normalised GPU type: 1..MLQ_MAX_GPU_TYPE bytes of a-z 0-9 _ -. */
+ * - a normalised GPU type: 1..MLQ_MAX_GPU_TYPE bytes of a-z 0-9 _ -;
+ * - a job's GPU types: 1..MLQ_MAX_GPU_ALTS distinct normalised types joined
+ *   by '|' ("a100|h100"). */
 int mlq_proto_label_check(const char *kv, struct mlq_err *err);
 int mlq_proto_pool_check(const char *pool, struct mlq_err *err);
 int mlq_proto_gpu_type_check(const char *type, struct mlq_err *err);
+int mlq_proto_gpu_types_check(const char *types, struct mlq_err *err);
+/* Whether a GPU of type type ("" or NULL: unknown) satisfies a job's GPU
+ * types (NULL: any GPU will do; else one of the '|' alternatives). */
+bool mlq_proto_gpu_type_matches(const char *types, const char *type);
 void mlq_proto_gpuinfo_free(struct mlq_gpuinfo *g); /* the strings inside */
 void mlq_proto_arrayinfo_free(struct mlq_arrayinfo *a);
 void mlq_proto_scheduleinfo_free(struct mlq_scheduleinfo *s);
@@ -752,7 +764,8 @@ int mlq_proto_principal_name_check(const char *name, struct mlq_err *err);
 void mlq_proto_eventinfo_free(struct mlq_eventinfo *e); /* the strings inside */
 /* Checks a spec against bounds.h and the rules above (argc >= 1, env syntax,
  * absolute workdir, positive cpus/mem, gpus in range, priority in range,
- * pool / require / gpu_type syntax, a gpu_type only with gpus >= 1). */
+ * pool / require / gpu_type syntax, a gpu_type only with GPUs asked for,
+ * gpu_frac 0..99 and gpu_mem only without whole GPUs and not in a gang). */
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err);
 /* Deep copy; caller frees dst with mlq_proto_jobspec_free. */
 int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *src,

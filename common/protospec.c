@@ -12,7 +12,7 @@
 #include "arrayspec.h"
 
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 23
+#define JOBSPEC_KEYS 25
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
@@ -40,6 +40,8 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
     mlq_mpk_kv_str(pk, "pool", s->pool);
     mlq_mpk_kv_strv(pk, "require", s->require, s->require ? s->nrequire : 0);
     mlq_mpk_kv_str(pk, "gpu_type", s->gpu_type);
+    mlq_mpk_kv_int(pk, "gpu_frac", s->gpu_frac);
+    mlq_mpk_kv_int(pk, "gpu_mem", s->gpu_mem);
     mlq_protospec_put_deps(pk, "deps", s->deps, s->ndeps);
     mlq_mpk_kv_str(pk, "array", s->array);
     mlq_mpk_kv_uint(pk, "max_running", s->max_running);
@@ -129,7 +131,8 @@ static int read_limits(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     return rc;
 }
 
-/* Placement keys: priority, pool, require, gpu_type (all optional). Their
+/* Placement keys: priority, pool, require, gpu_type, gpu_frac, gpu_mem (all
+ * optional). Their
  * syntax is judged by mlq_proto_jobspec_check() afterwards. */
 static int read_placement(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
 {
@@ -141,7 +144,11 @@ static int read_placement(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
                                (size_t)MLQ_MAX_LABELS * MLQ_MAX_LABEL_LEN, &s->require,
                                &s->nrequire);
     if (rc == 0)
-        rc = mlq_mpk_read_str(m, "gpu_type", MLQ_MAX_GPU_TYPE, true, &s->gpu_type);
+        rc = mlq_mpk_read_str(m, "gpu_type", MLQ_MAX_GPU_TYPES, true, &s->gpu_type);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "gpu_frac", 0, MLQ_GPU_SHARE_MAX, &s->gpu_frac);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "gpu_mem", 0, MLQ_MAX_MEM, &s->gpu_mem);
     return rc;
 }
 
@@ -290,6 +297,63 @@ int mlq_proto_gpu_type_check(const char *type, struct mlq_err *err)
     return why ? mlq_err_set(err, MLQ_EINVAL, "GPU type %s", why) : 0;
 }
 
+/* What is wrong with a job's '|'-separated GPU types, or NULL. Each
+ * alternative is judged as one type; duplicates are refused because they
+ * are always a typo. */
+static const char *gpu_types_problem(const char *types)
+{
+    char one[MLQ_MAX_GPU_TYPE + 1], seen[MLQ_MAX_GPU_ALTS][MLQ_MAX_GPU_TYPE + 1];
+    int n = 0;
+    if (!types || strlen(types) > MLQ_MAX_GPU_TYPES)
+        return types ? "is too long" : "is empty";
+    for (const char *p = types;; n++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == 0)
+            return "has an empty alternative (use TYPE or T1|T2)";
+        if (len > MLQ_MAX_GPU_TYPE)
+            return "has an alternative longer than " STR(MLQ_MAX_GPU_TYPE) " bytes";
+        if (n >= MLQ_MAX_GPU_ALTS)
+            return "has more than " STR(MLQ_MAX_GPU_ALTS) " alternatives";
+        memcpy(one, p, len);
+        one[len] = '\0';
+        const char *why = gpu_type_problem(one);
+        if (why)
+            return why;
+        for (int i = 0; i < n; i++)
+            if (strcmp(seen[i], one) == 0)
+                return "names the same type twice";
+        memcpy(seen[n], one, len + 1);
+        if (!bar)
+            return NULL;
+        p = bar + 1;
+    }
+}
+
+int mlq_proto_gpu_types_check(const char *types, struct mlq_err *err)
+{
+    const char *why = gpu_types_problem(types);
+    return why ? mlq_err_set(err, MLQ_EINVAL, "GPU type %s", why) : 0;
+}
+
+bool mlq_proto_gpu_type_matches(const char *types, const char *type)
+{
+    if (!types)
+        return true;
+    size_t tl = type ? strlen(type) : 0;
+    if (tl == 0)
+        return false;
+    for (const char *p = types;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == tl && memcmp(p, type, len) == 0)
+            return true;
+        if (!bar)
+            return false;
+        p = bar + 1;
+    }
+}
+
 int mlq_protospec_read_labels(const struct mlq_mpk_map *m, const char *key, char ***out,
                               uint32_t *n)
 {
@@ -394,6 +458,28 @@ static int check_limits(const struct mlq_jobspec *s, struct mlq_err *err)
     return 0;
 }
 
+/* A share of one GPU (gpu_frac, gpu_mem) excludes whole GPUs and gangs:
+ * each node part of a gang would book a share on a different worker, a
+ * meaning nobody asked for. */
+static int check_share(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    if (s->gpu_frac < 0 || s->gpu_frac > MLQ_GPU_SHARE_MAX)
+        return mlq_err_set(
+            err, MLQ_EINVAL,
+            "spec: gpu_frac must be between 0 and " STR(MLQ_GPU_SHARE_MAX) " hundredths of a GPU");
+    if (s->gpu_mem < 0 || s->gpu_mem > MLQ_MAX_MEM)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: gpu_mem must be between 0 and 1 PiB");
+    bool share = s->gpu_frac > 0 || s->gpu_mem > 0;
+    if (share && s->gpus > 0)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "spec: a share of a GPU (gpu_frac, gpu_mem) cannot be combined "
+                           "with whole GPUs");
+    if (share && s->nodes > 0)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "spec: a gang (nodes) cannot use a share of a GPU; ask for whole GPUs");
+    return 0;
+}
+
 /* Priority, pool, required labels, GPU type (all optional). */
 static int check_placement(const struct mlq_jobspec *s, struct mlq_err *err)
 {
@@ -410,11 +496,11 @@ static int check_placement(const struct mlq_jobspec *s, struct mlq_err *err)
     for (uint32_t i = 0; i < s->nrequire; i++)
         if ((why = label_problem(s->require[i])))
             return mlq_err_set(err, MLQ_EINVAL, "spec: require[%u] %s", i, why);
-    if (s->gpu_type && (why = gpu_type_problem(s->gpu_type)))
+    if (s->gpu_type && (why = gpu_types_problem(s->gpu_type)))
         return mlq_err_set(err, MLQ_EINVAL, "spec: gpu_type %s", why);
-    if (s->gpu_type && s->gpus < 1)
+    if (s->gpu_type && s->gpus < 1 && s->gpu_frac < 1 && s->gpu_mem < 1)
         return mlq_err_set(err, MLQ_EINVAL, "spec: a GPU type needs at least one GPU");
-    return 0;
+    return check_share(s, err);
 }
 
 bool mlq_proto_dep_target_ok(const char *t)
@@ -585,6 +671,8 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
     dst->cpus_m = src->cpus_m;
     dst->mem = src->mem;
     dst->gpus = src->gpus;
+    dst->gpu_frac = src->gpu_frac;
+    dst->gpu_mem = src->gpu_mem;
     dst->retries = src->retries;
     dst->retry_backoff_ms = src->retry_backoff_ms;
     dst->time_limit_ms = src->time_limit_ms;

@@ -172,6 +172,57 @@ int mlq_res_parse_gpus(const char *s, int32_t *out, struct mlq_err *err)
     return 0;
 }
 
+int mlq_res_parse_gpu_amount(const char *s, int32_t *gpus, int32_t *frac, struct mlq_err *err)
+{
+    char q[64];
+    struct res_num n;
+    const char *end = s ? res_scan(s, &n) : NULL;
+    if (end && *end == '\0' && n.decimals == 0)
+        return mlq_res_parse_gpus(s, gpus, err) < 0 ? MLQ_EINVAL : (*frac = 0, 0);
+    if (!end || *end)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "invalid GPU count \"%s\": expected a whole number of GPUs or a "
+                           "share of one GPU such as 0.25",
+                           s ? res_show(s, q, sizeof q) : "");
+    if (n.whole != 0 || n.overflow || n.thousandth == 0)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "invalid GPU share \"%s\": a share must be more than 0 and less "
+                           "than 1 (whole GPUs are whole numbers)",
+                           res_show(s, q, sizeof q));
+    if (n.decimals > 2)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "invalid GPU share \"%s\": at most two decimals (0.01 of a GPU)",
+                           res_show(s, q, sizeof q));
+    *gpus = 0;
+    *frac = (int32_t)(n.thousandth / 10);
+    return 0;
+}
+
+char *mlq_res_fmt_gpu_share(int32_t hundredths, char *buf, size_t len)
+{
+    if (len == 0)
+        return buf;
+    if (hundredths <= 0 || hundredths >= 100)
+        snprintf(buf, len, "%d", hundredths <= 0 ? 0 : hundredths / 100);
+    else if (hundredths % 10 == 0)
+        snprintf(buf, len, "0.%d", hundredths / 10);
+    else
+        snprintf(buf, len, "0.%02d", hundredths);
+    return buf;
+}
+
+char *mlq_res_fmt_gpu_request(int32_t gpus, int32_t frac, const char *type, char *buf, size_t len)
+{
+    char amount[16];
+    if (frac > 0)
+        mlq_res_fmt_gpu_share(frac, amount, sizeof amount);
+    else
+        snprintf(amount, sizeof amount, "%d", gpus);
+    if (len > 0)
+        snprintf(buf, len, "%s%s%s", type ? type : "", type ? ":" : "", amount);
+    return buf;
+}
+
 /* Milliseconds per unit for a duration suffix; a bare number is seconds.
  * Returns 0 for an unknown suffix. Case matters: "M" could mean months. */
 static int64_t res_dur_mult(const char *sfx)

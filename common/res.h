@@ -20,6 +20,10 @@ int mlq_res_parse_cpus(const char *s, int64_t *out_m, struct mlq_err *err);
 int mlq_res_parse_mem(const char *s, int64_t *out, struct mlq_err *err);
 /* "0".."MLQ_MAX_GPUS" -> count. */
 int mlq_res_parse_gpus(const char *s, int32_t *out, struct mlq_err *err);
+/* "2" -> 2 whole GPUs (*frac 0); "0.25" -> a share of one GPU in
+ * hundredths (*frac 25, *gpus 0): more than 0, less than 1, at most two
+ * decimals. "0" is no GPU (both 0). */
+int mlq_res_parse_gpu_amount(const char *s, int32_t *gpus, int32_t *frac, struct mlq_err *err);
 /* "30s", "5m", "2h", "1d", "250ms", "45" (seconds) -> ms, > 0, <= 365 days. */
 int mlq_res_parse_duration(const char *s, int64_t *out_ms, struct mlq_err *err);
 
@@ -27,5 +31,9 @@ int mlq_res_parse_duration(const char *s, int64_t *out_ms, struct mlq_err *err);
 char *mlq_res_fmt_cpus(int64_t cpus_m, char *buf, size_t len); /* "0.5", "2" */
 char *mlq_res_fmt_mem(int64_t bytes, char *buf, size_t len);   /* "512M", "1.5G" */
 char *mlq_res_fmt_duration(int64_t ms, char *buf, size_t len); /* "1h02m", "3.2s" */
+/* Hundredths of a GPU: 25 -> "0.25", 50 -> "0.5"; 0 -> "0". */
+char *mlq_res_fmt_gpu_share(int32_t hundredths, char *buf, size_t len);
+/* A GPU request as `--gpus` takes it: "2", "0.25", "h100:0.5", "a100|h100:2". */
+char *mlq_res_fmt_gpu_request(int32_t gpus, int32_t frac, const char *type, char *buf, size_t len);
 
 #endif

@@ -6,6 +6,8 @@
 
 int32_t mlq_mix_request_h(const struct mlq_request *r)
 {
+    if (mlq_place_is_share(r)) /* a share asked by GPU memory alone counts as the least share */
+        return r->gpu_frac > 0 ? r->gpu_frac : 1;
     return r->gpus > 0 ? r->gpus * 100 : 0;
 }
 
@@ -78,22 +80,18 @@ size_t mlq_mix_typical(const struct mlq_mix *m, struct mlq_mix_entry *out)
     return k;
 }
 
-/* One place that says how much of GPU i is free (hundredths). */
-static int32_t gpu_free_h(const struct mlq_worker *w, int i)
-{
-    return (w->gpu_used >> i) & 1 ? 0 : 100;
-}
-
 void mlq_mix_view(const struct mlq_worker *w, struct mlq_wview *v)
 {
     v->cpus_free = w->cpus_m > w->cpus_used_m ? w->cpus_m - w->cpus_used_m : 0;
     v->mem_free = w->mem > w->mem_used ? w->mem - w->mem_used : 0;
     v->n = 0;
-    for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS; i++) {
-        if (!mlq_worker_gpu_offered(w, i))
+    int32_t shares[MLQ_MAX_GPUS];
+    int n = mlq_place_gpu_free_shares(w, shares);
+    for (int i = 0; i < n && i < MLQ_MAX_GPUS; i++) {
+        if (shares[i] < 0) /* not offered */
             continue;
         v->idx[v->n] = i;
-        v->free_h[v->n] = gpu_free_h(w, i);
+        v->free_h[v->n] = shares[i];
         v->type[v->n++] = mlq_worker_gpu_type(w, i);
     }
 }

@@ -212,8 +212,7 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, job->gpu_mask);
-    if (w && linger &&
-        mlq_leftover_keep(w, job->att->id, job->row.id, r.cpus_m, r.mem, job->gpu_mask) < 0)
+    if (w && linger && mlq_leftover_keep(w, job->att->id, job->row.id, &r, job->gpu_mask) < 0)
         mlq_warn("out of memory: the resources of attempt %.8s are free again at once",
                  job->att->id);
     const struct mlq_jobspec *sp = &job->row.spec;

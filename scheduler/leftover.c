@@ -12,6 +12,8 @@ struct leftover {
     char job_id[MLQ_ID_LEN + 1];
     int64_t cpus_m, mem;
     uint64_t gpu_mask;
+    int32_t gpu_frac; /* a share's request, to unbook it exactly */
+    int64_t gpu_mem;
 };
 
 struct mlq_leftovers {
@@ -20,7 +22,7 @@ struct mlq_leftovers {
 };
 
 int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, const char *job_id,
-                      int64_t cpus_m, int64_t mem, uint64_t gpu_mask)
+                      const struct mlq_request *r, uint64_t gpu_mask)
 {
     if (!w->leftovers && !(w->leftovers = calloc(1, sizeof *w->leftovers)))
         return MLQ_ENOMEM;
@@ -37,12 +39,14 @@ int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, const char *
     memset(e, 0, sizeof *e);
     strncpy(e->attempt_id, attempt_id, MLQ_ID_LEN);
     strncpy(e->job_id, job_id, MLQ_ID_LEN);
-    e->cpus_m = cpus_m;
-    e->mem = mem;
+    e->cpus_m = r->cpus_m;
+    e->mem = r->mem;
     e->gpu_mask = gpu_mask;
-    w->cpus_used_m += cpus_m;
-    w->mem_used += mem;
-    w->gpu_used |= gpu_mask;
+    e->gpu_frac = r->gpu_frac;
+    e->gpu_mem = r->gpu_mem;
+    w->cpus_used_m += r->cpus_m;
+    w->mem_used += r->mem;
+    mlq_place_book_gpus(w, r, gpu_mask);
     return 0;
 }
 
@@ -54,7 +58,8 @@ static void drop(struct mlq_worker *w, size_t i)
     /* Clamped at zero: totals may have changed when the worker re-registered. */
     w->cpus_used_m = w->cpus_used_m > e->cpus_m ? w->cpus_used_m - e->cpus_m : 0;
     w->mem_used = w->mem_used > e->mem ? w->mem_used - e->mem : 0;
-    w->gpu_used &= ~e->gpu_mask;
+    struct mlq_request r = {.gpu_frac = e->gpu_frac, .gpu_mem = e->gpu_mem};
+    mlq_place_unbook_gpus(w, &r, e->gpu_mask);
     l->v[i] = l->v[--l->n];
 }
 

@@ -16,14 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "placement.h"
 #include "proto.h"
 #include "workers.h"
 
-/* Books cpus_m, mem and gpu_mask on w again for attempt_id, which the
- * caller has just taken off w's running attempts. MLQ_ENOMEM: nothing
- * booked (the resources are free at once, as without this module). */
+/* Books r's CPUs and memory, and gpu_mask (whole GPUs, or r's share of
+ * that GPU), on w again for attempt_id, which the caller has just taken
+ * off w's running attempts. MLQ_ENOMEM: nothing booked (the resources are
+ * free at once, as without this module). */
 int mlq_leftover_keep(struct mlq_worker *w, const char *attempt_id, const char *job_id,
-                      int64_t cpus_m, int64_t mem, uint64_t gpu_mask);
+                      const struct mlq_request *r, uint64_t gpu_mask);
 /* Frees the booking of attempt_id on w; false when it had none. */
 bool mlq_leftover_release(struct mlq_worker *w, const char *attempt_id);
 /* After a register: frees every booking the worker no longer holds (held:

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "gpushare.h"
 
 static const char *const names[] = {"best-fit", "pack", "spread"};
 
@@ -35,36 +36,66 @@ static int spread_compare(const struct mlq_worker *a, const struct mlq_worker *b
     return (ma < mb) - (ma > mb);
 }
 
-/* Pack: takes r's GPUs from v one at a time, each time the one whose loss
- * leaves v least fragmented for mix; fills mask (worker indices). GPUs that
- * look the same (type and free share) are tried once. */
-static int pack_gpus(struct mlq_wview *v, const struct mlq_request *r,
+/* Whole GPUs of v free and of type t. */
+static int32_t free_of_type(const struct mlq_wview *v, const char *t)
+{
+    int32_t n = 0;
+    for (int k = 0; k < v->n; k++)
+        n += v->free_h[k] == 100 && strcmp(v->type[k], t) == 0;
+    return n;
+}
+
+/* Hundredths r would take of GPU k of v (on worker w), or -1 when it cannot
+ * go there. A job's whole GPUs are all of one type: once one is taken
+ * (type), only that type; before, only a type with enough free. */
+static int32_t take_of(const struct mlq_worker *w, const struct mlq_wview *v, int k,
+                       const struct mlq_request *r, const char *type)
+{
+    if (mlq_place_is_share(r))
+        return mlq_place_share_fits_gpu(w, r, v->idx[k])
+                   ? mlq_gpushare_need(r->gpu_frac, r->gpu_mem, mlq_worker_gpu_mem(w, v->idx[k]))
+                   : -1;
+    if (v->free_h[k] != 100 || !mlq_mix_type_ok(r->gpu_type, v->type[k]))
+        return -1;
+    if (type ? strcmp(type, v->type[k]) != 0 : free_of_type(v, v->type[k]) < r->gpus)
+        return -1;
+    return 100;
+}
+
+/* Pack: takes r's GPUs (or its share) from v one at a time, each time the
+ * one whose loss leaves v least fragmented for mix; fills mask (worker
+ * indices). GPUs that look the same (type and free share) are tried once. */
+static int pack_gpus(const struct mlq_worker *w, struct mlq_wview *v, const struct mlq_request *r,
                      const struct mlq_mix_entry *mix, size_t n, uint64_t *mask)
 {
     *mask = 0;
-    for (int32_t got = 0; got < r->gpus; got++) {
+    const char *type = NULL;
+    int32_t want = mlq_place_is_share(r) ? 1 : r->gpus;
+    for (int32_t got = 0; got < want; got++) {
         int best = -1;
+        int32_t best_take = 0;
         double best_f = 0;
         for (int k = 0; k < v->n; k++) {
-            if (v->free_h[k] != 100 || !mlq_mix_type_ok(r->gpu_type, v->type[k]))
-                continue;
+            int32_t take = take_of(w, v, k, r, type);
             bool seen = false;
-            for (int j = 0; j < k && !seen; j++)
-                seen = v->free_h[j] == 100 && strcmp(v->type[j], v->type[k]) == 0 &&
-                       mlq_mix_type_ok(r->gpu_type, v->type[j]);
-            if (seen)
+            for (int j = 0; j < k && !seen && take >= 0; j++)
+                seen = v->free_h[j] == v->free_h[k] && strcmp(v->type[j], v->type[k]) == 0 &&
+                       take_of(w, v, j, r, type) == take;
+            if (take < 0 || seen)
                 continue;
-            v->free_h[k] = 0;
+            v->free_h[k] -= take;
             double f = mlq_mix_frag(v, mix, n);
-            v->free_h[k] = 100;
+            v->free_h[k] += take;
             if (best < 0 || f < best_f) {
                 best = k;
                 best_f = f;
+                best_take = take;
             }
         }
         if (best < 0)
             return MLQ_EINVAL;
-        v->free_h[best] = 0;
+        v->free_h[best] -= best_take;
+        type = v->type[best];
         *mask |= 1ULL << v->idx[best];
     }
     return 0;
@@ -80,7 +111,7 @@ static double pack_delta(const struct mlq_worker *w, const struct mlq_request *r
     double before = mlq_mix_frag(&v, mix, n);
     v.cpus_free -= r->cpus_m;
     v.mem_free -= r->mem;
-    if (pack_gpus(&v, r, mix, n, &mask) < 0)
+    if (pack_gpus(w, &v, r, mix, n, &mask) < 0)
         return 1e300;
     return mlq_mix_frag(&v, mix, n) - before;
 }
@@ -128,10 +159,10 @@ int mlq_pp_pick_gpus(const struct mlq_placer *p, const struct mlq_worker *w,
     struct mlq_mix_entry mix[MLQ_MIX_MAX];
     size_t n = p->policy == MLQ_PLACE_PACK ? mlq_mix_typical(&p->mix, mix) : 0;
     if (n == 0)
-        return mlq_place_pick_gpus(w, r->gpus, r->gpu_type, mask);
+        return mlq_place_pick(w, r, mask);
     struct mlq_wview v;
     mlq_mix_view(w, &v);
     v.cpus_free -= r->cpus_m;
     v.mem_free -= r->mem;
-    return pack_gpus(&v, r, mix, n, mask);
+    return pack_gpus(w, &v, r, mix, n, mask);
 }

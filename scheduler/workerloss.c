@@ -113,7 +113,7 @@ static void book_leftover(struct mlq_ctx *c, struct mlq_worker *w, const char *a
     if ((job || stored) && strcmp(a.worker, w->name) == 0 &&
         mlq_place_gpus_parse(a.gpu_ids, &mask) == 0) {
         struct mlq_request r = mlq_place_request(job ? &job->row.spec : &row.spec);
-        if (mlq_leftover_keep(w, attempt_id, a.job_id, r.cpus_m, r.mem, mask) < 0)
+        if (mlq_leftover_keep(w, attempt_id, a.job_id, &r, mask) < 0)
             mlq_warn("out of memory: attempt %.8s not booked", attempt_id);
     }
     if (stored)

@@ -41,6 +41,7 @@ void mlq_workers_destroy(struct mlq_workers **ws)
         mlq_leftover_free(w);
         free(w->gstat);
         free(w->rdv_used);
+        mlq_gpushare_clear(&w->gshare);
     }
     free((*ws)->items);
     free(*ws);
@@ -127,6 +128,9 @@ int mlq_workers_describe(struct mlq_worker *w, const char *pool, char *const *la
     w->rep_nlabels = nlabels;
     w->gpu_list = g;
     w->ngpu_list = ngpus;
+    int64_t mems[MLQ_MAX_GPUS];
+    mlq_worker_gpu_mems(w, mems);
+    mlq_gpushare_retotal(&w->gshare, mems); /* what a share of memory takes may change */
     snprintf(w->rep_pool, sizeof w->rep_pool, "%s", pool && pool[0] ? pool : "default");
     return mlq_workers_apply_desc(w, err);
 }
@@ -181,7 +185,7 @@ static uint64_t withheld_for(const struct mlq_worker *w, int32_t n, const char *
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS && kept < n; i++) {
             uint64_t bit = 1ULL << i;
-            bool used = (w->gpu_used & bit) != 0;
+            bool used = mlq_worker_gpu_busy(w, i);
             if ((mine & bit) && !(keep & bit) && used == (pass == 0)) {
                 keep |= bit;
                 kept++;
@@ -227,6 +231,29 @@ const char *mlq_worker_gpu_type(const struct mlq_worker *w, int i)
         if (w->gpu_list[k].index == i)
             return w->gpu_list[k].type ? w->gpu_list[k].type : "";
     return "";
+}
+
+int64_t mlq_worker_gpu_mem(const struct mlq_worker *w, int i)
+{
+    for (uint32_t k = 0; k < w->ngpu_list; k++)
+        if (w->gpu_list[k].index == i)
+            return w->gpu_list[k].mem > 0 ? w->gpu_list[k].mem : 0;
+    return 0;
+}
+
+void mlq_worker_gpu_mems(const struct mlq_worker *w, int64_t out[MLQ_MAX_GPUS])
+{
+    memset(out, 0, MLQ_MAX_GPUS * sizeof *out);
+    for (uint32_t k = 0; k < w->ngpu_list; k++) {
+        int i = w->gpu_list[k].index;
+        if (i >= 0 && i < MLQ_MAX_GPUS && w->gpu_list[k].mem > 0)
+            out[i] = w->gpu_list[k].mem;
+    }
+}
+
+bool mlq_worker_gpu_busy(const struct mlq_worker *w, int i)
+{
+    return i >= 0 && i < MLQ_MAX_GPUS && (((w->gpu_used >> i) & 1) || w->gshare.n[i] > 0);
 }
 
 struct mlq_worker *mlq_workers_by_peer(struct mlq_workers *ws, const struct mlq_peer *peer)

@@ -12,6 +12,7 @@
 
 #include "bounds.h"
 #include "err.h"
+#include "gpushare.h"
 #include "proto.h"
 #include "transport.h"
 
@@ -56,15 +57,18 @@ struct mlq_worker {
     int64_t rep_cpus_m, rep_mem;
     struct mlq_worker_override *ov; /* NULL: none (owned by the registry) */
     int64_t cpus_used_m, mem_used;
-    uint64_t gpu_used; /* bit i set: GPU i is held by an attempt */
-    int32_t running;   /* live attempts placed here */
-    bool draining;     /* the worker itself is draining (--drain-and-exit) */
-    bool drained;      /* an admin drained it (`mlq drain`), persisted */
-    bool goodbye;      /* DOWN after a goodbye with live attempts: they stay
-                          under their shims until one lease after its last
-                          word (last_seen_mono), then they are lost */
-    bool forgotten;    /* removed by `mlq admin worker rm`: not listed, until
-                          it registers again */
+    uint64_t gpu_used; /* bit i set: GPU i is held whole by an attempt */
+    /* Shares of GPUs booked by attempts that asked for a share of one GPU
+     * (placement.h keeps them apart from gpu_used). */
+    struct mlq_gpushare gshare;
+    int32_t running; /* live attempts placed here */
+    bool draining;   /* the worker itself is draining (--drain-and-exit) */
+    bool drained;    /* an admin drained it (`mlq drain`), persisted */
+    bool goodbye;    /* DOWN after a goodbye with live attempts: they stay
+                        under their shims until one lease after its last
+                        word (last_seen_mono), then they are lost */
+    bool forgotten;  /* removed by `mlq admin worker rm`: not listed, until
+                        it registers again */
     char drain_reason[256];
     /* Health (health.h): refusals in a row since its last start. */
     int32_t refusals;
@@ -135,6 +139,12 @@ bool mlq_worker_gpu_offered(const struct mlq_worker *w, int i);
 bool mlq_worker_has_label(const struct mlq_worker *w, const char *kv);
 /* Type of GPU index i ("" when the worker did not say). */
 const char *mlq_worker_gpu_type(const struct mlq_worker *w, int i);
+/* Memory of GPU index i in bytes (0 when the worker did not say). */
+int64_t mlq_worker_gpu_mem(const struct mlq_worker *w, int i);
+/* The same for every index (0 beyond the worker's GPUs). */
+void mlq_worker_gpu_mems(const struct mlq_worker *w, int64_t out[MLQ_MAX_GPUS]);
+/* GPU i is held whole or has a share booked. */
+bool mlq_worker_gpu_busy(const struct mlq_worker *w, int i);
 size_t mlq_workers_count(const struct mlq_workers *ws);
 /* Position of w in the registry; stable, as workers are never removed (a
  * forgotten one is only hidden). */

@@ -105,6 +105,8 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_str_same(a->pool, b->pool);
     assert_strv_same(a->require, a->nrequire, b->require, b->nrequire);
     assert_str_same(a->gpu_type, b->gpu_type);
+    assert_int_equal(a->gpu_frac, b->gpu_frac);
+    assert_int_equal(a->gpu_mem, b->gpu_mem);
     assert_deps_eq(a->deps, a->ndeps, b->deps, b->ndeps);
     assert_str_same(a->array, b->array);
     assert_int_equal(a->max_running, b->max_running);

@@ -50,6 +50,8 @@ void fill_spec(struct mlq_jobspec *s)
     s->require = spec_require;
     s->nrequire = N(spec_require);
     s->gpu_type = "h100";
+    s->gpu_frac = 0; /* whole GPUs: no share */
+    s->gpu_mem = 0;
     strcpy(spec_deps[2].target, ID2);
     s->deps = spec_deps;
     s->ndeps = N(spec_deps);

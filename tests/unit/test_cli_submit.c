@@ -95,6 +95,51 @@ static void test_resources_and_name(void **state)
     mlq_proto_jobspec_free(&spec);
 }
 
+/* --gpus shares and type alternatives, --gpu-mem. */
+static void test_gpu_shares(void **state)
+{
+    (void)state;
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err;
+    assert_int_equal(parse(&spec, &opts, &err, "--gpus", "0.25", "true", NULL), 0);
+    assert_int_equal(spec.gpus, 0);
+    assert_int_equal(spec.gpu_frac, 25);
+    assert_null(spec.gpu_type);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--gpus", "A100|H100:2", "true", NULL), 0);
+    assert_int_equal(spec.gpus, 2);
+    assert_int_equal(spec.gpu_frac, 0);
+    assert_string_equal(spec.gpu_type, "a100|h100");
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(
+        parse(&spec, &opts, &err, "--gpus", "h100:0.5", "--gpu-mem", "10G", "true", NULL), 0);
+    assert_int_equal(spec.gpu_frac, 50);
+    assert_int_equal(spec.gpu_mem, 10 * 1024 * MIB);
+    assert_string_equal(spec.gpu_type, "h100");
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--gpu-mem", "8G", "true", NULL), 0);
+    assert_int_equal(spec.gpus, 0);
+    assert_int_equal(spec.gpu_frac, 0);
+    assert_int_equal(spec.gpu_mem, 8 * 1024 * MIB);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--gpus", "0", "true", NULL), 0);
+    assert_int_equal(spec.gpus, 0);
+    assert_int_equal(spec.gpu_frac, 0);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--gpus", "1.5", "true", NULL), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "1.5"));
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--nodes", "2", "--gpus", "0.5", "true", NULL),
+                     MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "--nodes cannot be combined with a share"));
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(parse(&spec, &opts, &err, "--gpus", "2", "--gpu-mem", "1G", "true", NULL),
+                     MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "--gpu-mem asks for a share of one GPU"));
+    mlq_proto_jobspec_free(&spec);
+}
+
 static void test_fractional_cpus(void **state)
 {
     (void)state;
@@ -190,6 +235,14 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
     {"negative gpus", {"--gpus", "-1", "--", "true"}, MLQ_EINVAL},
     {"too many gpus", {"--gpus", "65", "true"}, MLQ_EINVAL},
+    {"share above one", {"--gpus", "1.5", "true"}, MLQ_EINVAL},
+    {"share too small", {"--gpus", "0.001", "true"}, MLQ_EINVAL},
+    {"share three decimals", {"--gpus", "0.255", "true"}, MLQ_EINVAL},
+    {"typed zero share", {"--gpus", "h100:0", "true"}, MLQ_EINVAL},
+    {"empty type alternative", {"--gpus", "a100|:1", "true"}, MLQ_EINVAL},
+    {"repeated type alternative", {"--gpus", "a100|a100:1", "true"}, MLQ_EINVAL},
+    {"bad gpu mem", {"--gpu-mem", "0", "true"}, MLQ_EINVAL},
+    {"gpu mem suffix", {"--gpu-mem", "5Q", "true"}, MLQ_EINVAL},
     {"bad mem suffix", {"--mem", "5Q", "true"}, MLQ_EINVAL},
     {"zero mem", {"--mem", "0", "true"}, MLQ_EINVAL},
     {"zero cpus", {"--cpus", "0", "true"}, MLQ_EINVAL},
@@ -540,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_resources_and_name),
         cmocka_unit_test(test_fractional_cpus),
+        cmocka_unit_test(test_gpu_shares),
         cmocka_unit_test(test_repeated_env),
         cmocka_unit_test(test_command_options_preserved),
         cmocka_unit_test(test_workdir_made_absolute),

@@ -115,7 +115,7 @@ static void test_reject_placement_spec(void **state)
     m.u.submit.spec.gpu_type = "H100";
     expect_msg_reject(&m, "spec: gpu_type may hold only a-z 0-9 _ -");
     m.u.submit.spec.gpu_type = "abcdefghijabcdefghijabcdefghijabc"; /* 33 */
-    expect_msg_reject(&m, "'gpu_type' is longer than 32 bytes");
+    expect_msg_reject(&m, "spec: gpu_type has an alternative longer than 32 bytes");
     m.u.submit.spec.gpu_type = "a100";
     m.u.submit.spec.gpus = 0;
     expect_msg_reject(&m, "a GPU type needs at least one GPU");
@@ -244,6 +244,73 @@ static void test_jobspec_check(void **state)
     test_jobspec_check_limits();
 }
 
+/* GPU shares and type alternatives: round trip through the blob, and the
+ * rules the decoder and the CLI share. */
+static void test_jobspec_share(void **state)
+{
+    (void)state;
+    struct mlq_jobspec s, u;
+    struct mlq_err err = {0};
+    char *buf;
+    size_t len;
+    fill_spec(&s);
+    s.gpus = 0;
+    s.gpu_frac = 25;
+    s.gpu_mem = 10LL << 30;
+    s.gpu_type = "a100|h100";
+    assert_int_equal(mlq_proto_jobspec_check(&s, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_pack(&s, &buf, &len, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_unpack(buf, len, &u, &err), 0);
+    assert_spec_eq(&s, &u);
+    assert_int_equal(u.gpu_frac, 25);
+    assert_int_equal(u.gpu_mem, 10LL << 30);
+    assert_string_equal(u.gpu_type, "a100|h100");
+    mlq_proto_jobspec_free(&u);
+    free(buf);
+
+    s.gpu_frac = 100;
+    expect_spec_bad(&s, "gpu_frac must be between 0 and 99");
+    s.gpu_frac = 25;
+    s.gpus = 1;
+    expect_spec_bad(&s, "cannot be combined with whole GPUs");
+    s.gpus = 0;
+    s.nodes = 2;
+    expect_spec_bad(&s, "a gang (nodes) cannot use a share");
+    s.nodes = 0;
+    s.gpu_frac = 0;
+    assert_int_equal(mlq_proto_jobspec_check(&s, &err), 0); /* gpu_mem alone is a share */
+    s.gpu_frac = 50;
+    s.gpu_mem = -1;
+    expect_spec_bad(&s, "gpu_mem");
+    s.gpu_mem = 0;
+    s.gpu_frac = 0;
+    expect_spec_bad(&s, "a GPU type needs at least one GPU");
+    s.gpu_frac = 50;
+    const char *bad_types[] = {"a100|",     "|a100",     "a100||h100",
+                               "a100|a100", "A100|h100", "a|b|c|d|e|f|g|h|i"};
+    for (size_t i = 0; i < sizeof bad_types / sizeof *bad_types; i++) {
+        s.gpu_type = (char *)bad_types[i];
+        expect_spec_bad(&s, "spec: gpu_type");
+    }
+    s.gpu_type = "a|b|c|d|e|f|g|h";
+    assert_int_equal(mlq_proto_jobspec_check(&s, &err), 0);
+    assert_true(mlq_proto_gpu_type_matches("a100|h100", "h100"));
+    assert_true(mlq_proto_gpu_type_matches("a100|h100", "a100"));
+    assert_false(mlq_proto_gpu_type_matches("a100|h100", "a10"));
+    assert_false(mlq_proto_gpu_type_matches("a100|h100", "h1000"));
+    assert_false(mlq_proto_gpu_type_matches("a100", ""));
+    assert_true(mlq_proto_gpu_type_matches(NULL, ""));
+
+    /* an old blob without the keys reads as no share */
+    fill_spec(&s);
+    assert_int_equal(mlq_proto_jobspec_pack(&s, &buf, &len, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_unpack(buf, len, &u, &err), 0);
+    assert_int_equal(u.gpu_frac, 0);
+    assert_int_equal(u.gpu_mem, 0);
+    mlq_proto_jobspec_free(&u);
+    free(buf);
+}
+
 static void test_jobspec_copy_pack(void **state)
 {
     (void)state;
@@ -350,9 +417,10 @@ static void test_placement_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reject_spec),       cmocka_unit_test(test_jobspec_check),
-        cmocka_unit_test(test_jobspec_copy_pack), cmocka_unit_test(test_reject_retry_fields),
-        cmocka_unit_test(test_placement_checks),  cmocka_unit_test(test_reject_placement_spec),
+        cmocka_unit_test(test_reject_spec),           cmocka_unit_test(test_jobspec_check),
+        cmocka_unit_test(test_jobspec_copy_pack),     cmocka_unit_test(test_reject_retry_fields),
+        cmocka_unit_test(test_placement_checks),      cmocka_unit_test(test_jobspec_share),
+        cmocka_unit_test(test_reject_placement_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

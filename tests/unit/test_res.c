@@ -169,6 +169,58 @@ static void test_gpus(void **state)
     assert_string_equal(err.msg, "invalid GPU count \"-1\": must be a whole number from 0 to 64");
 }
 
+/* --gpus amounts: whole numbers are whole GPUs, 0 < f < 1 with at most two
+ * decimals a share in hundredths; everything else is refused untouched. */
+static void test_gpu_amount(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int32_t gpus, frac;
+    } good[] = {{"0", 0, 0},    {"2", 2, 0},     {"64", 64, 0},  {"0.25", 0, 25},
+                {"0.5", 0, 50}, {"0.50", 0, 50}, {"0.01", 0, 1}, {"0.99", 0, 99}};
+    for (size_t i = 0; i < N(good); i++) {
+        int32_t g = -1, f = -1;
+        struct mlq_err err = {0};
+        assert_int_equal(mlq_res_parse_gpu_amount(good[i].in, &g, &f, &err), 0);
+        assert_int_equal(g, good[i].gpus);
+        assert_int_equal(f, good[i].frac);
+    }
+    static const struct {
+        const char *in, *msg;
+    } bad[] = {
+        {"1.5", "invalid GPU share \"1.5\": a share must be more than 0 and less than 1"},
+        {"1.0", "a share must be more than 0 and less than 1"},
+        {"0.0", "a share must be more than 0 and less than 1"},
+        {"0.001", "invalid GPU share \"0.001\": at most two decimals"},
+        {"0.255", "invalid GPU share \"0.255\": at most two decimals"},
+        {"0.500", "at most two decimals"},
+        {".5", "expected a whole number of GPUs or a share"},
+        {"0.", "expected a whole number of GPUs or a share"},
+        {"-0.5", "expected a whole number of GPUs or a share"},
+        {"0.5x", "expected a whole number of GPUs or a share"},
+        {"", "expected a whole number of GPUs or a share"},
+        {"65", "must be a whole number from 0 to 64"},
+    };
+    for (size_t i = 0; i < N(bad); i++) {
+        int32_t g = 77, f = 77;
+        struct mlq_err err = {0};
+        assert_int_equal(mlq_res_parse_gpu_amount(bad[i].in, &g, &f, &err), MLQ_EINVAL);
+        assert_int_equal(g, 77);
+        assert_int_equal(f, 77);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("'%s': \"%s\", wanted \"%s\"", bad[i].in, err.msg, bad[i].msg);
+    }
+    char buf[64];
+    assert_string_equal(mlq_res_fmt_gpu_share(25, buf, sizeof buf), "0.25");
+    assert_string_equal(mlq_res_fmt_gpu_share(50, buf, sizeof buf), "0.5");
+    assert_string_equal(mlq_res_fmt_gpu_share(5, buf, sizeof buf), "0.05");
+    assert_string_equal(mlq_res_fmt_gpu_request(0, 25, NULL, buf, sizeof buf), "0.25");
+    assert_string_equal(mlq_res_fmt_gpu_request(2, 0, "a100|h100", buf, sizeof buf), "a100|h100:2");
+    assert_string_equal(mlq_res_fmt_gpu_request(0, 50, "h100", buf, sizeof buf), "h100:0.5");
+    assert_string_equal(mlq_res_fmt_gpu_request(1, 0, NULL, buf, sizeof buf), "1");
+}
+
 static void test_duration_good(void **state)
 {
     (void)state;
@@ -371,19 +423,13 @@ static void test_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cpus_good),
-        cmocka_unit_test(test_cpus_bad),
-        cmocka_unit_test(test_mem_good),
-        cmocka_unit_test(test_mem_bad),
-        cmocka_unit_test(test_mem_suffix_message),
-        cmocka_unit_test(test_gpus),
-        cmocka_unit_test(test_duration_good),
-        cmocka_unit_test(test_duration_bad),
-        cmocka_unit_test(test_null_and_long_input),
-        cmocka_unit_test(test_fmt_cpus),
-        cmocka_unit_test(test_fmt_mem),
-        cmocka_unit_test(test_fmt_duration),
-        cmocka_unit_test(test_fmt_small_buffer),
+        cmocka_unit_test(test_cpus_good),    cmocka_unit_test(test_gpu_amount),
+        cmocka_unit_test(test_cpus_bad),     cmocka_unit_test(test_mem_good),
+        cmocka_unit_test(test_mem_bad),      cmocka_unit_test(test_mem_suffix_message),
+        cmocka_unit_test(test_gpus),         cmocka_unit_test(test_duration_good),
+        cmocka_unit_test(test_duration_bad), cmocka_unit_test(test_null_and_long_input),
+        cmocka_unit_test(test_fmt_cpus),     cmocka_unit_test(test_fmt_mem),
+        cmocka_unit_test(test_fmt_duration), cmocka_unit_test(test_fmt_small_buffer),
         cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
