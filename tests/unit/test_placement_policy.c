@@ -11,6 +11,7 @@
 #include "err.h"
 #include "gpumix.h"
 #include "placepolicy.h"
+#include "stranded.h"
 
 #define G (1024LL * 1024 * 1024)
 
@@ -29,6 +30,13 @@ static struct mlq_worker *add(struct mlq_workers *ws, const char *name, int64_t 
 static void observe(struct mlq_placer *p, int n, int64_t cpus_m, int32_t gpus, const char *type)
 {
     struct mlq_request r = {cpus_m, G, gpus, type, NULL, NULL, 0};
+    for (int i = 0; i < n; i++)
+        mlq_mix_observe(&p->mix, &r);
+}
+
+static void observe_share(struct mlq_placer *p, int n, int32_t frac)
+{
+    struct mlq_request r = {1000, G, 0, NULL, NULL, NULL, 0, frac, 0};
     for (int i = 0; i < n; i++)
         mlq_mix_observe(&p->mix, &r);
 }
@@ -154,6 +162,57 @@ static void test_pack_picks_gpu(void **state)
     mlq_workers_destroy(&ws);
 }
 
+/* Shares: with typical half-GPU requests, a quarter goes to the free GPU
+ * (0.75 and 0.5 left, both usable) rather than filling the half-used one
+ * to a useless quarter; best-fit takes the tightest GPU. */
+static void test_pack_share_gpu(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *w = add(ws, "w", 64000, 2);
+    struct mlq_request half = {1000, G, 0, NULL, NULL, NULL, 0, 50, 0},
+                       quarter = {1000, G, 0, NULL, NULL, NULL, 0, 25, 0};
+    mlq_place_reserve(w, &half, 0x1);
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe_share(&p, 100, 50);
+    uint64_t mask = 0;
+    assert_int_equal(mlq_pp_pick_gpus(&p, w, &quarter, &mask), 0);
+    assert_int_equal(mask, 0x2);
+    p.policy = MLQ_PLACE_BEST_FIT;
+    assert_int_equal(mlq_pp_pick_gpus(&p, w, &quarter, &mask), 0);
+    assert_int_equal(mask, 0x1);
+    mlq_workers_destroy(&ws);
+}
+
+/* Stranded: a free share smaller than every typical share; free GPUs on a
+ * worker whose CPUs are gone; nothing without demand. */
+static void test_stranded(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *a = add(ws, "a", 16000, 2), *b = add(ws, "b", 16000, 2);
+    struct mlq_request big_share = {1000, G, 0, NULL, NULL, NULL, 0, 80, 0},
+                       cpus = {16000, G, 0, NULL, NULL, NULL, 0};
+    mlq_place_reserve(a, &big_share, 0x1); /* a: GPU 0 has 0.2 free, GPU 1 whole */
+    mlq_place_reserve(b, &cpus, 0);        /* b: no CPUs left, 2 GPUs free */
+    struct mlq_demand d = {0};
+    int32_t per[MLQ_MAX_GPUS];
+    assert_int_equal(mlq_stranded_worker(a, &d, per), 0);
+    struct mlq_placer p = {0};
+    observe_share(&p, 10, 50);
+    d.nmix = mlq_mix_typical(&p.mix, d.mix);
+    assert_int_equal(mlq_stranded_worker(a, &d, per), 20);
+    assert_int_equal(per[0], 20);
+    assert_int_equal(per[1], 0);
+    assert_int_equal(mlq_stranded_worker(b, &d, per), 200);
+    observe_share(&p, 10, 10); /* tenths are typical too: the 0.2 is usable */
+    d.nmix = mlq_mix_typical(&p.mix, d.mix);
+    assert_int_equal(mlq_stranded_worker(a, &d, per), 0);
+    b->drained = true; /* closed workers strand nothing */
+    assert_int_equal(mlq_stranded_worker(b, &d, per), 0);
+    mlq_workers_destroy(&ws);
+}
+
 static void test_mix(void **state)
 {
     (void)state;
@@ -183,9 +242,14 @@ static void test_mix(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),         cmocka_unit_test(test_best_fit_unchanged),
-        cmocka_unit_test(test_spread),        cmocka_unit_test(test_pack_keeps_room_for_the_mix),
-        cmocka_unit_test(test_pack_cpu_only), cmocka_unit_test(test_pack_picks_gpu),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_best_fit_unchanged),
+        cmocka_unit_test(test_spread),
+        cmocka_unit_test(test_pack_keeps_room_for_the_mix),
+        cmocka_unit_test(test_pack_cpu_only),
+        cmocka_unit_test(test_pack_picks_gpu),
+        cmocka_unit_test(test_pack_share_gpu),
+        cmocka_unit_test(test_stranded),
         cmocka_unit_test(test_mix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
