@@ -85,6 +85,7 @@ void mlq_mix_view(const struct mlq_worker *w, struct mlq_wview *v)
     v->cpus_free = w->cpus_m > w->cpus_used_m ? w->cpus_m - w->cpus_used_m : 0;
     v->mem_free = w->mem > w->mem_used ? w->mem - w->mem_used : 0;
     v->n = 0;
+    v->mix_for = NULL;
     int32_t shares[MLQ_MAX_GPUS];
     int n = mlq_place_gpu_free_shares(w, shares);
     for (int i = 0; i < n && i < MLQ_MAX_GPUS; i++) {
@@ -127,25 +128,47 @@ bool mlq_mix_gpu_usable(const struct mlq_wview *v, int k, const struct mlq_mix_e
     return v->free_h[k] == 100 && whole_free(v, d) * 100 >= d->gpu_h;
 }
 
-int64_t mlq_mix_unusable_h(const struct mlq_wview *v, const struct mlq_mix_entry *d)
+static uint64_t type_mask(const struct mlq_wview *v, const struct mlq_mix_entry *d)
 {
-    int64_t bad = 0;
-    if (!host_fits(v, d) || (d->gpu_h >= 100 && whole_free(v, d) * 100 < d->gpu_h))
-        return mlq_mix_free_h(v);
+    uint64_t m = 0;
+    for (int k = 0; k < v->n; k++)
+        if (mlq_mix_type_ok(d->type, v->type[k]))
+            m |= 1ULL << k;
+    return m;
+}
+
+/* mlq_mix_unusable_h with the GPUs of d's type given as a mask. */
+static int64_t unusable(const struct mlq_wview *v, const struct mlq_mix_entry *d, uint64_t ok)
+{
+    int64_t bad = 0, all = 0;
+    int whole = 0;
     for (int k = 0; k < v->n; k++) {
-        bool ok = mlq_mix_type_ok(d->type, v->type[k]) &&
-                  (d->gpu_h < 100 ? v->free_h[k] >= d->gpu_h : v->free_h[k] == 100);
-        if (!ok)
+        bool typed = (ok >> k) & 1;
+        whole += typed && v->free_h[k] == 100;
+        if (!typed || (d->gpu_h < 100 ? v->free_h[k] < d->gpu_h : v->free_h[k] != 100))
             bad += v->free_h[k];
+        all += v->free_h[k];
     }
+    if (!host_fits(v, d) || (d->gpu_h >= 100 && whole * 100 < d->gpu_h))
+        return all;
     return bad;
 }
 
-double mlq_mix_frag(const struct mlq_wview *v, const struct mlq_mix_entry *mix, size_t n)
+int64_t mlq_mix_unusable_h(const struct mlq_wview *v, const struct mlq_mix_entry *d)
+{
+    return unusable(v, d, type_mask(v, d));
+}
+
+double mlq_mix_frag(struct mlq_wview *v, const struct mlq_mix_entry *mix, size_t n)
 {
     double f = 0, total = 0;
-    for (size_t i = 0; i < n; i++) {
-        f += mix[i].weight * (double)mlq_mix_unusable_h(v, &mix[i]);
+    if (v->mix_for != mix) {
+        for (size_t i = 0; i < n && i < MLQ_MIX_MAX; i++)
+            v->ok[i] = type_mask(v, &mix[i]);
+        v->mix_for = mix;
+    }
+    for (size_t i = 0; i < n && i < MLQ_MIX_MAX; i++) {
+        f += mix[i].weight * (double)unusable(v, &mix[i], v->ok[i]);
         total += mix[i].weight;
     }
     return total > 0 ? f / total : 0;

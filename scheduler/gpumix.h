@@ -59,6 +59,10 @@ struct mlq_wview {
     int idx[MLQ_MAX_GPUS];          /* their indices on the worker */
     int32_t free_h[MLQ_MAX_GPUS];   /* free share, hundredths: 100 = whole GPU free */
     const char *type[MLQ_MAX_GPUS]; /* "" when unknown */
+    /* Cache of mlq_mix_frag: bit k of ok[i] says GPU k has the type entry i
+     * of mix_for wants (types do not change while a view is scored). */
+    const struct mlq_mix_entry *mix_for;
+    uint64_t ok[MLQ_MIX_MAX];
 };
 
 void mlq_mix_view(const struct mlq_worker *w, struct mlq_wview *v);
@@ -68,7 +72,7 @@ int64_t mlq_mix_free_h(const struct mlq_wview *v);
 int64_t mlq_mix_unusable_h(const struct mlq_wview *v, const struct mlq_mix_entry *d);
 /* Expected unusable capacity for a request drawn from mix (weights of the
  * n entries of mix): the fragmentation of v. */
-double mlq_mix_frag(const struct mlq_wview *v, const struct mlq_mix_entry *mix, size_t n);
+double mlq_mix_frag(struct mlq_wview *v, const struct mlq_mix_entry *mix, size_t n);
 /* True when GPU k of v (its position in v, not its index) has free
  * capacity that d could use where it is. */
 bool mlq_mix_gpu_usable(const struct mlq_wview *v, int k, const struct mlq_mix_entry *d);

@@ -64,37 +64,37 @@ static int32_t take_of(const struct mlq_worker *w, const struct mlq_wview *v, in
 
 /* Pack: takes r's GPUs (or its share) from v one at a time, each time the
  * one whose loss leaves v least fragmented for mix; fills mask (worker
- * indices). GPUs that look the same (type and free share) are tried once. */
+ * indices). GPUs that look the same (type, free share, what r takes) are
+ * tried once. */
 static int pack_gpus(const struct mlq_worker *w, struct mlq_wview *v, const struct mlq_request *r,
                      const struct mlq_mix_entry *mix, size_t n, uint64_t *mask)
 {
     *mask = 0;
     const char *type = NULL;
-    int32_t want = mlq_place_is_share(r) ? 1 : r->gpus;
+    int32_t want = mlq_place_is_share(r) ? 1 : r->gpus, take[MLQ_MAX_GPUS];
     for (int32_t got = 0; got < want; got++) {
         int best = -1;
-        int32_t best_take = 0;
         double best_f = 0;
+        for (int k = 0; k < v->n; k++)
+            take[k] = take_of(w, v, k, r, type);
         for (int k = 0; k < v->n; k++) {
-            int32_t take = take_of(w, v, k, r, type);
             bool seen = false;
-            for (int j = 0; j < k && !seen && take >= 0; j++)
-                seen = v->free_h[j] == v->free_h[k] && strcmp(v->type[j], v->type[k]) == 0 &&
-                       take_of(w, v, j, r, type) == take;
-            if (take < 0 || seen)
+            for (int j = 0; j < k && !seen && take[k] >= 0; j++)
+                seen = take[j] == take[k] && v->free_h[j] == v->free_h[k] &&
+                       strcmp(v->type[j], v->type[k]) == 0;
+            if (take[k] < 0 || seen)
                 continue;
-            v->free_h[k] -= take;
+            v->free_h[k] -= take[k];
             double f = mlq_mix_frag(v, mix, n);
-            v->free_h[k] += take;
+            v->free_h[k] += take[k];
             if (best < 0 || f < best_f) {
                 best = k;
                 best_f = f;
-                best_take = take;
             }
         }
         if (best < 0)
             return MLQ_EINVAL;
-        v->free_h[best] -= best_take;
+        v->free_h[best] -= take[best];
         type = v->type[best];
         *mask |= 1ULL << v->idx[best];
     }

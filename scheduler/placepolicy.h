@@ -9,7 +9,8 @@
  *             chosen the same way, one at a time.
  *
  * The fitness of a candidate is computed in one place (score_of) so that
- * policies can be compared on a trace replay (tests/bench/README.md). */
+ * policies can be compared on a trace replay (README.md, "Placement and
+ * fragmentation"). */
 #ifndef MLQ_PLACEPOLICY_H
 #define MLQ_PLACEPOLICY_H
 

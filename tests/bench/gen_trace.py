@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Synthetic trace for mlq-replay (tests/bench/README.md, "Trace replay").
+"""Synthetic trace for mlq-replay (README.md, "Placement and fragmentation").
 
 Writes NODES.csv (name,cpus,mem,gpus,gpu_type) and TASKS.csv
 (name,arrival_s,duration_s,cpus,mem,gpus,gpu_types): heterogeneous nodes

@@ -1,5 +1,5 @@
 /* mlq-replay: trace replay against a real mlq-scheduler with simulated
- * workers (replay.h; tests/bench/README.md, "Trace replay"). Lines of
+ * workers (replay.h; README.md, "Placement and fragmentation"). Lines of
  * `key=value` figures on stdout, notes on stderr; with several policies a
  * table comparing them at the end.
  *

@@ -1,5 +1,5 @@
 /* replay: mlq-replay, a trace replay against a real mlq-scheduler with
- * simulated workers (tests/bench/README.md, "Trace replay").
+ * simulated workers (README.md, "Placement and fragmentation").
  *
  * One run per placement policy, each on a fresh scheduler: the nodes of
  * NODES.csv register as simulated workers (bench_sim.h) and the tasks of

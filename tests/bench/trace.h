@@ -1,5 +1,5 @@
-/* trace: the CSV files of a trace replay (tests/bench/README.md, "Trace
- * replay").
+/* trace: the CSV files of a trace replay (README.md, "Placement and
+ * fragmentation").
  *
  * NODES.csv, header `name,cpus,mem,gpus,gpu_type`: one simulated worker per
  * line; cpus as `mlq submit --cpus` ("8", "0.5"), mem as `--mem` ("64G"),

@@ -5,7 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "err.h"
@@ -239,6 +242,54 @@ static void test_mix(void **state)
     assert_true(mlq_mix_type_ok("", "v100"));
 }
 
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* The cost of one decision with every worker a candidate: W workers of 8
+ * GPUs (two types, some in use), a mix of 10 typical entries. Small by
+ * default; MLQ_PLACE_BENCH=1 runs 1,000 workers and prints the time per
+ * decision of each policy (docs/architecture.md, "Placement policies"). */
+static void test_decision_cost(void **state)
+{
+    (void)state;
+    bool bench = getenv("MLQ_PLACE_BENCH") != NULL;
+    int nw = bench ? 1000 : 50, reps = bench ? 200 : 5;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_gpuinfo gi[8];
+    for (int g = 0; g < 8; g++)
+        gi[g] = (struct mlq_gpuinfo){g, NULL, NULL, g < 4 ? "a100" : "h100", 0, NULL};
+    for (int i = 0; i < nw; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "w%04d", i);
+        struct mlq_worker *w = add(ws, name, 128000, 8);
+        assert_int_equal(mlq_workers_describe(w, NULL, NULL, 0, gi, 8, NULL), 0);
+        struct mlq_request used = {1000 * (i % 7), G, i % 5, NULL, NULL, NULL, 0};
+        mlq_place_reserve(w, &used, (1ULL << (i % 5)) - 1);
+    }
+    struct mlq_placer p = {0};
+    const int32_t shapes[] = {1, 2, 4, 8, 1, 1, 2};
+    for (int i = 0; i < 7; i++)
+        observe(&p, 20, 4000 * shapes[i], shapes[i], i == 4 ? "a100" : i == 5 ? "h100" : NULL);
+    observe_share(&p, 30, 25);
+    observe_share(&p, 30, 50);
+    observe_share(&p, 10, 10);
+    struct mlq_request one = {4000, G, 1, NULL, NULL, NULL, 0};
+    for (int k = 0; k < 2; k++) {
+        p.policy = k ? MLQ_PLACE_PACK : MLQ_PLACE_BEST_FIT;
+        double t0 = now_us();
+        for (int i = 0; i < reps; i++)
+            assert_non_null(mlq_pp_choose(&p, ws, &one, NULL, NULL, NULL));
+        if (bench)
+            printf("placement decision, %d workers of 8 GPUs, %s: %.1f us\n", nw,
+                   mlq_pp_name(p.policy), (now_us() - t0) / reps);
+    }
+    mlq_workers_destroy(&ws);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_pack_share_gpu),
         cmocka_unit_test(test_stranded),
         cmocka_unit_test(test_mix),
+        cmocka_unit_test(test_decision_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
