@@ -137,15 +137,20 @@ static uint64_t type_mask(const struct mlq_wview *v, const struct mlq_mix_entry 
     return m;
 }
 
-/* mlq_mix_unusable_h with the GPUs of d's type given as a mask. */
+/* mlq_mix_unusable_h with the GPUs of d's type given as a mask. Only GPUs
+ * of d's type count: a GPU of another type is not fragmented for d, it is
+ * simply not d's (counting it would make pack steer untyped jobs onto the
+ * types typed requests do not want, until the rarer requests for those
+ * types find none left). */
 static int64_t unusable(const struct mlq_wview *v, const struct mlq_mix_entry *d, uint64_t ok)
 {
     int64_t bad = 0, all = 0;
     int whole = 0;
     for (int k = 0; k < v->n; k++) {
-        bool typed = (ok >> k) & 1;
-        whole += typed && v->free_h[k] == 100;
-        if (!typed || (d->gpu_h < 100 ? v->free_h[k] < d->gpu_h : v->free_h[k] != 100))
+        if (!((ok >> k) & 1))
+            continue;
+        whole += v->free_h[k] == 100;
+        if (d->gpu_h < 100 ? v->free_h[k] < d->gpu_h : v->free_h[k] != 100)
             bad += v->free_h[k];
         all += v->free_h[k];
     }

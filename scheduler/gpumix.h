@@ -5,7 +5,8 @@
  * entry per (GPU amount, GPU type) with the mean CPUs and memory asked with
  * it. A worker's fragmentation for the mix is the expected amount of its
  * free GPU capacity that a request drawn from the mix could not use where
- * it is (the idea of "Beware of Fragmentation", ATC'23). Pure functions, no
+ * it is (the idea of "Beware of Fragmentation", ATC'23), GPUs of types it
+ * does not want aside. Pure functions, no
  * I/O; the scheduler keeps one mix in its context. */
 #ifndef MLQ_GPUMIX_H
 #define MLQ_GPUMIX_H
@@ -68,7 +69,10 @@ struct mlq_wview {
 void mlq_mix_view(const struct mlq_worker *w, struct mlq_wview *v);
 /* Free GPU capacity on v, in hundredths. */
 int64_t mlq_mix_free_h(const struct mlq_wview *v);
-/* Free capacity on v (hundredths) that request-like entry d cannot use. */
+/* Free capacity on v (hundredths) of GPUs of d's type that request-like
+ * entry d cannot use: all of it when d does not fit v (CPUs, memory, whole
+ * GPUs), else the free part of GPUs too small for it (shared ones for a
+ * whole-GPU request, less than its share left for a share). */
 int64_t mlq_mix_unusable_h(const struct mlq_wview *v, const struct mlq_mix_entry *d);
 /* Expected unusable capacity for a request drawn from mix (weights of the
  * n entries of mix): the fragmentation of v. */

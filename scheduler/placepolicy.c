@@ -62,10 +62,20 @@ static int32_t take_of(const struct mlq_worker *w, const struct mlq_wview *v, in
     return 100;
 }
 
+/* Weight of the typed requests of mix that a GPU of type t serves. */
+static double typed_demand(const char *t, const struct mlq_mix_entry *mix, size_t n)
+{
+    double w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mix[i].type[0] && mlq_mix_type_ok(mix[i].type, t))
+            w += mix[i].weight;
+    return w;
+}
+
 /* Pack: takes r's GPUs (or its share) from v one at a time, each time the
- * one whose loss leaves v least fragmented for mix; fills mask (worker
- * indices). GPUs that look the same (type, free share, what r takes) are
- * tried once. */
+ * one whose loss leaves v least fragmented for mix, and among those the
+ * type that typed requests want least; fills mask (worker indices). GPUs
+ * that look the same (type, free share, what r takes) are tried once. */
 static int pack_gpus(const struct mlq_worker *w, struct mlq_wview *v, const struct mlq_request *r,
                      const struct mlq_mix_entry *mix, size_t n, uint64_t *mask)
 {
@@ -74,7 +84,7 @@ static int pack_gpus(const struct mlq_worker *w, struct mlq_wview *v, const stru
     int32_t want = mlq_place_is_share(r) ? 1 : r->gpus, take[MLQ_MAX_GPUS];
     for (int32_t got = 0; got < want; got++) {
         int best = -1;
-        double best_f = 0;
+        double best_f = 0, best_t = 0;
         for (int k = 0; k < v->n; k++)
             take[k] = take_of(w, v, k, r, type);
         for (int k = 0; k < v->n; k++) {
@@ -85,11 +95,12 @@ static int pack_gpus(const struct mlq_worker *w, struct mlq_wview *v, const stru
             if (take[k] < 0 || seen)
                 continue;
             v->free_h[k] -= take[k];
-            double f = mlq_mix_frag(v, mix, n);
+            double f = mlq_mix_frag(v, mix, n), t = typed_demand(v->type[k], mix, n);
             v->free_h[k] += take[k];
-            if (best < 0 || f < best_f) {
+            if (best < 0 || f < best_f - 0.01 || (f <= best_f + 0.01 && t < best_t)) {
                 best = k;
                 best_f = f;
+                best_t = t;
             }
         }
         if (best < 0)
@@ -137,8 +148,9 @@ struct mlq_worker *mlq_pp_choose(const struct mlq_placer *p, struct mlq_workers 
                                  const struct mlq_request *r, const struct mlq_worker *avoid,
                                  bool (*ok)(const struct mlq_worker *w, void *arg), void *arg)
 {
-    struct mlq_mix_entry mix[MLQ_MIX_MAX];
-    size_t n = p->policy == MLQ_PLACE_PACK ? mlq_mix_typical(&p->mix, mix) : 0;
+    /* Every entry, by its weight: a rare request still counts a little. */
+    const struct mlq_mix_entry *mix = p->mix.e;
+    size_t n = p->policy == MLQ_PLACE_PACK ? p->mix.n : 0;
     struct cand best = {0};
     for (size_t i = 0; i < mlq_workers_count(ws); i++) {
         struct cand c = {mlq_workers_at(ws, i), 0};
@@ -156,8 +168,8 @@ struct mlq_worker *mlq_pp_choose(const struct mlq_placer *p, struct mlq_workers 
 int mlq_pp_pick_gpus(const struct mlq_placer *p, const struct mlq_worker *w,
                      const struct mlq_request *r, uint64_t *mask)
 {
-    struct mlq_mix_entry mix[MLQ_MIX_MAX];
-    size_t n = p->policy == MLQ_PLACE_PACK ? mlq_mix_typical(&p->mix, mix) : 0;
+    const struct mlq_mix_entry *mix = p->mix.e;
+    size_t n = p->policy == MLQ_PLACE_PACK ? p->mix.n : 0;
     if (n == 0)
         return mlq_place_pick(w, r, mask);
     struct mlq_wview v;

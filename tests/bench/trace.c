@@ -149,7 +149,7 @@ static int read_all(const char *path, bool nodes, void **out, size_t *nout, stru
     struct reader r = {.path = path, .err = err};
     size_t elem = nodes ? sizeof(struct trace_node) : sizeof(struct trace_task);
     size_t max = nodes ? TRACE_MAX_NODES : TRACE_MAX_TASKS, n = 0, cap = 0;
-    char *v = NULL, *f[MAX_COLS];
+    char *v = NULL, *f[MAX_COLS] = {0};
     double prev = 0;
     if (!(r.f = fopen(path, "r")))
         return mlq_err_set(err, MLQ_ENOTFOUND, "%s: %s", path, strerror(errno));
