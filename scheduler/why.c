@@ -168,11 +168,12 @@ static bool fragmented(struct mlq_ctx *c, const struct mlq_request *r, const cha
     if (total < r->gpus)
         return false;
     if (most < r->gpus)
-        snprintf(note, len, "%lld GPUs free in total, but at most %d on one worker",
-                 (long long)total, (int)most);
+        snprintf(note, len, "%lld GPU%s free in total, but at most %d on one worker",
+                 (long long)total, total == 1 ? "" : "s", (int)most);
     else
-        snprintf(note, len, "%lld GPUs free in total, but the workers with %d free lack %.100s",
-                 (long long)total, (int)r->gpus, lacks[0] ? lacks : "CPUs or memory");
+        snprintf(note, len, "%lld GPU%s free in total, but the workers with %d free lack %.100s",
+                 (long long)total, total == 1 ? "" : "s", (int)r->gpus,
+                 lacks[0] ? lacks : "CPUs or memory");
     return true;
 }
 

@@ -57,7 +57,8 @@ def tasks(rng, n, total_gpus, load, mean_dur):
     for i in range(n):
         t += rng.expovariate(rate)
         kind, g = pick(rng, kinds, weights)
-        dur = max(1.0, rng.lognormvariate(0, 1) * mean_dur / 1.6487)
+        # log-normal around the mean, cut at 8 times it (a replay ends with its longest task)
+        dur = min(8 * mean_dur, max(1.0, rng.lognormvariate(0, 1) * mean_dur / 1.6487))
         cpus, mem, gpus, types = task_resources(rng, kind, g)
         rows.append(("task-%07d" % i, "%.3f" % t, "%.1f" % dur, cpus, "%dG" % mem, gpus, types))
     return rows
