@@ -2,7 +2,8 @@
  * run for their duration_s, both divided by the time scale (the scheduler
  * runs its clock as much faster, MLQ_TEST_TIME_SCALE). Every sample
  * interval the allocation and the stranded GPUs are recorded; at the end
- * the queue waits (trace seconds) and the means. */
+ * the queue waits (trace seconds) and their means from the start to the
+ * last arrival (the drain after it would dilute them). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -45,8 +46,9 @@ static int finish_due(struct rp_run *r, size_t *running, struct mlq_err *err)
 }
 
 struct series {
+    double until; /* trace time of the last arrival */
     double sum_alloc, sum_stranded;
-    int n;
+    int n, nmean;
 };
 
 static int take_sample(struct rp_run *r, double t, size_t running, struct series *s,
@@ -60,8 +62,11 @@ static int take_sample(struct rp_run *r, double t, size_t running, struct series
         return mlq_err_set(err, MLQ_ESTATE, "inconsistent: %lld hundredths allocated of %lld",
                            (long long)r->alloc_h, (long long)r->cluster_h);
     double alloc = 100.0 * (double)r->alloc_h / (double)r->cluster_h;
-    s->sum_alloc += alloc;
-    s->sum_stranded += (double)stranded / 100.0;
+    if (t <= s->until) { /* the means cover the arrivals, not the drain after them */
+        s->sum_alloc += alloc;
+        s->sum_stranded += (double)stranded / 100.0;
+        s->nmean++;
+    }
     if (s->n++ % PRINT_EVERY == 0)
         printf("replay policy=%s t_s=%.0f allocated_pct=%.2f stranded=%.2f running=%zu\n",
                r->res->policy, t, alloc, (double)stranded / 100.0, running);
@@ -115,7 +120,7 @@ int rp_replay(struct rp_run *r, struct mlq_err *err)
     double span = r->tasks[r->ntasks - 1].arrival_s + 1, step = span / SAMPLES, next_sample = 0;
     int64_t idle_since = 0;
     size_t next = 0, running = 0;
-    struct series s = {0};
+    struct series s = {.until = r->tasks[r->ntasks - 1].arrival_s};
     int rc = 0;
     while (rc == 0 && !benv_stopped(r->e)) {
         double t = trace_now(&c);
@@ -147,8 +152,8 @@ int rp_replay(struct rp_run *r, struct mlq_err *err)
     if (rc < 0)
         return rc;
     waits(r, c.scale);
-    r->res->mean_alloc = s.n ? s.sum_alloc / s.n : 0;
-    r->res->mean_stranded = s.n ? s.sum_stranded / s.n : 0;
+    r->res->mean_alloc = s.nmean ? s.sum_alloc / s.nmean : 0;
+    r->res->mean_stranded = s.nmean ? s.sum_stranded / s.nmean : 0;
     r->res->placed = r->res->finished;
     printf("replay_end policy=%s tasks=%llu finished=%llu never_placed=%llu wait_p50_s=%.1f "
            "wait_p99_s=%.1f mean_allocated_pct=%.2f mean_stranded=%.2f\n",
