@@ -59,6 +59,7 @@ struct rp_run {
     const struct rp_opts *o;
     struct benv *e;
     struct bsim *sim;
+    struct bsim_node *simnodes; /* what sim's workers register with */
     void *sock;
     const struct trace_node *nodes;
     size_t nnodes;

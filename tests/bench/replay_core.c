@@ -54,10 +54,9 @@ int rp_run_start(struct rp_run *r, const char *policy, struct mlq_err *err)
     r->nslots = want;
     r->slots = malloc(want * sizeof *r->slots);
     struct bsim_node *nv = calloc(r->nnodes, sizeof *nv);
-    if (!r->slots || !nv) {
-        free(nv);
+    r->simnodes = nv; /* a worker told to register again reads it again */
+    if (!r->slots || !nv)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    }
     memset(r->slots, 0xff, want * sizeof *r->slots);
     for (size_t i = 0; i < r->nnodes; i++)
         nv[i] = (struct bsim_node){r->nodes[i].name, r->nodes[i].cpus_m, r->nodes[i].mem,
@@ -77,7 +76,6 @@ int rp_run_start(struct rp_run *r, const char *policy, struct mlq_err *err)
         rc = bu_await_registered(r->e, r->sim, r->nnodes, err);
     if (rc == 0)
         rc = benv_dealer(r->e, &r->sock, err);
-    free(nv); /* the workers have registered: names and types were sent */
     return rc;
 }
 
@@ -88,8 +86,10 @@ void rp_run_end(struct rp_run *r, bool failed)
     benv_run_end(r->e, failed);
     free(r->jobs);
     free(r->slots);
+    free(r->simnodes);
     r->jobs = NULL;
     r->slots = NULL;
+    r->simnodes = NULL;
     r->njobs = r->cap = 0;
     r->alloc_h = 0;
 }

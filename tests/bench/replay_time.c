@@ -101,12 +101,16 @@ static int give_up_rest(struct rp_run *r, struct mlq_err *err)
     return rc;
 }
 
-/* Submits every task due by trace time t. */
+/* Submits every task due by trace time t; between submits the simulated
+ * workers keep answering and heartbeating (a burst must not cost them their
+ * lease). */
 static int arrivals(struct rp_run *r, double t, size_t *next, struct mlq_err *err)
 {
     for (; *next < r->ntasks && r->tasks[*next].arrival_s <= t; (*next)++) {
         struct rp_job *j;
         int rc = rp_submit(r, &r->tasks[*next], &j, err);
+        if (rc == 0 && r->res->tasks % 16 == 0)
+            rc = bsim_poll(r->sim, 0, err);
         if (rc < 0)
             return rc;
         r->res->tasks++;
