@@ -187,7 +187,7 @@ static void table(const struct rp_opts *o, const struct rp_result *res, int n)
     printf("%-10s %10s %10s %12s %14s %8s\n", "policy", "wait_p50_s", "wait_p99_s", "mean_alloc",
            "mean_stranded", "never");
     for (int i = 0; i < n; i++)
-        printf("%-10s %10.1f %10.1f %11.2f%% %14.2f %8llu\n", res[i].policy, res[i].wait_p50,
+        printf("%-10s %10.3f %10.3f %11.2f%% %14.2f %8llu\n", res[i].policy, res[i].wait_p50,
                res[i].wait_p99, res[i].mean_alloc, res[i].mean_stranded,
                (unsigned long long)res[i].never_placed);
 }

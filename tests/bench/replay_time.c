@@ -159,8 +159,8 @@ int rp_replay(struct rp_run *r, struct mlq_err *err)
     r->res->mean_alloc = s.nmean ? s.sum_alloc / s.nmean : 0;
     r->res->mean_stranded = s.nmean ? s.sum_stranded / s.nmean : 0;
     r->res->placed = r->res->finished;
-    printf("replay_end policy=%s tasks=%llu finished=%llu never_placed=%llu wait_p50_s=%.1f "
-           "wait_p99_s=%.1f mean_allocated_pct=%.2f mean_stranded=%.2f\n",
+    printf("replay_end policy=%s tasks=%llu finished=%llu never_placed=%llu wait_p50_s=%.3f "
+           "wait_p99_s=%.3f mean_allocated_pct=%.2f mean_stranded=%.2f\n",
            r->res->policy, (unsigned long long)r->res->tasks, (unsigned long long)r->res->finished,
            (unsigned long long)r->res->never_placed, r->res->wait_p50, r->res->wait_p99,
            r->res->mean_alloc, r->res->mean_stranded);
