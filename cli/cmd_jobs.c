@@ -247,12 +247,25 @@ static const char *nodes_cell(const struct mlq_jobinfo *j, char *buf, size_t len
     return buf;
 }
 
+/* "2", "0.25", "a100|h100:2"; a share by GPU memory alone: "(10G)". */
+static void gpu_cell(const struct mlq_jobinfo *j, char *buf, size_t len, char *mem, size_t mlen)
+{
+    mlq_res_fmt_gpu_request(j->gpus, j->gpu_frac, j->gpu_type, buf, len);
+    if (j->gpu_frac == 0 && j->gpu_mem > 0) {
+        mlq_res_fmt_mem(j->gpu_mem, mem, mlen);
+        snprintf(buf, len, "%s%s(%s)", j->gpu_type ? j->gpu_type : "", j->gpu_type ? ":" : "", mem);
+    }
+    for (char *p = buf; *p; p++) /* a table cell: printable only */
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+}
+
 static int add_job_row(struct mlq_table *t, const struct mlq_jobinfo *j, bool nodes_col)
 {
-    char id[MLQ_SHORT_ID_LEN + 1], cpus[32], mem[32], gpus[16], when[64], exit[32], nodes[16];
-    char name[MLQ_MAX_NAME + 16];
+    char id[MLQ_SHORT_ID_LEN + 1], cpus[32], mem[32], when[64], exit[32], nodes[16];
+    char name[MLQ_MAX_NAME + 16], gpus[MLQ_MAX_GPU_TYPES + 64], gmem[32];
     mlq_id_short(j->id, id);
-    snprintf(gpus, sizeof(gpus), "%d", (int)j->gpus);
+    gpu_cell(j, gpus, sizeof(gpus), gmem, sizeof(gmem));
     if (j->array_id && j->array_index >= 0) /* a task: name[index] */
         snprintf(name, sizeof(name), "%s[%d]", j->name ? j->name : "", (int)j->array_index);
     else

@@ -168,6 +168,19 @@ static const char *version_text(const struct mlq_workerinfo *w, char *buf, size_
     return buf;
 }
 
+/* "2/4"; with shares "1.75/4" (a shared GPU counts what its shares book).
+ * A scheduler that does not say (gpus_used_h 0) gives the whole count. */
+static void gpus_used_text(const struct mlq_workerinfo *w, char *buf, size_t len)
+{
+    int32_t h = w->gpus_used_h;
+    if (h <= 0 || h == w->gpus_used * 100)
+        snprintf(buf, len, "%d/%d", (int)w->gpus_used, (int)w->gpus);
+    else if (h % 10 == 0)
+        snprintf(buf, len, "%d.%d/%d", (int)(h / 100), (int)(h % 100 / 10), (int)w->gpus);
+    else
+        snprintf(buf, len, "%d.%02d/%d", (int)(h / 100), (int)(h % 100), (int)w->gpus);
+}
+
 static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, int64_t now)
 {
     char cpus[64], a[32], b[32], mem[64], gpus[32], running[16], seen[32], labels[96];
@@ -177,7 +190,7 @@ static int add_worker_row(struct mlq_table *t, const struct mlq_workerinfo *w, i
              mlq_res_fmt_cpus(w->cpus_m, b, sizeof(b)));
     snprintf(mem, sizeof(mem), "%s/%s", mlq_res_fmt_mem(w->mem_used, a, sizeof(a)),
              mlq_res_fmt_mem(w->mem, b, sizeof(b)));
-    snprintf(gpus, sizeof(gpus), "%d/%d", (int)w->gpus_used, (int)w->gpus);
+    gpus_used_text(w, gpus, sizeof(gpus));
     snprintf(running, sizeof(running), "%d", (int)w->running);
     const char *cells[] = {
         w->name,
@@ -306,6 +319,9 @@ static void print_gpu_lines(FILE *f, const struct mlq_workerinfo *w, uint32_t n)
             fprintf(f, "%s gpu%d %s %s %s%s", mlq_out_clean(w[i].name, name, sizeof(name)),
                     (int)g->index, mlq_out_clean(g->type, type, sizeof(type)),
                     mlq_out_clean(g->uuid, uuid, sizeof(uuid)), g->job_id ? "job " : "free", job);
+            if (g->nshares > 0)
+                fprintf(f, " shared %d.%02d by %d job%s", (int)(g->share / 100),
+                        (int)(g->share % 100), (int)g->nshares, g->nshares == 1 ? "" : "s");
             print_gpu_load(f, g);
             fputs(g->withheld ? " withheld by admin\n" : "\n", f);
         }

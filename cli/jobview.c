@@ -30,10 +30,11 @@ static void line_state(FILE *f, const struct mlq_jobinfo *j, bool colour)
 
 static void line_resources(FILE *f, const struct mlq_jobinfo *j)
 {
-    char cpus[32], mem[32];
-    fprintf(f, "%-11s cpus %s, mem %s, gpus %d\n",
+    char cpus[32], mem[32], ask[MLQ_MAX_GPU_TYPES + 64], gpus[MLQ_MAX_GPU_TYPES + 64];
+    mlq_res_fmt_gpu_ask(j->gpus, j->gpu_frac, j->gpu_mem, j->gpu_type, ask, sizeof(ask));
+    fprintf(f, "%-11s cpus %s, mem %s, gpus %s\n",
             "resources:", mlq_res_fmt_cpus(j->cpus_m, cpus, sizeof(cpus)),
-            mlq_res_fmt_mem(j->mem, mem, sizeof(mem)), (int)j->gpus);
+            mlq_res_fmt_mem(j->mem, mem, sizeof(mem)), mlq_out_clean(ask, gpus, sizeof(gpus)));
 }
 
 static void lines_times(FILE *f, const struct mlq_jobinfo *j, int64_t now_ms)
@@ -235,7 +236,7 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     }
     lines_retries(f, j, now_ms);
     line(f, "worker:", j->worker);
-    if (j->gpus > 0 || (j->gpu_ids && j->gpu_ids[0]))
+    if (j->gpus > 0 || j->gpu_frac > 0 || j->gpu_mem > 0 || (j->gpu_ids && j->gpu_ids[0]))
         line(f, "gpu ids:", j->gpu_ids);
     lines_times(f, j, now_ms);
     if (j->exit_code >= 0 || j->signal > 0)

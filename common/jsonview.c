@@ -2,11 +2,13 @@
 #include "jsonview.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "protousage.h"
+#include "res.h"
 
 char *mlq_jsonview_time_iso(int64_t ms, char *buf, size_t len)
 {
@@ -151,6 +153,22 @@ static json_t *deps_json(const struct mlq_dep *d, uint32_t n)
     return arr;
 }
 
+/* The GPU request for people ("0.25", "a100|h100:2"), its types,
+ * its share (a number of GPUs, 0.25; null for whole GPUs) and GPU memory
+ * (bytes; null when not asked). */
+static int add_gpu_fields(json_t *o, const struct mlq_jobinfo *j)
+{
+    char req[MLQ_MAX_GPU_TYPES + 64];
+    mlq_res_fmt_gpu_ask(j->gpus, j->gpu_frac, j->gpu_mem, j->gpu_type, req, sizeof req);
+    int rc = json_object_set_new(o, "gpu_request", safe_string(req));
+    rc |= json_object_set_new(o, "gpu_type", str_or_null(j->gpu_type));
+    rc |= json_object_set_new(o, "gpu_share",
+                              j->gpu_frac > 0 ? json_real(j->gpu_frac / 100.0) : json_null());
+    rc |=
+        json_object_set_new(o, "gpu_mem", j->gpu_mem > 0 ? json_integer(j->gpu_mem) : json_null());
+    return rc;
+}
+
 /* Pipelines: the array a task belongs to, and the job's dependencies. */
 static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
 {
@@ -164,7 +182,7 @@ static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
      * submitted with --nodes (a gang of one gets the rendezvous too). */
     rc |= json_object_set_new(o, "nodes", json_integer(j->nodes > 0 ? j->nodes : 1));
     rc |= json_object_set_new(o, "gang", json_boolean(j->nodes > 0));
-    return rc;
+    return rc | add_gpu_fields(o, j);
 }
 
 json_t *mlq_jsonview_job(const struct mlq_jobinfo *j)
@@ -272,13 +290,14 @@ static json_t *strv_json(char *const *v, uint32_t n)
  * unknown, never 0. */
 json_t *mlq_jsonview_gpu(const struct mlq_gpuinfo *g)
 {
-    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b}", "index", (int)g->index,
-                     "uuid", str_or_null(g->uuid), "model", str_or_null(g->model), "type",
-                     str_or_null(g->type), "mem", (json_int_t)g->mem, "job_id",
+    return json_pack("{s:i, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:I, s:b, s:f, s:i}", "index",
+                     (int)g->index, "uuid", str_or_null(g->uuid), "model", str_or_null(g->model),
+                     "type", str_or_null(g->type), "mem", (json_int_t)g->mem, "job_id",
                      str_or_null(g->job_id), "util",
                      g->util_known ? json_integer(g->util) : json_null(), "mem_used",
                      g->util_known ? json_integer(g->mem_used) : json_null(), "idle_seconds",
-                     (json_int_t)(g->idle_ms / 1000), "withheld", (int)g->withheld);
+                     (json_int_t)(g->idle_ms / 1000), "withheld", (int)g->withheld, "share",
+                     g->share / 100.0, "shares", (int)g->nshares);
 }
 
 static json_t *gpu_list_json(const struct mlq_gpuinfo *g, uint32_t n)
@@ -326,6 +345,7 @@ json_t *mlq_jsonview_worker(const struct mlq_workerinfo *w)
     if (o && (json_object_set_new(o, "addr", str_or_null(w->addr)) < 0 ||
               json_object_set_new(o, "limits", str_or_null(w->limits)) < 0 ||
               json_object_set_new(o, "set_by_admin", json_boolean(w->set_by_admin)) < 0 ||
+              json_object_set_new(o, "gpus_used_share", json_real(w->gpus_used_h / 100.0)) < 0 ||
               json_object_set_new(o, "reported", reported_json(w)) < 0)) {
         json_decref(o);
         o = NULL;

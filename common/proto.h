@@ -243,6 +243,11 @@ struct mlq_gpuinfo {
     /* workerinfo only, optional on the wire: not offered, an admin's
      * `mlq admin worker set --gpus` took it out of service. */
     bool withheld;
+    /* workerinfo only, optional on the wire: the share of it booked by
+     * jobs sharing it (hundredths, 0..100) and how many they are; job_id
+     * then names one of them. */
+    int32_t share;
+    int32_t nshares;
 };
 
 /* One GPU's load in a heartbeat, read from NVML; GPUs NVML cannot read are
@@ -349,6 +354,10 @@ struct mlq_jobinfo {
     uint32_t ndeps;
     /* Optional on the wire. */
     char *pool; /* the pool the job asked for; NULL = "default" */
+    /* GPU request details, optional on the wire (as in mlq_jobspec). */
+    char *gpu_type;   /* "h100", "a100|h100"; NULL any */
+    int32_t gpu_frac; /* a share of one GPU in hundredths; 0 none */
+    int64_t gpu_mem;  /* bytes of GPU memory asked; 0 none */
     /* Gangs, optional on the wire. */
     int32_t nodes;              /* 0 = not a gang */
     struct mlq_partinfo *parts; /* rank order, of the current (or last)
@@ -361,10 +370,12 @@ struct mlq_workerinfo {
     char *state; /* "UP", "LOST" */
     int64_t cpus_m, cpus_used_m;
     int64_t mem, mem_used;
-    int32_t gpus, gpus_used;
-    int32_t running;      /* running attempts */
-    bool draining;        /* takes no new jobs (optional on the wire) */
-    int64_t last_seen_ms; /* wall clock of the last heartbeat */
+    int32_t gpus, gpus_used; /* gpus_used: held whole or shared */
+    int32_t gpus_used_h;     /* optional: in use in hundredths, a shared GPU
+                                counting what its shares book */
+    int32_t running;         /* running attempts */
+    bool draining;           /* takes no new jobs (optional on the wire) */
+    int64_t last_seen_ms;    /* wall clock of the last heartbeat */
     /* Placement, optional on the wire. */
     char *pool;
     char **labels; /* "k=v" */

@@ -9,7 +9,7 @@
 #include "protopipe.h"
 #include "protousage.h"
 
-#define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
+#define JOBINFO_KEYS     (27 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define ATTEMPTINFO_KEYS 11
 
 /* Same spelling as mlq_attempt_state_name(); test_proto checks they agree. */
@@ -61,6 +61,9 @@ void mlq_protojobinfo_put(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_int(pk, "not_before_ms", j->not_before_ms);
     mlq_mpk_kv_int(pk, "time_limit_ms", j->time_limit_ms);
     mlq_mpk_kv_str(pk, "pool", j->pool);
+    mlq_mpk_kv_str(pk, "gpu_type", j->gpu_type);
+    mlq_mpk_kv_int(pk, "gpu_frac", j->gpu_frac);
+    mlq_mpk_kv_int(pk, "gpu_mem", j->gpu_mem);
     mlq_protopipe_put_jobinfo(pk, j);
     mlq_protogang_put_jobinfo(pk, j);
     if (na == 0)
@@ -170,6 +173,20 @@ static int read_jobinfo_attempts(const struct mlq_mpk_map *m, struct mlq_jobinfo
     return rc;
 }
 
+/* The GPU request's type alternatives and share (all optional). */
+static int read_jobinfo_gpu(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
+{
+    struct mlq_err e;
+    int rc = mlq_mpk_read_str(m, "gpu_type", MLQ_MAX_GPU_TYPES, true, &j->gpu_type);
+    if (rc == 0 && j->gpu_type && mlq_proto_gpu_types_check(j->gpu_type, &e) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'gpu_type': %s", m->where, e.msg);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "gpu_frac", 0, MLQ_GPU_SHARE_MAX, &j->gpu_frac);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "gpu_mem", 0, MLQ_MAX_MEM, &j->gpu_mem);
+    return rc;
+}
+
 static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j)
 {
     int rc = mlq_mpk_opt_i32(m, "retries", 0, INT32_MAX, &j->retries);
@@ -185,6 +202,8 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
         rc = mlq_protopipe_read_jobinfo(m, j);
     if (rc == 0)
         rc = mlq_protofield_read_pool(m, &j->pool);
+    if (rc == 0)
+        rc = read_jobinfo_gpu(m, j);
     if (rc == 0)
         rc = mlq_protogang_read_jobinfo(m, j);
     return rc;
@@ -221,6 +240,7 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->array_id);
     free(info->deps);
     free(info->pool);
+    free(info->gpu_type);
     mlq_protogang_free_jobinfo(info);
     memset(info, 0, sizeof *info);
 }

@@ -9,8 +9,8 @@
 #include "protospec.h"
 #include "protoworker.h"
 
-#define WORKERINFO_KEYS (21 + MLQ_PROTOWORKER_WORKERINFO_KEYS)
-#define GPUINFO_KEYS    (7 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
+#define WORKERINFO_KEYS (22 + MLQ_PROTOWORKER_WORKERINFO_KEYS)
+#define GPUINFO_KEYS    (9 + MLQ_PROTOMETRICS_GPUINFO_KEYS)
 
 void mlq_protoworkerinfo_put_gpu_list(msgpack_packer *pk, const struct mlq_gpuinfo *g, uint32_t n)
 {
@@ -24,6 +24,8 @@ void mlq_protoworkerinfo_put_gpu_list(msgpack_packer *pk, const struct mlq_gpuin
         mlq_mpk_kv_int(pk, "mem", g[i].mem);
         mlq_mpk_kv_str(pk, "job_id", g[i].job_id);
         mlq_mpk_kv_bool(pk, "withheld", g[i].withheld);
+        mlq_mpk_kv_int(pk, "share", g[i].share);
+        mlq_mpk_kv_int(pk, "shares", g[i].nshares);
         mlq_protometrics_put_gpuinfo(pk, &g[i]);
     }
 }
@@ -39,6 +41,7 @@ void mlq_protoworkerinfo_put(msgpack_packer *pk, const struct mlq_workerinfo *w)
     mlq_mpk_kv_int(pk, "mem_used", w->mem_used);
     mlq_mpk_kv_int(pk, "gpus", w->gpus);
     mlq_mpk_kv_int(pk, "gpus_used", w->gpus_used);
+    mlq_mpk_kv_int(pk, "gpus_used_h", w->gpus_used_h);
     mlq_mpk_kv_int(pk, "running", w->running);
     mlq_mpk_kv_bool(pk, "draining", w->draining);
     mlq_mpk_kv_int(pk, "last_seen_ms", w->last_seen_ms);
@@ -105,6 +108,10 @@ static int read_gpuinfo(const struct mlq_mpk_map *m, struct mlq_gpuinfo *g)
         rc = read_opt_id(m, "job_id", &g->job_id);
     if (rc == 0)
         rc = mlq_mpk_opt_bool(m, "withheld", &g->withheld);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "share", 0, 100, &g->share);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "shares", 0, MLQ_MAX_WORKER_ATTEMPTS, &g->nshares);
     if (rc == 0)
         rc = mlq_protometrics_read_gpuinfo(m, g);
     return rc;
@@ -183,6 +190,8 @@ int mlq_protoworkerinfo_read(const struct mlq_mpk_map *m, struct mlq_workerinfo 
         rc = mlq_mpk_read_i32(m, "gpus", 0, INT32_MAX, &w->gpus);
     if (rc == 0)
         rc = mlq_mpk_read_i32(m, "gpus_used", 0, INT32_MAX, &w->gpus_used);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "gpus_used_h", 0, MLQ_MAX_GPUS * 100, &w->gpus_used_h);
     if (rc == 0)
         rc = mlq_mpk_read_i32(m, "running", 0, INT32_MAX, &w->running);
     if (rc == 0)

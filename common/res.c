@@ -223,6 +223,26 @@ char *mlq_res_fmt_gpu_request(int32_t gpus, int32_t frac, const char *type, char
     return buf;
 }
 
+char *mlq_res_fmt_gpu_ask(int32_t gpus, int32_t frac, int64_t gpu_mem, const char *type, char *buf,
+                          size_t len)
+{
+    char req[MLQ_MAX_GPU_TYPES + 24], mem[32];
+    if (len == 0)
+        return buf;
+    if (gpu_mem <= 0) {
+        mlq_res_fmt_gpu_request(gpus, frac, type, buf, len);
+        return buf;
+    }
+    mlq_res_fmt_mem(gpu_mem, mem, sizeof mem);
+    if (frac > 0)
+        snprintf(buf, len, "%s, %s GPU memory",
+                 mlq_res_fmt_gpu_request(gpus, frac, type, req, sizeof req), mem);
+    else
+        snprintf(buf, len, "%s%sa share with %s GPU memory", type ? type : "", type ? ": " : "",
+                 mem);
+    return buf;
+}
+
 /* Milliseconds per unit for a duration suffix; a bare number is seconds.
  * Returns 0 for an unknown suffix. Case matters: "M" could mean months. */
 static int64_t res_dur_mult(const char *sfx)

@@ -35,5 +35,9 @@ char *mlq_res_fmt_duration(int64_t ms, char *buf, size_t len); /* "1h02m", "3.2s
 char *mlq_res_fmt_gpu_share(int32_t hundredths, char *buf, size_t len);
 /* A GPU request as `--gpus` takes it: "2", "0.25", "h100:0.5", "a100|h100:2". */
 char *mlq_res_fmt_gpu_request(int32_t gpus, int32_t frac, const char *type, char *buf, size_t len);
+/* The same with the GPU memory asked, for people: "0.25", "h100:0.5, 10G GPU
+ * memory", "a share with 10G GPU memory". */
+char *mlq_res_fmt_gpu_ask(int32_t gpus, int32_t frac, int64_t gpu_mem, const char *type, char *buf,
+                          size_t len);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "leftover.h"
 #include "log.h"
+#include "placement.h"
 
 #define EVENTS_MAX_REPLY 500
 #include "wproto.h"
@@ -61,6 +62,10 @@ static int build_gpu_view(struct mlq_ctx *c, struct gpu_view *gv)
             struct mlq_gpuinfo *d = &gv->by_worker[gv->offset[i] + (size_t)g];
             d->job_id = (char *)mlq_leftover_gpu_job(w, g);
             d->withheld = !mlq_worker_gpu_offered(w, g);
+            if (g < MLQ_MAX_GPUS && w->gshare.n[g] > 0) {
+                d->share = w->gshare.share[g] > 100 ? 100 : w->gshare.share[g];
+                d->nshares = w->gshare.n[g];
+            }
         }
         /* The last heartbeat's utilisation (workers with NVML only). */
         for (int32_t g = 0; w->gstat && g < w->gpus && g < MLQ_MAX_GPUS; g++) {
@@ -78,6 +83,15 @@ static int build_gpu_view(struct mlq_ctx *c, struct gpu_view *gv)
     return 0;
 }
 
+/* GPUs held whole or shared. */
+static int32_t busy_gpus(const struct mlq_worker *w)
+{
+    int32_t n = 0;
+    for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS; i++)
+        n += mlq_worker_gpu_busy(w, i);
+    return n;
+}
+
 static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_gpuinfo *gpus)
 {
     return (struct mlq_workerinfo){
@@ -88,7 +102,8 @@ static struct mlq_workerinfo worker_view(const struct mlq_worker *w, struct mlq_
         .mem = w->mem,
         .mem_used = w->mem_used,
         .gpus = w->gpus - __builtin_popcountll(w->gpu_withheld),
-        .gpus_used = __builtin_popcountll(w->gpu_used),
+        .gpus_used = busy_gpus(w),
+        .gpus_used_h = (int32_t)mlq_place_gpus_used_hundredths(w),
         .running = w->running,
         .draining = w->draining || w->drained,
         .last_seen_ms = w->last_seen_wall,

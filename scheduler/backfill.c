@@ -33,9 +33,30 @@ static int32_t gpus_of_type(const struct mlq_worker *w, uint64_t mask, const cha
     int32_t n = 0;
     for (int i = 0; i < MLQ_MAX_GPUS; i++)
         if ((mask & (1ULL << i)) && mlq_worker_gpu_offered(w, i) &&
-            (!type || strcmp(mlq_worker_gpu_type(w, i), type) == 0))
+            mlq_proto_gpu_type_matches(type, mlq_worker_gpu_type(w, i)))
             n++;
     return n;
+}
+
+/* The GPUs a running job frees for whole-GPU use when it ends: its own, or
+ * for a share the GPU only where it is the last share left. */
+static uint64_t freed_mask(const struct mlq_worker *w, const struct mlq_job *job)
+{
+    const struct mlq_jobspec *sp = &job->row.spec;
+    if (sp->gpu_frac == 0 && sp->gpu_mem == 0)
+        return job->gpu_mask;
+    uint64_t m = 0;
+    for (int i = 0; i < MLQ_MAX_GPUS; i++)
+        if (((job->gpu_mask >> i) & 1) && w->gshare.n[i] == 1)
+            m |= 1ULL << i;
+    return m;
+}
+
+/* GPUs a job takes from a reservation: a share may take a whole free GPU. */
+static int32_t gpus_taken(const struct mlq_job *k)
+{
+    const struct mlq_jobspec *sp = &k->row.spec;
+    return sp->gpu_frac > 0 || sp->gpu_mem > 0 ? 1 : sp->gpus;
 }
 
 struct collect {
@@ -64,7 +85,7 @@ static void collect_ending(struct mlq_job *job, void *arg)
         return;
     const struct mlq_worker *w = mlq_workers_at(k->c->workers, k->widx);
     k->v[k->n++] = (struct ending){mlq_backfill_expected_end(k->c, job), job->row.spec.cpus_m,
-                                   job->row.spec.mem, gpus_of_type(w, job->gpu_mask, k->type)};
+                                   job->row.spec.mem, gpus_of_type(w, freed_mask(w, job), k->type)};
 }
 
 /* When r fits on w, walking its running attempts in order of expected end;
@@ -134,8 +155,7 @@ bool mlq_backfill_allows(const struct mlq_ctx *c, const struct mlq_resv *rv,
         return true;
     /* It would still run at the reserved start: what is left must fit. */
     return rv->cpus_m - k->row.spec.cpus_m >= rv->need.cpus_m &&
-           rv->mem - k->row.spec.mem >= rv->need.mem &&
-           rv->gpus - k->row.spec.gpus >= rv->need.gpus;
+           rv->mem - k->row.spec.mem >= rv->need.mem && rv->gpus - gpus_taken(k) >= rv->need.gpus;
 }
 
 void mlq_backfill_account(const struct mlq_ctx *c, struct mlq_resv *rv, const struct mlq_job *k)
@@ -144,5 +164,5 @@ void mlq_backfill_account(const struct mlq_ctx *c, struct mlq_resv *rv, const st
         return;
     rv->cpus_m -= k->row.spec.cpus_m;
     rv->mem -= k->row.spec.mem;
-    rv->gpus -= k->row.spec.gpus;
+    rv->gpus -= gpus_taken(k);
 }

@@ -17,7 +17,8 @@ static const char *const known[] = {
     "mem",         "gpus",        "gpu_type",        "pool",       "require",
     "priority",    "retries",     "retry_backoff",   "time_limit", "kill_grace",
     "warn_signal", "warn_before", "after",           "after_any",  "after_failed",
-    "array",       "max_running", "idempotency_key", "nodes",
+    "array",       "max_running", "idempotency_key", "nodes",      "gpu_share",
+    "gpu_mem",
 };
 
 static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
@@ -143,20 +144,42 @@ static int deps_key(const json_t *o, const char *key, enum mlq_dep_kind kind,
     return rc;
 }
 
-static int mem_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *err)
+static int size_key(const json_t *o, const char *key, int64_t *out, struct mlq_err *err)
 {
-    const json_t *v = json_object_get(o, "mem");
+    const json_t *v = json_object_get(o, key);
     struct mlq_err e;
     if (!v || json_is_null(v))
         return 0;
-    if (json_is_integer(v) && json_integer_value(v) > 0) {
-        spec->mem = json_integer_value(v);
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= MLQ_MAX_MEM) {
+        *out = json_integer_value(v);
         return 0;
     }
     if (json_is_string(v) && json_string_length(v) < 32 &&
-        mlq_res_parse_mem(json_string_value(v), &spec->mem, &e) == 0)
+        mlq_res_parse_mem(json_string_value(v), out, &e) == 0)
         return 0;
-    return mlq_err_set(err, MLQ_EINVAL, "mem must be bytes or a size such as 512M or 4G");
+    return mlq_err_set(err, MLQ_EINVAL, "%s must be bytes or a size such as 512M or 4G", key);
+}
+
+static int mem_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    return size_key(o, "mem", &spec->mem, err);
+}
+
+/* "gpu_share": a share of one GPU as text, "0.25" (as --gpus takes it). */
+static int share_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    const json_t *v = json_object_get(o, "gpu_share");
+    struct mlq_err e;
+    int32_t whole = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || json_string_length(v) > 8 ||
+        mlq_res_parse_gpu_amount(json_string_value(v), &whole, &spec->gpu_frac, &e) < 0 ||
+        whole != 0 || spec->gpu_frac == 0)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "gpu_share must be a share of one GPU as text, from \"0.01\" to "
+                           "\"0.99\"");
+    return 0;
 }
 
 static int check_keys(const json_t *o, struct mlq_err *err)
@@ -209,7 +232,11 @@ int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_er
     if (rc == 0 && (rc = int_key(o, "gpus", 0, MLQ_MAX_GPUS, &v, err)) == 0)
         spec->gpus = (int32_t)v;
     if (rc == 0)
-        rc = str_key(o, "gpu_type", MLQ_MAX_GPU_TYPE, &spec->gpu_type, err);
+        rc = str_key(o, "gpu_type", MLQ_MAX_GPU_TYPES, &spec->gpu_type, err);
+    if (rc == 0)
+        rc = share_key(o, spec, err);
+    if (rc == 0)
+        rc = size_key(o, "gpu_mem", &spec->gpu_mem, err);
     if (rc == 0)
         rc = str_key(o, "pool", MLQ_MAX_NAME, &spec->pool, err);
     if (rc == 0)

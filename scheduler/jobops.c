@@ -222,8 +222,9 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
                        job->att->assigned_ms);
     /* Up to now, not the worker's end time: the counter already showed the
      * attempt running until the last scrape, and must never go down. */
-    mlq_metrics_gpu_time(c->metrics, sp->owner, sp->gpus * nodes, job->att->assigned_ms,
-                         c->now_wall);
+    mlq_metrics_gpu_share_time(c->metrics, sp->owner,
+                               (int64_t)sp->gpus * nodes * 100 + sp->gpu_frac,
+                               job->att->assigned_ms, c->now_wall);
     if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m * nodes, sp->gpus * nodes,
                           job->att->assigned_ms, end, c->now_wall) < 0)
         mlq_warn("fair share: out of memory");

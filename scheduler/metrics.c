@@ -199,9 +199,15 @@ static struct user *user_row(struct mlq_metrics *m, const char *name)
 void mlq_metrics_gpu_time(struct mlq_metrics *m, const char *owner, int32_t gpus, int64_t from_ms,
                           int64_t to_ms)
 {
-    if (!m || gpus <= 0 || from_ms <= 0 || to_ms <= from_ms)
+    mlq_metrics_gpu_share_time(m, owner, (int64_t)gpus * 100, from_ms, to_ms);
+}
+
+void mlq_metrics_gpu_share_time(struct mlq_metrics *m, const char *owner, int64_t hundredths,
+                                int64_t from_ms, int64_t to_ms)
+{
+    if (!m || hundredths <= 0 || from_ms <= 0 || to_ms <= from_ms)
         return;
-    user_row(m, owner)->gpu_ms += (int64_t)gpus * (to_ms - from_ms);
+    user_row(m, owner)->gpu_ms += hundredths * (to_ms - from_ms) / 100;
 }
 
 void mlq_metrics_commit_us(struct mlq_metrics *m, int64_t us)
@@ -401,8 +407,10 @@ static void walk_job(struct mlq_job *job, void *ctx)
     int64_t from = job->att->assigned_ms;
     /* a gang books its GPUs on every node */
     int64_t nodes = job->row.spec.nodes > 0 ? job->row.spec.nodes : 1;
-    if (job->row.spec.gpus > 0 && from > 0 && w->c->now_wall > from)
-        u->live_gpu_ms += nodes * job->row.spec.gpus * (w->c->now_wall - from);
+    /* a share of one GPU counts its fraction (gangs have none) */
+    int64_t h = nodes * job->row.spec.gpus * 100 + job->row.spec.gpu_frac;
+    if (h > 0 && from > 0 && w->c->now_wall > from)
+        u->live_gpu_ms += h * (w->c->now_wall - from) / 100;
 }
 
 static bool used(const uint64_t *n)
@@ -494,7 +502,8 @@ static void render_jobs(struct sb *b, struct mlq_ctx *c)
         sb_printf(b, "mlq_user_running_jobs{user=\"%s\"} %u\n", OTHER, m->other.running);
     head(b, "mlq_user_gpu_seconds_total", "counter",
          "GPU-seconds held by each owner's attempts (GPUs x time from assignment to end, "
-         "running attempts counted up to now) since the scheduler started.");
+         "a share of one GPU counting its fraction, running attempts counted up to now) "
+         "since the scheduler started.");
     for (size_t i = 0; i < m->nusers; i++) {
         const struct user *u = m->users[i];
         mlq_metrics_escape(u->name, lv, sizeof lv);
@@ -591,7 +600,7 @@ static void render_workers(struct sb *b, struct mlq_ctx *c)
                 continue;
             struct res *rg = res_row(t, pool, type_label(w, g));
             rg->gpus++;
-            bool used = (w->gpu_used >> g) & 1;
+            bool used = mlq_worker_gpu_busy(w, g); /* whole or shared */
             rg->gpus_used += used;
             rg->stranded += strand[g];
         }

@@ -61,6 +61,9 @@ void mlq_metrics_transition(struct mlq_metrics *m, struct mlq_job *job, enum mlq
 /* An attempt of owner's holding gpus GPUs since from_ms ended at to_ms. */
 void mlq_metrics_gpu_time(struct mlq_metrics *m, const char *owner, int32_t gpus, int64_t from_ms,
                           int64_t to_ms);
+/* The same in hundredths of a GPU: a share of one GPU counts its fraction. */
+void mlq_metrics_gpu_share_time(struct mlq_metrics *m, const char *owner, int64_t hundredths,
+                                int64_t from_ms, int64_t to_ms);
 /* The loop's own timings, in microseconds. */
 void mlq_metrics_commit_us(struct mlq_metrics *m, int64_t us);
 void mlq_metrics_iteration_us(struct mlq_metrics *m, int64_t us);

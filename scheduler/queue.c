@@ -130,7 +130,8 @@ void mlq_queue_destroy(struct mlq_queue **qp)
 }
 
 /* Jobs share a shape when everything placement and ordering look at is the
- * same: resources, time limit (backfill), GPU type, pool, required labels,
+ * same: resources (a GPU share and GPU memory included), time limit
+ * (backfill), GPU type, pool, required labels,
  * the owner (whose fair-share penalty applies to the whole shape), the
  * gang size (a gang that cannot start says nothing of one node) and, for
  * arrays with --max-running, the array. */
@@ -144,10 +145,11 @@ static char *shape_key(const struct mlq_job *job)
     char *k = malloc(len);
     if (!k)
         return NULL;
-    int n = snprintf(k, len, "%lld|%lld|%d|%u|%lld|%s|%s|%s|%s|", (long long)sp->cpus_m,
-                     (long long)sp->mem, sp->gpus, sp->nodes, (long long)sp->time_limit_ms,
-                     sp->gpu_type ? sp->gpu_type : "", sp->pool ? sp->pool : "",
-                     sp->owner ? sp->owner : "", sp->max_running ? job->row.array_id : "");
+    int n = snprintf(k, len, "%lld|%lld|%d|%d|%lld|%u|%lld|%s|%s|%s|%s|", (long long)sp->cpus_m,
+                     (long long)sp->mem, sp->gpus, sp->gpu_frac, (long long)sp->gpu_mem, sp->nodes,
+                     (long long)sp->time_limit_ms, sp->gpu_type ? sp->gpu_type : "",
+                     sp->pool ? sp->pool : "", sp->owner ? sp->owner : "",
+                     sp->max_running ? job->row.array_id : "");
     for (uint32_t i = 0; i < sp->nrequire && n > 0 && (size_t)n < len; i++)
         n += snprintf(k + n, len - (size_t)n, "%s,", sp->require[i]);
     return k;

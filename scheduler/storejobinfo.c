@@ -100,8 +100,12 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->deps = spec.deps; /* full ids: the scheduler resolved them at submit */
     info->ndeps = spec.ndeps;
     info->pool = spec.pool;
+    info->gpu_type = spec.gpu_type;
+    info->gpu_frac = spec.gpu_frac;
+    info->gpu_mem = spec.gpu_mem;
     info->nodes = (int32_t)spec.nodes;
     spec.pool = NULL;
+    spec.gpu_type = NULL;
     spec.deps = NULL;
     spec.ndeps = 0;
     spec.name = spec.owner = spec.workdir = NULL;

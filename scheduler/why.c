@@ -22,15 +22,34 @@ struct census {
     const struct mlq_worker *drained;   /* a drained worker that could run it */
     const struct mlq_worker *unhealthy; /* an unhealthy one (health.h) that could */
     const struct mlq_worker *limited;   /* one that could, but for an admin's limit */
+    /* GPU shares: the largest GPU memory of an eligible GPU of the type,
+     * and whether one holds the memory asked. */
+    int64_t gpu_mem_max;
+    bool mem_ok;
 };
+
+/* GPU memory of w's offered GPUs of r's type, against r's gpu_mem. */
+static void census_gpu_mem(const struct mlq_worker *w, const struct mlq_request *r,
+                           struct census *k)
+{
+    for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS; i++) {
+        int64_t m = mlq_worker_gpu_mem(w, i);
+        if (!mlq_worker_gpu_offered(w, i) ||
+            !mlq_proto_gpu_type_matches(r->gpu_type, mlq_worker_gpu_type(w, i)))
+            continue;
+        k->gpu_mem_max = m > k->gpu_mem_max ? m : k->gpu_mem_max;
+        k->mem_ok |= m >= r->gpu_mem;
+    }
+}
 
 /* r fits what w reports, before any admin's limit (workerset.h). */
 static bool fits_as_reported(const struct mlq_worker *w, const struct mlq_request *r)
 {
     int32_t gpus = 0;
     for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS; i++)
-        gpus += !r->gpu_type || strcmp(mlq_worker_gpu_type(w, i), r->gpu_type) == 0;
-    return w->rep_cpus_m >= r->cpus_m && w->rep_mem >= r->mem && gpus >= r->gpus;
+        gpus += mlq_proto_gpu_type_matches(r->gpu_type, mlq_worker_gpu_type(w, i));
+    int32_t need = mlq_place_is_share(r) ? 1 : r->gpus;
+    return w->rep_cpus_m >= r->cpus_m && w->rep_mem >= r->mem && gpus >= need;
 }
 
 static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct census *k)
@@ -48,9 +67,10 @@ static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct c
         if (!mlq_place_eligible(w, r))
             continue;
         k->labeled++;
-        if (r->gpus && mlq_place_gpus_total(w, r->gpu_type) == 0)
+        if ((r->gpus || mlq_place_is_share(r)) && mlq_place_gpus_total(w, r->gpu_type) == 0)
             continue;
         k->typed++;
+        census_gpu_mem(w, r, k);
         if (!k->largest ||
             mlq_place_gpus_total(w, r->gpu_type) > mlq_place_gpus_total(k->largest, r->gpu_type) ||
             w->cpus_m > k->largest->cpus_m)
@@ -189,7 +209,7 @@ static bool hard_constraint(const struct mlq_request *r, const struct census *k,
         set(out, "pool", "no connected worker is in pool %s", pool);
     } else if (k->labeled == 0) {
         set(out, "labels", "no worker in pool %s carries all the required labels", pool);
-    } else if (r->gpus && r->gpu_type && k->typed == 0) {
+    } else if ((r->gpus || mlq_place_is_share(r)) && r->gpu_type && k->typed == 0) {
         set(out, "gpu_type", "no worker in pool %s has GPUs of type %s", pool, r->gpu_type);
     } else if (k->ever == 0 && k->limited) {
         char lacks[sizeof out->lacks];
@@ -200,6 +220,18 @@ static bool hard_constraint(const struct mlq_request *r, const struct census *k,
             "can never fit as offered: worker %s has what it needs, but an admin limited what "
             "it offers (`mlq admin worker set`), which leaves it short of %.100s",
             k->limited->name, lacks);
+    } else if (k->ever == 0 && r->gpu_mem > 0 && !k->mem_ok) {
+        char mem[32], big[32];
+        mlq_res_fmt_mem(r->gpu_mem, mem, sizeof mem);
+        if (k->gpu_mem_max > 0)
+            set(out, "never_fits",
+                "can never fit: no GPU%s in pool %s has %s of memory (the largest has %s)",
+                r->gpu_type ? " of its type" : "", pool, mem,
+                mlq_res_fmt_mem(k->gpu_mem_max, big, sizeof big));
+        else
+            set(out, "never_fits",
+                "can never fit: no GPU%s in pool %s has a known memory size to hold %s",
+                r->gpu_type ? " of its type" : "", pool, mem);
     } else if (k->ever == 0) {
         set(out, "never_fits", "can never fit: no worker in pool %s is big enough", pool);
         if (k->largest) {
@@ -222,11 +254,71 @@ static bool hard_constraint(const struct mlq_request *r, const struct census *k,
     return true;
 }
 
+/* The largest free share on an open worker for r (its pool, labels and
+ * type; GPUs held whole have none). *on gets the worker, NULL when no GPU
+ * has any share free. */
+static int32_t largest_free_share(struct mlq_ctx *c, const struct mlq_request *r,
+                                  const struct mlq_worker **on)
+{
+    int32_t best = 0, free_sh[MLQ_MAX_GPUS];
+    *on = NULL;
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
+        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        if (!mlq_place_open(w) || !mlq_place_eligible(w, r))
+            continue;
+        int n = mlq_place_gpu_free_shares(w, free_sh);
+        for (int g = 0; g < n; g++)
+            if (free_sh[g] > best &&
+                mlq_proto_gpu_type_matches(r->gpu_type, mlq_worker_gpu_type(w, g)))
+                best = free_sh[g], *on = w;
+    }
+    return best;
+}
+
+/* A share waiting for a GPU with enough of it free: "no GPU has 0.5 free
+ * on any worker of pool default; largest free share 0.25 on w1". False
+ * when GPUs are not what it waits for (CPUs or memory are). */
+static bool share_why(struct mlq_ctx *c, const struct mlq_request *r, struct mlq_why *out)
+{
+    const char *pool = r->pool && r->pool[0] ? r->pool : "default";
+    struct mlq_request gpu_only = *r;
+    gpu_only.cpus_m = gpu_only.mem = 0;
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
+        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        if (mlq_place_open(w) && mlq_place_fits_now(w, &gpu_only))
+            return false; /* a GPU would do: CPUs or memory are short */
+    }
+    const struct mlq_worker *on;
+    int32_t best = largest_free_share(c, r, &on);
+    char want[MLQ_MAX_GPU_TYPES + 64], have[16];
+    if (r->gpu_frac > 0)
+        mlq_res_fmt_gpu_share(r->gpu_frac, want, sizeof want);
+    else
+        mlq_res_fmt_mem(r->gpu_mem, want, sizeof want);
+    if (on) {
+        snprintf(out->closest, sizeof out->closest, "%s", on->name);
+        set(out, "resources",
+            "no GPU has %s%s free on any worker of pool %s; largest free share %s on %s", want,
+            r->gpu_frac > 0 ? "" : " of memory", pool,
+            mlq_res_fmt_gpu_share(best, have, sizeof have), on->name);
+    } else {
+        set(out, "resources",
+            "no GPU has %s%s free on any worker of pool %s; every GPU of its type is held "
+            "whole or fully shared",
+            want, r->gpu_frac > 0 ? "" : " of memory", pool);
+    }
+    return true;
+}
+
 static void soft_constraint(struct mlq_ctx *c, const struct mlq_job *job,
                             const struct mlq_request *r, const struct census *k,
                             struct mlq_why *out)
 {
     char at[16];
+    /* A share waits for a GPU with room: say which, before any reservation
+     * (whose time counts CPUs and memory only for a share). */
+    if (mlq_place_is_share(r) && k->now == 0 && share_why(c, r, out))
+        return;
     if (!c->resv_on && k->now == 0 && mlq_queue_first(c->queue, mlq_jobops_bias, c) == job) {
         /* A full cluster ends the pass before any reservation is made: work
          * out where the first job would go, for this answer only. */

@@ -58,17 +58,14 @@ struct mlq_worker {
     struct mlq_worker_override *ov; /* NULL: none (owned by the registry) */
     int64_t cpus_used_m, mem_used;
     uint64_t gpu_used; /* bit i set: GPU i is held whole by an attempt */
-    /* Shares of GPUs booked by attempts that asked for a share of one GPU
-     * (placement.h keeps them apart from gpu_used). */
-    struct mlq_gpushare gshare;
-    int32_t running; /* live attempts placed here */
-    bool draining;   /* the worker itself is draining (--drain-and-exit) */
-    bool drained;    /* an admin drained it (`mlq drain`), persisted */
-    bool goodbye;    /* DOWN after a goodbye with live attempts: they stay
-                        under their shims until one lease after its last
-                        word (last_seen_mono), then they are lost */
-    bool forgotten;  /* removed by `mlq admin worker rm`: not listed, until
-                        it registers again */
+    int32_t running;   /* live attempts placed here */
+    bool draining;     /* the worker itself is draining (--drain-and-exit) */
+    bool drained;      /* an admin drained it (`mlq drain`), persisted */
+    bool goodbye;      /* DOWN after a goodbye with live attempts: they stay
+                          under their shims until one lease after its last
+                          word (last_seen_mono), then they are lost */
+    bool forgotten;    /* removed by `mlq admin worker rm`: not listed, until
+                          it registers again */
     char drain_reason[256];
     /* Health (health.h): refusals in a row since its last start. */
     int32_t refusals;
@@ -104,6 +101,9 @@ struct mlq_worker {
     /* GPU utilisation from heartbeats: MLQ_MAX_GPUS entries once the worker
      * reported any (NULL before; owned by the registry). */
     struct mlq_gpustat *gstat;
+    /* Shares of GPUs booked by attempts that asked for a share of one GPU
+     * (placement.h keeps them apart from gpu_used). */
+    struct mlq_gpushare gshare;
 };
 
 struct mlq_workers;

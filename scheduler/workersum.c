@@ -81,7 +81,7 @@ static void add_worker(struct sumrow *r, const struct mlq_worker *w, const struc
             continue;
         struct mlq_gpusum *g = type_of(r, mlq_worker_gpu_type(w, i));
         g->total++;
-        g->free += open && !((w->gpu_used >> i) & 1);
+        g->free += open && !mlq_worker_gpu_busy(w, i);
     }
 }
 

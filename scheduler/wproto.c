@@ -184,7 +184,7 @@ static void note_gpu_load(struct mlq_ctx *c, struct mlq_worker *w, const struct 
         s->util = g[i].util;
         s->mem_used = g[i].mem_used;
         s->mem_total = g[i].mem_total;
-        bool held = (w->gpu_used >> k) & 1;
+        bool held = mlq_worker_gpu_busy(w, k);
         if (!held || g[i].util > 0)
             s->idle_since_mono = 0;
         else if (!s->idle_since_mono)

@@ -36,6 +36,7 @@ struct attempt {
     bool fenced;       /* self-fenced: being killed, outcome "lost" */
     bool killing;      /* SIGTERM sent to its shim: a repeated KILL is a no-op */
     uint64_t gpus;     /* bit i: GPU i is the attempt's (while not finished) */
+    bool gpu_shared;   /* it holds a share of its GPU, which others may share */
     int64_t next_send; /* monotonic ms of the next (re-)send of its report */
     struct mlq_status status;
     struct mlq_logupload *up; /* uploading its logs; NULL otherwise */
@@ -257,14 +258,21 @@ void mlq_attempts_fence(struct mlq_attempts *t, int64_t silent_ms)
     }
 }
 
+/* The job asks for a share of one GPU (--gpus 0.25, --gpu-mem). */
+static bool spec_shares(const struct mlq_jobspec *spec)
+{
+    return spec->gpu_frac > 0 || spec->gpu_mem > 0;
+}
+
 /* The scheduler's GPU choice must name distinct devices of this worker, as
- * many as the spec asks for. */
+ * many as the spec asks for (one for a share). */
 static bool gpus_ok(const struct mlq_attempts *t, const struct mlq_msg *m, char *why, size_t len)
 {
     uint64_t seen = 0;
-    if ((int64_t)m->u.assign.ngpu_ids != m->u.assign.spec.gpus) {
-        snprintf(why, len, "assigned %" PRIu32 " GPU(s) for a job asking for %" PRId32,
-                 m->u.assign.ngpu_ids, m->u.assign.spec.gpus);
+    int64_t want = spec_shares(&m->u.assign.spec) ? 1 : m->u.assign.spec.gpus;
+    if ((int64_t)m->u.assign.ngpu_ids != want) {
+        snprintf(why, len, "assigned %" PRIu32 " GPU(s) for a job asking for %" PRId64,
+                 m->u.assign.ngpu_ids, want);
         return false;
     }
     for (uint32_t i = 0; i < m->u.assign.ngpu_ids; i++) {
@@ -291,13 +299,16 @@ static uint64_t gpu_mask(const struct mlq_msg *m)
 
 /* No GPU of the assignment may be one that an attempt still running here
  * holds: its processes may use it until they are gone (the scheduler keeps
- * such GPUs booked, but its view can be behind, e.g. after a restart). */
+ * such GPUs booked, but its view can be behind, e.g. after a restart).
+ * Shares may meet on one GPU; how much of it they book is the scheduler's
+ * accounting, which the worker does not repeat. */
 static bool gpus_free(const struct mlq_attempts *t, const struct mlq_msg *m, char *why, size_t len)
 {
     uint64_t want = gpu_mask(m);
+    bool shared = spec_shares(&m->u.assign.spec);
     for (size_t i = 0; want && i < t->natt; i++) {
         const struct attempt *at = &t->att[i];
-        uint64_t both = at->finished ? 0 : at->gpus & want;
+        uint64_t both = at->finished || (shared && at->gpu_shared) ? 0 : at->gpus & want;
         if (both) {
             snprintf(why, len, "GPU %d is still held by attempt %.8s, which has not ended here",
                      __builtin_ctzll(both), at->id);
@@ -387,6 +398,7 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
         return;
     }
     at->gpus = gpu_mask(m);
+    at->gpu_shared = spec_shares(&m->u.assign.spec);
     bool standby;
     if (create_folder(t, m, dir, sizeof dir, &standby, &e) < 0) {
         /* Not the job's fault: the scheduler runs it elsewhere. */
@@ -607,15 +619,18 @@ static void resume_upload(struct mlq_attempts *t, struct attempt *at)
         mlq_error("attempt %.8s: cannot resume its log upload: %s", at->id, e.msg);
 }
 
-/* The GPUs of a re-adopted running attempt, from its assign file. */
-static uint64_t held_gpus(const struct mlq_attempts *t, const char *id)
+/* The GPUs of a re-adopted running attempt, from its assign file, and
+ * whether it holds a share of them. */
+static uint64_t held_gpus(const struct mlq_attempts *t, const char *id, bool *shared)
 {
     char dir[MLQ_MAX_PATH];
     struct mlq_msg m;
+    *shared = false;
     if (mlq_spool_attempt_dir(t->cfg.spool, id, dir, sizeof dir, NULL) < 0 ||
         mlq_spool_read_assign(dir, &m, NULL) < 0)
         return 0;
     uint64_t mask = gpu_mask(&m);
+    *shared = spec_shares(&m.u.assign.spec);
     mlq_proto_msg_free(&m);
     return mask;
 }
@@ -639,7 +654,7 @@ static int load_held(struct mlq_attempts *t, struct mlq_err *err)
         at->persisted = true;
         at->status = held[i].status;
         if (!at->finished)
-            at->gpus = held_gpus(t, at->id);
+            at->gpus = held_gpus(t, at->id, &at->gpu_shared);
         if (held[i].uploading)
             resume_upload(t, at);
         mlq_info("re-adopted attempt %.8s (%s)", at->id,

@@ -165,6 +165,23 @@ static int build_env_array(struct shim *s)
     return rc;
 }
 
+/* A job with a share of one GPU learns what it asked for: MLQ_GPU_FRACTION
+ * ("0.25") and MLQ_GPU_MEM (bytes). Nothing enforces them: they are for the
+ * job to cap itself (e.g. PyTorch's set_per_process_memory_fraction). */
+static int build_env_share(struct shim *s)
+{
+    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
+    char frac[16], mem[32];
+    int rc = 0;
+    if (spec->gpu_frac > 0)
+        rc = env_putf(s, "MLQ_GPU_FRACTION",
+                      mlq_res_fmt_gpu_share(spec->gpu_frac, frac, sizeof frac));
+    snprintf(mem, sizeof mem, "%" PRId64, spec->gpu_mem);
+    if (rc == 0 && spec->gpu_mem > 0)
+        rc = env_putf(s, "MLQ_GPU_MEM", mem);
+    return rc;
+}
+
 /* What the worker tells its shims about limits (cglimit.h, jobusage.h) is
  * for the shim, not for the job. */
 static bool worker_internal(const char *kv)
@@ -211,6 +228,8 @@ static int build_env(struct shim *s)
         rc = env_putf(s, "NVIDIA_VISIBLE_DEVICES", gpus);
     if (rc == 0)
         rc = build_env_array(s);
+    if (rc == 0)
+        rc = build_env_share(s);
     if (rc == 0 && getenv(WORKER_ENV))
         rc = env_putf(s, WORKER_ENV, getenv(WORKER_ENV));
     if (rc == 0 && getenv(WORKER_ADDR_ENV))

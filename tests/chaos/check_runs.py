@@ -13,7 +13,10 @@ usage: check_runs.py --db MLQ_DB --stamps DIR --expect FILE --acked FILE
           "START attempt pid ns", "END attempt pid ns rc", "PREV pid
           dead|alive ns" (a later run found that earlier one gone or still
           going as it started) and the tests' "KILLED attempt pid ns" (the
-          run was seen dead at ns); a run with none of these has no end
+          run was seen dead at ns); a run with none of these has no end;
+          "GPU attempt pid worker devices share" (the run's GPUs: the
+          shares on one GPU of one worker never add up beyond 1 at any
+          moment, and a GPU held whole is never shared)
 
 Every job in the database must be named in --expect; with --allow-extra
 jobs that were committed but whose submit was not acknowledged (the reply
@@ -36,8 +39,10 @@ INF = float("inf")
 class Checker:
     def __init__(self):
         self.problems = []
+        self.gpu_runs = []
         self.fig = {"jobs": 0, "acked": 0, "extra": 0, "runs": 0, "lost": 0,
-                    "duplicated": 0, "overlaps": 0, "unfinished": 0}
+                    "duplicated": 0, "overlaps": 0, "unfinished": 0, "gpu_runs": 0,
+                    "gpu_peak": 0}
 
     def bad(self, msg):
         self.problems.append(msg)
@@ -93,6 +98,8 @@ def read_runs(stamp_dir, job_id):
                 ends.setdefault(p[2], int(p[3]))
             elif len(p) >= 4 and p[0] == "PREV":
                 prev.append((p[1], p[2], int(p[3])))
+            elif len(p) >= 6 and p[0] == "GPU" and runs and runs[-1]["pid"] == p[2]:
+                runs[-1]["gpu"] = (p[3], p[4].split(","), float(p[5]))
     for pid, state, ns in prev:
         if state == "dead":
             ends.setdefault(pid, ns)
@@ -124,6 +131,32 @@ def check_runs(c, name, job_id, runs, want_runs):
         if a["seen_alive"] or b["start"] <= a["end"]:
             c.fig["overlaps"] += 1
             c.bad("%s %s: attempt %d started before attempt %d ended" % (name, job_id, b["attempt"], a["attempt"]))
+
+
+def check_gpu_shares(c, gpu_runs):
+    """gpu_runs: (job_id, run) with run["gpu"]. At any moment the shares on
+    one GPU of one worker add up to 1 at most (in hundredths, exactly), and
+    a GPU held whole is held by that run alone."""
+    events = {}
+    for job_id, r in gpu_runs:
+        worker, devs, share = r["gpu"]
+        h = int(round(share * 100))
+        for d in devs:
+            ev = events.setdefault((worker, d), [])
+            ev.append((r["start"], 1, h, job_id))
+            ev.append((r["end"], 0, h, job_id))  # ends sort before starts at the same ns
+    for (worker, dev), ev in events.items():
+        ev.sort()
+        booked, whole, shares = 0, 0, 0
+        for ns, is_start, h, job_id in ev:
+            sign = 1 if is_start else -1
+            booked += sign * h
+            whole += sign * (h == 100)
+            shares += sign * (h < 100)
+            c.fig["gpu_peak"] = max(c.fig["gpu_peak"], booked)
+            if is_start and (booked > 100 or (whole and shares)):
+                c.bad("worker %s GPU %s: %d hundredths in use (%d whole, %d shares) as job %s "
+                      "started" % (worker, dev, booked, whole, shares, job_id))
 
 
 def check_attempts(c, name, job, atts, runs):
@@ -173,6 +206,7 @@ def check_job(c, args, exp, job, atts, st):
         c.bad("%s %s: %s exit %d, expected %s exit %d" %
               (name, job_id, state, job["exit_code"], want_state, want_code))
     runs = read_runs(args.stamps, job_id)
+    c.gpu_runs.extend((job_id, r) for r in runs if "gpu" in r)
     check_runs(c, name, job_id, runs, want_runs)
     check_attempts(c, name, job, atts, runs)
     if st is not None:
@@ -212,6 +246,8 @@ def main():
             if not args.allow_extra:
                 c.bad("job %s (%s) is in the database but its submit was never acknowledged" % (job_id, job["name"]))
         check_job(c, args, exp, job, atts.get(job_id, []), status.get(job_id) if job_id in acked else None)
+    c.fig["gpu_runs"] = len(c.gpu_runs)
+    check_gpu_shares(c, c.gpu_runs)
     stamped = set(os.listdir(args.stamps))
     for job_id in stamped - set(jobs):
         c.bad("a job %s ran but is not in the database" % job_id)

@@ -8,7 +8,9 @@ DURATION: milliseconds, or go:PATH (run until PATH exists).
 Appends "START <attempt> <pid> <monotonic ns>" to STAMP_DIR/<MLQ_JOB_ID>
 when it starts and "END <attempt> <pid> <monotonic ns> <exit code>" when
 it ends (one O_APPEND write each, so concurrent runs never interleave
-within a line). Before START it looks at every earlier run of the job that
+within a line). A run given GPUs also stamps "GPU <attempt> <pid> <worker>
+<CUDA_VISIBLE_DEVICES> <share>" right after START (share: MLQ_GPU_FRACTION,
+or 1 for whole GPUs), so that a checker can add up what shares one GPU. Before START it looks at every earlier run of the job that
 has no END (nor a KILLED line a test added) and stamps "PREV <pid> alive"
 or "PREV <pid> dead <ns>": a run killed by its worker has no END, and this
 tells whether it was gone before the next one began. MODE says how it
@@ -47,6 +49,10 @@ def main():
     pid = os.getpid()
     earlier = check_earlier_runs(path, os.environ["MLQ_JOB_ID"])
     stamp(path, "START %s %d %d" % (attempt, pid, time.monotonic_ns()))
+    cvd = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    if cvd:
+        stamp(path, "GPU %s %d %s %s %s" % (attempt, pid, os.environ.get("MLQ_WORKER", "?"), cvd,
+                                            os.environ.get("MLQ_GPU_FRACTION", "1")))
     if duration.startswith("go:"):
         # Until the test says so (at most 10 minutes): no timing assumption.
         deadline = time.monotonic() + 600

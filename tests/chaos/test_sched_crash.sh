@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Chaos part 1, scheduler crashes: a workload of short jobs (random
 # durations 0-300 ms, some failing, some with retries, some failing only on
-# their first run) on 3 workers, while the scheduler is SIGKILLed at
+# their first run; some asking for a GPU or a share of one: 0.25 to 0.5)
+# on 3 workers with 2 fake GPUs each, while the scheduler is SIGKILLed at
 # random moments and restarted on the same state dir, submissions and jobs
 # going on all the while. Afterwards every job whose id `mlq submit` printed
 # is terminal with the state and exit code its script implies, ran as many
 # times as that implies, never twice at once, and the database passes
-# PRAGMA integrity_check.
+# PRAGMA integrity_check. The shares on one GPU never add up beyond one
+# GPU at any moment (from the runs' stamps), and once everything ended no
+# GPU has anything booked.
 #
 # CI variant: 300 jobs, 8 kills or more (while submissions go on, up to 32).
 # MLQ_CHAOS_FULL=1: 2,000 jobs, 25 kills or more (up to 100).
@@ -32,10 +35,11 @@ mkdir -p "$STAMPS"
 SCHED_ARGS=(--heartbeat 1s --lease 4s --kill-grace 1s)
 start_scheduler "$STATE" "${SCHED_ARGS[@]}"
 for w in w1 w2 w3; do
-    start_worker "$w" "$T/spool-$w" --cpus 4 --mem 4G --gpus 0 --heartbeat 1s
+    start_worker "$w" "$T/spool-$w" --cpus 4 --mem 4G --gpus 2 --heartbeat 1s
 done
 
-# --- the workload: NAME DURATION_MS MODE CODE RETRIES, and what it implies --
+# --- the workload: NAME DURATION_MS MODE CODE RETRIES GPUS, and what it
+# implies (GPUS: "-" none, 1 whole, or a share) --
 python3 - "$SEED" "$NJOBS" "$T/plan" "$T/expect" <<'EOF'
 import random, sys
 rng = random.Random(int(sys.argv[1]))
@@ -55,7 +59,9 @@ with open(sys.argv[3], "w") as plan, open(sys.argv[4], "w") as exp:
         else:           # fails on its first run only
             mode, retries = "flaky", rng.randint(1, 2)
             want = ("SUCCEEDED", 0, 2)
-        plan.write("%s %d %s %d %d\n" % (name, dur, mode, code, retries))
+        g = rng.random()
+        gpus = "-" if g < 0.7 else "1" if g < 0.75 else rng.choice(["0.25", "0.3", "0.5"])
+        plan.write("%s %d %s %d %d %s\n" % (name, dur, mode, code, retries, gpus))
         exp.write("%s %s %d %d\n" % ((name,) + want))
 EOF
 
@@ -63,10 +69,11 @@ EOF
 # A submit that finds no scheduler (exit 3) is tried again; only ids that
 # were printed count as acknowledged (submit_acked in lib.sh).
 submitter() {
-    local name dur mode code retries extra
-    while read -r name dur mode code retries; do
+    local name dur mode code retries gpus extra
+    while read -r name dur mode code retries gpus; do
         extra=()
         [ "$retries" = 0 ] || extra=(--retries "$retries" --retry-backoff 200ms)
+        [ "$gpus" = - ] || extra+=(--gpus "$gpus")
         submit_acked "$name" --cpus 0.5 --mem 32M "${extra[@]+"${extra[@]}"}" -- \
             python3 -S "$CHAOS_JOB" "$STAMPS" "$dur" "$mode" "$code" || return 1
     done <"$T/plan"
@@ -90,6 +97,12 @@ run python3 "$CHAOS_CHECK" --db "$STATE/mlq.db" --stamps "$STAMPS" --expect "$T/
 printf '%s\n' "$ERR" >&2
 FIG=$OUT
 [ "$RC" = 0 ] || fail "the workload's outcomes are wrong ($FIG)"
+# Every booking was given back: the rebuilt ones included.
+ok mlq workers --json
+assert_eq "[0]" "$(json "sorted(set(round(g.get('share', 0) * 100) for w in d['workers'] for g in w['gpu_list']))" <<<"$OUT")" \
+    "GPU shares booked once every job ended"
+assert_eq "[0]" "$(json "sorted(set(w['gpus_used'] for w in d['workers']))" <<<"$OUT")" \
+    "GPUs in use once every job ended"
 
 # Recovery: from each kill to the next acknowledged submit.
 REC=$(python3 - "$T/kills" "$T/acked" <<'EOF'

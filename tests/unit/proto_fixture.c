@@ -197,6 +197,9 @@ static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobi
     assert_int_equal(a->array_id ? a->array_index : -1, b->array_index);
     assert_deps_eq(a->deps, a->ndeps, b->deps, b->ndeps);
     assert_str_same(a->pool, b->pool);
+    assert_str_same(a->gpu_type, b->gpu_type);
+    assert_int_equal(a->gpu_frac, b->gpu_frac);
+    assert_int_equal(a->gpu_mem, b->gpu_mem);
 }
 
 static void assert_arrayinfo_eq(const struct mlq_arrayinfo *a, const struct mlq_arrayinfo *b)

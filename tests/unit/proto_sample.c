@@ -180,6 +180,9 @@ static void fill_jobinfo(void)
     j->deps = sample_full_deps;
     j->ndeps = N(sample_full_deps);
     j->pool = "gpu-a100";
+    j->gpu_type = "a100|h100";
+    j->gpu_frac = 25;
+    j->gpu_mem = 10LL << 30;
     /* the second one is pending: every optional string unset */
     sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);

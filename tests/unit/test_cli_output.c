@@ -88,12 +88,27 @@ static void test_job_json_fields(void **state)
     assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
     /* no pool given: the default one */
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
-    /* 23 + array_id, array_index, deps, pool, nodes, gang */
-    assert_int_equal(json_object_size(o), 29);
+    /* 23 + array_id, array_index, deps, pool, nodes, gang, gpu_request,
+     * gpu_type, gpu_share, gpu_mem */
+    assert_int_equal(json_object_size(o), 33);
+    assert_string_equal(json_string_value(json_object_get(o, "gpu_request")), "2");
+    assert_true(json_is_null(json_object_get(o, "gpu_share")));
+    assert_true(json_is_null(json_object_get(o, "gpu_type")));
     j.pool = "gpu";
     json_decref(o);
     o = mlq_jsonview_job(&j);
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "gpu");
+    json_decref(o);
+    j.gpus = 0; /* a share of one GPU of either type */
+    j.gpu_frac = 25;
+    j.gpu_mem = 10LL << 30;
+    j.gpu_type = "a100|h100";
+    o = mlq_jsonview_job(&j);
+    assert_string_equal(json_string_value(json_object_get(o, "gpu_request")),
+                        "a100|h100:0.25, 10G GPU memory");
+    assert_true(json_real_value(json_object_get(o, "gpu_share")) == 0.25);
+    assert_string_equal(json_string_value(json_object_get(o, "gpu_type")), "a100|h100");
+    assert_int_equal(json_integer_value(json_object_get(o, "gpu_mem")), 10LL << 30);
     json_decref(o);
 }
 

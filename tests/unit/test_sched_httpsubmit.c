@@ -52,6 +52,24 @@ static void test_every_key(void **state)
     mlq_proto_jobspec_free(&s);
 }
 
+/* A share of a GPU, GPU memory, type alternatives. */
+static void test_gpu_share(void **state)
+{
+    (void)state;
+    struct mlq_jobspec s;
+    struct mlq_err e = {0};
+    assert_int_equal(parse("{\"argv\": [\"x\"], \"gpu_share\": \"0.25\", \"gpu_mem\": \"10G\","
+                           " \"gpu_type\": \"a100|h100\"}",
+                           &s, &e),
+                     0);
+    assert_true(s.gpus == 0 && s.gpu_frac == 25 && s.gpu_mem == 10LL << 30);
+    assert_string_equal(s.gpu_type, "a100|h100");
+    mlq_proto_jobspec_free(&s);
+    assert_int_equal(parse("{\"argv\": [\"x\"], \"gpu_mem\": 1024}", &s, &e), 0);
+    assert_true(s.gpu_frac == 0 && s.gpu_mem == 1024);
+    mlq_proto_jobspec_free(&s);
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
@@ -91,6 +109,12 @@ static void test_refusals(void **state)
     refused("{\"argv\": [\"x\"], \"priority\": 100000}", "priority");
     refused("{\"argv\": [\"x\"], \"workdir\": \"rel\"}", "absolute");
     refused("{\"argv\": [\"x\"], \"idempotency_key\": \"\"}", "idempotency");
+    refused("{\"argv\": [\"x\"], \"gpu_share\": \"1.5\"}", "gpu_share");
+    refused("{\"argv\": [\"x\"], \"gpu_share\": 0.25}", "gpu_share");
+    refused("{\"argv\": [\"x\"], \"gpu_share\": \"0.255\"}", "gpu_share");
+    refused("{\"argv\": [\"x\"], \"gpu_mem\": \"lots\"}", "gpu_mem");
+    refused("{\"argv\": [\"x\"], \"gpu_share\": \"0.5\", \"gpus\": 1}", "whole GPUs");
+    refused("{\"argv\": [\"x\"], \"gpu_share\": \"0.5\", \"nodes\": 2}", "gang");
 }
 
 int main(void)
@@ -98,6 +122,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_gpu_share),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -138,6 +138,8 @@ struct job {
     uint32_t array_size;
     const char *owner; /* NULL: the account running the test */
     bool deny_root;    /* assign.allow_root false (true by default, for root test runs) */
+    int32_t gpu_frac;  /* a share of its one GPU (spec.gpus is then 0) */
+    int64_t gpu_mem;
 };
 
 static void write_assign(struct fx *f, const struct job *j)
@@ -157,7 +159,9 @@ static void write_assign(struct fx *f, const struct job *j)
     m.u.assign.spec.workdir = (char *)(j->workdir ? j->workdir : f->dir);
     m.u.assign.spec.cpus_m = 500;
     m.u.assign.spec.mem = 1 << 20;
-    m.u.assign.spec.gpus = (int32_t)j->ngpus;
+    m.u.assign.spec.gpus = j->gpu_frac || j->gpu_mem ? 0 : (int32_t)j->ngpus;
+    m.u.assign.spec.gpu_frac = j->gpu_frac;
+    m.u.assign.spec.gpu_mem = j->gpu_mem;
     m.u.assign.gpu_ids = j->gpus;
     m.u.assign.ngpu_ids = j->ngpus;
     m.u.assign.kill_grace_ms = j->grace_ms ? j->grace_ms : 5000;
@@ -349,6 +353,45 @@ static void test_environment(void **state)
     char want[512];
     snprintf(want, sizeof want, "%s|3|0.5|1,3|1,3|1,3|bar=baz|kept|%s\n", JOB_ID, f->dir);
     assert_string_equal(out, want);
+    free(out);
+}
+
+/* A share of a GPU: its GPU as for whole GPUs, MLQ_GPU_FRACTION and
+ * MLQ_GPU_MEM (which the user's --env cannot forge); a whole GPU has
+ * neither. */
+static void test_share_environment(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c",
+                    "echo \"$CUDA_VISIBLE_DEVICES|${MLQ_GPU_FRACTION-unset}|"
+                    "${MLQ_GPU_MEM-unset}\""};
+    char *env[] = {"MLQ_GPU_FRACTION=1"};
+    int32_t gpus[] = {2};
+    struct job j = {.argv = argv,
+                    .argc = 3,
+                    .env = env,
+                    .envc = 1,
+                    .gpus = gpus,
+                    .ngpus = 1,
+                    .gpu_frac = 25,
+                    .gpu_mem = 10LL << 30};
+    write_assign(f, &j);
+    run_shim(f);
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, "2|0.25|10737418240\n");
+    free(out);
+}
+
+static void test_whole_gpu_no_share_env(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"/bin/sh", "-c", "echo \"${MLQ_GPU_FRACTION-unset}|${MLQ_GPU_MEM-unset}\""};
+    int32_t gpus[] = {0};
+    struct job j = {.argv = argv, .argc = 3, .gpus = gpus, .ngpus = 1};
+    write_assign(f, &j);
+    run_shim(f);
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, "unset|unset\n");
     free(out);
 }
 
@@ -957,6 +1000,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_cleaned_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_environment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_array_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_share_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_gpu_no_share_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plain_job_no_array_env, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_gpus_hides_all, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_workdir, setup, teardown),
