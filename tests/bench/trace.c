@@ -103,6 +103,7 @@ static int parse_node(struct reader *r, char **f, struct trace_node *nd)
     if (name_check(f[0]) < 0)
         return bad(r, "name", f[0], "expected 1 to 128 of A-Z a-z 0-9 . _ -");
     snprintf(nd->name, sizeof nd->name, "%s", f[0]);
+    nd->line = r->lineno;
     if (mlq_res_parse_cpus(f[1], &nd->cpus_m, &e) < 0)
         return bad(r, "cpus", f[1], e.msg);
     if (mlq_res_parse_mem(f[2], &nd->mem, &e) < 0)
@@ -191,9 +192,40 @@ static int read_all(const char *path, bool nodes, void **out, size_t *nout, stru
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    const struct trace_node *x = *(const struct trace_node *const *)a,
+                            *y = *(const struct trace_node *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Two nodes of one name would be one worker to the scheduler. */
+static int unique_names(const char *path, const struct trace_node *v, size_t n, struct mlq_err *err)
+{
+    const struct trace_node **p = malloc((n ? n : 1) * sizeof *p);
+    if (!p)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        p[i] = &v[i];
+    qsort(p, n, sizeof *p, by_name);
+    int rc = 0;
+    for (size_t i = 1; rc == 0 && i < n; i++)
+        if (strcmp(p[i - 1]->name, p[i]->name) == 0)
+            rc = mlq_err_set(err, MLQ_EINVAL, "%s:%zu: column name: \"%.60s\": also on line %zu",
+                             path, p[i]->line, p[i]->name, p[i - 1]->line);
+    free(p);
+    return rc;
+}
+
 int trace_read_nodes(const char *path, struct trace_node **v, size_t *n, struct mlq_err *err)
 {
-    return read_all(path, true, (void **)v, n, err);
+    int rc = read_all(path, true, (void **)v, n, err);
+    if (rc == 0 && (rc = unique_names(path, *v, *n, err)) < 0) {
+        free(*v);
+        *v = NULL;
+    }
+    return rc;
 }
 
 int trace_read_tasks(const char *path, struct trace_task **v, size_t *n, struct mlq_err *err)

@@ -8,8 +8,8 @@
  * one job per line; arrival_s seconds from the start (not decreasing),
  * duration_s seconds it runs (> 0), gpus "0", a count "2" or a share
  * "0.25", gpu_types empty or "a100|h100". No quoting: a field holds no
- * comma. Blank lines and lines starting with '#' are skipped. Every error
- * names the file, line and column. */
+ * comma. Blank lines and lines starting with # are skipped; node names are
+ * unique. Every error names the file, line and column. */
 #ifndef TRACE_H
 #define TRACE_H
 
@@ -25,7 +25,8 @@
 #define TRACE_MAX_SECS  1e9 /* arrival and duration */
 
 struct trace_node {
-    char name[MLQ_MAX_NAME + 1];
+    char name[MLQ_MAX_NAME + 1]; /* unique in the file */
+    size_t line;                 /* where it was read */
     int64_t cpus_m, mem;
     int32_t gpus;
     char gpu_type[MLQ_MAX_GPU_TYPE + 1]; /* "" untyped */

@@ -29,6 +29,9 @@ assert_contains "$ERR" "bad_gpus.csv:4: column gpus" "bad gpus column"
 { head -3 "$T/t.csv"; echo 'task-y,0,10,1,4G,1,'; } >"$T/bad_order.csv"
 expect_rc 2 "$REPLAY" --trace "$T/bad_order.csv" --nodes "$T/n.csv" --mode fill
 assert_contains "$ERR" "bad_order.csv:4: column arrival_s" "arrivals out of order"
+{ cat "$T/n.csv"; sed -n 2p "$T/n.csv"; } >"$T/dup_nodes.csv"
+expect_rc 2 "$REPLAY" --trace "$T/t.csv" --nodes "$T/dup_nodes.csv" --mode fill
+assert_contains "$ERR" "dup_nodes.csv:22: column name: \"node-00000\": also on line 2" "duplicate node"
 expect_rc 2 "$REPLAY" --trace "$T/t.csv" --nodes "$T/n.csv" --mode fill --placement tight
 expect_rc 2 "$REPLAY" --trace "$T/t.csv" --nodes "$T/n.csv" --mode later
 
