@@ -31,6 +31,7 @@ static int sum_pools(const struct mlq_poolsum *p, uint32_t n, struct mlq_poolsum
         t->cpus_free_m += p[i].cpus_free_m;
         t->mem += p[i].mem;
         t->mem_free += p[i].mem_free;
+        t->gpus_stranded_h += p[i].gpus_stranded_h;
         for (uint32_t k = 0; k < p[i].ngpus; k++) {
             uint32_t j = 0;
             while (j < t->ngpus && strcmp(t->gpus[j].type, p[i].gpus[k].type) != 0)
@@ -63,8 +64,19 @@ static const char *gpus_text(struct mlq_poolsum *p, char *buf, size_t len)
     return buf;
 }
 
+/* Hundredths of a GPU as "3" or "0.25". */
+static const char *fmt_h(int64_t h, char *buf, size_t len)
+{
+    if (h % 100 == 0)
+        snprintf(buf, len, "%lld", (long long)(h / 100));
+    else
+        snprintf(buf, len, "%lld.%02d", (long long)(h / 100), (int)(h % 100));
+    return buf;
+}
+
 static int add_row(struct mlq_table *t, struct mlq_poolsum *p)
 {
+    char strand[32];
     char nodes[16], up[16], dr[16], down[16], un[16], cpus[64], mem[64], gpus[512], a[32], b[32];
     snprintf(nodes, sizeof nodes, "%d", (int)(p->up + p->drained + p->down + p->unhealthy));
     snprintf(up, sizeof up, "%d", (int)p->up);
@@ -84,7 +96,8 @@ static int add_row(struct mlq_table *t, struct mlq_poolsum *p)
                            un,
                            cpus,
                            mem,
-                           gpus_text(p, gpus, sizeof gpus)};
+                           gpus_text(p, gpus, sizeof gpus),
+                           fmt_h(p->gpus_stranded_h, strand, sizeof strand)};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof cells / sizeof cells[0]; i++)
         rc = mlq_table_add(t, cells[i], NULL);
@@ -102,8 +115,9 @@ static int print_text(FILE *f, struct mlq_poolsum *p, uint32_t n, struct mlq_poo
                                           "UNHEALTHY",
                                           "CPUS(free/total)",
                                           "MEM(free/total)",
-                                          "GPUS(free/total)"};
-    struct mlq_table *t = mlq_table_create(9, headers);
+                                          "GPUS(free/total)",
+                                          "STRANDED"};
+    struct mlq_table *t = mlq_table_create(10, headers);
     int rc = t ? 0 : MLQ_ENOMEM;
     for (uint32_t i = 0; rc == 0 && i < n; i++)
         rc = add_row(t, &p[i]);
@@ -131,6 +145,11 @@ static json_t *row_json(const struct mlq_poolsum *p, bool named)
                   (int)p->drained, "down", (int)p->down, "unhealthy", (int)p->unhealthy, "cpus",
                   "free", (double)p->cpus_free_m / 1000.0, "total", (double)p->cpus_m / 1000.0,
                   "mem", "free", (json_int_t)p->mem_free, "total", (json_int_t)p->mem, "gpus", g);
+    if (o && json_object_set_new(o, "gpus_stranded",
+                                 json_real((double)p->gpus_stranded_h / 100.0)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
     if (o && named && json_object_set_new(o, "pool", json_string(p->pool)) < 0) {
         json_decref(o);
         o = NULL;

@@ -433,6 +433,9 @@ struct mlq_poolsum {
     int64_t cpus_m, cpus_free_m, mem, mem_free;
     struct mlq_gpusum *gpus; /* by type name */
     uint32_t ngpus;          /* <= MLQ_MAX_GPUS */
+    /* optional: free GPU capacity nothing expected can use where it is
+     * (stranded.h), hundredths of a GPU; absent = 0 */
+    int64_t gpus_stranded_h;
 };
 
 /* An attempt a worker holds, named in "register". */
@@ -735,7 +738,7 @@ struct mlq_msg {
             char *blocker;        /* "none", "dependency", "retry_wait", "priority",
                                      "reservation", "pool", "labels", "gpu_type",
                                      "never_fits", "admin_limit", "resources", "drained",
-                                     "no_workers" */
+                                     "no_workers", "fragmented" */
             char *text;           /* one line for humans */
             char *closest_worker; /* may be NULL */
             char *lacks;          /* what the closest worker lacks; may be NULL */

@@ -69,7 +69,7 @@ void mlq_protoworker_free_set(struct mlq_msg *m)
 
 /* ---- worker_summary_list ---- */
 
-#define POOLSUM_KEYS 8
+#define POOLSUM_KEYS 9
 #define GPUSUM_KEYS  3
 
 static void put_poolsum(msgpack_packer *pk, const struct mlq_poolsum *p)
@@ -86,6 +86,7 @@ static void put_poolsum(msgpack_packer *pk, const struct mlq_poolsum *p)
     mlq_mpk_kv_map(pk, "mem", 2);
     mlq_mpk_kv_int(pk, "free", p->mem_free);
     mlq_mpk_kv_int(pk, "total", p->mem);
+    mlq_mpk_kv_int(pk, "gpus_stranded", p->gpus_stranded_h);
     uint32_t n = p->gpus ? p->ngpus : 0;
     mlq_mpk_kv_array(pk, "gpus", n);
     for (uint32_t i = 0; i < n; i++) {
@@ -153,6 +154,9 @@ static int read_poolsum_counts(const struct mlq_mpk_map *pm, struct mlq_poolsum 
         rc = read_free_total(pm, "cpus_m", INT64_MAX, &p->cpus_free_m, &p->cpus_m);
     if (rc == 0)
         rc = read_free_total(pm, "mem", INT64_MAX, &p->mem_free, &p->mem);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(pm, "gpus_stranded", 0, (int64_t)MLQ_MAX_WORKERS * MLQ_MAX_GPUS * 100,
+                             &p->gpus_stranded_h);
     return rc;
 }
 

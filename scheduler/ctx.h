@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "jobtab.h"
 #include "outbox.h"
+#include "placepolicy.h"
 #include "store.h"
 #include "workers.h"
 
@@ -45,6 +46,7 @@ struct mlq_ctx {
     int64_t fs_half_life_ms;
     int64_t age_step_ms;      /* waiting this long is worth one priority point */
     int64_t default_limit_ms; /* time limit assumed for jobs without one */
+    struct mlq_placer placer; /* placement policy and the recent GPU request mix */
     /* The reservation the last pass made (for `mlq why`). */
     bool resv_on;
     char resv_job[MLQ_ID_LEN + 1];

@@ -277,6 +277,8 @@ int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
     job->pending_ms = job->row.not_before_ms > c->now_wall ? job->row.not_before_ms : c->now_wall;
     if (mlq_queue_add(c->queue, job, c->now_wall) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory queueing job %.8s", job->row.id);
+    struct mlq_request r = job_request(job);
+    mlq_mix_observe(&c->placer.mix, &r); /* what pack and stranded GPUs expect to come */
     c->dirty = true;
     return 0;
 }
@@ -380,7 +382,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
 {
     struct mlq_request r = job_request(job);
     uint64_t mask = 0;
-    if (mlq_place_pick(w, &r, &mask) < 0)
+    if (mlq_pp_pick_gpus(&c->placer, w, &r, &mask) < 0)
         return 0; /* cannot happen when fits_now held; skip rather than fail */
     struct mlq_store_attempt a = {.num = job->row.attempts + 1, .state = MLQ_ATT_ASSIGNED};
     mlq_id_new(a.id);
@@ -462,13 +464,13 @@ static struct mlq_worker *choose(struct mlq_ctx *c, const struct mlq_job *job,
                                  const struct mlq_resv *rv)
 {
     struct mlq_request r = job_request(job);
-    struct mlq_worker *w = mlq_place_best(c->workers, &r, NULL);
+    struct mlq_worker *w = mlq_pp_choose(&c->placer, c->workers, &r, NULL, NULL, NULL);
     if (w && rv->on && rv->gang && !mlq_gang_resv_allows(c, rv, w, job)) {
         struct resv_ok ok = {c, rv, job};
-        return mlq_place_best_where(c->workers, &r, resv_allows, &ok);
+        return mlq_pp_choose(&c->placer, c->workers, &r, NULL, resv_allows, &ok);
     }
     if (w && rv->on && w == rv->w && !mlq_backfill_allows(c, rv, job))
-        w = mlq_place_best(c->workers, &r, rv->w);
+        w = mlq_pp_choose(&c->placer, c->workers, &r, rv->w, NULL, NULL);
     return w;
 }
 

@@ -215,6 +215,12 @@ int mlq_loop_set_retention(struct mlq_loop *s, int64_t jobs_ms, int64_t events_m
     return mlq_retention_set(s->retention, &ro, err);
 }
 
+void mlq_loop_set_placement(struct mlq_loop *s, int policy)
+{
+    s->c.placer.policy = (enum mlq_place_policy)policy;
+    s->c.dirty = true; /* a pass under the policy now in force */
+}
+
 void mlq_loop_on_reload(struct mlq_loop *s, mlq_loop_reload_fn fn, void *arg)
 {
     s->reload_fn = fn;
@@ -264,6 +270,7 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     c->kill_grace_ms = o->kill_grace_ms;
     c->age_step_ms = o->age_step_ms;
     c->default_limit_ms = o->default_limit_ms;
+    c->placer.policy = (enum mlq_place_policy)o->placement;
     c->fs_half_life_ms = o->fairshare_half_life_ms;
     c->now_mono = mlq_clock_mono_ms();
     s->time_scale = o->time_scale;

@@ -28,6 +28,7 @@ struct mlq_loop_opts {
     const char *const *authorize;   /* "ROLE:NAME:FILE.pub" registered at start */
     size_t nauthorize;
     bool allow_root;        /* jobs may run as root on workers */
+    int placement;          /* enum mlq_place_policy (placepolicy.h) */
     double time_scale;      /* tests only: wall clock speed-up; 0 = real */
     int64_t time_offset_ms; /* tests only: wall clock shift */
     /* Retention (retention.h): 0 keeps forever / sets no cap. */
@@ -55,6 +56,9 @@ int mlq_loop_authorize(struct mlq_loop *s, const char *spec, struct mlq_err *err
 /* From a reload: the retention settings (retention.h; 0 = keep / no cap). */
 int mlq_loop_set_retention(struct mlq_loop *s, int64_t jobs_ms, int64_t events_ms,
                            int64_t logs_bytes, struct mlq_err *err);
+
+/* From a reload: the placement policy (enum mlq_place_policy). */
+void mlq_loop_set_placement(struct mlq_loop *s, int policy);
 
 /* In-process endpoint where the loop takes requests from its HTTP threads
  * (http.h): frames ["" delimiter][SHA-256 hex of the bearer token][body];

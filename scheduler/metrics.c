@@ -13,6 +13,7 @@
 #include "ctx.h"
 #include "placement.h"
 #include "queue.h"
+#include "stranded.h"
 #include "strmap.h"
 #include "version.h"
 
@@ -519,8 +520,8 @@ struct res {
     char pool[MLQ_MAX_NAME + 1];
     char type[MLQ_MAX_GPU_TYPE + 1];
     int64_t cpus_m, cpus_used_m, mem, mem_used;
-    int64_t gpus, gpus_used, stranded;
-    bool has_cpu; /* the (pool, "") row carries CPUs and memory */
+    int64_t gpus, gpus_used, stranded; /* stranded: hundredths of a GPU */
+    bool has_cpu;                      /* the (pool, "") row carries CPUs and memory */
 };
 
 struct restab {
@@ -548,20 +549,14 @@ static struct res *res_row(struct restab *t, const char *pool, const char *type)
     return r;
 }
 
-/* Free GPUs on w that no ready GPU job can use now: all of them when there
- * is GPU demand (heads, ready shapes asking for GPUs) and none of it fits
- * on w; 0 otherwise. A shape's head stands for its whole shape (queue.h). */
-static int32_t stranded_on(const struct mlq_worker *w, struct mlq_job *const *heads, size_t nh)
+/* Hundredths of a GPU as a number: "3", "0.25". */
+static const char *fmt_hundredths(int64_t h, char *buf, size_t len)
 {
-    int32_t free_gpus = mlq_place_gpus_free(w, NULL);
-    if (nh == 0 || free_gpus <= 0 || !mlq_place_open(w))
-        return 0;
-    for (size_t i = 0; i < nh; i++) {
-        struct mlq_request r = mlq_place_request(&heads[i]->row.spec);
-        if (mlq_place_fits_now(w, &r))
-            return 0;
-    }
-    return free_gpus;
+    if (h % 100 == 0)
+        snprintf(buf, len, "%" PRId64, h / 100);
+    else
+        snprintf(buf, len, "%" PRId64 ".%02d", h / 100, (int)(h % 100));
+    return buf;
 }
 
 static const char *type_label(const struct mlq_worker *w, int g)
@@ -575,20 +570,11 @@ static void render_workers(struct sb *b, struct mlq_ctx *c)
     size_t nw = mlq_workers_count(c->workers);
     uint64_t by_state[3] = {0}, drained = 0, unhealthy = 0;
     struct restab *t = calloc(1, sizeof *t);
-    size_t nshapes = mlq_queue_nshapes(c->queue), nh = 0;
-    if (nshapes > MLQ_METRICS_MAX_SHAPES)
-        nshapes = MLQ_METRICS_MAX_SHAPES;
-    struct mlq_job **heads = calloc(nshapes ? nshapes : 1, sizeof *heads);
-    if (!t || !heads) {
+    struct mlq_demand d;
+    if (!t || mlq_stranded_demand(c, &d) < 0) {
         free(t);
-        free(heads);
         b->full = true;
         return;
-    }
-    for (size_t i = 0; i < nshapes; i++) {
-        struct mlq_job *h = mlq_queue_shape_head(c->queue, i);
-        if (h && h->row.spec.gpus > 0)
-            heads[nh++] = h;
     }
     for (size_t i = 0; i < nw; i++) {
         const struct mlq_worker *w = mlq_workers_at(c->workers, i);
@@ -607,7 +593,8 @@ static void render_workers(struct sb *b, struct mlq_ctx *c)
         r->cpus_used_m += w->cpus_used_m;
         r->mem += w->mem;
         r->mem_used += w->mem_used;
-        int32_t strand = stranded_on(w, heads, nh);
+        int32_t strand[MLQ_MAX_GPUS];
+        mlq_stranded_worker(w, &d, strand);
         for (int g = 0; g < w->gpus && g < MLQ_MAX_GPUS; g++) {
             if (!mlq_worker_gpu_offered(w, g))
                 continue;
@@ -615,11 +602,10 @@ static void render_workers(struct sb *b, struct mlq_ctx *c)
             rg->gpus++;
             bool used = mlq_worker_gpu_busy(w, g); /* whole or shared */
             rg->gpus_used += used;
-            if (!used && strand > 0)
-                rg->stranded++;
+            rg->stranded += strand[g];
         }
     }
-    free(heads);
+    mlq_stranded_demand_free(&d);
     head(b, "mlq_workers", "gauge",
          "Workers by state (UP, DOWN, LOST); drained and unhealthy count UP workers "
          "taking no new jobs.");
@@ -628,14 +614,15 @@ static void render_workers(struct sb *b, struct mlq_ctx *c)
                   mlq_worker_state_name((enum mlq_worker_state)s), by_state[s]);
     sb_printf(b, "mlq_workers{state=\"DRAINED\"} %" PRIu64 "\n", drained);
     sb_printf(b, "mlq_workers{state=\"UNHEALTHY\"} %" PRIu64 "\n", unhealthy);
-    char lp[LV], lt[LV];
+    char lp[LV], lt[LV], num[32];
     static const char *const rnames[][2] = {
         {"mlq_cpus", "CPUs of UP workers per pool (resource=total|allocated)."},
         {"mlq_memory_bytes", "Memory of UP workers per pool (resource=total|allocated)."},
         {"mlq_gpus", "GPUs of UP workers per pool and GPU type (resource=total|allocated)."},
-        {"mlq_gpus_stranded", "Free GPUs on open UP workers where no ready pending GPU job "
-                              "fits now (its CPUs, memory, GPU count and type, pool, labels), "
-                              "while some GPU job is ready; 0 when no GPU job waits."},
+        {"mlq_gpus_stranded", "Free GPU capacity (GPUs, shares as fractions) on open UP workers "
+                              "that neither a ready pending GPU job nor a typical request of the "
+                              "recent mix can use where it is (CPUs, memory, GPU count, share "
+                              "and type); 0 when no GPU demand is known."},
     };
     for (int k = 0; k < 4; k++) {
         head(b, rnames[k][0], "gauge", rnames[k][1]);
@@ -660,8 +647,8 @@ static void render_workers(struct sb *b, struct mlq_ctx *c)
                           "\n",
                           lp, lt, r->gpus, lp, lt, r->gpus_used);
             else if (k == 3 && r->type[0])
-                sb_printf(b, "mlq_gpus_stranded{pool=\"%s\",gpu_type=\"%s\"} %" PRId64 "\n", lp, lt,
-                          r->stranded);
+                sb_printf(b, "mlq_gpus_stranded{pool=\"%s\",gpu_type=\"%s\"} %s\n", lp, lt,
+                          fmt_hundredths(r->stranded, num, sizeof num));
         }
     }
     free(t);

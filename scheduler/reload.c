@@ -10,7 +10,8 @@
 static bool live_key(const char *name)
 {
     static const char *const live[] = {"log-level",   "log-file",      "authorize",
-                                       "retain-jobs", "retain-events", "retain-logs-size"};
+                                       "retain-jobs", "retain-events", "retain-logs-size",
+                                       "placement"};
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
         if (strcmp(name, live[i]) == 0)
             return true;
@@ -80,6 +81,8 @@ static bool apply_key(struct mlq_loop *s, const char *name, const struct mlq_sch
             mlq_error("reload: log-file: %s", why);
     } else if (strcmp(name, "authorize") == 0)
         apply_authorize(s, now, next);
+    else if (strcmp(name, "placement") == 0)
+        mlq_loop_set_placement(s, next->s.placement);
     else if (mlq_loop_set_retention(s, next->s.retain_jobs_ms, next->s.retain_events_ms,
                                     next->s.retain_logs_bytes, &e) < 0)
         mlq_error("reload: retention: %s", e.msg);

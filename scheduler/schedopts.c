@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "placepolicy.h"
 #include "res.h"
 #include "retention.h"
 
@@ -31,8 +32,9 @@ enum {
     OPT_HTTP_KEY,
     OPT_HTTP_ROOT,
     OPT_CONFIG,
+    OPT_PLACEMENT,
     OPT_HELP = 'h',
-    OPT_VERSION = OPT_CONFIG + 1,
+    OPT_VERSION = OPT_PLACEMENT + 1,
     OPT_RESTORE,
 };
 
@@ -59,6 +61,7 @@ static const struct option sched_table[] = {
     {"http-key", required_argument, NULL, OPT_HTTP_KEY},
     {"http-root", required_argument, NULL, OPT_HTTP_ROOT},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"placement", required_argument, NULL, OPT_PLACEMENT},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {"restore", required_argument, NULL, OPT_RESTORE},
@@ -125,6 +128,10 @@ void mlq_schedopts_usage(FILE *f)
             "  --http-key FILE     TLS private key (PEM) for --http\n"
             "  --http-root DIR     dashboard files (default: the installed share/mlq/web,\n"
             "                      else the source tree's scheduler/web)\n"
+            "  --placement POLICY  which worker and GPUs a job gets: best-fit (fewest\n"
+            "                      GPUs, CPUs, memory left over; the default), pack\n"
+            "                      (least fragmentation for the recent mix of GPU\n"
+            "                      requests) or spread (most free first)\n"
             "  --insecure          plain TCP without keys (loopback addresses only)\n"
             "  --allow-root-jobs   let jobs of user root run as root on workers\n"
             "  --restore FILE      with the scheduler stopped: check FILE (a backup made by\n"
@@ -137,7 +144,8 @@ void mlq_schedopts_usage(FILE *f)
             "  --version           show the version and the wire protocol's\n"
             "\n"
             "SIGHUP re-reads the config file: log level, log file, authorize keys and\n"
-            "retention change at once; other changes are logged as needing a restart.\n");
+            "retention and placement change at once; other changes are logged as\n"
+            "needing a restart.\n");
 }
 
 static int parse_duration(const char *v, int64_t *out, struct mlq_err *err)
@@ -235,6 +243,13 @@ static int apply_one(void *ctx, int code, const char *v, struct mlq_err *err)
         return 0; /* read by mlq_schedopts_load */
     case OPT_RESTORE:
         return set_string(&o->restore, v, err);
+    case OPT_PLACEMENT: {
+        enum mlq_place_policy p;
+        if (mlq_pp_parse(v, &p) < 0)
+            return mlq_err_set(err, MLQ_EINVAL, "expected best-fit, pack or spread");
+        o->s.placement = (int)p;
+        return 0;
+    }
     default:
         return apply_number(o, code, v, err);
     }

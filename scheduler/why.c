@@ -158,6 +158,45 @@ static void set(struct mlq_why *out, const char *blocker, const char *fmt, ...)
     out->blocker = blocker;
 }
 
+/* Free GPUs of r's type on open workers eligible for r: in total, and the
+ * most on one worker. */
+static void free_gpus(struct mlq_ctx *c, const struct mlq_request *r, int64_t *total, int32_t *most)
+{
+    *total = 0;
+    *most = 0;
+    for (size_t i = 0; i < mlq_workers_count(c->workers); i++) {
+        const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+        if (!mlq_place_open(w) || !mlq_place_eligible(w, r))
+            continue;
+        int32_t f = mlq_place_gpus_free(w, r->gpu_type);
+        *total += f;
+        *most = f > *most ? f : *most;
+    }
+}
+
+/* A GPU job that fits nowhere now although the free GPUs would hold it
+ * if they were in one place: a note saying so (fragmentation, stranded
+ * GPUs); false when that is not the case. */
+static bool fragmented(struct mlq_ctx *c, const struct mlq_request *r, const char *lacks,
+                       char *note, size_t len)
+{
+    int64_t total;
+    int32_t most;
+    if (r->gpus <= 0)
+        return false;
+    free_gpus(c, r, &total, &most);
+    if (total < r->gpus)
+        return false;
+    if (most < r->gpus)
+        snprintf(note, len, "%lld GPU%s free in total, but at most %d on one worker",
+                 (long long)total, total == 1 ? "" : "s", (int)most);
+    else
+        snprintf(note, len, "%lld GPU%s free in total, but the workers with %d free lack %.100s",
+                 (long long)total, total == 1 ? "" : "s", (int)r->gpus,
+                 lacks[0] ? lacks : "CPUs or memory");
+    return true;
+}
+
 /* Constraints no amount of waiting for running jobs removes. Returns true
  * when one holds (out filled). */
 static bool hard_constraint(const struct mlq_request *r, const struct census *k,
@@ -365,8 +404,18 @@ void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ah
         return;
     if (count_ahead)
         out->ahead = mlq_queue_count_ahead(c->queue, job, mlq_jobops_bias, c);
-    if (mlq_gang_nodes(job) > 0)
+    if (mlq_gang_nodes(job) > 0) {
         gang_why(c, job, out);
-    else
-        soft_constraint(c, job, &r, &k, out);
+        return;
+    }
+    soft_constraint(c, job, &r, &k, out);
+    char note[192];
+    if (k.now > 0 || !fragmented(c, &r, out->lacks, note, sizeof note))
+        return;
+    if (strcmp(out->blocker, "resources") == 0) {
+        set(out, "fragmented", "%s", note);
+        return;
+    }
+    size_t n = strlen(out->text);
+    snprintf(out->text + n, sizeof out->text - n, "; %s", note);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "placement.h"
+#include "stranded.h"
 #include "workerset.h"
 
 /* More GPU types than this in one pool are counted as "other". */
@@ -55,7 +56,7 @@ static struct mlq_gpusum *type_of(struct sumrow *r, const char *type)
     return &r->g[r->p.ngpus++];
 }
 
-static void add_worker(struct sumrow *r, const struct mlq_worker *w)
+static void add_worker(struct sumrow *r, const struct mlq_worker *w, const struct mlq_demand *d)
 {
     if (w->state != MLQ_WORKER_UP) {
         r->p.down++;
@@ -74,6 +75,7 @@ static void add_worker(struct sumrow *r, const struct mlq_worker *w)
         r->p.cpus_free_m += w->cpus_m - w->cpus_used_m;
     if (open && w->mem > w->mem_used)
         r->p.mem_free += w->mem - w->mem_used;
+    r->p.gpus_stranded_h += mlq_stranded_worker(w, d, NULL);
     for (int i = 0; i < w->gpus && i < MLQ_MAX_GPUS; i++) {
         if (!mlq_worker_gpu_offered(w, i))
             continue;
@@ -92,14 +94,17 @@ int mlq_workerset_on_summary(struct mlq_ctx *c, const struct mlq_peer *peer, str
                              struct mlq_err *err)
 {
     struct summary s = {0};
-    int rc = 0;
+    struct mlq_demand d;
+    int rc = mlq_stranded_demand(c, &d) < 0
+                 ? mlq_err_set(err, MLQ_ENOMEM, "out of memory summing workers")
+                 : 0;
     for (size_t i = 0; rc == 0 && i < mlq_workers_count(c->workers); i++) {
         const struct mlq_worker *w = mlq_workers_at(c->workers, i);
         if (w->forgotten)
             continue;
         struct sumrow *r = row_of(&s, w->pool[0] ? w->pool : "default");
         if (r)
-            add_worker(r, w);
+            add_worker(r, w, &d);
         else
             rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory summing workers");
     }
@@ -119,5 +124,6 @@ int mlq_workerset_on_summary(struct mlq_ctx *c, const struct mlq_peer *peer, str
     }
     free(v);
     free(s.rows);
+    mlq_stranded_demand_free(&d);
     return rc;
 }

@@ -140,12 +140,17 @@ static int spawn_scheduler(struct benv *e, struct mlq_err *err)
     /* loopback, with keys or plain; jobs of root may run (benchmarks run as
      * root) */
     char *args[] = {
-        bin,    "--listen", e->endpoint, "--state-dir", state, "--allow-root-jobs", "--log-level",
-        "warn", "--key",    key,         "--authorize", admin, "--authorize",       worker};
-    size_t nargs = sizeof args / sizeof args[0];
+        bin,           "--listen", e->endpoint, "--state-dir", state,         "--allow-root-jobs",
+        "--log-level", "warn",     "--key",     key,           "--authorize", admin,
+        "--authorize", worker,     NULL,        NULL};
+    size_t nargs = sizeof args / sizeof args[0] - 2;
     if (!e->secure) {
         nargs = 9;
         args[8] = "--insecure"; /* in place of the key options */
+    }
+    if (e->placement) {
+        args[nargs++] = "--placement";
+        args[nargs++] = (char *)e->placement;
     }
     /* The wrapper's words (e.g. valgrind --tool=callgrind), then the
      * scheduler's own. */

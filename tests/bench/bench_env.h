@@ -33,6 +33,7 @@ struct benv {
     pid_t worker_pid;
     bool keep;
     const char *sched_wrap; /* command words put before mlq-scheduler, or NULL */
+    const char *placement;  /* --placement for the next runs' schedulers, or NULL */
     char owner[64];         /* the jobs' owner: this account (a root worker runs jobs as it) */
     /* With keys (set secure before benv_run_start): the run's scheduler
      * takes ROOT/keys/server.key and registers the owner's key as an admin

@@ -41,10 +41,18 @@ struct bsim {
 static int send_register(struct bsim *s, struct simw *w, struct mlq_err *err)
 {
     struct mlq_msg m = {.type = MLQ_MSG_REGISTER, .rid = ++w->rid};
+    const struct bsim_node *nd = s->o.nodes ? &s->o.nodes[w - s->w] : NULL;
+    struct mlq_gpuinfo gl[MLQ_MAX_GPUS];
     m.u.reg.name = w->name;
-    m.u.reg.cpus_m = s->o.cpus_m;
-    m.u.reg.mem = s->o.mem;
-    m.u.reg.gpus = 0;
+    m.u.reg.cpus_m = nd ? nd->cpus_m : s->o.cpus_m;
+    m.u.reg.mem = nd ? nd->mem : s->o.mem;
+    m.u.reg.gpus = nd && nd->gpus <= MLQ_MAX_GPUS ? nd->gpus : 0;
+    for (int32_t i = 0; i < m.u.reg.gpus; i++)
+        gl[i] = (struct mlq_gpuinfo){.index = i, .type = (char *)nd->gpu_type};
+    if (m.u.reg.gpus > 0 && nd->gpu_type) {
+        m.u.reg.gpu_list = gl;
+        m.u.reg.ngpu_list = (uint32_t)m.u.reg.gpus;
+    }
     m.u.reg.rdv_lo = s->o.rdv_lo;
     m.u.reg.rdv_hi = s->o.rdv_hi;
     /* Holds nothing: a fresh worker, or one whose attempts the scheduler may
@@ -64,7 +72,10 @@ int bsim_create(void *zctx, const struct bsim_opts *o, struct bsim **out, struct
     int rc = s->w && s->items ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     for (int i = 0; rc == 0 && i < o->nworkers; i++) {
         struct simw *w = &s->w[i];
-        snprintf(w->name, sizeof w->name, "%s-%04d", o->prefix, i);
+        if (o->nodes && o->nodes[i].name)
+            snprintf(w->name, sizeof w->name, "%s", o->nodes[i].name);
+        else
+            snprintf(w->name, sizeof w->name, "%s-%04d", o->prefix, i);
         w->hb_ms = DEFAULT_HB_MS;
         rc = mlq_transport_dealer(zctx, o->endpoint, &w->sock, err);
         if (rc == 0)
@@ -126,6 +137,10 @@ static int on_assign(struct bsim *s, int idx, const struct mlq_msg *m, struct ml
     int rc = send_report(w, m->u.assign.attempt_id, MLQ_PHASE_STARTED, err);
     if (rc < 0)
         return rc;
+    if (s->o.on_assign) {
+        s->o.on_assign(s->o.arg, idx, m);
+        return 0;
+    }
     if (s->o.hold && w->held_n < HELD_MAX) {
         int slot = (w->held_head + w->held_n++) % HELD_MAX;
         memcpy(w->held[slot], m->u.assign.attempt_id, sizeof w->held[slot]);
@@ -144,6 +159,13 @@ int bsim_finish(struct bsim *s, int idx, struct mlq_err *err)
     w->held_head = (w->held_head + 1) % HELD_MAX;
     w->held_n--;
     return send_report(w, id, MLQ_PHASE_FINISHED, err);
+}
+
+int bsim_report_finished(struct bsim *s, int idx, const char *attempt_id, struct mlq_err *err)
+{
+    if (idx < 0 || idx >= s->o.nworkers)
+        return mlq_err_set(err, MLQ_ENOTFOUND, "no simulated worker %d", idx);
+    return send_report(&s->w[idx], attempt_id, MLQ_PHASE_FINISHED, err);
 }
 
 static void on_report_ack(struct bsim *s, const struct mlq_msg *m)

@@ -15,14 +15,28 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "proto.h"
+
+/* One simulated worker's resources (trace replay, tests/bench/trace.h). */
+struct bsim_node {
+    const char *name; /* NULL: PREFIX-NNNN */
+    int64_t cpus_m, mem;
+    int32_t gpus;         /* fake GPUs 0..gpus-1 */
+    const char *gpu_type; /* their type; NULL: untyped */
+};
 
 struct bsim_opts {
     const char *endpoint;
     const char *prefix; /* worker names are PREFIX-0000, PREFIX-0001, ... */
     int nworkers;
-    int64_t cpus_m, mem;    /* declared by every worker */
-    bool hold;              /* keep attempts running until bsim_finish() */
-    int32_t rdv_lo, rdv_hi; /* gang rendezvous ports offered in register; 0 = none */
+    int64_t cpus_m, mem;           /* declared by every worker */
+    bool hold;                     /* keep attempts running until bsim_finish() */
+    int32_t rdv_lo, rdv_hi;        /* gang rendezvous ports offered in register; 0 = none */
+    const struct bsim_node *nodes; /* nworkers of them; NULL: cpus_m, mem, no GPUs */
+    /* Set: every assign is passed here and its attempt stays running until
+     * bsim_report_finished() (hold is then ignored). */
+    void (*on_assign)(void *arg, int idx, const struct mlq_msg *assign);
+    void *arg;
 };
 
 struct bsim_stats {
@@ -57,5 +71,8 @@ int bsim_poll(struct bsim *s, int timeout_ms, struct mlq_err *err);
 int bsim_finish(struct bsim *s, int idx, struct mlq_err *err);
 
 const struct bsim_stats *bsim_stats(const struct bsim *s);
+
+/* Reports attempt_id, held by worker idx, finished (exited 0). */
+int bsim_report_finished(struct bsim *s, int idx, const char *attempt_id, struct mlq_err *err);
 
 #endif

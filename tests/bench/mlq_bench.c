@@ -41,7 +41,8 @@ struct opts {
     const char *only; /* comma-separated scenario names; NULL = all */
     char bin_dir[PATH_MAX];
     const char *tmp;
-    int reps; /* 0 = mode default */
+    int reps;              /* 0 = mode default */
+    const char *placement; /* the schedulers' --placement; NULL: their default */
 };
 
 static void usage(FILE *f)
@@ -59,6 +60,8 @@ static void usage(FILE *f)
             "                   mlq-bench-stamp are (default: next to mlq-bench)\n"
             "  --tmpdir DIR     parent of the temp dir (default: $TMPDIR, then /tmp)\n"
             "  --keep           keep the temp dir (state dirs, daemon logs)\n"
+            "  --placement P    run the schedulers with --placement P (best-fit, pack,\n"
+            "                   spread; default: theirs)\n"
             "  -h, --help       show this help\n\n"
             "MLQ_BENCH_SCHED_WRAP=\"CMD ARGS\" runs every scheduler under CMD, e.g.\n"
             "\"valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%%p\".\n",
@@ -77,10 +80,15 @@ static void default_bin_dir(char *out, size_t len)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option longopts[] = {
-        {"quick", no_argument, NULL, 'q'},        {"only", required_argument, NULL, 'o'},
-        {"reps", required_argument, NULL, 'r'},   {"bin-dir", required_argument, NULL, 'b'},
-        {"tmpdir", required_argument, NULL, 't'}, {"keep", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"quick", no_argument, NULL, 'q'},
+        {"only", required_argument, NULL, 'o'},
+        {"reps", required_argument, NULL, 'r'},
+        {"bin-dir", required_argument, NULL, 'b'},
+        {"tmpdir", required_argument, NULL, 't'},
+        {"keep", no_argument, NULL, 'k'},
+        {"placement", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -107,6 +115,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 fprintf(stderr, "mlq-bench: --reps: expected 1 to %d\n", BU_MAX_REPS);
                 return 2;
             }
+            break;
+        case 'p':
+            if (strcmp(optarg, "best-fit") != 0 && strcmp(optarg, "pack") != 0 &&
+                strcmp(optarg, "spread") != 0) {
+                fprintf(stderr, "mlq-bench: --placement: expected best-fit, pack or spread\n");
+                return 2;
+            }
+            o->placement = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -235,6 +251,7 @@ int main(int argc, char **argv)
         return 1;
     }
     env.sched_wrap = getenv("MLQ_BENCH_SCHED_WRAP");
+    env.placement = o.placement;
     fprintf(stderr, "# mlq-bench%s: binaries in %s, temp dir %s\n", o.quick ? " --quick" : "",
             o.bin_dir, env.root);
     rc = run_all(&env, &o, &cfg);

@@ -13,7 +13,7 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${MLQ_BENCH_BUILD:-$SRC/build-bench}
-TARGETS=(mlq-scheduler mlq-worker mlq-shim mlq-bench mlq-bench-stamp)
+TARGETS=(mlq-scheduler mlq-worker mlq-shim mlq-bench mlq-bench-stamp mlq-replay)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mlq-bench-run.XXXXXX")
 keep=

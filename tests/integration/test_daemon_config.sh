@@ -36,6 +36,7 @@ for prog in mlq-scheduler mlq-worker; do
     bad_conf "$prog" 'just some words\n' '1: expected "key = value"'
 done
 bad_conf mlq-scheduler 'retain-logs-size = lots\n' '1: retain-logs-size:'
+bad_conf mlq-scheduler 'placement = tightest\n' '1: placement: expected best-fit, pack or spread'
 bad_conf mlq-worker 'label = gpu=a100\nlabel = nope\n' '2: label:'
 bad_conf mlq-worker 'drain-and-exit = true\n' '1: unknown key "drain-and-exit"'
 expect_rc 2 "$MLQ_SCHEDULER_BIN" --config "$T/missing.conf"
@@ -139,6 +140,12 @@ sleep 0.3
 assert_eq "$before" "$(wc -l <"$slog.1")" "lines still going to the rotated file"
 # Until a restart, every reload names the key that needs one.
 grep -q 'WARN reload: needs a restart: heartbeat' "$slog" || fail "heartbeat not named again"
+# The placement policy changes live.
+printf 'placement = pack\n' >>"$conf"
+kill -HUP "$SCHED_PID"
+wait_until "grep -q 'reload: read $conf; applied: placement' '$slog'" 10 ||
+    fail "placement not applied on SIGHUP"
+cp "$T/good.conf" "$conf"
 log "SIGHUP: ok"
 
 # ---- a worker reopens its log file and takes a new level on SIGHUP

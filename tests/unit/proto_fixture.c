@@ -48,6 +48,7 @@ static void mlq_test_assert_workerset_eq(const struct mlq_msg *a, const struct m
         assert_int_equal(x->cpus_free_m, y->cpus_free_m);
         assert_int_equal(x->mem, y->mem);
         assert_int_equal(x->mem_free, y->mem_free);
+        assert_int_equal(x->gpus_stranded_h, y->gpus_stranded_h);
         assert_int_equal(x->ngpus, y->ngpus);
         for (uint32_t k = 0; k < x->ngpus; k++) {
             assert_str_same(x->gpus[k].type, y->gpus[k].type);

@@ -246,8 +246,8 @@ static void fill_workers(void)
 static char *sample_set_labels[] = {"zone=eu", "rack=r7"};
 static struct mlq_gpusum sample_gpusum[] = {{"a100", 3, 8}, {"h100", 0, 4}};
 static struct mlq_poolsum sample_pools[] = {
-    {"default", 2, 1, 1, 0, 8000, 2500, 1LL << 34, 1LL << 30, NULL, 0},
-    {"gpu", 3, 0, 0, 1, 64000, 0, 1LL << 40, 1LL << 39, sample_gpusum, 2},
+    {"default", 2, 1, 1, 0, 8000, 2500, 1LL << 34, 1LL << 30, NULL, 0, 0},
+    {"gpu", 3, 0, 0, 1, 64000, 0, 1LL << 40, 1LL << 39, sample_gpusum, 2, 325},
 };
 
 static void mlq_test_fill_workerset_sample(struct mlq_msg *m)

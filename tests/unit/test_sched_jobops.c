@@ -916,6 +916,31 @@ static void test_backfill_never_delays_reservation(void **state)
     assert_int_equal(slow->row.state, MLQ_JOB_PENDING);
 }
 
+/* Enough GPUs free in the sum, none of the workers with enough: why says
+ * the free GPUs are scattered. */
+static void test_why_fragmented(void **state)
+{
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_why why;
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "w%d", i);
+        sched_worker_up(c, name, 4);
+        submit(c, 1000, 3);
+    }
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    struct mlq_job *j = submit(c, 1000, 3);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_int_equal(j->row.state, MLQ_JOB_PENDING);
+    mlq_why_explain(c, j, true, &why);
+    assert_string_equal(why.blocker, "reservation"); /* the first one that waits */
+    assert_non_null(strstr(why.text, "; 3 GPUs free in total, but at most 1 on one worker"));
+    struct mlq_job *two = submit(c, 1000, 2); /* 2 free nowhere either */
+    mlq_why_explain(c, two, false, &why);
+    assert_string_equal(why.blocker, "fragmented");
+    assert_string_equal(why.text, "3 GPUs free in total, but at most 1 on one worker");
+}
+
 static void test_why_constraints(void **state)
 {
     struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
@@ -1052,6 +1077,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_goodbye_keeps_jobs_one_lease, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_failure_reason_and_waiting, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_never_fits, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_why_fragmented, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_cancel_running_waits_for_process, setup,
                                         sched_fx_close),
         cmocka_unit_test_setup_teardown(test_lost_worker_requeues_then_fails, setup,

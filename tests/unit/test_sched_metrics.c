@@ -257,18 +257,23 @@ static void test_versions(void **state)
     free(t);
 }
 
-/* A free GPU is stranded while a ready GPU job cannot use it: here the
- * worker's CPUs are all taken. With no GPU job waiting, nothing is. */
+/* A free GPU is stranded while neither a ready GPU job nor a typical
+ * request of the recent mix can use it: here the worker's CPUs are all
+ * taken. With no GPU demand known, nothing is. */
 static void test_stranded(void **state)
 {
     struct mlq_ctx *c = &((struct fx *)*state)->c;
     up(c, "w1", 4, 2000);
+    char *t = render(c);
+    assert_true(value_of(t, "mlq_gpus_stranded{pool=\"default\",gpu_type=\"unknown\"}") == 0);
+    free(t);
     submit(c, "alice", 2000, 1, NULL); /* takes all CPUs and one GPU */
     sched_commit(c);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     sched_commit(c);
-    char *t = render(c);
-    assert_true(value_of(t, "mlq_gpus_stranded{pool=\"default\",gpu_type=\"unknown\"}") == 0);
+    /* Nothing waits, but the typical GPU job (2 CPUs, 1 GPU) fits no more. */
+    t = render(c);
+    assert_true(value_of(t, "mlq_gpus_stranded{pool=\"default\",gpu_type=\"unknown\"}") == 3);
     free(t);
     submit(c, "bob", 1000, 1, NULL); /* needs CPUs w1 no longer has */
     sched_commit(c);
