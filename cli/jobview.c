@@ -239,7 +239,7 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
         line(f, "gpu ids:", j->gpu_ids);
     lines_times(f, j, now_ms);
     if (j->exit_code >= 0 || j->signal > 0)
-        line(f, "exit:", mlq_out_exit(j, buf, sizeof(buf)));
+        line(f, "exit:", mlq_out_outcome(j, buf, sizeof(buf)));
     int rc = print_parts(f, j, colour);
     if (rc == 0)
         rc = print_attempts(f, j, colour);

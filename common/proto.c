@@ -165,7 +165,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                           mlq_protoagent_dec_register, mlq_protoagent_free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, mlq_protoagent_enc_heartbeat,
                            mlq_protoagent_dec_heartbeat, mlq_protoagent_free_heartbeat},
-    [MLQ_MSG_REPORT] = {"report", 10, mlq_protoagent_enc_report, mlq_protoagent_dec_report,
+    [MLQ_MSG_REPORT] = {"report", 11, mlq_protoagent_enc_report, mlq_protoagent_dec_report,
                         mlq_protoagent_free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, mlq_protoagent_enc_log_chunk,
                            mlq_protoagent_dec_log_chunk, mlq_protoagent_free_log_chunk},

@@ -530,6 +530,7 @@ struct mlq_msg {
                                          clamped to [start, now] */
             char *detail;             /* may be NULL */
             struct mlq_usage usage;   /* FINISHED; optional on the wire */
+            bool no_retry; /* START_FAILED: the request itself cannot start (optional) */
         } report;
         struct {
             uint64_t token;

@@ -545,11 +545,14 @@ int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
         if ((rc = mlq_store_job_get(c->store, id, &row, err)) < 0)
             return rc;
         m.u.why_reply.state = row.state;
-        mlq_store_job_free(&row);
         memset(&why, 0, sizeof why);
         why.blocker = "none";
-        snprintf(why.text, sizeof why.text, "%s, not pending",
-                 mlq_job_state_name(m.u.why_reply.state));
+        if (row.reason && row.reason[0]) /* how it ended: "could not start: ..." */
+            snprintf(why.text, sizeof why.text, "%s (%s), not pending",
+                     mlq_job_state_name(row.state), row.reason);
+        else
+            snprintf(why.text, sizeof why.text, "%s, not pending", mlq_job_state_name(row.state));
+        mlq_store_job_free(&row);
     }
     m.u.why_reply.blocker = (char *)why.blocker;
     m.u.why_reply.text = why.text;

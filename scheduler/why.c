@@ -251,7 +251,11 @@ void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ah
                      struct mlq_why *out)
 {
     memset(out, 0, sizeof *out);
-    set(out, "none", "%s, not pending", mlq_job_state_name(job->row.state));
+    if (job->row.reason && job->row.reason[0] && job->row.state != MLQ_JOB_PENDING)
+        set(out, "none", "%s (%s), not pending", mlq_job_state_name(job->row.state),
+            job->row.reason);
+    else
+        set(out, "none", "%s, not pending", mlq_job_state_name(job->row.state));
     if (job->row.state != MLQ_JOB_PENDING)
         return;
     if (job->held) {

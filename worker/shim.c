@@ -19,8 +19,10 @@
  * still root), setuid, each checked, then checks
  * that root cannot be regained. The shim itself stays root so that it can
  * still signal every process of the job and write the status. What goes
- * wrong in the child before the exec (the switch, the working directory)
- * comes back over a close-on-exec pipe as a start failure. */
+ * wrong in the child up to and including the exec (the switch, the working
+ * directory, a command that is not there or may not be run) comes back over
+ * a close-on-exec pipe as a start failure, never as an exit code 126/127
+ * that the job itself could have chosen. */
 #include "shim.h"
 
 #include <dirent.h>
@@ -296,6 +298,22 @@ static void start_failed(struct shim *s, const char *fmt, ...)
     mlq_spool_set_detail(&s->st, msg);
 }
 
+/* The words for a working directory that cannot be entered. */
+static const char *workdir_error(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return "no such directory";
+    case ENOTDIR:
+        return "not a directory";
+    case EACCES:
+    case EPERM:
+        return "permission denied";
+    default:
+        return strerror(e);
+    }
+}
+
 static int open_log(struct shim *s, const char *name)
 {
     char path[MLQ_MAX_PATH];
@@ -452,7 +470,8 @@ static int prepare(struct shim *s)
     struct stat st;
     int werr = stat(spec->workdir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
     if (werr != 0) {
-        start_failed(s, "working directory %s: %s", spec->workdir, strerror(werr));
+        start_failed(s, "workdir %s: %s", spec->workdir, workdir_error(werr));
+        s->st.no_retry = true;
         return -1;
     }
     s->argv = calloc((size_t)spec->argc + 1, sizeof *s->argv);
@@ -484,22 +503,56 @@ static void reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* In the forked child: tells the shim why the job cannot start, and ends. */
-static void child_fail(int report_fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
-__attribute__((noreturn));
+/* In the forked child: tells the shim why the job cannot start, and ends.
+ * The first byte says whether the cause lies in the request (CHILD_FINAL:
+ * a command or working directory that is not there, which a retry would
+ * meet again) or in this worker (CHILD_WORKER: a retry elsewhere may work). */
+#define CHILD_FINAL  'F'
+#define CHILD_WORKER 'W'
 
-static void child_fail(int report_fd, const char *fmt, ...)
+static void child_fail(int report_fd, char kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4))) __attribute__((noreturn));
+
+static void child_fail(int report_fd, char kind, const char *fmt, ...)
 {
     char msg[MLQ_SPOOL_DETAIL_MAX];
+    msg[0] = kind;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg + 1, sizeof msg - 1, fmt, ap);
     va_end(ap);
     if (n > 0) {
-        ssize_t w = write(report_fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+        size_t len = (size_t)n + 1 < sizeof msg ? (size_t)n + 1 : sizeof msg - 1;
+        ssize_t w = write(report_fd, msg, len);
         (void)w;
     }
     _exit(127);
+}
+
+/* The words for a failed exec, as a shell would say them: a bare name that
+ * is nowhere on PATH is "command not found", a path that is not there is
+ * "no such file", one that may not be run is "permission denied". */
+static const char *exec_error(const char *cmd, int e)
+{
+    switch (e) {
+    case ENOENT:
+        return strchr(cmd, '/') ? "no such file" : "command not found";
+    case EACCES:
+    case EPERM:
+        return "permission denied";
+    case ENOEXEC:
+        return "not an executable (exec format error; a script needs a #! line)";
+    case ENOTDIR:
+        return "not a directory in the path";
+    case ELOOP:
+        return "too many symbolic links";
+    case ENAMETOOLONG:
+        return "name too long";
+    case E2BIG:
+        return "argument list too long";
+    default:
+        return strerror(e);
+    }
 }
 
 /* In the forked child, still root: becomes the job's account, group first
@@ -507,14 +560,17 @@ static void child_fail(int report_fd, const char *fmt, ...)
 static void drop_root(const struct shim *s, int report_fd)
 {
     if (setgid(s->gid) != 0)
-        child_fail(report_fd, "setgid(%ld) for %s: %s", (long)s->gid, s->user, strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "setgid(%ld) for %s: %s", (long)s->gid, s->user,
+                   strerror(errno));
     if (setgroups((size_t)s->ngroups, s->groups) != 0)
-        child_fail(report_fd, "setgroups for %s: %s", s->user, strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "setgroups for %s: %s", s->user, strerror(errno));
     if (setuid(s->uid) != 0)
-        child_fail(report_fd, "setuid(%ld) for %s: %s", (long)s->uid, s->user, strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "setuid(%ld) for %s: %s", (long)s->uid, s->user,
+                   strerror(errno));
     if (getuid() != s->uid || geteuid() != s->uid || getgid() != s->gid || getegid() != s->gid ||
         (s->uid != 0 && setuid(0) == 0))
-        child_fail(report_fd, "could not switch to %s: the process kept other ids", s->user);
+        child_fail(report_fd, CHILD_WORKER, "could not switch to %s: the process kept other ids",
+                   s->user);
 }
 
 /* In the forked child: never returns. */
@@ -523,22 +579,22 @@ static void exec_job(struct shim *s, int report_fd)
     mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
     /* Before anything the job runs: whatever it forks is born inside. */
     if (mlq_jobusage_join(s->usage) < 0)
-        child_fail(report_fd, "cannot join the job's cgroups: %s", strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "cannot join the job's cgroups: %s", strerror(errno));
     setpgid(0, 0);
     reset_signals();
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
-        child_fail(report_fd, "cannot set up the job's standard streams: %s", strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "cannot set up the job's standard streams: %s",
+                   strerror(errno));
     if (s->drop)
         drop_root(s, report_fd);
     const char *workdir = s->assign.u.assign.spec.workdir;
     if (chdir(workdir) != 0)
-        child_fail(report_fd, "working directory %s: %s%s%s%s", workdir, strerror(errno),
+        child_fail(report_fd, CHILD_FINAL, "workdir %s: %s%s%s%s", workdir, workdir_error(errno),
                    s->drop ? " (as " : "", s->drop ? s->user : "", s->drop ? ")" : "");
     environ = s->envp;
     execvp(s->argv[0], s->argv);
-    dprintf(2, "mlq-shim: cannot execute %s: %s\n", s->argv[0], strerror(errno));
-    _exit(127);
+    child_fail(report_fd, CHILD_FINAL, "%s: %s", s->argv[0], exec_error(s->argv[0], errno));
 }
 
 static void reap_all(void)
@@ -568,7 +624,8 @@ static int read_report(struct shim *s, int fd)
     while (waitpid(s->job, NULL, 0) < 0 && errno == EINTR)
         ;
     reap_all();
-    start_failed(s, "%s", msg);
+    start_failed(s, "%s", msg + 1);
+    s->st.no_retry = msg[0] == CHILD_FINAL;
     s->st.start_ms = 0; /* it never ran */
     return -1;
 }
@@ -733,6 +790,8 @@ static void record_outcome(struct shim *s, int ws)
                  mlq_res_fmt_duration(s->limit_ms, lim, sizeof lim));
     } else {
         s->st.outcome = WIFSIGNALED(ws) ? MLQ_OUT_SIGNALED : MLQ_OUT_EXITED;
+        if (WIFEXITED(ws) && s->terminating)
+            s->st.signal = s->last_signal; /* it exited by itself after our SIGTERM */
     }
 }
 

@@ -413,8 +413,8 @@ static void test_missing_workdir(void **state)
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
-    assert_string_equal(st.detail,
-                        "working directory /nonexistent/mlq-dir: No such file or directory");
+    assert_string_equal(st.detail, "workdir /nonexistent/mlq-dir: no such directory");
+    assert_true(st.no_retry);
     char *out = read_file(f, "stdout");
     assert_true(out == NULL || out[0] == '\0');
     free(out);
@@ -428,12 +428,42 @@ static void test_nonexistent_program(void **state)
     write_assign(f, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
-    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
-    assert_int_equal(st.exit_code, 127);
-    char *err = read_file(f, "stderr");
-    assert_string_equal(
-        err, "mlq-shim: cannot execute no-such-program-mlq: No such file or directory\n");
-    free(err);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_string_equal(st.detail, "no-such-program-mlq: command not found");
+    assert_true(st.no_retry);
+    assert_int_equal(st.start_ms, 0);
+}
+
+/* A path that is there but may not be run, and one that is not there. */
+static void test_program_not_executable(void **state)
+{
+    struct fx *f = *state;
+    char prog[256];
+    snprintf(prog, sizeof prog, "%s/run.sh", f->dir);
+    assert_int_equal(mlq_fs_write_atomic(prog, "#!/bin/sh\necho hi\n", 18, NULL), 0);
+    assert_int_equal(chmod(prog, 0644), 0);
+    char *argv[] = {prog};
+    struct job j = {.argv = argv, .argc = 1};
+    write_assign(f, &j);
+    run_shim(f);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    char want[300];
+    snprintf(want, sizeof want, "%s: permission denied", prog);
+    assert_string_equal(st.detail, want);
+    assert_true(st.no_retry);
+}
+
+static void test_program_path_missing(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"./no-such-script.sh"};
+    struct job j = {.argv = argv, .argc = 1};
+    write_assign(f, &j);
+    run_shim(f);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_string_equal(st.detail, "./no-such-script.sh: no such file");
 }
 
 static void test_bad_assign_is_start_failed(void **state)
@@ -892,7 +922,7 @@ static void test_workdir_denied_to_owner(void **state)
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     char want[256];
-    snprintf(want, sizeof want, "working directory %s: Permission denied (as %s)", dir, f->user);
+    snprintf(want, sizeof want, "workdir %s: permission denied (as %s)", dir, f->user);
     assert_string_equal(st.detail, want);
 }
 
@@ -962,6 +992,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_workdir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonexistent_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_assign_is_start_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_program_not_executable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_program_path_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_runs_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_ends_whole_tree, setup, teardown),
