@@ -46,6 +46,7 @@ enum {
     OPT_MAX_RUNNING,
     OPT_IDEM_KEY,
     OPT_NODES,
+    OPT_HOLD,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -75,6 +76,7 @@ static const struct option submit_longopts[] = {
     {"array", required_argument, NULL, OPT_ARRAY},
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
     {"idempotency-key", required_argument, NULL, OPT_IDEM_KEY},
+    {"hold", no_argument, NULL, OPT_HOLD},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -117,7 +119,9 @@ static const char submit_usage[] =
     "                     0-99:10 (every 10th), 1,5,7; prints the array id\n"
     "  --max-running N    at most N tasks of the array run at once\n"
     "  --idempotency-key KEY  submitting again with the same KEY (within 7 days)\n"
-    "                     prints the first id and creates nothing\n"
+    "                     prints the first id and creates nothing; the same KEY with\n"
+    "                     a different request is refused\n"
+    "  --hold             submit it held: it waits until `mlq release`\n"
     "  --json             print {\"id\": ..., \"is_array\": ...} instead of the bare id\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
@@ -408,6 +412,10 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_WORKDIR:
         *workdir = optarg;
         return 0;
+    case OPT_HOLD: /* the scheduler puts who and when */
+        free(spec->held_by);
+        spec->held_by = current_user();
+        return spec->held_by ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     case OPT_RETRIES:
     case OPT_RETRY_BACKOFF:
     case OPT_TIME_LIMIT:
@@ -524,6 +532,59 @@ int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,
                          struct mlq_cli_submit_opts *opts, struct mlq_err *err)
 {
     return mlq_cli_submit_parse_ex(argc, argv, NULL, spec, opts, err);
+}
+
+/* ---- update: the submit's own parsers for the fields it may change ---- */
+
+static const struct {
+    const char *opt;
+    unsigned bit;
+} change_opts[] = {
+    {"priority", MLQ_CHANGE_PRIORITY}, {"time-limit", MLQ_CHANGE_TIME_LIMIT},
+    {"cpus", MLQ_CHANGE_CPUS},         {"mem", MLQ_CHANGE_MEM},
+    {"gpus", MLQ_CHANGE_GPUS},         {"retries", MLQ_CHANGE_RETRIES},
+};
+
+unsigned mlq_cli_change_bit(const char *opt)
+{
+    for (size_t i = 0; i < sizeof(change_opts) / sizeof(change_opts[0]); i++)
+        if (strcmp(change_opts[i].opt, opt) == 0)
+            return change_opts[i].bit;
+    return 0;
+}
+
+int mlq_cli_change_parse(unsigned bit, const char *arg, struct mlq_jobchange *ch,
+                         struct mlq_err *err)
+{
+    int rc;
+    switch (bit) {
+    case MLQ_CHANGE_PRIORITY:
+        rc = parse_priority(arg, &ch->priority, err);
+        break;
+    case MLQ_CHANGE_TIME_LIMIT:
+        /* "none" (or 0) drops the limit */
+        ch->time_limit_ms = 0;
+        rc = strcmp(arg, "none") == 0 ? 0
+                                      : parse_dur_opt("--time-limit", arg, &ch->time_limit_ms, err);
+        break;
+    case MLQ_CHANGE_CPUS:
+        rc = mlq_res_parse_cpus(arg, &ch->cpus_m, err);
+        break;
+    case MLQ_CHANGE_MEM:
+        rc = mlq_res_parse_mem(arg, &ch->mem, err);
+        break;
+    case MLQ_CHANGE_GPUS:
+        rc = mlq_res_parse_gpus(arg, &ch->gpus, err);
+        break;
+    case MLQ_CHANGE_RETRIES:
+        rc = parse_retries(arg, &ch->retries, err);
+        break;
+    default:
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "update: unexpected option");
+    }
+    if (rc == 0)
+        ch->set |= bit;
+    return rc;
 }
 
 static int print_id(const char *id, bool json, bool is_array)

@@ -25,6 +25,7 @@
 #include "protobackup.h"
 #include "protoclient.h"
 #include "protogang.h"
+#include "protojobedit.h"
 #include "protometrics.h"
 #include "protopipe.h"
 #include "protospec.h"
@@ -159,6 +160,10 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_WORKER_SET] = {"worker_set", 9, mlq_protoworker_enc_set, mlq_protoworker_dec_set,
                             mlq_protoworker_free_set},
     [MLQ_MSG_WORKER_SUMMARY] = {"worker_summary", 0, NULL, NULL, NULL},
+    [MLQ_MSG_HOLD] = {"hold", 2, mlq_protojobedit_enc_hold, mlq_protojobedit_dec_hold,
+                      mlq_protojobedit_free_hold},
+    [MLQ_MSG_UPDATE] = {"update", MLQ_PROTOJOBEDIT_UPDATE_KEYS, mlq_protojobedit_enc_update,
+                        mlq_protojobedit_dec_update, mlq_protojobedit_free_update},
     [MLQ_MSG_WORKER_SUMMARY_LIST] = {"worker_summary_list", 1, mlq_protoworker_enc_summary,
                                      mlq_protoworker_dec_summary, mlq_protoworker_free_summary},
     [MLQ_MSG_REGISTER] = {"register", 13 + MLQ_PROTOGANG_REGISTER_KEYS, mlq_protoagent_enc_register,

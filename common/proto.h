@@ -68,6 +68,8 @@ enum mlq_msg_type {
                                cpus_m, mem, gpus, gpu_type; reply worker_list */
     MLQ_MSG_WORKER_SUMMARY, /* "worker_summary"      (no fields); reply worker_summary_list */
     MLQ_MSG_WORKER_SUMMARY_LIST, /* "worker_summary_list" pools[] */
+    MLQ_MSG_HOLD,                /* "hold"   ids[] (prefixes), release; reply job_list */
+    MLQ_MSG_UPDATE,              /* "update" job (prefix), changes; reply job_list */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -124,6 +126,32 @@ struct mlq_jobspec {
     /* Gangs, optional on the wire: node parts on distinct workers, each
      * with the resources above; 0 = not a gang, 1..MLQ_MAX_NODES. */
     uint32_t nodes;
+    /* A user hold, optional on the wire: while held_by is set the job is
+     * never placed. On submit any value asks for a held job (`--hold`); the
+     * scheduler replaces it with the submitter and the time. */
+    char *held_by;   /* who held it; NULL = not held */
+    int64_t held_ms; /* when (wall clock) */
+};
+
+/* What `mlq update` changes in a job that has not started: each field
+ * whose bit is in `set` (MLQ_CHANGE_*); the others stay as they are. */
+enum {
+    MLQ_CHANGE_PRIORITY = 1u << 0,
+    MLQ_CHANGE_TIME_LIMIT = 1u << 1,
+    MLQ_CHANGE_CPUS = 1u << 2,
+    MLQ_CHANGE_MEM = 1u << 3,
+    MLQ_CHANGE_GPUS = 1u << 4,
+    MLQ_CHANGE_RETRIES = 1u << 5,
+};
+struct mlq_jobchange {
+    char *job; /* id or unique prefix */
+    uint32_t set;
+    int32_t priority;
+    int64_t time_limit_ms; /* 0: no limit */
+    int64_t cpus_m;
+    int64_t mem;
+    int32_t gpus;
+    int32_t retries;
 };
 
 enum mlq_dep_kind {
@@ -463,6 +491,12 @@ struct mlq_msg {
             uint32_t nids;
         } cancel;
         struct {
+            char **ids;
+            uint32_t nids;
+            bool release; /* false: hold */
+        } hold;
+        struct mlq_jobchange update;
+        struct {
             char *cursor; /* optional: the `next` of the previous reply */
         } workers;
         struct {
@@ -530,7 +564,7 @@ struct mlq_msg {
                                          clamped to [start, now] */
             char *detail;             /* may be NULL */
             struct mlq_usage usage;   /* FINISHED; optional on the wire */
-            bool no_retry; /* START_FAILED: the request itself cannot start (optional) */
+            bool no_retry;            /* START_FAILED: the request itself cannot start (optional) */
         } report;
         struct {
             uint64_t token;

@@ -12,7 +12,7 @@
 #include "arrayspec.h"
 
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 23
+#define JOBSPEC_KEYS 25
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
@@ -49,6 +49,8 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
         msgpack_pack_uint32(pk, s->nodes);
     else
         msgpack_pack_nil(pk);
+    mlq_mpk_kv_str(pk, "held_by", s->held_by);
+    mlq_mpk_kv_int(pk, "held_ms", s->held_ms);
 }
 
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};
@@ -166,6 +168,10 @@ static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
                              MLQ_MAX_NODES);
         s->nodes = (uint32_t)nodes;
     }
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "held_by", MLQ_MAX_NAME, true, &s->held_by);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "held_ms", 0, INT64_MAX, &s->held_ms);
     return rc;
 }
 
@@ -540,6 +546,7 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
     free(spec->deps);
     free(spec->array);
     free(spec->idempotency_key);
+    free(spec->held_by);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -594,6 +601,7 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
     dst->priority = src->priority;
     dst->max_running = src->max_running;
     dst->nodes = src->nodes;
+    dst->held_ms = src->held_ms;
     /* counts first, so a failure half way frees exactly what was copied */
     dst->argc = src->argv ? src->argc : 0;
     dst->envc = src->env ? src->envc : 0;
@@ -603,7 +611,8 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
         dup_strv(&dst->env, src->env, dst->envc) < 0 || dup_opt(&dst->pool, src->pool) < 0 ||
         dup_strv(&dst->require, src->require, dst->nrequire) < 0 ||
         dup_opt(&dst->gpu_type, src->gpu_type) < 0 || dup_opt(&dst->array, src->array) < 0 ||
-        dup_opt(&dst->idempotency_key, src->idempotency_key) < 0 || dup_deps(dst, src) < 0) {
+        dup_opt(&dst->idempotency_key, src->idempotency_key) < 0 ||
+        dup_opt(&dst->held_by, src->held_by) < 0 || dup_deps(dst, src) < 0) {
         mlq_proto_jobspec_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
     }

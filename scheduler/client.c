@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fairshare.h"
+#include "jobedit.h"
 #include "jobops.h"
 #include "log.h"
 #include "logrelay.h"
@@ -104,6 +105,8 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     int rc = mlq_client_set_owner(c, spec, err);
     if (rc == 0)
         rc = mlq_proto_jobspec_check(spec, err);
+    if (rc == 0)
+        rc = mlq_jobedit_hold_on_submit(c, spec, err);
     if (rc < 0)
         return rc;
     struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED};

@@ -267,6 +267,8 @@ int mlq_jobops_lose(struct mlq_ctx *c, struct mlq_job *job, const char *why, str
  * a job with a not-before time ahead waits in the queue's timer heap. */
 int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
+    if (job->row.spec.held_by) /* held by a user (jobedit.h): never placed */
+        return 0;
     /* Effective priority = priority + waited / age_step - fair-share
      * penalty. Ordering by it is the same as ordering by submit time minus
      * priority * age_step (the waiting term is common to all jobs), which

@@ -108,6 +108,8 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_str_same(a->array, b->array);
     assert_int_equal(a->max_running, b->max_running);
     assert_str_same(a->idempotency_key, b->idempotency_key);
+    assert_str_same(a->held_by, b->held_by);
+    assert_true(a->held_ms == b->held_ms);
 }
 
 static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,
@@ -335,6 +337,7 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         assert_int_equal(a->u.report.end_ms, b->u.report.end_ms);
         assert_str_same(a->u.report.detail, b->u.report.detail);
         assert_usage_eq(&a->u.report.usage, &b->u.report.usage);
+        assert_int_equal(a->u.report.no_retry, b->u.report.no_retry);
     } else if (a->type == MLQ_MSG_ASSIGN) {
         assert_string_equal(a->u.assign.attempt_id, b->u.assign.attempt_id);
         assert_string_equal(a->u.assign.job_id, b->u.assign.job_id);
@@ -507,6 +510,20 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         break;
     case MLQ_MSG_CANCEL:
         assert_strv_same(a->u.cancel.ids, a->u.cancel.nids, b->u.cancel.ids, b->u.cancel.nids);
+        break;
+    case MLQ_MSG_HOLD:
+        assert_strv_same(a->u.hold.ids, a->u.hold.nids, b->u.hold.ids, b->u.hold.nids);
+        assert_int_equal(a->u.hold.release, b->u.hold.release);
+        break;
+    case MLQ_MSG_UPDATE:
+        assert_str_same(a->u.update.job, b->u.update.job);
+        assert_int_equal(a->u.update.set, b->u.update.set);
+        assert_int_equal(a->u.update.priority, b->u.update.priority);
+        assert_true(a->u.update.time_limit_ms == b->u.update.time_limit_ms);
+        assert_true(a->u.update.cpus_m == b->u.update.cpus_m);
+        assert_true(a->u.update.mem == b->u.update.mem);
+        assert_int_equal(a->u.update.gpus, b->u.update.gpus);
+        assert_int_equal(a->u.update.retries, b->u.update.retries);
         break;
     case MLQ_MSG_LOGS:
         assert_str_same(a->u.logs.job, b->u.logs.job);
