@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fairshare.h"
+#include "idemhash.h"
 #include "jobedit.h"
 #include "jobops.h"
 #include "log.h"
@@ -98,6 +99,24 @@ static int resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_
     return 0;
 }
 
+/* 1 when owner used key before for the same request (id set), 0 when the
+ * key is unused; a different request is MLQ_EINVAL. A key stored without a
+ * hash (before hashes were kept) matches any request. */
+static int idem_seen(struct mlq_ctx *c, const char *owner, const char *key, const char *hash,
+                     char id[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    char was[MLQ_STORE_HASH_HEX + 1];
+    if (mlq_store_idem_lookup(c->store, owner, key, c->now_wall, id, was, NULL) < 0)
+        return 0;
+    if (!was[0] || strcmp(was, hash) == 0)
+        return 1;
+    char full[MLQ_ID_LEN + 1];
+    bool is_array = false;
+    mlq_store_resolve(c->store, id, full, &is_array, NULL);
+    return mlq_err_set(err, MLQ_EINVAL, "key %.128s was used for a different request (%s %.8s)",
+                       key, is_array ? "array" : "job", id);
+}
+
 int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
@@ -112,11 +131,15 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED};
     char owner[MLQ_MAX_NAME + 1]; /* the spec is moved away before the key is stored */
     snprintf(owner, sizeof owner, "%s", spec->owner ? spec->owner : "");
+    char hash[MLQ_STORE_HASH_HEX + 1] = "";
+    if (spec->idempotency_key && (rc = mlq_idemhash_spec(spec, hash, err)) < 0)
+        return rc;
     char *key = spec->idempotency_key; /* ours from here: jobs do not keep it */
     spec->idempotency_key = NULL;
-    if (key && mlq_store_idem_get(c->store, owner, key, c->now_wall, m.u.submitted.id, NULL) == 0) {
+    if (key && (rc = idem_seen(c, owner, key, hash, m.u.submitted.id, err)) != 0) {
         free(key);
-        return reply(c, peer, &m, msg->rid, err); /* submitted before: same answer */
+        /* submitted before with the same request: the same answer */
+        return rc < 0 ? rc : reply(c, peer, &m, msg->rid, err);
     }
     if ((rc = resolve_deps(c, spec, err)) < 0) {
         free(key);
@@ -127,7 +150,7 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     else
         rc = mlq_jobops_submit(c, spec, m.u.submitted.id, err);
     if (rc == 0 && key)
-        rc = mlq_store_idem_put(c->store, owner, key, m.u.submitted.id, c->now_wall, err);
+        rc = mlq_store_idem_put(c->store, owner, key, m.u.submitted.id, hash, c->now_wall, err);
     free(key);
     if (rc < 0)
         return rc;

@@ -247,6 +247,11 @@ static const char *const migrations[] = {
     "ALTER TABLE attempts ADD COLUMN usage_gpu_mem_peak INTEGER;"
     "ALTER TABLE attempts ADD COLUMN usage_gpu_util INTEGER;"
     "PRAGMA user_version = 11;",
+    /* 11 -> 12: the hash of the request an idempotency key was first used
+     * with (NULL for keys stored before: any request matches them), so that
+     * the key reused with another request is refused. */
+    "ALTER TABLE idempotency ADD COLUMN request_hash TEXT;"
+    "PRAGMA user_version = 12;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,

@@ -160,10 +160,12 @@ static void test_which_jobs_go(void **state)
     add_job(f, 8, MLQ_JOB_FAILED, OLD, MLQ_ATT_LOST, NULL);         /* key expired: goes */
     add_job(f, 9, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, NULL); /* the newest */
     assert_int_equal(mlq_store_idem_put(f->st, "alice", "k4",
-                                        "00000004-0000-4000-8000-000000000004", IDEM + 1, &err),
+                                        "00000004-0000-4000-8000-000000000004", NULL, IDEM + 1,
+                                        &err),
                      0);
     assert_int_equal(mlq_store_idem_put(f->st, "alice", "k8",
-                                        "00000008-0000-4000-8000-000000000008", IDEM - 1, &err),
+                                        "00000008-0000-4000-8000-000000000008", NULL, IDEM - 1,
+                                        &err),
                      0);
     assert_int_equal(mlq_store_commit(f->st, &err), 0);
 
@@ -239,7 +241,7 @@ static void test_arrays(void **state)
     add_job(f, 4, MLQ_JOB_SUCCEEDED, OLD, -1, "bbbbbbbb-0000-4000-8000-00000000bbbb");
     add_job(f, 5, MLQ_JOB_SUCCEEDED, OLD, -1, NULL);
     assert_int_equal(mlq_store_idem_put(f->st, "alice", "k", "bbbbbbbb-0000-4000-8000-00000000bbbb",
-                                        IDEM + 1, &err),
+                                        NULL, IDEM + 1, &err),
                      0);
     assert_int_equal(mlq_store_commit(f->st, &err), 0);
     candidates(f, 100, out, 4, &n);
@@ -270,6 +272,9 @@ static void test_old_events(void **state)
     assert_int_not_equal(sqlite3_exec(f->db, "UPDATE events SET kind = 'x'", NULL, NULL, NULL),
                          SQLITE_OK);
 }
+
+/* Step 11 undone: no request hash on idempotency keys. */
+#define UNDO_V12 "ALTER TABLE idempotency DROP COLUMN request_hash; PRAGMA user_version = 11;"
 
 /* Step 9 undone: no usage columns on attempts. */
 #define UNDO_V11                                                                                   \
@@ -309,6 +314,7 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V12);
     exec_ok(db, UNDO_V11);
     exec_ok(db, UNDO_V10);
     exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");

@@ -224,7 +224,8 @@ static void test_migrate_v8(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_ok(db, "ALTER TABLE attempts DROP COLUMN usage_source;"
+    exec_ok(db, "ALTER TABLE idempotency DROP COLUMN request_hash;"
+                " ALTER TABLE attempts DROP COLUMN usage_source;"
                 " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"
                 " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"
                 " ALTER TABLE attempts DROP COLUMN usage_wall_ms;"
