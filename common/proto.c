@@ -111,7 +111,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                          mlq_protoclient_free_workers},
     [MLQ_MSG_WORKER_LIST] = {"worker_list", 2, mlq_protoclient_enc_worker_list,
                              mlq_protoclient_dec_worker_list, mlq_protoclient_free_worker_list},
-    [MLQ_MSG_LOGS] = {"logs", 4 + MLQ_PROTOGANG_LOGS_KEYS, mlq_protoclient_enc_logs,
+    [MLQ_MSG_LOGS] = {"logs", 5 + MLQ_PROTOGANG_LOGS_KEYS, mlq_protoclient_enc_logs,
                       mlq_protoclient_dec_logs, mlq_protoclient_free_logs},
     [MLQ_MSG_LOG_DATA] = {"log_data", 5, mlq_protoclient_enc_log_data, mlq_protoclient_dec_log_data,
                           mlq_protoclient_free_log_data},

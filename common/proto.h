@@ -507,9 +507,10 @@ struct mlq_msg {
         struct {
             char *job; /* id prefix */
             enum mlq_stream stream;
-            int64_t offset; /* >= 0 */
-            uint32_t max;   /* <= MLQ_MAX_LOG_CHUNK */
-            int32_t node;   /* optional: a gang's node rank (0) */
+            int64_t offset;  /* >= 0 */
+            uint32_t max;    /* <= MLQ_MAX_LOG_CHUNK */
+            int32_t node;    /* optional: a gang's node rank (0) */
+            int32_t attempt; /* optional: attempt number N (1..); 0 = the current one */
         } logs;
         struct {
             uint8_t *data;

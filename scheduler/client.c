@@ -388,9 +388,22 @@ static int resolve_job(struct mlq_ctx *c, const char *ref, char id[MLQ_ID_LEN + 
     return rc;
 }
 
+/* ended: the attempt asked for by number has ended (its log is final);
+ * false for the current attempt, whose end is the job's. */
+static int reply_log_data_ex(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                             const uint8_t *data, uint32_t len, int64_t offset, int64_t size,
+                             const char *job_id, bool ended, struct mlq_err *err);
+
 static int reply_log_data(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
                           const uint8_t *data, uint32_t len, int64_t offset, int64_t size,
                           const char *job_id, struct mlq_err *err)
+{
+    return reply_log_data_ex(c, peer, rid, data, len, offset, size, job_id, false, err);
+}
+
+static int reply_log_data_ex(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                             const uint8_t *data, uint32_t len, int64_t offset, int64_t size,
+                             const char *job_id, bool ended, struct mlq_err *err)
 {
     struct mlq_msg m = {.type = MLQ_MSG_LOG_DATA};
     struct mlq_job *job = mlq_jobtab_get(c->jobs, job_id);
@@ -406,7 +419,7 @@ static int reply_log_data(struct mlq_ctx *c, const struct mlq_peer *peer, uint64
         mlq_store_job_free(&row);
     }
     /* Final only once the process has ended and been reported. */
-    bool settled = mlq_job_state_terminal(st) && !(job && job->live);
+    bool settled = ended || (mlq_job_state_terminal(st) && !(job && job->live));
     m.u.log_data.data = (uint8_t *)data;
     m.u.log_data.len = len;
     m.u.log_data.offset = offset;
@@ -416,10 +429,33 @@ static int reply_log_data(struct mlq_ctx *c, const struct mlq_peer *peer, uint64
     return reply(c, peer, &m, rid, err);
 }
 
-/* The attempt whose output `mlq logs` shows: the job's current one; for a
- * gang, the part of rank node of it. A rank the job does not have is
- * MLQ_ETOOBIG (told apart from MLQ_ENOTFOUND: not started yet). */
-static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node,
+/* The id of attempt number num of the job (MLQ_ENOTFOUND naming the
+ * numbers it has). */
+static int attempt_numbered(struct mlq_ctx *c, const char *job_id, int32_t num,
+                            char out[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    struct mlq_jobinfo info;
+    int rc = mlq_store_job_info_full(c->store, job_id, true, &info, err);
+    if (rc < 0)
+        return rc;
+    rc = MLQ_ETOOBIG;
+    for (uint32_t i = 0; i < info.nattempts; i++)
+        if (info.attempts[i].num == num) {
+            memcpy(out, info.attempts[i].id, MLQ_ID_LEN + 1);
+            rc = 0;
+        }
+    if (rc < 0)
+        mlq_err_set(err, rc, "job %.8s has no attempt %d (it has %d)", job_id, (int)num,
+                    (int)info.attempt);
+    mlq_proto_jobinfo_free(&info);
+    return rc;
+}
+
+/* The attempt whose output `mlq logs` shows: number `num`, or the job's
+ * current one (num 0); for a gang, the part of rank node of it. A rank or
+ * number the job does not have is MLQ_ETOOBIG (told apart from
+ * MLQ_ENOTFOUND: not started yet). */
+static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node, int32_t num,
                        struct mlq_store_attempt *a, struct mlq_err *err)
 {
     struct mlq_store_job row;
@@ -427,15 +463,19 @@ static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node,
     if (rc < 0)
         return rc;
     uint32_t nodes = row.spec.nodes > 0 ? row.spec.nodes : 1;
+    char att[MLQ_ID_LEN + 1];
+    memcpy(att, row.current_attempt, sizeof att);
     if ((uint32_t)node >= nodes)
         rc = mlq_err_set(err, MLQ_ETOOBIG, "job %.8s has %u node%s: no node %d", job_id, nodes,
                          nodes == 1 ? "" : "s", (int)node);
-    else if (!row.current_attempt[0])
+    else if (num > 0)
+        rc = attempt_numbered(c, job_id, num, att, err);
+    else if (!att[0])
         rc = MLQ_ENOTFOUND;
-    else if (row.spec.nodes > 0)
-        rc = mlq_gang_part_of(c, row.current_attempt, node, a, err);
-    else
-        rc = mlq_store_attempt_get(c->store, row.current_attempt, a, err);
+    if (rc == 0 && row.spec.nodes > 0)
+        rc = mlq_gang_part_of(c, att, node, a, err);
+    else if (rc == 0)
+        rc = mlq_store_attempt_get(c->store, att, a, err);
     mlq_store_job_free(&row);
     return rc;
 }
@@ -448,7 +488,11 @@ static int relay_log_read(struct mlq_ctx *c, const struct mlq_peer *peer, struct
         return mlq_err_set(err, MLQ_EUNAVAIL,
                            "worker %s, which ran job %.8s, is not connected; its log is there",
                            a->worker, a->job_id);
-    struct mlq_logreq req = {.client = *peer, .rid = msg->rid, .offset = msg->u.logs.offset};
+    struct mlq_logreq req = {.client = *peer,
+                             .rid = msg->rid,
+                             .offset = msg->u.logs.offset,
+                             .ended =
+                                 msg->u.logs.attempt > 0 && mlq_attempt_state_terminal(a->state)};
     memcpy(req.job_id, a->job_id, sizeof req.job_id);
     snprintf(req.worker, sizeof req.worker, "%s", w->name);
     req.deadline_mono = c->now_mono + LOG_RELAY_TIMEOUT_MS;
@@ -476,8 +520,10 @@ static int reply_stored_log(struct mlq_ctx *c, const struct mlq_peer *peer,
     uint32_t max = msg->u.logs.max ? msg->u.logs.max : MLQ_MAX_LOG_CHUNK;
     int rc = mlq_logstore_read(c->logstore, a->id, msg->u.logs.stream, msg->u.logs.offset, max,
                                &data, &len, &size, err);
+    bool ended = msg->u.logs.attempt > 0 && mlq_attempt_state_terminal(a->state);
     if (rc == 0)
-        rc = reply_log_data(c, peer, msg->rid, data, len, msg->u.logs.offset, size, a->job_id, err);
+        rc = reply_log_data_ex(c, peer, msg->rid, data, len, msg->u.logs.offset, size, a->job_id,
+                               ended, err);
     free(data);
     return rc;
 }
@@ -492,7 +538,7 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
     if (rc < 0)
         return rc;
     struct mlq_store_attempt a;
-    rc = log_attempt(c, id, msg->u.logs.node, &a, err);
+    rc = log_attempt(c, id, msg->u.logs.node, msg->u.logs.attempt, &a, err);
     if (rc == MLQ_ETOOBIG && err)
         err->code = MLQ_ENOTFOUND; /* keep its message */
     if (rc == MLQ_ETOOBIG)
@@ -533,8 +579,8 @@ int mlq_client_on_log_chunk(struct mlq_ctx *c, const struct mlq_peer *peer, stru
                                           " and none is stored here)"}},
             &e2);
     else
-        rc = reply_log_data(c, &req.client, req.rid, msg->u.log_chunk.data, msg->u.log_chunk.len,
-                            req.offset, msg->u.log_chunk.size, req.job_id, &e2);
+        rc = reply_log_data_ex(c, &req.client, req.rid, msg->u.log_chunk.data, msg->u.log_chunk.len,
+                               req.offset, msg->u.log_chunk.size, req.job_id, req.ended, &e2);
     if (rc < 0)
         mlq_warn("could not answer a log request: %s", e2.msg);
     (void)err;

@@ -530,6 +530,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_int_equal(a->u.logs.stream, b->u.logs.stream);
         assert_int_equal(a->u.logs.offset, b->u.logs.offset);
         assert_int_equal(a->u.logs.max, b->u.logs.max);
+        assert_int_equal(a->u.logs.attempt, b->u.logs.attempt);
         break;
     case MLQ_MSG_LOG_DATA:
         assert_bytes_eq(a->u.log_data.data, a->u.log_data.len, b->u.log_data.data,

@@ -525,6 +525,7 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.logs.stream = MLQ_STREAM_STDERR;
         m->u.logs.offset = 5000000000LL;
         m->u.logs.max = MLQ_MAX_LOG_CHUNK;
+        m->u.logs.attempt = 3;
         break;
     case MLQ_MSG_LOG_DATA:
         m->u.log_data.data = sample_bytes;
