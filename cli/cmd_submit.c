@@ -17,6 +17,7 @@
 
 #include "fsutil.h"
 #include "bounds.h"
+#include "outpath.h"
 #include "output.h"
 #include "res.h"
 #include "submitpipe.h"
@@ -77,6 +78,8 @@ static const struct option submit_longopts[] = {
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
     {"idempotency-key", required_argument, NULL, OPT_IDEM_KEY},
     {"hold", no_argument, NULL, OPT_HOLD},
+    {"stdout", required_argument, NULL, 'o'},
+    {"stderr", required_argument, NULL, 'e'},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -122,6 +125,10 @@ static const char submit_usage[] =
     "                     prints the first id and creates nothing; the same KEY with\n"
     "                     a different request is refused\n"
     "  --hold             submit it held: it waits until `mlq release`\n"
+    "  -o, --stdout FILE  also write the job's stdout to FILE on the worker (opened\n"
+    "                     as the job's user; relative to --workdir); %j job id,\n"
+    "                     %a array index, %A attempt number, %% a percent sign\n"
+    "  -e, --stderr FILE  the same for its stderr\n"
     "  --json             print {\"id\": ..., \"is_array\": ...} instead of the bare id\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
@@ -412,6 +419,14 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_WORKDIR:
         *workdir = optarg;
         return 0;
+    case 'o':
+    case 'e': {
+        char **f = c == 'o' ? &spec->stdout_file : &spec->stderr_file;
+        int rc = mlq_outpath_check(c == 'o' ? "--stdout" : "--stderr", optarg, err);
+        free(*f);
+        *f = rc == 0 ? strdup(optarg) : NULL;
+        return rc < 0 || *f ? rc : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
     case OPT_HOLD: /* the scheduler puts who and when */
         free(spec->held_by);
         spec->held_by = current_user();
@@ -512,7 +527,7 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
     int c;
     optind = 0; /* full reset: the parser may have run before */
     opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "+:ho:e:", longopts, NULL)) != -1) {
         if (c == '?' || c == ':')
             rc = mlq_cli_getopt_error(cmd, c, argc, argv, err);
         else if (c >= MLQ_CLI_SUBMIT_OPT_END && extra)

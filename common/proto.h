@@ -131,6 +131,10 @@ struct mlq_jobspec {
      * scheduler replaces it with the submitter and the time. */
     char *held_by;   /* who held it; NULL = not held */
     int64_t held_ms; /* when (wall clock) */
+    /* Files the job's stdout / stderr also go to, on the worker (outpath.h
+     * templates); NULL = only the spool. Optional on the wire. */
+    char *stdout_file;
+    char *stderr_file;
 };
 
 /* What `mlq update` changes in a job that has not started: each field

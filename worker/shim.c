@@ -46,9 +46,11 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "gangenv.h"
+#include "jobout.h"
 #include "jobtree.h"
 #include "jobusage.h"
 #include "lease.h"
+#include "outpath.h"
 #include "res.h"
 #include "spool.h"
 
@@ -61,6 +63,7 @@ extern char **environ;
 #define WORKER_ADDR_ENV     "MLQ_WORKER_ADDR" /* its advertised address, when it has one */
 #define STATUS_RETRY_MIN_MS 50   /* first pause after the status could not be written */
 #define STATUS_RETRY_MAX_MS 2000 /* the pause doubles up to this */
+#define PUMP_MS             50   /* longest wait for output while copying it */
 
 struct shim {
     const char *dir;
@@ -69,6 +72,7 @@ struct shim {
     char **envp; /* owned strings, NULL-terminated */
     size_t envc;
     int out_fd, err_fd;
+    struct mlq_jobout out; /* -o/-e files and their pipes (jobout.h) */
     /* The account the job runs as, when the shim is root (drop). */
     bool drop;
     uid_t uid;
@@ -449,6 +453,36 @@ static int make_tree(struct shim *s)
     return 0;
 }
 
+/* The -o/-e files, opened as the job's account: one it cannot write is a
+ * start failure of the request (no retry). */
+static int open_outputs(struct shim *s)
+{
+    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
+    const char *tmpl[2] = {spec->stdout_file, spec->stderr_file};
+    struct mlq_jobout_account acct = {s->uid, s->gid, s->groups, s->ngroups};
+    mlq_jobout_init(&s->out, s->out_fd, s->err_fd);
+    for (int i = 0; i < 2; i++) {
+        char path[MLQ_MAX_PATH + 1];
+        if (!tmpl[i])
+            continue;
+        int32_t index = s->assign.u.assign.array_id[0] ? s->assign.u.assign.array_index : -1;
+        if (mlq_outpath_check(i ? "--stderr" : "--stdout", tmpl[i], NULL) < 0 ||
+            mlq_outpath_expand(tmpl[i], spec->workdir, s->assign.u.assign.job_id, index,
+                               s->assign.u.assign.attempt, path, sizeof path) < 0) {
+            start_failed(s, "output file %.200s: not a valid file name", tmpl[i]);
+            s->st.no_retry = true;
+            return -1;
+        }
+        if (mlq_jobout_open(&s->out, i, path, s->drop ? &acct : NULL) < 0) {
+            start_failed(s, "cannot open output file %s: %s%s%s%s", path, workdir_error(errno),
+                         s->drop ? " (as " : "", s->drop ? s->user : "", s->drop ? ")" : "");
+            s->st.no_retry = true;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Everything that can fail before the fork; on failure s->st says why. */
 static int prepare(struct shim *s)
 {
@@ -474,6 +508,8 @@ static int prepare(struct shim *s)
         s->st.no_retry = true;
         return -1;
     }
+    if (open_outputs(s) < 0)
+        return -1;
     s->argv = calloc((size_t)spec->argc + 1, sizeof *s->argv);
     if (!s->argv || build_env(s) < 0) {
         start_failed(s, "out of memory");
@@ -573,8 +609,8 @@ static void drop_root(const struct shim *s, int report_fd)
                    s->user);
 }
 
-/* In the forked child: never returns. */
-static void exec_job(struct shim *s, int report_fd)
+/* In the forked child: never returns. fds: its stdout and stderr. */
+static void exec_job(struct shim *s, int report_fd, const int fds[2])
 {
     mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
     /* Before anything the job runs: whatever it forks is born inside. */
@@ -583,7 +619,7 @@ static void exec_job(struct shim *s, int report_fd)
     setpgid(0, 0);
     reset_signals();
     int null = open("/dev/null", O_RDONLY);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
+    if (null < 0 || dup2(null, 0) < 0 || dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0)
         child_fail(report_fd, CHILD_WORKER, "cannot set up the job's standard streams: %s",
                    strerror(errno));
     if (s->drop)
@@ -640,8 +676,8 @@ static int start_job(struct shim *s)
         if (s->warn_signal > 0)
             s->warn_at = s->warn_before_ms < s->limit_ms ? s->limit_at - s->warn_before_ms : start;
     }
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) {
+    int report[2], fds[2];
+    if (mlq_jobout_job_fds(&s->out, fds) < 0 || pipe2(report, O_CLOEXEC) != 0) {
         start_failed(s, "pipe: %s", strerror(errno));
         return -1;
     }
@@ -654,10 +690,11 @@ static int start_job(struct shim *s)
     }
     if (s->job == 0) {
         close(report[0]);
-        exec_job(s, report[1]);
+        exec_job(s, report[1], fds);
     }
     setpgid(s->job, s->job); /* also from the parent: no race with the child */
     close(report[1]);
+    mlq_jobout_parent(&s->out, fds);
     int rc = read_report(s, report[0]);
     close(report[0]);
     return rc;
@@ -771,7 +808,13 @@ static void supervise(struct shim *s, const sigset_t *set)
 {
     while (!job_ended(s->job)) {
         int64_t wait = next_wait(s, mlq_clock_mono_ms());
-        int sig = wait > 0 ? wait_signal(set, wait) : -1;
+        int sig;
+        if (mlq_jobout_active(&s->out)) { /* copy output, look for signals often */
+            mlq_jobout_pump(&s->out, wait > PUMP_MS ? PUMP_MS : (int)wait);
+            sig = wait_signal(set, 0);
+        } else {
+            sig = wait > 0 ? wait_signal(set, wait) : -1;
+        }
         on_tick(s, sig, mlq_clock_mono_ms());
         mlq_jobusage_tick(s->usage, mlq_clock_mono_ms());
     }
@@ -808,7 +851,10 @@ static void finish(struct shim *s, const sigset_t *set)
         reap_all();
         if (mlq_jobtree_signal(s->tree, 0) == 0)
             break;
-        wait_signal(set, s->kill_at - now < 50 ? s->kill_at - now : 50);
+        if (mlq_jobout_active(&s->out)) /* the rest of the job may still write */
+            mlq_jobout_pump(&s->out, 50);
+        else
+            wait_signal(set, s->kill_at - now < 50 ? s->kill_at - now : 50);
     }
     for (long pause = 1;; pause = pause * 2 > MAX_KILL_PAUSE ? MAX_KILL_PAUSE : pause * 2) {
         reap_all();
@@ -818,6 +864,7 @@ static void finish(struct shim *s, const sigset_t *set)
         nanosleep(&ts, NULL);
     }
     reap_all();
+    mlq_jobout_drain(&s->out);
     s->st.end_ms = mlq_clock_wall_ms();
     mlq_jobusage_finish(s->usage, &s->st, s->last_signal == SIGKILL);
 }
@@ -843,6 +890,7 @@ static int become_supervisor(const char *dir, bool named, sigset_t *set, struct 
 
 static void shim_cleanup(struct shim *s)
 {
+    mlq_jobout_close(&s->out);
     if (s->out_fd >= 0)
         close(s->out_fd);
     if (s->err_fd >= 0)
@@ -949,6 +997,7 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
     if (mlq_spool_read_status(attempt_dir, &existing, NULL) == 0)
         return 0; /* already decided: never run an attempt twice */
     struct shim s = {.dir = attempt_dir, .out_fd = -1, .err_fd = -1};
+    mlq_jobout_init(&s.out, -1, -1);
     s.st.exit_code = -1;
     if (prepare(&s) == 0 && check_lease_at_start(&s) == 0 && check_rendezvous(&s) == 0 &&
         start_job(&s) == 0) {

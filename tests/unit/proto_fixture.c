@@ -110,6 +110,8 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_str_same(a->idempotency_key, b->idempotency_key);
     assert_str_same(a->held_by, b->held_by);
     assert_true(a->held_ms == b->held_ms);
+    assert_str_same(a->stdout_file, b->stdout_file);
+    assert_str_same(a->stderr_file, b->stderr_file);
 }
 
 static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,

@@ -59,6 +59,8 @@ void fill_spec(struct mlq_jobspec *s)
     s->nodes = 0; /* arrays cannot be gangs */
     s->held_by = "alice";
     s->held_ms = 1714564800123LL;
+    s->stdout_file = "out/%j-%a.%A.log";
+    s->stderr_file = "/tmp/err-100%%.log";
 }
 
 struct mlq_jobinfo sample_jobs[2];
