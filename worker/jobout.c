@@ -10,6 +10,10 @@
 #include <sys/fsuid.h>
 #include <unistd.h>
 
+#include "bounds.h"
+#include "outpath.h"
+#include "startwords.h"
+
 #define CHUNK    65536
 #define MAX_GRPS 256
 
@@ -56,6 +60,29 @@ int mlq_jobout_open(struct mlq_jobout *o, int stream, const char *path,
     if (fd < 0)
         return -1;
     o->file[stream] = fd;
+    return 0;
+}
+
+int mlq_jobout_open_spec(struct mlq_jobout *o, const struct mlq_jobspec *spec, const char *job_id,
+                         int32_t index, int32_t attempt, const struct mlq_jobout_account *acct,
+                         char *why, size_t len)
+{
+    const char *tmpl[2] = {spec->stdout_file, spec->stderr_file};
+    for (int i = 0; i < 2; i++) {
+        char path[MLQ_MAX_PATH + 1];
+        if (!tmpl[i])
+            continue;
+        if (mlq_outpath_check(i ? "--stderr" : "--stdout", tmpl[i], NULL) < 0 ||
+            mlq_outpath_expand(tmpl[i], spec->workdir, job_id, index, attempt, path, sizeof path) <
+                0) {
+            snprintf(why, len, "output file %.200s: not a valid file name", tmpl[i]);
+            return -1;
+        }
+        if (mlq_jobout_open(o, i, path, acct) < 0) {
+            snprintf(why, len, "cannot open output file %s: %s", path, mlq_startwords_dir(errno));
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -13,7 +13,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "proto.h"
 
 struct mlq_jobout {
     int file[2]; /* the user's files, -1 none (index enum mlq_stream) */
@@ -34,6 +37,12 @@ void mlq_jobout_init(struct mlq_jobout *o, int out_log, int err_log);
  * On failure returns -1 with errno set. */
 int mlq_jobout_open(struct mlq_jobout *o, int stream, const char *path,
                     const struct mlq_jobout_account *acct);
+/* Opens the files the spec asks for (outpath.h templates, expanded for
+ * this attempt; index < 0: not a task). On failure returns -1 with why
+ * ("cannot open output file PATH: no such directory"). */
+int mlq_jobout_open_spec(struct mlq_jobout *o, const struct mlq_jobspec *spec, const char *job_id,
+                         int32_t index, int32_t attempt, const struct mlq_jobout_account *acct,
+                         char *why, size_t len);
 /* Before the fork: the fds the job's stdout and stderr must be (a pipe's
  * write end, or the spool log); -1 with errno when a pipe cannot be made. */
 int mlq_jobout_job_fds(struct mlq_jobout *o, int fds[2]);

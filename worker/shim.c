@@ -50,9 +50,9 @@
 #include "jobtree.h"
 #include "jobusage.h"
 #include "lease.h"
-#include "outpath.h"
 #include "res.h"
 #include "spool.h"
+#include "startwords.h"
 
 extern char **environ;
 
@@ -302,22 +302,6 @@ static void start_failed(struct shim *s, const char *fmt, ...)
     mlq_spool_set_detail(&s->st, msg);
 }
 
-/* The words for a working directory that cannot be entered. */
-static const char *workdir_error(int e)
-{
-    switch (e) {
-    case ENOENT:
-        return "no such directory";
-    case ENOTDIR:
-        return "not a directory";
-    case EACCES:
-    case EPERM:
-        return "permission denied";
-    default:
-        return strerror(e);
-    }
-}
-
 static int open_log(struct shim *s, const char *name)
 {
     char path[MLQ_MAX_PATH];
@@ -457,30 +441,18 @@ static int make_tree(struct shim *s)
  * start failure of the request (no retry). */
 static int open_outputs(struct shim *s)
 {
-    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
-    const char *tmpl[2] = {spec->stdout_file, spec->stderr_file};
     struct mlq_jobout_account acct = {s->uid, s->gid, s->groups, s->ngroups};
+    char why[MLQ_SPOOL_DETAIL_MAX];
     mlq_jobout_init(&s->out, s->out_fd, s->err_fd);
-    for (int i = 0; i < 2; i++) {
-        char path[MLQ_MAX_PATH + 1];
-        if (!tmpl[i])
-            continue;
-        int32_t index = s->assign.u.assign.array_id[0] ? s->assign.u.assign.array_index : -1;
-        if (mlq_outpath_check(i ? "--stderr" : "--stdout", tmpl[i], NULL) < 0 ||
-            mlq_outpath_expand(tmpl[i], spec->workdir, s->assign.u.assign.job_id, index,
-                               s->assign.u.assign.attempt, path, sizeof path) < 0) {
-            start_failed(s, "output file %.200s: not a valid file name", tmpl[i]);
-            s->st.no_retry = true;
-            return -1;
-        }
-        if (mlq_jobout_open(&s->out, i, path, s->drop ? &acct : NULL) < 0) {
-            start_failed(s, "cannot open output file %s: %s%s%s%s", path, workdir_error(errno),
-                         s->drop ? " (as " : "", s->drop ? s->user : "", s->drop ? ")" : "");
-            s->st.no_retry = true;
-            return -1;
-        }
-    }
-    return 0;
+    int32_t index = s->assign.u.assign.array_id[0] ? s->assign.u.assign.array_index : -1;
+    if (mlq_jobout_open_spec(&s->out, &s->assign.u.assign.spec, s->assign.u.assign.job_id, index,
+                             s->assign.u.assign.attempt, s->drop ? &acct : NULL, why,
+                             sizeof why) == 0)
+        return 0;
+    start_failed(s, "%s%s%s%s", why, s->drop ? " (as " : "", s->drop ? s->user : "",
+                 s->drop ? ")" : "");
+    s->st.no_retry = true;
+    return -1;
 }
 
 /* Everything that can fail before the fork; on failure s->st says why. */
@@ -504,7 +476,7 @@ static int prepare(struct shim *s)
     struct stat st;
     int werr = stat(spec->workdir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
     if (werr != 0) {
-        start_failed(s, "workdir %s: %s", spec->workdir, workdir_error(werr));
+        start_failed(s, "workdir %s: %s", spec->workdir, mlq_startwords_dir(werr));
         s->st.no_retry = true;
         return -1;
     }
@@ -565,32 +537,6 @@ static void child_fail(int report_fd, char kind, const char *fmt, ...)
     _exit(127);
 }
 
-/* The words for a failed exec, as a shell would say them: a bare name that
- * is nowhere on PATH is "command not found", a path that is not there is
- * "no such file", one that may not be run is "permission denied". */
-static const char *exec_error(const char *cmd, int e)
-{
-    switch (e) {
-    case ENOENT:
-        return strchr(cmd, '/') ? "no such file" : "command not found";
-    case EACCES:
-    case EPERM:
-        return "permission denied";
-    case ENOEXEC:
-        return "not an executable (exec format error; a script needs a #! line)";
-    case ENOTDIR:
-        return "not a directory in the path";
-    case ELOOP:
-        return "too many symbolic links";
-    case ENAMETOOLONG:
-        return "name too long";
-    case E2BIG:
-        return "argument list too long";
-    default:
-        return strerror(e);
-    }
-}
-
 /* In the forked child, still root: becomes the job's account, group first
  * (a process that gave up its uid could not change groups any more). */
 static void drop_root(const struct shim *s, int report_fd)
@@ -626,11 +572,13 @@ static void exec_job(struct shim *s, int report_fd, const int fds[2])
         drop_root(s, report_fd);
     const char *workdir = s->assign.u.assign.spec.workdir;
     if (chdir(workdir) != 0)
-        child_fail(report_fd, CHILD_FINAL, "workdir %s: %s%s%s%s", workdir, workdir_error(errno),
-                   s->drop ? " (as " : "", s->drop ? s->user : "", s->drop ? ")" : "");
+        child_fail(report_fd, CHILD_FINAL, "workdir %s: %s%s%s%s", workdir,
+                   mlq_startwords_dir(errno), s->drop ? " (as " : "", s->drop ? s->user : "",
+                   s->drop ? ")" : "");
     environ = s->envp;
     execvp(s->argv[0], s->argv);
-    child_fail(report_fd, CHILD_FINAL, "%s: %s", s->argv[0], exec_error(s->argv[0], errno));
+    child_fail(report_fd, CHILD_FINAL, "%s: %s", s->argv[0],
+               mlq_startwords_exec(s->argv[0], errno));
 }
 
 static void reap_all(void)
