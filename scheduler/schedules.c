@@ -347,6 +347,9 @@ static int check_add(const struct mlq_scheduleinfo *si, struct mlq_store_schedul
         rc = mlq_cron_check_tz(si->timezone, err);
     if (rc == 0)
         rc = mlq_proto_jobspec_check(&si->spec, err);
+    if (rc == 0 && si->spec.held_by) /* every run would wait for a release */
+        rc = mlq_err_set(err, MLQ_EINVAL,
+                         "a schedule cannot submit held jobs (--hold): pause the schedule instead");
     if (rc == 0)
         rc = parse_concurrency(si->concurrency, &row->concurrency, err);
     return rc;

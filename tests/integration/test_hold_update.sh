@@ -26,6 +26,10 @@ assert_contains "$OUT" "held by $IT_ME at " "why of a held job"
 ok mlq status "$H"
 assert_contains "$OUT" "held by $IT_ME" "status of a held job"
 
+log "a schedule cannot submit held jobs"
+expect_rc 6 mlq schedule add nightly-held --cron '0 3 * * *' --hold --cpus 0.1 --mem 16M -- true
+assert_contains "$ERR" "cannot submit held jobs" "schedule add --hold"
+
 log "another user may not release it; a running job cannot be held"
 expect_rc 5 bob release "$H"
 ok mlq submit --cpus 1 --mem 64M -- sh -c 'echo $$ > "$1"; sleep 300' blocker "$T/blk.pid"
