@@ -158,6 +158,8 @@ static int add_retry_fields(json_t *o, const struct mlq_jobinfo *j)
 {
     int rc = json_object_set_new(o, "retries", json_integer(j->retries));
     rc |= json_object_set_new(o, "outcome", str_or_null(mlq_jsonview_outcome(j)));
+    rc |= json_object_set_new(o, "held_by", str_or_null(j->held_by));
+    rc |= json_object_set_new(o, "held_at", time_or_null(j->held_by ? j->held_ms : 0));
     rc |= json_object_set_new(o, "node_failures", json_integer(j->node_failures));
     /* A stale not-before of a job that has run since would only mislead. */
     int64_t nb = j->state == MLQ_JOB_PENDING ? j->not_before_ms : 0;

@@ -33,7 +33,8 @@ const char *mlq_jsonview_outcome(const struct mlq_jobinfo *job);
  * cpus (number), mem (bytes), gpus, submit_time/start_time/end_time (ISO 8601
  * UTC or null), attempt, attempt_id, worker, gpu_ids (ints), exit_code and
  * signal (null when none; both set when the job exited after a signal mlq
- * sent), outcome (mlq_jsonview_outcome, null while not ended), retries (allowed), node_failures,
+ * sent), outcome (mlq_jsonview_outcome, null while not ended), held_by and
+ * held_at (a user hold: who and when, ISO; null when not held), retries (allowed), node_failures,
  * not_before (ISO; null unless the job is PENDING and waiting), time_limit (seconds or null),
  * array_id and array_index (null unless a task of an array), deps (array of
  * {target: full id, kind: "ok"|"any"|"failed"}), nodes (1 unless a gang),

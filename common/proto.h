@@ -380,6 +380,9 @@ struct mlq_jobinfo {
     struct mlq_partinfo *parts; /* rank order, of the current (or last)
                                    attempt; only in replies to `jobs` with ids */
     uint32_t nparts;            /* <= MLQ_MAX_NODES */
+    /* A user hold (the spec's held_by/held_ms), optional on the wire. */
+    char *held_by; /* NULL: not held */
+    int64_t held_ms;
 };
 
 struct mlq_workerinfo {

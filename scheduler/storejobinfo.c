@@ -101,6 +101,9 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->ndeps = spec.ndeps;
     info->pool = spec.pool;
     info->nodes = (int32_t)spec.nodes;
+    info->held_by = spec.held_by;
+    info->held_ms = spec.held_ms;
+    spec.held_by = NULL;
     spec.pool = NULL;
     spec.deps = NULL;
     spec.ndeps = 0;

@@ -25,6 +25,8 @@ ok mlq why "$H"
 assert_contains "$OUT" "held by $IT_ME at " "why of a held job"
 ok mlq status "$H"
 assert_contains "$OUT" "held by $IT_ME" "status of a held job"
+ok mlq status "$H" --json
+assert_eq "$IT_ME" "$(json "d['held_by']" <<<"$OUT")" "held_by in --json"
 
 log "a schedule cannot submit held jobs"
 expect_rc 6 mlq schedule add nightly-held --cron '0 3 * * *' --hold --cpus 0.1 --mem 16M -- true
@@ -79,6 +81,8 @@ wait_state "$H" SUCCEEDED 30
 [ "$(cat "$T/x.t")" -lt "$(cat "$T/y.t")" ] || fail "the released job lost its place to a younger one"
 ok mlq events --job "$H"
 assert_contains "$OUT" "released by $IT_ME" "release event"
+ok mlq status "$H" --json
+assert_eq null "$(json "d['held_by']" <<<"$OUT")" "held_by after the release"
 expect_rc 6 mlq release "$H"
 assert_contains "$ERR" "SUCCEEDED" "release of an ended job names its state"
 

@@ -94,6 +94,8 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_int_equal(a->cpus_m, b->cpus_m);
     assert_int_equal(a->mem, b->mem);
     assert_int_equal(a->gpus, b->gpus);
+    assert_str_same(a->held_by, b->held_by);
+    assert_true(a->held_ms == b->held_ms);
     assert_int_equal(a->retries, b->retries);
     assert_int_equal(a->retry_backoff_ms, b->retry_backoff_ms);
     assert_int_equal(a->time_limit_ms, b->time_limit_ms);

@@ -182,6 +182,8 @@ static void fill_jobinfo(void)
     j->deps = sample_full_deps;
     j->ndeps = N(sample_full_deps);
     j->pool = "gpu-a100";
+    j->held_by = "alice";
+    j->held_ms = 1714564800999LL;
     /* the second one is pending: every optional string unset */
     sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);

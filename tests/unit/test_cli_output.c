@@ -89,8 +89,9 @@ static void test_job_json_fields(void **state)
     /* no pool given: the default one */
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
     assert_string_equal(json_string_value(json_object_get(o, "outcome")), "exited");
-    /* 23 + outcome, array_id, array_index, deps, pool, nodes, gang */
-    assert_int_equal(json_object_size(o), 30);
+    assert_true(json_is_null(json_object_get(o, "held_by")));
+    /* 23 + outcome, held_by, held_at, array_id, array_index, deps, pool, nodes, gang */
+    assert_int_equal(json_object_size(o), 32);
     j.pool = "gpu";
     json_decref(o);
     o = mlq_jsonview_job(&j);
