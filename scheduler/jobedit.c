@@ -107,18 +107,15 @@ static int set_hold(struct mlq_ctx *c, struct mlq_job *job, bool release, struct
 }
 
 /* An array's tasks that are PENDING (the others are left alone). */
-static int hold_array(struct mlq_ctx *c, const char *id, bool release, uint32_t *changed,
-                      struct mlq_err *err)
+static int hold_array(struct mlq_ctx *c, const char *id, bool release, struct mlq_err *err)
 {
     char(*tasks)[MLQ_ID_LEN + 1] = NULL;
     uint32_t n = 0;
     int rc = mlq_store_array_active_tasks(c->store, id, &tasks, &n, err);
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
         struct mlq_job *job = mlq_jobtab_get(c->jobs, tasks[i]);
-        if (job && job->row.state == MLQ_JOB_PENDING) {
+        if (job && job->row.state == MLQ_JOB_PENDING)
             rc = set_hold(c, job, release, err);
-            (*changed)++;
-        }
     }
     free(tasks);
     return rc;
@@ -145,15 +142,9 @@ int mlq_jobedit_on_hold(struct mlq_ctx *c, const struct mlq_peer *peer, struct m
         if (rc == 0 && !is_array[i])
             rc = pending_job(c, ids[i], what, &job, err);
     }
-    uint32_t changed = 0;
-    for (uint32_t i = 0; rc == 0 && i < n; i++) {
-        if (is_array[i]) {
-            rc = hold_array(c, ids[i], release, &changed, err);
-        } else {
-            rc = set_hold(c, mlq_jobtab_get(c->jobs, ids[i]), release, err);
-            changed++;
-        }
-    }
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        rc = is_array[i] ? hold_array(c, ids[i], release, err)
+                         : set_hold(c, mlq_jobtab_get(c->jobs, ids[i]), release, err);
     free(ids);
     free(is_array);
     if (rc < 0)
