@@ -25,6 +25,7 @@ ok mlq why "$H"
 assert_contains "$OUT" "held by $IT_ME at " "why of a held job"
 ok mlq status "$H"
 assert_contains "$OUT" "held by $IT_ME" "status of a held job"
+assert_contains "$OUT" "held:       by $IT_ME since " "held line of status"
 ok mlq status "$H" --json
 assert_eq "$IT_ME" "$(json "d['held_by']" <<<"$OUT")" "held_by in --json"
 
