@@ -147,8 +147,8 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     }
     if (spec->array)
         rc = mlq_pipeline_submit_array(c, spec, m.u.submitted.id, err);
-    else
-        rc = mlq_jobops_submit(c, spec, m.u.submitted.id, err);
+    else if ((rc = mlq_jobops_submit(c, spec, m.u.submitted.id, err)) == 0)
+        rc = mlq_jobedit_note_submit_hold(c, m.u.submitted.id, err);
     if (rc == 0 && key)
         rc = mlq_store_idem_put(c->store, owner, key, m.u.submitted.id, hash, c->now_wall, err);
     free(key);

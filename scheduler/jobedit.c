@@ -49,6 +49,17 @@ int mlq_jobedit_hold_on_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, stru
     return spec->held_by ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
 }
 
+int mlq_jobedit_note_submit_hold(struct mlq_ctx *c, const char *id, struct mlq_err *err)
+{
+    const struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
+    if (!job || !job->row.spec.held_by)
+        return 0;
+    char detail[DETAIL_MAX];
+    snprintf(detail, sizeof detail, "held by %s (submitted held)", job->row.spec.held_by);
+    int rc = mlq_store_begin(c->store, err);
+    return rc < 0 ? rc : mlq_store_job_event(c->store, &job->row, "hold", detail, err);
+}
+
 /* The live PENDING job id, or an error that names its state. */
 static int pending_job(struct mlq_ctx *c, const char *id, const char *what, struct mlq_job **out,
                        struct mlq_err *err)

@@ -23,6 +23,8 @@ int mlq_jobedit_on_update(struct mlq_ctx *c, const struct mlq_peer *peer, struct
 /* Submit: a spec that asks for a hold (any held_by) is held by the
  * submitter from now. */
 int mlq_jobedit_hold_on_submit(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err);
+/* After such a submit of job id (not an array): its "hold" event. */
+int mlq_jobedit_note_submit_hold(struct mlq_ctx *c, const char *id, struct mlq_err *err);
 /* "held by bob at 2026-12-07 14:20:05 CET" for a held job, else false. */
 bool mlq_jobedit_held_text(const struct mlq_job *job, char *buf, size_t len);
 

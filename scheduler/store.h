@@ -121,6 +121,10 @@ int mlq_store_job_note(struct mlq_store *st, const struct mlq_store_job *job, in
  * appends a "state" event (from -> to, reason). */
 int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
                        enum mlq_job_state from, struct mlq_err *err);
+/* Appends a `kind` event about job alone (its row may still be written
+ * late: the event names it by its reserved seq). */
+int mlq_store_job_event(struct mlq_store *st, const struct mlq_store_job *job, const char *kind,
+                        const char *detail, struct mlq_err *err);
 /* Stores job's spec again (blob and resource columns; a job whose row is
  * still to be written late gets it with that row) and appends a `kind`
  * event ("hold", "release", "update") with detail, in one transaction. */

@@ -312,6 +312,15 @@ static int job_spec_update(struct mlq_store *st, const struct mlq_store_job *job
     return rc;
 }
 
+int mlq_store_job_event(struct mlq_store *st, const struct mlq_store_job *job, const char *kind,
+                        const char *detail, struct mlq_err *err)
+{
+    int rc = mlq_storei_tx_check(st, err);
+    struct mlq_storei_event ev = {
+        .kind = kind, .job_id = job->id, .job_seq = job->seq, .detail = detail};
+    return rc < 0 ? rc : mlq_storei_event_insert(st, &ev, err);
+}
+
 int mlq_store_job_respec(struct mlq_store *st, const struct mlq_store_job *job, const char *kind,
                          const char *detail, struct mlq_err *err)
 {

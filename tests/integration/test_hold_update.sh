@@ -28,6 +28,8 @@ assert_contains "$OUT" "held by $IT_ME" "status of a held job"
 assert_contains "$OUT" "held:       by $IT_ME since " "held line of status"
 ok mlq status "$H" --json
 assert_eq "$IT_ME" "$(json "d['held_by']" <<<"$OUT")" "held_by in --json"
+ok mlq events --job "$H"
+assert_contains "$OUT" "held by $IT_ME (submitted held)" "hold event of submit --hold"
 
 log "a schedule cannot submit held jobs"
 expect_rc 6 mlq schedule add nightly-held --cron '0 3 * * *' --hold --cpus 0.1 --mem 16M -- true
