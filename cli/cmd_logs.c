@@ -1,4 +1,4 @@
-/* cmd_logs: `mlq logs JOB [-f|--follow] [--stderr] [--node K | --all]`.
+/* cmd_logs: `mlq logs JOB [-f|--follow] [--stderr] [--attempt N] [--node K | --all]`.
  *
  * The prefix is resolved once with a `jobs` request; then `logs` requests ask
  * for successive chunks by offset and the bytes go to stdout untouched (a
@@ -9,7 +9,12 @@
  * A gang's nodes each have their own log: --node K reads node K's (default
  * 0); --all reads every node's, node after node, each line prefixed with
  * "[K] " (logprefix.h), and with --follow takes turns among the nodes still
- * going, so that every node's lines show as they come. */
+ * going, so that every node's lines show as they come.
+ *
+ * Every attempt keeps its own log: --attempt N reads attempt N's. --follow
+ * follows the job across its retries: attempt after attempt, each read to
+ * its end, with a line "--- attempt N on WORKER ---" on stderr before each
+ * one when the job may run more than once, until the job ends. */
 #include "cmd_logs.h"
 
 #include <getopt.h>
@@ -24,20 +29,26 @@
 #define LOGS_CHUNK   (256 * 1024)
 #define LOGS_POLL_MS 300
 
-enum { OPT_STDERR = MLQ_CLI_OPT_FIRST_FREE, OPT_NODE, OPT_ALL };
+enum { OPT_STDERR = MLQ_CLI_OPT_FIRST_FREE, OPT_NODE, OPT_ALL, OPT_ATTEMPT };
 
 struct logs_opts {
     bool follow;
     enum mlq_stream stream;
     int32_t node; /* --node K; 0 when not given */
     bool node_given;
-    bool all; /* --all */
+    bool all;        /* --all */
+    int32_t attempt; /* --attempt N; 0 when not given */
 };
 
 static const char logs_usage[] =
-    "usage: mlq logs [-f|--follow] [--stderr] [--node K | --all] JOB\n\n"
-    "Prints a job's output (any unique prefix of its id).\n"
-    "  -f, --follow      keep printing new output until the job ends\n"
+    "usage: mlq logs [-f|--follow] [--stderr] [--attempt N] [--node K | --all] JOB\n\n"
+    "Prints a job's output (any unique prefix of its id): its current (or last)\n"
+    "attempt's.\n"
+    "  -f, --follow      keep printing new output until the job ends, across its\n"
+    "                    retries: \"--- attempt N on WORKER ---\" (on stderr) starts\n"
+    "                    each attempt's output\n"
+    "  --attempt N       attempt N's output (1 is the first run; every attempt keeps\n"
+    "                    its own)\n"
     "  --stderr          the job's stderr instead of its stdout\n"
     "  --node K          a gang job's node K (its MLQ_NODE_RANK; default 0)\n"
     "  --all             every node of a gang job, each line starting with \"[K] \"\n"
@@ -52,6 +63,7 @@ static const struct option logs_longopts[] = {
     {"stderr", no_argument, NULL, OPT_STDERR},
     {"node", required_argument, NULL, OPT_NODE},
     {"all", no_argument, NULL, OPT_ALL},
+    {"attempt", required_argument, NULL, OPT_ATTEMPT},
     {NULL, 0, NULL, 0},
 };
 
@@ -78,6 +90,10 @@ static int logs_parse(struct mlq_cli *cli, int argc, char **argv, struct logs_op
             o->node_given = true;
         } else if (c == OPT_ALL) {
             o->all = true;
+        } else if (c == OPT_ATTEMPT) {
+            long n = 0;
+            rc = mlq_cli_parse_int("--attempt", optarg, 1, INT32_MAX, &n, &err);
+            o->attempt = (int32_t)n;
         } else if (c == MLQ_CLI_OPT_SCHEDULER) {
             cli->scheduler_opt = optarg;
         } else if (c == MLQ_CLI_OPT_TIMEOUT) {
@@ -101,6 +117,7 @@ static int logs_parse(struct mlq_cli *cli, int argc, char **argv, struct logs_op
 /* One node's log being read: where it stands and, with --all, its prefixes. */
 struct node_log {
     int32_t node;
+    int32_t attempt; /* 0: the current one */
     int64_t offset;
     struct mlq_logpfx *pfx; /* NULL: bytes go out as they are */
     bool over;              /* read to its end */
@@ -129,6 +146,7 @@ static int logs_chunk(struct mlq_cli *cli, const char *id, enum mlq_stream strea
     req.u.logs.offset = nl->offset;
     req.u.logs.max = LOGS_CHUNK;
     req.u.logs.node = nl->node;
+    req.u.logs.attempt = nl->attempt;
     int rc = mlq_cli_request(cli, &req, MLQ_MSG_LOG_DATA, &reply, err);
     if (rc < 0)
         return rc;
@@ -143,16 +161,26 @@ static int logs_chunk(struct mlq_cli *cli, const char *id, enum mlq_stream strea
     return rc;
 }
 
+static int moved_past(struct mlq_cli *cli, const char *id, int32_t n, bool *past,
+                      struct mlq_err *err);
+
 /* Streams one node's log until it ends (or, without follow, until it has
- * caught up). A worker that is briefly gone is waited for when following. */
+ * caught up). A worker that is briefly gone is waited for when following,
+ * unless the attempt being read is over and the job has moved on. */
 static int logs_stream(struct mlq_cli *cli, const struct mlq_jobinfo *job,
                        const struct logs_opts *o, struct node_log *nl, struct mlq_err *err)
 {
     bool warned = false;
     for (;;) {
         uint32_t len = 0;
-        bool done = false;
+        bool done = false, past = false;
         int rc = logs_chunk(cli, job->id, o->stream, nl, &len, &done, err);
+        if (rc == MLQ_EUNAVAIL && o->follow && nl->attempt > 0 &&
+            moved_past(cli, job->id, nl->attempt, &past, err) == 0 && past) {
+            fprintf(stderr, "mlq: the rest of attempt %d's output is not reachable\n",
+                    (int)nl->attempt);
+            return 0;
+        }
         if (rc == MLQ_EUNAVAIL && o->follow) {
             if (!warned)
                 fprintf(stderr, "mlq: %s; still trying\n", err->msg);
@@ -238,6 +266,72 @@ static int logs_all(struct mlq_cli *cli, const struct mlq_jobinfo *job, const st
     return rc;
 }
 
+/* The job as it is now (one `jobs` request, with its attempts). */
+static int refetch(struct mlq_cli *cli, const char *id, struct mlq_msg *out, struct mlq_err *err)
+{
+    char *ids[] = {(char *)id};
+    return mlq_cli_fetch_jobs(cli, ids, 1, out, err);
+}
+
+/* *past: the job has an attempt after n, or has ended. */
+static int moved_past(struct mlq_cli *cli, const char *id, int32_t n, bool *past,
+                      struct mlq_err *err)
+{
+    struct mlq_msg now;
+    int rc = refetch(cli, id, &now, err);
+    if (rc < 0)
+        return rc;
+    const struct mlq_jobinfo *j = &now.u.job_list.jobs[0];
+    *past = j->attempt > n || mlq_job_state_terminal(j->state);
+    mlq_proto_msg_free(&now);
+    return 0;
+}
+
+/* Waits until the job has an attempt numbered at least n (*got its number
+ * and worker) or has ended without one (*got = 0). */
+static int wait_attempt(struct mlq_cli *cli, const char *id, int32_t n, int32_t *got, char *worker,
+                        size_t wlen, struct mlq_err *err)
+{
+    for (;;) {
+        struct mlq_msg now;
+        int rc = refetch(cli, id, &now, err);
+        if (rc < 0)
+            return rc;
+        const struct mlq_jobinfo *j = &now.u.job_list.jobs[0];
+        *got = j->attempt >= n ? n : 0;
+        for (uint32_t i = 0; *got && i < j->nattempts; i++)
+            if (j->attempts[i].num == n)
+                snprintf(worker, wlen, "%s", j->attempts[i].worker ? j->attempts[i].worker : "?");
+        bool over = mlq_job_state_terminal(j->state);
+        mlq_proto_msg_free(&now);
+        if (*got || over)
+            return 0;
+        mlq_cli_sleep_ms(LOGS_POLL_MS);
+    }
+}
+
+/* --follow of one node's log across the job's attempts. */
+static int follow_attempts(struct mlq_cli *cli, const struct mlq_jobinfo *job,
+                           const struct logs_opts *o, struct mlq_err *err)
+{
+    bool marks = job->retries > 0 || job->attempt > 1;
+    int32_t n = job->attempt > 0 ? job->attempt : 1;
+    for (;;) {
+        char worker[MLQ_MAX_NAME + 1] = "?", clean[MLQ_MAX_NAME + 1];
+        int32_t got = 0;
+        int rc = wait_attempt(cli, job->id, n, &got, worker, sizeof worker, err);
+        if (rc < 0 || got == 0)
+            return rc;
+        if (marks)
+            fprintf(stderr, "--- attempt %d on %s ---\n", (int)n,
+                    mlq_out_clean(worker, clean, sizeof clean));
+        struct node_log nl = {.node = o->node, .attempt = n};
+        if ((rc = logs_stream(cli, job, o, &nl, err)) < 0)
+            return rc;
+        n++;
+    }
+}
+
 /* --node K of a job that has fewer nodes is refused here, with the count. */
 static int check_node(const struct mlq_jobinfo *job, const struct logs_opts *o, struct mlq_err *err)
 {
@@ -264,10 +358,14 @@ int mlq_cmd_logs(struct mlq_cli *cli, int argc, char **argv)
     if ((rc = mlq_cli_fetch_jobs(cli, argv + optind, 1, &job, &err)) < 0)
         return mlq_cli_refs_fail(cli, rc, &err, argv + optind, 1);
     const struct mlq_jobinfo *j = &job.u.job_list.jobs[0];
-    struct node_log one = {.node = o.node};
+    struct node_log one = {.node = o.node, .attempt = o.attempt};
     rc = check_node(j, &o, &err);
-    if (rc == 0)
-        rc = o.all ? logs_all(cli, j, &o, &err) : logs_stream(cli, j, &o, &one, &err);
+    if (rc == 0 && o.all)
+        rc = logs_all(cli, j, &o, &err);
+    else if (rc == 0 && o.follow && o.attempt == 0)
+        rc = follow_attempts(cli, j, &o, &err);
+    else if (rc == 0)
+        rc = logs_stream(cli, j, &o, &one, &err);
     mlq_proto_msg_free(&job);
     return rc < 0 ? mlq_out_fail(rc, &err) : MLQ_EXIT_OK;
 }

@@ -17,6 +17,7 @@
 
 #include "fsutil.h"
 #include "bounds.h"
+#include "outpath.h"
 #include "output.h"
 #include "res.h"
 #include "submitenv.h"
@@ -53,6 +54,7 @@ enum {
     OPT_GPU_MEM,
     OPT_INPUT,
     OPT_OUTPUT,
+    OPT_HOLD,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -86,6 +88,9 @@ static const struct option submit_longopts[] = {
     {"idempotency-key", required_argument, NULL, OPT_IDEM_KEY},
     {"input", required_argument, NULL, OPT_INPUT},
     {"output", required_argument, NULL, OPT_OUTPUT},
+    {"hold", no_argument, NULL, OPT_HOLD},
+    {"stdout", required_argument, NULL, 'o'},
+    {"stderr", required_argument, NULL, 'e'},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -136,12 +141,18 @@ static const char submit_usage[] =
     "                     0-99:10 (every 10th), 1,5,7; prints the array id\n"
     "  --max-running N    at most N tasks of the array run at once\n"
     "  --idempotency-key KEY  submitting again with the same KEY (within 7 days)\n"
-    "                     prints the first id and creates nothing\n"
+    "                     prints the first id and creates nothing; the same KEY with\n"
+    "                     a different request is refused\n"
     "  --input PATH       a file or folder the job reads: its files' SHA-256, size and\n"
     "                     time are recorded in the run manifest when each attempt\n"
     "                     starts; a missing one stops the attempt before it runs\n"
     "                     (absolute or relative to --workdir; repeatable, at most 64)\n"
     "  --output PATH      the same for what the job writes, recorded when it ends\n"
+    "  --hold             submit it held: it waits until `mlq release`\n"
+    "  -o, --stdout FILE  also write the job's stdout to FILE on the worker (opened\n"
+    "                     as the job's user; relative to --workdir); %j job id,\n"
+    "                     %a array index, %A attempt number, %% a percent sign\n"
+    "  -e, --stderr FILE  the same for its stderr\n"
     "  --json             print {\"id\": ..., \"is_array\": ...} instead of the bare id\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
@@ -483,6 +494,18 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_WORKDIR:
         later->workdir = optarg;
         return 0;
+    case 'o':
+    case 'e': {
+        char **f = c == 'o' ? &spec->stdout_file : &spec->stderr_file;
+        int rc = mlq_outpath_check(c == 'o' ? "--stdout" : "--stderr", optarg, err);
+        free(*f);
+        *f = rc == 0 ? strdup(optarg) : NULL;
+        return rc < 0 || *f ? rc : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
+    case OPT_HOLD: /* the scheduler puts who and when */
+        free(spec->held_by);
+        spec->held_by = current_user();
+        return spec->held_by ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     case OPT_RETRIES:
     case OPT_RETRY_BACKOFF:
     case OPT_TIME_LIMIT:
@@ -584,7 +607,7 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
     int c;
     optind = 0; /* full reset: the parser may have run before */
     opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "+:ho:e:", longopts, NULL)) != -1) {
         if (c == '?' || c == ':')
             rc = mlq_cli_getopt_error(cmd, c, argc, argv, err);
         else if (c >= MLQ_CLI_SUBMIT_OPT_END && extra)
@@ -605,6 +628,59 @@ int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,
                          struct mlq_cli_submit_opts *opts, struct mlq_err *err)
 {
     return mlq_cli_submit_parse_ex(argc, argv, NULL, spec, opts, err);
+}
+
+/* ---- update: the submit's own parsers for the fields it may change ---- */
+
+static const struct {
+    const char *opt;
+    unsigned bit;
+} change_opts[] = {
+    {"priority", MLQ_CHANGE_PRIORITY}, {"time-limit", MLQ_CHANGE_TIME_LIMIT},
+    {"cpus", MLQ_CHANGE_CPUS},         {"mem", MLQ_CHANGE_MEM},
+    {"gpus", MLQ_CHANGE_GPUS},         {"retries", MLQ_CHANGE_RETRIES},
+};
+
+unsigned mlq_cli_change_bit(const char *opt)
+{
+    for (size_t i = 0; i < sizeof(change_opts) / sizeof(change_opts[0]); i++)
+        if (strcmp(change_opts[i].opt, opt) == 0)
+            return change_opts[i].bit;
+    return 0;
+}
+
+int mlq_cli_change_parse(unsigned bit, const char *arg, struct mlq_jobchange *ch,
+                         struct mlq_err *err)
+{
+    int rc;
+    switch (bit) {
+    case MLQ_CHANGE_PRIORITY:
+        rc = parse_priority(arg, &ch->priority, err);
+        break;
+    case MLQ_CHANGE_TIME_LIMIT:
+        /* "none" (or 0) drops the limit */
+        ch->time_limit_ms = 0;
+        rc = strcmp(arg, "none") == 0 ? 0
+                                      : parse_dur_opt("--time-limit", arg, &ch->time_limit_ms, err);
+        break;
+    case MLQ_CHANGE_CPUS:
+        rc = mlq_res_parse_cpus(arg, &ch->cpus_m, err);
+        break;
+    case MLQ_CHANGE_MEM:
+        rc = mlq_res_parse_mem(arg, &ch->mem, err);
+        break;
+    case MLQ_CHANGE_GPUS:
+        rc = mlq_res_parse_gpus(arg, &ch->gpus, err);
+        break;
+    case MLQ_CHANGE_RETRIES:
+        rc = parse_retries(arg, &ch->retries, err);
+        break;
+    default:
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "update: unexpected option");
+    }
+    if (rc == 0)
+        ch->set |= bit;
+    return rc;
 }
 
 static int print_id(const char *id, bool json, bool is_array)

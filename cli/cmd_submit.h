@@ -47,4 +47,12 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
 /* Runs `mlq submit`; returns the exit code. */
 int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv);
 
+/* `mlq update`: the MLQ_CHANGE_* bit of a long option name ("priority",
+ * "time-limit", "cpus", "mem", "gpus", "retries"), 0 for another one; and
+ * its argument parsed by the submit's own parser into ch (bit added to
+ * ch->set). */
+unsigned mlq_cli_change_bit(const char *opt);
+int mlq_cli_change_parse(unsigned bit, const char *arg, struct mlq_jobchange *ch,
+                         struct mlq_err *err);
+
 #endif

@@ -234,6 +234,13 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
     line(f, "id:", j->id);
     line(f, "name:", j->name);
     line_state(f, j, colour);
+    if (j->held_by && j->state == MLQ_JOB_PENDING) {
+        char t[64], who[MLQ_MAX_NAME + 1];
+        snprintf(buf, sizeof(buf), "by %s since %s (mlq release starts it)",
+                 mlq_out_clean(j->held_by, who, sizeof(who)),
+                 mlq_out_time_local(j->held_ms, t, sizeof(t)));
+        line(f, "held:", buf);
+    }
     line(f, "owner:", j->owner);
     line(f, "command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
     line(f, "workdir:", j->workdir);
@@ -256,7 +263,7 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
         line(f, "gpu ids:", j->gpu_ids);
     lines_times(f, j, now_ms);
     if (j->exit_code >= 0 || j->signal > 0)
-        line(f, "exit:", mlq_out_exit(j, buf, sizeof(buf)));
+        line(f, "exit:", mlq_out_outcome(j, buf, sizeof(buf)));
     int rc = print_parts(f, j, colour);
     if (rc == 0)
         rc = print_attempts(f, j, colour);

@@ -11,6 +11,7 @@
 #include "cmd_cluster.h"
 #include "cmd_drain.h"
 #include "cmd_events.h"
+#include "cmd_hold.h"
 #include "cmd_jobs.h"
 #include "cmd_keys.h"
 #include "cmd_logs.h"
@@ -38,6 +39,9 @@ static const struct command commands[] = {
     {"logs", mlq_cmd_logs, "print (or follow) a job's output"},
     {"wait", mlq_cmd_wait, "wait until jobs (and arrays) end; exit 0 when all succeeded"},
     {"cancel", mlq_cmd_cancel, "cancel jobs"},
+    {"hold", mlq_cmd_hold, "keep pending jobs from starting until released"},
+    {"release", mlq_cmd_release, "let held jobs start again"},
+    {"update", mlq_cmd_update, "change a pending job's resources, priority, limit, retries"},
     {"schedule", mlq_cmd_schedule, "add, list, show, pause, resume, rm, run-now schedules"},
     {"why", mlq_cmd_why, "say why a job is pending"},
     {"manifest", mlq_cmd_manifest, "show what an attempt ran: code, command, env, data, GPUs"},

@@ -142,13 +142,24 @@ char *mlq_out_time_ago(int64_t now_ms, int64_t then_ms, char *buf, size_t len)
     return buf;
 }
 
+static void signal_name(int32_t signal, char *buf, size_t len)
+{
+    const char *abbrev = sigabbrev_np(signal);
+    if (abbrev)
+        snprintf(buf, len, "SIG%s", abbrev);
+    else
+        snprintf(buf, len, "signal %d", (int)signal);
+}
+
 char *mlq_out_exit_text(int32_t exit_code, int32_t signal, char *buf, size_t len)
 {
-    const char *abbrev = signal > 0 ? sigabbrev_np(signal) : NULL;
-    if (signal > 0 && abbrev)
-        snprintf(buf, len, "SIG%s", abbrev);
+    char sig[32];
+    if (signal > 0)
+        signal_name(signal, sig, sizeof sig);
+    if (signal > 0 && exit_code >= 0) /* it exited by itself after mlq's signal */
+        snprintf(buf, len, "%d after %s", (int)exit_code, sig);
     else if (signal > 0)
-        snprintf(buf, len, "signal %d", (int)signal);
+        snprintf(buf, len, "%s", sig);
     else if (exit_code >= 0)
         snprintf(buf, len, "%d", (int)exit_code);
     else
@@ -158,7 +169,31 @@ char *mlq_out_exit_text(int32_t exit_code, int32_t signal, char *buf, size_t len
 
 char *mlq_out_exit(const struct mlq_jobinfo *job, char *buf, size_t len)
 {
+    if (job->state == MLQ_JOB_FAILED && job->exit_code < 0 && job->signal == 0) {
+        const char *o = mlq_jsonview_outcome(job);
+        snprintf(buf, len, "%s", o && strcmp(o, "start_failed") == 0 ? "not started" : "-");
+        return buf;
+    }
     return mlq_out_exit_text(job->exit_code, job->signal, buf, len);
+}
+
+char *mlq_out_outcome(const struct mlq_jobinfo *job, char *buf, size_t len)
+{
+    char sig[32];
+    const char *what = job->state == MLQ_JOB_TIMED_OUT   ? "timed out; "
+                       : job->state == MLQ_JOB_CANCELLED ? "cancelled; "
+                                                         : "";
+    if (job->signal > 0)
+        signal_name(job->signal, sig, sizeof sig);
+    if (job->signal > 0 && job->exit_code >= 0)
+        snprintf(buf, len, "%sexited %d after %s", what, (int)job->exit_code, sig);
+    else if (job->signal > 0 && what[0])
+        snprintf(buf, len, "%skilled by %s", what, sig);
+    else if (job->exit_code >= 0 && what[0])
+        snprintf(buf, len, "%sexited %d", what, (int)job->exit_code);
+    else
+        mlq_out_exit(job, buf, len);
+    return buf;
 }
 
 char *mlq_out_clean(const char *s, char *buf, size_t len)

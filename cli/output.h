@@ -42,9 +42,16 @@ char *mlq_out_time_zone(int64_t ms, const char *tz, char *buf, size_t len);
 int mlq_out_parse_since(const char *s, int64_t now_ms, int64_t *out, struct mlq_err *err);
 /* "2s ago", "5m ago", "3h ago", "2d ago"; "never" when then_ms <= 0. */
 char *mlq_out_time_ago(int64_t now_ms, int64_t then_ms, char *buf, size_t len);
-/* "0", "137", "SIGKILL" or "-": how a job ended, for tables. */
+/* "0", "137", "SIGKILL", "143 after SIGTERM" (it exited by itself after the
+ * signal mlq sent at its time limit or cancel), "not started" or "-": how a
+ * job ended, for tables. */
 char *mlq_out_exit(const struct mlq_jobinfo *job, char *buf, size_t len);
-/* The same from an exit code (-1 none) and a signal (0 none). */
+/* The long form for `mlq status`: "timed out; exited 143 after SIGTERM",
+ * "cancelled; exited 0 after SIGTERM", "timed out; killed by SIGKILL";
+ * otherwise what mlq_out_exit says ("1", "SIGSEGV"). */
+char *mlq_out_outcome(const struct mlq_jobinfo *job, char *buf, size_t len);
+/* The same from an exit code (-1 none) and a signal (0 none), without
+ * "not started" (which needs the job's state). */
 char *mlq_out_exit_text(int32_t exit_code, int32_t signal, char *buf, size_t len);
 /* Copies untrusted text for display, replacing control characters; "-" for
  * NULL. Returns buf. */

@@ -129,10 +129,39 @@ static json_t *seconds_or_null(int64_t ms)
     return ms % 1000 == 0 ? json_integer(ms / 1000) : json_real((double)ms / 1000.0);
 }
 
+#define START_FAILED_PREFIX "could not start"
+
+const char *mlq_jsonview_outcome(const struct mlq_jobinfo *j)
+{
+    switch (j->state) {
+    case MLQ_JOB_SUCCEEDED:
+        return "exited";
+    case MLQ_JOB_TIMED_OUT:
+        return "timed_out";
+    case MLQ_JOB_CANCELLED:
+        return "cancelled";
+    case MLQ_JOB_FAILED:
+        break;
+    default:
+        return NULL;
+    }
+    if (j->exit_code >= 0)
+        return "exited";
+    if (j->signal > 0)
+        return "signaled";
+    /* The scheduler words every start failure so (jobops.c). */
+    if (j->reason && strncmp(j->reason, START_FAILED_PREFIX, strlen(START_FAILED_PREFIX)) == 0)
+        return "start_failed";
+    return "lost";
+}
+
 /* The retry and failure fields every job object carries. */
 static int add_retry_fields(json_t *o, const struct mlq_jobinfo *j)
 {
     int rc = json_object_set_new(o, "retries", json_integer(j->retries));
+    rc |= json_object_set_new(o, "outcome", str_or_null(mlq_jsonview_outcome(j)));
+    rc |= json_object_set_new(o, "held_by", str_or_null(j->held_by));
+    rc |= json_object_set_new(o, "held_at", time_or_null(j->held_by ? j->held_ms : 0));
     rc |= json_object_set_new(o, "node_failures", json_integer(j->node_failures));
     /* A stale not-before of a job that has run since would only mislead. */
     int64_t nb = j->state == MLQ_JOB_PENDING ? j->not_before_ms : 0;

@@ -23,11 +23,19 @@ int mlq_jsonview_retries_used(const struct mlq_jobinfo *job);
 /* A string, or null for NULL; non-UTF-8 bytes become '?'. */
 json_t *mlq_jsonview_str(const char *s);
 
+/* How an ended job's run ended: "exited" (exit_code says how; signal, when
+ * set too, is the signal mlq sent before it exited: a time limit or a
+ * cancel), "signaled", "timed_out", "cancelled", "start_failed" (it never
+ * ran; the reason says why) or "lost"; NULL while the job has not ended. */
+const char *mlq_jsonview_outcome(const struct mlq_jobinfo *job);
+
 /* A job as a JSON object: id, name, owner, state, reason, argv, workdir,
  * cpus (number), mem (bytes), gpus, submit_time/start_time/end_time (ISO 8601
  * UTC or null), attempt, attempt_id, worker, gpu_ids (ints), exit_code and
- * signal (null when none), retries (allowed), node_failures, not_before (ISO;
- * null unless the job is PENDING and waiting), time_limit (seconds or null),
+ * signal (null when none; both set when the job exited after a signal mlq
+ * sent), outcome (mlq_jsonview_outcome, null while not ended), held_by and
+ * held_at (a user hold: who and when, ISO; null when not held), retries (allowed), node_failures,
+ * not_before (ISO; null unless the job is PENDING and waiting), time_limit (seconds or null),
  * array_id and array_index (null unless a task of an array), deps (array of
  * {target: full id, kind: "ok"|"any"|"failed"}), nodes (1 unless a gang),
  * gang (submitted with --nodes). New reference, NULL when out of memory. */

@@ -25,6 +25,7 @@
 #include "protobackup.h"
 #include "protoclient.h"
 #include "protogang.h"
+#include "protojobedit.h"
 #include "protometrics.h"
 #include "protopipe.h"
 #include "protospec.h"
@@ -111,7 +112,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                          mlq_protoclient_free_workers},
     [MLQ_MSG_WORKER_LIST] = {"worker_list", 2, mlq_protoclient_enc_worker_list,
                              mlq_protoclient_dec_worker_list, mlq_protoclient_free_worker_list},
-    [MLQ_MSG_LOGS] = {"logs", 4 + MLQ_PROTOGANG_LOGS_KEYS, mlq_protoclient_enc_logs,
+    [MLQ_MSG_LOGS] = {"logs", 5 + MLQ_PROTOGANG_LOGS_KEYS, mlq_protoclient_enc_logs,
                       mlq_protoclient_dec_logs, mlq_protoclient_free_logs},
     [MLQ_MSG_LOG_DATA] = {"log_data", 5, mlq_protoclient_enc_log_data, mlq_protoclient_dec_log_data,
                           mlq_protoclient_free_log_data},
@@ -160,6 +161,10 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_WORKER_SET] = {"worker_set", 9, mlq_protoworker_enc_set, mlq_protoworker_dec_set,
                             mlq_protoworker_free_set},
     [MLQ_MSG_WORKER_SUMMARY] = {"worker_summary", 0, NULL, NULL, NULL},
+    [MLQ_MSG_HOLD] = {"hold", 2, mlq_protojobedit_enc_hold, mlq_protojobedit_dec_hold,
+                      mlq_protojobedit_free_hold},
+    [MLQ_MSG_UPDATE] = {"update", MLQ_PROTOJOBEDIT_UPDATE_KEYS, mlq_protojobedit_enc_update,
+                        mlq_protojobedit_dec_update, mlq_protojobedit_free_update},
     [MLQ_MSG_WORKER_SUMMARY_LIST] = {"worker_summary_list", 1, mlq_protoworker_enc_summary,
                                      mlq_protoworker_dec_summary, mlq_protoworker_free_summary},
     [MLQ_MSG_MANIFEST] = {"manifest", 2, mlq_protomanifest_enc_req, mlq_protomanifest_dec_req,
@@ -170,7 +175,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                           mlq_protoagent_dec_register, mlq_protoagent_free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, mlq_protoagent_enc_heartbeat,
                            mlq_protoagent_dec_heartbeat, mlq_protoagent_free_heartbeat},
-    [MLQ_MSG_REPORT] = {"report", 11, mlq_protoagent_enc_report, mlq_protoagent_dec_report,
+    [MLQ_MSG_REPORT] = {"report", 12, mlq_protoagent_enc_report, mlq_protoagent_dec_report,
                         mlq_protoagent_free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, mlq_protoagent_enc_log_chunk,
                            mlq_protoagent_dec_log_chunk, mlq_protoagent_free_log_chunk},

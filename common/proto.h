@@ -70,6 +70,8 @@ enum mlq_msg_type {
     MLQ_MSG_WORKER_SUMMARY_LIST, /* "worker_summary_list" pools[] */
     MLQ_MSG_MANIFEST,            /* "manifest"      job (prefix), attempt (0 = latest) */
     MLQ_MSG_MANIFEST_DATA,       /* "manifest_data" job_id, attempt, attempt_id, json */
+    MLQ_MSG_HOLD,                /* "hold"   ids[] (prefixes), release; reply job_list */
+    MLQ_MSG_UPDATE,              /* "update" job (prefix), changes; reply job_list */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -139,6 +141,36 @@ struct mlq_jobspec {
     uint32_t ninputs;
     char **outputs;
     uint32_t noutputs;
+    /* A user hold, optional on the wire: while held_by is set the job is
+     * never placed. On submit any value asks for a held job (`--hold`); the
+     * scheduler replaces it with the submitter and the time. */
+    char *held_by;   /* who held it; NULL = not held */
+    int64_t held_ms; /* when (wall clock) */
+    /* Files the job's stdout / stderr also go to, on the worker (outpath.h
+     * templates); NULL = only the spool. Optional on the wire. */
+    char *stdout_file;
+    char *stderr_file;
+};
+
+/* What `mlq update` changes in a job that has not started: each field
+ * whose bit is in `set` (MLQ_CHANGE_*); the others stay as they are. */
+enum {
+    MLQ_CHANGE_PRIORITY = 1u << 0,
+    MLQ_CHANGE_TIME_LIMIT = 1u << 1,
+    MLQ_CHANGE_CPUS = 1u << 2,
+    MLQ_CHANGE_MEM = 1u << 3,
+    MLQ_CHANGE_GPUS = 1u << 4,
+    MLQ_CHANGE_RETRIES = 1u << 5,
+};
+struct mlq_jobchange {
+    char *job; /* id or unique prefix */
+    uint32_t set;
+    int32_t priority;
+    int64_t time_limit_ms; /* 0: no limit */
+    int64_t cpus_m;
+    int64_t mem;
+    int32_t gpus;
+    int32_t retries;
 };
 
 enum mlq_dep_kind {
@@ -379,6 +411,9 @@ struct mlq_jobinfo {
     struct mlq_partinfo *parts; /* rank order, of the current (or last)
                                    attempt; only in replies to `jobs` with ids */
     uint32_t nparts;            /* <= MLQ_MAX_NODES */
+    /* A user hold (the spec's held_by/held_ms), optional on the wire. */
+    char *held_by; /* NULL: not held */
+    int64_t held_ms;
 };
 
 struct mlq_workerinfo {
@@ -507,6 +542,12 @@ struct mlq_msg {
             uint32_t nids;
         } cancel;
         struct {
+            char **ids;
+            uint32_t nids;
+            bool release; /* false: hold */
+        } hold;
+        struct mlq_jobchange update;
+        struct {
             char *cursor; /* optional: the `next` of the previous reply */
         } workers;
         struct {
@@ -517,9 +558,10 @@ struct mlq_msg {
         struct {
             char *job; /* id prefix */
             enum mlq_stream stream;
-            int64_t offset; /* >= 0 */
-            uint32_t max;   /* <= MLQ_MAX_LOG_CHUNK */
-            int32_t node;   /* optional: a gang's node rank (0) */
+            int64_t offset;  /* >= 0 */
+            uint32_t max;    /* <= MLQ_MAX_LOG_CHUNK */
+            int32_t node;    /* optional: a gang's node rank (0) */
+            int32_t attempt; /* optional: attempt number N (1..); 0 = the current one */
         } logs;
         struct {
             uint8_t *data;
@@ -576,6 +618,7 @@ struct mlq_msg {
             struct mlq_usage usage;   /* FINISHED; optional on the wire */
             char *manifest;           /* FINISHED, optional: the run manifest (JSON
                                          object, <= MLQ_MAX_MANIFEST bytes) */
+            bool no_retry;            /* START_FAILED: the request itself cannot start (optional) */
         } report;
         struct {
             uint64_t token;

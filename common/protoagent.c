@@ -181,6 +181,7 @@ void mlq_protoagent_enc_report(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_str(pk, "detail", m->u.report.detail);
     mlq_protousage_put(pk, &m->u.report.usage);
     mlq_mpk_kv_str(pk, "manifest", m->u.report.manifest);
+    mlq_mpk_kv_bool(pk, "no_retry", m->u.report.no_retry);
 }
 
 int mlq_protoagent_dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -207,6 +208,8 @@ int mlq_protoagent_dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_protousage_read(mp, &m->u.report.usage);
     if (rc == 0)
         rc = mlq_mpk_read_str(mp, "manifest", MLQ_MAX_MANIFEST, true, &m->u.report.manifest);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(mp, "no_retry", &m->u.report.no_retry);
     m->u.report.phase = phase == 1 ? MLQ_PHASE_FINISHED : MLQ_PHASE_STARTED;
     m->u.report.outcome = outcome < 0 ? MLQ_OUT_NONE : (enum mlq_outcome)outcome;
     return rc;

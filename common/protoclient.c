@@ -256,6 +256,7 @@ void mlq_protoclient_enc_logs(msgpack_packer *pk, const struct mlq_msg *m)
         mlq_protofield_name(mlq_protofield_streams, MLQ_PROTOFIELD_STREAMS, m->u.logs.stream));
     mlq_mpk_kv_int(pk, "offset", m->u.logs.offset);
     mlq_mpk_kv_uint(pk, "max", m->u.logs.max);
+    mlq_mpk_kv_int(pk, "attempt", m->u.logs.attempt);
     mlq_protogang_put_logs(pk, m);
 }
 
@@ -275,6 +276,8 @@ int mlq_protoclient_dec_logs(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_uint(mp, "max", MLQ_MAX_LOG_CHUNK, &max);
     m->u.logs.stream = stream == 1 ? MLQ_STREAM_STDERR : MLQ_STREAM_STDOUT;
     m->u.logs.max = (uint32_t)max;
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(mp, "attempt", 0, INT32_MAX, &m->u.logs.attempt);
     if (rc == 0)
         rc = mlq_protogang_read_logs(mp, m);
     return rc;

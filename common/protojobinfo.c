@@ -9,7 +9,7 @@
 #include "protopipe.h"
 #include "protousage.h"
 
-#define JOBINFO_KEYS     (29 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
+#define JOBINFO_KEYS     (31 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define ATTEMPTINFO_KEYS 11
 
 /* Same spelling as mlq_attempt_state_name(); test_proto checks they agree. */
@@ -66,6 +66,8 @@ void mlq_protojobinfo_put(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_int(pk, "gpu_mem", j->gpu_mem);
     mlq_mpk_kv_strv(pk, "require", j->require, j->require ? j->nrequire : 0);
     mlq_mpk_kv_int(pk, "priority", j->priority);
+    mlq_mpk_kv_str(pk, "held_by", j->held_by);
+    mlq_mpk_kv_int(pk, "held_ms", j->held_ms);
     mlq_protopipe_put_jobinfo(pk, j);
     mlq_protogang_put_jobinfo(pk, j);
     if (na == 0)
@@ -215,6 +217,10 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
         rc = read_jobinfo_placement(m, j);
     if (rc == 0)
         rc = mlq_protogang_read_jobinfo(m, j);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "held_by", MLQ_MAX_NAME, true, &j->held_by);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "held_ms", 0, INT64_MAX, &j->held_ms);
     return rc;
 }
 
@@ -240,6 +246,7 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->attempt_id);
     free(info->worker);
     free(info->gpu_ids);
+    free(info->held_by);
     for (uint32_t i = 0; info->attempts && i < info->nattempts; i++) {
         free(info->attempts[i].worker);
         free(info->attempts[i].gpu_ids);

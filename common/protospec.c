@@ -10,9 +10,10 @@
 #include <string.h>
 
 #include "arrayspec.h"
+#include "outpath.h"
 
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 27
+#define JOBSPEC_KEYS 31
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
@@ -53,6 +54,10 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
         msgpack_pack_nil(pk);
     mlq_mpk_kv_strv(pk, "inputs", s->inputs, s->inputs ? s->ninputs : 0);
     mlq_mpk_kv_strv(pk, "outputs", s->outputs, s->outputs ? s->noutputs : 0);
+    mlq_mpk_kv_str(pk, "held_by", s->held_by);
+    mlq_mpk_kv_int(pk, "held_ms", s->held_ms);
+    mlq_mpk_kv_str(pk, "stdout_file", s->stdout_file);
+    mlq_mpk_kv_str(pk, "stderr_file", s->stderr_file);
 }
 
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};
@@ -175,6 +180,14 @@ static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
                              MLQ_MAX_NODES);
         s->nodes = (uint32_t)nodes;
     }
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "held_by", MLQ_MAX_NAME, true, &s->held_by);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "held_ms", 0, INT64_MAX, &s->held_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "stdout_file", MLQ_MAX_PATH, true, &s->stdout_file);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "stderr_file", MLQ_MAX_PATH, true, &s->stderr_file);
     return rc;
 }
 
@@ -456,6 +469,10 @@ static int check_text(const struct mlq_jobspec *s, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EINVAL, "spec: workdir must be an absolute path");
     if (strlen(s->workdir) > MLQ_MAX_PATH)
         return mlq_err_set(err, MLQ_EINVAL, "spec: workdir is longer than %d bytes", MLQ_MAX_PATH);
+    if (s->stdout_file && mlq_outpath_check("--stdout", s->stdout_file, err) < 0)
+        return MLQ_EINVAL;
+    if (s->stderr_file && mlq_outpath_check("--stderr", s->stderr_file, err) < 0)
+        return MLQ_EINVAL;
     return 0;
 }
 
@@ -677,6 +694,9 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
     free(spec->idempotency_key);
     mlq_mpk_strv_free(spec->inputs, spec->ninputs);
     mlq_mpk_strv_free(spec->outputs, spec->noutputs);
+    free(spec->held_by);
+    free(spec->stdout_file);
+    free(spec->stderr_file);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -733,6 +753,7 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
     dst->priority = src->priority;
     dst->max_running = src->max_running;
     dst->nodes = src->nodes;
+    dst->held_ms = src->held_ms;
     /* counts first, so a failure half way frees exactly what was copied */
     dst->argc = src->argv ? src->argc : 0;
     dst->envc = src->env ? src->envc : 0;
@@ -746,7 +767,10 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
         dup_opt(&dst->gpu_type, src->gpu_type) < 0 || dup_opt(&dst->array, src->array) < 0 ||
         dup_opt(&dst->idempotency_key, src->idempotency_key) < 0 || dup_deps(dst, src) < 0 ||
         dup_strv(&dst->inputs, src->inputs, dst->ninputs) < 0 ||
-        dup_strv(&dst->outputs, src->outputs, dst->noutputs) < 0) {
+        dup_strv(&dst->outputs, src->outputs, dst->noutputs) < 0 ||
+        dup_opt(&dst->held_by, src->held_by) < 0 ||
+        dup_opt(&dst->stdout_file, src->stdout_file) < 0 ||
+        dup_opt(&dst->stderr_file, src->stderr_file) < 0) {
         mlq_proto_jobspec_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
     }

@@ -9,6 +9,8 @@
 
 #include "envname.h"
 #include "fairshare.h"
+#include "idemhash.h"
+#include "jobedit.h"
 #include "jobops.h"
 #include "jobref.h"
 #include "log.h"
@@ -104,6 +106,24 @@ static int resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_
     return 0;
 }
 
+/* 1 when owner used key before for the same request (id set), 0 when the
+ * key is unused; a different request is MLQ_EINVAL. A key stored without a
+ * hash (before hashes were kept) matches any request. */
+static int idem_seen(struct mlq_ctx *c, const char *owner, const char *key, const char *hash,
+                     char id[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    char was[MLQ_STORE_HASH_HEX + 1];
+    if (mlq_store_idem_lookup(c->store, owner, key, c->now_wall, id, was, NULL) < 0)
+        return 0;
+    if (!was[0] || strcmp(was, hash) == 0)
+        return 1;
+    char full[MLQ_ID_LEN + 1];
+    bool is_array = false;
+    mlq_store_resolve(c->store, id, full, &is_array, NULL);
+    return mlq_err_set(err, MLQ_EINVAL, "key %.128s was used for a different request (%s %.8s)",
+                       key, is_array ? "array" : "job", id);
+}
+
 int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
@@ -111,17 +131,23 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     int rc = mlq_client_set_owner(c, spec, err);
     if (rc == 0)
         rc = mlq_proto_jobspec_check(spec, err);
+    if (rc == 0)
+        rc = mlq_jobedit_hold_on_submit(c, spec, err);
     if (rc < 0)
         return rc;
     mlq_envname_strip_scheduler_set(spec); /* only a schedule's runs have them */
     struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED};
     char owner[MLQ_MAX_NAME + 1]; /* the spec is moved away before the key is stored */
     snprintf(owner, sizeof owner, "%s", spec->owner ? spec->owner : "");
+    char hash[MLQ_STORE_HASH_HEX + 1] = "";
+    if (spec->idempotency_key && (rc = mlq_idemhash_spec(spec, hash, err)) < 0)
+        return rc;
     char *key = spec->idempotency_key; /* ours from here: jobs do not keep it */
     spec->idempotency_key = NULL;
-    if (key && mlq_store_idem_get(c->store, owner, key, c->now_wall, m.u.submitted.id, NULL) == 0) {
+    if (key && (rc = idem_seen(c, owner, key, hash, m.u.submitted.id, err)) != 0) {
         free(key);
-        return reply(c, peer, &m, msg->rid, err); /* submitted before: same answer */
+        /* submitted before with the same request: the same answer */
+        return rc < 0 ? rc : reply(c, peer, &m, msg->rid, err);
     }
     if ((rc = resolve_deps(c, spec, err)) < 0) {
         free(key);
@@ -129,10 +155,10 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     }
     if (spec->array)
         rc = mlq_pipeline_submit_array(c, spec, m.u.submitted.id, err);
-    else
-        rc = mlq_jobops_submit(c, spec, m.u.submitted.id, err);
+    else if ((rc = mlq_jobops_submit(c, spec, m.u.submitted.id, err)) == 0)
+        rc = mlq_jobedit_note_submit_hold(c, m.u.submitted.id, err);
     if (rc == 0 && key)
-        rc = mlq_store_idem_put(c->store, owner, key, m.u.submitted.id, c->now_wall, err);
+        rc = mlq_store_idem_put(c->store, owner, key, m.u.submitted.id, hash, c->now_wall, err);
     free(key);
     if (rc < 0)
         return rc;
@@ -403,9 +429,22 @@ static int resolve_job(struct mlq_ctx *c, const char *ref, char id[MLQ_ID_LEN + 
     return rc;
 }
 
+/* ended: the attempt asked for by number has ended (its log is final);
+ * false for the current attempt, whose end is the job's. */
+static int reply_log_data_ex(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                             const uint8_t *data, uint32_t len, int64_t offset, int64_t size,
+                             const char *job_id, bool ended, struct mlq_err *err);
+
 static int reply_log_data(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
                           const uint8_t *data, uint32_t len, int64_t offset, int64_t size,
                           const char *job_id, struct mlq_err *err)
+{
+    return reply_log_data_ex(c, peer, rid, data, len, offset, size, job_id, false, err);
+}
+
+static int reply_log_data_ex(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                             const uint8_t *data, uint32_t len, int64_t offset, int64_t size,
+                             const char *job_id, bool ended, struct mlq_err *err)
 {
     struct mlq_msg m = {.type = MLQ_MSG_LOG_DATA};
     struct mlq_job *job = mlq_jobtab_get(c->jobs, job_id);
@@ -421,7 +460,7 @@ static int reply_log_data(struct mlq_ctx *c, const struct mlq_peer *peer, uint64
         mlq_store_job_free(&row);
     }
     /* Final only once the process has ended and been reported. */
-    bool settled = mlq_job_state_terminal(st) && !(job && job->live);
+    bool settled = ended || (mlq_job_state_terminal(st) && !(job && job->live));
     m.u.log_data.data = (uint8_t *)data;
     m.u.log_data.len = len;
     m.u.log_data.offset = offset;
@@ -431,10 +470,33 @@ static int reply_log_data(struct mlq_ctx *c, const struct mlq_peer *peer, uint64
     return reply(c, peer, &m, rid, err);
 }
 
-/* The attempt whose output `mlq logs` shows: the job's current one; for a
- * gang, the part of rank node of it. A rank the job does not have is
- * MLQ_ETOOBIG (told apart from MLQ_ENOTFOUND: not started yet). */
-static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node,
+/* The id of attempt number num of the job (MLQ_ENOTFOUND naming the
+ * numbers it has). */
+static int attempt_numbered(struct mlq_ctx *c, const char *job_id, int32_t num,
+                            char out[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    struct mlq_jobinfo info;
+    int rc = mlq_store_job_info_full(c->store, job_id, true, &info, err);
+    if (rc < 0)
+        return rc;
+    rc = MLQ_ETOOBIG;
+    for (uint32_t i = 0; i < info.nattempts; i++)
+        if (info.attempts[i].num == num) {
+            memcpy(out, info.attempts[i].id, MLQ_ID_LEN + 1);
+            rc = 0;
+        }
+    if (rc < 0)
+        mlq_err_set(err, rc, "job %.8s has no attempt %d (it has %d)", job_id, (int)num,
+                    (int)info.attempt);
+    mlq_proto_jobinfo_free(&info);
+    return rc;
+}
+
+/* The attempt whose output `mlq logs` shows: number `num`, or the job's
+ * current one (num 0); for a gang, the part of rank node of it. A rank or
+ * number the job does not have is MLQ_ETOOBIG (told apart from
+ * MLQ_ENOTFOUND: not started yet). */
+static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node, int32_t num,
                        struct mlq_store_attempt *a, struct mlq_err *err)
 {
     struct mlq_store_job row;
@@ -442,15 +504,19 @@ static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node,
     if (rc < 0)
         return rc;
     uint32_t nodes = row.spec.nodes > 0 ? row.spec.nodes : 1;
+    char att[MLQ_ID_LEN + 1];
+    memcpy(att, row.current_attempt, sizeof att);
     if ((uint32_t)node >= nodes)
         rc = mlq_err_set(err, MLQ_ETOOBIG, "job %.8s has %u node%s: no node %d", job_id, nodes,
                          nodes == 1 ? "" : "s", (int)node);
-    else if (!row.current_attempt[0])
+    else if (num > 0)
+        rc = attempt_numbered(c, job_id, num, att, err);
+    else if (!att[0])
         rc = MLQ_ENOTFOUND;
-    else if (row.spec.nodes > 0)
-        rc = mlq_gang_part_of(c, row.current_attempt, node, a, err);
-    else
-        rc = mlq_store_attempt_get(c->store, row.current_attempt, a, err);
+    if (rc == 0 && row.spec.nodes > 0)
+        rc = mlq_gang_part_of(c, att, node, a, err);
+    else if (rc == 0)
+        rc = mlq_store_attempt_get(c->store, att, a, err);
     mlq_store_job_free(&row);
     return rc;
 }
@@ -479,7 +545,11 @@ static int relay_log_read(struct mlq_ctx *c, const struct mlq_peer *peer, struct
     struct mlq_worker *w = mlq_workers_get(c->workers, a->worker);
     if (!w || w->state != MLQ_WORKER_UP)
         return worker_gone(c, w, a, err);
-    struct mlq_logreq req = {.client = *peer, .rid = msg->rid, .offset = msg->u.logs.offset};
+    struct mlq_logreq req = {.client = *peer,
+                             .rid = msg->rid,
+                             .offset = msg->u.logs.offset,
+                             .ended =
+                                 msg->u.logs.attempt > 0 && mlq_attempt_state_terminal(a->state)};
     memcpy(req.job_id, a->job_id, sizeof req.job_id);
     snprintf(req.worker, sizeof req.worker, "%s", w->name);
     req.deadline_mono = c->now_mono + LOG_RELAY_TIMEOUT_MS;
@@ -507,8 +577,10 @@ static int reply_stored_log(struct mlq_ctx *c, const struct mlq_peer *peer,
     uint32_t max = msg->u.logs.max ? msg->u.logs.max : MLQ_MAX_LOG_CHUNK;
     int rc = mlq_logstore_read(c->logstore, a->id, msg->u.logs.stream, msg->u.logs.offset, max,
                                &data, &len, &size, err);
+    bool ended = msg->u.logs.attempt > 0 && mlq_attempt_state_terminal(a->state);
     if (rc == 0)
-        rc = reply_log_data(c, peer, msg->rid, data, len, msg->u.logs.offset, size, a->job_id, err);
+        rc = reply_log_data_ex(c, peer, msg->rid, data, len, msg->u.logs.offset, size, a->job_id,
+                               ended, err);
     free(data);
     return rc;
 }
@@ -523,7 +595,7 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
     if (rc < 0)
         return rc;
     struct mlq_store_attempt a;
-    rc = log_attempt(c, id, msg->u.logs.node, &a, err);
+    rc = log_attempt(c, id, msg->u.logs.node, msg->u.logs.attempt, &a, err);
     if (rc == MLQ_ETOOBIG && err)
         err->code = MLQ_ENOTFOUND; /* keep its message */
     if (rc == MLQ_ETOOBIG)
@@ -564,8 +636,8 @@ int mlq_client_on_log_chunk(struct mlq_ctx *c, const struct mlq_peer *peer, stru
                                           " and none is stored here)"}},
             &e2);
     else
-        rc = reply_log_data(c, &req.client, req.rid, msg->u.log_chunk.data, msg->u.log_chunk.len,
-                            req.offset, msg->u.log_chunk.size, req.job_id, &e2);
+        rc = reply_log_data_ex(c, &req.client, req.rid, msg->u.log_chunk.data, msg->u.log_chunk.len,
+                               req.offset, msg->u.log_chunk.size, req.job_id, req.ended, &e2);
     if (rc < 0)
         mlq_warn("could not answer a log request: %s", e2.msg);
     (void)err;
@@ -621,11 +693,14 @@ int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
         if ((rc = mlq_store_job_get(c->store, id, &row, err)) < 0)
             return rc;
         m.u.why_reply.state = row.state;
-        mlq_store_job_free(&row);
         memset(&why, 0, sizeof why);
         why.blocker = "none";
-        snprintf(why.text, sizeof why.text, "%s, not pending",
-                 mlq_job_state_name(m.u.why_reply.state));
+        if (row.reason && row.reason[0]) /* how it ended: "could not start: ..." */
+            snprintf(why.text, sizeof why.text, "%s (%s), not pending",
+                     mlq_job_state_name(row.state), row.reason);
+        else
+            snprintf(why.text, sizeof why.text, "%s, not pending", mlq_job_state_name(row.state));
+        mlq_store_job_free(&row);
     }
     m.u.why_reply.blocker = (char *)why.blocker;
     m.u.why_reply.text = why.text;

@@ -267,6 +267,8 @@ int mlq_jobops_lose(struct mlq_ctx *c, struct mlq_job *job, const char *why, str
  * a job with a not-before time ahead waits in the queue's timer heap. */
 int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
+    if (job->row.spec.held_by) /* held by a user (jobedit.h): never placed */
+        return 0;
     /* Effective priority = priority + waited / age_step - fair-share
      * penalty. Ordering by it is the same as ordering by submit time minus
      * priority * age_step (the waiting term is common to all jobs), which
@@ -564,6 +566,25 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
     return transition_ex(c, job, MLQ_EV_START, NULL, true, &act, err);
 }
 
+/* "timed out; exited 143 after SIGTERM" (the job handled the signal and
+ * ended by itself) or "timed out; killed by SIGKILL". */
+static void timed_out_reason(const struct mlq_msg *rep, char *buf, size_t len)
+{
+    int sig = rep->u.report.signal;
+    const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+    char name[32];
+    if (abbrev)
+        snprintf(name, sizeof name, "SIG%s", abbrev);
+    else
+        snprintf(name, sizeof name, "signal %d", sig);
+    if (rep->u.report.exit_code >= 0 && sig > 0)
+        snprintf(buf, len, "timed out; exited %d after %s", rep->u.report.exit_code, name);
+    else if (rep->u.report.exit_code >= 0)
+        snprintf(buf, len, "timed out; exited %d", rep->u.report.exit_code);
+    else
+        snprintf(buf, len, "timed out; killed by %s", name);
+}
+
 /* Human reason for an attempt that did not succeed. */
 static void failure_reason(const struct mlq_job *job, const struct mlq_msg *rep, char *buf,
                            size_t len)
@@ -586,7 +607,7 @@ static void failure_reason(const struct mlq_job *job, const struct mlq_msg *rep,
             snprintf(buf, len, "killed by signal %d", rep->u.report.signal);
         break;
     case MLQ_OUT_TIMED_OUT:
-        snprintf(buf, len, "time limit reached, ended by signal %d", rep->u.report.signal);
+        timed_out_reason(rep, buf, len);
         break;
     case MLQ_OUT_START_FAILED:
         snprintf(buf, len, "could not start: %s", d);
@@ -640,11 +661,13 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
         job->row.start_ms = job->att->start_ms;
     job->att->end_ms = reported_end(c, job, rep);
     job->ended_ms = job->att->end_ms;
-    job->att->exit_code = rep->u.report.outcome == MLQ_OUT_EXITED ? rep->u.report.exit_code : -1;
-    job->att->signal =
-        rep->u.report.outcome == MLQ_OUT_SIGNALED || rep->u.report.outcome == MLQ_OUT_TIMED_OUT
-            ? rep->u.report.signal
-            : 0;
+    /* A job that exited by itself after mlq's SIGTERM (time limit, cancel)
+     * keeps both: its exit code and the signal it was sent. */
+    enum mlq_outcome out = rep->u.report.outcome;
+    bool ran = out == MLQ_OUT_EXITED || out == MLQ_OUT_SIGNALED || out == MLQ_OUT_TIMED_OUT;
+    job->att->exit_code =
+        out == MLQ_OUT_EXITED || out == MLQ_OUT_TIMED_OUT ? rep->u.report.exit_code : -1;
+    job->att->signal = ran ? rep->u.report.signal : 0;
     free(job->att->detail);
     job->att->detail = rep->u.report.detail ? strdup(rep->u.report.detail) : NULL;
     job->att->usage = rep->u.report.usage;
@@ -682,8 +705,11 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
     failure_reason(job, rep, why, sizeof why);
     int failed_runs = job->row.attempts - job->row.node_failures;
     bool timed_out = rep->u.report.outcome == MLQ_OUT_TIMED_OUT;
+    /* A command or working directory that is not there will not appear by
+     * itself: such a start failure ends the job without using a retry. */
+    bool hopeless = rep->u.report.outcome == MLQ_OUT_START_FAILED && rep->u.report.no_retry;
     enum mlq_fsm_action act;
-    if (failed_runs > job->row.spec.retries)
+    if (failed_runs > job->row.spec.retries || hopeless)
         return mlq_jobops_transition(c, job, timed_out ? MLQ_EV_TIMEOUT : MLQ_EV_EXIT_FAIL, why,
                                      &act, err);
     int64_t delay = retry_delay(job, failed_runs);

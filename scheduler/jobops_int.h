@@ -1,5 +1,5 @@
 /* jobops_int: the few jobops.c helpers that the scheduler's other modules
- * which change jobs (recover.c, workerloss.c) build on. For those modules
+ * which change jobs (recover.c, workerloss.c, jobedit.c) build on. For those modules
  * only; nobody else includes it. Each function keeps jobops.c's invariants
  * (see there) and persists what it changes, as the public ones do. */
 #ifndef MLQ_JOBOPS_INT_H

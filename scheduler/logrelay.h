@@ -20,6 +20,7 @@ struct mlq_logreq {
     char worker[MLQ_MAX_NAME + 1];
     int64_t offset;
     int64_t deadline_mono;
+    bool ended; /* an attempt asked for by number that has ended: its log is final */
 };
 
 struct mlq_logrelay;

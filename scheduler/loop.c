@@ -37,6 +37,7 @@
 #include "retention.h"
 #include "version.h"
 #include "tokens.h"
+#include "jobedit.h"
 #include "wproto.h"
 
 #define BATCH_MAX    512  /* messages handled per iteration */
@@ -62,6 +63,8 @@ static const struct {
     [MLQ_MSG_SUBMIT] = {mlq_client_on_submit, PEOPLE, FROM_ANY},
     [MLQ_MSG_JOBS] = {mlq_client_on_jobs, PEOPLE, FROM_ANY},
     [MLQ_MSG_CANCEL] = {mlq_client_on_cancel, PEOPLE, FROM_ANY},
+    [MLQ_MSG_HOLD] = {mlq_jobedit_on_hold, PEOPLE, FROM_ANY},
+    [MLQ_MSG_UPDATE] = {mlq_jobedit_on_update, PEOPLE, FROM_ANY},
     [MLQ_MSG_WORKERS] = {mlq_admin_on_workers, PEOPLE, FROM_ANY},
     [MLQ_MSG_DRAIN] = {mlq_admin_on_drain, ADMIN, FROM_ANY},
     [MLQ_MSG_RESUME] = {mlq_admin_on_resume, ADMIN, FROM_ANY},

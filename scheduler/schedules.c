@@ -415,6 +415,9 @@ static int check_add(const struct mlq_scheduleinfo *si, struct mlq_store_schedul
         rc = mlq_proto_jobspec_check(&si->spec, err);
     if (rc == 0) /* room for the run's MLQ_SCHEDULE* */
         rc = mlq_envname_check_user(si->spec.env, si->spec.envc, err);
+    if (rc == 0 && si->spec.held_by) /* every run would wait for a release */
+        rc = mlq_err_set(err, MLQ_EINVAL,
+                         "a schedule cannot submit held jobs (--hold): pause the schedule instead");
     if (rc == 0)
         rc = parse_concurrency(si->concurrency, &row->concurrency, err);
     return rc;

@@ -257,6 +257,11 @@ static const char *const migrations[] = {
     "CREATE TRIGGER attempt_manifests_gc AFTER DELETE ON attempts BEGIN"
     " DELETE FROM attempt_manifests WHERE attempt_id = OLD.id; END;"
     "PRAGMA user_version = 13;",
+    /* 13 -> 14: the hash of the request an idempotency key was first used
+     * with (NULL for keys stored before: any request matches them), so that
+     * the key reused with another request is refused. */
+    "ALTER TABLE idempotency ADD COLUMN request_hash TEXT;"
+    "PRAGMA user_version = 14;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 13
+#define MLQ_STORE_SCHEMA_VERSION 14
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -121,6 +121,15 @@ int mlq_store_job_note(struct mlq_store *st, const struct mlq_store_job *job, in
  * appends a "state" event (from -> to, reason). */
 int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
                        enum mlq_job_state from, struct mlq_err *err);
+/* Appends a `kind` event about job alone (its row may still be written
+ * late: the event names it by its reserved seq). */
+int mlq_store_job_event(struct mlq_store *st, const struct mlq_store_job *job, const char *kind,
+                        const char *detail, struct mlq_err *err);
+/* Stores job's spec again (blob and resource columns; a job whose row is
+ * still to be written late gets it with that row) and appends a `kind`
+ * event ("hold", "release", "update") with detail, in one transaction. */
+int mlq_store_job_respec(struct mlq_store *st, const struct mlq_store_job *job, const char *kind,
+                         const char *detail, struct mlq_err *err);
 /* Inserts or updates an attempt. prev < 0 means new (event "attempt");
  * otherwise an "attempt_state" event is appended when prev != a->state.
  * With event false none is appended: the job transition that the caller
@@ -279,8 +288,15 @@ int mlq_store_resolve(struct mlq_store *st, const char *ref, char out[MLQ_ID_LEN
  * with them. Entries older than 7 days count as absent. */
 int mlq_store_idem_get(struct mlq_store *st, const char *owner, const char *key, int64_t now_ms,
                        char out[MLQ_ID_LEN + 1], struct mlq_err *err);
+/* The same, plus the hash of the request the key was first used with
+ * (hash "" when it was stored without one). */
+#define MLQ_STORE_HASH_HEX 64
+int mlq_store_idem_lookup(struct mlq_store *st, const char *owner, const char *key, int64_t now_ms,
+                          char out[MLQ_ID_LEN + 1], char hash[MLQ_STORE_HASH_HEX + 1],
+                          struct mlq_err *err);
+/* hash may be NULL (no request to compare with later). */
 int mlq_store_idem_put(struct mlq_store *st, const char *owner, const char *key, const char *id,
-                       int64_t now_ms, struct mlq_err *err);
+                       const char *hash, int64_t now_ms, struct mlq_err *err);
 int mlq_store_idem_purge(struct mlq_store *st, int64_t before_ms, struct mlq_err *err);
 
 enum mlq_concurrency { MLQ_CONC_SKIP = 0, MLQ_CONC_ALLOW, MLQ_CONC_REPLACE };

@@ -9,7 +9,7 @@
 
 #include "storeint.h"
 
-enum jstmt { J_INSERT, J_MAX_SEQ, J_SAVE, J_GET, J_RESOLVE, J_ACTIVE, J_COUNT };
+enum jstmt { J_INSERT, J_MAX_SEQ, J_SAVE, J_GET, J_RESOLVE, J_ACTIVE, J_RESPEC, J_COUNT };
 
 /* Column order shared by every statement that returns a job row; the
  * indexes are enum job_col. */
@@ -50,6 +50,7 @@ static const char *const jsql[J_COUNT] = {
     /* ?2 is the prefix followed by '~', which sorts after every id character. */
     [J_RESOLVE] = "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
     [J_ACTIVE] = "SELECT " JOB_COLS " FROM jobs WHERE state IN (?1, ?2, ?3) ORDER BY seq",
+    [J_RESPEC] = "UPDATE jobs SET spec = ?2, cpus_m = ?3, mem = ?4, gpus = ?5 WHERE id = ?1",
 };
 
 struct mlq_storejob {
@@ -283,6 +284,54 @@ int mlq_store_job_save(struct mlq_store *st, const struct mlq_store_job *job,
     rc = job_row_update(st, job, err);
     if (rc == 0)
         rc = job_event(st, job, (int)from, err);
+    return mlq_storei_hot_end(st, rc, err);
+}
+
+/* The spec blob and the resource columns that copy it, in one statement. */
+static int job_spec_update(struct mlq_store *st, const struct mlq_store_job *job,
+                           struct mlq_err *err)
+{
+    char *blob = NULL;
+    size_t blob_len = 0;
+    int rc = mlq_proto_jobspec_pack(&job->spec, &blob, &blob_len, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = stmt(st, J_RESPEC);
+    int b = sqlite3_bind_text(s, 1, job->id, -1, SQLITE_STATIC);
+    b |= sqlite3_bind_blob64(s, 2, blob, blob_len, SQLITE_STATIC);
+    b |= sqlite3_bind_int64(s, 3, job->spec.cpus_m);
+    b |= sqlite3_bind_int64(s, 4, job->spec.mem);
+    b |= sqlite3_bind_int(s, 5, job->spec.gpus);
+    if (b != SQLITE_OK) {
+        mlq_storei_finish(s);
+        free(blob);
+        return mlq_storei_bind_err(b, err, "saving job spec");
+    }
+    rc = mlq_storei_exec_stmt(st, s, "saving job spec", err);
+    free(blob);
+    return rc;
+}
+
+int mlq_store_job_event(struct mlq_store *st, const struct mlq_store_job *job, const char *kind,
+                        const char *detail, struct mlq_err *err)
+{
+    int rc = mlq_storei_tx_check(st, err);
+    struct mlq_storei_event ev = {
+        .kind = kind, .job_id = job->id, .job_seq = job->seq, .detail = detail};
+    return rc < 0 ? rc : mlq_storei_event_insert(st, &ev, err);
+}
+
+int mlq_store_job_respec(struct mlq_store *st, const struct mlq_store_job *job, const char *kind,
+                         const char *detail, struct mlq_err *err)
+{
+    int rc = mlq_storei_hot_begin(st, err);
+    if (rc < 0)
+        return rc;
+    rc = job_spec_update(st, job, err);
+    struct mlq_storei_event ev = {
+        .kind = kind, .job_id = job->id, .job_seq = job->seq, .detail = detail};
+    if (rc == 0)
+        rc = mlq_storei_event_insert(st, &ev, err);
     return mlq_storei_hot_end(st, rc, err);
 }
 

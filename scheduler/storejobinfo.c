@@ -125,6 +125,9 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     spec.gpu_type = NULL;
     spec.require = NULL;
     spec.nrequire = 0;
+    info->held_by = spec.held_by;
+    info->held_ms = spec.held_ms;
+    spec.held_by = NULL;
     spec.pool = NULL;
     spec.gpu_type = NULL;
     spec.deps = NULL;

@@ -71,10 +71,12 @@ static const char *const psql[P_COUNT] = {
     [P_ARRAY_RESOLVE] = "SELECT id FROM arrays WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
     [P_JOB_RESOLVE] = "SELECT id FROM jobs WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 2",
     [P_TASK_GET] = "SELECT id FROM jobs WHERE array_id = ?1 AND array_index = ?2",
-    [P_IDEM_GET] = "SELECT id FROM idempotency WHERE owner = ?1 AND key = ?2 AND created_ms > ?3",
-    [P_IDEM_PUT] = "INSERT INTO idempotency (owner, key, id, created_ms) VALUES (?1, ?2, ?3, ?4)"
+    [P_IDEM_GET] = "SELECT id, request_hash FROM idempotency WHERE owner = ?1 AND key = ?2"
+                   " AND created_ms > ?3",
+    [P_IDEM_PUT] = "INSERT INTO idempotency (owner, key, id, created_ms, request_hash)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5)"
                    " ON CONFLICT(owner, key) DO UPDATE SET id = excluded.id,"
-                   " created_ms = excluded.created_ms",
+                   " created_ms = excluded.created_ms, request_hash = excluded.request_hash",
     [P_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_ms < ?1",
     [P_SCHED_SAVE] = "INSERT INTO schedules (" SCHED_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
                      " ?8, ?9, ?10, ?11) ON CONFLICT(name) DO UPDATE SET cron = excluded.cron,"
@@ -484,10 +486,12 @@ int mlq_store_resolve(struct mlq_store *st, const char *ref, char out[MLQ_ID_LEN
 
 /* ---- idempotency keys --------------------------------------------------- */
 
-int mlq_store_idem_get(struct mlq_store *st, const char *owner, const char *key, int64_t now_ms,
-                       char out[MLQ_ID_LEN + 1], struct mlq_err *err)
+int mlq_store_idem_lookup(struct mlq_store *st, const char *owner, const char *key, int64_t now_ms,
+                          char out[MLQ_ID_LEN + 1], char hash[MLQ_STORE_HASH_HEX + 1],
+                          struct mlq_err *err)
 {
     out[0] = '\0';
+    hash[0] = '\0';
     sqlite3_stmt *s = stmt(st, P_IDEM_GET);
     int rc = sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
     rc |= sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
@@ -496,15 +500,33 @@ int mlq_store_idem_get(struct mlq_store *st, const char *owner, const char *key,
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "looking up idempotency key");
     }
-    bool found;
-    rc = one_id(st, s, out, &found, "looking up idempotency key", err);
-    if (rc == 0 && !found)
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text(s, 1);
+        rc = mlq_storei_col_fixed(s, 0, out, MLQ_ID_LEN + 1) < 0 ||
+                     (h && strlen((const char *)h) > MLQ_STORE_HASH_HEX)
+                 ? mlq_err_set(err, MLQ_EDB, "looking up idempotency key: corrupt row")
+                 : 0;
+        if (rc == 0 && h)
+            snprintf(hash, MLQ_STORE_HASH_HEX + 1, "%s", (const char *)h);
+    } else if (rc == SQLITE_DONE) {
         rc = mlq_err_set(err, MLQ_ENOTFOUND, "idempotency key not used");
+    } else {
+        rc = mlq_storei_db_err(st, err, "looking up idempotency key");
+    }
+    mlq_storei_finish(s);
     return rc;
 }
 
+int mlq_store_idem_get(struct mlq_store *st, const char *owner, const char *key, int64_t now_ms,
+                       char out[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    char hash[MLQ_STORE_HASH_HEX + 1];
+    return mlq_store_idem_lookup(st, owner, key, now_ms, out, hash, err);
+}
+
 int mlq_store_idem_put(struct mlq_store *st, const char *owner, const char *key, const char *id,
-                       int64_t now_ms, struct mlq_err *err)
+                       const char *hash, int64_t now_ms, struct mlq_err *err)
 {
     if (!owner || !*owner || !key || !*key || !full_id_ok(id))
         return mlq_err_set(err, MLQ_EINVAL, "idempotency entry without owner, key or id");
@@ -513,6 +535,7 @@ int mlq_store_idem_put(struct mlq_store *st, const char *owner, const char *key,
     rc |= sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
     rc |= sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
     rc |= sqlite3_bind_int64(s, 4, now_ms);
+    rc |= mlq_storei_bind_opt(s, 5, hash);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "saving idempotency key");

@@ -9,6 +9,7 @@
 
 #include "backfill.h"
 #include "deps.h"
+#include "jobedit.h"
 #include "jobops.h"
 #include "leftover.h"
 #include "placement.h"
@@ -382,9 +383,18 @@ void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ah
                      struct mlq_why *out)
 {
     memset(out, 0, sizeof *out);
-    set(out, "none", "%s, not pending", mlq_job_state_name(job->row.state));
+    if (job->row.reason && job->row.reason[0] && job->row.state != MLQ_JOB_PENDING)
+        set(out, "none", "%s (%s), not pending", mlq_job_state_name(job->row.state),
+            job->row.reason);
+    else
+        set(out, "none", "%s, not pending", mlq_job_state_name(job->row.state));
     if (job->row.state != MLQ_JOB_PENDING)
         return;
+    char hold[192];
+    if (mlq_jobedit_held_text(job, hold, sizeof hold)) {
+        set(out, "hold", "%s", hold);
+        return;
+    }
     if (job->held) {
         char text[192];
         mlq_deps_check(c, job, text, sizeof text);

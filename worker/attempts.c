@@ -131,6 +131,7 @@ static void send_report(struct mlq_attempts *t, struct attempt *at)
         m.u.report.end_ms = at->status.end_ms;
         m.u.report.detail = at->status.detail[0] ? at->status.detail : NULL;
         m.u.report.usage = at->status.usage;
+        m.u.report.no_retry = at->status.no_retry;
     } else {
         m.u.report.phase = MLQ_PHASE_STARTED;
         m.u.report.outcome = MLQ_OUT_NONE;

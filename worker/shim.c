@@ -19,8 +19,10 @@
  * still root), setuid, each checked, then checks
  * that root cannot be regained. The shim itself stays root so that it can
  * still signal every process of the job and write the status. What goes
- * wrong in the child before the exec (the switch, the working directory)
- * comes back over a close-on-exec pipe as a start failure. */
+ * wrong in the child up to and including the exec (the switch, the working
+ * directory, a command that is not there or may not be run) comes back over
+ * a close-on-exec pipe as a start failure, never as an exit code 126/127
+ * that the job itself could have chosen. */
 #include "shim.h"
 
 #include <dirent.h>
@@ -46,12 +48,14 @@
 #include "gangenv.h"
 #include "gpumig.h"
 #include "jobenv.h"
+#include "jobout.h"
 #include "jobtree.h"
 #include "jobusage.h"
 #include "lease.h"
 #include "res.h"
 #include "runmanifest.h"
 #include "spool.h"
+#include "startwords.h"
 
 extern char **environ;
 
@@ -62,6 +66,7 @@ extern char **environ;
 #define WORKER_ADDR_ENV     "MLQ_WORKER_ADDR" /* its advertised address, when it has one */
 #define STATUS_RETRY_MIN_MS 50   /* first pause after the status could not be written */
 #define STATUS_RETRY_MAX_MS 2000 /* the pause doubles up to this */
+#define PUMP_MS             50   /* longest wait for output while copying it */
 
 struct shim {
     const char *dir;
@@ -69,6 +74,7 @@ struct shim {
     char **argv;           /* NULL-terminated copy of the spec's pointers */
     struct mlq_jobenv env; /* what the job runs with (jobenv.h) */
     int out_fd, err_fd;
+    struct mlq_jobout out; /* -o/-e files and their pipes (jobout.h) */
     /* The account the job runs as, when the shim is root (drop). */
     bool drop;
     uid_t uid;
@@ -330,6 +336,24 @@ static int make_tree(struct shim *s)
     return 0;
 }
 
+/* The -o/-e files, opened as the job's account: one it cannot write is a
+ * start failure of the request (no retry). */
+static int open_outputs(struct shim *s)
+{
+    struct mlq_jobout_account acct = {s->uid, s->gid, s->groups, s->ngroups};
+    char why[MLQ_SPOOL_DETAIL_MAX];
+    mlq_jobout_init(&s->out, s->out_fd, s->err_fd);
+    int32_t index = s->assign.u.assign.array_id[0] ? s->assign.u.assign.array_index : -1;
+    if (mlq_jobout_open_spec(&s->out, &s->assign.u.assign.spec, s->assign.u.assign.job_id, index,
+                             s->assign.u.assign.attempt, s->drop ? &acct : NULL, why,
+                             sizeof why) == 0)
+        return 0;
+    start_failed(s, "%s%s%s%s", why, s->drop ? " (as " : "", s->drop ? s->user : "",
+                 s->drop ? ")" : "");
+    s->st.no_retry = true;
+    return -1;
+}
+
 /* Everything that can fail before the fork; on failure s->st says why. */
 static int prepare(struct shim *s)
 {
@@ -351,10 +375,13 @@ static int prepare(struct shim *s)
     struct stat st;
     int werr = stat(spec->workdir, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
     if (werr != 0) {
-        start_failed(s, "working directory %s: %s", spec->workdir, strerror(werr));
+        start_failed(s, "workdir %s: %s", spec->workdir, mlq_startwords_dir(werr));
+        s->st.no_retry = true;
         return -1;
     }
     if (prepare_gang(s) < 0)
+        return -1;
+    if (open_outputs(s) < 0)
         return -1;
     s->argv = calloc((size_t)spec->argc + 1, sizeof *s->argv);
     struct mlq_err err = {0};
@@ -384,19 +411,27 @@ static void reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* In the forked child: tells the shim why the job cannot start, and ends. */
-static void child_fail(int report_fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
-__attribute__((noreturn));
+/* In the forked child: tells the shim why the job cannot start, and ends.
+ * The first byte says whether the cause lies in the request (CHILD_FINAL:
+ * a command or working directory that is not there, which a retry would
+ * meet again) or in this worker (CHILD_WORKER: a retry elsewhere may work). */
+#define CHILD_FINAL  'F'
+#define CHILD_WORKER 'W'
 
-static void child_fail(int report_fd, const char *fmt, ...)
+static void child_fail(int report_fd, char kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4))) __attribute__((noreturn));
+
+static void child_fail(int report_fd, char kind, const char *fmt, ...)
 {
     char msg[MLQ_SPOOL_DETAIL_MAX];
+    msg[0] = kind;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg + 1, sizeof msg - 1, fmt, ap);
     va_end(ap);
     if (n > 0) {
-        ssize_t w = write(report_fd, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+        size_t len = (size_t)n + 1 < sizeof msg ? (size_t)n + 1 : sizeof msg - 1;
+        ssize_t w = write(report_fd, msg, len);
         (void)w;
     }
     _exit(127);
@@ -407,14 +442,17 @@ static void child_fail(int report_fd, const char *fmt, ...)
 static void drop_root(const struct shim *s, int report_fd)
 {
     if (setgid(s->gid) != 0)
-        child_fail(report_fd, "setgid(%ld) for %s: %s", (long)s->gid, s->user, strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "setgid(%ld) for %s: %s", (long)s->gid, s->user,
+                   strerror(errno));
     if (setgroups((size_t)s->ngroups, s->groups) != 0)
-        child_fail(report_fd, "setgroups for %s: %s", s->user, strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "setgroups for %s: %s", s->user, strerror(errno));
     if (setuid(s->uid) != 0)
-        child_fail(report_fd, "setuid(%ld) for %s: %s", (long)s->uid, s->user, strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "setuid(%ld) for %s: %s", (long)s->uid, s->user,
+                   strerror(errno));
     if (getuid() != s->uid || geteuid() != s->uid || getgid() != s->gid || getegid() != s->gid ||
         (s->uid != 0 && setuid(0) == 0))
-        child_fail(report_fd, "could not switch to %s: the process kept other ids", s->user);
+        child_fail(report_fd, CHILD_WORKER, "could not switch to %s: the process kept other ids",
+                   s->user);
 }
 
 /* ---- run manifest ---- */
@@ -444,6 +482,7 @@ static int manifest_start(struct shim *s)
     if (!missing[0])
         return 0;
     start_failed(s, "input %s missing", missing);
+    s->st.no_retry = true; /* like a missing workdir: the request names it */
     return -1;
 }
 
@@ -462,28 +501,30 @@ static void manifest_write(struct shim *s)
         fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
 }
 
-/* In the forked child: never returns. */
-static void exec_job(struct shim *s, int report_fd)
+/* In the forked child: never returns. fds: its stdout and stderr. */
+static void exec_job(struct shim *s, int report_fd, const int fds[2])
 {
     mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
     /* Before anything the job runs: whatever it forks is born inside. */
     if (mlq_jobusage_join(s->usage) < 0)
-        child_fail(report_fd, "cannot join the job's cgroups: %s", strerror(errno));
+        child_fail(report_fd, CHILD_WORKER, "cannot join the job's cgroups: %s", strerror(errno));
     setpgid(0, 0);
     reset_signals();
     int null = open("/dev/null", O_RDONLY);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
-        child_fail(report_fd, "cannot set up the job's standard streams: %s", strerror(errno));
+    if (null < 0 || dup2(null, 0) < 0 || dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0)
+        child_fail(report_fd, CHILD_WORKER, "cannot set up the job's standard streams: %s",
+                   strerror(errno));
     if (s->drop)
         drop_root(s, report_fd);
     const char *workdir = s->assign.u.assign.spec.workdir;
     if (chdir(workdir) != 0)
-        child_fail(report_fd, "working directory %s: %s%s%s%s", workdir, strerror(errno),
-                   s->drop ? " (as " : "", s->drop ? s->user : "", s->drop ? ")" : "");
+        child_fail(report_fd, CHILD_FINAL, "workdir %s: %s%s%s%s", workdir,
+                   mlq_startwords_dir(errno), s->drop ? " (as " : "", s->drop ? s->user : "",
+                   s->drop ? ")" : "");
     environ = s->env.v;
     execvp(s->argv[0], s->argv);
-    dprintf(2, "mlq-shim: cannot execute %s: %s\n", s->argv[0], strerror(errno));
-    _exit(127);
+    child_fail(report_fd, CHILD_FINAL, "%s: %s", s->argv[0],
+               mlq_startwords_exec(s->argv[0], errno));
 }
 
 static void reap_all(void)
@@ -513,7 +554,8 @@ static int read_report(struct shim *s, int fd)
     while (waitpid(s->job, NULL, 0) < 0 && errno == EINTR)
         ;
     reap_all();
-    start_failed(s, "%s", msg);
+    start_failed(s, "%s", msg + 1);
+    s->st.no_retry = msg[0] == CHILD_FINAL;
     s->st.start_ms = 0; /* it never ran */
     return -1;
 }
@@ -528,8 +570,8 @@ static int start_job(struct shim *s)
         if (s->warn_signal > 0)
             s->warn_at = s->warn_before_ms < s->limit_ms ? s->limit_at - s->warn_before_ms : start;
     }
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) {
+    int report[2], fds[2];
+    if (mlq_jobout_job_fds(&s->out, fds) < 0 || pipe2(report, O_CLOEXEC) != 0) {
         start_failed(s, "pipe: %s", strerror(errno));
         return -1;
     }
@@ -542,10 +584,11 @@ static int start_job(struct shim *s)
     }
     if (s->job == 0) {
         close(report[0]);
-        exec_job(s, report[1]);
+        exec_job(s, report[1], fds);
     }
     setpgid(s->job, s->job); /* also from the parent: no race with the child */
     close(report[1]);
+    mlq_jobout_parent(&s->out, fds);
     int rc = read_report(s, report[0]);
     close(report[0]);
     return rc;
@@ -659,7 +702,13 @@ static void supervise(struct shim *s, const sigset_t *set)
 {
     while (!job_ended(s->job)) {
         int64_t wait = next_wait(s, mlq_clock_mono_ms());
-        int sig = wait > 0 ? wait_signal(set, wait) : -1;
+        int sig;
+        if (mlq_jobout_active(&s->out)) { /* copy output, look for signals often */
+            mlq_jobout_pump(&s->out, wait > PUMP_MS ? PUMP_MS : (int)wait);
+            sig = wait_signal(set, 0);
+        } else {
+            sig = wait > 0 ? wait_signal(set, wait) : -1;
+        }
         on_tick(s, sig, mlq_clock_mono_ms());
         mlq_jobusage_tick(s->usage, mlq_clock_mono_ms());
     }
@@ -678,6 +727,8 @@ static void record_outcome(struct shim *s, int ws)
                  mlq_res_fmt_duration(s->limit_ms, lim, sizeof lim));
     } else {
         s->st.outcome = WIFSIGNALED(ws) ? MLQ_OUT_SIGNALED : MLQ_OUT_EXITED;
+        if (WIFEXITED(ws) && s->terminating)
+            s->st.signal = s->last_signal; /* it exited by itself after our SIGTERM */
     }
 }
 
@@ -694,7 +745,10 @@ static void finish(struct shim *s, const sigset_t *set)
         reap_all();
         if (mlq_jobtree_signal(s->tree, 0) == 0)
             break;
-        wait_signal(set, s->kill_at - now < 50 ? s->kill_at - now : 50);
+        if (mlq_jobout_active(&s->out)) /* the rest of the job may still write */
+            mlq_jobout_pump(&s->out, 50);
+        else
+            wait_signal(set, s->kill_at - now < 50 ? s->kill_at - now : 50);
     }
     for (long pause = 1;; pause = pause * 2 > MAX_KILL_PAUSE ? MAX_KILL_PAUSE : pause * 2) {
         reap_all();
@@ -704,6 +758,7 @@ static void finish(struct shim *s, const sigset_t *set)
         nanosleep(&ts, NULL);
     }
     reap_all();
+    mlq_jobout_drain(&s->out);
     s->st.end_ms = mlq_clock_wall_ms();
     mlq_jobusage_finish(s->usage, &s->st, s->last_signal == SIGKILL);
 }
@@ -729,6 +784,7 @@ static int become_supervisor(const char *dir, bool named, sigset_t *set, struct 
 
 static void shim_cleanup(struct shim *s)
 {
+    mlq_jobout_close(&s->out);
     if (s->out_fd >= 0)
         close(s->out_fd);
     if (s->err_fd >= 0)
@@ -835,6 +891,7 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
     if (mlq_spool_read_status(attempt_dir, &existing, NULL) == 0)
         return 0; /* already decided: never run an attempt twice */
     struct shim s = {.dir = attempt_dir, .out_fd = -1, .err_fd = -1};
+    mlq_jobout_init(&s.out, -1, -1);
     s.st.exit_code = -1;
     if (prepare(&s) == 0 && manifest_start(&s) == 0 && check_lease_at_start(&s) == 0 &&
         check_rendezvous(&s) == 0 && start_job(&s) == 0) {

@@ -475,6 +475,12 @@ int mlq_spool_write_status(const char *dir, const struct mlq_status *st, struct 
                      st->end_ms, clean.detail);
     if (n < 0 || (size_t)n >= sizeof buf)
         return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
+    if (st->no_retry) {
+        int f = snprintf(buf + n, sizeof buf - (size_t)n, "no_retry=1\n");
+        if (f < 0 || (size_t)f >= sizeof buf - (size_t)n)
+            return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
+        n += f;
+    }
     int u = usage_lines(&st->usage, buf + n, sizeof buf - (size_t)n);
     if (u < 0 || (size_t)u >= sizeof buf - (size_t)n)
         return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
@@ -549,6 +555,8 @@ static int status_field(struct mlq_status *st, char *line, bool *have_outcome)
         return parse_i64(v, &st->end_ms);
     if (strcmp(k, "detail") == 0)
         mlq_spool_set_detail(st, v);
+    if (strcmp(k, "no_retry") == 0)
+        st->no_retry = strcmp(v, "1") == 0;
     if (strncmp(k, "usage_", 6) == 0)
         return usage_field(&st->usage, k + 6, v);
     return 0;

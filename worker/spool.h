@@ -81,6 +81,10 @@ struct mlq_status {
     int64_t end_ms;
     char detail[MLQ_SPOOL_DETAIL_MAX]; /* one line, "" when none */
     struct mlq_usage usage;            /* what the job used (source "" none) */
+    /* MLQ_OUT_START_FAILED only: the cause lies in the job's request (a
+     * command, working directory or output file that is not there), so a
+     * retry would fail the same way. */
+    bool no_retry;
 };
 
 /* Identity of a shim: a pid alone could be reused after it exits. */

@@ -2,7 +2,8 @@
 # shellcheck disable=SC2016 # job scripts are single-quoted on purpose
 # Idempotent submits: the same --idempotency-key twice gives the same id and
 # one job (also for an array, and after a scheduler restart); another key
-# gives another job. `mlq wait --timeout` exits 7, `mlq wait --json` prints
+# gives another job; the same key with a different request is refused
+# (exit 6), the order of --env options is not a difference. `mlq wait --timeout` exits 7, `mlq wait --json` prints
 # the final states.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
@@ -35,6 +36,13 @@ B=$OUT
 [ "$B" != "$A" ] || fail "another key gave the same job"
 assert_eq 2 "$(jobs_named nightly)" "jobs after a second key"
 
+# the environment is a set: another order of --env is the same request
+ok mlq submit "${small[@]}" --env A=1 --env B=2 --idempotency-key env-1 -- true
+E=$OUT
+ok mlq submit "${small[@]}" --env B=2 --env A=1 --idempotency-key env-1 -- true
+assert_eq "$E" "$OUT" "--env in another order"
+expect_rc 6 mlq submit "${small[@]}" --env B=3 --env A=1 --idempotency-key env-1 -- true
+
 # an array under a key
 ok mlq submit "${small[@]}" --name sweep --array 0-9 --idempotency-key sweep-1 --json -- true
 ARR=$(json "d['id']" <<<"$OUT")
@@ -47,8 +55,17 @@ assert_eq 10 "$(jobs_named sweep)" "tasks created for one key"
 stop_pid "$SCHED_PID"
 start_scheduler "$T/state"
 wait_until "worker_up w1" 30 || fail "worker did not come back"
-ok mlq submit "${small[@]}" --name nightly --idempotency-key 'nightly 2024-05-01' -- true
+ok mlq submit "${small[@]}" --name nightly --idempotency-key 'nightly 2024-05-01' -- \
+    sh -c 'echo run >> "$0"' "$T/ran"
 assert_eq "$A" "$OUT" "same key after a restart"
+# the same key with another request is refused, not answered with the old job
+expect_rc 6 mlq submit "${small[@]}" --name nightly --idempotency-key 'nightly 2024-05-01' -- true
+assert_contains "$ERR" "key nightly 2024-05-01 was used for a different request (job ${A:0:8})" \
+    "a key reused with another command"
+expect_rc 6 mlq submit --cpus 0.2 --mem 16M --name nightly --idempotency-key 'nightly 2024-05-01' \
+    -- sh -c 'echo run >> "$0"' "$T/ran"
+expect_rc 6 mlq submit "${small[@]}" --name sweep --array 0-10 --idempotency-key sweep-1 -- true
+assert_contains "$ERR" "(array ${ARR:0:8})" "a key reused with another array"
 ok mlq submit "${small[@]}" --name sweep --array 0-9 --idempotency-key sweep-1 -- true
 assert_eq "$ARR" "$OUT" "same array key after a restart"
 assert_eq 2 "$(jobs_named nightly)" "jobs after the restart"

@@ -95,6 +95,8 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_int_equal(a->cpus_m, b->cpus_m);
     assert_int_equal(a->mem, b->mem);
     assert_int_equal(a->gpus, b->gpus);
+    assert_str_same(a->held_by, b->held_by);
+    assert_true(a->held_ms == b->held_ms);
     assert_int_equal(a->retries, b->retries);
     assert_int_equal(a->retry_backoff_ms, b->retry_backoff_ms);
     assert_int_equal(a->time_limit_ms, b->time_limit_ms);
@@ -113,6 +115,10 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_str_same(a->idempotency_key, b->idempotency_key);
     assert_strv_same(a->inputs, a->ninputs, b->inputs, b->ninputs);
     assert_strv_same(a->outputs, a->noutputs, b->outputs, b->noutputs);
+    assert_str_same(a->held_by, b->held_by);
+    assert_true(a->held_ms == b->held_ms);
+    assert_str_same(a->stdout_file, b->stdout_file);
+    assert_str_same(a->stderr_file, b->stderr_file);
 }
 
 static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,
@@ -349,6 +355,7 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         assert_str_same(a->u.report.detail, b->u.report.detail);
         assert_usage_eq(&a->u.report.usage, &b->u.report.usage);
         assert_str_same(a->u.report.manifest, b->u.report.manifest);
+        assert_int_equal(a->u.report.no_retry, b->u.report.no_retry);
     } else if (a->type == MLQ_MSG_ASSIGN) {
         assert_string_equal(a->u.assign.attempt_id, b->u.assign.attempt_id);
         assert_string_equal(a->u.assign.job_id, b->u.assign.job_id);
@@ -528,11 +535,26 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_CANCEL:
         assert_strv_same(a->u.cancel.ids, a->u.cancel.nids, b->u.cancel.ids, b->u.cancel.nids);
         break;
+    case MLQ_MSG_HOLD:
+        assert_strv_same(a->u.hold.ids, a->u.hold.nids, b->u.hold.ids, b->u.hold.nids);
+        assert_int_equal(a->u.hold.release, b->u.hold.release);
+        break;
+    case MLQ_MSG_UPDATE:
+        assert_str_same(a->u.update.job, b->u.update.job);
+        assert_int_equal(a->u.update.set, b->u.update.set);
+        assert_int_equal(a->u.update.priority, b->u.update.priority);
+        assert_true(a->u.update.time_limit_ms == b->u.update.time_limit_ms);
+        assert_true(a->u.update.cpus_m == b->u.update.cpus_m);
+        assert_true(a->u.update.mem == b->u.update.mem);
+        assert_int_equal(a->u.update.gpus, b->u.update.gpus);
+        assert_int_equal(a->u.update.retries, b->u.update.retries);
+        break;
     case MLQ_MSG_LOGS:
         assert_str_same(a->u.logs.job, b->u.logs.job);
         assert_int_equal(a->u.logs.stream, b->u.logs.stream);
         assert_int_equal(a->u.logs.offset, b->u.logs.offset);
         assert_int_equal(a->u.logs.max, b->u.logs.max);
+        assert_int_equal(a->u.logs.attempt, b->u.logs.attempt);
         break;
     case MLQ_MSG_LOG_DATA:
         assert_bytes_eq(a->u.log_data.data, a->u.log_data.len, b->u.log_data.data,

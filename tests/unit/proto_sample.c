@@ -65,6 +65,10 @@ void fill_spec(struct mlq_jobspec *s)
     s->max_running = 25;
     s->idempotency_key = "nightly 2024-05-01 #1";
     s->nodes = 0; /* arrays cannot be gangs */
+    s->held_by = "alice";
+    s->held_ms = 1714564800123LL;
+    s->stdout_file = "out/%j-%a.%A.log";
+    s->stderr_file = "/tmp/err-100%%.log";
 }
 
 struct mlq_jobinfo sample_jobs[2];
@@ -192,6 +196,8 @@ static void fill_jobinfo(void)
     j->require = spec_require;
     j->nrequire = N(spec_require);
     j->priority = -7;
+    j->held_by = "alice";
+    j->held_ms = 1714564800999LL;
     /* the second one is pending: every optional string unset */
     sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);
@@ -534,6 +540,18 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.cancel.ids = sample_ids;
         m->u.cancel.nids = N(sample_ids);
         break;
+    case MLQ_MSG_HOLD:
+        m->u.hold.ids = sample_ids;
+        m->u.hold.nids = N(sample_ids);
+        m->u.hold.release = true;
+        break;
+    case MLQ_MSG_UPDATE:
+        m->u.update.job = "0b8e7c";
+        m->u.update.set = MLQ_CHANGE_PRIORITY | MLQ_CHANGE_MEM | MLQ_CHANGE_RETRIES;
+        m->u.update.priority = -5;
+        m->u.update.mem = 8LL << 30;
+        m->u.update.retries = 2;
+        break;
     case MLQ_MSG_WORKER_LIST:
         m->u.worker_list.workers = sample_workers;
         m->u.worker_list.nworkers = N(sample_workers);
@@ -544,6 +562,7 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.logs.stream = MLQ_STREAM_STDERR;
         m->u.logs.offset = 5000000000LL;
         m->u.logs.max = MLQ_MAX_LOG_CHUNK;
+        m->u.logs.attempt = 3;
         break;
     case MLQ_MSG_LOG_DATA:
         m->u.log_data.data = sample_bytes;
@@ -619,6 +638,7 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.report.start_ms = 1700000000000;
         m->u.report.end_ms = 1700000001000;
         m->u.report.detail = "out of memory (limit 64M, peak 64M)";
+        m->u.report.no_retry = true;
         m->u.report.usage = (struct mlq_usage){.mem_peak = 67108864,
                                                .cpu_us = 136781,
                                                .wall_ms = 319,

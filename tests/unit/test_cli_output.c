@@ -89,9 +89,12 @@ static void test_job_json_fields(void **state)
     assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
     /* no pool given: the default one */
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
-    /* 23 + array_id, array_index, deps, pool, require, priority, nodes,
-     * gang, gpu_request, gpu_type, gpu_share, gpu_mem */
-    assert_int_equal(json_object_size(o), 35);
+    assert_string_equal(json_string_value(json_object_get(o, "outcome")), "exited");
+    assert_true(json_is_null(json_object_get(o, "held_by")));
+    /* 23 + outcome, held_by, held_at, array_id, array_index, deps, pool,
+     * require, priority, nodes, gang, gpu_request, gpu_type, gpu_share,
+     * gpu_mem */
+    assert_int_equal(json_object_size(o), 38);
     assert_string_equal(json_string_value(json_object_get(o, "gpu_request")), "2");
     assert_true(json_is_null(json_object_get(o, "gpu_share")));
     assert_true(json_is_null(json_object_get(o, "gpu_type")));
@@ -496,6 +499,43 @@ static void test_jobview(void **state)
     free(out);
 }
 
+/* A job that exited by itself after mlq's SIGTERM shows both facts; one
+ * that never started says so; the JSON outcome names each case. */
+static void test_outcome_texts(void **state)
+{
+    (void)state;
+    char *argv[] = {"true", "", ""};
+    struct mlq_jobinfo j;
+    char buf[128];
+    fill_job(&j, argv);
+    j.state = MLQ_JOB_TIMED_OUT;
+    j.exit_code = 143;
+    j.signal = 15;
+    assert_string_equal(mlq_out_outcome(&j, buf, sizeof buf),
+                        "timed out; exited 143 after SIGTERM");
+    assert_string_equal(mlq_out_exit(&j, buf, sizeof buf), "143 after SIGTERM");
+    assert_string_equal(mlq_jsonview_outcome(&j), "timed_out");
+    j.exit_code = -1;
+    j.signal = 9;
+    assert_string_equal(mlq_out_outcome(&j, buf, sizeof buf), "timed out; killed by SIGKILL");
+    j.state = MLQ_JOB_CANCELLED;
+    j.exit_code = 0;
+    j.signal = 15;
+    assert_string_equal(mlq_out_outcome(&j, buf, sizeof buf), "cancelled; exited 0 after SIGTERM");
+    assert_string_equal(mlq_jsonview_outcome(&j), "cancelled");
+    j.state = MLQ_JOB_FAILED;
+    j.exit_code = -1;
+    j.signal = 0;
+    j.reason = "could not start: train.py: command not found";
+    assert_string_equal(mlq_out_exit(&j, buf, sizeof buf), "not started");
+    assert_string_equal(mlq_jsonview_outcome(&j), "start_failed");
+    j.reason = "lost on worker w1: gone";
+    assert_string_equal(mlq_out_exit(&j, buf, sizeof buf), "-");
+    assert_string_equal(mlq_jsonview_outcome(&j), "lost");
+    j.state = MLQ_JOB_RUNNING;
+    assert_null(mlq_jsonview_outcome(&j));
+}
+
 static void test_exit_code_map(void **state)
 {
     (void)state;
@@ -603,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_json_print_precision),
         cmocka_unit_test(test_worker_json),
         cmocka_unit_test(test_exit_code_map),
+        cmocka_unit_test(test_outcome_texts),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_exit_text),
         cmocka_unit_test(test_argv_quoting),

@@ -139,6 +139,7 @@ struct job {
     uint32_t array_size;
     const char *owner; /* NULL: the account running the test */
     bool deny_root;    /* assign.allow_root false (true by default, for root test runs) */
+    const char *stdout_file, *stderr_file; /* -o / -e templates; NULL: none */
 };
 
 static void write_assign(struct fx *f, const struct job *j)
@@ -166,6 +167,8 @@ static void write_assign(struct fx *f, const struct job *j)
     m.u.assign.spec.time_limit_ms = j->limit_ms;
     m.u.assign.spec.warn_signal = j->warn_signal;
     m.u.assign.spec.warn_before_ms = j->warn_before_ms;
+    m.u.assign.spec.stdout_file = (char *)j->stdout_file;
+    m.u.assign.spec.stderr_file = (char *)j->stderr_file;
     if (j->array_id) {
         snprintf(m.u.assign.array_id, sizeof m.u.assign.array_id, "%s", j->array_id);
         m.u.assign.array_index = j->array_index;
@@ -342,8 +345,8 @@ static void test_missing_workdir(void **state)
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
-    assert_string_equal(st.detail,
-                        "working directory /nonexistent/mlq-dir: No such file or directory");
+    assert_string_equal(st.detail, "workdir /nonexistent/mlq-dir: no such directory");
+    assert_true(st.no_retry);
     char *out = read_file(f, "stdout");
     assert_true(out == NULL || out[0] == '\0');
     free(out);
@@ -357,12 +360,42 @@ static void test_nonexistent_program(void **state)
     write_assign(f, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
-    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
-    assert_int_equal(st.exit_code, 127);
-    char *err = read_file(f, "stderr");
-    assert_string_equal(
-        err, "mlq-shim: cannot execute no-such-program-mlq: No such file or directory\n");
-    free(err);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_string_equal(st.detail, "no-such-program-mlq: command not found");
+    assert_true(st.no_retry);
+    assert_int_equal(st.start_ms, 0);
+}
+
+/* A path that is there but may not be run, and one that is not there. */
+static void test_program_not_executable(void **state)
+{
+    struct fx *f = *state;
+    char prog[256];
+    snprintf(prog, sizeof prog, "%s/run.sh", f->dir);
+    assert_int_equal(mlq_fs_write_atomic(prog, "#!/bin/sh\necho hi\n", 18, NULL), 0);
+    assert_int_equal(chmod(prog, 0644), 0);
+    char *argv[] = {prog};
+    struct job j = {.argv = argv, .argc = 1};
+    write_assign(f, &j);
+    run_shim(f);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    char want[300];
+    snprintf(want, sizeof want, "%s: permission denied", prog);
+    assert_string_equal(st.detail, want);
+    assert_true(st.no_retry);
+}
+
+static void test_program_path_missing(void **state)
+{
+    struct fx *f = *state;
+    char *argv[] = {"./no-such-script.sh"};
+    struct job j = {.argv = argv, .argc = 1};
+    write_assign(f, &j);
+    run_shim(f);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_string_equal(st.detail, "./no-such-script.sh: no such file");
 }
 
 static void test_bad_assign_is_start_failed(void **state)
@@ -821,8 +854,80 @@ static void test_workdir_denied_to_owner(void **state)
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     char want[256];
-    snprintf(want, sizeof want, "working directory %s: Permission denied (as %s)", dir, f->user);
+    snprintf(want, sizeof want, "workdir %s: permission denied (as %s)", dir, f->user);
     assert_string_equal(st.detail, want);
+}
+
+/* -o/-e: the files are created as the owner, get what the job writes (as
+ * the spool logs do), with the placeholders expanded. */
+static void test_output_files_as_owner(void **state)
+{
+    struct fx *f = *state;
+    make_user(f);
+    char dir[] = "/tmp/mlq-test-out-XXXXXX", want[300], path[300];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0777), 0);
+    char tmpl[300];
+    snprintf(tmpl, sizeof tmpl, "%s/o-%%j-%%A.log", dir);
+    char *argv[] = {"/bin/sh", "-c", "echo one; echo two >&2; echo three"};
+    struct job j = {.argv = argv,
+                    .argc = 3,
+                    .workdir = "/tmp",
+                    .owner = f->user,
+                    .stdout_file = tmpl,
+                    .stderr_file = "e.log"}; /* relative: in the workdir */
+    snprintf(path, sizeof path, "/tmp/e.log");
+    unlink(path);
+    write_assign(f, &j);
+    run_shim(f);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_EXITED);
+    assert_int_equal(st.exit_code, 0);
+    snprintf(want, sizeof want, "%s/o-%s-3.log", dir, JOB_ID);
+    struct stat sb;
+    assert_int_equal(stat(want, &sb), 0);
+    assert_int_equal(sb.st_uid, f->uid); /* created as the owner */
+    char *out = read_file(f, "stdout");
+    assert_string_equal(out, "one\nthree\n"); /* the spool log too */
+    free(out);
+    FILE *fp = fopen(want, "r");
+    char line[64] = "";
+    assert_non_null(fp);
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_string_equal(line, "one\n");
+    fclose(fp);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_string_equal(line, "two\n");
+    fclose(fp);
+    unlink(path);
+    unlink(want);
+    rmdir(dir);
+}
+
+/* A file the owner may not create is a start failure of the request. */
+static void test_output_file_denied_to_owner(void **state)
+{
+    struct fx *f = *state;
+    make_user(f);
+    char dir[128], file[160], want[300];
+    snprintf(dir, sizeof dir, "%s/private", f->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(file, sizeof file, "%s/o.log", dir);
+    char *argv[] = {"/bin/echo", "never"};
+    struct job j = {
+        .argv = argv, .argc = 2, .workdir = "/tmp", .owner = f->user, .stdout_file = file};
+    write_assign(f, &j);
+    run_shim(f);
+    struct mlq_status st = status_of(f);
+    assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
+    assert_true(st.no_retry);
+    snprintf(want, sizeof want, "cannot open output file %s: permission denied (as %s)", file,
+             f->user);
+    assert_string_equal(st.detail, want);
+    struct stat sb;
+    assert_int_not_equal(stat(file, &sb), 0); /* root did not make it either */
 }
 
 /* A shim that is not root runs the job as its own user, whoever owns it. */
@@ -887,6 +992,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_workdir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonexistent_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_assign_is_start_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_program_not_executable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_program_path_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_never_runs_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_ends_whole_tree, setup, teardown),
@@ -904,6 +1011,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_account, setup, teardown),
         cmocka_unit_test_setup_teardown(test_root_needs_allow_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_workdir_denied_to_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_files_as_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_file_denied_to_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_root_runs_as_itself, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -403,6 +403,8 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
+/* Step 14 undone: no request hash on idempotency keys. */
+#define UNDO_V14 "ALTER TABLE idempotency DROP COLUMN request_hash; PRAGMA user_version = 13;"
 /* Step 13 undone: no run manifests. */
 #define UNDO_V13                                                                                   \
     "DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests; PRAGMA user_version = 12;"
@@ -457,6 +459,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V14);
     exec_ok(db, UNDO_V13);
     exec_ok(db, UNDO_V12);
     exec_ok(db, UNDO_V11);

@@ -323,7 +323,7 @@ static void test_idem(void **state)
     char out[MLQ_ID_LEN + 1];
     const int64_t now = 1700000000000, day = 24LL * 3600 * 1000;
     assert_int_equal(mlq_store_idem_get(f->st, "alice", "k", now, out, &err), MLQ_ENOTFOUND);
-    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k", ARR, now, &err), 0);
+    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k", ARR, NULL, now, &err), 0);
     assert_int_equal(mlq_store_idem_get(f->st, "alice", "k", now + 1, out, &err), 0);
     assert_string_equal(out, ARR);
     assert_int_equal(mlq_store_idem_get(f->st, "alice", "k", now + 7 * day - 1, out, &err), 0);
@@ -334,15 +334,15 @@ static void test_idem(void **state)
                      MLQ_ENOTFOUND);
     char t1[MLQ_ID_LEN + 1];
     task_id(t1, 1);
-    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k", t1, now + 8 * day, &err), 0);
+    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k", t1, NULL, now + 8 * day, &err), 0);
     assert_int_equal(mlq_store_idem_get(f->st, "alice", "k", now + 8 * day, out, &err), 0);
     assert_string_equal(out, t1);
-    assert_int_equal(mlq_store_idem_put(f->st, "bob", "k", ARR, now, &err), 0);
+    assert_int_equal(mlq_store_idem_put(f->st, "bob", "k", ARR, NULL, now, &err), 0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM idempotency"), 2);
     assert_int_equal(mlq_store_idem_purge(f->st, now + 1, &err), 0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM idempotency"), 1);
-    assert_int_equal(mlq_store_idem_put(f->st, "", "k", ARR, now, &err), MLQ_EINVAL);
-    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k", "abc", now, &err), MLQ_EINVAL);
+    assert_int_equal(mlq_store_idem_put(f->st, "", "k", ARR, NULL, now, &err), MLQ_EINVAL);
+    assert_int_equal(mlq_store_idem_put(f->st, "alice", "k", "abc", NULL, now, &err), MLQ_EINVAL);
 }
 
 /* ---- schedules -------------------------------------------------------------------- */

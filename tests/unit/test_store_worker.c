@@ -224,7 +224,8 @@ static void test_migrate_v8(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_ok(db, "DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests;"
+    exec_ok(db, "ALTER TABLE idempotency DROP COLUMN request_hash;"
+                " DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests;"
                 " DROP INDEX jobs_name; ALTER TABLE attempts DROP COLUMN usage_source;"
                 " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"
                 " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"

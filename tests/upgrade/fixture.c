@@ -191,7 +191,9 @@ static int add_pipeline_and_keys(struct fx *f)
             rc = run(f, NULL, "INSERT INTO schedule_runs VALUES ('nightly', %lld, '%s')",
                      now - 3600000, FX_OK);
         if (rc == 0)
-            rc = run(f, NULL, "INSERT INTO idempotency VALUES ('alice', 'key-1', '%s', %lld)",
+            rc = run(f, NULL,
+                     "INSERT INTO idempotency (owner, key, id, created_ms)"
+                     " VALUES ('alice', 'key-1', '%s', %lld)",
                      FX_OK, now - 7200000);
     }
     if (rc == 0 && f->ver >= 5)
