@@ -160,6 +160,8 @@ static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
     rc |= json_object_set_new(o, "deps", deps_json(j->deps, j->ndeps));
     /* Like a worker's pool: "default" when the job named none. */
     rc |= json_object_set_new(o, "pool", json_string(j->pool && *j->pool ? j->pool : "default"));
+    rc |= json_object_set_new(o, "team", str_or_null(j->team));
+    rc |= json_object_set_new(o, "project", str_or_null(j->project));
     /* Every job runs on at least one node; gang says whether it was
      * submitted with --nodes (a gang of one gets the rendezvous too). */
     rc |= json_object_set_new(o, "nodes", json_integer(j->nodes > 0 ? j->nodes : 1));

@@ -9,7 +9,7 @@
 #include "protopipe.h"
 #include "protousage.h"
 
-#define JOBINFO_KEYS     (24 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
+#define JOBINFO_KEYS     (26 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define ATTEMPTINFO_KEYS 11
 
 /* Same spelling as mlq_attempt_state_name(); test_proto checks they agree. */
@@ -61,6 +61,8 @@ void mlq_protojobinfo_put(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_int(pk, "not_before_ms", j->not_before_ms);
     mlq_mpk_kv_int(pk, "time_limit_ms", j->time_limit_ms);
     mlq_mpk_kv_str(pk, "pool", j->pool);
+    mlq_mpk_kv_str(pk, "team", j->team);
+    mlq_mpk_kv_str(pk, "project", j->project);
     mlq_protopipe_put_jobinfo(pk, j);
     mlq_protogang_put_jobinfo(pk, j);
     if (na == 0)
@@ -186,6 +188,10 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
     if (rc == 0)
         rc = mlq_protofield_read_pool(m, &j->pool);
     if (rc == 0)
+        rc = mlq_mpk_read_str(m, "team", MLQ_MAX_NAME, true, &j->team);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "project", MLQ_MAX_PROJECT, true, &j->project);
+    if (rc == 0)
         rc = mlq_protogang_read_jobinfo(m, j);
     return rc;
 }
@@ -221,6 +227,8 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->array_id);
     free(info->deps);
     free(info->pool);
+    free(info->team);
+    free(info->project);
     mlq_protogang_free_jobinfo(info);
     memset(info, 0, sizeof *info);
 }

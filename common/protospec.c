@@ -6,13 +6,14 @@
 #include "protospec.h"
 
 #include <stdbool.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arrayspec.h"
 
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 23
+#define JOBSPEC_KEYS 25
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
@@ -49,6 +50,8 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
         msgpack_pack_uint32(pk, s->nodes);
     else
         msgpack_pack_nil(pk);
+    mlq_mpk_kv_str(pk, "team", s->team);
+    mlq_mpk_kv_str(pk, "project", s->project);
 }
 
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};
@@ -169,6 +172,15 @@ static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     return rc;
 }
 
+/* Accounting keys: team, project (optional; judged by the check). */
+static int read_accounting(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    int rc = mlq_mpk_read_str(m, "team", MLQ_MAX_NAME, true, &s->team);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "project", MLQ_MAX_PROJECT, true, &s->project);
+    return rc;
+}
+
 /* Decoded specs obey the same rules as user input; a violation is a
  * protocol error here because a well-behaved sender checks before sending. */
 int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
@@ -196,6 +208,8 @@ int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
         rc = read_placement(m, s);
     if (rc == 0)
         rc = read_pipeline(m, s);
+    if (rc == 0)
+        rc = read_accounting(m, s);
     struct mlq_err e;
     if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
         rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);
@@ -501,6 +515,30 @@ static int check_pipeline(const struct mlq_jobspec *s, struct mlq_err *err)
     return 0;
 }
 
+int mlq_proto_project_check(const char *project, struct mlq_err *err)
+{
+    size_t n = project ? strlen(project) : 0;
+    if (n < 1 || n > MLQ_MAX_PROJECT)
+        return mlq_err_set(err, MLQ_EINVAL, "project \"%.80s\" must be 1 to %d characters",
+                           project ? project : "", MLQ_MAX_PROJECT);
+    for (const char *p = project; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_.-/", *p))
+            return mlq_err_set(err, MLQ_EINVAL,
+                               "project \"%.80s\" may hold only A-Z a-z 0-9 _ . - /", project);
+    return 0;
+}
+
+/* Team (a principal's name syntax) and project label (both optional). */
+static int check_accounting(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    struct mlq_err e;
+    if (s->team && mlq_proto_principal_name_check(s->team, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: team: %s", e.msg);
+    if (s->project && mlq_proto_project_check(s->project, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: %s", e.msg);
+    return 0;
+}
+
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
 {
     int rc = check_text(spec, err);
@@ -520,6 +558,8 @@ int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
     rc = check_limits(spec, err);
     if (rc == 0)
         rc = check_placement(spec, err);
+    if (rc == 0)
+        rc = check_accounting(spec, err);
     return rc < 0 ? rc : check_pipeline(spec, err);
 }
 
@@ -540,6 +580,8 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
     free(spec->deps);
     free(spec->array);
     free(spec->idempotency_key);
+    free(spec->team);
+    free(spec->project);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -603,7 +645,8 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
         dup_strv(&dst->env, src->env, dst->envc) < 0 || dup_opt(&dst->pool, src->pool) < 0 ||
         dup_strv(&dst->require, src->require, dst->nrequire) < 0 ||
         dup_opt(&dst->gpu_type, src->gpu_type) < 0 || dup_opt(&dst->array, src->array) < 0 ||
-        dup_opt(&dst->idempotency_key, src->idempotency_key) < 0 || dup_deps(dst, src) < 0) {
+        dup_opt(&dst->idempotency_key, src->idempotency_key) < 0 || dup_deps(dst, src) < 0 ||
+        dup_opt(&dst->team, src->team) < 0 || dup_opt(&dst->project, src->project) < 0) {
         mlq_proto_jobspec_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
     }

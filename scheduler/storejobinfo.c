@@ -100,8 +100,10 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     info->deps = spec.deps; /* full ids: the scheduler resolved them at submit */
     info->ndeps = spec.ndeps;
     info->pool = spec.pool;
+    info->team = spec.team;
+    info->project = spec.project;
     info->nodes = (int32_t)spec.nodes;
-    spec.pool = NULL;
+    spec.pool = spec.team = spec.project = NULL;
     spec.deps = NULL;
     spec.ndeps = 0;
     spec.name = spec.owner = spec.workdir = NULL;
