@@ -37,6 +37,7 @@
 #include "retention.h"
 #include "version.h"
 #include "tokens.h"
+#include "teams.h"
 #include "wproto.h"
 
 #define BATCH_MAX    512  /* messages handled per iteration */
@@ -83,6 +84,10 @@ static const struct {
     [MLQ_MSG_BACKUP] = {mlq_backup_on_request, ADMIN, FROM_ANY},
     [MLQ_MSG_WORKER_SET] = {mlq_workerset_on_set, ADMIN, FROM_ANY},
     [MLQ_MSG_WORKER_SUMMARY] = {mlq_workerset_on_summary, PEOPLE, FROM_ANY},
+    /* Admins only, refused in the handler with the reason spelt out. */
+    [MLQ_MSG_TEAM_CMD] = {mlq_teams_on_cmd, PEOPLE, FROM_ANY},
+    [MLQ_MSG_USER_SET] = {mlq_teams_on_user_set, PEOPLE, FROM_ANY},
+    [MLQ_MSG_ACCT] = {mlq_teams_on_acct, PEOPLE, FROM_ANY},
     [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, WORKER, FROM_ANY},
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, WORKER, FROM_WORKER},
     [MLQ_MSG_REPORT] = {mlq_wproto_on_report, WORKER, FROM_WORKER},

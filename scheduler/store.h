@@ -398,7 +398,7 @@ int mlq_store_team_add(struct mlq_store *st, const char *name, int64_t now_ms,
                        struct mlq_err *err);
 int mlq_store_team_exists(struct mlq_store *st, const char *name, bool *exists,
                           struct mlq_err *err);
-/* Removes a team: MLQ_ENOTFOUND when there is none, MLQ_ESTATE (naming
+/* Removes a team: MLQ_ENOTFOUND when there is none, MLQ_EINVAL (naming
  * them) while it has members or pending or running jobs. Appends
  * "team_removed". */
 int mlq_store_team_rm(struct mlq_store *st, const char *name, struct mlq_err *err);

@@ -43,11 +43,12 @@
 
 /* The summed figures of a set of runs, in usage_daily's column order. */
 #define RUN_SUMS                                                                                   \
-    "sum(st = 2), sum(st = 3), sum(st = 5), sum(st = 4), sum(st = 6),"                             \
-    " sum(node_ms * cpus_m / 1000), sum(node_ms * gpu_c / 100),"                                   \
-    " sum(CASE WHEN util IS NOT NULL THEN node_ms * gpu_c / 100 ELSE 0 END),"                      \
-    " sum(CASE WHEN util IS NOT NULL THEN node_ms * gpu_c * (100 - util) / 10000 ELSE 0 END),"     \
-    " sum(COALESCE(wait, 0)), sum(wait IS NOT NULL)"
+    "sum(st = 2) AS succeeded, sum(st = 3) AS failed, sum(st = 5) AS timed_out,"                   \
+    " sum(st = 4) AS cancelled, sum(st = 6) AS lost, sum(node_ms * cpus_m / 1000) AS cpu_ms,"      \
+    " sum(node_ms * gpu_c / 100) AS gpu_ms,"                                                       \
+    " sum(CASE WHEN util IS NOT NULL THEN node_ms * gpu_c / 100 ELSE 0 END) AS gpu_known_ms,"      \
+    " sum(CASE WHEN util IS NOT NULL THEN node_ms * gpu_c * (100 - util) / 10000 ELSE 0 END)"      \
+    " AS gpu_idle_ms, sum(COALESCE(wait, 0)) AS wait_ms, sum(wait IS NOT NULL) AS n_waits"
 
 #define DAILY_COLS                                                                                 \
     "succeeded, failed, timed_out, cancelled, lost, cpu_ms, gpu_ms, gpu_known_ms, gpu_idle_ms,"    \

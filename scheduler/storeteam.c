@@ -163,21 +163,21 @@ static int count_and_names(struct mlq_store *st, enum tstmt i, const char *team,
     return 0;
 }
 
-/* MLQ_ESTATE naming what still holds the team. */
+/* MLQ_EINVAL (the request is refused) naming what still holds the team. */
 static int check_team_unused(struct mlq_store *st, const char *name, struct mlq_err *err)
 {
     int64_t n = 0;
     char names[1024];
     int rc = count_and_names(st, T_LIVE, name, &n, names, sizeof names, err);
     if (rc == 0 && n > 0)
-        return mlq_err_set(err, MLQ_ESTATE,
+        return mlq_err_set(err, MLQ_EINVAL,
                            "team %s still has %lld pending or running job(s) (%s%s): cancel them "
                            "or wait until they end",
                            name, (long long)n, names, n > IDS_SHOWN ? " ..." : "");
     if (rc == 0)
         rc = count_and_names(st, T_MEMBERS, name, &n, names, sizeof names, err);
     if (rc == 0 && n > 0)
-        return mlq_err_set(err, MLQ_ESTATE,
+        return mlq_err_set(err, MLQ_EINVAL,
                            "team %s still has %lld member(s): %.400s; move them first "
                            "(mlq admin user set NAME --team OTHER, or --no-team)",
                            name, (long long)n, names);
