@@ -88,8 +88,11 @@ static void test_job_json_fields(void **state)
     assert_null(json_object_get(o, "attempts")); /* only `mlq status` lists them */
     /* no pool given: the default one */
     assert_string_equal(json_string_value(json_object_get(o, "pool")), "default");
-    /* 23 + array_id, array_index, deps, pool, nodes, gang */
-    assert_int_equal(json_object_size(o), 29);
+    /* no team, no project */
+    assert_true(json_is_null(json_object_get(o, "team")));
+    assert_true(json_is_null(json_object_get(o, "project")));
+    /* 23 + array_id, array_index, deps, pool, team, project, nodes, gang */
+    assert_int_equal(json_object_size(o), 31);
     j.pool = "gpu";
     json_decref(o);
     o = mlq_jsonview_job(&j);

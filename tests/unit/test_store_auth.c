@@ -403,6 +403,13 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
+/* Step 11 undone: no teams, no usage_daily, no grouping columns on jobs. */
+#define UNDO_V12                                                                                   \
+    "DROP TABLE usage_daily; DROP INDEX jobs_team_live; ALTER TABLE jobs DROP COLUMN gpu_type;"    \
+    " ALTER TABLE jobs DROP COLUMN pool; ALTER TABLE jobs DROP COLUMN project;"                    \
+    " ALTER TABLE jobs DROP COLUMN team; ALTER TABLE principals DROP COLUMN team;"                 \
+    " DROP TABLE teams; PRAGMA user_version = 11;"
+
 /* Step 9 undone: no usage columns on attempts. */
 #define UNDO_V11                                                                                   \
     "ALTER TABLE attempts DROP COLUMN usage_source;"                                               \
@@ -451,6 +458,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V12);
     exec_ok(db, UNDO_V11);
     exec_ok(db, UNDO_V10);
     exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");

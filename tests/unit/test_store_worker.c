@@ -224,14 +224,20 @@ static void test_migrate_v8(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_ok(db, "ALTER TABLE attempts DROP COLUMN usage_source;"
-                " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"
-                " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"
-                " ALTER TABLE attempts DROP COLUMN usage_wall_ms;"
-                " ALTER TABLE attempts DROP COLUMN usage_gpu_mem_peak;"
-                " ALTER TABLE attempts DROP COLUMN usage_gpu_util;"
-                " DROP TRIGGER attempt_parts_gc; DROP TABLE attempt_parts;"
-                " DROP TABLE worker_overrides; PRAGMA user_version = 8;");
+    exec_ok(
+        db,
+        "DROP TABLE usage_daily; DROP INDEX jobs_team_live; ALTER TABLE jobs DROP COLUMN gpu_type;"
+        " ALTER TABLE jobs DROP COLUMN pool; ALTER TABLE jobs DROP COLUMN project;"
+        " ALTER TABLE jobs DROP COLUMN team; ALTER TABLE principals DROP COLUMN team;"
+        " DROP TABLE teams;"
+        "ALTER TABLE attempts DROP COLUMN usage_source;"
+        " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"
+        " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"
+        " ALTER TABLE attempts DROP COLUMN usage_wall_ms;"
+        " ALTER TABLE attempts DROP COLUMN usage_gpu_mem_peak;"
+        " ALTER TABLE attempts DROP COLUMN usage_gpu_util;"
+        " DROP TRIGGER attempt_parts_gc; DROP TABLE attempt_parts;"
+        " DROP TABLE worker_overrides; PRAGMA user_version = 8;");
     sqlite3_close(db);
 
     open_store(f);
