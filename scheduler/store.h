@@ -82,6 +82,7 @@ struct mlq_store_worker {
  * fair share. */
 struct mlq_store_usage {
     const char *owner;
+    const char *team; /* the job's team; NULL none */
     int64_t cpus_m;
     int32_t gpus;
     int64_t start_ms, end_ms;
