@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "admin.h"
+#include "acctrun.h"
 #include "backup.h"
 #include "workerset.h"
 #include "client.h"
@@ -278,7 +279,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     char path[MLQ_MAX_PATH + 16];
     snprintf(path, sizeof path, "%s/mlq.db", o->state_dir);
     int rc = mlq_store_open(path, &c->store, err);
-    if (rc == 0 && !(c->backup = mlq_backup_create(path)))
+    if (rc == 0 &&
+        (!(c->backup = mlq_backup_create(path)) || !(c->acctrun = mlq_acctrun_create(path))))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0 && !(c->metrics = mlq_metrics_create(o->state_dir)))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -329,6 +331,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
         zmq_ctx_term(s->zctx);
     mlq_auth_destroy(&s->c.auth);
     mlq_backup_destroy(&s->c.backup); /* before the store: stops its copy first */
+    mlq_acctrun_destroy(&s->c.acctrun);
     mlq_store_close(&s->c.store);
     mlq_ctx_free_memory(&s->c);
     free(s->c.ended);
@@ -598,6 +601,7 @@ static void run_timers(struct mlq_loop *s)
     }
     mlq_client_expire_logs(c);
     mlq_backup_poll(c);
+    mlq_acctrun_poll(c);
     /* Idempotency keys are kept 7 days; sweep hourly. */
     if (c->now_mono >= s->next_purge) {
         s->next_purge = c->now_mono + 3600 * 1000;

@@ -296,7 +296,7 @@ struct mlq_store_principal {
     char name[MLQ_MAX_NAME + 1];
     char role[8];
     char key[41];
-    int64_t added_ms; /* 0 on save = now */
+    int64_t added_ms;            /* 0 on save = now */
     char team[MLQ_MAX_NAME + 1]; /* users: "" = none; saving leaves it as it is */
 };
 /* Inserts or replaces the principal (kind, name) and appends a "key_added"
@@ -395,8 +395,7 @@ int mlq_store_token_each(struct mlq_store *st, mlq_store_token_fn fn, void *ctx,
 
 /* Adds a team; MLQ_EINVAL for a bad name or one that exists. Appends a
  * "team_added" event. */
-int mlq_store_team_add(struct mlq_store *st, const char *name, int64_t now_ms,
-                       struct mlq_err *err);
+int mlq_store_team_add(struct mlq_store *st, const char *name, int64_t now_ms, struct mlq_err *err);
 int mlq_store_team_exists(struct mlq_store *st, const char *name, bool *exists,
                           struct mlq_err *err);
 /* Removes a team: MLQ_ENOTFOUND when there is none, MLQ_EINVAL (naming
@@ -415,12 +414,21 @@ int mlq_store_user_team_set(struct mlq_store *st, const char *user, const char *
 /* The user's team ("" none or no such user). */
 int mlq_store_user_team_get(struct mlq_store *st, const char *user, char team[MLQ_MAX_NAME + 1],
                             struct mlq_err *err);
-/* Sums usage over the attempts that ended in [since_ms, until_ms) and the
- * folded days overlapping it, one row per group (see storeacct.c), sorted
- * by group; only_user: that user's jobs only (NULL: all). Free *out. */
-int mlq_store_acct_report(struct mlq_store *st, int64_t since_ms, int64_t until_ms,
-                          enum mlq_acct_by by, const char *only_user, struct mlq_acctrow **out,
-                          uint32_t *n, struct mlq_err *err);
+/* A usage report: the attempts that ended in [since_ms, until_ms) and the
+ * folded days overlapping it, grouped by `by`; only_user: that user's jobs
+ * only ("": everyone's). */
+struct mlq_acct_query {
+    int64_t since_ms, until_ms;
+    enum mlq_acct_by by;
+    char only_user[MLQ_MAX_NAME + 1];
+};
+/* One row per group (see storeacct.c), sorted by group. Free *out. */
+int mlq_store_acct_report(struct mlq_store *st, const struct mlq_acct_query *q,
+                          struct mlq_acctrow **out, uint32_t *n, struct mlq_err *err);
+/* The same on a read-only connection of its own to the database file at
+ * path, for a thread other than the loop's (acctrun.h). */
+int mlq_store_acct_report_file(const char *path, const struct mlq_acct_query *q,
+                               struct mlq_acctrow **out, uint32_t *n, struct mlq_err *err);
 
 /* ---- gang parts (storegang.c) ----------------------------------------- */
 

@@ -158,35 +158,59 @@ static int bind_report(sqlite3_stmt *s, int64_t since, int64_t until, enum mlq_a
     return rc;
 }
 
-int mlq_store_acct_report(struct mlq_store *st, int64_t since_ms, int64_t until_ms,
-                          enum mlq_acct_by by, const char *only_user, struct mlq_acctrow **out,
-                          uint32_t *n, struct mlq_err *err)
+/* Runs the prepared report statement s; the caller resets it. */
+static int run_report(sqlite3 *db, sqlite3_stmt *s, const struct mlq_acct_query *q,
+                      struct mlq_acctrow **out, uint32_t *n, struct mlq_err *err)
 {
     *out = NULL;
     *n = 0;
-    if ((unsigned)by >= MLQ_ACCT_BY_COUNT || since_ms < 0 || until_ms <= since_ms)
+    if ((unsigned)q->by >= MLQ_ACCT_BY_COUNT || q->since_ms < 0 || q->until_ms <= q->since_ms)
         return mlq_err_set(err, MLQ_EINVAL, "usage: the window must end after it starts");
     struct mlq_acctrow *v = calloc(MLQ_MAX_LIST, sizeof *v);
     if (!v)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory reporting usage");
-    sqlite3_stmt *s = stmt(st, C_REPORT);
-    if (bind_report(s, since_ms, until_ms, by, only_user) != SQLITE_OK) {
-        mlq_storei_finish(s);
+    if (bind_report(s, q->since_ms, q->until_ms, q->by, q->only_user[0] ? q->only_user : NULL) !=
+        SQLITE_OK) {
         free(v);
         return mlq_err_set(err, MLQ_EDB, "reporting usage: cannot bind");
     }
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW && *n < MLQ_MAX_LIST)
         row_from(s, &v[(*n)++]);
-    int rc = step == SQLITE_DONE || step == SQLITE_ROW
-                 ? 0
-                 : mlq_storei_db_err(st, err, "reporting usage");
-    mlq_storei_finish(s);
-    if (rc < 0) {
+    if (step != SQLITE_DONE && step != SQLITE_ROW) {
         free(v);
         *n = 0;
-        return rc;
+        return mlq_err_set(err, MLQ_EDB, "reporting usage: %s", sqlite3_errmsg(db));
     }
     *out = v;
     return 0;
+}
+
+int mlq_store_acct_report(struct mlq_store *st, const struct mlq_acct_query *q,
+                          struct mlq_acctrow **out, uint32_t *n, struct mlq_err *err)
+{
+    sqlite3_stmt *s = stmt(st, C_REPORT);
+    int rc = run_report(mlq_storei_db(st), s, q, out, n, err);
+    mlq_storei_finish(s);
+    return rc;
+}
+
+int mlq_store_acct_report_file(const char *path, const struct mlq_acct_query *q,
+                               struct mlq_acctrow **out, uint32_t *n, struct mlq_err *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    *out = NULL;
+    *n = 0;
+    int rc = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, csql[C_REPORT], -1, &s, NULL) != SQLITE_OK)
+        rc = mlq_err_set(err, db ? MLQ_EDB : MLQ_ENOMEM, "reporting usage: %s",
+                         db ? sqlite3_errmsg(db) : "out of memory");
+    if (rc == 0)
+        rc = run_report(db, s, q, out, n, err);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acctrun.h"
 #include "admin.h"
 #include "auth.h"
 #include "log.h"
@@ -90,21 +91,25 @@ int mlq_teams_on_user_set(struct mlq_ctx *c, const struct mlq_peer *peer, struct
 int mlq_teams_on_acct(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                       struct mlq_err *err)
 {
-    int64_t until = msg->u.acct.until_ms ? msg->u.acct.until_ms : c->now_wall;
-    int64_t since =
-        msg->u.acct.since_ms ? msg->u.acct.since_ms : until - MLQ_TEAMS_DEFAULT_WINDOW_MS;
-    if (since < 0)
-        since = 0;
-    if (until <= since)
+    struct mlq_acct_query q = {.by = msg->u.acct.by};
+    q.until_ms = msg->u.acct.until_ms ? msg->u.acct.until_ms : c->now_wall;
+    q.since_ms =
+        msg->u.acct.since_ms ? msg->u.acct.since_ms : q.until_ms - MLQ_TEAMS_DEFAULT_WINDOW_MS;
+    if (q.since_ms < 0)
+        q.since_ms = 0;
+    if (q.until_ms <= q.since_ms)
         return mlq_err_set(err, MLQ_EINVAL, "usage: --until must be later than --since");
     /* Like `mlq list`: a user sees their own jobs only. */
-    const char *only = (c->who.roles & MLQ_ROLE_ADMIN) ? NULL : c->who.name;
+    if (!(c->who.roles & MLQ_ROLE_ADMIN))
+        snprintf(q.only_user, sizeof q.only_user, "%s", c->who.name);
+    if (c->acctrun) /* off the loop's thread: answered by mlq_acctrun_poll */
+        return mlq_acctrun_start(c->acctrun, peer, msg->rid, &q, err);
     struct mlq_msg m = {.type = MLQ_MSG_ACCT_REPORT, .rid = msg->rid};
-    m.u.acct_report.since_ms = since;
-    m.u.acct_report.until_ms = until;
-    m.u.acct_report.by = msg->u.acct.by;
-    int rc = mlq_store_acct_report(c->store, since, until, msg->u.acct.by, only,
-                                   &m.u.acct_report.rows, &m.u.acct_report.nrows, err);
+    m.u.acct_report.since_ms = q.since_ms;
+    m.u.acct_report.until_ms = q.until_ms;
+    m.u.acct_report.by = q.by;
+    int rc =
+        mlq_store_acct_report(c->store, &q, &m.u.acct_report.rows, &m.u.acct_report.nrows, err);
     if (rc == 0)
         rc = mlq_outbox_reply(c->out, peer, &m, err);
     free(m.u.acct_report.rows);

@@ -162,8 +162,19 @@ static void report(struct fix *f, enum mlq_acct_by by, const char *only, int64_t
                    int64_t until, struct mlq_acctrow **rows, uint32_t *n)
 {
     struct mlq_err err = {0};
-    if (mlq_store_acct_report(f->st, since, until, by, only, rows, n, &err) != 0)
+    struct mlq_acct_query q = {.since_ms = since, .until_ms = until, .by = by};
+    snprintf(q.only_user, sizeof q.only_user, "%s", only ? only : "");
+    if (mlq_store_acct_report(f->st, &q, rows, n, &err) != 0)
         fail_msg("report: %s", err.msg);
+    /* the same from a connection of its own, as the report thread runs it */
+    struct mlq_acctrow *again = NULL;
+    uint32_t m = 0;
+    if (mlq_store_acct_report_file(f->path, &q, &again, &m, &err) != 0)
+        fail_msg("report from the file: %s", err.msg);
+    assert_int_equal(m, *n);
+    if (m > 0)
+        assert_memory_equal(again, *rows, m * sizeof *again);
+    free(again);
 }
 
 static const struct mlq_acctrow *row(const struct mlq_acctrow *r, uint32_t n, const char *key)
@@ -229,10 +240,10 @@ static void test_rejects(void **state)
     struct mlq_acctrow *r = NULL;
     uint32_t n = 0;
     struct mlq_err err = {0};
-    assert_int_equal(mlq_store_acct_report(f->st, 10, 10, MLQ_ACCT_BY_USER, NULL, &r, &n, &err),
-                     MLQ_EINVAL);
-    assert_int_equal(mlq_store_acct_report(f->st, 0, 10, MLQ_ACCT_BY_COUNT, NULL, &r, &n, &err),
-                     MLQ_EINVAL);
+    struct mlq_acct_query q = {.since_ms = 10, .until_ms = 10};
+    assert_int_equal(mlq_store_acct_report(f->st, &q, &r, &n, &err), MLQ_EINVAL);
+    q = (struct mlq_acct_query){.since_ms = 0, .until_ms = 10, .by = MLQ_ACCT_BY_COUNT};
+    assert_int_equal(mlq_store_acct_report(f->st, &q, &r, &n, &err), MLQ_EINVAL);
     assert_null(r);
 }
 
