@@ -139,6 +139,30 @@ static void add_job(struct fix *f, const struct jobdef *d, const struct rundef *
     memcpy(f->jobs[n - 1].id, j.id, sizeof j.id);
 }
 
+/* gina (team g): a gang of 2 nodes with 1 CPU each, for 1 h: counts twice. */
+static void add_gang(struct fix *f)
+{
+    struct mlq_err err = {0};
+    add_job(f, &(struct jobdef){"gina", "g", NULL, NULL, NULL, 1000, 0, T0},
+            (struct rundef[]){{MLQ_ATT_SUCCEEDED, T0, T0 + H, -1}}, 1);
+    unsigned n = f->njobs;
+    for (int rank = 0; rank < 2; rank++) {
+        struct mlq_store_part p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.a.id, sizeof p.a.id, "%08x-2222-4000-8000-%012x", n, (unsigned)rank);
+        snprintf(p.a.job_id, sizeof p.a.job_id, "%08x-0000-4000-8000-%012x", n, n);
+        snprintf(p.attempt_id, sizeof p.attempt_id, "%08x-1111-4000-8000-%012x", n, 0u);
+        snprintf(p.a.worker, sizeof p.a.worker, "w%d", rank);
+        p.a.num = 1;
+        p.a.state = MLQ_ATT_SUCCEEDED;
+        p.a.start_ms = T0;
+        p.a.end_ms = T0 + H;
+        p.a.exit_code = 0;
+        p.rank = rank;
+        assert_int_equal(mlq_store_part_save(f->st, &p, &err), 0);
+    }
+}
+
 /* alice (ml, h100): 2 CPUs + 1 GPU for 1 h, 25% busy, waited 10 s.
  * bob (ml): 0.5 CPU for 2 h, failed, waited 5 s.
  * carol (no team, no project): 1 CPU, lost after 1000 s, then 30 min
@@ -154,6 +178,7 @@ static void add_sample(struct fix *f)
             (struct rundef[]){{MLQ_ATT_LOST, T0 + 1000, T0 + 1001000, -1},
                               {MLQ_ATT_SUCCEEDED, T0 + 2000000, T0 + 2000000 + H / 2, -1}},
             2);
+    add_gang(f);
     add_job(f, &(struct jobdef){"dave", "ml", NULL, NULL, NULL, 1000, 0, T0 - 3 * DAY},
             (struct rundef[]){{MLQ_ATT_TIMED_OUT, T0 - 3 * DAY, T0 - 2 * DAY, -1}}, 1);
 }
@@ -193,7 +218,8 @@ static void test_figures(void **state)
     struct mlq_acctrow *r;
     uint32_t n;
     report(f, MLQ_ACCT_BY_TEAM, NULL, T0 - DAY, T0 + DAY, &r, &n);
-    assert_int_equal(n, 2); /* "" (carol) and ml; dave ended before */
+    assert_int_equal(n, 3);                       /* "" (carol), g and ml; dave ended before */
+    assert_true(row(r, n, "g")->cpu_ms == 2 * H); /* each node of the gang */
     const struct mlq_acctrow *ml = row(r, n, "ml"), *none = row(r, n, "");
     assert_true(ml->cpu_ms == 2 * H + H); /* 2 CPUs x 1 h + 0.5 x 2 h */
     assert_true(ml->gpu_ms == H);
@@ -213,11 +239,11 @@ static void test_figures(void **state)
     assert_true(row(r, n, "h100")->gpu_ms == H);
     free(r);
     report(f, MLQ_ACCT_BY_POOL, NULL, T0 - DAY, T0 + DAY, &r, &n);
-    assert_true(row(r, n, "cpu")->cpu_ms == H &&
-                row(r, n, "default")->cpu_ms == 2 * H + 1000000 + H / 2);
+    assert_true(row(r, n, "cpu")->cpu_ms == H);
+    assert_true(row(r, n, "default")->cpu_ms == 2 * H + 1000000 + H / 2 + 2 * H); /* + gina */
     free(r);
     report(f, MLQ_ACCT_BY_PROJECT, NULL, T0 - DAY, T0 + DAY, &r, &n);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 3); /* "", p1, p2 */
     assert_true(row(r, n, "p2")->runs[MLQ_ACCT_FAILED] == 1);
     free(r);
 
@@ -278,7 +304,7 @@ static void test_fold(void **state)
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(s, 0), 0);
-    assert_int_equal(sqlite3_column_int(s, 1), 4); /* one per user and day */
+    assert_int_equal(sqlite3_column_int(s, 1), 5); /* one per user and day */
     sqlite3_finalize(s);
     for (int by = 0; by < MLQ_ACCT_BY_COUNT; by++) {
         report(f, (enum mlq_acct_by)by, NULL, T0 - 4 * DAY, T0 + DAY, &after, &na);
