@@ -3,7 +3,8 @@
 # everyone; the key `mlq up` made is an admin's):
 #   - teams are managed by admins only (exit 5 with the reason), bad names
 #     are refused naming them (exit 6), unknown teams are exit 4;
-#   - jobs carry their submitter's team and their --project (status --json);
+#   - jobs (and array tasks) carry their submitter's team and their
+#     --project (status --json);
 #   - removing a team is refused while it has a running job (naming it) or
 #     members (naming them), and works once neither is left;
 #   - `mlq usage --by team --json` gives, per team, CPU-hours within a
@@ -75,7 +76,11 @@ ok dmn submit --cpus 1 --mem 16M --workdir / --project churn -- sleep 1.5
 B=$OUT
 ok nob submit --cpus 0.5 --mem 16M --workdir / --project vision -- sleep 2.5
 C=$OUT
-ok "$MLQ" wait "$B" "$C" --timeout 60s
+ok dmn submit --cpus 0.1 --mem 16M --workdir / --array 0-1 --project churn -- true
+ARR=$OUT
+ok "$MLQ" wait "$B" "$C" "$ARR" --timeout 60s
+ok "$MLQ" status "$ARR/1" --json
+assert_eq ml/churn "$(json "d['team'] + '/' + d['project']" <<<"$OUT")" "an array task's team and project"
 # cpus x wall of every attempt of the team's jobs, as status reports it
 cpu_h() {
     "$MLQ" status "$@" --json | python3 -c '
@@ -85,7 +90,7 @@ t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestam
 print(sum(j["cpus"] * (t(a["end_time"]) - t(a["start_time"])) / 3600
           for j in d.get("jobs", [d]) for a in j["attempts"] if a["start_time"] and a["end_time"]))'
 }
-WANT_ML=$(cpu_h "$LONG" "$B")
+WANT_ML=$(cpu_h "$LONG" "$B" "$ARR/0" "$ARR/1")
 WANT_CV=$(cpu_h "$C")
 ok "$MLQ" usage --by team --json
 USAGE=$OUT
@@ -96,7 +101,7 @@ close() { # close GOT WANT WHAT: within 2% or 2 ms of CPU time
 grp() { json "[g for g in d['groups'] if g['name'] == '$1'][0]$2" <<<"$USAGE"; }
 close "$(grp ml "['cpu_hours']")" "$WANT_ML" "ml's CPU-hours"
 close "$(grp cv "['cpu_hours']")" "$WANT_CV" "cv's CPU-hours"
-assert_eq 1 "$(grp ml "['succeeded']")" "ml's succeeded runs"
+assert_eq 3 "$(grp ml "['succeeded']")" "ml's succeeded runs (a job, two tasks)"
 assert_eq 1 "$(grp ml "['cancelled']")" "ml's cancelled runs"
 assert_eq 1 "$(grp cv "['succeeded']")" "cv's succeeded runs"
 assert_eq 0.0 "$(grp cv "['gpu_hours']")" "no GPU time"
