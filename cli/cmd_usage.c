@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "datearg.h"
 #include "jsonview.h"
 #include "output.h"
 #include "res.h"
@@ -50,55 +51,6 @@ struct usage_opts {
     enum mlq_acct_by by;
     bool json, csv;
 };
-
-/* "YYYY-MM-DD" with an optional "THH:MM[:SS]" and "Z"; true when s is
- * exactly that and a real date. */
-static bool parse_iso(const char *s, int64_t *out)
-{
-    struct tm tm = {0};
-    int n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 || n != 10)
-        return false;
-    const char *p = s + n;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &m) != 2 || m != 5)
-            return false;
-        p += 1 + m;
-        if (*p == ':' && (sscanf(p + 1, "%2d%n", &tm.tm_sec, &m) != 1 || m != 2))
-            return false;
-        p += *p == ':' ? 3 : 0;
-        p += *p == 'Z';
-    }
-    if (*p || tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-        tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
-        return false;
-    int mday = tm.tm_mday, mon = tm.tm_mon;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || tm.tm_mday != mday || tm.tm_mon != mon - 1) /* 2026-02-31 */
-        return false;
-    *out = (int64_t)t * 1000;
-    return true;
-}
-
-int mlq_cli_usage_parse_when(const char *s, int64_t now_ms, int64_t *out, struct mlq_err *err)
-{
-    struct mlq_err e;
-    int64_t ago = 0;
-    if (s && parse_iso(s, out))
-        return 0;
-    if (s && s[0] >= '0' && s[0] <= '9' && !strchr(s, '-') &&
-        mlq_res_parse_duration(s, &ago, &e) == 0 && ago <= now_ms) {
-        *out = now_ms - ago;
-        return 0;
-    }
-    return mlq_err_set(err, MLQ_EINVAL,
-                       "bad date \"%.80s\": expected YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z] or a "
-                       "duration ago such as 7d",
-                       s ? s : "");
-}
 
 static int parse_by(const char *s, enum mlq_acct_by *by, struct mlq_err *err)
 {
@@ -183,40 +135,9 @@ static struct figures figures_of(const struct mlq_acctrow *r)
     return f;
 }
 
-static json_t *real_or_null(double v)
-{
-    return v < 0 ? json_null() : json_real(v);
-}
-
-static json_t *row_json(const struct mlq_acctrow *r)
-{
-    struct figures f = figures_of(r);
-    json_t *o = json_pack("{s:o, s:f, s:f, s:o, s:o}", "name",
-                          r->key[0] ? json_string(r->key) : json_null(), "cpu_hours", f.cpu_h,
-                          "gpu_hours", f.gpu_h, "mean_wait_s", real_or_null(f.wait_s),
-                          "gpu_idle_share", real_or_null(f.idle));
-    for (int k = 0; o && k < MLQ_ACCT_OUTCOMES; k++)
-        if (json_object_set_new(o, mlq_acct_outcome_names[k], json_integer(r->runs[k])) < 0) {
-            json_decref(o);
-            o = NULL;
-        }
-    return o;
-}
-
 static int print_json(const struct mlq_msg *m)
 {
-    char since[40], until[40];
-    mlq_jsonview_time_iso(m->u.acct_report.since_ms, since, sizeof since);
-    mlq_jsonview_time_iso(m->u.acct_report.until_ms, until, sizeof until);
-    json_t *groups = json_array();
-    for (uint32_t i = 0; groups && i < m->u.acct_report.nrows; i++)
-        if (json_array_append_new(groups, row_json(&m->u.acct_report.rows[i])) < 0) {
-            json_decref(groups);
-            groups = NULL;
-        }
-    json_t *doc = groups ? json_pack("{s:s, s:s, s:s, s:o}", "since", since, "until", until, "by",
-                                     mlq_acct_by_names[m->u.acct_report.by], "groups", groups)
-                         : NULL;
+    json_t *doc = mlq_jsonview_acct_report(m);
     int rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
     json_decref(doc);
     return rc;
@@ -313,9 +234,9 @@ static int do_usage(struct mlq_cli *cli, const struct usage_opts *o, struct mlq_
 {
     struct mlq_msg req = {.type = MLQ_MSG_ACCT}, reply;
     int64_t now = mlq_clock_wall_ms();
-    int rc = o->since ? mlq_cli_usage_parse_when(o->since, now, &req.u.acct.since_ms, err) : 0;
+    int rc = o->since ? mlq_datearg_parse(o->since, now, &req.u.acct.since_ms, err) : 0;
     if (rc == 0 && o->until)
-        rc = mlq_cli_usage_parse_when(o->until, now, &req.u.acct.until_ms, err);
+        rc = mlq_datearg_parse(o->until, now, &req.u.acct.until_ms, err);
     if (rc == 0 && o->since && o->until && req.u.acct.until_ms <= req.u.acct.since_ms)
         rc = mlq_err_set(err, MLQ_EINVAL, "--until must be later than --since");
     if (rc < 0)

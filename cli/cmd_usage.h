@@ -6,13 +6,8 @@
 #ifndef MLQ_CLI_CMD_USAGE_H
 #define MLQ_CLI_CMD_USAGE_H
 
-#include <stdint.h>
-
 #include "client.h"
 
 int mlq_cmd_usage(struct mlq_cli *cli, int argc, char **argv);
-/* WHEN as wall-clock ms: YYYY-MM-DD (midnight UTC), YYYY-MM-DDTHH:MM[:SS][Z]
- * (UTC), or a duration ago ("7d", "12h"). MLQ_EINVAL naming the text. */
-int mlq_cli_usage_parse_when(const char *s, int64_t now_ms, int64_t *out, struct mlq_err *err);
 
 #endif
