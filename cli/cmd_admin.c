@@ -12,20 +12,24 @@
 
 #include "keys.h"
 #include "cmd_backup.h"
+#include "cmd_teams.h"
 #include "cmd_tokens.h"
 #include "cmd_workerset.h"
 #include "output.h"
 
-enum { OPT_KEY = MLQ_CLI_OPT_FIRST_FREE, OPT_ADMIN };
+enum { OPT_KEY = MLQ_CLI_OPT_FIRST_FREE, OPT_ADMIN, OPT_TEAM };
 
 static const char admin_usage[] =
-    "usage: mlq admin user add NAME --key FILE.pub [--admin]\n"
+    "usage: mlq admin user add NAME --key FILE.pub [--admin] [--team TEAM]\n"
+    "       mlq admin user set NAME --team TEAM | --no-team\n"
     "       mlq admin user rm NAME\n"
     "       mlq admin worker add NAME --key FILE.pub\n"
     "       mlq admin worker rm NAME\n"
     "       mlq admin worker set NAME [--pool P] [--label K=V ...] [--cpus N] ...\n"
     "                                 (what it offers: mlq admin worker set --help)\n"
     "       mlq admin users [--json]\n"
+    "       mlq admin team add|rm NAME, mlq admin teams [--json]\n"
+    "                                 (teams: mlq admin team --help)\n"
     "       mlq admin token create NAME [--admin] [--user P] [--expires DUR]\n"
     "       mlq admin token rm NAME\n"
     "       mlq admin tokens [--json]   (HTTP API tokens: mlq admin token --help)\n"
@@ -39,7 +43,8 @@ static const char admin_usage[] =
     "`metrics` prints the scheduler's Prometheus metrics (any user may).\n"
     "  --key FILE.pub    the public key to register\n"
     "  --admin           (user add) give the user the admin role\n"
-    "  --json            (users) {\"users\": [{name, role, key, added}]}\n"
+    "  --team TEAM       (user add) put the user in TEAM (it must exist)\n"
+    "  --json            (users) {\"users\": [{name, role, key, added, team}]}\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n";
 
@@ -49,6 +54,7 @@ static const struct option admin_longopts[] = {
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {"key", required_argument, NULL, OPT_KEY},
     {"admin", no_argument, NULL, OPT_ADMIN},
+    {"team", required_argument, NULL, OPT_TEAM},
     {NULL, 0, NULL, 0},
 };
 
@@ -70,7 +76,7 @@ static const struct {
 
 struct admin_opts {
     enum form form;
-    const char *name, *key_path;
+    const char *name, *key_path, *team;
     bool admin, json;
 };
 
@@ -104,10 +110,10 @@ static int find_form(int argc, char **argv, enum form *out, int *skip, struct ml
         }
     }
     if (argc >= 2 && (strcmp(argv[1], "user") == 0 || strcmp(argv[1], "worker") == 0))
-        return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin %s: expected add, rm%s", argv[1],
-                           strcmp(argv[1], "worker") == 0 ? " or set" : "");
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin %s: expected add, rm or set", argv[1]);
     return mlq_err_set(err, MLQ_CLI_EUSAGE,
-                       "admin: expected user, worker, users, token, tokens, metrics or backup");
+                       "admin: expected user, worker, users, team, teams, "
+                       "token, tokens, metrics or backup");
 }
 
 static int admin_opt(int c, struct mlq_cli *cli, struct admin_opts *o, struct mlq_err *err)
@@ -127,6 +133,11 @@ static int admin_opt(int c, struct mlq_cli *cli, struct admin_opts *o, struct ml
         return forms[o->form].admin
                    ? 0
                    : mlq_err_set(err, MLQ_CLI_EUSAGE, "admin: --admin only with user add");
+    case OPT_TEAM: /* same rule as --admin: users only */
+        o->team = optarg;
+        return forms[o->form].admin
+                   ? 0
+                   : mlq_err_set(err, MLQ_CLI_EUSAGE, "admin: --team only with user add or set");
     case MLQ_CLI_OPT_JSON:
         o->json = true;
         return forms[o->form].json
@@ -201,17 +212,19 @@ static int by_role_name(const void *a, const void *b)
 
 int mlq_cli_users_print(FILE *f, struct mlq_userinfo *u, uint32_t n, bool colour)
 {
-    static const char *const headers[] = {"NAME", "ROLE", "KEY", "ADDED"};
+    static const char *const headers[] = {"NAME", "ROLE", "TEAM", "KEY", "ADDED"};
     if (n > 1)
         qsort(u, n, sizeof *u, by_role_name);
-    struct mlq_table *t = mlq_table_create(4, headers);
+    struct mlq_table *t = mlq_table_create(5, headers);
     int rc = t ? 0 : MLQ_ENOMEM;
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
         char name[MLQ_MAX_NAME + 1], key[MLQ_KEY_Z85_LEN + 1], added[32];
+        char team[MLQ_MAX_NAME + 1];
         const char *cells[] = {mlq_out_clean(u[i].name, name, sizeof name), u[i].role,
+                               u[i].team[0] ? mlq_out_clean(u[i].team, team, sizeof team) : "-",
                                mlq_out_clean(u[i].key, key, sizeof key),
                                mlq_out_time_local(u[i].added_ms, added, sizeof added)};
-        for (size_t k = 0; rc == 0 && k < 4; k++)
+        for (size_t k = 0; rc == 0 && k < 5; k++)
             rc = mlq_table_add(t, cells[k], NULL);
     }
     if (rc == 0)
@@ -226,8 +239,9 @@ json_t *mlq_cli_users_json(const struct mlq_userinfo *u, uint32_t n)
     for (uint32_t i = 0; arr && i < n; i++) {
         char added[40];
         mlq_out_time_iso(u[i].added_ms, added, sizeof added);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:o}", "name", u[i].name, "role", u[i].role, "key",
-                              u[i].key, "added", added[0] ? json_string(added) : json_null());
+        json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", u[i].name, "role", u[i].role,
+                              "key", u[i].key, "added", added[0] ? json_string(added) : json_null(),
+                              "team", u[i].team[0] ? json_string(u[i].team) : json_null());
         if (!o || json_array_append_new(arr, o) < 0) {
             json_decref(arr);
             arr = NULL;
@@ -244,8 +258,11 @@ static int do_add(struct mlq_cli *cli, const struct admin_opts *o, struct mlq_er
     int rc = mlq_proto_principal_name_check(o->name, err);
     if (rc == 0)
         rc = mlq_cli_admin_read_pub(o->key_path, req.u.user_add.key, err);
+    if (rc == 0 && o->team && o->team[0])
+        rc = mlq_cli_team_name_check(o->team, err);
     if (rc < 0)
         return rc;
+    snprintf(req.u.user_add.team, sizeof req.u.user_add.team, "%s", o->team ? o->team : "");
     const char *role = o->form == F_WORKER_ADD ? "worker" : o->admin ? "admin" : "user";
     snprintf(req.u.user_add.name, sizeof req.u.user_add.name, "%s", o->name);
     snprintf(req.u.user_add.role, sizeof req.u.user_add.role, "%s", role);
@@ -315,6 +332,9 @@ int mlq_cmd_admin(struct mlq_cli *cli, int argc, char **argv)
         return mlq_cmd_admin_backup(cli, argc, argv);
     if (argc >= 3 && strcmp(argv[1], "worker") == 0 && strcmp(argv[2], "set") == 0)
         return mlq_cmd_admin_worker_set(cli, argc - 2, argv + 2);
+    if (argc >= 2 && (strcmp(argv[1], "team") == 0 || strcmp(argv[1], "teams") == 0 ||
+                      (argc >= 3 && strcmp(argv[1], "user") == 0 && strcmp(argv[2], "set") == 0)))
+        return mlq_cmd_admin_team(cli, argc, argv);
     struct admin_opts o;
     int rc = admin_parse(cli, argc, argv, &o);
     if (rc >= 0)

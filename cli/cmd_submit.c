@@ -55,6 +55,7 @@ enum {
     OPT_INPUT,
     OPT_OUTPUT,
     OPT_HOLD,
+    OPT_PROJECT,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -79,6 +80,7 @@ static const struct option submit_longopts[] = {
     {"signal", required_argument, NULL, OPT_SIGNAL},
     {"priority", required_argument, NULL, OPT_PRIORITY},
     {"pool", required_argument, NULL, OPT_POOL},
+    {"project", required_argument, NULL, OPT_PROJECT},
     {"require", required_argument, NULL, OPT_REQUIRE},
     {"after", required_argument, NULL, OPT_AFTER},
     {"after-any", required_argument, NULL, OPT_AFTER_ANY},
@@ -132,6 +134,8 @@ static const char submit_usage[] =
     "  --priority N       -1000..1000 (default 0): higher runs first\n"
     "  --pool NAME        run only on workers of pool NAME (default: pool \"default\")\n"
     "  --require KEY=VALUE  run only on workers with this label (repeatable)\n"
+    "  --project LABEL    account the job to LABEL in `mlq usage --by project`\n"
+    "                     (1..64 of A-Z a-z 0-9 _ . - /)\n"
     "  --after JOB[,JOB]  start only after these jobs (or arrays: all their tasks)\n"
     "                     succeeded; cancelled when one of them does not (repeatable)\n"
     "  --after-any JOB[,JOB]  start after these ended, however they ended\n"
@@ -353,6 +357,17 @@ static int set_pool(struct mlq_jobspec *spec, const char *arg, struct mlq_err *e
     return 0;
 }
 
+static int set_project(struct mlq_jobspec *spec, const char *arg, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    if (mlq_proto_project_check(arg, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad --project: %s", e.msg);
+    free(spec->project);
+    if (!(spec->project = strdup(arg)))
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    return 0;
+}
+
 static int add_require(struct mlq_jobspec *spec, const char *kv, struct mlq_err *err)
 {
     struct mlq_err e = {0};
@@ -483,6 +498,8 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
         return parse_gpu_mem(optarg, spec, err);
     case OPT_NODES:
         return parse_nodes(optarg, &spec->nodes, err);
+    case OPT_PROJECT:
+        return set_project(spec, optarg, err);
     case OPT_ENV:
         return mlq_submitenv_env(&later->env, optarg, err);
     case OPT_EXPORT:

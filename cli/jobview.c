@@ -242,6 +242,10 @@ int mlq_jobview_print(FILE *f, const struct mlq_jobinfo *j, bool colour, int64_t
         line(f, "held:", buf);
     }
     line(f, "owner:", j->owner);
+    if (j->team)
+        line(f, "team:", j->team);
+    if (j->project)
+        line(f, "project:", j->project);
     line(f, "command:", mlq_out_argv(j->argv, j->argc, buf, sizeof(buf)));
     line(f, "workdir:", j->workdir);
     line_resources(f, j);

@@ -18,6 +18,7 @@
 #include "cmd_manifest.h"
 #include "cmd_schedule.h"
 #include "cmd_submit.h"
+#include "cmd_usage.h"
 #include "cmd_wait.h"
 #include "cmd_why.h"
 #include "cmd_workers.h"
@@ -51,6 +52,7 @@ static const struct command commands[] = {
     {"drain", mlq_cmd_drain, "stop placing new jobs on a worker"},
     {"resume", mlq_cmd_resume, "let a drained worker take new jobs again"},
     {"events", mlq_cmd_events, "show the history: state changes, workers, keys, who did what"},
+    {"usage", mlq_cmd_usage, "CPU- and GPU-hours, outcomes and waits per user, team, project"},
     {"keygen", mlq_cmd_keygen, "make a key pair to talk to a scheduler that requires keys"},
     {"admin", mlq_cmd_admin, "register and remove keys; change what a worker offers (admins)"},
     {"up", mlq_cmd_up, "start a local cluster (scheduler + workers)"},

@@ -209,6 +209,8 @@ static int add_pipeline_fields(json_t *o, const struct mlq_jobinfo *j)
     rc |= json_object_set_new(o, "pool", json_string(j->pool && *j->pool ? j->pool : "default"));
     rc |= json_object_set_new(o, "require", argv_json(j->require, j->require ? j->nrequire : 0));
     rc |= json_object_set_new(o, "priority", json_integer(j->priority));
+    rc |= json_object_set_new(o, "team", str_or_null(j->team));
+    rc |= json_object_set_new(o, "project", str_or_null(j->project));
     /* Every job runs on at least one node; gang says whether it was
      * submitted with --nodes (a gang of one gets the rendezvous too). */
     rc |= json_object_set_new(o, "nodes", json_integer(j->nodes > 0 ? j->nodes : 1));
@@ -527,4 +529,43 @@ json_t *mlq_jsonview_why(const struct mlq_msg *reply)
         str_or_null(reply->u.why_reply.blocker), "text", str_or_null(reply->u.why_reply.text),
         "closest_worker", str_or_null(reply->u.why_reply.closest_worker), "lacks",
         str_or_null(reply->u.why_reply.lacks), "ahead", (json_int_t)reply->u.why_reply.ahead);
+}
+
+/* ---- usage reports ---------------------------------------------------------- */
+
+static json_t *share_or_null(int64_t part, int64_t whole)
+{
+    return whole > 0 ? json_real((double)part / (double)whole) : json_null();
+}
+
+static json_t *acct_row_json(const struct mlq_acctrow *r)
+{
+    json_t *o = json_pack(
+        "{s:o, s:f, s:f, s:o, s:o}", "name", str_or_null(r->key[0] ? r->key : NULL), "cpu_hours",
+        (double)r->cpu_ms / 3600e3, "gpu_hours", (double)r->gpu_ms / 3600e3, "mean_wait_s",
+        r->n_waits > 0 ? json_real((double)r->wait_ms / 1e3 / (double)r->n_waits) : json_null(),
+        "gpu_idle_share", share_or_null(r->gpu_idle_ms, r->gpu_known_ms));
+    for (int k = 0; o && k < MLQ_ACCT_OUTCOMES; k++)
+        if (json_object_set_new(o, mlq_acct_outcome_names[k], json_integer(r->runs[k])) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    return o;
+}
+
+json_t *mlq_jsonview_acct_report(const struct mlq_msg *m)
+{
+    char since[40], until[40];
+    mlq_jsonview_time_iso(m->u.acct_report.since_ms, since, sizeof since);
+    mlq_jsonview_time_iso(m->u.acct_report.until_ms, until, sizeof until);
+    json_t *groups = json_array();
+    for (uint32_t i = 0; groups && i < m->u.acct_report.nrows; i++)
+        if (json_array_append_new(groups, acct_row_json(&m->u.acct_report.rows[i])) < 0) {
+            json_decref(groups);
+            groups = NULL;
+        }
+    unsigned by = (unsigned)m->u.acct_report.by < MLQ_ACCT_BY_COUNT ? m->u.acct_report.by : 0;
+    return groups ? json_pack("{s:s, s:s, s:s, s:o}", "since", since, "until", until, "by",
+                              mlq_acct_by_names[by], "groups", groups)
+                  : NULL;
 }

@@ -82,5 +82,10 @@ json_t *mlq_jsonview_schedules(const struct mlq_scheduleinfo *s, uint32_t n);
 json_t *mlq_jsonview_events(const struct mlq_eventinfo *e, uint32_t n);
 /* `why`: job_id, state, blocker, text, closest_worker, lacks, ahead. */
 json_t *mlq_jsonview_why(const struct mlq_msg *why_reply);
+/* An `acct_report` as `mlq usage --json` and GET /api/v1/accounting print
+ * it: {since, until, by, groups: [{name, cpu_hours, gpu_hours, succeeded,
+ * failed, timed_out, cancelled, lost, mean_wait_s, gpu_idle_share}]}, null
+ * for what is not known. */
+json_t *mlq_jsonview_acct_report(const struct mlq_msg *acct_report);
 
 #endif

@@ -22,6 +22,7 @@
 #include "mpk.h"
 #include "protoagent.h"
 #include "protoauth.h"
+#include "prototeam.h"
 #include "protobackup.h"
 #include "protoclient.h"
 #include "protogang.h"
@@ -132,7 +133,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                            mlq_protopipe_free_schedules},
     [MLQ_MSG_SCHEDULE_LIST] = {"schedule_list", 2, mlq_protopipe_enc_schedule_list,
                                mlq_protopipe_dec_schedule_list, mlq_protopipe_free_schedule_list},
-    [MLQ_MSG_USER_ADD] = {"user_add", 3, mlq_protoauth_enc_user_add, mlq_protoauth_dec_user_add,
+    [MLQ_MSG_USER_ADD] = {"user_add", 4, mlq_protoauth_enc_user_add, mlq_protoauth_dec_user_add,
                           NULL},
     [MLQ_MSG_USER_RM] = {"user_rm", 2, mlq_protoauth_enc_user_rm, mlq_protoauth_dec_user_rm, NULL},
     [MLQ_MSG_USERS] = {"users", 0, NULL, NULL, NULL},
@@ -171,6 +172,14 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                           mlq_protomanifest_free_req},
     [MLQ_MSG_MANIFEST_DATA] = {"manifest_data", 4, mlq_protomanifest_enc_data,
                                mlq_protomanifest_dec_data, mlq_protomanifest_free_data},
+    [MLQ_MSG_TEAM_CMD] = {"team_cmd", 2, mlq_prototeam_enc_cmd, mlq_prototeam_dec_cmd, NULL},
+    [MLQ_MSG_TEAM_LIST] = {"team_list", 1, mlq_prototeam_enc_list, mlq_prototeam_dec_list,
+                           mlq_prototeam_free_list},
+    [MLQ_MSG_USER_SET] = {"user_set", 2, mlq_prototeam_enc_user_set, mlq_prototeam_dec_user_set,
+                          NULL},
+    [MLQ_MSG_ACCT] = {"acct", 3, mlq_prototeam_enc_acct, mlq_prototeam_dec_acct, NULL},
+    [MLQ_MSG_ACCT_REPORT] = {"acct_report", 4, mlq_prototeam_enc_report, mlq_prototeam_dec_report,
+                             mlq_prototeam_free_report},
     [MLQ_MSG_REGISTER] = {"register", 13 + MLQ_PROTOGANG_REGISTER_KEYS, mlq_protoagent_enc_register,
                           mlq_protoagent_dec_register, mlq_protoagent_free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, mlq_protoagent_enc_heartbeat,

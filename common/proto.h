@@ -72,6 +72,11 @@ enum mlq_msg_type {
     MLQ_MSG_MANIFEST_DATA,       /* "manifest_data" job_id, attempt, attempt_id, json */
     MLQ_MSG_HOLD,                /* "hold"   ids[] (prefixes), release; reply job_list */
     MLQ_MSG_UPDATE,              /* "update" job (prefix), changes; reply job_list */
+    MLQ_MSG_TEAM_CMD,    /* "team_cmd"    op (add|rm|list), name|nil; reply team_list (ok for rm) */
+    MLQ_MSG_TEAM_LIST,   /* "team_list"   teams[] */
+    MLQ_MSG_USER_SET,    /* "user_set"    name, team|nil; reply user_list */
+    MLQ_MSG_ACCT,        /* "acct"        since_ms, until_ms, by; reply acct_report */
+    MLQ_MSG_ACCT_REPORT, /* "acct_report" since_ms, until_ms, by, rows[] */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -150,6 +155,12 @@ struct mlq_jobspec {
      * templates); NULL = only the spool. Optional on the wire. */
     char *stdout_file;
     char *stderr_file;
+    /* Accounting, optional on the wire. team: the submitter's team, set by
+     * the scheduler at submit (what a client sends is replaced); NULL =
+     * none. project: a label the submitter chose (mlq_proto_project_check);
+     * NULL = none. */
+    char *team;
+    char *project;
 };
 
 /* What `mlq update` changes in a job that has not started: each field
@@ -234,6 +245,48 @@ struct mlq_userinfo {
     char role[MLQ_ROLE_NAME_MAX];  /* "user", "admin", "worker" */
     char key[MLQ_KEY_Z85_LEN + 1]; /* z85 public key */
     int64_t added_ms;              /* wall clock */
+    char team[MLQ_MAX_NAME + 1];   /* optional on the wire; "" = none */
+};
+
+/* A team, for `mlq admin teams`. */
+struct mlq_teaminfo {
+    char name[MLQ_MAX_NAME + 1]; /* mlq_proto_principal_name_check */
+    int64_t created_ms;
+    char **members; /* user names */
+    uint32_t nmembers;
+    int64_t running, pending; /* its jobs now */
+};
+
+/* How a usage report groups (`mlq usage --by`). */
+enum mlq_acct_by {
+    MLQ_ACCT_BY_USER = 0,
+    MLQ_ACCT_BY_TEAM,
+    MLQ_ACCT_BY_PROJECT,
+    MLQ_ACCT_BY_POOL,
+    MLQ_ACCT_BY_GPU_TYPE,
+    MLQ_ACCT_BY_COUNT
+};
+extern const char *const mlq_acct_by_names[MLQ_ACCT_BY_COUNT];
+
+/* Ended runs (attempts) by how they ended. */
+enum mlq_acct_outcome {
+    MLQ_ACCT_SUCCEEDED = 0,
+    MLQ_ACCT_FAILED,
+    MLQ_ACCT_TIMED_OUT,
+    MLQ_ACCT_CANCELLED,
+    MLQ_ACCT_LOST,
+    MLQ_ACCT_OUTCOMES
+};
+extern const char *const mlq_acct_outcome_names[MLQ_ACCT_OUTCOMES];
+
+/* One group of a usage report. Times are allocated resource-milliseconds:
+ * cpu_ms = cpus x wall, gpu_ms = GPUs x wall; gpu_known_ms is the part of
+ * gpu_ms whose utilisation was measured and gpu_idle_ms its idle part;
+ * wait_ms sums n_waits queue waits (first start - submit). */
+struct mlq_acctrow {
+    char key[MLQ_MAX_NAME + 1]; /* the group: user, team, project, ... ("" none) */
+    int64_t runs[MLQ_ACCT_OUTCOMES];
+    int64_t cpu_ms, gpu_ms, gpu_known_ms, gpu_idle_ms, wait_ms, n_waits;
 };
 
 /* A bearer token of the HTTP API (`mlq admin tokens`). secret is the
@@ -406,6 +459,9 @@ struct mlq_jobinfo {
     char **require;    /* "k=v" labels the worker must carry */
     uint32_t nrequire; /* <= MLQ_MAX_LABELS */
     int32_t priority;
+    /* Accounting, optional on the wire; NULL = none. */
+    char *team;
+    char *project;
     /* Gangs, optional on the wire. */
     int32_t nodes;              /* 0 = not a gang */
     struct mlq_partinfo *parts; /* rank order, of the current (or last)
@@ -728,7 +784,30 @@ struct mlq_msg {
             char name[MLQ_MAX_NAME + 1];
             char key[MLQ_KEY_Z85_LEN + 1];
             char role[MLQ_ROLE_NAME_MAX]; /* "user", "admin", "worker" */
+            char team[MLQ_MAX_NAME + 1];  /* optional; "" = leave as is */
         } user_add;
+        struct {
+            char op[8];                  /* "add", "rm", "list" */
+            char name[MLQ_MAX_NAME + 1]; /* "" with list: every team */
+        } team_cmd;
+        struct {
+            struct mlq_teaminfo *teams;
+            uint32_t nteams; /* <= MLQ_MAX_LIST */
+        } team_list;
+        struct {
+            char name[MLQ_MAX_NAME + 1];
+            char team[MLQ_MAX_NAME + 1]; /* "" = no team */
+        } user_set;
+        struct {
+            int64_t since_ms, until_ms; /* wall clock; 0 = the default window */
+            enum mlq_acct_by by;
+        } acct;
+        struct {
+            int64_t since_ms, until_ms; /* the window reported */
+            enum mlq_acct_by by;
+            struct mlq_acctrow *rows;
+            uint32_t nrows; /* <= MLQ_MAX_LIST */
+        } acct_report;
         struct {
             char name[MLQ_MAX_NAME + 1];
             char kind[MLQ_ROLE_NAME_MAX]; /* "user" (users and admins) or "worker" */
@@ -852,6 +931,9 @@ int mlq_proto_scheduleinfo_check(const struct mlq_scheduleinfo *s, struct mlq_er
  * - a principal (user, admin or worker) name: 1..MLQ_MAX_NAME bytes of
  *   A-Z a-z 0-9 _ . @ -. */
 int mlq_proto_principal_name_check(const char *name, struct mlq_err *err);
+/* An accounting project label: 1..MLQ_MAX_PROJECT of A-Z a-z 0-9 _ . - /. */
+#define MLQ_MAX_PROJECT 64
+int mlq_proto_project_check(const char *project, struct mlq_err *err);
 void mlq_proto_eventinfo_free(struct mlq_eventinfo *e); /* the strings inside */
 /* Checks a spec against bounds.h and the rules above (argc >= 1, env syntax,
  * absolute workdir, positive cpus/mem, gpus in range, priority in range,

@@ -17,7 +17,7 @@
 static const char *const role_names[] = {"user", "admin", "worker"};
 static const char *const kind_names[] = {"user", "worker"};
 
-#define USERINFO_KEYS  4
+#define USERINFO_KEYS  5
 #define EVENTINFO_KEYS 10
 
 int mlq_proto_principal_name_check(const char *name, struct mlq_err *err)
@@ -97,6 +97,21 @@ void mlq_protoauth_enc_user_add(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_str(pk, "name", m->u.user_add.name);
     mlq_mpk_kv_str(pk, "key", m->u.user_add.key);
     mlq_mpk_kv_str(pk, "role", m->u.user_add.role);
+    mlq_mpk_kv_str(pk, "team", m->u.user_add.team[0] ? m->u.user_add.team : NULL);
+}
+
+/* An optional team name ("team": nil or absent = "") into buf. */
+int mlq_protoauth_read_team(const struct mlq_mpk_map *m, char buf[MLQ_MAX_NAME + 1])
+{
+    const msgpack_object *o = mlq_mpk_get(m, "team");
+    struct mlq_err e;
+    buf[0] = '\0';
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    int rc = mlq_mpk_read_strbuf(m, "team", buf, MLQ_MAX_NAME);
+    if (rc == 0 && mlq_proto_principal_name_check(buf, &e) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'team': %s", m->where, e.msg);
+    return rc;
 }
 
 int mlq_protoauth_dec_user_add(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -106,6 +121,8 @@ int mlq_protoauth_dec_user_add(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = read_key(mp, m->u.user_add.key);
     if (rc == 0)
         rc = read_word(mp, "role", role_names, NELEM(role_names), m->u.user_add.role);
+    if (rc == 0)
+        rc = mlq_protoauth_read_team(mp, m->u.user_add.team);
     return rc;
 }
 
@@ -136,6 +153,7 @@ void mlq_protoauth_enc_user_list(msgpack_packer *pk, const struct mlq_msg *m)
         mlq_mpk_kv_str(pk, "role", u[i].role);
         mlq_mpk_kv_str(pk, "key", u[i].key);
         mlq_mpk_kv_int(pk, "added_ms", u[i].added_ms);
+        mlq_mpk_kv_str(pk, "team", u[i].team[0] ? u[i].team : NULL);
     }
 }
 
@@ -148,6 +166,8 @@ static int read_userinfo(const struct mlq_mpk_map *m, struct mlq_userinfo *u)
         rc = read_key(m, u->key);
     if (rc == 0)
         rc = mlq_mpk_read_int(m, "added_ms", 0, INT64_MAX, &u->added_ms);
+    if (rc == 0)
+        rc = mlq_protoauth_read_team(m, u->team);
     return rc;
 }
 

@@ -20,6 +20,8 @@ int mlq_protoauth_read_assign(const struct mlq_mpk_map *mp, struct mlq_msg *m);
 /* Message rows of proto.c's table ("users" has no fields). */
 void mlq_protoauth_enc_user_add(msgpack_packer *pk, const struct mlq_msg *m);
 int mlq_protoauth_dec_user_add(const struct mlq_mpk_map *mp, struct mlq_msg *m);
+/* An optional "team" key (nil or absent: "") into buf, checked as a name. */
+int mlq_protoauth_read_team(const struct mlq_mpk_map *m, char buf[MLQ_MAX_NAME + 1]);
 void mlq_protoauth_enc_user_rm(msgpack_packer *pk, const struct mlq_msg *m);
 int mlq_protoauth_dec_user_rm(const struct mlq_mpk_map *mp, struct mlq_msg *m);
 void mlq_protoauth_enc_user_list(msgpack_packer *pk, const struct mlq_msg *m);

@@ -9,7 +9,7 @@
 #include "protopipe.h"
 #include "protousage.h"
 
-#define JOBINFO_KEYS     (31 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
+#define JOBINFO_KEYS     (33 + MLQ_PROTOPIPE_JOBINFO_KEYS) /* plus "attempts" when there are any */
 #define ATTEMPTINFO_KEYS 11
 
 /* Same spelling as mlq_attempt_state_name(); test_proto checks they agree. */
@@ -68,6 +68,8 @@ void mlq_protojobinfo_put(msgpack_packer *pk, const struct mlq_jobinfo *j)
     mlq_mpk_kv_int(pk, "priority", j->priority);
     mlq_mpk_kv_str(pk, "held_by", j->held_by);
     mlq_mpk_kv_int(pk, "held_ms", j->held_ms);
+    mlq_mpk_kv_str(pk, "team", j->team);
+    mlq_mpk_kv_str(pk, "project", j->project);
     mlq_protopipe_put_jobinfo(pk, j);
     mlq_protogang_put_jobinfo(pk, j);
     if (na == 0)
@@ -216,6 +218,10 @@ static int read_jobinfo_extra(const struct mlq_mpk_map *m, struct mlq_jobinfo *j
     if (rc == 0)
         rc = read_jobinfo_placement(m, j);
     if (rc == 0)
+        rc = mlq_mpk_read_str(m, "team", MLQ_MAX_NAME, true, &j->team);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "project", MLQ_MAX_PROJECT, true, &j->project);
+    if (rc == 0)
         rc = mlq_protogang_read_jobinfo(m, j);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "held_by", MLQ_MAX_NAME, true, &j->held_by);
@@ -258,6 +264,8 @@ void mlq_proto_jobinfo_free(struct mlq_jobinfo *info)
     free(info->pool);
     free(info->gpu_type);
     mlq_mpk_strv_free(info->require, info->nrequire);
+    free(info->team);
+    free(info->project);
     mlq_protogang_free_jobinfo(info);
     memset(info, 0, sizeof *info);
 }

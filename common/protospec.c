@@ -6,6 +6,7 @@
 #include "protospec.h"
 
 #include <stdbool.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +14,7 @@
 #include "outpath.h"
 
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 31
+#define JOBSPEC_KEYS 33
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
@@ -58,6 +59,8 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
     mlq_mpk_kv_int(pk, "held_ms", s->held_ms);
     mlq_mpk_kv_str(pk, "stdout_file", s->stdout_file);
     mlq_mpk_kv_str(pk, "stderr_file", s->stderr_file);
+    mlq_mpk_kv_str(pk, "team", s->team);
+    mlq_mpk_kv_str(pk, "project", s->project);
 }
 
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};
@@ -206,6 +209,15 @@ static int read_io(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     return rc;
 }
 
+/* Accounting keys: team, project (optional; judged by the check). */
+static int read_accounting(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    int rc = mlq_mpk_read_str(m, "team", MLQ_MAX_NAME, true, &s->team);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "project", MLQ_MAX_PROJECT, true, &s->project);
+    return rc;
+}
+
 /* Decoded specs obey the same rules as user input; a violation is a
  * protocol error here because a well-behaved sender checks before sending. */
 int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
@@ -235,6 +247,8 @@ int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
         rc = read_pipeline(m, s);
     if (rc == 0)
         rc = read_io(m, s);
+    if (rc == 0)
+        rc = read_accounting(m, s);
     struct mlq_err e;
     if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
         rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);
@@ -647,6 +661,30 @@ static int check_paths(const char *what, char *const *v, uint32_t n, struct mlq_
     return 0;
 }
 
+int mlq_proto_project_check(const char *project, struct mlq_err *err)
+{
+    size_t n = project ? strlen(project) : 0;
+    if (n < 1 || n > MLQ_MAX_PROJECT)
+        return mlq_err_set(err, MLQ_EINVAL, "project \"%.80s\" must be 1 to %d characters",
+                           project ? project : "", MLQ_MAX_PROJECT);
+    for (const char *p = project; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("_.-/", *p))
+            return mlq_err_set(err, MLQ_EINVAL,
+                               "project \"%.80s\" may hold only A-Z a-z 0-9 _ . - /", project);
+    return 0;
+}
+
+/* Team (a principal's name syntax) and project label (both optional). */
+static int check_accounting(const struct mlq_jobspec *s, struct mlq_err *err)
+{
+    struct mlq_err e;
+    if (s->team && mlq_proto_principal_name_check(s->team, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: team: %s", e.msg);
+    if (s->project && mlq_proto_project_check(s->project, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: %s", e.msg);
+    return 0;
+}
+
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
 {
     int rc = check_text(spec, err);
@@ -672,6 +710,8 @@ int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
         rc = check_paths("input", spec->inputs, spec->ninputs, err);
     if (rc == 0)
         rc = check_paths("output", spec->outputs, spec->noutputs, err);
+    if (rc == 0)
+        rc = check_accounting(spec, err);
     return rc;
 }
 
@@ -697,6 +737,8 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
     free(spec->held_by);
     free(spec->stdout_file);
     free(spec->stderr_file);
+    free(spec->team);
+    free(spec->project);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -770,7 +812,8 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
         dup_strv(&dst->outputs, src->outputs, dst->noutputs) < 0 ||
         dup_opt(&dst->held_by, src->held_by) < 0 ||
         dup_opt(&dst->stdout_file, src->stdout_file) < 0 ||
-        dup_opt(&dst->stderr_file, src->stderr_file) < 0) {
+        dup_opt(&dst->stderr_file, src->stderr_file) < 0 || dup_opt(&dst->team, src->team) < 0 ||
+        dup_opt(&dst->project, src->project) < 0) {
         mlq_proto_jobspec_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
     }

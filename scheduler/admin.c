@@ -8,6 +8,7 @@
 
 #include "jobref.h"
 #include "leftover.h"
+#include "teams.h"
 #include "log.h"
 #include "placement.h"
 
@@ -253,11 +254,12 @@ static int collect_user(const struct mlq_store_principal *p, void *arg)
     snprintf(d->role, sizeof d->role, "%s", p->role);
     snprintf(d->key, sizeof d->key, "%s", p->key);
     d->added_ms = p->added_ms;
+    snprintf(d->team, sizeof d->team, "%s", p->team);
     return 0;
 }
 
-static int reply_users(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
-                       const char *kind, const char *name, struct mlq_err *err)
+int mlq_admin_reply_users(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                          const char *kind, const char *name, struct mlq_err *err)
 {
     struct users_ctx u = {.cap = MLQ_MAX_LIST, .only_kind = kind, .only_name = name};
     u.v = calloc(u.cap, sizeof *u.v);
@@ -287,15 +289,22 @@ int mlq_admin_on_user_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct
     snprintf(p.role, sizeof p.role, "%s", msg->u.user_add.role);
     snprintf(p.name, sizeof p.name, "%s", msg->u.user_add.name);
     snprintf(p.key, sizeof p.key, "%s", msg->u.user_add.key);
-    int rc = mlq_store_begin(c->store, err);
+    const char *team = msg->u.user_add.team;
+    if (team[0] && role == MLQ_ROLE_WORKER)
+        return mlq_err_set(err, MLQ_EINVAL, "a worker belongs to no team");
+    int rc = team[0] ? mlq_teams_check_exists(c, team, err) : 0; /* before anything is saved */
+    if (rc == 0)
+        rc = mlq_store_begin(c->store, err);
     if (rc == 0)
         rc = mlq_store_principal_save(c->store, &p, err);
+    if (rc == 0 && team[0])
+        rc = mlq_store_user_team_set(c->store, p.name, team, err);
     if (rc == 0 && mlq_auth_stage_put(c->auth, &p) < 0) /* applies on commit: no restart */
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc < 0)
         return rc;
     mlq_info("key of %s %s added by %s", p.role, p.name, c->who.name);
-    return reply_users(c, peer, msg->rid, p.kind, p.name, err);
+    return mlq_admin_reply_users(c, peer, msg->rid, p.kind, p.name, err);
 }
 
 /* A worker that still holds live attempts is not removed: they (and the
@@ -371,7 +380,7 @@ int mlq_admin_on_user_rm(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
 int mlq_admin_on_users(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                        struct mlq_err *err)
 {
-    return reply_users(c, peer, msg->rid, NULL, NULL, err);
+    return mlq_admin_reply_users(c, peer, msg->rid, NULL, NULL, err);
 }
 
 int mlq_admin_on_events(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

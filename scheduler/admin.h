@@ -22,6 +22,9 @@ int mlq_admin_on_user_add(struct mlq_ctx *c, const struct mlq_peer *peer, struct
                           struct mlq_err *err);
 int mlq_admin_on_user_rm(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err);
+/* Replies with a user_list: every principal, or the one (kind, name). */
+int mlq_admin_reply_users(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t rid,
+                          const char *kind, const char *name, struct mlq_err *err);
 int mlq_admin_on_users(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                        struct mlq_err *err);
 /* The history: admins see everything; users the events of their own jobs. */

@@ -17,6 +17,7 @@
 #include "logrelay.h"
 #include "gang.h"
 #include "logstore.h"
+#include "teams.h"
 #include "res.h"
 #include "why.h"
 #include "pipeline.h"
@@ -129,6 +130,8 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
 {
     struct mlq_jobspec *spec = &msg->u.submit.spec;
     int rc = mlq_client_set_owner(c, spec, err);
+    if (rc == 0)
+        rc = mlq_teams_set_job_team(c, spec, err);
     if (rc == 0)
         rc = mlq_proto_jobspec_check(spec, err);
     if (rc == 0)

@@ -24,6 +24,7 @@ struct mlq_schedules;
 struct mlq_resend;
 struct mlq_metrics;
 struct mlq_backup;
+struct mlq_acctrun;
 
 struct mlq_ctx {
     void *router;
@@ -70,6 +71,7 @@ struct mlq_ctx {
     bool allow_root;             /* jobs may run as root on workers */
     struct mlq_metrics *metrics; /* counters for /metrics (metrics.h); may be NULL */
     struct mlq_backup *backup;   /* `mlq admin backup` (backup.h); may be NULL */
+    struct mlq_acctrun *acctrun; /* `mlq usage` off the loop (acctrun.h); NULL: on it */
 };
 
 /* The in-memory state rebuilt from the database at start and after a

@@ -3,6 +3,7 @@
 #include "fairshare.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,11 +138,67 @@ double mlq_fairshare_penalty(const struct mlq_fairshare *fs, const char *owner, 
     return core_s / 3600.0 * MLQ_FS_POINTS_PER_HOUR;
 }
 
+/* A team's account: "/" cannot start a user name, so the two never meet. */
+#define TEAM_PREFIX '/'
+
+/* The account of team (NULL when it is the owner's own: no team). */
+static const char *team_key(const char *team, char *buf, size_t len)
+{
+    if (!team || !team[0])
+        return NULL;
+    snprintf(buf, len, "%c%s", TEAM_PREFIX, team);
+    return buf;
+}
+
+int mlq_fairshare_add_job(struct mlq_fairshare *fs, const char *owner, const char *team,
+                          int64_t cpus_m, int32_t gpus, int64_t start_ms, int64_t end_ms,
+                          int64_t now_ms)
+{
+    char buf[MLQ_FS_KEY_MAX];
+    const char *t = team_key(team, buf, sizeof buf);
+    int rc = mlq_fairshare_add(fs, owner, cpus_m, gpus, start_ms, end_ms, now_ms);
+    if (rc == 0 && t)
+        rc = mlq_fairshare_add(fs, t, cpus_m, gpus, start_ms, end_ms, now_ms);
+    return rc;
+}
+
+int mlq_fairshare_start_job(struct mlq_fairshare *fs, const char *owner, const char *team,
+                            int64_t cpus_m, int32_t gpus, int64_t start_ms)
+{
+    char buf[MLQ_FS_KEY_MAX];
+    const char *t = team_key(team, buf, sizeof buf);
+    int rc = mlq_fairshare_start(fs, owner, cpus_m, gpus, start_ms);
+    if (rc == 0 && t)
+        rc = mlq_fairshare_start(fs, t, cpus_m, gpus, start_ms);
+    return rc;
+}
+
+void mlq_fairshare_stop_job(struct mlq_fairshare *fs, const char *owner, const char *team,
+                            int64_t cpus_m, int32_t gpus, int64_t start_ms)
+{
+    char buf[MLQ_FS_KEY_MAX];
+    const char *t = team_key(team, buf, sizeof buf);
+    mlq_fairshare_stop(fs, owner, cpus_m, gpus, start_ms);
+    if (t)
+        mlq_fairshare_stop(fs, t, cpus_m, gpus, start_ms);
+}
+
+double mlq_fairshare_job_penalty(const struct mlq_fairshare *fs, const char *owner,
+                                 const char *team, int64_t now_ms)
+{
+    char buf[MLQ_FS_KEY_MAX];
+    const char *t = team_key(team, buf, sizeof buf);
+    double user = mlq_fairshare_penalty(fs, owner, now_ms);
+    return (t ? mlq_fairshare_penalty(fs, t, now_ms) : user) + MLQ_FS_USER_SHARE * user;
+}
+
 int mlq_fairshare_each(const struct mlq_fairshare *fs, int64_t now_ms, mlq_fairshare_fn fn,
                        void *ctx)
 {
     for (int b = 0; b < FS_BUCKETS; b++)
         for (const struct owner *o = fs->buckets[b]; o; o = o->next) {
+            if (o->name[0] == TEAM_PREFIX)
+                continue; /* users only */
             double running = o->run_weight * (double)now_ms / 1000.0 - o->run_start;
             double core_s = decayed(fs, o, now_ms) + (running > 0 ? running : 0);
             int rc = fn(o->name, core_s, core_s / 3600.0 * MLQ_FS_POINTS_PER_HOUR, ctx);

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "bounds.h"
 #include "err.h"
 
 #define MLQ_FS_GPU_WEIGHT      10
@@ -32,7 +33,26 @@ void mlq_fairshare_stop(struct mlq_fairshare *fs, const char *owner, int64_t cpu
 /* The owner's penalty in priority points at now_ms (>= 0). */
 double mlq_fairshare_penalty(const struct mlq_fairshare *fs, const char *owner, int64_t now_ms);
 
-/* Calls fn for every owner with use on record: its decayed weighted
+/* ---- by team --------------------------------------------------------------
+ * A job's use is booked on its owner and on its team's account (a user in
+ * no team is a team of their own: the two are one account then). Its
+ * penalty is its team's plus MLQ_FS_USER_SHARE of its owner's: teams take
+ * turns first, users within a team next (docs/architecture.md). team NULL
+ * or "": none. */
+#define MLQ_FS_USER_SHARE 0.1
+#define MLQ_FS_KEY_MAX    (MLQ_MAX_NAME + 2)
+
+int mlq_fairshare_add_job(struct mlq_fairshare *fs, const char *owner, const char *team,
+                          int64_t cpus_m, int32_t gpus, int64_t start_ms, int64_t end_ms,
+                          int64_t now_ms);
+int mlq_fairshare_start_job(struct mlq_fairshare *fs, const char *owner, const char *team,
+                            int64_t cpus_m, int32_t gpus, int64_t start_ms);
+void mlq_fairshare_stop_job(struct mlq_fairshare *fs, const char *owner, const char *team,
+                            int64_t cpus_m, int32_t gpus, int64_t start_ms);
+double mlq_fairshare_job_penalty(const struct mlq_fairshare *fs, const char *owner,
+                                 const char *team, int64_t now_ms);
+
+/* Calls fn for every owner (user, not team) with use on record: its decayed weighted
  * core-seconds at now_ms (running attempts included) and its penalty. Stops
  * at fn's first non-zero, which it returns. */
 typedef int (*mlq_fairshare_fn)(const char *owner, double core_s, double penalty, void *ctx);

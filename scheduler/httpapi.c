@@ -640,6 +640,8 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
         return list_events(r);
     } else if (n == 1 && get && strcmp(p[0], "usage") == 0) {
         return mlq_httpapi_usage(r);
+    } else if (n == 1 && get && strcmp(p[0], "accounting") == 0) {
+        return mlq_httpapi_accounting(r);
     }
     /* A known resource asked with the wrong method is 405, anything else 404. */
     const char *sub = n == 3 ? p[2] : "";
@@ -649,7 +651,7 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
     bool known = (strcmp(p[0], "jobs") == 0 && (n <= 2 || job_sub)) ||
                  (strcmp(p[0], "workers") == 0 && (n == 1 || worker_sub)) ||
                  (n == 1 && (strcmp(p[0], "schedules") == 0 || strcmp(p[0], "events") == 0 ||
-                             strcmp(p[0], "usage") == 0));
+                             strcmp(p[0], "usage") == 0 || strcmp(p[0], "accounting") == 0));
     if (known)
         return mlq_http_error_status(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, MLQ_EINVAL,
                                      "method not allowed here");

@@ -49,6 +49,7 @@ unsigned mlq_http_status_of(int code);
 /* The /api/v1 routes (httpapi.c); GET /api/v1/usage (httpusage.c). */
 enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r);
 enum MHD_Result mlq_httpapi_usage(struct mlq_http_req *r);
+enum MHD_Result mlq_httpapi_accounting(struct mlq_http_req *r);
 
 /* Builds a spec from one JSON submission (every `mlq submit` option);
  * MLQ_EINVAL with a one-line message naming the key. */

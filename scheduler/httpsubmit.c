@@ -19,7 +19,7 @@ static const char *const known[] = {
     "priority",    "retries",     "retry_backoff",   "time_limit", "kill_grace",
     "warn_signal", "warn_before", "after",           "after_any",  "after_failed",
     "array",       "max_running", "idempotency_key", "nodes",      "gpu_share",
-    "gpu_mem",     "inputs",      "outputs",
+    "gpu_mem",     "inputs",      "outputs",         "project",
 };
 
 static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
@@ -245,6 +245,8 @@ int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_er
         rc = size_key(o, "gpu_mem", &spec->gpu_mem, err);
     if (rc == 0)
         rc = str_key(o, "pool", MLQ_MAX_NAME, &spec->pool, err);
+    if (rc == 0) /* checked with the whole spec on submit */
+        rc = str_key(o, "project", MLQ_MAX_PROJECT, &spec->project, err);
     if (rc == 0)
         rc = strv_key(o, "require", MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN, &spec->require,
                       &spec->nrequire, err);

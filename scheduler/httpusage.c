@@ -1,4 +1,5 @@
-/* httpusage: GET /api/v1/usage. Per user: the fair-share use the loop
+/* httpusage: GET /api/v1/usage and GET /api/v1/accounting (at the end).
+ * GET /api/v1/usage: Per user: the fair-share use the loop
  * knows (`usage`: decayed weighted core-seconds and the priority penalty
  * they cost), and what the user holds right now (running and pending jobs,
  * CPUs, memory and GPUs of the running ones), summed over the active job
@@ -6,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "datearg.h"
 #include "httpint.h"
 #include "jsonview.h"
 
@@ -100,4 +103,34 @@ enum MHD_Result mlq_httpapi_usage(struct mlq_http_req *r)
     if (rc < 0)
         return mlq_http_error(r->conn, rc, e.msg);
     return mlq_http_json(r->conn, MHD_HTTP_OK, users ? json_pack("{s:o}", "users", users) : NULL);
+}
+
+/* GET /api/v1/accounting?since=&until=&by=: `mlq usage --json` (the same
+ * parameters and document); a token's user sees their own jobs only. */
+enum MHD_Result mlq_httpapi_accounting(struct mlq_http_req *r)
+{
+    struct mlq_err e = {0};
+    struct mlq_msg req = {.type = MLQ_MSG_ACCT}, rep;
+    const char *since = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "since");
+    const char *until = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "until");
+    const char *by = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "by");
+    int64_t now = mlq_clock_wall_ms();
+    int rc = since ? mlq_datearg_parse(since, now, &req.u.acct.since_ms, &e) : 0;
+    if (rc == 0 && until)
+        rc = mlq_datearg_parse(until, now, &req.u.acct.until_ms, &e);
+    int b = by ? -1 : MLQ_ACCT_BY_USER;
+    for (int i = 0; by && i < MLQ_ACCT_BY_COUNT; i++)
+        if (strcmp(by, mlq_acct_by_names[i]) == 0)
+            b = i;
+    if (rc == 0 && b < 0)
+        rc = mlq_err_set(&e, MLQ_EINVAL, "by must be user, team, project, pool or gpu-type");
+    if (rc < 0)
+        return mlq_http_error(r->conn, rc, e.msg);
+    req.u.acct.by = (enum mlq_acct_by)b;
+    /* the report runs on a thread of its own: allow it its time */
+    if ((rc = mlq_http_call(r, &req, &rep, 6 * MLQ_HTTP_CALL_MS, &e)) < 0)
+        return mlq_http_error(r->conn, rc, e.msg);
+    json_t *doc = mlq_jsonview_acct_report(&rep);
+    mlq_proto_msg_free(&rep);
+    return mlq_http_json(r->conn, MHD_HTTP_OK, doc);
 }

@@ -218,15 +218,15 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     const struct mlq_jobspec *sp = &job->row.spec;
     int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
     int32_t nodes = sp->nodes > 0 ? (int32_t)sp->nodes : 1; /* a gang books every node */
-    mlq_fairshare_stop(c->fs, sp->owner, sp->cpus_m * nodes, sp->gpus * nodes,
-                       job->att->assigned_ms);
+    mlq_fairshare_stop_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, sp->gpus * nodes,
+                           job->att->assigned_ms);
     /* Up to now, not the worker's end time: the counter already showed the
      * attempt running until the last scrape, and must never go down. */
     mlq_metrics_gpu_share_time(c->metrics, sp->owner,
                                (int64_t)sp->gpus * nodes * 100 + sp->gpu_frac,
                                job->att->assigned_ms, c->now_wall);
-    if (mlq_fairshare_add(c->fs, sp->owner, sp->cpus_m * nodes, sp->gpus * nodes,
-                          job->att->assigned_ms, end, c->now_wall) < 0)
+    if (mlq_fairshare_add_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, sp->gpus * nodes,
+                              job->att->assigned_ms, end, c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
     struct mlq_arrstate *arr =
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
@@ -415,7 +415,8 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
     if (arr)
         arr->running++;
-    if (mlq_fairshare_start(c->fs, job->row.spec.owner, r.cpus_m, r.gpus, a.assigned_ms) < 0)
+    if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, r.gpus,
+                                a.assigned_ms) < 0)
         mlq_warn("fair share: out of memory");
     mlq_info("job %.8s attempt %d -> worker %s (gpus %s)", job->row.id, a.num, w->name,
              a.gpu_ids[0] ? a.gpu_ids : "-");
@@ -437,7 +438,8 @@ static bool any_capacity(struct mlq_ctx *c)
 int64_t mlq_jobops_bias(const struct mlq_job *job, void *ctx)
 {
     const struct mlq_ctx *c = ctx;
-    double p = mlq_fairshare_penalty(c->fs, job->row.spec.owner, c->now_wall);
+    double p =
+        mlq_fairshare_job_penalty(c->fs, job->row.spec.owner, job->row.spec.team, c->now_wall);
     return (int64_t)(p * (double)c->age_step_ms);
 }
 

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "admin.h"
+#include "acctrun.h"
 #include "backup.h"
 #include "workerset.h"
 #include "client.h"
@@ -38,6 +39,7 @@
 #include "version.h"
 #include "tokens.h"
 #include "jobedit.h"
+#include "teams.h"
 #include "wproto.h"
 
 #define BATCH_MAX    512  /* messages handled per iteration */
@@ -87,6 +89,10 @@ static const struct {
     [MLQ_MSG_BACKUP] = {mlq_backup_on_request, ADMIN, FROM_ANY},
     [MLQ_MSG_WORKER_SET] = {mlq_workerset_on_set, ADMIN, FROM_ANY},
     [MLQ_MSG_WORKER_SUMMARY] = {mlq_workerset_on_summary, PEOPLE, FROM_ANY},
+    /* Admins only, refused in the handler with the reason spelt out. */
+    [MLQ_MSG_TEAM_CMD] = {mlq_teams_on_cmd, PEOPLE, FROM_ANY},
+    [MLQ_MSG_USER_SET] = {mlq_teams_on_user_set, PEOPLE, FROM_ANY},
+    [MLQ_MSG_ACCT] = {mlq_teams_on_acct, PEOPLE, FROM_ANY},
     [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, WORKER, FROM_ANY},
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, WORKER, FROM_WORKER},
     [MLQ_MSG_REPORT] = {mlq_wproto_on_report, WORKER, FROM_WORKER},
@@ -284,7 +290,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     char path[MLQ_MAX_PATH + 16];
     snprintf(path, sizeof path, "%s/mlq.db", o->state_dir);
     int rc = mlq_store_open(path, &c->store, err);
-    if (rc == 0 && !(c->backup = mlq_backup_create(path)))
+    if (rc == 0 &&
+        (!(c->backup = mlq_backup_create(path)) || !(c->acctrun = mlq_acctrun_create(path))))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0 && !(c->metrics = mlq_metrics_create(o->state_dir)))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -335,6 +342,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
         zmq_ctx_term(s->zctx);
     mlq_auth_destroy(&s->c.auth);
     mlq_backup_destroy(&s->c.backup); /* before the store: stops its copy first */
+    mlq_acctrun_destroy(&s->c.acctrun);
     mlq_store_close(&s->c.store);
     mlq_ctx_free_memory(&s->c);
     free(s->c.ended);
@@ -602,6 +610,7 @@ static void run_timers(struct mlq_loop *s)
     }
     mlq_client_expire_logs(c);
     mlq_backup_poll(c);
+    mlq_acctrun_poll(c);
     /* Idempotency keys are kept 7 days; sweep hourly. */
     if (c->now_mono >= s->next_purge) {
         s->next_purge = c->now_mono + 3600 * 1000;

@@ -63,8 +63,8 @@ static int recover_usage(const struct mlq_store_usage *u, void *arg)
     struct recover_ctx *rc = arg;
     if (u->end_ms == 0)
         return 0;
-    if (mlq_fairshare_add(rc->c->fs, u->owner, u->cpus_m, u->gpus, u->start_ms, u->end_ms,
-                          rc->c->now_wall) < 0)
+    if (mlq_fairshare_add_job(rc->c->fs, u->owner, u->team, u->cpus_m, u->gpus, u->start_ms,
+                              u->end_ms, rc->c->now_wall) < 0)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
@@ -170,7 +170,8 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
     if (arr)
         arr->running++;
-    if (mlq_fairshare_start(c->fs, job->row.spec.owner, r.cpus_m, r.gpus, a->assigned_ms) < 0)
+    if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, r.gpus,
+                                a->assigned_ms) < 0)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     return 0;
 }

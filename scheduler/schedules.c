@@ -10,6 +10,7 @@
 #include "jobops.h"
 #include "log.h"
 #include "pipeline.h"
+#include "teams.h"
 
 #define NEXT_SHOWN 5
 #define RUNS_SHOWN 10
@@ -143,6 +144,8 @@ static int submit_run(struct mlq_ctx *c, const struct mlq_store_schedule *row, i
         return rc;
     if (!spec.name && !(spec.name = strdup(row->name)))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0) /* each run is submitted now: its owner's team now */
+        rc = mlq_teams_set_job_team(c, &spec, err);
     if (rc == 0)
         rc = put_schedule_env(&spec, row, fire_ms, err);
     if (rc == 0)

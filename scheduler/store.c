@@ -262,6 +262,32 @@ static const char *const migrations[] = {
      * the key reused with another request is refused. */
     "ALTER TABLE idempotency ADD COLUMN request_hash TEXT;"
     "PRAGMA user_version = 14;",
+    /* 14 -> 15: teams and usage accounting (storeteam.c, storeacct.c).
+     * - teams an admin made; a user belongs to at most one (principals.team,
+     *   NULL: none). Jobs keep the team their submitter had at submit time,
+     *   an optional accounting project, their pool and GPU type as columns
+     *   (copies of the spec's) for grouping reports (NULL in older rows).
+     * - usage_daily holds what retention pruned, folded per day and group,
+     *   so that reports over old periods stay right.
+     * - jobs_submit lets a report pick jobs by submit time. */
+    "CREATE TABLE teams (name TEXT PRIMARY KEY NOT NULL, created_ms INTEGER NOT NULL);"
+    "ALTER TABLE principals ADD COLUMN team TEXT;"
+    "ALTER TABLE jobs ADD COLUMN team TEXT;"
+    "ALTER TABLE jobs ADD COLUMN project TEXT;"
+    "ALTER TABLE jobs ADD COLUMN pool TEXT;"
+    "ALTER TABLE jobs ADD COLUMN gpu_type TEXT;"
+    "CREATE INDEX jobs_team_live ON jobs(team) WHERE state IN (0, 1, 2) AND team IS NOT NULL;"
+    "CREATE TABLE usage_daily ("
+    " day INTEGER NOT NULL, user TEXT NOT NULL, team TEXT NOT NULL, project TEXT NOT NULL,"
+    " pool TEXT NOT NULL, gpu_type TEXT NOT NULL,"
+    " succeeded INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,"
+    " timed_out INTEGER NOT NULL DEFAULT 0, cancelled INTEGER NOT NULL DEFAULT 0,"
+    " lost INTEGER NOT NULL DEFAULT 0, cpu_ms INTEGER NOT NULL DEFAULT 0,"
+    " gpu_ms INTEGER NOT NULL DEFAULT 0, gpu_known_ms INTEGER NOT NULL DEFAULT 0,"
+    " gpu_idle_ms INTEGER NOT NULL DEFAULT 0, wait_ms INTEGER NOT NULL DEFAULT 0,"
+    " n_waits INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (day, user, team, project, pool, gpu_type));"
+    "PRAGMA user_version = 15;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -295,6 +321,8 @@ struct mlq_store {
     struct mlq_storetoken *token;     /* storetoken.c's statements */
     struct mlq_storeworker *worker;   /* storeworker.c's statements */
     struct mlq_storeretain *retain;   /* storeretain.c's statements */
+    struct mlq_storeteam *team;       /* storeteam.c's statements */
+    struct mlq_storeacct *acct;       /* storeacct.c's statements */
     bool tx;                          /* the caller's transaction is open */
     int64_t
         last_seq; /* the newest job's seq; -1: read it from the table first (after a rollback) */
@@ -328,6 +356,16 @@ struct mlq_storeevent *mlq_storei_event(struct mlq_store *st)
 struct mlq_storepipe *mlq_storei_pipe(struct mlq_store *st)
 {
     return st->pipe;
+}
+
+struct mlq_storeteam *mlq_storei_team(struct mlq_store *st)
+{
+    return st->team;
+}
+
+struct mlq_storeacct *mlq_storei_acct(struct mlq_store *st)
+{
+    return st->acct;
 }
 
 struct mlq_storetoken *mlq_storei_token(struct mlq_store *st)
@@ -653,6 +691,10 @@ static int prepare_all(struct mlq_store *st, struct mlq_err *err)
         rc = mlq_storeworker_open(st->db, &st->worker, err);
     if (rc == 0)
         rc = mlq_storeretain_open(st->db, &st->retain, err);
+    if (rc == 0)
+        rc = mlq_storeteam_open(st->db, &st->team, err);
+    if (rc == 0)
+        rc = mlq_storeacct_open(st->db, &st->acct, err);
     return rc;
 }
 
@@ -737,6 +779,8 @@ void mlq_store_close(struct mlq_store **stp)
     mlq_storetoken_close(&st->token);
     mlq_storeworker_close(&st->worker);
     mlq_storeretain_close(&st->retain);
+    mlq_storeteam_close(&st->team);
+    mlq_storeacct_close(&st->acct);
     sqlite3_close(st->db);
     free(st);
     *stp = NULL;

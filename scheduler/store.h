@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 14
+#define MLQ_STORE_SCHEMA_VERSION 15
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -82,6 +82,7 @@ struct mlq_store_worker {
  * fair share. */
 struct mlq_store_usage {
     const char *owner;
+    const char *team; /* the job's team; NULL none */
     int64_t cpus_m;
     int32_t gpus;
     int64_t start_ms, end_ms;
@@ -342,7 +343,8 @@ struct mlq_store_principal {
     char name[MLQ_MAX_NAME + 1];
     char role[8];
     char key[41];
-    int64_t added_ms; /* 0 on save = now */
+    int64_t added_ms;            /* 0 on save = now */
+    char team[MLQ_MAX_NAME + 1]; /* users: "" = none; saving leaves it as it is */
 };
 /* Inserts or replaces the principal (kind, name) and appends a "key_added"
  * event with detail "ROLE NAME". MLQ_EINVAL for a bad kind, role, name or
@@ -396,7 +398,8 @@ int mlq_store_retain_max_seq(struct mlq_store *st, int64_t *seq, struct mlq_err 
 int mlq_store_array_live(struct mlq_store *st, const char *array_id, bool *live,
                          struct mlq_err *err);
 /* Deletes the job, its attempts and its events (one savepoint), calling
- * on_attempt with each attempt id first (for its logs). */
+ * on_attempt with each attempt id first (for its logs). What the attempts
+ * used is folded into usage_daily first, in the same savepoint. */
 typedef void (*mlq_store_attempt_id_fn)(void *ctx, const char *attempt_id);
 int mlq_store_job_delete(struct mlq_store *st, const struct mlq_store_old_job *job,
                          mlq_store_attempt_id_fn on_attempt, void *ctx, struct mlq_err *err);
@@ -434,6 +437,45 @@ int mlq_store_token_by_hash(struct mlq_store *st, const char *hash, struct mlq_s
 typedef int (*mlq_store_token_fn)(const struct mlq_store_token *t, void *ctx);
 int mlq_store_token_each(struct mlq_store *st, mlq_store_token_fn fn, void *ctx,
                          struct mlq_err *err);
+
+/* ---- schema v12: teams (storeteam.c) and usage (storeacct.c) --------- */
+
+/* Adds a team; MLQ_EINVAL for a bad name or one that exists. Appends a
+ * "team_added" event. */
+int mlq_store_team_add(struct mlq_store *st, const char *name, int64_t now_ms, struct mlq_err *err);
+int mlq_store_team_exists(struct mlq_store *st, const char *name, bool *exists,
+                          struct mlq_err *err);
+/* Removes a team: MLQ_ENOTFOUND when there is none, MLQ_EINVAL (naming
+ * them) while it has members or pending or running jobs. Appends
+ * "team_removed". */
+int mlq_store_team_rm(struct mlq_store *st, const char *name, struct mlq_err *err);
+/* Every team (only: that one), by name, with members and live jobs. Free
+ * with mlq_store_teaminfo_array_free. */
+int mlq_store_teams_list(struct mlq_store *st, const char *only, struct mlq_teaminfo **out,
+                         uint32_t *n, struct mlq_err *err);
+void mlq_store_teaminfo_array_free(struct mlq_teaminfo **v, uint32_t n);
+/* Puts the user in team ("" or NULL: in none): MLQ_ENOTFOUND for an
+ * unknown user or team. Appends "team_set" ("USER TEAM", "-" for none). */
+int mlq_store_user_team_set(struct mlq_store *st, const char *user, const char *team,
+                            struct mlq_err *err);
+/* The user's team ("" none or no such user). */
+int mlq_store_user_team_get(struct mlq_store *st, const char *user, char team[MLQ_MAX_NAME + 1],
+                            struct mlq_err *err);
+/* A usage report: the attempts that ended in [since_ms, until_ms) and the
+ * folded days overlapping it, grouped by `by`; only_user: that user's jobs
+ * only ("": everyone's). */
+struct mlq_acct_query {
+    int64_t since_ms, until_ms;
+    enum mlq_acct_by by;
+    char only_user[MLQ_MAX_NAME + 1];
+};
+/* One row per group (see storeacct.c), sorted by group. Free *out. */
+int mlq_store_acct_report(struct mlq_store *st, const struct mlq_acct_query *q,
+                          struct mlq_acctrow **out, uint32_t *n, struct mlq_err *err);
+/* The same on a read-only connection of its own to the database file at
+ * path, for a thread other than the loop's (acctrun.h). */
+int mlq_store_acct_report_file(const char *path, const struct mlq_acct_query *q,
+                               struct mlq_acctrow **out, uint32_t *n, struct mlq_err *err);
 
 /* ---- gang parts (storegang.c) ----------------------------------------- */
 

@@ -60,10 +60,11 @@ static const char *const tsql[T_COUNT] = {
                  " ORDER BY num DESC LIMIT ?2) ORDER BY num",
     /* attempts_live serves the live arm (end_ms is 0 exactly while live),
      * attempts_end the ended one; in no particular order (usage adds up) */
-    [T_USAGE_EACH] = "SELECT j.owner, j.cpus_m, j.gpus, a.start_ms, a.end_ms FROM attempts a"
-                     " JOIN jobs j ON j.seq = a.job_seq"
-                     " WHERE a.start_ms > 0 AND (a.state IN (0, 1) OR (a.end_ms > 0"
-                     " AND a.end_ms >= ?1))",
+    [T_USAGE_EACH] =
+        "SELECT j.owner, j.cpus_m, j.gpus, a.start_ms, a.end_ms, j.team FROM attempts a"
+        " JOIN jobs j ON j.seq = a.job_seq"
+        " WHERE a.start_ms > 0 AND (a.state IN (0, 1) OR (a.end_ms > 0"
+        " AND a.end_ms >= ?1))",
     /* only for an attempt row (not a gang's node part): retention's trigger
      * removes it with its attempt */
     [T_MANIFEST_PUT] = "INSERT OR REPLACE INTO attempt_manifests (attempt_id, json)"
@@ -333,6 +334,7 @@ int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage
             .gpus = sqlite3_column_int(s, 2),
             .start_ms = sqlite3_column_int64(s, 3),
             .end_ms = sqlite3_column_int64(s, 4),
+            .team = (const char *)sqlite3_column_text(s, 5),
         };
         ret = fn(&u, ctx);
     }

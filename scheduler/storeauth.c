@@ -22,7 +22,7 @@ static const char *const asql[A_COUNT] = {
                " key = excluded.key, added_ms = excluded.added_ms",
     [A_KEY_OWNER] = "SELECT kind, name FROM principals WHERE key = ?1",
     [A_DELETE] = "DELETE FROM principals WHERE kind = ?1 AND name = ?2 RETURNING role",
-    [A_EACH] = "SELECT kind, name, role, key, added_ms FROM principals ORDER BY kind, name",
+    [A_EACH] = "SELECT kind, name, role, key, added_ms, team FROM principals ORDER BY kind, name",
 };
 
 struct mlq_storeauth {
@@ -215,6 +215,8 @@ static int principal_from_row(sqlite3_stmt *s, struct mlq_store_principal *p, st
     if (rc == 0)
         rc = mlq_storei_col_fixed(s, 3, p->key, sizeof p->key);
     p->added_ms = sqlite3_column_int64(s, 4);
+    if (rc == 0)
+        rc = mlq_storei_col_fixed(s, 5, p->team, sizeof p->team);
     return rc < 0 ? mlq_storei_row_err(rc, err, "loading keys") : 0;
 }
 

@@ -32,6 +32,8 @@ struct mlq_storejob;
 struct mlq_storeattempt;
 struct mlq_storejobinfo;
 struct mlq_storeevent;
+struct mlq_storeteam;
+struct mlq_storeacct;
 
 /* ---- provided by store.c ---------------------------------------------- */
 
@@ -45,6 +47,8 @@ struct mlq_storejob *mlq_storei_job(struct mlq_store *st);
 struct mlq_storeattempt *mlq_storei_attempt(struct mlq_store *st);
 struct mlq_storejobinfo *mlq_storei_jobinfo(struct mlq_store *st);
 struct mlq_storeevent *mlq_storei_event(struct mlq_store *st);
+struct mlq_storeteam *mlq_storei_team(struct mlq_store *st);
+struct mlq_storeacct *mlq_storei_acct(struct mlq_store *st);
 /* Prepares the n statements of sql[] on db into out[] (kept for the life
  * of the store); MLQ_EDB "preparing statements: ..." when one fails. */
 int mlq_storei_prepare(sqlite3 *db, const char *const *sql, int n, sqlite3_stmt **out,
@@ -156,6 +160,16 @@ int mlq_storei_event_insert(struct mlq_store *st, const struct mlq_storei_event 
 
 int mlq_storeworker_open(sqlite3 *db, struct mlq_storeworker **out, struct mlq_err *err);
 void mlq_storeworker_close(struct mlq_storeworker **p);
+
+/* ---- provided by storeteam.c and storeacct.c ---------------------------- */
+
+int mlq_storeteam_open(sqlite3 *db, struct mlq_storeteam **out, struct mlq_err *err);
+void mlq_storeteam_close(struct mlq_storeteam **p);
+int mlq_storeacct_open(sqlite3 *db, struct mlq_storeacct **out, struct mlq_err *err);
+void mlq_storeacct_close(struct mlq_storeacct **p);
+/* Folds the ended attempts of the job with this seq into usage_daily (the
+ * caller deletes them next, in the same transaction). */
+int mlq_storeacct_fold_job(struct mlq_store *st, int64_t seq, struct mlq_err *err);
 
 /* ---- provided by storetoken.c ------------------------------------------ */
 

@@ -39,8 +39,9 @@ static const char *const jsql[J_COUNT] = {
     [J_INSERT] =
         "INSERT INTO jobs (id, seq, name, owner, state, reason, spec, cpus_m, mem, gpus, workdir,"
         " argv0, submit_ms, start_ms, end_ms, attempts, node_failures, current_attempt, exit_code,"
-        " signal, not_before_ms, array_id, array_index) VALUES (?1, ?23, ?2, ?3, ?4, ?5, ?6, ?7,"
-        " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+        " signal, not_before_ms, array_id, array_index, team, project, pool, gpu_type) VALUES (?1,"
+        " ?23, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
+        " ?20, ?21, ?22, ?24, ?25, ?26, ?27)",
     [J_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
     [J_SAVE] = "UPDATE jobs SET state = ?2, reason = ?3, submit_ms = ?4, start_ms = ?5,"
                " end_ms = ?6, attempts = ?7, node_failures = ?8, current_attempt = ?9,"
@@ -120,6 +121,11 @@ static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const
     /* "" = not a task: both columns NULL */
     rc |= mlq_storei_bind_opt(s, 21, j->array_id);
     rc |= j->array_id[0] ? sqlite3_bind_int(s, 22, j->array_index) : sqlite3_bind_null(s, 22);
+    /* copies of the spec's, for the grouping of usage reports */
+    rc |= mlq_storei_bind_opt(s, 24, sp->team);
+    rc |= mlq_storei_bind_opt(s, 25, sp->project);
+    rc |= mlq_storei_bind_opt(s, 26, sp->pool);
+    rc |= mlq_storei_bind_opt(s, 27, sp->gpu_type);
     return rc;
 }
 

@@ -130,6 +130,9 @@ static int info_take_spec(sqlite3_stmt *s, struct mlq_jobinfo *info, struct mlq_
     spec.held_by = NULL;
     spec.pool = NULL;
     spec.gpu_type = NULL;
+    info->team = spec.team;
+    info->project = spec.project;
+    spec.team = spec.project = NULL;
     spec.deps = NULL;
     spec.ndeps = 0;
     spec.name = spec.owner = spec.workdir = NULL;

@@ -200,6 +200,8 @@ int mlq_store_job_delete(struct mlq_store *st, const struct mlq_store_old_job *j
     if (rc < 0)
         return rc;
     rc = each_attempt(st, job->seq, on_attempt, ctx, err);
+    if (rc == 0) /* reports over old periods stay right */
+        rc = mlq_storeacct_fold_job(st, job->seq, err);
     if (rc == 0)
         rc = exec_seq(st, R_DEL_EVENTS, job->seq, "deleting a job's events", err);
     if (rc == 0)

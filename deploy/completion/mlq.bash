@@ -110,9 +110,13 @@ _mlq()
         ;;
     admin)
         if [ -z "$sub" ]; then
-            words="user worker users token tokens metrics"
+            words="user worker users team teams token tokens metrics"
         elif [ -z "$sub2" ]; then
-            case "$sub" in user | worker | token) words="add rm" ;; esac
+            case "$sub" in
+            user) words="add set rm" ;;
+            worker) words="add rm set" ;;
+            team | token) words="add rm" ;;
+            esac
         elif [ "$sub" = worker ] && [ "$sub2" = rm ] && [ "$npos" -eq 3 ]; then
             words=$(_mlq_ask name "${ask[@]}" workers --json)
         fi

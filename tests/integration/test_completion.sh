@@ -33,7 +33,7 @@ complete -p mlq | grep -q -- '-F _mlq' || fail "the file does not register _mlq 
 comp su
 assert_eq submit "$REPLY_WORDS" "mlq su<TAB>"
 comp ""
-for c in submit status list logs wait cancel why workers drain admin up down; do
+for c in submit status list logs wait cancel why workers drain admin usage up down; do
     has "$c" "mlq <TAB>"
 done
 comp submit --time
@@ -47,6 +47,15 @@ assert_eq --scheduler "$REPLY_WORDS" "mlq --sch<TAB>"
 comp admin worker ""
 has add "mlq admin worker <TAB>"
 has rm "mlq admin worker <TAB>"
+comp admin ""
+has teams "mlq admin <TAB>"
+comp admin team ""
+has add "mlq admin team <TAB>"
+comp admin user ""
+has set "mlq admin user <TAB>"
+comp usage --
+has --by "mlq usage --<TAB>"
+has --csv "mlq usage --<TAB>"
 
 # --- job ids and worker names from a running cluster ------------------------
 start_scheduler "$T/state"

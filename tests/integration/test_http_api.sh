@@ -237,6 +237,16 @@ schema "GET /api/v1/usage 200"
 # the jobs that ran count for their owner (a few CPU-seconds at least)
 used=$(json "[u['core_seconds'] for u in d['users'] if u['user'] == '$IT_ME'][0]" <<<"$BODY")
 [ "$used" -ge 1 ] || fail "no fair-share use recorded: $BODY"
+# usage accounting: the jobs that ran, as `mlq usage --json` prints it
+expect 200 GET "/api/v1/accounting?by=user&since=2000-01-01" "$ADMIN"
+schema "GET /api/v1/accounting 200"
+assert_eq user "$(json "d['by']" <<<"$BODY")" "accounting by"
+assert_eq 2000-01-01T00:00:00.000Z "$(json "d['since']" <<<"$BODY")" "accounting since"
+[ "$(json "sum(g['succeeded'] for g in d['groups'])" <<<"$BODY")" -ge 1 ] ||
+    fail "no succeeded run in the accounting: $BODY"
+expect 400 GET "/api/v1/accounting?since=2026-02-30" "$ADMIN"
+expect 400 GET "/api/v1/accounting?by=colour" "$ADMIN"
+expect 405 POST /api/v1/accounting "$ADMIN"
 expect 404 GET /api/v1/nothing "$ALICE"
 expect 405 DELETE /api/v1/jobs "$ALICE"
 expect 405 GET "/api/v1/jobs/$J1/cancel" "$ALICE"

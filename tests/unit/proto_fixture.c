@@ -119,6 +119,8 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_true(a->held_ms == b->held_ms);
     assert_str_same(a->stdout_file, b->stdout_file);
     assert_str_same(a->stderr_file, b->stderr_file);
+    assert_str_same(a->team, b->team);
+    assert_str_same(a->project, b->project);
 }
 
 static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,
@@ -210,6 +212,8 @@ static void assert_jobinfo_eq(const struct mlq_jobinfo *a, const struct mlq_jobi
     assert_int_equal(a->gpu_mem, b->gpu_mem);
     assert_strv_same(a->require, a->nrequire, b->require, b->nrequire);
     assert_int_equal(a->priority, b->priority);
+    assert_str_same(a->team, b->team);
+    assert_str_same(a->project, b->project);
 }
 
 static void assert_arrayinfo_eq(const struct mlq_arrayinfo *a, const struct mlq_arrayinfo *b)
@@ -438,6 +442,7 @@ static void assert_keys_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b
         assert_string_equal(a->u.user_add.name, b->u.user_add.name);
         assert_string_equal(a->u.user_add.key, b->u.user_add.key);
         assert_string_equal(a->u.user_add.role, b->u.user_add.role);
+        assert_string_equal(a->u.user_add.team, b->u.user_add.team);
     } else if (a->type == MLQ_MSG_USER_RM) {
         assert_string_equal(a->u.user_rm.name, b->u.user_rm.name);
         assert_string_equal(a->u.user_rm.kind, b->u.user_rm.kind);
@@ -449,6 +454,7 @@ static void assert_keys_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b
             assert_string_equal(x->role, y->role);
             assert_string_equal(x->key, y->key);
             assert_true(x->added_ms == y->added_ms);
+            assert_string_equal(x->team, y->team);
         }
     } else if (a->type == MLQ_MSG_TOKEN_CREATE) {
         assert_string_equal(a->u.token_create.name, b->u.token_create.name);
@@ -494,6 +500,47 @@ static void assert_keys_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b
         assert_int_equal(a->u.event_list.nevents, b->u.event_list.nevents);
         for (uint32_t i = 0; i < a->u.event_list.nevents; i++)
             assert_event_eq(&a->u.event_list.events[i], &b->u.event_list.events[i]);
+    }
+}
+
+static void assert_acctrow_eq(const struct mlq_acctrow *x, const struct mlq_acctrow *y)
+{
+    assert_string_equal(x->key, y->key);
+    for (int k = 0; k < MLQ_ACCT_OUTCOMES; k++)
+        assert_true(x->runs[k] == y->runs[k]);
+    assert_true(x->cpu_ms == y->cpu_ms && x->gpu_ms == y->gpu_ms);
+    assert_true(x->gpu_known_ms == y->gpu_known_ms && x->gpu_idle_ms == y->gpu_idle_ms);
+    assert_true(x->wait_ms == y->wait_ms && x->n_waits == y->n_waits);
+}
+
+static void assert_team_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
+{
+    if (a->type == MLQ_MSG_TEAM_CMD) {
+        assert_string_equal(a->u.team_cmd.op, b->u.team_cmd.op);
+        assert_string_equal(a->u.team_cmd.name, b->u.team_cmd.name);
+    } else if (a->type == MLQ_MSG_TEAM_LIST) {
+        assert_int_equal(a->u.team_list.nteams, b->u.team_list.nteams);
+        for (uint32_t i = 0; i < a->u.team_list.nteams; i++) {
+            const struct mlq_teaminfo *x = &a->u.team_list.teams[i], *y = &b->u.team_list.teams[i];
+            assert_string_equal(x->name, y->name);
+            assert_true(x->created_ms == y->created_ms);
+            assert_strv_same(x->members, x->nmembers, y->members, y->nmembers);
+            assert_true(x->running == y->running && x->pending == y->pending);
+        }
+    } else if (a->type == MLQ_MSG_USER_SET) {
+        assert_string_equal(a->u.user_set.name, b->u.user_set.name);
+        assert_string_equal(a->u.user_set.team, b->u.user_set.team);
+    } else if (a->type == MLQ_MSG_ACCT) {
+        assert_true(a->u.acct.since_ms == b->u.acct.since_ms);
+        assert_true(a->u.acct.until_ms == b->u.acct.until_ms);
+        assert_int_equal(a->u.acct.by, b->u.acct.by);
+    } else if (a->type == MLQ_MSG_ACCT_REPORT) {
+        assert_true(a->u.acct_report.since_ms == b->u.acct_report.since_ms);
+        assert_true(a->u.acct_report.until_ms == b->u.acct_report.until_ms);
+        assert_int_equal(a->u.acct_report.by, b->u.acct_report.by);
+        assert_int_equal(a->u.acct_report.nrows, b->u.acct_report.nrows);
+        for (uint32_t i = 0; i < a->u.acct_report.nrows; i++)
+            assert_acctrow_eq(&a->u.acct_report.rows[i], &b->u.acct_report.rows[i]);
     }
 }
 
@@ -645,6 +692,13 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_BACKUP:
     case MLQ_MSG_BACKUP_DONE:
         assert_keys_msgs_eq(a, b);
+        break;
+    case MLQ_MSG_TEAM_CMD:
+    case MLQ_MSG_TEAM_LIST:
+    case MLQ_MSG_USER_SET:
+    case MLQ_MSG_ACCT:
+    case MLQ_MSG_ACCT_REPORT:
+        assert_team_msgs_eq(a, b);
         break;
     case MLQ_MSG_REPORT:
     case MLQ_MSG_ASSIGN:

@@ -64,6 +64,8 @@ void fill_spec(struct mlq_jobspec *s)
     s->array = "0-999:3,1000";
     s->max_running = 25;
     s->idempotency_key = "nightly 2024-05-01 #1";
+    s->team = "ml-research";
+    s->project = "llm/pretrain-7b.v2";
     s->nodes = 0; /* arrays cannot be gangs */
     s->held_by = "alice";
     s->held_ms = 1714564800123LL;
@@ -198,6 +200,8 @@ static void fill_jobinfo(void)
     j->priority = -7;
     j->held_by = "alice";
     j->held_ms = 1714564800999LL;
+    j->team = "ml-research";
+    j->project = "churn/q3";
     /* the second one is pending: every optional string unset */
     sample_jobs[1].array_index = -1;
     strcpy(sample_jobs[1].id, ID2);
@@ -329,7 +333,8 @@ static void fill_schedules(void)
 }
 
 static struct mlq_userinfo sample_users[] = {
-    {"alice@example.org", "admin", "raj>LODIwg27-AAQ%{e]RoL0:?#QEUIHb29}&e*G", 1700000000000},
+    {"alice@example.org", "admin", "raj>LODIwg27-AAQ%{e]RoL0:?#QEUIHb29}&e*G", 1700000000000,
+     "ml-research"},
     {"w-1.gpu_a", "worker", "nB[I@b4U6Ywy63oW?1l]bQm^*uRc-2yTUV2j@my7", 0},
 };
 static struct mlq_eventinfo sample_events[] = {
@@ -349,6 +354,15 @@ static struct mlq_eventinfo sample_events[] = {
 static struct mlq_usageinfo sample_usage[] = {
     {"alice", 7200, 120000},
     {"b", 0, 0},
+};
+static char *sample_members[] = {"alice", "bob.smith"};
+static struct mlq_teaminfo sample_teams[] = {
+    {"ml-research", 1700000000000, sample_members, 2, 3, 12},
+    {"x", 0, NULL, 0, 0, 0},
+};
+static struct mlq_acctrow sample_rows[] = {
+    {"ml-research", {5, 1, 2, 3, 4}, 3600000, 7200000, 3600000, 900000, 60000, 5},
+    {"", {0, 0, 0, 0, 0}, 0, 0, 0, 0, 0, 0},
 };
 static struct mlq_tokeninfo sample_tokens[] = {
     {"ci-bot", "alice@example.org", "admin", 1700000000000, 1800000000000,
@@ -413,6 +427,30 @@ static void fill_keys_sample(struct mlq_msg *m)
         break;
     case MLQ_MSG_BACKUP:
         m->u.backup.path = "/var/backups/mlq/mlq-2026.db";
+        break;
+    case MLQ_MSG_TEAM_CMD:
+        strcpy(m->u.team_cmd.op, "rm");
+        strcpy(m->u.team_cmd.name, "ml-research");
+        break;
+    case MLQ_MSG_TEAM_LIST:
+        m->u.team_list.teams = sample_teams;
+        m->u.team_list.nteams = N(sample_teams);
+        break;
+    case MLQ_MSG_USER_SET:
+        strcpy(m->u.user_set.name, "bob.smith");
+        strcpy(m->u.user_set.team, "ml-research");
+        break;
+    case MLQ_MSG_ACCT:
+        m->u.acct.since_ms = 1700000000000;
+        m->u.acct.until_ms = 1702592000000;
+        m->u.acct.by = MLQ_ACCT_BY_GPU_TYPE;
+        break;
+    case MLQ_MSG_ACCT_REPORT:
+        m->u.acct_report.since_ms = 1700000000000;
+        m->u.acct_report.until_ms = 1702592000000;
+        m->u.acct_report.by = MLQ_ACCT_BY_TEAM;
+        m->u.acct_report.rows = sample_rows;
+        m->u.acct_report.nrows = N(sample_rows);
         break;
     case MLQ_MSG_BACKUP_DONE:
         m->u.backup_done.path = "/var/backups/mlq/mlq-2026.db";

@@ -92,14 +92,17 @@ static void test_job_json_fields(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "outcome")), "exited");
     assert_true(json_is_null(json_object_get(o, "held_by")));
     /* 23 + outcome, held_by, held_at, array_id, array_index, deps, pool,
-     * require, priority, nodes, gang, gpu_request, gpu_type, gpu_share,
-     * gpu_mem */
-    assert_int_equal(json_object_size(o), 38);
+     * require, priority, team, project, nodes, gang, gpu_request, gpu_type,
+     * gpu_share, gpu_mem */
+    assert_int_equal(json_object_size(o), 40);
     assert_string_equal(json_string_value(json_object_get(o, "gpu_request")), "2");
     assert_true(json_is_null(json_object_get(o, "gpu_share")));
     assert_true(json_is_null(json_object_get(o, "gpu_type")));
     assert_int_equal(json_array_size(json_object_get(o, "require")), 0);
     assert_int_equal(json_integer_value(json_object_get(o, "priority")), 0);
+    /* no team, no project */
+    assert_true(json_is_null(json_object_get(o, "team")));
+    assert_true(json_is_null(json_object_get(o, "project")));
     j.pool = "gpu";
     json_decref(o);
     o = mlq_jsonview_job(&j);

@@ -403,6 +403,12 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
+/* Step 15 undone: no teams, no usage_daily, no grouping columns on jobs. */
+#define UNDO_V15                                                                                   \
+    "DROP TABLE usage_daily; DROP INDEX jobs_team_live; ALTER TABLE jobs DROP COLUMN gpu_type;"    \
+    " ALTER TABLE jobs DROP COLUMN pool; ALTER TABLE jobs DROP COLUMN project;"                    \
+    " ALTER TABLE jobs DROP COLUMN team; ALTER TABLE principals DROP COLUMN team;"                 \
+    " DROP TABLE teams; PRAGMA user_version = 14;"
 /* Step 14 undone: no request hash on idempotency keys. */
 #define UNDO_V14 "ALTER TABLE idempotency DROP COLUMN request_hash; PRAGMA user_version = 13;"
 /* Step 13 undone: no run manifests. */
@@ -459,6 +465,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V15);
     exec_ok(db, UNDO_V14);
     exec_ok(db, UNDO_V13);
     exec_ok(db, UNDO_V12);

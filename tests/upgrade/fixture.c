@@ -198,7 +198,8 @@ static int add_pipeline_and_keys(struct fx *f)
     }
     if (rc == 0 && f->ver >= 5)
         rc = run(f, NULL,
-                 "INSERT INTO principals VALUES ('user', 'alice', 'user', '%s', %lld),"
+                 "INSERT INTO principals (kind, name, role, key, added_ms)"
+                 " VALUES ('user', 'alice', 'user', '%s', %lld),"
                  " ('worker', 'w-old', 'worker', '%s', %lld)",
                  KEY_ALICE, now, KEY_WOLD, now);
     if (rc == 0 && f->ver >= 8)
