@@ -266,6 +266,15 @@ static uint32_t nodes_of(const struct mlq_job *job)
     return n > 1 ? n : 1;
 }
 
+/* Some slot could ever run rj. */
+static bool rival(const struct sim *s, const struct mlq_request *rj)
+{
+    for (size_t k = 0; k < s->nslots; k++)
+        if (mlq_place_fits_ever(s->slots[k].w, rj))
+            return true;
+    return false;
+}
+
 /* Places the jobs ahead, in queue order, those that could run on the
  * slots; false when one of them cannot be placed (the walk stops there). */
 static bool place_ahead(struct sim *s)
@@ -279,8 +288,8 @@ static bool place_ahead(struct sim *s)
         s->steps++;
         struct mlq_request rj = mlq_place_request(&j->row.spec);
         uint32_t n = nodes_of(j);
-        if (n > s->nslots || count_fitting(s, &rj, 0, 1) == 0)
-            continue; /* not a rival: none of the slots could ever run it */
+        if (n > s->nslots || !rival(s, &rj))
+            continue; /* none of the slots could ever run it */
         if (!wait_fit(s, &rj, n))
             return false;
         take(s, &rj, n, j->row.spec.time_limit_ms);
