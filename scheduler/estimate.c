@@ -359,16 +359,37 @@ static void explain_stuck(const struct sim *s, struct mlq_estimate *out)
     }
 }
 
-/* The job fits right now and nothing is ahead of it: the real placement. */
-static bool fits_now(struct mlq_ctx *c, const struct mlq_request *r, uint32_t n,
-                     struct mlq_estimate *out)
+/* Where a single-node job that fits now would start although jobs are
+ * ahead of it: as the scheduler's pass backfills, anywhere when the last
+ * pass reserved nothing, else on a worker other than the reserved one, or
+ * on that one when it ends before the reserved start (backfill.h; what the
+ * pass also allows when enough is left over is not looked at here). NULL
+ * when it must wait. */
+static struct mlq_worker *backfill_now(struct mlq_ctx *c, const struct mlq_job *job,
+                                       const struct mlq_request *r)
 {
+    struct mlq_worker *best = mlq_place_best(c->workers, r, NULL);
+    if (!best || !c->resv_on)
+        return best;
+    struct mlq_worker *rw = mlq_workers_get(c->workers, c->resv_worker);
+    if (best != rw)
+        return best;
+    struct mlq_worker *other = mlq_place_best(c->workers, r, rw);
+    if (other)
+        return other;
+    return mlq_backfill_expected_end(c, job) <= c->resv_at_ms ? rw : NULL;
+}
+
+/* The job would start at the next pass: the real placement. */
+static bool fits_now(struct mlq_ctx *c, const struct mlq_job *job, const struct mlq_request *r,
+                     bool ahead, struct mlq_estimate *out)
+{
+    uint32_t n = nodes_of(job), found = 0;
     struct mlq_worker *ws[8];
-    uint32_t found = 0;
     if (n == 1) {
-        if ((ws[0] = mlq_place_best(c->workers, r, NULL)))
-            found = 1;
-    } else {
+        ws[0] = ahead ? backfill_now(c, job, r) : mlq_place_best(c->workers, r, NULL);
+        found = ws[0] != NULL;
+    } else if (!ahead) {
         for (size_t i = 0; i < mlq_workers_count(c->workers) && found < n; i++) {
             struct mlq_worker *w = mlq_workers_at(c->workers, i);
             if (mlq_place_open(w) && mlq_place_fits_now(w, r) && found < 8)
@@ -439,7 +460,7 @@ void mlq_estimate_job(struct mlq_ctx *c, const struct mlq_job *job, const struct
         return;
     }
     struct mlq_request r = mlq_place_request(&job->row.spec);
-    if (why->ahead == 0 && fits_now(c, &r, nodes_of(job), out))
+    if (fits_now(c, job, &r, why->ahead > 0, out))
         return;
     struct sim s = {.c = c, .r = &r, .cur = c->now_wall};
     if (take_slots(&s) < 0)
