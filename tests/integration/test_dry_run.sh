@@ -5,12 +5,20 @@
 # idempotency key), answers --json with its fields; `mlq why` on the same
 # job really submitted gives the same estimate; a job behind it is "not
 # before" the end of both; a request that can never fit exits 1 with the
-# reason; `mlq list` is unchanged by every dry run.
+# reason; `mlq list` is unchanged by every dry run, also one over HTTP
+# (POST /api/v1/jobs?dry_run=1).
 IT_DEADLINE=120
 . "$(dirname "$0")/lib.sh" "$@"
+command -v curl >/dev/null || fail "curl is required (deploy/install-deps.sh)"
+python3 -c 'import yaml' 2>/dev/null || fail "python3-yaml is required (deploy/install-deps.sh)"
+CHECK="python3 $MLQ_SRC_DIR/tests/integration/openapi_check.py $MLQ_SRC_DIR/docs/openapi.yaml"
 
-start_scheduler "$T/state"
+HTTP_PORT=$(free_port)
+start_scheduler "$T/state" --http "127.0.0.1:$HTTP_PORT"
+wait_until "port_open $HTTP_PORT" 10 || fail "HTTP port not open"
 start_worker w1 "$T/spool-w1" --cpus 2 --mem 1G --gpus 2
+ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create dry-tok
+TOK=$OUT
 
 now_ms() { date +%s%3N; }
 LIMIT_MS=600000 # the running job's --time-limit 10m
@@ -59,6 +67,15 @@ expect_rc 1 mlq submit --dry-run --json --require zone=mars -- true
 assert_eq false "$(json "d['fits_ever']" <<<"$OUT")" "fits_ever with a label nobody carries"
 assert_contains "$(json "d['reasons'][0]" <<<"$OUT")" "labels" "reason of a missing label"
 assert_eq null "$(json "d['estimate']['at_ms']" <<<"$OUT")" "no start time when it never fits"
+
+# Over HTTP: the same answer, 200, nothing stored.
+CODE=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOK" \
+    -H 'Content-Type: application/json' \
+    --data-binary '{"argv": ["true"], "cpus": 1, "mem": "256M", "gpus": 1, "time_limit": "5m"}' \
+    "http://127.0.0.1:$HTTP_PORT/api/v1/jobs?dry_run=1")
+assert_eq 200 "$CODE" "HTTP dry run status ($(cat "$T/resp"))"
+$CHECK "POST /api/v1/jobs 200" <"$T/resp" || fail "HTTP dry run does not match the document"
+assert_eq "$AT" "$(json "d['estimate']['at_ms']" <"$T/resp")" "HTTP dry run estimate"
 
 # Nothing was stored by any dry run.
 ok mlq list --json
