@@ -65,7 +65,7 @@ assert_contains "$OUT" "never fits" "8 GPUs on a 2-GPU cluster"
 assert_contains "$OUT" "largest: w1" "the largest worker is named"
 expect_rc 1 mlq submit --dry-run --json --require zone=mars -- true
 assert_eq false "$(json "d['fits_ever']" <<<"$OUT")" "fits_ever with a label nobody carries"
-assert_contains "$(json "d['reasons'][0]" <<<"$OUT")" "labels" "reason of a missing label"
+assert_contains "$(json "d['reasons'][0]" <<<"$OUT")" "carries label zone=mars" "reason of a missing label"
 assert_eq null "$(json "d['estimate']['at_ms']" <<<"$OUT")" "no start time when it never fits"
 
 # Over HTTP: the same answer, 200, nothing stored.

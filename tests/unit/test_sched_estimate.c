@@ -188,6 +188,8 @@ static void test_never_fits(void **state)
     assert_string_equal(m.u.why_reply.blocker, "never_fits");
     assert_string_equal(m.u.why_reply.closest_worker, "w1");
     assert_non_null(strstr(m.u.why_reply.lacks, "6 GPUs"));
+    assert_non_null(strstr(m.u.why_reply.text, "big enough for 8 GPUs"));
+    assert_non_null(strstr(m.u.why_reply.text, "the largest, w1, has 2 GPUs"));
     assert_string_equal(m.u.why_reply.est_kind, "unknown");
     mlq_proto_msg_free(&m);
 
@@ -198,6 +200,7 @@ static void test_never_fits(void **state)
     dry_run(c, spec, &m);
     assert_false(m.u.why_reply.fits_ever);
     assert_string_equal(m.u.why_reply.blocker, "labels");
+    assert_non_null(strstr(m.u.why_reply.text, "carries label zone=mars"));
     mlq_proto_msg_free(&m);
 
     spec = sched_spec("alice", 1000, 0);
