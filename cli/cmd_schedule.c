@@ -148,6 +148,10 @@ int mlq_cli_schedule_parse_add(int argc, char **argv, struct mlq_scheduleinfo *o
     struct mlq_cli_submit_extra extra = {"schedule add", add_longopts, add_opt, &ctx};
     /* argv[0] (NAME) takes the place of the program name for getopt */
     int rc = mlq_cli_submit_parse_ex(argc, argv, &extra, &s.spec, opts, err);
+    if (rc == 0 && opts->dry_run)
+        rc = mlq_err_set(err, MLQ_CLI_EUSAGE,
+                         "schedule add: --dry-run is for `mlq submit`; a schedule's runs are "
+                         "estimated with `mlq why` when they are pending");
     if (rc == 0 && !opts->help)
         rc = add_finish(&s, argv[0], err);
     if (rc < 0)

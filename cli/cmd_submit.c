@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "jsonview.h"
 #include "bounds.h"
 #include "outpath.h"
 #include "output.h"
@@ -56,6 +58,7 @@ enum {
     OPT_OUTPUT,
     OPT_HOLD,
     OPT_PROJECT,
+    OPT_DRY_RUN,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -93,6 +96,7 @@ static const struct option submit_longopts[] = {
     {"hold", no_argument, NULL, OPT_HOLD},
     {"stdout", required_argument, NULL, 'o'},
     {"stderr", required_argument, NULL, 'e'},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -157,7 +161,12 @@ static const char submit_usage[] =
     "                     as the job's user; relative to --workdir); %j job id,\n"
     "                     %a array index, %A attempt number, %% a percent sign\n"
     "  -e, --stderr FILE  the same for its stderr\n"
+    "  --dry-run          store nothing; say whether it can ever fit (and why not),\n"
+    "                     its position in the queue, where it would start now or an\n"
+    "                     estimated start; exit 0 when it can ever fit, 1 when not\n"
     "  --json             print {\"id\": ..., \"is_array\": ...} instead of the bare id\n"
+    "                     (with --dry-run: {\"fits_ever\", \"reasons\", \"position\",\n"
+    "                     \"would_start\", \"estimate\", \"quota\", ...})\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
     "  -h, --help         show this help\n";
@@ -536,6 +545,9 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case MLQ_CLI_OPT_JSON:
         opts->json = true;
         return 0;
+    case OPT_DRY_RUN:
+        opts->dry_run = true;
+        return 0;
     case MLQ_CLI_OPT_SCHEDULER:
         opts->scheduler = optarg;
         return 0;
@@ -712,6 +724,83 @@ static int print_id(const char *id, bool json, bool is_array)
     return rc;
 }
 
+/* "14:20" today, else "2026-12-08 14:20", in local time. */
+static void fmt_when(int64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000), now = time(NULL);
+    struct tm tm, today;
+    localtime_r(&t, &tm);
+    localtime_r(&now, &today);
+    bool same = tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday;
+    strftime(buf, len, same ? "%H:%M" : "%Y-%m-%d %H:%M", &tm);
+}
+
+void mlq_cli_estimate_print(FILE *f, const struct mlq_msg *reply)
+{
+    const char *kind = reply->u.why_reply.est_kind;
+    char why[MLQ_MAX_STR + 1], at[32], w[MLQ_MAX_NAME + 1], g[MLQ_MAX_STR + 1];
+    if (!kind)
+        return;
+    mlq_out_clean(reply->u.why_reply.est_why ? reply->u.why_reply.est_why : "", why, sizeof why);
+    fmt_when(reply->u.why_reply.est_at_ms, at, sizeof at);
+    if (reply->u.why_reply.start_worker) {
+        fprintf(f, "would start now on %s",
+                mlq_out_clean(reply->u.why_reply.start_worker, w, sizeof w));
+        if (reply->u.why_reply.start_gpus)
+            fprintf(f, ", GPUs %s", mlq_out_clean(reply->u.why_reply.start_gpus, g, sizeof g));
+        fputc('\n', f);
+    } else if (strcmp(kind, "latest") == 0) {
+        fprintf(f, "estimated start: at the latest %s %s\n", at, why);
+    } else if (strcmp(kind, "not_before") == 0) {
+        fprintf(f, "estimated start: not before %s (%s)\n", at, why);
+    } else {
+        fprintf(f, "estimated start: unknown: %s\n", why);
+    }
+}
+
+int mlq_cli_dry_run_print(FILE *f, const struct mlq_msg *reply)
+{
+    char text[MLQ_MAX_STR + 1], w[MLQ_MAX_NAME + 1], lacks[MLQ_MAX_STR + 1];
+    mlq_out_clean(reply->u.why_reply.text, text, sizeof text);
+    if (!reply->u.why_reply.fits_ever) {
+        fprintf(f, "never fits: %s\n", text);
+        if (reply->u.why_reply.closest_worker && reply->u.why_reply.lacks)
+            fprintf(f, "largest: %s, which lacks %s\n",
+                    mlq_out_clean(reply->u.why_reply.closest_worker, w, sizeof w),
+                    mlq_out_clean(reply->u.why_reply.lacks, lacks, sizeof lacks));
+        return ferror(f) ? MLQ_EIO : 0;
+    }
+    fprintf(f, "fits: %s\n", text);
+    fprintf(f, "position: %u (pending jobs ahead, by %s)\n", (unsigned)reply->u.why_reply.ahead,
+            MLQ_JSONVIEW_QUEUE_ORDER);
+    mlq_cli_estimate_print(f, reply);
+    return ferror(f) ? MLQ_EIO : 0;
+}
+
+/* Asks for the estimate of spec and prints it; exit 1 when it never fits. */
+static int dry_run(struct mlq_cli *cli, struct mlq_jobspec *spec, bool json)
+{
+    struct mlq_err err = {0};
+    struct mlq_msg req = {.type = MLQ_MSG_ESTIMATE}, reply;
+    req.u.submit.spec = *spec;
+    int rc = mlq_cli_request(cli, &req, MLQ_MSG_WHY_REPLY, &reply, &err);
+    mlq_proto_jobspec_free(spec);
+    if (rc < 0)
+        return mlq_out_fail(rc, &err);
+    if (json) {
+        json_t *doc = mlq_jsonview_dry_run(&reply);
+        rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
+        json_decref(doc);
+    } else {
+        rc = mlq_cli_dry_run_print(stdout, &reply);
+    }
+    bool fits = reply.u.why_reply.fits_ever;
+    mlq_proto_msg_free(&reply);
+    if (rc < 0)
+        return mlq_out_fail(rc, NULL);
+    return fits ? MLQ_EXIT_OK : MLQ_EXIT_FAILED;
+}
+
 int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv)
 {
     struct mlq_err err = {0};
@@ -733,6 +822,8 @@ int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv)
         cli->scheduler_opt = opts.scheduler;
     if (opts.timeout_ms > 0)
         cli->timeout_ms = opts.timeout_ms;
+    if (opts.dry_run)
+        return dry_run(cli, &spec, opts.json);
     struct mlq_msg req = {.type = MLQ_MSG_SUBMIT}, reply;
     req.u.submit.spec = spec;
     bool is_array = spec.array != NULL;

@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "client.h"
 #include "err.h"
@@ -14,6 +15,7 @@ struct mlq_cli_submit_opts {
     bool help;             /* --help: nothing else was parsed */
     const char *scheduler; /* --scheduler, or NULL; points into argv */
     int timeout_ms;        /* --timeout, or 0 */
+    bool dry_run;          /* --dry-run: estimate, store nothing */
 };
 
 /* Parses argv (argv[0] is "submit") into spec and opts without touching the
@@ -44,7 +46,13 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
                             struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
                             struct mlq_err *err);
 
-/* Runs `mlq submit`; returns the exit code. */
+/* Prints a dry run's answer (an estimate's why_reply) for people. */
+int mlq_cli_dry_run_print(FILE *f, const struct mlq_msg *reply);
+/* Prints the start estimate lines of a why_reply (also `mlq why`). */
+void mlq_cli_estimate_print(FILE *f, const struct mlq_msg *reply);
+
+/* Runs `mlq submit`; returns the exit code. With --dry-run: 0 when the job
+ * could ever run, 1 when it never could. */
 int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv);
 
 /* `mlq update`: the MLQ_CHANGE_* bit of a long option name ("priority",

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "jobref.h"
+#include "cmd_submit.h"
 #include "output.h"
 
 static const char why_usage[] =
@@ -14,9 +15,11 @@ static const char why_usage[] =
     "(priority, a reservation, pool, labels, GPU type, resources, drained or no\n"
     "workers...), the worker that comes closest to taking it and what that worker\n"
     "lacks, and how many ready jobs go first. For a job that is not pending it\n"
-    "says which state it is in.\n"
+    "says which state it is in. A pending job also gets an estimated start, as\n"
+    "`mlq submit --dry-run` gives (see the user guide, \"When will my job start?\").\n"
     "  --json            {\"job_id\", \"state\", \"blocker\", \"text\", \"closest_worker\",\n"
-    "                    \"lacks\", \"ahead\"}\n"
+    "                    \"lacks\", \"ahead\", \"fits_ever\", \"would_start\": {\"worker\",\n"
+    "                    \"gpus\"}, \"estimate\": {\"at_ms\", \"kind\", \"why\"}}\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n";
 
@@ -77,6 +80,7 @@ int mlq_cli_why_print(FILE *f, const struct mlq_msg *reply)
     if (reply->u.why_reply.state == MLQ_JOB_PENDING)
         fprintf(f, "ahead: %u job%s\n", (unsigned)reply->u.why_reply.ahead,
                 reply->u.why_reply.ahead == 1 ? "" : "s");
+    mlq_cli_estimate_print(f, reply);
     return ferror(f) ? MLQ_EIO : 0;
 }
 

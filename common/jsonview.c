@@ -521,14 +521,64 @@ json_t *mlq_jsonview_events(const struct mlq_eventinfo *e, uint32_t n)
     LIST_DOC("events", e, n, event_json);
 }
 
+static json_t *would_start_json(const struct mlq_msg *r)
+{
+    if (!r->u.why_reply.start_worker)
+        return json_null();
+    return json_pack("{s:o, s:o}", "worker", safe_string(r->u.why_reply.start_worker), "gpus",
+                     str_or_null(r->u.why_reply.start_gpus));
+}
+
+static json_t *estimate_json(const struct mlq_msg *r)
+{
+    if (!r->u.why_reply.est_kind)
+        return json_null();
+    return json_pack(
+        "{s:o, s:o, s:o}", "at_ms",
+        r->u.why_reply.est_at_ms > 0 ? json_integer(r->u.why_reply.est_at_ms) : json_null(), "kind",
+        safe_string(r->u.why_reply.est_kind), "why", str_or_null(r->u.why_reply.est_why));
+}
+
 json_t *mlq_jsonview_why(const struct mlq_msg *reply)
 {
     return json_pack(
-        "{s:s, s:s, s:o, s:o, s:o, s:o, s:I}", "job_id", reply->u.why_reply.job_id, "state",
-        mlq_job_state_name(reply->u.why_reply.state), "blocker",
+        "{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o}", "job_id", reply->u.why_reply.job_id,
+        "state", mlq_job_state_name(reply->u.why_reply.state), "blocker",
         str_or_null(reply->u.why_reply.blocker), "text", str_or_null(reply->u.why_reply.text),
         "closest_worker", str_or_null(reply->u.why_reply.closest_worker), "lacks",
-        str_or_null(reply->u.why_reply.lacks), "ahead", (json_int_t)reply->u.why_reply.ahead);
+        str_or_null(reply->u.why_reply.lacks), "ahead", (json_int_t)reply->u.why_reply.ahead,
+        "fits_ever", (int)reply->u.why_reply.fits_ever, "would_start", would_start_json(reply),
+        "estimate", estimate_json(reply));
+}
+
+/* Why it can never fit: the blocker's text, and what the closest worker
+ * lacks. Empty when it can. */
+static json_t *reasons_json(const struct mlq_msg *r)
+{
+    json_t *a = json_array();
+    if (!a || r->u.why_reply.fits_ever)
+        return a;
+    if (r->u.why_reply.text)
+        json_array_append_new(a, safe_string(r->u.why_reply.text));
+    if (r->u.why_reply.closest_worker && r->u.why_reply.lacks) {
+        char line[MLQ_MAX_NAME + MLQ_MAX_STR + 64];
+        snprintf(line, sizeof line, "largest: %s, which lacks %s", r->u.why_reply.closest_worker,
+                 r->u.why_reply.lacks);
+        json_array_append_new(a, safe_string(line));
+    }
+    return a;
+}
+
+json_t *mlq_jsonview_dry_run(const struct mlq_msg *reply)
+{
+    return json_pack(
+        "{s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:n}", "fits_ever",
+        (int)reply->u.why_reply.fits_ever, "reasons", reasons_json(reply), "text",
+        str_or_null(reply->u.why_reply.text), "blocker", str_or_null(reply->u.why_reply.blocker),
+        "closest_worker", str_or_null(reply->u.why_reply.closest_worker), "lacks",
+        str_or_null(reply->u.why_reply.lacks), "position", (json_int_t)reply->u.why_reply.ahead,
+        "order", MLQ_JSONVIEW_QUEUE_ORDER, "would_start", would_start_json(reply), "estimate",
+        estimate_json(reply), "quota");
 }
 
 /* ---- usage reports ---------------------------------------------------------- */

@@ -80,12 +80,23 @@ json_t *mlq_jsonview_schedules(const struct mlq_scheduleinfo *s, uint32_t n);
 /* An event: seq, time, kind, job_id, attempt_id, worker, actor, from, to,
  * detail. {"events": [...]} for a list. */
 json_t *mlq_jsonview_events(const struct mlq_eventinfo *e, uint32_t n);
-/* `why`: job_id, state, blocker, text, closest_worker, lacks, ahead. */
+/* `why`: job_id, state, blocker, text, closest_worker, lacks, ahead, and
+ * the start estimate: fits_ever, would_start {worker, gpus} (null unless
+ * it would start now), estimate {at_ms, kind, why} (null when none). */
 json_t *mlq_jsonview_why(const struct mlq_msg *why_reply);
 /* An `acct_report` as `mlq usage --json` and GET /api/v1/accounting print
  * it: {since, until, by, groups: [{name, cpu_hours, gpu_hours, succeeded,
  * failed, timed_out, cancelled, lost, mean_wait_s, gpu_idle_share}]}, null
  * for what is not known. */
 json_t *mlq_jsonview_acct_report(const struct mlq_msg *acct_report);
+
+/* What the queue order is based on, for people. */
+#define MLQ_JSONVIEW_QUEUE_ORDER                                                                   \
+    "effective priority (priority plus time waited, less the owner's fair-share use), then "       \
+    "submit time"
+/* `submit --dry-run`: fits_ever, reasons[] (why it can never fit; empty
+ * when it can), text, blocker, closest_worker, lacks, position, order,
+ * would_start, estimate as for `why`, and quota (null: no quotas). */
+json_t *mlq_jsonview_dry_run(const struct mlq_msg *why_reply);
 
 #endif

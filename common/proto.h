@@ -77,6 +77,8 @@ enum mlq_msg_type {
     MLQ_MSG_USER_SET,    /* "user_set"    name, team|nil; reply user_list */
     MLQ_MSG_ACCT,        /* "acct"        since_ms, until_ms, by; reply acct_report */
     MLQ_MSG_ACCT_REPORT, /* "acct_report" since_ms, until_ms, by, rows[] */
+    MLQ_MSG_ESTIMATE,    /* "estimate"    spec (in u.submit); reply why_reply. A dry
+                            run of a submit: nothing is stored */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -865,6 +867,13 @@ struct mlq_msg {
             char *closest_worker; /* may be NULL */
             char *lacks;          /* what the closest worker lacks; may be NULL */
             uint32_t ahead;       /* ready jobs that go first */
+            /* The start estimate (optional keys; estimate.h). */
+            bool fits_ever;     /* some worker could ever run it */
+            char *start_worker; /* would start now there; NULL otherwise */
+            char *start_gpus;   /* its GPUs there ("0,1"); NULL when none */
+            char *est_kind;     /* "latest", "not_before", "unknown"; NULL: none */
+            int64_t est_at_ms;  /* wall clock; 0 with "unknown" */
+            char *est_why;      /* one line for humans; NULL with est_kind */
         } why_reply;
     } u;
 };

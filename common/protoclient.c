@@ -390,6 +390,29 @@ void mlq_protoclient_enc_why_reply(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_str(pk, "closest_worker", m->u.why_reply.closest_worker);
     mlq_mpk_kv_str(pk, "lacks", m->u.why_reply.lacks);
     mlq_mpk_kv_uint(pk, "ahead", m->u.why_reply.ahead);
+    mlq_mpk_kv_bool(pk, "fits_ever", m->u.why_reply.fits_ever);
+    mlq_mpk_kv_str(pk, "start_worker", m->u.why_reply.start_worker);
+    mlq_mpk_kv_str(pk, "start_gpus", m->u.why_reply.start_gpus);
+    mlq_mpk_kv_str(pk, "est_kind", m->u.why_reply.est_kind);
+    mlq_mpk_kv_int(pk, "est_at_ms", m->u.why_reply.est_at_ms);
+    mlq_mpk_kv_str(pk, "est_why", m->u.why_reply.est_why);
+}
+
+/* The start estimate: optional keys, absent from older schedulers. */
+static int dec_why_estimate(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_opt_bool(mp, "fits_ever", &m->u.why_reply.fits_ever);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "start_worker", MLQ_MAX_NAME, true, &m->u.why_reply.start_worker);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "start_gpus", MLQ_MAX_STR, true, &m->u.why_reply.start_gpus);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "est_kind", MLQ_MAX_NAME, true, &m->u.why_reply.est_kind);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(mp, "est_at_ms", 0, INT64_MAX, &m->u.why_reply.est_at_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "est_why", MLQ_MAX_STR, true, &m->u.why_reply.est_why);
+    return rc;
 }
 
 /* blocker is a string, not an enum, so that a newer scheduler may name a
@@ -415,6 +438,8 @@ int mlq_protoclient_dec_why_reply(const struct mlq_mpk_map *mp, struct mlq_msg *
     if (rc == 0)
         rc = mlq_mpk_read_uint(mp, "ahead", UINT32_MAX, &ahead);
     m->u.why_reply.ahead = (uint32_t)ahead;
+    if (rc == 0)
+        rc = dec_why_estimate(mp, m);
     return rc;
 }
 
@@ -424,4 +449,8 @@ void mlq_protoclient_free_why_reply(struct mlq_msg *m)
     free(m->u.why_reply.text);
     free(m->u.why_reply.closest_worker);
     free(m->u.why_reply.lacks);
+    free(m->u.why_reply.start_worker);
+    free(m->u.why_reply.start_gpus);
+    free(m->u.why_reply.est_kind);
+    free(m->u.why_reply.est_why);
 }

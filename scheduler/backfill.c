@@ -52,6 +52,18 @@ static uint64_t freed_mask(const struct mlq_worker *w, const struct mlq_job *job
     return m;
 }
 
+int32_t mlq_backfill_gpus_freed(const struct mlq_worker *w, const struct mlq_job *job,
+                                uint64_t mask, const char *type)
+{
+    const struct mlq_jobspec *sp = &job->row.spec;
+    uint64_t m = mask;
+    if (sp->gpu_frac > 0 || sp->gpu_mem > 0)
+        for (int i = 0; i < MLQ_MAX_GPUS; i++)
+            if (((mask >> i) & 1) && w->gshare.n[i] != 1)
+                m &= ~(1ULL << i);
+    return gpus_of_type(w, m, type);
+}
+
 /* GPUs a job takes from a reservation: a share may take a whole free GPU. */
 static int32_t gpus_taken(const struct mlq_job *k)
 {

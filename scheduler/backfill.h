@@ -31,6 +31,11 @@ struct mlq_resv {
 
 /* Expected end of job's live attempt, or of job when it would start now. */
 int64_t mlq_backfill_expected_end(const struct mlq_ctx *c, const struct mlq_job *job);
+/* GPUs of type (any when NULL) that mask, a running job's GPUs on w, frees
+ * for whole-GPU use when the job ends (for a share: only a GPU where it is
+ * the last share; a GPU an admin withheld never). */
+int32_t mlq_backfill_gpus_freed(const struct mlq_worker *w, const struct mlq_job *job,
+                                uint64_t mask, const char *type);
 /* When (wall ms) r fits on w, by the expected ends of what runs there; -1
  * when it never does (or out of memory). */
 int64_t mlq_backfill_soonest(const struct mlq_ctx *c, struct mlq_worker *w,

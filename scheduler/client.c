@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrayspec.h"
 #include "envname.h"
+#include "estimate.h"
 #include "fairshare.h"
 #include "idemhash.h"
 #include "jobedit.h"
@@ -677,6 +679,23 @@ int mlq_client_on_manifest(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     return rc;
 }
 
+/* The why answer and the start estimate into a why_reply (pointing into
+ * why and e). */
+static void put_why(struct mlq_msg *m, const struct mlq_why *why, const struct mlq_estimate *e)
+{
+    m->u.why_reply.blocker = (char *)why->blocker;
+    m->u.why_reply.text = (char *)why->text;
+    m->u.why_reply.closest_worker = why->closest[0] ? (char *)why->closest : NULL;
+    m->u.why_reply.lacks = why->lacks[0] ? (char *)why->lacks : NULL;
+    m->u.why_reply.ahead = (uint32_t)why->ahead;
+    m->u.why_reply.fits_ever = e->fits_ever;
+    m->u.why_reply.start_worker = e->worker[0] ? (char *)e->worker : NULL;
+    m->u.why_reply.start_gpus = e->gpus[0] ? (char *)e->gpus : NULL;
+    m->u.why_reply.est_kind = (char *)e->kind;
+    m->u.why_reply.est_at_ms = e->at_ms;
+    m->u.why_reply.est_why = e->kind ? (char *)e->why : NULL;
+}
+
 int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                       struct mlq_err *err)
 {
@@ -687,9 +706,11 @@ int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
     struct mlq_msg m = {.type = MLQ_MSG_WHY_REPLY, .rid = msg->rid};
     memcpy(m.u.why_reply.job_id, id, sizeof m.u.why_reply.job_id);
     struct mlq_why why;
+    struct mlq_estimate est = {0};
     const struct mlq_job *job = mlq_jobtab_get(c->jobs, id);
     if (job) {
         mlq_why_explain(c, job, true, &why);
+        mlq_estimate_job(c, job, &why, &est);
         m.u.why_reply.state = job->row.state;
     } else { /* not in memory: terminal */
         struct mlq_store_job row;
@@ -705,11 +726,50 @@ int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
             snprintf(why.text, sizeof why.text, "%s, not pending", mlq_job_state_name(row.state));
         mlq_store_job_free(&row);
     }
-    m.u.why_reply.blocker = (char *)why.blocker;
-    m.u.why_reply.text = why.text;
-    m.u.why_reply.closest_worker = why.closest[0] ? why.closest : NULL;
-    m.u.why_reply.lacks = why.lacks[0] ? why.lacks : NULL;
-    m.u.why_reply.ahead = (uint32_t)why.ahead;
+    put_why(&m, &why, &est);
+    return mlq_outbox_reply(c->out, peer, &m, err);
+}
+
+/* A dry run's spec gets every check a submit makes, short of storing. */
+static int check_dry_run(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    int rc = mlq_client_set_owner(c, spec, err);
+    if (rc == 0)
+        rc = mlq_proto_jobspec_check(spec, err);
+    if (rc == 0 && spec->array) {
+        uint32_t *idx = NULL, n = 0;
+        rc = mlq_arrayspec_parse(spec->array, &idx, &n, err);
+        free(idx);
+    }
+    if (rc == 0)
+        rc = resolve_deps(c, spec, err);
+    return rc;
+}
+
+int mlq_client_on_estimate(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                           struct mlq_err *err)
+{
+    struct mlq_jobspec *spec = &msg->u.submit.spec;
+    int rc = check_dry_run(c, spec, err);
+    if (rc < 0)
+        return rc;
+    /* The job as a submit would make it (an array's tasks are alike: its
+     * first), queued nowhere, after every job of its key (seq). */
+    struct mlq_job job = {.row = {.spec = *spec, .state = MLQ_JOB_PENDING}};
+    job.row.submit_ms = c->now_wall;
+    job.row.seq = INT64_MAX;
+    job.qkey = c->now_wall - (int64_t)spec->priority * c->age_step_ms;
+    struct mlq_why why;
+    struct mlq_estimate est;
+    mlq_why_explain(c, &job, true, &why);
+    job.held = spec->ndeps > 0;
+    mlq_estimate_job(c, &job, &why, &est);
+    struct mlq_msg m = {.type = MLQ_MSG_WHY_REPLY, .rid = msg->rid};
+    memset(m.u.why_reply.job_id, '0', MLQ_ID_LEN); /* no job: the nil id */
+    m.u.why_reply.job_id[8] = m.u.why_reply.job_id[13] = m.u.why_reply.job_id[18] =
+        m.u.why_reply.job_id[23] = '-';
+    m.u.why_reply.state = MLQ_JOB_PENDING;
+    put_why(&m, &why, &est);
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
 

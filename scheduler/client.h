@@ -41,6 +41,10 @@ int mlq_client_on_manifest(struct mlq_ctx *c, const struct mlq_peer *peer, struc
                            struct mlq_err *err);
 int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                       struct mlq_err *err);
+/* `estimate` (`mlq submit --dry-run`): the why answer and start estimate
+ * of a submit's spec, storing nothing (estimate.h). */
+int mlq_client_on_estimate(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                           struct mlq_err *err);
 int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                        struct mlq_err *err);
 /* A worker's log_chunk: answers the client request it belongs to. */

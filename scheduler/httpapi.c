@@ -393,6 +393,28 @@ static json_t *submit_one(struct mlq_http_req *r, const json_t *o, int *rc, stru
     return doc;
 }
 
+/* ?dry_run=1: the estimate of one job object, nothing stored (200). */
+static enum MHD_Result dry_run(struct mlq_http_req *r, const json_t *in)
+{
+    struct mlq_err e = {0};
+    struct mlq_msg req = {.type = MLQ_MSG_ESTIMATE}, rep;
+    int rc = json_is_object(in) ? mlq_httpsubmit_spec(in, &req.u.submit.spec, &e)
+                                : mlq_err_set(&e, MLQ_EINVAL, "a dry run takes one job object");
+    if (rc == 0)
+        rc = mlq_http_call(r, &req, &rep, MLQ_HTTP_CALL_MS, &e);
+    mlq_proto_jobspec_free(&req.u.submit.spec);
+    if (rc == 0 && rep.type != MLQ_MSG_WHY_REPLY) {
+        mlq_proto_msg_free(&rep);
+        rc = mlq_err_set(&e, MLQ_EPROTO, "unexpected answer to a dry run");
+    }
+    if (rc < 0)
+        return fail(r, rc, &e);
+    json_t *doc = mlq_jsonview_dry_run(&rep);
+    mlq_proto_msg_free(&rep);
+    return doc ? mlq_http_json(r->conn, MHD_HTTP_OK, doc)
+               : mlq_http_error(r->conn, MLQ_ENOMEM, "out of memory");
+}
+
 static enum MHD_Result submit(struct mlq_http_req *r)
 {
     json_error_t je;
@@ -403,6 +425,13 @@ static enum MHD_Result submit(struct mlq_http_req *r)
         char msg[MLQ_ERR_MSG_MAX];
         snprintf(msg, sizeof msg, "body is not valid JSON: %.100s (line %d)", je.text, je.line);
         return bad(r, msg);
+    }
+    const char *dry = arg(r, "dry_run");
+    if (dry && strcmp(dry, "0") != 0) {
+        enum MHD_Result res =
+            strcmp(dry, "1") == 0 ? dry_run(r, in) : bad(r, "dry_run must be 0 or 1");
+        json_decref(in);
+        return res;
     }
     struct mlq_err e = {0};
     int rc = 0;

@@ -363,16 +363,27 @@ struct mlq_job *mlq_queue_first(const struct mlq_queue *q, mlq_queue_bias_fn bia
     return best;
 }
 
-size_t mlq_queue_count_ahead(const struct mlq_queue *q, const struct mlq_job *job,
-                             mlq_queue_bias_fn bias, void *ctx)
+size_t mlq_queue_each_ahead(const struct mlq_queue *q, const struct mlq_job *job,
+                            mlq_queue_bias_fn bias, void *ctx, mlq_queue_ahead_fn fn, void *arg)
 {
     int64_t kj = job->qkey + (bias ? bias(job, ctx) : 0);
     size_t n = 0;
     for (size_t i = 0; i < q->nactive; i++) {
         const struct heap *h = &q->active[i]->jobs;
         int64_t b = h->n && bias ? bias(h->v[0], ctx) : 0; /* same owner in a shape */
-        for (size_t k = 0; k < h->n; k++)
-            n += h->v[k] != job && key_before(h->v[k], h->v[k]->qkey + b, job, kj);
+        for (size_t k = 0; k < h->n; k++) {
+            if (h->v[k] == job || !key_before(h->v[k], h->v[k]->qkey + b, job, kj))
+                continue;
+            n++;
+            if (fn)
+                fn(h->v[k], h->v[k]->qkey + b, arg);
+        }
     }
     return n;
+}
+
+size_t mlq_queue_count_ahead(const struct mlq_queue *q, const struct mlq_job *job,
+                             mlq_queue_bias_fn bias, void *ctx)
+{
+    return mlq_queue_each_ahead(q, job, bias, ctx, NULL, NULL);
 }

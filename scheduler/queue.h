@@ -60,5 +60,11 @@ struct mlq_job *mlq_queue_first(const struct mlq_queue *q, mlq_queue_bias_fn bia
 /* How many ready jobs go before job (for `mlq why`; walks the whole queue). */
 size_t mlq_queue_count_ahead(const struct mlq_queue *q, const struct mlq_job *job,
                              mlq_queue_bias_fn bias, void *ctx);
+/* The same walk, calling fn for each job that goes before job with its key
+ * (qkey plus bias; ties go by seq), in no particular order. job need not be
+ * queued (a dry run's job is not). Returns how many. */
+typedef void (*mlq_queue_ahead_fn)(struct mlq_job *ahead, int64_t key, void *arg);
+size_t mlq_queue_each_ahead(const struct mlq_queue *q, const struct mlq_job *job,
+                            mlq_queue_bias_fn bias, void *ctx, mlq_queue_ahead_fn fn, void *arg);
 
 #endif

@@ -27,6 +27,7 @@ struct census {
      * and whether one holds the memory asked. */
     int64_t gpu_mem_max;
     bool mem_ok;
+    const char *nolabel; /* a required label no UP worker of the pool carries */
 };
 
 /* GPU memory of w's offered GPUs of r's type, against r's gpu_mem. */
@@ -51,6 +52,37 @@ static bool fits_as_reported(const struct mlq_worker *w, const struct mlq_reques
         gpus += mlq_proto_gpu_type_matches(r->gpu_type, mlq_worker_gpu_type(w, i));
     int32_t need = mlq_place_is_share(r) ? 1 : r->gpus;
     return w->rep_cpus_m >= r->cpus_m && w->rep_mem >= r->mem && gpus >= need;
+}
+
+/* The first label r requires that no UP worker of its pool carries; NULL
+ * when each is carried by some (only their combination is missing). */
+static const char *label_nobody_has(struct mlq_ctx *c, const struct mlq_request *r)
+{
+    for (uint32_t l = 0; l < r->nrequire; l++) {
+        struct mlq_request one = {.pool = r->pool, .require = &r->require[l], .nrequire = 1};
+        bool carried = false;
+        for (size_t i = 0; i < mlq_workers_count(c->workers) && !carried; i++) {
+            const struct mlq_worker *w = mlq_workers_at(c->workers, i);
+            carried = w->state == MLQ_WORKER_UP && mlq_place_eligible(w, &one);
+        }
+        if (!carried)
+            return r->require[l];
+    }
+    return NULL;
+}
+
+/* "8 GPUs of type h100, 2 CPUs, 4G memory": a size, for people. */
+static void describe_size(int32_t gpus, const char *type, int64_t cpus_m, int64_t mem, char *buf,
+                          size_t len)
+{
+    char c[32], m[32];
+    int n = 0;
+    if (gpus > 0)
+        n = snprintf(buf, len, "%d GPU%s%s%.40s, ", gpus, gpus == 1 ? "" : "s",
+                     type ? " of type " : "", type ? type : "");
+    if (n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, "%s CPUs, %s memory",
+                 mlq_res_fmt_cpus(cpus_m, c, sizeof c), mlq_res_fmt_mem(mem, m, sizeof m));
 }
 
 static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct census *k)
@@ -92,6 +124,8 @@ static void take_census(struct mlq_ctx *c, const struct mlq_request *r, struct c
         k->ever_open++;
         k->now += mlq_place_fits_now(w, r);
     }
+    if (k->in_pool > 0 && k->labeled == 0)
+        k->nolabel = label_nobody_has(c, r);
 }
 
 /* What w lacks right now (or in total) to run r, as "2 GPUs, 1.5 CPUs". */
@@ -208,6 +242,8 @@ static bool hard_constraint(const struct mlq_request *r, const struct census *k,
         set(out, "no_workers", "no worker is connected");
     } else if (k->in_pool == 0) {
         set(out, "pool", "no connected worker is in pool %s", pool);
+    } else if (k->labeled == 0 && k->nolabel) {
+        set(out, "labels", "no worker in pool %s carries label %.128s", pool, k->nolabel);
     } else if (k->labeled == 0) {
         set(out, "labels", "no worker in pool %s carries all the required labels", pool);
     } else if ((r->gpus || mlq_place_is_share(r)) && r->gpu_type && k->typed == 0) {
@@ -233,12 +269,20 @@ static bool hard_constraint(const struct mlq_request *r, const struct census *k,
             set(out, "never_fits",
                 "can never fit: no GPU%s in pool %s has a known memory size to hold %s",
                 r->gpu_type ? " of its type" : "", pool, mem);
+    } else if (k->ever == 0 && k->largest) {
+        char want[128], has[128];
+        const struct mlq_worker *w = k->largest;
+        describe_size(mlq_place_is_share(r) ? 1 : r->gpus, r->gpu_type, r->cpus_m, r->mem, want,
+                      sizeof want);
+        describe_size(mlq_place_gpus_total(w, r->gpu_type), r->gpu_type, w->cpus_m, w->mem, has,
+                      sizeof has);
+        set(out, "never_fits",
+            "can never fit: no worker in pool %s is big enough for %s; the largest, %s, has %s",
+            pool, want, w->name, has);
+        snprintf(out->closest, sizeof out->closest, "%s", w->name);
+        describe_lack(w, r, true, out->lacks, sizeof out->lacks);
     } else if (k->ever == 0) {
         set(out, "never_fits", "can never fit: no worker in pool %s is big enough", pool);
-        if (k->largest) {
-            snprintf(out->closest, sizeof out->closest, "%s", k->largest->name);
-            describe_lack(k->largest, r, true, out->lacks, sizeof out->lacks);
-        }
     } else if (k->ever_open == 0 && k->unhealthy) {
         snprintf(out->closest, sizeof out->closest, "%s", k->unhealthy->name);
         set(out, "unhealthy", "%s: %s is unhealthy (%.160s)",

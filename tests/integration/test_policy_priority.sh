@@ -60,7 +60,9 @@ assert_contains "$OUT" "ahead: 2 jobs" "human why counts the jobs ahead"
 ok mlq why "$B"
 assert_contains "$OUT" "${B:0:8} RUNNING: " "why of a running job"
 expect_rc 4 mlq why ffffffff
-expect_rc 6 mlq why 'not-an-id!'
+# not an id, so the name of an active job of the caller's: none is
+expect_rc 4 mlq why 'not-an-id!'
+expect_rc 6 mlq why "$(printf 'a\033b')"
 
 touch "$T/release"
 expect_rc 0 mlq wait "$B" "$MID" "$LOW" "$HIGH" --timeout 60s

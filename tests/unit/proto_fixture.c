@@ -419,6 +419,12 @@ static void assert_placement_msgs_eq(const struct mlq_msg *a, const struct mlq_m
         assert_str_same(a->u.why_reply.closest_worker, b->u.why_reply.closest_worker);
         assert_str_same(a->u.why_reply.lacks, b->u.why_reply.lacks);
         assert_int_equal(a->u.why_reply.ahead, b->u.why_reply.ahead);
+        assert_int_equal(a->u.why_reply.fits_ever, b->u.why_reply.fits_ever);
+        assert_str_same(a->u.why_reply.start_worker, b->u.why_reply.start_worker);
+        assert_str_same(a->u.why_reply.start_gpus, b->u.why_reply.start_gpus);
+        assert_str_same(a->u.why_reply.est_kind, b->u.why_reply.est_kind);
+        assert_int_equal(a->u.why_reply.est_at_ms, b->u.why_reply.est_at_ms);
+        assert_str_same(a->u.why_reply.est_why, b->u.why_reply.est_why);
     }
 }
 
@@ -562,6 +568,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_TYPE_COUNT:
         break;
     case MLQ_MSG_SUBMIT:
+    case MLQ_MSG_ESTIMATE:
         assert_spec_eq(&a->u.submit.spec, &b->u.submit.spec);
         break;
     case MLQ_MSG_SUBMITTED:

@@ -524,6 +524,12 @@ static void fill_placement_sample(struct mlq_msg *m)
         m->u.why_reply.closest_worker = "node-a";
         m->u.why_reply.lacks = "GPU type h100 (has a100)";
         m->u.why_reply.ahead = UINT32_MAX;
+        m->u.why_reply.fits_ever = true;
+        m->u.why_reply.start_worker = "node-b";
+        m->u.why_reply.start_gpus = "0,1";
+        m->u.why_reply.est_kind = "latest";
+        m->u.why_reply.est_at_ms = 1767225600000;
+        m->u.why_reply.est_why = "if running jobs use their full time limits";
         break;
     case MLQ_MSG_WORKER_SET:
     case MLQ_MSG_WORKER_SUMMARY:
@@ -548,6 +554,7 @@ static void fill_client_sample(struct mlq_msg *m)
         m->u.workers.cursor = "17";
         break;
     case MLQ_MSG_SUBMIT:
+    case MLQ_MSG_ESTIMATE:
         fill_spec(&m->u.submit.spec);
         break;
     case MLQ_MSG_SUBMITTED:

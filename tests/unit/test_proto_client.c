@@ -67,6 +67,38 @@ static void test_reject_why(void **state)
     mlq_mpk_kv_str(&o.pk, "lacks", NULL);
     mlq_mpk_kv_uint(&o.pk, "ahead", (uint64_t)UINT32_MAX + 1);
     raw_reject(&o, "'ahead' is above 4294967295");
+
+    char long_kind[MLQ_MAX_NAME + 2];
+    memset(long_kind, 'k', sizeof long_kind - 1);
+    long_kind[sizeof long_kind - 1] = '\0';
+    fill_sample(MLQ_MSG_WHY_REPLY, &m);
+    m.u.why_reply.est_kind = long_kind; /* no scheduler sends one: refused whole */
+    expect_msg_reject(&m, "'est_kind' is longer");
+}
+
+/* A why_reply from a scheduler that predates start estimates (no estimate
+ * keys) reads as no estimate. */
+static void test_why_reply_without_estimate(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    raw_begin(&o, 10, "why_reply");
+    mlq_mpk_kv_str(&o.pk, "job_id", ID1);
+    mlq_mpk_kv_str(&o.pk, "state", "PENDING");
+    mlq_mpk_kv_str(&o.pk, "blocker", "priority");
+    mlq_mpk_kv_str(&o.pk, "text", "t");
+    mlq_mpk_kv_str(&o.pk, "closest_worker", NULL);
+    mlq_mpk_kv_str(&o.pk, "lacks", NULL);
+    mlq_mpk_kv_uint(&o.pk, "ahead", 3);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.u.why_reply.ahead, 3);
+    assert_false(m.u.why_reply.fits_ever);
+    assert_null(m.u.why_reply.start_worker);
+    assert_null(m.u.why_reply.est_kind);
+    assert_int_equal(m.u.why_reply.est_at_ms, 0);
+    mlq_proto_msg_free(&m);
 }
 
 /* worker_set and worker_summary_list: values out of range are refused
@@ -118,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_worker_admin_rejects),
         cmocka_unit_test(test_reject_backup_path),
         cmocka_unit_test(test_reject_why),
+        cmocka_unit_test(test_why_reply_without_estimate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
