@@ -293,6 +293,18 @@ static void step_for(struct fx *f, int ms)
         mlq_agent_step(f->agent, 10, &e);
 }
 
+/* Steps the agent until the shim of att has written its pid file (10 s at
+ * most): on a loaded machine a shim may take longer than a step to start. */
+static void shim_pid_written(struct fx *f, const char *att)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/attempts/%s/shim.pid", f->root, att);
+    int64_t end = mlq_clock_mono_ms() + 10000;
+    while (access(path, F_OK) != 0 && mlq_clock_mono_ms() < end)
+        step_for(f, 10);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
 static bool marker(struct fx *f, const char *att, enum mlq_report_phase phase)
 {
     char dir[4096];
@@ -490,7 +502,8 @@ static void test_gpu_overlap_refused(void **state)
     expect_report(f, ATT_3, MLQ_PHASE_STARTED, &m);
     mlq_proto_msg_free(&m);
     ack(f, ATT_3, MLQ_PHASE_STARTED, true);
-    step_for(f, 50); /* the acks are marked before the restart */
+    step_for(f, 50);            /* the acks are marked before the restart */
+    shim_pid_written(f, ATT_3); /* else the next agent finds it lost */
 
     mlq_agent_destroy(&f->agent);
     start_agent(f, 2);
