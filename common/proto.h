@@ -68,6 +68,8 @@ enum mlq_msg_type {
                                cpus_m, mem, gpus, gpu_type; reply worker_list */
     MLQ_MSG_WORKER_SUMMARY, /* "worker_summary"      (no fields); reply worker_summary_list */
     MLQ_MSG_WORKER_SUMMARY_LIST, /* "worker_summary_list" pools[] */
+    MLQ_MSG_SUBMIT_MANY,         /* "submit_many"    env[] (shared), specs[]; all or none */
+    MLQ_MSG_SUBMITTED_MANY,      /* "submitted_many" ids[], in the order of specs */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -460,6 +462,18 @@ struct mlq_msg {
         struct {
             char id[MLQ_ID_LEN + 1];
         } submitted;
+        struct {
+            /* Every job's environment starts with these entries; a spec's
+             * own env is added over them (mlq_envname_merge). */
+            char **env;
+            uint32_t envc;
+            struct mlq_jobspec *specs; /* 1..MLQ_MAX_BULK_JOBS */
+            uint32_t nspecs;
+        } submit_many;
+        struct {
+            char (*ids)[MLQ_ID_LEN + 1];
+            uint32_t nids;
+        } submitted_many;
         struct {
             char **ids;
             uint32_t nids;  /* prefixes; 0 = all */

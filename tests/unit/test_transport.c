@@ -108,9 +108,9 @@ static void test_options(void **state)
     int64_t max = 0;
     size_t len = sizeof max;
     assert_int_equal(zmq_getsockopt(f->router, ZMQ_MAXMSGSIZE, &max, &len), 0);
-    assert_int_equal(max, MLQ_MAX_MSG);
+    assert_int_equal(max, MLQ_MAX_BULK_MSG + 64);
     assert_int_equal(zmq_getsockopt(d, ZMQ_MAXMSGSIZE, &max, &len), 0);
-    assert_int_equal(max, MLQ_MAX_MSG);
+    assert_int_equal(max, MLQ_MAX_BULK_MSG + 64);
     assert_int_equal(get_int(d, ZMQ_HEARTBEAT_IVL), 2000);
     assert_int_equal(get_int(d, ZMQ_HEARTBEAT_TIMEOUT), 10000);
     assert_int_equal(get_int(d, ZMQ_IMMEDIATE), 0);
