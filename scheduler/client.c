@@ -84,8 +84,7 @@ int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, str
     return rc;
 }
 
-/* Dependencies name what the user typed; the job keeps full ids. */
-static int resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
+int mlq_client_resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
 {
     for (uint32_t i = 0; i < spec->ndeps; i++) {
         char id[MLQ_ID_LEN + 1];
@@ -117,7 +116,7 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         free(key);
         return reply(c, peer, &m, msg->rid, err); /* submitted before: same answer */
     }
-    if ((rc = resolve_deps(c, spec, err)) < 0) {
+    if ((rc = mlq_client_resolve_deps(c, spec, err)) < 0) {
         free(key);
         return rc;
     }
