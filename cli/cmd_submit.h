@@ -14,6 +14,7 @@ struct mlq_cli_submit_opts {
     bool help;             /* --help: nothing else was parsed */
     const char *scheduler; /* --scheduler, or NULL; points into argv */
     int timeout_ms;        /* --timeout, or 0 */
+    const char *from;      /* --from FILE ("-": stdin), or NULL; points into argv */
 };
 
 /* Parses argv (argv[0] is "submit") into spec and opts without touching the
@@ -23,7 +24,9 @@ struct mlq_cli_submit_opts {
  * dependencies, not an array, no idempotency key, and the environment of
  * --export (default ALL: this process's environment, less what the worker
  * drops) with the --env entries (submitenv.h); it is checked
- * with mlq_proto_jobspec_check(). Returns 0, MLQ_CLI_EUSAGE (unknown option,
+ * with mlq_proto_jobspec_check(). With --from (opts->from) there is no
+ * command: spec holds the defaults of each line, not checked as a whole,
+ * and has no argv. Returns 0, MLQ_CLI_EUSAGE (unknown option,
  * no command), MLQ_EINVAL / MLQ_ETOOBIG (bad value), with err filled. On
  * success the caller frees spec with mlq_proto_jobspec_free(); on failure it
  * holds nothing. */
@@ -43,6 +46,11 @@ struct mlq_cli_submit_extra {
 int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
                             struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
                             struct mlq_err *err);
+
+/* The checks a submitted spec must pass: the options that depend on each
+ * other (--signal needs --time-limit, ...), then mlq_proto_jobspec_check().
+ * `mlq submit --from` applies them to every line. */
+int mlq_cli_submit_check(const struct mlq_jobspec *spec, struct mlq_err *err);
 
 /* Runs `mlq submit`; returns the exit code. */
 int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv);
