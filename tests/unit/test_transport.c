@@ -262,10 +262,10 @@ static void test_router_malformed(void **state)
     const char *garbage[] = {"", "\xc1"};
     send_frames(raw, garbage, (size_t[]){0, 1}, 2);
     expect_router_proto(f, "0xc1");
-    char *big = calloc(1, MLQ_MAX_MSG + 1);
+    char *big = calloc(1, MLQ_MAX_BULK_MSG + 1);
     assert_non_null(big);
     const char *huge[] = {"", big};
-    send_frames(raw, huge, (size_t[]){0, MLQ_MAX_MSG + 1}, 2);
+    send_frames(raw, huge, (size_t[]){0, MLQ_MAX_BULK_MSG + 1}, 2);
     free(big);
     expect_router_proto(f, "exceeds");
 
