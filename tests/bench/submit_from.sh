@@ -5,8 +5,8 @@
 # every line, the request, one durable commit, the ids printed). Prints
 # jobs/s for each of RUNS runs (default 3) and their median; each run has a
 # fresh scheduler and state directory. MLQ_BENCH_EXPORT sets --export
-# (default ALL, as a user would run it).
-#   tests/bench/submit_from.sh [N] [RUNS]
+# (default ALL, as a user would run it). Use a Release build:
+#   MLQ_BIN_DIR=build-rel/bin tests/bench/submit_from.sh [N] [RUNS]
 IT_DEADLINE=${IT_DEADLINE:-600}
 N=${1:-100000}
 RUNS=${2:-3}
