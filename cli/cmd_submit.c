@@ -142,8 +142,8 @@ static const char submit_usage[] =
     "  --idempotency-key KEY  submitting again with the same KEY (within 7 days)\n"
     "                     prints the first id and creates nothing\n"
     "  --from FILE        one job per line of FILE (- for stdin), at most 100000\n"
-    "                     jobs and 64 MiB; not with a command, --array or\n"
-    "                     --idempotency-key\n"
+    "                     jobs and 64 MiB; not with a command or --array;\n"
+    "                     --idempotency-key then covers the whole request\n"
     "  --json             print {\"id\": ..., \"is_array\": ...} instead of the bare id\n"
     "                     (with --from: {\"ids\": [...]})\n"
     "  --scheduler ADDR   scheduler address\n"
@@ -551,9 +551,8 @@ static int check_from(int argc, const struct mlq_jobspec *spec, const char *cmd,
     if (argc - optind > 0)
         return mlq_err_set(err, MLQ_CLI_EUSAGE,
                            "%s: --from takes the commands from the file; give none here", cmd);
-    if (spec->array || spec->idempotency_key)
-        return mlq_err_set(err, MLQ_CLI_EUSAGE,
-                           "%s: --from cannot be combined with --array or --idempotency-key", cmd);
+    if (spec->array)
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: --from cannot be combined with --array", cmd);
     return 0;
 }
 

@@ -74,6 +74,7 @@ static int read_line(const char *line, size_t len, const struct mlq_jobspec *bas
     struct mlq_jobspec defaults = *base, *spec = &out->specs[out->n];
     defaults.env = NULL; /* shared: sent once, not per job */
     defaults.envc = 0;
+    defaults.idempotency_key = NULL; /* the request's, not a job's */
     int rc = mlq_proto_jobspec_copy(spec, &defaults, err);
     if (rc == 0)
         rc = mlq_jsonspec_apply(o, spec, err);
@@ -213,6 +214,7 @@ int mlq_submitfrom_run(struct mlq_cli *cli, const struct mlq_jobspec *base, cons
     req.u.submit_many.envc = base->envc;
     req.u.submit_many.specs = s.specs;
     req.u.submit_many.nspecs = s.n;
+    req.u.submit_many.idempotency_key = base->idempotency_key;
     rc = mlq_cli_request(cli, &req, MLQ_MSG_SUBMITTED_MANY, &reply, &err);
     if (rc == MLQ_ETOOBIG)
         snprintf(err.msg, sizeof err.msg,

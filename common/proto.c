@@ -162,7 +162,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_WORKER_SUMMARY] = {"worker_summary", 0, NULL, NULL, NULL},
     [MLQ_MSG_WORKER_SUMMARY_LIST] = {"worker_summary_list", 1, mlq_protoworker_enc_summary,
                                      mlq_protoworker_dec_summary, mlq_protoworker_free_summary},
-    [MLQ_MSG_SUBMIT_MANY] = {"submit_many", 2, mlq_protobulk_enc_submit_many,
+    [MLQ_MSG_SUBMIT_MANY] = {"submit_many", 3, mlq_protobulk_enc_submit_many,
                              mlq_protobulk_dec_submit_many, mlq_protobulk_free_submit_many},
     [MLQ_MSG_SUBMITTED_MANY] = {"submitted_many", 1, mlq_protobulk_enc_submitted_many,
                                 mlq_protobulk_dec_submitted_many,

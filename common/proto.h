@@ -68,7 +68,7 @@ enum mlq_msg_type {
                                cpus_m, mem, gpus, gpu_type; reply worker_list */
     MLQ_MSG_WORKER_SUMMARY, /* "worker_summary"      (no fields); reply worker_summary_list */
     MLQ_MSG_WORKER_SUMMARY_LIST, /* "worker_summary_list" pools[] */
-    MLQ_MSG_SUBMIT_MANY,         /* "submit_many"    env[] (shared), specs[]; all or none */
+    MLQ_MSG_SUBMIT_MANY,         /* "submit_many"    env[], specs[], idempotency_key; all or none */
     MLQ_MSG_SUBMITTED_MANY,      /* "submitted_many" ids[], in the order of specs */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
@@ -469,6 +469,9 @@ struct mlq_msg {
             uint32_t envc;
             struct mlq_jobspec *specs; /* 1..MLQ_MAX_BULK_JOBS */
             uint32_t nspecs;
+            /* Optional: the whole request's key (same key + owner + number
+             * of jobs = the same ids, within 7 days); NULL = none. */
+            char *idempotency_key;
         } submit_many;
         struct {
             char (*ids)[MLQ_ID_LEN + 1];

@@ -17,6 +17,11 @@ void mlq_protobulk_enc_submit_many(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_array(pk, "specs", m->u.submit_many.nspecs);
     for (uint32_t i = 0; i < m->u.submit_many.nspecs; i++)
         mlq_protospec_put(pk, &m->u.submit_many.specs[i]);
+    mlq_mpk_put_str(pk, "idempotency_key");
+    if (m->u.submit_many.idempotency_key)
+        mlq_mpk_put_str(pk, m->u.submit_many.idempotency_key);
+    else
+        msgpack_pack_nil(pk);
 }
 
 /* Each spec is read and checked as a submit's is (its environment is
@@ -48,6 +53,11 @@ int mlq_protobulk_dec_submit_many(const struct mlq_mpk_map *mp, struct mlq_msg *
 {
     int rc = mlq_mpk_read_strv(mp, "env", 0, MLQ_MAX_ENVC, MLQ_MAX_ENV_ENTRY, MLQ_MAX_ENV_BYTES,
                                &m->u.submit_many.env, &m->u.submit_many.envc);
+    char **key = &m->u.submit_many.idempotency_key;
+    if (rc == 0 && !mlq_mpk_absent(mp, "idempotency_key"))
+        rc = mlq_mpk_read_str(mp, "idempotency_key", MLQ_MAX_IDEM_KEY, true, key);
+    if (rc == 0 && *key)
+        rc = mlq_proto_idem_key_check(*key, mp->err) < 0 ? MLQ_EPROTO : 0;
     return rc == 0 ? read_specs(mp, m) : rc;
 }
 
@@ -57,6 +67,7 @@ void mlq_protobulk_free_submit_many(struct mlq_msg *m)
     for (uint32_t i = 0; m->u.submit_many.specs && i < m->u.submit_many.nspecs; i++)
         mlq_proto_jobspec_free(&m->u.submit_many.specs[i]);
     free(m->u.submit_many.specs);
+    free(m->u.submit_many.idempotency_key);
     memset(&m->u.submit_many, 0, sizeof m->u.submit_many);
 }
 

@@ -71,6 +71,33 @@ static int add_one(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_L
     return mlq_jobops_admit(c, job, err);
 }
 
+/* Remembers the request's key: its first and its last job. */
+static int note_key(struct mlq_ctx *c, const char *owner, const char *key, const struct mlq_msg *m,
+                    struct mlq_err *err)
+{
+    char last_key[MLQ_MAX_IDEM_KEY + 8];
+    snprintf(last_key, sizeof last_key, "%s" MLQ_STORE_IDEM_LAST, key);
+    const uint32_t n = m->u.submitted_many.nids;
+    int rc = mlq_store_idem_put(c->store, owner, key, m->u.submitted_many.ids[0], c->now_wall, err);
+    if (rc == 0)
+        rc = mlq_store_idem_put(c->store, owner, last_key, m->u.submitted_many.ids[n - 1],
+                                c->now_wall, err);
+    return rc;
+}
+
+/* Stores every job of the request, in order, their ids into m. */
+static int add_all(struct mlq_ctx *c, struct mlq_msg *msg, const char *owner, struct mlq_msg *m,
+                   struct mlq_err *err)
+{
+    struct mlq_jobspec *specs = msg->u.submit_many.specs;
+    int rc = mlq_store_begin(c->store, err);
+    for (uint32_t i = 0; rc == 0 && i < m->u.submitted_many.nids; i++)
+        rc = add_one(c, &specs[i], m->u.submitted_many.ids[i], err);
+    if (rc == 0 && msg->u.submit_many.idempotency_key)
+        rc = note_key(c, owner, msg->u.submit_many.idempotency_key, m, err);
+    return rc;
+}
+
 int mlq_submitmany_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                               struct mlq_err *err)
 {
@@ -82,15 +109,27 @@ int mlq_submitmany_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, st
             return job_err(rc, i, err);
     }
     char owner[MLQ_MAX_NAME + 1]; /* the specs are moved away */
-    snprintf(owner, sizeof owner, "%s", specs[0].owner ? specs[0].owner : "?");
+    snprintf(owner, sizeof owner, "%s", specs[0].owner ? specs[0].owner : "");
     struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED_MANY, .rid = msg->rid};
     m.u.submitted_many.ids = calloc(n, sizeof *m.u.submitted_many.ids);
     if (!m.u.submitted_many.ids)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     m.u.submitted_many.nids = n;
-    int rc = mlq_store_begin(c->store, err);
-    for (uint32_t i = 0; rc == 0 && i < n; i++)
-        rc = add_one(c, &specs[i], m.u.submitted_many.ids[i], err);
+    const char *key = msg->u.submit_many.idempotency_key;
+    if (key && !owner[0]) {
+        free(m.u.submitted_many.ids);
+        return mlq_err_set(err, MLQ_EINVAL, "an idempotency key needs an owner");
+    }
+    int rc = key ? mlq_store_idem_many_get(c->store, owner, key, c->now_wall, n,
+                                           m.u.submitted_many.ids, err)
+                 : MLQ_ENOTFOUND;
+    if (rc == 0 || rc != MLQ_ENOTFOUND) { /* submitted before (same answer), or refused */
+        if (rc == 0)
+            rc = mlq_outbox_reply(c->out, peer, &m, err);
+        free(m.u.submitted_many.ids);
+        return rc;
+    }
+    rc = add_all(c, msg, owner, &m, err);
     /* Some jobs may already be in memory: only a rollback of the whole
      * iteration (and a reload) undoes them, which MLQ_EDB asks the loop for. */
     if (rc < 0) {

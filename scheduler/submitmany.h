@@ -6,7 +6,9 @@
  * changes, so a bad one is refused as "job N: ..." (N counts from 1) with
  * nothing stored. Then all jobs are inserted in the loop's transaction, the
  * way an array's tasks are, and the reply (their ids, in order) leaves only
- * after that transaction commits: one commit, one fsync for the request. */
+ * after that transaction commits: one commit, one fsync for the request.
+ * With an idempotency key, a request seen before (same owner, key and
+ * number of jobs, within 7 days) creates nothing and gets the same ids. */
 #ifndef MLQ_SUBMITMANY_H
 #define MLQ_SUBMITMANY_H
 

@@ -3,7 +3,8 @@
 # `mlq submit --from`: 1,000 different jobs in one request all run and their
 # ids come back in the order of the lines; a bad line 500 of 1,000 fails the
 # whole request as FILE:500 with exit 6 and stores nothing; stdin; the
-# options as defaults that lines override; POST /api/v1/jobs:batch with a
+# options as defaults that lines override; an idempotency key for the whole
+# request; POST /api/v1/jobs:batch with a
 # token, all or nothing; kill -9 of the scheduler right after the reply
 # loses no acknowledged job.
 IT_DEADLINE=240
@@ -79,6 +80,15 @@ assert_eq 2 "${#SIDS[@]}" "ids from stdin"
 assert_eq 16777216 "$(job_field "${SIDS[0]}" mem)" "--mem is the default"
 assert_eq 33554432 "$(job_field "${SIDS[1]}" mem)" "a line overrides --mem"
 assert_eq nowhere-pool "$(job_field "${SIDS[1]}" pool)" "--pool is the default"
+
+# --- an idempotency key covers the whole request --------------------------------
+printf '%s\n' '{"argv": ["true"], "name": "k1"}' '{"argv": ["true"], "name": "k2"}' >"$T/keyed.jsonl"
+ok mlq submit --from "$T/keyed.jsonl" --pool nowhere-pool --idempotency-key nightly-1
+FIRST=$OUT
+n=$(count)
+ok mlq submit --from "$T/keyed.jsonl" --pool nowhere-pool --idempotency-key nightly-1
+assert_eq "$FIRST" "$OUT" "the same ids for the same key"
+assert_eq "$n" "$(count)" "nothing more stored for a key seen before"
 
 # --- HTTP batch with a token: all or nothing ------------------------------------
 ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create batch-tok --user "$IT_ME"

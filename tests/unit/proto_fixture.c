@@ -583,6 +583,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
         assert_int_equal(a->u.submit_many.nspecs, b->u.submit_many.nspecs);
         for (uint32_t i = 0; i < a->u.submit_many.nspecs; i++)
             assert_spec_eq(&a->u.submit_many.specs[i], &b->u.submit_many.specs[i]);
+        assert_str_same(a->u.submit_many.idempotency_key, b->u.submit_many.idempotency_key);
         break;
     case MLQ_MSG_SUBMITTED_MANY:
         assert_int_equal(a->u.submitted_many.nids, b->u.submitted_many.nids);

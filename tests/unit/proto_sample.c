@@ -461,6 +461,7 @@ static void fill_bulk_sample(struct mlq_msg *m)
     m->u.submit_many.envc = N(sample_shared_env);
     m->u.submit_many.specs = sample_many;
     m->u.submit_many.nspecs = 2;
+    m->u.submit_many.idempotency_key = "nightly scoring 2026-12-07";
 }
 
 static void fill_placement_sample(struct mlq_msg *m)

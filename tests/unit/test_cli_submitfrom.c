@@ -1,7 +1,8 @@
 /* Unit tests for `mlq submit --from` (no network): the options as defaults
  * that each line overrides, the shared environment kept out of each job's
  * spec, blank lines, and every kind of bad line refused as FILE:LINE with
- * nothing kept; the bounds on a line; --from with a command or --array. */
+ * nothing kept; the bounds on a line; --from with a command or --array;
+ * --idempotency-key kept for the request. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,7 +161,12 @@ static void test_from_refuses(void **state)
     assert_int_equal(defaults(&base, &err, "--", "echo", "hi", NULL), MLQ_CLI_EUSAGE);
     assert_non_null(strstr(err.msg, "give none here"));
     assert_int_equal(defaults(&base, &err, "--array", "0-3", NULL), MLQ_CLI_EUSAGE);
-    assert_int_equal(defaults(&base, &err, "--idempotency-key", "k", NULL), MLQ_CLI_EUSAGE);
+    assert_int_equal(defaults(&base, &err, "--idempotency-key", "k", NULL), 0);
+    struct mlq_submitfrom s;
+    assert_int_equal(read_text("{\"argv\": [\"true\"]}\n", &base, &s, &err), 0);
+    assert_null(s.specs[0].idempotency_key); /* the request's key, not each job's */
+    mlq_submitfrom_free(&s);
+    mlq_proto_jobspec_free(&base);
 }
 
 /* The scheduler's "job N:" becomes the line job N came from. */

@@ -1,7 +1,8 @@
 /* submit_many: every job is checked as a submit's is before anything
  * changes (a bad one is named "job N:" and nothing is stored), all are
- * stored in the iteration's one transaction and survive a restart, and each
- * job's environment is the shared one with its own entries over it. */
+ * stored in the iteration's one transaction and survive a restart, each
+ * job's environment is the shared one with its own entries over it, and a
+ * request's idempotency key answers the same ids again. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "auth.h"
 #include "jobops.h"
 #include "sched_fixture.h"
+#include "store.h"
 #include "submitmany.h"
 
 static int setup(void **state)
@@ -168,6 +170,45 @@ static void test_env_bounds_after_merge(void **state)
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 0);
 }
 
+/* Runs a request of n jobs with key; the ids answered are left in the
+ * store only, so they are read back through the key. */
+static int keyed(struct mlq_ctx *c, uint32_t n, const char *key, struct mlq_err *e)
+{
+    struct mlq_msg msg;
+    request(&msg, n);
+    assert_non_null(msg.u.submit_many.idempotency_key = strdup(key));
+    int rc = mlq_submitmany_on_request(c, peer(), &msg, e);
+    mlq_proto_msg_free(&msg);
+    sched_commit(c);
+    return rc;
+}
+
+/* The same key again: nothing more stored, the same ids in order; another
+ * number of jobs with it is refused. */
+static void test_idempotency_key(void **state)
+{
+    struct sched_fx *f = *state;
+    struct mlq_err e = {0};
+    assert_int_equal(keyed(&f->c, 3, "nightly", &e), 0);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
+    char ids[3][MLQ_ID_LEN + 1];
+    assert_int_equal(
+        mlq_store_idem_many_get(f->c.store, "alice", "nightly", f->c.now_wall, 3, ids, &e), 0);
+    assert_string_equal(job_named(&f->c, "j1")->row.id, ids[0]);
+    assert_string_equal(job_named(&f->c, "j3")->row.id, ids[2]);
+    assert_int_equal(keyed(&f->c, 3, "nightly", &e), 0);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 3); /* nothing more */
+    assert_int_equal(keyed(&f->c, 4, "nightly", &e), MLQ_EINVAL);
+    assert_non_null(strstr(e.msg, "first used for 3 jobs, not 4"));
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
+    sched_fx_restart(f); /* keys survive a restart */
+    sched_speak_as(&f->c, "alice", MLQ_ROLE_USER);
+    assert_int_equal(keyed(&f->c, 3, "nightly", &e), 0);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
+    assert_int_equal(keyed(&f->c, 2, "other", &e), 0);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +217,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_dependency_stores_nothing, setup,
                                         sched_fx_close),
         cmocka_unit_test_setup_teardown(test_env_bounds_after_merge, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_idempotency_key, setup, sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
