@@ -112,6 +112,9 @@ H2=$(json "d['ids'][1]" <<<"$BODY")
 assert_eq h2 "$(job_field "$H2" name)" "the second id is the second job"
 
 # --- kill -9 right after the reply: every acknowledged job is there -------------
+# The worker is not needed from here on (the jobs wait in a pool nobody
+# serves): it is stopped first so that it does not see the scheduler die.
+stop_pid "$WORKER_PID"
 lines 1000 "$T/held.jsonl"
 ok mlq submit --from "$T/held.jsonl" --pool nowhere-pool
 kill -KILL "$SCHED_PID"
