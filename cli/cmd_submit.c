@@ -23,6 +23,7 @@
 #include "output.h"
 #include "res.h"
 #include "submitenv.h"
+#include "submitfrom.h"
 #include "submitpipe.h"
 
 extern char **environ;
@@ -59,6 +60,7 @@ enum {
     OPT_HOLD,
     OPT_PROJECT,
     OPT_DRY_RUN,
+    OPT_FROM,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -97,14 +99,20 @@ static const struct option submit_longopts[] = {
     {"stdout", required_argument, NULL, 'o'},
     {"stderr", required_argument, NULL, 'e'},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"from", required_argument, NULL, OPT_FROM},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
 
 static const char submit_usage[] =
     "usage: mlq submit [options] [--] CMD ARGS...\n"
+    "       mlq submit --from FILE|- [options]\n"
     "\n"
-    "Submits CMD ARGS... as a job and prints its id.\n"
+    "Submits CMD ARGS... as a job and prints its id. With --from, submits one job\n"
+    "per line of FILE (- for stdin), each a JSON object with the keys of the HTTP\n"
+    "API's job spec ({\"argv\": [...], \"cpus\": 1, \"mem\": \"2G\", ...}), all or\n"
+    "none, and prints their ids in order; the options are the defaults that each\n"
+    "line may override (see the user guide, \"Many jobs at once\").\n"
     "\n"
     "options:\n"
     "  --name NAME        a name for the job\n"
@@ -164,9 +172,13 @@ static const char submit_usage[] =
     "  --dry-run          store nothing; say whether it can ever fit (and why not),\n"
     "                     its position in the queue, where it would start now or an\n"
     "                     estimated start; exit 0 when it can ever fit, 1 when not\n"
+    "  --from FILE        one job per line of FILE (- for stdin), at most 100000\n"
+    "                     jobs and 64 MiB; not with a command or --array;\n"
+    "                     --idempotency-key then covers the whole request\n"
     "  --json             print {\"id\": ..., \"is_array\": ...} instead of the bare id\n"
     "                     (with --dry-run: {\"fits_ever\", \"reasons\", \"position\",\n"
-    "                     \"would_start\", \"estimate\", \"quota\", ...})\n"
+    "                     \"would_start\", \"estimate\", \"quota\", ...};\n"
+    "                     with --from: {\"ids\": [...]})\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
     "  -h, --help         show this help\n";
@@ -548,6 +560,9 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_DRY_RUN:
         opts->dry_run = true;
         return 0;
+    case OPT_FROM:
+        opts->from = optarg;
+        return 0;
     case MLQ_CLI_OPT_SCHEDULER:
         opts->scheduler = optarg;
         return 0;
@@ -594,12 +609,9 @@ static int copy_command(struct mlq_jobspec *spec, int argc, char **argv, struct 
     return 0;
 }
 
-/* Everything after the options: owner, name, workdir, command,
- * environment, then the protocol's own check of the whole spec. */
-static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec,
-                         const struct submit_later *later, struct mlq_err *err)
+/* The checks of options that depend on each other. */
+static int check_combined(const struct mlq_jobspec *spec, struct mlq_err *err)
 {
-    const char *name = later->name, *workdir = later->workdir;
     int rc = check_warn_signal(spec, err);
     if (rc == 0)
         rc = check_nodes(spec, err);
@@ -607,7 +619,36 @@ static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec,
         rc = check_share(spec, err);
     if (rc == 0)
         rc = mlq_submitpipe_finish(spec, err);
-    if (rc == 0)
+    return rc;
+}
+
+int mlq_cli_submit_check(const struct mlq_jobspec *spec, struct mlq_err *err)
+{
+    int rc = check_combined(spec, err);
+    return rc == 0 ? mlq_proto_jobspec_check(spec, err) : rc;
+}
+
+/* --from FILE: the jobs come from the file, the options are defaults. */
+static int check_from(int argc, const struct mlq_jobspec *spec, const char *cmd,
+                      struct mlq_err *err)
+{
+    if (argc - optind > 0)
+        return mlq_err_set(err, MLQ_CLI_EUSAGE,
+                           "%s: --from takes the commands from the file; give none here", cmd);
+    if (spec->array)
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: --from cannot be combined with --array", cmd);
+    return 0;
+}
+
+/* Everything after the options: owner, name, workdir, command,
+ * environment, then the protocol's own check of the whole spec. With
+ * --from there is no command: each line's spec is checked instead. */
+static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec,
+                         const struct submit_later *later, const char *from, struct mlq_err *err)
+{
+    const char *name = later->name, *workdir = later->workdir;
+    int rc = from ? check_from(argc, spec, "submit", err) : check_combined(spec, err);
+    if (rc == 0 && !from)
         rc = copy_command(spec, argc - optind, argv + optind, err);
     if (rc == 0)
         rc = mlq_submitenv_finish(&later->env, environ, spec, err);
@@ -617,7 +658,7 @@ static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec,
     spec->name = dup_or_null(name);
     if (!spec->owner || (name && !spec->name))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    return mlq_proto_jobspec_check(spec, err);
+    return from ? 0 : mlq_proto_jobspec_check(spec, err);
 }
 
 int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
@@ -645,8 +686,10 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
             rc = submit_opt(c, spec, opts, &later, err);
     }
     free(longopts);
+    if (rc == 0 && opts->from && extra)
+        rc = mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: --from is only for mlq submit", cmd);
     if (rc == 0 && !opts->help)
-        rc = submit_finish(argc, argv, spec, &later, err);
+        rc = submit_finish(argc, argv, spec, &later, opts->from, err);
     mlq_submitenv_free(&later.env);
     if (rc < 0)
         mlq_proto_jobspec_free(spec);
@@ -822,6 +865,17 @@ int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv)
         cli->scheduler_opt = opts.scheduler;
     if (opts.timeout_ms > 0)
         cli->timeout_ms = opts.timeout_ms;
+    if (opts.from && opts.dry_run) {
+        mlq_proto_jobspec_free(&spec);
+        fprintf(stderr, "mlq: --dry-run estimates one job, not a --from file (see `mlq submit "
+                        "--help`)\n");
+        return MLQ_EXIT_USAGE;
+    }
+    if (opts.from) {
+        rc = mlq_submitfrom_run(cli, &spec, opts.from, opts.json);
+        mlq_proto_jobspec_free(&spec);
+        return rc;
+    }
     if (opts.dry_run)
         return dry_run(cli, &spec, opts.json);
     struct mlq_msg req = {.type = MLQ_MSG_SUBMIT}, reply;

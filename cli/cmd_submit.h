@@ -16,6 +16,7 @@ struct mlq_cli_submit_opts {
     const char *scheduler; /* --scheduler, or NULL; points into argv */
     int timeout_ms;        /* --timeout, or 0 */
     bool dry_run;          /* --dry-run: estimate, store nothing */
+    const char *from;      /* --from FILE ("-": stdin), or NULL; points into argv */
 };
 
 /* Parses argv (argv[0] is "submit") into spec and opts without touching the
@@ -25,7 +26,9 @@ struct mlq_cli_submit_opts {
  * dependencies, not an array, no idempotency key, and the environment of
  * --export (default ALL: this process's environment, less what the worker
  * drops) with the --env entries (submitenv.h); it is checked
- * with mlq_proto_jobspec_check(). Returns 0, MLQ_CLI_EUSAGE (unknown option,
+ * with mlq_proto_jobspec_check(). With --from (opts->from) there is no
+ * command: spec holds the defaults of each line, not checked as a whole,
+ * and has no argv. Returns 0, MLQ_CLI_EUSAGE (unknown option,
  * no command), MLQ_EINVAL / MLQ_ETOOBIG (bad value), with err filled. On
  * success the caller frees spec with mlq_proto_jobspec_free(); on failure it
  * holds nothing. */
@@ -50,6 +53,11 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
 int mlq_cli_dry_run_print(FILE *f, const struct mlq_msg *reply);
 /* Prints the start estimate lines of a why_reply (also `mlq why`). */
 void mlq_cli_estimate_print(FILE *f, const struct mlq_msg *reply);
+
+/* The checks a submitted spec must pass: the options that depend on each
+ * other (--signal needs --time-limit, ...), then mlq_proto_jobspec_check().
+ * `mlq submit --from` applies them to every line. */
+int mlq_cli_submit_check(const struct mlq_jobspec *spec, struct mlq_err *err);
 
 /* Runs `mlq submit`; returns the exit code. With --dry-run: 0 when the job
  * could ever run, 1 when it never could. */

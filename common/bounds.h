@@ -10,7 +10,7 @@
 #define MLQ_PROTO_MAX     MLQ_PROTO_VERSION
 
 #define MLQ_MAX_VERSION       64                /* a program's release or git description */
-#define MLQ_MAX_MSG           (4 * 1024 * 1024) /* ZMQ_MAXMSGSIZE on every socket */
+#define MLQ_MAX_MSG           (4 * 1024 * 1024) /* any body but the bulk ones below */
 #define MLQ_MAX_DEPTH         8                 /* msgpack nesting depth */
 #define MLQ_MAX_STR           4096              /* any single string field */
 #define MLQ_MAX_NAME          128               /* job and worker names */
@@ -30,6 +30,13 @@
 #define MLQ_MAX_MANIFEST      (256 * 1024)      /* an attempt's run manifest (JSON text) */
 #define MLQ_MAX_CPUS_M        (1024 * 1000)     /* 1024 CPUs, in millicores */
 #define MLQ_MAX_MEM           (1LL << 50)       /* 1 PiB */
+
+/* A submit_many body and its reply (protocol.md): many jobs in one request
+ * need more room than any other message, which stays within MLQ_MAX_MSG.
+ * ZMQ_MAXMSGSIZE allows this much (plus CURVE's framing) on every socket;
+ * the decoder holds every other type to MLQ_MAX_MSG. */
+#define MLQ_MAX_BULK_MSG  (64 * 1024 * 1024)
+#define MLQ_MAX_BULK_JOBS 100000 /* jobs in one submit_many */
 
 #define MLQ_MAX_RETRIES      100                        /* --retries */
 #define MLQ_MAX_ATTEMPT_INFO 256                        /* attempts listed by `mlq status` */

@@ -98,3 +98,39 @@ int mlq_envname_check_user(char *const *env, uint32_t n, struct mlq_err *err)
                        "variables and %d bytes)",
                        n, bytes, MLQ_ENV_USER_MAX_C, MLQ_ENV_USER_MAX_BYTES);
 }
+
+/* True when one of own's n entries sets the name of kv. */
+static bool named_in(const char *kv, char *const *own, uint32_t n)
+{
+    size_t len = mlq_envname_len(kv);
+    for (uint32_t i = 0; i < n; i++)
+        if (mlq_envname_len(own[i]) == len && memcmp(own[i], kv, len) == 0)
+            return true;
+    return false;
+}
+
+int mlq_envname_merge(char *const *shared, uint32_t nshared, char *const *own, uint32_t nown,
+                      char ***out, uint32_t *nout, struct mlq_err *err)
+{
+    *out = NULL;
+    *nout = 0;
+    if (nshared + nown == 0)
+        return 0;
+    char **v = calloc((size_t)nshared + nown, sizeof *v);
+    uint32_t n = 0;
+    bool ok = v != NULL;
+    for (uint32_t i = 0; ok && i < nshared; i++)
+        if (!named_in(shared[i], own, nown))
+            ok = (v[n++] = strdup(shared[i])) != NULL;
+    for (uint32_t i = 0; ok && i < nown; i++)
+        ok = (v[n++] = strdup(own[i])) != NULL;
+    if (!ok) {
+        for (uint32_t i = 0; v && i < n; i++)
+            free(v[i]);
+        free(v);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
+    *out = v;
+    *nout = n;
+    return 0;
+}

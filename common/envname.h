@@ -55,4 +55,11 @@ size_t mlq_envname_bytes(char *const *env, uint32_t n);
  * MLQ_ETOOBIG saying how large it is. */
 int mlq_envname_check_user(char *const *env, uint32_t n, struct mlq_err *err);
 
+/* The environment of one job of a `submit_many`: the request's shared
+ * entries, less those whose name own sets, then own's entries (own wins).
+ * *out is a new vector of new strings (NULL and 0 when both are empty).
+ * MLQ_ENOMEM; the sizes are checked afterwards, by the spec's check. */
+int mlq_envname_merge(char *const *shared, uint32_t nshared, char *const *own, uint32_t nown,
+                      char ***out, uint32_t *nout, struct mlq_err *err);
+
 #endif

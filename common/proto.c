@@ -24,6 +24,7 @@
 #include "protoauth.h"
 #include "prototeam.h"
 #include "protobackup.h"
+#include "protobulk.h"
 #include "protoclient.h"
 #include "protogang.h"
 #include "protojobedit.h"
@@ -182,6 +183,11 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_ACCT] = {"acct", 3, mlq_prototeam_enc_acct, mlq_prototeam_dec_acct, NULL},
     [MLQ_MSG_ACCT_REPORT] = {"acct_report", 4, mlq_prototeam_enc_report, mlq_prototeam_dec_report,
                              mlq_prototeam_free_report},
+    [MLQ_MSG_SUBMIT_MANY] = {"submit_many", 3, mlq_protobulk_enc_submit_many,
+                             mlq_protobulk_dec_submit_many, mlq_protobulk_free_submit_many},
+    [MLQ_MSG_SUBMITTED_MANY] = {"submitted_many", 1, mlq_protobulk_enc_submitted_many,
+                                mlq_protobulk_dec_submitted_many,
+                                mlq_protobulk_free_submitted_many},
     [MLQ_MSG_REGISTER] = {"register", 13 + MLQ_PROTOGANG_REGISTER_KEYS, mlq_protoagent_enc_register,
                           mlq_protoagent_dec_register, mlq_protoagent_free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, mlq_protoagent_enc_heartbeat,
@@ -238,7 +244,7 @@ int mlq_proto_encode(const struct mlq_msg *msg, char **out, size_t *out_len, str
         return mlq_err_set(err, MLQ_EINVAL, "cannot encode message type %d",
                            msg ? (int)msg->type : -1);
     struct mlq_mpk_out o;
-    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    mlq_mpk_out_init(&o, mlq_protobulk_is_bulk(msg->type) ? MLQ_MAX_BULK_MSG : MLQ_MAX_MSG);
     msgpack_pack_map(&o.pk, 3 + k->nkeys);
     bool echo = msg->type == MLQ_MSG_ERROR && msg->wire_v > 0;
     mlq_mpk_kv_uint(&o.pk, "v", echo ? msg->wire_v : MLQ_PROTO_VERSION);
@@ -256,8 +262,9 @@ static int unpack_checked(const void *buf, size_t len, msgpack_unpacked *up, str
     msgpack_unpacked_init(up);
     if (!buf || len == 0)
         return mlq_err_set(err, MLQ_EPROTO, "empty message");
-    if (len > MLQ_MAX_MSG)
-        return mlq_err_set(err, MLQ_EPROTO, "message of %zu bytes exceeds %d", len, MLQ_MAX_MSG);
+    if (len > MLQ_MAX_BULK_MSG)
+        return mlq_err_set(err, MLQ_EPROTO, "message of %zu bytes exceeds %d", len,
+                           MLQ_MAX_BULK_MSG);
     int rc = mlq_mpk_validate(buf, len, MLQ_MAX_DEPTH, err);
     if (rc < 0)
         return rc;
@@ -341,6 +348,9 @@ int mlq_proto_decode(const void *buf, size_t len, struct mlq_msg *msg, struct ml
         return rc;
     rc = decode_top(&up.data, msg, err);
     msgpack_unpacked_destroy(&up);
+    /* Only the bulk types may use the room the sockets allow. */
+    if (rc == 0 && len > MLQ_MAX_MSG && !mlq_protobulk_is_bulk(msg->type))
+        rc = mlq_err_set(err, MLQ_EPROTO, "message of %zu bytes exceeds %d", len, MLQ_MAX_MSG);
     if (rc < 0) {
         uint64_t rid = msg->rid;
         uint32_t wire_v = msg->wire_v;

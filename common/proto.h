@@ -79,6 +79,8 @@ enum mlq_msg_type {
     MLQ_MSG_ACCT_REPORT, /* "acct_report" since_ms, until_ms, by, rows[] */
     MLQ_MSG_ESTIMATE,    /* "estimate"    spec (in u.submit); reply why_reply. A dry
                             run of a submit: nothing is stored */
+    MLQ_MSG_SUBMIT_MANY, /* "submit_many"    env[], specs[], idempotency_key; all or none */
+    MLQ_MSG_SUBMITTED_MANY, /* "submitted_many" ids[], in the order of specs */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -572,6 +574,21 @@ struct mlq_msg {
         struct {
             char id[MLQ_ID_LEN + 1];
         } submitted;
+        struct {
+            /* Every job's environment starts with these entries; a spec's
+             * own env is added over them (mlq_envname_merge). */
+            char **env;
+            uint32_t envc;
+            struct mlq_jobspec *specs; /* 1..MLQ_MAX_BULK_JOBS */
+            uint32_t nspecs;
+            /* Optional: the whole request's key (same key + owner + number
+             * of jobs = the same ids, within 7 days); NULL = none. */
+            char *idempotency_key;
+        } submit_many;
+        struct {
+            char (*ids)[MLQ_ID_LEN + 1];
+            uint32_t nids;
+        } submitted_many;
         struct {
             char **ids;
             uint32_t nids;  /* references (id prefixes, ARRAY/N, names); 0 = all */

@@ -30,7 +30,8 @@ static int set_int(void *s, int opt, int val)
 
 static int set_common(void *s, int linger, struct mlq_err *err)
 {
-    int64_t maxmsg = MLQ_MAX_MSG;
+    /* CURVE frames a body in 33 more bytes. */
+    int64_t maxmsg = MLQ_MAX_BULK_MSG + 64;
     if (zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0 ||
         set_int(s, ZMQ_LINGER, linger) < 0 || set_int(s, ZMQ_IMMEDIATE, 0) < 0 ||
         set_int(s, ZMQ_HEARTBEAT_IVL, HEARTBEAT_IVL_MS) < 0 ||
@@ -231,8 +232,9 @@ int mlq_transport_send_raw(void *sock, const struct mlq_peer *peer, const void *
 {
     if (!peer || peer->len == 0 || peer->len > MLQ_ROUTING_ID_MAX)
         return mlq_err_set(err, MLQ_EINVAL, "invalid peer routing id");
-    if (len > MLQ_MAX_MSG)
-        return mlq_err_set(err, MLQ_ETOOBIG, "message of %zu bytes exceeds %d", len, MLQ_MAX_MSG);
+    if (len > MLQ_MAX_BULK_MSG) /* the encoder holds each type to its own bound */
+        return mlq_err_set(err, MLQ_ETOOBIG, "message of %zu bytes exceeds %d", len,
+                           MLQ_MAX_BULK_MSG);
     /* with ZMQ_ROUTER_MANDATORY an unknown peer fails on the first frame */
     if (zmq_send(sock, peer->id, peer->len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return send_error("reply", err);
@@ -320,8 +322,9 @@ static int wait_readable(void *sock, int timeout_ms, struct mlq_err *err)
 static int decode_body(zmq_msg_t *body, struct mlq_msg *msg, struct mlq_err *err)
 {
     size_t len = zmq_msg_size(body);
-    if (len > MLQ_MAX_MSG)
-        return mlq_err_set(err, MLQ_EPROTO, "message of %zu bytes exceeds %d", len, MLQ_MAX_MSG);
+    if (len > MLQ_MAX_BULK_MSG) /* the decoder holds each type to its own bound */
+        return mlq_err_set(err, MLQ_EPROTO, "message of %zu bytes exceeds %d", len,
+                           MLQ_MAX_BULK_MSG);
     return mlq_proto_decode(zmq_msg_data(body), len, msg, err);
 }
 

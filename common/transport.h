@@ -1,6 +1,7 @@
 /* transport: ZeroMQ socket setup and framed send/receive.
  *
- * Every socket gets ZMQ_MAXMSGSIZE = MLQ_MAX_MSG, linger 0..1 s, and ZMTP
+ * Every socket gets ZMQ_MAXMSGSIZE = MLQ_MAX_BULK_MSG (+ CURVE framing; the
+ * decoder holds all but the bulk types to MLQ_MAX_MSG), linger 0..1 s, and ZMTP
  * heartbeats so dead TCP peers are noticed. The scheduler binds one ROUTER
  * (ZMQ_ROUTER_MANDATORY set); workers and the CLI connect DEALERs. A message
  * on a DEALER is [empty delimiter][body]; on the ROUTER side

@@ -96,7 +96,7 @@ int mlq_client_check_owner(struct mlq_ctx *c, const char *id, bool is_array, str
 }
 
 /* Dependencies name what the user typed; the job keeps full ids. */
-static int resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
+int mlq_client_resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
 {
     for (uint32_t i = 0; i < spec->ndeps; i++) {
         char id[MLQ_ID_LEN + 1];
@@ -154,7 +154,7 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         /* submitted before with the same request: the same answer */
         return rc < 0 ? rc : reply(c, peer, &m, msg->rid, err);
     }
-    if ((rc = resolve_deps(c, spec, err)) < 0) {
+    if ((rc = mlq_client_resolve_deps(c, spec, err)) < 0) {
         free(key);
         return rc;
     }
@@ -742,7 +742,7 @@ static int check_dry_run(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq
         free(idx);
     }
     if (rc == 0)
-        rc = resolve_deps(c, spec, err);
+        rc = mlq_client_resolve_deps(c, spec, err);
     return rc;
 }
 

@@ -15,6 +15,9 @@
 /* Makes the authenticated identity the owner of spec (unless insecure:
  * then the client's word stands). */
 int mlq_client_set_owner(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err);
+/* Dependencies name what the user typed; the job keeps full ids. Refused
+ * (nothing changed) when one names no job or array. */
+int mlq_client_resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err);
 
 /* MLQ_EPERM unless the requester owns the job (or array) id or is an
  * admin; the message says what is refused: what, e.g. "cancel it". */

@@ -347,6 +347,12 @@ static bool is_api(const char *url)
     return strncmp(url, "/api/", 5) == 0 || strcmp(url, "/metrics") == 0;
 }
 
+/* The body a route may send: large only for the batch submit. */
+static size_t body_max(const char *url)
+{
+    return strcmp(url, MLQ_HTTP_BATCH_PATH) == 0 ? MLQ_HTTP_MAX_BATCH_BODY : MLQ_HTTP_MAX_BODY;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
@@ -360,12 +366,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = rs;
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > MLQ_HTTP_MAX_BODY)
+        if (cl && strtoull(cl, NULL, 10) > body_max(url))
             rs->too_big = true; /* said so up front: never read it */
         return MHD_YES;
     }
     if (*upload_size) { /* a piece of the body: kept only within the bound */
-        if (!rs->too_big && rs->len + *upload_size > MLQ_HTTP_MAX_BODY)
+        if (!rs->too_big && rs->len + *upload_size > body_max(url))
             rs->too_big = true;
         if (!rs->too_big) {
             if (rs->len + *upload_size + 1 > rs->cap) {

@@ -639,6 +639,10 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
     bool get = is(r, "GET"), post = is(r, "POST");
     if (n < 1)
         return mlq_http_error(r->conn, MLQ_ENOTFOUND, "unknown API path");
+    if (strcmp(r->path, MLQ_HTTP_BATCH_PATH) == 0)
+        return post ? mlq_httpsubmit_batch(r)
+                    : mlq_http_error_status(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, MLQ_EINVAL,
+                                            "method not allowed here");
     if (strcmp(p[0], "jobs") == 0) {
         if (n == 1 && get)
             return list_jobs(r);

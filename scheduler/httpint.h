@@ -11,9 +11,12 @@
 #include "err.h"
 #include "proto.h"
 
-#define MLQ_HTTP_MAX_BODY    (1024 * 1024) /* request bodies, checked while uploading */
-#define MLQ_HTTP_CALL_MS     10000         /* loop answer wait; then 503 */
-#define MLQ_HTTP_MAX_WAIT_MS (300 * 1000)  /* /wait timeout cap */
+#define MLQ_HTTP_MAX_BODY (1024 * 1024) /* request bodies, checked while uploading */
+/* POST /api/v1/jobs:batch alone: up to MLQ_MAX_BULK_JOBS jobs. */
+#define MLQ_HTTP_BATCH_PATH     "/api/v1/jobs:batch"
+#define MLQ_HTTP_MAX_BATCH_BODY (64 * 1024 * 1024)
+#define MLQ_HTTP_CALL_MS        10000        /* loop answer wait; then 503 */
+#define MLQ_HTTP_MAX_WAIT_MS    (300 * 1000) /* /wait timeout cap */
 
 struct mlq_http;
 struct mlq_http_conn; /* per connection: its own DEALER to the loop */
@@ -54,5 +57,9 @@ enum MHD_Result mlq_httpapi_accounting(struct mlq_http_req *r);
 /* Builds a spec from one JSON submission (every `mlq submit` option);
  * MLQ_EINVAL with a one-line message naming the key. */
 int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *err);
+/* POST /api/v1/jobs:batch: a JSON array of 1..MLQ_MAX_BULK_JOBS job
+ * objects, all submitted or none (one submit_many); 201 {"ids": [...]} in
+ * the order given, or the error of the first bad job as "job N: ...". */
+enum MHD_Result mlq_httpsubmit_batch(struct mlq_http_req *r);
 
 #endif

@@ -1,207 +1,14 @@
-/* httpsubmit: one JSON submission into a job spec. Every `mlq submit`
- * option has a key (docs/openapi.yaml, JobSubmit); unknown keys and wrong
- * types are refused with a message naming the key, and the spec then goes
- * through the same checks as the CLI's (mlq_proto_jobspec_check, in the
- * loop's submit handler). Sizes are bounded by bounds.h before anything is
- * copied. */
+/* httpsubmit: one JSON submission into a job spec (jsonspec.h reads the
+ * keys, the same way `mlq submit --from` does), with the API's defaults:
+ * cpus 1, mem 1G, workdir "/". The spec then goes through the same checks
+ * as the CLI's (mlq_proto_jobspec_check, again in the loop's submit
+ * handler). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "envname.h"
 #include "httpint.h"
-#include "mpk.h"
-#include "res.h"
-
-static const char *const known[] = {
-    "argv",        "name",        "workdir",         "env",        "cpus",
-    "mem",         "gpus",        "gpu_type",        "pool",       "require",
-    "priority",    "retries",     "retry_backoff",   "time_limit", "kill_grace",
-    "warn_signal", "warn_before", "after",           "after_any",  "after_failed",
-    "array",       "max_running", "idempotency_key", "nodes",      "gpu_share",
-    "gpu_mem",     "inputs",      "outputs",         "project",
-};
-
-static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v))
-        return mlq_err_set(err, MLQ_EINVAL, "%s must be a string", key);
-    if (json_string_length(v) > max || strlen(json_string_value(v)) != json_string_length(v))
-        return mlq_err_set(err, MLQ_EINVAL, "%s is at most %zu bytes, without NUL", key, max);
-    if (!(*out = strdup(json_string_value(v))))
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    return 0;
-}
-
-static int int_key(const json_t *o, const char *key, int64_t min, int64_t max, int64_t *out,
-                   struct mlq_err *err)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-        return mlq_err_set(err, MLQ_EINVAL, "%s must be a whole number from %lld to %lld", key,
-                           (long long)min, (long long)max);
-    *out = json_integer_value(v);
-    return 0;
-}
-
-/* Seconds as a number, or a duration string ("30s", "2h"). */
-static int dur_key(const json_t *o, const char *key, int64_t *out_ms, struct mlq_err *err)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v))
-        return 0;
-    if (json_is_integer(v) && json_integer_value(v) >= 0 &&
-        json_integer_value(v) <= MLQ_MAX_TIME_MS / 1000) {
-        *out_ms = json_integer_value(v) * 1000;
-        return 0;
-    }
-    struct mlq_err e;
-    if (json_is_string(v) && json_string_length(v) < 32 &&
-        mlq_res_parse_duration(json_string_value(v), out_ms, &e) == 0)
-        return 0;
-    return mlq_err_set(err, MLQ_EINVAL, "%s must be seconds or a duration such as 30s or 2h", key);
-}
-
-/* An array of strings into a new vector. */
-static int strv_key(const json_t *o, const char *key, uint32_t maxn, size_t maxlen, char ***out,
-                    uint32_t *n, struct mlq_err *err)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_array(v) || json_array_size(v) > maxn)
-        return mlq_err_set(err, MLQ_EINVAL, "%s must be an array of at most %u strings", key, maxn);
-    size_t cnt = json_array_size(v);
-    char **vec = calloc(cnt ? cnt : 1, sizeof *vec);
-    if (!vec)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    *out = vec;
-    *n = 0;
-    for (size_t i = 0; i < cnt; i++) {
-        const json_t *s = json_array_get(v, i);
-        if (!json_is_string(s) || json_string_length(s) > maxlen ||
-            strlen(json_string_value(s)) != json_string_length(s))
-            return mlq_err_set(err, MLQ_EINVAL, "%s[%zu] must be a string of at most %zu bytes",
-                               key, i, maxlen);
-        if (!(vec[i] = strdup(json_string_value(s))))
-            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-        (*n)++;
-    }
-    return 0;
-}
-
-static int env_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *err)
-{
-    const json_t *v = json_object_get(o, "env");
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_object(v) || json_object_size(v) > MLQ_ENV_USER_MAX_C)
-        return mlq_err_set(err, MLQ_EINVAL, "env must be an object of at most %d strings",
-                           MLQ_ENV_USER_MAX_C);
-    spec->env = calloc(json_object_size(v) + 1, sizeof *spec->env);
-    if (!spec->env)
-        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    const char *k;
-    const json_t *val;
-    json_object_foreach((json_t *)v, k, val)
-    {
-        if (!mlq_envname_valid(k, strlen(k)))
-            return mlq_err_set(err, MLQ_EINVAL,
-                               "env: '%.40s' is not a variable name (letters, digits and _, not "
-                               "starting with a digit)",
-                               k);
-        if (!json_is_string(val) || strlen(k) + json_string_length(val) + 1 > MLQ_MAX_ENV_ENTRY ||
-            strlen(json_string_value(val)) != json_string_length(val))
-            return mlq_err_set(err, MLQ_EINVAL, "env.%.40s must be a string of at most %d bytes", k,
-                               MLQ_MAX_ENV_ENTRY);
-        size_t len = strlen(k) + json_string_length(val) + 2;
-        char *kv = malloc(len);
-        if (!kv)
-            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-        snprintf(kv, len, "%s=%s", k, json_string_value(val));
-        spec->env[spec->envc++] = kv;
-    }
-    return mlq_envname_check_user(spec->env, spec->envc, err);
-}
-
-static int deps_key(const json_t *o, const char *key, enum mlq_dep_kind kind,
-                    struct mlq_jobspec *spec, struct mlq_err *err)
-{
-    char **v = NULL;
-    uint32_t n = 0;
-    int rc = strv_key(o, key, MLQ_MAX_DEPS, MLQ_ID_LEN, &v, &n, err);
-    for (uint32_t i = 0; rc == 0 && i < n; i++) {
-        if (spec->ndeps >= MLQ_MAX_DEPS)
-            rc = mlq_err_set(err, MLQ_EINVAL, "at most %d dependencies", MLQ_MAX_DEPS);
-        else if (!mlq_proto_dep_target_ok(v[i]))
-            rc = mlq_err_set(err, MLQ_EINVAL, "%s[%u] is not a job or array id", key, i);
-        if (rc == 0) {
-            struct mlq_dep *d = &spec->deps[spec->ndeps++];
-            snprintf(d->target, sizeof d->target, "%s", v[i]);
-            d->kind = kind;
-        }
-    }
-    mlq_mpk_strv_free(v, n);
-    return rc;
-}
-
-static int size_key(const json_t *o, const char *key, int64_t *out, struct mlq_err *err)
-{
-    const json_t *v = json_object_get(o, key);
-    struct mlq_err e;
-    if (!v || json_is_null(v))
-        return 0;
-    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= MLQ_MAX_MEM) {
-        *out = json_integer_value(v);
-        return 0;
-    }
-    if (json_is_string(v) && json_string_length(v) < 32 &&
-        mlq_res_parse_mem(json_string_value(v), out, &e) == 0)
-        return 0;
-    return mlq_err_set(err, MLQ_EINVAL, "%s must be bytes or a size such as 512M or 4G", key);
-}
-
-static int mem_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *err)
-{
-    return size_key(o, "mem", &spec->mem, err);
-}
-
-/* "gpu_share": a share of one GPU as text, "0.25" (as --gpus takes it). */
-static int share_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *err)
-{
-    const json_t *v = json_object_get(o, "gpu_share");
-    struct mlq_err e;
-    int32_t whole = 0;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v) || json_string_length(v) > 8 ||
-        mlq_res_parse_gpu_amount(json_string_value(v), &whole, &spec->gpu_frac, &e) < 0 ||
-        whole != 0 || spec->gpu_frac == 0)
-        return mlq_err_set(err, MLQ_EINVAL,
-                           "gpu_share must be a share of one GPU as text, from \"0.01\" to "
-                           "\"0.99\"");
-    return 0;
-}
-
-static int check_keys(const json_t *o, struct mlq_err *err)
-{
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)o, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; !ok && i < sizeof known / sizeof known[0]; i++)
-            ok = strcmp(k, known[i]) == 0;
-        if (!ok)
-            return mlq_err_set(err, MLQ_EINVAL, "unknown key \"%.40s\"", k);
-    }
-    return 0;
-}
+#include "jsonspec.h"
 
 int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *err)
 {
@@ -210,93 +17,9 @@ int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_er
         return mlq_err_set(err, MLQ_EINVAL, "a job must be a JSON object");
     spec->cpus_m = 1000;
     spec->mem = 1024LL * 1024 * 1024;
-    int rc = check_keys(o, err);
-    if (rc == 0 && (!json_is_array(json_object_get(o, "argv")) ||
-                    json_array_size(json_object_get(o, "argv")) == 0))
-        rc = mlq_err_set(err, MLQ_EINVAL, "argv must be a non-empty array of strings");
-    if (rc == 0)
-        rc = strv_key(o, "argv", MLQ_MAX_ARGC, MLQ_MAX_STR, &spec->argv, &spec->argc, err);
-    if (rc == 0)
-        rc = str_key(o, "name", MLQ_MAX_NAME, &spec->name, err);
-    if (rc == 0)
-        rc = str_key(o, "workdir", MLQ_MAX_PATH, &spec->workdir, err);
+    int rc = mlq_jsonspec_apply(o, spec, err);
     if (rc == 0 && !spec->workdir && !(spec->workdir = strdup("/")))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    if (rc == 0)
-        rc = env_key(o, spec, err);
-    const json_t *cpus = json_object_get(o, "cpus");
-    if (rc == 0 && cpus && !json_is_null(cpus)) {
-        double c = json_number_value(cpus);
-        if (!json_is_number(cpus) || c <= 0 || c > 100000)
-            rc = mlq_err_set(err, MLQ_EINVAL, "cpus must be a positive number such as 0.5 or 4");
-        else
-            spec->cpus_m = (int64_t)(c * 1000 + 0.5);
-    }
-    if (rc == 0)
-        rc = mem_key(o, spec, err);
-    int64_t v = 0;
-    if (rc == 0 && (rc = int_key(o, "gpus", 0, MLQ_MAX_GPUS, &v, err)) == 0)
-        spec->gpus = (int32_t)v;
-    if (rc == 0)
-        rc = str_key(o, "gpu_type", MLQ_MAX_GPU_TYPES, &spec->gpu_type, err);
-    if (rc == 0)
-        rc = share_key(o, spec, err);
-    if (rc == 0)
-        rc = size_key(o, "gpu_mem", &spec->gpu_mem, err);
-    if (rc == 0)
-        rc = str_key(o, "pool", MLQ_MAX_NAME, &spec->pool, err);
-    if (rc == 0) /* checked with the whole spec on submit */
-        rc = str_key(o, "project", MLQ_MAX_PROJECT, &spec->project, err);
-    if (rc == 0)
-        rc = strv_key(o, "require", MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN, &spec->require,
-                      &spec->nrequire, err);
-    if (rc == 0)
-        rc = strv_key(o, "inputs", MLQ_MAX_IO_PATHS, MLQ_MAX_PATH, &spec->inputs, &spec->ninputs,
-                      err);
-    if (rc == 0)
-        rc = strv_key(o, "outputs", MLQ_MAX_IO_PATHS, MLQ_MAX_PATH, &spec->outputs, &spec->noutputs,
-                      err);
-    v = 0;
-    if (rc == 0 && (rc = int_key(o, "priority", -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY, &v, err)) == 0)
-        spec->priority = (int32_t)v;
-    v = 0;
-    if (rc == 0 && (rc = int_key(o, "retries", 0, MLQ_MAX_RETRIES, &v, err)) == 0)
-        spec->retries = (int32_t)v;
-    if (rc == 0)
-        rc = dur_key(o, "retry_backoff", &spec->retry_backoff_ms, err);
-    if (rc == 0)
-        rc = dur_key(o, "time_limit", &spec->time_limit_ms, err);
-    if (rc == 0)
-        rc = dur_key(o, "kill_grace", &spec->kill_grace_ms, err);
-    v = 0;
-    if (rc == 0 && (rc = int_key(o, "warn_signal", 0, 64, &v, err)) == 0)
-        spec->warn_signal = (int32_t)v;
-    if (rc == 0)
-        rc = dur_key(o, "warn_before", &spec->warn_before_ms, err);
-    if (rc == 0 && !(spec->deps = calloc(MLQ_MAX_DEPS, sizeof *spec->deps)))
-        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    if (rc == 0)
-        rc = deps_key(o, "after", MLQ_DEP_OK, spec, err);
-    if (rc == 0)
-        rc = deps_key(o, "after_any", MLQ_DEP_ANY, spec, err);
-    if (rc == 0)
-        rc = deps_key(o, "after_failed", MLQ_DEP_FAILED, spec, err);
-    if (rc == 0 && spec->ndeps == 0) {
-        free(spec->deps);
-        spec->deps = NULL;
-    }
-    if (rc == 0)
-        rc = str_key(o, "array", 64, &spec->array, err);
-    v = 0;
-    if (rc == 0 && (rc = int_key(o, "max_running", 0, UINT32_MAX, &v, err)) == 0)
-        spec->max_running = (uint32_t)v;
-    v = 0;
-    if (rc == 0 && (rc = int_key(o, "nodes", 1, MLQ_MAX_NODES, &v, err)) == 0)
-        spec->nodes = (uint32_t)v; /* a gang (absent: not one) */
-    if (rc == 0)
-        rc = str_key(o, "idempotency_key", MLQ_MAX_IDEM_KEY, &spec->idempotency_key, err);
-    if (rc == 0 && spec->idempotency_key)
-        rc = mlq_proto_idem_key_check(spec->idempotency_key, err);
     /* The loop makes the token's principal the owner; the placeholder only
      * lets the spec pass the checks the CLI also makes before sending (the
      * loop's decoder would refuse what they refuse, without a message). */
@@ -305,4 +28,65 @@ int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_er
     if (rc == 0)
         rc = mlq_proto_jobspec_check(spec, err);
     return rc;
+}
+
+/* The jobs of a batch body into req (a submit_many without a shared
+ * environment: each job brings its own). */
+static int batch_specs(const json_t *in, struct mlq_msg *req, struct mlq_err *err)
+{
+    size_t n = json_is_array(in) ? json_array_size(in) : 0;
+    if (n < 1 || n > MLQ_MAX_BULK_JOBS)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "body must be an array of 1 to %d job objects; split larger batches",
+                           MLQ_MAX_BULK_JOBS);
+    req->u.submit_many.specs = calloc(n, sizeof *req->u.submit_many.specs);
+    if (!req->u.submit_many.specs)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        int rc = mlq_httpsubmit_spec(json_array_get(in, i), &req->u.submit_many.specs[i], err);
+        req->u.submit_many.nspecs = (uint32_t)i + 1; /* freed with the message, also on failure */
+        if (rc < 0) {
+            char msg[MLQ_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "job %zu: %.*s", i + 1, MLQ_ERR_MSG_MAX - 24, err->msg);
+            snprintf(err->msg, sizeof err->msg, "%s", msg);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static json_t *ids_doc(const struct mlq_msg *rep)
+{
+    json_t *ids = json_array();
+    for (uint32_t i = 0; ids && i < rep->u.submitted_many.nids; i++)
+        if (json_array_append_new(ids, json_string(rep->u.submitted_many.ids[i])) < 0) {
+            json_decref(ids);
+            return NULL;
+        }
+    return ids ? json_pack("{s:o}", "ids", ids) : NULL;
+}
+
+enum MHD_Result mlq_httpsubmit_batch(struct mlq_http_req *r)
+{
+    json_error_t je;
+    json_t *in = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &je);
+    struct mlq_err e = {0};
+    int rc = in ? 0
+                : mlq_err_set(&e, MLQ_EINVAL, "body is not valid JSON: %.100s (line %d)", je.text,
+                              je.line);
+    struct mlq_msg req = {.type = MLQ_MSG_SUBMIT_MANY}, rep = {0};
+    if (rc == 0)
+        rc = batch_specs(in, &req, &e);
+    json_decref(in);
+    if (rc == 0)
+        rc = mlq_http_call(r, &req, &rep, MLQ_HTTP_CALL_MS, &e);
+    mlq_proto_msg_free(&req);
+    json_t *doc = rc == 0 ? ids_doc(&rep) : NULL;
+    if (rc == 0)
+        mlq_proto_msg_free(&rep);
+    if (rc == 0 && !doc)
+        rc = mlq_err_set(&e, MLQ_ENOMEM, "out of memory");
+    if (rc < 0)
+        return mlq_http_error(r->conn, rc, e.msg[0] ? e.msg : mlq_strerror(rc));
+    return mlq_http_json(r->conn, MHD_HTTP_CREATED, doc);
 }

@@ -40,6 +40,7 @@
 #include "tokens.h"
 #include "jobedit.h"
 #include "teams.h"
+#include "submitmany.h"
 #include "wproto.h"
 
 #define BATCH_MAX    512  /* messages handled per iteration */
@@ -63,6 +64,7 @@ static const struct {
     int from;
 } handlers[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_SUBMIT] = {mlq_client_on_submit, PEOPLE, FROM_ANY},
+    [MLQ_MSG_SUBMIT_MANY] = {mlq_submitmany_on_request, PEOPLE, FROM_ANY},
     [MLQ_MSG_JOBS] = {mlq_client_on_jobs, PEOPLE, FROM_ANY},
     [MLQ_MSG_CANCEL] = {mlq_client_on_cancel, PEOPLE, FROM_ANY},
     [MLQ_MSG_HOLD] = {mlq_jobedit_on_hold, PEOPLE, FROM_ANY},
@@ -443,7 +445,7 @@ static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct m
         s->failed = true;
         s->fail_err = e;
     } else if (rc < 0) {
-        if (msg->type == MLQ_MSG_SUBMIT)
+        if (msg->type == MLQ_MSG_SUBMIT || msg->type == MLQ_MSG_SUBMIT_MANY)
             mlq_metrics_rejected(c->metrics);
         reply_error(c, peer, msg->rid, &e);
     }

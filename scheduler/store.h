@@ -299,6 +299,15 @@ int mlq_store_idem_lookup(struct mlq_store *st, const char *owner, const char *k
 int mlq_store_idem_put(struct mlq_store *st, const char *owner, const char *key, const char *id,
                        const char *hash, int64_t now_ms, struct mlq_err *err);
 int mlq_store_idem_purge(struct mlq_store *st, int64_t before_ms, struct mlq_err *err);
+/* A submit_many with a key stores (owner, key) -> its first job and
+ * (owner, key MLQ_STORE_IDEM_LAST) -> its last: the jobs of one request
+ * have consecutive seqs. This reads the n ids back, in order. MLQ_ENOTFOUND
+ * when the key is unused; MLQ_EINVAL when it names a single submit, another
+ * number of jobs, or jobs no longer all kept. */
+#define MLQ_STORE_IDEM_LAST "\x1flast" /* no key a client sends has \x1f */
+int mlq_store_idem_many_get(struct mlq_store *st, const char *owner, const char *key,
+                            int64_t now_ms, uint32_t n, char (*ids)[MLQ_ID_LEN + 1],
+                            struct mlq_err *err);
 
 enum mlq_concurrency { MLQ_CONC_SKIP = 0, MLQ_CONC_ALLOW, MLQ_CONC_REPLACE };
 

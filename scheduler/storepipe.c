@@ -29,6 +29,8 @@ enum pstmt {
     P_IDEM_GET,
     P_IDEM_PUT,
     P_IDEM_PURGE,
+    P_JOB_SEQ,
+    P_SEQ_RANGE,
     P_SCHED_SAVE,
     P_SCHED_GET,
     P_SCHED_EACH,
@@ -78,6 +80,8 @@ static const char *const psql[P_COUNT] = {
                    " ON CONFLICT(owner, key) DO UPDATE SET id = excluded.id,"
                    " created_ms = excluded.created_ms, request_hash = excluded.request_hash",
     [P_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_ms < ?1",
+    [P_JOB_SEQ] = "SELECT seq FROM jobs WHERE id = ?1",
+    [P_SEQ_RANGE] = "SELECT id FROM jobs WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq",
     [P_SCHED_SAVE] = "INSERT INTO schedules (" SCHED_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
                      " ?8, ?9, ?10, ?11) ON CONFLICT(name) DO UPDATE SET cron = excluded.cron,"
                      " timezone = excluded.timezone, spec = excluded.spec,"
@@ -523,6 +527,74 @@ int mlq_store_idem_get(struct mlq_store *st, const char *owner, const char *key,
 {
     char hash[MLQ_STORE_HASH_HEX + 1];
     return mlq_store_idem_lookup(st, owner, key, now_ms, out, hash, err);
+}
+
+/* The seq of job id (0 when there is no such job). */
+static int job_seq(struct mlq_store *st, const char *id, int64_t *seq, struct mlq_err *err)
+{
+    sqlite3_stmt *s = stmt(st, P_JOB_SEQ);
+    *seq = 0;
+    if (sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC) != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(SQLITE_ERROR, err, "looking up a job");
+    }
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *seq = sqlite3_column_int64(s, 0);
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : mlq_storei_db_err(st, err, "looking up a job");
+    mlq_storei_finish(s);
+    return rc;
+}
+
+/* The ids of the jobs with seq first..last, which must be n. */
+static int ids_by_seq(struct mlq_store *st, int64_t first, int64_t last, uint32_t n,
+                      char (*ids)[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    sqlite3_stmt *s = stmt(st, P_SEQ_RANGE);
+    int rc = sqlite3_bind_int64(s, 1, first);
+    rc |= sqlite3_bind_int64(s, 2, last);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "listing jobs");
+    }
+    uint32_t got = 0;
+    bool corrupt = false;
+    while (!corrupt && (rc = sqlite3_step(s)) == SQLITE_ROW && got < n)
+        corrupt = mlq_storei_col_fixed(s, 0, ids[got++], MLQ_ID_LEN + 1) < 0;
+    rc = corrupt ? mlq_err_set(err, MLQ_EDB, "listing jobs: corrupt row")
+         : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0
+                                                 : mlq_storei_db_err(st, err, "listing jobs");
+    mlq_storei_finish(s);
+    if (rc == 0 && got != n)
+        rc = mlq_err_set(err, MLQ_EINVAL,
+                         "the jobs first submitted with this idempotency key are no longer all "
+                         "kept");
+    return rc;
+}
+
+int mlq_store_idem_many_get(struct mlq_store *st, const char *owner, const char *key,
+                            int64_t now_ms, uint32_t n, char (*ids)[MLQ_ID_LEN + 1],
+                            struct mlq_err *err)
+{
+    char first[MLQ_ID_LEN + 1], last[MLQ_ID_LEN + 1], last_key[MLQ_MAX_IDEM_KEY + 8];
+    snprintf(last_key, sizeof last_key, "%s" MLQ_STORE_IDEM_LAST, key);
+    int64_t a = 0, b = 0;
+    int rc = mlq_store_idem_get(st, owner, key, now_ms, first, err);
+    if (rc == 0 && mlq_store_idem_get(st, owner, last_key, now_ms, last, NULL) < 0)
+        rc = mlq_err_set(err, MLQ_EINVAL, "idempotency key already used for a single submit");
+    if (rc == 0)
+        rc = job_seq(st, first, &a, err);
+    if (rc == 0)
+        rc = job_seq(st, last, &b, err);
+    if (rc == 0 && (a == 0 || b < a))
+        rc = mlq_err_set(err, MLQ_EINVAL,
+                         "the jobs first submitted with this idempotency key are no longer all "
+                         "kept");
+    if (rc == 0 && b - a + 1 != (int64_t)n)
+        rc = mlq_err_set(err, MLQ_EINVAL,
+                         "idempotency key first used for %lld jobs, not %u: nothing submitted",
+                         (long long)(b - a + 1), n);
+    return rc == 0 ? ids_by_seq(st, a, b, n, ids, err) : rc;
 }
 
 int mlq_store_idem_put(struct mlq_store *st, const char *owner, const char *key, const char *id,

@@ -678,6 +678,19 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_WORKER_SUMMARY_LIST:
         mlq_test_assert_workerset_eq(a, b);
         break;
+    case MLQ_MSG_SUBMIT_MANY:
+        assert_strv_same(a->u.submit_many.env, a->u.submit_many.envc, b->u.submit_many.env,
+                         b->u.submit_many.envc);
+        assert_int_equal(a->u.submit_many.nspecs, b->u.submit_many.nspecs);
+        for (uint32_t i = 0; i < a->u.submit_many.nspecs; i++)
+            assert_spec_eq(&a->u.submit_many.specs[i], &b->u.submit_many.specs[i]);
+        assert_str_same(a->u.submit_many.idempotency_key, b->u.submit_many.idempotency_key);
+        break;
+    case MLQ_MSG_SUBMITTED_MANY:
+        assert_int_equal(a->u.submitted_many.nids, b->u.submitted_many.nids);
+        for (uint32_t i = 0; i < a->u.submitted_many.nids; i++)
+            assert_string_equal(a->u.submitted_many.ids[i], b->u.submitted_many.ids[i]);
+        break;
     case MLQ_MSG_SCHEDULE_ADD:
     case MLQ_MSG_SCHEDULE_CMD:
     case MLQ_MSG_SCHEDULES:

@@ -493,6 +493,33 @@ static void fill_pipeline_sample(struct mlq_msg *m)
 }
 
 /* drain, resume, why, why_reply */
+static struct mlq_jobspec sample_many[2];
+static char *sample_shared_env[] = {"PATH=/usr/bin", "LANG=C.UTF-8"};
+static char sample_many_ids[2][MLQ_ID_LEN + 1];
+
+/* Two specs (the second without an environment of its own) and their ids. */
+static void fill_bulk_sample(struct mlq_msg *m)
+{
+    if (m->type == MLQ_MSG_SUBMITTED_MANY) {
+        strcpy(sample_many_ids[0], ID1);
+        strcpy(sample_many_ids[1], ID2);
+        m->u.submitted_many.ids = sample_many_ids;
+        m->u.submitted_many.nids = 2;
+        return;
+    }
+    fill_spec(&sample_many[0]);
+    fill_spec(&sample_many[1]);
+    sample_many[1].env = NULL;
+    sample_many[1].envc = 0;
+    sample_many[1].array = NULL;
+    sample_many[1].max_running = 0;
+    m->u.submit_many.env = sample_shared_env;
+    m->u.submit_many.envc = N(sample_shared_env);
+    m->u.submit_many.specs = sample_many;
+    m->u.submit_many.nspecs = 2;
+    m->u.submit_many.idempotency_key = "nightly scoring 2026-12-07";
+}
+
 static void fill_placement_sample(struct mlq_msg *m)
 {
     switch (m->type) {
@@ -535,6 +562,10 @@ static void fill_placement_sample(struct mlq_msg *m)
     case MLQ_MSG_WORKER_SUMMARY:
     case MLQ_MSG_WORKER_SUMMARY_LIST:
         mlq_test_fill_workerset_sample(m);
+        break;
+    case MLQ_MSG_SUBMIT_MANY:
+    case MLQ_MSG_SUBMITTED_MANY:
+        fill_bulk_sample(m);
         break;
     default:
         fill_pipeline_sample(m);

@@ -144,10 +144,48 @@ static void test_worker_admin_rejects(void **state)
     expect_msg_reject(&m, "free");
 }
 
+/* Only submit_many and its reply may be larger than MLQ_MAX_MSG. */
+static void test_only_bulk_may_be_large(void **state)
+{
+    (void)state;
+    struct mlq_mpk_out o;
+    size_t pad = MLQ_MAX_MSG + 1024;
+    char *zeros = calloc(1, pad);
+    assert_non_null(zeros);
+    raw_begin(&o, 4, "ok");
+    mlq_mpk_kv_bin(&o.pk, "pad", zeros, pad);
+    raw_reject(&o, "exceeds");
+    free(zeros);
+
+    uint32_t n = 20000; /* far over 4 MiB encoded */
+    struct mlq_jobspec *specs = calloc(n, sizeof *specs);
+    assert_non_null(specs);
+    for (uint32_t i = 0; i < n; i++) {
+        fill_spec(&specs[i]);
+        specs[i].array = NULL;
+        specs[i].idempotency_key = NULL;
+    }
+    struct mlq_msg m = {.type = MLQ_MSG_SUBMIT_MANY, .rid = 9}, got;
+    m.u.submit_many.specs = specs;
+    m.u.submit_many.nspecs = n;
+    char *buf;
+    size_t len;
+    encode_ok(&m, &buf, &len);
+    assert_true(len > MLQ_MAX_MSG);
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_proto_decode(buf, len, &got, &err), 0);
+    assert_int_equal(got.u.submit_many.nspecs, n);
+    assert_spec_eq(&specs[n - 1], &got.u.submit_many.specs[n - 1]);
+    mlq_proto_msg_free(&got);
+    free(buf);
+    free(specs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_admin_rejects),
+        cmocka_unit_test(test_only_bulk_may_be_large),
         cmocka_unit_test(test_reject_backup_path),
         cmocka_unit_test(test_reject_why),
         cmocka_unit_test(test_why_reply_without_estimate),

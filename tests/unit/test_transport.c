@@ -108,9 +108,9 @@ static void test_options(void **state)
     int64_t max = 0;
     size_t len = sizeof max;
     assert_int_equal(zmq_getsockopt(f->router, ZMQ_MAXMSGSIZE, &max, &len), 0);
-    assert_int_equal(max, MLQ_MAX_MSG);
+    assert_int_equal(max, MLQ_MAX_BULK_MSG + 64);
     assert_int_equal(zmq_getsockopt(d, ZMQ_MAXMSGSIZE, &max, &len), 0);
-    assert_int_equal(max, MLQ_MAX_MSG);
+    assert_int_equal(max, MLQ_MAX_BULK_MSG + 64);
     assert_int_equal(get_int(d, ZMQ_HEARTBEAT_IVL), 2000);
     assert_int_equal(get_int(d, ZMQ_HEARTBEAT_TIMEOUT), 10000);
     assert_int_equal(get_int(d, ZMQ_IMMEDIATE), 0);
@@ -288,10 +288,10 @@ static void test_router_malformed(void **state)
     const char *garbage[] = {"", "\xc1"};
     send_frames(raw, garbage, (size_t[]){0, 1}, 2);
     expect_router_proto(f, "0xc1");
-    char *big = calloc(1, MLQ_MAX_MSG + 1);
+    char *big = calloc(1, MLQ_MAX_BULK_MSG + 1);
     assert_non_null(big);
     const char *huge[] = {"", big};
-    send_frames(raw, huge, (size_t[]){0, MLQ_MAX_MSG + 1}, 2);
+    send_frames(raw, huge, (size_t[]){0, MLQ_MAX_BULK_MSG + 1}, 2);
     free(big);
     expect_router_proto(f, "exceeds");
 

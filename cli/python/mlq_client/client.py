@@ -326,24 +326,31 @@ class Client:
         return self._submitted(info)
 
     def submit_many(self, specs: Sequence[Mapping[str, Any]]) -> List["Job"]:
-        """Submits several jobs in one request (at most 1000), in order.
+        """Submits many different jobs in one request, all or none
+        (POST /api/v1/jobs:batch): at most 100,000 jobs; when one is
+        refused, none is stored and the error names it ("job N: ...",
+        counting from 1).
 
         Args:
             specs: one dict per job with ``submit()``'s arguments, e.g.
-                ``{"argv": ["true"], "name": "a", "after": [job]}``.
+                ``{"argv": ["true"], "name": "a", "after": [job]}``; not
+                ``array`` (submit arrays with ``submit(array=...)``).
 
         Returns:
-            One ``Job`` (or ``Array``) per spec, in the same order.
+            One ``Job`` per spec, in the same order.
         """
         bodies = []
         for spec in specs:
             spec = dict(spec)
+            if spec.get("array") is not None:
+                raise ValueError("submit_many takes no arrays; use submit(array=...)")
             argv = spec.pop("argv")
             bodies.append(_submit_body(argv, **spec))
-        answer = self._json("POST", "/api/v1/jobs", body=bodies)
-        if not isinstance(answer, list) or len(answer) != len(bodies):
+        answer = self._json("POST", "/api/v1/jobs:batch", body=bodies)
+        ids = answer.get("ids") if isinstance(answer, dict) else None
+        if not isinstance(ids, list) or len(ids) != len(bodies):
             raise MlqError(None, None, "the server's answer to a bulk submit does not match it")
-        return [self._submitted(info) for info in answer]
+        return [self._submitted({"id": i, "is_array": False}) for i in ids]
 
     def _submitted(self, info: Any) -> "Job":
         if not isinstance(info, dict) or not isinstance(info.get("id"), str):

@@ -350,14 +350,23 @@ class TestSubmit(Base):
         self.assertEqual(self.c.job("arr1/2").id, "t2")
 
     def test_submit_many(self):
-        self.answer("POST", "/api/v1/jobs", 201,
-                    [{"id": "j1", "is_array": False}, {"id": "a2", "is_array": True}])
+        self.answer("POST", "/api/v1/jobs:batch", 201, {"ids": ["j1", "j2"]})
         jobs = self.c.submit_many([{"argv": ["true"], "env": ["X=1"]},
-                                   {"argv": ["false"], "array": "1,2", "gpus": 1}])
-        self.assertEqual([type(j).__name__ for j in jobs], ["Job", "Array"])
+                                   {"argv": ["false"], "gpus": 1}])
+        self.assertEqual([(type(j).__name__, j.id) for j in jobs], [("Job", "j1"), ("Job", "j2")])
         self.assertEqual(self.fake.requests[0]["body"],
                          [{"argv": ["true"], "env": {"X": "1"}},
-                          {"argv": ["false"], "array": "1,2", "gpus": 1}])
+                          {"argv": ["false"], "gpus": 1}])
+
+    def test_submit_many_takes_no_arrays(self):
+        with self.assertRaises(ValueError):
+            self.c.submit_many([{"argv": ["true"], "array": "1,2"}])
+        self.assertEqual(self.fake.requests, [])
+
+    def test_submit_many_answer_must_match(self):
+        self.answer("POST", "/api/v1/jobs:batch", 201, {"ids": ["j1"]})
+        with self.assertRaises(MlqError):
+            self.c.submit_many([{"argv": ["true"]}, {"argv": ["false"]}])
 
     def test_argv_must_be_a_list(self):
         with self.assertRaises(TypeError):

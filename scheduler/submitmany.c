@@ -1,0 +1,147 @@
+/* submitmany: see submitmany.h. */
+#include "submitmany.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "envname.h"
+#include "jobops.h"
+#include "log.h"
+#include "mpk.h"
+
+/* Prefixes err's message with the job's number in the request. */
+static int job_err(int rc, uint32_t i, struct mlq_err *err)
+{
+    if (err) {
+        char msg[MLQ_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "job %u: %.*s", i + 1, MLQ_ERR_MSG_MAX - 20, err->msg);
+        snprintf(err->msg, sizeof err->msg, "%s", msg);
+        err->code = rc;
+    }
+    return rc;
+}
+
+/* One spec made what a single submit would store: its owner, the shared
+ * environment under its own, the same checks. Changes nothing else. */
+static int prepare_one(struct mlq_ctx *c, char *const *env, uint32_t envc, struct mlq_jobspec *spec,
+                       struct mlq_err *err)
+{
+    if (spec->array)
+        return mlq_err_set(err, MLQ_EINVAL, "an array cannot be one of many jobs; submit it alone");
+    if (spec->idempotency_key)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "idempotency keys are not taken per job in a submit_many");
+    int rc = mlq_client_set_owner(c, spec, err);
+    if (rc == 0 && envc > 0) {
+        char **merged;
+        uint32_t n;
+        rc = mlq_envname_merge(env, envc, spec->env, spec->envc, &merged, &n, err);
+        if (rc == 0) {
+            mlq_mpk_strv_free(spec->env, spec->envc);
+            spec->env = merged;
+            spec->envc = n;
+        }
+    }
+    if (rc == 0)
+        rc = mlq_envname_check_user(spec->env, spec->envc, err);
+    if (rc == 0)
+        rc = mlq_proto_jobspec_check(spec, err);
+    if (rc == 0)
+        mlq_envname_strip_scheduler_set(spec); /* only a schedule's runs have them */
+    if (rc == 0)
+        rc = mlq_client_resolve_deps(c, spec, err);
+    return rc;
+}
+
+/* Stores and queues spec as a new job, taking its contents. */
+static int add_one(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
+                   struct mlq_err *err)
+{
+    struct mlq_store_job row = {.spec = *spec};
+    struct mlq_job *job;
+    memset(spec, 0, sizeof *spec);
+    int rc = mlq_jobops_add(c, &row, &job, err);
+    if (rc < 0) {
+        mlq_store_job_free(&row);
+        return rc;
+    }
+    memcpy(id, job->row.id, MLQ_ID_LEN + 1);
+    return mlq_jobops_admit(c, job, err);
+}
+
+/* Remembers the request's key: its first and its last job. */
+static int note_key(struct mlq_ctx *c, const char *owner, const char *key, const struct mlq_msg *m,
+                    struct mlq_err *err)
+{
+    char last_key[MLQ_MAX_IDEM_KEY + 8];
+    snprintf(last_key, sizeof last_key, "%s" MLQ_STORE_IDEM_LAST, key);
+    const uint32_t n = m->u.submitted_many.nids;
+    int rc = mlq_store_idem_put(c->store, owner, key, m->u.submitted_many.ids[0], NULL, c->now_wall,
+                                err);
+    if (rc == 0)
+        rc = mlq_store_idem_put(c->store, owner, last_key, m->u.submitted_many.ids[n - 1], NULL,
+                                c->now_wall, err);
+    return rc;
+}
+
+/* Stores every job of the request, in order, their ids into m. */
+static int add_all(struct mlq_ctx *c, struct mlq_msg *msg, const char *owner, struct mlq_msg *m,
+                   struct mlq_err *err)
+{
+    struct mlq_jobspec *specs = msg->u.submit_many.specs;
+    int rc = mlq_store_begin(c->store, err);
+    for (uint32_t i = 0; rc == 0 && i < m->u.submitted_many.nids; i++)
+        rc = add_one(c, &specs[i], m->u.submitted_many.ids[i], err);
+    if (rc == 0 && msg->u.submit_many.idempotency_key)
+        rc = note_key(c, owner, msg->u.submit_many.idempotency_key, m, err);
+    return rc;
+}
+
+int mlq_submitmany_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                              struct mlq_err *err)
+{
+    struct mlq_jobspec *specs = msg->u.submit_many.specs;
+    uint32_t n = msg->u.submit_many.nspecs;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = prepare_one(c, msg->u.submit_many.env, msg->u.submit_many.envc, &specs[i], err);
+        if (rc < 0)
+            return job_err(rc, i, err);
+    }
+    char owner[MLQ_MAX_NAME + 1]; /* the specs are moved away */
+    snprintf(owner, sizeof owner, "%s", specs[0].owner ? specs[0].owner : "");
+    struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED_MANY, .rid = msg->rid};
+    m.u.submitted_many.ids = calloc(n, sizeof *m.u.submitted_many.ids);
+    if (!m.u.submitted_many.ids)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    m.u.submitted_many.nids = n;
+    const char *key = msg->u.submit_many.idempotency_key;
+    if (key && !owner[0]) {
+        free(m.u.submitted_many.ids);
+        return mlq_err_set(err, MLQ_EINVAL, "an idempotency key needs an owner");
+    }
+    int rc = key ? mlq_store_idem_many_get(c->store, owner, key, c->now_wall, n,
+                                           m.u.submitted_many.ids, err)
+                 : MLQ_ENOTFOUND;
+    if (rc == 0 || rc != MLQ_ENOTFOUND) { /* submitted before (same answer), or refused */
+        if (rc == 0)
+            rc = mlq_outbox_reply(c->out, peer, &m, err);
+        free(m.u.submitted_many.ids);
+        return rc;
+    }
+    rc = add_all(c, msg, owner, &m, err);
+    /* Some jobs may already be in memory: only a rollback of the whole
+     * iteration (and a reload) undoes them, which MLQ_EDB asks the loop for. */
+    if (rc < 0) {
+        free(m.u.submitted_many.ids);
+        return err && err->code != MLQ_EDB
+                   ? mlq_err_set(err, MLQ_EDB, "submitting many jobs failed: %.100s", err->msg)
+                   : MLQ_EDB;
+    }
+    mlq_info("%u jobs submitted in one request by %s, the first %.8s", n, owner,
+             m.u.submitted_many.ids[0]);
+    rc = mlq_outbox_reply(c->out, peer, &m, err);
+    free(m.u.submitted_many.ids);
+    return rc;
+}
