@@ -1,6 +1,7 @@
 /* placepolicy: see placepolicy.h. */
 #include "placepolicy.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "err.h"
@@ -144,13 +145,40 @@ static int score_of(enum mlq_place_policy p, const struct cand *a, const struct 
     return mlq_place_fit_compare(a->w, b->w, r);
 }
 
+/* Copies mix to out with each entry's weight divided by the square root of
+ * the number of open workers where it fits now (plus one): spoiling the
+ * last few places a request shape fits costs more than spoiling one of
+ * hundreds. Without it pack breaks up the few fully free big workers for
+ * small jobs whose other places each cost a little more, and the rare
+ * 8-GPU request then finds none. */
+static void scarcity_mix(struct mlq_workers *ws, const struct mlq_mix *m, struct mlq_mix_entry *out)
+{
+    int hosts[MLQ_MIX_MAX] = {0};
+    for (size_t i = 0; i < mlq_workers_count(ws); i++) {
+        const struct mlq_worker *w = mlq_workers_at(ws, i);
+        if (!mlq_place_open(w))
+            continue;
+        struct mlq_wview v;
+        mlq_mix_view(w, &v);
+        int64_t all = mlq_mix_free_h(&v);
+        for (size_t e = 0; e < m->n; e++)
+            hosts[e] += all > 0 && mlq_mix_unusable_h(&v, &m->e[e]) < all;
+    }
+    for (size_t e = 0; e < m->n; e++) {
+        out[e] = m->e[e];
+        out[e].weight /= sqrt((double)hosts[e] + 1);
+    }
+}
+
 struct mlq_worker *mlq_pp_choose(const struct mlq_placer *p, struct mlq_workers *ws,
                                  const struct mlq_request *r, const struct mlq_worker *avoid,
                                  bool (*ok)(const struct mlq_worker *w, void *arg), void *arg)
 {
     /* Every entry, by its weight: a rare request still counts a little. */
-    const struct mlq_mix_entry *mix = p->mix.e;
+    struct mlq_mix_entry mix[MLQ_MIX_MAX];
     size_t n = p->policy == MLQ_PLACE_PACK ? p->mix.n : 0;
+    if (n > 0)
+        scarcity_mix(ws, &p->mix, mix);
     struct cand best = {0};
     for (size_t i = 0; i < mlq_workers_count(ws); i++) {
         struct cand c = {mlq_workers_at(ws, i), 0};

@@ -187,6 +187,36 @@ static void test_pack_share_gpu(void **state)
     mlq_workers_destroy(&ws);
 }
 
+/* The only fully free worker is the only place a typical 4-GPU request
+ * fits. Each of the 2-GPU workers loses the CPUs a typical 1-GPU request
+ * needs when a half share lands there, but there are many of them: pack
+ * puts the share on one of those rather than breaking up the scarce one
+ * (best-fit does the same by fewest GPUs left). */
+static void test_pack_keeps_scarce_worker(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *f = add(ws, "f", 64000, 4);
+    for (int i = 0; i < 20; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "q%d", i);
+        add(ws, name, 9000, 2);
+    }
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe_share(&p, 60, 50);
+    observe(&p, 35, 8500, 1, NULL);
+    observe(&p, 4, 1000, 4, NULL);
+    struct mlq_request half = {1000, G, 0, NULL, NULL, NULL, 0, 50, 0},
+                       four = {1000, G, 4, NULL, NULL, NULL, 0};
+    struct mlq_worker *w = mlq_pp_choose(&p, ws, &half, NULL, NULL, NULL);
+    assert_ptr_not_equal(w, f);
+    uint64_t mask = 0;
+    assert_int_equal(mlq_pp_pick_gpus(&p, w, &half, &mask), 0);
+    mlq_place_reserve(w, &half, mask);
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &four, NULL, NULL, NULL), f);
+    mlq_workers_destroy(&ws);
+}
+
 /* Stranded: a free share smaller than every typical share; free GPUs on a
  * worker whose CPUs are gone; nothing without demand. */
 static void test_stranded(void **state)
@@ -293,15 +323,11 @@ static void test_decision_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_best_fit_unchanged),
-        cmocka_unit_test(test_spread),
-        cmocka_unit_test(test_pack_keeps_room_for_the_mix),
-        cmocka_unit_test(test_pack_cpu_only),
-        cmocka_unit_test(test_pack_picks_gpu),
-        cmocka_unit_test(test_pack_share_gpu),
-        cmocka_unit_test(test_stranded),
-        cmocka_unit_test(test_mix),
+        cmocka_unit_test(test_names),          cmocka_unit_test(test_best_fit_unchanged),
+        cmocka_unit_test(test_spread),         cmocka_unit_test(test_pack_keeps_room_for_the_mix),
+        cmocka_unit_test(test_pack_cpu_only),  cmocka_unit_test(test_pack_picks_gpu),
+        cmocka_unit_test(test_pack_share_gpu), cmocka_unit_test(test_pack_keeps_scarce_worker),
+        cmocka_unit_test(test_stranded),       cmocka_unit_test(test_mix),
         cmocka_unit_test(test_decision_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
