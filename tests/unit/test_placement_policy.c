@@ -217,6 +217,31 @@ static void test_pack_keeps_scarce_worker(void **state)
     mlq_workers_destroy(&ws);
 }
 
+/* Across workers: with typed requests asking for h100, an untyped job takes
+ * the a100 worker and leaves the h100 one to them; best-fit takes the
+ * first registered. */
+static void test_pack_leaves_wanted_type(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *h = add(ws, "h", 64000, 2), *a = add(ws, "a", 64000, 2);
+    struct mlq_gpuinfo gh[2] = {{0, NULL, NULL, "h100", 0, NULL}, {1, NULL, NULL, "h100", 0, NULL}},
+                       ga[2] = {{0, NULL, NULL, "a100", 0, NULL}, {1, NULL, NULL, "a100", 0, NULL}};
+    assert_int_equal(mlq_workers_describe(h, NULL, NULL, 0, gh, 2, NULL), 0);
+    assert_int_equal(mlq_workers_describe(a, NULL, NULL, 0, ga, 2, NULL), 0);
+    struct mlq_request used = {1000, G, 0, NULL, NULL, NULL, 0};
+    mlq_place_reserve(h, &used, 0); /* neither is idle */
+    mlq_place_reserve(a, &used, 0);
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe(&p, 50, 1000, 1, NULL);
+    observe(&p, 50, 1000, 1, "h100");
+    struct mlq_request any = {1000, G, 1, NULL, NULL, NULL, 0};
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), a);
+    p.policy = MLQ_PLACE_BEST_FIT;
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), h);
+    mlq_workers_destroy(&ws);
+}
+
 /* Stranded: a free share smaller than every typical share; free GPUs on a
  * worker whose CPUs are gone; nothing without demand. */
 static void test_stranded(void **state)
@@ -323,11 +348,17 @@ static void test_decision_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),          cmocka_unit_test(test_best_fit_unchanged),
-        cmocka_unit_test(test_spread),         cmocka_unit_test(test_pack_keeps_room_for_the_mix),
-        cmocka_unit_test(test_pack_cpu_only),  cmocka_unit_test(test_pack_picks_gpu),
-        cmocka_unit_test(test_pack_share_gpu), cmocka_unit_test(test_pack_keeps_scarce_worker),
-        cmocka_unit_test(test_stranded),       cmocka_unit_test(test_mix),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_best_fit_unchanged),
+        cmocka_unit_test(test_spread),
+        cmocka_unit_test(test_pack_keeps_room_for_the_mix),
+        cmocka_unit_test(test_pack_cpu_only),
+        cmocka_unit_test(test_pack_picks_gpu),
+        cmocka_unit_test(test_pack_share_gpu),
+        cmocka_unit_test(test_pack_keeps_scarce_worker),
+        cmocka_unit_test(test_pack_leaves_wanted_type),
+        cmocka_unit_test(test_stranded),
+        cmocka_unit_test(test_mix),
         cmocka_unit_test(test_decision_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
