@@ -179,7 +179,7 @@ static void scarcity_mix(struct mlq_workers *ws, const struct mlq_mix *m, struct
     }
 }
 
-/* Free GPU capacity (hundredths) of each GPU type over the open workers. */
+/* Whole free GPUs (in hundredths) of each GPU type over the open workers. */
 #define TYPE_FREE_MAX 32
 struct type_free {
     int n;
