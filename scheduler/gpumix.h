@@ -19,7 +19,7 @@
 #include "placement.h"
 
 /* Distinct (amount, type) entries kept; the lightest one makes room. */
-#define MLQ_MIX_MAX 16
+#define MLQ_MIX_MAX 32
 /* Each request multiplies the older weights by 1 - 1/MLQ_MIX_HORIZON, so
  * the mix reflects about the last MLQ_MIX_HORIZON GPU requests. */
 #define MLQ_MIX_HORIZON 256

@@ -1,6 +1,7 @@
 /* placepolicy: see placepolicy.h. */
 #include "placepolicy.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "err.h"
@@ -77,7 +78,7 @@ static double typed_demand(const char *t, const struct mlq_mix_entry *mix, size_
  * type that typed requests want least; fills mask (worker indices). GPUs
  * that look the same (type, free share, what r takes) are tried once. */
 static int pack_gpus(const struct mlq_worker *w, struct mlq_wview *v, const struct mlq_request *r,
-                     const struct mlq_mix_entry *mix, size_t n, uint64_t *mask)
+                     const struct mlq_mix_entry *mix, size_t n, uint64_t *mask, const char **took)
 {
     *mask = 0;
     const char *type = NULL;
@@ -107,14 +108,16 @@ static int pack_gpus(const struct mlq_worker *w, struct mlq_wview *v, const stru
             return MLQ_EINVAL;
         v->free_h[best] -= take[best];
         type = v->type[best];
+        *took = type;
         *mask |= 1ULL << v->idx[best];
     }
     return 0;
 }
 
-/* Fragmentation placing r on w adds for the mix (lower is better). */
+/* Fragmentation placing r on w adds for the mix (lower is better); took:
+ * the type of the GPUs r would take there (unchanged without GPUs). */
 static double pack_delta(const struct mlq_worker *w, const struct mlq_request *r,
-                         const struct mlq_mix_entry *mix, size_t n)
+                         const struct mlq_mix_entry *mix, size_t n, const char **took)
 {
     struct mlq_wview v;
     uint64_t mask;
@@ -122,7 +125,7 @@ static double pack_delta(const struct mlq_worker *w, const struct mlq_request *r
     double before = mlq_mix_frag(&v, mix, n);
     v.cpus_free -= r->cpus_m;
     v.mem_free -= r->mem;
-    if (pack_gpus(w, &v, r, mix, n, &mask) < 0)
+    if (pack_gpus(w, &v, r, mix, n, &mask, took) < 0)
         return 1e300;
     return mlq_mix_frag(&v, mix, n) - before;
 }
@@ -130,6 +133,7 @@ static double pack_delta(const struct mlq_worker *w, const struct mlq_request *r
 struct cand {
     struct mlq_worker *w;
     double score; /* pack's added fragmentation; 0 for the others */
+    bool idle;    /* pack: nothing placed on w (see score_of) */
 };
 
 /* The fitness function: negative when a is the better place for r. */
@@ -138,10 +142,94 @@ static int score_of(enum mlq_place_policy p, const struct cand *a, const struct 
 {
     if (p == MLQ_PLACE_SPREAD)
         return spread_compare(a->w, b->w);
+    /* Pack opens an idle worker last: the added fragmentation is local to
+     * one worker, so it cannot see that a fully free worker is the only kind
+     * of place a rare big or typed request fits, and small jobs that spoil
+     * each used worker a little would otherwise break them all up. */
+    if (p == MLQ_PLACE_PACK && a->idle != b->idle)
+        return a->idle ? 1 : -1;
     /* Differences below a hundredth of a GPU are rounding, not a choice. */
     if (p == MLQ_PLACE_PACK && (a->score < b->score - 0.01 || a->score > b->score + 0.01))
         return a->score < b->score ? -1 : 1;
     return mlq_place_fit_compare(a->w, b->w, r);
+}
+
+/* Copies mix to out with each entry's weight divided by the square root of
+ * the number of open workers where it fits now (plus one): spoiling the
+ * last few places a request shape fits costs more than spoiling one of
+ * hundreds. Without it pack breaks up the few fully free big workers for
+ * small jobs whose other places each cost a little more, and the rare
+ * 8-GPU request then finds none. */
+static void scarcity_mix(struct mlq_workers *ws, const struct mlq_mix *m, struct mlq_mix_entry *out)
+{
+    int hosts[MLQ_MIX_MAX] = {0};
+    for (size_t i = 0; i < mlq_workers_count(ws); i++) {
+        const struct mlq_worker *w = mlq_workers_at(ws, i);
+        if (!mlq_place_open(w))
+            continue;
+        struct mlq_wview v;
+        mlq_mix_view(w, &v);
+        int64_t all = mlq_mix_free_h(&v);
+        for (size_t e = 0; e < m->n; e++)
+            hosts[e] += all > 0 && mlq_mix_unusable_h(&v, &m->e[e]) < all;
+    }
+    for (size_t e = 0; e < m->n; e++) {
+        out[e] = m->e[e];
+        out[e].weight /= sqrt((double)hosts[e] + 1);
+    }
+}
+
+/* Whole free GPUs (in hundredths) of each GPU type over the open workers. */
+#define TYPE_FREE_MAX 32
+struct type_free {
+    int n;
+    const char *type[TYPE_FREE_MAX];
+    int64_t free_h[TYPE_FREE_MAX];
+};
+
+static int type_slot(struct type_free *tf, const char *t)
+{
+    for (int i = 0; i < tf->n; i++)
+        if (strcmp(tf->type[i], t) == 0)
+            return i;
+    if (tf->n == TYPE_FREE_MAX) /* more types than slots: the rest share none */
+        return -1;
+    tf->type[tf->n] = t;
+    tf->free_h[tf->n] = 0;
+    return tf->n++;
+}
+
+static void type_free_count(struct mlq_workers *ws, struct type_free *tf)
+{
+    for (size_t i = 0; i < mlq_workers_count(ws); i++) {
+        const struct mlq_worker *w = mlq_workers_at(ws, i);
+        if (!mlq_place_open(w))
+            continue;
+        struct mlq_wview v;
+        mlq_mix_view(w, &v);
+        for (int k = 0; k < v.n; k++) {
+            int s = type_slot(tf, v.type[k]);
+            if (s >= 0) /* whole GPUs: what a typed whole-GPU request needs */
+                tf->free_h[s] += v.free_h[k] == 100 ? 100 : 0;
+        }
+    }
+}
+
+/* What taking a GPU of type t costs the typed requests that want t, in
+ * the unit of the fragmentation (hundredths of a GPU per request): their
+ * share of the mix, times how much scarcer t is than the mean type. An
+ * untyped job then leaves a type typed requests need to them while the
+ * others have room, and spreads over the types as they fill. */
+static double type_pressure(struct type_free *tf, const char *t, const struct mlq_mix *m)
+{
+    int s = type_slot(tf, t);
+    int64_t free_h = s >= 0 ? tf->free_h[s] : 0, all = 0;
+    for (int i = 0; i < tf->n; i++)
+        all += tf->free_h[i];
+    if (m->total <= 0 || tf->n == 0)
+        return 0;
+    double mean = (double)all / tf->n;
+    return typed_demand(t, m->e, m->n) / m->total * mean / (double)(free_h > 100 ? free_h : 100);
 }
 
 struct mlq_worker *mlq_pp_choose(const struct mlq_placer *p, struct mlq_workers *ws,
@@ -149,16 +237,26 @@ struct mlq_worker *mlq_pp_choose(const struct mlq_placer *p, struct mlq_workers 
                                  bool (*ok)(const struct mlq_worker *w, void *arg), void *arg)
 {
     /* Every entry, by its weight: a rare request still counts a little. */
-    const struct mlq_mix_entry *mix = p->mix.e;
+    struct mlq_mix_entry mix[MLQ_MIX_MAX];
     size_t n = p->policy == MLQ_PLACE_PACK ? p->mix.n : 0;
+    struct type_free tf = {0};
+    if (n > 0) {
+        scarcity_mix(ws, &p->mix, mix);
+        type_free_count(ws, &tf);
+    }
     struct cand best = {0};
     for (size_t i = 0; i < mlq_workers_count(ws); i++) {
-        struct cand c = {mlq_workers_at(ws, i), 0};
+        struct cand c = {mlq_workers_at(ws, i), 0, false};
         if (c.w == avoid || !mlq_place_open(c.w) || !mlq_place_fits_now(c.w, r) ||
             (ok && !ok(c.w, arg)))
             continue;
-        if (n > 0)
-            c.score = pack_delta(c.w, r, mix, n);
+        if (n > 0) {
+            const char *took = NULL;
+            c.score = pack_delta(c.w, r, mix, n, &took);
+            if (took)
+                c.score += mlq_mix_request_h(r) * type_pressure(&tf, took, &p->mix);
+            c.idle = c.w->running == 0 && c.w->cpus_used_m == 0 && c.w->mem_used == 0;
+        }
         if (!best.w || score_of(p->policy, &c, &best, r) < 0)
             best = c;
     }
@@ -176,5 +274,6 @@ int mlq_pp_pick_gpus(const struct mlq_placer *p, const struct mlq_worker *w,
     mlq_mix_view(w, &v);
     v.cpus_free -= r->cpus_m;
     v.mem_free -= r->mem;
-    return pack_gpus(w, &v, r, mix, n, mask);
+    const char *took = NULL;
+    return pack_gpus(w, &v, r, mix, n, mask, &took);
 }

@@ -5,7 +5,9 @@
  *             GPUs by lowest index
  *   spread    most free first: most GPUs, then CPUs, then memory left
  *   pack      least added fragmentation for the recent request mix
- *             (gpumix.h); ties by best fit. GPUs inside the worker are
+ *             (gpumix.h), entries weighted by how few workers they fit,
+ *             plus a cost for GPU types typed requests need; idle
+ *             workers last; ties by best fit. GPUs inside the worker are
  *             chosen the same way, one at a time.
  *
  * The fitness of a candidate is computed in one place (score_of) so that
@@ -38,8 +40,9 @@ const char *mlq_pp_name(enum mlq_place_policy p);
 
 /* Best open worker where r fits now under p's policy, other than avoid
  * (may be NULL) and accepted by ok (NULL: any). NULL if none. Costs one
- * fit check per worker, plus for pack (mix entries x GPUs of the worker)
- * per GPU picked on each worker that fits. */
+ * fit check per worker, plus for pack two passes of (mix entries x GPUs)
+ * over the open workers and (mix entries x GPUs of the worker) per GPU
+ * picked on each worker that fits. */
 struct mlq_worker *mlq_pp_choose(const struct mlq_placer *p, struct mlq_workers *ws,
                                  const struct mlq_request *r, const struct mlq_worker *avoid,
                                  bool (*ok)(const struct mlq_worker *w, void *arg), void *arg);

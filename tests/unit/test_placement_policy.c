@@ -187,6 +187,61 @@ static void test_pack_share_gpu(void **state)
     mlq_workers_destroy(&ws);
 }
 
+/* The only fully free worker is the only place a typical 4-GPU request
+ * fits. Each of the 2-GPU workers loses the CPUs a typical 1-GPU request
+ * needs when a half share lands there, but there are many of them: pack
+ * puts the share on one of those rather than breaking up the scarce one
+ * (best-fit does the same by fewest GPUs left). */
+static void test_pack_keeps_scarce_worker(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *f = add(ws, "f", 64000, 4);
+    for (int i = 0; i < 20; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "q%d", i);
+        add(ws, name, 9000, 2);
+    }
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe_share(&p, 60, 50);
+    observe(&p, 35, 8500, 1, NULL);
+    observe(&p, 4, 1000, 4, NULL);
+    struct mlq_request half = {1000, G, 0, NULL, NULL, NULL, 0, 50, 0},
+                       four = {1000, G, 4, NULL, NULL, NULL, 0};
+    struct mlq_worker *w = mlq_pp_choose(&p, ws, &half, NULL, NULL, NULL);
+    assert_ptr_not_equal(w, f);
+    uint64_t mask = 0;
+    assert_int_equal(mlq_pp_pick_gpus(&p, w, &half, &mask), 0);
+    mlq_place_reserve(w, &half, mask);
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &four, NULL, NULL, NULL), f);
+    mlq_workers_destroy(&ws);
+}
+
+/* Across workers: with typed requests asking for h100, an untyped job takes
+ * the a100 worker and leaves the h100 one to them; best-fit takes the
+ * first registered. */
+static void test_pack_leaves_wanted_type(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *h = add(ws, "h", 64000, 2), *a = add(ws, "a", 64000, 2);
+    struct mlq_gpuinfo gh[2] = {{0, NULL, NULL, "h100", 0, NULL}, {1, NULL, NULL, "h100", 0, NULL}},
+                       ga[2] = {{0, NULL, NULL, "a100", 0, NULL}, {1, NULL, NULL, "a100", 0, NULL}};
+    assert_int_equal(mlq_workers_describe(h, NULL, NULL, 0, gh, 2, NULL), 0);
+    assert_int_equal(mlq_workers_describe(a, NULL, NULL, 0, ga, 2, NULL), 0);
+    struct mlq_request used = {1000, G, 0, NULL, NULL, NULL, 0};
+    mlq_place_reserve(h, &used, 0); /* neither is idle */
+    mlq_place_reserve(a, &used, 0);
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe(&p, 50, 1000, 1, NULL);
+    observe(&p, 50, 1000, 1, "h100");
+    struct mlq_request any = {1000, G, 1, NULL, NULL, NULL, 0};
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), a);
+    p.policy = MLQ_PLACE_BEST_FIT;
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), h);
+    mlq_workers_destroy(&ws);
+}
+
 /* Stranded: a free share smaller than every typical share; free GPUs on a
  * worker whose CPUs are gone; nothing without demand. */
 static void test_stranded(void **state)
@@ -300,6 +355,8 @@ int main(void)
         cmocka_unit_test(test_pack_cpu_only),
         cmocka_unit_test(test_pack_picks_gpu),
         cmocka_unit_test(test_pack_share_gpu),
+        cmocka_unit_test(test_pack_keeps_scarce_worker),
+        cmocka_unit_test(test_pack_leaves_wanted_type),
         cmocka_unit_test(test_stranded),
         cmocka_unit_test(test_mix),
         cmocka_unit_test(test_decision_cost),
