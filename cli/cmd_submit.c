@@ -46,6 +46,7 @@ enum {
     OPT_MAX_RUNNING,
     OPT_IDEM_KEY,
     OPT_NODES,
+    OPT_IMAGE,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -59,6 +60,7 @@ static const struct option submit_longopts[] = {
     {"mem", required_argument, NULL, OPT_MEM},
     {"gpus", required_argument, NULL, OPT_GPUS},
     {"nodes", required_argument, NULL, OPT_NODES},
+    {"image", required_argument, NULL, OPT_IMAGE},
     {"env", required_argument, NULL, OPT_ENV},
     {"workdir", required_argument, NULL, OPT_WORKDIR},
     {"retries", required_argument, NULL, OPT_RETRIES},
@@ -94,6 +96,9 @@ static const char submit_usage[] =
     "                     with the --cpus, --mem and --gpus given, started and\n"
     "                     stopped as one; the job sees MLQ_NODE_RANK, MLQ_MASTER_ADDR...\n"
     "                     (not with --array)\n"
+    "  --image REF        run the job in this OCI image through the worker's\n"
+    "                     container runtime (podman), e.g. ghcr.io/team/train:1.2;\n"
+    "                     the working directory is mounted at the same path\n"
     "  --env KEY=VALUE    set an environment variable for the job (repeatable)\n"
     "  --workdir DIR      working directory (default: the current one)\n"
     "  --retries N        run again up to N times (0..100) after it fails or times out\n"
@@ -299,6 +304,17 @@ static int add_require(struct mlq_jobspec *spec, const char *kv, struct mlq_err 
     return 0;
 }
 
+static int set_image(struct mlq_jobspec *spec, const char *arg, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    if (mlq_proto_image_check(arg, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad --image '%.60s': %s", arg, e.msg);
+    free(spec->image);
+    if (!(spec->image = strdup(arg)))
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    return 0;
+}
+
 /* --nodes N: a gang of N node parts. */
 static int parse_nodes(const char *arg, uint32_t *out, struct mlq_err *err)
 {
@@ -403,6 +419,8 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
         return parse_gpus_opt(optarg, spec, err);
     case OPT_NODES:
         return parse_nodes(optarg, &spec->nodes, err);
+    case OPT_IMAGE:
+        return set_image(spec, optarg, err);
     case OPT_ENV:
         return add_env(spec, optarg, err);
     case OPT_WORKDIR:

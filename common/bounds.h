@@ -50,6 +50,7 @@
 #define MLQ_MAX_DEPS       64    /* --after entries */
 #define MLQ_MAX_SCHEDULES  10000 /* schedules in one listing */
 #define MLQ_MAX_IDEM_KEY   128   /* --idempotency-key */
+#define MLQ_MAX_IMAGE      255   /* --image: an OCI image reference */
 #define MLQ_MAX_NEXT_FIRES 5     /* next fire times in a scheduleinfo */
 #define MLQ_MAX_SCHED_RUNS 10    /* past runs in a scheduleinfo */
 

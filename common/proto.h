@@ -124,6 +124,9 @@ struct mlq_jobspec {
     /* Gangs, optional on the wire: node parts on distinct workers, each
      * with the resources above; 0 = not a gang, 1..MLQ_MAX_NODES. */
     uint32_t nodes;
+    /* Optional on the wire: the OCI image reference the job runs in through
+     * the worker's container runtime (mlq_proto_image_check); NULL = none. */
+    char *image;
 };
 
 enum mlq_dep_kind {
@@ -735,6 +738,10 @@ void mlq_proto_scheduleinfo_free(struct mlq_scheduleinfo *s);
  * - a schedule op: "pause", "resume", "rm" or "run_now". */
 const char *mlq_proto_dep_kind_name(enum mlq_dep_kind k); /* "ok", "any", "failed"; "?" */
 bool mlq_proto_dep_target_ok(const char *target);
+/* An OCI image reference: 1..MLQ_MAX_IMAGE bytes of A-Z a-z 0-9 . _ - / : @,
+ * starting with a letter or digit, and no transport prefix (docker-archive:,
+ * oci:, dir: ...) that would make the runtime read a path on the worker. */
+int mlq_proto_image_check(const char *ref, struct mlq_err *err);
 int mlq_proto_idem_key_check(const char *key, struct mlq_err *err);
 int mlq_proto_schedule_name_check(const char *name, struct mlq_err *err);
 /* Checks a schedule as submitted by `schedule_add`: name, cron and time zone

@@ -17,7 +17,7 @@ static const char *const known[] = {
     "mem",         "gpus",        "gpu_type",        "pool",       "require",
     "priority",    "retries",     "retry_backoff",   "time_limit", "kill_grace",
     "warn_signal", "warn_before", "after",           "after_any",  "after_failed",
-    "array",       "max_running", "idempotency_key", "nodes",
+    "array",       "max_running", "idempotency_key", "nodes",      "image",
 };
 
 static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
@@ -256,6 +256,8 @@ int mlq_httpsubmit_spec(const json_t *o, struct mlq_jobspec *spec, struct mlq_er
         rc = str_key(o, "idempotency_key", MLQ_MAX_IDEM_KEY, &spec->idempotency_key, err);
     if (rc == 0 && spec->idempotency_key)
         rc = mlq_proto_idem_key_check(spec->idempotency_key, err);
+    if (rc == 0)
+        rc = str_key(o, "image", MLQ_MAX_IMAGE, &spec->image, err);
     /* The loop makes the token's principal the owner; the placeholder only
      * lets the spec pass the checks the CLI also makes before sending (the
      * loop's decoder would refuse what they refuse, without a message). */

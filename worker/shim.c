@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "cglimit.h"
+#include "container.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "gangenv.h"
@@ -63,8 +64,9 @@ extern char **environ;
 struct shim {
     const char *dir;
     struct mlq_msg assign;
-    char **argv; /* NULL-terminated copy of the spec's pointers */
-    char **envp; /* owned strings, NULL-terminated */
+    char **argv;  /* NULL-terminated copy of the spec's pointers */
+    char **envp;  /* owned strings, NULL-terminated */
+    char **cargv; /* a container job: the runtime's command line (container.h) */
     size_t envc;
     int out_fd, err_fd;
     /* The account the job runs as, when the shim is root (drop). */
@@ -170,7 +172,7 @@ static int build_env_array(struct shim *s)
 static bool worker_internal(const char *kv)
 {
     static const char *const keys[] = {MLQ_CGL_ENV_MODE, MLQ_CGL_ENV_HIER, MLQ_CGL_ENV_PARENT,
-                                       MLQ_JOBUSAGE_GPU_ENV};
+                                       MLQ_JOBUSAGE_GPU_ENV, MLQ_CONTAINER_ENV};
     size_t klen = env_key_len(kv);
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         if (strlen(keys[i]) == klen && strncmp(kv, keys[i], klen) == 0)
@@ -431,6 +433,43 @@ static int make_tree(struct shim *s)
     return 0;
 }
 
+/* A container job (--image): inside, the GPUs count from 0 (CDI passes
+ * only the job's); the runtime's command line replaces argv. */
+static int prepare_container(struct shim *s)
+{
+    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
+    uint32_t ngpus = s->assign.u.assign.ngpu_ids;
+    char ids[MLQ_MAX_GPUS * 4 + 1] = "", id[MLQ_CONTAINER_MAX_ID + 1];
+    struct mlq_err e = {0};
+    if (!spec->image)
+        return 0;
+    for (uint32_t i = 0; i < ngpus; i++)
+        snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%u", i ? "," : "", i);
+    if (env_putf(s, "CUDA_VISIBLE_DEVICES", ids) < 0 ||
+        env_putf(s, "NVIDIA_VISIBLE_DEVICES", ids) < 0) {
+        start_failed(s, "out of memory");
+        return -1;
+    }
+    struct mlq_container_run r = {
+        .workdir = spec->workdir,
+        .as_user = s->drop,
+        .uid = s->uid,
+        .gid = s->gid,
+        .groups = s->groups,
+        .ngroups = s->ngroups,
+        .gpu_ids = s->assign.u.assign.gpu_ids,
+        .ngpus = ngpus,
+        .argv = spec->argv,
+        .argc = spec->argc,
+    };
+    if (mlq_container_prepare(&r, s->dir, spec->image, spec->env, spec->envc, s->envp, s->err_fd,
+                              id, &s->cargv, &e) < 0) {
+        start_failed(s, "%s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* Everything that can fail before the fork; on failure s->st says why. */
 static int prepare(struct shim *s)
 {
@@ -462,7 +501,7 @@ static int prepare(struct shim *s)
     }
     for (uint32_t i = 0; i < spec->argc; i++)
         s->argv[i] = spec->argv[i];
-    if (prepare_gang(s) < 0)
+    if (prepare_gang(s) < 0 || prepare_container(s) < 0)
         return -1;
     return make_tree(s);
 }
@@ -529,15 +568,20 @@ static void exec_job(struct shim *s, int report_fd)
     int null = open("/dev/null", O_RDONLY);
     if (null < 0 || dup2(null, 0) < 0 || dup2(s->out_fd, 1) < 0 || dup2(s->err_fd, 2) < 0)
         child_fail(report_fd, "cannot set up the job's standard streams: %s", strerror(errno));
-    if (s->drop)
-        drop_root(s, report_fd);
     const char *workdir = s->assign.u.assign.spec.workdir;
+    if (s->cargv && s->drop &&
+        !mlq_container_account_enters(s->uid, s->gid, s->groups, s->ngroups, workdir))
+        child_fail(report_fd, "working directory %s: not accessible to %s", workdir, s->user);
+    /* The runtime runs as root and gives the container the account (--user). */
+    if (s->drop && !s->cargv)
+        drop_root(s, report_fd);
     if (chdir(workdir) != 0)
         child_fail(report_fd, "working directory %s: %s%s%s%s", workdir, strerror(errno),
                    s->drop ? " (as " : "", s->drop ? s->user : "", s->drop ? ")" : "");
     environ = s->envp;
-    execvp(s->argv[0], s->argv);
-    dprintf(2, "mlq-shim: cannot execute %s: %s\n", s->argv[0], strerror(errno));
+    char **argv = s->cargv ? s->cargv : s->argv;
+    execvp(argv[0], argv);
+    dprintf(2, "mlq-shim: cannot execute %s: %s\n", argv[0], strerror(errno));
     _exit(127);
 }
 
@@ -792,6 +836,7 @@ static void shim_cleanup(struct shim *s)
         free(s->envp[i]);
     free(s->envp);
     free(s->argv);
+    mlq_container_argv_free(s->cargv);
     free(s->user);
     free(s->home);
     free(s->groups);

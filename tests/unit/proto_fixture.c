@@ -108,6 +108,7 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_str_same(a->array, b->array);
     assert_int_equal(a->max_running, b->max_running);
     assert_str_same(a->idempotency_key, b->idempotency_key);
+    assert_str_same(a->image, b->image);
 }
 
 static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,

@@ -57,6 +57,7 @@ void fill_spec(struct mlq_jobspec *s)
     s->max_running = 25;
     s->idempotency_key = "nightly 2024-05-01 #1";
     s->nodes = 0; /* arrays cannot be gangs */
+    s->image = "registry.example.com:5000/team/train:1.2@sha256:0123abcd";
 }
 
 struct mlq_jobinfo sample_jobs[2];
