@@ -325,9 +325,12 @@ int mlq_container_prepare(struct mlq_container_run *r, const char *dir, const ch
     if (mlq_container_resolve(r->runtime, ref, err_fd, digest, sizeof digest, id,
                               MLQ_CONTAINER_MAX_ID + 1, &e) < 0)
         return mlq_err_set(err, e.code, "could not start: %s", e.msg);
-    snprintf(note, sizeof note, "%s\n%s\n%s", ref, digest, id);
+    snprintf(note, sizeof note, "%s %s %s", ref, digest[0] ? digest : "-", id);
     if (mlq_spool_write_note(dir, MLQ_CONTAINER_DIGEST, note, &e) < 0)
         return mlq_err_set(err, e.code, "could not start: %s", e.msg);
+    /* The shim's stderr is the worker's log. */
+    fprintf(stderr, "mlq-shim: %s: image %s is %s (digest %s)\n", dir, ref, id,
+            digest[0] ? digest : "none");
     char **names = NULL;
     size_t n = 0;
     if (env_names(spec_env, spec_envc, envp, r->as_user, &names, &n) < 0)

@@ -35,7 +35,7 @@
 #include "err.h"
 
 #define MLQ_CONTAINER_ENV        "MLQ_CONTAINER_RUNTIME" /* worker -> shim */
-#define MLQ_CONTAINER_DIGEST     "image_digest"          /* spool note: "REF\nDIGEST\nID" */
+#define MLQ_CONTAINER_DIGEST     "image_digest" /* spool note: "REF DIGEST ID", "-" no digest */
 #define MLQ_CONTAINER_MAX_ID     128
 #define MLQ_CONTAINER_PULL_MS    (15 * 60 * 1000) /* a pull may take long, not forever */
 #define MLQ_CONTAINER_INSPECT_MS 30000

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # job scripts are single-quoted on purpose
+# submit --image: the job runs inside an image built here from busybox (no
+# registry), through the worker's podman, with its working directory
+# mounted at the same path; the exit code comes back; the image id the
+# worker resolved is recorded in the attempt folder; a cancel's SIGTERM
+# reaches the process inside; a worker without a runtime fails the start
+# with a clear detail. Root only (podman as root); its own podman storage
+# under T, so the machine's podman state is never touched.
+IT_DEADLINE=120
+. "$(dirname "$0")/lib.sh" "$@"
+
+[ "$(id -u)" = 0 ] || it_skip "podman jobs need root"
+PODMAN=$(command -v podman) || fail "podman not installed (deploy/install-deps.sh installs it)"
+BUSYBOX=$(command -v busybox) || fail "busybox not installed (busybox-static)"
+
+# --- podman state private to the test ------------------------------------------
+mkdir -p "$T/podman"
+cat >"$T/podman/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$T/podman/root"
+runroot = "$T/podman/run"
+EOF
+# Limits the container may get without CAP_SYS_RESOURCE (podman's own
+# defaults as root raise them, which some sandboxes refuse).
+cat >"$T/podman/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+tmp_dir = "$T/podman/tmp"
+volume_path = "$T/podman/volumes"
+EOF
+export CONTAINERS_STORAGE_CONF=$T/podman/storage.conf CONTAINERS_CONF=$T/podman/containers.conf
+pod() { "$PODMAN" "$@" 2>>"$T/logs/podman.log"; }
+# Removes what podman made under T, whatever the test's outcome (vfs layers
+# are plain folders, but podman's run state holds mounts and locks).
+podman_cleanup() {
+    local rc=$?
+    pod rm -a -f >/dev/null
+    pod system reset -f >/dev/null
+    (exit "$rc")
+    it_cleanup
+}
+trap podman_cleanup EXIT
+
+# --- the image: busybox and a marker, nothing from this machine ---------------
+R=$T/rootfs
+mkdir -p "$R/bin" "$R/etc" "$R/tmp"
+cp "$BUSYBOX" "$R/bin/busybox"
+for a in sh cat echo sleep ls id touch true; do ln -s busybox "$R/bin/$a"; done
+printf 'NAME="mlq-test-image"\nID=mlqtest\n' >"$R/etc/os-release"
+echo "only-in-the-image" >"$R/marker"
+tar -C "$R" -c . | pod import - localhost/mlqtest:1 >/dev/null || fail "podman import failed"
+IMAGE_ID=$(pod image inspect --format '{{.Id}}' localhost/mlqtest:1)
+[ -n "$IMAGE_ID" ] || fail "no image id"
+
+# crun refuses a hybrid cgroup layout (v1 controllers plus a v2 mount that
+# has controllers); the worker then runs in a mount namespace without the
+# v2 mount, which crun reads as plain v1.
+WRAP=$T/worker-ns.sh
+cat >"$WRAP" <<EOF
+#!/bin/sh
+if grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+    exec unshare -m -- sh -c 'umount -l /sys/fs/cgroup/unified && exec "\$0" "\$@"' "$MLQ_WORKER_BIN" "\$@"
+fi
+exec "$MLQ_WORKER_BIN" "\$@"
+EOF
+chmod +x "$WRAP"
+
+start_scheduler "$T/state"
+MLQ_WORKER_BIN=$WRAP start_worker w1 "$T/spool-w1" --limits off --container-runtime "$PODMAN"
+
+WD=$T/wd
+mkdir -p "$WD"
+echo "workdir-content" >"$WD/data.txt"
+
+# --- it runs in the image, sees its workdir, and its exit code comes back -----
+ok mlq submit --mem 64M --image localhost/mlqtest:1 --workdir "$WD" --env GREETING=hi -- \
+    sh -c 'cat /etc/os-release; cat /marker; cat data.txt; echo "greeting=$GREETING";
+           echo "path=$PATH"; echo written > out.txt; exit 3'
+A=$OUT
+expect_rc 1 mlq wait "$A" --timeout 60s
+ok mlq logs "$A"
+assert_eq 3 "$(job_field "$A" exit_code)" "exit code through podman (stderr: $(mlq logs "$A" --stderr))"
+assert_eq FAILED "$(job_state "$A")" "state of the job that exited 3"
+assert_contains "$OUT" 'NAME="mlq-test-image"' "the image's /etc/os-release"
+assert_contains "$OUT" "only-in-the-image" "the image's marker file"
+assert_contains "$OUT" "workdir-content" "the mounted workdir"
+assert_contains "$OUT" "greeting=hi" "--env inside the container"
+case "$OUT" in *"path=$PATH"*) fail "the worker's PATH leaked into the container" ;; esac
+assert_eq written "$(cat "$WD/out.txt" 2>/dev/null)" "a file written in the workdir"
+[ ! -e /marker ] || grep -qv only-in-the-image /marker || fail "the marker is on the host"
+
+# The image the worker resolved (its worker's log names it).
+DIGEST=$(pod image inspect --format '{{.Digest}}' localhost/mlqtest:1)
+grep -q "image localhost/mlqtest:1 is $IMAGE_ID (digest $DIGEST)" "$T/logs/worker-w1.log" ||
+    fail "the worker's log does not name the image's id and digest"
+
+# --- a job that succeeds --------------------------------------------------------
+ok mlq submit --mem 64M --image localhost/mlqtest:1 --workdir "$WD" -- true
+ok mlq wait "$OUT" --timeout 60s
+
+# --- cancel: SIGTERM reaches the process in the container ----------------------
+ok mlq submit --mem 64M --kill-grace 10s --image localhost/mlqtest:1 --workdir "$WD" -- \
+    sh -c 'trap "echo got-term; exit 143" TERM; echo ready; sleep 300 & wait'
+B=$OUT
+wait_state "$B" RUNNING 30
+wait_until "mlq logs $B | grep -q ready" 30 || fail "job B not ready: $(mlq logs "$B" 2>&1)"
+ok mlq cancel "$B"
+wait_state "$B" CANCELLED 20
+wait_until "mlq logs $B | grep -q got-term" 15 || fail "job B never saw SIGTERM: $(mlq logs "$B" 2>&1)"
+
+# --- a worker without a runtime refuses the start with a clear detail ---------
+start_worker w2 "$T/spool-w2" --limits off --container-runtime none --pool norun
+ok mlq submit --mem 64M --pool norun --image localhost/mlqtest:1 --workdir "$WD" -- \
+    sh -c 'touch ran.stamp'
+C=$OUT
+expect_rc 1 mlq wait "$C" --timeout 30s
+ok mlq status "$C" --json
+assert_contains "$(json "d['attempts'][-1]['detail']" <<<"$OUT")" \
+    "could not start: no container runtime on worker w2" "detail without a runtime"
+[ ! -e "$WD/ran.stamp" ] || fail "the command ran without a runtime"
+
+# --- a bad reference is refused before it leaves the CLI -----------------------
+expect_rc 6 mlq submit --image docker-archive:/etc/shadow -- true
+assert_contains "$ERR" "transport" "message for a transport reference"
+
+log "PASS"
