@@ -37,6 +37,7 @@ pod() { "$PODMAN" "$@" 2>>"$T/logs/podman.log"; }
 # are plain folders, but podman's run state holds mounts and locks).
 podman_cleanup() {
     local rc=$?
+    set +e # a failing step here must not skip it_cleanup
     pod rm -a -f >/dev/null
     pod system reset -f >/dev/null
     (exit "$rc")
