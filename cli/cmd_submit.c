@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "mpk.h"
 #include "bounds.h"
 #include "output.h"
 #include "res.h"
@@ -145,11 +146,24 @@ static char *current_user(void)
     return strdup(buf);
 }
 
+/* --env KEY=VALUE; a KEY given before (or by the job rerun) takes the new
+ * value: the job would see the last one anyway. */
 static int add_env(struct mlq_jobspec *spec, const char *kv, struct mlq_err *err)
 {
     const char *eq = strchr(kv, '=');
     if (!eq || eq == kv)
         return mlq_err_set(err, MLQ_EINVAL, "bad --env '%.40s' (expected KEY=VALUE)", kv);
+    size_t klen = (size_t)(eq - kv) + 1;
+    for (uint32_t i = 0; i < spec->envc; i++) {
+        if (strncmp(spec->env[i], kv, klen) != 0)
+            continue;
+        char *copy = strdup(kv);
+        if (!copy)
+            return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+        free(spec->env[i]);
+        spec->env[i] = copy;
+        return 0;
+    }
     if (spec->envc >= MLQ_MAX_ENVC)
         return mlq_err_set(err, MLQ_ETOOBIG, "too many --env (at most %d)", MLQ_MAX_ENVC);
     char **env = realloc(spec->env, (spec->envc + 1) * sizeof(*env));
@@ -486,38 +500,58 @@ static int copy_command(struct mlq_jobspec *spec, int argc, char **argv, struct 
 }
 
 /* Everything after the options: owner, name, workdir, command, then the
- * protocol's own check of the whole spec. */
-static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec, const char *name,
-                         const char *workdir, struct mlq_err *err)
+ * protocol's own check of the whole spec. Over a base spec (rerun) the
+ * command, name and workdir stay the base's unless given. */
+static int submit_finish(int argc, char **argv, bool over, struct mlq_jobspec *spec,
+                         const char *name, const char *workdir, struct mlq_err *err)
 {
     int rc = check_warn_signal(spec, err);
     if (rc == 0)
         rc = check_nodes(spec, err);
     if (rc == 0)
         rc = mlq_submitpipe_finish(spec, err);
-    if (rc == 0)
+    if (rc == 0 && !(over && argc == optind)) {
+        mlq_mpk_strv_free(spec->argv, spec->argc);
+        spec->argv = NULL;
+        spec->argc = 0;
         rc = copy_command(spec, argc - optind, argv + optind, err);
-    if (rc < 0 || (rc = set_workdir(spec, workdir, err)) < 0)
+    }
+    if (rc == 0 && !(over && !workdir))
+        rc = set_workdir(spec, workdir, err);
+    if (rc < 0)
         return rc;
+    free(spec->owner);
     spec->owner = current_user();
-    spec->name = dup_or_null(name);
+    if (name || !over) {
+        free(spec->name);
+        spec->name = dup_or_null(name);
+    }
     if (!spec->owner || (name && !spec->name))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return mlq_proto_jobspec_check(spec, err);
 }
 
-int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
-                            struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
-                            struct mlq_err *err)
+/* The starting point: submit's defaults, or a copy of base. */
+static int submit_start(const struct mlq_jobspec *base, struct mlq_jobspec *spec,
+                        struct mlq_err *err)
 {
     memset(spec, 0, sizeof(*spec));
-    memset(opts, 0, sizeof(*opts));
+    if (base)
+        return mlq_proto_jobspec_copy(spec, base, err);
     spec->cpus_m = 1000;
-    int rc = mlq_res_parse_mem(DEFAULT_MEM, &spec->mem, err);
+    return mlq_res_parse_mem(DEFAULT_MEM, &spec->mem, err);
+}
+
+int mlq_cli_submit_parse_over(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
+                              const struct mlq_jobspec *base, struct mlq_jobspec *spec,
+                              struct mlq_cli_submit_opts *opts, struct mlq_err *err)
+{
+    memset(opts, 0, sizeof(*opts));
+    int rc = submit_start(base, spec, err);
     const char *name = NULL, *workdir = NULL;
     const char *cmd = extra && extra->cmd ? extra->cmd : "submit";
     struct option *longopts = merge_longopts(extra);
-    if (!longopts)
+    if (!longopts && rc == 0)
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     int c;
     optind = 0; /* full reset: the parser may have run before */
@@ -532,10 +566,17 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
     }
     free(longopts);
     if (rc == 0 && !opts->help)
-        rc = submit_finish(argc, argv, spec, name, workdir, err);
+        rc = submit_finish(argc, argv, base != NULL, spec, name, workdir, err);
     if (rc < 0)
         mlq_proto_jobspec_free(spec);
     return rc;
+}
+
+int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
+                            struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
+                            struct mlq_err *err)
+{
+    return mlq_cli_submit_parse_over(argc, argv, extra, NULL, spec, opts, err);
 }
 
 int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,

@@ -42,6 +42,14 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
                             struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
                             struct mlq_err *err);
 
+/* The same over base (`mlq rerun`): spec starts as a copy of base, each
+ * option given overrides (--env KEY=VALUE replaces KEY's value, --require
+ * and --after add), and the command, --name and --workdir stay base's when
+ * not given; owner becomes the current user. base NULL: the defaults. */
+int mlq_cli_submit_parse_over(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
+                              const struct mlq_jobspec *base, struct mlq_jobspec *spec,
+                              struct mlq_cli_submit_opts *opts, struct mlq_err *err);
+
 /* Runs `mlq submit`; returns the exit code. */
 int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv);
 

@@ -68,6 +68,8 @@ enum mlq_msg_type {
                                cpus_m, mem, gpus, gpu_type; reply worker_list */
     MLQ_MSG_WORKER_SUMMARY, /* "worker_summary"      (no fields); reply worker_summary_list */
     MLQ_MSG_WORKER_SUMMARY_LIST, /* "worker_summary_list" pools[] */
+    MLQ_MSG_JOB_SPEC,            /* "job_spec"       job (prefix, or ARRAY/N) */
+    MLQ_MSG_JOB_SPEC_REPLY,      /* "job_spec_reply" id, is_array, spec (owner and admins) */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -612,7 +614,12 @@ struct mlq_msg {
         } drain;          /* also "resume" (reason unused) */
         struct {
             char *job; /* id prefix */
-        } why;
+        } why;         /* also "job_spec" */
+        struct {
+            char id[MLQ_ID_LEN + 1];
+            bool is_array;           /* spec is an array's (its "array" set) */
+            struct mlq_jobspec spec; /* as submitted, environment included */
+        } job_spec_reply;
         struct {
             char *worker;
             bool reset;          /* drop the override first */

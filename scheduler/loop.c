@@ -23,6 +23,7 @@
 #include "fairshare.h"
 #include "pipeline.h"
 #include "schedules.h"
+#include "specreq.h"
 #include "strmap.h"
 #include "jobops.h"
 #include "recover.h"
@@ -66,6 +67,7 @@ static const struct {
     [MLQ_MSG_DRAIN] = {mlq_admin_on_drain, ADMIN, FROM_ANY},
     [MLQ_MSG_RESUME] = {mlq_admin_on_resume, ADMIN, FROM_ANY},
     [MLQ_MSG_WHY] = {mlq_client_on_why, PEOPLE, FROM_ANY},
+    [MLQ_MSG_JOB_SPEC] = {mlq_specreq_on_request, PEOPLE, FROM_ANY},
     [MLQ_MSG_SCHEDULE_ADD] = {mlq_schedules_on_add, PEOPLE, FROM_ANY},
     [MLQ_MSG_SCHEDULE_CMD] = {mlq_schedules_on_cmd, PEOPLE, FROM_ANY},
     [MLQ_MSG_SCHEDULES] = {mlq_schedules_on_list, PEOPLE, FROM_ANY},

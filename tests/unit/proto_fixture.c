@@ -385,8 +385,12 @@ static void assert_placement_msgs_eq(const struct mlq_msg *a, const struct mlq_m
         assert_str_same(a->u.drain.worker, b->u.drain.worker);
         /* resume carries no reason */
         assert_str_same(a->type == MLQ_MSG_DRAIN ? a->u.drain.reason : NULL, b->u.drain.reason);
-    } else if (a->type == MLQ_MSG_WHY) {
+    } else if (a->type == MLQ_MSG_WHY || a->type == MLQ_MSG_JOB_SPEC) {
         assert_str_same(a->u.why.job, b->u.why.job);
+    } else if (a->type == MLQ_MSG_JOB_SPEC_REPLY) {
+        assert_string_equal(a->u.job_spec_reply.id, b->u.job_spec_reply.id);
+        assert_int_equal(a->u.job_spec_reply.is_array, b->u.job_spec_reply.is_array);
+        assert_spec_eq(&a->u.job_spec_reply.spec, &b->u.job_spec_reply.spec);
     } else if (a->type == MLQ_MSG_WHY_REPLY) {
         assert_string_equal(a->u.why_reply.job_id, b->u.why_reply.job_id);
         assert_int_equal(a->u.why_reply.state, b->u.why_reply.state);
@@ -566,6 +570,8 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_RESUME:
     case MLQ_MSG_WHY:
     case MLQ_MSG_WHY_REPLY:
+    case MLQ_MSG_JOB_SPEC:
+    case MLQ_MSG_JOB_SPEC_REPLY:
         assert_placement_msgs_eq(a, b);
         break;
     case MLQ_MSG_WORKER_SET:

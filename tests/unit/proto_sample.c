@@ -444,7 +444,13 @@ static void fill_placement_sample(struct mlq_msg *m)
         m->u.drain.worker = "node-b";
         break;
     case MLQ_MSG_WHY:
+    case MLQ_MSG_JOB_SPEC:
         m->u.why.job = "0b8e7c";
+        break;
+    case MLQ_MSG_JOB_SPEC_REPLY:
+        strcpy(m->u.job_spec_reply.id, ID2);
+        fill_spec(&m->u.job_spec_reply.spec);
+        m->u.job_spec_reply.is_array = true; /* the sample spec has "array" */
         break;
     case MLQ_MSG_WHY_REPLY:
         strcpy(m->u.why_reply.job_id, ID2);
