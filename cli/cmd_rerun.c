@@ -145,9 +145,26 @@ static int submit_spec(struct mlq_cli *cli, struct mlq_jobspec *spec,
     return fflush(stdout) == 0 ? MLQ_EXIT_OK : mlq_out_fail(MLQ_EIO, NULL);
 }
 
+/* What the rerun is compared with: the job, or the array's first task
+ * that runs again. */
+static int manifest_ref(const struct mlq_msg *base, char out[MLQ_MAX_REF + 1], struct mlq_err *err)
+{
+    const char *id = base->u.job_spec_reply.id;
+    uint32_t *idx = NULL, n = 0;
+    snprintf(out, MLQ_MAX_REF + 1, "%s", id);
+    if (!base->u.job_spec_reply.is_array)
+        return 0;
+    int rc = mlq_arrayspec_parse(base->u.job_spec_reply.spec.array, &idx, &n, err);
+    if (rc == 0 && n > 0)
+        snprintf(out, MLQ_MAX_REF + 1, "%s/%u", id, idx[0]);
+    free(idx);
+    return rc;
+}
+
 /* The spec to submit: base, then the overrides of argv (after JOB). */
 static int build(struct mlq_cli *cli, int argc, char **argv, struct rerun_opts *o,
-                 struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts)
+                 struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
+                 char mref[MLQ_MAX_REF + 1])
 {
     struct mlq_err err = {0};
     struct mlq_cli_submit_extra extra = {"rerun", rerun_longopts, rerun_opt, o};
@@ -176,8 +193,10 @@ static int build(struct mlq_cli *cli, int argc, char **argv, struct rerun_opts *
         return usage_error(&err);
     if (rc < 0)
         return mlq_out_fail(rc, &err);
-    rc = mlq_cli_submit_parse_over(argc, argv, &extra, &base.u.job_spec_reply.spec, spec, opts,
-                                   &err);
+    rc = manifest_ref(&base, mref, &err);
+    if (rc == 0)
+        rc = mlq_cli_submit_parse_over(argc, argv, &extra, &base.u.job_spec_reply.spec, spec, opts,
+                                       &err);
     mlq_proto_msg_free(&base);
     if (rc == MLQ_CLI_EUSAGE)
         return usage_error(&err);
@@ -225,9 +244,10 @@ int mlq_cmd_rerun(struct mlq_cli *cli, int argc, char **argv)
     struct rerun_opts o = {0};
     struct mlq_jobspec spec;
     struct mlq_cli_submit_opts opts;
-    int rc = build(cli, argc - 1, args, &o, &spec, &opts);
+    char mref[MLQ_MAX_REF + 1];
+    int rc = build(cli, argc - 1, args, &o, &spec, &opts, mref);
     if (rc < 0) {
-        rc = mlq_rerunchk_run(cli, args[0], &spec, o.strict);
+        rc = mlq_rerunchk_run(cli, mref, &spec, o.strict);
         if (rc == 0)
             rc = submit_spec(cli, &spec, &opts);
         mlq_proto_jobspec_free(&spec);

@@ -48,6 +48,8 @@ enum {
     OPT_IDEM_KEY,
     OPT_NODES,
     OPT_IMAGE,
+    OPT_INPUT,
+    OPT_OUTPUT,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -78,6 +80,8 @@ static const struct option submit_longopts[] = {
     {"array", required_argument, NULL, OPT_ARRAY},
     {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
     {"idempotency-key", required_argument, NULL, OPT_IDEM_KEY},
+    {"input", required_argument, NULL, OPT_INPUT},
+    {"output", required_argument, NULL, OPT_OUTPUT},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -124,6 +128,11 @@ static const char submit_usage[] =
     "  --max-running N    at most N tasks of the array run at once\n"
     "  --idempotency-key KEY  submitting again with the same KEY (within 7 days)\n"
     "                     prints the first id and creates nothing\n"
+    "  --input PATH       a file or folder the job reads: its files' SHA-256, size and\n"
+    "                     time are recorded in the run manifest when each attempt\n"
+    "                     starts; a missing one stops the attempt before it runs\n"
+    "                     (absolute or relative to --workdir; repeatable, at most 64)\n"
+    "  --output PATH      the same for what the job writes, recorded when it ends\n"
     "  --json             print {\"id\": ..., \"is_array\": ...} instead of the bare id\n"
     "  --scheduler ADDR   scheduler address\n"
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
@@ -173,6 +182,25 @@ static int add_env(struct mlq_jobspec *spec, const char *kv, struct mlq_err *err
     if (!(env[spec->envc] = strdup(kv)))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     spec->envc++;
+    return 0;
+}
+
+/* --input / --output: kept as given (the worker resolves a relative one
+ * against the job's working directory). */
+static int add_path(char ***v, uint32_t *n, const char *opt, const char *path, struct mlq_err *err)
+{
+    if (!*path || strlen(path) > MLQ_MAX_PATH || strchr(path, '\n'))
+        return mlq_err_set(err, MLQ_EINVAL, "%s: expected a path of 1 to %d bytes", opt,
+                           MLQ_MAX_PATH);
+    if (*n >= MLQ_MAX_IO_PATHS)
+        return mlq_err_set(err, MLQ_ETOOBIG, "too many %s (at most %d)", opt, MLQ_MAX_IO_PATHS);
+    char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+    if (!nv)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    *v = nv;
+    if (!(nv[*n] = strdup(path)))
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    (*n)++;
     return 0;
 }
 
@@ -437,6 +465,10 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
         return set_image(spec, optarg, err);
     case OPT_ENV:
         return add_env(spec, optarg, err);
+    case OPT_INPUT:
+        return add_path(&spec->inputs, &spec->ninputs, "--input", optarg, err);
+    case OPT_OUTPUT:
+        return add_path(&spec->outputs, &spec->noutputs, "--output", optarg, err);
     case OPT_WORKDIR:
         *workdir = optarg;
         return 0;

@@ -14,6 +14,7 @@
 #include "cmd_jobs.h"
 #include "cmd_keys.h"
 #include "cmd_logs.h"
+#include "cmd_manifest.h"
 #include "cmd_schedule.h"
 #include "cmd_rerun.h"
 #include "cmd_submit.h"
@@ -41,6 +42,8 @@ static const struct command commands[] = {
     {"cancel", mlq_cmd_cancel, "cancel jobs"},
     {"schedule", mlq_cmd_schedule, "add, list, show, pause, resume, rm, run-now schedules"},
     {"why", mlq_cmd_why, "say why a job is pending"},
+    {"manifest", mlq_cmd_manifest, "show what an attempt ran: code, command, env, data, GPUs"},
+    {"diff", mlq_cmd_diff, "show what differs between two runs (exit 1 when they differ)"},
     {"workers", mlq_cmd_workers,
      "list workers, their pools, resources and GPUs (--summary: per pool)"},
     {"drain", mlq_cmd_drain, "stop placing new jobs on a worker"},

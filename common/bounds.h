@@ -25,6 +25,7 @@
 #define MLQ_MAX_ATTEMPTS_LIST 4096              /* attempts named in one register */
 #define MLQ_MAX_LOG_CHUNK     (1024 * 1024)     /* bytes of log in one reply */
 #define MLQ_MAX_METRICS_TEXT  (3 * 1024 * 1024) /* the `metrics` reply's text */
+#define MLQ_MAX_MANIFEST      (256 * 1024)      /* an attempt's run manifest (JSON text) */
 #define MLQ_MAX_CPUS_M        (1024 * 1000)     /* 1024 CPUs, in millicores */
 #define MLQ_MAX_MEM           (1LL << 50)       /* 1 PiB */
 
@@ -48,6 +49,7 @@
 #define MLQ_MAX_NODES     256  /* --nodes: node parts of one gang job */
 
 #define MLQ_MAX_DEPS       64    /* --after entries */
+#define MLQ_MAX_IO_PATHS   64    /* --input, and --output, paths of one job */
 #define MLQ_MAX_SCHEDULES  10000 /* schedules in one listing */
 #define MLQ_MAX_IDEM_KEY   128   /* --idempotency-key */
 #define MLQ_MAX_IMAGE      255   /* --image: an OCI image reference */

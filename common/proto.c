@@ -30,6 +30,7 @@
 #include "protospec.h"
 #include "prototoken.h"
 #include "protoworker.h"
+#include "protomanifest.h"
 
 /* ---- the error message -------------------------------------------------- */
 
@@ -166,11 +167,15 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_WORKER_SUMMARY] = {"worker_summary", 0, NULL, NULL, NULL},
     [MLQ_MSG_WORKER_SUMMARY_LIST] = {"worker_summary_list", 1, mlq_protoworker_enc_summary,
                                      mlq_protoworker_dec_summary, mlq_protoworker_free_summary},
+    [MLQ_MSG_MANIFEST] = {"manifest", 2, mlq_protomanifest_enc_req, mlq_protomanifest_dec_req,
+                          mlq_protomanifest_free_req},
+    [MLQ_MSG_MANIFEST_DATA] = {"manifest_data", 4, mlq_protomanifest_enc_data,
+                               mlq_protomanifest_dec_data, mlq_protomanifest_free_data},
     [MLQ_MSG_REGISTER] = {"register", 13 + MLQ_PROTOGANG_REGISTER_KEYS, mlq_protoagent_enc_register,
                           mlq_protoagent_dec_register, mlq_protoagent_free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, mlq_protoagent_enc_heartbeat,
                            mlq_protoagent_dec_heartbeat, mlq_protoagent_free_heartbeat},
-    [MLQ_MSG_REPORT] = {"report", 10, mlq_protoagent_enc_report, mlq_protoagent_dec_report,
+    [MLQ_MSG_REPORT] = {"report", 11, mlq_protoagent_enc_report, mlq_protoagent_dec_report,
                         mlq_protoagent_free_report},
     [MLQ_MSG_LOG_CHUNK] = {"log_chunk", 4, mlq_protoagent_enc_log_chunk,
                            mlq_protoagent_dec_log_chunk, mlq_protoagent_free_log_chunk},

@@ -70,6 +70,8 @@ enum mlq_msg_type {
     MLQ_MSG_WORKER_SUMMARY_LIST, /* "worker_summary_list" pools[] */
     MLQ_MSG_JOB_SPEC,            /* "job_spec"       job (prefix, or ARRAY/N) */
     MLQ_MSG_JOB_SPEC_REPLY,      /* "job_spec_reply" id, is_array, spec (owner and admins) */
+    MLQ_MSG_MANIFEST,            /* "manifest"      job (prefix), attempt (0 = latest) */
+    MLQ_MSG_MANIFEST_DATA,       /* "manifest_data" job_id, attempt, attempt_id, json */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -129,6 +131,13 @@ struct mlq_jobspec {
     /* Optional on the wire: the OCI image reference the job runs in through
      * the worker's container runtime (mlq_proto_image_check); NULL = none. */
     char *image;
+    /* Run manifest, optional on the wire: paths (absolute or relative to
+     * workdir) the worker hashes at the start (inputs) and at the end
+     * (outputs) of each attempt; <= MLQ_MAX_IO_PATHS each. */
+    char **inputs;
+    uint32_t ninputs;
+    char **outputs;
+    uint32_t noutputs;
 };
 
 enum mlq_dep_kind {
@@ -535,6 +544,8 @@ struct mlq_msg {
                                          clamped to [start, now] */
             char *detail;             /* may be NULL */
             struct mlq_usage usage;   /* FINISHED; optional on the wire */
+            char *manifest;           /* FINISHED, optional: the run manifest (JSON
+                                         object, <= MLQ_MAX_MANIFEST bytes) */
         } report;
         struct {
             uint64_t token;
@@ -635,6 +646,16 @@ struct mlq_msg {
             struct mlq_poolsum *pools;
             uint32_t npools; /* <= MLQ_MAX_WORKERS */
         } worker_summary;
+        struct {
+            char *job;       /* id, prefix or ARRAY/N */
+            int32_t attempt; /* 0: the latest attempt */
+        } manifest;
+        struct {
+            char job_id[MLQ_ID_LEN + 1];
+            char attempt_id[MLQ_ID_LEN + 1];
+            int32_t attempt;
+            char *json; /* <= MLQ_MAX_MANIFEST bytes */
+        } manifest_data;
         struct {
             char name[MLQ_MAX_NAME + 1];
             char key[MLQ_KEY_Z85_LEN + 1];

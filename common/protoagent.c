@@ -180,6 +180,7 @@ void mlq_protoagent_enc_report(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_int(pk, "end_ms", m->u.report.end_ms);
     mlq_mpk_kv_str(pk, "detail", m->u.report.detail);
     mlq_protousage_put(pk, &m->u.report.usage);
+    mlq_mpk_kv_str(pk, "manifest", m->u.report.manifest);
 }
 
 int mlq_protoagent_dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
@@ -204,6 +205,8 @@ int mlq_protoagent_dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_read_str(mp, "detail", MLQ_MAX_STR, true, &m->u.report.detail);
     if (rc == 0)
         rc = mlq_protousage_read(mp, &m->u.report.usage);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "manifest", MLQ_MAX_MANIFEST, true, &m->u.report.manifest);
     m->u.report.phase = phase == 1 ? MLQ_PHASE_FINISHED : MLQ_PHASE_STARTED;
     m->u.report.outcome = outcome < 0 ? MLQ_OUT_NONE : (enum mlq_outcome)outcome;
     return rc;
@@ -212,6 +215,7 @@ int mlq_protoagent_dec_report(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 void mlq_protoagent_free_report(struct mlq_msg *m)
 {
     free(m->u.report.detail);
+    free(m->u.report.manifest);
 }
 
 void mlq_protoagent_enc_log_chunk(msgpack_packer *pk, const struct mlq_msg *m)

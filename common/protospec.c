@@ -12,7 +12,7 @@
 #include "arrayspec.h"
 
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 23
+#define JOBSPEC_KEYS 25
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
@@ -52,6 +52,8 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
         msgpack_pack_nil(pk);
     if (s->image)
         mlq_mpk_kv_str(pk, "image", s->image);
+    mlq_mpk_kv_strv(pk, "inputs", s->inputs, s->inputs ? s->ninputs : 0);
+    mlq_mpk_kv_strv(pk, "outputs", s->outputs, s->outputs ? s->noutputs : 0);
 }
 
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};
@@ -174,6 +176,21 @@ static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
     return rc;
 }
 
+/* Manifest keys: inputs, outputs (optional; judged by
+ * mlq_proto_jobspec_check() afterwards). */
+static int read_io(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+{
+    const size_t total = (size_t)MLQ_MAX_IO_PATHS * MLQ_MAX_PATH;
+    int rc = 0;
+    if (!mlq_mpk_absent(m, "inputs"))
+        rc = mlq_mpk_read_strv(m, "inputs", 0, MLQ_MAX_IO_PATHS, MLQ_MAX_PATH, total, &s->inputs,
+                               &s->ninputs);
+    if (rc == 0 && !mlq_mpk_absent(m, "outputs"))
+        rc = mlq_mpk_read_strv(m, "outputs", 0, MLQ_MAX_IO_PATHS, MLQ_MAX_PATH, total, &s->outputs,
+                               &s->noutputs);
+    return rc;
+}
+
 /* Decoded specs obey the same rules as user input; a violation is a
  * protocol error here because a well-behaved sender checks before sending. */
 int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
@@ -201,6 +218,8 @@ int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
         rc = read_placement(m, s);
     if (rc == 0)
         rc = read_pipeline(m, s);
+    if (rc == 0)
+        rc = read_io(m, s);
     struct mlq_err e;
     if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
         rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);
@@ -542,6 +561,24 @@ static int check_pipeline(const struct mlq_jobspec *s, struct mlq_err *err)
     return 0;
 }
 
+/* --input / --output paths: bounded count, each 1..MLQ_MAX_PATH bytes. */
+static int check_paths(const char *what, char *const *v, uint32_t n, struct mlq_err *err)
+{
+    if (n > MLQ_MAX_IO_PATHS)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: more than %d %s paths", MLQ_MAX_IO_PATHS, what);
+    if (n > 0 && !v)
+        return mlq_err_set(err, MLQ_EINVAL, "spec: %ss are missing", what);
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = v[i] ? strlen(v[i]) : 0;
+        if (len == 0 || len > MLQ_MAX_PATH)
+            return mlq_err_set(err, MLQ_EINVAL, "spec: %s path %u must be 1 to %d bytes", what, i,
+                               MLQ_MAX_PATH);
+        if (strchr(v[i], '\n'))
+            return mlq_err_set(err, MLQ_EINVAL, "spec: %s path %u holds a newline", what, i);
+    }
+    return 0;
+}
+
 int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
 {
     int rc = check_text(spec, err);
@@ -561,7 +598,13 @@ int mlq_proto_jobspec_check(const struct mlq_jobspec *spec, struct mlq_err *err)
     rc = check_limits(spec, err);
     if (rc == 0)
         rc = check_placement(spec, err);
-    return rc < 0 ? rc : check_pipeline(spec, err);
+    if (rc == 0)
+        rc = check_pipeline(spec, err);
+    if (rc == 0)
+        rc = check_paths("input", spec->inputs, spec->ninputs, err);
+    if (rc == 0)
+        rc = check_paths("output", spec->outputs, spec->noutputs, err);
+    return rc;
 }
 
 /* ---- free and copy ------------------------------------------------------ */
@@ -582,6 +625,8 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
     free(spec->array);
     free(spec->idempotency_key);
     free(spec->image);
+    mlq_mpk_strv_free(spec->inputs, spec->ninputs);
+    mlq_mpk_strv_free(spec->outputs, spec->noutputs);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -640,13 +685,17 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
     dst->argc = src->argv ? src->argc : 0;
     dst->envc = src->env ? src->envc : 0;
     dst->nrequire = src->require ? src->nrequire : 0;
+    dst->ninputs = src->inputs ? src->ninputs : 0;
+    dst->noutputs = src->outputs ? src->noutputs : 0;
     if (dup_opt(&dst->name, src->name) < 0 || dup_opt(&dst->owner, src->owner) < 0 ||
         dup_opt(&dst->workdir, src->workdir) < 0 || dup_strv(&dst->argv, src->argv, dst->argc) ||
         dup_strv(&dst->env, src->env, dst->envc) < 0 || dup_opt(&dst->pool, src->pool) < 0 ||
         dup_strv(&dst->require, src->require, dst->nrequire) < 0 ||
         dup_opt(&dst->gpu_type, src->gpu_type) < 0 || dup_opt(&dst->array, src->array) < 0 ||
         dup_opt(&dst->idempotency_key, src->idempotency_key) < 0 || dup_deps(dst, src) < 0 ||
-        dup_opt(&dst->image, src->image) < 0) {
+        dup_opt(&dst->image, src->image) < 0 ||
+        dup_strv(&dst->inputs, src->inputs, dst->ninputs) < 0 ||
+        dup_strv(&dst->outputs, src->outputs, dst->noutputs) < 0) {
         mlq_proto_jobspec_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
     }

@@ -526,6 +526,25 @@ void mlq_client_expire_logs(struct mlq_ctx *c)
     }
 }
 
+int mlq_client_on_manifest(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                           struct mlq_err *err)
+{
+    char id[MLQ_ID_LEN + 1];
+    int rc = resolve_job(c, msg->u.manifest.job, id, err);
+    if (rc == 0)
+        rc = mlq_client_check_owner(c, id, false, err);
+    if (rc < 0)
+        return rc;
+    struct mlq_msg m = {.type = MLQ_MSG_MANIFEST_DATA, .rid = msg->rid};
+    memcpy(m.u.manifest_data.job_id, id, sizeof m.u.manifest_data.job_id);
+    rc = mlq_store_manifest_get(c->store, id, msg->u.manifest.attempt, m.u.manifest_data.attempt_id,
+                                &m.u.manifest_data.attempt, &m.u.manifest_data.json, err);
+    if (rc == 0)
+        rc = mlq_outbox_reply(c->out, peer, &m, err);
+    free(m.u.manifest_data.json);
+    return rc;
+}
+
 int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                       struct mlq_err *err)
 {

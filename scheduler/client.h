@@ -32,6 +32,10 @@ int mlq_client_on_jobs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
                        struct mlq_err *err);
 int mlq_client_on_cancel(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err);
+/* `manifest`: an attempt's run manifest, to the job's owner and admins
+ * only (it holds the job's environment). */
+int mlq_client_on_manifest(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                           struct mlq_err *err);
 int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                       struct mlq_err *err);
 int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

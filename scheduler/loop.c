@@ -68,6 +68,7 @@ static const struct {
     [MLQ_MSG_RESUME] = {mlq_admin_on_resume, ADMIN, FROM_ANY},
     [MLQ_MSG_WHY] = {mlq_client_on_why, PEOPLE, FROM_ANY},
     [MLQ_MSG_JOB_SPEC] = {mlq_specreq_on_request, PEOPLE, FROM_ANY},
+    [MLQ_MSG_MANIFEST] = {mlq_client_on_manifest, PEOPLE, FROM_ANY},
     [MLQ_MSG_SCHEDULE_ADD] = {mlq_schedules_on_add, PEOPLE, FROM_ANY},
     [MLQ_MSG_SCHEDULE_CMD] = {mlq_schedules_on_cmd, PEOPLE, FROM_ANY},
     [MLQ_MSG_SCHEDULES] = {mlq_schedules_on_list, PEOPLE, FROM_ANY},

@@ -247,6 +247,12 @@ static const char *const migrations[] = {
     "ALTER TABLE attempts ADD COLUMN usage_gpu_mem_peak INTEGER;"
     "ALTER TABLE attempts ADD COLUMN usage_gpu_util INTEGER;"
     "PRAGMA user_version = 11;",
+    /* 11 -> 12: each attempt's run manifest, as its worker recorded it
+     * (storeattempt.c); goes with its attempt (retention). */
+    "CREATE TABLE attempt_manifests (attempt_id TEXT PRIMARY KEY NOT NULL, json TEXT NOT NULL);"
+    "CREATE TRIGGER attempt_manifests_gc AFTER DELETE ON attempts BEGIN"
+    " DELETE FROM attempt_manifests WHERE attempt_id = OLD.id; END;"
+    "PRAGMA user_version = 12;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,

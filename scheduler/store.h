@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 11
+#define MLQ_STORE_SCHEMA_VERSION 12
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -137,6 +137,18 @@ int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_
 /* Loads one job by full id. MLQ_ENOTFOUND when absent. */
 int mlq_store_job_get(struct mlq_store *st, const char *id, struct mlq_store_job *out,
                       struct mlq_err *err);
+/* The run manifest of an attempt (schema v12), stored once its finished
+ * report brings it; a repeat replaces it (reports are idempotent). */
+int mlq_store_manifest_put(struct mlq_store *st, const char *attempt_id, const char *json,
+                           struct mlq_err *err);
+/* The manifest of attempt num (0: the latest attempt) of job_id: its
+ * attempt's id and number, and the JSON text (caller frees *json).
+ * MLQ_ENOTFOUND when the job has no such attempt, or it has no manifest
+ * (yet). */
+int mlq_store_manifest_get(struct mlq_store *st, const char *job_id, int32_t num,
+                           char attempt_id[MLQ_ID_LEN + 1], int32_t *num_out, char **json,
+                           struct mlq_err *err);
+
 /* Loads one attempt by id. MLQ_ENOTFOUND when absent. */
 int mlq_store_attempt_get(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,
                           struct mlq_err *err);

@@ -3,13 +3,24 @@
  * job's attempts as the CLI lists them, and what ran when, for fair share.
  * A gang's node parts are in storegang.c. See store.h for the API; the
  * invariants of store.c hold here. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "storeint.h"
 #include "storeusage.h"
 
-enum astmt { T_INSERT, T_UPDATE, T_GET, T_LIVE, T_OF_JOB, T_USAGE_EACH, T_COUNT };
+enum astmt {
+    T_INSERT,
+    T_UPDATE,
+    T_GET,
+    T_LIVE,
+    T_OF_JOB,
+    T_USAGE_EACH,
+    T_MANIFEST_PUT,
+    T_MANIFEST_GET,
+    T_COUNT
+};
 
 #define ATT_COLS                                                                                   \
     "id, job_id, num, worker, state, gpu_ids, assigned_ms, start_ms, end_ms, exit_code, signal,"   \
@@ -53,6 +64,15 @@ static const char *const tsql[T_COUNT] = {
                      " JOIN jobs j ON j.seq = a.job_seq"
                      " WHERE a.start_ms > 0 AND (a.state IN (0, 1) OR (a.end_ms > 0"
                      " AND a.end_ms >= ?1))",
+    /* only for an attempt row (not a gang's node part): retention's trigger
+     * removes it with its attempt */
+    [T_MANIFEST_PUT] = "INSERT OR REPLACE INTO attempt_manifests (attempt_id, json)"
+                       " SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM attempts WHERE id = ?1)",
+    /* attempts_job serves the lookup of the job's attempt by number */
+    [T_MANIFEST_GET] = "SELECT a.id, a.num, m.json FROM attempts a"
+                       " LEFT JOIN attempt_manifests m ON m.attempt_id = a.id"
+                       " WHERE a.job_seq = (SELECT seq FROM jobs WHERE id = ?1)"
+                       " AND (?2 = 0 OR a.num = ?2) ORDER BY a.num DESC LIMIT 1",
 };
 
 struct mlq_storeattempt {
@@ -318,6 +338,57 @@ int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage
     }
     if (ret == 0 && rc != SQLITE_DONE)
         ret = mlq_storei_db_err(st, err, "reading usage");
+    mlq_storei_finish(s);
+    return ret;
+}
+
+/* ---- run manifests ------------------------------------------------------ */
+
+int mlq_store_manifest_put(struct mlq_store *st, const char *attempt_id, const char *json,
+                           struct mlq_err *err)
+{
+    sqlite3_stmt *s = stmt(st, T_MANIFEST_PUT);
+    int rc = sqlite3_bind_text(s, 1, attempt_id, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_text(s, 2, json, -1, SQLITE_STATIC);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "saving a run manifest");
+    }
+    return mlq_storei_exec_stmt(st, s, "saving a run manifest", err);
+}
+
+int mlq_store_manifest_get(struct mlq_store *st, const char *job_id, int32_t num,
+                           char attempt_id[MLQ_ID_LEN + 1], int32_t *num_out, char **json,
+                           struct mlq_err *err)
+{
+    sqlite3_stmt *s = stmt(st, T_MANIFEST_GET);
+    *json = NULL;
+    int rc = sqlite3_bind_text(s, 1, job_id, -1, SQLITE_STATIC);
+    rc |= sqlite3_bind_int(s, 2, num);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "loading a run manifest");
+    }
+    rc = sqlite3_step(s);
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
+        const char *text = (const char *)sqlite3_column_text(s, 2);
+        snprintf(attempt_id, MLQ_ID_LEN + 1, "%s", id ? id : "");
+        *num_out = sqlite3_column_int(s, 1);
+        if (!text)
+            ret = mlq_err_set(err, MLQ_ENOTFOUND,
+                              "attempt %d of job %.8s has no run manifest (it is recorded when"
+                              " the attempt ends)",
+                              (int)*num_out, job_id);
+        else if (!(*json = strdup(text)))
+            ret = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    } else if (rc == SQLITE_DONE) {
+        ret = num ? mlq_err_set(err, MLQ_ENOTFOUND, "job %.8s has no attempt %d", job_id, (int)num)
+                  : mlq_err_set(err, MLQ_ENOTFOUND, "job %.8s has not run yet", job_id);
+    } else {
+        ret = mlq_storei_db_err(st, err, "loading a run manifest");
+    }
     mlq_storei_finish(s);
     return ret;
 }

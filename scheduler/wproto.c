@@ -6,6 +6,8 @@
  * kill what it is running under that attempt id. */
 #include "wproto.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +303,26 @@ static int on_part_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct
     return report_ack(c, peer, msg, accepted, err);
 }
 
+/* The run manifest a finished report brings: kept when it is a JSON
+ * object; anything else is logged and dropped, never a reason to refuse
+ * the outcome. Gang node parts keep none (their ids are not attempts). */
+static int keep_manifest(struct mlq_ctx *c, const struct mlq_msg *msg, struct mlq_err *err)
+{
+    const char *text = msg->u.report.manifest;
+    if (msg->u.report.phase != MLQ_PHASE_FINISHED || !text)
+        return 0;
+    json_error_t je;
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    bool ok = json_is_object(doc);
+    json_decref(doc);
+    if (!ok) {
+        mlq_warn("attempt %.8s: run manifest dropped: not a JSON object (%s)",
+                 msg->u.report.attempt_id, je.text);
+        return 0;
+    }
+    return mlq_store_manifest_put(c->store, msg->u.report.attempt_id, text, err);
+}
+
 int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
@@ -327,6 +349,8 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         accepted = stale_report_accepted(c, msg, w);
     if (!current && msg->u.report.phase == MLQ_PHASE_FINISHED)
         mlq_deliver_fence_ended(c, msg->u.report.attempt_id);
+    if (rc == 0 && accepted)
+        rc = keep_manifest(c, msg, err);
     if (rc < 0)
         return rc;
     if (!accepted)

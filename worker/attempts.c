@@ -18,6 +18,7 @@
 #include "jobtree.h"
 #include "log.h"
 #include "logupload.h"
+#include "runmanifest.h"
 #include "spoolgc.h"
 
 #define RESEND_EVERY_MS  1000          /* an unacknowledged report is sent again */
@@ -114,8 +115,12 @@ static void send_report(struct mlq_attempts *t, struct attempt *at)
     if (!t->online)
         return;
     struct mlq_msg m = {.type = MLQ_MSG_REPORT};
+    char dir[MLQ_MAX_PATH];
     snprintf(m.u.report.attempt_id, sizeof m.u.report.attempt_id, "%s", at->id);
     m.u.report.pid = at->shim.pid;
+    /* read again for each send: the shim wrote it before the status */
+    if (at->finished && attempt_dir(t, at, dir, sizeof dir))
+        m.u.report.manifest = mlq_runmanifest_read(dir);
     if (at->finished) {
         m.u.report.phase = MLQ_PHASE_FINISHED;
         m.u.report.outcome = at->status.outcome;
@@ -132,6 +137,7 @@ static void send_report(struct mlq_attempts *t, struct attempt *at)
         m.u.report.start_ms = at->shim.start_ms;
     }
     t->cfg.send(t->cfg.ctx, &m);
+    free(m.u.report.manifest);
 }
 
 static bool needs_report(const struct attempt *at)

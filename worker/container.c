@@ -359,3 +359,16 @@ bool mlq_container_account_enters(uid_t uid, gid_t gid, const gid_t *groups, int
         ;
     return p > 0 && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
 }
+
+void mlq_container_manifest(json_t *doc, const char *dir)
+{
+    char note[MLQ_MAX_IMAGE + 256 + MLQ_CONTAINER_MAX_ID + 4];
+    char ref[MLQ_MAX_IMAGE + 1], digest[256], id[MLQ_CONTAINER_MAX_ID + 1];
+    if (!doc || !mlq_spool_read_note(dir, MLQ_CONTAINER_DIGEST, note, sizeof note) ||
+        sscanf(note, "%255s %255s %128s", ref, digest, id) != 3)
+        return;
+    json_t *img = json_pack("{s:s, s:s?, s:s}", "ref", ref, "digest",
+                            strcmp(digest, "-") == 0 ? NULL : digest, "id", id);
+    if (img)
+        json_object_set_new(doc, "image", img);
+}

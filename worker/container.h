@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -85,6 +86,11 @@ int mlq_container_resolve(const char *runtime, const char *image, int err_fd, ch
 int mlq_container_prepare(struct mlq_container_run *r, const char *dir, const char *ref,
                           char *const *spec_env, uint32_t spec_envc, char *const *envp, int err_fd,
                           char id[MLQ_CONTAINER_MAX_ID + 1], char ***argv, struct mlq_err *err);
+
+/* Adds "image": {"ref", "digest", "id"} to the run manifest doc from the
+ * note mlq_container_prepare() wrote in dir ("digest" null for an image
+ * without one, e.g. built locally); nothing when there is no note. */
+void mlq_container_manifest(json_t *doc, const char *dir);
 
 /* Whether the account (uid, gid, groups) may enter dir; checked in a child
  * that drops root entirely. For a root caller that will not drop itself. */

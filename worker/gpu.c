@@ -845,3 +845,40 @@ char *mlq_gpu_set_fmt(const struct mlq_gpu_set *s, char *buf, size_t len)
     fmt_add(buf, len, &used, ")");
     return buf;
 }
+
+/* ---- driver and CUDA versions (run manifests) ---- */
+
+/* Its own small dlopen, apart from discovery's symbol table, so that
+ * neither depends on the other's list of NVML calls. */
+int mlq_gpu_driver_versions(const char *nvml_library, char *driver, size_t dlen, char *cuda,
+                            size_t clen)
+{
+    driver[0] = cuda[0] = '\0';
+    void *lib = dlopen(nvml_library ? nvml_library : MLQ_GPU_NVML_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return -1;
+    nvml_return (*init)(void), (*shutdown)(void), (*drv)(char *, unsigned int), (*cu)(int *);
+    void *syms[4] = {dlsym(lib, "nvmlInit_v2"), dlsym(lib, "nvmlShutdown"),
+                     dlsym(lib, "nvmlSystemGetDriverVersion"),
+                     dlsym(lib, "nvmlSystemGetCudaDriverVersion")};
+    memcpy(&init, &syms[0], sizeof init);
+    memcpy(&shutdown, &syms[1], sizeof shutdown);
+    memcpy(&drv, &syms[2], sizeof drv);
+    memcpy(&cu, &syms[3], sizeof cu);
+    int rc = -1;
+    if (init && shutdown && init() == 0) {
+        char buf[96] = "";
+        int v = 0;
+        if (drv && drv(buf, sizeof buf) == 0 && model_ok(buf)) {
+            snprintf(driver, dlen, "%s", buf);
+            rc = 0;
+        }
+        if (cu && cu(&v) == 0 && v > 0 && v < 1000000) {
+            snprintf(cuda, clen, "%d.%d", v / 1000, (v % 1000) / 10);
+            rc = 0;
+        }
+        shutdown();
+    }
+    dlclose(lib);
+    return rc;
+}

@@ -86,6 +86,12 @@ void mlq_gpu_type_of(const char *model, char *buf, size_t len);
  * or "0"; truncated to len. Returns buf. */
 char *mlq_gpu_set_fmt(const struct mlq_gpu_set *s, char *buf, size_t len);
 
+/* The driver's version ("550.54.15") and the CUDA version it supports
+ * ("12.4") from NVML (NULL: MLQ_GPU_NVML_LIBRARY), for run manifests; ""
+ * where NVML does not say. 0 when at least one is known, -1 otherwise. */
+int mlq_gpu_driver_versions(const char *nvml_library, char *driver, size_t dlen, char *cuda,
+                            size_t clen);
+
 /* Frees the GPUs and empties the set. Accepts an empty set. */
 void mlq_gpu_set_clear(struct mlq_gpu_set *s);
 

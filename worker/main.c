@@ -35,6 +35,7 @@
 #include "optconf.h"
 #include "proto.h"
 #include "res.h"
+#include "runmanifest.h"
 #include "sdnotify.h"
 #include "spool.h"
 #include "transport.h"
@@ -75,12 +76,13 @@ struct opts {
     const char *sched_key;       /* --scheduler-key: the scheduler's public key file */
     char addr[MLQ_MAX_HOST + 1]; /* --advertise-addr, else the route's; "" none */
     bool addr_given;
-    int32_t rdv_lo, rdv_hi;       /* --rendezvous-ports */
-    bool insecure;                /* --insecure: plain TCP, no keys */
-    enum mlq_cglimit_mode limits; /* --limits */
-    struct mlq_curve curve;       /* filled from the key files unless insecure */
-    const char *log_file;         /* --log-file; NULL: stderr */
-    char *runtime;                /* --container-runtime (owned); NULL: none */
+    int32_t rdv_lo, rdv_hi;               /* --rendezvous-ports */
+    bool insecure;                        /* --insecure: plain TCP, no keys */
+    enum mlq_cglimit_mode limits;         /* --limits */
+    struct mlq_curve curve;               /* filled from the key files unless insecure */
+    struct mlq_runmanifest_conf manifest; /* --secret-env, --manifest-hash-* */
+    const char *log_file;                 /* --log-file; NULL: stderr */
+    char *runtime;                        /* --container-runtime (owned); NULL: none */
     bool runtime_given;
     bool help, version;
     struct mlq_optconf cmd, file; /* where the options came from */
@@ -128,6 +130,14 @@ static void usage(FILE *f)
             "  --shim PATH           the mlq-shim executable (default: next to mlq-worker)\n"
             "  --log-cap SIZE        bytes of each job stream uploaded to the scheduler when\n"
             "                        the job ends, the last ones kept (default: 16M)\n"
+            "  --secret-env PATTERN  environment names whose values run manifests record only\n"
+            "                        as a hash (glob, any case), besides *TOKEN* *SECRET*\n"
+            "                        *PASSWORD* *KEY*; repeatable\n"
+            "  --manifest-hash-time DURATION  time each attempt may spend hashing its --input\n"
+            "                        files at the start, and its --output files at the end\n"
+            "                        (default: 10s); files past it are recorded unhashed\n"
+            "  --manifest-hash-max-file SIZE  larger --input/--output files are recorded\n"
+            "                        unhashed (default: 1G)\n"
             "  --log-level LEVEL     debug, info, warn or error (default: info)\n"
             "  --log-file PATH       append the log there instead of stderr; reopened on\n"
             "                        SIGHUP (for logrotate)\n"
@@ -206,6 +216,7 @@ static int set_defaults(struct opts *o)
     o->log_cap = MLQ_LOGUPLOAD_DEFAULT_CAP;
     o->rdv_lo = MLQ_GANGENV_PORTS_LO;
     o->rdv_hi = MLQ_GANGENV_PORTS_HI;
+    mlq_runmanifest_conf_init(&o->manifest);
     return 0;
 }
 
@@ -234,6 +245,9 @@ enum {
     OPT_RDV_PORTS,
     OPT_LIMITS,
     OPT_RUNTIME,
+    OPT_SECRET_ENV,
+    OPT_HASH_TIME,
+    OPT_HASH_MAX_FILE,
     OPT_HELP,
     OPT_VERSION
 };
@@ -263,12 +277,15 @@ static const struct option long_opts[] = {
     {"rendezvous-ports", required_argument, NULL, OPT_RDV_PORTS},
     {"limits", required_argument, NULL, OPT_LIMITS},
     {"container-runtime", required_argument, NULL, OPT_RUNTIME},
+    {"secret-env", required_argument, NULL, OPT_SECRET_ENV},
+    {"manifest-hash-time", required_argument, NULL, OPT_HASH_TIME},
+    {"manifest-hash-max-file", required_argument, NULL, OPT_HASH_MAX_FILE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
-static const int repeatable_opts[] = {OPT_LABEL, 0};
+static const int repeatable_opts[] = {OPT_LABEL, OPT_SECRET_ENV, 0};
 /* Actions and the file itself are no config keys. */
 static const int not_config_keys[] = {OPT_CONFIG, 'h', OPT_VERSION, OPT_DRAIN, OPT_LIST_GPUS, 0};
 
@@ -351,6 +368,26 @@ static int set_runtime(struct opts *o, const char *arg, struct mlq_err *err)
     return o->runtime ? 0 : badv(err, "out of memory");
 }
 
+/* What run manifests record: secret names, hashing bounds. */
+static int parse_manifest(struct opts *o, int c, const char *arg, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    switch (c) {
+    case OPT_SECRET_ENV:
+        return mlq_manifest_secrets_add(&o->manifest.secrets, arg) == 0
+                   ? 0
+                   : badv(err, "expected a glob of 1 to 128 characters (at most 60 of them)");
+    case OPT_HASH_TIME:
+        if (mlq_res_parse_duration(arg, &o->manifest.hash_time_ms, &e) < 0)
+            return badv(err, e.msg);
+        return o->manifest.hash_time_ms >= 1 && o->manifest.hash_time_ms <= 3600 * 1000
+                   ? 0
+                   : badv(err, "expected 1ms to 1h");
+    default:
+        return mlq_res_parse_mem(arg, &o->manifest.max_file, &e) < 0 ? badv(err, e.msg) : 0;
+    }
+}
+
 /* One option (optconf.h's apply); returns 0 or MLQ_EINVAL with err set. */
 static int parse_one(void *ctx, int c, const char *arg, struct mlq_err *err)
 {
@@ -416,6 +453,10 @@ static int parse_one(void *ctx, int c, const char *arg, struct mlq_err *err)
     case OPT_LOG_FILE:
         o->log_file = arg;
         return *arg ? 0 : badv(err, "empty path");
+    case OPT_SECRET_ENV:
+    case OPT_HASH_TIME:
+    case OPT_HASH_MAX_FILE:
+        return parse_manifest(o, c, arg, err);
     case OPT_LIMITS: {
         int m = mlq_cglimit_mode_parse(arg);
         if (m < 0)
@@ -739,6 +780,23 @@ static void notify(const struct mlq_sdnotify *sd, const char *state)
         mlq_warn("%s", e.msg);
 }
 
+/* The shims record run manifests with the worker's settings, GPUs and
+ * driver versions (runmanifest.h); set before any shim starts. */
+static void tell_shims_manifest(const struct opts *o, const struct mlq_gpu_set *gpus)
+{
+    char driver[96] = "", cuda[16] = "", *text = NULL;
+    struct mlq_err e = {0};
+    if (gpus->n > 0 && strcmp(gpus->source, "fake") != 0)
+        mlq_gpu_driver_versions(NULL, driver, sizeof driver, cuda, sizeof cuda);
+    if (mlq_runmanifest_conf_text(&o->manifest, gpus, driver, cuda, &text, &e) < 0) {
+        mlq_warn("run manifests: %s", e.msg);
+        unsetenv(MLQ_RUNMANIFEST_ENV);
+        return;
+    }
+    setenv(MLQ_RUNMANIFEST_ENV, text, 1);
+    free(text);
+}
+
 static int run(struct opts *o, struct mlq_spool *spool, int sig_fd, const struct mlq_sdnotify *sd)
 {
     struct mlq_gpu_set gpus = {0};
@@ -776,6 +834,7 @@ static int run(struct opts *o, struct mlq_spool *spool, int sig_fd, const struct
         setenv(MLQ_JOBUSAGE_GPU_ENV, MLQ_GPU_NVML_LIBRARY, 1);
     else
         unsetenv(MLQ_JOBUSAGE_GPU_ENV);
+    tell_shims_manifest(o, &gpus);
     char limits[16];
     setup_limits(o->limits, limits, sizeof limits);
     cfg.limits = limits;

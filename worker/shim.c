@@ -49,6 +49,7 @@
 #include "jobusage.h"
 #include "lease.h"
 #include "res.h"
+#include "runmanifest.h"
 #include "spool.h"
 
 extern char **environ;
@@ -91,6 +92,7 @@ struct shim {
     bool fenced;
     int last_signal;             /* the last signal the shim sent to the whole job */
     char gang_tmp[MLQ_MAX_PATH]; /* private hostfile copy (gangenv.h); "" none */
+    json_t *manifest;            /* the run manifest (runmanifest.h); NULL none */
     struct mlq_status st;
 };
 
@@ -171,8 +173,9 @@ static int build_env_array(struct shim *s)
  * for the shim, not for the job. */
 static bool worker_internal(const char *kv)
 {
-    static const char *const keys[] = {MLQ_CGL_ENV_MODE, MLQ_CGL_ENV_HIER, MLQ_CGL_ENV_PARENT,
-                                       MLQ_JOBUSAGE_GPU_ENV, MLQ_CONTAINER_ENV};
+    static const char *const keys[] = {MLQ_CGL_ENV_MODE,    MLQ_CGL_ENV_HIER,
+                                       MLQ_CGL_ENV_PARENT,  MLQ_JOBUSAGE_GPU_ENV,
+                                       MLQ_RUNMANIFEST_ENV, MLQ_CONTAINER_ENV};
     size_t klen = env_key_len(kv);
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         if (strlen(keys[i]) == klen && strncmp(kv, keys[i], klen) == 0)
@@ -556,6 +559,47 @@ static void drop_root(const struct shim *s, int report_fd)
         child_fail(report_fd, "could not switch to %s: the process kept other ids", s->user);
 }
 
+/* ---- run manifest ---- */
+
+static struct mlq_runmanifest_ids manifest_ids(const struct shim *s)
+{
+    return (struct mlq_runmanifest_ids){.drop = s->drop,
+                                        .uid = s->uid,
+                                        .gid = s->gid,
+                                        .groups = s->groups,
+                                        .ngroups = s->ngroups,
+                                        .user = s->user};
+}
+
+/* Recorded from the environment exactly as the job gets it; a missing
+ * --input is a start failure (the command never runs). */
+static int manifest_start(struct shim *s)
+{
+    char missing[MLQ_MAX_PATH];
+    struct mlq_runmanifest_ids ids = manifest_ids(s);
+    s->manifest = mlq_runmanifest_start(&s->assign, s->envp, &ids, missing, sizeof missing);
+    mlq_container_manifest(s->manifest, s->dir);
+    if (!missing[0])
+        return 0;
+    start_failed(s, "could not start: input %s missing", missing);
+    return -1;
+}
+
+static void manifest_finish(struct shim *s)
+{
+    struct mlq_runmanifest_ids ids = manifest_ids(s);
+    mlq_runmanifest_finish(s->manifest, &s->assign, &ids);
+}
+
+/* Before the status: whoever reports the outcome finds the manifest. A
+ * failure costs the manifest, never the outcome. */
+static void manifest_write(struct shim *s)
+{
+    struct mlq_err e;
+    if (s->manifest && mlq_runmanifest_write(s->dir, s->manifest, &e) < 0)
+        fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
+}
+
 /* In the forked child: never returns. */
 static void exec_job(struct shim *s, int report_fd)
 {
@@ -844,6 +888,7 @@ static void shim_cleanup(struct shim *s)
         mlq_gangenv_remove_private(s->gang_tmp);
     mlq_jobusage_destroy(&s->usage);
     mlq_jobtree_destroy(&s->tree);
+    json_decref(s->manifest);
     mlq_proto_msg_free(&s->assign);
 }
 
@@ -936,15 +981,17 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
         return 0; /* already decided: never run an attempt twice */
     struct shim s = {.dir = attempt_dir, .out_fd = -1, .err_fd = -1};
     s.st.exit_code = -1;
-    if (prepare(&s) == 0 && check_lease_at_start(&s) == 0 && check_rendezvous(&s) == 0 &&
-        start_job(&s) == 0) {
+    if (prepare(&s) == 0 && manifest_start(&s) == 0 && check_lease_at_start(&s) == 0 &&
+        check_rendezvous(&s) == 0 && start_job(&s) == 0) {
         if (named)
             note_start(attempt_dir, named_ms);
         supervise(&s, &set);
         finish(&s, &set);
         apply_lease_fence(&s);
         apply_fence(&s);
+        manifest_finish(&s);
     }
+    manifest_write(&s);
     rc = write_status_retrying(attempt_dir, &s.st, err);
     shim_cleanup(&s);
     return rc;

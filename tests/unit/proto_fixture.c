@@ -109,6 +109,8 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_int_equal(a->max_running, b->max_running);
     assert_str_same(a->idempotency_key, b->idempotency_key);
     assert_str_same(a->image, b->image);
+    assert_strv_same(a->inputs, a->ninputs, b->inputs, b->ninputs);
+    assert_strv_same(a->outputs, a->noutputs, b->outputs, b->noutputs);
 }
 
 static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,
@@ -336,6 +338,7 @@ static void assert_worker_msgs_eq(const struct mlq_msg *a, const struct mlq_msg 
         assert_int_equal(a->u.report.end_ms, b->u.report.end_ms);
         assert_str_same(a->u.report.detail, b->u.report.detail);
         assert_usage_eq(&a->u.report.usage, &b->u.report.usage);
+        assert_str_same(a->u.report.manifest, b->u.report.manifest);
     } else if (a->type == MLQ_MSG_ASSIGN) {
         assert_string_equal(a->u.assign.attempt_id, b->u.assign.attempt_id);
         assert_string_equal(a->u.assign.job_id, b->u.assign.job_id);
@@ -555,6 +558,16 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_KILL:
         assert_string_equal(a->u.kill.attempt_id, b->u.kill.attempt_id);
         assert_str_same(a->u.kill.reason, b->u.kill.reason);
+        break;
+    case MLQ_MSG_MANIFEST:
+        assert_str_same(a->u.manifest.job, b->u.manifest.job);
+        assert_int_equal(a->u.manifest.attempt, b->u.manifest.attempt);
+        break;
+    case MLQ_MSG_MANIFEST_DATA:
+        assert_string_equal(a->u.manifest_data.job_id, b->u.manifest_data.job_id);
+        assert_string_equal(a->u.manifest_data.attempt_id, b->u.manifest_data.attempt_id);
+        assert_int_equal(a->u.manifest_data.attempt, b->u.manifest_data.attempt);
+        assert_str_same(a->u.manifest_data.json, b->u.manifest_data.json);
         break;
     case MLQ_MSG_REPORT_ACK:
         assert_string_equal(a->u.report_ack.attempt_id, b->u.report_ack.attempt_id);

@@ -24,6 +24,8 @@ static const char ID2[] = "f0e1d2c3-b4a5-4968-8776-655443322110";
 char *spec_argv[] = {"python", "train.py", "--lr=0.1", ""};
 static char *spec_env[] = {"CUDA_VISIBLE_DEVICES=", "A=b=c"};
 static char *spec_require[] = {"zone=eu-west", "ib=", "rack.row_1-a=R7/x=y"};
+static char *spec_inputs[] = {"data/train.csv", "/datasets/imagenet"};
+static char *spec_outputs[] = {"model.pt"};
 static struct mlq_dep spec_deps[] = {
     {"0b8e", MLQ_DEP_OK}, {"f0e1d2c3/17", MLQ_DEP_ANY}, {"", MLQ_DEP_FAILED}};
 
@@ -49,6 +51,10 @@ void fill_spec(struct mlq_jobspec *s)
     s->pool = "gpu-big_1.x";
     s->require = spec_require;
     s->nrequire = N(spec_require);
+    s->inputs = spec_inputs;
+    s->ninputs = N(spec_inputs);
+    s->outputs = spec_outputs;
+    s->noutputs = N(spec_outputs);
     s->gpu_type = "h100";
     strcpy(spec_deps[2].target, ID2);
     s->deps = spec_deps;
@@ -452,6 +458,16 @@ static void fill_placement_sample(struct mlq_msg *m)
         fill_spec(&m->u.job_spec_reply.spec);
         m->u.job_spec_reply.is_array = true; /* the sample spec has "array" */
         break;
+    case MLQ_MSG_MANIFEST:
+        m->u.manifest.job = "0b8e7c";
+        m->u.manifest.attempt = 2;
+        break;
+    case MLQ_MSG_MANIFEST_DATA:
+        strcpy(m->u.manifest_data.job_id, ID2);
+        strcpy(m->u.manifest_data.attempt_id, ID2);
+        m->u.manifest_data.attempt = 2;
+        m->u.manifest_data.json = "{\"argv\":[\"python\",\"train.py\"]}";
+        break;
     case MLQ_MSG_WHY_REPLY:
         strcpy(m->u.why_reply.job_id, ID2);
         m->u.why_reply.state = MLQ_JOB_PENDING;
@@ -599,6 +615,7 @@ static void fill_worker_sample(struct mlq_msg *m)
                                                .gpu_mem_peak = -1,
                                                .gpu_util = -1,
                                                .source = "cgroup1"};
+        m->u.report.manifest = "{\"workdir\":\"/home/ada\"}";
         break;
     case MLQ_MSG_LOG_CHUNK:
         m->u.log_chunk.token = UINT64_MAX - 1;

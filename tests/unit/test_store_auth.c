@@ -403,6 +403,10 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
+/* Step 12 undone: no run manifests. */
+#define UNDO_V12                                                                                   \
+    "DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests; PRAGMA user_version = 11;"
+
 /* Step 9 undone: no usage columns on attempts. */
 #define UNDO_V11                                                                                   \
     "ALTER TABLE attempts DROP COLUMN usage_source;"                                               \
@@ -451,6 +455,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V12);
     exec_ok(db, UNDO_V11);
     exec_ok(db, UNDO_V10);
     exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");
