@@ -93,10 +93,21 @@ case "$OUT" in *"path=$PATH"*) fail "the worker's PATH leaked into the container
 assert_eq written "$(cat "$WD/out.txt" 2>/dev/null)" "a file written in the workdir"
 [ ! -e /marker ] || grep -qv only-in-the-image /marker || fail "the marker is on the host"
 
-# The image the worker resolved (its worker's log names it).
+# The image the worker resolved: in the run manifest, and in its log.
 DIGEST=$(pod image inspect --format '{{.Digest}}' localhost/mlqtest:1)
+ok mlq manifest "$A" --json
+assert_eq localhost/mlqtest:1 "$(json "d['image']['ref']" <<<"$OUT")" "manifest image ref"
+assert_eq "$IMAGE_ID" "$(json "d['image']['id']" <<<"$OUT")" "manifest image id"
+assert_eq "$DIGEST" "$(json "d['image']['digest']" <<<"$OUT")" "manifest image digest"
+assert_eq '["sh", "-c"]' "$(json "d['argv'][:2]" <<<"$OUT")" "manifest argv is the job's, not podman's"
 grep -q "image localhost/mlqtest:1 is $IMAGE_ID (digest $DIGEST)" "$T/logs/worker-w1.log" ||
     fail "the worker's log does not name the image's id and digest"
+
+# A rerun runs in the same image.
+ok mlq rerun "$A"
+A2=$OUT
+expect_rc 1 mlq wait "$A2" --timeout 60s
+assert_eq "$IMAGE_ID" "$(mlq manifest "$A2" --json | json "d['image']['id']")" "the rerun's image"
 
 # --- a job that succeeds --------------------------------------------------------
 ok mlq submit --mem 64M --image localhost/mlqtest:1 --workdir "$WD" -- true

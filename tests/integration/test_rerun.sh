@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016 # job scripts are single-quoted on purpose
 # mlq rerun: a job submitted again runs with the same command, environment
-# and working directory; submit's options override; an array's failed tasks
-# (odd indices fail here) run again as a new array keeping their indices;
-# nothing to rerun is exit 0; --failed on a plain job is a usage error.
+# and working directory (its manifest equals the original's: `mlq diff`
+# exits 0); submit's options override; a changed --input file or a new
+# commit is warned about, and --strict refuses (exit 1, nothing stored); an
+# array's failed tasks (odd indices fail here) run again as a new array
+# keeping their indices; nothing to rerun is exit 0; --failed on a plain job
+# is a usage error.
 IT_DEADLINE=120
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -51,6 +54,48 @@ assert_contains "$ERR" "CPU count \"banana\"" "a bad override is refused like su
 expect_rc 2 mlq rerun "$A" --no-such-option
 expect_rc 2 mlq rerun --mem 1G
 expect_rc 4 mlq rerun 00000000
+
+# --- provenance: code and inputs compared with the original's manifest -------
+REPO=$T/repo
+mkdir -p "$REPO"
+g() { git -C "$REPO" -c user.name=t -c user.email=t@example.com "$@" >/dev/null; }
+g init -q
+echo 'echo "trained on $(cat data.csv)"' >"$REPO/train.sh"
+echo "1,2,3" >"$REPO/data.csv"
+g add train.sh
+g commit -q -m one
+ok mlq submit --mem 64M --env MY_API_TOKEN=s3cret --input data.csv --workdir "$REPO" -- \
+    sh train.sh
+P=$OUT
+ok mlq wait "$P" --timeout 30s
+ok mlq rerun "$P"
+P2=$OUT
+[ -z "$ERR" ] || fail "a rerun of an unchanged job warned: $ERR"
+ok mlq wait "$P2" --timeout 30s
+# the two runs' manifests agree on everything but what differs per run
+expect_rc 0 mlq diff "$P" "$P2"
+ok mlq manifest "$P2" --json
+assert_eq "$(mlq manifest "$P" --json | json "[d['argv'], d['workdir'], d['env']['MY_API_TOKEN']]")" \
+    "$(json "[d['argv'], d['workdir'], d['env']['MY_API_TOKEN']]" <<<"$OUT")" "argv, workdir, env"
+
+n_jobs() { mlq list --json | json "len(d['jobs'])"; }
+before=$(n_jobs)
+echo "4,5,6" >"$REPO/data.csv"
+expect_rc 1 mlq rerun "$P" --strict
+assert_contains "$ERR" "inputs: data.csv" "--strict names the changed input"
+assert_contains "$ERR" "--strict: not rerun" "--strict says it refused"
+assert_eq "" "$OUT" "--strict printed no id"
+assert_eq "$before" "$(n_jobs)" "jobs after a refused rerun"
+ok mlq rerun "$P"
+assert_contains "$ERR" "warning: differs from $P" "a plain rerun warns"
+assert_contains "$ERR" "data.csv" "the warning names the input"
+ok mlq wait "$OUT" --timeout 30s
+echo "4,5,6" >"$REPO/data.csv"
+echo "# more" >>"$REPO/train.sh"
+g commit -q -am two
+ok mlq rerun "$P"
+assert_contains "$ERR" "code.commit" "a new commit is warned about"
+ok mlq wait "$OUT" --timeout 30s
 
 # --- an array's failed tasks, with their indices -------------------------------
 ok mlq submit --array 0-5 --mem 32M --workdir "$WD" -- \
