@@ -42,11 +42,19 @@ static const char rerun_usage[] =
     "  -h, --help show this help\n"
     "\n"
     "exit: 0 submitted (or nothing to rerun), 1 refused by --strict, and the\n"
-    "codes of `mlq submit` otherwise.\n";
+    "codes of `mlq submit` otherwise.\n"
+    "\n"
+    "options of `mlq submit`, each overriding the original's:\n";
 
 struct rerun_opts {
     bool failed, strict;
 };
+
+static void print_usage(void)
+{
+    fputs(rerun_usage, stdout);
+    fputs(mlq_cli_submit_options_help(), stdout);
+}
 
 static int usage_error(const struct mlq_err *err)
 {
@@ -175,7 +183,7 @@ static int build(struct mlq_cli *cli, int argc, char **argv, struct rerun_opts *
     if (rc == MLQ_CLI_EUSAGE)
         return usage_error(&err);
     if (opts->help) {
-        fputs(rerun_usage, stdout);
+        print_usage();
         return MLQ_EXIT_OK;
     }
     if (opts->scheduler)
@@ -221,7 +229,7 @@ int mlq_cmd_rerun(struct mlq_cli *cli, int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(rerun_usage, stdout);
+            print_usage();
             return MLQ_EXIT_OK;
         }
     }

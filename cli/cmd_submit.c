@@ -138,6 +138,12 @@ static const char submit_usage[] =
     "  --timeout DUR      how long to wait for the scheduler's answer (default 10s)\n"
     "  -h, --help         show this help\n";
 
+const char *mlq_cli_submit_options_help(void)
+{
+    const char *o = strstr(submit_usage, "options:\n");
+    return o ? o + strlen("options:\n") : submit_usage;
+}
+
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;

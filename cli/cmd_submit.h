@@ -50,6 +50,9 @@ int mlq_cli_submit_parse_over(int argc, char **argv, const struct mlq_cli_submit
                               const struct mlq_jobspec *base, struct mlq_jobspec *spec,
                               struct mlq_cli_submit_opts *opts, struct mlq_err *err);
 
+/* The option lines of `mlq submit --help` (for `mlq rerun --help`). */
+const char *mlq_cli_submit_options_help(void);
+
 /* Runs `mlq submit`; returns the exit code. */
 int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv);
 

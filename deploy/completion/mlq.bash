@@ -95,7 +95,7 @@ _mlq()
     fi
     local words=""
     case "$cmd" in
-    status | cancel | logs | wait | why)
+    status | cancel | logs | wait | why | rerun)
         words=$(_mlq_ask id "${ask[@]}" list --json)
         ;;
     drain | resume)
