@@ -5,12 +5,17 @@
 # mounted at the same path; the exit code comes back; the image id the
 # worker resolved is recorded in the attempt folder; a cancel's SIGTERM
 # reaches the process inside; a worker without a runtime fails the start
-# with a clear detail. Root only (podman as root); its own podman storage
-# under T, so the machine's podman state is never touched.
+# with a clear detail; a user's job runs inside as that user's uid and gid,
+# and a working directory that user cannot enter is refused. Root only
+# (podman as root, a throwaway account); its own podman storage under T, so
+# the machine's podman state is never touched.
 IT_DEADLINE=120
 . "$(dirname "$0")/lib.sh" "$@"
 
 [ "$(id -u)" = 0 ] || it_skip "podman jobs need root"
+for tool in useradd userdel setpriv; do
+    command -v "$tool" >/dev/null || it_skip "needs $tool"
+done
 PODMAN=$(command -v podman) || fail "podman not installed (deploy/install-deps.sh installs it)"
 BUSYBOX=$(command -v busybox) || fail "busybox not installed (busybox-static)"
 
@@ -40,6 +45,7 @@ podman_cleanup() {
     set +e # a failing step here must not skip it_cleanup
     pod rm -a -f >/dev/null
     pod system reset -f >/dev/null
+    [ -z "${USR:-}" ] || userdel -f "$USR" >/dev/null 2>&1 || log "warning: could not remove $USR"
     (exit "$rc")
     it_cleanup
 }
@@ -122,6 +128,40 @@ wait_until "mlq logs $B | grep -q ready" 30 || fail "job B not ready: $(mlq logs
 ok mlq cancel "$B"
 wait_state "$B" CANCELLED 20
 wait_until "mlq logs $B | grep -q got-term" 15 || fail "job B never saw SIGTERM: $(mlq logs "$B" 2>&1)"
+
+# --- a user's job: inside as the user's uid and gid ------------------------------
+USR=mlqtest_$(printf '%04x%04x' $((RANDOM)) $((RANDOM)))
+useradd -M -r "$USR" >/dev/null 2>&1 || fail "useradd $USR"
+chmod 0711 "$T"
+UD=$T/home-$USR
+mkdir -p "$UD/work" "$T/closed"
+chmod 0700 "$T/closed"
+ok "$MLQ" keygen --out "$UD/key"
+ok "$MLQ" --scheduler "$SCHED_ADDR" admin user add "$USR" --key "$UD/key.pub"
+printf 'scheduler = %s\nkey = %s\nscheduler_key = %s\n' "$SCHED_ADDR" "$UD/key" \
+    "$IT_KEYS/server.key.pub" >"$UD/config"
+chown -R "$USR:" "$UD"
+as_user() {
+    run env -C "$UD" HOME="$UD" XDG_CONFIG_HOME="$UD" MLQ_CONFIG="$UD/config" \
+        setpriv --reuid="$USR" --regid="$(id -g "$USR")" --init-groups "$@"
+}
+as_user "$MLQ" submit --mem 64M --image localhost/mlqtest:1 --workdir "$UD/work" -- \
+    sh -c 'id -u > ids; id -g >> ids; echo "$USER $HOME"'
+[ "$RC" = 0 ] || fail "submit as $USR: exit $RC: $ERR"
+U=$OUT
+ok mlq wait "$U" --timeout 60s
+assert_eq "$(id -u "$USR") $(id -g "$USR")" "$(xargs <"$UD/work/ids")" "ids inside the container"
+assert_eq "$USR:$(id -g "$USR")" "$(stat -c %U:%g "$UD/work/ids")" "owner of the file it wrote"
+ok mlq logs "$U"
+assert_contains "$OUT" "$USR " "USER inside the container"
+as_user "$MLQ" submit --mem 64M --image localhost/mlqtest:1 --workdir "$T/closed" -- \
+    sh -c 'touch ran.stamp'
+[ "$RC" = 0 ] || fail "submit as $USR: exit $RC: $ERR"
+U2=$OUT
+expect_rc 1 mlq wait "$U2" --timeout 30s
+assert_contains "$(mlq status "$U2" --json | json "d['attempts'][-1]['detail']")" \
+    "not accessible to $USR" "detail for a working directory the user cannot enter"
+[ ! -e "$T/closed/ran.stamp" ] || fail "the job ran in a folder its user cannot enter"
 
 # --- a worker without a runtime refuses the start with a clear detail ---------
 start_worker w2 "$T/spool-w2" --limits off --container-runtime none --pool norun
