@@ -320,14 +320,13 @@ int mlq_container_prepare(struct mlq_container_run *r, const char *dir, const ch
     struct mlq_err e = {0};
     r->runtime = getenv(MLQ_CONTAINER_ENV);
     if (!r->runtime || r->runtime[0] != '/')
-        return mlq_err_set(err, MLQ_EINVAL, "could not start: no container runtime on worker %s",
-                           worker_name());
+        return mlq_err_set(err, MLQ_EINVAL, "no container runtime on worker %s", worker_name());
     if (mlq_container_resolve(r->runtime, ref, err_fd, digest, sizeof digest, id,
                               MLQ_CONTAINER_MAX_ID + 1, &e) < 0)
-        return mlq_err_set(err, e.code, "could not start: %s", e.msg);
+        return mlq_err_set(err, e.code, "%s", e.msg);
     snprintf(note, sizeof note, "%s %s %s", ref, digest[0] ? digest : "-", id);
     if (mlq_spool_write_note(dir, MLQ_CONTAINER_DIGEST, note, &e) < 0)
-        return mlq_err_set(err, e.code, "could not start: %s", e.msg);
+        return mlq_err_set(err, e.code, "%s", e.msg);
     /* The shim's stderr is the worker's log. */
     fprintf(stderr, "mlq-shim: %s: image %s is %s (digest %s)\n", dir, ref, id,
             digest[0] ? digest : "none");
@@ -342,7 +341,7 @@ int mlq_container_prepare(struct mlq_container_run *r, const char *dir, const ch
     free_names(names, n);
     r->env_names = NULL;
     r->nenv = 0;
-    return rc < 0 ? mlq_err_set(err, rc, "could not start: %s", e.msg) : 0;
+    return rc < 0 ? mlq_err_set(err, rc, "%s", e.msg) : 0;
 }
 
 bool mlq_container_account_enters(uid_t uid, gid_t gid, const gid_t *groups, int ngroups,

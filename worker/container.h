@@ -82,7 +82,8 @@ int mlq_container_resolve(const char *runtime, const char *image, int err_fd, ch
  * names passed with --env (the user's, spec_env, and those of envp that
  * mlq_container_passes()), then the argv. r has everything but runtime,
  * image and env_names, which this fills (r->image then borrows id). On
- * failure err holds the start failure's detail. */
+ * failure err holds the start failure's detail ("no container runtime on
+ * worker W"; the scheduler's reason puts "could not start: " before it). */
 int mlq_container_prepare(struct mlq_container_run *r, const char *dir, const char *ref,
                           char *const *spec_env, uint32_t spec_envc, char *const *envp, int err_fd,
                           char id[MLQ_CONTAINER_MAX_ID + 1], char ***argv, struct mlq_err *err);

@@ -170,8 +170,10 @@ ok mlq submit --mem 64M --pool norun --image localhost/mlqtest:1 --workdir "$WD"
 C=$OUT
 expect_rc 1 mlq wait "$C" --timeout 30s
 ok mlq status "$C" --json
+assert_eq "could not start: no container runtime on worker w2" "$(json "d['reason']" <<<"$OUT")" \
+    "reason without a runtime"
 assert_contains "$(json "d['attempts'][-1]['detail']" <<<"$OUT")" \
-    "could not start: no container runtime on worker w2" "detail without a runtime"
+    "no container runtime on worker w2" "detail without a runtime"
 [ ! -e "$WD/ran.stamp" ] || fail "the command ran without a runtime"
 
 # --- a bad reference is refused before it leaves the CLI -----------------------

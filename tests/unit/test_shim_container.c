@@ -123,7 +123,7 @@ static void test_prepare_without_runtime(void **state)
     setenv(MLQ_CONTAINER_ENV, "", 1);
     assert_int_not_equal(
         mlq_container_prepare(&r, "/nonexistent", "img", NULL, 0, NULL, -1, id, &out, &err), 0);
-    assert_string_equal(err.msg, "could not start: no container runtime on worker w7");
+    assert_string_equal(err.msg, "no container runtime on worker w7");
     assert_null(out);
 }
 
