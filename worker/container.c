@@ -71,13 +71,16 @@ static void add_identity(struct args *a, const struct mlq_container_run *r)
 int mlq_container_argv(const struct mlq_container_run *r, char ***out, struct mlq_err *err)
 {
     *out = NULL;
-    if (strchr(r->workdir, ':') || strchr(r->workdir, ','))
+    const char *path = strpbrk(r->workdir, ":,")                 ? r->workdir
+                       : r->ro_file && strpbrk(r->ro_file, ":,") ? r->ro_file
+                                                                 : NULL;
+    if (path)
         return mlq_err_set(err, MLQ_EINVAL,
-                           "working directory %.200s holds ':' or ',', which the container "
-                           "runtime's volume syntax cannot carry",
-                           r->workdir);
+                           "%.200s holds ':' or ',', which the container runtime's volume "
+                           "syntax cannot carry",
+                           path);
     struct args a = {0};
-    a.cap = FIXED_ARGS + (size_t)r->ngroups + r->ngpus + r->nenv + r->argc + 2;
+    a.cap = FIXED_ARGS + 1 + (size_t)r->ngroups + r->ngpus + r->nenv + r->argc + 2;
     if (!(a.v = calloc(a.cap, sizeof *a.v)))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     const char *fixed[] = {
@@ -87,6 +90,8 @@ int mlq_container_argv(const struct mlq_container_run *r, char ***out, struct ml
         add(&a, fixed[i]);
     addf(&a, "--volume=%s:%s", r->workdir, r->workdir);
     addf(&a, "--workdir=%s", r->workdir);
+    if (r->ro_file)
+        addf(&a, "--volume=%s:%s:ro", r->ro_file, r->ro_file);
     add_identity(&a, r);
     for (uint32_t i = 0; i < r->ngpus; i++)
         addf(&a, "--device=nvidia.com/gpu=%" PRId32, r->gpu_ids[i]);
@@ -334,6 +339,9 @@ int mlq_container_prepare(struct mlq_container_run *r, const char *dir, const ch
     size_t n = 0;
     if (env_names(spec_env, spec_envc, envp, r->as_user, &names, &n) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    for (char *const *kv = envp; kv && *kv; kv++)
+        if (strncmp(*kv, "MLQ_HOSTFILE=/", 14) == 0)
+            r->ro_file = *kv + 13;
     r->image = id;
     r->env_names = names;
     r->nenv = n;

@@ -16,6 +16,8 @@
  *   SIGTERM on to the job (a plain pid 1 ignores signals it has no handler
  *   for); the shim signals every process of the job, podman included, which
  *   forwards them too (--sig-proxy);
+ * - a gang node part's hostfile (MLQ_HOSTFILE) is mounted read-only at
+ *   its path, so that the variable means the same inside;
  * - --cgroups=disabled keeps the container's processes in the shim's own
  *   cgroup, where the job's limits and usage accounting already are;
  * - --env NAME passes values through podman's environment, never on its
@@ -46,7 +48,8 @@ struct mlq_container_run {
     const char *runtime; /* absolute path of podman */
     const char *image;   /* the image id (or reference) to run */
     const char *workdir;
-    bool as_user; /* --user uid:gid and the account's groups */
+    const char *ro_file; /* a file mounted read-only at its path (a gang's hostfile); NULL */
+    bool as_user;        /* --user uid:gid and the account's groups */
     uid_t uid;
     gid_t gid;
     const gid_t *groups;

@@ -94,6 +94,10 @@ static void test_argv_plain(void **state)
         assert_null(strstr(out[i], "--device"));
     }
     mlq_container_argv_free(out);
+    r.ro_file = "/spool/hostfile";
+    assert_int_equal(mlq_container_argv(&r, &out, &err), 0);
+    assert_true(has(out, "--volume=/spool/hostfile:/spool/hostfile:ro"));
+    mlq_container_argv_free(out);
     r.workdir = "/w:ro";
     assert_int_equal(mlq_container_argv(&r, &out, &err), MLQ_EINVAL);
     assert_null(out);
