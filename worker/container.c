@@ -137,8 +137,17 @@ bool mlq_container_passes(const char *name, bool as_user)
 
 /* ---- asking the runtime about an image ---- */
 
-/* Runs argv with stdout captured into out (bounded) and stderr to err_fd;
- * killed past timeout_ms. Returns its exit status, or -1. */
+/* A cancel (or the worker's fence) sent SIGTERM or SIGINT to the shim,
+ * which blocks them until the job runs. */
+static bool stop_pending(void)
+{
+    sigset_t p;
+    return sigpending(&p) == 0 && (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1);
+}
+
+/* Runs argv in its own process group with stdout captured into out
+ * (bounded) and stderr to err_fd; the group is killed past timeout_ms or
+ * when stop_pending(). Returns its exit status, -1 on failure, -2 stopped. */
 static int run_capture(char *const argv[], int err_fd, int64_t timeout_ms, char *out, size_t len)
 {
     int p[2];
@@ -151,6 +160,7 @@ static int run_capture(char *const argv[], int err_fd, int64_t timeout_ms, char 
         return -1;
     }
     if (pid == 0) {
+        setpgid(0, 0);
         int null = open("/dev/null", O_RDONLY);
         if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 ||
             dup2(err_fd >= 0 ? err_fd : null, 2) < 0)
@@ -161,13 +171,18 @@ static int run_capture(char *const argv[], int err_fd, int64_t timeout_ms, char 
         execv(argv[0], argv);
         _exit(127);
     }
+    setpgid(pid, pid);
     close(p[1]);
     size_t got = 0;
     int64_t until = mlq_clock_mono_ms() + timeout_ms;
+    bool stopped = false;
     for (;;) {
         int64_t left = until - mlq_clock_mono_ms();
         struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-        if (left <= 0 || (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)) {
+        stopped = stop_pending();
+        if (stopped || left <= 0 ||
+            (poll(&pfd, 1, (int)(left > 200 ? 200 : left)) < 0 && errno != EINTR)) {
+            kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
             break;
         }
@@ -188,6 +203,8 @@ static int run_capture(char *const argv[], int err_fd, int64_t timeout_ms, char 
     int ws = 0;
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
         ;
+    if (stopped)
+        return -2;
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
 
@@ -204,7 +221,8 @@ static int parse_inspect(const char *text, char *digest, size_t dlen, char *id, 
     digest[dn] = '\0';
     memcpy(id, sp + 1, in);
     id[in] = '\0';
-    if (strspn(id, "0123456789abcdef") != in)
+    if (strspn(id, "0123456789abcdef") != in ||
+        strspn(digest, "0123456789abcdefghijklmnopqrstuvwxyz:<>") != dn)
         return -1;
     if (strcmp(digest, "<none>") == 0)
         digest[0] = '\0';
@@ -228,6 +246,8 @@ int mlq_container_resolve(const char *runtime, const char *image, int err_fd, ch
         char *const pull[] = {(char *)runtime, "pull", "--quiet", (char *)image, NULL};
         char ignored[256];
         rc = run_capture(pull, err_fd, MLQ_CONTAINER_PULL_MS, ignored, sizeof ignored);
+        if (rc == -2)
+            return mlq_err_set(err, MLQ_ESTATE, "stopped while image %s was being pulled", image);
         if (rc != 0)
             return mlq_err_set(err, MLQ_ENOTFOUND,
                                "image %s: not in the runtime's store and could not be pulled "

@@ -176,6 +176,15 @@ assert_contains "$(json "d['attempts'][-1]['detail']" <<<"$OUT")" \
     "no container runtime on worker w2" "detail without a runtime"
 [ ! -e "$WD/ran.stamp" ] || fail "the command ran without a runtime"
 
+# --- an image that is neither in the store nor pullable: a start failure ------
+ok mlq submit --mem 64M --image localhost:1/mlq-no-such-image:1 --workdir "$WD" -- touch pulled.stamp
+N=$OUT
+expect_rc 1 mlq wait "$N" --timeout 60s
+assert_contains "$(job_field "$N" reason)" \
+    "could not start: image localhost:1/mlq-no-such-image:1: not in the runtime's store and could not be pulled" \
+    "reason for an image that cannot be pulled"
+[ ! -e "$WD/pulled.stamp" ] || fail "the command ran without its image"
+
 # --- a bad reference is refused before it leaves the CLI -----------------------
 expect_rc 6 mlq submit --image docker-archive:/etc/shadow -- true
 assert_contains "$ERR" "transport" "message for a transport reference"
