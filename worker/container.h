@@ -23,7 +23,9 @@
  * - --env NAME passes values through podman's environment, never on its
  *   command line (visible in ps);
  * - GPUs through CDI (nvidia.com/gpu=INDEX, where the runtime has the
- *   NVIDIA CDI spec); inside, CUDA_VISIBLE_DEVICES counts from 0.
+ *   NVIDIA CDI spec); inside, CUDA_VISIBLE_DEVICES counts from 0 and
+ *   NVIDIA_VISIBLE_DEVICES is "void" (the shim sets both), so that an
+ *   NVIDIA hook cannot add the GPUs a CUDA image's "all" would ask for.
  * The job's exit status is podman's: the container's own, or 125..127 when
  * podman itself could not run it. */
 #ifndef MLQ_CONTAINER_H

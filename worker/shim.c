@@ -437,7 +437,9 @@ static int make_tree(struct shim *s)
 }
 
 /* A container job (--image): inside, the GPUs count from 0 (CDI passes
- * only the job's); the runtime's command line replaces argv. */
+ * only the job's), and NVIDIA_VISIBLE_DEVICES is "void" so that an NVIDIA
+ * runtime hook adds none (CUDA images say "all"); the runtime's command
+ * line replaces argv. */
 static int prepare_container(struct shim *s)
 {
     const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
@@ -449,7 +451,7 @@ static int prepare_container(struct shim *s)
     for (uint32_t i = 0; i < ngpus; i++)
         snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%u", i ? "," : "", i);
     if (env_putf(s, "CUDA_VISIBLE_DEVICES", ids) < 0 ||
-        env_putf(s, "NVIDIA_VISIBLE_DEVICES", ids) < 0) {
+        env_putf(s, "NVIDIA_VISIBLE_DEVICES", "void") < 0) {
         start_failed(s, "out of memory");
         return -1;
     }

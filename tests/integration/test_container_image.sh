@@ -5,7 +5,9 @@
 # mounted at the same path; the exit code comes back; the image id the
 # worker resolved is recorded in the attempt folder; a cancel's SIGTERM
 # reaches the process inside; a worker without a runtime fails the start
-# with a clear detail; a user's job runs inside as that user's uid and gid,
+# with a clear detail; GPUs go through CDI (a stand-in spec whose devices
+# are marker files: the job sees only its own, CUDA_VISIBLE_DEVICES=0,
+# NVIDIA_VISIBLE_DEVICES=void); a user's job runs inside as that user's uid and gid,
 # and a working directory that user cannot enter is refused. Root only
 # (podman as root, a throwaway account); its own podman storage under T, so
 # the machine's podman state is never touched.
@@ -162,6 +164,47 @@ expect_rc 1 mlq wait "$U2" --timeout 30s
 assert_contains "$(mlq status "$U2" --json | json "d['attempts'][-1]['detail']")" \
     "not accessible to $USR" "detail for a working directory the user cannot enter"
 [ ! -e "$T/closed/ran.stamp" ] || fail "the job ran in a folder its user cannot enter"
+
+# --- GPUs through CDI: a worker with two fake GPUs and a CDI spec for them ----
+# Each fake device of the spec mounts its own marker file; the spec lives in a
+# tmpfs over /run inside the worker's mount namespace (podman reads
+# /run/cdi), so the machine's /etc/cdi and /run/cdi stay untouched.
+mkdir -p "$T/gpu"
+for i in 0 1; do echo "fake-gpu-$i" >"$T/gpu/$i"; done
+cat >"$T/gpu/spec.yaml" <<EOF
+cdiVersion: "0.5.0"
+kind: nvidia.com/gpu
+devices:
+  - name: "0"
+    containerEdits:
+      mounts: [{hostPath: "$T/gpu/0", containerPath: /fake-gpu0, options: [ro, bind]}]
+  - name: "1"
+    containerEdits:
+      mounts: [{hostPath: "$T/gpu/1", containerPath: /fake-gpu1, options: [ro, bind]}]
+EOF
+WRAP_GPU=$T/worker-ns-gpu.sh
+cat >"$WRAP_GPU" <<EOF
+#!/bin/sh
+exec unshare -m -- sh -c '
+    if grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+        umount -l /sys/fs/cgroup/unified || exit 1
+    fi
+    mount -t tmpfs mlq-cdi /run && mkdir /run/cdi && cp "$T/gpu/spec.yaml" /run/cdi/ &&
+        exec "\$0" "\$@"' "$MLQ_WORKER_BIN" "\$@"
+EOF
+chmod +x "$WRAP_GPU"
+MLQ_WORKER_BIN=$WRAP_GPU start_worker w3 "$T/spool-w3" --limits off --container-runtime "$PODMAN" \
+    --gpus 2 --pool gpu
+ok mlq submit --mem 64M --gpus 1 --pool gpu --image localhost/mlqtest:1 --workdir "$WD" -- \
+    sh -c 'echo "visible=$CUDA_VISIBLE_DEVICES nvidia=$NVIDIA_VISIBLE_DEVICES mlq=$MLQ_GPUS"
+           ls / | grep fake-gpu; cat "/fake-gpu$MLQ_GPUS"'
+G=$OUT
+ok mlq wait "$G" --timeout 60s
+ok mlq logs "$G"
+GI=$(mlq status "$G" --json | json "','.join(str(i) for i in d['gpu_ids'])")
+assert_eq "visible=0 nvidia=void mlq=$GI
+fake-gpu$GI
+fake-gpu-$GI" "$OUT" "what a one-GPU container job sees"
 
 # --- a worker without a runtime refuses the start with a clear detail ---------
 start_worker w2 "$T/spool-w2" --limits off --container-runtime none --pool norun
