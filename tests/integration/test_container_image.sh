@@ -182,6 +182,11 @@ devices:
     containerEdits:
       mounts: [{hostPath: "$T/gpu/1", containerPath: /fake-gpu1, options: [ro, bind]}]
 EOF
+RESOLV=$(readlink -f /etc/resolv.conf 2>/dev/null || true)
+case "$RESOLV" in
+/run/* | /var/run/*) cp "$RESOLV" "$T/gpu/resolv.conf" ;;
+*) RESOLV="" ;;
+esac
 WRAP_GPU=$T/worker-ns-gpu.sh
 cat >"$WRAP_GPU" <<EOF
 #!/bin/sh
@@ -189,8 +194,12 @@ exec unshare -m -- sh -c '
     if grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
         umount -l /sys/fs/cgroup/unified || exit 1
     fi
-    mount -t tmpfs mlq-cdi /run && mkdir /run/cdi && cp "$T/gpu/spec.yaml" /run/cdi/ &&
-        exec "\$0" "\$@"' "$MLQ_WORKER_BIN" "\$@"
+    mount -t tmpfs mlq-cdi /run && mkdir /run/cdi && cp "$T/gpu/spec.yaml" /run/cdi/ || exit 1
+    # a resolv.conf kept under /run (systemd-resolved) stays readable
+    if [ -n "$RESOLV" ]; then
+        mkdir -p "\$(dirname "$RESOLV")" && cp "$T/gpu/resolv.conf" "$RESOLV" || exit 1
+    fi
+    exec "\$0" "\$@"' "$MLQ_WORKER_BIN" "\$@"
 EOF
 chmod +x "$WRAP_GPU"
 MLQ_WORKER_BIN=$WRAP_GPU start_worker w3 "$T/spool-w3" --limits off --container-runtime "$PODMAN" \
