@@ -161,7 +161,7 @@ static char *current_user(void)
     return strdup(buf);
 }
 
-/* --env KEY=VALUE; a KEY given before (or by the job rerun) takes the new
+/* --env KEY=VALUE; a KEY given before (or by the job rerun) takes this
  * value: the job would see the last one anyway. */
 static int add_env(struct mlq_jobspec *spec, const char *kv, struct mlq_err *err)
 {

@@ -2,10 +2,10 @@
 # shellcheck disable=SC2016 # job scripts are single-quoted on purpose
 # mlq rerun: a job submitted again runs with the same command, environment
 # and working directory (its manifest equals the original's: `mlq diff`
-# exits 0); submit's options override; a changed --input file or a new
+# exits 0); submit's options override; a changed --input file or another
 # commit is warned about, and --strict refuses (exit 1, nothing stored); an
-# array's failed tasks (odd indices fail here) run again as a new array
-# keeping their indices; nothing to rerun is exit 0; --failed on a plain job
+# array's failed tasks (odd indices fail here) run again as an array of
+# their own keeping their indices; nothing to rerun is exit 0; --failed on a plain job
 # is a usage error.
 IT_DEADLINE=120
 . "$(dirname "$0")/lib.sh" "$@"
@@ -44,11 +44,11 @@ assert_eq "bonjour arg-one $WD" "$(cat "$WD/out-$C")" "an overridden --env repla
 ok mlq status "$C" --json
 assert_eq second "$(json "d['name']" <<<"$OUT")" "overridden name"
 assert_eq 134217728 "$(json "d['mem']" <<<"$OUT")" "overridden memory"
-# a new command replaces the old one, the environment stays
+# a command given replaces the original one, the environment stays
 ok mlq rerun "$A" -- sh -c 'echo "new $GREETING" > "out-$MLQ_JOB_ID"'
 D=$OUT
 ok mlq wait "$D" --timeout 30s
-assert_eq "new hello" "$(cat "$WD/out-$D")" "a new command"
+assert_eq "new hello" "$(cat "$WD/out-$D")" "a command given"
 expect_rc 6 mlq rerun "$A" --cpus banana
 assert_contains "$ERR" "CPU count \"banana\"" "a bad override is refused like submit refuses it"
 expect_rc 2 mlq rerun "$A" --no-such-option
@@ -94,7 +94,7 @@ echo "4,5,6" >"$REPO/data.csv"
 echo "# more" >>"$REPO/train.sh"
 g commit -q -am two
 ok mlq rerun "$P"
-assert_contains "$ERR" "code.commit" "a new commit is warned about"
+assert_contains "$ERR" "code.commit" "another commit is warned about"
 ok mlq wait "$OUT" --timeout 30s
 
 # --- an array's failed tasks, with their indices -------------------------------
