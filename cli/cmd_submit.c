@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "jsonview.h"
+#include "mpk.h"
 #include "bounds.h"
 #include "outpath.h"
 #include "output.h"
@@ -54,6 +55,7 @@ enum {
     OPT_IDEM_KEY,
     OPT_NODES,
     OPT_EXPORT,
+    OPT_IMAGE,
     OPT_GPU_MEM,
     OPT_INPUT,
     OPT_OUTPUT,
@@ -77,6 +79,7 @@ static const struct option submit_longopts[] = {
     {"nodes", required_argument, NULL, OPT_NODES},
     {"env", required_argument, NULL, OPT_ENV},
     {"export", required_argument, NULL, OPT_EXPORT},
+    {"image", required_argument, NULL, OPT_IMAGE},
     {"workdir", required_argument, NULL, OPT_WORKDIR},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"retry-backoff", required_argument, NULL, OPT_RETRY_BACKOFF},
@@ -131,6 +134,9 @@ static const char submit_usage[] =
     "                     (not with --array)\n"
     "  --export ALL|NONE|VAR[,VAR...]  which variables of this environment the job\n"
     "                     gets (default ALL); the worker sets HOME, USER, MLQ_*...\n"
+    "  --image REF        run the job in this OCI image through the worker's\n"
+    "                     container runtime (podman), e.g. ghcr.io/team/train:1.2;\n"
+    "                     the working directory is mounted at the same path\n"
     "  --env KEY=VALUE    set an environment variable for the job (repeatable);\n"
     "                     --env VAR passes this environment's value of VAR\n"
     "  --workdir DIR      working directory (default: the current one)\n"
@@ -190,6 +196,12 @@ static char *dup_or_null(const char *s)
 
 /* The submitting user's name; the numeric uid when it has no passwd entry
  * (containers often run under such uids). */
+const char *mlq_cli_submit_options_help(void)
+{
+    const char *o = strstr(submit_usage, "options:\n");
+    return o ? o + strlen("options:\n") : submit_usage;
+}
+
 static char *current_user(void)
 {
     struct passwd *pw = getpwuid(getuid());
@@ -499,6 +511,17 @@ struct submit_later {
     struct mlq_submitenv env;
 };
 
+static int set_image(struct mlq_jobspec *spec, const char *arg, struct mlq_err *err)
+{
+    struct mlq_err e = {0};
+    if (mlq_proto_image_check(arg, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "bad --image '%.60s': %s", arg, e.msg);
+    free(spec->image);
+    if (!(spec->image = strdup(arg)))
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    return 0;
+}
+
 /* Handles one option. */
 static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
                       struct submit_later *later, struct mlq_err *err)
@@ -521,6 +544,8 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
         return parse_nodes(optarg, &spec->nodes, err);
     case OPT_PROJECT:
         return set_project(spec, optarg, err);
+    case OPT_IMAGE:
+        return set_image(spec, optarg, err);
     case OPT_ENV:
         return mlq_submitenv_env(&later->env, optarg, err);
     case OPT_EXPORT:
@@ -642,37 +667,60 @@ static int check_from(int argc, const struct mlq_jobspec *spec, const char *cmd,
 
 /* Everything after the options: owner, name, workdir, command,
  * environment, then the protocol's own check of the whole spec. With
- * --from there is no command: each line's spec is checked instead. */
-static int submit_finish(int argc, char **argv, struct mlq_jobspec *spec,
+ * --from there is no command: each line's spec is checked instead. Over a
+ * base spec (rerun) the command, name, workdir and environment stay the
+ * base's unless given (--env replaces a variable's value; --export adds
+ * this environment's variables). */
+static int submit_finish(int argc, char **argv, bool over, struct mlq_jobspec *spec,
                          const struct submit_later *later, const char *from, struct mlq_err *err)
 {
     const char *name = later->name, *workdir = later->workdir;
     int rc = from ? check_from(argc, spec, "submit", err) : check_combined(spec, err);
-    if (rc == 0 && !from)
+    if (rc == 0 && !from && !(over && argc == optind)) {
+        mlq_mpk_strv_free(spec->argv, spec->argc);
+        spec->argv = NULL;
+        spec->argc = 0;
         rc = copy_command(spec, argc - optind, argv + optind, err);
+    }
     if (rc == 0)
-        rc = mlq_submitenv_finish(&later->env, environ, spec, err);
-    if (rc < 0 || (rc = set_workdir(spec, workdir, err)) < 0)
+        rc = mlq_submitenv_finish(&later->env, over && !later->env.given ? NULL : environ, spec,
+                                  err);
+    if (rc == 0 && !(over && !workdir))
+        rc = set_workdir(spec, workdir, err);
+    if (rc < 0)
         return rc;
+    free(spec->owner);
     spec->owner = current_user();
-    spec->name = dup_or_null(name);
+    if (name || !over) {
+        free(spec->name);
+        spec->name = dup_or_null(name);
+    }
     if (!spec->owner || (name && !spec->name))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return from ? 0 : mlq_proto_jobspec_check(spec, err);
 }
 
-int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
-                            struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
-                            struct mlq_err *err)
+/* The starting point: submit's defaults, or a copy of base. */
+static int submit_start(const struct mlq_jobspec *base, struct mlq_jobspec *spec,
+                        struct mlq_err *err)
 {
     memset(spec, 0, sizeof(*spec));
-    memset(opts, 0, sizeof(*opts));
+    if (base)
+        return mlq_proto_jobspec_copy(spec, base, err);
     spec->cpus_m = 1000;
-    int rc = mlq_res_parse_mem(DEFAULT_MEM, &spec->mem, err);
+    return mlq_res_parse_mem(DEFAULT_MEM, &spec->mem, err);
+}
+
+int mlq_cli_submit_parse_over(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
+                              const struct mlq_jobspec *base, struct mlq_jobspec *spec,
+                              struct mlq_cli_submit_opts *opts, struct mlq_err *err)
+{
+    memset(opts, 0, sizeof(*opts));
+    int rc = submit_start(base, spec, err);
     struct submit_later later = {0};
     const char *cmd = extra && extra->cmd ? extra->cmd : "submit";
     struct option *longopts = merge_longopts(extra);
-    if (!longopts)
+    if (!longopts && rc == 0)
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     int c;
     optind = 0; /* full reset: the parser may have run before */
@@ -689,11 +737,18 @@ int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_e
     if (rc == 0 && opts->from && extra)
         rc = mlq_err_set(err, MLQ_CLI_EUSAGE, "%s: --from is only for mlq submit", cmd);
     if (rc == 0 && !opts->help)
-        rc = submit_finish(argc, argv, spec, &later, opts->from, err);
+        rc = submit_finish(argc, argv, base != NULL, spec, &later, opts->from, err);
     mlq_submitenv_free(&later.env);
     if (rc < 0)
         mlq_proto_jobspec_free(spec);
     return rc;
+}
+
+int mlq_cli_submit_parse_ex(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
+                            struct mlq_jobspec *spec, struct mlq_cli_submit_opts *opts,
+                            struct mlq_err *err)
+{
+    return mlq_cli_submit_parse_over(argc, argv, extra, NULL, spec, opts, err);
 }
 
 int mlq_cli_submit_parse(int argc, char **argv, struct mlq_jobspec *spec,

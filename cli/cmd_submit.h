@@ -59,6 +59,17 @@ void mlq_cli_estimate_print(FILE *f, const struct mlq_msg *reply);
  * `mlq submit --from` applies them to every line. */
 int mlq_cli_submit_check(const struct mlq_jobspec *spec, struct mlq_err *err);
 
+/* The same over base (`mlq rerun`): spec starts as a copy of base, each
+ * option given overrides (--env KEY=VALUE replaces KEY's value, --require
+ * and --after add), and the command, --name and --workdir stay base's when
+ * not given; owner becomes the current user. base NULL: the defaults. */
+int mlq_cli_submit_parse_over(int argc, char **argv, const struct mlq_cli_submit_extra *extra,
+                              const struct mlq_jobspec *base, struct mlq_jobspec *spec,
+                              struct mlq_cli_submit_opts *opts, struct mlq_err *err);
+
+/* The option lines of `mlq submit --help` (for `mlq rerun --help`). */
+const char *mlq_cli_submit_options_help(void);
+
 /* Runs `mlq submit`; returns the exit code. With --dry-run: 0 when the job
  * could ever run, 1 when it never could. */
 int mlq_cmd_submit(struct mlq_cli *cli, int argc, char **argv);

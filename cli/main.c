@@ -17,6 +17,7 @@
 #include "cmd_logs.h"
 #include "cmd_manifest.h"
 #include "cmd_schedule.h"
+#include "cmd_rerun.h"
 #include "cmd_submit.h"
 #include "cmd_usage.h"
 #include "cmd_wait.h"
@@ -35,6 +36,7 @@ static int cmd_help(struct mlq_cli *cli, int argc, char **argv);
 
 static const struct command commands[] = {
     {"submit", mlq_cmd_submit, "submit a job (or a job array); prints its id"},
+    {"rerun", mlq_cmd_rerun, "submit a job (or an array's failed tasks) again, as it was"},
     {"status", mlq_cmd_status, "show everything about one or more jobs"},
     {"list", mlq_cmd_list, "list jobs, newest first"},
     {"logs", mlq_cmd_logs, "print (or follow) a job's output"},

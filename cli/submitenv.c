@@ -41,6 +41,7 @@ static int bad_name(const char *opt, const char *name, size_t len, struct mlq_er
 int mlq_submitenv_export(struct mlq_submitenv *e, const char *arg, struct mlq_err *err)
 {
     strv_free(&e->names, &e->nnames);
+    e->given = true;
     /* Either case, as a variable named "all" or "none" is unlikely and a
      * lowercase keyword silently sending nothing would be a surprise. */
     if (strcasecmp(arg, "ALL") == 0 || strcasecmp(arg, "NONE") == 0) {
@@ -125,6 +126,20 @@ static bool listed(const struct mlq_submitenv *e, const char *kv)
     return false;
 }
 
+/* Sets kv (owned) in spec->env, replacing an entry of the same name. */
+static int put_env(struct mlq_jobspec *spec, char *kv, struct mlq_err *err)
+{
+    size_t len = kv ? mlq_envname_len(kv) : 0;
+    for (uint32_t i = 0; kv && i < spec->envc; i++) {
+        if (same_name(spec->env[i], kv, len)) {
+            free(spec->env[i]);
+            spec->env[i] = kv;
+            return 0;
+        }
+    }
+    return strv_push(&spec->env, &spec->envc, kv, err);
+}
+
 /* One exported entry: bash's exported functions (BASH_FUNC_x%%) and other
  * names that are not variable names are not sent, nor what the worker
  * drops. */
@@ -140,7 +155,7 @@ static int export_one(const struct mlq_submitenv *e, const char *kv, struct mlq_
                            "variable %.*s is %zu bytes (at most %d): leave it out with --export "
                            "VAR,... or --export NONE",
                            (int)(len > 64 ? 64 : len), kv, strlen(kv), MLQ_MAX_ENV_ENTRY);
-    return strv_push(&spec->env, &spec->envc, strdup(kv), err);
+    return put_env(spec, strdup(kv), err);
 }
 
 /* A later --env of the same name wins over an earlier one. */
@@ -161,7 +176,7 @@ int mlq_submitenv_finish(const struct mlq_submitenv *e, char *const *envp, struc
         rc = export_one(e, *p, spec, err);
     for (uint32_t i = 0; i < e->nset && rc == 0; i++)
         if (!set_later(e, i))
-            rc = strv_push(&spec->env, &spec->envc, strdup(e->set[i]), err);
+            rc = put_env(spec, strdup(e->set[i]), err);
     if (rc < 0)
         return rc;
     struct mlq_err e2 = {0};

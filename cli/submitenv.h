@@ -4,6 +4,7 @@
 #ifndef MLQ_CLI_SUBMITENV_H
 #define MLQ_CLI_SUBMITENV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -13,6 +14,7 @@ enum mlq_submitenv_mode { MLQ_EXPORT_ALL = 0, MLQ_EXPORT_NONE, MLQ_EXPORT_LIST }
 
 struct mlq_submitenv {
     enum mlq_submitenv_mode mode;
+    bool given;   /* --export was given (a rerun keeps its job's environment otherwise) */
     char **names; /* --export VAR,...: the names (owned) */
     uint32_t nnames;
     char **set; /* --env entries as "KEY=VALUE", in order (owned) */
@@ -26,9 +28,10 @@ int mlq_submitenv_export(struct mlq_submitenv *e, const char *arg, struct mlq_er
  * MLQ_EINVAL naming a bad name or a VAR that is not set here. */
 int mlq_submitenv_env(struct mlq_submitenv *e, const char *arg, struct mlq_err *err);
 
-/* Fills spec->env: the exported variables of envp (those the worker would
- * drop anyway, and names that are not variable names, left out), then the
- * --env entries, which win over an exported value. MLQ_ETOOBIG when the
+/* Fills spec->env: the exported variables of envp (NULL: none; those the
+ * worker would drop anyway, and names that are not variable names, left
+ * out), then the --env entries, which win over an exported value. Each
+ * replaces an entry of the same name already in spec->env (a rerun's). MLQ_ETOOBIG when the
  * result is larger than the bounds (envname.h), saying to use --export. */
 int mlq_submitenv_finish(const struct mlq_submitenv *e, char *const *envp, struct mlq_jobspec *spec,
                          struct mlq_err *err);

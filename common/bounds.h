@@ -65,6 +65,7 @@
 #define MLQ_MAX_IO_PATHS   64    /* --input, and --output, paths of one job */
 #define MLQ_MAX_SCHEDULES  10000 /* schedules in one listing */
 #define MLQ_MAX_IDEM_KEY   128   /* --idempotency-key */
+#define MLQ_MAX_IMAGE      255   /* --image: an OCI image reference */
 #define MLQ_MAX_NEXT_FIRES 5     /* next fire times in a scheduleinfo */
 #define MLQ_MAX_SCHED_RUNS 10    /* past runs in a scheduleinfo */
 

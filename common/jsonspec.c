@@ -16,7 +16,7 @@ static const char *const known[] = {
     "priority",    "retries",     "retry_backoff",   "time_limit", "kill_grace",
     "warn_signal", "warn_before", "after",           "after_any",  "after_failed",
     "array",       "max_running", "idempotency_key", "nodes",      "gpu_share",
-    "gpu_mem",     "inputs",      "outputs",         "project",
+    "gpu_mem",     "inputs",      "outputs",         "project",    "image",
 };
 
 static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
@@ -353,5 +353,7 @@ int mlq_jsonspec_apply(const json_t *o, struct mlq_jobspec *spec, struct mlq_err
         rc = pipeline_keys(o, spec, err);
     if (rc == 0)
         rc = io_keys(o, spec, err);
+    if (rc == 0) /* checked with the whole spec (mlq_proto_image_check) */
+        rc = str_key(o, "image", MLQ_MAX_IMAGE, &spec->image, err);
     return rc;
 }

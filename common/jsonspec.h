@@ -3,7 +3,7 @@
  * gpu_type, gpu_share, gpu_mem, pool, require, priority, nodes, retries,
  * retry_backoff, time_limit, kill_grace, warn_signal, warn_before, after,
  * after_any, after_failed, array, max_running, idempotency_key, inputs,
- * outputs, project. Shared by
+ * outputs, project, image. Shared by
  * the HTTP API and `mlq submit --from`, so that both read a job the same way.
  *
  * Unknown keys and wrong types are refused with a one-line message naming

@@ -68,6 +68,8 @@ enum mlq_msg_type {
                                cpus_m, mem, gpus, gpu_type; reply worker_list */
     MLQ_MSG_WORKER_SUMMARY, /* "worker_summary"      (no fields); reply worker_summary_list */
     MLQ_MSG_WORKER_SUMMARY_LIST, /* "worker_summary_list" pools[] */
+    MLQ_MSG_JOB_SPEC,            /* "job_spec"       job (prefix, or ARRAY/N) */
+    MLQ_MSG_JOB_SPEC_REPLY,      /* "job_spec_reply" id, is_array, spec (owner and admins) */
     MLQ_MSG_MANIFEST,            /* "manifest"      job (prefix), attempt (0 = latest) */
     MLQ_MSG_MANIFEST_DATA,       /* "manifest_data" job_id, attempt, attempt_id, json */
     MLQ_MSG_HOLD,                /* "hold"   ids[] (prefixes), release; reply job_list */
@@ -143,6 +145,9 @@ struct mlq_jobspec {
     /* Gangs, optional on the wire: node parts on distinct workers, each
      * with the resources above; 0 = not a gang, 1..MLQ_MAX_NODES. */
     uint32_t nodes;
+    /* Optional on the wire: the OCI image reference the job runs in through
+     * the worker's container runtime (mlq_proto_image_check); NULL = none. */
+    char *image;
     /* Run manifest, optional on the wire: paths (absolute or relative to
      * workdir) the worker hashes at the start (inputs) and at the end
      * (outputs) of each attempt; <= MLQ_MAX_IO_PATHS each. */
@@ -773,7 +778,12 @@ struct mlq_msg {
         } drain;          /* also "resume" (reason unused) */
         struct {
             char *job; /* id prefix */
-        } why;
+        } why;         /* also "job_spec" */
+        struct {
+            char id[MLQ_ID_LEN + 1];
+            bool is_array;           /* spec is an array's (its "array" set) */
+            struct mlq_jobspec spec; /* as submitted, environment included */
+        } job_spec_reply;
         struct {
             char *worker;
             bool reset;          /* drop the override first */
@@ -946,6 +956,10 @@ void mlq_proto_scheduleinfo_free(struct mlq_scheduleinfo *s);
  * - a schedule op: "pause", "resume", "rm" or "run_now". */
 const char *mlq_proto_dep_kind_name(enum mlq_dep_kind k); /* "ok", "any", "failed"; "?" */
 bool mlq_proto_dep_target_ok(const char *target);
+/* An OCI image reference: 1..MLQ_MAX_IMAGE bytes of A-Z a-z 0-9 . _ - / : @,
+ * starting with a letter or digit, and no transport prefix (docker-archive:,
+ * oci:, dir: ...) that would make the runtime read a path on the worker. */
+int mlq_proto_image_check(const char *ref, struct mlq_err *err);
 int mlq_proto_idem_key_check(const char *key, struct mlq_err *err);
 int mlq_proto_schedule_name_check(const char *name, struct mlq_err *err);
 /* Checks a schedule as submitted by `schedule_add`: name, cron and time zone

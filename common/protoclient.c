@@ -372,7 +372,7 @@ int mlq_protoclient_dec_why(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int rc = mlq_mpk_read_str(mp, "job", MLQ_MAX_JOBREF, false, &m->u.why.job);
     if (rc == 0 && m->u.why.job[0] == '\0')
-        rc = mlq_err_set(mp->err, MLQ_EPROTO, "why: key 'job' must not be empty");
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "%s: key 'job' must not be empty", mp->where);
     return rc;
 }
 
@@ -453,4 +453,29 @@ void mlq_protoclient_free_why_reply(struct mlq_msg *m)
     free(m->u.why_reply.start_gpus);
     free(m->u.why_reply.est_kind);
     free(m->u.why_reply.est_why);
+}
+
+void mlq_protoclient_enc_job_spec_reply(msgpack_packer *pk, const struct mlq_msg *m)
+{
+    mlq_mpk_kv_str(pk, "id", m->u.job_spec_reply.id);
+    mlq_mpk_kv_bool(pk, "is_array", m->u.job_spec_reply.is_array);
+    mlq_mpk_put_str(pk, "spec");
+    mlq_protospec_put(pk, &m->u.job_spec_reply.spec);
+}
+
+int mlq_protoclient_dec_job_spec_reply(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_id(mp, "id", m->u.job_spec_reply.id);
+    if (rc == 0)
+        rc = mlq_mpk_read_bool(mp, "is_array", &m->u.job_spec_reply.is_array);
+    if (rc == 0)
+        rc = mlq_protospec_read_at(mp, "spec", &m->u.job_spec_reply.spec);
+    if (rc == 0 && m->u.job_spec_reply.is_array && !m->u.job_spec_reply.spec.array)
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "%s: an array's spec without 'array'", mp->where);
+    return rc;
+}
+
+void mlq_protoclient_free_job_spec_reply(struct mlq_msg *m)
+{
+    mlq_proto_jobspec_free(&m->u.job_spec_reply.spec);
 }

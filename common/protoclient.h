@@ -67,4 +67,9 @@ void mlq_protoclient_enc_why_reply(msgpack_packer *pk, const struct mlq_msg *m);
 int mlq_protoclient_dec_why_reply(const struct mlq_mpk_map *mp, struct mlq_msg *m);
 void mlq_protoclient_free_why_reply(struct mlq_msg *m);
 
+/* "job_spec" is encoded like "why" (one key, job). */
+void mlq_protoclient_enc_job_spec_reply(msgpack_packer *pk, const struct mlq_msg *m);
+int mlq_protoclient_dec_job_spec_reply(const struct mlq_mpk_map *mp, struct mlq_msg *m);
+void mlq_protoclient_free_job_spec_reply(struct mlq_msg *m);
+
 #endif

@@ -23,7 +23,8 @@
 
 void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
 {
-    msgpack_pack_map(pk, JOBSPEC_KEYS);
+    /* "image" only when set: a spec without one reads the same as before. */
+    msgpack_pack_map(pk, JOBSPEC_KEYS + (s->image ? 1 : 0));
     mlq_mpk_kv_str(pk, "name", s->name);
     mlq_mpk_kv_str(pk, "owner", s->owner);
     mlq_mpk_kv_strv(pk, "argv", s->argv, s->argc);
@@ -53,6 +54,8 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
         msgpack_pack_uint32(pk, s->nodes);
     else
         msgpack_pack_nil(pk);
+    if (s->image)
+        mlq_mpk_kv_str(pk, "image", s->image);
     mlq_mpk_kv_strv(pk, "inputs", s->inputs, s->inputs ? s->ninputs : 0);
     mlq_mpk_kv_strv(pk, "outputs", s->outputs, s->outputs ? s->noutputs : 0);
     mlq_mpk_kv_str(pk, "held_by", s->held_by);
@@ -191,6 +194,8 @@ static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
         rc = mlq_mpk_read_str(m, "stdout_file", MLQ_MAX_PATH, true, &s->stdout_file);
     if (rc == 0)
         rc = mlq_mpk_read_str(m, "stderr_file", MLQ_MAX_PATH, true, &s->stderr_file);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "image", MLQ_MAX_IMAGE, true, &s->image);
     return rc;
 }
 
@@ -582,6 +587,40 @@ bool mlq_proto_dep_target_ok(const char *t)
     return true;
 }
 
+/* Transports that make a container runtime read a path (or a daemon) on the
+ * worker rather than a registry or its own image store. */
+static bool image_transport(const char *ref)
+{
+    static const char *const prefixes[] = {
+        "docker-archive:", "oci-archive:",        "oci:",    "dir:", "docker:",
+        "docker-daemon:",  "containers-storage:", "ostree:", "sif:", "tarball:"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(ref, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+int mlq_proto_image_check(const char *ref, struct mlq_err *err)
+{
+    size_t n = ref ? strlen(ref) : 0;
+    if (n == 0)
+        return mlq_err_set(err, MLQ_EINVAL, "image reference is empty");
+    if (n > MLQ_MAX_IMAGE)
+        return mlq_err_set(err, MLQ_EINVAL, "image reference is longer than %d bytes",
+                           MLQ_MAX_IMAGE);
+    if (strspn(ref, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@") != n)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "image reference may hold only A-Z a-z 0-9 . _ - / : @");
+    if (!((ref[0] >= 'a' && ref[0] <= 'z') || (ref[0] >= 'A' && ref[0] <= 'Z') ||
+          (ref[0] >= '0' && ref[0] <= '9')))
+        return mlq_err_set(err, MLQ_EINVAL, "image reference must start with a letter or digit");
+    if (strstr(ref, "//") || image_transport(ref))
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "image reference names a transport or a path; give a registry "
+                           "reference such as registry.example.com/team/train:1.2");
+    return 0;
+}
+
 int mlq_proto_idem_key_check(const char *key, struct mlq_err *err)
 {
     size_t n = key ? strlen(key) : 0;
@@ -640,6 +679,8 @@ static int check_pipeline(const struct mlq_jobspec *s, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EINVAL, "spec: nodes must be 1 to %d", MLQ_MAX_NODES);
     if (s->nodes > 0 && s->array)
         return mlq_err_set(err, MLQ_EINVAL, "spec: nodes cannot be combined with array");
+    if (s->image && mlq_proto_image_check(s->image, err) < 0)
+        return MLQ_EINVAL;
     return 0;
 }
 
@@ -732,6 +773,7 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
     free(spec->deps);
     free(spec->array);
     free(spec->idempotency_key);
+    free(spec->image);
     mlq_mpk_strv_free(spec->inputs, spec->ninputs);
     mlq_mpk_strv_free(spec->outputs, spec->noutputs);
     free(spec->held_by);
@@ -808,6 +850,7 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
         dup_strv(&dst->require, src->require, dst->nrequire) < 0 ||
         dup_opt(&dst->gpu_type, src->gpu_type) < 0 || dup_opt(&dst->array, src->array) < 0 ||
         dup_opt(&dst->idempotency_key, src->idempotency_key) < 0 || dup_deps(dst, src) < 0 ||
+        dup_opt(&dst->image, src->image) < 0 ||
         dup_strv(&dst->inputs, src->inputs, dst->ninputs) < 0 ||
         dup_strv(&dst->outputs, src->outputs, dst->noutputs) < 0 ||
         dup_opt(&dst->held_by, src->held_by) < 0 ||

@@ -13,6 +13,7 @@ PKGS=(
   chromium chromium-driver python3-selenium
   prometheus
   help2man dpkg-dev man-db
+  podman crun catatonit busybox-static
 )
 
 missing=()

@@ -421,7 +421,8 @@ static void simulate(struct sim *s, const struct mlq_job *job, struct mlq_estima
         answer(out, "unknown", 0, "out of memory while estimating");
         return;
     }
-    qsort(s->ahead, s->nahead, sizeof *s->ahead, by_key);
+    if (s->nahead > 1) /* qsort's array may not be NULL, even when empty */
+        qsort(s->ahead, s->nahead, sizeof *s->ahead, by_key);
     if (!place_ahead(s) || !wait_fit(s, s->r, n)) {
         explain_stuck(s, out);
         return;

@@ -24,6 +24,7 @@
 #include "fairshare.h"
 #include "pipeline.h"
 #include "schedules.h"
+#include "specreq.h"
 #include "strmap.h"
 #include "jobops.h"
 #include "recover.h"
@@ -73,6 +74,7 @@ static const struct {
     [MLQ_MSG_DRAIN] = {mlq_admin_on_drain, ADMIN, FROM_ANY},
     [MLQ_MSG_RESUME] = {mlq_admin_on_resume, ADMIN, FROM_ANY},
     [MLQ_MSG_WHY] = {mlq_client_on_why, PEOPLE, FROM_ANY},
+    [MLQ_MSG_JOB_SPEC] = {mlq_specreq_on_request, PEOPLE, FROM_ANY},
     [MLQ_MSG_MANIFEST] = {mlq_client_on_manifest, PEOPLE, FROM_ANY},
     [MLQ_MSG_ESTIMATE] = {mlq_client_on_estimate, PEOPLE, FROM_ANY},
     [MLQ_MSG_SCHEDULE_ADD] = {mlq_schedules_on_add, PEOPLE, FROM_ANY},

@@ -25,6 +25,7 @@
 #include "gangenv.h"
 #include "gpu.h"
 #include "cglimit.h"
+#include "container.h"
 #include "gpuload.h"
 #include "gpumig.h"
 #include "jobusage.h"
@@ -84,6 +85,8 @@ struct opts {
     struct mlq_curve curve;               /* filled from the key files unless insecure */
     struct mlq_runmanifest_conf manifest; /* --secret-env, --manifest-hash-* */
     const char *log_file;                 /* --log-file; NULL: stderr */
+    char *runtime;                        /* --container-runtime (owned); NULL: none */
+    bool runtime_given;
     bool help, version;
     struct mlq_optconf cmd, file; /* where the options came from */
     const char *config;           /* the config file read; NULL: none */
@@ -149,6 +152,9 @@ static void usage(FILE *f)
             "                        cgroups to record usage, no limits; off: no cgroups,\n"
             "                        usage from /proc (default: enforce; without cgroup\n"
             "                        access the worker says so and runs as with off)\n"
+            "  --container-runtime PATH  the podman that runs jobs submitted with --image\n"
+            "                        (default: podman on PATH; \"none\": such jobs fail to\n"
+            "                        start on this worker)\n"
             "  --list-gpus           do not run a worker: print the GPUs this machine would\n"
             "                        offer (as --gpus or --gpu-discovery say) and exit\n"
             "  --drain-and-exit      do not run a worker: ask the one running on --spool to\n"
@@ -245,6 +251,7 @@ enum {
     OPT_CONFIG,
     OPT_RDV_PORTS,
     OPT_LIMITS,
+    OPT_RUNTIME,
     OPT_SECRET_ENV,
     OPT_HASH_TIME,
     OPT_HASH_MAX_FILE,
@@ -277,6 +284,7 @@ static const struct option long_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"rendezvous-ports", required_argument, NULL, OPT_RDV_PORTS},
     {"limits", required_argument, NULL, OPT_LIMITS},
+    {"container-runtime", required_argument, NULL, OPT_RUNTIME},
     {"secret-env", required_argument, NULL, OPT_SECRET_ENV},
     {"manifest-hash-time", required_argument, NULL, OPT_HASH_TIME},
     {"manifest-hash-max-file", required_argument, NULL, OPT_HASH_MAX_FILE},
@@ -349,6 +357,22 @@ static int parse_placement(struct opts *o, int c, const char *arg, struct mlq_er
     default:
         return add_label(o, arg, err);
     }
+}
+
+/* --container-runtime PATH or none: an absolute path to an executable. */
+static int set_runtime(struct opts *o, const char *arg, struct mlq_err *err)
+{
+    free(o->runtime);
+    o->runtime = NULL;
+    o->runtime_given = true;
+    if (strcmp(arg, "none") == 0)
+        return 0;
+    if (arg[0] != '/' || strlen(arg) >= MLQ_MAX_PATH)
+        return badv(err, "expected an absolute path or none");
+    if (access(arg, X_OK) != 0)
+        return badv(err, "not an executable file");
+    o->runtime = strdup(arg);
+    return o->runtime ? 0 : badv(err, "out of memory");
 }
 
 /* What run manifests record: secret names, hashing bounds. */
@@ -448,6 +472,8 @@ static int parse_one(void *ctx, int c, const char *arg, struct mlq_err *err)
         o->limits = (enum mlq_cglimit_mode)m;
         return 0;
     }
+    case OPT_RUNTIME:
+        return set_runtime(o, arg, err);
     case 'h':
         o->help = true;
         return 0;
@@ -532,6 +558,8 @@ static int finish_opts(struct opts *o)
         o->spool = NULL;
     if (!o->shim)
         o->shim = mlq_exec_default_shim();
+    if (!o->runtime_given)
+        o->runtime = mlq_container_find_default();
     if (o->drain_and_exit)
         return o->spool ? 0 : 1;
     if (!o->spool || !o->shim) {
@@ -628,6 +656,7 @@ static void reload(void *arg)
         rc = build_opts(&next, &file, &o->cmd, &e);
     free(next.spool);
     free(next.shim);
+    free(next.runtime);
     if (rc < 0) {
         mlq_error("reload: %s; nothing changed", e.msg);
         mlq_optconf_clear(&file);
@@ -717,12 +746,13 @@ static void log_up(const struct opts *o, const struct mlq_gpu_set *gpus)
     mlq_info("mlq-worker %s (git %s, wire protocol %d..%d), config %s", mlq_version(),
              mlq_version_git(), MLQ_PROTO_MIN, MLQ_PROTO_MAX, o->config ? o->config : "none");
     mlq_info("worker %s up: %s cpus, %s memory, gpus %s, pool %s%s, spool %s, scheduler %s (%s), "
-             "address %s, jobs run as %s",
+             "address %s, jobs run as %s, container runtime %s",
              o->name, mlq_res_fmt_cpus(o->cpus_m, cpus, sizeof cpus),
              mlq_res_fmt_mem(o->mem, mem, sizeof mem), mlq_gpu_set_fmt(gpus, gbuf, sizeof gbuf),
              o->pool ? o->pool : "default", labels, o->spool, o->scheduler,
              o->insecure ? "plain TCP, --insecure" : "CURVE", o->addr[0] ? o->addr : "none",
-             geteuid() == 0 ? "their submitting users" : "this worker's user");
+             geteuid() == 0 ? "their submitting users" : "this worker's user",
+             o->runtime ? o->runtime : "none");
 }
 
 /* Chooses the cgroup hierarchy once, before any shim starts (they inherit
@@ -960,6 +990,8 @@ int main(int argc, char **argv)
         ensure_stdio();
         /* before any thread: shims (and jobs) learn the worker's name */
         setenv("MLQ_WORKER", o.name, 1);
+        /* the shims learn the container runtime the same way */
+        setenv(MLQ_CONTAINER_ENV, o.runtime ? o.runtime : "", 1);
         if (o.addr[0])
             setenv("MLQ_WORKER_ADDR", o.addr, 1);
         else
@@ -994,6 +1026,7 @@ out:
     mlq_optconf_clear(&o.last);
     free(o.spool);
     free(o.shim);
+    free(o.runtime);
     explicit_bzero(&o.curve, sizeof o.curve);
     return rc < 0 ? 0 : rc;
 }

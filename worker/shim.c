@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "cglimit.h"
+#include "container.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "gangenv.h"
@@ -73,6 +74,7 @@ struct shim {
     struct mlq_msg assign;
     char **argv;           /* NULL-terminated copy of the spec's pointers */
     struct mlq_jobenv env; /* what the job runs with (jobenv.h) */
+    char **cargv;          /* a container job: the runtime's command line (container.h) */
     int out_fd, err_fd;
     struct mlq_jobout out; /* -o/-e files and their pipes (jobout.h) */
     /* The account the job runs as, when the shim is root (drop). */
@@ -354,6 +356,45 @@ static int open_outputs(struct shim *s)
     return -1;
 }
 
+/* A container job (--image): inside, the GPUs count from 0 (CDI passes
+ * only the job's), and NVIDIA_VISIBLE_DEVICES is "void" so that an NVIDIA
+ * runtime hook adds none (CUDA images say "all"); the runtime's command
+ * line replaces argv. */
+static int prepare_container(struct shim *s)
+{
+    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
+    uint32_t ngpus = s->assign.u.assign.ngpu_ids;
+    char ids[MLQ_MAX_GPUS * 4 + 1] = "", id[MLQ_CONTAINER_MAX_ID + 1];
+    struct mlq_err e = {0};
+    if (!spec->image)
+        return 0;
+    for (uint32_t i = 0; i < ngpus; i++)
+        snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%u", i ? "," : "", i);
+    if (mlq_jobenv_putf(&s->env, "CUDA_VISIBLE_DEVICES", ids) < 0 ||
+        mlq_jobenv_putf(&s->env, "NVIDIA_VISIBLE_DEVICES", "void") < 0) {
+        start_failed(s, "out of memory");
+        return -1;
+    }
+    struct mlq_container_run r = {
+        .workdir = spec->workdir,
+        .as_user = s->drop,
+        .uid = s->uid,
+        .gid = s->gid,
+        .groups = s->groups,
+        .ngroups = s->ngroups,
+        .gpu_ids = s->assign.u.assign.gpu_ids,
+        .ngpus = ngpus,
+        .argv = spec->argv,
+        .argc = spec->argc,
+    };
+    if (mlq_container_prepare(&r, s->dir, spec->image, spec->env, spec->envc, s->env.v, s->err_fd,
+                              id, &s->cargv, &e) < 0) {
+        start_failed(s, "%s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* Everything that can fail before the fork; on failure s->st says why. */
 static int prepare(struct shim *s)
 {
@@ -391,6 +432,8 @@ static int prepare(struct shim *s)
     }
     for (uint32_t i = 0; i < spec->argc; i++)
         s->argv[i] = spec->argv[i];
+    if (prepare_container(s) < 0)
+        return -1;
     return make_tree(s);
 }
 
@@ -479,6 +522,7 @@ static int manifest_start(struct shim *s)
     /* early copy for a shim that dies with its job (runmanifest.h) */
     if (!missing[0] && s->manifest && mlq_runmanifest_write(s->dir, s->manifest, false, &e) < 0)
         fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
+    mlq_container_manifest(s->manifest, s->dir);
     if (!missing[0])
         return 0;
     start_failed(s, "input %s missing", missing);
@@ -514,17 +558,21 @@ static void exec_job(struct shim *s, int report_fd, const int fds[2])
     if (null < 0 || dup2(null, 0) < 0 || dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0)
         child_fail(report_fd, CHILD_WORKER, "cannot set up the job's standard streams: %s",
                    strerror(errno));
-    if (s->drop)
-        drop_root(s, report_fd);
     const char *workdir = s->assign.u.assign.spec.workdir;
+    if (s->cargv && s->drop &&
+        !mlq_container_account_enters(s->uid, s->gid, s->groups, s->ngroups, workdir))
+        child_fail(report_fd, CHILD_FINAL, "workdir %s: not accessible to %s", workdir, s->user);
+    /* The runtime runs as root and gives the container the account (--user). */
+    if (s->drop && !s->cargv)
+        drop_root(s, report_fd);
     if (chdir(workdir) != 0)
         child_fail(report_fd, CHILD_FINAL, "workdir %s: %s%s%s%s", workdir,
                    mlq_startwords_dir(errno), s->drop ? " (as " : "", s->drop ? s->user : "",
                    s->drop ? ")" : "");
     environ = s->env.v;
-    execvp(s->argv[0], s->argv);
-    child_fail(report_fd, CHILD_FINAL, "%s: %s", s->argv[0],
-               mlq_startwords_exec(s->argv[0], errno));
+    char **argv = s->cargv ? s->cargv : s->argv;
+    execvp(argv[0], argv);
+    child_fail(report_fd, CHILD_FINAL, "%s: %s", argv[0], mlq_startwords_exec(argv[0], errno));
 }
 
 static void reap_all(void)
@@ -791,6 +839,7 @@ static void shim_cleanup(struct shim *s)
         close(s->err_fd);
     mlq_jobenv_free(&s->env);
     free(s->argv);
+    mlq_container_argv_free(s->cargv);
     free(s->user);
     free(s->home);
     free(s->shell);

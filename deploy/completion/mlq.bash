@@ -95,7 +95,7 @@ _mlq()
     fi
     local words=""
     case "$cmd" in
-    status | cancel | logs | wait | why | manifest | diff | hold | release | update)
+    status | cancel | logs | wait | why | manifest | diff | hold | release | update | rerun)
         words=$(_mlq_ask id "${ask[@]}" list --json)
         ;;
     drain | resume)

@@ -113,6 +113,7 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_str_same(a->array, b->array);
     assert_int_equal(a->max_running, b->max_running);
     assert_str_same(a->idempotency_key, b->idempotency_key);
+    assert_str_same(a->image, b->image);
     assert_strv_same(a->inputs, a->ninputs, b->inputs, b->ninputs);
     assert_strv_same(a->outputs, a->noutputs, b->outputs, b->noutputs);
     assert_str_same(a->held_by, b->held_by);
@@ -409,8 +410,12 @@ static void assert_placement_msgs_eq(const struct mlq_msg *a, const struct mlq_m
         assert_str_same(a->u.drain.worker, b->u.drain.worker);
         /* resume carries no reason */
         assert_str_same(a->type == MLQ_MSG_DRAIN ? a->u.drain.reason : NULL, b->u.drain.reason);
-    } else if (a->type == MLQ_MSG_WHY) {
+    } else if (a->type == MLQ_MSG_WHY || a->type == MLQ_MSG_JOB_SPEC) {
         assert_str_same(a->u.why.job, b->u.why.job);
+    } else if (a->type == MLQ_MSG_JOB_SPEC_REPLY) {
+        assert_string_equal(a->u.job_spec_reply.id, b->u.job_spec_reply.id);
+        assert_int_equal(a->u.job_spec_reply.is_array, b->u.job_spec_reply.is_array);
+        assert_spec_eq(&a->u.job_spec_reply.spec, &b->u.job_spec_reply.spec);
     } else if (a->type == MLQ_MSG_WHY_REPLY) {
         assert_string_equal(a->u.why_reply.job_id, b->u.why_reply.job_id);
         assert_int_equal(a->u.why_reply.state, b->u.why_reply.state);
@@ -671,6 +676,8 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_RESUME:
     case MLQ_MSG_WHY:
     case MLQ_MSG_WHY_REPLY:
+    case MLQ_MSG_JOB_SPEC:
+    case MLQ_MSG_JOB_SPEC_REPLY:
         assert_placement_msgs_eq(a, b);
         break;
     case MLQ_MSG_WORKER_SET:

@@ -71,6 +71,7 @@ void fill_spec(struct mlq_jobspec *s)
     s->held_ms = 1714564800123LL;
     s->stdout_file = "out/%j-%a.%A.log";
     s->stderr_file = "/tmp/err-100%%.log";
+    s->image = "registry.example.com:5000/team/train:1.2@sha256:0123abcd";
 }
 
 struct mlq_jobinfo sample_jobs[2];
@@ -531,7 +532,13 @@ static void fill_placement_sample(struct mlq_msg *m)
         m->u.drain.worker = "node-b";
         break;
     case MLQ_MSG_WHY:
+    case MLQ_MSG_JOB_SPEC:
         m->u.why.job = "0b8e7c";
+        break;
+    case MLQ_MSG_JOB_SPEC_REPLY:
+        strcpy(m->u.job_spec_reply.id, ID2);
+        fill_spec(&m->u.job_spec_reply.spec);
+        m->u.job_spec_reply.is_array = true; /* the sample spec has "array" */
         break;
     case MLQ_MSG_MANIFEST:
         m->u.manifest.job = "0b8e7c";

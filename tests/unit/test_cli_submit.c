@@ -310,6 +310,56 @@ static void test_env_too_large(void **state)
     free(big);
 }
 
+/* Over a base spec (rerun): only what is given changes; --env KEY=VALUE
+ * replaces KEY's value; the command, name and workdir stay unless given;
+ * --image is checked as on submit. */
+static void test_parse_over_base(void **state)
+{
+    (void)state;
+    static char *argv[] = {"python", "train.py"};
+    static char *env[] = {"A=1", "B=2"};
+    struct mlq_jobspec base = {.name = "orig",
+                               .owner = "someone",
+                               .argv = argv,
+                               .argc = 2,
+                               .env = env,
+                               .envc = 2,
+                               .workdir = "/data/exp",
+                               .cpus_m = 2000,
+                               .mem = 1 << 30,
+                               .image = "localhost/img:1"};
+    struct mlq_jobspec spec;
+    struct mlq_cli_submit_opts opts;
+    struct mlq_err err = {0};
+    char *w1[] = {"JOB", "--env", "B=3", "--env", "C=4", "--cpus", "4", NULL};
+    assert_int_equal(mlq_cli_submit_parse_over(7, w1, NULL, &base, &spec, &opts, &err), 0);
+    assert_int_equal(spec.argc, 2);
+    assert_string_equal(spec.argv[1], "train.py");
+    assert_string_equal(spec.workdir, "/data/exp");
+    assert_string_equal(spec.name, "orig");
+    assert_string_equal(spec.image, "localhost/img:1");
+    assert_int_equal(spec.cpus_m, 4000);
+    assert_int_equal(spec.envc, 3);
+    assert_string_equal(spec.env[0], "A=1");
+    assert_string_equal(spec.env[1], "B=3");
+    assert_string_equal(spec.env[2], "C=4");
+    assert_string_not_equal(spec.owner, "someone");
+    mlq_proto_jobspec_free(&spec);
+    char *w2[] = {"JOB", "--name", "n2", "--", "sh", "-c", "true", NULL};
+    assert_int_equal(mlq_cli_submit_parse_over(7, w2, NULL, &base, &spec, &opts, &err), 0);
+    assert_int_equal(spec.argc, 3);
+    assert_string_equal(spec.argv[0], "sh");
+    assert_string_equal(spec.name, "n2");
+    mlq_proto_jobspec_free(&spec);
+    char *w3[] = {"JOB", "--image", "oci:/etc", NULL};
+    assert_int_equal(mlq_cli_submit_parse_over(3, w3, NULL, &base, &spec, &opts, &err), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "--image"));
+    /* without a base, no command is still a usage error */
+    char *w4[] = {"submit", "--cpus", "1", NULL};
+    assert_int_equal(mlq_cli_submit_parse_over(3, w4, NULL, NULL, &spec, &opts, &err),
+                     MLQ_CLI_EUSAGE);
+}
+
 /* The job's own options stay the job's, with or without `--`. */
 static void test_command_options_preserved(void **state)
 {
@@ -738,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_fractional_cpus),
         cmocka_unit_test(test_gpu_shares),
         cmocka_unit_test(test_repeated_env),
+        cmocka_unit_test(test_parse_over_base),
         cmocka_unit_test(test_command_options_preserved),
         cmocka_unit_test(test_workdir_made_absolute),
         cmocka_unit_test(test_help),

@@ -101,6 +101,22 @@ static void test_why_reply_without_estimate(void **state)
     mlq_proto_msg_free(&m);
 }
 
+/* job_spec names a job; its reply's is_array agrees with the spec. */
+static void test_reject_job_spec(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_JOB_SPEC, &m);
+    m.u.why.job = "";
+    expect_msg_reject(&m, "job_spec: key 'job' must not be empty");
+    fill_sample(MLQ_MSG_JOB_SPEC_REPLY, &m);
+    m.u.job_spec_reply.spec.array = NULL;
+    expect_msg_reject(&m, "an array's spec without 'array'");
+    fill_sample(MLQ_MSG_JOB_SPEC_REPLY, &m);
+    m.u.job_spec_reply.spec.image = "docker-archive:/etc/shadow";
+    expect_msg_reject(&m, "transport");
+}
+
 /* worker_set and worker_summary_list: values out of range are refused
  * whole. */
 static void test_worker_admin_rejects(void **state)
@@ -189,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_reject_backup_path),
         cmocka_unit_test(test_reject_why),
         cmocka_unit_test(test_why_reply_without_estimate),
+        cmocka_unit_test(test_reject_job_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,6 +163,35 @@ static void test_name_and_key_checks(void **state)
     assert_int_equal(mlq_proto_idem_key_check("caf\xc3\xa9", &err), MLQ_EINVAL);
 }
 
+/* Image references: registry forms pass; transports and paths that would
+ * make the runtime read files on the worker do not. */
+static void test_image_check(void **state)
+{
+    (void)state;
+    struct mlq_err err = {0};
+    const char *good[] = {"busybox", "localhost/mlqtest:1", "registry.example.com:5000/a/b:1.2",
+                          "ghcr.io/org/img@sha256:0123abcd"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(mlq_proto_image_check(good[i], &err), 0);
+    const char *bad[] = {"",
+                         "/root/img.tar",
+                         "./x",
+                         "docker-archive:/root/x.tar",
+                         "oci:/tmp/layout",
+                         "dir:x",
+                         "docker://busybox",
+                         "a b",
+                         "a;b",
+                         "-x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(mlq_proto_image_check(bad[i], &err), MLQ_EINVAL);
+    char big[MLQ_MAX_IMAGE + 2];
+    memset(big, 'a', sizeof big);
+    big[MLQ_MAX_IMAGE + 1] = '\0';
+    assert_int_equal(mlq_proto_image_check(big, &err), MLQ_EINVAL);
+    assert_non_null(strstr(err.msg, "longer than"));
+}
+
 /* ---- jobspec keys ------------------------------------------------------------ */
 
 /* The check refuses s with want in its message; the decoder refuses it too
@@ -745,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_reject_scheduleinfo),  cmocka_unit_test(test_reject_sched_lists),
         cmocka_unit_test(test_schedule_defaults),    cmocka_unit_test(test_schedule_cmds),
         cmocka_unit_test(test_reject_schedule_list), cmocka_unit_test(test_free_helpers),
+        cmocka_unit_test(test_image_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

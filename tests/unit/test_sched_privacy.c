@@ -1,9 +1,9 @@
 /* Who may see and do what, checked on what would go on the wire (the
- * outbox holds the encoded replies): a schedule's environment reaches only
- * its owner and admins; a worker key speaks only for its own worker name,
- * whatever routing id its connection chose; key changes take effect only
- * once their transaction has committed; a listing bigger than one message
- * comes in pages linked by cursors instead of failing. */
+ * outbox holds the encoded replies): a schedule's environment, and a job's
+ * whole spec (job_spec), reach only their owner and admins; a worker key speaks only for its own
+ * worker name, whatever routing id its connection chose; key changes take effect only once their
+ * transaction has committed; a listing bigger than one message comes in pages linked by cursors
+ * instead of failing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +23,7 @@
 #include "queue.h"
 #include "sched_fixture.h"
 #include "schedules.h"
+#include "specreq.h"
 #include "strmap.h"
 #include "wproto.h"
 
@@ -153,6 +154,48 @@ static void test_schedule_env_only_to_owner(void **state)
     assert_int_equal(m.u.job_list.njobs, 1);
     assert_false(raw_has(raw, len, "hunter2"));
     mlq_proto_msg_free(&m);
+}
+
+/* job_spec (mlq rerun) carries the environment: to the owner and admins
+ * only; others get -7 and nothing of it. A task answers with its index as
+ * a one-index array spec. */
+static void test_job_spec_only_to_owner(void **state)
+{
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_jobspec spec = {.argc = 1, .cpus_m = 1000, .mem = G, .envc = 1};
+    spec.argv = calloc(1, sizeof(char *));
+    spec.argv[0] = strdup("/bin/true");
+    spec.env = calloc(1, sizeof(char *));
+    spec.env[0] = strdup(SECRET);
+    spec.owner = strdup("alice");
+    spec.workdir = strdup("/tmp");
+    spec.image = strdup("localhost/img:1");
+    char id[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
+    mlq_proto_jobspec_free(&spec);
+    assert_int_equal(mlq_jobops_flush(c, NULL), 0);
+    struct mlq_msg req = {.type = MLQ_MSG_JOB_SPEC, .rid = 4}, m;
+    req.u.why.job = id;
+    struct mlq_err e = {0};
+    as(c, "user:bob");
+    size_t before = mlq_outbox_count(c->out);
+    assert_int_equal(mlq_specreq_on_request(c, peer_named("x"), &req, &e), MLQ_EPERM);
+    assert_int_equal(mlq_outbox_count(c->out), before);
+    for (int i = 0; i < 2; i++) {
+        as(c, i == 0 ? "user:alice" : "admin:root");
+        assert_int_equal(mlq_specreq_on_request(c, peer_named("x"), &req, &e), 0);
+        const char *raw;
+        size_t len;
+        last_reply(c, &m, &raw, &len);
+        assert_int_equal(m.type, MLQ_MSG_JOB_SPEC_REPLY);
+        assert_string_equal(m.u.job_spec_reply.id, id);
+        assert_false(m.u.job_spec_reply.is_array);
+        assert_null(m.u.job_spec_reply.spec.array);
+        assert_int_equal(m.u.job_spec_reply.spec.envc, 1);
+        assert_string_equal(m.u.job_spec_reply.spec.env[0], SECRET);
+        assert_string_equal(m.u.job_spec_reply.spec.image, "localhost/img:1");
+        mlq_proto_msg_free(&m);
+    }
 }
 
 static struct mlq_worker *up(struct mlq_ctx *c, const char *name)
@@ -396,6 +439,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_schedule_env_only_to_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_spec_only_to_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_key_speaks_only_for_its_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_changes_wait_for_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_too_big_comes_in_pages, setup, teardown),

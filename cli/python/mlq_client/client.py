@@ -305,7 +305,8 @@ class Client:
             pool: run only on workers of this pool.
             labels: run only on workers with these labels (the CLI's
                 ``--require``; a dict or ``KEY=VALUE``s).
-            extra: further fields passed on in the request body as they are.
+            extra: further fields passed on in the request body as they are,
+                e.g. ``image="ghcr.io/team/train:1.2"`` (the CLI's ``--image``).
 
         Returns:
             A ``Job`` (an ``Array`` for an array submit) whose ``info`` holds
