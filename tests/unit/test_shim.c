@@ -39,9 +39,6 @@
 #include "testdir.h"
 #include "testuser.h"
 
-#define JOB_ID "99999999-9999-4999-8999-999999999999"
-#define ATT_ID "11111111-1111-4111-8111-111111111111"
-
 struct fx {
     char dir[64];
     char root[32]; /* the spool above dir (lease tests), "" when none */
@@ -121,63 +118,6 @@ static int teardown(void **state)
     return 0;
 }
 
-struct job {
-    char **argv;
-    uint32_t argc;
-    char **env;
-    uint32_t envc;
-    const char *workdir; /* NULL: the attempt folder */
-    int32_t *gpus;
-    uint32_t ngpus;
-    int64_t grace_ms;      /* assign.kill_grace_ms (5 s when 0) */
-    int64_t spec_grace_ms; /* spec.kill_grace_ms, wins when set */
-    int64_t limit_ms;
-    int32_t warn_signal;
-    int64_t warn_before_ms;
-    const char *array_id; /* NULL: not a task */
-    int32_t array_index;
-    uint32_t array_size;
-    const char *owner; /* NULL: the account running the test */
-    bool deny_root;    /* assign.allow_root false (true by default, for root test runs) */
-    const char *stdout_file, *stderr_file; /* -o / -e templates; NULL: none */
-};
-
-static void write_assign(struct fx *f, const struct job *j)
-{
-    struct mlq_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MLQ_MSG_ASSIGN;
-    snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", ATT_ID);
-    snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
-    m.u.assign.attempt = 3;
-    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : testuser_self());
-    m.u.assign.allow_root = !j->deny_root;
-    m.u.assign.spec.argv = j->argv;
-    m.u.assign.spec.argc = j->argc;
-    m.u.assign.spec.env = j->env;
-    m.u.assign.spec.envc = j->envc;
-    m.u.assign.spec.workdir = (char *)(j->workdir ? j->workdir : f->dir);
-    m.u.assign.spec.cpus_m = 500;
-    m.u.assign.spec.mem = 1 << 20;
-    m.u.assign.spec.gpus = (int32_t)j->ngpus;
-    m.u.assign.gpu_ids = j->gpus;
-    m.u.assign.ngpu_ids = j->ngpus;
-    m.u.assign.kill_grace_ms = j->grace_ms ? j->grace_ms : 5000;
-    m.u.assign.spec.kill_grace_ms = j->spec_grace_ms;
-    m.u.assign.spec.time_limit_ms = j->limit_ms;
-    m.u.assign.spec.warn_signal = j->warn_signal;
-    m.u.assign.spec.warn_before_ms = j->warn_before_ms;
-    m.u.assign.spec.stdout_file = (char *)j->stdout_file;
-    m.u.assign.spec.stderr_file = (char *)j->stderr_file;
-    if (j->array_id) {
-        snprintf(m.u.assign.array_id, sizeof m.u.assign.array_id, "%s", j->array_id);
-        m.u.assign.array_index = j->array_index;
-        m.u.assign.array_size = j->array_size;
-    }
-    struct mlq_err e;
-    assert_int_equal(mlq_spool_write_assign(f->dir, &m, &e), 0);
-}
-
 static void start_shim(struct fx *f)
 {
     f->shim = shim_fx_start(f->dir, f->shim_uid, f->gid);
@@ -193,13 +133,7 @@ static int wait_shim(struct fx *f, int64_t timeout_ms)
 /* Runs the shim to its end (at most 10 s); it must exit 0. */
 static void run_shim(struct fx *f)
 {
-    start_shim(f);
-    assert_int_equal(wait_shim(f, 10000), 0);
-}
-
-static char *read_file(struct fx *f, const char *name)
-{
-    return testdir_read(f->dir, name);
+    shim_fx_run(&f->shim, f->dir, f->shim_uid, f->gid);
 }
 
 /* Waits until the named file contains text (the job is running). */
@@ -207,7 +141,7 @@ static void wait_for_text(struct fx *f, const char *name, const char *text)
 {
     int64_t end = mlq_clock_mono_ms() + 5000;
     for (;;) {
-        char *s = read_file(f, name);
+        char *s = testdir_read(f->dir, name);
         bool found = s && strstr(s, text);
         free(s);
         if (found)
@@ -227,8 +161,8 @@ static void test_exit_code_and_logs(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     int64_t before = mlq_clock_wall_ms();
     run_shim(f);
     struct mlq_status st = status_of(f);
@@ -237,7 +171,7 @@ static void test_exit_code_and_logs(void **state)
     assert_int_equal(st.signal, 0);
     assert_true(st.start_ms >= before);
     assert_true(st.end_ms >= st.start_ms);
-    char *out = read_file(f, "stdout"), *err = read_file(f, "stderr");
+    char *out = testdir_read(f->dir, "stdout"), *err = testdir_read(f->dir, "stderr");
     assert_string_equal(out, "out\n");
     assert_string_equal(err, "err\n");
     free(out);
@@ -258,10 +192,10 @@ static void test_status_kept_until_written(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo out"};
-    struct job j = {.argv = argv, .argc = 3};
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
     char blocker[128];
     snprintf(blocker, sizeof blocker, "%s/status", f->dir);
-    write_assign(f, &j);
+    shim_fx_write_assign(f->dir, &j);
     assert_int_equal(mkdir(blocker, 0700), 0);
     start_shim(f);
     wait_for_text(f, "stdout", "out");
@@ -281,8 +215,8 @@ static void test_sigterm_ends_signaled(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     start_shim(f);
     wait_for_text(f, "stdout", "ready");
     int64_t t0 = mlq_clock_mono_ms();
@@ -299,8 +233,8 @@ static void test_sigkill_after_grace(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 20; echo survived"};
-    struct job j = {.argv = argv, .argc = 3, .grace_ms = 300};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .grace_ms = 300};
+    shim_fx_write_assign(f->dir, &j);
     start_shim(f);
     wait_for_text(f, "stdout", "ready");
     int64_t t0 = mlq_clock_mono_ms();
@@ -312,7 +246,7 @@ static void test_sigkill_after_grace(void **state)
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_SIGNALED);
     assert_int_equal(st.signal, SIGKILL);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_null(strstr(out, "survived"));
     free(out);
 }
@@ -322,13 +256,13 @@ static void test_group_cleaned_up(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "sleep 30 & echo $! > bg.pid; exit 0"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 0);
-    char *s = read_file(f, "bg.pid");
+    char *s = testdir_read(f->dir, "bg.pid");
     assert_non_null(s);
     pid_t bg = (pid_t)atol(s);
     free(s);
@@ -340,14 +274,14 @@ static void test_missing_workdir(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/echo", "never"};
-    struct job j = {.argv = argv, .argc = 2, .workdir = "/nonexistent/mlq-dir"};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 2, .workdir = "/nonexistent/mlq-dir"};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_string_equal(st.detail, "workdir /nonexistent/mlq-dir: no such directory");
     assert_true(st.no_retry);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_true(out == NULL || out[0] == '\0');
     free(out);
 }
@@ -356,8 +290,8 @@ static void test_nonexistent_program(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"no-such-program-mlq", "x"};
-    struct job j = {.argv = argv, .argc = 2};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 2};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
@@ -375,8 +309,8 @@ static void test_program_not_executable(void **state)
     assert_int_equal(mlq_fs_write_atomic(prog, "#!/bin/sh\necho hi\n", 18, NULL), 0);
     assert_int_equal(chmod(prog, 0644), 0);
     char *argv[] = {prog};
-    struct job j = {.argv = argv, .argc = 1};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 1};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
@@ -390,8 +324,8 @@ static void test_program_path_missing(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"./no-such-script.sh"};
-    struct job j = {.argv = argv, .argc = 1};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 1};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
@@ -415,14 +349,14 @@ static void test_never_runs_twice(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo ran"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     struct mlq_status st = {.outcome = MLQ_OUT_LOST, .exit_code = -1};
     struct mlq_err e;
     assert_int_equal(mlq_spool_write_status(f->dir, &st, &e), 0);
     run_shim(f);
     assert_int_equal(status_of(f).outcome, MLQ_OUT_LOST);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_null(out);
 }
 
@@ -433,10 +367,10 @@ static void test_output_appends(void **state)
     snprintf(path, sizeof path, "%s/stdout", f->dir);
     assert_int_equal(mlq_fs_write_atomic(path, "before\n", 7, NULL), 0);
     char *argv[] = {"/bin/echo", "after"};
-    struct job j = {.argv = argv, .argc = 2};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 2};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "before\nafter\n");
     free(out);
 }
@@ -464,7 +398,7 @@ static char *tree_script(bool main_ignores_term)
 /* Reads the pids the job wrote; returns how many. */
 static int listed_pids(struct fx *f, pid_t *out, int max)
 {
-    char *s = read_file(f, "pids");
+    char *s = testdir_read(f->dir, "pids");
     int n = 0;
     for (char *p = s, *end; p && *p && n < max; p = end) {
         long v = strtol(p, &end, 10);
@@ -501,8 +435,8 @@ static void test_sigterm_ends_whole_tree(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", tree_script(false)};
-    struct job j = {.argv = argv, .argc = 3, .spec_grace_ms = 400, .grace_ms = 60000};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .spec_grace_ms = 400, .grace_ms = 60000};
+    shim_fx_write_assign(f->dir, &j);
     start_shim(f);
     wait_for_text(f, "stdout", "ready");
     int64_t t0 = mlq_clock_mono_ms();
@@ -520,8 +454,8 @@ static void test_time_limit_ends_whole_tree(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", tree_script(true)};
-    struct job j = {.argv = argv, .argc = 3, .limit_ms = 700, .spec_grace_ms = 300};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .limit_ms = 700, .spec_grace_ms = 300};
+    shim_fx_write_assign(f->dir, &j);
     int64_t t0 = mlq_clock_mono_ms();
     start_shim(f);
     wait_for_text(f, "stdout", "ready");
@@ -540,8 +474,8 @@ static void test_time_limit_sigterm_suffices(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
-    struct job j = {.argv = argv, .argc = 3, .limit_ms = 300, .spec_grace_ms = 20000};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .limit_ms = 300, .spec_grace_ms = 20000};
+    shim_fx_write_assign(f->dir, &j);
     int64_t t0 = mlq_clock_mono_ms();
     run_shim(f);
     int64_t took = mlq_clock_mono_ms() - t0;
@@ -560,9 +494,9 @@ static void test_warn_signal(void **state)
     char *argv[] = {"/bin/sh", "-c",
                     "trap 'echo warned; exit 7' USR1; echo ready; "
                     "while :; do sleep 0.05; done"};
-    struct job j = {
+    struct shim_fx_job j = {
         .argv = argv, .argc = 3, .limit_ms = 1500, .warn_signal = SIGUSR1, .warn_before_ms = 1100};
-    write_assign(f, &j);
+    shim_fx_write_assign(f->dir, &j);
     int64_t t0 = mlq_clock_mono_ms();
     run_shim(f);
     int64_t took = mlq_clock_mono_ms() - t0;
@@ -571,7 +505,7 @@ static void test_warn_signal(void **state)
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 7);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "ready\nwarned\n");
     free(out);
 }
@@ -585,8 +519,8 @@ static void test_main_exit_ends_whole_tree(void **state)
     char *cut = strstr(script, "sleep 300 & wait");
     snprintf(cut, 32, "exit 4\n");
     char *argv[] = {"/bin/sh", "-c", script};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     start_shim(f);
     wait_status_then_check(f);
     struct mlq_status st = status_of(f);
@@ -599,8 +533,8 @@ static void test_fenced_is_lost(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     start_shim(f);
     wait_for_text(f, "stdout", "ready");
     struct mlq_err e;
@@ -635,8 +569,8 @@ static void test_lease_expired_fences(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"};
-    struct job j = {.argv = argv, .argc = 3, .spec_grace_ms = 300};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .spec_grace_ms = 300};
+    shim_fx_write_assign(f->dir, &j);
     int64_t t0 = mlq_clock_boot_ms();
     put_lease(f, t0 + 700);
     start_shim(f);
@@ -653,8 +587,8 @@ static void test_lease_renewed_keeps_running(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo ready; exec sleep 30"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     /* Renewed 1 s ahead every 50 ms: well past each deadline the shim read
      * first, however slow this machine is. */
     put_lease(f, mlq_clock_boot_ms() + 1000);
@@ -677,12 +611,12 @@ static void test_lease_over_at_start(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo ran"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     put_lease(f, mlq_clock_boot_ms() - 1);
     run_shim(f);
     assert_self_fenced(f);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_true(!out || !strstr(out, "ran"));
     free(out);
 }
@@ -692,8 +626,8 @@ static void test_no_lease_file_runs(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "sleep 0.3; exit 4"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
@@ -706,16 +640,16 @@ static void test_cgroup_note(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "cat /proc/self/cgroup"};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     char cg[4096];
     if (!mlq_spool_read_note(f->dir, MLQ_SPOOL_CGROUP, cg, sizeof cg)) {
         fprintf(stderr, "(no cgroup v2 here: the /proc walk was used)\n");
         return;
     }
-    char *out = read_file(f, "stdout");
-    assert_non_null(strstr(out, "/mlq-" ATT_ID));
+    char *out = testdir_read(f->dir, "stdout");
+    assert_non_null(strstr(out, "/mlq-" SHIM_FX_ATT_ID));
     free(out);
     struct stat st;
     assert_int_equal(stat(cg, &st), -1); /* removed */
@@ -748,14 +682,14 @@ static void test_runs_as_owner(void **state)
                     "id -u; id -g; echo \"$USER $LOGNAME $HOME\"; echo err >&2; "
                     "grep -E '^(Uid|Gid):' /proc/self/status"};
     char *env[] = {"USER=forged"};
-    struct job j = {.argv = argv,
-                    .argc = 3,
-                    .env = env,
-                    .envc = 1,
-                    .workdir = "/tmp",
-                    .owner = f->user,
-                    .deny_root = true};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv,
+                            .argc = 3,
+                            .env = env,
+                            .envc = 1,
+                            .workdir = "/tmp",
+                            .owner = f->user,
+                            .deny_root = true};
+    shim_fx_write_assign(f->dir, &j);
     setenv("MLQ_WORKER", "wtest", 1);
     run_shim(f);
     unsetenv("MLQ_WORKER");
@@ -770,7 +704,7 @@ static void test_runs_as_owner(void **state)
              "%ld\n%ld\n%s %s %s\nUid:\t%ld\t%ld\t%ld\t%ld\nGid:\t%ld\t%ld\t%ld\t%ld\n",
              (long)f->uid, (long)f->gid, f->user, f->user, pw->pw_dir, (long)f->uid, (long)f->uid,
              (long)f->uid, (long)f->uid, (long)f->gid, (long)f->gid, (long)f->gid, (long)f->gid);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, want);
     free(out);
     uid_t u;
@@ -791,8 +725,8 @@ static void test_unknown_account(void **state)
     char *argv[] = {"/bin/echo", "never"};
     char owner[64];
     snprintf(owner, sizeof owner, "%s_none", f->user);
-    struct job j = {.argv = argv, .argc = 2, .owner = owner};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 2, .owner = owner};
+    shim_fx_write_assign(f->dir, &j);
     setenv("MLQ_WORKER", "wtest", 1);
     run_shim(f);
     unsetenv("MLQ_WORKER");
@@ -802,7 +736,7 @@ static void test_unknown_account(void **state)
     char want[128];
     snprintf(want, sizeof want, "no Unix account %s on worker wtest", owner);
     assert_string_equal(st.detail, want);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_true(out == NULL || out[0] == '\0');
     free(out);
 }
@@ -814,13 +748,13 @@ static void test_root_needs_allow_root(void **state)
     if (geteuid() != 0)
         skip();
     char *argv[] = {"/bin/sh", "-c", "id -u"};
-    struct job j = {.argv = argv, .argc = 3, .owner = "root", .deny_root = true};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .owner = "root", .deny_root = true};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_non_null(strstr(st.detail, "refusing to run as root"));
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_true(out == NULL || out[0] == '\0');
     free(out);
 
@@ -829,11 +763,11 @@ static void test_root_needs_allow_root(void **state)
     snprintf(path, sizeof path, "%s/status", f->dir);
     assert_int_equal(unlink(path), 0);
     j.deny_root = false;
-    write_assign(f, &j);
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
-    out = read_file(f, "stdout");
+    out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "0\n");
     free(out);
 }
@@ -848,8 +782,8 @@ static void test_workdir_denied_to_owner(void **state)
     char dir[128];
     snprintf(dir, sizeof dir, "%s/private", f->dir);
     assert_int_equal(mkdir(dir, 0700), 0);
-    struct job j = {.argv = argv, .argc = 2, .workdir = dir, .owner = f->user};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 2, .workdir = dir, .owner = f->user};
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
@@ -870,24 +804,24 @@ static void test_output_files_as_owner(void **state)
     char tmpl[300];
     snprintf(tmpl, sizeof tmpl, "%s/o-%%j-%%A.log", dir);
     char *argv[] = {"/bin/sh", "-c", "echo one; echo two >&2; echo three"};
-    struct job j = {.argv = argv,
-                    .argc = 3,
-                    .workdir = "/tmp",
-                    .owner = f->user,
-                    .stdout_file = tmpl,
-                    .stderr_file = "e.log"}; /* relative: in the workdir */
+    struct shim_fx_job j = {.argv = argv,
+                            .argc = 3,
+                            .workdir = "/tmp",
+                            .owner = f->user,
+                            .stdout_file = tmpl,
+                            .stderr_file = "e.log"}; /* relative: in the workdir */
     snprintf(path, sizeof path, "/tmp/e.log");
     unlink(path);
-    write_assign(f, &j);
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 0);
-    snprintf(want, sizeof want, "%s/o-%s-3.log", dir, JOB_ID);
+    snprintf(want, sizeof want, "%s/o-%s-3.log", dir, SHIM_FX_JOB_ID);
     struct stat sb;
     assert_int_equal(stat(want, &sb), 0);
     assert_int_equal(sb.st_uid, f->uid); /* created as the owner */
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "one\nthree\n"); /* the spool log too */
     free(out);
     FILE *fp = fopen(want, "r");
@@ -916,9 +850,9 @@ static void test_output_file_denied_to_owner(void **state)
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(file, sizeof file, "%s/o.log", dir);
     char *argv[] = {"/bin/echo", "never"};
-    struct job j = {
+    struct shim_fx_job j = {
         .argv = argv, .argc = 2, .workdir = "/tmp", .owner = f->user, .stdout_file = file};
-    write_assign(f, &j);
+    shim_fx_write_assign(f->dir, &j);
     run_shim(f);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
@@ -936,8 +870,8 @@ static void test_not_root_runs_as_itself(void **state)
     struct fx *f = *state;
     make_user(f); /* the shim becomes this user before it starts */
     char *argv[] = {"/bin/sh", "-c", "id -u"};
-    struct job j = {.argv = argv, .argc = 3, .owner = "root", .deny_root = true};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .owner = "root", .deny_root = true};
+    shim_fx_write_assign(f->dir, &j);
     char path[256];
     snprintf(path, sizeof path, "%s/assign", f->dir);
     assert_int_equal(chown(f->dir, f->uid, f->gid), 0);
@@ -948,7 +882,7 @@ static void test_not_root_runs_as_itself(void **state)
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     char want[32];
     snprintf(want, sizeof want, "%ld\n", (long)f->uid);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, want);
     free(out);
 }
@@ -970,10 +904,10 @@ static int standby_says(const char *text)
 static void test_standby_wait(void **state)
 {
     (void)state;
-    assert_int_equal(standby_says("/spool/attempts/" ATT_ID "\n"), 1);
+    assert_int_equal(standby_says("/spool/attempts/" SHIM_FX_ATT_ID "\n"), 1);
     assert_int_equal(standby_says(""), 0);
-    assert_int_equal(standby_says("/spool/attempts/" ATT_ID), MLQ_EINVAL);
-    assert_int_equal(standby_says("/spool/other/" ATT_ID "\n"), MLQ_EINVAL);
+    assert_int_equal(standby_says("/spool/attempts/" SHIM_FX_ATT_ID), MLQ_EINVAL);
+    assert_int_equal(standby_says("/spool/other/" SHIM_FX_ATT_ID "\n"), MLQ_EINVAL);
     assert_int_equal(standby_says("/spool/attempts/a/b\n"), MLQ_EINVAL);
     assert_int_equal(standby_says("/spool/attempts/.tmp-x\n"), MLQ_EINVAL);
     assert_int_equal(standby_says("/spool/attempts/\n"), MLQ_EINVAL);

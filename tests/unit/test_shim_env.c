@@ -24,9 +24,6 @@
 #include "testdir.h"
 #include "testuser.h"
 
-#define JOB_ID "99999999-9999-4999-8999-999999999999"
-#define ATT_ID "11111111-1111-4111-8111-111111111111"
-
 struct fx {
     char dir[64];
     pid_t shim;
@@ -44,71 +41,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    if (f->shim > 0) {
-        kill(f->shim, SIGKILL);
-        waitpid(f->shim, NULL, 0);
-    }
+    shim_fx_stop(&f->shim);
     testdir_remove(f->dir);
     free(f);
     return 0;
-}
-
-struct job {
-    char **argv;
-    uint32_t argc;
-    char **env;
-    uint32_t envc;
-    int32_t *gpus;
-    uint32_t ngpus;
-    int32_t gpu_frac; /* a share of its one GPU (spec.gpus is then 0) */
-    int64_t gpu_mem;
-    const char *array_id; /* NULL: not a task */
-    int32_t array_index;
-    uint32_t array_size;
-};
-
-static void write_assign(struct fx *f, const struct job *j)
-{
-    struct mlq_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MLQ_MSG_ASSIGN;
-    snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", ATT_ID);
-    snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
-    m.u.assign.attempt = 3;
-    m.u.assign.spec.owner = (char *)testuser_self();
-    m.u.assign.allow_root = true;
-    m.u.assign.spec.argv = j->argv;
-    m.u.assign.spec.argc = j->argc;
-    m.u.assign.spec.env = j->env;
-    m.u.assign.spec.envc = j->envc;
-    m.u.assign.spec.workdir = f->dir;
-    m.u.assign.spec.cpus_m = 500;
-    m.u.assign.spec.mem = 1 << 20;
-    m.u.assign.spec.gpus = j->gpu_frac || j->gpu_mem ? 0 : (int32_t)j->ngpus;
-    m.u.assign.spec.gpu_frac = j->gpu_frac;
-    m.u.assign.spec.gpu_mem = j->gpu_mem;
-    m.u.assign.gpu_ids = j->gpus;
-    m.u.assign.ngpu_ids = j->ngpus;
-    m.u.assign.kill_grace_ms = 5000;
-    if (j->array_id) {
-        snprintf(m.u.assign.array_id, sizeof m.u.assign.array_id, "%s", j->array_id);
-        m.u.assign.array_index = j->array_index;
-        m.u.assign.array_size = j->array_size;
-    }
-    struct mlq_err e;
-    assert_int_equal(mlq_spool_write_assign(f->dir, &m, &e), 0);
-}
-
-/* Runs the shim to its end (at most 10 s); it must exit 0. */
-static void run_shim(struct fx *f)
-{
-    f->shim = shim_fx_start(f->dir, 0, 0);
-    assert_int_equal(shim_fx_wait(&f->shim, 10000), 0);
-}
-
-static char *read_file(struct fx *f, const char *name)
-{
-    return testdir_read(f->dir, name);
 }
 
 static void test_environment(void **state)
@@ -119,14 +55,15 @@ static void test_environment(void **state)
                     "$NVIDIA_VISIBLE_DEVICES|$FOO|${HERITAGE-unset}|$(pwd)\""};
     char *env[] = {"FOO=bar=baz", "MLQ_JOB_ID=forged", "CUDA_VISIBLE_DEVICES=7"};
     int32_t gpus[] = {1, 3};
-    struct job j = {.argv = argv, .argc = 3, .env = env, .envc = 3, .gpus = gpus, .ngpus = 2};
-    write_assign(f, &j);
+    struct shim_fx_job j = {
+        .argv = argv, .argc = 3, .env = env, .envc = 3, .gpus = gpus, .ngpus = 2};
+    shim_fx_write_assign(f->dir, &j);
     setenv("HERITAGE", "not passed", 1); /* the worker's environment is not the job's */
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     unsetenv("HERITAGE");
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     char want[512];
-    snprintf(want, sizeof want, "%s|3|0.5|1,3|1,3|1,3|bar=baz|unset|%s\n", JOB_ID, f->dir);
+    snprintf(want, sizeof want, "%s|3|0.5|1,3|1,3|1,3|bar=baz|unset|%s\n", SHIM_FX_JOB_ID, f->dir);
     assert_string_equal(out, want);
     free(out);
 }
@@ -142,14 +79,14 @@ static void test_environment_whole(void **state)
     char *env[] = {"HOME=/forged",           "SHELL=/forged",     "NOTIFY_SOCKET=/run/x",
                    "LISTEN_FDS=3",           "MLQ_WORKER=forged", "MLQ_SCHEDULE=nightly",
                    "LD_LIBRARY_PATH=/opt/l", "MLQ_LIMITS=enforce"};
-    struct job j = {.argv = argv, .argc = 1, .env = env, .envc = 8};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 1, .env = env, .envc = 8};
+    shim_fx_write_assign(f->dir, &j);
     setenv("MLQ_WORKER", "wtest", 1);
     setenv("HERITAGE", "not passed", 1);
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     unsetenv("HERITAGE");
     unsetenv("MLQ_WORKER");
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     struct passwd *pw = getpwuid(geteuid());
     assert_non_null(pw);
     char want[2048];
@@ -159,7 +96,7 @@ static void test_environment_whole(void **state)
              "SHELL=%s\nMLQ_JOB_ID=%s\nMLQ_ATTEMPT=3\nMLQ_CPUS=0.5\nMLQ_GPUS=\n"
              "CUDA_VISIBLE_DEVICES=\nNVIDIA_VISIBLE_DEVICES=\nMLQ_WORKER=wtest\n",
              pw->pw_dir, pw->pw_name, pw->pw_name, pw->pw_shell[0] ? pw->pw_shell : "/bin/sh",
-             JOB_ID);
+             SHIM_FX_JOB_ID);
     assert_string_equal(out, want);
     free(out);
 }
@@ -170,10 +107,10 @@ static void test_environment_user_path(void **state)
     struct fx *f = *state;
     char *env[] = {"PATH=/opt/venv/bin:/usr/bin"};
     char *argv[] = {"/bin/sh", "-c", "echo \"$PATH\""};
-    struct job j = {.argv = argv, .argc = 3, .env = env, .envc = 1};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .env = env, .envc = 1};
+    shim_fx_write_assign(f->dir, &j);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "/opt/venv/bin:/usr/bin\n");
     free(out);
 }
@@ -188,16 +125,16 @@ static void test_array_environment(void **state)
                     "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_INDEX-unset}|"
                     "${MLQ_ARRAY_SIZE-unset}\""};
     char *env[] = {"MLQ_ARRAY_INDEX=99"};
-    struct job j = {.argv = argv,
-                    .argc = 3,
-                    .env = env,
-                    .envc = 1,
-                    .array_id = arr,
-                    .array_index = 17,
-                    .array_size = 1000};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
+    struct shim_fx_job j = {.argv = argv,
+                            .argc = 3,
+                            .env = env,
+                            .envc = 1,
+                            .array_id = arr,
+                            .array_index = 17,
+                            .array_size = 1000};
+    shim_fx_write_assign(f->dir, &j);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout");
     char want[128];
     snprintf(want, sizeof want, "%s|17|1000\n", arr);
     assert_string_equal(out, want);
@@ -208,10 +145,10 @@ static void test_plain_job_no_array_env(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo \"${MLQ_ARRAY_JOB_ID-unset}|${MLQ_ARRAY_SIZE-unset}\""};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "unset|unset\n");
     free(out);
 }
@@ -220,12 +157,12 @@ static void test_no_gpus_hides_all(void **state)
 {
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo \"[${CUDA_VISIBLE_DEVICES-unset}][$MLQ_GPUS]\""};
-    struct job j = {.argv = argv, .argc = 3};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3};
+    shim_fx_write_assign(f->dir, &j);
     setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3", 1);
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     unsetenv("CUDA_VISIBLE_DEVICES");
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "[][]\n");
     free(out);
 }
@@ -241,20 +178,20 @@ static void test_mig_cuda_names(void **state)
                     "echo \"$CUDA_VISIBLE_DEVICES|$NVIDIA_VISIBLE_DEVICES|$MLQ_GPUS|"
                     "${MLQ_GPU_CUDA_NAMES-unset}\""};
     int32_t gpus[] = {2, 3};
-    struct job j = {.argv = argv, .argc = 3, .gpus = gpus, .ngpus = 2};
-    write_assign(f, &j);
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .gpus = gpus, .ngpus = 2};
+    shim_fx_write_assign(f->dir, &j);
     setenv("MLQ_GPU_CUDA_NAMES", "MIG-a0,MIG-b1,MIG-GPU-c2/1/0,1", 1);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "MIG-GPU-c2/1/0,1|MIG-GPU-c2/1/0,1|2,3|unset\n");
     free(out);
 
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -f '%s/status' '%s/stdout'", f->dir, f->dir);
     assert_int_equal(system(cmd), 0);
-    write_assign(f, &j);
+    shim_fx_write_assign(f->dir, &j);
     setenv("MLQ_GPU_CUDA_NAMES", "MIG-a0,MIG-b1", 1); /* lacks GPU 2 */
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     unsetenv("MLQ_GPU_CUDA_NAMES");
     struct mlq_status st = shim_fx_status(f->dir);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
@@ -273,17 +210,17 @@ static void test_share_environment(void **state)
                     "${MLQ_GPU_MEM-unset}\""};
     char *env[] = {"MLQ_GPU_FRACTION=1"};
     int32_t gpus[] = {2};
-    struct job j = {.argv = argv,
-                    .argc = 3,
-                    .env = env,
-                    .envc = 1,
-                    .gpus = gpus,
-                    .ngpus = 1,
-                    .gpu_frac = 25,
-                    .gpu_mem = 10LL << 30};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
+    struct shim_fx_job j = {.argv = argv,
+                            .argc = 3,
+                            .env = env,
+                            .envc = 1,
+                            .gpus = gpus,
+                            .ngpus = 1,
+                            .gpu_frac = 25,
+                            .gpu_mem = 10LL << 30};
+    shim_fx_write_assign(f->dir, &j);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "2|0.25|10737418240\n");
     free(out);
 }
@@ -293,10 +230,10 @@ static void test_whole_gpu_no_share_env(void **state)
     struct fx *f = *state;
     char *argv[] = {"/bin/sh", "-c", "echo \"${MLQ_GPU_FRACTION-unset}|${MLQ_GPU_MEM-unset}\""};
     int32_t gpus[] = {0};
-    struct job j = {.argv = argv, .argc = 3, .gpus = gpus, .ngpus = 1};
-    write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
+    struct shim_fx_job j = {.argv = argv, .argc = 3, .gpus = gpus, .ngpus = 1};
+    shim_fx_write_assign(f->dir, &j);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "unset|unset\n");
     free(out);
 }

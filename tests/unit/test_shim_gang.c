@@ -33,9 +33,6 @@
 #include "testdir.h"
 #include "testuser.h"
 
-#define JOB_ID "99999999-9999-4999-8999-999999999999"
-#define ATT_ID "11111111-1111-4111-8111-111111111111"
-
 struct fx {
     char dir[64];
     pid_t shim;
@@ -58,10 +55,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    if (f->shim > 0) {
-        kill(f->shim, SIGKILL);
-        waitpid(f->shim, NULL, 0);
-    }
+    shim_fx_stop(&f->shim);
     if (f->held_fd >= 0)
         close(f->held_fd);
     testdir_remove(f->dir);
@@ -89,54 +83,33 @@ struct job {
     const char *workdir; /* NULL: the attempt folder */
 };
 
+/* Writes j's assign: /bin/sh -c script, attempt 2, a 2 s kill grace. */
 static void write_assign(struct fx *f, const struct job *j)
 {
-    struct mlq_msg m;
     char *argv[] = {"/bin/sh", "-c", (char *)j->script};
     int32_t ids[] = {0, 1, 2, 3};
-    memset(&m, 0, sizeof m);
-    m.type = MLQ_MSG_ASSIGN;
-    snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", ATT_ID);
-    snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB_ID);
-    m.u.assign.attempt = 2;
-    m.u.assign.allow_root = true;
-    m.u.assign.spec.owner = (char *)(j->owner ? j->owner : testuser_self());
-    m.u.assign.spec.argv = argv;
-    m.u.assign.spec.argc = 3;
-    m.u.assign.spec.env = j->env;
-    m.u.assign.spec.envc = j->envc;
-    m.u.assign.spec.workdir = (char *)(j->workdir ? j->workdir : f->dir);
-    m.u.assign.spec.cpus_m = 500;
-    m.u.assign.spec.mem = 1 << 20;
-    m.u.assign.spec.gpus = j->gpus;
-    m.u.assign.gpu_ids = ids;
-    m.u.assign.ngpu_ids = (uint32_t)j->gpus;
-    m.u.assign.kill_grace_ms = 2000;
+    struct mlq_ganginfo gang = {.nnodes = 3,
+                                .rank = j->rank,
+                                .master_addr = "10.0.0.1",
+                                .master_port = j->port,
+                                .hosts = hosts,
+                                .nhosts = 3};
+    struct shim_fx_job sj = {.argv = argv,
+                             .argc = 3,
+                             .env = j->env,
+                             .envc = j->envc,
+                             .workdir = j->workdir,
+                             .gpus = ids,
+                             .ngpus = (uint32_t)j->gpus,
+                             .attempt = 2,
+                             .grace_ms = 2000,
+                             .owner = j->owner,
+                             .gang = j->rank >= 0 ? &gang : NULL};
     if (j->rank >= 0) {
-        m.u.assign.spec.nodes = 3;
-        m.u.assign.gang.nnodes = 3;
-        m.u.assign.gang.rank = j->rank;
-        m.u.assign.gang.master_addr = "10.0.0.1";
-        m.u.assign.gang.master_port = j->port;
-        m.u.assign.gang.hosts = hosts;
-        m.u.assign.gang.nhosts = 3;
         for (int i = 0; i < 3; i++)
             hosts[i].gpus = j->gpus;
     }
-    struct mlq_err e;
-    assert_int_equal(mlq_spool_write_assign(f->dir, &m, &e), 0);
-}
-
-/* Runs the shim on the folder to its end (at most 10 s). */
-static void run_shim(struct fx *f)
-{
-    f->shim = shim_fx_start(f->dir, 0, 0);
-    assert_int_equal(shim_fx_wait(&f->shim, 10000), 0);
-}
-
-static char *read_file(struct fx *f, const char *name)
-{
-    return testdir_read(f->dir, name);
+    shim_fx_write_assign(f->dir, &sj);
 }
 
 static struct mlq_status status_of(struct fx *f)
@@ -184,10 +157,10 @@ static void test_gang_environment(void **state)
                     .rank = 1,
                     .port = 29417};
     write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout"), want[512];
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout"), want[512];
     snprintf(want, sizeof want, "3|1|10.0.0.1|29417|10.0.0.1|29417|1|6|%s/hostfile|%s|2|0,1|me\n",
-             f->dir, JOB_ID);
+             f->dir, SHIM_FX_JOB_ID);
     assert_string_equal(out, want);
     free(out);
     assert_int_equal(status_of(f).exit_code, 0);
@@ -198,9 +171,9 @@ static void test_hostfile(void **state)
     struct fx *f = *state;
     struct job j = {.script = "cat \"$MLQ_HOSTFILE\"", .gpus = 2, .rank = 2, .port = 29400};
     write_assign(f, &j);
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     static const char want[] = "10.0.0.1 slots=2\nw2 slots=2\n10.0.0.3 slots=2\n";
-    char *out = read_file(f, "stdout"), *file = read_file(f, MLQ_GANGENV_HOSTFILE);
+    char *out = testdir_read(f->dir, "stdout"), *file = testdir_read(f->dir, MLQ_GANGENV_HOSTFILE);
     assert_string_equal(out, want);
     assert_non_null(file);
     assert_string_equal(file, want);
@@ -221,8 +194,8 @@ static void test_no_gpus(void **state)
     struct job j = {
         .script = "echo \"$WORLD_SIZE\"; cat \"$MLQ_HOSTFILE\"", .rank = 1, .port = 29400};
     write_assign(f, &j);
-    run_shim(f);
-    char *out = read_file(f, "stdout");
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "3\n10.0.0.1 slots=1\nw2 slots=1\n10.0.0.3 slots=1\n");
     free(out);
 }
@@ -236,11 +209,11 @@ static void test_plain_job_has_no_gang(void **state)
     write_assign(f, &j);
     unsetenv("MASTER_ADDR");
     unsetenv("WORLD_SIZE");
-    run_shim(f);
-    char *out = read_file(f, "stdout");
+    shim_fx_run(&f->shim, f->dir, 0, 0);
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "unset|unset|unset|unset\n");
     free(out);
-    assert_null(read_file(f, MLQ_GANGENV_HOSTFILE));
+    assert_null(testdir_read(f->dir, MLQ_GANGENV_HOSTFILE));
 }
 
 static void test_rank0_port_in_use(void **state)
@@ -249,14 +222,14 @@ static void test_rank0_port_in_use(void **state)
     int32_t port = hold_port(f);
     struct job j = {.script = "echo ran", .rank = 0, .port = port};
     write_assign(f, &j);
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     struct mlq_status st = status_of(f);
     char want[64];
     snprintf(want, sizeof want, "rendezvous port %d is in use", (int)port);
     assert_int_equal(st.outcome, MLQ_OUT_START_FAILED);
     assert_string_equal(st.detail, want);
     assert_int_equal(st.start_ms, 0); /* it never ran */
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_true(!out || !strstr(out, "ran"));
     free(out);
 }
@@ -266,11 +239,11 @@ static void test_rank0_port_free_runs(void **state)
     struct fx *f = *state;
     struct job j = {.script = "echo \"ran $MLQ_MASTER_PORT\"", .rank = 0, .port = free_port()};
     write_assign(f, &j);
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     struct mlq_status st = status_of(f);
     assert_int_equal(st.outcome, MLQ_OUT_EXITED);
     assert_int_equal(st.exit_code, 0);
-    char *out = read_file(f, "stdout"), want[32];
+    char *out = testdir_read(f->dir, "stdout"), want[32];
     snprintf(want, sizeof want, "ran %d\n", (int)j.port);
     assert_string_equal(out, want);
     free(out);
@@ -284,9 +257,9 @@ static void test_other_rank_does_not_check(void **state)
     struct job j = {.script = "echo ran", .rank = 1};
     j.port = hold_port(f);
     write_assign(f, &j);
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     assert_int_equal(status_of(f).outcome, MLQ_OUT_EXITED);
-    char *out = read_file(f, "stdout");
+    char *out = testdir_read(f->dir, "stdout");
     assert_string_equal(out, "ran\n");
     free(out);
 }
@@ -324,10 +297,11 @@ static void test_hostfile_as_owner(void **state)
                     .owner = f->user,
                     .workdir = "/tmp"};
     write_assign(f, &j);
-    run_shim(f);
+    shim_fx_run(&f->shim, f->dir, 0, 0);
     assert_int_equal(status_of(f).exit_code, 0);
     static const char hosts_text[] = "10.0.0.1 slots=1\nw2 slots=1\n10.0.0.3 slots=1\n";
-    char *out = read_file(f, "stdout"), *spool_copy = read_file(f, MLQ_GANGENV_HOSTFILE);
+    char *out = testdir_read(f->dir, "stdout"),
+         *spool_copy = testdir_read(f->dir, MLQ_GANGENV_HOSTFILE);
     assert_non_null(out);
     assert_memory_equal(out, hosts_text, strlen(hosts_text));
     char path[256] = "";
