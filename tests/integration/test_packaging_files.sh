@@ -45,10 +45,12 @@ for page in mlq.1 mlq-scheduler.8 mlq-worker.8 mlq-shim.8; do
 done
 command -v man >/dev/null || fail "man is missing (deploy/install-deps.sh installs man-db)"
 text=$(MANWIDTH=120 man -l "$MAN_DIR/mlq.1.gz" 2>"$T/logs/man.log")
-cmds=$("$MLQ" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on && /^  [a-z]/ { print $1 }')
+# the readers read all of their input: one that stops early can kill the
+# writer with SIGPIPE, which pipefail makes the test's failure
+cmds=$("$MLQ" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }')
 for c in $cmds; do
     [ "$c" = help ] && continue
-    usage=$("$MLQ" "$c" --help | head -n 1)
+    usage=$("$MLQ" "$c" --help | awk 'NR == 1')
     assert_contains "$text" "$usage" "mlq(1), command $c"
 done
 assert_contains "$text" "SEE ALSO" "mlq(1)"
