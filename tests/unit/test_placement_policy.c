@@ -196,12 +196,14 @@ static void test_pack_keeps_scarce_worker(void **state)
 {
     (void)state;
     struct mlq_workers *ws = mlq_workers_create();
-    struct mlq_worker *f = add(ws, "f", 64000, 4);
+    add(ws, "f", 64000, 4);
     for (int i = 0; i < 20; i++) {
         char name[8];
         snprintf(name, sizeof name, "q%d", i);
         add(ws, name, 9000, 2);
     }
+    /* the registry grows by moving its records: look f up once all are in */
+    struct mlq_worker *f = mlq_workers_get(ws, "f");
     struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
     observe_share(&p, 60, 50);
     observe(&p, 35, 8500, 1, NULL);
