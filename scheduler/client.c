@@ -109,24 +109,6 @@ int mlq_client_resolve_deps(struct mlq_ctx *c, struct mlq_jobspec *spec, struct 
     return 0;
 }
 
-/* 1 when owner used key before for the same request (id set), 0 when the
- * key is unused; a different request is MLQ_EINVAL. A key stored without a
- * hash (before hashes were kept) matches any request. */
-static int idem_seen(struct mlq_ctx *c, const char *owner, const char *key, const char *hash,
-                     char id[MLQ_ID_LEN + 1], struct mlq_err *err)
-{
-    char was[MLQ_STORE_HASH_HEX + 1];
-    if (mlq_store_idem_lookup(c->store, owner, key, c->now_wall, id, was, NULL) < 0)
-        return 0;
-    if (!was[0] || strcmp(was, hash) == 0)
-        return 1;
-    char full[MLQ_ID_LEN + 1];
-    bool is_array = false;
-    mlq_store_resolve(c->store, id, full, &is_array, NULL);
-    return mlq_err_set(err, MLQ_EINVAL, "key %.128s was used for a different request (%s %.8s)",
-                       key, is_array ? "array" : "job", id);
-}
-
 int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                          struct mlq_err *err)
 {
@@ -149,7 +131,8 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         return rc;
     char *key = spec->idempotency_key; /* ours from here: jobs do not keep it */
     spec->idempotency_key = NULL;
-    if (key && (rc = idem_seen(c, owner, key, hash, m.u.submitted.id, err)) != 0) {
+    if (key && (rc = mlq_idemhash_seen(c->store, owner, key, c->now_wall, hash, m.u.submitted.id,
+                                       err)) != 0) {
         free(key);
         /* submitted before with the same request: the same answer */
         return rc < 0 ? rc : reply(c, peer, &m, msg->rid, err);

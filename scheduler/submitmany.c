@@ -7,6 +7,7 @@
 
 #include "client.h"
 #include "envname.h"
+#include "idemhash.h"
 #include "jobops.h"
 #include "log.h"
 #include "mpk.h"
@@ -24,9 +25,11 @@ static int job_err(int rc, uint32_t i, struct mlq_err *err)
 }
 
 /* One spec made what a single submit would store: its owner, the shared
- * environment under its own, the same checks. Changes nothing else. */
+ * environment under its own, the same checks. Changes nothing else. With
+ * hash (a request with a key), the spec is folded into the request's hash
+ * with its dependencies as typed, as a single submit's is. */
 static int prepare_one(struct mlq_ctx *c, char *const *env, uint32_t envc, struct mlq_jobspec *spec,
-                       struct mlq_err *err)
+                       char *hash, struct mlq_err *err)
 {
     if (spec->array)
         return mlq_err_set(err, MLQ_EINVAL, "an array cannot be one of many jobs; submit it alone");
@@ -50,6 +53,8 @@ static int prepare_one(struct mlq_ctx *c, char *const *env, uint32_t envc, struc
         rc = mlq_proto_jobspec_check(spec, err);
     if (rc == 0)
         mlq_envname_strip_scheduler_set(spec); /* only a schedule's runs have them */
+    if (rc == 0 && hash)
+        rc = mlq_idemhash_chain(hash, spec, err);
     if (rc == 0)
         rc = mlq_client_resolve_deps(c, spec, err);
     return rc;
@@ -72,13 +77,13 @@ static int add_one(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_L
 }
 
 /* Remembers the request's key: its first and its last job. */
-static int note_key(struct mlq_ctx *c, const char *owner, const char *key, const struct mlq_msg *m,
-                    struct mlq_err *err)
+static int note_key(struct mlq_ctx *c, const char *owner, const char *key, const char *hash,
+                    const struct mlq_msg *m, struct mlq_err *err)
 {
     char last_key[MLQ_MAX_IDEM_KEY + 8];
     snprintf(last_key, sizeof last_key, "%s" MLQ_STORE_IDEM_LAST, key);
     const uint32_t n = m->u.submitted_many.nids;
-    int rc = mlq_store_idem_put(c->store, owner, key, m->u.submitted_many.ids[0], NULL, c->now_wall,
+    int rc = mlq_store_idem_put(c->store, owner, key, m->u.submitted_many.ids[0], hash, c->now_wall,
                                 err);
     if (rc == 0)
         rc = mlq_store_idem_put(c->store, owner, last_key, m->u.submitted_many.ids[n - 1], NULL,
@@ -87,15 +92,31 @@ static int note_key(struct mlq_ctx *c, const char *owner, const char *key, const
 }
 
 /* Stores every job of the request, in order, their ids into m. */
-static int add_all(struct mlq_ctx *c, struct mlq_msg *msg, const char *owner, struct mlq_msg *m,
-                   struct mlq_err *err)
+static int add_all(struct mlq_ctx *c, struct mlq_msg *msg, const char *owner, const char *hash,
+                   struct mlq_msg *m, struct mlq_err *err)
 {
     struct mlq_jobspec *specs = msg->u.submit_many.specs;
     int rc = mlq_store_begin(c->store, err);
     for (uint32_t i = 0; rc == 0 && i < m->u.submitted_many.nids; i++)
         rc = add_one(c, &specs[i], m->u.submitted_many.ids[i], err);
     if (rc == 0 && msg->u.submit_many.idempotency_key)
-        rc = note_key(c, owner, msg->u.submit_many.idempotency_key, m, err);
+        rc = note_key(c, owner, msg->u.submit_many.idempotency_key, hash, m, err);
+    return rc;
+}
+
+/* With a key: 1 when owner sent this very request before (its ids into m),
+ * 0 when the key is unused, < 0 when the key is refused. */
+static int seen_before(struct mlq_ctx *c, const char *owner, const char *key, const char *hash,
+                       struct mlq_msg *m, struct mlq_err *err)
+{
+    if (!owner[0])
+        return mlq_err_set(err, MLQ_EINVAL, "an idempotency key needs an owner");
+    char first[MLQ_ID_LEN + 1];
+    int rc = mlq_idemhash_seen(c->store, owner, key, c->now_wall, hash, first, err);
+    if (rc == 1 &&
+        (rc = mlq_store_idem_many_get(c->store, owner, key, c->now_wall, m->u.submitted_many.nids,
+                                      m->u.submitted_many.ids, err)) == 0)
+        rc = 1;
     return rc;
 }
 
@@ -104,8 +125,11 @@ int mlq_submitmany_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, st
 {
     struct mlq_jobspec *specs = msg->u.submit_many.specs;
     uint32_t n = msg->u.submit_many.nspecs;
+    const char *key = msg->u.submit_many.idempotency_key;
+    char hash[MLQ_STORE_HASH_HEX + 1] = "";
     for (uint32_t i = 0; i < n; i++) {
-        int rc = prepare_one(c, msg->u.submit_many.env, msg->u.submit_many.envc, &specs[i], err);
+        int rc = prepare_one(c, msg->u.submit_many.env, msg->u.submit_many.envc, &specs[i],
+                             key ? hash : NULL, err);
         if (rc < 0)
             return job_err(rc, i, err);
     }
@@ -116,21 +140,14 @@ int mlq_submitmany_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, st
     if (!m.u.submitted_many.ids)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     m.u.submitted_many.nids = n;
-    const char *key = msg->u.submit_many.idempotency_key;
-    if (key && !owner[0]) {
-        free(m.u.submitted_many.ids);
-        return mlq_err_set(err, MLQ_EINVAL, "an idempotency key needs an owner");
-    }
-    int rc = key ? mlq_store_idem_many_get(c->store, owner, key, c->now_wall, n,
-                                           m.u.submitted_many.ids, err)
-                 : MLQ_ENOTFOUND;
-    if (rc == 0 || rc != MLQ_ENOTFOUND) { /* submitted before (same answer), or refused */
-        if (rc == 0)
+    int rc = key ? seen_before(c, owner, key, hash, &m, err) : 0;
+    if (rc != 0) { /* submitted before (same answer), or refused */
+        if (rc == 1)
             rc = mlq_outbox_reply(c->out, peer, &m, err);
         free(m.u.submitted_many.ids);
         return rc;
     }
-    rc = add_all(c, msg, owner, &m, err);
+    rc = add_all(c, msg, owner, hash, &m, err);
     /* Some jobs may already be in memory: only a rollback of the whole
      * iteration (and a reload) undoes them, which MLQ_EDB asks the loop for. */
     if (rc < 0) {

@@ -8,7 +8,8 @@
  * way an array's tasks are, and the reply (their ids, in order) leaves only
  * after that transaction commits: one commit, one fsync for the request.
  * With an idempotency key, a request seen before (same owner, key and
- * number of jobs, within 7 days) creates nothing and gets the same ids. */
+ * jobs, within 7 days) creates nothing and gets the same ids; the key with
+ * a different batch is refused as a single submit's is (idemhash.h). */
 #ifndef MLQ_SUBMITMANY_H
 #define MLQ_SUBMITMANY_H
 

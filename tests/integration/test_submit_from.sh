@@ -4,7 +4,7 @@
 # ids come back in the order of the lines; a bad line 500 of 1,000 fails the
 # whole request as FILE:500 with exit 6 and stores nothing; stdin; the
 # options as defaults that lines override; an idempotency key for the whole
-# request; POST /api/v1/jobs:batch with a
+# request (another batch with it refused); POST /api/v1/jobs:batch with a
 # token, all or nothing; kill -9 of the scheduler right after the reply
 # loses no acknowledged job.
 IT_DEADLINE=240
@@ -89,6 +89,15 @@ n=$(count)
 ok mlq submit --from "$T/keyed.jsonl" --pool nowhere-pool --idempotency-key nightly-1
 assert_eq "$FIRST" "$OUT" "the same ids for the same key"
 assert_eq "$n" "$(count)" "nothing more stored for a key seen before"
+printf '%s\n' '{"argv": ["true"], "name": "k1"}' '{"argv": ["false"], "name": "k2"}' >"$T/keyed2.jsonl"
+expect_rc 6 mlq submit --from "$T/keyed2.jsonl" --pool nowhere-pool --idempotency-key nightly-1
+assert_contains "$ERR" "key nightly-1 was used for a different request (job ${FIRST:0:8})" \
+    "the key with another batch is refused"
+[ -z "$OUT" ] || fail "ids printed for a reused key with another batch: $OUT"
+assert_eq "$n" "$(count)" "nothing stored for a reused key with another batch"
+expect_rc 6 mlq submit --from "$T/keyed.jsonl" --pool other-pool --idempotency-key nightly-1
+ok mlq submit --from "$T/keyed.jsonl" --pool nowhere-pool --idempotency-key nightly-1
+assert_eq "$FIRST" "$OUT" "the first batch again still gets its ids"
 
 # --- HTTP batch with a token: all or nothing ------------------------------------
 ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create batch-tok --user "$IT_ME"

@@ -2,7 +2,8 @@
  * changes (a bad one is named "job N:" and nothing is stored), all are
  * stored in the iteration's one transaction and survive a restart, each
  * job's environment is the shared one with its own entries over it, and a
- * request's idempotency key answers the same ids again. */
+ * request's idempotency key answers the same ids again, while the key with
+ * a different batch is refused as a single submit's is. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include "auth.h"
 #include "jobops.h"
+#include "mpk.h"
 #include "sched_fixture.h"
 #include "store.h"
 #include "submitmany.h"
@@ -199,7 +201,7 @@ static void test_idempotency_key(void **state)
     assert_int_equal(keyed(&f->c, 3, "nightly", &e), 0);
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 3); /* nothing more */
     assert_int_equal(keyed(&f->c, 4, "nightly", &e), MLQ_EINVAL);
-    assert_non_null(strstr(e.msg, "first used for 3 jobs, not 4"));
+    assert_non_null(strstr(e.msg, "was used for a different request"));
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
     sched_fx_restart(f); /* keys survive a restart */
     sched_speak_as(&f->c, "alice", MLQ_ROLE_USER);
@@ -207,6 +209,78 @@ static void test_idempotency_key(void **state)
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
     assert_int_equal(keyed(&f->c, 2, "other", &e), 0);
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 5);
+}
+
+/* Runs a request of n jobs with key where job `which` (0-based) is named
+ * `name` instead. */
+static int keyed_renamed(struct mlq_ctx *c, uint32_t n, const char *key, uint32_t which,
+                         const char *name, struct mlq_err *e)
+{
+    struct mlq_msg msg;
+    request(&msg, n);
+    assert_non_null(msg.u.submit_many.idempotency_key = strdup(key));
+    free(msg.u.submit_many.specs[which].name);
+    assert_non_null(msg.u.submit_many.specs[which].name = strdup(name));
+    int rc = mlq_submitmany_on_request(c, peer(), &msg, e);
+    mlq_proto_msg_free(&msg);
+    sched_commit(c);
+    return rc;
+}
+
+/* The key with another batch of as many jobs: refused, nothing stored; the
+ * first batch again still gets its ids, also after a restart. */
+static void test_idempotency_key_other_batch(void **state)
+{
+    struct sched_fx *f = *state;
+    struct mlq_err e = {0};
+    assert_int_equal(keyed(&f->c, 3, "nightly", &e), 0);
+    char ids[3][MLQ_ID_LEN + 1];
+    assert_int_equal(
+        mlq_store_idem_many_get(f->c.store, "alice", "nightly", f->c.now_wall, 3, ids, &e), 0);
+    assert_int_equal(keyed_renamed(&f->c, 3, "nightly", 2, "other", &e), MLQ_EINVAL);
+    char want[96];
+    snprintf(want, sizeof want, "key nightly was used for a different request (job %.8s)", ids[0]);
+    assert_string_equal(e.msg, want);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
+    assert_int_equal(keyed_renamed(&f->c, 3, "nightly", 0, "j1", &e), 0); /* the same batch */
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
+    sched_fx_restart(f);
+    sched_speak_as(&f->c, "alice", MLQ_ROLE_USER);
+    assert_int_equal(keyed_renamed(&f->c, 3, "nightly", 1, "j1", &e), MLQ_EINVAL);
+    assert_int_equal(keyed(&f->c, 3, "nightly", &e), 0);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
+}
+
+/* The same jobs with their environment split otherwise between the shared
+ * and their own entries are the same request; the order of jobs counts. */
+static void test_idempotency_key_same_jobs(void **state)
+{
+    struct sched_fx *f = *state;
+    struct mlq_err e = {0};
+    assert_int_equal(keyed(&f->c, 2, "k", &e), 0);
+    struct mlq_msg msg;
+    request(&msg, 2);
+    static const char *const shared[] = {"B=2"}, *const own[] = {"A=1"};
+    mlq_mpk_strv_free(msg.u.submit_many.env, msg.u.submit_many.envc);
+    msg.u.submit_many.env = strv(1, shared);
+    msg.u.submit_many.envc = 1;
+    for (int i = 0; i < 2; i++) {
+        msg.u.submit_many.specs[i].env = strv(1, own);
+        msg.u.submit_many.specs[i].envc = 1;
+    }
+    assert_non_null(msg.u.submit_many.idempotency_key = strdup("k"));
+    assert_int_equal(mlq_submitmany_on_request(&f->c, peer(), &msg, &e), 0);
+    mlq_proto_msg_free(&msg);
+    sched_commit(&f->c);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 2);
+    request(&msg, 2); /* j2, j1: the jobs in another order */
+    char *t = msg.u.submit_many.specs[0].name;
+    msg.u.submit_many.specs[0].name = msg.u.submit_many.specs[1].name;
+    msg.u.submit_many.specs[1].name = t;
+    assert_non_null(msg.u.submit_many.idempotency_key = strdup("k"));
+    assert_int_equal(mlq_submitmany_on_request(&f->c, peer(), &msg, &e), MLQ_EINVAL);
+    mlq_proto_msg_free(&msg);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 2);
 }
 
 int main(void)
@@ -218,6 +292,8 @@ int main(void)
                                         sched_fx_close),
         cmocka_unit_test_setup_teardown(test_env_bounds_after_merge, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_idempotency_key, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_idempotency_key_other_batch, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_idempotency_key_same_jobs, setup, sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
