@@ -1,5 +1,8 @@
-/* workers: see workers.h. A flat array with linear lookups: a cluster has at
- * most a few thousand workers and lookups happen per message, not per job. */
+/* workers: see workers.h. An array of pointers with linear lookups: a
+ * cluster has at most a few thousand workers and lookups happen per message,
+ * not per job. Each record is allocated once and never moves, so a pointer
+ * to it stays valid while the registry grows (the reservation, a pass's
+ * candidates and a handler's sender all keep one across mlq_workers_add). */
 #include "workers.h"
 
 #include <stdbool.h>
@@ -9,8 +12,15 @@
 
 #include "leftover.h"
 
+/* A record and its position, so that mlq_workers_index is O(1): w comes
+ * first, so a struct mlq_worker * of the registry is also its record's. */
+struct record {
+    struct mlq_worker w;
+    size_t idx;
+};
+
 struct mlq_workers {
-    struct mlq_worker *items;
+    struct record **items;
     size_t n, cap;
 };
 
@@ -34,7 +44,7 @@ void mlq_workers_destroy(struct mlq_workers **ws)
     if (!ws || !*ws)
         return;
     for (size_t i = 0; i < (*ws)->n; i++) {
-        struct mlq_worker *w = &(*ws)->items[i];
+        struct mlq_worker *w = &(*ws)->items[i]->w;
         free_desc(w->labels, w->nlabels, w->gpu_list, w->ngpu_list);
         free_desc(w->rep_labels, w->rep_nlabels, NULL, 0);
         mlq_workers_override_free(w->ov);
@@ -42,6 +52,7 @@ void mlq_workers_destroy(struct mlq_workers **ws)
         free(w->gstat);
         free(w->rdv_used);
         mlq_gpushare_clear(&w->gshare);
+        free((*ws)->items[i]);
     }
     free((*ws)->items);
     free(*ws);
@@ -51,8 +62,8 @@ void mlq_workers_destroy(struct mlq_workers **ws)
 struct mlq_worker *mlq_workers_get(struct mlq_workers *ws, const char *name)
 {
     for (size_t i = 0; i < ws->n; i++)
-        if (strcmp(ws->items[i].name, name) == 0)
-            return &ws->items[i];
+        if (strcmp(ws->items[i]->w.name, name) == 0)
+            return &ws->items[i]->w;
     return NULL;
 }
 
@@ -63,16 +74,20 @@ struct mlq_worker *mlq_workers_add(struct mlq_workers *ws, const char *name)
         return w;
     if (ws->n == MLQ_MAX_WORKERS || strlen(name) > MLQ_MAX_NAME)
         return NULL;
-    if (ws->n == ws->cap) {
+    if (ws->n == ws->cap) { /* only the pointers move */
         size_t cap = ws->cap ? ws->cap * 2 : 16;
-        struct mlq_worker *items = realloc(ws->items, cap * sizeof *items);
+        struct record **items = realloc(ws->items, cap * sizeof *items);
         if (!items)
             return NULL;
         ws->items = items;
         ws->cap = cap;
     }
-    w = &ws->items[ws->n++];
-    memset(w, 0, sizeof *w);
+    struct record *rec = calloc(1, sizeof *rec);
+    if (!rec)
+        return NULL;
+    rec->idx = ws->n;
+    ws->items[ws->n++] = rec;
+    w = &rec->w;
     snprintf(w->name, sizeof w->name, "%s", name);
     snprintf(w->pool, sizeof w->pool, "default");
     snprintf(w->rep_pool, sizeof w->rep_pool, "default");
@@ -259,7 +274,7 @@ bool mlq_worker_gpu_busy(const struct mlq_worker *w, int i)
 struct mlq_worker *mlq_workers_by_peer(struct mlq_workers *ws, const struct mlq_peer *peer)
 {
     for (size_t i = 0; i < ws->n; i++) {
-        struct mlq_worker *w = &ws->items[i];
+        struct mlq_worker *w = &ws->items[i]->w;
         if (w->state == MLQ_WORKER_UP && w->peer.len == peer->len &&
             memcmp(w->peer.id, peer->id, peer->len) == 0)
             return w;
@@ -274,12 +289,13 @@ size_t mlq_workers_count(const struct mlq_workers *ws)
 
 size_t mlq_workers_index(const struct mlq_workers *ws, const struct mlq_worker *w)
 {
-    return (size_t)(w - ws->items);
+    (void)ws;
+    return ((const struct record *)w)->idx;
 }
 
 struct mlq_worker *mlq_workers_at(struct mlq_workers *ws, size_t i)
 {
-    return i < ws->n ? &ws->items[i] : NULL;
+    return i < ws->n ? &ws->items[i]->w : NULL;
 }
 
 const char *mlq_worker_state_name(enum mlq_worker_state s)

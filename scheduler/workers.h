@@ -114,7 +114,9 @@ void mlq_workers_destroy(struct mlq_workers **ws);
 /* The worker with this name, or NULL. */
 struct mlq_worker *mlq_workers_get(struct mlq_workers *ws, const char *name);
 /* The worker with this name, created (state DOWN, no resources) when absent;
- * NULL when the registry is full (MLQ_MAX_WORKERS). */
+ * NULL when the registry is full (MLQ_MAX_WORKERS). Records never move: a
+ * pointer from any of these lookups stays valid until the registry is
+ * destroyed, however many workers are added after it. */
 struct mlq_worker *mlq_workers_add(struct mlq_workers *ws, const char *name);
 /* The UP worker connected through peer, or NULL. */
 struct mlq_worker *mlq_workers_by_peer(struct mlq_workers *ws, const struct mlq_peer *peer);
