@@ -77,9 +77,9 @@ static struct owner *get(struct mlq_fairshare *fs, const char *name)
     return o;
 }
 
-static double weight(int64_t cpus_m, int32_t gpus)
+static double weight(int64_t cpus_m, int32_t gpu_h)
 {
-    return (double)cpus_m / 1000.0 + (double)gpus * MLQ_FS_GPU_WEIGHT;
+    return (double)cpus_m / 1000.0 + (double)gpu_h / 100.0 * MLQ_FS_GPU_WEIGHT;
 }
 
 /* The owner's finished use decayed to now_ms. */
@@ -89,7 +89,7 @@ static double decayed(const struct mlq_fairshare *fs, const struct owner *o, int
     return dt > 0 ? o->used * exp2(-dt / fs->half_life_s) : o->used;
 }
 
-int mlq_fairshare_add(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpus,
+int mlq_fairshare_add(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpu_h,
                       int64_t start_ms, int64_t end_ms, int64_t now_ms)
 {
     struct owner *o = get(fs, owner ? owner : "?");
@@ -98,30 +98,30 @@ int mlq_fairshare_add(struct mlq_fairshare *fs, const char *owner, int64_t cpus_
     double secs = end_ms > start_ms ? (double)(end_ms - start_ms) / 1000.0 : 0;
     /* Use that ended in the past has already decayed since. */
     double age = now_ms > end_ms ? (double)(now_ms - end_ms) / 1000.0 : 0;
-    o->used = decayed(fs, o, now_ms) + weight(cpus_m, gpus) * secs * exp2(-age / fs->half_life_s);
+    o->used = decayed(fs, o, now_ms) + weight(cpus_m, gpu_h) * secs * exp2(-age / fs->half_life_s);
     o->at_ms = now_ms;
     return 0;
 }
 
-int mlq_fairshare_start(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpus,
+int mlq_fairshare_start(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpu_h,
                         int64_t start_ms)
 {
     struct owner *o = get(fs, owner ? owner : "?");
     if (!o)
         return MLQ_ENOMEM;
-    double w = weight(cpus_m, gpus);
+    double w = weight(cpus_m, gpu_h);
     o->run_weight += w;
     o->run_start += w * (double)start_ms / 1000.0;
     return 0;
 }
 
-void mlq_fairshare_stop(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpus,
+void mlq_fairshare_stop(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpu_h,
                         int64_t start_ms)
 {
     struct owner *o = find(fs, owner ? owner : "?");
     if (!o)
         return;
-    double w = weight(cpus_m, gpus);
+    double w = weight(cpus_m, gpu_h);
     o->run_weight -= w;
     o->run_start -= w * (double)start_ms / 1000.0;
     if (o->run_weight < 1e-9) /* rounding: nothing runs any more */
@@ -151,36 +151,36 @@ static const char *team_key(const char *team, char *buf, size_t len)
 }
 
 int mlq_fairshare_add_job(struct mlq_fairshare *fs, const char *owner, const char *team,
-                          int64_t cpus_m, int32_t gpus, int64_t start_ms, int64_t end_ms,
+                          int64_t cpus_m, int32_t gpu_h, int64_t start_ms, int64_t end_ms,
                           int64_t now_ms)
 {
     char buf[MLQ_FS_KEY_MAX];
     const char *t = team_key(team, buf, sizeof buf);
-    int rc = mlq_fairshare_add(fs, owner, cpus_m, gpus, start_ms, end_ms, now_ms);
+    int rc = mlq_fairshare_add(fs, owner, cpus_m, gpu_h, start_ms, end_ms, now_ms);
     if (rc == 0 && t)
-        rc = mlq_fairshare_add(fs, t, cpus_m, gpus, start_ms, end_ms, now_ms);
+        rc = mlq_fairshare_add(fs, t, cpus_m, gpu_h, start_ms, end_ms, now_ms);
     return rc;
 }
 
 int mlq_fairshare_start_job(struct mlq_fairshare *fs, const char *owner, const char *team,
-                            int64_t cpus_m, int32_t gpus, int64_t start_ms)
+                            int64_t cpus_m, int32_t gpu_h, int64_t start_ms)
 {
     char buf[MLQ_FS_KEY_MAX];
     const char *t = team_key(team, buf, sizeof buf);
-    int rc = mlq_fairshare_start(fs, owner, cpus_m, gpus, start_ms);
+    int rc = mlq_fairshare_start(fs, owner, cpus_m, gpu_h, start_ms);
     if (rc == 0 && t)
-        rc = mlq_fairshare_start(fs, t, cpus_m, gpus, start_ms);
+        rc = mlq_fairshare_start(fs, t, cpus_m, gpu_h, start_ms);
     return rc;
 }
 
 void mlq_fairshare_stop_job(struct mlq_fairshare *fs, const char *owner, const char *team,
-                            int64_t cpus_m, int32_t gpus, int64_t start_ms)
+                            int64_t cpus_m, int32_t gpu_h, int64_t start_ms)
 {
     char buf[MLQ_FS_KEY_MAX];
     const char *t = team_key(team, buf, sizeof buf);
-    mlq_fairshare_stop(fs, owner, cpus_m, gpus, start_ms);
+    mlq_fairshare_stop(fs, owner, cpus_m, gpu_h, start_ms);
     if (t)
-        mlq_fairshare_stop(fs, t, cpus_m, gpus, start_ms);
+        mlq_fairshare_stop(fs, t, cpus_m, gpu_h, start_ms);
 }
 
 double mlq_fairshare_job_penalty(const struct mlq_fairshare *fs, const char *owner,

@@ -2,10 +2,11 @@
  * penalty so that one user's big array does not lock out a colleague.
  *
  * Use is counted in weighted core-seconds: a CPU-second counts 1, a
- * GPU-second MLQ_FS_GPU_WEIGHT. Finished use decays exponentially with the
- * configured half-life; running attempts count for the time they have run
- * so far. The penalty is MLQ_FS_POINTS_PER_HOUR priority points per weighted
- * core-hour, so it compares directly with --priority and ageing. */
+ * GPU-second MLQ_FS_GPU_WEIGHT. GPUs are given in hundredths (gpu_h: 100 a
+ * whole GPU), so a share of one GPU is charged its fraction. Finished use decays exponentially with
+ * the configured half-life; running attempts count for the time they have run so far. The penalty
+ * is MLQ_FS_POINTS_PER_HOUR priority points per weighted core-hour, so it compares directly with
+ * --priority and ageing. */
 #ifndef MLQ_FAIRSHARE_H
 #define MLQ_FAIRSHARE_H
 
@@ -23,12 +24,12 @@ struct mlq_fairshare *mlq_fairshare_create(int64_t half_life_ms);
 void mlq_fairshare_destroy(struct mlq_fairshare **fs);
 
 /* An attempt of owner's ran from start_ms to end_ms (wall clock). */
-int mlq_fairshare_add(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpus,
+int mlq_fairshare_add(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpu_h,
                       int64_t start_ms, int64_t end_ms, int64_t now_ms);
 /* An attempt started / stopped running (counted while it runs). */
-int mlq_fairshare_start(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpus,
+int mlq_fairshare_start(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpu_h,
                         int64_t start_ms);
-void mlq_fairshare_stop(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpus,
+void mlq_fairshare_stop(struct mlq_fairshare *fs, const char *owner, int64_t cpus_m, int32_t gpu_h,
                         int64_t start_ms);
 /* The owner's penalty in priority points at now_ms (>= 0). */
 double mlq_fairshare_penalty(const struct mlq_fairshare *fs, const char *owner, int64_t now_ms);
@@ -43,12 +44,12 @@ double mlq_fairshare_penalty(const struct mlq_fairshare *fs, const char *owner, 
 #define MLQ_FS_KEY_MAX    (MLQ_MAX_NAME + 2)
 
 int mlq_fairshare_add_job(struct mlq_fairshare *fs, const char *owner, const char *team,
-                          int64_t cpus_m, int32_t gpus, int64_t start_ms, int64_t end_ms,
+                          int64_t cpus_m, int32_t gpu_h, int64_t start_ms, int64_t end_ms,
                           int64_t now_ms);
 int mlq_fairshare_start_job(struct mlq_fairshare *fs, const char *owner, const char *team,
-                            int64_t cpus_m, int32_t gpus, int64_t start_ms);
+                            int64_t cpus_m, int32_t gpu_h, int64_t start_ms);
 void mlq_fairshare_stop_job(struct mlq_fairshare *fs, const char *owner, const char *team,
-                            int64_t cpus_m, int32_t gpus, int64_t start_ms);
+                            int64_t cpus_m, int32_t gpu_h, int64_t start_ms);
 double mlq_fairshare_job_penalty(const struct mlq_fairshare *fs, const char *owner,
                                  const char *team, int64_t now_ms);
 

@@ -229,7 +229,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct cand *v, int3
     job->widx = g->parts[0].widx;
     struct mlq_request r = mlq_place_request(&job->row.spec);
     if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m * n,
-                                r.gpus * (int32_t)n, a.assigned_ms) < 0)
+                                r.gpus * 100 * (int32_t)n, a.assigned_ms) < 0)
         mlq_warn("fair share: out of memory");
     mlq_info("gang %.8s attempt %d -> %u workers, node 0 on %s (rendezvous port %d)", job->row.id,
              a.num, n, v[0].w->name, port);

@@ -218,14 +218,16 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     const struct mlq_jobspec *sp = &job->row.spec;
     int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
     int32_t nodes = sp->nodes > 0 ? (int32_t)sp->nodes : 1; /* a gang books every node */
-    mlq_fairshare_stop_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, sp->gpus * nodes,
+    /* what dispatch recorded it books (a share its part); older rows: whole GPUs */
+    int32_t gpu_h = (job->att->gpu_h > 0 ? job->att->gpu_h : sp->gpus * 100) * nodes;
+    mlq_fairshare_stop_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, gpu_h,
                            job->att->assigned_ms);
     /* Up to now, not the worker's end time: the counter already showed the
      * attempt running until the last scrape, and must never go down. */
     mlq_metrics_gpu_share_time(c->metrics, sp->owner,
                                (int64_t)sp->gpus * nodes * 100 + sp->gpu_frac,
                                job->att->assigned_ms, c->now_wall);
-    if (mlq_fairshare_add_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, sp->gpus * nodes,
+    if (mlq_fairshare_add_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, gpu_h,
                               job->att->assigned_ms, end, c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
     struct mlq_arrstate *arr =
@@ -391,6 +393,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     memcpy(a.job_id, job->row.id, sizeof a.job_id);
     snprintf(a.worker, sizeof a.worker, "%s", w->name);
     mlq_place_gpus_fmt(mask, a.gpu_ids, sizeof a.gpu_ids);
+    a.gpu_h = mlq_place_gpu_h(w, &r, mask);
     a.assigned_ms = c->now_wall;
     a.exit_code = -1;
 
@@ -415,7 +418,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
     if (arr)
         arr->running++;
-    if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, r.gpus,
+    if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, a.gpu_h,
                                 a.assigned_ms) < 0)
         mlq_warn("fair share: out of memory");
     mlq_info("job %.8s attempt %d -> worker %s (gpus %s)", job->row.id, a.num, w->name,

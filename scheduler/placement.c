@@ -293,6 +293,18 @@ void mlq_place_unbook_gpus(struct mlq_worker *w, const struct mlq_request *r, ui
             mlq_gpushare_unbook(&w->gshare, i, r->gpu_frac, r->gpu_mem, mems);
 }
 
+int32_t mlq_place_gpu_h(const struct mlq_worker *w, const struct mlq_request *r, uint64_t gpu_mask)
+{
+    if (!mlq_place_is_share(r))
+        return r->gpus * 100;
+    for (int i = 0; i < MLQ_MAX_GPUS; i++)
+        if (gpu_mask & (1ULL << i)) {
+            int32_t need = mlq_gpushare_need(r->gpu_frac, r->gpu_mem, mlq_worker_gpu_mem(w, i));
+            return need > 0 ? need : r->gpu_frac;
+        }
+    return r->gpu_frac;
+}
+
 void mlq_place_reserve(struct mlq_worker *w, const struct mlq_request *r, uint64_t gpu_mask)
 {
     w->cpus_used_m += r->cpus_m;

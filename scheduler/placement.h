@@ -73,6 +73,10 @@ int mlq_place_gpu_free_shares(const struct mlq_worker *w, int32_t out[MLQ_MAX_GP
 /* GPUs in use on w in hundredths: whole GPUs count 100, shared GPUs what
  * their shares book (at most 100 each). */
 int64_t mlq_place_gpus_used_hundredths(const struct mlq_worker *w);
+/* Hundredths of a GPU that r books on w with gpu_mask: 100 per whole GPU;
+ * for a share, what it books of its GPU (a share asked as memory depends on
+ * that GPU's). What usage and fair share charge the attempt per node. */
+int32_t mlq_place_gpu_h(const struct mlq_worker *w, const struct mlq_request *r, uint64_t gpu_mask);
 /* Adds / removes an attempt's resources to / from w's usage. */
 void mlq_place_reserve(struct mlq_worker *w, const struct mlq_request *r, uint64_t gpu_mask);
 void mlq_place_release(struct mlq_worker *w, const struct mlq_request *r, uint64_t gpu_mask);

@@ -63,7 +63,7 @@ static int recover_usage(const struct mlq_store_usage *u, void *arg)
     struct recover_ctx *rc = arg;
     if (u->end_ms == 0)
         return 0;
-    if (mlq_fairshare_add_job(rc->c->fs, u->owner, u->team, u->cpus_m, u->gpus, u->start_ms,
+    if (mlq_fairshare_add_job(rc->c->fs, u->owner, u->team, u->cpus_m, u->gpu_h, u->start_ms,
                               u->end_ms, rc->c->now_wall) < 0)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     return 0;
@@ -170,7 +170,10 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
     if (arr)
         arr->running++;
-    if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, r.gpus,
+    /* r counts a gang's every node; a recorded share or GPU count is per node */
+    int32_t nodes = mlq_gang_nodes(job) > 0 ? (int32_t)mlq_gang_nodes(job) : 1;
+    int32_t gpu_h = a->gpu_h > 0 ? a->gpu_h * nodes : r.gpus * 100;
+    if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, gpu_h,
                                 a->assigned_ms) < 0)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     return 0;

@@ -288,6 +288,13 @@ static const char *const migrations[] = {
     " n_waits INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (day, user, team, project, pool, gpu_type));"
     "PRAGMA user_version = 15;",
+    /* 15 -> 16: the GPU an attempt books, in hundredths per node (a share
+     * of one GPU books its part, which for a share asked as GPU memory
+     * depends on the GPU it got), so that usage reports, the daily fold and
+     * fair share count a share as its fraction of a GPU. NULL in older
+     * rows: their job's whole GPUs count. */
+    "ALTER TABLE attempts ADD COLUMN gpu_h INTEGER;"
+    "PRAGMA user_version = 16;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 15
+#define MLQ_STORE_SCHEMA_VERSION 16
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -57,6 +57,10 @@ struct mlq_store_attempt {
     int32_t signal;         /* 0 none */
     char *detail;           /* may be NULL */
     struct mlq_usage usage; /* schema v9: what it used (source "" unknown) */
+    /* Hundredths of a GPU it books per node: 100 a whole GPU, a share its
+     * part of one (gpushare.h); 0 not recorded (rows from before: the
+     * job's gpus x 100 hold). Set at dispatch; an update keeps it. */
+    int32_t gpu_h;
 };
 
 /* One node part of a gang's attempt (schema v10, storegang.c). a.id is the
@@ -84,7 +88,7 @@ struct mlq_store_usage {
     const char *owner;
     const char *team; /* the job's team; NULL none */
     int64_t cpus_m;
-    int32_t gpus;
+    int32_t gpu_h; /* hundredths of a GPU (mlq_store_attempt.gpu_h) */
     int64_t start_ms, end_ms;
 };
 

@@ -6,7 +6,8 @@
  * One figure per ended attempt, in allocated resource time:
  * - node_ms: its wall time (start to end; 0 when it never started) times
  *   its nodes (a gang's parts; 1 otherwise);
- * - cpu_ms = node_ms x cpus, gpu_ms = node_ms x GPUs;
+ * - cpu_ms = node_ms x cpus, gpu_ms = node_ms x GPUs, where a share of one
+ *   GPU counts its fraction (a quarter of a GPU: 0.25 x node_ms);
  * - where its worker measured GPU utilisation, gpu_known_ms = gpu_ms and
  *   gpu_idle_ms = gpu_ms x (100 - util) / 100;
  * - a job's first attempt carries its queue wait (start - submit).
@@ -22,10 +23,10 @@
 
 #define DAY_MS INT64_C(86400000)
 
-/* The GPUs a job books, in hundredths of a GPU: each whole GPU counts 100.
- * A job that books a share of one GPU counts its share here once jobs keep
- * it in a column. */
-#define GPU_HUNDREDTHS "j.gpus * 100"
+/* The GPUs an attempt books per node, in hundredths of a GPU: each whole
+ * GPU counts 100, a share its part; attempts from before the column was
+ * kept count their job's whole GPUs. */
+#define GPU_HUNDREDTHS "COALESCE(a.gpu_h, j.gpus * 100)"
 
 /* One row per ended attempt (states 2.. : SUCCEEDED, FAILED, CANCELLED,
  * TIMED_OUT, LOST), with its job's grouping keys; WHERE is appended. NODES
@@ -41,7 +42,8 @@
 #define RUNS_SELECT(NODES, JOIN)                                                                   \
     "SELECT COALESCE(j.owner, '') AS user, COALESCE(j.team, '') AS team,"                          \
     " COALESCE(j.project, '') AS project, COALESCE(j.pool, 'default') AS pool,"                    \
-    " CASE WHEN j.gpus > 0 THEN COALESCE(j.gpu_type, 'any') ELSE '' END AS gpu_type,"              \
+    " CASE WHEN j.gpus > 0 OR a.gpu_h > 0 THEN COALESCE(j.gpu_type, 'any') ELSE '' END"            \
+    " AS gpu_type,"                                                                                \
     " a.state AS st, a.end_ms AS end_ms,"                                                          \
     " CASE WHEN a.start_ms > 0 AND a.end_ms > a.start_ms THEN a.end_ms - a.start_ms ELSE 0 END"    \
     " * " NODES " AS node_ms,"                                                                     \

@@ -25,7 +25,7 @@ enum astmt {
 #define ATT_COLS                                                                                   \
     "id, job_id, num, worker, state, gpu_ids, assigned_ms, start_ms, end_ms, exit_code, signal,"   \
     " detail, usage_source, usage_mem_peak, usage_cpu_us, usage_wall_ms, usage_gpu_mem_peak,"      \
-    " usage_gpu_util"
+    " usage_gpu_util, gpu_h"
 enum att_col {
     AC_ID,
     AC_JOB,
@@ -39,18 +39,20 @@ enum att_col {
     AC_EXIT,
     AC_SIGNAL,
     AC_DETAIL,
-    AC_USAGE /* the usage_* columns, in struct mlq_usage order after the source */
+    AC_USAGE, /* the usage_* columns, in struct mlq_usage order after the source */
+    AC_GPU_H = AC_USAGE + 6
 };
 
 static const char *const tsql[T_COUNT] = {
     [T_INSERT] = "INSERT INTO attempts (" ATT_COLS ", job_seq) VALUES (?1, ?2, ?3, ?4, ?5,"
-                 " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+                 " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
                  " (SELECT seq FROM jobs WHERE id = ?2))",
     [T_UPDATE] = "UPDATE attempts SET worker = ?4, state = ?5, gpu_ids = ?6,"
                  " assigned_ms = ?7, start_ms = ?8, end_ms = ?9, exit_code = ?10,"
                  " signal = ?11, detail = ?12, usage_source = ?13, usage_mem_peak = ?14,"
                  " usage_cpu_us = ?15, usage_wall_ms = ?16, usage_gpu_mem_peak = ?17,"
-                 " usage_gpu_util = ?18 WHERE id = ?1 AND job_id = ?2 AND num = ?3",
+                 " usage_gpu_util = ?18, gpu_h = COALESCE(?19, gpu_h) WHERE id = ?1 AND job_id = "
+                 "?2 AND num = ?3",
     [T_GET] = "SELECT " ATT_COLS " FROM attempts WHERE id = ?1",
     /* the literals match attempts_live (0 ASSIGNED, 1 RUNNING) so that it serves */
     [T_LIVE] = "SELECT " ATT_COLS " FROM attempts WHERE state IN (0, 1) ORDER BY rowid",
@@ -60,11 +62,11 @@ static const char *const tsql[T_COUNT] = {
                  " ORDER BY num DESC LIMIT ?2) ORDER BY num",
     /* attempts_live serves the live arm (end_ms is 0 exactly while live),
      * attempts_end the ended one; in no particular order (usage adds up) */
-    [T_USAGE_EACH] =
-        "SELECT j.owner, j.cpus_m, j.gpus, a.start_ms, a.end_ms, j.team FROM attempts a"
-        " JOIN jobs j ON j.seq = a.job_seq"
-        " WHERE a.start_ms > 0 AND (a.state IN (0, 1) OR (a.end_ms > 0"
-        " AND a.end_ms >= ?1))",
+    [T_USAGE_EACH] = "SELECT j.owner, j.cpus_m, COALESCE(a.gpu_h, j.gpus * 100), a.start_ms, "
+                     "a.end_ms, j.team FROM attempts a"
+                     " JOIN jobs j ON j.seq = a.job_seq"
+                     " WHERE a.start_ms > 0 AND (a.state IN (0, 1) OR (a.end_ms > 0"
+                     " AND a.end_ms >= ?1))",
     /* only for an attempt row (not a gang's node part): retention's trigger
      * removes it with its attempt */
     [T_MANIFEST_PUT] = "INSERT OR REPLACE INTO attempt_manifests (attempt_id, json)"
@@ -148,6 +150,7 @@ static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq
     rc |= sqlite3_bind_int(s, 11, a->signal);
     rc |= mlq_storei_bind_opt(s, 12, a->detail);
     rc |= mlq_storeusage_bind(s, 13, &a->usage);
+    rc |= a->gpu_h > 0 ? sqlite3_bind_int(s, 19, a->gpu_h) : sqlite3_bind_null(s, 19);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "saving attempt");
@@ -206,6 +209,7 @@ static int att_from_row(sqlite3_stmt *s, struct mlq_store_attempt *a, struct mlq
     a->exit_code = sqlite3_column_int(s, AC_EXIT);
     a->signal = sqlite3_column_int(s, AC_SIGNAL);
     mlq_storeusage_from_row(s, AC_USAGE, &a->usage);
+    a->gpu_h = sqlite3_column_int(s, AC_GPU_H);
     return 0;
 }
 
@@ -331,7 +335,7 @@ int mlq_store_each_usage(struct mlq_store *st, int64_t since_ms, mlq_store_usage
         struct mlq_store_usage u = {
             .owner = owner ? owner : "",
             .cpus_m = sqlite3_column_int64(s, 1),
-            .gpus = sqlite3_column_int(s, 2),
+            .gpu_h = sqlite3_column_int(s, 2),
             .start_ms = sqlite3_column_int64(s, 3),
             .end_ms = sqlite3_column_int64(s, 4),
             .team = (const char *)sqlite3_column_text(s, 5),

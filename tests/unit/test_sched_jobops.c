@@ -857,7 +857,7 @@ static void test_fair_share(void **state)
     struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     small_worker(c, "w1", 1000);
     /* alice used 8 GPU-hours an hour ago; bob nothing. */
-    assert_int_equal(mlq_fairshare_add(c->fs, "alice", 1000, 8, c->now_wall - 2 * 3600000,
+    assert_int_equal(mlq_fairshare_add(c->fs, "alice", 1000, 800, c->now_wall - 2 * 3600000,
                                        c->now_wall - 3600000, c->now_wall),
                      0);
     double pa = mlq_fairshare_penalty(c->fs, "alice", c->now_wall);

@@ -3,7 +3,9 @@
  * used the same, one CPU runs their jobs alternately by team, not three of
  * B's first (what per-user fair share did: each of B's users had used a
  * third of a1); a submitted job takes its owner's team from the store,
- * whatever the client sent; and a user's usage listing stays per user. */
+ * whatever the client sent; a user's usage listing stays per user; and a
+ * share of one GPU is charged its fraction of a whole GPU, while it runs,
+ * once it ended, and as recovered from the store after a restart. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,12 +138,59 @@ static void test_team_from_store(void **state)
     sched_commit(c);
 }
 
+/* Fair-share points of owner's GPU use alone: its total less one CPU's
+ * (both jobs below ask one CPU) over hours. */
+static double gpu_points(struct mlq_ctx *c, const char *owner, double hours)
+{
+    return mlq_fairshare_penalty(c->fs, owner, c->now_wall) - hours * MLQ_FS_POINTS_PER_HOUR;
+}
+
+static void test_gpu_share_charged_its_fraction(void **state)
+{
+    struct sched_fx *f = *state;
+    struct mlq_ctx *c = &f->c;
+    mlq_fairshare_destroy(&c->fs); /* no decay over the test */
+    c->fs = mlq_fairshare_create(10000 * H);
+    sched_worker_up(c, "w1", 2);
+    struct mlq_jobspec half = sched_spec("alice", 1000, 0), whole = sched_spec("bob", 1000, 1);
+    half.gpu_frac = 50;
+    char ida[MLQ_ID_LEN + 1], idb[MLQ_ID_LEN + 1];
+    assert_int_equal(mlq_jobops_submit(c, &half, ida, NULL), 0);
+    assert_int_equal(mlq_jobops_submit(c, &whole, idb, NULL), 0);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    struct mlq_job *a = mlq_jobtab_get(c->jobs, ida), *b = mlq_jobtab_get(c->jobs, idb);
+    assert_int_equal(a->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(b->row.state, MLQ_JOB_ASSIGNED);
+    assert_int_equal(a->att->gpu_h, 50);
+    assert_int_equal(b->att->gpu_h, 100);
+    assert_int_equal(mlq_jobops_started(c, a, NULL), 0);
+    assert_int_equal(mlq_jobops_started(c, b, NULL), 0);
+    sched_commit(c);
+    c->now_wall += H; /* running: counted as it runs */
+    double whole_gpu_hour = MLQ_FS_GPU_WEIGHT * MLQ_FS_POINTS_PER_HOUR;
+    assert_float_equal(gpu_points(c, "bob", 1), whole_gpu_hour, 0.01);
+    assert_float_equal(gpu_points(c, "alice", 1), whole_gpu_hour / 2, 0.01);
+    sched_report_exit(c, a, 0);
+    sched_report_exit(c, b, 0);
+    sched_commit(c);
+    assert_float_equal(gpu_points(c, "bob", 1), whole_gpu_hour, 0.01); /* ended: the same */
+    assert_float_equal(gpu_points(c, "alice", 1), whole_gpu_hour / 2, 0.01);
+    sched_fx_restart(f); /* from the attempts' rows, with the half-life of the context */
+    double pa = mlq_fairshare_penalty(c->fs, "alice", c->now_wall);
+    double pb = mlq_fairshare_penalty(c->fs, "bob", c->now_wall);
+    assert_true(pb > 0);
+    /* the same decay on both: (1 CPU + half a GPU) / (1 CPU + 1 GPU) */
+    double want = (1 + MLQ_FS_GPU_WEIGHT / 2.0) / (1 + MLQ_FS_GPU_WEIGHT);
+    assert_float_equal(pa / pb, want, 0.001);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_alternation_by_team, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_teamless_is_own_team, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_team_from_store, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_gpu_share_charged_its_fraction, setup, sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

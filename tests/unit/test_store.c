@@ -1321,7 +1321,10 @@ static void add_usage_attempt(struct fix *f, unsigned n, const char *owner, int6
     a.state = end ? MLQ_ATT_SUCCEEDED : MLQ_ATT_RUNNING;
     a.start_ms = start;
     a.end_ms = end;
+    a.gpu_h = n == 3 ? 50 : 0; /* 3: a share of half a GPU, its job asks no whole one */
     assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
+    a.gpu_h = 0; /* an update that does not say keeps what dispatch recorded */
+    assert_int_equal(mlq_store_attempt_save(f->st, &a, (int)a.state, true, &err), 0);
 }
 
 static void test_each_usage(void **state)
@@ -1339,12 +1342,12 @@ static void test_each_usage(void **state)
     sort_usage(&s);
     assert_string_equal(s.u[0].owner, "bob");
     assert_int_equal(s.u[0].cpus_m, 2000);
-    assert_int_equal(s.u[0].gpus, 2);
+    assert_int_equal(s.u[0].gpu_h, 200); /* not recorded: the job's whole GPUs */
     assert_int_equal(s.u[0].start_ms, 1500);
     assert_int_equal(s.u[0].end_ms, 5000);
     assert_string_equal(s.u[1].owner, "alice");
     assert_int_equal(s.u[1].cpus_m, 3000);
-    assert_int_equal(s.u[1].gpus, 0);
+    assert_int_equal(s.u[1].gpu_h, 50);
     assert_int_equal(s.u[1].end_ms, 0);
     assert_string_equal(s.u[2].owner, "dave");
     s.n = 0;

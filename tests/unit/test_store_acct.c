@@ -1,8 +1,9 @@
 /* store, usage reports (schema v12): known attempts give known figures
  * (allocated CPU and GPU time, runs by outcome, queue waits, the idle part
  * of measured GPU time), grouped each way, one user's only when asked; the
- * window picks attempts by their end; and retention folds what it prunes
- * into usage_daily so that every report over the period stays the same. */
+ * window picks attempts by their end; a share of one GPU counts its
+ * fraction; and retention folds what it prunes into usage_daily so that
+ * every report over the period stays the same. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,6 +84,7 @@ struct jobdef {
     int64_t cpus_m;
     int32_t gpus;
     int64_t submit_ms;
+    int32_t gpu_frac; /* a share of one GPU, in hundredths (gpus 0) */
 };
 
 /* One attempt: how it ended, when, and the GPU utilisation measured (-1:
@@ -109,7 +111,8 @@ static void add_job(struct fix *f, const struct jobdef *d, const struct rundef *
                                   .argc = 1,
                                   .cpus_m = d->cpus_m,
                                   .mem = 1 << 20,
-                                  .gpus = d->gpus};
+                                  .gpus = d->gpus,
+                                  .gpu_frac = d->gpu_frac};
     j.exit_code = -1;
     j.submit_ms = d->submit_ms;
     assert_int_equal(mlq_store_job_insert(f->st, &j, &err), 0);
@@ -125,6 +128,7 @@ static void add_job(struct fix *f, const struct jobdef *d, const struct rundef *
         a.start_ms = runs[i].start_ms;
         a.end_ms = runs[i].end_ms;
         a.exit_code = -1;
+        a.gpu_h = d->gpu_frac > 0 ? d->gpu_frac : d->gpus * 100; /* as dispatch records it */
         mlq_usage_clear(&a.usage);
         if (runs[i].util >= 0) {
             snprintf(a.usage.source, sizeof a.usage.source, "proc");
@@ -319,6 +323,39 @@ static void test_fold(void **state)
     free(after);
 }
 
+/* erin: half of one a100 for 2 h, 50% busy: 1 GPU-hour, half of it idle,
+ * grouped under its GPU type; frank: a whole a100 for 2 h: 2 GPU-hours.
+ * The same after retention folds them. */
+static void test_gpu_share(void **state)
+{
+    struct fix *f = *state;
+    struct mlq_err err = {0};
+    add_job(f, &(struct jobdef){"erin", NULL, NULL, NULL, "a100", 1000, 0, T0, 50},
+            (struct rundef[]){{MLQ_ATT_SUCCEEDED, T0, T0 + 2 * H, 50}}, 1);
+    add_job(f, &(struct jobdef){"frank", NULL, NULL, NULL, "a100", 1000, 1, T0},
+            (struct rundef[]){{MLQ_ATT_SUCCEEDED, T0, T0 + 2 * H, -1}}, 1);
+    struct mlq_acctrow *r;
+    uint32_t n;
+    for (int pruned = 0; pruned < 2; pruned++) {
+        report(f, MLQ_ACCT_BY_USER, NULL, T0, T0 + DAY, &r, &n);
+        assert_int_equal(n, 2);
+        const struct mlq_acctrow *erin = row(r, n, "erin"), *frank = row(r, n, "frank");
+        assert_true(erin->gpu_ms == H);
+        assert_true(erin->gpu_known_ms == H && erin->gpu_idle_ms == H / 2);
+        assert_true(frank->gpu_ms == 2 * H);
+        free(r);
+        report(f, MLQ_ACCT_BY_GPU_TYPE, NULL, T0, T0 + DAY, &r, &n);
+        assert_int_equal(n, 1);
+        assert_true(row(r, n, "a100")->gpu_ms == 3 * H);
+        free(r);
+        assert_int_equal(mlq_store_begin(f->st, &err), 0); /* retention prunes both */
+        for (unsigned i = 0; i < f->njobs; i++)
+            assert_int_equal(mlq_store_job_delete(f->st, &f->jobs[i], NULL, NULL, &err), 0);
+        assert_int_equal(mlq_store_commit(f->st, &err), 0);
+        f->njobs = 0;
+    }
+}
+
 int main(void)
 {
     sqlite3_auto_extension((void (*)(void))capture_db);
@@ -326,6 +363,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_share, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
