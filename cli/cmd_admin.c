@@ -15,6 +15,7 @@
 #include "cmd_teams.h"
 #include "cmd_tokens.h"
 #include "cmd_workerset.h"
+#include "optloop.h"
 #include "output.h"
 
 enum { OPT_KEY = MLQ_CLI_OPT_FIRST_FREE, OPT_ADMIN, OPT_TEAM };
@@ -116,14 +117,10 @@ static int find_form(int argc, char **argv, enum form *out, int *skip, struct ml
                        "token, tokens, metrics or backup");
 }
 
-static int admin_opt(int c, struct mlq_cli *cli, struct admin_opts *o, struct mlq_err *err)
+static int admin_opt(int c, void *p, struct mlq_err *err)
 {
+    struct admin_opts *o = p;
     switch (c) {
-    case MLQ_CLI_OPT_SCHEDULER:
-        cli->scheduler_opt = optarg;
-        return 0;
-    case MLQ_CLI_OPT_TIMEOUT:
-        return mlq_cli_parse_timeout(optarg, &cli->timeout_ms, err);
     case OPT_KEY:
         o->key_path = optarg;
         return forms[o->form].key ? 0
@@ -162,11 +159,14 @@ static int admin_positional(int argc, char **argv, struct admin_opts *o, struct 
     return 0;
 }
 
+static const struct mlq_optloop admin_loop = {"admin", "admin", admin_usage, admin_longopts,
+                                              admin_opt};
+
 /* Returns -1 to go on, else the exit code. */
 static int admin_parse(struct mlq_cli *cli, int argc, char **argv, struct admin_opts *o)
 {
     struct mlq_err err = {0};
-    int c, skip = 0, rc = 0;
+    int skip = 0, rc = 0;
     memset(o, 0, sizeof *o);
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         fputs(admin_usage, stdout);
@@ -176,23 +176,11 @@ static int admin_parse(struct mlq_cli *cli, int argc, char **argv, struct admin_
     /* getopt sees the last word of the form ("add", "users") as argv[0] */
     int subc = argc - skip;
     char **sub = argv + skip;
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (c = getopt_long(subc, sub, ":h", admin_longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(admin_usage, stdout);
-            return MLQ_EXIT_OK;
-        }
-        rc = c == '?' || c == ':' ? mlq_cli_getopt_error("admin", c, subc, sub, &err)
-                                  : admin_opt(c, cli, o, &err);
-    }
+    if (rc == 0)
+        rc = mlq_optloop_read(&admin_loop, cli, subc, sub, o, &err);
     if (rc == 0)
         rc = admin_positional(subc, sub, o, &err);
-    if (rc < 0) {
-        fprintf(stderr, "mlq: %s (see `mlq admin --help`)\n", err.msg);
-        return MLQ_EXIT_USAGE;
-    }
-    return -1;
+    return mlq_optloop_result(&admin_loop, rc, &err);
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -224,13 +212,9 @@ int mlq_cli_users_print(FILE *f, struct mlq_userinfo *u, uint32_t n, bool colour
                                u[i].team[0] ? mlq_out_clean(u[i].team, team, sizeof team) : "-",
                                mlq_out_clean(u[i].key, key, sizeof key),
                                mlq_out_time_local(u[i].added_ms, added, sizeof added)};
-        for (size_t k = 0; rc == 0 && k < 5; k++)
-            rc = mlq_table_add(t, cells[k], NULL);
+        rc = mlq_table_add_row(t, cells, 5);
     }
-    if (rc == 0)
-        rc = mlq_table_print(t, f, colour);
-    mlq_table_destroy(&t);
-    return rc < 0 ? rc : ferror(f) ? MLQ_EIO : 0;
+    return mlq_table_finish(&t, f, colour, rc);
 }
 
 json_t *mlq_cli_users_json(const struct mlq_userinfo *u, uint32_t n)
@@ -299,14 +283,10 @@ static int do_users(struct mlq_cli *cli, const struct admin_opts *o, struct mlq_
     int rc = mlq_cli_request(cli, &req, MLQ_MSG_USER_LIST, &reply, err);
     if (rc < 0)
         return rc;
-    if (o->json) {
-        json_t *doc = mlq_cli_users_json(reply.u.user_list.users, reply.u.user_list.nusers);
-        rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
-        json_decref(doc);
-    } else {
-        rc = mlq_cli_users_print(stdout, reply.u.user_list.users, reply.u.user_list.nusers,
-                                 cli->stdout_tty);
-    }
+    struct mlq_userinfo *u = reply.u.user_list.users;
+    uint32_t n = reply.u.user_list.nusers;
+    rc = o->json ? mlq_out_json_emit(stdout, mlq_cli_users_json(u, n))
+                 : mlq_cli_users_print(stdout, u, n, cli->stdout_tty);
     mlq_proto_msg_free(&reply);
     return rc;
 }

@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "jobref.h"
+#include "optloop.h"
 #include "output.h"
 #include "res.h"
 
@@ -173,14 +174,10 @@ int mlq_cli_parse_since(const char *s, int64_t now_ms, int64_t *out, struct mlq_
 
 /* ---- options ---------------------------------------------------------- */
 
-static int events_opt(int c, struct mlq_cli *cli, struct events_opts *o, struct mlq_err *err)
+static int events_opt(int c, void *p, struct mlq_err *err)
 {
+    struct events_opts *o = p;
     switch (c) {
-    case MLQ_CLI_OPT_SCHEDULER:
-        cli->scheduler_opt = optarg;
-        return 0;
-    case MLQ_CLI_OPT_TIMEOUT:
-        return mlq_cli_parse_timeout(optarg, &cli->timeout_ms, err);
     case MLQ_CLI_OPT_JSON:
         o->json = true;
         return 0;
@@ -196,28 +193,19 @@ static int events_opt(int c, struct mlq_cli *cli, struct events_opts *o, struct 
     }
 }
 
+static const struct mlq_optloop events_loop = {"events", "events", events_usage, events_longopts,
+                                               events_opt};
+
 /* Returns -1 to go on, else the exit code. */
 static int events_parse(struct mlq_cli *cli, int argc, char **argv, struct events_opts *o)
 {
     struct mlq_err err = {0};
-    int c, rc = 0;
     memset(o, 0, sizeof *o);
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":h", events_longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(events_usage, stdout);
-            return MLQ_EXIT_OK;
-        }
-        rc = c == '?' || c == ':' ? mlq_cli_getopt_error("events", c, argc, argv, &err)
-                                  : events_opt(c, cli, o, &err);
-    }
-    if (rc == 0 && optind < argc)
-        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "events: unexpected argument '%.40s'", argv[optind]);
-    if (rc < 0) {
-        fprintf(stderr, "mlq: %s (see `mlq events --help`)\n", err.msg);
-        return MLQ_EXIT_USAGE;
-    }
+    int rc = mlq_optloop_read(&events_loop, cli, argc, argv, o, &err);
+    if (rc == 0)
+        rc = mlq_optloop_no_operands(&events_loop, argc, argv, &err);
+    if ((rc = mlq_optloop_result(&events_loop, rc, &err)) >= 0)
+        return rc;
     if (o->job && (rc = mlq_cli_check_ids((char **)&o->job, 1, &err)) < 0)
         return mlq_out_fail(rc, &err);
     return -1;
@@ -249,10 +237,7 @@ static int add_event_row(struct mlq_table *t, const struct mlq_eventinfo *e)
                            mlq_out_clean(e->worker, worker, sizeof worker),
                            mlq_out_clean(e->actor, actor, sizeof actor),
                            what_text(e, what, sizeof what)};
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof cells / sizeof cells[0]; i++)
-        rc = mlq_table_add(t, cells[i], NULL);
-    return rc;
+    return mlq_table_add_row(t, cells, 6);
 }
 
 int mlq_cli_events_print(FILE *f, const struct mlq_eventinfo *e, uint32_t n, bool colour)
@@ -262,10 +247,7 @@ int mlq_cli_events_print(FILE *f, const struct mlq_eventinfo *e, uint32_t n, boo
     int rc = t ? 0 : MLQ_ENOMEM;
     for (uint32_t i = 0; rc == 0 && i < n; i++)
         rc = add_event_row(t, &e[i]);
-    if (rc == 0)
-        rc = mlq_table_print(t, f, colour);
-    mlq_table_destroy(&t);
-    return rc < 0 ? rc : ferror(f) ? MLQ_EIO : 0;
+    return mlq_table_finish(&t, f, colour, rc);
 }
 
 json_t *mlq_cli_events_json(const struct mlq_eventinfo *e, uint32_t n)
@@ -289,13 +271,8 @@ int mlq_cmd_events(struct mlq_cli *cli, int argc, char **argv)
                      : mlq_out_fail(rc, &err);
     const struct mlq_eventinfo *e = reply.u.event_list.events;
     uint32_t n = reply.u.event_list.nevents;
-    if (o.json) {
-        json_t *doc = mlq_cli_events_json(e, n);
-        rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
-        json_decref(doc);
-    } else {
-        rc = mlq_cli_events_print(stdout, e, n, cli->stdout_tty);
-    }
+    rc = o.json ? mlq_out_json_emit(stdout, mlq_cli_events_json(e, n))
+                : mlq_cli_events_print(stdout, e, n, cli->stdout_tty);
     mlq_proto_msg_free(&reply);
     return rc < 0 ? mlq_out_fail(rc, NULL) : MLQ_EXIT_OK;
 }

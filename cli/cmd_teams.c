@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jsonview.h"
+#include "optloop.h"
 #include "output.h"
 
 enum { OPT_TEAM = MLQ_CLI_OPT_FIRST_FREE, OPT_NO_TEAM };
@@ -73,14 +74,10 @@ static int find_form(int argc, char **argv, enum form *f, int *skip, struct mlq_
     return 0;
 }
 
-static int team_opt(int c, struct mlq_cli *cli, struct team_opts *o, struct mlq_err *err)
+static int team_opt(int c, void *p, struct mlq_err *err)
 {
+    struct team_opts *o = p;
     switch (c) {
-    case MLQ_CLI_OPT_SCHEDULER:
-        cli->scheduler_opt = optarg;
-        return 0;
-    case MLQ_CLI_OPT_TIMEOUT:
-        return mlq_cli_parse_timeout(optarg, &cli->timeout_ms, err);
     case MLQ_CLI_OPT_JSON:
         o->json = true;
         return o->form == F_ADD || o->form == F_LIST
@@ -100,11 +97,13 @@ static int team_opt(int c, struct mlq_cli *cli, struct team_opts *o, struct mlq_
     }
 }
 
+static const struct mlq_optloop team_loop = {"admin", "admin team", team_usage, longopts, team_opt};
+
 /* Returns -1 to go on, else the exit code. */
 static int team_parse(struct mlq_cli *cli, int argc, char **argv, struct team_opts *o)
 {
     struct mlq_err err = {0};
-    int skip, c;
+    int skip;
     memset(o, 0, sizeof *o);
     for (int i = 1; i < argc && i < 3; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -114,29 +113,18 @@ static int team_parse(struct mlq_cli *cli, int argc, char **argv, struct team_op
     int rc = find_form(argc, argv, &o->form, &skip, &err);
     int subc = argc - skip;
     char **sub = argv + skip;
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (c = getopt_long(subc, sub, ":h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(team_usage, stdout);
-            return MLQ_EXIT_OK;
-        }
-        rc = c == '?' || c == ':' ? mlq_cli_getopt_error("admin", c, subc, sub, &err)
-                                  : team_opt(c, cli, o, &err);
-    }
+    if (rc == 0)
+        rc = mlq_optloop_read(&team_loop, cli, subc, sub, o, &err);
     bool want = o->form != F_LIST;
     if (rc == 0 && want && subc - optind != 1)
         rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "admin: expected exactly one NAME");
-    if (rc == 0 && !want && optind < subc)
-        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "admin: unexpected argument '%.40s'", sub[optind]);
+    if (rc == 0 && !want)
+        rc = mlq_optloop_no_operands(&team_loop, subc, sub, &err);
     if (rc == 0 && o->form == F_USER_SET && !o->team_given)
         rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "admin: user set needs --team TEAM or --no-team");
-    if (rc < 0) {
-        fprintf(stderr, "mlq: %s (see `mlq admin team --help`)\n", err.msg);
-        return MLQ_EXIT_USAGE;
-    }
-    o->name = want ? sub[optind] : NULL;
-    return -1;
+    if (rc == 0)
+        o->name = want ? sub[optind] : NULL;
+    return mlq_optloop_result(&team_loop, rc, &err);
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -179,25 +167,17 @@ static int teams_print(FILE *f, const struct mlq_teaminfo *t, uint32_t n, bool c
         char clean[1024];
         const char *cells[] = {
             t[i].name, members[0] ? mlq_out_clean(members, clean, sizeof clean) : "-", run, pend};
-        for (size_t k = 0; rc == 0 && k < 4; k++)
-            rc = mlq_table_add(tab, cells[k], NULL);
+        rc = mlq_table_add_row(tab, cells, 4);
     }
-    if (rc == 0)
-        rc = mlq_table_print(tab, f, colour);
-    mlq_table_destroy(&tab);
-    return rc < 0 ? rc : ferror(f) ? MLQ_EIO : 0;
+    return mlq_table_finish(&tab, f, colour, rc);
 }
 
 static int show_teams(struct mlq_cli *cli, const struct mlq_msg *reply, bool json)
 {
     const struct mlq_teaminfo *t = reply->u.team_list.teams;
     uint32_t n = reply->u.team_list.nteams;
-    if (!json)
-        return teams_print(stdout, t, n, cli->stdout_tty);
-    json_t *doc = teams_json(t, n);
-    int rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
-    json_decref(doc);
-    return rc;
+    return json ? mlq_out_json_emit(stdout, teams_json(t, n))
+                : teams_print(stdout, t, n, cli->stdout_tty);
 }
 
 /* ---- requests -------------------------------------------------------- */

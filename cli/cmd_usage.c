@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "datearg.h"
 #include "jsonview.h"
+#include "optloop.h"
 #include "output.h"
 #include "res.h"
 
@@ -64,14 +65,10 @@ static int parse_by(const char *s, enum mlq_acct_by *by, struct mlq_err *err)
                        s);
 }
 
-static int usage_opt(int c, struct mlq_cli *cli, struct usage_opts *o, struct mlq_err *err)
+static int usage_opt(int c, void *p, struct mlq_err *err)
 {
+    struct usage_opts *o = p;
     switch (c) {
-    case MLQ_CLI_OPT_SCHEDULER:
-        cli->scheduler_opt = optarg;
-        return 0;
-    case MLQ_CLI_OPT_TIMEOUT:
-        return mlq_cli_parse_timeout(optarg, &cli->timeout_ms, err);
     case MLQ_CLI_OPT_JSON:
         o->json = true;
         return 0;
@@ -91,31 +88,19 @@ static int usage_opt(int c, struct mlq_cli *cli, struct usage_opts *o, struct ml
     }
 }
 
+static const struct mlq_optloop usage_loop = {"usage", "usage", usage_text, longopts, usage_opt};
+
 /* Returns -1 to go on, else the exit code. */
 static int usage_parse(struct mlq_cli *cli, int argc, char **argv, struct usage_opts *o)
 {
     struct mlq_err err = {0};
-    int c, rc = 0;
     memset(o, 0, sizeof *o);
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(usage_text, stdout);
-            return MLQ_EXIT_OK;
-        }
-        rc = c == '?' || c == ':' ? mlq_cli_getopt_error("usage", c, argc, argv, &err)
-                                  : usage_opt(c, cli, o, &err);
-    }
-    if (rc == 0 && optind < argc)
-        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "usage: unexpected argument '%.40s'", argv[optind]);
+    int rc = mlq_optloop_read(&usage_loop, cli, argc, argv, o, &err);
+    if (rc == 0)
+        rc = mlq_optloop_no_operands(&usage_loop, argc, argv, &err);
     if (rc == 0 && o->json && o->csv)
         rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "usage: --json or --csv, not both");
-    if (rc < 0) {
-        fprintf(stderr, "mlq: %s (see `mlq usage --help`)\n", err.msg);
-        return MLQ_EXIT_USAGE;
-    }
-    return -1;
+    return mlq_optloop_result(&usage_loop, rc, &err);
 }
 
 /* ---- figures --------------------------------------------------------- */
@@ -133,14 +118,6 @@ static struct figures figures_of(const struct mlq_acctrow *r)
         .idle = r->gpu_known_ms > 0 ? (double)r->gpu_idle_ms / (double)r->gpu_known_ms : -1,
     };
     return f;
-}
-
-static int print_json(const struct mlq_msg *m)
-{
-    json_t *doc = mlq_jsonview_acct_report(m);
-    int rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
-    json_decref(doc);
-    return rc;
 }
 
 /* A group name as one CSV field: quoted when it holds a quote or comma
@@ -224,10 +201,7 @@ static int print_table(const struct mlq_msg *m, bool colour)
         for (int k = 0; rc == 0 && k < 10; k++)
             rc = mlq_table_add(t, cells[k], NULL);
     }
-    if (rc == 0)
-        rc = mlq_table_print(t, stdout, colour);
-    mlq_table_destroy(&t);
-    return rc;
+    return mlq_table_finish(&t, stdout, colour, rc);
 }
 
 static int do_usage(struct mlq_cli *cli, const struct usage_opts *o, struct mlq_err *err)
@@ -245,7 +219,7 @@ static int do_usage(struct mlq_cli *cli, const struct usage_opts *o, struct mlq_
     if ((rc = mlq_cli_request(cli, &req, MLQ_MSG_ACCT_REPORT, &reply, err)) < 0)
         return rc;
     if (o->json)
-        rc = print_json(&reply);
+        rc = mlq_out_json_emit(stdout, mlq_jsonview_acct_report(&reply));
     else if (o->csv)
         rc = print_csv(&reply);
     else

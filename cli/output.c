@@ -297,6 +297,13 @@ int mlq_out_json_print(FILE *f, const json_t *doc)
     return 0;
 }
 
+int mlq_out_json_emit(FILE *f, json_t *doc)
+{
+    int rc = doc ? mlq_out_json_print(f, doc) : MLQ_ENOMEM;
+    json_decref(doc);
+    return rc;
+}
+
 char *mlq_out_time_iso(int64_t ms, char *buf, size_t len)
 {
     return mlq_jsonview_time_iso(ms, buf, len);
@@ -408,4 +415,20 @@ int mlq_table_print(const struct mlq_table *t, FILE *f, bool colour)
     }
     free(w);
     return ferror(f) ? MLQ_EIO : 0;
+}
+
+int mlq_table_add_row(struct mlq_table *t, const char *const *cells, int n)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = mlq_table_add(t, cells[i], NULL);
+    return rc;
+}
+
+int mlq_table_finish(struct mlq_table **t, FILE *f, bool colour, int rc)
+{
+    if (rc == 0)
+        rc = *t ? mlq_table_print(*t, f, colour) : MLQ_ENOMEM;
+    mlq_table_destroy(t);
+    return rc < 0 ? rc : ferror(f) ? MLQ_EIO : 0;
 }

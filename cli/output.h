@@ -27,6 +27,9 @@ bool mlq_out_colour(FILE *f);
 int mlq_out_retries_used(const struct mlq_jobinfo *job);
 /* Writes doc (indented) and a newline to f; 0 or MLQ_EIO. */
 int mlq_out_json_print(FILE *f, const json_t *doc);
+/* The same for a document just built, which it frees: MLQ_ENOMEM when doc
+ * is NULL (its builder ran out of memory). */
+int mlq_out_json_emit(FILE *f, json_t *doc);
 
 /* "2024-05-01T12:00:03.250Z" (UTC); "" when ms <= 0. Returns buf. */
 char *mlq_out_time_iso(int64_t ms, char *buf, size_t len);
@@ -76,5 +79,11 @@ void mlq_table_destroy(struct mlq_table **t);
 int mlq_table_add(struct mlq_table *t, const char *text, const char *colour);
 /* Prints the header and the rows; bold header and colours when colour. */
 int mlq_table_print(const struct mlq_table *t, FILE *f, bool colour);
+/* Appends n cells (a row when n is the table's ncols), without colour. */
+int mlq_table_add_row(struct mlq_table *t, const char *const *cells, int n);
+/* Ends a listing built in *t: prints it when rc is 0 (what building it
+ * returned), destroys it, and returns rc when < 0, MLQ_EIO when f has had a
+ * write error, else 0. Accepts *t NULL (rc then says why). */
+int mlq_table_finish(struct mlq_table **t, FILE *f, bool colour, int rc);
 
 #endif
