@@ -17,28 +17,14 @@
 #include <unistd.h>
 
 #include "protousage.h"
-#include "store.h"
+#include "store_fixture.h"
 
 #define H   3600000LL /* one hour in ms */
 #define DAY (24 * H)
 #define T0  (100 * DAY) /* the day the jobs ran, at midnight UTC */
 
-static sqlite3 *g_last_db;
-
-static int capture_db(sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
-{
-    (void)errmsg;
-    (void)api;
-    if (!g_last_db)
-        g_last_db = db;
-    return SQLITE_OK;
-}
-
 struct fix {
-    struct mlq_store *st;
-    sqlite3 *db;
-    char dir[64];
-    char path[128];
+    struct store_fx fx; /* first: the fixture's state is this */
     struct mlq_store_old_job jobs[8];
     unsigned njobs;
 };
@@ -47,35 +33,7 @@ static char *k_argv[] = {"/bin/true"};
 
 static int setup(void **state)
 {
-    struct fix *f = calloc(1, sizeof *f);
-    struct mlq_err err = {0};
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/mlq-acct-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/mlq.db", f->dir);
-    g_last_db = NULL;
-    if (mlq_store_open(f->path, &f->st, &err) != 0)
-        fail_msg("open: %s", err.msg);
-    f->db = g_last_db;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fix *f = *state;
-    char p[160];
-    mlq_store_close(&f->st);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    return store_fx_open(state, "acct", sizeof(struct fix));
 }
 
 /* What a job is, for these tests. */
@@ -115,7 +73,7 @@ static void add_job(struct fix *f, const struct jobdef *d, const struct rundef *
                                   .gpu_frac = d->gpu_frac};
     j.exit_code = -1;
     j.submit_ms = d->submit_ms;
-    assert_int_equal(mlq_store_job_insert(f->st, &j, &err), 0);
+    assert_int_equal(mlq_store_job_insert(f->fx.st, &j, &err), 0);
     for (int i = 0; i < nruns; i++) {
         struct mlq_store_attempt a;
         memset(&a, 0, sizeof a);
@@ -134,11 +92,11 @@ static void add_job(struct fix *f, const struct jobdef *d, const struct rundef *
             snprintf(a.usage.source, sizeof a.usage.source, "proc");
             a.usage.gpu_util = runs[i].util;
         }
-        assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, false, &err), 0);
+        assert_int_equal(mlq_store_attempt_save(f->fx.st, &a, -1, false, &err), 0);
     }
     j.state = MLQ_JOB_SUCCEEDED;
     j.end_ms = runs[nruns - 1].end_ms;
-    assert_int_equal(mlq_store_job_save(f->st, &j, MLQ_JOB_PENDING, &err), 0);
+    assert_int_equal(mlq_store_job_save(f->fx.st, &j, MLQ_JOB_PENDING, &err), 0);
     f->jobs[n - 1] = (struct mlq_store_old_job){.seq = j.seq};
     memcpy(f->jobs[n - 1].id, j.id, sizeof j.id);
 }
@@ -163,7 +121,7 @@ static void add_gang(struct fix *f)
         p.a.end_ms = T0 + H;
         p.a.exit_code = 0;
         p.rank = rank;
-        assert_int_equal(mlq_store_part_save(f->st, &p, &err), 0);
+        assert_int_equal(mlq_store_part_save(f->fx.st, &p, &err), 0);
     }
 }
 
@@ -193,12 +151,12 @@ static void report(struct fix *f, enum mlq_acct_by by, const char *only, int64_t
     struct mlq_err err = {0};
     struct mlq_acct_query q = {.since_ms = since, .until_ms = until, .by = by};
     snprintf(q.only_user, sizeof q.only_user, "%s", only ? only : "");
-    if (mlq_store_acct_report(f->st, &q, rows, n, &err) != 0)
+    if (mlq_store_acct_report(f->fx.st, &q, rows, n, &err) != 0)
         fail_msg("report: %s", err.msg);
     /* the same from a connection of its own, as the report thread runs it */
     struct mlq_acctrow *again = NULL;
     uint32_t m = 0;
-    if (mlq_store_acct_report_file(f->path, &q, &again, &m, &err) != 0)
+    if (mlq_store_acct_report_file(f->fx.path, &q, &again, &m, &err) != 0)
         fail_msg("report from the file: %s", err.msg);
     assert_int_equal(m, *n);
     if (m > 0)
@@ -271,9 +229,9 @@ static void test_rejects(void **state)
     uint32_t n = 0;
     struct mlq_err err = {0};
     struct mlq_acct_query q = {.since_ms = 10, .until_ms = 10};
-    assert_int_equal(mlq_store_acct_report(f->st, &q, &r, &n, &err), MLQ_EINVAL);
+    assert_int_equal(mlq_store_acct_report(f->fx.st, &q, &r, &n, &err), MLQ_EINVAL);
     q = (struct mlq_acct_query){.since_ms = 0, .until_ms = 10, .by = MLQ_ACCT_BY_COUNT};
-    assert_int_equal(mlq_store_acct_report(f->st, &q, &r, &n, &err), MLQ_EINVAL);
+    assert_int_equal(mlq_store_acct_report(f->fx.st, &q, &r, &n, &err), MLQ_EINVAL);
     assert_null(r);
 }
 
@@ -296,12 +254,12 @@ static void test_fold(void **state)
     uint32_t nb[MLQ_ACCT_BY_COUNT], na;
     for (int by = 0; by < MLQ_ACCT_BY_COUNT; by++)
         report(f, (enum mlq_acct_by)by, NULL, T0 - 4 * DAY, T0 + DAY, &before[by], &nb[by]);
-    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_begin(f->fx.st, &err), 0);
     for (unsigned i = 0; i < f->njobs; i++)
-        assert_int_equal(mlq_store_job_delete(f->st, &f->jobs[i], NULL, NULL, &err), 0);
-    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+        assert_int_equal(mlq_store_job_delete(f->fx.st, &f->jobs[i], NULL, NULL, &err), 0);
+    assert_int_equal(mlq_store_commit(f->fx.st, &err), 0);
     sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->db,
+    assert_int_equal(sqlite3_prepare_v2(f->fx.db,
                                         "SELECT (SELECT count(*) FROM attempts),"
                                         " (SELECT count(*) FROM usage_daily)",
                                         -1, &s, NULL),
@@ -348,22 +306,21 @@ static void test_gpu_share(void **state)
         assert_int_equal(n, 1);
         assert_true(row(r, n, "a100")->gpu_ms == 3 * H);
         free(r);
-        assert_int_equal(mlq_store_begin(f->st, &err), 0); /* retention prunes both */
+        assert_int_equal(mlq_store_begin(f->fx.st, &err), 0); /* retention prunes both */
         for (unsigned i = 0; i < f->njobs; i++)
-            assert_int_equal(mlq_store_job_delete(f->st, &f->jobs[i], NULL, NULL, &err), 0);
-        assert_int_equal(mlq_store_commit(f->st, &err), 0);
+            assert_int_equal(mlq_store_job_delete(f->fx.st, &f->jobs[i], NULL, NULL, &err), 0);
+        assert_int_equal(mlq_store_commit(f->fx.st, &err), 0);
         f->njobs = 0;
     }
 }
 
 int main(void)
 {
-    sqlite3_auto_extension((void (*)(void))capture_db);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_figures, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fold, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gpu_share, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_figures, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_rejects, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_fold, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_gpu_share, setup, store_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,88 +15,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store_fixture.h"
 
 #define OLD    1000000LL   /* ended long ago */
 #define RECENT 900000000LL /* ended after the cutoff */
 #define CUTOFF 500000000LL /* jobs that ended before this may go */
 #define IDEM   400000000LL /* keys created after this are valid */
 
-static sqlite3 *g_last_db;
-
-static int capture_db(sqlite3 *db, const char **errmsg, const struct sqlite3_api_routines *api)
-{
-    (void)errmsg;
-    (void)api;
-    if (!g_last_db)
-        g_last_db = db;
-    return SQLITE_OK;
-}
-
-struct fix {
-    struct mlq_store *st;
-    sqlite3 *db;
-    char dir[64];
-    char path[128];
-};
-
 static char *k_argv[] = {"/bin/true"};
-
-static void open_store(struct fix *f)
-{
-    struct mlq_err err = {0};
-    g_last_db = NULL;
-    if (mlq_store_open(f->path, &f->st, &err) != 0)
-        fail_msg("open: %s", err.msg);
-    f->db = g_last_db;
-}
 
 static int setup(void **state)
 {
-    struct fix *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/mlq-retain-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/mlq.db", f->dir);
-    open_store(f);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fix *f = *state;
-    char p[160];
-    mlq_store_close(&f->st);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static long long q_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
+    return store_fx_open(state, "retain", sizeof(struct store_fx));
 }
 
 /* Job n in state with end_ms, and one attempt in att_state (unless < 0). */
-static void add_job(struct fix *f, unsigned n, enum mlq_job_state state, int64_t end_ms,
+static void add_job(struct store_fx *f, unsigned n, enum mlq_job_state state, int64_t end_ms,
                     int att_state, const char *array_id)
 {
     struct mlq_store_job j;
@@ -133,7 +67,7 @@ static void add_job(struct fix *f, unsigned n, enum mlq_job_state state, int64_t
     assert_int_equal(mlq_store_job_save(f->st, &j, MLQ_JOB_PENDING, &err), 0);
 }
 
-static void candidates(struct fix *f, int64_t upto, struct mlq_store_old_job *out, size_t max,
+static void candidates(struct store_fx *f, int64_t upto, struct mlq_store_old_job *out, size_t max,
                        size_t *n)
 {
     struct mlq_err err = {0};
@@ -148,7 +82,7 @@ static void got_attempt(void *ctx, const char *id)
 
 static void test_which_jobs_go(void **state)
 {
-    struct fix *f = *state;
+    struct store_fx *f = *state;
     struct mlq_err err = {0};
     add_job(f, 1, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, NULL); /* goes */
     add_job(f, 2, MLQ_JOB_SUCCEEDED, RECENT, MLQ_ATT_SUCCEEDED, NULL);
@@ -196,7 +130,7 @@ static void test_which_jobs_go(void **state)
     assert_int_equal(
         mlq_store_manifest_put(f->st, "0000000f-1111-4000-8000-00000000000f", "{}", &err),
         0); /* no such attempt: nothing kept */
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempt_manifests"), 2);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM attempt_manifests"), 2);
     char mid[MLQ_ID_LEN + 1];
     int32_t mnum = 0;
     char *mjson = NULL;
@@ -215,8 +149,8 @@ static void test_which_jobs_go(void **state)
     assert_non_null(strstr(err.msg, "no run manifest"));
 
     /* Deleting one takes its attempts and events along, nothing else. */
-    long long events = q_int(f->db, "SELECT count(*) FROM events");
-    long long mine = q_int(f->db, "SELECT count(*) FROM events WHERE job_seq = 1");
+    long long events = store_fx_int(f->db, "SELECT count(*) FROM events");
+    long long mine = store_fx_int(f->db, "SELECT count(*) FROM events WHERE job_seq = 1");
     assert_true(mine >= 2);
     char att[MLQ_ID_LEN + 1] = "";
     assert_int_equal(mlq_store_begin(f->st, &err), 0);
@@ -225,23 +159,23 @@ static void test_which_jobs_go(void **state)
     assert_string_equal(att, "00000001-1111-4000-8000-000000000001");
     struct mlq_store_job row;
     assert_int_equal(mlq_store_job_get(f->st, out[0].id, &row, &err), MLQ_ENOTFOUND);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts WHERE job_seq = 1"), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events"), events - mine);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM jobs"), 8);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts"), 6);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempt_manifests"), 1);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM attempts WHERE job_seq = 1"), 0);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM events"), events - mine);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM jobs"), 8);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM attempts"), 6);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM attempt_manifests"), 1);
     candidates(f, 100, out, 16, &n);
     assert_int_equal(n, 2);
 }
 
 static void test_arrays(void **state)
 {
-    struct fix *f = *state;
+    struct store_fx *f = *state;
     struct mlq_err err = {0};
     const char *arr = "aaaaaaaa-0000-4000-8000-00000000aaaa";
-    exec_ok(f->db, "INSERT INTO arrays (id, spec, size, max_running, submit_ms) VALUES"
-                   " ('aaaaaaaa-0000-4000-8000-00000000aaaa', x'80', 2, 0, 1)");
+    store_fx_exec(f->db, "INSERT INTO arrays (id, spec, size, max_running, submit_ms) VALUES"
+                         " ('aaaaaaaa-0000-4000-8000-00000000aaaa', x'80', 2, 0, 1)");
     add_job(f, 1, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, arr);
     add_job(f, 2, MLQ_JOB_PENDING, 0, -1, arr);
     add_job(f, 3, MLQ_JOB_SUCCEEDED, OLD, -1, NULL);
@@ -258,14 +192,14 @@ static void test_arrays(void **state)
     assert_int_equal(mlq_store_begin(f->st, &err), 0);
     assert_int_equal(mlq_store_job_delete(f->st, &out[0], NULL, NULL, &err), 0);
     assert_int_equal(mlq_store_array_delete_if_empty(f->st, arr, &err), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM arrays"), 1);
-    exec_ok(f->db, "UPDATE jobs SET state = 3, end_ms = 1000000 WHERE array_id IS NOT NULL");
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM arrays"), 1);
+    store_fx_exec(f->db, "UPDATE jobs SET state = 3, end_ms = 1000000 WHERE array_id IS NOT NULL");
     assert_int_equal(mlq_store_array_live(f->st, arr, &live, &err), 0);
     assert_false(live);
-    exec_ok(f->db, "DELETE FROM events WHERE job_seq = 2; DELETE FROM jobs WHERE seq = 2");
+    store_fx_exec(f->db, "DELETE FROM events WHERE job_seq = 2; DELETE FROM jobs WHERE seq = 2");
     assert_int_equal(mlq_store_array_delete_if_empty(f->st, arr, &err), 0);
     assert_int_equal(mlq_store_commit(f->st, &err), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM arrays"), 0);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM arrays"), 0);
     /* an idempotency key on the array protects its tasks */
     add_job(f, 4, MLQ_JOB_SUCCEEDED, OLD, -1, "bbbbbbbb-0000-4000-8000-00000000bbbb");
     add_job(f, 5, MLQ_JOB_SUCCEEDED, OLD, -1, NULL);
@@ -280,23 +214,25 @@ static void test_arrays(void **state)
 
 static void test_old_events(void **state)
 {
-    struct fix *f = *state;
+    struct store_fx *f = *state;
     struct mlq_err err = {0};
-    exec_ok(f->db, "INSERT INTO events (time_ms, kind) VALUES (50, 'e'), (100, 'a'), (200, 'b'),"
-                   " (300, 'c'), (900, 'd')");
+    store_fx_exec(f->db,
+                  "INSERT INTO events (time_ms, kind) VALUES (50, 'e'), (100, 'a'), (200, 'b'),"
+                  " (300, 'c'), (900, 'd')");
     int deleted = 0;
     assert_int_equal(mlq_store_begin(f->st, &err), 0);
     assert_int_equal(mlq_store_events_delete_old(f->st, 250, 2, &deleted, &err), 0);
     assert_int_equal(deleted, 2); /* the oldest two: 50 and 100 */
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events WHERE time_ms IN (50, 100)"), 0);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM events WHERE time_ms IN (50, 100)"),
+                     0);
     assert_int_equal(mlq_store_events_delete_old(f->st, 250, 2, &deleted, &err), 0);
     assert_int_equal(deleted, 1);
     /* the newest event stays even when old: its seq is never reused */
     assert_int_equal(mlq_store_events_delete_old(f->st, 100000, 100, &deleted, &err), 0);
     assert_int_equal(deleted, 1);
     assert_int_equal(mlq_store_commit(f->st, &err), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events"), 1);
-    assert_int_equal(q_int(f->db, "SELECT time_ms FROM events"), 900);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(store_fx_int(f->db, "SELECT time_ms FROM events"), 900);
     /* still never changed */
     assert_int_not_equal(sqlite3_exec(f->db, "UPDATE events SET kind = 'x'", NULL, NULL, NULL),
                          SQLITE_OK);
@@ -337,45 +273,45 @@ static void test_old_events(void **state)
 
 static void test_migrate_v6(void **state)
 {
-    struct fix *f = *state;
+    struct store_fx *f = *state;
     struct mlq_err err = {0};
     add_job(f, 1, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, NULL);
     add_job(f, 2, MLQ_JOB_RUNNING, 0, MLQ_ATT_RUNNING, NULL);
     assert_int_equal(mlq_store_commit(f->st, &err), 0);
-    long long events = q_int(f->db, "SELECT count(*) FROM events");
+    long long events = store_fx_int(f->db, "SELECT count(*) FROM events");
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_ok(db, "ALTER TABLE attempts DROP COLUMN gpu_h; PRAGMA user_version = 15;");
-    exec_ok(db, "DROP TABLE usage_daily; DROP INDEX jobs_team_live;"
-                " ALTER TABLE jobs DROP COLUMN gpu_type; ALTER TABLE jobs DROP COLUMN pool;"
-                " ALTER TABLE jobs DROP COLUMN project; ALTER TABLE jobs DROP COLUMN team;"
-                " ALTER TABLE principals DROP COLUMN team; DROP TABLE teams;"
-                " PRAGMA user_version = 14;");
-    exec_ok(db, UNDO_V14);
-    exec_ok(db, UNDO_V13);
-    exec_ok(db, "DROP INDEX jobs_name; PRAGMA user_version = 11;");
-    exec_ok(db, UNDO_V11);
-    exec_ok(db, UNDO_V10);
-    exec_ok(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");
-    exec_ok(db, UNDO_V7);
+    store_fx_exec(db, "ALTER TABLE attempts DROP COLUMN gpu_h; PRAGMA user_version = 15;");
+    store_fx_exec(db, "DROP TABLE usage_daily; DROP INDEX jobs_team_live;"
+                      " ALTER TABLE jobs DROP COLUMN gpu_type; ALTER TABLE jobs DROP COLUMN pool;"
+                      " ALTER TABLE jobs DROP COLUMN project; ALTER TABLE jobs DROP COLUMN team;"
+                      " ALTER TABLE principals DROP COLUMN team; DROP TABLE teams;"
+                      " PRAGMA user_version = 14;");
+    store_fx_exec(db, UNDO_V14);
+    store_fx_exec(db, UNDO_V13);
+    store_fx_exec(db, "DROP INDEX jobs_name; PRAGMA user_version = 11;");
+    store_fx_exec(db, UNDO_V11);
+    store_fx_exec(db, UNDO_V10);
+    store_fx_exec(db, "DROP TABLE worker_overrides; DROP TABLE tokens; PRAGMA user_version = 7;");
+    store_fx_exec(db, UNDO_V7);
     assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
-    open_store(f);
-    assert_int_equal(q_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM events"), events);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM attempts"), 2);
-    assert_int_equal(q_int(f->db, "SELECT job_seq FROM attempts WHERE state = 1"), 2);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM pragma_foreign_key_list('attempts')"
-                                  " WHERE \"from\" = 'job_seq' AND \"to\" = 'seq'"),
+    store_fx_reopen(f);
+    assert_int_equal(store_fx_int(f->db, "PRAGMA user_version"), MLQ_STORE_SCHEMA_VERSION);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM events"), events);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM attempts"), 2);
+    assert_int_equal(store_fx_int(f->db, "SELECT job_seq FROM attempts WHERE state = 1"), 2);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM pragma_foreign_key_list('attempts')"
+                                         " WHERE \"from\" = 'job_seq' AND \"to\" = 'seq'"),
                      1);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN"
-                                  " ('attempts_job', 'attempts_live', 'attempts_end',"
-                                  " 'idempotency_id', 'events_no_update')"),
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+                                         " ('attempts_job', 'attempts_live', 'attempts_end',"
+                                         " 'idempotency_id', 'events_no_update')"),
                      5);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name ="
-                                  " 'events_no_delete'"),
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name ="
+                                         " 'events_no_delete'"),
                      0);
     struct mlq_store_attempt a;
     assert_int_equal(mlq_store_attempt_get(f->st, "00000002-1111-4000-8000-000000000002", &a, &err),
@@ -389,17 +325,16 @@ static void test_migrate_v6(void **state)
     assert_int_equal(mlq_store_begin(f->st, &err), 0);
     assert_int_equal(mlq_store_job_delete(f->st, &out[0], NULL, NULL, &err), 0);
     assert_int_equal(mlq_store_commit(f->st, &err), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM jobs"), 1);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM jobs"), 1);
 }
 
 int main(void)
 {
-    sqlite3_auto_extension((void (*)(void))capture_db);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_which_jobs_go, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_arrays, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_old_events, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrate_v6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_which_jobs_go, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_arrays, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_old_events, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_migrate_v6, setup, store_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,46 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
-
-struct fix {
-    struct mlq_store *st;
-    char dir[64];
-    char path[128];
-};
-
-static void open_store(struct fix *f)
-{
-    struct mlq_err err = {0};
-    if (mlq_store_open(f->path, &f->st, &err) != 0)
-        fail_msg("open: %s", err.msg);
-}
+#include "store_fixture.h"
 
 static int setup(void **state)
 {
-    struct fix *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/mlq-storew-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/mlq.db", f->dir);
-    open_store(f);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fix *f = *state;
-    char p[160];
-    mlq_store_close(&f->st);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    return store_fx_open(state, "storew", sizeof(struct store_fx));
 }
 
 /* Copies of what each_override handed over (valid only in the call). */
@@ -75,7 +40,7 @@ static int collect(const struct mlq_store_override *o, void *arg)
     return 0;
 }
 
-static void read_all(struct fix *f, struct seen *s)
+static void read_all(struct store_fx *f, struct seen *s)
 {
     struct mlq_err err = {0};
     memset(s, 0, sizeof *s);
@@ -83,7 +48,7 @@ static void read_all(struct fix *f, struct seen *s)
         fail_msg("each_override: %s", err.msg);
 }
 
-static void save_ok(struct fix *f, const struct mlq_store_override *o)
+static void save_ok(struct store_fx *f, const struct mlq_store_override *o)
 {
     struct mlq_err err = {0};
     assert_int_equal(mlq_store_begin(f->st, &err), 0);
@@ -107,14 +72,14 @@ static struct mlq_store_override sample(void)
 
 static void test_save_replace_delete(void **state)
 {
-    struct fix *f = *state;
+    struct store_fx *f = *state;
     struct mlq_err err = {0};
     struct mlq_store_override o = sample();
     struct seen s;
     save_ok(f, &o);
     /* Read back after a reopen: it is in the file, not a cache. */
     mlq_store_close(&f->st);
-    open_store(f);
+    store_fx_reopen(f);
     read_all(f, &s);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.o[0].worker, "w1");
@@ -150,7 +115,7 @@ static void test_save_replace_delete(void **state)
 
 static void test_bad_values_refused(void **state)
 {
-    struct fix *f = *state;
+    struct store_fx *f = *state;
     struct mlq_err err = {0};
     assert_int_equal(mlq_store_begin(f->st, &err), 0);
     struct mlq_store_override o = sample();
@@ -177,7 +142,7 @@ static void test_bad_values_refused(void **state)
 /* `mlq admin worker rm`: the worker comes back, if ever, as it reports. */
 static void test_forget_drops_override(void **state)
 {
-    struct fix *f = *state;
+    struct store_fx *f = *state;
     struct mlq_err err = {0};
     struct mlq_store_worker w = {.cpus_m = 4000, .mem = 1LL << 33};
     snprintf(w.name, sizeof w.name, "w1");
@@ -195,13 +160,6 @@ static void test_forget_drops_override(void **state)
     assert_int_equal(s.n, 0);
 }
 
-static void exec_ok(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg ? msg : "?");
-}
-
 static int count_workers(const struct mlq_store_worker *w, void *arg)
 {
     (void)w;
@@ -213,7 +171,7 @@ static int count_workers(const struct mlq_store_worker *w, void *arg)
  * the overrides table. */
 static void test_migrate_v8(void **state)
 {
-    struct fix *f = *state;
+    struct store_fx *f = *state;
     struct mlq_err err = {0};
     struct mlq_store_worker w = {.cpus_m = 4000, .mem = 1LL << 33};
     snprintf(w.name, sizeof w.name, "w1");
@@ -224,24 +182,24 @@ static void test_migrate_v8(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_ok(db, "ALTER TABLE attempts DROP COLUMN gpu_h;"
-                " DROP TABLE usage_daily; DROP INDEX jobs_team_live;"
-                " ALTER TABLE jobs DROP COLUMN gpu_type; ALTER TABLE jobs DROP COLUMN pool;"
-                " ALTER TABLE jobs DROP COLUMN project; ALTER TABLE jobs DROP COLUMN team;"
-                " ALTER TABLE principals DROP COLUMN team; DROP TABLE teams;"
-                " ALTER TABLE idempotency DROP COLUMN request_hash;"
-                " DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests;"
-                " DROP INDEX jobs_name; ALTER TABLE attempts DROP COLUMN usage_source;"
-                " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"
-                " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"
-                " ALTER TABLE attempts DROP COLUMN usage_wall_ms;"
-                " ALTER TABLE attempts DROP COLUMN usage_gpu_mem_peak;"
-                " ALTER TABLE attempts DROP COLUMN usage_gpu_util;"
-                " DROP TRIGGER attempt_parts_gc; DROP TABLE attempt_parts;"
-                " DROP TABLE worker_overrides; PRAGMA user_version = 8;");
+    store_fx_exec(db, "ALTER TABLE attempts DROP COLUMN gpu_h;"
+                      " DROP TABLE usage_daily; DROP INDEX jobs_team_live;"
+                      " ALTER TABLE jobs DROP COLUMN gpu_type; ALTER TABLE jobs DROP COLUMN pool;"
+                      " ALTER TABLE jobs DROP COLUMN project; ALTER TABLE jobs DROP COLUMN team;"
+                      " ALTER TABLE principals DROP COLUMN team; DROP TABLE teams;"
+                      " ALTER TABLE idempotency DROP COLUMN request_hash;"
+                      " DROP TRIGGER attempt_manifests_gc; DROP TABLE attempt_manifests;"
+                      " DROP INDEX jobs_name; ALTER TABLE attempts DROP COLUMN usage_source;"
+                      " ALTER TABLE attempts DROP COLUMN usage_mem_peak;"
+                      " ALTER TABLE attempts DROP COLUMN usage_cpu_us;"
+                      " ALTER TABLE attempts DROP COLUMN usage_wall_ms;"
+                      " ALTER TABLE attempts DROP COLUMN usage_gpu_mem_peak;"
+                      " ALTER TABLE attempts DROP COLUMN usage_gpu_util;"
+                      " DROP TRIGGER attempt_parts_gc; DROP TABLE attempt_parts;"
+                      " DROP TABLE worker_overrides; PRAGMA user_version = 8;");
     sqlite3_close(db);
 
-    open_store(f);
+    store_fx_reopen(f);
     int n = 0;
     assert_int_equal(mlq_store_each_worker(f->st, count_workers, &n, &err), 0);
     assert_int_equal(n, 1);
@@ -255,10 +213,10 @@ static void test_migrate_v8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_save_replace_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_values_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forget_drops_override, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrate_v8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_replace_delete, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_bad_values_refused, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_forget_drops_override, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_migrate_v8, setup, store_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
