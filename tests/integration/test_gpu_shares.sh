@@ -6,7 +6,8 @@
 # and `mlq why` says what the share waits for; bad --gpus / --gpu-mem give
 # exit 6 and store nothing; a --gpu-mem no GPU can hold stays pending with
 # its reason; a job without GPUs runs while a share waits; after a
-# scheduler SIGKILL with shares in use, no GPU is booked beyond one.
+# scheduler SIGKILL with shares in use, no GPU is booked beyond one; `mlq
+# usage` counts a 0.5 share for T as 0.5 x T GPU-hours, a whole GPU as T.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -137,4 +138,28 @@ wait_state "$R4" RUNNING 30
 for i in 2 3 4; do touch "$T/release-r$i"; done
 expect_rc 0 mlq wait "${IDS[@]}" "$R4" --timeout 60s
 assert_eq 0 "$(max_share)" "booked once every share ended"
+
+# --- usage counts a share as its fraction of a GPU --------------------------
+ok mlq submit --gpus 0.5 --cpus 0.5 --mem 64M --project half-gpu -- sleep 2
+HALF=$OUT
+ok mlq submit --gpus 1 --cpus 0.5 --mem 64M --project whole-gpu -- sleep 2
+WHOLE=$OUT
+expect_rc 0 mlq wait "$HALF" "$WHOLE" --timeout 60s
+ok mlq usage --by project --json
+echo "$OUT" >"$T/usage.json"
+ok mlq status "$HALF" --json
+echo "$OUT" >"$T/half.json"
+ok mlq status "$WHOLE" --json
+echo "$OUT" >"$T/whole.json"
+python3 - "$T/usage.json" "$T/half.json" "$T/whole.json" <<'PY' || fail "GPU-hours of a share"
+import datetime, json, sys
+t = lambda s: datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+groups = {g["name"]: g for g in json.load(open(sys.argv[1]))["groups"]}
+for name, path, frac in (("half-gpu", sys.argv[2], 0.5), ("whole-gpu", sys.argv[3], 1.0)):
+    job = json.load(open(path))
+    wall_h = sum(t(a["end_time"]) - t(a["start_time"]) for a in job["attempts"]) / 3600
+    got, want = groups[name]["gpu_hours"], frac * wall_h
+    print(name, got, want)
+    assert abs(got - want) <= max(0.02 * want, 2 / 3.6e6), (name, got, want)
+PY
 log "ok"
