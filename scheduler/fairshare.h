@@ -3,10 +3,11 @@
  *
  * Use is counted in weighted core-seconds: a CPU-second counts 1, a
  * GPU-second MLQ_FS_GPU_WEIGHT. GPUs are given in hundredths (gpu_h: 100 a
- * whole GPU), so a share of one GPU is charged its fraction. Finished use decays exponentially with
- * the configured half-life; running attempts count for the time they have run so far. The penalty
- * is MLQ_FS_POINTS_PER_HOUR priority points per weighted core-hour, so it compares directly with
- * --priority and ageing. */
+ * whole GPU), so a share of one GPU is charged its fraction. Finished use
+ * decays exponentially with the configured half-life; running attempts
+ * count for the time they have run so far. The penalty is
+ * MLQ_FS_POINTS_PER_HOUR priority points per weighted core-hour, so it
+ * compares directly with --priority and ageing. */
 #ifndef MLQ_FAIRSHARE_H
 #define MLQ_FAIRSHARE_H
 

@@ -218,15 +218,12 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     const struct mlq_jobspec *sp = &job->row.spec;
     int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
     int32_t nodes = sp->nodes > 0 ? (int32_t)sp->nodes : 1; /* a gang books every node */
-    /* what dispatch recorded it books (a share its part); older rows: whole GPUs */
-    int32_t gpu_h = (job->att->gpu_h > 0 ? job->att->gpu_h : sp->gpus * 100) * nodes;
+    int32_t gpu_h = mlq_store_attempt_gpu_h(job->att, sp->gpus) * nodes;
     mlq_fairshare_stop_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, gpu_h,
                            job->att->assigned_ms);
     /* Up to now, not the worker's end time: the counter already showed the
      * attempt running until the last scrape, and must never go down. */
-    mlq_metrics_gpu_share_time(c->metrics, sp->owner,
-                               (int64_t)sp->gpus * nodes * 100 + sp->gpu_frac,
-                               job->att->assigned_ms, c->now_wall);
+    mlq_metrics_gpu_share_time(c->metrics, sp->owner, gpu_h, job->att->assigned_ms, c->now_wall);
     if (mlq_fairshare_add_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, gpu_h,
                               job->att->assigned_ms, end, c->now_wall) < 0)
         mlq_warn("fair share: out of memory");

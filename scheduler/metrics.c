@@ -407,8 +407,8 @@ static void walk_job(struct mlq_job *job, void *ctx)
     int64_t from = job->att->assigned_ms;
     /* a gang books its GPUs on every node */
     int64_t nodes = job->row.spec.nodes > 0 ? job->row.spec.nodes : 1;
-    /* a share of one GPU counts its fraction (gangs have none) */
-    int64_t h = nodes * job->row.spec.gpus * 100 + job->row.spec.gpu_frac;
+    /* a share of one GPU counts what it books (gangs have none) */
+    int64_t h = nodes * mlq_store_attempt_gpu_h(job->att, job->row.spec.gpus);
     if (h > 0 && from > 0 && w->c->now_wall > from)
         u->live_gpu_ms += h * (w->c->now_wall - from) / 100;
 }

@@ -170,9 +170,8 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
     if (arr)
         arr->running++;
-    /* r counts a gang's every node; a recorded share or GPU count is per node */
     int32_t nodes = mlq_gang_nodes(job) > 0 ? (int32_t)mlq_gang_nodes(job) : 1;
-    int32_t gpu_h = a->gpu_h > 0 ? a->gpu_h * nodes : r.gpus * 100;
+    int32_t gpu_h = mlq_store_attempt_gpu_h(a, job->row.spec.gpus) * nodes;
     if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, gpu_h,
                                 a->assigned_ms) < 0)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");

@@ -426,6 +426,10 @@ int mlq_store_events_delete_old(struct mlq_store *st, int64_t before_ms, int lim
 
 void mlq_store_job_free(struct mlq_store_job *job);       /* frees the strings inside */
 void mlq_store_attempt_free(struct mlq_store_attempt *a); /* frees detail */
+/* The GPU hundredths a books per node: its gpu_h, or for an attempt from
+ * before it was recorded, its job's job_gpus whole GPUs (as the usage
+ * queries read it). */
+int32_t mlq_store_attempt_gpu_h(const struct mlq_store_attempt *a, int32_t job_gpus);
 
 /* ---- schema v8: bearer tokens of the HTTP API (storetoken.c) --------- */
 

@@ -399,6 +399,11 @@ int mlq_store_manifest_get(struct mlq_store *st, const char *job_id, int32_t num
     return ret;
 }
 
+int32_t mlq_store_attempt_gpu_h(const struct mlq_store_attempt *a, int32_t job_gpus)
+{
+    return a->gpu_h > 0 ? a->gpu_h : job_gpus * 100;
+}
+
 void mlq_store_attempt_free(struct mlq_store_attempt *a)
 {
     if (!a)
