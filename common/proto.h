@@ -915,7 +915,7 @@ struct mlq_msg {
             char *blocker;        /* "none", "dependency", "retry_wait", "priority",
                                      "reservation", "pool", "labels", "gpu_type",
                                      "never_fits", "admin_limit", "resources", "drained",
-                                     "no_workers", "fragmented" */
+                                     "no_workers", "fragmented", "quota" */
             char *text;           /* one line for humans */
             char *closest_worker; /* may be NULL */
             char *lacks;          /* what the closest worker lacks; may be NULL */
