@@ -200,13 +200,22 @@ static int by_team_pool(const void *a, const void *b)
     return k ? k : strcmp(x->pool, y->pool);
 }
 
+static void count_one(const struct mlq_qdef *d, void *arg)
+{
+    (void)d;
+    (*(uint32_t *)arg)++;
+}
+
 int mlq_quota_list(struct mlq_ctx *c, const char *team, const char *pool,
                    struct mlq_quotainfo **out, uint32_t *n, struct mlq_err *err)
 {
-    struct lister l = {c, team ? team : "", pool ? pool : "", NULL, 0, MLQ_MAX_LIST};
+    struct lister l = {c, team ? team : "", pool ? pool : "", NULL, 0, 0};
     *out = NULL;
     *n = 0;
-    if (!(l.v = calloc(l.cap, sizeof *l.v)))
+    mlq_qbook_each(c->quota, count_one, &l.cap);
+    if (l.cap > MLQ_MAX_LIST)
+        l.cap = MLQ_MAX_LIST;
+    if (!(l.v = calloc(l.cap ? l.cap : 1, sizeof *l.v)))
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory listing quotas");
     mlq_qbook_each(c->quota, list_one, &l);
     qsort(l.v, l.n, sizeof *l.v, by_team_pool);
