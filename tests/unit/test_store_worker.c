@@ -224,7 +224,7 @@ static void test_migrate_v8(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    exec_ok(db, "DROP TABLE usage_daily; DROP INDEX jobs_team_live;"
+    exec_ok(db, "DROP TABLE quotas; DROP TABLE usage_daily; DROP INDEX jobs_team_live;"
                 " ALTER TABLE jobs DROP COLUMN gpu_type; ALTER TABLE jobs DROP COLUMN pool;"
                 " ALTER TABLE jobs DROP COLUMN project; ALTER TABLE jobs DROP COLUMN team;"
                 " ALTER TABLE principals DROP COLUMN team; DROP TABLE teams;"
