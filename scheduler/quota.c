@@ -79,6 +79,11 @@ bool mlq_quota_check(struct mlq_ctx *c, const struct mlq_job *job, struct mlq_qv
         return true; /* the common case costs one look-up */
     struct mlq_quota_amount a, cap;
     mlq_quota_job_amount(job, &a);
+    mlq_qbook_check(c->quota, job_team(job), job_pool(job), job->row.spec.owner, &a, NULL, v);
+    if (v->kind != MLQ_QV_COHORT)
+        return mlq_qbook_admits(v);
+    /* Only a job that would borrow more than the cohort leaves idle needs
+     * the capacity no quota claims: the walk over workers is paid then. */
     pool_capacity(c, job_pool(job), &cap);
     mlq_qbook_check(c->quota, job_team(job), job_pool(job), job->row.spec.owner, &a, &cap, v);
     return mlq_qbook_admits(v);
