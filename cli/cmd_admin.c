@@ -12,6 +12,7 @@
 
 #include "keys.h"
 #include "cmd_backup.h"
+#include "cmd_quota.h"
 #include "cmd_teams.h"
 #include "cmd_tokens.h"
 #include "cmd_workerset.h"
@@ -31,6 +32,8 @@ static const char admin_usage[] =
     "       mlq admin users [--json]\n"
     "       mlq admin team add|rm NAME, mlq admin teams [--json]\n"
     "                                 (teams: mlq admin team --help)\n"
+    "       mlq admin quota set|show|rm TEAM ...\n"
+    "                                 (quotas: mlq admin quota --help)\n"
     "       mlq admin token create NAME [--admin] [--user P] [--expires DUR]\n"
     "       mlq admin token rm NAME\n"
     "       mlq admin tokens [--json]   (HTTP API tokens: mlq admin token --help)\n"
@@ -308,6 +311,8 @@ int mlq_cmd_admin(struct mlq_cli *cli, int argc, char **argv)
 {
     if (argc >= 2 && (strcmp(argv[1], "token") == 0 || strcmp(argv[1], "tokens") == 0))
         return mlq_cmd_admin_token(cli, argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "quota") == 0)
+        return mlq_cmd_admin_quota(cli, argc, argv);
     if (argc >= 2 && strcmp(argv[1], "backup") == 0)
         return mlq_cmd_admin_backup(cli, argc, argv);
     if (argc >= 3 && strcmp(argv[1], "worker") == 0 && strcmp(argv[2], "set") == 0)

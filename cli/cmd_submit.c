@@ -871,6 +871,10 @@ int mlq_cli_dry_run_print(FILE *f, const struct mlq_msg *reply)
     fprintf(f, "fits: %s\n", text);
     fprintf(f, "position: %u (pending jobs ahead, by %s)\n", (unsigned)reply->u.why_reply.ahead,
             MLQ_JSONVIEW_QUEUE_ORDER);
+    if (reply->u.why_reply.quota_text) {
+        char q[MLQ_MAX_STR + 1];
+        fprintf(f, "quota: %s\n", mlq_out_clean(reply->u.why_reply.quota_text, q, sizeof q));
+    }
     mlq_cli_estimate_print(f, reply);
     return ferror(f) ? MLQ_EIO : 0;
 }

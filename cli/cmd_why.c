@@ -80,6 +80,9 @@ int mlq_cli_why_print(FILE *f, const struct mlq_msg *reply)
     if (reply->u.why_reply.state == MLQ_JOB_PENDING)
         fprintf(f, "ahead: %u job%s\n", (unsigned)reply->u.why_reply.ahead,
                 reply->u.why_reply.ahead == 1 ? "" : "s");
+    const char *b = reply->u.why_reply.blocker;
+    if (reply->u.why_reply.quota_text && !(b && strcmp(b, "quota") == 0)) /* not said twice */
+        fprintf(f, "quota: %s\n", mlq_out_clean(reply->u.why_reply.quota_text, text, sizeof text));
     mlq_cli_estimate_print(f, reply);
     return ferror(f) ? MLQ_EIO : 0;
 }

@@ -539,16 +539,29 @@ static json_t *estimate_json(const struct mlq_msg *r)
         safe_string(r->u.why_reply.est_kind), "why", str_or_null(r->u.why_reply.est_why));
 }
 
+/* The quota the job would count against; null where none applies. */
+static json_t *quota_json(const struct mlq_msg *reply)
+{
+    if (!reply->u.why_reply.quota_text)
+        return json_null();
+    return json_pack("{s:o, s:o, s:o, s:b, s:b}", "team",
+                     str_or_null(reply->u.why_reply.quota_team), "pool",
+                     str_or_null(reply->u.why_reply.quota_pool), "text",
+                     safe_string(reply->u.why_reply.quota_text), "borrows",
+                     (int)reply->u.why_reply.quota_borrows, "within_quota",
+                     (int)reply->u.why_reply.quota_admits);
+}
+
 json_t *mlq_jsonview_why(const struct mlq_msg *reply)
 {
     return json_pack(
-        "{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o}", "job_id", reply->u.why_reply.job_id,
-        "state", mlq_job_state_name(reply->u.why_reply.state), "blocker",
+        "{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o, s:o}", "job_id",
+        reply->u.why_reply.job_id, "state", mlq_job_state_name(reply->u.why_reply.state), "blocker",
         str_or_null(reply->u.why_reply.blocker), "text", str_or_null(reply->u.why_reply.text),
         "closest_worker", str_or_null(reply->u.why_reply.closest_worker), "lacks",
         str_or_null(reply->u.why_reply.lacks), "ahead", (json_int_t)reply->u.why_reply.ahead,
         "fits_ever", (int)reply->u.why_reply.fits_ever, "would_start", would_start_json(reply),
-        "estimate", estimate_json(reply));
+        "estimate", estimate_json(reply), "quota", quota_json(reply));
 }
 
 /* Why it can never fit: the blocker's text, and what the closest worker
@@ -572,13 +585,13 @@ static json_t *reasons_json(const struct mlq_msg *r)
 json_t *mlq_jsonview_dry_run(const struct mlq_msg *reply)
 {
     return json_pack(
-        "{s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:n}", "fits_ever",
+        "{s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:s, s:o, s:o, s:o}", "fits_ever",
         (int)reply->u.why_reply.fits_ever, "reasons", reasons_json(reply), "text",
         str_or_null(reply->u.why_reply.text), "blocker", str_or_null(reply->u.why_reply.blocker),
         "closest_worker", str_or_null(reply->u.why_reply.closest_worker), "lacks",
         str_or_null(reply->u.why_reply.lacks), "position", (json_int_t)reply->u.why_reply.ahead,
         "order", MLQ_JSONVIEW_QUEUE_ORDER, "would_start", would_start_json(reply), "estimate",
-        estimate_json(reply), "quota");
+        estimate_json(reply), "quota", quota_json(reply));
 }
 
 /* ---- usage reports ---------------------------------------------------------- */

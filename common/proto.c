@@ -22,6 +22,7 @@
 #include "mpk.h"
 #include "protoagent.h"
 #include "protoauth.h"
+#include "protoquota.h"
 #include "prototeam.h"
 #include "protobackup.h"
 #include "protobulk.h"
@@ -126,7 +127,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                      mlq_protoclient_free_why},
     [MLQ_MSG_ESTIMATE] = {"estimate", 1, mlq_protoclient_enc_submit, mlq_protoclient_dec_submit,
                           mlq_protoclient_free_submit},
-    [MLQ_MSG_WHY_REPLY] = {"why_reply", 13, mlq_protoclient_enc_why_reply,
+    [MLQ_MSG_WHY_REPLY] = {"why_reply", 18, mlq_protoclient_enc_why_reply,
                            mlq_protoclient_dec_why_reply, mlq_protoclient_free_why_reply},
     [MLQ_MSG_SCHEDULE_ADD] = {"schedule_add", 1, mlq_protopipe_enc_schedule_add,
                               mlq_protopipe_dec_schedule_add, mlq_protopipe_free_schedule_add},
@@ -193,6 +194,9 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_SUBMITTED_MANY] = {"submitted_many", 1, mlq_protobulk_enc_submitted_many,
                                 mlq_protobulk_dec_submitted_many,
                                 mlq_protobulk_free_submitted_many},
+    [MLQ_MSG_QUOTA_CMD] = {"quota_cmd", 2, mlq_protoquota_enc_cmd, mlq_protoquota_dec_cmd, NULL},
+    [MLQ_MSG_QUOTA_LIST] = {"quota_list", 1, mlq_protoquota_enc_list, mlq_protoquota_dec_list,
+                            mlq_protoquota_free_list},
     [MLQ_MSG_REGISTER] = {"register", 13 + MLQ_PROTOGANG_REGISTER_KEYS, mlq_protoagent_enc_register,
                           mlq_protoagent_dec_register, mlq_protoagent_free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, mlq_protoagent_enc_heartbeat,

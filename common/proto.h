@@ -83,6 +83,9 @@ enum mlq_msg_type {
                             run of a submit: nothing is stored */
     MLQ_MSG_SUBMIT_MANY, /* "submit_many"    env[], specs[], idempotency_key; all or none */
     MLQ_MSG_SUBMITTED_MANY, /* "submitted_many" ids[], in the order of specs */
+    MLQ_MSG_QUOTA_CMD,      /* "quota_cmd"  op (set|rm|list), quota (quotainfo); reply
+                               quota_list (ok for rm) */
+    MLQ_MSG_QUOTA_LIST,     /* "quota_list" quotas[] */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
     MLQ_MSG_HEARTBEAT,  /* "heartbeat" name, draining, gpu_load[] */
@@ -264,6 +267,21 @@ struct mlq_teaminfo {
     char **members; /* user names */
     uint32_t nmembers;
     int64_t running, pending; /* its jobs now */
+};
+
+/* A quota of a team in a pool (`mlq admin quota`): GPUs in hundredths,
+ * CPUs in millicores, memory in bytes; MLQ_QUOTA_UNLIMITED where a nominal
+ * amount or user limit does not limit. The use figures are the
+ * scheduler's, from the jobs running now (ignored in a set). */
+#define MLQ_QUOTA_UNLIMITED (-1)
+struct mlq_quotainfo {
+    char team[MLQ_MAX_NAME + 1];                      /* "" in a list request: every team */
+    char pool[MLQ_MAX_NAME + 1];                      /* "" = "default" (list: every pool) */
+    int64_t gpus_h, cpus_m, mem;                      /* nominal */
+    int64_t borrow_gpus_h, borrow_cpus_m, borrow_mem; /* borrow caps, >= 0 */
+    int64_t user_max_running, user_max_gpus_h;        /* per user of the team */
+    int64_t used_gpus_h, used_cpus_m, used_mem, running;
+    int64_t borrowed_gpus_h, borrowed_cpus_m, borrowed_mem;
 };
 
 /* How a usage report groups (`mlq usage --by`). */
@@ -824,6 +842,14 @@ struct mlq_msg {
             uint32_t nteams; /* <= MLQ_MAX_LIST */
         } team_list;
         struct {
+            char op[8]; /* "set", "rm", "list" */
+            struct mlq_quotainfo q;
+        } quota_cmd;
+        struct {
+            struct mlq_quotainfo *quotas;
+            uint32_t nquotas; /* <= MLQ_MAX_LIST */
+        } quota_list;
+        struct {
             char name[MLQ_MAX_NAME + 1];
             char team[MLQ_MAX_NAME + 1]; /* "" = no team */
         } user_set;
@@ -889,7 +915,7 @@ struct mlq_msg {
             char *blocker;        /* "none", "dependency", "retry_wait", "priority",
                                      "reservation", "pool", "labels", "gpu_type",
                                      "never_fits", "admin_limit", "resources", "drained",
-                                     "no_workers", "fragmented" */
+                                     "no_workers", "fragmented", "quota" */
             char *text;           /* one line for humans */
             char *closest_worker; /* may be NULL */
             char *lacks;          /* what the closest worker lacks; may be NULL */
@@ -901,6 +927,13 @@ struct mlq_msg {
             char *est_kind;     /* "latest", "not_before", "unknown"; NULL: none */
             int64_t est_at_ms;  /* wall clock; 0 with "unknown" */
             char *est_why;      /* one line for humans; NULL with est_kind */
+            /* The quota the job counts against (optional keys; NULL: none
+             * applies). */
+            char *quota_team; /* "" for jobs without a team */
+            char *quota_pool;
+            char *quota_text;   /* one line for humans */
+            bool quota_borrows; /* it would start by borrowing */
+            bool quota_admits;  /* the quota lets it start now */
         } why_reply;
     } u;
 };

@@ -396,6 +396,11 @@ void mlq_protoclient_enc_why_reply(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_str(pk, "est_kind", m->u.why_reply.est_kind);
     mlq_mpk_kv_int(pk, "est_at_ms", m->u.why_reply.est_at_ms);
     mlq_mpk_kv_str(pk, "est_why", m->u.why_reply.est_why);
+    mlq_mpk_kv_str(pk, "quota_team", m->u.why_reply.quota_team);
+    mlq_mpk_kv_str(pk, "quota_pool", m->u.why_reply.quota_pool);
+    mlq_mpk_kv_str(pk, "quota_text", m->u.why_reply.quota_text);
+    mlq_mpk_kv_bool(pk, "quota_borrows", m->u.why_reply.quota_borrows);
+    mlq_mpk_kv_bool(pk, "quota_admits", m->u.why_reply.quota_admits);
 }
 
 /* The start estimate: optional keys, absent from older schedulers. */
@@ -412,6 +417,22 @@ static int dec_why_estimate(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_mpk_opt_int(mp, "est_at_ms", 0, INT64_MAX, &m->u.why_reply.est_at_ms);
     if (rc == 0)
         rc = mlq_mpk_read_str(mp, "est_why", MLQ_MAX_STR, true, &m->u.why_reply.est_why);
+    return rc;
+}
+
+/* The quota the job counts against: optional keys, absent from older
+ * schedulers and nil where no quota applies. */
+static int dec_why_quota(const struct mlq_mpk_map *mp, struct mlq_msg *m)
+{
+    int rc = mlq_mpk_read_str(mp, "quota_team", MLQ_MAX_NAME, true, &m->u.why_reply.quota_team);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "quota_pool", MLQ_MAX_NAME, true, &m->u.why_reply.quota_pool);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(mp, "quota_text", MLQ_MAX_STR, true, &m->u.why_reply.quota_text);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(mp, "quota_borrows", &m->u.why_reply.quota_borrows);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(mp, "quota_admits", &m->u.why_reply.quota_admits);
     return rc;
 }
 
@@ -440,6 +461,8 @@ int mlq_protoclient_dec_why_reply(const struct mlq_mpk_map *mp, struct mlq_msg *
     m->u.why_reply.ahead = (uint32_t)ahead;
     if (rc == 0)
         rc = dec_why_estimate(mp, m);
+    if (rc == 0)
+        rc = dec_why_quota(mp, m);
     return rc;
 }
 
@@ -453,6 +476,9 @@ void mlq_protoclient_free_why_reply(struct mlq_msg *m)
     free(m->u.why_reply.start_gpus);
     free(m->u.why_reply.est_kind);
     free(m->u.why_reply.est_why);
+    free(m->u.why_reply.quota_team);
+    free(m->u.why_reply.quota_pool);
+    free(m->u.why_reply.quota_text);
 }
 
 void mlq_protoclient_enc_job_spec_reply(msgpack_packer *pk, const struct mlq_msg *m)

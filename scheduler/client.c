@@ -19,6 +19,7 @@
 #include "logrelay.h"
 #include "gang.h"
 #include "logstore.h"
+#include "quota.h"
 #include "teams.h"
 #include "res.h"
 #include "why.h"
@@ -679,6 +680,22 @@ static void put_why(struct mlq_msg *m, const struct mlq_why *why, const struct m
     m->u.why_reply.est_why = e->kind ? (char *)e->why : NULL;
 }
 
+/* The quota a pending job counts against, where one applies (pointing
+ * into job and text). */
+static void put_quota(struct mlq_ctx *c, struct mlq_msg *m, const struct mlq_job *job, char *text,
+                      size_t len)
+{
+    struct mlq_qverdict v;
+    if (!job || job->row.state != MLQ_JOB_PENDING || !mlq_quota_explain(c, job, &v, text, len))
+        return;
+    const char *pool = job->row.spec.pool;
+    m->u.why_reply.quota_team = job->row.spec.team ? job->row.spec.team : (char *)"";
+    m->u.why_reply.quota_pool = (char *)(pool && pool[0] ? pool : "default");
+    m->u.why_reply.quota_text = text;
+    m->u.why_reply.quota_borrows = v.kind == MLQ_QV_BORROW;
+    m->u.why_reply.quota_admits = mlq_qbook_admits(&v);
+}
+
 int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                       struct mlq_err *err)
 {
@@ -710,6 +727,8 @@ int mlq_client_on_why(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
         mlq_store_job_free(&row);
     }
     put_why(&m, &why, &est);
+    char qtext[MLQ_MAX_STR + 1];
+    put_quota(c, &m, job, qtext, sizeof qtext);
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
 
@@ -726,6 +745,8 @@ static int check_dry_run(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq
     }
     if (rc == 0)
         rc = mlq_client_resolve_deps(c, spec, err);
+    if (rc == 0) /* the team its quota is counted against */
+        rc = mlq_teams_set_job_team(c, spec, err);
     return rc;
 }
 
@@ -753,6 +774,8 @@ int mlq_client_on_estimate(struct mlq_ctx *c, const struct mlq_peer *peer, struc
         m.u.why_reply.job_id[23] = '-';
     m.u.why_reply.state = MLQ_JOB_PENDING;
     put_why(&m, &why, &est);
+    char qtext[MLQ_MAX_STR + 1];
+    put_quota(c, &m, &job, qtext, sizeof qtext);
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
 

@@ -5,6 +5,7 @@
 #include "fairshare.h"
 #include "pipeline.h"
 #include "queue.h"
+#include "quotabook.h"
 #include "resend.h"
 #include "schedules.h"
 #include "strmap.h"
@@ -15,14 +16,15 @@ int mlq_ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
     c->queue = mlq_queue_create();
     c->workers = mlq_workers_create();
     c->fs = mlq_fairshare_create(c->fs_half_life_ms);
+    c->quota = mlq_qbook_create();
     c->deps = mlq_deps_create();
     c->arrays = mlq_strmap_create();
     c->scheds = mlq_schedules_create();
     c->resend = mlq_resend_create();
     c->fencing = mlq_strmap_create();
     c->nended = 0;
-    if (!c->jobs || !c->queue || !c->workers || !c->fs || !c->deps || !c->arrays || !c->scheds ||
-        !c->resend || !c->fencing)
+    if (!c->jobs || !c->queue || !c->workers || !c->fs || !c->quota || !c->deps || !c->arrays ||
+        !c->scheds || !c->resend || !c->fencing)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
@@ -38,6 +40,7 @@ void mlq_ctx_free_memory(struct mlq_ctx *c)
     mlq_deps_destroy(&c->deps);
     mlq_queue_destroy(&c->queue);
     mlq_fairshare_destroy(&c->fs);
+    mlq_qbook_destroy(&c->quota);
     mlq_jobtab_destroy(&c->jobs);
     mlq_workers_destroy(&c->workers);
 }

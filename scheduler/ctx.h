@@ -25,6 +25,7 @@ struct mlq_resend;
 struct mlq_metrics;
 struct mlq_backup;
 struct mlq_acctrun;
+struct mlq_qbook;
 
 struct mlq_ctx {
     void *router;
@@ -44,6 +45,7 @@ struct mlq_ctx {
     bool dirty;                 /* something changed that may let a job start */
     bool unconfirmed_left;      /* recovered attempts still await their workers */
     struct mlq_fairshare *fs;   /* recent use per owner */
+    struct mlq_qbook *quota;    /* quotas and their use per team and pool (quota.h) */
     int64_t fs_half_life_ms;
     int64_t age_step_ms;      /* waiting this long is worth one priority point */
     int64_t default_limit_ms; /* time limit assumed for jobs without one */
@@ -75,7 +77,7 @@ struct mlq_ctx {
 };
 
 /* The in-memory state rebuilt from the database at start and after a
- * rollback: job table, queue, workers, fair share, dependency index,
+ * rollback: job table, queue, workers, fair share, quotas, dependency index,
  * arrays, schedules, resend timers and fencing KILLs. MLQ_ENOMEM when any
  * is missing (free what was made with mlq_ctx_free_memory). */
 int mlq_ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "placement.h"
 #include "queue.h"
+#include "quota.h"
 
 uint32_t mlq_gang_nodes(const struct mlq_job *job)
 {
@@ -231,6 +232,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct cand *v, int3
     if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m * n,
                                 r.gpus * 100 * (int32_t)n, a.assigned_ms) < 0)
         mlq_warn("fair share: out of memory");
+    mlq_quota_job_started(c, job);
     mlq_info("gang %.8s attempt %d -> %u workers, node 0 on %s (rendezvous port %d)", job->row.id,
              a.num, n, v[0].w->name, port);
     for (uint32_t k = 0; rc == 0 && k < n; k++) {

@@ -29,6 +29,7 @@
 #include "deliver.h"
 #include "health.h"
 #include "gang.h"
+#include "quota.h"
 
 static struct mlq_request job_request(const struct mlq_job *job)
 {
@@ -221,6 +222,7 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     int32_t gpu_h = mlq_store_attempt_gpu_h(job->att, sp->gpus) * nodes;
     mlq_fairshare_stop_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, gpu_h,
                            job->att->assigned_ms);
+    mlq_quota_job_stopped(c, job);
     /* Up to now, not the worker's end time: the counter already showed the
      * attempt running until the last scrape, and must never go down. */
     mlq_metrics_gpu_share_time(c->metrics, sp->owner, gpu_h, job->att->assigned_ms, c->now_wall);
@@ -418,6 +420,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, a.gpu_h,
                                 a.assigned_ms) < 0)
         mlq_warn("fair share: out of memory");
+    mlq_quota_job_started(c, job);
     mlq_info("job %.8s attempt %d -> worker %s (gpus %s)", job->row.id, a.num, w->name,
              a.gpu_ids[0] ? a.gpu_ids : "-");
     return mlq_deliver_assign(c, job, w, err);
@@ -511,7 +514,10 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
     mlq_queue_pass_begin(c->queue);
     struct mlq_job *job;
     while (any_capacity(c) && (job = mlq_queue_pass_next(c->queue, mlq_jobops_bias, c))) {
-        if (array_full(c, job)) { /* --max-running: its shape holds only this array */
+        /* Held back by --max-running or its team's quota: no reservation,
+         * so that jobs of others behind it still start. The shape holds
+         * only this array, or this owner's jobs of this team and pool. */
+        if (array_full(c, job) || !mlq_quota_check(c, job, NULL)) {
             mlq_queue_pass_skip(c->queue, job);
             continue;
         }

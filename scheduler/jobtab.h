@@ -74,6 +74,7 @@ struct mlq_job {
     void *qshape;                 /* its shape while ready */
     struct mlq_job *h_id, *h_att; /* hash chains */
     struct mlq_gang *gang;        /* a gang's live attempt's parts; NULL otherwise */
+    bool quota_booked;            /* its live attempt counts in c->quota (quota.h) */
 };
 
 struct mlq_jobtab;

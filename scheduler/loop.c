@@ -40,6 +40,7 @@
 #include "version.h"
 #include "tokens.h"
 #include "jobedit.h"
+#include "quota.h"
 #include "teams.h"
 #include "submitmany.h"
 #include "wproto.h"
@@ -98,6 +99,7 @@ static const struct {
     [MLQ_MSG_TEAM_CMD] = {mlq_teams_on_cmd, PEOPLE, FROM_ANY},
     [MLQ_MSG_USER_SET] = {mlq_teams_on_user_set, PEOPLE, FROM_ANY},
     [MLQ_MSG_ACCT] = {mlq_teams_on_acct, PEOPLE, FROM_ANY},
+    [MLQ_MSG_QUOTA_CMD] = {mlq_quota_on_cmd, PEOPLE, FROM_ANY},
     [MLQ_MSG_REGISTER] = {mlq_wproto_on_register, WORKER, FROM_ANY},
     [MLQ_MSG_HEARTBEAT] = {mlq_wproto_on_heartbeat, WORKER, FROM_WORKER},
     [MLQ_MSG_REPORT] = {mlq_wproto_on_report, WORKER, FROM_WORKER},

@@ -13,6 +13,7 @@
 #include "ctx.h"
 #include "placement.h"
 #include "queue.h"
+#include "quota.h"
 #include "stranded.h"
 #include "strmap.h"
 #include "version.h"
@@ -736,6 +737,34 @@ static void render_versions(struct sb *b, struct mlq_ctx *c)
     }
 }
 
+/* Per team and pool with a quota: its nominal GPUs (-1: not limited),
+ * the GPUs its running jobs use, and how many of those are borrowed. */
+static void render_quotas(struct sb *b, struct mlq_ctx *c)
+{
+    static const char *const names[][2] = {
+        {"mlq_quota_gpus_nominal", "GPUs of a team's quota in a pool (-1: not limited)."},
+        {"mlq_quota_gpus_used", "GPUs a team's running jobs use in a pool with its quota."},
+        {"mlq_quota_gpus_borrowed", "GPUs a team uses beyond its quota (borrowed idle capacity)."},
+    };
+    struct mlq_quotainfo *q = NULL;
+    uint32_t n = 0;
+    struct mlq_err e;
+    if (!c->quota || mlq_quota_list(c, "", "", &q, &n, &e) < 0)
+        return;
+    char lt[LV], lp[LV], v[32];
+    for (int k = 0; k < 3; k++) {
+        head(b, names[k][0], "gauge", names[k][1]);
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t h = k == 0 ? q[i].gpus_h : k == 1 ? q[i].used_gpus_h : q[i].borrowed_gpus_h;
+            mlq_metrics_escape(q[i].team, lt, sizeof lt);
+            mlq_metrics_escape(q[i].pool, lp, sizeof lp);
+            sb_printf(b, "%s{team=\"%s\",pool=\"%s\"} %s\n", names[k][0], lt, lp,
+                      h < 0 ? "-1" : fmt_hundredths(h, v, sizeof v));
+        }
+    }
+    free(q);
+}
+
 int mlq_metrics_render(struct mlq_ctx *c, char **out, size_t *len, struct mlq_err *err)
 {
     struct sb b = {.cap = 64 * 1024};
@@ -749,6 +778,7 @@ int mlq_metrics_render(struct mlq_ctx *c, char **out, size_t *len, struct mlq_er
     render_jobs(&b, c);
     render_workers(&b, c);
     render_gpus(&b, c);
+    render_quotas(&b, c);
     render_versions(&b, c);
     if (c->metrics)
         render_store(&b, c->metrics);

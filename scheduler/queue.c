@@ -132,24 +132,26 @@ void mlq_queue_destroy(struct mlq_queue **qp)
 /* Jobs share a shape when everything placement and ordering look at is the
  * same: resources (a GPU share and GPU memory included), time limit
  * (backfill), GPU type, pool, required labels,
- * the owner (whose fair-share penalty applies to the whole shape), the
+ * the owner (whose fair-share penalty applies to the whole shape) and
+ * team (whose quota does: quota.h), the
  * gang size (a gang that cannot start says nothing of one node) and, for
  * arrays with --max-running, the array. */
 static char *shape_key(const struct mlq_job *job)
 {
     const struct mlq_jobspec *sp = &job->row.spec;
     size_t len = 160 + (sp->gpu_type ? strlen(sp->gpu_type) : 0) +
-                 (sp->pool ? strlen(sp->pool) : 0) + (sp->owner ? strlen(sp->owner) : 0);
+                 (sp->pool ? strlen(sp->pool) : 0) + (sp->owner ? strlen(sp->owner) : 0) +
+                 (sp->team ? strlen(sp->team) : 0);
     for (uint32_t i = 0; i < sp->nrequire; i++)
         len += strlen(sp->require[i]) + 1;
     char *k = malloc(len);
     if (!k)
         return NULL;
-    int n = snprintf(k, len, "%lld|%lld|%d|%d|%lld|%u|%lld|%s|%s|%s|%s|", (long long)sp->cpus_m,
+    int n = snprintf(k, len, "%lld|%lld|%d|%d|%lld|%u|%lld|%s|%s|%s|%s|%s|", (long long)sp->cpus_m,
                      (long long)sp->mem, sp->gpus, sp->gpu_frac, (long long)sp->gpu_mem, sp->nodes,
                      (long long)sp->time_limit_ms, sp->gpu_type ? sp->gpu_type : "",
                      sp->pool ? sp->pool : "", sp->owner ? sp->owner : "",
-                     sp->max_running ? job->row.array_id : "");
+                     sp->max_running ? job->row.array_id : "", sp->team ? sp->team : "");
     for (uint32_t i = 0; i < sp->nrequire && n > 0 && (size_t)n < len; i++)
         n += snprintf(k + n, len - (size_t)n, "%s,", sp->require[i]);
     return k;

@@ -9,6 +9,7 @@
 #include "fairshare.h"
 #include "gang.h"
 #include "jobops.h"
+#include "quota.h"
 #include "jobops_int.h"
 #include "log.h"
 #include "pipeline.h"
@@ -175,6 +176,7 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
     if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, gpu_h,
                                 a->assigned_ms) < 0)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
+    mlq_quota_job_started(c, job); /* use is what runs, never a stored counter */
     return 0;
 }
 
@@ -209,7 +211,9 @@ static int requeue_orphans(struct mlq_ctx *c, struct mlq_err *err)
 int mlq_recover_run(struct mlq_ctx *c, struct mlq_err *err)
 {
     struct recover_ctx rc = {c, err};
-    int r = mlq_store_each_worker(c->store, recover_worker, &rc, err);
+    int r = mlq_quota_load(c, err); /* before the jobs that book their use */
+    if (r == 0)
+        r = mlq_store_each_worker(c->store, recover_worker, &rc, err);
     if (r == 0)
         r = mlq_store_each_override(c->store, recover_override, &rc, err);
     /* Use older than a few half-lives no longer matters. */

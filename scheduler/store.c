@@ -295,6 +295,16 @@ static const char *const migrations[] = {
      * rows: their job's whole GPUs count. */
     "ALTER TABLE attempts ADD COLUMN gpu_h INTEGER;"
     "PRAGMA user_version = 16;",
+    /* 16 -> 17: quotas per team and pool (storequota.c). Only what an admin
+     * set is stored: the use figures are derived from the live jobs at
+     * start-up, so that a crash cannot leave them wrong. -1 = not limited. */
+    "CREATE TABLE quotas (team TEXT NOT NULL, pool TEXT NOT NULL,"
+    " gpus_h INTEGER NOT NULL, cpus_m INTEGER NOT NULL, mem INTEGER NOT NULL,"
+    " borrow_gpus_h INTEGER NOT NULL, borrow_cpus_m INTEGER NOT NULL,"
+    " borrow_mem INTEGER NOT NULL, user_max_running INTEGER NOT NULL,"
+    " user_max_gpus_h INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (team, pool));"
+    "PRAGMA user_version = 17;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -330,6 +340,7 @@ struct mlq_store {
     struct mlq_storeretain *retain;   /* storeretain.c's statements */
     struct mlq_storeteam *team;       /* storeteam.c's statements */
     struct mlq_storeacct *acct;       /* storeacct.c's statements */
+    struct mlq_storequota *quota;     /* storequota.c's statements */
     bool tx;                          /* the caller's transaction is open */
     int64_t
         last_seq; /* the newest job's seq; -1: read it from the table first (after a rollback) */
@@ -373,6 +384,11 @@ struct mlq_storeteam *mlq_storei_team(struct mlq_store *st)
 struct mlq_storeacct *mlq_storei_acct(struct mlq_store *st)
 {
     return st->acct;
+}
+
+struct mlq_storequota *mlq_storei_quota(struct mlq_store *st)
+{
+    return st->quota;
 }
 
 struct mlq_storetoken *mlq_storei_token(struct mlq_store *st)
@@ -702,6 +718,8 @@ static int prepare_all(struct mlq_store *st, struct mlq_err *err)
         rc = mlq_storeteam_open(st->db, &st->team, err);
     if (rc == 0)
         rc = mlq_storeacct_open(st->db, &st->acct, err);
+    if (rc == 0)
+        rc = mlq_storequota_open(st->db, &st->quota, err);
     return rc;
 }
 
@@ -788,6 +806,7 @@ void mlq_store_close(struct mlq_store **stp)
     mlq_storeretain_close(&st->retain);
     mlq_storeteam_close(&st->team);
     mlq_storeacct_close(&st->acct);
+    mlq_storequota_close(&st->quota);
     sqlite3_close(st->db);
     free(st);
     *stp = NULL;

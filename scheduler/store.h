@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 16
+#define MLQ_STORE_SCHEMA_VERSION 17
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -478,6 +478,24 @@ int mlq_store_user_team_set(struct mlq_store *st, const char *user, const char *
 /* The user's team ("" none or no such user). */
 int mlq_store_user_team_get(struct mlq_store *st, const char *user, char team[MLQ_MAX_NAME + 1],
                             struct mlq_err *err);
+/* ---- schema v16: quotas per team and pool (storequota.c) ------------- */
+
+/* Adds or replaces the quota of (q->team, q->pool; "" = "default") with
+ * q's nominal amounts, borrow caps and user limits (the use fields are
+ * ignored): MLQ_ENOTFOUND "no team named ..." for an unknown team. Appends
+ * "quota_set" ("TEAM POOL"). */
+int mlq_store_quota_set(struct mlq_store *st, const struct mlq_quotainfo *q, int64_t now_ms,
+                        struct mlq_err *err);
+/* Removes the quota of (team, pool): MLQ_ENOTFOUND when there is none.
+ * Appends "quota_removed". */
+int mlq_store_quota_rm(struct mlq_store *st, const char *team, const char *pool,
+                       struct mlq_err *err);
+/* Calls fn for every stored quota (use fields zero), by team and pool;
+ * stops at fn's first non-zero, which it returns. */
+typedef int (*mlq_store_quota_fn)(const struct mlq_quotainfo *q, void *ctx);
+int mlq_store_quota_each(struct mlq_store *st, mlq_store_quota_fn fn, void *ctx,
+                         struct mlq_err *err);
+
 /* A usage report: the attempts that ended in [since_ms, until_ms) and the
  * folded days overlapping it, grouped by `by`; only_user: that user's jobs
  * only ("": everyone's). */

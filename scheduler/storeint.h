@@ -34,6 +34,7 @@ struct mlq_storejobinfo;
 struct mlq_storeevent;
 struct mlq_storeteam;
 struct mlq_storeacct;
+struct mlq_storequota;
 
 /* ---- provided by store.c ---------------------------------------------- */
 
@@ -49,6 +50,7 @@ struct mlq_storejobinfo *mlq_storei_jobinfo(struct mlq_store *st);
 struct mlq_storeevent *mlq_storei_event(struct mlq_store *st);
 struct mlq_storeteam *mlq_storei_team(struct mlq_store *st);
 struct mlq_storeacct *mlq_storei_acct(struct mlq_store *st);
+struct mlq_storequota *mlq_storei_quota(struct mlq_store *st);
 /* Prepares the n statements of sql[] on db into out[] (kept for the life
  * of the store); MLQ_EDB "preparing statements: ..." when one fails. */
 int mlq_storei_prepare(sqlite3 *db, const char *const *sql, int n, sqlite3_stmt **out,
@@ -170,6 +172,13 @@ void mlq_storeacct_close(struct mlq_storeacct **p);
 /* Folds the ended attempts of the job with this seq into usage_daily (the
  * caller deletes them next, in the same transaction). */
 int mlq_storeacct_fold_job(struct mlq_store *st, int64_t seq, struct mlq_err *err);
+
+/* ---- provided by storequota.c ------------------------------------------ */
+
+int mlq_storequota_open(sqlite3 *db, struct mlq_storequota **out, struct mlq_err *err);
+void mlq_storequota_close(struct mlq_storequota **p);
+/* Deletes every quota of team (inside the team's removal). */
+int mlq_storequota_rm_team(struct mlq_store *st, const char *team, struct mlq_err *err);
 
 /* ---- provided by storetoken.c ------------------------------------------ */
 

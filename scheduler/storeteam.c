@@ -202,6 +202,8 @@ int mlq_store_team_rm(struct mlq_store *st, const char *name, struct mlq_err *er
     rc = step_name(st, s, name, &row, "removing a team", err);
     if (rc == 0)
         mlq_storei_finish(s);
+    if (rc == 0) /* its quotas go with it (storequota.c) */
+        rc = mlq_storequota_rm_team(st, name, err);
     if (rc == 0)
         rc = mlq_store_event_add(st, "team_removed", NULL, NULL, NULL, name, err);
     return mlq_storei_op_end(st, rc, err);

@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "log.h"
+#include "quotabook.h"
 
 static int check_admin(struct mlq_ctx *c, struct mlq_err *err)
 {
@@ -67,6 +68,8 @@ int mlq_teams_on_cmd(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_
     if (rc < 0)
         return rc;
     mlq_info("team %s %s by %s", name, add ? "added" : "removed", c->who.name);
+    if (!add) /* its quotas went with it (storequota.c) */
+        mlq_qbook_rm_team(c->quota, name);
     if (add)
         return reply_teams(c, peer, msg->rid, name, err);
     struct mlq_msg m = {.type = MLQ_MSG_OK, .rid = msg->rid};

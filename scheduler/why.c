@@ -14,6 +14,7 @@
 #include "leftover.h"
 #include "placement.h"
 #include "queue.h"
+#include "quota.h"
 #include "res.h"
 
 /* How many UP workers pass each successive filter. */
@@ -456,6 +457,13 @@ void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ah
     take_census(c, &r, &k);
     if (hard_constraint(&r, &k, out))
         return;
+    /* Its team's quota holds it back whatever is free (quota.h). */
+    struct mlq_qverdict qv;
+    char qtext[sizeof out->text];
+    if (mlq_quota_explain(c, job, &qv, qtext, sizeof qtext) && !mlq_qbook_admits(&qv)) {
+        set(out, "quota", "%s", qtext);
+        return;
+    }
     if (count_ahead)
         out->ahead = mlq_queue_count_ahead(c->queue, job, mlq_jobops_bias, c);
     if (mlq_gang_nodes(job) > 0) {

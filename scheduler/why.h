@@ -1,7 +1,7 @@
 /* why: what keeps a PENDING job from starting, for `mlq why` and the
  * reason `mlq status` shows. The first constraint that holds is reported,
  * hard ones first (pool, labels, GPU type, size, drained workers), then the
- * reservation, then priority and free resources, with the closest candidate
+ * team's quota, then the reservation, then priority and free resources, with the closest candidate
  * worker and what it lacks. */
 #ifndef MLQ_WHY_H
 #define MLQ_WHY_H

@@ -110,13 +110,16 @@ _mlq()
         ;;
     admin)
         if [ -z "$sub" ]; then
-            words="user worker users team teams token tokens metrics"
+            words="user worker users team teams quota token tokens metrics"
         elif [ -z "$sub2" ]; then
             case "$sub" in
             user) words="add set rm" ;;
             worker) words="add rm set" ;;
             team | token) words="add rm" ;;
+            quota) words="set show rm" ;;
             esac
+        elif [ "$sub" = quota ] && [ "$npos" -eq 3 ]; then
+            words=$(_mlq_ask name "${ask[@]}" admin teams --json)
         elif [ "$sub" = worker ] && [ "$sub2" = rm ] && [ "$npos" -eq 3 ]; then
             words=$(_mlq_ask name "${ask[@]}" workers --json)
         fi

@@ -430,6 +430,11 @@ static void assert_placement_msgs_eq(const struct mlq_msg *a, const struct mlq_m
         assert_str_same(a->u.why_reply.est_kind, b->u.why_reply.est_kind);
         assert_int_equal(a->u.why_reply.est_at_ms, b->u.why_reply.est_at_ms);
         assert_str_same(a->u.why_reply.est_why, b->u.why_reply.est_why);
+        assert_str_same(a->u.why_reply.quota_team, b->u.why_reply.quota_team);
+        assert_str_same(a->u.why_reply.quota_pool, b->u.why_reply.quota_pool);
+        assert_str_same(a->u.why_reply.quota_text, b->u.why_reply.quota_text);
+        assert_int_equal(a->u.why_reply.quota_borrows, b->u.why_reply.quota_borrows);
+        assert_int_equal(a->u.why_reply.quota_admits, b->u.why_reply.quota_admits);
     }
 }
 
@@ -524,9 +529,24 @@ static void assert_acctrow_eq(const struct mlq_acctrow *x, const struct mlq_acct
     assert_true(x->wait_ms == y->wait_ms && x->n_waits == y->n_waits);
 }
 
+static void assert_quotainfo_eq(const struct mlq_quotainfo *x, const struct mlq_quotainfo *y)
+{
+    assert_string_equal(x->team, y->team);
+    assert_string_equal(x->pool, y->pool);
+    /* every field is an int64_t after the two names */
+    assert_memory_equal(&x->gpus_h, &y->gpus_h, sizeof *x - offsetof(struct mlq_quotainfo, gpus_h));
+}
+
 static void assert_team_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b)
 {
-    if (a->type == MLQ_MSG_TEAM_CMD) {
+    if (a->type == MLQ_MSG_QUOTA_CMD) {
+        assert_string_equal(a->u.quota_cmd.op, b->u.quota_cmd.op);
+        assert_quotainfo_eq(&a->u.quota_cmd.q, &b->u.quota_cmd.q);
+    } else if (a->type == MLQ_MSG_QUOTA_LIST) {
+        assert_int_equal(a->u.quota_list.nquotas, b->u.quota_list.nquotas);
+        for (uint32_t i = 0; i < a->u.quota_list.nquotas; i++)
+            assert_quotainfo_eq(&a->u.quota_list.quotas[i], &b->u.quota_list.quotas[i]);
+    } else if (a->type == MLQ_MSG_TEAM_CMD) {
         assert_string_equal(a->u.team_cmd.op, b->u.team_cmd.op);
         assert_string_equal(a->u.team_cmd.name, b->u.team_cmd.name);
     } else if (a->type == MLQ_MSG_TEAM_LIST) {
@@ -720,6 +740,8 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_BACKUP_DONE:
         assert_keys_msgs_eq(a, b);
         break;
+    case MLQ_MSG_QUOTA_CMD:
+    case MLQ_MSG_QUOTA_LIST:
     case MLQ_MSG_TEAM_CMD:
     case MLQ_MSG_TEAM_LIST:
     case MLQ_MSG_USER_SET:

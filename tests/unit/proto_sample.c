@@ -361,6 +361,11 @@ static struct mlq_teaminfo sample_teams[] = {
     {"ml-research", 1700000000000, sample_members, 2, 3, 12},
     {"x", 0, NULL, 0, 0, 0},
 };
+static struct mlq_quotainfo sample_quotas[] = {
+    {"vision", "default", 1650, 64000, 1LL << 40, 800, 0, 1LL << 30, 4, 200, 1700, 3000, 1LL << 33,
+     9, 50, 0, 0},
+    {"x", "", -1, -1, -1, 0, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0},
+};
 static struct mlq_acctrow sample_rows[] = {
     {"ml-research", {5, 1, 2, 3, 4}, 3600000, 7200000, 3600000, 900000, 60000, 5},
     {"", {0, 0, 0, 0, 0}, 0, 0, 0, 0, 0, 0},
@@ -432,6 +437,14 @@ static void fill_keys_sample(struct mlq_msg *m)
     case MLQ_MSG_TEAM_CMD:
         strcpy(m->u.team_cmd.op, "rm");
         strcpy(m->u.team_cmd.name, "ml-research");
+        break;
+    case MLQ_MSG_QUOTA_CMD:
+        strcpy(m->u.quota_cmd.op, "set");
+        m->u.quota_cmd.q = sample_quotas[0];
+        break;
+    case MLQ_MSG_QUOTA_LIST:
+        m->u.quota_list.quotas = sample_quotas;
+        m->u.quota_list.nquotas = N(sample_quotas);
         break;
     case MLQ_MSG_TEAM_LIST:
         m->u.team_list.teams = sample_teams;
@@ -564,6 +577,11 @@ static void fill_placement_sample(struct mlq_msg *m)
         m->u.why_reply.est_kind = "latest";
         m->u.why_reply.est_at_ms = 1767225600000;
         m->u.why_reply.est_why = "if running jobs use their full time limits";
+        m->u.why_reply.quota_team = "vision";
+        m->u.why_reply.quota_pool = "default";
+        m->u.why_reply.quota_text = "team vision uses 16/16 GPUs of its quota in pool default";
+        m->u.why_reply.quota_borrows = true;
+        m->u.why_reply.quota_admits = false;
         break;
     case MLQ_MSG_WORKER_SET:
     case MLQ_MSG_WORKER_SUMMARY:

@@ -403,6 +403,8 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
+/* Step 17 undone: no quotas. */
+#define UNDO_V17 "DROP TABLE quotas; PRAGMA user_version = 16;"
 /* Step 16 undone: no GPU hundredths on attempts. */
 #define UNDO_V16 "ALTER TABLE attempts DROP COLUMN gpu_h; PRAGMA user_version = 15;"
 /* Step 15 undone: no teams, no usage_daily, no grouping columns on jobs. */
@@ -467,6 +469,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V17);
     exec_ok(db, UNDO_V16);
     exec_ok(db, UNDO_V15);
     exec_ok(db, UNDO_V14);
