@@ -64,10 +64,23 @@ int mlq_cli_exit_code(int code)
     return MLQ_EXIT_FAILED;
 }
 
+/* A scheduler listens on tcp:// (or ipc:// on the same machine); the other
+ * libzmq transports cannot carry a request and reply, and the static build
+ * of mlq leaves them out (cli/zmqlink/zmqtrim.c). */
+static bool addr_scheme_ok(const char *addr)
+{
+    return strncmp(addr, "tcp://", 6) == 0 || strncmp(addr, "ipc://", 6) == 0;
+}
+
 static int dup_addr(const char *addr, const char *origin, char **out, struct mlq_err *err)
 {
     if (addr[0] == '\0' || strlen(addr) > MLQ_MAX_PATH)
         return mlq_err_set(err, MLQ_EINVAL, "bad scheduler address from %s", origin);
+    if (!addr_scheme_ok(addr))
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "bad scheduler address '%.100s' from %s: expected tcp://HOST:PORT or "
+                           "ipc://PATH",
+                           addr, origin);
     *out = strdup(addr);
     if (!*out)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
