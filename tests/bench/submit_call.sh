@@ -10,8 +10,9 @@
 #   BENCH_CLIENTS: other `mlq` binaries to time against the same scheduler
 #   (one line each, in turn, so that they share the same host load),
 #   BENCH_STRACE=1 also writes one call's `strace -f -tt -T` to
-#   $BENCH_OUT/submit.strace and BENCH_PERF=1 one `perf stat` of 20 calls
-#   (when those tools are installed; BENCH_OUT defaults to the current dir).
+#   $BENCH_OUT/submit.strace (and the scheduler's to scheduler.strace), BENCH_PERF=1 prints one `perf stat` of 20
+#   calls and a `perf record` profile of 50 ($BENCH_OUT/submit.perf) (when
+#   those tools are installed; BENCH_OUT defaults to the current dir).
 # Example: MLQ_BIN_DIR=build-rel/bin tests/bench/submit_call.sh 100
 N=${1:-100}
 case "$N" in *[!0-9]* | "" | 0) echo "usage: $0 [N >= 1]" >&2 && exit 2 ;; esac
@@ -48,9 +49,23 @@ done
 
 if [ "${BENCH_STRACE:-0}" = 1 ] && command -v strace >/dev/null; then
     strace -f -tt -T -o "$OUT/submit.strace" "$MLQ" submit -- true >/dev/null
-    log "strace of one call: $OUT/submit.strace"
+    # the scheduler's side of one submit, traced while it happens
+    strace -f -tt -T -p "$SCHED_PID" -o "$OUT/scheduler.strace" &
+    st=$!
+    sleep 1
+    "$MLQ" submit -- true >/dev/null
+    sleep 0.2
+    kill -INT "$st"
+    wait "$st"
+    log "strace of one call: $OUT/submit.strace, the scheduler's: $OUT/scheduler.strace"
 fi
 if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
     perf stat -r 20 "$MLQ" submit -- true 2>&1 >/dev/null | tail -n 15
+    # where the CLI's CPU goes, over 50 calls (the software clock: VMs often
+    # have no cycle counter)
+    perf record -q -e cpu-clock -F 20000 -g -o "$OUT/submit.perf" -- \
+        bash -c 'for i in $(seq 50); do "$0" submit -- true; done >/dev/null' "$MLQ"
+    perf report -i "$OUT/submit.perf" --comm mlq --no-children --sort dso,sym 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -n 40
 fi
 exit 0
