@@ -10,9 +10,11 @@
 #   BENCH_CLIENTS: other `mlq` binaries to time against the same scheduler
 #   (one line each, in turn, so that they share the same host load),
 #   BENCH_STRACE=1 also writes one call's `strace -f -tt -T` to
-#   $BENCH_OUT/submit.strace (and the scheduler's to scheduler.strace), BENCH_PERF=1 prints one `perf stat` of 20
-#   calls and a `perf record` profile of 50 ($BENCH_OUT/submit.perf) (when
-#   those tools are installed; BENCH_OUT defaults to the current dir).
+#   $BENCH_OUT/submit.strace and the scheduler's side of one to
+#   scheduler.strace; BENCH_PERF=1 prints a `perf stat` of N calls of each
+#   client (task-clock: CPU ms a call) and writes a `perf record` profile
+#   of 50 calls to $BENCH_OUT/submit.perf (when those tools are installed;
+#   BENCH_OUT defaults to the current directory).
 # Example: MLQ_BIN_DIR=build-rel/bin tests/bench/submit_call.sh 100
 N=${1:-100}
 case "$N" in *[!0-9]* | "" | 0) echo "usage: $0 [N >= 1]" >&2 && exit 2 ;; esac
@@ -60,7 +62,11 @@ if [ "${BENCH_STRACE:-0}" = 1 ] && command -v strace >/dev/null; then
     log "strace of one call: $OUT/submit.strace, the scheduler's: $OUT/scheduler.strace"
 fi
 if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
-    perf stat -r 20 "$MLQ" submit -- true 2>&1 >/dev/null | tail -n 15
+    for bin in "$MLQ" ${BENCH_CLIENTS:-}; do
+        printf '%s: perf stat of %d calls: ' "$bin" "$N"
+        perf stat -r "$N" "$bin" submit -- true 2>&1 >/dev/null |
+            awk '/task-clock|context-switches|page-faults|elapsed/ { printf "%s %s; ", $1, $2 } END { print "" }'
+    done
     # where the CLI's CPU goes, over 50 calls (the software clock: VMs often
     # have no cycle counter)
     perf record -q -e cpu-clock -F 20000 -g -o "$OUT/submit.perf" -- \
