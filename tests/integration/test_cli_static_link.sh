@@ -16,6 +16,8 @@ zmq_a=$(sed -n 's/^MLQ_STATIC_zmq:FILEPATH=//p' "$cache")
 needed=$(readelf -d "$MLQ" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
 log "MLQ_STATIC_ZMQ=$opt libzmq.a=$zmq_a; mlq needs: $needed"
 
+start_scheduler "$T/state"
+
 # pgm://, norm:// and the rest cannot carry a request (and the static mlq
 # leaves them out): refused up front, whichever way mlq is linked.
 expect_rc 6 "$MLQ" --scheduler "pgm://127.0.0.1;239.192.1.1:5555" submit -- true
@@ -44,7 +46,6 @@ if grep -E 'libzmq|libstdc\+\+|libpgm|libnorm|libgssapi|libkrb5|libsodium' "$T/l
 fi
 
 # What a real CURVE submit loads while it runs (the loader's own account).
-start_scheduler "$T/state"
 LD_DEBUG=libs "$MLQ" submit --scheduler "$SCHED_ADDR" -- true >"$T/id" 2>"$T/ld.log" || {
     cat "$T/ld.log" >&2
     fail "a submit with the static mlq failed"
