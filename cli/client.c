@@ -171,10 +171,10 @@ static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
     cli->zctx = zmq_ctx_new();
     if (!cli->zctx)
         return mlq_err_set(err, MLQ_EIO, "cannot create ZeroMQ context: %s", strerror(errno));
-    /* A command holds a few sockets at a time (a request, its monitor, a
-     * worker's log stream): a small socket table, one I/O thread, and an
-     * exit that never waits on unsent messages (every socket is closed
-     * with linger 0 once its reply is in). */
+    /* A command holds three sockets at a time (a request, the monitor
+     * libzmq makes for it and our end of that; requests go one after the
+     * other): a small socket table, one I/O thread, and an exit that never
+     * waits on unsent messages. */
     if (zmq_ctx_set(cli->zctx, ZMQ_MAX_SOCKETS, MLQ_CLI_MAX_SOCKETS) < 0 ||
         zmq_ctx_set(cli->zctx, ZMQ_IO_THREADS, 1) < 0 || zmq_ctx_set(cli->zctx, ZMQ_BLOCKY, 0) < 0)
         return mlq_err_set(err, MLQ_EIO, "cannot set up the ZeroMQ context: %s",
