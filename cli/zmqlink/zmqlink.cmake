@@ -22,5 +22,21 @@ if(NOT IS_ABSOLUTE "${_mlq_stdcxx}" OR NOT EXISTS "${_mlq_stdcxx}")
   return()
 endif()
 list(APPEND _mlq_static ${_mlq_stdcxx})
+# A libzmq.a built with other transports or libraries than Debian 12's may
+# need symbols zmqtrim.c does not provide: link a probe that makes a socket
+# (which pulls in every transport) and fall back when that fails.
+set(_mlq_probe ${CMAKE_CURRENT_BINARY_DIR}/zmqlink_probe.c)
+file(WRITE ${_mlq_probe} "#include <zmq.h>\nint main(void)\n{\n    void *c = zmq_ctx_new();\n"
+     "    zmq_close(zmq_socket(c, ZMQ_DEALER));\n    return zmq_ctx_term(c);\n}\n")
+try_compile(_mlq_links ${CMAKE_CURRENT_BINARY_DIR}/zmqlink_probe
+            SOURCES ${_mlq_probe} ${CMAKE_CURRENT_LIST_DIR}/zmqtrim.c
+            LINK_LIBRARIES ${_mlq_static} -static-libgcc m -pthread
+            OUTPUT_VARIABLE _mlq_probe_out)
+if(NOT _mlq_links)
+  message(STATUS "mlq CLI: the static libzmq does not link with zmqtrim.c, linking the shared "
+                 "libraries (see ${CMAKE_CURRENT_BINARY_DIR}/zmqlink_probe)")
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/zmqlink_probe/output.txt "${_mlq_probe_out}")
+  return()
+endif()
 set(MLQ_CLI_STATIC_LIBS ${_mlq_static})
 message(STATUS "mlq CLI: static libzmq (${MLQ_STATIC_zmq})")
