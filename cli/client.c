@@ -64,10 +64,23 @@ int mlq_cli_exit_code(int code)
     return MLQ_EXIT_FAILED;
 }
 
+/* A scheduler listens on tcp:// (or ipc:// on the same machine); the other
+ * libzmq transports cannot carry a request and reply, and the static build
+ * of mlq leaves them out (cli/zmqlink/zmqtrim.c). */
+static bool addr_scheme_ok(const char *addr)
+{
+    return strncmp(addr, "tcp://", 6) == 0 || strncmp(addr, "ipc://", 6) == 0;
+}
+
 static int dup_addr(const char *addr, const char *origin, char **out, struct mlq_err *err)
 {
     if (addr[0] == '\0' || strlen(addr) > MLQ_MAX_PATH)
         return mlq_err_set(err, MLQ_EINVAL, "bad scheduler address from %s", origin);
+    if (!addr_scheme_ok(addr))
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "bad scheduler address '%.100s' from %s: expected tcp://HOST:PORT or "
+                           "ipc://PATH",
+                           addr, origin);
     *out = strdup(addr);
     if (!*out)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -148,6 +161,9 @@ static int from_error_reply(const struct mlq_msg *reply, struct mlq_err *err)
     return mlq_err_set(err, code, "%s", msg);
 }
 
+/* Sockets one command may hold at once; libzmq sizes its tables for it. */
+#define MLQ_CLI_MAX_SOCKETS 64
+
 static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
 {
     if (cli->zctx)
@@ -155,6 +171,14 @@ static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
     cli->zctx = zmq_ctx_new();
     if (!cli->zctx)
         return mlq_err_set(err, MLQ_EIO, "cannot create ZeroMQ context: %s", strerror(errno));
+    /* A command holds three sockets at a time (a request, the monitor
+     * libzmq makes for it and our end of that; requests go one after the
+     * other): a small socket table, one I/O thread, and an exit that never
+     * waits on unsent messages. */
+    if (zmq_ctx_set(cli->zctx, ZMQ_MAX_SOCKETS, MLQ_CLI_MAX_SOCKETS) < 0 ||
+        zmq_ctx_set(cli->zctx, ZMQ_IO_THREADS, 1) < 0 || zmq_ctx_set(cli->zctx, ZMQ_BLOCKY, 0) < 0)
+        return mlq_err_set(err, MLQ_EIO, "cannot set up the ZeroMQ context: %s",
+                           zmq_strerror(errno));
     return 0;
 }
 

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
   libzmq3-dev libsodium-dev libmsgpack-dev libsqlite3-dev sqlite3 uuid-dev
-  libcmocka-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev
+  libcmocka-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libbsd-dev
   curl python3-yaml
   python3 procps iproute2 tzdata
   python3-pip python3-setuptools python3-wheel python3-venv
