@@ -10,12 +10,13 @@
 # equal to what runs (and the quota gauges of /metrics say so); quota
 # changes under load (raised and lowered while
 # 50 jobs flow) are never exceeded at any sample; removing a team removes
-# its quotas.
+# its quotas. GET /api/v1/quotas gives admins the same figures.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
 
 STATE=$T/state
-SCHED_ARGS=(--heartbeat 1s --lease 5s)
+HTTP_PORT=$(free_port)
+SCHED_ARGS=(--heartbeat 1s --lease 5s --http "127.0.0.1:$HTTP_PORT")
 start_scheduler "$STATE" "${SCHED_ARGS[@]}"
 start_worker g1 "$T/spool-g1" --cpus 8 --mem 4G --gpus fake:4 --heartbeat 1s
 chmod 0711 "$T" # jobs of daemon run as daemon when the worker is root
@@ -120,6 +121,20 @@ assert_eq true "$(json "d['quota']['within_quota'] and not d['quota']['borrows']
     "nlp's dry run: within its quota"
 
 log "per-user"
+# --- GET /api/v1/quotas: admins only, the same document ----------------------
+ok adm token create quota-admin --admin
+ADM_TOKEN=$(grep -oE 'mlq_[0-9a-f]{64}' <<<"$OUT" | head -1)
+ok adm token create quota-user --user daemon
+USR_TOKEN=$(grep -oE 'mlq_[0-9a-f]{64}' <<<"$OUT" | head -1)
+hget() { curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer $1" \
+    "http://127.0.0.1:$HTTP_PORT/api/v1/quotas"; }
+assert_eq 200 "$(hget "$ADM_TOKEN")" "GET /api/v1/quotas as an admin"
+python3 "$MLQ_SRC_DIR/tests/integration/openapi_check.py" "$MLQ_SRC_DIR/docs/openapi.yaml" \
+    "GET /api/v1/quotas 200" <"$T/resp" || fail "quotas document: $(cat "$T/resp")"
+assert_eq 2.0 "$(json "[q for q in d['quotas'] if q['team'] == 'vision'][0]['borrowed']['gpus']" \
+    <"$T/resp")" "borrowed over HTTP"
+assert_eq 403 "$(hget "$USR_TOKEN")" "GET /api/v1/quotas as a user"
+
 # --- per-user limits ----------------------------------------------------------
 ok adm quota set nlp --gpus 2 --user-max-running 1
 ok gpu_job dmn
