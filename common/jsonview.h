@@ -99,7 +99,8 @@ json_t *mlq_jsonview_acct_report(const struct mlq_msg *acct_report);
  * would_start, estimate as for `why`, and quota (null where none applies). */
 json_t *mlq_jsonview_dry_run(const struct mlq_msg *why_reply);
 /* {"quotas": [{team, pool, nominal, borrow_cap, used, borrowed, running,
- * user_max_running, user_max_gpus}]}, amounts as {gpus, cpus, mem} (GPUs
+ * user_max_running, user_max_gpus, gpu_types ({"h100": 8} caps per GPU
+ * type, or null)}]}, amounts as {gpus, cpus, mem} (GPUs
  * and CPUs as numbers, memory in bytes; null where not limited), for
  * `mlq admin quota show --json` and GET /api/v1/quotas. */
 json_t *mlq_jsonview_quotas(const struct mlq_quotainfo *q, uint32_t n);

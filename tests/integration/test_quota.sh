@@ -10,7 +10,8 @@
 # equal to what runs (and the quota gauges of /metrics say so); quota
 # changes under load (raised and lowered while
 # 50 jobs flow) are never exceeded at any sample; removing a team removes
-# its quotas. GET /api/v1/quotas gives admins the same figures.
+# its quotas; a cap per GPU type holds the jobs asking for that type.
+# GET /api/v1/quotas gives admins the same figures.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -59,7 +60,7 @@ expect_rc 5 dmn admin quota set nlp --gpus 2
 assert_contains "$ERR" "only admins may manage quotas" "a user sets a quota"
 expect_rc 4 adm quota set nosuch --gpus 2
 assert_contains "$ERR" "no team named nosuch" "unknown team"
-for bad in 0.001 -1 1.234 abc 1e3 h100:2; do
+for bad in 0.001 -1 1.234 abc 1e3 h100:0.001 h100:1,h100:2 'h@:1' h100; do
     expect_rc 6 adm quota set vision --gpus "$bad"
     assert_contains "$ERR" "$bad" "message for --gpus $bad"
 done
@@ -188,6 +189,22 @@ done
 ok adm quota set vision --gpus 4
 wait_until '[ "$(mlq list --state PENDING --json | json "len(d[\"jobs\"])")" = 0 ]' 60 ||
     fail "jobs left pending under the raised quota"
+
+log "per GPU type"
+# --- caps per GPU type --------------------------------------------------------
+ok adm quota set vision --gpus fake:1,h100:2.5 --json
+assert_eq '{"fake": 1.0, "h100": 2.5}' "$(json "d['quotas'][0]['gpu_types']" <<<"$OUT")" "gpu_types"
+assert_eq 3.5 "$(json "d['quotas'][0]['nominal']['gpus']" <<<"$OUT")" "typed GPUs sum up"
+ok mlq submit --gpus fake:1 --cpus 0.1 --mem 16M -- sleep 300
+F1=$OUT
+ok mlq submit --gpus fake:1 --cpus 0.1 --mem 16M -- sleep 300
+F2=$OUT
+wait_state "$F1" RUNNING 30
+ok mlq why "$F2"
+assert_contains "$OUT" "team vision uses 1/1 fake GPUs of its quota in pool default" "why per type"
+ok mlq submit --gpus 1 --cpus 0.1 --mem 16M -- true # any type: the total (3.5) allows it
+wait_state "$OUT" SUCCEEDED 30
+ok mlq cancel "$F1" "$F2"
 
 log "a team"
 # --- a team's removal takes its quotas --------------------------------------
