@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd_teams.h"
+#include "jsonview.h"
 #include "output.h"
 #include "res.h"
 
@@ -34,16 +35,19 @@ static const char quota_usage[] =
     "           [--user-max-running N] [--user-max-gpus N] [--json]\n"
     "       mlq admin quota show [TEAM] [--pool P] [--json]\n"
     "       mlq admin quota rm TEAM [--pool P]\n\n"
-    "Quotas per team and pool (admins only; docs/admin.md, \"Quotas\"). A team\n"
-    "runs up to its nominal amounts; beyond them it borrows, up to its borrow\n"
-    "caps, only what other teams' quotas in the pool leave idle (and capacity no\n"
-    "quota claims). Teams without a quota in a pool with quotas have nominal 0\n"
-    "and no borrow cap. Pools without quotas are not checked.\n"
+    "Quotas per team and pool (admins only; docs/admin.md, \"Quotas per team and\n"
+    "pool\"). A team runs up to its nominal amounts; beyond them it borrows, up\n"
+    "to its borrow caps, only what other teams' quotas in the pool leave idle\n"
+    "(and capacity no quota claims). Teams without a quota in a pool with quotas\n"
+    "have nominal 0 and no borrow cap. Pools without quotas are not checked.\n"
     "`set` replaces the team's whole quota in the pool: a resource left out is\n"
     "not limited, a borrow cap left out is 0, a user limit left out is none.\n"
     "It holds from the next scheduling pass; running jobs are never stopped.\n"
     "  --pool P             the pool (default: \"default\", workers without a pool)\n"
-    "  --gpus N             nominal GPUs, whole or with two decimals (0.5)\n"
+    "  --gpus N             nominal GPUs, whole or with two decimals (0.5); or caps\n"
+    "                       per GPU type, TYPE:N[,TYPE:N] (h100:8,a100:4): jobs\n"
+    "                       asking for exactly that type stay within its cap\n"
+    "                       (not borrowed beyond); the team's GPUs are their sum\n"
     "  --cpus N             nominal CPUs (0.5 allowed)\n"
     "  --mem SIZE           nominal memory (512M, 64G; 0 allowed)\n"
     "  --borrow-gpus N      at most N GPUs beyond nominal (default 0)\n"
@@ -53,7 +57,7 @@ static const char quota_usage[] =
     "  --user-max-gpus N    each user of the team uses at most N GPUs in the pool\n"
     "  --json               (set, show) {\"quotas\": [{team, pool, nominal, borrow_cap,\n"
     "                       used, borrowed, running, user_max_running,\n"
-    "                       user_max_gpus}]}; amounts are {gpus, cpus, mem},\n"
+    "                       user_max_gpus, gpu_types}]}; amounts are {gpus, cpus, mem},\n"
     "                       null where not limited\n"
     "  --scheduler ADDR     scheduler address\n"
     "  --timeout DUR        how long to wait for the scheduler's answer (default 10s)\n";
@@ -101,6 +105,42 @@ int mlq_cli_parse_quota_gpus(const char *opt, const char *s, int64_t *out, struc
     return 0;
 }
 
+/* "h100:8,a100:0.5": caps per GPU type into q->gpu_types (wire form),
+ * and their sum as the team's GPUs. */
+static int parse_typed_gpus(const char *opt, const char *s, struct mlq_quotainfo *q,
+                            struct mlq_err *err)
+{
+    struct mlq_quota_type t[MLQ_QUOTA_MAX_TYPES];
+    int n = 0;
+    q->gpus_h = 0;
+    for (const char *p = s; *p; n++) {
+        size_t len = strcspn(p, ","), tl = strcspn(p, ":");
+        char item[MLQ_MAX_GPU_TYPE + 40];
+        if (n == MLQ_QUOTA_MAX_TYPES || tl >= len || tl > MLQ_MAX_GPU_TYPE || len >= sizeof item)
+            return mlq_err_set(err, MLQ_EINVAL,
+                               "%s: bad GPU amounts \"%.60s\" (N, or TYPE:N[,TYPE:N], at most %d "
+                               "types)",
+                               opt, s, MLQ_QUOTA_MAX_TYPES);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        item[tl] = '\0';
+        for (char *c = item; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        memcpy(t[n].type, item, tl + 1); /* tl <= MLQ_MAX_GPU_TYPE, checked above */
+        struct mlq_err e;
+        if (mlq_cli_parse_quota_gpus(opt, item + tl + 1, &t[n].gpus_h, &e) < 0)
+            return mlq_err_set(err, MLQ_EINVAL, "%s \"%.60s\": %s", opt, s,
+                               e.msg + strlen(opt) + 2);
+        q->gpus_h += t[n].gpus_h;
+        p += len + (p[len] == ',');
+    }
+    mlq_proto_quota_types_fmt(t, n, q->gpu_types);
+    struct mlq_err e;
+    if (mlq_proto_quota_types_parse(q->gpu_types, t, &n, &e) < 0)
+        return mlq_err_set(err, MLQ_EINVAL, "%s: \"%.60s\": %s", opt, s, e.msg);
+    return 0;
+}
+
 /* CPUs or memory, where 0 is allowed (res.h refuses it for requests). */
 static int parse_amount(const char *opt, const char *s, bool mem, int64_t *out, struct mlq_err *err)
 {
@@ -141,11 +181,9 @@ static int set_opt(int c, struct quota_opts *o, struct mlq_err *err)
                    ? mlq_err_set(err, MLQ_EINVAL, "--pool: bad pool name \"%.40s\"", optarg)
                    : 0;
     case OPT_GPUS:
+        q->gpu_types[0] = '\0';
         if (strchr(optarg, ':'))
-            return mlq_err_set(err, MLQ_EINVAL,
-                               "--gpus: quotas per GPU type (\"%.40s\") are not supported; give "
-                               "the team's GPUs in the pool as one amount",
-                               optarg);
+            return parse_typed_gpus(opt, optarg, q, err);
         return mlq_cli_parse_quota_gpus(opt, optarg, &q->gpus_h, err);
     case OPT_BGPUS:
         return mlq_cli_parse_quota_gpus(opt, optarg, &q->borrow_gpus_h, err);
@@ -243,39 +281,9 @@ static int quota_parse(struct mlq_cli *cli, int argc, char **argv, struct quota_
 
 /* ---- output ---------------------------------------------------------- */
 
-static json_t *gpus_json(int64_t h)
-{
-    return h < 0 ? json_null() : json_real((double)h / 100.0);
-}
-
-static json_t *amount_json(int64_t gpus_h, int64_t cpus_m, int64_t mem)
-{
-    return json_pack("{s:o, s:o, s:o}", "gpus", gpus_json(gpus_h), "cpus",
-                     cpus_m < 0 ? json_null() : json_real((double)cpus_m / 1000.0), "mem",
-                     mem < 0 ? json_null() : json_integer(mem));
-}
-
-static json_t *quota_json(const struct mlq_quotainfo *q)
-{
-    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "team", q->team, "pool",
-                     q->pool, "nominal", amount_json(q->gpus_h, q->cpus_m, q->mem), "borrow_cap",
-                     amount_json(q->borrow_gpus_h, q->borrow_cpus_m, q->borrow_mem), "used",
-                     amount_json(q->used_gpus_h, q->used_cpus_m, q->used_mem), "borrowed",
-                     amount_json(q->borrowed_gpus_h, q->borrowed_cpus_m, q->borrowed_mem),
-                     "running", (json_int_t)q->running, "user_max_running",
-                     q->user_max_running < 0 ? json_null() : json_integer(q->user_max_running),
-                     "user_max_gpus", gpus_json(q->user_max_gpus_h));
-}
-
 static int quotas_json_print(const struct mlq_quotainfo *q, uint32_t n)
 {
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && i < n; i++)
-        if (json_array_append_new(arr, quota_json(&q[i])) < 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    json_t *doc = arr ? json_pack("{s:o}", "quotas", arr) : NULL;
+    json_t *doc = mlq_jsonview_quotas(q, n);
     int rc = doc ? mlq_out_json_print(stdout, doc) : MLQ_ENOMEM;
     json_decref(doc);
     return rc;
@@ -312,6 +320,23 @@ static void used_of(int r, int64_t used, int64_t nominal, char *buf, size_t len)
     snprintf(buf, len, "%s/%s", u, n);
 }
 
+/* Appends the caps per GPU type to buf, in GPUs: " (h100:8,a100:4)". */
+static void gpus_with_types(const struct mlq_quotainfo *q, char *buf, size_t len)
+{
+    struct mlq_quota_type t[MLQ_QUOTA_MAX_TYPES];
+    int n = 0;
+    struct mlq_err e;
+    if (mlq_proto_quota_types_parse(q->gpu_types, t, &n, &e) < 0)
+        return;
+    size_t off = strlen(buf);
+    for (int i = 0; i < n && off < len; i++) {
+        char a[32];
+        fmt_gpus(t[i].gpus_h, a, sizeof a);
+        off += (size_t)snprintf(buf + off, len - off, "%s%s:%s%s", i ? "," : " (", t[i].type, a,
+                                i == n - 1 ? ")" : "");
+    }
+}
+
 static int quotas_print(FILE *f, const struct mlq_quotainfo *q, uint32_t n, bool colour)
 {
     static const char *const headers[] = {"TEAM", "POOL", "GPUS",    "BORROWED",
@@ -319,11 +344,14 @@ static int quotas_print(FILE *f, const struct mlq_quotainfo *q, uint32_t n, bool
     struct mlq_table *tab = mlq_table_create(8, headers);
     int rc = tab ? 0 : MLQ_ENOMEM;
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
-        char g[64], b[64], bg[32], bc[32], cp[64], m[64], run[24], per[64], um[32];
+        char g[MLQ_QUOTA_TYPES_LEN + 64], b[64], bg[32], bc[32], cp[64], m[64], run[24], per[64],
+            um[32];
         used_of(0, q[i].used_gpus_h, q[i].gpus_h, g, sizeof g);
         fmt_gpus(q[i].borrowed_gpus_h, bg, sizeof bg);
         fmt_gpus(q[i].borrow_gpus_h, bc, sizeof bc);
         snprintf(b, sizeof b, "%s/%s", bg, bc);
+        if (q[i].gpu_types[0]) /* "3/12 (h100:8,a100:4)" */
+            gpus_with_types(&q[i], g, sizeof g);
         used_of(1, q[i].used_cpus_m, q[i].cpus_m, cp, sizeof cp);
         used_of(2, q[i].used_mem, q[i].mem, m, sizeof m);
         snprintf(run, sizeof run, "%lld", (long long)q[i].running);

@@ -594,6 +594,58 @@ json_t *mlq_jsonview_dry_run(const struct mlq_msg *reply)
         estimate_json(reply), "quota", quota_json(reply));
 }
 
+/* ---- quotas ------------------------------------------------------------------ */
+
+static json_t *gpus_json(int64_t h)
+{
+    return h < 0 ? json_null() : json_real((double)h / 100.0);
+}
+
+static json_t *amount_json(int64_t gpus_h, int64_t cpus_m, int64_t mem)
+{
+    return json_pack("{s:o, s:o, s:o}", "gpus", gpus_json(gpus_h), "cpus",
+                     cpus_m < 0 ? json_null() : json_real((double)cpus_m / 1000.0), "mem",
+                     mem < 0 ? json_null() : json_integer(mem));
+}
+
+/* {"h100": 8, "a100": 0.5}, or null without caps per GPU type. */
+static json_t *gpu_types_json(const char *wire)
+{
+    struct mlq_quota_type t[MLQ_QUOTA_MAX_TYPES];
+    int n = 0;
+    struct mlq_err e;
+    if (!wire[0] || mlq_proto_quota_types_parse(wire, t, &n, &e) < 0)
+        return json_null();
+    json_t *o = json_object();
+    for (int i = 0; o && i < n; i++)
+        json_object_set_new(o, t[i].type, gpus_json(t[i].gpus_h));
+    return o ? o : json_null();
+}
+
+static json_t *quotainfo_json(const struct mlq_quotainfo *q)
+{
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "team", q->team, "pool",
+                     q->pool, "nominal", amount_json(q->gpus_h, q->cpus_m, q->mem), "borrow_cap",
+                     amount_json(q->borrow_gpus_h, q->borrow_cpus_m, q->borrow_mem), "used",
+                     amount_json(q->used_gpus_h, q->used_cpus_m, q->used_mem), "borrowed",
+                     amount_json(q->borrowed_gpus_h, q->borrowed_cpus_m, q->borrowed_mem),
+                     "running", (json_int_t)q->running, "user_max_running",
+                     q->user_max_running < 0 ? json_null() : json_integer(q->user_max_running),
+                     "user_max_gpus", gpus_json(q->user_max_gpus_h), "gpu_types",
+                     gpu_types_json(q->gpu_types));
+}
+
+json_t *mlq_jsonview_quotas(const struct mlq_quotainfo *q, uint32_t n)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && i < n; i++)
+        if (json_array_append_new(arr, quotainfo_json(&q[i])) < 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    return arr ? json_pack("{s:o}", "quotas", arr) : NULL;
+}
+
 /* ---- usage reports ---------------------------------------------------------- */
 
 static json_t *share_or_null(int64_t part, int64_t whole)

@@ -96,7 +96,13 @@ json_t *mlq_jsonview_acct_report(const struct mlq_msg *acct_report);
     "submit time"
 /* `submit --dry-run`: fits_ever, reasons[] (why it can never fit; empty
  * when it can), text, blocker, closest_worker, lacks, position, order,
- * would_start, estimate as for `why`, and quota (null: no quotas). */
+ * would_start, estimate as for `why`, and quota (null where none applies). */
 json_t *mlq_jsonview_dry_run(const struct mlq_msg *why_reply);
+/* {"quotas": [{team, pool, nominal, borrow_cap, used, borrowed, running,
+ * user_max_running, user_max_gpus, gpu_types ({"h100": 8} caps per GPU
+ * type, or null)}]}, amounts as {gpus, cpus, mem} (GPUs
+ * and CPUs as numbers, memory in bytes; null where not limited), for
+ * `mlq admin quota show --json` and GET /api/v1/quotas. */
+json_t *mlq_jsonview_quotas(const struct mlq_quotainfo *q, uint32_t n);
 
 #endif

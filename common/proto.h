@@ -274,6 +274,15 @@ struct mlq_teaminfo {
  * amount or user limit does not limit. The use figures are the
  * scheduler's, from the jobs running now (ignored in a set). */
 #define MLQ_QUOTA_UNLIMITED (-1)
+/* A quota may cap GPUs per type (`--gpus h100:8,a100:4`): at most
+ * MLQ_QUOTA_MAX_TYPES types, on the wire as one string of "TYPE:HUNDREDTHS"
+ * joined by ',' ("h100:800,a100:400"; "" = none). */
+#define MLQ_QUOTA_MAX_TYPES 8
+#define MLQ_QUOTA_TYPES_LEN (MLQ_QUOTA_MAX_TYPES * (MLQ_MAX_GPU_TYPE + 22))
+struct mlq_quota_type {
+    char type[MLQ_MAX_GPU_TYPE + 1]; /* normalised ("h100") */
+    int64_t gpus_h;                  /* hundredths, >= 0 */
+};
 struct mlq_quotainfo {
     char team[MLQ_MAX_NAME + 1];                      /* "" in a list request: every team */
     char pool[MLQ_MAX_NAME + 1];                      /* "" = "default" (list: every pool) */
@@ -282,7 +291,15 @@ struct mlq_quotainfo {
     int64_t user_max_running, user_max_gpus_h;        /* per user of the team */
     int64_t used_gpus_h, used_cpus_m, used_mem, running;
     int64_t borrowed_gpus_h, borrowed_cpus_m, borrowed_mem;
+    char gpu_types[MLQ_QUOTA_TYPES_LEN + 1]; /* caps per GPU type, wire form; "" none */
 };
+/* Parses the wire form of a quota's GPU types into out[0..*n): distinct
+ * normalised types, amounts 0..2^50; MLQ_EINVAL naming the problem. */
+int mlq_proto_quota_types_parse(const char *s, struct mlq_quota_type out[MLQ_QUOTA_MAX_TYPES],
+                                int *n, struct mlq_err *err);
+/* The wire form of t[0..n) into buf (MLQ_QUOTA_TYPES_LEN + 1 bytes). */
+void mlq_proto_quota_types_fmt(const struct mlq_quota_type *t, int n,
+                               char buf[MLQ_QUOTA_TYPES_LEN + 1]);
 
 /* How a usage report groups (`mlq usage --by`). */
 enum mlq_acct_by {

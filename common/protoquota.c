@@ -41,11 +41,53 @@ static const struct field fields[] = {
 };
 #undef F
 
-_Static_assert(NELEM(fields) + 2 == MLQ_PROTOQUOTA_INFO_KEYS, "team, pool and the amounts");
+_Static_assert(NELEM(fields) + 3 == MLQ_PROTOQUOTA_INFO_KEYS,
+               "team, pool, the amounts and the GPU types");
 
 static int64_t *at(struct mlq_quotainfo *q, int i)
 {
     return (int64_t *)((char *)q + fields[i].off);
+}
+
+int mlq_proto_quota_types_parse(const char *s, struct mlq_quota_type out[MLQ_QUOTA_MAX_TYPES],
+                                int *n, struct mlq_err *err)
+{
+    *n = 0;
+    for (const char *p = s; *p;) {
+        size_t len = strcspn(p, ","), tl = strcspn(p, ":");
+        char type[MLQ_MAX_GPU_TYPE + 1], *end;
+        if (*n == MLQ_QUOTA_MAX_TYPES)
+            return mlq_err_set(err, MLQ_EINVAL, "at most %d GPU types in a quota",
+                               MLQ_QUOTA_MAX_TYPES);
+        if (tl >= len || tl > MLQ_MAX_GPU_TYPE)
+            return mlq_err_set(err, MLQ_EINVAL, "GPU type amount \"%.*s\" is not TYPE:AMOUNT",
+                               (int)(len < 60 ? len : 60), p);
+        memcpy(type, p, tl);
+        type[tl] = '\0';
+        int rc = mlq_proto_gpu_type_check(type, err);
+        long long v = strtoll(p + tl + 1, &end, 10);
+        if (rc < 0)
+            return rc;
+        if (end != p + len || p[tl + 1] < '0' || p[tl + 1] > '9' || v > QUOTA_MAX)
+            return mlq_err_set(err, MLQ_EINVAL, "GPU type %s: bad amount", type);
+        for (int i = 0; i < *n; i++)
+            if (strcmp(out[i].type, type) == 0)
+                return mlq_err_set(err, MLQ_EINVAL, "GPU type %s given twice", type);
+        snprintf(out[*n].type, sizeof out[*n].type, "%s", type);
+        out[(*n)++].gpus_h = v;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+void mlq_proto_quota_types_fmt(const struct mlq_quota_type *t, int n,
+                               char buf[MLQ_QUOTA_TYPES_LEN + 1])
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && off < MLQ_QUOTA_TYPES_LEN + 1; i++)
+        off += (size_t)snprintf(buf + off, MLQ_QUOTA_TYPES_LEN + 1 - off, "%s%s:%lld", i ? "," : "",
+                                t[i].type, (long long)t[i].gpus_h);
 }
 
 static void put_info(msgpack_packer *pk, const struct mlq_quotainfo *q)
@@ -54,6 +96,7 @@ static void put_info(msgpack_packer *pk, const struct mlq_quotainfo *q)
     mlq_mpk_kv_str(pk, "pool", q->pool[0] ? q->pool : NULL);
     for (int i = 0; i < NELEM(fields); i++)
         mlq_mpk_kv_int(pk, fields[i].key, *at((struct mlq_quotainfo *)q, i));
+    mlq_mpk_kv_str(pk, "gpu_types", q->gpu_types[0] ? q->gpu_types : NULL);
 }
 
 /* A name under key into buf, nil or absent = "". */
@@ -78,6 +121,14 @@ static int read_info(const struct mlq_mpk_map *m, struct mlq_quotainfo *q)
     for (int i = 0; rc == 0 && i < NELEM(fields); i++)
         rc = mlq_mpk_opt_int(m, fields[i].key, fields[i].unlimited_ok ? MLQ_QUOTA_UNLIMITED : 0,
                              QUOTA_MAX, at(q, i));
+    const msgpack_object *o = mlq_mpk_get(m, "gpu_types");
+    if (rc == 0 && o && o->type != MSGPACK_OBJECT_NIL)
+        rc = mlq_mpk_read_strbuf(m, "gpu_types", q->gpu_types, MLQ_QUOTA_TYPES_LEN);
+    struct mlq_quota_type t[MLQ_QUOTA_MAX_TYPES];
+    struct mlq_err e;
+    int n;
+    if (rc == 0 && mlq_proto_quota_types_parse(q->gpu_types, t, &n, &e) < 0)
+        rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'gpu_types': %s", m->where, e.msg);
     return rc;
 }
 

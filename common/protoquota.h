@@ -9,7 +9,7 @@
 #include "proto.h"
 
 /* Keys of one quotainfo map. */
-#define MLQ_PROTOQUOTA_INFO_KEYS 17
+#define MLQ_PROTOQUOTA_INFO_KEYS 18
 
 void mlq_protoquota_enc_cmd(msgpack_packer *pk, const struct mlq_msg *m);
 int mlq_protoquota_dec_cmd(const struct mlq_mpk_map *mp, struct mlq_msg *m);

@@ -553,6 +553,20 @@ static enum MHD_Result list_schedules(struct mlq_http_req *r)
     return mlq_http_json(r->conn, MHD_HTTP_OK, all ? json_pack("{s:o}", "schedules", all) : NULL);
 }
 
+/* Admins only: the scheduler refuses anyone else (403). */
+static enum MHD_Result list_quotas(struct mlq_http_req *r)
+{
+    struct mlq_err e = {0};
+    struct mlq_msg req = {.type = MLQ_MSG_QUOTA_CMD}, rep;
+    snprintf(req.u.quota_cmd.op, sizeof req.u.quota_cmd.op, "list");
+    int rc = mlq_http_call(r, &req, &rep, MLQ_HTTP_CALL_MS, &e);
+    if (rc < 0)
+        return fail(r, rc, &e);
+    json_t *doc = mlq_jsonview_quotas(rep.u.quota_list.quotas, rep.u.quota_list.nquotas);
+    mlq_proto_msg_free(&rep);
+    return mlq_http_json(r->conn, MHD_HTTP_OK, doc);
+}
+
 static enum MHD_Result list_events(struct mlq_http_req *r)
 {
     struct mlq_err e = {0};
@@ -671,6 +685,8 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
         return list_schedules(r);
     } else if (n == 1 && get && strcmp(p[0], "events") == 0) {
         return list_events(r);
+    } else if (n == 1 && get && strcmp(p[0], "quotas") == 0) {
+        return list_quotas(r);
     } else if (n == 1 && get && strcmp(p[0], "usage") == 0) {
         return mlq_httpapi_usage(r);
     } else if (n == 1 && get && strcmp(p[0], "accounting") == 0) {
@@ -684,7 +700,8 @@ enum MHD_Result mlq_httpapi_route(struct mlq_http_req *r)
     bool known = (strcmp(p[0], "jobs") == 0 && (n <= 2 || job_sub)) ||
                  (strcmp(p[0], "workers") == 0 && (n == 1 || worker_sub)) ||
                  (n == 1 && (strcmp(p[0], "schedules") == 0 || strcmp(p[0], "events") == 0 ||
-                             strcmp(p[0], "usage") == 0 || strcmp(p[0], "accounting") == 0));
+                             strcmp(p[0], "usage") == 0 || strcmp(p[0], "accounting") == 0 ||
+                             strcmp(p[0], "quotas") == 0));
     if (known)
         return mlq_http_error_status(r->conn, MHD_HTTP_METHOD_NOT_ALLOWED, MLQ_EINVAL,
                                      "method not allowed here");

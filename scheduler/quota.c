@@ -20,6 +20,14 @@ static const char *job_pool(const struct mlq_job *job)
     return p && p[0] ? p : "default";
 }
 
+/* The one GPU type the job asks for (NULL: any, or alternatives): only
+ * such jobs count against a cap per GPU type. */
+static const char *job_gpu_type(const struct mlq_job *job)
+{
+    const char *t = job->row.spec.gpu_type;
+    return t && t[0] && !strchr(t, '|') ? t : NULL;
+}
+
 void mlq_quota_job_amount(const struct mlq_job *job, struct mlq_quota_amount *out)
 {
     const struct mlq_jobspec *sp = &job->row.spec;
@@ -37,7 +45,8 @@ void mlq_quota_job_started(struct mlq_ctx *c, struct mlq_job *job)
         return;
     struct mlq_quota_amount a;
     mlq_quota_job_amount(job, &a);
-    if (mlq_qbook_add_use(c->quota, job_team(job), job_pool(job), job->row.spec.owner, &a) < 0) {
+    if (mlq_qbook_add_use(c->quota, job_team(job), job_pool(job), job->row.spec.owner,
+                          job_gpu_type(job), &a) < 0) {
         mlq_warn("quota: out of memory booking job %.8s", job->row.id);
         return;
     }
@@ -50,7 +59,8 @@ void mlq_quota_job_stopped(struct mlq_ctx *c, struct mlq_job *job)
         return;
     struct mlq_quota_amount a;
     mlq_quota_job_amount(job, &a);
-    mlq_qbook_sub_use(c->quota, job_team(job), job_pool(job), job->row.spec.owner, &a);
+    mlq_qbook_sub_use(c->quota, job_team(job), job_pool(job), job->row.spec.owner,
+                      job_gpu_type(job), &a);
     job->quota_booked = false;
 }
 
@@ -79,13 +89,15 @@ bool mlq_quota_check(struct mlq_ctx *c, const struct mlq_job *job, struct mlq_qv
         return true; /* the common case costs one look-up */
     struct mlq_quota_amount a, cap;
     mlq_quota_job_amount(job, &a);
-    mlq_qbook_check(c->quota, job_team(job), job_pool(job), job->row.spec.owner, &a, NULL, v);
+    mlq_qbook_check(c->quota, job_team(job), job_pool(job), job->row.spec.owner, job_gpu_type(job),
+                    &a, NULL, v);
     if (v->kind != MLQ_QV_COHORT)
         return mlq_qbook_admits(v);
     /* Only a job that would borrow more than the cohort leaves idle needs
      * the capacity no quota claims: the walk over workers is paid then. */
     pool_capacity(c, job_pool(job), &cap);
-    mlq_qbook_check(c->quota, job_team(job), job_pool(job), job->row.spec.owner, &a, &cap, v);
+    mlq_qbook_check(c->quota, job_team(job), job_pool(job), job->row.spec.owner, job_gpu_type(job),
+                    &a, &cap, v);
     return mlq_qbook_admits(v);
 }
 
@@ -139,6 +151,9 @@ static void def_from_info(const struct mlq_quotainfo *q, struct mlq_qdef *d)
     d->borrow = (struct mlq_quota_amount){q->borrow_gpus_h, q->borrow_cpus_m, q->borrow_mem};
     d->user_max_running = q->user_max_running;
     d->user_max_gpus_h = q->user_max_gpus_h;
+    struct mlq_err e;
+    if (mlq_proto_quota_types_parse(q->gpu_types, d->types, &d->ntypes, &e) < 0)
+        d->ntypes = 0; /* checked on decode and before storing: cannot happen */
 }
 
 static int load_one(const struct mlq_quotainfo *q, void *arg)
@@ -178,6 +193,7 @@ static void info_from_def(struct mlq_ctx *c, const struct mlq_qdef *d, struct ml
     q->borrow_mem = d->borrow.mem;
     q->user_max_running = d->user_max_running;
     q->user_max_gpus_h = d->user_max_gpus_h;
+    mlq_proto_quota_types_fmt(d->types, d->ntypes, q->gpu_types);
     struct mlq_quota_amount u, b;
     mlq_qbook_used(c->quota, d->team, d->pool, &u, &q->running);
     mlq_qbook_borrowed(c->quota, d->team, d->pool, &b);

@@ -31,6 +31,9 @@ bool mlq_quota_over_nominal(struct mlq_ctx *c, const char *team, const char *poo
 bool mlq_quota_job_within_nominal(struct mlq_ctx *c, const struct mlq_job *job);
 /* The job's request as quota amounts. */
 void mlq_quota_job_amount(const struct mlq_job *job, struct mlq_quota_amount *out);
+/* (In a pool with quotas, a team without one has nominal 0: any use of a
+ * resource some quota there limits is borrowing, and none of its jobs is
+ * within nominal.) */
 
 /* Copies every stored quota into c->quota (start-up and reload). */
 int mlq_quota_load(struct mlq_ctx *c, struct mlq_err *err);

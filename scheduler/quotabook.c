@@ -34,7 +34,7 @@ struct quser {
 };
 
 struct mlq_qbook {
-    struct mlq_strmap *teams, *users, *pools;
+    struct mlq_strmap *teams, *users, *pools, *types;
     struct qteam **v; /* every team entry, for walks over a pool */
     size_t n, cap;
 };
@@ -64,7 +64,7 @@ struct mlq_qbook *mlq_qbook_create(void)
 {
     struct mlq_qbook *b = calloc(1, sizeof *b);
     if (b && (!(b->teams = mlq_strmap_create()) || !(b->users = mlq_strmap_create()) ||
-              !(b->pools = mlq_strmap_create())))
+              !(b->pools = mlq_strmap_create()) || !(b->types = mlq_strmap_create())))
         mlq_qbook_destroy(&b);
     return b;
 }
@@ -77,6 +77,7 @@ void mlq_qbook_destroy(struct mlq_qbook **bp)
     mlq_strmap_destroy(&b->teams, free);
     mlq_strmap_destroy(&b->users, free);
     mlq_strmap_destroy(&b->pools, free);
+    mlq_strmap_destroy(&b->types, free);
     free(b->v);
     free(b);
     *bp = NULL;
@@ -229,6 +230,30 @@ static struct quser *user_get(struct mlq_qbook *b, const char *team, const char 
     return u;
 }
 
+/* The use of (team, pool, type), made when missing with make; NULL when
+ * absent or out of memory. */
+static int64_t *type_get(struct mlq_qbook *b, const char *team, const char *pool, const char *type,
+                         bool make)
+{
+    char key[KEY_MAX + MLQ_MAX_GPU_TYPE + 2];
+    snprintf(key, sizeof key, "%s\n%s\n\t%s", team ? team : "", pool_or_default(pool), type);
+    int64_t *v = mlq_strmap_get(b->types, key);
+    if (v || !make)
+        return v;
+    if (!(v = calloc(1, sizeof *v)) || mlq_strmap_put(b->types, key, v) < 0) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+int64_t mlq_qbook_type_used(const struct mlq_qbook *b, const char *team, const char *pool,
+                            const char *gpu_type)
+{
+    int64_t *v = gpu_type ? type_get((struct mlq_qbook *)b, team, pool, gpu_type, false) : NULL;
+    return v ? *v : 0;
+}
+
 /* Adds sign * a to t's use, keeping its pool's sums. */
 static void book(struct qteam *t, const struct mlq_quota_amount *a, int sign)
 {
@@ -248,12 +273,15 @@ static void book(struct qteam *t, const struct mlq_quota_amount *a, int sign)
 }
 
 int mlq_qbook_add_use(struct mlq_qbook *b, const char *team, const char *pool, const char *user,
-                      const struct mlq_quota_amount *a)
+                      const char *gpu_type, const struct mlq_quota_amount *a)
 {
     struct qteam *t = team_get(b, team, pool);
     struct quser *u = t ? user_get(b, team, pool, user, true) : NULL;
-    if (!u)
+    int64_t *ty = u && gpu_type && a->gpus_h > 0 ? type_get(b, team, pool, gpu_type, true) : NULL;
+    if (!u || (gpu_type && a->gpus_h > 0 && !ty))
         return MLQ_ENOMEM;
+    if (ty)
+        *ty += a->gpus_h;
     book(t, a, 1);
     u->running++;
     u->gpus_h += a->gpus_h;
@@ -261,10 +289,13 @@ int mlq_qbook_add_use(struct mlq_qbook *b, const char *team, const char *pool, c
 }
 
 void mlq_qbook_sub_use(struct mlq_qbook *b, const char *team, const char *pool, const char *user,
-                       const struct mlq_quota_amount *a)
+                       const char *gpu_type, const struct mlq_quota_amount *a)
 {
     struct qteam *t = team_find(b, team, pool);
     struct quser *u = user_get(b, team, pool, user, false);
+    int64_t *ty = gpu_type ? type_get(b, team, pool, gpu_type, false) : NULL;
+    if (ty)
+        *ty = *ty > a->gpus_h ? *ty - a->gpus_h : 0;
     if (t)
         book(t, a, -1);
     if (u) {
@@ -343,8 +374,26 @@ static enum mlq_qv_kind check_res(const struct qpool *p, const struct qteam *t, 
     return others + over2 > lendable ? MLQ_QV_COHORT : MLQ_QV_BORROW;
 }
 
+/* The cap of d on gpu_type: the job's GPUs of that type would pass it. */
+static bool type_capped(const struct mlq_qbook *b, const struct mlq_qdef *d, const char *gpu_type,
+                        const struct mlq_quota_amount *a, struct mlq_qverdict *v)
+{
+    for (int i = 0; gpu_type && a->gpus_h > 0 && i < d->ntypes; i++) {
+        if (strcmp(d->types[i].type, gpu_type) != 0)
+            continue;
+        int64_t used = mlq_qbook_type_used(b, d->team, d->pool, gpu_type);
+        if (used + a->gpus_h <= d->types[i].gpus_h)
+            return false;
+        *v = (struct mlq_qverdict){
+            .kind = MLQ_QV_TYPE, .has_quota = true, .used = used, .nominal = d->types[i].gpus_h};
+        snprintf(v->type, sizeof v->type, "%s", gpu_type);
+        return true;
+    }
+    return false;
+}
+
 void mlq_qbook_check(const struct mlq_qbook *b, const char *team, const char *pool,
-                     const char *user, const struct mlq_quota_amount *a,
+                     const char *user, const char *gpu_type, const struct mlq_quota_amount *a,
                      const struct mlq_quota_amount *capacity, struct mlq_qverdict *v)
 {
     memset(v, 0, sizeof *v);
@@ -356,6 +405,8 @@ void mlq_qbook_check(const struct mlq_qbook *b, const char *team, const char *po
         v->has_quota = true;
         return;
     }
+    if (t && t->has_def && type_capped(b, &t->def, gpu_type, a, v))
+        return;
     int64_t want[MLQ_QUOTA_NRES], cap[MLQ_QUOTA_NRES] = {0};
     get3(a, want);
     if (capacity)
@@ -427,6 +478,14 @@ void mlq_qbook_explain(const struct mlq_qverdict *v, const char *team, const cha
     }
     if (v->kind == MLQ_QV_USER_RUNNING || v->kind == MLQ_QV_USER_GPUS) {
         explain_user(v, who, user ? user : "", buf, len);
+        return;
+    }
+    if (v->kind == MLQ_QV_TYPE) {
+        snprintf(buf, len,
+                 "team %s uses %s/%s %s GPUs of its quota in pool %s; a cap per GPU type is "
+                 "not borrowed beyond",
+                 who, fmt_res(0, v->used, u, sizeof u), fmt_res(0, v->nominal, n, sizeof n),
+                 v->type, pool);
         return;
     }
     const char *rn = res_names[v->res];

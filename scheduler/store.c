@@ -303,6 +303,7 @@ static const char *const migrations[] = {
     " borrow_gpus_h INTEGER NOT NULL, borrow_cpus_m INTEGER NOT NULL,"
     " borrow_mem INTEGER NOT NULL, user_max_running INTEGER NOT NULL,"
     " user_max_gpus_h INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " gpu_types TEXT," /* caps per GPU type, "h100:800,a100:400"; NULL: none */
     " PRIMARY KEY (team, pool));"
     "PRAGMA user_version = 17;",
 };

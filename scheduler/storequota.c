@@ -15,13 +15,13 @@ enum qstmt { Q_SET, Q_DEL, Q_DEL_TEAM, Q_ALL, Q_COUNT };
 
 #define COLS                                                                                       \
     "team, pool, gpus_h, cpus_m, mem, borrow_gpus_h, borrow_cpus_m, borrow_mem, "                  \
-    "user_max_running, user_max_gpus_h"
+    "user_max_running, user_max_gpus_h, gpu_types"
 
 static const char *const qsql[Q_COUNT] = {
     [Q_SET] = "INSERT INTO quotas (" COLS ", updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-              " ?9, ?10, ?11) ON CONFLICT (team, pool) DO UPDATE SET gpus_h = ?3, cpus_m = ?4,"
-              " mem = ?5, borrow_gpus_h = ?6, borrow_cpus_m = ?7, borrow_mem = ?8,"
-              " user_max_running = ?9, user_max_gpus_h = ?10, updated_ms = ?11",
+              " ?9, ?10, ?11, ?12) ON CONFLICT (team, pool) DO UPDATE SET gpus_h = ?3,"
+              " cpus_m = ?4, mem = ?5, borrow_gpus_h = ?6, borrow_cpus_m = ?7, borrow_mem = ?8,"
+              " user_max_running = ?9, user_max_gpus_h = ?10, gpu_types = ?11, updated_ms = ?12",
     [Q_DEL] = "DELETE FROM quotas WHERE team = ?1 AND pool = ?2",
     [Q_DEL_TEAM] = "DELETE FROM quotas WHERE team = ?1",
     [Q_ALL] = "SELECT " COLS " FROM quotas ORDER BY team, pool",
@@ -83,7 +83,8 @@ static int quota_write(struct mlq_store *st, const struct mlq_quotainfo *q, int6
     rc |= sqlite3_bind_text(s, 2, pool_name(q->pool), -1, SQLITE_STATIC);
     for (int i = 0; i < NAMOUNTS; i++)
         rc |= sqlite3_bind_int64(s, 3 + i, *amounts((struct mlq_quotainfo *)q, i));
-    rc |= sqlite3_bind_int64(s, 11, now_ms);
+    rc |= mlq_storei_bind_opt(s, 11, q->gpu_types);
+    rc |= sqlite3_bind_int64(s, 12, now_ms);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "setting a quota");
@@ -159,6 +160,8 @@ static int quota_from_row(sqlite3_stmt *s, struct mlq_quotainfo *q)
         rc = mlq_storei_col_fixed(s, 1, q->pool, sizeof q->pool);
     for (int i = 0; i < NAMOUNTS; i++)
         *amounts(q, i) = sqlite3_column_int64(s, 2 + i);
+    if (rc == 0)
+        rc = mlq_storei_col_fixed(s, 2 + NAMOUNTS, q->gpu_types, sizeof q->gpu_types);
     return rc;
 }
 

@@ -10,12 +10,14 @@
 # equal to what runs (and the quota gauges of /metrics say so); quota
 # changes under load (raised and lowered while
 # 50 jobs flow) are never exceeded at any sample; removing a team removes
-# its quotas.
+# its quotas; a cap per GPU type holds the jobs asking for that type.
+# GET /api/v1/quotas gives admins the same figures.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
 
 STATE=$T/state
-SCHED_ARGS=(--heartbeat 1s --lease 5s)
+HTTP_PORT=$(free_port)
+SCHED_ARGS=(--heartbeat 1s --lease 5s --http "127.0.0.1:$HTTP_PORT")
 start_scheduler "$STATE" "${SCHED_ARGS[@]}"
 start_worker g1 "$T/spool-g1" --cpus 8 --mem 4G --gpus fake:4 --heartbeat 1s
 chmod 0711 "$T" # jobs of daemon run as daemon when the worker is root
@@ -58,7 +60,7 @@ expect_rc 5 dmn admin quota set nlp --gpus 2
 assert_contains "$ERR" "only admins may manage quotas" "a user sets a quota"
 expect_rc 4 adm quota set nosuch --gpus 2
 assert_contains "$ERR" "no team named nosuch" "unknown team"
-for bad in 0.001 -1 1.234 abc 1e3 h100:2; do
+for bad in 0.001 -1 1.234 abc 1e3 h100:0.001 h100:1,h100:2 'h@:1' h100; do
     expect_rc 6 adm quota set vision --gpus "$bad"
     assert_contains "$ERR" "$bad" "message for --gpus $bad"
 done
@@ -120,6 +122,20 @@ assert_eq true "$(json "d['quota']['within_quota'] and not d['quota']['borrows']
     "nlp's dry run: within its quota"
 
 log "per-user"
+# --- GET /api/v1/quotas: admins only, the same document ----------------------
+ok adm token create quota-admin --admin
+ADM_TOKEN=$(grep -oE 'mlq_[0-9a-f]{64}' <<<"$OUT" | head -1)
+ok adm token create quota-user --user daemon
+USR_TOKEN=$(grep -oE 'mlq_[0-9a-f]{64}' <<<"$OUT" | head -1)
+hget() { curl -s -o "$T/resp" -w '%{http_code}' -H "Authorization: Bearer $1" \
+    "http://127.0.0.1:$HTTP_PORT/api/v1/quotas"; }
+assert_eq 200 "$(hget "$ADM_TOKEN")" "GET /api/v1/quotas as an admin"
+python3 "$MLQ_SRC_DIR/tests/integration/openapi_check.py" "$MLQ_SRC_DIR/docs/openapi.yaml" \
+    "GET /api/v1/quotas 200" <"$T/resp" || fail "quotas document: $(cat "$T/resp")"
+assert_eq 2.0 "$(json "[q for q in d['quotas'] if q['team'] == 'vision'][0]['borrowed']['gpus']" \
+    <"$T/resp")" "borrowed over HTTP"
+assert_eq 403 "$(hget "$USR_TOKEN")" "GET /api/v1/quotas as a user"
+
 # --- per-user limits ----------------------------------------------------------
 ok adm quota set nlp --gpus 2 --user-max-running 1
 ok gpu_job dmn
@@ -173,6 +189,22 @@ done
 ok adm quota set vision --gpus 4
 wait_until '[ "$(mlq list --state PENDING --json | json "len(d[\"jobs\"])")" = 0 ]' 60 ||
     fail "jobs left pending under the raised quota"
+
+log "per GPU type"
+# --- caps per GPU type --------------------------------------------------------
+ok adm quota set vision --gpus fake:1,h100:2.5 --json
+assert_eq '{"fake": 1.0, "h100": 2.5}' "$(json "d['quotas'][0]['gpu_types']" <<<"$OUT")" "gpu_types"
+assert_eq 3.5 "$(json "d['quotas'][0]['nominal']['gpus']" <<<"$OUT")" "typed GPUs sum up"
+ok mlq submit --gpus fake:1 --cpus 0.1 --mem 16M -- sleep 300
+F1=$OUT
+ok mlq submit --gpus fake:1 --cpus 0.1 --mem 16M -- sleep 300
+F2=$OUT
+wait_state "$F1" RUNNING 30
+ok mlq why "$F2"
+assert_contains "$OUT" "team vision uses 1/1 fake GPUs of its quota in pool default" "why per type"
+ok mlq submit --gpus 1 --cpus 0.1 --mem 16M -- true # any type: the total (3.5) allows it
+wait_state "$OUT" SUCCEEDED 30
+ok mlq cancel "$F1" "$F2"
 
 log "a team"
 # --- a team's removal takes its quotas --------------------------------------

@@ -363,7 +363,7 @@ static struct mlq_teaminfo sample_teams[] = {
 };
 static struct mlq_quotainfo sample_quotas[] = {
     {"vision", "default", 1650, 64000, 1LL << 40, 800, 0, 1LL << 30, 4, 200, 1700, 3000, 1LL << 33,
-     9, 50, 0, 0},
+     9, 50, 0, 0, "h100:800,a100:850"},
     {"x", "", -1, -1, -1, 0, 0, 0, -1, -1, 0, 0, 0, 0, 0, 0, 0},
 };
 static struct mlq_acctrow sample_rows[] = {

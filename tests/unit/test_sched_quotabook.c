@@ -32,20 +32,20 @@ static enum mlq_qv_kind check(struct mlq_qbook *b, const char *team, const char 
                               int64_t gpus_h, struct mlq_qverdict *v)
 {
     struct mlq_quota_amount a = G(gpus_h);
-    mlq_qbook_check(b, team, NULL, user, &a, NULL, v);
+    mlq_qbook_check(b, team, NULL, user, NULL, &a, NULL, v);
     return v->kind;
 }
 
 static void run(struct mlq_qbook *b, const char *team, const char *user, int64_t gpus_h)
 {
     struct mlq_quota_amount a = G(gpus_h);
-    assert_int_equal(mlq_qbook_add_use(b, team, "default", user, &a), 0);
+    assert_int_equal(mlq_qbook_add_use(b, team, "default", user, NULL, &a), 0);
 }
 
 static void end(struct mlq_qbook *b, const char *team, const char *user, int64_t gpus_h)
 {
     struct mlq_quota_amount a = G(gpus_h);
-    mlq_qbook_sub_use(b, team, NULL, user, &a);
+    mlq_qbook_sub_use(b, team, NULL, user, NULL, &a);
 }
 
 static void test_no_quota_no_check(void **state)
@@ -113,22 +113,22 @@ static void test_borrow_cap_and_unclaimed(void **state)
     struct mlq_qverdict v;
     run(b, "vision", "ann", 200);
     /* nobody else has a quota: the 6 unclaimed GPUs may be borrowed, up to the cap */
-    mlq_qbook_check(b, "vision", NULL, "ann", &one, &cap, &v);
+    mlq_qbook_check(b, "vision", NULL, "ann", NULL, &one, &cap, &v);
     assert_int_equal(v.kind, MLQ_QV_BORROW);
     run(b, "vision", "ann", 200);
-    mlq_qbook_check(b, "vision", NULL, "ann", &one, &cap, &v);
+    mlq_qbook_check(b, "vision", NULL, "ann", NULL, &one, &cap, &v);
     assert_int_equal(v.kind, MLQ_QV_CAP);
     char text[256];
     mlq_qbook_explain(&v, "vision", NULL, "ann", text, sizeof text);
     assert_string_equal(text, "team vision uses 4/2 GPUs of its quota in pool default; "
                               "borrowing 2 of 2 allowed: its borrow cap is reached");
     /* without the capacity, nothing is unclaimed */
-    mlq_qbook_check(b, "vision", NULL, "ann", &one, NULL, &v);
+    mlq_qbook_check(b, "vision", NULL, "ann", NULL, &one, NULL, &v);
     assert_int_equal(v.kind, MLQ_QV_CAP);
     /* a lowered quota holds from the next check; running use is kept */
     a.borrow.gpus_h = 0;
     assert_int_equal(mlq_qbook_set(b, &a), 0);
-    mlq_qbook_check(b, "vision", NULL, "ann", &one, &cap, &v);
+    mlq_qbook_check(b, "vision", NULL, "ann", NULL, &one, &cap, &v);
     assert_int_equal(v.kind, MLQ_QV_CAP);
     assert_int_equal(v.borrowing, 200);
     mlq_qbook_destroy(&b);
@@ -199,6 +199,52 @@ static void test_user_limits(void **state)
     mlq_qbook_destroy(&b);
 }
 
+/* A cap per GPU type holds the jobs asking for that type, not others; the
+ * type's use comes back when its jobs end. */
+static void test_gpu_type_caps(void **state)
+{
+    (void)state;
+    struct mlq_qbook *b = mlq_qbook_create();
+    struct mlq_qdef a = def("vision", 300, 0);
+    int n = 0;
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_proto_quota_types_parse("h100:100,a100:200", a.types, &n, &err), 0);
+    a.ntypes = n;
+    assert_int_equal(mlq_qbook_set(b, &a), 0);
+    struct mlq_quota_amount one = G(100);
+    struct mlq_qverdict v;
+    assert_int_equal(mlq_qbook_add_use(b, "vision", NULL, "ann", "h100", &one), 0);
+    mlq_qbook_check(b, "vision", NULL, "ann", "h100", &one, NULL, &v);
+    assert_int_equal(v.kind, MLQ_QV_TYPE);
+    char text[256];
+    mlq_qbook_explain(&v, "vision", NULL, "ann", text, sizeof text);
+    assert_string_equal(text, "team vision uses 1/1 h100 GPUs of its quota in pool default; a "
+                              "cap per GPU type is not borrowed beyond");
+    mlq_qbook_check(b, "vision", NULL, "ann", "a100", &one, NULL, &v);
+    assert_int_equal(v.kind, MLQ_QV_OK);
+    mlq_qbook_check(b, "vision", NULL, "ann", NULL, &one, NULL, &v); /* any type: the total */
+    assert_int_equal(v.kind, MLQ_QV_OK);
+    mlq_qbook_sub_use(b, "vision", NULL, "ann", "h100", &one);
+    assert_int_equal(mlq_qbook_type_used(b, "vision", NULL, "h100"), 0);
+    mlq_qbook_check(b, "vision", NULL, "ann", "h100", &one, NULL, &v);
+    assert_int_equal(v.kind, MLQ_QV_OK);
+    /* the wire form: round trip and refusals */
+    char wire[MLQ_QUOTA_TYPES_LEN + 1];
+    mlq_proto_quota_types_fmt(a.types, a.ntypes, wire);
+    assert_string_equal(wire, "h100:100,a100:200");
+    struct mlq_quota_type t[MLQ_QUOTA_MAX_TYPES];
+    const char *bad[] = {"h100",
+                         "h100:",
+                         "h100:1,h100:2",
+                         "H 100:1",
+                         "h100:-1",
+                         "h100:1x",
+                         "a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(mlq_proto_quota_types_parse(bad[i], t, &n, &err), MLQ_EINVAL);
+    mlq_qbook_destroy(&b);
+}
+
 /* Booked and unbooked in any order, the sums come back to nothing, and a
  * quota removed and set again sees the same use. */
 static void test_book_balance(void **state)
@@ -239,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_shares),
         cmocka_unit_test(test_user_limits),
         cmocka_unit_test(test_book_balance),
+        cmocka_unit_test(test_gpu_type_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
