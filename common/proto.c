@@ -211,7 +211,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                             MLQ_PROTOGANG_ASSIGN_KEYS,
                         mlq_protoagent_enc_assign, mlq_protoagent_dec_assign,
                         mlq_protoagent_free_assign},
-    [MLQ_MSG_KILL] = {"kill", 2, mlq_protoagent_enc_kill, mlq_protoagent_dec_kill,
+    [MLQ_MSG_KILL] = {"kill", 3, mlq_protoagent_enc_kill, mlq_protoagent_dec_kill,
                       mlq_protoagent_free_kill},
     [MLQ_MSG_REPORT_ACK] = {"report_ack", 3, mlq_protoagent_enc_report_ack,
                             mlq_protoagent_dec_report_ack, NULL},

@@ -93,7 +93,7 @@ enum mlq_msg_type {
     MLQ_MSG_REGISTERED,     /* "registered" heartbeat_ms, lease_ms */
     MLQ_MSG_HB_ACK,         /* "hb_ack"     (no fields) */
     MLQ_MSG_ASSIGN,         /* "assign"     attempt_id, job_id, attempt, spec, gpu_ids[] */
-    MLQ_MSG_KILL,           /* "kill"       attempt_id, reason */
+    MLQ_MSG_KILL,           /* "kill"       attempt_id, reason, preempt */
     MLQ_MSG_REPORT_ACK,     /* "report_ack" attempt_id, phase, accepted */
     MLQ_MSG_LOG_READ,       /* "log_read"   token, attempt_id, stream, offset, max */
     MLQ_MSG_LOG_UPLOAD_ACK, /* "log_upload_ack" attempt_id, stream, offset, err */
@@ -170,6 +170,19 @@ struct mlq_jobspec {
      * NULL = none. */
     char *team;
     char *project;
+    /* Preemption, optional on the wire (absent = 0). preempt_grace_ms: the
+     * wait between the preemption signal and SIGKILL (0 at submit: the
+     * scheduler's default, filled in then); min_runtime_ms: not preempted
+     * before it ran this long (0: the scheduler's default); no_preempt: the
+     * submitter asked not to be preempted (honoured while within its team's
+     * nominal quota). Set by the scheduler only: preemptions (attempts that
+     * ended preempted, which use no retry) and preempt_note (why the running
+     * attempt is being preempted; NULL = it is not). */
+    int64_t preempt_grace_ms;
+    int64_t min_runtime_ms;
+    bool no_preempt;
+    int32_t preemptions;
+    char *preempt_note;
 };
 
 /* What `mlq update` changes in a job that has not started: each field
@@ -744,6 +757,8 @@ struct mlq_msg {
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
             char *reason;
+            bool preempt; /* optional: a preemption, not a cancel: the job's
+                             preemption signal and grace (its spec) apply */
         } kill;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];

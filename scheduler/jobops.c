@@ -657,6 +657,8 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
     job->att->state = outcome_state(rep);
     if (job->row.state == MLQ_JOB_CANCELLED)
         job->att->state = MLQ_ATT_CANCELLED;
+    else if (mlq_jobops_preempted_end(job, rep))
+        job->att->state = MLQ_ATT_PREEMPTED;
     if (!job->att->start_ms) /* no "started" report was processed */
         job->att->start_ms = rep->u.report.start_ms;
     if (!job->row.start_ms)
@@ -705,7 +707,7 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
 {
     char why[192], reason[256];
     failure_reason(job, rep, why, sizeof why);
-    int failed_runs = job->row.attempts - job->row.node_failures;
+    int failed_runs = job->row.attempts - job->row.node_failures - job->row.spec.preemptions;
     bool timed_out = rep->u.report.outcome == MLQ_OUT_TIMED_OUT;
     /* A command or working directory that is not there will not appear by
      * itself: such a start failure ends the job without using a retry. */
@@ -727,6 +729,43 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
     return rc < 0 ? rc : mlq_jobops_enqueue(c, job, err);
 }
 
+bool mlq_jobops_preempted_end(const struct mlq_job *job, const struct mlq_msg *rep)
+{
+    enum mlq_outcome o = rep->u.report.outcome;
+    if (!job->row.spec.preempt_note || mlq_job_state_terminal(job->row.state))
+        return false;
+    if (o != MLQ_OUT_EXITED && o != MLQ_OUT_SIGNALED)
+        return false; /* a time limit, a start failure or a loss: its own rules */
+    /* Exit 0 before any signal of ours: it finished by itself. */
+    return !(o == MLQ_OUT_EXITED && rep->u.report.exit_code == 0 && rep->u.report.signal == 0);
+}
+
+/* Forgets job's preemption in progress (its spec, persisted with a `kind`
+ * event saying why). */
+int mlq_jobops_preempt_clear(struct mlq_ctx *c, struct mlq_job *job, const char *kind,
+                             const char *detail, struct mlq_err *err)
+{
+    free(job->row.spec.preempt_note);
+    job->row.spec.preempt_note = NULL;
+    int rc = mlq_store_begin(c->store, err);
+    return rc < 0 ? rc : mlq_store_job_respec(c->store, &job->row, kind, detail, err);
+}
+
+/* The attempt of a job being preempted ended after its signal: back to the
+ * queue at its place (its submit time), at once, without using a retry. */
+static int requeue_preempted(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
+{
+    char reason[MLQ_PREEMPT_NOTE_MAX + 16];
+    snprintf(reason, sizeof reason, "requeued: %s", job->row.spec.preempt_note);
+    job->row.spec.preemptions++;
+    job->row.not_before_ms = 0;
+    int rc = mlq_jobops_preempt_clear(c, job, "preempted", reason, err);
+    enum mlq_fsm_action act;
+    if (rc == 0)
+        rc = mlq_jobops_transition(c, job, MLQ_EV_PREEMPT, reason, &act, err);
+    return rc < 0 ? rc : mlq_jobops_enqueue(c, job, err);
+}
+
 int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
                         struct mlq_err *err)
 {
@@ -743,6 +782,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         int rc = w ? mlq_health_refused(c, w, detail, err) : 0;
         return rc < 0 ? rc : mlq_jobops_lose_attempt(c, job, why, 0, err);
     }
+    bool preempted = mlq_jobops_preempted_end(job, rep);
     int rc = record_outcome(c, job, rep, err);
     if (rc < 0)
         return rc;
@@ -750,6 +790,8 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     enum mlq_fsm_action act;
     if (mlq_job_state_terminal(job->row.state))
         rc = persist_now(c, job, job->row.state, err);
+    else if (preempted)
+        rc = requeue_preempted(c, job, err);
     else if (out == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
         rc = mlq_jobops_transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
@@ -893,6 +935,9 @@ int mlq_jobops_lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *
         return rc;
     release_attempt_ex(c, job, how & MLQ_LOSE_LINGER);
     mlq_warn("job %.8s: attempt lost (%s)", job->row.id, why);
+    if (job->row.spec.preempt_note && !mlq_job_state_terminal(job->row.state) &&
+        (rc = mlq_jobops_preempt_clear(c, job, "preempt_lost", why, err)) < 0)
+        return rc;
     if (mlq_job_state_terminal(job->row.state)) {
         maybe_forget(c, job);
         return 0;
