@@ -180,7 +180,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                           mlq_protomanifest_free_req},
     [MLQ_MSG_MANIFEST_DATA] = {"manifest_data", 4, mlq_protomanifest_enc_data,
                                mlq_protomanifest_dec_data, mlq_protomanifest_free_data},
-    [MLQ_MSG_TEAM_CMD] = {"team_cmd", 2, mlq_prototeam_enc_cmd, mlq_prototeam_dec_cmd, NULL},
+    [MLQ_MSG_TEAM_CMD] = {"team_cmd", 3, mlq_prototeam_enc_cmd, mlq_prototeam_dec_cmd, NULL},
     [MLQ_MSG_TEAM_LIST] = {"team_list", 1, mlq_prototeam_enc_list, mlq_prototeam_dec_list,
                            mlq_prototeam_free_list},
     [MLQ_MSG_USER_SET] = {"user_set", 2, mlq_prototeam_enc_user_set, mlq_prototeam_dec_user_set,

@@ -74,14 +74,15 @@ enum mlq_msg_type {
     MLQ_MSG_MANIFEST_DATA,       /* "manifest_data" job_id, attempt, attempt_id, json */
     MLQ_MSG_HOLD,                /* "hold"   ids[] (prefixes), release; reply job_list */
     MLQ_MSG_UPDATE,              /* "update" job (prefix), changes; reply job_list */
-    MLQ_MSG_TEAM_CMD,    /* "team_cmd"    op (add|rm|list), name|nil; reply team_list (ok for rm) */
-    MLQ_MSG_TEAM_LIST,   /* "team_list"   teams[] */
-    MLQ_MSG_USER_SET,    /* "user_set"    name, team|nil; reply user_list */
-    MLQ_MSG_ACCT,        /* "acct"        since_ms, until_ms, by; reply acct_report */
-    MLQ_MSG_ACCT_REPORT, /* "acct_report" since_ms, until_ms, by, rows[] */
-    MLQ_MSG_ESTIMATE,    /* "estimate"    spec (in u.submit); reply why_reply. A dry
-                            run of a submit: nothing is stored */
-    MLQ_MSG_SUBMIT_MANY, /* "submit_many"    env[], specs[], idempotency_key; all or none */
+    MLQ_MSG_TEAM_CMD,       /* "team_cmd"    op (add|rm|list|set), name|nil, preempt_within; reply
+                               team_list (ok for rm) */
+    MLQ_MSG_TEAM_LIST,      /* "team_list"   teams[] */
+    MLQ_MSG_USER_SET,       /* "user_set"    name, team|nil; reply user_list */
+    MLQ_MSG_ACCT,           /* "acct"        since_ms, until_ms, by; reply acct_report */
+    MLQ_MSG_ACCT_REPORT,    /* "acct_report" since_ms, until_ms, by, rows[] */
+    MLQ_MSG_ESTIMATE,       /* "estimate"    spec (in u.submit); reply why_reply. A dry
+                               run of a submit: nothing is stored */
+    MLQ_MSG_SUBMIT_MANY,    /* "submit_many"    env[], specs[], idempotency_key; all or none */
     MLQ_MSG_SUBMITTED_MANY, /* "submitted_many" ids[], in the order of specs */
     /* worker -> scheduler */
     MLQ_MSG_REGISTER,   /* "register"  name, cpus_m, mem, gpus, attempts[] */
@@ -277,6 +278,7 @@ struct mlq_teaminfo {
     char **members; /* user names */
     uint32_t nmembers;
     int64_t running, pending; /* its jobs now */
+    bool preempt_within;      /* its higher-priority jobs may preempt its lower ones */
 };
 
 /* How a usage report groups (`mlq usage --by`). */
@@ -831,8 +833,9 @@ struct mlq_msg {
             char team[MLQ_MAX_NAME + 1];  /* optional; "" = leave as is */
         } user_add;
         struct {
-            char op[8];                  /* "add", "rm", "list" */
+            char op[8];                  /* "add", "rm", "list", "set" */
             char name[MLQ_MAX_NAME + 1]; /* "" with list: every team */
+            int32_t preempt_within;      /* set: 0 off, 1 on; -1 (or absent): unchanged */
         } team_cmd;
         struct {
             struct mlq_teaminfo *teams;

@@ -40,10 +40,14 @@ struct mlq_ctx {
     int64_t heartbeat_ms;          /* told to workers */
     int64_t lease_ms;              /* a worker silent this long is lost */
     int64_t kill_grace_ms;
-    int64_t now_mono, now_wall; /* read once per loop iteration */
-    bool dirty;                 /* something changed that may let a job start */
-    bool unconfirmed_left;      /* recovered attempts still await their workers */
-    struct mlq_fairshare *fs;   /* recent use per owner */
+    /* Preemption (preempt.h, the admin's options): a job's grace when it
+     * names none, the most it may name, the default minimum run time. */
+    int64_t preempt_grace_default_ms, preempt_grace_max_ms, preempt_min_runtime_ms;
+    struct mlq_strmap *preempt_resv; /* waiting job id -> its drain (preempt.h) */
+    int64_t now_mono, now_wall;      /* read once per loop iteration */
+    bool dirty;                      /* something changed that may let a job start */
+    bool unconfirmed_left;           /* recovered attempts still await their workers */
+    struct mlq_fairshare *fs;        /* recent use per owner */
     int64_t fs_half_life_ms;
     int64_t age_step_ms;      /* waiting this long is worth one priority point */
     int64_t default_limit_ms; /* time limit assumed for jobs without one */

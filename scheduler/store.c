@@ -288,6 +288,10 @@ static const char *const migrations[] = {
     " n_waits INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (day, user, team, project, pool, gpu_type));"
     "PRAGMA user_version = 15;",
+    /* 15 -> 16: whether a team's higher-priority jobs may preempt its
+     * lower-priority ones (preempt.h); off unless an admin turns it on. */
+    "ALTER TABLE teams ADD COLUMN preempt_within INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 16;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,

@@ -403,6 +403,8 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
+/* Step 16 undone: no preemption setting on teams. */
+#define UNDO_V16 "ALTER TABLE teams DROP COLUMN preempt_within; PRAGMA user_version = 15;"
 /* Step 15 undone: no teams, no usage_daily, no grouping columns on jobs. */
 #define UNDO_V15                                                                                   \
     "DROP TABLE usage_daily; DROP INDEX jobs_team_live; ALTER TABLE jobs DROP COLUMN gpu_type;"    \
@@ -465,6 +467,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V16);
     exec_ok(db, UNDO_V15);
     exec_ok(db, UNDO_V14);
     exec_ok(db, UNDO_V13);
