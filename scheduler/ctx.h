@@ -25,6 +25,7 @@ struct mlq_resend;
 struct mlq_metrics;
 struct mlq_backup;
 struct mlq_acctrun;
+struct mlq_preempt_hold;
 
 struct mlq_ctx {
     void *router;
@@ -43,11 +44,13 @@ struct mlq_ctx {
     /* Preemption (preempt.h, the admin's options): a job's grace when it
      * names none, the most it may name, the default minimum run time. */
     int64_t preempt_grace_default_ms, preempt_grace_max_ms, preempt_min_runtime_ms;
-    struct mlq_strmap *preempt_resv; /* waiting job id -> its drain (preempt.h) */
-    int64_t now_mono, now_wall;      /* read once per loop iteration */
-    bool dirty;                      /* something changed that may let a job start */
-    bool unconfirmed_left;           /* recovered attempts still await their workers */
-    struct mlq_fairshare *fs;        /* recent use per owner */
+    /* Workers held for jobs whose victims drain (preemptrun.h). */
+    struct mlq_preempt_hold *holds;
+    size_t nholds, cap_holds;
+    int64_t now_mono, now_wall; /* read once per loop iteration */
+    bool dirty;                 /* something changed that may let a job start */
+    bool unconfirmed_left;      /* recovered attempts still await their workers */
+    struct mlq_fairshare *fs;   /* recent use per owner */
     int64_t fs_half_life_ms;
     int64_t age_step_ms;      /* waiting this long is worth one priority point */
     int64_t default_limit_ms; /* time limit assumed for jobs without one */

@@ -29,6 +29,7 @@
 #include "deliver.h"
 #include "health.h"
 #include "gang.h"
+#include "preemptrun.h"
 
 static struct mlq_request job_request(const struct mlq_job *job)
 {
@@ -405,6 +406,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     if (rc < 0)
         return rc;
     mlq_queue_remove(c->queue, job);
+    mlq_preempt_release(c, job);
     if (mlq_jobtab_set_attempt(c->jobs, job, &a) < 0) /* stored, not in memory: reload */
         return mlq_err_set(err, MLQ_EDB, "out of memory placing job %.8s", job->row.id);
     job->confirmed = true;
@@ -460,21 +462,30 @@ struct resv_ok {
 static bool resv_allows(const struct mlq_worker *w, void *arg)
 {
     const struct resv_ok *ok = arg;
-    return mlq_gang_resv_allows(ok->c, ok->rv, w, ok->job);
+    return mlq_gang_resv_allows(ok->c, ok->rv, w, ok->job) &&
+           mlq_preempt_allows((struct mlq_ctx *)ok->c, w, ok->job);
 }
 
-/* Where job may start now, honouring the pass's reservation. */
+/* Not a worker held for another job whose victims drain (preemptrun.h). */
+static bool hold_allows(const struct mlq_worker *w, void *arg)
+{
+    const struct resv_ok *ok = arg;
+    return mlq_preempt_allows((struct mlq_ctx *)ok->c, w, ok->job);
+}
+
+/* Where job may start now, honouring the pass's reservation and the
+ * workers held for preempting jobs. */
 static struct mlq_worker *choose(struct mlq_ctx *c, const struct mlq_job *job,
                                  const struct mlq_resv *rv)
 {
     struct mlq_request r = job_request(job);
-    struct mlq_worker *w = mlq_pp_choose(&c->placer, c->workers, &r, NULL, NULL, NULL);
-    if (w && rv->on && rv->gang && !mlq_gang_resv_allows(c, rv, w, job)) {
-        struct resv_ok ok = {c, rv, job};
+    struct resv_ok ok = {c, rv, job};
+    bool (*held)(const struct mlq_worker *, void *) = mlq_preempt_any_hold(c) ? hold_allows : NULL;
+    struct mlq_worker *w = mlq_pp_choose(&c->placer, c->workers, &r, NULL, held, &ok);
+    if (w && rv->on && rv->gang && !mlq_gang_resv_allows(c, rv, w, job))
         return mlq_pp_choose(&c->placer, c->workers, &r, NULL, resv_allows, &ok);
-    }
     if (w && rv->on && w == rv->w && !mlq_backfill_allows(c, rv, job))
-        w = mlq_pp_choose(&c->placer, c->workers, &r, rv->w, NULL, NULL);
+        w = mlq_pp_choose(&c->placer, c->workers, &r, rv->w, held, &ok);
     return w;
 }
 
@@ -523,6 +534,9 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
         }
         struct mlq_worker *w = choose(c, job, &rv);
         if (!w) {
+            int rc = mlq_preempt_try(c, job, err); /* may free room for it */
+            if (rc < 0)
+                return rc;
             /* The first job that cannot start is the highest-priority one:
              * it gets the reservation the rest of the pass must respect. */
             if (!rv.on && mlq_backfill_reserve(c, job, &rv) < 0)
@@ -896,6 +910,8 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
         return rc;
     if (act == MLQ_ACT_DEQUEUE)
         mlq_queue_remove(c->queue, job);
+    if (act == MLQ_ACT_DEQUEUE)
+        mlq_preempt_release(c, job);
     else if (act == MLQ_ACT_KILL && job->live && job->gang)
         mlq_gang_stop(c, job, reason);
     else if (act == MLQ_ACT_KILL && job->live)
