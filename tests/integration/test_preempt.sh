@@ -76,6 +76,8 @@ runs = {}
 order = []
 for line in open(sys.argv[1]):
     f = line.split()
+    if len(f) < 3 or not f[-1].isdigit():
+        continue  # a stamp cut short: the signal killed its `date`
     tag, kind, ns = f[0], f[1], int(f[-1])
     if kind == "start":
         order.append([tag, ns, ns])
@@ -110,14 +112,14 @@ import sys
 sig = last = None
 for line in open(sys.argv[1]):
     f = line.split()
-    if f[0] != "L1":
-        continue
+    if len(f) < 3 or not f[-1].isdigit() or f[0] != "L1":
+        continue  # another job's, or a stamp cut short by the signal
+    if f[1] == "start" and sig is not None:
+        break  # its second run
     if f[1] == "sig":
         sig = int(f[-1])
-    elif f[1] == "tick" and sig is not None and last is None or (f[1] == "tick" and sig):
-        last = int(f[-1]) if f[1] == "tick" else last
-    if f[1] == "start" and sig is not None:
-        break
+    elif f[1] == "tick" and sig is not None:
+        last = int(f[-1])
 grace = (last - sig) / 1e9
 print("ticked %.2f s after USR1" % grace)
 sys.exit(0 if 1.2 <= grace <= 4.0 else 1)
