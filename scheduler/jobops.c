@@ -515,6 +515,22 @@ static int schedule_gang(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resv
     return 0;
 }
 
+/* A full cluster places nothing, yet the first few jobs of the pass may
+ * still preempt (each try walks the running jobs: a few per pass). */
+static int preempt_when_full(struct mlq_ctx *c, struct mlq_err *err)
+{
+    struct mlq_job *job;
+    for (int i = 0;
+         i < MLQ_PREEMPT_FULL_TRIES && (job = mlq_queue_pass_next(c->queue, mlq_jobops_bias, c));
+         i++) {
+        int rc = array_full(c, job) ? 0 : mlq_preempt_try(c, job, err);
+        if (rc < 0)
+            return rc;
+        mlq_queue_pass_skip(c->queue, job);
+    }
+    return 0;
+}
+
 int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
 {
     c->dirty = false;
@@ -551,7 +567,7 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
             return rc;
     }
     remember_reservation(c, &rv);
-    return 0;
+    return any_capacity(c) ? 0 : preempt_when_full(c, err);
 }
 
 /* The job's and the attempt's rows are written late (see above): the
@@ -671,7 +687,7 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
     job->att->state = outcome_state(rep);
     if (job->row.state == MLQ_JOB_CANCELLED)
         job->att->state = MLQ_ATT_CANCELLED;
-    else if (mlq_jobops_preempted_end(job, rep))
+    else if (mlq_preempt_ended(job, rep))
         job->att->state = MLQ_ATT_PREEMPTED;
     if (!job->att->start_ms) /* no "started" report was processed */
         job->att->start_ms = rep->u.report.start_ms;
@@ -743,43 +759,6 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
     return rc < 0 ? rc : mlq_jobops_enqueue(c, job, err);
 }
 
-bool mlq_jobops_preempted_end(const struct mlq_job *job, const struct mlq_msg *rep)
-{
-    enum mlq_outcome o = rep->u.report.outcome;
-    if (!job->row.spec.preempt_note || mlq_job_state_terminal(job->row.state))
-        return false;
-    if (o != MLQ_OUT_EXITED && o != MLQ_OUT_SIGNALED)
-        return false; /* a time limit, a start failure or a loss: its own rules */
-    /* Exit 0 before any signal of ours: it finished by itself. */
-    return !(o == MLQ_OUT_EXITED && rep->u.report.exit_code == 0 && rep->u.report.signal == 0);
-}
-
-/* Forgets job's preemption in progress (its spec, persisted with a `kind`
- * event saying why). */
-int mlq_jobops_preempt_clear(struct mlq_ctx *c, struct mlq_job *job, const char *kind,
-                             const char *detail, struct mlq_err *err)
-{
-    free(job->row.spec.preempt_note);
-    job->row.spec.preempt_note = NULL;
-    int rc = mlq_store_begin(c->store, err);
-    return rc < 0 ? rc : mlq_store_job_respec(c->store, &job->row, kind, detail, err);
-}
-
-/* The attempt of a job being preempted ended after its signal: back to the
- * queue at its place (its submit time), at once, without using a retry. */
-static int requeue_preempted(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
-{
-    char reason[MLQ_PREEMPT_NOTE_MAX + 16];
-    snprintf(reason, sizeof reason, "requeued: %s", job->row.spec.preempt_note);
-    job->row.spec.preemptions++;
-    job->row.not_before_ms = 0;
-    int rc = mlq_jobops_preempt_clear(c, job, "preempted", reason, err);
-    enum mlq_fsm_action act;
-    if (rc == 0)
-        rc = mlq_jobops_transition(c, job, MLQ_EV_PREEMPT, reason, &act, err);
-    return rc < 0 ? rc : mlq_jobops_enqueue(c, job, err);
-}
-
 int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *rep,
                         struct mlq_err *err)
 {
@@ -796,7 +775,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         int rc = w ? mlq_health_refused(c, w, detail, err) : 0;
         return rc < 0 ? rc : mlq_jobops_lose_attempt(c, job, why, 0, err);
     }
-    bool preempted = mlq_jobops_preempted_end(job, rep);
+    bool preempted = mlq_preempt_ended(job, rep);
     int rc = record_outcome(c, job, rep, err);
     if (rc < 0)
         return rc;
@@ -805,7 +784,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     if (mlq_job_state_terminal(job->row.state))
         rc = persist_now(c, job, job->row.state, err);
     else if (preempted)
-        rc = requeue_preempted(c, job, err);
+        rc = mlq_preempt_requeue(c, job, err);
     else if (out == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
         rc = mlq_jobops_transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
@@ -952,7 +931,7 @@ int mlq_jobops_lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *
     release_attempt_ex(c, job, how & MLQ_LOSE_LINGER);
     mlq_warn("job %.8s: attempt lost (%s)", job->row.id, why);
     if (job->row.spec.preempt_note && !mlq_job_state_terminal(job->row.state) &&
-        (rc = mlq_jobops_preempt_clear(c, job, "preempt_lost", why, err)) < 0)
+        (rc = mlq_preempt_clear(c, job, "preempt_lost", why, err)) < 0)
         return rc;
     if (mlq_job_state_terminal(job->row.state)) {
         maybe_forget(c, job);

@@ -56,18 +56,6 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
 /* The live attempt ended as the report says; may free the job. */
 int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_msg *report,
                         struct mlq_err *err);
-/* Preemption (preempt.h): the longest note saying who preempts a job and
- * why. */
-#define MLQ_PREEMPT_NOTE_MAX 256
-/* The report ends an attempt of a job being preempted (a preemption note is
- * set) that stopped after its signal: the job is requeued, its attempt
- * PREEMPTED. An exit 0 before any signal, a time limit, a start failure or
- * a loss follow their own rules. */
-bool mlq_jobops_preempted_end(const struct mlq_job *job, const struct mlq_msg *rep);
-/* Forgets job's preemption in progress, persisting its spec with a `kind`
- * event (detail: why). */
-int mlq_jobops_preempt_clear(struct mlq_ctx *c, struct mlq_job *job, const char *kind,
-                             const char *detail, struct mlq_err *err);
 /* Cancels job with the given reason ("cancelled by user"). May free it. */
 /* A finished report about an attempt that is not current (from worker w):
  * when it is the real outcome of a LOST attempt whose job has not started

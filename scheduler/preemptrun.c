@@ -33,6 +33,41 @@ int mlq_preempt_spec_check(struct mlq_ctx *c, struct mlq_jobspec *spec, struct m
     return 0;
 }
 
+/* ---- the end of a preempted attempt ---------------------------------- */
+
+bool mlq_preempt_ended(const struct mlq_job *job, const struct mlq_msg *rep)
+{
+    enum mlq_outcome o = rep->u.report.outcome;
+    if (!job->row.spec.preempt_note || mlq_job_state_terminal(job->row.state))
+        return false;
+    if (o != MLQ_OUT_EXITED && o != MLQ_OUT_SIGNALED)
+        return false; /* a time limit, a start failure or a loss: its own rules */
+    /* Exit 0 before any signal of ours: it finished by itself. */
+    return !(o == MLQ_OUT_EXITED && rep->u.report.exit_code == 0 && rep->u.report.signal == 0);
+}
+
+int mlq_preempt_clear(struct mlq_ctx *c, struct mlq_job *job, const char *kind, const char *detail,
+                      struct mlq_err *err)
+{
+    free(job->row.spec.preempt_note);
+    job->row.spec.preempt_note = NULL;
+    int rc = mlq_store_begin(c->store, err);
+    return rc < 0 ? rc : mlq_store_job_respec(c->store, &job->row, kind, detail, err);
+}
+
+int mlq_preempt_requeue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
+{
+    char reason[MLQ_PREEMPT_NOTE_MAX + 16];
+    snprintf(reason, sizeof reason, "requeued: %s", job->row.spec.preempt_note);
+    job->row.spec.preemptions++;
+    job->row.not_before_ms = 0;
+    int rc = mlq_preempt_clear(c, job, "preempted", reason, err);
+    enum mlq_fsm_action act;
+    if (rc == 0)
+        rc = mlq_jobops_transition(c, job, MLQ_EV_PREEMPT, reason, &act, err);
+    return rc < 0 ? rc : mlq_jobops_enqueue(c, job, err);
+}
+
 /* ---- holds -------------------------------------------------------------- */
 
 /* Drops the holds that ran out. */

@@ -30,6 +30,25 @@
 #include "err.h"
 #include "proto.h"
 
+/* The longest note saying who preempts a job and why. */
+#define MLQ_PREEMPT_NOTE_MAX 256
+/* Jobs a pass on a full cluster lets try to preempt. */
+#define MLQ_PREEMPT_FULL_TRIES 4
+
+/* The report ends an attempt of a job being preempted (a preemption note is
+ * set) that stopped after its signal: the job is then requeued and its
+ * attempt is PREEMPTED. An exit 0 before any signal, a time limit, a start
+ * failure or a loss follow their own rules. */
+bool mlq_preempt_ended(const struct mlq_job *job, const struct mlq_msg *rep);
+/* That attempt ended (its resources are released): the job goes back to
+ * the queue at its place (its submit time), at once, without using a
+ * retry; its reason and a "preempted" event say who preempted it. */
+int mlq_preempt_requeue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err);
+/* Forgets job's preemption in progress, persisting its spec with a `kind`
+ * event (detail: why). */
+int mlq_preempt_clear(struct mlq_ctx *c, struct mlq_job *job, const char *kind, const char *detail,
+                      struct mlq_err *err);
+
 /* A worker held for a waiting job while its victims drain. */
 struct mlq_preempt_hold {
     char job[MLQ_ID_LEN + 1];

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Preemption within a team that enables it, on a real scheduler and worker
-# (one fake GPU, so that two GPU jobs can never run at once):
+# (one fake GPU, so that two GPU jobs can never run at once; each job takes
+# all of the worker's CPUs too, so that preemption also works where a full
+# cluster leaves the placement pass nothing to place):
 #   - bad input: a --preempt-grace beyond the scheduler's maximum is exit 6
 #     naming the maximum; team set on an unknown team is exit 4, a bad
 #     value exit 2;
@@ -20,7 +22,7 @@ IT_DEADLINE=200
 STATE=$T/state
 SOPTS=(--heartbeat 1s --lease 4s --preempt-grace-default 2s --preempt-grace-max 1m)
 start_scheduler "$STATE" "${SOPTS[@]}"
-start_worker w1 "$T/spool" --cpus 2 --mem 2G --gpus 1
+start_worker w1 "$T/spool" --cpus 0.5 --mem 2G --gpus 1
 ME=$(id -un)
 adm() { "$MLQ" --scheduler "$SCHED_ADDR" admin "$@"; }
 
@@ -59,11 +61,11 @@ SH
 chmod +x "$T/low.sh" "$T/high.sh"
 ST=$T/stamps
 low() {
-    mlq submit --gpus 1 --cpus 0.1 --mem 16M --priority 0 --time-limit 1h --signal USR1@1m \
+    mlq submit --gpus 1 --cpus 0.5 --mem 16M --priority 0 --time-limit 1h --signal USR1@1m \
         --preempt-grace 2s --workdir "$T" -- "$T/low.sh" "$ST" "$1"
 }
 high() {
-    mlq submit --gpus 1 --cpus 0.1 --mem 16M --priority 10 --workdir "$T" -- "$T/high.sh" "$ST" "$1"
+    mlq submit --gpus 1 --cpus 0.5 --mem 16M --priority 10 --workdir "$T" -- "$T/high.sh" "$ST" "$1"
 }
 
 # The runs of the stamp file as "TAG FIRST_NS LAST_NS" lines (a run: from
