@@ -300,6 +300,7 @@ static int add_job(struct mlq_ctx *c, struct mlq_store_job *row, bool late, stru
         row->spec.kill_grace_ms = c->kill_grace_ms;
     if (row->spec.retry_backoff_ms <= 0)
         row->spec.retry_backoff_ms = MLQ_DEFAULT_BACKOFF_MS;
+    mlq_preempt_spec_fill(c, &row->spec);
     int rc = mlq_store_begin(c->store, err);
     if (rc == 0 && late) /* the order and the submit event now, the row later */
         rc = mlq_store_job_reserve_seq(c->store, &row->seq, err);

@@ -15,11 +15,19 @@
 
 /* ---- submit ----------------------------------------------------------- */
 
-int mlq_preempt_spec_check(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
+void mlq_preempt_spec_fill(const struct mlq_ctx *c, struct mlq_jobspec *spec)
 {
     free(spec->preempt_note); /* the scheduler's own, never a client's */
     spec->preempt_note = NULL;
     spec->preemptions = 0;
+    if (spec->preempt_grace_ms <= 0)
+        spec->preempt_grace_ms = c->preempt_grace_default_ms;
+    if (spec->preempt_grace_ms > c->preempt_grace_max_ms) /* a schedule's older spec */
+        spec->preempt_grace_ms = c->preempt_grace_max_ms;
+}
+
+int mlq_preempt_spec_check(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err)
+{
     if (spec->preempt_grace_ms > c->preempt_grace_max_ms) {
         char want[32], max[32];
         return mlq_err_set(err, MLQ_EINVAL,
@@ -28,8 +36,7 @@ int mlq_preempt_spec_check(struct mlq_ctx *c, struct mlq_jobspec *spec, struct m
                            mlq_res_fmt_duration(spec->preempt_grace_ms, want, sizeof want),
                            mlq_res_fmt_duration(c->preempt_grace_max_ms, max, sizeof max));
     }
-    if (spec->preempt_grace_ms <= 0)
-        spec->preempt_grace_ms = c->preempt_grace_default_ms;
+    mlq_preempt_spec_fill(c, spec);
     return 0;
 }
 

@@ -56,8 +56,12 @@ struct mlq_preempt_hold {
     int64_t until_mono; /* monotonic ms: the hold runs out */
 };
 
-/* Checks and completes a submitted spec's preemption fields (see above).
- * MLQ_EINVAL naming the maximum for a grace beyond it. */
+/* Completes a new job's preemption fields: drops what only the scheduler
+ * sets, fills in the default grace, caps it at the maximum (a schedule's
+ * spec may be older than the admin's setting). */
+void mlq_preempt_spec_fill(const struct mlq_ctx *c, struct mlq_jobspec *spec);
+/* Checks a submitted spec's preemption fields, then fills them in as
+ * above. MLQ_EINVAL naming the maximum for a grace beyond it. */
 int mlq_preempt_spec_check(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq_err *err);
 /* job (PENDING) cannot be placed: preempts what the policy chooses for
  * it, if anything. Negative when the store refused a write. */
