@@ -109,21 +109,89 @@ static bool team_still_over(const struct mlq_preempt_in *in, const struct mlq_pr
     return in->q->over_nominal(in->c, j->row.spec.team, j->row.spec.pool, &minus);
 }
 
-/* Drops the victims the fit does not need (those on other workers than
- * the one the waiting job gets), newest choice kept. */
-static size_t prune(const struct mlq_preempt_in *in, struct mlq_preempt_victim *out, size_t n)
+/* One (worker, candidate) pair: a candidate frees room on its worker (a
+ * gang on each of its parts' workers). */
+struct slot {
+    size_t widx, cand;
+};
+
+static int slot_cmp(const void *a, const void *b)
 {
-    for (size_t k = n - 1; k-- > 0;) {
-        struct mlq_preempt_victim keep = out[k];
-        memmove(&out[k], &out[k + 1], (n - k - 1) * sizeof *out);
-        if (in->fits(in->fit_arg, out, n - 1)) {
-            n--;
-            continue;
-        }
-        memmove(&out[k + 1], &out[k], (n - k - 1) * sizeof *out);
-        out[k] = keep;
+    const struct slot *x = a, *y = b;
+    if (x->widx != y->widx)
+        return x->widx < y->widx ? -1 : 1;
+    return x->cand < y->cand ? -1 : x->cand > y->cand;
+}
+
+/* The pairs, by worker then candidate order; returns how many. */
+static size_t slots_of(const struct mlq_preempt_victim *cand, size_t n, struct slot *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct mlq_job *j = cand[i].job;
+        if (!j->gang)
+            s[k++] = (struct slot){j->widx, i};
+        for (uint32_t p = 0; j->gang && p < j->gang->n; p++)
+            s[k++] = (struct slot){j->gang->parts[p].widx, i};
     }
-    return n;
+    qsort(s, k, sizeof *s, slot_cmp);
+    return k;
+}
+
+static size_t slot_count(const struct mlq_preempt_victim *cand, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += cand[i].job->gang ? cand[i].job->gang->n : 1;
+    return k;
+}
+
+/* The victims on one worker, in victim order, until the job fits there;
+ * returns how many (0: it does not fit with them). */
+static size_t on_worker(const struct mlq_preempt_in *in, const struct mlq_preempt_victim *cand,
+                        const struct slot *s, size_t ns, struct mlq_preempt_victim *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ns; i++) {
+        const struct mlq_preempt_victim *c = &cand[s[i].cand];
+        if (c->why == MLQ_PREEMPT_RECLAIM && !team_still_over(in, out, n, c->job))
+            continue;
+        out[n++] = *c;
+        if (in->fits(in->fit_arg, out, n))
+            return n;
+    }
+    return 0;
+}
+
+static int32_t top_priority(const struct mlq_preempt_victim *v, size_t n)
+{
+    int32_t top = v[0].job->row.spec.priority;
+    for (size_t i = 1; i < n; i++)
+        if (v[i].job->row.spec.priority > top)
+            top = v[i].job->row.spec.priority;
+    return top;
+}
+
+/* The worker whose victims matter least: the highest priority among them
+ * lowest, then the fewest; into out. */
+static size_t best_worker(const struct mlq_preempt_in *in, const struct mlq_preempt_victim *cand,
+                          const struct slot *s, size_t ns, struct mlq_preempt_victim *out,
+                          struct mlq_preempt_victim *tmp)
+{
+    size_t best = 0;
+    for (size_t i = 0, end; i < ns; i = end) {
+        for (end = i + 1; end < ns && s[end].widx == s[i].widx; end++)
+            ;
+        size_t n = on_worker(in, cand, s + i, end - i, tmp);
+        if (n == 0)
+            continue;
+        int32_t t = top_priority(tmp, n), bt = best ? top_priority(out, best) : 0;
+        if (best == 0 || t < bt || (t == bt && n < best)) {
+            memcpy(out, tmp, n * sizeof *out);
+            best = n;
+        }
+    }
+    return best;
 }
 
 size_t mlq_preempt_choose(const struct mlq_preempt_in *in, struct mlq_preempt_victim *out)
@@ -131,22 +199,19 @@ size_t mlq_preempt_choose(const struct mlq_preempt_in *in, struct mlq_preempt_vi
     if (in->nrunning == 0)
         return 0;
     struct mlq_preempt_victim *cand = malloc(in->nrunning * sizeof *cand);
-    if (!cand)
-        return 0;
-    size_t ncand = gather(in, cand), n = 0;
+    size_t ncand = cand ? gather(in, cand) : 0, n = 0;
     /* Nothing for a job that would not fit even with every candidate gone. */
-    bool possible = ncand > 0 && in->fits(in->fit_arg, cand, ncand);
-    for (size_t i = 0; possible && i < ncand; i++) {
-        if (cand[i].why == MLQ_PREEMPT_RECLAIM && !team_still_over(in, out, n, cand[i].job))
-            continue;
-        out[n++] = cand[i];
-        if (in->fits(in->fit_arg, out, n)) {
-            free(cand);
-            return prune(in, out, n);
-        }
+    if (ncand > 0 && in->fits(in->fit_arg, cand, ncand)) {
+        size_t ns = slot_count(cand, ncand);
+        struct slot *s = malloc(ns * sizeof *s);
+        struct mlq_preempt_victim *tmp = malloc(ncand * sizeof *tmp);
+        if (s && tmp)
+            n = best_worker(in, cand, s, slots_of(cand, ncand, s), out, tmp);
+        free(s);
+        free(tmp);
     }
     free(cand);
-    return 0;
+    return n;
 }
 
 void mlq_preempt_note(const struct mlq_job *waiting, enum mlq_preempt_why why, char *buf,

@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "jobtab.h"
@@ -321,6 +323,82 @@ static void test_note(void **state)
     assert_string_equal(buf, "preempted by higher-priority job ffffffff");
 }
 
+/* MLQ_PREEMPT_BENCH=N: the time of one choice among N running jobs of 50
+ * teams, each borrowing, on N/8 workers of 8 GPUs, for a job that needs a
+ * whole worker (8 victims, checked against the fit after each). Off by
+ * default (a figure, not a check). */
+static bool bench_fits(void *arg, const struct mlq_preempt_victim *v, size_t n)
+{
+    (void)arg;
+    size_t per[64] = {0};
+    for (size_t i = 0; i < n; i++)
+        if (v[i].job->widx < 64 && ++per[v[i].job->widx] >= 8)
+            return true;
+    return false;
+}
+
+static bool bench_over(struct mlq_ctx *c, const char *team, const char *pool,
+                       const struct mlq_quota_amount *minus)
+{
+    (void)c, (void)team, (void)pool;
+    return !minus || minus->gpus_h < 100000;
+}
+
+static bool bench_within(struct mlq_ctx *c, const struct mlq_job *job)
+{
+    (void)c, (void)job;
+    return true;
+}
+
+static void test_bench(void **state)
+{
+    (void)state;
+    const char *e = getenv("MLQ_PREEMPT_BENCH");
+    size_t n = e ? strtoul(e, NULL, 10) : 0;
+    if (n < 8)
+        return;
+    static char teams[50][8];
+    struct mlq_job *jobs = calloc(n, sizeof *jobs);
+    struct mlq_store_attempt *atts = calloc(n, sizeof *atts);
+    struct mlq_job **run = calloc(n, sizeof *run);
+    struct mlq_preempt_victim *out = calloc(n, sizeof *out);
+    assert_non_null(jobs && atts && run && out);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(teams[i % 50], sizeof teams[0], "t%zu", i % 50);
+        snprintf(jobs[i].row.id, sizeof jobs[i].row.id, "%08x-0000-0000-0000-000000000000",
+                 (unsigned)(i & 0xffffffffu));
+        jobs[i].row.state = MLQ_JOB_RUNNING;
+        jobs[i].row.spec.team = teams[i % 50];
+        jobs[i].row.spec.gpus = 1;
+        jobs[i].row.spec.priority = (int32_t)(i % 7);
+        atts[i].start_ms = NOW - 1000 - (int64_t)(i % 997);
+        jobs[i].att = &atts[i];
+        jobs[i].live = true;
+        jobs[i].widx = i / 8;
+        run[i] = &jobs[i];
+    }
+    setup_fake();
+    set_waiting("w", 8, 0);
+    const struct mlq_preempt_quota q = {bench_over, bench_within, fake_amount};
+    struct mlq_preempt_in in = {.q = &q,
+                                .waiting = &F.waiting,
+                                .now_ms = NOW,
+                                .running = run,
+                                .nrunning = n,
+                                .fits = bench_fits};
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    size_t k = mlq_preempt_choose(&in, out);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    printf("preempt choice among %zu running jobs: %zu victims in %.3f ms\n", n, k,
+           (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+    assert_true(k > 0);
+    free(jobs);
+    free(atts);
+    free(run);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_within_team),
         cmocka_unit_test(test_gang_whole),
         cmocka_unit_test(test_note),
+        cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
