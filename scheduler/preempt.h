@@ -9,9 +9,12 @@
  * - priority: the waiting job's team enables preemption within the team
  *   (`mlq admin team set TEAM --preempt-within on`), and the victims are
  *   running jobs of that same team with a lower priority.
- * Victims go lowest priority first, then most recently started first; the
- * choice stops as soon as the waiting job would fit, and nothing is chosen
- * when it would not fit even with every eligible victim gone. A job that
+ * Victims go lowest priority first, then most recently started first; on
+ * each worker the choice stops as soon as the waiting job would fit there,
+ * and the worker whose victims have the lowest top priority (then the
+ * fewest victims) is taken, so that nothing is preempted on a worker the
+ * job does not get. Nothing is chosen when the job would not fit even
+ * with every eligible victim gone. A job that
  * ran less than its minimum run time is never a victim, nor one that asked
  * for --no-preempt while its team is within its nominal quota. A gang is a
  * victim as a whole.
