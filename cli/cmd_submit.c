@@ -666,6 +666,10 @@ static int check_combined(const struct mlq_jobspec *spec, struct mlq_err *err)
         rc = check_share(spec, err);
     if (rc == 0)
         rc = mlq_submitpipe_finish(spec, err);
+    if (rc == 0 && spec->no_preempt) /* whether the team borrows is known only later */
+        fputs("mlq: note: --no-preempt holds while the job's team stays within its nominal "
+              "quota; beyond it the job may be preempted\n",
+              stderr);
     return rc;
 }
 
