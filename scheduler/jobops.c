@@ -778,6 +778,10 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
     }
     bool preempted = mlq_preempt_ended(job, rep);
     int rc = record_outcome(c, job, rep, err);
+    /* Ended otherwise (its time limit, an exit 0 before the signal): the
+     * note must not make a later attempt look preempted. */
+    if (rc == 0 && !preempted && job->row.spec.preempt_note)
+        rc = mlq_preempt_clear(c, job, "preempt_end", "the attempt ended by itself", err);
     if (rc < 0)
         return rc;
     release_attempt(c, job);

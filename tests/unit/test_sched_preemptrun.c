@@ -113,6 +113,26 @@ static void test_restart_after_decision(void **state)
     assert_int_equal(low->row.spec.preemptions, 1);
 }
 
+/* A victim that finished by itself (exit 0 before the signal reached it)
+ * succeeded: no requeue, and no note left behind. */
+static void test_finished_before_signal(void **state)
+{
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    struct mlq_job *low, *high;
+    scene(c, true, &low, &high);
+    char id[MLQ_ID_LEN + 1];
+    memcpy(id, low->row.id, sizeof id);
+    assert_non_null(low->row.spec.preempt_note);
+    sched_report_exit(c, low, 0);
+    sched_commit(c);
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
+    assert_int_equal(row.state, MLQ_JOB_SUCCEEDED);
+    assert_null(row.spec.preempt_note);
+    assert_int_equal(row.spec.preemptions, 0);
+    mlq_store_job_free(&row);
+}
+
 static void test_off_without_team_setting(void **state)
 {
     struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
@@ -127,6 +147,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_requeued_without_retry, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_restart_after_decision, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_finished_before_signal, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_off_without_team_setting, setup, sched_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
