@@ -56,7 +56,7 @@ struct mlq_preempt_hold {
     int64_t until_mono; /* monotonic ms: the hold runs out */
 };
 
-/* Completes a new job's preemption fields: drops what only the scheduler
+/* Completes the preemption fields of a job being made: drops what only the scheduler
  * sets, fills in the default grace, caps it at the maximum (a schedule's
  * spec may be older than the admin's setting). */
 void mlq_preempt_spec_fill(const struct mlq_ctx *c, struct mlq_jobspec *spec);
