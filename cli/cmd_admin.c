@@ -30,7 +30,7 @@ static const char admin_usage[] =
     "       mlq admin worker set NAME [--pool P] [--label K=V ...] [--cpus N] ...\n"
     "                                 (what it offers: mlq admin worker set --help)\n"
     "       mlq admin users [--json]\n"
-    "       mlq admin team add|rm NAME, mlq admin teams [--json]\n"
+    "       mlq admin team add|rm|set NAME, mlq admin teams [--json]\n"
     "                                 (teams: mlq admin team --help)\n"
     "       mlq admin quota set|show|rm TEAM ...\n"
     "                                 (quotas: mlq admin quota --help)\n"

@@ -63,6 +63,9 @@ enum {
     OPT_PROJECT,
     OPT_DRY_RUN,
     OPT_FROM,
+    OPT_PREEMPT_GRACE,
+    OPT_NO_PREEMPT,
+    OPT_MIN_RUNTIME,
     OPT_END_ /* must equal MLQ_CLI_SUBMIT_OPT_END */
 };
 
@@ -103,6 +106,9 @@ static const struct option submit_longopts[] = {
     {"stderr", required_argument, NULL, 'e'},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"from", required_argument, NULL, OPT_FROM},
+    {"preempt-grace", required_argument, NULL, OPT_PREEMPT_GRACE},
+    {"no-preempt", no_argument, NULL, OPT_NO_PREEMPT},
+    {"min-runtime", required_argument, NULL, OPT_MIN_RUNTIME},
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {NULL, 0, NULL, 0},
 };
@@ -148,7 +154,13 @@ static const char submit_usage[] =
     "  --kill-grace DUR   time between SIGTERM and SIGKILL when the job is stopped\n"
     "                     (default 30s)\n"
     "  --signal SIG@DUR   send SIG (USR1, SIGUSR1, 10...) DUR before the time limit\n"
-    "                     (needs --time-limit)\n"
+    "                     (needs --time-limit); also the signal a preemption sends\n"
+    "  --preempt-grace DUR  when preempted: time between the signal (--signal's,\n"
+    "                     else SIGTERM) and SIGKILL, to save a checkpoint (default\n"
+    "                     and maximum: the scheduler's, 30s and 10m unless changed)\n"
+    "  --no-preempt       do not preempt this job (holds while its team stays within\n"
+    "                     its nominal quota; beyond it the job may be preempted)\n"
+    "  --min-runtime DUR  not preempted before it ran DUR (default: the scheduler's)\n"
     "  --priority N       -1000..1000 (default 0): higher runs first\n"
     "  --pool NAME        run only on workers of pool NAME (default: pool \"default\")\n"
     "  --require KEY=VALUE  run only on workers with this label (repeatable)\n"
@@ -482,6 +494,13 @@ static int limit_opt(int c, struct mlq_jobspec *spec, struct mlq_err *err)
         return parse_dur_opt("--time-limit", optarg, &spec->time_limit_ms, err);
     case OPT_KILL_GRACE:
         return parse_dur_opt("--kill-grace", optarg, &spec->kill_grace_ms, err);
+    case OPT_PREEMPT_GRACE:
+        return parse_dur_opt("--preempt-grace", optarg, &spec->preempt_grace_ms, err);
+    case OPT_MIN_RUNTIME:
+        return parse_dur_opt("--min-runtime", optarg, &spec->min_runtime_ms, err);
+    case OPT_NO_PREEMPT:
+        spec->no_preempt = true;
+        return 0;
     default:
         return parse_warn_signal(optarg, spec, err);
     }
@@ -574,6 +593,9 @@ static int submit_opt(int c, struct mlq_jobspec *spec, struct mlq_cli_submit_opt
     case OPT_TIME_LIMIT:
     case OPT_KILL_GRACE:
     case OPT_SIGNAL:
+    case OPT_PREEMPT_GRACE:
+    case OPT_NO_PREEMPT:
+    case OPT_MIN_RUNTIME:
         return limit_opt(c, spec, err);
     case OPT_PRIORITY:
     case OPT_POOL:
@@ -644,6 +666,10 @@ static int check_combined(const struct mlq_jobspec *spec, struct mlq_err *err)
         rc = check_share(spec, err);
     if (rc == 0)
         rc = mlq_submitpipe_finish(spec, err);
+    if (rc == 0 && spec->no_preempt) /* whether the team borrows is known only later */
+        fputs("mlq: note: --no-preempt holds while the job's team stays within its nominal "
+              "quota; beyond it the job may be preempted\n",
+              stderr);
     return rc;
 }
 

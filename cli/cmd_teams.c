@@ -11,11 +11,12 @@
 #include "optloop.h"
 #include "output.h"
 
-enum { OPT_TEAM = MLQ_CLI_OPT_FIRST_FREE, OPT_NO_TEAM };
+enum { OPT_TEAM = MLQ_CLI_OPT_FIRST_FREE, OPT_NO_TEAM, OPT_PREEMPT_WITHIN };
 
 static const char team_usage[] =
     "usage: mlq admin team add NAME [--json]\n"
     "       mlq admin team rm NAME\n"
+    "       mlq admin team set NAME --preempt-within on|off\n"
     "       mlq admin teams [--json]\n"
     "       mlq admin user set NAME --team TEAM | --no-team\n\n"
     "Manages teams (admins only). A user belongs to at most one team; their jobs\n"
@@ -27,8 +28,11 @@ static const char team_usage[] =
     "NAME and TEAM are 1..128 characters of A-Z a-z 0-9 _ . @ -.\n"
     "  --team TEAM       (user set) put the user in TEAM (\"\" = in none)\n"
     "  --no-team         (user set) take the user out of their team\n"
+    "  --preempt-within on|off\n"
+    "                    (team set) let the team's higher-priority jobs preempt\n"
+    "                    its lower-priority running ones (default off)\n"
     "  --json            (team add, teams) {\"teams\": [{name, members, running,\n"
-    "                    pending, created}]}\n"
+    "                    pending, created, preempt_within}]}\n"
     "  --scheduler ADDR  scheduler address\n"
     "  --timeout DUR     how long to wait for the scheduler's answer (default 10s)\n";
 
@@ -38,15 +42,17 @@ static const struct option longopts[] = {
     {"json", no_argument, NULL, MLQ_CLI_OPT_JSON},
     {"team", required_argument, NULL, OPT_TEAM},
     {"no-team", no_argument, NULL, OPT_NO_TEAM},
+    {"preempt-within", required_argument, NULL, OPT_PREEMPT_WITHIN},
     {NULL, 0, NULL, 0},
 };
 
-enum form { F_ADD, F_RM, F_LIST, F_USER_SET };
+enum form { F_ADD, F_RM, F_LIST, F_USER_SET, F_SET };
 
 struct team_opts {
     enum form form;
     const char *name, *team;
     bool json, team_given;
+    int preempt_within; /* set: 0 off, 1 on; -1 not given */
 };
 
 int mlq_cli_team_name_check(const char *name, struct mlq_err *err)
@@ -69,8 +75,10 @@ static int find_form(int argc, char **argv, enum form *f, int *skip, struct mlq_
         *f = F_ADD;
     } else if (argc >= 3 && strcmp(argv[2], "rm") == 0) {
         *f = F_RM;
+    } else if (argc >= 3 && strcmp(argv[2], "set") == 0) {
+        *f = F_SET;
     } else {
-        return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin team: expected add or rm");
+        return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin team: expected add, rm or set");
     }
     return 0;
 }
@@ -93,6 +101,14 @@ static int team_opt(int c, void *p, struct mlq_err *err)
         o->team_given = true;
         o->team = c == OPT_TEAM ? optarg : "";
         return 0;
+    case OPT_PREEMPT_WITHIN:
+        if (o->form != F_SET)
+            return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin: --preempt-within only with team set");
+        if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+            return mlq_err_set(err, MLQ_CLI_EUSAGE,
+                               "admin: --preempt-within takes on or off, not '%.40s'", optarg);
+        o->preempt_within = strcmp(optarg, "on") == 0;
+        return 0;
     default:
         return mlq_err_set(err, MLQ_CLI_EUSAGE, "admin: unexpected option");
     }
@@ -106,6 +122,7 @@ static int team_parse(struct mlq_cli *cli, int argc, char **argv, struct team_op
     struct mlq_err err = {0};
     int skip;
     memset(o, 0, sizeof *o);
+    o->preempt_within = -1;
     for (int i = 1; i < argc && i < 3; i++)
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(team_usage, stdout);
@@ -123,6 +140,8 @@ static int team_parse(struct mlq_cli *cli, int argc, char **argv, struct team_op
         rc = mlq_optloop_no_operands(&team_loop, subc, sub, &err);
     if (rc == 0 && o->form == F_USER_SET && !o->team_given)
         rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "admin: user set needs --team TEAM or --no-team");
+    if (rc == 0 && o->form == F_SET && o->preempt_within < 0)
+        rc = mlq_err_set(&err, MLQ_CLI_EUSAGE, "admin: team set needs --preempt-within on|off");
     if (rc == 0)
         o->name = want ? sub[optind] : NULL;
     return mlq_optloop_result(&team_loop, rc, &err);
@@ -140,9 +159,10 @@ static json_t *teams_json(const struct mlq_teaminfo *t, uint32_t n)
         for (uint32_t k = 0; m && k < t[i].nmembers; k++)
             json_array_append_new(m, json_string(t[i].members[k]));
         json_t *o =
-            m ? json_pack("{s:s, s:o, s:I, s:I, s:o}", "name", t[i].name, "members", m, "running",
-                          (json_int_t)t[i].running, "pending", (json_int_t)t[i].pending, "created",
-                          created[0] ? json_string(created) : json_null())
+            m ? json_pack("{s:s, s:o, s:I, s:I, s:o, s:b}", "name", t[i].name, "members", m,
+                          "running", (json_int_t)t[i].running, "pending", (json_int_t)t[i].pending,
+                          "created", created[0] ? json_string(created) : json_null(),
+                          "preempt_within", t[i].preempt_within)
               : NULL;
         if (!o || json_array_append_new(arr, o) < 0) {
             json_decref(arr);
@@ -189,14 +209,20 @@ static int do_team(struct mlq_cli *cli, const struct team_opts *o, struct mlq_er
     int rc = o->name ? mlq_cli_team_name_check(o->name, err) : 0;
     if (rc < 0)
         return rc;
-    const char *op = o->form == F_ADD ? "add" : o->form == F_RM ? "rm" : "list";
+    const char *op = o->form == F_ADD   ? "add"
+                     : o->form == F_RM  ? "rm"
+                     : o->form == F_SET ? "set"
+                                        : "list";
     snprintf(req.u.team_cmd.op, sizeof req.u.team_cmd.op, "%s", op);
+    req.u.team_cmd.preempt_within = o->preempt_within;
     snprintf(req.u.team_cmd.name, sizeof req.u.team_cmd.name, "%s", o->name ? o->name : "");
     rc = mlq_cli_request(cli, &req, o->form == F_RM ? MLQ_MSG_OK : MLQ_MSG_TEAM_LIST, &reply, err);
     if (rc < 0)
         return rc;
     if (o->form == F_LIST || (o->form == F_ADD && o->json))
         rc = show_teams(cli, &reply, o->json);
+    else if (o->form == F_SET)
+        fprintf(stderr, "team %s: preempt-within %s\n", o->name, o->preempt_within ? "on" : "off");
     else
         fprintf(stderr, "%s team %s\n", o->form == F_ADD ? "added" : "removed", o->name);
     mlq_proto_msg_free(&reply);

@@ -123,6 +123,7 @@ static const char *att_colour(enum mlq_attempt_state s)
         return mlq_out_state_colour(MLQ_JOB_FAILED);
     case MLQ_ATT_ASSIGNED:
     case MLQ_ATT_RUNNING:
+    case MLQ_ATT_PREEMPTED:
         return mlq_out_state_colour(MLQ_JOB_RUNNING);
     default:
         return NULL;

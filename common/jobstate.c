@@ -8,7 +8,7 @@ static const char *const job_names[MLQ_JOB_STATE_COUNT] = {
 };
 
 static const char *const att_names[MLQ_ATT_STATE_COUNT] = {
-    "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "LOST",
+    "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "LOST", "PREEMPTED",
 };
 
 const char *mlq_job_state_name(enum mlq_job_state s)

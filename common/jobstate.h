@@ -24,6 +24,7 @@ enum mlq_attempt_state {
     MLQ_ATT_CANCELLED,
     MLQ_ATT_TIMED_OUT,
     MLQ_ATT_LOST,
+    MLQ_ATT_PREEMPTED, /* stopped to make room for another job; the job ran again */
     MLQ_ATT_STATE_COUNT
 };
 

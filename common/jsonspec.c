@@ -11,12 +11,13 @@
 #include "res.h"
 
 static const char *const known[] = {
-    "argv",        "name",        "workdir",         "env",        "cpus",
-    "mem",         "gpus",        "gpu_type",        "pool",       "require",
-    "priority",    "retries",     "retry_backoff",   "time_limit", "kill_grace",
-    "warn_signal", "warn_before", "after",           "after_any",  "after_failed",
-    "array",       "max_running", "idempotency_key", "nodes",      "gpu_share",
-    "gpu_mem",     "inputs",      "outputs",         "project",    "image",
+    "argv",          "name",        "workdir",         "env",        "cpus",
+    "mem",           "gpus",        "gpu_type",        "pool",       "require",
+    "priority",      "retries",     "retry_backoff",   "time_limit", "kill_grace",
+    "warn_signal",   "warn_before", "after",           "after_any",  "after_failed",
+    "array",         "max_running", "idempotency_key", "nodes",      "gpu_share",
+    "gpu_mem",       "inputs",      "outputs",         "project",    "image",
+    "preempt_grace", "min_runtime", "no_preempt",
 };
 
 static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
@@ -297,6 +298,15 @@ static int limit_keys(const json_t *o, struct mlq_jobspec *spec, struct mlq_err 
         rc = i32_key(o, "warn_signal", 0, 64, &spec->warn_signal, err);
     if (rc == 0)
         rc = dur_key(o, "warn_before", &spec->warn_before_ms, err);
+    if (rc == 0)
+        rc = dur_key(o, "preempt_grace", &spec->preempt_grace_ms, err);
+    if (rc == 0)
+        rc = dur_key(o, "min_runtime", &spec->min_runtime_ms, err);
+    const json_t *np = json_object_get(o, "no_preempt");
+    if (rc == 0 && np && !json_is_null(np) && !json_is_boolean(np))
+        rc = mlq_err_set(err, MLQ_EINVAL, "no_preempt must be true or false");
+    if (rc == 0 && np && json_is_boolean(np))
+        spec->no_preempt = json_is_true(np);
     return rc;
 }
 

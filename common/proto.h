@@ -74,14 +74,15 @@ enum mlq_msg_type {
     MLQ_MSG_MANIFEST_DATA,       /* "manifest_data" job_id, attempt, attempt_id, json */
     MLQ_MSG_HOLD,                /* "hold"   ids[] (prefixes), release; reply job_list */
     MLQ_MSG_UPDATE,              /* "update" job (prefix), changes; reply job_list */
-    MLQ_MSG_TEAM_CMD,    /* "team_cmd"    op (add|rm|list), name|nil; reply team_list (ok for rm) */
-    MLQ_MSG_TEAM_LIST,   /* "team_list"   teams[] */
-    MLQ_MSG_USER_SET,    /* "user_set"    name, team|nil; reply user_list */
-    MLQ_MSG_ACCT,        /* "acct"        since_ms, until_ms, by; reply acct_report */
-    MLQ_MSG_ACCT_REPORT, /* "acct_report" since_ms, until_ms, by, rows[] */
-    MLQ_MSG_ESTIMATE,    /* "estimate"    spec (in u.submit); reply why_reply. A dry
-                            run of a submit: nothing is stored */
-    MLQ_MSG_SUBMIT_MANY, /* "submit_many"    env[], specs[], idempotency_key; all or none */
+    MLQ_MSG_TEAM_CMD,       /* "team_cmd"    op (add|rm|list|set), name|nil, preempt_within; reply
+                               team_list (ok for rm) */
+    MLQ_MSG_TEAM_LIST,      /* "team_list"   teams[] */
+    MLQ_MSG_USER_SET,       /* "user_set"    name, team|nil; reply user_list */
+    MLQ_MSG_ACCT,           /* "acct"        since_ms, until_ms, by; reply acct_report */
+    MLQ_MSG_ACCT_REPORT,    /* "acct_report" since_ms, until_ms, by, rows[] */
+    MLQ_MSG_ESTIMATE,       /* "estimate"    spec (in u.submit); reply why_reply. A dry
+                               run of a submit: nothing is stored */
+    MLQ_MSG_SUBMIT_MANY,    /* "submit_many"    env[], specs[], idempotency_key; all or none */
     MLQ_MSG_SUBMITTED_MANY, /* "submitted_many" ids[], in the order of specs */
     MLQ_MSG_QUOTA_CMD,      /* "quota_cmd"  op (set|rm|list), quota (quotainfo); reply
                                quota_list (ok for rm) */
@@ -96,7 +97,7 @@ enum mlq_msg_type {
     MLQ_MSG_REGISTERED,     /* "registered" heartbeat_ms, lease_ms */
     MLQ_MSG_HB_ACK,         /* "hb_ack"     (no fields) */
     MLQ_MSG_ASSIGN,         /* "assign"     attempt_id, job_id, attempt, spec, gpu_ids[] */
-    MLQ_MSG_KILL,           /* "kill"       attempt_id, reason */
+    MLQ_MSG_KILL,           /* "kill"       attempt_id, reason, preempt */
     MLQ_MSG_REPORT_ACK,     /* "report_ack" attempt_id, phase, accepted */
     MLQ_MSG_LOG_READ,       /* "log_read"   token, attempt_id, stream, offset, max */
     MLQ_MSG_LOG_UPLOAD_ACK, /* "log_upload_ack" attempt_id, stream, offset, err */
@@ -173,6 +174,19 @@ struct mlq_jobspec {
      * NULL = none. */
     char *team;
     char *project;
+    /* Preemption, optional on the wire (absent = 0). preempt_grace_ms: the
+     * wait between the preemption signal and SIGKILL (0 at submit: the
+     * scheduler's default, filled in then); min_runtime_ms: not preempted
+     * before it ran this long (0: the scheduler's default); no_preempt: the
+     * submitter asked not to be preempted (honoured while within its team's
+     * nominal quota). Set by the scheduler only: preemptions (attempts that
+     * ended preempted, which use no retry) and preempt_note (why the running
+     * attempt is being preempted; NULL = it is not). */
+    int64_t preempt_grace_ms;
+    int64_t min_runtime_ms;
+    bool no_preempt;
+    int32_t preemptions;
+    char *preempt_note;
 };
 
 /* What `mlq update` changes in a job that has not started: each field
@@ -267,6 +281,7 @@ struct mlq_teaminfo {
     char **members; /* user names */
     uint32_t nmembers;
     int64_t running, pending; /* its jobs now */
+    bool preempt_within;      /* its higher-priority jobs may preempt its lower ones */
 };
 
 /* A quota of a team in a pool (`mlq admin quota`): GPUs in hundredths,
@@ -779,6 +794,8 @@ struct mlq_msg {
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
             char *reason;
+            bool preempt; /* optional: a preemption, not a cancel: the job's
+                             preemption signal and grace (its spec) apply */
         } kill;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
@@ -851,8 +868,9 @@ struct mlq_msg {
             char team[MLQ_MAX_NAME + 1];  /* optional; "" = leave as is */
         } user_add;
         struct {
-            char op[8];                  /* "add", "rm", "list" */
+            char op[8];                  /* "add", "rm", "list", "set" */
             char name[MLQ_MAX_NAME + 1]; /* "" with list: every team */
+            int32_t preempt_within;      /* set: 0 off, 1 on; -1 (or absent): unchanged */
         } team_cmd;
         struct {
             struct mlq_teaminfo *teams;

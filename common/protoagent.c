@@ -330,11 +330,14 @@ void mlq_protoagent_enc_kill(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_str(pk, "attempt_id", m->u.kill.attempt_id);
     mlq_mpk_kv_str(pk, "reason", m->u.kill.reason);
+    mlq_mpk_kv_bool(pk, "preempt", m->u.kill.preempt);
 }
 
 int mlq_protoagent_dec_kill(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int rc = mlq_mpk_read_id(mp, "attempt_id", m->u.kill.attempt_id);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(mp, "preempt", &m->u.kill.preempt);
     return rc < 0 ? rc : mlq_mpk_read_str(mp, "reason", MLQ_MAX_STR, true, &m->u.kill.reason);
 }
 

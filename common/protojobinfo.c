@@ -14,7 +14,7 @@
 
 /* Same spelling as mlq_attempt_state_name(); test_proto checks they agree. */
 static const char *const att_state_names[MLQ_ATT_STATE_COUNT] = {
-    "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "LOST",
+    "ASSIGNED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "LOST", "PREEMPTED",
 };
 
 static void put_attemptinfo(msgpack_packer *pk, const struct mlq_attemptinfo *a)

@@ -16,6 +16,28 @@
 #define MAX_SIGNAL   64 /* highest Linux real-time signal */
 #define JOBSPEC_KEYS 33
 
+/* The preemption keys go on the wire only when set: a spec without them
+ * reads the same as before. */
+static uint32_t preempt_keys(const struct mlq_jobspec *s)
+{
+    return (s->preempt_grace_ms > 0) + (s->min_runtime_ms > 0) + s->no_preempt +
+           (s->preemptions > 0) + (s->preempt_note != NULL);
+}
+
+static void put_preempt(msgpack_packer *pk, const struct mlq_jobspec *s)
+{
+    if (s->preempt_grace_ms > 0)
+        mlq_mpk_kv_int(pk, "preempt_grace_ms", s->preempt_grace_ms);
+    if (s->min_runtime_ms > 0)
+        mlq_mpk_kv_int(pk, "min_runtime_ms", s->min_runtime_ms);
+    if (s->no_preempt)
+        mlq_mpk_kv_bool(pk, "no_preempt", true);
+    if (s->preemptions > 0)
+        mlq_mpk_kv_int(pk, "preemptions", s->preemptions);
+    if (s->preempt_note)
+        mlq_mpk_kv_str(pk, "preempt_note", s->preempt_note);
+}
+
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
 
@@ -24,7 +46,7 @@
 void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
 {
     /* "image" only when set: a spec without one reads the same as before. */
-    msgpack_pack_map(pk, JOBSPEC_KEYS + (s->image ? 1 : 0));
+    msgpack_pack_map(pk, JOBSPEC_KEYS + (s->image ? 1 : 0) + preempt_keys(s));
     mlq_mpk_kv_str(pk, "name", s->name);
     mlq_mpk_kv_str(pk, "owner", s->owner);
     mlq_mpk_kv_strv(pk, "argv", s->argv, s->argc);
@@ -64,6 +86,7 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
     mlq_mpk_kv_str(pk, "stderr_file", s->stderr_file);
     mlq_mpk_kv_str(pk, "team", s->team);
     mlq_mpk_kv_str(pk, "project", s->project);
+    put_preempt(pk, s);
 }
 
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};
@@ -141,6 +164,16 @@ static int read_limits(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
         rc = mlq_mpk_opt_i32(m, "warn_signal", 0, MAX_SIGNAL, &s->warn_signal);
     if (rc == 0)
         rc = mlq_mpk_opt_int(m, "warn_before_ms", 0, MLQ_MAX_TIME_MS, &s->warn_before_ms);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "preempt_grace_ms", 0, MLQ_MAX_TIME_MS, &s->preempt_grace_ms);
+    if (rc == 0)
+        rc = mlq_mpk_opt_int(m, "min_runtime_ms", 0, MLQ_MAX_TIME_MS, &s->min_runtime_ms);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(m, "no_preempt", &s->no_preempt);
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(m, "preemptions", 0, INT32_MAX, &s->preemptions);
+    if (rc == 0)
+        rc = mlq_mpk_read_str(m, "preempt_note", MLQ_MAX_STR, true, &s->preempt_note);
     return rc;
 }
 
@@ -781,6 +814,7 @@ void mlq_proto_jobspec_free(struct mlq_jobspec *spec)
     free(spec->stderr_file);
     free(spec->team);
     free(spec->project);
+    free(spec->preempt_note);
     memset(spec, 0, sizeof *spec);
 }
 
@@ -838,6 +872,10 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
     dst->max_running = src->max_running;
     dst->nodes = src->nodes;
     dst->held_ms = src->held_ms;
+    dst->preempt_grace_ms = src->preempt_grace_ms;
+    dst->min_runtime_ms = src->min_runtime_ms;
+    dst->no_preempt = src->no_preempt;
+    dst->preemptions = src->preemptions;
     /* counts first, so a failure half way frees exactly what was copied */
     dst->argc = src->argv ? src->argc : 0;
     dst->envc = src->env ? src->envc : 0;
@@ -856,7 +894,8 @@ int mlq_proto_jobspec_copy(struct mlq_jobspec *dst, const struct mlq_jobspec *sr
         dup_opt(&dst->held_by, src->held_by) < 0 ||
         dup_opt(&dst->stdout_file, src->stdout_file) < 0 ||
         dup_opt(&dst->stderr_file, src->stderr_file) < 0 || dup_opt(&dst->team, src->team) < 0 ||
-        dup_opt(&dst->project, src->project) < 0) {
+        dup_opt(&dst->project, src->project) < 0 ||
+        dup_opt(&dst->preempt_note, src->preempt_note) < 0) {
         mlq_proto_jobspec_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory copying a job spec");
     }

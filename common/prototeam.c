@@ -14,7 +14,7 @@
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-#define TEAMINFO_KEYS 5
+#define TEAMINFO_KEYS 6
 #define ACCTROW_KEYS  (1 + MLQ_ACCT_OUTCOMES + 6)
 #define WALL_MAX_MS   (INT64_C(1) << 50) /* wall-clock ms, far past any real date */
 
@@ -22,7 +22,7 @@ const char *const mlq_acct_by_names[MLQ_ACCT_BY_COUNT] = {"user", "team", "proje
                                                           "gpu-type"};
 const char *const mlq_acct_outcome_names[MLQ_ACCT_OUTCOMES] = {"succeeded", "failed", "timed_out",
                                                                "cancelled", "lost"};
-static const char *const op_names[] = {"add", "rm", "list"};
+static const char *const op_names[] = {"add", "rm", "list", "set"};
 
 /* ---- team_cmd, user_set --------------------------------------------------- */
 
@@ -30,6 +30,7 @@ void mlq_prototeam_enc_cmd(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_str(pk, "op", m->u.team_cmd.op);
     mlq_mpk_kv_str(pk, "name", m->u.team_cmd.name[0] ? m->u.team_cmd.name : NULL);
+    mlq_mpk_kv_int(pk, "preempt_within", m->u.team_cmd.preempt_within);
 }
 
 /* A team name under key into buf: required, or nil/absent = "" (nullable). */
@@ -55,6 +56,11 @@ int mlq_prototeam_dec_cmd(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         snprintf(m->u.team_cmd.op, sizeof m->u.team_cmd.op, "%s", op_names[op]);
     if (rc == 0)
         rc = read_team_name(mp, "name", op == 2, m->u.team_cmd.name);
+    m->u.team_cmd.preempt_within = -1;
+    if (rc == 0)
+        rc = mlq_mpk_opt_i32(mp, "preempt_within", -1, 1, &m->u.team_cmd.preempt_within);
+    if (rc == 0 && op == 3 && m->u.team_cmd.preempt_within < 0)
+        rc = mlq_err_set(mp->err, MLQ_EPROTO, "%s: set needs preempt_within 0 or 1", mp->where);
     return rc;
 }
 
@@ -86,6 +92,7 @@ void mlq_prototeam_enc_list(msgpack_packer *pk, const struct mlq_msg *m)
         mlq_mpk_kv_strv(pk, "members", t[i].members, t[i].members ? t[i].nmembers : 0);
         mlq_mpk_kv_int(pk, "running", t[i].running);
         mlq_mpk_kv_int(pk, "pending", t[i].pending);
+        mlq_mpk_kv_bool(pk, "preempt_within", t[i].preempt_within);
     }
 }
 
@@ -102,6 +109,8 @@ static int read_teaminfo(const struct mlq_mpk_map *m, struct mlq_teaminfo *t)
         rc = mlq_mpk_read_int(m, "running", 0, INT64_MAX, &t->running);
     if (rc == 0)
         rc = mlq_mpk_read_int(m, "pending", 0, INT64_MAX, &t->pending);
+    if (rc == 0)
+        rc = mlq_mpk_opt_bool(m, "preempt_within", &t->preempt_within);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "idemhash.h"
 #include "jobedit.h"
 #include "jobops.h"
+#include "preemptrun.h"
 #include "jobref.h"
 #include "log.h"
 #include "logrelay.h"
@@ -119,6 +120,8 @@ int mlq_client_on_submit(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
         rc = mlq_teams_set_job_team(c, spec, err);
     if (rc == 0)
         rc = mlq_proto_jobspec_check(spec, err);
+    if (rc == 0)
+        rc = mlq_preempt_spec_check(c, spec, err);
     if (rc == 0)
         rc = mlq_jobedit_hold_on_submit(c, spec, err);
     if (rc < 0)
@@ -738,6 +741,8 @@ static int check_dry_run(struct mlq_ctx *c, struct mlq_jobspec *spec, struct mlq
     int rc = mlq_client_set_owner(c, spec, err);
     if (rc == 0)
         rc = mlq_proto_jobspec_check(spec, err);
+    if (rc == 0)
+        rc = mlq_preempt_spec_check(c, spec, err);
     if (rc == 0 && spec->array) {
         uint32_t *idx = NULL, n = 0;
         rc = mlq_arrayspec_parse(spec->array, &idx, &n, err);

@@ -1,6 +1,8 @@
 /* ctx: see ctx.h. */
 #include "ctx.h"
 
+#include <stdlib.h>
+
 #include "deps.h"
 #include "fairshare.h"
 #include "pipeline.h"
@@ -43,4 +45,7 @@ void mlq_ctx_free_memory(struct mlq_ctx *c)
     mlq_qbook_destroy(&c->quota);
     mlq_jobtab_destroy(&c->jobs);
     mlq_workers_destroy(&c->workers);
+    free(c->holds); /* point at nothing: worker indices and job ids */
+    c->holds = NULL;
+    c->nholds = c->cap_holds = 0;
 }

@@ -26,6 +26,7 @@ struct mlq_metrics;
 struct mlq_backup;
 struct mlq_acctrun;
 struct mlq_qbook;
+struct mlq_preempt_hold;
 
 struct mlq_ctx {
     void *router;
@@ -41,6 +42,12 @@ struct mlq_ctx {
     int64_t heartbeat_ms;          /* told to workers */
     int64_t lease_ms;              /* a worker silent this long is lost */
     int64_t kill_grace_ms;
+    /* Preemption (preempt.h, the admin's options): a job's grace when it
+     * names none, the most it may name, the default minimum run time. */
+    int64_t preempt_grace_default_ms, preempt_grace_max_ms, preempt_min_runtime_ms;
+    /* Workers held for jobs whose victims drain (preemptrun.h). */
+    struct mlq_preempt_hold *holds;
+    size_t nholds, cap_holds;
     int64_t now_mono, now_wall; /* read once per loop iteration */
     bool dirty;                 /* something changed that may let a job start */
     bool unconfirmed_left;      /* recovered attempts still await their workers */

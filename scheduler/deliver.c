@@ -39,10 +39,23 @@ static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struc
     return mlq_outbox_push(c->out, &w->peer, &m, err);
 }
 
+/* A KILL of attempt_id is a preemption while its job (or gang) is being
+ * preempted: the worker then uses the job's preemption signal and grace. */
+static bool preempting(struct mlq_ctx *c, const char *attempt_id)
+{
+    const struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, attempt_id);
+    if (!job) {
+        const struct mlq_gpart *p = mlq_jobtab_part(c->jobs, attempt_id);
+        job = p ? p->job : NULL;
+    }
+    return job && job->row.spec.preempt_note && job->row.state != MLQ_JOB_CANCELLED;
+}
+
 static void push_kill(struct mlq_ctx *c, const struct mlq_worker *w, const char *attempt_id,
                       const char *reason)
 {
     struct mlq_msg m = {.type = MLQ_MSG_KILL};
+    m.u.kill.preempt = preempting(c, attempt_id);
     snprintf(m.u.kill.attempt_id, sizeof m.u.kill.attempt_id, "%s", attempt_id);
     m.u.kill.reason = (char *)reason;
     if (mlq_outbox_push(c->out, &w->peer, &m, NULL) < 0)
@@ -173,7 +186,7 @@ static int assign_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_
 
 static void kill_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_entry *e)
 {
-    if (job->row.state != MLQ_JOB_CANCELLED) {
+    if (job->row.state != MLQ_JOB_CANCELLED && !job->row.spec.preempt_note) {
         job->kill_armed = false;
         return;
     }

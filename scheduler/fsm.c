@@ -37,6 +37,7 @@ static const struct fsm_row fsm_table[MLQ_JOB_STATE_COUNT][MLQ_EV_COUNT] = {
             [MLQ_EV_LOST] = ROW(PENDING, REQUEUE),
             [MLQ_EV_LOST_FINAL] = ROW(FAILED, FINISH),
             [MLQ_EV_CANCEL] = ROW(CANCELLED, KILL),
+            [MLQ_EV_PREEMPT] = ROW(PENDING, REQUEUE),
         },
     [MLQ_JOB_RUNNING] =
         {
@@ -47,12 +48,14 @@ static const struct fsm_row fsm_table[MLQ_JOB_STATE_COUNT][MLQ_EV_COUNT] = {
             [MLQ_EV_LOST] = ROW(PENDING, REQUEUE),
             [MLQ_EV_LOST_FINAL] = ROW(FAILED, FINISH),
             [MLQ_EV_CANCEL] = ROW(CANCELLED, KILL),
+            [MLQ_EV_PREEMPT] = ROW(PENDING, REQUEUE),
         },
     /* Terminal states accept nothing. */
 };
 
 static const char *const fsm_event_names[MLQ_EV_COUNT] = {
-    "dispatch", "start", "exit_ok", "exit_fail", "retry", "timeout", "lost", "lost_final", "cancel",
+    "dispatch", "start", "exit_ok",    "exit_fail", "retry",
+    "timeout",  "lost",  "lost_final", "cancel",    "preempt",
 };
 
 const char *mlq_fsm_event_name(enum mlq_fsm_event ev)

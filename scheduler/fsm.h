@@ -26,6 +26,7 @@ enum mlq_fsm_event {
     MLQ_EV_LOST,         /* worker lost; requeue */
     MLQ_EV_LOST_FINAL,   /* worker lost too many times */
     MLQ_EV_CANCEL,       /* user cancel */
+    MLQ_EV_PREEMPT,      /* the attempt ended preempted: requeue, no retry used */
     MLQ_EV_COUNT
 };
 

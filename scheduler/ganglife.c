@@ -415,7 +415,8 @@ bool mlq_gang_reconcile_held(struct mlq_ctx *c, struct mlq_worker *w, const char
         return false; /* not a live part here: fenced like any stale attempt */
     p->confirmed = p->acked = true;
     struct mlq_job *job = p->job;
-    if (!finished && (job->gang->stopping || job->row.state == MLQ_JOB_CANCELLED))
+    if (!finished &&
+        (job->gang->stopping || job->row.state == MLQ_JOB_CANCELLED || job->row.spec.preempt_note))
         kill_part(c, p, job->row.reason ? job->row.reason : "gang stopped");
     return true;
 }

@@ -30,6 +30,7 @@
 #include "health.h"
 #include "gang.h"
 #include "quota.h"
+#include "preemptrun.h"
 
 static struct mlq_request job_request(const struct mlq_job *job)
 {
@@ -300,6 +301,7 @@ static int add_job(struct mlq_ctx *c, struct mlq_store_job *row, bool late, stru
         row->spec.kill_grace_ms = c->kill_grace_ms;
     if (row->spec.retry_backoff_ms <= 0)
         row->spec.retry_backoff_ms = MLQ_DEFAULT_BACKOFF_MS;
+    mlq_preempt_spec_fill(c, &row->spec);
     int rc = mlq_store_begin(c->store, err);
     if (rc == 0 && late) /* the order and the submit event now, the row later */
         rc = mlq_store_job_reserve_seq(c->store, &row->seq, err);
@@ -407,6 +409,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     if (rc < 0)
         return rc;
     mlq_queue_remove(c->queue, job);
+    mlq_preempt_release(c, job);
     if (mlq_jobtab_set_attempt(c->jobs, job, &a) < 0) /* stored, not in memory: reload */
         return mlq_err_set(err, MLQ_EDB, "out of memory placing job %.8s", job->row.id);
     job->confirmed = true;
@@ -463,21 +466,30 @@ struct resv_ok {
 static bool resv_allows(const struct mlq_worker *w, void *arg)
 {
     const struct resv_ok *ok = arg;
-    return mlq_gang_resv_allows(ok->c, ok->rv, w, ok->job);
+    return mlq_gang_resv_allows(ok->c, ok->rv, w, ok->job) &&
+           mlq_preempt_allows((struct mlq_ctx *)ok->c, w, ok->job);
 }
 
-/* Where job may start now, honouring the pass's reservation. */
+/* Not a worker held for another job whose victims drain (preemptrun.h). */
+static bool hold_allows(const struct mlq_worker *w, void *arg)
+{
+    const struct resv_ok *ok = arg;
+    return mlq_preempt_allows((struct mlq_ctx *)ok->c, w, ok->job);
+}
+
+/* Where job may start now, honouring the pass's reservation and the
+ * workers held for preempting jobs. */
 static struct mlq_worker *choose(struct mlq_ctx *c, const struct mlq_job *job,
                                  const struct mlq_resv *rv)
 {
     struct mlq_request r = job_request(job);
-    struct mlq_worker *w = mlq_pp_choose(&c->placer, c->workers, &r, NULL, NULL, NULL);
-    if (w && rv->on && rv->gang && !mlq_gang_resv_allows(c, rv, w, job)) {
-        struct resv_ok ok = {c, rv, job};
+    struct resv_ok ok = {c, rv, job};
+    bool (*held)(const struct mlq_worker *, void *) = mlq_preempt_any_hold(c) ? hold_allows : NULL;
+    struct mlq_worker *w = mlq_pp_choose(&c->placer, c->workers, &r, NULL, held, &ok);
+    if (w && rv->on && rv->gang && !mlq_gang_resv_allows(c, rv, w, job))
         return mlq_pp_choose(&c->placer, c->workers, &r, NULL, resv_allows, &ok);
-    }
     if (w && rv->on && w == rv->w && !mlq_backfill_allows(c, rv, job))
-        w = mlq_pp_choose(&c->placer, c->workers, &r, rv->w, NULL, NULL);
+        w = mlq_pp_choose(&c->placer, c->workers, &r, rv->w, held, &ok);
     return w;
 }
 
@@ -507,6 +519,22 @@ static int schedule_gang(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resv
     return 0;
 }
 
+/* A full cluster places nothing, yet the first few jobs of the pass may
+ * still preempt (each try walks the running jobs: a few per pass). */
+static int preempt_when_full(struct mlq_ctx *c, struct mlq_err *err)
+{
+    struct mlq_job *job;
+    for (int i = 0;
+         i < MLQ_PREEMPT_FULL_TRIES && (job = mlq_queue_pass_next(c->queue, mlq_jobops_bias, c));
+         i++) {
+        int rc = array_full(c, job) ? 0 : mlq_preempt_try(c, job, err);
+        if (rc < 0)
+            return rc;
+        mlq_queue_pass_skip(c->queue, job);
+    }
+    return 0;
+}
+
 int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
 {
     c->dirty = false;
@@ -529,6 +557,9 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
         }
         struct mlq_worker *w = choose(c, job, &rv);
         if (!w) {
+            int rc = mlq_preempt_try(c, job, err); /* may free room for it */
+            if (rc < 0)
+                return rc;
             /* The first job that cannot start is the highest-priority one:
              * it gets the reservation the rest of the pass must respect. */
             if (!rv.on && mlq_backfill_reserve(c, job, &rv) < 0)
@@ -543,7 +574,7 @@ int mlq_jobops_schedule(struct mlq_ctx *c, struct mlq_err *err)
             return rc;
     }
     remember_reservation(c, &rv);
-    return 0;
+    return any_capacity(c) ? 0 : preempt_when_full(c, err);
 }
 
 /* The job's and the attempt's rows are written late (see above): the
@@ -663,6 +694,8 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
     job->att->state = outcome_state(rep);
     if (job->row.state == MLQ_JOB_CANCELLED)
         job->att->state = MLQ_ATT_CANCELLED;
+    else if (mlq_preempt_ended(job, rep))
+        job->att->state = MLQ_ATT_PREEMPTED;
     if (!job->att->start_ms) /* no "started" report was processed */
         job->att->start_ms = rep->u.report.start_ms;
     if (!job->row.start_ms)
@@ -711,7 +744,7 @@ static int fail_or_retry(struct mlq_ctx *c, struct mlq_job *job, const struct ml
 {
     char why[192], reason[256];
     failure_reason(job, rep, why, sizeof why);
-    int failed_runs = job->row.attempts - job->row.node_failures;
+    int failed_runs = job->row.attempts - job->row.node_failures - job->row.spec.preemptions;
     bool timed_out = rep->u.report.outcome == MLQ_OUT_TIMED_OUT;
     /* A command or working directory that is not there will not appear by
      * itself: such a start failure ends the job without using a retry. */
@@ -749,13 +782,20 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         int rc = w ? mlq_health_refused(c, w, detail, err) : 0;
         return rc < 0 ? rc : mlq_jobops_lose_attempt(c, job, why, 0, err);
     }
+    bool preempted = mlq_preempt_ended(job, rep);
     int rc = record_outcome(c, job, rep, err);
+    /* Ended otherwise (its time limit, an exit 0 before the signal): the
+     * note must not make a later attempt look preempted. */
+    if (rc == 0 && !preempted && job->row.spec.preempt_note)
+        rc = mlq_preempt_clear(c, job, "preempt_end", "the attempt ended by itself", err);
     if (rc < 0)
         return rc;
     release_attempt(c, job);
     enum mlq_fsm_action act;
     if (mlq_job_state_terminal(job->row.state))
         rc = persist_now(c, job, job->row.state, err);
+    else if (preempted)
+        rc = mlq_preempt_requeue(c, job, err);
     else if (out == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
         rc = mlq_jobops_transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
@@ -860,6 +900,8 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
         return rc;
     if (act == MLQ_ACT_DEQUEUE)
         mlq_queue_remove(c->queue, job);
+    if (act == MLQ_ACT_DEQUEUE)
+        mlq_preempt_release(c, job);
     else if (act == MLQ_ACT_KILL && job->live && job->gang)
         mlq_gang_stop(c, job, reason);
     else if (act == MLQ_ACT_KILL && job->live)
@@ -899,6 +941,9 @@ int mlq_jobops_lose_attempt(struct mlq_ctx *c, struct mlq_job *job, const char *
         return rc;
     release_attempt_ex(c, job, how & MLQ_LOSE_LINGER);
     mlq_warn("job %.8s: attempt lost (%s)", job->row.id, why);
+    if (job->row.spec.preempt_note && !mlq_job_state_terminal(job->row.state) &&
+        (rc = mlq_preempt_clear(c, job, "preempt_lost", why, err)) < 0)
+        return rc;
     if (mlq_job_state_terminal(job->row.state)) {
         maybe_forget(c, job);
         return 0;

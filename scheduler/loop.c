@@ -284,6 +284,9 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     c->heartbeat_ms = o->heartbeat_ms;
     c->lease_ms = o->lease_ms;
     c->kill_grace_ms = o->kill_grace_ms;
+    c->preempt_grace_default_ms = o->preempt_grace_default_ms;
+    c->preempt_grace_max_ms = o->preempt_grace_max_ms;
+    c->preempt_min_runtime_ms = o->preempt_min_runtime_ms;
     c->age_step_ms = o->age_step_ms;
     c->default_limit_ms = o->default_limit_ms;
     c->placer.policy = (enum mlq_place_policy)o->placement;

@@ -20,6 +20,9 @@ struct mlq_loop_opts {
     int64_t heartbeat_ms;
     int64_t lease_ms;
     int64_t kill_grace_ms;
+    /* Preemption (preempt.h): a job's grace when it names none, the most it
+     * may name, and the run time before which no job is preempted. */
+    int64_t preempt_grace_default_ms, preempt_grace_max_ms, preempt_min_runtime_ms;
     int64_t age_step_ms;            /* waiting this long = one priority point */
     int64_t default_limit_ms;       /* assumed time limit for backfill */
     int64_t fairshare_half_life_ms; /* decay of recent use */

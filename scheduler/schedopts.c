@@ -36,6 +36,9 @@ enum {
     OPT_HELP = 'h',
     OPT_VERSION = OPT_PLACEMENT + 1,
     OPT_RESTORE,
+    OPT_PREEMPT_GRACE_DEFAULT,
+    OPT_PREEMPT_GRACE_MAX,
+    OPT_PREEMPT_MIN_RUNTIME,
 };
 
 static const struct option sched_table[] = {
@@ -65,6 +68,9 @@ static const struct option sched_table[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {"restore", required_argument, NULL, OPT_RESTORE},
+    {"preempt-grace-default", required_argument, NULL, OPT_PREEMPT_GRACE_DEFAULT},
+    {"preempt-grace-max", required_argument, NULL, OPT_PREEMPT_GRACE_MAX},
+    {"preempt-min-runtime", required_argument, NULL, OPT_PREEMPT_MIN_RUNTIME},
     {NULL, 0, NULL, 0},
 };
 
@@ -132,6 +138,15 @@ void mlq_schedopts_usage(FILE *f)
             "                      GPUs, CPUs, memory left over; the default), pack\n"
             "                      (least fragmentation for the recent mix of GPU\n"
             "                      requests) or spread (most free first)\n"
+            "  --preempt-grace-default DUR\n"
+            "                      a preempted job's wait between its signal and SIGKILL\n"
+            "                      when it asks for none (--preempt-grace; default 30s)\n"
+            "  --preempt-grace-max DUR\n"
+            "                      the most a job may ask for with --preempt-grace\n"
+            "                      (default 10m)\n"
+            "  --preempt-min-runtime DUR\n"
+            "                      a job is not preempted before it ran this long, unless\n"
+            "                      it asks otherwise with --min-runtime (default 0s)\n"
             "  --insecure          plain TCP without keys (loopback addresses only)\n"
             "  --allow-root-jobs   let jobs of user root run as root on workers\n"
             "  --restore FILE      with the scheduler stopped: check FILE (a backup made by\n"
@@ -187,6 +202,12 @@ static int apply_number(struct mlq_schedopts *o, int code, const char *v, struct
         return parse_duration(v, &o->s.default_limit_ms, err);
     case OPT_HALF_LIFE:
         return parse_duration(v, &o->s.fairshare_half_life_ms, err);
+    case OPT_PREEMPT_GRACE_DEFAULT:
+        return parse_duration(v, &o->s.preempt_grace_default_ms, err);
+    case OPT_PREEMPT_GRACE_MAX:
+        return parse_duration(v, &o->s.preempt_grace_max_ms, err);
+    case OPT_PREEMPT_MIN_RUNTIME:
+        return parse_duration(v, &o->s.preempt_min_runtime_ms, err);
     case OPT_RETAIN_JOBS:
         return parse_retain(v, &o->s.retain_jobs_ms, false, err);
     case OPT_RETAIN_EVENTS:
@@ -265,6 +286,8 @@ static void set_defaults(struct mlq_schedopts *o)
                 .heartbeat_ms = 5000,
                 .lease_ms = 30000,
                 .kill_grace_ms = 30000,
+                .preempt_grace_default_ms = 30000,
+                .preempt_grace_max_ms = 10 * 60 * 1000,
                 .age_step_ms = 60 * 1000,
                 .default_limit_ms = 24 * 3600 * 1000LL,
                 .fairshare_half_life_ms = 24 * 3600 * 1000LL,
@@ -288,6 +311,12 @@ int mlq_schedopts_build(const struct mlq_optconf *file, const struct mlq_optconf
                            "lease (%lld ms) must be longer than heartbeat "
                            "(%lld ms)",
                            (long long)o->s.lease_ms, (long long)o->s.heartbeat_ms);
+    if (o->s.preempt_grace_default_ms > o->s.preempt_grace_max_ms)
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "preempt-grace-default (%lld ms) must not exceed "
+                           "preempt-grace-max (%lld ms)",
+                           (long long)o->s.preempt_grace_default_ms,
+                           (long long)o->s.preempt_grace_max_ms);
     return 0;
 }
 

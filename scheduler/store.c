@@ -306,6 +306,10 @@ static const char *const migrations[] = {
     " gpu_types TEXT," /* caps per GPU type, "h100:800,a100:400"; NULL: none */
     " PRIMARY KEY (team, pool));"
     "PRAGMA user_version = 17;",
+    /* 17 -> 18: whether a team's higher-priority jobs may preempt its
+     * lower-priority ones (preempt.h); off unless an admin turns it on. */
+    "ALTER TABLE teams ADD COLUMN preempt_within INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 18;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 17
+#define MLQ_STORE_SCHEMA_VERSION 18
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -466,6 +466,14 @@ int mlq_store_team_exists(struct mlq_store *st, const char *name, bool *exists,
  * them) while it has members or pending or running jobs. Appends
  * "team_removed". */
 int mlq_store_team_rm(struct mlq_store *st, const char *name, struct mlq_err *err);
+/* Whether team's higher-priority jobs may preempt its lower-priority ones
+ * (schema v16; `mlq admin team set --preempt-within`), with a
+ * "team_preempt_within" event. MLQ_ENOTFOUND naming the team when absent. */
+int mlq_store_team_set_preempt(struct mlq_store *st, const char *name, bool on,
+                               struct mlq_err *err);
+/* That setting; false for an unknown team. */
+int mlq_store_team_preempt_within(struct mlq_store *st, const char *name, bool *on,
+                                  struct mlq_err *err);
 /* Every team (only: that one), by name, with members and live jobs. Free
  * with mlq_store_teaminfo_array_free. */
 int mlq_store_teams_list(struct mlq_store *st, const char *only, struct mlq_teaminfo **out,

@@ -19,7 +19,19 @@
 #define LIVE      "state IN (0, 1, 2)"
 #define IDS_SHOWN 5 /* ids named when a removal is refused */
 
-enum tstmt { T_ADD, T_EXISTS, T_DEL, T_LIVE, T_MEMBERS, T_LIST, T_SET_USER, T_USER_TEAM, T_COUNT };
+enum tstmt {
+    T_ADD,
+    T_EXISTS,
+    T_DEL,
+    T_LIVE,
+    T_MEMBERS,
+    T_LIST,
+    T_SET_USER,
+    T_USER_TEAM,
+    T_SET_PREEMPT,
+    T_GET_PREEMPT,
+    T_COUNT
+};
 
 static const char *const tsql[T_COUNT] = {
     [T_ADD] = "INSERT INTO teams (name, created_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -31,7 +43,7 @@ static const char *const tsql[T_COUNT] = {
     [T_MEMBERS] = "SELECT count(*), group_concat(name, ' ') FROM (SELECT name FROM principals"
                   " WHERE kind = 'user' AND team = ?1 ORDER BY name)",
     [T_LIST] = "SELECT t.name, t.created_ms, m.members, COALESCE(l.running, 0),"
-               " COALESCE(l.pending, 0) FROM teams t"
+               " COALESCE(l.pending, 0), t.preempt_within FROM teams t"
                " LEFT JOIN (SELECT team, sum(state != 0) AS running, sum(state = 0) AS pending"
                " FROM jobs WHERE team IS NOT NULL AND " LIVE " GROUP BY team) l ON l.team = t.name"
                " LEFT JOIN (SELECT team, group_concat(name, ',') AS members FROM (SELECT team, name"
@@ -40,6 +52,8 @@ static const char *const tsql[T_COUNT] = {
                " WHERE ?1 IS NULL OR t.name = ?1 ORDER BY t.name LIMIT ?2",
     [T_SET_USER] = "UPDATE principals SET team = ?2 WHERE kind = 'user' AND name = ?1",
     [T_USER_TEAM] = "SELECT team FROM principals WHERE kind = 'user' AND name = ?1",
+    [T_SET_PREEMPT] = "UPDATE teams SET preempt_within = ?2 WHERE name = ?1",
+    [T_GET_PREEMPT] = "SELECT preempt_within FROM teams WHERE name = ?1",
 };
 
 struct mlq_storeteam {
@@ -288,6 +302,7 @@ static int team_from_row(sqlite3_stmt *s, struct mlq_teaminfo *t)
     t->created_ms = sqlite3_column_int64(s, 1);
     t->running = sqlite3_column_int64(s, 3);
     t->pending = sqlite3_column_int64(s, 4);
+    t->preempt_within = sqlite3_column_int(s, 5) != 0;
     return rc < 0 ? rc : split_members((const char *)sqlite3_column_text(s, 2), t);
 }
 
@@ -331,5 +346,44 @@ int mlq_store_teams_list(struct mlq_store *st, const char *only, struct mlq_team
     *out = v;
     if (rc < 0)
         *n = 0;
+    return rc;
+}
+
+int mlq_store_team_set_preempt(struct mlq_store *st, const char *name, bool on, struct mlq_err *err)
+{
+    int rc = check_name(name, err);
+    if (rc == 0)
+        rc = mlq_storei_op_begin(st, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = stmt(st, T_SET_PREEMPT);
+    int brc = sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    brc |= sqlite3_bind_int(s, 2, on ? 1 : 0);
+    if (brc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        rc = mlq_storei_bind_err(brc, err, "setting a team");
+    } else {
+        rc = mlq_storei_exec_stmt(st, s, "setting a team", err);
+    }
+    if (rc == 0 && sqlite3_changes(mlq_storei_db(st)) == 0)
+        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no team named %s", name);
+    char detail[MLQ_MAX_NAME + 32];
+    snprintf(detail, sizeof detail, "%s preempt_within=%s", name, on ? "on" : "off");
+    if (rc == 0)
+        rc = mlq_store_event_add(st, "team_preempt_within", NULL, NULL, NULL, detail, err);
+    return mlq_storei_op_end(st, rc, err);
+}
+
+int mlq_store_team_preempt_within(struct mlq_store *st, const char *name, bool *on,
+                                  struct mlq_err *err)
+{
+    *on = false;
+    int rc = check_name(name, err);
+    sqlite3_stmt *s = stmt(st, T_GET_PREEMPT);
+    bool row = false;
+    if (rc == 0 && (rc = step_name(st, s, name, &row, "reading a team", err)) == 0) {
+        *on = row && sqlite3_column_int(s, 0) != 0;
+        mlq_storei_finish(s);
+    }
     return rc;
 }

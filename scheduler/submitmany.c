@@ -9,6 +9,7 @@
 #include "envname.h"
 #include "idemhash.h"
 #include "jobops.h"
+#include "preemptrun.h"
 #include "log.h"
 #include "mpk.h"
 
@@ -51,6 +52,8 @@ static int prepare_one(struct mlq_ctx *c, char *const *env, uint32_t envc, struc
         rc = mlq_envname_check_user(spec->env, spec->envc, err);
     if (rc == 0)
         rc = mlq_proto_jobspec_check(spec, err);
+    if (rc == 0)
+        rc = mlq_preempt_spec_check(c, spec, err);
     if (rc == 0)
         mlq_envname_strip_scheduler_set(spec); /* only a schedule's runs have them */
     if (rc == 0 && hash)

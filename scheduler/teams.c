@@ -52,6 +52,19 @@ static int reply_teams(struct mlq_ctx *c, const struct mlq_peer *peer, uint64_t 
     return rc;
 }
 
+/* `mlq admin team set NAME --preempt-within on|off`. */
+static int set_team(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
+                    struct mlq_err *err)
+{
+    const char *name = msg->u.team_cmd.name;
+    bool on = msg->u.team_cmd.preempt_within == 1;
+    int rc = mlq_store_team_set_preempt(c->store, name, on, err);
+    if (rc < 0)
+        return rc;
+    mlq_info("team %s: preempt-within %s, set by %s", name, on ? "on" : "off", c->who.name);
+    return reply_teams(c, peer, msg->rid, name, err);
+}
+
 int mlq_teams_on_cmd(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                      struct mlq_err *err)
 {
@@ -61,6 +74,8 @@ int mlq_teams_on_cmd(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_
         return reply_teams(c, peer, msg->rid, name[0] ? name : NULL, err);
     if (rc == 0)
         rc = mlq_store_begin(c->store, err);
+    if (rc == 0 && strcmp(op, "set") == 0)
+        return set_team(c, peer, msg, err);
     bool add = strcmp(op, "add") == 0;
     if (rc == 0)
         rc = add ? mlq_store_team_add(c->store, name, c->now_wall, err)

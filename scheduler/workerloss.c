@@ -130,7 +130,8 @@ static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
     struct mlq_job *job = mlq_jobtab_by_attempt(c->jobs, h->attempt_id);
     if (job && strcmp(job->att->worker, w->name) == 0) {
         job->confirmed = job->acked = true;
-        if (!h->finished && job->row.state == MLQ_JOB_CANCELLED)
+        /* a cancel or a preemption under way (also from before a restart) */
+        if (!h->finished && (job->row.state == MLQ_JOB_CANCELLED || job->row.spec.preempt_note))
             mlq_jobops_push_kill(c, job, w, h->attempt_id,
                                  job->row.reason ? job->row.reason : "cancelled");
         return;

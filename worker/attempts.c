@@ -227,7 +227,7 @@ void mlq_attempts_watch(struct mlq_attempts *t)
 /* The shim ends its job (SIGTERM, SIGKILL after the grace) on the first
  * SIGTERM; the scheduler resends KILL until the end is reported, so a
  * repeat only logs. */
-static void kill_attempt(struct attempt *at, const char *why)
+static void kill_attempt_with(struct attempt *at, int sig, const char *why)
 {
     if (at->finished)
         return;
@@ -236,12 +236,17 @@ static void kill_attempt(struct attempt *at, const char *why)
         return;
     }
     struct mlq_err e;
-    if (mlq_exec_signal(&at->shim, SIGTERM, &e) < 0) {
+    if (mlq_exec_signal(&at->shim, sig, &e) < 0) {
         mlq_warn("attempt %.8s: cannot kill (%s): %s", at->id, why, e.msg);
         return;
     }
     at->killing = true;
     mlq_info("attempt %.8s: killing (%s)", at->id, why);
+}
+
+static void kill_attempt(struct attempt *at, const char *why)
+{
+    kill_attempt_with(at, SIGTERM, why);
 }
 
 /* The scheduler has declared this worker lost and requeued these attempts.
@@ -605,7 +610,9 @@ void mlq_attempts_kill(struct mlq_attempts *t, const struct mlq_msg *m)
         mlq_debug("kill for attempt %.8s that is not running", m->u.kill.attempt_id);
         return;
     }
-    kill_attempt(at, reason);
+    /* SIGUSR1 asks the shim for a preemption: the job's own signal and
+     * preemption grace instead of SIGTERM and the kill grace. */
+    kill_attempt_with(at, m->u.kill.preempt ? SIGUSR1 : SIGTERM, reason);
 }
 
 bool mlq_attempts_running_unfenced(const struct mlq_attempts *t)

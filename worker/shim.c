@@ -88,6 +88,7 @@ struct shim {
     struct mlq_jobusage *usage; /* cgroup limits, usage; NULL when not set up */
     int64_t grace_ms, limit_ms, warn_before_ms;
     int warn_signal;
+    int64_t preempt_grace_ms; /* SIGUSR1 (a preemption): signal to SIGKILL */
     pid_t job;
     /* Monotonic deadlines, -1 when none (or already acted on). */
     int64_t warn_at, limit_at, kill_at;
@@ -309,6 +310,9 @@ static void read_limits(struct shim *s)
         spec->time_limit_ms > 0 && spec->time_limit_ms <= MLQ_MAX_TIME_MS ? spec->time_limit_ms : 0;
     s->warn_signal = spec->warn_signal > 0 && spec->warn_signal < NSIG ? spec->warn_signal : 0;
     s->warn_before_ms = spec->warn_before_ms > 0 ? spec->warn_before_ms : 0;
+    s->preempt_grace_ms = spec->preempt_grace_ms > 0 && spec->preempt_grace_ms <= MLQ_MAX_TIME_MS
+                              ? spec->preempt_grace_ms
+                              : s->grace_ms;
 }
 
 /* The job's process tree (and cgroup, named in the spool so that the worker
@@ -665,14 +669,28 @@ static int wait_signal(const sigset_t *set, int64_t timeout_ms)
     return sigtimedwait(set, NULL, &ts);
 }
 
-/* SIGTERM to the whole job now, SIGKILL after the grace. */
-static void terminate(struct shim *s, int64_t now)
+/* sig to the whole job now, SIGKILL after grace_ms. */
+static void terminate_with(struct shim *s, int sig, int64_t grace_ms, int64_t now)
 {
     s->terminating = true;
     s->warn_at = -1;
-    mlq_jobtree_signal(s->tree, SIGTERM);
-    s->last_signal = SIGTERM;
-    s->kill_at = now + s->grace_ms;
+    mlq_jobtree_signal(s->tree, sig);
+    s->last_signal = sig;
+    s->kill_at = now + grace_ms;
+}
+
+/* SIGTERM to the whole job now, SIGKILL after the grace. */
+static void terminate(struct shim *s, int64_t now)
+{
+    terminate_with(s, SIGTERM, s->grace_ms, now);
+}
+
+/* A preemption (the worker sends the shim SIGUSR1): the job's --signal
+ * signal when it named one (the one it saves a checkpoint on), else
+ * SIGTERM, and SIGKILL after its preemption grace. */
+static void preempt(struct shim *s, int64_t now)
+{
+    terminate_with(s, s->warn_signal > 0 ? s->warn_signal : SIGTERM, s->preempt_grace_ms, now);
 }
 
 /* Reads the lease file again; a file that went away keeps the deadline
@@ -710,6 +728,8 @@ static void on_tick(struct shim *s, int sig, int64_t now)
     check_lease(s, now);
     if ((sig == SIGTERM || sig == SIGINT) && !s->terminating)
         terminate(s, now);
+    if (sig == SIGUSR1 && !s->terminating)
+        preempt(s, now);
     if (s->warn_at >= 0 && now >= s->warn_at) {
         s->warn_at = -1;
         mlq_jobtree_signal(s->tree, s->warn_signal);
@@ -820,6 +840,7 @@ static int become_supervisor(const char *dir, bool named, sigset_t *set, struct 
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1); /* a preemption (see preempt) */
     sigprocmask(SIG_BLOCK, set, NULL);
     setsid(); /* fails only when already a group leader: harmless */
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);

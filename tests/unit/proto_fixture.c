@@ -122,6 +122,11 @@ void assert_spec_eq(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
     assert_str_same(a->stderr_file, b->stderr_file);
     assert_str_same(a->team, b->team);
     assert_str_same(a->project, b->project);
+    assert_true(a->preempt_grace_ms == b->preempt_grace_ms);
+    assert_true(a->min_runtime_ms == b->min_runtime_ms);
+    assert_int_equal(a->no_preempt, b->no_preempt);
+    assert_int_equal(a->preemptions, b->preemptions);
+    assert_str_same(a->preempt_note, b->preempt_note);
 }
 
 static void assert_gpus_eq(const struct mlq_gpuinfo *a, uint32_t na, const struct mlq_gpuinfo *b,
@@ -549,6 +554,7 @@ static void assert_team_msgs_eq(const struct mlq_msg *a, const struct mlq_msg *b
     } else if (a->type == MLQ_MSG_TEAM_CMD) {
         assert_string_equal(a->u.team_cmd.op, b->u.team_cmd.op);
         assert_string_equal(a->u.team_cmd.name, b->u.team_cmd.name);
+        assert_int_equal(a->u.team_cmd.preempt_within, b->u.team_cmd.preempt_within);
     } else if (a->type == MLQ_MSG_TEAM_LIST) {
         assert_int_equal(a->u.team_list.nteams, b->u.team_list.nteams);
         for (uint32_t i = 0; i < a->u.team_list.nteams; i++) {
@@ -671,6 +677,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_KILL:
         assert_string_equal(a->u.kill.attempt_id, b->u.kill.attempt_id);
         assert_str_same(a->u.kill.reason, b->u.kill.reason);
+        assert_int_equal(a->u.kill.preempt, b->u.kill.preempt);
         break;
     case MLQ_MSG_MANIFEST:
         assert_str_same(a->u.manifest.job, b->u.manifest.job);

@@ -72,6 +72,11 @@ void fill_spec(struct mlq_jobspec *s)
     s->stdout_file = "out/%j-%a.%A.log";
     s->stderr_file = "/tmp/err-100%%.log";
     s->image = "registry.example.com:5000/team/train:1.2@sha256:0123abcd";
+    s->preempt_grace_ms = 90000;
+    s->min_runtime_ms = 600000;
+    s->no_preempt = true;
+    s->preemptions = 2;
+    s->preempt_note = "preempted by higher-priority job 0123abcd";
 }
 
 struct mlq_jobinfo sample_jobs[2];
@@ -775,6 +780,7 @@ static void fill_worker_sample(struct mlq_msg *m)
     case MLQ_MSG_KILL:
         strcpy(m->u.kill.attempt_id, ID1);
         m->u.kill.reason = "fenced";
+        m->u.kill.preempt = true;
         break;
     case MLQ_MSG_REPORT_ACK:
         strcpy(m->u.report_ack.attempt_id, ID1);

@@ -33,7 +33,8 @@ static void test_every_key(void **state)
                    " \"warn_before\": 60, \"after\": [\"0b8e7c\"], \"after_any\": [\"1f\"],"
                    " \"after_failed\": [\"2a\"], \"array\": \"0-9\", \"max_running\": 3,"
                    " \"idempotency_key\": \"run-42\", \"inputs\": [\"data\", \"/d/x.csv\"],"
-                   " \"outputs\": [\"model.pt\"]}",
+                   " \"outputs\": [\"model.pt\"], \"preempt_grace\": \"90s\","
+                   " \"min_runtime\": 600, \"no_preempt\": true}",
                    &s, &e);
     assert_int_equal(rc, 0);
     assert_int_equal(s.argc, 2);
@@ -54,6 +55,7 @@ static void test_every_key(void **state)
     assert_string_equal(s.inputs[1], "/d/x.csv");
     assert_int_equal(s.noutputs, 1);
     assert_string_equal(s.outputs[0], "model.pt");
+    assert_true(s.preempt_grace_ms == 90000 && s.min_runtime_ms == 600000 && s.no_preempt);
     mlq_proto_jobspec_free(&s);
 }
 
@@ -113,6 +115,8 @@ static void test_refusals(void **state)
     refused("{\"argv\": [\"x\"], \"env\": {\"A-B\": \"x\"}}", "'A-B' is not a variable name");
     refused("{\"argv\": [\"x\"], \"after\": [\"zz\"]}", "after[0]");
     refused("{\"argv\": [\"x\"], \"time_limit\": \"soon\"}", "time_limit");
+    refused("{\"argv\": [\"x\"], \"preempt_grace\": \"soon\"}", "preempt_grace");
+    refused("{\"argv\": [\"x\"], \"no_preempt\": 1}", "no_preempt");
     refused("{\"argv\": [\"x\"], \"priority\": 100000}", "priority");
     refused("{\"argv\": [\"x\"], \"workdir\": \"rel\"}", "absolute");
     refused("{\"argv\": [\"x\"], \"idempotency_key\": \"\"}", "idempotency");

@@ -403,6 +403,8 @@ static void exec_ok(sqlite3 *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
 }
 
+/* Step 18 undone: no preemption setting on teams. */
+#define UNDO_V18 "ALTER TABLE teams DROP COLUMN preempt_within; PRAGMA user_version = 17;"
 /* Step 17 undone: no quotas. */
 #define UNDO_V17 "DROP TABLE quotas; PRAGMA user_version = 16;"
 /* Step 16 undone: no GPU hundredths on attempts. */
@@ -469,6 +471,7 @@ static void test_migrate_v4(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    exec_ok(db, UNDO_V18);
     exec_ok(db, UNDO_V17);
     exec_ok(db, UNDO_V16);
     exec_ok(db, UNDO_V15);

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Reclaiming borrowed quota by preemption (needs the quota CLI, `mlq admin
+# quota`): two teams with a nominal quota of 2 GPUs each on one worker with
+# 4 fake GPUs; team A fills all 4 (borrowing 2), then team B submits 2 jobs:
+#   - two of A's jobs get their signal (SIGTERM: they name no --signal) and
+#     their grace (their stamps show the signal, then ticks until SIGKILL
+#     near the grace), and are requeued;
+#   - B's jobs run, A's preempted jobs run again once B's have ended, and
+#     every job finishes; none ran twice at once, no more than 4 GPU jobs
+#     ever ran together, each preempted job ran exactly twice and the
+#     others once;
+#   - `mlq admin quota show --json` is exact while B runs (A 2, B 2 in use,
+#     nothing borrowed) and after (nothing in use).
+# Jobs run as the users who submit them when the worker runs as root: the
+# two users are named after accounts every Debian system has (daemon,
+# nobody).
+IT_DEADLINE=180
+. "$(dirname "$0")/lib.sh" "$@"
+
+STATE=$T/state
+start_scheduler "$STATE" --heartbeat 1s --lease 4s --preempt-grace-default 2s
+start_worker w1 "$T/spool" --cpus 4 --mem 2G --gpus 4
+adm() { "$MLQ" --scheduler "$SCHED_ADDR" admin "$@"; }
+# Without the quota CLI this test cannot run: say so and fail (never skip).
+adm quota --help >/dev/null 2>&1 ||
+    fail "this build has no quota CLI (mlq admin quota): test_quota_reclaim needs it"
+
+chmod 0711 "$T"
+mkdir -m 1777 "$T/stamps"
+for u in daemon nobody; do
+    ok "$MLQ" keygen --out "$T/$u.key"
+done
+ok adm team add teama
+ok adm team add teamb
+ok adm user add daemon --key "$T/daemon.key.pub" --team teama
+ok adm user add nobody --key "$T/nobody.key.pub" --team teamb
+ok adm quota set teama --gpus 2 --borrow-gpus 2
+ok adm quota set teamb --gpus 2 --borrow-gpus 2
+ua() { env MLQ_KEY="$T/daemon.key" "$MLQ" "$1" --scheduler "$SCHED_ADDR" "${@:2}"; }
+ub() { env MLQ_KEY="$T/nobody.key" "$MLQ" "$1" --scheduler "$SCHED_ADDR" "${@:2}"; }
+
+# a.sh: a run appends "TAG start NS"; on SIGTERM "TAG sig NS" then ticks
+# until SIGKILL; a run that finds its checkpoint ends ("TAG end NS"), as
+# does one that ran 8 s unpreempted.
+cat >"$T/a.sh" <<'SH'
+#!/bin/bash
+S=$1 TAG=$2
+now() { date +%s%N; }
+echo "$TAG start $(now)" >>"$S/$TAG"
+if [ -e "$S/$TAG.ckpt" ]; then sleep 1; echo "$TAG end $(now)" >>"$S/$TAG"; exit 0; fi
+trap 'echo "$TAG sig $(now)" >>"$S/$TAG"; touch "$S/$TAG.ckpt"; while :; do echo "$TAG tick $(now)" >>"$S/$TAG"; sleep 0.1; done' TERM
+for _ in $(seq 1 80); do echo "$TAG tick $(now)" >>"$S/$TAG"; sleep 0.1; done
+echo "$TAG end $(now)" >>"$S/$TAG"
+SH
+cat >"$T/b.sh" <<'SH'
+#!/bin/bash
+S=$1 TAG=$2
+echo "$TAG start $(date +%s%N)" >>"$S/$TAG"
+sleep 3
+echo "$TAG end $(date +%s%N)" >>"$S/$TAG"
+SH
+chmod 0755 "$T/a.sh" "$T/b.sh"
+S=$T/stamps
+
+A=()
+for i in 1 2 3 4; do
+    ok ua submit --gpus 1 --cpus 0.1 --mem 16M --preempt-grace 2s --workdir / -- "$T/a.sh" "$S" "A$i"
+    A+=("$OUT")
+done
+for id in "${A[@]}"; do wait_state "$id" RUNNING 20; done
+B=()
+for i in 1 2; do
+    ok ub submit --gpus 1 --cpus 0.1 --mem 16M --workdir / -- "$T/b.sh" "$S" "B$i"
+    B+=("$OUT")
+done
+for id in "${B[@]}"; do wait_state "$id" RUNNING 30; done
+
+# quota show while B runs: A 2 and B 2 GPUs in use, nothing borrowed.
+quota_gpus() { # TEAM FIELD-PART: the first GPU figure of TEAM whose key has FIELD-PART
+    adm quota show --json | python3 -c '
+import json, sys
+team, part = sys.argv[1], sys.argv[2]
+def walk(o):
+    if isinstance(o, dict):
+        if o.get("team") == team:
+            for k, v in o.items():
+                if part in k and "gpu" in k and isinstance(v, (int, float)):
+                    print(v); sys.exit(0)
+            for v in o.values():
+                if isinstance(v, dict):
+                    for k, x in v.items():
+                        if part in k and isinstance(x, (int, float)):
+                            print(x); sys.exit(0)
+        for v in o.values():
+            walk(v)
+    elif isinstance(o, list):
+        for v in o:
+            walk(v)
+walk(json.load(sys.stdin))
+sys.exit(1)
+' "$1" "$2"
+}
+assert_eq 2 "$(quota_gpus teama use)" "team A's GPUs in use while B runs"
+assert_eq 2 "$(quota_gpus teamb use)" "team B's GPUs in use while B runs"
+assert_eq 0 "$(quota_gpus teama borrow)" "team A borrows nothing while B runs"
+
+for id in "${B[@]}" "${A[@]}"; do wait_state "$id" SUCCEEDED 60; done
+
+python3 - "$S" <<'PY' || fail "wrong runs: $(cat "$S"/A? "$S"/B?)"
+import glob, os, sys
+runs, sigs = [], {}
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "[AB][0-9]"))):
+    tag = os.path.basename(f)
+    cur = None
+    for line in open(f):
+        w = line.split()
+        if len(w) < 3 or not w[-1].isdigit():
+            continue  # a stamp cut short: the signal killed its `date`
+        ns = int(w[-1])
+        if w[1] == "start":
+            cur = [tag, ns, ns]
+            runs.append(cur)
+        else:
+            cur[2] = ns
+        if w[1] == "sig":
+            sigs[tag] = ns
+            cur.append(ns)
+count = {}
+for r in runs:
+    count[r[0]] = count.get(r[0], 0) + 1
+pre = sorted(sigs)
+assert len(pre) == 2, "two of A's jobs get the signal, not %s" % pre
+assert all(t.startswith("A") for t in pre), pre
+for t, n in count.items():
+    assert n == (2 if t in sigs else 1), "%s ran %d times" % (t, n)
+for r in runs:
+    if len(r) > 3:  # the preempted run: ticks through the grace, then killed
+        grace = (r[2] - r[3]) / 1e9
+        assert 1.2 <= grace <= 4.0, "%s ticked %.2f s after its signal" % (r[0], grace)
+events = sorted([(r[1], 1) for r in runs] + [(r[2], -1) for r in runs])
+live = peak = 0
+for _, d in events:
+    live += d
+    peak = max(peak, live)
+assert peak <= 4, "%d GPU jobs at once on 4 GPUs" % peak
+# the preempted jobs ran again only once B's had ended
+b_end = max(r[2] for r in runs if r[0].startswith("B"))
+for t in pre:
+    second = [r for r in runs if r[0] == t][1]
+    assert second[1] >= min(r[2] for r in runs if r[0].startswith("B")), t
+PY
+for id in "${A[@]}"; do
+    s=$(ua status "$id" --json)
+    case "$(json "[a['state'] for a in d['attempts']]" <<<"$s")" in
+    '["SUCCEEDED"]') ;;
+    '["PREEMPTED", "SUCCEEDED"]')
+        assert_contains "$(json "d['attempts'][0]['detail'] or ''" <<<"$s")$(ua events --job "$id" --json)" \
+            "to reclaim borrowed quota" "the preempted job's history says why"
+        ;;
+    *) fail "job $id: unexpected attempts $(json "d['attempts']" <<<"$s")" ;;
+    esac
+done
+assert_eq 0 "$(quota_gpus teama use)" "team A's GPUs in use after"
+assert_eq 0 "$(quota_gpus teamb use)" "team B's GPUs in use after"
+log "ok"
