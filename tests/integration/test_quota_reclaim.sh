@@ -76,33 +76,21 @@ done
 for id in "${B[@]}"; do wait_state "$id" RUNNING 30; done
 
 # quota show while B runs: A 2 and B 2 GPUs in use, nothing borrowed.
-quota_gpus() { # TEAM FIELD-PART: the first GPU figure of TEAM whose key has FIELD-PART
+quota_gpus() { # TEAM FIELD (used|borrowed): TEAM's GPUs in that figure, as a whole number
     adm quota show --json | python3 -c '
 import json, sys
-team, part = sys.argv[1], sys.argv[2]
-def walk(o):
-    if isinstance(o, dict):
-        if o.get("team") == team:
-            for k, v in o.items():
-                if part in k and "gpu" in k and isinstance(v, (int, float)):
-                    print(v); sys.exit(0)
-            for v in o.values():
-                if isinstance(v, dict):
-                    for k, x in v.items():
-                        if part in k and isinstance(x, (int, float)):
-                            print(x); sys.exit(0)
-        for v in o.values():
-            walk(v)
-    elif isinstance(o, list):
-        for v in o:
-            walk(v)
-walk(json.load(sys.stdin))
+team, field = sys.argv[1], sys.argv[2]
+for q in json.load(sys.stdin)["quotas"]:
+    if q["team"] == team:
+        v = q[field]["gpus"]
+        print(int(v) if v is not None else "none")
+        sys.exit(0)
 sys.exit(1)
 ' "$1" "$2"
 }
-assert_eq 2 "$(quota_gpus teama use)" "team A's GPUs in use while B runs"
-assert_eq 2 "$(quota_gpus teamb use)" "team B's GPUs in use while B runs"
-assert_eq 0 "$(quota_gpus teama borrow)" "team A borrows nothing while B runs"
+assert_eq 2 "$(quota_gpus teama used)" "team A's GPUs in use while B runs"
+assert_eq 2 "$(quota_gpus teamb used)" "team B's GPUs in use while B runs"
+assert_eq 0 "$(quota_gpus teama borrowed)" "team A borrows nothing while B runs"
 
 for id in "${B[@]}" "${A[@]}"; do wait_state "$id" SUCCEEDED 60; done
 
@@ -160,6 +148,6 @@ for id in "${A[@]}"; do
     *) fail "job $id: unexpected attempts $(json "d['attempts']" <<<"$s")" ;;
     esac
 done
-assert_eq 0 "$(quota_gpus teama use)" "team A's GPUs in use after"
-assert_eq 0 "$(quota_gpus teamb use)" "team B's GPUs in use after"
+assert_eq 0 "$(quota_gpus teama used)" "team A's GPUs in use after"
+assert_eq 0 "$(quota_gpus teamb used)" "team B's GPUs in use after"
 log "ok"
