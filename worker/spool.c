@@ -292,7 +292,7 @@ static int build_attempt(struct mlq_spool *sp, const char *id, const char *buf, 
     return rc;
 }
 
-int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err *err)
+int mlq_spool_sync_attempt_own(const char *dir, struct mlq_err *err)
 {
     char path[MLQ_MAX_PATH];
     int rc = join(path, sizeof path, dir, "assign", err);
@@ -300,9 +300,18 @@ int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err
         rc = mlq_fs_sync_path(path, err);
     if (rc == 0)
         rc = mlq_fs_sync_path(dir, err);
-    if (rc == 0)
-        rc = mlq_fs_sync_path(sp->attempts, err);
     return rc;
+}
+
+int mlq_spool_sync_attempts_dir(struct mlq_spool *sp, struct mlq_err *err)
+{
+    return mlq_fs_sync_path(sp->attempts, err);
+}
+
+int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err *err)
+{
+    int rc = mlq_spool_sync_attempt_own(dir, err);
+    return rc == 0 ? mlq_spool_sync_attempts_dir(sp, err) : rc;
 }
 
 int mlq_spool_prepare(struct mlq_spool *sp, const struct mlq_shim_id *shim, char *tmp,

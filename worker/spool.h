@@ -165,6 +165,10 @@ void mlq_spool_discard(const char *tmp);
 /* Makes a created attempt durable: fsync of its assign file, its folder and
  * the attempts folder. */
 int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err *err);
+/* The same in two steps, for attempts started together: each attempt's own
+ * (its assign file and folder), then the attempts folder once for all. */
+int mlq_spool_sync_attempt_own(const char *dir, struct mlq_err *err);
+int mlq_spool_sync_attempts_dir(struct mlq_spool *sp, struct mlq_err *err);
 
 /* Files inside one attempt directory (the shim only knows that folder). */
 int mlq_spool_write_assign(const char *dir, const struct mlq_msg *assign, struct mlq_err *err);
