@@ -30,6 +30,7 @@
 #include "runmanifest.h"
 #include "sdnotify.h"
 #include "spool.h"
+#include "spoolsync.h"
 #include "version.h"
 #include "workeropts.h"
 
@@ -232,7 +233,11 @@ static int run(struct mlq_workeropts *o, struct mlq_spool *spool, int sig_fd,
     setup_limits(o->limits, limits, sizeof limits);
     cfg.limits = limits;
     struct mlq_agent *agent = NULL;
-    int rc = mlq_agent_create(&cfg, spool, &agent, &err);
+    struct mlq_spoolsync *sync = NULL;
+    int rc = mlq_spoolsync_start(&sync, &err);
+    mlq_spool_defer_markers(sync);
+    if (rc == 0)
+        rc = mlq_agent_create(&cfg, spool, &agent, &err);
     if (rc == 0) {
         log_up(o, &gpus);
         /* Ready once started, not once registered: a worker whose key an
@@ -249,6 +254,8 @@ static int run(struct mlq_workeropts *o, struct mlq_spool *spool, int sig_fd,
     else
         mlq_info("stopping; running jobs stay under their shims");
     mlq_agent_destroy(&agent);
+    mlq_spool_defer_markers(NULL);
+    mlq_spoolsync_stop(&sync); /* every marker queued is durable first */
     mlq_gpuload_close(&cfg.gpuload);
     mlq_gpu_set_clear(&gpus);
     return rc == MLQ_EVERSION ? 2 : rc < 0 ? 1 : 0; /* a mismatch is not retried */
