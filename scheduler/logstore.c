@@ -26,8 +26,24 @@ struct logent {
     int64_t mtime; /* for the order at open only */
 };
 
+/* A stream whose last chunk is written but not yet durable: its ".part"
+ * file, still open, waits for the batch's fsync and rename. */
+struct pending {
+    int fd;
+    char id[MLQ_ID_LEN + 1];
+    enum mlq_stream stream;
+};
+
+/* Streams completed in one loop iteration share one fsync of the
+ * directory; past this many the batch is made durable at once. */
+#define SYNC_BATCH_MAX 256
+
 struct mlq_logstore {
     char dir[MLQ_MAX_PATH];
+    struct pending pend[SYNC_BATCH_MAX];
+    size_t npend;
+    bool failed;         /* a batch failed since the last mlq_logstore_sync */
+    struct mlq_err fail; /* why */
     struct logent *fifo; /* [head, n) are live; entries of removed files stay */
     size_t head, n, cap;
     int64_t total; /* bytes of the complete log files */
@@ -55,6 +71,8 @@ static int push_entry(struct mlq_logstore *ls, const char *id, enum mlq_stream s
     e->mtime = mtime;
     return 0;
 }
+
+static void sync_batch(struct mlq_logstore *ls);
 
 static int by_mtime(const void *a, const void *b)
 {
@@ -117,6 +135,7 @@ void mlq_logstore_close(struct mlq_logstore **ls)
 {
     if (!ls || !*ls)
         return;
+    sync_batch(*ls);
     free((*ls)->fifo);
     free(*ls);
     *ls = NULL;
@@ -138,25 +157,76 @@ static int64_t file_size(const char *path)
     return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
-/* Makes the partial file complete: fsync, rename, fsync of the directory. */
-static int finish(struct mlq_logstore *ls, int fd, const char *part, const char *final,
-                  struct mlq_err *err)
+static int pending_find(const struct mlq_logstore *ls, const char *id, enum mlq_stream stream)
 {
+    for (size_t i = 0; i < ls->npend; i++)
+        if (ls->pend[i].stream == stream && strcmp(ls->pend[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Makes one pending stream complete: fsync, then rename into place (the
+ * directory's fsync follows for the whole batch). */
+static int complete(struct mlq_logstore *ls, const struct pending *p, struct mlq_err *err)
+{
+    char part[LOG_PATH_MAX], final[LOG_PATH_MAX];
     struct stat st;
-    if (fsync(fd) < 0 || fstat(fd, &st) < 0 || rename(part, final) < 0)
-        return mlq_err_set(err, MLQ_EIO, "log %s: %s", final, strerror(errno));
-    ls->total += (int64_t)st.st_size;
-    int dfd = open(ls->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
+    log_path(ls, p->id, p->stream, true, part, sizeof part, NULL);
+    log_path(ls, p->id, p->stream, false, final, sizeof final, NULL);
+    if (fsync(p->fd) < 0 || fstat(p->fd, &st) < 0 || rename(part, final) < 0) {
+        int rc = mlq_err_set(err, MLQ_EIO, "log %s: %s", final, strerror(errno));
+        unlink(part); /* the uploader starts it again from offset 0 */
+        return rc;
     }
+    ls->total += (int64_t)st.st_size;
+    /* Without memory the file is only left out of the size cap. */
+    push_entry(ls, p->id, p->stream, 0);
     return 0;
 }
 
-static int write_chunk(struct mlq_logstore *ls, const char *part, const char *final, int64_t offset,
-                       const void *data, size_t len, bool eof, struct mlq_err *err)
+/* Completes every pending stream, then fsyncs the directory once. A
+ * failure is kept for mlq_logstore_sync to report. */
+static void sync_batch(struct mlq_logstore *ls)
 {
+    struct mlq_err e = {0};
+    bool renamed = false;
+    for (size_t i = 0; i < ls->npend; i++) {
+        if (complete(ls, &ls->pend[i], &e) == 0)
+            renamed = true;
+        else if (!ls->failed) {
+            ls->failed = true;
+            ls->fail = e;
+        }
+        close(ls->pend[i].fd);
+    }
+    ls->npend = 0;
+    int dfd = renamed ? open(ls->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (dfd >= 0) {
+        if (fsync(dfd) < 0 && !ls->failed) {
+            ls->failed = true;
+            mlq_err_set(&ls->fail, MLQ_EIO, "log directory %s: %s", ls->dir, strerror(errno));
+        }
+        close(dfd);
+    }
+}
+
+int mlq_logstore_sync(struct mlq_logstore *ls, struct mlq_err *err)
+{
+    if (ls->npend > 0)
+        sync_batch(ls);
+    if (!ls->failed)
+        return 0;
+    ls->failed = false;
+    return mlq_err_set(err, ls->fail.code, "%s", ls->fail.msg);
+}
+
+/* The last chunk leaves its file open and pending (sync_batch). */
+static int write_chunk(struct mlq_logstore *ls, const char *id, enum mlq_stream stream,
+                       const char *part, int64_t offset, const void *data, size_t len, bool eof,
+                       struct mlq_err *err)
+{
+    if (eof && ls->npend == SYNC_BATCH_MAX)
+        sync_batch(ls);
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (offset == 0 ? O_TRUNC : 0);
     int fd = open(part, flags, 0600);
     if (fd < 0)
@@ -165,8 +235,13 @@ static int write_chunk(struct mlq_logstore *ls, const char *part, const char *fi
     ssize_t n = len ? pwrite(fd, data, len, (off_t)offset) : 0;
     if (n < 0 || (size_t)n != len)
         rc = mlq_err_set(err, MLQ_EIO, "log %s: %s", part, n < 0 ? strerror(errno) : "short write");
-    if (rc == 0 && eof)
-        rc = finish(ls, fd, part, final, err);
+    if (rc == 0 && eof) {
+        struct pending *p = &ls->pend[ls->npend++];
+        p->fd = fd;
+        snprintf(p->id, sizeof p->id, "%s", id);
+        p->stream = stream;
+        return 0;
+    }
     close(fd);
     if (rc < 0 && offset == 0)
         unlink(part); /* nothing half written stays behind */
@@ -185,7 +260,8 @@ int mlq_logstore_put(struct mlq_logstore *ls, const char *attempt_id, enum mlq_s
         return rc;
     if (offset < 0)
         return mlq_err_set(err, MLQ_EINVAL, "negative log offset");
-    if (file_size(final) >= 0) { /* already complete: let the uploader finish */
+    /* already complete (or completing in this batch): let the uploader finish */
+    if (pending_find(ls, attempt_id, stream) >= 0 || file_size(final) >= 0) {
         *next = offset + (int64_t)len;
         return 0;
     }
@@ -194,18 +270,17 @@ int mlq_logstore_put(struct mlq_logstore *ls, const char *attempt_id, enum mlq_s
         *next = have < 0 ? 0 : have;
         return 0;
     }
-    rc = write_chunk(ls, part, final, offset, data, len, eof, err);
+    rc = write_chunk(ls, attempt_id, stream, part, offset, data, len, eof, err);
     if (rc == 0)
         *next = offset + (int64_t)len;
-    /* Without memory the file is only left out of the size cap. */
-    if (rc == 0 && eof)
-        push_entry(ls, attempt_id, stream, 0);
     return rc;
 }
 
 bool mlq_logstore_has(struct mlq_logstore *ls, const char *attempt_id, enum mlq_stream stream)
 {
     char path[LOG_PATH_MAX];
+    if (ls->npend > 0)
+        sync_batch(ls); /* a failure is still reported by mlq_logstore_sync */
     return log_path(ls, attempt_id, stream, false, path, sizeof path, NULL) == 0 &&
            file_size(path) >= 0;
 }
@@ -218,6 +293,8 @@ int mlq_logstore_read(struct mlq_logstore *ls, const char *attempt_id, enum mlq_
     int rc = log_path(ls, attempt_id, stream, false, path, sizeof path, err);
     if (rc < 0)
         return rc;
+    if (ls->npend > 0)
+        sync_batch(ls);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -256,6 +333,8 @@ static bool remove_file(struct mlq_logstore *ls, const char *attempt_id, enum ml
 void mlq_logstore_remove(struct mlq_logstore *ls, const char *attempt_id)
 {
     char part[LOG_PATH_MAX];
+    if (ls->npend > 0)
+        sync_batch(ls);
     for (int s = MLQ_STREAM_STDOUT; s <= MLQ_STREAM_STDERR; s++) {
         remove_file(ls, attempt_id, (enum mlq_stream)s);
         if (log_path(ls, attempt_id, (enum mlq_stream)s, true, part, sizeof part, NULL) == 0)

@@ -3,8 +3,11 @@
  * worker is gone (logs survive the node).
  *
  * An upload is written to a ".part" file chunk by chunk and renamed into
- * place, fsynced, on its last chunk: a complete file is never half written,
- * and a worker that restarts simply uploads again from offset 0.
+ * place, fsynced, after its last chunk: a complete file is never half
+ * written, and a worker that restarts simply uploads again from offset 0.
+ * The streams completed in one loop iteration are made durable together
+ * (mlq_logstore_sync: an fsync each, their renames, one fsync of the
+ * directory) before the iteration's acknowledgements leave.
  *
  * Retention removes the logs of deleted jobs and, past a size cap, the
  * oldest complete logs first (in the order they were completed; at open,
@@ -33,6 +36,10 @@ void mlq_logstore_close(struct mlq_logstore **ls);
 int mlq_logstore_put(struct mlq_logstore *ls, const char *attempt_id, enum mlq_stream stream,
                      int64_t offset, const void *data, size_t len, bool eof, int64_t *next,
                      struct mlq_err *err);
+/* Makes the streams whose last chunk mlq_logstore_put took durable and
+ * complete. MLQ_EIO when one of them (or any since the last call) could not
+ * be: its upload must not be acknowledged as stored (it starts again). */
+int mlq_logstore_sync(struct mlq_logstore *ls, struct mlq_err *err);
 /* True when the complete stream of this attempt is stored. */
 bool mlq_logstore_has(struct mlq_logstore *ls, const char *attempt_id, enum mlq_stream stream);
 /* Reads at most max bytes at offset of a complete stream into *data (caller

@@ -575,6 +575,11 @@ static void end_iteration(struct mlq_loop *s)
         s->failed = true;
         s->fail_err = e;
     }
+    /* Before the acknowledgements of the uploads it stored leave. */
+    if (!s->failed && mlq_logstore_sync(c->logstore, &e) < 0) {
+        s->failed = true;
+        s->fail_err = e;
+    }
     if (!s->failed) {
         bool wrote = mlq_store_in_tx(c->store);
         int64_t t0 = wrote ? mlq_metrics_now_us() : 0;

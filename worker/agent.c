@@ -566,8 +566,10 @@ int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EIO, "poll: %s", zmq_strerror(zmq_errno()));
     if (rc > 0 && sig >= 0 && (items[sig].revents & ZMQ_POLLIN))
         read_signals(a);
-    if (rc > 0 && sock >= 0 && (items[sock].revents & ZMQ_POLLIN))
+    if (rc > 0 && sock >= 0 && (items[sock].revents & ZMQ_POLLIN)) {
         recv_all(a);
+        mlq_attempts_sync_started(a->att);
+    }
     if (rc > 0 && sock >= 0 && (items[sock + 1].revents & ZMQ_POLLIN))
         check_handshake(a);
     if (a->fatal.code < 0) {

@@ -36,6 +36,7 @@ struct attempt {
     bool persisted;    /* the spool has its folder (markers can be written) */
     bool fenced;       /* self-fenced: being killed, outcome "lost" */
     bool killing;      /* SIGTERM sent to its shim: a repeated KILL is a no-op */
+    bool unsynced;     /* started, its folder not durable yet (mlq_attempts_sync_started) */
     uint64_t gpus;     /* bit i: GPU i is the attempt's (while not finished) */
     bool gpu_shared;   /* it holds a share of its GPU, which others may share */
     int64_t next_send; /* monotonic ms of the next (re-)send of its report */
@@ -113,8 +114,8 @@ static bool attempt_dir(struct mlq_attempts *t, const struct attempt *at, char *
 static void send_report(struct mlq_attempts *t, struct attempt *at)
 {
     at->next_send = mlq_clock_mono_ms() + RESEND_EVERY_MS;
-    if (!t->online)
-        return;
+    if (!t->online || at->unsynced)
+        return; /* an unsynced one is reported once durable */
     struct mlq_msg m = {.type = MLQ_MSG_REPORT};
     char dir[MLQ_MAX_PATH];
     snprintf(m.u.report.attempt_id, sizeof m.u.report.attempt_id, "%s", at->id);
@@ -330,16 +331,15 @@ static bool gpus_free(const struct mlq_attempts *t, const struct mlq_msg *m, cha
     return true;
 }
 
-/* The folder was created without fsync so that the shim starts at once; it
- * is made durable now, before anything about the attempt is reported. When
- * that fails the attempt may not run on: it ends as lost (fenced). */
-static void sync_started(struct mlq_attempts *t, struct attempt *at, const char *dir)
+/* A started attempt whose folder could not be made durable may not run
+ * on: it ends as lost (fenced). */
+static void not_durable(struct mlq_attempts *t, struct attempt *at, const char *dir,
+                        const struct mlq_err *e)
 {
-    struct mlq_err e, e2;
+    struct mlq_err e2;
     char why[MLQ_SPOOL_DETAIL_MAX];
-    if (mlq_spool_sync_attempt(t->cfg.spool, dir, &e) == 0)
-        return;
-    snprintf(why, sizeof why, "spool: cannot make the attempt durable: %s", e.msg);
+    (void)t;
+    snprintf(why, sizeof why, "spool: cannot make the attempt durable: %s", e->msg);
     mlq_error("attempt %.8s: %s", at->id, why);
     if (at->finished)
         return;
@@ -428,10 +428,40 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
         finish_here(t, at, MLQ_OUT_START_FAILED, e.msg);
         return;
     }
-    sync_started(t, at, dir);
+    at->unsynced = true; /* durable, then reported: mlq_attempts_sync_started */
     mlq_info("attempt %.8s (job %.8s #%" PRId32 ") started under shim %ld", at->id,
              m->u.assign.job_id, m->u.assign.attempt, (long)at->shim.pid);
-    send_report(t, at);
+}
+
+/* Each folder's own fsyncs, then one of the attempts folder for them all. */
+void mlq_attempts_sync_started(struct mlq_attempts *t)
+{
+    char dir[MLQ_MAX_PATH];
+    struct mlq_err e = {0};
+    size_t n = 0;
+    for (size_t i = 0; i < t->natt; i++) {
+        struct attempt *at = &t->att[i];
+        if (!at->unsynced)
+            continue;
+        n++;
+        if (attempt_dir(t, at, dir, sizeof dir) && mlq_spool_sync_attempt_own(dir, &e) < 0) {
+            at->unsynced = false;
+            not_durable(t, at, dir, &e);
+        }
+    }
+    if (n == 0)
+        return;
+    bool all_ok = mlq_spool_sync_attempts_dir(t->cfg.spool, &e) == 0;
+    for (size_t i = 0; i < t->natt; i++) {
+        struct attempt *at = &t->att[i];
+        if (!at->unsynced)
+            continue;
+        at->unsynced = false;
+        if (!all_ok && attempt_dir(t, at, dir, sizeof dir))
+            not_durable(t, at, dir, &e);
+        else
+            send_report(t, at);
+    }
 }
 
 static size_t running_count(const struct mlq_attempts *t)

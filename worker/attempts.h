@@ -53,6 +53,11 @@ void mlq_attempts_set_online(struct mlq_attempts *t, bool online, int64_t now);
  * folder cannot be made; a repeated assignment re-sends the attempt's
  * report. A repeated KILL of an attempt being killed does nothing. */
 void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const char *refuse_why);
+/* Makes the attempts started since the last call durable together (their
+ * folders are created without fsync so that their shims start at once),
+ * then reports them started; one that cannot be made durable ends as lost.
+ * Called once the messages at hand are handled. */
+void mlq_attempts_sync_started(struct mlq_attempts *t);
 void mlq_attempts_kill(struct mlq_attempts *t, const struct mlq_msg *m);
 void mlq_attempts_report_ack(struct mlq_attempts *t, const struct mlq_msg *m);
 void mlq_attempts_upload_ack(struct mlq_attempts *t, const struct mlq_msg *m);

@@ -1,9 +1,5 @@
 /* exec: see exec.h.
  *
- * Exec failures are reported through a close-on-exec pipe: the child writes
- * its errno there when execv fails; a successful exec closes the pipe, so the
- * parent reads end-of-file.
- *
  * A standby shim gets one more descriptor, MLQ_SHIM_STANDBY_FD: its end of a
  * socket pair (a socket, so that the worker's send never raises SIGPIPE when
  * the standby died). The worker sends the attempt folder's path and a
@@ -14,11 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
+
 #include <unistd.h>
 
 #include "bounds.h"
@@ -26,96 +23,73 @@
 #include "fsutil.h"
 #include "shim.h"
 
-#define ERR_FD  3 /* where the child keeps the error pipe */
+extern char **environ;
+
+/* Where cmd_fd waits in the worker for the child's dup2: above 0..4, so
+ * that the dup2 never meets a descriptor the child sets up itself. */
 #define HIGH_FD 10
 
-static void close_from(int lowfd)
+/* What the child is set up with before its exec: /dev/null on 0 and 1,
+ * the worker's stderr on 2, cmd_fd as MLQ_SHIM_STANDBY_FD, nothing else;
+ * every signal at its default, and SIGTERM, SIGINT and SIGHUP held: a kill
+ * may come before the shim is ready to take it and stays pending until the
+ * shim collects it (the shim blocks these anyway). */
+static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *at, int cmd_fd)
 {
-    if (close_range((unsigned)lowfd, ~0U, 0) == 0)
-        return;
-    long max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 65536)
-        max = 65536;
-    for (int fd = lowfd; fd < max; fd++)
-        close(fd);
-}
-
-/* In the forked child: async-signal-safe calls only. Never returns. */
-static void child(const char *shim_path, char *const argv[], int err_fd, int cmd_fd)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &sa, NULL);
-    }
-    /* A kill may come before the shim is ready to take it: it stays pending
-     * until the shim collects it (the shim blocks these anyway). */
-    sigset_t held;
+    sigset_t all, held;
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
     sigemptyset(&held);
     sigaddset(&held, SIGTERM);
     sigaddset(&held, SIGINT);
     sigaddset(&held, SIGHUP);
-    sigprocmask(SIG_SETMASK, &held, NULL);
-    /* stderr stays the worker's (mlq-worker makes sure it is open), so that
-     * what the shim itself says, sanitizer reports included, lands in the
-     * worker's log; the job gets its own streams from the shim. */
-    int null = open("/dev/null", O_RDWR);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
-        _exit(127);
-    /* Out of the way first: either may sit on the other's final number. */
-    if ((err_fd = fcntl(err_fd, F_DUPFD, HIGH_FD)) < 0 ||
-        (cmd_fd >= 0 && (cmd_fd = fcntl(cmd_fd, F_DUPFD, HIGH_FD)) < 0))
-        _exit(127);
-    if (dup2(err_fd, ERR_FD) < 0 || (cmd_fd >= 0 && dup2(cmd_fd, MLQ_SHIM_STANDBY_FD) < 0))
-        _exit(127);
-    fcntl(ERR_FD, F_SETFD, FD_CLOEXEC);
-    close_from(cmd_fd >= 0 ? MLQ_SHIM_STANDBY_FD + 1 : ERR_FD + 1);
-    execv(shim_path, argv);
-    int e = errno;
-    ssize_t w = write(ERR_FD, &e, sizeof e);
-    (void)w;
-    _exit(127);
+    int rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDWR, 0);
+    if (rc == 0)
+        rc = posix_spawn_file_actions_adddup2(fa, 0, 1);
+    if (rc == 0 && cmd_fd >= 0)
+        rc = posix_spawn_file_actions_adddup2(fa, cmd_fd, MLQ_SHIM_STANDBY_FD);
+    if (rc == 0)
+        rc =
+            posix_spawn_file_actions_addclosefrom_np(fa, cmd_fd >= 0 ? MLQ_SHIM_STANDBY_FD + 1 : 3);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigdefault(at, &all);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigmask(at, &held);
+    if (rc == 0)
+        rc = posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    return rc;
 }
 
-/* Reads the child's exec errno; 0 when the exec succeeded. */
-static int read_exec_errno(int fd)
-{
-    int e = 0;
-    ssize_t r;
-    do {
-        r = read(fd, &e, sizeof e);
-    } while (r < 0 && errno == EINTR);
-    return r == (ssize_t)sizeof e ? e : 0;
-}
-
-/* Forks and execs argv[0] (with cmd_fd as MLQ_SHIM_STANDBY_FD when >= 0)
- * and fills *out once the exec succeeded. */
+/* Starts argv[0] (with cmd_fd as MLQ_SHIM_STANDBY_FD when >= 0) and fills
+ * *out once the exec succeeded. posix_spawn shares the worker's memory
+ * with the child until its exec (no copy of the page tables of a
+ * multi-threaded daemon) and returns the exec's errno; the worker waits
+ * only for the exec itself, never for the shim's dynamic linking. */
 static int spawn(char *const argv[], int cmd_fd, struct mlq_shim_id *out, struct mlq_err *err)
 {
     const char *shim_path = argv[0];
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0)
-        return mlq_err_set(err, MLQ_EIO, "pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    int high = cmd_fd >= 0 ? fcntl(cmd_fd, F_DUPFD_CLOEXEC, HIGH_FD) : -1;
+    if (cmd_fd >= 0 && high < 0)
+        return mlq_err_set(err, MLQ_EIO, "fcntl: %s", strerror(errno));
+    if (posix_spawn_file_actions_init(&fa) != 0 || posix_spawnattr_init(&at) != 0) {
+        if (high >= 0)
+            close(high);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
     int64_t start_ms = mlq_clock_wall_ms();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return mlq_err_set(err, MLQ_EIO, "fork: %s", strerror(e));
-    }
-    if (pid == 0)
-        child(shim_path, argv, pfd[1], cmd_fd);
-    close(pfd[1]);
-    int e = read_exec_errno(pfd[0]);
-    close(pfd[0]);
-    if (e != 0) {
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        return mlq_err_set(err, MLQ_EIO, "cannot execute shim %s: %s", shim_path, strerror(e));
-    }
+    pid_t pid = 0;
+    int rc = spawn_setup(&fa, &at, high);
+    if (rc == 0)
+        rc = posix_spawn(&pid, shim_path, &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (high >= 0)
+        close(high);
+    if (rc != 0)
+        return mlq_err_set(err, MLQ_EIO, "cannot execute shim %s: %s", shim_path, strerror(rc));
     out->pid = pid;
     out->start_ms = start_ms;
     /* The shim is our unreaped child, so its /proc entry is still there even

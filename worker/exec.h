@@ -1,7 +1,9 @@
 /* exec: how the worker starts a shim and signals it.
  *
- * The worker is multi-threaded (ZeroMQ's I/O threads), so between fork and
- * exec the child only makes async-signal-safe calls. The shim gets no file
+ * The worker is multi-threaded (ZeroMQ's I/O threads) and starts shims with
+ * posix_spawn: the child shares the worker's memory until its exec (no fork
+ * of the daemon, no copy of its page tables) and the worker waits for that
+ * exec only, not for the shim's start-up. The shim gets no file
  * descriptor of the worker's besides /dev/null on 0 and 1 and the worker's
  * own stderr on 2 (the shim's messages and sanitizer reports go to the
  * worker's log). */

@@ -192,10 +192,7 @@ static const char *changes(const char *dir, json_t *g, struct run *r, int64_t de
     return NULL;
 }
 
-/* Whether dir or a folder above it has a .git entry (folder, or file for
- * worktrees and submodules): most jobs run outside any repository, and a
- * few stat calls spare them starting git at all. */
-static bool maybe_work_tree(const char *dir)
+bool mlq_gitinfo_maybe_tree(const char *dir)
 {
     char path[4096];
     if (!realpath(dir, path))
@@ -218,7 +215,7 @@ static bool maybe_work_tree(const char *dir)
 
 json_t *mlq_gitinfo_collect(const char *dir, int64_t deadline_ms)
 {
-    if (!maybe_work_tree(dir))
+    if (!mlq_gitinfo_maybe_tree(dir))
         return NULL;
     struct run *r = calloc(1, sizeof *r);
     if (!r)

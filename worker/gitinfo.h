@@ -16,6 +16,7 @@
 #define MLQ_GITINFO_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MLQ_GITINFO_TIME_MS 2000 /* all git runs of one manifest */
@@ -24,5 +25,10 @@
  * the object described above, or {"error": "..."}. deadline_ms is on
  * CLOCK_MONOTONIC. */
 json_t *mlq_gitinfo_collect(const char *dir, int64_t deadline_ms);
+/* Whether dir or a folder above it has a .git entry (folder, or file for
+ * worktrees and submodules); true when dir cannot be resolved (let git
+ * say). Most jobs run outside any repository, and a few stat calls spare
+ * them starting git at all. */
+bool mlq_gitinfo_maybe_tree(const char *dir);
 
 #endif

@@ -290,6 +290,15 @@ static void merge(json_t *doc, json_t *found, const char *error_key)
     }
 }
 
+/* Whether the start needs the reader child: for --input files, or for a
+ * working directory inside a git tree. Without either there is nothing to
+ * read as the job's account, and the start costs no fork. The check runs
+ * as the shim: an account that may see less finds no tree either. */
+static bool needs_reader(const struct mlq_jobspec *spec)
+{
+    return spec->ninputs > 0 || mlq_gitinfo_maybe_tree(spec->workdir);
+}
+
 json_t *mlq_runmanifest_start(const struct mlq_msg *assign, char *const *envp,
                               const struct mlq_runmanifest_ids *ids, char *missing, size_t len)
 {
@@ -306,7 +315,7 @@ json_t *mlq_runmanifest_start(const struct mlq_msg *assign, char *const *envp,
         json_object_set_new(doc, "gpus", gpus(assign, conf));
         json_object_set_new(doc, "gpu_driver", driver(conf));
         int64_t t0 = mlq_clock_mono_ms();
-        json_t *found = collect(spec, true, ids, &c);
+        json_t *found = needs_reader(spec) ? collect(spec, true, ids, &c) : json_object();
         /* what recording cost the job's start (git and inputs) */
         json_object_set_new(doc, "collect_ms",
                             json_pack("{s:I}", "start", (json_int_t)(mlq_clock_mono_ms() - t0)));

@@ -54,7 +54,7 @@
 #include "jobusage.h"
 #include "lease.h"
 #include "res.h"
-#include "runmanifest.h"
+#include "shimrun.h"
 #include "spool.h"
 #include "startwords.h"
 
@@ -360,43 +360,27 @@ static int open_outputs(struct shim *s)
     return -1;
 }
 
-/* A container job (--image): inside, the GPUs count from 0 (CDI passes
- * only the job's), and NVIDIA_VISIBLE_DEVICES is "void" so that an NVIDIA
- * runtime hook adds none (CUDA images say "all"); the runtime's command
- * line replaces argv. */
+/* What the run-manifest and container steps need (shimrun.h). */
+static struct mlq_shimrun shimrun(const struct shim *s)
+{
+    return (struct mlq_shimrun){.dir = s->dir,
+                                .assign = &s->assign,
+                                .ids = {.drop = s->drop,
+                                        .uid = s->uid,
+                                        .gid = s->gid,
+                                        .groups = s->groups,
+                                        .ngroups = s->ngroups,
+                                        .user = s->user}};
+}
+
 static int prepare_container(struct shim *s)
 {
-    const struct mlq_jobspec *spec = &s->assign.u.assign.spec;
-    uint32_t ngpus = s->assign.u.assign.ngpu_ids;
-    char ids[MLQ_MAX_GPUS * 4 + 1] = "", id[MLQ_CONTAINER_MAX_ID + 1];
-    struct mlq_err e = {0};
-    if (!spec->image)
+    char why[MLQ_SPOOL_DETAIL_MAX];
+    struct mlq_shimrun r = shimrun(s);
+    if (mlq_shimrun_container(&r, &s->env, s->err_fd, &s->cargv, why, sizeof why) == 0)
         return 0;
-    for (uint32_t i = 0; i < ngpus; i++)
-        snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%u", i ? "," : "", i);
-    if (mlq_jobenv_putf(&s->env, "CUDA_VISIBLE_DEVICES", ids) < 0 ||
-        mlq_jobenv_putf(&s->env, "NVIDIA_VISIBLE_DEVICES", "void") < 0) {
-        start_failed(s, "out of memory");
-        return -1;
-    }
-    struct mlq_container_run r = {
-        .workdir = spec->workdir,
-        .as_user = s->drop,
-        .uid = s->uid,
-        .gid = s->gid,
-        .groups = s->groups,
-        .ngroups = s->ngroups,
-        .gpu_ids = s->assign.u.assign.gpu_ids,
-        .ngpus = ngpus,
-        .argv = spec->argv,
-        .argc = spec->argc,
-    };
-    if (mlq_container_prepare(&r, s->dir, spec->image, spec->env, spec->envc, s->env.v, s->err_fd,
-                              id, &s->cargv, &e) < 0) {
-        start_failed(s, "%s", e.msg);
-        return -1;
-    }
-    return 0;
+    start_failed(s, "%s", why);
+    return -1;
 }
 
 /* Everything that can fail before the fork; on failure s->st says why. */
@@ -504,49 +488,18 @@ static void drop_root(const struct shim *s, int report_fd)
 
 /* ---- run manifest ---- */
 
-static struct mlq_runmanifest_ids manifest_ids(const struct shim *s)
-{
-    return (struct mlq_runmanifest_ids){.drop = s->drop,
-                                        .uid = s->uid,
-                                        .gid = s->gid,
-                                        .groups = s->groups,
-                                        .ngroups = s->ngroups,
-                                        .user = s->user};
-}
-
-/* Recorded from the environment exactly as the job gets it; a missing
- * --input is a start failure (the command never runs), which the
- * scheduler words "could not start: input PATH missing". */
+/* A missing --input is a start failure (the command never runs), which
+ * the scheduler words "could not start: input PATH missing". */
 static int manifest_start(struct shim *s)
 {
     char missing[MLQ_MAX_PATH];
-    struct mlq_runmanifest_ids ids = manifest_ids(s);
-    s->manifest = mlq_runmanifest_start(&s->assign, s->env.v, &ids, missing, sizeof missing);
-    struct mlq_err e;
-    /* early copy for a shim that dies with its job (runmanifest.h) */
-    if (!missing[0] && s->manifest && mlq_runmanifest_write(s->dir, s->manifest, false, &e) < 0)
-        fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
-    mlq_container_manifest(s->manifest, s->dir);
+    struct mlq_shimrun r = shimrun(s);
+    s->manifest = mlq_shimrun_manifest_start(&r, s->env.v, missing, sizeof missing);
     if (!missing[0])
         return 0;
     start_failed(s, "input %s missing", missing);
     s->st.no_retry = true; /* like a missing workdir: the request names it */
     return -1;
-}
-
-static void manifest_finish(struct shim *s)
-{
-    struct mlq_runmanifest_ids ids = manifest_ids(s);
-    mlq_runmanifest_finish(s->manifest, &s->assign, &ids);
-}
-
-/* Before the status: whoever reports the outcome finds the manifest. A
- * failure costs the manifest, never the outcome. */
-static void manifest_write(struct shim *s)
-{
-    struct mlq_err e;
-    if (s->manifest && mlq_runmanifest_write(s->dir, s->manifest, true, &e) < 0)
-        fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
 }
 
 /* In the forked child: never returns. fds: its stdout and stderr. */
@@ -971,9 +924,11 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
         finish(&s, &set);
         apply_lease_fence(&s);
         apply_fence(&s);
-        manifest_finish(&s);
+        struct mlq_shimrun r = shimrun(&s);
+        mlq_shimrun_manifest_finish(&r, s.manifest);
     }
-    manifest_write(&s);
+    struct mlq_shimrun r = shimrun(&s);
+    mlq_shimrun_manifest_write(&r, s.manifest);
     rc = write_status_retrying(attempt_dir, &s.st, err);
     shim_cleanup(&s);
     return rc;

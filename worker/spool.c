@@ -5,6 +5,7 @@
  * ever replaced atomically, so a reader sees a whole outcome or none; the
  * acked_finished marker is written last, after which the attempt is inert. */
 #include "spool.h"
+#include "spoolsync.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -292,7 +293,7 @@ static int build_attempt(struct mlq_spool *sp, const char *id, const char *buf, 
     return rc;
 }
 
-int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err *err)
+int mlq_spool_sync_attempt_own(const char *dir, struct mlq_err *err)
 {
     char path[MLQ_MAX_PATH];
     int rc = join(path, sizeof path, dir, "assign", err);
@@ -300,9 +301,18 @@ int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err
         rc = mlq_fs_sync_path(path, err);
     if (rc == 0)
         rc = mlq_fs_sync_path(dir, err);
-    if (rc == 0)
-        rc = mlq_fs_sync_path(sp->attempts, err);
     return rc;
+}
+
+int mlq_spool_sync_attempts_dir(struct mlq_spool *sp, struct mlq_err *err)
+{
+    return mlq_fs_sync_path(sp->attempts, err);
+}
+
+int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err *err)
+{
+    int rc = mlq_spool_sync_attempt_own(dir, err);
+    return rc == 0 ? mlq_spool_sync_attempts_dir(sp, err) : rc;
 }
 
 int mlq_spool_prepare(struct mlq_spool *sp, const struct mlq_shim_id *shim, char *tmp,
@@ -623,6 +633,27 @@ int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err 
     return 0;
 }
 
+/* Set by the worker's main for its own process only (the shim never sets
+ * it): the one switch that every marker writer below reads, since they
+ * know their attempt folder and nothing else. */
+static struct mlq_spoolsync *deferred_sync;
+
+void mlq_spool_defer_markers(struct mlq_spoolsync *s)
+{
+    deferred_sync = s;
+}
+
+/* A marker: atomic now; durable now, or soon by the sync thread. */
+static int write_marker(const char *path, const void *data, size_t len, struct mlq_err *err)
+{
+    if (!deferred_sync)
+        return mlq_fs_write_atomic(path, data, len, err);
+    int rc = mlq_fs_write_replace(path, data, len, err);
+    if (rc == 0)
+        mlq_spoolsync_queue(deferred_sync, path);
+    return rc;
+}
+
 static const char *marker_name(enum mlq_report_phase phase)
 {
     return phase == MLQ_PHASE_STARTED ? "acked_started" : "acked_finished";
@@ -634,7 +665,7 @@ int mlq_spool_mark_acked(const char *dir, enum mlq_report_phase phase, struct ml
     int rc = join(path, sizeof path, dir, marker_name(phase), err);
     if (rc < 0)
         return rc;
-    return mlq_fs_write_atomic(path, "1\n", 2, err);
+    return write_marker(path, "1\n", 2, err);
 }
 
 bool mlq_spool_is_acked(const char *dir, enum mlq_report_phase phase)
@@ -652,7 +683,7 @@ int mlq_spool_mark_uploaded(const char *dir, struct mlq_err *err)
     int rc = join(path, sizeof path, dir, "logs_uploaded", err);
     if (rc < 0)
         return rc;
-    return mlq_fs_write_atomic(path, "1\n", 2, err);
+    return write_marker(path, "1\n", 2, err);
 }
 
 bool mlq_spool_is_uploaded(const char *dir)
@@ -675,7 +706,7 @@ int mlq_spool_write_upload(const char *dir, const struct mlq_upload_state *u, st
                      "stdout %" PRId64 " %" PRId64 " %d\nstderr %" PRId64 " %" PRId64 " %d\n",
                      u->skipped[0], u->offset[0], u->done[0] ? 1 : 0, u->skipped[1], u->offset[1],
                      u->done[1] ? 1 : 0);
-    return mlq_fs_write_atomic(path, buf, (size_t)n, err);
+    return write_marker(path, buf, (size_t)n, err);
 }
 
 int mlq_spool_read_upload(const char *dir, struct mlq_upload_state *u, struct mlq_err *err)

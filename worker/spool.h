@@ -165,6 +165,10 @@ void mlq_spool_discard(const char *tmp);
 /* Makes a created attempt durable: fsync of its assign file, its folder and
  * the attempts folder. */
 int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err *err);
+/* The same in two steps, for attempts started together: each attempt's own
+ * (its assign file and folder), then the attempts folder once for all. */
+int mlq_spool_sync_attempt_own(const char *dir, struct mlq_err *err);
+int mlq_spool_sync_attempts_dir(struct mlq_spool *sp, struct mlq_err *err);
 
 /* Files inside one attempt directory (the shim only knows that folder). */
 int mlq_spool_write_assign(const char *dir, const struct mlq_msg *assign, struct mlq_err *err);
@@ -180,6 +184,12 @@ int mlq_spool_write_shim(const char *dir, const struct mlq_shim_id *id, struct m
 int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err *err);
 /* Writes the acked_started / acked_finished marker durably. */
 int mlq_spool_mark_acked(const char *dir, enum mlq_report_phase phase, struct mlq_err *err);
+/* With s (the worker's own process only), the markers below (acked,
+ * logs_uploaded, the upload's progress) are written atomically and made
+ * durable by s in the background (spoolsync.h); NULL: each is durable
+ * before its writer returns. */
+struct mlq_spoolsync;
+void mlq_spool_defer_markers(struct mlq_spoolsync *s);
 bool mlq_spool_is_acked(const char *dir, enum mlq_report_phase phase);
 /* The logs_uploaded marker (durable). */
 int mlq_spool_mark_uploaded(const char *dir, struct mlq_err *err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cmocka.h>
@@ -16,6 +17,7 @@
 #include "filehash.h"
 #include "gitinfo.h"
 #include "manifest.h"
+#include "runmanifest.h"
 #include "testdir.h"
 
 /* printf s3cret | sha256sum | cut -c1-16 */
@@ -307,6 +309,59 @@ static void test_git(void **state)
     json_decref(g);
 }
 
+/* ---- the start's reader child ---- */
+
+/* Page faults of waited-for children: any forked child makes some (its
+ * first writes copy pages), so an unchanged count means no child ran. */
+static long child_faults(void)
+{
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+    return ru.ru_minflt;
+}
+
+static json_t *start_in(const char *workdir, char **inputs, uint32_t ninputs, char *missing,
+                        size_t len)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_ASSIGN};
+    char *argv[] = {"true", NULL}, *env[] = {"PATH=/usr/bin", NULL};
+    snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s",
+             "0d3c1b9e-5a8f-4c2e-9b71-2f6a4e8d1c07");
+    snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s",
+             "7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b");
+    m.u.assign.attempt = 1;
+    m.u.assign.spec.argv = argv;
+    m.u.assign.spec.argc = 1;
+    m.u.assign.spec.workdir = (char *)workdir;
+    m.u.assign.spec.inputs = inputs;
+    m.u.assign.spec.ninputs = ninputs;
+    struct mlq_runmanifest_ids ids = {.drop = false};
+    return mlq_runmanifest_start(&m, env, &ids, missing, len);
+}
+
+/* Outside any git tree and without --input there is nothing to read as the
+ * job's account: the manifest is recorded without forking a reader; an
+ * input (here a missing one) still gets one. */
+static void test_start_without_reader(void **state)
+{
+    struct fix *f = *state;
+    char missing[512];
+    long before = child_faults();
+    json_t *doc = start_in(f->dir, NULL, 0, missing, sizeof missing);
+    assert_non_null(doc);
+    assert_string_equal(missing, "");
+    assert_true(json_is_null(json_object_get(doc, "git")));
+    assert_null(json_object_get(doc, "inputs_error"));
+    assert_int_equal(child_faults(), before);
+    json_decref(doc);
+    char in[512], *inputs[] = {in};
+    snprintf(in, sizeof in, "%s/absent", f->dir);
+    doc = start_in(f->dir, inputs, 1, missing, sizeof missing);
+    assert_string_equal(missing, in);
+    assert_true(child_faults() > before);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hash_file_and_walk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_git, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_without_reader, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

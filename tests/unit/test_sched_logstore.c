@@ -159,9 +159,11 @@ static void test_size_and_trim(void **state)
         put_log(f->ls, i, MLQ_STREAM_STDOUT, 1000);
         put_log(f->ls, i, MLQ_STREAM_STDERR, 100);
     }
+    assert_int_equal(mlq_logstore_sync(f->ls, NULL), 0);
     assert_int_equal(mlq_logstore_size(f->ls), 5500);
     /* a duplicate upload of a complete stream counts once */
     put_log(f->ls, 5, MLQ_STREAM_STDOUT, 1000);
+    assert_int_equal(mlq_logstore_sync(f->ls, NULL), 0);
     assert_int_equal(mlq_logstore_size(f->ls), 5500);
     /* the logs of a deleted job */
     mlq_logstore_remove(f->ls, "0a0a0a0a-0000-4000-8000-000000000002");
@@ -190,6 +192,41 @@ static void test_size_and_trim(void **state)
     assert_int_equal(mlq_logstore_size(f->ls), 0);
 }
 
+/* Files in the log directory whose name ends with suffix. */
+static int count_files(const char *dir, const char *suffix)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "ls '%s/logs' | grep -c -- '%s$'", dir, suffix);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    assert_non_null(p);
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    return n;
+}
+
+/* The streams completed in one iteration become durable together: their
+ * last chunks are written, and only mlq_logstore_sync (one fsync each, the
+ * renames, one fsync of the folder) makes them complete; a second upload
+ * of a stream still waiting is not written again. */
+static void test_completed_in_batches(void **state)
+{
+    struct fx *f = *state;
+    for (int i = 1; i <= 20; i++)
+        put_log(f->ls, i, MLQ_STREAM_STDOUT, 10);
+    put_log(f->ls, 7, MLQ_STREAM_STDOUT, 10);
+    assert_int_equal(count_files(f->dir, ".stdout.part"), 20);
+    assert_int_equal(count_files(f->dir, ".stdout"), 0);
+    assert_int_equal(mlq_logstore_size(f->ls), 0);
+    assert_int_equal(mlq_logstore_sync(f->ls, NULL), 0);
+    assert_int_equal(count_files(f->dir, ".stdout.part"), 0);
+    assert_int_equal(count_files(f->dir, ".stdout"), 20);
+    assert_int_equal(mlq_logstore_size(f->ls), 200);
+    /* a reader never misses a stream waiting in the batch */
+    put_log(f->ls, 21, MLQ_STREAM_STDERR, 10);
+    assert_true(has_log(f->ls, 21, MLQ_STREAM_STDERR));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +234,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_and_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_and_trim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_completed_in_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,6 +120,8 @@ static void add_job(struct fx *f, unsigned n, enum mlq_job_state state, int64_t 
         assert_int_equal(mlq_logstore_put(f->c.logstore, a.id, MLQ_STREAM_STDOUT, 0, "out", 3, true,
                                           &next, NULL),
                          0);
+        /* as the loop does at the end of the iteration */
+        assert_int_equal(mlq_logstore_sync(f->c.logstore, &err), 0);
     }
     j.state = state;
     j.end_ms = end_ms;
