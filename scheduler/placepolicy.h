@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "gpumix.h"
+#include "packscore.h"
 #include "placement.h"
 
 enum mlq_place_policy {
@@ -28,10 +29,12 @@ enum mlq_place_policy {
     MLQ_PLACE_SPREAD,
 };
 
-/* The policy and the mix it learns from (zeroed: best-fit, empty mix). */
+/* The policy, the mix it learns from and pack's counts kept between
+ * decisions (zeroed: best-fit, empty mix, nothing kept). */
 struct mlq_placer {
     enum mlq_place_policy policy;
     struct mlq_mix mix;
+    struct mlq_ps_memo memo;
 };
 
 /* "best-fit", "pack", "spread"; MLQ_EINVAL for anything else. */
@@ -43,7 +46,7 @@ const char *mlq_pp_name(enum mlq_place_policy p);
  * fit check per worker, plus for pack two passes of (mix entries x GPUs)
  * over the open workers and (mix entries x GPUs of the worker) per GPU
  * picked on each worker that fits. */
-struct mlq_worker *mlq_pp_choose(const struct mlq_placer *p, struct mlq_workers *ws,
+struct mlq_worker *mlq_pp_choose(struct mlq_placer *p, struct mlq_workers *ws,
                                  const struct mlq_request *r, const struct mlq_worker *avoid,
                                  bool (*ok)(const struct mlq_worker *w, void *arg), void *arg);
 /* The GPUs r gets on w under p's policy; MLQ_EINVAL if not enough. */

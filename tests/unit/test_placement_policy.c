@@ -335,15 +335,22 @@ static void test_decision_cost(void **state)
     observe_share(&p, 30, 50);
     observe_share(&p, 10, 10);
     struct mlq_request one = {4000, G, 1, NULL, NULL, NULL, 0};
-    for (int k = 0; k < 2; k++) {
-        p.policy = k ? MLQ_PLACE_PACK : MLQ_PLACE_BEST_FIT;
-        double t0 = now_us();
-        for (int i = 0; i < reps; i++)
-            assert_non_null(mlq_pp_choose(&p, ws, &one, NULL, NULL, NULL));
-        if (bench)
-            printf("placement decision, %d workers of 8 GPUs, %s: %.1f us\n", nw,
-                   mlq_pp_name(p.policy), (now_us() - t0) / reps);
-    }
+    /* The least of several rounds, the policies taking turns: on a shared
+     * machine the others' load only ever adds time. */
+    double least[2] = {1e300, 1e300};
+    for (int round = 0; round < (bench ? 5 : 1); round++)
+        for (int k = 0; k < 2; k++) {
+            p.policy = k ? MLQ_PLACE_PACK : MLQ_PLACE_BEST_FIT;
+            double t0 = now_us();
+            for (int i = 0; i < reps; i++)
+                assert_non_null(mlq_pp_choose(&p, ws, &one, NULL, NULL, NULL));
+            double us = (now_us() - t0) / reps;
+            least[k] = us < least[k] ? us : least[k];
+        }
+    if (bench)
+        printf("placement decision, %d workers of 8 GPUs (least of 5 rounds): best-fit %.1f us, "
+               "pack %.1f us (%.1fx)\n",
+               nw, least[0], least[1], least[1] / least[0]);
     mlq_workers_destroy(&ws);
 }
 
