@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "gpumix.h"
+#include "packscore.h"
 #include "placepolicy.h"
 #include "stranded.h"
 
@@ -244,6 +245,82 @@ static void test_pack_leaves_wanted_type(void **state)
     mlq_workers_destroy(&ws);
 }
 
+/* Eight GPUs of one type on a used worker, the first `used` of them taken. */
+static struct mlq_worker *typed_worker(struct mlq_workers *ws, const char *name, const char *type,
+                                       int used)
+{
+    struct mlq_worker *w = add(ws, name, 64000, 8);
+    struct mlq_gpuinfo gi[8];
+    for (int g = 0; g < 8; g++)
+        gi[g] = (struct mlq_gpuinfo){g, NULL, NULL, (char *)type, 0, NULL};
+    assert_int_equal(mlq_workers_describe(w, NULL, NULL, 0, gi, 8, NULL), 0);
+    struct mlq_request r = {1000 * used, G, used, NULL, NULL, NULL, 0};
+    mlq_place_reserve(w, &r, (1ULL << used) - 1);
+    return w;
+}
+
+/* A flexible request goes to the type with the most of its GPUs still
+ * placeable, even when typed requests want that type more: the type few
+ * typed requests want keeps room for them. Best-fit, and pack when it kept
+ * room in proportion to the typed demand, take v's last GPUs. */
+static void test_pack_uses_types_evenly(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *v = typed_worker(ws, "v", "v100", 6), *a = typed_worker(ws, "a", "a100", 2);
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe(&p, 60, 1000, 1, NULL);
+    observe(&p, 30, 1000, 1, "a100");
+    observe(&p, 10, 1000, 1, "v100|t4");
+    struct mlq_request any = {1000, G, 1, NULL, NULL, NULL, 0};
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), a);
+    p.policy = MLQ_PLACE_BEST_FIT;
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), v);
+    /* once a100 is the scarcer type, flexible requests turn to v100 */
+    struct mlq_request five = {5000, 0, 5, NULL, NULL, NULL, 0};
+    mlq_place_reserve(a, &five, 0x7cULL);
+    p.policy = MLQ_PLACE_PACK;
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), v);
+    mlq_workers_destroy(&ws);
+}
+
+/* Pack's counts are kept for the decisions mlq_ps_refresh_every allows,
+ * and dropped at once when the mix's shapes change. */
+static void test_pack_counts_kept(void **state)
+{
+    (void)state;
+    assert_int_equal(mlq_ps_refresh_every(50), 1);
+    assert_int_equal(mlq_ps_refresh_every(1000), 15);
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *w = typed_worker(ws, "w", "a100", 2);
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe(&p, 10, 1000, 1, "a100");
+    struct mlq_request one = {1000, G, 1, NULL, NULL, NULL, 0};
+    struct mlq_ps ps;
+    struct mlq_ps_view v;
+    mlq_ps_begin(&ps, &p.mix, &one);
+    assert_false(mlq_ps_recall(&ps, &p.memo, &p.mix));
+    mlq_ps_view(&ps, w, &v);
+    mlq_ps_count(&ps, &v);
+    assert_int_equal(ps.placeable[1], 6);
+    mlq_ps_remember(&ps, &p.memo, &p.mix, 3);
+    for (int i = 0; i < 2; i++) {
+        mlq_ps_begin(&ps, &p.mix, &one);
+        assert_true(mlq_ps_recall(&ps, &p.memo, &p.mix));
+        assert_int_equal(ps.e[0].hosts, 1);
+        assert_string_equal(ps.type[1], "a100");
+        assert_int_equal(ps.placeable[1], 6);
+        assert_int_equal(ps.gpus[1], 8);
+    }
+    mlq_ps_begin(&ps, &p.mix, &one);
+    assert_false(mlq_ps_recall(&ps, &p.memo, &p.mix)); /* served its 3 decisions */
+    mlq_ps_remember(&ps, &p.memo, &p.mix, 3);
+    observe(&p, 1, 1000, 2, NULL); /* a shape the counts do not know */
+    mlq_ps_begin(&ps, &p.mix, &one);
+    assert_false(mlq_ps_recall(&ps, &p.memo, &p.mix));
+    mlq_workers_destroy(&ws);
+}
+
 /* Stranded: a free share smaller than every typical share; free GPUs on a
  * worker whose CPUs are gone; nothing without demand. */
 static void test_stranded(void **state)
@@ -366,6 +443,8 @@ int main(void)
         cmocka_unit_test(test_pack_share_gpu),
         cmocka_unit_test(test_pack_keeps_scarce_worker),
         cmocka_unit_test(test_pack_leaves_wanted_type),
+        cmocka_unit_test(test_pack_uses_types_evenly),
+        cmocka_unit_test(test_pack_counts_kept),
         cmocka_unit_test(test_stranded),
         cmocka_unit_test(test_mix),
         cmocka_unit_test(test_decision_cost),
