@@ -91,9 +91,10 @@ static int pack_gpus(const struct mlq_worker *w, const struct mlq_ps *ps, struct
                      const struct mlq_request *r, uint64_t *mask, double *frag)
 {
     *mask = 0;
-    *frag = mlq_ps_frag(ps, v); /* a request without GPUs takes none */
     int like = -1;
     int32_t want = mlq_place_is_share(r) ? 1 : r->gpus, take[MLQ_MAX_GPUS];
+    if (want <= 0) /* takes no GPU: v as it is */
+        *frag = mlq_ps_frag(ps, v);
     for (int32_t got = 0; got < want; got++) {
         int best = -1;
         double best_f = 0, best_t = 0;
@@ -201,8 +202,10 @@ struct mlq_worker *mlq_pp_choose(struct mlq_placer *p, struct mlq_workers *ws,
             (ok && !ok(c.w, arg)))
             continue;
         if (pack) {
-            c.score = pack_cost(&ps, c.w, r);
             c.idle = c.w->running == 0 && c.w->cpus_used_m == 0 && c.w->mem_used == 0;
+            if (best.w && !best.idle && c.idle)
+                continue; /* an idle worker loses to any used one (score_of) */
+            c.score = pack_cost(&ps, c.w, r);
         }
         if (!best.w || score_of(p->policy, &c, &best, r) < 0)
             best = c;
