@@ -284,6 +284,28 @@ static void test_pack_uses_types_evenly(void **state)
     mlq_workers_destroy(&ws);
 }
 
+/* A whole free GPU is room for a typed request only with the CPUs such a
+ * request asks per GPU beside it. */
+static void test_pack_placeable_needs_cpus(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *w = typed_worker(ws, "w", "a100", 2); /* 62 CPUs, 6 GPUs free */
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe(&p, 10, 8000, 1, "a100"); /* 8 CPUs per GPU */
+    struct mlq_request one = {1000, G, 1, NULL, NULL, NULL, 0};
+    struct mlq_ps ps;
+    struct mlq_ps_view v;
+    mlq_ps_begin(&ps, &p.mix, &one);
+    mlq_ps_view(&ps, w, &v);
+    assert_int_equal(mlq_ps_placeable(&ps, &v, v.tid[0]), 6);
+    struct mlq_request cpus = {40000, 0, 0, NULL, NULL, NULL, 0};
+    mlq_place_reserve(w, &cpus, 0); /* 22 CPUs left: room for 2 */
+    mlq_ps_view(&ps, w, &v);
+    assert_int_equal(mlq_ps_placeable(&ps, &v, v.tid[0]), 2);
+    mlq_workers_destroy(&ws);
+}
+
 /* Pack's counts are kept for the decisions mlq_ps_refresh_every allows,
  * and dropped at once when the mix's shapes change. */
 static void test_pack_counts_kept(void **state)
@@ -446,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_pack_keeps_scarce_worker),
         cmocka_unit_test(test_pack_leaves_wanted_type),
         cmocka_unit_test(test_pack_uses_types_evenly),
+        cmocka_unit_test(test_pack_placeable_needs_cpus),
         cmocka_unit_test(test_pack_counts_kept),
         cmocka_unit_test(test_stranded),
         cmocka_unit_test(test_mix),
