@@ -267,18 +267,18 @@ static void test_pack_uses_types_evenly(void **state)
 {
     (void)state;
     struct mlq_workers *ws = mlq_workers_create();
-    struct mlq_worker *v = typed_worker(ws, "v", "v100", 6), *a = typed_worker(ws, "a", "a100", 2);
+    struct mlq_worker *v = typed_worker(ws, "v", "v100", 5), *a = typed_worker(ws, "a", "a100", 2);
     struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
-    observe(&p, 60, 1000, 1, NULL);
-    observe(&p, 30, 1000, 1, "a100");
-    observe(&p, 10, 1000, 1, "v100|t4");
+    observe(&p, 55, 1000, 1, NULL);
+    observe(&p, 40, 1000, 1, "a100");
+    observe(&p, 5, 1000, 1, "v100|t4");
     struct mlq_request any = {1000, G, 1, NULL, NULL, NULL, 0};
     assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), a);
     p.policy = MLQ_PLACE_BEST_FIT;
     assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), v);
     /* once a100 is the scarcer type, flexible requests turn to v100 */
     struct mlq_request five = {5000, 0, 5, NULL, NULL, NULL, 0};
-    mlq_place_reserve(a, &five, 0x7cULL);
+    mlq_place_reserve(a, &five, 0x7cULL); /* a: 1 GPU free, v: 3 */
     p.policy = MLQ_PLACE_PACK;
     assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), v);
     mlq_workers_destroy(&ws);
