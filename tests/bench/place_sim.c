@@ -4,7 +4,11 @@
  * figures to publish come from mlq-replay, which runs the real scheduler.
  *
  * usage: mlq-placesim TASKS.csv NODES.csv POLICY[,POLICY...] [SEED]
- * Prints one line per policy: first failure, end allocation, stranded. */
+ * Prints one line per policy: allocation at the first failure and at full
+ * demand, stranded GPUs (the mix's typical entries as demand, as the
+ * scheduler counts them with an empty queue), tasks placed and failed,
+ * and the CPU time per decision. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,46 +49,29 @@ static struct mlq_workers *cluster(const struct trace_node *nv, size_t n)
     return ws;
 }
 
-/* Where the first failed task could have gone, by what it lacked. */
+/* Where the first failed whole-GPU task could have gone, by what it
+ * lacked (PLACESIM_WHY set): workers with its GPUs free, and of those with
+ * its CPUs, its memory, both. */
 static void why(struct mlq_workers *ws, const struct trace_task *t)
 {
     int gpus = 0, cpus = 0, mem = 0, all = 0;
-    const char *types[] = {"a100", "h100", "v100", "t4"};
-    for (int k = 0; k < 4; k++) {
-        long fr = 0, whole = 0, idle = 0, wcpu = 0;
-        for (size_t i = 0; i < mlq_workers_count(ws); i++) {
-            const struct mlq_worker *w = mlq_workers_at(ws, i);
-            if (strcmp(mlq_worker_gpu_type(w, 0), types[k]) != 0)
-                continue;
-            idle += w->running == 0;
-            int wh = 0;
-            for (int g = 0; g < w->gpus; g++) {
-                bool u = (w->gpu_used >> g) & 1;
-                fr += u ? 0 : 100 - w->gshare.share[g];
-                wh += !u && w->gshare.share[g] == 0;
-            }
-            whole += wh;
-            wcpu += w->cpus_m - w->cpus_used_m >= 4000 * wh ? wh : (w->cpus_m - w->cpus_used_m) / 4000;
-        }
-        fprintf(stderr, "  %s: free %.2f GPUs, %ld whole, %ld whole with 4 CPUs each, %ld idle nodes\n",
-                types[k], fr / 100.0, whole, wcpu, idle);
-    }
     for (size_t i = 0; i < mlq_workers_count(ws); i++) {
         const struct mlq_worker *w = mlq_workers_at(ws, i);
         int32_t nfree = 0;
-        for (int g = 0; g < w->gpus; g++)
+        for (int g = 0; g < w->gpus && g < MLQ_MAX_GPUS; g++)
             nfree += !((w->gpu_used >> g) & 1) && w->gshare.share[g] == 0 &&
                      mlq_mix_type_ok(t->gpu_types, mlq_worker_gpu_type(w, g));
-        if (nfree < t->gpus)
+        if (nfree < t->gpus || t->gpus == 0)
             continue;
+        bool c = w->cpus_m - w->cpus_used_m >= t->cpus_m, m = w->mem - w->mem_used >= t->mem;
         gpus++;
-        cpus += w->cpus_m - w->cpus_used_m >= t->cpus_m;
-        mem += w->mem - w->mem_used >= t->mem;
-        all += w->cpus_m - w->cpus_used_m >= t->cpus_m && w->mem - w->mem_used >= t->mem;
+        cpus += c;
+        mem += m;
+        all += c && m;
     }
     fprintf(stderr,
-            "first failure: %s gpus=%d frac=%d types=%s cpus=%lld: %d workers with the GPUs, %d "
-            "also CPUs, %d also memory, %d all\n",
+            "first failure: %s gpus=%d frac=%d types=%s cpus_m=%lld: %d workers with the GPUs, %d "
+            "also the CPUs, %d also the memory, %d all\n",
             t->name, t->gpus, t->frac, t->gpu_types, (long long)t->cpus_m, gpus, cpus, mem, all);
 }
 
