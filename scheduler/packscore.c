@@ -119,6 +119,16 @@ static bool host_fits(const struct mlq_ps_view *v, const struct mlq_ps_entry *e)
     return e->cpus <= (double)v->cpus_free && e->mem <= (double)v->mem_free;
 }
 
+/* Set bits of x; inline, where __builtin_popcountll without a popcount
+ * instruction is a library call on the hottest path of a decision. */
+static inline int bits(uint64_t x)
+{
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+}
+
 /* v's whole free GPUs and its partly free ones, as masks of positions. */
 struct free_masks {
     uint64_t whole, part;
@@ -141,7 +151,7 @@ static int64_t unusable(const struct mlq_ps *ps, const struct mlq_ps_view *v,
                         const struct free_masks *fm, size_t i, int64_t *all)
 {
     const struct mlq_ps_entry *e = &ps->e[i];
-    int whole = __builtin_popcountll(v->ok[i] & fm->whole);
+    int whole = bits(v->ok[i] & fm->whole);
     int64_t bad = 0, part = 0;
     for (uint64_t m = v->ok[i] & fm->part; m; m &= m - 1) {
         int32_t f = v->free_h[__builtin_ctzll(m)];
