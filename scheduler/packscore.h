@@ -5,9 +5,10 @@
  *
  * A decision starts with mlq_ps_begin (the mix's entries, their GPU types
  * as bit masks over the GPU types seen), one pass over the open workers
- * with mlq_ps_count (how many workers each entry fits on, how much
- * placeable capacity each GPU type has), then mlq_ps_finish (the weights
- * that follow from those counts). Workers are then scored with mlq_ps_view
+ * with mlq_ps_count (how many workers each entry fits on, how many GPUs of
+ * each type there are and are placeable) or those counts taken from a
+ * recent decision (mlq_ps_recall), then mlq_ps_finish (the weights and
+ * costs that follow from them). Workers are then scored with mlq_ps_view
  * and mlq_ps_frag / mlq_ps_type_cost. Everything lives in struct mlq_ps, on
  * the caller's stack: no allocation. Pure functions, no I/O. */
 #ifndef MLQ_PACKSCORE_H
@@ -43,8 +44,9 @@ struct mlq_ps {
     int ntypes;
     const char *type[MLQ_PS_TYPES];
     /* per type id: typed demand (the mix's typed weight it serves), CPUs
-     * and memory a typed whole GPU of it comes with, placeable whole GPUs
-     * over the open workers, and the cost of losing one (mlq_ps_finish) */
+     * and memory a typed whole GPU of it comes with, its placeable whole
+     * GPUs and all its offered GPUs over the open workers, and the cost of
+     * losing a placeable one (mlq_ps_finish) */
     double typed[MLQ_PS_TYPES], cpg[MLQ_PS_TYPES], mpg[MLQ_PS_TYPES];
     int64_t placeable[MLQ_PS_TYPES], gpus[MLQ_PS_TYPES];
     double cost[MLQ_PS_TYPES];
