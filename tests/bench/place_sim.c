@@ -19,6 +19,8 @@
 #include "trace.h"
 #include "workers.h"
 
+/* replay_fill.c's xorshift64*: the same seed samples the same tasks as
+ * mlq-replay once the file is exhausted. */
 static uint64_t next_rand(uint64_t *s)
 {
     *s ^= *s >> 12;
