@@ -40,6 +40,7 @@ static struct mlq_mix_entry *slot_for(struct mlq_mix *m, const struct mlq_mix_en
     for (size_t i = 0; i < m->n; i++)
         if (m->e[i].gpu_h == d->gpu_h && strcmp(m->e[i].type, d->type) == 0)
             return &m->e[i];
+    m->shapes++;
     if (m->n < MLQ_MIX_MAX) {
         m->e[m->n] = *d;
         m->e[m->n].weight = 0;

@@ -39,7 +39,8 @@ struct mlq_mix_entry {
 struct mlq_mix {
     struct mlq_mix_entry e[MLQ_MIX_MAX];
     size_t n;
-    double total; /* sum of the weights */
+    double total;    /* sum of the weights */
+    uint64_t shapes; /* bumped whenever an entry's (amount, type) changes */
 };
 
 /* GPUs a request asks for, in hundredths (0 for a CPU-only request). */

@@ -78,7 +78,7 @@ int bsim_create(void *zctx, const struct bsim_opts *o, struct bsim **out, struct
             snprintf(w->name, sizeof w->name, "%s-%04d", o->prefix, i);
         w->hb_ms = DEFAULT_HB_MS;
         rc = mlq_transport_dealer(zctx, o->endpoint, &w->sock, err);
-        if (rc == 0)
+        if (rc == 0 && (!o->in_order || i == 0))
             rc = send_register(s, w, err);
         s->items[i] = (zmq_pollitem_t){.socket = w->sock, .events = ZMQ_POLLIN};
     }
@@ -199,14 +199,18 @@ static int handle(struct bsim *s, int idx, const struct mlq_msg *m, struct mlq_e
 {
     struct simw *w = &s->w[idx];
     switch (m->type) {
-    case MLQ_MSG_REGISTERED:
-        s->st.registered += !w->registered;
+    case MLQ_MSG_REGISTERED: {
+        bool first = !w->registered;
+        s->st.registered += first;
         w->registered = true;
         if (m->u.registered.heartbeat_ms > 0)
             w->hb_ms = m->u.registered.heartbeat_ms;
         /* Spread the heartbeats of a fleet over one interval. */
         w->next_hb_ns = bproc_now_ns() + (w->hb_ms * NS_PER_MS) * (idx + 1) / s->o.nworkers;
+        if (first && s->o.in_order && idx + 1 < s->o.nworkers)
+            return send_register(s, &s->w[idx + 1], err);
         return 0;
+    }
     case MLQ_MSG_ASSIGN:
         return on_assign(s, idx, m, err);
     case MLQ_MSG_REPORT_ACK:

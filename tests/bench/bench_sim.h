@@ -37,6 +37,12 @@ struct bsim_opts {
      * bsim_report_finished() (hold is then ignored). */
     void (*on_assign)(void *arg, int idx, const struct mlq_msg *assign);
     void *arg;
+    /* Register one worker at a time, each once the one before it got
+     * `registered`: the scheduler then lists them in this order, and
+     * placement, which breaks ties by that order, decides alike on every
+     * run of the same trace. Otherwise all register at once, in whatever
+     * order their connections come up. */
+    bool in_order;
 };
 
 struct bsim_stats {

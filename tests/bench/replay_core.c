@@ -69,7 +69,8 @@ int rp_run_start(struct rp_run *r, const char *policy, struct mlq_err *err)
                            .nworkers = (int)r->nnodes,
                            .nodes = nv,
                            .on_assign = on_assign,
-                           .arg = r};
+                           .arg = r,
+                           .in_order = true};
     if (rc == 0)
         rc = bsim_create(r->e->zctx, &so, &r->sim, err);
     if (rc == 0)

@@ -35,9 +35,18 @@ assert_contains "$ERR" "dup_nodes.csv:22: column name: \"node-00000\": also on l
 expect_rc 2 "$REPLAY" --trace "$T/t.csv" --nodes "$T/n.csv" --mode fill --placement tight
 expect_rc 2 "$REPLAY" --trace "$T/t.csv" --nodes "$T/n.csv" --mode later
 
-# ---- fill: both policies, consistent lines
-ok "$REPLAY" --trace "$T/t.csv" --nodes "$T/n.csv" --mode fill --step 10 --tmpdir "$T"
+# ---- fill: both policies from one command, consistent lines, one table
+ok "$REPLAY" --trace "$T/t.csv" --nodes "$T/n.csv" --mode fill --step 10 --tmpdir "$T" \
+    --placement best-fit,pack --seed 3
 printf '%s\n' "$OUT" >"$T/fill.out"
+[ "$(grep -c '^policy ' "$T/fill.out")" = 1 ] || fail "not one comparison table: $OUT"
+# the same trace and seed fill alike: the workers register in node order,
+# so placement's ties fall the same way on every run
+ok "$REPLAY" --trace "$T/t.csv" --nodes "$T/n.csv" --mode fill --step 10 --tmpdir "$T" \
+    --placement best-fit,pack --seed 3
+printf '%s\n' "$OUT" >"$T/fill2.out"
+diff <(grep '^fill' "$T/fill.out") <(grep '^fill' "$T/fill2.out") >"$T/fill.diff" ||
+    fail "two fills of one trace and seed differ: $(cat "$T/fill.diff")"
 for p in best-fit pack; do
     grep -q "^fill_end policy=$p " "$T/fill.out" || fail "no fill_end for $p: $OUT"
 done

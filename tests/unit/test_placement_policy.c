@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "gpumix.h"
+#include "packscore.h"
 #include "placepolicy.h"
 #include "stranded.h"
 
@@ -244,6 +245,104 @@ static void test_pack_leaves_wanted_type(void **state)
     mlq_workers_destroy(&ws);
 }
 
+/* Eight GPUs of one type on a used worker, the first `used` of them taken. */
+static struct mlq_worker *typed_worker(struct mlq_workers *ws, const char *name, const char *type,
+                                       int used)
+{
+    struct mlq_worker *w = add(ws, name, 64000, 8);
+    struct mlq_gpuinfo gi[8];
+    for (int g = 0; g < 8; g++)
+        gi[g] = (struct mlq_gpuinfo){g, NULL, NULL, (char *)type, 0, NULL};
+    assert_int_equal(mlq_workers_describe(w, NULL, NULL, 0, gi, 8, NULL), 0);
+    struct mlq_request r = {1000 * used, G, used, NULL, NULL, NULL, 0};
+    mlq_place_reserve(w, &r, (1ULL << used) - 1);
+    return w;
+}
+
+/* A flexible request goes to the type with the most of its GPUs still
+ * placeable, even when typed requests want that type more: the type few
+ * typed requests want keeps room for them. Best-fit, and pack when it kept
+ * room in proportion to the typed demand, take v's last GPUs. */
+static void test_pack_uses_types_evenly(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *v = typed_worker(ws, "v", "v100", 5), *a = typed_worker(ws, "a", "a100", 2);
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe(&p, 55, 1000, 1, NULL);
+    observe(&p, 40, 1000, 1, "a100");
+    observe(&p, 5, 1000, 1, "v100|t4");
+    struct mlq_request any = {1000, G, 1, NULL, NULL, NULL, 0};
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), a);
+    p.policy = MLQ_PLACE_BEST_FIT;
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), v);
+    /* once a100 is the scarcer type, flexible requests turn to v100 */
+    struct mlq_request five = {5000, 0, 5, NULL, NULL, NULL, 0};
+    mlq_place_reserve(a, &five, 0x7cULL); /* a: 1 GPU free, v: 3 */
+    p.policy = MLQ_PLACE_PACK;
+    assert_ptr_equal(mlq_pp_choose(&p, ws, &any, NULL, NULL, NULL), v);
+    mlq_workers_destroy(&ws);
+}
+
+/* A whole free GPU is room for a typed request only with the CPUs such a
+ * request asks per GPU beside it. */
+static void test_pack_placeable_needs_cpus(void **state)
+{
+    (void)state;
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *w = typed_worker(ws, "w", "a100", 2); /* 62 CPUs, 6 GPUs free */
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe(&p, 10, 8000, 1, "a100"); /* 8 CPUs per GPU */
+    struct mlq_request one = {1000, G, 1, NULL, NULL, NULL, 0};
+    struct mlq_ps ps;
+    struct mlq_ps_view v;
+    mlq_ps_begin(&ps, &p.mix, &one);
+    mlq_ps_view(&ps, w, &v);
+    assert_int_equal(mlq_ps_placeable(&ps, &v, v.tid[0]), 6);
+    struct mlq_request cpus = {40000, 0, 0, NULL, NULL, NULL, 0};
+    mlq_place_reserve(w, &cpus, 0); /* 22 CPUs left: room for 2 */
+    mlq_ps_view(&ps, w, &v);
+    assert_int_equal(mlq_ps_placeable(&ps, &v, v.tid[0]), 2);
+    mlq_workers_destroy(&ws);
+}
+
+/* Pack's counts are kept for the decisions mlq_ps_refresh_every allows,
+ * and dropped at once when the mix's shapes change. */
+static void test_pack_counts_kept(void **state)
+{
+    (void)state;
+    assert_int_equal(mlq_ps_refresh_every(50), 1);
+    assert_int_equal(mlq_ps_refresh_every(1000), 15);
+    struct mlq_workers *ws = mlq_workers_create();
+    struct mlq_worker *w = typed_worker(ws, "w", "a100", 2);
+    struct mlq_placer p = {.policy = MLQ_PLACE_PACK};
+    observe(&p, 10, 1000, 1, "a100");
+    struct mlq_request one = {1000, G, 1, NULL, NULL, NULL, 0};
+    struct mlq_ps ps;
+    struct mlq_ps_view v;
+    mlq_ps_begin(&ps, &p.mix, &one);
+    assert_false(mlq_ps_recall(&ps, &p.memo, &p.mix));
+    mlq_ps_view(&ps, w, &v);
+    mlq_ps_count(&ps, &v);
+    assert_int_equal(ps.placeable[1], 6);
+    mlq_ps_remember(&ps, &p.memo, &p.mix, 3);
+    for (int i = 0; i < 2; i++) {
+        mlq_ps_begin(&ps, &p.mix, &one);
+        assert_true(mlq_ps_recall(&ps, &p.memo, &p.mix));
+        assert_int_equal(ps.e[0].hosts, 1);
+        assert_string_equal(ps.type[1], "a100");
+        assert_int_equal(ps.placeable[1], 6);
+        assert_int_equal(ps.gpus[1], 8);
+    }
+    mlq_ps_begin(&ps, &p.mix, &one);
+    assert_false(mlq_ps_recall(&ps, &p.memo, &p.mix)); /* served its 3 decisions */
+    mlq_ps_remember(&ps, &p.memo, &p.mix, 3);
+    observe(&p, 1, 1000, 2, NULL); /* a shape the counts do not know */
+    mlq_ps_begin(&ps, &p.mix, &one);
+    assert_false(mlq_ps_recall(&ps, &p.memo, &p.mix));
+    mlq_workers_destroy(&ws);
+}
+
 /* Stranded: a free share smaller than every typical share; free GPUs on a
  * worker whose CPUs are gone; nothing without demand. */
 static void test_stranded(void **state)
@@ -299,10 +398,12 @@ static void test_mix(void **state)
     assert_true(mlq_mix_type_ok("", "v100"));
 }
 
+/* CPU time of this thread: on a shared machine the wall clock also counts
+ * the time other work holds the CPU. */
 static double now_us(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
@@ -335,15 +436,22 @@ static void test_decision_cost(void **state)
     observe_share(&p, 30, 50);
     observe_share(&p, 10, 10);
     struct mlq_request one = {4000, G, 1, NULL, NULL, NULL, 0};
-    for (int k = 0; k < 2; k++) {
-        p.policy = k ? MLQ_PLACE_PACK : MLQ_PLACE_BEST_FIT;
-        double t0 = now_us();
-        for (int i = 0; i < reps; i++)
-            assert_non_null(mlq_pp_choose(&p, ws, &one, NULL, NULL, NULL));
-        if (bench)
-            printf("placement decision, %d workers of 8 GPUs, %s: %.1f us\n", nw,
-                   mlq_pp_name(p.policy), (now_us() - t0) / reps);
-    }
+    /* The least of several rounds, the policies taking turns: on a shared
+     * machine the others' load only ever adds time. */
+    double least[2] = {1e300, 1e300};
+    for (int round = 0; round < (bench ? 5 : 1); round++)
+        for (int k = 0; k < 2; k++) {
+            p.policy = k ? MLQ_PLACE_PACK : MLQ_PLACE_BEST_FIT;
+            double t0 = now_us();
+            for (int i = 0; i < reps; i++)
+                assert_non_null(mlq_pp_choose(&p, ws, &one, NULL, NULL, NULL));
+            double us = (now_us() - t0) / reps;
+            least[k] = us < least[k] ? us : least[k];
+        }
+    if (bench)
+        printf("placement decision, %d workers of 8 GPUs (least of 5 rounds): best-fit %.1f us, "
+               "pack %.1f us (%.1fx)\n",
+               nw, least[0], least[1], least[1] / least[0]);
     mlq_workers_destroy(&ws);
 }
 
@@ -359,6 +467,9 @@ int main(void)
         cmocka_unit_test(test_pack_share_gpu),
         cmocka_unit_test(test_pack_keeps_scarce_worker),
         cmocka_unit_test(test_pack_leaves_wanted_type),
+        cmocka_unit_test(test_pack_uses_types_evenly),
+        cmocka_unit_test(test_pack_placeable_needs_cpus),
+        cmocka_unit_test(test_pack_counts_kept),
         cmocka_unit_test(test_stranded),
         cmocka_unit_test(test_mix),
         cmocka_unit_test(test_decision_cost),
