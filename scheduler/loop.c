@@ -295,6 +295,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     char path[MLQ_MAX_PATH + 16];
     snprintf(path, sizeof path, "%s/mlq.db", o->state_dir);
     int rc = mlq_store_open(path, &c->store, err);
+    if (rc == 0)
+        mlq_store_defer_checkpoints(c->store); /* copied after the replies (run loop) */
     if (rc == 0 &&
         (!(c->backup = mlq_backup_create(path)) || !(c->acctrun = mlq_acctrun_create(path))))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -686,6 +688,7 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         schedule_if_dirty(s);
         end_iteration(s);
         run_retention(s);
+        mlq_store_checkpoint_idle(c->store);
         mlq_metrics_iteration_us(c->metrics, mlq_metrics_now_us() - t0);
     }
     return 0;
