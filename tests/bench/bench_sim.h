@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "keys.h"
 #include "proto.h"
 
 /* One simulated worker's resources (trace replay, tests/bench/trace.h). */
@@ -37,6 +38,13 @@ struct bsim_opts {
      * bsim_report_finished() (hold is then ignored). */
     void (*on_assign)(void *arg, int idx, const struct mlq_msg *assign);
     void *arg;
+    /* With keys (both set): each worker gets a key pair of its own, which
+     * bsim_create() registers as that worker's (`user_add`, role worker)
+     * through admin, an admin's connected DEALER, before the worker
+     * connects with CURVE to the scheduler's public key server_pub, as a
+     * real worker does. NULL: plain TCP. */
+    void *admin;
+    const char *server_pub;
 };
 
 struct bsim_stats {
