@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 #include <unistd.h>
 
 #include "clock.h"
+
+#define LOG_MSG_MAX    2047                /* longer messages are cut */
+#define LOG_LINE_MAX   (LOG_MSG_MAX + 256) /* the stamp, program, pid, level, newline */
+#define LOG_HOLD_BYTES (32 * 1024)         /* held lines of one thread */
 
 static char log_prog[64] = "mlq";
 /* Atomic: a SIGHUP reload changes it on the loop's thread while the HTTP
@@ -22,6 +27,8 @@ static _Atomic int log_min = MLQ_LOG_INFO;
  * thread lands in one file or the other, never in a closed descriptor. */
 static _Atomic int log_fd = 2;
 static char log_path[4096];
+static char log_who[96]; /* " mlq-scheduler[4242] ", built once per process */
+static _Atomic long log_who_pid = -1;
 
 int mlq_log_set_level(enum mlq_log_level level)
 {
@@ -103,40 +110,104 @@ void mlq_log_init(const char *progname, enum mlq_log_level min_level)
 {
     snprintf(log_prog, sizeof log_prog, "%s", progname);
     log_min = min_level;
+    log_who_pid = -1; /* the program name changed */
+}
+
+/* The calling thread's held lines and its cached time stamp. Lines are
+ * formatted straight into the hold buffer (or a stack line when not
+ * holding); the date part is formatted once a second and the
+ * " prog[pid] " part once per process (log_reset_pid after a fork). */
+struct log_tls {
+    bool hold;
+    size_t len;
+    int64_t secs;
+    char stamp[24]; /* "2026-11-25T16:20:01" */
+    char buf[LOG_HOLD_BYTES];
+};
+static _Thread_local struct log_tls log_tl = {.secs = -1};
+
+static void log_write(const char *p, size_t n)
+{
+    /* One write per line or per batch of whole lines (O_APPEND for a
+     * file), so lines from several processes or threads sharing a log do
+     * not interleave mid-line. */
+    ssize_t w = write(log_fd, p, n);
+    (void)w;
+}
+
+void mlq_log_flush(void)
+{
+    if (log_tl.len > 0)
+        log_write(log_tl.buf, log_tl.len);
+    log_tl.len = 0;
+}
+
+void mlq_log_hold(bool hold)
+{
+    mlq_log_flush();
+    log_tl.hold = hold;
+}
+
+static const char *log_who_part(void)
+{
+    long pid = (long)getpid();
+    if (pid != log_who_pid) {
+        snprintf(log_who, sizeof log_who, "Z %s[%ld] ", log_prog, pid);
+        log_who_pid = pid;
+    }
+    return log_who;
+}
+
+/* Formats one line into out (cap bytes, at least LOG_LINE_MAX); its length. */
+static size_t log_format(char *out, size_t cap, enum mlq_log_level level, const char *fmt,
+                         va_list ap)
+{
+    static const char *const names[] = {"DEBUG ", "INFO ", "WARN ", "ERROR "};
+    int64_t now = mlq_clock_wall_ms();
+    if (now / 1000 != log_tl.secs) {
+        time_t secs = (time_t)(now / 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(log_tl.stamp, sizeof log_tl.stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        log_tl.secs = now / 1000;
+    }
+    int ms = (int)(now % 1000);
+    int n = snprintf(out, cap, "%s.%03d%s%s", log_tl.stamp, ms, log_who_part(), names[level]);
+    if (n < 0 || (size_t)n >= cap - 2)
+        return 0;
+    size_t head = (size_t)n;
+    /* the message, at most LOG_MSG_MAX bytes, then the newline */
+    size_t room = cap - head - 1 < LOG_MSG_MAX + 1 ? cap - head - 1 : LOG_MSG_MAX + 1;
+    int m = vsnprintf(out + head, room, fmt, ap);
+    size_t len = head + (m < 0 ? 0 : (size_t)m < room ? (size_t)m : room - 1);
+    /* A line never spans two: a newline in a message (a peer's text) would
+     * let it forge lines of its own. */
+    for (char *p = out + head; p < out + len; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    out[len++] = '\n';
+    return len;
 }
 
 void mlq_log(enum mlq_log_level level, const char *fmt, ...)
 {
-    static const char *const names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
     if ((int)level < log_min)
         return;
-    int64_t now = mlq_clock_wall_ms();
-    time_t secs = (time_t)(now / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-
-    char msg[2048], line[2400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    /* A line never spans two: a newline in a message (a peer's text) would
-     * let it forge lines of its own. */
-    for (char *p = msg; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    int n = snprintf(line, sizeof line, "%s.%03dZ %s[%ld] %s %s\n", stamp, (int)(now % 1000),
-                     log_prog, (long)getpid(), names[level], msg);
-    if (n < 0)
+    /* Held lines of DEBUG and INFO wait for mlq_log_flush(); a WARN or an
+     * ERROR goes out at once, behind what was held. */
+    if (log_tl.hold && level <= MLQ_LOG_INFO) {
+        if (sizeof log_tl.buf - log_tl.len < LOG_LINE_MAX)
+            mlq_log_flush();
+        log_tl.len +=
+            log_format(log_tl.buf + log_tl.len, sizeof log_tl.buf - log_tl.len, level, fmt, ap);
+        va_end(ap);
         return;
-    if ((size_t)n >= sizeof line) {
-        n = (int)sizeof line - 1;
-        line[n - 1] = '\n';
     }
-    /* One write per line (O_APPEND for a file) so lines from several
-     * processes or threads sharing a log do not interleave mid-line. */
-    ssize_t w = write(log_fd, line, (size_t)n);
-    (void)w;
+    mlq_log_flush();
+    char line[LOG_LINE_MAX];
+    size_t n = log_format(line, sizeof line, level, fmt, ap);
+    va_end(ap);
+    log_write(line, n);
 }

@@ -6,6 +6,7 @@
 #ifndef MLQ_LOG_H
 #define MLQ_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum mlq_log_level { MLQ_LOG_DEBUG, MLQ_LOG_INFO, MLQ_LOG_WARN, MLQ_LOG_ERROR };
@@ -28,6 +29,14 @@ int mlq_log_reopen(char *why, size_t whylen);
 /* The log file's path, or NULL for stderr. */
 const char *mlq_log_file(void);
 void mlq_log(enum mlq_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* With hold, the calling thread's DEBUG and INFO lines are kept in a
+ * buffer of its own and written together, in one write, by
+ * mlq_log_flush() (or when the buffer fills, or before a WARN or ERROR
+ * line): an event loop holds its lines while it works and flushes them
+ * before it waits, so that a line per job costs a copy, not a system call.
+ * Other threads are not affected. mlq_log_hold(false) flushes. */
+void mlq_log_hold(bool hold);
+void mlq_log_flush(void);
 
 #define mlq_debug(...) mlq_log(MLQ_LOG_DEBUG, __VA_ARGS__)
 #define mlq_info(...)  mlq_log(MLQ_LOG_INFO, __VA_ARGS__)

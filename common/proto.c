@@ -393,6 +393,15 @@ int mlq_proto_jobspec_pack(const struct mlq_jobspec *spec, char **out, size_t *o
     return mlq_mpk_out_finish(&o, out, out_len, err);
 }
 
+int mlq_proto_jobspec_pack_stored(const struct mlq_jobspec *spec, char **out, size_t *out_len,
+                                  struct mlq_err *err)
+{
+    struct mlq_mpk_out o;
+    mlq_mpk_out_init(&o, MLQ_MAX_MSG);
+    mlq_protospec_put_stored(&o.pk, spec);
+    return mlq_mpk_out_finish(&o, out, out_len, err);
+}
+
 int mlq_proto_jobspec_unpack(const void *buf, size_t len, struct mlq_jobspec *spec,
                              struct mlq_err *err)
 {

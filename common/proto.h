@@ -1056,6 +1056,12 @@ int mlq_proto_jobspec_pack(const struct mlq_jobspec *spec, char **out, size_t *o
                            struct mlq_err *err);
 int mlq_proto_jobspec_unpack(const void *buf, size_t len, struct mlq_jobspec *spec,
                              struct mlq_err *err);
+/* The same spec in the store's lean form: optional keys at their default
+ * are left out (a plain job's spec is a third of the full map, which is
+ * most of what each job row costs to write); unpack reads both forms. The
+ * full form stays the one that request hashes are taken over. */
+int mlq_proto_jobspec_pack_stored(const struct mlq_jobspec *spec, char **out, size_t *out_len,
+                                  struct mlq_err *err);
 
 /* A worker's limits field: "enforce/v2", "enforce/v1", "account/v2",
  * "account/v1" or "none". */

@@ -89,6 +89,90 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
     put_preempt(pk, s);
 }
 
+/* The stored form: what mlq_protospec_put writes, less every optional key
+ * at its default (nil, 0, empty), which the reader takes an absent key as.
+ * Counted in one pass (pk NULL) and written in a second, so that the map's
+ * size and its keys come from the same conditions. */
+struct stored_out {
+    msgpack_packer *pk;
+    uint32_t n;
+};
+
+static void so_str(struct stored_out *o, const char *key, const char *v)
+{
+    if (!v)
+        return;
+    o->n++;
+    if (o->pk)
+        mlq_mpk_kv_str(o->pk, key, v);
+}
+
+static void so_int(struct stored_out *o, const char *key, int64_t v)
+{
+    if (v == 0)
+        return;
+    o->n++;
+    if (o->pk)
+        mlq_mpk_kv_int(o->pk, key, v);
+}
+
+static void so_strv(struct stored_out *o, const char *key, char *const *v, uint32_t n)
+{
+    if (!v || n == 0)
+        return;
+    o->n++;
+    if (o->pk)
+        mlq_mpk_kv_strv(o->pk, key, v, n);
+}
+
+static void stored_optional(struct stored_out *o, const struct mlq_jobspec *s)
+{
+    so_str(o, "name", s->name);
+    so_int(o, "retries", s->retries);
+    so_int(o, "retry_backoff_ms", s->retry_backoff_ms);
+    so_int(o, "time_limit_ms", s->time_limit_ms);
+    so_int(o, "kill_grace_ms", s->kill_grace_ms);
+    so_int(o, "warn_signal", s->warn_signal);
+    so_int(o, "warn_before_ms", s->warn_before_ms);
+    so_int(o, "priority", s->priority);
+    so_str(o, "pool", s->pool);
+    so_strv(o, "require", s->require, s->nrequire);
+    so_str(o, "gpu_type", s->gpu_type);
+    so_int(o, "gpu_frac", s->gpu_frac);
+    so_int(o, "gpu_mem", s->gpu_mem);
+    if (s->deps && s->ndeps > 0 && ++o->n && o->pk)
+        mlq_protospec_put_deps(o->pk, "deps", s->deps, s->ndeps);
+    so_str(o, "array", s->array);
+    so_int(o, "max_running", s->max_running);
+    so_str(o, "idempotency_key", s->idempotency_key);
+    so_int(o, "nodes", s->nodes);
+    so_str(o, "image", s->image);
+    so_strv(o, "inputs", s->inputs, s->ninputs);
+    so_strv(o, "outputs", s->outputs, s->noutputs);
+    so_str(o, "held_by", s->held_by);
+    so_int(o, "held_ms", s->held_ms);
+    so_str(o, "stdout_file", s->stdout_file);
+    so_str(o, "stderr_file", s->stderr_file);
+    so_str(o, "team", s->team);
+    so_str(o, "project", s->project);
+}
+
+void mlq_protospec_put_stored(msgpack_packer *pk, const struct mlq_jobspec *s)
+{
+    struct stored_out count = {0};
+    stored_optional(&count, s);
+    msgpack_pack_map(pk, 7 + count.n); /* the keys every spec has, then the others */
+    mlq_mpk_kv_str(pk, "owner", s->owner);
+    mlq_mpk_kv_strv(pk, "argv", s->argv, s->argc);
+    mlq_mpk_kv_strv(pk, "env", s->env, s->envc);
+    mlq_mpk_kv_str(pk, "workdir", s->workdir);
+    mlq_mpk_kv_int(pk, "cpus_m", s->cpus_m);
+    mlq_mpk_kv_int(pk, "mem", s->mem);
+    mlq_mpk_kv_int(pk, "gpus", s->gpus);
+    struct stored_out put = {.pk = pk};
+    stored_optional(&put, s);
+}
+
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};
 
 void mlq_protospec_put_deps(msgpack_packer *pk, const char *key, const struct mlq_dep *d,

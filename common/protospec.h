@@ -16,6 +16,9 @@
 
 /* Packs spec as one map (every key, optional ones included). */
 void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *spec);
+/* Packs spec as the store keeps it: the optional keys only where they are
+ * not at their default (mlq_protospec_read reads both forms the same). */
+void mlq_protospec_put_stored(msgpack_packer *pk, const struct mlq_jobspec *spec);
 /* Reads a spec map and applies mlq_proto_jobspec_check(); a violation is
  * MLQ_EPROTO. On failure the caller frees *spec (it may be half filled). */
 int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *spec);

@@ -300,6 +300,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     char path[MLQ_MAX_PATH + 16];
     snprintf(path, sizeof path, "%s/mlq.db", o->state_dir);
     int rc = mlq_store_open(path, &c->store, err);
+    if (rc == 0)
+        mlq_store_defer_checkpoints(c->store); /* copied after the replies (run loop) */
     if (rc == 0 &&
         (!(c->backup = mlq_backup_create(path)) || !(c->acctrun = mlq_acctrun_create(path))))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
@@ -674,6 +676,7 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
 {
     struct mlq_ctx *c = &s->c;
     bool stop = false;
+    mlq_log_hold(true); /* an iteration's lines go out in one write, before the wait */
     while (!stop) {
         int64_t wait = s->next_tick - mlq_clock_mono_ms();
         zmq_pollitem_t items[] = {{c->router, 0, ZMQ_POLLIN, 0},
@@ -681,8 +684,10 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
                                   {c->local, -1, ZMQ_POLLIN, 0},
                                   {s->zap ? mlq_zap_socket(s->zap) : NULL, -1, ZMQ_POLLIN, 0}};
         int n = zmq_poll(items, s->zap ? 4 : 3, wait < 0 ? 0 : (long)wait);
-        if (n < 0 && errno != EINTR)
+        if (n < 0 && errno != EINTR) {
+            mlq_log_hold(false);
             return mlq_err_set(err, MLQ_EIO, "zmq_poll: %s", zmq_strerror(errno));
+        }
         int64_t t0 = mlq_metrics_now_us();
         c->now_mono = mlq_clock_mono_ms();
         c->now_wall = sched_wall(s);
@@ -696,7 +701,10 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         schedule_if_dirty(s);
         end_iteration(s);
         run_retention(s);
+        mlq_store_checkpoint_idle(c->store);
         mlq_metrics_iteration_us(c->metrics, mlq_metrics_now_us() - t0);
+        mlq_log_flush();
     }
+    mlq_log_hold(false);
     return 0;
 }

@@ -32,7 +32,8 @@
 
 #include "storeint.h"
 
-#define BUSY_TIMEOUT_MS 5000
+#define BUSY_TIMEOUT_MS  5000
+#define CHECKPOINT_PAGES 1000 /* SQLite's own auto-checkpoint threshold (4 MiB of pages) */
 
 /* ---- schema ---------------------------------------------------------- */
 
@@ -347,6 +348,7 @@ struct mlq_store {
     struct mlq_storeacct *acct;       /* storeacct.c's statements */
     struct mlq_storequota *quota;     /* storequota.c's statements */
     bool tx;                          /* the caller's transaction is open */
+    int wal_pages; /* pages in the WAL after the last commit (mlq_store_defer_checkpoints) */
     int64_t
         last_seq; /* the newest job's seq; -1: read it from the table first (after a rollback) */
 };
@@ -860,6 +862,30 @@ void mlq_store_rollback(struct mlq_store *st)
     if (!sqlite3_get_autocommit(st->db))
         mlq_storei_exec_stmt(st, st->stmt[S_ROLLBACK], "rolling back", NULL);
     st->last_seq = -1;
+}
+
+/* The WAL hook in place of SQLite's auto-checkpoint: only notes the size. */
+static int note_wal_size(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((struct mlq_store *)arg)->wal_pages = pages;
+    return SQLITE_OK;
+}
+
+void mlq_store_defer_checkpoints(struct mlq_store *st)
+{
+    sqlite3_wal_hook(st->db, note_wal_size, st);
+}
+
+void mlq_store_checkpoint_idle(struct mlq_store *st)
+{
+    if (st->tx || st->wal_pages < CHECKPOINT_PAGES)
+        return;
+    /* PASSIVE: copies what no reader still needs and never waits; what it
+     * leaves is copied by a later one. Durability does not depend on it. */
+    if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK)
+        st->wal_pages = 0;
 }
 
 bool mlq_store_in_tx(const struct mlq_store *st)

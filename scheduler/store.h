@@ -107,6 +107,15 @@ int mlq_store_begin(struct mlq_store *st, struct mlq_err *err);  /* no-op when o
 int mlq_store_commit(struct mlq_store *st, struct mlq_err *err); /* no-op when none */
 void mlq_store_rollback(struct mlq_store *st);
 bool mlq_store_in_tx(const struct mlq_store *st);
+/* Moves the WAL checkpoint out of the commit: SQLite's auto-checkpoint
+ * copies the WAL into the database inside the COMMIT that crosses its
+ * threshold, so the request whose commit it is waits for the copy and its
+ * fsync too. After this call commits only note the WAL's size, and
+ * mlq_store_checkpoint_idle(), called once the replies are out, copies it
+ * once it holds CHECKPOINT_PAGES pages (what a commit waits for stays the
+ * WAL append and its fsync: acknowledged = committed and fsynced). */
+void mlq_store_defer_checkpoints(struct mlq_store *st);
+void mlq_store_checkpoint_idle(struct mlq_store *st);
 
 /* Inserts a new PENDING job (spec stored as a msgpack blob plus its resource
  * columns), sets job->seq, appends a "submit" event. job->id must be set. */

@@ -200,7 +200,7 @@ static int job_insert_row(struct mlq_store *st, struct mlq_store_job *job, struc
         return rc;
     char *blob = NULL;
     size_t blob_len = 0;
-    rc = mlq_proto_jobspec_pack(&job->spec, &blob, &blob_len, err);
+    rc = mlq_proto_jobspec_pack_stored(&job->spec, &blob, &blob_len, err);
     if (rc < 0)
         return rc;
     rc = job_row_insert(st, job, blob, blob_len, err);
@@ -299,7 +299,7 @@ static int job_spec_update(struct mlq_store *st, const struct mlq_store_job *job
 {
     char *blob = NULL;
     size_t blob_len = 0;
-    int rc = mlq_proto_jobspec_pack(&job->spec, &blob, &blob_len, err);
+    int rc = mlq_proto_jobspec_pack_stored(&job->spec, &blob, &blob_len, err);
     if (rc < 0)
         return rc;
     sqlite3_stmt *s = stmt(st, J_RESPEC);

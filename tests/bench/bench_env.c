@@ -140,13 +140,17 @@ static int spawn_scheduler(struct benv *e, struct mlq_err *err)
     /* loopback, with keys or plain; jobs of root may run (benchmarks run as
      * root) */
     char *args[] = {
-        bin,           "--listen", e->endpoint, "--state-dir", state,         "--allow-root-jobs",
-        "--log-level", "warn",     "--key",     key,           "--authorize", admin,
-        "--authorize", worker,     NULL,        NULL};
-    size_t nargs = sizeof args / sizeof args[0] - 2;
+        bin,     "--listen", e->endpoint,   "--state-dir", state,         "--allow-root-jobs",
+        "--key", key,        "--authorize", admin,         "--authorize", worker,
+        NULL,    NULL,       NULL,          NULL};
+    size_t nargs = sizeof args / sizeof args[0] - 4;
     if (!e->secure) {
-        nargs = 9;
-        args[8] = "--insecure"; /* in place of the key options */
+        nargs = 7;
+        args[6] = "--insecure"; /* in place of the key options */
+    }
+    if (e->lab) { /* the default log level (info) otherwise */
+        args[nargs++] = "--log-level";
+        args[nargs++] = "warn";
     }
     if (e->placement) {
         args[nargs++] = "--placement";
@@ -317,6 +321,26 @@ void benv_close(void **sock)
     zmq_setsockopt(*sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_close(*sock);
     *sock = NULL;
+}
+
+void benv_load_keys(const struct benv *e, struct bload_opts *o)
+{
+    o->server_pub = e->secure ? e->server_pub : NULL;
+    o->kp = e->secure ? &e->admin_kp : NULL;
+}
+
+int benv_sim_create(struct benv *e, struct bsim_opts *o, struct bsim **sim, struct mlq_err *err)
+{
+    void *admin = NULL;
+    o->admin = NULL;
+    o->server_pub = e->secure ? e->server_pub : NULL;
+    int rc = e->secure ? benv_dealer(e, &admin, err) : 0;
+    o->admin = admin;
+    if (rc == 0)
+        rc = bsim_create(e->zctx, o, sim, err);
+    benv_close(&admin);
+    o->admin = NULL;
+    return rc;
 }
 
 void benv_spec(const struct benv *e, struct mlq_jobspec *spec, char **argv, uint32_t argc,

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bench_load.h"
+#include "bench_sim.h"
 #include "bounds.h"
 #include "err.h"
 #include "keys.h"
@@ -35,12 +37,16 @@ struct benv {
     const char *sched_wrap; /* command words put before mlq-scheduler, or NULL */
     const char *placement;  /* --placement for the next runs' schedulers, or NULL */
     char owner[64];         /* the jobs' owner: this account (a root worker runs jobs as it) */
-    /* With keys (set secure before benv_run_start): the run's scheduler
-     * takes ROOT/keys/server.key and registers the owner's key as an admin
-     * and BENV_WORKER's as a worker; every connection of benv uses CURVE.
-     * Needed for runs with a real mlq-worker, which refuses --insecure as
-     * root. Without: plain TCP (simulated workers need no keys). */
+    /* With keys (set secure before benv_run_start; the default
+     * configuration): the run's scheduler takes ROOT/keys/server.key and
+     * registers the owner's key as an admin and BENV_WORKER's as a worker;
+     * every connection of benv, the load clients and the simulated workers
+     * (each with a key of its own, benv_sim_keys) use CURVE. Without (the
+     * lab set, --lab): plain TCP. */
     bool secure;
+    /* The lab set: --insecure and --log-level warn, figures named lab.NAME;
+     * otherwise the default configuration (keys, log level info). */
+    bool lab;
     struct mlq_keypair admin_kp;
     char server_pub[MLQ_KEY_Z85_SIZE];
     char keydir[BENV_PATH + 16];
@@ -53,7 +59,8 @@ int benv_init(struct benv *e, const char *bin_dir, const char *tmp_parent, bool 
 /* Stops every daemon, removes the temp dir (unless keep), ends ZeroMQ. */
 void benv_fini(struct benv *e);
 
-/* New run dir, scheduler started with --log-level warn, answering. */
+/* New run dir, scheduler started (--log-level warn in the lab set, the
+ * default info otherwise), answering. */
 int benv_run_start(struct benv *e, struct mlq_err *err);
 /* Stops the run's daemons; shows their logs' tails when failed. */
 void benv_run_end(struct benv *e, bool failed);
@@ -70,6 +77,12 @@ int benv_worker_start(struct benv *e, const char *name, struct mlq_err *err);
 /* A DEALER connected to the current scheduler; benv_close accepts NULL. */
 int benv_dealer(struct benv *e, void **sock, struct mlq_err *err);
 void benv_close(void **sock);
+
+/* Sets o's keys for the run's configuration (none without keys). */
+void benv_load_keys(const struct benv *e, struct bload_opts *o);
+/* bsim_create() for the run's configuration: in a run with keys each
+ * simulated worker gets its own, registered through an admin connection. */
+int benv_sim_create(struct benv *e, struct bsim_opts *o, struct bsim **sim, struct mlq_err *err);
 
 /* Fills spec (pointing into argv and e; nothing to free). */
 void benv_spec(const struct benv *e, struct mlq_jobspec *spec, char **argv, uint32_t argc,

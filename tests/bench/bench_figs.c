@@ -19,15 +19,16 @@
 #define SIM_MEM          (256LL << 30)
 #define STALL_TIMEOUT_NS (60LL * 1000000000) /* no progress this long: fail */
 
-void bfig_print(const char *name, double value, int decimals, const char *unit)
+void bfig_print(const struct benv *e, const char *name, double value, int decimals,
+                const char *unit)
 {
-    printf("%s: %.*f %s\n", name, decimals, value, unit);
+    printf("%s%s: %.*f %s\n", e->lab ? "lab." : "", name, decimals, value, unit);
     fflush(stdout);
 }
 
-void bfig_skip(const char *name, const char *why)
+void bfig_skip(const struct benv *e, const char *name, const char *why)
 {
-    printf("%s: skipped (%s)\n", name, why);
+    printf("%s%s: skipped (%s)\n", e->lab ? "lab." : "", name, why);
     fflush(stdout);
 }
 
@@ -46,6 +47,7 @@ static int submit_run(struct benv *e, int clients, int depth, uint64_t njobs, do
                            .spec = &spec,
                            .timeout_ms = REPLY_TIMEOUT_MS,
                            .stop = e->stop};
+    benv_load_keys(e, &o);
     struct bload_result res;
     if (rc == 0 && (rc = bload_run(e->zctx, &o, &res)) < 0)
         *err = res.err;
@@ -69,7 +71,7 @@ static int submit_figure(struct benv *e, const struct bfig_cfg *c, const char *n
         fprintf(stderr, "# %s run %d/%d: %.0f jobs/s (%llu jobs)\n", name, i + 1, n, rates[i],
                 (unsigned long long)njobs);
     }
-    bfig_print(name, bu_median(rates, n), 0, "jobs/s");
+    bfig_print(e, name, bu_median(rates, n), 0, "jobs/s");
     return 0;
 }
 
@@ -139,7 +141,7 @@ static int dispatch_body(struct benv *e, const struct bfig_cfg *c, double *rate,
 {
     struct bsim_opts so = {e->endpoint, "sim", c->dispatch_workers, SIM_CPUS_M, SIM_MEM, false};
     struct bsim *sim = NULL;
-    int rc = bsim_create(e->zctx, &so, &sim, err);
+    int rc = benv_sim_create(e, &so, &sim, err);
     if (rc == 0)
         rc = bu_await_registered(e, sim, (uint64_t)c->dispatch_workers, err);
     char *argv[] = {"/bin/true"};
@@ -152,6 +154,7 @@ static int dispatch_body(struct benv *e, const struct bfig_cfg *c, double *rate,
                            .spec = &spec,
                            .timeout_ms = REPLY_TIMEOUT_MS,
                            .stop = e->stop};
+    benv_load_keys(e, &o);
     struct bload_thread load;
     int64_t t0 = bproc_now_ns();
     bool spawned = rc == 0 && (rc = bload_spawn(e->zctx, &o, &load, err)) == 0;
@@ -186,7 +189,7 @@ int bfig_dispatch(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
         fprintf(stderr, "# dispatch_per_s run %d/%d: %.0f jobs/s (%llu jobs, %d workers)\n", i + 1,
                 n, rates[i], (unsigned long long)c->dispatch_jobs, c->dispatch_workers);
     }
-    bfig_print("dispatch_per_s", bu_median(rates, n), 0, "jobs/s");
+    bfig_print(e, "dispatch_per_s", bu_median(rates, n), 0, "jobs/s");
     return 0;
 }
 
@@ -204,6 +207,7 @@ static int rss_step(struct benv *e, uint64_t njobs, uint64_t total, const char *
                            .spec = &spec,
                            .timeout_ms = REPLY_TIMEOUT_MS,
                            .stop = e->stop};
+    benv_load_keys(e, &o);
     struct bload_result res;
     int rc = bload_run(e->zctx, &o, &res);
     if (rc < 0) {
@@ -216,7 +220,7 @@ static int rss_step(struct benv *e, uint64_t njobs, uint64_t total, const char *
     fprintf(stderr, "# %llu pending jobs: submitted %llu at %.0f jobs/s\n",
             (unsigned long long)total, (unsigned long long)njobs,
             (double)njobs / bu_secs(res.end_ns - res.start_ns));
-    bfig_print(name, (double)kib / 1024.0, 1, "MiB");
+    bfig_print(e, name, (double)kib / 1024.0, 1, "MiB");
     return 0;
 }
 
@@ -228,7 +232,7 @@ int bfig_rss(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
     if (rc == 0 && c->rss_big > c->rss_small)
         rc = rss_step(e, c->rss_big - c->rss_small, c->rss_big, "rss_1m_pending_mib", err);
     else if (rc == 0)
-        bfig_skip("rss_1m_pending_mib", "quick");
+        bfig_skip(e, "rss_1m_pending_mib", "quick");
     if (rc == 0)
         rc = benv_check_alive(e, err);
     benv_run_end(e, rc < 0);
@@ -272,6 +276,6 @@ int bfig_array(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
             return rc;
         fprintf(stderr, "# submit_array_10k run %d/%d: %.1f ms\n", i + 1, n, ms[i]);
     }
-    bfig_print("submit_array_10k_ms", bu_median(ms, n), 1, "ms");
+    bfig_print(e, "submit_array_10k_ms", bu_median(ms, n), 1, "ms");
     return 0;
 }

@@ -43,8 +43,9 @@ int bfig_array(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
 int bfig_gang(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err);
 
 /* Prints `name: value unit` (value with `decimals` digits) and flushes. */
-void bfig_print(const char *name, double value, int decimals, const char *unit);
+void bfig_print(const struct benv *e, const char *name, double value, int decimals,
+                const char *unit);
 /* Prints `name: skipped (why)` and flushes. */
-void bfig_skip(const char *name, const char *why);
+void bfig_skip(const struct benv *e, const char *name, const char *why);
 
 #endif

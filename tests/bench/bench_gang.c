@@ -41,7 +41,7 @@ static int fleet_start(struct benv *e, const struct bfig_cfg *c, struct bsim **s
                            .mem = SIM_MEM,
                            .rdv_lo = SIM_RDV_LO,
                            .rdv_hi = SIM_RDV_HI};
-    int rc = bsim_create(e->zctx, &so, sim, err);
+    int rc = benv_sim_create(e, &so, sim, err);
     if (rc == 0)
         rc = bu_await_registered(e, *sim, (uint64_t)c->gang_workers, err);
     return rc;
@@ -128,6 +128,7 @@ static int throughput(struct benv *e, struct bsim *sim, const struct bfig_cfg *c
                            .spec = &spec,
                            .timeout_ms = REPLY_TIMEOUT_MS,
                            .stop = e->stop};
+    benv_load_keys(e, &o);
     struct bload_thread load;
     int64_t t0 = bproc_now_ns();
     int rc = bload_spawn(e->zctx, &o, &load, err);
@@ -182,7 +183,7 @@ int bfig_gang(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
             stderr, "# gang_place_per_s run %d/%d: %.0f gangs/s (%llu gangs of %u, %d workers)\n",
             i + 1, n, rates[i], (unsigned long long)c->gang_jobs, c->gang_nodes, c->gang_workers);
     }
-    bfig_print("gang_place_per_s", bu_median(rates, n), 0, "gangs/s");
-    bfig_print("gang_place_ms", med_ms, 2, "ms");
+    bfig_print(e, "gang_place_per_s", bu_median(rates, n), 0, "gangs/s");
+    bfig_print(e, "gang_place_ms", med_ms, 2, "ms");
     return 0;
 }

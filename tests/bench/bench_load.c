@@ -76,7 +76,9 @@ static int open_clients(void *zctx, const struct bload_opts *o, struct lclient *
 {
     for (int i = 0; i < o->clients; i++) {
         cl[i].quota = o->njobs / (uint64_t)o->clients + ((uint64_t)i < o->njobs % o->clients);
-        int rc = mlq_transport_dealer(zctx, o->endpoint, &cl[i].sock, err);
+        int rc = o->kp ? mlq_transport_dealer_curve(zctx, o->endpoint, o->server_pub, o->kp,
+                                                    &cl[i].sock, err)
+                       : mlq_transport_dealer(zctx, o->endpoint, &cl[i].sock, err);
         if (rc < 0)
             return rc;
         items[i] = (zmq_pollitem_t){.socket = cl[i].sock, .events = ZMQ_POLLIN};

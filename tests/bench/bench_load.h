@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "keys.h"
 #include "proto.h"
 
 struct bload_opts {
@@ -27,6 +28,10 @@ struct bload_opts {
     uint32_t shapes;
     int timeout_ms;                    /* longest wait for any one reply */
     volatile const sig_atomic_t *stop; /* optional: stop early when *stop != 0 */
+    /* With keys (both set): every client connects with CURVE as kp, the
+     * scheduler's public key being server_pub; NULL: plain TCP. */
+    const char *server_pub;
+    const struct mlq_keypair *kp;
 };
 
 struct bload_result {

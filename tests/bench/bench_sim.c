@@ -14,11 +14,12 @@
 #include "proto.h"
 #include "transport.h"
 
-#define HELD_MAX       64   /* attempts one worker keeps running in hold mode */
-#define DEFAULT_HB_MS  5000 /* until `registered` names the interval */
-#define MAX_PER_SOCKET 256  /* messages read from one socket per poll */
-#define SIM_PID        4242 /* reported as the shim's pid */
-#define NS_PER_MS      1000000
+#define HELD_MAX        64   /* attempts one worker keeps running in hold mode */
+#define DEFAULT_HB_MS   5000 /* until `registered` names the interval */
+#define MAX_PER_SOCKET  256  /* messages read from one socket per poll */
+#define SIM_PID         4242 /* reported as the shim's pid */
+#define NS_PER_MS       1000000
+#define KEYS_TIMEOUT_MS 60000 /* longest wait for one key registration's reply */
 
 struct simw {
     void *sock;
@@ -60,6 +61,56 @@ static int send_register(struct bsim *s, struct simw *w, struct mlq_err *err)
     return mlq_transport_send(w->sock, &m, err);
 }
 
+/* Waits for n replies on the admin socket; any error reply fails. */
+static int await_user_adds(void *admin, int n, struct mlq_err *err)
+{
+    for (int got = 0; got < n;) {
+        struct mlq_msg m;
+        int rc = mlq_transport_recv(admin, &m, KEYS_TIMEOUT_MS, err);
+        if (rc == MLQ_EUNAVAIL)
+            continue;
+        if (rc < 0)
+            return rc;
+        if (m.type == MLQ_MSG_ERROR)
+            rc = mlq_err_set(err, MLQ_EPROTO, "registering a worker key: %s",
+                             m.u.error.msg ? m.u.error.msg : "error");
+        got += m.type == MLQ_MSG_USER_LIST;
+        mlq_proto_msg_free(&m);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A key pair per worker, each registered as its worker's (pipelined: the
+ * scheduler commits them in a few transactions). */
+static int make_keys(const struct bsim_opts *o, struct simw *w, struct mlq_keypair *kp,
+                     struct mlq_err *err)
+{
+    for (int i = 0; i < o->nworkers; i++) {
+        struct mlq_msg m = {.type = MLQ_MSG_USER_ADD, .rid = (uint64_t)i + 1};
+        int rc = mlq_keys_generate(&kp[i], err);
+        snprintf(m.u.user_add.name, sizeof m.u.user_add.name, "%s", w[i].name);
+        snprintf(m.u.user_add.key, sizeof m.u.user_add.key, "%s", kp[i].public_z85);
+        snprintf(m.u.user_add.role, sizeof m.u.user_add.role, "worker");
+        if (rc == 0)
+            rc = mlq_transport_send(o->admin, &m, err);
+        if (rc < 0)
+            return rc;
+    }
+    return await_user_adds(o->admin, o->nworkers, err);
+}
+
+static void name_workers(const struct bsim_opts *o, struct simw *w)
+{
+    for (int i = 0; i < o->nworkers; i++) {
+        if (o->nodes && o->nodes[i].name)
+            snprintf(w[i].name, sizeof w[i].name, "%s", o->nodes[i].name);
+        else
+            snprintf(w[i].name, sizeof w[i].name, "%s-%04d", o->prefix, i);
+    }
+}
+
 int bsim_create(void *zctx, const struct bsim_opts *o, struct bsim **out, struct mlq_err *err)
 {
     struct bsim *s = calloc(1, sizeof *s);
@@ -69,19 +120,26 @@ int bsim_create(void *zctx, const struct bsim_opts *o, struct bsim **out, struct
     s->st.last_assign_worker = -1;
     s->w = calloc((size_t)o->nworkers, sizeof *s->w);
     s->items = calloc((size_t)o->nworkers, sizeof *s->items);
-    int rc = s->w && s->items ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    struct mlq_keypair *kp = o->admin ? calloc((size_t)o->nworkers, sizeof *kp) : NULL;
+    int rc =
+        s->w && s->items && (kp || !o->admin) ? 0 : mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0)
+        name_workers(o, s->w);
+    if (rc == 0 && o->admin)
+        rc = make_keys(o, s->w, kp, err);
     for (int i = 0; rc == 0 && i < o->nworkers; i++) {
         struct simw *w = &s->w[i];
-        if (o->nodes && o->nodes[i].name)
-            snprintf(w->name, sizeof w->name, "%s", o->nodes[i].name);
-        else
-            snprintf(w->name, sizeof w->name, "%s-%04d", o->prefix, i);
         w->hb_ms = DEFAULT_HB_MS;
-        rc = mlq_transport_dealer(zctx, o->endpoint, &w->sock, err);
+        rc =
+            kp ? mlq_transport_dealer_curve(zctx, o->endpoint, o->server_pub, &kp[i], &w->sock, err)
+               : mlq_transport_dealer(zctx, o->endpoint, &w->sock, err);
         if (rc == 0 && (!o->in_order || i == 0))
             rc = send_register(s, w, err);
         s->items[i] = (zmq_pollitem_t){.socket = w->sock, .events = ZMQ_POLLIN};
     }
+    if (kp)
+        explicit_bzero(kp, (size_t)o->nworkers * sizeof *kp);
+    free(kp);
     if (rc < 0) {
         bsim_destroy(&s);
         return rc;

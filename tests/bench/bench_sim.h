@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "keys.h"
 #include "proto.h"
 
 /* One simulated worker's resources (trace replay, tests/bench/trace.h). */
@@ -43,6 +44,13 @@ struct bsim_opts {
      * run of the same trace. Otherwise all register at once, in whatever
      * order their connections come up. */
     bool in_order;
+    /* With keys (both set): each worker gets a key pair of its own, which
+     * bsim_create() registers as that worker's (`user_add`, role worker)
+     * through admin, an admin's connected DEALER, before the worker
+     * connects with CURVE to the scheduler's public key server_pub, as a
+     * real worker does. NULL: plain TCP. */
+    void *admin;
+    const char *server_pub;
 };
 
 struct bsim_stats {

@@ -115,6 +115,7 @@ int bfig_latency(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
     double *v = calloc(2 * (size_t)n, sizeof *v);
     if (!v)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    bool secure = e->secure;
     e->secure = true; /* a real worker, which needs keys as root */
     int rc = benv_run_start(e, err);
     if (rc == 0)
@@ -122,14 +123,14 @@ int bfig_latency(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err)
     if (rc == 0)
         rc = benv_check_alive(e, err);
     benv_run_end(e, rc < 0);
-    e->secure = false;
+    e->secure = secure;
     if (rc == 0) {
         fprintf(stderr,
                 "# submit_to_start: %d jobs, min %.2f ms, max %.2f ms; the `submitted` reply "
                 "(durable commit) came after %.2f ms (median)\n",
                 n, bu_percentile(v, n, 0), bu_percentile(v, n, 100), bu_median(v + n, n));
-        bfig_print("submit_to_start_p50_ms", bu_percentile(v, n, 50), 2, "ms");
-        bfig_print("submit_to_start_p99_ms", bu_percentile(v, n, 99), 2, "ms");
+        bfig_print(e, "submit_to_start_p50_ms", bu_percentile(v, n, 50), 2, "ms");
+        bfig_print(e, "submit_to_start_p99_ms", bu_percentile(v, n, 99), 2, "ms");
     }
     free(v);
     return rc;
@@ -153,6 +154,7 @@ static int submit_polling(struct benv *e, struct bsim *sim, uint64_t n, int64_t 
                            .shapes = shapes,
                            .timeout_ms = REPLY_TIMEOUT_MS,
                            .stop = e->stop};
+    benv_load_keys(e, &o);
     struct bload_result res;
     return bu_load_polling(e, sim, &o, &res, err);
 }
@@ -257,7 +259,7 @@ static int placement_run(struct benv *e, const struct bfig_cfg *c, uint32_t shap
     struct bsim_opts so = {e->endpoint, "sim", c->place_workers, PLACE_CPUS_M, PLACE_MEM, true};
     struct bsim *sim = NULL;
     if (rc == 0)
-        rc = bsim_create(e->zctx, &so, &sim, err);
+        rc = benv_sim_create(e, &so, &sim, err);
     if (rc == 0)
         rc = fill_workers(e, sim, c, err);
     if (rc == 0 && shapes == 1)
@@ -277,14 +279,14 @@ int bfig_placement(struct benv *e, const struct bfig_cfg *c, struct mlq_err *err
     int rc = placement_run(e, c, 1, &r, err);
     if (rc < 0)
         return rc;
-    bfig_print("placement_us", r.full_us, 0, "us");
-    bfig_print("placement_baseline_us", r.base_us, 0, "us");
+    bfig_print(e, "placement_us", r.full_us, 0, "us");
+    bfig_print(e, "placement_baseline_us", r.base_us, 0, "us");
     if (c->place_shapes <= 1) {
-        bfig_skip("placement_shapes_us", "quick");
+        bfig_skip(e, "placement_shapes_us", "quick");
         return 0;
     }
     rc = placement_run(e, c, c->place_shapes, &r, err);
     if (rc == 0)
-        bfig_print("placement_shapes_us", r.full_us, 0, "us");
+        bfig_print(e, "placement_shapes_us", r.full_us, 0, "us");
     return rc;
 }

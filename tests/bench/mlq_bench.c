@@ -38,6 +38,7 @@ static const struct {
 
 struct opts {
     bool quick, keep;
+    bool lab;         /* --insecure, --log-level warn; figures named lab.NAME */
     const char *only; /* comma-separated scenario names; NULL = all */
     char bin_dir[PATH_MAX];
     const char *tmp;
@@ -51,6 +52,9 @@ static void usage(FILE *f)
             "usage: mlq-bench [options]\n"
             "Benchmarks a real mlq-scheduler with simulated workers and clients.\n\n"
             "  --quick          short run: fewer jobs, one run per figure, no 1M RSS\n"
+            "  --lab            the lab set: schedulers with --insecure and --log-level\n"
+            "                   warn, plain TCP, figures named lab.NAME (default: the\n"
+            "                   default configuration, CURVE keys and log level info)\n"
             "  --only LIST      scenarios to run, comma-separated, from:\n"
             "                   single,bulk,dispatch,latency,rss,placement,array,gang\n"
             "                   (default all)\n"
@@ -80,15 +84,11 @@ static void default_bin_dir(char *out, size_t len)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option longopts[] = {
-        {"quick", no_argument, NULL, 'q'},
-        {"only", required_argument, NULL, 'o'},
-        {"reps", required_argument, NULL, 'r'},
-        {"bin-dir", required_argument, NULL, 'b'},
-        {"tmpdir", required_argument, NULL, 't'},
-        {"keep", no_argument, NULL, 'k'},
-        {"placement", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"quick", no_argument, NULL, 'q'},        {"only", required_argument, NULL, 'o'},
+        {"reps", required_argument, NULL, 'r'},   {"bin-dir", required_argument, NULL, 'b'},
+        {"tmpdir", required_argument, NULL, 't'}, {"keep", no_argument, NULL, 'k'},
+        {"lab", no_argument, NULL, 'l'},          {"placement", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -99,6 +99,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'k':
             o->keep = true;
+            break;
+        case 'l':
+            o->lab = true;
             break;
         case 'o':
             o->only = optarg;
@@ -252,7 +255,11 @@ int main(int argc, char **argv)
     }
     env.sched_wrap = getenv("MLQ_BENCH_SCHED_WRAP");
     env.placement = o.placement;
-    fprintf(stderr, "# mlq-bench%s: binaries in %s, temp dir %s\n", o.quick ? " --quick" : "",
+    env.lab = o.lab;
+    env.secure = !o.lab;
+    fprintf(stderr, "# mlq-bench%s: %s; binaries in %s, temp dir %s\n", o.quick ? " --quick" : "",
+            o.lab ? "lab set (--insecure, --log-level warn)"
+                  : "default configuration (CURVE keys, log level info)",
             o.bin_dir, env.root);
     rc = run_all(&env, &o, &cfg);
     benv_fini(&env);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run.sh [--quick] [mlq-bench options]: builds what the benchmark needs in
-# build-bench (Release) and runs it. Figures go to stdout as `name: value
-# unit`; progress notes and errors to stderr. See README.md, "Benchmarks".
+# build-bench (Release) and runs it twice: the default configuration, then
+# the lab set (--lab). Figures go to stdout as `name: value unit` (lab.NAME
+# for the lab set); progress notes and errors to stderr. See README.md,
+# "Benchmarks".
 #
 #   MLQ_BENCH_BUILD=DIR   build dir to use instead of <repo>/build-bench
 #   MLQ_BENCH_NO_BUILD=1  skip the build (binaries already in DIR/bin)
@@ -34,7 +36,16 @@ if [ -z "${MLQ_BENCH_NO_BUILD:-}" ]; then
     fi
 fi
 
+# Two sets: the default configuration (keys, log level info), then the lab
+# set (--insecure, --log-level warn; figures named lab.NAME), so that what
+# security and logging cost shows. Given --lab, only the lab set.
 # Not exec: the EXIT trap must still run when the benchmark ends.
 rc=0
+lab_only=
+for a in "$@"; do [ "$a" = --lab ] && lab_only=1; done
+if [ -z "$lab_only" ]; then
+    TMPDIR=$TMP "$BUILD/bin/mlq-bench" --bin-dir "$BUILD/bin" "$@" || rc=$?
+    set -- "$@" --lab
+fi
 TMPDIR=$TMP "$BUILD/bin/mlq-bench" --bin-dir "$BUILD/bin" "$@" || rc=$?
 exit "$rc"

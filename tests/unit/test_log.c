@@ -95,10 +95,64 @@ static void test_file_and_reopen(void **state)
     rmdir(k_dir);
 }
 
+/* Held lines: nothing is written until the flush, then every line in
+ * order, whole; a WARN goes out at once behind what was held; a long
+ * message is cut, still on one line; lines keep the second's stamp
+ * format. */
+static void test_hold_and_flush(void **state)
+{
+    (void)state;
+    char path[128], why[256];
+    snprintf(k_dir, sizeof k_dir, "/tmp/test_log_hold.%d", (int)getpid());
+    assert_int_equal(mlq_fs_mkdirs(k_dir, 0700, NULL), 0);
+    snprintf(path, sizeof path, "%s/h.log", k_dir);
+    mlq_log_init("mlq-hold", MLQ_LOG_INFO);
+    assert_int_equal(mlq_log_open_file(path, why, sizeof why), 0);
+    mlq_log_hold(true);
+    for (int i = 0; i < 3; i++)
+        mlq_info("job %d submitted", i);
+    char *t = slurp("h.log");
+    assert_int_equal(count_lines(t), 0); /* held */
+    free(t);
+    mlq_log_flush();
+    t = slurp("h.log");
+    assert_int_equal(count_lines(t), 3);
+    assert_true(strstr(t, "INFO job 0 submitted\n") < strstr(t, "INFO job 2 submitted\n"));
+    assert_non_null(strstr(t, " mlq-hold["));
+    free(t);
+
+    mlq_info("held before a warning");
+    mlq_warn("at once");
+    t = slurp("h.log");
+    assert_int_equal(count_lines(t), 5);
+    assert_true(strstr(t, "held before a warning") < strstr(t, "WARN at once"));
+    free(t);
+
+    /* more than the hold buffer: written as it fills, no line lost or split */
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    for (int i = 0; i < 40; i++)
+        mlq_info("%d %s", i, big);
+    mlq_log_hold(false);
+    t = slurp("h.log");
+    assert_int_equal(count_lines(t), 45);
+    for (char *p = t, *nl; (nl = strchr(p, '\n')); p = nl + 1)
+        assert_true(nl - p < 2400 && nl - p > 20);
+    free(t);
+    mlq_info("not held");
+    t = slurp("h.log");
+    assert_int_equal(count_lines(t), 46);
+    free(t);
+    unlink(path);
+    rmdir(k_dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_file_and_reopen),
+        cmocka_unit_test(test_hold_and_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -311,6 +311,47 @@ static void test_jobspec_share(void **state)
     free(buf);
 }
 
+/* The store's lean form reads back as the same spec as the full form, for
+ * a spec with every key set and for a plain one, and the plain one is a
+ * fraction of the full map. */
+static void test_jobspec_pack_stored(void **state)
+{
+    (void)state;
+    struct mlq_jobspec s, u;
+    struct mlq_err err = {0};
+    char *full, *lean;
+    size_t full_len, lean_len;
+    fill_spec(&s);
+    assert_int_equal(mlq_proto_jobspec_pack_stored(&s, &lean, &lean_len, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_unpack(lean, lean_len, &u, &err), 0);
+    assert_spec_eq(&s, &u);
+    assert_string_equal(u.image, s.image);
+    assert_int_equal(u.held_ms, s.held_ms);
+    mlq_proto_jobspec_free(&u);
+    free(lean);
+
+    char *argv[] = {"python3", "score.py", "7"};
+    struct mlq_jobspec p = {.owner = "alice",
+                            .argv = argv,
+                            .argc = 3,
+                            .workdir = "/w",
+                            .cpus_m = 1000,
+                            .mem = 2LL << 30,
+                            .kill_grace_ms = 30000};
+    assert_int_equal(mlq_proto_jobspec_pack(&p, &full, &full_len, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_pack_stored(&p, &lean, &lean_len, &err), 0);
+    assert_true(lean_len * 3 < full_len);
+    assert_int_equal(mlq_proto_jobspec_unpack(lean, lean_len, &u, &err), 0);
+    assert_spec_eq(&p, &u);
+    assert_null(u.name);
+    assert_null(u.team);
+    assert_int_equal(u.nodes, 0);
+    assert_int_equal(u.kill_grace_ms, 30000);
+    mlq_proto_jobspec_free(&u);
+    free(full);
+    free(lean);
+}
+
 static void test_jobspec_copy_pack(void **state)
 {
     (void)state;
@@ -457,10 +498,11 @@ static void test_manifest_bounds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reject_spec),           cmocka_unit_test(test_jobspec_check),
-        cmocka_unit_test(test_jobspec_copy_pack),     cmocka_unit_test(test_reject_retry_fields),
-        cmocka_unit_test(test_placement_checks),      cmocka_unit_test(test_jobspec_share),
-        cmocka_unit_test(test_reject_placement_spec), cmocka_unit_test(test_manifest_bounds),
+        cmocka_unit_test(test_reject_spec),         cmocka_unit_test(test_jobspec_check),
+        cmocka_unit_test(test_jobspec_copy_pack),   cmocka_unit_test(test_jobspec_pack_stored),
+        cmocka_unit_test(test_reject_retry_fields), cmocka_unit_test(test_placement_checks),
+        cmocka_unit_test(test_jobspec_share),       cmocka_unit_test(test_reject_placement_spec),
+        cmocka_unit_test(test_manifest_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
