@@ -155,6 +155,12 @@ static void stored_optional(struct stored_out *o, const struct mlq_jobspec *s)
     so_str(o, "stderr_file", s->stderr_file);
     so_str(o, "team", s->team);
     so_str(o, "project", s->project);
+    so_int(o, "preempt_grace_ms", s->preempt_grace_ms);
+    so_int(o, "min_runtime_ms", s->min_runtime_ms);
+    if (s->no_preempt && ++o->n && o->pk)
+        mlq_mpk_kv_bool(o->pk, "no_preempt", true);
+    so_int(o, "preemptions", s->preemptions);
+    so_str(o, "preempt_note", s->preempt_note);
 }
 
 void mlq_protospec_put_stored(msgpack_packer *pk, const struct mlq_jobspec *s)
