@@ -20,6 +20,7 @@
 #include "bounds.h"
 #include "res.h"
 #include "transport.h"
+#include "zmtpclient.h"
 
 void mlq_cli_init(struct mlq_cli *cli)
 {
@@ -177,13 +178,52 @@ static int ensure_creds(struct mlq_cli *cli, struct mlq_err *err)
     return rc;
 }
 
+/* The request through the CLI's own ZMTP client (zmtpclient.h): one
+ * thread, no libzmq context. */
+static int request_zmtp(struct mlq_cli *cli, const char *addr, const struct mlq_curve *curve,
+                        const struct mlq_msg *req, struct mlq_msg *reply, struct mlq_err *err)
+{
+    char *body;
+    size_t len;
+    void *out = NULL;
+    size_t out_len = 0;
+    int rc = mlq_proto_encode(req, &body, &len, err);
+    if (rc < 0)
+        return rc;
+    rc = mlq_zmtp_request(addr, curve, body, len, &out, &out_len, cli->timeout_ms, err);
+    free(body);
+    if (rc == 0)
+        rc = mlq_proto_decode(out, out_len, reply, err);
+    free(out);
+    if (rc == 0 && reply->rid != req->rid) {
+        mlq_proto_msg_free(reply);
+        rc = mlq_err_set(err, MLQ_EPROTO, "the scheduler answered another request");
+    }
+    return rc;
+}
+
+/* libzmq, or the CLI's own client where it can speak to the address. */
+static int request_any(struct mlq_cli *cli, const char *addr, const struct mlq_msg *req,
+                       struct mlq_msg *reply, struct mlq_err *err)
+{
+    const struct mlq_curve *curve = cli->creds.plain ? NULL : &cli->creds.curve;
+#ifdef MLQ_CLI_ZMTP
+    if (mlq_zmtp_handles(addr))
+        return request_zmtp(cli, addr, curve, req, reply, err);
+#endif
+    int rc = ensure_ctx(cli, err);
+    if (rc < 0)
+        return rc;
+    return mlq_transport_request_curve(cli->zctx, addr, curve, req, reply, cli->timeout_ms, err);
+}
+
 int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type expect,
                     struct mlq_msg *reply, struct mlq_err *err)
 {
     memset(reply, 0, sizeof(*reply));
     const char *addr;
     int rc = mlq_cli_address(cli, &addr, err);
-    if (rc < 0 || (rc = ensure_creds(cli, err)) < 0 || (rc = ensure_ctx(cli, err)) < 0)
+    if (rc < 0 || (rc = ensure_creds(cli, err)) < 0)
         return rc;
     /* Without keys, anyone on the path could read or forge the traffic. */
     if (cli->creds.plain && !mlq_transport_is_local(addr))
@@ -192,8 +232,7 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
                            "loopback address, not %.100s: use keys (see the admin guide)",
                            addr);
     req->rid = cli->next_rid++;
-    const struct mlq_curve *curve = cli->creds.plain ? NULL : &cli->creds.curve;
-    rc = mlq_transport_request_curve(cli->zctx, addr, curve, req, reply, cli->timeout_ms, err);
+    rc = request_any(cli, addr, req, reply, err);
     if (rc == MLQ_EPERM)
         return mlq_err_set(err, rc,
                            "not authorized by the scheduler at %s (is your key registered? see "
