@@ -298,7 +298,10 @@ static int greet(struct zconn *c, struct mlq_err *err)
     const char *mech = c->curve ? "CURVE" : "NULL";
     memcpy(g + 12, mech, strlen(mech));
     uint8_t peer[GREETING_LEN];
-    int rc = write_all(c, g, sizeof g, err);
+    /* As libzmq does: the signature and major version first, the rest once
+     * the peer's mechanism is known to match (a server that sees another
+     * mechanism closes at once, and its greeting may go down with it). */
+    int rc = write_all(c, g, 11, err);
     if (rc == 0)
         rc = read_all(c, peer, sizeof peer, err);
     if (rc != 0)
@@ -309,7 +312,7 @@ static int greet(struct zconn *c, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EPROTO,
                            "the scheduler at %s %s CURVE: security settings differ", c->endpoint,
                            c->curve ? "does not use" : "requires");
-    return 0;
+    return write_all(c, g + 11, sizeof g - 11, err);
 }
 
 static int send_cmd(struct zconn *c, const uint8_t *body, size_t len, struct mlq_err *err)
