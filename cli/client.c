@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifndef MLQ_CLI_ZMTP
 #include <zmq.h>
+#endif
 
 #include "config.h"
 #include "id.h"
@@ -31,8 +33,10 @@ void mlq_cli_init(struct mlq_cli *cli)
 
 void mlq_cli_fini(struct mlq_cli *cli)
 {
+#ifndef MLQ_CLI_ZMTP
     if (cli->zctx)
         zmq_ctx_term(cli->zctx);
+#endif
     cli->zctx = NULL;
     free(cli->addr);
     cli->addr = NULL;
@@ -149,6 +153,7 @@ static int from_error_reply(const struct mlq_msg *reply, struct mlq_err *err)
     return mlq_err_set(err, code, "%s", msg);
 }
 
+#ifndef MLQ_CLI_ZMTP
 static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
 {
     if (cli->zctx)
@@ -158,6 +163,7 @@ static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EIO, "cannot create ZeroMQ context: %s", strerror(errno));
     return 0;
 }
+#endif
 
 /* Loads the credentials once per invocation. */
 static int ensure_creds(struct mlq_cli *cli, struct mlq_err *err)
@@ -178,6 +184,7 @@ static int ensure_creds(struct mlq_cli *cli, struct mlq_err *err)
     return rc;
 }
 
+#ifdef MLQ_CLI_ZMTP
 /* The request through the CLI's own ZMTP client (zmtpclient.h): one
  * thread, no libzmq context. */
 static int request_zmtp(struct mlq_cli *cli, const char *addr, const struct mlq_curve *curve,
@@ -201,20 +208,27 @@ static int request_zmtp(struct mlq_cli *cli, const char *addr, const struct mlq_
     }
     return rc;
 }
+#endif
 
-/* libzmq, or the CLI's own client where it can speak to the address. */
+/* Built with MLQ_CLI_ZMTP (the default), the CLI's own client, which speaks
+ * tcp:// and ipc://, the addresses a scheduler listens on; otherwise
+ * libzmq. */
 static int request_any(struct mlq_cli *cli, const char *addr, const struct mlq_msg *req,
                        struct mlq_msg *reply, struct mlq_err *err)
 {
     const struct mlq_curve *curve = cli->creds.plain ? NULL : &cli->creds.curve;
 #ifdef MLQ_CLI_ZMTP
-    if (mlq_zmtp_handles(addr))
-        return request_zmtp(cli, addr, curve, req, reply, err);
-#endif
+    if (!mlq_zmtp_handles(addr))
+        return mlq_err_set(err, MLQ_CLI_EUSAGE,
+                           "bad scheduler address %.100s: expected tcp://HOST:PORT or ipc://PATH",
+                           addr);
+    return request_zmtp(cli, addr, curve, req, reply, err);
+#else
     int rc = ensure_ctx(cli, err);
     if (rc < 0)
         return rc;
     return mlq_transport_request_curve(cli->zctx, addr, curve, req, reply, cli->timeout_ms, err);
+#endif
 }
 
 int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type expect,

@@ -26,7 +26,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "bounds.h"
 #include "clock.h"
@@ -196,6 +195,9 @@ static int read_frame(struct zconn *c, uint8_t *flags, uint8_t **data, size_t *l
                       struct mlq_err *err)
 {
     uint8_t h[9];
+    *flags = 0;
+    *data = NULL;
+    *len = 0;
     int rc = read_all(c, h, 2, err);
     if (rc == 0 && (h[0] & F_LONG))
         rc = read_all(c, h + 2, 7, err);
@@ -535,7 +537,7 @@ static int open_box(struct zconn *c, uint8_t *d, size_t *n, uint8_t *flags, stru
 /* Reads the next frame: *flags holds C_MORE and C_CMD. */
 static int read_data(struct zconn *c, uint8_t **d, size_t *n, uint8_t *flags, struct mlq_err *err)
 {
-    uint8_t wf;
+    uint8_t wf = 0;
     int rc = read_frame(c, &wf, d, n, FRAME_MAX, err);
     if (rc != 0)
         return rc;
@@ -573,8 +575,8 @@ static int recv_reply(struct zconn *c, void **body, size_t *blen, struct mlq_err
     bool delim_ok = false, more = true;
     *body = NULL;
     while (rc == 0 && more) {
-        uint8_t *d, flags;
-        size_t n;
+        uint8_t *d = NULL, flags = 0;
+        size_t n = 0;
         if ((rc = read_data(c, &d, &n, &flags, err)) != 0)
             break;
         if (flags & C_CMD) {
@@ -641,12 +643,9 @@ static int try_once(struct zconn *c, const void *body, size_t len, void **reply,
 
 static int load_keys(struct zconn *c, const struct mlq_curve *k, struct mlq_err *err)
 {
-    if (!mlq_keys_z85_valid(k->server_public) || !mlq_keys_z85_valid(k->own_public) ||
-        !mlq_keys_z85_valid(k->own_secret))
+    if (!mlq_keys_z85_to_bin(k->server_public, c->srv) ||
+        !mlq_keys_z85_to_bin(k->own_public, c->pub) || !mlq_keys_z85_to_bin(k->own_secret, c->sec))
         return mlq_err_set(err, MLQ_EINVAL, "invalid CURVE key (expected 40 z85 characters)");
-    zmq_z85_decode(c->srv, k->server_public);
-    zmq_z85_decode(c->pub, k->own_public);
-    zmq_z85_decode(c->sec, k->own_secret);
     if (sodium_init() < 0)
         return mlq_err_set(err, MLQ_EIO, "cannot initialise libsodium");
     return 0;
