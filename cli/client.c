@@ -13,16 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#ifndef MLQ_CLI_ZMTP
 #include <zmq.h>
-#endif
 
 #include "config.h"
 #include "id.h"
 #include "bounds.h"
 #include "res.h"
 #include "transport.h"
-#include "zmtpclient.h"
 
 void mlq_cli_init(struct mlq_cli *cli)
 {
@@ -33,10 +30,8 @@ void mlq_cli_init(struct mlq_cli *cli)
 
 void mlq_cli_fini(struct mlq_cli *cli)
 {
-#ifndef MLQ_CLI_ZMTP
     if (cli->zctx)
         zmq_ctx_term(cli->zctx);
-#endif
     cli->zctx = NULL;
     free(cli->addr);
     cli->addr = NULL;
@@ -153,7 +148,6 @@ static int from_error_reply(const struct mlq_msg *reply, struct mlq_err *err)
     return mlq_err_set(err, code, "%s", msg);
 }
 
-#ifndef MLQ_CLI_ZMTP
 static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
 {
     if (cli->zctx)
@@ -163,7 +157,6 @@ static int ensure_ctx(struct mlq_cli *cli, struct mlq_err *err)
         return mlq_err_set(err, MLQ_EIO, "cannot create ZeroMQ context: %s", strerror(errno));
     return 0;
 }
-#endif
 
 /* Loads the credentials once per invocation. */
 static int ensure_creds(struct mlq_cli *cli, struct mlq_err *err)
@@ -184,60 +177,13 @@ static int ensure_creds(struct mlq_cli *cli, struct mlq_err *err)
     return rc;
 }
 
-#ifdef MLQ_CLI_ZMTP
-/* The request through the CLI's own ZMTP client (zmtpclient.h): one
- * thread, no libzmq context. */
-static int request_zmtp(struct mlq_cli *cli, const char *addr, const struct mlq_curve *curve,
-                        const struct mlq_msg *req, struct mlq_msg *reply, struct mlq_err *err)
-{
-    char *body;
-    size_t len;
-    void *out = NULL;
-    size_t out_len = 0;
-    int rc = mlq_proto_encode(req, &body, &len, err);
-    if (rc < 0)
-        return rc;
-    rc = mlq_zmtp_request(addr, curve, body, len, &out, &out_len, cli->timeout_ms, err);
-    free(body);
-    if (rc == 0)
-        rc = mlq_proto_decode(out, out_len, reply, err);
-    free(out);
-    if (rc == 0 && reply->rid != req->rid) {
-        mlq_proto_msg_free(reply);
-        rc = mlq_err_set(err, MLQ_EPROTO, "the scheduler answered another request");
-    }
-    return rc;
-}
-#endif
-
-/* Built with MLQ_CLI_ZMTP (the default), the CLI's own client, which speaks
- * tcp:// and ipc://, the addresses a scheduler listens on; otherwise
- * libzmq. */
-static int request_any(struct mlq_cli *cli, const char *addr, const struct mlq_msg *req,
-                       struct mlq_msg *reply, struct mlq_err *err)
-{
-    const struct mlq_curve *curve = cli->creds.plain ? NULL : &cli->creds.curve;
-#ifdef MLQ_CLI_ZMTP
-    if (!mlq_zmtp_handles(addr))
-        return mlq_err_set(err, MLQ_CLI_EUSAGE,
-                           "bad scheduler address %.100s: expected tcp://HOST:PORT or ipc://PATH",
-                           addr);
-    return request_zmtp(cli, addr, curve, req, reply, err);
-#else
-    int rc = ensure_ctx(cli, err);
-    if (rc < 0)
-        return rc;
-    return mlq_transport_request_curve(cli->zctx, addr, curve, req, reply, cli->timeout_ms, err);
-#endif
-}
-
 int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type expect,
                     struct mlq_msg *reply, struct mlq_err *err)
 {
     memset(reply, 0, sizeof(*reply));
     const char *addr;
     int rc = mlq_cli_address(cli, &addr, err);
-    if (rc < 0 || (rc = ensure_creds(cli, err)) < 0)
+    if (rc < 0 || (rc = ensure_creds(cli, err)) < 0 || (rc = ensure_ctx(cli, err)) < 0)
         return rc;
     /* Without keys, anyone on the path could read or forge the traffic. */
     if (cli->creds.plain && !mlq_transport_is_local(addr))
@@ -246,7 +192,8 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
                            "loopback address, not %.100s: use keys (see the admin guide)",
                            addr);
     req->rid = cli->next_rid++;
-    rc = request_any(cli, addr, req, reply, err);
+    const struct mlq_curve *curve = cli->creds.plain ? NULL : &cli->creds.curve;
+    rc = mlq_transport_request_curve(cli->zctx, addr, curve, req, reply, cli->timeout_ms, err);
     if (rc == MLQ_EPERM)
         return mlq_err_set(err, rc,
                            "not authorized by the scheduler at %s (is your key registered? see "

@@ -3,11 +3,7 @@
  * New files are created with O_CREAT|O_EXCL, which never follows a symlink,
  * so a planted link cannot redirect a secret key elsewhere; an overwrite
  * goes through a fresh temporary file renamed into place. Buffers that held
- * a secret key are wiped before they go out of scope.
- *
- * Keys are made and encoded here with libsodium and z85 (ZeroMQ RFC 32) as
- * libzmq does (zmq_curve_keypair, zmq_curve_public, zmq_z85_*), but without
- * libzmq: the CLI, which speaks ZMTP itself, then does not load it. */
+ * a secret key are wiped before they go out of scope. */
 #include "keys.h"
 
 #include <errno.h>
@@ -17,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sodium.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "bounds.h"
 
@@ -30,45 +26,11 @@
 static const char z85_chars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                 ".-:+=^!/*?&<>()[]{}@%$#";
 
-/* z85: 4 bytes (big endian) as 5 characters; 32 bytes as 40. */
-static void z85_encode(char out[MLQ_KEY_Z85_SIZE], const uint8_t bin[MLQ_KEY_BIN_LEN])
-{
-    for (size_t i = 0; i < MLQ_KEY_BIN_LEN / 4; i++) {
-        uint32_t v = (uint32_t)bin[4 * i] << 24 | (uint32_t)bin[4 * i + 1] << 16 |
-                     (uint32_t)bin[4 * i + 2] << 8 | bin[4 * i + 3];
-        for (int k = 4; k >= 0; k--, v /= 85)
-            out[5 * i + (size_t)k] = z85_chars[v % 85];
-    }
-    out[MLQ_KEY_Z85_LEN] = '\0';
-}
-
-/* False for a character outside the alphabet or a group over 32 bits. */
-static bool z85_decode(uint8_t bin[MLQ_KEY_BIN_LEN], const char *s)
-{
-    for (size_t i = 0; i < MLQ_KEY_BIN_LEN / 4; i++) {
-        uint64_t v = 0;
-        for (size_t k = 0; k < 5; k++) {
-            const char *at = s[5 * i + k] ? strchr(z85_chars, s[5 * i + k]) : NULL;
-            if (!at)
-                return false;
-            v = v * 85 + (uint64_t)(at - z85_chars);
-        }
-        if (v > UINT32_MAX)
-            return false;
-        for (int k = 3; k >= 0; k--, v >>= 8)
-            bin[4 * i + (size_t)k] = (uint8_t)v;
-    }
-    return true;
-}
-
 int mlq_keys_generate(struct mlq_keypair *kp, struct mlq_err *err)
 {
-    uint8_t pub[crypto_box_PUBLICKEYBYTES], sec[crypto_box_SECRETKEYBYTES];
-    if (sodium_init() < 0 || crypto_box_keypair(pub, sec) != 0)
-        return mlq_err_set(err, MLQ_EIO, "cannot generate a CURVE key pair");
-    z85_encode(kp->public_z85, pub);
-    z85_encode(kp->secret_z85, sec);
-    sodium_memzero(sec, sizeof sec);
+    if (zmq_curve_keypair(kp->public_z85, kp->secret_z85) < 0)
+        return mlq_err_set(err, MLQ_EIO, "cannot generate a CURVE key pair: %s",
+                           zmq_strerror(errno));
     return 0;
 }
 
@@ -81,38 +43,21 @@ static size_t z85_span(const char *s, size_t len)
     return len;
 }
 
-bool mlq_keys_z85_to_bin(const char *s, uint8_t bin[MLQ_KEY_BIN_LEN])
+bool mlq_keys_z85_valid(const char *s)
 {
+    uint8_t bin[MLQ_KEY_BIN_LEN];
     if (!s || strnlen(s, MLQ_KEY_Z85_SIZE) != MLQ_KEY_Z85_LEN ||
         z85_span(s, MLQ_KEY_Z85_LEN) != MLQ_KEY_Z85_LEN)
         return false;
     /* some 5-character groups overflow 32 bits; the decoder refuses them */
-    return z85_decode(bin, s);
-}
-
-bool mlq_keys_z85_valid(const char *s)
-{
-    uint8_t bin[MLQ_KEY_BIN_LEN];
-    bool ok = mlq_keys_z85_to_bin(s, bin);
+    bool ok = zmq_z85_decode(bin, s) != NULL;
     explicit_bzero(bin, sizeof bin);
     return ok;
 }
 
 void mlq_keys_z85_from_bin(const uint8_t bin[MLQ_KEY_BIN_LEN], char out[MLQ_KEY_Z85_SIZE])
 {
-    z85_encode(out, bin);
-}
-
-/* The public key of a secret one (z85 both). */
-static bool public_of(const char *secret_z85, char out[MLQ_KEY_Z85_SIZE])
-{
-    uint8_t sec[MLQ_KEY_BIN_LEN], pub[MLQ_KEY_BIN_LEN];
-    bool ok = mlq_keys_z85_to_bin(secret_z85, sec) && sodium_init() >= 0 &&
-              crypto_scalarmult_base(pub, sec) == 0;
-    if (ok)
-        z85_encode(out, pub);
-    sodium_memzero(sec, sizeof sec);
-    return ok;
+    zmq_z85_encode(out, bin, MLQ_KEY_BIN_LEN);
 }
 
 static int pub_path(const char *path, char *out, size_t size, struct mlq_err *err)
@@ -305,8 +250,9 @@ int mlq_keys_read_secret(const char *path, struct mlq_keypair *kp, struct mlq_er
     int rc = pub_path(path, pub, sizeof pub, err);
     if (rc == 0)
         rc = read_key(path, true, kp->secret_z85, err);
-    if (rc == 0 && !public_of(kp->secret_z85, derived))
-        rc = mlq_err_set(err, MLQ_EIO, "cannot derive the public key of %s", path);
+    if (rc == 0 && zmq_curve_public(derived, kp->secret_z85) < 0)
+        rc = mlq_err_set(err, MLQ_EIO, "cannot derive the public key of %s: %s", path,
+                         zmq_strerror(errno));
     if (rc == 0) {
         rc = read_key(pub, false, kp->public_z85, err);
         if (rc == MLQ_ENOTFOUND) {

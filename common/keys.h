@@ -48,9 +48,6 @@ int mlq_keys_read_public(const char *path, char out[MLQ_KEY_Z85_SIZE], struct ml
 /* True when s is exactly 40 z85 characters that decode to a 32-byte key. */
 bool mlq_keys_z85_valid(const char *s);
 
-/* Decodes 40 z85 characters into a 32-byte key; false when s is not one. */
-bool mlq_keys_z85_to_bin(const char *s, uint8_t bin[MLQ_KEY_BIN_LEN]);
-
 /* Encodes a 32-byte binary key (as a ZAP request carries it) as z85. */
 void mlq_keys_z85_from_bin(const uint8_t bin[MLQ_KEY_BIN_LEN], char out[MLQ_KEY_Z85_SIZE]);
 

@@ -50,8 +50,7 @@ struct mlq_curve {
 /* Handshake watcher of one client socket (see mlq_transport_dealer_watched). */
 struct mlq_watch;
 
-/* (defined in transportaddr.c, which needs no libzmq)
- * True when a tcp:// endpoint's host is a loopback address (127.0.0.0/8,
+/* True when a tcp:// endpoint's host is a loopback address (127.0.0.0/8,
  * ::1 or "localhost"); ipc:// and inproc:// count as local too. */
 bool mlq_transport_is_local(const char *endpoint);
 

@@ -105,19 +105,6 @@ static void test_z85(void **state)
     assert_true(mlq_keys_z85_valid(z));
     assert_non_null(zmq_z85_decode(back, z));
     assert_memory_equal(bin, back, 32);
-    /* and the other way: libzmq's encoding decodes to the same bytes, the
-     * largest group included */
-    for (int fill = 0; fill < 2; fill++) {
-        uint8_t mine[32];
-        char theirs[MLQ_KEY_Z85_SIZE];
-        if (fill)
-            memset(bin, 0xff, sizeof bin);
-        assert_non_null(zmq_z85_encode(theirs, bin, 32));
-        assert_true(mlq_keys_z85_to_bin(theirs, mine));
-        assert_memory_equal(bin, mine, 32);
-        mlq_keys_z85_from_bin(bin, z);
-        assert_string_equal(z, theirs);
-    }
 
     assert_false(mlq_keys_z85_valid(NULL));
     assert_false(mlq_keys_z85_valid(""));
