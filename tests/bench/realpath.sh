@@ -348,6 +348,26 @@ SUMMARY=$T/summary.txt
 
 # ---------------------------------------------------------------- --slurm
 [ "$SLURM" = 1 ] || exit 0
+# (0) once more, the two CLIs taking turns call by call, so that both meet
+# the same load from whatever else runs on the machine: held jobs on both
+# sides (nothing runs meanwhile), cancelled afterwards. Each call's wall
+# time and its user+sys CPU (bash's `time`, 1 ms resolution, summed).
+"$SLURMPEER_DIR/start.sh" 2>"$T/logs/slurm-start.log" || fail "the Slurm peer did not start"
+export SLURM_CONF=${SLURMPEER_BASE:-/var/tmp/slurmpeer}/etc/slurm.conf
+log "(0) $CALLS calls each, mlq submit --hold and sbatch -H taking turns"
+TIMEFORMAT='%3R %3U %3S'
+: >"$T/turns.mlq" && : >"$T/turns.slurm"
+for ((i = 0; i < CALLS; i++)); do
+    { time "${SUB[@]}" --hold -- true >>"$T/turns.ids"; } 2>>"$T/turns.mlq"
+    { time sbatch -H -Q -J realpath-turns -o /dev/null -e /dev/null --wrap=true >/dev/null; } \
+        2>>"$T/turns.slurm"
+done
+"$MLQ" cancel $(cat "$T/turns.ids") 2>/dev/null
+scancel -n realpath-turns 2>/dev/null
+for k in mlq slurm; do
+    R[turns_$k]=$(awk '{ print 1000 * $1 }' "$T/turns.$k" | stats)
+    R[turns_cpu_$k]=$(awk '{ c += $2 + $3; n++ } END { printf "%.2f", 1000 * c / n }' "$T/turns.$k")
+done
 # Our daemons are stopped first: the Slurm run gets the machine to itself,
 # as ours did.
 for p in "$WPID" "$SPID"; do stop_pid "$p"; done
@@ -379,6 +399,10 @@ row() {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; load now $(cut -d' ' -f1-3 /proc/loadavg)"
     printf '%-50s %12s %12s %10s  %s\n' "metric" "mlq" "slurm" "mlq/slurm" "better"
     row "(0) one submit call, mean ms" "${R[call_mean]:-}" "$(sval "(0) mean of 100" 1)" 0
+    row "(0) taking turns: one call, median ms" "$(mval turns_mlq 1)" "$(mval turns_slurm 1)" 0
+    row "(0) taking turns: one call, p90 ms" "$(mval turns_mlq 2)" "$(mval turns_slurm 2)" 0
+    row "(0) taking turns: one call, min ms" "$(mval turns_mlq 3)" "$(mval turns_slurm 3)" 0
+    row "(0) taking turns: user+sys CPU per call, ms" "${R[turns_cpu_mlq]:-}" "${R[turns_cpu_slurm]:-}" 0
     row "(0) one submit call, user+sys CPU ms" \
         "$(calc "${R[call_mean_user]:-0} + ${R[call_mean_sys]:-0}" 2)" \
         "$(calc "$(sval "(0) mean of 100" 2) + $(sval "(0) mean of 100" 3)" 2)" 0
