@@ -27,7 +27,9 @@
 #   and sample counts in this invocation (it starts the Slurm peer when
 #   needed; stop it with stop.sh) and prints both columns with ratios.
 #
-# Knobs: MLQ_BIN_DIR (default build/bin; use a Release build for figures),
+# Knobs: MLQ_BIN_DIR (default build/bin; use a Release build for figures;
+#   a copy of this script run from elsewhere finds lib.sh at
+#   MLQ_BIN_DIR/../../tests/integration, or under MLQ_SRC_DIR),
 #   BENCH_PHASES ("a b h d e"), BENCH_LAT_SAMPLES (20), BENCH_GPU_N
 #   (min(N,200)), BENCH_CALLS (100), BENCH_TIMEOUT (900 s a drain),
 #   SLURMPEER_DIR (the Slurm peer scripts).
@@ -39,7 +41,7 @@ for a in "$@"; do
     --quick) QUICK=1 ;;
     --slurm) SLURM=1 ;;
     --help | -h)
-        sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *[!0-9]* | "") echo "usage: $0 [--quick] [--slurm] [N]" >&2 && exit 2 ;;
@@ -65,7 +67,12 @@ if [ "$QUICK" = 1 ]; then
 else
     IT_DEADLINE=${IT_DEADLINE:-7200}
 fi
-. "$HERE/../integration/lib.sh" "$@"
+# lib.sh beside this script, or, for a copy run from elsewhere, the one of
+# the checkout whose binaries it measures (MLQ_SRC_DIR, else MLQ_BIN_DIR/../..).
+LIB=$HERE/../integration/lib.sh
+[ -f "$LIB" ] || LIB=${MLQ_SRC_DIR:-$(cd "${MLQ_BIN_DIR:-.}/../.." && pwd)}/tests/integration/lib.sh
+[ -f "$LIB" ] || { echo "realpath.sh: no tests/integration/lib.sh (set MLQ_SRC_DIR)" >&2 && exit 2; }
+. "$LIB" "$@"
 set +e
 
 declare -A R # mlq results
