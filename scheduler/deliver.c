@@ -88,6 +88,7 @@ int mlq_deliver_assign(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_
                        struct mlq_err *err)
 {
     job->acked = false;
+    job->assign_epoch = w->epoch;
     arm(c, job->att->id, MLQ_RESEND_ASSIGN, c->now_mono + c->lease_ms);
     return push_assign(c, job, w, err);
 }

@@ -14,7 +14,10 @@
  *   reports its end or registers again (the reconciliation then sends a
  *   new KILL for what it still holds).
  * A worker that is not UP is not sent anything: it re-registers with the
- * attempts it holds, and the reconciliation decides. */
+ * attempts it holds, and the reconciliation decides. A register that
+ * comes over the same connection as the worker's previous one may have
+ * crossed an ASSIGN sent after that one: such an attempt is not lost by
+ * it but left to its resend and deadline (workerloss.c). */
 #ifndef MLQ_DELIVER_H
 #define MLQ_DELIVER_H
 

@@ -55,16 +55,18 @@ struct mlq_job {
     bool row_late; /* the row is behind memory */
     bool att_late; /* att's row is behind memory */
     size_t late_idx;
-    bool confirmed;     /* the worker confirmed att since this scheduler started */
-    int64_t confirm_by; /* monotonic deadline for that confirmation */
-    bool acked;         /* the worker named att in its register (deliver.h) */
-    bool kill_armed;    /* a KILL of att is being resent (deliver.h) */
-    uint64_t gpu_mask;  /* att's GPUs */
-    size_t widx;        /* att's worker, index in the registry */
-    int64_t pending_ms; /* wall ms it last became ready to run (metrics: queue
-                           wait); 0: since its submit */
-    int64_t ended_ms;   /* when the run that ends the job ended, by its worker's
-                           clock (0: now); see record_outcome in jobops.c */
+    bool confirmed;        /* the worker confirmed att since this scheduler started */
+    int64_t confirm_by;    /* monotonic deadline for that confirmation */
+    bool acked;            /* the worker named att in its register (deliver.h) */
+    bool kill_armed;       /* a KILL of att is being resent (deliver.h) */
+    uint32_t assign_epoch; /* its worker's epoch when this scheduler sent att's
+                              ASSIGN; 0: not sent by this scheduler */
+    uint64_t gpu_mask;     /* att's GPUs */
+    size_t widx;           /* att's worker, index in the registry */
+    int64_t pending_ms;    /* wall ms it last became ready to run (metrics: queue
+                              wait); 0: since its submit */
+    int64_t ended_ms;      /* when the run that ends the job ended, by its worker's
+                              clock (0: now); see record_outcome in jobops.c */
     /* Pending-queue bookkeeping, owned by queue.c. */
     bool held;                    /* PENDING on dependencies, listed in deps.c, not queued */
     bool queued;                  /* in the queue (ready or waiting) */

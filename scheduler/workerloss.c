@@ -142,6 +142,18 @@ static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
     }
 }
 
+/* An ASSIGN sent after the worker's previous registration, over the same
+ * connection as this one, and not acknowledged yet: the worker sent this
+ * registration before the ASSIGN reached it (a worker re-sends a register
+ * while its first is on its way), and will still get it in order. Losing
+ * the attempt now would run the job again while this one starts; the
+ * ASSIGN's resend and deadline (deliver.h) decide instead. */
+static bool assign_in_flight(const struct mlq_worker *w, const struct mlq_job *job)
+{
+    return w->reg_same_conn && !job->acked && job->assign_epoch != 0 &&
+           job->assign_epoch + 1 == w->epoch;
+}
+
 int mlq_workerloss_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
                              const struct mlq_held_attempt *held, size_t n, struct mlq_err *err)
 {
@@ -168,7 +180,7 @@ int mlq_workerloss_reconcile(struct mlq_ctx *c, struct mlq_worker *w,
     for (size_t i = 0; rc == 0 && i < p.n; i++) {
         struct mlq_held_attempt key;
         memcpy(key.attempt_id, p.v[i]->att->id, sizeof key.attempt_id);
-        if (!bsearch(&key, sorted, n, sizeof *sorted, held_cmp))
+        if (!bsearch(&key, sorted, n, sizeof *sorted, held_cmp) && !assign_in_flight(w, p.v[i]))
             p.v[gone++] = p.v[i];
     }
     p.n = gone;

@@ -48,6 +48,11 @@ struct mlq_worker {
     enum mlq_worker_state state;
     struct mlq_peer peer; /* valid when state == UP */
     uint32_t epoch;       /* registrations since the scheduler started */
+    /* The registration being handled came over the connection of the one
+     * before it (same routing id: the same worker process, messages in
+     * order), so an ASSIGN sent after that one may still be on its way to
+     * the worker rather than gone (workerloss.c). */
+    bool reg_same_conn;
     /* What placement offers: what the worker reports (rep_*) with the
      * admin's override applied (workerset.h). gpus is the worker's GPU
      * count (indices 0..gpus-1); the ones in gpu_withheld are not offered. */

@@ -92,6 +92,8 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     struct mlq_worker *w = mlq_workers_add(c->workers, msg->u.reg.name);
     if (!w)
         return mlq_err_set(err, MLQ_ETOOBIG, "too many workers (at most %d)", MLQ_MAX_WORKERS);
+    w->reg_same_conn = w->state == MLQ_WORKER_UP && w->peer.len == peer->len &&
+                       memcmp(w->peer.id, peer->id, peer->len) == 0;
     /* A newer connection under the same name replaces the old one. */
     w->peer = *peer;
     w->state = MLQ_WORKER_UP;

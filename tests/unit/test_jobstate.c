@@ -28,7 +28,7 @@ static const struct {
     {MLQ_ATT_ASSIGNED, "ASSIGNED", false},  {MLQ_ATT_RUNNING, "RUNNING", false},
     {MLQ_ATT_SUCCEEDED, "SUCCEEDED", true}, {MLQ_ATT_FAILED, "FAILED", true},
     {MLQ_ATT_CANCELLED, "CANCELLED", true}, {MLQ_ATT_TIMED_OUT, "TIMED_OUT", true},
-    {MLQ_ATT_LOST, "LOST", true}, {MLQ_ATT_PREEMPTED, "PREEMPTED", true},
+    {MLQ_ATT_LOST, "LOST", true},           {MLQ_ATT_PREEMPTED, "PREEMPTED", true},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

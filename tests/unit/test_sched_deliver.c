@@ -195,6 +195,43 @@ static void test_register_naming_attempt_acknowledges(void **state)
     sched_commit(c);
 }
 
+/* A real register from the worker's connection named conn, holding
+ * nothing. */
+static void register_empty(struct mlq_ctx *c, const char *name, const char *conn)
+{
+    struct mlq_msg m = {.type = MLQ_MSG_REGISTER};
+    m.u.reg.name = (char *)name;
+    m.u.reg.cpus_m = 4000;
+    m.u.reg.mem = 8 * G;
+    struct mlq_peer p = {.len = strlen(conn)};
+    memcpy(p.id, conn, p.len);
+    struct mlq_err e = {0};
+    sched_speak_as(c, name, MLQ_ROLE_WORKER);
+    if (mlq_wproto_on_register(c, &p, &m, &e) != 0)
+        fail_msg("register %s: %s", name, e.msg);
+}
+
+/* A worker whose second register crossed an ASSIGN on the same connection
+ * gets the ASSIGN after it: the attempt stays, and is not run twice. A
+ * register from another connection (the worker restarted) loses it. */
+static void test_register_crossing_assign_keeps_attempt(void **state)
+{
+    struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
+    register_empty(c, "w1", "conn-1");
+    struct mlq_job *job = submit(c, 1000);
+    assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
+    assert_true(job->live);
+    char att[MLQ_ID_LEN + 1];
+    strcpy(att, job->att->id);
+    register_empty(c, "w1", "conn-1");
+    assert_true(job->live);
+    assert_string_equal(job->att->id, att);
+    assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
+    register_empty(c, "w1", "conn-2");
+    assert_false(job->live && strcmp(job->att->id, att) == 0);
+    sched_commit(c);
+}
+
 static void test_kill_resent_until_end_reported(void **state)
 {
     struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
@@ -456,6 +493,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_assigned_deadline_loses_attempt, setup,
                                         sched_fx_close),
         cmocka_unit_test_setup_teardown(test_register_naming_attempt_acknowledges, setup,
+                                        sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_register_crossing_assign_keeps_attempt, setup,
                                         sched_fx_close),
         cmocka_unit_test_setup_teardown(test_kill_resent_until_end_reported, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_cancel_while_assigned, setup, sched_fx_close),
