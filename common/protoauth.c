@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "z85.h"
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -74,7 +75,7 @@ static int read_name(const struct mlq_mpk_map *m, char buf[MLQ_MAX_NAME + 1])
 static int read_key(const struct mlq_mpk_map *m, char buf[MLQ_KEY_Z85_LEN + 1])
 {
     int rc = mlq_mpk_read_strbuf(m, "key", buf, MLQ_KEY_Z85_LEN);
-    if (rc == 0 && !mlq_keys_z85_valid(buf))
+    if (rc == 0 && !mlq_z85_valid(buf, MLQ_KEY_Z85_LEN))
         rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'key' is not a z85 public key", m->where);
     return rc;
 }

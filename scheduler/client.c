@@ -561,14 +561,15 @@ static int relay_log_read(struct mlq_ctx *c, const struct mlq_peer *peer, struct
  * whether or not the worker is still around. */
 static int reply_stored_log(struct mlq_ctx *c, const struct mlq_peer *peer,
                             const struct mlq_msg *msg, const struct mlq_store_attempt *a,
-                            struct mlq_err *err)
+                            bool empty, struct mlq_err *err)
 {
     uint8_t *data = NULL;
     uint32_t len = 0;
     int64_t size = 0;
     uint32_t max = msg->u.logs.max ? msg->u.logs.max : MLQ_MAX_LOG_CHUNK;
-    int rc = mlq_logstore_read(c->logstore, a->id, msg->u.logs.stream, msg->u.logs.offset, max,
-                               &data, &len, &size, err);
+    int rc = empty ? 0
+                   : mlq_logstore_read(c->logstore, a->id, msg->u.logs.stream, msg->u.logs.offset,
+                                       max, &data, &len, &size, err);
     bool ended = msg->u.logs.attempt > 0 && mlq_attempt_state_terminal(a->state);
     if (rc == 0)
         rc = reply_log_data_ex(c, peer, msg->rid, data, len, msg->u.logs.offset, size, a->job_id,
@@ -597,7 +598,9 @@ int mlq_client_on_logs(struct mlq_ctx *c, const struct mlq_peer *peer, struct ml
     if (rc < 0)
         return rc;
     if (mlq_logstore_has(c->logstore, a.id, msg->u.logs.stream))
-        rc = reply_stored_log(c, peer, msg, &a, err);
+        rc = reply_stored_log(c, peer, msg, &a, false, err);
+    else if (mlq_store_log_empty(c->store, a.id, msg->u.logs.stream))
+        rc = reply_stored_log(c, peer, msg, &a, true, err);
     else
         rc = relay_log_read(c, peer, msg, &a, err);
     mlq_store_attempt_free(&a);

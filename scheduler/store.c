@@ -311,6 +311,10 @@ static const char *const migrations[] = {
      * lower-priority ones (preempt.h); off unless an admin turns it on. */
     "ALTER TABLE teams ADD COLUMN preempt_within INTEGER NOT NULL DEFAULT 0;"
     "PRAGMA user_version = 18;",
+    /* 18 -> 19: log streams uploaded with no bytes, 1 << stream (logs_empty
+     * in storeattempt.c), kept here rather than as empty files. */
+    "ALTER TABLE attempts ADD COLUMN logs_empty INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 19;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 18
+#define MLQ_STORE_SCHEMA_VERSION 19
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -171,6 +171,14 @@ int mlq_store_manifest_put(struct mlq_store *st, const char *attempt_id, const c
 int mlq_store_manifest_get(struct mlq_store *st, const char *job_id, int32_t num,
                            char attempt_id[MLQ_ID_LEN + 1], int32_t *num_out, char **json,
                            struct mlq_err *err);
+/* A log stream the attempt's worker uploaded with no bytes is recorded on
+ * its attempt row (schema v19) instead of as an empty file in the log
+ * store: no file to create, fsync and rename per job. 1 recorded, 0 no
+ * such attempt row (a gang's node part: its logs stay files). */
+int mlq_store_log_empty_set(struct mlq_store *st, const char *attempt_id, enum mlq_stream stream,
+                            struct mlq_err *err);
+/* True when the stream was recorded empty by mlq_store_log_empty_set. */
+bool mlq_store_log_empty(struct mlq_store *st, const char *attempt_id, enum mlq_stream stream);
 
 /* Loads one attempt by id. MLQ_ENOTFOUND when absent. */
 int mlq_store_attempt_get(struct mlq_store *st, const char *id, struct mlq_store_attempt *out,

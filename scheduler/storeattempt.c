@@ -19,6 +19,8 @@ enum astmt {
     T_USAGE_EACH,
     T_MANIFEST_PUT,
     T_MANIFEST_GET,
+    T_LOG_EMPTY_SET,
+    T_LOG_EMPTY_GET,
     T_COUNT
 };
 
@@ -76,6 +78,10 @@ static const char *const tsql[T_COUNT] = {
                        " LEFT JOIN attempt_manifests m ON m.attempt_id = a.id"
                        " WHERE a.job_seq = (SELECT seq FROM jobs WHERE id = ?1)"
                        " AND (?2 = 0 OR a.num = ?2) ORDER BY a.num DESC LIMIT 1",
+    /* logs_empty: bit 1 << stream, for streams uploaded with no bytes */
+    [T_LOG_EMPTY_SET] =
+        "UPDATE attempts SET logs_empty = logs_empty | ?2 WHERE id = ?1 RETURNING 1",
+    [T_LOG_EMPTY_GET] = "SELECT logs_empty & ?2 FROM attempts WHERE id = ?1",
 };
 
 struct mlq_storeattempt {
@@ -410,4 +416,38 @@ void mlq_store_attempt_free(struct mlq_store_attempt *a)
         return;
     free(a->detail);
     a->detail = NULL;
+}
+
+/* ---- empty log streams -------------------------------------------------- */
+
+/* Binds the attempt id and the stream's bit and steps once (step_key's
+ * results). */
+static int log_empty_step(struct mlq_store *st, enum astmt i, const char *attempt_id,
+                          enum mlq_stream stream, struct mlq_err *err)
+{
+    sqlite3_stmt *s = stmt(st, i);
+    int rc = sqlite3_bind_int(s, 2, 1 << (stream == MLQ_STREAM_STDERR));
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, "an empty log stream");
+    }
+    return mlq_storei_step_key(st, s, attempt_id, "attempt", NULL, err);
+}
+
+int mlq_store_log_empty_set(struct mlq_store *st, const char *attempt_id, enum mlq_stream stream,
+                            struct mlq_err *err)
+{
+    int rc = log_empty_step(st, T_LOG_EMPTY_SET, attempt_id, stream, err);
+    if (rc == 1)
+        mlq_storei_finish(stmt(st, T_LOG_EMPTY_SET));
+    return rc == MLQ_ENOTFOUND ? 0 : rc;
+}
+
+bool mlq_store_log_empty(struct mlq_store *st, const char *attempt_id, enum mlq_stream stream)
+{
+    sqlite3_stmt *s = stmt(st, T_LOG_EMPTY_GET);
+    bool empty = log_empty_step(st, T_LOG_EMPTY_GET, attempt_id, stream, NULL) == 1 &&
+                 sqlite3_column_int(s, 0) != 0;
+    mlq_storei_finish(s);
+    return empty;
 }

@@ -380,6 +380,21 @@ static bool may_upload(struct mlq_ctx *c, const struct mlq_worker *w, const char
     return ok;
 }
 
+/* A whole stream of no bytes is recorded on the attempt's row, in the
+ * iteration's transaction, which commits before the acknowledgement leaves:
+ * no file per stream in the log store. 1 recorded, 0 not such a stream (or
+ * a gang's node part: the log store keeps it). */
+static int stored_empty(struct mlq_ctx *c, const struct mlq_msg *msg, struct mlq_err *err)
+{
+    const __typeof__(msg->u.log_upload) *u = &msg->u.log_upload;
+    if (u->offset != 0 || u->len != 0 || !u->eof)
+        return 0;
+    int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = mlq_store_log_empty_set(c->store, u->attempt_id, u->stream, err);
+    return rc;
+}
+
 int mlq_wproto_on_log_upload(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                              struct mlq_err *err)
 {
@@ -395,6 +410,10 @@ int mlq_wproto_on_log_upload(struct mlq_ctx *c, const struct mlq_peer *peer, str
     struct mlq_err e = {0};
     if (!may_upload(c, w, u->attempt_id, job_id)) {
         m.u.log_upload_ack.err = MLQ_ENOTFOUND;
+    } else if ((rc = stored_empty(c, msg, err)) != 0) {
+        if (rc < 0)
+            return rc; /* the iteration rolls back; the worker uploads again */
+        m.u.log_upload_ack.offset = 0;
     } else if (mlq_logstore_put(c->logstore, u->attempt_id, u->stream, u->offset, u->data, u->len,
                                 u->eof, &m.u.log_upload_ack.offset, &e) < 0) {
         mlq_warn("log upload for attempt %.8s: %s", u->attempt_id, e.msg);

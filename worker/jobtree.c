@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,6 +92,8 @@ static int by_pid(const void *a, const void *b)
 static struct proc *find_proc(struct mlq_jobtree *t, pid_t pid)
 {
     struct proc key = {.pid = pid};
+    if (t->nprocs == 0)
+        return NULL;
     return bsearch(&key, t->procs, t->nprocs, sizeof key, by_pid);
 }
 
@@ -172,10 +175,22 @@ static int signal_cgroup(struct mlq_jobtree *t, const char *dir, int sig)
     return n;
 }
 
+/* True when the supervisor has no child at all, live or zombie. Every
+ * descendant of the job is re-parented to the supervisor (a subreaper) when
+ * its parent dies, so a supervisor without children has no job process
+ * left, and the walk of /proc (a read of every process's stat) is skipped. */
+static bool no_children(void)
+{
+    siginfo_t si;
+    return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
 int mlq_jobtree_signal(struct mlq_jobtree *t, int sig)
 {
     int n = 0;
-    if (list_procs(t) == 0) {
+    if (t->root == getpid() && no_children()) {
+        t->nprocs = 0;
+    } else if (list_procs(t) == 0) {
         mark_descendants(t);
         for (size_t i = 0; i < t->nprocs; i++) {
             const struct proc *p = &t->procs[i];

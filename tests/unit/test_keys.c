@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "keys.h"
+#include "z85.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -115,6 +116,27 @@ static void test_z85(void **state)
     /* "#####" is 85^5 - 1, more than 32 bits */
     assert_false(mlq_keys_z85_valid("#####56789012345678901234567890123456789"));
     assert_true(mlq_keys_z85_valid("0123456789012345678901234567890123456789"));
+}
+
+/* The check without libzmq (what the protocol decoder uses) refuses
+ * exactly what libzmq's decoder refuses, around the 32-bit boundary of a
+ * group too ("%nSc0" is 0xffffffff). */
+static void test_z85_without_zmq(void **state)
+{
+    (void)state;
+    const char *groups[] = {"00000", "%nSc0", "%nSc1", "%nSd0", "%oSc0",
+                            "&0000", "#####", "0000 ", "abcde"};
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+        uint8_t bin[4];
+        bool zmq_ok = zmq_z85_decode(bin, groups[i]) != NULL;
+        if (mlq_z85_valid(groups[i], 5) != zmq_ok)
+            fail_msg("group \"%s\": libzmq says %d", groups[i], zmq_ok);
+    }
+    assert_true(mlq_z85_valid("%nSc0", 5));
+    assert_false(mlq_z85_valid("%nSc1", 5));
+    assert_false(mlq_z85_valid("0000", 4));       /* not whole groups */
+    assert_false(mlq_z85_valid("0000000000", 5)); /* longer than said */
+    assert_false(mlq_z85_valid(NULL, 5));
 }
 
 static void test_roundtrip_and_modes(void **state)
@@ -303,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generate),
         cmocka_unit_test(test_z85),
+        cmocka_unit_test(test_z85_without_zmq),
         cmocka_unit_test_setup_teardown(test_roundtrip_and_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_overwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlink_not_followed, setup, teardown),
