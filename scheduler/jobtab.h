@@ -4,7 +4,8 @@
  * attempt (a cancelled job's process runs until its worker reports the end).
  * Jobs are indexed by id and by live attempt id; PENDING ones are also in
  * the queue (queue.h), which must drop a job before the table frees it. The
- * table owns every job and the strings inside its rows. */
+ * table owns every job and the strings inside its rows; the strings jobs
+ * repeat are shared among them (strpool.h: never free or write one). */
 #ifndef MLQ_JOBTAB_H
 #define MLQ_JOBTAB_H
 
@@ -88,9 +89,15 @@ void mlq_jobtab_destroy(struct mlq_jobtab **tab);
 struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row);
 struct mlq_job *mlq_jobtab_get(struct mlq_jobtab *tab, const char *id);
 struct mlq_job *mlq_jobtab_by_attempt(struct mlq_jobtab *tab, const char *attempt_id);
+/* Replaces job's spec with spec, moving its strings into the table (spec
+ * is zeroed). The spec's strings belong to the table: change a job's spec
+ * only through this (held_by and preempt_note, kept private, excepted). */
+void mlq_jobtab_respec(struct mlq_jobtab *tab, struct mlq_job *job, struct mlq_jobspec *spec);
 /* Removes and frees job. */
 void mlq_jobtab_remove(struct mlq_jobtab *tab, struct mlq_job *job);
 size_t mlq_jobtab_count(const struct mlq_jobtab *tab);
+/* Distinct strings the jobs share (tests). */
+size_t mlq_jobtab_shared_count(const struct mlq_jobtab *tab);
 
 /* Makes a (copied) the job's live attempt, indexed by its id; replaces any
  * previous one. Clearing drops the index and frees att.detail. */
