@@ -45,37 +45,44 @@ struct mlq_gang {
     char first[320]; /* "node 2 (worker w3) exited 1" */
 };
 
+/* One job in memory. A scheduler holds one for each of up to a million
+ * pending jobs, so the layout is kept tight: what only a live attempt uses
+ * is behind att (or gang), wide fields come first, and the flags share one
+ * word as bit-fields at the end (a bool each, with their padding, cost
+ * 24 bytes more per job). */
 struct mlq_job {
     struct mlq_store_job row;      /* as persisted */
     struct mlq_store_attempt *att; /* the live attempt; NULL unless live. Out of
                                       line: most jobs are pending and have none */
-    bool live;                     /* att is ASSIGNED or RUNNING on a worker */
-    /* Rows left for the end of the iteration (jobops.c, "rows written late"). */
-    bool late;     /* listed in c->late[late_idx] */
-    bool fresh;    /* submitted this iteration: no row yet */
-    bool row_late; /* the row is behind memory */
-    bool att_late; /* att's row is behind memory */
-    size_t late_idx;
-    bool confirmed;     /* the worker confirmed att since this scheduler started */
-    int64_t confirm_by; /* monotonic deadline for that confirmation */
-    bool acked;         /* the worker named att in its register (deliver.h) */
-    bool kill_armed;    /* a KILL of att is being resent (deliver.h) */
-    uint64_t gpu_mask;  /* att's GPUs */
-    size_t widx;        /* att's worker, index in the registry */
-    int64_t pending_ms; /* wall ms it last became ready to run (metrics: queue
-                           wait); 0: since its submit */
-    int64_t ended_ms;   /* when the run that ends the job ended, by its worker's
-                           clock (0: now); see record_outcome in jobops.c */
+    struct mlq_gang *gang;         /* a gang's live attempt's parts; NULL otherwise */
+    int64_t confirm_by;            /* monotonic deadline for att's confirmation */
+    uint64_t gpu_mask;             /* att's GPUs */
+    size_t widx;                   /* att's worker, index in the registry */
+    int64_t pending_ms;            /* wall ms it last became ready to run (metrics:
+                                      queue wait); 0: since its submit */
+    int64_t ended_ms;              /* when the run that ends the job ended, by its worker's
+                                      clock (0: now); see record_outcome in jobops.c */
+    struct mlq_job *h_id, *h_att;  /* hash chains */
     /* Pending-queue bookkeeping, owned by queue.c. */
-    bool held;                    /* PENDING on dependencies, listed in deps.c, not queued */
-    bool queued;                  /* in the queue (ready or waiting) */
-    bool qwaiting;                /* in the waiting heap (not-before time ahead) */
-    int64_t qkey;                 /* order in the queue: lower runs first */
-    size_t qpos;                  /* index in its heap */
-    void *qshape;                 /* its shape while ready */
-    struct mlq_job *h_id, *h_att; /* hash chains */
-    struct mlq_gang *gang;        /* a gang's live attempt's parts; NULL otherwise */
-    bool quota_booked;            /* its live attempt counts in c->quota (quota.h) */
+    int64_t qkey;  /* order in the queue: lower runs first */
+    void *qshape;  /* its shape while ready */
+    uint32_t qpos; /* index in its heap (a queue holds fewer than 2^32 jobs) */
+    /* Rows left for the end of the iteration (jobops.c, "rows written late"). */
+    uint32_t late_idx; /* its place in c->late while late */
+    bool late : 1;     /* listed in c->late[late_idx] */
+    bool fresh : 1;    /* submitted this iteration: no row yet */
+    bool row_late : 1; /* the row is behind memory */
+    bool att_late : 1; /* att's row is behind memory */
+    /* The live attempt's state. */
+    bool live : 1;         /* att is ASSIGNED or RUNNING on a worker */
+    bool confirmed : 1;    /* the worker confirmed att since this scheduler started */
+    bool acked : 1;        /* the worker named att in its register (deliver.h) */
+    bool kill_armed : 1;   /* a KILL of att is being resent (deliver.h) */
+    bool quota_booked : 1; /* its live attempt counts in c->quota (quota.h) */
+    /* The queue's (queue.c). */
+    bool held : 1;     /* PENDING on dependencies, listed in deps.c, not queued */
+    bool queued : 1;   /* in the queue (ready or waiting) */
+    bool qwaiting : 1; /* in the waiting heap (not-before time ahead) */
 };
 
 struct mlq_jobtab;
