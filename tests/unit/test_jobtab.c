@@ -137,12 +137,24 @@ static void test_shared_strings(void **state)
     mlq_jobtab_destroy(&tab);
 }
 
+/* A scheduler holds one struct mlq_job per pending job, up to a million:
+ * the layout keeps no padding (jobtab.h, store.h, proto.h). A field added
+ * in the wrong place shows here first. */
+static void test_layout_size(void **state)
+{
+    (void)state;
+    assert_true(sizeof(struct mlq_jobspec) <= 304);
+    assert_true(sizeof(struct mlq_store_job) <= 488);
+    assert_true(sizeof(struct mlq_job) <= 592);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_and_growth),
         cmocka_unit_test(test_attempt_index),
         cmocka_unit_test(test_shared_strings),
+        cmocka_unit_test(test_layout_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
