@@ -137,6 +137,38 @@ static void test_shared_strings(void **state)
     mlq_jobtab_destroy(&tab);
 }
 
+/* The attempt index grows with live attempts (past its 1,024 first
+ * buckets) and shrinks its count as they end: every live one is found. */
+static void test_attempt_index_growth(void **state)
+{
+    (void)state;
+    struct mlq_jobtab *tab = mlq_jobtab_create();
+    enum { N = 3000 };
+    struct mlq_store_attempt a = {.num = 1, .state = MLQ_ATT_RUNNING};
+    for (int i = 1; i <= N; i++) {
+        struct mlq_job *j = add(tab, i);
+        snprintf(a.id, sizeof a.id, "%08x-1111-4000-8000-000000000000", i);
+        assert_int_equal(mlq_jobtab_set_attempt(tab, j, &a), 0);
+    }
+    for (int i = 1; i <= N; i++) {
+        snprintf(a.id, sizeof a.id, "%08x-1111-4000-8000-000000000000", i);
+        struct mlq_job *j = mlq_jobtab_by_attempt(tab, a.id);
+        assert_non_null(j);
+        assert_int_equal(j->row.seq, i);
+        if (i % 2)
+            mlq_jobtab_clear_attempt(tab, j);
+    }
+    for (int i = 1; i <= N; i++) {
+        snprintf(a.id, sizeof a.id, "%08x-1111-4000-8000-000000000000", i);
+        struct mlq_job *j = mlq_jobtab_by_attempt(tab, a.id);
+        if (i % 2)
+            assert_null(j);
+        else
+            assert_int_equal(j->row.seq, i);
+    }
+    mlq_jobtab_destroy(&tab);
+}
+
 /* A scheduler holds one struct mlq_job per pending job, up to a million:
  * the layout keeps no padding (jobtab.h, store.h, proto.h). A field added
  * in the wrong place shows here first. */
@@ -151,10 +183,9 @@ static void test_layout_size(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lookup_and_growth),
-        cmocka_unit_test(test_attempt_index),
-        cmocka_unit_test(test_shared_strings),
-        cmocka_unit_test(test_layout_size),
+        cmocka_unit_test(test_lookup_and_growth),    cmocka_unit_test(test_attempt_index),
+        cmocka_unit_test(test_shared_strings),       cmocka_unit_test(test_layout_size),
+        cmocka_unit_test(test_attempt_index_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
