@@ -18,12 +18,26 @@ struct mlq_strpool {
     size_t nbuckets, count;
 };
 
-static size_t hash_str(const char *s)
+#define HASH_ENDS 24 /* bytes hashed at each end of a longer string */
+
+static size_t fnv(size_t h, const char *s, size_t n)
 {
-    size_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
     return h;
+}
+
+/* FNV-1a of the length and both ends only: a `submit --from` batch hands
+ * over a whole environment (often over a KiB) per job, and a byte-wise
+ * hash of all of it cost more scheduler time than the rest of the pooling.
+ * Strings alike at both ends but differing in the middle (long PATHs) only
+ * share a chain, where strcmp tells them apart. */
+static size_t hash_str(const char *s, size_t len)
+{
+    size_t h = 1469598103934665603ULL ^ len;
+    if (len <= 2 * HASH_ENDS)
+        return fnv(h, s, len);
+    return fnv(fnv(h, s, HASH_ENDS), s + len - HASH_ENDS, HASH_ENDS);
 }
 
 struct mlq_strpool *mlq_strpool_create(void)
@@ -66,7 +80,7 @@ static void maybe_grow(struct mlq_strpool *pool)
     for (size_t i = 0; i < pool->nbuckets; i++)
         for (struct entry *e = pool->buckets[i], *next; e; e = next) {
             next = e->next;
-            size_t k = hash_str(e->s) & (n - 1);
+            size_t k = hash_str(e->s, strlen(e->s)) & (n - 1);
             e->next = b[k];
             b[k] = e;
         }
@@ -75,9 +89,9 @@ static void maybe_grow(struct mlq_strpool *pool)
     pool->nbuckets = n;
 }
 
-static struct entry **find(struct mlq_strpool *pool, const char *s)
+static struct entry **find(struct mlq_strpool *pool, const char *s, size_t len)
 {
-    struct entry **pp = &pool->buckets[hash_str(s) & (pool->nbuckets - 1)];
+    struct entry **pp = &pool->buckets[hash_str(s, len) & (pool->nbuckets - 1)];
     while (*pp && strcmp((*pp)->s, s) != 0)
         pp = &(*pp)->next;
     return pp;
@@ -87,15 +101,15 @@ void mlq_strpool_take(struct mlq_strpool *pool, char **s)
 {
     if (!*s)
         return;
-    struct entry *e = *find(pool, *s);
+    size_t len = strlen(*s);
+    struct entry *e = *find(pool, *s, len);
     if (!e) {
-        size_t len = strlen(*s);
         if (!(e = malloc(sizeof *e + len + 1)))
             return;
         memcpy(e->s, *s, len + 1);
         e->refs = 0;
         maybe_grow(pool);
-        struct entry **head = &pool->buckets[hash_str(e->s) & (pool->nbuckets - 1)];
+        struct entry **head = &pool->buckets[hash_str(e->s, len) & (pool->nbuckets - 1)];
         e->next = *head;
         *head = e;
         pool->count++;
@@ -111,7 +125,7 @@ void mlq_strpool_put(struct mlq_strpool *pool, char *s)
 {
     if (!s)
         return;
-    struct entry **pp = find(pool, s);
+    struct entry **pp = find(pool, s, strlen(s));
     struct entry *e = *pp;
     if (!e || e->s != s) {
         free(s); /* a private copy (allocation failed when it was taken) */
