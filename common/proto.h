@@ -110,12 +110,15 @@ enum mlq_stream { MLQ_STREAM_STDOUT = 0, MLQ_STREAM_STDERR = 1 };
 
 /* What a user asks for. owner is filled by the client; a scheduler
  * with keys replaces it with the authenticated identity. */
+/* The fields are ordered so that 4-byte ones pair up and leave no padding:
+ * the scheduler keeps one of these for each of up to a million pending jobs
+ * (struct mlq_job), so every hole costs a megabyte there. */
 struct mlq_jobspec {
     char *name;  /* may be NULL */
     char *owner; /* user name */
     char **argv; /* argc >= 1 entries, each non-empty for argv[0] */
+    char **env;  /* envc "KEY=VALUE" entries, KEY non-empty without '=' */
     uint32_t argc;
-    char **env; /* "KEY=VALUE" entries, KEY non-empty without '=' */
     uint32_t envc;
     char *workdir;  /* absolute path */
     int64_t cpus_m; /* > 0 */
@@ -126,26 +129,26 @@ struct mlq_jobspec {
     int64_t retry_backoff_ms; /* delay before the first retry, doubling (30 s) */
     int64_t time_limit_ms;    /* wall time limit of one attempt (none) */
     int64_t kill_grace_ms;    /* SIGTERM to SIGKILL delay (30 s) */
-    int32_t warn_signal;      /* sent warn_before_ms before the limit (none) */
     int64_t warn_before_ms;
+    int32_t warn_signal; /* sent warn_before_ms before the limit (none) */
     /* Placement, optional on the wire. */
     int32_t priority;  /* -MLQ_MAX_PRIORITY..MLQ_MAX_PRIORITY (0) */
     char *pool;        /* worker pool; NULL = "default" */
-    char **require;    /* "k=v" labels the worker must carry */
-    uint32_t nrequire; /* <= MLQ_MAX_LABELS */
+    char **require;    /* nrequire "k=v" labels the worker must carry */
     char *gpu_type;    /* normalised GPU type ("h100"), or alternatives joined by
                           '|' ("a100|h100", any of them will do); NULL = any */
+    uint32_t nrequire; /* <= MLQ_MAX_LABELS */
     /* GPU shares, optional on the wire: a share of one GPU, in hundredths
      * (1..99; gpus is then 0), and GPU memory wanted on that GPU (bytes; a
      * share of one GPU when set alone). 0 = none. */
     int32_t gpu_frac;
     int64_t gpu_mem;
     /* Pipelines, optional on the wire. */
-    struct mlq_dep *deps; /* start conditions; <= MLQ_MAX_DEPS */
     uint32_t ndeps;
+    struct mlq_dep *deps;  /* ndeps start conditions; <= MLQ_MAX_DEPS */
     char *array;           /* submit only: "0-999", "0-99:10", "1,5,7"; NULL = not an array */
-    uint32_t max_running;  /* arrays: tasks running at once; 0 = no limit */
     char *idempotency_key; /* submit only: same key + same owner = same job (7 days) */
+    uint32_t max_running;  /* arrays: tasks running at once; 0 = no limit */
     /* Gangs, optional on the wire: node parts on distinct workers, each
      * with the resources above; 0 = not a gang, 1..MLQ_MAX_NODES. */
     uint32_t nodes;
@@ -156,8 +159,8 @@ struct mlq_jobspec {
      * workdir) the worker hashes at the start (inputs) and at the end
      * (outputs) of each attempt; <= MLQ_MAX_IO_PATHS each. */
     char **inputs;
-    uint32_t ninputs;
     char **outputs;
+    uint32_t ninputs;
     uint32_t noutputs;
     /* A user hold, optional on the wire: while held_by is set the job is
      * never placed. On submit any value asks for a held job (`--hold`); the
@@ -184,9 +187,9 @@ struct mlq_jobspec {
      * attempt is being preempted; NULL = it is not). */
     int64_t preempt_grace_ms;
     int64_t min_runtime_ms;
-    bool no_preempt;
-    int32_t preemptions;
     char *preempt_note;
+    int32_t preemptions;
+    bool no_preempt;
 };
 
 /* What `mlq update` changes in a job that has not started: each field

@@ -247,8 +247,7 @@ static int update_job(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_j
     }
     bool queued = job->queued;
     mlq_queue_remove(c->queue, job); /* its shape and order may change */
-    mlq_proto_jobspec_free(&job->row.spec);
-    job->row.spec = neu;
+    mlq_jobtab_respec(c->jobs, job, &neu);
     rc = mlq_store_begin(c->store, err);
     if (rc == 0)
         rc = mlq_store_job_respec(c->store, &job->row, "update", detail, err);

@@ -3,6 +3,8 @@
 #include "jobtab.h"
 
 #include "err.h"
+#include "proto.h"
+#include "strpool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +12,13 @@
 #define PART_BUCKETS 256 /* gangs are few next to jobs */
 
 struct mlq_jobtab {
+    /* by_att is sized by live attempts, not by jobs: with a million jobs
+     * pending and a few thousand running it would be mostly empty. */
     struct mlq_job **by_id, **by_att;
-    size_t nbuckets, count;
+    size_t nbuckets, count; /* by_id's buckets; jobs */
+    size_t natt, nlive;     /* by_att's buckets; jobs with a live attempt */
     struct mlq_gpart *by_part[PART_BUCKETS];
+    struct mlq_strpool *strs; /* the strings jobs repeat (share_spec) */
 };
 
 static size_t hash_str(const char *s)
@@ -28,10 +34,12 @@ struct mlq_jobtab *mlq_jobtab_create(void)
     struct mlq_jobtab *tab = calloc(1, sizeof *tab);
     if (!tab)
         return NULL;
-    tab->nbuckets = 1024;
+    tab->nbuckets = tab->natt = 1024;
     tab->by_id = calloc(tab->nbuckets, sizeof *tab->by_id);
-    tab->by_att = calloc(tab->nbuckets, sizeof *tab->by_att);
-    if (!tab->by_id || !tab->by_att) {
+    tab->by_att = calloc(tab->natt, sizeof *tab->by_att);
+    tab->strs = mlq_strpool_create();
+    if (!tab->by_id || !tab->by_att || !tab->strs) {
+        mlq_strpool_destroy(tab->strs);
         free(tab->by_id);
         free(tab->by_att);
         free(tab);
@@ -50,9 +58,54 @@ static void gang_free(struct mlq_gang *g)
     free(g);
 }
 
-static void job_free(struct mlq_job *job)
+/* The spec strings that many jobs repeat (one owner, team, pool, work
+ * directory and command for thousands of jobs; the same environment for
+ * every job of a `submit --from` batch) are swapped for the pool's shared
+ * copy while the job is in the table: a pending job then costs a pointer
+ * per such string instead of a malloc chunk. The strings a job changes in
+ * place (held_by, preempt_note, reason) stay private. */
+static void strv_share(struct mlq_strpool *p, char **v, uint32_t n)
+{
+    for (uint32_t i = 0; v && i < n; i++)
+        mlq_strpool_take(p, &v[i]);
+}
+
+static void share_spec(struct mlq_strpool *p, struct mlq_jobspec *s)
+{
+    mlq_strpool_take(p, &s->owner);
+    mlq_strpool_take(p, &s->workdir);
+    mlq_strpool_take(p, &s->pool);
+    mlq_strpool_take(p, &s->team);
+    mlq_strpool_take(p, &s->project);
+    strv_share(p, s->argv, s->argc);
+    strv_share(p, s->env, s->envc);
+}
+
+static void strv_unshare(struct mlq_strpool *p, char **v, uint32_t n)
+{
+    for (uint32_t i = 0; v && i < n; i++) {
+        mlq_strpool_put(p, v[i]);
+        v[i] = NULL;
+    }
+}
+
+/* Hands the shared strings back, leaving NULLs for mlq_proto_jobspec_free
+ * (which frees what is left: the arrays and the private strings). */
+static void unshare_spec(struct mlq_strpool *p, struct mlq_jobspec *s)
+{
+    char **one[] = {&s->owner, &s->workdir, &s->pool, &s->team, &s->project};
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+        mlq_strpool_put(p, *one[i]);
+        *one[i] = NULL;
+    }
+    strv_unshare(p, s->argv, s->argc);
+    strv_unshare(p, s->env, s->envc);
+}
+
+static void job_free(struct mlq_jobtab *tab, struct mlq_job *job)
 {
     gang_free(job->gang);
+    unshare_spec(tab->strs, &job->row.spec);
     mlq_store_job_free(&job->row);
     if (job->att)
         mlq_store_attempt_free(job->att);
@@ -68,48 +121,57 @@ void mlq_jobtab_destroy(struct mlq_jobtab **tab)
         struct mlq_job *j = (*tab)->by_id[i];
         while (j) {
             struct mlq_job *next = j->h_id;
-            job_free(j);
+            job_free(*tab, j);
             j = next;
         }
     }
     free((*tab)->by_id);
     free((*tab)->by_att);
+    mlq_strpool_destroy((*tab)->strs);
     free(*tab);
     *tab = NULL;
 }
 
-/* Doubles the bucket arrays when the table gets crowded; on allocation
- * failure it keeps the old (slower, still correct) arrays. */
-static void maybe_grow(struct mlq_jobtab *tab)
+/* Doubles a bucket array when its table gets crowded; on allocation
+ * failure it keeps the old (slower, still correct) one. */
+static void maybe_grow_ids(struct mlq_jobtab *tab)
 {
     if (tab->count < tab->nbuckets)
         return;
     size_t n = tab->nbuckets * 2;
-    struct mlq_job **by_id = calloc(n, sizeof *by_id), **by_att = calloc(n, sizeof *by_att);
-    if (!by_id || !by_att) {
-        free(by_id);
-        free(by_att);
+    struct mlq_job **by_id = calloc(n, sizeof *by_id);
+    if (!by_id)
         return;
-    }
-    for (size_t i = 0; i < tab->nbuckets; i++) {
+    for (size_t i = 0; i < tab->nbuckets; i++)
         for (struct mlq_job *j = tab->by_id[i], *next; j; j = next) {
             next = j->h_id;
             size_t b = hash_str(j->row.id) & (n - 1);
             j->h_id = by_id[b];
             by_id[b] = j;
         }
+    free(tab->by_id);
+    tab->by_id = by_id;
+    tab->nbuckets = n;
+}
+
+static void maybe_grow_atts(struct mlq_jobtab *tab)
+{
+    if (tab->nlive < tab->natt)
+        return;
+    size_t n = tab->natt * 2;
+    struct mlq_job **by_att = calloc(n, sizeof *by_att);
+    if (!by_att)
+        return;
+    for (size_t i = 0; i < tab->natt; i++)
         for (struct mlq_job *j = tab->by_att[i], *next; j; j = next) {
             next = j->h_att;
             size_t b = hash_str(j->att->id) & (n - 1);
             j->h_att = by_att[b];
             by_att[b] = j;
         }
-    }
-    free(tab->by_id);
     free(tab->by_att);
-    tab->by_id = by_id;
     tab->by_att = by_att;
-    tab->nbuckets = n;
+    tab->natt = n;
 }
 
 struct mlq_job *mlq_jobtab_get(struct mlq_jobtab *tab, const char *id)
@@ -122,7 +184,7 @@ struct mlq_job *mlq_jobtab_get(struct mlq_jobtab *tab, const char *id)
 
 struct mlq_job *mlq_jobtab_by_attempt(struct mlq_jobtab *tab, const char *attempt_id)
 {
-    size_t b = hash_str(attempt_id) & (tab->nbuckets - 1);
+    size_t b = hash_str(attempt_id) & (tab->natt - 1);
     for (struct mlq_job *j = tab->by_att[b]; j; j = j->h_att)
         if (strcmp(j->att->id, attempt_id) == 0)
             return j;
@@ -138,7 +200,8 @@ struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row
         return NULL;
     job->row = *row;
     memset(row, 0, sizeof *row);
-    maybe_grow(tab);
+    share_spec(tab->strs, &job->row.spec);
+    maybe_grow_ids(tab);
     size_t b = hash_str(job->row.id) & (tab->nbuckets - 1);
     job->h_id = tab->by_id[b];
     tab->by_id[b] = job;
@@ -199,8 +262,9 @@ void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job)
         job->gang = NULL;
     }
     if (job->live) {
-        unlink_chain(&tab->by_att[hash_str(job->att->id) & (tab->nbuckets - 1)], job, true);
+        unlink_chain(&tab->by_att[hash_str(job->att->id) & (tab->natt - 1)], job, true);
         job->h_att = NULL;
+        tab->nlive--;
     }
     if (job->att)
         mlq_store_attempt_free(job->att);
@@ -222,7 +286,9 @@ int mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
     job->att = copy;
     job->live = true;
     job->acked = job->kill_armed = false;
-    size_t b = hash_str(job->att->id) & (tab->nbuckets - 1);
+    tab->nlive++;
+    maybe_grow_atts(tab);
+    size_t b = hash_str(job->att->id) & (tab->natt - 1);
     job->h_att = tab->by_att[b];
     tab->by_att[b] = job;
     return 0;
@@ -233,12 +299,26 @@ void mlq_jobtab_remove(struct mlq_jobtab *tab, struct mlq_job *job)
     mlq_jobtab_clear_attempt(tab, job);
     unlink_chain(&tab->by_id[hash_str(job->row.id) & (tab->nbuckets - 1)], job, false);
     tab->count--;
-    job_free(job);
+    job_free(tab, job);
+}
+
+void mlq_jobtab_respec(struct mlq_jobtab *tab, struct mlq_job *job, struct mlq_jobspec *spec)
+{
+    unshare_spec(tab->strs, &job->row.spec);
+    mlq_proto_jobspec_free(&job->row.spec);
+    job->row.spec = *spec;
+    memset(spec, 0, sizeof *spec);
+    share_spec(tab->strs, &job->row.spec);
 }
 
 size_t mlq_jobtab_count(const struct mlq_jobtab *tab)
 {
     return tab->count;
+}
+
+size_t mlq_jobtab_shared_count(const struct mlq_jobtab *tab)
+{
+    return mlq_strpool_count(tab->strs);
 }
 
 void mlq_jobtab_each(struct mlq_jobtab *tab, mlq_jobtab_fn fn, void *ctx)

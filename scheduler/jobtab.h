@@ -4,7 +4,8 @@
  * attempt (a cancelled job's process runs until its worker reports the end).
  * Jobs are indexed by id and by live attempt id; PENDING ones are also in
  * the queue (queue.h), which must drop a job before the table frees it. The
- * table owns every job and the strings inside its rows. */
+ * table owns every job and the strings inside its rows; the strings jobs
+ * repeat are shared among them (strpool.h: never free or write one). */
 #ifndef MLQ_JOBTAB_H
 #define MLQ_JOBTAB_H
 
@@ -44,39 +45,46 @@ struct mlq_gang {
     char first[320]; /* "node 2 (worker w3) exited 1" */
 };
 
+/* One job in memory. A scheduler holds one for each of up to a million
+ * pending jobs, so the layout is kept tight: what only a live attempt uses
+ * is behind att (or gang), wide fields come first, and the flags share one
+ * word as bit-fields at the end (a bool each, with their padding, cost
+ * 24 bytes more per job). */
 struct mlq_job {
     struct mlq_store_job row;      /* as persisted */
     struct mlq_store_attempt *att; /* the live attempt; NULL unless live. Out of
                                       line: most jobs are pending and have none */
-    bool live;                     /* att is ASSIGNED or RUNNING on a worker */
+    struct mlq_gang *gang;         /* a gang's live attempt's parts; NULL otherwise */
+    int64_t confirm_by;            /* monotonic deadline for att's confirmation */
+    uint64_t gpu_mask;             /* att's GPUs */
+    size_t widx;                   /* att's worker, index in the registry */
+    int64_t pending_ms;            /* wall ms it last became ready to run (metrics:
+                                      queue wait); 0: since its submit */
+    int64_t ended_ms;              /* when the run that ends the job ended, by its worker's
+                                      clock (0: now); see record_outcome in jobops.c */
+    struct mlq_job *h_id, *h_att;  /* hash chains */
+    /* Pending-queue bookkeeping, owned by queue.c. */
+    int64_t qkey;  /* order in the queue: lower runs first */
+    void *qshape;  /* its shape while ready */
+    uint32_t qpos; /* index in its heap (a queue holds fewer than 2^32 jobs) */
     /* Rows left for the end of the iteration (jobops.c, "rows written late"). */
-    bool late;     /* listed in c->late[late_idx] */
-    bool fresh;    /* submitted this iteration: no row yet */
-    bool row_late; /* the row is behind memory */
-    bool att_late; /* att's row is behind memory */
-    size_t late_idx;
-    bool confirmed;        /* the worker confirmed att since this scheduler started */
-    int64_t confirm_by;    /* monotonic deadline for that confirmation */
-    bool acked;            /* the worker named att in its register (deliver.h) */
-    bool kill_armed;       /* a KILL of att is being resent (deliver.h) */
+    uint32_t late_idx; /* its place in c->late while late */
     uint32_t assign_epoch; /* its worker's epoch when this scheduler sent att's
                               ASSIGN; 0: not sent by this scheduler */
-    uint64_t gpu_mask;     /* att's GPUs */
-    size_t widx;           /* att's worker, index in the registry */
-    int64_t pending_ms;    /* wall ms it last became ready to run (metrics: queue
-                              wait); 0: since its submit */
-    int64_t ended_ms;      /* when the run that ends the job ended, by its worker's
-                              clock (0: now); see record_outcome in jobops.c */
-    /* Pending-queue bookkeeping, owned by queue.c. */
-    bool held;                    /* PENDING on dependencies, listed in deps.c, not queued */
-    bool queued;                  /* in the queue (ready or waiting) */
-    bool qwaiting;                /* in the waiting heap (not-before time ahead) */
-    int64_t qkey;                 /* order in the queue: lower runs first */
-    size_t qpos;                  /* index in its heap */
-    void *qshape;                 /* its shape while ready */
-    struct mlq_job *h_id, *h_att; /* hash chains */
-    struct mlq_gang *gang;        /* a gang's live attempt's parts; NULL otherwise */
-    bool quota_booked;            /* its live attempt counts in c->quota (quota.h) */
+    bool late : 1;     /* listed in c->late[late_idx] */
+    bool fresh : 1;    /* submitted this iteration: no row yet */
+    bool row_late : 1; /* the row is behind memory */
+    bool att_late : 1; /* att's row is behind memory */
+    /* The live attempt's state. */
+    bool live : 1;         /* att is ASSIGNED or RUNNING on a worker */
+    bool confirmed : 1;    /* the worker confirmed att since this scheduler started */
+    bool acked : 1;        /* the worker named att in its register (deliver.h) */
+    bool kill_armed : 1;   /* a KILL of att is being resent (deliver.h) */
+    bool quota_booked : 1; /* its live attempt counts in c->quota (quota.h) */
+    /* The queue's (queue.c). */
+    bool held : 1;     /* PENDING on dependencies, listed in deps.c, not queued */
+    bool queued : 1;   /* in the queue (ready or waiting) */
+    bool qwaiting : 1; /* in the waiting heap (not-before time ahead) */
 };
 
 struct mlq_jobtab;
@@ -90,9 +98,15 @@ void mlq_jobtab_destroy(struct mlq_jobtab **tab);
 struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row);
 struct mlq_job *mlq_jobtab_get(struct mlq_jobtab *tab, const char *id);
 struct mlq_job *mlq_jobtab_by_attempt(struct mlq_jobtab *tab, const char *attempt_id);
+/* Replaces job's spec with spec, moving its strings into the table (spec
+ * is zeroed). The spec's strings belong to the table: change a job's spec
+ * only through this (held_by and preempt_note, kept private, excepted). */
+void mlq_jobtab_respec(struct mlq_jobtab *tab, struct mlq_job *job, struct mlq_jobspec *spec);
 /* Removes and frees job. */
 void mlq_jobtab_remove(struct mlq_jobtab *tab, struct mlq_job *job);
 size_t mlq_jobtab_count(const struct mlq_jobtab *tab);
+/* Distinct strings the jobs share (tests). */
+size_t mlq_jobtab_shared_count(const struct mlq_jobtab *tab);
 
 /* Makes a (copied) the job's live attempt, indexed by its id; replaces any
  * previous one. Clearing drops the index and frees att.detail. */

@@ -28,21 +28,24 @@
 
 struct mlq_store;
 
+/* The three ids sit together and the 4-byte fields in pairs, so that the
+ * row (kept in memory for each of up to a million pending jobs, struct
+ * mlq_job) has no padding. */
 struct mlq_store_job {
     char id[MLQ_ID_LEN + 1];
-    int64_t seq; /* submit order, assigned by insert */
-    enum mlq_job_state state;
-    char *reason; /* may be NULL */
-    struct mlq_jobspec spec;
-    int64_t submit_ms, start_ms, end_ms;  /* wall clock; 0 = not yet */
-    int32_t attempts;                     /* attempts created so far */
-    int32_t node_failures;                /* attempts lost with their worker */
     char current_attempt[MLQ_ID_LEN + 1]; /* "" when none */
-    int32_t exit_code;                    /* -1 none */
-    int32_t signal;                       /* 0 none */
-    int64_t not_before_ms;         /* wall clock; a PENDING job waits until then (schema v2) */
-    char array_id[MLQ_ID_LEN + 1]; /* schema v4: "" unless a task of an array */
-    int32_t array_index;           /* schema v4: -1 unless a task */
+    char array_id[MLQ_ID_LEN + 1];        /* schema v4: "" unless a task of an array */
+    enum mlq_job_state state;
+    int32_t array_index; /* schema v4: -1 unless a task */
+    int64_t seq;         /* submit order, assigned by insert */
+    char *reason;        /* may be NULL */
+    struct mlq_jobspec spec;
+    int64_t submit_ms, start_ms, end_ms; /* wall clock; 0 = not yet */
+    int64_t not_before_ms; /* wall clock; a PENDING job waits until then (schema v2) */
+    int32_t attempts;      /* attempts created so far */
+    int32_t node_failures; /* attempts lost with their worker */
+    int32_t exit_code;     /* -1 none */
+    int32_t signal;        /* 0 none */
 };
 
 struct mlq_store_attempt {

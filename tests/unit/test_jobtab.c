@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -69,11 +70,122 @@ static void test_attempt_index(void **state)
     mlq_jobtab_destroy(&tab);
 }
 
+static char **strv(const char *a, const char *b)
+{
+    char **v = calloc(2, sizeof *v);
+    assert_non_null(v);
+    v[0] = strdup(a);
+    v[1] = strdup(b);
+    return v;
+}
+
+/* A pending job as submit --from makes them: its own copies of an owner,
+ * team, work directory, command and environment that other jobs repeat. */
+static struct mlq_job *add_spec(struct mlq_jobtab *tab, int n, const char *script)
+{
+    struct mlq_store_job row = {.seq = n, .state = MLQ_JOB_PENDING, .exit_code = -1};
+    snprintf(row.id, sizeof row.id, "%08x-0000-4000-8000-000000000000", n);
+    row.spec.owner = strdup("alice");
+    row.spec.team = strdup("vision");
+    row.spec.workdir = strdup("/home/alice");
+    row.spec.argv = strv("python", script);
+    row.spec.argc = 2;
+    row.spec.env = strv("HOME=/home/alice", "PATH=/usr/bin");
+    row.spec.envc = 2;
+    row.spec.held_by = strdup("alice");
+    struct mlq_job *job = mlq_jobtab_add(tab, &row);
+    assert_non_null(job);
+    assert_null(row.spec.owner); /* moved */
+    return job;
+}
+
+static void test_shared_strings(void **state)
+{
+    (void)state;
+    struct mlq_jobtab *tab = mlq_jobtab_create();
+    struct mlq_job *a = add_spec(tab, 1, "a.py"), *b = add_spec(tab, 2, "b.py");
+    struct mlq_jobspec *sa = &a->row.spec, *sb = &b->row.spec;
+    /* One copy of each repeated string, whatever job it came with. */
+    assert_ptr_equal(sa->owner, sb->owner);
+    assert_ptr_equal(sa->team, sb->team);
+    assert_ptr_equal(sa->workdir, sb->workdir);
+    assert_ptr_equal(sa->argv[0], sb->argv[0]);
+    assert_ptr_equal(sa->env[0], sb->env[0]);
+    assert_ptr_equal(sa->env[1], sb->env[1]);
+    assert_ptr_not_equal(sa->argv[1], sb->argv[1]);
+    assert_ptr_not_equal(sa->held_by, sb->held_by); /* changed in place: private */
+    /* alice (owner and HOME's value are different strings), vision,
+     * /home/alice, python, a.py, b.py, HOME=..., PATH=... */
+    assert_int_equal(mlq_jobtab_shared_count(tab), 8);
+    /* A job that leaves takes only its own references with it. */
+    mlq_jobtab_remove(tab, a);
+    assert_int_equal(mlq_jobtab_shared_count(tab), 7);
+    assert_string_equal(sb->owner, "alice");
+    assert_string_equal(sb->env[0], "HOME=/home/alice");
+    /* A changed spec (mlq update) swaps its strings too. */
+    struct mlq_jobspec neu = {.owner = strdup("alice"), .argv = strv("bash", "c.sh"), .argc = 2};
+    mlq_jobtab_respec(tab, b, &neu);
+    assert_null(neu.owner);
+    assert_string_equal(b->row.spec.argv[1], "c.sh");
+    assert_null(b->row.spec.env);
+    assert_int_equal(mlq_jobtab_shared_count(tab), 3); /* alice, bash, c.sh */
+    struct mlq_job *c = add_spec(tab, 3, "c.sh");
+    assert_ptr_equal(c->row.spec.argv[1], b->row.spec.argv[1]);
+    mlq_jobtab_remove(tab, b);
+    mlq_jobtab_remove(tab, c);
+    assert_int_equal(mlq_jobtab_shared_count(tab), 0);
+    mlq_jobtab_destroy(&tab);
+}
+
+/* The attempt index grows with live attempts (past its 1,024 first
+ * buckets) and shrinks its count as they end: every live one is found. */
+static void test_attempt_index_growth(void **state)
+{
+    (void)state;
+    struct mlq_jobtab *tab = mlq_jobtab_create();
+    enum { N = 3000 };
+    struct mlq_store_attempt a = {.num = 1, .state = MLQ_ATT_RUNNING};
+    for (int i = 1; i <= N; i++) {
+        struct mlq_job *j = add(tab, i);
+        snprintf(a.id, sizeof a.id, "%08x-1111-4000-8000-000000000000", i);
+        assert_int_equal(mlq_jobtab_set_attempt(tab, j, &a), 0);
+    }
+    for (int i = 1; i <= N; i++) {
+        snprintf(a.id, sizeof a.id, "%08x-1111-4000-8000-000000000000", i);
+        struct mlq_job *j = mlq_jobtab_by_attempt(tab, a.id);
+        assert_non_null(j);
+        assert_int_equal(j->row.seq, i);
+        if (i % 2)
+            mlq_jobtab_clear_attempt(tab, j);
+    }
+    for (int i = 1; i <= N; i++) {
+        snprintf(a.id, sizeof a.id, "%08x-1111-4000-8000-000000000000", i);
+        struct mlq_job *j = mlq_jobtab_by_attempt(tab, a.id);
+        if (i % 2)
+            assert_null(j);
+        else
+            assert_int_equal(j->row.seq, i);
+    }
+    mlq_jobtab_destroy(&tab);
+}
+
+/* A scheduler holds one struct mlq_job per pending job, up to a million:
+ * the layout keeps no padding (jobtab.h, store.h, proto.h). A field added
+ * in the wrong place shows here first. */
+static void test_layout_size(void **state)
+{
+    (void)state;
+    assert_true(sizeof(struct mlq_jobspec) <= 304);
+    assert_true(sizeof(struct mlq_store_job) <= 488);
+    assert_true(sizeof(struct mlq_job) <= 592);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lookup_and_growth),
-        cmocka_unit_test(test_attempt_index),
+        cmocka_unit_test(test_lookup_and_growth),    cmocka_unit_test(test_attempt_index),
+        cmocka_unit_test(test_shared_strings),       cmocka_unit_test(test_layout_size),
+        cmocka_unit_test(test_attempt_index_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

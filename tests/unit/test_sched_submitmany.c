@@ -109,6 +109,41 @@ static void test_all_stored_with_shared_env(void **state)
     assert_int_equal(job_named(&f->c, "j3")->row.state, MLQ_JOB_PENDING);
 }
 
+static void assert_env_shared(struct mlq_ctx *c)
+{
+    const struct mlq_jobspec *s1 = &job_named(c, "j1")->row.spec;
+    const struct mlq_jobspec *s3 = &job_named(c, "j3")->row.spec;
+    assert_int_equal(s3->envc, 2);
+    assert_string_equal(s3->env[0], "A=1");
+    assert_string_equal(s3->env[1], "B=2");
+    /* One copy of each entry in memory, whichever job holds it. */
+    assert_ptr_equal(s1->env[0], s3->env[0]);
+    assert_ptr_equal(s1->env[1], s3->env[1]);
+    assert_ptr_equal(s1->owner, s3->owner);
+}
+
+/* The batch's environment is held once in memory by all its jobs, before
+ * and after a restart, and each job still has the whole of it. */
+static void test_shared_env_held_once(void **state)
+{
+    struct sched_fx *f = *state;
+    struct mlq_msg msg;
+    request(&msg, 3);
+    struct mlq_err e = {0};
+    assert_int_equal(mlq_submitmany_on_request(&f->c, peer(), &msg, &e), 0);
+    mlq_proto_msg_free(&msg);
+    sched_commit(&f->c);
+    assert_env_shared(&f->c);
+    sched_fx_restart(f);
+    assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
+    assert_env_shared(&f->c);
+    struct mlq_store_job row;
+    assert_int_equal(mlq_store_job_get(f->c.store, job_named(&f->c, "j2")->row.id, &row, NULL), 0);
+    assert_int_equal(row.spec.envc, 2);
+    assert_string_equal(row.spec.env[1], "B=2");
+    mlq_store_job_free(&row);
+}
+
 static void test_bad_job_stores_nothing(void **state)
 {
     struct sched_fx *f = *state;
@@ -286,6 +321,7 @@ static void test_idempotency_key_same_jobs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_shared_env_held_once, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_all_stored_with_shared_env, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_bad_job_stores_nothing, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_unknown_dependency_stores_nothing, setup,

@@ -1,0 +1,32 @@
+/* strpool: reference-counted shared copies of strings that many jobs repeat.
+ *
+ * A million pending jobs mostly share a handful of owners, teams, pools,
+ * work directories, commands and environment entries; each separate copy
+ * costs a malloc chunk (32 bytes or more) per job. The job table (jobtab.c)
+ * swaps such strings of every job it holds for the pool's shared copy and
+ * hands them back when the job leaves. A pooled string must never be
+ * written to or freed with free(); mlq_strpool_put tells pooled strings
+ * from private ones by address, so it releases either kind. */
+#ifndef MLQ_STRPOOL_H
+#define MLQ_STRPOOL_H
+
+#include <stddef.h>
+
+struct mlq_strpool;
+
+struct mlq_strpool *mlq_strpool_create(void); /* NULL on allocation failure */
+/* Frees the pool; strings still taken from it become invalid. Accepts NULL. */
+void mlq_strpool_destroy(struct mlq_strpool *pool);
+
+/* Swaps *s (a malloc'd string, or NULL) for the pool's shared copy, freeing
+ * the private one. On allocation failure *s is kept as it is (private):
+ * still correct, only not shared. */
+void mlq_strpool_take(struct mlq_strpool *pool, char **s);
+/* Releases s: one reference less if it is the pool's copy (freed with the
+ * last), free(s) otherwise. Accepts NULL. */
+void mlq_strpool_put(struct mlq_strpool *pool, char *s);
+
+/* Distinct strings held (tests). */
+size_t mlq_strpool_count(const struct mlq_strpool *pool);
+
+#endif
