@@ -570,10 +570,15 @@ def _submit_body(
         if dur is not None:
             body[key] = _duration(dur)
     if signal is not None:
+        # "SIG@DUR": SIG that long before the time limit; "SIG" alone: the
+        # signal of preemption and cancel only (no time limit needed).
         sig, at, before = str(signal).partition("@")
-        if not at or not sig or not before:
-            raise ValueError("bad signal %r (expected SIG@DUR, e.g. USR1@5m)" % signal)
-        warn_signal, body["warn_before"] = sig, before
+        if not sig or (at and not before):
+            raise ValueError("bad signal %r (expected SIG or SIG@DUR, e.g. USR1 or USR1@5m)"
+                             % signal)
+        warn_signal = sig
+        if at:
+            body["warn_before"] = before
     if warn_signal is not None:
         body["warn_signal"] = _signal_number(warn_signal)
     req = _kv_list(labels if labels is not None else require, "labels")
