@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gang.h"
 #include "jobops.h"
@@ -119,7 +120,45 @@ void mlq_preempt_release(struct mlq_ctx *c, const struct mlq_job *job)
     c->nholds = k;
 }
 
-static void add_hold(struct mlq_ctx *c, const struct mlq_job *job, size_t widx, int64_t until)
+bool mlq_preempt_why(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len)
+{
+    for (size_t i = 0; i < c->nholds; i++) {
+        const struct mlq_preempt_hold *h = &c->holds[i];
+        if (h->until_mono <= c->now_mono || strcmp(h->job, job->row.id) != 0)
+            continue;
+        time_t t = (time_t)(h->grace_end_wall / 1000);
+        struct tm tm;
+        char at[16];
+        localtime_r(&t, &tm);
+        strftime(at, sizeof at, "%H:%M:%S", &tm);
+        snprintf(buf, len,
+                 "waiting for job %.8s (%s%s) to end its preemption grace, at most until %s",
+                 h->victim, h->victim_team[0] ? "team " : "no team", h->victim_team, at);
+        return true;
+    }
+    return false;
+}
+
+/* The victim whose grace ends last names the wait in `mlq why`. */
+static void hold_victim(struct mlq_ctx *c, struct mlq_preempt_hold *h,
+                        const struct mlq_preempt_victim *v, size_t n)
+{
+    const struct mlq_job *last = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!last || v[i].job->row.spec.preempt_grace_ms > last->row.spec.preempt_grace_ms)
+            last = v[i].job;
+    h->victim[0] = h->victim_team[0] = '\0';
+    h->grace_end_wall = c->now_wall;
+    if (!last)
+        return;
+    snprintf(h->victim, sizeof h->victim, "%s", last->row.id);
+    snprintf(h->victim_team, sizeof h->victim_team, "%s",
+             last->row.spec.team ? last->row.spec.team : "");
+    h->grace_end_wall = c->now_wall + last->row.spec.preempt_grace_ms;
+}
+
+static void add_hold(struct mlq_ctx *c, const struct mlq_job *job, size_t widx, int64_t until,
+                     const struct mlq_preempt_victim *victims, size_t n)
 {
     if (c->nholds == c->cap_holds) {
         size_t cap = c->cap_holds ? c->cap_holds * 2 : 8;
@@ -135,6 +174,7 @@ static void add_hold(struct mlq_ctx *c, const struct mlq_job *job, size_t widx, 
     memcpy(h->job, job->row.id, sizeof h->job);
     h->widx = widx;
     h->until_mono = until;
+    hold_victim(c, h, victims, n);
 }
 
 /* ---- the fit test ------------------------------------------------------ */
@@ -263,7 +303,7 @@ static int carry_out(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_pr
         if (rc < 0)
             return rc;
     }
-    add_hold(c, job, widx, hold_until(c, v, n));
+    add_hold(c, job, widx, hold_until(c, v, n), v, n);
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #   - a low-priority job submitted with --signal USR1 and no time limit is
 #     preempted by a high-priority one: it gets SIGUSR1 (not SIGTERM),
 #     is requeued and finishes on its second run;
+#   - while the victim drains, `mlq why` of the waiting job names it, its
+#     team and the latest end of its grace;
 #   - cancelling a job submitted with --signal USR1 sends it SIGUSR1.
 IT_DEADLINE=90
 . "$(dirname "$0")/lib.sh" "$@"
@@ -38,7 +40,7 @@ while :; do sleep 0.1; done
 SH
 chmod +x "$T/low.sh"
 ST=$T/stamps
-ok mlq submit --gpus 1 --cpus 0.5 --mem 16M --priority 0 --signal USR1 --preempt-grace 2s \
+ok mlq submit --gpus 1 --cpus 0.5 --mem 16M --priority 0 --signal USR1 --preempt-grace 3s \
     --workdir "$T" -- "$T/low.sh" "$ST" L1
 LOW=$OUT
 ok mlq status "$LOW" --json
@@ -48,6 +50,24 @@ wait_until "grep -q 'L1 start' $ST" 10 || fail "the low job did not start"
 ok mlq submit --gpus 1 --cpus 0.5 --mem 16M --priority 10 --workdir "$T" -- sleep 1
 HIGH=$OUT
 wait_until "grep -q 'L1 usr1' $ST" 15 || fail "the preempted job got no SIGUSR1: $(cat "$ST")"
+# While the victim drains, `mlq why` of the waiting job names it and when
+# its grace ends at the latest (the decision time + 3 s).
+ok mlq why "$HIGH"
+assert_contains "$OUT$ERR" "waiting for job ${LOW:0:8} (team nlp) to end its preemption grace, at most until" \
+    "mlq why of the waiting job names the victim"
+ok mlq why "$HIGH" --json
+python3 -c '
+import json, re, sys, time
+d = json.loads(sys.argv[1])
+t = d.get("reason") or d.get("text") or json.dumps(d)
+m = re.search(r"at most until (\d\d):(\d\d):(\d\d)", t)
+assert m, t
+lt = time.localtime()
+now = lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec
+until = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3))
+assert 0 <= (until - now) % 86400 <= 4, "until %s, now %s" % (m.group(0), time.strftime("%T"))
+assert "preemption" in json.dumps(d), d
+' "$OUT" || fail "mlq why --json: $OUT"
 wait_state "$HIGH" SUCCEEDED 30
 wait_state "$LOW" SUCCEEDED 30
 grep -q 'L1 term' "$ST" && fail "the preempted job got SIGTERM: $(cat "$ST")"
