@@ -340,7 +340,7 @@ static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running
 int mlq_preempt_try(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
     /* Gangs wait for room as before; a job whose victims drain waits for them. */
-    if (job->row.spec.nodes > 0 || (mlq_preempt_any_hold(c) && holds_for(c, job)))
+    if (c->preempt_off || job->row.spec.nodes > 0 || (mlq_preempt_any_hold(c) && holds_for(c, job)))
         return 0;
     struct running run = {.cap = mlq_jobtab_count(c->jobs)};
     run.v = malloc((run.cap ? run.cap : 1) * sizeof *run.v);
