@@ -307,13 +307,9 @@ static int carry_out(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_pr
     return 0;
 }
 
-static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running *run,
+static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running *run, bool within,
                           struct mlq_err *err)
 {
-    bool within = false;
-    if (job->row.spec.team &&
-        mlq_store_team_preempt_within(c->store, job->row.spec.team, &within, err) < 0)
-        return MLQ_EDB;
     struct fit f = {.c = c, .r = mlq_place_request(&job->row.spec), .cap = run->parts};
     f.copy = malloc((run->parts ? run->parts : 1) * sizeof *f.copy);
     f.widx = malloc((run->parts ? run->parts : 1) * sizeof *f.widx);
@@ -342,12 +338,20 @@ int mlq_preempt_try(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
     /* Gangs wait for room as before; a job whose victims drain waits for them. */
     if (c->preempt_off || job->row.spec.nodes > 0 || (mlq_preempt_any_hold(c) && holds_for(c, job)))
         return 0;
+    /* Neither reason can apply: skip the walk over every job in memory,
+     * which a pass would otherwise pay for each job it cannot place. */
+    bool within = false;
+    if (job->row.spec.team &&
+        mlq_store_team_preempt_within(c->store, job->row.spec.team, &within, err) < 0)
+        return MLQ_EDB;
+    if (!within && !mlq_quota_job_within_nominal(c, job))
+        return 0;
     struct running run = {.cap = mlq_jobtab_count(c->jobs)};
     run.v = malloc((run.cap ? run.cap : 1) * sizeof *run.v);
     if (!run.v)
         return 0; /* no preemption this time; placement goes on */
     mlq_jobtab_each(c->jobs, pick_running, &run);
-    int rc = run.n ? choose_and_run(c, job, &run, err) : 0;
+    int rc = run.n ? choose_and_run(c, job, &run, within, err) : 0;
     free(run.v);
     return rc;
 }
