@@ -171,13 +171,13 @@ static double end_one_and_pass(struct mlq_ctx *c)
 }
 
 /* A pending 1-GPU job of team00 (nothing running: within its nominal
- * quota), ahead of every other job. */
+ * quota), ahead of every other job and of team00's earlier ones. */
 static struct mlq_job *submit_team00(struct mlq_ctx *c, int k)
 {
     struct mlq_jobspec spec = sched_spec("u00-0", 500, 1);
     spec.mem -= (int64_t)k << 20; /* a shape of its own: a pass tries each shape once */
     spec.team = strdup("team00");
-    spec.priority = 1000;
+    spec.priority = 900 + k; /* the newest first: each pass tries it before the held ones */
     char id[MLQ_ID_LEN + 1];
     assert_int_equal(mlq_jobops_submit(c, &spec, id, NULL), 0);
     sched_commit(c);
