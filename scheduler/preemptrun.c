@@ -307,6 +307,33 @@ static int carry_out(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_pr
     return 0;
 }
 
+static bool worker_held(const struct mlq_ctx *c, size_t widx)
+{
+    for (size_t i = 0; i < c->nholds; i++)
+        if (c->holds[i].widx == widx)
+            return true;
+    return false;
+}
+
+/* Victims decided earlier still drain on a worker that no hold keeps (the
+ * holds live in memory: a restarted scheduler has none): when job fits in
+ * the room they free, it takes that room with a hold of its own instead of
+ * preempting more. v has room for run->n. */
+static bool room_draining(struct mlq_ctx *c, struct mlq_job *job, struct running *run,
+                          struct fit *f, struct mlq_preempt_victim *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n; i++) {
+        struct mlq_job *r = run->v[i];
+        if (r->row.spec.preempt_note && !r->gang && !worker_held(c, r->widx))
+            v[n++] = (struct mlq_preempt_victim){.job = r, .why = MLQ_PREEMPT_RECLAIM};
+    }
+    if (n == 0 || !fits(f, v, n))
+        return false;
+    add_hold(c, job, f->found, hold_until(c, v, n), v, n);
+    return true;
+}
+
 static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running *run, bool within,
                           struct mlq_err *err)
 {
@@ -324,6 +351,12 @@ static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running
                                 .nrunning = run->n,
                                 .fits = fits,
                                 .fit_arg = &f};
+    if (f.copy && f.widx && out && room_draining(c, job, run, &f, out)) {
+        free(f.copy);
+        free(f.widx);
+        free(out);
+        return 0;
+    }
     size_t n = f.copy && f.widx && out ? mlq_preempt_choose(&in, out) : 0;
     /* the fit test of the final choice ran last: f.found is its worker */
     int rc = n > 0 && fits(&f, out, n) ? carry_out(c, job, out, n, f.found, err) : 0;
