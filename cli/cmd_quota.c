@@ -389,6 +389,9 @@ static int do_quota(struct mlq_cli *cli, struct quota_opts *o, struct mlq_err *e
         fprintf(stderr, "removed the quota of team %s in pool %s\n", o->q.team, pool);
     else if (o->json)
         rc = quotas_json_print(reply.u.quota_list.quotas, reply.u.quota_list.nquotas);
+    else if (o->form == F_SHOW && o->q.team[0] && reply.u.quota_list.nquotas == 0)
+        fprintf(stderr, "team %s has no quota%s%s\n", o->q.team, o->q.pool[0] ? " in pool " : "",
+                o->q.pool);
     else if (o->form == F_SHOW)
         rc = quotas_print(stdout, reply.u.quota_list.quotas, reply.u.quota_list.nquotas,
                           cli->stdout_tty);

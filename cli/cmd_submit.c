@@ -155,6 +155,8 @@ static const char submit_usage[] =
     "                     (default 30s)\n"
     "  --signal SIG@DUR   send SIG (USR1, SIGUSR1, 10...) DUR before the time limit\n"
     "                     (needs --time-limit); also the signal a preemption sends\n"
+    "  --signal SIG       the signal a preemption or a cancel sends (no warning,\n"
+    "                     no time limit needed)\n"
     "  --preempt-grace DUR  when preempted: time between the signal (--signal's,\n"
     "                     else SIGTERM) and SIGKILL, to save a checkpoint (default\n"
     "                     and maximum: the scheduler's, 30s and 10m unless changed)\n"
@@ -270,23 +272,29 @@ static int parse_signal_name(const char *s)
     return 0;
 }
 
-/* --signal SIG@DUR: the signal and how long before the time limit. */
+/* --signal SIG@DUR: the signal and how long before the time limit;
+ * --signal SIG: the signal only, for preemption and cancel (no warning,
+ * so no time limit needed: warn_before_ms stays 0). */
 static int parse_warn_signal(const char *arg, struct mlq_jobspec *spec, struct mlq_err *err)
 {
     char sig[32];
     const char *at = strchr(arg, '@');
-    size_t n = at ? (size_t)(at - arg) : 0;
-    if (!at || n == 0 || n >= sizeof(sig) || !at[1])
-        return mlq_err_set(err, MLQ_EINVAL, "bad --signal '%.40s' (expected SIG@DUR, e.g. USR1@5m)",
+    size_t n = at ? (size_t)(at - arg) : strlen(arg);
+    if (n == 0 || n >= sizeof(sig) || (at && !at[1]))
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "bad --signal '%.40s' (expected SIG or SIG@DUR, e.g. USR1 or USR1@5m)",
                            arg);
     memcpy(sig, arg, n);
     sig[n] = '\0';
     spec->warn_signal = parse_signal_name(sig);
+    spec->warn_before_ms = 0;
     if (spec->warn_signal == 0)
         return mlq_err_set(err, MLQ_EINVAL,
                            "bad --signal '%.40s': unknown signal '%s' (a name like USR1 or a "
                            "number 1..%d)",
                            arg, sig, MAX_SIGNAL);
+    if (!at)
+        return 0;
     struct mlq_err e = {0};
     if (mlq_res_parse_duration(at + 1, &spec->warn_before_ms, &e) < 0)
         return mlq_err_set(err, MLQ_EINVAL, "bad --signal: %s", e.msg);
@@ -506,15 +514,16 @@ static int limit_opt(int c, struct mlq_jobspec *spec, struct mlq_err *err)
     }
 }
 
-/* Options may come in any order, so --signal is checked against
- * --time-limit once all are read. */
+/* Options may come in any order, so --signal SIG@DUR is checked against
+ * --time-limit once all are read (--signal SIG alone needs none). */
 static int check_warn_signal(const struct mlq_jobspec *spec, struct mlq_err *err)
 {
     char a[32], b[32];
-    if (spec->warn_signal == 0)
+    if (spec->warn_signal == 0 || spec->warn_before_ms == 0)
         return 0;
     if (spec->time_limit_ms == 0)
-        return mlq_err_set(err, MLQ_EINVAL, "--signal needs --time-limit");
+        return mlq_err_set(err, MLQ_EINVAL,
+                           "--signal SIG@DUR needs --time-limit (--signal SIG alone does not)");
     if (spec->warn_before_ms >= spec->time_limit_ms)
         return mlq_err_set(err, MLQ_EINVAL,
                            "--signal: DUR (%s) must be shorter than the --time-limit (%s)",

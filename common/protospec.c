@@ -116,6 +116,15 @@ static void so_int(struct stored_out *o, const char *key, int64_t v)
         mlq_mpk_kv_int(o->pk, key, v);
 }
 
+static void so_bool(struct stored_out *o, const char *key, bool v)
+{
+    if (!v)
+        return;
+    o->n++;
+    if (o->pk)
+        mlq_mpk_kv_bool(o->pk, key, true);
+}
+
 static void so_strv(struct stored_out *o, const char *key, char *const *v, uint32_t n)
 {
     if (!v || n == 0)
@@ -155,10 +164,10 @@ static void stored_optional(struct stored_out *o, const struct mlq_jobspec *s)
     so_str(o, "stderr_file", s->stderr_file);
     so_str(o, "team", s->team);
     so_str(o, "project", s->project);
+    /* preemption: the note is how a decision survives a restart */
     so_int(o, "preempt_grace_ms", s->preempt_grace_ms);
     so_int(o, "min_runtime_ms", s->min_runtime_ms);
-    if (s->no_preempt && ++o->n && o->pk)
-        mlq_mpk_kv_bool(o->pk, "no_preempt", true);
+    so_bool(o, "no_preempt", s->no_preempt);
     so_int(o, "preemptions", s->preemptions);
     so_str(o, "preempt_note", s->preempt_note);
 }

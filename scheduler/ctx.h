@@ -45,6 +45,9 @@ struct mlq_ctx {
     /* Preemption (preempt.h, the admin's options): a job's grace when it
      * names none, the most it may name, the default minimum run time. */
     int64_t preempt_grace_default_ms, preempt_grace_max_ms, preempt_min_runtime_ms;
+    /* No preemption at all: false in the scheduler; mlq-bench-quota sets it
+     * to time the same pass without preemption. */
+    bool preempt_off;
     /* Workers held for jobs whose victims drain (preemptrun.h). */
     struct mlq_preempt_hold *holds;
     size_t nholds, cap_holds;

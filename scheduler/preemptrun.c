@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gang.h"
 #include "jobops.h"
@@ -119,7 +120,45 @@ void mlq_preempt_release(struct mlq_ctx *c, const struct mlq_job *job)
     c->nholds = k;
 }
 
-static void add_hold(struct mlq_ctx *c, const struct mlq_job *job, size_t widx, int64_t until)
+bool mlq_preempt_why(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len)
+{
+    for (size_t i = 0; i < c->nholds; i++) {
+        const struct mlq_preempt_hold *h = &c->holds[i];
+        if (h->until_mono <= c->now_mono || strcmp(h->job, job->row.id) != 0)
+            continue;
+        time_t t = (time_t)(h->grace_end_wall / 1000);
+        struct tm tm;
+        char at[16];
+        localtime_r(&t, &tm);
+        strftime(at, sizeof at, "%H:%M:%S", &tm);
+        snprintf(buf, len,
+                 "waiting for job %.8s (%s%s) to end its preemption grace, at most until %s",
+                 h->victim, h->victim_team[0] ? "team " : "no team", h->victim_team, at);
+        return true;
+    }
+    return false;
+}
+
+/* The victim whose grace ends last names the wait in `mlq why`. */
+static void hold_victim(struct mlq_ctx *c, struct mlq_preempt_hold *h,
+                        const struct mlq_preempt_victim *v, size_t n)
+{
+    const struct mlq_job *last = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!last || v[i].job->row.spec.preempt_grace_ms > last->row.spec.preempt_grace_ms)
+            last = v[i].job;
+    h->victim[0] = h->victim_team[0] = '\0';
+    h->grace_end_wall = c->now_wall;
+    if (!last)
+        return;
+    snprintf(h->victim, sizeof h->victim, "%s", last->row.id);
+    snprintf(h->victim_team, sizeof h->victim_team, "%s",
+             last->row.spec.team ? last->row.spec.team : "");
+    h->grace_end_wall = c->now_wall + last->row.spec.preempt_grace_ms;
+}
+
+static void add_hold(struct mlq_ctx *c, const struct mlq_job *job, size_t widx, int64_t until,
+                     const struct mlq_preempt_victim *victims, size_t n)
 {
     if (c->nholds == c->cap_holds) {
         size_t cap = c->cap_holds ? c->cap_holds * 2 : 8;
@@ -135,6 +174,7 @@ static void add_hold(struct mlq_ctx *c, const struct mlq_job *job, size_t widx, 
     memcpy(h->job, job->row.id, sizeof h->job);
     h->widx = widx;
     h->until_mono = until;
+    hold_victim(c, h, victims, n);
 }
 
 /* ---- the fit test ------------------------------------------------------ */
@@ -263,17 +303,40 @@ static int carry_out(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_pr
         if (rc < 0)
             return rc;
     }
-    add_hold(c, job, widx, hold_until(c, v, n));
+    add_hold(c, job, widx, hold_until(c, v, n), v, n);
     return 0;
 }
 
-static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running *run,
+static bool worker_held(const struct mlq_ctx *c, size_t widx)
+{
+    for (size_t i = 0; i < c->nholds; i++)
+        if (c->holds[i].widx == widx)
+            return true;
+    return false;
+}
+
+/* Victims decided earlier still drain on a worker that no hold keeps (the
+ * holds live in memory: a restarted scheduler has none): when job fits in
+ * the room they free, it takes that room with a hold of its own instead of
+ * preempting more. v has room for run->n. */
+static bool room_draining(struct mlq_ctx *c, struct mlq_job *job, struct running *run,
+                          struct fit *f, struct mlq_preempt_victim *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n; i++) {
+        struct mlq_job *r = run->v[i];
+        if (r->row.spec.preempt_note && !r->gang && !worker_held(c, r->widx))
+            v[n++] = (struct mlq_preempt_victim){.job = r, .why = MLQ_PREEMPT_RECLAIM};
+    }
+    if (n == 0 || !fits(f, v, n))
+        return false;
+    add_hold(c, job, f->found, hold_until(c, v, n), v, n);
+    return true;
+}
+
+static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running *run, bool within,
                           struct mlq_err *err)
 {
-    bool within = false;
-    if (job->row.spec.team &&
-        mlq_store_team_preempt_within(c->store, job->row.spec.team, &within, err) < 0)
-        return MLQ_EDB;
     struct fit f = {.c = c, .r = mlq_place_request(&job->row.spec), .cap = run->parts};
     f.copy = malloc((run->parts ? run->parts : 1) * sizeof *f.copy);
     f.widx = malloc((run->parts ? run->parts : 1) * sizeof *f.widx);
@@ -288,6 +351,12 @@ static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running
                                 .nrunning = run->n,
                                 .fits = fits,
                                 .fit_arg = &f};
+    if (f.copy && f.widx && out && room_draining(c, job, run, &f, out)) {
+        free(f.copy);
+        free(f.widx);
+        free(out);
+        return 0;
+    }
     size_t n = f.copy && f.widx && out ? mlq_preempt_choose(&in, out) : 0;
     /* the fit test of the final choice ran last: f.found is its worker */
     int rc = n > 0 && fits(&f, out, n) ? carry_out(c, job, out, n, f.found, err) : 0;
@@ -300,14 +369,22 @@ static int choose_and_run(struct mlq_ctx *c, struct mlq_job *job, struct running
 int mlq_preempt_try(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
     /* Gangs wait for room as before; a job whose victims drain waits for them. */
-    if (job->row.spec.nodes > 0 || (mlq_preempt_any_hold(c) && holds_for(c, job)))
+    if (c->preempt_off || job->row.spec.nodes > 0 || (mlq_preempt_any_hold(c) && holds_for(c, job)))
+        return 0;
+    /* Neither reason can apply: skip the walk over every job in memory,
+     * which a pass would otherwise pay for each job it cannot place. */
+    bool within = false;
+    if (job->row.spec.team &&
+        mlq_store_team_preempt_within(c->store, job->row.spec.team, &within, err) < 0)
+        return MLQ_EDB;
+    if (!within && !mlq_quota_job_within_nominal(c, job))
         return 0;
     struct running run = {.cap = mlq_jobtab_count(c->jobs)};
     run.v = malloc((run.cap ? run.cap : 1) * sizeof *run.v);
     if (!run.v)
         return 0; /* no preemption this time; placement goes on */
     mlq_jobtab_each(c->jobs, pick_running, &run);
-    int rc = run.n ? choose_and_run(c, job, &run, err) : 0;
+    int rc = run.n ? choose_and_run(c, job, &run, within, err) : 0;
     free(run.v);
     return rc;
 }

@@ -54,6 +54,10 @@ struct mlq_preempt_hold {
     char job[MLQ_ID_LEN + 1];
     size_t widx;        /* the worker, index in the registry */
     int64_t until_mono; /* monotonic ms: the hold runs out */
+    /* the victim whose grace ends last, for `mlq why` */
+    char victim[MLQ_ID_LEN + 1];
+    char victim_team[MLQ_MAX_NAME + 1];
+    int64_t grace_end_wall; /* wall ms: its SIGKILL at the latest */
 };
 
 /* Completes the preemption fields of a job being made: drops what only the scheduler
@@ -70,6 +74,9 @@ int mlq_preempt_try(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 bool mlq_preempt_any_hold(struct mlq_ctx *c);
 /* job may be placed on w: w is not held for another job. */
 bool mlq_preempt_allows(struct mlq_ctx *c, const struct mlq_worker *w, const struct mlq_job *job);
+/* While victims drain for job: "waiting for job X (team T) to end its
+ * preemption grace, at most until HH:MM:SS" into buf; false when none do. */
+bool mlq_preempt_why(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len);
 /* job was placed (or left the queue): its holds end. */
 void mlq_preempt_release(struct mlq_ctx *c, const struct mlq_job *job);
 

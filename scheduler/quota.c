@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "log.h"
 #include "placement.h"
+#include "teams.h"
 
 static const char *job_team(const struct mlq_job *job)
 {
@@ -305,6 +306,10 @@ int mlq_quota_on_cmd(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_
     const struct mlq_quotainfo *q = &msg->u.quota_cmd.q;
     int rc = check_admin(c, err);
     if (rc < 0)
+        return rc;
+    /* show TEAM of a team that does not exist is "not found", naming it;
+     * an existing team without a quota is an empty list. */
+    if (strcmp(op, "list") == 0 && q->team[0] && (rc = mlq_teams_check_exists(c, q->team, err)) < 0)
         return rc;
     if (strcmp(op, "list") == 0)
         return reply_list(c, peer, msg->rid, q->team, q->pool, err);

@@ -13,6 +13,7 @@
 #include "jobops.h"
 #include "leftover.h"
 #include "placement.h"
+#include "preemptrun.h"
 #include "queue.h"
 #include "quota.h"
 #include "res.h"
@@ -466,6 +467,11 @@ void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ah
     }
     if (count_ahead)
         out->ahead = mlq_queue_count_ahead(c->queue, job, mlq_jobops_bias, c);
+    char pre[sizeof out->text];
+    if (mlq_preempt_why(c, job, pre, sizeof pre)) {
+        set(out, "preemption", "%s", pre);
+        return;
+    }
     if (mlq_gang_nodes(job) > 0) {
         gang_why(c, job, out);
         return;

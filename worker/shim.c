@@ -572,7 +572,7 @@ static int start_job(struct shim *s)
     s->warn_at = s->limit_at = s->kill_at = -1;
     if (s->limit_ms > 0) {
         s->limit_at = start + s->limit_ms;
-        if (s->warn_signal > 0)
+        if (s->warn_signal > 0 && s->warn_before_ms > 0) /* 0: no warning (--signal SIG) */
             s->warn_at = s->warn_before_ms < s->limit_ms ? s->limit_at - s->warn_before_ms : start;
     }
     int report[2], fds[2];
@@ -638,6 +638,16 @@ static void terminate(struct shim *s, int64_t now)
     terminate_with(s, SIGTERM, s->grace_ms, now);
 }
 
+/* A stop asked for (a cancel, a KILL from the scheduler): the job's
+ * --signal when it named one without a warning time (--signal SIG: the
+ * signal for preemption and cancel only), else SIGTERM; SIGKILL after the
+ * kill grace. */
+static void stop(struct shim *s, int64_t now)
+{
+    bool own = s->warn_signal > 0 && s->warn_before_ms == 0;
+    terminate_with(s, own ? s->warn_signal : SIGTERM, s->grace_ms, now);
+}
+
 /* A preemption (the worker sends the shim SIGUSR1): the job's --signal
  * signal when it named one (the one it saves a checkpoint on), else
  * SIGTERM, and SIGKILL after its preemption grace. */
@@ -680,7 +690,7 @@ static void on_tick(struct shim *s, int sig, int64_t now)
 {
     check_lease(s, now);
     if ((sig == SIGTERM || sig == SIGINT) && !s->terminating)
-        terminate(s, now);
+        stop(s, now);
     if (sig == SIGUSR1 && !s->terminating)
         preempt(s, now);
     if (s->warn_at >= 0 && now >= s->warn_at) {

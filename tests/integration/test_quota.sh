@@ -214,4 +214,14 @@ ok adm team rm nlp
 assert_eq "" "$(quota_field nlp "q['team']")" "nlp's quota after the team's removal"
 ok adm quota show vision
 assert_contains "$OUT" "vision" "quota show TEAM"
+# show TEAM: an unknown team is exit 4 naming it; an existing team without
+# a quota is exit 0 with an empty list (and a line on stderr saying so).
+expect_rc 4 adm quota show nosuch
+assert_contains "$ERR" "no team named nosuch" "quota show of an unknown team names it"
+ok adm team add bare
+ok adm quota show bare --json
+assert_eq "[]" "$(json "d['quotas']" <<<"$OUT")" "quota show of a team without a quota"
+ok adm quota show bare
+assert_eq "" "$OUT" "no table for a team without a quota"
+assert_contains "$ERR" "team bare has no quota" "quota show says the team has none"
 log "ok"

@@ -464,7 +464,7 @@ static const struct bad_case bad_cases[] = {
     {"signal unknown", {"--time-limit", "1h", "--signal", "FOO@1m", "true"}, MLQ_EINVAL},
     {"signal number 0", {"--time-limit", "1h", "--signal", "0@1m", "true"}, MLQ_EINVAL},
     {"signal number 65", {"--time-limit", "1h", "--signal", "65@1m", "true"}, MLQ_EINVAL},
-    {"signal without @", {"--time-limit", "1h", "--signal", "USR1", "true"}, MLQ_EINVAL},
+    {"signal unknown without @", {"--signal", "FOO", "true"}, MLQ_EINVAL},
     {"signal without name", {"--time-limit", "1h", "--signal", "@1m", "true"}, MLQ_EINVAL},
     {"signal without time", {"--time-limit", "1h", "--signal", "USR1@", "true"}, MLQ_EINVAL},
     {"signal bad time", {"--time-limit", "1h", "--signal", "USR1@1y", "true"}, MLQ_EINVAL},
@@ -690,7 +690,15 @@ static void test_limit_messages(void **state)
     assert_int_equal(parse(&spec, &opts, &err, "--kill-grace", "x", "true", NULL), MLQ_EINVAL);
     assert_non_null(strstr(err.msg, "--kill-grace"));
     assert_int_equal(parse(&spec, &opts, &err, "--signal", "USR1@1m", "true", NULL), MLQ_EINVAL);
-    assert_string_equal(err.msg, "--signal needs --time-limit");
+    assert_string_equal(err.msg,
+                        "--signal SIG@DUR needs --time-limit (--signal SIG alone does not)");
+    /* --signal SIG alone: the signal of preemption and cancel, no warning,
+     * no time limit needed. */
+    assert_int_equal(parse(&spec, &opts, &err, "--signal", "USR1", "true", NULL), 0);
+    assert_int_equal(spec.warn_signal, 10);
+    assert_int_equal(spec.warn_before_ms, 0);
+    assert_int_equal(spec.time_limit_ms, 0);
+    assert_int_equal(parse(&spec, &opts, &err, "--signal", "USR1@", "true", NULL), MLQ_EINVAL);
     assert_int_equal(mlq_cli_exit_code(MLQ_EINVAL), 6);
 }
 

@@ -126,8 +126,8 @@ static void test_bad_lines(void **state)
                "jobs.jsonl:1: ", "duplicate");
     expect_bad(&base, "[1, 2]\n", MLQ_EINVAL, "jobs.jsonl:1: ", "JSON object");
     /* The checks of a single submit: options that depend on each other. */
-    expect_bad(&base, "{\"argv\": [\"x\"], \"warn_signal\": 10}\n", MLQ_EINVAL,
-               "jobs.jsonl:1: ", "--signal needs --time-limit");
+    expect_bad(&base, "{\"argv\": [\"x\"], \"warn_signal\": 10, \"warn_before\": \"1m\"}\n",
+               MLQ_EINVAL, "jobs.jsonl:1: ", "--signal SIG@DUR needs --time-limit");
     expect_bad(&base, "{\"argv\": [\"x\"], \"gpus\": 1, \"gpu_mem\": \"10G\"}\n", MLQ_EINVAL,
                "jobs.jsonl:1: ", "--gpu-mem");
     expect_bad(&base, "{\"argv\": [\"x\"], \"env\": {\"MLQ_SCHEDULE\": \"x\", \"1A\": \"y\"}}\n",

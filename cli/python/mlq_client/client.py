@@ -259,6 +259,9 @@ class Client:
         signal: Optional[str] = None,
         warn_signal: Union[int, str, None] = None,
         warn_before: Optional[Duration] = None,
+        preempt_grace: Optional[Duration] = None,
+        min_runtime: Optional[Duration] = None,
+        no_preempt: Optional[bool] = None,
         priority: Optional[int] = None,
         pool: Optional[str] = None,
         labels: Union[Mapping[str, str], Sequence[str], None] = None,
@@ -299,8 +302,16 @@ class Client:
             retries: run again up to N times after a failure.
             retry_backoff, time_limit, kill_grace: seconds or ``"30s"``-like.
             signal: ``"SIG@DUR"`` (the CLI's ``--signal``, e.g. ``"USR1@5m"``):
-                SIG is sent DUR before the time limit; or give
-                ``warn_signal`` (name or number) and ``warn_before``.
+                SIG is sent DUR before the time limit; ``"SIG"`` alone: the
+                signal of a preemption or a cancel only (no time limit
+                needed); or give ``warn_signal`` (name or number) and
+                ``warn_before``.
+            preempt_grace: when preempted, the time between the signal and
+                SIGKILL (``--preempt-grace``; seconds or ``"30s"``).
+            min_runtime: not preempted before it ran this long
+                (``--min-runtime``).
+            no_preempt: ``True``: not preempted while its team stays within
+                its nominal quota (``--no-preempt``).
             priority: -1000..1000, higher runs first.
             pool: run only on workers of this pool.
             labels: run only on workers with these labels (the CLI's
@@ -321,7 +332,8 @@ class Client:
             after_failed=after_failed, idempotency_key=idempotency_key, env=env,
             export=export, workdir=workdir, retries=retries, retry_backoff=retry_backoff,
             time_limit=time_limit, kill_grace=kill_grace, signal=signal,
-            warn_signal=warn_signal, warn_before=warn_before, priority=priority, pool=pool,
+            warn_signal=warn_signal, warn_before=warn_before, preempt_grace=preempt_grace,
+            min_runtime=min_runtime, no_preempt=no_preempt, priority=priority, pool=pool,
             labels=labels, **extra)
         info = self._json("POST", "/api/v1/jobs", body=body)
         return self._submitted(info)
@@ -536,6 +548,9 @@ def _submit_body(
     signal: Optional[str] = None,
     warn_signal: Union[int, str, None] = None,
     warn_before: Optional[Duration] = None,
+    preempt_grace: Optional[Duration] = None,
+    min_runtime: Optional[Duration] = None,
+    no_preempt: Optional[bool] = None,
     labels: Union[Mapping[str, str], Sequence[str], None] = None,
     require: Union[Mapping[str, str], Sequence[str], None] = None,
     **plain: Any
@@ -566,16 +581,26 @@ def _submit_body(
     if env is not None or sent:
         body["env"] = sent
     for key, dur in (("retry_backoff", retry_backoff), ("time_limit", time_limit),
-                     ("kill_grace", kill_grace), ("warn_before", warn_before)):
+                     ("kill_grace", kill_grace), ("warn_before", warn_before),
+                     ("preempt_grace", preempt_grace), ("min_runtime", min_runtime)):
         if dur is not None:
             body[key] = _duration(dur)
     if signal is not None:
+        # "SIG@DUR": SIG that long before the time limit; "SIG" alone: the
+        # signal of preemption and cancel only (no time limit needed).
         sig, at, before = str(signal).partition("@")
-        if not at or not sig or not before:
-            raise ValueError("bad signal %r (expected SIG@DUR, e.g. USR1@5m)" % signal)
-        warn_signal, body["warn_before"] = sig, before
+        if not sig or (at and not before):
+            raise ValueError("bad signal %r (expected SIG or SIG@DUR, e.g. USR1 or USR1@5m)"
+                             % signal)
+        warn_signal = sig
+        if at:
+            body["warn_before"] = before
     if warn_signal is not None:
         body["warn_signal"] = _signal_number(warn_signal)
+    if no_preempt is not None:
+        if not isinstance(no_preempt, bool):
+            raise ValueError("no_preempt must be True or False, not %r" % (no_preempt,))
+        body["no_preempt"] = no_preempt
     req = _kv_list(labels if labels is not None else require, "labels")
     if req is not None:
         body["require"] = req

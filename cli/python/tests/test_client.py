@@ -301,6 +301,22 @@ class TestSubmit(Base):
         self.assertNotIn("signal", b)
         self.assertEqual(self.fake.requests[0]["headers"]["Content-Type"], "application/json")
 
+    def test_preemption_keywords(self):
+        self.answer("POST", "/api/v1/jobs", 201, {"id": "0123abcd", "is_array": False})
+        self.c.submit(["true"], preempt_grace=90, min_runtime="10m", no_preempt=True,
+                      signal="USR1")
+        b = self.fake.requests[0]["body"]
+        self.assertEqual(b["preempt_grace"], "90s")
+        self.assertEqual(b["min_runtime"], "10m")
+        self.assertIs(b["no_preempt"], True)
+        self.assertEqual(b["warn_signal"], 10)
+        self.assertNotIn("warn_before", b)
+        self.assertNotIn("time_limit", b)
+        with self.assertRaises(ValueError):
+            self.c.submit(["true"], no_preempt="yes")
+        with self.assertRaises(ValueError):
+            self.c.submit(["true"], signal="USR1@")
+
     def test_export(self):
         # export= picks variables of os.environ; env= wins; what the worker
         # sets itself (MLQ_*, HOME, CUDA_VISIBLE_DEVICES) is never sent.
