@@ -12,6 +12,7 @@
 #include "gang.h"
 #include "jobops.h"
 #include "placement.h"
+#include "placepolicy.h"
 #include "queue.h"
 
 struct slot {
@@ -315,16 +316,17 @@ static void answer(struct mlq_estimate *out, const char *kind, int64_t at, const
     out->at_ms = at;
 }
 
-/* Where the job would go now: its best worker(s) and GPUs there. */
-static void start_here(struct mlq_estimate *out, const struct mlq_request *r,
-                       struct mlq_worker *const *ws, uint32_t n)
+/* Where the job would go now: its best worker(s) and the GPUs the
+ * scheduler's policy gives it on the first. */
+static void start_here(const struct mlq_placer *p, struct mlq_estimate *out,
+                       const struct mlq_request *r, struct mlq_worker *const *ws, uint32_t n)
 {
     size_t len = 0;
     for (uint32_t i = 0; i < n && len < sizeof out->worker; i++)
         len += (size_t)snprintf(out->worker + len, sizeof out->worker - len, "%s%s", i ? "," : "",
                                 ws[i]->name);
     uint64_t mask = 0;
-    if ((r->gpus > 0 || mlq_place_is_share(r)) && mlq_place_pick(ws[0], r, &mask) == 0)
+    if ((r->gpus > 0 || mlq_place_is_share(r)) && mlq_pp_pick_gpus(p, ws[0], r, &mask) == 0)
         mlq_place_gpus_fmt(mask, out->gpus, sizeof out->gpus);
 }
 
@@ -359,6 +361,16 @@ static void explain_stuck(const struct sim *s, struct mlq_estimate *out)
     }
 }
 
+/* The worker the scheduler's policy chooses for r now, other than avoid.
+ * On a copy of the placer: an estimate must not use up the counts pack
+ * keeps between decisions (placepolicy.h) and so move the pass's choices. */
+static struct mlq_worker *policy_best(const struct mlq_ctx *c, const struct mlq_request *r,
+                                      const struct mlq_worker *avoid)
+{
+    struct mlq_placer p = c->placer;
+    return mlq_pp_choose(&p, c->workers, r, avoid, NULL, NULL);
+}
+
 /* Where a single-node job that fits now would start although jobs are
  * ahead of it: as the scheduler's pass backfills, anywhere when the last
  * pass reserved nothing, else on a worker other than the reserved one, or
@@ -368,13 +380,13 @@ static void explain_stuck(const struct sim *s, struct mlq_estimate *out)
 static struct mlq_worker *backfill_now(struct mlq_ctx *c, const struct mlq_job *job,
                                        const struct mlq_request *r)
 {
-    struct mlq_worker *best = mlq_place_best(c->workers, r, NULL);
+    struct mlq_worker *best = policy_best(c, r, NULL);
     if (!best || !c->resv_on)
         return best;
     struct mlq_worker *rw = mlq_workers_get(c->workers, c->resv_worker);
     if (best != rw)
         return best;
-    struct mlq_worker *other = mlq_place_best(c->workers, r, rw);
+    struct mlq_worker *other = policy_best(c, r, rw);
     if (other)
         return other;
     return mlq_backfill_expected_end(c, job) <= c->resv_at_ms ? rw : NULL;
@@ -387,7 +399,7 @@ static bool fits_now(struct mlq_ctx *c, const struct mlq_job *job, const struct 
     uint32_t n = nodes_of(job), found = 0;
     struct mlq_worker *ws[8];
     if (n == 1) {
-        ws[0] = ahead ? backfill_now(c, job, r) : mlq_place_best(c->workers, r, NULL);
+        ws[0] = ahead ? backfill_now(c, job, r) : policy_best(c, r, NULL);
         found = ws[0] != NULL;
     } else if (!ahead) {
         for (size_t i = 0; i < mlq_workers_count(c->workers) && found < n; i++) {
@@ -398,7 +410,7 @@ static bool fits_now(struct mlq_ctx *c, const struct mlq_job *job, const struct 
     }
     if (found < n)
         return false;
-    start_here(out, r, ws, n < 8 ? n : 8);
+    start_here(&c->placer, out, r, ws, n < 8 ? n : 8);
     answer(out, "latest", c->now_wall, "would start at the next scheduling pass");
     return true;
 }
@@ -431,7 +443,7 @@ static void simulate(struct sim *s, const struct mlq_job *job, struct mlq_estima
         struct mlq_worker *ws[8];
         for (uint32_t i = 0; i < n && i < 8; i++)
             ws[i] = s->slots[s->pick[i]].w;
-        start_here(out, s->r, ws, n < 8 ? n : 8);
+        start_here(&s->c->placer, out, s->r, ws, n < 8 ? n : 8);
         answer(out, "latest", s->c->now_wall, "would start at the next scheduling pass");
     } else if (s->placed_ahead > 0) {
         answer(out, "not_before", s->cur, "behind %zu pending job%s that fit first",

@@ -25,8 +25,8 @@
 #include "placement.h"
 
 enum mlq_place_policy {
-    MLQ_PLACE_BEST_FIT = 0, /* the default */
-    MLQ_PLACE_PACK,
+    MLQ_PLACE_BEST_FIT = 0, /* a zeroed placer's */
+    MLQ_PLACE_PACK,         /* mlq-scheduler's default (schedopts.c) */
     MLQ_PLACE_SPREAD,
 };
 

@@ -134,10 +134,10 @@ void mlq_schedopts_usage(FILE *f)
             "  --http-key FILE     TLS private key (PEM) for --http\n"
             "  --http-root DIR     dashboard files (default: the installed share/mlq/web,\n"
             "                      else the source tree's scheduler/web)\n"
-            "  --placement POLICY  which worker and GPUs a job gets: best-fit (fewest\n"
-            "                      GPUs, CPUs, memory left over; the default), pack\n"
-            "                      (least fragmentation for the recent mix of GPU\n"
-            "                      requests) or spread (most free first)\n"
+            "  --placement POLICY  which worker and GPUs a job gets: pack (least\n"
+            "                      fragmentation for the recent mix of GPU requests;\n"
+            "                      the default), best-fit (fewest GPUs, CPUs, memory\n"
+            "                      left over) or spread (most free first)\n"
             "  --preempt-grace-default DUR\n"
             "                      a preempted job's wait between its signal and SIGKILL\n"
             "                      when it asks for none (--preempt-grace; default 30s)\n"
@@ -294,6 +294,7 @@ static void set_defaults(struct mlq_schedopts *o)
                 .retain_jobs_ms = MLQ_RETENTION_DEFAULT_JOBS_MS,
                 .retain_events_ms = MLQ_RETENTION_DEFAULT_EVENTS_MS,
                 .retain_logs_bytes = MLQ_RETENTION_DEFAULT_LOGS_BYTES,
+                .placement = MLQ_PLACE_PACK,
             },
         .level = MLQ_LOG_INFO,
     };

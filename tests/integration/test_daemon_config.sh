@@ -140,8 +140,8 @@ sleep 0.3
 assert_eq "$before" "$(wc -l <"$slog.1")" "lines still going to the rotated file"
 # Until a restart, every reload names the key that needs one.
 grep -q 'WARN reload: needs a restart: heartbeat' "$slog" || fail "heartbeat not named again"
-# The placement policy changes live.
-printf 'placement = pack\n' >>"$conf"
+# The placement policy changes live (to best-fit: pack is the default).
+printf 'placement = best-fit\n' >>"$conf"
 kill -HUP "$SCHED_PID"
 wait_until "grep -q 'reload: read $conf; applied: placement' '$slog'" 10 ||
     fail "placement not applied on SIGHUP"

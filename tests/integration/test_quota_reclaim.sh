@@ -41,7 +41,8 @@ ub() { env MLQ_KEY="$T/nobody.key" "$MLQ" "$1" --scheduler "$SCHED_ADDR" "${@:2}
 
 # a.sh: a run appends "TAG start NS"; on SIGTERM "TAG sig NS" then ticks
 # until SIGKILL; a run that finds its checkpoint ends ("TAG end NS"), as
-# does one that ran 8 s unpreempted.
+# does one that ran 16 s unpreempted (longer than B's jobs take to start
+# and end, so that A's preempted jobs can run again only on B's GPUs).
 cat >"$T/a.sh" <<'SH'
 #!/bin/bash
 S=$1 TAG=$2
@@ -49,14 +50,17 @@ now() { date +%s%N; }
 echo "$TAG start $(now)" >>"$S/$TAG"
 if [ -e "$S/$TAG.ckpt" ]; then sleep 1; echo "$TAG end $(now)" >>"$S/$TAG"; exit 0; fi
 trap 'echo "$TAG sig $(now)" >>"$S/$TAG"; touch "$S/$TAG.ckpt"; while :; do echo "$TAG tick $(now)" >>"$S/$TAG"; sleep 0.1; done' TERM
-for _ in $(seq 1 80); do echo "$TAG tick $(now)" >>"$S/$TAG"; sleep 0.1; done
+for _ in $(seq 1 160); do echo "$TAG tick $(now)" >>"$S/$TAG"; sleep 0.1; done
 echo "$TAG end $(now)" >>"$S/$TAG"
 SH
+# B's jobs run 6 s: the scheduler preempts for one waiting job at a time,
+# so the second starts a grace (2 s) after the first, and both must still
+# run when the quota is read.
 cat >"$T/b.sh" <<'SH'
 #!/bin/bash
 S=$1 TAG=$2
 echo "$TAG start $(date +%s%N)" >>"$S/$TAG"
-sleep 3
+sleep 6
 echo "$TAG end $(date +%s%N)" >>"$S/$TAG"
 SH
 chmod 0755 "$T/a.sh" "$T/b.sh"
