@@ -20,9 +20,7 @@
 #include "jsonview.h"
 #include "res.h"
 
-#define WAIT_POLL_MS        500
-#define WAIT_UNREACH_MAX_MS 30000 /* scheduler restarts are survived, outages not */
-#define DEFAULT_LIST_LIMIT  100
+#define DEFAULT_LIST_LIMIT 100
 
 enum {
     OPT_STATE = MLQ_CLI_OPT_FIRST_FREE,

@@ -20,6 +20,10 @@
 #include "jsonview.h"
 #include "res.h"
 
+/* Polls start soon and back off: most jobs a pipeline waits on are either
+ * short (a first answer within tens of ms matters) or long (one request
+ * every half second is plenty). */
+#define WAIT_POLL_FIRST_MS  10
 #define WAIT_POLL_MS        500
 #define WAIT_UNREACH_MAX_MS 30000 /* scheduler restarts are survived, outages not */
 
@@ -188,6 +192,7 @@ static int wait_poll(struct mlq_cli *cli, const struct mlq_msg *first, struct po
     int64_t unreach_since = 0;
     struct mlq_wait_counts c;
     bool ok;
+    int64_t poll_ms = WAIT_POLL_FIRST_MS;
     for (;;) {
         draw_progress(ps, newest(ps, first));
         mlq_wait_count(newest(ps, first), &c);
@@ -198,8 +203,9 @@ static int wait_poll(struct mlq_cli *cli, const struct mlq_msg *first, struct po
             rc = MLQ_CLI_ETIMEOUT;
             break;
         }
-        int64_t left = deadline > 0 ? deadline - now : WAIT_POLL_MS;
-        mlq_cli_sleep_ms(left < WAIT_POLL_MS ? left : WAIT_POLL_MS);
+        int64_t left = deadline > 0 ? deadline - now : poll_ms;
+        mlq_cli_sleep_ms(left < poll_ms ? left : poll_ms);
+        poll_ms = poll_ms * 2 < WAIT_POLL_MS ? poll_ms * 2 : WAIT_POLL_MS;
         if ((rc = poll_once(cli, ids, n, ps, &unreach_since, err)) < 0)
             break;
     }
