@@ -49,8 +49,9 @@ static json_t *fetch_manifest(struct mlq_cli *cli, const char *ref, int32_t *att
 static json_t *original_side(const json_t *m)
 {
     json_t *git = json_object_get(m, "git"), *inputs = json_object_get(m, "inputs");
-    return json_pack("{s:O, s:O}", "git", git ? git : json_null(), "inputs",
-                     inputs ? inputs : json_array());
+    /* "o" steals the reference: a borrowed array gets one of its own. */
+    return json_pack("{s:O, s:o}", "git", git ? git : json_null(), "inputs",
+                     inputs ? json_incref(inputs) : json_array());
 }
 
 /* The same, read now in spec's working directory as this user. */

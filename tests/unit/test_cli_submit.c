@@ -698,6 +698,7 @@ static void test_limit_messages(void **state)
     assert_int_equal(spec.warn_signal, 10);
     assert_int_equal(spec.warn_before_ms, 0);
     assert_int_equal(spec.time_limit_ms, 0);
+    mlq_proto_jobspec_free(&spec);
     assert_int_equal(parse(&spec, &opts, &err, "--signal", "USR1@", "true", NULL), MLQ_EINVAL);
     assert_int_equal(mlq_cli_exit_code(MLQ_EINVAL), 6);
 }

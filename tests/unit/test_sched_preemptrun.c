@@ -89,8 +89,13 @@ static void test_requeued_without_retry(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(low->row.state, MLQ_JOB_ASSIGNED);
     assert_int_equal(low->row.attempts, 2);
+    char id[MLQ_ID_LEN + 1];
+    memcpy(id, low->row.id, sizeof id);
     sched_report_exit(c, low, 1); /* a real failure now: no retry was left */
-    assert_int_equal(low->row.state, MLQ_JOB_FAILED);
+    sched_commit(c);              /* the ended job leaves memory: read its row */
+    assert_int_equal(mlq_store_job_get(c->store, id, &row, NULL), 0);
+    assert_int_equal(row.state, MLQ_JOB_FAILED);
+    mlq_store_job_free(&row);
 }
 
 static void test_restart_after_decision(void **state)
