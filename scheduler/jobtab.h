@@ -68,13 +68,13 @@ struct mlq_job {
     void *qshape;  /* its shape while ready */
     uint32_t qpos; /* index in its heap (a queue holds fewer than 2^32 jobs) */
     /* Rows left for the end of the iteration (jobops.c, "rows written late"). */
-    uint32_t late_idx; /* its place in c->late while late */
+    uint32_t late_idx;     /* its place in c->late while late */
     uint32_t assign_epoch; /* its worker's epoch when this scheduler sent att's
                               ASSIGN; 0: not sent by this scheduler */
-    bool late : 1;     /* listed in c->late[late_idx] */
-    bool fresh : 1;    /* submitted this iteration: no row yet */
-    bool row_late : 1; /* the row is behind memory */
-    bool att_late : 1; /* att's row is behind memory */
+    bool late : 1;         /* listed in c->late[late_idx] */
+    bool fresh : 1;        /* submitted this iteration: no row yet */
+    bool row_late : 1;     /* the row is behind memory */
+    bool att_late : 1;     /* att's row is behind memory */
     /* The live attempt's state. */
     bool live : 1;         /* att is ASSIGNED or RUNNING on a worker */
     bool confirmed : 1;    /* the worker confirmed att since this scheduler started */
