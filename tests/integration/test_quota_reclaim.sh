@@ -20,51 +20,13 @@ IT_DEADLINE=180
 STATE=$T/state
 start_scheduler "$STATE" --heartbeat 1s --lease 4s --preempt-grace-default 2s
 start_worker w1 "$T/spool" --cpus 4 --mem 2G --gpus 4
-adm() { "$MLQ" --scheduler "$SCHED_ADDR" admin "$@"; }
-# Without the quota CLI this test cannot run: say so and fail (never skip).
-adm quota --help >/dev/null 2>&1 ||
-    fail "this build has no quota CLI (mlq admin quota): test_quota_reclaim needs it"
-
-chmod 0711 "$T"
-mkdir -m 1777 "$T/stamps"
-for u in daemon nobody; do
-    ok "$MLQ" keygen --out "$T/$u.key"
-done
-ok adm team add teama
-ok adm team add teamb
-ok adm user add daemon --key "$T/daemon.key.pub" --team teama
-ok adm user add nobody --key "$T/nobody.key.pub" --team teamb
-ok adm quota set teama --gpus 2 --borrow-gpus 2
-ok adm quota set teamb --gpus 2 --borrow-gpus 2
-ua() { env MLQ_KEY="$T/daemon.key" "$MLQ" "$1" --scheduler "$SCHED_ADDR" "${@:2}"; }
-ub() { env MLQ_KEY="$T/nobody.key" "$MLQ" "$1" --scheduler "$SCHED_ADDR" "${@:2}"; }
-
-# a.sh: a run appends "TAG start NS"; on SIGTERM "TAG sig NS" then ticks
-# until SIGKILL; a run that finds its checkpoint ends ("TAG end NS"), as
-# does one that ran 16 s unpreempted (longer than B's jobs take to start
-# and end, so that A's preempted jobs can run again only on B's GPUs).
-cat >"$T/a.sh" <<'SH'
-#!/bin/bash
-S=$1 TAG=$2
-now() { date +%s%N; }
-echo "$TAG start $(now)" >>"$S/$TAG"
-if [ -e "$S/$TAG.ckpt" ]; then sleep 1; echo "$TAG end $(now)" >>"$S/$TAG"; exit 0; fi
-trap 'echo "$TAG sig $(now)" >>"$S/$TAG"; touch "$S/$TAG.ckpt"; while :; do echo "$TAG tick $(now)" >>"$S/$TAG"; sleep 0.1; done' TERM
-for _ in $(seq 1 160); do echo "$TAG tick $(now)" >>"$S/$TAG"; sleep 0.1; done
-echo "$TAG end $(now)" >>"$S/$TAG"
-SH
-# B's jobs run 6 s: the scheduler preempts for one waiting job at a time,
+# a.sh jobs never preempted end after 16 s (longer than B's jobs take to
+# start and end, so that A's preempted jobs can run again only on B's
+# GPUs). B's run 6 s: the scheduler preempts for one waiting job at a time,
 # so the second starts a grace (2 s) after the first, and both must still
 # run when the quota is read.
-cat >"$T/b.sh" <<'SH'
-#!/bin/bash
-S=$1 TAG=$2
-echo "$TAG start $(date +%s%N)" >>"$S/$TAG"
-sleep 6
-echo "$TAG end $(date +%s%N)" >>"$S/$TAG"
-SH
-chmod 0755 "$T/a.sh" "$T/b.sh"
-S=$T/stamps
+. "$(dirname "$0")/quota_teams.sh"
+quota_two_teams 160 6
 
 A=()
 for i in 1 2 3 4; do
