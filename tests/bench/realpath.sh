@@ -122,10 +122,14 @@ phase_end() { # KEY
 # wait_all KEY ID...: `mlq wait` for every id (an array id: its tasks);
 # sets R[KEY_ok] (succeeded) and R[KEY_bad] (the rest) from its summary.
 wait_all() {
-    local key=$1 rc
+    local key=$1 rc=0 ids i
     shift
-    "$MLQ" wait --timeout "${TIMEOUT}s" "$@" 2>"$T/wait.err" >/dev/null
-    rc=$?
+    ids=("$@")
+    : >"$T/wait.err"
+    # mlq wait takes at most 1,024 ids a call: wait for them 1,000 at a time
+    for ((i = 0; i < ${#ids[@]}; i += 1000)); do
+        "$MLQ" wait --timeout "${TIMEOUT}s" "${ids[@]:i:1000}" 2>>"$T/wait.err" >/dev/null || rc=$?
+    done
     R[${key}_ok]=$(grep -o '[0-9]* succeeded' "$T/wait.err" | awk '{s+=$1} END {print s+0}')
     R[${key}_bad]=$(grep -o '[0-9]* \(failed\|timed out\|cancelled\)' "$T/wait.err" | awk '{s+=$1} END {print s+0}')
     [ "$rc" = 0 ] || log "mlq wait exited $rc: $(tail -n 3 "$T/wait.err")"
