@@ -29,11 +29,11 @@ static void gpu_holder(struct mlq_job *job, void *arg)
             if (p->gpu_mask & (1ULL << i))
                 gv->by_worker[gv->offset[p->widx] + (size_t)i].job_id = job->row.id;
     }
-    if (!job->live || !job->gpu_mask)
+    if (!job->live || !mlq_job_run(job)->gpu_mask)
         return;
     for (int i = 0; i < MLQ_MAX_GPUS; i++)
-        if (job->gpu_mask & (1ULL << i))
-            gv->by_worker[gv->offset[job->widx] + (size_t)i].job_id = job->row.id;
+        if (mlq_job_run(job)->gpu_mask & (1ULL << i))
+            gv->by_worker[gv->offset[mlq_job_run(job)->widx] + (size_t)i].job_id = job->row.id;
 }
 
 /* One gpuinfo per GPU index of every worker, described from what the worker

@@ -44,10 +44,10 @@ static uint64_t freed_mask(const struct mlq_worker *w, const struct mlq_job *job
 {
     const struct mlq_jobspec *sp = &job->row.spec;
     if (sp->gpu_frac == 0 && sp->gpu_mem == 0)
-        return job->gpu_mask;
+        return mlq_job_run(job)->gpu_mask;
     uint64_t m = 0;
     for (int i = 0; i < MLQ_MAX_GPUS; i++)
-        if (((job->gpu_mask >> i) & 1) && w->gshare.n[i] == 1)
+        if (((mlq_job_run(job)->gpu_mask >> i) & 1) && w->gshare.n[i] == 1)
             m |= 1ULL << i;
     return m;
 }
@@ -93,7 +93,7 @@ static void collect_ending(struct mlq_job *job, void *arg)
         }
         return;
     }
-    if (!job->live || job->widx != k->widx || k->n == k->cap)
+    if (!job->live || mlq_job_run(job)->widx != k->widx || k->n == k->cap)
         return;
     const struct mlq_worker *w = mlq_workers_at(k->c->workers, k->widx);
     k->v[k->n++] = (struct ending){mlq_backfill_expected_end(k->c, job), job->row.spec.cpus_m,

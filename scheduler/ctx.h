@@ -52,10 +52,16 @@ struct mlq_ctx {
     struct mlq_preempt_hold *holds;
     size_t nholds, cap_holds;
     int64_t now_mono, now_wall; /* read once per loop iteration */
-    bool dirty;                 /* something changed that may let a job start */
-    bool unconfirmed_left;      /* recovered attempts still await their workers */
-    struct mlq_fairshare *fs;   /* recent use per owner */
-    struct mlq_qbook *quota;    /* quotas and their use per team and pool (quota.h) */
+    /* While a finished report is recorded (jobops.c, record_outcome): its
+     * job and when the run ended by its worker's clock, the job's end time
+     * if the report ends it. Kept here, not in every job, because it lasts
+     * one call; other jobs that end within it (dependants) end now. */
+    const struct mlq_job *ending;
+    int64_t ending_ms;
+    bool dirty;               /* something changed that may let a job start */
+    bool unconfirmed_left;    /* recovered attempts still await their workers */
+    struct mlq_fairshare *fs; /* recent use per owner */
+    struct mlq_qbook *quota;  /* quotas and their use per team and pool (quota.h) */
     int64_t fs_half_life_ms;
     int64_t age_step_ms;      /* waiting this long is worth one priority point */
     int64_t default_limit_ms; /* time limit assumed for jobs without one */

@@ -18,7 +18,7 @@ static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struc
     int32_t gpu_ids[MLQ_MAX_GPUS];
     uint32_t n = 0;
     for (int i = 0; i < MLQ_MAX_GPUS; i++)
-        if (job->gpu_mask & (1ULL << i))
+        if (mlq_job_run(job)->gpu_mask & (1ULL << i))
             gpu_ids[n++] = i;
     struct mlq_msg m = {.type = MLQ_MSG_ASSIGN};
     memcpy(m.u.assign.attempt_id, job->att->id, sizeof m.u.assign.attempt_id);
@@ -88,7 +88,7 @@ int mlq_deliver_assign(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_
                        struct mlq_err *err)
 {
     job->acked = false;
-    job->assign_epoch = w->epoch;
+    mlq_job_run(job)->assign_epoch = w->epoch;
     arm(c, job->att->id, MLQ_RESEND_ASSIGN, c->now_mono + c->lease_ms);
     return push_assign(c, job, w, err);
 }
@@ -172,7 +172,7 @@ static int assign_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_
                  job->att->worker, (long long)c->lease_ms);
         return mlq_jobops_lose(c, job, why, err);
     }
-    const struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+    const struct mlq_worker *w = mlq_workers_at(c->workers, mlq_job_run(job)->widx);
     int rc = 0;
     /* A job cancelled meanwhile is not sent again (its KILL is); the
      * deadline still frees what its attempt holds. */
@@ -191,7 +191,7 @@ static void kill_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_e
         job->kill_armed = false;
         return;
     }
-    const struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+    const struct mlq_worker *w = mlq_workers_at(c->workers, mlq_job_run(job)->widx);
     if (w && w->state == MLQ_WORKER_UP) {
         mlq_info("attempt %.8s: end not reported by %s, sending the kill again", job->att->id,
                  w->name);

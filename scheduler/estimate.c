@@ -169,7 +169,7 @@ static void collect_running(struct mlq_job *job, void *arg)
     if (!job->live)
         return;
     if (!job->gang) {
-        add_running(s, job, job->widx, job->gpu_mask);
+        add_running(s, job, mlq_job_run(job)->widx, mlq_job_run(job)->gpu_mask);
         return;
     }
     for (uint32_t i = 0; i < job->gang->n; i++)

@@ -226,8 +226,8 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct cand *v, int3
     }
     mlq_jobtab_set_gang(c->jobs, job, g);
     job->confirmed = true;
-    job->gpu_mask = 0; /* the parts hold the GPUs */
-    job->widx = g->parts[0].widx;
+    mlq_job_run(job)->gpu_mask = 0; /* the parts hold the GPUs */
+    mlq_job_run(job)->widx = g->parts[0].widx;
     struct mlq_request r = mlq_place_request(&job->row.spec);
     if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m * n,
                                 r.gpus * 100 * (int32_t)n, a.assigned_ms) < 0)
@@ -454,8 +454,8 @@ int mlq_gang_recover(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err
     note_ended_badly(g);
     mlq_jobtab_set_gang(c->jobs, job, g);
     job->confirmed = true; /* the parts wait for their workers, not the attempt */
-    job->gpu_mask = 0;
-    job->widx = g->parts[0].widx;
+    mlq_job_run(job)->gpu_mask = 0;
+    mlq_job_run(job)->widx = g->parts[0].widx;
     return 0;
 }
 

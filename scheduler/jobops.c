@@ -189,7 +189,7 @@ static int transition_ex(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_ev
     if (to == MLQ_JOB_RUNNING && !job->row.start_ms)
         job->row.start_ms = c->now_wall;
     if (mlq_job_state_terminal(to)) {
-        job->row.end_ms = job->ended_ms > 0 ? job->ended_ms : c->now_wall;
+        job->row.end_ms = c->ending == job && c->ending_ms > 0 ? c->ending_ms : c->now_wall;
         mlq_deps_release(c->deps, job);
         if (note_ended(c, job->row.id) < 0 ||
             (job->row.array_id[0] && note_ended(c, job->row.array_id) < 0))
@@ -210,11 +210,12 @@ int mlq_jobops_transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_e
 static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool linger)
 {
     /* A gang's parts hold its resources, and free them as they end. */
-    struct mlq_worker *w = job->gang ? NULL : mlq_workers_at(c->workers, job->widx);
+    struct mlq_worker *w = job->gang ? NULL : mlq_workers_at(c->workers, mlq_job_run(job)->widx);
     struct mlq_request r = job_request(job);
     if (w)
-        mlq_place_release(w, &r, job->gpu_mask);
-    if (w && linger && mlq_leftover_keep(w, job->att->id, job->row.id, &r, job->gpu_mask) < 0)
+        mlq_place_release(w, &r, mlq_job_run(job)->gpu_mask);
+    if (w && linger &&
+        mlq_leftover_keep(w, job->att->id, job->row.id, &r, mlq_job_run(job)->gpu_mask) < 0)
         mlq_warn("out of memory: the resources of attempt %.8s are free again at once",
                  job->att->id);
     const struct mlq_jobspec *sp = &job->row.spec;
@@ -413,8 +414,8 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     if (mlq_jobtab_set_attempt(c->jobs, job, &a) < 0) /* stored, not in memory: reload */
         return mlq_err_set(err, MLQ_EDB, "out of memory placing job %.8s", job->row.id);
     job->confirmed = true;
-    job->gpu_mask = mask;
-    job->widx = mlq_workers_index(c->workers, w);
+    mlq_job_run(job)->gpu_mask = mask;
+    mlq_job_run(job)->widx = mlq_workers_index(c->workers, w);
     mlq_place_reserve(w, &r, mask);
     struct mlq_arrstate *arr =
         job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
@@ -596,7 +597,7 @@ int mlq_jobops_started(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
             return rc;
     }
     job->confirmed = true;
-    struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+    struct mlq_worker *w = mlq_workers_at(c->workers, mlq_job_run(job)->widx);
     if (w)
         mlq_health_ok(c, w);
     if (!moves)
@@ -701,7 +702,8 @@ static int record_outcome(struct mlq_ctx *c, struct mlq_job *job, const struct m
     if (!job->row.start_ms)
         job->row.start_ms = job->att->start_ms;
     job->att->end_ms = reported_end(c, job, rep);
-    job->ended_ms = job->att->end_ms;
+    c->ending = job;
+    c->ending_ms = job->att->end_ms;
     /* A job that exited by itself after mlq's SIGTERM (time limit, cancel)
      * keeps both: its exit code and the signal it was sent. */
     enum mlq_outcome out = rep->u.report.outcome;
@@ -778,7 +780,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         if (out == MLQ_OUT_LOST) /* reported: nothing of it is left */
             return mlq_jobops_lose_attempt(c, job, why, MLQ_LOSE_NODE_FAULT, err);
         /* The worker's fault, not the job's: counted against the worker. */
-        struct mlq_worker *w = mlq_workers_at(c->workers, job->widx);
+        struct mlq_worker *w = mlq_workers_at(c->workers, mlq_job_run(job)->widx);
         int rc = w ? mlq_health_refused(c, w, detail, err) : 0;
         return rc < 0 ? rc : mlq_jobops_lose_attempt(c, job, why, 0, err);
     }
@@ -788,8 +790,10 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
      * note must not make a later attempt look preempted. */
     if (rc == 0 && !preempted && job->row.spec.preempt_note)
         rc = mlq_preempt_clear(c, job, "preempt_end", "the attempt ended by itself", err);
-    if (rc < 0)
+    if (rc < 0) {
+        c->ending = NULL;
         return rc;
+    }
     release_attempt(c, job);
     enum mlq_fsm_action act;
     if (mlq_job_state_terminal(job->row.state))
@@ -800,7 +804,7 @@ int mlq_jobops_finished(struct mlq_ctx *c, struct mlq_job *job, const struct mlq
         rc = mlq_jobops_transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
         rc = fail_or_retry(c, job, rep, err);
-    job->ended_ms = 0; /* a later end (a retry, a cancel) is its own */
+    c->ending = NULL; /* a later end (a retry, a cancel) is its own */
     if (rc == 0) {
         mlq_info("job %.8s %s", job->row.id, mlq_job_state_name(job->row.state));
         maybe_forget(c, job);
@@ -874,13 +878,16 @@ int mlq_jobops_take_late(struct mlq_ctx *c, struct mlq_job *job, const struct ml
         job->row.node_failures--;
     rc = record_outcome(c, job, rep, err);
     mlq_jobtab_clear_attempt(c->jobs, job); /* its booking went with the loss */
-    if (rc < 0)
+    if (rc < 0) {
+        c->ending = NULL;
         return rc;
+    }
     enum mlq_fsm_action act;
     if (rep->u.report.outcome == MLQ_OUT_EXITED && rep->u.report.exit_code == 0)
         rc = mlq_jobops_transition(c, job, MLQ_EV_EXIT_OK, NULL, &act, err);
     else
         rc = fail_or_retry(c, job, rep, err);
+    c->ending = NULL;
     if (rc < 0)
         return rc;
     mlq_info("job %.8s %s: the outcome of its lost attempt %.8s came late, and nothing ran since",

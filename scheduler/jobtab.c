@@ -164,9 +164,9 @@ static void maybe_grow_atts(struct mlq_jobtab *tab)
         return;
     for (size_t i = 0; i < tab->natt; i++)
         for (struct mlq_job *j = tab->by_att[i], *next; j; j = next) {
-            next = j->h_att;
+            next = mlq_job_run(j)->h_att;
             size_t b = hash_str(j->att->id) & (n - 1);
-            j->h_att = by_att[b];
+            mlq_job_run(j)->h_att = by_att[b];
             by_att[b] = j;
         }
     free(tab->by_att);
@@ -185,7 +185,7 @@ struct mlq_job *mlq_jobtab_get(struct mlq_jobtab *tab, const char *id)
 struct mlq_job *mlq_jobtab_by_attempt(struct mlq_jobtab *tab, const char *attempt_id)
 {
     size_t b = hash_str(attempt_id) & (tab->natt - 1);
-    for (struct mlq_job *j = tab->by_att[b]; j; j = j->h_att)
+    for (struct mlq_job *j = tab->by_att[b]; j; j = mlq_job_run(j)->h_att)
         if (strcmp(j->att->id, attempt_id) == 0)
             return j;
     return NULL;
@@ -211,9 +211,9 @@ struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row
 
 static void unlink_chain(struct mlq_job **head, struct mlq_job *job, bool by_att)
 {
-    for (struct mlq_job **pp = head; *pp; pp = by_att ? &(*pp)->h_att : &(*pp)->h_id) {
+    for (struct mlq_job **pp = head; *pp; pp = by_att ? &mlq_job_run(*pp)->h_att : &(*pp)->h_id) {
         if (*pp == job) {
-            *pp = by_att ? job->h_att : job->h_id;
+            *pp = by_att ? mlq_job_run(job)->h_att : job->h_id;
             return;
         }
     }
@@ -263,7 +263,6 @@ void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job)
     }
     if (job->live) {
         unlink_chain(&tab->by_att[hash_str(job->att->id) & (tab->natt - 1)], job, true);
-        job->h_att = NULL;
         tab->nlive--;
     }
     if (job->att)
@@ -271,25 +270,24 @@ void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job)
     free(job->att);
     job->att = NULL;
     job->live = false;
-    job->gpu_mask = 0;
 }
 
 int mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
                            const struct mlq_store_attempt *a)
 {
     mlq_jobtab_clear_attempt(tab, job);
-    struct mlq_store_attempt *copy = malloc(sizeof *copy);
-    if (!copy)
+    struct mlq_jobrun *run = calloc(1, sizeof *run);
+    if (!run)
         return MLQ_ENOMEM;
-    *copy = *a;
-    copy->detail = a->detail ? strdup(a->detail) : NULL;
-    job->att = copy;
+    run->att = *a;
+    run->att.detail = a->detail ? strdup(a->detail) : NULL;
+    job->att = &run->att;
     job->live = true;
     job->acked = job->kill_armed = false;
     tab->nlive++;
     maybe_grow_atts(tab);
     size_t b = hash_str(job->att->id) & (tab->natt - 1);
-    job->h_att = tab->by_att[b];
+    run->h_att = tab->by_att[b];
     tab->by_att[b] = job;
     return 0;
 }

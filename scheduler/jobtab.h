@@ -45,36 +45,45 @@ struct mlq_gang {
     char first[320]; /* "node 2 (worker w3) exited 1" */
 };
 
+/* What a job holds only while it has a live attempt: the attempt's row
+ * and where and how it runs. Allocated with the attempt
+ * (mlq_jobtab_set_attempt) and freed with it, so that a pending job, which
+ * has none, does not carry these fields. att comes first: job->att is
+ * the start of this record (mlq_job_run). */
+struct mlq_jobrun {
+    struct mlq_store_attempt att; /* first member: see mlq_job_run */
+    int64_t confirm_by;           /* monotonic deadline for att's confirmation */
+    uint64_t gpu_mask;            /* att's GPUs */
+    size_t widx;                  /* att's worker, index in the registry */
+    struct mlq_job *h_att;        /* the table's hash chain by attempt id */
+    uint32_t assign_epoch;        /* its worker's epoch when this scheduler sent att's
+                                     ASSIGN; 0: not sent by this scheduler */
+};
+
 /* One job in memory. A scheduler holds one for each of up to a million
  * pending jobs, so the layout is kept tight: what only a live attempt uses
- * is behind att (or gang), wide fields come first, and the flags share one
- * word as bit-fields at the end (a bool each, with their padding, cost
- * 24 bytes more per job). */
+ * is behind att (struct mlq_jobrun) or gang, wide fields come first, and
+ * the flags share one word as bit-fields at the end (a bool each, with
+ * their padding, cost 24 bytes more per job). 548 bytes on x86-64: with
+ * malloc's 8-byte header a 560-byte chunk. */
 struct mlq_job {
     struct mlq_store_job row;      /* as persisted */
-    struct mlq_store_attempt *att; /* the live attempt; NULL unless live. Out of
-                                      line: most jobs are pending and have none */
+    struct mlq_store_attempt *att; /* the live attempt, the head of its struct
+                                      mlq_jobrun; NULL unless live */
     struct mlq_gang *gang;         /* a gang's live attempt's parts; NULL otherwise */
-    int64_t confirm_by;            /* monotonic deadline for att's confirmation */
-    uint64_t gpu_mask;             /* att's GPUs */
-    size_t widx;                   /* att's worker, index in the registry */
     int64_t pending_ms;            /* wall ms it last became ready to run (metrics:
                                       queue wait); 0: since its submit */
-    int64_t ended_ms;              /* when the run that ends the job ended, by its worker's
-                                      clock (0: now); see record_outcome in jobops.c */
-    struct mlq_job *h_id, *h_att;  /* hash chains */
+    struct mlq_job *h_id;          /* the table's hash chain by job id */
     /* Pending-queue bookkeeping, owned by queue.c. */
     int64_t qkey;  /* order in the queue: lower runs first */
     void *qshape;  /* its shape while ready */
     uint32_t qpos; /* index in its heap (a queue holds fewer than 2^32 jobs) */
     /* Rows left for the end of the iteration (jobops.c, "rows written late"). */
-    uint32_t late_idx;     /* its place in c->late while late */
-    uint32_t assign_epoch; /* its worker's epoch when this scheduler sent att's
-                              ASSIGN; 0: not sent by this scheduler */
-    bool late : 1;         /* listed in c->late[late_idx] */
-    bool fresh : 1;        /* submitted this iteration: no row yet */
-    bool row_late : 1;     /* the row is behind memory */
-    bool att_late : 1;     /* att's row is behind memory */
+    uint32_t late_idx; /* its place in c->late while late */
+    bool late : 1;     /* listed in c->late[late_idx] */
+    bool fresh : 1;    /* submitted this iteration: no row yet */
+    bool row_late : 1; /* the row is behind memory */
+    bool att_late : 1; /* att's row is behind memory */
     /* The live attempt's state. */
     bool live : 1;         /* att is ASSIGNED or RUNNING on a worker */
     bool confirmed : 1;    /* the worker confirmed att since this scheduler started */
@@ -86,6 +95,13 @@ struct mlq_job {
     bool queued : 1;   /* in the queue (ready or waiting) */
     bool qwaiting : 1; /* in the waiting heap (not-before time ahead) */
 };
+
+/* The live attempt's record of a job that has one (job->att non-NULL);
+ * NULL otherwise. */
+static inline struct mlq_jobrun *mlq_job_run(const struct mlq_job *job)
+{
+    return (struct mlq_jobrun *)job->att;
+}
 
 struct mlq_jobtab;
 

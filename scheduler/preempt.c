@@ -130,7 +130,7 @@ static size_t slots_of(const struct mlq_preempt_victim *cand, size_t n, struct s
     for (size_t i = 0; i < n; i++) {
         const struct mlq_job *j = cand[i].job;
         if (!j->gang)
-            s[k++] = (struct slot){j->widx, i};
+            s[k++] = (struct slot){mlq_job_run(j)->widx, i};
         for (uint32_t p = 0; j->gang && p < j->gang->n; p++)
             s[k++] = (struct slot){j->gang->parts[p].widx, i};
     }

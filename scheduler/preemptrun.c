@@ -212,7 +212,7 @@ static void free_victim(struct fit *f, const struct mlq_job *v)
 {
     struct mlq_request r = mlq_place_request(&v->row.spec);
     if (!v->gang) {
-        free_on_copy(f, v->widx, &r, v->gpu_mask);
+        free_on_copy(f, mlq_job_run(v)->widx, &r, mlq_job_run(v)->gpu_mask);
         return;
     }
     for (uint32_t k = 0; k < v->gang->n; k++)
@@ -325,7 +325,7 @@ static bool room_draining(struct mlq_ctx *c, struct mlq_job *job, struct running
     size_t n = 0;
     for (size_t i = 0; i < run->n; i++) {
         struct mlq_job *r = run->v[i];
-        if (r->row.spec.preempt_note && !r->gang && !worker_held(c, r->widx))
+        if (r->row.spec.preempt_note && !r->gang && !worker_held(c, mlq_job_run(r)->widx))
             v[n++] = (struct mlq_preempt_victim){.job = r, .why = MLQ_PREEMPT_RECLAIM};
     }
     if (n == 0 || !fits(f, v, n))

@@ -152,10 +152,10 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
     if (mlq_jobtab_set_attempt(c->jobs, job, a) < 0)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "out of memory");
     job->confirmed = false;
-    job->confirm_by = c->now_mono + c->lease_ms;
+    mlq_job_run(job)->confirm_by = c->now_mono + c->lease_ms;
     c->unconfirmed_left = true;
-    job->gpu_mask = mask;
-    job->widx = mlq_workers_index(c->workers, w);
+    mlq_job_run(job)->gpu_mask = mask;
+    mlq_job_run(job)->widx = mlq_workers_index(c->workers, w);
     struct mlq_request r = mlq_place_request(&job->row.spec);
     if (mlq_gang_nodes(job) > 0) { /* each part books its own node */
         int g = mlq_gang_recover(c, job, rc->err);

@@ -19,7 +19,7 @@ static void pick_job(struct mlq_job *job, void *ctx)
         return;
     p->unconfirmed += !job->confirmed;
     bool hit = p->worker ? strcmp(job->att->worker, p->worker) == 0
-                         : !job->confirmed && job->confirm_by <= p->now;
+                         : !job->confirmed && mlq_job_run(job)->confirm_by <= p->now;
     if (!hit || p->n == p->cap)
         return;
     p->v[p->n++] = job;
@@ -150,8 +150,8 @@ static void reconcile_held(struct mlq_ctx *c, struct mlq_worker *w,
  * ASSIGN's resend and deadline (deliver.h) decide instead. */
 static bool assign_in_flight(const struct mlq_worker *w, const struct mlq_job *job)
 {
-    return w->reg_same_conn && !job->acked && job->assign_epoch != 0 &&
-           job->assign_epoch + 1 == w->epoch;
+    return w->reg_same_conn && !job->acked && mlq_job_run(job)->assign_epoch != 0 &&
+           mlq_job_run(job)->assign_epoch + 1 == w->epoch;
 }
 
 int mlq_workerloss_reconcile(struct mlq_ctx *c, struct mlq_worker *w,

@@ -30,7 +30,7 @@ struct fake {
     const char *team[TEAMS];
     int nominal[TEAMS], used[TEAMS];
     struct mlq_job jobs[MAXJ];
-    struct mlq_store_attempt atts[MAXJ];
+    struct mlq_jobrun atts[MAXJ]; /* each job's live attempt */
     struct mlq_gang gangs[MAXJ];
     struct mlq_gpart parts[MAXJ][2];
     struct mlq_job *running[MAXJ];
@@ -87,7 +87,7 @@ static bool fake_fits(void *arg, const struct mlq_preempt_victim *v, size_t n)
             for (uint32_t k = 0; k < j->gang->n; k++)
                 freed[j->gang->parts[k].widx] += j->row.spec.gpus;
         else
-            freed[j->widx] += j->row.spec.gpus;
+            freed[mlq_job_run(j)->widx] += j->row.spec.gpus;
     }
     for (int w = 0; w < MAXW; w++)
         if (F.free_gpus[w] + freed[w] >= F.waiting.row.spec.gpus)
@@ -122,11 +122,11 @@ static struct mlq_job *add_running(const char *team, int gpus, int prio, int64_t
     j->row.spec.team = (char *)team;
     j->row.spec.gpus = gpus;
     j->row.spec.priority = prio;
-    F.atts[i].start_ms = NOW - ago;
-    F.atts[i].assigned_ms = NOW - ago;
-    j->att = &F.atts[i];
+    F.atts[i].att.start_ms = NOW - ago;
+    F.atts[i].att.assigned_ms = NOW - ago;
+    j->att = &F.atts[i].att;
     j->live = true;
-    j->widx = w;
+    mlq_job_run(j)->widx = w;
     F.running[i] = j;
     int t = team_idx(team);
     if (t >= 0)
@@ -188,7 +188,7 @@ static void test_stop_at_fit(void **state)
     size_t n = choose(false, 0, v);
     assert_int_equal(n, 2);
     for (size_t i = 0; i < n; i++)
-        assert_int_equal(v[i].job->widx, 0);
+        assert_int_equal(mlq_job_run(v[i].job)->widx, 0);
 }
 
 /* Nothing for a job that would not fit even with every candidate gone. */
@@ -332,7 +332,7 @@ static bool bench_fits(void *arg, const struct mlq_preempt_victim *v, size_t n)
     (void)arg;
     size_t per[64] = {0};
     for (size_t i = 0; i < n; i++)
-        if (v[i].job->widx < 64 && ++per[v[i].job->widx] >= 8)
+        if (mlq_job_run(v[i].job)->widx < 64 && ++per[mlq_job_run(v[i].job)->widx] >= 8)
             return true;
     return false;
 }
@@ -359,7 +359,7 @@ static void test_bench(void **state)
         return;
     static char teams[50][8];
     struct mlq_job *jobs = calloc(n, sizeof *jobs);
-    struct mlq_store_attempt *atts = calloc(n, sizeof *atts);
+    struct mlq_jobrun *atts = calloc(n, sizeof *atts);
     struct mlq_job **run = calloc(n, sizeof *run);
     struct mlq_preempt_victim *out = calloc(n, sizeof *out);
     assert_non_null(jobs && atts && run && out);
@@ -371,10 +371,10 @@ static void test_bench(void **state)
         jobs[i].row.spec.team = teams[i % 50];
         jobs[i].row.spec.gpus = 1;
         jobs[i].row.spec.priority = (int32_t)(i % 7);
-        atts[i].start_ms = NOW - 1000 - (int64_t)(i % 997);
-        jobs[i].att = &atts[i];
+        atts[i].att.start_ms = NOW - 1000 - (int64_t)(i % 997);
+        jobs[i].att = &atts[i].att;
         jobs[i].live = true;
-        jobs[i].widx = i / 8;
+        mlq_job_run(&jobs[i])->widx = i / 8;
         run[i] = &jobs[i];
     }
     setup_fake();

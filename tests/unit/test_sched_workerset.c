@@ -170,7 +170,7 @@ static void test_cap_below_use_takes_effect_as_jobs_end(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(big->row.state, MLQ_JOB_ASSIGNED);
     assert_int_equal(gj->row.state, MLQ_JOB_ASSIGNED);
-    assert_int_equal(gj->gpu_mask, 1); /* GPU 0 */
+    assert_int_equal(mlq_job_run(gj)->gpu_mask, 1); /* GPU 0 */
     /* offer 2 CPUs and 1 GPU: both jobs keep running, nothing new fits */
     assert_int_equal(set(c, "w1", (struct set){.cpus_m = 2000, .gpus = 1}), 0);
     assert_int_equal(w->cpus_m, 2000);
@@ -190,7 +190,7 @@ static void test_cap_below_use_takes_effect_as_jobs_end(void **state)
     sched_report_exit(c, gj, 0);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(g2->row.state, MLQ_JOB_ASSIGNED);
-    assert_int_equal(g2->gpu_mask, 1);
+    assert_int_equal(mlq_job_run(g2)->gpu_mask, 1);
 }
 
 static void test_typed_gpu_cap(void **state)
