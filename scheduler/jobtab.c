@@ -62,12 +62,15 @@ static void gang_free(struct mlq_gang *g)
  * directory and command for thousands of jobs; the same environment for
  * every job of a `submit --from` batch) are swapped for the pool's shared
  * copy while the job is in the table: a pending job then costs a pointer
- * per such string instead of a malloc chunk. The strings a job changes in
- * place (held_by, preempt_note, reason) stay private. */
-static void strv_share(struct mlq_strpool *p, char **v, uint32_t n)
+ * per such string instead of a malloc chunk. The command and environment
+ * are then shared whole, their pointer arrays too: jobs with the same
+ * command or environment hold one pointer to one array. The strings a job
+ * changes in place (held_by, preempt_note, reason) stay private. */
+static void strv_share(struct mlq_strpool *p, char ***v, uint32_t n)
 {
-    for (uint32_t i = 0; v && i < n; i++)
-        mlq_strpool_take(p, &v[i]);
+    for (uint32_t i = 0; *v && i < n; i++)
+        mlq_strpool_take(p, &(*v)[i]);
+    mlq_strpool_take_vec(p, v, n);
 }
 
 static void share_spec(struct mlq_strpool *p, struct mlq_jobspec *s)
@@ -77,20 +80,20 @@ static void share_spec(struct mlq_strpool *p, struct mlq_jobspec *s)
     mlq_strpool_take(p, &s->pool);
     mlq_strpool_take(p, &s->team);
     mlq_strpool_take(p, &s->project);
-    strv_share(p, s->argv, s->argc);
-    strv_share(p, s->env, s->envc);
+    strv_share(p, &s->argv, s->argc);
+    strv_share(p, &s->env, s->envc);
 }
 
-static void strv_unshare(struct mlq_strpool *p, char **v, uint32_t n)
+static void strv_unshare(struct mlq_strpool *p, char ***v, uint32_t *n)
 {
-    for (uint32_t i = 0; v && i < n; i++) {
-        mlq_strpool_put(p, v[i]);
-        v[i] = NULL;
-    }
+    mlq_strpool_put_vec(p, *v, *n);
+    *v = NULL;
+    *n = 0;
 }
 
-/* Hands the shared strings back, leaving NULLs for mlq_proto_jobspec_free
- * (which frees what is left: the arrays and the private strings). */
+/* Hands the shared strings and vectors back, leaving NULLs for
+ * mlq_proto_jobspec_free (which frees what is left: the other arrays and
+ * the private strings). */
 static void unshare_spec(struct mlq_strpool *p, struct mlq_jobspec *s)
 {
     char **one[] = {&s->owner, &s->workdir, &s->pool, &s->team, &s->project};
@@ -98,8 +101,8 @@ static void unshare_spec(struct mlq_strpool *p, struct mlq_jobspec *s)
         mlq_strpool_put(p, *one[i]);
         *one[i] = NULL;
     }
-    strv_unshare(p, s->argv, s->argc);
-    strv_unshare(p, s->env, s->envc);
+    strv_unshare(p, &s->argv, &s->argc);
+    strv_unshare(p, &s->env, &s->envc);
 }
 
 static void job_free(struct mlq_jobtab *tab, struct mlq_job *job)

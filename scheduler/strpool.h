@@ -11,6 +11,7 @@
 #define MLQ_STRPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct mlq_strpool;
 
@@ -26,7 +27,22 @@ void mlq_strpool_take(struct mlq_strpool *pool, char **s);
  * last), free(s) otherwise. Accepts NULL. */
 void mlq_strpool_put(struct mlq_strpool *pool, char *s);
 
+/* Vectors of strings (a command's argv, an environment) shared whole: the
+ * pointer array of a million jobs with the same command or environment is
+ * one array instead of a malloc chunk each (32 bytes for a one-word
+ * command, 8 bytes an entry for an environment). *v holds n strings
+ * already taken from the pool (mlq_strpool_take) and is malloc'd; it is
+ * swapped for the shared array, which holds one reference to each of its
+ * strings (the caller's references pass to it, or are released when an
+ * equal array is already shared). On allocation failure *v stays
+ * private. NULL or n 0: nothing. Never write to or free a shared array. */
+void mlq_strpool_take_vec(struct mlq_strpool *pool, char ***v, uint32_t n);
+/* Releases v (n strings), shared or private, and each of its strings. */
+void mlq_strpool_put_vec(struct mlq_strpool *pool, char **v, uint32_t n);
+
 /* Distinct strings held (tests). */
 size_t mlq_strpool_count(const struct mlq_strpool *pool);
+/* Distinct vectors held (tests). */
+size_t mlq_strpool_vec_count(const struct mlq_strpool *pool);
 
 #endif

@@ -113,6 +113,8 @@ static void test_shared_strings(void **state)
     assert_ptr_equal(sa->env[0], sb->env[0]);
     assert_ptr_equal(sa->env[1], sb->env[1]);
     assert_ptr_not_equal(sa->argv[1], sb->argv[1]);
+    assert_ptr_equal(sa->env, sb->env); /* the same environment: one array */
+    assert_ptr_not_equal(sa->argv, sb->argv);
     assert_ptr_not_equal(sa->held_by, sb->held_by); /* changed in place: private */
     /* alice (owner and HOME's value are different strings), vision,
      * /home/alice, python, a.py, b.py, HOME=..., PATH=... */
@@ -131,6 +133,10 @@ static void test_shared_strings(void **state)
     assert_int_equal(mlq_jobtab_shared_count(tab), 3); /* alice, bash, c.sh */
     struct mlq_job *c = add_spec(tab, 3, "c.sh");
     assert_ptr_equal(c->row.spec.argv[1], b->row.spec.argv[1]);
+    struct mlq_job *d = add_spec(tab, 4, "c.sh");
+    assert_ptr_equal(d->row.spec.argv, c->row.spec.argv); /* the same command */
+    mlq_jobtab_remove(tab, d);
+    assert_string_equal(c->row.spec.argv[1], "c.sh");
     mlq_jobtab_remove(tab, b);
     mlq_jobtab_remove(tab, c);
     assert_int_equal(mlq_jobtab_shared_count(tab), 0);
