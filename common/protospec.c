@@ -7,185 +7,210 @@
 
 #include <stdbool.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arrayspec.h"
 #include "outpath.h"
 
-#define MAX_SIGNAL   64 /* highest Linux real-time signal */
-#define JOBSPEC_KEYS 33
-
-/* The preemption keys go on the wire only when set: a spec without them
- * reads the same as before. */
-static uint32_t preempt_keys(const struct mlq_jobspec *s)
-{
-    return (s->preempt_grace_ms > 0) + (s->min_runtime_ms > 0) + s->no_preempt +
-           (s->preemptions > 0) + (s->preempt_note != NULL);
-}
-
-static void put_preempt(msgpack_packer *pk, const struct mlq_jobspec *s)
-{
-    if (s->preempt_grace_ms > 0)
-        mlq_mpk_kv_int(pk, "preempt_grace_ms", s->preempt_grace_ms);
-    if (s->min_runtime_ms > 0)
-        mlq_mpk_kv_int(pk, "min_runtime_ms", s->min_runtime_ms);
-    if (s->no_preempt)
-        mlq_mpk_kv_bool(pk, "no_preempt", true);
-    if (s->preemptions > 0)
-        mlq_mpk_kv_int(pk, "preemptions", s->preemptions);
-    if (s->preempt_note)
-        mlq_mpk_kv_str(pk, "preempt_note", s->preempt_note);
-}
+#define MAX_SIGNAL 64 /* highest Linux real-time signal */
 
 #define STR_(x) #x
 #define STR(x)  STR_(x) /* a bound as text, for constant messages */
 
-/* ---- encoding and decoding ---------------------------------------------- */
+/* ---- encoding: one table of keys for both forms ----------------------- */
+
+/* How a key's field is held and packed. */
+enum key_type {
+    KT_STR,   /* char *: nil when NULL */
+    KT_I32,   /* int32_t */
+    KT_I64,   /* int64_t */
+    KT_U32,   /* uint32_t */
+    KT_BOOL,  /* bool */
+    KT_STRV,  /* char **, its count at n_off: an array (empty when NULL) */
+    KT_DEPS,  /* struct mlq_dep *, its count at n_off */
+    KT_NODES, /* uint32_t; nil on the wire when 0 (not a gang) */
+};
+
+enum {
+    KEY_REQUIRED = 1u << 0, /* every spec has it: in both forms, always */
+    KEY_WIRE_SET = 1u << 1, /* on the wire only when set, so that a spec
+                               without it packs as it did before the key
+                               existed (the submit hash of idempotency keys
+                               is taken over the wire form) */
+};
+
+struct spec_key {
+    const char *name;
+    enum key_type type;
+    size_t off, n_off; /* the field; its count (KT_STRV, KT_DEPS) */
+    unsigned flags;
+};
+
+#define F(field) offsetof(struct mlq_jobspec, field)
+/* Every key of a job spec, in wire order (which the submit hash depends
+ * on: append, never reorder). The wire form writes each key (nil, 0 or
+ * empty at its default) but the KEY_WIRE_SET ones left at their default;
+ * the stored form writes the required keys and then only the others that
+ * are set: mlq_protospec_read takes an absent key as its default. A key
+ * added here is in both forms; mlq_protospec_read must learn to read it. */
+static const struct spec_key spec_keys[] = {
+    {"name", KT_STR, F(name), 0, 0},
+    {"owner", KT_STR, F(owner), 0, KEY_REQUIRED},
+    {"argv", KT_STRV, F(argv), F(argc), KEY_REQUIRED},
+    {"env", KT_STRV, F(env), F(envc), KEY_REQUIRED},
+    {"workdir", KT_STR, F(workdir), 0, KEY_REQUIRED},
+    {"cpus_m", KT_I64, F(cpus_m), 0, KEY_REQUIRED},
+    {"mem", KT_I64, F(mem), 0, KEY_REQUIRED},
+    {"gpus", KT_I32, F(gpus), 0, KEY_REQUIRED},
+    {"retries", KT_I32, F(retries), 0, 0},
+    {"retry_backoff_ms", KT_I64, F(retry_backoff_ms), 0, 0},
+    {"time_limit_ms", KT_I64, F(time_limit_ms), 0, 0},
+    {"kill_grace_ms", KT_I64, F(kill_grace_ms), 0, 0},
+    {"warn_signal", KT_I32, F(warn_signal), 0, 0},
+    {"warn_before_ms", KT_I64, F(warn_before_ms), 0, 0},
+    {"priority", KT_I32, F(priority), 0, 0},
+    {"pool", KT_STR, F(pool), 0, 0},
+    {"require", KT_STRV, F(require), F(nrequire), 0},
+    {"gpu_type", KT_STR, F(gpu_type), 0, 0},
+    {"gpu_frac", KT_I32, F(gpu_frac), 0, 0},
+    {"gpu_mem", KT_I64, F(gpu_mem), 0, 0},
+    {"deps", KT_DEPS, F(deps), F(ndeps), 0},
+    {"array", KT_STR, F(array), 0, 0},
+    {"max_running", KT_U32, F(max_running), 0, 0},
+    {"idempotency_key", KT_STR, F(idempotency_key), 0, 0},
+    {"nodes", KT_NODES, F(nodes), 0, 0},
+    {"image", KT_STR, F(image), 0, KEY_WIRE_SET},
+    {"inputs", KT_STRV, F(inputs), F(ninputs), 0},
+    {"outputs", KT_STRV, F(outputs), F(noutputs), 0},
+    {"held_by", KT_STR, F(held_by), 0, 0},
+    {"held_ms", KT_I64, F(held_ms), 0, 0},
+    {"stdout_file", KT_STR, F(stdout_file), 0, 0},
+    {"stderr_file", KT_STR, F(stderr_file), 0, 0},
+    {"team", KT_STR, F(team), 0, 0},
+    {"project", KT_STR, F(project), 0, 0},
+    /* preemption: the note is how a decision survives a restart */
+    {"preempt_grace_ms", KT_I64, F(preempt_grace_ms), 0, KEY_WIRE_SET},
+    {"min_runtime_ms", KT_I64, F(min_runtime_ms), 0, KEY_WIRE_SET},
+    {"no_preempt", KT_BOOL, F(no_preempt), 0, KEY_WIRE_SET},
+    {"preemptions", KT_I32, F(preemptions), 0, KEY_WIRE_SET},
+    {"preempt_note", KT_STR, F(preempt_note), 0, KEY_WIRE_SET},
+};
+#undef F
+#define NKEYS (sizeof spec_keys / sizeof spec_keys[0])
+
+size_t mlq_protospec_key_count(void)
+{
+    return NKEYS;
+}
+
+const char *mlq_protospec_key_name(size_t i)
+{
+    return i < NKEYS ? spec_keys[i].name : NULL;
+}
+
+static const void *field(const struct mlq_jobspec *s, size_t off)
+{
+    return (const char *)s + off;
+}
+
+static uint32_t count_at(const struct mlq_jobspec *s, const struct spec_key *k)
+{
+    return *(const uint32_t *)field(s, k->n_off);
+}
+
+/* Whether the key's value is other than its default (absent). */
+static bool key_set(const struct mlq_jobspec *s, const struct spec_key *k)
+{
+    const void *f = field(s, k->off);
+    switch (k->type) {
+    case KT_STR:
+        return *(char *const *)f != NULL;
+    case KT_I32:
+        return *(const int32_t *)f != 0;
+    case KT_I64:
+        return *(const int64_t *)f != 0;
+    case KT_U32:
+    case KT_NODES:
+        return *(const uint32_t *)f != 0;
+    case KT_BOOL:
+        return *(const bool *)f;
+    case KT_STRV:
+    case KT_DEPS:
+        return *(void *const *)f != NULL && count_at(s, k) > 0;
+    }
+    return false;
+}
+
+static void put_key(msgpack_packer *pk, const struct mlq_jobspec *s, const struct spec_key *k)
+{
+    const void *f = field(s, k->off);
+    switch (k->type) {
+    case KT_STR:
+        mlq_mpk_kv_str(pk, k->name, *(char *const *)f);
+        break;
+    case KT_I32:
+        mlq_mpk_kv_int(pk, k->name, *(const int32_t *)f);
+        break;
+    case KT_I64:
+        mlq_mpk_kv_int(pk, k->name, *(const int64_t *)f);
+        break;
+    case KT_U32:
+        mlq_mpk_kv_uint(pk, k->name, *(const uint32_t *)f);
+        break;
+    case KT_BOOL:
+        mlq_mpk_kv_bool(pk, k->name, *(const bool *)f);
+        break;
+    case KT_STRV:
+        mlq_mpk_kv_strv(pk, k->name, *(char **const *)f, count_at(s, k));
+        break;
+    case KT_DEPS:
+        mlq_protospec_put_deps(pk, k->name, *(struct mlq_dep *const *)f, count_at(s, k));
+        break;
+    case KT_NODES:
+        mlq_mpk_put_str(pk, k->name);
+        if (*(const uint32_t *)f > 0)
+            msgpack_pack_uint32(pk, *(const uint32_t *)f);
+        else
+            msgpack_pack_nil(pk);
+        break;
+    }
+}
+
+static bool on_wire(const struct mlq_jobspec *s, const struct spec_key *k)
+{
+    return !(k->flags & KEY_WIRE_SET) || key_set(s, k);
+}
+
+/* In the stored form, pass 0: the required keys; pass 1: the others set. */
+static bool stored_in(const struct mlq_jobspec *s, const struct spec_key *k, int pass)
+{
+    return pass == 0 ? (k->flags & KEY_REQUIRED) != 0 : !(k->flags & KEY_REQUIRED) && key_set(s, k);
+}
 
 void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
 {
-    /* "image" only when set: a spec without one reads the same as before. */
-    msgpack_pack_map(pk, JOBSPEC_KEYS + (s->image ? 1 : 0) + preempt_keys(s));
-    mlq_mpk_kv_str(pk, "name", s->name);
-    mlq_mpk_kv_str(pk, "owner", s->owner);
-    mlq_mpk_kv_strv(pk, "argv", s->argv, s->argc);
-    mlq_mpk_kv_strv(pk, "env", s->env, s->envc);
-    mlq_mpk_kv_str(pk, "workdir", s->workdir);
-    mlq_mpk_kv_int(pk, "cpus_m", s->cpus_m);
-    mlq_mpk_kv_int(pk, "mem", s->mem);
-    mlq_mpk_kv_int(pk, "gpus", s->gpus);
-    mlq_mpk_kv_int(pk, "retries", s->retries);
-    mlq_mpk_kv_int(pk, "retry_backoff_ms", s->retry_backoff_ms);
-    mlq_mpk_kv_int(pk, "time_limit_ms", s->time_limit_ms);
-    mlq_mpk_kv_int(pk, "kill_grace_ms", s->kill_grace_ms);
-    mlq_mpk_kv_int(pk, "warn_signal", s->warn_signal);
-    mlq_mpk_kv_int(pk, "warn_before_ms", s->warn_before_ms);
-    mlq_mpk_kv_int(pk, "priority", s->priority);
-    mlq_mpk_kv_str(pk, "pool", s->pool);
-    mlq_mpk_kv_strv(pk, "require", s->require, s->require ? s->nrequire : 0);
-    mlq_mpk_kv_str(pk, "gpu_type", s->gpu_type);
-    mlq_mpk_kv_int(pk, "gpu_frac", s->gpu_frac);
-    mlq_mpk_kv_int(pk, "gpu_mem", s->gpu_mem);
-    mlq_protospec_put_deps(pk, "deps", s->deps, s->ndeps);
-    mlq_mpk_kv_str(pk, "array", s->array);
-    mlq_mpk_kv_uint(pk, "max_running", s->max_running);
-    mlq_mpk_kv_str(pk, "idempotency_key", s->idempotency_key);
-    mlq_mpk_put_str(pk, "nodes"); /* nil: not a gang */
-    if (s->nodes > 0)
-        msgpack_pack_uint32(pk, s->nodes);
-    else
-        msgpack_pack_nil(pk);
-    if (s->image)
-        mlq_mpk_kv_str(pk, "image", s->image);
-    mlq_mpk_kv_strv(pk, "inputs", s->inputs, s->inputs ? s->ninputs : 0);
-    mlq_mpk_kv_strv(pk, "outputs", s->outputs, s->outputs ? s->noutputs : 0);
-    mlq_mpk_kv_str(pk, "held_by", s->held_by);
-    mlq_mpk_kv_int(pk, "held_ms", s->held_ms);
-    mlq_mpk_kv_str(pk, "stdout_file", s->stdout_file);
-    mlq_mpk_kv_str(pk, "stderr_file", s->stderr_file);
-    mlq_mpk_kv_str(pk, "team", s->team);
-    mlq_mpk_kv_str(pk, "project", s->project);
-    put_preempt(pk, s);
-}
-
-/* The stored form: what mlq_protospec_put writes, less every optional key
- * at its default (nil, 0, empty), which the reader takes an absent key as.
- * Counted in one pass (pk NULL) and written in a second, so that the map's
- * size and its keys come from the same conditions. */
-struct stored_out {
-    msgpack_packer *pk;
-    uint32_t n;
-};
-
-static void so_str(struct stored_out *o, const char *key, const char *v)
-{
-    if (!v)
-        return;
-    o->n++;
-    if (o->pk)
-        mlq_mpk_kv_str(o->pk, key, v);
-}
-
-static void so_int(struct stored_out *o, const char *key, int64_t v)
-{
-    if (v == 0)
-        return;
-    o->n++;
-    if (o->pk)
-        mlq_mpk_kv_int(o->pk, key, v);
-}
-
-static void so_bool(struct stored_out *o, const char *key, bool v)
-{
-    if (!v)
-        return;
-    o->n++;
-    if (o->pk)
-        mlq_mpk_kv_bool(o->pk, key, true);
-}
-
-static void so_strv(struct stored_out *o, const char *key, char *const *v, uint32_t n)
-{
-    if (!v || n == 0)
-        return;
-    o->n++;
-    if (o->pk)
-        mlq_mpk_kv_strv(o->pk, key, v, n);
-}
-
-static void stored_optional(struct stored_out *o, const struct mlq_jobspec *s)
-{
-    so_str(o, "name", s->name);
-    so_int(o, "retries", s->retries);
-    so_int(o, "retry_backoff_ms", s->retry_backoff_ms);
-    so_int(o, "time_limit_ms", s->time_limit_ms);
-    so_int(o, "kill_grace_ms", s->kill_grace_ms);
-    so_int(o, "warn_signal", s->warn_signal);
-    so_int(o, "warn_before_ms", s->warn_before_ms);
-    so_int(o, "priority", s->priority);
-    so_str(o, "pool", s->pool);
-    so_strv(o, "require", s->require, s->nrequire);
-    so_str(o, "gpu_type", s->gpu_type);
-    so_int(o, "gpu_frac", s->gpu_frac);
-    so_int(o, "gpu_mem", s->gpu_mem);
-    if (s->deps && s->ndeps > 0 && ++o->n && o->pk)
-        mlq_protospec_put_deps(o->pk, "deps", s->deps, s->ndeps);
-    so_str(o, "array", s->array);
-    so_int(o, "max_running", s->max_running);
-    so_str(o, "idempotency_key", s->idempotency_key);
-    so_int(o, "nodes", s->nodes);
-    so_str(o, "image", s->image);
-    so_strv(o, "inputs", s->inputs, s->ninputs);
-    so_strv(o, "outputs", s->outputs, s->noutputs);
-    so_str(o, "held_by", s->held_by);
-    so_int(o, "held_ms", s->held_ms);
-    so_str(o, "stdout_file", s->stdout_file);
-    so_str(o, "stderr_file", s->stderr_file);
-    so_str(o, "team", s->team);
-    so_str(o, "project", s->project);
-    /* preemption: the note is how a decision survives a restart */
-    so_int(o, "preempt_grace_ms", s->preempt_grace_ms);
-    so_int(o, "min_runtime_ms", s->min_runtime_ms);
-    so_bool(o, "no_preempt", s->no_preempt);
-    so_int(o, "preemptions", s->preemptions);
-    so_str(o, "preempt_note", s->preempt_note);
+    uint32_t n = 0;
+    for (size_t i = 0; i < NKEYS; i++)
+        n += on_wire(s, &spec_keys[i]);
+    msgpack_pack_map(pk, n);
+    for (size_t i = 0; i < NKEYS; i++)
+        if (on_wire(s, &spec_keys[i]))
+            put_key(pk, s, &spec_keys[i]);
 }
 
 void mlq_protospec_put_stored(msgpack_packer *pk, const struct mlq_jobspec *s)
 {
-    struct stored_out count = {0};
-    stored_optional(&count, s);
-    msgpack_pack_map(pk, 7 + count.n); /* the keys every spec has, then the others */
-    mlq_mpk_kv_str(pk, "owner", s->owner);
-    mlq_mpk_kv_strv(pk, "argv", s->argv, s->argc);
-    mlq_mpk_kv_strv(pk, "env", s->env, s->envc);
-    mlq_mpk_kv_str(pk, "workdir", s->workdir);
-    mlq_mpk_kv_int(pk, "cpus_m", s->cpus_m);
-    mlq_mpk_kv_int(pk, "mem", s->mem);
-    mlq_mpk_kv_int(pk, "gpus", s->gpus);
-    struct stored_out put = {.pk = pk};
-    stored_optional(&put, s);
+    uint32_t n = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < NKEYS; i++)
+            n += stored_in(s, &spec_keys[i], pass);
+    msgpack_pack_map(pk, n);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < NKEYS; i++)
+            if (stored_in(s, &spec_keys[i], pass))
+                put_key(pk, s, &spec_keys[i]);
 }
 
 static const char *const dep_kind_names[] = {"ok", "any", "failed"};

@@ -9,6 +9,7 @@
 #define MLQ_PROTOSPEC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mpk.h"
@@ -19,6 +20,10 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *spec);
 /* Packs spec as the store keeps it: the optional keys only where they are
  * not at their default (mlq_protospec_read reads both forms the same). */
 void mlq_protospec_put_stored(msgpack_packer *pk, const struct mlq_jobspec *spec);
+/* The keys of a job spec, in wire order, from one table that both packers
+ * use (tests: every key is in both forms). NULL past the last. */
+size_t mlq_protospec_key_count(void);
+const char *mlq_protospec_key_name(size_t i);
 /* Reads a spec map and applies mlq_proto_jobspec_check(); a violation is
  * MLQ_EPROTO. On failure the caller frees *spec (it may be half filled). */
 int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *spec);

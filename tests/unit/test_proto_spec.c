@@ -16,6 +16,7 @@
 #include "proto.h"
 #include "proto_fixture.h"
 #include "proto_sample.h"
+#include "protospec.h"
 #include "protousage.h"
 
 static void test_reject_spec(void **state)
@@ -495,6 +496,142 @@ static void test_manifest_bounds(void **state)
     free(big);
 }
 
+/* Every key of a job spec, written here a second time on purpose: a key
+ * added to the packers' table (protospec.c) and not here, or the other way
+ * round, fails test_spec_keys_both_forms. */
+static const char *const all_keys[] = {
+    "name",
+    "owner",
+    "argv",
+    "env",
+    "workdir",
+    "cpus_m",
+    "mem",
+    "gpus",
+    "retries",
+    "retry_backoff_ms",
+    "time_limit_ms",
+    "kill_grace_ms",
+    "warn_signal",
+    "warn_before_ms",
+    "priority",
+    "pool",
+    "require",
+    "gpu_type",
+    "gpu_frac",
+    "gpu_mem",
+    "deps",
+    "array",
+    "max_running",
+    "idempotency_key",
+    "nodes",
+    "image",
+    "inputs",
+    "outputs",
+    "held_by",
+    "held_ms",
+    "stdout_file",
+    "stderr_file",
+    "team",
+    "project",
+    "preempt_grace_ms",
+    "min_runtime_ms",
+    "no_preempt",
+    "preemptions",
+    "preempt_note",
+};
+#define NALL (sizeof all_keys / sizeof all_keys[0])
+
+/* Marks in seen[] the keys of the packed map in buf. */
+static void map_keys(const char *buf, size_t len, bool seen[NALL])
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    assert_int_equal(msgpack_unpack_next(&up, buf, len, NULL), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(up.data.type, MSGPACK_OBJECT_MAP);
+    memset(seen, 0, NALL * sizeof *seen);
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        const msgpack_object *k = &up.data.via.map.ptr[i].key;
+        assert_int_equal(k->type, MSGPACK_OBJECT_STR);
+        size_t j = 0;
+        while (j < NALL && (strlen(all_keys[j]) != k->via.str.size ||
+                            memcmp(all_keys[j], k->via.str.ptr, k->via.str.size) != 0))
+            j++;
+        if (j == NALL)
+            fail_msg("key %.*s is not in the test's list", (int)k->via.str.size, k->via.str.ptr);
+        seen[j] = true;
+    }
+    msgpack_unpacked_destroy(&up);
+}
+
+static void pack_both(const struct mlq_jobspec *s, char **wire, size_t *wl, char **stored,
+                      size_t *sl)
+{
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_proto_jobspec_pack(s, wire, wl, &err), 0);
+    assert_int_equal(mlq_proto_jobspec_pack_stored(s, stored, sl, &err), 0);
+}
+
+/* A spec with every key set comes back the same from either form (read
+ * back and packed again in the other form, byte for byte), and both forms
+ * carry the same keys: a key one packer forgot, or the reader cannot
+ * read, fails here. Three specs, as a gang can be neither an array nor
+ * use a GPU share; between them every key is set. */
+static void test_spec_keys_both_forms(void **state)
+{
+    (void)state;
+    assert_int_equal(mlq_protospec_key_count(), NALL);
+    for (size_t i = 0; i < NALL; i++)
+        assert_string_equal(mlq_protospec_key_name(i), all_keys[i]);
+    assert_null(mlq_protospec_key_name(NALL));
+    struct mlq_jobspec v[3];
+    for (int k = 0; k < 3; k++)
+        fill_spec(&v[k]);
+    v[1].gpus = 0;
+    v[1].gpu_frac = 25;
+    v[1].gpu_mem = 10LL << 30;
+    v[2].array = NULL;
+    v[2].max_running = 0;
+    v[2].nodes = 4;
+    bool any[NALL] = {0};
+    for (int k = 0; k < 3; k++) {
+        char *wire, *stored, *w2, *s2;
+        size_t wl, sl, w2l, s2l;
+        struct mlq_jobspec from_wire, from_stored;
+        struct mlq_err err = {0};
+        pack_both(&v[k], &wire, &wl, &stored, &sl);
+        if (mlq_proto_jobspec_unpack(wire, wl, &from_wire, &err) != 0)
+            fail_msg("spec %d: %s", k, err.msg);
+        assert_int_equal(mlq_proto_jobspec_unpack(stored, sl, &from_stored, &err), 0);
+        pack_both(&from_stored, &w2, &w2l, &s2, &s2l);
+        assert_int_equal(w2l, wl); /* the stored form lost nothing of the wire's */
+        assert_memory_equal(w2, wire, wl);
+        free(w2);
+        free(s2);
+        pack_both(&from_wire, &w2, &w2l, &s2, &s2l);
+        assert_int_equal(s2l, sl); /* nor the wire form of the stored one's */
+        assert_memory_equal(s2, stored, sl);
+        free(w2);
+        free(s2);
+        bool in_wire[NALL], in_stored[NALL];
+        map_keys(wire, wl, in_wire);
+        map_keys(stored, sl, in_stored);
+        for (size_t i = 0; i < NALL; i++) {
+            /* the wire has every key; the stored form those set */
+            if (in_stored[i] && !in_wire[i])
+                fail_msg("key %s stored but not on the wire", all_keys[i]);
+            any[i] |= in_stored[i];
+        }
+        mlq_proto_jobspec_free(&from_wire);
+        mlq_proto_jobspec_free(&from_stored);
+        free(wire);
+        free(stored);
+    }
+    for (size_t i = 0; i < NALL; i++)
+        if (!any[i])
+            fail_msg("key %s never stored", all_keys[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,7 +639,7 @@ int main(void)
         cmocka_unit_test(test_jobspec_copy_pack),   cmocka_unit_test(test_jobspec_pack_stored),
         cmocka_unit_test(test_reject_retry_fields), cmocka_unit_test(test_placement_checks),
         cmocka_unit_test(test_jobspec_share),       cmocka_unit_test(test_reject_placement_spec),
-        cmocka_unit_test(test_manifest_bounds),
+        cmocka_unit_test(test_manifest_bounds),     cmocka_unit_test(test_spec_keys_both_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
