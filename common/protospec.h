@@ -1,10 +1,11 @@
 /* protospec: the job spec half of the wire protocol, private to the proto* modules.
  *
  * proto.c grew past what one file should hold; the job spec (its encoding,
- * decoding, checks, copies) and the "k=v" label lists that specs and workers
- * share live here. The public entry points stay in proto.h
- * (mlq_proto_jobspec_*, mlq_proto_*_check); this header is for the proto*
- * modules only. */
+ * decoding, copies) and the "k=v" label lists that specs and workers share
+ * live here, the checks of its values in speccheck.c (which also reads the
+ * label lists). The public entry points are in jobspec.h, included by
+ * proto.h (mlq_proto_jobspec_*, mlq_proto_*_check); this header is for the
+ * proto* modules only. */
 #ifndef MLQ_PROTOSPEC_H
 #define MLQ_PROTOSPEC_H
 
