@@ -15,7 +15,7 @@ enum jstmt { J_INSERT, J_MAX_SEQ, J_SAVE, J_GET, J_RESOLVE, J_ACTIVE, J_RESPEC, 
  * indexes are enum job_col. */
 #define JOB_COLS                                                                                   \
     "id, seq, state, reason, spec, submit_ms, start_ms, end_ms, attempts, node_failures,"          \
-    " current_attempt, exit_code, signal, not_before_ms, array_id, array_index"
+    " current_attempt, exit_code, signal, not_before_ms, array_id, array_index, env_id"
 enum job_col {
     JC_ID,
     JC_SEQ,
@@ -32,16 +32,17 @@ enum job_col {
     JC_SIGNAL,
     JC_NOT_BEFORE,
     JC_ARRAY_ID,
-    JC_ARRAY_INDEX
+    JC_ARRAY_INDEX,
+    JC_ENV_ID
 };
 
 static const char *const jsql[J_COUNT] = {
     [J_INSERT] =
         "INSERT INTO jobs (id, seq, name, owner, state, reason, spec, cpus_m, mem, gpus, workdir,"
         " argv0, submit_ms, start_ms, end_ms, attempts, node_failures, current_attempt, exit_code,"
-        " signal, not_before_ms, array_id, array_index, team, project, pool, gpu_type) VALUES (?1,"
-        " ?23, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-        " ?20, ?21, ?22, ?24, ?25, ?26, ?27)",
+        " signal, not_before_ms, array_id, array_index, team, project, pool, gpu_type, env_id)"
+        " VALUES (?1, ?23, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " ?18, ?19, ?20, ?21, ?22, ?24, ?25, ?26, ?27, ?28)",
     [J_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM jobs",
     [J_SAVE] = "UPDATE jobs SET state = ?2, reason = ?3, submit_ms = ?4, start_ms = ?5,"
                " end_ms = ?6, attempts = ?7, node_failures = ?8, current_attempt = ?9,"
@@ -126,6 +127,7 @@ static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const
     rc |= mlq_storei_bind_opt(s, 25, sp->project);
     rc |= mlq_storei_bind_opt(s, 26, sp->pool);
     rc |= mlq_storei_bind_opt(s, 27, sp->gpu_type);
+    rc |= j->env_id > 0 ? sqlite3_bind_int64(s, 28, j->env_id) : sqlite3_bind_null(s, 28);
     return rc;
 }
 
@@ -388,6 +390,7 @@ static int job_from_row(sqlite3_stmt *s, struct mlq_store_job *j, struct mlq_err
     }
     if (j->array_id[0])
         j->array_index = sqlite3_column_int(s, JC_ARRAY_INDEX);
+    j->env_id = sqlite3_column_int64(s, JC_ENV_ID); /* NULL reads as 0 */
     rc = mlq_storei_spec_from_col(s, JC_SPEC, &j->spec, j->id, err);
     if (rc < 0)
         mlq_store_job_free(j);
