@@ -116,8 +116,8 @@ int mlq_store_env_put(struct mlq_store *st, char *const *env, uint32_t envc, uin
     int rc = mlq_storei_tx_check(st, err);
     if (rc < 0)
         return rc;
-    char *b;
-    size_t len;
+    char *b = NULL;
+    size_t len = 0;
     if ((rc = env_bytes(env, envc, &b, &len, err)) < 0)
         return rc;
     char hash[MLQ_TOKEN_HASH_HEX + 1];

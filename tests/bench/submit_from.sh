@@ -30,10 +30,10 @@ for r in $(seq 1 "$RUNS"); do
         --export "${MLQ_BENCH_EXPORT:-ALL}" --timeout 120s)
     perf_pid=""
     if [ "${BENCH_PERF:-0}" = 1 ] && [ "$r" = "$RUNS" ]; then
-        perf record -q -g -o "${BENCH_OUT:-.}/sched.perf" -p "$SCHED_PID" 2>/dev/null &
+        perf record -q ${BENCH_PERF_OPTS:--g} -o "${BENCH_OUT:-.}/sched.perf" -p "$SCHED_PID" 2>/dev/null &
         perf_pid=$!
         sleep 1
-        cli=(perf record -q -g -o "${BENCH_OUT:-.}/cli.perf" -- "${cli[@]}")
+        cli=(perf record -q ${BENCH_PERF_OPTS:--g} -o "${BENCH_OUT:-.}/cli.perf" -- "${cli[@]}")
     fi
     t0=$(date +%s%N)
     /usr/bin/time -f "%U %S" -o "$T/cli.time" "${cli[@]}" >"$T/ids" 2>>"$T/logs/cli.log" ||

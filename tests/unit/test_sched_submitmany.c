@@ -111,6 +111,9 @@ static void test_all_stored_with_shared_env(void **state)
     mlq_proto_msg_free(&msg);
     sched_commit(&f->c);
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
+    /* the batch's ids ascend with its lines (they go into the index in order) */
+    assert_true(strcmp(job_named(&f->c, "j1")->row.id, job_named(&f->c, "j2")->row.id) < 0);
+    assert_true(strcmp(job_named(&f->c, "j2")->row.id, job_named(&f->c, "j3")->row.id) < 0);
     assert_env(&f->c, job_named(&f->c, "j1"), 2, shared_env);
     const struct mlq_jobspec *s2 = &job_named(&f->c, "j2")->row.spec;
     assert_int_equal(s2->envc, 3); /* own B wins over the shared one */
