@@ -9,7 +9,10 @@
 # prints the CPU time (user + system) of the CLI and of the scheduler, which
 # on a loaded machine say more. BENCH_PERF=1 writes a `perf record -g`
 # profile of the last run's scheduler and CLI to $BENCH_OUT/sched.perf and
-# cli.perf (BENCH_OUT defaults to the current directory). Use a Release build:
+# cli.perf (BENCH_OUT defaults to the current directory). BENCH_VIA=http
+# posts the same jobs as one JSON array to POST /api/v1/jobs:batch with
+# curl and a token instead (no shared environment there: the "CLI" CPU is
+# curl's). Use a Release build:
 #   MLQ_BIN_DIR=build-rel/bin tests/bench/submit_from.sh [N] [RUNS]
 IT_DEADLINE=${IT_DEADLINE:-600}
 N=${1:-100000}
@@ -22,12 +25,27 @@ for i in range(int(sys.argv[1])):
     print('{"argv": ["python3", "score.py", "%d"], "cpus": 1, "mem": "2G", "name": "score-%d"}'
           % (i, i))
 PY
+VIA=${BENCH_VIA:-cli}
+[ "$VIA" != http ] || python3 -c 'import sys, json; json.dump([json.loads(l) for l in sys.stdin], sys.stdout)' \
+    <"$T/jobs.jsonl" >"$T/jobs.json"
 rates=()
 for r in $(seq 1 "$RUNS"); do
     SCHED_PORT=""
-    start_scheduler "$T/state-$r"
+    extra=()
+    if [ "$VIA" = http ]; then
+        HTTP_PORT=$(free_port)
+        extra=(--http "127.0.0.1:$HTTP_PORT")
+    fi
+    start_scheduler "$T/state-$r" "${extra[@]}"
     cli=("$MLQ" submit --scheduler "$SCHED_ADDR" --from "$T/jobs.jsonl"
         --export "${MLQ_BENCH_EXPORT:-ALL}" --timeout 120s)
+    if [ "$VIA" = http ]; then
+        ok "$MLQ" --scheduler "$SCHED_ADDR" admin token create "bench-$r" --user "$IT_ME"
+        cli=(sh -c 'curl -sS -f -X POST -H "Content-Type: application/json" \
+            -H "Authorization: Bearer $0" --data-binary "@$1" "$2" |
+            python3 -c "import sys, json; print(*json.load(sys.stdin)[\"ids\"], sep=\"\n\")"' \
+            "$OUT" "$T/jobs.json" "http://127.0.0.1:$HTTP_PORT/api/v1/jobs:batch")
+    fi
     perf_pid=""
     if [ "${BENCH_PERF:-0}" = 1 ] && [ "$r" = "$RUNS" ]; then
         perf record -q ${BENCH_PERF_OPTS:--g} -o "${BENCH_OUT:-.}/sched.perf" -p "$SCHED_PID" 2>/dev/null &
@@ -53,4 +71,4 @@ for r in $(seq 1 "$RUNS"); do
     stop_pid "$SCHED_PID"
 done
 median=$(printf '%s\n' "${rates[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-echo "submit --from: $N jobs, median of $RUNS: $median jobs/s"
+echo "submit --from ($VIA): $N jobs, median of $RUNS: $median jobs/s"
