@@ -83,6 +83,41 @@ static void strip_shared(struct mlq_msg *msg)
     msg->u.submit_many.envc = shared.envc;
 }
 
+static bool same_env(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
+{
+    if (a->envc != b->envc)
+        return false;
+    for (uint32_t i = 0; i < a->envc; i++)
+        if (strcmp(a->env[i], b->env[i]) != 0)
+            return false;
+    return true;
+}
+
+/* A request without a shared environment whose jobs all bring the same one
+ * (an HTTP batch, where each job carries its own) gets it as the shared
+ * one, so that it is stored once as well: the same environment for every
+ * job, only held once. */
+static void hoist_common(struct mlq_msg *msg)
+{
+    struct mlq_jobspec *specs = msg->u.submit_many.specs;
+    uint32_t n = msg->u.submit_many.nspecs;
+    if (msg->u.submit_many.envc > 0 || n < 2 || specs[0].envc == 0)
+        return;
+    for (uint32_t i = 1; i < n; i++)
+        if (!same_env(&specs[0], &specs[i]))
+            return;
+    mlq_mpk_strv_free(msg->u.submit_many.env, msg->u.submit_many.envc);
+    msg->u.submit_many.env = specs[0].env;
+    msg->u.submit_many.envc = specs[0].envc;
+    specs[0].env = NULL;
+    specs[0].envc = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        mlq_mpk_strv_free(specs[i].env, specs[i].envc);
+        specs[i].env = NULL;
+        specs[i].envc = 0;
+    }
+}
+
 /* Checks the shared environment once as each job's own would be: job 1's
  * spec (checked already) with it as its environment. */
 static int check_shared(const struct mlq_msg *msg, struct mlq_err *err)
@@ -228,6 +263,7 @@ int mlq_submitmany_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, st
     uint32_t n = msg->u.submit_many.nspecs;
     const char *key = msg->u.submit_many.idempotency_key;
     char hash[MLQ_STORE_HASH_HEX + 1] = "";
+    hoist_common(msg);
     strip_shared(msg);
     for (uint32_t i = 0; i < n; i++) {
         int rc = prepare_one(c, msg->u.submit_many.env, msg->u.submit_many.envc, &specs[i],

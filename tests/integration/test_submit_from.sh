@@ -5,9 +5,10 @@
 # whole request as FILE:500 with exit 6 and stores nothing; stdin; the
 # options as defaults that lines override; an idempotency key for the whole
 # request (another batch with it refused); POST /api/v1/jobs:batch with a
-# token, all or nothing; the shared environment stored once and every job
-# running with all of it, also after a restart and in a rerun; kill -9 of
-# the scheduler right after the reply loses no acknowledged job.
+# token, all or nothing, the environment its jobs all bring stored once;
+# the shared environment stored once and every job running with all of it,
+# also after a restart and in a rerun; kill -9 of the scheduler right after
+# the reply loses no acknowledged job.
 IT_DEADLINE=240
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -120,6 +121,12 @@ post '[{"argv": ["true"], "name": "h1", "pool": "nowhere-pool"}, {"argv": ["true
 assert_eq 201 "$CODE" "batch ($BODY)"
 H2=$(json "d['ids'][1]" <<<"$BODY")
 assert_eq h2 "$(job_field "$H2" name)" "the second id is the second job"
+# jobs that all bring the same environment share one stored copy of it
+envs=$(sqlite3 "$STATE/mlq.db" 'SELECT count(*) FROM envs')
+post '[{"argv": ["true"], "pool": "nowhere-pool", "env": {"HB": "1"}}, {"argv": ["true"], "pool": "nowhere-pool", "env": {"HB": "1"}}]' "$TOK"
+assert_eq 201 "$CODE" "batch with one environment ($BODY)"
+assert_eq "$((envs + 1)) 2" "$(sqlite3 "$STATE/mlq.db" 'SELECT count(*), (SELECT refs FROM envs ORDER BY id DESC LIMIT 1) FROM envs' | tr '|' ' ')" \
+    "the HTTP batch's common environment stored once"
 
 # --- the shared environment: stored once, every job runs with all of it --------
 # The lines without entries of their own name the request's one stored copy

@@ -184,6 +184,45 @@ static void test_shared_env_held_once(void **state)
     assert_int_equal(refs, 5);
 }
 
+/* A request of jobs that each bring the same environment, and no shared
+ * one (an HTTP batch), stores it once too; one job with another keeps every
+ * job's own. */
+static void test_common_env_stored_once(void **state)
+{
+    struct sched_fx *f = *state;
+    static const char *const env[] = {"X=1", "Y=2"}, *const other[] = {"X=1"};
+    for (int differ = 0; differ < 2; differ++) {
+        struct mlq_msg msg;
+        request(&msg, 3);
+        mlq_mpk_strv_free(msg.u.submit_many.env, msg.u.submit_many.envc);
+        msg.u.submit_many.env = NULL;
+        msg.u.submit_many.envc = 0;
+        for (uint32_t i = 0; i < 3; i++) {
+            struct mlq_jobspec *s = &msg.u.submit_many.specs[i];
+            free(s->name);
+            assert_true(asprintf(&s->name, "%s%u", differ ? "d" : "c", i + 1) > 0);
+            bool odd = differ && i == 2;
+            s->env = strv(odd ? 1 : 2, odd ? other : env);
+            s->envc = odd ? 1 : 2;
+        }
+        struct mlq_err e = {0};
+        assert_int_equal(mlq_submitmany_on_request(&f->c, peer(), &msg, &e), 0);
+        mlq_proto_msg_free(&msg);
+        sched_commit(&f->c);
+    }
+    const struct mlq_job *c1 = job_named(&f->c, "c1"), *c3 = job_named(&f->c, "c3");
+    assert_true(c1->row.env_id > 0);
+    assert_int_equal(c1->row.env_id, c3->row.env_id);
+    assert_int_equal(c3->row.spec.envc, 0);
+    assert_env(&f->c, c3, 2, env);
+    int64_t refs = 0;
+    assert_int_equal(mlq_store_env_refs(f->c.store, c1->row.env_id, &refs, NULL), 0);
+    assert_int_equal(refs, 3);
+    assert_int_equal(job_named(&f->c, "d1")->row.env_id, 0);
+    assert_int_equal(job_named(&f->c, "d1")->row.spec.envc, 2);
+    assert_env(&f->c, job_named(&f->c, "d3"), 1, other);
+}
+
 static void test_bad_job_stores_nothing(void **state)
 {
     struct sched_fx *f = *state;
@@ -363,6 +402,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_shared_env_held_once, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_all_stored_with_shared_env, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_common_env_stored_once, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_bad_job_stores_nothing, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_unknown_dependency_stores_nothing, setup,
                                         sched_fx_close),
