@@ -28,8 +28,8 @@ struct mlq_arrstate *mlq_pipeline_array(struct mlq_ctx *c, const char *id);
  * the scheduler keeps, valid until the next call (not to be freed); *env
  * NULL and *envc 0 when there is none. Fails only when a shared
  * environment cannot be read. */
-int mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***env,
-                          uint32_t *envc, struct mlq_err *err);
+int mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***env, uint32_t *envc,
+                          struct mlq_err *err);
 /* Creates the array of spec (spec->array names the indices) and its tasks;
  * on success spec's contents are moved (spec is zeroed) and id holds the
  * array id. */
