@@ -216,6 +216,11 @@ int mlq_submitfrom_run(struct mlq_cli *cli, const struct mlq_jobspec *base, cons
     req.u.submit_many.nspecs = s.n;
     req.u.submit_many.idempotency_key = base->idempotency_key;
     rc = mlq_cli_request(cli, &req, MLQ_MSG_SUBMITTED_MANY, &reply, &err);
+    if (rc == MLQ_EPROTO) { /* maybe a scheduler that wants every key: all or nothing, so again */
+        req.u.submit_many.full_specs = true;
+        memset(&err, 0, sizeof err);
+        rc = mlq_cli_request(cli, &req, MLQ_MSG_SUBMITTED_MANY, &reply, &err);
+    }
     if (rc == MLQ_ETOOBIG)
         snprintf(err.msg, sizeof err.msg,
                  "%.64s: the request is larger than %d MiB once encoded; split it into smaller "

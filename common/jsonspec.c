@@ -10,14 +10,56 @@
 #include "mpk.h"
 #include "res.h"
 
-static const char *const known[] = {
-    "argv",          "name",        "workdir",         "env",        "cpus",
-    "mem",           "gpus",        "gpu_type",        "pool",       "require",
-    "priority",      "retries",     "retry_backoff",   "time_limit", "kill_grace",
-    "warn_signal",   "warn_before", "after",           "after_any",  "after_failed",
-    "array",         "max_running", "idempotency_key", "nodes",      "gpu_share",
-    "gpu_mem",       "inputs",      "outputs",         "project",    "image",
-    "preempt_grace", "min_runtime", "no_preempt",
+/* The groups of keys mlq_jsonspec_apply reads together: a group none of
+ * whose keys the object has is skipped (most lines name a few keys; each
+ * lookup hashes its key). */
+enum key_group {
+    G_BASE = 1 << 0, /* argv, name, workdir: always looked at */
+    G_ENV = 1 << 1,
+    G_RES = 1 << 2,
+    G_LIMIT = 1 << 3,
+    G_PIPE = 1 << 4,
+    G_IO = 1 << 5,
+    G_IMAGE = 1 << 6,
+};
+
+static const struct {
+    const char *name;
+    unsigned group;
+} known[] = {
+    {"argv", G_BASE},
+    {"name", G_BASE},
+    {"workdir", G_BASE},
+    {"env", G_ENV},
+    {"cpus", G_RES},
+    {"mem", G_RES},
+    {"gpus", G_RES},
+    {"gpu_type", G_RES},
+    {"pool", G_RES},
+    {"require", G_RES},
+    {"priority", G_RES},
+    {"retries", G_LIMIT},
+    {"retry_backoff", G_LIMIT},
+    {"time_limit", G_LIMIT},
+    {"kill_grace", G_LIMIT},
+    {"warn_signal", G_LIMIT},
+    {"warn_before", G_LIMIT},
+    {"after", G_PIPE},
+    {"after_any", G_PIPE},
+    {"after_failed", G_PIPE},
+    {"array", G_PIPE},
+    {"max_running", G_PIPE},
+    {"idempotency_key", G_PIPE},
+    {"nodes", G_RES},
+    {"gpu_share", G_RES},
+    {"gpu_mem", G_RES},
+    {"inputs", G_IO},
+    {"outputs", G_IO},
+    {"project", G_RES},
+    {"image", G_IMAGE},
+    {"preempt_grace", G_LIMIT},
+    {"min_runtime", G_LIMIT},
+    {"no_preempt", G_LIMIT},
 };
 
 static int str_key(const json_t *o, const char *key, size_t max, char **out, struct mlq_err *err)
@@ -192,17 +234,20 @@ static int share_key(const json_t *o, struct mlq_jobspec *spec, struct mlq_err *
     return 0;
 }
 
-static int check_keys(const json_t *o, struct mlq_err *err)
+/* Refuses a key that is not known; *groups: those the object's keys are in. */
+static int check_keys(const json_t *o, unsigned *groups, struct mlq_err *err)
 {
     const char *k;
     const json_t *v;
+    *groups = G_BASE;
     json_object_foreach((json_t *)o, k, v)
     {
-        bool ok = false;
-        for (size_t i = 0; !ok && i < sizeof known / sizeof known[0]; i++)
-            ok = strcmp(k, known[i]) == 0;
-        if (!ok)
+        size_t i = 0;
+        while (i < sizeof known / sizeof known[0] && strcmp(k, known[i].name) != 0)
+            i++;
+        if (i == sizeof known / sizeof known[0])
             return mlq_err_set(err, MLQ_EINVAL, "unknown key \"%.40s\"", k);
+        *groups |= known[i].group;
     }
     return 0;
 }
@@ -340,7 +385,8 @@ int mlq_jsonspec_apply(const json_t *o, struct mlq_jobspec *spec, struct mlq_err
 {
     if (!json_is_object(o))
         return mlq_err_set(err, MLQ_EINVAL, "a job must be a JSON object");
-    int rc = check_keys(o, err);
+    unsigned g = 0;
+    int rc = check_keys(o, &g, err);
     const json_t *argv = json_object_get(o, "argv");
     if (rc == 0 && argv && !json_is_null(argv) &&
         (!json_is_array(argv) || json_array_size(argv) == 0))
@@ -353,17 +399,17 @@ int mlq_jsonspec_apply(const json_t *o, struct mlq_jobspec *spec, struct mlq_err
         rc = str_key(o, "name", MLQ_MAX_NAME, &spec->name, err);
     if (rc == 0)
         rc = str_key(o, "workdir", MLQ_MAX_PATH, &spec->workdir, err);
-    if (rc == 0)
+    if (rc == 0 && (g & G_ENV))
         rc = env_key(o, spec, err);
-    if (rc == 0)
+    if (rc == 0 && (g & G_RES))
         rc = resource_keys(o, spec, err);
-    if (rc == 0)
+    if (rc == 0 && (g & G_LIMIT))
         rc = limit_keys(o, spec, err);
-    if (rc == 0)
+    if (rc == 0 && (g & G_PIPE))
         rc = pipeline_keys(o, spec, err);
-    if (rc == 0)
+    if (rc == 0 && (g & G_IO))
         rc = io_keys(o, spec, err);
-    if (rc == 0) /* checked with the whole spec (mlq_proto_image_check) */
+    if (rc == 0 && (g & G_IMAGE)) /* checked with the whole spec (mlq_proto_image_check) */
         rc = str_key(o, "image", MLQ_MAX_IMAGE, &spec->image, err);
     return rc;
 }

@@ -523,6 +523,10 @@ struct mlq_msg {
             /* Optional: the whole request's key (same key + owner + number
              * of jobs = the same ids, within 7 days); NULL = none. */
             char *idempotency_key;
+            /* Encoding only: each spec with every key (what a scheduler
+             * that predates lean specs needs) rather than lean, without
+             * the optional keys at their default. Not on the wire. */
+            bool full_specs;
         } submit_many;
         struct {
             char (*ids)[MLQ_ID_LEN + 1];

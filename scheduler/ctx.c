@@ -10,6 +10,7 @@
 #include "quotabook.h"
 #include "resend.h"
 #include "schedules.h"
+#include "sharedenv.h"
 #include "strmap.h"
 
 int mlq_ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
@@ -21,12 +22,13 @@ int mlq_ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err)
     c->quota = mlq_qbook_create();
     c->deps = mlq_deps_create();
     c->arrays = mlq_strmap_create();
+    c->envs = mlq_sharedenv_create();
     c->scheds = mlq_schedules_create();
     c->resend = mlq_resend_create();
     c->fencing = mlq_strmap_create();
     c->nended = 0;
     if (!c->jobs || !c->queue || !c->workers || !c->fs || !c->quota || !c->deps || !c->arrays ||
-        !c->scheds || !c->resend || !c->fencing)
+        !c->envs || !c->scheds || !c->resend || !c->fencing)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     return 0;
 }
@@ -39,6 +41,7 @@ void mlq_ctx_free_memory(struct mlq_ctx *c)
     mlq_strmap_destroy(&c->fencing, NULL);
     mlq_schedules_destroy(&c->scheds);
     mlq_pipeline_free_arrays(c);
+    mlq_sharedenv_destroy(&c->envs);
     mlq_deps_destroy(&c->deps);
     mlq_queue_destroy(&c->queue);
     mlq_fairshare_destroy(&c->fs);

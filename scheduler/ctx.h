@@ -20,6 +20,7 @@ struct mlq_queue;
 struct mlq_fairshare;
 struct mlq_deps;
 struct mlq_strmap;
+struct mlq_sharedenv;
 struct mlq_schedules;
 struct mlq_resend;
 struct mlq_metrics;
@@ -74,6 +75,7 @@ struct mlq_ctx {
     /* Pipelines. */
     struct mlq_deps *deps;         /* jobs held on dependencies */
     struct mlq_strmap *arrays;     /* array id -> struct mlq_arrstate */
+    struct mlq_sharedenv *envs;    /* shared environments jobs name (sharedenv.h) */
     struct mlq_strmap *fencing;    /* attempt id -> worker epoch + 1 (deliver.h) */
     struct mlq_schedules *scheds;  /* cron schedules */
     char (*ended)[MLQ_ID_LEN + 1]; /* targets that ended this iteration */
@@ -94,7 +96,7 @@ struct mlq_ctx {
 
 /* The in-memory state rebuilt from the database at start and after a
  * rollback: job table, queue, workers, fair share, quotas, dependency index,
- * arrays, schedules, resend timers and fencing KILLs. MLQ_ENOMEM when any
+ * arrays, shared environments, schedules, resend timers and fencing KILLs. MLQ_ENOMEM when any
  * is missing (free what was made with mlq_ctx_free_memory). */
 int mlq_ctx_init_memory(struct mlq_ctx *c, struct mlq_err *err);
 /* Everything mlq_ctx_init_memory made, in reverse. */

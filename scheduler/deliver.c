@@ -25,7 +25,9 @@ static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struc
     memcpy(m.u.assign.job_id, job->row.id, sizeof m.u.assign.job_id);
     m.u.assign.attempt = job->att->num;
     m.u.assign.spec = job->row.spec;
-    mlq_pipeline_task_env(c, job, &m.u.assign.spec.env, &m.u.assign.spec.envc);
+    int rc = mlq_pipeline_task_env(c, job, &m.u.assign.spec.env, &m.u.assign.spec.envc, err);
+    if (rc < 0)
+        return rc;
     m.u.assign.gpu_ids = gpu_ids;
     m.u.assign.ngpu_ids = n;
     m.u.assign.kill_grace_ms = c->kill_grace_ms;

@@ -14,6 +14,7 @@
 #include "leftover.h"
 #include "log.h"
 #include "outbox.h"
+#include "pipeline.h"
 #include "placement.h"
 
 static bool part_live(const struct mlq_gpart *p)
@@ -59,6 +60,8 @@ int mlq_gang_push_assign(struct mlq_ctx *c, const struct mlq_gpart *p, struct ml
     memcpy(m.u.assign.job_id, job->row.id, sizeof m.u.assign.job_id);
     m.u.assign.attempt = job->att->num;
     m.u.assign.spec = job->row.spec;
+    /* a batch's job names its shared environment */
+    int rc = mlq_pipeline_task_env(c, job, &m.u.assign.spec.env, &m.u.assign.spec.envc, err);
     m.u.assign.gpu_ids = gpu_ids;
     m.u.assign.ngpu_ids = n;
     m.u.assign.kill_grace_ms = c->kill_grace_ms;
@@ -69,7 +72,8 @@ int mlq_gang_push_assign(struct mlq_ctx *c, const struct mlq_gpart *p, struct ml
                                             .master_port = g->parts[0].row.rdv_port,
                                             .hosts = hosts,
                                             .nhosts = g->n};
-    int rc = mlq_outbox_push(c->out, &w->peer, &m, err);
+    if (rc == 0)
+        rc = mlq_outbox_push(c->out, &w->peer, &m, err);
     free(hosts);
     return rc;
 }

@@ -291,7 +291,8 @@ int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
 static int add_job(struct mlq_ctx *c, struct mlq_store_job *row, bool late, struct mlq_job **out,
                    struct mlq_err *err)
 {
-    mlq_id_new(row->id);
+    if (!row->id[0])
+        mlq_id_new(row->id);
     row->state = MLQ_JOB_PENDING;
     row->exit_code = -1;
     row->submit_ms = c->now_wall;

@@ -36,8 +36,10 @@
 int mlq_jobops_flush(struct mlq_ctx *c, struct mlq_err *err);
 /* Forgets those rows (memory is being rebuilt after a rollback). */
 void mlq_jobops_forget_late(struct mlq_ctx *c);
-/* Stores row as a new PENDING job (id, times and defaults filled here) and
- * adds it to the table, taking row's strings; not yet queued. */
+/* Stores row as a new PENDING job (times and defaults filled here, and a
+ * new id unless row->id is set: a batch hands out its own, see
+ * submitmany.c) and adds it to the table, taking row's strings; not yet
+ * queued. */
 int mlq_jobops_add(struct mlq_ctx *c, struct mlq_store_job *row, struct mlq_job **out,
                    struct mlq_err *err);
 /* Queues a new PENDING job, or holds it on its dependencies, or cancels it

@@ -10,6 +10,7 @@
 #include "jobops.h"
 #include "log.h"
 #include "mpk.h"
+#include "sharedenv.h"
 #include "strmap.h"
 
 static void arrstate_free(void *p)
@@ -52,16 +53,21 @@ struct mlq_arrstate *mlq_pipeline_array(struct mlq_ctx *c, const char *id)
     return a;
 }
 
-void mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***env,
-                           uint32_t *envc)
+int mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***env, uint32_t *envc,
+                          struct mlq_err *err)
 {
     const struct mlq_arrstate *a = NULL;
     *env = job->row.spec.env;
     *envc = job->row.spec.env ? job->row.spec.envc : 0;
-    if (*envc == 0 && job->row.array_id[0] && (a = mlq_pipeline_array(c, job->row.array_id))) {
+    if (*envc > 0)
+        return 0;
+    if (job->row.env_id > 0)
+        return mlq_sharedenv_get(c->envs, c->store, job->row.env_id, env, envc, err);
+    if (job->row.array_id[0] && (a = mlq_pipeline_array(c, job->row.array_id))) {
         *env = a->env;
         *envc = a->envc;
     }
+    return 0;
 }
 
 void mlq_pipeline_free_arrays(struct mlq_ctx *c)

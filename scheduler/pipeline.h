@@ -22,11 +22,14 @@ struct mlq_arrstate {
 /* The state of array id, loaded from the store the first time; NULL when
  * the array does not exist or memory ran out. */
 struct mlq_arrstate *mlq_pipeline_array(struct mlq_ctx *c, const char *id);
-/* The environment job runs with: its spec's, or for a task of an array
- * whose spec has none, the array's. Pointers into memory the scheduler
- * keeps (not to be freed); *env NULL and *envc 0 when there is none. */
-void mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***env,
-                           uint32_t *envc);
+/* The environment job runs with: its spec's; for a job that names a
+ * shared environment (a batch's, env_id), that one (sharedenv.h); for a
+ * task of an array whose spec has none, the array's. Pointers into memory
+ * the scheduler keeps, valid until the next call (not to be freed); *env
+ * NULL and *envc 0 when there is none. Fails only when a shared
+ * environment cannot be read. */
+int mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***env, uint32_t *envc,
+                          struct mlq_err *err);
 /* Creates the array of spec (spec->array names the indices) and its tasks;
  * on success spec's contents are moved (spec is zeroed) and id holds the
  * array id. */

@@ -26,11 +26,16 @@ static int task_index(struct mlq_jobspec *spec, int32_t index, struct mlq_err *e
 }
 
 /* A task's own spec keeps no environment: its array's is the task's
- * (pipeline.h); copied into out when out has none. */
-static int task_env(struct mlq_ctx *c, const char *array_id, struct mlq_jobspec *out,
-                    struct mlq_err *err)
+ * (pipeline.h), as a batch's job's is its batch's (env_id); copied into out
+ * when out has none. */
+static int task_env(struct mlq_ctx *c, const char *array_id, int64_t env_id,
+                    struct mlq_jobspec *out, struct mlq_err *err)
 {
-    if (!array_id || !array_id[0] || out->envc > 0)
+    if (out->envc > 0)
+        return 0;
+    if (env_id > 0)
+        return mlq_store_env_get(c->store, env_id, &out->env, &out->envc, err);
+    if (!array_id || !array_id[0])
         return 0;
     struct mlq_store_array a;
     int rc = mlq_store_array_get(c->store, array_id, &a, err);
@@ -62,14 +67,14 @@ static int load_spec(struct mlq_ctx *c, const char *id, bool is_array, struct ml
     if (job) {
         rc = mlq_proto_jobspec_copy(out, &job->row.spec, err);
         if (rc == 0)
-            rc = task_env(c, job->row.array_id, out, err);
+            rc = task_env(c, job->row.array_id, job->row.env_id, out, err);
         return rc < 0 ? rc : task_index(out, job->row.array_index, err);
     }
     struct mlq_store_job row;
     if ((rc = mlq_store_job_get(c->store, id, &row, err)) == 0) {
         *out = row.spec;
         memset(&row.spec, 0, sizeof row.spec);
-        rc = task_env(c, row.array_id, out, err);
+        rc = task_env(c, row.array_id, row.env_id, out, err);
         if (rc == 0)
             rc = task_index(out, row.array_index, err);
         mlq_store_job_free(&row);

@@ -315,6 +315,16 @@ static const char *const migrations[] = {
      * in storeattempt.c), kept here rather than as empty files. */
     "ALTER TABLE attempts ADD COLUMN logs_empty INTEGER NOT NULL DEFAULT 0;"
     "PRAGMA user_version = 19;",
+    /* 19 -> 20: environments many jobs share (storeenv.c): a batch's
+     * environment is stored once and each of its jobs names it (env_id,
+     * NULL: the job's spec carries its own). refs counts the job rows that
+     * name a row; retention deletes it with its last job (its id may then
+     * be handed out again: sharedenv.h). No index on env_id: nothing looks
+     * jobs up by it. */
+    "CREATE TABLE envs (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE,"
+    " env BLOB NOT NULL, refs INTEGER NOT NULL);"
+    "ALTER TABLE jobs ADD COLUMN env_id INTEGER;"
+    "PRAGMA user_version = 20;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -351,6 +361,7 @@ struct mlq_store {
     struct mlq_storeteam *team;       /* storeteam.c's statements */
     struct mlq_storeacct *acct;       /* storeacct.c's statements */
     struct mlq_storequota *quota;     /* storequota.c's statements */
+    struct mlq_storeenv *env;         /* storeenv.c's statements */
     bool tx;                          /* the caller's transaction is open */
     int wal_pages; /* pages in the WAL after the last commit (mlq_store_defer_checkpoints) */
     int64_t
@@ -400,6 +411,11 @@ struct mlq_storeacct *mlq_storei_acct(struct mlq_store *st)
 struct mlq_storequota *mlq_storei_quota(struct mlq_store *st)
 {
     return st->quota;
+}
+
+struct mlq_storeenv *mlq_storei_env(struct mlq_store *st)
+{
+    return st->env;
 }
 
 struct mlq_storetoken *mlq_storei_token(struct mlq_store *st)
@@ -737,6 +753,8 @@ static int prepare_all(struct mlq_store *st, struct mlq_err *err)
         rc = mlq_storeacct_open(st->db, &st->acct, err);
     if (rc == 0)
         rc = mlq_storequota_open(st->db, &st->quota, err);
+    if (rc == 0)
+        rc = mlq_storeenv_open(st->db, &st->env, err);
     return rc;
 }
 
@@ -824,6 +842,7 @@ void mlq_store_close(struct mlq_store **stp)
     mlq_storeteam_close(&st->team);
     mlq_storeacct_close(&st->acct);
     mlq_storequota_close(&st->quota);
+    mlq_storeenv_close(&st->env);
     sqlite3_close(st->db);
     free(st);
     *stp = NULL;

@@ -23,7 +23,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 19
+#define MLQ_STORE_SCHEMA_VERSION 20
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -46,6 +46,9 @@ struct mlq_store_job {
     int32_t node_failures; /* attempts lost with their worker */
     int32_t exit_code;     /* -1 none */
     int32_t signal;        /* 0 none */
+    /* schema v20: the shared environment the job runs with (an envs row,
+     * mlq_store_env_put), 0 when none; the spec then has no env of its own. */
+    int64_t env_id;
 };
 
 struct mlq_store_attempt {
@@ -292,6 +295,23 @@ struct mlq_store_array {
  * an "array_submit" event. */
 int mlq_store_array_insert(struct mlq_store *st, const struct mlq_store_array *a,
                            struct mlq_err *err);
+/* ---- shared environments (schema v20, storeenv.c) ----------------------
+ * An environment that many jobs run with (those of one `submit --from`
+ * batch) is stored once, keyed by the SHA-256 of its content, and each job
+ * row names it (env_id) instead of carrying a copy in its spec. */
+
+/* Stores env (or finds it stored) and adds refs references to it, inside
+ * the caller's transaction; *id names it. MLQ_ESTATE when another
+ * environment has the same hash (the caller then keeps per-job copies). */
+int mlq_store_env_put(struct mlq_store *st, char *const *env, uint32_t envc, uint32_t refs,
+                      int64_t *id, struct mlq_err *err);
+/* The stored environment id as a new vector (NULL when empty);
+ * MLQ_ENOTFOUND when there is none. */
+int mlq_store_env_get(struct mlq_store *st, int64_t id, char ***env, uint32_t *envc,
+                      struct mlq_err *err);
+/* How many job rows name environment id; MLQ_ENOTFOUND once it is gone. */
+int mlq_store_env_refs(struct mlq_store *st, int64_t id, int64_t *refs, struct mlq_err *err);
+
 int mlq_store_array_get(struct mlq_store *st, const char *id, struct mlq_store_array *out,
                         struct mlq_err *err);
 void mlq_store_array_free(struct mlq_store_array *a);
@@ -414,6 +434,7 @@ void mlq_store_eventinfo_array_free(struct mlq_eventinfo **arr, uint32_t n);
 /* A finished job retention may delete. */
 struct mlq_store_old_job {
     int64_t seq;
+    int64_t env_id; /* its shared environment, 0 none: released with it */
     char id[MLQ_ID_LEN + 1];
     char array_id[MLQ_ID_LEN + 1]; /* "" unless a task */
 };

@@ -8,7 +8,8 @@
  * (the events history), storeworker.c (worker rows and admin overrides),
  * storeauth.c (principals), storetoken.c (bearer tokens), storepipe.c
  * (arrays, idempotency keys, schedules, the general resolver),
- * storeretain.c (retention) and storegang.c (gang parts). All keep the
+ * storeretain.c (retention), storeenv.c (shared environments) and
+ * storegang.c (gang parts). All keep the
  * invariants written at the top of store.c: statements prepared once,
  * parameters always bound, each statement reset and its bindings cleared
  * after use, multi-row writes inside a savepoint. The public API stays in
@@ -35,6 +36,7 @@ struct mlq_storeevent;
 struct mlq_storeteam;
 struct mlq_storeacct;
 struct mlq_storequota;
+struct mlq_storeenv;
 
 /* ---- provided by store.c ---------------------------------------------- */
 
@@ -51,6 +53,7 @@ struct mlq_storeevent *mlq_storei_event(struct mlq_store *st);
 struct mlq_storeteam *mlq_storei_team(struct mlq_store *st);
 struct mlq_storeacct *mlq_storei_acct(struct mlq_store *st);
 struct mlq_storequota *mlq_storei_quota(struct mlq_store *st);
+struct mlq_storeenv *mlq_storei_env(struct mlq_store *st);
 /* Prepares the n statements of sql[] on db into out[] (kept for the life
  * of the store); MLQ_EDB "preparing statements: ..." when one fails. */
 int mlq_storei_prepare(sqlite3 *db, const char *const *sql, int n, sqlite3_stmt **out,
@@ -116,6 +119,15 @@ void mlq_storepipe_close(struct mlq_storepipe **p);
 int mlq_storeauth_open(sqlite3 *db, struct mlq_storeauth **out, struct mlq_err *err);
 /* Finalizes them and frees *p; accepts NULL. */
 void mlq_storeauth_close(struct mlq_storeauth **p);
+
+/* ---- provided by storeenv.c -------------------------------------------- */
+
+/* Prepares storeenv's statements on db (after migration). */
+int mlq_storeenv_open(sqlite3 *db, struct mlq_storeenv **out, struct mlq_err *err);
+/* Finalizes them and frees *p; accepts NULL. */
+void mlq_storeenv_close(struct mlq_storeenv **p);
+/* One job row less names environment id; the row goes with the last. */
+int mlq_storei_env_release(struct mlq_store *st, int64_t id, struct mlq_err *err);
 
 /* ---- provided by storeretain.c ----------------------------------------- */
 

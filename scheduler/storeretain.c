@@ -1,6 +1,7 @@
 /* storeretain: the statements of retention (schema v7): finding finished
- * jobs that may go, deleting them with their attempts and events, and
- * deleting old events. See store.h for the API and storeint.h for what it
+ * jobs that may go, deleting them with their attempts and events (and
+ * their shared environment with the last job naming it), and deleting old
+ * events. See store.h for the API and storeint.h for what it
  * shares with store.c, whose invariants hold here too. Every statement
  * reads or deletes a bounded number of rows through an index: the caller
  * runs them inside the scheduler loop's transaction. */
@@ -27,7 +28,7 @@ enum rstmt {
 /* ?1 ?2: the seq window; ?3: ended before; ?4: keys created after;
  * ?5: limit; ?6: first terminal state. Attempt states 0 and 1 are live. */
 static const char *const rsql[R_COUNT] = {
-    [R_CANDIDATES] = "SELECT seq, id, array_id FROM jobs WHERE seq > ?1 AND seq <= ?2"
+    [R_CANDIDATES] = "SELECT seq, id, array_id, env_id FROM jobs WHERE seq > ?1 AND seq <= ?2"
                      " AND seq < (SELECT MAX(seq) FROM jobs) AND state >= ?6"
                      " AND end_ms > 0 AND end_ms < ?3"
                      " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.job_seq = jobs.seq"
@@ -97,6 +98,7 @@ static int read_candidates(struct mlq_store *st, sqlite3_stmt *s, struct mlq_sto
         rc = mlq_storei_col_fixed(s, 1, j->id, sizeof j->id);
         if (rc == 0)
             rc = mlq_storei_col_fixed(s, 2, j->array_id, sizeof j->array_id);
+        j->env_id = sqlite3_column_int64(s, 3);
         if (rc < 0)
             rc = mlq_storei_row_err(rc, err, "reading old jobs");
         else
@@ -208,6 +210,8 @@ int mlq_store_job_delete(struct mlq_store *st, const struct mlq_store_old_job *j
         rc = exec_seq(st, R_DEL_ATTEMPTS, job->seq, "deleting a job's attempts", err);
     if (rc == 0)
         rc = exec_seq(st, R_DEL_JOB, job->seq, "deleting a job", err);
+    if (rc == 0 && job->env_id > 0)
+        rc = mlq_storei_env_release(st, job->env_id, err);
     return mlq_storei_op_end(st, rc, err);
 }
 

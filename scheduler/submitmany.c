@@ -7,9 +7,11 @@
 
 #include "client.h"
 #include "envname.h"
+#include "id.h"
 #include "idemhash.h"
 #include "jobops.h"
 #include "preemptrun.h"
+#include "sharedenv.h"
 #include "log.h"
 #include "mpk.h"
 
@@ -26,9 +28,12 @@ static int job_err(int rc, uint32_t i, struct mlq_err *err)
 }
 
 /* One spec made what a single submit would store: its owner, the shared
- * environment under its own, the same checks. Changes nothing else. With
- * hash (a request with a key), the spec is folded into the request's hash
- * with its dependencies as typed, as a single submit's is. */
+ * environment under its own, the same checks. Changes nothing else. A job
+ * without entries of its own keeps none: it will name the batch's stored
+ * environment (env, envc: already checked, scheduler-set names stripped),
+ * checked once for the batch (check_shared). With hash (a request with a
+ * key), the spec is folded into the request's hash as the job would be
+ * stored whole, with its dependencies as typed, as a single submit's is. */
 static int prepare_one(struct mlq_ctx *c, char *const *env, uint32_t envc, struct mlq_jobspec *spec,
                        char *hash, struct mlq_err *err)
 {
@@ -38,7 +43,7 @@ static int prepare_one(struct mlq_ctx *c, char *const *env, uint32_t envc, struc
         return mlq_err_set(err, MLQ_EINVAL,
                            "idempotency keys are not taken per job in a submit_many");
     int rc = mlq_client_set_owner(c, spec, err);
-    if (rc == 0 && envc > 0) {
+    if (rc == 0 && envc > 0 && spec->envc > 0) {
         char **merged;
         uint32_t n;
         rc = mlq_envname_merge(env, envc, spec->env, spec->envc, &merged, &n, err);
@@ -56,18 +61,89 @@ static int prepare_one(struct mlq_ctx *c, char *const *env, uint32_t envc, struc
         rc = mlq_preempt_spec_check(c, spec, err);
     if (rc == 0)
         mlq_envname_strip_scheduler_set(spec); /* only a schedule's runs have them */
-    if (rc == 0 && hash)
-        rc = mlq_idemhash_chain(hash, spec, err);
+    if (rc == 0 && hash) {
+        struct mlq_jobspec whole = *spec;
+        if (spec->envc == 0) {
+            whole.env = (char **)env;
+            whole.envc = envc;
+        }
+        rc = mlq_idemhash_chain(hash, &whole, err);
+    }
     if (rc == 0)
         rc = mlq_client_resolve_deps(c, spec, err);
     return rc;
 }
 
-/* Stores and queues spec as a new job, taking its contents. */
-static int add_one(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_LEN + 1],
-                   struct mlq_err *err)
+/* Removes the scheduler-set names from the request's shared environment,
+ * as from each job's (only a schedule's runs have them). */
+static void strip_shared(struct mlq_msg *msg)
 {
-    struct mlq_store_job row = {.spec = *spec};
+    struct mlq_jobspec shared = {.env = msg->u.submit_many.env, .envc = msg->u.submit_many.envc};
+    mlq_envname_strip_scheduler_set(&shared);
+    msg->u.submit_many.envc = shared.envc;
+}
+
+static bool same_env(const struct mlq_jobspec *a, const struct mlq_jobspec *b)
+{
+    if (a->envc != b->envc)
+        return false;
+    for (uint32_t i = 0; i < a->envc; i++)
+        if (strcmp(a->env[i], b->env[i]) != 0)
+            return false;
+    return true;
+}
+
+/* A request without a shared environment whose jobs all bring the same one
+ * (an HTTP batch, where each job carries its own) gets it as the shared
+ * one, so that it is stored once as well: the same environment for every
+ * job, only held once. */
+static void hoist_common(struct mlq_msg *msg)
+{
+    struct mlq_jobspec *specs = msg->u.submit_many.specs;
+    uint32_t n = msg->u.submit_many.nspecs;
+    if (msg->u.submit_many.envc > 0 || n < 2 || specs[0].envc == 0)
+        return;
+    for (uint32_t i = 1; i < n; i++)
+        if (!same_env(&specs[0], &specs[i]))
+            return;
+    mlq_mpk_strv_free(msg->u.submit_many.env, msg->u.submit_many.envc);
+    msg->u.submit_many.env = specs[0].env;
+    msg->u.submit_many.envc = specs[0].envc;
+    specs[0].env = NULL;
+    specs[0].envc = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        mlq_mpk_strv_free(specs[i].env, specs[i].envc);
+        specs[i].env = NULL;
+        specs[i].envc = 0;
+    }
+}
+
+/* Checks the shared environment once as each job's own would be: job 1's
+ * spec (checked already) with it as its environment. */
+static int check_shared(const struct mlq_msg *msg, struct mlq_err *err)
+{
+    if (msg->u.submit_many.envc == 0)
+        return 0;
+    struct mlq_jobspec whole = msg->u.submit_many.specs[0];
+    whole.env = msg->u.submit_many.env;
+    whole.envc = msg->u.submit_many.envc;
+    int rc = mlq_envname_check_user(whole.env, whole.envc, err);
+    if (rc == 0)
+        rc = mlq_proto_jobspec_check(&whole, err);
+    if (rc < 0 && err) {
+        char msg_[MLQ_ERR_MSG_MAX];
+        snprintf(msg_, sizeof msg_, "the shared environment: %.*s", MLQ_ERR_MSG_MAX - 40, err->msg);
+        snprintf(err->msg, sizeof err->msg, "%s", msg_);
+    }
+    return rc;
+}
+
+/* Stores and queues spec as a new job, taking its contents. */
+static int add_one(struct mlq_ctx *c, struct mlq_jobspec *spec, int64_t env_id,
+                   char id[MLQ_ID_LEN + 1], struct mlq_err *err)
+{
+    struct mlq_store_job row = {.spec = *spec, .env_id = spec->envc == 0 ? env_id : 0};
+    memcpy(row.id, id, MLQ_ID_LEN + 1);
     struct mlq_job *job;
     memset(spec, 0, sizeof *spec);
     int rc = mlq_jobops_add(c, &row, &job, err);
@@ -75,8 +151,61 @@ static int add_one(struct mlq_ctx *c, struct mlq_jobspec *spec, char id[MLQ_ID_L
         mlq_store_job_free(&row);
         return rc;
     }
-    memcpy(id, job->row.id, MLQ_ID_LEN + 1);
     return mlq_jobops_admit(c, job, err);
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, MLQ_ID_LEN);
+}
+
+/* New random ids for the n jobs, in ascending order: the rows then go
+ * into the id index one after the other instead of all over it, which
+ * touches fewer pages (a third less CPU for the inserts into a large
+ * table). The ids stay as random as a single submit's. */
+static void new_ids(char (*ids)[MLQ_ID_LEN + 1], uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        mlq_id_new(ids[i]);
+    qsort(ids, n, sizeof *ids, id_cmp);
+}
+
+/* Gives each job without entries of its own a copy of the shared
+ * environment: the fallback when it cannot be stored once. */
+static int copy_shared(struct mlq_msg *msg, struct mlq_err *err)
+{
+    for (uint32_t i = 0; i < msg->u.submit_many.nspecs; i++) {
+        struct mlq_jobspec *spec = &msg->u.submit_many.specs[i];
+        if (spec->envc == 0 && mlq_envname_merge(msg->u.submit_many.env, msg->u.submit_many.envc,
+                                                 NULL, 0, &spec->env, &spec->envc, err) < 0)
+            return MLQ_ENOMEM;
+    }
+    return 0;
+}
+
+/* Stores the shared environment once, referenced by every job that has no
+ * entries of its own; *env_id names it (0: none to store). */
+static int store_shared(struct mlq_ctx *c, struct mlq_msg *msg, int64_t *env_id,
+                        struct mlq_err *err)
+{
+    *env_id = 0;
+    uint32_t users = 0;
+    for (uint32_t i = 0; i < msg->u.submit_many.nspecs; i++)
+        users += msg->u.submit_many.specs[i].envc == 0;
+    if (users == 0 || msg->u.submit_many.envc == 0)
+        return 0;
+    struct mlq_err e = {0};
+    int rc = mlq_store_env_put(c->store, msg->u.submit_many.env, msg->u.submit_many.envc, users,
+                               env_id, &e);
+    if (rc == MLQ_ESTATE) { /* another environment with its hash: keep copies */
+        mlq_warn("%s; its jobs keep copies of their own", e.msg);
+        return copy_shared(msg, err);
+    }
+    if (rc < 0 && err)
+        *err = e;
+    if (rc == 0)
+        mlq_sharedenv_forget(c->envs, *env_id);
+    return rc;
 }
 
 /* Remembers the request's key: its first and its last job. */
@@ -99,9 +228,13 @@ static int add_all(struct mlq_ctx *c, struct mlq_msg *msg, const char *owner, co
                    struct mlq_msg *m, struct mlq_err *err)
 {
     struct mlq_jobspec *specs = msg->u.submit_many.specs;
+    int64_t env_id = 0;
+    new_ids(m->u.submitted_many.ids, m->u.submitted_many.nids);
     int rc = mlq_store_begin(c->store, err);
+    if (rc == 0)
+        rc = store_shared(c, msg, &env_id, err);
     for (uint32_t i = 0; rc == 0 && i < m->u.submitted_many.nids; i++)
-        rc = add_one(c, &specs[i], m->u.submitted_many.ids[i], err);
+        rc = add_one(c, &specs[i], env_id, m->u.submitted_many.ids[i], err);
     if (rc == 0 && msg->u.submit_many.idempotency_key)
         rc = note_key(c, owner, msg->u.submit_many.idempotency_key, hash, m, err);
     return rc;
@@ -130,12 +263,17 @@ int mlq_submitmany_on_request(struct mlq_ctx *c, const struct mlq_peer *peer, st
     uint32_t n = msg->u.submit_many.nspecs;
     const char *key = msg->u.submit_many.idempotency_key;
     char hash[MLQ_STORE_HASH_HEX + 1] = "";
+    hoist_common(msg);
+    strip_shared(msg);
     for (uint32_t i = 0; i < n; i++) {
         int rc = prepare_one(c, msg->u.submit_many.env, msg->u.submit_many.envc, &specs[i],
                              key ? hash : NULL, err);
         if (rc < 0)
             return job_err(rc, i, err);
     }
+    int rc0 = check_shared(msg, err);
+    if (rc0 < 0)
+        return rc0;
     char owner[MLQ_MAX_NAME + 1]; /* the specs are moved away */
     snprintf(owner, sizeof owner, "%s", specs[0].owner ? specs[0].owner : "");
     struct mlq_msg m = {.type = MLQ_MSG_SUBMITTED_MANY, .rid = msg->rid};

@@ -5,8 +5,10 @@
 # whole request as FILE:500 with exit 6 and stores nothing; stdin; the
 # options as defaults that lines override; an idempotency key for the whole
 # request (another batch with it refused); POST /api/v1/jobs:batch with a
-# token, all or nothing; kill -9 of the scheduler right after the reply
-# loses no acknowledged job.
+# token, all or nothing, the environment its jobs all bring stored once;
+# the shared environment stored once and every job running with all of it,
+# also after a restart and in a rerun; kill -9 of the scheduler right after
+# the reply loses no acknowledged job.
 IT_DEADLINE=240
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -119,6 +121,46 @@ post '[{"argv": ["true"], "name": "h1", "pool": "nowhere-pool"}, {"argv": ["true
 assert_eq 201 "$CODE" "batch ($BODY)"
 H2=$(json "d['ids'][1]" <<<"$BODY")
 assert_eq h2 "$(job_field "$H2" name)" "the second id is the second job"
+# jobs that all bring the same environment share one stored copy of it
+envs=$(sqlite3 "$STATE/mlq.db" 'SELECT count(*) FROM envs')
+post '[{"argv": ["true"], "pool": "nowhere-pool", "env": {"HB": "1"}}, {"argv": ["true"], "pool": "nowhere-pool", "env": {"HB": "1"}}]' "$TOK"
+assert_eq 201 "$CODE" "batch with one environment ($BODY)"
+assert_eq "$((envs + 1)) 2" "$(sqlite3 "$STATE/mlq.db" 'SELECT count(*), (SELECT refs FROM envs ORDER BY id DESC LIMIT 1) FROM envs' | tr '|' ' ')" \
+    "the HTTP batch's common environment stored once"
+
+# --- the shared environment: stored once, every job runs with all of it --------
+# The lines without entries of their own name the request's one stored copy
+# (one envs row, their spec blobs carry none); a line's own entries win over
+# it; held over a scheduler restart, the jobs still run with all of it, and
+# a rerun too.
+python3 - "$D" >"$T/env.jsonl" <<'PY'
+import json, sys
+d, cmd = sys.argv[1], 'echo "$SHARED_A:$SHARED_B:${OWN-}" > "$0"'
+print(json.dumps({"argv": ["sh", "-c", cmd, d + "/env-1"], "name": "env-1"}))
+print(json.dumps({"argv": ["sh", "-c", cmd, d + "/env-2"], "name": "env-2",
+                  "env": {"SHARED_B": "own", "OWN": "yes"}}))
+print(json.dumps({"argv": ["sh", "-c", cmd, d + "/env-3"], "name": "env-3"}))
+PY
+db() { sqlite3 "$STATE/mlq.db" "$1"; }
+envs=$(db 'SELECT count(*) FROM envs')
+ok mlq submit --from "$T/env.jsonl" --cpus 0.01 --mem 8M --hold --export NONE \
+    --env SHARED_A=a1 --env SHARED_B=b1
+mapfile -t EIDS <<<"$OUT"
+assert_eq $((envs + 1)) "$(db 'SELECT count(*) FROM envs')" "one stored environment for the batch"
+assert_eq 2 "$(db 'SELECT refs FROM envs ORDER BY id DESC LIMIT 1')" "named by the two jobs without entries of their own"
+assert_eq "0 1 0" "$(for id in "${EIDS[@]}"; do db "SELECT instr(spec, CAST('SHARED_A=' AS BLOB)) > 0 FROM jobs WHERE id = '$id'"; done | xargs)" \
+    "only the job with entries of its own carries an environment in its spec"
+stop_pid "$SCHED_PID"
+start_scheduler "$STATE" "${SCHED_ARGS[@]}"
+ok mlq release "${EIDS[@]}"
+wait_until "[ -s $D/env-1 ] && [ -s $D/env-2 ] && [ -s $D/env-3 ]" 90 || fail "the held jobs did not run after the restart"
+assert_eq "a1:b1:" "$(cat "$D/env-1")" "job 1 runs with the shared environment"
+assert_eq "a1:own:yes" "$(cat "$D/env-2")" "job 2's own entries win"
+assert_eq "a1:b1:" "$(cat "$D/env-3")" "job 3 runs with the shared environment"
+rm -f "$D/env-3"
+ok mlq rerun "${EIDS[2]}"
+wait_until "[ -s $D/env-3 ]" 60 || fail "the rerun did not run"
+assert_eq "a1:b1:" "$(cat "$D/env-3")" "the rerun runs with the shared environment"
 
 # --- kill -9 right after the reply: every acknowledged job is there -------------
 # The worker is not needed from here on (the jobs wait in a pool nobody

@@ -3,7 +3,9 @@
 # (mlq-upgrade-fixture: the store's own steps 1..k plus representative rows,
 # tests/upgrade/fixture.h): it migrates it to its own version, the file
 # passes integrity and foreign key checks, and `mlq list` / `mlq status`
-# show every job in its state with its attempts. Versions 1..current-1, read
+# show every job in its state with its attempts; in the file upgraded from
+# the version before, a batch stores its environment once (the jobs
+# before it name none). Versions 1..current-1, read
 # from the build, so a schema step added later is covered unchanged.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
@@ -42,6 +44,14 @@ for v in $(seq 1 $((CURRENT - 1))); do
     if [ "$v" -ge 4 ]; then
         ok mlq status 000000aa-0000-4000-8000-0000000000aa --json
         assert_eq '[2, 1, 1]' "$(json "[d['size'], d['counts']['PENDING'], d['counts']['SUCCEEDED']]" <<<"$OUT")" "v$v: the array"
+    fi
+    if [ "$v" = $((CURRENT - 1)) ]; then # a batch in the upgraded file shares its environment
+        printf '%s\n' '{"argv": ["true"]}' '{"argv": ["true"]}' >"$T/batch.jsonl"
+        ok mlq submit --from "$T/batch.jsonl" --pool nowhere --export NONE --env A=1
+        assert_eq "1 2" "$(sqlite3 "$state/mlq.db" 'SELECT count(*), sum(refs) FROM envs' | tr '|' ' ')" \
+            "v$v: the batch's environment stored once"
+        assert_eq 2 "$(sqlite3 "$state/mlq.db" 'SELECT count(*) FROM jobs WHERE env_id IS NOT NULL')" \
+            "v$v: only the batch's jobs name it"
     fi
     stop_pid "$SCHED_PID"
     assert_eq "$CURRENT" "$(sqlite3 "$state/mlq.db" 'PRAGMA user_version')" "v$v: version after the upgrade"

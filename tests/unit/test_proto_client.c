@@ -197,11 +197,48 @@ static void test_only_bulk_may_be_large(void **state)
     free(specs);
 }
 
+/* submit_many's specs go lean (no optional key at its default) unless
+ * full_specs asks for every key, for a scheduler that predates lean specs;
+ * both decode to the same spec. */
+static void test_submit_many_lean_specs(void **state)
+{
+    (void)state;
+    char *argv[] = {"python3", "score.py", "7"};
+    struct mlq_jobspec spec = {.name = "score-7",
+                               .owner = "alice",
+                               .argv = argv,
+                               .argc = 3,
+                               .workdir = "/work",
+                               .cpus_m = 1000,
+                               .mem = 1LL << 31};
+    struct mlq_msg m = {.type = MLQ_MSG_SUBMIT_MANY, .rid = 9}, got;
+    m.u.submit_many.specs = &spec;
+    m.u.submit_many.nspecs = 1;
+    char *buf[2];
+    size_t len[2];
+    for (int full = 0; full < 2; full++) {
+        m.u.submit_many.full_specs = full;
+        encode_ok(&m, &buf[full], &len[full]);
+        struct mlq_err err = {0};
+        assert_int_equal(mlq_proto_decode(buf[full], len[full], &got, &err), 0);
+        assert_int_equal(got.u.submit_many.nspecs, 1);
+        assert_spec_eq(&spec, &got.u.submit_many.specs[0]);
+        assert_false(got.u.submit_many.full_specs); /* not on the wire */
+        mlq_proto_msg_free(&got);
+    }
+    assert_true(len[0] * 2 < len[1]);
+    assert_null(memmem(buf[0], len[0], "max_running", 11));
+    assert_non_null(memmem(buf[1], len[1], "max_running", 11));
+    free(buf[0]);
+    free(buf[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worker_admin_rejects),
         cmocka_unit_test(test_only_bulk_may_be_large),
+        cmocka_unit_test(test_submit_many_lean_specs),
         cmocka_unit_test(test_reject_backup_path),
         cmocka_unit_test(test_reject_why),
         cmocka_unit_test(test_why_reply_without_estimate),

@@ -442,7 +442,7 @@ static void check_task_env(struct mlq_ctx *c, const char *aid)
         assert_int_equal(job->row.spec.envc, 0);
         char **env = NULL;
         uint32_t envc = 0;
-        mlq_pipeline_task_env(c, job, &env, &envc);
+        assert_int_equal(mlq_pipeline_task_env(c, job, &env, &envc, NULL), 0);
         assert_int_equal(envc, 2);
         assert_string_equal(env[0], "A=1");
         assert_string_equal(env[1], "B=2");
@@ -477,7 +477,7 @@ static void test_array_tasks_share_env(void **state)
     assert_int_equal(mlq_jobops_submit(c, &one, id, NULL), 0);
     char **env = NULL;
     uint32_t envc = 0;
-    mlq_pipeline_task_env(c, mlq_jobtab_get(c->jobs, id), &env, &envc);
+    assert_int_equal(mlq_pipeline_task_env(c, mlq_jobtab_get(c->jobs, id), &env, &envc, NULL), 0);
     assert_int_equal(envc, 1);
     assert_string_equal(env[0], "C=3");
     sched_commit(c);

@@ -1,7 +1,8 @@
 /* submit_many: every job is checked as a submit's is before anything
  * changes (a bad one is named "job N:" and nothing is stored), all are
  * stored in the iteration's one transaction and survive a restart, each
- * job's environment is the shared one with its own entries over it, and a
+ * job's environment is the shared one with its own entries over it (the
+ * shared one stored once for the jobs that add nothing to it), and a
  * request's idempotency key answers the same ids again, while the key with
  * a different batch is refused as a single submit's is. */
 #include <setjmp.h>
@@ -16,6 +17,8 @@
 #include "auth.h"
 #include "jobops.h"
 #include "mpk.h"
+#include "pipeline.h"
+#include "sharedenv.h"
 #include "sched_fixture.h"
 #include "store.h"
 #include "submitmany.h"
@@ -81,6 +84,20 @@ static struct mlq_job *job_named(struct mlq_ctx *c, const char *name)
     return f.job;
 }
 
+/* The environment job runs with (its ASSIGN's). */
+static void assert_env(struct mlq_ctx *c, const struct mlq_job *job, uint32_t n,
+                       const char *const *want)
+{
+    char **env = NULL;
+    uint32_t envc = 0;
+    assert_int_equal(mlq_pipeline_task_env(c, job, &env, &envc, NULL), 0);
+    assert_int_equal(envc, n);
+    for (uint32_t i = 0; i < n; i++)
+        assert_string_equal(env[i], want[i]);
+}
+
+static const char *const shared_env[] = {"A=1", "B=2"};
+
 static void test_all_stored_with_shared_env(void **state)
 {
     struct sched_fx *f = *state;
@@ -94,12 +111,13 @@ static void test_all_stored_with_shared_env(void **state)
     mlq_proto_msg_free(&msg);
     sched_commit(&f->c);
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
-    const struct mlq_jobspec *s1 = &job_named(&f->c, "j1")->row.spec;
-    assert_int_equal(s1->envc, 2);
-    assert_string_equal(s1->env[0], "A=1");
-    assert_string_equal(s1->env[1], "B=2");
+    /* the batch's ids ascend with its lines (they go into the index in order) */
+    assert_true(strcmp(job_named(&f->c, "j1")->row.id, job_named(&f->c, "j2")->row.id) < 0);
+    assert_true(strcmp(job_named(&f->c, "j2")->row.id, job_named(&f->c, "j3")->row.id) < 0);
+    assert_env(&f->c, job_named(&f->c, "j1"), 2, shared_env);
     const struct mlq_jobspec *s2 = &job_named(&f->c, "j2")->row.spec;
     assert_int_equal(s2->envc, 3); /* own B wins over the shared one */
+    assert_int_equal(job_named(&f->c, "j2")->row.env_id, 0);
     assert_string_equal(s2->env[0], "A=1");
     assert_string_equal(s2->env[1], "B=3");
     assert_string_equal(s2->env[2], "C=4");
@@ -107,23 +125,30 @@ static void test_all_stored_with_shared_env(void **state)
     sched_fx_restart(f); /* committed: all there after a crash */
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
     assert_int_equal(job_named(&f->c, "j3")->row.state, MLQ_JOB_PENDING);
+    assert_env(&f->c, job_named(&f->c, "j3"), 2, shared_env);
+    static const char *const j2_env[] = {"A=1", "B=3", "C=4"};
+    assert_env(&f->c, job_named(&f->c, "j2"), 3, j2_env);
 }
 
-static void assert_env_shared(struct mlq_ctx *c)
+/* The jobs of one batch name one stored copy of its environment, in memory
+ * and in their rows, and keep none of their own. */
+static void assert_env_shared(struct mlq_ctx *c, int64_t *env_id)
 {
-    const struct mlq_jobspec *s1 = &job_named(c, "j1")->row.spec;
-    const struct mlq_jobspec *s3 = &job_named(c, "j3")->row.spec;
-    assert_int_equal(s3->envc, 2);
-    assert_string_equal(s3->env[0], "A=1");
-    assert_string_equal(s3->env[1], "B=2");
-    /* One copy of each entry in memory, whichever job holds it. */
-    assert_ptr_equal(s1->env[0], s3->env[0]);
-    assert_ptr_equal(s1->env[1], s3->env[1]);
-    assert_ptr_equal(s1->owner, s3->owner);
+    const struct mlq_job *j1 = job_named(c, "j1"), *j3 = job_named(c, "j3");
+    assert_true(j1->row.env_id > 0);
+    assert_int_equal(j1->row.env_id, j3->row.env_id);
+    assert_int_equal(j1->row.spec.envc, 0);
+    assert_int_equal(j3->row.spec.envc, 0);
+    assert_ptr_equal(j1->row.spec.owner, j3->row.spec.owner);
+    int64_t refs = 0;
+    assert_int_equal(mlq_store_env_refs(c->store, j1->row.env_id, &refs, NULL), 0);
+    assert_int_equal(refs, 3);
+    *env_id = j1->row.env_id;
 }
 
-/* The batch's environment is held once in memory by all its jobs, before
- * and after a restart, and each job still has the whole of it. */
+/* The batch's environment is stored once for all its jobs, before and
+ * after a restart; each job still runs with the whole of it, read from the
+ * store once for the batch. */
 static void test_shared_env_held_once(void **state)
 {
     struct sched_fx *f = *state;
@@ -133,15 +158,69 @@ static void test_shared_env_held_once(void **state)
     assert_int_equal(mlq_submitmany_on_request(&f->c, peer(), &msg, &e), 0);
     mlq_proto_msg_free(&msg);
     sched_commit(&f->c);
-    assert_env_shared(&f->c);
+    int64_t before = 0, after = 0;
+    assert_env_shared(&f->c, &before);
     sched_fx_restart(f);
     assert_int_equal(mlq_jobtab_count(f->c.jobs), 3);
-    assert_env_shared(&f->c);
+    assert_env_shared(&f->c, &after);
+    assert_int_equal(before, after);
+    const char *names[] = {"j1", "j2", "j3"};
+    for (int i = 0; i < 3; i++)
+        assert_env(&f->c, job_named(&f->c, names[i]), 2, shared_env);
+    assert_int_equal(mlq_sharedenv_loads(f->c.envs), 1);
     struct mlq_store_job row;
     assert_int_equal(mlq_store_job_get(f->c.store, job_named(&f->c, "j2")->row.id, &row, NULL), 0);
-    assert_int_equal(row.spec.envc, 2);
-    assert_string_equal(row.spec.env[1], "B=2");
+    assert_int_equal(row.spec.envc, 0);
+    assert_int_equal(row.env_id, after);
     mlq_store_job_free(&row);
+    /* a second batch with the same environment names the same row */
+    request(&msg, 2);
+    sched_speak_as(&f->c, "alice", MLQ_ROLE_USER);
+    assert_int_equal(mlq_submitmany_on_request(&f->c, peer(), &msg, &e), 0);
+    mlq_proto_msg_free(&msg);
+    sched_commit(&f->c);
+    int64_t refs = 0;
+    assert_int_equal(mlq_store_env_refs(f->c.store, after, &refs, NULL), 0);
+    assert_int_equal(refs, 5);
+}
+
+/* A request of jobs that each bring the same environment, and no shared
+ * one (an HTTP batch), stores it once too; one job with another keeps every
+ * job's own. */
+static void test_common_env_stored_once(void **state)
+{
+    struct sched_fx *f = *state;
+    static const char *const env[] = {"X=1", "Y=2"}, *const other[] = {"X=1"};
+    for (int differ = 0; differ < 2; differ++) {
+        struct mlq_msg msg;
+        request(&msg, 3);
+        mlq_mpk_strv_free(msg.u.submit_many.env, msg.u.submit_many.envc);
+        msg.u.submit_many.env = NULL;
+        msg.u.submit_many.envc = 0;
+        for (uint32_t i = 0; i < 3; i++) {
+            struct mlq_jobspec *s = &msg.u.submit_many.specs[i];
+            free(s->name);
+            assert_true(asprintf(&s->name, "%s%u", differ ? "d" : "c", i + 1) > 0);
+            bool odd = differ && i == 2;
+            s->env = strv(odd ? 1 : 2, odd ? other : env);
+            s->envc = odd ? 1 : 2;
+        }
+        struct mlq_err e = {0};
+        assert_int_equal(mlq_submitmany_on_request(&f->c, peer(), &msg, &e), 0);
+        mlq_proto_msg_free(&msg);
+        sched_commit(&f->c);
+    }
+    const struct mlq_job *c1 = job_named(&f->c, "c1"), *c3 = job_named(&f->c, "c3");
+    assert_true(c1->row.env_id > 0);
+    assert_int_equal(c1->row.env_id, c3->row.env_id);
+    assert_int_equal(c3->row.spec.envc, 0);
+    assert_env(&f->c, c3, 2, env);
+    int64_t refs = 0;
+    assert_int_equal(mlq_store_env_refs(f->c.store, c1->row.env_id, &refs, NULL), 0);
+    assert_int_equal(refs, 3);
+    assert_int_equal(job_named(&f->c, "d1")->row.env_id, 0);
+    assert_int_equal(job_named(&f->c, "d1")->row.spec.envc, 2);
+    assert_env(&f->c, job_named(&f->c, "d3"), 1, other);
 }
 
 static void test_bad_job_stores_nothing(void **state)
@@ -323,6 +402,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_shared_env_held_once, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_all_stored_with_shared_env, setup, sched_fx_close),
+        cmocka_unit_test_setup_teardown(test_common_env_stored_once, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_bad_job_stores_nothing, setup, sched_fx_close),
         cmocka_unit_test_setup_teardown(test_unknown_dependency_stores_nothing, setup,
                                         sched_fx_close),

@@ -1,7 +1,8 @@
 /* store, retention (schema v7): which finished jobs may go (old enough,
  * no live attempt, no valid idempotency key on them or their array, never
  * the newest job, never an active one), deleting one with its attempts and
- * events, array rows once empty, old events in bounded batches keeping the
+ * events, array rows once empty, shared environments with their last job,
+ * old events in bounded batches keeping the
  * newest; and the migration of a v6 database, rows kept. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,9 +30,10 @@ static int setup(void **state)
     return store_fx_open(state, "retain", sizeof(struct store_fx));
 }
 
-/* Job n in state with end_ms, and one attempt in att_state (unless < 0). */
-static void add_job(struct store_fx *f, unsigned n, enum mlq_job_state state, int64_t end_ms,
-                    int att_state, const char *array_id)
+/* Job n in state with end_ms, and one attempt in att_state (unless < 0),
+ * naming shared environment env_id (0: none). */
+static void add_job_env(struct store_fx *f, unsigned n, enum mlq_job_state state, int64_t end_ms,
+                        int att_state, const char *array_id, int64_t env_id)
 {
     struct mlq_store_job j;
     struct mlq_err err = {0};
@@ -44,6 +46,7 @@ static void add_job(struct store_fx *f, unsigned n, enum mlq_job_state state, in
     j.spec.mem = 1 << 20;
     j.exit_code = -1;
     j.submit_ms = 1;
+    j.env_id = env_id;
     if (array_id) {
         snprintf(j.array_id, sizeof j.array_id, "%s", array_id);
         j.array_index = (int32_t)n;
@@ -65,6 +68,12 @@ static void add_job(struct store_fx *f, unsigned n, enum mlq_job_state state, in
     j.state = state;
     j.end_ms = end_ms;
     assert_int_equal(mlq_store_job_save(f->st, &j, MLQ_JOB_PENDING, &err), 0);
+}
+
+static void add_job(struct store_fx *f, unsigned n, enum mlq_job_state state, int64_t end_ms,
+                    int att_state, const char *array_id)
+{
+    add_job_env(f, n, state, end_ms, att_state, array_id, 0);
 }
 
 static void candidates(struct store_fx *f, int64_t upto, struct mlq_store_old_job *out, size_t max,
@@ -167,6 +176,55 @@ static void test_which_jobs_go(void **state)
     assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM attempt_manifests"), 1);
     candidates(f, 100, out, 16, &n);
     assert_int_equal(n, 2);
+}
+
+static void delete_one(struct store_fx *f, const struct mlq_store_old_job *j)
+{
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_job_delete(f->st, j, NULL, NULL, &err), 0);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+}
+
+/* A shared environment (schema v20) stays while a job row names it and is
+ * deleted with the last one; the same environment stored again later gets
+ * a row again. */
+static void test_env_goes_with_last_job(void **state)
+{
+    struct store_fx *f = *state;
+    struct mlq_err err = {0};
+    char *env[] = {"A=1", "B=2"};
+    int64_t id = 0, refs = 0;
+    assert_int_equal(mlq_store_env_put(f->st, env, 2, 2, &id, &err), 0);
+    assert_true(id > 0);
+    add_job_env(f, 1, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, NULL, id);
+    add_job_env(f, 2, MLQ_JOB_FAILED, OLD, MLQ_ATT_FAILED, NULL, id);
+    add_job(f, 3, MLQ_JOB_PENDING, 0, -1, NULL);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    struct mlq_store_old_job out[4];
+    size_t n;
+    candidates(f, 100, out, 4, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0].env_id, id);
+    delete_one(f, &out[0]);
+    assert_int_equal(mlq_store_env_refs(f->st, id, &refs, &err), 0);
+    assert_int_equal(refs, 1);
+    char **got = NULL;
+    uint32_t gotc = 0;
+    assert_int_equal(mlq_store_env_get(f->st, id, &got, &gotc, &err), 0);
+    assert_int_equal(gotc, 2);
+    assert_string_equal(got[1], "B=2");
+    for (uint32_t i = 0; i < gotc; i++)
+        free(got[i]);
+    free(got);
+    delete_one(f, &out[1]);
+    assert_int_equal(mlq_store_env_refs(f->st, id, &refs, &err), MLQ_ENOTFOUND);
+    assert_int_equal(mlq_store_env_get(f->st, id, &got, &gotc, &err), MLQ_ENOTFOUND);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM envs"), 0);
+    int64_t again = 0;
+    assert_int_equal(mlq_store_env_put(f->st, env, 2, 1, &again, &err), 0);
+    assert_true(again > 0);
+    assert_int_equal(store_fx_int(f->db, "SELECT refs FROM envs"), 1);
 }
 
 static void test_arrays(void **state)
@@ -282,6 +340,8 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    store_fx_exec(db, "ALTER TABLE jobs DROP COLUMN env_id; DROP TABLE envs;"
+                      " PRAGMA user_version = 19;");
     store_fx_exec(db, "ALTER TABLE attempts DROP COLUMN logs_empty; PRAGMA user_version = 18;");
     store_fx_exec(db, "ALTER TABLE teams DROP COLUMN preempt_within; PRAGMA user_version = 17;");
     store_fx_exec(db, "DROP TABLE quotas; PRAGMA user_version = 16;");
@@ -336,6 +396,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_which_jobs_go, setup, store_fx_close),
         cmocka_unit_test_setup_teardown(test_arrays, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_env_goes_with_last_job, setup, store_fx_close),
         cmocka_unit_test_setup_teardown(test_old_events, setup, store_fx_close),
         cmocka_unit_test_setup_teardown(test_migrate_v6, setup, store_fx_close),
     };

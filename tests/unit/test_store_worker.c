@@ -182,7 +182,8 @@ static void test_migrate_v8(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    store_fx_exec(db, "ALTER TABLE attempts DROP COLUMN logs_empty; DROP TABLE quotas;"
+    store_fx_exec(db, "ALTER TABLE jobs DROP COLUMN env_id; DROP TABLE envs;"
+                      " ALTER TABLE attempts DROP COLUMN logs_empty; DROP TABLE quotas;"
                       " ALTER TABLE attempts DROP COLUMN gpu_h;"
                       " DROP TABLE usage_daily; DROP INDEX jobs_team_live;"
                       " ALTER TABLE jobs DROP COLUMN gpu_type; ALTER TABLE jobs DROP COLUMN pool;"
