@@ -13,6 +13,8 @@
 #include "bounds.h"
 #include "fsutil.h"
 #include "id.h"
+#include "spooljournal.h"
+#include "spoolpool.h"
 
 #define TRASH_PREFIX "trash-"
 #define DONE_DIR     "done"
@@ -64,6 +66,17 @@ static void drop_logs(const char *dir)
         unlink(path);
 }
 
+/* The done record: in the journal (durable before the folder leaves), or
+ * as a file of the done folder for a spool without one. */
+static int record_done(struct mlq_spool *sp, const char *id, struct mlq_err *err)
+{
+    struct mlq_spooljournal *j = mlq_spool_journal(sp);
+    if (!j)
+        return write_done_record(sp, id, err);
+    int rc = mlq_spooljournal_set(j, id, MLQ_SJ_DONE, NULL, err);
+    return rc < 0 ? rc : mlq_spooljournal_sync(j, err);
+}
+
 int mlq_spoolgc_remove(struct mlq_spool *sp, const char *attempt_id, struct mlq_err *err)
 {
     char dir[MLQ_MAX_PATH], trash[MLQ_MAX_PATH];
@@ -72,10 +85,12 @@ int mlq_spoolgc_remove(struct mlq_spool *sp, const char *attempt_id, struct mlq_
         return rc;
     if (path_of(trash, sizeof trash, mlq_spool_attempts(sp), "." TRASH_PREFIX, attempt_id) < 0)
         return mlq_err_set(err, MLQ_ETOOBIG, "spool path too long");
-    if ((rc = write_done_record(sp, attempt_id, err)) < 0) {
+    if ((rc = record_done(sp, attempt_id, err)) < 0) {
         drop_logs(dir);
         return rc;
     }
+    if (mlq_spoolpool_put(mlq_spool_pool(sp), dir))
+        return 0;
     if (rename(dir, trash) != 0) {
         if (errno == ENOENT)
             return 0;
@@ -94,6 +109,8 @@ bool mlq_spoolgc_was_removed(const struct mlq_spool *sp, const char *attempt_id)
 {
     char rec[MLQ_MAX_PATH];
     struct stat st;
+    if (mlq_spooljournal_get(mlq_spool_journal(sp), attempt_id, NULL, NULL) & MLQ_SJ_DONE)
+        return true;
     if (!mlq_id_valid(attempt_id) ||
         path_of(rec, sizeof rec, mlq_spool_root(sp), DONE_DIR "/", attempt_id) < 0)
         return false;
@@ -117,6 +134,9 @@ static int sweep_attempt(struct mlq_spool *sp, const char *name)
 void mlq_spoolgc_prune(struct mlq_spool *sp, long keep_s)
 {
     char done[MLQ_MAX_PATH];
+    struct mlq_spooljournal *j = mlq_spool_journal(sp);
+    if (j)
+        mlq_spooljournal_compact(j, keep_s, NULL); /* best effort: retried hourly */
     if (path_of(done, sizeof done, mlq_spool_root(sp), DONE_DIR, "") < 0)
         return;
     DIR *d = opendir(done);

@@ -85,6 +85,14 @@ int mlq_spoolsync_start(struct mlq_spoolsync **out, struct mlq_err *err)
 
 void mlq_spoolsync_queue(struct mlq_spoolsync *s, const char *path)
 {
+    pthread_mutex_lock(&s->mu);
+    /* The journal is queued once per record: a copy still waiting in the
+     * queue is synced after this write anyway. */
+    if (s->n > 0 && strcmp(s->queue[s->n - 1], path) == 0) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    pthread_mutex_unlock(&s->mu);
     char *copy = strdup(path);
     pthread_mutex_lock(&s->mu);
     if (copy && s->n == s->cap) {

@@ -1,0 +1,189 @@
+/* spoolpool: see spoolpool.h. */
+#include "spoolpool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounds.h"
+
+struct mlq_spoolpool {
+    char *attempts;
+    unsigned next; /* number of the next .pool-N */
+    size_t n;      /* folders held, numbers in idx */
+    unsigned idx[MLQ_SPOOLPOOL_MAX];
+};
+
+/* The files every attempt folder has: kept (emptied) when it is recycled. */
+static const char *const keep[] = {"assign",   "stdout",   "stderr", "status",
+                                   "shim.pid", "manifest", "cgroup", "cgroup_v1"};
+/* Created with a folder so that later writes are in place; status in
+ * particular, so that the folder's fsync covers its name. */
+static const char *const fill[] = {"stdout", "stderr", "status", "shim.pid", "manifest"};
+
+static bool kept(const char *name)
+{
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        if (strcmp(name, keep[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Empties the usual files, removes the others. */
+static void clear(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        int fd = kept(de->d_name)
+                     ? openat(dirfd(d), de->d_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+                     : -1;
+        if (fd < 0 || ftruncate(fd, 0) != 0)
+            unlinkat(dirfd(d), de->d_name, 0);
+        if (fd >= 0)
+            close(fd);
+    }
+    closedir(d);
+}
+
+static int pool_path(const struct mlq_spoolpool *p, unsigned n, char *buf, size_t len)
+{
+    int w = snprintf(buf, len, "%s/" MLQ_SPOOLPOOL_PREFIX "%u", p->attempts, n);
+    return w < 0 || (size_t)w >= len ? -1 : 0;
+}
+
+/* The number of a .pool-N name; false when it is not one. */
+static bool pool_number(const char *name, unsigned *n)
+{
+    size_t plen = strlen(MLQ_SPOOLPOOL_PREFIX);
+    if (strncmp(name, MLQ_SPOOLPOOL_PREFIX, plen) != 0 || !name[plen])
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(name + plen, &end, 10);
+    if (errno != 0 || *end || v >= UINT32_MAX / 2 || name[plen] < '0' || name[plen] > '9')
+        return false;
+    *n = (unsigned)v;
+    return true;
+}
+
+/* Removes a flat folder that the pool cannot hold. */
+static void remove_folder(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL)
+            unlinkat(dirfd(d), de->d_name, 0);
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+int mlq_spoolpool_open(const char *attempts_dir, struct mlq_spoolpool **out, struct mlq_err *err)
+{
+    *out = NULL;
+    struct mlq_spoolpool *p = calloc(1, sizeof *p);
+    if (!p || !(p->attempts = strdup(attempts_dir))) {
+        free(p);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
+    DIR *d = opendir(attempts_dir);
+    if (!d) {
+        mlq_spoolpool_close(&p);
+        return mlq_err_set(err, MLQ_EIO, "%s: %s", attempts_dir, strerror(errno));
+    }
+    struct dirent *de;
+    char path[MLQ_MAX_PATH];
+    unsigned n;
+    while ((de = readdir(d)) != NULL) {
+        if (!pool_number(de->d_name, &n) || pool_path(p, n, path, sizeof path) < 0)
+            continue;
+        if (p->n == MLQ_SPOOLPOOL_MAX) {
+            remove_folder(path);
+            continue;
+        }
+        clear(path); /* a crash may have stopped the clearing */
+        p->idx[p->n++] = n;
+        if (n >= p->next)
+            p->next = n + 1;
+    }
+    closedir(d);
+    *out = p;
+    return 0;
+}
+
+void mlq_spoolpool_close(struct mlq_spoolpool **p)
+{
+    if (!p || !*p)
+        return;
+    free((*p)->attempts);
+    free(*p);
+    *p = NULL;
+}
+
+bool mlq_spoolpool_take(struct mlq_spoolpool *p, char *buf, size_t len)
+{
+    /* The most recently recycled folder first: its inodes are cached. */
+    while (p && p->n > 0) {
+        unsigned n = p->idx[--p->n];
+        if (pool_path(p, n, buf, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool mlq_spoolpool_put(struct mlq_spoolpool *p, const char *dir)
+{
+    char path[MLQ_MAX_PATH];
+    if (!p || p->n == MLQ_SPOOLPOOL_MAX || pool_path(p, p->next, path, sizeof path) < 0)
+        return false;
+    if (rename(dir, path) != 0)
+        return false;
+    clear(path);
+    p->idx[p->n++] = p->next++;
+    return true;
+}
+
+void mlq_spoolpool_give_back(struct mlq_spoolpool *p, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    unsigned n;
+    if (!p || !slash || !pool_number(slash + 1, &n))
+        return;
+    clear(path);
+    if (p->n < MLQ_SPOOLPOOL_MAX)
+        p->idx[p->n++] = n;
+    else
+        remove_folder(path);
+}
+
+int mlq_spoolpool_fill(const char *dir)
+{
+    char path[MLQ_MAX_PATH];
+    for (size_t i = 0; i < sizeof fill / sizeof fill[0]; i++) {
+        int w = snprintf(path, sizeof path, "%s/%s", dir, fill[i]);
+        if (w < 0 || (size_t)w >= sizeof path)
+            return -ENAMETOOLONG;
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+        if (fd < 0)
+            return -errno;
+        close(fd);
+    }
+    return 0;
+}
+
+size_t mlq_spoolpool_count(const struct mlq_spoolpool *p)
+{
+    return p ? p->n : 0;
+}
