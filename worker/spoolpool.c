@@ -24,7 +24,7 @@ static const char *const keep[] = {"assign",   "stdout",   "stderr", "status",
                                    "shim.pid", "manifest", "cgroup", "cgroup_v1"};
 /* Created with a folder so that later writes are in place; status in
  * particular, so that the folder's fsync covers its name. */
-static const char *const fill[] = {"stdout", "stderr", "status", "shim.pid", "manifest"};
+static const char *const fill[] = {"assign", "stdout", "stderr", "status", "shim.pid", "manifest"};
 
 static bool kept(const char *name)
 {
