@@ -101,10 +101,12 @@ static int unwrap(char *buf, size_t n, size_t max, char **out, size_t *out_len)
     }
     uint32_t len = 0, crc = 0;
     if (n < MLQ_SPOOLREC_HDR || buf[4] != ' ' || !get_hex8(buf + 5, &len) || buf[13] != ' ' ||
-        !get_hex8(buf + 14, &crc) || buf[22] != '\n' || len > n - MLQ_SPOOLREC_HDR)
+        !get_hex8(buf + 14, &crc) || buf[22] != '\n')
         return MLQ_ENOTFOUND;
-    if (len > max)
+    if (len > max) /* the read stopped at max: judged by the header alone */
         return MLQ_ETOOBIG;
+    if (len > n - MLQ_SPOOLREC_HDR)
+        return MLQ_ENOTFOUND;
     if (mlq_spoolrec_crc32(0, buf + MLQ_SPOOLREC_HDR, len) != crc)
         return MLQ_ENOTFOUND;
     memmove(buf, buf + MLQ_SPOOLREC_HDR, len);
