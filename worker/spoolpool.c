@@ -17,6 +17,8 @@ struct mlq_spoolpool {
     unsigned next; /* number of the next .pool-N */
     size_t n;      /* folders held, numbers in idx */
     unsigned idx[MLQ_SPOOLPOOL_MAX];
+    char **deferred; /* MLQ_SPOOLPOOL_MAX slots, ndeferred used */
+    size_t ndeferred;
 };
 
 /* The files every attempt folder has: kept (emptied) when it is recycled. */
@@ -127,6 +129,9 @@ void mlq_spoolpool_close(struct mlq_spoolpool **p)
 {
     if (!p || !*p)
         return;
+    for (size_t i = 0; i < (*p)->ndeferred; i++)
+        free((*p)->deferred[i]);
+    free((*p)->deferred);
     free((*p)->attempts);
     free(*p);
     *p = NULL;
@@ -166,6 +171,31 @@ void mlq_spoolpool_give_back(struct mlq_spoolpool *p, const char *path)
         p->idx[p->n++] = n;
     else
         remove_folder(path);
+}
+
+bool mlq_spoolpool_defer(struct mlq_spoolpool *p, const char *dir)
+{
+    if (!p || p->ndeferred == MLQ_SPOOLPOOL_MAX)
+        return false;
+    if (!p->deferred && !(p->deferred = calloc(MLQ_SPOOLPOOL_MAX, sizeof *p->deferred)))
+        return false;
+    char *copy = strdup(dir);
+    if (!copy)
+        return false;
+    p->deferred[p->ndeferred++] = copy;
+    return true;
+}
+
+char **mlq_spoolpool_take_deferred(struct mlq_spoolpool *p, size_t *n)
+{
+    *n = 0;
+    if (!p || p->ndeferred == 0)
+        return NULL;
+    char **out = p->deferred;
+    *n = p->ndeferred;
+    p->deferred = NULL;
+    p->ndeferred = 0;
+    return out;
 }
 
 int mlq_spoolpool_fill(const char *dir)

@@ -43,6 +43,14 @@ bool mlq_spoolpool_put(struct mlq_spoolpool *p, const char *dir);
  * cleared again). */
 void mlq_spoolpool_give_back(struct mlq_spoolpool *p, const char *path);
 
+/* Done folders waiting for their done records' sync (spoolgc.h): dir is
+ * kept (copied) until mlq_spoolpool_take_deferred; false when
+ * MLQ_SPOOLPOOL_MAX wait already or out of memory. */
+bool mlq_spoolpool_defer(struct mlq_spoolpool *p, const char *dir);
+/* The folders deferred so far, oldest first, into a malloc'd array of
+ * malloc'd paths the caller frees (NULL, 0 when none). */
+char **mlq_spoolpool_take_deferred(struct mlq_spoolpool *p, size_t *n);
+
 /* Creates the usual files of an attempt folder that does not have them
  * yet (empty), so that later writes are in place. -errno on failure. */
 int mlq_spoolpool_fill(const char *dir);

@@ -253,6 +253,9 @@ static void test_pool_recycles_folders(void **state)
     path_of(path, sizeof path, dir, "acked_finished");
     assert_int_equal(access(path, F_OK), -1);
     assert_int_equal(mlq_spoolgc_remove(f->sp, ID_A, &e), 0);
+    assert_true(mlq_spool_attempt_exists(f->sp, ID_A)); /* until the batch's sync */
+    assert_true(mlq_spoolgc_was_removed(f->sp, ID_A));
+    mlq_spoolgc_flush(f->sp);
     assert_false(mlq_spool_attempt_exists(f->sp, ID_A));
     assert_true(mlq_spoolgc_was_removed(f->sp, ID_A));
     assert_int_equal(mlq_spoolpool_count(mlq_spool_pool(f->sp)), 1);
