@@ -520,6 +520,14 @@ void mlq_spool_status_lost(struct mlq_status *st, int64_t start_ms, const char *
     mlq_spool_set_detail(st, detail);
 }
 
+/* The attempt id a folder is named for; NULL for another folder. */
+static const char *folder_attempt(const char *dir)
+{
+    const char *slash = strrchr(dir, '/');
+    const char *id = slash ? slash + 1 : dir;
+    return mlq_id_valid(id) ? id : NULL;
+}
+
 /* The usage keys of a status file (none when nothing was measured). */
 static int usage_lines(const struct mlq_usage *u, char *buf, size_t len)
 {
@@ -562,7 +570,13 @@ int mlq_spool_write_status(const char *dir, const struct mlq_status *st, struct 
      * folder of the earlier layout has none, and gets it as it did then. */
     if (access(path, F_OK) != 0)
         return mlq_fs_write_atomic(path, buf, (size_t)(n + u), err);
-    return mlq_spoolrec_write(path, buf, (size_t)(n + u), true, err);
+    /* Named for its attempt: a recycled folder's emptied status is not
+     * durable, and a power loss could bring back the previous attempt's. */
+    const char *id = folder_attempt(dir);
+    int a = id ? snprintf(buf + n + u, sizeof buf - (size_t)(n + u), "attempt=%s\n", id) : 0;
+    if (a < 0 || (size_t)a >= sizeof buf - (size_t)(n + u))
+        return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
+    return mlq_spoolrec_write(path, buf, (size_t)(n + u + a), true, err);
 }
 
 static int parse_i64(const char *s, int64_t *out)
@@ -612,13 +626,15 @@ static int usage_field(struct mlq_usage *u, const char *k, const char *v)
 
 /* One "key=value" line of a status file. Unknown keys are ignored so a later
  * version can add some. */
-static int status_field(struct mlq_status *st, char *line, bool *have_outcome)
+static int status_field(struct mlq_status *st, char *line, bool *have_outcome, const char **attempt)
 {
     char *eq = strchr(line, '=');
     if (!eq)
         return MLQ_EINVAL;
     *eq = '\0';
     const char *k = line, *v = eq + 1;
+    if (strcmp(k, "attempt") == 0)
+        *attempt = v;
     if (strcmp(k, "outcome") == 0) {
         *have_outcome = true;
         return outcome_from_name(v, &st->outcome);
@@ -654,11 +670,16 @@ int mlq_spool_read_status(const char *dir, struct mlq_status *st, struct mlq_err
     mlq_usage_clear(&st->usage);
     st->exit_code = -1;
     bool have_outcome = false;
+    const char *attempt = NULL, *id = folder_attempt(dir);
     char *save = NULL;
     for (char *line = strtok_r(buf, "\n", &save); line && rc == 0;
          line = strtok_r(NULL, "\n", &save))
-        rc = status_field(st, line, &have_outcome);
+        rc = status_field(st, line, &have_outcome, &attempt);
+    /* Another attempt's (format 1 named none): not written for this one. */
+    bool other = attempt && id && strcmp(attempt, id) != 0;
     free(buf);
+    if (other)
+        return mlq_err_set(err, MLQ_ENOTFOUND, "%s: not written for this attempt", path);
     if (rc < 0 || !have_outcome || st->outcome == MLQ_OUT_NONE)
         return mlq_err_set(err, MLQ_EINVAL, "%s: malformed status", path);
     return 0;

@@ -28,7 +28,9 @@
  *                       finished report
  *       status          the outcome, written in place and fdatasync'd once
  *                       the job ended, with what the job used (usage_*
- *                       keys, when measured); empty or torn: none yet
+ *                       keys, when measured) and the attempt it is for
+ *                       (attempt=ID); empty, torn or another attempt's:
+ *                       none yet
  *       fenced          written by the worker before it kills an attempt it
  *                       may no longer run (self-fencing): the shim then
  *                       records outcome "lost" with this file's text

@@ -140,6 +140,29 @@ static void test_status_in_place(void **state)
     assert_int_equal(mlq_spool_read_status(dir, &back, &e), MLQ_ENOTFOUND);
 }
 
+/* A status that a power loss brought back into a recycled folder (its
+ * emptying was not durable) is the previous attempt's: read as none. */
+static void test_status_of_another_attempt(void **state)
+{
+    struct spool_fx *f = *state;
+    char a[256], b[256], path[300];
+    struct mlq_err e;
+    path_of(a, sizeof a, mlq_spool_attempts(f->sp), ID_A);
+    path_of(b, sizeof b, mlq_spool_attempts(f->sp), ID_B);
+    assert_int_equal(mkdir(a, 0750), 0);
+    path_of(path, sizeof path, a, "status");
+    put_file(path, "", 0);
+    struct mlq_status st = {.outcome = MLQ_OUT_EXITED, .exit_code = 4}, back;
+    mlq_usage_clear(&st.usage);
+    assert_int_equal(mlq_spool_write_status(a, &st, &e), 0);
+    assert_int_equal(mlq_spool_read_status(a, &back, &e), 0);
+    assert_int_equal(back.exit_code, 4);
+    assert_int_equal(rename(a, b), 0);
+    assert_int_equal(mlq_spool_read_status(b, &back, &e), MLQ_ENOTFOUND);
+    assert_int_equal(mlq_spool_write_status(b, &st, &e), 0);
+    assert_int_equal(mlq_spool_read_status(b, &back, &e), 0);
+}
+
 static void test_journal_reopen_torn_corrupt(void **state)
 {
     struct spool_fx *f = *state;
@@ -341,6 +364,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_record_round_trip_and_torn, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_status_in_place, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_status_of_another_attempt, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_journal_reopen_torn_corrupt, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_journal_compaction, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_pool_recycles_folders, setup, spool_fx_close),
