@@ -26,6 +26,11 @@ void mlq_spool_defer_markers(struct mlq_spoolsync *s)
     deferred_sync = s;
 }
 
+struct mlq_spoolsync *mlq_spoolmark_sync(void)
+{
+    return deferred_sync;
+}
+
 void mlq_spoolmark_use(struct mlq_spooljournal *j)
 {
     journal = j;

@@ -11,8 +11,12 @@
 #define MLQ_SPOOLMARK_H
 
 struct mlq_spooljournal;
+struct mlq_spoolsync;
 
 /* The journal of the spool this process locked; NULL: none (files). */
 void mlq_spoolmark_use(struct mlq_spooljournal *j);
+
+/* The sync thread mlq_spool_defer_markers set (NULL: none). */
+struct mlq_spoolsync *mlq_spoolmark_sync(void);
 
 #endif

@@ -11,19 +11,26 @@
 #include <unistd.h>
 
 #include "bounds.h"
+#include "fsutil.h"
+#include "spoolmark.h"
+#include "spoolsync.h"
 
 struct mlq_spoolpool {
     char *attempts;
     unsigned next; /* number of the next .pool-N */
     size_t n;      /* folders held, numbers in idx */
     unsigned idx[MLQ_SPOOLPOOL_MAX];
-    char **deferred; /* MLQ_SPOOLPOOL_MAX slots, ndeferred used */
+    uint64_t ticket[MLQ_SPOOLPOOL_MAX]; /* spoolsync ticket of its emptying */
+    char **deferred;                    /* MLQ_SPOOLPOOL_MAX slots, ndeferred used */
     size_t ndeferred;
 };
 
 /* The files every attempt folder has: kept (emptied) when it is recycled. */
 static const char *const keep[] = {"assign",   "stdout",   "stderr", "status",
                                    "shim.pid", "manifest", "cgroup", "cgroup_v1"};
+/* Emptied files whose old content must not come back after a power loss
+ * into the next attempt (another job's output, another outcome). */
+static const char *const settle[] = {"stdout", "stderr", "status", "manifest"};
 /* Created with a folder so that later writes are in place; status in
  * particular, so that the folder's fsync covers its name. */
 static const char *const fill[] = {"assign", "stdout", "stderr", "status", "shim.pid", "manifest"};
@@ -92,6 +99,36 @@ static void remove_folder(const char *dir)
     rmdir(dir);
 }
 
+/* Makes the emptying of a folder durable: by the sync thread (a ticket to
+ * wait for), else now. */
+static uint64_t settle_folder(const char *dir)
+{
+    struct mlq_spoolsync *s = mlq_spoolmark_sync();
+    char path[MLQ_MAX_PATH];
+    for (size_t i = 0; i < sizeof settle / sizeof settle[0]; i++) {
+        int w = snprintf(path, sizeof path, "%s/%s", dir, settle[i]);
+        if (w < 0 || (size_t)w >= sizeof path || access(path, F_OK) != 0)
+            continue;
+        if (s)
+            mlq_spoolsync_queue(s, path);
+        else
+            mlq_fs_sync_path(path, NULL);
+    }
+    return s ? mlq_spoolsync_ticket(s) : 0;
+}
+
+static bool settled(const struct mlq_spoolpool *p, size_t i)
+{
+    struct mlq_spoolsync *s = mlq_spoolmark_sync();
+    return p->ticket[i] == 0 || !s || mlq_spoolsync_done(s, p->ticket[i]);
+}
+
+static void push(struct mlq_spoolpool *p, unsigned n, uint64_t ticket)
+{
+    p->idx[p->n] = n;
+    p->ticket[p->n++] = ticket;
+}
+
 int mlq_spoolpool_open(const char *attempts_dir, struct mlq_spoolpool **out, struct mlq_err *err)
 {
     *out = NULL;
@@ -116,7 +153,7 @@ int mlq_spoolpool_open(const char *attempts_dir, struct mlq_spoolpool **out, str
             continue;
         }
         clear(path); /* a crash may have stopped the clearing */
-        p->idx[p->n++] = n;
+        push(p, n, settle_folder(path));
         if (n >= p->next)
             p->next = n + 1;
     }
@@ -139,9 +176,15 @@ void mlq_spoolpool_close(struct mlq_spoolpool **p)
 
 bool mlq_spoolpool_take(struct mlq_spoolpool *p, char *buf, size_t len)
 {
-    /* The most recently recycled folder first: its inodes are cached. */
-    while (p && p->n > 0) {
-        unsigned n = p->idx[--p->n];
+    /* The most recently recycled folder whose emptying is durable: a
+     * power loss must not bring another job's output back into it. */
+    for (size_t i = p ? p->n : 0; i-- > 0;) {
+        if (!settled(p, i))
+            continue;
+        unsigned n = p->idx[i];
+        memmove(&p->idx[i], &p->idx[i + 1], (p->n - i - 1) * sizeof p->idx[0]);
+        memmove(&p->ticket[i], &p->ticket[i + 1], (p->n - i - 1) * sizeof p->ticket[0]);
+        p->n--;
         if (pool_path(p, n, buf, len) == 0)
             return true;
     }
@@ -156,7 +199,7 @@ bool mlq_spoolpool_put(struct mlq_spoolpool *p, const char *dir)
     if (rename(dir, path) != 0)
         return false;
     clear(path);
-    p->idx[p->n++] = p->next++;
+    push(p, p->next++, settle_folder(path));
     return true;
 }
 
@@ -168,7 +211,7 @@ void mlq_spoolpool_give_back(struct mlq_spoolpool *p, const char *path)
         return;
     clear(path);
     if (p->n < MLQ_SPOOLPOOL_MAX)
-        p->idx[p->n++] = n;
+        push(p, n, settle_folder(path));
     else
         remove_folder(path);
 }

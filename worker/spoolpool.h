@@ -7,7 +7,10 @@
  * file is removed. An empty record reads as absent (spoolrec.h), so a
  * cleared folder holds nothing of its previous attempt. A new attempt (or
  * a standby shim's prepared folder) takes one, writes its assign in place
- * and renames it to its final name. The shim of the previous attempt has
+ * and renames it to its final name. A folder is taken only once its
+ * emptied files (logs, status, manifest) are durable (fsynced by the sync
+ * thread, spoolsync.h, or at once without one), so that a power loss
+ * cannot bring another job's output back into it. The shim of the previous attempt has
  * reaped every process of its job before it wrote status (it is their
  * subreaper), so nothing writes to the recycled logs any more.
  *

@@ -72,6 +72,12 @@ static void test_stop_syncs_the_queue(void **state)
     mlq_spool_defer_markers(s);
     for (int i = 0; i < 200; i++)
         assert_int_equal(mlq_spool_mark_uploaded(dir, &e), 0);
+    /* a ticket is done once everything queued before it is synced */
+    uint64_t ticket = mlq_spoolsync_ticket(s);
+    assert_true(ticket >= 1);
+    mlq_spoolsync_wait(s);
+    assert_true(mlq_spoolsync_done(s, ticket));
+    assert_false(mlq_spoolsync_done(s, ticket + 1));
     mlq_spool_defer_markers(NULL);
     /* the count is read before the stop frees the thread's state */
     mlq_spoolsync_wait(s);
