@@ -8,7 +8,7 @@ PKGS=(
   libzmq3-dev libsodium-dev libmsgpack-dev libsqlite3-dev sqlite3 uuid-dev
   libcmocka-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libbsd-dev
   curl python3-yaml
-  python3 procps iproute2 tzdata
+  python3 procps iproute2 tzdata strace
   python3-pip python3-setuptools python3-wheel python3-venv
   chromium chromium-driver python3-selenium
   prometheus

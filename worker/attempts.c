@@ -439,6 +439,7 @@ void mlq_attempts_sync_started(struct mlq_attempts *t)
     char dir[MLQ_MAX_PATH];
     struct mlq_err e = {0};
     size_t n = 0;
+    mlq_spoolgc_flush(t->cfg.spool); /* the folders of attempts done in this batch */
     for (size_t i = 0; i < t->natt; i++) {
         struct attempt *at = &t->att[i];
         if (!at->unsynced)
@@ -737,6 +738,7 @@ void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
     if (t->online)
         resend_reports(t, now, false);
     pump_uploads(t, now);
+    mlq_spoolgc_flush(t->cfg.spool);
 }
 
 int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
@@ -820,6 +822,7 @@ void mlq_attempts_destroy(struct mlq_attempts **t)
         return;
     for (size_t i = 0; i < (*t)->natt; i++)
         mlq_logupload_close(&(*t)->att[i].up);
+    mlq_spoolgc_flush((*t)->cfg.spool);
     standby_drop(*t);
     free((*t)->att);
     free(*t);

@@ -1,5 +1,6 @@
 /* runmanifest: see runmanifest.h. */
 #include "runmanifest.h"
+#include "spoolrec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -357,8 +358,9 @@ int mlq_runmanifest_write(const char *dir, json_t *doc, bool durable, struct mlq
         return mlq_err_set(err, MLQ_ETOOBIG, "spool path too long");
     if (mlq_manifest_dump(doc, MLQ_MAX_MANIFEST, &text) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
-    int rc = durable ? mlq_fs_write_atomic(path, text, strlen(text), err)
-                     : mlq_fs_write_replace(path, text, strlen(text), err);
+    /* In place (spoolrec.h): a torn write reads as no manifest, which is
+     * what a shim killed before writing it leaves too. */
+    int rc = mlq_spoolrec_write(path, text, strlen(text), durable, err);
     free(text);
     return rc;
 }
@@ -369,7 +371,7 @@ char *mlq_runmanifest_read(const char *dir)
     size_t len = 0;
     int n = snprintf(path, sizeof path, "%s/%s", dir, MLQ_RUNMANIFEST_FILE);
     if (n < 0 || (size_t)n >= sizeof path ||
-        mlq_fs_read_all(path, MLQ_MAX_MANIFEST, &text, &len, NULL) < 0)
+        mlq_spoolrec_read(path, MLQ_MAX_MANIFEST, &text, &len, NULL) < 0)
         return NULL;
     return text;
 }

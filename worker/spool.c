@@ -5,7 +5,10 @@
  * ever replaced atomically, so a reader sees a whole outcome or none; the
  * acked_finished marker is written last, after which the attempt is inert. */
 #include "spool.h"
-#include "spoolsync.h"
+#include "spooljournal.h"
+#include "spoolmark.h"
+#include "spoolpool.h"
+#include "spoolrec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -28,13 +31,17 @@
 #define STATUS_MAX     (8 * 1024)
 #define SHIM_PID_MAX   256
 #define NOTE_MAX       (3 * MLQ_MAX_PATH + 64) /* cgroup_v1: up to three paths */
-#define UPLOAD_MAX     512
 
 struct mlq_spool {
     char *root;
-    char *attempts; /* root/attempts */
-    int lock_fd;    /* -1 until mlq_spool_lock */
+    char *attempts;                   /* root/attempts */
+    int lock_fd;                      /* -1 until mlq_spool_lock */
+    struct mlq_spooljournal *journal; /* opened by mlq_spool_lock */
+    struct mlq_spoolpool *pool;       /* the same */
 };
+
+/* The spool this process locked: mlq_spool_discard only knows a path. */
+static struct mlq_spool *locked;
 
 static const char *const outcome_names[] = {
     [MLQ_OUT_NONE] = "none",         [MLQ_OUT_EXITED] = "exited",
@@ -102,6 +109,12 @@ void mlq_spool_close(struct mlq_spool **sp)
     int saved = errno;
     if ((*sp)->lock_fd >= 0)
         close((*sp)->lock_fd);
+    if (locked == *sp) {
+        locked = NULL;
+        mlq_spoolmark_use(NULL);
+    }
+    mlq_spooljournal_close(&(*sp)->journal);
+    mlq_spoolpool_close(&(*sp)->pool);
     free((*sp)->root);
     free((*sp)->attempts);
     free(*sp);
@@ -117,6 +130,29 @@ const char *mlq_spool_root(const struct mlq_spool *sp)
 const char *mlq_spool_attempts(const struct mlq_spool *sp)
 {
     return sp->attempts;
+}
+
+struct mlq_spooljournal *mlq_spool_journal(const struct mlq_spool *sp)
+{
+    return sp->journal;
+}
+
+struct mlq_spoolpool *mlq_spool_pool(const struct mlq_spool *sp)
+{
+    return sp->pool;
+}
+
+/* The journal and the folder pool, once the spool is ours. */
+static int open_records(struct mlq_spool *sp, struct mlq_err *err)
+{
+    int rc = mlq_spooljournal_open(sp->root, sp->attempts, &sp->journal, err);
+    if (rc == 0)
+        rc = mlq_spoolpool_open(sp->attempts, &sp->pool, err);
+    if (rc < 0)
+        return rc;
+    locked = sp;
+    mlq_spoolmark_use(sp->journal);
+    return 0;
 }
 
 /* SPOOL/format: "mlq-spool N". Absent: a spool written before the marker,
@@ -144,7 +180,8 @@ static int read_format(const char *path, int *format, struct mlq_err *err)
 
 /* Refuses a spool laid out by a later worker (it may hold what this one
  * cannot read, and could be misread as lost jobs); marks an older one as
- * this format (nothing to convert between formats 1 and MLQ_SPOOL_FORMAT). */
+ * this format: nothing is converted, format 1's files (marker files, done
+ * records as files, whole-file status) are read as they are. */
 static int check_format(const struct mlq_spool *sp, struct mlq_err *err)
 {
     char path[MLQ_MAX_PATH];
@@ -185,7 +222,7 @@ int mlq_spool_lock(struct mlq_spool *sp, struct mlq_err *err)
                            sp->root, (long)other);
     }
     sp->lock_fd = fd;
-    if ((rc = check_format(sp, err)) < 0)
+    if ((rc = check_format(sp, err)) < 0 || (rc = open_records(sp, err)) < 0)
         return rc;
     if ((rc = join(path, sizeof path, sp->root, "worker.pid", err)) < 0)
         return rc;
@@ -235,15 +272,15 @@ static void remove_flat_dir(const char *dir)
     rmdir(dir);
 }
 
-/* Writes a new file name in dir (not synced: see mlq_spool_sync_attempt);
- * -errno on failure. Used inside a folder that is not yet visible, so no
- * temporary name is needed. */
-static int write_new_file(const char *dir, const char *name, const void *data, size_t len)
+/* Writes a file of dir (not synced: see mlq_spool_sync_attempt); -errno on
+ * failure. Used inside a folder that is not yet visible, so no temporary
+ * name is needed; a recycled folder's file is rewritten in place. */
+static int write_file(const char *dir, const char *name, const void *data, size_t len)
 {
     char path[MLQ_MAX_PATH];
     if (join(path, sizeof path, dir, name, NULL) < 0)
         return -ENAMETOOLONG;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd < 0)
         return -errno;
     const char *p = data;
@@ -270,6 +307,34 @@ static int dir_fsync_errno(const char *dir)
     return rc;
 }
 
+/* A folder for an attempt, with its usual files, into tmp: one from the
+ * pool, else tmp_name made; -errno on failure. */
+static int new_folder(struct mlq_spool *sp, const char *tmp_name, char *tmp, size_t len)
+{
+    if (mlq_spoolpool_take(sp->pool, tmp, len))
+        return 0;
+    int n = snprintf(tmp, len, "%s/%s", sp->attempts, tmp_name);
+    if (n < 0 || (size_t)n >= len)
+        return -ENAMETOOLONG;
+    remove_flat_dir(tmp); /* left over from an interrupted creation */
+    if (mkdir(tmp, SPOOL_DIR_MODE) != 0)
+        return -errno;
+    int rc = mlq_spoolpool_fill(tmp);
+    if (rc < 0)
+        remove_flat_dir(tmp);
+    return rc;
+}
+
+/* Undoes new_folder. */
+static void drop_folder(struct mlq_spool *sp, const char *tmp)
+{
+    const char *slash = strrchr(tmp, '/');
+    if (slash && strncmp(slash + 1, MLQ_SPOOLPOOL_PREFIX, strlen(MLQ_SPOOLPOOL_PREFIX)) == 0)
+        mlq_spoolpool_give_back(sp->pool, tmp);
+    else
+        remove_flat_dir(tmp);
+}
+
 /* Builds attempts/.tmp-<id> with the assign file and renames it to dir;
  * -errno on failure, leaving nothing behind. Nothing is fsynced here: the
  * record is visible to a restarted worker (the rename) before any shim can
@@ -278,18 +343,16 @@ static int dir_fsync_errno(const char *dir)
 static int build_attempt(struct mlq_spool *sp, const char *id, const char *buf, size_t len,
                          const char *dir)
 {
-    char tmp[MLQ_MAX_PATH];
-    int n = snprintf(tmp, sizeof tmp, "%s/" TMP_PREFIX "%s", sp->attempts, id);
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return -ENAMETOOLONG;
-    remove_flat_dir(tmp); /* left over from an interrupted creation */
-    if (mkdir(tmp, SPOOL_DIR_MODE) != 0)
-        return -errno;
-    int rc = write_new_file(tmp, "assign", buf, len);
+    char tmp[MLQ_MAX_PATH], name[MLQ_ID_LEN + 8];
+    snprintf(name, sizeof name, TMP_PREFIX "%s", id);
+    int rc = new_folder(sp, name, tmp, sizeof tmp);
+    if (rc < 0)
+        return rc;
+    rc = write_file(tmp, "assign", buf, len);
     if (rc == 0 && rename(tmp, dir) != 0)
         rc = -errno;
     if (rc < 0)
-        remove_flat_dir(tmp);
+        drop_folder(sp, tmp);
     return rc;
 }
 
@@ -318,21 +381,20 @@ int mlq_spool_sync_attempt(struct mlq_spool *sp, const char *dir, struct mlq_err
 int mlq_spool_prepare(struct mlq_spool *sp, const struct mlq_shim_id *shim, char *tmp,
                       size_t tmp_len, struct mlq_err *err)
 {
-    int n = snprintf(tmp, tmp_len, "%s/" TMP_PREFIX "standby-%ld", sp->attempts, (long)shim->pid);
+    char name[64], taken[MLQ_MAX_PATH];
+    snprintf(name, sizeof name, TMP_PREFIX "standby-%ld", (long)shim->pid);
+    int n = snprintf(tmp, tmp_len, "%s/%s", sp->attempts, name);
     if (n < 0 || (size_t)n >= tmp_len)
         return mlq_err_set(err, MLQ_ETOOBIG, "spool path too long");
-    remove_flat_dir(tmp);
-    int rc = mkdir(tmp, SPOOL_DIR_MODE) == 0 ? 0 : -errno;
-    if (rc == 0)
-        rc = write_new_file(tmp, "stdout", "", 0);
-    if (rc == 0)
-        rc = write_new_file(tmp, "stderr", "", 0);
-    if (rc == 0 && mlq_spool_write_shim(tmp, shim, err) < 0)
-        rc = -EIO;
-    if (rc < 0) {
-        remove_flat_dir(tmp);
-        if (rc != -EIO)
-            mlq_err_set(err, MLQ_EIO, "spool %s: %s", sp->root, strerror(-rc));
+    int rc = new_folder(sp, name, taken, sizeof taken);
+    if (rc == 0 && strcmp(taken, tmp) != 0 && rename(taken, tmp) != 0) {
+        rc = -errno;
+        drop_folder(sp, taken);
+    }
+    if (rc < 0)
+        return mlq_err_set(err, MLQ_EIO, "spool %s: %s", sp->root, strerror(-rc));
+    if (mlq_spool_write_shim(tmp, shim, err) < 0) {
+        mlq_spool_discard(tmp);
         return MLQ_EIO;
     }
     return 0;
@@ -340,7 +402,8 @@ int mlq_spool_prepare(struct mlq_spool *sp, const struct mlq_shim_id *shim, char
 
 void mlq_spool_discard(const char *tmp)
 {
-    remove_flat_dir(tmp);
+    if (!locked || !mlq_spoolpool_put(locked->pool, tmp))
+        remove_flat_dir(tmp);
 }
 
 /* Encodes the assign message; MLQ_ESTATE when the attempt exists. */
@@ -366,7 +429,7 @@ int mlq_spool_create_prepared(struct mlq_spool *sp, const char *tmp, const struc
     int rc = encode_new(sp, assign, dir, dir_len, &buf, &len, err);
     if (rc < 0)
         return rc;
-    rc = write_new_file(tmp, "assign", buf, len);
+    rc = write_file(tmp, "assign", buf, len);
     free(buf);
     if (rc == 0 && rename(tmp, dir) != 0)
         rc = -errno;
@@ -457,6 +520,14 @@ void mlq_spool_status_lost(struct mlq_status *st, int64_t start_ms, const char *
     mlq_spool_set_detail(st, detail);
 }
 
+/* The attempt id a folder is named for; NULL for another folder. */
+static const char *folder_attempt(const char *dir)
+{
+    const char *slash = strrchr(dir, '/');
+    const char *id = slash ? slash + 1 : dir;
+    return mlq_id_valid(id) ? id : NULL;
+}
+
 /* The usage keys of a status file (none when nothing was measured). */
 static int usage_lines(const struct mlq_usage *u, char *buf, size_t len)
 {
@@ -494,7 +565,18 @@ int mlq_spool_write_status(const char *dir, const struct mlq_status *st, struct 
     int u = usage_lines(&st->usage, buf + n, sizeof buf - (size_t)n);
     if (u < 0 || (size_t)u >= sizeof buf - (size_t)n)
         return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
-    return mlq_fs_write_atomic(path, buf, (size_t)(n + u), err);
+    /* In place (one pwrite, fdatasync) into the file made with the folder,
+     * whose name the folder's fsync made durable before the shim started; a
+     * folder of the earlier layout has none, and gets it as it did then. */
+    if (access(path, F_OK) != 0)
+        return mlq_fs_write_atomic(path, buf, (size_t)(n + u), err);
+    /* Named for its attempt: a recycled folder's emptied status is not
+     * durable, and a power loss could bring back the previous attempt's. */
+    const char *id = folder_attempt(dir);
+    int a = id ? snprintf(buf + n + u, sizeof buf - (size_t)(n + u), "attempt=%s\n", id) : 0;
+    if (a < 0 || (size_t)a >= sizeof buf - (size_t)(n + u))
+        return mlq_err_set(err, MLQ_ETOOBIG, "status too long");
+    return mlq_spoolrec_write(path, buf, (size_t)(n + u + a), true, err);
 }
 
 static int parse_i64(const char *s, int64_t *out)
@@ -544,13 +626,15 @@ static int usage_field(struct mlq_usage *u, const char *k, const char *v)
 
 /* One "key=value" line of a status file. Unknown keys are ignored so a later
  * version can add some. */
-static int status_field(struct mlq_status *st, char *line, bool *have_outcome)
+static int status_field(struct mlq_status *st, char *line, bool *have_outcome, const char **attempt)
 {
     char *eq = strchr(line, '=');
     if (!eq)
         return MLQ_EINVAL;
     *eq = '\0';
     const char *k = line, *v = eq + 1;
+    if (strcmp(k, "attempt") == 0)
+        *attempt = v;
     if (strcmp(k, "outcome") == 0) {
         *have_outcome = true;
         return outcome_from_name(v, &st->outcome);
@@ -580,17 +664,22 @@ int mlq_spool_read_status(const char *dir, struct mlq_status *st, struct mlq_err
         return rc;
     char *buf = NULL;
     size_t len = 0;
-    if ((rc = mlq_fs_read_all(path, STATUS_MAX, &buf, &len, err)) < 0)
+    if ((rc = mlq_spoolrec_read(path, STATUS_MAX, &buf, &len, err)) < 0)
         return rc;
     memset(st, 0, sizeof *st);
     mlq_usage_clear(&st->usage);
     st->exit_code = -1;
     bool have_outcome = false;
+    const char *attempt = NULL, *id = folder_attempt(dir);
     char *save = NULL;
     for (char *line = strtok_r(buf, "\n", &save); line && rc == 0;
          line = strtok_r(NULL, "\n", &save))
-        rc = status_field(st, line, &have_outcome);
+        rc = status_field(st, line, &have_outcome, &attempt);
+    /* Another attempt's (format 1 named none): not written for this one. */
+    bool other = attempt && id && strcmp(attempt, id) != 0;
     free(buf);
+    if (other)
+        return mlq_err_set(err, MLQ_ENOTFOUND, "%s: not written for this attempt", path);
     if (rc < 0 || !have_outcome || st->outcome == MLQ_OUT_NONE)
         return mlq_err_set(err, MLQ_EINVAL, "%s: malformed status", path);
     return 0;
@@ -606,7 +695,7 @@ int mlq_spool_write_shim(const char *dir, const struct mlq_shim_id *id, struct m
     int n = snprintf(buf, sizeof buf, "%ld %llu %" PRId64 "\n", (long)id->pid, id->starttime,
                      id->start_ms);
     /* Only means something while the machine is up: atomic, not durable. */
-    return mlq_fs_write_replace(path, buf, (size_t)n, err);
+    return mlq_spoolrec_write(path, buf, (size_t)n, false, err);
 }
 
 int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err *err)
@@ -617,7 +706,7 @@ int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err 
         return rc;
     char *buf = NULL;
     size_t len = 0;
-    if ((rc = mlq_fs_read_all(path, SHIM_PID_MAX, &buf, &len, err)) < 0)
+    if ((rc = mlq_spoolrec_read(path, SHIM_PID_MAX, &buf, &len, err)) < 0)
         return rc;
     long pid = 0;
     unsigned long long start = 0;
@@ -633,107 +722,6 @@ int mlq_spool_read_shim(const char *dir, struct mlq_shim_id *id, struct mlq_err 
     return 0;
 }
 
-/* Set by the worker's main for its own process only (the shim never sets
- * it): the one switch that every marker writer below reads, since they
- * know their attempt folder and nothing else. */
-static struct mlq_spoolsync *deferred_sync;
-
-void mlq_spool_defer_markers(struct mlq_spoolsync *s)
-{
-    deferred_sync = s;
-}
-
-/* A marker: atomic now; durable now, or soon by the sync thread. */
-static int write_marker(const char *path, const void *data, size_t len, struct mlq_err *err)
-{
-    if (!deferred_sync)
-        return mlq_fs_write_atomic(path, data, len, err);
-    int rc = mlq_fs_write_replace(path, data, len, err);
-    if (rc == 0)
-        mlq_spoolsync_queue(deferred_sync, path);
-    return rc;
-}
-
-static const char *marker_name(enum mlq_report_phase phase)
-{
-    return phase == MLQ_PHASE_STARTED ? "acked_started" : "acked_finished";
-}
-
-int mlq_spool_mark_acked(const char *dir, enum mlq_report_phase phase, struct mlq_err *err)
-{
-    char path[MLQ_MAX_PATH];
-    int rc = join(path, sizeof path, dir, marker_name(phase), err);
-    if (rc < 0)
-        return rc;
-    return write_marker(path, "1\n", 2, err);
-}
-
-bool mlq_spool_is_acked(const char *dir, enum mlq_report_phase phase)
-{
-    char path[MLQ_MAX_PATH];
-    struct stat st;
-    if (join(path, sizeof path, dir, marker_name(phase), NULL) < 0)
-        return false;
-    return stat(path, &st) == 0;
-}
-
-int mlq_spool_mark_uploaded(const char *dir, struct mlq_err *err)
-{
-    char path[MLQ_MAX_PATH];
-    int rc = join(path, sizeof path, dir, "logs_uploaded", err);
-    if (rc < 0)
-        return rc;
-    return write_marker(path, "1\n", 2, err);
-}
-
-bool mlq_spool_is_uploaded(const char *dir)
-{
-    char path[MLQ_MAX_PATH];
-    struct stat st;
-    if (join(path, sizeof path, dir, "logs_uploaded", NULL) < 0)
-        return false;
-    return stat(path, &st) == 0;
-}
-
-/* "stdout SKIPPED OFFSET DONE" then the same for stderr. */
-int mlq_spool_write_upload(const char *dir, const struct mlq_upload_state *u, struct mlq_err *err)
-{
-    char path[MLQ_MAX_PATH], buf[UPLOAD_MAX];
-    int rc = join(path, sizeof path, dir, "upload", err);
-    if (rc < 0)
-        return rc;
-    int n = snprintf(buf, sizeof buf,
-                     "stdout %" PRId64 " %" PRId64 " %d\nstderr %" PRId64 " %" PRId64 " %d\n",
-                     u->skipped[0], u->offset[0], u->done[0] ? 1 : 0, u->skipped[1], u->offset[1],
-                     u->done[1] ? 1 : 0);
-    return write_marker(path, buf, (size_t)n, err);
-}
-
-int mlq_spool_read_upload(const char *dir, struct mlq_upload_state *u, struct mlq_err *err)
-{
-    char path[MLQ_MAX_PATH];
-    int rc = join(path, sizeof path, dir, "upload", err);
-    if (rc < 0)
-        return rc;
-    char *buf = NULL;
-    if ((rc = mlq_fs_read_all(path, UPLOAD_MAX, &buf, NULL, err)) < 0)
-        return rc;
-    long long sk[2], off[2];
-    int done[2];
-    char extra;
-    int n = sscanf(buf, "stdout %lld %lld %d stderr %lld %lld %d %c", &sk[0], &off[0], &done[0],
-                   &sk[1], &off[1], &done[1], &extra);
-    free(buf);
-    if (n != 6 || sk[0] < 0 || sk[1] < 0 || off[0] < 0 || off[1] < 0)
-        return mlq_err_set(err, MLQ_EINVAL, "%s: malformed", path);
-    for (int i = 0; i < 2; i++) {
-        u->skipped[i] = sk[i];
-        u->offset[i] = off[i];
-        u->done[i] = done[i] != 0;
-    }
-    return 0;
-}
-
 static int write_note(const char *dir, const char *name, const char *text, bool durable,
                       struct mlq_err *err)
 {
@@ -745,7 +733,7 @@ static int write_note(const char *dir, const char *name, const char *text, bool 
     if (n < 0 || (size_t)n >= sizeof buf || strchr(text, '\n'))
         return mlq_err_set(err, MLQ_EINVAL, "%s: not one short line", path);
     return durable ? mlq_fs_write_atomic(path, buf, (size_t)n, err)
-                   : mlq_fs_write_replace(path, buf, (size_t)n, err);
+                   : mlq_spoolrec_write(path, buf, (size_t)n, false, err);
 }
 
 int mlq_spool_write_note(const char *dir, const char *name, const char *text, struct mlq_err *err)
@@ -765,7 +753,7 @@ bool mlq_spool_read_note(const char *dir, const char *name, char *out, size_t le
     char *buf = NULL;
     size_t n = 0;
     if (join(path, sizeof path, dir, name, NULL) < 0 ||
-        mlq_fs_read_all(path, NOTE_MAX, &buf, &n, NULL) < 0)
+        mlq_spoolrec_read(path, NOTE_MAX, &buf, &n, NULL) < 0)
         return false;
     if (n > 0 && buf[n - 1] == '\n')
         buf[--n] = '\0';

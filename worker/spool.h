@@ -6,8 +6,12 @@
  *                               (MLQ_SPOOL_FORMAT). Absent in spools written
  *                               before the marker, which are format 1. A
  *                               worker refuses a spool of a later format and
- *                               marks an earlier one as its own once it has
- *                               converted it (nothing to convert yet)
+ *                               marks an earlier one as its own (format 1's
+ *                               files are read as they are: nothing to
+ *                               convert)
+ *   SPOOL/journal               per-attempt records of the worker
+ *                               (spooljournal.h): acknowledged reports,
+ *                               logs uploaded, upload progress, done
  *   SPOOL/attempts/<attempt_id>/
  *       assign          the encoded assign message (written before anything
  *                       starts; an attempt directory always has one). The
@@ -15,35 +19,37 @@
  *                       after its shim is started and before anything about
  *                       the attempt is reported
  *       stdout, stderr  the job's output
- *       shim.pid        "PID STARTTIME START_MS" written by the shim, atomic
- *                       but not fsynced (meaningless after a reboot)
+ *       shim.pid        "PID STARTTIME START_MS" written by the shim in
+ *                       place (spoolrec.h), not fsynced (meaningless after
+ *                       a reboot)
  *       manifest        the attempt's run manifest (JSON, runmanifest.h),
- *                       written atomically by the shim before the job
- *                       starts, and again durably just before status; read
- *                       for the finished report
- *       status          the outcome, written atomically once the job ended,
- *                       with what the job used (usage_* keys, when measured)
- *       acked_started   the scheduler acknowledged the started report
- *       acked_finished  the scheduler acknowledged the finished report: the
- *                       attempt is never reported again
+ *                       written in place by the shim before the job starts,
+ *                       and again durably just before status; read for the
+ *                       finished report
+ *       status          the outcome, written in place and fdatasync'd once
+ *                       the job ended, with what the job used (usage_*
+ *                       keys, when measured) and the attempt it is for
+ *                       (attempt=ID); empty, torn or another attempt's:
+ *                       none yet
  *       fenced          written by the worker before it kills an attempt it
  *                       may no longer run (self-fencing): the shim then
  *                       records outcome "lost" with this file's text
  *       cgroup          path of the job's cgroup v2, when it has one
- *                       (atomic, not fsynced, like shim.pid)
+ *                       (in place, not fsynced, like shim.pid)
  *       hostfile        a gang node part's hosts, one per line (gangenv.h),
  *                       written by the shim (atomic, not fsynced)
  *       cgroup_v1       the job's cgroup v1 folders (memory, cpu, cpuacct),
  *                       space-separated, when it has them (same)
- *       upload          log upload progress (see struct mlq_upload_state),
- *                       written before acked_finished when the scheduler
- *                       accepted the finished report
- *       logs_uploaded   both streams uploaded (or nothing to upload): the
- *                       attempt is done and its folder is removed
- *                       (spoolgc.h)
- *   SPOOL/attempts/.trash-<attempt_id>/  a done folder being removed
- *   SPOOL/done/<attempt_id>     empty record of a removed attempt, so that a
- *                               late assign of it is never run again
+ *     Every folder is made with empty assign, stdout, stderr, status,
+ *     shim.pid and manifest, so that these are written in place and a
+ *     folder can be recycled (spoolpool.h). Format 1 folders (an earlier
+ *     worker's) also hold the marker files acked_started, acked_finished,
+ *     logs_uploaded and upload, which are still read.
+ *   SPOOL/attempts/.pool-<n>/   a cleared folder waiting for an attempt
+ *   SPOOL/attempts/.trash-<attempt_id>/  a done folder being removed (pool
+ *                               full)
+ *   SPOOL/done/<attempt_id>     format 1's done record (see spoolgc.h), still
+ *                               read and pruned
  *   SPOOL/lease_ms              the scheduler's lease, kept for fencing after
  *                               a restart that cannot reach the scheduler
  *   SPOOL/lease_until           the lease's deadline, read by the shims too
@@ -67,7 +73,7 @@
 #define MLQ_SPOOL_DETAIL_MAX 512
 /* The spool layout this worker writes and reads (SPOOL/format). A change to
  * any file below that an older worker would misread bumps it. */
-#define MLQ_SPOOL_FORMAT    1
+#define MLQ_SPOOL_FORMAT    2
 #define MLQ_SPOOL_FENCED    "fenced"
 #define MLQ_SPOOL_CGROUP    "cgroup"
 #define MLQ_SPOOL_CGROUP_V1 "cgroup_v1"
@@ -125,10 +131,17 @@ const char *mlq_spool_root(const struct mlq_spool *sp);
 const char *mlq_spool_attempts(const struct mlq_spool *sp);
 
 /* Takes the exclusive lock on SPOOL/worker.lock, checks and writes
- * SPOOL/format, and writes SPOOL/worker.pid. MLQ_ESTATE when another process
+ * SPOOL/format, opens the journal and the folder pool, and writes
+ * SPOOL/worker.pid. MLQ_ESTATE when another process
  * holds the lock (its pid in the message) or the spool's format is later
  * than MLQ_SPOOL_FORMAT; MLQ_EINVAL for a format file that is not one. */
 int mlq_spool_lock(struct mlq_spool *sp, struct mlq_err *err);
+/* The journal and folder pool of a locked spool (NULL before
+ * mlq_spool_lock). */
+struct mlq_spooljournal;
+struct mlq_spoolpool;
+struct mlq_spooljournal *mlq_spool_journal(const struct mlq_spool *sp);
+struct mlq_spoolpool *mlq_spool_pool(const struct mlq_spool *sp);
 /* Removes the pid file and drops the lock (clean exit). */
 void mlq_spool_release(struct mlq_spool *sp);
 
@@ -138,8 +151,9 @@ int mlq_spool_attempt_dir(const struct mlq_spool *sp, const char *attempt_id, ch
                           struct mlq_err *err);
 /* True when the attempt's directory exists (false for invalid ids). */
 bool mlq_spool_attempt_exists(const struct mlq_spool *sp, const char *attempt_id);
-/* Creates the attempt directory with its assign file, atomically (built under
- * a temporary name, then renamed), and writes its path into dir. MLQ_ESTATE
+/* Creates the attempt directory with its assign file, atomically (a folder
+ * of the pool, else one made under a temporary name, then renamed), and
+ * writes its path into dir. MLQ_ESTATE
  * when the attempt already exists. When the spool cannot be written (disk
  * full, read-only...) the error is MLQ_EIO with the message
  * "spool ROOT: <reason>" and nothing is left behind. Not fsynced: a
@@ -149,8 +163,9 @@ bool mlq_spool_attempt_exists(const struct mlq_spool *sp, const char *attempt_id
  * scheduler never heard of it running here). */
 int mlq_spool_create_attempt(struct mlq_spool *sp, const struct mlq_msg *assign, char *dir,
                              size_t dir_len, struct mlq_err *err);
-/* For a standby shim (exec.h): creates attempts/.tmp-standby-<pid> (path
- * into tmp) holding shim.pid (naming that shim) and empty stdout and stderr,
+/* For a standby shim (exec.h): makes attempts/.tmp-standby-<pid> (path
+ * into tmp; a folder of the pool renamed, else a new one) holding shim.pid
+ * (naming that shim) and the folder's other (empty) files,
  * so that only the assign file and a rename are left to do when the
  * assignment comes (mlq_spool_create_prepared). Leftovers are removed by
  * mlq_spool_scan like any temporary folder. */
@@ -160,7 +175,8 @@ int mlq_spool_prepare(struct mlq_spool *sp, const struct mlq_shim_id *shim, char
  * renamed, or left as it is on failure). */
 int mlq_spool_create_prepared(struct mlq_spool *sp, const char *tmp, const struct mlq_msg *assign,
                               char *dir, size_t dir_len, struct mlq_err *err);
-/* Removes a prepared folder that will not be used. */
+/* Returns a prepared folder that will not be used to the pool (removes
+ * it when full). */
 void mlq_spool_discard(const char *tmp);
 /* Makes a created attempt durable: fsync of its assign file, its folder and
  * the attempts folder. */
@@ -175,9 +191,12 @@ int mlq_spool_write_assign(const char *dir, const struct mlq_msg *assign, struct
 /* Decodes and checks the assign file; *out must be freed with
  * mlq_proto_msg_free. */
 int mlq_spool_read_assign(const char *dir, struct mlq_msg *out, struct mlq_err *err);
-/* Atomic and durable (tmp, fsync, rename, fsync of the folder). */
+/* Durable: in place and fdatasync'd (the file is made with the folder);
+ * a format 1 folder without one gets it atomically (tmp, fsync, rename,
+ * fsync of the folder). */
 int mlq_spool_write_status(const char *dir, const struct mlq_status *st, struct mlq_err *err);
-/* MLQ_ENOTFOUND when there is no status yet, MLQ_EINVAL when malformed. */
+/* MLQ_ENOTFOUND when there is no status yet (no file, an empty or a torn
+ * record), MLQ_EINVAL when malformed. */
 int mlq_spool_read_status(const char *dir, struct mlq_status *st, struct mlq_err *err);
 int mlq_spool_write_shim(const char *dir, const struct mlq_shim_id *id, struct mlq_err *err);
 /* MLQ_ENOTFOUND when there is no shim.pid, MLQ_EINVAL when malformed. */

@@ -9,18 +9,23 @@
  * never touched before that.
  *
  * Removal is crash-safe and leaves a record:
- *   1. SPOOL/done/<attempt_id>, an empty file (fsynced folder): the attempt
- *      is known here and finished, so a late duplicate assign of it is
- *      never run again;
- *   2. attempts/<id> renamed to attempts/.trash-<id> (one atomic step: the
- *      attempt is gone for the scan, which skips dot-names);
- *   3. the trash folder's files and the folder removed.
- * A crash after 1 leaves a done folder that the next start removes; after
+ *   1. the attempt's done record in the spool's journal (spooljournal.h):
+ *      the attempt is known here and finished, so a late duplicate assign
+ *      of it is never run again;
+ *   2. once the journal is synced (one fdatasync for the folders of one
+ *      batch, mlq_spoolgc_flush), the folder is moved to the pool of
+ *      folders for reuse (spoolpool.h), or, the pool full, renamed to
+ *      attempts/.trash-<id> (one atomic step: the attempt is gone for the
+ *      scan, which skips dot-names) and its files and the folder removed.
+ * A crash after 1 leaves a done folder that the next start recycles; after
  * 2, a trash folder that the next start removes. The done records are kept
  * MLQ_SPOOLGC_DONE_KEEP_S (far longer than any assign can be late) and
- * pruned at start and hourly. When the record cannot be written (full spool) only the
- * log files are removed, which frees the space; the folder and its markers
- * stay for the next start. */
+ * dropped by the journal's compaction at start and hourly. A spool without
+ * a journal (not locked by this process) writes the record as the empty
+ * file SPOOL/done/<attempt_id> (fsynced folder) instead, as format 1 did;
+ * such files are still read and pruned. When the record cannot be written
+ * (full spool) only the log files are removed, which frees the space; the
+ * folder and its records stay for the next start. */
 #ifndef MLQ_SPOOLGC_H
 #define MLQ_SPOOLGC_H
 
@@ -34,6 +39,10 @@
 /* Removes the attempt's folder as above. The caller has checked that the
  * attempt is done (see mlq_spoolgc_is_done). MLQ_EINVAL for a bad id. */
 int mlq_spoolgc_remove(struct mlq_spool *sp, const char *attempt_id, struct mlq_err *err);
+/* Moves the folders mlq_spoolgc_remove recorded done since the last call,
+ * after one sync of the journal for them all. Called once the messages at
+ * hand are handled, from the worker's tick, and before it exits. */
+void mlq_spoolgc_flush(struct mlq_spool *sp);
 /* True when the attempt folder dir is done: acked_finished and
  * logs_uploaded (also written when there is nothing to upload). */
 bool mlq_spoolgc_is_done(const char *dir);

@@ -18,6 +18,7 @@ struct mlq_spoolsync {
     size_t n, cap;
     bool busy, stopping;
     size_t synced;
+    uint64_t queued; /* paths ever queued (tickets) */
 };
 
 /* fsync of each file, then of each distinct folder once. */
@@ -85,6 +86,14 @@ int mlq_spoolsync_start(struct mlq_spoolsync **out, struct mlq_err *err)
 
 void mlq_spoolsync_queue(struct mlq_spoolsync *s, const char *path)
 {
+    pthread_mutex_lock(&s->mu);
+    /* The journal is queued once per record: a copy still waiting in the
+     * queue is synced after this write anyway. */
+    if (s->n > 0 && strcmp(s->queue[s->n - 1], path) == 0) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    pthread_mutex_unlock(&s->mu);
     char *copy = strdup(path);
     pthread_mutex_lock(&s->mu);
     if (copy && s->n == s->cap) {
@@ -98,6 +107,7 @@ void mlq_spoolsync_queue(struct mlq_spoolsync *s, const char *path)
     bool queued = copy && s->n < s->cap;
     if (queued) {
         s->queue[s->n++] = copy;
+        s->queued++;
         pthread_cond_signal(&s->more);
     }
     pthread_mutex_unlock(&s->mu);
@@ -139,6 +149,24 @@ void mlq_spoolsync_stop(struct mlq_spoolsync **sp)
     pthread_cond_destroy(&s->done);
     free(s);
     *sp = NULL;
+}
+
+uint64_t mlq_spoolsync_ticket(struct mlq_spoolsync *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t t = s->queued;
+    pthread_mutex_unlock(&s->mu);
+    return t;
+}
+
+bool mlq_spoolsync_done(struct mlq_spoolsync *s, uint64_t ticket)
+{
+    /* Batches are taken whole and in order: every path queued before the
+     * ticket was in a batch counted in synced. */
+    pthread_mutex_lock(&s->mu);
+    bool done = s->synced >= ticket;
+    pthread_mutex_unlock(&s->mu);
+    return done;
 }
 
 size_t mlq_spoolsync_count(struct mlq_spoolsync *s)

@@ -10,7 +10,9 @@
 #ifndef MLQ_SPOOLSYNC_H
 #define MLQ_SPOOLSYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -24,6 +26,10 @@ void mlq_spoolsync_queue(struct mlq_spoolsync *s, const char *path);
 void mlq_spoolsync_wait(struct mlq_spoolsync *s);
 /* Syncs what is queued, then stops the thread. Accepts NULL. */
 void mlq_spoolsync_stop(struct mlq_spoolsync **s);
+/* A ticket for everything queued so far, and whether all of it is
+ * durable now. */
+uint64_t mlq_spoolsync_ticket(struct mlq_spoolsync *s);
+bool mlq_spoolsync_done(struct mlq_spoolsync *s, uint64_t ticket);
 /* Files synced so far (for tests and the log). */
 size_t mlq_spoolsync_count(struct mlq_spoolsync *s);
 

@@ -32,7 +32,7 @@ echo "full-end SUCCEEDED 0 1" >"$T/expect"
 wait_state "$J" RUNNING 20
 # The worker records the scheduler's acknowledgement of the start in the
 # spool: let it do so before the spool fills.
-wait_until "ls $SPOOL/attempts/*/acked_started" 10 || fail "start never acknowledged"
+wait_until "$MLQ_SRC_DIR/tests/integration/spooljournal.py $SPOOL | grep -q acked_started" 10 || fail "start never acknowledged"
 # Nor may the standby shim's folder (sent away after 2 s idle) free a page
 # once the spool is full.
 wait_until "! ls -d $SPOOL/attempts/.tmp-* 2>/dev/null" 10 || fail "standby folder still there"

@@ -363,7 +363,8 @@ stop_pid() {
 # holds "PID STARTTIME START_MS"); nothing when it names none.
 pidfile_pid() {
     local pid=""
-    read -r pid _ <"$1" 2>/dev/null || true
+    # A record written in place (worker/spoolrec.h) starts with a header line.
+    { read -r pid _ && [ "$pid" = MLQR ] && read -r pid _; } <"$1" 2>/dev/null || true
     case "$pid" in '' | *[!0-9]*) return 0 ;; esac
     echo "$pid"
 }

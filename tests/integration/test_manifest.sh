@@ -108,7 +108,7 @@ J6=$OUT
 wait_state "$J6" RUNNING 30
 kill -KILL "$W1_PID"
 touch "$T/go"
-wait_until "ls $T/spool1/attempts/*/status" 30 || fail "the job did not end under its shim"
+wait_until "find $T/spool1/attempts -mindepth 2 -name status -size +0 | grep -q ." 30 || fail "the job did not end under its shim"
 start_worker w1 "$T/spool1" --secret-env 'MY_*_PASS'
 expect_rc 0 mlq wait "$J6" --timeout 30s
 ok mlq manifest "$J6" --json
@@ -119,9 +119,9 @@ assert_eq "$DATA_SHA" "$(json "d['inputs'][0]['sha256']" <<<"$OUT")" \
 ok mlq submit --workdir "$REPO" -- sh -c 'sleep 300'
 J7=$OUT
 wait_state "$J7" RUNNING 30
-wait_until "ls $T/spool1/attempts/*/manifest" 10 || fail "no manifest in the spool at the start"
+wait_until "find $T/spool1/attempts -mindepth 2 -name manifest -size +0 | grep -q ." 10 || fail "no manifest in the spool at the start"
 for d in "$T"/spool1/attempts/*/; do
-    [ -e "$d/status" ] || SHIM=$(pidfile_pid "$d/shim.pid")
+    [ -s "$d/status" ] || SHIM=$(pidfile_pid "$d/shim.pid")
 done
 [ -n "${SHIM:-}" ] || fail "no running attempt's shim found"
 kill -KILL "$SHIM"

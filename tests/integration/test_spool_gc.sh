@@ -38,7 +38,9 @@ expect_rc 0 mlq wait "$J" --timeout 30s
 wait_until "[ ! -e $DIR ]" 20 || fail "attempt folder still there after the job ended: $(ls -a "$DIR")"
 assert_eq "" "$(attempt_dirs)" "attempt folders left"
 assert_eq "" "$(find "$SPOOL/attempts" -mindepth 1 -maxdepth 1 -name '.trash-*')" "trash left"
-[ -e "$SPOOL/done/$(basename "$DIR")" ] || fail "no done record for the removed attempt"
+"$MLQ_SRC_DIR"/tests/integration/spooljournal.py "$SPOOL" "$(basename "$DIR")" | grep -q ',done$' ||
+    fail "no done record for the removed attempt: $("$MLQ_SRC_DIR"/tests/integration/spooljournal.py "$SPOOL")"
+[ -n "$(find "$SPOOL/attempts" -mindepth 1 -maxdepth 1 -name '.pool-*')" ] || fail "the folder was not recycled"
 ok mlq logs "$J"
 assert_eq "$(seq 1 300000; echo last)" "$OUT" "the whole stdout, from the scheduler"
 ok mlq logs --stderr "$J"
