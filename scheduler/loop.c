@@ -273,6 +273,15 @@ static int load_principals(struct mlq_loop *s, const struct mlq_loop_opts *o, st
     return rc;
 }
 
+/* A worker on its current connection that registered with "batch": the
+ * flush sends it one message for all the iteration has for it (assigns,
+ * kills, report acks) instead of one each. */
+static bool takes_batch(const struct mlq_peer *peer, void *arg)
+{
+    const struct mlq_worker *w = mlq_workers_by_peer(((struct mlq_ctx *)arg)->workers, peer);
+    return w && w->batch;
+}
+
 int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct mlq_err *err)
 {
     struct mlq_loop *s = calloc(1, sizeof *s);
@@ -312,6 +321,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     if (rc == 0 && (!(c->out = mlq_outbox_create()) || !(c->logs = mlq_logrelay_create()) ||
                     !(c->auth = mlq_auth_create())))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0)
+        mlq_outbox_set_batching(c->out, takes_batch, c);
     snprintf(path, sizeof path, "%s/logs", o->state_dir);
     if (rc == 0)
         rc = mlq_logstore_open(path, &c->logstore, err);

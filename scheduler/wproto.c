@@ -103,6 +103,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->rep_mem = msg->u.reg.mem;
     w->gpus = msg->u.reg.gpus;
     w->draining = msg->u.reg.draining;
+    w->batch = msg->u.reg.batch;
     /* checked by the decoder; an older worker sends none */
     snprintf(w->addr, sizeof w->addr, "%s", msg->u.reg.addr ? msg->u.reg.addr : "");
     copy_printable(w->version, sizeof w->version, msg->u.reg.version);

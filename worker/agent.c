@@ -130,6 +130,7 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.pool = (char *)a->cfg.pool;
     m.u.reg.labels = (char **)a->cfg.labels;
     m.u.reg.nlabels = a->cfg.nlabels;
+    m.u.reg.batch = true; /* dispatch() reads them */
     m.u.reg.rdv_lo = a->cfg.rdv_lo;
     m.u.reg.rdv_hi = a->cfg.rdv_hi;
     m.u.reg.attempts = held;
@@ -301,6 +302,8 @@ static void on_log_upload_ack(struct mlq_agent *a, const struct mlq_msg *m)
     mlq_attempts_upload_ack(a->att, m);
 }
 
+static void on_batch(struct mlq_agent *a, const struct mlq_msg *m);
+
 /* What a worker accepts; anything else is logged and dropped. */
 static const agent_handler handlers[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_ERROR] = on_error,
@@ -312,6 +315,7 @@ static const agent_handler handlers[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_REPORT_ACK] = on_report_ack,
     [MLQ_MSG_LOG_READ] = on_log_read,
     [MLQ_MSG_LOG_UPLOAD_ACK] = on_log_upload_ack,
+    [MLQ_MSG_BATCH] = on_batch,
 };
 
 static void dispatch(struct mlq_agent *a, const struct mlq_msg *m)
@@ -323,6 +327,23 @@ static void dispatch(struct mlq_agent *a, const struct mlq_msg *m)
         return;
     }
     h(a, m);
+}
+
+/* What one loop iteration of the scheduler had for this worker, in order:
+ * each message is handled as if it had come alone; a malformed one is
+ * dropped like a malformed message on its own. */
+static void on_batch(struct mlq_agent *a, const struct mlq_msg *m)
+{
+    for (uint32_t i = 0; i < m->u.batch.n; i++) {
+        struct mlq_msg one;
+        struct mlq_err e;
+        if (mlq_proto_batch_item(m, i, &one, &e) < 0) {
+            mlq_warn("malformed message %u of a batch from the scheduler: %s", i, e.msg);
+            continue;
+        }
+        dispatch(a, &one);
+        mlq_proto_msg_free(&one);
+    }
 }
 
 /* ---- loop ---- */
@@ -585,6 +606,20 @@ int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
  * their shims) alone until the lease runs out. The answer is awaited a
  * little, so that the message leaves before the socket closes; without one
  * the scheduler finds out at the lease, as after a crash. */
+static bool answers_goodbye(const struct mlq_agent *a, const struct mlq_msg *r)
+{
+    if (r->type != MLQ_MSG_BATCH)
+        return r->rid == a->rid && (r->type == MLQ_MSG_OK || r->type == MLQ_MSG_ERROR);
+    bool answered = false;
+    for (uint32_t i = 0; i < r->u.batch.n && !answered; i++) {
+        struct mlq_msg one;
+        if (mlq_proto_batch_item(r, i, &one, NULL) == 0)
+            answered = answers_goodbye(a, &one);
+        mlq_proto_msg_free(&one);
+    }
+    return answered;
+}
+
 static void say_goodbye(struct mlq_agent *a)
 {
     if (!a->sock || !a->registered)
@@ -601,7 +636,7 @@ static void say_goodbye(struct mlq_agent *a)
             break;
         if (rc < 0)
             continue;
-        bool answered = r.rid == a->rid && (r.type == MLQ_MSG_OK || r.type == MLQ_MSG_ERROR);
+        bool answered = answers_goodbye(a, &r);
         mlq_proto_msg_free(&r);
         if (answered) {
             mlq_info("said goodbye to the scheduler");

@@ -167,8 +167,12 @@ static int dispatch_body(struct benv *e, const struct bfig_cfg *c, double *rate,
     }
     if (rc == 0)
         rc = check_all_succeeded(e, bsim_stats(sim), err);
-    if (rc == 0)
+    if (rc == 0) {
         *rate = (double)c->dispatch_jobs / bu_secs(t1 - t0);
+        fprintf(stderr, "# workers got %llu assigns in %llu batch messages\n",
+                (unsigned long long)bsim_stats(sim)->assigned,
+                (unsigned long long)bsim_stats(sim)->batches);
+    }
     bsim_destroy(&sim);
     return rc;
 }

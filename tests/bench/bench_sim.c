@@ -54,6 +54,7 @@ static int send_register(struct bsim *s, struct simw *w, struct mlq_err *err)
         m.u.reg.gpu_list = gl;
         m.u.reg.ngpu_list = (uint32_t)m.u.reg.gpus;
     }
+    m.u.reg.batch = true; /* handle() reads them, as mlq-worker does */
     m.u.reg.rdv_lo = s->o.rdv_lo;
     m.u.reg.rdv_hi = s->o.rdv_hi;
     /* Holds nothing: a fresh worker, or one whose attempts the scheduler may
@@ -253,10 +254,30 @@ static int on_log_read(struct simw *w, const struct mlq_msg *m, struct mlq_err *
     return mlq_transport_send(w->sock, &r, err);
 }
 
+static int handle(struct bsim *s, int idx, const struct mlq_msg *m, struct mlq_err *err);
+
+/* Each message of a batch as if it had come alone. */
+static int on_batch(struct bsim *s, int idx, const struct mlq_msg *m, struct mlq_err *err)
+{
+    s->st.batches++;
+    for (uint32_t i = 0; i < m->u.batch.n; i++) {
+        struct mlq_msg one;
+        int rc = mlq_proto_batch_item(m, i, &one, err);
+        if (rc == 0)
+            rc = handle(s, idx, &one, err);
+        mlq_proto_msg_free(&one);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int handle(struct bsim *s, int idx, const struct mlq_msg *m, struct mlq_err *err)
 {
     struct simw *w = &s->w[idx];
     switch (m->type) {
+    case MLQ_MSG_BATCH:
+        return on_batch(s, idx, m, err);
     case MLQ_MSG_REGISTERED: {
         bool first = !w->registered;
         s->st.registered += first;
