@@ -1017,8 +1017,8 @@ static void tweak_upload_far(struct mlq_msg *m, struct tstore *s, uint64_t k)
 static void gen_order(struct hostile *h, struct frame *f, uint64_t k)
 {
     static const enum mlq_msg_type to_worker[] = {
-        MLQ_MSG_REGISTERED, MLQ_MSG_HB_ACK,   MLQ_MSG_ASSIGN,        MLQ_MSG_KILL,
-        MLQ_MSG_REPORT_ACK, MLQ_MSG_LOG_READ, MLQ_MSG_LOG_UPLOAD_ACK};
+        MLQ_MSG_REGISTERED, MLQ_MSG_HB_ACK,   MLQ_MSG_ASSIGN,         MLQ_MSG_KILL,
+        MLQ_MSG_REPORT_ACK, MLQ_MSG_LOG_READ, MLQ_MSG_LOG_UPLOAD_ACK, MLQ_MSG_BATCH};
     static const enum mlq_msg_type replies[] = {
         MLQ_MSG_ERROR,      MLQ_MSG_OK,           MLQ_MSG_SUBMITTED,   MLQ_MSG_JOB_LIST,
         MLQ_MSG_LOG_DATA,   MLQ_MSG_WHY_REPLY,    MLQ_MSG_WORKER_LIST, MLQ_MSG_USER_LIST,
@@ -1064,7 +1064,7 @@ static void gen_order(struct hostile *h, struct frame *f, uint64_t k)
         put_real(h, f, MLQ_MSG_LOG_UPLOAD, tweak_upload_far, k);
         break;
     case 12:
-        put_real(h, f, to_worker[round % 7], NULL, k);
+        put_real(h, f, to_worker[round % (sizeof to_worker / sizeof to_worker[0])], NULL, k);
         break;
     case 13:
         f->conn = CONN_USER;
