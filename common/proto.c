@@ -208,7 +208,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                            mlq_protoagent_dec_log_chunk, mlq_protoagent_free_log_chunk},
     [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, mlq_protoagent_enc_log_upload,
                             mlq_protoagent_dec_log_upload, mlq_protoagent_free_log_upload},
-    [MLQ_MSG_REGISTERED] = {"registered", 2, mlq_protoagent_enc_registered,
+    [MLQ_MSG_REGISTERED] = {"registered", 3, mlq_protoagent_enc_registered,
                             mlq_protoagent_dec_registered, NULL},
     [MLQ_MSG_HB_ACK] = {"hb_ack", 0, NULL, NULL, NULL},
     [MLQ_MSG_ASSIGN] = {"assign",

@@ -103,7 +103,8 @@ enum mlq_msg_type {
     MLQ_MSG_LOG_UPLOAD_ACK, /* "log_upload_ack" attempt_id, stream, offset, err */
     /* worker -> scheduler, on a clean exit; reply ok */
     MLQ_MSG_GOODBYE, /* "goodbye"  name, drained */
-    /* scheduler -> worker that registered with "batch": several messages */
+    /* scheduler -> worker that registered with "batch", and worker ->
+     * scheduler whose "registered" said "batch": several messages */
     MLQ_MSG_BATCH, /* "batch"    msgs[] (encoded bodies) */
     MLQ_MSG_TYPE_COUNT
 };
@@ -765,6 +766,7 @@ struct mlq_msg {
         } log_chunk;
         struct {
             int64_t heartbeat_ms, lease_ms;
+            bool batch; /* optional: the scheduler reads "batch" messages */
         } registered;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];

@@ -25,6 +25,9 @@ static int check_items(const struct mlq_mpk_map *mp, const msgpack_object_array 
                                "batch: key 'msgs' entries must be non-empty binary strings");
         *total += o->via.bin.size;
     }
+    if (*total > MLQ_MAX_BATCH_BYTES)
+        return mlq_err_set(mp->err, MLQ_EPROTO, "batch: %zu bytes of messages exceed %d", *total,
+                           MLQ_MAX_BATCH_BYTES);
     return 0;
 }
 

@@ -135,6 +135,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     struct mlq_msg m = {.type = MLQ_MSG_REGISTERED, .rid = msg->rid};
     m.u.registered.heartbeat_ms = c->heartbeat_ms;
     m.u.registered.lease_ms = c->lease_ms;
+    m.u.registered.batch = true; /* loop.c handles each entry of a worker's batch */
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
 

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "version.h"
 #include "logupload.h"
+#include "sendq.h"
 #include "transport.h"
 
 #define REGISTER_EVERY_MS 2000
@@ -56,7 +57,9 @@ struct mlq_agent {
     int64_t next_refusal_log; /* a lasting refusal is logged again from then */
     struct mlq_attempts *att;
     bool registered;
-    bool reconnect; /* register on a fresh connection (after a silence) */
+    bool sched_batch;       /* the scheduler's "registered" said it reads batches */
+    struct mlq_sendq *outq; /* what this step sends, flushed at its end */
+    bool reconnect;         /* register on a fresh connection (after a silence) */
     bool stop;
     struct mlq_err fatal; /* code set: stop and return it (a protocol mismatch) */
     bool draining, drained;
@@ -80,13 +83,27 @@ typedef void (*agent_handler)(struct mlq_agent *a, const struct mlq_msg *m);
 
 /* ---- sending ---- */
 
+/* Queued for the end of the step (flush_out), or sent at once when it
+ * cannot be queued. */
 static void send_msg(struct mlq_agent *a, struct mlq_msg *m)
 {
     struct mlq_err e;
     if (!a->sock)
         mlq_debug("%s not sent: not connected", mlq_proto_type_name(m->type));
-    else if (mlq_transport_send(a->sock, m, &e) < 0)
+    else if (mlq_sendq_add(a->outq, m, &e) < 0 && mlq_transport_send(a->sock, m, &e) < 0)
         mlq_debug("%s not sent: %s", mlq_proto_type_name(m->type), e.msg);
+}
+
+/* What the step queued: one "batch" when the scheduler reads them. */
+static void flush_out(struct mlq_agent *a)
+{
+    struct mlq_err e;
+    if (!a->outq)
+        return; /* a half-made agent being destroyed */
+    size_t n = mlq_sendq_len(a->outq);
+    size_t failed = mlq_sendq_flush(a->outq, a->sock, a->sched_batch && a->registered, &e);
+    if (failed)
+        mlq_debug("%zu of %zu message(s) not sent: %s", failed, n, e.msg);
 }
 
 static void send_request(struct mlq_agent *a, struct mlq_msg *m)
@@ -161,6 +178,7 @@ static void send_heartbeat(struct mlq_agent *a)
 static void unregister(struct mlq_agent *a, int64_t now)
 {
     a->registered = false;
+    a->sched_batch = false; /* until a "registered" says so again */
     a->next_register = now;
     mlq_attempts_set_online(a->att, false, now);
 }
@@ -221,6 +239,7 @@ static void on_registered(struct mlq_agent *a, const struct mlq_msg *m)
     if (a->refused)
         mlq_info("the scheduler at %s accepts this worker's key now", a->cfg.endpoint);
     a->refused = false;
+    a->sched_batch = m->u.registered.batch;
     if (a->registered)
         return; /* a duplicate answer to a re-sent register */
     mlq_info("registered with %s as %s (heartbeat %" PRId64 " ms, lease %" PRId64 " ms)",
@@ -423,6 +442,7 @@ static void read_signals(struct mlq_agent *a)
 
 static void close_conn(struct mlq_agent *a)
 {
+    flush_out(a);                           /* what was queued for this connection goes on it */
     mlq_transport_watch_destroy(&a->watch); /* before its socket */
     if (a->sock)
         zmq_close(a->sock);
@@ -567,7 +587,7 @@ static int poll_timeout(const struct mlq_agent *a, int64_t now, int max_wait_ms)
     return t < max_wait_ms ? (int)t : max_wait_ms;
 }
 
-int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
+static int step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
 {
     /* [signals] [socket, its handshake watch]: the socket may be closed */
     zmq_pollitem_t items[3];
@@ -601,6 +621,13 @@ int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
     return 0;
 }
 
+int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
+{
+    int rc = step(a, max_wait_ms, err);
+    flush_out(a);
+    return rc;
+}
+
 /* A clean stop says so: the scheduler marks this worker DOWN at once instead
  * of waiting for its lease, and leaves the running jobs (which stay under
  * their shims) alone until the lease runs out. The answer is awaited a
@@ -628,6 +655,7 @@ static void say_goodbye(struct mlq_agent *a)
     m.u.goodbye.name = (char *)a->cfg.name;
     m.u.goodbye.drained = a->drained;
     send_request(a, &m);
+    flush_out(a);
     int64_t until = mlq_clock_mono_ms() + GOODBYE_WAIT_MS;
     for (int64_t now = mlq_clock_mono_ms(); now < until; now = mlq_clock_mono_ms()) {
         struct mlq_msg r;
@@ -733,6 +761,8 @@ int mlq_agent_create(const struct mlq_agent_config *cfg, struct mlq_spool *spool
         .send = send_for_attempts,
         .ctx = a,
     };
+    if (rc == 0 && !(a->outq = mlq_sendq_create()))
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0)
         rc = mlq_attempts_create(&acfg, &a->att, err);
     if (rc == 0)
@@ -758,6 +788,7 @@ void mlq_agent_destroy(struct mlq_agent **a)
     if (p->own_zctx && p->zctx)
         zmq_ctx_term(p->zctx);
     mlq_attempts_destroy(&p->att);
+    mlq_sendq_destroy(&p->outq);
     explicit_bzero(&p->curve, sizeof p->curve);
     free(p);
     *a = NULL;

@@ -184,10 +184,11 @@ static int dispatch_body(struct benv *e, const struct bfig_cfg *c, double *rate,
         *rate = (double)c->dispatch_jobs / bu_secs(t1 - t0);
         /* so that one can tell whether the benchmark itself is the bound */
         fprintf(stderr,
-                "# workers got %llu assigns in %llu batch messages; the benchmark's own CPU:"
-                " %.1f us per job\n",
+                "# workers got %llu assigns in %llu batch messages and sent %llu batch "
+                "messages; the benchmark's own CPU: %.1f us per job\n",
                 (unsigned long long)bsim_stats(sim)->assigned,
                 (unsigned long long)bsim_stats(sim)->batches,
+                (unsigned long long)bsim_stats(sim)->batches_sent,
                 (double)(self_cpu_us() - cpu0) / (double)c->dispatch_jobs);
     }
     bsim_destroy(&sim);

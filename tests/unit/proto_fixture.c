@@ -681,6 +681,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_REGISTERED:
         assert_int_equal(a->u.registered.heartbeat_ms, b->u.registered.heartbeat_ms);
         assert_int_equal(a->u.registered.lease_ms, b->u.registered.lease_ms);
+        assert_int_equal(a->u.registered.batch, b->u.registered.batch);
         break;
     case MLQ_MSG_KILL:
         assert_string_equal(a->u.kill.attempt_id, b->u.kill.attempt_id);

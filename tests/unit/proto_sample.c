@@ -774,6 +774,7 @@ static void fill_worker_sample(struct mlq_msg *m)
     case MLQ_MSG_REGISTERED:
         m->u.registered.heartbeat_ms = 1000;
         m->u.registered.lease_ms = 30000;
+        m->u.registered.batch = true;
         break;
     case MLQ_MSG_ASSIGN:
         strcpy(m->u.assign.attempt_id, ID2);
