@@ -94,7 +94,7 @@ enum mlq_msg_type {
     MLQ_MSG_LOG_CHUNK,  /* "log_chunk" token, data, size, err */
     MLQ_MSG_LOG_UPLOAD, /* "log_upload" attempt_id, stream, offset, data, skipped, eof */
     /* scheduler -> worker */
-    MLQ_MSG_REGISTERED,     /* "registered" heartbeat_ms, lease_ms */
+    MLQ_MSG_REGISTERED,     /* "registered" heartbeat_ms, lease_ms, batch */
     MLQ_MSG_HB_ACK,         /* "hb_ack"     (no fields) */
     MLQ_MSG_ASSIGN,         /* "assign"     attempt_id, job_id, attempt, spec, gpu_ids[] */
     MLQ_MSG_KILL,           /* "kill"       attempt_id, reason, preempt */

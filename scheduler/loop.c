@@ -471,38 +471,25 @@ static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct m
     }
 }
 
-/* A batch must come from a registered worker's connection (a user's key
- * cannot send one), checked once for the whole batch; each entry then goes
- * through handle_one as if it had come alone, with its own checks and its
- * own reply. An entry that does not decode, or is itself a batch, is
- * refused alone. After a database failure the rest of the batch goes with
- * the iteration: the worker sends its reports again until acknowledged. */
+/* One entry of a worker's batch (wproto.h), as if it had come alone. */
+static bool batch_entry(void *arg, const struct mlq_peer *peer, struct mlq_msg *one)
+{
+    struct mlq_loop *s = arg;
+    handle_one(s, peer, one);
+    return !s->failed;
+}
+
+/* After a database failure the rest of the batch goes with the iteration:
+ * the worker sends its reports again until they are acknowledged. */
 static void handle_batch(struct mlq_loop *s, const struct mlq_peer *peer, struct mlq_msg *batch)
 {
     struct mlq_ctx *c = &s->c;
     struct mlq_err e = {0};
-    struct mlq_worker *w = NULL;
     int rc = mlq_auth_identity(peer->user_id, c->insecure && !peer->local, &c->who, &e);
-    if (rc == 0 && !(c->who.roles & WORKER))
-        rc = mlq_auth_refuse(&c->who, batch->type, WORKER, &e);
     if (rc == 0)
-        rc = mlq_wproto_sender(c, peer, &w, &e);
-    if (rc < 0) {
+        rc = mlq_wproto_on_batch(c, peer, batch, batch_entry, s, &e);
+    if (rc < 0)
         reply_error(c, peer, batch->rid, &e);
-        return;
-    }
-    char name[MLQ_MAX_NAME + 1]; /* an entry may move the workers table */
-    snprintf(name, sizeof name, "%s", w->name);
-    for (uint32_t i = 0; i < batch->u.batch.n && !s->failed; i++) {
-        struct mlq_msg one;
-        if (mlq_proto_batch_item(batch, i, &one, &e) < 0) {
-            mlq_warn("worker %s: message %u of its batch refused: %s", name, i, e.msg);
-            reply_error(c, peer, 0, &e);
-            continue;
-        }
-        handle_one(s, peer, &one);
-        mlq_proto_msg_free(&one);
-    }
 }
 
 static void drain_socket(struct mlq_loop *s)

@@ -155,6 +155,36 @@ int mlq_wproto_sender(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
     return 0;
 }
 
+int mlq_wproto_on_batch(struct mlq_ctx *c, const struct mlq_peer *peer, const struct mlq_msg *batch,
+                        mlq_wproto_entry_fn fn, void *arg, struct mlq_err *err)
+{
+    struct mlq_worker *w;
+    if (!(c->who.roles & MLQ_ROLE_WORKER))
+        return mlq_auth_refuse(&c->who, batch->type, MLQ_ROLE_WORKER, err);
+    int rc = mlq_wproto_sender(c, peer, &w, err);
+    if (rc < 0)
+        return rc;
+    char name[MLQ_MAX_NAME + 1]; /* an entry may move the workers table */
+    snprintf(name, sizeof name, "%s", w->name);
+    for (uint32_t i = 0; i < batch->u.batch.n; i++) {
+        struct mlq_msg one;
+        struct mlq_err e = {0};
+        if (mlq_proto_batch_item(batch, i, &one, &e) < 0) {
+            mlq_warn("worker %s: message %u of its batch refused: %s", name, i, e.msg);
+            struct mlq_msg m = {.type = MLQ_MSG_ERROR};
+            m.u.error.code = e.code;
+            m.u.error.msg = e.msg;
+            mlq_outbox_reply(c->out, peer, &m, NULL);
+            continue;
+        }
+        bool go_on = fn(arg, peer, &one);
+        mlq_proto_msg_free(&one);
+        if (!go_on)
+            break;
+    }
+    return 0;
+}
+
 /* The registered worker behind this connection, or an error telling the
  * worker to register (again) or that its key is not that worker's. */
 static int known_worker(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_worker **out,

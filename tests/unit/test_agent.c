@@ -466,6 +466,72 @@ static void test_batch_entries_handled(void **state)
     assert_int_equal(mlq_agent_held(f->agent), 2); /* the nested assign of ATT_3 did not run */
 }
 
+/* The reports among the entries of batch b: ids and phases, in order
+ * (heartbeats and the rest skipped). */
+static int batch_reports(const struct mlq_msg *b, char ids[][MLQ_ID_LEN + 1],
+                         enum mlq_report_phase *phases, int max)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < b->u.batch.n && n < max; i++) {
+        struct mlq_msg one;
+        assert_int_equal(mlq_proto_batch_item(b, i, &one, NULL), 0);
+        if (one.type == MLQ_MSG_REPORT) {
+            memcpy(ids[n], one.u.report.attempt_id, sizeof ids[n]);
+            phases[n++] = one.u.report.phase;
+        }
+        mlq_proto_msg_free(&one);
+    }
+    return n;
+}
+
+/* A scheduler whose `registered` says it reads batches gets what one loop
+ * iteration queued as one `batch`: both started reports of two assigns
+ * that came together, in order, after their folders were synced. */
+static void test_reports_sent_as_batch(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg reg;
+    expect(f, MLQ_MSG_REGISTER, &reg);
+    struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
+    r.u.registered.heartbeat_ms = 200;
+    r.u.registered.lease_ms = 2000;
+    r.u.registered.batch = true;
+    sched_answer(f, &reg, &r);
+    mlq_proto_msg_free(&reg);
+
+    char *argv[] = {"/bin/sh", "-c", "sleep 1"};
+    struct mlq_msg a1, a2;
+    fill_assign(f, &a1, ATT_1, argv, 3, NULL, 0);
+    fill_assign(f, &a2, ATT_2, argv, 3, NULL, 0);
+    char *body[2];
+    size_t len[2];
+    assert_int_equal(mlq_proto_encode(&a1, &body[0], &len[0], NULL), 0);
+    assert_int_equal(mlq_proto_encode(&a2, &body[1], &len[1], NULL), 0);
+    struct mlq_msg b = {.type = MLQ_MSG_BATCH};
+    b.u.batch.bodies = (const char **)body;
+    b.u.batch.lens = len;
+    b.u.batch.n = 2;
+    sched_send(f, &b);
+    free(body[0]);
+    free(body[1]);
+
+    char ids[4][MLQ_ID_LEN + 1];
+    enum mlq_report_phase ph[4];
+    int n = 0;
+    while (n == 0) {
+        struct mlq_msg got;
+        expect(f, MLQ_MSG_BATCH, &got);
+        n = batch_reports(&got, ids, ph, 4);
+        mlq_proto_msg_free(&got);
+    }
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0], ATT_1);
+    assert_string_equal(ids[1], ATT_2);
+    assert_int_equal(ph[0], MLQ_PHASE_STARTED);
+    assert_int_equal(ph[1], MLQ_PHASE_STARTED);
+}
+
 static void test_report_resent_until_acked(void **state)
 {
     struct fx *f = *state;
@@ -1342,6 +1408,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_job_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_entries_handled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_sent_as_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_resent_until_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_attempt_is_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_gpu_is_refused, setup, teardown),

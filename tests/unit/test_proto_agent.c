@@ -79,6 +79,63 @@ static void test_batch(void **state)
     raw_reject(&o, "'msgs'");
 }
 
+/* A worker's batch is held to MLQ_MAX_BATCH_BYTES of bodies, the bound the
+ * senders split at; exactly that much is accepted. */
+static void test_batch_bytes(void **state)
+{
+    (void)state;
+    size_t half = MLQ_MAX_BATCH_BYTES / 2;
+    char *big = malloc(half + 1);
+    assert_non_null(big);
+    memset(big, 'x', half + 1);
+    struct mlq_mpk_out o;
+    raw_begin(&o, 4, "batch");
+    mlq_mpk_kv_array(&o.pk, "msgs", 2);
+    for (int i = 0; i < 2; i++) {
+        msgpack_pack_bin(&o.pk, half + (size_t)i);
+        msgpack_pack_bin_body(&o.pk, big, half + (size_t)i);
+    }
+    raw_reject(&o, "exceed");
+    raw_begin(&o, 4, "batch");
+    mlq_mpk_kv_array(&o.pk, "msgs", 2);
+    for (int i = 0; i < 2; i++) {
+        msgpack_pack_bin(&o.pk, half);
+        msgpack_pack_bin_body(&o.pk, big, half);
+    }
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.u.batch.n, 2);
+    mlq_proto_msg_free(&m);
+    free(big);
+}
+
+/* registered's batch key: true when the scheduler reads batches; an older
+ * scheduler sends none, which reads as false (one message each). */
+static void test_registered_batch(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_REGISTERED, &m);
+    assert_true(m.u.registered.batch);
+    roundtrip(&m);
+    struct mlq_mpk_out o;
+    struct mlq_err err = {0};
+    raw_begin(&o, 5, "registered");
+    mlq_mpk_kv_int(&o.pk, "heartbeat_ms", 1000);
+    mlq_mpk_kv_int(&o.pk, "lease_ms", 30000);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_false(m.u.registered.batch);
+    mlq_proto_msg_free(&m);
+    raw_begin(&o, 6, "registered");
+    mlq_mpk_kv_int(&o.pk, "heartbeat_ms", 1000);
+    mlq_mpk_kv_int(&o.pk, "lease_ms", 30000);
+    mlq_mpk_kv_bool(&o.pk, "batch", true);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_true(m.u.registered.batch);
+    mlq_proto_msg_free(&m);
+}
+
 /* A goodbye names its worker; the name may not be empty. */
 static void test_goodbye(void **state)
 {
@@ -362,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_reject_big_log),   cmocka_unit_test(test_reject_upload),
         cmocka_unit_test(test_goodbye),          cmocka_unit_test(test_usage),
         cmocka_unit_test(test_gpu_load),         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_bytes),      cmocka_unit_test(test_registered_batch),
         cmocka_unit_test(test_reject_gpu_lists), cmocka_unit_test(test_reject_worker_desc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
