@@ -511,10 +511,12 @@ static void drain_socket(struct mlq_loop *s)
                 reply_error(&s->c, &peer, 0, &e);
             continue;
         }
-        if (msg.type == MLQ_MSG_BATCH)
+        if (msg.type == MLQ_MSG_BATCH) {
             handle_batch(s, &peer, &msg);
-        else
+            i += (int)msg.u.batch.n - 1; /* each entry counts as a message */
+        } else {
             handle_one(s, &peer, &msg);
+        }
         mlq_proto_msg_free(&msg);
     }
 }
