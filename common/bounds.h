@@ -25,6 +25,8 @@
 #define MLQ_MAX_WORKERS       4096              /* workers in one listing */
 #define MLQ_MAX_GPUS          64                /* GPUs per worker (bitmap width) */
 #define MLQ_MAX_ATTEMPTS_LIST 4096              /* attempts named in one register */
+#define MLQ_MAX_BATCH         1024              /* messages in one batch */
+#define MLQ_MAX_BATCH_BYTES   (1024 * 1024)     /* their bodies together */
 #define MLQ_MAX_LOG_CHUNK     (1024 * 1024)     /* bytes of log in one reply */
 #define MLQ_MAX_METRICS_TEXT  (3 * 1024 * 1024) /* the `metrics` reply's text */
 #define MLQ_MAX_MANIFEST      (256 * 1024)      /* an attempt's run manifest (JSON text) */

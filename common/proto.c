@@ -25,6 +25,7 @@
 #include "protoquota.h"
 #include "prototeam.h"
 #include "protobackup.h"
+#include "protobatch.h"
 #include "protobulk.h"
 #include "protoclient.h"
 #include "protogang.h"
@@ -197,7 +198,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_QUOTA_CMD] = {"quota_cmd", 2, mlq_protoquota_enc_cmd, mlq_protoquota_dec_cmd, NULL},
     [MLQ_MSG_QUOTA_LIST] = {"quota_list", 1, mlq_protoquota_enc_list, mlq_protoquota_dec_list,
                             mlq_protoquota_free_list},
-    [MLQ_MSG_REGISTER] = {"register", 13 + MLQ_PROTOGANG_REGISTER_KEYS, mlq_protoagent_enc_register,
+    [MLQ_MSG_REGISTER] = {"register", 14 + MLQ_PROTOGANG_REGISTER_KEYS, mlq_protoagent_enc_register,
                           mlq_protoagent_dec_register, mlq_protoagent_free_register},
     [MLQ_MSG_HEARTBEAT] = {"heartbeat", 3, mlq_protoagent_enc_heartbeat,
                            mlq_protoagent_dec_heartbeat, mlq_protoagent_free_heartbeat},
@@ -207,7 +208,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                            mlq_protoagent_dec_log_chunk, mlq_protoagent_free_log_chunk},
     [MLQ_MSG_LOG_UPLOAD] = {"log_upload", 6, mlq_protoagent_enc_log_upload,
                             mlq_protoagent_dec_log_upload, mlq_protoagent_free_log_upload},
-    [MLQ_MSG_REGISTERED] = {"registered", 2, mlq_protoagent_enc_registered,
+    [MLQ_MSG_REGISTERED] = {"registered", 3, mlq_protoagent_enc_registered,
                             mlq_protoagent_dec_registered, NULL},
     [MLQ_MSG_HB_ACK] = {"hb_ack", 0, NULL, NULL, NULL},
     [MLQ_MSG_ASSIGN] = {"assign",
@@ -225,6 +226,7 @@ static const struct msg_kind kinds[MLQ_MSG_TYPE_COUNT] = {
                                 mlq_protoagent_dec_log_upload_ack, NULL},
     [MLQ_MSG_GOODBYE] = {"goodbye", 2, mlq_protoagent_enc_goodbye, mlq_protoagent_dec_goodbye,
                          mlq_protoagent_free_goodbye},
+    [MLQ_MSG_BATCH] = {"batch", 1, mlq_protobatch_enc, mlq_protobatch_dec, mlq_protobatch_free},
 };
 
 /* The table row of t, or NULL when t is out of range or has no row (a type

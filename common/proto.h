@@ -95,7 +95,7 @@ enum mlq_msg_type {
     MLQ_MSG_LOG_CHUNK,  /* "log_chunk" token, data, size, err */
     MLQ_MSG_LOG_UPLOAD, /* "log_upload" attempt_id, stream, offset, data, skipped, eof */
     /* scheduler -> worker */
-    MLQ_MSG_REGISTERED,     /* "registered" heartbeat_ms, lease_ms */
+    MLQ_MSG_REGISTERED,     /* "registered" heartbeat_ms, lease_ms, batch */
     MLQ_MSG_HB_ACK,         /* "hb_ack"     (no fields) */
     MLQ_MSG_ASSIGN,         /* "assign"     attempt_id, job_id, attempt, spec, gpu_ids[] */
     MLQ_MSG_KILL,           /* "kill"       attempt_id, reason, preempt */
@@ -104,6 +104,9 @@ enum mlq_msg_type {
     MLQ_MSG_LOG_UPLOAD_ACK, /* "log_upload_ack" attempt_id, stream, offset, err */
     /* worker -> scheduler, on a clean exit; reply ok */
     MLQ_MSG_GOODBYE, /* "goodbye"  name, drained */
+    /* scheduler -> worker that registered with "batch", and worker ->
+     * scheduler whose "registered" said "batch": several messages */
+    MLQ_MSG_BATCH, /* "batch"    msgs[] (encoded bodies) */
     MLQ_MSG_TYPE_COUNT
 };
 
@@ -608,6 +611,7 @@ struct mlq_msg {
             int32_t rdv_lo, rdv_hi;
             char *limits; /* optional: how jobs are held to their requests
                              (mlq_proto_limits_check); NULL unknown */
+            bool batch;   /* optional: the worker reads "batch" messages */
         } reg;
         struct {
             char *name;
@@ -647,6 +651,7 @@ struct mlq_msg {
         } log_chunk;
         struct {
             int64_t heartbeat_ms, lease_ms;
+            bool batch; /* optional: the scheduler reads "batch" messages */
         } registered;
         struct {
             char attempt_id[MLQ_ID_LEN + 1];
@@ -858,6 +863,14 @@ struct mlq_msg {
             bool quota_borrows; /* it would start by borrowing */
             bool quota_admits;  /* the quota lets it start now */
         } why_reply;
+        struct {
+            /* Encoded message bodies, none of them a batch: the caller's
+             * when encoding; when decoded, all in the one allocation store. */
+            const char **bodies;
+            size_t *lens;
+            uint32_t n; /* 1..MLQ_MAX_BATCH */
+            void *store;
+        } batch;
     } u;
 };
 
@@ -868,6 +881,10 @@ int mlq_proto_encode(const struct mlq_msg *msg, char **out, size_t *out_len, str
 int mlq_proto_decode(const void *buf, size_t len, struct mlq_msg *msg, struct mlq_err *err);
 /* Releases everything a decoded message owns; leaves *msg zeroed. */
 void mlq_proto_msg_free(struct mlq_msg *msg);
+/* Decodes message i of a decoded batch into *out (free it with
+ * mlq_proto_msg_free); a batch inside a batch is refused (MLQ_EPROTO). */
+int mlq_proto_batch_item(const struct mlq_msg *batch, uint32_t i, struct mlq_msg *out,
+                         struct mlq_err *err);
 /* Whether m is an "error" from a peer whose wire protocol range excludes
  * this build's version: retrying cannot help. */
 bool mlq_proto_error_refuses_us(const struct mlq_msg *m);

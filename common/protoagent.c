@@ -41,6 +41,7 @@ void mlq_protoagent_enc_register(msgpack_packer *pk, const struct mlq_msg *m)
     mlq_mpk_kv_str(pk, "limits", m->u.reg.limits);
     mlq_mpk_kv_str(pk, "version", m->u.reg.version);
     mlq_mpk_kv_str(pk, "git", m->u.reg.git);
+    mlq_mpk_kv_bool(pk, "batch", m->u.reg.batch);
     mlq_protogang_put_register(pk, m);
 }
 
@@ -110,6 +111,8 @@ int mlq_protoagent_dec_register(const struct mlq_mpk_map *mp, struct mlq_msg *m)
         rc = mlq_protogang_read_register(mp, m);
     if (rc == 0)
         rc = mlq_protoworkerinfo_read_limits(mp, &m->u.reg.limits);
+    if (rc == 0) /* an older worker sends none: it reads one message at a time */
+        rc = mlq_mpk_opt_bool(mp, "batch", &m->u.reg.batch);
     return rc;
 }
 
@@ -251,12 +254,17 @@ void mlq_protoagent_enc_registered(msgpack_packer *pk, const struct mlq_msg *m)
 {
     mlq_mpk_kv_int(pk, "heartbeat_ms", m->u.registered.heartbeat_ms);
     mlq_mpk_kv_int(pk, "lease_ms", m->u.registered.lease_ms);
+    mlq_mpk_kv_bool(pk, "batch", m->u.registered.batch);
 }
 
 int mlq_protoagent_dec_registered(const struct mlq_mpk_map *mp, struct mlq_msg *m)
 {
     int rc = mlq_mpk_read_int(mp, "heartbeat_ms", 0, INT64_MAX, &m->u.registered.heartbeat_ms);
-    return rc < 0 ? rc : mlq_mpk_read_int(mp, "lease_ms", 0, INT64_MAX, &m->u.registered.lease_ms);
+    if (rc == 0)
+        rc = mlq_mpk_read_int(mp, "lease_ms", 0, INT64_MAX, &m->u.registered.lease_ms);
+    if (rc == 0) /* an older scheduler sends none: it reads one message at a time */
+        rc = mlq_mpk_opt_bool(mp, "batch", &m->u.registered.batch);
+    return rc;
 }
 
 void mlq_protoagent_enc_assign(msgpack_packer *pk, const struct mlq_msg *m)

@@ -211,6 +211,15 @@ static int send_error(const char *what, struct mlq_err *err)
     return mlq_err_set(err, MLQ_EIO, "cannot send %s: %s", what, zmq_strerror(errno));
 }
 
+int mlq_transport_send_body(void *sock, const char *what, const void *body, size_t len,
+                            struct mlq_err *err)
+{
+    if (zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(sock, body, len, ZMQ_DONTWAIT) < 0)
+        return send_error(what, err);
+    return 0;
+}
+
 int mlq_transport_send(void *sock, const struct mlq_msg *msg, struct mlq_err *err)
 {
     char *body;
@@ -218,11 +227,7 @@ int mlq_transport_send(void *sock, const struct mlq_msg *msg, struct mlq_err *er
     int rc = mlq_proto_encode(msg, &body, &len, err);
     if (rc < 0)
         return rc;
-    const char *what = mlq_proto_type_name(msg->type);
-    if (zmq_send(sock, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        rc = send_error(what, err);
-    else if (zmq_send(sock, body, len, ZMQ_DONTWAIT) < 0)
-        rc = send_error(what, err);
+    rc = mlq_transport_send_body(sock, mlq_proto_type_name(msg->type), body, len, err);
     free(body);
     return rc;
 }

@@ -93,6 +93,9 @@ void mlq_transport_watch_destroy(struct mlq_watch **w);
 /* DEALER side: encode and send msg (non-blocking; MLQ_EUNAVAIL if it would
  * block). */
 int mlq_transport_send(void *sock, const struct mlq_msg *msg, struct mlq_err *err);
+/* DEALER side: send an already encoded body (what names it in errors). */
+int mlq_transport_send_body(void *sock, const char *what, const void *body, size_t len,
+                            struct mlq_err *err);
 /* DEALER side: receive and decode one message, waiting at most timeout_ms
  * (-1 forever, 0 no wait). MLQ_EUNAVAIL on timeout; MLQ_EPROTO on a bad body
  * (the frames are consumed). */

@@ -273,6 +273,15 @@ static int load_principals(struct mlq_loop *s, const struct mlq_loop_opts *o, st
     return rc;
 }
 
+/* A worker on its current connection that registered with "batch": the
+ * flush sends it one message for all the iteration has for it (assigns,
+ * kills, report acks) instead of one each. */
+static bool takes_batch(const struct mlq_peer *peer, void *arg)
+{
+    const struct mlq_worker *w = mlq_workers_by_peer(((struct mlq_ctx *)arg)->workers, peer);
+    return w && w->batch;
+}
+
 int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct mlq_err *err)
 {
     struct mlq_loop *s = calloc(1, sizeof *s);
@@ -312,6 +321,8 @@ int mlq_loop_create(const struct mlq_loop_opts *o, struct mlq_loop **out, struct
     if (rc == 0 && (!(c->out = mlq_outbox_create()) || !(c->logs = mlq_logrelay_create()) ||
                     !(c->auth = mlq_auth_create())))
         rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (rc == 0)
+        mlq_outbox_set_batching(c->out, takes_batch, c);
     snprintf(path, sizeof path, "%s/logs", o->state_dir);
     if (rc == 0)
         rc = mlq_logstore_open(path, &c->logstore, err);
@@ -460,6 +471,27 @@ static void handle_one(struct mlq_loop *s, const struct mlq_peer *peer, struct m
     }
 }
 
+/* One entry of a worker's batch (wproto.h), as if it had come alone. */
+static bool batch_entry(void *arg, const struct mlq_peer *peer, struct mlq_msg *one)
+{
+    struct mlq_loop *s = arg;
+    handle_one(s, peer, one);
+    return !s->failed;
+}
+
+/* After a database failure the rest of the batch goes with the iteration:
+ * the worker sends its reports again until they are acknowledged. */
+static void handle_batch(struct mlq_loop *s, const struct mlq_peer *peer, struct mlq_msg *batch)
+{
+    struct mlq_ctx *c = &s->c;
+    struct mlq_err e = {0};
+    int rc = mlq_auth_identity(peer->user_id, c->insecure && !peer->local, &c->who, &e);
+    if (rc == 0)
+        rc = mlq_wproto_on_batch(c, peer, batch, batch_entry, s, &e);
+    if (rc < 0)
+        reply_error(c, peer, batch->rid, &e);
+}
+
 static void drain_socket(struct mlq_loop *s)
 {
     for (int i = 0; i < BATCH_MAX && !s->failed; i++) {
@@ -479,7 +511,12 @@ static void drain_socket(struct mlq_loop *s)
                 reply_error(&s->c, &peer, 0, &e);
             continue;
         }
-        handle_one(s, &peer, &msg);
+        if (msg.type == MLQ_MSG_BATCH) {
+            handle_batch(s, &peer, &msg);
+            i += (int)msg.u.batch.n - 1; /* each entry counts as a message */
+        } else {
+            handle_one(s, &peer, &msg);
+        }
         mlq_proto_msg_free(&msg);
     }
 }

@@ -8,6 +8,7 @@
 #ifndef MLQ_OUTBOX_H
 #define MLQ_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -34,9 +35,19 @@ int mlq_outbox_reply_fit(struct mlq_outbox *ob, const struct mlq_peer *peer, str
 /* Queues a message that only makes sense if the commit succeeds. */
 int mlq_outbox_push(struct mlq_outbox *ob, const struct mlq_peer *peer, const struct mlq_msg *msg,
                     struct mlq_err *err);
-/* Sends everything in order and empties the box: to local peers (the HTTP
- * threads) on local, to the others on router. Returns how many could not
- * be delivered (peer gone). */
+/* Whether peer reads "batch" messages (a worker that registered with
+ * "batch"); arg is the caller's. */
+typedef bool (*mlq_outbox_batch_fn)(const struct mlq_peer *peer, void *arg);
+/* From now on the flush sends what is queued for a peer that fn accepts as
+ * one "batch" message (or a few: at most MLQ_MAX_BATCH messages and
+ * MLQ_OUTBOX_BATCH_BYTES each), in queue order. NULL: one message each. */
+#define MLQ_OUTBOX_BATCH_BYTES (1024 * 1024)
+void mlq_outbox_set_batching(struct mlq_outbox *ob, mlq_outbox_batch_fn fn, void *arg);
+/* Sends everything and empties the box: to local peers (the HTTP threads)
+ * on local, to the others on router. Each peer gets its messages in the
+ * order they were queued (batched where set_batching allows); the order
+ * between peers is not kept. Returns how many could not be delivered (peer
+ * gone). */
 size_t mlq_outbox_flush(struct mlq_outbox *ob, void *router, void *local);
 /* Replaces replies by `error` (code, msg) and drops pushes. */
 void mlq_outbox_fail(struct mlq_outbox *ob, int code, const char *msg);

@@ -16,7 +16,7 @@
 
 /* Live job states (PENDING, ASSIGNED, RUNNING) as jobs_team_live spells
  * them, so that the partial index serves the queries. */
-#define LIVE      "state IN (0, 1, 2)"
+#define LIVE      "state <= 2"
 #define IDS_SHOWN 5 /* ids named when a removal is refused */
 
 enum tstmt {

@@ -65,6 +65,7 @@ struct mlq_worker {
     uint64_t gpu_used; /* bit i set: GPU i is held whole by an attempt */
     int32_t running;   /* live attempts placed here */
     bool draining;     /* the worker itself is draining (--drain-and-exit) */
+    bool batch;        /* its connection reads "batch" messages (register) */
     bool drained;      /* an admin drained it (`mlq drain`), persisted */
     bool goodbye;      /* DOWN after a goodbye with live attempts: they stay
                           under their shims until one lease after its last

@@ -103,6 +103,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->rep_mem = msg->u.reg.mem;
     w->gpus = msg->u.reg.gpus;
     w->draining = msg->u.reg.draining;
+    w->batch = msg->u.reg.batch;
     /* checked by the decoder; an older worker sends none */
     snprintf(w->addr, sizeof w->addr, "%s", msg->u.reg.addr ? msg->u.reg.addr : "");
     copy_printable(w->version, sizeof w->version, msg->u.reg.version);
@@ -134,6 +135,7 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     struct mlq_msg m = {.type = MLQ_MSG_REGISTERED, .rid = msg->rid};
     m.u.registered.heartbeat_ms = c->heartbeat_ms;
     m.u.registered.lease_ms = c->lease_ms;
+    m.u.registered.batch = true; /* loop.c handles each entry of a worker's batch */
     return mlq_outbox_reply(c->out, peer, &m, err);
 }
 
@@ -150,6 +152,36 @@ int mlq_wproto_sender(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq
                            c->who.name, w->name);
     }
     *out = w;
+    return 0;
+}
+
+int mlq_wproto_on_batch(struct mlq_ctx *c, const struct mlq_peer *peer, const struct mlq_msg *batch,
+                        mlq_wproto_entry_fn fn, void *arg, struct mlq_err *err)
+{
+    struct mlq_worker *w;
+    if (!(c->who.roles & MLQ_ROLE_WORKER))
+        return mlq_auth_refuse(&c->who, batch->type, MLQ_ROLE_WORKER, err);
+    int rc = mlq_wproto_sender(c, peer, &w, err);
+    if (rc < 0)
+        return rc;
+    char name[MLQ_MAX_NAME + 1]; /* an entry may move the workers table */
+    snprintf(name, sizeof name, "%s", w->name);
+    for (uint32_t i = 0; i < batch->u.batch.n; i++) {
+        struct mlq_msg one;
+        struct mlq_err e = {0};
+        if (mlq_proto_batch_item(batch, i, &one, &e) < 0) {
+            mlq_warn("worker %s: message %u of its batch refused: %s", name, i, e.msg);
+            struct mlq_msg m = {.type = MLQ_MSG_ERROR};
+            m.u.error.code = e.code;
+            m.u.error.msg = e.msg;
+            mlq_outbox_reply(c->out, peer, &m, NULL);
+            continue;
+        }
+        bool go_on = fn(arg, peer, &one);
+        mlq_proto_msg_free(&one);
+        if (!go_on)
+            break;
+    }
     return 0;
 }
 

@@ -15,6 +15,17 @@ int mlq_wproto_save_worker(struct mlq_ctx *c, const struct mlq_worker *w, const 
  * (logged): the key is another worker's. */
 int mlq_wproto_sender(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_worker **out,
                       struct mlq_err *err);
+/* Called for each entry of a worker's batch that decodes (the loop's own
+ * handling of one message, with its checks and its reply); false stops the
+ * batch (the iteration failed and is thrown away). */
+typedef bool (*mlq_wproto_entry_fn)(void *arg, const struct mlq_peer *peer, struct mlq_msg *one);
+/* A "batch" from the connection of a registered worker whose key speaks for
+ * it (c->who, as for any worker message): each entry passed to fn in order,
+ * as if it had come alone. An entry that does not decode, or is itself a
+ * batch, is refused alone (warning, "error" reply with rid 0) and the rest
+ * still run. An error return refuses the whole batch, nothing run. */
+int mlq_wproto_on_batch(struct mlq_ctx *c, const struct mlq_peer *peer, const struct mlq_msg *batch,
+                        mlq_wproto_entry_fn fn, void *arg, struct mlq_err *err);
 int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,
                            struct mlq_err *err);
 int mlq_wproto_on_goodbye(struct mlq_ctx *c, const struct mlq_peer *peer, struct mlq_msg *msg,

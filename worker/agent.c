@@ -30,6 +30,7 @@
 #include "log.h"
 #include "version.h"
 #include "logupload.h"
+#include "sendq.h"
 #include "transport.h"
 
 #define REGISTER_EVERY_MS 2000
@@ -56,7 +57,9 @@ struct mlq_agent {
     int64_t next_refusal_log; /* a lasting refusal is logged again from then */
     struct mlq_attempts *att;
     bool registered;
-    bool reconnect; /* register on a fresh connection (after a silence) */
+    bool sched_batch;       /* the scheduler's "registered" said it reads batches */
+    struct mlq_sendq *outq; /* what this step sends, flushed at its end */
+    bool reconnect;         /* register on a fresh connection (after a silence) */
     bool stop;
     struct mlq_err fatal; /* code set: stop and return it (a protocol mismatch) */
     bool draining, drained;
@@ -80,13 +83,27 @@ typedef void (*agent_handler)(struct mlq_agent *a, const struct mlq_msg *m);
 
 /* ---- sending ---- */
 
+/* Queued for the end of the step (flush_out), or sent at once when it
+ * cannot be queued. */
 static void send_msg(struct mlq_agent *a, struct mlq_msg *m)
 {
     struct mlq_err e;
     if (!a->sock)
         mlq_debug("%s not sent: not connected", mlq_proto_type_name(m->type));
-    else if (mlq_transport_send(a->sock, m, &e) < 0)
+    else if (mlq_sendq_add(a->outq, m, &e) < 0 && mlq_transport_send(a->sock, m, &e) < 0)
         mlq_debug("%s not sent: %s", mlq_proto_type_name(m->type), e.msg);
+}
+
+/* What the step queued: one "batch" when the scheduler reads them. */
+static void flush_out(struct mlq_agent *a)
+{
+    struct mlq_err e;
+    if (!a->outq)
+        return; /* a half-made agent being destroyed */
+    size_t n = mlq_sendq_len(a->outq);
+    size_t failed = mlq_sendq_flush(a->outq, a->sock, a->sched_batch && a->registered, &e);
+    if (failed)
+        mlq_debug("%zu of %zu message(s) not sent: %s", failed, n, e.msg);
 }
 
 static void send_request(struct mlq_agent *a, struct mlq_msg *m)
@@ -130,6 +147,7 @@ static void send_register(struct mlq_agent *a)
     m.u.reg.pool = (char *)a->cfg.pool;
     m.u.reg.labels = (char **)a->cfg.labels;
     m.u.reg.nlabels = a->cfg.nlabels;
+    m.u.reg.batch = true; /* dispatch() reads them */
     m.u.reg.rdv_lo = a->cfg.rdv_lo;
     m.u.reg.rdv_hi = a->cfg.rdv_hi;
     m.u.reg.attempts = held;
@@ -160,6 +178,7 @@ static void send_heartbeat(struct mlq_agent *a)
 static void unregister(struct mlq_agent *a, int64_t now)
 {
     a->registered = false;
+    a->sched_batch = false; /* until a "registered" says so again */
     a->next_register = now;
     mlq_attempts_set_online(a->att, false, now);
 }
@@ -220,6 +239,7 @@ static void on_registered(struct mlq_agent *a, const struct mlq_msg *m)
     if (a->refused)
         mlq_info("the scheduler at %s accepts this worker's key now", a->cfg.endpoint);
     a->refused = false;
+    a->sched_batch = m->u.registered.batch;
     if (a->registered)
         return; /* a duplicate answer to a re-sent register */
     mlq_info("registered with %s as %s (heartbeat %" PRId64 " ms, lease %" PRId64 " ms)",
@@ -301,6 +321,8 @@ static void on_log_upload_ack(struct mlq_agent *a, const struct mlq_msg *m)
     mlq_attempts_upload_ack(a->att, m);
 }
 
+static void on_batch(struct mlq_agent *a, const struct mlq_msg *m);
+
 /* What a worker accepts; anything else is logged and dropped. */
 static const agent_handler handlers[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_ERROR] = on_error,
@@ -312,6 +334,7 @@ static const agent_handler handlers[MLQ_MSG_TYPE_COUNT] = {
     [MLQ_MSG_REPORT_ACK] = on_report_ack,
     [MLQ_MSG_LOG_READ] = on_log_read,
     [MLQ_MSG_LOG_UPLOAD_ACK] = on_log_upload_ack,
+    [MLQ_MSG_BATCH] = on_batch,
 };
 
 static void dispatch(struct mlq_agent *a, const struct mlq_msg *m)
@@ -323,6 +346,23 @@ static void dispatch(struct mlq_agent *a, const struct mlq_msg *m)
         return;
     }
     h(a, m);
+}
+
+/* What one loop iteration of the scheduler had for this worker, in order:
+ * each message is handled as if it had come alone; a malformed one is
+ * dropped like a malformed message on its own. */
+static void on_batch(struct mlq_agent *a, const struct mlq_msg *m)
+{
+    for (uint32_t i = 0; i < m->u.batch.n; i++) {
+        struct mlq_msg one;
+        struct mlq_err e;
+        if (mlq_proto_batch_item(m, i, &one, &e) < 0) {
+            mlq_warn("malformed message %u of a batch from the scheduler: %s", i, e.msg);
+            continue;
+        }
+        dispatch(a, &one);
+        mlq_proto_msg_free(&one);
+    }
 }
 
 /* ---- loop ---- */
@@ -402,6 +442,7 @@ static void read_signals(struct mlq_agent *a)
 
 static void close_conn(struct mlq_agent *a)
 {
+    flush_out(a);                           /* what was queued for this connection goes on it */
     mlq_transport_watch_destroy(&a->watch); /* before its socket */
     if (a->sock)
         zmq_close(a->sock);
@@ -546,7 +587,7 @@ static int poll_timeout(const struct mlq_agent *a, int64_t now, int max_wait_ms)
     return t < max_wait_ms ? (int)t : max_wait_ms;
 }
 
-int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
+static int step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
 {
     /* [signals] [socket, its handshake watch]: the socket may be closed */
     zmq_pollitem_t items[3];
@@ -580,11 +621,32 @@ int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
     return 0;
 }
 
+int mlq_agent_step(struct mlq_agent *a, int max_wait_ms, struct mlq_err *err)
+{
+    int rc = step(a, max_wait_ms, err);
+    flush_out(a);
+    return rc;
+}
+
 /* A clean stop says so: the scheduler marks this worker DOWN at once instead
  * of waiting for its lease, and leaves the running jobs (which stay under
  * their shims) alone until the lease runs out. The answer is awaited a
  * little, so that the message leaves before the socket closes; without one
  * the scheduler finds out at the lease, as after a crash. */
+static bool answers_goodbye(const struct mlq_agent *a, const struct mlq_msg *r)
+{
+    if (r->type != MLQ_MSG_BATCH)
+        return r->rid == a->rid && (r->type == MLQ_MSG_OK || r->type == MLQ_MSG_ERROR);
+    bool answered = false;
+    for (uint32_t i = 0; i < r->u.batch.n && !answered; i++) {
+        struct mlq_msg one;
+        if (mlq_proto_batch_item(r, i, &one, NULL) == 0)
+            answered = answers_goodbye(a, &one);
+        mlq_proto_msg_free(&one);
+    }
+    return answered;
+}
+
 static void say_goodbye(struct mlq_agent *a)
 {
     if (!a->sock || !a->registered)
@@ -593,6 +655,7 @@ static void say_goodbye(struct mlq_agent *a)
     m.u.goodbye.name = (char *)a->cfg.name;
     m.u.goodbye.drained = a->drained;
     send_request(a, &m);
+    flush_out(a);
     int64_t until = mlq_clock_mono_ms() + GOODBYE_WAIT_MS;
     for (int64_t now = mlq_clock_mono_ms(); now < until; now = mlq_clock_mono_ms()) {
         struct mlq_msg r;
@@ -601,7 +664,7 @@ static void say_goodbye(struct mlq_agent *a)
             break;
         if (rc < 0)
             continue;
-        bool answered = r.rid == a->rid && (r.type == MLQ_MSG_OK || r.type == MLQ_MSG_ERROR);
+        bool answered = answers_goodbye(a, &r);
         mlq_proto_msg_free(&r);
         if (answered) {
             mlq_info("said goodbye to the scheduler");
@@ -698,6 +761,8 @@ int mlq_agent_create(const struct mlq_agent_config *cfg, struct mlq_spool *spool
         .send = send_for_attempts,
         .ctx = a,
     };
+    if (rc == 0 && !(a->outq = mlq_sendq_create()))
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0)
         rc = mlq_attempts_create(&acfg, &a->att, err);
     if (rc == 0)
@@ -723,6 +788,7 @@ void mlq_agent_destroy(struct mlq_agent **a)
     if (p->own_zctx && p->zctx)
         zmq_ctx_term(p->zctx);
     mlq_attempts_destroy(&p->att);
+    mlq_sendq_destroy(&p->outq);
     explicit_bzero(&p->curve, sizeof p->curve);
     free(p);
     *a = NULL;

@@ -1,7 +1,10 @@
 /* bench_sim: see bench_sim.h.
  *
  * One zmq_poll over every worker's socket; a message is handled as soon as
- * it is read, so the scheduler sees a worker that answers in microseconds. */
+ * it is read, so the scheduler sees a worker that answers in microseconds.
+ * What a worker's handling of one read queued leaves at its end, as one
+ * "batch" when the scheduler said it reads them, as mlq-worker sends what
+ * one loop iteration queued (sendq.h). */
 #include "bench_sim.h"
 
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include "bench_proc.h"
 #include "clock.h"
 #include "proto.h"
+#include "sendq.h"
 #include "transport.h"
 
 #define HELD_MAX        64   /* attempts one worker keeps running in hold mode */
@@ -25,6 +29,8 @@ struct simw {
     void *sock;
     char name[MLQ_MAX_NAME + 1];
     bool registered;
+    bool batch;          /* the scheduler's `registered` said it reads batches */
+    struct mlq_sendq *q; /* reports, log chunks, heartbeats until flush() */
     int64_t hb_ms;
     int64_t next_hb_ns;
     uint64_t rid;
@@ -54,6 +60,7 @@ static int send_register(struct bsim *s, struct simw *w, struct mlq_err *err)
         m.u.reg.gpu_list = gl;
         m.u.reg.ngpu_list = (uint32_t)m.u.reg.gpus;
     }
+    m.u.reg.batch = true; /* handle() reads them, as mlq-worker does */
     m.u.reg.rdv_lo = s->o.rdv_lo;
     m.u.reg.rdv_hi = s->o.rdv_hi;
     /* Holds nothing: a fresh worker, or one whose attempts the scheduler may
@@ -130,6 +137,10 @@ int bsim_create(void *zctx, const struct bsim_opts *o, struct bsim **out, struct
     for (int i = 0; rc == 0 && i < o->nworkers; i++) {
         struct simw *w = &s->w[i];
         w->hb_ms = DEFAULT_HB_MS;
+        if (!(w->q = mlq_sendq_create())) {
+            rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+            break;
+        }
         rc =
             kp ? mlq_transport_dealer_curve(zctx, o->endpoint, o->server_pub, &kp[i], &w->sock, err)
                : mlq_transport_dealer(zctx, o->endpoint, &w->sock, err);
@@ -159,6 +170,7 @@ void bsim_destroy(struct bsim **sp)
             zmq_setsockopt(s->w[i].sock, ZMQ_LINGER, &zero, sizeof zero);
             zmq_close(s->w[i].sock);
         }
+        mlq_sendq_destroy(&s->w[i].q);
     }
     free(s->w);
     free(s->items);
@@ -169,6 +181,14 @@ void bsim_destroy(struct bsim **sp)
 const struct bsim_stats *bsim_stats(const struct bsim *s)
 {
     return &s->st;
+}
+
+/* Sends what w queued: one batch when the scheduler reads them. */
+static int flush(struct bsim *s, struct simw *w, struct mlq_err *err)
+{
+    size_t n = mlq_sendq_len(w->q);
+    s->st.batches_sent += w->batch && n > 1;
+    return mlq_sendq_flush(w->q, w->sock, w->batch, err) ? err->code : 0;
 }
 
 static int send_report(struct simw *w, const char *attempt_id, enum mlq_report_phase phase,
@@ -182,7 +202,7 @@ static int send_report(struct simw *w, const char *attempt_id, enum mlq_report_p
     m.u.report.pid = SIM_PID;
     m.u.report.start_ms = mlq_clock_wall_ms();
     m.u.report.end_ms = phase == MLQ_PHASE_FINISHED ? m.u.report.start_ms : 0;
-    return mlq_transport_send(w->sock, &m, err);
+    return mlq_sendq_add(w->q, &m, err);
 }
 
 static int on_assign(struct bsim *s, int idx, const struct mlq_msg *m, struct mlq_err *err)
@@ -216,14 +236,16 @@ int bsim_finish(struct bsim *s, int idx, struct mlq_err *err)
     memcpy(id, w->held[w->held_head], sizeof id);
     w->held_head = (w->held_head + 1) % HELD_MAX;
     w->held_n--;
-    return send_report(w, id, MLQ_PHASE_FINISHED, err);
+    int rc = send_report(w, id, MLQ_PHASE_FINISHED, err);
+    return rc < 0 ? rc : flush(s, w, err);
 }
 
 int bsim_report_finished(struct bsim *s, int idx, const char *attempt_id, struct mlq_err *err)
 {
     if (idx < 0 || idx >= s->o.nworkers)
         return mlq_err_set(err, MLQ_ENOTFOUND, "no simulated worker %d", idx);
-    return send_report(&s->w[idx], attempt_id, MLQ_PHASE_FINISHED, err);
+    int rc = send_report(&s->w[idx], attempt_id, MLQ_PHASE_FINISHED, err);
+    return rc < 0 ? rc : flush(s, &s->w[idx], err);
 }
 
 static void on_report_ack(struct bsim *s, const struct mlq_msg *m)
@@ -242,7 +264,10 @@ static int on_error(struct bsim *s, struct simw *w, const struct mlq_msg *m, str
     snprintf(s->st.last_error, sizeof s->st.last_error, "%s: error %d: %s", w->name,
              m->u.error.code, m->u.error.msg ? m->u.error.msg : "");
     /* "register first": the scheduler forgot this connection. */
-    return m->u.error.code == MLQ_ENOTFOUND ? send_register(s, w, err) : 0;
+    if (m->u.error.code != MLQ_ENOTFOUND)
+        return 0;
+    w->batch = false; /* until its `registered` says so again */
+    return send_register(s, w, err);
 }
 
 static int on_log_read(struct simw *w, const struct mlq_msg *m, struct mlq_err *err)
@@ -250,17 +275,38 @@ static int on_log_read(struct simw *w, const struct mlq_msg *m, struct mlq_err *
     struct mlq_msg r = {.type = MLQ_MSG_LOG_CHUNK, .rid = m->rid};
     r.u.log_chunk.token = m->u.log_read.token;
     r.u.log_chunk.err = MLQ_ENOTFOUND; /* simulated jobs write no output */
-    return mlq_transport_send(w->sock, &r, err);
+    return mlq_sendq_add(w->q, &r, err);
+}
+
+static int handle(struct bsim *s, int idx, const struct mlq_msg *m, struct mlq_err *err);
+
+/* Each message of a batch as if it had come alone. */
+static int on_batch(struct bsim *s, int idx, const struct mlq_msg *m, struct mlq_err *err)
+{
+    s->st.batches++;
+    for (uint32_t i = 0; i < m->u.batch.n; i++) {
+        struct mlq_msg one;
+        int rc = mlq_proto_batch_item(m, i, &one, err);
+        if (rc == 0)
+            rc = handle(s, idx, &one, err);
+        mlq_proto_msg_free(&one);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 static int handle(struct bsim *s, int idx, const struct mlq_msg *m, struct mlq_err *err)
 {
     struct simw *w = &s->w[idx];
     switch (m->type) {
+    case MLQ_MSG_BATCH:
+        return on_batch(s, idx, m, err);
     case MLQ_MSG_REGISTERED: {
         bool first = !w->registered;
         s->st.registered += first;
         w->registered = true;
+        w->batch = m->u.registered.batch;
         if (m->u.registered.heartbeat_ms > 0)
             w->hb_ms = m->u.registered.heartbeat_ms;
         /* Spread the heartbeats of a fleet over one interval. */
@@ -306,6 +352,8 @@ static int drain_one(struct bsim *s, int idx, struct mlq_err *err)
         }
         rc = handle(s, idx, &m, err);
         mlq_proto_msg_free(&m);
+        if (rc == 0)
+            rc = flush(s, &s->w[idx], err);
         if (rc < 0)
             return rc;
     }
@@ -322,7 +370,9 @@ static int send_heartbeats(struct bsim *s, struct mlq_err *err)
         w->next_hb_ns = now + w->hb_ms * NS_PER_MS;
         struct mlq_msg m = {.type = MLQ_MSG_HEARTBEAT, .rid = ++w->rid};
         m.u.heartbeat.name = w->name;
-        int rc = mlq_transport_send(w->sock, &m, err);
+        int rc = mlq_sendq_add(w->q, &m, err);
+        if (rc == 0)
+            rc = flush(s, w, err);
         if (rc < 0 && rc != MLQ_EUNAVAIL)
             return rc;
     }

@@ -62,6 +62,8 @@ struct bsim_stats {
     uint64_t errors;         /* `error` replies and undecodable messages */
     uint64_t kills;          /* `kill` messages (not expected) */
     uint64_t gang_assigned;  /* `assign`s that carried a gang map (a node part) */
+    uint64_t batches;        /* `batch` messages (each counted in the above too) */
+    uint64_t batches_sent;   /* `batch` messages the workers sent (reports, heartbeats) */
     int64_t last_assign_ns;  /* CLOCK_MONOTONIC when the last assign was read */
     int last_assign_worker;  /* its worker's index */
     char last_error[MLQ_ERR_MSG_MAX];

@@ -4,7 +4,8 @@
  * What decodes must encode again, decode again to the same type and request
  * id, and encode to the very same bytes (the encoder is canonical), so the
  * decoder and the encoder can never disagree about a message. The same
- * bytes are also tried as a stored job spec blob. */
+ * bytes are also tried as a stored job spec blob. Every entry of a batch is
+ * decoded as the worker decodes it, with the same oracle. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -60,12 +61,29 @@ static void check_jobspec(const uint8_t *data, size_t size)
     mlq_proto_jobspec_free(&spec);
 }
 
+static void check_batch(const struct mlq_msg *m)
+{
+    for (uint32_t i = 0; m->type == MLQ_MSG_BATCH && i < m->u.batch.n; i++) {
+        struct mlq_msg one;
+        struct mlq_err err;
+        if (mlq_proto_batch_item(m, i, &one, &err) == 0) {
+            if (one.type == MLQ_MSG_BATCH)
+                oracle_failed(); /* never a batch inside a batch */
+            check_reencode(&one);
+            mlq_proto_msg_free(&one);
+        } else if (err.code >= 0) {
+            oracle_failed();
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct mlq_msg m;
     struct mlq_err err;
     if (mlq_proto_decode(data, size, &m, &err) == 0) {
         check_reencode(&m);
+        check_batch(&m);
         mlq_proto_msg_free(&m);
     } else if (err.code >= 0) {
         oracle_failed(); /* a refusal always carries its code */

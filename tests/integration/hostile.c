@@ -1011,14 +1011,49 @@ static void tweak_upload_far(struct mlq_msg *m, struct tstore *s, uint64_t k)
     m->u.log_upload.stream = MLQ_STREAM_STDERR;
 }
 
+/* A worker's batch, as mlq-worker sends one: real worker messages, a user's
+ * requests, a body that is no message and a batch inside the batch. The
+ * scheduler must run each entry alone and refuse the bad ones alone. */
+static void put_worker_batch(struct hostile *h, struct frame *f, uint64_t k)
+{
+    static const enum mlq_msg_type types[] = {MLQ_MSG_HEARTBEAT, MLQ_MSG_REPORT, MLQ_MSG_LOG_UPLOAD,
+                                              MLQ_MSG_USER_ADD, MLQ_MSG_JOBS};
+    enum { NTYPES = sizeof types / sizeof types[0] };
+    char *body[NTYPES + 2];
+    size_t len[NTYPES + 2];
+    uint32_t n = 0;
+    struct tctx c = tctx_of(h);
+    for (size_t i = 0; i < NTYPES; i++) {
+        struct tstore s;
+        struct mlq_msg m;
+        fill_template(types[(i + k) % NTYPES], &s, &m, &c, k + i);
+        n += mlq_proto_encode(&m, &body[n], &len[n], NULL) == 0;
+    }
+    static const char cut[] = "\x81\xa1v"; /* a map cut short */
+    body[n] = malloc(sizeof cut - 1);
+    if (body[n]) {
+        memcpy(body[n], cut, sizeof cut - 1);
+        len[n++] = sizeof cut - 1;
+    }
+    struct mlq_msg b = {.type = MLQ_MSG_BATCH, .rid = k};
+    b.u.batch.bodies = (const char **)body;
+    b.u.batch.lens = len;
+    b.u.batch.n = 2;
+    n += mlq_proto_encode(&b, &body[n], &len[n], NULL) == 0;
+    b.u.batch.n = n;
+    put_msg(f, &b);
+    for (uint32_t i = 0; i < n; i++)
+        free(body[i]);
+}
+
 /* Valid messages in an order no real peer would send them, or from the
  * wrong role. Step 0 starts over on a fresh worker connection, so the
  * scheduler sees messages before any register. */
 static void gen_order(struct hostile *h, struct frame *f, uint64_t k)
 {
     static const enum mlq_msg_type to_worker[] = {
-        MLQ_MSG_REGISTERED, MLQ_MSG_HB_ACK,   MLQ_MSG_ASSIGN,        MLQ_MSG_KILL,
-        MLQ_MSG_REPORT_ACK, MLQ_MSG_LOG_READ, MLQ_MSG_LOG_UPLOAD_ACK};
+        MLQ_MSG_REGISTERED, MLQ_MSG_HB_ACK,   MLQ_MSG_ASSIGN,         MLQ_MSG_KILL,
+        MLQ_MSG_REPORT_ACK, MLQ_MSG_LOG_READ, MLQ_MSG_LOG_UPLOAD_ACK, MLQ_MSG_BATCH};
     static const enum mlq_msg_type replies[] = {
         MLQ_MSG_ERROR,      MLQ_MSG_OK,           MLQ_MSG_SUBMITTED,   MLQ_MSG_JOB_LIST,
         MLQ_MSG_LOG_DATA,   MLQ_MSG_WHY_REPLY,    MLQ_MSG_WORKER_LIST, MLQ_MSG_USER_LIST,
@@ -1063,9 +1098,14 @@ static void gen_order(struct hostile *h, struct frame *f, uint64_t k)
     case 11:
         put_real(h, f, MLQ_MSG_LOG_UPLOAD, tweak_upload_far, k);
         break;
-    case 12:
-        put_real(h, f, to_worker[round % 7], NULL, k);
+    case 12: {
+        /* on even rounds case 7 registered this connection */
+        if (round % 4 == 2)
+            put_worker_batch(h, f, k);
+        else
+            put_real(h, f, to_worker[round % (sizeof to_worker / sizeof to_worker[0])], NULL, k);
         break;
+    }
     case 13:
         f->conn = CONN_USER;
         put_real(h, f, replies[round % 10], NULL, k);

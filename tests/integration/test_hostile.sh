@@ -9,6 +9,8 @@
 #   - a real job on a real worker succeeds before and after the flood;
 #   - the database passes PRAGMA integrity_check afterwards, and the
 #     scheduler still stops cleanly;
+#   - the hostile worker's batches are read entry by entry, each bad entry
+#     (no message, a batch inside the batch) refused alone;
 #   - no process logged a crash (sanitizer reports fail the test in lib.sh).
 # MLQ_HOSTILE_FRAMES and MLQ_HOSTILE_SEED change the flood.
 IT_DEADLINE=${IT_DEADLINE:-280}
@@ -123,3 +125,8 @@ fi
 n=$(grep -c 'bad message' "$T/logs/scheduler.log" || true)
 log "the scheduler refused $n malformed messages"
 [ "$n" -ge 1000 ] || fail "only $n malformed messages were refused: did the flood arrive?"
+# The hostile worker's batches were read entry by entry: their bad entries
+# refused alone (the others ran, or the fenced reports above would be fewer).
+n=$(grep -c 'of its batch refused' "$T/logs/scheduler.log" || true)
+log "the scheduler refused $n bad entries of the hostile worker's batches"
+[ "$n" -ge 2 ] || fail "no bad entry of a worker's batch was refused alone: were the batches read?"

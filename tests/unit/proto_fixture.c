@@ -348,6 +348,7 @@ static void assert_lists_eq(const struct mlq_msg *a, const struct mlq_msg *b)
                        b->u.reg.ngpu_list);
         assert_str_same(a->u.reg.version, b->u.reg.version);
         assert_str_same(a->u.reg.git, b->u.reg.git);
+        assert_int_equal(a->u.reg.batch, b->u.reg.batch);
     }
 }
 
@@ -666,6 +667,13 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_METRICS_TEXT:
         assert_str_same(a->u.metrics_text.text, b->u.metrics_text.text);
         break;
+    case MLQ_MSG_BATCH:
+        assert_int_equal(a->u.batch.n, b->u.batch.n);
+        for (uint32_t i = 0; i < a->u.batch.n; i++) {
+            assert_int_equal(a->u.batch.lens[i], b->u.batch.lens[i]);
+            assert_memory_equal(a->u.batch.bodies[i], b->u.batch.bodies[i], a->u.batch.lens[i]);
+        }
+        break;
     case MLQ_MSG_GOODBYE:
         assert_str_same(a->u.goodbye.name, b->u.goodbye.name);
         assert_int_equal(a->u.goodbye.drained, b->u.goodbye.drained);
@@ -673,6 +681,7 @@ static void assert_msg_eq(const struct mlq_msg *a, const struct mlq_msg *b)
     case MLQ_MSG_REGISTERED:
         assert_int_equal(a->u.registered.heartbeat_ms, b->u.registered.heartbeat_ms);
         assert_int_equal(a->u.registered.lease_ms, b->u.registered.lease_ms);
+        assert_int_equal(a->u.registered.batch, b->u.registered.batch);
         break;
     case MLQ_MSG_KILL:
         assert_string_equal(a->u.kill.attempt_id, b->u.kill.attempt_id);

@@ -94,6 +94,11 @@ static struct mlq_held_attempt sample_held[2];
 static char *sample_ids[] = {"0b8e", "f0e1d2c3-b4a5", "0b8e7c1e-4a4f-4c5e-9d3a-2f1b6c7d8e9f"};
 static int32_t sample_gpus[] = {0, 3, 63};
 static uint8_t sample_bytes[] = {'h', 'i', 0, 0xff, '\n'};
+/* Two encoded bodies: {"v":1,"t":"hb_ack","rid":5} and the same with rid 6. */
+static const char sample_hb5[] = "\x83\xa1v\x01\xa1t\xa6hb_ack\xa3rid\x05";
+static const char sample_hb6[] = "\x83\xa1v\x01\xa1t\xa6hb_ack\xa3rid\x06";
+static const char *sample_batch[] = {sample_hb5, sample_hb6};
+static size_t sample_batch_lens[] = {sizeof sample_hb5 - 1, sizeof sample_hb6 - 1};
 static char *sample_labels[] = {"zone=eu-west", "ib=hdr"};
 struct mlq_gpuinfo sample_gpu_list[8];
 struct mlq_gpuload sample_gpu_load[] = {
@@ -723,12 +728,18 @@ static void fill_worker_sample(struct mlq_msg *m)
         m->u.reg.version = "0.1.0";
         m->u.reg.git = "be07618";
         m->u.reg.limits = "enforce/v1";
+        m->u.reg.batch = true;
         break;
     case MLQ_MSG_HEARTBEAT:
         m->u.heartbeat.name = "node-b";
         m->u.heartbeat.draining = true;
         m->u.heartbeat.gpu_load = sample_gpu_load;
         m->u.heartbeat.ngpu_load = N(sample_gpu_load);
+        break;
+    case MLQ_MSG_BATCH:
+        m->u.batch.bodies = sample_batch;
+        m->u.batch.lens = sample_batch_lens;
+        m->u.batch.n = N(sample_batch);
         break;
     case MLQ_MSG_GOODBYE:
         m->u.goodbye.name = "node-b";
@@ -763,6 +774,7 @@ static void fill_worker_sample(struct mlq_msg *m)
     case MLQ_MSG_REGISTERED:
         m->u.registered.heartbeat_ms = 1000;
         m->u.registered.lease_ms = 30000;
+        m->u.registered.batch = true;
         break;
     case MLQ_MSG_ASSIGN:
         strcpy(m->u.assign.attempt_id, ID2);

@@ -192,10 +192,11 @@ static void start_registered(struct fx *f, int32_t gpus)
     mlq_proto_msg_free(&reg);
 }
 
-static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
-                   uint32_t ngpus)
+static void fill_assign(struct fx *f, struct mlq_msg *msg, const char *att, char **argv,
+                        uint32_t argc, int32_t *gpus, uint32_t ngpus)
 {
-    struct mlq_msg m = {.type = MLQ_MSG_ASSIGN};
+    *msg = (struct mlq_msg){.type = MLQ_MSG_ASSIGN};
+    struct mlq_msg m = *msg;
     snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", att);
     snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB);
     m.u.assign.attempt = 1;
@@ -210,6 +211,14 @@ static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, in
     m.u.assign.gpu_ids = gpus;
     m.u.assign.ngpu_ids = ngpus;
     m.u.assign.kill_grace_ms = 1000;
+    *msg = m;
+}
+
+static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
+                   uint32_t ngpus)
+{
+    struct mlq_msg m;
+    fill_assign(f, &m, att, argv, argc, gpus, ngpus);
     sched_send(f, &m);
 }
 
@@ -405,6 +414,122 @@ static void test_job_round_trip(void **state)
     assign(f, ATT_1, argv, 3, NULL, 0);
     step_for(f, 300);
     assert_int_equal(mlq_agent_held(f->agent), 0);
+}
+
+/* A batch (what one scheduler iteration has for this worker): each entry
+ * handled as if it had come alone, in order; an entry that does not decode,
+ * or is itself a batch, is dropped and the others still run. */
+static void test_batch_entries_handled(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg m;
+    do_register(f, &m);
+    assert_true(m.u.reg.batch); /* it says it reads batches */
+    mlq_proto_msg_free(&m);
+
+    char *argv[] = {"/bin/sh", "-c", "exit 0"};
+    struct mlq_msg a1, a2, a3, inner = {.type = MLQ_MSG_BATCH};
+    fill_assign(f, &a1, ATT_1, argv, 3, NULL, 0);
+    fill_assign(f, &a2, ATT_2, argv, 3, NULL, 0);
+    fill_assign(f, &a3, ATT_3, argv, 3, NULL, 0);
+    char *body[5];
+    size_t len[5];
+    assert_int_equal(mlq_proto_encode(&a1, &body[0], &len[0], NULL), 0);
+    body[1] = strdup("\x81\xa1t\xa4nope"); /* no valid message */
+    len[1] = strlen(body[1]);
+    assert_int_equal(mlq_proto_encode(&a3, &body[4], &len[4], NULL), 0);
+    inner.u.batch.bodies = (const char **)&body[4];
+    inner.u.batch.lens = &len[4];
+    inner.u.batch.n = 1;
+    assert_int_equal(mlq_proto_encode(&inner, &body[2], &len[2], NULL), 0);
+    assert_int_equal(mlq_proto_encode(&a2, &body[3], &len[3], NULL), 0);
+    struct mlq_msg b = {.type = MLQ_MSG_BATCH};
+    b.u.batch.bodies = (const char **)body;
+    b.u.batch.lens = len;
+    b.u.batch.n = 4;
+    sched_send(f, &b);
+    for (int i = 0; i < 5; i++)
+        free(body[i]);
+
+    bool seen[2] = {false, false};
+    for (int i = 0; i < 2; i++) {
+        expect(f, MLQ_MSG_REPORT, &m);
+        assert_int_equal(m.u.report.phase, MLQ_PHASE_STARTED);
+        bool one = strcmp(m.u.report.attempt_id, ATT_1) == 0;
+        assert_true(one || strcmp(m.u.report.attempt_id, ATT_2) == 0);
+        seen[one ? 0 : 1] = true;
+        mlq_proto_msg_free(&m);
+    }
+    assert_true(seen[0] && seen[1]);
+    step_for(f, 100);
+    assert_int_equal(mlq_agent_held(f->agent), 2); /* the nested assign of ATT_3 did not run */
+}
+
+/* The reports among the entries of batch b: ids and phases, in order
+ * (heartbeats and the rest skipped). */
+static int batch_reports(const struct mlq_msg *b, char ids[][MLQ_ID_LEN + 1],
+                         enum mlq_report_phase *phases, int max)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < b->u.batch.n && n < max; i++) {
+        struct mlq_msg one;
+        assert_int_equal(mlq_proto_batch_item(b, i, &one, NULL), 0);
+        if (one.type == MLQ_MSG_REPORT) {
+            memcpy(ids[n], one.u.report.attempt_id, sizeof ids[n]);
+            phases[n++] = one.u.report.phase;
+        }
+        mlq_proto_msg_free(&one);
+    }
+    return n;
+}
+
+/* A scheduler whose `registered` says it reads batches gets what one loop
+ * iteration queued as one `batch`: both started reports of two assigns
+ * that came together, in order, after their folders were synced. */
+static void test_reports_sent_as_batch(void **state)
+{
+    struct fx *f = *state;
+    start_agent(f, 0);
+    struct mlq_msg reg;
+    expect(f, MLQ_MSG_REGISTER, &reg);
+    struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
+    r.u.registered.heartbeat_ms = 200;
+    r.u.registered.lease_ms = 2000;
+    r.u.registered.batch = true;
+    sched_answer(f, &reg, &r);
+    mlq_proto_msg_free(&reg);
+
+    char *argv[] = {"/bin/sh", "-c", "sleep 1"};
+    struct mlq_msg a1, a2;
+    fill_assign(f, &a1, ATT_1, argv, 3, NULL, 0);
+    fill_assign(f, &a2, ATT_2, argv, 3, NULL, 0);
+    char *body[2];
+    size_t len[2];
+    assert_int_equal(mlq_proto_encode(&a1, &body[0], &len[0], NULL), 0);
+    assert_int_equal(mlq_proto_encode(&a2, &body[1], &len[1], NULL), 0);
+    struct mlq_msg b = {.type = MLQ_MSG_BATCH};
+    b.u.batch.bodies = (const char **)body;
+    b.u.batch.lens = len;
+    b.u.batch.n = 2;
+    sched_send(f, &b);
+    free(body[0]);
+    free(body[1]);
+
+    char ids[4][MLQ_ID_LEN + 1];
+    enum mlq_report_phase ph[4];
+    int n = 0;
+    while (n == 0) {
+        struct mlq_msg got;
+        expect(f, MLQ_MSG_BATCH, &got);
+        n = batch_reports(&got, ids, ph, 4);
+        mlq_proto_msg_free(&got);
+    }
+    assert_int_equal(n, 2);
+    assert_string_equal(ids[0], ATT_1);
+    assert_string_equal(ids[1], ATT_2);
+    assert_int_equal(ph[0], MLQ_PHASE_STARTED);
+    assert_int_equal(ph[1], MLQ_PHASE_STARTED);
 }
 
 static void test_report_resent_until_acked(void **state)
@@ -1282,6 +1407,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_job_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_entries_handled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_sent_as_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_resent_until_acked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fenced_attempt_is_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_gpu_is_refused, setup, teardown),

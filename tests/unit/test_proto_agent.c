@@ -20,6 +20,122 @@
 #include "proto_sample.h"
 #include "protousage.h"
 
+/* A batch holds 1..MLQ_MAX_BATCH non-empty encoded bodies; each decodes on
+ * its own, and one that is itself a batch is refused. */
+static void test_batch(void **state)
+{
+    (void)state;
+    struct mlq_msg m, one;
+    struct mlq_err err = {0};
+    fill_sample(MLQ_MSG_BATCH, &m);
+    roundtrip(&m);
+    char *buf;
+    size_t len;
+    encode_ok(&m, &buf, &len);
+    struct mlq_msg b;
+    assert_int_equal(mlq_proto_decode(buf, len, &b, &err), 0);
+    assert_int_equal(mlq_proto_batch_item(&b, 1, &one, &err), 0);
+    assert_int_equal(one.type, MLQ_MSG_HB_ACK);
+    assert_true(one.rid == 6);
+    mlq_proto_msg_free(&one);
+    assert_int_equal(mlq_proto_batch_item(&b, 2, &one, &err), MLQ_EINVAL);
+    mlq_proto_msg_free(&b);
+
+    /* a batch inside a batch decodes as a batch, but is no entry */
+    struct mlq_msg outer = {.type = MLQ_MSG_BATCH};
+    const char *bodies[] = {buf};
+    outer.u.batch.bodies = bodies;
+    outer.u.batch.lens = &len;
+    outer.u.batch.n = 1;
+    char *obuf;
+    size_t olen;
+    encode_ok(&outer, &obuf, &olen);
+    assert_int_equal(mlq_proto_decode(obuf, olen, &b, &err), 0);
+    assert_int_equal(mlq_proto_batch_item(&b, 0, &one, &err), MLQ_EPROTO);
+    assert_non_null(strstr(err.msg, "itself a batch"));
+    assert_int_equal(one.type, 0);
+    mlq_proto_msg_free(&b);
+    free(obuf);
+    free(buf);
+
+    struct mlq_mpk_out o;
+    raw_begin(&o, 4, "batch");
+    mlq_mpk_kv_array(&o.pk, "msgs", 0);
+    raw_reject(&o, "'msgs'");
+    raw_begin(&o, 4, "batch");
+    mlq_mpk_kv_array(&o.pk, "msgs", 1);
+    mlq_mpk_put_str(&o.pk, "not bin");
+    raw_reject(&o, "binary strings");
+    raw_begin(&o, 4, "batch");
+    mlq_mpk_kv_array(&o.pk, "msgs", 1);
+    msgpack_pack_bin(&o.pk, 0);
+    raw_reject(&o, "non-empty");
+    raw_begin(&o, 4, "batch");
+    mlq_mpk_kv_array(&o.pk, "msgs", MLQ_MAX_BATCH + 1);
+    for (int i = 0; i <= MLQ_MAX_BATCH; i++) {
+        msgpack_pack_bin(&o.pk, 1);
+        msgpack_pack_bin_body(&o.pk, "x", 1);
+    }
+    raw_reject(&o, "'msgs'");
+}
+
+/* A worker's batch is held to MLQ_MAX_BATCH_BYTES of bodies, the bound the
+ * senders split at; exactly that much is accepted. */
+static void test_batch_bytes(void **state)
+{
+    (void)state;
+    size_t half = MLQ_MAX_BATCH_BYTES / 2;
+    char *big = malloc(half + 1);
+    assert_non_null(big);
+    memset(big, 'x', half + 1);
+    struct mlq_mpk_out o;
+    raw_begin(&o, 4, "batch");
+    mlq_mpk_kv_array(&o.pk, "msgs", 2);
+    for (int i = 0; i < 2; i++) {
+        msgpack_pack_bin(&o.pk, half + (size_t)i);
+        msgpack_pack_bin_body(&o.pk, big, half + (size_t)i);
+    }
+    raw_reject(&o, "exceed");
+    raw_begin(&o, 4, "batch");
+    mlq_mpk_kv_array(&o.pk, "msgs", 2);
+    for (int i = 0; i < 2; i++) {
+        msgpack_pack_bin(&o.pk, half);
+        msgpack_pack_bin_body(&o.pk, big, half);
+    }
+    struct mlq_msg m;
+    struct mlq_err err = {0};
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_int_equal(m.u.batch.n, 2);
+    mlq_proto_msg_free(&m);
+    free(big);
+}
+
+/* registered's batch key: true when the scheduler reads batches; an older
+ * scheduler sends none, which reads as false (one message each). */
+static void test_registered_batch(void **state)
+{
+    (void)state;
+    struct mlq_msg m;
+    fill_sample(MLQ_MSG_REGISTERED, &m);
+    assert_true(m.u.registered.batch);
+    roundtrip(&m);
+    struct mlq_mpk_out o;
+    struct mlq_err err = {0};
+    raw_begin(&o, 5, "registered");
+    mlq_mpk_kv_int(&o.pk, "heartbeat_ms", 1000);
+    mlq_mpk_kv_int(&o.pk, "lease_ms", 30000);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_false(m.u.registered.batch);
+    mlq_proto_msg_free(&m);
+    raw_begin(&o, 6, "registered");
+    mlq_mpk_kv_int(&o.pk, "heartbeat_ms", 1000);
+    mlq_mpk_kv_int(&o.pk, "lease_ms", 30000);
+    mlq_mpk_kv_bool(&o.pk, "batch", true);
+    assert_int_equal(raw_decode(&o, &m, &err), 0);
+    assert_true(m.u.registered.batch);
+    mlq_proto_msg_free(&m);
+}
+
 /* A goodbye names its worker; the name may not be empty. */
 static void test_goodbye(void **state)
 {
@@ -300,13 +416,11 @@ static void test_reject_big_log(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reject_big_log),
-        cmocka_unit_test(test_reject_upload),
-        cmocka_unit_test(test_goodbye),
-        cmocka_unit_test(test_usage),
-        cmocka_unit_test(test_gpu_load),
-        cmocka_unit_test(test_reject_gpu_lists),
-        cmocka_unit_test(test_reject_worker_desc),
+        cmocka_unit_test(test_reject_big_log),   cmocka_unit_test(test_reject_upload),
+        cmocka_unit_test(test_goodbye),          cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_gpu_load),         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_bytes),      cmocka_unit_test(test_registered_batch),
+        cmocka_unit_test(test_reject_gpu_lists), cmocka_unit_test(test_reject_worker_desc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

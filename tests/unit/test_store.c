@@ -1197,6 +1197,48 @@ static void test_events_never_updated(void **state)
     assert_int_equal(count_events(f->db, j.id), 2);
 }
 
+/* Rows of EXPLAIN sql with the opcode OpenEphemeral: a temporary table
+ * built each time the statement runs. */
+static long long ephemeral_ops(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    long long n = 0;
+    while (sqlite3_step(s) == SQLITE_ROW)
+        n += strcmp((const char *)sqlite3_column_text(s, 1), "OpenEphemeral") == 0;
+    sqlite3_finalize(s);
+    return n;
+}
+
+/* The writes of every dispatched job (the row's insert, its saves, its
+ * attempt's) build no temporary table: a partial index whose WHERE said
+ * "state IN (0, 1, 2)" had SQLite build one twice in every job save. */
+static void test_job_writes_need_no_temp_table(void **state)
+{
+    struct fix *f = *state;
+    assert_int_equal(ephemeral_ops(f->db, "EXPLAIN UPDATE jobs SET state = 3, end_ms = 1"
+                                          " WHERE seq = 1 AND id = 'x'"),
+                     0);
+    assert_int_equal(ephemeral_ops(f->db, "EXPLAIN INSERT INTO jobs (id, seq, state, spec, cpus_m,"
+                                          " mem, gpus, submit_ms, start_ms, end_ms, attempts,"
+                                          " node_failures, exit_code, signal, team) VALUES ('x',"
+                                          " 1, 0, x'80', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 't')"),
+                     0);
+    assert_int_equal(ephemeral_ops(f->db, "EXPLAIN UPDATE attempts SET state = 2, end_ms = 1"
+                                          " WHERE id = 'x'"),
+                     0);
+    /* the team queries (storeteam.c) still read the partial index */
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->db,
+                                        "EXPLAIN QUERY PLAN SELECT count(*) FROM jobs"
+                                        " WHERE team = 't' AND state <= 2",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_non_null(strstr((const char *)sqlite3_column_text(s, 3), "jobs_team_live"));
+    sqlite3_finalize(s);
+}
+
 static void test_workers(void **state)
 {
     struct fix *f = *state;
@@ -1674,6 +1716,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v1_failure_rolls_back, setup_file, teardown),
         cmocka_unit_test_setup_teardown(test_job_list, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_events_never_updated, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_job_writes_need_no_temp_table, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_workers, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_workers_pool_drain, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_each_usage, setup_mem, teardown),
