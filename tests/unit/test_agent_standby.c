@@ -235,7 +235,7 @@ static void test_standby_before_first_assignment(void **state)
 {
     struct fx *f = *state;
     start_registered(f);
-    pid_t sb = standby_pid_within(f, 2000);
+    pid_t sb = standby_pid_within(f, WAIT);
     assert_true(sb > 0);
     assert_int_equal(run_true(f, ATT_1), sb);
 }
