@@ -89,6 +89,11 @@ STEPS = [
     ('folder renamed', 'mlq-worker', lambda r: r.startswith('rename') and ret(r) == 0, True),
     ('standby told', 'mlq-worker', lambda r: r.startswith('sendto') and length(r) < 400, False),
     ('shim wakes (path read)', 'mlq-shim', lambda r: r.startswith('read(') and (ret(r) or 0) > 20, True),
+]
+# Steps a start without a standby shim (posix_spawn of mlq-shim) does not
+# have: such a sample goes on from the step before them.
+OPTIONAL = ('standby told', 'shim wakes (path read)')
+STEPS += [
     ('shim forks the job', 'mlq-shim', lambda r: r.startswith('clone'), False),
     ('job exec (sh): first instruction', 'sh', lambda r: r.startswith('execve') and ret(r) == 0, True),
     ('date exec', 'date', lambda r: r.startswith('execve') and ret(r) == 0, True),
@@ -98,7 +103,7 @@ ASIDE = [
     ('reply sent to the CLI', 'mlq-scheduler',
      lambda r: r.startswith('sendto') and 100 < length(r) < 400, False, 'committed (fdatasync)'),
     ('CLI exits', 'mlq', lambda r: r.startswith('exit_group'), False, 'exec'),
-    ('worker fsyncs done (first)', 'mlq-worker', lambda r: r.startswith('fsync'), True, 'standby told'),
+    ('worker fsyncs done (first)', 'mlq-worker', lambda r: r.startswith('fsync'), True, 'folder renamed'),
 ]
 
 
@@ -110,14 +115,28 @@ def samples(calls):
         seg = calls[i:starts[k + 1] if k + 1 < len(starts) else len(calls)]
         row, j = {'exec': seg[0][0]}, 0
         for name, prog, pred, use_end in STEPS:
-            while j < len(seg):
-                c = seg[j]
-                j += 1
-                if c[2] == prog and pred(c[5]):
-                    row[name] = c[1] if use_end else c[0]
+            if name in OPTIONAL:
+                nxt = next((c for c in seg[j:] if c[2] == 'mlq-shim' and c[5].startswith('clone')), None)
+            found = None
+            for jj in range(j, len(seg)):
+                c = seg[jj]
+                if name in OPTIONAL and (nxt is not None and c[0] > nxt[0] or
+                                         name != OPTIONAL[0] and OPTIONAL[0] not in row):
                     break
-            else:
+                # the standby is told by the worker's loop, not by ZeroMQ's
+                # I/O thread (whose sends are the worker's reports)
+                if name == OPTIONAL[0] and c[3] != c[4]:
+                    continue
+                if c[2] == prog and pred(c[5]):
+                    found = jj
+                    break
+            if found is None and name in OPTIONAL:
+                continue
+            if found is None:
                 break
+            j = found + 1
+            c = seg[found]
+            row[name] = c[1] if use_end else c[0]
         for name, prog, pred, use_end, since in ASIDE:
             for c in seg:
                 if since in row and c[0] >= row[since] and c[2] == prog and pred(c[5]):
@@ -133,14 +152,24 @@ def main():
     if not rows:
         sys.exit('startsteps.py: no complete sample in ' + sys.argv[1])
     print('%d samples; medians in ms from the exec of `mlq submit`' % len(rows))
+    told = sum('standby told' in r for r in rows)
+    if told < len(rows):
+        print('(%d of them without the standby steps: a spawned mlq-shim, or events perf lost)'
+              % (len(rows) - told))
     print('| step | since exec | this step |')
     print('|---|---|---|')
     prev = 'exec'
     for name, *_ in STEPS:
-        at = statistics.median(r[name] - r['exec'] for r in rows)
-        step = statistics.median(r[name] - r[prev] for r in rows)
+        got = [r for r in rows if name in r and prev in r]
+        if not got:
+            continue
+        at = statistics.median(r[name] - r['exec'] for r in got)
+        step = statistics.median(r[name] - r[prev] for r in got)
         print('| %s | %.2f | %.2f |' % (name, at, step))
         prev = name
+    for end in ('shim forks the job', 'job exec (sh): first instruction'):
+        got = [r[end] - r['worker receives'] for r in rows]
+        print('| (worker receives -> %s) | | %.2f |' % (end, statistics.median(got)))
     for name, _, _, _, since in ASIDE:
         got = [r for r in rows if name in r]
         if got:
