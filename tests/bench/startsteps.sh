@@ -26,14 +26,17 @@ if [ "${1:-}" != --inner ]; then
     exit "$rc"
 fi
 N=$2
-IT_DEADLINE=${IT_DEADLINE:-$((120 + N * ${STARTSTEPS_PAUSE:-1} * 2))}
+PAUSE_S=${STARTSTEPS_PAUSE:-1}
+PAUSE_S=${PAUSE_S%.*} # whole seconds, for the deadline
+IT_DEADLINE=${IT_DEADLINE:-$((120 + N * (${PAUSE_S:-0} + 1) * 2))}
+# shellcheck source=tests/integration/lib.sh
 . "$HERE/../integration/lib.sh"
 set +e
 start_scheduler "$T/state"
 start_worker w1 "$T/spool-w1" --cpus 64 --mem 64G --gpus 4
 export MLQ_SCHEDULER=$SCHED_ADDR
 mkdir -p "$T/out"
-for i in 1 2 3; do "$MLQ" submit -- true >/dev/null && sleep 0.3; done
+for _ in 1 2 3; do "$MLQ" submit -- true >/dev/null && sleep 0.3; done
 for ((s = 0; s < N; s++)); do
     sleep "${STARTSTEPS_PAUSE:-0.$((RANDOM % 9 + 2))}"
     # shellcheck disable=SC2016 # expanded by the job's shell
