@@ -51,6 +51,7 @@ struct mlq_attempts {
     struct mlq_exec_standby standby;
     char standby_dir[MLQ_MAX_PATH]; /* its prepared folder; "" when none */
     int64_t standby_at;             /* monotonic ms when to start one; -1: none */
+    bool standby_failing;           /* the last start failed (said once in the log) */
     int64_t next_prune;             /* monotonic ms of the next done-record prune */
 };
 
@@ -746,11 +747,21 @@ int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
                                &e) < 0 ||
         mlq_spool_prepare(t->cfg.spool, &t->standby.id, t->standby_dir, sizeof t->standby_dir, &e) <
             0) {
-        mlq_warn("cannot start a standby shim (jobs start without): %s", e.msg);
+        /* An idle worker retries for as long as it fails (a full spool):
+         * said once, not every time. */
+        if (!t->standby_failing)
+            mlq_warn("cannot start a standby shim (jobs start without; retrying every %d s): %s",
+                     STANDBY_RETRY_MS / 1000, e.msg);
+        else
+            mlq_debug("cannot start a standby shim: %s", e.msg);
+        t->standby_failing = true;
         standby_drop(t);
         t->standby_at = now + STANDBY_RETRY_MS;
         return t->standby_at;
     }
+    if (t->standby_failing)
+        mlq_info("standby shim started again");
+    t->standby_failing = false;
     t->standby_at = -1;
     return INT64_MAX;
 }

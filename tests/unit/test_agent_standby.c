@@ -2,7 +2,8 @@
  * scheduler (a ROUTER on inproc://) with the build's real mlq-shim. A
  * worker keeps one standby ready from its start and through any idle time,
  * so that the first assignment after a pause (the cold path) is started by
- * an already executed and linked shim, like the next one of a busy run. */
+ * an already executed and linked shim, like the next one of a busy run; a
+ * standby that cannot be started is retried quietly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,16 +22,18 @@
 #include "agent.h"
 #include "clock.h"
 #include "exec.h"
+#include "log.h"
 #include "spool.h"
 #include "testdir.h"
 #include "testuser.h"
 #include "transport.h"
 
-#define JOB   "99999999-9999-4999-8999-999999999999"
-#define ATT_1 "11111111-1111-4111-8111-111111111111"
-#define ATT_2 "22222222-2222-4222-8222-222222222222"
-#define WAIT  5000
-#define IDLE  2500 /* longer than the 2 s after which a standby used to go */
+#define JOB        "99999999-9999-4999-8999-999999999999"
+#define ATT_1      "11111111-1111-4111-8111-111111111111"
+#define ATT_2      "22222222-2222-4222-8222-222222222222"
+#define WAIT       5000
+#define IDLE       2500 /* longer than the 2 s after which a standby used to go */
+#define RETRY_WAIT 5600 /* past a failed standby's retry (attempts.c: 5 s) */
 
 struct fx {
     char root[64];
@@ -137,7 +140,7 @@ static void sched_send(struct fx *f, struct mlq_msg *m)
     assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
 }
 
-static void start_registered(struct fx *f)
+static void start_agent(struct fx *f)
 {
     if (access(f->shim, X_OK) != 0) {
         fprintf(stderr, "%s not built: skipping\n", f->shim);
@@ -155,6 +158,12 @@ static void start_registered(struct fx *f)
     };
     struct mlq_err e;
     assert_int_equal(mlq_agent_create(&cfg, f->sp, &f->agent, &e), 0);
+}
+
+/* The agent's registration, answered (its first steps). */
+static void registered(struct fx *f)
+{
+    struct mlq_err e;
     struct mlq_msg reg, r = {.type = MLQ_MSG_REGISTERED};
     expect(f, MLQ_MSG_REGISTER, &reg);
     r.rid = reg.rid;
@@ -162,6 +171,12 @@ static void start_registered(struct fx *f)
     r.u.registered.lease_ms = 60000;
     assert_int_equal(mlq_transport_send_to(f->router, &f->peer, &r, &e), 0);
     mlq_proto_msg_free(&reg);
+}
+
+static void start_registered(struct fx *f)
+{
+    start_agent(f);
+    registered(f);
 }
 
 /* The pid of the standby shim whose prepared folder is in the spool (it
@@ -253,11 +268,53 @@ static void test_standby_kept_while_idle(void **state)
     assert_int_equal(run_true(f, ATT_2), sb);
 }
 
+/* Lines of the log file at path that contain text. */
+static int log_count(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, fp))
+        n += strstr(line, text) != NULL;
+    fclose(fp);
+    return n;
+}
+
+/* A standby that cannot be started (the spool's attempts folder is not
+ * one) is retried every few seconds for as long as the worker idles, but
+ * said once in the log, not at each try; once the spool is back, a
+ * standby is ready again without any assignment. */
+static void test_standby_failure_said_once(void **state)
+{
+    struct fx *f = *state;
+    char attempts[4200], aside[4200], logpath[4200], why[256];
+    snprintf(attempts, sizeof attempts, "%s/attempts", f->root);
+    snprintf(aside, sizeof aside, "%s/attempts.aside", f->root);
+    snprintf(logpath, sizeof logpath, "%s/worker.log", f->root);
+    assert_int_equal(mlq_log_open_file(logpath, why, sizeof why), 0);
+    start_agent(f); /* reads the spool: its first standby comes at its first step */
+    assert_int_equal(rename(attempts, aside), 0);
+    int fd = open(attempts, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    registered(f);
+    idle_for(f, RETRY_WAIT); /* the first try and at least one more */
+    assert_int_equal(log_count(logpath, "cannot start a standby shim"), 1);
+    assert_int_equal(unlink(attempts), 0);
+    assert_int_equal(rename(aside, attempts), 0);
+    idle_for(f, RETRY_WAIT);
+    assert_true(standby_pid(f) > 0);
+    assert_int_equal(log_count(logpath, "standby shim started again"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_standby_before_first_assignment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_standby_kept_while_idle, setup, teardown),
+        /* last: it sends the log to a file */
+        cmocka_unit_test_setup_teardown(test_standby_failure_said_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
