@@ -33,6 +33,11 @@ void mlq_cli_fini(struct mlq_cli *cli)
     if (cli->zctx)
         zmq_ctx_term(cli->zctx);
     cli->zctx = NULL;
+    mlq_cli_fini_at_exit(cli);
+}
+
+void mlq_cli_fini_at_exit(struct mlq_cli *cli)
+{
     free(cli->addr);
     cli->addr = NULL;
     mlq_creds_wipe(&cli->creds);

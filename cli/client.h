@@ -77,6 +77,9 @@ struct mlq_cli {
 void mlq_cli_init(struct mlq_cli *cli);
 /* Releases the context and the resolved address; wipes the credentials. */
 void mlq_cli_fini(struct mlq_cli *cli);
+/* The same but for the ZeroMQ context, left to the process's exit (main.c
+ * says when that is safe). */
+void mlq_cli_fini_at_exit(struct mlq_cli *cli);
 
 /* Maps an error code (0, MLQ_E*, MLQ_CLI_E*) to the process exit code. */
 int mlq_cli_exit_code(int code);

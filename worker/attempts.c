@@ -24,7 +24,6 @@
 #define RESEND_EVERY_MS  1000          /* an unacknowledged report is sent again */
 #define CGROUP_KILL_MS   1000          /* how long a dead shim's cgroup may take */
 #define STANDBY_AFTER_MS 20            /* a new standby shim, once the last start is done */
-#define STANDBY_IDLE_MS  2000          /* kept this long without an assignment */
 #define STANDBY_RETRY_MS 5000          /* after a standby shim could not be started */
 #define PRUNE_EVERY_MS   (3600 * 1000) /* old done records of removed attempts */
 
@@ -52,7 +51,7 @@ struct mlq_attempts {
     struct mlq_exec_standby standby;
     char standby_dir[MLQ_MAX_PATH]; /* its prepared folder; "" when none */
     int64_t standby_at;             /* monotonic ms when to start one; -1: none */
-    int64_t standby_until;          /* when to send it away (no assignment since) */
+    bool standby_failing;           /* the last start failed (said once in the log) */
     int64_t next_prune;             /* monotonic ms of the next done-record prune */
 };
 
@@ -366,7 +365,6 @@ static int create_folder(struct mlq_attempts *t, const struct mlq_msg *m, char *
     int64_t now = mlq_clock_mono_ms();
     *standby = false;
     t->standby_at = now + STANDBY_AFTER_MS;
-    t->standby_until = now + STANDBY_IDLE_MS;
     if (t->standby.fd < 0 || !t->standby_dir[0])
         return mlq_spool_create_attempt(t->cfg.spool, m, dir, len, err);
     /* No second try from scratch on failure: removing the prepared folder
@@ -744,28 +742,30 @@ void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
 int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
 {
     struct mlq_err e;
-    if (now >= t->standby_until) {
-        t->standby_at = -1; /* idle: no process kept for nothing */
-        if (t->standby.fd >= 0)
-            mlq_debug("standby shim %ld sent away: no assignment for %d ms",
-                      (long)t->standby.id.pid, STANDBY_IDLE_MS);
-        standby_drop(t);
-        return INT64_MAX;
-    }
     if (t->standby_at < 0 || now < t->standby_at)
-        return t->standby_at < 0 ? t->standby_until : t->standby_at;
+        return t->standby_at < 0 ? INT64_MAX : t->standby_at;
     standby_drop(t);
     if (mlq_exec_standby_start(t->cfg.shim_path, mlq_spool_attempts(t->cfg.spool), &t->standby,
                                &e) < 0 ||
         mlq_spool_prepare(t->cfg.spool, &t->standby.id, t->standby_dir, sizeof t->standby_dir, &e) <
             0) {
-        mlq_warn("cannot start a standby shim (jobs start without): %s", e.msg);
+        /* An idle worker retries for as long as it fails (a full spool):
+         * said once, not every time. */
+        if (!t->standby_failing)
+            mlq_warn("cannot start a standby shim (jobs start without; retrying every %d s): %s",
+                     STANDBY_RETRY_MS / 1000, e.msg);
+        else
+            mlq_debug("cannot start a standby shim: %s", e.msg);
+        t->standby_failing = true;
         standby_drop(t);
         t->standby_at = now + STANDBY_RETRY_MS;
         return t->standby_at;
     }
+    if (t->standby_failing)
+        mlq_info("standby shim started again");
+    t->standby_failing = false;
     t->standby_at = -1;
-    return t->standby_until;
+    return INT64_MAX;
 }
 
 size_t mlq_attempts_count(const struct mlq_attempts *t)
@@ -802,8 +802,7 @@ int mlq_attempts_create(const struct mlq_attempts_config *cfg, struct mlq_attemp
     if (t->cfg.max_attempts <= 0 || t->cfg.max_attempts > MLQ_MAX_WORKER_ATTEMPTS)
         t->cfg.max_attempts = MLQ_MAX_WORKER_ATTEMPTS;
     t->standby.fd = -1;
-    t->standby_at = -1; /* after the first assignment */
-    t->standby_until = INT64_MIN;
+    t->standby_at = 0; /* ready before the first assignment */
     int gone = mlq_spoolgc_sweep(cfg->spool, MLQ_SPOOLGC_DONE_KEEP_S);
     if (gone > 0)
         mlq_info("removed %d finished attempt folder(s) from the spool", gone);

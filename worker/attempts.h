@@ -73,12 +73,12 @@ void mlq_attempts_fence(struct mlq_attempts *t, int64_t silent_ms);
 /* True when some attempt still runs and is not being fenced. */
 bool mlq_attempts_running_unfenced(const struct mlq_attempts *t);
 
-/* Keeps one shim started ahead of need (exec.h) while assignments come,
- * so that an assignment does not wait for a shim to be executed and
- * linked: one is started shortly after each assignment and sent away after
- * 2 s without one (an idle worker keeps no process but its shims). Returns
- * the monotonic ms when to call again; INT64_MAX when not before the next
- * assignment. */
+/* Keeps one shim started ahead of need (exec.h), so that an assignment
+ * does not wait for a shim to be executed and linked: one is started when
+ * the worker starts and again shortly after each assignment, and kept
+ * however long the worker stays idle (the first job after a pause starts
+ * as fast as the next one of a busy run). Returns the monotonic ms when to
+ * call again; INT64_MAX when not before the next assignment. */
 int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now);
 
 /* Attempts held: running, finished and not acknowledged, or uploading. */

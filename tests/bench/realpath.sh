@@ -15,7 +15,8 @@
 #   (d) idle-cluster latency, BENCH_LAT_SAMPLES samples after a random
 #       0.2-1.2 s pause: submit -> the job's first command, submit -> the job
 #       is ended (`mlq status` polled every 5 ms), and `mlq submit` + `mlq
-#       wait` (the nearest thing to `srun true`)
+#       wait` (the nearest thing to `srun true`); a sample over a second is
+#       logged with its submit call's time and its job's log lines
 #   (e) the same with --gpus 1, then BENCH_GPU_N sequential --gpus 1 jobs
 #       -> all done (4 GPUs, so 4 run at a time)
 #   CPU seconds of the scheduler and the worker (and the worker's reaped
@@ -41,7 +42,7 @@ for a in "$@"; do
     --quick) QUICK=1 ;;
     --slurm) SLURM=1 ;;
     --help | -h)
-        sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *[!0-9]* | "") echo "usage: $0 [--quick] [--slurm] [N]" >&2 && exit 2 ;;
@@ -227,6 +228,19 @@ job_ended() { # ID: true once the job is in a terminal state
     "$MLQ" status "$1" --json 2>/dev/null |
         grep -qm1 '"state": *"\(SUCCEEDED\|FAILED\|CANCELLED\|TIMED_OUT\)"'
 }
+# slow_sample N ID T0 T1 TSTART: a sample over a second says where its time
+# went: the submit call (T0 -> T1) or after it, and what the scheduler's and
+# the worker's logs say about the job, with their times.
+slow_sample() {
+    local ms
+    ms=$(calc "1000 * ($5 - $3)" 0)
+    [ "$ms" -ge 1000 ] || return 0
+    log "    sample $1: ${ms} ms to the job's first command (submit call $(calc "1000 * ($4 - $3)" 1) ms," \
+        "submit at $(date -u -d "@$3" +%T.%N | cut -c1-12), job $2):"
+    grep -h "${2:0:8}" "$T/logs/scheduler.log" "$T"/logs/worker-*.log 2>/dev/null | sort | head -n 20 |
+        while read -r line; do log "      $line"; done
+}
+
 # latency KEY [submit options...]
 latency() {
     local key=$1 s id t0 t1 f st deadline
@@ -238,11 +252,13 @@ latency() {
         # shellcheck disable=SC2016 # expanded by the job's shell
         id=$("${SUB[@]}" "$@" -- sh -c 'date +%s.%N >"$0/$MLQ_JOB_ID"' "$T/lat") ||
             { log "submit failed" && continue; }
+        t1=$(now)
         f=$T/lat/$id
         deadline=$(($(date +%s) + 120))
         while [ ! -s "$f" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.002; done
         st=$(cat "$f" 2>/dev/null)
         [ -n "$st" ] && calc "1000 * ($st - $t0)" 1 >>"$T/$key-start.ms" && echo >>"$T/$key-start.ms"
+        [ -n "$st" ] && slow_sample "$s" "$id" "$t0" "$t1" "$st"
         while ! job_ended "$id" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.005; done
         calc "1000 * ($(now) - $t0)" 1 >>"$T/$key-gone.ms" && echo >>"$T/$key-gone.ms"
     done
