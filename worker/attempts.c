@@ -358,14 +358,18 @@ static void standby_drop(struct mlq_attempts *t)
 }
 
 /* Creates the attempt folder: from the standby shim's prepared folder when
- * there is one (*standby set), else from scratch. Either way a standby is
- * wanted for the next assignment, once this one has started. */
+ * there is one, else from scratch; *standby is set when the standby shim
+ * is to fork the attempt's shim. Either way a standby (and a prepared
+ * folder) is wanted for the next assignment, once this one has started. */
 static int create_folder(struct mlq_attempts *t, const struct mlq_msg *m, char *dir, size_t len,
                          bool *standby, struct mlq_err *err)
 {
     int64_t now = mlq_clock_mono_ms();
-    *standby = false;
-    t->standby_at = now + STANDBY_AFTER_MS;
+    *standby = t->standby.fd >= 0;
+    /* Not pushed back by the next assignment: a burst gets its standby
+     * STANDBY_AFTER_MS after its first assignment, not after its last. */
+    if (t->standby_at < 0)
+        t->standby_at = now + STANDBY_AFTER_MS;
     t->standby_until = now + STANDBY_IDLE_MS;
     if (t->standby.fd < 0 || !t->standby_dir[0])
         return mlq_spool_create_attempt(t->cfg.spool, m, dir, len, err);
@@ -377,12 +381,11 @@ static int create_folder(struct mlq_attempts *t, const struct mlq_msg *m, char *
         return rc;
     }
     t->standby_dir[0] = '\0'; /* it is the attempt's folder now */
-    *standby = true;
     return 0;
 }
 
-/* Starts the shim: the standby one, which is named in the folder's shim.pid
- * already, when the folder is its own; else a new one. */
+/* Starts the shim: forked by the standby one when there is one, else
+ * executed. */
 static int start_shim(struct mlq_attempts *t, struct attempt *at, const char *dir, bool standby,
                       struct mlq_err *err)
 {
@@ -739,6 +742,22 @@ void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
     pump_uploads(t, now);
 }
 
+/* A standby shim (the one that served the last assignments stays: it forks
+ * a shim per folder) and a prepared folder for the next assignment. */
+static int standby_ready(struct mlq_attempts *t, struct mlq_err *e)
+{
+    if (t->standby.fd < 0) {
+        standby_drop(t); /* a folder prepared for a standby that is gone */
+        if (mlq_exec_standby_start(t->cfg.shim_path, mlq_spool_attempts(t->cfg.spool), &t->standby,
+                                   e) < 0)
+            return -1;
+    }
+    if (t->standby_dir[0])
+        return 0;
+    return mlq_spool_prepare(t->cfg.spool, &t->standby.id, t->standby_dir, sizeof t->standby_dir,
+                             e);
+}
+
 int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
 {
     struct mlq_err e;
@@ -752,11 +771,7 @@ int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
     }
     if (t->standby_at < 0 || now < t->standby_at)
         return t->standby_at < 0 ? t->standby_until : t->standby_at;
-    standby_drop(t);
-    if (mlq_exec_standby_start(t->cfg.shim_path, mlq_spool_attempts(t->cfg.spool), &t->standby,
-                               &e) < 0 ||
-        mlq_spool_prepare(t->cfg.spool, &t->standby.id, t->standby_dir, sizeof t->standby_dir, &e) <
-            0) {
+    if (standby_ready(t, &e) < 0) {
         mlq_warn("cannot start a standby shim (jobs start without): %s", e.msg);
         standby_drop(t);
         t->standby_at = now + STANDBY_RETRY_MS;

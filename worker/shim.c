@@ -677,7 +677,9 @@ static void finish(struct shim *s, const sigset_t *set)
 
 /* ---- entry ---- */
 
-static int become_supervisor(const char *dir, bool named, sigset_t *set, struct mlq_err *err)
+/* The shim names itself in shim.pid before anything else: a worker that
+ * restarts from here on re-adopts it, wherever it was forked. */
+static int become_supervisor(const char *dir, sigset_t *set, struct mlq_err *err)
 {
     sigemptyset(set);
     sigaddset(set, SIGCHLD);
@@ -688,8 +690,6 @@ static int become_supervisor(const char *dir, bool named, sigset_t *set, struct 
     sigprocmask(SIG_BLOCK, set, NULL);
     setsid(); /* fails only when already a group leader: harmless */
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    if (named)
-        return 0; /* the worker wrote shim.pid before naming the folder */
     struct mlq_shim_id id = {.pid = getpid(), .start_ms = mlq_clock_wall_ms()};
     id.starttime = mlq_fs_pid_starttime(id.pid);
     return mlq_spool_write_shim(dir, &id, err);
@@ -715,15 +715,6 @@ static void shim_cleanup(struct shim *s)
     mlq_jobtree_destroy(&s->tree);
     json_decref(s->manifest);
     mlq_proto_msg_free(&s->assign);
-}
-
-/* The standby shim's identity was written by the worker ahead of time; the
- * job's start replaces the time it gave (atomic, off the start path). */
-static void note_start(const char *dir, int64_t start_ms)
-{
-    struct mlq_shim_id id = {.pid = getpid(), .start_ms = start_ms};
-    id.starttime = mlq_fs_pid_starttime(id.pid);
-    mlq_spool_write_shim(dir, &id, NULL);
 }
 
 /* A worker that fenced itself asked for the attempt's end: whatever the job
@@ -794,11 +785,10 @@ static int check_lease_at_start(struct shim *s)
     return -1;
 }
 
-static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
+int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
 {
     sigset_t set;
-    int64_t named_ms = mlq_clock_wall_ms();
-    int rc = become_supervisor(attempt_dir, named, &set, err);
+    int rc = become_supervisor(attempt_dir, &set, err);
     if (rc < 0)
         return rc;
     struct mlq_status existing;
@@ -809,8 +799,6 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
     s.st.exit_code = -1;
     if (prepare(&s) == 0 && manifest_start(&s) == 0 && check_lease_at_start(&s) == 0 &&
         check_rendezvous(&s) == 0 && start_job(&s) == 0) {
-        if (named)
-            note_start(attempt_dir, named_ms);
         supervise(&s, &set);
         finish(&s, &set);
         apply_lease_fence(&s);
@@ -825,19 +813,9 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
     return rc;
 }
 
-int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
-{
-    return shim_run(attempt_dir, false, err);
-}
-
-int mlq_shim_run_named(const char *attempt_dir, struct mlq_err *err)
-{
-    return shim_run(attempt_dir, true, err);
-}
-
 /* Loads the name service modules (passwd, group) while idle, so that the
  * lookups for the job's account cost no dynamic loading. */
-static void warm_nss(void)
+void mlq_shim_warm(void)
 {
     if (geteuid() != 0)
         return;
@@ -847,38 +825,4 @@ static void warm_nss(void)
     gid_t g[64];
     int n = 64;
     getgrouplist(pw->pw_name, pw->pw_gid, g, &n);
-}
-
-int mlq_shim_standby_wait(int fd, const char *attempts_dir, char *dir, size_t len)
-{
-    size_t got = 0;
-    int rc = 0;
-    warm_nss();
-    for (;;) {
-        if (got + 1 >= len) {
-            rc = MLQ_EINVAL;
-            break;
-        }
-        ssize_t r = read(fd, dir + got, len - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            rc = MLQ_EINVAL;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (rc < 0 || got == 0)
-        return rc;
-    dir[got] = '\0';
-    size_t plen = strlen(attempts_dir);
-    if (dir[got - 1] != '\n' || memchr(dir, '\0', got) || strncmp(dir, attempts_dir, plen) != 0 ||
-        dir[plen] != '/')
-        return MLQ_EINVAL;
-    dir[got - 1] = '\0';
-    const char *name = dir + plen + 1;
-    if (!*name || strchr(name, '/') || strchr(name, '\n') || name[0] == '.')
-        return MLQ_EINVAL;
-    return 1;
 }
