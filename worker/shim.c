@@ -813,10 +813,12 @@ int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
     return rc;
 }
 
-/* Loads the name service modules (passwd, group) while idle, so that the
- * lookups for the job's account cost no dynamic loading. */
+/* Finds the cgroup folders and loads the name service modules (passwd,
+ * group) while idle, so that each job's cgroups and account lookups cost
+ * no /proc parsing or dynamic loading. */
 void mlq_shim_warm(void)
 {
+    mlq_cglimit_warm();
     if (geteuid() != 0)
         return;
     struct passwd *pw = getpwuid(0);
