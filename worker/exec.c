@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <unistd.h>
@@ -32,7 +31,7 @@ extern char **environ;
 /* Where cmd_fd waits in the worker for the child's dup2: above 0..4, so
  * that the dup2 never meets a descriptor the child sets up itself. */
 #define HIGH_FD 10
-/* The longest wait for the standby's answer: it forks twice, nothing more. */
+/* The longest wait for the standby's answer: it forks once, nothing more. */
 #define STANDBY_REPLY_MS 2000
 
 /* What the child is set up with before its exec: /dev/null on 0 and 1,
@@ -117,10 +116,6 @@ int mlq_exec_standby_start(const char *shim_path, const char *attempts_dir,
     char *argv[] = {(char *)shim_path, MLQ_SHIM_STANDBY_ARG, (char *)attempts_dir, NULL};
     int sv[2];
     mlq_exec_standby_stop(sb);
-    /* The standby's shims are orphaned onto the worker: they become its
-     * children, whose end it sees (SIGCHLD) and reaps. */
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
-        return mlq_err_set(err, MLQ_EIO, "cannot become a child subreaper: %s", strerror(errno));
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return mlq_err_set(err, MLQ_EIO, "socketpair: %s", strerror(errno));
     int rc = spawn(argv, sv[1], &sb->id, err);

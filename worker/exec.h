@@ -37,9 +37,8 @@ struct mlq_exec_standby {
     }
 
 /* Starts a standby shim for the attempts folder attempts_dir (stopping the
- * one in *sb, if any). Makes the worker a child subreaper first: the
- * standby's shims are orphaned onto it, so they are its children (SIGCHLD,
- * waitpid) like the shims it starts itself. */
+ * one in *sb, if any). The shims it forks are the worker's children
+ * (SIGCHLD, waitpid), like the shims the worker starts itself. */
 int mlq_exec_standby_start(const char *shim_path, const char *attempts_dir,
                            struct mlq_exec_standby *sb, struct mlq_err *err);
 /* Hands attempt_dir to the standby shim, which forks a shim that does what

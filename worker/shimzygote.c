@@ -2,12 +2,14 @@
 #include "shimzygote.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -66,24 +68,16 @@ static void reply(int fd, pid_t shim)
     } while (w < 0 && errno == EINTR);
 }
 
-/* Forks the shim through a middle process that answers the worker and
- * exits, so that the shim is orphaned onto the worker (a subreaper) and
- * never waits on the standby. True in the shim. */
+/* Forks the shim as the worker's child rather than ours (CLONE_PARENT,
+ * otherwise what fork does): the worker gets its SIGCHLD and reaps it, and
+ * the shim never depends on the standby. A raw clone runs no fork handlers,
+ * which a single-threaded process has no use for. True in the shim. */
 static bool fork_shim(int fd)
 {
-    pid_t mid = fork();
-    if (mid == 0) {
-        pid_t shim = fork();
-        if (shim == 0)
-            return true;
-        reply(fd, shim); /* its /proc entry stays: it is our child */
-        _exit(0);
-    }
-    if (mid < 0)
-        reply(fd, -1);
-    else
-        while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
-            ;
+    pid_t shim = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+    if (shim == 0)
+        return true;
+    reply(fd, shim); /* its /proc entry stays until the worker reaps it */
     return false;
 }
 

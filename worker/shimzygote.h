@@ -8,13 +8,12 @@
  * identity, and waits for the next folder: a burst of assignments costs one
  * exec and dynamic linking of mlq-shim, not one per job.
  *
- * The shim is forked through a short-lived middle process that exits at
- * once: the shim is then orphaned and taken by the worker, which made
- * itself a child subreaper, so the worker sees each shim end (SIGCHLD)
- * as it sees the ones it started itself, and a shim lives on whatever
- * happens to the standby. The shim writes its own shim.pid before running
- * anything, as a shim the worker executed does, so a restarted worker
- * re-adopts it.
+ * The shim is forked as a child of the worker, not of the standby
+ * (clone with CLONE_PARENT), so the worker sees each shim end (SIGCHLD,
+ * waitpid) as it sees the ones it started itself, and a shim lives on
+ * whatever happens to the standby. The shim writes its own shim.pid before
+ * running anything, as a shim the worker executed does, so a restarted
+ * worker re-adopts it.
  *
  * Protocol: the worker sends "DIR\n" (a folder right inside the attempts
  * folder); the standby answers "PID STARTTIME\n" for the shim it forked,

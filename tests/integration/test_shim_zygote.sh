@@ -48,7 +48,7 @@ KA=$(job_field "$K" attempt_id)
 KSHIM=$(pidfile_pid "$SPOOL/attempts/$KA/shim.pid")
 [ -n "$KSHIM" ] && [ "$KSHIM" != "$ZYGOTE" ] || fail "shim.pid of $KA names ${KSHIM:-nobody}, not a forked shim"
 pid_alive "$KSHIM" || fail "K's shim $KSHIM is not running"
-assert_eq "$WORKER_PID" "$(awk '/^PPid:/ {print $2}' "/proc/$KSHIM/status")" "parent of K's shim (the worker, a subreaper)"
+assert_eq "$WORKER_PID" "$(awk '/^PPid:/ {print $2}' "/proc/$KSHIM/status")" "parent of K's shim (the worker)"
 
 # K was released last: the whole burst is assigned by now, with no exec.
 assert_eq 2 "$(wc -l <"$EXECS")" "execs of mlq-shim for $((BURST + 2)) jobs (the first job's and the standby's): $(cat "$EXECS")"

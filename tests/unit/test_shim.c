@@ -961,7 +961,8 @@ static pid_t start_zygote(const int sv[2], const int rep[2])
 }
 
 /* One standby forks a shim per folder, answers each with that shim's
- * identity, and stays for the next; the shims are not its children. */
+ * identity, and stays for the next; the shims are the children of the
+ * standby's parent (the test here, the worker in real life). */
 static void test_standby_forks_per_folder(void **state)
 {
     (void)state;
@@ -987,6 +988,10 @@ static void test_standby_forks_per_folder(void **state)
     int ws = 0;
     assert_int_equal(waitpid(z, &ws, 0), z);
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    for (int i = 0; i < 2; i++) { /* ours to reap, not the standby's */
+        assert_int_equal(waitpid((pid_t)pids[i], &ws, 0), (pid_t)pids[i]);
+        assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    }
     char got[256] = {0}, want[2][128];
     size_t n = 0;
     ssize_t r;
