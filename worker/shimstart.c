@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +40,7 @@ static void reset_signals(void)
  * meet again) or in this worker (CHILD_WORKER: a retry elsewhere may work). */
 #define CHILD_FINAL  'F'
 #define CHILD_WORKER 'W'
+#define CHILD_STACK  (256 * 1024) /* formatting a message is the most it does */
 
 static void child_fail(int report_fd, char kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4))) __attribute__((noreturn));
@@ -60,23 +63,29 @@ static void child_fail(int report_fd, char kind, const char *fmt, ...)
 
 /* In the forked child, still root: becomes the job's account, group first
  * (a process that gave up its uid could not change groups any more). */
+/* The system calls themselves, not the libc functions: in a child that
+ * shares the shim's memory, those would ask every thread of the shim to
+ * switch too (a shim that probes GPUs may have threads). */
 static void drop_root(const struct mlq_shimstart *s, int report_fd)
 {
-    if (setgid(s->gid) != 0)
+    if (syscall(SYS_setgid, s->gid) != 0)
         child_fail(report_fd, CHILD_WORKER, "setgid(%ld) for %s: %s", (long)s->gid, s->user,
                    strerror(errno));
-    if (setgroups((size_t)s->ngroups, s->groups) != 0)
+    if (syscall(SYS_setgroups, (size_t)s->ngroups, s->groups) != 0)
         child_fail(report_fd, CHILD_WORKER, "setgroups for %s: %s", s->user, strerror(errno));
-    if (setuid(s->uid) != 0)
+    if (syscall(SYS_setuid, s->uid) != 0)
         child_fail(report_fd, CHILD_WORKER, "setuid(%ld) for %s: %s", (long)s->uid, s->user,
                    strerror(errno));
     if (getuid() != s->uid || geteuid() != s->uid || getgid() != s->gid || getegid() != s->gid ||
-        (s->uid != 0 && setuid(0) == 0))
+        (s->uid != 0 && syscall(SYS_setuid, 0) == 0))
         child_fail(report_fd, CHILD_WORKER, "could not switch to %s: the process kept other ids",
                    s->user);
 }
 
 /* In the forked child: never returns. fds: its stdout and stderr. */
+static void exec_job(const struct mlq_shimstart *s, int report_fd, const int fds[2])
+    __attribute__((noreturn));
+
 static void exec_job(const struct mlq_shimstart *s, int report_fd, const int fds[2])
 {
     mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
@@ -138,6 +147,41 @@ static int read_report(pid_t job, int fd, char *why, size_t len, enum mlq_shimst
     return -1;
 }
 
+/* What the child of start_child gets. */
+struct child_args {
+    const struct mlq_shimstart *in;
+    int report_fd;
+    int fds[2];
+};
+
+static int child_main(void *arg)
+{
+    const struct child_args *a = arg;
+    exec_job(a->in, a->report_fd, a->fds);
+}
+
+/* The job's process. A plain job's child shares the shim's memory until its
+ * exec (CLONE_VM | CLONE_VFORK, as posix_spawn does): no copy of the shim's
+ * page tables, no copy-on-write faults, and the shim waits for the exec
+ * only, which it does anyway (the report). Such a child makes system calls
+ * and formats text only. A container job's child forks itself
+ * (mlq_container_account_enters) and gets a copy of its own. */
+static pid_t start_child(const struct mlq_shimstart *in, int report_fd, const int fds[2])
+{
+    if (in->container) {
+        pid_t pid = fork();
+        if (pid == 0)
+            exec_job(in, report_fd, fds);
+        return pid;
+    }
+    static char stack[CHILD_STACK] __attribute__((aligned(16)));
+    struct child_args a = {.in = in, .report_fd = report_fd, .fds = {fds[0], fds[1]}};
+    char **env = environ; /* the child sets the job's, in memory it shares */
+    pid_t pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+    environ = env;
+    return pid;
+}
+
 pid_t mlq_shimstart_job(const struct mlq_shimstart *in, char *why, size_t len,
                         enum mlq_shimstart_fail *fail)
 {
@@ -147,16 +191,12 @@ pid_t mlq_shimstart_job(const struct mlq_shimstart *in, char *why, size_t len,
         snprintf(why, len, "pipe: %s", strerror(errno));
         return -1;
     }
-    pid_t job = fork();
+    pid_t job = start_child(in, report[1], fds);
     if (job < 0) {
         snprintf(why, len, "fork: %s", strerror(errno));
         close(report[0]);
         close(report[1]);
         return -1;
-    }
-    if (job == 0) {
-        close(report[0]);
-        exec_job(in, report[1], fds);
     }
     setpgid(job, job); /* also from the parent: no race with the child */
     close(report[1]);

@@ -1,6 +1,8 @@
 /* shimstart: the job's start, from the shim (shim.h).
  *
- * The shim forks one child for the job. The child joins the job's process
+ * The shim starts one child for the job; a plain job's child shares the
+ * shim's memory until its exec (as with posix_spawn), a container job's is
+ * a fork. The child joins the job's process
  * tree and cgroups, makes itself its own process group leader, sets every
  * signal back to its default, takes /dev/null as stdin and the job's
  * output descriptors as stdout and stderr, gives up root for the job's
