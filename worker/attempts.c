@@ -225,6 +225,16 @@ void mlq_attempts_watch(struct mlq_attempts *t)
     }
 }
 
+void mlq_attempts_reaped(struct mlq_attempts *t, pid_t pid)
+{
+    for (size_t i = 0; i < t->natt; i++) {
+        if (!t->att[i].finished && t->att[i].shim.pid == pid) {
+            watch_one(t, &t->att[i]);
+            return;
+        }
+    }
+}
+
 /* The shim ends its job (SIGTERM, SIGKILL after the grace) on the first
  * SIGTERM; the scheduler resends KILL until the end is reported, so a
  * repeat only logs. */
