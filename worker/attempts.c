@@ -376,9 +376,11 @@ static int create_folder(struct mlq_attempts *t, const struct mlq_msg *m, char *
 {
     int64_t now = mlq_clock_mono_ms();
     *standby = t->standby.fd >= 0;
-    /* Not pushed back by the next assignment: a burst gets its standby
-     * STANDBY_AFTER_MS after its first assignment, not after its last. */
-    if (t->standby_at < 0)
+    /* A missing standby is not pushed back by the next assignment: a burst
+     * gets one STANDBY_AFTER_MS after its first assignment. Only the next
+     * prepared folder waits for a pause: in a burst the standby takes
+     * folders made from scratch, and preparing more would only add files. */
+    if (t->standby_at < 0 || t->standby.fd >= 0)
         t->standby_at = now + STANDBY_AFTER_MS;
     t->standby_until = now + STANDBY_IDLE_MS;
     if (t->standby.fd < 0 || !t->standby_dir[0])
