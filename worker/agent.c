@@ -396,12 +396,17 @@ static void recv_all(struct mlq_agent *a)
     }
 }
 
-static void reap_children(void)
+/* Each shim that ended is looked at alone: a scan of every attempt per
+ * SIGCHLD would cost a burst O(running jobs) reads per job. */
+static void reap_children(struct mlq_agent *a)
 {
-    pid_t p;
-    do {
-        p = waitpid(-1, NULL, WNOHANG);
-    } while (p > 0 || (p < 0 && errno == EINTR));
+    for (;;) {
+        pid_t p = waitpid(-1, NULL, WNOHANG);
+        if (p > 0)
+            mlq_attempts_reaped(a->att, p);
+        else if (!(p < 0 && errno == EINTR))
+            break;
+    }
 }
 
 static void start_draining(struct mlq_agent *a)
@@ -433,8 +438,7 @@ static void read_signals(struct mlq_agent *a)
         }
     }
     if (child) {
-        reap_children();
-        mlq_attempts_watch(a->att); /* a shim that exited has just written its status */
+        reap_children(a);
     }
 }
 

@@ -224,6 +224,16 @@ void mlq_attempts_watch(struct mlq_attempts *t)
     }
 }
 
+void mlq_attempts_reaped(struct mlq_attempts *t, pid_t pid)
+{
+    for (size_t i = 0; i < t->natt; i++) {
+        if (!t->att[i].finished && t->att[i].shim.pid == pid) {
+            watch_one(t, &t->att[i]);
+            return;
+        }
+    }
+}
+
 /* The shim ends its job (SIGTERM, SIGKILL after the grace) on the first
  * SIGTERM; the scheduler resends KILL until the end is reported, so a
  * repeat only logs. */
@@ -357,14 +367,20 @@ static void standby_drop(struct mlq_attempts *t)
 }
 
 /* Creates the attempt folder: from the standby shim's prepared folder when
- * there is one (*standby set), else from scratch. Either way a standby is
- * wanted for the next assignment, once this one has started. */
+ * there is one, else from scratch; *standby is set when the standby shim
+ * is to fork the attempt's shim. Either way a standby (and a prepared
+ * folder) is wanted for the next assignment, once this one has started. */
 static int create_folder(struct mlq_attempts *t, const struct mlq_msg *m, char *dir, size_t len,
                          bool *standby, struct mlq_err *err)
 {
     int64_t now = mlq_clock_mono_ms();
-    *standby = false;
-    t->standby_at = now + STANDBY_AFTER_MS;
+    *standby = t->standby.fd >= 0;
+    /* A missing standby is not pushed back by the next assignment: a burst
+     * gets one STANDBY_AFTER_MS after its first assignment. Only the next
+     * prepared folder waits for a pause: in a burst the standby takes
+     * folders made from scratch, and preparing more would only add files. */
+    if (t->standby_at < 0 || t->standby.fd >= 0)
+        t->standby_at = now + STANDBY_AFTER_MS;
     if (t->standby.fd < 0 || !t->standby_dir[0])
         return mlq_spool_create_attempt(t->cfg.spool, m, dir, len, err);
     /* No second try from scratch on failure: removing the prepared folder
@@ -375,12 +391,11 @@ static int create_folder(struct mlq_attempts *t, const struct mlq_msg *m, char *
         return rc;
     }
     t->standby_dir[0] = '\0'; /* it is the attempt's folder now */
-    *standby = true;
     return 0;
 }
 
-/* Starts the shim: the standby one, which is named in the folder's shim.pid
- * already, when the folder is its own; else a new one. */
+/* Starts the shim: forked by the standby one when there is one, else
+ * executed. */
 static int start_shim(struct mlq_attempts *t, struct attempt *at, const char *dir, bool standby,
                       struct mlq_err *err)
 {
@@ -739,16 +754,28 @@ void mlq_attempts_tick(struct mlq_attempts *t, int64_t now)
     mlq_spoolgc_flush(t->cfg.spool);
 }
 
+/* A standby shim (the one that served the last assignments stays: it forks
+ * a shim per folder) and a prepared folder for the next assignment. */
+static int standby_ready(struct mlq_attempts *t, struct mlq_err *e)
+{
+    if (t->standby.fd < 0) {
+        standby_drop(t); /* a folder prepared for a standby that is gone */
+        if (mlq_exec_standby_start(t->cfg.shim_path, mlq_spool_attempts(t->cfg.spool), &t->standby,
+                                   e) < 0)
+            return -1;
+    }
+    if (t->standby_dir[0])
+        return 0;
+    return mlq_spool_prepare(t->cfg.spool, &t->standby.id, t->standby_dir, sizeof t->standby_dir,
+                             e);
+}
+
 int64_t mlq_attempts_standby(struct mlq_attempts *t, int64_t now)
 {
     struct mlq_err e;
     if (t->standby_at < 0 || now < t->standby_at)
         return t->standby_at < 0 ? INT64_MAX : t->standby_at;
-    standby_drop(t);
-    if (mlq_exec_standby_start(t->cfg.shim_path, mlq_spool_attempts(t->cfg.spool), &t->standby,
-                               &e) < 0 ||
-        mlq_spool_prepare(t->cfg.spool, &t->standby.id, t->standby_dir, sizeof t->standby_dir, &e) <
-            0) {
+    if (standby_ready(t, &e) < 0) {
         /* An idle worker retries for as long as it fails (a full spool):
          * said once, not every time. */
         if (!t->standby_failing)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "proto.h"
@@ -62,8 +63,12 @@ void mlq_attempts_kill(struct mlq_attempts *t, const struct mlq_msg *m);
 void mlq_attempts_report_ack(struct mlq_attempts *t, const struct mlq_msg *m);
 void mlq_attempts_upload_ack(struct mlq_attempts *t, const struct mlq_msg *m);
 
-/* Looks for attempts that finished (after SIGCHLD, and from tick). */
+/* Looks for attempts that finished (from tick: shims that are not the
+ * worker's children, adopted ones, end without a SIGCHLD). */
 void mlq_attempts_watch(struct mlq_attempts *t);
+/* The worker reaped child pid (after SIGCHLD): when it is an attempt's
+ * shim, looks at that attempt only, which has just written its status. */
+void mlq_attempts_reaped(struct mlq_attempts *t, pid_t pid);
 /* Periodic work: watch, report re-sends, log chunks due. */
 void mlq_attempts_tick(struct mlq_attempts *t, int64_t now);
 

@@ -536,15 +536,35 @@ static int create_v2(struct mlq_cglimit *c, const char *name, struct mlq_err *er
     return make_dir(c, 0, parent, name, err);
 }
 
+static const char *const v1_ctl[MAX_JOIN] = {"memory", "cpu", "cpuacct"};
+/* This process's own v1 folders, found once by mlq_cglimit_warm. */
+static char *v1_warm_dir[MAX_JOIN];
+static bool v1_warmed;
+
+void mlq_cglimit_warm(void)
+{
+    if (v1_warmed || mlq_cglimit_hier_from_env() != MLQ_CGL_V1 || cgroups_off())
+        return;
+    for (int i = 0; i < MAX_JOIN; i++)
+        v1_warm_dir[i] = v1_own_dir(v1_ctl[i]);
+    v1_warmed = true;
+}
+
+static char *v1_own_dir_warm(int i)
+{
+    if (!v1_warmed)
+        return v1_own_dir(v1_ctl[i]);
+    return v1_warm_dir[i] ? strdup(v1_warm_dir[i]) : NULL;
+}
+
 /* memory, cpu and cpuacct; cpuacct shares the cpu folder when they are one
  * mount ("cpu,cpuacct"). */
 static int create_v1(struct mlq_cglimit *c, const char *name, struct mlq_err *err)
 {
-    static const char *const ctl[MAX_JOIN] = {"memory", "cpu", "cpuacct"};
     char *own[MAX_JOIN] = {NULL, NULL, NULL};
     int rc = 0;
     for (int i = 0; i < MAX_JOIN; i++)
-        own[i] = v1_own_dir(ctl[i]);
+        own[i] = v1_own_dir_warm(i);
     if (!own[0] || !own[1])
         rc = mlq_err_set(err, MLQ_EUNAVAIL, "cgroup v1 memory or cpu hierarchy is gone");
     for (int i = 0; rc == 0 && i < MAX_JOIN; i++) {

@@ -93,6 +93,10 @@ struct mlq_cglimit;
  * asked for cannot be written. */
 int mlq_cglimit_create(const char *name, int64_t mem, int64_t cpus_m, struct mlq_cglimit **out,
                        struct mlq_err *err);
+/* For a process that forks shims and stays in its cgroups (the standby
+ * shim): finds its own v1 folders once, for every job cgroup made after
+ * (in it or in a process it forks) instead of reading /proc for each. */
+void mlq_cglimit_warm(void);
 /* In the forked job before exec: joins every cgroup. Async-signal-safe.
  * 0 or -errno. Accepts NULL. */
 int mlq_cglimit_join(const struct mlq_cglimit *c);

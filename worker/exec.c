@@ -2,17 +2,19 @@
  *
  * A standby shim gets one more descriptor, MLQ_SHIM_STANDBY_FD: its end of a
  * socket pair (a socket, so that the worker's send never raises SIGPIPE when
- * the standby died). The worker sends the attempt folder's path and a
- * newline there and closes its end; closing it without a path sends the
- * standby away. */
+ * the standby died). The worker sends an attempt folder's path and a
+ * newline there and reads back the identity of the shim forked for it
+ * (shimzygote.h); closing its end sends the standby away. */
 #include "exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -22,12 +24,15 @@
 #include "clock.h"
 #include "fsutil.h"
 #include "shim.h"
+#include "shimzygote.h"
 
 extern char **environ;
 
 /* Where cmd_fd waits in the worker for the child's dup2: above 0..4, so
  * that the dup2 never meets a descriptor the child sets up itself. */
 #define HIGH_FD 10
+/* The longest wait for the standby's answer: it forks once, nothing more. */
+#define STANDBY_REPLY_MS 2000
 
 /* What the child is set up with before its exec: /dev/null on 0 and 1,
  * the worker's stderr on 2, cmd_fd as MLQ_SHIM_STANDBY_FD, nothing else;
@@ -120,32 +125,67 @@ int mlq_exec_standby_start(const char *shim_path, const char *attempts_dir,
         memset(&sb->id, 0, sizeof sb->id);
         return rc;
     }
-    shutdown(sv[0], SHUT_RD);
     sb->fd = sv[0];
+    return 0;
+}
+
+/* Reads the standby's answer "PID STARTTIME\n" into *out. */
+static int read_reply(int fd, struct mlq_shim_id *out)
+{
+    char line[64];
+    size_t got = 0;
+    int64_t until = mlq_clock_mono_ms() + STANDBY_REPLY_MS;
+    while (!memchr(line, '\n', got)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int64_t left = until - mlq_clock_mono_ms();
+        int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || got == sizeof line - 1)
+            return -1;
+        ssize_t r = recv(fd, line + got, sizeof line - 1 - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1; /* the standby is gone */
+        got += (size_t)r;
+    }
+    line[got] = '\0';
+    long pid = 0;
+    unsigned long long start = 0;
+    if (sscanf(line, "%ld %llu", &pid, &start) != 2 || pid <= 0 || pid > INT32_MAX)
+        return -1;
+    out->pid = (pid_t)pid;
+    out->starttime = start;
     return 0;
 }
 
 int mlq_exec_standby_take(struct mlq_exec_standby *sb, const char *attempt_dir,
                           struct mlq_shim_id *out, struct mlq_err *err)
 {
-    char line[MLQ_MAX_PATH + 2];
+    char line[MLQ_SHIMZYGOTE_LINE_MAX];
     if (sb->fd < 0)
         return mlq_err_set(err, MLQ_ENOTFOUND, "no standby shim");
     int n = snprintf(line, sizeof line, "%s\n", attempt_dir);
     if (n < 0 || (size_t)n >= sizeof line || strchr(attempt_dir, '\n'))
         return mlq_err_set(err, MLQ_EINVAL, "attempt folder path too long");
     /* No liveness check: only the standby holds the other end, so the send
-     * fails when it is gone. */
+     * or the answer fails when it is gone. */
     ssize_t w;
     do {
         w = send(sb->fd, line, (size_t)n, MSG_NOSIGNAL);
     } while (w < 0 && errno == EINTR);
     int e = errno;
-    struct mlq_shim_id id = sb->id;
-    mlq_exec_standby_stop(sb); /* closing our end completes the message */
-    if (w != n)
-        return mlq_err_set(err, MLQ_ENOTFOUND, "the standby shim is gone (%s)",
-                           w < 0 ? strerror(e) : "short write");
+    struct mlq_shim_id id = {0};
+    if (w != n || read_reply(sb->fd, &id) < 0) {
+        long pid = (long)sb->id.pid;
+        mlq_exec_standby_stop(sb);
+        return mlq_err_set(err, MLQ_ENOTFOUND,
+                           "the standby shim %ld is gone or could not fork (%s)", pid,
+                           w < 0    ? strerror(e)
+                           : w != n ? "short write"
+                                    : "no answer");
+    }
     *out = id;
     out->start_ms = mlq_clock_wall_ms();
     return 0;

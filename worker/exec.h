@@ -21,11 +21,12 @@ int mlq_exec_start_shim(const char *shim_path, const char *attempt_dir, struct m
                         struct mlq_err *err);
 
 /* A shim started ahead of need: loaded and waiting (mlq-shim --standby) for
- * the worker to name its attempt folder, so that starting a job costs no
- * fork, exec or dynamic linking of the shim. It runs nothing before it is
- * named a folder, which the worker does only once the folder exists under
- * its final name; it exits when the worker closes its end unused (worker
- * exit, including SIGKILL). */
+ * the worker to name attempt folders, one shim forked for each
+ * (shimzygote.h), so that starting a job costs no exec or dynamic linking
+ * of the shim. It runs nothing before it is named a folder, which the
+ * worker does only once the folder exists under its final name; it exits
+ * when the worker closes its end (worker exit, including SIGKILL); the
+ * shims it forked live on. */
 struct mlq_exec_standby {
     struct mlq_shim_id id; /* pid 0 when none */
     int fd;                /* the worker's end of its socket; -1 when none */
@@ -36,13 +37,15 @@ struct mlq_exec_standby {
     }
 
 /* Starts a standby shim for the attempts folder attempts_dir (stopping the
- * one in *sb, if any). */
+ * one in *sb, if any). The shims it forks are the worker's children
+ * (SIGCHLD, waitpid), like the shims the worker starts itself. */
 int mlq_exec_standby_start(const char *shim_path, const char *attempts_dir,
                            struct mlq_exec_standby *sb, struct mlq_err *err);
-/* Hands attempt_dir to the standby shim, which then does what
- * `mlq-shim attempt_dir` does; *out is its identity, with start_ms now.
- * The standby is used up either way. MLQ_ENOTFOUND when there is none or it
- * is gone: start one with mlq_exec_start_shim instead. */
+/* Hands attempt_dir to the standby shim, which forks a shim that does what
+ * `mlq-shim attempt_dir` does; *out is that shim's identity, with start_ms
+ * now. The standby stays for the next folder. MLQ_ENOTFOUND when there is
+ * none, it is gone or it could not fork (it is sent away then): start one
+ * with mlq_exec_start_shim instead. */
 int mlq_exec_standby_take(struct mlq_exec_standby *sb, const char *attempt_dir,
                           struct mlq_shim_id *out, struct mlq_err *err);
 /* Sends the standby away (it exits; the caller's SIGCHLD handling reaps

@@ -55,6 +55,7 @@
 #include "lease.h"
 #include "res.h"
 #include "shimrun.h"
+#include "shimstart.h"
 #include "spool.h"
 #include "startwords.h"
 
@@ -425,67 +426,6 @@ static int prepare(struct shim *s)
     return make_tree(s);
 }
 
-/* ---- the job ---- */
-
-static void reset_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP)
-            sigaction(sig, &sa, NULL); /* fails harmlessly for RT signals in use */
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* In the forked child: tells the shim why the job cannot start, and ends.
- * The first byte says whether the cause lies in the request (CHILD_FINAL:
- * a command or working directory that is not there, which a retry would
- * meet again) or in this worker (CHILD_WORKER: a retry elsewhere may work). */
-#define CHILD_FINAL  'F'
-#define CHILD_WORKER 'W'
-
-static void child_fail(int report_fd, char kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4))) __attribute__((noreturn));
-
-static void child_fail(int report_fd, char kind, const char *fmt, ...)
-{
-    char msg[MLQ_SPOOL_DETAIL_MAX];
-    msg[0] = kind;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg + 1, sizeof msg - 1, fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        size_t len = (size_t)n + 1 < sizeof msg ? (size_t)n + 1 : sizeof msg - 1;
-        ssize_t w = write(report_fd, msg, len);
-        (void)w;
-    }
-    _exit(127);
-}
-
-/* In the forked child, still root: becomes the job's account, group first
- * (a process that gave up its uid could not change groups any more). */
-static void drop_root(const struct shim *s, int report_fd)
-{
-    if (setgid(s->gid) != 0)
-        child_fail(report_fd, CHILD_WORKER, "setgid(%ld) for %s: %s", (long)s->gid, s->user,
-                   strerror(errno));
-    if (setgroups((size_t)s->ngroups, s->groups) != 0)
-        child_fail(report_fd, CHILD_WORKER, "setgroups for %s: %s", s->user, strerror(errno));
-    if (setuid(s->uid) != 0)
-        child_fail(report_fd, CHILD_WORKER, "setuid(%ld) for %s: %s", (long)s->uid, s->user,
-                   strerror(errno));
-    if (getuid() != s->uid || geteuid() != s->uid || getgid() != s->gid || getegid() != s->gid ||
-        (s->uid != 0 && setuid(0) == 0))
-        child_fail(report_fd, CHILD_WORKER, "could not switch to %s: the process kept other ids",
-                   s->user);
-}
-
 /* ---- run manifest ---- */
 
 /* A missing --input is a start failure (the command never runs), which
@@ -502,68 +442,7 @@ static int manifest_start(struct shim *s)
     return -1;
 }
 
-/* In the forked child: never returns. fds: its stdout and stderr. */
-static void exec_job(struct shim *s, int report_fd, const int fds[2])
-{
-    mlq_jobtree_join(s->tree); /* without it, the walk still finds us */
-    /* Before anything the job runs: whatever it forks is born inside. */
-    if (mlq_jobusage_join(s->usage) < 0)
-        child_fail(report_fd, CHILD_WORKER, "cannot join the job's cgroups: %s", strerror(errno));
-    setpgid(0, 0);
-    reset_signals();
-    int null = open("/dev/null", O_RDONLY);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0)
-        child_fail(report_fd, CHILD_WORKER, "cannot set up the job's standard streams: %s",
-                   strerror(errno));
-    const char *workdir = s->assign.u.assign.spec.workdir;
-    if (s->cargv && s->drop &&
-        !mlq_container_account_enters(s->uid, s->gid, s->groups, s->ngroups, workdir))
-        child_fail(report_fd, CHILD_FINAL, "workdir %s: not accessible to %s", workdir, s->user);
-    /* The runtime runs as root and gives the container the account (--user). */
-    if (s->drop && !s->cargv)
-        drop_root(s, report_fd);
-    if (chdir(workdir) != 0)
-        child_fail(report_fd, CHILD_FINAL, "workdir %s: %s%s%s%s", workdir,
-                   mlq_startwords_dir(errno), s->drop ? " (as " : "", s->drop ? s->user : "",
-                   s->drop ? ")" : "");
-    environ = s->env.v;
-    char **argv = s->cargv ? s->cargv : s->argv;
-    execvp(argv[0], argv);
-    child_fail(report_fd, CHILD_FINAL, "%s: %s", argv[0], mlq_startwords_exec(argv[0], errno));
-}
-
-static void reap_all(void)
-{
-    pid_t p;
-    do {
-        p = waitpid(-1, NULL, WNOHANG);
-    } while (p > 0 || (p < 0 && errno == EINTR));
-}
-
-/* Reads the child's report until the exec closes the pipe: nothing means
- * the job runs; a message means it never started (the child is reaped). */
-static int read_report(struct shim *s, int fd)
-{
-    char msg[MLQ_SPOOL_DETAIL_MAX];
-    size_t got = 0;
-    for (;;) {
-        ssize_t r = read(fd, msg + got, sizeof msg - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0 || (got += (size_t)r) == sizeof msg - 1)
-            break;
-    }
-    if (got == 0)
-        return 0;
-    msg[got] = '\0';
-    while (waitpid(s->job, NULL, 0) < 0 && errno == EINTR)
-        ;
-    reap_all();
-    start_failed(s, "%s", msg + 1);
-    s->st.no_retry = msg[0] == CHILD_FINAL;
-    s->st.start_ms = 0; /* it never ran */
-    return -1;
-}
+/* ---- the job ---- */
 
 static int start_job(struct shim *s)
 {
@@ -575,28 +454,30 @@ static int start_job(struct shim *s)
         if (s->warn_signal > 0 && s->warn_before_ms > 0) /* 0: no warning (--signal SIG) */
             s->warn_at = s->warn_before_ms < s->limit_ms ? s->limit_at - s->warn_before_ms : start;
     }
-    int report[2], fds[2];
-    if (mlq_jobout_job_fds(&s->out, fds) < 0 || pipe2(report, O_CLOEXEC) != 0) {
-        start_failed(s, "pipe: %s", strerror(errno));
-        return -1;
+    struct mlq_shimstart in = {.tree = s->tree,
+                               .usage = s->usage,
+                               .out = &s->out,
+                               .workdir = s->assign.u.assign.spec.workdir,
+                               .argv = s->cargv ? s->cargv : s->argv,
+                               .container = s->cargv != NULL,
+                               .env = s->env.v,
+                               .drop = s->drop,
+                               .uid = s->uid,
+                               .gid = s->gid,
+                               .groups = s->groups,
+                               .ngroups = s->ngroups,
+                               .user = s->user};
+    char why[MLQ_SPOOL_DETAIL_MAX];
+    enum mlq_shimstart_fail fail;
+    s->job = mlq_shimstart_job(&in, why, sizeof why, &fail);
+    if (s->job > 0)
+        return 0;
+    start_failed(s, "%s", why);
+    if (fail != MLQ_SHIMSTART_SHIM) { /* the child told why: it never ran */
+        s->st.no_retry = fail == MLQ_SHIMSTART_FINAL;
+        s->st.start_ms = 0;
     }
-    s->job = fork();
-    if (s->job < 0) {
-        start_failed(s, "fork: %s", strerror(errno));
-        close(report[0]);
-        close(report[1]);
-        return -1;
-    }
-    if (s->job == 0) {
-        close(report[0]);
-        exec_job(s, report[1], fds);
-    }
-    setpgid(s->job, s->job); /* also from the parent: no race with the child */
-    close(report[1]);
-    mlq_jobout_parent(&s->out, fds);
-    int rc = read_report(s, report[0]);
-    close(report[0]);
-    return rc;
+    return -1;
 }
 
 /* Reaps children other than the job (orphans we adopted as subreaper);
@@ -773,7 +654,7 @@ static void finish(struct shim *s, const sigset_t *set)
         ;
     record_outcome(s, ws);
     for (int64_t now = mlq_clock_mono_ms(); s->kill_at > now; now = mlq_clock_mono_ms()) {
-        reap_all();
+        mlq_shimstart_reap_all();
         if (mlq_jobtree_signal(s->tree, 0) == 0)
             break;
         if (mlq_jobout_active(&s->out)) /* the rest of the job may still write */
@@ -782,13 +663,13 @@ static void finish(struct shim *s, const sigset_t *set)
             wait_signal(set, s->kill_at - now < 50 ? s->kill_at - now : 50);
     }
     for (long pause = 1;; pause = pause * 2 > MAX_KILL_PAUSE ? MAX_KILL_PAUSE : pause * 2) {
-        reap_all();
+        mlq_shimstart_reap_all();
         if (mlq_jobtree_kill(s->tree) == 0)
             break;
         struct timespec ts = {0, pause * 1000000L};
         nanosleep(&ts, NULL);
     }
-    reap_all();
+    mlq_shimstart_reap_all();
     mlq_jobout_drain(&s->out);
     s->st.end_ms = mlq_clock_wall_ms();
     mlq_jobusage_finish(s->usage, &s->st, s->last_signal == SIGKILL);
@@ -796,7 +677,9 @@ static void finish(struct shim *s, const sigset_t *set)
 
 /* ---- entry ---- */
 
-static int become_supervisor(const char *dir, bool named, sigset_t *set, struct mlq_err *err)
+/* The shim names itself in shim.pid before anything else: a worker that
+ * restarts from here on re-adopts it, wherever it was forked. */
+static int become_supervisor(const char *dir, sigset_t *set, struct mlq_err *err)
 {
     sigemptyset(set);
     sigaddset(set, SIGCHLD);
@@ -807,8 +690,6 @@ static int become_supervisor(const char *dir, bool named, sigset_t *set, struct 
     sigprocmask(SIG_BLOCK, set, NULL);
     setsid(); /* fails only when already a group leader: harmless */
     prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    if (named)
-        return 0; /* the worker wrote shim.pid before naming the folder */
     struct mlq_shim_id id = {.pid = getpid(), .start_ms = mlq_clock_wall_ms()};
     id.starttime = mlq_fs_pid_starttime(id.pid);
     return mlq_spool_write_shim(dir, &id, err);
@@ -834,15 +715,6 @@ static void shim_cleanup(struct shim *s)
     mlq_jobtree_destroy(&s->tree);
     json_decref(s->manifest);
     mlq_proto_msg_free(&s->assign);
-}
-
-/* The standby shim's identity was written by the worker ahead of time; the
- * job's start replaces the time it gave (atomic, off the start path). */
-static void note_start(const char *dir, int64_t start_ms)
-{
-    struct mlq_shim_id id = {.pid = getpid(), .start_ms = start_ms};
-    id.starttime = mlq_fs_pid_starttime(id.pid);
-    mlq_spool_write_shim(dir, &id, NULL);
 }
 
 /* A worker that fenced itself asked for the attempt's end: whatever the job
@@ -913,11 +785,10 @@ static int check_lease_at_start(struct shim *s)
     return -1;
 }
 
-static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
+int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
 {
     sigset_t set;
-    int64_t named_ms = mlq_clock_wall_ms();
-    int rc = become_supervisor(attempt_dir, named, &set, err);
+    int rc = become_supervisor(attempt_dir, &set, err);
     if (rc < 0)
         return rc;
     struct mlq_status existing;
@@ -928,8 +799,6 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
     s.st.exit_code = -1;
     if (prepare(&s) == 0 && manifest_start(&s) == 0 && check_lease_at_start(&s) == 0 &&
         check_rendezvous(&s) == 0 && start_job(&s) == 0) {
-        if (named)
-            note_start(attempt_dir, named_ms);
         supervise(&s, &set);
         finish(&s, &set);
         apply_lease_fence(&s);
@@ -944,20 +813,12 @@ static int shim_run(const char *attempt_dir, bool named, struct mlq_err *err)
     return rc;
 }
 
-int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
+/* Finds the cgroup folders and loads the name service modules (passwd,
+ * group) while idle, so that each job's cgroups and account lookups cost
+ * no /proc parsing or dynamic loading. */
+void mlq_shim_warm(void)
 {
-    return shim_run(attempt_dir, false, err);
-}
-
-int mlq_shim_run_named(const char *attempt_dir, struct mlq_err *err)
-{
-    return shim_run(attempt_dir, true, err);
-}
-
-/* Loads the name service modules (passwd, group) while idle, so that the
- * lookups for the job's account cost no dynamic loading. */
-static void warm_nss(void)
-{
+    mlq_cglimit_warm();
     if (geteuid() != 0)
         return;
     struct passwd *pw = getpwuid(0);
@@ -966,38 +827,4 @@ static void warm_nss(void)
     gid_t g[64];
     int n = 64;
     getgrouplist(pw->pw_name, pw->pw_gid, g, &n);
-}
-
-int mlq_shim_standby_wait(int fd, const char *attempts_dir, char *dir, size_t len)
-{
-    size_t got = 0;
-    int rc = 0;
-    warm_nss();
-    for (;;) {
-        if (got + 1 >= len) {
-            rc = MLQ_EINVAL;
-            break;
-        }
-        ssize_t r = read(fd, dir + got, len - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            rc = MLQ_EINVAL;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    if (rc < 0 || got == 0)
-        return rc;
-    dir[got] = '\0';
-    size_t plen = strlen(attempts_dir);
-    if (dir[got - 1] != '\n' || memchr(dir, '\0', got) || strncmp(dir, attempts_dir, plen) != 0 ||
-        dir[plen] != '/')
-        return MLQ_EINVAL;
-    dir[got - 1] = '\0';
-    const char *name = dir + plen + 1;
-    if (!*name || strchr(name, '/') || strchr(name, '\n') || name[0] == '.')
-        return MLQ_EINVAL;
-    return 1;
 }

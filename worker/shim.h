@@ -35,19 +35,15 @@
  * not even the status could be written. Signal mask: blocks SIGCHLD, SIGTERM,
  * SIGINT and SIGHUP for its own use. */
 int mlq_shim_run(const char *attempt_dir, struct mlq_err *err);
-/* The same for a standby shim named the folder by the worker, which has
- * written shim.pid for it already (mlq_spool_prepare). */
-int mlq_shim_run_named(const char *attempt_dir, struct mlq_err *err);
-
-/* Standby (`mlq-shim --standby ATTEMPTS_DIR`, see exec.h): the worker starts
- * the shim ahead of need with this descriptor open. */
+/* Standby (`mlq-shim --standby ATTEMPTS_DIR`): the worker starts the shim
+ * ahead of need with this descriptor open, and names it attempt folders
+ * there (shimzygote.h). */
 #define MLQ_SHIM_STANDBY_ARG "--standby"
 #define MLQ_SHIM_STANDBY_FD  4
 
-/* Waits on fd (closing it) for the attempt folder the worker names: one
- * line, then end of file. 1 with the path in dir when it is a folder right
- * inside attempts_dir; 0 when the worker closed its end without one (it has
- * no use for this shim any more); MLQ_EINVAL for anything else. */
-int mlq_shim_standby_wait(int fd, const char *attempts_dir, char *dir, size_t len);
+/* Loads, while the standby waits, what every shim it forks would otherwise
+ * find for itself (its cgroup v1 folders, the name-service modules for the
+ * account lookups). */
+void mlq_shim_warm(void);
 
 #endif

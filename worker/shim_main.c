@@ -4,8 +4,8 @@
  * whatever goes wrong with the job ends up in the attempt's status file.
  * The shim outlives the worker, so stderr may become a pipe nobody reads:
  * SIGPIPE is ignored (the job gets the default back, shim.c). With --standby it
- * is started ahead of need and waits for the worker to name the folder
- * (exec.h). */
+ * is started ahead of need and forks one shim per folder the worker names
+ * (shimzygote.h). */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "bounds.h"
 
 #include "shim.h"
+#include "shimzygote.h"
 #include "version.h"
 
 int main(int argc, char **argv)
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
                 "Runs the attempt described in ATTEMPT_DIR/assign and writes its\n"
                 "outcome to ATTEMPT_DIR/status. Started by mlq-worker; with\n" MLQ_SHIM_STANDBY_ARG
                 ", ahead of need: it waits on descriptor %d for the worker to\n"
-                "name the attempt folder.\n"
+                "name attempt folders and forks one shim for each.\n"
                 "\n"
                 "  --help     show this help\n"
                 "  --version  show the version and the wire protocol's\n",
@@ -42,11 +43,12 @@ int main(int argc, char **argv)
         return help ? 0 : 2;
     }
     const char *dir = argv[1];
-    char named[MLQ_MAX_PATH + 2];
+    char named[MLQ_SHIMZYGOTE_LINE_MAX];
     if (standby) {
-        int rc = mlq_shim_standby_wait(MLQ_SHIM_STANDBY_FD, argv[2], named, sizeof named);
+        mlq_shim_warm();
+        int rc = mlq_shimzygote_serve(MLQ_SHIM_STANDBY_FD, argv[2], named, sizeof named);
         if (rc == 0)
-            return 0; /* not needed after all */
+            return 0; /* the worker has no use for it any more */
         if (rc < 0) {
             fprintf(stderr, "mlq-shim: malformed attempt folder from the worker\n");
             return 1;
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
     }
     struct mlq_err err;
     mlq_err_clear(&err);
-    if ((standby ? mlq_shim_run_named(dir, &err) : mlq_shim_run(dir, &err)) < 0) {
+    if (mlq_shim_run(dir, &err) < 0) {
         fprintf(stderr, "mlq-shim: %s\n", err.msg);
         return 1;
     }

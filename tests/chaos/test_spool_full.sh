@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Chaos part, spool full when a job ends: the worker's spool (a small tmpfs)
 # fills up while a job runs, and the job exits 0 before space returns. The
-# shim cannot write the outcome; it must keep it and write it once it can:
+# shim cannot write the outcome (the test takes away the blocks the worker
+# reserved for it); it must keep it and write it once it can:
 #   - while the spool is full the attempt stays RUNNING (not LOST, no second
 #     attempt, nothing requeued), past the worker's lease;
 #   - once the filler is deleted the job ends SUCCEEDED with exit code 0, on
@@ -33,6 +34,12 @@ wait_state "$J" RUNNING 20
 # The worker records the scheduler's acknowledgement of the start in the
 # spool: let it do so before the spool fills.
 wait_until "$MLQ_SRC_DIR/tests/integration/spooljournal.py $SPOOL | grep -q acked_started" 10 || fail "start never acknowledged"
+# The worker reserved the blocks of the attempt's status file when it made
+# the folder (so that a full spool cannot keep an outcome out): take that
+# reservation away, as a file system without fallocate would lack it, so
+# that what follows tests the shim's own retries.
+A=$(sql "SELECT id FROM attempts WHERE job_id = '$J'")
+printf x >"$SPOOL/attempts/$A/status" && truncate -s 0 "$SPOOL/attempts/$A/status"
 # The standby shim's prepared folder stays while the worker is idle (it is
 # only used or removed at the next assignment), so it frees no page once the
 # spool is full.

@@ -11,6 +11,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +201,29 @@ static pid_t standby_pid(struct fx *f)
     return pid;
 }
 
+/* The inode of the standby's prepared folder (0 when there is none): an
+ * attempt run by the standby takes that folder, renamed. */
+static ino_t standby_ino(struct fx *f)
+{
+    DIR *d = opendir(mlq_spool_attempts(f->sp));
+    assert_non_null(d);
+    ino_t ino = 0;
+    for (struct dirent *de; (de = readdir(d)) && !ino;)
+        if (strncmp(de->d_name, ".tmp-standby-", 13) == 0)
+            ino = de->d_ino;
+    closedir(d);
+    return ino;
+}
+
+static ino_t attempt_ino(struct fx *f, const char *att)
+{
+    char dir[4096];
+    struct stat sb;
+    assert_int_equal(mlq_spool_attempt_dir(f->sp, att, dir, sizeof dir, NULL), 0);
+    assert_int_equal(stat(dir, &sb), 0);
+    return sb.st_ino;
+}
+
 static pid_t standby_pid_within(struct fx *f, int ms)
 {
     int64_t end = mlq_clock_mono_ms() + ms;
@@ -245,14 +270,19 @@ static pid_t run_true(struct fx *f, const char *att)
 }
 
 /* A worker that has not had an assignment yet has a standby ready, and its
- * first assignment runs in it. */
+ * first assignment runs in the standby's folder, in a shim it forks (the
+ * standby stays for the next one). */
 static void test_standby_before_first_assignment(void **state)
 {
     struct fx *f = *state;
     start_registered(f);
     pid_t sb = standby_pid_within(f, WAIT);
     assert_true(sb > 0);
-    assert_int_equal(run_true(f, ATT_1), sb);
+    ino_t ino = standby_ino(f);
+    pid_t shim = run_true(f, ATT_1);
+    assert_int_not_equal(shim, sb);
+    assert_int_equal(attempt_ino(f, ATT_1), ino);
+    assert_int_equal(kill(sb, 0), 0);
 }
 
 /* Idle for longer than a standby used to be kept: the next assignment is
@@ -265,7 +295,10 @@ static void test_standby_kept_while_idle(void **state)
     idle_for(f, IDLE);
     pid_t sb = standby_pid(f);
     assert_true(sb > 0);
-    assert_int_equal(run_true(f, ATT_2), sb);
+    ino_t ino = standby_ino(f);
+    run_true(f, ATT_2);
+    assert_int_equal(attempt_ino(f, ATT_2), ino);
+    assert_int_equal(kill(sb, 0), 0);
 }
 
 /* Lines of the log file at path that contain text. */

@@ -7,7 +7,8 @@
  * run as their owner's account (a throwaway user made with useradd and
  * removed in the teardown), unknown accounts and root without allow_root
  * are start failures, and a shim that is not root runs jobs as itself; what
- * a standby shim accepts as its folder; an outcome that cannot be written
+ * a standby shim accepts as its folders and the shim it forks for each;
+ * an outcome that cannot be written
  * is kept and written once it can. Every test
  * bounds its waits and kills what it started.
  *
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@
 #include "lease.h"
 #include "shim.h"
 #include "shim_fixture.h"
+#include "shimzygote.h"
 #include "spool.h"
 #include "testdir.h"
 #include "testuser.h"
@@ -887,18 +890,21 @@ static void test_not_root_runs_as_itself(void **state)
     free(out);
 }
 
-/* What a standby shim accepts from the worker: one folder right inside its
- * attempts folder, newline-terminated, then end of file; end of file alone
- * means "not needed". */
+/* What a standby shim accepts from the worker: folders right inside its
+ * attempts folder, one a line; end of file after whole lines means "no
+ * more". */
 static int standby_says(const char *text)
 {
     int fds[2];
-    char dir[4200];
+    char dir[MLQ_SHIMZYGOTE_LINE_MAX];
     assert_int_equal(pipe(fds), 0);
     if (*text)
         assert_int_equal(write(fds[1], text, strlen(text)), (ssize_t)strlen(text));
     close(fds[1]);
-    return mlq_shim_standby_wait(fds[0], "/spool/attempts", dir, sizeof dir);
+    struct mlq_shimzygote_in in = {.fd = fds[0]};
+    int rc = mlq_shimzygote_next(&in, "/spool/attempts", dir, sizeof dir);
+    close(fds[0]);
+    return rc;
 }
 
 static void test_standby_wait(void **state)
@@ -914,10 +920,98 @@ static void test_standby_wait(void **state)
     assert_int_equal(standby_says("/spool/attemptsX/y\n"), MLQ_EINVAL);
 }
 
+/* Several folders in one read are taken one at a time, in order. */
+static void test_standby_lines(void **state)
+{
+    (void)state;
+    int fds[2];
+    char dir[MLQ_SHIMZYGOTE_LINE_MAX];
+    const char *text = "/spool/attempts/a\n/spool/attempts/b\n";
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], text, strlen(text)), (ssize_t)strlen(text));
+    close(fds[1]);
+    struct mlq_shimzygote_in in = {.fd = fds[0]};
+    assert_int_equal(mlq_shimzygote_next(&in, "/spool/attempts", dir, sizeof dir), 1);
+    assert_string_equal(dir, "/spool/attempts/a");
+    assert_int_equal(mlq_shimzygote_next(&in, "/spool/attempts", dir, sizeof dir), 1);
+    assert_string_equal(dir, "/spool/attempts/b");
+    assert_int_equal(mlq_shimzygote_next(&in, "/spool/attempts", dir, sizeof dir), 0);
+    close(fds[0]);
+}
+
+/* The zygote in a child: each forked shim writes its pid and folder to
+ * report and ends; the zygote ends when the worker's end closes. */
+static pid_t start_zygote(const int sv[2], const int rep[2])
+{
+    pid_t z = fork();
+    assert_true(z >= 0);
+    if (z != 0)
+        return z;
+    close(sv[0]); /* the worker's end: its close must reach the zygote */
+    close(rep[0]);
+    int sock = sv[1], report = rep[1];
+    char dir[MLQ_SHIMZYGOTE_LINE_MAX], line[MLQ_SHIMZYGOTE_LINE_MAX + 32];
+    int rc = mlq_shimzygote_serve(sock, "/spool/attempts", dir, sizeof dir);
+    if (rc == 1) {
+        int n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), dir);
+        ssize_t w = write(report, line, (size_t)n);
+        _exit(w == n ? 0 : 1);
+    }
+    _exit(rc == 0 ? 0 : 1);
+}
+
+/* One standby forks a shim per folder, answers each with that shim's
+ * identity, and stays for the next; the shims are the children of the
+ * standby's parent (the test here, the worker in real life). */
+static void test_standby_forks_per_folder(void **state)
+{
+    (void)state;
+    int sv[2], rep[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_int_equal(pipe(rep), 0);
+    pid_t z = start_zygote(sv, rep);
+    close(sv[1]);
+    close(rep[1]);
+    long pids[2];
+    for (int i = 0; i < 2; i++) {
+        char line[64] = {0};
+        const char *dir = i == 0 ? "/spool/attempts/a\n" : "/spool/attempts/b\n";
+        assert_int_equal(write(sv[0], dir, strlen(dir)), (ssize_t)strlen(dir));
+        assert_true(read(sv[0], line, sizeof line - 1) > 0);
+        unsigned long long start = 0;
+        assert_int_equal(sscanf(line, "%ld %llu", &pids[i], &start), 2);
+        assert_true(pids[i] > 0 && pids[i] != z);
+        assert_true(start > 0);
+    }
+    assert_true(pids[0] != pids[1]);
+    close(sv[0]); /* the standby ends; its shims had ended already */
+    int ws = 0;
+    assert_int_equal(waitpid(z, &ws, 0), z);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    for (int i = 0; i < 2; i++) { /* ours to reap, not the standby's */
+        assert_int_equal(waitpid((pid_t)pids[i], &ws, 0), (pid_t)pids[i]);
+        assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    }
+    char got[256] = {0}, want[2][128];
+    size_t n = 0;
+    ssize_t r;
+    while ((r = read(rep[0], got + n, sizeof got - 1 - n)) > 0)
+        n += (size_t)r;
+    close(rep[0]);
+    /* The two shims run side by side: either may write first. */
+    snprintf(want[0], sizeof want[0], "%ld /spool/attempts/a\n", pids[0]);
+    snprintf(want[1], sizeof want[1], "%ld /spool/attempts/b\n", pids[1]);
+    assert_non_null(strstr(got, want[0]));
+    assert_non_null(strstr(got, want[1]));
+    assert_int_equal(n, strlen(want[0]) + strlen(want[1]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_standby_wait),
+        cmocka_unit_test(test_standby_lines),
+        cmocka_unit_test(test_standby_forks_per_folder),
         cmocka_unit_test_setup_teardown(test_exit_code_and_logs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_kept_until_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_ends_signaled, setup, teardown),
