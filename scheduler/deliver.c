@@ -30,9 +30,9 @@ static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struc
     m.u.assign.ngpu_ids = n;
     m.u.assign.kill_grace_ms = c->kill_grace_ms;
     m.u.assign.allow_root = c->allow_root;
-    if (job->row.array_id[0]) {
-        const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.array_id);
-        memcpy(m.u.assign.array_id, job->row.array_id, sizeof m.u.assign.array_id);
+    if (job->row.task_of) {
+        const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.task_of);
+        snprintf(m.u.assign.array_id, sizeof m.u.assign.array_id, "%s", job->row.task_of);
         m.u.assign.array_index = job->row.array_index;
         m.u.assign.array_size = arr ? arr->size : 0;
     }

@@ -446,7 +446,7 @@ static struct mlq_job *late_fits(struct mlq_ctx *c, const struct mlq_worker *w,
     int64_t end = rep->u.report.end_ms;
     if (p->a.state != MLQ_ATT_LOST || strcmp(p->a.worker, w->name) != 0 || !job || job->live ||
         job->held || job->row.state != MLQ_JOB_PENDING ||
-        strcmp(job->row.current_attempt, p->attempt_id) != 0 || end <= 0 || p->a.end_ms <= 0 ||
+        !mlq_idbin_is(&job->row.cur_att, p->attempt_id) || end <= 0 || p->a.end_ms <= 0 ||
         end + MLQ_FENCE_MARGIN_MS > p->a.end_ms)
         return NULL;
     struct late_peers k = {p->rank, true};

@@ -109,6 +109,8 @@ static void job_free(struct mlq_jobtab *tab, struct mlq_job *job)
 {
     gang_free(job->gang);
     unshare_spec(tab->strs, &job->row.spec);
+    mlq_strpool_put(tab->strs, job->row.task_of);
+    job->row.task_of = NULL;
     mlq_store_job_free(&job->row);
     if (job->att)
         mlq_store_attempt_free(job->att);
@@ -204,6 +206,7 @@ struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row
     job->row = *row;
     memset(row, 0, sizeof *row);
     share_spec(tab->strs, &job->row.spec);
+    mlq_strpool_take(tab->strs, &job->row.task_of); /* one copy for an array's tasks */
     maybe_grow_ids(tab);
     size_t b = hash_str(job->row.id) & (tab->nbuckets - 1);
     job->h_id = tab->by_id[b];

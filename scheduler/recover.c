@@ -167,8 +167,7 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
         mlq_place_reserve(w, &r, mask);
     }
     /* A live task counts against its array's --max-running, as at dispatch. */
-    struct mlq_arrstate *arr =
-        job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
+    struct mlq_arrstate *arr = job->row.task_of ? mlq_pipeline_array(c, job->row.task_of) : NULL;
     if (arr)
         arr->running++;
     int32_t nodes = mlq_gang_nodes(job) > 0 ? (int32_t)mlq_gang_nodes(job) : 1;
