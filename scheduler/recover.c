@@ -74,13 +74,16 @@ static int recover_usage(const struct mlq_store_usage *u, void *arg)
 static int copy_row(struct mlq_store_job *dst, const struct mlq_store_job *src, struct mlq_err *err)
 {
     *dst = *src;
-    dst->reason = NULL;
+    dst->reason = dst->task_of = NULL;
     memset(&dst->spec, 0, sizeof dst->spec);
-    if (src->reason && !(dst->reason = strdup(src->reason)))
+    if ((src->reason && !(dst->reason = strdup(src->reason))) ||
+        (src->task_of && !(dst->task_of = strdup(src->task_of)))) {
+        mlq_store_job_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
     int rc = mlq_proto_jobspec_copy(&dst->spec, &src->spec, err);
     if (rc < 0)
-        free(dst->reason);
+        mlq_store_job_free(dst);
     return rc;
 }
 
