@@ -219,7 +219,7 @@ static int part_assign_due(struct mlq_ctx *c, struct mlq_gpart *p, struct mlq_re
         return mlq_gang_lose_part(c, p, why, true, err);
     }
     int rc = 0;
-    if (!p->job->gang->stopping && p->job->row.state != MLQ_JOB_CANCELLED) {
+    if (!mlq_job_gang(p->job)->stopping && p->job->row.state != MLQ_JOB_CANCELLED) {
         mlq_info("gang part %.8s: assignment not acknowledged by %s, sending it again", p->row.a.id,
                  p->row.a.worker);
         rc = mlq_gang_push_assign(c, p, err);

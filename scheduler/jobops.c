@@ -210,7 +210,8 @@ int mlq_jobops_transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_e
 static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool linger)
 {
     /* A gang's parts hold its resources, and free them as they end. */
-    struct mlq_worker *w = job->gang ? NULL : mlq_workers_at(c->workers, mlq_job_run(job)->widx);
+    struct mlq_worker *w =
+        mlq_job_gang(job) ? NULL : mlq_workers_at(c->workers, mlq_job_run(job)->widx);
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, mlq_job_run(job)->gpu_mask);
@@ -278,7 +279,8 @@ int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
      * penalty added when shapes are compared. */
     job->qkey = job->row.submit_ms - (int64_t)job->row.spec.priority * c->age_step_ms;
     /* Ready from now, or once its retry delay is over (metrics: queue wait). */
-    job->pending_ms = job->row.not_before_ms > c->now_wall ? job->row.not_before_ms : c->now_wall;
+    mlq_job_set_pending(job, job->row.not_before_ms > c->now_wall ? job->row.not_before_ms
+                                                                  : c->now_wall);
     if (mlq_queue_add(c->queue, job, c->now_wall) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory queueing job %.8s", job->row.id);
     struct mlq_request r = job_request(job);
@@ -908,7 +910,7 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
         mlq_queue_remove(c->queue, job);
     if (act == MLQ_ACT_DEQUEUE)
         mlq_preempt_release(c, job);
-    else if (act == MLQ_ACT_KILL && job->live && job->gang)
+    else if (act == MLQ_ACT_KILL && job->live && mlq_job_gang(job))
         mlq_gang_stop(c, job, reason);
     else if (act == MLQ_ACT_KILL && job->live)
         mlq_jobops_push_kill(c, job, mlq_workers_get(c->workers, job->att->worker), job->att->id,

@@ -107,7 +107,7 @@ static void unshare_spec(struct mlq_strpool *p, struct mlq_jobspec *s)
 
 static void job_free(struct mlq_jobtab *tab, struct mlq_job *job)
 {
-    gang_free(job->gang);
+    gang_free(mlq_job_gang(job));
     unshare_spec(tab->strs, &job->row.spec);
     mlq_strpool_put(tab->strs, job->row.task_of);
     job->row.task_of = NULL;
@@ -240,9 +240,10 @@ static void unindex_gang(struct mlq_jobtab *tab, struct mlq_gang *g)
 
 void mlq_jobtab_set_gang(struct mlq_jobtab *tab, struct mlq_job *job, struct mlq_gang *g)
 {
-    unindex_gang(tab, job->gang);
-    gang_free(job->gang);
-    job->gang = g;
+    struct mlq_jobrun *run = mlq_job_run(job); /* the gang goes with the attempt */
+    unindex_gang(tab, run->gang);
+    gang_free(run->gang);
+    run->gang = g;
     for (uint32_t i = 0; g && i < g->n; i++) {
         struct mlq_gpart *p = &g->parts[i];
         size_t b = hash_str(p->row.a.id) % PART_BUCKETS;
@@ -262,10 +263,10 @@ struct mlq_gpart *mlq_jobtab_part(struct mlq_jobtab *tab, const char *part_id)
 
 void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job)
 {
-    if (job->gang) {
-        unindex_gang(tab, job->gang);
-        gang_free(job->gang);
-        job->gang = NULL;
+    if (mlq_job_gang(job)) {
+        unindex_gang(tab, mlq_job_gang(job));
+        gang_free(mlq_job_gang(job));
+        mlq_job_run(job)->gang = NULL;
     }
     if (job->live) {
         unlink_chain(&tab->by_att[hash_str(job->att->id) & (tab->natt - 1)], job, true);
