@@ -4,6 +4,7 @@
 
 #include "err.h"
 #include "proto.h"
+#include "slab.h"
 #include "strpool.h"
 
 #include <stdlib.h>
@@ -19,6 +20,8 @@ struct mlq_jobtab {
     size_t natt, nlive;     /* by_att's buckets; jobs with a live attempt */
     struct mlq_gpart *by_part[PART_BUCKETS];
     struct mlq_strpool *strs; /* the strings jobs repeat (share_spec) */
+    struct mlq_slab *slab;    /* the jobs themselves: packed in blocks, not a
+                                 malloc chunk each (slab.h) */
 };
 
 static size_t hash_str(const char *s)
@@ -38,7 +41,9 @@ struct mlq_jobtab *mlq_jobtab_create(void)
     tab->by_id = calloc(tab->nbuckets, sizeof *tab->by_id);
     tab->by_att = calloc(tab->natt, sizeof *tab->by_att);
     tab->strs = mlq_strpool_create();
-    if (!tab->by_id || !tab->by_att || !tab->strs) {
+    tab->slab = mlq_slab_create(sizeof(struct mlq_job));
+    if (!tab->by_id || !tab->by_att || !tab->strs || !tab->slab) {
+        mlq_slab_destroy(tab->slab);
         mlq_strpool_destroy(tab->strs);
         free(tab->by_id);
         free(tab->by_att);
@@ -115,7 +120,7 @@ static void job_free(struct mlq_jobtab *tab, struct mlq_job *job)
     if (job->att)
         mlq_store_attempt_free(job->att);
     free(job->att);
-    free(job);
+    mlq_slab_free(tab->slab, job);
 }
 
 void mlq_jobtab_destroy(struct mlq_jobtab **tab)
@@ -133,6 +138,7 @@ void mlq_jobtab_destroy(struct mlq_jobtab **tab)
     free((*tab)->by_id);
     free((*tab)->by_att);
     mlq_strpool_destroy((*tab)->strs);
+    mlq_slab_destroy((*tab)->slab);
     free(*tab);
     *tab = NULL;
 }
@@ -200,7 +206,7 @@ struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row
 {
     if (mlq_jobtab_get(tab, row->id))
         return NULL;
-    struct mlq_job *job = calloc(1, sizeof *job);
+    struct mlq_job *job = mlq_slab_alloc(tab->slab);
     if (!job)
         return NULL;
     job->row = *row;
