@@ -66,8 +66,7 @@ struct mlq_jobrun {
  * (a gang's parts included) is behind att (struct mlq_jobrun), wide fields
  * come first, and the flags share one word as bit-fields at the end (a
  * bool each, with their padding, cost 24 bytes more per job). 488 bytes on
- * x86-64: with malloc's 8-byte header a 496-byte chunk (each 16 bytes
- * less is a chunk size less). */
+ * x86-64, packed back to back in the table's blocks (slab.h). */
 struct mlq_job {
     struct mlq_store_job row;      /* as persisted */
     struct mlq_store_attempt *att; /* the live attempt, the head of its struct

@@ -181,8 +181,7 @@ static void test_attempt_index_growth(void **state)
  * ids a pending job rarely has take 24 bytes, not 74 (store.h), a gang's
  * parts hang from the live attempt's record and the time a job became
  * ready is 32 bits after its submit. A field added in the wrong place
- * shows here first. 488 bytes or less is a 496-byte malloc chunk, against
- * 560 with the ids as text. */
+ * shows here first: 488 bytes, against 552 with the ids as text. */
 static void test_layout_size(void **state)
 {
     (void)state;
