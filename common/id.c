@@ -103,3 +103,35 @@ void mlq_id_short(const char *id, char out[MLQ_SHORT_ID_LEN + 1])
     memcpy(out, id, n);
     out[n] = '\0';
 }
+
+bool mlq_idbin_none(const struct mlq_idbin *id)
+{
+    static const struct mlq_idbin nil;
+    return memcmp(id->b, nil.b, sizeof nil.b) == 0;
+}
+
+bool mlq_idbin_set(struct mlq_idbin *out, const char *text)
+{
+    struct mlq_idbin v = {0};
+    if (text && text[0]) {
+        if (!mlq_id_valid(text) || uuid_parse(text, v.b) != 0 || mlq_idbin_none(&v))
+            return false;
+    }
+    *out = v;
+    return true;
+}
+
+void mlq_idbin_text(const struct mlq_idbin *id, char out[MLQ_ID_LEN + 1])
+{
+    if (mlq_idbin_none(id))
+        out[0] = '\0';
+    else
+        uuid_unparse_lower(id->b, out);
+}
+
+bool mlq_idbin_is(const struct mlq_idbin *id, const char *text)
+{
+    char t[MLQ_ID_LEN + 1];
+    mlq_idbin_text(id, t);
+    return strcmp(t, text) == 0;
+}

@@ -14,6 +14,21 @@ bool mlq_id_valid(const char *s);
 /* True when s is a non-empty prefix of some canonical UUID (hex digits and
  * dashes in the right places, at most 36 chars). Uppercase is refused. */
 bool mlq_id_prefix_valid(const char *s);
+/* An id held in its 16 bytes rather than its 37 characters, for the ids
+ * kept in memory for each of up to a million jobs. All zero means none:
+ * the nil UUID is never handed out (mlq_id_new makes version 4 ids). */
+struct mlq_idbin {
+    unsigned char b[16];
+};
+
+/* Sets *out from text: NULL or "" clears it. False (out untouched) when
+ * text is not a canonical lowercase UUID, or is the nil UUID. */
+bool mlq_idbin_set(struct mlq_idbin *out, const char *text);
+/* Writes the id's canonical text into out, "" when none. */
+void mlq_idbin_text(const struct mlq_idbin *id, char out[MLQ_ID_LEN + 1]);
+bool mlq_idbin_none(const struct mlq_idbin *id);
+/* True when the id's text is text ("" matches none). */
+bool mlq_idbin_is(const struct mlq_idbin *id, const char *text);
 /* Copies the first MLQ_SHORT_ID_LEN chars of id into out. */
 void mlq_id_short(const char *id, char out[MLQ_SHORT_ID_LEN + 1]);
 

@@ -23,8 +23,8 @@ struct gpu_view {
 static void gpu_holder(struct mlq_job *job, void *arg)
 {
     struct gpu_view *gv = arg;
-    for (uint32_t k = 0; job->live && job->gang && k < job->gang->n; k++) {
-        const struct mlq_gpart *p = &job->gang->parts[k];
+    for (uint32_t k = 0; job->live && mlq_job_gang(job) && k < mlq_job_gang(job)->n; k++) {
+        const struct mlq_gpart *p = &mlq_job_gang(job)->parts[k];
         for (int i = 0; p->booked && i < MLQ_MAX_GPUS; i++) /* each node's GPUs */
             if (p->gpu_mask & (1ULL << i))
                 gv->by_worker[gv->offset[p->widx] + (size_t)i].job_id = job->row.id;

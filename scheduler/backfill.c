@@ -82,10 +82,10 @@ struct collect {
 static void collect_ending(struct mlq_job *job, void *arg)
 {
     struct collect *k = arg;
-    if (job->live && job->gang) { /* each part on this worker */
+    if (job->live && mlq_job_gang(job)) { /* each part on this worker */
         const struct mlq_worker *w = mlq_workers_at(k->c->workers, k->widx);
-        for (uint32_t i = 0; i < job->gang->n && k->n < k->cap; i++) {
-            const struct mlq_gpart *p = &job->gang->parts[i];
+        for (uint32_t i = 0; i < mlq_job_gang(job)->n && k->n < k->cap; i++) {
+            const struct mlq_gpart *p = &mlq_job_gang(job)->parts[i];
             if (p->booked && p->widx == k->widx)
                 k->v[k->n++] =
                     (struct ending){mlq_backfill_expected_end(k->c, job), job->row.spec.cpus_m,

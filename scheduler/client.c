@@ -497,7 +497,7 @@ static int log_attempt(struct mlq_ctx *c, const char *job_id, int32_t node, int3
         return rc;
     uint32_t nodes = row.spec.nodes > 0 ? row.spec.nodes : 1;
     char att[MLQ_ID_LEN + 1];
-    memcpy(att, row.current_attempt, sizeof att);
+    mlq_store_job_cur_att(&row, att);
     if ((uint32_t)node >= nodes)
         rc = mlq_err_set(err, MLQ_ETOOBIG, "job %.8s has %u node%s: no node %d", job_id, nodes,
                          nodes == 1 ? "" : "s", (int)node);

@@ -32,9 +32,9 @@ static int push_assign(struct mlq_ctx *c, const struct mlq_job *job, const struc
     m.u.assign.ngpu_ids = n;
     m.u.assign.kill_grace_ms = c->kill_grace_ms;
     m.u.assign.allow_root = c->allow_root;
-    if (job->row.array_id[0]) {
-        const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.array_id);
-        memcpy(m.u.assign.array_id, job->row.array_id, sizeof m.u.assign.array_id);
+    if (job->row.task_of) {
+        const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.task_of);
+        snprintf(m.u.assign.array_id, sizeof m.u.assign.array_id, "%s", job->row.task_of);
         m.u.assign.array_index = job->row.array_index;
         m.u.assign.array_size = arr ? arr->size : 0;
     }
@@ -221,7 +221,7 @@ static int part_assign_due(struct mlq_ctx *c, struct mlq_gpart *p, struct mlq_re
         return mlq_gang_lose_part(c, p, why, true, err);
     }
     int rc = 0;
-    if (!p->job->gang->stopping && p->job->row.state != MLQ_JOB_CANCELLED) {
+    if (!mlq_job_gang(p->job)->stopping && p->job->row.state != MLQ_JOB_CANCELLED) {
         mlq_info("gang part %.8s: assignment not acknowledged by %s, sending it again", p->row.a.id,
                  p->row.a.worker);
         rc = mlq_gang_push_assign(c, p, err);

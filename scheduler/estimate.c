@@ -168,13 +168,14 @@ static void collect_running(struct mlq_job *job, void *arg)
     struct sim *s = arg;
     if (!job->live)
         return;
-    if (!job->gang) {
+    if (!mlq_job_gang(job)) {
         add_running(s, job, mlq_job_run(job)->widx, mlq_job_run(job)->gpu_mask);
         return;
     }
-    for (uint32_t i = 0; i < job->gang->n; i++)
-        if (job->gang->parts[i].booked)
-            add_running(s, job, job->gang->parts[i].widx, job->gang->parts[i].gpu_mask);
+    for (uint32_t i = 0; i < mlq_job_gang(job)->n; i++)
+        if (mlq_job_gang(job)->parts[i].booked)
+            add_running(s, job, mlq_job_gang(job)->parts[i].widx,
+                        mlq_job_gang(job)->parts[i].gpu_mask);
 }
 
 static void collect_ahead(struct mlq_job *job, int64_t key, void *arg)

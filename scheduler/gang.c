@@ -203,7 +203,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct cand *v, int3
     if (!g)
         return mlq_err_set(err, MLQ_EDB, "out of memory placing gang %.8s", job->row.id);
     job->row.attempts = a.num;
-    memcpy(job->row.current_attempt, a.id, sizeof a.id);
+    mlq_idbin_set(&job->row.cur_att, a.id); /* canonical: made by mlq_id_new */
     enum mlq_fsm_action act;
     int rc = mlq_jobops_transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
     if (rc == 0)

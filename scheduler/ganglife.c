@@ -41,7 +41,7 @@ static void fill_host(struct mlq_ctx *c, const struct mlq_gpart *p, int32_t gpus
 int mlq_gang_push_assign(struct mlq_ctx *c, const struct mlq_gpart *p, struct mlq_err *err)
 {
     const struct mlq_job *job = p->job;
-    const struct mlq_gang *g = job->gang;
+    const struct mlq_gang *g = mlq_job_gang(job);
     const struct mlq_worker *w = part_worker(c, p);
     if (!w || w->state != MLQ_WORKER_UP)
         return 0; /* it re-registers, and the reconciliation decides */
@@ -114,7 +114,7 @@ static void kill_part(struct mlq_ctx *c, const struct mlq_gpart *p, const char *
 
 void mlq_gang_stop(struct mlq_ctx *c, struct mlq_job *job, const char *reason)
 {
-    struct mlq_gang *g = job->gang;
+    struct mlq_gang *g = mlq_job_gang(job);
     g->stopping = true;
     for (uint32_t k = 0; k < g->n; k++)
         if (part_live(&g->parts[k]))
@@ -126,7 +126,7 @@ void mlq_gang_stop(struct mlq_ctx *c, struct mlq_job *job, const char *reason)
 static void first_bad(struct mlq_ctx *c, struct mlq_gpart *p, enum mlq_outcome out,
                       const char *what)
 {
-    struct mlq_gang *g = p->job->gang;
+    struct mlq_gang *g = mlq_job_gang(p->job);
     if (g->stopping)
         return;
     g->first_rank = p->row.rank;
@@ -134,8 +134,10 @@ static void first_bad(struct mlq_ctx *c, struct mlq_gpart *p, enum mlq_outcome o
     g->lost = out == MLQ_OUT_LOST || out == MLQ_OUT_REFUSED;
     g->exit_code = p->row.a.exit_code;
     g->signal = p->row.a.signal;
-    snprintf(g->first, sizeof g->first, "node %d (worker %s) %s", (int)p->row.rank, p->row.a.worker,
-             what);
+    /* what is cut at 160 chars, so that the line fits with the longest
+     * worker name (MLQ_MAX_NAME) */
+    snprintf(g->first, sizeof g->first, "node %d (worker %s) %.160s", (int)p->row.rank,
+             p->row.a.worker, what);
     char reason[400];
     snprintf(reason, sizeof reason, "gang stopped: %s", g->first);
     mlq_gang_stop(c, p->job, reason);
@@ -155,7 +157,7 @@ static bool all_ended(const struct mlq_gang *g)
  * an ordinary attempt (retry, fail, requeue after a loss). May free job. */
 static int end_if_done(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
 {
-    struct mlq_gang *g = job->gang;
+    struct mlq_gang *g = mlq_job_gang(job);
     if (!all_ended(g))
         return 0;
     char detail[400];
@@ -222,7 +224,7 @@ static void outcome_text(const struct mlq_msg *rep, char *buf, size_t len)
 static int on_started(struct mlq_ctx *c, struct mlq_gpart *p, struct mlq_err *err)
 {
     struct mlq_job *job = p->job;
-    struct mlq_gang *g = job->gang;
+    struct mlq_gang *g = mlq_job_gang(job);
     if (p->row.a.state == MLQ_ATT_ASSIGNED) {
         p->row.a.state = MLQ_ATT_RUNNING;
         p->row.a.start_ms = c->now_wall;
@@ -260,7 +262,7 @@ static int on_finished(struct mlq_ctx *c, const struct mlq_worker *w, struct mlq
     a->state = part_state(rep);
     /* killed because the gang was stopping (another node, a cancel): it
      * did not fail on its own */
-    if (p->job->gang->stopping && out == MLQ_OUT_SIGNALED)
+    if (mlq_job_gang(p->job)->stopping && out == MLQ_OUT_SIGNALED)
         a->state = MLQ_ATT_CANCELLED;
     if (!a->start_ms)
         a->start_ms = rep->u.report.start_ms;
@@ -362,11 +364,11 @@ static bool part_hit(struct pick *k, const struct mlq_gpart *p, int64_t now, boo
 static void pick_gang(struct mlq_job *job, void *arg)
 {
     struct pick *k = arg;
-    if (!job->live || !job->gang || k->base.n == k->base.cap)
+    if (!job->live || !mlq_job_gang(job) || k->base.n == k->base.cap)
         return;
     bool hit = false;
-    for (uint32_t i = 0; i < job->gang->n; i++)
-        hit |= part_hit(k, &job->gang->parts[i], k->base.now, true);
+    for (uint32_t i = 0; i < mlq_job_gang(job)->n; i++)
+        hit |= part_hit(k, &mlq_job_gang(job)->parts[i], k->base.now, true);
     if (hit)
         k->base.v[k->base.n++] = job;
 }
@@ -381,9 +383,9 @@ static int lose_picked(struct mlq_ctx *c, struct pick *k, const char *why, bool 
         return mlq_err_set(err, rc, "out of memory");
     for (size_t i = 0; i < k->base.n && rc == 0; i++) {
         struct mlq_job *job = k->base.v[i];
-        for (uint32_t j = 0; j < job->gang->n && rc == 0; j++)
-            if (part_hit(k, &job->gang->parts[j], k->base.now, false))
-                rc = lose_one(c, &job->gang->parts[j], why, linger, err);
+        for (uint32_t j = 0; j < mlq_job_gang(job)->n && rc == 0; j++)
+            if (part_hit(k, &mlq_job_gang(job)->parts[j], k->base.now, false))
+                rc = lose_one(c, &mlq_job_gang(job)->parts[j], why, linger, err);
         if (rc == 0)
             rc = end_if_done(c, job, err);
     }
@@ -419,8 +421,8 @@ bool mlq_gang_reconcile_held(struct mlq_ctx *c, struct mlq_worker *w, const char
         return false; /* not a live part here: fenced like any stale attempt */
     p->confirmed = p->acked = true;
     struct mlq_job *job = p->job;
-    if (!finished &&
-        (job->gang->stopping || job->row.state == MLQ_JOB_CANCELLED || job->row.spec.preempt_note))
+    if (!finished && (mlq_job_gang(job)->stopping || job->row.state == MLQ_JOB_CANCELLED ||
+                      job->row.spec.preempt_note))
         kill_part(c, p, job->row.reason ? job->row.reason : "gang stopped");
     return true;
 }
@@ -450,7 +452,7 @@ static struct mlq_job *late_fits(struct mlq_ctx *c, const struct mlq_worker *w,
     int64_t end = rep->u.report.end_ms;
     if (p->a.state != MLQ_ATT_LOST || strcmp(p->a.worker, w->name) != 0 || !job || job->live ||
         job->held || job->row.state != MLQ_JOB_PENDING ||
-        strcmp(job->row.current_attempt, p->attempt_id) != 0 || end <= 0 || p->a.end_ms <= 0 ||
+        !mlq_idbin_is(&job->row.cur_att, p->attempt_id) || end <= 0 || p->a.end_ms <= 0 ||
         end + MLQ_FENCE_MARGIN_MS > p->a.end_ms)
         return NULL;
     struct late_peers k = {p->rank, true};

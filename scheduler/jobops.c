@@ -192,7 +192,7 @@ static int transition_ex(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_ev
         job->row.end_ms = c->ending == job && c->ending_ms > 0 ? c->ending_ms : c->now_wall;
         mlq_deps_release(c->deps, job);
         if (note_ended(c, job->row.id) < 0 ||
-            (job->row.array_id[0] && note_ended(c, job->row.array_id) < 0))
+            (job->row.task_of && note_ended(c, job->row.task_of) < 0))
             return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     }
     return late && !job->fresh ? persist_late(c, job, from, err) : persist_now(c, job, from, err);
@@ -210,7 +210,8 @@ int mlq_jobops_transition(struct mlq_ctx *c, struct mlq_job *job, enum mlq_fsm_e
 static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool linger)
 {
     /* A gang's parts hold its resources, and free them as they end. */
-    struct mlq_worker *w = job->gang ? NULL : mlq_workers_at(c->workers, mlq_job_run(job)->widx);
+    struct mlq_worker *w =
+        mlq_job_gang(job) ? NULL : mlq_workers_at(c->workers, mlq_job_run(job)->widx);
     struct mlq_request r = job_request(job);
     if (w)
         mlq_place_release(w, &r, mlq_job_run(job)->gpu_mask);
@@ -231,8 +232,7 @@ static void release_attempt_ex(struct mlq_ctx *c, struct mlq_job *job, bool ling
     if (mlq_fairshare_add_job(c->fs, sp->owner, sp->team, sp->cpus_m * nodes, gpu_h,
                               job->att->assigned_ms, end, c->now_wall) < 0)
         mlq_warn("fair share: out of memory");
-    struct mlq_arrstate *arr =
-        job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
+    struct mlq_arrstate *arr = job->row.task_of ? mlq_pipeline_array(c, job->row.task_of) : NULL;
     if (arr && arr->running > 0)
         arr->running--;
     mlq_jobtab_clear_attempt(c->jobs, job);
@@ -279,7 +279,8 @@ int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
      * penalty added when shapes are compared. */
     job->qkey = job->row.submit_ms - (int64_t)job->row.spec.priority * c->age_step_ms;
     /* Ready from now, or once its retry delay is over (metrics: queue wait). */
-    job->pending_ms = job->row.not_before_ms > c->now_wall ? job->row.not_before_ms : c->now_wall;
+    mlq_job_set_pending(job, job->row.not_before_ms > c->now_wall ? job->row.not_before_ms
+                                                                  : c->now_wall);
     if (mlq_queue_add(c->queue, job, c->now_wall) < 0)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory queueing job %.8s", job->row.id);
     struct mlq_request r = job_request(job);
@@ -296,7 +297,7 @@ static int add_job(struct mlq_ctx *c, struct mlq_store_job *row, bool late, stru
     row->state = MLQ_JOB_PENDING;
     row->exit_code = -1;
     row->submit_ms = c->now_wall;
-    if (!row->array_id[0])
+    if (!row->task_of)
         row->array_index = -1;
     /* Concrete values from here on, so workers need no defaults of their own. */
     if (row->spec.kill_grace_ms <= 0)
@@ -401,7 +402,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     a.exit_code = -1;
 
     job->row.attempts = a.num;
-    memcpy(job->row.current_attempt, a.id, sizeof a.id);
+    mlq_idbin_set(&job->row.cur_att, a.id); /* canonical: made by mlq_id_new */
     enum mlq_fsm_action act;
     /* The job's row first: a job submitted in this iteration gets it only
      * now, and the attempt's row refers to it. */
@@ -418,8 +419,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     mlq_job_run(job)->gpu_mask = mask;
     mlq_job_run(job)->widx = mlq_workers_index(c->workers, w);
     mlq_place_reserve(w, &r, mask);
-    struct mlq_arrstate *arr =
-        job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
+    struct mlq_arrstate *arr = job->row.task_of ? mlq_pipeline_array(c, job->row.task_of) : NULL;
     if (arr)
         arr->running++;
     if (mlq_fairshare_start_job(c->fs, job->row.spec.owner, job->row.spec.team, r.cpus_m, a.gpu_h,
@@ -453,9 +453,9 @@ int64_t mlq_jobops_bias(const struct mlq_job *job, void *ctx)
 
 static bool array_full(struct mlq_ctx *c, const struct mlq_job *job)
 {
-    if (!job->row.array_id[0] || !job->row.spec.max_running)
+    if (!job->row.task_of || !job->row.spec.max_running)
         return false;
-    const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.array_id);
+    const struct mlq_arrstate *arr = mlq_pipeline_array(c, job->row.task_of);
     return arr && arr->running >= arr->max_running;
 }
 
@@ -734,7 +734,9 @@ static int64_t retry_delay(const struct mlq_job *job, int k)
     if (d > MLQ_MAX_BACKOFF_MS)
         d = MLQ_MAX_BACKOFF_MS;
     unsigned h = 2166136261u;
-    for (const char *p = job->row.current_attempt; *p; p++)
+    char att[MLQ_ID_LEN + 1];
+    mlq_store_job_cur_att(&job->row, att);
+    for (const char *p = att; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
     int64_t permille = (int64_t)(h % 401) - 200; /* -200..200 */
     return d + d * permille / 1000;
@@ -829,8 +831,7 @@ static struct mlq_job *waiting_after_loss(struct mlq_ctx *c, const struct mlq_wo
 {
     struct mlq_job *job = mlq_jobtab_get(c->jobs, a->job_id);
     if (a->state != MLQ_ATT_LOST || strcmp(a->worker, w->name) != 0 || !job || job->live ||
-        job->held || job->row.state != MLQ_JOB_PENDING ||
-        strcmp(job->row.current_attempt, a->id) != 0)
+        job->held || job->row.state != MLQ_JOB_PENDING || !mlq_idbin_is(&job->row.cur_att, a->id))
         return NULL;
     return job;
 }
@@ -910,7 +911,7 @@ int mlq_jobops_cancel(struct mlq_ctx *c, struct mlq_job *job, const char *reason
         mlq_queue_remove(c->queue, job);
     if (act == MLQ_ACT_DEQUEUE)
         mlq_preempt_release(c, job);
-    else if (act == MLQ_ACT_KILL && job->live && job->gang)
+    else if (act == MLQ_ACT_KILL && job->live && mlq_job_gang(job))
         mlq_gang_stop(c, job, reason);
     else if (act == MLQ_ACT_KILL && job->live)
         mlq_jobops_push_kill(c, job, mlq_workers_get(c->workers, job->att->worker), job->att->id,

@@ -4,6 +4,7 @@
 
 #include "err.h"
 #include "proto.h"
+#include "slab.h"
 #include "strpool.h"
 
 #include <stdlib.h>
@@ -19,6 +20,8 @@ struct mlq_jobtab {
     size_t natt, nlive;     /* by_att's buckets; jobs with a live attempt */
     struct mlq_gpart *by_part[PART_BUCKETS];
     struct mlq_strpool *strs; /* the strings jobs repeat (share_spec) */
+    struct mlq_slab *slab;    /* the jobs themselves: packed in blocks, not a
+                                 malloc chunk each (slab.h) */
 };
 
 static size_t hash_str(const char *s)
@@ -38,7 +41,9 @@ struct mlq_jobtab *mlq_jobtab_create(void)
     tab->by_id = calloc(tab->nbuckets, sizeof *tab->by_id);
     tab->by_att = calloc(tab->natt, sizeof *tab->by_att);
     tab->strs = mlq_strpool_create();
-    if (!tab->by_id || !tab->by_att || !tab->strs) {
+    tab->slab = mlq_slab_create(sizeof(struct mlq_job));
+    if (!tab->by_id || !tab->by_att || !tab->strs || !tab->slab) {
+        mlq_slab_destroy(tab->slab);
         mlq_strpool_destroy(tab->strs);
         free(tab->by_id);
         free(tab->by_att);
@@ -107,13 +112,15 @@ static void unshare_spec(struct mlq_strpool *p, struct mlq_jobspec *s)
 
 static void job_free(struct mlq_jobtab *tab, struct mlq_job *job)
 {
-    gang_free(job->gang);
+    gang_free(mlq_job_gang(job));
     unshare_spec(tab->strs, &job->row.spec);
+    mlq_strpool_put(tab->strs, job->row.task_of);
+    job->row.task_of = NULL;
     mlq_store_job_free(&job->row);
     if (job->att)
         mlq_store_attempt_free(job->att);
     free(job->att);
-    free(job);
+    mlq_slab_free(tab->slab, job);
 }
 
 void mlq_jobtab_destroy(struct mlq_jobtab **tab)
@@ -131,6 +138,7 @@ void mlq_jobtab_destroy(struct mlq_jobtab **tab)
     free((*tab)->by_id);
     free((*tab)->by_att);
     mlq_strpool_destroy((*tab)->strs);
+    mlq_slab_destroy((*tab)->slab);
     free(*tab);
     *tab = NULL;
 }
@@ -198,12 +206,13 @@ struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row
 {
     if (mlq_jobtab_get(tab, row->id))
         return NULL;
-    struct mlq_job *job = calloc(1, sizeof *job);
+    struct mlq_job *job = mlq_slab_alloc(tab->slab);
     if (!job)
         return NULL;
     job->row = *row;
     memset(row, 0, sizeof *row);
     share_spec(tab->strs, &job->row.spec);
+    mlq_strpool_take(tab->strs, &job->row.task_of); /* one copy for an array's tasks */
     maybe_grow_ids(tab);
     size_t b = hash_str(job->row.id) & (tab->nbuckets - 1);
     job->h_id = tab->by_id[b];
@@ -237,9 +246,10 @@ static void unindex_gang(struct mlq_jobtab *tab, struct mlq_gang *g)
 
 void mlq_jobtab_set_gang(struct mlq_jobtab *tab, struct mlq_job *job, struct mlq_gang *g)
 {
-    unindex_gang(tab, job->gang);
-    gang_free(job->gang);
-    job->gang = g;
+    struct mlq_jobrun *run = mlq_job_run(job); /* the gang goes with the attempt */
+    unindex_gang(tab, run->gang);
+    gang_free(run->gang);
+    run->gang = g;
     for (uint32_t i = 0; g && i < g->n; i++) {
         struct mlq_gpart *p = &g->parts[i];
         size_t b = hash_str(p->row.a.id) % PART_BUCKETS;
@@ -259,10 +269,10 @@ struct mlq_gpart *mlq_jobtab_part(struct mlq_jobtab *tab, const char *part_id)
 
 void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job)
 {
-    if (job->gang) {
-        unindex_gang(tab, job->gang);
-        gang_free(job->gang);
-        job->gang = NULL;
+    if (mlq_job_gang(job)) {
+        unindex_gang(tab, mlq_job_gang(job));
+        gang_free(mlq_job_gang(job));
+        mlq_job_run(job)->gang = NULL;
     }
     if (job->live) {
         unlink_chain(&tab->by_att[hash_str(job->att->id) & (tab->natt - 1)], job, true);

@@ -58,21 +58,19 @@ struct mlq_jobrun {
     struct mlq_job *h_att;        /* the table's hash chain by attempt id */
     uint32_t assign_epoch;        /* its worker's epoch when this scheduler sent att's
                                      ASSIGN; 0: not sent by this scheduler */
+    struct mlq_gang *gang;        /* a gang's parts (mlq_job_gang); NULL otherwise */
 };
 
 /* One job in memory. A scheduler holds one for each of up to a million
  * pending jobs, so the layout is kept tight: what only a live attempt uses
- * is behind att (struct mlq_jobrun) or gang, wide fields come first, and
- * the flags share one word as bit-fields at the end (a bool each, with
- * their padding, cost 24 bytes more per job). 548 bytes on x86-64: with
- * malloc's 8-byte header a 560-byte chunk. */
+ * (a gang's parts included) is behind att (struct mlq_jobrun), wide fields
+ * come first, and the flags share one word as bit-fields at the end (a
+ * bool each, with their padding, cost 24 bytes more per job). 488 bytes on
+ * x86-64, packed back to back in the table's blocks (slab.h). */
 struct mlq_job {
     struct mlq_store_job row;      /* as persisted */
     struct mlq_store_attempt *att; /* the live attempt, the head of its struct
                                       mlq_jobrun; NULL unless live */
-    struct mlq_gang *gang;         /* a gang's live attempt's parts; NULL otherwise */
-    int64_t pending_ms;            /* wall ms it last became ready to run (metrics:
-                                      queue wait); 0: since its submit */
     struct mlq_job *h_id;          /* the table's hash chain by job id */
     /* Pending-queue bookkeeping, owned by queue.c. */
     int64_t qkey;  /* order in the queue: lower runs first */
@@ -80,6 +78,11 @@ struct mlq_job {
     uint32_t qpos; /* index in its heap (a queue holds fewer than 2^32 jobs) */
     /* Rows left for the end of the iteration (jobops.c, "rows written late"). */
     uint32_t late_idx; /* its place in c->late while late */
+    /* When it last became ready to run, in ms after its submit time
+     * (metrics: queue wait; mlq_job_pending_ms). 32 bits rather than a
+     * wall time's 64: saturates after 49 days, past the histogram's top
+     * bucket. */
+    uint32_t pending_after;
     bool late : 1;     /* listed in c->late[late_idx] */
     bool fresh : 1;    /* submitted this iteration: no row yet */
     bool row_late : 1; /* the row is behind memory */
@@ -101,6 +104,25 @@ struct mlq_job {
 static inline struct mlq_jobrun *mlq_job_run(const struct mlq_job *job)
 {
     return (struct mlq_jobrun *)job->att;
+}
+
+/* The parts of a gang's live attempt; NULL for a job without one. */
+static inline struct mlq_gang *mlq_job_gang(const struct mlq_job *job)
+{
+    return job->att ? mlq_job_run(job)->gang : NULL;
+}
+
+/* Wall ms the job last became ready to run. */
+static inline int64_t mlq_job_pending_ms(const struct mlq_job *job)
+{
+    return job->row.submit_ms + job->pending_after;
+}
+
+/* Records that the job became ready to run at wall ms. */
+static inline void mlq_job_set_pending(struct mlq_job *job, int64_t ms)
+{
+    int64_t d = ms - job->row.submit_ms; /* never before its submit; at most 49 days */
+    job->pending_after = d <= 0 ? 0 : d >= (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 }
 
 struct mlq_jobtab;
@@ -130,7 +152,7 @@ int mlq_jobtab_set_attempt(struct mlq_jobtab *tab, struct mlq_job *job,
                            const struct mlq_store_attempt *a); /* MLQ_ENOMEM */
 void mlq_jobtab_clear_attempt(struct mlq_jobtab *tab, struct mlq_job *job);
 
-/* Gives job (which has a live attempt) the parts of a gang, taking
+/* Gives job (which must have a live attempt) the parts of a gang, taking
  * ownership of g, and indexes them by part id. The gang goes with the live
  * attempt (clear_attempt frees it). */
 void mlq_jobtab_set_gang(struct mlq_jobtab *tab, struct mlq_job *job, struct mlq_gang *g);

@@ -157,7 +157,7 @@ void mlq_metrics_transition(struct mlq_metrics *m, struct mlq_job *job, enum mlq
         m->requeued++;
     } else if (to == MLQ_JOB_ASSIGNED && from == MLQ_JOB_PENDING) {
         m->dispatched++;
-        int64_t since = job->pending_ms ? job->pending_ms : job->row.submit_ms;
+        int64_t since = mlq_job_pending_ms(job); /* its submit time unless queued since */
         mlq_hist_observe(&m->queue_wait, now_wall - since);
     } else if (to == MLQ_JOB_RUNNING) {
         m->started++;

@@ -63,7 +63,7 @@ int mlq_pipeline_task_env(struct mlq_ctx *c, const struct mlq_job *job, char ***
         return 0;
     if (job->row.env_id > 0)
         return mlq_sharedenv_get(c->envs, c->store, job->row.env_id, env, envc, err);
-    if (job->row.array_id[0] && (a = mlq_pipeline_array(c, job->row.array_id))) {
+    if (job->row.task_of && (a = mlq_pipeline_array(c, job->row.task_of))) {
         *env = a->env;
         *envc = a->envc;
     }
@@ -91,8 +91,12 @@ static int add_task(struct mlq_ctx *c, const struct mlq_jobspec *spec, const cha
     free(row.spec.array);
     free(row.spec.idempotency_key);
     row.spec.array = row.spec.idempotency_key = NULL;
-    memcpy(row.array_id, array_id, sizeof row.array_id);
     row.array_index = (int32_t)index;
+    /* the job table swaps it for the one copy all tasks share */
+    if (!(row.task_of = strdup(array_id))) {
+        mlq_store_job_free(&row);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory adding task %u", index);
+    }
     struct mlq_job *job;
     rc = mlq_jobops_add(c, &row, &job, err);
     if (rc < 0) {

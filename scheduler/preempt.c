@@ -129,10 +129,10 @@ static size_t slots_of(const struct mlq_preempt_victim *cand, size_t n, struct s
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const struct mlq_job *j = cand[i].job;
-        if (!j->gang)
+        if (!mlq_job_gang(j))
             s[k++] = (struct slot){mlq_job_run(j)->widx, i};
-        for (uint32_t p = 0; j->gang && p < j->gang->n; p++)
-            s[k++] = (struct slot){j->gang->parts[p].widx, i};
+        for (uint32_t p = 0; mlq_job_gang(j) && p < mlq_job_gang(j)->n; p++)
+            s[k++] = (struct slot){mlq_job_gang(j)->parts[p].widx, i};
     }
     qsort(s, k, sizeof *s, slot_cmp);
     return k;
@@ -142,7 +142,7 @@ static size_t slot_count(const struct mlq_preempt_victim *cand, size_t n)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        k += cand[i].job->gang ? cand[i].job->gang->n : 1;
+        k += mlq_job_gang(cand[i].job) ? mlq_job_gang(cand[i].job)->n : 1;
     return k;
 }
 

@@ -211,13 +211,13 @@ static void free_on_copy(struct fit *f, size_t widx, const struct mlq_request *r
 static void free_victim(struct fit *f, const struct mlq_job *v)
 {
     struct mlq_request r = mlq_place_request(&v->row.spec);
-    if (!v->gang) {
+    if (!mlq_job_gang(v)) {
         free_on_copy(f, mlq_job_run(v)->widx, &r, mlq_job_run(v)->gpu_mask);
         return;
     }
-    for (uint32_t k = 0; k < v->gang->n; k++)
-        if (v->gang->parts[k].booked)
-            free_on_copy(f, v->gang->parts[k].widx, &r, v->gang->parts[k].gpu_mask);
+    for (uint32_t k = 0; k < mlq_job_gang(v)->n; k++)
+        if (mlq_job_gang(v)->parts[k].booked)
+            free_on_copy(f, mlq_job_gang(v)->parts[k].widx, &r, mlq_job_gang(v)->parts[k].gpu_mask);
 }
 
 static bool fits(void *arg, const struct mlq_preempt_victim *v, size_t n)
@@ -252,7 +252,7 @@ static void pick_running(struct mlq_job *job, void *arg)
         r->n == r->cap)
         return;
     r->v[r->n++] = job;
-    r->parts += job->gang ? job->gang->n : 1;
+    r->parts += mlq_job_gang(job) ? mlq_job_gang(job)->n : 1;
 }
 
 /* ---- the decision ------------------------------------------------------ */
@@ -275,7 +275,7 @@ static int preempt_one(struct mlq_ctx *c, struct mlq_job *v, const char *note, s
     if (rc < 0)
         return rc;
     mlq_info("job %.8s %s", v->row.id, note);
-    if (v->gang)
+    if (mlq_job_gang(v))
         mlq_gang_stop(c, v, note);
     else
         mlq_jobops_push_kill(c, v, mlq_workers_get(c->workers, v->att->worker), v->att->id, note);
@@ -325,7 +325,7 @@ static bool room_draining(struct mlq_ctx *c, struct mlq_job *job, struct running
     size_t n = 0;
     for (size_t i = 0; i < run->n; i++) {
         struct mlq_job *r = run->v[i];
-        if (r->row.spec.preempt_note && !r->gang && !worker_held(c, mlq_job_run(r)->widx))
+        if (r->row.spec.preempt_note && !mlq_job_gang(r) && !worker_held(c, mlq_job_run(r)->widx))
             v[n++] = (struct mlq_preempt_victim){.job = r, .why = MLQ_PREEMPT_RECLAIM};
     }
     if (n == 0 || !fits(f, v, n))

@@ -147,11 +147,12 @@ static char *shape_key(const struct mlq_job *job)
     char *k = malloc(len);
     if (!k)
         return NULL;
-    int n = snprintf(k, len, "%lld|%lld|%d|%d|%lld|%u|%lld|%s|%s|%s|%s|%s|", (long long)sp->cpus_m,
-                     (long long)sp->mem, sp->gpus, sp->gpu_frac, (long long)sp->gpu_mem, sp->nodes,
-                     (long long)sp->time_limit_ms, sp->gpu_type ? sp->gpu_type : "",
-                     sp->pool ? sp->pool : "", sp->owner ? sp->owner : "",
-                     sp->max_running ? job->row.array_id : "", sp->team ? sp->team : "");
+    int n =
+        snprintf(k, len, "%lld|%lld|%d|%d|%lld|%u|%lld|%s|%s|%s|%s|%s|", (long long)sp->cpus_m,
+                 (long long)sp->mem, sp->gpus, sp->gpu_frac, (long long)sp->gpu_mem, sp->nodes,
+                 (long long)sp->time_limit_ms, sp->gpu_type ? sp->gpu_type : "",
+                 sp->pool ? sp->pool : "", sp->owner ? sp->owner : "",
+                 sp->max_running ? mlq_store_job_array(&job->row) : "", sp->team ? sp->team : "");
     for (uint32_t i = 0; i < sp->nrequire && n > 0 && (size_t)n < len; i++)
         n += snprintf(k + n, len - (size_t)n, "%s,", sp->require[i]);
     return k;

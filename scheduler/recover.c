@@ -74,13 +74,16 @@ static int recover_usage(const struct mlq_store_usage *u, void *arg)
 static int copy_row(struct mlq_store_job *dst, const struct mlq_store_job *src, struct mlq_err *err)
 {
     *dst = *src;
-    dst->reason = NULL;
+    dst->reason = dst->task_of = NULL;
     memset(&dst->spec, 0, sizeof dst->spec);
-    if (src->reason && !(dst->reason = strdup(src->reason)))
+    if ((src->reason && !(dst->reason = strdup(src->reason))) ||
+        (src->task_of && !(dst->task_of = strdup(src->task_of)))) {
+        mlq_store_job_free(dst);
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
     int rc = mlq_proto_jobspec_copy(&dst->spec, &src->spec, err);
     if (rc < 0)
-        free(dst->reason);
+        mlq_store_job_free(dst);
     return rc;
 }
 
@@ -167,8 +170,7 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
         mlq_place_reserve(w, &r, mask);
     }
     /* A live task counts against its array's --max-running, as at dispatch. */
-    struct mlq_arrstate *arr =
-        job->row.array_id[0] ? mlq_pipeline_array(c, job->row.array_id) : NULL;
+    struct mlq_arrstate *arr = job->row.task_of ? mlq_pipeline_array(c, job->row.task_of) : NULL;
     if (arr)
         arr->running++;
     int32_t nodes = mlq_gang_nodes(job) > 0 ? (int32_t)mlq_gang_nodes(job) : 1;

@@ -67,14 +67,14 @@ static int load_spec(struct mlq_ctx *c, const char *id, bool is_array, struct ml
     if (job) {
         rc = mlq_proto_jobspec_copy(out, &job->row.spec, err);
         if (rc == 0)
-            rc = task_env(c, job->row.array_id, job->row.env_id, out, err);
+            rc = task_env(c, job->row.task_of, job->row.env_id, out, err);
         return rc < 0 ? rc : task_index(out, job->row.array_index, err);
     }
     struct mlq_store_job row;
     if ((rc = mlq_store_job_get(c->store, id, &row, err)) == 0) {
         *out = row.spec;
         memset(&row.spec, 0, sizeof row.spec);
-        rc = task_env(c, row.array_id, row.env_id, out, err);
+        rc = task_env(c, row.task_of, row.env_id, out, err);
         if (rc == 0)
             rc = task_index(out, row.array_index, err);
         mlq_store_job_free(&row);

@@ -102,6 +102,15 @@ static const char *job_state_str(int s)
 
 /* ---- writes ------------------------------------------------------------ */
 
+/* The current attempt's id as text (a copy: the text lives only here), or
+ * NULL when none. */
+static int bind_cur_att(sqlite3_stmt *s, int i, const struct mlq_store_job *j)
+{
+    char t[MLQ_ID_LEN + 1];
+    mlq_store_job_cur_att(j, t);
+    return t[0] ? sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+}
+
 static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const char *blob,
                            size_t blob_len)
 {
@@ -122,13 +131,13 @@ static int bind_job_insert(sqlite3_stmt *s, const struct mlq_store_job *j, const
     rc |= sqlite3_bind_int64(s, 14, j->end_ms);
     rc |= sqlite3_bind_int(s, 15, j->attempts);
     rc |= sqlite3_bind_int(s, 16, j->node_failures);
-    rc |= mlq_storei_bind_opt(s, 17, j->current_attempt);
+    rc |= bind_cur_att(s, 17, j);
     rc |= sqlite3_bind_int(s, 18, j->exit_code);
     rc |= sqlite3_bind_int(s, 19, j->signal);
     rc |= sqlite3_bind_int64(s, 20, j->not_before_ms);
     /* "" = not a task: both columns NULL */
-    rc |= mlq_storei_bind_opt(s, 21, j->array_id);
-    rc |= j->array_id[0] ? sqlite3_bind_int(s, 22, j->array_index) : sqlite3_bind_null(s, 22);
+    rc |= mlq_storei_bind_opt(s, 21, j->task_of);
+    rc |= j->task_of ? sqlite3_bind_int(s, 22, j->array_index) : sqlite3_bind_null(s, 22);
     /* copies of the spec's, for the grouping of usage reports */
     rc |= mlq_storei_bind_opt(s, 24, sp->team);
     rc |= mlq_storei_bind_opt(s, 25, sp->project);
@@ -190,13 +199,10 @@ static int check_job(const struct mlq_store_job *job, struct mlq_err *err)
     if ((unsigned)job->state >= MLQ_JOB_STATE_COUNT)
         return mlq_err_set(err, MLQ_EINVAL, "job %s: state %d out of range", job->id,
                            (int)job->state);
-    if (!mlq_storei_fixed_ok(job->current_attempt, sizeof job->current_attempt))
-        return mlq_err_set(err, MLQ_EINVAL, "job %s: current attempt not terminated", job->id);
-    if (!mlq_storei_fixed_ok(job->array_id, sizeof job->array_id) ||
-        (job->array_id[0] && (strlen(job->array_id) != MLQ_ID_LEN ||
-                              !mlq_storei_id_chars_ok(job->array_id, MLQ_ID_LEN))))
+    if (job->task_of && (strnlen(job->task_of, MLQ_ID_LEN + 1) != MLQ_ID_LEN ||
+                         !mlq_storei_id_chars_ok(job->task_of, MLQ_ID_LEN)))
         return mlq_err_set(err, MLQ_EINVAL, "job %s: invalid array id", job->id);
-    if (job->array_id[0] && job->array_index < 0)
+    if (job->task_of && job->array_index < 0)
         return mlq_err_set(err, MLQ_EINVAL, "job %s: a task needs an index", job->id);
     return 0;
 }
@@ -244,10 +250,12 @@ static int job_event(struct mlq_store *st, const struct mlq_store_job *job, int 
 {
     if (from == (int)job->state)
         return 0;
+    char att[MLQ_ID_LEN + 1];
+    mlq_store_job_cur_att(job, att);
     struct mlq_storei_event ev = {.kind = from < 0 ? "submit" : "state",
                                   .job_id = job->id,
                                   .job_seq = job->seq,
-                                  .attempt_id = from < 0 ? NULL : job->current_attempt,
+                                  .attempt_id = from < 0 || !att[0] ? NULL : att,
                                   .from = from < 0 ? NULL : job_state_str(from),
                                   .to = job_state_str(job->state),
                                   .detail = job->reason};
@@ -284,7 +292,7 @@ static int job_row_update(struct mlq_store *st, const struct mlq_store_job *j, s
     rc |= sqlite3_bind_int64(s, 6, j->end_ms);
     rc |= sqlite3_bind_int(s, 7, j->attempts);
     rc |= sqlite3_bind_int(s, 8, j->node_failures);
-    rc |= mlq_storei_bind_opt(s, 9, j->current_attempt);
+    rc |= bind_cur_att(s, 9, j);
     rc |= sqlite3_bind_int(s, 10, j->exit_code);
     rc |= sqlite3_bind_int(s, 11, j->signal);
     rc |= sqlite3_bind_int64(s, 12, j->not_before_ms);
@@ -380,9 +388,11 @@ int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, c
 static int job_from_row(sqlite3_stmt *s, struct mlq_store_job *j, struct mlq_err *err)
 {
     memset(j, 0, sizeof *j);
+    char att[MLQ_ID_LEN + 1];
     int rc = mlq_storei_col_fixed(s, JC_ID, j->id, sizeof j->id);
-    rc = rc ? rc
-            : mlq_storei_col_fixed(s, JC_CUR_ATT, j->current_attempt, sizeof j->current_attempt);
+    rc = rc ? rc : mlq_storei_col_fixed(s, JC_CUR_ATT, att, sizeof att);
+    if (rc == 0 && !mlq_idbin_set(&j->cur_att, att))
+        rc = MLQ_EDB; /* attempt ids are generated canonical (id.h) */
     rc = rc ? rc : mlq_storei_col_dup(s, JC_REASON, &j->reason);
     int state = sqlite3_column_int(s, JC_STATE);
     if (rc == 0 && (state < 0 || state >= MLQ_JOB_STATE_COUNT))
@@ -402,12 +412,16 @@ static int job_from_row(sqlite3_stmt *s, struct mlq_store_job *j, struct mlq_err
     j->signal = sqlite3_column_int(s, JC_SIGNAL);
     j->not_before_ms = sqlite3_column_int64(s, JC_NOT_BEFORE);
     j->array_index = -1;
-    rc = mlq_storei_col_fixed(s, JC_ARRAY_ID, j->array_id, sizeof j->array_id);
+    rc = mlq_storei_col_dup(s, JC_ARRAY_ID, &j->task_of);
     if (rc < 0) {
         mlq_store_job_free(j);
         return mlq_storei_row_err(rc, err, "reading job");
     }
-    if (j->array_id[0])
+    if (j->task_of && !j->task_of[0]) { /* "" was never written: as NULL */
+        free(j->task_of);
+        j->task_of = NULL;
+    }
+    if (j->task_of)
         j->array_index = sqlite3_column_int(s, JC_ARRAY_INDEX);
     j->env_id = sqlite3_column_int64(s, JC_ENV_ID); /* NULL reads as 0 */
     rc = mlq_storei_spec_from_col(s, JC_SPEC, &j->spec, j->id, err);
@@ -503,5 +517,7 @@ void mlq_store_job_free(struct mlq_store_job *job)
         return;
     free(job->reason);
     job->reason = NULL;
+    free(job->task_of);
+    job->task_of = NULL;
     mlq_proto_jobspec_free(&job->spec);
 }

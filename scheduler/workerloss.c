@@ -15,7 +15,7 @@
 static void pick_job(struct mlq_job *job, void *ctx)
 {
     struct mlq_job_pick *p = ctx;
-    if (!job->live || job->gang) /* a gang's parts are looked at one by one (gang.h) */
+    if (!job->live || mlq_job_gang(job)) /* a gang's parts are looked at one by one (gang.h) */
         return;
     p->unconfirmed += !job->confirmed;
     bool hit = p->worker ? strcmp(job->att->worker, p->worker) == 0

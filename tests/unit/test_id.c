@@ -147,6 +147,39 @@ static void test_short(void **state)
     assert_string_equal(out, "");
 }
 
+/* An id held in 16 bytes gives back its text; "" and NULL mean none;
+ * text that is not a canonical lowercase id, and the nil id (which would
+ * read as none), are refused and leave the value as it was. */
+static void test_idbin_round_trip(void **state)
+{
+    (void)state;
+    struct mlq_idbin b = {0};
+    char t[MLQ_ID_LEN + 1] = "x";
+    assert_true(mlq_idbin_none(&b));
+    mlq_idbin_text(&b, t);
+    assert_string_equal(t, "");
+    assert_true(mlq_idbin_is(&b, ""));
+    for (int i = 0; i < MANY; i++) {
+        char id[MLQ_ID_LEN + 1];
+        mlq_id_new(id);
+        assert_true(mlq_idbin_set(&b, id));
+        assert_false(mlq_idbin_none(&b));
+        mlq_idbin_text(&b, t);
+        assert_string_equal(t, id);
+        assert_true(mlq_idbin_is(&b, id));
+        assert_false(mlq_idbin_is(&b, ""));
+    }
+    assert_true(mlq_idbin_set(&b, "0123abcd-4567-4890-abcd-ef0123456789"));
+    const char *bad[] = {"0123ABCD-4567-4890-abcd-ef0123456789", "0123abcd", "not-an-id",
+                         "0123abcd-4567-4890-abcd-ef01234567890",
+                         "00000000-0000-0000-0000-000000000000"};
+    for (size_t i = 0; i < N(bad); i++)
+        assert_false(mlq_idbin_set(&b, bad[i]));
+    assert_true(mlq_idbin_is(&b, "0123abcd-4567-4890-abcd-ef0123456789"));
+    assert_true(mlq_idbin_set(&b, NULL));
+    assert_true(mlq_idbin_none(&b));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_prefix_table),
         cmocka_unit_test(test_every_prefix_of_new_id),
         cmocka_unit_test(test_short),
+        cmocka_unit_test(test_idbin_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,15 +177,90 @@ static void test_attempt_index_growth(void **state)
 
 /* A scheduler holds one struct mlq_job per pending job, up to a million:
  * the layout keeps no padding (jobtab.h, store.h, proto.h), and what only
- * a live attempt needs is out of line (struct mlq_jobrun). A field added
- * in the wrong place shows here first: 548 bytes, plus 8 for the row's
- * env_id (naming a batch's shared environment), against 592 before. */
+ * a live attempt needs is out of line (struct mlq_jobrun), and the two
+ * ids a pending job rarely has take 24 bytes, not 74 (store.h), a gang's
+ * parts hang from the live attempt's record and the time a job became
+ * ready is 32 bits after its submit. A field added in the wrong place
+ * shows here first: 488 bytes, against 552 with the ids as text, plus
+ * 8 for the row's env_id (naming a batch's shared environment). */
 static void test_layout_size(void **state)
 {
     (void)state;
     assert_true(sizeof(struct mlq_jobspec) <= 304);
-    assert_true(sizeof(struct mlq_store_job) <= 496);
-    assert_true(sizeof(struct mlq_job) <= 560);
+    assert_true(sizeof(struct mlq_store_job) <= 448);
+    assert_true(sizeof(struct mlq_job) <= 496);
+}
+
+/* A gang's parts go with the live attempt's record: none for a pending
+ * job, set with an attempt, gone when the attempt is cleared. */
+static void test_gang_with_attempt(void **state)
+{
+    (void)state;
+    struct mlq_jobtab *tab = mlq_jobtab_create();
+    struct mlq_job *j = add(tab, 1);
+    assert_null(mlq_job_gang(j));
+    struct mlq_store_attempt a = {.num = 1};
+    snprintf(a.id, sizeof a.id, "%08x-1111-4000-8000-000000000000", 1);
+    assert_int_equal(mlq_jobtab_set_attempt(tab, j, &a), 0);
+    assert_null(mlq_job_gang(j));
+    struct mlq_gang *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    mlq_jobtab_set_gang(tab, j, g);
+    assert_ptr_equal(mlq_job_gang(j), g);
+    assert_ptr_equal(mlq_job_run(j)->gang, g);
+    mlq_jobtab_clear_attempt(tab, j);
+    assert_null(mlq_job_gang(j));
+    mlq_jobtab_destroy(&tab);
+}
+
+/* The time a job became ready is kept as an offset from its submit time:
+ * it reads back to the ms, never before the submit, and saturates rather
+ * than wraps for a job queued more than 49 days. */
+static void test_pending_time(void **state)
+{
+    (void)state;
+    struct mlq_job j = {.row.submit_ms = 1700000000000LL};
+    assert_int_equal(mlq_job_pending_ms(&j), 1700000000000LL); /* not queued since */
+    mlq_job_set_pending(&j, 1700000012345LL);
+    assert_int_equal(mlq_job_pending_ms(&j), 1700000012345LL);
+    mlq_job_set_pending(&j, 1699999999000LL); /* the clock stepped back */
+    assert_int_equal(mlq_job_pending_ms(&j), 1700000000000LL);
+    mlq_job_set_pending(&j, 1700000000000LL + 60LL * 86400000);
+    assert_int_equal(mlq_job_pending_ms(&j), 1700000000000LL + UINT32_MAX);
+}
+
+/* The tasks of an array hold one shared copy of its id while in the
+ * table; the row keeps a current attempt's id and gives back its text. */
+static void test_task_and_attempt_ids(void **state)
+{
+    (void)state;
+    static const char arr[] = "0123abcd-4567-4890-abcd-ef0123456789";
+    struct mlq_jobtab *tab = mlq_jobtab_create();
+    struct mlq_job *t[2];
+    for (int i = 0; i < 2; i++) {
+        struct mlq_store_job row = {.seq = i + 1, .state = MLQ_JOB_PENDING, .array_index = i};
+        snprintf(row.id, sizeof row.id, "%08x-0000-4000-8000-000000000000", i + 1);
+        row.task_of = strdup(arr);
+        assert_true(mlq_idbin_set(&row.cur_att, i ? "00000002-1111-4000-8000-000000000002" : ""));
+        assert_non_null(t[i] = mlq_jobtab_add(tab, &row));
+        assert_null(row.task_of); /* moved */
+    }
+    assert_ptr_equal(t[0]->row.task_of, t[1]->row.task_of);
+    assert_string_equal(mlq_store_job_array(&t[1]->row), arr);
+    assert_int_equal(mlq_jobtab_shared_count(tab), 1);
+    char att[MLQ_ID_LEN + 1];
+    mlq_store_job_cur_att(&t[0]->row, att);
+    assert_string_equal(att, "");
+    mlq_store_job_cur_att(&t[1]->row, att);
+    assert_string_equal(att, "00000002-1111-4000-8000-000000000002");
+    struct mlq_job *plain = add(tab, 9);
+    assert_null(plain->row.task_of);
+    assert_string_equal(mlq_store_job_array(&plain->row), "");
+    mlq_jobtab_remove(tab, t[0]);
+    assert_string_equal(t[1]->row.task_of, arr); /* the other task's reference */
+    mlq_jobtab_remove(tab, t[1]);
+    assert_int_equal(mlq_jobtab_shared_count(tab), 0);
+    mlq_jobtab_destroy(&tab);
 }
 
 /* A pending job has no live-attempt record; each attempt gets a fresh one
@@ -235,7 +310,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup_and_growth),    cmocka_unit_test(test_attempt_index),
         cmocka_unit_test(test_shared_strings),       cmocka_unit_test(test_layout_size),
-        cmocka_unit_test(test_attempt_index_growth), cmocka_unit_test(test_run_record),
+        cmocka_unit_test(test_task_and_attempt_ids), cmocka_unit_test(test_pending_time),
+        cmocka_unit_test(test_gang_with_attempt),    cmocka_unit_test(test_attempt_index_growth),
+        cmocka_unit_test(test_run_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

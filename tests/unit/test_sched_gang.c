@@ -63,7 +63,7 @@ static struct mlq_job *submit(struct mlq_ctx *c, const struct opts *o)
 static void part_report(struct mlq_ctx *c, struct mlq_job *job, uint32_t k,
                         enum mlq_report_phase phase, enum mlq_outcome out, int code)
 {
-    struct mlq_gpart *p = &job->gang->parts[k];
+    struct mlq_gpart *p = &mlq_job_gang(job)->parts[k];
     struct mlq_worker *w = mlq_workers_at(c->workers, p->widx);
     struct mlq_msg m = {.type = MLQ_MSG_REPORT};
     memcpy(m.u.report.attempt_id, p->row.a.id, sizeof m.u.report.attempt_id);
@@ -77,7 +77,7 @@ static void part_report(struct mlq_ctx *c, struct mlq_job *job, uint32_t k,
 
 static void start_all(struct mlq_ctx *c, struct mlq_job *job)
 {
-    for (uint32_t k = 0; k < job->gang->n; k++)
+    for (uint32_t k = 0; k < mlq_job_gang(job)->n; k++)
         part_report(c, job, k, MLQ_PHASE_STARTED, MLQ_OUT_NONE, 0);
 }
 
@@ -113,13 +113,13 @@ static void test_all_or_nothing(void **state)
     w3->gpus = 2;
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(job->row.state, MLQ_JOB_ASSIGNED);
-    assert_non_null(job->gang);
-    assert_int_equal(job->gang->n, 3);
+    assert_non_null(mlq_job_gang(job));
+    assert_int_equal(mlq_job_gang(job)->n, 3);
     assert_int_equal(mlq_outbox_count(c->out), before + 3); /* one ASSIGN per node */
     /* distinct workers, each with its own part id and GPUs */
     const char *seen[3];
     for (uint32_t k = 0; k < 3; k++) {
-        struct mlq_gpart *p = &job->gang->parts[k];
+        struct mlq_gpart *p = &mlq_job_gang(job)->parts[k];
         seen[k] = p->row.a.worker;
         assert_int_equal(p->row.rank, (int32_t)k);
         assert_int_equal(p->row.a.state, MLQ_ATT_ASSIGNED);
@@ -134,7 +134,7 @@ static void test_all_or_nothing(void **state)
     assert_string_not_equal(seen[0], seen[1]);
     assert_string_not_equal(seen[1], seen[2]);
     assert_string_not_equal(seen[0], seen[2]);
-    assert_int_equal(job->gang->parts[0].row.rdv_port, MLQ_GANG_RDV_LO);
+    assert_int_equal(mlq_job_gang(job)->parts[0].row.rdv_port, MLQ_GANG_RDV_LO);
     assert_int_equal(used_cpus(c), 3000);
     sched_commit(c);
 }
@@ -154,12 +154,13 @@ static void test_distinct_workers_and_pools(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(pooled->row.state, MLQ_JOB_ASSIGNED);
     for (uint32_t k = 0; k < 2; k++) /* every node in the pool */
-        assert_non_null(strchr("p", pooled->gang->parts[k].row.a.worker[0]));
+        assert_non_null(strchr("p", mlq_job_gang(pooled)->parts[k].row.a.worker[0]));
     assert_int_equal(two->row.state, MLQ_JOB_PENDING);
     sched_worker_up(c, "w2", 1);
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(two->row.state, MLQ_JOB_ASSIGNED);
-    assert_string_not_equal(two->gang->parts[0].row.a.worker, two->gang->parts[1].row.a.worker);
+    assert_string_not_equal(mlq_job_gang(two)->parts[0].row.a.worker,
+                            mlq_job_gang(two)->parts[1].row.a.worker);
     /* two gangs' node 0 on one worker get different rendezvous ports */
     sched_commit(c);
 }
@@ -187,7 +188,7 @@ static void test_type_and_labels_on_each_node(void **state)
     assert_non_null(strstr(why.text, "needs 3 nodes with 1 GPUs (h100)"));
     assert_int_equal(racked->row.state, MLQ_JOB_ASSIGNED); /* w1 and w3 carry rack=a */
     for (uint32_t k = 0; k < 2; k++)
-        assert_string_not_equal(racked->gang->parts[k].row.a.worker, "w2");
+        assert_string_not_equal(mlq_job_gang(racked)->parts[k].row.a.worker, "w2");
     sched_commit(c);
 }
 
@@ -202,8 +203,10 @@ static void test_ports_distinct_per_node(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     assert_int_equal(a->row.state, MLQ_JOB_ASSIGNED);
     assert_int_equal(b->row.state, MLQ_JOB_ASSIGNED);
-    int32_t pa = a->gang->parts[0].row.rdv_port, pb = b->gang->parts[0].row.rdv_port;
-    bool same_node = strcmp(a->gang->parts[0].row.a.worker, b->gang->parts[0].row.a.worker) == 0;
+    int32_t pa = mlq_job_gang(a)->parts[0].row.rdv_port,
+            pb = mlq_job_gang(b)->parts[0].row.rdv_port;
+    bool same_node =
+        strcmp(mlq_job_gang(a)->parts[0].row.a.worker, mlq_job_gang(b)->parts[0].row.a.worker) == 0;
     assert_true(pa >= 30000 && pa <= 30001);
     if (same_node)
         assert_int_not_equal(pa, pb);
@@ -235,7 +238,7 @@ static void test_assign_carries_gang(void **state)
     for (uint32_t k = 0; k < 3; k++) {
         struct mlq_msg m;
         outbox_msg(c, before + k, &m);
-        const struct mlq_gpart *p = &job->gang->parts[k];
+        const struct mlq_gpart *p = &mlq_job_gang(job)->parts[k];
         assert_int_equal(m.type, MLQ_MSG_ASSIGN);
         assert_string_equal(m.u.assign.attempt_id, p->row.a.id); /* the part's own id */
         assert_string_equal(m.u.assign.job_id, job->row.id);
@@ -244,10 +247,10 @@ static void test_assign_carries_gang(void **state)
         const struct mlq_ganginfo *g = &m.u.assign.gang;
         assert_int_equal(g->nnodes, 3);
         assert_int_equal(g->rank, (int32_t)k);
-        assert_int_equal(g->master_port, job->gang->parts[0].row.rdv_port);
+        assert_int_equal(g->master_port, mlq_job_gang(job)->parts[0].row.rdv_port);
         assert_int_equal(g->nhosts, 3);
         for (uint32_t h = 0; h < 3; h++) {
-            const char *wn = job->gang->parts[h].row.a.worker;
+            const char *wn = mlq_job_gang(job)->parts[h].row.a.worker;
             assert_string_equal(g->hosts[h].worker, wn);
             /* the advertised address, else the worker's name */
             assert_string_equal(g->hosts[h].addr, strcmp(wn, "w2") == 0 ? "10.0.0.2" : wn);
@@ -318,12 +321,12 @@ static void test_one_part_fails_stops_others(void **state)
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3, .gpus = 1, .retries = 1});
     char id[MLQ_ID_LEN + 1], w3name[MLQ_MAX_NAME + 1];
     strcpy(id, job->row.id);
-    strcpy(w3name, job->gang->parts[2].row.a.worker);
+    strcpy(w3name, mlq_job_gang(job)->parts[2].row.a.worker);
     size_t before = mlq_outbox_count(c->out);
     part_report(c, job, 2, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 1);
     /* its report is acknowledged and the two others get a KILL */
     assert_int_equal(mlq_outbox_count(c->out), before + 3);
-    assert_true(job->gang->stopping);
+    assert_true(mlq_job_gang(job)->stopping);
     assert_int_equal(job->row.state, MLQ_JOB_RUNNING); /* until every part has ended */
     assert_int_equal(used_cpus(c), 2000);
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
@@ -361,7 +364,7 @@ static void test_lost_part_requeues_after_fence(void **state)
 {
     struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3, .gpus = 1});
-    struct mlq_gpart *p1 = &job->gang->parts[1];
+    struct mlq_gpart *p1 = &mlq_job_gang(job)->parts[1];
     struct mlq_worker *lost = mlq_workers_at(c->workers, p1->widx);
     /* every other worker keeps heartbeating; node 1's falls silent */
     c->now_mono += c->lease_ms + 1;
@@ -369,8 +372,8 @@ static void test_lost_part_requeues_after_fence(void **state)
         if (mlq_workers_at(c->workers, i) != lost)
             mlq_workers_at(c->workers, i)->last_seen_mono = c->now_mono;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
-    assert_true(job->gang->stopping);
-    assert_int_equal(job->gang->parts[1].row.a.state, MLQ_ATT_LOST);
+    assert_true(mlq_job_gang(job)->stopping);
+    assert_int_equal(mlq_job_gang(job)->parts[1].row.a.state, MLQ_ATT_LOST);
     assert_int_equal(job->row.state, MLQ_JOB_RUNNING); /* the others still run */
     /* its booking stays until the worker says its processes are gone */
     assert_int_equal(lost->cpus_used_m, 1000);
@@ -394,8 +397,8 @@ static void test_lost_part_late_success(void **state)
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 3});
     char id[MLQ_ID_LEN + 1], part1[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
-    strcpy(part1, job->gang->parts[1].row.a.id);
-    struct mlq_worker *lost = mlq_workers_at(c->workers, job->gang->parts[1].widx);
+    strcpy(part1, mlq_job_gang(job)->parts[1].row.a.id);
+    struct mlq_worker *lost = mlq_workers_at(c->workers, mlq_job_gang(job)->parts[1].widx);
     int64_t ended = c->now_wall; /* part 1 exits 0; its report is lost with its worker */
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 0);
     part_report(c, job, 2, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 0);
@@ -435,7 +438,7 @@ static void test_stale_part_reports(void **state)
 {
     struct mlq_ctx *c = &((struct sched_fx *)*state)->c;
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2, .retries = 1});
-    struct mlq_gpart old = job->gang->parts[0];
+    struct mlq_gpart old = mlq_job_gang(job)->parts[0];
     struct mlq_worker *w = mlq_workers_at(c->workers, old.widx);
     part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_EXITED, 3);
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
@@ -467,7 +470,7 @@ static void test_refused_part_requeues(void **state)
     assert_int_equal(mlq_jobops_schedule(c, NULL), 0);
     part_report(c, job, 0, MLQ_PHASE_STARTED, MLQ_OUT_NONE, 0);
     part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_REFUSED, 0);
-    assert_true(job->gang->stopping);
+    assert_true(mlq_job_gang(job)->stopping);
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
     assert_int_equal(job->row.node_failures, 0); /* the worker's fault, not a node failure */
@@ -511,8 +514,8 @@ static struct mlq_job *pair_after_restart(struct sched_fx *f, char *part0, char 
     struct mlq_job *job = running_gang(c, &(struct opts){.nodes = 2});
     char id[MLQ_ID_LEN + 1];
     strcpy(id, job->row.id);
-    strcpy(part0, job->gang->parts[0].row.a.id);
-    strcpy(w0, job->gang->parts[0].row.a.worker);
+    strcpy(part0, mlq_job_gang(job)->parts[0].row.a.id);
+    strcpy(w0, mlq_job_gang(job)->parts[0].row.a.worker);
     sched_commit(c);
     sched_fx_restart(f);
     return mlq_jobtab_get(c->jobs, id);
@@ -526,13 +529,13 @@ static void test_restart_partly_confirmed(void **state)
     char id[MLQ_ID_LEN + 1], parts[3][MLQ_ID_LEN + 1], workers[3][MLQ_MAX_NAME + 1];
     strcpy(id, job->row.id);
     for (uint32_t k = 0; k < 3; k++) {
-        strcpy(parts[k], job->gang->parts[k].row.a.id);
-        strcpy(workers[k], job->gang->parts[k].row.a.worker);
+        strcpy(parts[k], mlq_job_gang(job)->parts[k].row.a.id);
+        strcpy(workers[k], mlq_job_gang(job)->parts[k].row.a.worker);
     }
     sched_commit(c);
     sched_fx_restart(f);
     job = mlq_jobtab_get(c->jobs, id);
-    assert_non_null(job->gang);
+    assert_non_null(mlq_job_gang(job));
     assert_int_equal(used_cpus(c), 3000); /* every part booked again */
     assert_int_equal(job->row.state, MLQ_JOB_RUNNING);
 
@@ -540,12 +543,12 @@ static void test_restart_partly_confirmed(void **state)
      * hold its part any more */
     for (uint32_t k = 0; k < 2; k++) {
         back_holding(c, workers[k], 1, parts[k]);
-        assert_true(job->gang->parts[k].confirmed);
+        assert_true(mlq_job_gang(job)->parts[k].confirmed);
     }
     size_t before = mlq_outbox_count(c->out);
     struct mlq_worker *w3 = sched_worker_up(c, workers[2], 1);
     assert_int_equal(mlq_workerloss_reconcile(c, w3, NULL, 0, NULL), 0);
-    assert_int_equal(job->gang->parts[2].row.a.state, MLQ_ATT_LOST);
+    assert_int_equal(mlq_job_gang(job)->parts[2].row.a.state, MLQ_ATT_LOST);
     assert_int_equal(mlq_outbox_count(c->out), before + 2); /* no node left running alone */
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
     part_report(c, job, 1, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
@@ -567,8 +570,8 @@ static void test_restart_unconfirmed_part_lost(void **state)
     c->now_mono += c->lease_ms + 1;
     w->last_seen_mono = c->now_mono;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
-    assert_true(job->gang->stopping);
-    assert_int_equal(job->gang->parts[1].row.a.state, MLQ_ATT_LOST);
+    assert_true(mlq_job_gang(job)->stopping);
+    assert_int_equal(mlq_job_gang(job)->parts[1].row.a.state, MLQ_ATT_LOST);
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
     sched_commit(c);
@@ -588,12 +591,12 @@ static void test_restart_unconfirmed_part_lost_after_early_ticks(void **state)
     c->now_mono += c->lease_ms / 2;
     w->last_seen_mono = c->now_mono;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0); /* not due yet */
-    assert_false(job->gang->stopping);
+    assert_false(mlq_job_gang(job)->stopping);
     c->now_mono += c->lease_ms / 2 + 1;
     w->last_seen_mono = c->now_mono;
     assert_int_equal(mlq_workerloss_check_leases(c, NULL), 0);
-    assert_true(job->gang->stopping);
-    assert_int_equal(job->gang->parts[1].row.a.state, MLQ_ATT_LOST);
+    assert_true(mlq_job_gang(job)->stopping);
+    assert_int_equal(mlq_job_gang(job)->parts[1].row.a.state, MLQ_ATT_LOST);
     part_report(c, job, 0, MLQ_PHASE_FINISHED, MLQ_OUT_SIGNALED, 15);
     assert_int_equal(job->row.state, MLQ_JOB_PENDING);
     sched_commit(c);

@@ -69,7 +69,8 @@ static bool fake_within(struct mlq_ctx *c, const struct mlq_job *job)
 static void fake_amount(const struct mlq_job *job, struct mlq_quota_amount *out)
 {
     memset(out, 0, sizeof *out);
-    out->gpus_h = (int64_t)job->row.spec.gpus * 100 * (job->gang ? job->gang->n : 1);
+    out->gpus_h =
+        (int64_t)job->row.spec.gpus * 100 * (mlq_job_gang(job) ? mlq_job_gang(job)->n : 1);
 }
 
 static const struct mlq_preempt_quota fake_q = {fake_over, fake_within, fake_amount};
@@ -83,9 +84,9 @@ static bool fake_fits(void *arg, const struct mlq_preempt_victim *v, size_t n)
     int freed[MAXW] = {0};
     for (size_t i = 0; i < n; i++) {
         const struct mlq_job *j = v[i].job;
-        if (j->gang)
-            for (uint32_t k = 0; k < j->gang->n; k++)
-                freed[j->gang->parts[k].widx] += j->row.spec.gpus;
+        if (mlq_job_gang(j))
+            for (uint32_t k = 0; k < mlq_job_gang(j)->n; k++)
+                freed[mlq_job_gang(j)->parts[k].widx] += j->row.spec.gpus;
         else
             freed[mlq_job_run(j)->widx] += j->row.spec.gpus;
     }
@@ -298,7 +299,7 @@ static void test_gang_whole(void **state)
     F.gangs[0].parts = F.parts[0];
     F.parts[0][0].widx = 0;
     F.parts[0][1].widx = 1;
-    g->gang = &F.gangs[0];
+    mlq_job_run(g)->gang = &F.gangs[0];
     F.used[0] += 2; /* its second node */
     add_running("a", 1, 3, 1000, 1);
     F.free_gpus[1] = 0;

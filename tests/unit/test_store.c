@@ -398,7 +398,7 @@ static void test_migrate_v1(void **state)
     assert_int_equal(got.not_before_ms, 0);
     assert_int_equal(got.spec.retries, 0);
     assert_int_equal(got.spec.time_limit_ms, 0);
-    assert_string_equal(got.current_attempt, "0000abcd-1111-4000-8000-00000000abcd");
+    assert_true(mlq_idbin_is(&got.cur_att, "0000abcd-1111-4000-8000-00000000abcd"));
     got.not_before_ms = 1700000099000LL;
     assert_int_equal(mlq_store_job_save(f->st, &got, got.state, &err), 0);
     mlq_store_job_free(&got);
@@ -518,7 +518,7 @@ static void test_migrate_v2(void **state)
     assert_int_equal(got.spec.priority, 0);
     assert_null(got.spec.pool);
     /* v4: an old job is not a task and has no dependencies */
-    assert_string_equal(got.array_id, "");
+    assert_null(got.task_of);
     assert_int_equal(got.array_index, -1);
     assert_int_equal(got.spec.ndeps, 0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
@@ -601,7 +601,7 @@ static void test_job_roundtrip(void **state)
     assert_int_equal(got.submit_ms, 1700000000000LL);
     assert_int_equal(got.start_ms, 0);
     assert_int_equal(got.attempts, 0);
-    assert_string_equal(got.current_attempt, "");
+    assert_true(mlq_idbin_is(&got.cur_att, ""));
     assert_int_equal(got.exit_code, -1);
     assert_int_equal(got.signal, 0);
     assert_int_equal(got.not_before_ms, 0);
@@ -699,8 +699,7 @@ static void test_job_save_events(void **state)
     make_job(&j, 1);
     insert_job(f->st, &j);
 
-    snprintf(j.current_attempt, sizeof j.current_attempt, "%s",
-             "00000001-1111-4000-8000-000000000001");
+    assert_true(mlq_idbin_set(&j.cur_att, "00000001-1111-4000-8000-000000000001"));
     j.state = MLQ_JOB_ASSIGNED;
     j.attempts = 1;
     assert_int_equal(mlq_store_job_save(f->st, &j, MLQ_JOB_PENDING, &err), 0);
@@ -714,7 +713,7 @@ static void test_job_save_events(void **state)
     j.reason = "exit code 3";
     j.exit_code = 3;
     j.end_ms = 1700000002000LL;
-    j.current_attempt[0] = '\0';
+    assert_true(mlq_idbin_set(&j.cur_att, ""));
     assert_int_equal(mlq_store_job_save(f->st, &j, MLQ_JOB_RUNNING, &err), 0);
 
     assert_int_equal(count_events(f->db, j.id), 4);
@@ -730,7 +729,7 @@ static void test_job_save_events(void **state)
     assert_string_equal(got.reason, "exit code 3");
     assert_int_equal(got.attempts, 1);
     assert_int_equal(got.node_failures, 1);
-    assert_string_equal(got.current_attempt, "");
+    assert_true(mlq_idbin_is(&got.cur_att, ""));
     assert_int_equal(got.exit_code, 3);
     assert_int_equal(got.start_ms, 1700000001000LL);
     assert_int_equal(got.end_ms, 1700000002000LL);
@@ -1006,7 +1005,7 @@ static void test_job_info(void **state)
         assert_int_equal(mlq_store_attempt_save(f->st, &a, -1, true, &err), 0);
     }
     /* The current attempt wins over a later-numbered one. */
-    snprintf(j.current_attempt, sizeof j.current_attempt, "00000001-1111-4000-8000-000000000001");
+    assert_true(mlq_idbin_set(&j.cur_att, "00000001-1111-4000-8000-000000000001"));
     j.state = MLQ_JOB_RUNNING;
     assert_int_equal(mlq_store_job_save(f->st, &j, MLQ_JOB_PENDING, &err), 0);
     assert_int_equal(mlq_store_job_info(f->st, j.id, &info, &err), 0);
@@ -1018,7 +1017,7 @@ static void test_job_info(void **state)
     mlq_proto_jobinfo_free(&info);
 
     /* No current attempt: the last one is shown. */
-    j.current_attempt[0] = '\0';
+    assert_true(mlq_idbin_set(&j.cur_att, ""));
     j.state = MLQ_JOB_FAILED;
     j.reason = "killed by signal 9";
     j.signal = 9;

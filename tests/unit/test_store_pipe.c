@@ -89,7 +89,7 @@ static void insert_task(struct mlq_store *st, unsigned n, int32_t index, enum ml
     struct mlq_err err = {0};
     task_id(j.id, n);
     base_spec(&j.spec);
-    strcpy(j.array_id, ARR);
+    j.task_of = (char *)ARR;
     if (mlq_store_job_insert(st, &j, &err) != 0)
         fail_msg("insert task %u: %s", n, err.msg);
 }
@@ -117,7 +117,7 @@ static void test_task_columns(void **state)
     insert_task(f->st, 1, 7, MLQ_JOB_PENDING);
     task_id(id, 1);
     assert_int_equal(mlq_store_job_get(f->st, id, &got, &err), 0);
-    assert_string_equal(got.array_id, ARR);
+    assert_string_equal(got.task_of, ARR);
     assert_int_equal(got.array_index, 7);
     mlq_store_job_free(&got);
     assert_int_equal(mlq_store_job_info(f->st, id, &info, &err), 0);
@@ -136,7 +136,7 @@ static void test_task_columns(void **state)
     j.spec.ndeps = 1;
     assert_int_equal(mlq_store_job_insert(f->st, &j, &err), 0);
     assert_int_equal(mlq_store_job_get(f->st, plain, &got, &err), 0);
-    assert_string_equal(got.array_id, "");
+    assert_null(got.task_of);
     assert_int_equal(got.array_index, -1);
     assert_int_equal(got.spec.ndeps, 1);
     mlq_store_job_free(&got);
@@ -155,10 +155,10 @@ static void test_task_columns(void **state)
     task_id(j.id, 3);
     j.spec.deps = NULL;
     j.spec.ndeps = 0;
-    strcpy(j.array_id, ARR);
+    j.task_of = (char *)ARR;
     j.array_index = -1;
     assert_int_equal(mlq_store_job_insert(f->st, &j, &err), MLQ_EINVAL);
-    strcpy(j.array_id, "AAAA0000-0000-4000-8000-000000000001");
+    j.task_of = (char *)"AAAA0000-0000-4000-8000-000000000001";
     j.array_index = 0;
     assert_int_equal(mlq_store_job_insert(f->st, &j, &err), MLQ_EINVAL);
     assert_non_null(strstr(err.msg, "invalid array id"));

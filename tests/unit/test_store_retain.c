@@ -48,7 +48,7 @@ static void add_job_env(struct store_fx *f, unsigned n, enum mlq_job_state state
     j.submit_ms = 1;
     j.env_id = env_id;
     if (array_id) {
-        snprintf(j.array_id, sizeof j.array_id, "%s", array_id);
+        j.task_of = (char *)array_id; /* borrowed: j is never freed */
         j.array_index = (int32_t)n;
     }
     assert_int_equal(mlq_store_job_insert(f->st, &j, &err), 0);
