@@ -51,11 +51,15 @@ struct mlq_store_job {
     int64_t not_before_ms; /* wall clock; a PENDING job waits until then (schema v2) */
     int32_t attempts;      /* attempts created so far */
     int32_t node_failures; /* attempts lost with their worker */
-    int32_t exit_code;     /* -1 none */
-    int32_t signal;        /* 0 none */
+    /* An exit code (0-255, -1 none) and a signal number (0 none) fit 16
+     * bits, and env_id 32: together 8 bytes less per job than 32/32/64, and
+     * a scheduler holds a million of these. */
+    int16_t exit_code;
+    int16_t signal;
     /* schema v20: the shared environment the job runs with (an envs row,
-     * mlq_store_env_put), 0 when none; the spec then has no env of its own. */
-    int64_t env_id;
+     * mlq_store_env_put; ids stay far below 2^31), 0 when none; the spec
+     * then has no env of its own. */
+    int32_t env_id;
 };
 
 /* The current attempt's id as text into out ("" when none). */
