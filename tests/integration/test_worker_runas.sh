@@ -24,6 +24,7 @@ done
 RUNAS_USERS=()
 runas_cleanup() {
     local rc=$? u
+    set +e # under set -e the failed test's `(exit "$rc")` would skip it_cleanup
     for u in "${RUNAS_USERS[@]+"${RUNAS_USERS[@]}"}"; do
         id "$u" >/dev/null 2>&1 || continue # removed by the test itself
         userdel -f "$u" >/dev/null 2>&1 || log "warning: could not remove user $u"

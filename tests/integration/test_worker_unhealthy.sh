@@ -22,6 +22,7 @@ mount -t tmpfs -o size=1m mlq-it-spool "$SPOOL" || skip_test "cannot mount a tmp
 # worker may still hold it) before the test folder is removed.
 umount_then_cleanup() {
     local rc=$?
+    set +e # under set -e the failed test's `(exit "$rc")` would skip it_cleanup
     umount -l "$SPOOL" 2>/dev/null
     (exit "$rc")
     it_cleanup
