@@ -27,8 +27,6 @@
 #include "protousage.h"
 
 #define SPOOL_DIR_MODE 0750
-/* The blocks held for each record a shim must write (reserve_records). */
-#define RECORD_RESERVE 4096
 #define TMP_PREFIX     ".tmp-"
 #define STATUS_MAX     (8 * 1024)
 #define SHIM_PID_MAX   256
@@ -337,31 +335,6 @@ static void drop_folder(struct mlq_spool *sp, const char *tmp)
         remove_flat_dir(tmp);
 }
 
-/* Reserves the blocks of the records a shim must be able to write in a
- * full spool: `shim.pid` (the shim names itself before anything else, and
- * one that cannot is "vanished") and `status` (its outcome). With the space
- * held here (FALLOC_FL_KEEP_SIZE: the files stay empty until written in
- * place), a spool too full for them refuses the assignment, the worker's
- * fault, instead of starting a shim that is then lost, a node failure of
- * the job. A file system without fallocate reserves nothing. */
-static int reserve_records(const char *dir)
-{
-    static const char *const names[] = {"shim.pid", "status"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char path[MLQ_MAX_PATH];
-        if (join(path, sizeof path, dir, names[i], NULL) < 0)
-            return -ENAMETOOLONG;
-        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-            return -errno;
-        int rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, RECORD_RESERVE) == 0 ? 0 : -errno;
-        close(fd);
-        if (rc < 0 && rc != -EOPNOTSUPP && rc != -ENOSYS)
-            return rc;
-    }
-    return 0;
-}
-
 /* Builds attempts/.tmp-<id> with the assign file and renames it to dir;
  * -errno on failure, leaving nothing behind. Nothing is fsynced here: the
  * record is visible to a restarted worker (the rename) before any shim can
@@ -375,7 +348,7 @@ static int build_attempt(struct mlq_spool *sp, const char *id, const char *buf, 
     int rc = new_folder(sp, name, tmp, sizeof tmp);
     if (rc < 0)
         return rc;
-    rc = reserve_records(tmp);
+    rc = mlq_spoolrec_reserve(tmp);
     if (rc == 0)
         rc = write_file(tmp, "assign", buf, len);
     if (rc == 0 && rename(tmp, dir) != 0)
@@ -458,7 +431,7 @@ int mlq_spool_create_prepared(struct mlq_spool *sp, const char *tmp, const struc
     int rc = encode_new(sp, assign, dir, dir_len, &buf, &len, err);
     if (rc < 0)
         return rc;
-    rc = reserve_records(tmp);
+    rc = mlq_spoolrec_reserve(tmp);
     if (rc == 0)
         rc = write_file(tmp, "assign", buf, len);
     free(buf);

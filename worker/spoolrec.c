@@ -1,6 +1,8 @@
 /* spoolrec: see spoolrec.h. */
 #include "spoolrec.h"
 
+#include "bounds.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -154,5 +156,24 @@ int mlq_spoolrec_read(const char *path, size_t max, char **out, size_t *out_len,
     *out = payload;
     if (out_len)
         *out_len = len;
+    return 0;
+}
+
+int mlq_spoolrec_reserve(const char *dir)
+{
+    static const char *const names[] = {"shim.pid", "status"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[MLQ_MAX_PATH];
+        int n = snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (n < 0 || (size_t)n >= sizeof path)
+            return -ENAMETOOLONG;
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return -errno;
+        int rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, MLQ_SPOOLREC_RESERVE) == 0 ? 0 : -errno;
+        close(fd);
+        if (rc < 0 && rc != -EOPNOTSUPP && rc != -ENOSYS)
+            return rc;
+    }
     return 0;
 }

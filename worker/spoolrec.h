@@ -37,4 +37,13 @@ int mlq_spoolrec_write(const char *path, const void *data, size_t len, bool dura
 int mlq_spoolrec_read(const char *path, size_t max, char **out, size_t *out_len,
                       struct mlq_err *err);
 
+/* Blocks reserved for each record a shim must be able to write. */
+#define MLQ_SPOOLREC_RESERVE 4096
+/* Reserves the blocks of the records a shim must write in dir, `shim.pid`
+ * and `status` (fallocate keeping their size 0): a spool too full for them
+ * refuses the assignment (the worker's fault) instead of starting a shim
+ * that is then lost. 0, or -errno; a file system without fallocate
+ * reserves nothing and succeeds. */
+int mlq_spoolrec_reserve(const char *dir);
+
 #endif
