@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "drainctl.h"
 #include "gpu.h"
+#include "cgfavor.h"
 #include "cglimit.h"
 #include "container.h"
 #include "gpuload.h"
@@ -115,7 +116,7 @@ static void log_up(const struct mlq_workeropts *o, const struct mlq_gpu_set *gpu
 
 /* Chooses the cgroup hierarchy once, before any shim starts (they inherit
  * the choice), and says which, or why none, in the log. */
-static void setup_limits(enum mlq_cglimit_mode mode, char *field, size_t len)
+static enum mlq_cglimit_hier setup_limits(enum mlq_cglimit_mode mode, char *field, size_t len)
 {
     char why[1024] = "";
     enum mlq_cglimit_hier h = mlq_cglimit_setup(mode, why, sizeof why);
@@ -126,7 +127,7 @@ static void setup_limits(enum mlq_cglimit_mode mode, char *field, size_t len)
         else
             mlq_warn("limits: none: %s; jobs run without memory and CPU limits, usage from /proc",
                      why);
-        return;
+        return h;
     }
     snprintf(field, len, "%s/%s", mlq_cglimit_mode_name(mode), mlq_cglimit_hier_name(h));
     if (h == MLQ_CGL_V1)
@@ -136,6 +137,7 @@ static void setup_limits(enum mlq_cglimit_mode mode, char *field, size_t len)
     int swept = mlq_cglimit_sweep(h, MLQ_CGL_SWEEP_AGE_S);
     if (swept > 0)
         mlq_info("limits: removed %d empty job cgroup(s) left behind", swept);
+    return h;
 }
 
 /* Tells systemd (Type=notify) how far the worker is; only logged on failure. */
@@ -230,7 +232,9 @@ static int run(struct mlq_workeropts *o, struct mlq_spool *spool, int sig_fd,
     }
     tell_shims_manifest(o, &gpus);
     char limits[16];
-    setup_limits(o->limits, limits, sizeof limits);
+    struct mlq_cgfavor favor;
+    mlq_cgfavor_start(&favor, o->cgroup_favor, setup_limits(o->limits, limits, sizeof limits),
+                      o->spool);
     cfg.limits = limits;
     struct mlq_agent *agent = NULL;
     struct mlq_spoolsync *sync = NULL;
@@ -258,6 +262,7 @@ static int run(struct mlq_workeropts *o, struct mlq_spool *spool, int sig_fd,
     mlq_spoolsync_stop(&sync); /* every marker queued is durable first */
     mlq_gpuload_close(&cfg.gpuload);
     mlq_gpu_set_clear(&gpus);
+    mlq_cgfavor_stop(&favor);
     return rc == MLQ_EVERSION ? 2 : rc < 0 ? 1 : 0; /* a mismatch is not retried */
 }
 

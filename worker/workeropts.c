@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgfavor.h"
 #include "cglimit.h"
 #include "container.h"
 #include "exec.h"
@@ -87,6 +88,12 @@ static void usage(FILE *f)
             "                        cgroups to record usage, no limits; off: no cgroups,\n"
             "                        usage from /proc (default: enforce; without cgroup\n"
             "                        access the worker says so and runs as with off)\n"
+            "  --cgroup-favordynmods on|off  on: keep the kernel's favordynmods cgroup mode\n"
+            "                        on while the worker runs (cgroup v1: a hierarchy without\n"
+            "                        controllers mounted in the spool; v2: says how to turn\n"
+            "                        it on), so that moving a job into its cgroups does not\n"
+            "                        wait for an RCU grace period; forks and exits cost\n"
+            "                        slightly more (default: on)\n"
             "  --container-runtime PATH  the podman that runs jobs submitted with --image\n"
             "                        (default: podman on PATH; \"none\": such jobs fail to\n"
             "                        start on this worker)\n"
@@ -157,6 +164,7 @@ static int set_defaults(struct mlq_workeropts *o)
     o->log_cap = MLQ_LOGUPLOAD_DEFAULT_CAP;
     o->rdv_lo = MLQ_GANGENV_PORTS_LO;
     o->rdv_hi = MLQ_GANGENV_PORTS_HI;
+    o->cgroup_favor = true;
     mlq_runmanifest_conf_init(&o->manifest);
     return 0;
 }
@@ -186,6 +194,7 @@ enum {
     OPT_CONFIG,
     OPT_RDV_PORTS,
     OPT_LIMITS,
+    OPT_CGROUP_FAVOR,
     OPT_RUNTIME,
     OPT_SECRET_ENV,
     OPT_HASH_TIME,
@@ -219,6 +228,7 @@ static const struct option long_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"rendezvous-ports", required_argument, NULL, OPT_RDV_PORTS},
     {"limits", required_argument, NULL, OPT_LIMITS},
+    {"cgroup-favordynmods", required_argument, NULL, OPT_CGROUP_FAVOR},
     {"container-runtime", required_argument, NULL, OPT_RUNTIME},
     {"secret-env", required_argument, NULL, OPT_SECRET_ENV},
     {"manifest-hash-time", required_argument, NULL, OPT_HASH_TIME},
@@ -405,6 +415,13 @@ static int parse_one(void *ctx, int c, const char *arg, struct mlq_err *err)
         if (m < 0)
             return badv(err, "expected enforce, account or off");
         o->limits = (enum mlq_cglimit_mode)m;
+        return 0;
+    }
+    case OPT_CGROUP_FAVOR: {
+        int on = mlq_cgfavor_parse(arg);
+        if (on < 0)
+            return badv(err, "expected on or off");
+        o->cgroup_favor = on == 1;
         return 0;
     }
     case OPT_RUNTIME:

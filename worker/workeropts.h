@@ -44,6 +44,7 @@ struct mlq_workeropts {
     int32_t rdv_lo, rdv_hi;               /* --rendezvous-ports */
     bool insecure;                        /* --insecure: plain TCP, no keys */
     enum mlq_cglimit_mode limits;         /* --limits */
+    bool cgroup_favor;                    /* --cgroup-favordynmods (cgfavor.h) */
     struct mlq_curve curve;               /* filled from the key files unless insecure */
     struct mlq_runmanifest_conf manifest; /* --secret-env, --manifest-hash-* */
     const char *log_file;                 /* --log-file; NULL: stderr */
