@@ -39,6 +39,7 @@ enum mlq_cglimit_hier { MLQ_CGL_NONE = 0, MLQ_CGL_V1, MLQ_CGL_V2 };
 #define MLQ_CGL_PERIOD_US   100000 /* cpu.max / cfs period */
 #define MLQ_CGL_MIN_QUOTA   1000   /* the kernel's smallest quota, µs */
 #define MLQ_CGL_WORKER_LEAF "mlq-worker"
+#define MLQ_CGL_POOL_PREFIX "mlq-pool-" /* pooled job cgroups: mlq-pool-<standby pid> */
 
 /* What a job's cgroup measured; -1 where unknown. */
 struct mlq_cglimit_usage {
@@ -95,8 +96,13 @@ int mlq_cglimit_create(const char *name, int64_t mem, int64_t cpus_m, struct mlq
                        struct mlq_err *err);
 /* For a process that forks shims and stays in its cgroups (the standby
  * shim): finds its own v1 folders once, for every job cgroup made after
- * (in it or in a process it forks) instead of reading /proc for each. */
+ * (in it or in a process it forks) instead of reading /proc for each, and
+ * makes the first set of pooled job cgroups (removed at its exit). */
 void mlq_cglimit_warm(void);
+/* In a shim forked by the standby, once its job runs: makes the next set
+ * of pooled job cgroups (v1; see cglimit.c) when the standby is still
+ * there. Nothing for other processes. */
+void mlq_cglimit_pool_refill(void);
 /* In the forked job before exec: joins every cgroup. Async-signal-safe.
  * 0 or -errno. Accepts NULL. */
 int mlq_cglimit_join(const struct mlq_cglimit *c);

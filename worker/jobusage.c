@@ -67,6 +67,12 @@ int mlq_jobusage_join(const struct mlq_jobusage *u)
     return u ? mlq_cglimit_join(u->cg) : 0;
 }
 
+void mlq_jobusage_started(const struct mlq_jobusage *u)
+{
+    if (u && u->cg)
+        mlq_cglimit_pool_refill();
+}
+
 void mlq_jobusage_tick(struct mlq_jobusage *u, int64_t now_ms)
 {
     if (!u || !u->gpu || now_ms < u->next_sample)

@@ -31,6 +31,9 @@ int mlq_jobusage_create(const struct mlq_msg *assign, struct mlq_jobusage **out,
                         struct mlq_err *err);
 /* In the forked job before exec (async-signal-safe): 0 or -errno. */
 int mlq_jobusage_join(const struct mlq_jobusage *u);
+/* In the shim once the job's exec is done: prepares the cgroups of a
+ * later job (mlq_cglimit_pool_refill), off this job's start path. */
+void mlq_jobusage_started(const struct mlq_jobusage *u);
 /* While the job runs: samples its GPUs at most once a second. */
 void mlq_jobusage_tick(struct mlq_jobusage *u, int64_t now_ms);
 /* After the last process of the job is reaped: fills st->usage; an OOM kill

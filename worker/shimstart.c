@@ -203,5 +203,7 @@ pid_t mlq_shimstart_job(const struct mlq_shimstart *in, char *why, size_t len,
     mlq_jobout_parent(in->out, fds);
     int rc = read_report(job, report[0], why, len, fail);
     close(report[0]);
+    if (rc == 0)
+        mlq_jobusage_started(in->usage);
     return rc < 0 ? -1 : job;
 }

@@ -47,10 +47,15 @@ def load(path):
     calls, owner, exe, pending = [], {}, {}, {}
     for line in open(path, errors='replace'):
         m = LINE.match(line)
-        if not m or m.group(1) == '?':
+        if not m:
             continue
         ts, dur, comm, tid, rest = m.groups()
-        ts, tid = float(ts), int(tid)
+        tid = int(tid)
+        # A busy perf writes the end of a call it began as "?": the call
+        # still names the process (an exec) and ends where it began.
+        if ts == '?' and not ('[continued]' in rest and tid in pending):
+            continue
+        ts = pending[tid][0] if ts == '?' else float(ts)
         dur = float(dur) if dur else 0.0
         r = ret(rest)
         if re.match(r'(\.\.\. \[continued\]: )?clone3?\(', rest) and r and r > 0:
