@@ -126,10 +126,13 @@ static void start_v1(struct mlq_cgfavor *f, const char *spool)
     bool left = mount_at(dir, "cgroup", &favor, &ours) && ours && favor;
     if (!left &&
         mount("cgroup", dir, "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, MOUNT_OPTS) != 0) {
-        mlq_warn("cgroup favordynmods: not on: mounting a cgroup v1 hierarchy with %s at %s: %s "
-                 "(a kernel older than 6.0 lacks favordynmods); moving a job into its cgroups "
-                 "may wait for an RCU grace period (10-25 ms)",
-                 MOUNT_OPTS, dir, strerror(errno));
+        int e = errno;
+        mlq_warn("cgroup favordynmods: not on: mounting a cgroup v1 hierarchy with %s at %s: %s%s; "
+                 "moving a job into its cgroups may wait for an RCU grace period (10-25 ms)",
+                 MOUNT_OPTS, dir, strerror(e),
+                 e == EPERM    ? " (mounting needs root: CAP_SYS_ADMIN)"
+                 : e == EINVAL ? " (a kernel older than 6.0 lacks favordynmods)"
+                               : "");
         rmdir(dir);
         return;
     }

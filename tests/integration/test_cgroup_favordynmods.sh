@@ -11,6 +11,7 @@
 #   is removed;
 # - on a cgroup v2 host the worker logs how an admin turns it on (or that it
 #   is on) and mounts nothing;
+# - a mount that cannot be made is a warning: the worker runs jobs anyway;
 # - a bad value is a usage error.
 # Needs root (mounts).
 IT_DEADLINE=120
@@ -110,6 +111,14 @@ wait_until "grep -q 'cgroup favordynmods: off' $T/logs/worker-w4.log" 10 || fail
 assert_eq 0 "$(mounts_at "$MNT4")" "mounts at $MNT4 with the setting off"
 start_worker w5 "$T/spool-w5" --cgroup-favordynmods off
 assert_eq 0 "$(mounts_at "$T/spool-w5/cgroup-favordynmods")" "mounts of w5 with the setting off"
+# ---- a mount that cannot be made is a warning, never fatal
+mkdir -p "$T/spool-w6"
+touch "$T/spool-w6/cgroup-favordynmods"
+start_worker w6 "$T/spool-w6"
+wait_until "grep -q 'WARN cgroup favordynmods: not on: cannot make' $T/logs/worker-w6.log" 10 ||
+    fail "w6 does not warn that it could not mount: $(grep favordynmods "$T/logs/worker-w6.log")"
+ok mlq submit -- true
+ok mlq wait "$OUT" --timeout 30s
 [ "$(awk -v t="$T/" 'index($5, t) == 1' /proc/self/mountinfo | wc -l)" = 0 ] ||
     fail "mounts under the test folder with the setting off: $(grep "$T" /proc/self/mountinfo)"
 log "PASS"
