@@ -6,7 +6,8 @@
 # renaming them to mlq-<attempt> (the very folder: same inode), so no mkdir
 # is on the job's start path; once the job runs, a fresh set is made under
 # the pool's name; the job's usage still comes from its own cgroup; and
-# when the worker stops, its standby removes the pool.
+# when the worker stops (or is killed with SIGKILL), its standby removes
+# the pool.
 # On a cgroup v2 host no pool is made (a v2 cgroup cannot be renamed).
 # Needs root (cgroups).
 IT_DEADLINE=90
@@ -92,4 +93,19 @@ stop_pid "$W"
 CPOOL=$CPU/${POOL##*/}
 wait_until "[ ! -d $POOL ] && [ ! -d $CPOOL ]" 10 ||
     fail "the pool $POOL or $CPOOL is still there after the worker stopped"
+
+# A worker killed with SIGKILL: its standby sees the end of its socket and
+# removes its pool too; the next worker makes its own.
+start_worker w1 "$T/spool-w1" --cpus 2 --mem 2G
+W=$WORKER_PID
+wait_until '[ -n "$(pool_of "$MEM")" ]' 15 || fail "no pool after the restart"
+POOL=$(pool_of "$MEM")
+kill -KILL "$W"
+wait "$W" 2>/dev/null || true
+wait_until "[ ! -d $POOL ]" 10 || fail "the pool $POOL of a worker killed with SIGKILL stayed"
+start_worker w1 "$T/spool-w1" --cpus 2 --mem 2G
+W=$WORKER_PID
+wait_until '[ -n "$(pool_of "$MEM")" ]' 15 || fail "no pool after the second restart"
+ok mlq submit -- true
+ok mlq wait "$OUT" --timeout 30s
 log "PASS"
