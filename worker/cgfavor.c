@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bounds.h"
 #include "log.h"
 
 #define DEFAULT_CGROUP_FS "/sys/fs/cgroup"
