@@ -393,7 +393,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     if (mlq_pp_pick_gpus(&c->placer, w, &r, &mask) < 0)
         return 0; /* cannot happen when fits_now held; skip rather than fail */
     struct mlq_store_attempt a = {.num = job->row.attempts + 1, .state = MLQ_ATT_ASSIGNED};
-    mlq_id_new(a.id);
+    mlq_id_new_ordered(a.id);
     memcpy(a.job_id, job->row.id, sizeof a.job_id);
     snprintf(a.worker, sizeof a.worker, "%s", w->name);
     mlq_place_gpus_fmt(mask, a.gpu_ids, sizeof a.gpu_ids);
@@ -402,7 +402,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     a.exit_code = -1;
 
     job->row.attempts = a.num;
-    mlq_idbin_set(&job->row.cur_att, a.id); /* canonical: made by mlq_id_new */
+    mlq_idbin_set(&job->row.cur_att, a.id); /* canonical: made by mlq_id_new_ordered */
     enum mlq_fsm_action act;
     /* The job's row first: a job submitted in this iteration gets it only
      * now, and the attempt's row refers to it. */
