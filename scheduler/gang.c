@@ -188,6 +188,7 @@ static void attempt_row(struct mlq_ctx *c, const struct mlq_job *job, const stru
     a->state = MLQ_ATT_ASSIGNED;
     mlq_id_new_ordered(a->id);
     memcpy(a->job_id, job->row.id, sizeof a->job_id);
+    a->job_seq = job->row.seq;
     snprintf(a->worker, sizeof a->worker, "%s", v[0].w->name);
     a->assigned_ms = c->now_wall;
     a->exit_code = -1;

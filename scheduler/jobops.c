@@ -395,6 +395,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct mlq_worker *w
     struct mlq_store_attempt a = {.num = job->row.attempts + 1, .state = MLQ_ATT_ASSIGNED};
     mlq_id_new_ordered(a.id);
     memcpy(a.job_id, job->row.id, sizeof a.job_id);
+    a.job_seq = job->row.seq;
     snprintf(a.worker, sizeof a.worker, "%s", w->name);
     mlq_place_gpus_fmt(mask, a.gpu_ids, sizeof a.gpu_ids);
     a.gpu_h = mlq_place_gpu_h(w, &r, mask);

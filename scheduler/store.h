@@ -90,6 +90,9 @@ struct mlq_store_attempt {
      * part of one (gpushare.h); 0 not recorded (rows from before: the
      * job's gpus x 100 hold). Set at dispatch; an update keeps it. */
     int32_t gpu_h;
+    /* The job's seq (its row's rowid) when the writer knows it: the insert
+     * then needs no look-up of the job by id; 0: looked up. Not read back. */
+    int64_t job_seq;
 };
 
 /* One node part of a gang's attempt (schema v10, storegang.c). a.id is the
