@@ -1,10 +1,12 @@
-/* id: see id.h. Ids are random (v4) UUIDs in lowercase canonical text, so a
- * prefix typed by a user can be matched with a plain string comparison. */
+/* id: see id.h. Job ids are random (v4) UUIDs in lowercase canonical text, so a
+ * prefix typed by a user can be matched with a plain string comparison.
+ * Attempt ids are time-ordered (v7) UUIDs in the same text form. */
 #include "id.h"
 
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <uuid/uuid.h>
 
 /* Random bytes for ids, drawn from getrandom() a page at a time: one system
@@ -63,6 +65,51 @@ void mlq_id_new(char out[MLQ_ID_LEN + 1])
         uuid_generate_random(u); /* getrandom failing: libuuid's own fallbacks */
     }
     uuid_unparse_lower(u, out);
+}
+
+/* The time and counter of the last time-ordered id, per thread: ids made
+ * by one thread increase strictly, also within one millisecond and when
+ * the clock steps back (the last time is kept until the clock passes it). */
+static _Thread_local struct {
+    uint64_t ms;
+    uint32_t seq; /* the 12 bits after the version: a counter within ms */
+} ordered;
+
+#define SEQ_BITS      12
+#define SEQ_SEED_MASK 0x7ffu /* a new millisecond starts at a random 0..2047 */
+
+/* Advances the per-thread time and counter to now_ms; a counter that
+ * runs out borrows the next millisecond. */
+static void ordered_step(uint64_t now_ms, uint16_t seed)
+{
+    if (now_ms > ordered.ms) {
+        ordered.ms = now_ms;
+        ordered.seq = seed & SEQ_SEED_MASK;
+    } else if (++ordered.seq >> SEQ_BITS) {
+        ordered.ms++;
+        ordered.seq = 0;
+    }
+}
+
+void mlq_id_new_ordered_at(char out[MLQ_ID_LEN + 1], uint64_t now_ms)
+{
+    uuid_t u;
+    if (!pool_take(u, sizeof u))
+        uuid_generate_random(u); /* getrandom failing: libuuid's own fallbacks */
+    ordered_step(now_ms & 0xffffffffffffull, (uint16_t)(u[6] << 8 | u[7]));
+    for (int i = 0; i < 6; i++)
+        u[i] = (unsigned char)(ordered.ms >> (40 - 8 * i));
+    u[6] = (unsigned char)(0x70 | (ordered.seq >> 8)); /* version 7 */
+    u[7] = (unsigned char)ordered.seq;
+    u[8] = (unsigned char)((u[8] & 0x3f) | 0x80); /* RFC 9562 variant */
+    uuid_unparse_lower(u, out);
+}
+
+void mlq_id_new_ordered(char out[MLQ_ID_LEN + 1])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    mlq_id_new_ordered_at(out, (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 
 /* Whether c may stand at position i of a canonical UUID. */

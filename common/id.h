@@ -1,14 +1,25 @@
-/* id: job and attempt ids (random UUIDs, lowercase canonical text). */
+/* id: job ids (random UUIDs) and attempt ids (time-ordered UUIDs), both in
+ * lowercase canonical text. */
 #ifndef MLQ_ID_H
 #define MLQ_ID_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bounds.h"
 
 /* Writes a new random UUID (36 chars + NUL) into out. */
 void mlq_id_new(char out[MLQ_ID_LEN + 1]);
+/* Writes a new time-ordered UUID (RFC 9562 version 7: 48 bits of Unix
+ * milliseconds, a 12-bit counter, 62 random bits) into out. The ids one
+ * thread makes increase strictly (as text too), so rows keyed by them are
+ * appended to their index instead of landing on a random page of it.
+ * For attempt ids: users name attempts by number, never type their ids. */
+void mlq_id_new_ordered(char out[MLQ_ID_LEN + 1]);
+/* The same at the given time (milliseconds since the epoch): a time at or
+ * before the last id's continues from that id. */
+void mlq_id_new_ordered_at(char out[MLQ_ID_LEN + 1], uint64_t now_ms);
 /* True when s is a full canonical lowercase UUID. */
 bool mlq_id_valid(const char *s);
 /* True when s is a non-empty prefix of some canonical UUID (hex digits and
@@ -16,7 +27,8 @@ bool mlq_id_valid(const char *s);
 bool mlq_id_prefix_valid(const char *s);
 /* An id held in its 16 bytes rather than its 37 characters, for the ids
  * kept in memory for each of up to a million jobs. All zero means none:
- * the nil UUID is never handed out (mlq_id_new makes version 4 ids). */
+ * the nil UUID is never handed out (mlq_id_new makes version 4 ids,
+ * mlq_id_new_ordered version 7 ones). */
 struct mlq_idbin {
     unsigned char b[16];
 };

@@ -160,7 +160,7 @@ static int book_part(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_st
     if (mlq_place_pick_gpus(w, r.gpus, r.gpu_type, &p->gpu_mask) < 0)
         return mlq_err_set(err, MLQ_EDB, "gang %.8s: GPUs vanished on %s", job->row.id, w->name);
     struct mlq_store_part *row = &p->row;
-    mlq_id_new(row->a.id);
+    mlq_id_new_ordered(row->a.id);
     memcpy(row->a.job_id, job->row.id, sizeof row->a.job_id);
     memcpy(row->attempt_id, a->id, sizeof row->attempt_id);
     row->a.num = a->num;
@@ -186,8 +186,9 @@ static void attempt_row(struct mlq_ctx *c, const struct mlq_job *job, const stru
     memset(a, 0, sizeof *a);
     a->num = job->row.attempts + 1;
     a->state = MLQ_ATT_ASSIGNED;
-    mlq_id_new(a->id);
+    mlq_id_new_ordered(a->id);
     memcpy(a->job_id, job->row.id, sizeof a->job_id);
+    a->job_seq = job->row.seq;
     snprintf(a->worker, sizeof a->worker, "%s", v[0].w->name);
     a->assigned_ms = c->now_wall;
     a->exit_code = -1;
@@ -203,7 +204,7 @@ static int dispatch(struct mlq_ctx *c, struct mlq_job *job, struct cand *v, int3
     if (!g)
         return mlq_err_set(err, MLQ_EDB, "out of memory placing gang %.8s", job->row.id);
     job->row.attempts = a.num;
-    mlq_idbin_set(&job->row.cur_att, a.id); /* canonical: made by mlq_id_new */
+    mlq_idbin_set(&job->row.cur_att, a.id); /* canonical: made by mlq_id_new_ordered */
     enum mlq_fsm_action act;
     int rc = mlq_jobops_transition(c, job, MLQ_EV_DISPATCH, NULL, &act, err);
     if (rc == 0)

@@ -1,10 +1,12 @@
-/* jobops_int: the few jobops.c helpers that the scheduler's other modules
- * which change jobs (recover.c, workerloss.c, jobedit.c) build on. For those modules
+/* jobops_int: the few jobops.c helpers that jobend.c (the part of jobops
+ * that ends attempts) and the scheduler's other modules which change jobs
+ * (recover.c, workerloss.c, jobedit.c) build on. For those modules
  * only; nobody else includes it. Each function keeps jobops.c's invariants
  * (see there) and persists what it changes, as the public ones do. */
 #ifndef MLQ_JOBOPS_INT_H
 #define MLQ_JOBOPS_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +36,22 @@ int mlq_jobops_enqueue(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *e
  * attempt it is, NULL for an attempt no longer current. */
 void mlq_jobops_push_kill(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
                           const char *attempt_id, const char *reason);
+
+/* Writes job's row now (inserted when fresh, else updated) with its
+ * "state" event when from, the state it was last saved in, differs. */
+int mlq_jobops_persist(struct mlq_ctx *c, struct mlq_job *job, enum mlq_job_state from,
+                       struct mlq_err *err);
+/* Saves attempt a of job (prev: its state as last saved, -1 new). job_moves:
+ * the job's own transition is saved next and its event names the attempt,
+ * so the attempt's step gets no event of its own. */
+int mlq_jobops_save_attempt(struct mlq_ctx *c, struct mlq_job *job,
+                            const struct mlq_store_attempt *a, int prev, bool job_moves,
+                            struct mlq_err *err);
+/* Takes the live attempt off its worker and out of the table; with linger
+ * its resources stay booked until the worker says its processes are gone. */
+void mlq_jobops_release_attempt(struct mlq_ctx *c, struct mlq_job *job, bool linger);
+/* Drops a job from memory once nothing about it can change any more. */
+void mlq_jobops_forget_if_done(struct mlq_ctx *c, struct mlq_job *job);
 
 /* Collects the jobs matching pred first: losing an attempt may free a job,
  * which must not happen while walking the table. */

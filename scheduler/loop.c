@@ -709,6 +709,16 @@ static void schedule_if_dirty(struct mlq_loop *s)
     }
 }
 
+/* Whether messages already wait on the router: the next iteration starts
+ * at once (zmq_poll would not wait), so a checkpoint may wait for more WAL
+ * (mlq_store_checkpoint_idle). */
+static bool requests_wait(void *router)
+{
+    int events = 0;
+    size_t len = sizeof events;
+    return zmq_getsockopt(router, ZMQ_EVENTS, &events, &len) == 0 && (events & ZMQ_POLLIN);
+}
+
 int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
 {
     struct mlq_ctx *c = &s->c;
@@ -738,7 +748,7 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         schedule_if_dirty(s);
         end_iteration(s);
         run_retention(s);
-        mlq_store_checkpoint_idle(c->store);
+        mlq_store_checkpoint_idle(c->store, requests_wait(c->router));
         mlq_metrics_iteration_us(c->metrics, mlq_metrics_now_us() - t0);
         mlq_log_flush();
     }

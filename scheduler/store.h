@@ -90,6 +90,9 @@ struct mlq_store_attempt {
      * part of one (gpushare.h); 0 not recorded (rows from before: the
      * job's gpus x 100 hold). Set at dispatch; an update keeps it. */
     int32_t gpu_h;
+    /* The job's seq (its row's rowid) when the writer knows it: the insert
+     * then needs no look-up of the job by id; 0: looked up. Not read back. */
+    int64_t job_seq;
 };
 
 /* One node part of a gang's attempt (schema v10, storegang.c). a.id is the
@@ -141,10 +144,11 @@ bool mlq_store_in_tx(const struct mlq_store *st);
  * threshold, so the request whose commit it is waits for the copy and its
  * fsync too. After this call commits only note the WAL's size, and
  * mlq_store_checkpoint_idle(), called once the replies are out, copies it
- * once it holds CHECKPOINT_PAGES pages (what a commit waits for stays the
- * WAL append and its fsync: acknowledged = committed and fsynced). */
+ * once it holds 1,000 pages (4 MiB), or 8,000 (32 MiB) when busy (more
+ * requests already wait): what a commit waits for stays the WAL append and
+ * its fsync (acknowledged = committed and fsynced). */
 void mlq_store_defer_checkpoints(struct mlq_store *st);
-void mlq_store_checkpoint_idle(struct mlq_store *st);
+void mlq_store_checkpoint_idle(struct mlq_store *st, bool busy);
 
 /* Inserts a new PENDING job (spec stored as a msgpack blob plus its resource
  * columns), sets job->seq, appends a "submit" event. job->id must be set. */

@@ -48,7 +48,7 @@ enum att_col {
 static const char *const tsql[T_COUNT] = {
     [T_INSERT] = "INSERT INTO attempts (" ATT_COLS ", job_seq) VALUES (?1, ?2, ?3, ?4, ?5,"
                  " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-                 " (SELECT seq FROM jobs WHERE id = ?2))",
+                 " COALESCE(?20, (SELECT seq FROM jobs WHERE id = ?2)))",
     [T_UPDATE] = "UPDATE attempts SET worker = ?4, state = ?5, gpu_ids = ?6,"
                  " assigned_ms = ?7, start_ms = ?8, end_ms = ?9, exit_code = ?10,"
                  " signal = ?11, detail = ?12, usage_source = ?13, usage_mem_peak = ?14,"
@@ -157,6 +157,8 @@ static int att_row_write(struct mlq_store *st, sqlite3_stmt *s, const struct mlq
     rc |= mlq_storei_bind_opt(s, 12, a->detail);
     rc |= mlq_storeusage_bind(s, 13, &a->usage);
     rc |= a->gpu_h > 0 ? sqlite3_bind_int(s, 19, a->gpu_h) : sqlite3_bind_null(s, 19);
+    if (s == stmt(st, T_INSERT))
+        rc |= a->job_seq > 0 ? sqlite3_bind_int64(s, 20, a->job_seq) : sqlite3_bind_null(s, 20);
     if (rc != SQLITE_OK) {
         mlq_storei_finish(s);
         return mlq_storei_bind_err(rc, err, "saving attempt");
@@ -180,6 +182,7 @@ int mlq_store_attempt_save(struct mlq_store *st, const struct mlq_store_attempt 
     if (rc == 0 && event && (is_new || prev != (int)a->state)) {
         struct mlq_storei_event ev = {.kind = is_new ? "attempt" : "attempt_state",
                                       .job_id = a->job_id,
+                                      .job_seq = a->job_seq,
                                       .attempt_id = a->id,
                                       .worker = a->worker,
                                       .from = is_new ? NULL : att_state_str(prev),

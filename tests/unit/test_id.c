@@ -2,9 +2,12 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -34,6 +37,57 @@ static void test_new_valid_and_unique(void **state)
     qsort(ids, MANY, sizeof ids[0], cmp_id);
     for (int i = 1; i < MANY; i++)
         assert_string_not_equal(ids[i - 1], ids[i]);
+}
+
+/* Attempt ids: canonical version 7 UUIDs whose first 48 bits are the
+ * time, each one above the one before as text, also within a millisecond
+ * and past the 4,096 ids one millisecond's counter holds. */
+static void test_ordered_format_and_order(void **state)
+{
+    (void)state;
+    static char ids[MANY * 3][MLQ_ID_LEN + 1];
+    const uint64_t ms = 0x0190a1b2c3d4ull;
+    for (int i = 0; i < MANY * 3; i++) {
+        mlq_id_new_ordered_at(ids[i], ms);
+        assert_true(mlq_id_valid(ids[i]));
+        assert_int_equal(ids[i][14], '7');
+        assert_non_null(strchr("89ab", ids[i][19]));
+        struct mlq_idbin b;
+        assert_true(mlq_idbin_set(&b, ids[i]));
+        assert_true(mlq_idbin_is(&b, ids[i]));
+        if (i > 0 && strcmp(ids[i - 1], ids[i]) >= 0)
+            fail_msg("id %d (%s) is not above id %d (%s)", i, ids[i], i - 1, ids[i - 1]);
+    }
+    /* the first of the millisecond carries its time; the counter ran out
+     * and the last ones borrowed the next millisecond */
+    assert_memory_equal(ids[0], "0190a1b2-c3d4-7", 15);
+    assert_memory_equal(ids[MANY * 3 - 1], "0190a1b2-c3d5-7", 15);
+}
+
+/* A clock that steps back never makes a smaller id; a later time starts
+ * from its own millisecond; mlq_id_new_ordered reads the real clock. The
+ * times lie between the test above's and today's (the last id's time is
+ * per thread). */
+static void test_ordered_clock_steps(void **state)
+{
+    (void)state;
+    char a[MLQ_ID_LEN + 1], b[MLQ_ID_LEN + 1], c[MLQ_ID_LEN + 1], d[MLQ_ID_LEN + 1];
+    mlq_id_new_ordered_at(a, 0x019100000000ull);
+    mlq_id_new_ordered_at(b, 0x019000000000ull); /* the clock stepped back */
+    assert_true(strcmp(a, b) < 0);
+    assert_memory_equal(b, "01910000-0000-7", 15);
+    mlq_id_new_ordered_at(c, 0x019100000001ull);
+    assert_true(strcmp(b, c) < 0);
+    assert_memory_equal(c, "01910000-0001-7", 15);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    mlq_id_new_ordered(d);
+    assert_true(strcmp(c, d) < 0);
+    char now[32];
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    snprintf(now, sizeof now, "%08llx-%04llx", (unsigned long long)(ms >> 16),
+             (unsigned long long)(ms & 0xffff));
+    assert_true(strncmp(d, now, 13) >= 0);
 }
 
 /* Ids come from a pool of random bytes: a forked child must not hand out
@@ -185,6 +239,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_valid_and_unique),
         cmocka_unit_test(test_fork_does_not_repeat),
+        cmocka_unit_test(test_ordered_format_and_order),
+        cmocka_unit_test(test_ordered_clock_steps),
         cmocka_unit_test(test_valid_table),
         cmocka_unit_test(test_prefix_table),
         cmocka_unit_test(test_every_prefix_of_new_id),
