@@ -20,6 +20,7 @@ struct record {
     struct mlq_worker w;
     size_t idx;
     bool indexed;             /* in the peer index under w.peer */
+    size_t peer_hash;         /* of w.peer when indexed (its bucket, however w.peer changes) */
     struct record *peer_next; /* the next one in its peer bucket */
 };
 
@@ -296,16 +297,16 @@ static bool same_peer(const struct mlq_peer *a, const struct mlq_peer *b)
     return a->len == b->len && a->len <= sizeof a->id && memcmp(a->id, b->id, a->len) == 0;
 }
 
-static struct record **bucket_of(struct mlq_workers *ws, const struct mlq_peer *peer)
+static struct record **bucket_of(struct mlq_workers *ws, size_t hash)
 {
-    return &ws->buckets[peer_hash(peer) & (ws->nbuckets - 1)];
+    return &ws->buckets[hash & (ws->nbuckets - 1)];
 }
 
 static void unindex(struct mlq_workers *ws, struct record *rec)
 {
     if (!rec->indexed)
         return;
-    for (struct record **pp = bucket_of(ws, &rec->w.peer); *pp; pp = &(*pp)->peer_next)
+    for (struct record **pp = bucket_of(ws, rec->peer_hash); *pp; pp = &(*pp)->peer_next)
         if (*pp == rec) {
             *pp = rec->peer_next;
             break;
@@ -332,7 +333,7 @@ static void grow_index(struct mlq_workers *ws)
         struct record *rec = ws->items[i];
         if (!rec->indexed)
             continue;
-        struct record **head = bucket_of(ws, &rec->w.peer);
+        struct record **head = bucket_of(ws, rec->peer_hash);
         rec->peer_next = *head;
         *head = rec;
     }
@@ -349,7 +350,8 @@ int mlq_workers_connect(struct mlq_workers *ws, struct mlq_worker *w, const stru
     grow_index(ws);
     if (!ws->nbuckets)
         return MLQ_ENOMEM;
-    struct record **head = bucket_of(ws, peer);
+    rec->peer_hash = peer_hash(peer);
+    struct record **head = bucket_of(ws, rec->peer_hash);
     rec->peer_next = *head;
     *head = rec;
     rec->indexed = true;
@@ -361,7 +363,7 @@ struct mlq_worker *mlq_workers_peer_owner(struct mlq_workers *ws, const struct m
 {
     if (!ws->nbuckets)
         return NULL;
-    for (struct record *rec = *bucket_of(ws, peer); rec; rec = rec->peer_next)
+    for (struct record *rec = *bucket_of(ws, peer_hash(peer)); rec; rec = rec->peer_next)
         if (same_peer(&rec->w.peer, peer))
             return &rec->w;
     return NULL;
