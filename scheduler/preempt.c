@@ -49,19 +49,47 @@ static bool protected_job(const struct mlq_preempt_in *in, const struct mlq_job 
            !in->q->over_nominal(in->c, j->row.spec.team, j->row.spec.pool, NULL);
 }
 
+/* Where a running job stands for the waiting job: the first rule that
+ * keeps it from being a victim, or why it may be one. */
+enum standing {
+    ST_NONE = 0,      /* not a candidate at all (itself, another pool, ending) */
+    ST_YOUNG,         /* ran less than its minimum run time */
+    ST_PROTECTED,     /* --no-preempt, its team within its nominal quota */
+    ST_NOT_BORROWING, /* another team, within its nominal quota */
+    ST_OTHER_TEAM,    /* another team, and the waiting job cannot reclaim */
+    ST_TEAM_OFF,      /* its team, which does not preempt within itself */
+    ST_NOT_LOWER,     /* its team, priority not below the waiting job's */
+    ST_RECLAIM,
+    ST_PRIORITY,
+};
+
+static enum standing standing(const struct mlq_preempt_in *in, bool reclaims,
+                              const struct mlq_job *j)
+{
+    const struct mlq_job *w = in->waiting;
+    if (j == w || !running_now(j) || strcmp(pool_of(j), pool_of(w)) != 0)
+        return ST_NONE;
+    if (!ran_enough(in, j))
+        return ST_YOUNG;
+    if (protected_job(in, j))
+        return ST_PROTECTED;
+    if (!same_team(j, w)) {
+        if (!reclaims)
+            return ST_OTHER_TEAM;
+        return in->q->over_nominal(in->c, j->row.spec.team, j->row.spec.pool, NULL)
+                   ? ST_RECLAIM
+                   : ST_NOT_BORROWING;
+    }
+    if (!in->within_team || !w->row.spec.team)
+        return ST_TEAM_OFF;
+    return j->row.spec.priority < w->row.spec.priority ? ST_PRIORITY : ST_NOT_LOWER;
+}
+
 /* Why j may be preempted for the waiting job; 0: it may not. */
 static int eligible(const struct mlq_preempt_in *in, bool reclaims, const struct mlq_job *j)
 {
-    const struct mlq_job *w = in->waiting;
-    if (j == w || !running_now(j) || strcmp(pool_of(j), pool_of(w)) != 0 || !ran_enough(in, j) ||
-        protected_job(in, j))
-        return 0;
-    bool team = same_team(j, w);
-    if (reclaims && !team && in->q->over_nominal(in->c, j->row.spec.team, j->row.spec.pool, NULL))
-        return MLQ_PREEMPT_RECLAIM;
-    if (in->within_team && team && w->row.spec.team && j->row.spec.priority < w->row.spec.priority)
-        return MLQ_PREEMPT_PRIORITY;
-    return 0;
+    enum standing st = standing(in, reclaims, j);
+    return st == ST_RECLAIM ? MLQ_PREEMPT_RECLAIM : st == ST_PRIORITY ? MLQ_PREEMPT_PRIORITY : 0;
 }
 
 /* Lowest priority first, then most recently started first (then by id,
@@ -212,6 +240,58 @@ size_t mlq_preempt_choose(const struct mlq_preempt_in *in, struct mlq_preempt_vi
     }
     free(cand);
     return n;
+}
+
+/* Counts j under the rule that keeps it from being a victim. */
+static void tally(const struct mlq_preempt_in *in, enum standing st, const struct mlq_job *j,
+                  struct mlq_preempt_census *out)
+{
+    out->in_pool += st != ST_NONE;
+    switch (st) {
+    case ST_YOUNG: {
+        int64_t min =
+            j->row.spec.min_runtime_ms > 0 ? j->row.spec.min_runtime_ms : in->min_runtime_ms;
+        int64_t at = started_ms(j) + min;
+        if (!out->young++ || at < out->young_until_ms)
+            out->young_until_ms = at;
+        break;
+    }
+    case ST_PROTECTED:
+        out->protected_jobs++;
+        break;
+    case ST_NOT_BORROWING:
+        out->not_borrowing++;
+        break;
+    case ST_OTHER_TEAM:
+        out->other_team++;
+        break;
+    case ST_TEAM_OFF:
+        out->team_off++;
+        break;
+    case ST_NOT_LOWER:
+        out->not_lower++;
+        break;
+    case ST_RECLAIM:
+    case ST_PRIORITY:
+        out->eligible++;
+        break;
+    case ST_NONE:
+        break;
+    }
+}
+
+void mlq_preempt_census(const struct mlq_preempt_in *in, struct mlq_preempt_census *out)
+{
+    memset(out, 0, sizeof *out);
+    out->reclaims = in->q->job_within_nominal(in->c, in->waiting);
+    for (size_t i = 0; i < in->nrunning; i++)
+        tally(in, standing(in, out->reclaims, in->running[i]), in->running[i], out);
+    if (out->eligible == 0)
+        return;
+    struct mlq_preempt_victim *cand = malloc(in->nrunning * sizeof *cand);
+    size_t n = cand ? gather(in, cand) : 0;
+    out->fits_all = n > 0 && in->fits(in->fit_arg, cand, n);
+    free(cand);
 }
 
 void mlq_preempt_note(const struct mlq_job *waiting, enum mlq_preempt_why why, char *buf,

@@ -78,6 +78,27 @@ struct mlq_preempt_in {
  * Returns how many; 0 when nothing may or need be preempted. */
 size_t mlq_preempt_choose(const struct mlq_preempt_in *in, struct mlq_preempt_victim *out);
 
+/* Where the running jobs of the waiting job's pool stand, for `mlq why`:
+ * each counted under the first rule that keeps it from being a victim
+ * (in the order of the fields), or as eligible. */
+struct mlq_preempt_census {
+    size_t in_pool;         /* running in its pool (not being preempted) */
+    size_t young;           /* ran less than their minimum run time */
+    int64_t young_until_ms; /* wall ms: the first of those may be preempted */
+    size_t protected_jobs;  /* --no-preempt, their team within its nominal quota */
+    size_t not_borrowing;   /* of other teams within their nominal quota */
+    size_t other_team;      /* of other teams, while the job cannot reclaim */
+    size_t team_off;        /* of its team, which does not preempt within itself */
+    size_t not_lower;       /* of its team, priority not below its own */
+    size_t eligible;        /* may be preempted for it */
+    bool reclaims;          /* it keeps its team within its nominal quota */
+    bool fits_all;          /* it fits with every eligible one gone */
+};
+
+/* Fills out for in->waiting (in->fits is called once, with every eligible
+ * job, when there are any). */
+void mlq_preempt_census(const struct mlq_preempt_in *in, struct mlq_preempt_census *out);
+
 /* The text a victim's status, events and `mlq show` carry: "preempted by
  * job 0123abcd of team nlp to reclaim borrowed quota", "preempted by
  * higher-priority job 0123abcd". */

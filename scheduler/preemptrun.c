@@ -1,6 +1,7 @@
 /* preemptrun: see preemptrun.h. */
 #include "preemptrun.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,4 +388,140 @@ int mlq_preempt_try(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err)
     int rc = run.n ? choose_and_run(c, job, &run, within, err) : 0;
     free(run.v);
     return rc;
+}
+
+/* ---- why it does not preempt (`mlq why`) ------------------------------ */
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    if (n + 1 >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, len - n, fmt, ap);
+    va_end(ap);
+}
+
+/* One rule's count, as ", 2 RULE" (the first without the comma). */
+static void count(char *buf, size_t len, bool *first, size_t n, const char *what)
+{
+    if (n == 0)
+        return;
+    append(buf, len, "%s%zu %s", *first ? "" : ", ", n, what);
+    *first = false;
+}
+
+/* Neither rule can apply to the job itself. */
+static void job_rule(const struct mlq_job *job, const char *pool, char *buf, size_t len)
+{
+    const char *team = job->row.spec.team;
+    if (!team) {
+        append(buf, len, "it has no team (no quota to reclaim, no team to preempt within)");
+        return;
+    }
+    append(buf, len,
+           "it would not keep team %s within a nominal quota in pool %s (nothing to reclaim), "
+           "and the team does not preempt within itself (mlq admin team set %s "
+           "--preempt-within on)",
+           team, pool, team);
+}
+
+static void job_rules(const struct mlq_job *job, const struct mlq_preempt_census *k, char *buf,
+                      size_t len)
+{
+    char at[16];
+    time_t t = (time_t)(k->young_until_ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(at, sizeof at, "%H:%M:%S", &tm);
+    bool first = true;
+    append(buf, len, "of the %zu running in its pool, ", k->in_pool);
+    if (k->young) {
+        append(buf, len, "%zu ran less than their minimum run time (the first until %s)", k->young,
+               at);
+        first = false;
+    }
+    count(buf, len, &first, k->protected_jobs, "have --no-preempt");
+    count(buf, len, &first, k->not_borrowing, "are of teams within their nominal quota");
+    count(buf, len, &first, k->other_team, "are of other teams (it does not reclaim quota)");
+    count(buf, len, &first, k->team_off, "are of its team, which does not preempt within itself");
+    if (k->not_lower)
+        append(buf, len, "%s%zu of its team have its priority (%d) or higher", first ? "" : ", ",
+               k->not_lower, job->row.spec.priority);
+}
+
+static void census_text(const struct mlq_job *job, bool within, const struct mlq_preempt_census *k,
+                        char *buf, size_t len)
+{
+    const char *pool = job->row.spec.pool ? job->row.spec.pool : "default";
+    buf[0] = '\0';
+    if (k->eligible > 0 && k->fits_all) {
+        append(buf, len, "%zu running job(s) may be preempted for it at the next pass",
+               k->eligible);
+        return;
+    }
+    append(buf, len, "no preemption: ");
+    if (k->eligible > 0) {
+        append(buf, len, "it would not fit even with the %zu job(s) it may preempt gone",
+               k->eligible);
+        return;
+    }
+    if (!k->reclaims && !within) {
+        job_rule(job, pool, buf, len);
+        return;
+    }
+    if (k->in_pool == 0) {
+        append(buf, len, "no running job of pool %s may be preempted (GPU shares never are)", pool);
+        return;
+    }
+    job_rules(job, k, buf, len);
+}
+
+bool mlq_preempt_why_not(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len)
+{
+    if (len == 0 || job->row.state != MLQ_JOB_PENDING)
+        return false;
+    if (job->row.spec.nodes > 0) {
+        snprintf(buf, len, "no preemption: a gang waits for room, it does not preempt");
+        return true;
+    }
+    if (c->preempt_off) {
+        snprintf(buf, len, "no preemption: it is off on this scheduler");
+        return true;
+    }
+    bool within = false;
+    if (job->row.spec.team &&
+        mlq_store_team_preempt_within(c->store, job->row.spec.team, &within, NULL) < 0)
+        within = false;
+    struct running run = {.cap = mlq_jobtab_count(c->jobs)};
+    run.v = malloc((run.cap ? run.cap : 1) * sizeof *run.v);
+    if (!run.v)
+        return false;
+    mlq_jobtab_each(c->jobs, pick_running, &run);
+    struct fit f = {.c = c, .r = mlq_place_request(&job->row.spec), .cap = run.parts};
+    f.copy = malloc((run.parts ? run.parts : 1) * sizeof *f.copy);
+    f.widx = malloc((run.parts ? run.parts : 1) * sizeof *f.widx);
+    struct mlq_preempt_in in = {.c = c,
+                                .q = &mlq_preempt_quota_real,
+                                .waiting = job,
+                                .within_team = within,
+                                .now_ms = c->now_wall,
+                                .min_runtime_ms = c->preempt_min_runtime_ms,
+                                .running = run.v,
+                                .nrunning = run.n,
+                                .fits = fits,
+                                .fit_arg = &f};
+    bool done = f.copy && f.widx;
+    if (done) {
+        struct mlq_preempt_census k;
+        mlq_preempt_census(&in, &k);
+        census_text(job, within, &k, buf, len);
+    }
+    free(f.copy);
+    free(f.widx);
+    free(run.v);
+    return done;
 }

@@ -77,6 +77,14 @@ bool mlq_preempt_allows(struct mlq_ctx *c, const struct mlq_worker *w, const str
 /* While victims drain for job: "waiting for job X (team T) to end its
  * preemption grace, at most until HH:MM:SS" into buf; false when none do. */
 bool mlq_preempt_why(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len);
+/* job (PENDING, placed nowhere now) and preemption: which rule keeps it
+ * from preempting running jobs ("no preemption: it would not keep team
+ * nlp within a nominal quota in pool default (nothing to reclaim), and the
+ * team does not preempt within itself ...", "no preemption: of the 2 running in its
+ * pool, 1 ran less than their minimum run time (the first until
+ * 14:05:00), 1 have --no-preempt"), or that some may be preempted at the
+ * next pass. False when there is nothing to say (out of memory). */
+bool mlq_preempt_why_not(struct mlq_ctx *c, const struct mlq_job *job, char *buf, size_t len);
 /* job was placed (or left the queue): its holds end. */
 void mlq_preempt_release(struct mlq_ctx *c, const struct mlq_job *job);
 

@@ -425,6 +425,13 @@ static void gang_why(struct mlq_ctx *c, const struct mlq_job *job, struct mlq_wh
     }
 }
 
+/* "; more" after the reason (cut at the text's size). */
+static void add_text(struct mlq_why *out, const char *more)
+{
+    size_t n = strlen(out->text);
+    snprintf(out->text + n, sizeof out->text - n, "; %s", more);
+}
+
 void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ahead,
                      struct mlq_why *out)
 {
@@ -477,13 +484,18 @@ void mlq_why_explain(struct mlq_ctx *c, const struct mlq_job *job, bool count_ah
         return;
     }
     soft_constraint(c, job, &r, &k, out);
+    if (k.now > 0)
+        return;
     char note[192];
-    if (k.now > 0 || !fragmented(c, &r, out->lacks, note, sizeof note))
-        return;
-    if (strcmp(out->blocker, "resources") == 0) {
-        set(out, "fragmented", "%s", note);
-        return;
+    if (fragmented(c, &r, out->lacks, note, sizeof note)) {
+        if (strcmp(out->blocker, "resources") == 0)
+            set(out, "fragmented", "%s", note);
+        else
+            add_text(out, note);
     }
-    size_t n = strlen(out->text);
-    snprintf(out->text + n, sizeof out->text - n, "; %s", note);
+    /* It could run only if running jobs made room: say whether any may be
+     * preempted for it, and if none, which rule stops it (a walk over the
+     * running jobs: for `mlq why`, not for every status line). */
+    if (count_ahead && mlq_preempt_why_not(c, job, pre, sizeof pre))
+        add_text(out, pre);
 }

@@ -1,8 +1,10 @@
-/* workers: see workers.h. An array of pointers with linear lookups: a
- * cluster has at most a few thousand workers and lookups happen per message,
- * not per job. Each record is allocated once and never moves, so a pointer
- * to it stays valid while the registry grows (the reservation, a pass's
- * candidates and a handler's sender all keep one across mlq_workers_add). */
+/* workers: see workers.h. An array of pointers with linear lookups by
+ * name: a cluster has at most a few thousand workers and those happen per
+ * message, not per job. Lookups by connection (routing id) go through a
+ * hash index instead: the outbox asks one for each peer at every flush, so a
+ * scan there would cost O(workers) per peer. Each record is allocated once and never moves, so a
+ * pointer to it stays valid while the registry grows (the reservation, a pass's candidates and a
+ * handler's sender all keep one across mlq_workers_add). */
 #include "workers.h"
 
 #include <stdbool.h>
@@ -17,11 +19,20 @@
 struct record {
     struct mlq_worker w;
     size_t idx;
+    bool indexed;             /* in the peer index under w.peer */
+    size_t peer_hash;         /* of w.peer when indexed (its bucket, however w.peer changes) */
+    struct record *peer_next; /* the next one in its peer bucket */
 };
 
+/* The peer index holds each worker under the routing id of its latest
+ * connection (at most one entry a worker, so it is bounded by the
+ * registry); a lookup still checks that the worker is UP, so a worker lost
+ * or gone is not found without the index being told. */
 struct mlq_workers {
     struct record **items;
     size_t n, cap;
+    struct record **buckets; /* nbuckets, a power of two */
+    size_t nbuckets, nindexed;
 };
 
 struct mlq_workers *mlq_workers_create(void)
@@ -55,6 +66,7 @@ void mlq_workers_destroy(struct mlq_workers **ws)
         free((*ws)->items[i]);
     }
     free((*ws)->items);
+    free((*ws)->buckets);
     free(*ws);
     *ws = NULL;
 }
@@ -271,15 +283,96 @@ bool mlq_worker_gpu_busy(const struct mlq_worker *w, int i)
     return i >= 0 && i < MLQ_MAX_GPUS && (((w->gpu_used >> i) & 1) || w->gshare.n[i] > 0);
 }
 
+/* FNV-1a of the routing id. */
+static size_t peer_hash(const struct mlq_peer *peer)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < peer->len && i < sizeof peer->id; i++)
+        h = (h ^ peer->id[i]) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static bool same_peer(const struct mlq_peer *a, const struct mlq_peer *b)
+{
+    return a->len == b->len && a->len <= sizeof a->id && memcmp(a->id, b->id, a->len) == 0;
+}
+
+static struct record **bucket_of(struct mlq_workers *ws, size_t hash)
+{
+    return &ws->buckets[hash & (ws->nbuckets - 1)];
+}
+
+static void unindex(struct mlq_workers *ws, struct record *rec)
+{
+    if (!rec->indexed)
+        return;
+    for (struct record **pp = bucket_of(ws, rec->peer_hash); *pp; pp = &(*pp)->peer_next)
+        if (*pp == rec) {
+            *pp = rec->peer_next;
+            break;
+        }
+    rec->indexed = false;
+    rec->peer_next = NULL;
+    ws->nindexed--;
+}
+
+/* Doubles the buckets once there are as many entries as buckets, so that
+ * chains stay short; out of memory, the buckets stay (longer chains). */
+static void grow_index(struct mlq_workers *ws)
+{
+    if (ws->nbuckets && ws->nindexed < ws->nbuckets)
+        return;
+    size_t nb = ws->nbuckets ? ws->nbuckets * 2 : 64;
+    struct record **b = calloc(nb, sizeof *b);
+    if (!b)
+        return;
+    free(ws->buckets);
+    ws->buckets = b;
+    ws->nbuckets = nb;
+    for (size_t i = 0; i < ws->n; i++) {
+        struct record *rec = ws->items[i];
+        if (!rec->indexed)
+            continue;
+        struct record **head = bucket_of(ws, rec->peer_hash);
+        rec->peer_next = *head;
+        *head = rec;
+    }
+}
+
+int mlq_workers_connect(struct mlq_workers *ws, struct mlq_worker *w, const struct mlq_peer *peer)
+{
+    struct record *rec = (struct record *)w;
+    unindex(ws, rec);
+    struct mlq_worker *other = ws->nbuckets ? mlq_workers_peer_owner(ws, peer) : NULL;
+    if (other) /* a routing id names one connection: the latest holder has it */
+        unindex(ws, (struct record *)other);
+    w->peer = *peer;
+    grow_index(ws);
+    if (!ws->nbuckets)
+        return MLQ_ENOMEM;
+    rec->peer_hash = peer_hash(peer);
+    struct record **head = bucket_of(ws, rec->peer_hash);
+    rec->peer_next = *head;
+    *head = rec;
+    rec->indexed = true;
+    ws->nindexed++;
+    return 0;
+}
+
+struct mlq_worker *mlq_workers_peer_owner(struct mlq_workers *ws, const struct mlq_peer *peer)
+{
+    if (!ws->nbuckets)
+        return NULL;
+    for (struct record *rec = *bucket_of(ws, peer_hash(peer)); rec; rec = rec->peer_next)
+        if (same_peer(&rec->w.peer, peer))
+            return &rec->w;
+    return NULL;
+}
+
 struct mlq_worker *mlq_workers_by_peer(struct mlq_workers *ws, const struct mlq_peer *peer)
 {
-    for (size_t i = 0; i < ws->n; i++) {
-        struct mlq_worker *w = &ws->items[i]->w;
-        if (w->state == MLQ_WORKER_UP && w->peer.len == peer->len &&
-            memcmp(w->peer.id, peer->id, peer->len) == 0)
-            return w;
-    }
-    return NULL;
+    struct mlq_worker *w = mlq_workers_peer_owner(ws, peer);
+    return w && w->state == MLQ_WORKER_UP ? w : NULL;
 }
 
 size_t mlq_workers_count(const struct mlq_workers *ws)

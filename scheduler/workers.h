@@ -124,8 +124,18 @@ struct mlq_worker *mlq_workers_get(struct mlq_workers *ws, const char *name);
  * pointer from any of these lookups stays valid until the registry is
  * destroyed, however many workers are added after it. */
 struct mlq_worker *mlq_workers_add(struct mlq_workers *ws, const char *name);
-/* The UP worker connected through peer, or NULL. */
+/* w is connected through peer from now on (its registration): sets
+ * w->peer and indexes w under it, in place of w's previous connection and
+ * of any other worker that held the same routing id. O(1) on average.
+ * MLQ_ENOMEM when the index cannot hold it (w->peer is set, but w is not
+ * found by peer). */
+int mlq_workers_connect(struct mlq_workers *ws, struct mlq_worker *w, const struct mlq_peer *peer);
+/* The UP worker connected through peer, or NULL: one hash lookup. A worker
+ * that is lost or gone (not UP) is not found, and neither is one that has
+ * registered again over another connection since (the old routing id). */
 struct mlq_worker *mlq_workers_by_peer(struct mlq_workers *ws, const struct mlq_peer *peer);
+/* The worker whose latest connection is peer, whatever its state, or NULL. */
+struct mlq_worker *mlq_workers_peer_owner(struct mlq_workers *ws, const struct mlq_peer *peer);
 /* Replaces w's reported pool, labels and GPU descriptions with copies of
  * those given (NULL pool = "default"); the caller applies the override
  * next (mlq_workerset_apply). MLQ_ENOMEM leaves w unchanged. */

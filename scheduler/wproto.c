@@ -95,7 +95,8 @@ int mlq_wproto_on_register(struct mlq_ctx *c, const struct mlq_peer *peer, struc
     w->reg_same_conn = w->state == MLQ_WORKER_UP && w->peer.len == peer->len &&
                        memcmp(w->peer.id, peer->id, peer->len) == 0;
     /* A newer connection under the same name replaces the old one. */
-    w->peer = *peer;
+    if (mlq_workers_connect(c->workers, w, peer) < 0)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory registering worker %s", w->name);
     w->state = MLQ_WORKER_UP;
     w->epoch++; /* the KILLs resent to its last connection end here (deliver.h) */
     w->goodbye = w->forgotten = false;

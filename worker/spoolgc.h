@@ -20,7 +20,8 @@
  * A crash after 1 leaves a done folder that the next start recycles; after
  * 2, a trash folder that the next start removes. The done records are kept
  * MLQ_SPOOLGC_DONE_KEEP_S (far longer than any assign can be late) and
- * dropped by the journal's compaction at start and hourly. A spool without
+ * dropped by the journal's compaction at start and hourly; only the recent
+ * ones stay in memory (spooldone.h). A spool without
  * a journal (not locked by this process) writes the record as the empty
  * file SPOOL/done/<attempt_id> (fsynced folder) instead, as format 1 did;
  * such files are still read and pruned. When the record cannot be written

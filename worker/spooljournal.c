@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "id.h"
+#include "spooldone.h"
 #include "spoolrec.h"
 
 #define MAGIC         "MLQJ"
@@ -30,7 +31,9 @@
 #define UP_DONE_ERR   64
 #define FLAGS_MASK    31
 #define MIN_CAP       64
-#define COMPACT_SLACK 8192 /* records beyond twice the live ones before compacting */
+#define COMPACT_SLACK 8192       /* records beyond twice the live ones before compacting */
+#define SCAN_RECS     256        /* records read at once by a lookup in the file */
+#define DROPPED       (1u << 30) /* an entry's mark while a compaction drops it */
 
 struct entry {
     char id[MLQ_ID_LEN + 1]; /* "" free slot */
@@ -45,6 +48,9 @@ struct mlq_spooljournal {
     struct entry *tab;
     size_t cap, used, records;
     long keep_s; /* of the last compaction, for the automatic ones */
+    /* The done attempts kept in memory, and a filter over the older ones
+     * (in the file only: see spooldone.h). */
+    struct mlq_spooldone *done;
 };
 
 static uint64_t hash_id(const char *id)
@@ -91,6 +97,44 @@ static struct entry *entry_for(struct mlq_spooljournal *j, const char *id)
         j->used++;
     }
     return e;
+}
+
+/* Removes the entry in slot e, moving the entries after it back so that
+ * every entry stays reachable from its home slot (linear probing). */
+static void remove_slot(struct mlq_spooljournal *j, struct entry *e)
+{
+    size_t mask = j->cap - 1, i = (size_t)(e - j->tab), k = i;
+    for (;;) {
+        j->tab[i].id[0] = '\0';
+        for (;;) {
+            k = (k + 1) & mask;
+            if (!j->tab[k].id[0]) {
+                j->used--;
+                return;
+            }
+            size_t home = (size_t)hash_id(j->tab[k].id) & mask;
+            /* stays when its home lies cyclically in (i, k] */
+            if (i <= k ? (i < home && home <= k) : (i < home || home <= k))
+                continue;
+            break;
+        }
+        j->tab[i] = j->tab[k];
+        i = k;
+    }
+}
+
+/* Attempt id is done in memory (its done record is in the file): the
+ * oldest done one beyond the recent set leaves memory for the filter. */
+static void note_done(struct mlq_spooljournal *j, const char *id)
+{
+    char old[MLQ_ID_LEN + 1];
+    if (!mlq_spooldone_push(j->done, id, old))
+        return;
+    struct entry *e = slot(j->tab, j->cap, old);
+    if (!e->id[0] || !(e->flags & MLQ_SJ_DONE))
+        return; /* dropped by a compaction since */
+    remove_slot(j, e);
+    mlq_spooldone_forget(j->done, old);
 }
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -171,7 +215,10 @@ static int load(struct mlq_spooljournal *j, struct mlq_err *err)
         if (decode(r, &e)) {
             if (!(dst = entry_for(j, e.id)))
                 return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+            bool was_done = dst->flags & MLQ_SJ_DONE;
             *dst = e;
+            if ((e.flags & MLQ_SJ_DONE) && !was_done)
+                note_done(j, e.id);
         }
         off += (off_t)sizeof r;
         j->records++;
@@ -196,6 +243,13 @@ int mlq_spooljournal_open(const char *dir, const char *attempts_dir, struct mlq_
     j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
     j->keep_s = 7 * 24 * 3600;
     int rc = j->fd < 0 ? mlq_err_set(err, MLQ_EIO, "%s: %s", j->path, strerror(errno)) : 0;
+    struct stat st;
+    if (rc == 0 && fstat(j->fd, &st) != 0)
+        rc = mlq_err_set(err, MLQ_EIO, "%s: %s", j->path, strerror(errno));
+    /* the filter sized for every record of the file being a done attempt */
+    if (rc == 0 && !(j->done = mlq_spooldone_create(MLQ_SPOOLDONE_RECENT,
+                                                    (size_t)st.st_size / MLQ_SPOOLJOURNAL_REC)))
+        rc = mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     if (rc == 0 && (rc = grow(j)) < 0)
         mlq_err_set(err, rc, "out of memory");
     if (rc == 0)
@@ -217,6 +271,7 @@ void mlq_spooljournal_close(struct mlq_spooljournal **j)
     free((*j)->path);
     free((*j)->attempts);
     free((*j)->tab);
+    mlq_spooldone_destroy(&(*j)->done);
     free(*j);
     *j = NULL;
 }
@@ -226,13 +281,52 @@ const char *mlq_spooljournal_path(const struct mlq_spooljournal *j)
     return j->path;
 }
 
+/* The last valid record of attempt id in the file into out; false when it
+ * has none (or the file cannot be read: the filter's "maybe" is then
+ * taken as "no", as the entry is not in memory either). */
+static bool find_in_file(const struct mlq_spooljournal *j, const char *id, struct entry *out)
+{
+    unsigned char buf[SCAN_RECS * MLQ_SPOOLJOURNAL_REC];
+    bool found = false;
+    off_t off = 0;
+    for (;;) {
+        ssize_t n = pread(j->fd, buf, sizeof buf, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < (ssize_t)MLQ_SPOOLJOURNAL_REC)
+            return found;
+        for (ssize_t k = 0; k + MLQ_SPOOLJOURNAL_REC <= n; k += MLQ_SPOOLJOURNAL_REC) {
+            struct entry e;
+            if (memcmp(buf + k + OFF_ID, id, MLQ_ID_LEN) == 0 && decode(buf + k, &e)) {
+                *out = e;
+                found = true;
+            }
+        }
+        off += n - n % MLQ_SPOOLJOURNAL_REC;
+    }
+}
+
+/* The attempt's entry: in memory, else (a done attempt that left memory)
+ * read from the file; NULL when it has none. */
+static const struct entry *lookup(const struct mlq_spooljournal *j, const char *id,
+                                  struct entry *from_file)
+{
+    const struct entry *e = slot(j->tab, j->cap, id);
+    if (e->id[0])
+        return e;
+    if (mlq_spooldone_maybe(j->done, id) && find_in_file(j, id, from_file))
+        return from_file;
+    return NULL;
+}
+
 unsigned mlq_spooljournal_get(const struct mlq_spooljournal *j, const char *id,
                               struct mlq_upload_state *u, int64_t *done_s)
 {
     if (!j || !id || strlen(id) != MLQ_ID_LEN)
         return 0;
-    const struct entry *e = slot(j->tab, j->cap, id);
-    if (!e->id[0])
+    struct entry kept;
+    const struct entry *e = lookup(j, id, &kept);
+    if (!e)
         return 0;
     if (u && (e->flags & MLQ_SJ_UPLOAD))
         *u = e->up;
@@ -266,9 +360,14 @@ int mlq_spooljournal_set(struct mlq_spooljournal *j, const char *id, unsigned fl
 {
     if (!id || !mlq_id_valid(id))
         return mlq_err_set(err, MLQ_EINVAL, "invalid attempt id");
+    struct entry kept;
+    const struct entry *known = lookup(j, id, &kept);
+    bool from_file = known == &kept, was_done = known && (known->flags & MLQ_SJ_DONE);
     struct entry *e = entry_for(j, id);
     if (!e)
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    if (from_file) /* back in memory: its state goes on from the record */
+        *e = kept;
     struct entry next = *e;
     next.flags |= flags & FLAGS_MASK;
     if (u) {
@@ -278,10 +377,16 @@ int mlq_spooljournal_set(struct mlq_spooljournal *j, const char *id, unsigned fl
     if ((flags & MLQ_SJ_DONE) && !(e->flags & MLQ_SJ_DONE))
         next.done_s = (int64_t)time(NULL);
     int rc = append(j, &next, err);
-    if (rc < 0)
+    if (rc < 0) {
+        if (from_file)
+            remove_slot(j, e);
         return rc;
+    }
     *e = next;
-    if (j->records > 2 * j->used + COMPACT_SLACK)
+    if ((next.flags & MLQ_SJ_DONE) && (!was_done || from_file))
+        note_done(j, id); /* may move entries: e is not used after it */
+    size_t forgotten = mlq_spooldone_forgotten(j->done);
+    if (j->records > 2 * (j->used + forgotten) + COMPACT_SLACK || mlq_spooldone_crowded(j->done))
         mlq_spooljournal_compact(j, j->keep_s, NULL); /* best effort */
     return 0;
 }
@@ -314,7 +419,7 @@ static int write_live(struct mlq_spooljournal *j, int fd, time_t cutoff, size_t 
         if (!e->id[0])
             continue;
         if (!live(j, e, cutoff)) {
-            e->flags |= 1u << 30; /* dropped below, once the file is in place */
+            e->flags |= DROPPED; /* dropped below, once the file is in place */
             continue;
         }
         encode(e, r);
@@ -323,6 +428,37 @@ static int write_live(struct mlq_spooljournal *j, int fd, time_t cutoff, size_t 
         (*kept)++;
     }
     return 0;
+}
+
+/* Copies to fd the done records of the journal's file (j->fd) whose
+ * attempts left memory and are done since cutoff, adding them to the
+ * filter f; their number into *kept. An attempt done twice is copied
+ * twice (it is rare, and the next compaction copies both again). */
+static int copy_forgotten(struct mlq_spooljournal *j, int fd, time_t cutoff,
+                          struct mlq_donefilter *f, size_t *kept)
+{
+    unsigned char buf[SCAN_RECS * MLQ_SPOOLJOURNAL_REC];
+    *kept = 0;
+    for (off_t off = 0;;) {
+        ssize_t n = pread(j->fd, buf, sizeof buf, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n < (ssize_t)MLQ_SPOOLJOURNAL_REC)
+            return 0;
+        for (ssize_t k = 0; k + MLQ_SPOOLJOURNAL_REC <= n; k += MLQ_SPOOLJOURNAL_REC) {
+            struct entry e;
+            if (!decode(buf + k, &e) || !(e.flags & MLQ_SJ_DONE) || e.done_s < cutoff ||
+                slot(j->tab, j->cap, e.id)->id[0])
+                continue;
+            if (write(fd, buf + k, MLQ_SPOOLJOURNAL_REC) != MLQ_SPOOLJOURNAL_REC)
+                return -1;
+            mlq_donefilter_add(f, e.id);
+            (*kept)++;
+        }
+        off += n - n % MLQ_SPOOLJOURNAL_REC;
+    }
 }
 
 /* Drops the entries write_live left out and rebuilds the table. */
@@ -337,7 +473,7 @@ static void drop_dead(struct mlq_spooljournal *j)
         return;
     }
     for (size_t i = 0; i < cap; i++) {
-        if (old[i].id[0] && !(old[i].flags & (1u << 30))) {
+        if (old[i].id[0] && !(old[i].flags & DROPPED)) {
             struct entry *e = entry_for(j, old[i].id);
             if (e)
                 *e = old[i];
@@ -357,8 +493,18 @@ int mlq_spooljournal_compact(struct mlq_spooljournal *j, long keep_s, struct mlq
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd < 0)
         return mlq_err_set(err, MLQ_EIO, "%s: %s", tmp, strerror(errno));
-    size_t kept = 0;
-    int rc = write_live(j, fd, time(NULL) - keep_s, &kept);
+    size_t kept = 0, copied = 0;
+    time_t cutoff = time(NULL) - keep_s;
+    /* the filter rebuilt for what stays, with room for as many again */
+    struct mlq_donefilter *f = mlq_donefilter_create(2 * mlq_spooldone_forgotten(j->done));
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
+    int rc = write_live(j, fd, cutoff, &kept);
+    if (rc == 0)
+        rc = copy_forgotten(j, fd, cutoff, f, &copied);
     if (rc == 0 && fsync(fd) != 0)
         rc = -1;
     int saved = errno;
@@ -367,8 +513,9 @@ int mlq_spooljournal_compact(struct mlq_spooljournal *j, long keep_s, struct mlq
     if (rc < 0) {
         close(fd);
         unlink(tmp);
+        mlq_donefilter_free(f);
         for (size_t i = 0; i < j->cap; i++)
-            j->tab[i].flags &= ~(1u << 30);
+            j->tab[i].flags &= ~DROPPED;
         return mlq_err_set(err, MLQ_EIO, "%s: %s", tmp, strerror(saved));
     }
     char *slash = strrchr(tmp, '/');
@@ -378,7 +525,8 @@ int mlq_spooljournal_compact(struct mlq_spooljournal *j, long keep_s, struct mlq
     }
     close(j->fd);
     j->fd = fd;
-    j->records = kept;
+    j->records = kept + copied;
+    mlq_spooldone_replace(j->done, f);
     drop_dead(j);
     return 0;
 }
@@ -391,4 +539,9 @@ size_t mlq_spooljournal_records(const struct mlq_spooljournal *j)
 size_t mlq_spooljournal_entries(const struct mlq_spooljournal *j)
 {
     return j->used;
+}
+
+size_t mlq_spooljournal_mem_bytes(const struct mlq_spooljournal *j)
+{
+    return sizeof *j + j->cap * sizeof *j->tab + mlq_spooldone_bytes(j->done);
 }

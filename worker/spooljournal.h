@@ -10,7 +10,10 @@
  * end is cut off when the file is opened. Appending creates nothing: the
  * file is created once and replaced only by a compaction (a temp file,
  * fsync, rename), which keeps one record per live attempt and drops done
- * records older than the keep time. The whole table lives in memory.
+ * records older than the keep time. The table of live attempts lives in
+ * memory, with the most recent done ones; older done records stay in the
+ * file only, found through a filter (spooldone.h), so the memory does not
+ * grow with the attempts of the keep time.
  *
  * Durability is the caller's choice: records of acknowledgements and upload
  * progress are made durable in batches by the sync thread (spoolsync.h),
@@ -67,5 +70,7 @@ int mlq_spooljournal_compact(struct mlq_spooljournal *j, long keep_s, struct mlq
 /* Records in the file, and attempts in memory (for tests and the log). */
 size_t mlq_spooljournal_records(const struct mlq_spooljournal *j);
 size_t mlq_spooljournal_entries(const struct mlq_spooljournal *j);
+/* Bytes of memory the journal takes (its table and the done filter). */
+size_t mlq_spooljournal_mem_bytes(const struct mlq_spooljournal *j);
 
 #endif

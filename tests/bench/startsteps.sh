@@ -9,13 +9,23 @@
 # 0.2-1.0 s (STARTSTEPS_PAUSE=S: a fixed pause of S seconds instead, e.g.
 # 61 for the cold path), all under `perf trace -T` (needs perf and root);
 # tests/bench/startsteps.py turns the trace into a table of medians.
+# Cold mode: STARTSTEPS_IDLE=S (e.g. 60) leaves the worker idle S seconds
+# before each sample (N defaults to 3 then) and prints the same table, to
+# compare with a warm run (the target: within 2 ms of it).
 # Knobs: MLQ_BIN_DIR (use a Release build), STARTSTEPS_TRACE (keep the
-# trace at this path). Example:
+# trace at this path). Examples:
 #   MLQ_BIN_DIR=$PWD/build-rel/bin tests/bench/startsteps.sh 20
+#   STARTSTEPS_IDLE=60 MLQ_BIN_DIR=$PWD/build-rel/bin tests/bench/startsteps.sh
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -n "${STARTSTEPS_IDLE:-}" ]; then
+    case "$STARTSTEPS_IDLE" in *[!0-9]* | "") echo "STARTSTEPS_IDLE: whole seconds" >&2 && exit 2 ;; esac
+    export STARTSTEPS_PAUSE=$STARTSTEPS_IDLE
+fi
 if [ "${1:-}" != --inner ]; then
-    N=${1:-12}
+    N=${1:-$([ -n "${STARTSTEPS_IDLE:-}" ] && echo 3 || echo 12)}
     case "$N" in *[!0-9]* | "") echo "usage: $0 [N]" >&2 && exit 2 ;; esac
+    [ -z "${STARTSTEPS_IDLE:-}" ] ||
+        echo "cold path: the worker idle ${STARTSTEPS_IDLE} s before each of $N samples" >&2
     command -v perf >/dev/null || { echo "startsteps.sh: needs perf" >&2 && exit 2; }
     TRACE=${STARTSTEPS_TRACE:-$(mktemp /tmp/startsteps.XXXXXX)}
     perf trace -T -o "$TRACE" -e 'execve,connect,sendto,recvfrom,fdatasync,fsync,rename,renameat,renameat2,clone,clone3,read,exit_group' \

@@ -94,8 +94,9 @@ struct mlq_worker *sched_worker_up(struct mlq_ctx *c, const char *name, int32_t 
     w->cpus_m = 4000;
     w->mem = 8 * SCHED_GIB;
     w->gpus = gpus;
-    w->peer.len = strlen(name);
-    memcpy(w->peer.id, name, w->peer.len);
+    struct mlq_peer peer = {.len = strlen(name)};
+    memcpy(peer.id, name, peer.len);
+    assert_int_equal(mlq_workers_connect(c->workers, w, &peer), 0);
     w->last_seen_mono = c->now_mono;
     return w;
 }

@@ -26,6 +26,7 @@
 #include <zmq.h>
 
 #include "agent.h"
+#include "agent_fixture.h"
 #include "clock.h"
 #include "lease.h"
 #include "exec.h"
@@ -36,155 +37,48 @@
 #include "testuser.h"
 #include "transport.h"
 
-#define JOB   "99999999-9999-4999-8999-999999999999"
 #define ATT_1 "11111111-1111-4111-8111-111111111111"
 #define ATT_2 "22222222-2222-4222-8222-222222222222"
 #define ATT_3 "33333333-3333-4333-8333-333333333333"
 #define ATT_4 "44444444-4444-4444-8444-444444444444"
-#define WAIT  5000
-
-struct fx {
-    char root[64];
-    char endpoint[64];
-    void *zctx;
-    void *router;
-    struct mlq_peer peer;
-    struct mlq_spool *sp;
-    struct mlq_agent *agent;
-    char *shim;
-    int sig[2];
-    uint64_t rid;
-    void *zap; /* CURVE tests: the ZAP handler (REP) */
-};
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    if (testdir_make(f->root, sizeof f->root, "agent") < 0)
-        return -1;
-    snprintf(f->endpoint, sizeof f->endpoint, "inproc://agent-%ld", (long)getpid());
-    f->zctx = zmq_ctx_new();
-    struct mlq_err e;
-    if (mlq_transport_router(f->zctx, f->endpoint, &f->router, &e) < 0)
-        return -1;
-    if (mlq_spool_open(f->root, &f->sp, &e) < 0)
-        return -1;
-    if (pipe2(f->sig, O_NONBLOCK | O_CLOEXEC) != 0)
-        return -1;
-    f->shim = mlq_exec_default_shim();
-    *state = f;
-    return 0;
+    return agent_fx_setup(state, "agent");
 }
 
-static int teardown(void **state)
+/* The fixture's agent with gpus GPUs, a log upload cap, a bound on its
+ * attempts and gang rendezvous ports. */
+static void start_agent_full(struct agent_fx *f, int32_t gpus, int64_t log_cap,
+                             int32_t max_attempts)
 {
-    struct fx *f = *state;
-    mlq_agent_destroy(&f->agent);
-    if (f->zap)
-        zmq_close(f->zap);
-    zmq_close(f->router);
-    zmq_ctx_term(f->zctx);
-    mlq_spool_close(&f->sp);
-    close(f->sig[0]);
-    close(f->sig[1]);
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
-    testdir_remove(f->root);
-    free(f->shim);
-    free(f);
-    return 0;
+    agent_fx_need_shim(f);
+    struct mlq_agent_config cfg = agent_fx_config(f);
+    cfg.gpus = gpus;
+    cfg.log_cap = log_cap;
+    cfg.max_attempts = max_attempts;
+    cfg.rdv_lo = 29400;
+    cfg.rdv_hi = 29499;
+    agent_fx_create(f, &cfg);
 }
 
-static void start_agent_full(struct fx *f, int32_t gpus, int64_t log_cap, int32_t max_attempts)
-{
-    if (access(f->shim, X_OK) != 0) {
-        fprintf(stderr, "%s not built: skipping\n", f->shim);
-        skip();
-    }
-    struct mlq_agent_config cfg = {
-        .endpoint = f->endpoint,
-        .name = "w1",
-        .shim_path = f->shim,
-        .cpus_m = 2000,
-        .mem = 1 << 30,
-        .gpus = gpus,
-        .heartbeat_ms = 200,
-        .log_cap = log_cap,
-        .max_attempts = max_attempts,
-        .signal_fd = f->sig[0],
-        .zctx = f->zctx,
-        .rdv_lo = 29400,
-        .rdv_hi = 29499,
-    };
-    struct mlq_err e;
-    assert_int_equal(mlq_agent_create(&cfg, f->sp, &f->agent, &e), 0);
-}
-
-static void start_agent_cap(struct fx *f, int32_t gpus, int64_t log_cap)
+static void start_agent_cap(struct agent_fx *f, int32_t gpus, int64_t log_cap)
 {
     start_agent_full(f, gpus, log_cap, 0);
 }
 
-static void start_agent(struct fx *f, int32_t gpus)
+static void start_agent(struct agent_fx *f, int32_t gpus)
 {
     start_agent_cap(f, gpus, 0);
 }
 
-/* Steps the agent until the fake scheduler receives a message of type t
- * (others are dropped; heartbeats answered). Fails after WAIT ms. */
-static void expect(struct fx *f, enum mlq_msg_type t, struct mlq_msg *out)
+static void do_register(struct agent_fx *f, struct mlq_msg *reg)
 {
-    int64_t end = mlq_clock_mono_ms() + WAIT;
-    struct mlq_err e;
-    while (mlq_clock_mono_ms() < end) {
-        assert_int_equal(mlq_agent_step(f->agent, 10, &e), 0);
-        struct mlq_msg m;
-        if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) < 0)
-            continue;
-        if (m.type == t) {
-            *out = m;
-            return;
-        }
-        if (m.type == MLQ_MSG_HEARTBEAT) {
-            struct mlq_msg ack = {.type = MLQ_MSG_HB_ACK, .rid = m.rid};
-            mlq_transport_send_to(f->router, &f->peer, &ack, &e);
-        }
-        mlq_proto_msg_free(&m);
-    }
-    fail_msg("no '%s' message within %d ms", mlq_proto_type_name(t), WAIT);
-}
-
-static void sched_send(struct fx *f, struct mlq_msg *m)
-{
-    struct mlq_err e;
-    m->rid = ++f->rid;
-    assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
-}
-
-/* An answer echoes the request's rid, as the scheduler's do. */
-static void sched_answer(struct fx *f, const struct mlq_msg *req, struct mlq_msg *m)
-{
-    struct mlq_err e;
-    m->rid = req->rid;
-    assert_int_equal(mlq_transport_send_to(f->router, &f->peer, m, &e), 0);
-}
-
-static void do_register_lease(struct fx *f, struct mlq_msg *reg, int64_t lease_ms)
-{
-    expect(f, MLQ_MSG_REGISTER, reg);
-    struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
-    r.u.registered.heartbeat_ms = 200;
-    r.u.registered.lease_ms = lease_ms;
-    sched_answer(f, reg, &r);
-}
-
-static void do_register(struct fx *f, struct mlq_msg *reg)
-{
-    do_register_lease(f, reg, 2000);
+    agent_fx_register(f, reg, 2000);
 }
 
 /* Starts the agent with gpus GPUs and answers its registration. */
-static void start_registered(struct fx *f, int32_t gpus)
+static void start_registered(struct agent_fx *f, int32_t gpus)
 {
     struct mlq_msg reg;
     start_agent(f, gpus);
@@ -192,64 +86,42 @@ static void start_registered(struct fx *f, int32_t gpus)
     mlq_proto_msg_free(&reg);
 }
 
-static void fill_assign(struct fx *f, struct mlq_msg *msg, const char *att, char **argv,
-                        uint32_t argc, int32_t *gpus, uint32_t ngpus)
-{
-    *msg = (struct mlq_msg){.type = MLQ_MSG_ASSIGN};
-    struct mlq_msg m = *msg;
-    snprintf(m.u.assign.attempt_id, sizeof m.u.assign.attempt_id, "%s", att);
-    snprintf(m.u.assign.job_id, sizeof m.u.assign.job_id, "%s", JOB);
-    m.u.assign.attempt = 1;
-    m.u.assign.spec.owner = testuser_self();
-    m.u.assign.allow_root = true;
-    m.u.assign.spec.argv = argv;
-    m.u.assign.spec.argc = argc;
-    m.u.assign.spec.workdir = f->root;
-    m.u.assign.spec.cpus_m = 1000;
-    m.u.assign.spec.mem = 1 << 20;
-    m.u.assign.spec.gpus = (int32_t)ngpus;
-    m.u.assign.gpu_ids = gpus;
-    m.u.assign.ngpu_ids = ngpus;
-    m.u.assign.kill_grace_ms = 1000;
-    *msg = m;
-}
-
-static void assign(struct fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
+static void assign(struct agent_fx *f, const char *att, char **argv, uint32_t argc, int32_t *gpus,
                    uint32_t ngpus)
 {
     struct mlq_msg m;
-    fill_assign(f, &m, att, argv, argc, gpus, ngpus);
-    sched_send(f, &m);
+    agent_fx_fill_assign(f, &m, att, argv, argc, gpus, ngpus);
+    agent_fx_send(f, &m);
 }
 
-static void ack(struct fx *f, const char *att, enum mlq_report_phase phase, bool accepted)
+static void ack(struct agent_fx *f, const char *att, enum mlq_report_phase phase, bool accepted)
 {
     struct mlq_msg m = {.type = MLQ_MSG_REPORT_ACK};
     snprintf(m.u.report_ack.attempt_id, sizeof m.u.report_ack.attempt_id, "%s", att);
     m.u.report_ack.phase = phase;
     m.u.report_ack.accepted = accepted;
-    sched_send(f, &m);
+    agent_fx_send(f, &m);
 }
 
-static void expect_report(struct fx *f, const char *att, enum mlq_report_phase phase,
+static void expect_report(struct agent_fx *f, const char *att, enum mlq_report_phase phase,
                           struct mlq_msg *out)
 {
-    expect(f, MLQ_MSG_REPORT, out);
+    agent_fx_expect(f, MLQ_MSG_REPORT, out);
     assert_string_equal(out->u.report.attempt_id, att);
     assert_int_equal(out->u.report.phase, phase);
 }
 
 /* The scheduler cancels attempt att (a KILL). */
-static void cancel(struct fx *f, const char *att)
+static void cancel(struct agent_fx *f, const char *att)
 {
     struct mlq_msg k = {.type = MLQ_MSG_KILL};
     snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", att);
     k.u.kill.reason = "cancelled";
-    sched_send(f, &k);
+    agent_fx_send(f, &k);
 }
 
 /* Attempt att ends SIGTERMed, as a cancel ends it; its report is acked. */
-static void expect_cancelled(struct fx *f, const char *att)
+static void expect_cancelled(struct agent_fx *f, const char *att)
 {
     struct mlq_msg m;
     expect_report(f, att, MLQ_PHASE_FINISHED, &m);
@@ -259,15 +131,15 @@ static void expect_cancelled(struct fx *f, const char *att)
     ack(f, att, MLQ_PHASE_FINISHED, true);
 }
 
-static void expect_upload(struct fx *f, const char *att, enum mlq_stream stream,
+static void expect_upload(struct agent_fx *f, const char *att, enum mlq_stream stream,
                           struct mlq_msg *out)
 {
-    expect(f, MLQ_MSG_LOG_UPLOAD, out);
+    agent_fx_expect(f, MLQ_MSG_LOG_UPLOAD, out);
     assert_string_equal(out->u.log_upload.attempt_id, att);
     assert_int_equal(out->u.log_upload.stream, stream);
 }
 
-static void upload_ack(struct fx *f, const char *att, enum mlq_stream stream, int64_t offset,
+static void upload_ack(struct agent_fx *f, const char *att, enum mlq_stream stream, int64_t offset,
                        int32_t err)
 {
     struct mlq_msg m = {.type = MLQ_MSG_LOG_UPLOAD_ACK};
@@ -275,11 +147,11 @@ static void upload_ack(struct fx *f, const char *att, enum mlq_stream stream, in
     m.u.log_upload_ack.stream = stream;
     m.u.log_upload_ack.offset = offset;
     m.u.log_upload_ack.err = err;
-    sched_send(f, &m);
+    agent_fx_send(f, &m);
 }
 
 /* Expects one whole small stream in one chunk with eof, and acknowledges it. */
-static void expect_small_stream(struct fx *f, const char *att, enum mlq_stream stream,
+static void expect_small_stream(struct agent_fx *f, const char *att, enum mlq_stream stream,
                                 const char *text)
 {
     struct mlq_msg m;
@@ -294,34 +166,26 @@ static void expect_small_stream(struct fx *f, const char *att, enum mlq_stream s
     upload_ack(f, att, stream, (int64_t)strlen(text), 0);
 }
 
-static void step_for(struct fx *f, int ms)
-{
-    int64_t end = mlq_clock_mono_ms() + ms;
-    struct mlq_err e;
-    while (mlq_clock_mono_ms() < end)
-        mlq_agent_step(f->agent, 10, &e);
-}
-
 /* Steps the agent until the shim of att has written its pid file (10 s at
  * most): on a loaded machine a shim may take longer than a step to start. */
-static void shim_pid_written(struct fx *f, const char *att)
+static void shim_pid_written(struct agent_fx *f, const char *att)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/attempts/%s/shim.pid", f->root, att);
     int64_t end = mlq_clock_mono_ms() + 10000;
     while (access(path, F_OK) != 0 && mlq_clock_mono_ms() < end)
-        step_for(f, 10);
+        agent_fx_step_for(f, 10);
     assert_int_equal(access(path, F_OK), 0);
 }
 
-static bool marker(struct fx *f, const char *att, enum mlq_report_phase phase)
+static bool marker(struct agent_fx *f, const char *att, enum mlq_report_phase phase)
 {
     char dir[4096];
     assert_int_equal(mlq_spool_attempt_dir(f->sp, att, dir, sizeof dir, NULL), 0);
     return mlq_spool_is_acked(dir, phase);
 }
 
-static bool uploaded(struct fx *f, const char *att)
+static bool uploaded(struct agent_fx *f, const char *att)
 {
     char dir[4096];
     assert_int_equal(mlq_spool_attempt_dir(f->sp, att, dir, sizeof dir, NULL), 0);
@@ -329,14 +193,14 @@ static bool uploaded(struct fx *f, const char *att)
 }
 
 /* Done with: the folder removed, a done record left (spoolgc.h). */
-static bool removed(struct fx *f, const char *att)
+static bool removed(struct agent_fx *f, const char *att)
 {
     return !mlq_spool_attempt_exists(f->sp, att) && mlq_spoolgc_was_removed(f->sp, att);
 }
 
 static void test_job_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent(f, 0);
     struct mlq_msg m;
     do_register(f, &m);
@@ -381,8 +245,8 @@ static void test_job_round_trip(void **state)
     snprintf(rd.u.log_read.attempt_id, sizeof rd.u.log_read.attempt_id, "%s", ATT_1);
     rd.u.log_read.stream = MLQ_STREAM_STDERR;
     rd.u.log_read.max = 100;
-    sched_send(f, &rd);
-    expect(f, MLQ_MSG_LOG_CHUNK, &m);
+    agent_fx_send(f, &rd);
+    agent_fx_expect(f, MLQ_MSG_LOG_CHUNK, &m);
     assert_int_equal(m.rid, rd.rid);
     assert_int_equal(m.u.log_chunk.token, 77);
     assert_int_equal(m.u.log_chunk.err, 0);
@@ -393,26 +257,26 @@ static void test_job_round_trip(void **state)
     upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 3, 0);
 
     expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "oops\n");
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     /* Outcome and logs at the scheduler: the attempt folder is gone, and
      * the scheduler answers for its logs from now on. */
     assert_true(removed(f, ATT_1));
     assert_int_equal(mlq_agent_held(f->agent), 0);
-    sched_send(f, &rd);
-    expect(f, MLQ_MSG_LOG_CHUNK, &m);
+    agent_fx_send(f, &rd);
+    agent_fx_expect(f, MLQ_MSG_LOG_CHUNK, &m);
     assert_int_equal(m.u.log_chunk.err, MLQ_ENOTFOUND);
     mlq_proto_msg_free(&m);
 
     snprintf(rd.u.log_read.attempt_id, sizeof rd.u.log_read.attempt_id, "%s", ATT_2);
-    sched_send(f, &rd);
-    expect(f, MLQ_MSG_LOG_CHUNK, &m);
+    agent_fx_send(f, &rd);
+    agent_fx_expect(f, MLQ_MSG_LOG_CHUNK, &m);
     assert_int_equal(m.u.log_chunk.err, MLQ_ENOTFOUND);
     assert_int_equal(m.u.log_chunk.len, 0);
     mlq_proto_msg_free(&m);
 
     /* An acknowledged attempt is never run or reported again. */
     assign(f, ATT_1, argv, 3, NULL, 0);
-    step_for(f, 300);
+    agent_fx_step_for(f, 300);
     assert_int_equal(mlq_agent_held(f->agent), 0);
 }
 
@@ -421,7 +285,7 @@ static void test_job_round_trip(void **state)
  * or is itself a batch, is dropped and the others still run. */
 static void test_batch_entries_handled(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent(f, 0);
     struct mlq_msg m;
     do_register(f, &m);
@@ -430,9 +294,9 @@ static void test_batch_entries_handled(void **state)
 
     char *argv[] = {"/bin/sh", "-c", "exit 0"};
     struct mlq_msg a1, a2, a3, inner = {.type = MLQ_MSG_BATCH};
-    fill_assign(f, &a1, ATT_1, argv, 3, NULL, 0);
-    fill_assign(f, &a2, ATT_2, argv, 3, NULL, 0);
-    fill_assign(f, &a3, ATT_3, argv, 3, NULL, 0);
+    agent_fx_fill_assign(f, &a1, ATT_1, argv, 3, NULL, 0);
+    agent_fx_fill_assign(f, &a2, ATT_2, argv, 3, NULL, 0);
+    agent_fx_fill_assign(f, &a3, ATT_3, argv, 3, NULL, 0);
     char *body[5];
     size_t len[5];
     assert_int_equal(mlq_proto_encode(&a1, &body[0], &len[0], NULL), 0);
@@ -448,13 +312,13 @@ static void test_batch_entries_handled(void **state)
     b.u.batch.bodies = (const char **)body;
     b.u.batch.lens = len;
     b.u.batch.n = 4;
-    sched_send(f, &b);
+    agent_fx_send(f, &b);
     for (int i = 0; i < 5; i++)
         free(body[i]);
 
     bool seen[2] = {false, false};
     for (int i = 0; i < 2; i++) {
-        expect(f, MLQ_MSG_REPORT, &m);
+        agent_fx_expect(f, MLQ_MSG_REPORT, &m);
         assert_int_equal(m.u.report.phase, MLQ_PHASE_STARTED);
         bool one = strcmp(m.u.report.attempt_id, ATT_1) == 0;
         assert_true(one || strcmp(m.u.report.attempt_id, ATT_2) == 0);
@@ -462,7 +326,7 @@ static void test_batch_entries_handled(void **state)
         mlq_proto_msg_free(&m);
     }
     assert_true(seen[0] && seen[1]);
-    step_for(f, 100);
+    agent_fx_step_for(f, 100);
     assert_int_equal(mlq_agent_held(f->agent), 2); /* the nested assign of ATT_3 did not run */
 }
 
@@ -489,21 +353,21 @@ static int batch_reports(const struct mlq_msg *b, char ids[][MLQ_ID_LEN + 1],
  * that came together, in order, after their folders were synced. */
 static void test_reports_sent_as_batch(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent(f, 0);
     struct mlq_msg reg;
-    expect(f, MLQ_MSG_REGISTER, &reg);
+    agent_fx_expect(f, MLQ_MSG_REGISTER, &reg);
     struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
     r.u.registered.heartbeat_ms = 200;
     r.u.registered.lease_ms = 2000;
     r.u.registered.batch = true;
-    sched_answer(f, &reg, &r);
+    agent_fx_answer(f, &reg, &r);
     mlq_proto_msg_free(&reg);
 
     char *argv[] = {"/bin/sh", "-c", "sleep 1"};
     struct mlq_msg a1, a2;
-    fill_assign(f, &a1, ATT_1, argv, 3, NULL, 0);
-    fill_assign(f, &a2, ATT_2, argv, 3, NULL, 0);
+    agent_fx_fill_assign(f, &a1, ATT_1, argv, 3, NULL, 0);
+    agent_fx_fill_assign(f, &a2, ATT_2, argv, 3, NULL, 0);
     char *body[2];
     size_t len[2];
     assert_int_equal(mlq_proto_encode(&a1, &body[0], &len[0], NULL), 0);
@@ -512,7 +376,7 @@ static void test_reports_sent_as_batch(void **state)
     b.u.batch.bodies = (const char **)body;
     b.u.batch.lens = len;
     b.u.batch.n = 2;
-    sched_send(f, &b);
+    agent_fx_send(f, &b);
     free(body[0]);
     free(body[1]);
 
@@ -521,7 +385,7 @@ static void test_reports_sent_as_batch(void **state)
     int n = 0;
     while (n == 0) {
         struct mlq_msg got;
-        expect(f, MLQ_MSG_BATCH, &got);
+        agent_fx_expect(f, MLQ_MSG_BATCH, &got);
         n = batch_reports(&got, ids, ph, 4);
         mlq_proto_msg_free(&got);
     }
@@ -534,7 +398,7 @@ static void test_reports_sent_as_batch(void **state)
 
 static void test_report_resent_until_acked(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg m;
     char *argv[] = {"/bin/sleep", "30"};
@@ -559,7 +423,7 @@ static void test_report_resent_until_acked(void **state)
 
 static void test_fenced_attempt_is_killed(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg m;
     char *argv[] = {"/bin/sleep", "30"};
@@ -571,7 +435,7 @@ static void test_fenced_attempt_is_killed(void **state)
     assert_int_equal(m.u.report.outcome, MLQ_OUT_SIGNALED);
     mlq_proto_msg_free(&m);
     ack(f, ATT_1, MLQ_PHASE_FINISHED, false);
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     assert_int_equal(mlq_agent_held(f->agent), 0);
 }
 
@@ -580,7 +444,7 @@ static void test_fenced_attempt_is_killed(void **state)
  * is left in the spool. */
 static void test_bad_gpu_is_refused(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 2);
     struct mlq_msg m;
     char *argv[] = {"/bin/true"};
@@ -599,7 +463,7 @@ static void test_bad_gpu_is_refused(void **state)
     mlq_proto_msg_free(&m);
 }
 
-static void expect_refused(struct fx *f, const char *att, const char *why)
+static void expect_refused(struct agent_fx *f, const char *att, const char *why)
 {
     struct mlq_msg m;
     expect_report(f, att, MLQ_PHASE_FINISHED, &m);
@@ -612,7 +476,7 @@ static void expect_refused(struct fx *f, const char *att, const char *why)
  * refused, also after a restart (the running attempt re-adopted). */
 static void test_gpu_overlap_refused(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 2);
     struct mlq_msg m;
     char *sleep_argv[] = {"/bin/sleep", "30"};
@@ -627,7 +491,7 @@ static void test_gpu_overlap_refused(void **state)
     expect_report(f, ATT_3, MLQ_PHASE_STARTED, &m);
     mlq_proto_msg_free(&m);
     ack(f, ATT_3, MLQ_PHASE_STARTED, true);
-    step_for(f, 50);            /* the acks are marked before the restart */
+    agent_fx_step_for(f, 50);   /* the acks are marked before the restart */
     shim_pid_written(f, ATT_3); /* else the next agent finds it lost */
 
     mlq_agent_destroy(&f->agent);
@@ -640,26 +504,26 @@ static void test_gpu_overlap_refused(void **state)
     struct mlq_msg k = {.type = MLQ_MSG_KILL};
     snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_1);
     k.u.kill.reason = "test over";
-    sched_send(f, &k);
+    agent_fx_send(f, &k);
     snprintf(k.u.kill.attempt_id, sizeof k.u.kill.attempt_id, "%s", ATT_3);
-    sched_send(f, &k);
+    agent_fx_send(f, &k);
     expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
     mlq_proto_msg_free(&m);
 }
 
 static void test_reregister(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg m;
     assert_false(mlq_agent_registered(f->agent));
-    step_for(f, 20);
+    agent_fx_step_for(f, 20);
     assert_true(mlq_agent_registered(f->agent));
 
     /* The scheduler forgot us: a heartbeat answered with not found. */
     struct mlq_msg hb;
     struct mlq_err e;
-    int64_t end = mlq_clock_mono_ms() + WAIT;
+    int64_t end = mlq_clock_mono_ms() + AGENT_FX_WAIT;
     for (;;) {
         assert_true(mlq_clock_mono_ms() < end);
         mlq_agent_step(f->agent, 10, &e);
@@ -673,25 +537,25 @@ static void test_reregister(void **state)
     struct mlq_msg er = {.type = MLQ_MSG_ERROR};
     er.u.error.code = MLQ_ENOTFOUND;
     er.u.error.msg = "unknown worker";
-    sched_send(f, &er);
+    agent_fx_send(f, &er);
     do_register(f, &m);
     mlq_proto_msg_free(&m);
-    step_for(f, 20);
+    agent_fx_step_for(f, 20);
     assert_true(mlq_agent_registered(f->agent));
 }
 
 static void test_silence_reregisters(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg m;
-    step_for(f, 20);
+    agent_fx_step_for(f, 20);
     assert_true(mlq_agent_registered(f->agent));
     /* Drop every heartbeat unanswered. */
     int64_t t0 = mlq_clock_mono_ms();
     struct mlq_err e;
     for (;;) {
-        assert_true(mlq_clock_mono_ms() - t0 < WAIT);
+        assert_true(mlq_clock_mono_ms() - t0 < AGENT_FX_WAIT);
         mlq_agent_step(f->agent, 10, &e);
         if (mlq_transport_recv_from(f->router, &f->peer, &m, &e) < 0)
             continue;
@@ -707,13 +571,13 @@ static void test_silence_reregisters(void **state)
 /* A spool left behind by a worker killed with -9. */
 static void test_readopt(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     char dir[4096];
     struct mlq_err e;
     char *argv[] = {"/bin/true"};
     struct mlq_msg a = {.type = MLQ_MSG_ASSIGN};
     a.u.assign.attempt = 1;
-    snprintf(a.u.assign.job_id, sizeof a.u.assign.job_id, "%s", JOB);
+    snprintf(a.u.assign.job_id, sizeof a.u.assign.job_id, "%s", AGENT_FX_JOB);
     a.u.assign.spec.owner = testuser_self();
     a.u.assign.allow_root = true;
     a.u.assign.spec.argv = argv;
@@ -753,13 +617,13 @@ static void test_readopt(void **state)
     /* It never wrote logs: two empty streams. */
     expect_small_stream(f, ATT_1, MLQ_STREAM_STDOUT, "");
     expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
-    step_for(f, 1500);
+    agent_fx_step_for(f, 1500);
     assert_int_equal(mlq_agent_held(f->agent), 1);
 }
 
 static void test_sigterm_stops(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent(f, 0);
     struct mlq_err e;
     assert_int_equal(mlq_agent_step(f->agent, 10, &e), 0);
@@ -773,14 +637,14 @@ static void test_sigterm_stops(void **state)
 /* A registered worker that stops says goodbye, naming itself. */
 static void test_sigterm_says_goodbye(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg m;
     unsigned char b = SIGTERM;
     assert_int_equal(write(f->sig[1], &b, 1), 1);
     struct mlq_err e;
     assert_int_equal(mlq_agent_run(f->agent, &e), 0); /* no answer: gives up after 1 s */
-    expect(f, MLQ_MSG_GOODBYE, &m);
+    agent_fx_expect(f, MLQ_MSG_GOODBYE, &m);
     assert_string_equal(m.u.goodbye.name, "w1");
     assert_false(m.u.goodbye.drained);
     mlq_proto_msg_free(&m);
@@ -788,14 +652,14 @@ static void test_sigterm_says_goodbye(void **state)
 
 static void test_unexpected_messages_ignored(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg sub = {.type = MLQ_MSG_WORKERS};
-    sched_send(f, &sub);
+    agent_fx_send(f, &sub);
     struct mlq_msg kill = {.type = MLQ_MSG_KILL};
     snprintf(kill.u.kill.attempt_id, sizeof kill.u.kill.attempt_id, "%s", ATT_2);
-    sched_send(f, &kill); /* unknown attempt */
-    step_for(f, 100);
+    agent_fx_send(f, &kill); /* unknown attempt */
+    agent_fx_step_for(f, 100);
     assert_true(mlq_agent_registered(f->agent));
     assert_int_equal(mlq_agent_held(f->agent), 0);
 }
@@ -808,7 +672,7 @@ static void test_unexpected_messages_ignored(void **state)
 
 /* Runs ATT_1 with a big stdout and empty stderr up to its accepted finished
  * report; returns the stdout file's content (caller frees). */
-static char *run_big_job(struct fx *f)
+static char *run_big_job(struct agent_fx *f)
 {
     struct mlq_msg m;
     do_register(f, &m);
@@ -831,7 +695,8 @@ static char *run_big_job(struct fx *f)
 }
 
 /* Expects a stdout chunk at offset and checks it against the file. */
-static void expect_chunk(struct fx *f, const char *out, int64_t offset, uint32_t len, bool eof)
+static void expect_chunk(struct agent_fx *f, const char *out, int64_t offset, uint32_t len,
+                         bool eof)
 {
     struct mlq_msg m;
     expect_upload(f, ATT_1, MLQ_STREAM_STDOUT, &m);
@@ -845,7 +710,7 @@ static void expect_chunk(struct fx *f, const char *out, int64_t offset, uint32_t
 
 static void test_log_upload_chunks(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent_cap(f, 0, CAP);
     char *out = run_big_job(f);
     expect_chunk(f, out, 0, 1 << 20, false);
@@ -861,7 +726,7 @@ static void test_log_upload_chunks(void **state)
     expect_chunk(f, out, 1000 + (1 << 20), CAP - 1000 - (1 << 20), true);
     upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, CAP, 0);
     expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     assert_true(removed(f, ATT_1));
     assert_int_equal(mlq_agent_held(f->agent), 0);
     free(out);
@@ -871,7 +736,7 @@ static void test_log_upload_chunks(void **state)
  * (and can drain) instead of retrying forever. */
 static void test_log_upload_not_found_ends(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg m;
     char *argv[] = {"/bin/echo", "x"};
@@ -884,7 +749,7 @@ static void test_log_upload_not_found_ends(void **state)
     expect_upload(f, ATT_1, MLQ_STREAM_STDOUT, &m);
     mlq_proto_msg_free(&m);
     upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, 0, MLQ_ENOTFOUND);
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     assert_int_equal(mlq_agent_held(f->agent), 0);
     assert_true(removed(f, ATT_1));
 }
@@ -893,7 +758,7 @@ static void test_log_upload_not_found_ends(void **state)
  * the scheduler acknowledged, without naming the attempt in register. */
 static void test_log_upload_resumes_after_restart(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent_cap(f, 0, CAP);
     char *out = run_big_job(f);
     expect_chunk(f, out, 0, 1 << 20, false);
@@ -910,7 +775,7 @@ static void test_log_upload_resumes_after_restart(void **state)
     expect_chunk(f, out, 1 << 20, CAP - (1 << 20), true);
     upload_ack(f, ATT_1, MLQ_STREAM_STDOUT, CAP, 0);
     expect_small_stream(f, ATT_1, MLQ_STREAM_STDERR, "");
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     assert_true(removed(f, ATT_1));
     assert_int_equal(mlq_agent_held(f->agent), 0);
     free(out);
@@ -919,7 +784,7 @@ static void test_log_upload_resumes_after_restart(void **state)
 /* ---- self-fencing ---- */
 
 /* Steps the agent for ms while the scheduler says nothing at all. */
-static void silence(struct fx *f, int ms)
+static void silence(struct agent_fx *f, int ms)
 {
     int64_t end = mlq_clock_mono_ms() + ms;
     struct mlq_err e;
@@ -933,7 +798,7 @@ static void silence(struct fx *f, int ms)
 
 /* Steps the agent for ms while the scheduler answers heartbeats and
  * registrations (lease 1 s) and ignores the rest. */
-static void converse(struct fx *f, int ms)
+static void converse(struct agent_fx *f, int ms)
 {
     int64_t end = mlq_clock_mono_ms() + ms;
     struct mlq_err e;
@@ -948,7 +813,7 @@ static void converse(struct fx *f, int ms)
             r.u.registered.lease_ms = 1000;
         }
         if (m.type == MLQ_MSG_REGISTER || m.type == MLQ_MSG_HEARTBEAT)
-            sched_answer(f, &m, &r);
+            agent_fx_answer(f, &m, &r);
         mlq_proto_msg_free(&m);
     }
 }
@@ -962,10 +827,10 @@ static bool pid_gone(pid_t pid)
 
 static void test_self_fence(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent(f, 0);
     struct mlq_msg m;
-    do_register_lease(f, &m, 1000);
+    agent_fx_register(f, &m, 1000);
     mlq_proto_msg_free(&m);
     char *argv[] = {"/bin/sleep", "30"};
     assign(f, ATT_1, argv, 2, NULL, 0);
@@ -973,7 +838,7 @@ static void test_self_fence(void **state)
     pid_t shim = (pid_t)m.u.report.pid;
     mlq_proto_msg_free(&m);
     ack(f, ATT_1, MLQ_PHASE_STARTED, true);
-    step_for(f, 20);
+    agent_fx_step_for(f, 20);
     char path[4200], *lease = NULL;
     snprintf(path, sizeof path, "%s/lease_ms", f->root);
     assert_int_equal(mlq_fs_read_all(path, 100, &lease, NULL, NULL), 0);
@@ -990,11 +855,11 @@ static void test_self_fence(void **state)
     int64_t t0 = mlq_clock_mono_ms();
     silence(f, 700);
     assert_false(pid_gone(shim));
-    while (!pid_gone(shim) && mlq_clock_mono_ms() - t0 < WAIT)
+    while (!pid_gone(shim) && mlq_clock_mono_ms() - t0 < AGENT_FX_WAIT)
         silence(f, 20);
     assert_true(pid_gone(shim));
     assert_true(mlq_clock_mono_ms() - t0 >= 750);
-    do_register_lease(f, &m, 1000);
+    agent_fx_register(f, &m, 1000);
     mlq_proto_msg_free(&m);
     expect_report(f, ATT_1, MLQ_PHASE_FINISHED, &m);
     assert_int_equal(m.u.report.outcome, MLQ_OUT_LOST);
@@ -1003,7 +868,7 @@ static void test_self_fence(void **state)
     mlq_proto_msg_free(&m);
 }
 
-static int64_t lease_until(struct fx *f)
+static int64_t lease_until(struct agent_fx *f)
 {
     int64_t until = -1;
     assert_int_equal(mlq_lease_read(f->root, &until), 1);
@@ -1016,10 +881,10 @@ static int64_t lease_until(struct fx *f)
  * and a restarted worker keeps the deadline it had. */
 static void test_lease_from_send_time(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent(f, 0);
     struct mlq_msg reg, m;
-    expect(f, MLQ_MSG_REGISTER, &reg);
+    agent_fx_expect(f, MLQ_MSG_REGISTER, &reg);
     int64_t heard = mlq_clock_boot_ms(); /* after the send */
     struct mlq_peer peer = f->peer;      /* silence() receives over it */
     silence(f, 400);                     /* a slow answer */
@@ -1027,16 +892,16 @@ static void test_lease_from_send_time(void **state)
     struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
     r.u.registered.heartbeat_ms = 200;
     r.u.registered.lease_ms = 1000;
-    sched_answer(f, &reg, &r);
+    agent_fx_answer(f, &reg, &r);
     mlq_proto_msg_free(&reg);
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     int64_t until = lease_until(f);
     assert_true(until <= heard + 1000); /* from the send, not the answer */
     assert_true(until >= heard);        /* sent less than a lease before it was heard */
 
     /* A heartbeat answered late: again dated from its send. */
     struct mlq_msg hb = {0};
-    int64_t end = mlq_clock_mono_ms() + WAIT;
+    int64_t end = mlq_clock_mono_ms() + AGENT_FX_WAIT;
     while (hb.type != MLQ_MSG_HEARTBEAT && mlq_clock_mono_ms() < end) {
         struct mlq_err e;
         mlq_proto_msg_free(&hb);
@@ -1049,8 +914,8 @@ static void test_lease_from_send_time(void **state)
     silence(f, 300);
     f->peer = peer;
     struct mlq_msg ack = {.type = MLQ_MSG_HB_ACK};
-    sched_answer(f, &hb, &ack);
-    step_for(f, 50);
+    agent_fx_answer(f, &hb, &ack);
+    agent_fx_step_for(f, 50);
     int64_t renewed = lease_until(f);
     assert_true(renewed > until);
     assert_true(renewed <= heard + 1000);
@@ -1060,16 +925,16 @@ static void test_lease_from_send_time(void **state)
     f->peer = peer;
     struct mlq_msg bogus = {.type = MLQ_MSG_HB_ACK};
     bogus.rid = 999999;
-    sched_answer(f, &bogus, &ack);
-    sched_answer(f, &hb, &ack); /* a duplicate */
+    agent_fx_answer(f, &bogus, &ack);
+    agent_fx_answer(f, &hb, &ack); /* a duplicate */
     mlq_proto_msg_free(&hb);
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     assert_int_equal(lease_until(f), renewed);
 
     /* A heartbeat answered "database error" (the scheduler rolled back and
      * rebuilt its state, a fresh lease for everyone) renews it too. */
     hb.type = 0;
-    end = mlq_clock_mono_ms() + WAIT;
+    end = mlq_clock_mono_ms() + AGENT_FX_WAIT;
     while (hb.type != MLQ_MSG_HEARTBEAT && mlq_clock_mono_ms() < end) {
         struct mlq_err e;
         mlq_proto_msg_free(&hb);
@@ -1082,16 +947,16 @@ static void test_lease_from_send_time(void **state)
     struct mlq_msg dberr = {.type = MLQ_MSG_ERROR};
     dberr.u.error.code = MLQ_EDB;
     dberr.u.error.msg = "database error: disk full";
-    sched_answer(f, &hb, &dberr);
+    agent_fx_answer(f, &hb, &dberr);
     mlq_proto_msg_free(&hb);
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     assert_true(lease_until(f) > renewed);
     renewed = lease_until(f);
 
     /* A restart reads the deadline back instead of starting a new one. */
     mlq_agent_destroy(&f->agent);
     start_agent(f, 0);
-    step_for(f, 100);
+    agent_fx_step_for(f, 100);
     assert_int_equal(lease_until(f), renewed);
 }
 
@@ -1099,7 +964,7 @@ static void test_lease_from_send_time(void **state)
  * looks far ahead) is over, and the first answered register replaces it. */
 static void test_lease_from_other_boot(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     struct mlq_err e;
     assert_int_equal(mlq_spool_write_lease(f->sp, 1000, &e), 0);
     int64_t stale = mlq_clock_boot_ms() + 3600 * 1000;
@@ -1107,9 +972,9 @@ static void test_lease_from_other_boot(void **state)
     start_agent(f, 0);
     struct mlq_msg reg;
     int64_t before = mlq_clock_boot_ms();
-    do_register_lease(f, &reg, 1000);
+    agent_fx_register(f, &reg, 1000);
     mlq_proto_msg_free(&reg);
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     int64_t until = lease_until(f);
     assert_true(until >= before + 1000); /* sent after start_agent */
     assert_true(until <= mlq_clock_boot_ms() + 1000);
@@ -1119,7 +984,7 @@ static void test_lease_from_other_boot(void **state)
 
 static void test_drain(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent(f, 0);
     struct mlq_msg m;
     do_register(f, &m);
@@ -1133,7 +998,7 @@ static void test_drain(void **state)
 
     unsigned char b = SIGUSR2;
     assert_int_equal(write(f->sig[1], &b, 1), 1);
-    expect(f, MLQ_MSG_HEARTBEAT, &m);
+    agent_fx_expect(f, MLQ_MSG_HEARTBEAT, &m);
     assert_true(m.u.heartbeat.draining);
     mlq_proto_msg_free(&m);
     assert_true(mlq_agent_draining(f->agent));
@@ -1166,7 +1031,7 @@ static void test_drain(void **state)
  * changes nothing. */
 static void test_full_worker_refuses(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_agent_full(f, 0, 0, 1);
     struct mlq_msg m;
     do_register(f, &m);
@@ -1193,7 +1058,7 @@ static void test_full_worker_refuses(void **state)
  * half-written, and the worker takes the next one once the spool is fine. */
 static void test_spool_unwritable_refused(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg m;
     char attempts[4200], aside[4200];
@@ -1211,7 +1076,7 @@ static void test_spool_unwritable_refused(void **state)
     assert_string_equal(m.u.report.detail, want);
     mlq_proto_msg_free(&m);
     ack(f, ATT_1, MLQ_PHASE_FINISHED, true);
-    step_for(f, 50);
+    agent_fx_step_for(f, 50);
     assert_int_equal(mlq_agent_held(f->agent), 0); /* nothing to upload */
 
     assert_int_equal(unlink(attempts), 0);
@@ -1229,7 +1094,7 @@ static void test_spool_unwritable_refused(void **state)
  * the worker ends what the shim left behind. */
 static void test_shim_vanished(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     start_registered(f, 0);
     struct mlq_msg m;
     char *argv[] = {"/bin/sh", "-c", "echo $$ > job.pid; exec sleep 30"};
@@ -1240,9 +1105,9 @@ static void test_shim_vanished(void **state)
     ack(f, ATT_1, MLQ_PHASE_STARTED, true);
     char path[4200], dir[4096], *text = NULL, cg[4096];
     snprintf(path, sizeof path, "%s/job.pid", f->root);
-    int64_t end = mlq_clock_mono_ms() + WAIT;
+    int64_t end = mlq_clock_mono_ms() + AGENT_FX_WAIT;
     while (mlq_fs_read_all(path, 64, &text, NULL, NULL) < 0 && mlq_clock_mono_ms() < end)
-        step_for(f, 10);
+        agent_fx_step_for(f, 10);
     assert_non_null(text);
     pid_t job = (pid_t)atol(text);
     free(text);
@@ -1268,7 +1133,7 @@ static void test_shim_vanished(void **state)
 
 /* Replaces the fixture's plain inproc ROUTER with a CURVE one on loopback
  * TCP whose keys the ZAP handler (f->zap, answered by zap_answer) judges. */
-static void curve_scheduler(struct fx *f, struct mlq_keypair *server)
+static void curve_scheduler(struct agent_fx *f, struct mlq_keypair *server)
 {
     struct mlq_err e;
     int linger = 0;
@@ -1287,7 +1152,7 @@ static void curve_scheduler(struct fx *f, struct mlq_keypair *server)
 
 /* Answers one queued ZAP request: 200 (as worker:w1) or 400. Returns
  * whether there was one. */
-static bool zap_answer(struct fx *f, bool allow)
+static bool zap_answer(struct agent_fx *f, bool allow)
 {
     char frames[7][64];
     int n = 0, more = 1;
@@ -1308,7 +1173,7 @@ static bool zap_answer(struct fx *f, bool allow)
     return true;
 }
 
-static void start_curve_agent(struct fx *f, const struct mlq_keypair *server, bool with_keys)
+static void start_curve_agent(struct agent_fx *f, const struct mlq_keypair *server, bool with_keys)
 {
     struct mlq_keypair own;
     struct mlq_curve curve;
@@ -1317,23 +1182,15 @@ static void start_curve_agent(struct fx *f, const struct mlq_keypair *server, bo
     memcpy(curve.server_public, server->public_z85, sizeof curve.server_public);
     memcpy(curve.own_public, own.public_z85, sizeof curve.own_public);
     memcpy(curve.own_secret, own.secret_z85, sizeof curve.own_secret);
-    struct mlq_agent_config cfg = {
-        .endpoint = f->endpoint,
-        .name = "w1",
-        .shim_path = f->shim,
-        .cpus_m = 1000,
-        .mem = 1 << 30,
-        .heartbeat_ms = 200,
-        .signal_fd = f->sig[0],
-        .zctx = f->zctx,
-        .curve = with_keys ? &curve : NULL,
-    };
-    assert_int_equal(mlq_agent_create(&cfg, f->sp, &f->agent, &e), 0);
+    struct mlq_agent_config cfg = agent_fx_config(f);
+    cfg.cpus_m = 1000;
+    cfg.curve = with_keys ? &curve : NULL;
+    agent_fx_create(f, &cfg);
     memset(&curve, 0, sizeof curve); /* the agent keeps its own copy */
 }
 
 /* Steps the agent for ms, answering ZAP; returns the number of requests. */
-static int curve_step(struct fx *f, int ms, bool allow, struct mlq_msg *reg)
+static int curve_step(struct agent_fx *f, int ms, bool allow, struct mlq_msg *reg)
 {
     int64_t end = mlq_clock_mono_ms() + ms;
     int requests = 0;
@@ -1359,11 +1216,11 @@ static int curve_step(struct fx *f, int ms, bool allow, struct mlq_msg *reg)
  * key is accepted, with the identity's user_id on its messages. */
 static void test_curve_refused_then_accepted(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     struct mlq_keypair server;
     curve_scheduler(f, &server);
     start_curve_agent(f, &server, true);
-    int64_t end = mlq_clock_mono_ms() + WAIT;
+    int64_t end = mlq_clock_mono_ms() + AGENT_FX_WAIT;
     while (!mlq_agent_refused(f->agent) && mlq_clock_mono_ms() < end)
         curve_step(f, 10, false, NULL);
     assert_true(mlq_agent_refused(f->agent));
@@ -1377,9 +1234,9 @@ static void test_curve_refused_then_accepted(void **state)
     struct mlq_msg r = {.type = MLQ_MSG_REGISTERED};
     r.u.registered.heartbeat_ms = 200;
     r.u.registered.lease_ms = 2000;
-    sched_answer(f, &reg, &r);
+    agent_fx_answer(f, &reg, &r);
     mlq_proto_msg_free(&reg);
-    end = mlq_clock_mono_ms() + WAIT;
+    end = mlq_clock_mono_ms() + AGENT_FX_WAIT;
     while (!mlq_agent_registered(f->agent) && mlq_clock_mono_ms() < end)
         curve_step(f, 10, true, NULL);
     assert_true(mlq_agent_registered(f->agent));
@@ -1390,11 +1247,11 @@ static void test_curve_refused_then_accepted(void **state)
  * at once, never a registration. */
 static void test_curve_mismatch(void **state)
 {
-    struct fx *f = *state;
+    struct agent_fx *f = *state;
     struct mlq_keypair server;
     curve_scheduler(f, &server);
     start_curve_agent(f, &server, false);
-    int64_t end = mlq_clock_mono_ms() + WAIT;
+    int64_t end = mlq_clock_mono_ms() + AGENT_FX_WAIT;
     while (!mlq_agent_refused(f->agent) && mlq_clock_mono_ms() < end)
         curve_step(f, 10, true, NULL);
     assert_true(mlq_agent_refused(f->agent));
@@ -1406,31 +1263,32 @@ static void test_curve_mismatch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_job_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batch_entries_handled, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reports_sent_as_batch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_report_resent_until_acked, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fenced_attempt_is_killed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_gpu_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gpu_overlap_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reregister, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_silence_reregisters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_readopt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_stops, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_says_goodbye, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unexpected_messages_ignored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_upload_chunks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_upload_resumes_after_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_upload_not_found_ends, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_self_fence, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lease_from_send_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lease_from_other_boot, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_worker_refuses, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_shim_vanished, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_curve_refused_then_accepted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_curve_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_round_trip, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_entries_handled, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reports_sent_as_batch, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_report_resent_until_acked, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_fenced_attempt_is_killed, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_gpu_is_refused, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_overlap_refused, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_reregister, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_silence_reregisters, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_readopt, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_stops, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_says_goodbye, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unexpected_messages_ignored, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_log_upload_chunks, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_log_upload_resumes_after_restart, setup,
+                                        agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_log_upload_not_found_ends, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_self_fence, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_from_send_time, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_lease_from_other_boot, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_drain, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_full_worker_refuses, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_spool_unwritable_refused, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_shim_vanished, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_refused_then_accepted, setup, agent_fx_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_mismatch, setup, agent_fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

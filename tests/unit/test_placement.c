@@ -168,10 +168,9 @@ static void test_registry(void **state)
     assert_ptr_equal(mlq_workers_add(ws, "a"), a);
     assert_int_equal(a->state, MLQ_WORKER_DOWN);
     a->state = MLQ_WORKER_UP;
-    a->peer.len = 3;
-    memcpy(a->peer.id, "xyz", 3);
     struct mlq_peer p = {.len = 3};
     memcpy(p.id, "xyz", 3);
+    assert_int_equal(mlq_workers_connect(ws, a, &p), 0);
     assert_ptr_equal(mlq_workers_by_peer(ws, &p), mlq_workers_get(ws, "a"));
     p.id[0] = 'q';
     assert_null(mlq_workers_by_peer(ws, &p));

@@ -2,7 +2,8 @@
  * fit test: victim order, stopping at the fit, nothing for a job that
  * cannot fit, minimum run time, --no-preempt, preemption within a team
  * only when the team enables it, reclaim only while the victim's team
- * borrows, and a gang as one victim. */
+ * borrows, and a gang as one victim; the census `mlq why` words (each
+ * running job under the rule that keeps it, or eligible). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -351,6 +352,68 @@ static bool bench_within(struct mlq_ctx *c, const struct mlq_job *job)
     return true;
 }
 
+static struct mlq_preempt_census census(bool within_team, int64_t min_runtime)
+{
+    struct mlq_preempt_in in = {.q = &fake_q,
+                                .waiting = &F.waiting,
+                                .within_team = within_team,
+                                .now_ms = NOW,
+                                .min_runtime_ms = min_runtime,
+                                .running = F.running,
+                                .nrunning = F.n,
+                                .fits = fake_fits};
+    struct mlq_preempt_census k;
+    mlq_preempt_census(&in, &k);
+    return k;
+}
+
+/* Each running job counts under the first rule that keeps it, in the
+ * policy's order; the eligible ones, and whether the job fits without
+ * them, as mlq_preempt_choose sees them. */
+static void test_census(void **state)
+{
+    (void)state;
+    setup_fake();
+    F.nominal[0] = 1; /* team a borrows: its old jobs are eligible */
+    F.nominal[1] = 4;
+    F.nominal[2] = 4;               /* team c is within its quota */
+    add_running("a", 1, 0, 100, 0); /* young */
+    add_running("a", 1, 0, 5000, 0);
+    struct mlq_job *prot = add_running("c", 1, 0, 5000, 0);
+    prot->row.spec.no_preempt = true;
+    add_running("c", 1, 0, 5000, 0);
+    add_running("b", 1, 9, 5000, 0); /* its own team: within is off */
+    set_waiting("b", 1, 5);
+    struct mlq_preempt_census k = census(false, 1000);
+    assert_true(k.reclaims);
+    assert_int_equal(k.in_pool, 5);
+    assert_int_equal(k.young, 1);
+    assert_int_equal(k.young_until_ms, NOW - 100 + 1000);
+    assert_int_equal(k.protected_jobs, 1);
+    assert_int_equal(k.not_borrowing, 1);
+    assert_int_equal(k.team_off, 1);
+    assert_int_equal(k.eligible, 1);
+    assert_true(k.fits_all);
+    /* within on: its own team's job has a higher priority */
+    k = census(true, 1000);
+    assert_int_equal(k.team_off, 0);
+    assert_int_equal(k.not_lower, 1);
+    /* beyond its nominal quota: no reclaim, other teams only counted */
+    F.used[1] = 4;
+    k = census(false, 1000);
+    assert_false(k.reclaims);
+    assert_int_equal(k.other_team, 2); /* a's old one and c's unprotected one */
+    assert_int_equal(k.protected_jobs, 1);
+    assert_int_equal(k.eligible, 0);
+    assert_false(k.fits_all);
+    /* eligible, but the job needs more than they free */
+    F.used[1] = 1;
+    set_waiting("b", 2, 5);
+    k = census(false, 1000);
+    assert_int_equal(k.eligible, 1);
+    assert_false(k.fits_all);
+}
+
 static void test_bench(void **state)
 {
     (void)state;
@@ -412,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_within_team),
         cmocka_unit_test(test_gang_whole),
         cmocka_unit_test(test_note),
+        cmocka_unit_test(test_census),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

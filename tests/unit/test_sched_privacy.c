@@ -204,7 +204,7 @@ static struct mlq_worker *up(struct mlq_ctx *c, const char *name)
     w->state = MLQ_WORKER_UP;
     w->cpus_m = 4000;
     w->mem = 8 * G;
-    w->peer = *peer_named(name);
+    assert_int_equal(mlq_workers_connect(c->workers, w, peer_named(name)), 0);
     w->last_seen_mono = c->now_mono;
     return w;
 }

@@ -2,7 +2,8 @@
  * (spoolrec.h: round trip, a torn, zeroed, empty or corrupt record reads as
  * none, files of the earlier layout read whole), the journal
  * (spooljournal.h: state kept across a reopen, a torn tail cut off, a
- * corrupt record skipped, compaction), and the folder pool (spoolpool.h,
+ * corrupt record skipped, compaction; the memory of done records bounded,
+ * an old done attempt still known), and the folder pool (spoolpool.h,
  * with a locked spool: a done folder is recycled with nothing of its
  * attempt left, and the next attempt takes it); a spool of the earlier
  * layout (format 1: marker files, done records as files) is still read. */
@@ -23,6 +24,7 @@
 #include "protousage.h"
 #include "spool.h"
 #include "spool_fixture.h"
+#include "spooldone.h"
 #include "spoolgc.h"
 #include "spooljournal.h"
 #include "spoolpool.h"
@@ -242,6 +244,83 @@ static void test_journal_compaction(void **state)
     mlq_spooljournal_close(&j);
 }
 
+static void id_of(int i, char *out)
+{
+    snprintf(out, MLQ_ID_LEN + 1, "%08x-0000-4000-8000-%012x", (unsigned)i, (unsigned)i);
+}
+
+/* Attempt i acknowledged, its logs uploaded, then done (its folder gone). */
+static void done_attempt(struct mlq_spooljournal *j, int i)
+{
+    char id[MLQ_ID_LEN + 1];
+    struct mlq_err e;
+    id_of(i, id);
+    assert_int_equal(mlq_spooljournal_set(j, id, MLQ_SJ_ACKED_FINISHED | MLQ_SJ_UPLOADED, NULL, &e),
+                     0);
+    assert_int_equal(mlq_spooljournal_set(j, id, MLQ_SJ_DONE, NULL, &e), 0);
+}
+
+/* Attempts below n (the first, the last and every 61st: one that left
+ * memory is read from the file) are known as done to the worker's
+ * duplicate check (mlq_spoolgc_was_removed, what a repeated assign
+ * meets); one never seen is not. */
+static void all_done(struct spool_fx *f, int n)
+{
+    char id[MLQ_ID_LEN + 1];
+    for (int i = 0; i < n; i = i + 61 < n || i == n - 1 ? i + 61 : n - 1) {
+        id_of(i, id);
+        if (!mlq_spoolgc_was_removed(f->sp, id))
+            fail_msg("attempt %d of %d not known as done", i, n);
+    }
+    id_of(n + 7, id);
+    assert_false(mlq_spoolgc_was_removed(f->sp, id));
+}
+
+/* A worker that finished many attempts keeps in memory only the recent
+ * done ones (and a filter): the journal's memory after 6x as many is what
+ * it was after 3x (a table of ~100 bytes an attempt would double it),
+ * while the oldest is still known as done, after a reopen, and after a
+ * compaction within the keep time, and is gone only past it. */
+static void test_journal_done_memory_bounded(void **state)
+{
+    struct spool_fx *f = *state;
+    struct mlq_err e;
+    assert_int_equal(mlq_spool_lock(f->sp, &e), 0);
+    struct mlq_spooljournal *j = mlq_spool_journal(f->sp);
+    int n = 3 * MLQ_SPOOLDONE_RECENT;
+    for (int i = 0; i < n; i++)
+        done_attempt(j, i);
+    size_t mem = mlq_spooljournal_mem_bytes(j);
+    assert_true(mlq_spooljournal_entries(j) <= MLQ_SPOOLDONE_RECENT);
+    for (int i = n; i < 2 * n; i++)
+        done_attempt(j, i);
+    assert_true(mlq_spooljournal_entries(j) <= MLQ_SPOOLDONE_RECENT);
+    if (mlq_spooljournal_mem_bytes(j) > mem + mem / 8)
+        fail_msg("journal memory grew from %zu to %zu bytes", mem, mlq_spooljournal_mem_bytes(j));
+    all_done(f, 2 * n);
+    /* an attempt that left memory and is set again goes on from its record */
+    char id[MLQ_ID_LEN + 1];
+    int64_t done_s = 0;
+    id_of(1, id);
+    assert_int_equal(mlq_spooljournal_set(j, id, MLQ_SJ_DONE, NULL, &e), 0);
+    assert_int_equal(mlq_spooljournal_get(j, id, NULL, &done_s),
+                     MLQ_SJ_ACKED_FINISHED | MLQ_SJ_UPLOADED | MLQ_SJ_DONE);
+    assert_true(done_s > 0);
+    assert_int_equal(mlq_spooljournal_compact(j, 3600, &e), 0);
+    all_done(f, 2 * n);
+    assert_true(mlq_spooljournal_entries(j) <= MLQ_SPOOLDONE_RECENT);
+    mlq_spool_close(&f->sp);
+    assert_int_equal(mlq_spool_open(f->root, &f->sp, &e), 0);
+    assert_int_equal(mlq_spool_lock(f->sp, &e), 0);
+    j = mlq_spool_journal(f->sp);
+    assert_true(mlq_spooljournal_entries(j) <= MLQ_SPOOLDONE_RECENT);
+    all_done(f, 2 * n);
+    assert_int_equal(mlq_spooljournal_compact(j, -10, &e), 0);
+    id_of(0, id);
+    assert_false(mlq_spoolgc_was_removed(f->sp, id));
+    assert_int_equal(mlq_spooljournal_records(j), 0);
+}
+
 /* A finished attempt of a locked spool, acknowledged and uploaded. */
 static void finish(struct spool_fx *f, const char *id, char *dir, size_t len)
 {
@@ -367,6 +446,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_of_another_attempt, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_journal_reopen_torn_corrupt, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_journal_compaction, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_journal_done_memory_bounded, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_pool_recycles_folders, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_format1_spool_read, setup, spool_fx_close),
     };
