@@ -134,8 +134,12 @@ static int add_attempt_row(struct mlq_table *t, const struct mlq_attemptinfo *a)
 {
     char num[16], id[MLQ_SHORT_ID_LEN + 1], start[32], end[32], ex[32], detail[DETAIL_MAX + 1];
     snprintf(num, sizeof(num), "%d", (int)a->num);
-    memcpy(id, a->id, MLQ_SHORT_ID_LEN);
-    id[MLQ_SHORT_ID_LEN] = '\0';
+    /* An attempt id begins with the time it was made (attempts made within
+     * a minute share their first characters): its random end tells them
+     * apart. */
+    size_t idlen = strnlen(a->id, MLQ_ID_LEN);
+    snprintf(id, sizeof(id), "%s",
+             a->id + (idlen > MLQ_SHORT_ID_LEN ? idlen - MLQ_SHORT_ID_LEN : 0));
     const char *cells[] = {
         num,
         id,

@@ -61,7 +61,7 @@ static void push_kill(struct mlq_ctx *c, const struct mlq_worker *w, const char 
     snprintf(m.u.kill.attempt_id, sizeof m.u.kill.attempt_id, "%s", attempt_id);
     m.u.kill.reason = (char *)reason;
     if (mlq_outbox_push(c->out, &w->peer, &m, NULL) < 0)
-        mlq_warn("could not queue kill of attempt %.8s", attempt_id);
+        mlq_warn("could not queue kill of attempt %s", attempt_id);
 }
 
 /* The first wait: one heartbeat interval (what a worker's reply takes at
@@ -83,7 +83,7 @@ static void arm(struct mlq_ctx *c, const char *attempt_id, enum mlq_resend_kind 
     if (deadline && e.due > deadline)
         e.due = deadline;
     if (mlq_resend_arm(c->resend, &e) < 0)
-        mlq_warn("out of memory: attempt %.8s will not be resent", attempt_id);
+        mlq_warn("out of memory: attempt %s will not be resent", attempt_id);
 }
 
 int mlq_deliver_assign(struct mlq_ctx *c, struct mlq_job *job, const struct mlq_worker *w,
@@ -110,7 +110,7 @@ static void arm_fence(struct mlq_ctx *c, const struct mlq_worker *w, const char 
     if (mlq_strmap_put(c->fencing, attempt_id, (void *)tag) < 0 ||
         mlq_resend_arm(c->resend, &e) < 0) {
         mlq_strmap_take(c->fencing, attempt_id);
-        mlq_warn("out of memory: the kill of attempt %.8s will not be resent", attempt_id);
+        mlq_warn("out of memory: the kill of attempt %s will not be resent", attempt_id);
     }
 }
 
@@ -142,7 +142,7 @@ static void rearm(struct mlq_ctx *c, struct mlq_resend_entry *e)
     if (e->deadline && e->due > e->deadline)
         e->due = e->deadline;
     if (mlq_resend_arm(c->resend, e) < 0)
-        mlq_warn("out of memory: attempt %.8s will not be resent", e->attempt_id);
+        mlq_warn("out of memory: attempt %s will not be resent", e->attempt_id);
 }
 
 /* A fencing KILL due again: sent while the attempt's end is unreported and
@@ -157,7 +157,7 @@ static void fence_due(struct mlq_ctx *c, struct mlq_resend_entry *e)
         mlq_strmap_take(c->fencing, e->attempt_id);
         return; /* its next register is reconciled anew */
     }
-    mlq_info("attempt %.8s: end not reported by %s, sending the kill again", e->attempt_id,
+    mlq_info("attempt %s: end not reported by %s, sending the kill again", e->attempt_id,
              w->name);
     push_kill(c, w, e->attempt_id, "attempt is no longer current");
     rearm(c, e);
@@ -179,7 +179,7 @@ static int assign_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_
     /* A job cancelled meanwhile is not sent again (its KILL is); the
      * deadline still frees what its attempt holds. */
     if (w && w->state == MLQ_WORKER_UP && job->row.state != MLQ_JOB_CANCELLED) {
-        mlq_info("attempt %.8s: assignment not acknowledged by %s, sending it again", job->att->id,
+        mlq_info("attempt %s: assignment not acknowledged by %s, sending it again", job->att->id,
                  w->name);
         rc = push_assign(c, job, w, err);
     }
@@ -195,7 +195,7 @@ static void kill_due(struct mlq_ctx *c, struct mlq_job *job, struct mlq_resend_e
     }
     const struct mlq_worker *w = mlq_workers_at(c->workers, mlq_job_run(job)->widx);
     if (w && w->state == MLQ_WORKER_UP) {
-        mlq_info("attempt %.8s: end not reported by %s, sending the kill again", job->att->id,
+        mlq_info("attempt %s: end not reported by %s, sending the kill again", job->att->id,
                  w->name);
         push_kill(c, w, job->att->id, job->row.reason ? job->row.reason : "cancelled");
     }
@@ -222,7 +222,7 @@ static int part_assign_due(struct mlq_ctx *c, struct mlq_gpart *p, struct mlq_re
     }
     int rc = 0;
     if (!mlq_job_gang(p->job)->stopping && p->job->row.state != MLQ_JOB_CANCELLED) {
-        mlq_info("gang part %.8s: assignment not acknowledged by %s, sending it again", p->row.a.id,
+        mlq_info("gang part %s: assignment not acknowledged by %s, sending it again", p->row.a.id,
                  p->row.a.worker);
         rc = mlq_gang_push_assign(c, p, err);
     }

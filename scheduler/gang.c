@@ -400,7 +400,7 @@ static int load_part(const struct mlq_store_part *row, void *arg)
     if (mlq_attempt_state_terminal(row->a.state))
         return 0;
     if (mlq_place_gpus_parse(row->a.gpu_ids, &p->gpu_mask) < 0)
-        mlq_warn("gang part %.8s: bad GPU list \"%s\" in database", row->a.id, row->a.gpu_ids);
+        mlq_warn("gang part %s: bad GPU list \"%s\" in database", row->a.id, row->a.gpu_ids);
     struct mlq_request r = mlq_place_request(&l->job->row.spec);
     mlq_place_reserve(w, &r, p->gpu_mask);
     p->booked = true;
@@ -443,7 +443,7 @@ int mlq_gang_recover(struct mlq_ctx *c, struct mlq_job *job, struct mlq_err *err
     int rc = mlq_store_each_part(c->store, job->att->id, load_part, &l, err);
     for (uint32_t k = 0; rc == 0 && k < g->n; k++)
         if (!g->parts[k].row.a.id[0]) /* the rows go in one transaction: never half */
-            rc = mlq_err_set(err, MLQ_EDB, "gang %.8s: part %u of attempt %.8s is missing",
+            rc = mlq_err_set(err, MLQ_EDB, "gang %.8s: part %u of attempt %s is missing",
                              job->row.id, k, job->att->id);
     if (rc < 0) {
         for (uint32_t k = 0; k < g->n; k++)

@@ -90,7 +90,7 @@ static void release_part(struct mlq_ctx *c, struct mlq_gpart *p, bool linger)
     struct mlq_request r = mlq_place_request(&p->job->row.spec);
     mlq_place_release(w, &r, p->gpu_mask);
     if (linger && mlq_leftover_keep(w, p->row.a.id, p->job->row.id, &r, p->gpu_mask) < 0)
-        mlq_warn("out of memory: the resources of gang part %.8s are free again at once",
+        mlq_warn("out of memory: the resources of gang part %s are free again at once",
                  p->row.a.id);
     if (p->row.rdv_port > 0)
         mlq_gang_free_port(w, p->row.rdv_port);

@@ -302,7 +302,7 @@ int mlq_jobops_take_late(struct mlq_ctx *c, struct mlq_job *job, const struct ml
     c->ending = NULL;
     if (rc < 0)
         return rc;
-    mlq_info("job %.8s %s: the outcome of its lost attempt %.8s came late, and nothing ran since",
+    mlq_info("job %.8s %s: the outcome of its lost attempt %s came late, and nothing ran since",
              job->row.id, mlq_job_state_name(job->row.state), rep->u.report.attempt_id);
     mlq_jobops_forget_if_done(c, job);
     return 0;

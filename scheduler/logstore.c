@@ -300,7 +300,7 @@ int mlq_logstore_read(struct mlq_logstore *ls, const char *attempt_id, enum mlq_
     if (fd < 0 || fstat(fd, &st) < 0) {
         if (fd >= 0)
             close(fd);
-        return mlq_err_set(err, MLQ_ENOTFOUND, "no stored log for attempt %.8s", attempt_id);
+        return mlq_err_set(err, MLQ_ENOTFOUND, "no stored log for attempt %s", attempt_id);
     }
     *size = (int64_t)st.st_size;
     int64_t avail = offset < *size ? *size - offset : 0;

@@ -148,7 +148,7 @@ static int recover_attempt(const struct mlq_store_attempt *a, void *arg)
     }
     uint64_t mask = 0;
     if (mlq_place_gpus_parse(a->gpu_ids, &mask) < 0)
-        mlq_warn("attempt %.8s: bad GPU list \"%s\" in database", a->id, a->gpu_ids);
+        mlq_warn("attempt %s: bad GPU list \"%s\" in database", a->id, a->gpu_ids);
     struct mlq_worker *w = mlq_workers_add(c->workers, a->worker);
     if (!w)
         return mlq_err_set(rc->err, MLQ_ENOMEM, "too many workers");

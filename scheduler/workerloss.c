@@ -114,7 +114,7 @@ static void book_leftover(struct mlq_ctx *c, struct mlq_worker *w, const char *a
         mlq_place_gpus_parse(a.gpu_ids, &mask) == 0) {
         struct mlq_request r = mlq_place_request(job ? &job->row.spec : &row.spec);
         if (mlq_leftover_keep(w, attempt_id, a.job_id, &r, mask) < 0)
-            mlq_warn("out of memory: attempt %.8s not booked", attempt_id);
+            mlq_warn("out of memory: attempt %s not booked", attempt_id);
     }
     if (stored)
         mlq_store_job_free(&row);

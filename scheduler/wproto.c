@@ -327,13 +327,13 @@ static int on_part_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct
 {
     bool accepted;
     if (msg->u.report.phase == MLQ_PHASE_FINISHED && release_leftover(c, w, msg))
-        mlq_info("gang part %.8s on worker %s is over: its resources are free",
+        mlq_info("gang part %s on worker %s is over: its resources are free",
                  msg->u.report.attempt_id, w->name);
     int rc = mlq_gang_on_report(c, w, part, msg, &accepted, err);
     if (rc < 0)
         return rc;
     if (!accepted)
-        mlq_warn("fenced report for gang part %.8s from worker %s", msg->u.report.attempt_id,
+        mlq_warn("fenced report for gang part %s from worker %s", msg->u.report.attempt_id,
                  w->name);
     return report_ack(c, peer, msg, accepted, err);
 }
@@ -352,7 +352,7 @@ static int keep_manifest(struct mlq_ctx *c, const struct mlq_msg *msg, struct ml
     if (!ok) {
         /* the parser's message may quote the text, which holds the job's
          * environment: not for the daemon's log */
-        mlq_warn("attempt %.8s: run manifest dropped: not a JSON object", msg->u.report.attempt_id);
+        mlq_warn("attempt %s: run manifest dropped: not a JSON object", msg->u.report.attempt_id);
         return 0;
     }
     return mlq_store_manifest_put(c->store, msg->u.report.attempt_id, text, err);
@@ -376,7 +376,7 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     else if (current)
         rc = mlq_jobops_finished(c, job, msg, err);
     else if (msg->u.report.phase == MLQ_PHASE_FINISHED && release_leftover(c, w, msg))
-        mlq_info("attempt %.8s on worker %s is over: its resources are free",
+        mlq_info("attempt %s on worker %s is over: its resources are free",
                  msg->u.report.attempt_id, w->name);
     if (!current && (rc = mlq_jobops_late_outcome(c, w, msg, &accepted, err)) == 0 && !accepted)
         rc = mlq_gang_late_outcome(c, w, msg, &accepted, err);
@@ -389,7 +389,7 @@ int mlq_wproto_on_report(struct mlq_ctx *c, const struct mlq_peer *peer, struct 
     if (rc < 0)
         return rc;
     if (!accepted)
-        mlq_warn("fenced %s report for attempt %.8s from worker %s",
+        mlq_warn("fenced %s report for attempt %s from worker %s",
                  msg->u.report.phase == MLQ_PHASE_STARTED ? "started" : "finished",
                  msg->u.report.attempt_id, w->name);
     struct mlq_msg m = {.type = MLQ_MSG_REPORT_ACK, .rid = msg->rid};
@@ -449,7 +449,7 @@ int mlq_wproto_on_log_upload(struct mlq_ctx *c, const struct mlq_peer *peer, str
         m.u.log_upload_ack.offset = 0;
     } else if (mlq_logstore_put(c->logstore, u->attempt_id, u->stream, u->offset, u->data, u->len,
                                 u->eof, &m.u.log_upload_ack.offset, &e) < 0) {
-        mlq_warn("log upload for attempt %.8s: %s", u->attempt_id, e.msg);
+        mlq_warn("log upload for attempt %s: %s", u->attempt_id, e.msg);
         m.u.log_upload_ack.err = e.code;
         m.u.log_upload_ack.offset = u->offset;
     } else if (u->eof && m.u.log_upload_ack.offset == u->offset + (int64_t)u->len) {

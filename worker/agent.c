@@ -289,7 +289,7 @@ static void on_log_read(struct mlq_agent *a, const struct mlq_msg *m)
                                 m->u.log_read.offset, m->u.log_read.max, &r.u.log_chunk.data,
                                 &r.u.log_chunk.len, &r.u.log_chunk.size, &e);
     if (rc < 0 && rc != MLQ_ENOTFOUND)
-        mlq_warn("log_read for attempt %.8s refused: %s", m->u.log_read.attempt_id,
+        mlq_warn("log_read for attempt %s refused: %s", m->u.log_read.attempt_id,
                  rc == MLQ_EINVAL ? "invalid offset or size" : e.msg);
     r.u.log_chunk.err = rc == MLQ_ENOTFOUND || rc == MLQ_EINVAL ? rc : rc < 0 ? MLQ_EIO : 0;
     send_msg(a, &r);

@@ -98,7 +98,7 @@ static void drop_attempt(struct mlq_attempts *t, struct attempt *at, bool done)
 {
     struct mlq_err e;
     if (done && at->persisted && mlq_spoolgc_remove(t->cfg.spool, at->id, &e) < 0)
-        mlq_warn("attempt %.8s: cannot remove its spool folder: %s", at->id, e.msg);
+        mlq_warn("attempt %s: cannot remove its spool folder: %s", at->id, e.msg);
     remove_attempt(t, at);
 }
 
@@ -161,7 +161,7 @@ static void resend_reports(struct mlq_attempts *t, int64_t now, bool all)
 static void finished(struct mlq_attempts *t, struct attempt *at)
 {
     at->finished = true;
-    mlq_info("attempt %.8s finished: %s exit_code=%" PRId32 " signal=%" PRId32 "%s%s", at->id,
+    mlq_info("attempt %s finished: %s exit_code=%" PRId32 " signal=%" PRId32 "%s%s", at->id,
              mlq_spool_outcome_name(at->status.outcome), at->status.exit_code, at->status.signal,
              at->status.detail[0] ? " " : "", at->status.detail);
     send_report(t, at);
@@ -177,7 +177,7 @@ static void finish_here(struct mlq_attempts *t, struct attempt *at, enum mlq_out
     at->status.outcome = outcome;
     struct mlq_err e;
     if (attempt_dir(t, at, dir, sizeof dir) && mlq_spool_write_status(dir, &at->status, &e) < 0)
-        mlq_error("attempt %.8s: cannot record its outcome: %s", at->id, e.msg);
+        mlq_error("attempt %s: cannot record its outcome: %s", at->id, e.msg);
     finished(t, at);
 }
 
@@ -189,10 +189,10 @@ static void end_orphaned_cgroup(const struct attempt *at, const char *dir)
     struct mlq_err e;
     if (mlq_spool_read_note(dir, MLQ_SPOOL_CGROUP, cg, sizeof cg) &&
         mlq_jobtree_kill_cgroup(cg, CGROUP_KILL_MS, &e) < 0)
-        mlq_error("attempt %.8s: %s", at->id, e.msg);
+        mlq_error("attempt %s: %s", at->id, e.msg);
     if (mlq_spool_read_note(dir, MLQ_SPOOL_CGROUP_V1, cg, sizeof cg) &&
         mlq_cglimit_kill_v1(cg, CGROUP_KILL_MS, &e) < 0)
-        mlq_error("attempt %.8s: %s", at->id, e.msg);
+        mlq_error("attempt %s: %s", at->id, e.msg);
 }
 
 static void watch_one(struct mlq_attempts *t, struct attempt *at)
@@ -211,7 +211,7 @@ static void watch_one(struct mlq_attempts *t, struct attempt *at)
         finished(t, at);
         return;
     }
-    mlq_warn("attempt %.8s: shim %ld vanished without an outcome", at->id, (long)at->shim.pid);
+    mlq_warn("attempt %s: shim %ld vanished without an outcome", at->id, (long)at->shim.pid);
     end_orphaned_cgroup(at, dir);
     finish_here(t, at, MLQ_OUT_LOST, at->fenced ? "self-fenced; shim vanished" : "shim vanished");
 }
@@ -242,16 +242,16 @@ static void kill_attempt_with(struct attempt *at, int sig, const char *why)
     if (at->finished)
         return;
     if (at->killing) {
-        mlq_debug("attempt %.8s: already being killed (%s)", at->id, why);
+        mlq_debug("attempt %s: already being killed (%s)", at->id, why);
         return;
     }
     struct mlq_err e;
     if (mlq_exec_signal(&at->shim, sig, &e) < 0) {
-        mlq_warn("attempt %.8s: cannot kill (%s): %s", at->id, why, e.msg);
+        mlq_warn("attempt %s: cannot kill (%s): %s", at->id, why, e.msg);
         return;
     }
     at->killing = true;
-    mlq_info("attempt %.8s: killing (%s)", at->id, why);
+    mlq_info("attempt %s: killing (%s)", at->id, why);
 }
 
 static void kill_attempt(struct attempt *at, const char *why)
@@ -272,10 +272,10 @@ void mlq_attempts_fence(struct mlq_attempts *t, int64_t silent_ms)
         if (at->finished || at->fenced)
             continue;
         at->fenced = true;
-        mlq_warn("attempt %.8s: %s", at->id, why);
+        mlq_warn("attempt %s: %s", at->id, why);
         if (attempt_dir(t, at, dir, sizeof dir) &&
             mlq_spool_write_note(dir, MLQ_SPOOL_FENCED, why, &e) < 0)
-            mlq_error("attempt %.8s: %s", at->id, e.msg);
+            mlq_error("attempt %s: %s", at->id, e.msg);
         kill_attempt(at, "self-fenced");
     }
 }
@@ -332,7 +332,7 @@ static bool gpus_free(const struct mlq_attempts *t, const struct mlq_msg *m, cha
         const struct attempt *at = &t->att[i];
         uint64_t both = at->finished || (shared && at->gpu_shared) ? 0 : at->gpus & want;
         if (both) {
-            snprintf(why, len, "GPU %d is still held by attempt %.8s, which has not ended here",
+            snprintf(why, len, "GPU %d is still held by attempt %s, which has not ended here",
                      __builtin_ctzll(both), at->id);
             return false;
         }
@@ -349,11 +349,11 @@ static void not_durable(struct mlq_attempts *t, struct attempt *at, const char *
     char why[MLQ_SPOOL_DETAIL_MAX];
     (void)t;
     snprintf(why, sizeof why, "spool: cannot make the attempt durable: %s", e->msg);
-    mlq_error("attempt %.8s: %s", at->id, why);
+    mlq_error("attempt %s: %s", at->id, why);
     if (at->finished)
         return;
     if (mlq_spool_write_note(dir, MLQ_SPOOL_FENCED, why, &e2) < 0)
-        mlq_error("attempt %.8s: %s", at->id, e2.msg);
+        mlq_error("attempt %s: %s", at->id, e2.msg);
     at->fenced = true;
     kill_attempt(at, "spool not durable");
 }
@@ -402,7 +402,7 @@ static int start_shim(struct mlq_attempts *t, struct attempt *at, const char *di
     if (standby && mlq_exec_standby_take(&t->standby, dir, &at->shim, err) == 0)
         return 0;
     if (standby)
-        mlq_warn("attempt %.8s: %s: starting a new shim", at->id, err->msg);
+        mlq_warn("attempt %s: %s: starting a new shim", at->id, err->msg);
     return mlq_exec_start_shim(t->cfg.shim_path, dir, &at->shim, err);
 }
 
@@ -413,12 +413,12 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
     if (!gpus_ok(t, m, why, sizeof why)) {
         /* The scheduler's view of this worker is wrong (it restarted with
          * other GPUs): not the job's fault either. */
-        mlq_warn("attempt %.8s refused: %s", at->id, why);
+        mlq_warn("attempt %s refused: %s", at->id, why);
         finish_here(t, at, MLQ_OUT_REFUSED, why);
         return;
     }
     if (!gpus_free(t, m, why, sizeof why)) {
-        mlq_warn("attempt %.8s refused: %s", at->id, why);
+        mlq_warn("attempt %s refused: %s", at->id, why);
         finish_here(t, at, MLQ_OUT_REFUSED, why);
         return;
     }
@@ -427,7 +427,7 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
     bool standby;
     if (create_folder(t, m, dir, sizeof dir, &standby, &e) < 0) {
         /* Not the job's fault: the scheduler runs it elsewhere. */
-        mlq_error("attempt %.8s refused: %s", at->id, e.msg);
+        mlq_error("attempt %s refused: %s", at->id, e.msg);
         finish_here(t, at, MLQ_OUT_REFUSED, e.msg);
         return;
     }
@@ -436,13 +436,13 @@ static void start_attempt(struct mlq_attempts *t, struct attempt *at, const stru
     if (rc < 0) {
         struct mlq_err se;
         if (mlq_spool_sync_attempt(t->cfg.spool, dir, &se) < 0)
-            mlq_error("attempt %.8s: %s", at->id, se.msg);
-        mlq_error("attempt %.8s: %s", at->id, e.msg);
+            mlq_error("attempt %s: %s", at->id, se.msg);
+        mlq_error("attempt %s: %s", at->id, e.msg);
         finish_here(t, at, MLQ_OUT_START_FAILED, e.msg);
         return;
     }
     at->unsynced = true; /* durable, then reported: mlq_attempts_sync_started */
-    mlq_info("attempt %.8s (job %.8s #%" PRId32 ") started under shim %ld", at->id,
+    mlq_info("attempt %s (job %.8s #%" PRId32 ") started under shim %ld", at->id,
              m->u.assign.job_id, m->u.assign.attempt, (long)at->shim.pid);
 }
 
@@ -490,7 +490,7 @@ static size_t running_count(const struct mlq_attempts *t)
  * the scheduler resends the assignment until it hears an answer. */
 static void refuse_unheld(struct mlq_attempts *t, const char *id, const char *why)
 {
-    mlq_warn("attempt %.8s refused: %s", id, why);
+    mlq_warn("attempt %s refused: %s", id, why);
     if (!t->online)
         return;
     struct mlq_msg m = {.type = MLQ_MSG_REPORT};
@@ -511,12 +511,12 @@ void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const 
     }
     struct attempt *at = find_attempt(t, id);
     if (at) {
-        mlq_info("attempt %.8s assigned again: re-sending its report", id);
+        mlq_info("attempt %s assigned again: re-sending its report", id);
         send_report(t, at);
         return;
     }
     if (mlq_spool_attempt_exists(t->cfg.spool, id) || mlq_spoolgc_was_removed(t->cfg.spool, id)) {
-        mlq_warn("attempt %.8s assigned again after it was reported and acknowledged; ignored", id);
+        mlq_warn("attempt %s assigned again after it was reported and acknowledged; ignored", id);
         return;
     }
     char why[128];
@@ -530,7 +530,7 @@ void mlq_attempts_assign(struct mlq_attempts *t, const struct mlq_msg *m, const 
         return;
     }
     if (refuse_why) {
-        mlq_info("attempt %.8s refused: %s", id, refuse_why);
+        mlq_info("attempt %s refused: %s", id, refuse_why);
         finish_here(t, at, MLQ_OUT_REFUSED, refuse_why);
         return;
     }
@@ -546,7 +546,7 @@ static void pump_upload(struct mlq_attempts *t, struct attempt *at, int64_t now)
         return;
     int rc = mlq_logupload_next(at->up, now, &m, &e);
     if (rc < 0)
-        mlq_warn("attempt %.8s: log upload: %s", at->id, e.msg);
+        mlq_warn("attempt %s: log upload: %s", at->id, e.msg);
     if (rc <= 0)
         return;
     t->cfg.send(t->cfg.ctx, &m);
@@ -567,7 +567,7 @@ static bool start_upload(struct mlq_attempts *t, struct attempt *at)
     if (at->status.outcome == MLQ_OUT_REFUSED)
         return false; /* never ran here: no logs */
     if (mlq_logupload_open(t->cfg.spool, at->id, t->cfg.log_cap, &at->up, &e) < 0) {
-        mlq_error("attempt %.8s: cannot upload its logs: %s", at->id, e.msg);
+        mlq_error("attempt %s: cannot upload its logs: %s", at->id, e.msg);
         return false;
     }
     if (mlq_logupload_done(at->up)) {
@@ -584,21 +584,21 @@ void mlq_attempts_upload_ack(struct mlq_attempts *t, const struct mlq_msg *m)
     struct attempt *at = find_attempt(t, id);
     struct mlq_err e;
     if (!at || !at->up) {
-        mlq_debug("log_upload_ack for attempt %.8s that is not uploading", id);
+        mlq_debug("log_upload_ack for attempt %s that is not uploading", id);
         return;
     }
     if (m->u.log_upload_ack.err != 0 && m->u.log_upload_ack.err != MLQ_ENOTFOUND)
-        mlq_warn("attempt %.8s: the scheduler could not store its logs (%s): retrying later", id,
+        mlq_warn("attempt %s: the scheduler could not store its logs (%s): retrying later", id,
                  mlq_strerror(m->u.log_upload_ack.err));
     int64_t now = mlq_clock_mono_ms();
     int rc = mlq_logupload_ack(at->up, m, now, &e);
     if (rc < 0)
-        mlq_error("attempt %.8s: %s", id, e.msg);
+        mlq_error("attempt %s: %s", id, e.msg);
     if (mlq_logupload_done(at->up)) {
         if (mlq_logupload_abandoned(at->up))
-            mlq_warn("attempt %.8s: the scheduler wants none of its logs (not found)", id);
+            mlq_warn("attempt %s: the scheduler wants none of its logs (not found)", id);
         else
-            mlq_info("attempt %.8s: logs uploaded", id);
+            mlq_info("attempt %s: logs uploaded", id);
         drop_attempt(t, at, rc >= 0);
         return;
     }
@@ -612,20 +612,20 @@ void mlq_attempts_report_ack(struct mlq_attempts *t, const struct mlq_msg *m)
     char dir[MLQ_MAX_PATH];
     struct mlq_err e;
     if (!at) {
-        mlq_debug("report_ack for attempt %.8s that is not held", id);
+        mlq_debug("report_ack for attempt %s that is not held", id);
         return;
     }
     bool have_dir = attempt_dir(t, at, dir, sizeof dir);
     if (m->u.report_ack.phase == MLQ_PHASE_STARTED) {
         if (!at->acked_started && have_dir && mlq_spool_mark_acked(dir, MLQ_PHASE_STARTED, &e) < 0)
-            mlq_error("attempt %.8s: %s", id, e.msg);
+            mlq_error("attempt %s: %s", id, e.msg);
         at->acked_started = true;
         if (!m->u.report_ack.accepted)
             kill_attempt(at, "fenced by the scheduler");
         return;
     }
     if (!at->finished) {
-        mlq_warn("finished report of running attempt %.8s acknowledged; ignored", id);
+        mlq_warn("finished report of running attempt %s acknowledged; ignored", id);
         return;
     }
     if (at->up)
@@ -634,15 +634,15 @@ void mlq_attempts_report_ack(struct mlq_attempts *t, const struct mlq_msg *m)
     bool upload = have_dir && m->u.report_ack.accepted && start_upload(t, at);
     bool acked = have_dir && mlq_spool_mark_acked(dir, MLQ_PHASE_FINISHED, &e) == 0;
     if (have_dir && !acked)
-        mlq_error("attempt %.8s: %s", id, e.msg);
-    mlq_debug("attempt %.8s reported (accepted=%d)", id, m->u.report_ack.accepted);
+        mlq_error("attempt %s: %s", id, e.msg);
+    mlq_debug("attempt %s reported (accepted=%d)", id, m->u.report_ack.accepted);
     if (upload)
         return;
     /* Nothing to upload when the attempt never ran here or the scheduler
      * did not take its report: recorded, so the folder counts as done. */
     bool none = !m->u.report_ack.accepted || at->status.outcome == MLQ_OUT_REFUSED;
     if (acked && none && mlq_spool_mark_uploaded(dir, &e) < 0)
-        mlq_error("attempt %.8s: %s", id, e.msg);
+        mlq_error("attempt %s: %s", id, e.msg);
     drop_attempt(t, at, acked && mlq_spoolgc_is_done(dir));
 }
 
@@ -651,7 +651,7 @@ void mlq_attempts_kill(struct mlq_attempts *t, const struct mlq_msg *m)
     struct attempt *at = find_attempt(t, m->u.kill.attempt_id);
     const char *reason = m->u.kill.reason ? m->u.kill.reason : "asked by the scheduler";
     if (!at || at->finished) {
-        mlq_debug("kill for attempt %.8s that is not running", m->u.kill.attempt_id);
+        mlq_debug("kill for attempt %s that is not running", m->u.kill.attempt_id);
         return;
     }
     /* SIGUSR1 asks the shim for a preemption: the job's own signal and
@@ -674,7 +674,7 @@ static void resume_upload(struct mlq_attempts *t, struct attempt *at)
 {
     struct mlq_err e;
     if (mlq_logupload_open(t->cfg.spool, at->id, t->cfg.log_cap, &at->up, &e) < 0)
-        mlq_error("attempt %.8s: cannot resume its log upload: %s", at->id, e.msg);
+        mlq_error("attempt %s: cannot resume its log upload: %s", at->id, e.msg);
 }
 
 /* The GPUs of a re-adopted running attempt, from its assign file, and
@@ -715,7 +715,7 @@ static int load_held(struct mlq_attempts *t, struct mlq_err *err)
             at->gpus = held_gpus(t, at->id, &at->gpu_shared);
         if (held[i].uploading)
             resume_upload(t, at);
-        mlq_info("re-adopted attempt %.8s (%s)", at->id,
+        mlq_info("re-adopted attempt %s (%s)", at->id,
                  at->up         ? "uploading its logs"
                  : at->finished ? mlq_spool_outcome_name(at->status.outcome)
                                 : "running");
