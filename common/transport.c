@@ -534,6 +534,80 @@ int mlq_transport_request_curve(void *zctx, const char *endpoint, const struct m
     return rc;
 }
 
+/* ---- kept connection ---------------------------------------------------- */
+
+struct mlq_link {
+    void *sock;
+    struct mlq_watch *watch;
+    bool curve; /* made with keys (and these) or without */
+    struct mlq_curve keys;
+    char endpoint[256];
+};
+
+void mlq_transport_link_close(struct mlq_link **lp)
+{
+    if (!lp || !*lp)
+        return;
+    struct mlq_link *l = *lp;
+    mlq_transport_watch_destroy(&l->watch);
+    close_now(l->sock);
+    explicit_bzero(l, sizeof *l);
+    free(l);
+    *lp = NULL;
+}
+
+static bool link_matches(const struct mlq_link *l, const char *endpoint,
+                         const struct mlq_curve *curve)
+{
+    if (strcmp(l->endpoint, endpoint) != 0 || l->curve != (curve != NULL))
+        return false;
+    return !curve || memcmp(&l->keys, curve, sizeof l->keys) == 0;
+}
+
+static int link_open(void *zctx, const char *endpoint, const struct mlq_curve *curve,
+                     struct mlq_link **out, struct mlq_err *err)
+{
+    if (strlen(endpoint) >= sizeof((*out)->endpoint))
+        return mlq_err_set(err, MLQ_EINVAL, "endpoint too long");
+    struct mlq_link *l = calloc(1, sizeof *l);
+    if (!l)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = mlq_transport_dealer_watched(zctx, endpoint, curve, &l->sock, &l->watch, err);
+    if (rc < 0) {
+        free(l);
+        return rc;
+    }
+    l->curve = curve != NULL;
+    if (curve)
+        l->keys = *curve;
+    snprintf(l->endpoint, sizeof l->endpoint, "%s", endpoint);
+    *out = l;
+    return 0;
+}
+
+int mlq_transport_link_request(void *zctx, struct mlq_link **link, const char *endpoint,
+                               const struct mlq_curve *curve, const struct mlq_msg *req,
+                               struct mlq_msg *reply, int timeout_ms, struct mlq_err *err)
+{
+    memset(reply, 0, sizeof *reply);
+    if (!endpoint)
+        return mlq_err_set(err, MLQ_EINVAL, "no endpoint");
+    if (*link && !link_matches(*link, endpoint, curve))
+        mlq_transport_link_close(link);
+    int rc = *link ? 0 : link_open(zctx, endpoint, curve, link, err);
+    if (rc < 0)
+        return rc;
+    rc = mlq_transport_send((*link)->sock, req, err);
+    if (rc == 0)
+        rc = await_reply((*link)->sock, (*link)->watch, req->rid, reply, timeout_ms, err);
+    if (rc == MLQ_EUNREACH)
+        unreachable(endpoint, timeout_ms, err);
+    /* only a connection that answered is worth keeping */
+    if (rc != 0)
+        mlq_transport_link_close(link);
+    return rc;
+}
+
 /* ---- handshake watch ---------------------------------------------------- */
 
 static int start_monitor(void *zctx, struct mlq_watch *w, struct mlq_err *err)
