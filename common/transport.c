@@ -428,18 +428,26 @@ static int unreachable(const char *endpoint, int timeout_ms, struct mlq_err *err
                        timeout_ms);
 }
 
-/* Waits up to timeout_ms for s or the watch to become readable; reads the
- * watch's events when it is. */
-static int wait_watched(void *s, struct mlq_watch *w, int timeout_ms, struct mlq_err *err)
+/* How long a watched wait sleeps on its socket alone before it reads the
+ * watch's events: short at first, as a refused key is told within a few
+ * milliseconds on a LAN, then longer. */
+#define WATCH_SLICE_FIRST_MS 4
+#define WATCH_SLICE_MAX_MS   64
+
+/* Waits up to timeout_ms (and one slice) for s to become readable, then
+ * reads the watch's events. Only s is polled: were the watch polled too,
+ * each event of a handshake that goes well (connected, handshake done)
+ * would wake this thread while the I/O thread is still at work, which on
+ * a busy or small machine delays the handshake itself. */
+static int wait_watched(void *s, struct mlq_watch *w, int timeout_ms, int *slice,
+                        struct mlq_err *err)
 {
-    zmq_pollitem_t it[2] = {{.socket = s, .events = ZMQ_POLLIN},
-                            {.socket = mlq_transport_watch_socket(w), .events = ZMQ_POLLIN}};
-    int rc = zmq_poll(it, 2, timeout_ms);
+    zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
+    int rc = zmq_poll(&it, 1, timeout_ms < 0 || *slice < timeout_ms ? *slice : timeout_ms);
     if (rc < 0 && errno != EINTR)
         return mlq_err_set(err, MLQ_EIO, "cannot poll: %s", zmq_strerror(errno));
-    if (rc > 0 && (it[1].revents & ZMQ_POLLIN))
-        return mlq_transport_watch_check(w, err);
-    return 0;
+    *slice = *slice * 2 < WATCH_SLICE_MAX_MS ? *slice * 2 : WATCH_SLICE_MAX_MS;
+    return mlq_transport_watch_check(w, err);
 }
 
 /* How long connects must keep being refused, with none getting through,
@@ -472,6 +480,7 @@ static int await_reply(void *s, struct mlq_watch *w, uint64_t rid, struct mlq_ms
                        int timeout_ms, struct mlq_err *err)
 {
     int64_t deadline = mlq_clock_mono_ms() + timeout_ms;
+    int slice = WATCH_SLICE_FIRST_MS;
     for (;;) {
         int left = -1;
         int64_t now = mlq_clock_mono_ms();
@@ -482,7 +491,7 @@ static int await_reply(void *s, struct mlq_watch *w, uint64_t rid, struct mlq_ms
         }
         if (w && check_refused(w, now, &left, err) < 0)
             return MLQ_ENOLISTEN;
-        int rc = w ? wait_watched(s, w, left, err) : 0;
+        int rc = w ? wait_watched(s, w, left, &slice, err) : 0;
         if (rc < 0)
             return rc;
         rc = mlq_transport_recv(s, reply, w ? 0 : left, err);
