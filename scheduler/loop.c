@@ -163,6 +163,8 @@ static int bind_router(struct mlq_loop *s, const struct mlq_loop_opts *o, struct
     if (rc == 0) /* answers on its own thread: handshakes never wait for this loop */
         rc = mlq_zap_start(s->zap, err);
     if (rc == 0)
+        c->zap = s->zap;
+    if (rc == 0)
         rc = mlq_transport_router_curve(s->zctx, o->listen, &kp, &c->router, err);
     memset(&kp, 0, sizeof kp);
     return rc;
@@ -362,6 +364,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
         zmq_close(s->c.router);
     if (s->c.local)
         zmq_close(s->c.local);
+    s->c.zap = NULL;
     mlq_zap_destroy(&s->zap);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
