@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -254,9 +255,18 @@ int mlq_zap_handle(struct mlq_zap *zap)
 
 /* ---- the handler's thread ----------------------------------------------- */
 
-/* Answers until stop_fd is readable. A failed receive is counted and the
- * wait goes on: the next request may well be readable, and a handshake
- * whose request is lost fails on its own after libzmq's handshake timeout. */
+/* After a failed poll or receive: counted, and a pause so that a failure
+ * that lasts cannot spin the thread. */
+static void failed(struct mlq_zap *z)
+{
+    atomic_fetch_add(&z->failures, 1);
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* Answers until stop_fd is readable. A failure is counted and the wait
+ * goes on: the next request may well be readable, and a handshake whose
+ * request is lost fails on its own after libzmq's handshake timeout. */
 static void *serve(void *arg)
 {
     struct mlq_zap *z = arg;
@@ -265,12 +275,15 @@ static void *serve(void *arg)
         int n = zmq_poll(it, 2, -1);
         if (n < 0 && errno == ETERM)
             break;
-        if (n < 0)
-            continue; /* EINTR */
+        if (n < 0) {
+            if (errno != EINTR)
+                failed(z);
+            continue;
+        }
         if (it[1].revents & ZMQ_POLLIN)
             break;
         if ((it[0].revents & ZMQ_POLLIN) && mlq_zap_handle(z) < 0)
-            atomic_fetch_add(&z->failures, 1);
+            failed(z);
     }
     return NULL;
 }
