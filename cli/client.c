@@ -30,6 +30,7 @@ void mlq_cli_init(struct mlq_cli *cli)
 
 void mlq_cli_fini(struct mlq_cli *cli)
 {
+    mlq_transport_link_close(&cli->link);
     if (cli->zctx)
         zmq_ctx_term(cli->zctx);
     cli->zctx = NULL;
@@ -222,7 +223,10 @@ int mlq_cli_request(struct mlq_cli *cli, struct mlq_msg *req, enum mlq_msg_type 
                            addr);
     req->rid = cli->next_rid++;
     const struct mlq_curve *curve = cli->creds.plain ? NULL : &cli->creds.curve;
-    rc = mlq_transport_request_curve(cli->zctx, addr, curve, req, reply, cli->timeout_ms, err);
+    /* One connection for all of a command's requests: a command that asks
+     * several times (pages, polls) shakes hands once. */
+    rc = mlq_transport_link_request(cli->zctx, &cli->link, addr, curve, req, reply, cli->timeout_ms,
+                                    err);
     if (rc == MLQ_EPERM)
         return mlq_err_set(err, rc,
                            "not authorized by the scheduler at %s (is your key registered? see "

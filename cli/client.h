@@ -64,6 +64,8 @@ struct mlq_cli {
     int timeout_ms;            /* per-request timeout */
     uint64_t next_rid;
     void *zctx; /* ZeroMQ context, created on the first request */
+    /* the connection requests share, made by the first one (transport.h) */
+    struct mlq_link *link;
     char *addr; /* resolved scheduler address, owned */
     bool stdout_tty;
     /* How requests are secured (creds.h). */

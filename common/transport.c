@@ -428,18 +428,26 @@ static int unreachable(const char *endpoint, int timeout_ms, struct mlq_err *err
                        timeout_ms);
 }
 
-/* Waits up to timeout_ms for s or the watch to become readable; reads the
- * watch's events when it is. */
-static int wait_watched(void *s, struct mlq_watch *w, int timeout_ms, struct mlq_err *err)
+/* How long a watched wait sleeps on its socket alone before it reads the
+ * watch's events: short at first, as a refused key is told within a few
+ * milliseconds on a LAN, then longer. */
+#define WATCH_SLICE_FIRST_MS 4
+#define WATCH_SLICE_MAX_MS   64
+
+/* Waits up to timeout_ms (and one slice) for s to become readable, then
+ * reads the watch's events. Only s is polled: were the watch polled too,
+ * each event of a handshake that goes well (connected, handshake done)
+ * would wake this thread while the I/O thread is still at work, which on
+ * a busy or small machine delays the handshake itself. */
+static int wait_watched(void *s, struct mlq_watch *w, int timeout_ms, int *slice,
+                        struct mlq_err *err)
 {
-    zmq_pollitem_t it[2] = {{.socket = s, .events = ZMQ_POLLIN},
-                            {.socket = mlq_transport_watch_socket(w), .events = ZMQ_POLLIN}};
-    int rc = zmq_poll(it, 2, timeout_ms);
+    zmq_pollitem_t it = {.socket = s, .events = ZMQ_POLLIN};
+    int rc = zmq_poll(&it, 1, timeout_ms < 0 || *slice < timeout_ms ? *slice : timeout_ms);
     if (rc < 0 && errno != EINTR)
         return mlq_err_set(err, MLQ_EIO, "cannot poll: %s", zmq_strerror(errno));
-    if (rc > 0 && (it[1].revents & ZMQ_POLLIN))
-        return mlq_transport_watch_check(w, err);
-    return 0;
+    *slice = *slice * 2 < WATCH_SLICE_MAX_MS ? *slice * 2 : WATCH_SLICE_MAX_MS;
+    return mlq_transport_watch_check(w, err);
 }
 
 /* How long connects must keep being refused, with none getting through,
@@ -472,6 +480,7 @@ static int await_reply(void *s, struct mlq_watch *w, uint64_t rid, struct mlq_ms
                        int timeout_ms, struct mlq_err *err)
 {
     int64_t deadline = mlq_clock_mono_ms() + timeout_ms;
+    int slice = WATCH_SLICE_FIRST_MS;
     for (;;) {
         int left = -1;
         int64_t now = mlq_clock_mono_ms();
@@ -482,7 +491,7 @@ static int await_reply(void *s, struct mlq_watch *w, uint64_t rid, struct mlq_ms
         }
         if (w && check_refused(w, now, &left, err) < 0)
             return MLQ_ENOLISTEN;
-        int rc = w ? wait_watched(s, w, left, err) : 0;
+        int rc = w ? wait_watched(s, w, left, &slice, err) : 0;
         if (rc < 0)
             return rc;
         rc = mlq_transport_recv(s, reply, w ? 0 : left, err);
@@ -531,6 +540,80 @@ int mlq_transport_request_curve(void *zctx, const char *endpoint, const struct m
         unreachable(endpoint, timeout_ms, err);
     mlq_transport_watch_destroy(&w);
     close_now(s);
+    return rc;
+}
+
+/* ---- kept connection ---------------------------------------------------- */
+
+struct mlq_link {
+    void *sock;
+    struct mlq_watch *watch;
+    bool curve; /* made with keys (and these) or without */
+    struct mlq_curve keys;
+    char endpoint[256];
+};
+
+void mlq_transport_link_close(struct mlq_link **lp)
+{
+    if (!lp || !*lp)
+        return;
+    struct mlq_link *l = *lp;
+    mlq_transport_watch_destroy(&l->watch);
+    close_now(l->sock);
+    explicit_bzero(l, sizeof *l);
+    free(l);
+    *lp = NULL;
+}
+
+static bool link_matches(const struct mlq_link *l, const char *endpoint,
+                         const struct mlq_curve *curve)
+{
+    if (strcmp(l->endpoint, endpoint) != 0 || l->curve != (curve != NULL))
+        return false;
+    return !curve || memcmp(&l->keys, curve, sizeof l->keys) == 0;
+}
+
+static int link_open(void *zctx, const char *endpoint, const struct mlq_curve *curve,
+                     struct mlq_link **out, struct mlq_err *err)
+{
+    if (strlen(endpoint) >= sizeof((*out)->endpoint))
+        return mlq_err_set(err, MLQ_EINVAL, "endpoint too long");
+    struct mlq_link *l = calloc(1, sizeof *l);
+    if (!l)
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    int rc = mlq_transport_dealer_watched(zctx, endpoint, curve, &l->sock, &l->watch, err);
+    if (rc < 0) {
+        free(l);
+        return rc;
+    }
+    l->curve = curve != NULL;
+    if (curve)
+        l->keys = *curve;
+    snprintf(l->endpoint, sizeof l->endpoint, "%s", endpoint);
+    *out = l;
+    return 0;
+}
+
+int mlq_transport_link_request(void *zctx, struct mlq_link **link, const char *endpoint,
+                               const struct mlq_curve *curve, const struct mlq_msg *req,
+                               struct mlq_msg *reply, int timeout_ms, struct mlq_err *err)
+{
+    memset(reply, 0, sizeof *reply);
+    if (!endpoint)
+        return mlq_err_set(err, MLQ_EINVAL, "no endpoint");
+    if (*link && !link_matches(*link, endpoint, curve))
+        mlq_transport_link_close(link);
+    int rc = *link ? 0 : link_open(zctx, endpoint, curve, link, err);
+    if (rc < 0)
+        return rc;
+    rc = mlq_transport_send((*link)->sock, req, err);
+    if (rc == 0)
+        rc = await_reply((*link)->sock, (*link)->watch, req->rid, reply, timeout_ms, err);
+    if (rc == MLQ_EUNREACH)
+        unreachable(endpoint, timeout_ms, err);
+    /* only a connection that answered is worth keeping */
+    if (rc != 0)
+        mlq_transport_link_close(link);
     return rc;
 }
 

@@ -128,4 +128,19 @@ int mlq_transport_request_curve(void *zctx, const char *endpoint, const struct m
                                 const struct mlq_msg *req, struct mlq_msg *reply, int timeout_ms,
                                 struct mlq_err *err);
 
+/* One client's connection to a scheduler, kept from one request to the
+ * next, so that only the first pays the connect and CURVE handshake. */
+struct mlq_link;
+
+/* Like mlq_transport_request_curve, on *link: made on the first call (or
+ * made again when endpoint or curve differ from the ones it was made
+ * with), kept while requests get replies; closed and nulled after any
+ * other outcome (no answer, a failed handshake), so that the next request
+ * starts afresh. Replies to earlier requests on it are dropped by rid. */
+int mlq_transport_link_request(void *zctx, struct mlq_link **link, const char *endpoint,
+                               const struct mlq_curve *curve, const struct mlq_msg *req,
+                               struct mlq_msg *reply, int timeout_ms, struct mlq_err *err);
+/* Closes *link without linger (NULL is fine) and wipes its keys. */
+void mlq_transport_link_close(struct mlq_link **link);
+
 #endif

@@ -1,6 +1,7 @@
 /* auth: see auth.h. */
 #include "auth.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,11 @@ struct staged {
     struct mlq_store_principal p; /* kind and name only when remove */
 };
 
+/* The ZAP handler's thread reads by_key while the loop's thread changes
+ * it: every change and every lookup holds lock. The loop's own reads need
+ * no lock, as only its thread writes. */
 struct mlq_auth {
+    pthread_mutex_t lock;
     struct mlq_strmap *by_key;  /* z85 public key -> principal (owns it) */
     struct mlq_strmap *by_name; /* "kind:name" -> the same principal */
     struct staged *staged;
@@ -32,6 +37,10 @@ struct mlq_auth *mlq_auth_create(void)
     struct mlq_auth *a = calloc(1, sizeof *a);
     if (!a)
         return NULL;
+    if (pthread_mutex_init(&a->lock, NULL) != 0) {
+        free(a);
+        return NULL;
+    }
     a->by_key = mlq_strmap_create();
     a->by_name = mlq_strmap_create();
     if (!a->by_key || !a->by_name) {
@@ -48,6 +57,7 @@ void mlq_auth_destroy(struct mlq_auth **a)
     mlq_strmap_destroy(&(*a)->by_name, NULL);
     mlq_strmap_destroy(&(*a)->by_key, free);
     free((*a)->staged);
+    pthread_mutex_destroy(&(*a)->lock);
     free(*a);
     *a = NULL;
 }
@@ -80,7 +90,7 @@ static void name_key(const char *kind, const char *name, char *buf, size_t len)
     snprintf(buf, len, "%s:%s", kind, name);
 }
 
-void mlq_auth_remove(struct mlq_auth *a, const char *kind, const char *name)
+static void remove_locked(struct mlq_auth *a, const char *kind, const char *name)
 {
     char nk[MLQ_MAX_NAME + 16];
     name_key(kind, name, nk, sizeof nk);
@@ -89,12 +99,12 @@ void mlq_auth_remove(struct mlq_auth *a, const char *kind, const char *name)
         free(mlq_strmap_take(a->by_key, p->key));
 }
 
-int mlq_auth_put(struct mlq_auth *a, const struct mlq_store_principal *sp)
+static int put_locked(struct mlq_auth *a, const struct mlq_store_principal *sp)
 {
     enum mlq_role role = mlq_auth_role_parse(sp->role);
     if (role == MLQ_ROLE_NONE)
         return MLQ_EINVAL;
-    mlq_auth_remove(a, sp->kind, sp->name);
+    remove_locked(a, sp->kind, sp->name);
     struct principal *old = mlq_strmap_take(a->by_key, sp->key); /* key moved to a new name */
     if (old) {
         char nk[MLQ_MAX_NAME + 16];
@@ -120,6 +130,21 @@ int mlq_auth_put(struct mlq_auth *a, const struct mlq_store_principal *sp)
         return MLQ_ENOMEM;
     }
     return 0;
+}
+
+void mlq_auth_remove(struct mlq_auth *a, const char *kind, const char *name)
+{
+    pthread_mutex_lock(&a->lock);
+    remove_locked(a, kind, name);
+    pthread_mutex_unlock(&a->lock);
+}
+
+int mlq_auth_put(struct mlq_auth *a, const struct mlq_store_principal *sp)
+{
+    pthread_mutex_lock(&a->lock);
+    int rc = put_locked(a, sp);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
 }
 
 static int stage(struct mlq_auth *a, const struct staged *st)
@@ -154,13 +179,17 @@ int mlq_auth_stage_remove(struct mlq_auth *a, const char *kind, const char *name
 int mlq_auth_apply_staged(struct mlq_auth *a)
 {
     int rc = 0;
+    if (a->nstaged == 0)
+        return 0;
+    pthread_mutex_lock(&a->lock);
     for (size_t i = 0; i < a->nstaged; i++) {
         const struct staged *st = &a->staged[i];
         if (st->remove)
-            mlq_auth_remove(a, st->p.kind, st->p.name);
-        else if (mlq_auth_put(a, &st->p) < 0)
+            remove_locked(a, st->p.kind, st->p.name);
+        else if (put_locked(a, &st->p) < 0)
             rc = MLQ_ENOMEM;
     }
+    pthread_mutex_unlock(&a->lock);
     a->nstaged = 0;
     return rc;
 }
@@ -182,11 +211,13 @@ int mlq_auth_load(struct mlq_auth *a, struct mlq_store *st, struct mlq_err *err)
 
 int mlq_auth_lookup(void *ctx, const char *key_z85, char *user_id, size_t len)
 {
-    const struct principal *p = mlq_strmap_get(((struct mlq_auth *)ctx)->by_key, key_z85);
-    if (!p)
-        return -1;
-    snprintf(user_id, len, "%s:%s", mlq_auth_role_name(p->role), p->name);
-    return 0;
+    struct mlq_auth *a = ctx;
+    pthread_mutex_lock(&a->lock);
+    const struct principal *p = mlq_strmap_get(a->by_key, key_z85);
+    if (p)
+        snprintf(user_id, len, "%s:%s", mlq_auth_role_name(p->role), p->name);
+    pthread_mutex_unlock(&a->lock);
+    return p ? 0 : -1;
 }
 
 int mlq_auth_identity(const char *user_id, bool insecure, struct mlq_identity *out,

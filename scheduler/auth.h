@@ -49,7 +49,8 @@ int mlq_auth_stage_remove(struct mlq_auth *a, const char *kind, const char *name
 /* 0, or MLQ_ENOMEM when a change could not be applied. */
 int mlq_auth_apply_staged(struct mlq_auth *a);
 void mlq_auth_drop_staged(struct mlq_auth *a);
-/* The ZAP callback: fills user_id with "ROLE:NAME" for a known key. */
+/* The ZAP callback: fills user_id with "ROLE:NAME" for a known key. Safe to
+ * call from the ZAP handler's thread while the loop changes keys. */
 int mlq_auth_lookup(void *ctx, const char *key_z85, char *user_id, size_t len);
 
 /* Parses a connection's User-Id ("" when insecure). */

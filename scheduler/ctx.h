@@ -24,6 +24,7 @@ struct mlq_sharedenv;
 struct mlq_schedules;
 struct mlq_resend;
 struct mlq_metrics;
+struct mlq_zap;
 struct mlq_backup;
 struct mlq_acctrun;
 struct mlq_qbook;
@@ -90,6 +91,7 @@ struct mlq_ctx {
     bool insecure;               /* plain TCP, no identities */
     bool allow_root;             /* jobs may run as root on workers */
     struct mlq_metrics *metrics; /* counters for /metrics (metrics.h); may be NULL */
+    struct mlq_zap *zap;         /* the ZAP handler, for its counts; NULL when insecure */
     struct mlq_backup *backup;   /* `mlq admin backup` (backup.h); may be NULL */
     struct mlq_acctrun *acctrun; /* `mlq usage` off the loop (acctrun.h); NULL: on it */
 };

@@ -160,6 +160,10 @@ static int bind_router(struct mlq_loop *s, const struct mlq_loop_opts *o, struct
     }
     if (rc == 0)
         rc = mlq_zap_create(s->zctx, mlq_auth_lookup, c->auth, &s->zap, err);
+    if (rc == 0) /* answers on its own thread: handshakes never wait for this loop */
+        rc = mlq_zap_start(s->zap, err);
+    if (rc == 0)
+        c->zap = s->zap;
     if (rc == 0)
         rc = mlq_transport_router_curve(s->zctx, o->listen, &kp, &c->router, err);
     memset(&kp, 0, sizeof kp);
@@ -360,6 +364,7 @@ void mlq_loop_destroy(struct mlq_loop **sp)
         zmq_close(s->c.router);
     if (s->c.local)
         zmq_close(s->c.local);
+    s->c.zap = NULL;
     mlq_zap_destroy(&s->zap);
     if (s->zctx)
         zmq_ctx_term(s->zctx);
@@ -728,9 +733,8 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         int64_t wait = s->next_tick - mlq_clock_mono_ms();
         zmq_pollitem_t items[] = {{c->router, 0, ZMQ_POLLIN, 0},
                                   {NULL, stop_fd, ZMQ_POLLIN, 0},
-                                  {c->local, -1, ZMQ_POLLIN, 0},
-                                  {s->zap ? mlq_zap_socket(s->zap) : NULL, -1, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, s->zap ? 4 : 3, wait < 0 ? 0 : (long)wait);
+                                  {c->local, -1, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, 3, wait < 0 ? 0 : (long)wait);
         if (n < 0 && errno != EINTR) {
             mlq_log_hold(false);
             return mlq_err_set(err, MLQ_EIO, "zmq_poll: %s", zmq_strerror(errno));
@@ -740,8 +744,6 @@ int mlq_loop_run(struct mlq_loop *s, int stop_fd, struct mlq_err *err)
         c->now_wall = sched_wall(s);
         if (n > 0 && (items[1].revents & ZMQ_POLLIN))
             stop = read_signals(s, stop_fd);
-        if (s->zap && (items[3].revents & ZMQ_POLLIN) && mlq_zap_handle(s->zap) < 0)
-            mlq_warn("ZAP handler: receive failed");
         drain_socket(s);
         drain_local(s);
         run_timers(s);

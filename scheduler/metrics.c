@@ -17,6 +17,7 @@
 #include "stranded.h"
 #include "strmap.h"
 #include "version.h"
+#include "zap.h"
 
 /* Label values of the series past a cap; no real name can take them (user
  * names have no parentheses, pool names no spaces). */
@@ -713,6 +714,22 @@ static void render_store(struct sb *b, const struct mlq_metrics *m)
               stat(wal, &st) == 0 ? (long long)st.st_size : 0LL);
 }
 
+/* CURVE handshakes' key checks by outcome: refused keys show here before
+ * anyone complains. Counted by the ZAP handler's thread. */
+static void render_handshakes(struct sb *b, const struct mlq_zap *zap)
+{
+    struct mlq_zap_stats st;
+    mlq_zap_stats(zap, &st);
+    head(b, "mlq_zap_requests_total", "counter",
+         "Client keys checked at the CURVE handshake (result=accepted|refused|malformed).");
+    sb_printf(b, "mlq_zap_requests_total{result=\"accepted\"} %llu\n",
+              (unsigned long long)st.accepted);
+    sb_printf(b, "mlq_zap_requests_total{result=\"refused\"} %llu\n",
+              (unsigned long long)st.refused);
+    sb_printf(b, "mlq_zap_requests_total{result=\"malformed\"} %llu\n",
+              (unsigned long long)st.malformed);
+}
+
 /* The scheduler's release, and each listed worker's as it said in its
  * register (a worker that did not say has no series), so that a mixed
  * cluster shows in a dashboard. */
@@ -780,6 +797,8 @@ int mlq_metrics_render(struct mlq_ctx *c, char **out, size_t *len, struct mlq_er
     render_gpus(&b, c);
     render_quotas(&b, c);
     render_versions(&b, c);
+    if (c->zap)
+        render_handshakes(&b, c->zap);
     if (c->metrics)
         render_store(&b, c->metrics);
     if (b.full) {

@@ -8,13 +8,26 @@
  * the REP socket never falls out of step; whatever cannot be read as a ZAP
  * 1.0 request is answered 500, which the CURVE server takes as a refusal.
  * Requests come from libzmq inside this process, but their fields come
- * from the network (the address, the key), so nothing is trusted. */
+ * from the network (the address, the key), so nothing is trusted.
+ *
+ * Once started, the handler answers on a thread of its own: a CURVE
+ * handshake then waits only for the lookup, never for the loop's thread
+ * to finish what it is doing (a commit, a scheduling pass) and to go
+ * round its loop once for each command libzmq sends the ZAP socket. The
+ * socket belongs to that thread from mlq_zap_start() until
+ * mlq_zap_destroy() has joined it. */
 #include "zap.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define ZAP_VERSION "1.0"
@@ -27,7 +40,11 @@ struct mlq_zap {
     void *sock;
     mlq_zap_lookup_fn lookup;
     void *ctx;
-    struct mlq_zap_stats stats;
+    /* written by whichever thread answers, read by any */
+    atomic_uint_fast64_t accepted, refused, malformed, failures;
+    pthread_t thread;
+    bool started;
+    int stop_fd; /* eventfd: tells the thread to end; -1 until started */
 };
 
 struct request {
@@ -53,6 +70,7 @@ int mlq_zap_create(void *zctx, mlq_zap_lookup_fn lookup, void *ctx, struct mlq_z
         return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
     z->lookup = lookup;
     z->ctx = ctx;
+    z->stop_fd = -1;
     z->sock = zmq_socket(zctx, ZMQ_REP);
     int linger = 0;
     int rc = 0;
@@ -79,13 +97,31 @@ void *mlq_zap_socket(struct mlq_zap *zap)
 
 void mlq_zap_stats(const struct mlq_zap *zap, struct mlq_zap_stats *out)
 {
-    *out = zap->stats;
+    out->accepted = atomic_load(&zap->accepted);
+    out->refused = atomic_load(&zap->refused);
+    out->malformed = atomic_load(&zap->malformed);
+    out->failures = atomic_load(&zap->failures);
+}
+
+/* Ends the thread and takes the socket back. */
+static void stop(struct mlq_zap *z)
+{
+    if (!z->started)
+        return;
+    uint64_t one = 1;
+    while (write(z->stop_fd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+    pthread_join(z->thread, NULL);
+    z->started = false;
 }
 
 void mlq_zap_destroy(struct mlq_zap **zap)
 {
     if (!zap || !*zap)
         return;
+    stop(*zap);
+    if ((*zap)->stop_fd >= 0)
+        close((*zap)->stop_fd);
     /* unbinding an inproc endpoint is immediate; closing alone releases it
      * later, and a handler created right after would find it taken */
     zmq_unbind((*zap)->sock, MLQ_ZAP_ENDPOINT);
@@ -185,14 +221,14 @@ static int answer_send(void *sock, struct request *r, const struct answer *a)
     return 0;
 }
 
-static void count(struct mlq_zap_stats *st, const struct answer *a)
+static void count(struct mlq_zap *z, const struct answer *a)
 {
     if (a->code[0] == '2')
-        st->accepted++;
+        atomic_fetch_add(&z->accepted, 1);
     else if (a->code[0] == '4')
-        st->refused++;
+        atomic_fetch_add(&z->refused, 1);
     else
-        st->malformed++;
+        atomic_fetch_add(&z->malformed, 1);
 }
 
 int mlq_zap_handle(struct mlq_zap *zap)
@@ -211,8 +247,65 @@ int mlq_zap_handle(struct mlq_zap *zap)
         request_close(&r);
         if (rc < 0)
             return rc;
-        count(&zap->stats, &a);
+        count(zap, &a);
         answered++;
     }
     return answered;
+}
+
+/* ---- the handler's thread ----------------------------------------------- */
+
+/* After a failed poll or receive: counted, and a pause so that a failure
+ * that lasts cannot spin the thread. */
+static void failed(struct mlq_zap *z)
+{
+    atomic_fetch_add(&z->failures, 1);
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* Answers until stop_fd is readable. A failure is counted and the wait
+ * goes on: the next request may well be readable, and a handshake whose
+ * request is lost fails on its own after libzmq's handshake timeout. */
+static void *serve(void *arg)
+{
+    struct mlq_zap *z = arg;
+    zmq_pollitem_t it[2] = {{z->sock, -1, ZMQ_POLLIN, 0}, {NULL, z->stop_fd, ZMQ_POLLIN, 0}};
+    for (;;) {
+        int n = zmq_poll(it, 2, -1);
+        if (n < 0 && errno == ETERM)
+            break;
+        if (n < 0) {
+            if (errno != EINTR)
+                failed(z);
+            continue;
+        }
+        if (it[1].revents & ZMQ_POLLIN)
+            break;
+        if ((it[0].revents & ZMQ_POLLIN) && mlq_zap_handle(z) < 0)
+            failed(z);
+    }
+    return NULL;
+}
+
+int mlq_zap_start(struct mlq_zap *zap, struct mlq_err *err)
+{
+    if (zap->started)
+        return mlq_err_set(err, MLQ_ESTATE, "the ZAP handler runs already");
+    if (zap->stop_fd < 0)
+        zap->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (zap->stop_fd < 0)
+        return mlq_err_set(err, MLQ_EIO, "cannot start the ZAP handler: eventfd: %s",
+                           strerror(errno));
+    /* Signals stay with the loop's thread (it reads them from a descriptor);
+     * the handler's thread starts with all of them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&zap->thread, NULL, serve, zap);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return mlq_err_set(err, MLQ_EIO, "cannot start the ZAP handler: %s", strerror(rc));
+    zap->started = true;
+    return 0;
 }

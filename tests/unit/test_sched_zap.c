@@ -5,7 +5,9 @@
  * answered in one call without blocking and without losing step; one
  * handler per context; and end to end with a CURVE router and watched
  * CURVE clients over loopback TCP, all polled from this one thread: the
- * router sees the identity the lookup gave, an unknown key is told at once. */
+ * router sees the identity the lookup gave, an unknown key is told at once.
+ * Started on its own thread, the handler answers requests and whole
+ * handshakes with nobody polling its socket, and stops when destroyed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,6 +39,7 @@ struct fx {
     struct entry table[3];
     int lookups;
     const char *override; /* when set, the lookup accepts with this user */
+    bool started;         /* the handler answers on its own thread */
 };
 
 static int lookup(void *ctx, const char *key_z85, char *user_id, size_t len)
@@ -320,23 +323,24 @@ static void answer(void *router, struct trip *t)
  * when its watch failed, 0 to go on. */
 static int round_trip_step(struct fx *f, struct trip *t, void *d, struct mlq_watch *w)
 {
-    zmq_pollitem_t it[4] = {{.socket = mlq_zap_socket(f->zap), .events = ZMQ_POLLIN},
-                            {.socket = t->router, .events = ZMQ_POLLIN},
-                            {.socket = d, .events = ZMQ_POLLIN},
-                            {.socket = mlq_transport_watch_socket(w), .events = ZMQ_POLLIN}};
-    if (zmq_poll(it, 4, 20) <= 0)
+    zmq_pollitem_t it[4] = {
+        {.socket = t->router, .events = ZMQ_POLLIN},
+        {.socket = d, .events = ZMQ_POLLIN},
+        {.socket = mlq_transport_watch_socket(w), .events = ZMQ_POLLIN},
+        {.socket = f->started ? NULL : mlq_zap_socket(f->zap), .events = ZMQ_POLLIN}};
+    if (zmq_poll(it, f->started ? 3 : 4, 20) <= 0)
         return 0;
-    if (it[0].revents & ZMQ_POLLIN)
+    if (!f->started && (it[3].revents & ZMQ_POLLIN))
         assert_true(mlq_zap_handle(f->zap) >= 0);
-    if (it[1].revents & ZMQ_POLLIN)
+    if (it[0].revents & ZMQ_POLLIN)
         answer(t->router, t);
-    if (it[3].revents & ZMQ_POLLIN) {
+    if (it[2].revents & ZMQ_POLLIN) {
         int rc = mlq_transport_watch_check(w, &t->err);
         if (rc < 0)
             return rc;
     }
     struct mlq_msg reply;
-    if ((it[2].revents & ZMQ_POLLIN) && mlq_transport_recv(d, &reply, 0, &t->err) == 0) {
+    if ((it[1].revents & ZMQ_POLLIN) && mlq_transport_recv(d, &reply, 0, &t->err) == 0) {
         assert_int_equal(reply.rid, 9);
         mlq_proto_msg_free(&reply);
         return 1;
@@ -408,6 +412,51 @@ static void test_end_to_end(void **state)
     zmq_close(t.router);
 }
 
+/* Started, the handler answers on its own: requests written by hand, and
+ * the handshakes of a CURVE router that this thread polls without the ZAP
+ * socket; a destroy stops the thread. */
+static void test_started(void **state)
+{
+    struct fx *f = *state;
+    struct mlq_err err = {0};
+    if (mlq_zap_start(f->zap, &err) != 0)
+        fail_msg("start: %s", err.msg);
+    f->started = true;
+    assert_int_equal(mlq_zap_start(f->zap, &err), MLQ_ESTATE);
+    send_curve(f, "1", "mlq", f->table[1].keys.public_z85);
+    expect(f, "1", "200", "admin:root");
+    send_request(f, (struct frame[]){S("1.0")}, 1);
+    expect(f, "", "500", "");
+
+    struct mlq_keypair server, stranger;
+    struct trip t = {0};
+    assert_int_equal(mlq_keys_generate(&server, NULL), 0);
+    assert_int_equal(mlq_keys_generate(&stranger, NULL), 0);
+    if (mlq_transport_router_curve(f->zctx, "tcp://127.0.0.1:*", &server, &t.router, &t.err))
+        fail_msg("router: %s", t.err.msg);
+    size_t len = sizeof t.endpoint;
+    assert_int_equal(zmq_getsockopt(t.router, ZMQ_LAST_ENDPOINT, t.endpoint, &len), 0);
+    int rc = round_trip(f, &t, &server, &f->table[0].keys);
+    if (rc != 0)
+        fail_msg("known key: %d %s", rc, t.err.msg);
+    assert_string_equal(t.seen, "user:alice");
+    assert_int_equal(round_trip(f, &t, &server, &stranger), MLQ_EPERM);
+    assert_in_range(t.took, 0, 2000);
+    assert_string_equal(t.seen, "");
+    struct mlq_zap_stats st;
+    mlq_zap_stats(f->zap, &st);
+    assert_int_equal(st.accepted, 2);
+    assert_true(st.refused >= 1);
+    assert_int_equal(st.malformed, 1);
+    assert_int_equal(st.failures, 0);
+    zmq_close(t.router);
+    /* the teardown's destroy joins the thread; the endpoint is free after */
+    mlq_zap_destroy(&f->zap);
+    if (mlq_zap_create(f->zctx, lookup, f, &f->zap, &err) != 0)
+        fail_msg("create again: %s", err.msg);
+    f->started = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unusable_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_per_context, setup, teardown),
         cmocka_unit_test_setup_teardown(test_end_to_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_started, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

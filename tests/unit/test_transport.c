@@ -9,7 +9,9 @@
  * through and the server sees its identity; an unknown key, a plain client,
  * a wrong server key and a CURVE client to a plain server all fail fast
  * with their own message; a CURVE router will not bind without a ZAP
- * handler; an over-long identity is refused rather than cut. */
+ * handler; an over-long identity is refused rather than cut. A kept link
+ * shakes hands once for many requests, and again only for other keys or
+ * after a failure. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -604,6 +606,49 @@ static void test_curve_accepted(void **state)
     assert_string_equal(sv->zap_mechanism, "CURVE");
 }
 
+/* One request on *link with curve; its code. */
+static int ask_link(struct server *sv, struct mlq_link **link, const struct mlq_curve *c,
+                    uint64_t rid, struct mlq_err *err)
+{
+    struct mlq_msg req, reply;
+    heartbeat(&req, rid);
+    int rc = mlq_transport_link_request(sv->zctx, link, sv->endpoint, c, &req, &reply, 10000, err);
+    if (rc == 0) {
+        assert_int_equal(reply.rid, rid);
+        mlq_proto_msg_free(&reply);
+    }
+    return rc;
+}
+
+static void test_curve_link(void **state)
+{
+    struct server *sv = *state;
+    struct mlq_curve c, other;
+    struct mlq_err err = {0};
+    struct mlq_link *link = NULL;
+    client_curve(sv, &other, true);
+    client_curve(sv, &c, true); /* the known one */
+    start_server(sv, true);
+    for (uint64_t rid = 1; rid <= 3; rid++) {
+        int rc = ask_link(sv, &link, &c, rid, &err);
+        if (rc != 0)
+            fail_msg("request %d: %d %s", (int)rid, rc, err.msg);
+        assert_non_null(link);
+    }
+    /* other keys: a connection of their own, refused by this server */
+    assert_int_equal(ask_link(sv, &link, &other, 4, &err), MLQ_EPERM);
+    assert_null(link);
+    assert_int_equal(ask_link(sv, &link, &c, 5, &err), 0);
+    assert_non_null(link);
+    mlq_transport_link_close(&link);
+    assert_null(link);
+    mlq_transport_link_close(&link); /* NULL is fine */
+    stop_server(sv);
+    assert_int_equal(sv->requests, 4);
+    assert_int_equal(sv->zap_requests, 3); /* c, other, c again */
+    assert_string_equal(sv->seen_user, "user:alice");
+}
+
 static void test_curve_unknown_key(void **state)
 {
     struct server *sv = *state;
@@ -757,6 +802,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_endpoints, setup, teardown),
         cmocka_unit_test(test_is_local),
         cmocka_unit_test_setup_teardown(test_curve_accepted, curve_setup, curve_teardown),
+        cmocka_unit_test_setup_teardown(test_curve_link, curve_setup, curve_teardown),
         cmocka_unit_test_setup_teardown(test_curve_unknown_key, curve_setup, curve_teardown),
         cmocka_unit_test_setup_teardown(test_curve_plain_client, curve_setup, curve_teardown),
         cmocka_unit_test_setup_teardown(test_curve_wrong_server_key, curve_setup, curve_teardown),
