@@ -140,6 +140,8 @@ void mlq_storeretain_close(struct mlq_storeretain **p);
 
 int mlq_storejob_open(sqlite3 *db, struct mlq_storejob **out, struct mlq_err *err);
 void mlq_storejob_close(struct mlq_storejob **p);
+/* The newest job's seq as handed out so far (none reserved by this call). */
+int mlq_storei_peek_seq(struct mlq_store *st, int64_t *last, struct mlq_err *err);
 /* Unpacks the spec blob in column i; id names the row in errors. */
 int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
                              struct mlq_err *err);
@@ -169,6 +171,10 @@ struct mlq_storei_event {
 /* Appends ev, stamped with the time and the current actor. */
 int mlq_storei_event_insert(struct mlq_store *st, const struct mlq_storei_event *ev,
                             struct mlq_err *err);
+/* With a submit batch open (mlq_store_submit_batch_begin): 1 when the job
+ * of seq is the batch's next, whose "submit" event is the batch's row;
+ * MLQ_EDB when it is not. 0 when no batch is open. */
+int mlq_storei_batch_take(struct mlq_store *st, int64_t seq, struct mlq_err *err);
 
 /* ---- provided by storeworker.c ----------------------------------------- */
 

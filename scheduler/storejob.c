@@ -163,6 +163,14 @@ static int last_seq(struct mlq_store *st, struct mlq_err *err)
     return rc == SQLITE_ROW ? 0 : mlq_storei_db_err(st, err, "reading the last job seq");
 }
 
+int mlq_storei_peek_seq(struct mlq_store *st, int64_t *last, struct mlq_err *err)
+{
+    int rc = last_seq(st, err);
+    if (rc == 0)
+        *last = *mlq_storei_last_seq(st);
+    return rc;
+}
+
 int mlq_store_job_reserve_seq(struct mlq_store *st, int64_t *seq, struct mlq_err *err)
 {
     int rc = last_seq(st, err);
@@ -250,6 +258,9 @@ static int job_event(struct mlq_store *st, const struct mlq_store_job *job, int 
 {
     if (from == (int)job->state)
         return 0;
+    int rc = from < 0 ? mlq_storei_batch_take(st, job->seq, err) : 0;
+    if (rc != 0)
+        return rc < 0 ? rc : 0; /* the batch's row is its submit event */
     char att[MLQ_ID_LEN + 1];
     mlq_store_job_cur_att(job, att);
     struct mlq_storei_event ev = {.kind = from < 0 ? "submit" : "state",

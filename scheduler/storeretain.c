@@ -18,6 +18,7 @@ enum rstmt {
     R_ARRAY_LIVE,
     R_ATTEMPT_IDS,
     R_DEL_EVENTS,
+    R_DEL_BATCH,
     R_DEL_ATTEMPTS,
     R_DEL_JOB,
     R_DEL_ARRAY,
@@ -45,6 +46,15 @@ static const char *const rsql[R_COUNT] = {
                       " SELECT p.part_id FROM attempt_parts p JOIN attempts a"
                       " ON a.id = p.attempt_id WHERE a.job_seq = ?1",
     [R_DEL_EVENTS] = "DELETE FROM events WHERE job_seq = ?1",
+    /* The submit batch row covering job ?1 (schema v22; events_batch finds
+     * the only candidate), once no other job of its range is left; never
+     * the newest event. */
+    [R_DEL_BATCH] = "DELETE FROM events WHERE seq = (SELECT seq FROM events"
+                    " WHERE batch_last >= ?1 AND batch_last IS NOT NULL"
+                    " ORDER BY batch_last LIMIT 1) AND batch_first <= ?1"
+                    " AND seq < (SELECT MAX(seq) FROM events)"
+                    " AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.seq BETWEEN"
+                    " events.batch_first AND events.batch_last AND jobs.seq <> ?1)",
     [R_DEL_ATTEMPTS] = "DELETE FROM attempts WHERE job_seq = ?1",
     [R_DEL_JOB] = "DELETE FROM jobs WHERE seq = ?1",
     [R_DEL_ARRAY] = "DELETE FROM arrays WHERE id = ?1"
@@ -206,6 +216,8 @@ int mlq_store_job_delete(struct mlq_store *st, const struct mlq_store_old_job *j
         rc = mlq_storeacct_fold_job(st, job->seq, err);
     if (rc == 0)
         rc = exec_seq(st, R_DEL_EVENTS, job->seq, "deleting a job's events", err);
+    if (rc == 0)
+        rc = exec_seq(st, R_DEL_BATCH, job->seq, "deleting a submit batch's event", err);
     if (rc == 0)
         rc = exec_seq(st, R_DEL_ATTEMPTS, job->seq, "deleting a job's attempts", err);
     if (rc == 0)

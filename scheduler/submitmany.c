@@ -230,11 +230,18 @@ static int add_all(struct mlq_ctx *c, struct mlq_msg *msg, const char *owner, co
     struct mlq_jobspec *specs = msg->u.submit_many.specs;
     int64_t env_id = 0;
     new_ids(m->u.submitted_many.ids, m->u.submitted_many.nids);
+    const uint32_t n = m->u.submitted_many.nids;
     int rc = mlq_store_begin(c->store, err);
     if (rc == 0)
         rc = store_shared(c, msg, &env_id, err);
-    for (uint32_t i = 0; rc == 0 && i < m->u.submitted_many.nids; i++)
+    /* One "submit" event for the batch instead of one row per job. */
+    bool batch = rc == 0 && n > 1;
+    if (batch)
+        rc = mlq_store_submit_batch_begin(c->store, n, err);
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
         rc = add_one(c, &specs[i], env_id, m->u.submitted_many.ids[i], err);
+    if (batch)
+        rc = mlq_store_submit_batch_end(c->store, rc, err);
     if (rc == 0 && msg->u.submit_many.idempotency_key)
         rc = note_key(c, owner, msg->u.submit_many.idempotency_key, hash, m, err);
     return rc;
