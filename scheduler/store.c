@@ -515,6 +515,33 @@ int mlq_storei_exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what
     return ret;
 }
 
+int mlq_storei_exec_bound(struct mlq_store *st, sqlite3_stmt *s, int bind_rc, const char *what,
+                          struct mlq_err *err)
+{
+    if (bind_rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(bind_rc, err, what);
+    }
+    return mlq_storei_exec_stmt(st, s, what, err);
+}
+
+int mlq_storei_step_int(struct mlq_store *st, sqlite3_stmt *s, int64_t v, const char *what,
+                        const char *none, struct mlq_err *err)
+{
+    int rc = sqlite3_bind_int64(s, 1, v);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, what);
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    rc = rc == SQLITE_DONE ? mlq_err_set(err, MLQ_ENOTFOUND, "%s", none)
+                           : mlq_storei_db_err(st, err, what);
+    mlq_storei_finish(s);
+    return rc;
+}
+
 /* NULL or "" is stored as NULL. */
 int mlq_storei_bind_opt(sqlite3_stmt *s, int i, const char *v)
 {

@@ -123,11 +123,7 @@ int mlq_storei_event_insert(struct mlq_store *st, const struct mlq_storei_event 
     rc |= mlq_storei_bind_opt(s, 8, ev->detail);
     rc |= mlq_storei_bind_opt(s, 9, e->actor);
     rc |= ev->job_seq > 0 ? sqlite3_bind_int64(s, 10, ev->job_seq) : sqlite3_bind_null(s, 10);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "adding event");
-    }
-    return mlq_storei_exec_stmt(st, s, "adding event", err);
+    return mlq_storei_exec_bound(st, s, rc, "adding event", err);
 }
 
 int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_id,
@@ -170,11 +166,7 @@ int mlq_store_submit_batch_begin(struct mlq_store *st, uint32_t n, struct mlq_er
     rc |= mlq_storei_bind_opt(s, 3, e->actor);
     rc |= sqlite3_bind_int64(s, 4, last + 1);
     rc |= sqlite3_bind_int64(s, 5, last + n);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "adding a batch's submit event");
-    }
-    rc = mlq_storei_exec_stmt(st, s, "adding a batch's submit event", err);
+    rc = mlq_storei_exec_bound(st, s, rc, "adding a batch's submit event", err);
     if (rc == 0) {
         e->batch_next = last + 1;
         e->batch_last = last + n;

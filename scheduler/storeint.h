@@ -85,6 +85,16 @@ int mlq_storei_step_key(struct mlq_store *st, sqlite3_stmt *s, const char *key, 
 /* Steps s once expecting no row (a RETURNING row is ignored), then resets it. */
 int mlq_storei_exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what,
                          struct mlq_err *err);
+/* The end of every write with bound parameters: bind_rc is the binds'
+ * results or'ed together; SQLITE_OK steps s as mlq_storei_exec_stmt, any
+ * other resets s and is the bind error of what. */
+int mlq_storei_exec_bound(struct mlq_store *st, sqlite3_stmt *s, int bind_rc, const char *what,
+                          struct mlq_err *err);
+/* Binds v to ?1 of s and steps once. 1: a row is ready, which the caller
+ * reads before mlq_storei_finish. Otherwise s is reset and the result is
+ * MLQ_ENOTFOUND with the text none, or the database error of what. */
+int mlq_storei_step_int(struct mlq_store *st, sqlite3_stmt *s, int64_t v, const char *what,
+                        const char *none, struct mlq_err *err);
 /* Binds v as SQLITE_STATIC text; NULL or "" binds NULL. */
 int mlq_storei_bind_opt(sqlite3_stmt *s, int i, const char *v);
 /* True when a fixed-size field holds a terminated string. */

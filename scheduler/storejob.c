@@ -189,11 +189,7 @@ static int job_row_insert(struct mlq_store *st, struct mlq_store_job *job, const
     sqlite3_stmt *s = stmt(st, J_INSERT);
     rc = bind_job_insert(s, job, blob, blob_len);
     rc |= sqlite3_bind_int64(s, 23, seq);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "inserting job");
-    }
-    rc = mlq_storei_exec_stmt(st, s, "inserting job", err);
+    rc = mlq_storei_exec_bound(st, s, rc, "inserting job", err);
     if (rc == 0)
         job->seq = seq;
     return rc;

@@ -175,12 +175,7 @@ static int exec_seq(struct mlq_store *st, enum rstmt i, int64_t seq, const char 
                     struct mlq_err *err)
 {
     sqlite3_stmt *s = stmt(st, i);
-    int rc = sqlite3_bind_int64(s, 1, seq);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, what);
-    }
-    return mlq_storei_exec_stmt(st, s, what, err);
+    return mlq_storei_exec_bound(st, s, sqlite3_bind_int64(s, 1, seq), what, err);
 }
 
 static int each_attempt(struct mlq_store *st, int64_t seq, mlq_store_attempt_id_fn fn, void *ctx,
@@ -231,11 +226,7 @@ int mlq_store_array_delete_if_empty(struct mlq_store *st, const char *array_id, 
 {
     sqlite3_stmt *s = stmt(st, R_DEL_ARRAY);
     int rc = sqlite3_bind_text(s, 1, array_id, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "deleting an array");
-    }
-    return mlq_storei_exec_stmt(st, s, "deleting an array", err);
+    return mlq_storei_exec_bound(st, s, rc, "deleting an array", err);
 }
 
 int mlq_store_events_delete_old(struct mlq_store *st, int64_t before_ms, int limit, int *deleted,
