@@ -210,14 +210,16 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
 
 void mlq_protospec_put_stored(msgpack_packer *pk, const struct mlq_jobspec *s)
 {
+    bool in[NKEYS]; /* whether each key is stored: key_set once a key */
     uint32_t n = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < NKEYS; i++)
-            n += stored_in(s, &spec_keys[i], pass);
+    for (size_t i = 0; i < NKEYS; i++) {
+        in[i] = stored_in(s, &spec_keys[i], 0) || stored_in(s, &spec_keys[i], 1);
+        n += in[i];
+    }
     msgpack_pack_map(pk, n);
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < NKEYS; i++)
-            if (stored_in(s, &spec_keys[i], pass))
+            if (in[i] && ((spec_keys[i].flags & KEY_REQUIRED) != 0) == (pass == 0))
                 put_key(pk, s, &spec_keys[i]);
 }
 
