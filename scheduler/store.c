@@ -333,13 +333,9 @@ static const char *const migrations[] = {
     "DROP INDEX jobs_team_live;"
     "CREATE INDEX jobs_team_live ON jobs(team) WHERE state <= 2 AND team IS NOT NULL;"
     "PRAGMA user_version = 21;",
-    /* 21 -> 22: the jobs of one submit_many share one "submit" event: a
-     * batch row (job_id and job_seq NULL) names the seq range of its jobs,
-     * batch_first to batch_last, instead of one row per job. A job's
-     * listing finds the row covering its seq through events_batch (the
-     * ranges never overlap, so the row with the lowest batch_last at or
-     * above the seq is the only candidate); retention deletes it with the
-     * last job of its range. */
+    /* 21 -> 22: the jobs of one submit_many share one "submit" event, a
+     * row (job_id, job_seq NULL) naming their seqs batch_first..batch_last;
+     * events_batch finds the row covering a job's seq (storeevent.c). */
     "ALTER TABLE events ADD COLUMN batch_first INTEGER;"
     "ALTER TABLE events ADD COLUMN batch_last INTEGER;"
     "CREATE INDEX events_batch ON events(batch_last) WHERE batch_last IS NOT NULL;"
