@@ -340,7 +340,12 @@ static int dup_str(const struct mlq_mpk_map *m, const msgpack_object *o, char **
 int mlq_mpk_read_str(const struct mlq_mpk_map *m, const char *key, size_t max, bool nullable,
                      char **out)
 {
-    const msgpack_object *o = mlq_mpk_get(m, key);
+    return mlq_mpk_val_str(m, key, mlq_mpk_get(m, key), max, nullable, out);
+}
+
+int mlq_mpk_val_str(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                    size_t max, bool nullable, char **out)
+{
     *out = NULL;
     if (!o || o->type == MSGPACK_OBJECT_NIL) {
         if (nullable)
@@ -398,7 +403,12 @@ int mlq_mpk_read_id(const struct mlq_mpk_map *m, const char *key, char *buf)
 int mlq_mpk_read_int(const struct mlq_mpk_map *m, const char *key, int64_t min, int64_t max,
                      int64_t *out)
 {
-    const msgpack_object *o = mlq_mpk_get(m, key);
+    return mlq_mpk_val_int(m, key, mlq_mpk_get(m, key), min, max, out);
+}
+
+int mlq_mpk_val_int(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                    int64_t min, int64_t max, int64_t *out)
+{
     int64_t v;
     *out = 0;
     if (!o)
@@ -430,7 +440,12 @@ int mlq_mpk_read_i32(const struct mlq_mpk_map *m, const char *key, int32_t min, 
 
 int mlq_mpk_read_uint(const struct mlq_mpk_map *m, const char *key, uint64_t max, uint64_t *out)
 {
-    const msgpack_object *o = mlq_mpk_get(m, key);
+    return mlq_mpk_val_uint(m, key, mlq_mpk_get(m, key), max, out);
+}
+
+int mlq_mpk_val_uint(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                     uint64_t max, uint64_t *out)
+{
     *out = 0;
     if (!o)
         return missing(m, key);
@@ -445,7 +460,12 @@ int mlq_mpk_read_uint(const struct mlq_mpk_map *m, const char *key, uint64_t max
 
 int mlq_mpk_read_bool(const struct mlq_mpk_map *m, const char *key, bool *out)
 {
-    const msgpack_object *o = mlq_mpk_get(m, key);
+    return mlq_mpk_val_bool(m, key, mlq_mpk_get(m, key), out);
+}
+
+int mlq_mpk_val_bool(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                     bool *out)
+{
     *out = false;
     if (!o)
         return missing(m, key);
@@ -519,7 +539,12 @@ int mlq_mpk_read_map(const struct mlq_mpk_map *m, const char *key, const char *w
 int mlq_mpk_read_array(const struct mlq_mpk_map *m, const char *key, uint32_t minn, uint32_t maxn,
                        const msgpack_object_array **out)
 {
-    const msgpack_object *o = mlq_mpk_get(m, key);
+    return mlq_mpk_val_array(m, key, mlq_mpk_get(m, key), minn, maxn, out);
+}
+
+int mlq_mpk_val_array(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                      uint32_t minn, uint32_t maxn, const msgpack_object_array **out)
+{
     *out = NULL;
     if (!o)
         return missing(m, key);
@@ -570,11 +595,18 @@ void mlq_mpk_strv_free(char **v, uint32_t n)
 int mlq_mpk_read_strv(const struct mlq_mpk_map *m, const char *key, uint32_t minn, uint32_t maxn,
                       size_t maxlen, size_t maxtotal, char ***out, uint32_t *n)
 {
+    return mlq_mpk_val_strv(m, key, mlq_mpk_get(m, key), minn, maxn, maxlen, maxtotal, out, n);
+}
+
+int mlq_mpk_val_strv(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                     uint32_t minn, uint32_t maxn, size_t maxlen, size_t maxtotal, char ***out,
+                     uint32_t *n)
+{
     const msgpack_object_array *a;
     size_t total = 0;
     *out = NULL;
     *n = 0;
-    int rc = mlq_mpk_read_array(m, key, minn, maxn, &a);
+    int rc = mlq_mpk_val_array(m, key, o, minn, maxn, &a);
     if (rc < 0 || a->size == 0)
         return rc;
     char **v = calloc(a->size, sizeof *v);

@@ -110,6 +110,22 @@ int mlq_mpk_opt_int(const struct mlq_mpk_map *m, const char *key, int64_t min, i
 int mlq_mpk_opt_i32(const struct mlq_mpk_map *m, const char *key, int32_t min, int32_t max,
                     int32_t *out);
 int mlq_mpk_opt_bool(const struct mlq_mpk_map *m, const char *key, bool *out);
+/* The readers above on a value already found (o: mlq_mpk_get's answer,
+ * NULL when the key is absent), key naming it in errors: a decoder that
+ * walks a map once reads each key without searching for it. */
+int mlq_mpk_val_str(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                    size_t max, bool nullable, char **out);
+int mlq_mpk_val_int(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                    int64_t min, int64_t max, int64_t *out);
+int mlq_mpk_val_uint(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                     uint64_t max, uint64_t *out);
+int mlq_mpk_val_bool(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                     bool *out);
+int mlq_mpk_val_array(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                      uint32_t minn, uint32_t maxn, const msgpack_object_array **out);
+int mlq_mpk_val_strv(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                     uint32_t minn, uint32_t maxn, size_t maxlen, size_t maxtotal, char ***out,
+                     uint32_t *n);
 /* Frees a vector of n strings. */
 void mlq_mpk_strv_free(char **v, uint32_t n);
 

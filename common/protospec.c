@@ -36,9 +36,16 @@ enum {
 
 struct spec_key {
     const char *name;
+    size_t name_len;
     enum key_type type;
     size_t off, n_off; /* the field; its count (KT_STRV, KT_DEPS) */
     unsigned flags;
+    /* What mlq_protospec_read accepts. An integer: min..max; KT_STR: at
+     * most max bytes; KT_STRV: min..max strings of at most len bytes, total
+     * bytes together. Nil or absent reads as the default (NULL, 0, false,
+     * none), but for the KEY_REQUIRED keys, which must be there. */
+    int64_t min, max;
+    size_t len, total;
 };
 
 #define F(field) offsetof(struct mlq_jobspec, field)
@@ -47,49 +54,57 @@ struct spec_key {
  * empty at its default) but the KEY_WIRE_SET ones left at their default;
  * the stored form writes the required keys and then only the others that
  * are set: mlq_protospec_read takes an absent key as its default. A key
- * added here is in both forms; mlq_protospec_read must learn to read it. */
+ * added here is in both forms, and read back by mlq_protospec_read within
+ * the bounds given here. */
+#define K(n) n, sizeof n - 1
 static const struct spec_key spec_keys[] = {
-    {"name", KT_STR, F(name), 0, 0},
-    {"owner", KT_STR, F(owner), 0, KEY_REQUIRED},
-    {"argv", KT_STRV, F(argv), F(argc), KEY_REQUIRED},
-    {"env", KT_STRV, F(env), F(envc), KEY_REQUIRED},
-    {"workdir", KT_STR, F(workdir), 0, KEY_REQUIRED},
-    {"cpus_m", KT_I64, F(cpus_m), 0, KEY_REQUIRED},
-    {"mem", KT_I64, F(mem), 0, KEY_REQUIRED},
-    {"gpus", KT_I32, F(gpus), 0, KEY_REQUIRED},
-    {"retries", KT_I32, F(retries), 0, 0},
-    {"retry_backoff_ms", KT_I64, F(retry_backoff_ms), 0, 0},
-    {"time_limit_ms", KT_I64, F(time_limit_ms), 0, 0},
-    {"kill_grace_ms", KT_I64, F(kill_grace_ms), 0, 0},
-    {"warn_signal", KT_I32, F(warn_signal), 0, 0},
-    {"warn_before_ms", KT_I64, F(warn_before_ms), 0, 0},
-    {"priority", KT_I32, F(priority), 0, 0},
-    {"pool", KT_STR, F(pool), 0, 0},
-    {"require", KT_STRV, F(require), F(nrequire), 0},
-    {"gpu_type", KT_STR, F(gpu_type), 0, 0},
-    {"gpu_frac", KT_I32, F(gpu_frac), 0, 0},
-    {"gpu_mem", KT_I64, F(gpu_mem), 0, 0},
-    {"deps", KT_DEPS, F(deps), F(ndeps), 0},
-    {"array", KT_STR, F(array), 0, 0},
-    {"max_running", KT_U32, F(max_running), 0, 0},
-    {"idempotency_key", KT_STR, F(idempotency_key), 0, 0},
-    {"nodes", KT_NODES, F(nodes), 0, 0},
-    {"image", KT_STR, F(image), 0, KEY_WIRE_SET},
-    {"inputs", KT_STRV, F(inputs), F(ninputs), 0},
-    {"outputs", KT_STRV, F(outputs), F(noutputs), 0},
-    {"held_by", KT_STR, F(held_by), 0, 0},
-    {"held_ms", KT_I64, F(held_ms), 0, 0},
-    {"stdout_file", KT_STR, F(stdout_file), 0, 0},
-    {"stderr_file", KT_STR, F(stderr_file), 0, 0},
-    {"team", KT_STR, F(team), 0, 0},
-    {"project", KT_STR, F(project), 0, 0},
+    {K("name"), KT_STR, F(name), 0, 0, .max = MLQ_MAX_NAME},
+    {K("owner"), KT_STR, F(owner), 0, KEY_REQUIRED, .max = MLQ_MAX_NAME},
+    {K("argv"), KT_STRV, F(argv), F(argc), KEY_REQUIRED, 1, MLQ_MAX_ARGC, MLQ_MAX_ARGV_BYTES,
+     MLQ_MAX_ARGV_BYTES},
+    {K("env"), KT_STRV, F(env), F(envc), KEY_REQUIRED, 0, MLQ_MAX_ENVC, MLQ_MAX_ENV_ENTRY,
+     MLQ_MAX_ENV_BYTES},
+    {K("workdir"), KT_STR, F(workdir), 0, KEY_REQUIRED, .max = MLQ_MAX_PATH},
+    {K("cpus_m"), KT_I64, F(cpus_m), 0, KEY_REQUIRED, 1, MLQ_MAX_CPUS_M},
+    {K("mem"), KT_I64, F(mem), 0, KEY_REQUIRED, 1, MLQ_MAX_MEM},
+    {K("gpus"), KT_I32, F(gpus), 0, KEY_REQUIRED, 0, MLQ_MAX_GPUS},
+    {K("retries"), KT_I32, F(retries), 0, 0, 0, MLQ_MAX_RETRIES},
+    {K("retry_backoff_ms"), KT_I64, F(retry_backoff_ms), 0, 0, 0, MLQ_MAX_TIME_MS},
+    {K("time_limit_ms"), KT_I64, F(time_limit_ms), 0, 0, 0, MLQ_MAX_TIME_MS},
+    {K("kill_grace_ms"), KT_I64, F(kill_grace_ms), 0, 0, 0, MLQ_MAX_TIME_MS},
+    {K("warn_signal"), KT_I32, F(warn_signal), 0, 0, 0, MAX_SIGNAL},
+    {K("warn_before_ms"), KT_I64, F(warn_before_ms), 0, 0, 0, MLQ_MAX_TIME_MS},
+    {K("priority"), KT_I32, F(priority), 0, 0, -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY},
+    {K("pool"), KT_STR, F(pool), 0, 0, .max = MLQ_MAX_NAME},
+    {K("require"), KT_STRV, F(require), F(nrequire), 0, 0, MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN,
+     (size_t)MLQ_MAX_LABELS *MLQ_MAX_LABEL_LEN},
+    {K("gpu_type"), KT_STR, F(gpu_type), 0, 0, .max = MLQ_MAX_GPU_TYPES},
+    {K("gpu_frac"), KT_I32, F(gpu_frac), 0, 0, 0, MLQ_GPU_SHARE_MAX},
+    {K("gpu_mem"), KT_I64, F(gpu_mem), 0, 0, 0, MLQ_MAX_MEM},
+    {K("deps"), KT_DEPS, F(deps), F(ndeps), 0},
+    {K("array"), KT_STR, F(array), 0, 0, .max = MLQ_ARRAYSPEC_MAX_LEN},
+    {K("max_running"), KT_U32, F(max_running), 0, 0, 0, MLQ_MAX_ARRAY},
+    {K("idempotency_key"), KT_STR, F(idempotency_key), 0, 0, .max = MLQ_MAX_IDEM_KEY},
+    {K("nodes"), KT_NODES, F(nodes), 0, 0, 1, MLQ_MAX_NODES},
+    {K("image"), KT_STR, F(image), 0, KEY_WIRE_SET, .max = MLQ_MAX_IMAGE},
+    {K("inputs"), KT_STRV, F(inputs), F(ninputs), 0, 0, MLQ_MAX_IO_PATHS, MLQ_MAX_PATH,
+     (size_t)MLQ_MAX_IO_PATHS *MLQ_MAX_PATH},
+    {K("outputs"), KT_STRV, F(outputs), F(noutputs), 0, 0, MLQ_MAX_IO_PATHS, MLQ_MAX_PATH,
+     (size_t)MLQ_MAX_IO_PATHS *MLQ_MAX_PATH},
+    {K("held_by"), KT_STR, F(held_by), 0, 0, .max = MLQ_MAX_NAME},
+    {K("held_ms"), KT_I64, F(held_ms), 0, 0, 0, INT64_MAX},
+    {K("stdout_file"), KT_STR, F(stdout_file), 0, 0, .max = MLQ_MAX_PATH},
+    {K("stderr_file"), KT_STR, F(stderr_file), 0, 0, .max = MLQ_MAX_PATH},
+    {K("team"), KT_STR, F(team), 0, 0, .max = MLQ_MAX_NAME},
+    {K("project"), KT_STR, F(project), 0, 0, .max = MLQ_MAX_PROJECT},
     /* preemption: the note is how a decision survives a restart */
-    {"preempt_grace_ms", KT_I64, F(preempt_grace_ms), 0, KEY_WIRE_SET},
-    {"min_runtime_ms", KT_I64, F(min_runtime_ms), 0, KEY_WIRE_SET},
-    {"no_preempt", KT_BOOL, F(no_preempt), 0, KEY_WIRE_SET},
-    {"preemptions", KT_I32, F(preemptions), 0, KEY_WIRE_SET},
-    {"preempt_note", KT_STR, F(preempt_note), 0, KEY_WIRE_SET},
+    {K("preempt_grace_ms"), KT_I64, F(preempt_grace_ms), 0, KEY_WIRE_SET, 0, MLQ_MAX_TIME_MS},
+    {K("min_runtime_ms"), KT_I64, F(min_runtime_ms), 0, KEY_WIRE_SET, 0, MLQ_MAX_TIME_MS},
+    {K("no_preempt"), KT_BOOL, F(no_preempt), 0, KEY_WIRE_SET},
+    {K("preemptions"), KT_I32, F(preemptions), 0, KEY_WIRE_SET, 0, INT32_MAX},
+    {K("preempt_note"), KT_STR, F(preempt_note), 0, KEY_WIRE_SET, .max = MLQ_MAX_STR},
 };
+#undef K
 #undef F
 #define NKEYS (sizeof spec_keys / sizeof spec_keys[0])
 
@@ -195,14 +210,16 @@ void mlq_protospec_put(msgpack_packer *pk, const struct mlq_jobspec *s)
 
 void mlq_protospec_put_stored(msgpack_packer *pk, const struct mlq_jobspec *s)
 {
+    bool in[NKEYS]; /* whether each key is stored: key_set once a key */
     uint32_t n = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < NKEYS; i++)
-            n += stored_in(s, &spec_keys[i], pass);
+    for (size_t i = 0; i < NKEYS; i++) {
+        in[i] = stored_in(s, &spec_keys[i], 0) || stored_in(s, &spec_keys[i], 1);
+        n += in[i];
+    }
     msgpack_pack_map(pk, n);
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < NKEYS; i++)
-            if (stored_in(s, &spec_keys[i], pass))
+            if (in[i] && ((spec_keys[i].flags & KEY_REQUIRED) != 0) == (pass == 0))
                 put_key(pk, s, &spec_keys[i]);
 }
 
@@ -239,15 +256,15 @@ static int read_dep(const struct mlq_mpk_map *m, bool full, struct mlq_dep *d)
     return rc;
 }
 
-int mlq_protospec_read_deps(const struct mlq_mpk_map *m, const char *key, bool full,
-                            struct mlq_dep **out, uint32_t *n)
+static int deps_val(const struct mlq_mpk_map *m, const char *key, const msgpack_object *o,
+                    bool full, struct mlq_dep **out, uint32_t *n)
 {
     const msgpack_object_array *a;
     *out = NULL;
     *n = 0;
-    if (mlq_mpk_absent(m, key))
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
         return 0;
-    int rc = mlq_mpk_read_array(m, key, 0, MLQ_MAX_DEPS, &a);
+    int rc = mlq_mpk_val_array(m, key, o, 0, MLQ_MAX_DEPS, &a);
     if (rc < 0 || a->size == 0)
         return rc;
     *out = calloc(a->size, sizeof **out);
@@ -268,142 +285,110 @@ int mlq_protospec_read_deps(const struct mlq_mpk_map *m, const char *key, bool f
     return rc;
 }
 
-static int read_limits(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+int mlq_protospec_read_deps(const struct mlq_mpk_map *m, const char *key, bool full,
+                            struct mlq_dep **out, uint32_t *n)
 {
-    int rc = mlq_mpk_opt_i32(m, "retries", 0, MLQ_MAX_RETRIES, &s->retries);
-    if (rc == 0)
-        rc = mlq_mpk_opt_int(m, "retry_backoff_ms", 0, MLQ_MAX_TIME_MS, &s->retry_backoff_ms);
-    if (rc == 0)
-        rc = mlq_mpk_opt_int(m, "time_limit_ms", 0, MLQ_MAX_TIME_MS, &s->time_limit_ms);
-    if (rc == 0)
-        rc = mlq_mpk_opt_int(m, "kill_grace_ms", 0, MLQ_MAX_TIME_MS, &s->kill_grace_ms);
-    if (rc == 0)
-        rc = mlq_mpk_opt_i32(m, "warn_signal", 0, MAX_SIGNAL, &s->warn_signal);
-    if (rc == 0)
-        rc = mlq_mpk_opt_int(m, "warn_before_ms", 0, MLQ_MAX_TIME_MS, &s->warn_before_ms);
-    if (rc == 0)
-        rc = mlq_mpk_opt_int(m, "preempt_grace_ms", 0, MLQ_MAX_TIME_MS, &s->preempt_grace_ms);
-    if (rc == 0)
-        rc = mlq_mpk_opt_int(m, "min_runtime_ms", 0, MLQ_MAX_TIME_MS, &s->min_runtime_ms);
-    if (rc == 0)
-        rc = mlq_mpk_opt_bool(m, "no_preempt", &s->no_preempt);
-    if (rc == 0)
-        rc = mlq_mpk_opt_i32(m, "preemptions", 0, INT32_MAX, &s->preemptions);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "preempt_note", MLQ_MAX_STR, true, &s->preempt_note);
-    return rc;
+    return deps_val(m, key, mlq_mpk_get(m, key), full, out, n);
 }
 
-/* Placement keys: priority, pool, require, gpu_type, gpu_frac, gpu_mem (all
- * optional). Their
- * syntax is judged by mlq_proto_jobspec_check() afterwards. */
-static int read_placement(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+/* The table index of the key k names, -1 when none: the search starts
+ * where the previous key matched (both forms write the keys in table
+ * order, so the next one is a step or a few away) and goes round once. */
+static int key_index(const msgpack_object *k, size_t *cursor)
 {
-    int rc = mlq_mpk_opt_i32(m, "priority", -MLQ_MAX_PRIORITY, MLQ_MAX_PRIORITY, &s->priority);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "pool", MLQ_MAX_NAME, true, &s->pool);
-    if (rc == 0 && !mlq_mpk_absent(m, "require"))
-        rc = mlq_mpk_read_strv(m, "require", 0, MLQ_MAX_LABELS, MLQ_MAX_LABEL_LEN,
-                               (size_t)MLQ_MAX_LABELS * MLQ_MAX_LABEL_LEN, &s->require,
-                               &s->nrequire);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "gpu_type", MLQ_MAX_GPU_TYPES, true, &s->gpu_type);
-    if (rc == 0)
-        rc = mlq_mpk_opt_i32(m, "gpu_frac", 0, MLQ_GPU_SHARE_MAX, &s->gpu_frac);
-    if (rc == 0)
-        rc = mlq_mpk_opt_int(m, "gpu_mem", 0, MLQ_MAX_MEM, &s->gpu_mem);
-    return rc;
+    if (k->type != MSGPACK_OBJECT_STR)
+        return -1;
+    for (size_t step = 0; step < NKEYS; step++) {
+        size_t i = (*cursor + step) % NKEYS;
+        if (spec_keys[i].name_len == k->via.str.size &&
+            memcmp(spec_keys[i].name, k->via.str.ptr, k->via.str.size) == 0) {
+            *cursor = i + 1;
+            return (int)i;
+        }
+    }
+    return -1;
 }
 
-/* Pipeline keys: deps, array, max_running, idempotency_key (all optional);
- * judged by mlq_proto_jobspec_check() afterwards. */
-static int read_pipeline(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+static bool absent(const msgpack_object *o)
 {
-    uint64_t maxr = 0;
-    int rc = mlq_protospec_read_deps(m, "deps", false, &s->deps, &s->ndeps);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "array", MLQ_ARRAYSPEC_MAX_LEN, true, &s->array);
-    if (rc == 0 && !mlq_mpk_absent(m, "max_running"))
-        rc = mlq_mpk_read_uint(m, "max_running", MLQ_MAX_ARRAY, &maxr);
-    s->max_running = (uint32_t)maxr;
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "idempotency_key", MLQ_MAX_IDEM_KEY, true, &s->idempotency_key);
-    if (rc == 0 && !mlq_mpk_absent(m, "nodes")) {
-        uint64_t nodes = 0;
-        rc = mlq_mpk_read_uint(m, "nodes", UINT32_MAX, &nodes);
-        if (rc == 0 && (nodes == 0 || nodes > MLQ_MAX_NODES))
+    return !o || o->type == MSGPACK_OBJECT_NIL;
+}
+
+/* An integer key (required or not) into its field. */
+static int read_int_key(const struct mlq_mpk_map *m, const struct spec_key *k,
+                        const msgpack_object *o, void *f)
+{
+    int64_t v = 0;
+    uint64_t u = 0;
+    int rc = 0;
+    if (k->type == KT_U32 || k->type == KT_NODES) {
+        rc = absent(o) ? 0
+                       : mlq_mpk_val_uint(m, k->name, o,
+                                          k->type == KT_U32 ? (uint64_t)k->max : UINT32_MAX, &u);
+        if (rc == 0 && k->type == KT_NODES && !absent(o) &&
+            (u < (uint64_t)k->min || u > (uint64_t)k->max))
             rc = mlq_err_set(m->err, MLQ_EPROTO, "%s: key 'nodes': nodes must be 1 to %d", m->where,
                              MLQ_MAX_NODES);
-        s->nodes = (uint32_t)nodes;
+        *(uint32_t *)f = (uint32_t)u;
+        return rc;
     }
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "held_by", MLQ_MAX_NAME, true, &s->held_by);
-    if (rc == 0)
-        rc = mlq_mpk_opt_int(m, "held_ms", 0, INT64_MAX, &s->held_ms);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "stdout_file", MLQ_MAX_PATH, true, &s->stdout_file);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "stderr_file", MLQ_MAX_PATH, true, &s->stderr_file);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "image", MLQ_MAX_IMAGE, true, &s->image);
+    if (!(k->flags & KEY_REQUIRED) && absent(o))
+        v = 0;
+    else
+        rc = mlq_mpk_val_int(m, k->name, o, k->min, k->max, &v);
+    if (k->type == KT_I32)
+        *(int32_t *)f = (int32_t)v;
+    else
+        *(int64_t *)f = v;
     return rc;
 }
 
-/* Manifest keys: inputs, outputs (optional; judged by
- * mlq_proto_jobspec_check() afterwards). */
-static int read_io(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
+/* Key k's value o (NULL: absent) into its field of s. */
+static int read_key(const struct mlq_mpk_map *m, const struct spec_key *k, const msgpack_object *o,
+                    struct mlq_jobspec *s)
 {
-    const size_t total = (size_t)MLQ_MAX_IO_PATHS * MLQ_MAX_PATH;
-    int rc = 0;
-    if (!mlq_mpk_absent(m, "inputs"))
-        rc = mlq_mpk_read_strv(m, "inputs", 0, MLQ_MAX_IO_PATHS, MLQ_MAX_PATH, total, &s->inputs,
-                               &s->ninputs);
-    if (rc == 0 && !mlq_mpk_absent(m, "outputs"))
-        rc = mlq_mpk_read_strv(m, "outputs", 0, MLQ_MAX_IO_PATHS, MLQ_MAX_PATH, total, &s->outputs,
-                               &s->noutputs);
-    return rc;
+    void *f = (char *)s + k->off;
+    bool required = (k->flags & KEY_REQUIRED) != 0;
+    switch (k->type) {
+    case KT_STR:
+        return mlq_mpk_val_str(m, k->name, o, (size_t)k->max, !required, (char **)f);
+    case KT_STRV:
+        if (!required && absent(o))
+            return 0;
+        return mlq_mpk_val_strv(m, k->name, o, (uint32_t)k->min, (uint32_t)k->max, k->len, k->total,
+                                (char ***)f, (uint32_t *)((char *)s + k->n_off));
+    case KT_DEPS:
+        return deps_val(m, k->name, o, false, (struct mlq_dep **)f,
+                        (uint32_t *)((char *)s + k->n_off));
+    case KT_BOOL:
+        *(bool *)f = false;
+        return absent(o) ? 0 : mlq_mpk_val_bool(m, k->name, o, (bool *)f);
+    case KT_I32:
+    case KT_I64:
+    case KT_U32:
+    case KT_NODES:
+        return read_int_key(m, k, o, f);
+    }
+    return 0;
 }
 
-/* Accounting keys: team, project (optional; judged by the check). */
-static int read_accounting(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
-{
-    int rc = mlq_mpk_read_str(m, "team", MLQ_MAX_NAME, true, &s->team);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "project", MLQ_MAX_PROJECT, true, &s->project);
-    return rc;
-}
-
-/* Decoded specs obey the same rules as user input; a violation is a
- * protocol error here because a well-behaved sender checks before sending. */
+/* One walk of the map finds each key's value (the first entry of a key
+ * counts, as mlq_mpk_get's; unknown keys are ignored), then the keys are
+ * read in table order. Decoded specs obey the same rules as user input; a
+ * violation is a protocol error here because a well-behaved sender checks
+ * before sending. */
 int mlq_protospec_read(const struct mlq_mpk_map *m, struct mlq_jobspec *s)
 {
-    int rc = mlq_mpk_read_str(m, "name", MLQ_MAX_NAME, true, &s->name);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "owner", MLQ_MAX_NAME, false, &s->owner);
-    if (rc == 0)
-        rc = mlq_mpk_read_strv(m, "argv", 1, MLQ_MAX_ARGC, MLQ_MAX_ARGV_BYTES, MLQ_MAX_ARGV_BYTES,
-                               &s->argv, &s->argc);
-    if (rc == 0)
-        rc = mlq_mpk_read_strv(m, "env", 0, MLQ_MAX_ENVC, MLQ_MAX_ENV_ENTRY, MLQ_MAX_ENV_BYTES,
-                               &s->env, &s->envc);
-    if (rc == 0)
-        rc = mlq_mpk_read_str(m, "workdir", MLQ_MAX_PATH, false, &s->workdir);
-    if (rc == 0)
-        rc = mlq_mpk_read_int(m, "cpus_m", 1, MLQ_MAX_CPUS_M, &s->cpus_m);
-    if (rc == 0)
-        rc = mlq_mpk_read_int(m, "mem", 1, MLQ_MAX_MEM, &s->mem);
-    if (rc == 0)
-        rc = mlq_mpk_read_i32(m, "gpus", 0, MLQ_MAX_GPUS, &s->gpus);
-    if (rc == 0)
-        rc = read_limits(m, s);
-    if (rc == 0)
-        rc = read_placement(m, s);
-    if (rc == 0)
-        rc = read_pipeline(m, s);
-    if (rc == 0)
-        rc = read_io(m, s);
-    if (rc == 0)
-        rc = read_accounting(m, s);
+    const msgpack_object *vals[NKEYS] = {0};
+    size_t cursor = 0;
+    for (uint32_t i = 0; i < m->map->size; i++) {
+        int k = key_index(&m->map->ptr[i].key, &cursor);
+        if (k >= 0 && !vals[k])
+            vals[k] = &m->map->ptr[i].val;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < NKEYS; i++)
+        rc = read_key(m, &spec_keys[i], vals[i], s);
     struct mlq_err e;
     if (rc == 0 && mlq_proto_jobspec_check(s, &e) < 0)
         rc = mlq_err_set(m->err, MLQ_EPROTO, "%s", e.msg);

@@ -204,8 +204,11 @@ struct mlq_job *mlq_jobtab_by_attempt(struct mlq_jobtab *tab, const char *attemp
 
 struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row)
 {
-    if (mlq_jobtab_get(tab, row->id))
-        return NULL;
+    maybe_grow_ids(tab); /* first, so the id is hashed once for both uses */
+    size_t b = hash_str(row->id) & (tab->nbuckets - 1);
+    for (struct mlq_job *j = tab->by_id[b]; j; j = j->h_id)
+        if (strcmp(j->row.id, row->id) == 0)
+            return NULL;
     struct mlq_job *job = mlq_slab_alloc(tab->slab);
     if (!job)
         return NULL;
@@ -213,8 +216,6 @@ struct mlq_job *mlq_jobtab_add(struct mlq_jobtab *tab, struct mlq_store_job *row
     memset(row, 0, sizeof *row);
     share_spec(tab->strs, &job->row.spec);
     mlq_strpool_take(tab->strs, &job->row.task_of); /* one copy for an array's tasks */
-    maybe_grow_ids(tab);
-    size_t b = hash_str(job->row.id) & (tab->nbuckets - 1);
     job->h_id = tab->by_id[b];
     tab->by_id[b] = job;
     tab->count++;

@@ -340,6 +340,13 @@ static const char *const migrations[] = {
     "DROP INDEX jobs_team_live;"
     "CREATE INDEX jobs_team_live ON jobs(team) WHERE state <= 2 AND team IS NOT NULL;"
     "PRAGMA user_version = 21;",
+    /* 21 -> 22: the jobs of one submit_many share one "submit" event, a
+     * row (job_id, job_seq NULL) naming their seqs batch_first..batch_last;
+     * events_batch finds the row covering a job's seq (storeevent.c). */
+    "ALTER TABLE events ADD COLUMN batch_first INTEGER;"
+    "ALTER TABLE events ADD COLUMN batch_last INTEGER;"
+    "CREATE INDEX events_batch ON events(batch_last) WHERE batch_last IS NOT NULL;"
+    "PRAGMA user_version = 22;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MLQ_STORE_SCHEMA_VERSION,
@@ -509,6 +516,33 @@ int mlq_storei_exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what
     int ret = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : mlq_storei_db_err(st, err, what);
     mlq_storei_finish(s);
     return ret;
+}
+
+int mlq_storei_exec_bound(struct mlq_store *st, sqlite3_stmt *s, int bind_rc, const char *what,
+                          struct mlq_err *err)
+{
+    if (bind_rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(bind_rc, err, what);
+    }
+    return mlq_storei_exec_stmt(st, s, what, err);
+}
+
+int mlq_storei_step_int(struct mlq_store *st, sqlite3_stmt *s, int64_t v, const char *what,
+                        const char *none, struct mlq_err *err)
+{
+    int rc = sqlite3_bind_int64(s, 1, v);
+    if (rc != SQLITE_OK) {
+        mlq_storei_finish(s);
+        return mlq_storei_bind_err(rc, err, what);
+    }
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return 1;
+    rc = rc == SQLITE_DONE ? mlq_err_set(err, MLQ_ENOTFOUND, "%s", none)
+                           : mlq_storei_db_err(st, err, what);
+    mlq_storei_finish(s);
+    return rc;
 }
 
 /* NULL or "" is stored as NULL. */

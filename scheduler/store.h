@@ -24,7 +24,7 @@
 #include "bounds.h"
 #include "proto.h"
 
-#define MLQ_STORE_SCHEMA_VERSION 21
+#define MLQ_STORE_SCHEMA_VERSION 22
 #define MLQ_GPU_IDS_MAX          256 /* "0,1,...,63" */
 
 struct mlq_store;
@@ -156,6 +156,14 @@ int mlq_store_job_insert(struct mlq_store *st, struct mlq_store_job *job, struct
 /* The next submit order, for a job whose row is written later with
  * mlq_store_job_insert_row (any rollback forgets what was handed out). */
 int mlq_store_job_reserve_seq(struct mlq_store *st, int64_t *seq, struct mlq_err *err);
+/* Opens a submit batch (schema v22) of the n jobs about to be inserted
+ * one after the other with mlq_store_job_insert, inside a transaction: one
+ * "submit" event names their seqs (the next n), in place of one row each;
+ * the listings show it as each job's own. mlq_store_submit_batch_end
+ * closes it and returns rc, or MLQ_EDB when rc is 0 but fewer jobs were
+ * inserted (another job inserted inside the batch is MLQ_EDB at once). */
+int mlq_store_submit_batch_begin(struct mlq_store *st, uint32_t n, struct mlq_err *err);
+int mlq_store_submit_batch_end(struct mlq_store *st, int rc, struct mlq_err *err);
 /* Inserts job's row alone (no event); uses job->seq when set. */
 int mlq_store_job_insert_row(struct mlq_store *st, struct mlq_store_job *job, struct mlq_err *err);
 /* Appends job's event alone: "submit" when from < 0, else a "state" event

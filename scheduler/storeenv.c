@@ -164,23 +164,16 @@ int mlq_store_env_get(struct mlq_store *st, int64_t id, char ***env, uint32_t *e
 {
     *env = NULL;
     *envc = 0;
+    char none[64];
+    snprintf(none, sizeof none, "no stored environment %lld", (long long)id);
     sqlite3_stmt *s = stmt(st, E_GET);
-    int rc = sqlite3_bind_int64(s, 1, id);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "loading an environment");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        const char *b = sqlite3_column_blob(s, 0);
-        size_t len = (size_t)sqlite3_column_bytes(s, 0);
-        rc = !b && len > 0 ? mlq_err_set(err, MLQ_ENOMEM, "loading an environment: out of memory")
-                           : env_split(b, len, env, envc, err);
-    } else if (rc == SQLITE_DONE) {
-        rc = mlq_err_set(err, MLQ_ENOTFOUND, "no stored environment %lld", (long long)id);
-    } else {
-        rc = mlq_storei_db_err(st, err, "loading an environment");
-    }
+    int rc = mlq_storei_step_int(st, s, id, "loading an environment", none, err);
+    if (rc <= 0)
+        return rc;
+    const char *b = sqlite3_column_blob(s, 0);
+    size_t len = (size_t)sqlite3_column_bytes(s, 0);
+    rc = !b && len > 0 ? mlq_err_set(err, MLQ_ENOMEM, "loading an environment: out of memory")
+                       : env_split(b, len, env, envc, err);
     mlq_storei_finish(s);
     return rc;
 }
@@ -189,12 +182,7 @@ static int exec_id(struct mlq_store *st, enum estmt i, int64_t id, const char *w
                    struct mlq_err *err)
 {
     sqlite3_stmt *s = stmt(st, i);
-    int rc = sqlite3_bind_int64(s, 1, id);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, what);
-    }
-    return mlq_storei_exec_stmt(st, s, what, err);
+    return mlq_storei_exec_bound(st, s, sqlite3_bind_int64(s, 1, id), what, err);
 }
 
 int mlq_storei_env_release(struct mlq_store *st, int64_t id, struct mlq_err *err)
@@ -207,17 +195,10 @@ int mlq_store_env_refs(struct mlq_store *st, int64_t id, int64_t *refs, struct m
 {
     *refs = 0;
     sqlite3_stmt *s = stmt(st, E_REFS);
-    int rc = sqlite3_bind_int64(s, 1, id);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "reading an environment");
-    }
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *refs = sqlite3_column_int64(s, 0);
-    rc = rc == SQLITE_ROW    ? 0
-         : rc == SQLITE_DONE ? mlq_err_set(err, MLQ_ENOTFOUND, "no stored environment")
-                             : mlq_storei_db_err(st, err, "reading an environment");
+    int rc = mlq_storei_step_int(st, s, id, "reading an environment", "no stored environment", err);
+    if (rc <= 0)
+        return rc;
+    *refs = sqlite3_column_int64(s, 0);
     mlq_storei_finish(s);
-    return rc;
+    return 0;
 }

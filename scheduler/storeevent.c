@@ -4,17 +4,19 @@
  * behind `mlq events`. Events are never changed (a trigger refuses it);
  * retention (storeretain.c) drops old ones. See store.h for the API; the
  * invariants of store.c hold here. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "jobstate.h"
 #include "storeint.h"
 
 #define EVENTS_DEFAULT_LIMIT 100
 
-enum estmt { E_ADD, E_LIST_ALL, E_LIST_JOB, E_COUNT };
+enum estmt { E_ADD, E_ADD_BATCH, E_LIST_ALL, E_LIST_JOB, E_COUNT };
 
 /* Column order of both event listings; the indexes are enum ev_col. */
 #define EV_COLS                                                                                    \
@@ -37,19 +39,35 @@ static const char *const esql[E_COUNT] = {
     [E_ADD] = "INSERT INTO events (time_ms, kind, job_id, attempt_id, worker, from_state,"
               " to_state, detail, actor, job_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
               " ?9, COALESCE(?10, (SELECT seq FROM jobs WHERE id = ?3)))",
+    [E_ADD_BATCH] = "INSERT INTO events (time_ms, kind, to_state, actor, batch_first, batch_last)"
+                    " VALUES (?1, 'submit', ?2, ?3, ?4, ?5)",
     /* The newest ?2 events, oldest first: the inner scan walks seq backwards
-     * and stops after ?2 rows. */
-    [E_LIST_ALL] = "SELECT * FROM (SELECT " EV_COLS " FROM events WHERE time_ms >= ?1"
-                   " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
-    /* events_job serves a job's events, events_other an array's. */
+     * and stops after ?2 rows. A batch row stands for each of its jobs that
+     * is still stored (its id, the row's seq and time), newest first. */
+    [E_LIST_ALL] = "SELECT * FROM (SELECT e.seq, e.time_ms, e.kind, COALESCE(j.id, e.job_id),"
+                   " e.attempt_id, e.worker, e.actor, e.from_state, e.to_state, e.detail,"
+                   " j.seq AS jseq FROM events e LEFT JOIN jobs j ON e.batch_last IS NOT NULL"
+                   " AND j.seq BETWEEN e.batch_first AND e.batch_last"
+                   " WHERE e.time_ms >= ?1 AND (e.batch_last IS NULL OR j.seq IS NOT NULL)"
+                   " ORDER BY e.seq DESC, j.seq DESC LIMIT ?2) ORDER BY seq, jseq",
+    /* events_job serves a job's events, events_other an array's,
+     * events_batch the batch row of its submit (schema v22): ranges never
+     * overlap, so the row with the lowest batch_last at or above the job's
+     * seq is the only candidate. */
     [E_LIST_JOB] = "SELECT * FROM (SELECT " EV_COLS " FROM events"
                    " WHERE (job_seq = (SELECT seq FROM jobs WHERE id = ?3)"
-                   " OR (job_seq IS NULL AND job_id = ?3))"
-                   " AND time_ms >= ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+                   " OR (job_seq IS NULL AND job_id = ?3)) AND time_ms >= ?1"
+                   " UNION ALL SELECT seq, time_ms, kind, ?3, attempt_id, worker, actor,"
+                   " from_state, to_state, detail FROM (SELECT * FROM events"
+                   " WHERE batch_last >= (SELECT seq FROM jobs WHERE id = ?3)"
+                   " AND batch_last IS NOT NULL ORDER BY batch_last LIMIT 1)"
+                   " WHERE batch_first <= (SELECT seq FROM jobs WHERE id = ?3) AND time_ms >= ?1"
+                   " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
 };
 
 struct mlq_storeevent {
     sqlite3_stmt *stmt[E_COUNT];
+    int64_t batch_next, batch_last;  /* the open submit batch's seqs; 0: none */
     char actor[MLQ_STORE_ACTOR_MAX]; /* who causes the events now; "" = nobody */
 };
 
@@ -105,11 +123,7 @@ int mlq_storei_event_insert(struct mlq_store *st, const struct mlq_storei_event 
     rc |= mlq_storei_bind_opt(s, 8, ev->detail);
     rc |= mlq_storei_bind_opt(s, 9, e->actor);
     rc |= ev->job_seq > 0 ? sqlite3_bind_int64(s, 10, ev->job_seq) : sqlite3_bind_null(s, 10);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "adding event");
-    }
-    return mlq_storei_exec_stmt(st, s, "adding event", err);
+    return mlq_storei_exec_bound(st, s, rc, "adding event", err);
 }
 
 int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_id,
@@ -127,6 +141,59 @@ int mlq_store_event_add(struct mlq_store *st, const char *kind, const char *job_
                                   .worker = worker,
                                   .detail = detail};
     return mlq_storei_event_insert(st, &ev, err);
+}
+
+/* ---- a batch's submit event -------------------------------------------- */
+
+int mlq_store_submit_batch_begin(struct mlq_store *st, uint32_t n, struct mlq_err *err)
+{
+    struct mlq_storeevent *e = mlq_storei_event(st);
+    int64_t last = 0;
+    int rc = mlq_storei_tx_check(st, err);
+    if (rc == 0 && sqlite3_get_autocommit(mlq_storei_db(st)))
+        rc = mlq_err_set(err, MLQ_EINVAL, "a submit batch outside a transaction");
+    if (rc == 0 && e->batch_next != 0)
+        rc = mlq_err_set(err, MLQ_EINVAL, "a submit batch is open already");
+    if (rc == 0 && n == 0)
+        rc = mlq_err_set(err, MLQ_EINVAL, "a submit batch of no jobs");
+    if (rc == 0)
+        rc = mlq_storei_peek_seq(st, &last, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *s = e->stmt[E_ADD_BATCH];
+    rc = sqlite3_bind_int64(s, 1, mlq_clock_wall_ms());
+    rc |= sqlite3_bind_text(s, 2, mlq_job_state_name(MLQ_JOB_PENDING), -1, SQLITE_STATIC);
+    rc |= mlq_storei_bind_opt(s, 3, e->actor);
+    rc |= sqlite3_bind_int64(s, 4, last + 1);
+    rc |= sqlite3_bind_int64(s, 5, last + n);
+    rc = mlq_storei_exec_bound(st, s, rc, "adding a batch's submit event", err);
+    if (rc == 0) {
+        e->batch_next = last + 1;
+        e->batch_last = last + n;
+    }
+    return rc;
+}
+
+int mlq_store_submit_batch_end(struct mlq_store *st, int rc, struct mlq_err *err)
+{
+    struct mlq_storeevent *e = mlq_storei_event(st);
+    bool whole = e->batch_next == e->batch_last + 1;
+    e->batch_next = e->batch_last = 0;
+    if (rc == 0 && !whole)
+        rc = mlq_err_set(err, MLQ_EDB, "a submit batch ended before all of its jobs were stored");
+    return rc;
+}
+
+int mlq_storei_batch_take(struct mlq_store *st, int64_t seq, struct mlq_err *err)
+{
+    struct mlq_storeevent *e = mlq_storei_event(st);
+    if (e->batch_next == 0)
+        return 0;
+    if (seq != e->batch_next || seq > e->batch_last)
+        return mlq_err_set(err, MLQ_EDB, "job seq %lld is not the next of its submit batch",
+                           (long long)seq);
+    e->batch_next++;
+    return 1;
 }
 
 /* ---- listing ------------------------------------------------------------ */

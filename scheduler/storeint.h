@@ -85,6 +85,16 @@ int mlq_storei_step_key(struct mlq_store *st, sqlite3_stmt *s, const char *key, 
 /* Steps s once expecting no row (a RETURNING row is ignored), then resets it. */
 int mlq_storei_exec_stmt(struct mlq_store *st, sqlite3_stmt *s, const char *what,
                          struct mlq_err *err);
+/* The end of every write with bound parameters: bind_rc is the binds'
+ * results or'ed together; SQLITE_OK steps s as mlq_storei_exec_stmt, any
+ * other resets s and is the bind error of what. */
+int mlq_storei_exec_bound(struct mlq_store *st, sqlite3_stmt *s, int bind_rc, const char *what,
+                          struct mlq_err *err);
+/* Binds v to ?1 of s and steps once. 1: a row is ready, which the caller
+ * reads before mlq_storei_finish. Otherwise s is reset and the result is
+ * MLQ_ENOTFOUND with the text none, or the database error of what. */
+int mlq_storei_step_int(struct mlq_store *st, sqlite3_stmt *s, int64_t v, const char *what,
+                        const char *none, struct mlq_err *err);
 /* Binds v as SQLITE_STATIC text; NULL or "" binds NULL. */
 int mlq_storei_bind_opt(sqlite3_stmt *s, int i, const char *v);
 /* True when a fixed-size field holds a terminated string. */
@@ -140,6 +150,8 @@ void mlq_storeretain_close(struct mlq_storeretain **p);
 
 int mlq_storejob_open(sqlite3 *db, struct mlq_storejob **out, struct mlq_err *err);
 void mlq_storejob_close(struct mlq_storejob **p);
+/* The newest job's seq as handed out so far (none reserved by this call). */
+int mlq_storei_peek_seq(struct mlq_store *st, int64_t *last, struct mlq_err *err);
 /* Unpacks the spec blob in column i; id names the row in errors. */
 int mlq_storei_spec_from_col(sqlite3_stmt *s, int i, struct mlq_jobspec *spec, const char *id,
                              struct mlq_err *err);
@@ -169,6 +181,10 @@ struct mlq_storei_event {
 /* Appends ev, stamped with the time and the current actor. */
 int mlq_storei_event_insert(struct mlq_store *st, const struct mlq_storei_event *ev,
                             struct mlq_err *err);
+/* With a submit batch open (mlq_store_submit_batch_begin): 1 when the job
+ * of seq is the batch's next, whose "submit" event is the batch's row;
+ * MLQ_EDB when it is not. 0 when no batch is open. */
+int mlq_storei_batch_take(struct mlq_store *st, int64_t seq, struct mlq_err *err);
 
 /* ---- provided by storeworker.c ----------------------------------------- */
 

@@ -163,6 +163,14 @@ static int last_seq(struct mlq_store *st, struct mlq_err *err)
     return rc == SQLITE_ROW ? 0 : mlq_storei_db_err(st, err, "reading the last job seq");
 }
 
+int mlq_storei_peek_seq(struct mlq_store *st, int64_t *last, struct mlq_err *err)
+{
+    int rc = last_seq(st, err);
+    if (rc == 0)
+        *last = *mlq_storei_last_seq(st);
+    return rc;
+}
+
 int mlq_store_job_reserve_seq(struct mlq_store *st, int64_t *seq, struct mlq_err *err)
 {
     int rc = last_seq(st, err);
@@ -181,11 +189,7 @@ static int job_row_insert(struct mlq_store *st, struct mlq_store_job *job, const
     sqlite3_stmt *s = stmt(st, J_INSERT);
     rc = bind_job_insert(s, job, blob, blob_len);
     rc |= sqlite3_bind_int64(s, 23, seq);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "inserting job");
-    }
-    rc = mlq_storei_exec_stmt(st, s, "inserting job", err);
+    rc = mlq_storei_exec_bound(st, s, rc, "inserting job", err);
     if (rc == 0)
         job->seq = seq;
     return rc;
@@ -250,6 +254,9 @@ static int job_event(struct mlq_store *st, const struct mlq_store_job *job, int 
 {
     if (from == (int)job->state)
         return 0;
+    int rc = from < 0 ? mlq_storei_batch_take(st, job->seq, err) : 0;
+    if (rc != 0)
+        return rc < 0 ? rc : 0; /* the batch's row is its submit event */
     char att[MLQ_ID_LEN + 1];
     mlq_store_job_cur_att(job, att);
     struct mlq_storei_event ev = {.kind = from < 0 ? "submit" : "state",

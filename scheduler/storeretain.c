@@ -18,6 +18,7 @@ enum rstmt {
     R_ARRAY_LIVE,
     R_ATTEMPT_IDS,
     R_DEL_EVENTS,
+    R_DEL_BATCH,
     R_DEL_ATTEMPTS,
     R_DEL_JOB,
     R_DEL_ARRAY,
@@ -45,6 +46,15 @@ static const char *const rsql[R_COUNT] = {
                       " SELECT p.part_id FROM attempt_parts p JOIN attempts a"
                       " ON a.id = p.attempt_id WHERE a.job_seq = ?1",
     [R_DEL_EVENTS] = "DELETE FROM events WHERE job_seq = ?1",
+    /* The submit batch row covering job ?1 (schema v22; events_batch finds
+     * the only candidate), once no other job of its range is left; never
+     * the newest event. */
+    [R_DEL_BATCH] = "DELETE FROM events WHERE seq = (SELECT seq FROM events"
+                    " WHERE batch_last >= ?1 AND batch_last IS NOT NULL"
+                    " ORDER BY batch_last LIMIT 1) AND batch_first <= ?1"
+                    " AND seq < (SELECT MAX(seq) FROM events)"
+                    " AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.seq BETWEEN"
+                    " events.batch_first AND events.batch_last AND jobs.seq <> ?1)",
     [R_DEL_ATTEMPTS] = "DELETE FROM attempts WHERE job_seq = ?1",
     [R_DEL_JOB] = "DELETE FROM jobs WHERE seq = ?1",
     [R_DEL_ARRAY] = "DELETE FROM arrays WHERE id = ?1"
@@ -165,12 +175,7 @@ static int exec_seq(struct mlq_store *st, enum rstmt i, int64_t seq, const char 
                     struct mlq_err *err)
 {
     sqlite3_stmt *s = stmt(st, i);
-    int rc = sqlite3_bind_int64(s, 1, seq);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, what);
-    }
-    return mlq_storei_exec_stmt(st, s, what, err);
+    return mlq_storei_exec_bound(st, s, sqlite3_bind_int64(s, 1, seq), what, err);
 }
 
 static int each_attempt(struct mlq_store *st, int64_t seq, mlq_store_attempt_id_fn fn, void *ctx,
@@ -207,6 +212,8 @@ int mlq_store_job_delete(struct mlq_store *st, const struct mlq_store_old_job *j
     if (rc == 0)
         rc = exec_seq(st, R_DEL_EVENTS, job->seq, "deleting a job's events", err);
     if (rc == 0)
+        rc = exec_seq(st, R_DEL_BATCH, job->seq, "deleting a submit batch's event", err);
+    if (rc == 0)
         rc = exec_seq(st, R_DEL_ATTEMPTS, job->seq, "deleting a job's attempts", err);
     if (rc == 0)
         rc = exec_seq(st, R_DEL_JOB, job->seq, "deleting a job", err);
@@ -219,11 +226,7 @@ int mlq_store_array_delete_if_empty(struct mlq_store *st, const char *array_id, 
 {
     sqlite3_stmt *s = stmt(st, R_DEL_ARRAY);
     int rc = sqlite3_bind_text(s, 1, array_id, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        mlq_storei_finish(s);
-        return mlq_storei_bind_err(rc, err, "deleting an array");
-    }
-    return mlq_storei_exec_stmt(st, s, "deleting an array", err);
+    return mlq_storei_exec_bound(st, s, rc, "deleting an array", err);
 }
 
 int mlq_store_events_delete_old(struct mlq_store *st, int64_t before_ms, int limit, int *deleted,

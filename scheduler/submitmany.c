@@ -1,6 +1,7 @@
 /* submitmany: see submitmany.h. */
 #include "submitmany.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,20 +155,48 @@ static int add_one(struct mlq_ctx *c, struct mlq_jobspec *spec, int64_t env_id,
     return mlq_jobops_admit(c, job, err);
 }
 
+/* An id and the first 8 characters of its text as a number in the same
+ * order (hex digits sort as ASCII bytes do, so comparing their big-endian
+ * value compares the text): most comparisons are one of integers. */
+struct id_key {
+    uint64_t k;
+    const char *id;
+};
+
 static int id_cmp(const void *a, const void *b)
 {
-    return memcmp(a, b, MLQ_ID_LEN);
+    const struct id_key *x = a, *y = b;
+    if (x->k != y->k)
+        return x->k < y->k ? -1 : 1;
+    return memcmp(x->id, y->id, MLQ_ID_LEN);
 }
 
 /* New random ids for the n jobs, in ascending order: the rows then go
  * into the id index one after the other instead of all over it, which
  * touches fewer pages (a third less CPU for the inserts into a large
  * table). The ids stay as random as a single submit's. */
-static void new_ids(char (*ids)[MLQ_ID_LEN + 1], uint32_t n)
+static int new_ids(char (*ids)[MLQ_ID_LEN + 1], uint32_t n, struct mlq_err *err)
 {
+    char(*text)[MLQ_ID_LEN + 1] = malloc((size_t)n * sizeof *text);
+    struct id_key *keys = malloc((size_t)n * sizeof *keys);
+    if (!text || !keys) {
+        free(text);
+        free(keys);
+        return mlq_err_set(err, MLQ_ENOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        mlq_id_new(text[i]);
+        uint64_t k = 0;
+        for (int c = 0; c < 8; c++)
+            k = k << 8 | (unsigned char)text[i][c];
+        keys[i] = (struct id_key){.k = k, .id = text[i]};
+    }
+    qsort(keys, n, sizeof *keys, id_cmp);
     for (uint32_t i = 0; i < n; i++)
-        mlq_id_new(ids[i]);
-    qsort(ids, n, sizeof *ids, id_cmp);
+        memcpy(ids[i], keys[i].id, MLQ_ID_LEN + 1);
+    free(text);
+    free(keys);
+    return 0;
 }
 
 /* Gives each job without entries of its own a copy of the shared
@@ -229,12 +258,20 @@ static int add_all(struct mlq_ctx *c, struct mlq_msg *msg, const char *owner, co
 {
     struct mlq_jobspec *specs = msg->u.submit_many.specs;
     int64_t env_id = 0;
-    new_ids(m->u.submitted_many.ids, m->u.submitted_many.nids);
-    int rc = mlq_store_begin(c->store, err);
+    const uint32_t n = m->u.submitted_many.nids;
+    int rc = new_ids(m->u.submitted_many.ids, n, err);
+    if (rc == 0)
+        rc = mlq_store_begin(c->store, err);
     if (rc == 0)
         rc = store_shared(c, msg, &env_id, err);
-    for (uint32_t i = 0; rc == 0 && i < m->u.submitted_many.nids; i++)
+    /* One "submit" event for the batch instead of one row per job. */
+    bool batch = rc == 0 && n > 1;
+    if (batch)
+        rc = mlq_store_submit_batch_begin(c->store, n, err);
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
         rc = add_one(c, &specs[i], env_id, m->u.submitted_many.ids[i], err);
+    if (batch)
+        rc = mlq_store_submit_batch_end(c->store, rc, err);
     if (rc == 0 && msg->u.submit_many.idempotency_key)
         rc = note_key(c, owner, msg->u.submit_many.idempotency_key, hash, m, err);
     return rc;

@@ -8,7 +8,9 @@
 # token, all or nothing, the environment its jobs all bring stored once;
 # the shared environment stored once and every job running with all of it,
 # also after a restart and in a rerun; kill -9 of the scheduler right after
-# the reply loses no acknowledged job.
+# the reply loses no acknowledged job, and while a batch is being stored
+# leaves all of it or none of it; the batch's one stored submit event shows
+# in each job's history and in the whole history.
 IT_DEADLINE=240
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -73,12 +75,26 @@ for i, job_id in enumerate(sys.argv[2:], 1):
     assert names[job_id] == "j-%d" % i, (i, job_id, names.get(job_id))
 PY
 
+# --- one stored submit event for the batch, shown as each job's own ------------
+assert_eq 1 "$(sqlite3 "$STATE/mlq.db" "SELECT count(*) FROM events WHERE kind = 'submit'")" \
+    "submit rows stored for one batch"
+for i in 1 500 1000; do
+    ok mlq events --job "${IDS[$((i - 1))]}" --json
+    assert_eq "submit ${IDS[$((i - 1))]} admin:$IT_ME" \
+        "$(json "' '.join([d['events'][0][k] for k in ('kind', 'job_id', 'actor')])" <<<"$OUT")" \
+        "job $i's history starts with its submit"
+    assert_eq SUCCEEDED "$(json "d['events'][-1]['to']" <<<"$OUT")" "job $i's history goes on"
+done
+
 # --- stdin, --json, defaults that a line overrides ------------------------------
 printf '%s\n' '{"argv": ["true"], "name": "s1"}' '' '{"argv": ["true"], "name": "s2", "mem": "32M"}' |
     mlq submit --from - --cpus 0.01 --mem 16M --pool nowhere-pool --json >"$T/stdin.json" ||
     fail "submit --from - failed"
 mapfile -t SIDS < <(json "'\n'.join(d['ids'])" <"$T/stdin.json")
 assert_eq 2 "${#SIDS[@]}" "ids from stdin"
+ok mlq events --limit 2 --json
+assert_eq "${SIDS[*]}" "$(json "' '.join(e['job_id'] for e in d['events'] if e['kind'] == 'submit')" <<<"$OUT")" \
+    "the whole history shows the submit of each job of a batch"
 assert_eq 16777216 "$(job_field "${SIDS[0]}" mem)" "--mem is the default"
 assert_eq 33554432 "$(job_field "${SIDS[1]}" mem)" "a line overrides --mem"
 assert_eq nowhere-pool "$(job_field "${SIDS[1]}" pool)" "--pool is the default"
@@ -181,4 +197,31 @@ assert len(want) == 1000 and not set(want) - have, len(set(want) - have)
 PY
 run sqlite3 "$STATE/mlq.db" 'PRAGMA integrity_check'
 assert_eq ok "$OUT" "PRAGMA integrity_check"
+
+# --- kill -9 while a batch is being stored: all of it or none of it -------------
+python3 - "$T/crash.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(1, 50001):
+        f.write(json.dumps({"argv": ["true"], "name": "crash-%d" % i}) + "\n")
+PY
+# The scheduler's CPU time in ticks: the kill comes once it has spent some
+# on the batch (decoded it and begun storing it).
+sched_ticks() { awk '{ print $14 + $15 }' "/proc/$SCHED_PID/stat"; }
+CPU0=$(sched_ticks)
+mlq submit --from "$T/crash.jsonl" --pool nowhere-pool --timeout 60s >"$T/crash.ids" 2>/dev/null &
+CLI_PID=$!
+wait_until "[ \$(sched_ticks) -gt $((CPU0 + ${CRASH_TICKS:-25})) ]" 20 ||
+    fail "the scheduler never started on the batch"
+log "killing the scheduler after $(($(sched_ticks) - CPU0)) ticks of CPU on the batch"
+kill -KILL "$SCHED_PID"
+wait "$SCHED_PID" 2>/dev/null || true
+wait "$CLI_PID" 2>/dev/null || true
+start_scheduler "$STATE" "${SCHED_ARGS[@]}"
+stored=$(sqlite3 "$STATE/mlq.db" "SELECT count(*) FROM jobs WHERE name LIKE 'crash-%'")
+log "killed during a 50000-job batch: $stored stored, $(wc -l <"$T/crash.ids") ids printed"
+[ "$stored" = 0 ] || [ "$stored" = 50000 ] || fail "a batch stored in part: $stored of 50000"
+[ -s "$T/crash.ids" ] && [ "$stored" = 0 ] && fail "ids printed for a batch that was lost"
+run sqlite3 "$STATE/mlq.db" 'PRAGMA integrity_check'
+assert_eq ok "$OUT" "PRAGMA integrity_check after a kill during a batch"
 log "PASS"

@@ -5,7 +5,7 @@
 # passes integrity and foreign key checks, and `mlq list` / `mlq status`
 # show every job in its state with its attempts; in the file upgraded from
 # the version before, a batch stores its environment once (the jobs
-# before it name none). Versions 1..current-1, read
+# before it name none) and one submit event that each of its jobs shows. Versions 1..current-1, read
 # from the build, so a schema step added later is covered unchanged.
 IT_DEADLINE=200
 . "$(dirname "$0")/lib.sh" "$@"
@@ -48,10 +48,16 @@ for v in $(seq 1 $((CURRENT - 1))); do
     if [ "$v" = $((CURRENT - 1)) ]; then # a batch in the upgraded file shares its environment
         printf '%s\n' '{"argv": ["true"]}' '{"argv": ["true"]}' >"$T/batch.jsonl"
         ok mlq submit --from "$T/batch.jsonl" --pool nowhere --export NONE --env A=1
+        mapfile -t BIDS <<<"$OUT"
         assert_eq "1 2" "$(sqlite3 "$state/mlq.db" 'SELECT count(*), sum(refs) FROM envs' | tr '|' ' ')" \
             "v$v: the batch's environment stored once"
         assert_eq 2 "$(sqlite3 "$state/mlq.db" 'SELECT count(*) FROM jobs WHERE env_id IS NOT NULL')" \
             "v$v: only the batch's jobs name it"
+        assert_eq 1 "$(sqlite3 "$state/mlq.db" 'SELECT count(*) FROM events WHERE batch_last IS NOT NULL')" \
+            "v$v: one submit event for the batch"
+        ok mlq events --job "${BIDS[1]}" --json
+        assert_eq "submit ${BIDS[1]}" "$(json "d['events'][0]['kind'] + ' ' + d['events'][0]['job_id']" <<<"$OUT")" \
+            "v$v: the batch's second job shows its submit"
     fi
     stop_pid "$SCHED_PID"
     assert_eq "$CURRENT" "$(sqlite3 "$state/mlq.db" 'PRAGMA user_version')" "v$v: version after the upgrade"

@@ -1,6 +1,7 @@
 /* Unit tests for common/protospec through common/proto: job specs in
  * submit and assign refused when out of bounds (retry fields, placement
- * keys), and the checks and copies of mlq_proto_jobspec_*. */
+ * keys), the checks and copies of mlq_proto_jobspec_*, and the decoder
+ * reading keys in any order (the first of a repeated key counts). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -353,6 +354,61 @@ static void test_jobspec_pack_stored(void **state)
     free(lean);
 }
 
+/* The decoder walks the map once whatever the order of its keys: keys in
+ * reverse table order, an unknown one among them, and a key twice (the
+ * first counts, as for every other message) read as in table order. */
+static void test_spec_keys_any_order(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 10);
+    mlq_mpk_kv_str(&pk, "project", "p1");
+    mlq_mpk_kv_str(&pk, "pool", "gpu");
+    mlq_mpk_kv_int(&pk, "retries", 2);
+    mlq_mpk_kv_int(&pk, "gpus", 0);
+    mlq_mpk_kv_int(&pk, "mem", 1 << 20);
+    mlq_mpk_kv_int(&pk, "cpus_m", 2000);
+    mlq_mpk_kv_int(&pk, "cpus_m", 3000);
+    mlq_mpk_kv_str(&pk, "workdir", "/w");
+    mlq_mpk_kv_str(&pk, "zz_unknown", "x");
+    char *argv[] = {"true"};
+    mlq_mpk_kv_strv(&pk, "argv", argv, 1);
+    struct mlq_jobspec u;
+    struct mlq_err err = {0};
+    /* owner and env are required: missing, the decoder names owner first */
+    assert_int_equal(mlq_proto_jobspec_unpack(sb.data, sb.size, &u, &err), MLQ_EPROTO);
+    assert_non_null(strstr(err.msg, "'owner'"));
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 12);
+    mlq_mpk_kv_str(&pk, "project", "p1");
+    mlq_mpk_kv_str(&pk, "pool", "gpu");
+    mlq_mpk_kv_int(&pk, "retries", 2);
+    mlq_mpk_kv_int(&pk, "gpus", 0);
+    mlq_mpk_kv_int(&pk, "mem", 1 << 20);
+    mlq_mpk_kv_int(&pk, "cpus_m", 2000);
+    mlq_mpk_kv_int(&pk, "cpus_m", 3000);
+    mlq_mpk_kv_str(&pk, "workdir", "/w");
+    mlq_mpk_kv_str(&pk, "zz_unknown", "x");
+    mlq_mpk_kv_strv(&pk, "env", NULL, 0);
+    mlq_mpk_kv_strv(&pk, "argv", argv, 1);
+    mlq_mpk_kv_str(&pk, "owner", "alice");
+    assert_int_equal(mlq_proto_jobspec_unpack(sb.data, sb.size, &u, &err), 0);
+    assert_string_equal(u.owner, "alice");
+    assert_string_equal(u.argv[0], "true");
+    assert_int_equal(u.cpus_m, 2000);
+    assert_int_equal(u.mem, 1 << 20);
+    assert_int_equal(u.retries, 2);
+    assert_string_equal(u.pool, "gpu");
+    assert_string_equal(u.project, "p1");
+    assert_null(u.name);
+    assert_int_equal(u.envc, 0);
+    mlq_proto_jobspec_free(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_jobspec_copy_pack(void **state)
 {
     (void)state;
@@ -635,11 +691,12 @@ static void test_spec_keys_both_forms(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reject_spec),         cmocka_unit_test(test_jobspec_check),
-        cmocka_unit_test(test_jobspec_copy_pack),   cmocka_unit_test(test_jobspec_pack_stored),
-        cmocka_unit_test(test_reject_retry_fields), cmocka_unit_test(test_placement_checks),
-        cmocka_unit_test(test_jobspec_share),       cmocka_unit_test(test_reject_placement_spec),
-        cmocka_unit_test(test_manifest_bounds),     cmocka_unit_test(test_spec_keys_both_forms),
+        cmocka_unit_test(test_reject_spec),           cmocka_unit_test(test_jobspec_check),
+        cmocka_unit_test(test_jobspec_copy_pack),     cmocka_unit_test(test_spec_keys_any_order),
+        cmocka_unit_test(test_jobspec_pack_stored),   cmocka_unit_test(test_reject_retry_fields),
+        cmocka_unit_test(test_placement_checks),      cmocka_unit_test(test_jobspec_share),
+        cmocka_unit_test(test_reject_placement_spec), cmocka_unit_test(test_manifest_bounds),
+        cmocka_unit_test(test_spec_keys_both_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * the newest job, never an active one), deleting one with its attempts and
  * events, array rows once empty, shared environments with their last job,
  * old events in bounded batches keeping the
- * newest; and the migration of a v6 database, rows kept. */
+ * newest, a submit batch's one event shown per job and deleted with its
+ * last job; and the migration of a v6 database, rows kept. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,6 +228,116 @@ static void test_env_goes_with_last_job(void **state)
     assert_int_equal(store_fx_int(f->db, "SELECT refs FROM envs"), 1);
 }
 
+/* The events of job n, newest last: their count, and each one's kind and
+ * job id checked against want_kind[i] and n. */
+static uint32_t job_events(struct store_fx *f, unsigned n, const char *const *want_kind)
+{
+    char id[MLQ_ID_LEN + 1];
+    snprintf(id, sizeof id, "%08x-0000-4000-8000-%012x", n, n);
+    struct mlq_eventinfo *ev = NULL;
+    uint32_t got = 0;
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_store_events_list(f->st, id, 0, 0, &ev, &got, &err), 0);
+    for (uint32_t i = 0; i < got; i++) {
+        assert_string_equal(ev[i].kind, want_kind[i]);
+        assert_string_equal(ev[i].job_id, id);
+        assert_string_equal(ev[i].actor, "user:alice");
+    }
+    mlq_store_eventinfo_array_free(&ev, got);
+    return got;
+}
+
+/* The job ids of the whole history's "submit" events, in order, into ids
+ * (each its first 8 characters, "" for none). */
+static uint32_t submit_events(struct store_fx *f, char ids[][9], uint32_t max)
+{
+    struct mlq_eventinfo *ev = NULL;
+    uint32_t got = 0, k = 0;
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_store_events_list(f->st, NULL, 0, 0, &ev, &got, &err), 0);
+    for (uint32_t i = 0; i < got && k < max; i++)
+        if (strcmp(ev[i].kind, "submit") == 0)
+            snprintf(ids[k++], 9, "%s", ev[i].job_id ? ev[i].job_id : "");
+    mlq_store_eventinfo_array_free(&ev, got);
+    return k;
+}
+
+/* A submit batch (schema v22) writes one "submit" row for its jobs; each
+ * job's history and the whole history still show every job's submit,
+ * with its actor; retention deletes the row with the batch's last job. */
+static void test_batch_submit_event(void **state)
+{
+    struct store_fx *f = *state;
+    struct mlq_err err = {0};
+    static const char *const kinds[] = {"submit", "attempt", "state"};
+    add_job(f, 1, MLQ_JOB_PENDING, 0, -1, NULL); /* before the batch: its own row */
+    mlq_store_set_actor(f->st, "user:alice");
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_submit_batch_begin(f->st, 3, &err), 0);
+    add_job(f, 2, MLQ_JOB_SUCCEEDED, OLD, MLQ_ATT_SUCCEEDED, NULL);
+    add_job(f, 3, MLQ_JOB_FAILED, OLD, MLQ_ATT_FAILED, NULL);
+    add_job(f, 4, MLQ_JOB_PENDING, 0, -1, NULL);
+    assert_int_equal(mlq_store_submit_batch_end(f->st, 0, &err), 0);
+    add_job(f, 5, MLQ_JOB_PENDING, 0, -1, NULL); /* after it: its own row again */
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM events WHERE kind = 'submit'"), 3);
+    assert_int_equal(store_fx_int(f->db, "SELECT batch_last - batch_first FROM events"
+                                         " WHERE batch_last IS NOT NULL"),
+                     2);
+    assert_int_equal(job_events(f, 2, kinds), 3);
+    assert_int_equal(job_events(f, 3, kinds), 3);
+    assert_int_equal(job_events(f, 4, kinds), 1);
+    char ids[8][9];
+    assert_int_equal(submit_events(f, ids, 8), 5);
+    for (unsigned i = 0; i < 5; i++) {
+        char want[9];
+        snprintf(want, sizeof want, "%08x", i + 1);
+        assert_string_equal(ids[i], want);
+    }
+    struct mlq_store_old_job out[4];
+    size_t n;
+    candidates(f, 100, out, 4, &n);
+    assert_int_equal(n, 2);
+    delete_one(f, &out[0]);
+    delete_one(f, &out[1]);
+    assert_int_equal(submit_events(f, ids, 8), 3); /* jobs 1, 4 and 5 */
+    assert_string_equal(ids[1], "00000004");
+    assert_int_equal(job_events(f, 4, kinds), 1);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM events WHERE batch_last > 0"), 1);
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    struct mlq_store_old_job last = {.seq = 4};
+    snprintf(last.id, sizeof last.id, "%08x-0000-4000-8000-%012x", 4, 4);
+    assert_int_equal(mlq_store_job_delete(f->st, &last, NULL, NULL, &err), 0);
+    assert_int_equal(mlq_store_commit(f->st, &err), 0);
+    assert_int_equal(store_fx_int(f->db, "SELECT count(*) FROM events WHERE batch_last > 0"), 0);
+    assert_int_equal(submit_events(f, ids, 8), 2);
+}
+
+/* A batch is all of its jobs, in order: one inserted out of turn, or fewer
+ * than it named, is a database error (the iteration rolls back). */
+static void test_batch_refuses_gaps(void **state)
+{
+    struct store_fx *f = *state;
+    struct mlq_err err = {0};
+    assert_int_equal(mlq_store_submit_batch_begin(f->st, 2, &err), MLQ_EINVAL); /* no tx */
+    assert_int_equal(mlq_store_begin(f->st, &err), 0);
+    assert_int_equal(mlq_store_submit_batch_begin(f->st, 2, &err), 0);
+    add_job(f, 1, MLQ_JOB_PENDING, 0, -1, NULL);
+    assert_int_equal(mlq_store_submit_batch_end(f->st, 0, &err), MLQ_EDB);
+    assert_non_null(strstr(err.msg, "before all of its jobs"));
+    assert_int_equal(mlq_store_submit_batch_begin(f->st, 1, &err), 0);
+    int64_t seq = 0;
+    assert_int_equal(mlq_store_job_reserve_seq(f->st, &seq, &err), 0); /* one out of turn */
+    struct mlq_store_job j;
+    memset(&j, 0, sizeof j);
+    snprintf(j.id, sizeof j.id, "%08x-0000-4000-8000-%012x", 9, 9);
+    j.spec.argv = k_argv;
+    j.spec.argc = 1;
+    assert_int_equal(mlq_store_job_insert(f->st, &j, &err), MLQ_EDB);
+    assert_int_equal(mlq_store_submit_batch_end(f->st, -1, &err), -1);
+    mlq_store_rollback(f->st);
+}
+
 static void test_arrays(void **state)
 {
     struct store_fx *f = *state;
@@ -340,6 +451,8 @@ static void test_migrate_v6(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    store_fx_exec(db, "DROP INDEX events_batch; ALTER TABLE events DROP COLUMN batch_last;"
+                      " ALTER TABLE events DROP COLUMN batch_first; PRAGMA user_version = 21;");
     store_fx_exec(db, "DROP INDEX jobs_team_live; CREATE INDEX jobs_team_live ON jobs(team)"
                       " WHERE state IN (0, 1, 2) AND team IS NOT NULL; PRAGMA user_version = 20;");
     store_fx_exec(db, "ALTER TABLE jobs DROP COLUMN env_id; DROP TABLE envs;"
@@ -400,6 +513,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_arrays, setup, store_fx_close),
         cmocka_unit_test_setup_teardown(test_env_goes_with_last_job, setup, store_fx_close),
         cmocka_unit_test_setup_teardown(test_old_events, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_batch_submit_event, setup, store_fx_close),
+        cmocka_unit_test_setup_teardown(test_batch_refuses_gaps, setup, store_fx_close),
         cmocka_unit_test_setup_teardown(test_migrate_v6, setup, store_fx_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

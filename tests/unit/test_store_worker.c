@@ -182,6 +182,8 @@ static void test_migrate_v8(void **state)
     mlq_store_close(&f->st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    store_fx_exec(db, "DROP INDEX events_batch; ALTER TABLE events DROP COLUMN batch_last;"
+                      " ALTER TABLE events DROP COLUMN batch_first; PRAGMA user_version = 21;");
     store_fx_exec(db, "DROP INDEX jobs_team_live; CREATE INDEX jobs_team_live ON jobs(team)"
                       " WHERE state IN (0, 1, 2) AND team IS NOT NULL; PRAGMA user_version = 20;");
     store_fx_exec(db, "ALTER TABLE jobs DROP COLUMN env_id; DROP TABLE envs;"
