@@ -282,7 +282,7 @@ static void fill_retrying(struct mlq_jobinfo *j, char **argv)
                                          .end_ms = T0 + 31000,
                                          .exit_code = -1,
                                          .detail = "lost on worker w1: self-fenced\x1b[2J"};
-    strcpy(k_atts[0].id, "aaaaaaaa-2222-4333-8444-555555555555");
+    strcpy(k_atts[0].id, "0190f5c2-7a10-7000-8444-5555aaaaaaaa");
     k_atts[1] = (struct mlq_attemptinfo){.num = 2,
                                          .worker = "w2",
                                          .state = MLQ_ATT_FAILED,
@@ -295,7 +295,7 @@ static void fill_retrying(struct mlq_jobinfo *j, char **argv)
                                                    .gpu_mem_peak = -1,
                                                    .gpu_util = -1,
                                                    .source = "cgroup1"}};
-    strcpy(k_atts[1].id, "bbbbbbbb-2222-4333-8444-555555555555");
+    strcpy(k_atts[1].id, "0190f5c2-7a10-7001-8444-5555bbbbbbbb");
     k_atts[2] = (struct mlq_attemptinfo){.num = 3,
                                          .worker = "w2",
                                          .state = MLQ_ATT_TIMED_OUT,
@@ -303,7 +303,7 @@ static void fill_retrying(struct mlq_jobinfo *j, char **argv)
                                          .end_ms = T0 + 61500,
                                          .exit_code = -1,
                                          .signal = 15};
-    strcpy(k_atts[2].id, "cccccccc-2222-4333-8444-555555555555");
+    strcpy(k_atts[2].id, "0190f5c2-7a10-7002-8444-5555cccccccc");
     j->state = MLQ_JOB_PENDING;
     j->reason = "retry 2/3 at 12:02:03 (timed out)";
     j->attempt = 3;
