@@ -319,23 +319,44 @@ bool mlq_fs_pid_alive(pid_t pid)
     return alive;
 }
 
-unsigned long long mlq_fs_pid_starttime(pid_t pid)
+/* The start time in /proc/PID/stat's text after comm (rest, at field 3). */
+static unsigned long long fs_stat_starttime(const char *p)
 {
-    if (pid <= 0)
-        return 0;
-    char *buf;
-    const char *p = fs_proc_stat(pid, &buf);
-    unsigned long long start = 0;
     /* p is at field 3 (state); starttime is field 22, 19 fields further. */
     for (int field = 3; p && field < 22; field++) {
         p = strchr(p, ' ');
         if (p)
             p++;
     }
-    if (p && *p >= '0' && *p <= '9')
-        start = strtoull(p, NULL, 10);
+    return p && *p >= '0' && *p <= '9' ? strtoull(p, NULL, 10) : 0;
+}
+
+unsigned long long mlq_fs_pid_starttime(pid_t pid)
+{
+    if (pid <= 0)
+        return 0;
+    char *buf;
+    unsigned long long start = fs_stat_starttime(fs_proc_stat(pid, &buf));
     free(buf);
     return start;
+}
+
+bool mlq_fs_pid_alive_since(pid_t pid, unsigned long long starttime)
+{
+    if (pid <= 0)
+        return false;
+    int k = kill(pid, 0);
+    if (k < 0 && errno != EPERM)
+        return false;
+    char *buf;
+    const char *rest = fs_proc_stat(pid, &buf);
+    bool alive;
+    if (rest) /* one read for both: a watch of many processes costs half */
+        alive = *rest != 'Z' && *rest != 'X' && fs_stat_starttime(rest) == starttime;
+    else /* as mlq_fs_pid_alive, and no start time to read */
+        alive = (k < 0 || access("/proc/self/stat", F_OK) != 0) && starttime == 0;
+    free(buf);
+    return alive;
 }
 
 /* Appends component c (length n) to the normalised absolute path in out,

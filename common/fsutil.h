@@ -33,6 +33,9 @@ bool mlq_fs_pid_alive(pid_t pid);
  * 0 when the process does not exist. Used with a pid to guard against pid
  * reuse. */
 unsigned long long mlq_fs_pid_starttime(pid_t pid);
+/* mlq_fs_pid_alive(pid) && mlq_fs_pid_starttime(pid) == starttime, with one
+ * read of /proc/PID/stat: the process is still the one that started then. */
+bool mlq_fs_pid_alive_since(pid_t pid, unsigned long long starttime);
 /* Resolves path to an absolute path (the path need not exist; relative to the
  * current directory). Caller frees. */
 char *mlq_fs_abspath(const char *path);

@@ -143,9 +143,12 @@ int mlq_logupload_next(struct mlq_logupload *up, int64_t now, struct mlq_msg *ms
     uint8_t *data = NULL;
     uint32_t len = 0;
     int64_t size = 0;
-    int rc = mlq_spool_read_log(up->sp, up->id, (enum mlq_stream)s, up->st.skipped[s] + off, want,
-                                &data, &len, &size, err);
-    if (rc < 0 && !(rc == MLQ_ENOTFOUND && want == 0)) {
+    /* Nothing left to send (an empty log, the usual case of a short job):
+     * its end goes without opening the file again; plan() sized it. */
+    int rc = want == 0 ? 0
+                       : mlq_spool_read_log(up->sp, up->id, (enum mlq_stream)s,
+                                            up->st.skipped[s] + off, want, &data, &len, &size, err);
+    if (rc < 0) {
         up->due = now + RESEND_MS;
         return rc;
     }

@@ -64,7 +64,7 @@ int mlq_runmanifest_conf_text(const struct mlq_runmanifest_conf *c, const struct
 }
 
 /* What the worker told this shim; defaults for whatever it did not. */
-static json_t *read_conf(struct mlq_runmanifest_conf *c)
+static json_t *parse_conf(struct mlq_runmanifest_conf *c)
 {
     mlq_runmanifest_conf_init(c);
     const char *text = getenv(MLQ_RUNMANIFEST_ENV);
@@ -82,6 +82,36 @@ static json_t *read_conf(struct mlq_runmanifest_conf *c)
     if (json_integer_value(json_object_get(doc, "hash_max_file")) > 0)
         c->max_file = json_integer_value(json_object_get(doc, "hash_max_file"));
     return doc;
+}
+
+/* The settings, parsed once per process: the variable is the worker's and
+ * does not change under a shim, so a standby parses it before it forks
+ * (mlq_runmanifest_warm) and every shim it forks reads the result, and a
+ * shim reads it once for its start and end. The document stays (NULL when
+ * the variable is unset or not JSON). */
+static struct {
+    bool ready;
+    struct mlq_runmanifest_conf c;
+    json_t *doc;
+} conf_once;
+
+static json_t *read_conf(struct mlq_runmanifest_conf *c)
+{
+    if (!conf_once.ready) {
+        conf_once.doc = parse_conf(&conf_once.c);
+        conf_once.ready = true;
+    }
+    *c = conf_once.c;
+    return conf_once.doc;
+}
+
+void mlq_runmanifest_warm(void)
+{
+    struct mlq_runmanifest_conf c;
+    read_conf(&c);
+    /* jansson seeds its hash from /dev/urandom at its first object: done
+     * here, before the fork, rather than in each shim */
+    json_decref(json_object());
 }
 
 /* ---- the child that reads as the job's account ---- */
@@ -328,7 +358,6 @@ json_t *mlq_runmanifest_start(const struct mlq_msg *assign, char *const *envp,
             json_object_set_new(doc, "git", json_null());
         json_decref(found);
     }
-    json_decref(conf);
     return doc;
 }
 
@@ -338,7 +367,7 @@ void mlq_runmanifest_finish(json_t *doc, const struct mlq_msg *assign,
     if (!doc)
         return;
     struct mlq_runmanifest_conf c;
-    json_decref(read_conf(&c));
+    read_conf(&c);
     if (assign->u.assign.spec.noutputs > 0) {
         int64_t t0 = mlq_clock_mono_ms();
         json_t *found = collect(&assign->u.assign.spec, false, ids, &c);

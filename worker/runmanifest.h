@@ -68,6 +68,10 @@ int mlq_runmanifest_conf_text(const struct mlq_runmanifest_conf *c, const struct
  * attempt must not start. NULL when out of memory. */
 json_t *mlq_runmanifest_start(const struct mlq_msg *assign, char *const *envp,
                               const struct mlq_runmanifest_ids *ids, char *missing, size_t len);
+/* In a standby shim, before it forks: parses the worker's settings once for
+ * every shim it forks (and seeds jansson's hash there). Optional: a shim
+ * that was not warmed parses them at its start. */
+void mlq_runmanifest_warm(void);
 /* At the end: adds the outputs and the end time. */
 void mlq_runmanifest_finish(json_t *doc, const struct mlq_msg *assign,
                             const struct mlq_runmanifest_ids *ids);

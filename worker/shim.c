@@ -813,12 +813,14 @@ int mlq_shim_run(const char *attempt_dir, struct mlq_err *err)
     return rc;
 }
 
-/* Finds the cgroup folders and loads the name service modules (passwd,
- * group) while idle, so that each job's cgroups and account lookups cost
- * no /proc parsing or dynamic loading. */
+/* Finds the cgroup folders, parses the run manifest's settings and loads
+ * the name service modules (passwd, group) while idle, so that each job's
+ * cgroups, manifest and account lookups cost no /proc parsing, JSON
+ * parsing or dynamic loading. */
 void mlq_shim_warm(void)
 {
     mlq_cglimit_warm();
+    mlq_runmanifest_warm();
     if (geteuid() != 0)
         return;
     struct passwd *pw = getpwuid(0);

@@ -42,8 +42,8 @@ int mlq_shim_run(const char *attempt_dir, struct mlq_err *err);
 #define MLQ_SHIM_STANDBY_FD  4
 
 /* Loads, while the standby waits, what every shim it forks would otherwise
- * find for itself (its cgroup v1 folders, the name-service modules for the
- * account lookups). */
+ * find for itself (its cgroup v1 folders, the run manifest's settings, the
+ * name-service modules for the account lookups). */
 void mlq_shim_warm(void);
 
 #endif

@@ -50,7 +50,8 @@ json_t *mlq_shimrun_manifest_start(const struct mlq_shimrun *r, char *const *env
     /* early copy for a shim that dies with its job (runmanifest.h) */
     if (!missing[0] && doc && mlq_runmanifest_write(r->dir, doc, false, &e) < 0)
         fprintf(stderr, "mlq-shim: cannot record the run manifest: %s\n", e.msg);
-    mlq_container_manifest(doc, r->dir);
+    if (r->assign->u.assign.spec.image) /* only an image job has its digest note */
+        mlq_container_manifest(doc, r->dir);
     return doc;
 }
 

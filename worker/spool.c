@@ -787,9 +787,7 @@ int64_t mlq_spool_read_lease(const struct mlq_spool *sp)
 
 bool mlq_spool_shim_alive(const struct mlq_shim_id *id)
 {
-    if (id->pid <= 0 || !mlq_fs_pid_alive(id->pid))
-        return false;
-    return mlq_fs_pid_starttime(id->pid) == id->starttime;
+    return mlq_fs_pid_alive_since(id->pid, id->starttime);
 }
 
 /* fsync of an attempt folder and its assign file (the attempts folder is

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bounds.h"
@@ -44,6 +45,35 @@ static bool kept(const char *name)
     return false;
 }
 
+/* Record files (spoolrec.h) are emptied in place: a zero first byte reads
+ * as no record, and the file keeps its block, so the next attempt's record
+ * is written into it instead of the block being freed (and discarded) here
+ * and allocated again by the next shim. */
+static const char *const records[] = {"status", "shim.pid", "manifest", "cgroup", "cgroup_v1"};
+
+static bool is_record(const char *name)
+{
+    for (size_t i = 0; i < sizeof records / sizeof records[0]; i++) {
+        if (strcmp(name, records[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Empties one kept file; a file that is empty already is left alone (no
+ * inode change to write back). 0, or -1 when it could not be emptied. */
+static int empty_file(int fd, const char *name)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    if (st.st_size == 0)
+        return 0;
+    if (is_record(name) && pwrite(fd, "", 1, 0) == 1)
+        return 0;
+    return ftruncate(fd, 0);
+}
+
 /* Empties the usual files, removes the others. */
 static void clear(const char *dir)
 {
@@ -57,7 +87,7 @@ static void clear(const char *dir)
         int fd = kept(de->d_name)
                      ? openat(dirfd(d), de->d_name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
                      : -1;
-        if (fd < 0 || ftruncate(fd, 0) != 0)
+        if (fd < 0 || empty_file(fd, de->d_name) != 0)
             unlinkat(dirfd(d), de->d_name, 0);
         if (fd >= 0)
             close(fd);

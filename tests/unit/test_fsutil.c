@@ -249,6 +249,30 @@ static void test_pid_alive_and_starttime(void **state)
     assert_int_equal(mlq_fs_pid_starttime(child), 0);
 }
 
+/* mlq_fs_pid_alive_since: alive and still the process that started then. */
+static void test_pid_alive_since(void **state)
+{
+    (void)state;
+    unsigned long long self = mlq_fs_pid_starttime(getpid());
+    assert_true(mlq_fs_pid_alive_since(getpid(), self));
+    assert_false(mlq_fs_pid_alive_since(getpid(), self + 1)); /* a reused pid */
+    assert_false(mlq_fs_pid_alive_since(0, 0));
+    assert_false(mlq_fs_pid_alive_since(-1, 0));
+    assert_true(mlq_fs_pid_alive_since(1, mlq_fs_pid_starttime(1)));
+
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    siginfo_t si;
+    assert_int_equal(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0);
+    unsigned long long start = mlq_fs_pid_starttime(child);
+    assert_false(mlq_fs_pid_alive_since(child, start)); /* a zombie */
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    assert_false(mlq_fs_pid_alive_since(child, start));
+    assert_false(mlq_fs_pid_alive_since(child, 0));
+}
+
 /* A process may name itself anything, ") R 1 2 3" included: the parser must
  * take the last ')' as the end of the name. */
 static void test_starttime_hostile_comm(void **state)
@@ -356,6 +380,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pidfile_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pidfile_bad, setup, teardown),
         cmocka_unit_test(test_pid_alive_and_starttime),
+        cmocka_unit_test(test_pid_alive_since),
         cmocka_unit_test(test_starttime_hostile_comm),
         cmocka_unit_test(test_abspath_absolute),
         cmocka_unit_test_setup_teardown(test_abspath_relative, setup, teardown),

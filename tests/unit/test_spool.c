@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "drainctl.h"
 #include "fsutil.h"
+#include "logupload.h"
 #include "protousage.h"
 #include "spool.h"
 #include "spool_fixture.h"
@@ -660,6 +661,40 @@ static void test_outcome_names(void **state)
     assert_string_equal(mlq_spool_outcome_name((enum mlq_outcome)99), "?");
 }
 
+/* Empty logs (a short job's usual case) are uploaded as their end alone,
+ * sized once when the upload is planned and not opened again: here each
+ * file is swapped for a link the spool refuses to open, after the plan. */
+static void test_upload_empty_logs(void **state)
+{
+    struct spool_fx *f = *state;
+    char dir[4096], path[4200];
+    struct mlq_err e;
+    create(f, ID_A, dir, sizeof dir);
+    struct mlq_logupload *up = NULL;
+    assert_int_equal(mlq_logupload_open(f->sp, ID_A, 1 << 20, &up, &e), 0);
+    assert_false(mlq_logupload_done(up));
+    for (int s = 0; s < 2; s++) {
+        snprintf(path, sizeof path, "%s/%s", dir, s == 0 ? "stdout" : "stderr");
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(symlink("/dev/null", path), 0);
+    }
+    for (int s = 0; s < 2; s++) {
+        struct mlq_msg m;
+        assert_int_equal(mlq_logupload_next(up, 0, &m, &e), 1);
+        assert_int_equal(m.u.log_upload.stream, s);
+        assert_int_equal(m.u.log_upload.len, 0);
+        assert_true(m.u.log_upload.eof);
+        struct mlq_msg ack;
+        memset(&ack, 0, sizeof ack);
+        ack.type = MLQ_MSG_LOG_UPLOAD_ACK;
+        ack.u.log_upload_ack.stream = (enum mlq_stream)s;
+        assert_int_equal(mlq_logupload_ack(up, &ack, 0, &e), s == 1 ? 1 : 0);
+        mlq_proto_msg_free(&m);
+    }
+    assert_true(mlq_logupload_done(up));
+    mlq_logupload_close(&up);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -678,6 +713,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_unwritable, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_prepared, setup, spool_fx_close),
         cmocka_unit_test_setup_teardown(test_drainctl, setup, spool_fx_close),
+        cmocka_unit_test_setup_teardown(test_upload_empty_logs, setup, spool_fx_close),
         cmocka_unit_test(test_outcome_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

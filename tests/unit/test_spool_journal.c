@@ -374,6 +374,22 @@ static void test_pool_recycles_folders(void **state)
     struct mlq_shim_id sid;
     assert_int_equal(mlq_spool_read_status(dir2, &status, &e), MLQ_ENOTFOUND);
     assert_int_equal(mlq_spool_read_shim(dir2, &sid, &e), MLQ_ENOTFOUND);
+    /* the records were emptied in place: they kept their blocks for the
+     * next attempt's (no block freed and allocated again per job) */
+    const char *records[] = {"status", "shim.pid"};
+    for (size_t i = 0; i < 2; i++) {
+        path_of(path, sizeof path, dir2, records[i]);
+        assert_int_equal(stat(path, &st_after), 0);
+        assert_true(st_after.st_size > 0);
+        assert_true(st_after.st_blocks > 0);
+    }
+    sid.pid = 777;
+    sid.starttime = 5;
+    sid.start_ms = 2;
+    assert_int_equal(mlq_spool_write_shim(dir2, &sid, &e), 0);
+    struct mlq_shim_id sid2;
+    assert_int_equal(mlq_spool_read_shim(dir2, &sid2, &e), 0);
+    assert_int_equal(sid2.pid, 777);
     assert_false(mlq_spool_is_acked(dir2, MLQ_PHASE_STARTED));
     struct mlq_msg back;
     assert_int_equal(mlq_spool_read_assign(dir2, &back, &e), 0);
