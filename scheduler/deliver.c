@@ -157,8 +157,7 @@ static void fence_due(struct mlq_ctx *c, struct mlq_resend_entry *e)
         mlq_strmap_take(c->fencing, e->attempt_id);
         return; /* its next register is reconciled anew */
     }
-    mlq_info("attempt %s: end not reported by %s, sending the kill again", e->attempt_id,
-             w->name);
+    mlq_info("attempt %s: end not reported by %s, sending the kill again", e->attempt_id, w->name);
     push_kill(c, w, e->attempt_id, "attempt is no longer current");
     rearm(c, e);
 }

@@ -218,8 +218,7 @@ void mlq_jobops_release_attempt(struct mlq_ctx *c, struct mlq_job *job, bool lin
         mlq_place_release(w, &r, mlq_job_run(job)->gpu_mask);
     if (w && linger &&
         mlq_leftover_keep(w, job->att->id, job->row.id, &r, mlq_job_run(job)->gpu_mask) < 0)
-        mlq_warn("out of memory: the resources of attempt %s are free again at once",
-                 job->att->id);
+        mlq_warn("out of memory: the resources of attempt %s are free again at once", job->att->id);
     const struct mlq_jobspec *sp = &job->row.spec;
     int64_t end = job->att->end_ms > 0 ? job->att->end_ms : c->now_wall;
     int32_t nodes = sp->nodes > 0 ? (int32_t)sp->nodes : 1; /* a gang books every node */

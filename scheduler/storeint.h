@@ -1,7 +1,7 @@
 /* storeint: what the parts of the store share, and nobody else.
  *
- * store.c is the core: the schema and its migrations, opening, the caller's
- * transaction, savepoints and the row helpers below. Each table group lives
+ * store.c is the core: opening and migrating (the steps are storeschema.c's),
+ * the caller's transaction, savepoints and the row helpers below. Each table group lives
  * in a part of its own, which prepares its statements when the store opens:
  * storejob.c (job rows), storeattempt.c (attempt rows, and what attempts
  * used), storejobinfo.c (the CLI's job views and listings), storeevent.c

@@ -19,7 +19,7 @@
 #include "store_fixture.h"
 
 #define BASE_ATTEMPTS 10000 /* an attempts index some 300 pages wide */
-#define BATCH         100  /* the dispatches of one busy loop iteration */
+#define BATCH         100   /* the dispatches of one busy loop iteration */
 
 static char *k_argv[] = {"/bin/true"};
 
