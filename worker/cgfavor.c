@@ -42,19 +42,6 @@ static void unescape(char *s)
     *w = '\0';
 }
 
-static bool opt_has(const char *opts, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = opts; p && *p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == n && strncmp(p, word, n) == 0)
-            return true;
-        p = comma ? comma + 1 : NULL;
-    }
-    return false;
-}
-
 /* The last mount of fstype at dir (the one on top): true when there is one;
  * *favor says whether its super options hold favordynmods, *ours whether it
  * is this module's hierarchy. */
@@ -72,8 +59,8 @@ static bool mount_at(const char *dir, const char *fstype, bool *favor, bool *our
         if (strcmp(mnt, dir) != 0 || strcmp(type, fstype) != 0)
             continue;
         found = true;
-        *favor = opt_has(opts, "favordynmods");
-        *ours = opt_has(opts, "name=" MLQ_CGFAVOR_NAME);
+        *favor = mlq_cglimit_list_has(opts, "favordynmods");
+        *ours = mlq_cglimit_list_has(opts, "name=" MLQ_CGFAVOR_NAME);
     }
     if (f)
         fclose(f);

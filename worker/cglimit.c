@@ -229,8 +229,7 @@ static bool is_cgroup2(const char *path)
     return statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/* True when the comma-separated list holds word. */
-static bool list_has(const char *list, const char *word)
+bool mlq_cglimit_list_has(const char *list, const char *word)
 {
     size_t n = strlen(word);
     for (const char *p = list; p && *p;) {
@@ -270,7 +269,7 @@ static char *own_path(const char *ctl)
         if (!c2 || c2[1] != '/' || strstr(c2, "/..") || strstr(c2, "(deleted)"))
             continue;
         *c2 = '\0';
-        bool match = ctl ? list_has(c1 + 1, ctl) : strcmp(l, "0:") == 0;
+        bool match = ctl ? mlq_cglimit_list_has(c1 + 1, ctl) : strcmp(l, "0:") == 0;
         if (match)
             out = strdup(c2 + 1);
     }
@@ -292,7 +291,7 @@ static int v1_mount(const char *ctl, char *mnt, size_t mlen, char *root, size_t 
         if (!dash || sscanf(line, "%*s %*s %*s %1023s %1023s", r, m) != 2 ||
             sscanf(dash + 3, "%63s %*s %1023s", fstype, opts) != 2)
             continue;
-        if (strcmp(fstype, "cgroup") != 0 || !list_has(opts, ctl))
+        if (strcmp(fstype, "cgroup") != 0 || !mlq_cglimit_list_has(opts, ctl))
             continue;
         snprintf(mnt, mlen, "%s", m);
         snprintf(root, rlen, "%s", strcmp(r, "/") == 0 ? "" : r);

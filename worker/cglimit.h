@@ -51,6 +51,9 @@ struct mlq_cglimit_usage {
 
 /* "enforce", "account", "off" <-> mode; -1 for anything else. */
 int mlq_cglimit_mode_parse(const char *s);
+
+/* True when the comma-separated list (mount options) holds word. */
+bool mlq_cglimit_list_has(const char *list, const char *word);
 const char *mlq_cglimit_mode_name(enum mlq_cglimit_mode m);
 /* "v2", "v1", "none" */
 const char *mlq_cglimit_hier_name(enum mlq_cglimit_hier h);
