@@ -11,9 +11,9 @@
 IT_DEADLINE=120
 . "$(dirname "$0")/lib.sh" "$@"
 command -v strace >/dev/null || fail "strace is needed (deploy/install-deps.sh installs it)"
-case "$(ldd "$MLQ_BIN_DIR/mlq-shim" 2>/dev/null)" in
-*libasan*) it_skip "sanitizer build: its runtimes cannot run under ptrace" ;;
-esac
+# LeakSanitizer cannot run under ptrace: in a sanitizer build the worker,
+# and so the standby and the shims it forks, run without it.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 start_scheduler "$T/state"
 start_worker w1 "$T/spool" --cpus 8 --mem 4G --secret-env 'MY_*'
