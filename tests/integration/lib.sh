@@ -177,6 +177,19 @@ wait_until() {
     done
 }
 
+# shim_exec_logger WRAPPER LOG: writes WRAPPER, an mlq-shim that appends
+# "PID ARGS" to LOG (emptied here) before it execs the real one; give it to
+# a worker with --shim to count how often mlq-shim itself is executed.
+shim_exec_logger() {
+    cat >"$1" <<WRAP
+#!/bin/sh
+echo "\$\$ \$*" >>"$2"
+exec "$MLQ_BIN_DIR/mlq-shim" "\$@"
+WRAP
+    chmod +x "$1"
+    : >"$2"
+}
+
 # pid_alive PID: true while PID exists and is not a zombie.
 pid_alive() {
     local st

@@ -14,13 +14,7 @@ IT_DEADLINE=$((120 + IDLE_S))
 
 SPOOL=$T/spool-w1
 EXECS=$T/shim-execs
-cat >"$T/shim-wrap" <<WRAP
-#!/bin/sh
-echo "\$\$ \$*" >>"$EXECS"
-exec "$MLQ_BIN_DIR/mlq-shim" "\$@"
-WRAP
-chmod +x "$T/shim-wrap"
-: >"$EXECS"
+shim_exec_logger "$T/shim-wrap" "$EXECS"
 mkdir -p "$T/out"
 
 start_scheduler "$T/state" --heartbeat 1s --lease 15s

@@ -11,13 +11,7 @@ IT_DEADLINE=180
 STATE=$T/state
 SPOOL=$T/spool-w1
 EXECS=$T/shim-execs
-cat >"$T/shim-wrap" <<WRAP
-#!/bin/sh
-echo "\$\$ \$*" >>"$EXECS"
-exec "$MLQ_BIN_DIR/mlq-shim" "\$@"
-WRAP
-chmod +x "$T/shim-wrap"
-: >"$EXECS"
+shim_exec_logger "$T/shim-wrap" "$EXECS"
 
 start_scheduler "$STATE" --heartbeat 1s --lease 15s
 start_worker w1 "$SPOOL" --cpus 32 --mem 8G --gpus 0 --heartbeat 1s --shim "$T/shim-wrap"
